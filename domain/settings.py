@@ -1,0 +1,145 @@
+"""The deployment's settings, read once from the environment (see the README's table)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_STORE = "sqlite:///var/casework.db"
+DEFAULT_VIEWS = "sqlite:///var/views.db"
+
+# Every variable the code reads; docker-compose.yml is checked against this list.
+VARIABLES = (
+    "CASEWORK_STORE",
+    "CASEWORK_VIEWS",
+    "CASEWORK_KAFKA",
+    "CASEWORK_HOST",
+    "CASEWORK_PORT",
+    "CASEWORK_SECRET_KEY",
+    "CASEWORK_TENANT",
+    "CASEWORK_PARTITIONS",
+    "CASEWORK_WEB_WORKERS",
+    "CASEWORK_LOG_LEVEL",
+)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the system cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A parsed `sqlite:///PATH` or `postgresql://USER:PASS@HOST:PORT/DB` URL."""
+
+    url: str
+    kind: str
+    path: str = ""
+    user: str = ""
+    password: str = ""
+    host: str = ""
+    port: int = 5432
+    dbname: str = ""
+
+    @classmethod
+    def parse(cls, url: str, variable: str) -> DatabaseUrl:
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+            if not path:
+                raise SettingsError(f"{variable}: use sqlite:///PATH, for example {DEFAULT_STORE}")
+            return cls(url=url, kind="sqlite", path=path)
+        if parts.scheme in ("postgresql", "postgres"):
+            dbname = parts.path.lstrip("/")
+            if not parts.hostname or not dbname:
+                raise SettingsError(
+                    f"{variable}: use postgresql://USER:PASS@HOST:PORT/DB with a host and a database"
+                )
+            return cls(
+                url=url,
+                kind="postgresql",
+                user=unquote(parts.username or ""),
+                password=unquote(parts.password or ""),
+                host=parts.hostname,
+                port=parts.port or 5432,
+                dbname=dbname,
+            )
+        raise SettingsError(f"{variable}: must start with sqlite:/// or postgresql://")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The `eventsourcing` persistence settings for this URL (never the in-memory default)."""
+        if self.kind == "sqlite":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+        }
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
+    if environ.get("CASEWORK_SECRET_KEY"):
+        return environ["CASEWORK_SECRET_KEY"]
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: DatabaseUrl
+    views: DatabaseUrl
+    kafka: str | None
+    host: str
+    port: int
+    secret_key: str = field(repr=False)
+    tenant: str
+    partitions: int
+    web_workers: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        tenant = env.get("CASEWORK_TENANT", "1571").strip()
+        if len(tenant) != 4 or not tenant.isdigit():
+            raise SettingsError(f"CASEWORK_TENANT: a 4-digit Kemendagri code like 1571, got {tenant!r}")
+        return cls(
+            store=DatabaseUrl.parse(env.get("CASEWORK_STORE") or DEFAULT_STORE, "CASEWORK_STORE"),
+            views=DatabaseUrl.parse(env.get("CASEWORK_VIEWS") or DEFAULT_VIEWS, "CASEWORK_VIEWS"),
+            kafka=(env.get("CASEWORK_KAFKA") or "").strip() or None,
+            host=env.get("CASEWORK_HOST") or "127.0.0.1",
+            port=_int(env, "CASEWORK_PORT", 8000, 1, 65535),
+            secret_key=_secret_key(env, Path("var")),
+            tenant=tenant,
+            partitions=_int(env, "CASEWORK_PARTITIONS", 6, 1, 1000),
+            web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),
+            log_level=(env.get("CASEWORK_LOG_LEVEL") or "INFO").upper(),
+        )

@@ -1,0 +1,6 @@
+"""Every registered projection, by name."""
+
+from projections import register
+from projections.base import Projection
+
+PROJECTIONS: dict[str, Projection] = {p.name: p for p in (register.PROJECTION,)}

@@ -1,0 +1,129 @@
+"""The read-model database: SQLite or PostgreSQL behind one small interface.
+
+SQL is written with `?` placeholders; for PostgreSQL they become `%s`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from domain.settings import DatabaseUrl
+
+
+class Database:
+    """Connections to one database; `transaction()` is the only way to write."""
+
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url
+        self.kind = url.kind
+        self._local = threading.local()
+        if self.kind == "sqlite":
+            Path(url.path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _connect(self) -> Any:
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self.url.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            return conn
+        return psycopg.connect(
+            host=self.url.host,
+            port=self.url.port,
+            user=self.url.user,
+            password=self.url.password or None,
+            dbname=self.url.dbname,
+            autocommit=True,
+            connect_timeout=10,
+        )
+
+    @property
+    def connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def sql(self, statement: str) -> str:
+        return statement if self.kind == "sqlite" else statement.replace("?", "%s")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """One write transaction; on SQLite it takes the write lock at once."""
+        conn = self.connection
+        try:
+            if self.kind == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+                cursor = Cursor(self, conn.cursor())
+            else:
+                conn.execute("BEGIN")
+                cursor = Cursor(self, conn.cursor())
+            yield cursor
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the connection may be gone; discard it
+                self.close()
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        cur = self.connection.cursor()
+        try:
+            cur.execute(self.sql(statement), tuple(params))
+            return list(cur.fetchall())
+        except (sqlite3.Error, psycopg.Error):
+            if self.kind == "postgresql":
+                self.close()
+            raise
+
+    def query_one(self, statement: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self.query(statement, params)
+        return rows[0] if rows else None
+
+    def table_exists(self, name: str) -> bool:
+        if self.kind == "sqlite":
+            statement = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
+        else:
+            statement = "SELECT 1 FROM information_schema.tables WHERE table_name=?"
+        return self.query_one(statement, (name,)) is not None
+
+
+class Cursor:
+    """A cursor inside a transaction, speaking `?` placeholders on both databases."""
+
+    def __init__(self, db: Database, raw: Any) -> None:
+        self.db = db
+        self.raw = raw
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self.db.sql(statement), tuple(params))
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        self.raw.executemany(self.db.sql(statement), [tuple(r) for r in rows])
+        return self
+
+    def fetchone(self) -> tuple | None:
+        return self.raw.fetchone()
+
+    def fetchall(self) -> list[tuple]:
+        return list(self.raw.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self.raw.rowcount

@@ -1,0 +1,173 @@
+"""The household register: search by NIK, KK number or name; a household with its members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import Projection, live_tables
+from projections.db import Cursor, Database
+
+TABLES = {
+    "households": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " id VARCHAR(36) PRIMARY KEY, kk_number VARCHAR(16) NOT NULL,"
+        " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
+        " address TEXT NOT NULL, rt VARCHAR(3) NOT NULL, rw VARCHAR(3) NOT NULL,"
+        " version INTEGER NOT NULL, registered_at VARCHAR(40) NOT NULL,"
+        " updated_at VARCHAR(40) NOT NULL)"
+    ),
+    "members": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, nik VARCHAR(16) NOT NULL,"
+        " name TEXT NOT NULL, name_key TEXT NOT NULL, birth_date VARCHAR(10) NOT NULL,"
+        " sex VARCHAR(1) NOT NULL, relationship VARCHAR(30) NOT NULL,"
+        " status VARCHAR(20) NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (household_id, nik))"
+    ),
+}
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS register_hh_kk_g{g} ON {households} (kk_number)",
+    "CREATE INDEX IF NOT EXISTS register_mem_nik_g{g} ON {members} (nik)",
+    "CREATE INDEX IF NOT EXISTS register_mem_name_g{g} ON {members} (name_key)",
+]
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _insert_member(
+    cur: Cursor, names: dict[str, str], household_id: str, person: dict, relationship: str
+) -> None:
+    seq = cur.execute(
+        f"SELECT COUNT(*) FROM {names['members']} WHERE household_id=?", (household_id,)
+    ).fetchone()[0]
+    cur.execute(
+        f"INSERT INTO {names['members']} (household_id, nik, name, name_key, birth_date, sex,"
+        " relationship, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+        (
+            household_id,
+            person["nik"],
+            person["name"],
+            name_key(person["name"]),
+            person["birth_date"],
+            person["sex"],
+            relationship,
+            seq,
+        ),
+    )
+
+
+def _touch(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    cur.execute(
+        f"UPDATE {names['households']} SET version=?, updated_at=? WHERE id=?",
+        (envelope["version"], envelope["recorded_at"], envelope["stream_id"]),
+    )
+
+
+def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(
+        f"INSERT INTO {names['households']} (id, kk_number, kecamatan, kelurahan, address, rt, rw,"
+        " version, registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            envelope["stream_id"],
+            data["kk_number"],
+            data["kecamatan"],
+            data["kelurahan"],
+            data["address"],
+            data["rt"],
+            data["rw"],
+            envelope["version"],
+            envelope["recorded_at"],
+            envelope["recorded_at"],
+        ),
+    )
+    _insert_member(cur, names, envelope["stream_id"], data["head"], "kepala_keluarga")
+
+
+def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    _insert_member(cur, names, envelope["stream_id"], data["person"], data["relationship"])
+    _touch(cur, names, envelope)
+
+
+PROJECTION = Projection(
+    name="register",
+    tables=TABLES,
+    handlers={"HouseholdRegistered": household_registered, "MemberAdded": member_added},
+    indexes=INDEXES,
+)
+
+_HOUSEHOLD_COLUMNS = "id, kk_number, kecamatan, kelurahan, address, rt, rw, version, registered_at"
+
+
+def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    marks = ",".join("?" for _ in ids)
+    members: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for hid, nik, name, birth_date, sex, relationship, status in db.query(
+        f"SELECT household_id, nik, name, birth_date, sex, relationship, status"
+        f" FROM {names['members']} WHERE household_id IN ({marks}) ORDER BY household_id, seq",
+        ids,
+    ):
+        members[hid].append(
+            {
+                "nik": nik,
+                "name": name,
+                "birth_date": birth_date,
+                "sex": sex,
+                "relationship": relationship,
+                "status": status,
+            }
+        )
+    keys = ("id", "kk_number", "kecamatan", "kelurahan", "address", "rt", "rw", "version", "registered_at")
+    return [dict(zip(keys, row, strict=True), members=members[row[0]]) for row in rows]
+
+
+def get_household(db: Database, household_id: str) -> dict[str, Any] | None:
+    names = live_tables(db, PROJECTION)
+    rows = db.query(f"SELECT {_HOUSEHOLD_COLUMNS} FROM {names['households']} WHERE id=?", (household_id,))
+    found = _households(db, names, rows)
+    return found[0] if found else None
+
+
+def search(
+    db: Database, *, nik: str = "", kk: str = "", q: str = "", limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Households matching every criterion given; with none given, the newest ones."""
+    names = live_tables(db, PROJECTION)
+    hh, mem = names["households"], names["members"]
+    where, params = [], []
+    if nik:
+        where.append(f"id IN (SELECT household_id FROM {mem} WHERE nik=?)")
+        params.append(nik)
+    if kk:
+        where.append("kk_number=?")
+        params.append(kk)
+    if q:
+        where.append(f"id IN (SELECT household_id FROM {mem} WHERE name_key LIKE ?)")
+        params.append(f"%{name_key(q)}%")
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = db.query(
+        f"SELECT {_HOUSEHOLD_COLUMNS} FROM {hh} {clause}"
+        " ORDER BY registered_at DESC, id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return _households(db, names, rows)
+
+
+def count_households(db: Database) -> int:
+    names = live_tables(db, PROJECTION)
+    return int(db.query_one(f"SELECT COUNT(*) FROM {names['households']}")[0])
+
+
+def all_rows(db: Database) -> dict[str, list[tuple]]:
+    """Every row of the live generation, ordered: for comparing a view with a rebuild."""
+    names = live_tables(db, PROJECTION)
+    return {
+        "households": db.query(f"SELECT * FROM {names['households']} ORDER BY id"),
+        "members": db.query(f"SELECT * FROM {names['members']} ORDER BY household_id, nik"),
+    }
