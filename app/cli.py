@@ -1,0 +1,139 @@
+"""The `casework` command: the composition root that wires real infrastructure together."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from domain.settings import Settings, SettingsError
+
+log = logging.getLogger("casework")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("kafka", "eventsourcing"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received signal %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
+    from consumers.broker import EmbeddedBroker
+
+    stop = stop_on_signals()
+    with EmbeddedBroker(port=args.port) as broker:
+        print(f"CASEWORK_KAFKA={broker.bootstrap}", flush=True)
+        while not stop.wait(1):
+            if broker.process is None or broker.process.poll() is not None:
+                log.error("the embedded broker exited")
+                return 1
+    return 0
+
+
+def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
+    from consumers.relay import run
+
+    run(settings, stop_on_signals())
+    return 0
+
+
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    from consumers.runner import run
+
+    run(settings, stop_on_signals())
+    return 0
+
+
+def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from consumers.runner import rebuild
+    from projections.catalog import PROJECTIONS
+
+    unknown = [name for name in args.projection if name not in PROJECTIONS]
+    if unknown:
+        print(
+            f"unknown projection {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}",
+            file=sys.stderr,
+        )
+        return 2
+    rebuild(settings, args.projection or list(PROJECTIONS))
+    return 0
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    from app.server import serve
+
+    serve(settings)
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from app.seed import seed
+
+    seed(settings, households=args.households, seed_value=args.seed, progress=sys.stderr.isatty())
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from app.up import up
+
+    return up(settings, demo=args.demo)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="casework", description="Casework: the poverty-alleviation case register of Kota Jambi"
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="run everything in one terminal (broker, relay, projections, web)")
+    up.add_argument("--demo", type=int, default=0, metavar="N", help="load N synthetic households into an empty store")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("web", help="serve the web UI and API with gunicorn").set_defaults(func=cmd_web)
+    sub.add_parser("relay", help="publish stored events to Kafka").set_defaults(func=cmd_relay)
+    sub.add_parser("projections", help="apply events from Kafka to the read models").set_defaults(
+        func=cmd_projections
+    )
+    broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
+    broker.add_argument("--port", type=int, default=9092)
+    broker.set_defaults(func=cmd_broker)
+    seed = sub.add_parser("seed", help="generate synthetic Kota Jambi households")
+    seed.add_argument("--households", type=int, required=True, metavar="N")
+    seed.add_argument("--seed", type=int, default=0, metavar="S")
+    seed.set_defaults(func=cmd_seed)
+    rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
+    rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
+    rebuild.set_defaults(func=cmd_rebuild)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"casework: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    return args.func(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,473 @@
+"""Deterministic synthetic Kota Jambi families for demos, tests and benchmarks.
+
+Every family is a RegisterHousehold payload plus its AddMember payloads. The
+same (n, seed) always gives the same families; only `random.Random(seed)` is
+used, and ages are measured against a fixed reference date, not today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from domain.regions import KECAMATAN, Kecamatan, Kelurahan, district_code_digits
+
+REFERENCE_DATE = dt.date(2026, 11, 1)
+
+RELATIONSHIPS = (
+    "istri", "suami", "anak", "menantu", "cucu", "orang_tua", "mertua", "famili_lain", "lainnya",
+)
+
+# Rough resident counts in thousands, to make the spread uneven like the city's;
+# illustrative, not official figures.
+KELURAHAN_WEIGHTS = {
+    "Simpang IV Sipin": 9, "Buluran Kenali": 8, "Teluk Kenali": 4, "Telanaipura": 7,
+    "Penyengat Rendah": 7, "Pematang Sulur": 9, "Aur Kenali": 6,
+    "Pasir Putih": 14, "Tambak Sari": 11, "Thehok": 14, "Wijaya Pura": 9, "Pakuan Baru": 14,
+    "Sijenjang": 5, "Kasang Jaya": 9, "Talang Banjar": 10, "Budiman": 7, "Sulanjana": 6,
+    "Kasang": 9, "Tanjung Sari": 8, "Rajawali": 6, "Tanjung Pinang": 10,
+    "Beringin": 3.5, "Orang Kayo Hitam": 2.5, "Pasar Jambi": 1.5, "Sungai Asam": 5,
+    "Arab Melayu": 2, "Mudung Laut": 3, "Jelmu": 1.5, "Tengah": 2, "Tahtul Yaman": 3.5,
+    "Tanjung Johor": 3,
+    "Pasir Panjang": 3.5, "Tanjung Raden": 2.5, "Olak Kemang": 3, "Tanjung Pasir": 2.5,
+    "Ulu Gedong": 2,
+    "Suka Karya": 14, "Simpang III Sipin": 16, "Paal Lima": 12, "Kenali Asam Bawah": 13,
+    "Kenali Asam Atas": 10, "Talang Gulo": 9, "Kenali Asam": 8,
+    "Talang Jauh": 7, "Cempaka Putih": 9, "Kebun Handil": 12, "Lebak Bandung": 10,
+    "Payo Lebar": 8, "Jelutung": 7, "Handil Jaya": 9,
+    "Kenali Besar": 22, "Rawa Sari": 17, "Mayang Mangurai": 18, "Bagan Pete": 12,
+    "Beliung": 10, "Simpang Rimbo": 9, "Pinang Merah": 8,
+    "Sungai Putri": 9, "Murni": 8, "Legok": 12, "Selamat": 6, "Solok Sipin": 10,
+    "Talang Bakung": 24, "Payo Selincah": 20, "Eka Jaya": 16, "Lingkar Selatan": 19,
+    "Paal Merah": 13, "Bakung Jaya": 11,
+}
+
+# Regions where newcomers were first registered: (regency/city prefix, kecamatan count, weight).
+OTHER_REGIONS = (
+    ("1505", 11, 20),  # Muaro Jambi
+    ("1504", 8, 10),   # Batang Hari
+    ("1507", 11, 6),   # Tanjung Jabung Timur
+    ("1506", 13, 5),   # Tanjung Jabung Barat
+    ("1503", 10, 5),   # Sarolangun
+    ("1502", 12, 5),   # Merangin
+    ("1508", 10, 4),   # Bungo
+    ("1509", 12, 4),   # Tebo
+    ("1501", 16, 3),   # Kerinci
+    ("1671", 18, 8),   # Palembang
+    ("1271", 21, 6),   # Medan
+    ("1371", 11, 6),   # Padang
+    ("1471", 12, 5),   # Pekanbaru
+    ("3171", 10, 5),   # Jakarta Selatan
+    ("3273", 30, 4),   # Bandung
+    ("3374", 16, 4),   # Semarang
+    ("3578", 31, 3),   # Surabaya
+)
+
+MALE_CLASSIC = (
+    "Abdullah", "Ahmad", "Amir", "Anwar", "Arifin", "Bakri", "Basri", "Budi", "Darwis",
+    "Effendi", "Hamdan", "Harun", "Hasan", "Hasbullah", "Husin", "Ibrahim", "Idris", "Ismail",
+    "Jafar", "Jamaluddin", "Kamaruddin", "Khairul", "Mahmud", "Mansur", "Marzuki", "Mukhtar",
+    "Nasrun", "Nurdin", "Rahmat", "Ramli", "Rusli", "Saleh", "Samsul", "Sulaiman", "Sudirman",
+    "Sukardi", "Suparman", "Syafrudin", "Syamsuddin", "Usman", "Yusuf", "Zainal", "Zulkifli",
+    "Bambang", "Slamet", "Sugianto", "Agus", "Hendra", "Joko",
+)
+MALE_MODERN = (
+    "Rizki", "Fauzi", "Aditya", "Andi", "Arif", "Bayu", "Dimas", "Dedi", "Eko", "Fajar",
+    "Fikri", "Hafiz", "Ilham", "Irfan", "Iqbal", "Ridwan", "Reza", "Rudi", "Wahyu", "Yoga",
+    "Alif", "Arkan", "Azka", "Daffa", "Fadli", "Farhan", "Galih", "Habibi", "Haikal", "Hanif",
+    "Naufal", "Rafi", "Rayhan", "Rehan", "Satria", "Taufik", "Zaki", "Zidan", "Raffa", "Alfin",
+    "Dafa", "Gilang", "Kevin", "Randi", "Yudi",
+)
+FEMALE_CLASSIC = (
+    "Aminah", "Asmah", "Aisyah", "Fatimah", "Halimah", "Hasnah", "Jamilah", "Khadijah",
+    "Maimunah", "Mariam", "Nurhayati", "Ramlah", "Rohani", "Rosmawati", "Salmah", "Saodah",
+    "Siti", "Sri", "Suryani", "Rahmah", "Zaleha", "Zubaidah", "Nurlela", "Hasanah",
+    "Rukiah", "Sumarni", "Sulastri", "Sumiati", "Suwarni", "Ngatini", "Darmawati", "Yusnidar",
+    "Erna", "Ernawati", "Yanti", "Yuliani", "Murni", "Herawati", "Rosnani", "Masnah",
+    "Nuraini", "Juriah", "Kartini", "Nursiah", "Wati",
+)
+FEMALE_MODERN = (
+    "Dewi", "Putri", "Ayu", "Rina", "Wulan", "Indah", "Lestari", "Nabila", "Aulia", "Zahra",
+    "Anisa", "Annisa", "Citra", "Dinda", "Fitri", "Fitria", "Intan", "Kiki", "Lia", "Mega",
+    "Nadia", "Novi", "Nurul", "Rani", "Ratna", "Rahma", "Safitri", "Salsabila", "Tiara",
+    "Vina", "Yulia", "Zaskia", "Alya", "Azzahra", "Keisha", "Khanza", "Naura", "Syifa",
+    "Aqila", "Adinda", "Amelia", "Della", "Eka", "Riska", "Sari",
+)
+MALE_SECOND = (
+    "Santoso", "Hidayat", "Fauzi", "Saputra", "Pratama", "Setiawan", "Kurniawan", "Hakim",
+    "Ramadhan", "Syahputra", "Firmansyah", "Hidayatullah", "Maulana", "Nugroho", "Wijaya",
+    "Hasibuan", "Siregar", "Nasution", "Lubis", "Harahap", "Rahman", "Hamzah", "Arifin",
+    "Efendi", "Gunawan", "Hermawan", "Iskandar", "Kusuma", "Permana", "Putra", "Ridho",
+    "Sanjaya", "Sembiring", "Siswanto", "Suryadi", "Wahyudi", "Yusuf", "Zulkarnain",
+    "Alamsyah", "Akbar",
+)
+FEMALE_SECOND = (
+    "Lestari", "Hasanah", "Aminah", "Ayu", "Wahyuni", "Rahmawati", "Kurniasih", "Handayani",
+    "Pratiwi", "Purnamasari", "Safitri", "Susanti", "Wulandari", "Yuliana", "Anggraini",
+    "Permatasari", "Fitriani", "Maharani", "Ramadhani", "Sari", "Puspita", "Novita",
+    "Oktaviani", "Rahayu", "Utami", "Fadilah", "Khairunnisa", "Nurjanah", "Siregar",
+    "Nasution", "Juwita", "Marlina",
+)
+MALE_PREFIXES = ("Muhammad", "M.", "Ahmad")
+FEMALE_PREFIXES = ("Siti", "Nur", "Sri")
+# Family surnames some parents give all their children, by sex.
+FAMILY_SURNAMES = (
+    ("Saputra", "Saputri"), ("Pratama", "Pratiwi"), ("Wijaya", "Wijayanti"),
+    ("Kurniawan", "Kurniawati"), ("Setiawan", "Setiawati"), ("Ramadhan", "Ramadhani"),
+    ("Hidayat", "Hidayati"), ("Putra", "Putri"),
+)
+
+STREETS = (
+    "Sultan Agung", "Hayam Wuruk", "Gajah Mada", "Kapten Pattimura", "Jenderal Sudirman",
+    "Prof. Dr. Sri Soedewi", "Slamet Riyadi", "Kolonel Abunjani", "Lingkar Selatan",
+    "Marsda Surya Dharma", "Adityawarman", "H. Agus Salim", "Raden Mattaher", "Sam Ratulangi",
+    "Pangeran Diponegoro", "Orang Kayo Hitam", "KH. Ahmad Dahlan", "Jenderal A. Yani",
+    "Kol. Amir Hamzah", "Halim Perdana Kusuma", "Yos Sudarso", "Sentot Alibasa",
+    "M. Husni Thamrin", "Dr. Setia Budi", "Kapt. A. Bakaruddin", "Kol. M. Kukuh",
+    "Sumantri Brojonegoro", "Padat Karya", "Sunan Gunung Jati", "Danau Sipin",
+    "Syamsudin Uban", "Lintas Timur", "Sultan Thaha", "Hos Cokroaminoto", "Brigjen Katamso",
+    "Pangeran Hidayat", "Depati Parbo", "Kapten Sujono", "Ki Hajar Dewantara", "Soekarno-Hatta",
+    "Arif Rahman Hakim", "Mayjen Sutoyo", "Pattimura", "Jenderal Basuki Rachmat",
+    "Selamet Riyadi", "Kebun Jeruk", "Kenali Jaya", "Aipda KS Tubun",
+)
+LORONGS = (
+    "Bahagia", "Mawar", "Melati", "Kenanga", "Harapan", "Damai", "Sepakat", "Swadaya",
+    "Pelita", "Kemuning", "Cempaka", "Masjid", "Langgar", "Mandiri", "Karya Bakti", "Rukun",
+    "Setia", "Pinang", "Kelapa", "Durian", "Duku", "Rambutan", "Manggis", "Sejahtera",
+    "Keluarga", "Amal", "Bersama", "Gotong Royong", "Pusaka", "Sentosa", "Famili", "Flamboyan",
+)
+
+
+@dataclass
+class _Person:
+    sex: str
+    birth_date: dt.date
+    relationship: str = "kepala_keluarga"
+    name: str = ""
+
+
+@dataclass
+class _Family:
+    kecamatan: Kecamatan
+    kelurahan: Kelurahan
+    head: _Person
+    members: list[_Person] = field(default_factory=list)
+
+    def add(self, person: _Person, relationship: str) -> _Person:
+        person.relationship = relationship
+        self.members.append(person)
+        return person
+
+
+def nik_for(region6: str, birth_date: dt.date, sex: str, serial: int) -> str:
+    """A NIK: region, birth date DDMMYY (day + 40 for women), 4-digit serial."""
+    _check_parts(region6, serial)
+    if sex not in ("M", "F"):
+        raise ValueError(f"sex must be 'M' or 'F', not {sex!r}")
+    day = birth_date.day + (40 if sex == "F" else 0)
+    return f"{region6}{day:02d}{birth_date:%m%y}{serial:04d}"
+
+
+def kk_for(region6: str, registered_on: dt.date, serial: int) -> str:
+    """A KK number: issuing region, registration date DDMMYY, 4-digit serial."""
+    _check_parts(region6, serial)
+    return f"{region6}{registered_on:%d%m%y}{serial:04d}"
+
+
+def _check_parts(region6: str, serial: int) -> None:
+    if len(region6) != 6 or not region6.isdigit():
+        raise ValueError(f"region must be 6 digits, not {region6!r}")
+    if not 1 <= serial <= 9999:
+        raise ValueError(f"serial must be 1-9999, not {serial}")
+
+
+def generate_households(n: int, seed: int = 0) -> Iterator[dict]:
+    """`n` synthetic families: {"register": RegisterHousehold fields, "members": [...]}."""
+    generator = _Generator(random.Random(seed))
+    for _ in range(n):
+        yield generator.household()
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a non-leap year
+        return day.replace(year=day.year + years, month=3, day=1)
+
+
+def _years(years: float) -> dt.timedelta:
+    return dt.timedelta(days=int(years * 365.25))
+
+
+def _age(birth_date: dt.date) -> int:
+    today = REFERENCE_DATE
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - before_birthday
+
+
+class _Generator:
+    """Draws families one by one, keeping every NIK and KK number unique."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.niks: set[str] = set()
+        self.kks: set[str] = set()
+        places = [(kec, kel) for kec in KECAMATAN for kel in kec.kelurahan]
+        self.places = places
+        self.place_weights = [KELURAHAN_WEIGHTS[kel.name] for _, kel in places]
+        self.other_weights = [weight for _, _, weight in OTHER_REGIONS]
+
+    # -- the family --------------------------------------------------------
+
+    def household(self) -> dict:
+        family = self._family()
+        self._name_all(family)
+        register = {
+            "kk_number": self._kk_number(family),
+            "kecamatan": family.kecamatan.name,
+            "kelurahan": family.kelurahan.name,
+            "address": self._address(),
+            "rt": f"{self._rt():03d}",
+            "rw": f"{self.rng.randint(1, 6):03d}",
+            "head": self._person_payload(family.head, family.kecamatan),
+        }
+        members = [
+            {"person": self._person_payload(m, family.kecamatan), "relationship": m.relationship}
+            for m in family.members
+        ]
+        return {"register": register, "members": members}
+
+    def _family(self) -> _Family:
+        kecamatan, kelurahan = self.rng.choices(self.places, self.place_weights)[0]
+        kind = self.rng.choices(
+            ("couple", "wife_heads", "widow", "divorced_woman", "single_man"),
+            (80, 2, 9, 4, 5),
+        )[0]
+        head = self._head(kind)
+        family = _Family(kecamatan, kelurahan, head)
+        parents = [head]
+        if kind in ("couple", "wife_heads"):
+            spouse = self._spouse_of(head)
+            family.add(spouse, "suami" if head.sex == "F" else "istri")
+            parents.append(spouse)
+        children = self._children(parents)
+        for child in children:
+            family.add(child, "anak")
+        self._maybe_married_child(family, children)
+        self._maybe_grandchild_in_care(family)
+        self._maybe_elder(family, parents)
+        self._maybe_relatives(family)
+        return family
+
+    def _head(self, kind: str) -> _Person:
+        rng = self.rng
+        if kind == "couple":
+            return self._aged("M", rng.triangular(20, 80, 38))
+        if kind == "wife_heads":
+            return self._aged("F", rng.triangular(20, 70, 38))
+        if kind == "widow":
+            return self._aged("F", rng.triangular(30, 90, 60))
+        if kind == "divorced_woman":
+            return self._aged("F", rng.triangular(22, 65, 38))
+        return self._aged("M", rng.triangular(18, 85, 35))
+
+    def _spouse_of(self, head: _Person) -> _Person:
+        # Husbands are on average about four years older than their wives.
+        gap = max(-5.0, min(15.0, self.rng.gauss(4.0, 3.5)))
+        husband_older_by = gap if head.sex == "M" else -gap
+        age = max(17.2, min(94.0, _age(head.birth_date) - husband_older_by))
+        return self._aged("F" if head.sex == "M" else "M", age)
+
+    def _aged(self, sex: str, age: float) -> _Person:
+        birth_date = REFERENCE_DATE - _years(age)
+        # Older people without a birth certificate were often recorded on 1 July or 31 December.
+        if birth_date.year < 1960 and self.rng.random() < 0.3:
+            month, day = self.rng.choice(((7, 1), (12, 31)))
+            birth_date = dt.date(birth_date.year, month, day)
+        return _Person(sex, birth_date)
+
+    # -- children and other relatives ---------------------------------------
+
+    def _children(self, parents: list[_Person]) -> list[_Person]:
+        """Children born while every parent was 18 to 45, then those who left home removed."""
+        rng = self.rng
+        wanted = rng.choices(range(7), (6, 14, 25, 24, 16, 9, 6))[0]
+        earliest, latest = self._birth_window(parents)
+        mother = next((p for p in parents if p.sex == "F"), parents[0])
+        born = _add_years(mother.birth_date, 18) + _years(rng.gauss(5.5, 3.5))
+        children = []
+        while len(children) < wanted:
+            born = max(born, earliest)
+            if born > latest:
+                break
+            children.append(_Person(rng.choice("MF"), born))
+            born += _years(max(1.3, rng.gauss(3.2, 1.4)))
+        return [c for c in children if rng.random() < self._stays_home(_age(c.birth_date))]
+
+    @staticmethod
+    def _birth_window(parents: list[_Person]) -> tuple[dt.date, dt.date]:
+        earliest = max(_add_years(p.birth_date, 18) + dt.timedelta(days=1) for p in parents)
+        latest = min(_add_years(p.birth_date, 45) for p in parents)
+        return earliest, min(latest, REFERENCE_DATE - dt.timedelta(days=7))
+
+    @staticmethod
+    def _stays_home(age: int) -> float:
+        # Grown children marry and move onto a KK of their own.
+        if age < 18:
+            return 1.0
+        if age < 23:
+            return 0.9
+        if age < 28:
+            return 0.65
+        if age < 36:
+            return 0.35
+        return 0.15
+
+    def _maybe_married_child(self, family: _Family, children: list[_Person]) -> None:
+        """Sometimes a grown child stays with a spouse (menantu) and their children (cucu)."""
+        grown = [c for c in children if _age(c.birth_date) >= 20]
+        if not grown or self.rng.random() > 0.3:
+            return
+        child = self.rng.choice(grown)
+        in_law = family.add(self._spouse_of(child), "menantu")
+        for grandchild in self._children([child, in_law])[:3]:
+            family.add(grandchild, "cucu")
+
+    def _maybe_grandchild_in_care(self, family: _Family) -> None:
+        """A grandchild left with grandparents while the parents work elsewhere."""
+        head = family.head
+        if _age(head.birth_date) < 45 or self.rng.random() > 0.05:
+            return
+        earliest = _add_years(head.birth_date, 38)
+        latest = REFERENCE_DATE - dt.timedelta(days=30)
+        if earliest < latest:
+            family.add(_Person(self.rng.choice("MF"), self._date_between(earliest, latest)), "cucu")
+
+    def _maybe_elder(self, family: _Family, parents: list[_Person]) -> None:
+        """An aged parent of the head (orang_tua) or of the spouse (mertua)."""
+        rng = self.rng
+        if rng.random() > 0.07:
+            return
+        spouse = parents[1] if len(parents) > 1 else None
+        if spouse is not None and rng.random() < 0.4:
+            child_of, relationship = spouse, "mertua"
+        else:
+            child_of, relationship = family.head, "orang_tua"
+        elder_age = _age(child_of.birth_date) + rng.uniform(20, 40)
+        elder = self._aged("F" if rng.random() < 0.7 else "M", elder_age)
+        earliest, latest = _add_years(elder.birth_date, 18), _add_years(elder.birth_date, 45)
+        if _age(elder.birth_date) <= 94 and earliest < child_of.birth_date <= latest:
+            family.add(elder, relationship)
+
+    def _maybe_relatives(self, family: _Family) -> None:
+        """A niece, nephew, sibling or cousin (famili_lain), rarely someone unrelated (lainnya)."""
+        roll = self.rng.random()
+        if roll < 0.05:
+            family.add(self._aged(self.rng.choice("MF"), self.rng.uniform(6, 65)), "famili_lain")
+        elif roll < 0.06:
+            family.add(self._aged(self.rng.choice("MF"), self.rng.uniform(17, 60)), "lainnya")
+
+    def _date_between(self, earliest: dt.date, latest: dt.date) -> dt.date:
+        return earliest + dt.timedelta(days=self.rng.randint(0, (latest - earliest).days))
+
+    # -- names --------------------------------------------------------------
+
+    def _name_all(self, family: _Family) -> None:
+        for person in (family.head, *family.members):
+            person.name = self._name(person)
+        self._name_children(family)
+
+    def _name(self, person: _Person) -> str:
+        rng = self.rng
+        first = self._given_name(person)
+        form = rng.random()
+        if form < 0.3:
+            return first
+        if form < 0.55:
+            prefix = rng.choice(MALE_PREFIXES if person.sex == "M" else FEMALE_PREFIXES)
+            return first if first.startswith(("Nur", "Siti", "Sri")) else f"{prefix} {first}"
+        second = rng.choice(MALE_SECOND if person.sex == "M" else FEMALE_SECOND)
+        return first if first == second else f"{first} {second}"
+
+    def _given_name(self, person: _Person) -> str:
+        """A first name in fashion when the person was born."""
+        male = person.sex == "M"
+        pools = (MALE_CLASSIC, MALE_MODERN) if male else (FEMALE_CLASSIC, FEMALE_MODERN)
+        year = person.birth_date.year
+        modern_share = 20 if year < 1975 else 55 if year < 1995 else 85
+        pool = self.rng.choices(pools, (100 - modern_share, modern_share))[0]
+        return self.rng.choice(pool)
+
+    def _name_children(self, family: _Family) -> None:
+        """Some parents give all their children the father's name or one family surname."""
+        children = [m for m in family.members if m.relationship == "anak"]
+        style = self.rng.random()
+        if not children or style > 0.35:
+            return
+        father = family.head if family.head.sex == "M" else next(
+            (m for m in family.members if m.relationship == "suami"), None
+        )
+        if style < 0.2 and father is not None:
+            surnames = (father.name.split()[-1],) * 2
+        else:
+            surnames = self.rng.choice(FAMILY_SURNAMES)
+        for child in children:
+            given = self._given_name(child)
+            surname = surnames[0] if child.sex == "M" else surnames[1]
+            child.name = given if given == surname else f"{given} {surname}"
+
+    # -- numbers and addresses ------------------------------------------------
+
+    def _person_payload(self, person: _Person, home: Kecamatan) -> dict:
+        return {
+            "nik": self._nik(person, home),
+            "name": person.name,
+            "birth_date": person.birth_date.isoformat(),
+            "sex": person.sex,
+        }
+
+    def _nik(self, person: _Person, home: Kecamatan) -> str:
+        region = self._first_registration_region(person, home)
+        while True:
+            nik = nik_for(region, person.birth_date, person.sex, self._serial())
+            if nik not in self.niks:
+                self.niks.add(nik)
+                return nik
+
+    def _first_registration_region(self, person: _Person, home: Kecamatan) -> str:
+        """Mostly the home kecamatan; people move within the city, and some came from outside."""
+        rng = self.rng
+        from_outside = 0.2 if _age(person.birth_date) >= 18 else 0.05
+        if rng.random() < from_outside:
+            prefix, districts, _ = rng.choices(OTHER_REGIONS, self.other_weights)[0]
+            return f"{prefix}{rng.randint(1, districts):02d}"
+        if rng.random() < 0.8:
+            return district_code_digits(home)
+        return district_code_digits(rng.choice(KECAMATAN))
+
+    def _kk_number(self, family: _Family) -> str:
+        head = family.head
+        earliest = max(_add_years(head.birth_date, 17), dt.date(1995, 1, 1))
+        # The later of two draws: most cards were reissued in recent years.
+        registered_on = max(self._date_between(earliest, REFERENCE_DATE) for _ in range(2))
+        region = district_code_digits(family.kecamatan)
+        while True:
+            kk = kk_for(region, registered_on, self._serial())
+            if kk not in self.kks:
+                self.kks.add(kk)
+                return kk
+
+    def _serial(self) -> int:
+        # Serials are handed out in order each day, so small numbers are the most common.
+        return min(9999, 1 + int(self.rng.expovariate(1 / 300)))
+
+    def _address(self) -> str:
+        rng = self.rng
+        if rng.random() < 0.6:
+            return f"Jl. {rng.choice(STREETS)} No. {rng.randint(1, 150)}"
+        return f"Lr. {rng.choice(LORONGS)} No. {rng.randint(1, 60)}"
+
+    def _rt(self) -> int:
+        return min(60, 1 + int(self.rng.expovariate(1 / 14)))

@@ -1,0 +1,313 @@
+"""The projection runner: Kafka -> every registered projection, exactly once in effect.
+
+Rows and per-stream tracking are written in one read-model transaction, and the
+Kafka offsets are committed only after it, so a message delivered twice is
+skipped. Runner processes share the partitions as one consumer group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+from consumers.topics import DLQ, EVENTS, ensure_topics
+from domain.application import Casework
+from domain.settings import Settings
+from projections import envelope as wire
+from projections.base import (
+    Projection,
+    apply_envelopes,
+    create_generation,
+    current_generation,
+    drop_generation,
+    ensure_schema,
+)
+from projections.catalog import PROJECTIONS
+from projections.db import Cursor, Database
+from projections.status import store_counts
+
+log = logging.getLogger("casework.projections")
+
+GROUP = "casework-projections"
+RETRIES = 3
+TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    # A short max poll interval: the group join waits for the whole rebalance timeout.
+    return {
+        "bootstrap_servers": settings.kafka,
+        "group_id": GROUP,
+        "client_id": "casework-projections",
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 500,
+        "max_poll_interval_ms": 10000,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 1000,
+        "fetch_max_wait_ms": 100,
+    }
+
+
+def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[dict]) -> int:
+    applied = 0
+    for projection in projections:
+        generation = current_generation(cur, projection, lock=True)
+        applied += apply_envelopes(cur, projection, projection.table_names(generation), envelopes)
+    return applied
+
+
+class Runner:
+    """Consumes `casework.events.v1` and keeps every projection up to date."""
+
+    def __init__(self, settings: Settings, projections: list[Projection] | None = None) -> None:
+        self.settings = settings
+        self.projections = projections or list(PROJECTIONS.values())
+        self.views = Database(settings.views)
+        ensure_schema(self.views, self.projections)
+        self.consumer: KafkaConsumer | None = None
+        self.dlq: KafkaProducer | None = None
+        self.applied = 0
+
+    def connect(self) -> None:
+        ensure_topics(self.settings.kafka, self.settings.partitions)
+        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings))
+        self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+
+    def close(self) -> None:
+        for client in (self.consumer, self.dlq):
+            if client is not None:
+                try:
+                    client.close()
+                except KafkaError:
+                    pass
+        self.consumer = self.dlq = None
+        self.views.close()
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("projection runner starting: %s", ", ".join(p.name for p in self.projections))
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self.consumer is None:
+                    self.connect()
+                    backoff = 0.5
+                self.poll_once()
+            except KafkaError as error:
+                log.warning("kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10)
+        self.close()
+        log.info("projection runner stopped after applying %d events", self.applied)
+
+    def poll_once(self) -> int:
+        assert self.consumer is not None
+        batches = self.consumer.poll(timeout_ms=200)
+        if not batches:
+            return 0
+        count = 0
+        for partition, records in batches.items():
+            count += self.process(partition, records)
+        self.consumer.commit()
+        return count
+
+    def process(self, partition: TopicPartition, records: list) -> int:
+        """Apply one partition's records; undecodable or failing ones go to the DLQ."""
+        good: list[tuple[Any, dict]] = []
+        for record in records:
+            try:
+                good.append((record, wire.decode(record.value)))
+            except wire.BadMessage as error:
+                self.dead_letter(record, f"undecodable: {error}")
+        if not good:
+            return 0
+        try:
+            return self.apply_with_retries([env for _, env in good])
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - isolate the message that fails, one by one
+            log.warning("batch on partition %s failed; applying one message at a time", partition.partition)
+        applied = 0
+        for record, env in good:
+            try:
+                applied += self.apply_with_retries([env])
+            except TRANSIENT:
+                raise
+            except Exception as error:  # noqa: BLE001 - a poison message must not stop the runner
+                self.dead_letter(record, f"{type(error).__name__}: {error}")
+        return applied
+
+    def apply_with_retries(self, envelopes: list[dict]) -> int:
+        attempt = 0
+        while True:
+            try:
+                with self.views.transaction() as cur:
+                    applied = apply_all(cur, self.projections, envelopes)
+                self.applied += applied
+                return applied
+            except TRANSIENT as error:
+                log.warning("read-model database busy or down (%s); retrying", type(error).__name__)
+                time.sleep(min(0.2 * 2**attempt, 5))
+                attempt += 1
+            except Exception:
+                attempt += 1
+                if attempt >= RETRIES:
+                    raise
+                time.sleep(0.05 * attempt)
+
+    def dead_letter(self, record: Any, error: str) -> None:
+        """Park a message in the DLQ topic with the error in its headers, and count it."""
+        assert self.dlq is not None
+        error = error[:500]
+        headers = [
+            ("error", error.encode()),
+            ("original_topic", record.topic.encode()),
+            ("original_partition", str(record.partition).encode()),
+            ("original_offset", str(record.offset).encode()),
+        ]
+        self.dlq.send(DLQ, key=record.key, value=record.value, headers=headers).get(timeout=30)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        with self.views.transaction() as cur:
+            exists = cur.execute(
+                "SELECT 1 FROM dead_letters WHERE topic=? AND partition_no=? AND record_offset=?",
+                (record.topic, record.partition, record.offset),
+            ).fetchone()
+            if not exists:
+                cur.execute(
+                    "INSERT INTO dead_letters (topic, partition_no, record_offset, error, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (record.topic, record.partition, record.offset, error, now),
+                )
+        log.error(
+            "message %s[%d]@%d sent to %s: %s", record.topic, record.partition, record.offset, DLQ,
+            error.split(":")[0],
+        )
+
+
+def run(settings: Settings, stop: threading.Event | None = None) -> None:
+    if not settings.kafka:
+        raise SystemExit("casework projections: set CASEWORK_KAFKA to the Kafka bootstrap servers")
+    Runner(settings).run(stop or threading.Event())
+
+
+# --- rebuild -----------------------------------------------------------------
+
+
+def _topic_envelopes(settings: Settings, top: int, expected: int) -> Iterable[dict]:
+    """Every envelope on the topic with a position up to `top`, until `expected` distinct ones were seen."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka,
+        enable_auto_commit=False,
+        client_id="casework-rebuild",
+        fetch_max_wait_ms=100,
+        max_poll_records=2000,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(EVENTS) or set()
+        assigned = [TopicPartition(EVENTS, p) for p in partitions]
+        if not assigned:
+            return
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        seen: set[int] = set()
+        idle_since = time.monotonic()
+        while len(seen) < expected and time.monotonic() - idle_since < 3:
+            batches = consumer.poll(timeout_ms=300)
+            if batches:
+                idle_since = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    try:
+                        env = wire.decode(record.value)
+                    except wire.BadMessage:
+                        continue
+                    if env["position"] <= top and env["position"] not in seen:
+                        seen.add(env["position"])
+                        yield env
+    finally:
+        consumer.close()
+
+
+def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) -> Iterable[dict]:
+    position = after
+    while True:
+        batch = app.recorder.select_notifications(
+            position, 1000, stop=top, inclusive_of_start=False
+        )
+        if not batch:
+            return
+        for notification in batch:
+            yield wire.from_notification(app, notification, tenant)
+        position = batch[-1].id
+
+
+def _apply_in_chunks(views: Database, projection: Projection, names: dict, envelopes: Iterable[dict]) -> int:
+    applied, chunk = 0, []
+    for env in envelopes:
+        chunk.append(env)
+        if len(chunk) >= 1000:
+            with views.transaction() as cur:
+                applied += apply_envelopes(cur, projection, names, chunk)
+            chunk = []
+    if chunk:
+        with views.transaction() as cur:
+            applied += apply_envelopes(cur, projection, names, chunk)
+    return applied
+
+
+def rebuild(settings: Settings, names: list[str]) -> None:
+    """Rebuild projections into fresh tables and swap them in while readers keep reading."""
+    app = Casework(env=settings.store.eventsourcing_env())
+    store, views = Database(settings.store), Database(settings.views)
+    try:
+        ensure_schema(views, [PROJECTIONS[n] for n in names])
+        for name in names:
+            rebuild_one(settings, app, store, views, PROJECTIONS[name])
+    finally:
+        app.close()
+        store.close()
+        views.close()
+
+
+def rebuild_one(settings: Settings, app: Casework, store: Database, views: Database, projection: Projection) -> int:
+    started = time.monotonic()
+    expected, top = store_counts(store)
+    with views.transaction() as cur:
+        live = current_generation(cur, projection, lock=False)
+        fresh = live + 1
+        drop_generation(cur, projection, live - 1)
+        drop_generation(cur, projection, fresh)
+        names = create_generation(cur, projection, fresh)
+    log.info("rebuilding %s into generation %d from %d events", projection.name, fresh, expected)
+    applied = 0
+    if settings.kafka:
+        applied = _apply_in_chunks(views, projection, names, _topic_envelopes(settings, top, expected))
+    if applied < expected:
+        source = "the store" if applied == 0 else "the store (the topic lacks some events)"
+        log.warning("rebuild of %s: reading from %s", projection.name, source)
+        applied += _apply_in_chunks(views, projection, names, _store_envelopes(app, settings.tenant, 0, top))
+    with views.transaction() as cur:
+        # Lock the pointer first: runners wait, then the events stored since `top` are applied.
+        cur.execute(
+            "UPDATE projection_state SET generation=generation WHERE name=?", (projection.name,)
+        )
+        catch_up = list(_store_envelopes(app, settings.tenant, top, None))
+        apply_envelopes(cur, projection, names, catch_up)
+        cur.execute(
+            "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
+            (fresh, dt.datetime.now(dt.UTC).isoformat(), projection.name),
+        )
+    log.info(
+        "rebuilt %s: generation %d live after %.1f s", projection.name, fresh, time.monotonic() - started
+    )
+    return fresh

@@ -1,0 +1,159 @@
+"""Shared fixtures: the real embedded broker, fresh SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from consumers.broker import EmbeddedBroker
+from domain.application import Casework
+from domain.settings import DatabaseUrl, Settings
+from projections.db import Database
+
+PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_admin() -> psycopg.Connection:
+    url = DatabaseUrl.parse(PG_ADMIN, "CASEWORK_TEST_PG")
+    try:
+        return psycopg.connect(
+            host=url.host, port=url.port, user=url.user, password=url.password or None,
+            dbname=url.dbname, autocommit=True, connect_timeout=5,
+        )
+    except psycopg.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL at {url.host}:{url.port} does not answer ({error.__class__.__name__}); "
+            "run the suite with `make test`, which starts one, or set CASEWORK_TEST_PG"
+        )
+
+
+@pytest.fixture
+def pg_database() -> Iterator[Callable[[], str]]:
+    """Makes fresh PostgreSQL databases and drops them after the test."""
+    made: list[str] = []
+    admin_url = DatabaseUrl.parse(PG_ADMIN, "CASEWORK_TEST_PG")
+
+    def make() -> str:
+        name = f"cw_{uuid.uuid4().hex[:12]}"
+        with _pg_admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        made.append(name)
+        auth = admin_url.user + (f":{admin_url.password}" if admin_url.password else "")
+        return f"postgresql://{auth}@{admin_url.host}:{admin_url.port}/{name}"
+
+    yield make
+    with _pg_admin() as conn:
+        for name in made:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path, pg_database) -> dict[str, str]:
+    """Store and read-model URLs on one database kind (the same tests run on both)."""
+    if request.param == "sqlite":
+        return {
+            "CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db",
+            "CASEWORK_VIEWS": f"sqlite:///{tmp_path}/views.db",
+        }
+    return {"CASEWORK_STORE": pg_database(), "CASEWORK_VIEWS": pg_database()}
+
+
+@pytest.fixture
+def broker(tmp_path) -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker(log_path=tmp_path / "broker.log") as running:
+        yield running
+
+
+@pytest.fixture
+def env(backend, broker, tmp_path) -> dict[str, str]:
+    """The environment a `casework` process of this test runs with."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")},
+        **backend,
+        "CASEWORK_KAFKA": broker.bootstrap,
+        "CASEWORK_SECRET_KEY": "test-secret",
+        "CASEWORK_PARTITIONS": "6",
+        "CASEWORK_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def settings(env) -> Settings:
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def casework(settings) -> Iterator[Casework]:
+    app = Casework(env=settings.store.eventsourcing_env())
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def store_db(settings) -> Iterator[Database]:
+    db = Database(settings.store)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def views_db(settings) -> Iterator[Database]:
+    db = Database(settings.views)
+    yield db
+    db.close()
+
+
+class Processes:
+    """`casework` subcommands started as real processes, killed at the end of the test."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, *args: str, name: str | None = None) -> subprocess.Popen:
+        log_file = self.logs / f"{name or args[0]}-{len(self.running)}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *args],
+            env=self.env, cwd=ROOT, stdout=open(log_file, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        proc.log_file = log_file  # type: ignore[attr-defined]
+        self.running.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.running:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.running:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def processes(env, tmp_path) -> Iterator[Processes]:
+    procs = Processes(env, tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -1,0 +1,204 @@
+import datetime as dt
+import statistics
+from collections import Counter
+
+import pytest
+
+from app.seed_data import (
+    FEMALE_CLASSIC,
+    FEMALE_MODERN,
+    MALE_CLASSIC,
+    MALE_MODERN,
+    OTHER_REGIONS,
+    REFERENCE_DATE,
+    generate_households,
+    kk_for,
+    nik_for,
+)
+from domain.identity import kk_problems, nik_problems
+from domain.regions import KECAMATAN, district_code_digits, find_kecamatan, find_kelurahan
+
+RELATIONSHIPS = {
+    "istri", "suami", "anak", "menantu", "cucu", "orang_tua", "mertua", "famili_lain", "lainnya",
+}
+CITY_PREFIXES = {district_code_digits(kec) for kec in KECAMATAN}
+OTHER_PREFIXES = {prefix for prefix, _, _ in OTHER_REGIONS}
+
+
+@pytest.fixture(scope="module")
+def households():
+    return list(generate_households(5000, seed=7))
+
+
+def everyone(household):
+    """(person, relationship) for the head and every member."""
+    yield household["register"]["head"], "kepala_keluarga"
+    for member in household["members"]:
+        yield member["person"], member["relationship"]
+
+
+def all_people(households):
+    return [person for h in households for person, _ in everyone(h)]
+
+
+def birth(person):
+    return dt.date.fromisoformat(person["birth_date"])
+
+
+def years_between(earlier, later):
+    return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
+
+
+def decode_nik(nik):
+    """(day, month, yy, sex) from the date part of a NIK."""
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    return (day - 40, month, yy, "F") if day > 40 else (day, month, yy, "M")
+
+
+def test_nik_for_adds_40_to_the_day_for_women():
+    assert nik_for("157101", dt.date(1990, 5, 3), "F", 12) == "1571014305900012"
+    assert nik_for("157101", dt.date(1990, 5, 3), "M", 12) == "1571010305900012"
+
+
+def test_kk_for_uses_region_date_and_serial():
+    assert kk_for("157111", dt.date(2020, 1, 15), 7) == "1571111501200007"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("15710", dt.date(1990, 1, 1), "M", 1), ("157101", dt.date(1990, 1, 1), "X", 1),
+     ("157101", dt.date(1990, 1, 1), "M", 0), ("157101", dt.date(1990, 1, 1), "M", 10000)],
+)
+def test_nik_for_rejects_bad_parts(args):
+    with pytest.raises(ValueError):
+        nik_for(*args)
+
+
+def test_every_nik_is_16_digits_with_a_known_region(households):
+    for person in all_people(households):
+        nik = person["nik"]
+        assert len(nik) == 16 and nik.isdigit()
+        assert nik[:6] in CITY_PREFIXES or nik[:4] in OTHER_PREFIXES
+        assert 1 <= int(nik[12:]) <= 9999
+
+
+def test_nik_date_part_matches_birth_date_and_sex(households):
+    for person in all_people(households):
+        born = birth(person)
+        assert decode_nik(person["nik"]) == (born.day, born.month, born.year % 100, person["sex"])
+        assert nik_problems(person["nik"], birth_date=born, sex=person["sex"]) == []
+
+
+def test_most_niks_were_first_registered_in_kota_jambi(households):
+    niks = [person["nik"] for person in all_people(households)]
+    outside = sum(not nik.startswith("1571") for nik in niks) / len(niks)
+    assert 0.08 < outside < 0.25
+
+
+def test_niks_are_unique(households):
+    niks = [person["nik"] for person in all_people(households)]
+    assert len(set(niks)) == len(niks)
+
+
+def test_kk_numbers_are_unique_and_issued_by_the_family_kecamatan(households):
+    kks = [h["register"]["kk_number"] for h in households]
+    assert len(set(kks)) == len(kks)
+    for h in households:
+        register = h["register"]
+        kk = register["kk_number"]
+        assert len(kk) == 16 and kk.isdigit() and kk.startswith("1571")
+        assert kk[:6] == district_code_digits(find_kecamatan(register["kecamatan"]))
+        assert kk_problems(kk, today=REFERENCE_DATE) == []
+
+
+def test_kk_registered_after_the_head_turned_17_and_not_in_the_future(households):
+    for h in households:
+        kk, head = h["register"]["kk_number"], h["register"]["head"]
+        registered = dt.datetime.strptime(kk[6:12], "%d%m%y").date()
+        if registered > REFERENCE_DATE:
+            registered = registered.replace(year=registered.year - 100)
+        assert years_between(birth(head), registered) >= 17
+        assert registered <= REFERENCE_DATE
+
+
+def test_same_seed_same_output_other_seed_other_output():
+    assert list(generate_households(50, seed=3)) == list(generate_households(50, seed=3))
+    assert list(generate_households(50, seed=3)) != list(generate_households(50, seed=4))
+
+
+def test_a_longer_run_starts_with_the_shorter_one():
+    assert list(generate_households(300, seed=1))[:100] == list(generate_households(100, seed=1))
+
+
+def test_mean_family_size_is_realistic(households):
+    sizes = [1 + len(h["members"]) for h in households[:2000]]
+    assert 3.3 <= statistics.mean(sizes) <= 4.8
+    assert min(sizes) == 1 and max(sizes) >= 7
+
+
+def test_every_kelurahan_belongs_to_its_kecamatan(households):
+    for h in households:
+        register = h["register"]
+        kelurahan = find_kelurahan(register["kecamatan"], register["kelurahan"])
+        assert kelurahan is not None and kelurahan.name == register["kelurahan"]
+
+
+def test_families_spread_unevenly_over_all_68_kelurahan(households):
+    counts = Counter((h["register"]["kecamatan"], h["register"]["kelurahan"]) for h in households)
+    assert len(counts) == 68
+    assert max(counts.values()) > 5 * min(counts.values())
+
+
+def test_relationships_are_from_the_allowed_list(households):
+    seen = {m["relationship"] for h in households for m in h["members"]}
+    assert seen <= RELATIONSHIPS
+    assert {"istri", "suami", "anak", "menantu", "cucu", "orang_tua", "famili_lain"} <= seen
+
+
+def test_heads_are_adults_and_nobody_is_born_in_the_future(households):
+    for h in households:
+        assert years_between(birth(h["register"]["head"]), REFERENCE_DATE) >= 17
+    for person in all_people(households):
+        assert birth(person) <= REFERENCE_DATE
+        assert person["sex"] in ("M", "F")
+
+
+def test_children_are_18_to_45_years_younger_than_the_head(households):
+    for h in households:
+        head_born = birth(h["register"]["head"])
+        for person, relationship in everyone(h):
+            if relationship == "anak":
+                assert 18 <= years_between(head_born, birth(person)) <= 45
+            if relationship == "cucu":
+                assert birth(person) > head_born
+
+
+def test_spouses_are_of_the_other_sex_and_close_in_age(households):
+    for h in households:
+        head = h["register"]["head"]
+        for person, relationship in everyone(h):
+            if relationship in ("istri", "suami"):
+                assert person["sex"] != head["sex"]
+                assert person["sex"] == ("F" if relationship == "istri" else "M")
+                assert abs((birth(person) - birth(head)).days) < 16 * 366
+
+
+def test_most_heads_are_men_but_some_households_are_headed_by_women(households):
+    women = sum(h["register"]["head"]["sex"] == "F" for h in households) / len(households)
+    assert 0.05 < women < 0.3
+
+
+def test_names_fit_the_sex(households):
+    male, female = set(MALE_CLASSIC + MALE_MODERN), set(FEMALE_CLASSIC + FEMALE_MODERN)
+    assert len(male) >= 80 and len(female) >= 80 and not male & female
+    for person in all_people(households):
+        first = person["name"].split()[0]
+        assert first not in (female if person["sex"] == "M" else male)
+
+
+def test_addresses_and_rt_rw_are_well_formed(households):
+    for h in households:
+        register = h["register"]
+        assert register["address"].startswith(("Jl. ", "Lr. ")) and " No. " in register["address"]
+        for key in ("rt", "rw"):
+            assert len(register[key]) == 3 and register[key].isdigit() and register[key] != "000"
