@@ -1,0 +1,154 @@
+"""The projection runner against the real broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from consumers.runner import rebuild
+from consumers.topics import DLQ, EVENTS, ensure_topics
+from projections import register
+from projections.base import progress
+from projections.status import dead_letter_count, store_counts
+from tests.conftest import wait_until
+from tests.support.events import publish_store, register_families
+
+pytestmark = pytest.mark.integration
+
+
+def applied(views_db) -> int:
+    if not views_db.table_exists("projection_state"):
+        return 0
+    return progress(views_db, register.PROJECTION)[0]
+
+
+def caught_up(views_db, store_db) -> bool:
+    return applied(views_db) == store_counts(store_db)[0]
+
+
+def dlq_messages(bootstrap: str) -> list:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(DLQ, p) for p in consumer.partitions_for_topic(DLQ) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found: list = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not found:
+            for records in consumer.poll(timeout_ms=500).values():
+                found.extend(records)
+        return found
+    finally:
+        consumer.close()
+
+
+def test_garbage_message_lands_in_dlq_and_runner_goes_on(
+    casework, broker, store_db, views_db, processes
+):
+    register_families(casework, 5)
+    position = publish_store(casework, broker.bootstrap)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send(EVENTS, key=b"garbage", value=b"{this is not an envelope").get(timeout=10)
+    producer.close()
+
+    processes.start("projections")
+    wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
+    wait_until(lambda: dead_letter_count(views_db) == 1, 30, "the dead letter to be counted")
+
+    parked = dlq_messages(broker.bootstrap)
+    assert [m.value for m in parked] == [b"{this is not an envelope"]
+    headers = dict(parked[0].headers)
+    assert headers["error"].startswith(b"undecodable")
+    assert headers["original_topic"] == EVENTS.encode()
+
+    # The runner goes on: later events still reach the register.
+    ids = register_families(casework, 2, seed=99)
+    publish_store(casework, broker.bootstrap, after=position)
+    wait_until(lambda: caught_up(views_db, store_db), 30, "the runner to apply new events")
+    assert all(register.get_household(views_db, i) for i in ids)
+
+
+def test_sigkill_mid_batch_three_times_equals_a_fresh_rebuild(
+    casework, broker, store_db, views_db, processes, settings
+):
+    register_families(casework, 400)
+    publish_store(casework, broker.bootstrap)
+    total = store_counts(store_db)[0]
+    rng = random.Random(7)
+
+    runner = processes.start("projections")
+    for _ in range(3):
+        before = applied(views_db)
+        # Kill it while it is applying: after it has moved, before it is done.
+        wait_until(lambda b=before: applied(views_db) > b, 60, "the runner to make progress")
+        time.sleep(rng.uniform(0, 0.05))
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+        runner = processes.start("projections")
+    wait_until(lambda: caught_up(views_db, store_db), 90, "the register to catch up after kills")
+    assert applied(views_db) == total
+
+    served = register.all_rows(views_db)
+    rebuild(settings, ["register"])
+    assert register.all_rows(views_db) == served
+    assert len(served["households"]) == 400
+
+
+def test_two_runners_share_the_work_and_a_survivor_takes_over(
+    casework, broker, store_db, views_db, processes
+):
+    ensure_topics(broker.bootstrap)
+    first = processes.start("projections")
+    processes.start("projections")
+    register_families(casework, 50)
+    position = publish_store(casework, broker.bootstrap)
+    wait_until(lambda: caught_up(views_db, store_db), 60, "two runners to catch up")
+
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    ids = register_families(casework, 50, seed=5)
+    publish_store(casework, broker.bootstrap, after=position)
+    wait_until(lambda: caught_up(views_db, store_db), 60, "the survivor to take over")
+    assert all(register.get_household(views_db, i) for i in ids)
+
+
+def test_rebuild_swaps_in_while_readers_keep_reading(
+    casework, broker, store_db, views_db, settings, processes
+):
+    register_families(casework, 200)
+    publish_store(casework, broker.bootstrap)
+    processes.start("projections")
+    wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
+    before = register.all_rows(views_db)
+
+    failures: list[Exception] = []
+    counts: list[int] = []
+    done = threading.Event()
+
+    def read_continuously() -> None:
+        from projections.db import Database
+
+        reader = Database(settings.views)
+        while not done.is_set():
+            try:
+                counts.append(len(register.search(reader, limit=500)))
+            except Exception as error:  # noqa: BLE001 - the test reports any failure
+                failures.append(error)
+        reader.close()
+
+    thread = threading.Thread(target=read_continuously)
+    thread.start()
+    try:
+        rebuild(settings, ["register"])
+        rebuild(settings, ["register"])
+    finally:
+        done.set()
+        thread.join()
+    assert failures == []
+    assert counts and set(counts) == {200}
+    assert register.all_rows(views_db) == before

@@ -1,0 +1,41 @@
+"""Test data through the ordinary command path, and a plain publisher of stored events."""
+
+from __future__ import annotations
+
+from kafka import KafkaProducer
+
+from app.seed_data import generate_households
+from consumers.topics import EVENTS, ensure_topics
+from domain.application import SYSTEM, Casework, make_meta
+from projections import envelope as wire
+
+
+def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
+    """Register `count` synthetic families with their members; returns the household ids."""
+    ids = []
+    for family in generate_households(count, seed):
+        result = app.register_household(family["register"], make_meta(SYSTEM, "api"))
+        for member in family["members"]:
+            app.add_member({"household_id": result.stream_id, **member}, make_meta(SYSTEM, "api"))
+        ids.append(result.stream_id)
+    return ids
+
+
+def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
+    """Publish the store's events after `after` straight to the topic (no relay); returns the last position."""
+    ensure_topics(bootstrap)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    position = after
+    try:
+        while batch := app.recorder.select_notifications(position, 1000, inclusive_of_start=False):
+            for notification in batch:
+                env = wire.from_notification(app, notification, tenant)
+                producer.send(
+                    EVENTS, key=env["stream_id"].encode(), value=wire.encode(env),
+                    headers=wire.headers(env),
+                )
+            position = batch[-1].id
+        producer.flush()
+    finally:
+        producer.close()
+    return position
