@@ -103,8 +103,16 @@ def parser() -> argparse.ArgumentParser:
         prog="casework", description="Casework: the poverty-alleviation case register of Kota Jambi"
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = sub.add_parser("up", help="run everything in one terminal (broker, relay, projections, web)")
-    up.add_argument("--demo", type=int, default=0, metavar="N", help="load N synthetic households into an empty store")
+    up = sub.add_parser(
+        "up", help="run everything in one terminal (broker, relay, projections, web)"
+    )
+    up.add_argument(
+        "--demo",
+        type=int,
+        default=0,
+        metavar="N",
+        help="load N synthetic households into an empty store",
+    )
     up.set_defaults(func=cmd_up)
     sub.add_parser("web", help="serve the web UI and API with gunicorn").set_defaults(func=cmd_web)
     sub.add_parser("relay", help="publish stored events to Kafka").set_defaults(func=cmd_relay)

@@ -53,7 +53,9 @@ def up(settings: Settings, demo: int = 0) -> int:
         while not stop.wait(0.5):
             for service, child in zip(SERVICES, children, strict=True):
                 if child.poll() is not None:
-                    log.error("%s exited with code %s; stopping everything", service, child.returncode)
+                    log.error(
+                        "%s exited with code %s; stopping everything", service, child.returncode
+                    )
                     stop.set()
             if broker and broker.process and broker.process.poll() is not None:
                 log.error("the embedded broker exited; stopping everything")

@@ -103,7 +103,9 @@ class Runner:
                     backoff = 0.5
                 self.poll_once()
             except KafkaError as error:
-                log.warning("kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff)
+                log.warning(
+                    "kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff
+                )
                 self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
@@ -136,7 +138,9 @@ class Runner:
         except TRANSIENT:
             raise
         except Exception:  # noqa: BLE001 - isolate the message that fails, one by one
-            log.warning("batch on partition %s failed; applying one message at a time", partition.partition)
+            log.warning(
+                "batch on partition %s failed; applying one message at a time", partition.partition
+            )
         applied = 0
         for record, env in good:
             try:
@@ -184,12 +188,17 @@ class Runner:
             ).fetchone()
             if not exists:
                 cur.execute(
-                    "INSERT INTO dead_letters (topic, partition_no, record_offset, error, recorded_at)"
+                    "INSERT INTO dead_letters"
+                    " (topic, partition_no, record_offset, error, recorded_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (record.topic, record.partition, record.offset, error, now),
                 )
         log.error(
-            "message %s[%d]@%d sent to %s: %s", record.topic, record.partition, record.offset, DLQ,
+            "message %s[%d]@%d sent to %s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            DLQ,
             error.split(":")[0],
         )
 
@@ -204,7 +213,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
 
 
 def _topic_envelopes(settings: Settings, top: int, expected: int) -> Iterable[dict]:
-    """Every envelope on the topic with a position up to `top`, until `expected` distinct ones were seen."""
+    """Envelopes on the topic up to position `top`, until `expected` distinct ones were seen."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka,
         enable_auto_commit=False,
@@ -251,7 +260,9 @@ def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) ->
         position = batch[-1].id
 
 
-def _apply_in_chunks(views: Database, projection: Projection, names: dict, envelopes: Iterable[dict]) -> int:
+def _apply_in_chunks(
+    views: Database, projection: Projection, names: dict, envelopes: Iterable[dict]
+) -> int:
     applied, chunk = 0, []
     for env in envelopes:
         chunk.append(env)
@@ -279,7 +290,9 @@ def rebuild(settings: Settings, names: list[str]) -> None:
         views.close()
 
 
-def rebuild_one(settings: Settings, app: Casework, store: Database, views: Database, projection: Projection) -> int:
+def rebuild_one(
+    settings: Settings, app: Casework, store: Database, views: Database, projection: Projection
+) -> int:
     started = time.monotonic()
     expected, top = store_counts(store)
     with views.transaction() as cur:
@@ -291,11 +304,15 @@ def rebuild_one(settings: Settings, app: Casework, store: Database, views: Datab
     log.info("rebuilding %s into generation %d from %d events", projection.name, fresh, expected)
     applied = 0
     if settings.kafka:
-        applied = _apply_in_chunks(views, projection, names, _topic_envelopes(settings, top, expected))
+        applied = _apply_in_chunks(
+            views, projection, names, _topic_envelopes(settings, top, expected)
+        )
     if applied < expected:
         source = "the store" if applied == 0 else "the store (the topic lacks some events)"
         log.warning("rebuild of %s: reading from %s", projection.name, source)
-        applied += _apply_in_chunks(views, projection, names, _store_envelopes(app, settings.tenant, 0, top))
+        applied += _apply_in_chunks(
+            views, projection, names, _store_envelopes(app, settings.tenant, 0, top)
+        )
     with views.transaction() as cur:
         # Lock the pointer first: runners wait, then the events stored since `top` are applied.
         cur.execute(
@@ -308,6 +325,9 @@ def rebuild_one(settings: Settings, app: Casework, store: Database, views: Datab
             (fresh, dt.datetime.now(dt.UTC).isoformat(), projection.name),
         )
     log.info(
-        "rebuilt %s: generation %d live after %.1f s", projection.name, fresh, time.monotonic() - started
+        "rebuilt %s: generation %d live after %.1f s",
+        projection.name,
+        fresh,
+        time.monotonic() - started,
     )
     return fresh

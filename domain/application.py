@@ -123,7 +123,10 @@ class Casework(Application):
             stream_id=str(aggregate.id),
             version=aggregate.version,
             position=max(r.notification.id for r in own),
-            event_ids=[event_id(r.domain_event.originator_id, r.domain_event.originator_version) for r in own],
+            event_ids=[
+                event_id(r.domain_event.originator_id, r.domain_event.originator_version)
+                for r in own
+            ],
         )
 
     def _explain_conflict(self, aggregate: Household, claims: list, unique_field: str) -> Conflict:

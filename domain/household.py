@@ -72,7 +72,9 @@ class Household(Aggregate):
         self._member_added(person, relationship, meta)
 
     @event("MemberAdded")
-    def _member_added(self, person: dict[str, Any], relationship: str, meta: dict[str, Any]) -> None:
+    def _member_added(
+        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+    ) -> None:
         self.members[person["nik"]] = person_record(person, relationship)
 
 

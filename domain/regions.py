@@ -37,55 +37,151 @@ _ALIASES = {
 
 # (Kemendagri code, BPS code, name, ((kelurahan suffix, name), ...))
 _TABLE = (
-    ("15.71.01", "1571050", "Telanaipura", (
-        ("1001", "Simpang IV Sipin"), ("1002", "Buluran Kenali"), ("1003", "Teluk Kenali"),
-        ("1004", "Telanaipura"), ("1010", "Penyengat Rendah"), ("1011", "Pematang Sulur"),
-        ("1012", "Aur Kenali"),
-    )),
-    ("15.71.02", "1571020", "Jambi Selatan", (
-        ("1002", "Pasir Putih"), ("1003", "Tambak Sari"), ("1004", "Thehok"),
-        ("1005", "Wijaya Pura"), ("1006", "Pakuan Baru"),
-    )),
-    ("15.71.03", "1571080", "Jambi Timur", (
-        ("1001", "Sijenjang"), ("1002", "Kasang Jaya"), ("1003", "Talang Banjar"),
-        ("1004", "Budiman"), ("1005", "Sulanjana"), ("1006", "Kasang"),
-        ("1007", "Tanjung Sari"), ("1008", "Rajawali"), ("1010", "Tanjung Pinang"),
-    )),
-    ("15.71.04", "1571040", "Pasar Jambi", (
-        ("1001", "Beringin"), ("1002", "Orang Kayo Hitam"), ("1003", "Pasar Jambi"),
-        ("1004", "Sungai Asam"),
-    )),
-    ("15.71.05", "1571070", "Pelayangan", (
-        ("1001", "Arab Melayu"), ("1002", "Mudung Laut"), ("1003", "Jelmu"),
-        ("1004", "Tengah"), ("1005", "Tahtul Yaman"), ("1006", "Tanjung Johor"),
-    )),
-    ("15.71.06", "1571060", "Danau Teluk", (
-        ("1001", "Pasir Panjang"), ("1002", "Tanjung Raden"), ("1003", "Olak Kemang"),
-        ("1004", "Tanjung Pasir"), ("1005", "Ulu Gedong"),
-    )),
-    ("15.71.07", "1571010", "Kota Baru", (
-        ("1001", "Suka Karya"), ("1002", "Simpang III Sipin"), ("1004", "Paal Lima"),
-        ("1005", "Kenali Asam Bawah"), ("1006", "Kenali Asam Atas"), ("1011", "Talang Gulo"),
-        ("1012", "Kenali Asam"),
-    )),
-    ("15.71.08", "1571030", "Jelutung", (
-        ("1001", "Talang Jauh"), ("1002", "Cempaka Putih"), ("1003", "Kebun Handil"),
-        ("1004", "Lebak Bandung"), ("1005", "Payo Lebar"), ("1006", "Jelutung"),
-        ("1007", "Handil Jaya"),
-    )),
-    ("15.71.09", "1571011", "Alam Barajo", (
-        ("1001", "Kenali Besar"), ("1002", "Rawa Sari"), ("1003", "Mayang Mangurai"),
-        ("1004", "Bagan Pete"), ("1005", "Beliung"), ("1006", "Simpang Rimbo"),
-        ("1007", "Pinang Merah"),
-    )),
-    ("15.71.10", "1571051", "Danau Sipin", (
-        ("1001", "Sungai Putri"), ("1002", "Murni"), ("1003", "Legok"),
-        ("1004", "Selamat"), ("1005", "Solok Sipin"),
-    )),
-    ("15.71.11", "1571021", "Paal Merah", (
-        ("1001", "Talang Bakung"), ("1002", "Payo Selincah"), ("1003", "Eka Jaya"),
-        ("1004", "Lingkar Selatan"), ("1005", "Paal Merah"), ("1006", "Bakung Jaya"),
-    )),
+    (
+        "15.71.01",
+        "1571050",
+        "Telanaipura",
+        (
+            ("1001", "Simpang IV Sipin"),
+            ("1002", "Buluran Kenali"),
+            ("1003", "Teluk Kenali"),
+            ("1004", "Telanaipura"),
+            ("1010", "Penyengat Rendah"),
+            ("1011", "Pematang Sulur"),
+            ("1012", "Aur Kenali"),
+        ),
+    ),
+    (
+        "15.71.02",
+        "1571020",
+        "Jambi Selatan",
+        (
+            ("1002", "Pasir Putih"),
+            ("1003", "Tambak Sari"),
+            ("1004", "Thehok"),
+            ("1005", "Wijaya Pura"),
+            ("1006", "Pakuan Baru"),
+        ),
+    ),
+    (
+        "15.71.03",
+        "1571080",
+        "Jambi Timur",
+        (
+            ("1001", "Sijenjang"),
+            ("1002", "Kasang Jaya"),
+            ("1003", "Talang Banjar"),
+            ("1004", "Budiman"),
+            ("1005", "Sulanjana"),
+            ("1006", "Kasang"),
+            ("1007", "Tanjung Sari"),
+            ("1008", "Rajawali"),
+            ("1010", "Tanjung Pinang"),
+        ),
+    ),
+    (
+        "15.71.04",
+        "1571040",
+        "Pasar Jambi",
+        (
+            ("1001", "Beringin"),
+            ("1002", "Orang Kayo Hitam"),
+            ("1003", "Pasar Jambi"),
+            ("1004", "Sungai Asam"),
+        ),
+    ),
+    (
+        "15.71.05",
+        "1571070",
+        "Pelayangan",
+        (
+            ("1001", "Arab Melayu"),
+            ("1002", "Mudung Laut"),
+            ("1003", "Jelmu"),
+            ("1004", "Tengah"),
+            ("1005", "Tahtul Yaman"),
+            ("1006", "Tanjung Johor"),
+        ),
+    ),
+    (
+        "15.71.06",
+        "1571060",
+        "Danau Teluk",
+        (
+            ("1001", "Pasir Panjang"),
+            ("1002", "Tanjung Raden"),
+            ("1003", "Olak Kemang"),
+            ("1004", "Tanjung Pasir"),
+            ("1005", "Ulu Gedong"),
+        ),
+    ),
+    (
+        "15.71.07",
+        "1571010",
+        "Kota Baru",
+        (
+            ("1001", "Suka Karya"),
+            ("1002", "Simpang III Sipin"),
+            ("1004", "Paal Lima"),
+            ("1005", "Kenali Asam Bawah"),
+            ("1006", "Kenali Asam Atas"),
+            ("1011", "Talang Gulo"),
+            ("1012", "Kenali Asam"),
+        ),
+    ),
+    (
+        "15.71.08",
+        "1571030",
+        "Jelutung",
+        (
+            ("1001", "Talang Jauh"),
+            ("1002", "Cempaka Putih"),
+            ("1003", "Kebun Handil"),
+            ("1004", "Lebak Bandung"),
+            ("1005", "Payo Lebar"),
+            ("1006", "Jelutung"),
+            ("1007", "Handil Jaya"),
+        ),
+    ),
+    (
+        "15.71.09",
+        "1571011",
+        "Alam Barajo",
+        (
+            ("1001", "Kenali Besar"),
+            ("1002", "Rawa Sari"),
+            ("1003", "Mayang Mangurai"),
+            ("1004", "Bagan Pete"),
+            ("1005", "Beliung"),
+            ("1006", "Simpang Rimbo"),
+            ("1007", "Pinang Merah"),
+        ),
+    ),
+    (
+        "15.71.10",
+        "1571051",
+        "Danau Sipin",
+        (
+            ("1001", "Sungai Putri"),
+            ("1002", "Murni"),
+            ("1003", "Legok"),
+            ("1004", "Selamat"),
+            ("1005", "Solok Sipin"),
+        ),
+    ),
+    (
+        "15.71.11",
+        "1571021",
+        "Paal Merah",
+        (
+            ("1001", "Talang Bakung"),
+            ("1002", "Payo Selincah"),
+            ("1003", "Eka Jaya"),
+            ("1004", "Lingkar Selatan"),
+            ("1005", "Paal Merah"),
+            ("1006", "Bakung Jaya"),
+        ),
+    ),
 )
 
 
@@ -114,7 +210,7 @@ def _key(text: str) -> str:
     text = " ".join(str(text).lower().split())
     for prefix in _PREFIXES:
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
             break
     return "".join(ch for ch in text if ch.isalnum())
 

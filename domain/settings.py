@@ -56,7 +56,8 @@ class DatabaseUrl:
             dbname = parts.path.lstrip("/")
             if not parts.hostname or not dbname:
                 raise SettingsError(
-                    f"{variable}: use postgresql://USER:PASS@HOST:PORT/DB with a host and a database"
+                    f"{variable}: use postgresql://USER:PASS@HOST:PORT/DB"
+                    " with a host and a database"
                 )
             return cls(
                 url=url,
@@ -130,7 +131,9 @@ class Settings:
         env = os.environ if environ is None else environ
         tenant = env.get("CASEWORK_TENANT", "1571").strip()
         if len(tenant) != 4 or not tenant.isdigit():
-            raise SettingsError(f"CASEWORK_TENANT: a 4-digit Kemendagri code like 1571, got {tenant!r}")
+            raise SettingsError(
+                f"CASEWORK_TENANT: a 4-digit Kemendagri code like 1571, got {tenant!r}"
+            )
         return cls(
             store=DatabaseUrl.parse(env.get("CASEWORK_STORE") or DEFAULT_STORE, "CASEWORK_STORE"),
             views=DatabaseUrl.parse(env.get("CASEWORK_VIEWS") or DEFAULT_VIEWS, "CASEWORK_VIEWS"),

@@ -109,7 +109,10 @@ def apply_envelopes(
         if row is not None and version > row[0] + 1:
             log.warning(
                 "projection %s: stream %s jumps from version %s to %s",
-                projection.name, stream_id, row[0], version,
+                projection.name,
+                stream_id,
+                row[0],
+                version,
             )
         handler = projection.handlers.get(envelope["type"])
         if handler is not None:
@@ -141,7 +144,9 @@ def progress(db: Database, projection: Projection) -> tuple[int, int]:
     if row is None:
         return 0, 0
     tracking = projection.table_names(row[0])["tracking"]
-    applied, top = db.query_one(f"SELECT COALESCE(SUM(version), 0), COALESCE(MAX(position), 0) FROM {tracking}")
+    applied, top = db.query_one(
+        f"SELECT COALESCE(SUM(version), 0), COALESCE(MAX(position), 0) FROM {tracking}"
+    )
     return int(applied), int(top)
 
 

@@ -123,13 +123,25 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
                 "status": status,
             }
         )
-    keys = ("id", "kk_number", "kecamatan", "kelurahan", "address", "rt", "rw", "version", "registered_at")
+    keys = (
+        "id",
+        "kk_number",
+        "kecamatan",
+        "kelurahan",
+        "address",
+        "rt",
+        "rw",
+        "version",
+        "registered_at",
+    )
     return [dict(zip(keys, row, strict=True), members=members[row[0]]) for row in rows]
 
 
 def get_household(db: Database, household_id: str) -> dict[str, Any] | None:
     names = live_tables(db, PROJECTION)
-    rows = db.query(f"SELECT {_HOUSEHOLD_COLUMNS} FROM {names['households']} WHERE id=?", (household_id,))
+    rows = db.query(
+        f"SELECT {_HOUSEHOLD_COLUMNS} FROM {names['households']} WHERE id=?", (household_id,)
+    )
     found = _households(db, names, rows)
     return found[0] if found else None
 

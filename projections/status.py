@@ -19,7 +19,8 @@ RELAY_STATE_DDL = (
 )
 RELAY_LEASE_DDL = (
     "CREATE TABLE IF NOT EXISTS casework_relay_lease ("
-    " name VARCHAR(50) PRIMARY KEY, owner VARCHAR(100) NOT NULL, expires_at DOUBLE PRECISION NOT NULL)"
+    " name VARCHAR(50) PRIMARY KEY, owner VARCHAR(100) NOT NULL,"
+    " expires_at DOUBLE PRECISION NOT NULL)"
 )
 
 
@@ -59,7 +60,11 @@ def components(store: Database, views: Database) -> dict[str, Any]:
     relay_position, published = relay_state(store)
     result: dict[str, Any] = {
         "store": {"position": top, "events": count},
-        "relay": {"position": relay_position, "published": published, "lag": max(count - published, 0)},
+        "relay": {
+            "position": relay_position,
+            "published": published,
+            "lag": max(count - published, 0),
+        },
     }
     for name, projection in PROJECTIONS.items():
         if views.table_exists("projection_state"):

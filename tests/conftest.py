@@ -27,8 +27,13 @@ def _pg_admin() -> psycopg.Connection:
     url = DatabaseUrl.parse(PG_ADMIN, "CASEWORK_TEST_PG")
     try:
         return psycopg.connect(
-            host=url.host, port=url.port, user=url.user, password=url.password or None,
-            dbname=url.dbname, autocommit=True, connect_timeout=5,
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password or None,
+            dbname=url.dbname,
+            autocommit=True,
+            connect_timeout=5,
         )
     except psycopg.OperationalError as error:
         pytest.fail(
@@ -125,7 +130,10 @@ class Processes:
         log_file = self.logs / f"{name or args[0]}-{len(self.running)}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", *args],
-            env=self.env, cwd=ROOT, stdout=open(log_file, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            env=self.env,
+            cwd=ROOT,
+            stdout=open(log_file, "ab"),
+            stderr=subprocess.STDOUT,  # noqa: SIM115
         )
         proc.log_file = log_file  # type: ignore[attr-defined]
         self.running.append(proc)

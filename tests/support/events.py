@@ -22,7 +22,7 @@ def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
 
 
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
-    """Publish the store's events after `after` straight to the topic (no relay); returns the last position."""
+    """Publish stored events after `after` straight to the topic (no relay); returns the last."""
     ensure_topics(bootstrap)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     position = after
@@ -31,7 +31,9 @@ def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: in
             for notification in batch:
                 env = wire.from_notification(app, notification, tenant)
                 producer.send(
-                    EVENTS, key=env["stream_id"].encode(), value=wire.encode(env),
+                    EVENTS,
+                    key=env["stream_id"].encode(),
+                    value=wire.encode(env),
                     headers=wire.headers(env),
                 )
             position = batch[-1].id

@@ -63,8 +63,12 @@ def test_a_stale_expected_version_is_a_conflict_and_stores_nothing(app):
     stored = app.register_household(registration(), make_meta(SYSTEM, "api"))
     with pytest.raises(Conflict) as stale:
         app.add_member(
-            {"household_id": stored.stream_id, "person": WIFE, "relationship": "istri",
-             "expected_version": 5},
+            {
+                "household_id": stored.stream_id,
+                "person": WIFE,
+                "relationship": "istri",
+                "expected_version": 5,
+            },
             make_meta(SYSTEM, "api"),
         )
     assert stale.value.code == "version.stale"

@@ -1,0 +1,147 @@
+"""`/healthz` (JSON) and `/metrics` (Prometheus text): positions and lag, no personal data.
+
+Health is judged from one snapshot, without history: degraded when the relay or a
+projection is more than LAG_LIMIT events behind the store, a message sits in the DLQ, or a
+database does not answer. Unreachable databases answer 503; a lagging pipeline still 200,
+since the web itself keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from app import DATABASE_ERRORS, services
+from projections.base import progress
+from projections.catalog import PROJECTIONS
+from projections.db import Database
+from projections.register import count_households
+from projections.status import components, dead_letter_count, relay_state, store_counts
+
+log = logging.getLogger("casework.health")
+
+bp = Blueprint("health", __name__)
+
+LAG_LIMIT = 1000
+UNREACHABLE = {"error": "unreachable"}
+
+
+def _reachable(db: Database) -> bool:
+    try:
+        db.query_one("SELECT 1")
+        return True
+    except DATABASE_ERRORS as error:
+        log.warning("%s database unreachable: %s", db.kind, type(error).__name__)
+        return False
+
+
+def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -> dict[str, Any]:
+    """What can still be known when one database does not answer."""
+    result: dict[str, Any] = {"store": dict(UNREACHABLE), "relay": dict(UNREACHABLE)}
+    count = None
+    if store_up:
+        count, top = store_counts(store)
+        relay_position, published = relay_state(store)
+        result["store"] = {"position": top, "events": count}
+        result["relay"] = {
+            "position": relay_position,
+            "published": published,
+            "lag": max(count - published, 0),
+        }
+    for name, projection in PROJECTIONS.items():
+        if not views_up:
+            result[f"projection:{name}"] = dict(UNREACHABLE)
+            continue
+        applied, position = (
+            progress(views, projection) if views.table_exists("projection_state") else (0, 0)
+        )
+        entry: dict[str, Any] = {"position": position, "applied": applied}
+        if count is not None:
+            entry["lag"] = max(count - applied, 0)
+        result[f"projection:{name}"] = entry
+    result["dlq"] = {"count": dead_letter_count(views)} if views_up else dict(UNREACHABLE)
+    return result
+
+
+def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], bool]:
+    """(status, components, every database reachable)."""
+    store_up, views_up = _reachable(store), _reachable(views)
+    if store_up and views_up:
+        found = components(store, views)
+    else:
+        found = _partial(store, views, store_up, views_up)
+    degraded = not (store_up and views_up)
+    for name, entry in found.items():
+        if "error" in entry:
+            degraded = True
+        elif name == "relay" or name.startswith("projection:"):
+            degraded = degraded or entry.get("lag", 0) > LAG_LIMIT
+        elif name == "dlq":
+            degraded = degraded or entry.get("count", 0) > 0
+    return ("degraded" if degraded else "ok"), found, store_up and views_up
+
+
+@bp.get("/healthz")
+def healthz():
+    svc = services()
+    status, found, reachable = snapshot(svc.store, svc.views)
+    return jsonify({"status": status, "components": found}), 200 if reachable else 503
+
+
+_METRICS = (
+    ("casework_store_position", "Highest position (notification id) in the event store."),
+    ("casework_store_events", "Events stored."),
+    ("casework_relay_position", "Last store position the relay published to Kafka."),
+    ("casework_relay_lag", "Events stored but not yet published by the relay."),
+    ("casework_projection_position", "Highest store position a projection applied."),
+    ("casework_projection_lag", "Events stored but not yet applied by a projection."),
+    ("casework_dlq_messages", "Messages in the dead-letter table."),
+    ("casework_households_total", "Households in the register read model."),
+    ("casework_database_up", "1 when the database answers, 0 when it does not."),
+)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def metrics_text(store: Database, views: Database) -> str:
+    _, found, _ = snapshot(store, views)
+    samples: dict[str, list[tuple[str, float]]] = {name: [] for name, _ in _METRICS}
+
+    def add(metric: str, value: Any, labels: str = "") -> None:
+        if isinstance(value, (int, float)):
+            samples[metric].append((labels, value))
+
+    add("casework_store_position", found["store"].get("position"))
+    add("casework_store_events", found["store"].get("events"))
+    add("casework_relay_position", found["relay"].get("position"))
+    add("casework_relay_lag", found["relay"].get("lag"))
+    for name, entry in found.items():
+        if name.startswith("projection:"):
+            labels = f'{{projection="{_label(name.split(":", 1)[1])}"}}'
+            add("casework_projection_position", entry.get("position"), labels)
+            add("casework_projection_lag", entry.get("lag"), labels)
+    add("casework_dlq_messages", found["dlq"].get("count"))
+    views_up = "error" not in found["dlq"]
+    if views_up:
+        add("casework_households_total", count_households(views))
+    add("casework_database_up", 0 if "error" in found["store"] else 1, '{database="store"}')
+    add("casework_database_up", 1 if views_up else 0, '{database="views"}')
+
+    lines = []
+    for name, help_text in _METRICS:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} gauge")
+        lines.extend(f"{name}{labels} {int(value)}" for labels, value in samples[name])
+    return "\n".join(lines) + "\n"
+
+
+@bp.get("/metrics")
+def metrics():
+    svc = services()
+    return Response(
+        metrics_text(svc.store, svc.views), content_type="text/plain; version=0.0.4; charset=utf-8"
+    )

@@ -1,0 +1,58 @@
+"""`casework web`: the Flask app under gunicorn (threads in a few worker processes).
+
+Each worker builds its own app after the fork, so no database connection crosses a
+fork. The access log names the path only: search URLs carry NIKs and names in the query
+string, and the referrer may too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from domain.settings import Settings
+
+# %(U)s is the path without the query string; no %(r)s (request line) and no %(f)s (referrer).
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+THREADS = 4
+
+
+class WebServer(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.options = options or {}
+        super().__init__()
+
+    def load_config(self) -> None:
+        # Settings this gunicorn version does not know are skipped.
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        from app import create_app
+
+        return create_app(self.settings)
+
+
+def options(settings: Settings) -> dict[str, Any]:
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.web_workers,
+        "worker_class": "gthread",
+        "threads": THREADS,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "proc_name": "casework-web",
+        # gunicorn >= 27: one shared control socket per user would clash between instances.
+        "control_socket_disable": True,
+    }
+
+
+def serve(settings: Settings) -> None:
+    WebServer(settings, options(settings)).run()

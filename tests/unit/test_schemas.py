@@ -1,0 +1,251 @@
+"""The command schemas: each bad input names its field; messages never echo personal data."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+
+import pytest
+
+from app.messages import ERRORS, LANGUAGES, TEXT, message, translate
+from app.schemas import Invalid, load
+
+NIK = "1571015203850007"  # Telanaipura, woman born 12 March 1985
+KK = "1571010101200003"
+NAME = "Siti Aminah"
+
+
+def household(**changes) -> dict:
+    payload = {
+        "kk_number": KK,
+        "kecamatan": "Telanaipura",
+        "kelurahan": "Simpang IV Sipin",
+        "address": "Jl. Kapten Pattimura No. 5",
+        "rt": "7",
+        "rw": "2",
+        "head": {"nik": NIK, "name": NAME, "birth_date": "1985-03-12", "sex": "F"},
+    }
+    for path, value in changes.items():
+        target = payload
+        *parents, leaf = path.split("__")
+        for part in parents:
+            target = target[part]
+        if value is DELETE:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return payload
+
+
+DELETE = object()
+
+
+def member(**changes) -> dict:
+    payload = {
+        "household_id": str(uuid.uuid4()),
+        "relationship": "suami",
+        "person": {
+            "nik": "1571011004820002",
+            "name": "Budi",
+            "birth_date": "1982-04-10",
+            "sex": "M",
+        },
+    }
+    payload.update(changes)
+    return payload
+
+
+def codes_of(command: str, payload) -> dict[str, list[str]]:
+    with pytest.raises(Invalid) as caught:
+        load(command, payload)
+    return caught.value.codes
+
+
+def test_valid_registration_is_normalized():
+    data = load(
+        "RegisterHousehold",
+        household(kecamatan="kec. telanaipura", rt=7, rw="02", address="  Jl.  Pattimura   5 "),
+    )
+    assert data["kecamatan"] == "Telanaipura"
+    assert data["kelurahan"] == "Simpang IV Sipin"
+    assert (data["rt"], data["rw"]) == ("007", "002")
+    assert data["address"] == "Jl. Pattimura 5"
+    assert data["head"] == {"nik": NIK, "name": NAME, "birth_date": "1985-03-12", "sex": "F"}
+    assert data["expected_version"] is None and data["reason"] is None
+
+
+def test_alias_spelling_of_a_kelurahan_is_stored_by_its_canonical_name():
+    data = load("RegisterHousehold", household(kecamatan="Jambi Selatan", kelurahan="The Hok"))
+    assert data["kelurahan"] == "Thehok"
+
+
+def test_spaces_in_identity_numbers_are_dropped():
+    data = load("RegisterHousehold", household(kk_number="1571 0101 0120 0003"))
+    assert data["kk_number"] == KK
+
+
+def test_occurred_at_is_stored_in_utc():
+    data = load("RegisterHousehold", household(occurred_at="2025-04-21T09:00:00+07:00"))
+    assert data["occurred_at"] == "2025-04-21T02:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"head__nik": "12345"}, "head.nik", "nik.format"),
+        ({"head__nik": "9971015203850007"}, "head.nik", "nik.province"),
+        ({"head__nik": "1571005203850007"}, "head.nik", "nik.region"),
+        ({"head__nik": "1571019903850007"}, "head.nik", "nik.birth_date"),
+        ({"head__nik": "1571015203850000"}, "head.nik", "nik.serial"),
+        ({"head__birth_date": "1985-03-13"}, "head.nik", "nik.birth_date_mismatch"),
+        ({"head__sex": "M"}, "head.nik", "nik.sex_mismatch"),
+        ({"head__nik": 1571015203850007}, "head.nik", "nik.format"),
+        ({"kk_number": "15710101012000"}, "kk_number", "kk.format"),
+        ({"kk_number": "9971010101200003"}, "kk_number", "kk.province"),
+        ({"kk_number": "1500010101200003"}, "kk_number", "kk.region"),
+        ({"kk_number": "1571013213200003"}, "kk_number", "kk.date"),
+        ({"kk_number": "1571010101200000"}, "kk_number", "kk.serial"),
+        ({"kecamatan": "Bandung"}, "kecamatan", "kecamatan.unknown"),
+        ({"kelurahan": "Thehok"}, "kelurahan", "kelurahan.unknown"),
+        ({"rt": "1234"}, "rt", "rt.format"),
+        ({"rt": "0"}, "rt", "rt.format"),
+        ({"rw": "A1"}, "rw", "rw.format"),
+        ({"address": "   "}, "address", "address.empty"),
+        ({"address": "x" * 201}, "address", "address.too_long"),
+        ({"head__name": " "}, "head.name", "name.empty"),
+        ({"head__name": "x" * 101}, "head.name", "name.too_long"),
+        ({"head__birth_date": "12-03-1985"}, "head.birth_date", "birth_date.format"),
+        ({"head__birth_date": "1985-02-30"}, "head.birth_date", "birth_date.format"),
+        ({"head__sex": "X"}, "head.sex", "sex.invalid"),
+        ({"head__nik": DELETE}, "head.nik", "field.required"),
+        ({"head": "Siti"}, "head", "field.object"),
+        ({"kk_number": DELETE}, "kk_number", "field.required"),
+        ({"kk_numbr": KK}, "kk_numbr", "field.unknown"),
+        ({"expected_version": -1}, "expected_version", "expected_version.invalid"),
+        ({"expected_version": "satu"}, "expected_version", "expected_version.invalid"),
+        ({"occurred_at": "2025-04-21 09:00"}, "occurred_at", "occurred_at.format"),
+        ({"reason": "x" * 501}, "reason", "reason.too_long"),
+    ],
+)
+def test_each_invalid_registration_names_the_field(changes, field, code):
+    codes = codes_of("RegisterHousehold", household(**changes))
+    assert code in codes.get(field, []), codes
+
+
+def test_birth_date_in_the_future_is_refused():
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    codes = codes_of("RegisterHousehold", household(head__birth_date=tomorrow))
+    assert codes["head.birth_date"] == ["birth_date.future"]
+
+
+def test_occurred_at_in_the_future_is_refused():
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    codes = codes_of("RegisterHousehold", household(occurred_at=later))
+    assert codes == {"occurred_at": ["occurred_at.future"]}
+
+
+def test_every_problem_of_an_empty_body_is_reported_at_once():
+    codes = codes_of("RegisterHousehold", {})
+    assert set(codes) == {"kk_number", "kecamatan", "kelurahan", "address", "rt", "rw", "head"}
+
+
+def test_a_body_that_is_not_an_object_is_named_body():
+    assert codes_of("RegisterHousehold", ["not", "an", "object"]) == {"body": ["field.object"]}
+
+
+def test_valid_member_passes():
+    data = load("AddMember", member(relationship="Orang Tua", expected_version=3))
+    assert data["relationship"] == "orang_tua"
+    assert data["expected_version"] == 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        (member(household_id="rumah-1"), "household_id", "household_id.format"),
+        (member(relationship="kepala_keluarga"), "relationship", "relationship.unknown"),
+        (member(relationship="boss"), "relationship", "relationship.unknown"),
+        (
+            member(
+                person={
+                    "nik": "1571011004820002",
+                    "name": "Budi",
+                    "birth_date": "1982-04-10",
+                    "sex": "F",
+                }
+            ),
+            "person.nik",
+            "nik.sex_mismatch",
+        ),
+        (member(person={"name": "Budi"}), "person.birth_date", "field.required"),
+    ],
+)
+def test_each_invalid_member_names_the_field(payload, field, code):
+    codes = codes_of("AddMember", payload)
+    assert code in codes.get(field, []), codes
+
+
+def test_messages_never_contain_the_nik_kk_or_name_entered():
+    bad = household(head__nik="1571015203859999", head__sex="M", kk_number="1571013213200003")
+    bad["head"]["birth_date"] = "1985-03-13"
+    codes = codes_of("RegisterHousehold", bad)
+    assert codes["head.nik"] and codes["kk_number"]
+    for language in LANGUAGES:
+        for messages in translate(codes, language).values():
+            for text in messages:
+                assert "1571015203859999" not in text
+                assert "1571013213200003" not in text
+                assert NAME not in text
+
+
+IDENTITY_CODES = [
+    "nik.format",
+    "nik.province",
+    "nik.region",
+    "nik.birth_date",
+    "nik.birth_date_mismatch",
+    "nik.sex_mismatch",
+    "nik.serial",
+    "kk.format",
+    "kk.province",
+    "kk.region",
+    "kk.date",
+    "kk.serial",
+]
+DOMAIN_CODES = [
+    "nik.taken",
+    "kk.taken",
+    "nik.already_member",
+    "version.stale",
+    "household.not_found",
+    "relationship.unknown",
+]
+
+
+@pytest.mark.parametrize("code", IDENTITY_CODES + DOMAIN_CODES)
+def test_every_domain_code_has_its_own_message_in_both_languages(code):
+    assert code in ERRORS
+    indonesian, english = message(code, "id"), message(code, "en")
+    assert indonesian and english and indonesian != english
+    assert indonesian != message("field.invalid", "id")
+
+
+def test_english_is_used_only_when_asked():
+    assert message("nik.format") == message("nik.format", "id")
+    assert message("nik.format", "fr") == message("nik.format", "id")
+    assert "16" in message("nik.format", "en") and "digits" in message("nik.format", "en")
+
+
+def test_no_message_or_interface_text_has_a_digit_run_like_a_nik():
+    for catalog in (ERRORS, TEXT):
+        for pair in catalog.values():
+            for text in pair:
+                assert not any(text[i : i + 6].isdigit() for i in range(len(text))), text
+
+
+def test_schema_input_is_not_mutated():
+    payload = household()
+    before = copy.deepcopy(payload)
+    load("RegisterHousehold", payload)
+    assert payload == before
