@@ -23,7 +23,7 @@ from domain.application import Casework
 from domain.settings import Settings
 from projections.base import ensure_schema
 from projections.catalog import PROJECTIONS
-from projections.db import Database
+from projections.db import Database, open_casework
 
 log = logging.getLogger("casework.web")
 
@@ -110,7 +110,7 @@ def create_app(
         )
     svc = Services(
         settings=settings,
-        casework=Casework(env=settings.store.eventsourcing_env()),
+        casework=open_casework(settings.store),
         store=Database(settings.store),
         views=Database(settings.views),
         node_modules=node_modules,

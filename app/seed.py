@@ -7,9 +7,10 @@ import sys
 import time
 
 from app.seed_data import generate_households
-from domain.application import Actor, Casework, make_meta
+from domain.application import Actor, make_meta
 from domain.errors import DomainError
 from domain.settings import Settings
+from projections.db import open_casework
 
 log = logging.getLogger("casework.seed")
 SEEDER = Actor(id="seed", role="admin", opd="DINSOS")
@@ -42,7 +43,7 @@ class Progress:
 
 def seed(settings: Settings, households: int, seed_value: int = 0, progress: bool = False) -> int:
     """Register `households` synthetic families with their members; returns how many were stored."""
-    app = Casework(env=settings.store.eventsourcing_env())
+    app = open_casework(settings.store)
     bar = Progress(households, "seeding households", progress)
     stored = skipped = 0
     try:

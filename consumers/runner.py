@@ -19,6 +19,7 @@ import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from consumers.relay import abandon
 from consumers.topics import DLQ, EVENTS, ensure_topics
 from domain.application import Casework
 from domain.settings import Settings
@@ -32,7 +33,7 @@ from projections.base import (
     ensure_schema,
 )
 from projections.catalog import PROJECTIONS
-from projections.db import Cursor, Database
+from projections.db import Cursor, Database, open_casework
 from projections.status import store_counts
 
 log = logging.getLogger("casework.projections")
@@ -42,11 +43,11 @@ RETRIES = 3
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 
 
-def consumer_config(settings: Settings) -> dict[str, Any]:
+def consumer_config(settings: Settings, topic_id: str) -> dict[str, Any]:
     # A short max poll interval: the group join waits for the whole rebalance timeout.
     return {
         "bootstrap_servers": settings.kafka,
-        "group_id": GROUP,
+        "group_id": f"{GROUP}.{topic_id}",
         "client_id": "casework-projections",
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -55,7 +56,26 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "session_timeout_ms": 6000,
         "heartbeat_interval_ms": 1000,
         "fetch_max_wait_ms": 100,
+        "allow_auto_create_topics": False,
     }
+
+
+class TopicRecreated(KafkaError):
+    """The events topic has a new id: the broker lost its data and the relay republishes it."""
+
+
+def topic_id(settings: Settings) -> str:
+    """The id of the events topic as the broker knows it now (topics are created first)."""
+    probe = KafkaConsumer(
+        bootstrap_servers=settings.kafka, client_id="casework-probe", allow_auto_create_topics=False
+    )
+    try:
+        probe.partitions_for_topic(EVENTS)
+        # kafka-python keeps topic ids in its cluster metadata only.
+        found = probe._client.cluster.topic_id(EVENTS)
+        return str(found) if found else "unknown"
+    finally:
+        probe.close()
 
 
 def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[dict]) -> int:
@@ -77,20 +97,50 @@ class Runner:
         self.consumer: KafkaConsumer | None = None
         self.dlq: KafkaProducer | None = None
         self.applied = 0
+        self.topic_id = ""
+        self.next_topic_check = 0.0
 
     def connect(self) -> None:
         ensure_topics(self.settings.kafka, self.settings.partitions)
-        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings))
-        self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+        self.topic_id = topic_id(self.settings)
+        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings, self.topic_id))
+
+    def dlq_producer(self) -> KafkaProducer:
+        if self.dlq is None:
+            self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+        return self.dlq
+
+    def check_topic(self) -> None:
+        """Notice a recreated events topic: its offsets mean nothing in the new one.
+
+        The consumer group is named after the topic's id, so after a recreation every runner
+        joins a fresh group that starts at the beginning; what is already applied is skipped.
+        """
+        if time.monotonic() < self.next_topic_check or self.consumer is None:
+            return
+        self.next_topic_check = time.monotonic() + 2
+        current = self.consumer._client.cluster.topic_id(EVENTS)
+        if current is not None and str(current) != self.topic_id:
+            log.warning(
+                "topic %s was recreated (the broker lost its data?): joining a fresh group that"
+                " reads it from the beginning",
+                EVENTS,
+            )
+            raise TopicRecreated()
+
+    def disconnect(self) -> None:
+        """Drop the Kafka clients without waiting on a broker that may be gone."""
+        if self.consumer is not None:
+            try:
+                self.consumer.close(autocommit=False, timeout_ms=3000)
+            except KafkaError:
+                pass
+        if self.dlq is not None:
+            abandon(self.dlq)
+        self.consumer = self.dlq = None
 
     def close(self) -> None:
-        for client in (self.consumer, self.dlq):
-            if client is not None:
-                try:
-                    client.close()
-                except KafkaError:
-                    pass
-        self.consumer = self.dlq = None
+        self.disconnect()
         self.views.close()
 
     def run(self, stop: threading.Event) -> None:
@@ -106,7 +156,7 @@ class Runner:
                 log.warning(
                     "kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff
                 )
-                self.close()
+                self.disconnect()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
         self.close()
@@ -114,6 +164,7 @@ class Runner:
 
     def poll_once(self) -> int:
         assert self.consumer is not None
+        self.check_topic()
         batches = self.consumer.poll(timeout_ms=200)
         if not batches:
             return 0
@@ -171,7 +222,6 @@ class Runner:
 
     def dead_letter(self, record: Any, error: str) -> None:
         """Park a message in the DLQ topic with the error in its headers, and count it."""
-        assert self.dlq is not None
         error = error[:500]
         headers = [
             ("error", error.encode()),
@@ -179,7 +229,9 @@ class Runner:
             ("original_partition", str(record.partition).encode()),
             ("original_offset", str(record.offset).encode()),
         ]
-        self.dlq.send(DLQ, key=record.key, value=record.value, headers=headers).get(timeout=30)
+        self.dlq_producer().send(DLQ, key=record.key, value=record.value, headers=headers).get(
+            timeout=30
+        )
         now = dt.datetime.now(dt.UTC).isoformat()
         with self.views.transaction() as cur:
             exists = cur.execute(
@@ -218,6 +270,7 @@ def _topic_envelopes(settings: Settings, top: int, expected: int) -> Iterable[di
         bootstrap_servers=settings.kafka,
         enable_auto_commit=False,
         client_id="casework-rebuild",
+        allow_auto_create_topics=False,
         fetch_max_wait_ms=100,
         max_poll_records=2000,
     )
@@ -278,7 +331,7 @@ def _apply_in_chunks(
 
 def rebuild(settings: Settings, names: list[str]) -> None:
     """Rebuild projections into fresh tables and swap them in while readers keep reading."""
-    app = Casework(env=settings.store.eventsourcing_env())
+    app = open_casework(settings.store)
     store, views = Database(settings.store), Database(settings.views)
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])

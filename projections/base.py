@@ -50,7 +50,7 @@ DLQ_DDL = (
 
 
 def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
-    with db.transaction() as cur:
+    with db.schema_lock(), db.transaction() as cur:
         cur.execute(STATE_DDL)
         cur.execute(DLQ_DDL)
         for projection in projections:

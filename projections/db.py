@@ -14,7 +14,11 @@ from typing import Any
 
 import psycopg
 
+from domain.application import Casework
 from domain.settings import DatabaseUrl
+
+# Concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL: schema changes take this lock.
+SCHEMA_LOCK_KEY = 157_100_001
 
 
 class Database:
@@ -56,6 +60,19 @@ class Database:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Serialise table creation across processes (SQLite serialises writes already)."""
+        if self.kind == "sqlite":
+            yield
+            return
+        with self._connect() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
     def sql(self, statement: str) -> str:
         return statement if self.kind == "sqlite" else statement.replace("?", "%s")
@@ -127,3 +144,9 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return self.raw.rowcount
+
+
+def open_casework(url: DatabaseUrl) -> Casework:
+    """The write-side application on this store, its tables created safely on first start."""
+    with Database(url).schema_lock():
+        return Casework(env=url.eventsourcing_env())

@@ -16,7 +16,7 @@ import pytest
 from consumers.broker import EmbeddedBroker
 from domain.application import Casework
 from domain.settings import DatabaseUrl, Settings
-from projections.db import Database
+from projections.db import Database, open_casework
 
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def settings(env) -> Settings:
 
 @pytest.fixture
 def casework(settings) -> Iterator[Casework]:
-    app = Casework(env=settings.store.eventsourcing_env())
+    app = open_casework(settings.store)
     yield app
     app.close()
 

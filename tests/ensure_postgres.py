@@ -101,8 +101,15 @@ class Account:
         # hang us (and anyone reading our stdout through $(...)).
         with tempfile.TemporaryFile("w+") as output:
             result = subprocess.run(
-                list(command), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                env=env, cwd="/", text=True, check=False, **kwargs,
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd="/",
+                text=True,
+                check=False,
+                **kwargs,
             )
             output.seek(0)
             text = output.read()
@@ -132,9 +139,21 @@ def server_account() -> Account:
         say(f"running as root: creating the system user {SERVER_USER} for PostgreSQL")
         try:
             subprocess.run(
-                [useradd, "--system", "--no-create-home", "--user-group",
-                 "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SERVER_USER],
-                stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr, check=True,
+                [
+                    useradd,
+                    "--system",
+                    "--no-create-home",
+                    "--user-group",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SERVER_USER,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=sys.stderr,
+                stderr=sys.stderr,
+                check=True,
             )
         except (OSError, subprocess.CalledProcessError) as error:
             raise Failure(
@@ -286,18 +305,39 @@ def start_embedded() -> str:
             shutil.rmtree(data_dir)
             prepare(data_dir, account)
         say(f"initialising a PostgreSQL cluster in {data_dir}")
-        account.run([
-            str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust",
-            "--encoding=UTF8", "--locale=C", "--no-sync",
-        ])
+        account.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
     socket_dir = str(data_dir) if len(str(data_dir)) + 20 < MAX_SOCKET_PATH else ""
     options = f"-p {EMBEDDED_PORT} -h {HOST} -k {shlex.quote(socket_dir)} {SERVER_OPTIONS}"
     say(f"starting PostgreSQL on {HOST}:{EMBEDDED_PORT} (data {data_dir}, as {account.name})")
     try:
-        account.run([
-            str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir),
-            "-l", str(data_dir / "server.log"), "-w", "-t", "60", "-o", options,
-        ])
+        account.run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-D",
+                str(data_dir),
+                "-l",
+                str(data_dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+            ]
+        )
     except Failure as error:
         raise Failure(f"{error}\nserver.log:\n{log_tail(data_dir)}") from error
     problem = answers(EMBEDDED_URL)

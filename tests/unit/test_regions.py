@@ -61,8 +61,17 @@ def test_the_six_kelurahan_added_in_2022_are_present():
 
 
 @pytest.mark.parametrize(
-    "query", ["Jambi Selatan", "jambi selatan", "  JAMBI   SELATAN ", "JambiSelatan",
-              "Kec. Jambi Selatan", "15.71.02", "157102", "1571020"],
+    "query",
+    [
+        "Jambi Selatan",
+        "jambi selatan",
+        "  JAMBI   SELATAN ",
+        "JambiSelatan",
+        "Kec. Jambi Selatan",
+        "15.71.02",
+        "157102",
+        "1571020",
+    ],
 )
 def test_find_kecamatan_by_name_code_or_bps_code(query):
     assert find_kecamatan(query).name == "Jambi Selatan"

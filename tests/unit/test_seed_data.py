@@ -19,7 +19,15 @@ from domain.identity import kk_problems, nik_problems
 from domain.regions import KECAMATAN, district_code_digits, find_kecamatan, find_kelurahan
 
 RELATIONSHIPS = {
-    "istri", "suami", "anak", "menantu", "cucu", "orang_tua", "mertua", "famili_lain", "lainnya",
+    "istri",
+    "suami",
+    "anak",
+    "menantu",
+    "cucu",
+    "orang_tua",
+    "mertua",
+    "famili_lain",
+    "lainnya",
 }
 CITY_PREFIXES = {district_code_digits(kec) for kec in KECAMATAN}
 OTHER_PREFIXES = {prefix for prefix, _, _ in OTHER_REGIONS}
@@ -66,8 +74,12 @@ def test_kk_for_uses_region_date_and_serial():
 
 @pytest.mark.parametrize(
     "args",
-    [("15710", dt.date(1990, 1, 1), "M", 1), ("157101", dt.date(1990, 1, 1), "X", 1),
-     ("157101", dt.date(1990, 1, 1), "M", 0), ("157101", dt.date(1990, 1, 1), "M", 10000)],
+    [
+        ("15710", dt.date(1990, 1, 1), "M", 1),
+        ("157101", dt.date(1990, 1, 1), "X", 1),
+        ("157101", dt.date(1990, 1, 1), "M", 0),
+        ("157101", dt.date(1990, 1, 1), "M", 10000),
+    ],
 )
 def test_nik_for_rejects_bad_parts(args):
     with pytest.raises(ValueError):

@@ -1,0 +1,1 @@
+"""Benchmarks that measure Casework against the raw libraries in the same run (`make bench`)."""

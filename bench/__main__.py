@@ -1,0 +1,132 @@
+"""`python -m bench` (`make bench`): every benchmark and its ratio against the raw library.
+
+Each benchmark measures Casework and the raw library it is built on in the same run, on
+fresh temporary databases and a fresh embedded broker. A missed target is printed as
+BELOW TARGET; the exit code is 0 unless a benchmark could not run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+from bench import report
+from bench.stores import Workspace
+
+BENCHMARKS = ("commands", "relay", "runner", "latency")
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    cli = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    cli.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="event store database (postgresql: fresh databases on CASEWORK_BENCH_PG,"
+        f" default {report_pg_default()})",
+    )
+    cli.add_argument(
+        "--views", choices=("sqlite", "postgresql"), default="sqlite", help="read-model database"
+    )
+    cli.add_argument(
+        "--only",
+        nargs="+",
+        choices=BENCHMARKS,
+        default=list(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only these benchmarks ({', '.join(BENCHMARKS)})",
+    )
+    cli.add_argument(
+        "--quick", action="store_true", help="small sizes, to check the benchmarks run"
+    )
+    cli.add_argument(
+        "--events", type=int, default=20_000, help="events for the relay and runner (20000)"
+    )
+    cli.add_argument("--seconds", type=float, default=20, help="length of the latency run (20)")
+    cli.add_argument(
+        "--rate", type=float, default=100, help="commands per second in the latency run (100)"
+    )
+    return cli.parse_args(argv)
+
+
+def report_pg_default() -> str:
+    from bench.stores import PG_DEFAULT
+
+    return PG_DEFAULT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s [%(threadName)s] %(message)s"
+    )
+    for noisy in ("kafka", "eventsourcing"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    # kafka-python logs a harmless race when a client closes while its socket is read.
+    logging.getLogger("kafka.net.transport").setLevel(logging.CRITICAL)
+    machine = report.machine()
+    print(
+        f"casework bench: {machine['cpus']} CPUs ({machine['cpu_model']}),"
+        f" Python {machine['python']},"
+        f" kafka-python CRC-32C in {machine['kafka_crc32c']},"
+        f" store {args.store}, views {args.views}{' (quick)' if args.quick else ''}",
+        flush=True,
+    )
+    results: list[report.Result | report.Latency] = []
+    failed: list[str] = []
+    started = time.monotonic()
+    with Workspace(args.store, args.views) as ws:
+        for name, run in plan(args, ws):
+            try:
+                for result in run():
+                    results.append(result)
+                    print(result.line(), flush=True)
+            except Exception:  # noqa: BLE001 - report the broken benchmark, run the others
+                failed.append(name)
+                print(f"{name}: FAILED", file=sys.stderr)
+                traceback.print_exc()
+    options = dict(vars(args), seconds_total=round(time.monotonic() - started, 1))
+    path = report.write(results, options)
+    below = [r.name for r in results if isinstance(r, report.Result) and not r.ok]
+    summary = f"{len(results)} results in {options['seconds_total']:.0f} s, written to {path}"
+    if below:
+        summary += f"; BELOW TARGET: {', '.join(below)}"
+    if failed:
+        summary += f"; FAILED: {', '.join(failed)}"
+    print(summary)
+    return 1 if failed else 0
+
+
+def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[], list]]]:
+    from bench.commands import bench_commands
+    from bench.latency import bench_latency
+    from bench.pipeline import bench_relay_and_runner
+
+    quick = args.quick
+    events = 3_000 if quick else args.events
+    steps: list[tuple[str, Callable[[], list]]] = []
+    if "commands" in args.only:
+        sizes = {"families_per_round": 40, "rounds": 2, "warmup": 10} if quick else {}
+        steps.append(("commands", lambda: [bench_commands(ws, **sizes)]))
+    wanted = [n for n in ("relay", "runner") if n in args.only]
+    if wanted:
+        # The runner reads what the relay published: both run on one broker and store.
+        def pipeline() -> list:
+            relay, runner = bench_relay_and_runner(
+                ws, events=events, warmup=min(2_000, events // 5)
+            )
+            return [r for r, n in ((relay, "relay"), (runner, "runner")) if n in wanted]
+
+        steps.append(("/".join(wanted), pipeline))
+    if "latency" in args.only:
+        seconds = 4 if quick else args.seconds
+        steps.append(("latency", lambda: [bench_latency(ws, rate=args.rate, seconds=seconds)]))
+    return steps
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Fresh throw-away databases for each benchmark: SQLite files in a temp dir, or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from domain.settings import DatabaseUrl, Settings
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Workspace:
+    """Hands out new database URLs and removes all of them at the end."""
+
+    def __init__(self, store_kind: str = "sqlite", views_kind: str = "sqlite") -> None:
+        self.store_kind = store_kind
+        self.views_kind = views_kind
+        self.dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
+        self.pg_admin = DatabaseUrl.parse(
+            os.environ.get("CASEWORK_BENCH_PG") or PG_DEFAULT, "CASEWORK_BENCH_PG"
+        )
+        self.databases: list[str] = []
+
+    def _admin(self) -> psycopg.Connection:
+        url = self.pg_admin
+        return psycopg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password or None,
+            dbname=url.dbname,
+            autocommit=True,
+            connect_timeout=10,
+        )
+
+    def url(self, kind: str, label: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{self.dir / label}.db"
+        name = f"cwbench_{label}_{uuid.uuid4().hex[:8]}"
+        with self._admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        self.databases.append(name)
+        admin = self.pg_admin
+        auth = admin.user + (f":{admin.password}" if admin.password else "")
+        return f"postgresql://{auth}@{admin.host}:{admin.port}/{name}"
+
+    def store(self, label: str) -> DatabaseUrl:
+        return DatabaseUrl.parse(self.url(self.store_kind, label), "CASEWORK_STORE")
+
+    def env(self, label: str, kafka: str | None = None, partitions: int = 6) -> dict[str, str]:
+        """The CASEWORK_* environment of one deployment with its own store and read models."""
+        env = {
+            "CASEWORK_STORE": self.url(self.store_kind, f"{label}_store"),
+            "CASEWORK_VIEWS": self.url(self.views_kind, f"{label}_views"),
+            "CASEWORK_SECRET_KEY": "bench-secret",
+            "CASEWORK_PARTITIONS": str(partitions),
+            "CASEWORK_LOG_LEVEL": "WARNING",
+        }
+        if kafka:
+            env["CASEWORK_KAFKA"] = kafka
+        return env
+
+    @staticmethod
+    def settings(env: dict[str, str]) -> Settings:
+        return Settings.from_env(env)
+
+    def close(self) -> None:
+        if self.databases:
+            with self._admin() as conn:
+                for name in self.databases:
+                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,168 @@
+"""The whole backbone as separate processes: API -> store -> relay -> Kafka -> runner -> web."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from consumers.broker import free_port
+from consumers.runner import rebuild
+from consumers.topics import EVENTS
+from projections import register
+from projections.base import progress
+from projections.envelope import REQUIRED
+from projections.status import relay_state, store_counts
+from tests.conftest import wait_until
+from tests.support.events import register_families
+
+pytestmark = pytest.mark.integration
+
+
+def post(base: str, command: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{base}/api/v1/commands/{command}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def page(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.read().decode()
+
+
+def answers(url: str) -> bool:
+    try:
+        page(url)
+        return True
+    except OSError:
+        return False
+
+
+def family(serial: int) -> dict:
+    return {
+        "kk_number": f"157101010120{serial:04d}",
+        "kecamatan": "Telanaipura",
+        "kelurahan": "Simpang IV Sipin",
+        "address": f"Jl. Kapten Pattimura No. {serial}",
+        "rt": "004",
+        "rw": "001",
+        "head": {
+            "nik": f"15710155088{serial % 10}{serial:04d}",
+            "name": f"Rahmawati Uji{serial}",
+            "birth_date": f"198{serial % 10}-08-15",
+            "sex": "F",
+        },
+    }
+
+
+def messages_for(bootstrap: str, stream_id: str, count: int) -> list:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(EVENTS, p) for p in consumer.partitions_for_topic(EVENTS)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found: list = []
+        deadline = time.monotonic() + 10
+        while len(found) < count and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                found.extend(r for r in records if r.key == stream_id.encode())
+        return found
+    finally:
+        consumer.close()
+
+
+@pytest.fixture
+def system(processes, env):
+    """Relay, projection runner and web running as their own processes."""
+    port = free_port()
+    processes.env = {**env, "CASEWORK_PORT": str(port), "CASEWORK_WEB_WORKERS": "1"}
+    for service in ("relay", "projections", "web"):
+        processes.start(service)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: answers(f"{base}/healthz"), 30, "the web to answer")
+    return base
+
+
+def test_a_command_reaches_store_kafka_projection_and_page_within_two_seconds(
+    system, broker, store_db, views_db
+):
+    # Warm up: the runner's first consumer-group join takes a few seconds.
+    status, first = post(system, "RegisterHousehold", family(1))
+    assert status == 201
+    wait_until(lambda: register.get_household(views_db, first["stream_id"]), 60, "warm-up")
+
+    status, stored = post(system, "RegisterHousehold", family(2))
+    sent = time.monotonic()
+    assert status == 201
+    household_page = f"{system}/rumah-tangga/{stored['stream_id']}"
+    wait_until(lambda: "Rahmawati Uji2" in page(household_page), 2.0, "the row on the web page")
+    assert time.monotonic() - sent <= 2.0
+    assert "1571010101200002" in page(f"{system}/?q=uji2")
+
+    count, top = store_counts(store_db)
+    assert top >= stored["position"] and count == 6  # household + KK claim + NIK claim, twice
+    [message] = messages_for(broker.bootstrap, stored["stream_id"], 1)
+    envelope = json.loads(message.value)
+    assert set(REQUIRED) <= set(envelope)
+    assert envelope["type"] == "HouseholdRegistered"
+    assert envelope["position"] == stored["position"]
+    assert envelope["event_id"] == stored["event_ids"][0]
+    assert envelope["tenant"] == "1571" and envelope["source"] == "api"
+    assert dict(message.headers) == {
+        "type": b"HouseholdRegistered",
+        "position": str(top - 2).encode(),
+    }
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(system, store_db):
+    request = urllib.request.Request(
+        f"{system}/api/v1/commands/RegisterHousehold",
+        data=b'{"kk_number": ',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as malformed:
+        urllib.request.urlopen(request, timeout=10)
+    assert malformed.value.code == 400
+
+    bad = family(3)
+    bad["head"]["nik"] = "1571015508830003"[:-1] + "X"
+    status, body = post(system, "RegisterHousehold", bad)
+    assert status == 422 and list(body["errors"]) == ["head.nik"]
+    assert store_counts(store_db) == (0, 0)
+
+
+def test_after_the_broker_loses_everything_projections_end_identical(
+    system, broker, casework, store_db, views_db, settings
+):
+    register_families(casework, 100)
+    total = store_counts(store_db)[0]
+    caught_up = lambda: progress(views_db, register.PROJECTION)[0] == total  # noqa: E731
+    wait_until(caught_up, 60, "the register to catch up")
+    before = register.all_rows(views_db)
+
+    broker.restart()
+    # The relay republishes everything to the empty broker; the runner sees it all again.
+    wait_until(lambda: relay_state(store_db)[1] == total, 90, "the relay to republish")
+    time.sleep(3)
+    assert progress(views_db, register.PROJECTION)[0] == total  # nothing applied twice
+    assert register.all_rows(views_db) == before
+
+    # The system still works after the loss: new commands flow through.
+    status, stored = post(system, "RegisterHousehold", family(7))
+    assert status == 201
+    wait_until(lambda: register.get_household(views_db, stored["stream_id"]), 60, "a new row")
+    rebuild(settings, ["register"])
+    assert len(register.all_rows(views_db)["households"]) == 101
