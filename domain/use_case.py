@@ -1,0 +1,103 @@
+"""What every use case shares: the actor and meta on events, what a stored command answers,
+and saving with conflicts explained."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import Conflict, DomainError
+from domain.household import KkIndex
+from domain.identity import nik_problems
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: str
+    opd: str | None = None
+
+
+SYSTEM = Actor(id="system", role="admin", opd=None)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a stored command answers: the stream, its new version, and the events' positions."""
+
+    stream_id: str
+    version: int
+    position: int
+    event_ids: list[str]
+
+
+def make_meta(
+    actor: Actor,
+    source: str,
+    reason: str | None = None,
+    occurred_at: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "actor": {"id": actor.id, "role": actor.role, "opd": actor.opd},
+        "reason": reason,
+        "source": source,
+        "occurred_at": occurred_at
+        or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def check_person(person: dict[str, Any], field: str) -> None:
+    birth_date = dt.date.fromisoformat(person["birth_date"])
+    problems = nik_problems(person["nik"], birth_date=birth_date, sex=person["sex"])
+    if problems:
+        raise DomainError(f"{field}.nik", problems[0].code)
+
+
+def event_id(stream_id: uuid.UUID, version: int) -> str:
+    """A stable UUID for an event: its stream and version identify it forever."""
+    return str(uuid.uuid5(stream_id, str(version)))
+
+
+class UseCases(Application):
+    """Saving and loading shared by every group of use cases (mixed into `Casework`)."""
+
+    @staticmethod
+    def _check_expected_version(aggregate: Any, expected: int | None) -> None:
+        if expected is not None and expected != aggregate.version:
+            raise Conflict("expected_version", "version.stale")
+
+    def _save(self, aggregate: Any, claims: list, unique_field: str = "") -> Stored:
+        """Save an aggregate with its uniqueness claims atomically; a taken claim is a 409."""
+        try:
+            recordings = self.save(aggregate, *claims)
+        except IntegrityError:
+            raise self._explain_conflict(claims, unique_field) from None
+        own = [r for r in recordings if r.domain_event.originator_id == aggregate.id]
+        return Stored(
+            stream_id=str(aggregate.id),
+            version=aggregate.version,
+            position=max(r.notification.id for r in own),
+            event_ids=[
+                event_id(r.domain_event.originator_id, r.domain_event.originator_version)
+                for r in own
+            ],
+        )
+
+    def _explain_conflict(self, claims: list, unique_field: str) -> Conflict:
+        for claim in claims:
+            try:
+                self.repository.get(claim.id)
+            except AggregateNotFoundError:
+                continue
+            if isinstance(claim, KkIndex):
+                return Conflict("kk_number", "kk.taken")
+            return Conflict(unique_field, "nik.taken")
+        return Conflict("expected_version", "version.stale")
