@@ -129,7 +129,34 @@ def parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
     rebuild.set_defaults(func=cmd_rebuild)
+    users = sub.add_parser("users", help="accounts").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    users_add = users.add_parser("add", help="add a user")
+    users_add.add_argument("name", metavar="NAME")
+    users_add.add_argument("--role", required=True, metavar="ROLE")
+    users_add.add_argument("--opd", default=None, metavar="CODE")
+    users_add.add_argument("--kelurahan", nargs="+", default=[], metavar="NAME")
+    users_add.set_defaults(func=cmd_users_add)
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(
+        dest="tokens_command", required=True, metavar="ACTION"
+    )
+    tokens_issue = tokens.add_parser("issue", help="issue an API token (printed on the last line)")
+    tokens_issue.add_argument("name", metavar="NAME")
+    tokens_issue.set_defaults(func=cmd_tokens_issue)
     return top
+
+
+def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
+    from app.accounts_cli import users_add
+
+    return users_add(settings, args)
+
+
+def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
+    from app.accounts_cli import tokens_issue
+
+    return tokens_issue(settings, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,9 +1,121 @@
-"""Maker-checker"""
+"""Maker-checker use cases: request a change, approve it (carrying it out), reject it."""
 
 from __future__ import annotations
 
-from domain.use_case import UseCases
+import copy
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.approval import PendingChange, PendingIndex
+from domain.commands import COMMANDS
+from domain.errors import Conflict, DomainError, NotFound
+from domain.use_case import Stored, UseCases
+
+_DECISIONS = ("ApproveChange", "RejectChange")
+_INDEX_ATTEMPTS = 5
+
+# Aggregates to store in the same transaction as the next `_save` (the approval itself).
+_RIDERS: ContextVar[tuple[Any, ...]] = ContextVar("casework_approval_riders", default=())
 
 
 class ApprovalCases(UseCases):
-    pass
+    def request_approval(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """Keep the command until a supervisor decides; its stream id is the approval id."""
+        if command not in COMMANDS or command in _DECISIONS:
+            raise DomainError("command", "approval.command_unknown")
+        for _ in range(_INDEX_ATTEMPTS):
+            pending = PendingChange(command=command, cmd=copy.deepcopy(cmd), meta=meta)
+            index = self._pending_index() or PendingIndex(meta=meta)
+            index.opened(pending.id, meta)
+            try:
+                return self._save(pending, [index])
+            except Conflict:
+                continue  # another request updated the queue first: retry on the new version
+        raise Conflict("expected_version", "version.stale")
+
+    def approve_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
+        """Carry out the change as the maker's, approved by this supervisor; answers what the
+        command answers. If the command fails, the change stays pending."""
+        pending = self.get_pending_change(cmd["approval_id"])
+        self._check_expected_version(pending, cmd.get("expected_version"))
+        pending.approve(cmd.get("note"), meta)
+        executed_meta = {**pending.requester_meta, "approved_by": meta["actor"]}
+        token = _RIDERS.set((pending,))
+        try:
+            result = self.execute(pending.command, copy.deepcopy(pending.cmd), executed_meta)
+            unsaved = _RIDERS.get()
+        finally:
+            _RIDERS.reset(token)
+        if unsaved:
+            # The command stored nothing through `_save`: record the approval right after.
+            try:
+                self.save(*unsaved)
+            except IntegrityError:
+                raise Conflict("approval_id", "approval.decided") from None
+        self._close_pending(pending.id, meta)
+        return result
+
+    def reject_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        pending = self.get_pending_change(cmd["approval_id"])
+        self._check_expected_version(pending, cmd.get("expected_version"))
+        pending.reject(cmd.get("note"), meta)
+        try:
+            stored = self._save(pending, [])
+        except Conflict:
+            raise Conflict("approval_id", "approval.decided") from None
+        self._close_pending(pending.id, meta)
+        return stored
+
+    def get_pending_change(self, approval_id: uuid.UUID | str) -> PendingChange:
+        try:
+            pending = self.repository.get(uuid.UUID(str(approval_id)))
+        except (AggregateNotFoundError, ValueError):
+            pending = None
+        if not isinstance(pending, PendingChange):
+            raise NotFound("approval_id", "approval.not_found")
+        return pending
+
+    def pending_approvals(self) -> list[PendingChange]:
+        """The changes still waiting for a decision, oldest first."""
+        index = self._pending_index()
+        if index is None:
+            return []
+        changes = [self.repository.get(approval_id) for approval_id in index.open_ids]
+        return [change for change in changes if change.status == "pending"]
+
+    def _save(self, aggregate: Any, claims: list, unique_field: str = "") -> Stored:
+        riders = _RIDERS.get()
+        if not riders:
+            return super()._save(aggregate, claims, unique_field)
+        _RIDERS.set(())
+        try:
+            return super()._save(aggregate, [*claims, *riders], unique_field)
+        except Conflict:
+            for rider in riders:
+                # Each rider holds one new event: the stored version must be the one before.
+                if self.repository.get(rider.id).version != rider.version - 1:
+                    raise Conflict("approval_id", "approval.decided") from None
+            raise self._explain_conflict(claims, unique_field) from None
+
+    def _pending_index(self) -> PendingIndex | None:
+        try:
+            return self.repository.get(PendingIndex.ID)
+        except AggregateNotFoundError:
+            return None
+
+    def _close_pending(self, approval_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        """Take a decided change off the queue (the queue re-checks status when read)."""
+        for _ in range(_INDEX_ATTEMPTS):
+            index = self._pending_index()
+            if index is None or approval_id not in index.open_ids:
+                return
+            index.close(approval_id, meta)
+            try:
+                self.save(index)
+                return
+            except IntegrityError:
+                continue

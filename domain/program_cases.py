@@ -1,9 +1,99 @@
-"""Program catalog use cases"""
+"""Program catalog use cases: define a program, change its rules, read them."""
 
 from __future__ import annotations
 
-from domain.use_case import UseCases
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.errors import Conflict, DomainError, NotFound
+from domain.program import (
+    DEFAULT_RULES,
+    FUNDINGS,
+    KINDS,
+    Program,
+    ProgramCatalog,
+    normalize_code,
+    normalize_rules,
+    parse_date,
+)
+from domain.use_case import Stored, UseCases
+
+
+def _effective_from(cmd: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The date given, or the day the change happened."""
+    return parse_date(cmd.get("effective_from") or str(meta["occurred_at"])[:10])
 
 
 class ProgramCases(UseCases):
-    pass
+    def define_program(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        code = normalize_code(cmd["code"])
+        name = str(cmd.get("name") or "").strip()
+        opd = str(cmd.get("opd") or "").strip().upper()
+        if not name:
+            raise DomainError("name", "program.name_required")
+        if not opd:
+            raise DomainError("opd", "program.opd_required")
+        if cmd.get("funding") not in FUNDINGS:
+            raise DomainError("funding", "program.funding_unknown")
+        if cmd.get("kind") not in KINDS:
+            raise DomainError("kind", "program.kind_unknown")
+        rules = normalize_rules(cmd.get("rules") or {})
+        effective_from = _effective_from(cmd, meta)
+        if self._find_program(code) is not None:
+            raise Conflict("code", "program.exists")
+        catalog = self._catalog() or ProgramCatalog(meta=meta)
+        catalog.add(code, meta)
+        program = Program(
+            code=code,
+            name=name,
+            opd=opd,
+            funding=cmd["funding"],
+            kind=cmd["kind"],
+            rules=rules,
+            effective_from=effective_from,
+            meta=meta,
+        )
+        try:
+            return self._save(program, [catalog], unique_field="code")
+        except Conflict:
+            # Someone defined this code, or another program, at the same moment.
+            if self._find_program(code) is not None:
+                raise Conflict("code", "program.exists") from None
+            raise Conflict("expected_version", "version.stale") from None
+
+    def change_program_rules(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """A new version of the rules; fields left out keep their current value."""
+        program = self.get_program(cmd["code"])
+        self._check_expected_version(program, cmd.get("expected_version"))
+        current = {key: program.rules[key] for key in DEFAULT_RULES}
+        rules = normalize_rules({**current, **(cmd.get("rules") or {})})
+        program.change_rules(rules, _effective_from(cmd, meta), meta)
+        return self._save(program, [])
+
+    def get_program(self, code: str) -> Program:
+        try:
+            program = self._find_program(normalize_code(code))
+        except DomainError:
+            program = None
+        if program is None:
+            raise NotFound("code", "program.not_found")
+        return program
+
+    def list_programs(self) -> list[Program]:
+        """Every defined program, by code."""
+        catalog = self._catalog()
+        codes = sorted(catalog.codes) if catalog else []
+        return [self.repository.get(Program.create_id(code)) for code in codes]
+
+    def _find_program(self, code: str) -> Program | None:
+        try:
+            return self.repository.get(Program.create_id(code))
+        except AggregateNotFoundError:
+            return None
+
+    def _catalog(self) -> ProgramCatalog | None:
+        try:
+            return self.repository.get(ProgramCatalog.ID)
+        except AggregateNotFoundError:
+            return None

@@ -1,0 +1,129 @@
+"""Accounts and API tokens. A token is shown once when issued; the store keeps only its
+SHA-256 hash, and a lookup aggregate keyed by that hash finds its user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, DomainError
+from domain.regions import KECAMATAN, find_kelurahan
+
+ROLES = ("caseworker", "supervisor", "auditor", "program_manager", "agency", "admin")
+
+ERROR_CODES = (
+    "user.name_invalid",
+    "user.exists",
+    "user.not_found",
+    "user.inactive",
+    "role.unknown",
+    "kelurahan.required",
+    "kelurahan.unknown",
+    "opd.required",
+    "token.not_found",
+    "token.revoked",
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+_NAMESPACE = uuid.UUID("3e7a9c51-0b4d-4f2e-8a6c-9d1e2f3a4b5c")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise DomainError("name", "user.name_invalid")
+    return name
+
+
+def canonical_kelurahan(name: str) -> str:
+    """The kelurahan's official name, from any spelling or code Kota Jambi's sources use."""
+    for kecamatan in KECAMATAN:
+        found = find_kelurahan(kecamatan.code, name)
+        if found is not None:
+            return found.name
+    raise DomainError("kelurahan", "kelurahan.unknown")
+
+
+def check_account(role: str, opd: str | None, kelurahan: list[str]) -> None:
+    if role not in ROLES:
+        raise DomainError("role", "role.unknown")
+    if role == "caseworker" and not kelurahan:
+        raise DomainError("kelurahan", "kelurahan.required")
+    if role == "program_manager" and not opd:
+        raise DomainError("opd", "opd.required")
+
+
+class User(Aggregate):
+    """A person who signs in or calls the API, with the role and area they may act in."""
+
+    @staticmethod
+    def create_id(name: str) -> uuid.UUID:
+        return uuid.uuid5(_NAMESPACE, f"user:{name}")
+
+    @event("UserAdded")
+    def __init__(
+        self,
+        name: str,
+        role: str,
+        opd: str | None,
+        kelurahan: list[str],
+        meta: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.role = role
+        self.opd = opd
+        self.kelurahan = list(kelurahan)
+        self.active = True
+        # token hash -> "active" | "revoked"
+        self.tokens: dict[str, str] = {}
+
+    def check_active(self) -> None:
+        if not self.active:
+            raise DomainError("name", "user.inactive")
+
+    @event("TokenIssued")
+    def token_issued(self, token_hash: str, meta: dict[str, Any]) -> None:
+        self.tokens[token_hash] = "active"
+
+    def revoke_token(self, token_hash: str, meta: dict[str, Any]) -> None:
+        status = self.tokens.get(token_hash)
+        if status is None:
+            raise DomainError("token", "token.not_found")
+        if status == "revoked":
+            raise Conflict("token", "token.revoked")
+        self._token_revoked(token_hash, meta)
+
+    @event("TokenRevoked")
+    def _token_revoked(self, token_hash: str, meta: dict[str, Any]) -> None:
+        self.tokens[token_hash] = "revoked"
+
+    def deactivate(self, meta: dict[str, Any]) -> None:
+        if self.active:
+            self._deactivated(meta)
+
+    @event("UserDeactivated")
+    def _deactivated(self, meta: dict[str, Any]) -> None:
+        self.active = False
+
+    def token_valid(self, token_hash: str) -> bool:
+        return self.active and self.tokens.get(token_hash) == "active"
+
+
+class TokenIndex(Aggregate):
+    """Finds the user of a token from its hash."""
+
+    @staticmethod
+    def create_id(token_hash: str) -> uuid.UUID:
+        return uuid.uuid5(_NAMESPACE, f"token:{token_hash}")
+
+    @event("TokenClaimed")
+    def __init__(self, token_hash: str, user_name: str, meta: dict[str, Any]) -> None:
+        self.user_name = user_name

@@ -1,0 +1,107 @@
+"""The programs Kota Jambi starts with, defined through the ordinary use case.
+
+Combinations: PKH families also receive BPNT/Sembako; PBI-JK (the JKN premium) is held
+alongside any aid; empowerment is meant for families on aid, so it combines with it.
+Rules follow docs/domain.md; amounts and quotas are not modelled here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import Conflict
+
+SEED_EFFECTIVE_FROM = "2025-01-01"
+
+ERROR_CODES = ("program.exists",)
+
+SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "PKH",
+        "name": "Program Keluarga Harapan",
+        "opd": "DINSOS",
+        "funding": "APBN",
+        "kind": "bansos",
+        "rules": {
+            "max_desil": 4,
+            "recipient": "adult_woman",
+            "combinable_with": ["BPNT", "PBI-JK", "UMKM-NAIK-KELAS"],
+        },
+    },
+    {
+        "code": "BPNT",
+        "name": "Bantuan Pangan Non Tunai / Program Sembako",
+        "opd": "DINSOS",
+        "funding": "APBN",
+        "kind": "bansos",
+        "rules": {
+            "max_desil": 4,
+            "recipient": "head",
+            "combinable_with": ["PKH", "PBI-JK", "UMKM-NAIK-KELAS"],
+        },
+    },
+    {
+        "code": "PBI-JK",
+        "name": "Penerima Bantuan Iuran Jaminan Kesehatan",
+        "opd": "DINSOS",
+        "funding": "APBN",
+        "kind": "insurance",
+        "rules": {
+            "max_desil": 5,
+            "recipient": "any_member",
+            "combinable_with": ["PKH", "BPNT", "KJB", "ZAKAT-BAZNAS", "UMKM-NAIK-KELAS"],
+        },
+    },
+    {
+        "code": "KJB",
+        "name": "Kartu Jambi Bahagia",
+        "opd": "DINSOS",
+        "funding": "APBD",
+        "kind": "bansos",
+        "rules": {
+            "max_desil": 5,
+            "min_residence_months": 12,
+            "excludes_nib_holders": True,
+            "once_per_kk": True,
+            "recipient": "head",
+            "combinable_with": ["PBI-JK"],
+        },
+    },
+    {
+        "code": "ZAKAT-BAZNAS",
+        "name": "Zakat Baznas Kota Jambi (fakir dan miskin)",
+        "opd": "BAZNAS",
+        "funding": "BAZNAS",
+        "kind": "bansos",
+        "rules": {"once_per_kk": True, "recipient": "head", "combinable_with": ["PBI-JK"]},
+    },
+    {
+        "code": "UMKM-NAIK-KELAS",
+        "name": "UMKM Naik Kelas (pelatihan dan modal usaha)",
+        "opd": "DISKOPUKM",
+        "funding": "APBD",
+        "kind": "empowerment",
+        "rules": {
+            "max_desil": 6,
+            "recipient": "any_member",
+            "combinable_with": ["PKH", "BPNT", "PBI-JK", "KJB", "ZAKAT-BAZNAS"],
+        },
+    },
+)
+
+
+def seed_catalog(app: Any, meta: dict[str, Any]) -> list[str]:
+    """Define the seed programs not yet defined; answers the codes it defined (idempotent)."""
+    defined = []
+    existing = {program.code for program in app.list_programs()}
+    for program in SEED_PROGRAMS:
+        if program["code"] in existing:
+            continue
+        try:
+            app.define_program({**program, "effective_from": SEED_EFFECTIVE_FROM}, meta)
+        except Conflict as error:
+            if error.code != "program.exists":
+                raise
+            continue
+        defined.append(program["code"])
+    return defined

@@ -1,0 +1,274 @@
+"""Programs: who runs them, who pays, and their eligibility rules, versioned by the date they
+take effect. `evaluate` applies one version of the rules to a household's facts; the benefit
+grant and the eligibility view share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, DomainError
+
+FUNDINGS = ("APBN", "APBD", "BAZNAS", "OTHER")
+KINDS = ("bansos", "empowerment", "insurance")
+RECIPIENTS = ("head", "adult_woman", "any_member")
+
+ERROR_CODES = (
+    "program.exists",
+    "program.not_found",
+    "program.code_invalid",
+    "program.name_required",
+    "program.opd_required",
+    "program.funding_unknown",
+    "program.kind_unknown",
+    "rules.invalid",
+    "rules.field_unknown",
+    "rules.max_desil_invalid",
+    "rules.min_residence_months_invalid",
+    "rules.flag_invalid",
+    "rules.combinable_with_invalid",
+    "rules.recipient_unknown",
+    "rules.effective_from_invalid",
+    "rules.effective_from_before_previous",
+    "version.stale",
+)
+
+# What a rule set says when a field is left out: no restriction.
+DEFAULT_RULES: dict[str, Any] = {
+    "max_desil": None,
+    "min_residence_months": 0,
+    "excludes_nib_holders": False,
+    "once_per_kk": False,
+    "combinable_with": [],
+    "recipient": "any_member",
+}
+
+_NAMESPACE = uuid.UUID("5b0f8f7e-2a53-4c4e-8f0e-1d7c2f6a9b31")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def normalize_code(code: Any) -> str:
+    text = str(code or "").strip().upper()
+    if not text or len(text) > 32 or not all(ch.isalnum() or ch in "-_" for ch in text):
+        raise DomainError("code", "program.code_invalid")
+    return text
+
+
+def parse_date(value: Any, field: str = "effective_from") -> str:
+    """An ISO date as a `YYYY-MM-DD` string (what events store)."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise DomainError(field, "rules.effective_from_invalid") from None
+
+
+def normalize_rules(rules: Any, field: str = "rules") -> dict[str, Any]:
+    """A complete, checked rule set; fields left out take `DEFAULT_RULES`."""
+    if not isinstance(rules, dict):
+        raise DomainError(field, "rules.invalid")
+    unknown = set(rules) - set(DEFAULT_RULES)
+    if unknown:
+        raise DomainError(f"{field}.{sorted(unknown)[0]}", "rules.field_unknown")
+    merged = {**DEFAULT_RULES, **rules}
+    max_desil = merged["max_desil"]
+    if max_desil is not None and not (_is_int(max_desil) and 1 <= max_desil <= 10):
+        raise DomainError(f"{field}.max_desil", "rules.max_desil_invalid")
+    months = merged["min_residence_months"]
+    if months is None:
+        months = 0
+    if not (_is_int(months) and months >= 0):
+        raise DomainError(f"{field}.min_residence_months", "rules.min_residence_months_invalid")
+    for flag in ("excludes_nib_holders", "once_per_kk"):
+        if not isinstance(merged[flag], bool):
+            raise DomainError(f"{field}.{flag}", "rules.flag_invalid")
+    combinable = merged["combinable_with"] or []
+    if not isinstance(combinable, list | tuple) or not all(
+        isinstance(code, str) and code.strip() for code in combinable
+    ):
+        raise DomainError(f"{field}.combinable_with", "rules.combinable_with_invalid")
+    if merged["recipient"] not in RECIPIENTS:
+        raise DomainError(f"{field}.recipient", "rules.recipient_unknown")
+    return {
+        "max_desil": max_desil,
+        "min_residence_months": months,
+        "excludes_nib_holders": merged["excludes_nib_holders"],
+        "once_per_kk": merged["once_per_kk"],
+        "combinable_with": sorted({code.strip().upper() for code in combinable}),
+        "recipient": merged["recipient"],
+    }
+
+
+class Program(Aggregate):
+    """A program of one OPD; its id derives from its code, so a code is defined once."""
+
+    @staticmethod
+    def create_id(code: str) -> uuid.UUID:
+        return uuid.uuid5(_NAMESPACE, f"program:{code}")
+
+    @event("ProgramDefined")
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        opd: str,
+        funding: str,
+        kind: str,
+        rules: dict[str, Any],
+        effective_from: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.opd = opd
+        self.funding = funding
+        self.kind = kind
+        self.rule_versions: list[dict[str, Any]] = [
+            {"version": 1, "effective_from": effective_from, **rules}
+        ]
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        """The latest version of the rules (possibly not yet in force)."""
+        return self.rule_versions[-1]
+
+    def rules_at(self, on: dt.date | str) -> dict[str, Any] | None:
+        """The version in force on that date; None before the first took effect."""
+        day = parse_date(on, "as_of")
+        in_force = [r for r in self.rule_versions if r["effective_from"] <= day]
+        return dict(in_force[-1]) if in_force else None
+
+    def change_rules(
+        self, rules: dict[str, Any], effective_from: str, meta: dict[str, Any]
+    ) -> None:
+        if effective_from < self.rules["effective_from"]:
+            raise DomainError("effective_from", "rules.effective_from_before_previous")
+        self._rules_changed(len(self.rule_versions) + 1, rules, effective_from, meta)
+
+    @event("ProgramRulesChanged")
+    def _rules_changed(
+        self, version: int, rules: dict[str, Any], effective_from: str, meta: dict[str, Any]
+    ) -> None:
+        self.rule_versions.append({"version": version, "effective_from": effective_from, **rules})
+
+
+class ProgramCatalog(Aggregate):
+    """The codes of every defined program, so listing them reads one small stream."""
+
+    ID = uuid.uuid5(_NAMESPACE, "program-catalog")
+
+    @staticmethod
+    def create_id() -> uuid.UUID:
+        return ProgramCatalog.ID
+
+    @event("ProgramCatalogOpened")
+    def __init__(self, meta: dict[str, Any]) -> None:
+        self.codes: list[str] = []
+
+    def add(self, code: str, meta: dict[str, Any]) -> None:
+        if code in self.codes:
+            raise Conflict("code", "program.exists")
+        self._program_listed(code, meta)
+
+    @event("ProgramListed")
+    def _program_listed(self, code: str, meta: dict[str, Any]) -> None:
+        self.codes.append(code)
+
+
+# --- the rules evaluator -------------------------------------------------------------------
+
+Result = tuple[str, bool | None, str]
+
+
+def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
+    """Each rule that restricts this program, applied to the facts: (rule, passed, detail).
+
+    `passed` is True or False, or None when a fact it needs is unknown (a person must review).
+    Facts: `desil` (best available, or None), `residence_months`, `holds_nib`,
+    `kk_already_received`, `other_active_programs` (codes), `recipient_fits`; a fact left out
+    or None is unknown.
+    """
+    results: list[Result] = []
+    max_desil = rules.get("max_desil")
+    if max_desil is not None:
+        desil = facts.get("desil")
+        if desil is None:
+            results.append(
+                ("max_desil", None, f"no welfare decile known; needs desil <= {max_desil}")
+            )
+        else:
+            results.append(
+                ("max_desil", desil <= max_desil, f"desil {desil}, needs <= {max_desil}")
+            )
+    months_needed = rules.get("min_residence_months") or 0
+    if months_needed:
+        months = facts.get("residence_months")
+        if months is None:
+            results.append(
+                (
+                    "min_residence_months",
+                    None,
+                    f"arrival date unknown; needs {months_needed} months",
+                )
+            )
+        else:
+            results.append(
+                (
+                    "min_residence_months",
+                    months >= months_needed,
+                    f"{months} months of residence, needs {months_needed}",
+                )
+            )
+    if rules.get("excludes_nib_holders"):
+        holds = facts.get("holds_nib")
+        if holds is None:
+            results.append(("excludes_nib_holders", None, "NIB registrations unknown"))
+        else:
+            detail = "a member holds an NIB" if holds else "no member holds an NIB"
+            results.append(("excludes_nib_holders", not holds, detail))
+    if rules.get("once_per_kk"):
+        received = facts.get("kk_already_received")
+        if received is None:
+            results.append(("once_per_kk", None, "earlier receipts unknown"))
+        else:
+            detail = "this KK already received it" if received else "first receipt for this KK"
+            results.append(("once_per_kk", not received, detail))
+    others = facts.get("other_active_programs")
+    if others is None:
+        results.append(("combinable_with", None, "other active programs unknown"))
+    else:
+        allowed = set(rules.get("combinable_with") or [])
+        clashes = sorted({code for code in others if code not in allowed})
+        if clashes:
+            results.append(("combinable_with", False, f"not combinable with {', '.join(clashes)}"))
+        else:
+            results.append(("combinable_with", True, "no conflicting program"))
+    recipient = rules.get("recipient", "any_member")
+    if recipient != "any_member":
+        fits = facts.get("recipient_fits")
+        who = "the head of family" if recipient == "head" else "an adult woman"
+        if fits is None:
+            results.append(("recipient", None, f"recipient must be {who}; unknown"))
+        else:
+            detail = f"recipient is {who}" if fits else f"recipient must be {who}"
+            results.append(("recipient", fits, detail))
+    return results
+
+
+def verdict(results: list[Result]) -> str:
+    """`ineligible` if any rule fails, `review` if any is unknown, else `eligible`."""
+    if any(passed is False for _, passed, _ in results):
+        return "ineligible"
+    if any(passed is None for _, passed, _ in results):
+        return "review"
+    return "eligible"
