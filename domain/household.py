@@ -3,16 +3,30 @@
 Every event carries `meta`: who caused it (actor id, role, OPD), why, through
 what (source), when it happened in the world (occurred_at) and the version of
 its data schema. When it was stored is the event's own timestamp.
+
+Command methods check the rules against the current state, then trigger a private
+`@event` method; the event methods only apply what happened, so replaying them (or
+loading a snapshot) gives the same state. The state holds only dicts, lists, str,
+int, float, bool and None, so snapshots transcode to JSON.
+
+Identifiers of things inside a household (benefits, empowerment enrolments,
+objections) are derived, not random: `derived_id(household_id, kind, version)` =
+uuid5(household_id, f"{kind}:{version}") where version is the version of the event
+that created the thing, i.e. the `version` a stored command answers. So
+`benefit_id = derived_id(stream_id, "benefit", stored.version)`; the id is also in the
+event's data.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, NotFound
 
 RELATIONSHIPS = (
     "istri",
@@ -26,8 +40,132 @@ RELATIONSHIPS = (
     "lainnya",
 )
 HEAD = "kepala_keluarga"
+SPOUSES = ("istri", "suami")
+ADULT_AGE = 17  # KTP age (UU Adminduk); a married person is adult too
+
+MEMBER_STATUSES = ("active", "moved_out", "deceased", "removed")
+REMOVAL_KINDS = {"moved_out": "moved_out", "deceased": "deceased", "other": "removed"}
+ARRIVAL_TYPES = ("born_here", "pindah_datang")
+ASSESSMENT_SOURCES = ("DTSEN", "DTKS", "P3KE", "VERVAL")
+VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")
+BENEFIT_STATUSES = ("active", "suspended", "terminated")
+REVIEW_CAUSES = ("nib", "death")
+EMPOWERMENT_OUTCOMES = ("completed", "graduated", "dropped_out")
+OBJECTION_RESOLUTIONS = ("upheld", "rejected")
+OBJECTION_DAYS = 14
+
+# Every code the household use cases raise (DomainError 422, Conflict 409, NotFound 404),
+# for the web layer to translate. NIK and KK format codes come from domain.identity.
+ERROR_CODES = (
+    # lookups and concurrency
+    "household.not_found",
+    "person.not_found",
+    "version.stale",
+    "nik.taken",
+    "kk.taken",
+    # membership
+    "relationship.unknown",
+    "nik.already_member",
+    "member.not_found",
+    "member.not_active",
+    "member.already_removed",
+    "member.is_head",
+    "member.already_head",
+    "member.not_adult",
+    "removal.kind_unknown",
+    "person.deceased",
+    # dates and plain values
+    "date.in_future",
+    "date.before_birth",
+    "date.before_start",
+    "value.required",
+    # identity
+    "arrival.type_unknown",
+    "arrival.arrived_on_required",
+    "arrival.after_issue",
+    "region_code.format",
+    "identity.already_linked",
+    "sex.invalid",
+    "birth_year.out_of_range",
+    # business
+    "nib.format",
+    "nib.already_registered",
+    "nib.not_found",
+    "nib.already_revoked",
+    # welfare
+    "assessment.source_unknown",
+    "desil.out_of_range",
+    "period.format",
+    "verification.outcome_unknown",
+    # benefits
+    "period.end_before_start",
+    "amount.negative",
+    "benefit.not_found",
+    "benefit.terminated",
+    "benefit.not_active",
+    "benefit.not_suspended",
+    "review.cause_unknown",
+    "review.already_open",
+    # empowerment
+    "enrollment.not_found",
+    "enrollment.already_open",
+    "enrollment.already_completed",
+    "enrollment.outcome_unknown",
+    # objections
+    "objection.not_found",
+    "objection.not_open",
+    "objection.resolution_unknown",
+    "objection.past_deadline",
+    "objection.not_due",
+    "objection.other_kelurahan",
+    "coordinates.out_of_range",
+)
 
 _INDEX_NAMESPACE = uuid.UUID("0f3d5c1e-7d55-4c51-9b8e-6a3f1f0b2c71")
+_NIB = re.compile(r"^[0-9]{13}$")
+_PERIOD = re.compile(r"^[0-9]{4}-Q[1-4]$")
+_REGION = re.compile(r"^(?:[0-9]{4}|[0-9]{6})$")
+_WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
+    """The id of a benefit, enrolment or objection created by the event at `version`."""
+    return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
+
+
+def today() -> dt.date:
+    """Today in Kota Jambi (WIB, UTC+7)."""
+    return dt.datetime.now(_WIB).date()
+
+
+def occurred_on(meta: dict[str, Any]) -> dt.date:
+    """The day the command says it happened in the world (its meta), else today."""
+    occurred_at = meta.get("occurred_at")
+    if not occurred_at:
+        return today()
+    moment = dt.datetime.fromisoformat(str(occurred_at).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(_WIB).date()
+
+
+def _date(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def _not_future(field: str, value: str) -> None:
+    if _date(value) > today():
+        raise DomainError(field, "date.in_future")
+
+
+def _required(field: str, value: Any) -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise DomainError(field, "value.required")
+
+
+def age_on(birth_date: str, day: dt.date) -> int:
+    born = _date(birth_date)
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
@@ -38,11 +176,18 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
         "sex": person["sex"],
         "relationship": relationship,
         "status": "active",
+        "status_since": None,  # the effective date of the last status change
+        "date_of_death": None,
+        "ktp_issued_on": None,
+        "arrival": None,  # {"type", "arrived_on", "origin_region_code"}
+        "residence_since": None,  # arrival date, or the birth date when born here
+        "provisional_person_ids": [],
     }
 
 
 class Household(Aggregate):
-    """A family on one KK (Kartu Keluarga), with its members keyed by NIK."""
+    """A family on one KK (Kartu Keluarga), with its members keyed by NIK, and everything
+    recorded about it: identity, business, welfare, benefits and casework."""
 
     @event("HouseholdRegistered")
     def __init__(
@@ -62,14 +207,63 @@ class Household(Aggregate):
         self.address = address
         self.rt = rt
         self.rw = rw
+        self.head_nik: str = head["nik"]
         self.members: dict[str, dict[str, Any]] = {head["nik"]: person_record(head, HEAD)}
+        self.kk_history: list[dict[str, Any]] = [
+            {"kk_number": kk_number, "since": meta.get("occurred_at")}
+        ]
+        self.nibs: list[dict[str, Any]] = []
+        self.assessments: list[dict[str, Any]] = []
+        self.verifications: list[dict[str, Any]] = []
+        self.benefits: dict[str, dict[str, Any]] = {}
+        self.enrollments: dict[str, dict[str, Any]] = {}
+        self.notes: list[dict[str, Any]] = []
+        self.objections: dict[str, dict[str, Any]] = {}
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _next_id(self, kind: str) -> str:
+        return derived_id(self.id, kind, self.version + 1)
+
+    def member(self, nik: str, field: str = "nik") -> dict[str, Any]:
+        try:
+            return self.members[nik]
+        except KeyError:
+            raise DomainError(field, "member.not_found") from None
+
+    def living_member(self, nik: str, field: str = "nik") -> dict[str, Any]:
+        """An active member; a deceased one is `person.deceased`, any other `member.not_active`."""
+        member = self.member(nik, field)
+        if member["status"] == "deceased":
+            raise DomainError(field, "person.deceased")
+        if member["status"] != "active":
+            raise DomainError(field, "member.not_active")
+        return member
+
+    def active_niks(self) -> list[str]:
+        return [nik for nik, m in self.members.items() if m["status"] == "active"]
+
+    def benefit(self, benefit_id: str) -> dict[str, Any]:
+        try:
+            return self.benefits[str(benefit_id)]
+        except KeyError:
+            raise DomainError("benefit_id", "benefit.not_found") from None
+
+    # ---- membership ----------------------------------------------------------------------
 
     def add_member(self, person: dict[str, Any], relationship: str, meta: dict[str, Any]) -> None:
         if relationship not in RELATIONSHIPS:
             raise DomainError("relationship", "relationship.unknown")
-        if person["nik"] in self.members:
+        known = self.members.get(person["nik"])
+        if known is None:
+            self._member_added(person, relationship, meta)
+        elif known["status"] == "active":
             raise Conflict("nik", "nik.already_member")
-        self._member_added(person, relationship, meta)
+        elif known["status"] == "deceased":
+            raise DomainError("person.nik", "person.deceased")
+        else:
+            # a former member comes back: a new event, so MemberAdded stays once per NIK
+            self._member_rejoined(person, relationship, meta)
 
     @event("MemberAdded")
     def _member_added(
@@ -77,9 +271,592 @@ class Household(Aggregate):
     ) -> None:
         self.members[person["nik"]] = person_record(person, relationship)
 
+    @event("MemberRejoined")
+    def _member_rejoined(
+        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+    ) -> None:
+        member = self.members[person["nik"]]
+        member.update(
+            name=person["name"],
+            relationship=relationship,
+            status="active",
+            status_since=None,
+        )
+
+    def remove_member(self, nik: str, kind: str, effective_date: str, meta: dict[str, Any]) -> None:
+        if kind not in REMOVAL_KINDS:
+            raise DomainError("kind", "removal.kind_unknown")
+        member = self.member(nik)
+        if member["status"] != "active":
+            raise DomainError("nik", "member.already_removed")
+        if nik == self.head_nik and len(self.active_niks()) > 1:
+            raise DomainError("nik", "member.is_head")
+        if _date(effective_date) < _date(member["birth_date"]):
+            raise DomainError("effective_date", "date.before_birth")
+        self._member_removed(nik, kind, REMOVAL_KINDS[kind], effective_date, meta)
+
+    @event("MemberRemoved")
+    def _member_removed(
+        self, nik: str, kind: str, status: str, effective_date: str, meta: dict[str, Any]
+    ) -> None:
+        member = self.members[nik]
+        member["status"] = status
+        member["status_since"] = effective_date
+        if status == "deceased":
+            member["date_of_death"] = effective_date
+
+    def change_head(self, nik: str, new_kk_number: str, meta: dict[str, Any]) -> None:
+        if nik == self.head_nik:
+            raise DomainError("nik", "member.already_head")
+        new_head = self.living_member(nik)
+        if new_head["relationship"] not in SPOUSES and (
+            age_on(new_head["birth_date"], occurred_on(meta)) < ADULT_AGE
+        ):
+            raise DomainError("nik", "member.not_adult")
+        if new_kk_number == self.kk_number:
+            raise Conflict("new_kk_number", "kk.taken")
+        old_head = self.members[self.head_nik]
+        if new_head["relationship"] in SPOUSES:
+            old_relationship = "suami" if old_head["sex"] == "M" else "istri"
+        else:
+            old_relationship = "famili_lain"
+        self._head_changed(
+            nik=nik,
+            previous_head_nik=self.head_nik,
+            new_kk_number=new_kk_number,
+            previous_kk_number=self.kk_number,
+            relationships={nik: HEAD, self.head_nik: old_relationship},
+            meta=meta,
+        )
+
+    @event("HeadChanged")
+    def _head_changed(
+        self,
+        nik: str,
+        previous_head_nik: str,
+        new_kk_number: str,
+        previous_kk_number: str,
+        relationships: dict[str, str],
+        meta: dict[str, Any],
+    ) -> None:
+        for member_nik, relationship in relationships.items():
+            self.members[member_nik]["relationship"] = relationship
+        self.head_nik = nik
+        self.kk_number = new_kk_number
+        self.kk_history.append({"kk_number": new_kk_number, "since": meta.get("occurred_at")})
+
+    def record_death(self, nik: str, date_of_death: str, meta: dict[str, Any]) -> None:
+        member = self.living_member(nik)
+        if _date(date_of_death) < _date(member["birth_date"]):
+            raise DomainError("date_of_death", "date.before_birth")
+        _not_future("date_of_death", date_of_death)
+        self._death_recorded(nik, date_of_death, meta)
+
+    @event("DeathRecorded")
+    def _death_recorded(self, nik: str, date_of_death: str, meta: dict[str, Any]) -> None:
+        member = self.members[nik]
+        member["status"] = "deceased"
+        member["status_since"] = date_of_death
+        member["date_of_death"] = date_of_death
+
+    # ---- identity ------------------------------------------------------------------------
+
+    def issue_ktp(
+        self, nik: str, issued_on: str, arrival: dict[str, Any], meta: dict[str, Any]
+    ) -> None:
+        member = self.living_member(nik)
+        if _date(issued_on) < _date(member["birth_date"]):
+            raise DomainError("issued_on", "date.before_birth")
+        _not_future("issued_on", issued_on)
+        kind = arrival.get("type")
+        if kind not in ARRIVAL_TYPES:
+            raise DomainError("arrival.type", "arrival.type_unknown")
+        if kind == "pindah_datang":
+            arrived_on = arrival.get("arrived_on")
+            if not arrived_on:
+                raise DomainError("arrival.arrived_on", "arrival.arrived_on_required")
+            origin = arrival.get("origin_region_code")
+            if not origin:
+                raise DomainError("arrival.origin_region_code", "value.required")
+            if not _REGION.match(str(origin)):
+                raise DomainError("arrival.origin_region_code", "region_code.format")
+            if _date(arrived_on) > _date(issued_on):
+                raise DomainError("arrival.arrived_on", "arrival.after_issue")
+            if _date(arrived_on) < _date(member["birth_date"]):
+                raise DomainError("arrival.arrived_on", "date.before_birth")
+            arrival = {"type": kind, "arrived_on": arrived_on, "origin_region_code": str(origin)}
+        else:
+            arrival = {"type": kind, "arrived_on": None, "origin_region_code": None}
+        self._ktp_issued(nik, issued_on, arrival, meta)
+
+    @event("KtpIssued")
+    def _ktp_issued(
+        self, nik: str, issued_on: str, arrival: dict[str, Any], meta: dict[str, Any]
+    ) -> None:
+        member = self.members[nik]
+        member["ktp_issued_on"] = issued_on
+        member["arrival"] = dict(arrival)
+        member["residence_since"] = (
+            arrival["arrived_on"] if arrival["type"] == "pindah_datang" else member["birth_date"]
+        )
+
+    def link_provisional_identity(self, person_id: str, nik: str, meta: dict[str, Any]) -> None:
+        member = self.living_member(nik)
+        if person_id in member["provisional_person_ids"]:
+            raise DomainError("person_id", "identity.already_linked")
+        self._provisional_identity_linked(person_id, nik, meta)
+
+    @event("ProvisionalIdentityLinked")
+    def _provisional_identity_linked(self, person_id: str, nik: str, meta: dict[str, Any]) -> None:
+        self.members[nik]["provisional_person_ids"].append(person_id)
+
+    # ---- business ------------------------------------------------------------------------
+
+    def _open_nib(self, nib: str) -> dict[str, Any] | None:
+        for record in self.nibs:
+            if record["nib"] == nib and record["revoked_on"] is None:
+                return record
+        return None
+
+    def register_nib(
+        self, nik: str, nib: str, business_name: str, registered_on: str, meta: dict[str, Any]
+    ) -> None:
+        self.living_member(nik)
+        if not _NIB.match(str(nib)):
+            raise DomainError("nib", "nib.format")
+        _required("business_name", business_name)
+        _not_future("registered_on", registered_on)
+        if self._open_nib(nib) is not None:
+            raise DomainError("nib", "nib.already_registered")
+        self._nib_registered(nik, nib, business_name, registered_on, meta)
+
+    @event("NibRegistered")
+    def _nib_registered(
+        self, nik: str, nib: str, business_name: str, registered_on: str, meta: dict[str, Any]
+    ) -> None:
+        self.nibs.append(
+            {
+                "nik": nik,
+                "nib": nib,
+                "business_name": business_name,
+                "registered_on": registered_on,
+                "revoked_on": None,
+            }
+        )
+
+    def revoke_nib(self, nik: str, nib: str, revoked_on: str, meta: dict[str, Any]) -> None:
+        self.member(nik)
+        record = self._open_nib(nib)
+        if record is None or record["nik"] != nik:
+            known = any(r["nib"] == nib and r["nik"] == nik for r in self.nibs)
+            raise DomainError("nib", "nib.already_revoked" if known else "nib.not_found")
+        if _date(revoked_on) < _date(record["registered_on"]):
+            raise DomainError("revoked_on", "date.before_start")
+        self._nib_revoked(nik, nib, revoked_on, meta)
+
+    @event("NibRevoked")
+    def _nib_revoked(self, nik: str, nib: str, revoked_on: str, meta: dict[str, Any]) -> None:
+        record = self._open_nib(nib)
+        if record is not None:
+            record["revoked_on"] = revoked_on
+
+    def holds_nib(self, nik: str) -> bool:
+        return any(r["nik"] == nik and r["revoked_on"] is None for r in self.nibs)
+
+    # ---- welfare -------------------------------------------------------------------------
+
+    def record_welfare_assessment(
+        self, source: str, desil: int, period: str, reference: str, meta: dict[str, Any]
+    ) -> None:
+        if source not in ASSESSMENT_SOURCES:
+            raise DomainError("source", "assessment.source_unknown")
+        if isinstance(desil, bool) or not isinstance(desil, int) or not 1 <= desil <= 10:
+            raise DomainError("desil", "desil.out_of_range")
+        if not _PERIOD.match(str(period)):
+            raise DomainError("period", "period.format")
+        previous = self._assessment(source, period)
+        self._welfare_assessed(
+            source=source,
+            desil=desil,
+            period=period,
+            reference=reference,
+            replaces_desil=None if previous is None else previous["desil"],
+            meta=meta,
+        )
+
+    def _assessment(self, source: str, period: str) -> dict[str, Any] | None:
+        for record in self.assessments:
+            if record["source"] == source and record["period"] == period:
+                return record
+        return None
+
+    @event("WelfareAssessed")
+    def _welfare_assessed(
+        self,
+        source: str,
+        desil: int,
+        period: str,
+        reference: str,
+        replaces_desil: int | None,
+        meta: dict[str, Any],
+    ) -> None:
+        record = {"source": source, "period": period, "desil": desil, "reference": reference}
+        previous = self._assessment(source, period)
+        if previous is None:
+            self.assessments.append(record)
+        else:  # the same source's value for the same period only
+            previous.update(record)
+
+    def latest_desil(self, source: str = "DTSEN") -> int | None:
+        own = [r for r in self.assessments if r["source"] == source]
+        return max(own, key=lambda r: r["period"])["desil"] if own else None
+
+    def record_verification(
+        self, outcome: str, visited_on: str, verifier: str, notes: str, meta: dict[str, Any]
+    ) -> None:
+        if outcome not in VERIFICATION_OUTCOMES:
+            raise DomainError("outcome", "verification.outcome_unknown")
+        _required("verifier", verifier)
+        _not_future("visited_on", visited_on)
+        self._verification_recorded(outcome, visited_on, verifier, notes, meta)
+
+    @event("VerificationRecorded")
+    def _verification_recorded(
+        self, outcome: str, visited_on: str, verifier: str, notes: str, meta: dict[str, Any]
+    ) -> None:
+        self.verifications.append(
+            {"outcome": outcome, "visited_on": visited_on, "verifier": verifier, "notes": notes}
+        )
+
+    # ---- benefits ------------------------------------------------------------------------
+
+    def grant_benefit(
+        self,
+        nik: str,
+        program: str,
+        period_start: str,
+        period_end: str,
+        amount: int,
+        meta: dict[str, Any],
+    ) -> str:
+        """Grant a benefit to a living, active member; answers the new benefit_id."""
+        self.living_member(nik)
+        _required("program", program)
+        if _date(period_end) < _date(period_start):
+            raise DomainError("period_end", "period.end_before_start")
+        if amount < 0:
+            raise DomainError("amount", "amount.negative")
+        benefit_id = self._next_id("benefit")
+        self._benefit_granted(benefit_id, nik, program, period_start, period_end, amount, meta)
+        return benefit_id
+
+    @event("BenefitGranted")
+    def _benefit_granted(
+        self,
+        benefit_id: str,
+        nik: str,
+        program: str,
+        period_start: str,
+        period_end: str,
+        amount: int,
+        meta: dict[str, Any],
+    ) -> None:
+        self.benefits[benefit_id] = {
+            "benefit_id": benefit_id,
+            "nik": nik,
+            "program": program,
+            "period_start": period_start,
+            "period_end": period_end,
+            "amount": amount,
+            "status": "active",
+            "history": [{"status": "active", "effective_date": period_start}],
+            "reviews": [],
+        }
+
+    def suspend_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+        benefit = self.benefit(benefit_id)
+        if benefit["status"] == "terminated":
+            raise DomainError("benefit_id", "benefit.terminated")
+        if benefit["status"] != "active":
+            raise DomainError("benefit_id", "benefit.not_active")
+        self._benefit_suspended(benefit["benefit_id"], effective_date, meta)
+
+    @event("BenefitSuspended")
+    def _benefit_suspended(
+        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_benefit_status(benefit_id, "suspended", effective_date, meta)
+
+    def resume_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+        benefit = self.benefit(benefit_id)
+        if benefit["status"] == "terminated":
+            raise DomainError("benefit_id", "benefit.terminated")
+        if benefit["status"] != "suspended":
+            raise DomainError("benefit_id", "benefit.not_suspended")
+        if self.members[benefit["nik"]]["status"] == "deceased":
+            raise DomainError("benefit_id", "person.deceased")
+        self._benefit_resumed(benefit["benefit_id"], effective_date, meta)
+
+    @event("BenefitResumed")
+    def _benefit_resumed(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+        self._set_benefit_status(benefit_id, "active", effective_date, meta)
+
+    def terminate_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+        benefit = self.benefit(benefit_id)
+        if benefit["status"] == "terminated":
+            raise DomainError("benefit_id", "benefit.terminated")
+        self._benefit_terminated(benefit["benefit_id"], effective_date, meta)
+
+    @event("BenefitTerminated")
+    def _benefit_terminated(
+        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_benefit_status(benefit_id, "terminated", effective_date, meta)
+        for review in self.benefits[benefit_id]["reviews"]:
+            if review["status"] == "open":
+                review["status"] = "closed"
+
+    def _set_benefit_status(
+        self, benefit_id: str, status: str, effective_date: str, meta: dict[str, Any]
+    ) -> None:
+        benefit = self.benefits[benefit_id]
+        benefit["status"] = status
+        benefit["history"].append(
+            {"status": status, "effective_date": effective_date, "reason": meta.get("reason")}
+        )
+
+    def open_benefit_review(
+        self, benefit_id: str, cause: str, deadline: str, meta: dict[str, Any]
+    ) -> None:
+        """Flag a benefit for a person's review (policies: an NIB registered, a death).
+        An open review for the same benefit and cause is not opened twice."""
+        if cause not in REVIEW_CAUSES:
+            raise DomainError("cause", "review.cause_unknown")
+        benefit = self.benefit(benefit_id)
+        if benefit["status"] == "terminated":
+            raise DomainError("benefit_id", "benefit.terminated")
+        if any(r["cause"] == cause and r["status"] == "open" for r in benefit["reviews"]):
+            raise DomainError("benefit_id", "review.already_open")
+        self._benefit_review_opened(benefit["benefit_id"], cause, deadline, meta)
+
+    @event("BenefitReviewOpened")
+    def _benefit_review_opened(
+        self, benefit_id: str, cause: str, deadline: str, meta: dict[str, Any]
+    ) -> None:
+        self.benefits[benefit_id]["reviews"].append(
+            {"cause": cause, "deadline": deadline, "status": "open"}
+        )
+
+    # ---- empowerment ---------------------------------------------------------------------
+
+    def enroll_empowerment(
+        self, nik: str, program: str, enrolled_on: str, meta: dict[str, Any]
+    ) -> str:
+        self.living_member(nik)
+        _required("program", program)
+        _not_future("enrolled_on", enrolled_on)
+        for enrollment in self.enrollments.values():
+            if (enrollment["nik"], enrollment["program"], enrollment["outcome"]) == (
+                nik,
+                program,
+                None,
+            ):
+                raise DomainError("program", "enrollment.already_open")
+        enrollment_id = self._next_id("enrollment")
+        self._empowerment_enrolled(enrollment_id, nik, program, enrolled_on, meta)
+        return enrollment_id
+
+    @event("EmpowermentEnrolled")
+    def _empowerment_enrolled(
+        self, enrollment_id: str, nik: str, program: str, enrolled_on: str, meta: dict[str, Any]
+    ) -> None:
+        self.enrollments[enrollment_id] = {
+            "enrollment_id": enrollment_id,
+            "nik": nik,
+            "program": program,
+            "enrolled_on": enrolled_on,
+            "outcome": None,
+            "completed_on": None,
+        }
+
+    def complete_empowerment(
+        self, enrollment_id: str, outcome: str, completed_on: str, meta: dict[str, Any]
+    ) -> None:
+        enrollment = self.enrollments.get(str(enrollment_id))
+        if enrollment is None:
+            raise DomainError("enrollment_id", "enrollment.not_found")
+        if enrollment["outcome"] is not None:
+            raise DomainError("enrollment_id", "enrollment.already_completed")
+        if outcome not in EMPOWERMENT_OUTCOMES:
+            raise DomainError("outcome", "enrollment.outcome_unknown")
+        if _date(completed_on) < _date(enrollment["enrolled_on"]):
+            raise DomainError("completed_on", "date.before_start")
+        self._empowerment_completed(enrollment["enrollment_id"], outcome, completed_on, meta)
+
+    @event("EmpowermentCompleted")
+    def _empowerment_completed(
+        self, enrollment_id: str, outcome: str, completed_on: str, meta: dict[str, Any]
+    ) -> None:
+        self.enrollments[enrollment_id].update(outcome=outcome, completed_on=completed_on)
+
+    # ---- casework ------------------------------------------------------------------------
+
+    def add_case_note(self, text: str, meta: dict[str, Any]) -> None:
+        _required("text", text)
+        self._case_note_added(text, meta)
+
+    @event("CaseNoteAdded")
+    def _case_note_added(self, text: str, meta: dict[str, Any]) -> None:
+        actor = meta.get("actor") or {}
+        self.notes.append(
+            {"text": text, "author": actor.get("id"), "written_at": meta.get("occurred_at")}
+        )
+
+    def file_objection(
+        self,
+        objector_nik: str,
+        grounds: str,
+        filed_on: str,
+        photo_reference: str,
+        latitude: float,
+        longitude: float,
+        meta: dict[str, Any],
+    ) -> str:
+        _required("grounds", grounds)
+        _required("photo_reference", photo_reference)
+        if not -90 <= latitude <= 90:
+            raise DomainError("latitude", "coordinates.out_of_range")
+        if not -180 <= longitude <= 180:
+            raise DomainError("longitude", "coordinates.out_of_range")
+        _not_future("filed_on", filed_on)
+        objection_id = self._next_id("objection")
+        deadline = (_date(filed_on) + dt.timedelta(days=OBJECTION_DAYS)).isoformat()
+        self._objection_filed(
+            objection_id=objection_id,
+            objector_nik=objector_nik,
+            grounds=grounds,
+            filed_on=filed_on,
+            photo_reference=photo_reference,
+            latitude=latitude,
+            longitude=longitude,
+            deadline=deadline,
+            meta=meta,
+        )
+        return objection_id
+
+    @event("ObjectionFiled")
+    def _objection_filed(
+        self,
+        objection_id: str,
+        objector_nik: str,
+        grounds: str,
+        filed_on: str,
+        photo_reference: str,
+        latitude: float,
+        longitude: float,
+        deadline: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.objections[objection_id] = {
+            "objection_id": objection_id,
+            "objector_nik": objector_nik,
+            "grounds": grounds,
+            "filed_on": filed_on,
+            "photo_reference": photo_reference,
+            "latitude": latitude,
+            "longitude": longitude,
+            "deadline": deadline,
+            "status": "open",
+            "resolution": None,
+            "closed_on": None,
+        }
+
+    def _open_objection(self, objection_id: str) -> dict[str, Any]:
+        objection = self.objections.get(str(objection_id))
+        if objection is None:
+            raise DomainError("objection_id", "objection.not_found")
+        if objection["status"] != "open":
+            raise DomainError("objection_id", "objection.not_open")
+        return objection
+
+    def resolve_objection(
+        self, objection_id: str, resolution: str, resolved_on: str, meta: dict[str, Any]
+    ) -> None:
+        objection = self._open_objection(objection_id)
+        if resolution not in OBJECTION_RESOLUTIONS:
+            raise DomainError("resolution", "objection.resolution_unknown")
+        if _date(resolved_on) < _date(objection["filed_on"]):
+            raise DomainError("resolved_on", "date.before_start")
+        if _date(resolved_on) > _date(objection["deadline"]):
+            raise DomainError("resolved_on", "objection.past_deadline")
+        self._objection_resolved(objection["objection_id"], resolution, resolved_on, meta)
+
+    @event("ObjectionResolved")
+    def _objection_resolved(
+        self, objection_id: str, resolution: str, resolved_on: str, meta: dict[str, Any]
+    ) -> None:
+        self.objections[objection_id].update(
+            status="resolved", resolution=resolution, closed_on=resolved_on
+        )
+
+    def lapse_objection(self, objection_id: str, meta: dict[str, Any]) -> None:
+        """The policy: an objection not resolved by its deadline lapses (the day after)."""
+        objection = self._open_objection(objection_id)
+        if occurred_on(meta) <= _date(objection["deadline"]):
+            raise DomainError("objection_id", "objection.not_due")
+        self._objection_lapsed(objection["objection_id"], objection["deadline"], meta)
+
+    @event("ObjectionLapsed")
+    def _objection_lapsed(self, objection_id: str, deadline: str, meta: dict[str, Any]) -> None:
+        self.objections[objection_id].update(status="lapsed", closed_on=deadline)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole state, JSON-friendly, for the API."""
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for record in sorted(self.assessments, key=lambda r: (r["source"], r["period"])):
+            by_source.setdefault(record["source"], []).append(
+                {k: record[k] for k in ("period", "desil", "reference")}
+            )
+        return {
+            "id": str(self.id),
+            "version": self.version,
+            "kk_number": self.kk_number,
+            "kk_history": [dict(k) for k in self.kk_history],
+            "kecamatan": self.kecamatan,
+            "kelurahan": self.kelurahan,
+            "address": self.address,
+            "rt": self.rt,
+            "rw": self.rw,
+            "head_nik": self.head_nik,
+            "members": [
+                {**m, "provisional_person_ids": list(m["provisional_person_ids"])}
+                for m in self.members.values()
+            ],
+            "nibs": [dict(n) for n in self.nibs],
+            "assessments": by_source,
+            "verifications": [dict(v) for v in self.verifications],
+            "benefits": [
+                {
+                    **b,
+                    "history": [dict(h) for h in b["history"]],
+                    "reviews": [dict(r) for r in b["reviews"]],
+                }
+                for b in self.benefits.values()
+            ],
+            "enrollments": [dict(e) for e in self.enrollments.values()],
+            "notes": [dict(n) for n in self.notes],
+            "objections": [dict(o) for o in self.objections.values()],
+        }
+
 
 class NikIndex(Aggregate):
-    """Claims a NIK for one household, so no NIK is registered twice."""
+    """Claims a NIK for one household, so a person is an active member of at most one.
+
+    Removing a member (other than by death) releases the claim; joining a household
+    claims it again. A deceased person's claim is never released.
+    """
 
     @staticmethod
     def create_id(nik: str) -> uuid.UUID:
@@ -87,11 +864,32 @@ class NikIndex(Aggregate):
 
     @event("NikClaimed")
     def __init__(self, nik: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        self.nik = nik
         self.household_id = household_id
+        self.active = True
+
+    def release(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        if not self.active or self.household_id != household_id:
+            raise NotFound("nik", "member.not_found")
+        self._released(household_id, meta)
+
+    @event("NikReleased")
+    def _released(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        self.active = False
+
+    def claim_again(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        if self.active:
+            raise Conflict("nik", "nik.taken")
+        self._claimed_again(household_id, meta)
+
+    @event("NikClaimedAgain")
+    def _claimed_again(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+        self.household_id = household_id
+        self.active = True
 
 
 class KkIndex(Aggregate):
-    """Claims a KK number for one household."""
+    """Claims a KK number for one household (a number is never reused)."""
 
     @staticmethod
     def create_id(kk_number: str) -> uuid.UUID:

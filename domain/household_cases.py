@@ -1,4 +1,10 @@
-"""Use cases of a household: membership, identity, business, welfare, benefits, casework."""
+"""Use cases of a household: membership, identity, business, welfare, benefits, casework.
+
+Each use case loads the household, honours `expected_version`, lets the aggregate check
+its rules and record the event, and saves it with any uniqueness claims atomically.
+Ids of benefits, enrolments and objections are `derived_id(stream_id, kind, version)`
+(see domain.household): the answered `Stored.version` gives them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,81 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.errors import DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound
+from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
-from domain.identity import kk_problems
+from domain.identity import kk_problems, nik_problems
 from domain.use_case import Stored, UseCases, check_person
 
 
 class HouseholdCases(UseCases):
+    # ---- loading and saving --------------------------------------------------------------
+
+    def get_household(self, household_id: uuid.UUID | str) -> Household:
+        try:
+            household = self.repository.get(uuid.UUID(str(household_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound("household_id", "household.not_found") from None
+        if not isinstance(household, Household):
+            raise NotFound("household_id", "household.not_found")
+        return household
+
+    def get_provisional_person(self, person_id: uuid.UUID | str) -> ProvisionalPerson:
+        try:
+            person = self.repository.get(uuid.UUID(str(person_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound("person_id", "person.not_found") from None
+        if not isinstance(person, ProvisionalPerson):
+            raise NotFound("person_id", "person.not_found")
+        return person
+
+    def household_id_for_nik(self, nik: str) -> uuid.UUID | None:
+        """The household the NIK is an active (or deceased) member of, if any."""
+        index = self._nik_index(nik)
+        return index.household_id if index is not None and index.active else None
+
+    def _nik_index(self, nik: str) -> NikIndex | None:
+        try:
+            return self.repository.get(NikIndex.create_id(nik))
+        except AggregateNotFoundError:
+            return None
+
+    def _household_for(self, cmd: dict[str, Any]) -> Household:
+        household = self.get_household(cmd["household_id"])
+        self._check_expected_version(household, cmd.get("expected_version"))
+        return household
+
+    def _claim_nik(
+        self, nik: str, household_id: uuid.UUID, meta: dict[str, Any], field: str
+    ) -> NikIndex:
+        """A new claim, or a released one claimed again; a held one is 409 (422 if dead)."""
+        index = self._nik_index(nik)
+        if index is None:
+            return NikIndex(nik=nik, household_id=household_id, meta=meta)
+        if index.active:
+            if index.household_id != household_id:
+                try:
+                    holder = self.get_household(index.household_id)
+                except NotFound:
+                    holder = None
+                if holder is not None and holder.members.get(nik, {}).get("status") == "deceased":
+                    raise DomainError(field, "person.deceased")
+            raise Conflict(field, "nik.taken")
+        index.claim_again(household_id, meta)
+        return index
+
+    def _store(self, aggregate: Any, claims: list | None = None) -> Stored:
+        """Save; a claim changed concurrently (it exists, so `_save` says nik.taken) is
+        a stale version here, since these claims were loaded, not created."""
+        try:
+            return self._save(aggregate, claims or [], unique_field="expected_version")
+        except Conflict as conflict:
+            if conflict.field == "expected_version":
+                raise Conflict("expected_version", "version.stale") from None
+            raise
+
+    # ---- membership ----------------------------------------------------------------------
+
     def register_household(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         problems = kk_problems(cmd["kk_number"])
         if problems:
@@ -32,26 +106,207 @@ class HouseholdCases(UseCases):
         )
         claims = [
             KkIndex(kk_number=cmd["kk_number"], household_id=household.id, meta=meta),
-            NikIndex(nik=head["nik"], household_id=household.id, meta=meta),
+            self._claim_nik(head["nik"], household.id, meta, "head.nik"),
         ]
         return self._save(household, claims, unique_field="head.nik")
 
     def add_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
-        household = self.get_household(cmd["household_id"])
-        self._check_expected_version(household, cmd.get("expected_version"))
+        household = self._household_for(cmd)
         check_person(cmd["person"], "person")
         household.add_member(cmd["person"], cmd["relationship"], meta)
-        claim = NikIndex(nik=cmd["person"]["nik"], household_id=household.id, meta=meta)
+        claim = self._claim_nik(cmd["person"]["nik"], household.id, meta, "person.nik")
         return self._save(household, [claim], unique_field="person.nik")
 
-    def get_household(self, household_id: uuid.UUID | str) -> Household:
-        try:
-            return self.repository.get(uuid.UUID(str(household_id)))
-        except (AggregateNotFoundError, ValueError):
-            raise NotFound("household_id", "household.not_found") from None
+    def remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """The member becomes inactive; unless deceased, their NIK is free to join another
+        household (the NikIndex claim is released in the same save)."""
+        household = self._household_for(cmd)
+        household.remove_member(cmd["nik"], cmd["kind"], cmd["effective_date"], meta)
+        claims = []
+        if cmd["kind"] != "deceased":
+            index = self._nik_index(cmd["nik"])
+            if index is not None and index.active and index.household_id == household.id:
+                index.release(household.id, meta)
+                claims.append(index)
+        return self._store(household, claims)
 
-    def household_id_for_nik(self, nik: str) -> uuid.UUID | None:
+    def change_head(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """A new head (an active adult member); the family gets a new KK number, claimed
+        for it; the old number stays claimed by this household and in its kk_history."""
+        household = self._household_for(cmd)
+        problems = kk_problems(cmd["new_kk_number"])
+        if problems:
+            raise DomainError("new_kk_number", problems[0].code)
+        household.change_head(cmd["nik"], cmd["new_kk_number"], meta)
+        claim = KkIndex(kk_number=cmd["new_kk_number"], household_id=household.id, meta=meta)
         try:
-            return self.repository.get(NikIndex.create_id(nik)).household_id
-        except AggregateNotFoundError:
-            return None
+            return self._save(household, [claim], unique_field="new_kk_number")
+        except Conflict as conflict:
+            if conflict.code == "kk.taken":
+                raise Conflict("new_kk_number", "kk.taken") from None
+            raise
+
+    def record_death(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """The member is deceased from `date_of_death` (meta.occurred_at may be weeks
+        earlier than the recording). Open benefits stay: a policy flags them for review."""
+        household = self._household_for(cmd)
+        household.record_death(cmd["nik"], cmd["date_of_death"], meta)
+        return self._store(household)
+
+    # ---- identity ------------------------------------------------------------------------
+
+    def issue_ktp(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.issue_ktp(cmd["nik"], cmd["issued_on"], dict(cmd["arrival"]), meta)
+        return self._store(household)
+
+    def register_homeless_person(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """A provisional person (uuid4 id = the answered stream_id)."""
+        person = ProvisionalPerson.register(cmd, meta)
+        return self._store(person)
+
+    def link_identity(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """The provisional person is the NIK, an active member of the household: the person
+        records IdentityLinked, the household ProvisionalIdentityLinked, saved together.
+        `expected_version` and the answer are the provisional person's stream."""
+        person = self.get_provisional_person(cmd["person_id"])
+        self._check_expected_version(person, cmd.get("expected_version"))
+        household = self.get_household(cmd["household_id"])
+        person.link_identity(cmd["nik"], str(household.id), meta)
+        household.link_provisional_identity(str(person.id), cmd["nik"], meta)
+        return self._store(person, [household])
+
+    # ---- business ------------------------------------------------------------------------
+
+    def register_nib(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.register_nib(
+            cmd["nik"], cmd["nib"], cmd["business_name"], cmd["registered_on"], meta
+        )
+        return self._store(household)
+
+    def revoke_nib(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.revoke_nib(cmd["nik"], cmd["nib"], cmd["revoked_on"], meta)
+        return self._store(household)
+
+    # ---- welfare -------------------------------------------------------------------------
+
+    def record_welfare_assessment(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.record_welfare_assessment(
+            cmd["source"], cmd["desil"], cmd["period"], cmd.get("reference"), meta
+        )
+        return self._store(household)
+
+    def record_verification(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.record_verification(
+            cmd["outcome"], cmd["visited_on"], cmd["verifier"], cmd.get("notes"), meta
+        )
+        return self._store(household)
+
+    # ---- benefits ------------------------------------------------------------------------
+
+    def check_program_rules(self, household: Household, cmd: dict[str, Any]) -> None:
+        """Hook for the program module: max desil, residence months, NIB exclusion, once
+        per KK, combinability, recipient. Raise DomainError to refuse. Does nothing yet."""
+
+    def grant_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """The new benefit_id is derived_id(stream_id, "benefit", answered version), and is
+        in the BenefitGranted event's data."""
+        household = self._household_for(cmd)
+        self.check_program_rules(household, cmd)
+        household.grant_benefit(
+            cmd["nik"],
+            cmd["program"],
+            cmd["period_start"],
+            cmd["period_end"],
+            cmd["amount"],
+            meta,
+        )
+        return self._store(household)
+
+    def suspend_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.suspend_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        return self._store(household)
+
+    def resume_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.resume_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        return self._store(household)
+
+    def terminate_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.terminate_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        return self._store(household)
+
+    def open_benefit_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """For the policies (cause nib | death). An open review for the same benefit and
+        cause is not opened again: DomainError("benefit_id", "review.already_open"), nothing
+        stored, so a policy that sees the event twice can ignore that code."""
+        household = self._household_for(cmd)
+        household.open_benefit_review(cmd["benefit_id"], cmd["cause"], cmd["deadline"], meta)
+        return self._store(household)
+
+    # ---- empowerment ---------------------------------------------------------------------
+
+    def enroll_empowerment(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """enrollment_id = derived_id(stream_id, "enrollment", answered version)."""
+        household = self._household_for(cmd)
+        household.enroll_empowerment(cmd["nik"], cmd["program"], cmd["enrolled_on"], meta)
+        return self._store(household)
+
+    def complete_empowerment(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.complete_empowerment(
+            cmd["enrollment_id"], cmd["outcome"], cmd["completed_on"], meta
+        )
+        return self._store(household)
+
+    # ---- casework ------------------------------------------------------------------------
+
+    def add_case_note(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.add_case_note(cmd["text"], meta)
+        return self._store(household)
+
+    def file_objection(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """objection_id = derived_id(stream_id, "objection", answered version); the deadline
+        (filed_on + 14 days) is in the event. An objector registered in another household
+        must live in the same kelurahan."""
+        household = self._household_for(cmd)
+        objector = cmd["objector_nik"]
+        problems = nik_problems(objector)
+        if problems:
+            raise DomainError("objector_nik", problems[0].code)
+        home_id = self.household_id_for_nik(objector)
+        if home_id is not None and home_id != household.id:
+            home = self.get_household(home_id)
+            if home.kelurahan != household.kelurahan:
+                raise DomainError("objector_nik", "objection.other_kelurahan")
+        household.file_objection(
+            objector,
+            cmd["grounds"],
+            cmd["filed_on"],
+            cmd["photo_reference"],
+            cmd["latitude"],
+            cmd["longitude"],
+            meta,
+        )
+        return self._store(household)
+
+    def resolve_objection(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = self._household_for(cmd)
+        household.resolve_objection(
+            cmd["objection_id"], cmd["resolution"], cmd["resolved_on"], meta
+        )
+        return self._store(household)
+
+    def lapse_objection(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """For the policy: only an open objection whose deadline is before the day of
+        meta.occurred_at lapses."""
+        household = self._household_for(cmd)
+        household.lapse_objection(cmd["objection_id"], meta)
+        return self._store(household)
