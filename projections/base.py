@@ -29,6 +29,8 @@ class Projection:
     tables: dict[str, str]
     handlers: dict[str, Handler]
     indexes: list[str] = field(default_factory=list)
+    # For event types without a handler of their own, by stream type (e.g. "Household").
+    stream_handlers: dict[str, Handler] = field(default_factory=dict)
 
     def table_names(self, generation: int) -> dict[str, str]:
         names = {base: f"{self.name}_{base}_g{generation}" for base in self.tables}
@@ -114,7 +116,9 @@ def apply_envelopes(
                 row[0],
                 version,
             )
-        handler = projection.handlers.get(envelope["type"])
+        handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
+            envelope["stream_type"]
+        )
         if handler is not None:
             handler(cur, names, envelope)
         if row is None:

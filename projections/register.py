@@ -92,11 +92,71 @@ def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -
     _touch(cur, names, envelope)
 
 
+def _set_status(cur: Cursor, names: dict[str, str], envelope: dict[str, Any], status: str) -> None:
+    cur.execute(
+        f"UPDATE {names['members']} SET status=? WHERE household_id=? AND nik=?",
+        (status, envelope["stream_id"], envelope["data"]["nik"]),
+    )
+    _touch(cur, names, envelope)
+
+
+def member_removed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _set_status(cur, names, envelope, envelope["data"]["status"])
+
+
+def death_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _set_status(cur, names, envelope, "deceased")
+
+
+def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    person, relationship = envelope["data"]["person"], envelope["data"]["relationship"]
+    cur.execute(
+        f"UPDATE {names['members']} SET status='active', relationship=?, name=?, name_key=?"
+        " WHERE household_id=? AND nik=?",
+        (
+            relationship,
+            person["name"],
+            name_key(person["name"]),
+            envelope["stream_id"],
+            person["nik"],
+        ),
+    )
+    _touch(cur, names, envelope)
+
+
+def head_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(
+        f"UPDATE {names['households']} SET kk_number=? WHERE id=?",
+        (data["new_kk_number"], envelope["stream_id"]),
+    )
+    for nik, relationship in data["relationships"].items():
+        cur.execute(
+            f"UPDATE {names['members']} SET relationship=? WHERE household_id=? AND nik=?",
+            (relationship, envelope["stream_id"], nik),
+        )
+    _touch(cur, names, envelope)
+
+
+def household_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _touch(cur, names, envelope)
+
+
+HANDLERS = {
+    "HouseholdRegistered": household_registered,
+    "MemberAdded": member_added,
+    "MemberRemoved": member_removed,
+    "DeathRecorded": death_recorded,
+    "MemberRejoined": member_rejoined,
+    "HeadChanged": head_changed,
+}
+
 PROJECTION = Projection(
     name="register",
     tables=TABLES,
-    handlers={"HouseholdRegistered": household_registered, "MemberAdded": member_added},
+    handlers=HANDLERS,
     indexes=INDEXES,
+    stream_handlers={"Household": household_changed},
 )
 
 _HOUSEHOLD_COLUMNS = "id, kk_number, kecamatan, kelurahan, address, rt, rw, version, registered_at"

@@ -1,0 +1,88 @@
+"""The register view follows membership changes: removals, deaths, returns, a new head."""
+
+import datetime as dt
+
+import pytest
+
+from app.seed_data import kk_for, nik_for
+from domain.application import SYSTEM, Casework, make_meta
+from domain.settings import DatabaseUrl
+from projections import register
+from projections.base import apply_batch, ensure_schema
+from projections.db import Database
+from projections.envelope import from_notification
+
+HEAD = {
+    "nik": nik_for("157101", dt.date(1980, 1, 1), "M", 1),
+    "name": "Budi Santoso",
+    "birth_date": "1980-01-01",
+    "sex": "M",
+}
+WIFE = {
+    "nik": nik_for("157101", dt.date(1984, 3, 2), "F", 2),
+    "name": "Siti Aminah",
+    "birth_date": "1984-03-02",
+    "sex": "F",
+}
+SON = {
+    "nik": nik_for("157101", dt.date(2004, 5, 6), "M", 3),
+    "name": "Rizki Santoso",
+    "birth_date": "2004-05-06",
+    "sex": "M",
+}
+
+
+@pytest.fixture
+def app():
+    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield application
+    application.close()
+
+
+def project(app, tmp_path):
+    db = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/views.db", "CASEWORK_VIEWS"))
+    ensure_schema(db, [register.PROJECTION])
+    envelopes = [
+        from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 10_000)
+    ]
+    apply_batch(db, register.PROJECTION, envelopes)
+    return db
+
+
+def test_the_register_shows_member_status_and_the_new_kk(app, tmp_path):
+    meta = make_meta(SYSTEM, "api")
+    stored = app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 1), 1),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Telanaipura",
+            "address": "Jl. Sultan Agung No. 1",
+            "rt": "001",
+            "rw": "002",
+            "head": HEAD,
+        },
+        meta,
+    )
+    hid = stored.stream_id
+    for person, rel in ((WIFE, "istri"), (SON, "anak")):
+        app.add_member({"household_id": hid, "person": person, "relationship": rel}, meta)
+    new_kk = kk_for("157101", dt.date(2025, 6, 1), 2)
+    app.change_head({"household_id": hid, "nik": WIFE["nik"], "new_kk_number": new_kk}, meta)
+    app.record_death({"household_id": hid, "nik": HEAD["nik"], "date_of_death": "2025-05-30"}, meta)
+    app.remove_member(
+        {
+            "household_id": hid,
+            "nik": SON["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-07-01",
+        },
+        meta,
+    )
+
+    shown = register.get_household(project(app, tmp_path), hid)
+    assert shown["kk_number"] == new_kk
+    assert shown["version"] == app.get_household(hid).version
+    by_nik = {m["nik"]: m for m in shown["members"]}
+    assert by_nik[WIFE["nik"]]["relationship"] == "kepala_keluarga"
+    assert by_nik[HEAD["nik"]]["status"] == "deceased"
+    assert by_nik[SON["nik"]]["status"] == "moved_out"
