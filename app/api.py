@@ -5,20 +5,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields
 
-from app import services
+from app import idempotency, services
+from app.auth import Unauthenticated, api_actor, authorize, require_role
 from app.messages import LANGUAGES, translate
-from app.schemas import COMMANDS, Invalid, load
-from domain.application import Actor, Casework, Stored, make_meta
+from app.schemas import COMMANDS, Invalid, example, load
+from domain.application import Actor, Casework, Stored, event_id, make_meta
+from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
+from domain.household import derived_id
 from projections.envelope import rfc3339
 from projections.register import get_household, search
 
@@ -38,19 +43,63 @@ _STATUS_CODES = {
 }
 
 
-def current_actor() -> Actor:
-    """Who is calling. Seam for accounts and API tokens (a later issue): until then every
-    caller is the administrator."""
-    return Actor(id="api", role="admin")
+@dataclass(frozen=True)
+class Outcome:
+    """What a command answered: 201 with the stored stream, or 202 waiting for approval."""
+
+    status: int
+    body: dict[str, Any]
+    stored: Stored | None = None
+
+    @property
+    def stream_id(self) -> str | None:
+        return self.stored.stream_id if self.stored else None
+
+    @property
+    def version(self) -> int | None:
+        return self.stored.version if self.stored else None
 
 
-def run_command(casework: Casework, name: str, payload: Any, actor: Actor, source: str) -> Stored:
-    """Validate a command with its schema and carry it out; raises Invalid or a DomainError."""
+# The id of the thing a command creates inside a household, derived from the answered version.
+_CREATED_IDS = {
+    "GrantBenefit": ("benefit_id", "benefit"),
+    "EnrollEmpowerment": ("enrollment_id", "enrollment"),
+    "FileObjection": ("objection_id", "objection"),
+}
+
+
+def stored_body(command: str, stored: Stored) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "stream_id": stored.stream_id,
+        "version": stored.version,
+        "position": stored.position,
+        "event_ids": stored.event_ids,
+    }
+    if command in _CREATED_IDS:
+        name, kind = _CREATED_IDS[command]
+        body[name] = derived_id(stored.stream_id, kind, stored.version)
+    if command == "RegisterHomelessPerson":
+        body["person_id"] = stored.stream_id
+    return body
+
+
+def run_command(casework: Casework, name: str, payload: Any, actor: Actor, source: str) -> Outcome:
+    """Validate a command with its schema, check the actor may give it, and carry it out (or
+    keep it for a second person's approval). Raises Invalid or a DomainError (Forbidden: 403).
+    The one command path: the API and the web forms both call it."""
     command = COMMANDS[name]
     data = load(name, payload)
     meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
     try:
-        return getattr(casework, command.method)(data, meta)
+        authorize(casework, actor, name, data)
+        if command.needs_approval:
+            pending = casework.request_approval(name, data, meta)
+            return Outcome(202, {"approval_id": pending.stream_id}, pending)
+        stored = casework.execute(name, data, meta)
+        carried_out = name
+        if name == "ApproveChange":
+            carried_out = casework.get_pending_change(data["approval_id"]).command
+        return Outcome(201, stored_body(carried_out, stored), stored)
     except IntegrityError:
         # Another writer stored the same stream version first.
         raise Conflict("expected_version", "version.stale") from None
@@ -77,7 +126,9 @@ def error_response(
     return jsonify(errors_body({field: [code]})), status
 
 
-def _domain_status(error: DomainError) -> int:
+def domain_status(error: DomainError) -> int:
+    if isinstance(error, Forbidden):
+        return 403
     if isinstance(error, NotFound):
         return 404
     if isinstance(error, Conflict):
@@ -85,30 +136,77 @@ def _domain_status(error: DomainError) -> int:
     return 422
 
 
+def _json(status: int, body: str) -> Response:
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _dump(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def caller() -> Actor:
+    """The API caller by their bearer token; raises Unauthenticated (answered 401)."""
+    return api_actor(services().casework)
+
+
+@bp.errorhandler(Unauthenticated)
+def _unauthenticated(error: Unauthenticated):
+    response, status = error_response(401, "authorization", error.code)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+    return response, status
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(error: Forbidden):
+    return error_response(403, error.field, error.code)
+
+
+def _answer(name: str, payload: dict[str, Any], actor: Actor) -> tuple[int, str]:
+    """(status, JSON body) of one command request."""
+    try:
+        outcome = run_command(services().casework, name, payload, actor, "api")
+    except Invalid as invalid:
+        return 422, _dump(errors_body(invalid.codes))
+    except DomainError as error:
+        return domain_status(error), _dump(errors_body({error.field: [error.code]}))
+    log.info("%s answered %s (stream %s)", name, outcome.status, outcome.stream_id)
+    return outcome.status, _dump(outcome.body)
+
+
 @bp.post("/commands/<name>")
 def command(name: str):
     if name not in COMMANDS:
         return error_response(404, "command", "command.unknown")
+    actor = caller()
     try:
         payload = json.loads(request.get_data(cache=False) or b"")
     except (UnicodeDecodeError, json.JSONDecodeError):
         return error_response(400, "body", "body.json")
     if not isinstance(payload, dict):
         return error_response(400, "body", "field.object")
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return _json(*_answer(name, payload, actor))
+    if len(key) > idempotency.MAX_KEY_LENGTH:
+        return error_response(422, "idempotency_key", "idempotency.key_invalid")
+    store = services().store
     try:
-        stored = run_command(services().casework, name, payload, current_actor(), "api")
-    except Invalid as invalid:
-        return jsonify(errors_body(invalid.codes)), 422
-    except DomainError as error:
-        return jsonify(errors_body({error.field: [error.code]})), _domain_status(error)
-    log.info("%s stored: stream %s version %s", name, stored.stream_id, stored.version)
-    body = {
-        "stream_id": stored.stream_id,
-        "version": stored.version,
-        "position": stored.position,
-        "event_ids": stored.event_ids,
-    }
-    return jsonify(body), 201
+        kept = idempotency.claim(store, actor.id, key, idempotency.request_hash(name, payload))
+    except idempotency.InProgress:
+        return error_response(409, "idempotency_key", "idempotency.in_progress")
+    except idempotency.KeyReused:
+        return error_response(422, "idempotency_key", "idempotency.key_reused")
+    if kept is not None:
+        response = _json(kept.status, kept.body)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    try:
+        status, body = _answer(name, payload, actor)
+    except BaseException:
+        idempotency.release(store, actor.id, key)
+        raise
+    idempotency.keep(store, actor.id, key, status, body)
+    return _json(status, body)
 
 
 def _bounded_int(name: str, default: int, low: int, high: int) -> int:
@@ -122,6 +220,7 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/households")
 def households():
+    caller()
     try:
         limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
         offset = _bounded_int("offset", 0, 0, 10**9)
@@ -139,11 +238,14 @@ def households():
 
 
 def household_from_store(casework: Casework, household_id: str) -> dict[str, Any] | None:
-    """The household as the event store knows it (before the read model caught up)."""
+    """The household as the event store knows it now: the whole state when the aggregate
+    offers it (`as_dict`), else the register's fields."""
     try:
         household = casework.get_household(household_id)
     except NotFound:
         return None
+    if hasattr(household, "as_dict"):
+        return {**household.as_dict(), "registered_at": rfc3339(household.created_on)}
     return {
         "id": str(household.id),
         "kk_number": household.kk_number,
@@ -158,19 +260,136 @@ def household_from_store(casework: Casework, household_id: str) -> dict[str, Any
     }
 
 
+def _uuid_or_404(raw: str, field: str, code: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise NotFound(field, code) from None
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error: NotFound):
+    return error_response(404, error.field, error.code)
+
+
 @bp.get("/households/<household_id>")
 def household(household_id: str):
-    try:
-        household_id = str(uuid.UUID(household_id))
-    except ValueError:
-        return error_response(404, "household_id", "household.not_found")
-    found = get_household(services().views, household_id)
+    caller()
+    household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    found = household_from_store(services().casework, household_id)
     if found is None:
-        # Just stored, not yet projected: answer from the store so a writer reads its write.
-        found = household_from_store(services().casework, household_id)
+        found = get_household(services().views, household_id)
     if found is None:
         return error_response(404, "household_id", "household.not_found")
     return jsonify(found)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return rfc3339(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+_EVENT_FRAME = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
+
+
+def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every event of one stream, in order, as the audit trail shows it."""
+    history = []
+    for stored in casework.recorder.select_events(stream_id):
+        event = casework.mapper.to_domain_event(stored)
+        meta = getattr(event, "meta", None) or {}
+        entry = {
+            "event_id": event_id(event.originator_id, event.originator_version),
+            "version": event.originator_version,
+            "type": type(event).__qualname__.rsplit(".", 1)[-1],
+            "occurred_at": meta.get("occurred_at") or rfc3339(event.timestamp),
+            "recorded_at": rfc3339(event.timestamp),
+            "actor": meta.get("actor"),
+            "reason": meta.get("reason"),
+            "source": meta.get("source"),
+            "data": {k: _plain(v) for k, v in event.__dict__.items() if k not in _EVENT_FRAME},
+        }
+        if "approved_by" in meta:
+            entry["approved_by"] = meta["approved_by"]
+        history.append(entry)
+    return history
+
+
+@bp.get("/households/<household_id>/history")
+def household_history(household_id: str):
+    caller()
+    casework = services().casework
+    household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    household = casework.get_household(household_id)
+    return jsonify({"household_id": household_id, "events": stream_history(casework, household.id)})
+
+
+def program_body(program: Any) -> dict[str, Any]:
+    return {
+        "code": program.code,
+        "name": program.name,
+        "opd": program.opd,
+        "funding": program.funding,
+        "kind": program.kind,
+        "version": program.version,
+        "rules": dict(program.rules),
+        "rule_versions": [dict(r) for r in program.rule_versions],
+    }
+
+
+@bp.get("/programs")
+def programs():
+    caller()
+    return jsonify({"programs": [program_body(p) for p in services().casework.list_programs()]})
+
+
+def approval_body(change: Any) -> dict[str, Any]:
+    meta = change.requester_meta
+    return {
+        "approval_id": str(change.id),
+        "version": change.version,
+        "status": change.status,
+        "command": change.command,
+        "cmd": change.cmd,
+        "requested_by": meta.get("actor"),
+        "requested_at": meta.get("occurred_at"),
+        "reason": meta.get("reason"),
+        "decided_by": change.decided_by,
+        "note": change.note,
+    }
+
+
+@bp.get("/approvals")
+def approvals():
+    """The changes waiting for a supervisor, oldest first."""
+    require_role(caller(), "supervisor", "admin")
+    pending = services().casework.pending_approvals()
+    return jsonify({"approvals": [approval_body(change) for change in pending]})
+
+
+@bp.get("/approvals/<approval_id>")
+def approval(approval_id: str):
+    caller()
+    approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
+    return jsonify(approval_body(services().casework.get_pending_change(approval_id)))
+
+
+@bp.get("/approvals/<approval_id>/history")
+def approval_history(approval_id: str):
+    caller()
+    casework = services().casework
+    approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
+    change = casework.get_pending_change(approval_id)
+    return jsonify({"approval_id": approval_id, "events": stream_history(casework, change.id)})
 
 
 @bp.get("/openapi.json")
@@ -282,47 +501,142 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _add_components(schemas: dict[str, Any], schema: type[Schema]) -> None:
+    """The schema and every schema nested in it, by name."""
+    schemas[_schema_name(schema)] = component(schema)
+    for f in schema().fields.values():
+        if isinstance(f, fields.Nested):
+            _add_components(schemas, f.nested)
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": "a repeat with the same key and body answers exactly as the first request, "
+    "storing nothing more; the same key with another body is 422 idempotency.key_reused; "
+    "while the first is still running, 409 idempotency.in_progress",
+}
+
+
+def _command_operation(name: str, command: Any) -> dict[str, Any]:
+    ref = f"#/components/schemas/{_schema_name(command.schema)}"
+    if command.needs_approval:
+        answered = {
+            "202": {
+                "description": "kept until a supervisor other than the caller approves it "
+                "(ApproveChange) or rejects it (RejectChange); nothing else is stored",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Pending"}}
+                },
+            }
+        }
+    else:
+        stored = {"$ref": "#/components/schemas/Stored"}
+        created = _CREATED_IDS.get(name)
+        if created:
+            stored = {
+                "allOf": [
+                    stored,
+                    {
+                        "type": "object",
+                        "properties": {created[0]: {"type": "string", "format": "uuid"}},
+                    },
+                ]
+            }
+        description = "stored"
+        if name == "ApproveChange":
+            description = "the approved command was carried out: answered as that command"
+        answered = {
+            "201": {"description": description, "content": {"application/json": {"schema": stored}}}
+        }
+    return {
+        "operationId": name,
+        "summary": f"{name} command"
+        + (" (needs a supervisor's approval)" if command.needs_approval else ""),
+        "description": (command.schema.__doc__ or "").strip(),
+        "security": [{"bearer": []}],
+        "parameters": [_IDEMPOTENCY_KEY],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": ref}, "example": example(command.schema)}
+            },
+        },
+        "responses": {
+            **answered,
+            "400": _error("the body is not a JSON object"),
+            "401": _error("no valid bearer token"),
+            "403": _error("not allowed for this role or area"),
+            "404": _error("no such stream"),
+            "409": _error(
+                "expected_version is stale, a unique value (NIK, KK) is taken, or a request "
+                "with the same Idempotency-Key is still running"
+            ),
+            "422": _error("invalid: nothing stored"),
+        },
+    }
+
+
+def _get(operation_id: str, summary: str, schema: dict[str, Any], *params: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                for p in params
+            ],
+            "responses": {
+                "200": {
+                    "description": "found",
+                    "content": {"application/json": {"schema": schema}},
+                },
+                "401": _error("no valid bearer token"),
+                "403": _error("not allowed for this role"),
+                "404": _error("not found"),
+            },
+        }
+    }
+
+
+_EVENTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "event_id": {"type": "string", "format": "uuid"},
+            "version": {"type": "integer"},
+            "type": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "recorded_at": {"type": "string", "format": "date-time"},
+            "actor": {"type": "object"},
+            "reason": {"type": "string", "nullable": True},
+            "source": {"type": "string"},
+            "data": {"type": "object"},
+        },
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "Errors": _ERRORS,
         "Stored": _STORED,
         "Member": _MEMBER,
         "Household": _HOUSEHOLD,
+        "Pending": {
+            "type": "object",
+            "required": ["approval_id"],
+            "properties": {"approval_id": {"type": "string", "format": "uuid"}},
+        },
     }
     paths: dict[str, Any] = {}
     for name, command in COMMANDS.items():
-        schemas[_schema_name(command.schema)] = component(command.schema)
-        for f in command.schema().fields.values():
-            if isinstance(f, fields.Nested):
-                schemas[_schema_name(f.nested)] = component(f.nested)
-        paths[f"/commands/{name}"] = {
-            "post": {
-                "operationId": name,
-                "summary": f"{name} command",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "$ref": f"#/components/schemas/{_schema_name(command.schema)}"
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "201": {
-                        "description": "stored",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Stored"}}
-                        },
-                    },
-                    "400": _error("the body is not a JSON object"),
-                    "404": _error("no such stream"),
-                    "409": _error("expected_version is stale, or a NIK or KK number is taken"),
-                    "422": _error("invalid: nothing stored"),
-                },
-            }
-        }
+        _add_components(schemas, command.schema)
+        paths[f"/commands/{name}"] = {"post": _command_operation(name, command)}
     query = [
         {"name": n, "in": "query", "required": False, "schema": s, "description": d}
         for n, s, d in (
@@ -382,6 +696,37 @@ def openapi_document() -> dict[str, Any]:
             },
         }
     }
+    paths["/households/{id}/history"] = _get(
+        "householdHistory",
+        "the household's events in order",
+        {"type": "object", "properties": {"household_id": {"type": "string"}, "events": _EVENTS}},
+        "id",
+    )
+    paths["/programs"] = _get(
+        "listPrograms",
+        "every program with its current rules and every version of them",
+        {
+            "type": "object",
+            "properties": {"programs": {"type": "array", "items": {"type": "object"}}},
+        },
+    )
+    paths["/approvals"] = _get(
+        "pendingApprovals",
+        "changes waiting for a supervisor's decision, oldest first (supervisors and admins)",
+        {
+            "type": "object",
+            "properties": {"approvals": {"type": "array", "items": {"type": "object"}}},
+        },
+    )
+    paths["/approvals/{id}"] = _get(
+        "getApproval", "one change: its command, status and decision", {"type": "object"}, "id"
+    )
+    paths["/approvals/{id}/history"] = _get(
+        "approvalHistory",
+        "the change's events: requested, approved or rejected",
+        {"type": "object", "properties": {"approval_id": {"type": "string"}, "events": _EVENTS}},
+        "id",
+    )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -393,5 +738,9 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "security": [{"bearer": []}],
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

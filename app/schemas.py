@@ -1,22 +1,36 @@
 """The commands the edge accepts, validated once here for the API and the web forms alike.
 
-Every error is a stable code (see app/messages.py), never free text and never the value
-entered; `load()` answers them flattened to dot paths such as `head.nik`.
+One schema per command of the catalogue (domain/commands.py), with the catalogue's field
+names. Every error is a stable code (see app/messages.py), never free text and never the
+value entered; `load()` answers them flattened to dot paths such as `head.nik`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 
 from app.messages import ERRORS
-from domain.household import RELATIONSHIPS
+from domain.commands import COMMANDS as CATALOGUE
+from domain.commands import NEEDS_APPROVAL
+from domain.household import (
+    ARRIVAL_TYPES,
+    ASSESSMENT_SOURCES,
+    EMPOWERMENT_OUTCOMES,
+    OBJECTION_RESOLUTIONS,
+    RELATIONSHIPS,
+    REMOVAL_KINDS,
+    VERIFICATION_OUTCOMES,
+    today,
+)
 from domain.identity import kk_problems, nik_problems
+from domain.program import FUNDINGS, KINDS, RECIPIENTS
 from domain.regions import find_kecamatan, find_kelurahan
 
 # Codes for marshmallow's own failures (wrong JSON type, missing, null, unknown field).
@@ -31,6 +45,11 @@ _FIELD_ERRORS = {
 
 _DIGITS_1_TO_3 = re.compile(r"\d{1,3}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WHOLE = re.compile(r"-?\d{1,15}")
+_PERIOD = re.compile(r"\d{4}-Q[1-4]")
+_NIB = re.compile(r"\d{13}")
+_REGION = re.compile(r"\d{4}|\d{6}")
+_PROGRAM_CODE = re.compile(r"[A-Z0-9_-]{1,32}")
 _SEPARATORS = str.maketrans("", "", " .-")
 # A clock a few minutes fast on a caseworker's laptop is not an error.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -41,6 +60,12 @@ def _errors(**overrides: str) -> dict[str, str]:
     return {**_FIELD_ERRORS, **overrides}
 
 
+def _openapi(field: fields.Field, **schema: Any) -> None:
+    field.metadata.setdefault("openapi", {}).update(
+        {k: v for k, v in schema.items() if k not in field.metadata["openapi"]}
+    )
+
+
 class Text(fields.String):
     """Trimmed text with inner whitespace collapsed; not empty, at most `max_length` characters."""
 
@@ -48,7 +73,7 @@ class Text(fields.String):
         super().__init__(error_messages=_errors(), **kwargs)
         self.code = code
         self.max_length = max_length
-        self.metadata.setdefault("openapi", {"minLength": 1, "maxLength": max_length})
+        _openapi(self, minLength=1, maxLength=max_length)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = " ".join(super()._deserialize(value, attr, data, **kwargs).split())
@@ -59,13 +84,31 @@ class Text(fields.String):
         return text
 
 
+class OptionalText(fields.String):
+    """Free text that may be left out; blank means none. Line breaks are kept."""
+
+    def __init__(self, *, code: str, max_length: int, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", None)
+        super().__init__(error_messages=_errors(), allow_none=True, **kwargs)
+        self.code = code
+        self.max_length = max_length
+        _openapi(self, maxLength=max_length)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"{self.code}.too_long")
+        return text or None
+
+
 class IdentityNumber(fields.String):
     """A NIK or KK number: 16 digits, checked structurally; spaces, dots and dashes dropped."""
 
     def __init__(self, *, kind: str, **kwargs: Any) -> None:
         super().__init__(error_messages=_errors(invalid=f"{kind}.format"), **kwargs)
         self.kind = kind
-        self.metadata.setdefault("openapi", {"pattern": "^[0-9]{16}$", "example": _EXAMPLES[kind]})
+        _openapi(self, pattern="^[0-9]{16}$")
+        self.metadata.setdefault("example", _EXAMPLES[kind])
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         number = super()._deserialize(value, attr, data, **kwargs).translate(_SEPARATORS)
@@ -78,25 +121,51 @@ class IdentityNumber(fields.String):
 _EXAMPLES = {"nik": "1571015203850007", "kk": "1571010101200003"}
 
 
+def _iso_day(text: str, code: str) -> dt.date:
+    if not _ISO_DATE.fullmatch(text):
+        raise ValidationError(code)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(code) from None
+
+
 class BirthDate(fields.String):
     """YYYY-MM-DD, a real date, not in the future; kept as the ISO string."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(error_messages=_errors(invalid="birth_date.format"), **kwargs)
-        self.metadata.setdefault("openapi", {"format": "date", "example": "1985-03-12"})
+        _openapi(self, format="date")
+        self.metadata.setdefault("example", "1985-03-12")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not _ISO_DATE.fullmatch(text):
-            raise ValidationError("birth_date.format")
-        try:
-            date = dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError("birth_date.format") from None
+        date = _iso_day(
+            super()._deserialize(value, attr, data, **kwargs).strip(), "birth_date.format"
+        )
         if date > dt.date.today():
             raise ValidationError("birth_date.future")
         if date < EARLIEST_BIRTH:
             raise ValidationError("birth_date.too_old")
+        return date.isoformat()
+
+
+class Day(fields.String):
+    """A calendar day, YYYY-MM-DD, kept as the ISO string; `past`: not after today (WIB)."""
+
+    def __init__(self, *, past: bool = False, example: str = "2025-04-21", **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid="date.format"), **kwargs)
+        self.past = past
+        _openapi(self, format="date")
+        self.metadata.setdefault("example", example)
+        if past:
+            self.metadata.setdefault("description", "YYYY-MM-DD, not in the future")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        date = _iso_day(super()._deserialize(value, attr, data, **kwargs).strip(), "date.format")
+        if date < EARLIEST_BIRTH:
+            raise ValidationError("date.too_old")
+        if self.past and date > today():
+            raise ValidationError("date.in_future")
         return date.isoformat()
 
 
@@ -107,10 +176,11 @@ class Choice(fields.String):
         self, *, choices: tuple[str, ...], code: str, normalize=str.strip, **kwargs: Any
     ) -> None:
         super().__init__(error_messages=_errors(invalid=code), **kwargs)
-        self.choices = choices
+        self.choices = tuple(choices)
         self.code = code
         self.normalize = normalize
-        self.metadata.setdefault("openapi", {"enum": list(choices)})
+        _openapi(self, enum=list(self.choices))
+        self.metadata.setdefault("example", self.choices[0])
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         choice = self.normalize(super()._deserialize(value, attr, data, **kwargs))
@@ -119,15 +189,151 @@ class Choice(fields.String):
         return choice
 
 
+class Pattern(fields.String):
+    """Text that must match a pattern once trimmed (and upper-cased with `upper`)."""
+
+    def __init__(
+        self, *, pattern: re.Pattern, code: str, example: str, upper: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(error_messages=_errors(invalid=code), **kwargs)
+        self.pattern = pattern
+        self.code = code
+        self.upper = upper
+        _openapi(self, pattern=f"^{pattern.pattern}$")
+        self.metadata.setdefault("example", example)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = text.upper() if self.upper else text
+        if not self.pattern.fullmatch(text):
+            raise ValidationError(self.code)
+        return text
+
+
+def ProgramCode(**kwargs: Any) -> Pattern:  # noqa: N802 - a field factory reads like a field
+    return Pattern(
+        pattern=_PROGRAM_CODE, code="program.code_invalid", example="PKH", upper=True, **kwargs
+    )
+
+
+class WholeNumber(fields.Field):
+    """A whole number (a JSON integer, or digits from a form) from `low` to `high`."""
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        low: int | None = None,
+        high: int | Callable[[], int] | None = None,
+        below_code: str | None = None,
+        example: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(error_messages=_errors(invalid=code), **kwargs)
+        self.code = code
+        self.low = low
+        self.high = high
+        self.below_code = below_code or code
+        _openapi(
+            self,
+            type="integer",
+            **({"minimum": low} if low is not None else {}),
+            **({"maximum": high} if isinstance(high, int) else {}),
+        )
+        if example is not None:
+            self.metadata.setdefault("example", example)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError(self.code)
+        if self.low is not None and value < self.low:
+            raise ValidationError(self.below_code)
+        high = self.high() if callable(self.high) else self.high
+        if high is not None and value > high:
+            raise ValidationError(self.code)
+        return value
+
+
+class Coordinate(fields.Float):
+    """A latitude or longitude in degrees (WGS 84)."""
+
+    def __init__(self, *, limit: float, example: float, **kwargs: Any) -> None:
+        super().__init__(
+            error_messages=_errors(invalid="coordinates.format", special="coordinates.format"),
+            **kwargs,
+        )
+        self.low, self.high = -limit, limit
+        _openapi(self, type="number", minimum=-limit, maximum=limit)
+        self.metadata.setdefault("example", example)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, str) and not value.strip():
+            raise ValidationError("coordinates.format")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not self.low <= number <= self.high:
+            raise ValidationError("coordinates.out_of_range")
+        return number
+
+
+class Flag(fields.Boolean):
+    """true or false (a form's "true"/"false" too)."""
+
+    def __init__(self, *, code: str, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid=code), **kwargs)
+        self.code = code
+        _openapi(self, type="boolean")
+        self.metadata.setdefault("example", False)
+
+
+class CodeList(fields.Field):
+    """A list of program codes, each normalized like a program's code."""
+
+    def __init__(self, *, code: str, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid=code), **kwargs)
+        self.code = code
+        _openapi(
+            self,
+            type="array",
+            items={"type": "string", "pattern": f"^{_PROGRAM_CODE.pattern}$"},
+        )
+        self.metadata.setdefault("example", ["BPNT"])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValidationError(self.code)
+        codes = []
+        for item in value:
+            text = item.strip().upper() if isinstance(item, str) else ""
+            if not _PROGRAM_CODE.fullmatch(text):
+                raise ValidationError(self.code)
+            codes.append(text)
+        return sorted(set(codes))
+
+
+class Id(fields.UUID):
+    """A UUID as the API answered it (stream, benefit, enrolment, objection, approval)."""
+
+    def __init__(self, *, code: str = "id.format", **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid_uuid=code, invalid=code), **kwargs)
+        self.code = code
+        self.metadata.setdefault("example", "0b7c9a52-3a9e-4f54-8a0e-2f1d6c1b9e10")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(self.code)
+        return str(super()._deserialize(value.strip(), attr, data, **kwargs))
+
+
 class RtRw(fields.Field):
     """An RT or RW number: 1-3 digits (a JSON number is accepted too), stored as 3 digits."""
 
     def __init__(self, *, code: str, **kwargs: Any) -> None:
         super().__init__(error_messages=_errors(invalid=code), **kwargs)
         self.code = code
-        self.metadata.setdefault(
-            "openapi", {"type": "string", "pattern": "^[0-9]{1,3}$", "example": "007"}
-        )
+        _openapi(self, type="string", pattern="^[0-9]{1,3}$")
+        self.metadata.setdefault("example", "007")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -144,7 +350,7 @@ class Kecamatan(fields.String):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(error_messages=_errors(invalid="kecamatan.unknown"), **kwargs)
-        self.metadata.setdefault("openapi", {"example": "Telanaipura"})
+        self.metadata.setdefault("example", "Telanaipura")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         found = find_kecamatan(super()._deserialize(value, attr, data, **kwargs))
@@ -179,7 +385,7 @@ class Reason(fields.String):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(error_messages=_errors(), **kwargs)
-        self.metadata.setdefault("openapi", {"maxLength": 500})
+        _openapi(self, maxLength=500)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -197,16 +403,26 @@ class _Strict(Schema):
     error_messages = {"unknown": "field.unknown", "type": "field.object"}
 
 
+# --- shared parts ----------------------------------------------------------------------
+
+
 class PersonSchema(_Strict):
     """A person as on the KTP: the NIK must agree with the birth date and sex given."""
 
     nik = IdentityNumber(kind="nik", required=True, metadata={"description": "16-digit NIK"})
     name = Text(
-        code="name", max_length=100, required=True, metadata={"description": "as on the KTP"}
+        code="name",
+        max_length=100,
+        required=True,
+        metadata={"description": "as on the KTP", "example": "Siti Aminah"},
     )
     birth_date = BirthDate(required=True)
     sex = Choice(
-        choices=("M", "F"), code="sex.invalid", normalize=lambda s: s.strip().upper(), required=True
+        choices=("M", "F"),
+        code="sex.invalid",
+        normalize=lambda s: s.strip().upper(),
+        required=True,
+        metadata={"example": "F"},
     )
 
     @validates_schema(skip_on_field_errors=False)
@@ -220,8 +436,22 @@ class PersonSchema(_Strict):
             raise ValidationError([problem.code for problem in problems], field_name="nik")
 
 
-def _person(**kwargs: Any) -> fields.Nested:
-    return fields.Nested(PersonSchema, required=True, error_messages=_errors(), **kwargs)
+def _nested(schema: type[Schema], **kwargs: Any) -> fields.Nested:
+    return fields.Nested(schema, error_messages=_errors(), **kwargs)
+
+
+def _household_id() -> Id:
+    return Id(
+        code="household_id.format",
+        required=True,
+        metadata={"description": "the household's id (RegisterHousehold's stream_id)"},
+    )
+
+
+def _nik(**metadata: Any) -> IdentityNumber:
+    return IdentityNumber(
+        kind="nik", required=True, metadata={"description": "a member's NIK", **metadata}
+    )
 
 
 class _Command(_Strict):
@@ -230,6 +460,7 @@ class _Command(_Strict):
     expected_version = fields.Integer(
         load_default=None,
         allow_none=True,
+        strict=False,
         error_messages=_errors(
             invalid="expected_version.invalid", too_large="expected_version.invalid"
         ),
@@ -249,6 +480,21 @@ class _Command(_Strict):
             raise ValidationError("expected_version.invalid", field_name="expected_version")
 
 
+COMMON_FIELDS = ("expected_version", "reason", "occurred_at")
+
+
+def _after(data: dict[str, Any], first: str, second: str, path: tuple[str, ...], code: str) -> None:
+    """`second` (at `path`) must not be before `first`, when both are valid."""
+    if first in data and second in data and data[second] < data[first]:
+        error: Any = [code]
+        for part in reversed(path):
+            error = {part: error}
+        raise ValidationError(error)
+
+
+# --- membership --------------------------------------------------------------------------
+
+
 class RegisterHouseholdSchema(_Command):
     kk_number = IdentityNumber(
         kind="kk", required=True, metadata={"description": "16-digit KK number"}
@@ -257,12 +503,17 @@ class RegisterHouseholdSchema(_Command):
     kelurahan = fields.String(
         required=True,
         error_messages=_errors(invalid="kelurahan.unknown"),
-        metadata={"example": "Telanaipura"},
+        metadata={"example": "Simpang IV Sipin"},
     )
-    address = Text(code="address", max_length=200, required=True)
+    address = Text(
+        code="address",
+        max_length=200,
+        required=True,
+        metadata={"example": "Jl. Kapten Pattimura No. 5"},
+    )
     rt = RtRw(code="rt.format", required=True)
-    rw = RtRw(code="rw.format", required=True)
-    head = _person(metadata={"description": "the head of the family"})
+    rw = RtRw(code="rw.format", required=True, metadata={"example": "002"})
+    head = _nested(PersonSchema, required=True, metadata={"description": "the head of the family"})
 
     @validates_schema(skip_on_field_errors=False)
     def kelurahan_in_kecamatan(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -281,19 +532,426 @@ def _relationship(text: str) -> str:
 
 
 class AddMemberSchema(_Command):
-    household_id = fields.UUID(
+    household_id = _household_id()
+    person = _nested(
+        PersonSchema,
         required=True,
-        error_messages=_errors(invalid_uuid="household_id.format", invalid="household_id.format"),
+        metadata={
+            "example": {
+                "nik": "1571011004820002",
+                "name": "Budi Santoso",
+                "birth_date": "1982-04-10",
+                "sex": "M",
+            }
+        },
     )
-    person = _person()
     relationship = Choice(
-        choices=RELATIONSHIPS, code="relationship.unknown", normalize=_relationship, required=True
+        choices=RELATIONSHIPS,
+        code="relationship.unknown",
+        normalize=_relationship,
+        required=True,
+        metadata={"example": "suami"},
     )
 
+
+class RemoveMemberSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    kind = Choice(
+        choices=tuple(REMOVAL_KINDS),
+        code="removal.kind_unknown",
+        required=True,
+        metadata={"description": "moved_out, deceased or other"},
+    )
+    effective_date = Day(required=True, metadata={"description": "from when (YYYY-MM-DD)"})
+
+
+class ChangeHeadSchema(_Command):
+    household_id = _household_id()
+    nik = _nik(description="the new head: an active adult member")
+    new_kk_number = IdentityNumber(
+        kind="kk",
+        required=True,
+        metadata={"description": "the family's new KK number", "example": "1571010202210004"},
+    )
+
+
+class RecordDeathSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    date_of_death = Day(past=True, required=True)
+
+
+# --- identity ----------------------------------------------------------------------------
+
+
+class ArrivalSchema(_Strict):
+    """How the person came to live here: born here, or moved in (pindah datang, SKPWNI)."""
+
+    type = Choice(choices=ARRIVAL_TYPES, code="arrival.type_unknown", required=True)
+    arrived_on = Day(
+        past=True,
+        load_default=None,
+        allow_none=True,
+        example="2024-06-01",
+        metadata={"description": "required for pindah_datang; not after issued_on"},
+    )
+    origin_region_code = Pattern(
+        pattern=_REGION,
+        code="region_code.format",
+        example="3171",
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "required for pindah_datang: Kemendagri code, 4 or 6 digits"},
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def moved_in_needs_date_and_origin(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("type") != "pindah_datang":
+            return
+        problems: dict[str, list[str]] = {}
+        if data.get("arrived_on") is None:
+            problems["arrived_on"] = ["arrival.arrived_on_required"]
+        if data.get("origin_region_code") is None:
+            problems["origin_region_code"] = ["arrival.origin_required"]
+        if problems:
+            raise ValidationError(problems)
+
     @post_load
-    def plain_id(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["household_id"] = str(data["household_id"])
+    def born_here_has_no_arrival(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data["type"] == "born_here":
+            data.update(arrived_on=None, origin_region_code=None)
         return data
+
+
+class IssueKtpSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    issued_on = Day(past=True, required=True, example="2025-01-15")
+    arrival = _nested(
+        ArrivalSchema,
+        required=True,
+        metadata={
+            "example": {
+                "type": "pindah_datang",
+                "arrived_on": "2024-06-01",
+                "origin_region_code": "3171",
+            }
+        },
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def arrived_before_issue(self, data: dict[str, Any], **kwargs: Any) -> None:
+        arrived_on = data["arrival"].get("arrived_on")
+        if arrived_on is not None and arrived_on > data["issued_on"]:
+            raise ValidationError({"arrival": {"arrived_on": ["arrival.after_issue"]}})
+
+
+class RegisterHomelessPersonSchema(_Command):
+    name = Text(
+        code="name",
+        max_length=100,
+        required=True,
+        metadata={
+            "description": "the name the person gives, or a description",
+            "example": "Pak Udin",
+        },
+    )
+    estimated_birth_year = WholeNumber(
+        code="birth_year.out_of_range",
+        low=1900,
+        high=lambda: today().year,
+        load_default=None,
+        allow_none=True,
+        example=1970,
+    )
+    sex = Choice(
+        choices=("M", "F"),
+        code="sex.invalid",
+        normalize=lambda s: s.strip().upper(),
+        required=True,
+    )
+    found_at = Text(
+        code="found_at",
+        max_length=200,
+        required=True,
+        metadata={"description": "where the person was found", "example": "Pasar Angso Duo"},
+    )
+    kecamatan = Kecamatan(required=True, metadata={"example": "Pasar Jambi"})
+    notes = OptionalText(code="notes", max_length=2000)
+
+
+class LinkIdentitySchema(_Command):
+    person_id = Id(
+        required=True,
+        metadata={"description": "the provisional person's id (RegisterHomelessPerson)"},
+    )
+    household_id = _household_id()
+    nik = _nik(description="the person's NIK, an active member of the household")
+
+
+# --- business ----------------------------------------------------------------------------
+
+
+def _nib() -> Pattern:
+    return Pattern(
+        pattern=_NIB,
+        code="nib.format",
+        example="9120001234567",
+        required=True,
+        metadata={"description": "13-digit NIB (OSS)"},
+    )
+
+
+class RegisterNibSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    nib = _nib()
+    business_name = Text(
+        code="business_name",
+        max_length=200,
+        required=True,
+        metadata={"example": "Warung Siti"},
+    )
+    registered_on = Day(past=True, required=True)
+
+
+class RevokeNibSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    nib = _nib()
+    revoked_on = Day(past=True, required=True)
+
+
+# --- welfare -----------------------------------------------------------------------------
+
+
+class RecordWelfareAssessmentSchema(_Command):
+    household_id = _household_id()
+    source = Choice(
+        choices=ASSESSMENT_SOURCES,
+        code="assessment.source_unknown",
+        normalize=lambda s: s.strip().upper(),
+        required=True,
+    )
+    desil = WholeNumber(code="desil.out_of_range", low=1, high=10, required=True, example=3)
+    period = Pattern(
+        pattern=_PERIOD,
+        code="period.format",
+        example="2025-Q1",
+        upper=True,
+        required=True,
+        metadata={"description": "YYYY-Qn"},
+    )
+    reference = OptionalText(
+        code="reference",
+        max_length=200,
+        metadata={
+            "description": "the source's reference (batch, letter)",
+            "example": "BPS-2025-02",
+        },
+    )
+
+
+class RecordVerificationSchema(_Command):
+    household_id = _household_id()
+    outcome = Choice(
+        choices=VERIFICATION_OUTCOMES, code="verification.outcome_unknown", required=True
+    )
+    visited_on = Day(past=True, required=True)
+    verifier = Text(
+        code="verifier",
+        max_length=100,
+        required=True,
+        metadata={"description": "who visited", "example": "Tim Verval 12"},
+    )
+    notes = OptionalText(code="notes", max_length=2000)
+
+
+# --- programs ----------------------------------------------------------------------------
+
+
+class RulesSchema(_Strict):
+    """A program's eligibility rules; a field left out means no restriction (DefineProgram)
+    or keeps its current value (ChangeProgramRules)."""
+
+    max_desil = WholeNumber(
+        code="rules.max_desil_invalid",
+        low=1,
+        high=10,
+        allow_none=True,
+        example=4,
+        metadata={"description": "highest welfare decile admitted; null: any"},
+    )
+    min_residence_months = WholeNumber(
+        code="rules.min_residence_months_invalid", low=0, high=1200, example=6
+    )
+    excludes_nib_holders = Flag(code="rules.flag_invalid")
+    once_per_kk = Flag(code="rules.flag_invalid")
+    combinable_with = CodeList(code="rules.combinable_with_invalid")
+    recipient = Choice(
+        choices=RECIPIENTS,
+        code="rules.recipient_unknown",
+        metadata={"example": "adult_woman"},
+    )
+
+
+class DefineProgramSchema(_Command):
+    code = ProgramCode(required=True)
+    name = Text(
+        code="program_name",
+        max_length=200,
+        required=True,
+        metadata={"example": "Program Keluarga Harapan"},
+    )
+    opd = Pattern(
+        pattern=re.compile(r"[A-Z0-9_. -]{1,50}"),
+        code="opd.invalid",
+        example="DINSOS",
+        upper=True,
+        required=True,
+        metadata={"description": "the OPD (agency) that runs it"},
+    )
+    funding = Choice(
+        choices=FUNDINGS,
+        code="program.funding_unknown",
+        normalize=lambda s: s.strip().upper(),
+        required=True,
+    )
+    kind = Choice(choices=KINDS, code="program.kind_unknown", required=True)
+    rules = _nested(RulesSchema)
+    effective_from = Day(
+        load_default=None,
+        allow_none=True,
+        example="2025-01-01",
+        metadata={"description": "when the rules take effect; default: the day it happened"},
+    )
+
+
+class ChangeProgramRulesSchema(_Command):
+    code = ProgramCode(required=True)
+    rules = _nested(RulesSchema, required=True)
+    effective_from = Day(load_default=None, allow_none=True, example="2025-07-01")
+
+
+# --- benefits ----------------------------------------------------------------------------
+
+
+class GrantBenefitSchema(_Command):
+    household_id = _household_id()
+    nik = _nik(description="the recipient, a member")
+    program = ProgramCode(required=True)
+    period_start = Day(required=True, example="2025-01-01")
+    period_end = Day(required=True, example="2025-03-31")
+    amount = WholeNumber(
+        code="amount.invalid",
+        low=0,
+        high=10**12,
+        below_code="amount.negative",
+        required=True,
+        example=750000,
+        metadata={"description": "whole rupiah"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def ends_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _after(data, "period_start", "period_end", ("period_end",), "period.end_before_start")
+
+
+def _benefit_change_schema(name: str) -> type[Schema]:
+    return type(
+        name,
+        (_Command,),
+        {
+            "household_id": _household_id(),
+            "benefit_id": Id(required=True, metadata={"description": "GrantBenefit's benefit_id"}),
+            "effective_date": Day(required=True),
+            "__doc__": f"{name.removesuffix('Schema')}: one benefit, from the date given.",
+        },
+    )
+
+
+SuspendBenefitSchema = _benefit_change_schema("SuspendBenefitSchema")
+ResumeBenefitSchema = _benefit_change_schema("ResumeBenefitSchema")
+TerminateBenefitSchema = _benefit_change_schema("TerminateBenefitSchema")
+
+
+class EnrollEmpowermentSchema(_Command):
+    household_id = _household_id()
+    nik = _nik()
+    program = ProgramCode(required=True, metadata={"example": "UMKM-NAIK-KELAS"})
+    enrolled_on = Day(past=True, required=True)
+
+
+class CompleteEmpowermentSchema(_Command):
+    household_id = _household_id()
+    enrollment_id = Id(required=True, metadata={"description": "EnrollEmpowerment's enrollment_id"})
+    outcome = Choice(choices=EMPOWERMENT_OUTCOMES, code="enrollment.outcome_unknown", required=True)
+    completed_on = Day(past=True, required=True)
+
+
+# --- casework ----------------------------------------------------------------------------
+
+
+class AddCaseNoteSchema(_Command):
+    household_id = _household_id()
+    text = Text(
+        code="note_text",
+        max_length=4000,
+        required=True,
+        metadata={"example": "Kunjungan rumah: anak kedua belum sekolah."},
+    )
+
+
+class FileObjectionSchema(_Command):
+    household_id = _household_id()
+    objector_nik = IdentityNumber(
+        kind="nik",
+        required=True,
+        metadata={"description": "the objector, living in the same kelurahan"},
+    )
+    grounds = Text(
+        code="grounds",
+        max_length=2000,
+        required=True,
+        metadata={"example": "Rumah tangga ini memiliki mobil dan toko."},
+    )
+    filed_on = Day(past=True, required=True)
+    photo_reference = Text(
+        code="photo_reference",
+        max_length=500,
+        required=True,
+        metadata={"description": "where the photo is kept", "example": "foto/sanggah-0012.jpg"},
+    )
+    latitude = Coordinate(limit=90, example=-1.6101, required=True)
+    longitude = Coordinate(limit=180, example=103.6131, required=True)
+
+
+class ResolveObjectionSchema(_Command):
+    household_id = _household_id()
+    objection_id = Id(required=True, metadata={"description": "FileObjection's objection_id"})
+    resolution = Choice(
+        choices=OBJECTION_RESOLUTIONS, code="objection.resolution_unknown", required=True
+    )
+    resolved_on = Day(past=True, required=True)
+
+
+class ApproveChangeSchema(_Command):
+    approval_id = Id(required=True, metadata={"description": "the approval_id answered with 202"})
+    note = OptionalText(code="note", max_length=500)
+
+
+class RejectChangeSchema(_Command):
+    approval_id = Id(required=True, metadata={"description": "the approval_id answered with 202"})
+    note = Text(
+        code="note",
+        max_length=500,
+        required=True,
+        metadata={"description": "why it is rejected", "example": "Periode tidak sesuai SK."},
+    )
+
+
+# --- the catalogue ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -305,14 +963,48 @@ class Command:
     schema: type[Schema]
     method: str
     domain_fields: Mapping[str, str]
+    needs_approval: bool = False
 
+
+_SCHEMAS: dict[str, type[Schema]] = {
+    "RegisterHousehold": RegisterHouseholdSchema,
+    "AddMember": AddMemberSchema,
+    "RemoveMember": RemoveMemberSchema,
+    "ChangeHead": ChangeHeadSchema,
+    "RecordDeath": RecordDeathSchema,
+    "IssueKtp": IssueKtpSchema,
+    "RegisterHomelessPerson": RegisterHomelessPersonSchema,
+    "LinkIdentity": LinkIdentitySchema,
+    "RegisterNib": RegisterNibSchema,
+    "RevokeNib": RevokeNibSchema,
+    "RecordWelfareAssessment": RecordWelfareAssessmentSchema,
+    "RecordVerification": RecordVerificationSchema,
+    "DefineProgram": DefineProgramSchema,
+    "ChangeProgramRules": ChangeProgramRulesSchema,
+    "GrantBenefit": GrantBenefitSchema,
+    "SuspendBenefit": SuspendBenefitSchema,
+    "ResumeBenefit": ResumeBenefitSchema,
+    "TerminateBenefit": TerminateBenefitSchema,
+    "EnrollEmpowerment": EnrollEmpowermentSchema,
+    "CompleteEmpowerment": CompleteEmpowermentSchema,
+    "AddCaseNote": AddCaseNoteSchema,
+    "FileObjection": FileObjectionSchema,
+    "ResolveObjection": ResolveObjectionSchema,
+    "ApproveChange": ApproveChangeSchema,
+    "RejectChange": RejectChangeSchema,
+}
+# Domain errors about a field the schema names differently.
+_DOMAIN_FIELDS: dict[str, dict[str, str]] = {"AddMember": {"nik": "person.nik"}}
 
 COMMANDS: dict[str, Command] = {
-    c.name: c
-    for c in (
-        Command("RegisterHousehold", RegisterHouseholdSchema, "register_household", {}),
-        Command("AddMember", AddMemberSchema, "add_member", {"nik": "person.nik"}),
+    spec.name: Command(
+        spec.name,
+        _SCHEMAS[spec.name],
+        spec.method,
+        _DOMAIN_FIELDS.get(spec.name, {}),
+        spec.name in NEEDS_APPROVAL,
     )
+    for spec in CATALOGUE.values()
 }
 
 
@@ -359,3 +1051,33 @@ def load(command: str, payload: Any) -> dict[str, Any]:
         return COMMANDS[command].schema().load(payload)
     except ValidationError as error:
         raise Invalid(flatten(error.messages)) from None
+
+
+# --- reading the schemas (forms, OpenAPI, tests) ----------------------------------------
+
+
+def walk(schema: type[Schema] | Schema, prefix: str = "") -> Iterator[tuple[str, fields.Field]]:
+    """Every leaf field of a schema by its dot path, nested schemas flattened, in order."""
+    instance = schema() if isinstance(schema, type) else schema
+    for name, field in instance.fields.items():
+        path = f"{prefix}{name}"
+        if isinstance(field, fields.Nested):
+            yield from walk(field.nested, f"{path}.")
+        else:
+            yield path, field
+
+
+def example(schema: type[Schema] | Schema) -> dict[str, Any]:
+    """A valid instance of the schema from its fields' examples (the common fields left out)."""
+    instance = schema() if isinstance(schema, type) else schema
+    out: dict[str, Any] = {}
+    for name, field in instance.fields.items():
+        if name in COMMON_FIELDS:
+            continue
+        if "example" in field.metadata:
+            out[name] = field.metadata["example"]
+        elif isinstance(field, fields.Nested):
+            out[name] = example(field.nested)
+        elif isinstance(field, Id):
+            out[name] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:{name}"))
+    return out

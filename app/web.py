@@ -12,6 +12,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,12 +28,30 @@ from flask import (
     url_for,
 )
 from htmx_flask import request as htmx_request
+from marshmallow import fields
 
 from app import services
-from app.api import household_from_store, run_command
+from app.api import domain_status, household_from_store, run_command
+from app.auth import web_actor
 from app.health import LAG_LIMIT, snapshot
-from app.messages import LANGUAGES, language_of, message, text, translate
-from app.schemas import COMMANDS, Invalid, load
+from app.messages import LANGUAGES, TEXT, language_of, message, text, translate
+from app.schemas import (
+    COMMANDS,
+    COMMON_FIELDS,
+    BirthDate,
+    Choice,
+    CodeList,
+    Coordinate,
+    Day,
+    Flag,
+    Invalid,
+    Kecamatan,
+    OptionalText,
+    Text,
+    WholeNumber,
+    load,
+    walk,
+)
 from domain.application import Actor
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
@@ -70,9 +89,9 @@ WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def current_actor() -> Actor:
-    """Who is using the UI. Seam for accounts and sessions (a later issue): until then the
-    administrator."""
-    return Actor(id="ui", role="admin")
+    """Who is using the UI. Seam for sign-in (a later issue): until then every session is
+    the built-in administrator `web` (app/auth.py)."""
+    return web_actor()
 
 
 def ui_language() -> str:
@@ -295,6 +314,7 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             errors=errors,
             other_errors=other_errors,
             patient_polls=PATIENT_POLLS,
+            household_commands=household_commands(household_id),
         ),
         status,
     )
@@ -401,7 +421,7 @@ def check_field(command: str):
     if command not in COMMANDS:
         abort(404)
     field = request.form.get("_field", "")
-    payload = form_payload(request.form)
+    payload = command_payload(command, request.form)
     if command == "AddMember":
         payload.setdefault("household_id", request.form.get("household_id", ""))
     try:
@@ -476,3 +496,302 @@ def status_page():
     if _partial_for("status-table"):
         return render_template("_status_table.html", **context)
     return render_template("status.html", active="status", **context)
+
+
+# --- every command as a plain form --------------------------------------------------------
+
+# The commands page: groups in the order caseworkers meet them.
+COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("membership", ("RegisterHousehold", "AddMember", "RemoveMember", "ChangeHead", "RecordDeath")),
+    ("identity", ("IssueKtp", "RegisterHomelessPerson", "LinkIdentity")),
+    ("business", ("RegisterNib", "RevokeNib")),
+    ("welfare", ("RecordWelfareAssessment", "RecordVerification")),
+    ("programs", ("DefineProgram", "ChangeProgramRules")),
+    ("benefits", ("GrantBenefit", "SuspendBenefit", "ResumeBenefit", "TerminateBenefit")),
+    ("empowerment", ("EnrollEmpowerment", "CompleteEmpowerment")),
+    ("casework", ("AddCaseNote", "FileObjection", "ResolveObjection")),
+    ("approvals", ("ApproveChange", "RejectChange")),
+)
+# Commands with a page of their own (richer than the generic form).
+_OWN_PAGES = {"RegisterHousehold": "web.register_page"}
+_LONG_TEXT = 300
+
+
+def _label(key: str, fallback: str) -> str:
+    """Interface text in the UI language; the English `fallback` when there is none."""
+    entry = TEXT.get(key)
+    if entry is None:
+        return fallback
+    return entry[LANGUAGES.index(ui_language())]
+
+
+def field_label(path: str, command: str = "") -> str:
+    """The label of a field: the command's own wording, the path's, the leaf's, or English."""
+    leaf = path.rsplit(".", 1)[-1]
+    label = _label(f"field.{path}", _label(f"field.{leaf}", leaf.replace("_", " ").capitalize()))
+    return _label(f"field.{command}.{path}", label) if command else label
+
+
+def option_label(path: str, value: str) -> str:
+    leaf = path.rsplit(".", 1)[-1]
+    return _label(f"opt.{leaf}.{value}", _label(f"opt.{value}", value))
+
+
+def command_title(name: str) -> str:
+    return _label(f"cmd.{name}", name)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a command form, named by its dot path."""
+
+    name: str
+    label: str
+    kind: str  # text | textarea | date | number | decimal | select | list
+    required: bool
+    options: tuple[tuple[str, str], ...] = ()
+    hint: str = ""
+    maxlength: int | None = None
+
+    @property
+    def section(self) -> str:
+        return self.name.rpartition(".")[0]
+
+
+def _form_field(command: str, path: str, field: fields.Field, required: bool) -> FormField:
+    label = field_label(path, command)
+    hint = _label(f"hint.{path.rsplit('.', 1)[-1]}", "")
+    common = {"name": path, "label": label, "required": required, "hint": hint}
+    if isinstance(field, Choice):
+        options = tuple((value, option_label(path, value)) for value in field.choices)
+        return FormField(kind="select", options=options, **common)
+    if isinstance(field, Flag):
+        options = (("true", _label("form.yes", "Yes")), ("false", _label("form.no", "No")))
+        return FormField(kind="select", options=options, **common)
+    if isinstance(field, Kecamatan):
+        return FormField(
+            kind="select", options=tuple((k.name, k.name) for k in KECAMATAN), **common
+        )
+    if isinstance(field, (Day, BirthDate)):
+        return FormField(kind="date", **common)
+    if isinstance(field, (WholeNumber, fields.Integer)):
+        return FormField(kind="number", **common)
+    if isinstance(field, Coordinate):
+        return FormField(kind="decimal", **common)
+    if isinstance(field, CodeList):
+        return FormField(kind="list", **{**common, "hint": hint or _label("hint.codes", "")})
+    length = getattr(field, "max_length", None)
+    if isinstance(field, (Text, OptionalText)) and length and length > _LONG_TEXT:
+        return FormField(kind="textarea", maxlength=length, **common)
+    return FormField(kind="text", maxlength=length, **common)
+
+
+def form_fields(name: str) -> tuple[list[FormField], list[FormField]]:
+    """(the command's own inputs, the inputs every command shares), nested ones flattened."""
+    schema = COMMANDS[name].schema()
+    own, shared = [], []
+    for path, field in walk(schema):
+        required = field.required and _parents_required(schema, path)
+        target = shared if path in COMMON_FIELDS else own
+        target.append(_form_field(name, path, field, required))
+    return own, shared
+
+
+def _parents_required(schema: Any, path: str) -> bool:
+    """Whether every schema a nested field sits in is itself required."""
+    for part in path.split(".")[:-1]:
+        field = schema.fields[part]
+        if not field.required:
+            return False
+        schema = field.schema
+    return True
+
+
+def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
+    """The command as the API would receive it from a form: lists are typed comma-separated."""
+    payload = form_payload(form)
+    for path, field in walk(COMMANDS[name].schema()):
+        if not isinstance(field, CodeList):
+            continue
+        *parents, leaf = path.split(".")
+        target = payload
+        for part in parents:
+            target = target.get(part, {})
+        if isinstance(target.get(leaf), str):
+            target[leaf] = [code for code in target[leaf].replace(";", ",").split(",") if code]
+    return payload
+
+
+def _success_text(name: str, outcome: Any) -> str:
+    lang = ui_language()
+    if outcome.status == 202:
+        return f"{text('command.pending', lang)} {outcome.body['approval_id']}"
+    parts = [text("command.stored", lang), f"{text('command.version', lang)} {outcome.version}."]
+    for key in ("benefit_id", "enrollment_id", "objection_id", "person_id"):
+        if key in outcome.body:
+            parts.append(f"{field_label(key)}: {outcome.body[key]}")
+    return " ".join(parts)
+
+
+def _command_context(name: str, values: Mapping[str, str], codes: dict[str, list[str]]):
+    own, shared = form_fields(name)
+    visible = tuple(f.name for f in own + shared)
+    errors, other_errors = _split_errors(codes, visible)
+    sections: list[tuple[str, list[FormField]]] = []
+    for f in own:
+        if not sections or sections[-1][0] != f.section:
+            sections.append((f.section, []))
+        sections[-1][1].append(f)
+    household_id = values.get("household_id", "")
+    return {
+        "name": name,
+        "title": command_title(name),
+        "intro": _label(f"cmd.{name}.help", ""),
+        "needs_approval": COMMANDS[name].needs_approval,
+        "sections": sections,
+        "shared": shared,
+        "values": values,
+        "errors": errors,
+        "other_errors": other_errors,
+        "open_shared": any(values.get(f.name) for f in shared)
+        or any(f.name in errors for f in shared),
+        "household_id": household_id if _is_uuid(household_id) else None,
+        "section_label": lambda section: field_label(section),
+    }
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@bp.get("/perintah")
+def commands_page():
+    groups = [
+        (
+            _label(f"group.{group}", group),
+            [
+                {
+                    "name": name,
+                    "title": command_title(name),
+                    "help": _label(f"cmd.{name}.help", ""),
+                    "needs_approval": COMMANDS[name].needs_approval,
+                    "url": url_for(_OWN_PAGES[name])
+                    if name in _OWN_PAGES
+                    else url_for(".command_page", name=name),
+                }
+                for name in names
+            ],
+        )
+        for group, names in COMMAND_GROUPS
+    ]
+    return render_template("commands.html", active="commands", groups=groups)
+
+
+@bp.get("/perintah/<name>")
+def command_page(name: str):
+    if name not in COMMANDS:
+        abort(404)
+    values = {key: value for key, value in request.args.items() if key != "lang"}
+    return render_template("command.html", active="commands", **_command_context(name, values, {}))
+
+
+@bp.post("/perintah/<name>")
+def command_submit(name: str):
+    if name not in COMMANDS:
+        abort(404)
+    status = 422
+    try:
+        outcome = run_command(
+            services().casework, name, command_payload(name, request.form), current_actor(), "ui"
+        )
+    except Invalid as invalid:
+        codes = invalid.codes
+    except DomainError as error:
+        codes = {error.field: [error.code]}
+        status = domain_status(error)
+    else:
+        flash(_success_text(name, outcome), "success")
+        if outcome.status == 202:
+            return _redirect(url_for(".approvals_page"))
+        household_id = request.form.get("household_id", "").strip()
+        keep = {"household_id": household_id} if _is_uuid(household_id) else {}
+        return _redirect(url_for(".command_page", name=name, **keep))
+    context = _command_context(name, request.form, codes)
+    return render_template("command.html", active="commands", **context), status
+
+
+def household_commands(household_id: str) -> list[tuple[str, str]]:
+    """(title, form URL with the household filled in) of every command about one household."""
+    return [
+        (command_title(name), url_for(".command_page", name=name, household_id=household_id))
+        for _, names in COMMAND_GROUPS
+        for name in names
+        if name != "AddMember" and "household_id" in COMMANDS[name].schema().fields
+    ]
+
+
+# --- the supervisors' queue ---------------------------------------------------------------
+
+
+def _approval_row(change: Any) -> dict[str, Any]:
+    meta = change.requester_meta
+    actor = meta.get("actor") or {}
+    details = []
+    for path, field in walk(COMMANDS[change.command].schema()):
+        value: Any = change.cmd
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or path in COMMON_FIELDS:
+            continue
+        if isinstance(field, Choice):
+            value = option_label(path, value)
+        elif isinstance(field, Day):
+            value = format_date(value)
+        elif path == "amount" and isinstance(value, int):
+            value = "Rp " + f"{value:,}".replace(",", ".")
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value)) or "—"
+        elif isinstance(value, bool):
+            value = _label("form.yes" if value else "form.no", str(value))
+        details.append((field_label(path, change.command), value))
+    return {
+        "id": str(change.id),
+        "command": command_title(change.command),
+        "details": details,
+        "requester": f"{actor.get('id', '?')} ({actor.get('role', '?')})",
+        "requested_at": meta.get("occurred_at"),
+        "reason": meta.get("reason"),
+        "household_id": change.cmd.get("household_id"),
+    }
+
+
+@bp.get("/persetujuan")
+def approvals_page():
+    pending = services().casework.pending_approvals()
+    rows = [_approval_row(change) for change in pending]
+    return render_template("approvals.html", active="approvals", rows=rows)
+
+
+@bp.post("/persetujuan/<approval_id>/<decision>")
+def decide(approval_id: str, decision: str):
+    commands = {"setujui": "ApproveChange", "tolak": "RejectChange"}
+    if decision not in commands or not _is_uuid(approval_id):
+        abort(404)
+    payload = {"approval_id": approval_id}
+    note = request.form.get("note", "").strip()
+    if note:
+        payload["note"] = note
+    lang = ui_language()
+    try:
+        run_command(services().casework, commands[decision], payload, current_actor(), "ui")
+    except Invalid as invalid:
+        flash(" ".join(m for ms in translate(invalid.codes, lang).values() for m in ms), "error")
+    except DomainError as error:
+        flash(message(error.code, lang), "error")
+    else:
+        flash(text(f"approval.{decision}.done", lang), "success")
+    return _redirect(url_for(".approvals_page"))

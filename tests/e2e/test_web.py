@@ -207,6 +207,9 @@ def test_pages_fit_a_phone_screen(browser, live_server: LiveServer):
         for path, name in (
             (f"/rumah-tangga/{live_server.known_household_id}", "household-phone"),
             ("/daftar", "register-phone"),
+            ("/perintah", "commands-phone"),
+            ("/perintah/DefineProgram", "define-program-phone"),
+            ("/persetujuan", "approvals-phone"),
         ):
             page.goto(live_server.url + path)
             overflow = page.evaluate(

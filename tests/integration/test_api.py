@@ -15,6 +15,7 @@ from projections import envelope as wire
 from projections.base import apply_batch
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
+from tests.integration.conftest import authorized_client
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +48,9 @@ def web(backend) -> Iterator:
 
 
 @pytest.fixture
-def client(web):
-    return web.test_client()
+def client(web, admin_token):
+    """The administrator's client (its account is 3 events in the store)."""
+    return authorized_client(web, admin_token)
 
 
 def stored_events(web) -> int:
@@ -70,12 +72,13 @@ def register(client, **changes) -> dict:
 
 
 def test_registering_answers_the_stream_version_position_and_event_ids(client, web):
+    before = stored_events(web)
     body = register(client)
     assert uuid.UUID(body["stream_id"])
     assert body["version"] == 1
     assert body["position"] >= 1
     assert len(body["event_ids"]) == 1
-    assert stored_events(web) == 3  # the household and its KK and NIK claims
+    assert stored_events(web) == before + 3  # the household and its KK and NIK claims
 
 
 @pytest.mark.parametrize(
@@ -89,12 +92,13 @@ def test_registering_answers_the_stream_version_position_and_event_ids(client, w
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_400(client, web, data, content_type):
+    before = stored_events(web)
     response = client.post(
         "/api/v1/commands/RegisterHousehold", data=data, content_type=content_type
     )
     assert response.status_code == 400
     assert response.json["errors"]["body"]
-    assert stored_events(web) == 0
+    assert stored_events(web) == before
 
 
 def test_an_invalid_nik_is_422_naming_head_nik_and_stores_nothing(client, web):
@@ -183,13 +187,13 @@ def test_a_member_added_twice_is_409_on_person_nik(client):
     assert response.json["codes"] == {"person.nik": ["nik.already_member"]}
 
 
-def _race(web, bodies: list[dict]) -> list[int]:
+def _race(web, bodies: list[dict], token: str) -> list[int]:
     """Send the bodies at the same moment from separate threads; the status codes."""
     barrier = threading.Barrier(len(bodies))
     statuses: list[int] = []
 
     def send(body: dict) -> None:
-        client = web.test_client()
+        client = authorized_client(web, token)
         barrier.wait()
         statuses.append(client.post("/api/v1/commands/AddMember", json=body).status_code)
 
@@ -201,7 +205,7 @@ def _race(web, bodies: list[dict]) -> list[int]:
     return sorted(statuses)
 
 
-def test_two_writers_with_the_same_expected_version_one_wins(client, web):
+def test_two_writers_with_the_same_expected_version_one_wins(client, web, admin_token):
     household_id = register(client)["stream_id"]
     statuses = _race(
         web,
@@ -219,6 +223,7 @@ def test_two_writers_with_the_same_expected_version_one_wins(client, web):
                 "expected_version": 1,
             },
         ],
+        admin_token,
     )
     assert statuses == [201, 409]
     household = web.extensions["casework"].casework.get_household(household_id)
@@ -228,7 +233,7 @@ def test_two_writers_with_the_same_expected_version_one_wins(client, web):
     assert len(list(web.extensions["casework"].casework.events.get(household.id))) == 2
 
 
-def test_concurrent_writers_without_expected_version_lose_no_update(client, web):
+def test_concurrent_writers_without_expected_version_lose_no_update(client, web, admin_token):
     household_id = register(client)["stream_id"]
     statuses = _race(
         web,
@@ -236,6 +241,7 @@ def test_concurrent_writers_without_expected_version_lose_no_update(client, web)
             {"household_id": household_id, "person": HUSBAND, "relationship": "suami"},
             {"household_id": household_id, "person": SON, "relationship": "anak"},
         ],
+        admin_token,
     )
     assert set(statuses) <= {201, 409} and 201 in statuses
     household = web.extensions["casework"].casework.get_household(household_id)
@@ -333,12 +339,12 @@ def test_openapi_describes_the_commands_and_queries(client):
 
 
 def test_health_and_metrics_report_positions_and_lag(client, web):
-    register(client)
+    register(client)  # 3 events, after the administrator's account's 3
     health = client.get("/healthz")
     assert health.status_code == 200
     components = health.json["components"]
-    assert components["store"]["events"] == 3
-    assert components["projection:register"]["lag"] == 3
+    assert components["store"]["events"] == 6
+    assert components["projection:register"]["lag"] == 6
     assert health.json["status"] == "ok"
 
     project(web)
@@ -347,11 +353,11 @@ def test_health_and_metrics_report_positions_and_lag(client, web):
     assert metrics.content_type.startswith("text/plain")
     text = metrics.text
     for line in (
-        "casework_store_events 3",
+        "casework_store_events 6",
         'casework_projection_lag{projection="register"} 0',
         "casework_households_total 1",
         "casework_dlq_messages 0",
-        "casework_relay_lag 3",
+        "casework_relay_lag 6",
     ):
         assert line in text.splitlines(), line
     assert HEAD["nik"] not in text and HOUSEHOLD["kk_number"] not in text

@@ -1,0 +1,55 @@
+"""Accounts for the API tests: users of every role, each with a bearer token."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.application import SYSTEM, make_meta
+
+# name -> (role, OPD, kelurahan)
+USERS = {
+    "admin": ("admin", None, []),
+    "sup1": ("supervisor", None, []),
+    "sup2": ("supervisor", None, []),
+    "cw_sipin": ("caseworker", None, ["Simpang IV Sipin"]),
+    "cw_pelayangan": ("caseworker", None, ["Tahtul Yaman"]),
+    "auditor": ("auditor", None, []),
+    "agency": ("agency", None, []),
+    "pm_dinsos": ("program_manager", "DINSOS", []),
+    "pm_baznas": ("program_manager", "BAZNAS", []),
+}
+
+
+def add_users(web, names) -> dict[str, str]:
+    """Add these users through the account use cases; their tokens by name."""
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "cli")
+    tokens = {}
+    for name in names:
+        role, opd, kelurahan = USERS[name]
+        casework.add_user(name, role, opd, kelurahan, meta)
+        tokens[name] = casework.issue_token(name, meta)
+    return tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def authorized_client(web, token: str):
+    """A test client that sends this bearer token with every request."""
+    client = web.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def tokens(web) -> dict[str, str]:
+    """A user of every role (USERS), with their tokens by name."""
+    return add_users(web, USERS)
+
+
+@pytest.fixture
+def admin_token(web) -> str:
+    """Only the administrator (3 events: the user, its token and the token's index)."""
+    return add_users(web, ["admin"])["admin"]

@@ -1,0 +1,335 @@
+"""Every command over HTTP on SQLite and PostgreSQL: invalid input, tokens and roles,
+maker-checker, Idempotency-Key, and the queries behind them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from app import create_app, idempotency
+from app.schemas import COMMANDS, example
+from domain.settings import Settings
+from projections.status import store_counts
+from tests.integration.conftest import bearer
+from tests.unit.test_command_schemas import invalid_cases
+
+pytestmark = pytest.mark.integration
+
+HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
+HOUSEHOLD = {
+    "kk_number": "1571010101200003",
+    "kecamatan": "Telanaipura",
+    "kelurahan": "Simpang IV Sipin",
+    "address": "Jl. Kapten Pattimura No. 5",
+    "rt": "007",
+    "rw": "002",
+    "head": HEAD,
+}
+GRANT = {
+    "nik": HEAD["nik"],
+    "program": "PKH",
+    "period_start": "2025-01-01",
+    "period_end": "2025-03-31",
+    "amount": 750000,
+}
+
+
+@pytest.fixture
+def web(backend) -> Iterator:
+    settings = Settings.from_env({**backend, "CASEWORK_SECRET_KEY": "test-secret"})
+    flask_app = create_app(settings)
+    yield flask_app
+    flask_app.extensions["casework"].close()
+
+
+@pytest.fixture
+def client(web):
+    return web.test_client()
+
+
+def stored(web) -> int:
+    return store_counts(web.extensions["casework"].store)[0]
+
+
+def post(client, command: str, body: dict, token: str, **headers):
+    return client.post(
+        f"/api/v1/commands/{command}", json=body, headers={**bearer(token), **headers}
+    )
+
+
+def register(client, token: str, **changes) -> str:
+    response = post(client, "RegisterHousehold", {**HOUSEHOLD, **changes}, token)
+    assert response.status_code == 201, response.json
+    return response.json["stream_id"]
+
+
+def household(client, household_id: str, token: str) -> dict:
+    response = client.get(f"/api/v1/households/{household_id}", headers=bearer(token))
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+# --- invalid input ------------------------------------------------------------------------
+
+
+def _one_of_each_kind(name: str):
+    """Per field: missing, null, one wrong type and one out-of-range value."""
+    seen = set()
+    for what, payload, path in invalid_cases(name):
+        kind = what.split(" ")[0] + (what.split(" ")[1] if what.startswith("out") else "")
+        if (kind, path) not in seen:
+            seen.add((kind, path))
+            yield what, payload, path
+
+
+def test_every_invalid_input_of_every_command_is_422_naming_the_field(client, web, tokens):
+    before = stored(web)
+    failures = []
+    sent = 0
+    for name in sorted(COMMANDS):
+        for what, payload, path in _one_of_each_kind(name):
+            response = post(client, name, payload, tokens["admin"])
+            sent += 1
+            if response.status_code != 422 or path not in response.json["codes"]:
+                failures.append(f"{name}: {what} at {path}: {response.status_code} {response.json}")
+            elif not all(response.json["errors"][path]):
+                failures.append(f"{name}: {what} at {path}: no message")
+    assert not failures, "\n".join(failures[:20])
+    assert sent > 25 * 5
+    assert stored(web) == before  # nothing stored
+
+
+# --- who may do what ----------------------------------------------------------------------
+
+
+def test_without_a_valid_token_every_call_is_401(client, web, tokens):
+    before = stored(web)
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic eDp5"}):
+        response = client.post(
+            "/api/v1/commands/RegisterHousehold", json=HOUSEHOLD, headers=headers
+        )
+        assert response.status_code == 401
+        assert list(response.json["codes"]) == ["authorization"]
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert client.get("/api/v1/households?q=siti", headers=headers).status_code == 401
+    assert stored(web) == before
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_the_actor_on_the_event_comes_from_the_token(client, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    history = client.get(
+        f"/api/v1/households/{household_id}/history", headers=bearer(tokens["admin"])
+    )
+    [registered] = history.json["events"]
+    assert registered["type"] == "HouseholdRegistered"
+    assert registered["actor"] == {"id": "cw_sipin", "role": "caseworker", "opd": None}
+    assert registered["source"] == "api"
+
+
+def test_a_caseworker_acts_only_in_their_kelurahan(client, web, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    before = stored(web)
+    note = {"household_id": household_id, "text": "Kunjungan rumah."}
+    outside = post(client, "AddCaseNote", note, tokens["cw_pelayangan"])
+    assert outside.status_code == 403
+    assert outside.json["codes"] == {"household_id": ["auth.kelurahan"]}
+    elsewhere = {**HOUSEHOLD, "kk_number": "1571010202210004"}
+    refused = post(client, "RegisterHousehold", elsewhere, tokens["cw_pelayangan"])
+    assert refused.status_code == 403 and refused.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
+    assert stored(web) == before
+    assert post(client, "AddCaseNote", note, tokens["cw_sipin"]).status_code == 201
+
+
+def test_auditors_and_agencies_only_read(client, web, tokens):
+    household_id = register(client, tokens["admin"])
+    before = stored(web)
+    for name in ("auditor", "agency"):
+        response = post(
+            client, "AddCaseNote", {"household_id": household_id, "text": "x"}, tokens[name]
+        )
+        assert response.status_code == 403 and response.json["codes"] == {
+            "actor": ["auth.read_only"]
+        }
+        assert household(client, household_id, tokens[name])["id"] == household_id
+    assert stored(web) == before
+
+
+def test_a_program_manager_defines_only_their_own_opds_programs(client, tokens):
+    program = {**example(COMMANDS["DefineProgram"].schema), "opd": "DINSOS"}
+    other = post(client, "DefineProgram", program, tokens["pm_baznas"])
+    assert other.status_code == 403 and other.json["codes"] == {"opd": ["auth.opd"]}
+    assert post(client, "DefineProgram", program, tokens["pm_dinsos"]).status_code == 201
+    household_id = register(client, tokens["admin"])
+    grant = {**GRANT, "household_id": household_id}
+    assert post(client, "GrantBenefit", grant, tokens["pm_baznas"]).status_code == 403
+    assert post(client, "GrantBenefit", grant, tokens["pm_dinsos"]).status_code == 202
+    note = {"household_id": household_id, "text": "x"}
+    assert post(client, "AddCaseNote", note, tokens["pm_dinsos"]).status_code == 403
+
+    listed = client.get("/api/v1/programs", headers=bearer(tokens["auditor"])).json["programs"]
+    assert [(p["code"], p["opd"], p["rules"]["max_desil"]) for p in listed] == [
+        ("PKH", "DINSOS", 4)
+    ]
+
+
+# --- maker-checker ------------------------------------------------------------------------
+
+
+def test_a_grant_waits_for_a_different_supervisor(client, web, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    before = stored(web)
+    asked = post(client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["sup1"])
+    assert asked.status_code == 202
+    approval_id = asked.json["approval_id"]
+    assert set(asked.json) == {"approval_id"}
+    # Only the request is stored (and the queue of pending requests, opened with the first);
+    # the household is as it was.
+    assert stored(web) - before == 3
+    state = household(client, household_id, tokens["admin"])
+    assert state["version"] == 1 and state["benefits"] == []
+
+    queue = client.get("/api/v1/approvals", headers=bearer(tokens["sup2"])).json["approvals"]
+    assert [(a["approval_id"], a["command"], a["requested_by"]["id"]) for a in queue] == [
+        (approval_id, "GrantBenefit", "sup1")
+    ]
+    assert client.get("/api/v1/approvals", headers=bearer(tokens["cw_sipin"])).status_code == 403
+
+    decision = {"approval_id": approval_id, "note": "Sesuai SK."}
+    own = post(client, "ApproveChange", decision, tokens["sup1"])
+    assert own.status_code == 403 and own.json["codes"] == {"actor": ["approval.self"]}
+    not_supervisor = post(client, "ApproveChange", decision, tokens["cw_sipin"])
+    assert not_supervisor.status_code == 403
+    assert household(client, household_id, tokens["admin"])["version"] == 1
+
+    approved = post(client, "ApproveChange", decision, tokens["sup2"])
+    assert approved.status_code == 201, approved.json
+    assert approved.json["stream_id"] == household_id and approved.json["version"] == 2
+    state = household(client, household_id, tokens["admin"])
+    [benefit] = state["benefits"]
+    assert benefit["benefit_id"] == approved.json["benefit_id"]
+    assert (benefit["program"], benefit["amount"], benefit["status"]) == ("PKH", 750000, "active")
+
+    events = client.get(
+        f"/api/v1/households/{household_id}/history", headers=bearer(tokens["admin"])
+    ).json["events"]
+    assert [e["type"] for e in events] == ["HouseholdRegistered", "BenefitGranted"]
+    assert events[1]["actor"]["id"] == "sup1" and events[1]["approved_by"]["id"] == "sup2"
+    assert client.get("/api/v1/approvals", headers=bearer(tokens["sup2"])).json["approvals"] == []
+    again = post(client, "ApproveChange", decision, tokens["sup2"])
+    assert again.status_code == 409 and again.json["codes"] == {"approval_id": ["approval.decided"]}
+
+
+def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    asked = post(
+        client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["cw_sipin"]
+    )
+    approval_id = asked.json["approval_id"]
+    no_note = post(client, "RejectChange", {"approval_id": approval_id}, tokens["sup1"])
+    assert no_note.status_code == 422 and list(no_note.json["codes"]) == ["note"]
+
+    rejected = post(
+        client,
+        "RejectChange",
+        {"approval_id": approval_id, "note": "Bukan desil 1-4."},
+        tokens["sup1"],
+    )
+    assert rejected.status_code == 201 and rejected.json["stream_id"] == approval_id
+    trail = client.get(
+        f"/api/v1/approvals/{approval_id}/history", headers=bearer(tokens["cw_sipin"])
+    ).json["events"]
+    assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRejected"]
+    assert trail[1]["actor"]["id"] == "sup1" and trail[1]["data"]["note"] == "Bukan desil 1-4."
+    status = client.get(f"/api/v1/approvals/{approval_id}", headers=bearer(tokens["cw_sipin"]))
+    assert status.json["status"] == "rejected"
+    assert household(client, household_id, tokens["admin"])["benefits"] == []
+    late = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
+    assert late.status_code == 409
+
+
+def test_an_unknown_approval_is_404(client, tokens):
+    response = post(client, "ApproveChange", {"approval_id": str(uuid.uuid4())}, tokens["sup1"])
+    assert response.status_code == 404
+    assert response.json["codes"] == {"approval_id": ["approval.not_found"]}
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------
+
+
+def test_a_repeated_request_answers_the_same_and_stores_nothing(client, web, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    note = {"household_id": household_id, "text": "Kunjungan pertama."}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = post(client, "AddCaseNote", note, tokens["cw_sipin"], **key)
+    assert first.status_code == 201
+    after_first = stored(web)
+
+    repeat = post(client, "AddCaseNote", note, tokens["cw_sipin"], **key)
+    assert (repeat.status_code, repeat.data) == (201, first.data)
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert stored(web) == after_first
+
+    reused = post(client, "AddCaseNote", {**note, "text": "Lain."}, tokens["cw_sipin"], **key)
+    assert reused.status_code == 422
+    assert reused.json["codes"] == {"idempotency_key": ["idempotency.key_reused"]}
+    # The key is the caller's own: another caller's same key is a new request.
+    other = post(client, "AddCaseNote", note, tokens["admin"], **key)
+    assert other.status_code == 201 and other.json["version"] == first.json["version"] + 1
+
+    asked = post(
+        client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["sup1"], **key
+    )
+    again = post(
+        client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["sup1"], **key
+    )
+    assert asked.status_code == again.status_code == 202 and again.data == asked.data
+    assert (
+        len(client.get("/api/v1/approvals", headers=bearer(tokens["sup2"])).json["approvals"]) == 1
+    )
+
+
+def test_a_duplicate_while_the_first_runs_is_409(client, web, tokens):
+    household_id = register(client, tokens["cw_sipin"])
+    note = {"household_id": household_id, "text": "Kunjungan."}
+    store = web.extensions["casework"].store
+    digest = idempotency.request_hash("AddCaseNote", note)
+    assert idempotency.claim(store, "cw_sipin", "k-1", digest) is None  # the first, running
+    before = stored(web)
+    duplicate = post(client, "AddCaseNote", note, tokens["cw_sipin"], **{"Idempotency-Key": "k-1"})
+    assert duplicate.status_code == 409
+    assert duplicate.json["codes"] == {"idempotency_key": ["idempotency.in_progress"]}
+    assert stored(web) == before
+
+
+# --- queries and the document -------------------------------------------------------------
+
+
+def test_the_household_answers_its_whole_state(client, tokens):
+    household_id = register(client, tokens["admin"])
+    assessment = {"household_id": household_id, "source": "DTSEN", "desil": 2, "period": "2025-Q1"}
+    assert post(client, "RecordWelfareAssessment", assessment, tokens["admin"]).status_code == 201
+    state = household(client, household_id, tokens["auditor"])
+    assert state["assessments"] == {"DTSEN": [{"period": "2025-Q1", "desil": 2, "reference": None}]}
+    assert state["members"][0]["status"] == "active" and state["registered_at"]
+    assert state["version"] == 2
+
+
+def test_openapi_covers_every_command(client):
+    document = client.get("/api/v1/openapi.json").json
+    for name, command in COMMANDS.items():
+        operation = document["paths"][f"/commands/{name}"]["post"]
+        answered = "202" if command.needs_approval else "201"
+        assert answered in operation["responses"], name
+        assert {"401", "403", "422"} <= set(operation["responses"])
+        assert operation["requestBody"]["content"]["application/json"]["example"]
+    schemas = document["components"]["schemas"]
+    assert schemas["IssueKtp"]["properties"]["arrival"] == {"$ref": "#/components/schemas/Arrival"}
+    assert schemas["Rules"]["properties"]["recipient"]["enum"] == [
+        "head",
+        "adult_woman",
+        "any_member",
+    ]
+    assert schemas["RecordWelfareAssessment"]["properties"]["desil"]["maximum"] == 10
