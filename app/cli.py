@@ -63,6 +63,13 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
+    from consumers.policies import run
+
+    run(settings, stop_on_signals())
+    return 0
+
+
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from consumers.runner import rebuild
     from projections.catalog import PROJECTIONS
@@ -119,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("projections", help="apply events from Kafka to the read models").set_defaults(
         func=cmd_projections
     )
+    sub.add_parser(
+        "policies", help="carry out the policies: reviews on NIBs and deaths, lapsed objections"
+    ).set_defaults(func=cmd_policies)
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     broker.add_argument("--port", type=int, default=9092)
     broker.set_defaults(func=cmd_broker)

@@ -504,6 +504,34 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Pilih jenis program: bansos, empowerment (pemberdayaan) atau insurance (jaminan).",
         "Choose the kind: bansos, empowerment or insurance.",
     ),
+    "program.not_in_force": (
+        "Program belum berlaku pada tanggal mulai bantuan. Periksa tanggal mulai atau aturannya.",
+        "The program is not in force on the start date. Check the start date or the rules.",
+    ),
+    "rules.desil_too_high": (
+        "Desil keluarga di atas batas program. Bantuan tidak dapat diberikan; periksa data DTSEN.",
+        "The family's welfare decile is above the program's limit. Check the DTSEN data.",
+    ),
+    "rules.residence_too_short": (
+        "Lama tinggal sejak datang ke Kota Jambi belum memenuhi syarat program.",
+        "Residence since arriving in Kota Jambi is shorter than the program requires.",
+    ),
+    "rules.nib_holder": (
+        "Penerima memiliki NIB aktif; program ini tidak untuk pemilik NIB.",
+        "The recipient holds an active NIB; this program excludes NIB holders.",
+    ),
+    "rules.once_per_kk": (
+        "Program ini hanya sekali per KK dan keluarga ini sudah pernah menerimanya.",
+        "This program is once per KK and this family has already received it.",
+    ),
+    "rules.not_combinable": (
+        "Penerima sudah menerima program lain yang tidak boleh digabung dengan program ini.",
+        "The recipient already receives a program that cannot be combined with this one.",
+    ),
+    "rules.recipient": (
+        "Penerima tidak sesuai ketentuan program (misalnya PKH untuk ibu atau perempuan dewasa).",
+        "The recipient does not fit the program (PKH goes to the mother or an adult woman).",
+    ),
     "rules.invalid": (
         'Aturan harus berupa objek JSON, misalnya {"max_desil": 4}.',
         'The rules must be a JSON object, for example {"max_desil": 4}.',

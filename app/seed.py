@@ -1,19 +1,42 @@
-"""`casework seed`: synthetic Kota Jambi households through the ordinary command path."""
+"""`casework seed`: synthetic Kota Jambi households through the ordinary command path.
+
+First the program catalog (`domain.catalog.seed_catalog`), then each family: registered with
+its members, then its history (`app.seed_data.HistoryGenerator`): KTPs with arrivals, welfare
+assessments, benefits, NIBs, deaths, terminations and objections.
+
+The seeder is a system actor (`seed`, admin of DINSOS) calling the use cases of
+`domain.application.Casework` directly, the same ones the API calls. Grants, terminations and
+removals wait for a second person's approval in the API (maker-checker); that approval is an
+API step before the same use case runs, so the seeder, which stands for an already approved
+import, calls the use case itself. The program rules still apply (`check_program_rules`): a
+grant they refuse is skipped and counted. Each step's meta says when it happened in the world
+(09:00 WIB on its date) and why, where the history says.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
+from collections import Counter
+from typing import Any
 
-from app.seed_data import generate_households
-from domain.application import Actor, make_meta
+from app.seed_data import HistoryGenerator, generate_households
+from domain.application import Actor, Casework, make_meta
+from domain.catalog import seed_catalog
 from domain.errors import DomainError
+from domain.household import derived_id
 from domain.settings import Settings
 from projections.db import open_casework
 
 log = logging.getLogger("casework.seed")
 SEEDER = Actor(id="seed", role="admin", opd="DINSOS")
+# what a step named by `ref` creates, by command
+CREATES = {
+    "GrantBenefit": "benefit",
+    "FileObjection": "objection",
+    "EnrollEmpowerment": "enrollment",
+}
 
 
 class Progress:
@@ -41,27 +64,89 @@ class Progress:
             log.info("%s: %d/%d", self.label, done, self.total)
 
 
-def seed(settings: Settings, households: int, seed_value: int = 0, progress: bool = False) -> int:
-    """Register `households` synthetic families with their members; returns how many were stored."""
-    app = open_casework(settings.store)
-    bar = Progress(households, "seeding households", progress)
-    stored = skipped = 0
-    try:
-        for done, family in enumerate(generate_households(households, seed_value), start=1):
-            meta = make_meta(SEEDER, "seed")
-            try:
-                result = app.register_household(family["register"], meta)
-                for member in family["members"]:
-                    app.add_member(
-                        {"household_id": result.stream_id, **member}, make_meta(SEEDER, "seed")
-                    )
-                stored += 1
-            except DomainError as error:
-                # The same seed run twice meets its own NIKs: skip, never overwrite.
-                skipped += 1
-                log.debug("skipped a synthetic household: %s", error.code)
+def _occurred_at(day: str) -> str:
+    """09:00 WIB on that day, as RFC 3339 UTC."""
+    return f"{day}T02:00:00.000000Z"
+
+
+def _resolve(value: Any, made: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"ref"}:
+            return made[value["ref"]]
+        return {k: _resolve(v, made) for k, v in value.items()}
+    return value
+
+
+def play_history(app: Casework, household_id: str, steps: list[dict], counts: Counter) -> None:
+    """Carry out one family's history; a refused step is counted (`refused:<code>`), not fatal."""
+    made: dict[str, str] = {}
+    for step in steps:
+        try:
+            cmd = {"household_id": household_id, **_resolve(step["cmd"], made)}
+        except KeyError:  # what it refers to was refused
+            counts["skipped:ref"] += 1
+            continue
+        meta = make_meta(
+            SEEDER, "seed", reason=step["reason"], occurred_at=_occurred_at(step["on"])
+        )
+        try:
+            stored = app.execute(step["command"], cmd, meta)
+        except DomainError as error:
+            counts[f"refused:{error.code}"] += 1
+            log.debug("seed step %s refused: %s", step["command"], error.code)
+            continue
+        counts[step["command"]] += 1
+        if step["ref"]:
+            made[step["ref"]] = derived_id(household_id, CREATES[step["command"]], stored.version)
+
+
+def seed_app(
+    app: Casework,
+    households: int,
+    seed_value: int = 0,
+    bar: Progress | None = None,
+    history: bool = True,
+) -> Counter:
+    """Seed the catalog and `households` families with their histories into `app`; answers
+    what was stored, by command (and `refused:<code>`, `skipped` families)."""
+    counts: Counter = Counter()
+    defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
+    counts["DefineProgram"] += len(defined)
+    histories = HistoryGenerator(seed_value)
+    for done, family in enumerate(generate_households(households, seed_value), start=1):
+        steps = histories.history(family)  # drawn even for a skipped family: the rest stays
+        try:
+            result = app.register_household(family["register"], make_meta(SEEDER, "seed"))
+            for member in family["members"]:
+                app.add_member(
+                    {"household_id": result.stream_id, **member}, make_meta(SEEDER, "seed")
+                )
+        except DomainError as error:
+            # The same seed run twice meets its own NIKs: skip, never overwrite.
+            counts["skipped"] += 1
+            log.debug("skipped a synthetic household: %s", error.code)
+        else:
+            counts["RegisterHousehold"] += 1
+            counts["AddMember"] += len(family["members"])
+            if history:
+                play_history(app, result.stream_id, steps, counts)
+        if bar is not None:
             bar.update(done)
+    return counts
+
+
+def seed(settings: Settings, households: int, seed_value: int = 0, progress: bool = False) -> int:
+    """Seed the catalog and `households` synthetic families with their histories; returns how
+    many families were stored."""
+    app = open_casework(settings.store)
+    try:
+        counts = seed_app(
+            app, households, seed_value, Progress(households, "seeding households", progress)
+        )
     finally:
         app.close()
-    log.info("seeded %d households (%d skipped as already present)", stored, skipped)
+    stored = counts["RegisterHousehold"]
+    log.info("seeded %d households (%d skipped as already present)", stored, counts["skipped"])
+    history = {k: v for k, v in sorted(counts.items()) if k not in ("RegisterHousehold", "skipped")}
+    log.info("seeded history: %s", ", ".join(f"{k} {v}" for k, v in history.items()))
     return stored

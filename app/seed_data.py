@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from domain.eligibility_rules import months_between
 from domain.regions import KECAMATAN, Kecamatan, Kelurahan, district_code_digits
 
 REFERENCE_DATE = dt.date(2026, 11, 1)
@@ -823,3 +824,315 @@ class _Generator:
 
     def _rt(self) -> int:
         return min(60, 1 + int(self.rng.expovariate(1 / 14)))
+
+
+# --- histories ---------------------------------------------------------------------------
+#
+# What happened to a family after it was registered, as commands of contract v1 in the order
+# they happened: KTPs (newcomers with their arrival, the others born here), welfare
+# assessments, benefits, NIBs, deaths, terminations and objections. A step's `cmd` lacks the
+# household id; a value {"ref": name} is the id of the thing an earlier step named `name`
+# created (a benefit or an objection). The random draws are separate from the families', so
+# `generate_households` gives what it always gave.
+
+GRANTED_ON = dt.date(2025, 12, 15)  # when the 2026 beneficiaries were decided
+PERIOD_2026 = ("2026-01-01", "2026-12-31")
+# Yearly amounts in rupiah, illustrative: PKH varies by component, BPNT is Rp200,000 a month,
+# the PBI-JK premium Rp42,000 a month; the Kartu Jambi Bahagia amount is an assumption.
+AMOUNTS = {"PKH": 3_000_000, "BPNT": 2_400_000, "PBI-JK": 504_000, "KJB": 1_200_000}
+DESIL_WEIGHTS = (10, 12, 13, 13, 12, 10, 9, 8, 7, 6)  # the registry leans to the poorer deciles
+BUSINESSES = (
+    "Warung Sembako",
+    "Kedai Kopi",
+    "Jahit Pakaian",
+    "Bengkel Motor",
+    "Pempek dan Tekwan",
+    "Laundry Kiloan",
+    "Katering Rumahan",
+    "Toko Kelontong",
+    "Kue Basah",
+    "Pangkas Rambut",
+)
+TERMINATION_REASONS = (
+    "Sudah mampu menurut hasil verifikasi lapangan",
+    "Pindah domisili ke luar Kota Jambi",
+    "Data ganda dengan penerima lain",
+    "Tidak memenuhi syarat setelah pemutakhiran DTSEN",
+)
+OBJECTION_GROUNDS = (
+    "Keluarga tergolong mampu: rumah permanen dan kendaraan roda empat",
+    "Penerima sudah lama tidak tinggal di alamat ini",
+    "Penerima memiliki usaha yang berkembang",
+    "Jumlah anggota keluarga tidak sesuai dengan keadaan",
+)
+_CITY = "1571"
+
+
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
+class HistoryGenerator:
+    """Histories for families in the order `generate_households` gives them (deterministic:
+    each family's draws come from its own `random.Random`, seeded by the seed and its index;
+    objectors are earlier families' adults of the same kelurahan)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.count = 0
+        self.rng = random.Random(seed)
+        self.neighbours: dict[str, list[str]] = {}
+
+    def history(self, family: dict) -> list[dict]:
+        rng = random.Random(f"casework-history:{self.seed}:{self.count}")
+        self.count += 1
+        self.rng = rng
+        head = family["register"]["head"]
+        people = [(head, "kepala_keluarga")] + [
+            (m["person"], m["relationship"]) for m in family["members"]
+        ]
+        steps: list[dict] = []
+
+        # identity: a KTP for most adults; a newcomer's arrival from the NIK's first region
+        residence_since: dict[str, dt.date] = {}
+        family_arrival = None
+        if not head["nik"].startswith(_CITY):
+            family_arrival = self._arrival(dt.date.fromisoformat(head["birth_date"]))
+        for person, _ in people:
+            born = dt.date.fromisoformat(person["birth_date"])
+            if _add_years(born, 17) > REFERENCE_DATE or rng.random() < 0.05:
+                continue
+            if person["nik"].startswith(_CITY):
+                issued = self._between(
+                    max(_add_years(born, 17), dt.date(2011, 6, 1)), dt.date(2013, 12, 31)
+                )
+                arrival = {"type": "born_here", "arrived_on": None, "origin_region_code": None}
+                residence_since[person["nik"]] = born
+            else:
+                arrived = family_arrival or self._arrival(born)
+                arrived = max(arrived, born + dt.timedelta(days=1))
+                issued = arrived + dt.timedelta(days=rng.randint(7, 90))
+                arrival = {
+                    "type": "pindah_datang",
+                    "arrived_on": _iso(arrived),
+                    "origin_region_code": person["nik"][:6],
+                }
+                residence_since[person["nik"]] = arrived
+            issued = min(max(issued, _add_years(born, 17)), REFERENCE_DATE)
+            steps.append(
+                self._step(
+                    "IssueKtp",
+                    issued,
+                    {"nik": person["nik"], "issued_on": _iso(issued), "arrival": arrival},
+                )
+            )
+
+        # welfare: DTSEN for most, the older sources for some, not always agreeing
+        desil = rng.choices(range(1, 11), DESIL_WEIGHTS)[0]
+        best = None
+        has_dtsen = rng.random() < 0.85
+        if has_dtsen:
+            best = desil
+            steps.append(self._assessment("DTSEN", "2025-Q1", desil, dt.date(2025, 3, 1)))
+            if rng.random() < 0.35:
+                best = max(1, min(10, desil + rng.choice((-1, 1))))
+                steps.append(self._assessment("DTSEN", "2025-Q3", best, dt.date(2025, 8, 1)))
+        older: dict[str, int] = {}
+        for source, period, start, chance in (
+            ("P3KE", "2024-Q1", dt.date(2024, 2, 1), 0.15 if has_dtsen else 0.4),
+            ("DTKS", "2024-Q2", dt.date(2024, 5, 1), 0.35 if has_dtsen else 0.7),
+        ):
+            if rng.random() < chance:
+                value = desil
+                if rng.random() < 0.6:
+                    value = max(1, min(10, desil + rng.choice((-3, -2, -1, 1, 2, 3))))
+                older[source] = value
+                steps.append(self._assessment(source, period, value, start))
+        if best is None and older:
+            best = older.get("DTKS", older.get("P3KE"))
+
+        # NIBs registered before the 2026 decisions (they keep the holder from KJB)
+        adults = [
+            p
+            for p, _ in people
+            if _add_years(dt.date.fromisoformat(p["birth_date"]), 18) <= dt.date(2019, 1, 1)
+        ]
+        nib_before: set[str] = set()
+        if adults and rng.random() < 0.06:
+            holder = rng.choice(adults)
+            nib_before.add(holder["nik"])
+            steps.append(
+                self._nib(holder, self._between(dt.date(2019, 1, 1), dt.date(2025, 11, 30)))
+            )
+
+        # benefits for 2026, to those the program rules admit
+        woman = next((p for p, r in people if r == "istri"), head if head["sex"] == "F" else None)
+        held: dict[str, list[str]] = {}
+        grants: list[tuple[str, str]] = []
+
+        def grant(program: str, person: dict) -> None:
+            held.setdefault(person["nik"], []).append(program)
+            grants.append((program, person["nik"]))
+            steps.append(
+                self._step(
+                    "GrantBenefit",
+                    GRANTED_ON,
+                    {
+                        "nik": person["nik"],
+                        "program": program,
+                        "period_start": PERIOD_2026[0],
+                        "period_end": PERIOD_2026[1],
+                        "amount": AMOUNTS[program],
+                    },
+                    reason=f"Penetapan penerima {program} 2026",
+                    ref=f"benefit:{program}:{person['nik']}",
+                )
+            )
+
+        if best is not None and best <= 4:
+            if woman is not None and rng.random() < 0.75:
+                grant("PKH", woman)
+            if rng.random() < 0.85:
+                grant("BPNT", head)
+        if best is not None and best <= 5:
+            if rng.random() < 0.8:
+                grant("PBI-JK", head)
+            if woman is not None and woman is not head and best <= 4 and rng.random() < 0.6:
+                grant("PBI-JK", woman)
+            since = residence_since.get(head["nik"])
+            if (
+                set(held.get(head["nik"], [])) <= {"PBI-JK"}
+                and since is not None
+                and months_between(since, dt.date.fromisoformat(PERIOD_2026[0])) >= 12
+                and head["nik"] not in nib_before
+                and rng.random() < 0.6
+            ):
+                grant("KJB", head)
+
+        # 2026: NIBs after the decisions (a KJB head among them: a review), deaths,
+        # terminations, objections
+        nib_after: set[str] = set()
+        if ("KJB", head["nik"]) in grants and rng.random() < 0.25:
+            nib_after.add(head["nik"])
+        elif adults and rng.random() < 0.04:
+            nib_after.add(rng.choice(adults)["nik"])
+        for person, _ in people:
+            if person["nik"] in nib_after and person["nik"] not in nib_before:
+                steps.append(
+                    self._nib(person, self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 15)))
+                )
+
+        elders = [
+            (p, r)
+            for p, r in people
+            if _age(dt.date.fromisoformat(p["birth_date"])) >= 50 and p["nik"] not in nib_after
+        ]
+        if elders and rng.random() < 0.05:
+            person, relationship = rng.choice(elders)
+            died = self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 20))
+            if relationship != "kepala_keluarga" and rng.random() < 0.4:
+                cmd = {"nik": person["nik"], "kind": "deceased", "effective_date": _iso(died)}
+                steps.append(self._step("RemoveMember", died, cmd, reason="Meninggal dunia"))
+            else:
+                cmd = {"nik": person["nik"], "date_of_death": _iso(died)}
+                steps.append(self._step("RecordDeath", died, cmd))
+
+        for program, nik in grants:
+            if rng.random() < 0.05:
+                ended = self._between(dt.date(2026, 3, 1), dt.date(2026, 9, 30))
+                cmd = {
+                    "benefit_id": {"ref": f"benefit:{program}:{nik}"},
+                    "effective_date": _iso(ended),
+                }
+                steps.append(
+                    self._step(
+                        "TerminateBenefit", ended, cmd, reason=rng.choice(TERMINATION_REASONS)
+                    )
+                )
+
+        kelurahan = family["register"]["kelurahan"]
+        objectors = self.neighbours.get(kelurahan, [])
+        if grants and objectors and rng.random() < 0.12:
+            filed = self._between(dt.date(2026, 3, 1), REFERENCE_DATE - dt.timedelta(days=1))
+            steps.append(
+                self._step(
+                    "FileObjection",
+                    filed,
+                    {
+                        "objector_nik": rng.choice(objectors),
+                        "grounds": rng.choice(OBJECTION_GROUNDS),
+                        "filed_on": _iso(filed),
+                        "photo_reference": f"sanggah/{_iso(filed)}/{rng.randint(1, 9999):04d}.jpg",
+                        "latitude": round(rng.uniform(-1.66, -1.56), 5),
+                        "longitude": round(rng.uniform(103.55, 103.67), 5),
+                    },
+                    ref="objection",
+                )
+            )
+            if rng.random() < 0.5:
+                resolved = min(filed + dt.timedelta(days=rng.randint(2, 14)), REFERENCE_DATE)
+                steps.append(
+                    self._step(
+                        "ResolveObjection",
+                        resolved,
+                        {
+                            "objection_id": {"ref": "objection"},
+                            "resolution": rng.choice(("upheld", "rejected")),
+                            "resolved_on": _iso(resolved),
+                        },
+                    )
+                )
+        known = self.neighbours.setdefault(kelurahan, [])
+        known.extend(p["nik"] for p in adults)
+        del known[:-50]
+
+        # in the order they happened (a stable sort keeps a day's steps in drawing order)
+        return sorted(steps, key=lambda s: s["on"])
+
+    # -- steps -------------------------------------------------------------------------
+
+    @staticmethod
+    def _step(
+        command: str, on: dt.date, cmd: dict, reason: str | None = None, ref: str | None = None
+    ) -> dict:
+        return {"command": command, "on": _iso(on), "cmd": cmd, "reason": reason, "ref": ref}
+
+    def _assessment(self, source: str, period: str, desil: int, start: dt.date) -> dict:
+        on = start + dt.timedelta(days=self.rng.randint(0, 60))
+        cmd = {
+            "source": source,
+            "desil": desil,
+            "period": period,
+            "reference": f"{source}-{period}-{self.rng.randint(1, 99999):05d}",
+        }
+        return self._step("RecordWelfareAssessment", on, cmd)
+
+    def _nib(self, person: dict, on: dt.date) -> dict:
+        first = person["name"].split()[0]
+        cmd = {
+            "nik": person["nik"],
+            "nib": f"{self.rng.randint(1, 9)}{self.rng.randint(0, 10**12 - 1):012d}",
+            "business_name": f"{self.rng.choice(BUSINESSES)} {first}",
+            "registered_on": _iso(on),
+        }
+        return self._step("RegisterNib", on, cmd)
+
+    def _arrival(self, born: dt.date) -> dt.date:
+        """When a newcomer arrived: mostly years ago, one in five in 2025 (under 12 months
+        before the 2026 decisions)."""
+        if self.rng.random() < 0.2:
+            return self._between(dt.date(2025, 1, 15), dt.date(2025, 11, 30))
+        earliest = max(_add_years(born, 17), dt.date(1995, 1, 1))
+        return self._between(earliest, max(earliest, dt.date(2024, 12, 31)))
+
+    def _between(self, earliest: dt.date, latest: dt.date) -> dt.date:
+        if latest <= earliest:
+            return earliest
+        return earliest + dt.timedelta(days=self.rng.randint(0, (latest - earliest).days))
+
+
+def generate_histories(families: list[dict], seed: int = 0) -> Iterator[list[dict]]:
+    """The history of each family, in order (see HistoryGenerator)."""
+    generator = HistoryGenerator(seed)
+    for family in families:
+        yield generator.history(family)

@@ -13,7 +13,7 @@ from pathlib import Path
 from domain.settings import Settings
 
 log = logging.getLogger("casework.up")
-SERVICES = ("relay", "projections", "web")
+SERVICES = ("relay", "projections", "policies", "web")
 
 
 def _store_is_empty(settings: Settings) -> bool:

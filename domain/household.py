@@ -26,6 +26,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import upcasting
 from domain.errors import Conflict, DomainError, NotFound
 
 RELATIONSHIPS = (
@@ -188,6 +189,10 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
 class Household(Aggregate):
     """A family on one KK (Kartu Keluarga), with its members keyed by NIK, and everything
     recorded about it: identity, business, welfare, benefits and casework."""
+
+    # v2: each assessment keeps the KK number it was made for (snapshots; domain.upcasting)
+    class_version = 2
+    upcast_v1_v2 = staticmethod(upcasting.household_v1_v2)
 
     @event("HouseholdRegistered")
     def __init__(
@@ -481,6 +486,7 @@ class Household(Aggregate):
             period=period,
             reference=reference,
             replaces_desil=None if previous is None else previous["desil"],
+            kk_number=self.kk_number,
             meta=meta,
         )
 
@@ -490,7 +496,21 @@ class Household(Aggregate):
                 return record
         return None
 
-    @event("WelfareAssessed")
+    class WelfareAssessed(upcasting.SchemaVersioned, Aggregate.Event):
+        """v2 adds `kk_number`: the KK the family held when assessed (None before v2)."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasting.welfare_assessed_v1_v2)
+
+        source: str
+        desil: int
+        period: str
+        reference: str
+        replaces_desil: int | None
+        kk_number: str | None
+        meta: dict[str, Any]
+
+    @event(WelfareAssessed)
     def _welfare_assessed(
         self,
         source: str,
@@ -498,9 +518,16 @@ class Household(Aggregate):
         period: str,
         reference: str,
         replaces_desil: int | None,
+        kk_number: str | None,
         meta: dict[str, Any],
     ) -> None:
-        record = {"source": source, "period": period, "desil": desil, "reference": reference}
+        record = {
+            "source": source,
+            "period": period,
+            "desil": desil,
+            "reference": reference,
+            "kk_number": kk_number,
+        }
         previous = self._assessment(source, period)
         if previous is None:
             self.assessments.append(record)

@@ -13,6 +13,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
 from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
@@ -209,8 +210,14 @@ class HouseholdCases(UseCases):
     # ---- benefits ------------------------------------------------------------------------
 
     def check_program_rules(self, household: Household, cmd: dict[str, Any]) -> None:
-        """Hook for the program module: max desil, residence months, NIB exclusion, once
-        per KK, combinability, recipient. Raise DomainError to refuse. Does nothing yet."""
+        """The program's rules in force on the benefit's first day (domain.eligibility_rules):
+        max desil, residence months, NIB exclusion, once per KK, combinability, recipient.
+        A rule known to fail refuses the grant; an unknown fact is left to the approver."""
+        try:
+            program = self.get_program(cmd["program"])
+        except NotFound:
+            program = None
+        check_grant(household, cmd, program, cmd["period_start"])
 
     def grant_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """The new benefit_id is derived_id(stream_id, "benefit", answered version), and is

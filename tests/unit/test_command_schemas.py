@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError, fields
 
 import domain.accounts
 import domain.approval
+import domain.eligibility_rules
 import domain.household
 import domain.program
 from app.messages import ERRORS, TEXT
@@ -218,6 +219,7 @@ def test_every_domain_error_code_has_both_languages():
         *domain.program.ERROR_CODES,
         *domain.approval.ERROR_CODES,
         *domain.accounts.ERROR_CODES,
+        *domain.eligibility_rules.ERROR_CODES,
     }
     assert codes - set(ERRORS) == set()
     for code, texts in ERRORS.items():

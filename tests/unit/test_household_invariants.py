@@ -61,6 +61,19 @@ class Households(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        # A program without restrictions, so grants exercise the household's own rules.
+        self.app.define_program(
+            {
+                "code": "BPNT",
+                "name": "Bantuan Pangan Non Tunai",
+                "opd": "DINSOS",
+                "funding": "APBN",
+                "kind": "bansos",
+                "rules": {"combinable_with": ["BPNT"]},
+                "effective_from": "2020-01-01",
+            },
+            meta(),
+        )
         self.households = []
         for head, kk in zip(HEADS, KKS, strict=True):
             stored = self.app.register_household(
