@@ -28,7 +28,7 @@ CONTRACT_SETTINGS = (
     "CASEWORK_SECRET_KEY",
     "CASEWORK_TENANT",
 )
-PROCESSES = {"web": "web", "relay": "relay", "projections": "projections"}
+PROCESSES = {"web": "web", "relay": "relay", "projections": "projections", "policies": "policies"}
 # What an operator exports before `docker compose up` (see the file's header).
 OPERATOR_ENV = {"CASEWORK_SECRET_KEY": "a-secret-for-the-test"}
 
