@@ -118,11 +118,13 @@ def create_app(
     app.extensions["casework"] = svc
     svc.ensure_views_schema()
 
-    from app import api, health, web
+    from app import api, health, privacy, web
 
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(privacy.bp)
+    app.register_blueprint(privacy.api_bp)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
 
     @app.before_request

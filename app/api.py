@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields
 
-from app import idempotency, services
+from app import access_log, idempotency, services
 from app.auth import Unauthenticated, api_actor, authorize, require_role
 from app.messages import LANGUAGES, translate
 from app.schemas import COMMANDS, Invalid, example, load
@@ -220,7 +220,7 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/households")
 def households():
-    caller()
+    actor = caller()
     try:
         limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
         offset = _bounded_int("offset", 0, 0, 10**9)
@@ -234,6 +234,8 @@ def households():
         limit=limit,
         offset=offset,
     )
+    nik = request.args.get("nik", "").strip()
+    access_log.record_households(actor, "api", results, access_log.api_reason(), nik or None)
     return jsonify({"results": results})
 
 
@@ -274,13 +276,14 @@ def _not_found(error: NotFound):
 
 @bp.get("/households/<household_id>")
 def household(household_id: str):
-    caller()
+    actor = caller()
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     found = household_from_store(services().casework, household_id)
     if found is None:
         found = get_household(services().views, household_id)
     if found is None:
         return error_response(404, "household_id", "household.not_found")
+    access_log.record_households(actor, "api", [found], access_log.api_reason())
     return jsonify(found)
 
 
@@ -326,10 +329,11 @@ def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, A
 
 @bp.get("/households/<household_id>/history")
 def household_history(household_id: str):
-    caller()
+    actor = caller()
     casework = services().casework
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     household = casework.get_household(household_id)
+    access_log.record_households(actor, "api", [household], access_log.api_reason())
     return jsonify({"household_id": household_id, "events": stream_history(casework, household.id)})
 
 

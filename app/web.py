@@ -30,7 +30,7 @@ from flask import (
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
-from app import services
+from app import access_log, services
 from app.api import domain_status, household_from_store, run_command
 from app.auth import web_actor
 from app.health import LAG_LIMIT, snapshot
@@ -185,7 +185,12 @@ def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
     body = detail or (
         message("store.unavailable", lang) if status == 503 else text(f"error.{key}.body", lang)
     )
-    return render_template("error.html", status=status, title=title, body=body), status
+    # The language links lead to the start page: the path may carry a NIK or a name.
+    to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
+    page = render_template(
+        "error.html", status=status, title=title, body=body, language_url=to_start
+    )
+    return page, status
 
 
 def _partial_for(target: str) -> bool:
@@ -255,6 +260,9 @@ def search_page():
     q = " ".join(request.args.get("q", "").split())[:100]
     page = _page()
     rows, has_next, hint = find_households(q, page)
+    digits = q.translate(_SEPARATORS)
+    searched = digits if digits.isdigit() and len(digits) == 16 else None
+    access_log.record_households(current_actor(), "ui", rows, access_log.ui_reason(), searched)
     context = {
         "q": q,
         "page": page,
@@ -300,6 +308,9 @@ def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | No
 def _render_household(household_id: str, member_codes: dict | None = None, status: int = 200):
     wanted = _wanted_version()
     row, pending, wanted = _household_view(household_id, wanted)
+    access_log.record_households(
+        current_actor(), "ui", [row or household_id], access_log.ui_reason()
+    )
     errors, other_errors = _split_errors(member_codes or {}, MEMBER_FIELDS)
     values = request.form if member_codes else {}
     return (

@@ -179,6 +179,8 @@ def test_a_program_manager_defines_only_their_own_opds_programs(client, tokens):
 
 
 def test_a_grant_waits_for_a_different_supervisor(client, web, tokens):
+    program = example(COMMANDS["DefineProgram"].schema)
+    assert post(client, "DefineProgram", program, tokens["admin"]).status_code == 201
     household_id = register(client, tokens["cw_sipin"])
     before = stored(web)
     asked = post(client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["sup1"])

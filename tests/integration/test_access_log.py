@@ -1,0 +1,204 @@
+"""The access log (UU PDP) on SQLite and PostgreSQL: every read recorded, append-only,
+hash-chained, no NIK in clear, and the breach report drawn from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import psycopg
+import pytest
+
+from app import access_log
+from tests.integration.conftest import add_users, authorized_client
+from tests.integration.test_api import HEAD, HOUSEHOLD, project, register, web  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+OTHER_HEAD = {"nik": "1571011004820002", "name": "Budi Santoso", "birth_date": "1982-04-10"}
+OTHER = {
+    **HOUSEHOLD,
+    "kk_number": "1571010101200004",
+    "head": {**OTHER_HEAD, "sex": "M"},
+}
+TABLE = access_log.TABLE
+
+
+def store_of(web):  # noqa: F811
+    return web.extensions["casework"].store
+
+
+def log_rows(web) -> list[dict]:  # noqa: F811
+    store = store_of(web)
+    access_log.ensure_table(store)
+    columns = ("id", *access_log.FIELDS, "prev_hash", "row_hash")
+    rows = store.query(f"SELECT {', '.join(columns)} FROM {TABLE} ORDER BY id")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+@pytest.fixture
+def setup(web):  # noqa: F811
+    """Two households (projected), and the tokens of an admin, a caseworker and an auditor."""
+    tokens = add_users(web, ["admin", "cw_sipin", "auditor"])
+    admin = authorized_client(web, tokens["admin"])
+    first = register(admin)["stream_id"]
+    second = register(admin, **OTHER)["stream_id"]
+    project(web)
+    return {"tokens": tokens, "first": first, "second": second}
+
+
+def test_an_api_read_is_logged_with_who_when_which_and_why(web, setup):  # noqa: F811
+    client = authorized_client(web, setup["tokens"]["cw_sipin"])
+    before = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    response = client.get(
+        f"/api/v1/households/{setup['first']}", headers={"X-Access-Reason": "verifikasi"}
+    )
+    assert response.status_code == 200
+    (row,) = log_rows(web)
+    assert (row["actor_id"], row["actor_role"], row["channel"]) == ("cw_sipin", "caseworker", "api")
+    assert row["household_id"] == setup["first"]
+    assert row["reason"] == "verifikasi"
+    assert row["endpoint"] == "GET /api/v1/households/<household_id>"
+    assert row["at"] >= before and row["at"].endswith("Z")
+    secret = web.extensions["casework"].settings.secret_key
+    assert access_log.nik_hash(secret, HEAD["nik"]) in row["subject_hashes"].split(",")
+
+    # History and search too; a search by NIK logs the searched NIK's hash, one row per result.
+    assert (
+        client.get(f"/api/v1/households/{setup['first']}/history?reason=audit").status_code == 200
+    )
+    assert client.get(f"/api/v1/households?nik={HEAD['nik']}").status_code == 200
+    assert client.get("/api/v1/households").status_code == 200
+    rows = log_rows(web)
+    assert rows[1]["endpoint"].endswith("/history") and rows[1]["reason"] == "audit"
+    assert rows[2]["nik_hash"] == access_log.nik_hash(secret, HEAD["nik"])
+    assert rows[2]["household_id"] == setup["first"]
+    assert {r["household_id"] for r in rows[3:]} == {setup["first"], setup["second"]}
+    assert access_log.verify_chain(store_of(web)) == (True, None)
+
+
+def test_a_ui_read_is_logged(web, setup):  # noqa: F811
+    client = web.test_client()
+    page = client.get(f"/rumah-tangga/{setup['second']}?alasan=kunjungan%20rumah")
+    assert page.status_code == 200
+    client.get(f"/?q={OTHER_HEAD['nik']}")
+    rows = log_rows(web)
+    assert [(r["channel"], r["actor_id"], r["household_id"]) for r in rows] == [
+        ("ui", "web", setup["second"]),
+        ("ui", "web", setup["second"]),
+    ]
+    assert rows[0]["reason"] == "kunjungan rumah"
+    assert rows[0]["endpoint"] == "GET /rumah-tangga/<household_id>"
+    assert rows[1]["nik_hash"] is not None
+
+
+def _refused(store, statement: str) -> None:
+    errors = (sqlite3.Error, psycopg.Error)
+    with pytest.raises(errors) as raised, store.transaction() as cursor:
+        cursor.execute(statement)
+    assert "append-only" in str(raised.value)
+
+
+def test_the_database_refuses_updates_and_deletes(web, setup):  # noqa: F811
+    authorized_client(web, setup["tokens"]["admin"]).get(f"/api/v1/households/{setup['first']}")
+    store = store_of(web)
+    (before,) = log_rows(web)
+    _refused(store, f"UPDATE {TABLE} SET actor_id = 'someone' WHERE id = {before['id']}")
+    _refused(store, f"DELETE FROM {TABLE} WHERE id = {before['id']}")
+    if store.kind == "postgresql":
+        _refused(store, f"TRUNCATE {TABLE}")
+    assert log_rows(web) == [before]
+
+
+def test_no_nik_in_clear_anywhere_in_the_log(web, setup):  # noqa: F811
+    admin = authorized_client(web, setup["tokens"]["admin"])
+    admin.get(f"/api/v1/households?nik={HEAD['nik']}&reason=cek")
+    admin.get(f"/api/v1/households/{setup['first']}")
+    web.test_client().get(f"/?q={HEAD['nik']}")
+    web.test_client().get(f"/rumah-tangga/{setup['first']}")
+    rows = log_rows(web)
+    assert len(rows) == 4
+    text = repr(rows)
+    for nik in (HEAD["nik"], OTHER_HEAD["nik"], HOUSEHOLD["kk_number"]):
+        assert nik not in text
+
+
+def test_verify_chain_finds_a_tampered_row(web, setup):  # noqa: F811
+    admin = authorized_client(web, setup["tokens"]["admin"])
+    for _ in range(3):
+        admin.get(f"/api/v1/households/{setup['first']}")
+    store = store_of(web)
+    assert access_log.verify_chain(store) == (True, None)
+    rows = log_rows(web)
+    with store.transaction() as cursor:
+        if store.kind == "sqlite":
+            cursor.execute(f"DROP TRIGGER {TABLE}_no_update")
+        else:
+            cursor.execute(f"DROP TRIGGER {TABLE}_no_update_delete ON {TABLE}")
+        cursor.execute(f"UPDATE {TABLE} SET actor_id = 'someone' WHERE id = ?", (rows[1]["id"],))
+    assert access_log.verify_chain(store) == (False, rows[1]["id"])
+
+
+def test_the_breach_report_lists_what_those_accounts_read(web, setup):  # noqa: F811
+    tokens = setup["tokens"]
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    authorized_client(web, tokens["cw_sipin"]).get(f"/api/v1/households/{setup['first']}")
+    authorized_client(web, tokens["admin"]).get(f"/api/v1/households/{setup['second']}")
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    auditor = authorized_client(web, tokens["auditor"])
+    window = {"from": start.isoformat(), "to": end.isoformat()}
+
+    report = auditor.get(
+        "/api/v1/privacy/breach-report", query_string={**window, "actor": "cw_sipin"}
+    )
+    assert report.status_code == 200, report.json
+    body = report.json
+    assert [h["household_id"] for h in body["households"]] == [setup["first"]]
+    assert body["reads"] == 1 and body["households"][0]["actors"] == ["cw_sipin"]
+    secret = web.extensions["casework"].settings.secret_key
+    assert [p["nik_hash"] for p in body["persons"]] == [access_log.nik_hash(secret, HEAD["nik"])]
+
+    both = auditor.get(
+        "/api/v1/privacy/breach-report",
+        query_string=[*window.items(), ("actor", "cw_sipin"), ("actor", "admin")],
+    ).json
+    assert {h["household_id"] for h in both["households"]} == {setup["first"], setup["second"]}
+
+    earlier = {"from": "2020-01-01T00:00:00Z", "to": start.isoformat()}
+    assert (
+        auditor.get(
+            "/api/v1/privacy/breach-report", query_string={**earlier, "actor": "cw_sipin"}
+        ).json["households"]
+        == []
+    )
+
+    caseworker = authorized_client(web, tokens["cw_sipin"])
+    forbidden = caseworker.get("/api/v1/privacy/breach-report", query_string=window)
+    assert forbidden.status_code == 403
+    assert auditor.get("/api/v1/privacy/breach-report", query_string=window).status_code == 422
+
+    page = web.test_client().get(
+        "/privasi/pelanggaran",
+        query_string={
+            "dari": start.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+            "sampai": end.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+            "akun": "cw_sipin",
+        },
+    )
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert setup["first"] in html and setup["second"] not in html
+
+
+def access_log_wib() -> dt.timezone:
+    return dt.timezone(dt.timedelta(hours=7))
+
+
+def test_the_record_of_processing_pages(web, setup):  # noqa: F811
+    record = authorized_client(web, setup["tokens"]["auditor"]).get(
+        "/api/v1/privacy/record-of-processing"
+    )
+    assert record.status_code == 200
+    assert record.json["recipients"]["agency_agreements"] == []
+    page = web.test_client().get("/privasi/rekam-pemrosesan")
+    assert page.status_code == 200 and "Rekam pemrosesan" in page.get_data(as_text=True)
