@@ -153,7 +153,9 @@ def create_app(
         return web.error_page(error.code or 500)
 
     def _database_error(error: Exception):
-        log.error("database error on %s %s: %s", request.method, request.path, type(error).__name__)
+        log.error(
+            "database error on %s %s: %s", request.method, request.url_rule, type(error).__name__
+        )
         if _wants_json():
             return api.error_response(503)
         return web.error_page(503)

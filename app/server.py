@@ -10,12 +10,36 @@ from __future__ import annotations
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+from werkzeug.exceptions import HTTPException
 
 from domain.settings import Settings
 
-# %(U)s is the path without the query string; no %(r)s (request line) and no %(f)s (referrer).
+# %(U)s is the route (RouteLogger); no %(r)s (request line) and no %(f)s (referrer).
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 THREADS = 4
+
+
+class RouteLogger(Logger):
+    """Logs the matched route (/rumah-tangga/<household_id>) as %(U)s, never the path: a
+    path may carry a NIK or a name too (/api/v1/households/<nik>, a mistyped URL); "-" when
+    no route matches."""
+
+    url_map: Any = None  # the app's, set when the worker loads it
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        try:
+            rule, _ = self.url_map.bind_to_environ(environ).match(return_rule=True)
+            atoms["U"] = rule.rule
+        except (AttributeError, HTTPException):  # no app yet; 404, 405 or a redirect
+            atoms["U"] = "-"
+        return atoms
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """gunicorn's default logs the path at DEBUG; the method only here."""
+    worker.log.debug("%s request", req.method)
 
 
 class WebServer(BaseApplication):
@@ -33,7 +57,9 @@ class WebServer(BaseApplication):
     def load(self):
         from app import create_app
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        RouteLogger.url_map = app.url_map
+        return app
 
 
 def options(settings: Settings) -> dict[str, Any]:
@@ -44,6 +70,8 @@ def options(settings: Settings) -> dict[str, Any]:
         "threads": THREADS,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RouteLogger,
+        "pre_request": pre_request,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "timeout": 60,
