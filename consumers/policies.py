@@ -42,9 +42,10 @@ from eventsourcing.utils import get_topic
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
+from consumers.dead_letters import park
 from consumers.relay import abandon
 from consumers.runner import TopicRecreated, consumer_config, topic_id
-from consumers.topics import DLQ, EVENTS, ensure_topics
+from consumers.topics import EVENTS, ensure_topics
 from domain.application import Actor, Casework, make_meta
 from domain.errors import Conflict, DomainError
 from domain.household import Household, today
@@ -426,39 +427,9 @@ class PolicyRunner:
         return lapsed
 
     def dead_letter(self, record: Any, error: str) -> None:
-        """Park a message in the DLQ with the error in its headers, and count it."""
-        error = error[:500]
         if self.dlq is None:
             self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
-        headers = [
-            ("error", error.encode()),
-            ("consumer", GROUP.encode()),
-            ("original_topic", record.topic.encode()),
-            ("original_partition", str(record.partition).encode()),
-            ("original_offset", str(record.offset).encode()),
-        ]
-        self.dlq.send(DLQ, key=record.key, value=record.value, headers=headers).get(timeout=30)
-        now = dt.datetime.now(dt.UTC).isoformat()
-        with self.views.transaction() as cur:
-            exists = cur.execute(
-                "SELECT 1 FROM dead_letters WHERE topic=? AND partition_no=? AND record_offset=?",
-                (record.topic, record.partition, record.offset),
-            ).fetchone()
-            if not exists:
-                cur.execute(
-                    "INSERT INTO dead_letters"
-                    " (topic, partition_no, record_offset, error, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (record.topic, record.partition, record.offset, error, now),
-                )
-        log.error(
-            "message %s[%d]@%d sent to %s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            DLQ,
-            error.split(":")[0],
-        )
+        park(self.dlq, self.views, record, error, GROUP)
 
 
 def run(settings: Settings, stop: threading.Event | None = None) -> None:

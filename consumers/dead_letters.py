@@ -1,0 +1,49 @@
+"""Parking a message that cannot be processed: the DLQ topic, and a count in the read models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from kafka import KafkaProducer
+
+from consumers.topics import DLQ
+from projections.db import Database
+
+log = logging.getLogger("casework.dlq")
+
+
+def park(producer: KafkaProducer, views: Database, record: Any, error: str, consumer: str) -> None:
+    """Send the message to the DLQ with the error in its headers, and count it once."""
+    error = error[:500]
+    headers = [
+        ("error", error.encode()),
+        ("consumer", consumer.encode()),
+        ("original_topic", record.topic.encode()),
+        ("original_partition", str(record.partition).encode()),
+        ("original_offset", str(record.offset).encode()),
+    ]
+    producer.send(DLQ, key=record.key, value=record.value, headers=headers).get(timeout=30)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with views.transaction() as cur:
+        exists = cur.execute(
+            "SELECT 1 FROM dead_letters WHERE topic=? AND partition_no=? AND record_offset=?",
+            (record.topic, record.partition, record.offset),
+        ).fetchone()
+        if not exists:
+            cur.execute(
+                "INSERT INTO dead_letters (topic, partition_no, record_offset, error, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.topic, record.partition, record.offset, error, now),
+            )
+    # Only the error's kind: its detail may quote the message.
+    log.error(
+        "%s: message %s[%d]@%d sent to %s: %s",
+        consumer,
+        record.topic,
+        record.partition,
+        record.offset,
+        DLQ,
+        error.split(":")[0],
+    )
