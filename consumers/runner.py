@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from consumers.dead_letters import park
+from consumers.event_schemas import data_errors
 from consumers.relay import abandon
 from consumers.topics import EVENTS, ensure_topics
 from domain.application import Casework
@@ -180,9 +181,15 @@ class Runner:
         good: list[tuple[Any, dict]] = []
         for record in records:
             try:
-                good.append((record, wire.decode(record.value)))
+                envelope = wire.decode(record.value)
             except wire.BadMessage as error:
                 self.dead_letter(record, f"undecodable: {error}")
+                continue
+            errors = data_errors(envelope)
+            if errors:
+                self.dead_letter(record, f"invalid data: fields {', '.join(sorted(errors))}")
+                continue
+            good.append((record, envelope))
         if not good:
             return 0
         try:

@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.runner import rebuild
 from consumers.topics import DLQ, EVENTS, ensure_topics
+from projections import envelope as wire
 from projections import register
 from projections.base import progress
 from projections.status import dead_letter_count, store_counts
@@ -152,3 +153,23 @@ def test_rebuild_swaps_in_while_readers_keep_reading(
     assert failures == []
     assert counts and set(counts) == {200}
     assert register.all_rows(views_db) == before
+
+
+def test_an_envelope_with_malformed_data_lands_in_dlq(
+    casework, broker, store_db, views_db, processes
+):
+    register_families(casework, 3)
+    publish_store(casework, broker.bootstrap)
+    first = casework.recorder.select_notifications(1, 1)[0]
+    envelope = wire.from_notification(casework, first, "1571")
+    envelope["data"]["kk_number"] = 1571  # a number where the schema says text
+    envelope["position"] = 10_000_000
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send(EVENTS, key=b"bad", value=wire.encode(envelope)).get(timeout=10)
+    producer.close()
+
+    processes.start("projections")
+    wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
+    wait_until(lambda: dead_letter_count(views_db) == 1, 30, "the dead letter to be counted")
+    [parked] = dlq_messages(broker.bootstrap)
+    assert dict(parked.headers)["error"] == b"invalid data: fields kk_number"

@@ -1,0 +1,38 @@
+"""Every event's data has a schema, and every event the seed produces fits its schema."""
+
+import pytest
+
+from app.seed import seed_app
+from consumers.event_schemas import data_errors, schemas
+from domain.application import Casework
+from projections.envelope import from_notification
+
+
+@pytest.fixture(scope="module")
+def envelopes():
+    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    seed_app(app, 60, seed_value=3)
+    found = [
+        from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 100_000)
+    ]
+    app.close()
+    return found
+
+
+def test_every_event_the_seed_produces_fits_its_schema(envelopes):
+    kinds = {(e["stream_type"], e["type"]) for e in envelopes}
+    assert kinds <= set(schemas()), kinds - set(schemas())
+    assert len(kinds) >= 15  # the seed's varied histories reach most kinds of event
+    assert [e["type"] for e in envelopes if data_errors(e)] == []
+
+
+def test_a_malformed_event_is_named_field_by_field(envelopes):
+    assessed = next(e for e in envelopes if e["type"] == "WelfareAssessed")
+    broken = {**assessed, "data": {**assessed["data"], "desil": "tinggi"}}
+    del broken["data"]["period"]
+    assert set(data_errors(broken)) == {"desil", "period"}
+
+
+def test_an_event_type_this_consumer_does_not_know_is_left_alone(envelopes):
+    future = {**envelopes[0], "type": "SomethingNewer", "data": {"anything": 1}}
+    assert data_errors(future) == {}
