@@ -417,3 +417,17 @@ def _local(raw: str, field: str) -> dt.datetime:
     except ValueError:
         raise BadWindow(field, "field.invalid") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
+
+
+# --- subject access (UU PDP Pasal 7 and 32): app/subject_access.py -------------------------
+
+
+def _register_subject_access() -> None:
+    """Its routes: /api/v1/persons/<nik>/subject-access[.pdf] and /privasi/akses-subjek."""
+    from app import api, subject_access
+
+    api.bp.register_blueprint(subject_access.api_bp)
+    bp.register_blueprint(subject_access.page_bp)
+
+
+_register_subject_access()

@@ -1,0 +1,231 @@
+"""The UU PDP subject access report on SQLite and PostgreSQL: everything held about one NIK and
+its processing trail (events, reads, what left the system), as JSON, PDF and a web page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from app import access_log, subject_access
+from app.schemas import COMMANDS, example
+from projections.status import RELAY_STATE_DDL
+from tests.integration.conftest import add_users, bearer
+from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND, web  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+UNKNOWN_NIK = "1571012107100009"  # well formed, never registered
+
+
+def post(client, command: str, body: dict, token: str) -> dict:
+    response = client.post(f"/api/v1/commands/{command}", json=body, headers=bearer(token))
+    assert response.status_code in (201, 202), (command, response.json)
+    return response.json
+
+
+def relay_published_up_to(web, position: int) -> None:  # noqa: F811
+    """What the relay records once Kafka acknowledged everything up to `position`."""
+    store = web.extensions["casework"].store
+    with store.transaction() as cursor:
+        cursor.execute(RELAY_STATE_DDL)
+        cursor.execute(
+            "INSERT INTO casework_relay_state (name, position, published, updated_at)"
+            " VALUES ('main', ?, ?, '2025-04-21T00:00:00Z')",
+            (position, position),
+        )
+
+
+@pytest.fixture
+def setup(web):  # noqa: F811
+    """A family (mother = head, husband), a DTSEN assessment, the mother's KTP, a PKH grant
+    (asked by sup1, approved by sup2) then suspended; read by an agency and an auditor."""
+    tokens = add_users(web, ["admin", "sup1", "sup2", "cw_sipin", "auditor", "agency"])
+    client = web.test_client()
+    admin = tokens["admin"]
+    registered = post(client, "RegisterHousehold", HOUSEHOLD, admin)
+    household_id = registered["stream_id"]
+    ref = {"household_id": household_id}
+    post(client, "AddMember", {**ref, "person": HUSBAND, "relationship": "suami"}, admin)
+    post(
+        client,
+        "RecordWelfareAssessment",
+        {**ref, "source": "DTSEN", "desil": 2, "period": "2025-Q1", "reference": "BPS-2025-02"},
+        admin,
+    )
+    for nik in (HEAD["nik"], HUSBAND["nik"]):
+        ktp = {**ref, "nik": nik, "issued_on": "2020-01-15", "arrival": {"type": "born_here"}}
+        post(client, "IssueKtp", ktp, admin)
+    post(client, "DefineProgram", example(COMMANDS["DefineProgram"].schema), admin)
+    grant = {
+        **ref,
+        "nik": HEAD["nik"],
+        "program": "PKH",
+        "period_start": "2025-01-01",
+        "period_end": "2025-03-31",
+        "amount": 750000,
+    }
+    approval_id = post(client, "GrantBenefit", grant, tokens["sup1"])["approval_id"]
+    granted = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
+    benefit_id = granted["benefit_id"]
+    suspend = {**ref, "benefit_id": benefit_id, "effective_date": "2025-02-01"}
+    post(client, "SuspendBenefit", {**suspend, "reason": "verifikasi ulang"}, admin)
+
+    for name, reason in (("agency", "penyaluran BPNT"), ("auditor", "audit tahunan")):
+        read = client.get(
+            f"/api/v1/households/{household_id}",
+            headers={**bearer(tokens[name]), "X-Access-Reason": reason},
+        )
+        assert read.status_code == 200
+    return {
+        "tokens": tokens,
+        "household_id": household_id,
+        "first_position": registered["position"],
+        "benefit_id": benefit_id,
+    }
+
+
+def report(web, token: str, nik: str = HEAD["nik"], suffix: str = ""):  # noqa: F811
+    return web.test_client().get(
+        f"/api/v1/persons/{nik}/subject-access{suffix}", headers=bearer(token)
+    )
+
+
+def test_the_report_holds_the_person_their_events_benefits_reads_and_disclosures(
+    web,  # noqa: F811
+    setup,
+    caplog,
+):
+    relay_published_up_to(web, setup["first_position"])
+    caplog.set_level(logging.DEBUG)
+    started = time.perf_counter()
+    response = report(web, setup["tokens"]["auditor"])
+    print(f"\nsubject access JSON in {time.perf_counter() - started:.3f} s")
+    assert response.status_code == 200, response.json
+    body = response.json
+
+    assert body["controller"] == "Pemerintah Kota Jambi — Dinas Sosial"
+    assert body["generated_at"] and any("Pasal 32" in b for b in body["legal_basis"])
+    person = body["person"]
+    assert (person["name"], person["birth_date"], person["sex"]) == (
+        HEAD["name"],
+        HEAD["birth_date"],
+        "F",
+    )
+    assert (person["relationship"], person["status"]) == ("kepala_keluarga", "active")
+    assert person["household_id"] == setup["household_id"]
+    assert (person["kk_number"], person["kelurahan"]) == (
+        HOUSEHOLD["kk_number"],
+        HOUSEHOLD["kelurahan"],
+    )
+
+    # The person's events, and not the husband's.
+    types = [e["type"] for e in body["events"]]
+    for expected in (
+        "NikClaimed",
+        "HouseholdRegistered",
+        "KtpIssued",
+        "BenefitGranted",
+        "BenefitSuspended",
+    ):
+        assert expected in types, types
+    assert "MemberAdded" not in types
+    assert types.count("KtpIssued") == 1
+    assert all(HUSBAND["nik"] not in json.dumps(e["data"]) for e in body["events"])
+    suspended = next(e for e in body["events"] if e["type"] == "BenefitSuspended")
+    assert suspended["reason"] == "verifikasi ulang" and suspended["actor"]["id"] == "admin"
+    assert {"occurred_at", "recorded_at", "source", "data"} <= set(suspended)
+    positions = [e["position"] for e in body["events"]]
+    assert positions == sorted(positions)
+
+    # Benefits with their status history; the family's welfare assessment.
+    (benefit,) = body["benefits"]
+    assert (benefit["benefit_id"], benefit["program"]) == (setup["benefit_id"], "PKH")
+    assert [h["status"] for h in benefit["history"]] == ["active", "suspended"]
+    assert benefit["program_name"] == "Program Keluarga Harapan"
+    assert [(a["source"], a["desil"]) for a in body["welfare_assessments"]] == [("DTSEN", 2)]
+
+    # Who read it, with the reason; this very report is logged too.
+    reads = [(r["actor_id"], r["actor_role"], r["reason"]) for r in body["reads"]]
+    assert ("agency", "agency", "penyaluran BPNT") in reads
+    assert ("auditor", "auditor", "audit tahunan") in reads
+    assert ("auditor", "auditor", subject_access.REASON) in reads
+    secret = web.extensions["casework"].settings.secret_key
+    store = web.extensions["casework"].store
+    last = store.query(f"SELECT nik_hash, reason FROM {access_log.TABLE} ORDER BY id DESC")[0]
+    assert last == (access_log.nik_hash(secret, HEAD["nik"]), subject_access.REASON)
+
+    # What left the system: the events the relay published, and the agency's read.
+    out = body["disclosures"]
+    assert out["relay_position"] == setup["first_position"]
+    assert [(p["type"], p["topic"]) for p in out["published_events"]] == [
+        ("HouseholdRegistered", "casework.events.v1")
+    ]
+    assert [(r["actor_id"], r["reason"]) for r in out["agency_reads"]] == [
+        ("agency", "penyaluran BPNT")
+    ]
+
+    # The NIK is never written to the application's log.
+    assert all(HEAD["nik"] not in record.getMessage() for record in caplog.records)
+
+
+def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):  # noqa: F811
+    started = time.perf_counter()
+    response = report(web, setup["tokens"]["admin"], suffix=".pdf")
+    print(f"\nsubject access PDF in {time.perf_counter() - started:.3f} s")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert HEAD["nik"] not in response.headers["Content-Disposition"]
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert HEAD["name"] in text
+    assert "Laporan Akses Subjek Data Pribadi" in text
+    assert "BenefitSuspended" in text
+
+
+def test_only_admins_supervisors_and_auditors_may_ask(web, setup):  # noqa: F811
+    tokens = setup["tokens"]
+    for name in ("cw_sipin", "agency"):
+        assert report(web, tokens[name]).status_code == 403
+        assert report(web, tokens[name], suffix=".pdf").status_code == 403
+    assert report(web, tokens["sup1"]).status_code == 200
+    assert web.test_client().get(f"/api/v1/persons/{HEAD['nik']}/subject-access").status_code == (
+        401
+    )
+
+
+def test_an_unknown_nik_is_404_and_a_malformed_one_422(web, setup):  # noqa: F811
+    token = setup["tokens"]["admin"]
+    unknown = report(web, token, UNKNOWN_NIK)
+    assert unknown.status_code == 404
+    assert unknown.json["codes"] == {"nik": ["nik.unknown"]}
+    assert "tidak tercatat" in unknown.json["errors"]["nik"][0]
+    for bad in ("12345", "157101520385000X", "1571019903850007"):
+        response = report(web, token, bad)
+        assert response.status_code == 422, bad
+        assert set(response.json["codes"]) == {"nik"}
+    assert report(web, token, "12345", ".pdf").status_code == 422
+
+
+def test_the_web_page_shows_the_report_and_links_the_pdf(web, setup):  # noqa: F811
+    client = web.test_client()
+    page = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert HEAD["name"] in html and "BenefitSuspended" in html and "penyaluran BPNT" in html
+    assert f"/privasi/akses-subjek.pdf?nik={HEAD['nik']}" in html
+    pdf = client.get(f"/privasi/akses-subjek.pdf?nik={HEAD['nik']}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/privasi/akses-subjek?nik={UNKNOWN_NIK}").status_code == 404
+    assert client.get("/privasi/akses-subjek?nik=123").status_code == 422
+    assert client.get("/privasi/akses-subjek").status_code == 200
