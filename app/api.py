@@ -24,6 +24,7 @@ from domain.application import Actor, Casework, Stored, event_id, make_meta
 from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import derived_id
+from projections.beneficiaries import beneficiaries
 from projections.envelope import rfc3339
 from projections.register import get_household, search
 
@@ -354,6 +355,22 @@ def program_body(program: Any) -> dict[str, Any]:
 def programs():
     caller()
     return jsonify({"programs": [program_body(p) for p in services().casework.list_programs()]})
+
+
+@bp.get("/programs/<code>/beneficiaries")
+def program_beneficiaries(code: str):
+    """The program's active benefits (the beneficiaries view, serves="program"): a person
+    whose processing is restricted (UU PDP) is not in it while restricted."""
+    actor = caller()
+    try:
+        limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
+        offset = _bounded_int("offset", 0, 0, 10**9)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    results = beneficiaries(services().views, code, limit=limit, offset=offset)
+    shown = [{"id": r["household_id"], "members": [{"nik": r["nik"]}]} for r in results]
+    access_log.record_households(actor, "api", shown, access_log.api_reason())
+    return jsonify({"program": code, "results": results})
 
 
 def approval_body(change: Any) -> dict[str, Any]:
@@ -713,6 +730,19 @@ def openapi_document() -> dict[str, Any]:
             "type": "object",
             "properties": {"programs": {"type": "array", "items": {"type": "object"}}},
         },
+    )
+    paths["/programs/{code}/beneficiaries"] = _get(
+        "programBeneficiaries",
+        "the program's active benefits; persons whose processing is restricted are left out"
+        " (query: limit, offset)",
+        {
+            "type": "object",
+            "properties": {
+                "program": {"type": "string"},
+                "results": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "code",
     )
     paths["/approvals"] = _get(
         "pendingApprovals",

@@ -79,10 +79,16 @@ def require_role(actor: Actor, *roles: str) -> None:
         raise Forbidden("actor", "auth.role")
 
 
+# Restricting a person's data is decided by a supervisor or an administrator only.
+PRIVACY_DECISIONS = frozenset({"RestrictProcessing", "LiftRestriction"})
+
+
 def authorize(casework: Casework, actor: Actor, command: str, data: dict[str, Any]) -> None:
     """Raise Forbidden (403) unless the actor's role and area allow this validated command."""
     if actor.role in EVERYTHING:
         return
+    if command in PRIVACY_DECISIONS:
+        raise Forbidden("actor", "auth.role")
     if actor.role in READ_ONLY:
         raise Forbidden("actor", "auth.read_only")
     if command in DECISIONS:

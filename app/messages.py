@@ -441,6 +441,23 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Penyanggah harus tinggal di kelurahan yang sama dengan rumah tangga yang disanggah.",
         "The objector must live in the same kelurahan as the household objected to.",
     ),
+    # Privacy (UU PDP): restriction of processing
+    "restriction.already": (
+        "Pemrosesan data orang ini sudah dibatasi. Tidak perlu dibatasi lagi.",
+        "Processing of this person's data is already restricted. Nothing more to do.",
+    ),
+    "restriction.not_restricted": (
+        "Pemrosesan data orang ini tidak sedang dibatasi, jadi tidak ada yang dicabut.",
+        "Processing of this person's data is not restricted, so there is nothing to lift.",
+    ),
+    "restriction_grounds.empty": (
+        "Tulis dasar pembatasan (misalnya permohonan subjek data).",
+        "Write the grounds for the restriction (for example the data subject's request).",
+    ),
+    "restriction_grounds.too_long": (
+        "Dasar pembatasan paling panjang 2000 karakter.",
+        "The grounds have at most 2000 characters.",
+    ),
     "grounds.empty": (
         "Tulis alasan sanggahan.",
         "Write the grounds of the objection.",
@@ -805,6 +822,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "group.empowerment": ("Pemberdayaan", "Empowerment"),
     "group.casework": ("Kasus", "Casework"),
     "group.approvals": ("Persetujuan", "Approvals"),
+    "group.privacy": ("Privasi", "Privacy"),
     "cmd.RegisterHousehold": ("Daftarkan rumah tangga", "Register a household"),
     "cmd.RegisterHousehold.help": (
         "Keluarga baru sesuai Kartu Keluarga.",
@@ -903,6 +921,19 @@ TEXT: dict[str, tuple[str, str]] = {
         "Sanggahan diterima atau ditolak.",
         "An objection upheld or rejected.",
     ),
+    "cmd.RestrictProcessing": ("Batasi pemrosesan data", "Restrict processing"),
+    "cmd.RestrictProcessing.help": (
+        "Data orang ini hanya disimpan di register (ditandai dibatasi); tidak dipakai program, "
+        "tampilan atau umpan data instansi sampai pembatasan dicabut.",
+        "Only the register keeps this person's data (marked restricted); no program, view or "
+        "agency feed uses it until the restriction is lifted.",
+    ),
+    "cmd.LiftRestriction": ("Cabut pembatasan", "Lift a restriction"),
+    "cmd.LiftRestriction.help": (
+        "Data orang ini kembali dapat dipakai program dan instansi.",
+        "Programs and agencies may use this person's data again.",
+    ),
+    "field.RestrictProcessing.grounds": ("Dasar pembatasan", "Grounds for the restriction"),
     "cmd.ApproveChange": ("Setujui perubahan", "Approve a change"),
     "cmd.ApproveChange.help": (
         "Supervisor menyetujui permintaan orang lain; perintahnya langsung dijalankan.",
@@ -1157,6 +1188,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "field.relationship": ("Hubungan dengan kepala keluarga", "Relationship to the head"),
     "sex.M": ("Laki-laki", "Male"),
     "sex.F": ("Perempuan", "Female"),
+    "member.restricted": ("dibatasi", "restricted"),
     "status.active": ("Aktif", "Active"),
     "rel.kepala_keluarga": ("Kepala keluarga", "Head of family"),
     "rel.istri": ("Istri", "Wife"),

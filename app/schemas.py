@@ -936,6 +936,32 @@ class ResolveObjectionSchema(_Command):
     resolved_on = Day(past=True, required=True)
 
 
+# --- privacy (UU PDP) --------------------------------------------------------------------
+
+
+class RestrictProcessingSchema(_Command):
+    """RestrictProcessing: only the registry keeps the person's data until it is lifted."""
+
+    household_id = _household_id()
+    nik = _nik()
+    grounds = Text(
+        code="restriction_grounds",
+        max_length=2000,
+        required=True,
+        metadata={
+            "description": "why (e.g. the data subject contests the data's accuracy)",
+            "example": "Subjek data membantah keakuratan data; permohonan tertulis.",
+        },
+    )
+
+
+class LiftRestrictionSchema(_Command):
+    """LiftRestriction: programs and agencies may use the person's data again."""
+
+    household_id = _household_id()
+    nik = _nik()
+
+
 class ApproveChangeSchema(_Command):
     approval_id = Id(required=True, metadata={"description": "the approval_id answered with 202"})
     note = OptionalText(code="note", max_length=500)
@@ -990,6 +1016,8 @@ _SCHEMAS: dict[str, type[Schema]] = {
     "AddCaseNote": AddCaseNoteSchema,
     "FileObjection": FileObjectionSchema,
     "ResolveObjection": ResolveObjectionSchema,
+    "RestrictProcessing": RestrictProcessingSchema,
+    "LiftRestriction": LiftRestrictionSchema,
     "ApproveChange": ApproveChangeSchema,
     "RejectChange": RejectChangeSchema,
 }

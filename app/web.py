@@ -522,6 +522,7 @@ COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("empowerment", ("EnrollEmpowerment", "CompleteEmpowerment")),
     ("casework", ("AddCaseNote", "FileObjection", "ResolveObjection")),
     ("approvals", ("ApproveChange", "RejectChange")),
+    ("privacy", ("RestrictProcessing", "LiftRestriction")),
 )
 # Commands with a page of their own (richer than the generic form).
 _OWN_PAGES = {"RegisterHousehold": "web.register_page"}

@@ -33,6 +33,7 @@ from projections.base import (
     current_generation,
     drop_generation,
     ensure_schema,
+    progress,
 )
 from projections.catalog import PROJECTIONS
 from projections.db import Cursor, Database, open_casework
@@ -145,7 +146,17 @@ class Runner:
         self.disconnect()
         self.views.close()
 
+    def fill_empty_views(self) -> None:
+        """Rebuild the views that hold nothing while others hold events (a projection added, or
+        one whose tables changed shape): the group's committed offsets would skip the past."""
+        applied = {p.name: progress(self.views, p)[0] for p in self.projections}
+        empty = [name for name, count in applied.items() if count == 0]
+        if empty and max(applied.values()) > 0:
+            log.info("views %s hold nothing yet: rebuilding them from the events", ", ".join(empty))
+            rebuild(self.settings, empty)
+
     def run(self, stop: threading.Event) -> None:
+        self.fill_empty_views()
         log.info("projection runner starting: %s", ", ".join(p.name for p in self.projections))
         backoff = 0.5
         while not stop.is_set():
@@ -328,7 +339,8 @@ def rebuild_one(
     with views.transaction() as cur:
         live = current_generation(cur, projection, lock=False)
         fresh = live + 1
-        drop_generation(cur, projection, live - 1)
+        if live > 2:  # readers may still be on live - 1
+            drop_generation(cur, projection, live - 2)
         drop_generation(cur, projection, fresh)
         names = create_generation(cur, projection, fresh)
     log.info("rebuilding %s into generation %d from %d events", projection.name, fresh, expected)

@@ -129,6 +129,9 @@ SPECS = (
         "resolve_objection",
         ("household_id", "objection_id", "resolution", "resolved_on"),
     ),
+    # privacy (UU PDP): restriction of processing; supervisor/admin only (app/auth.py)
+    CommandSpec("RestrictProcessing", "restrict_processing", ("household_id", "nik", "grounds")),
+    CommandSpec("LiftRestriction", "lift_restriction", ("household_id", "nik")),
     CommandSpec("ApproveChange", "approve_change", ("approval_id", "note")),
     CommandSpec("RejectChange", "reject_change", ("approval_id", "note")),
 )

@@ -120,6 +120,9 @@ ERROR_CODES = (
     "objection.not_due",
     "objection.other_kelurahan",
     "coordinates.out_of_range",
+    # privacy (UU PDP): restriction of processing
+    "restriction.already",
+    "restriction.not_restricted",
 )
 
 _INDEX_NAMESPACE = uuid.UUID("0f3d5c1e-7d55-4c51-9b8e-6a3f1f0b2c71")
@@ -837,6 +840,37 @@ class Household(Aggregate):
     def _objection_lapsed(self, objection_id: str, deadline: str, meta: dict[str, Any]) -> None:
         self.objections[objection_id].update(status="lapsed", closed_on=deadline)
 
+    # ---- privacy (UU PDP) ----------------------------------------------------------------
+
+    def restrict_processing(self, nik: str, grounds: str, meta: dict[str, Any]) -> None:
+        """Restrict the processing of a member's data: only the registry keeps it; no view
+        serving a program or an agency may use it (projections.base) until it is lifted.
+        Any member may be restricted, whatever their status."""
+        member = self.member(nik)
+        _required("grounds", grounds)
+        if member.get("restricted"):
+            raise DomainError("nik", "restriction.already")
+        self._processing_restricted(nik, grounds, meta)
+
+    @event("ProcessingRestricted")
+    def _processing_restricted(self, nik: str, grounds: str, meta: dict[str, Any]) -> None:
+        self.members[nik]["restricted"] = True
+
+    def lift_restriction(self, nik: str, meta: dict[str, Any]) -> None:
+        member = self.member(nik)
+        if not member.get("restricted"):
+            raise DomainError("nik", "restriction.not_restricted")
+        self._restriction_lifted(nik, meta)
+
+    @event("RestrictionLifted")
+    def _restriction_lifted(self, nik: str, meta: dict[str, Any]) -> None:
+        self.members[nik]["restricted"] = False
+
+    def is_restricted(self, nik: str) -> bool:
+        """Whether the member's processing is restricted (members recorded before restriction
+        existed have no flag: not restricted)."""
+        return bool(self.members.get(nik, {}).get("restricted"))
+
     # ---- reading -------------------------------------------------------------------------
 
     def as_dict(self) -> dict[str, Any]:
@@ -858,7 +892,11 @@ class Household(Aggregate):
             "rw": self.rw,
             "head_nik": self.head_nik,
             "members": [
-                {**m, "provisional_person_ids": list(m["provisional_person_ids"])}
+                {
+                    **m,
+                    "restricted": bool(m.get("restricted")),
+                    "provisional_person_ids": list(m["provisional_person_ids"]),
+                }
                 for m in self.members.values()
             ],
             "nibs": [dict(n) for n in self.nibs],

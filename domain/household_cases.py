@@ -317,3 +317,18 @@ class HouseholdCases(UseCases):
         household = self._household_for(cmd)
         household.lapse_objection(cmd["objection_id"], meta)
         return self._store(household)
+
+    # ---- privacy (UU PDP) ----------------------------------------------------------------
+
+    def restrict_processing(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """ProcessingRestricted: the person stays in the registry (marked), and every view
+        serving a program or an agency hides them (projections.base) until lifted."""
+        household = self._household_for(cmd)
+        household.restrict_processing(cmd["nik"], cmd["grounds"], meta)
+        return self._store(household)
+
+    def lift_restriction(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """RestrictionLifted: the person is back in every view."""
+        household = self._household_for(cmd)
+        household.lift_restriction(cmd["nik"], meta)
+        return self._store(household)

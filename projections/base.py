@@ -19,22 +19,68 @@ from projections.db import Cursor, Database
 log = logging.getLogger("casework.projections")
 
 Handler = Callable[[Cursor, dict[str, str], dict[str, Any]], None]
+# on_restriction(cur, names, household_id, nik, restricted): hide (True) or show again (False)
+# every row of that person in the projection's tables. It must be idempotent: it is also
+# called with True after any other event of a household with a restricted person.
+RestrictionHook = Callable[[Cursor, dict[str, str], str, str, bool], None]
+
+# Restriction of processing (UU PDP): a restricted person's data is kept by the registry only.
+# Every projection says whom it serves; one serving a program or an agency must hide the
+# person while restricted (and show them again when lifted) through its `on_restriction`.
+SERVES = ("registry", "program", "agency")
+RESTRICTION_EVENTS = {"ProcessingRestricted": True, "RestrictionLifted": False}
+RESTRICTIONS = "restrictions"  # the table of restricted (stream_id, nik), per generation
 
 
 @dataclass
 class Projection:
-    """A read model: its tables (DDL with `{name}` placeholders) and one handler per event type."""
+    """A read model: its tables (DDL with `{name}` placeholders) and one handler per event type.
+
+    `serves` is required: "registry" (may keep restricted persons, showing them marked), or
+    "program" / "agency": then `on_restriction` is required too, and `apply_envelopes` keeps
+    the restricted persons in a per-generation table and calls the hook (see RestrictionHook).
+    """
 
     name: str
     tables: dict[str, str]
     handlers: dict[str, Handler]
+    serves: str
     indexes: list[str] = field(default_factory=list)
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
+    on_restriction: RestrictionHook | None = None
+    # The shape of its tables: raise it when a table changes, so the new shape gets tables of
+    # its own (filled by the runner's rebuild of empty views) instead of failing on old ones.
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if self.serves not in SERVES:
+            raise ValueError(f"projection {self.name}: serves must be one of {SERVES}")
+        if not self.honours_restriction:
+            return
+        if self.on_restriction is None:
+            raise TypeError(
+                f"projection {self.name} serves a {self.serves}: it needs an on_restriction hook"
+                " that hides a restricted person's rows and shows them again when lifted"
+            )
+        if RESTRICTIONS in self.tables:
+            raise ValueError(f"projection {self.name}: the table name {RESTRICTIONS} is reserved")
+        taken = set(RESTRICTION_EVENTS) & set(self.handlers)
+        if taken:
+            raise ValueError(
+                f"projection {self.name}: {', '.join(sorted(taken))} go to on_restriction"
+            )
+
+    @property
+    def honours_restriction(self) -> bool:
+        return self.serves != "registry"
 
     def table_names(self, generation: int) -> dict[str, str]:
-        names = {base: f"{self.name}_{base}_g{generation}" for base in self.tables}
-        names["tracking"] = f"{self.name}_tracking_g{generation}"
+        prefix, suffix = f"{self.name}_v{self.version}", f"g{generation}"
+        names = {base: f"{prefix}_{base}_{suffix}" for base in self.tables}
+        names["tracking"] = f"{prefix}_tracking_{suffix}"
+        if self.honours_restriction:
+            names[RESTRICTIONS] = f"{prefix}_{RESTRICTIONS}_{suffix}"
         return names
 
 
@@ -76,6 +122,12 @@ def create_generation(cur: Cursor, projection: Projection, generation: int) -> d
         f"CREATE TABLE IF NOT EXISTS {names['tracking']} ("
         " stream_id VARCHAR(36) PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL)"
     )
+    if projection.honours_restriction:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {names[RESTRICTIONS]} ("
+            " stream_id VARCHAR(36) NOT NULL, nik VARCHAR(16) NOT NULL,"
+            " PRIMARY KEY (stream_id, nik))"
+        )
     for index in projection.indexes:
         cur.execute(index.format(g=generation, **names))
     return names
@@ -116,11 +168,16 @@ def apply_envelopes(
                 row[0],
                 version,
             )
-        handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
-            envelope["stream_type"]
-        )
-        if handler is not None:
-            handler(cur, names, envelope)
+        if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
+            _apply_restriction(cur, projection, names, envelope)
+        else:
+            handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
+                envelope["stream_type"]
+            )
+            if handler is not None:
+                handler(cur, names, envelope)
+                if projection.honours_restriction:
+                    _hide_restricted(cur, projection, names, stream_id)
         if row is None:
             cur.execute(
                 f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)",
@@ -133,6 +190,44 @@ def apply_envelopes(
             )
         applied += 1
     return applied
+
+
+def restricted_niks(cur: Cursor, names: dict[str, str], stream_id: str) -> list[str]:
+    """The restricted persons of one household, as a projection serving a program or an
+    agency has learned them (for handlers that want to skip them up front)."""
+    rows = cur.execute(
+        f"SELECT nik FROM {names[RESTRICTIONS]} WHERE stream_id=? ORDER BY nik", (stream_id,)
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _apply_restriction(
+    cur: Cursor, projection: Projection, names: dict[str, str], envelope: dict[str, Any]
+) -> None:
+    stream_id, nik = envelope["stream_id"], envelope["data"]["nik"]
+    restricted = RESTRICTION_EVENTS[envelope["type"]]
+    cur.execute(f"DELETE FROM {names[RESTRICTIONS]} WHERE stream_id=? AND nik=?", (stream_id, nik))
+    if restricted:
+        cur.execute(
+            f"INSERT INTO {names[RESTRICTIONS]} (stream_id, nik) VALUES (?, ?)", (stream_id, nik)
+        )
+    _hook(projection)(cur, names, stream_id, nik, restricted)
+
+
+def _hide_restricted(
+    cur: Cursor, projection: Projection, names: dict[str, str], stream_id: str
+) -> None:
+    """After any other event of a household: whatever its handler wrote about a restricted
+    person is hidden again, so a handler cannot bring a restricted person back by mistake."""
+    hook = _hook(projection)
+    for nik in restricted_niks(cur, names, stream_id):
+        hook(cur, names, stream_id, nik, True)
+
+
+def _hook(projection: Projection) -> RestrictionHook:
+    if projection.on_restriction is None:  # __post_init__ refuses this; a later edit may not
+        raise TypeError(f"projection {projection.name} has no on_restriction hook")
+    return projection.on_restriction
 
 
 def apply_batch(db: Database, projection: Projection, envelopes: list[dict[str, Any]]) -> int:

@@ -1,6 +1,8 @@
 """Every registered projection, by name."""
 
-from projections import register
+from projections import beneficiaries, register
 from projections.base import Projection
 
-PROJECTIONS: dict[str, Projection] = {p.name: p for p in (register.PROJECTION,)}
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p for p in (register.PROJECTION, beneficiaries.PROJECTION)
+}

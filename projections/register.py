@@ -22,13 +22,14 @@ TABLES = {
         " name TEXT NOT NULL, name_key TEXT NOT NULL, birth_date VARCHAR(10) NOT NULL,"
         " sex VARCHAR(1) NOT NULL, relationship VARCHAR(30) NOT NULL,"
         " status VARCHAR(20) NOT NULL, seq INTEGER NOT NULL,"
+        " restricted INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY (household_id, nik))"
     ),
 }
 INDEXES = [
-    "CREATE INDEX IF NOT EXISTS register_hh_kk_g{g} ON {households} (kk_number)",
-    "CREATE INDEX IF NOT EXISTS register_mem_nik_g{g} ON {members} (nik)",
-    "CREATE INDEX IF NOT EXISTS register_mem_name_g{g} ON {members} (name_key)",
+    "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_number)",
+    "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik)",
+    "CREATE INDEX IF NOT EXISTS {members}_mem_name ON {members} (name_key)",
 ]
 
 
@@ -138,6 +139,25 @@ def head_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -
     _touch(cur, names, envelope)
 
 
+def _set_restricted(
+    cur: Cursor, names: dict[str, str], envelope: dict[str, Any], restricted: bool
+) -> None:
+    """The registry keeps a restricted person (UU PDP), marked "dibatasi"."""
+    cur.execute(
+        f"UPDATE {names['members']} SET restricted=? WHERE household_id=? AND nik=?",
+        (1 if restricted else 0, envelope["stream_id"], envelope["data"]["nik"]),
+    )
+    _touch(cur, names, envelope)
+
+
+def processing_restricted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _set_restricted(cur, names, envelope, True)
+
+
+def restriction_lifted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _set_restricted(cur, names, envelope, False)
+
+
 def household_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     _touch(cur, names, envelope)
 
@@ -149,13 +169,18 @@ HANDLERS = {
     "DeathRecorded": death_recorded,
     "MemberRejoined": member_rejoined,
     "HeadChanged": head_changed,
+    "ProcessingRestricted": processing_restricted,
+    "RestrictionLifted": restriction_lifted,
 }
 
 PROJECTION = Projection(
     name="register",
     tables=TABLES,
     handlers=HANDLERS,
+    # the registry may keep restricted persons (shown with `restricted`)
+    serves="registry",
     indexes=INDEXES,
+    version=2,  # v2: members.restricted
     stream_handlers={"Household": household_changed},
 )
 
@@ -168,8 +193,8 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
     ids = [row[0] for row in rows]
     marks = ",".join("?" for _ in ids)
     members: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-    for hid, nik, name, birth_date, sex, relationship, status in db.query(
-        f"SELECT household_id, nik, name, birth_date, sex, relationship, status"
+    for hid, nik, name, birth_date, sex, relationship, status, restricted in db.query(
+        f"SELECT household_id, nik, name, birth_date, sex, relationship, status, restricted"
         f" FROM {names['members']} WHERE household_id IN ({marks}) ORDER BY household_id, seq",
         ids,
     ):
@@ -181,6 +206,7 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
                 "sex": sex,
                 "relationship": relationship,
                 "status": status,
+                "restricted": bool(restricted),
             }
         )
     keys = (

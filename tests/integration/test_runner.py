@@ -14,7 +14,8 @@ from consumers.runner import rebuild
 from consumers.topics import DLQ, EVENTS, ensure_topics
 from projections import envelope as wire
 from projections import register
-from projections.base import progress
+from projections.base import drop_generation, progress
+from projections.catalog import PROJECTIONS
 from projections.status import dead_letter_count, store_counts
 from tests.conftest import wait_until
 from tests.support.events import publish_store, register_families
@@ -173,3 +174,23 @@ def test_an_envelope_with_malformed_data_lands_in_dlq(
     wait_until(lambda: dead_letter_count(views_db) == 1, 30, "the dead letter to be counted")
     [parked] = dlq_messages(broker.bootstrap)
     assert dict(parked.headers)["error"] == b"invalid data: fields kk_number"
+
+
+def test_a_view_added_later_is_filled_from_the_past(
+    casework, broker, store_db, views_db, processes
+):
+    register_families(casework, 20)
+    publish_store(casework, broker.bootstrap)
+    runner = processes.start("projections")
+    wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
+    runner.terminate()
+    runner.wait()
+    # As if the beneficiaries view had just been added: no tables, no state, offsets long past.
+    added = PROJECTIONS["beneficiaries"]
+    with views_db.transaction() as cur:
+        drop_generation(cur, added, 1)
+        cur.execute("DELETE FROM projection_state WHERE name=?", (added.name,))
+
+    processes.start("projections")
+    total = store_counts(store_db)[0]
+    wait_until(lambda: progress(views_db, added)[0] == total, 60, "the added view to be filled")
