@@ -18,7 +18,7 @@ from app.seed_data import generate_households
 from bench.report import Result
 from bench.stores import Workspace
 from consumers.broker import EmbeddedBroker
-from consumers.relay import Relay, make_producer
+from consumers.relay import PRODUCER_SETTINGS, EnvelopeWorker, Relay, make_producer
 from consumers.runner import Runner, consumer_config
 from consumers.topics import EVENTS, FOREVER
 from domain.application import SYSTEM, Casework, make_meta
@@ -74,21 +74,38 @@ def fill_store(settings: Settings, events: int, seed: int = 11) -> int:
     return stored
 
 
-def encoded_messages(settings: Settings) -> list[Message]:
-    """Every stored event as the relay would send it: key, envelope and headers, encoded."""
+def encoded_messages(settings: Settings) -> tuple[list[Message], dict[str, float]]:
+    """Every stored event as the relay sends it: key, envelope and headers, encoded.
+
+    Built twice, through the mapper (`from_notification`) and through the relay's fast path
+    (`EnvelopeEncoder`); the two must be identical. Also answers both rates, events/s.
+    """
     app = Casework(env=settings.store.eventsourcing_env())
-    messages, position = [], 0
+    notifications, position = [], 0
     try:
         while batch := app.recorder.select_notifications(position, 1000, inclusive_of_start=False):
-            for notification in batch:
-                env = wire.from_notification(app, notification, settings.tenant)
-                messages.append(
-                    Message(env["stream_id"].encode(), wire.encode(env), wire.headers(env))
-                )
+            notifications.extend(batch)
             position = batch[-1].id
+        started = time.perf_counter()
+        messages = []
+        for notification in notifications:
+            env = wire.from_notification(app, notification, settings.tenant)
+            messages.append(Message(env["stream_id"].encode(), wire.encode(env), wire.headers(env)))
+        mapper_seconds = time.perf_counter() - started
+        encoder = wire.EnvelopeEncoder(app, settings.tenant)
+        started = time.perf_counter()
+        fast = [encoder.message(notification) for notification in notifications]
+        fast_seconds = time.perf_counter() - started
     finally:
         app.close()
-    return messages
+    if [(m.key, m.value, m.headers) for m in messages] != fast:
+        raise RuntimeError("the relay's fast envelope path differs from from_notification")
+    rates = {
+        "envelope_mapper_path_per_s": round(len(messages) / mapper_seconds),
+        "envelope_fast_path_per_s": round(len(fast) / fast_seconds),
+        "envelope_fast_path_share": round(encoder.fast_count / max(len(fast), 1), 4),
+    }
+    return messages, rates
 
 
 def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
@@ -164,13 +181,11 @@ def bench_relay_and_runner(
         env = ws.env("pipeline", kafka=broker.bootstrap, partitions=partitions)
         settings = Settings.from_env(env)
         stored = fill_store(settings, warmup + events)
-        started = time.perf_counter()
-        messages = encoded_messages(settings)
-        encode_rate = len(messages) / (time.perf_counter() - started)
+        messages, encode_rates = encoded_messages(settings)
         if len(messages) != stored:
             raise RuntimeError(f"{len(messages)} events read back from the store, {stored} saved")
         relay = bench_relay(settings, messages, warmup, relay_rounds, partitions)
-        relay.extra["envelope_encoding_only_per_s"] = round(encode_rate)
+        relay.extra.update(encode_rates)
         runner = bench_runner(settings, stored, runner_rounds, partitions)
     return relay, runner
 
@@ -190,8 +205,7 @@ def bench_relay(
             raise RuntimeError("the benchmark relay could not take the lease")
         relay.connect()
         raw_produce(producer, WARMUP_TOPIC, messages[:warmup])
-        while relay.published < warmup and relay.publish_batch():
-            pass
+        relay.publish(warmup)
         # Rounds of whole relay batches, so both sides send exactly the same slice.
         batches = (len(messages) - relay.published) // relay.batch_size
         size = max(1, batches // rounds) * relay.batch_size
@@ -201,8 +215,7 @@ def bench_relay(
             batched = raw_produce(producer, WARMUP_TOPIC, chunk, relay.batch_size)
             batched_rates.append(len(chunk) / batched)
             before, started = relay.published, time.perf_counter()
-            while relay.published - before < size and relay.publish_batch():
-                pass
+            relay.publish(size)  # sent, acknowledged and recorded
             relay_rates.append((relay.published - before) / (time.perf_counter() - started))
         relay.publish_pending()
     finally:
@@ -229,6 +242,9 @@ def bench_relay(
             "raw_flush_every_batch_per_s": round(best(batched_rates)),
             "bytes_per_message": round(sum(len(m.value) for m in messages) / len(messages)),
             "relay_batch_size": relay.batch_size,
+            "relay_chunk_size": relay.chunk_size,
+            "relay_envelope_worker": isinstance(relay.source, EnvelopeWorker),
+            "producer_settings": dict(PRODUCER_SETTINGS),
             "partitions": partitions,
         },
     )

@@ -1,10 +1,21 @@
 """The relay: publishes every stored event to `casework.events.v1`, in store order.
 
 It follows the event store's notification log by polling (SQLite has no
-subscriptions), publishes a batch with an idempotent producer, waits until Kafka
-has acknowledged all of it, and only then records the batch's last position in
-`casework_relay_state`. A restart therefore resends at most the one unconfirmed
-batch (at-least-once; consumers dedupe by position).
+subscriptions) and publishes with an idempotent producer, pipelined: it sends
+chunks of events while earlier chunks are still in flight, and records a chunk's
+last position in `casework_relay_state` only once Kafka acknowledged every
+message of that chunk and of all chunks before it. At most `batch_size` events
+are sent and not yet recorded, so a restart resends at most that many
+(at-least-once; consumers dedupe by position). Caught up, it looks for new events
+every `IDLE_SECONDS` with one indexed lookup.
+
+The messages are built by a child process, the envelope worker, which reads the
+store ahead of the relay and turns each stored event into its envelope (the fast
+path of `projections.envelope.EnvelopeEncoder`, byte for byte what
+`from_notification` gives). That is Python work which, in the relay's own
+process, would take turns through the GIL with kafka-python's own Python work in
+`send`; in the worker it runs on another core meanwhile. Positions, the lease and
+everything sent stay with the relay.
 
 One relay publishes at a time: the holder of the lease row in
 `casework_relay_lease`. Others stand by and take over when the lease expires.
@@ -22,12 +33,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Notification, PersistenceError
@@ -37,16 +55,21 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from consumers.topics import EVENTS, ensure_topics
-from domain.settings import Settings, SettingsError
+from domain.application import Casework
+from domain.settings import DatabaseUrl, Settings, SettingsError
 from projections.db import Cursor, Database, open_casework
-from projections.envelope import encode, from_notification, headers
-from projections.status import RELAY_LEASE_DDL, RELAY_STATE_DDL
+from projections.envelope import EnvelopeEncoder
+from projections.status import RELAY_LEASE_DDL, RELAY_STATE_DDL, events_table
 
 log = logging.getLogger("casework.relay")
 
 NAME = "main"
-BATCH_SIZE = 1000
-IDLE_SECONDS = 0.05
+BATCH_SIZE = 1000  # at most this many events sent and not yet recorded (resent after a crash)
+CHUNK_SIZE = 250  # events sent together; their position is recorded once all are acknowledged
+READ_SIZE = 4000  # events read from the store at a time
+PREFETCH = 2  # chunks the envelope worker builds ahead of the one being sent
+WORKER_TIMEOUT_SECONDS = 30.0
+IDLE_SECONDS = 0.01
 LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.0
 PROBE_SECONDS = 2.0
@@ -66,6 +89,31 @@ class LeaseLost(Exception):
 
 class PublishFailed(Exception):
     """Kafka did not acknowledge every message of a batch."""
+
+
+class WorkerFailed(Exception):
+    """The envelope worker process died, hung or could not be started."""
+
+
+# One message: the event's position, then the key, value and headers to send.
+Message = tuple[int, bytes, bytes, list[tuple[str, bytes]]]
+
+
+@dataclass
+class _Chunk:
+    """Events sent together: the position of the last one and a future per message."""
+
+    last: int
+    futures: list[FutureRecordMetadata]
+    checked: int = 0
+
+    def done(self) -> bool:
+        """Whether every message is acknowledged or failed (the futures complete in any order)."""
+        futures, checked = self.futures, self.checked
+        while checked < len(futures) and futures[checked].is_done:
+            checked += 1
+        self.checked = checked
+        return checked == len(futures)
 
 
 def new_owner() -> str:
@@ -183,22 +231,29 @@ class TopicWatch:
             self._admin = None
 
 
+# The relay's producer. Idempotent with acks from all replicas; at most 5 requests in flight
+# keeps the order. Batches wait up to `linger_ms` to fill, but the relay flushes whenever it has
+# caught up with the store, so lingering only shapes batches under load. No compression: the
+# messages are small and compressing them costs more CPU than it saves on a local network.
+# The benchmark's raw producer is built from these same settings.
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "enable_idempotence": True,
+    "acks": "all",
+    "max_in_flight_requests_per_connection": 5,
+    "linger_ms": 10,
+    "batch_size": 256 * 1024,
+    "compression_type": None,
+    "allow_auto_create_topics": False,
+    "request_timeout_ms": REQUEST_TIMEOUT_MS,
+    "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
+    "max_block_ms": 10_000,
+    "reconnect_backoff_max_ms": 2_000,
+}
+
+
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
-    """Idempotent, acks from all replicas, batched; at most 5 requests in flight keeps order."""
-    return KafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id=client_id,
-        enable_idempotence=True,
-        acks="all",
-        max_in_flight_requests_per_connection=5,
-        linger_ms=10,
-        batch_size=256 * 1024,
-        allow_auto_create_topics=False,
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-        delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
-        max_block_ms=10_000,
-        reconnect_backoff_max_ms=2_000,
-    )
+    """A producer with the relay's settings (`PRODUCER_SETTINGS`)."""
+    return KafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, **PRODUCER_SETTINGS)
 
 
 def abandon(producer: KafkaProducer) -> None:
@@ -229,11 +284,232 @@ class Backoff:
         self.delay = self.first
 
 
+class StoreReader:
+    """Reads the store after a position and builds the messages, in this process."""
+
+    def __init__(self, app: Casework, tenant: str, read_size: int = READ_SIZE) -> None:
+        self.app = app
+        self.encoder = EnvelopeEncoder(app, tenant)
+        self.read_size = read_size
+        self._read: list[Notification] = []
+        self._at = 0
+        self._after = 0
+
+    def seek(self, after: int) -> None:
+        """Continue after this position (forgetting what was read ahead)."""
+        self._read, self._at, self._after = [], 0, after
+
+    def take(self, count: int) -> list[Message]:
+        """The messages of the next `count` events; fewer only when the store has no more."""
+        taken: list[Notification] = []
+        while len(taken) < count:
+            if self._at >= len(self._read):
+                self._read = self.app.recorder.select_notifications(
+                    self._after, self.read_size, inclusive_of_start=False
+                )
+                self._at = 0
+                if not self._read:
+                    break
+                self._after = self._read[-1].id
+            part = self._read[self._at : self._at + count - len(taken)]
+            self._at += len(part)
+            taken += part
+        message = self.encoder.message
+        return [(n.id, *message(n)) for n in taken]
+
+    def close(self) -> None:
+        pass
+
+
+class EnvelopeWorker:
+    """A child process that reads the store and builds the messages ahead of the relay.
+
+    Building an envelope is Python work (JSON decoding and encoding) that would otherwise
+    share one core, through the GIL, with kafka-python's own Python work in `send`. The
+    child runs a `StoreReader`; the relay asks it for the next chunk while it sends the
+    previous one. Requests and answers carry an epoch, so answers to requests made before
+    a `seek` are recognised and dropped. The child exits when its pipe closes, also when
+    the relay is killed.
+    """
+
+    def __init__(
+        self, store: DatabaseUrl, tenant: str, chunk_size: int, read_size: int = READ_SIZE
+    ) -> None:
+        self.config = {"store": store.url, "tenant": tenant, "read_size": read_size}
+        self.chunk_size = chunk_size
+        self.process: subprocess.Popen | None = None
+        self._rx: Connection | None = None
+        self._tx: Connection | None = None
+        self._epoch = 0
+        self._after = 0
+        self._seeking = True
+        self._requested = 0
+        self._buffer: list[Message] = []
+        self._at = 0
+
+    def seek(self, after: int) -> None:
+        """Continue after this position; answers to earlier requests are dropped."""
+        self._after = after
+        self._epoch += 1
+        self._seeking = True
+        self._requested = 0
+        self._buffer, self._at = [], 0
+
+    def take(self, count: int) -> list[Message]:
+        """The messages of the next `count` (or fewer) events; [] when the store has no more.
+
+        Fewer than `count` also when the chunk the worker built ends: the relay asks for
+        `chunk_size` at a time, and then a short answer means the store had no more.
+        """
+        if self._at >= len(self._buffer):
+            self._buffer, self._at = self._next_chunk(), 0
+            if not self._buffer:
+                return []
+        taken = self._buffer[self._at : self._at + count]
+        self._at += len(taken)
+        self._after = taken[-1][0]
+        return taken
+
+    def _next_chunk(self) -> list[Message]:
+        try:
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            if self._seeking:
+                self._send(("seek", self._epoch, self._after))
+                self._seeking = False
+            if not self._requested:
+                self._request()
+            chunk = self._answer()
+            if len(chunk) == self.chunk_size:
+                # More is probably stored: have the next chunks built while this one is sent.
+                # (Not after a short chunk: an answer prepared before new events were stored
+                # would then say "nothing new" one poll too late.)
+                while self._requested < PREFETCH:
+                    self._request()
+            return chunk
+        except (OSError, EOFError, WorkerFailed) as error:
+            self.close()
+            if isinstance(error, WorkerFailed):
+                raise
+            raise WorkerFailed(f"envelope worker: {type(error).__name__}: {error}") from None
+        except BaseException:
+            self.seek(self._after)  # whatever the worker did after the error is dropped
+            raise
+
+    def _request(self) -> None:
+        self._send(("next", self._epoch, self.chunk_size))
+        self._requested += 1
+
+    def _send(self, request: tuple) -> None:
+        assert self._tx is not None
+        self._tx.send(request)
+
+    def _answer(self) -> list[Message]:
+        """The answer to the oldest request of this epoch; raises what the worker raised."""
+        assert self._rx is not None
+        deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+        while True:
+            if not self._rx.poll(max(deadline - time.monotonic(), 0.0)):
+                raise WorkerFailed(f"envelope worker: no answer in {WORKER_TIMEOUT_SECONDS:.0f} s")
+            kind, epoch, payload = self._rx.recv()
+            if epoch != self._epoch:
+                continue
+            self._requested -= 1
+            if kind == "error":
+                raise payload
+            return payload
+
+    def _start(self) -> None:
+        self.close()
+        child_in, to_child = os.pipe()  # (read end, write end)
+        from_child, child_out = os.pipe()
+        root = str(Path(__file__).resolve().parents[1])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+        }
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from consumers.relay import envelope_worker; envelope_worker()",
+                    str(child_in),
+                    str(child_out),
+                ],
+                pass_fds=(child_in, child_out),
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+        except BaseException:
+            os.close(to_child)
+            os.close(from_child)
+            raise
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self._tx = Connection(to_child, readable=False)
+        self._rx = Connection(from_child, writable=False)
+        self._send(("config", 0, self.config))
+        self.seek(self._after)  # a new process: continue after the last message handed out
+        log.info("envelope worker started (pid %d)", self.process.pid)
+
+    def close(self) -> None:
+        """Stop the worker process (it restarts on the next `take`)."""
+        for conn in (self._tx, self._rx):
+            if conn is not None:
+                conn.close()
+        self._tx = self._rx = None
+        process, self.process = self.process, None
+        if process is not None:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def envelope_worker() -> None:
+    """The envelope worker's process: answers the relay's requests until its pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the relay decides when to stop
+    requests = Connection(int(sys.argv[1]), writable=False)
+    answers = Connection(int(sys.argv[2]), readable=False)
+    try:
+        _, _, config = requests.recv()
+    except EOFError:
+        return
+    store = DatabaseUrl.parse(config["store"], "CASEWORK_STORE")
+    app = Casework(env=store.eventsourcing_env())
+    reader = StoreReader(app, config["tenant"], config["read_size"])
+    try:
+        while True:
+            try:
+                kind, epoch, argument = requests.recv()
+            except EOFError:
+                return
+            if kind == "seek":
+                reader.seek(argument)
+                continue
+            try:
+                answer: tuple = ("chunk", epoch, reader.take(argument))
+            except Exception as error:  # noqa: BLE001 - the relay raises it and decides
+                answer = ("error", epoch, error)
+            try:
+                answers.send(answer)
+            except BrokenPipeError:
+                return
+            except Exception as error:  # noqa: BLE001 - e.g. an exception that cannot be pickled
+                answers.send(("error", epoch, WorkerFailed(f"{type(error).__name__}: {error}")))
+    finally:
+        app.close()
+
+
 class Relay:
     """Publishes the store's events to Kafka; `run` is the service loop.
 
-    For a benchmark: `open()`, `acquire_lease()`, `connect()`, then
-    `publish_pending()` as often as wanted, and `close()`.
+    For a benchmark: `open()`, `acquire_lease()`, `connect()`, then `publish(n)` or
+    `publish_pending()` as often as wanted, and `close()`. `envelope_worker=False`
+    builds the messages in this process instead of a child process.
     """
 
     def __init__(
@@ -242,7 +518,10 @@ class Relay:
         *,
         owner: str | None = None,
         batch_size: int = BATCH_SIZE,
+        chunk_size: int = CHUNK_SIZE,
+        read_size: int = READ_SIZE,
         lease_seconds: float = LEASE_SECONDS,
+        envelope_worker: bool = True,
     ) -> None:
         if not settings.kafka:
             raise SettingsError("CASEWORK_KAFKA: the relay needs the Kafka bootstrap servers")
@@ -250,13 +529,24 @@ class Relay:
         self.bootstrap = settings.kafka
         self.owner = owner or new_owner()
         self.batch_size = batch_size
+        self.chunk_size = min(chunk_size, batch_size)
         self.app = open_casework(settings.store)
+        self.source: StoreReader | EnvelopeWorker = (
+            EnvelopeWorker(settings.store, settings.tenant, self.chunk_size, read_size)
+            if envelope_worker
+            else StoreReader(self.app, settings.tenant, read_size)
+        )
         self.db = Database(settings.store)
         self.lease = Lease(self.db, self.owner, lease_seconds)
         self.watch = TopicWatch(self.bootstrap)
         self.producer: KafkaProducer | None = None
         self.position = 0
         self.published = 0
+        self._sent: deque[_Chunk] = deque()
+        self._unrecorded = 0
+        self._sent_position = 0
+        self._caught_up = False
+        self._events_table = events_table(self.db)
         self.leader = False
         self._standby_logged = False
         self._renewed_at = 0.0
@@ -277,6 +567,7 @@ class Relay:
             "SELECT position, published FROM casework_relay_state WHERE name=?", (NAME,)
         )
         self.position, self.published = (int(row[0]), int(row[1])) if row else (0, 0)
+        self._reset_pipeline()
 
     def _record(self, position: int, published: int) -> None:
         """Durably record progress, in the transaction that confirms the lease is ours."""
@@ -325,11 +616,13 @@ class Relay:
         )
         self.leader = False
         self._disconnect()
+        self.source.close()  # a standby needs no envelope worker
 
     # --- broker ----------------------------------------------------------------------
 
     def connect(self) -> None:
         """Check the broker still has our events, make sure the topics exist, start a producer."""
+        self._reset_pipeline()
         self._check_for_data_loss()
         ensure_topics(self.bootstrap, self.settings.partitions)
         partitions = self.watch.state().partitions
@@ -363,6 +656,7 @@ class Relay:
                 self.position,
             )
             self._record(0, 0)
+            self._reset_pipeline()
 
     def _watch_broker(self) -> None:
         """Between batches: notice a broker that restarted empty while we were idle."""
@@ -375,43 +669,114 @@ class Relay:
             self.connect()
 
     def _disconnect(self) -> None:
+        """Drop the producer, and with it whatever was sent but not recorded."""
         if self.producer is not None:
             abandon(self.producer)
             self.producer = None
+        self._reset_pipeline()
         self.watch.close()
 
     # --- publishing ------------------------------------------------------------------
 
-    def publish_batch(self) -> int:
-        """Publish the next batch after the recorded position; the number published."""
+    def pump(self, limit: int | None = None) -> int:
+        """One step of the pipeline: record what Kafka confirmed, then send the next chunk.
+
+        Sends at most `chunk_size` events (and `limit`), and only while fewer than
+        `batch_size` events are sent and not yet recorded: when the window is full it
+        waits for the oldest chunk first. Returns the number sent: fewer than `chunk_size`
+        (0 included) when the store had no more after what was sent.
+        """
         producer = self.producer
         assert producer is not None, "connect() first"
-        notifications = self.app.recorder.select_notifications(
-            self.position, self.batch_size, inclusive_of_start=False
+        self._record_confirmed()
+        while self._sent and self._unrecorded + self.chunk_size > self.batch_size:
+            self._await(self._sent[0])
+            self._record_confirmed()
+        messages = self.source.take(
+            self.chunk_size if limit is None else min(self.chunk_size, limit)
         )
-        if not notifications:
+        if not messages:
             return 0
-        futures = [self._send(producer, notification) for notification in notifications]
-        producer.flush(timeout=FLUSH_TIMEOUT_SECONDS)
-        _check_delivered(futures)
-        self._record(notifications[-1].id, self.published + len(notifications))
-        return len(notifications)
+        send = producer.send
+        futures = [
+            send(EVENTS, key=key, value=value, headers=headers)
+            for _, key, value, headers in messages
+        ]
+        self._sent.append(_Chunk(messages[-1][0], futures))
+        self._unrecorded += len(futures)
+        self._sent_position = messages[-1][0]
+        return len(futures)
+
+    def drain(self) -> None:
+        """Send what the producer still holds at once, wait for it and record it."""
+        if not self._sent:
+            return
+        assert self.producer is not None, "connect() first"
+        self.producer.flush(timeout=FLUSH_TIMEOUT_SECONDS)
+        while self._sent:
+            self._await(self._sent[0])
+            self._record_confirmed()
+
+    def publish(self, limit: int | None = None) -> int:
+        """Publish the next `limit` events (all stored so far when None), wait until Kafka
+        confirmed them and record the position; the number published."""
+        total = 0
+        while limit is None or total < limit:
+            count = self.pump(None if limit is None else limit - total)
+            if not count:
+                break
+            total += count
+        self.drain()
+        return total
+
+    def publish_batch(self) -> int:
+        """Publish (and confirm and record) the next `batch_size` events; the number published."""
+        return self.publish(self.batch_size)
 
     def publish_pending(self) -> int:
         """Publish everything stored so far; the number published."""
-        total = 0
-        while count := self.publish_batch():
-            total += count
-        return total
+        return self.publish()
 
-    def _send(self, producer: KafkaProducer, notification: Notification) -> FutureRecordMetadata:
-        envelope = from_notification(self.app, notification, self.settings.tenant)
-        return producer.send(
-            EVENTS,
-            key=envelope["stream_id"].encode(),
-            value=encode(envelope),
-            headers=headers(envelope),
-        )
+    def _record_confirmed(self) -> None:
+        """Record the position after the oldest chunks Kafka acknowledged completely.
+
+        Chunks are recorded in the order they were sent, and only when every earlier
+        chunk was acknowledged too. A chunk with a failed message raises PublishFailed
+        (after recording the chunks before it): the relay then resends from the position.
+        """
+        last, count, failed = 0, 0, None
+        while self._sent and self._sent[0].done():
+            chunk = self._sent[0]
+            if not all(future.succeeded() for future in chunk.futures):
+                failed = chunk
+                break
+            self._sent.popleft()
+            last, count = chunk.last, count + len(chunk.futures)
+        if count:
+            self._unrecorded -= count
+            self._record(last, self.published + count)
+        if failed is not None:
+            _check_delivered(failed.futures)
+
+    def _await(self, chunk: _Chunk) -> None:
+        """Wait until every message of a chunk is acknowledged or failed."""
+        deadline = time.monotonic() + FLUSH_TIMEOUT_SECONDS
+        for future in chunk.futures:
+            if future.is_done:
+                continue
+            try:
+                future.get(max(deadline - time.monotonic(), 0.0))
+            except KafkaError:
+                if not future.is_done:
+                    raise
+
+    def _reset_pipeline(self) -> None:
+        """Forget what was sent and read ahead: publishing resumes after the recorded position."""
+        self._sent.clear()
+        self._unrecorded = 0
+        self._sent_position = self.position
+        self._caught_up = False
+        self.source.seek(self.position)
 
     def _log_progress(self) -> None:
         since, published_then = self._progress
@@ -448,7 +813,7 @@ class Relay:
                 backoff.reset()
             except LeaseLost as lost:
                 self._stand_down(lost.args[0] if lost.args else None)
-            except (PublishFailed, *TRANSIENT_ERRORS) as error:
+            except (PublishFailed, WorkerFailed, *TRANSIENT_ERRORS) as error:
                 delay = backoff.next()
                 log.warning(
                     "relay trouble (%s: %s) at position %d; retrying in %.1f s",
@@ -469,10 +834,28 @@ class Relay:
             self.connect()
         self._keep_lease()
         self._watch_broker()
-        published = self.publish_batch()
+        if self._caught_up and not self._stored_after(self._sent_position):
+            stop.wait(IDLE_SECONDS)  # polling with one cheap query, not a read of the store
+            return
+        sent = self.pump()
+        if sent == self.chunk_size:  # probably more stored: keep the pipeline full
+            self._caught_up = False
+            self._log_progress()
+            return
+        # Caught up with the store: confirm and record what is in flight, then poll again.
+        self._caught_up = True
+        self.drain()
         self._log_progress()
-        if published < self.batch_size:
+        if not sent:
             stop.wait(IDLE_SECONDS)
+
+    def _stored_after(self, position: int) -> bool:
+        """Whether the store holds an event after this position (one indexed lookup)."""
+        table, column = self._events_table
+        return (
+            self.db.query_one(f"SELECT 1 FROM {table} WHERE {column}>? LIMIT 1", (position,))
+            is not None
+        )
 
     def close(self) -> None:
         """Stop: batches are flushed and recorded as they go; release the lease."""
@@ -489,6 +872,7 @@ class Relay:
             self.position,
             self.published,
         )
+        self.source.close()
         self.db.close()
         self.app.close()
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 from eventsourcing.application import Application
@@ -123,23 +126,52 @@ def decode(value: bytes | None) -> dict[str, Any]:
 
 _PLAIN = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_FRAME = frozenset(_EVENT_FRAME)
 _TYPED = '"_type_"'  # how a transcoded value starts; only a key or a string can contain it
+_ISO_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _json_text() -> Callable[[Any], str]:
+    """`_ENCODER.encode`, calling the C encoder directly when there is one (same output)."""
+    if c_make_encoder is None:
+        return _ENCODER.encode
+    make = c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(make(value, 0))
+
+
+_json = _json_text()
 
 
 def _fast_event_id(stream_id: uuid.UUID, version: int) -> str:
     """`event_id`, a uuid5, without building UUID objects."""
-    name = stream_id.bytes + str(version).encode()
-    h = hashlib.sha1(name, usedforsecurity=False).hexdigest()
+    h = hashlib.sha1(stream_id.bytes + str(version).encode(), usedforsecurity=False).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def _time_text(iso: str) -> str:
-    """rfc3339() of what DatetimeAsISO decodes from `iso` (ValueError when it cannot)."""
-    moment = dt.datetime.fromisoformat(iso)
-    if len(iso) == 32 and iso.endswith("+00:00") and moment.isoformat() == iso:
-        return iso[:26] + "Z"  # UTC with microseconds: rfc3339 only writes the zone as Z
+def _time_text(raw: str) -> str:
+    """rfc3339() of what DatetimeAsISO decodes (ValueError when it cannot)."""
+    moment = dt.datetime.fromisoformat(raw)
+    if _ISO_UTC.fullmatch(raw):
+        return raw[:26] + "Z"  # UTC with microseconds: rfc3339 only writes the zone as Z
     return rfc3339(moment)
+
+
+def _typed_text(value: dict[str, Any]) -> str | None:
+    """The envelope text of a transcoded UUID or datetime (as `_plain` writes the decoded
+    object), None for anything else. ValueError when the mapper could not decode it either."""
+    raw = value.get("_data_")
+    if len(value) != 2 or type(raw) is not str:
+        return None
+    kind = value.get("_type_")
+    if kind == "uuid_hex":
+        if _HEX32.fullmatch(raw):
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        return str(uuid.UUID(raw))
+    if kind == "datetime_iso":
+        return _time_text(raw)
+    return None
 
 
 def _fast_capable(app: Application) -> bool:
@@ -160,6 +192,7 @@ class _EventType:
 
     stream_type: str
     type: str
+    class_version: Any
     stream_type_json: str
     type_json: str
     type_header: bytes
@@ -192,7 +225,7 @@ class EnvelopeEncoder:
             f'{{"event_id":"{event_id}","tenant":{self._tenant_json},"position":{position},'
             f'"stream_id":"{stream_id}","stream_type":{kind.stream_type_json},'
             f'"version":{version},"type":{kind.type_json},'
-        ) + _ENCODER.encode(rest)[1:]
+        ) + _json(rest)[1:]
         header = [("type", kind.type_header), ("position", str(position).encode())]
         return stream_id.encode(), value.encode(), header
 
@@ -200,7 +233,9 @@ class EnvelopeEncoder:
         """The envelope as a dict: the fast path's when it applies, else `from_notification`'s."""
         parts = self._parts(notification) if self.capable else None
         if parts is None:
+            self.mapper_count += 1
             return from_notification(self.app, notification, self.tenant)
+        self.fast_count += 1
         kind, event_id, stream_id, position, version, rest = parts
         return {
             "event_id": event_id,
@@ -223,11 +258,12 @@ class EnvelopeEncoder:
             cls = resolve_topic(topic)
         except Exception:  # noqa: BLE001 - an unknown topic: the mapper path reports it
             cls = None
-        if isinstance(cls, type) and getattr(cls, "class_version", 1) == 1:
+        if isinstance(cls, type):
             stream_type, _, event_type = get_topic(cls).split(":", 1)[1].rpartition(".")
             kind = _EventType(
                 stream_type,
                 event_type,
+                getattr(cls, "class_version", 1),
                 _ENCODER.encode(stream_type),
                 _ENCODER.encode(event_type),
                 event_type.encode(),
@@ -256,40 +292,35 @@ class EnvelopeEncoder:
             return None
         try:
             text = stored.decode("utf8")
-            state = _PLAIN.decode(text)
-            if type(state) is not dict or "class_version" in state:
-                return None
-            data: dict[str, Any] = {}
-            meta = recorded = None
             if "\\" in text:
                 return None  # escapes could spell a "_type_" key the count below would miss
-            typed = text.count(_TYPED)
-            for key, value in state.items():
-                is_time = False
-                if type(value) is dict and len(value) == 2 and "_type_" in value:
-                    raw = value.get("_data_")
-                    if type(raw) is not str:
-                        return None
-                    if value["_type_"] == "datetime_iso":
-                        value, is_time = _time_text(raw), True
-                    elif value["_type_"] == "uuid_hex":
-                        value = str(uuid.UUID(raw))
-                    else:
-                        return None
-                    typed -= 1
-                if key in _EVENT_FRAME:
-                    if key == "timestamp":
-                        if not is_time:
+            state, end = _PLAIN.raw_decode(text)
+            if end != len(text) or type(state) is not dict:
+                return None
+            # The mapper upcasts older versions; the current one it only drops from the data.
+            if state.pop("class_version", 1) != kind.class_version:
+                return None
+            meta, timestamp = state.get("meta"), state.get("timestamp")
+            if type(meta) is not dict or type(timestamp) is not dict or len(timestamp) != 2:
+                return None
+            recorded = timestamp.get("_data_")
+            if timestamp.get("_type_") != "datetime_iso" or type(recorded) is not str:
+                return None
+            recorded = _time_text(recorded)
+            data = {k: v for k, v in state.items() if k not in _FRAME}
+            typed = text.count(_TYPED) - 1
+            if typed:
+                for key, value in data.items():
+                    if type(value) is dict and "_type_" in value:
+                        plain = _typed_text(value)
+                        if plain is None:
                             return None
-                        recorded = value
-                    elif key == "meta":
-                        meta = value
-                else:
-                    data[key] = value
+                        data[key] = plain
+                        typed -= 1
+                if typed:
+                    return None  # transcoded values below the top level (or in the frame)
         except ValueError:  # not JSON, or a bad UUID or datetime: the mapper path reports it
             return None
-        if typed or recorded is None or type(meta) is not dict:
-            return None  # transcoded values below the top level, or no timestamp or meta
         rest = {
             "schema_version": meta.get("schema_version", 1),
             "occurred_at": meta.get("occurred_at") or recorded,

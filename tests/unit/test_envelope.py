@@ -1,0 +1,358 @@
+"""The relay's fast envelope path gives byte for byte what the mapper path gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Cipher, Notification, Transcoding
+from eventsourcing.utils import Environment
+
+from app.seed import seed_app
+from consumers.relay import EnvelopeWorker, StoreReader
+from domain.application import SYSTEM, Casework, event_id, make_meta
+from domain.settings import DatabaseUrl
+from projections import envelope as wire
+from projections.db import open_casework
+from projections.envelope import EnvelopeEncoder
+from tests.support.events import register_families
+
+TENANT = "1571"
+POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def all_notifications(app: Casework) -> list[Notification]:
+    notifications: list[Notification] = []
+    while batch := app.recorder.select_notifications(
+        notifications[-1].id if notifications else 0, 500, inclusive_of_start=False
+    ):
+        notifications.extend(batch)
+    return notifications
+
+
+def mapper_message(app: Casework, notification: Notification) -> tuple:
+    """What the relay sent before the fast path existed."""
+    envelope = wire.from_notification(app, notification, TENANT)
+    return envelope["stream_id"].encode(), wire.encode(envelope), wire.headers(envelope)
+
+
+def assert_same(app: Casework, encoder: EnvelopeEncoder, notification: Notification) -> None:
+    assert encoder.message(notification) == mapper_message(app, notification)
+    assert encoder.envelope(notification) == wire.from_notification(app, notification, TENANT)
+
+
+@pytest.fixture(scope="module")
+def seeded() -> tuple[Casework, list[Notification]]:
+    app = Casework(env=POPO)
+    register_families(app, 60, seed=7)
+    register_families(app, 60, seed=8)
+    notifications = all_notifications(app)
+    assert len(notifications) >= 300
+    return app, notifications
+
+
+def test_every_seeded_event_is_identical_and_takes_the_fast_path(seeded):
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    for notification in notifications:
+        assert_same(app, encoder, notification)
+    assert encoder.capable
+    assert encoder.mapper_count == 0
+    types = Counter(json.loads(encoder.message(n)[1])["type"] for n in notifications)
+    assert set(types) >= {"HouseholdRegistered", "MemberAdded", "KkClaimed", "NikClaimed"}
+
+
+def test_every_event_of_seeded_histories_is_identical():
+    app = Casework(env=POPO)
+    seed_app(app, 40, seed_value=5)
+    notifications = all_notifications(app)
+    encoder = EnvelopeEncoder(app, TENANT)
+    for notification in notifications:
+        assert encoder.message(notification) == mapper_message(app, notification)
+    types = {n.topic.rpartition(".")[2] for n in notifications}
+    assert len(types) >= 10, types
+    assert encoder.fast_count > len(notifications) // 2
+
+
+def test_event_ids_match_uuid5():
+    rng = random.Random(3)
+    for version in [*range(1, 300), 10**6, 2**40]:
+        stream_id = uuid.UUID(int=rng.getrandbits(128))
+        assert wire._fast_event_id(stream_id, version) == event_id(stream_id, version)
+
+
+@pytest.mark.parametrize(
+    "iso",
+    [
+        "2026-11-27T23:59:53.257324+00:00",
+        "2026-11-27T23:59:53+00:00",  # no microseconds
+        "2026-11-27T23:59:53.000001+07:00",  # another offset
+        "2026-11-27T23:59:53.257324-03:30",
+        "2026-12-31T23:59:59.999999-01:00",  # another day in UTC
+    ],
+)
+def test_times_are_written_as_rfc3339_does(iso):
+    typed = {"_type_": "datetime_iso", "_data_": iso}
+    assert wire._typed_text(typed) == wire.rfc3339(dt.datetime.fromisoformat(iso))
+
+
+@pytest.mark.parametrize(
+    "raw", ["6ebcf1ddaa424815b881c04e827785a4", "6EBCF1DDAA424815B881C04E827785A4"]
+)
+def test_uuids_are_written_as_str_does(raw):
+    assert wire._typed_text({"_type_": "uuid_hex", "_data_": raw}) == str(uuid.UUID(raw))
+
+
+def restated(notification: Notification, change) -> Notification:
+    """The notification with its stored JSON changed by `change(state)`."""
+    state = json.loads(notification.state)
+    change(state)
+    stored = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
+    return replace(notification, state=stored)
+
+
+def first(notifications: list[Notification], event_type: str) -> Notification:
+    return next(n for n in notifications if n.topic.endswith(f".{event_type}"))
+
+
+def nested_uuid(state: dict[str, Any]) -> None:
+    state["person"]["ref"] = {"_type_": "uuid_hex", "_data_": uuid.uuid4().hex}
+
+
+def nested_time(state: dict[str, Any]) -> None:
+    state["person"]["seen"] = {"_type_": "datetime_iso", "_data_": "2026-01-02T03:04:05+07:00"}
+
+
+def escaped_text(state: dict[str, Any]) -> None:
+    state["person"]["name"] = 'Siti "Ani" \\ Nur\tAini\u0001'
+
+
+def non_ascii_text(state: dict[str, Any]) -> None:
+    state["person"]["name"] = "Ñoño Señorita 李"
+
+
+def meta_defaults(state: dict[str, Any]) -> None:
+    state["meta"] = {"reason": "moved"}  # no actor, source, occurred_at or schema_version
+
+
+def meta_falsy(state: dict[str, Any]) -> None:
+    state["meta"].update(actor=None, source="", occurred_at=None, schema_version=2)
+
+
+def no_meta(state: dict[str, Any]) -> None:
+    del state["meta"]
+
+
+def local_time(state: dict[str, Any]) -> None:
+    state["timestamp"]["_data_"] = "2026-11-28T06:59:53.257324+07:00"
+
+
+def typed_key_text(state: dict[str, Any]) -> None:
+    state["relationship"] = "_type_"
+
+
+def type_without_data(state: dict[str, Any]) -> None:
+    state["extra"] = {"_type_": "uuid_hex", "other": 1}
+
+
+def numbers(state: dict[str, Any]) -> None:
+    state["extra"] = [1, 2.5, -0.0, 1e300, True, None, {"a": []}]
+
+
+CHANGES = [
+    nested_uuid,
+    nested_time,
+    escaped_text,
+    non_ascii_text,
+    meta_defaults,
+    meta_falsy,
+    no_meta,
+    local_time,
+    typed_key_text,
+    type_without_data,
+    numbers,
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__ for c in CHANGES])
+def test_unusual_stored_json_gives_the_same_message(seeded, change):
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    assert_same(app, encoder, restated(first(notifications, "MemberAdded"), change))
+
+
+def test_fast_path_leaves_what_it_does_not_know_to_the_mapper(seeded):
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    claim = first(notifications, "NikClaimed")
+    unknown = [
+        restated(first(notifications, "MemberAdded"), nested_uuid),
+        restated(first(notifications, "MemberAdded"), escaped_text),
+        restated(first(notifications, "MemberAdded"), no_meta),
+        restated(claim, lambda s: s.update(class_version=3)),  # newer than the code
+    ]
+    for notification in unknown:
+        assert encoder._parts(notification) is None
+        assert_same(app, encoder, notification)
+    assert encoder.mapper_count == 2 * len(unknown)  # message() and envelope() each
+
+
+class DateAsISO(Transcoding):
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+class CaseworkWithDates(Casework):
+    def register_transcodings(self, transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+def test_transcodings_the_fast_path_does_not_know_fall_back(seeded):
+    _, notifications = seeded
+    app = CaseworkWithDates(env=POPO)
+    encoder = EnvelopeEncoder(app, TENANT)
+    assert encoder.capable  # UUIDs and datetimes are still the standard ones
+    top = restated(
+        first(notifications, "MemberAdded"),
+        lambda s: s.update(moved_on={"_type_": "date_iso", "_data_": "2025-02-03"}),
+    )
+    nested = restated(
+        first(notifications, "MemberAdded"),
+        lambda s: s["person"].update(birth_date={"_type_": "date_iso", "_data_": "1986-12-09"}),
+    )
+    for notification in (top, nested):
+        assert_same(app, encoder, notification)
+    assert encoder.mapper_count == 4
+    assert json.loads(encoder.message(top)[1])["data"]["moved_on"] == "2025-02-03"
+
+
+def test_unknown_transcoding_fails_as_the_mapper_does(seeded):
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    bad = restated(
+        first(notifications, "MemberAdded"),
+        lambda s: s.update(moved_on={"_type_": "no_such_type", "_data_": "x"}),
+    )
+    with pytest.raises(Exception) as by_mapper:
+        mapper_message(app, bad)
+    with pytest.raises(type(by_mapper.value)):
+        encoder.message(bad)
+
+
+def test_unknown_topic_fails_as_the_mapper_does(seeded):
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    bad = replace(notifications[0], topic="domain.household:Household.NoSuchEvent")
+    with pytest.raises(Exception) as by_mapper:
+        mapper_message(app, bad)
+    with pytest.raises(type(by_mapper.value)):
+        encoder.message(bad)
+
+
+class ReversingCipher(Cipher):
+    """Not a cipher at all: enough to show the fast path steps aside when there is one."""
+
+    def __init__(self, environment: Environment) -> None:
+        pass
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        return plaintext[::-1]
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        return ciphertext[::-1]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
+        {"CIPHER_TOPIC": f"{__name__}:ReversingCipher"},
+    ],
+    ids=["compressor", "cipher"],
+)
+def test_a_cipher_or_compressor_means_the_mapper_path(env):
+    app = Casework(env={**POPO, **env})
+    register_families(app, 10, seed=9)
+    notifications = all_notifications(app)
+    encoder = EnvelopeEncoder(app, TENANT)
+    assert not encoder.capable
+    for notification in notifications:
+        assert_same(app, encoder, notification)
+    assert encoder.mapper_count == 2 * len(notifications)
+    assert encoder.fast_count == 0
+
+
+class Sample(Aggregate):
+    """An aggregate whose creation event is at schema version 2."""
+
+    class Started(Aggregate.Created):
+        class_version = 2
+        note: str
+        meta: dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["note"] = "(none)"
+
+    @event(Started)
+    def __init__(self, note: str, meta: dict) -> None:
+        self.note = note
+
+
+def test_current_schema_versions_are_fast_and_older_ones_are_upcast():
+    app = Casework(env=POPO)
+    app.save(Sample(note="hello", meta=make_meta(SYSTEM, "api")))
+    [current] = all_notifications(app)
+    assert b'"class_version":2' in current.state
+    encoder = EnvelopeEncoder(app, TENANT)
+    assert_same(app, encoder, current)
+    assert encoder.mapper_count == 0
+    older = restated(current, lambda s: [s.pop("class_version"), s.pop("note")])
+    assert_same(app, encoder, older)
+    assert encoder.mapper_count == 2
+    assert json.loads(encoder.message(older)[1])["data"] == {"note": "(none)"}
+
+
+def test_the_envelope_worker_sends_what_the_reader_builds(tmp_path):
+    """The relay's child process gives the same messages, in order, across seeks and restarts."""
+    store = DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE")
+    app = open_casework(store)
+    register_families(app, 40, seed=4)
+    reader = StoreReader(app, TENANT, read_size=64)
+    expected = []
+    while chunk := reader.take(100):
+        expected.extend(chunk)
+    assert [m[0] for m in expected] == [n.id for n in all_notifications(app)]
+    worker = EnvelopeWorker(store, TENANT, chunk_size=50, read_size=64)
+    try:
+        worker.seek(0)
+        got = []
+        while chunk := worker.take(30):
+            got.extend(chunk)
+        assert got == expected
+        worker.seek(expected[99][0])
+        assert worker.take(10) == expected[100:110]
+        worker.close()  # a new process continues where the relay asks
+        worker.seek(expected[9][0])
+        assert worker.take(200) == expected[10:60]  # at most one chunk at a time
+        register_families(app, 1, seed=5)  # stored after the worker read the end
+        worker.seek(expected[-1][0])
+        added = [n.id for n in all_notifications(app) if n.id > expected[-1][0]]
+        assert [m[0] for m in worker.take(100)] == added
+    finally:
+        worker.close()
+        app.close()
