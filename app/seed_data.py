@@ -17,17 +17,6 @@ from domain.regions import KECAMATAN, Kecamatan, Kelurahan, district_code_digits
 
 REFERENCE_DATE = dt.date(2026, 11, 1)
 
-RELATIONSHIPS = (
-    "istri",
-    "suami",
-    "anak",
-    "menantu",
-    "cucu",
-    "orang_tua",
-    "mertua",
-    "famili_lain",
-    "lainnya",
-)
 
 # Rough resident counts in thousands, to make the spread uneven like the city's;
 # illustrative, not official figures.
