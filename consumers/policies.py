@@ -43,8 +43,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from consumers.dead_letters import park
-from consumers.relay import abandon
-from consumers.runner import TopicRecreated, consumer_config, topic_id
+from consumers.runner import GroupMember, consumer_config, topic_id
 from consumers.topics import EVENTS, ensure_topics
 from domain.application import Actor, Casework, make_meta
 from domain.errors import Conflict, DomainError
@@ -260,7 +259,7 @@ def replay(app: Casework, tenant: str = "1571", day: dt.date | None = None) -> l
     return actions + book.due(day)
 
 
-class PolicyRunner:
+class PolicyRunner(GroupMember):
     """Consumes casework.events.v1 and carries out what the policies decide."""
 
     def __init__(
@@ -293,25 +292,6 @@ class PolicyRunner:
         config = consumer_config(self.settings, self.topic_id)
         config.update(group_id=f"{GROUP}.{self.topic_id}", client_id=GROUP, max_poll_records=200)
         self.consumer = KafkaConsumer(EVENTS, **config)
-
-    def check_topic(self) -> None:
-        if time.monotonic() < self.next_topic_check or self.consumer is None:
-            return
-        self.next_topic_check = time.monotonic() + 2
-        current = self.consumer._client.cluster.topic_id(EVENTS)
-        if current is not None and str(current) != self.topic_id:
-            log.warning("topic %s was recreated: joining a fresh policies group", EVENTS)
-            raise TopicRecreated()
-
-    def disconnect(self) -> None:
-        if self.consumer is not None:
-            try:
-                self.consumer.close(autocommit=False, timeout_ms=3000)
-            except KafkaError:
-                pass
-        if self.dlq is not None:
-            abandon(self.dlq)
-        self.consumer = self.dlq = None
 
     def close(self) -> None:
         self.disconnect()

@@ -89,29 +89,13 @@ def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[di
     return applied
 
 
-class Runner:
-    """Consumes `casework.events.v1` and keeps every projection up to date."""
+class GroupMember:
+    """A member of a consumer group on the events topic, named after the topic's id."""
 
-    def __init__(self, settings: Settings, projections: list[Projection] | None = None) -> None:
-        self.settings = settings
-        self.projections = projections or list(PROJECTIONS.values())
-        self.views = Database(settings.views)
-        ensure_schema(self.views, self.projections)
-        self.consumer: KafkaConsumer | None = None
-        self.dlq: KafkaProducer | None = None
-        self.applied = 0
-        self.topic_id = ""
-        self.next_topic_check = 0.0
-
-    def connect(self) -> None:
-        ensure_topics(self.settings.kafka, self.settings.partitions)
-        self.topic_id = topic_id(self.settings)
-        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings, self.topic_id))
-
-    def dlq_producer(self) -> KafkaProducer:
-        if self.dlq is None:
-            self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
-        return self.dlq
+    consumer: KafkaConsumer | None
+    dlq: KafkaProducer | None
+    topic_id: str
+    next_topic_check: float
 
     def check_topic(self) -> None:
         """Notice a recreated events topic: its offsets mean nothing in the new one.
@@ -141,6 +125,31 @@ class Runner:
         if self.dlq is not None:
             abandon(self.dlq)
         self.consumer = self.dlq = None
+
+
+class Runner(GroupMember):
+    """Consumes `casework.events.v1` and keeps every projection up to date."""
+
+    def __init__(self, settings: Settings, projections: list[Projection] | None = None) -> None:
+        self.settings = settings
+        self.projections = projections or list(PROJECTIONS.values())
+        self.views = Database(settings.views)
+        ensure_schema(self.views, self.projections)
+        self.consumer: KafkaConsumer | None = None
+        self.dlq: KafkaProducer | None = None
+        self.applied = 0
+        self.topic_id = ""
+        self.next_topic_check = 0.0
+
+    def connect(self) -> None:
+        ensure_topics(self.settings.kafka, self.settings.partitions)
+        self.topic_id = topic_id(self.settings)
+        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings, self.topic_id))
+
+    def dlq_producer(self) -> KafkaProducer:
+        if self.dlq is None:
+            self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+        return self.dlq
 
     def close(self) -> None:
         self.disconnect()
