@@ -28,9 +28,10 @@ def test_the_commands_page_groups_every_command(page: Page, live_server: LiveSer
             "Pemberdayaan",
             "Kasus",
             "Persetujuan",
+            "Privasi",
         ]
     )
-    expect(page.locator(".command-group li")).to_have_count(25)
+    expect(page.locator(".command-group li")).to_have_count(27)
     expect(page.locator(".badge-approval")).to_have_count(5)
     screenshot(page, "commands")
 

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from projections.catalog import PROJECTIONS
 from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HOUSEHOLD, LiveServer, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -172,7 +173,7 @@ def test_status_page_shows_each_component_with_its_lag(page: Page, live_server: 
     expect(table).to_contain_text("Relay ke Kafka")
     expect(table).to_contain_text("Proyeksi register")
     expect(table).to_contain_text("DLQ")
-    expect(table.locator("meter")).to_have_count(3)  # relay, projection, DLQ
+    expect(table.locator("meter")).to_have_count(2 + len(PROJECTIONS))  # relay, views, DLQ
     screenshot(page, "status")
 
 
