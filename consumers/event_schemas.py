@@ -49,7 +49,8 @@ def field_for(annotation: str) -> fields.Field:
     parts = [p.strip() for p in annotation.split("|")]
     optional = "None" in parts
     base = next((p for p in parts if p != "None"), "Any")
-    options: dict[str, Any] = {"required": not optional, "allow_none": optional}
+    # Null is let through: optional command fields arrive as None whatever the annotation says.
+    options: dict[str, Any] = {"required": not optional, "allow_none": True}
     if base in _SIMPLE:
         return _SIMPLE[base](**options)
     if base.startswith("dict"):
