@@ -149,12 +149,29 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def print_logs(self, tail: int = 4000) -> None:
+        """Show the end of each process's log (for a failed test's report)."""
+        for proc in self.running:
+            text = proc.log_file.read_text(errors="replace")  # type: ignore[attr-defined]
+            print(f"--- {proc.log_file.name} (exit {proc.returncode}) ---")  # type: ignore[attr-defined]
+            print(text[-tail:])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
 
 @pytest.fixture
-def processes(env, tmp_path) -> Iterator[Processes]:
+def processes(env, tmp_path, request) -> Iterator[Processes]:
     procs = Processes(env, tmp_path)
     yield procs
     procs.stop_all()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        procs.print_logs()
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
