@@ -1,5 +1,10 @@
 # The image of the Casework processes: `casework web`, `casework relay`, `casework projections`
 # (docker-compose.yml picks the command). Build: docker build -t casework .
+#
+# No secret is in the image: CASEWORK_SECRET_KEY and CASEWORK_MASTER_KEY come from the
+# environment at run time (docker-compose.yml), and var/ (where an SQLite store keeps a
+# generated master key) is never copied in (.dockerignore). A new master key, to keep
+# offline before first use: docker run --rm casework casework keys new
 
 # Front-end libraries (htmx, Pico CSS) are served from node_modules, never from a CDN.
 FROM node:22-bookworm-slim AS web-assets

@@ -110,7 +110,7 @@ def create_app(
         )
     svc = Services(
         settings=settings,
-        casework=open_casework(settings.store),
+        casework=open_casework(settings.store, settings.master_key),
         store=Database(settings.store),
         views=Database(settings.views),
         node_modules=node_modules,

@@ -27,6 +27,7 @@ from flask import request
 
 from app import services
 from domain.application import Actor
+from domain.personal_data import is_erased
 from projections.db import Database
 
 TABLE = "casework_access_log"
@@ -231,10 +232,15 @@ def _members(found: Any) -> list[Mapping[str, Any]]:
 
 
 def household_read(secret_key: str, found: Any, searched_nik: str | None = None) -> Read:
-    """A household read: its id and its members' NIK hashes (a dict, row or aggregate)."""
+    """A household read: its id and its members' NIK hashes (a household as shown, with its
+    NIKs opened, or an aggregate). An erased person's NIK is gone: nothing to log for them."""
     raw_id = found.get("id") if isinstance(found, Mapping) else getattr(found, "id", found)
     subjects = tuple(
-        dict.fromkeys(nik_hash(secret_key, m["nik"]) for m in _members(found) if m.get("nik"))
+        dict.fromkeys(
+            nik_hash(secret_key, str(m["nik"]))
+            for m in _members(found)
+            if m.get("nik") and not is_erased(m["nik"])
+        )
     )
     searched = nik_hash(secret_key, searched_nik) if searched_nik else None
     return Read(household_id=str(raw_id), nik_hash=searched, subject_hashes=subjects)

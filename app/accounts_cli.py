@@ -35,7 +35,7 @@ def users_add(settings: Settings, args: argparse.Namespace) -> int:
     if args.role not in ROLES:
         print(f"casework: role: {_MESSAGES['role.unknown']}", file=sys.stderr)
         return 2
-    app = open_casework(settings.store)
+    app = open_casework(settings.store, settings.master_key)
     try:
         app.add_user(args.name, args.role, args.opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
         user = app.get_user(args.name)
@@ -51,7 +51,7 @@ def users_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
     """`casework tokens issue NAME`: the token alone on the last line, shown only this once."""
-    app = open_casework(settings.store)
+    app = open_casework(settings.store, settings.master_key)
     try:
         token = app.issue_token(args.name, make_meta(SYSTEM, "cli"))
     except DomainError as error:

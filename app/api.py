@@ -24,6 +24,7 @@ from domain.application import Actor, Casework, Stored, event_id, make_meta
 from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import derived_id
+from domain.personal_data import Codec, is_erased
 from projections.beneficiaries import beneficiaries
 from projections.envelope import rfc3339
 from projections.register import get_household, search
@@ -219,6 +220,77 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
+# --- personal data in what is shown -------------------------------------------------------
+#
+# The read models keep no NIK or KK number in clear, only tokens (projections.register). What a
+# page or an answer shows is opened here, with the write side's codec; an erased person shows
+# as erased (`erased: true`, no NIK, name or birth date).
+
+
+def _opened(codec: Codec, token: str | None) -> str | None:
+    """The clear value of a token from a view, None when erased (or missing)."""
+    if not token:
+        return None
+    value = codec.reveal(token)
+    return None if is_erased(value) else str(value)
+
+
+def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
+    """A member row of the register view as shown: the NIK opened, or the person erased."""
+    nik = _opened(codec, member.get("nik_token"))
+    erased = bool(member.get("erased")) or nik is None
+    return {
+        "nik": None if erased else nik,
+        "name": None if erased else member["name"],
+        "birth_date": None if erased else member.get("birth_date"),
+        "sex": member["sex"],
+        "relationship": member["relationship"],
+        "status": member["status"],
+        "restricted": bool(member.get("restricted")),
+        "erased": erased,
+    }
+
+
+def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
+    """A household of the register view as shown: KK number and NIKs opened."""
+    rest = {key: value for key, value in row.items() if key not in ("id", "kk_token", "members")}
+    return {
+        "id": row["id"],
+        "kk_number": _opened(codec, row.get("kk_token")),
+        **rest,
+        "members": [disclose_member(codec, m) for m in row["members"]],
+    }
+
+
+def public_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The household's state as the API answers it: an erased person is `erased: true` with
+    no NIK, name or birth date; any other erased value (a marker) is null."""
+    members = []
+    for member in state.get("members", []):
+        erased = bool(member.get("erased")) or is_erased(member.get("nik"))
+        shown = _scrubbed(member)
+        if erased:
+            shown.update(nik=None, name=None, birth_date=None)
+        members.append({**shown, "erased": erased})
+    return {**_scrubbed({k: v for k, v in state.items() if k != "members"}), "members": members}
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return None if is_erased(value) else value
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+def _codec() -> Codec:
+    codec = services().casework.codec
+    assert codec is not None, "the web reads the store through the revealing mapper"
+    return codec
+
+
 @bp.get("/households")
 def households():
     actor = caller()
@@ -227,15 +299,18 @@ def households():
         offset = _bounded_int("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
-    results = search(
+    casework = services().casework
+    nik = request.args.get("nik", "").strip()
+    kk = request.args.get("kk", "").strip()
+    found = search(
         services().views,
-        nik=request.args.get("nik", "").strip(),
-        kk=request.args.get("kk", "").strip(),
+        nik_hash=casework.nik_key(nik) if nik else "",
+        kk_hash=casework.kk_key(kk) if kk else "",
         q=request.args.get("q", "").strip(),
         limit=limit,
         offset=offset,
     )
-    nik = request.args.get("nik", "").strip()
+    results = [disclose_household(_codec(), row) for row in found]
     access_log.record_households(actor, "api", results, access_log.api_reason(), nik or None)
     return jsonify({"results": results})
 
@@ -248,7 +323,8 @@ def household_from_store(casework: Casework, household_id: str) -> dict[str, Any
     except NotFound:
         return None
     if hasattr(household, "as_dict"):
-        return {**household.as_dict(), "registered_at": rfc3339(household.created_on)}
+        state = public_state(household.as_dict())
+        return {**state, "registered_at": rfc3339(household.created_on)}
     return {
         "id": str(household.id),
         "kk_number": household.kk_number,
@@ -259,7 +335,7 @@ def household_from_store(casework: Casework, household_id: str) -> dict[str, Any
         "rw": household.rw,
         "version": household.version,
         "registered_at": rfc3339(household.created_on),
-        "members": list(household.members.values()),
+        "members": public_state({"members": list(household.members.values())})["members"],
     }
 
 
@@ -281,7 +357,8 @@ def household(household_id: str):
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     found = household_from_store(services().casework, household_id)
     if found is None:
-        found = get_household(services().views, household_id)
+        row = get_household(services().views, household_id)
+        found = disclose_household(_codec(), row) if row is not None else None
     if found is None:
         return error_response(404, "household_id", "household.not_found")
     access_log.record_households(actor, "api", [found], access_log.api_reason())
@@ -367,10 +444,27 @@ def program_beneficiaries(code: str):
         offset = _bounded_int("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
-    results = beneficiaries(services().views, code, limit=limit, offset=offset)
+    rows = beneficiaries(services().views, code, limit=limit, offset=offset)
+    results = [_beneficiary(_codec(), row) for row in rows]
     shown = [{"id": r["household_id"], "members": [{"nik": r["nik"]}]} for r in results]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
     return jsonify({"program": code, "results": results})
+
+
+def _beneficiary(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
+    """A benefit as the program sees it: the recipient's NIK opened (null once erased)."""
+    nik = _opened(codec, row["nik_token"])
+    return {
+        "benefit_id": row["benefit_id"],
+        "household_id": row["household_id"],
+        "nik": None if row["erased"] else nik,
+        "program": row["program"],
+        "period_start": row["period_start"],
+        "period_end": row["period_end"],
+        "amount": row["amount"],
+        "status": row["status"],
+        "erased": bool(row["erased"]) or nik is None,
+    }
 
 
 def approval_body(change: Any) -> dict[str, Any]:
@@ -489,12 +583,17 @@ _STORED = {
 _MEMBER = {
     "type": "object",
     "properties": {
-        "nik": {"type": "string"},
-        "name": {"type": "string"},
-        "birth_date": {"type": "string", "format": "date"},
+        "nik": {"type": "string", "nullable": True, "description": "null once erased"},
+        "name": {"type": "string", "nullable": True, "description": "null once erased"},
+        "birth_date": {"type": "string", "format": "date", "nullable": True},
         "sex": {"type": "string", "enum": ["M", "F"]},
         "relationship": {"type": "string"},
         "status": {"type": "string"},
+        "restricted": {"type": "boolean"},
+        "erased": {
+            "type": "boolean",
+            "description": "the person's data was erased (UU PDP): no NIK, name or birth date",
+        },
     },
 }
 _HOUSEHOLD = {

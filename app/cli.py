@@ -105,6 +105,27 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return up(settings, demo=args.demo)
 
 
+KEYS_NEW_HELP = (
+    "print a fresh master key for CASEWORK_MASTER_KEY (64 hex digits). Store it offline"
+    " before first use (e.g. printed and sealed, with two custodians) and in the secret"
+    " manager, apart from database backups: it wraps every person's key, and without it no"
+    " personal data in the store, in Kafka or in any backup can ever be read again"
+)
+
+
+def cmd_keys_new(settings: Settings | None, args: argparse.Namespace) -> int:
+    """`casework keys new`: a fresh master key alone on stdout (reads no settings)."""
+    from domain.personal_data import new_master_key
+
+    print(new_master_key(), flush=True)
+    print(
+        "casework: store this master key offline and in the secret manager before using it"
+        " (README, Master key); lost, it makes all personal data unreadable for ever",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="casework", description="Casework: the poverty-alleviation case register of Kota Jambi"
@@ -154,6 +175,15 @@ def parser() -> argparse.ArgumentParser:
     tokens_issue = tokens.add_parser("issue", help="issue an API token (printed on the last line)")
     tokens_issue.add_argument("name", metavar="NAME")
     tokens_issue.set_defaults(func=cmd_tokens_issue)
+    keys = sub.add_parser(
+        "keys", help="the master key that protects personal data (CASEWORK_MASTER_KEY)"
+    ).add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_new = keys.add_parser(
+        "new",
+        help="print a fresh master key; store it offline before use",
+        description=KEYS_NEW_HELP,
+    )
+    keys_new.set_defaults(func=cmd_keys_new, settings_needed=False)
     return top
 
 
@@ -171,6 +201,9 @@ def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if not getattr(args, "settings_needed", True):
+        # Works where the settings cannot (yet): a PostgreSQL store without a master key.
+        return args.func(None, args)
     try:
         settings = Settings.from_env()
     except SettingsError as error:

@@ -450,6 +450,24 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Pemrosesan data orang ini tidak sedang dibatasi, jadi tidak ada yang dicabut.",
         "Processing of this person's data is not restricted, so there is nothing to lift.",
     ),
+    # Privacy (UU PDP): erasure
+    "erasure.unavailable": (
+        "Data orang ini tidak dapat dihapus: kuncinya tidak ditemukan. Hubungi admin sistem.",
+        "This person's data cannot be erased: its key was not found. Contact the system "
+        "administrator.",
+    ),
+    "erasure.already": (
+        "Data pribadi orang ini sudah dihapus. Tidak ada yang perlu dihapus lagi.",
+        "This person's personal data is already erased. Nothing more to do.",
+    ),
+    "exemption.unknown": (
+        "Pilih salah satu dasar pengecualian menurut UU PDP Pasal 15.",
+        "Choose one of the exemption grounds of UU PDP article 15.",
+    ),
+    "exemption.not_erasure": (
+        "Dasar pengecualian hanya dapat dipakai untuk menolak permintaan penghapusan data.",
+        "An exemption ground can only be given when rejecting an erasure request.",
+    ),
     "restriction_grounds.empty": (
         "Tulis dasar pembatasan (misalnya permohonan subjek data).",
         "Write the grounds for the restriction (for example the data subject's request).",
@@ -934,6 +952,40 @@ TEXT: dict[str, tuple[str, str]] = {
         "Programs and agencies may use this person's data again.",
     ),
     "field.RestrictProcessing.grounds": ("Dasar pembatasan", "Grounds for the restriction"),
+    "cmd.RequestErasure": ("Hapus data pribadi", "Erase personal data"),
+    "cmd.RequestErasure.help": (
+        "Atas permintaan subjek data (UU PDP): setelah disetujui supervisor lain, kunci orang "
+        "ini dimusnahkan sehingga NIK, nama dan data pribadinya tidak dapat dibaca lagi di mana "
+        "pun; bantuan dan riwayat tetap tercatat.",
+        "At the data subject's request (UU PDP): once another supervisor approves, the person's "
+        "key is destroyed, so their NIK, name and personal data can no longer be read anywhere; "
+        "benefits and history stay recorded.",
+    ),
+    "field.RequestErasure.reason": (
+        "Permintaan subjek data (surat, tanggal)",
+        "The data subject's request (letter, date)",
+    ),
+    "field.exemption": (
+        "Dasar pengecualian (UU PDP Pasal 15), bila menolak penghapusan",
+        "Exemption ground (UU PDP article 15), when refusing an erasure",
+    ),
+    "opt.exemption.national_defense": (
+        "Pertahanan dan keamanan nasional",
+        "National defence and security",
+    ),
+    "opt.exemption.law_enforcement": ("Proses penegakan hukum", "Law enforcement"),
+    "opt.exemption.state_administration": (
+        "Kepentingan umum dalam penyelenggaraan negara",
+        "Public interest in the administration of the state",
+    ),
+    "opt.exemption.financial_supervision": (
+        "Pengawasan sektor jasa keuangan, moneter dan sistem pembayaran",
+        "Supervision of financial services, monetary and payment systems",
+    ),
+    "opt.exemption.statistics_research": (
+        "Statistik dan penelitian ilmiah",
+        "Statistics and scientific research",
+    ),
     "cmd.ApproveChange": ("Setujui perubahan", "Approve a change"),
     "cmd.ApproveChange.help": (
         "Supervisor menyetujui permintaan orang lain; perintahnya langsung dijalankan.",
@@ -1189,6 +1241,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "sex.M": ("Laki-laki", "Male"),
     "sex.F": ("Perempuan", "Female"),
     "member.restricted": ("dibatasi", "restricted"),
+    # an erased person's NIK, name (UU PDP: the data is gone for good)
+    "person.erased": ("[dihapus]", "[erased]"),
     "status.active": ("Aktif", "Active"),
     "rel.kepala_keluarga": ("Kepala keluarga", "Head of family"),
     "rel.istri": ("Istri", "Wife"),

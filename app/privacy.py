@@ -251,6 +251,8 @@ def record_of_processing(programs: Sequence[Any]) -> dict[str, Any]:
             "Log akses append-only dengan rantai hash (NIK disimpan sebagai HMAC)",
             "Persetujuan dua orang (maker-checker) untuk perubahan penting",
             "Penghapusan dengan crypto-shredding (kunci per orang)",
+            "Data baca (read model) tanpa NIK dan nomor KK terbuka: hanya hash berkunci untuk "
+            "pencarian dan token terenkripsi untuk ditampilkan",
         ],
         "legal_review_note": LEGAL_REVIEW_NOTE,
         "fundings": list(FUNDINGS),

@@ -23,6 +23,7 @@ from domain.household import (
     ARRIVAL_TYPES,
     ASSESSMENT_SOURCES,
     EMPOWERMENT_OUTCOMES,
+    ERASURE_EXEMPTIONS,
     OBJECTION_RESOLUTIONS,
     RELATIONSHIPS,
     REMOVAL_KINDS,
@@ -962,6 +963,20 @@ class LiftRestrictionSchema(_Command):
     nik = _nik()
 
 
+class RequestErasureSchema(_Command):
+    """RequestErasure: destroy the person's key (crypto-shredding), once a supervisor approves."""
+
+    household_id = _household_id()
+    nik = _nik()
+    reason = Reason(
+        required=True,
+        metadata={
+            "description": "the data subject's request and its reference (letter, date)",
+            "example": "Permohonan penghapusan tertulis subjek data, 2 Nov 2026.",
+        },
+    )
+
+
 class ApproveChangeSchema(_Command):
     approval_id = Id(required=True, metadata={"description": "the approval_id answered with 202"})
     note = OptionalText(code="note", max_length=500)
@@ -974,6 +989,16 @@ class RejectChangeSchema(_Command):
         max_length=500,
         required=True,
         metadata={"description": "why it is rejected", "example": "Periode tidak sesuai SK."},
+    )
+    exemption = Choice(
+        choices=ERASURE_EXEMPTIONS,
+        code="exemption.unknown",
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "refusing a RequestErasure in the public interest: the UU PDP"
+            " article 15(1) ground, recorded on the household"
+        },
     )
 
 
@@ -1018,6 +1043,7 @@ _SCHEMAS: dict[str, type[Schema]] = {
     "ResolveObjection": ResolveObjectionSchema,
     "RestrictProcessing": RestrictProcessingSchema,
     "LiftRestriction": LiftRestrictionSchema,
+    "RequestErasure": RequestErasureSchema,
     "ApproveChange": ApproveChangeSchema,
     "RejectChange": RejectChangeSchema,
 }
@@ -1100,7 +1126,7 @@ def example(schema: type[Schema] | Schema) -> dict[str, Any]:
     instance = schema() if isinstance(schema, type) else schema
     out: dict[str, Any] = {}
     for name, field in instance.fields.items():
-        if name in COMMON_FIELDS:
+        if name in COMMON_FIELDS and not field.required:
             continue
         if "example" in field.metadata:
             out[name] = field.metadata["example"]

@@ -138,7 +138,7 @@ def seed_app(
 def seed(settings: Settings, households: int, seed_value: int = 0, progress: bool = False) -> int:
     """Seed the catalog and `households` synthetic families with their histories; returns how
     many families were stored."""
-    app = open_casework(settings.store)
+    app = open_casework(settings.store, settings.master_key)
     try:
         counts = seed_app(
             app, households, seed_value, Progress(households, "seeding households", progress)

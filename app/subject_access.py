@@ -1,11 +1,13 @@
 """UU PDP subject access report (Pasal 7 and 32): for one NIK, everything held about the person
 and the processing trail, as JSON and as a PDF.
 
-Drawn from the event store (the NikIndex stream names every household the NIK ever belonged
-to; the events of those households that mention the NIK, or a benefit or enrolment of it; the
-person's provisional-identity streams), the access log (reads matched by the NIK's HMAC or by
-the household id) and the relay's recorded position (the events already published to
-`casework.events.v1`). Reads by `agency` accounts count as data that left the system too.
+Drawn from the event store, read through the revealing mapper so that the person's data is
+in clear in the report (or shows as erased): the NikIndex stream, found by the NIK's keyed
+hash, names every household the NIK ever belonged to; the events of those households that
+mention the NIK, or a benefit or enrolment of it; the person's provisional-identity streams;
+then the access log (reads matched by the NIK's HMAC or by the household id) and the relay's
+recorded position (the events already published to `casework.events.v1`). Reads by `agency`
+accounts count as data that left the system too.
 
 The NIK is in the URL path, never in a log line: the access log stores the route and the HMAC.
 Routes are registered by app/privacy.py: `/api/v1/persons/<nik>/subject-access[.pdf]` and
@@ -158,7 +160,7 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
     from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
 
     started = time.perf_counter()
-    index_id = NikIndex.create_id(nik)
+    index_id = NikIndex.create_id(casework.nik_key(nik))
     try:
         index = casework.repository.get(index_id)
     except AggregateNotFoundError:
@@ -652,7 +654,7 @@ def _report_for(nik: str, channel: str, actor: Any) -> dict[str, Any]:
     """Build the report; the read is logged (with the NIK's hash) once the NIK is known."""
     svc = services()
     casework = svc.casework
-    index_id = NikIndex.create_id(nik)
+    index_id = NikIndex.create_id(casework.nik_key(nik))
     try:
         index = casework.repository.get(index_id)
     except AggregateNotFoundError:

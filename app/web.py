@@ -31,7 +31,7 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from app import access_log, services
-from app.api import domain_status, household_from_store, run_command
+from app.api import disclose_household, domain_status, household_from_store, run_command
 from app.auth import web_actor
 from app.health import LAG_LIMIT, snapshot
 from app.messages import LANGUAGES, TEXT, language_of, message, text, translate
@@ -175,6 +175,7 @@ def _template_helpers() -> dict[str, Any]:
         "relationship_options": lambda: [(r, text(f"rel.{r}", lang)) for r in RELATIONSHIPS],
         "sex_label": lambda value: text(f"sex.{value}", lang),
         "status_label": lambda value: text(f"status.{value}", lang),
+        "erased_text": text("person.erased", lang),
     }
 
 
@@ -241,18 +242,30 @@ def _page() -> int:
     return min(max(int(raw), 1), MAX_PAGE) if raw.isdigit() else 1
 
 
+def shown(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A household of the register view as the pages show it: KK number and NIKs opened (the
+    view keeps only their tokens), an erased person marked `erased`."""
+    if row is None:
+        return None
+    return disclose_household(services().casework.codec, row)
+
+
 def find_households(q: str, page: int) -> tuple[list[dict[str, Any]], bool, str | None]:
-    """(households on this page, whether a next page exists, a hint for the user)."""
-    views = services().views
+    """(households on this page, whether a next page exists, a hint for the user).
+
+    A NIK or KK number is looked for by its keyed hash: the view keeps no number in clear."""
+    views, casework = services().views, services().casework
     digits = q.translate(_SEPARATORS)
     offset = (page - 1) * PAGE_SIZE
     if digits.isdigit():
         if len(digits) != 16:
             return [], False, text("search.partial_digits", ui_language())
-        found = {h["id"]: h for h in search(views, nik=digits) + search(views, kk=digits)}
+        by_nik = search(views, nik_hash=casework.nik_key(digits))
+        by_kk = search(views, kk_hash=casework.kk_key(digits))
+        found = {h["id"]: shown(h) for h in by_nik + by_kk}
         return list(found.values()), False, None
     rows = search(views, q=q, limit=PAGE_SIZE + 1, offset=offset)
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, None
+    return [shown(row) for row in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE, None
 
 
 @bp.get("/")
@@ -294,7 +307,7 @@ def _wanted_version() -> int:
 
 def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | None, bool, int]:
     """(the read model's row or None, still processing, the version waited for)."""
-    row = get_household(services().views, household_id)
+    row = shown(get_household(services().views, household_id))
     if row is not None and row["version"] >= wanted:
         return row, False, wanted
     stored = household_from_store(services().casework, household_id)
@@ -367,7 +380,7 @@ def add_member(household_id: str):
             url_for(".household_page", household_id=household_id, versi=stored.version)
         )
     if _partial_for("member-form"):
-        row = get_household(services().views, household_id)
+        row = shown(get_household(services().views, household_id))
         errors, other_errors = _split_errors(codes, MEMBER_FIELDS)
         return render_template(
             "_member_form.html",
@@ -522,7 +535,7 @@ COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("empowerment", ("EnrollEmpowerment", "CompleteEmpowerment")),
     ("casework", ("AddCaseNote", "FileObjection", "ResolveObjection")),
     ("approvals", ("ApproveChange", "RejectChange")),
-    ("privacy", ("RestrictProcessing", "LiftRestriction")),
+    ("privacy", ("RestrictProcessing", "LiftRestriction", "RequestErasure")),
 )
 # Commands with a page of their own (richer than the generic form).
 _OWN_PAGES = {"RegisterHousehold": "web.register_page"}

@@ -2,7 +2,12 @@
 
 Consumers check a message's `data` against the schema of its event type before using it,
 so a malformed message is parked in the DLQ instead of corrupting a view. The schemas are
-built from the event dataclasses, so a field added to an event is in its schema at once.
+built from the event dataclasses, so a field added to an event is in its schema at once
+(NikIndex and KkIndex claims carry the keyed hash `nik_key` / `kk_key`, never the number).
+
+The data checked is the revealed data (`projections.base.reveal`): clear values, or the
+erasure markers of an erased person, which fit every field (a field erased is as if absent:
+`ERASED` for text, None for a date, `erased:<subject>` for an identifier).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from domain.accounts import TokenIndex, User
 from domain.approval import PendingChange, PendingIndex
 from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
+from domain.personal_data import ERASED
 from domain.program import Program, ProgramCatalog
 
 STREAM_TYPES = (
@@ -93,7 +99,14 @@ def data_errors(envelope: dict[str, Any]) -> dict[str, Any]:
     if schema is None:
         return {}
     try:
-        schema.load(envelope["data"])
+        schema.load(_unmarked(envelope["data"]))
     except ValidationError as error:
         return error.normalized_messages()
     return {}
+
+
+def _unmarked(data: Any) -> Any:
+    """The data with erased values as None (a number or a flag erased reveals as ERASED)."""
+    if not isinstance(data, dict):
+        return data
+    return {key: None if value == ERASED else value for key, value in data.items()}

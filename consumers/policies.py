@@ -22,6 +22,10 @@ commits offsets only after a batch is carried out. A replay is harmless: a revie
 (`review.already_open`), an objection already closed (`objection.not_open`) or a benefit
 terminated meanwhile (`benefit.terminated`) is simply done. Messages that cannot be decoded or
 carried out go to the DLQ topic, as the projection runner does.
+
+Messages carry personal fields encrypted (tokens); `PolicyRunner` reveals each with the keys
+of the store's key store before deciding, so NIKs compare with the household's as the store
+reveals it (an erased person's as the same marker on both sides).
 """
 
 from __future__ import annotations
@@ -43,14 +47,14 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from consumers.dead_letters import park
-from consumers.runner import GroupMember, consumer_config, topic_id
+from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id
 from consumers.topics import EVENTS, ensure_topics
 from domain.application import Actor, Casework, make_meta
 from domain.errors import Conflict, DomainError
 from domain.household import Household, today
 from domain.settings import Settings
 from projections import envelope as wire
-from projections.base import DLQ_DDL
+from projections.base import DLQ_DDL, ERASURE_EVENT
 from projections.db import Database, open_casework
 
 log = logging.getLogger("casework.policies")
@@ -271,7 +275,9 @@ class PolicyRunner(GroupMember):
         self.settings = settings
         self.clock = clock
         self.sweep_seconds = sweep_seconds
-        self.app = open_casework(settings.store)
+        self.app = open_casework(settings.store, settings.master_key)
+        self.codec = self.app.codec
+        assert self.codec is not None, "the policies read the store through the revealing mapper"
         self.view = StoreView(self.app)
         self.book = ObjectionBook()
         self.views = Database(settings.views)
@@ -365,6 +371,15 @@ class PolicyRunner(GroupMember):
         except wire.BadMessage as error:
             self.dead_letter(record, f"undecodable: {error}")
             return 0
+        try:
+            envelope = self.codec.reveal(envelope)
+        except TRANSIENT:
+            raise  # the key store is busy or down: `retrying` waits
+        except Exception as error:  # noqa: BLE001 - a token that does not open: park it
+            self.dead_letter(record, f"unrevealable: {type(error).__name__}")
+            return 0
+        if envelope["type"] == ERASURE_EVENT:
+            forget_keys(self.codec)
         self.book.learn(envelope)
         try:
             actions = decide(envelope, self.view)

@@ -57,7 +57,7 @@ from kafka.producer.future import FutureRecordMetadata
 from consumers.topics import EVENTS, ensure_topics
 from domain.application import Casework
 from domain.settings import DatabaseUrl, Settings, SettingsError
-from projections.db import Cursor, Database, open_casework
+from projections.db import Cursor, Database, open_store_reader
 from projections.envelope import EnvelopeEncoder
 from projections.status import RELAY_LEASE_DDL, RELAY_STATE_DDL, events_table
 
@@ -479,7 +479,7 @@ def envelope_worker() -> None:
     except EOFError:
         return
     store = DatabaseUrl.parse(config["store"], "CASEWORK_STORE")
-    app = Casework(env=store.eventsourcing_env())
+    app = Casework(env=store.eventsourcing_env(), encrypt=False)  # tokens pass through
     reader = StoreReader(app, config["tenant"], config["read_size"])
     try:
         while True:
@@ -530,7 +530,7 @@ class Relay:
         self.owner = owner or new_owner()
         self.batch_size = batch_size
         self.chunk_size = min(chunk_size, batch_size)
-        self.app = open_casework(settings.store)
+        self.app = open_store_reader(settings.store)
         self.source: StoreReader | EnvelopeWorker = (
             EnvelopeWorker(settings.store, settings.tenant, self.chunk_size, read_size)
             if envelope_worker

@@ -3,6 +3,11 @@
 Rows and per-stream tracking are written in one read-model transaction, and the
 Kafka offsets are committed only after it, so a message delivered twice is
 skipped. Runner processes share the partitions as one consumer group.
+
+Messages carry personal fields encrypted per person; each is revealed with the keys of the
+store's key store (`projections.keystore`) before its data is checked and applied
+(`projections.base.reveal`). After a PersonalDataErased the cached keys are dropped, so the
+messages that follow reveal the erased person as markers.
 """
 
 from __future__ import annotations
@@ -24,19 +29,25 @@ from consumers.event_schemas import data_errors
 from consumers.relay import abandon
 from consumers.topics import EVENTS, ensure_topics
 from domain.application import Casework
+from domain.personal_data import Codec
 from domain.settings import Settings
 from projections import envelope as wire
 from projections.base import (
+    ERASURE_EVENT,
     Projection,
     apply_envelopes,
     create_generation,
     current_generation,
     drop_generation,
+    drop_older_versions,
     ensure_schema,
+    older_version_tables,
     progress,
+    reveal,
 )
 from projections.catalog import PROJECTIONS
 from projections.db import Cursor, Database, open_casework
+from projections.keystore import KeyStore
 from projections.status import store_counts
 
 log = logging.getLogger("casework.projections")
@@ -44,6 +55,8 @@ log = logging.getLogger("casework.projections")
 GROUP = "casework-projections"
 RETRIES = 3
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
+# Any error of the store's database while revealing is the database's, never the message's.
+KEY_STORE_ERRORS = (sqlite3.Error, psycopg.Error)
 
 
 def consumer_config(settings: Settings, topic_id: str) -> dict[str, Any]:
@@ -79,6 +92,43 @@ def topic_id(settings: Settings) -> str:
         return str(found) if found else "unknown"
     finally:
         probe.close()
+
+
+def store_codec(store: Database, master_key: bytes) -> Codec:
+    """A codec on the store's key store; it drops its cached subjects whenever the key store
+    notices an erasure by another process."""
+    return Codec(KeyStore(store, master_key))  # the codec listens to the store's erasures
+
+
+def forget_keys(codec: Codec) -> None:
+    """After a PersonalDataErased: drop every cached key and subject, so what follows is
+    revealed with the key store as it is now (the erased person's key gone: markers)."""
+    codec.forget()
+    forget = getattr(codec.ring, "forget", None)  # KeyStore's per-process key cache
+    if forget is not None:
+        forget()
+
+
+def reveal_with_retries(
+    codec: Codec, envelope: dict[str, Any], *, live: bool = True
+) -> dict[str, Any]:
+    """`reveal`, waiting out a busy or absent store database (where the keys are).
+
+    `live` (the runner following the topic): after a PersonalDataErased, drop the cached
+    keys. A rebuild need not: it loaded only the keys alive when it started, and the key
+    store's epoch tells it of an erasure since."""
+    attempt = 0
+    while True:
+        try:
+            revealed = reveal(codec, envelope)
+        except KEY_STORE_ERRORS as error:
+            log.warning("key store busy or down (%s); retrying", type(error).__name__)
+            time.sleep(min(0.2 * 2**attempt, 5))
+            attempt += 1
+            continue
+        if live and revealed["type"] == ERASURE_EVENT:
+            forget_keys(codec)
+        return revealed
 
 
 def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[dict]) -> int:
@@ -134,6 +184,8 @@ class Runner(GroupMember):
         self.settings = settings
         self.projections = projections or list(PROJECTIONS.values())
         self.views = Database(settings.views)
+        self.store = Database(settings.store)
+        self.codec = store_codec(self.store, settings.master_key)
         ensure_schema(self.views, self.projections)
         self.consumer: KafkaConsumer | None = None
         self.dlq: KafkaProducer | None = None
@@ -154,15 +206,24 @@ class Runner(GroupMember):
     def close(self) -> None:
         self.disconnect()
         self.views.close()
+        self.store.close()
 
     def fill_empty_views(self) -> None:
-        """Rebuild the views that hold nothing while others hold events (a projection added, or
-        one whose tables changed shape): the group's committed offsets would skip the past."""
+        """Rebuild the views that hold nothing while others hold events (a projection added), or
+        whose tables changed shape (an earlier version's tables are there): the group's
+        committed offsets would skip the past. Then drop the earlier versions' tables, which
+        may hold personal data as the old code kept it."""
         applied = {p.name: progress(self.views, p)[0] for p in self.projections}
+        with self.views.transaction() as cur:
+            reshaped = {p.name for p in self.projections if older_version_tables(cur, p)}
         empty = [name for name, count in applied.items() if count == 0]
-        if empty and max(applied.values()) > 0:
-            log.info("views %s hold nothing yet: rebuilding them from the events", ", ".join(empty))
-            rebuild(self.settings, empty)
+        wanted = [n for n in empty if n in reshaped or max(applied.values()) > 0]
+        if wanted:
+            log.info(
+                "views %s hold nothing yet: rebuilding them from the events", ", ".join(wanted)
+            )
+            rebuild(self.settings, wanted)
+        drop_older_versions(self.views, self.projections)
 
     def run(self, stop: threading.Event) -> None:
         self.fill_empty_views()
@@ -204,6 +265,12 @@ class Runner(GroupMember):
                 envelope = wire.decode(record.value)
             except wire.BadMessage as error:
                 self.dead_letter(record, f"undecodable: {error}")
+                continue
+            try:
+                envelope = reveal_with_retries(self.codec, envelope)
+            except Exception as error:  # noqa: BLE001 - a token that does not open: park it
+                # Only the error's kind: its text could quote the message.
+                self.dead_letter(record, f"unrevealable: {type(error).__name__}")
                 continue
             errors = data_errors(envelope)
             if errors:
@@ -261,8 +328,9 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
 # --- rebuild -----------------------------------------------------------------
 
 
-def _topic_envelopes(settings: Settings, top: int, expected: int) -> Iterable[dict]:
-    """Envelopes on the topic up to position `top`, until `expected` distinct ones were seen."""
+def _topic_envelopes(settings: Settings, codec: Codec, top: int, expected: int) -> Iterable[dict]:
+    """Envelopes on the topic up to position `top`, until `expected` distinct ones were seen,
+    revealed (one whose tokens do not open is left out, as the runner parks it)."""
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka,
         enable_auto_commit=False,
@@ -290,14 +358,26 @@ def _topic_envelopes(settings: Settings, top: int, expected: int) -> Iterable[di
                         env = wire.decode(record.value)
                     except wire.BadMessage:
                         continue
-                    if env["position"] <= top and env["position"] not in seen:
-                        seen.add(env["position"])
-                        yield env
+                    if env["position"] > top or env["position"] in seen:
+                        continue
+                    seen.add(env["position"])
+                    try:
+                        opened = reveal_with_retries(codec, env, live=False)
+                    except Exception as error:  # noqa: BLE001 - the runner parks it too
+                        log.warning(
+                            "rebuild: the message at position %s does not reveal (%s)",
+                            env["position"],
+                            type(error).__name__,
+                        )
+                        continue
+                    yield opened
     finally:
         consumer.close()
 
 
 def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) -> Iterable[dict]:
+    """The stored events after `after` (up to `top`), revealed by the app's mapper."""
+    assert app.codec is not None, "a rebuild reads the store through the revealing mapper"
     position = after
     while True:
         batch = app.recorder.select_notifications(
@@ -306,7 +386,8 @@ def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) ->
         if not batch:
             return
         for notification in batch:
-            yield wire.from_notification(app, notification, tenant)
+            envelope = wire.from_notification(app, notification, tenant)
+            yield reveal_with_retries(app.codec, envelope, live=False)
         position = batch[-1].id
 
 
@@ -328,7 +409,9 @@ def _apply_in_chunks(
 
 def rebuild(settings: Settings, names: list[str]) -> None:
     """Rebuild projections into fresh tables and swap them in while readers keep reading."""
-    app = open_casework(settings.store)
+    app = open_casework(settings.store, settings.master_key)
+    app.keystore.preload()  # type: ignore[attr-defined] - every live key at once
+    app.keystore.listeners.append(app.codec.forget)  # type: ignore[attr-defined]
     store, views = Database(settings.store), Database(settings.views)
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])
@@ -356,7 +439,7 @@ def rebuild_one(
     applied = 0
     if settings.kafka:
         applied = _apply_in_chunks(
-            views, projection, names, _topic_envelopes(settings, top, expected)
+            views, projection, names, _topic_envelopes(settings, app.codec, top, expected)
         )
     if applied < expected:
         source = "the store" if applied == 0 else "the store (the topic lacks some events)"

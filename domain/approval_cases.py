@@ -43,7 +43,11 @@ class ApprovalCases(UseCases):
         pending = self.get_pending_change(cmd["approval_id"])
         self._check_expected_version(pending, cmd.get("expected_version"))
         pending.approve(cmd.get("note"), meta)
-        executed_meta = {**pending.requester_meta, "approved_by": meta["actor"]}
+        executed_meta = {
+            **pending.requester_meta,
+            "approved_by": meta["actor"],
+            "approval_id": str(pending.id),
+        }
         token = _RIDERS.set((pending,))
         try:
             result = self.execute(pending.command, copy.deepcopy(pending.cmd), executed_meta)
@@ -63,8 +67,18 @@ class ApprovalCases(UseCases):
         pending = self.get_pending_change(cmd["approval_id"])
         self._check_expected_version(pending, cmd.get("expected_version"))
         pending.reject(cmd.get("note"), meta)
+        riders = []
+        if cmd.get("exemption"):
+            # UU PDP article 15: a refused erasure and its ground are recorded on the household.
+            if pending.command != "RequestErasure":
+                raise DomainError("exemption", "exemption.not_erasure")
+            riders.append(
+                self.refuse_erasure(
+                    pending.cmd, cmd["exemption"], pending.note or "", str(pending.id), meta
+                )
+            )
         try:
-            stored = self._save(pending, [])
+            stored = self._save(pending, riders)
         except Conflict:
             raise Conflict("approval_id", "approval.decided") from None
         self._close_pending(pending.id, meta)

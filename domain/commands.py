@@ -132,10 +132,15 @@ SPECS = (
     # privacy (UU PDP): restriction of processing; supervisor/admin only (app/auth.py)
     CommandSpec("RestrictProcessing", "restrict_processing", ("household_id", "nik", "grounds")),
     CommandSpec("LiftRestriction", "lift_restriction", ("household_id", "nik")),
+    # erasure destroys the person's key (crypto-shredding): always a second person's decision
+    CommandSpec(
+        "RequestErasure", "request_erasure", ("household_id", "nik", "reason"), needs_approval=True
+    ),
     CommandSpec("ApproveChange", "approve_change", ("approval_id", "note")),
-    CommandSpec("RejectChange", "reject_change", ("approval_id", "note")),
+    # exemption: an article 15 ground (domain.household.ERASURE_EXEMPTIONS), to refuse an erasure
+    CommandSpec("RejectChange", "reject_change", ("approval_id", "note", "exemption")),
 )
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in SPECS}
 NEEDS_APPROVAL = frozenset(spec.name for spec in SPECS if spec.needs_approval)
-# Later issues: DefineAgencyAgreement, RequestErasure.
+# Later issues: DefineAgencyAgreement.

@@ -116,9 +116,11 @@ def recipient_fits(household: Any, nik: str, recipient: str, on_date: dt.date | 
     if recipient == "head":
         return nik == household.head_nik
     if recipient == "adult_woman":
-        adult = (
-            member["relationship"] in _SPOUSES
-            or _age_on(member["birth_date"], _day(on_date)) >= _ADULT_AGE
+        adult = member[
+            "relationship"
+        ] in _SPOUSES or (  # an erased member's birth date is gone: not known to be adult
+            member["birth_date"] is not None
+            and _age_on(member["birth_date"], _day(on_date)) >= _ADULT_AGE
         )
         return member["sex"] == "F" and adult
     return True

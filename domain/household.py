@@ -26,7 +26,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import upcasting
+from domain import personal_data, upcasting
 from domain.errors import Conflict, DomainError, NotFound
 
 RELATIONSHIPS = (
@@ -123,6 +123,20 @@ ERROR_CODES = (
     # privacy (UU PDP): restriction of processing
     "restriction.already",
     "restriction.not_restricted",
+    # privacy (UU PDP): erasure
+    "erasure.unavailable",
+    "erasure.already",
+    "exemption.unknown",
+    "exemption.not_erasure",
+)
+# UU PDP No. 27/2022 article 15(1): the grounds on which a data subject's rights, erasure
+# among them, may be refused in the public interest.
+ERASURE_EXEMPTIONS = (
+    "national_defense",  # a. pertahanan dan keamanan nasional
+    "law_enforcement",  # b. proses penegakan hukum
+    "state_administration",  # c. kepentingan umum dalam rangka penyelenggaraan negara
+    "financial_supervision",  # d. pengawasan sektor jasa keuangan, moneter, sistem pembayaran
+    "statistics_research",  # e. statistik dan penelitian ilmiah
 )
 
 _INDEX_NAMESPACE = uuid.UUID("0f3d5c1e-7d55-4c51-9b8e-6a3f1f0b2c71")
@@ -227,6 +241,7 @@ class Household(Aggregate):
         self.enrollments: dict[str, dict[str, Any]] = {}
         self.notes: list[dict[str, Any]] = []
         self.objections: dict[str, dict[str, Any]] = {}
+        self.erasure_refusals: list[dict[str, Any]] = []  # article 15 decisions
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -866,6 +881,47 @@ class Household(Aggregate):
     def _restriction_lifted(self, nik: str, meta: dict[str, Any]) -> None:
         self.members[nik]["restricted"] = False
 
+    def erase_person(self, nik: str, subject: str, reason: str, meta: dict[str, Any]) -> None:
+        """Record the erasure of a member's personal data (UU PDP). The use case destroys the
+        person's key right after: from then on the member loads as `erased:<subject>` with
+        every personal field marked erased, and benefits and history stay as they were."""
+        self.member(nik)
+        _required("reason", reason)
+        self._personal_data_erased(nik, subject, reason, meta.get("approval_id"), meta)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(
+        self,
+        nik: str,
+        subject: str,
+        reason: str,
+        approval_id: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        member = self.members[nik]
+        member.update(name=personal_data.ERASED, birth_date=None, erased=True)
+
+    def refuse_erasure(
+        self, nik: str, exemption: str, note: str, approval_id: str, meta: dict[str, Any]
+    ) -> None:
+        """Record that an erasure was refused under UU PDP article 15 (public interest)."""
+        self.member(nik)
+        if exemption not in ERASURE_EXEMPTIONS:
+            raise DomainError("exemption", "exemption.unknown")
+        _required("note", note)
+        self._erasure_refused(nik, exemption, note, approval_id, meta)
+
+    @event("ErasureRefused")
+    def _erasure_refused(
+        self, nik: str, exemption: str, note: str, approval_id: str, meta: dict[str, Any]
+    ) -> None:
+        self.__dict__.setdefault("erasure_refusals", []).append(
+            {"nik": nik, "exemption": exemption, "approval_id": approval_id, "meta": meta}
+        )
+
+    def is_erased(self, nik: str) -> bool:
+        return bool(self.members.get(nik, {}).get("erased"))
+
     def is_restricted(self, nik: str) -> bool:
         """Whether the member's processing is restricted (members recorded before restriction
         existed have no flag: not restricted)."""
@@ -924,12 +980,12 @@ class NikIndex(Aggregate):
     """
 
     @staticmethod
-    def create_id(nik: str) -> uuid.UUID:
-        return uuid.uuid5(_INDEX_NAMESPACE, f"nik:{nik}")
+    def create_id(nik_key: str) -> uuid.UUID:
+        """`nik_key` is the NIK's keyed hash (`Casework.nik_key`), never the NIK."""
+        return uuid.uuid5(_INDEX_NAMESPACE, f"nik:{nik_key}")
 
     @event("NikClaimed")
-    def __init__(self, nik: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
-        self.nik = nik
+    def __init__(self, nik_key: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
         self.household_id = household_id
         self.active = True
 
@@ -957,9 +1013,10 @@ class KkIndex(Aggregate):
     """Claims a KK number for one household (a number is never reused)."""
 
     @staticmethod
-    def create_id(kk_number: str) -> uuid.UUID:
-        return uuid.uuid5(_INDEX_NAMESPACE, f"kk:{kk_number}")
+    def create_id(kk_key: str) -> uuid.UUID:
+        """`kk_key` is the KK number's keyed hash (`Casework.kk_key`)."""
+        return uuid.uuid5(_INDEX_NAMESPACE, f"kk:{kk_key}")
 
     @event("KkClaimed")
-    def __init__(self, kk_number: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
+    def __init__(self, kk_key: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
         self.household_id = household_id

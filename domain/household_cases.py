@@ -49,7 +49,7 @@ class HouseholdCases(UseCases):
 
     def _nik_index(self, nik: str) -> NikIndex | None:
         try:
-            return self.repository.get(NikIndex.create_id(nik))
+            return self.repository.get(NikIndex.create_id(self.nik_key(nik)))
         except AggregateNotFoundError:
             return None
 
@@ -59,12 +59,22 @@ class HouseholdCases(UseCases):
         return household
 
     def _claim_nik(
-        self, nik: str, household_id: uuid.UUID, meta: dict[str, Any], field: str
+        self,
+        nik: str,
+        household_id: uuid.UUID,
+        meta: dict[str, Any],
+        field: str,
+        optimistic: bool = False,
     ) -> NikIndex:
-        """A new claim, or a released one claimed again; a held one is 409 (422 if dead)."""
+        """A new claim, or a released one claimed again; a held one is 409 (422 if dead).
+
+        `optimistic`: assume the NIK was never claimed and read nothing; if it was, the
+        save fails on the claim (nik.taken) and the command runs again without it."""
+        if optimistic:
+            return NikIndex(nik_key=self.nik_key(nik), household_id=household_id, meta=meta)
         index = self._nik_index(nik)
         if index is None:
-            return NikIndex(nik=nik, household_id=household_id, meta=meta)
+            return NikIndex(nik_key=self.nik_key(nik), household_id=household_id, meta=meta)
         if index.active:
             if index.household_id != household_id:
                 try:
@@ -89,7 +99,9 @@ class HouseholdCases(UseCases):
 
     # ---- membership ----------------------------------------------------------------------
 
-    def register_household(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+    def register_household(
+        self, cmd: dict[str, Any], meta: dict[str, Any], optimistic: bool = True
+    ) -> Stored:
         problems = kk_problems(cmd["kk_number"])
         if problems:
             raise DomainError("kk_number", problems[0].code)
@@ -106,17 +118,32 @@ class HouseholdCases(UseCases):
             meta=meta,
         )
         claims = [
-            KkIndex(kk_number=cmd["kk_number"], household_id=household.id, meta=meta),
-            self._claim_nik(head["nik"], household.id, meta, "head.nik"),
+            KkIndex(kk_key=self.kk_key(cmd["kk_number"]), household_id=household.id, meta=meta),
+            self._claim_nik(head["nik"], household.id, meta, "head.nik", optimistic),
         ]
-        return self._save(household, claims, unique_field="head.nik")
+        try:
+            return self._save(household, claims, unique_field="head.nik")
+        except Conflict as conflict:
+            if not (optimistic and conflict.code == "nik.taken"):
+                raise
+        return self.register_household(cmd, meta, optimistic=False)  # a known NIK: check it
 
-    def add_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+    def add_member(
+        self, cmd: dict[str, Any], meta: dict[str, Any], optimistic: bool = True
+    ) -> Stored:
         household = self._household_for(cmd)
         check_person(cmd["person"], "person")
+        nik = cmd["person"]["nik"]
+        if nik in household.members:
+            optimistic = False  # rejoining: the claim exists (released)
         household.add_member(cmd["person"], cmd["relationship"], meta)
-        claim = self._claim_nik(cmd["person"]["nik"], household.id, meta, "person.nik")
-        return self._save(household, [claim], unique_field="person.nik")
+        claim = self._claim_nik(nik, household.id, meta, "person.nik", optimistic)
+        try:
+            return self._save(household, [claim], unique_field="person.nik")
+        except Conflict as conflict:
+            if not (optimistic and conflict.code == "nik.taken"):
+                raise
+        return self.add_member(cmd, meta, optimistic=False)  # a known NIK: check it
 
     def remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """The member becomes inactive; unless deceased, their NIK is free to join another
@@ -139,7 +166,9 @@ class HouseholdCases(UseCases):
         if problems:
             raise DomainError("new_kk_number", problems[0].code)
         household.change_head(cmd["nik"], cmd["new_kk_number"], meta)
-        claim = KkIndex(kk_number=cmd["new_kk_number"], household_id=household.id, meta=meta)
+        claim = KkIndex(
+            kk_key=self.kk_key(cmd["new_kk_number"]), household_id=household.id, meta=meta
+        )
         try:
             return self._save(household, [claim], unique_field="new_kk_number")
         except Conflict as conflict:
@@ -332,3 +361,28 @@ class HouseholdCases(UseCases):
         household = self._household_for(cmd)
         household.lift_restriction(cmd["nik"], meta)
         return self._store(household)
+
+    def request_erasure(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """PersonalDataErased, then the person's key is destroyed (crypto-shredding): the
+        person's fields in every event, snapshot, Kafka message and backup become unreadable
+        for good. Runs when a supervisor approves a RequestErasure (maker-checker)."""
+        household = self._household_for(cmd)
+        member = household.member(cmd["nik"])
+        if member.get("erased"):
+            raise DomainError("nik", "erasure.already")
+        subject = self.person_subject(cmd["nik"])
+        if subject is None:
+            raise DomainError("nik", "erasure.unavailable")
+        reason = cmd.get("reason") or meta.get("reason") or ""  # the API keeps it in meta
+        household.erase_person(cmd["nik"], subject, reason, meta)
+        stored = self._store(household)
+        self.destroy_key(subject)
+        return stored
+
+    def refuse_erasure(
+        self, pending_cmd: dict[str, Any], exemption: str, note: str, approval_id: str, meta: dict
+    ) -> Household:
+        """The household with ErasureRefused (article 15) applied, to save with the rejection."""
+        household = self.get_household(pending_cmd["household_id"])
+        household.refuse_erasure(pending_cmd["nik"], exemption, note, approval_id, meta)
+        return household

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from domain.personal_data import MasterKeyError, new_master_key, parse_master_key
 
 DEFAULT_STORE = "sqlite:///var/casework.db"
 DEFAULT_VIEWS = "sqlite:///var/views.db"
@@ -20,6 +23,7 @@ VARIABLES = (
     "CASEWORK_HOST",
     "CASEWORK_PORT",
     "CASEWORK_SECRET_KEY",
+    "CASEWORK_MASTER_KEY",
     "CASEWORK_TENANT",
     "CASEWORK_PARTITIONS",
     "CASEWORK_WEB_WORKERS",
@@ -113,6 +117,38 @@ def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _master_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -> bytes:
+    """CASEWORK_MASTER_KEY; for an SQLite store without it, one generated into var/.
+
+    A PostgreSQL store needs the variable: a key generated inside a container would be
+    lost with it, and every personal field with it."""
+    raw = environ.get("CASEWORK_MASTER_KEY", "").strip()
+    if not raw:
+        if store.kind != "sqlite":
+            raise SettingsError(
+                "CASEWORK_MASTER_KEY: required with a PostgreSQL store; create one with"
+                " `casework keys new` and keep a copy offline (README, Master key)"
+            )
+        path = var_dir / "master_key"
+        if not path.exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(new_master_key() + "\n")
+        raw = path.read_text().strip()
+        while not raw:  # the creating process has not written it yet
+            time.sleep(0.01)
+            raw = path.read_text().strip()
+    try:
+        return parse_master_key(raw)
+    except MasterKeyError as error:
+        raise SettingsError(f"CASEWORK_MASTER_KEY: {error}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     store: DatabaseUrl
@@ -121,6 +157,7 @@ class Settings:
     host: str
     port: int
     secret_key: str = field(repr=False)
+    master_key: bytes = field(repr=False)
     tenant: str
     partitions: int
     web_workers: int
@@ -134,13 +171,15 @@ class Settings:
             raise SettingsError(
                 f"CASEWORK_TENANT: a 4-digit Kemendagri code like 1571, got {tenant!r}"
             )
+        store = DatabaseUrl.parse(env.get("CASEWORK_STORE") or DEFAULT_STORE, "CASEWORK_STORE")
         return cls(
-            store=DatabaseUrl.parse(env.get("CASEWORK_STORE") or DEFAULT_STORE, "CASEWORK_STORE"),
+            store=store,
             views=DatabaseUrl.parse(env.get("CASEWORK_VIEWS") or DEFAULT_VIEWS, "CASEWORK_VIEWS"),
             kafka=(env.get("CASEWORK_KAFKA") or "").strip() or None,
             host=env.get("CASEWORK_HOST") or "127.0.0.1",
             port=_int(env, "CASEWORK_PORT", 8000, 1, 65535),
             secret_key=_secret_key(env, Path("var")),
+            master_key=_master_key(env, Path("var"), store),
             tenant=tenant,
             partitions=_int(env, "CASEWORK_PARTITIONS", 6, 1, 1000),
             web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),

@@ -4,16 +4,18 @@ and saving with conflicts explained."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.errors import Conflict, DomainError
 from domain.household import KkIndex
 from domain.identity import nik_problems
+from domain.personal_data import Codec, KeyRing, MemoryKeyRing, PersonalDataMapper
 
 SCHEMA_VERSION = 1
 
@@ -67,7 +69,55 @@ def event_id(stream_id: uuid.UUID, version: int) -> str:
 
 
 class UseCases(Application):
-    """Saving and loading shared by every group of use cases (mixed into `Casework`)."""
+    """Saving and loading shared by every group of use cases (mixed into `Casework`).
+
+    Personal fields are stored encrypted per person (`domain.personal_data`): pass the
+    store's key ring as `keys` (a fresh in-memory ring by default, for unit tests), or
+    `encrypt=False` for a reader that must pass tokens through untouched (the relay).
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        keys: KeyRing | None = None,
+        encrypt: bool = True,
+    ) -> None:
+        self.codec: Codec | None = Codec(keys or MemoryKeyRing()) if encrypt else None
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper:
+        mapper = super().construct_mapper()  # with the configured compressor and cipher
+        if self.codec is None:
+            return mapper
+        return PersonalDataMapper(
+            transcoder=mapper.transcoder,
+            codec=self.codec,
+            compressor=mapper.compressor,
+            cipher=mapper.cipher,
+        )
+
+    def nik_key(self, nik: str) -> str:
+        """The keyed hash that finds a NIK's uniqueness claim (never the NIK itself)."""
+        if self.codec is None:
+            return hashlib.sha256(f"nik:{nik}".encode()).hexdigest()  # tokens pass through
+        return self.codec.lookup("nik", nik)
+
+    def person_subject(self, nik: str) -> str | None:
+        """The pseudonymous subject whose key encrypts this NIK's data (None if none)."""
+        if self.codec is None:
+            return None
+        return self.codec.ring.subject_of(self.codec.lookup("nik", nik))
+
+    def destroy_key(self, subject: str) -> None:
+        """Crypto-shredding: the subject's key is gone, its tokens reveal as markers."""
+        assert self.codec is not None, "erasure needs the key store"
+        self.codec.ring.erase(subject)
+        self.codec.forget()
+
+    def kk_key(self, kk_number: str) -> str:
+        if self.codec is None:
+            return hashlib.sha256(f"kk:{kk_number}".encode()).hexdigest()
+        return self.codec.lookup("kk", kk_number)
 
     @staticmethod
     def _check_expected_version(aggregate: Any, expected: int | None) -> None:

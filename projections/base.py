@@ -5,31 +5,161 @@ current generation is in `projection_state`; a rebuild fills generation N+1
 beside it and swaps the pointer in one transaction, so readers never see a
 half-built view. Tracking is per stream: the last version applied, so a
 duplicate or replayed message (same stream, same or older version) is skipped.
+
+Personal data (UU PDP). Events travel with their personal fields encrypted per person
+(`domain.personal_data`); `reveal` opens an envelope before any projection sees it. No view
+keeps a NIK or a KK number in clear: only its `Identity` (the person's pseudonymous subject,
+the keyed hash to find it by, and the token to show it to those allowed). When a person's
+data is erased (PersonalDataErased, the key destroyed) every view, in every generation of its
+tables, replaces that subject's personal data with erasure markers through its required
+`on_erasure` hook, keeping the rows so counts stay right.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.domain import Aggregate
+
+from domain.personal_data import (
+    ERASED_ID,
+    KK_FIELDS,
+    UNPROTECTED_TOPICS,
+    Codec,
+    Revealed,
+    is_erased,
+)
 from projections.db import Cursor, Database
 
 log = logging.getLogger("casework.projections")
 
 Handler = Callable[[Cursor, dict[str, str], dict[str, Any]], None]
-# on_restriction(cur, names, household_id, nik, restricted): hide (True) or show again (False)
-# every row of that person in the projection's tables. It must be idempotent: it is also
-# called with True after any other event of a household with a restricted person.
+# on_restriction(cur, names, household_id, subject, restricted): hide (True) or show again
+# (False) every row of that person (by subject, see `identity`) in the projection's tables. It
+# must be idempotent: it is also called with True after any other event of a household with a
+# restricted person.
 RestrictionHook = Callable[[Cursor, dict[str, str], str, str, bool], None]
+# on_erasure(cur, names, subject): the person's key is destroyed. Replace every personal field
+# of that subject in the projection's tables, whatever household the rows belong to, with its
+# erasure marker (ERASED for text, NULL for dates and keyed hashes, `erased:<subject>` for an
+# identifier's token) and keep the rows. Called for every generation of the tables that exists
+# (a rebuild keeps older ones for a while), so it must touch only the tables in `names`.
+ErasureHook = Callable[[Cursor, dict[str, str], str], None]
 
 # Restriction of processing (UU PDP): a restricted person's data is kept by the registry only.
 # Every projection says whom it serves; one serving a program or an agency must hide the
 # person while restricted (and show them again when lifted) through its `on_restriction`.
 SERVES = ("registry", "program", "agency")
 RESTRICTION_EVENTS = {"ProcessingRestricted": True, "RestrictionLifted": False}
-RESTRICTIONS = "restrictions"  # the table of restricted (stream_id, nik), per generation
+RESTRICTIONS = "restrictions"  # the table of restricted (stream_id, subject), per generation
+# Erasure (UU PDP): the event after which the person's key is destroyed (data: nik, subject).
+ERASURE_EVENT = "PersonalDataErased"
+
+
+def no_personal_data(cur: Cursor, names: dict[str, str], subject: str) -> None:
+    """The `on_erasure` of a view that keeps nothing about persons: it says so explicitly."""
+
+
+# --- identities ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a view may keep of a NIK or KK number: never the number itself.
+
+    `subject` is the pseudonymous id of its owner (a row key that survives erasure), `hash`
+    the keyed hash to find it by (`Codec.lookup`; None once erased), `token` the encrypted
+    number, shown to those allowed through `Codec.open` (`erased:<subject>` once erased).
+    """
+
+    subject: str
+    hash: str | None
+    token: str
+    erased: bool
+
+
+def erased_identity(subject: str) -> Identity:
+    return Identity(subject=subject, hash=None, token=f"{ERASED_ID}{subject}", erased=True)
+
+
+def identity(value: Any) -> Identity:
+    """The identity of an identifier in an envelope opened by `reveal`."""
+    if isinstance(value, Revealed):
+        if is_erased(value):
+            return erased_identity(value.subject)
+        keyed = getattr(value, "keyed_hash", None)
+        if keyed is None:
+            raise ValueError("an identifier not prepared by projections.base.reveal")
+        return Identity(subject=value.subject, hash=keyed, token=value.token, erased=False)
+    if isinstance(value, str) and value.startswith(ERASED_ID):
+        return erased_identity(value[len(ERASED_ID) :])
+    raise ValueError("an identifier not revealed by projections.base.reveal")
+
+
+def _unprotected_streams() -> frozenset[str]:
+    """Stream types whose events the mapper leaves in clear (programs, staff accounts)."""
+    names = set()
+    for topic in UNPROTECTED_TOPICS:
+        module = importlib.import_module(topic.rstrip(":"))
+        names.update(
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and issubclass(value, Aggregate)
+            and value.__module__ == module.__name__
+        )
+    return frozenset(names)
+
+
+_UNPROTECTED_STREAMS = _unprotected_streams()
+_SIXTEEN = re.compile(r"^[0-9]{16}$")
+
+
+def _plain_identifier(value: Any) -> bool:
+    """Whether a NIK or KK number travels in clear somewhere in this data (a message from
+    before personal data was encrypted)."""
+    if isinstance(value, dict):
+        return any(_plain_identifier(k) or _plain_identifier(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_plain_identifier(item) for item in value)
+    return (
+        isinstance(value, str) and not isinstance(value, Revealed) and bool(_SIXTEEN.match(value))
+    )
+
+
+def _keyed_hashes(codec: Codec, value: Any, kind: str = "nik") -> None:
+    """Give every revealed identifier its keyed hash (`identity` reads it)."""
+    if isinstance(value, Revealed):
+        keyed = None if is_erased(value) else codec.lookup(kind, str(value))
+        value.keyed_hash = keyed  # type: ignore[attr-defined]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _keyed_hashes(codec, key)
+            _keyed_hashes(codec, item, "kk" if key in KK_FIELDS else "nik")
+    elif isinstance(value, list):
+        for item in value:
+            _keyed_hashes(codec, item, kind)
+
+
+def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope as projections read it: every token opened (or its erasure marker), and
+    every NIK and KK number a `Revealed` that `identity` turns into what a view may keep.
+
+    Envelopes revealed already (read through the revealing mapper) pass unchanged; clear
+    identifiers (messages from before encryption) are encrypted first, so that they have a
+    subject and a token like every other.
+    """
+    opened = codec.reveal(envelope)
+    data = opened.get("data")
+    if opened.get("stream_type") not in _UNPROTECTED_STREAMS and _plain_identifier(data):
+        opened["data"] = data = codec.reveal(codec.protect(data, str(opened["stream_id"])))
+    _keyed_hashes(codec, data)
+    return opened
 
 
 @dataclass
@@ -39,6 +169,9 @@ class Projection:
     `serves` is required: "registry" (may keep restricted persons, showing them marked), or
     "program" / "agency": then `on_restriction` is required too, and `apply_envelopes` keeps
     the restricted persons in a per-generation table and calls the hook (see RestrictionHook).
+    `on_erasure` is required of every view (see ErasureHook; `no_personal_data` for a view
+    that keeps nothing about persons). Handlers get envelopes opened by `reveal`; they keep
+    identifiers as their `identity`, never in clear.
     """
 
     name: str
@@ -49,6 +182,7 @@ class Projection:
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
     on_restriction: RestrictionHook | None = None
+    on_erasure: ErasureHook | None = None
     # The shape of its tables: raise it when a table changes, so the new shape gets tables of
     # its own (filled by the runner's rebuild of empty views) instead of failing on old ones.
     version: int = 1
@@ -56,6 +190,11 @@ class Projection:
     def __post_init__(self) -> None:
         if self.serves not in SERVES:
             raise ValueError(f"projection {self.name}: serves must be one of {SERVES}")
+        if self.on_erasure is None:
+            raise TypeError(
+                f"projection {self.name} needs an on_erasure hook that replaces an erased"
+                " person's data with erasure markers (no_personal_data if it keeps none)"
+            )
         if not self.honours_restriction:
             return
         if self.on_restriction is None:
@@ -125,8 +264,8 @@ def create_generation(cur: Cursor, projection: Projection, generation: int) -> d
     if projection.honours_restriction:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {names[RESTRICTIONS]} ("
-            " stream_id VARCHAR(36) NOT NULL, nik VARCHAR(16) NOT NULL,"
-            " PRIMARY KEY (stream_id, nik))"
+            " stream_id VARCHAR(36) NOT NULL, subject VARCHAR(32) NOT NULL,"
+            " PRIMARY KEY (stream_id, subject))"
         )
     for index in projection.indexes:
         cur.execute(index.format(g=generation, **names))
@@ -168,6 +307,9 @@ def apply_envelopes(
                 row[0],
                 version,
             )
+        if envelope["type"] == ERASURE_EVENT:
+            # every generation first; then the projection's own handler, if any (its version)
+            _apply_erasure(cur, projection, names, envelope)
         if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
             _apply_restriction(cur, projection, names, envelope)
         else:
@@ -192,11 +334,12 @@ def apply_envelopes(
     return applied
 
 
-def restricted_niks(cur: Cursor, names: dict[str, str], stream_id: str) -> list[str]:
-    """The restricted persons of one household, as a projection serving a program or an
-    agency has learned them (for handlers that want to skip them up front)."""
+def restricted_subjects(cur: Cursor, names: dict[str, str], stream_id: str) -> list[str]:
+    """The restricted persons (subjects) of one household, as a projection serving a program
+    or an agency has learned them (for handlers that want to skip them up front)."""
     rows = cur.execute(
-        f"SELECT nik FROM {names[RESTRICTIONS]} WHERE stream_id=? ORDER BY nik", (stream_id,)
+        f"SELECT subject FROM {names[RESTRICTIONS]} WHERE stream_id=? ORDER BY subject",
+        (stream_id,),
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -204,14 +347,35 @@ def restricted_niks(cur: Cursor, names: dict[str, str], stream_id: str) -> list[
 def _apply_restriction(
     cur: Cursor, projection: Projection, names: dict[str, str], envelope: dict[str, Any]
 ) -> None:
-    stream_id, nik = envelope["stream_id"], envelope["data"]["nik"]
+    stream_id, subject = envelope["stream_id"], identity(envelope["data"]["nik"]).subject
     restricted = RESTRICTION_EVENTS[envelope["type"]]
-    cur.execute(f"DELETE FROM {names[RESTRICTIONS]} WHERE stream_id=? AND nik=?", (stream_id, nik))
+    cur.execute(
+        f"DELETE FROM {names[RESTRICTIONS]} WHERE stream_id=? AND subject=?", (stream_id, subject)
+    )
     if restricted:
         cur.execute(
-            f"INSERT INTO {names[RESTRICTIONS]} (stream_id, nik) VALUES (?, ?)", (stream_id, nik)
+            f"INSERT INTO {names[RESTRICTIONS]} (stream_id, subject) VALUES (?, ?)",
+            (stream_id, subject),
         )
-    _hook(projection)(cur, names, stream_id, nik, restricted)
+    _hook(projection)(cur, names, stream_id, subject, restricted)
+
+
+def erased_subject(envelope: dict[str, Any]) -> str:
+    """The subject a PersonalDataErased names (in clear: its NIK may still reveal until the
+    key is destroyed, just after the event is stored)."""
+    data = envelope["data"]
+    return data.get("subject") or identity(data["nik"]).subject
+
+
+def _apply_erasure(
+    cur: Cursor, projection: Projection, names: dict[str, str], envelope: dict[str, Any]
+) -> None:
+    """The erased person's data leaves every generation of the projection's tables."""
+    if projection.on_erasure is None:  # __post_init__ refuses this; a later edit may not
+        raise TypeError(f"projection {projection.name} has no on_erasure hook")
+    subject = erased_subject(envelope)
+    for generation_names in [names, *other_generations(cur, projection, names)]:
+        projection.on_erasure(cur, generation_names, subject)
 
 
 def _hide_restricted(
@@ -220,8 +384,8 @@ def _hide_restricted(
     """After any other event of a household: whatever its handler wrote about a restricted
     person is hidden again, so a handler cannot bring a restricted person back by mistake."""
     hook = _hook(projection)
-    for nik in restricted_niks(cur, names, stream_id):
-        hook(cur, names, stream_id, nik, True)
+    for subject in restricted_subjects(cur, names, stream_id):
+        hook(cur, names, stream_id, subject, True)
 
 
 def _hook(projection: Projection) -> RestrictionHook:
@@ -252,3 +416,60 @@ def progress(db: Database, projection: Projection) -> tuple[int, int]:
 def live_tables(db: Database, projection: Projection) -> dict[str, str]:
     row = db.query_one("SELECT generation FROM projection_state WHERE name=?", (projection.name,))
     return projection.table_names(row[0] if row else 1)
+
+
+# --- the tables a database holds ----------------------------------------------------------
+
+
+def _tables_like(cur: Cursor, prefix: str) -> list[str]:
+    """Names of the tables starting with `prefix` (LIKE wildcards in it match themselves
+    after the regex checks the callers do)."""
+    if cur.db.kind == "sqlite":
+        statement = "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE ?"
+    else:
+        statement = (
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_name LIKE ?"
+        )
+    return [row[0] for row in cur.execute(statement, (f"{prefix}%",)).fetchall()]
+
+
+def generations(cur: Cursor, projection: Projection) -> list[int]:
+    """Every generation of the projection's tables that exists (current, kept, being built)."""
+    prefix = f"{projection.name}_v{projection.version}_tracking_g"
+    pattern = re.compile(rf"^{re.escape(prefix)}([0-9]+)$")
+    found = (pattern.match(name) for name in _tables_like(cur, prefix))
+    return sorted(int(match.group(1)) for match in found if match)
+
+
+def other_generations(
+    cur: Cursor, projection: Projection, names: dict[str, str]
+) -> list[dict[str, str]]:
+    """The table names of every other generation that exists."""
+    others = (projection.table_names(g) for g in generations(cur, projection))
+    return [other for other in others if other["tracking"] != names["tracking"]]
+
+
+def older_version_tables(cur: Cursor, projection: Projection) -> list[str]:
+    """Tables of the projection's earlier shapes (another `version`): they may keep personal
+    data as the old code did (a NIK in clear), and nothing reads them any more."""
+    pattern = re.compile(rf"^{re.escape(projection.name)}_v([0-9]+)_[a-z0-9_]+_g[0-9]+$")
+    found = []
+    for name in _tables_like(cur, f"{projection.name}_v"):
+        match = pattern.match(name)
+        if match and int(match.group(1)) != projection.version:
+            found.append(name)
+    return sorted(found)
+
+
+def drop_older_versions(db: Database, projections: Iterable[Projection]) -> list[str]:
+    """Drop the tables of earlier shapes of these projections; the names dropped."""
+    dropped: list[str] = []
+    with db.schema_lock(), db.transaction() as cur:
+        for projection in projections:
+            for table in older_version_tables(cur, projection):
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+                dropped.append(table)
+    if dropped:
+        log.info("dropped %d tables of earlier view shapes", len(dropped))
+    return dropped

@@ -3,45 +3,57 @@
 A person whose processing is restricted (UU PDP) is hidden here while restricted and shown
 again when the restriction is lifted (projections.base calls `hide_person`); the rows are
 kept, flagged, so lifting needs no replay.
+
+The recipient is kept as their pseudonymous `subject`, the keyed hash `nik_hash` and the
+token `nik_token` (opened by whoever may show the NIK), never the NIK in clear. Once the
+person's data is erased, hash and token give way to the erasure marker (`erase_person`) and
+the benefit stays, counted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections.base import Projection, live_tables
+from projections.base import Projection, erased_identity, identity, live_tables
 from projections.db import Cursor, Database
 
 TABLES = {
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36) NOT NULL,"
-        " nik VARCHAR(16) NOT NULL, program VARCHAR(32) NOT NULL,"
+        " subject VARCHAR(32) NOT NULL, nik_hash VARCHAR(64), nik_token TEXT NOT NULL,"
+        " program VARCHAR(32) NOT NULL,"
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
         " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL,"
-        " restricted INTEGER NOT NULL DEFAULT 0, granted_at VARCHAR(40) NOT NULL)"
+        " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
+        " granted_at VARCHAR(40) NOT NULL)"
     ),
 }
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program, status)",
-    "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (household_id, nik)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (household_id, subject)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_subject ON {benefits} (subject)",
 ]
 
 
 def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
+    who = identity(data["nik"])
     cur.execute(
-        f"INSERT INTO {names['benefits']} (benefit_id, household_id, nik, program, period_start,"
-        " period_end, amount, status, restricted, granted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 0, ?)",
+        f"INSERT INTO {names['benefits']} (benefit_id, household_id, subject, nik_hash,"
+        " nik_token, program, period_start, period_end, amount, status, restricted, erased,"
+        " granted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, ?)",
         (
             data["benefit_id"],
             envelope["stream_id"],
-            data["nik"],
+            who.subject,
+            who.hash,
+            who.token,
             data["program"],
             data["period_start"],
             data["period_end"],
             data["amount"],
+            1 if who.erased else 0,
             envelope["recorded_at"],
         ),
     )
@@ -58,11 +70,19 @@ def _status(status: str):
 
 
 def hide_person(
-    cur: Cursor, names: dict[str, str], household_id: str, nik: str, restricted: bool
+    cur: Cursor, names: dict[str, str], household_id: str, subject: str, restricted: bool
 ) -> None:
     cur.execute(
-        f"UPDATE {names['benefits']} SET restricted=? WHERE household_id=? AND nik=?",
-        (1 if restricted else 0, household_id, nik),
+        f"UPDATE {names['benefits']} SET restricted=? WHERE household_id=? AND subject=?",
+        (1 if restricted else 0, household_id, subject),
+    )
+
+
+def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
+    """The recipient's data is erased: the benefit stays (it was paid), nobody's any more."""
+    cur.execute(
+        f"UPDATE {names['benefits']} SET nik_hash=NULL, nik_token=?, erased=1 WHERE subject=?",
+        (erased_identity(subject).token, subject),
     )
 
 
@@ -78,9 +98,11 @@ PROJECTION = Projection(
     serves="program",
     indexes=INDEXES,
     on_restriction=hide_person,
+    on_erasure=erase_person,
+    version=2,  # v2: no NIK in clear (subject, hash, token), erased
 )
 
-_COLUMNS = ("benefit_id", "household_id", "nik", "program", "period_start", "period_end")
+_COLUMNS = ("benefit_id", "household_id", "nik_token", "program", "period_start", "period_end")
 
 
 def beneficiaries(
@@ -89,13 +111,23 @@ def beneficiaries(
     """The active benefits of one program, restricted persons left out."""
     names = live_tables(db, PROJECTION)
     rows = db.query(
-        f"SELECT {', '.join(_COLUMNS)}, amount, status FROM {names['benefits']}"
+        f"SELECT {', '.join(_COLUMNS)}, amount, status, erased FROM {names['benefits']}"
         " WHERE program=? AND status='active' AND restricted=0"
         " ORDER BY granted_at, benefit_id LIMIT ? OFFSET ?",
         (program, limit, offset),
     )
-    keys = (*_COLUMNS, "amount", "status")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    keys = (*_COLUMNS, "amount", "status", "erased")
+    return [{**dict(zip(keys, row, strict=True)), "erased": bool(row[-1])} for row in rows]
+
+
+def count_active(db: Database, program: str) -> int:
+    """How many active benefits the program has (restricted and erased persons included)."""
+    names = live_tables(db, PROJECTION)
+    row = db.query_one(
+        f"SELECT COUNT(*) FROM {names['benefits']} WHERE program=? AND status='active'",
+        (program,),
+    )
+    return int(row[0]) if row else 0
 
 
 def all_rows(db: Database) -> dict[str, list[tuple]]:

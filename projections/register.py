@@ -1,16 +1,26 @@
-"""The household register: search by NIK, KK number or name; a household with its members."""
+"""The household register: search by NIK, KK number or name; a household with its members.
+
+No NIK or KK number is kept in clear (UU PDP): a member row has the person's pseudonymous
+`subject`, the keyed hash `nik_hash` that a search by NIK looks for (`Casework.nik_key`) and
+the token `nik_token` that the web opens to show the NIK to those allowed; a household has
+`kk_hash` and `kk_token` likewise. Names stay in clear for the search by name, until the
+person's data is erased: then name, birth date, hash and token are replaced by erasure
+markers (`erase_person`) and the row stays, marked `erased`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections.base import Projection, live_tables
+from domain.personal_data import ERASED, is_erased
+from projections.base import Projection, erased_identity, identity, live_tables
 from projections.db import Cursor, Database
 
 TABLES = {
     "households": (
         "CREATE TABLE IF NOT EXISTS {name} ("
-        " id VARCHAR(36) PRIMARY KEY, kk_number VARCHAR(16) NOT NULL,"
+        " id VARCHAR(36) PRIMARY KEY, kk_subject VARCHAR(32) NOT NULL,"
+        " kk_hash VARCHAR(64), kk_token TEXT NOT NULL,"
         " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
         " address TEXT NOT NULL, rt VARCHAR(3) NOT NULL, rw VARCHAR(3) NOT NULL,"
         " version INTEGER NOT NULL, registered_at VARCHAR(40) NOT NULL,"
@@ -18,17 +28,19 @@ TABLES = {
     ),
     "members": (
         "CREATE TABLE IF NOT EXISTS {name} ("
-        " household_id VARCHAR(36) NOT NULL, nik VARCHAR(16) NOT NULL,"
-        " name TEXT NOT NULL, name_key TEXT NOT NULL, birth_date VARCHAR(10) NOT NULL,"
+        " household_id VARCHAR(36) NOT NULL, subject VARCHAR(32) NOT NULL,"
+        " nik_hash VARCHAR(64), nik_token TEXT NOT NULL,"
+        " name TEXT NOT NULL, name_key TEXT NOT NULL, birth_date VARCHAR(10),"
         " sex VARCHAR(1) NOT NULL, relationship VARCHAR(30) NOT NULL,"
         " status VARCHAR(20) NOT NULL, seq INTEGER NOT NULL,"
-        " restricted INTEGER NOT NULL DEFAULT 0,"
-        " PRIMARY KEY (household_id, nik))"
+        " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (household_id, subject))"
     ),
 }
 INDEXES = [
-    "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_number)",
-    "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik)",
+    "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_hash)",
+    "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
+    "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_name ON {members} (name_key)",
 ]
 
@@ -37,24 +49,38 @@ def name_key(name: str) -> str:
     return " ".join(name.lower().split())
 
 
+def _name(person: dict[str, Any]) -> tuple[str, str]:
+    """(name, search key); an erased name is never found by a search."""
+    name = person.get("name")
+    if name is None or is_erased(name):
+        return ERASED, ""
+    return name, name_key(name)
+
+
 def _insert_member(
     cur: Cursor, names: dict[str, str], household_id: str, person: dict, relationship: str
 ) -> None:
     seq = cur.execute(
         f"SELECT COUNT(*) FROM {names['members']} WHERE household_id=?", (household_id,)
     ).fetchone()[0]
+    who = identity(person["nik"])
+    name, key = _name(person)
     cur.execute(
-        f"INSERT INTO {names['members']} (household_id, nik, name, name_key, birth_date, sex,"
-        " relationship, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+        f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token, name,"
+        " name_key, birth_date, sex, relationship, status, seq, erased)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
         (
             household_id,
-            person["nik"],
-            person["name"],
-            name_key(person["name"]),
-            person["birth_date"],
+            who.subject,
+            who.hash,
+            who.token,
+            name,
+            key,
+            None if who.erased else person.get("birth_date"),
             person["sex"],
             relationship,
             seq,
+            1 if who.erased else 0,
         ),
     )
 
@@ -68,12 +94,16 @@ def _touch(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None
 
 def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
+    kk = identity(data["kk_number"])
     cur.execute(
-        f"INSERT INTO {names['households']} (id, kk_number, kecamatan, kelurahan, address, rt, rw,"
-        " version, registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {names['households']} (id, kk_subject, kk_hash, kk_token, kecamatan,"
+        " kelurahan, address, rt, rw, version, registered_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             envelope["stream_id"],
-            data["kk_number"],
+            kk.subject,
+            kk.hash,
+            kk.token,
             data["kecamatan"],
             data["kelurahan"],
             data["address"],
@@ -95,8 +125,8 @@ def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -
 
 def _set_status(cur: Cursor, names: dict[str, str], envelope: dict[str, Any], status: str) -> None:
     cur.execute(
-        f"UPDATE {names['members']} SET status=? WHERE household_id=? AND nik=?",
-        (status, envelope["stream_id"], envelope["data"]["nik"]),
+        f"UPDATE {names['members']} SET status=? WHERE household_id=? AND subject=?",
+        (status, envelope["stream_id"], identity(envelope["data"]["nik"]).subject),
     )
     _touch(cur, names, envelope)
 
@@ -111,30 +141,26 @@ def death_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any])
 
 def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     person, relationship = envelope["data"]["person"], envelope["data"]["relationship"]
+    name, key = _name(person)
     cur.execute(
         f"UPDATE {names['members']} SET status='active', relationship=?, name=?, name_key=?"
-        " WHERE household_id=? AND nik=?",
-        (
-            relationship,
-            person["name"],
-            name_key(person["name"]),
-            envelope["stream_id"],
-            person["nik"],
-        ),
+        " WHERE household_id=? AND subject=?",
+        (relationship, name, key, envelope["stream_id"], identity(person["nik"]).subject),
     )
     _touch(cur, names, envelope)
 
 
 def head_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
+    kk = identity(data["new_kk_number"])
     cur.execute(
-        f"UPDATE {names['households']} SET kk_number=? WHERE id=?",
-        (data["new_kk_number"], envelope["stream_id"]),
+        f"UPDATE {names['households']} SET kk_subject=?, kk_hash=?, kk_token=? WHERE id=?",
+        (kk.subject, kk.hash, kk.token, envelope["stream_id"]),
     )
     for nik, relationship in data["relationships"].items():
         cur.execute(
-            f"UPDATE {names['members']} SET relationship=? WHERE household_id=? AND nik=?",
-            (relationship, envelope["stream_id"], nik),
+            f"UPDATE {names['members']} SET relationship=? WHERE household_id=? AND subject=?",
+            (relationship, envelope["stream_id"], identity(nik).subject),
         )
     _touch(cur, names, envelope)
 
@@ -144,8 +170,8 @@ def _set_restricted(
 ) -> None:
     """The registry keeps a restricted person (UU PDP), marked "dibatasi"."""
     cur.execute(
-        f"UPDATE {names['members']} SET restricted=? WHERE household_id=? AND nik=?",
-        (1 if restricted else 0, envelope["stream_id"], envelope["data"]["nik"]),
+        f"UPDATE {names['members']} SET restricted=? WHERE household_id=? AND subject=?",
+        (1 if restricted else 0, envelope["stream_id"], identity(envelope["data"]["nik"]).subject),
     )
     _touch(cur, names, envelope)
 
@@ -160,6 +186,17 @@ def restriction_lifted(cur: Cursor, names: dict[str, str], envelope: dict[str, A
 
 def household_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     _touch(cur, names, envelope)
+
+
+def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
+    """The person's key is destroyed: in every household they were a member of, their row
+    keeps only the erasure markers (and status, relationship, sex: no longer anyone's)."""
+    marker = erased_identity(subject)
+    cur.execute(
+        f"UPDATE {names['members']} SET nik_hash=NULL, nik_token=?, name=?, name_key='',"
+        " birth_date=NULL, erased=1 WHERE subject=?",
+        (marker.token, ERASED, subject),
+    )
 
 
 HANDLERS = {
@@ -180,11 +217,13 @@ PROJECTION = Projection(
     # the registry may keep restricted persons (shown with `restricted`)
     serves="registry",
     indexes=INDEXES,
-    version=2,  # v2: members.restricted
+    # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased
+    version=3,
     stream_handlers={"Household": household_changed},
+    on_erasure=erase_person,
 )
 
-_HOUSEHOLD_COLUMNS = "id, kk_number, kecamatan, kelurahan, address, rt, rw, version, registered_at"
+_HOUSEHOLD_COLUMNS = "id, kk_token, kecamatan, kelurahan, address, rt, rw, version, registered_at"
 
 
 def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[dict[str, Any]]:
@@ -193,25 +232,29 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
     ids = [row[0] for row in rows]
     marks = ",".join("?" for _ in ids)
     members: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-    for hid, nik, name, birth_date, sex, relationship, status, restricted in db.query(
-        f"SELECT household_id, nik, name, birth_date, sex, relationship, status, restricted"
-        f" FROM {names['members']} WHERE household_id IN ({marks}) ORDER BY household_id, seq",
+    for row in db.query(
+        f"SELECT household_id, subject, nik_token, name, birth_date, sex, relationship, status,"
+        f" restricted, erased FROM {names['members']} WHERE household_id IN ({marks})"
+        " ORDER BY household_id, seq",
         ids,
     ):
+        hid, subject, token, name, birth_date, sex, relationship, status, restricted, erased = row
         members[hid].append(
             {
-                "nik": nik,
+                "subject": subject,
+                "nik_token": token,
                 "name": name,
                 "birth_date": birth_date,
                 "sex": sex,
                 "relationship": relationship,
                 "status": status,
                 "restricted": bool(restricted),
+                "erased": bool(erased),
             }
         )
     keys = (
         "id",
-        "kk_number",
+        "kk_token",
         "kecamatan",
         "kelurahan",
         "address",
@@ -233,18 +276,26 @@ def get_household(db: Database, household_id: str) -> dict[str, Any] | None:
 
 
 def search(
-    db: Database, *, nik: str = "", kk: str = "", q: str = "", limit: int = 50, offset: int = 0
+    db: Database,
+    *,
+    nik_hash: str = "",
+    kk_hash: str = "",
+    q: str = "",
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Households matching every criterion given; with none given, the newest ones."""
+    """Households matching every criterion given; with none given, the newest ones.
+
+    A NIK or KK number is looked for by its keyed hash (`Casework.nik_key`, `kk_key`)."""
     names = live_tables(db, PROJECTION)
     hh, mem = names["households"], names["members"]
     where, params = [], []
-    if nik:
-        where.append(f"id IN (SELECT household_id FROM {mem} WHERE nik=?)")
-        params.append(nik)
-    if kk:
-        where.append("kk_number=?")
-        params.append(kk)
+    if nik_hash:
+        where.append(f"id IN (SELECT household_id FROM {mem} WHERE nik_hash=?)")
+        params.append(nik_hash)
+    if kk_hash:
+        where.append("kk_hash=?")
+        params.append(kk_hash)
     if q:
         where.append(f"id IN (SELECT household_id FROM {mem} WHERE name_key LIKE ?)")
         params.append(f"%{name_key(q)}%")
@@ -267,5 +318,5 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
     names = live_tables(db, PROJECTION)
     return {
         "households": db.query(f"SELECT * FROM {names['households']} ORDER BY id"),
-        "members": db.query(f"SELECT * FROM {names['members']} ORDER BY household_id, nik"),
+        "members": db.query(f"SELECT * FROM {names['members']} ORDER BY household_id, subject"),
     }

@@ -21,6 +21,7 @@ from projections.db import Database, open_casework
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]
+TEST_MASTER_KEY = "5e" * 32  # every integration test's master key (fixed: tests compare runs)
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -87,6 +88,7 @@ def env(backend, broker, tmp_path) -> dict[str, str]:
         **backend,
         "CASEWORK_KAFKA": broker.bootstrap,
         "CASEWORK_SECRET_KEY": "test-secret",
+        "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
         "CASEWORK_PARTITIONS": "6",
         "CASEWORK_LOG_LEVEL": "INFO",
     }
@@ -99,7 +101,7 @@ def settings(env) -> Settings:
 
 @pytest.fixture
 def casework(settings) -> Iterator[Casework]:
-    app = open_casework(settings.store)
+    app = open_casework(settings.store, settings.master_key)
     yield app
     app.close()
 

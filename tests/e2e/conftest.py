@@ -18,7 +18,7 @@ from app.seed_data import generate_households
 from domain.application import SYSTEM, make_meta
 from domain.settings import Settings
 from projections import envelope as wire
-from projections.base import apply_batch
+from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
 
@@ -66,7 +66,10 @@ class LiveServer:
         """Apply every stored event to the register view, as the projection runner does."""
         casework = self.services.casework
         notifications = casework.recorder.select_notifications(start=1, limit=100_000)
-        envelopes = [wire.from_notification(casework, n, "1571") for n in notifications]
+        envelopes = [
+            reveal(casework.codec, wire.from_notification(casework, n, "1571"))
+            for n in notifications
+        ]
         return apply_batch(self.services.views, REGISTER, envelopes)
 
     def stored_events(self) -> int:

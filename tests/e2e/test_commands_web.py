@@ -31,8 +31,9 @@ def test_the_commands_page_groups_every_command(page: Page, live_server: LiveSer
             "Privasi",
         ]
     )
-    expect(page.locator(".command-group li")).to_have_count(27)
-    expect(page.locator(".badge-approval")).to_have_count(5)
+    expect(page.locator(".command-group li")).to_have_count(28)
+    expect(page.locator(".badge-approval")).to_have_count(6)  # RequestErasure among them
+    expect(page.get_by_role("link", name="Hapus data pribadi")).to_have_count(1)
     screenshot(page, "commands")
 
     page.get_by_role("link", name="Catat desil kesejahteraan").click()

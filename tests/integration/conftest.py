@@ -1,10 +1,14 @@
-"""Accounts for the API tests: users of every role, each with a bearer token."""
+"""Accounts for the API tests: users of every role, each with a bearer token; the store as
+the relay reads it (encrypted personal fields)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from domain.application import SYSTEM, make_meta
+from domain.application import SYSTEM, Casework, make_meta
+from projections.db import open_store_reader
 
 # name -> (role, OPD, kelurahan)
 USERS = {
@@ -18,6 +22,15 @@ USERS = {
     "pm_dinsos": ("program_manager", "DINSOS", []),
     "pm_baznas": ("program_manager", "BAZNAS", []),
 }
+
+
+@pytest.fixture
+def relay_reader(settings) -> Iterator[Casework]:
+    """The store as the relay reads it: personal fields stay tokens, so what
+    `tests.support.events.publish_store` publishes through it is what the relay publishes."""
+    reader = open_store_reader(settings.store)
+    yield reader
+    reader.close()
 
 
 def add_users(web, names) -> dict[str, str]:

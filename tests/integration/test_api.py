@@ -10,9 +10,10 @@ import pytest
 
 import app.api
 from app import create_app
+from domain.application import SYSTEM, make_meta
 from domain.settings import Settings
 from projections import envelope as wire
-from projections.base import apply_batch
+from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
 from tests.integration.conftest import authorized_client
@@ -41,7 +42,9 @@ SON = {"nik": "1571012107100003", "name": "Rizki Pratama", "birth_date": "2010-0
 @pytest.fixture
 def web(backend) -> Iterator:
     """The Flask app on this backend (no broker: the API never talks to Kafka)."""
-    settings = Settings.from_env({**backend, "CASEWORK_SECRET_KEY": "test-secret"})
+    settings = Settings.from_env(
+        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
+    )
     flask_app = create_app(settings)
     yield flask_app
     flask_app.extensions["casework"].close()
@@ -61,7 +64,10 @@ def project(web) -> None:
     """Apply everything stored to the register view, as the projection runner would."""
     svc = web.extensions["casework"]
     notifications = svc.casework.recorder.select_notifications(start=1, limit=10_000)
-    envelopes = [wire.from_notification(svc.casework, n, "1571") for n in notifications]
+    envelopes = [
+        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571"))
+        for n in notifications
+    ]
     apply_batch(svc.views, REGISTER, envelopes)
 
 
@@ -377,3 +383,39 @@ def test_health_is_degraded_and_503_when_the_read_model_database_is_unreachable(
     assert response.json["status"] == "degraded"
     assert response.json["components"]["projection:register"] == {"error": "unreachable"}
     assert "events" in response.json["components"]["store"]
+
+
+def test_an_erased_person_is_shown_erased_by_the_api_and_the_pages(client, web):
+    household_id = register(client)["stream_id"]
+    added = client.post(
+        "/api/v1/commands/AddMember",
+        json={"household_id": household_id, "person": HUSBAND, "relationship": "suami"},
+    )
+    assert added.status_code == 201
+    casework = web.extensions["casework"].casework
+    casework.request_erasure(
+        {"household_id": household_id, "nik": HUSBAND["nik"], "reason": "Permohonan tertulis"},
+        make_meta(SYSTEM, "api"),
+    )
+    project(web)
+
+    found = client.get(f"/api/v1/households/{household_id}").json
+    head, husband = found["members"]
+    assert (head["nik"], head["name"], head["erased"]) == (HEAD["nik"], HEAD["name"], False)
+    assert (husband["nik"], husband["name"], husband["birth_date"]) == (None, None, None)
+    assert husband["erased"] is True and husband["relationship"] == "suami"
+    [result] = client.get(f"/api/v1/households?nik={HEAD['nik']}").json["results"]
+    assert [(m["nik"], m["name"], m["erased"]) for m in result["members"]] == [
+        (HEAD["nik"], HEAD["name"], False),
+        (None, None, True),
+    ]
+    assert client.get(f"/api/v1/households?nik={HUSBAND['nik']}").json == {"results": []}
+
+    page = web.test_client().get(f"/rumah-tangga/{household_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "[dihapus]" in html and HEAD["name"] in html and HEAD["nik"] in html
+    for gone in (HUSBAND["nik"], HUSBAND["name"]):
+        assert gone not in html
+    english = web.test_client().get(f"/rumah-tangga/{household_id}?lang=en")
+    assert "[erased]" in english.get_data(as_text=True)

@@ -38,7 +38,9 @@ GRANT = {
 
 @pytest.fixture
 def web(backend) -> Iterator:
-    settings = Settings.from_env({**backend, "CASEWORK_SECRET_KEY": "test-secret"})
+    settings = Settings.from_env(
+        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
+    )
     flask_app = create_app(settings)
     yield flask_app
     flask_app.extensions["casework"].close()

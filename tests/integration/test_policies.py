@@ -39,7 +39,7 @@ def policy_events(app, event_type):
 
 
 def test_an_nib_of_a_kjb_beneficiary_opens_a_review_and_late_objections_lapse(
-    casework, broker, settings
+    casework, relay_reader, broker, settings
 ):
     seed_catalog(casework, make_meta(SYSTEM, "seed"))
     hid = do(
@@ -100,7 +100,7 @@ def test_an_nib_of_a_kjb_beneficiary_opens_a_review_and_late_objections_lapse(
         business_name="Warung Hasan",
         registered_on="2026-03-02",
     )
-    publish_store(casework, broker.bootstrap)
+    publish_store(relay_reader, broker.bootstrap)
 
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(settings, stop), name="policies", daemon=True)

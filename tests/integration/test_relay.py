@@ -190,7 +190,10 @@ def test_envelope_on_the_topic(casework, broker, settings, store_db):
         ("Household", "MemberAdded", 2),
     ]
     assert ours[0]["position"] < ours[1]["position"]
-    assert ours[0]["data"]["kk_number"] == f"{REGION}{KK_DATE}0001"
+    # Personal fields travel as ciphertext; readers with the key store open them.
+    kk_token = ours[0]["data"]["kk_number"]
+    assert kk_token.startswith("pd1.") and f"{REGION}{KK_DATE}0001" not in json.dumps(envelopes)
+    assert casework.codec.open(kk_token) == f"{REGION}{KK_DATE}0001"
     assert {e["type"] for e in envelopes} == {
         "HouseholdRegistered",
         "MemberAdded",

@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from app.schemas import COMMANDS, example
 from domain.settings import Settings
-from projections.base import apply_batch
+from projections.base import apply_batch, reveal
 from projections.catalog import PROJECTIONS
 from projections.envelope import from_notification
 from tests.integration.conftest import bearer
@@ -24,7 +24,9 @@ GROUNDS = "Subjek data membantah keakuratan data; permohonan tertulis."
 
 @pytest.fixture
 def web(backend) -> Iterator:
-    settings = Settings.from_env({**backend, "CASEWORK_SECRET_KEY": "test-secret"})
+    settings = Settings.from_env(
+        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
+    )
     flask_app = create_app(settings)
     yield flask_app
     flask_app.extensions["casework"].close()
@@ -51,7 +53,9 @@ class Views:
         notifications = casework.recorder.select_notifications(
             self.position, 10_000, inclusive_of_start=False
         )
-        envelopes = [from_notification(casework, n, "1571") for n in notifications]
+        envelopes = [
+            reveal(casework.codec, from_notification(casework, n, "1571")) for n in notifications
+        ]
         for projection in PROJECTIONS.values():
             apply_batch(self.services.views, projection, envelopes)
         if notifications:

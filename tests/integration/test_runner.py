@@ -50,10 +50,10 @@ def dlq_messages(bootstrap: str) -> list:
 
 
 def test_garbage_message_lands_in_dlq_and_runner_goes_on(
-    casework, broker, store_db, views_db, processes
+    casework, relay_reader, broker, store_db, views_db, processes
 ):
     register_families(casework, 5)
-    position = publish_store(casework, broker.bootstrap)
+    position = publish_store(relay_reader, broker.bootstrap)
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
     producer.send(EVENTS, key=b"garbage", value=b"{this is not an envelope").get(timeout=10)
     producer.close()
@@ -70,16 +70,16 @@ def test_garbage_message_lands_in_dlq_and_runner_goes_on(
 
     # The runner goes on: later events still reach the register.
     ids = register_families(casework, 2, seed=99)
-    publish_store(casework, broker.bootstrap, after=position)
+    publish_store(relay_reader, broker.bootstrap, after=position)
     wait_until(lambda: caught_up(views_db, store_db), 30, "the runner to apply new events")
     assert all(register.get_household(views_db, i) for i in ids)
 
 
 def test_sigkill_mid_batch_three_times_equals_a_fresh_rebuild(
-    casework, broker, store_db, views_db, processes, settings
+    casework, relay_reader, broker, store_db, views_db, processes, settings
 ):
     register_families(casework, 400)
-    publish_store(casework, broker.bootstrap)
+    publish_store(relay_reader, broker.bootstrap)
     total = store_counts(store_db)[0]
     rng = random.Random(7)
 
@@ -102,28 +102,28 @@ def test_sigkill_mid_batch_three_times_equals_a_fresh_rebuild(
 
 
 def test_two_runners_share_the_work_and_a_survivor_takes_over(
-    casework, broker, store_db, views_db, processes
+    casework, relay_reader, broker, store_db, views_db, processes
 ):
     ensure_topics(broker.bootstrap)
     first = processes.start("projections")
     processes.start("projections")
     register_families(casework, 50)
-    position = publish_store(casework, broker.bootstrap)
+    position = publish_store(relay_reader, broker.bootstrap)
     wait_until(lambda: caught_up(views_db, store_db), 60, "two runners to catch up")
 
     first.send_signal(signal.SIGKILL)
     first.wait()
     ids = register_families(casework, 50, seed=5)
-    publish_store(casework, broker.bootstrap, after=position)
+    publish_store(relay_reader, broker.bootstrap, after=position)
     wait_until(lambda: caught_up(views_db, store_db), 60, "the survivor to take over")
     assert all(register.get_household(views_db, i) for i in ids)
 
 
 def test_rebuild_swaps_in_while_readers_keep_reading(
-    casework, broker, store_db, views_db, settings, processes
+    casework, relay_reader, broker, store_db, views_db, settings, processes
 ):
     register_families(casework, 200)
-    publish_store(casework, broker.bootstrap)
+    publish_store(relay_reader, broker.bootstrap)
     processes.start("projections")
     wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
     before = register.all_rows(views_db)
@@ -157,12 +157,12 @@ def test_rebuild_swaps_in_while_readers_keep_reading(
 
 
 def test_an_envelope_with_malformed_data_lands_in_dlq(
-    casework, broker, store_db, views_db, processes
+    casework, relay_reader, broker, store_db, views_db, processes
 ):
     register_families(casework, 3)
-    publish_store(casework, broker.bootstrap)
-    first = casework.recorder.select_notifications(1, 1)[0]
-    envelope = wire.from_notification(casework, first, "1571")
+    publish_store(relay_reader, broker.bootstrap)
+    first = relay_reader.recorder.select_notifications(1, 1)[0]
+    envelope = wire.from_notification(relay_reader, first, "1571")
     envelope["data"]["kk_number"] = 1571  # a number where the schema says text
     envelope["position"] = 10_000_000
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
@@ -177,10 +177,10 @@ def test_an_envelope_with_malformed_data_lands_in_dlq(
 
 
 def test_a_view_added_later_is_filled_from_the_past(
-    casework, broker, store_db, views_db, processes
+    casework, relay_reader, broker, store_db, views_db, processes
 ):
     register_families(casework, 20)
-    publish_store(casework, broker.bootstrap)
+    publish_store(relay_reader, broker.bootstrap)
     runner = processes.start("projections")
     wait_until(lambda: caught_up(views_db, store_db), 60, "the register to catch up")
     runner.terminate()

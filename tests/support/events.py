@@ -22,7 +22,10 @@ def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
 
 
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
-    """Publish stored events after `after` straight to the topic (no relay); returns the last."""
+    """Publish stored events after `after` straight to the topic (no relay); returns the last.
+
+    Pass the store as the relay reads it (`projections.db.open_store_reader`): a revealing
+    (`open_casework`) application would publish personal data in clear."""
     ensure_topics(bootstrap)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     position = after

@@ -106,7 +106,8 @@ def test_a_token_for_an_unknown_user_is_refused(app):
 
 
 class _Settings:
-    store = None
+    store = "the store's url"
+    master_key = bytes(range(32))
 
 
 @pytest.fixture
@@ -120,7 +121,11 @@ def cli(app, monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr(accounts_cli, "open_casework", lambda url: _Unclosed())
+    def open_casework(url, master_key):
+        assert (url, master_key) == (_Settings.store, _Settings.master_key)
+        return _Unclosed()
+
+    monkeypatch.setattr(accounts_cli, "open_casework", open_casework)
     return accounts_cli
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.cli import parser
+from app.cli import cmd_keys_new, parser
+from domain.personal_data import parse_master_key
 from domain.settings import VARIABLES, DatabaseUrl, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,14 @@ CONTRACT_SETTINGS = (
     "CASEWORK_TENANT",
 )
 PROCESSES = {"web": "web", "relay": "relay", "projections": "projections", "policies": "policies"}
+# The secrets every process needs the same of, from the operator: a PostgreSQL store cannot
+# start without a master key, and one made up inside a container would die with it.
+OPERATOR_SECRETS = ("CASEWORK_SECRET_KEY", "CASEWORK_MASTER_KEY")
 # What an operator exports before `docker compose up` (see the file's header).
-OPERATOR_ENV = {"CASEWORK_SECRET_KEY": "a-secret-for-the-test"}
+OPERATOR_ENV = {
+    "CASEWORK_SECRET_KEY": "a-secret-for-the-test",
+    "CASEWORK_MASTER_KEY": "3c" * 32,  # what `casework keys new` prints: 64 hex digits
+}
 
 _INTERPOLATION = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
@@ -128,24 +135,33 @@ def test_every_casework_variable_is_one_the_code_reads(services):
 
 def test_the_contracts_settings_are_set_for_every_process(services):
     assert set(CONTRACT_SETTINGS) <= set(VARIABLES)
+    assert set(OPERATOR_SECRETS) <= set(VARIABLES)
     for name in PROCESSES:
         env = environment(services[name])
-        missing = [key for key in CONTRACT_SETTINGS if not env.get(key)]
+        missing = [key for key in (*CONTRACT_SETTINGS, *OPERATOR_SECRETS) if not env.get(key)]
         assert not missing, f"service {name!r} does not set {missing}"
         settings = Settings.from_env(env)  # the values are ones the code accepts
         assert settings.tenant == "1571"
         assert settings.kafka is not None
+        assert settings.master_key == parse_master_key(OPERATOR_ENV["CASEWORK_MASTER_KEY"])
 
 
-def test_the_secret_key_comes_from_the_operator_not_the_file(services):
+@pytest.mark.parametrize("variable", OPERATOR_SECRETS)
+def test_the_secrets_come_from_the_operator_not_the_file(services, variable):
     for name in PROCESSES:
-        raw = services[name]["environment"]["CASEWORK_SECRET_KEY"]
-        assert re.fullmatch(r"\$\{CASEWORK_SECRET_KEY(:\?[^}]*)?\}", raw), (
-            f"service {name!r}: CASEWORK_SECRET_KEY must be ${{CASEWORK_SECRET_KEY:?...}}, "
-            f"not {raw!r}"
+        raw = services[name]["environment"][variable]
+        assert re.fullmatch(rf"\$\{{{variable}(:\?[^}}]*)?\}}", raw), (
+            f"service {name!r}: {variable} must be ${{{variable}:?...}}, not {raw!r}"
         )
-        with pytest.raises(AssertionError, match="CASEWORK_SECRET_KEY"):
-            environment(services[name], environ={})
+        others = {k: v for k, v in OPERATOR_ENV.items() if k != variable}
+        with pytest.raises(AssertionError, match=variable):
+            environment(services[name], environ=others)  # compose refuses to start without it
+
+
+def test_the_operator_is_told_how_to_make_a_master_key(services):
+    raw = services["web"]["environment"]["CASEWORK_MASTER_KEY"]
+    assert "casework keys new" in raw
+    assert parser().parse_args(["keys", "new"]).func is cmd_keys_new
 
 
 def test_kafka_is_apache_kafka_in_kraft_mode(services):

@@ -1,4 +1,11 @@
-"""The relay's fast envelope path gives byte for byte what the mapper path gives."""
+"""The relay's fast envelope path gives byte for byte what the mapper path gives.
+
+Events are stored with their personal fields encrypted per person (`domain.personal_data`).
+The relay reads the store without decrypting (`open_store_reader`, i.e.
+`Casework(env, encrypt=False)`), so its envelopes carry the tokens as stored: the tests
+store through an encrypting application (the writer) and build envelopes through such a
+reader, the way the relay does.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +19,93 @@ from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import Cipher, Notification, Transcoding
+from eventsourcing.persistence import (
+    Cipher,
+    Notification,
+    Transcoding,
+)
 from eventsourcing.utils import Environment
 
 from app.seed import seed_app
+from app.seed_data import generate_households
 from consumers.relay import EnvelopeWorker, StoreReader
 from domain.application import SYSTEM, Casework, event_id, make_meta
+from domain.personal_data import PREFIX, protected_topic
 from domain.settings import DatabaseUrl
 from projections import envelope as wire
-from projections.db import open_casework
+from projections.db import open_casework, open_store_reader
 from projections.envelope import EnvelopeEncoder
 from tests.support.events import register_families
 
 TENANT = "1571"
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def writer_and_reader(env: dict[str, str] = POPO) -> tuple[Casework, Casework]:
+    """An application that stores with personal fields encrypted, and the relay's reader of
+    what it stores (the reader's mapper decodes notifications; it keeps no state of them)."""
+    return Casework(env=env), Casework(env=env, encrypt=False)
+
+
+def personal_values(families: list[dict], birth_dates: bool = True) -> set[str]:
+    """Every NIK, KK number, name, address and (unless told) birth date of these families.
+
+    (Birth dates are left out where other events hold dates of their own, which may be
+    the same day: a KTP issued on somebody's birthday.)
+    """
+    values: set[str] = set()
+    for family in families:
+        register = family["register"]
+        values |= {register["kk_number"], register["address"]}
+        for person in [register["head"], *(m["person"] for m in family["members"])]:
+            values |= {person["nik"], person["name"]}
+            if birth_dates:
+                values.add(person["birth_date"])
+    return values
+
+
+def strings_in(value: Any) -> set[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set(value).union(*(strings_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(strings_in(v) for v in value))
+    return set()
+
+
+PERSONAL_KEYS = ("nik", "kk_number", "name", "birth_date", "address")
+
+
+def clear_fields(value: Any, path: str = "data") -> list[str]:
+    """Where a personal field (or a key that is a NIK) holds anything but a token."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            at = f"{path}.{key}"
+            personal = key in PERSONAL_KEYS or key.endswith("_nik")
+            if personal and isinstance(item, str) and not item.startswith(PREFIX):
+                found.append(at)
+            if key.isdigit():
+                found.append(at)
+            found += clear_fields(item, at)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += clear_fields(item, f"{path}[{i}]")
+    return found
+
+
+def assert_no_clear_personal_data(notification: Notification, message: bytes, personal: set[str]):
+    data = json.loads(message)["data"]
+    if protected_topic(notification.topic):  # not programs or staff accounts
+        assert not clear_fields(data), f"in clear in an envelope: {clear_fields(data)}"
+    clear = strings_in(data) & personal
+    assert not clear, f"in clear in an envelope: {sorted(clear)}"
+    # Nor inside another string. (Short names are left out: base64 spells any 4 letters now
+    # and then; a 10-character value by chance, about never.)
+    inside = [v for v in personal if len(v) >= 10 and v.encode() in message]
+    assert not inside, f"in clear in an envelope: {sorted(inside)}"
 
 
 def all_notifications(app: Casework) -> list[Notification]:
@@ -49,13 +129,20 @@ def assert_same(app: Casework, encoder: EnvelopeEncoder, notification: Notificat
 
 
 @pytest.fixture(scope="module")
-def seeded() -> tuple[Casework, list[Notification]]:
-    app = Casework(env=POPO)
-    register_families(app, 60, seed=7)
-    register_families(app, 60, seed=8)
-    notifications = all_notifications(app)
+def stored() -> tuple[Casework, Casework, list[Notification]]:
+    """(writer, the relay's reader, every stored notification) of 120 families."""
+    writer, reader = writer_and_reader()
+    register_families(writer, 60, seed=7)
+    register_families(writer, 60, seed=8)
+    notifications = all_notifications(writer)
     assert len(notifications) >= 300
-    return app, notifications
+    return writer, reader, notifications
+
+
+@pytest.fixture(scope="module")
+def seeded(stored) -> tuple[Casework, list[Notification]]:
+    _, reader, notifications = stored
+    return reader, notifications
 
 
 def test_every_seeded_event_is_identical_and_takes_the_fast_path(seeded):
@@ -69,13 +156,37 @@ def test_every_seeded_event_is_identical_and_takes_the_fast_path(seeded):
     assert set(types) >= {"HouseholdRegistered", "MemberAdded", "KkClaimed", "NikClaimed"}
 
 
+def test_envelopes_carry_tokens_and_no_personal_data_in_clear(stored):
+    writer, reader, notifications = stored
+    families = [*generate_households(60, 7), *generate_households(60, 8)]
+    personal = personal_values(families)
+    encoder = EnvelopeEncoder(reader, TENANT)
+    registered = 0
+    for notification in notifications:
+        _, value, _ = encoder.message(notification)
+        assert_no_clear_personal_data(notification, value, personal)
+        envelope = encoder.envelope(notification)
+        # The tokens are exactly what the writer stored: revealed, they are its own events.
+        revealed = writer.codec.reveal(envelope["data"])
+        assert revealed == wire.from_notification(writer, notification, TENANT)["data"]
+        if envelope["type"] == "HouseholdRegistered":
+            data = envelope["data"]
+            for token in (data["kk_number"], data["address"], data["head"]["nik"]):
+                assert token.startswith(PREFIX)
+            assert revealed["kk_number"] in personal and revealed["head"]["nik"] in personal
+            registered += 1
+    assert registered == len(families)
+
+
 def test_every_event_of_seeded_histories_is_identical():
-    app = Casework(env=POPO)
-    seed_app(app, 40, seed_value=5)
-    notifications = all_notifications(app)
+    writer, app = writer_and_reader()
+    seed_app(writer, 40, seed_value=5)
+    notifications = all_notifications(writer)
     encoder = EnvelopeEncoder(app, TENANT)
+    personal = personal_values(list(generate_households(40, 5)), birth_dates=False)
     for notification in notifications:
         assert encoder.message(notification) == mapper_message(app, notification)
+        assert_no_clear_personal_data(notification, encoder.message(notification)[1], personal)
     types = {n.topic.rpartition(".")[2] for n in notifications}
     assert len(types) >= 10, types
     assert encoder.fast_count > len(notifications) // 2
@@ -223,7 +334,7 @@ class CaseworkWithDates(Casework):
 
 def test_transcodings_the_fast_path_does_not_know_fall_back(seeded):
     _, notifications = seeded
-    app = CaseworkWithDates(env=POPO)
+    app = CaseworkWithDates(env=POPO, encrypt=False)
     encoder = EnvelopeEncoder(app, TENANT)
     assert encoder.capable  # UUIDs and datetimes are still the standard ones
     top = restated(
@@ -276,7 +387,7 @@ class ReversingCipher(Cipher):
         return ciphertext[::-1]
 
 
-@pytest.mark.parametrize(
+STORE_OPTIONS = pytest.mark.parametrize(
     "env",
     [
         {"COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"},
@@ -284,8 +395,11 @@ class ReversingCipher(Cipher):
     ],
     ids=["compressor", "cipher"],
 )
+
+
+@STORE_OPTIONS
 def test_a_cipher_or_compressor_means_the_mapper_path(env):
-    app = Casework(env={**POPO, **env})
+    app = Casework(env={**POPO, **env}, encrypt=False)  # the relay's reader, storing too
     register_families(app, 10, seed=9)
     notifications = all_notifications(app)
     encoder = EnvelopeEncoder(app, TENANT)
@@ -294,6 +408,20 @@ def test_a_cipher_or_compressor_means_the_mapper_path(env):
         assert_same(app, encoder, notification)
     assert encoder.mapper_count == 2 * len(notifications)
     assert encoder.fast_count == 0
+
+
+@STORE_OPTIONS
+def test_the_relays_reader_reads_what_an_encrypting_writer_stored_with_a_cipher_or_compressor(
+    env,
+):
+    writer, app = writer_and_reader({**POPO, **env})
+    register_families(writer, 10, seed=9)
+    notifications = all_notifications(writer)
+    encoder = EnvelopeEncoder(app, TENANT)
+    for notification in notifications:
+        assert_same(app, encoder, notification)
+        revealed = writer.codec.reveal(encoder.envelope(notification)["data"])
+        assert revealed == wire.from_notification(writer, notification, TENANT)["data"]
 
 
 class Sample(Aggregate):
@@ -314,13 +442,16 @@ class Sample(Aggregate):
 
 
 def test_current_schema_versions_are_fast_and_older_ones_are_upcast():
-    app = Casework(env=POPO)
-    app.save(Sample(note="hello", meta=make_meta(SYSTEM, "api")))
-    [current] = all_notifications(app)
+    writer, app = writer_and_reader()
+    writer.save(Sample(note="hello", meta=make_meta(SYSTEM, "api")))
+    [current] = all_notifications(writer)
     assert b'"class_version":2' in current.state
+    assert b"hello" not in current.state  # a note is personal data: stored as a token
     encoder = EnvelopeEncoder(app, TENANT)
     assert_same(app, encoder, current)
     assert encoder.mapper_count == 0
+    note = encoder.envelope(current)["data"]["note"]
+    assert note.startswith(PREFIX) and writer.codec.reveal(note) == "hello"
     older = restated(current, lambda s: [s.pop("class_version"), s.pop("note")])
     assert_same(app, encoder, older)
     assert encoder.mapper_count == 2
@@ -330,13 +461,18 @@ def test_current_schema_versions_are_fast_and_older_ones_are_upcast():
 def test_the_envelope_worker_sends_what_the_reader_builds(tmp_path):
     """The relay's child process gives the same messages, in order, across seeks and restarts."""
     store = DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE")
-    app = open_casework(store)
+    app = open_casework(store, bytes(32))
     register_families(app, 40, seed=4)
-    reader = StoreReader(app, TENANT, read_size=64)
+    relays_app = open_store_reader(store)
+    reader = StoreReader(relays_app, TENANT, read_size=64)
     expected = []
     while chunk := reader.take(100):
         expected.extend(chunk)
+    relays_app.close()
     assert [m[0] for m in expected] == [n.id for n in all_notifications(app)]
+    personal = personal_values(list(generate_households(40, 4)))
+    for notification, (_, _, value, _) in zip(all_notifications(app), expected, strict=True):
+        assert_no_clear_personal_data(notification, value, personal)
     worker = EnvelopeWorker(store, TENANT, chunk_size=50, read_size=64)
     try:
         worker.seek(0)

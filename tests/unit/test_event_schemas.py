@@ -5,6 +5,7 @@ import pytest
 from app.seed import seed_app
 from consumers.event_schemas import data_errors, schemas
 from domain.application import Casework
+from domain.personal_data import DATE_FIELDS, ERASED, PERSONAL_FIELDS
 from projections.envelope import from_notification
 
 
@@ -36,3 +37,22 @@ def test_a_malformed_event_is_named_field_by_field(envelopes):
 def test_an_event_type_this_consumer_does_not_know_is_left_alone(envelopes):
     future = {**envelopes[0], "type": "SomethingNewer", "data": {"anything": 1}}
     assert data_errors(future) == {}
+
+
+def test_erasure_markers_fit_every_field(envelopes):
+    """An erased person's fields reveal as markers (ERASED, None for a date, `erased:<subject>`
+    for an identifier); the data of every event still fits its schema."""
+    subject = "0" * 32
+
+    def erased(key, value):
+        if key in DATE_FIELDS:
+            return None
+        if key in PERSONAL_FIELDS:
+            return ERASED
+        if key == "nik" or key.endswith("_nik"):
+            return f"erased:{subject}"
+        return value
+
+    marked = [{**e, "data": {k: erased(k, v) for k, v in e["data"].items()}} for e in envelopes]
+    assert any(m["data"] != e["data"] for m, e in zip(marked, envelopes, strict=True))
+    assert [(m["type"], data_errors(m)) for m in marked if data_errors(m)] == []

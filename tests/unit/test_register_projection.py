@@ -8,7 +8,7 @@ from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Casework, make_meta
 from domain.settings import DatabaseUrl
 from projections import register
-from projections.base import apply_batch, ensure_schema
+from projections.base import apply_batch, ensure_schema, reveal
 from projections.db import Database
 from projections.envelope import from_notification
 
@@ -43,7 +43,8 @@ def project(app, tmp_path):
     db = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/views.db", "CASEWORK_VIEWS"))
     ensure_schema(db, [register.PROJECTION])
     envelopes = [
-        from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 10_000)
+        reveal(app.codec, from_notification(app, n, "1571"))
+        for n in app.recorder.select_notifications(1, 10_000)
     ]
     apply_batch(db, register.PROJECTION, envelopes)
     return db
@@ -80,9 +81,9 @@ def test_the_register_shows_member_status_and_the_new_kk(app, tmp_path):
     )
 
     shown = register.get_household(project(app, tmp_path), hid)
-    assert shown["kk_number"] == new_kk
+    assert app.codec.open(shown["kk_token"]) == new_kk
     assert shown["version"] == app.get_household(hid).version
-    by_nik = {m["nik"]: m for m in shown["members"]}
+    by_nik = {app.codec.open(m["nik_token"]): m for m in shown["members"]}
     assert by_nik[WIFE["nik"]]["relationship"] == "kepala_keluarga"
     assert by_nik[HEAD["nik"]]["status"] == "deceased"
     assert by_nik[SON["nik"]]["status"] == "moved_out"

@@ -12,7 +12,7 @@ from domain.errors import DomainError
 from domain.household import ERROR_CODES
 from domain.settings import DatabaseUrl
 from projections import beneficiaries, register
-from projections.base import Projection, apply_batch, ensure_schema
+from projections.base import Projection, apply_batch, ensure_schema, no_personal_data, reveal
 from projections.catalog import PROJECTIONS
 from projections.db import Database
 from projections.envelope import from_notification
@@ -102,7 +102,9 @@ class Views:
         notifications = self.app.recorder.select_notifications(
             self.position, 10_000, inclusive_of_start=False
         )
-        envelopes = [from_notification(self.app, n, "1571") for n in notifications]
+        envelopes = [
+            reveal(self.app.codec, from_notification(self.app, n, "1571")) for n in notifications
+        ]
         for projection in PROJECTIONS.values():
             apply_batch(self.db, projection, envelopes)
         if notifications:
@@ -110,10 +112,14 @@ class Views:
         return self
 
     def program(self, code="PKH"):
-        return [(r["nik"], r["program"]) for r in beneficiaries.beneficiaries(self.db, code)]
+        return [
+            (self.app.codec.open(r["nik_token"]), r["program"])
+            for r in beneficiaries.beneficiaries(self.db, code)
+        ]
 
     def member(self, hid, nik):
-        return next(m for m in register.get_household(self.db, hid)["members"] if m["nik"] == nik)
+        members = register.get_household(self.db, hid)["members"]
+        return next(m for m in members if self.app.codec.open(m["nik_token"]) == nik)
 
 
 # --- the domain ----------------------------------------------------------------------------
@@ -220,15 +226,20 @@ def test_every_registered_projection_says_whom_it_serves():
 @pytest.mark.parametrize("serves", ["program", "agency"])
 def test_a_view_for_a_program_or_agency_without_the_hook_is_refused(serves):
     with pytest.raises(TypeError, match="on_restriction"):
-        Projection(name="feed", tables={}, handlers={}, serves=serves)
+        Projection(name="feed", tables={}, handlers={}, serves=serves, on_erasure=no_personal_data)
 
 
 def test_whom_a_view_serves_must_be_said():
     with pytest.raises(TypeError):
         Projection(name="feed", tables={}, handlers={})  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="serves"):
-        Projection(name="feed", tables={}, handlers={}, serves="everyone")
+        Projection(
+            name="feed", tables={}, handlers={}, serves="everyone", on_erasure=no_personal_data
+        )
 
 
-def test_the_registry_needs_no_hook():
-    assert Projection(name="feed", tables={}, handlers={}, serves="registry").serves == "registry"
+def test_the_registry_needs_no_restriction_hook():
+    feed = Projection(
+        name="feed", tables={}, handlers={}, serves="registry", on_erasure=no_personal_data
+    )
+    assert feed.serves == "registry"

@@ -1,0 +1,515 @@
+"""Personal data in events: per-person encryption (crypto-shredding) and keyed lookups.
+
+Every personal field of a stored event is replaced by a *token*, the field's value
+encrypted (AES-256-GCM) with the key of the data subject it belongs to:
+
+    pd1.<subject>.<kind>.<base64url(nonce | ciphertext)>
+
+`subject` is a pseudonymous id (random, 32 hex digits) with no relation to the NIK;
+`kind` is `n` for an identifier (NIK or KK number), `s` for text, `d` for a date and
+`v` for any other JSON value. Tokens are plain strings, so they can stand as dict keys
+(household members are keyed by NIK) and travel unchanged through the store, Kafka and
+anything that copies the event.
+
+Whose key encrypts a field:
+- an identifier field (`nik`, `*_nik`, or any 16-digit string, key or value) is
+  encrypted with the key of that NIK's own subject; `kk_number` fields with the key of
+  the KK number's subject (the family's);
+- other personal fields (`PERSONAL_FIELDS`) with the key of the nearest enclosing dict's
+  person (`nik`, else the first `*_nik` field), or, when there is none, the stream's own
+  subject (a household's address and case notes, a homeless person's description).
+
+Subjects and keys live in a `KeyRing`: the store's key table in production
+(`projections.keystore`), memory in unit tests. A subject for a NIK is found by a keyed
+hash (HMAC-SHA256 under a secret derived from the master key), never by the NIK itself.
+Erasure destroys the subject's key: its tokens then reveal as markers, `erased:<subject>`
+for an identifier (still unique, so the household keeps its shape) and `ERASED` or
+None (for dates) for the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic
+
+PREFIX = "pd1."
+ERASED = "[erased]"
+ERASED_ID = "erased:"
+# Fields that are personal data wherever they occur in a protected event.
+PERSONAL_FIELDS = frozenset(
+    {
+        "name",
+        "birth_date",
+        "address",
+        "text",
+        "notes",
+        "grounds",
+        "business_name",
+        "reason",
+        "note",
+        "photo_reference",
+        "latitude",
+        "longitude",
+        "found_at",
+    }
+)
+DATE_FIELDS = frozenset({"birth_date"})
+KK_FIELDS = frozenset({"kk_number", "new_kk_number", "previous_kk_number"})
+# Events of these modules hold no data subject's personal data (programs, staff accounts).
+UNPROTECTED_TOPICS = ("domain.program:", "domain.accounts:")
+
+_SPECIAL = PERSONAL_FIELDS | KK_FIELDS
+_MISSING = object()
+_PLACEHOLDER = ("0" * 32, AESGCM(bytes(32)))  # while collecting owners: never stored
+_OPENED_LIMIT = 200_000
+_REVEALED_LIMIT = 20_000
+_CONTAINERS = (dict, list, str, tuple)
+_TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nsdv]\.[A-Za-z0-9_=-]+)"')
+
+
+class _NoncePool:
+    """96-bit random nonces for AES-GCM, cut from one large read of the OS's CSPRNG
+    (one system call per 340 nonces instead of one each)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._at = 0
+
+    def __call__(self) -> bytes:
+        with self._lock:
+            if self._at + 12 > len(self._pool):
+                self._pool, self._at = os.urandom(4080), 0
+            nonce = self._pool[self._at : self._at + 12]
+            self._at += 12
+            return nonce
+
+
+_nonce = _NoncePool()
+
+
+def _is_nik(value: Any) -> bool:
+    """A 16-digit string: a NIK (or a KK number), wherever it occurs."""
+    return isinstance(value, str) and len(value) == 16 and value.isdigit() and value.isascii()
+
+
+_LOOKUP_CONTEXT = b"casework personal-data lookup v1"
+_WRAP_CONTEXT = b"casework key wrapping v1"
+
+
+class MasterKeyError(ValueError):
+    """The master key is missing or not 32 bytes (64 hex digits or base64)."""
+
+
+def parse_master_key(raw: str) -> bytes:
+    """The 32-byte master key from its text form: 64 hex digits or base64 of 32 bytes."""
+    text = raw.strip()
+    try:
+        key = bytes.fromhex(text) if re.fullmatch(r"[0-9a-fA-F]{64}", text) else b""
+        if not key:
+            key = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise MasterKeyError("must be 32 random bytes as 64 hex digits or base64")
+    return key
+
+
+def new_master_key() -> str:
+    """A fresh master key in its text form (64 hex digits)."""
+    return secrets.token_hex(32)
+
+
+class Wrapper:
+    """Encrypts personal keys under the master key (AES-256-GCM, the subject as AAD)."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._aead = AESGCM(hmac.new(master_key, _WRAP_CONTEXT, hashlib.sha256).digest())
+        self._lookup_key = hmac.new(master_key, _LOOKUP_CONTEXT, hashlib.sha256).digest()
+
+    def lookup(self, kind: str, value: str) -> str:
+        """The keyed hash of an identifier (`kind` is `nik` or `kk`): 64 hex digits."""
+        message = f"{kind}:{value}".encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+    def wrap(self, subject: str, key: bytes) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, key, subject.encode())
+        return base64.b64encode(nonce + sealed).decode()
+
+    def unwrap(self, subject: str, wrapped: str) -> bytes:
+        raw = base64.b64decode(wrapped)
+        return self._aead.decrypt(raw[:12], raw[12:], subject.encode())
+
+
+class KeyRing(Protocol):
+    """Where subjects and their keys live."""
+
+    wrapper: Wrapper
+
+    def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
+        """The subject (and its key) for this lookup hash, created when new."""
+
+    def subjects_for(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
+        """`subject_for` for many lookups at once (one transaction)."""
+
+    def key(self, subject: str) -> AESGCM | None:
+        """The subject's key; None once it was erased (or never existed)."""
+
+    def erase(self, subject: str) -> bool:
+        """Destroy the subject's key; False when it was already gone."""
+
+    def subject_of(self, lookup: str) -> str | None:
+        """The live subject for this lookup hash, without creating one."""
+
+
+class MemoryKeyRing:
+    """A key ring in memory (unit tests and benchmarks), under a random master key."""
+
+    def __init__(self, master_key: bytes | None = None) -> None:
+        self.wrapper = Wrapper(master_key or os.urandom(32))
+        self._by_lookup: dict[str, str] = {}
+        self._keys: dict[str, AESGCM] = {}
+        self._lock = threading.Lock()
+
+    def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
+        with self._lock:
+            subject = self._by_lookup.get(lookup)
+            if subject is None or subject not in self._keys:
+                subject = secrets.token_hex(16)
+                self._by_lookup[lookup] = subject
+                self._keys[subject] = AESGCM(AESGCM.generate_key(256))
+            return subject, self._keys[subject]
+
+    def subjects_for(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
+        return {lookup: self.subject_for(lookup) for lookup in lookups}
+
+    def key(self, subject: str) -> AESGCM | None:
+        return self._keys.get(subject)
+
+    def erase(self, subject: str) -> bool:
+        with self._lock:
+            for lookup in [k for k, s in self._by_lookup.items() if s == subject]:
+                del self._by_lookup[lookup]
+            return self._keys.pop(subject, None) is not None
+
+    def subject_of(self, lookup: str) -> str | None:
+        subject = self._by_lookup.get(lookup)
+        return subject if subject in self._keys else None
+
+
+class Revealed(str):
+    """A revealed identifier: the NIK (or its erasure marker) that still knows its token.
+
+    Read models store the token (to show the NIK to those allowed) and the keyed hash
+    (to find it), never the clear NIK.
+    """
+
+    token: str
+    subject: str
+
+
+def is_erased(value: Any) -> bool:
+    return (
+        value is None or value == ERASED or (isinstance(value, str) and value.startswith(ERASED_ID))
+    )
+
+
+def subject_of_token(token: str) -> str | None:
+    if not token.startswith(PREFIX):
+        return None
+    return token[len(PREFIX) :].split(".", 1)[0]
+
+
+class Codec:
+    """Encrypts an event's personal fields into tokens, and reveals tokens again."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+        self._subjects: dict[tuple[str, str], tuple[str, AESGCM]] = {}
+        self._needed: set[tuple[str, str]] = set()  # owners without a cached subject
+        self._protecting = threading.Lock()
+        # token -> value: loading a household reads its whole history again and again
+        self._opened: dict[str, Any] = {}
+        self._revealed: dict[bytes, bytes] = {}  # stored JSON -> revealed JSON
+        self.on_forget: list[Callable[[], None]] = []  # told when cached data must go
+        self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
+        listeners = getattr(ring, "listeners", None)
+        if listeners is not None:
+            listeners.append(self.forget)  # another process erased someone: drop it all
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def lookup(self, kind: str, value: str) -> str:
+        return self.ring.wrapper.lookup(kind, value)
+
+    def _subject(self, kind: str, value: str) -> tuple[str, AESGCM]:
+        cached = self._subjects.get((kind, value))
+        if cached is None:
+            self._needed.add((kind, value))
+            return _PLACEHOLDER
+        return cached
+
+    def _fetch(self, owners: set[tuple[str, str]]) -> None:
+        """Find or create the subjects of these owners, all in one transaction."""
+        lookups = {
+            (value if kind == "stream" else self.lookup(kind, value)): (kind, value)
+            for kind, value in owners
+        }
+        found = self.ring.subjects_for(list(lookups))
+        if len(self._subjects) > 100_000:
+            self._subjects.clear()
+        for lookup, owner in lookups.items():
+            self._subjects[owner] = found[lookup]
+
+    def forget(self) -> None:
+        """Drop cached subjects and values (after an erasure anywhere)."""
+        self._subjects.clear()
+        self._opened.clear()
+        self._revealed.clear()
+        for callback in self.on_forget:
+            callback()
+
+    def check_fresh(self) -> None:
+        """Ask the key ring whether anyone erased a key since (it calls `forget` if so)."""
+        if self._fresh is not None:
+            self._fresh()
+
+    # --- protect ---------------------------------------------------------------------
+
+    def _seal(self, owner: tuple[str, str], kind: str, plain: bytes) -> str:
+        subject, aead = self._subject(*owner)
+        if self._needed:
+            return ""  # collecting owners to fetch: this walk's output is thrown away
+        nonce = _nonce()
+        sealed = aead.encrypt(nonce, plain, f"{subject}.{kind}".encode())
+        return f"{PREFIX}{subject}.{kind}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def _identifier(self, kind: str, value: str) -> str:
+        return self._seal((kind, value), "n", value.encode())
+
+    def protect(self, state: dict[str, Any], stream: str) -> dict[str, Any]:
+        """A copy of an event's state with every personal field a token."""
+        with self._protecting:  # `_needed` is shared: one protect at a time
+            return self._protect(state, stream)
+
+    def _protect(self, state: dict[str, Any], stream: str) -> dict[str, Any]:
+        needed = self._needed = set()
+        protected = self._walk(state, ("stream", stream))
+        if not needed:
+            return protected
+        # Someone new: their subjects are fetched (or made) together, then sealed for real.
+        self._fetch(needed)
+        needed.clear()
+        protected = self._walk(state, ("stream", stream))
+        assert not needed, "every owner has a subject now"
+        return protected
+
+    def _owner(self, value: dict[str, Any], owner: tuple[str, str]) -> tuple[str, str]:
+        nik = value.get("nik")
+        if type(nik) is str or isinstance(nik, str):
+            if _is_nik(nik):
+                return ("nik", nik)
+            if nik.startswith(ERASED_ID):
+                return ("erased", nik)
+        for key, item in value.items():
+            if key[-4:] == "_nik" and isinstance(item, str) and _is_nik(item):
+                return ("nik", item)
+        return owner
+
+    def _walk(self, value: Any, owner: tuple[str, str]) -> Any:
+        kind = type(value)
+        if kind is dict:
+            owner = self._owner(value, owner)
+            out = {}
+            for key, item in value.items():
+                if _is_nik(key):
+                    out[self._identifier("nik", key)] = self._walk(item, ("nik", key))
+                elif key in _SPECIAL:
+                    out[key] = self._field(key, item, owner)
+                elif type(item) is str:
+                    out[key] = self._identifier("nik", item) if _is_nik(item) else item
+                else:
+                    out[key] = self._walk(item, owner) if type(item) in _CONTAINERS else item
+            return out
+        if kind is list:
+            return [self._walk(item, owner) for item in value]
+        if kind is str or isinstance(value, str):
+            return self._identifier("nik", value) if _is_nik(value) else value
+        if kind is tuple:
+            return [self._walk(item, owner) for item in value]
+        return value
+
+    def _field(self, key: str, item: Any, owner: tuple[str, str]) -> Any:
+        if key in KK_FIELDS:
+            if isinstance(item, str) and item and not item.startswith(PREFIX):
+                return self._identifier("kk", item)
+            return item
+        if item is None or owner[0] == "erased" or item == ERASED:
+            return item  # nothing, or erased already: nothing left to protect
+        if isinstance(item, str):
+            if item.startswith(PREFIX):
+                return item
+            return self._seal(owner, "d" if key in DATE_FIELDS else "s", item.encode())
+        if type(item) in (dict, list, tuple):
+            # e.g. a snapshot's case notes: each one's text is sealed, not the whole list
+            return self._walk(item, owner)
+        return self._seal(owner, "v", json.dumps(item, separators=(",", ":")).encode())
+
+    # --- reveal ----------------------------------------------------------------------
+
+    def reveal(self, value: Any) -> Any:
+        """A copy with every token decrypted, or replaced by its erasure marker."""
+        if isinstance(value, str):
+            return self.open(value) if value.startswith(PREFIX) else value
+        if isinstance(value, dict):
+            return {
+                (self.open(k) if isinstance(k, str) and k.startswith(PREFIX) else k): self.reveal(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.reveal(item) for item in value]
+        return value
+
+    def reveal_json(self, raw: bytes) -> bytes:
+        """Stored JSON with every token replaced by the JSON of its value (or marker): what
+        the mapper decodes, without walking the decoded structure."""
+        if b'"pd1.' not in raw:
+            return raw
+        return _TOKEN.sub(self._json_value, raw)
+
+    def reveal_stored(self, raw: bytes) -> bytes:
+        """`reveal_json`, remembered: a command loads the household's whole history, so
+        the same stored events are revealed again and again (emptied by `forget`)."""
+        if self._fresh is not None:
+            self._fresh()
+        revealed = self._revealed.get(raw)
+        if revealed is None:
+            revealed = self.reveal_json(raw)
+            if len(self._revealed) >= _REVEALED_LIMIT:
+                self._revealed.clear()
+            self._revealed[raw] = revealed
+        return revealed
+
+    def _json_value(self, match: re.Match) -> bytes:
+        value = self.open(match.group(1).decode())
+        return json.dumps(value if not isinstance(value, Revealed) else str(value)).encode()
+
+    def open(self, token: str) -> Any:
+        """The value of one token (a `Revealed` for identifiers), or its erasure marker."""
+        if self._fresh is not None:
+            self._fresh()  # an erasure elsewhere empties the caches
+        value = self._opened.get(token, _MISSING)
+        if type(value) in (dict, list):
+            return copy.deepcopy(value)
+        if value is _MISSING:
+            value = self._open(token)
+            if len(self._opened) >= _OPENED_LIMIT:
+                self._opened.clear()
+            self._opened[token] = value
+        return value
+
+    def _open(self, token: str) -> Any:
+        try:
+            subject, kind, body = token[len(PREFIX) :].split(".", 2)
+            raw = base64.urlsafe_b64decode(body)
+        except ValueError:
+            return token  # not one of ours: leave it as it is
+        aead = self.ring.key(subject)
+        plain = None
+        if aead is not None:
+            plain = aead.decrypt(raw[:12], raw[12:], f"{subject}.{kind}".encode()).decode()
+        if kind == "n":
+            revealed = Revealed(plain if plain is not None else f"{ERASED_ID}{subject}")
+            revealed.token = token
+            revealed.subject = subject
+            return revealed
+        if plain is None:
+            return None if kind == "d" else ERASED
+        if kind == "v":
+            return json.loads(plain)
+        return plain
+
+
+def protected_topic(topic: str) -> bool:
+    return not topic.startswith(UNPROTECTED_TOPICS)
+
+
+Lookup = Callable[[str, str], str]
+
+
+class PersonalDataMapper(Mapper):
+    """The eventsourcing mapper that stores personal fields as tokens (see module doc).
+
+    Events are protected before transcoding and revealed before decoding (upcasting never
+    reads personal fields), so the domain sees clear values, or erasure markers, and the
+    store holds only tokens. A configured compressor and cipher apply on top, as usual.
+    """
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        codec: Codec,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+    ) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
+        self.codec = codec
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        topic = get_topic(domain_event.__class__)
+        if not protected_topic(topic):
+            return super().to_stored_event(domain_event)
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        stored_state = self.transcoder.encode(self.codec.protect(event_state, str(originator_id)))
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=topic,
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        if self.cipher or self.compressor:
+            state = stored_event.state
+            if self.cipher:
+                state = self.cipher.decrypt(state)
+            if self.compressor:
+                state = self.compressor.decompress(state)
+            plain = Mapper(transcoder=self.transcoder)  # the rest, on the opened state
+            return plain.to_domain_event(self._revealed(stored_event, state))
+        return super().to_domain_event(self._revealed(stored_event, stored_event.state))
+
+    def _revealed(self, stored_event: StoredEvent, state: bytes) -> StoredEvent:
+        if b'"pd1.' in state:
+            state = self.codec.reveal_stored(state)
+        elif state is stored_event.state:
+            return stored_event
+        return StoredEvent(
+            originator_id=stored_event.originator_id,
+            originator_version=stored_event.originator_version,
+            topic=stored_event.topic,
+            state=state,
+        )

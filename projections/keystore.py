@@ -1,0 +1,274 @@
+"""The key store: every data subject's key, in the store's database, under the master key.
+
+One row per subject (`casework_personal_keys`): the pseudonymous subject id, the keyed
+hash it is found by (NULL for a stream's own subject and after erasure), and the
+subject's AES-256 key wrapped under the master key (`CASEWORK_MASTER_KEY`). Erasure
+deletes the wrapped key and the lookup hash, on SQLite with `secure_delete` so the
+bytes are overwritten, and bumps `casework_key_epoch` so every process drops the keys
+it cached within `EPOCH_SECONDS`.
+
+Without the master key the wrapped keys, and with them every personal field of every
+event, cannot be read: back it up (README, "Master key").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from domain.personal_data import Wrapper
+from projections.db import Database
+
+EPOCH_SECONDS = 1.0
+_CACHE_LIMIT = 200_000
+
+KEYS_DDL = (
+    "CREATE TABLE IF NOT EXISTS casework_personal_keys ("
+    " subject VARCHAR(32) PRIMARY KEY,"
+    " lookup VARCHAR(64) UNIQUE,"
+    " wrapped TEXT,"
+    " created_at VARCHAR(40) NOT NULL,"
+    " erased_at VARCHAR(40))"
+)
+EPOCH_DDL = (
+    "CREATE TABLE IF NOT EXISTS casework_key_epoch (name VARCHAR(16) PRIMARY KEY, epoch BIGINT)"
+)
+
+
+# Written in the events' own transaction; a lookup another process took raises (409).
+INSERT_UNWRITTEN = (
+    "INSERT INTO casework_personal_keys (subject, lookup, wrapped, created_at)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING"
+)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class KeyStore:
+    """`domain.personal_data.KeyRing` on the store's database, with a cache per process."""
+
+    def __init__(self, db: Database, master_key: bytes) -> None:
+        self.db = db
+        self.wrapper = Wrapper(master_key)
+        self._lock = threading.Lock()
+        self._keys: dict[str, AESGCM | None] = {}
+        self._by_lookup: dict[str, str] = {}
+        self._epoch: int | None = None
+        self._checked_at = 0.0
+        self.listeners: list = []  # called with no argument when an erasure was seen
+        self.write_with_events = False
+        # lookup -> (subject, lookup, wrapped, created_at, raw key): created, not yet stored
+        self._unwritten: dict[str, tuple[str, str, str, str, bytes]] = {}
+        with db.schema_lock(), db.transaction() as cur:
+            cur.execute(KEYS_DDL)
+            cur.execute(EPOCH_DDL)
+
+    # --- cache -------------------------------------------------------------------------
+
+    def fresh(self) -> None:
+        """Drop cached keys when any process erased one since we last looked."""
+        if time.monotonic() - self._checked_at < EPOCH_SECONDS:
+            return
+        row = self.db.query_one("SELECT epoch FROM casework_key_epoch WHERE name='keys'")
+        epoch = row[0] if row else 0
+        self._checked_at = time.monotonic()
+        if self._epoch is not None and epoch != self._epoch:
+            self.forget()
+        self._epoch = epoch
+
+    def forget(self) -> None:
+        """Drop every cached key (and tell the codecs to drop what they opened)."""
+        with self._lock:
+            self._keys.clear()
+            self._by_lookup.clear()
+        for listener in self.listeners:
+            listener()
+
+    def _remember(self, subject: str, key: AESGCM | None, lookup: str | None = None) -> None:
+        with self._lock:
+            if len(self._keys) > _CACHE_LIMIT:
+                self._keys.clear()
+                self._by_lookup.clear()
+            self._keys[subject] = key
+            if lookup is not None:
+                self._by_lookup[lookup] = subject
+
+    # --- KeyRing -------------------------------------------------------------------------
+
+    def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
+        self.fresh()
+        subject = self._by_lookup.get(lookup)
+        if subject is not None:
+            key = self._keys.get(subject)
+            if key is not None:
+                return subject, key
+        row = self.db.query_one(
+            "SELECT subject, wrapped FROM casework_personal_keys WHERE lookup=?", (lookup,)
+        )
+        if row is None:
+            subject, raw = secrets.token_hex(16), AESGCM.generate_key(256)
+            with self.db.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO casework_personal_keys (subject, lookup, wrapped, created_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING",
+                    (subject, lookup, self.wrapper.wrap(subject, raw), _now()),
+                )
+                inserted = cur.rowcount == 1
+            if not inserted:  # another process created it meanwhile
+                return self.subject_for(lookup)
+            key = AESGCM(raw)
+        else:
+            subject, wrapped = row
+            key = AESGCM(self.wrapper.unwrap(subject, wrapped))
+        self._remember(subject, key, lookup)
+        return subject, key
+
+    def subjects_for(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
+        """Find or create the subjects of these lookup hashes.
+
+        With `write_with_events` (the write side), new keys are only remembered here and
+        written by the store's recorder in the transaction that stores the events using
+        them (`projections.db.open_casework`); otherwise in a transaction of their own."""
+        self.fresh()
+        if self.write_with_events:
+            return self._subjects_deferred(lookups)
+        made = {lookup: (secrets.token_hex(16), AESGCM.generate_key(256)) for lookup in lookups}
+        now = _now()
+        with self.db.transaction() as cur:
+            cur.executemany(
+                "INSERT INTO casework_personal_keys (subject, lookup, wrapped, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING",
+                [
+                    (subject, lookup, self.wrapper.wrap(subject, raw), now)
+                    for lookup, (subject, raw) in made.items()
+                ],
+            )
+            marks = ",".join("?" * len(lookups))
+            rows = cur.execute(
+                "SELECT lookup, subject, wrapped FROM casework_personal_keys"
+                f" WHERE lookup IN ({marks})",
+                lookups,
+            ).fetchall()
+        found = {}
+        for lookup, subject, wrapped in rows:
+            ours = made[lookup]
+            raw = ours[1] if ours[0] == subject else self.wrapper.unwrap(subject, wrapped)
+            key = AESGCM(raw)
+            self._remember(subject, key, lookup)
+            found[lookup] = (subject, key)
+        return found
+
+    def _subjects_deferred(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
+        marks = ",".join("?" * len(lookups))
+        rows = self.db.query(
+            "SELECT lookup, subject, wrapped FROM casework_personal_keys"
+            f" WHERE lookup IN ({marks})",
+            lookups,
+        )
+        found = {}
+        for lookup, subject, wrapped in rows:
+            found[lookup] = (subject, AESGCM(self.wrapper.unwrap(subject, wrapped)))
+        now = _now()
+        with self._lock:
+            for lookup in lookups:
+                if lookup in found:
+                    continue
+                pending = self._unwritten.get(lookup)
+                if pending is None:
+                    subject, raw = secrets.token_hex(16), AESGCM.generate_key(256)
+                    pending = (subject, lookup, self.wrapper.wrap(subject, raw), now, raw)
+                    self._unwritten[lookup] = pending
+                found[lookup] = (pending[0], AESGCM(pending[4]))
+        for lookup, (subject, key) in found.items():
+            self._remember(subject, key, lookup)
+        return found
+
+    # --- new keys, written with the events that use them ------------------------------
+
+    def unwritten(self) -> list[tuple[str, str, str, str]]:
+        """Rows of the keys created here and not yet known to be stored: every save writes
+        them all (`INSERT_UNWRITTEN`), so no event is ever stored without its key."""
+        with self._lock:
+            return [row[:4] for row in self._unwritten.values()]
+
+    def written(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """These rows were committed with a save."""
+        with self._lock:
+            for subject, lookup, *_ in rows:
+                pending = self._unwritten.get(lookup)
+                if pending is not None and pending[0] == subject:
+                    del self._unwritten[lookup]
+
+    def reconcile(self) -> None:
+        """A save failed: if another process stored a different subject for one of our
+        unwritten lookups meanwhile, ours is dropped (the command is answered 409 and its
+        retry uses theirs)."""
+        with self._lock:
+            pending = list(self._unwritten.values())
+        stale = False
+        for subject, lookup, *_ in pending:
+            row = self.db.query_one(
+                "SELECT subject FROM casework_personal_keys WHERE lookup=?", (lookup,)
+            )
+            if row is not None and row[0] != subject:
+                with self._lock:
+                    self._unwritten.pop(lookup, None)
+                stale = True
+        if stale:
+            self.forget()
+
+    def key(self, subject: str) -> AESGCM | None:
+        self.fresh()
+        if subject in self._keys:
+            return self._keys[subject]
+        row = self.db.query_one(
+            "SELECT wrapped FROM casework_personal_keys WHERE subject=?", (subject,)
+        )
+        key = AESGCM(self.wrapper.unwrap(subject, row[0])) if row and row[0] else None
+        self._remember(subject, key)
+        return key
+
+    def subject_of(self, lookup: str) -> str | None:
+        row = self.db.query_one(
+            "SELECT subject FROM casework_personal_keys WHERE lookup=? AND wrapped IS NOT NULL",
+            (lookup,),
+        )
+        return row[0] if row else None
+
+    def erase(self, subject: str) -> bool:
+        """Destroy the subject's key: its tokens are ciphertext for ever after."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE casework_personal_keys SET wrapped=NULL, lookup=NULL, erased_at=?"
+                " WHERE subject=? AND wrapped IS NOT NULL",
+                (_now(), subject),
+            )
+            erased = cur.rowcount == 1
+            cur.execute(
+                "INSERT INTO casework_key_epoch (name, epoch) VALUES ('keys', 1)"
+                " ON CONFLICT (name) DO UPDATE SET epoch = casework_key_epoch.epoch + 1"
+            )
+        self._checked_at = 0.0
+        self.forget()
+        return erased
+
+    def erased_at(self, subject: str) -> str | None:
+        row = self.db.query_one(
+            "SELECT erased_at FROM casework_personal_keys WHERE subject=?", (subject,)
+        )
+        return row[0] if row else None
+
+    def preload(self) -> int:
+        """Unwrap every live key at once (before a rebuild); the number loaded."""
+        rows = self.db.query(
+            "SELECT subject, lookup, wrapped FROM casework_personal_keys WHERE wrapped IS NOT NULL"
+        )
+        for subject, lookup, wrapped in rows:
+            self._remember(subject, AESGCM(self.wrapper.unwrap(subject, wrapped)), lookup)
+        return len(rows)
