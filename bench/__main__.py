@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from bench import report
 from bench.stores import Workspace
 
-BENCHMARKS = ("commands", "relay", "runner", "latency", "household_load")
+BENCHMARKS = ("commands", "relay", "runner", "latency", "household_load", "encryption")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -122,6 +122,10 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
             return [r for r, n in ((relay, "relay"), (runner, "runner")) if n in wanted]
 
         steps.append(("/".join(wanted), pipeline))
+    if "encryption" in args.only:
+        from bench.encryption import run as bench_encryption
+
+        steps.append(("encryption", lambda: bench_encryption(ws, quick=quick)))
     if "household_load" in args.only:
         from bench.household_load import run as bench_household_load
 

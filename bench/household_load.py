@@ -29,6 +29,7 @@ from bench.report import Result
 from bench.stores import Workspace
 from domain.application import SYSTEM, Casework, make_meta
 from domain.household import Household
+from projections.db import open_casework
 
 
 class Notebook(Aggregate):
@@ -89,7 +90,7 @@ def bench_household_load(
 ) -> list[Result]:
     family = next(generate_households(1, seed=11))
     url = ws.store("household_load")
-    casework = Casework(env=url.eventsourcing_env())
+    casework = open_casework(url, ws.master_key)
     raw = RawNotes(env=ws.store("household_load_raw").eventsourcing_env())
     meta = make_meta(SYSTEM, "ui")
     try:
@@ -119,7 +120,7 @@ def bench_household_load(
         assert household.version == events, household.version
         assert raw.repository.get(notebook.id).version == events
 
-        replaying = FullReplay(env=url.eventsourcing_env())
+        replaying = FullReplay(env=url.eventsourcing_env(), keys=casework.codec.ring)
         try:
             hid = uuid.UUID(household_id)
             assert replaying.repository.get(hid).as_dict() == household.as_dict()

@@ -31,7 +31,7 @@ from domain.settings import Settings
 from projections import envelope as wire
 from projections import register
 from projections.base import live_tables
-from projections.db import Database
+from projections.db import Database, open_casework
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.002
@@ -205,7 +205,7 @@ def bench_latency(
     with EmbeddedBroker(log_path=logs / "broker-latency.log") as broker:
         env = ws.env("latency", kafka=broker.bootstrap)
         settings = Settings.from_env(env)
-        app = Casework(env=settings.store.eventsourcing_env())
+        app = open_casework(settings.store, settings.master_key)
         views = Database(settings.views)
         processes = [_start("relay", env, logs), _start("projections", env, logs)]
         visibility = Visibility(views)

@@ -21,10 +21,11 @@ from consumers.broker import EmbeddedBroker
 from consumers.relay import PRODUCER_SETTINGS, EnvelopeWorker, Relay, make_producer
 from consumers.runner import Runner, consumer_config
 from consumers.topics import EVENTS, FOREVER
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.household import Household, KkIndex, NikIndex
 from domain.settings import Settings
 from projections import envelope as wire
+from projections.db import open_casework, open_store_reader
 
 RAW_TOPIC = "bench.raw.v1"
 WARMUP_TOPIC = "bench.warmup.v1"
@@ -43,7 +44,7 @@ def fill_store(settings: Settings, events: int, seed: int = 11) -> int:
     The events are the ones RegisterHousehold and AddMember store; the store is filled
     directly only because the command path is benchmark 1's subject, not this one's.
     """
-    app = Casework(env=settings.store.eventsourcing_env())
+    app = open_casework(settings.store, settings.master_key)
     stored = 0
     pending: list = []
     try:
@@ -53,14 +54,15 @@ def fill_store(settings: Settings, events: int, seed: int = 11) -> int:
             household = Household(meta=meta, **cmd)
             pending += [
                 household,
-                KkIndex(kk_number=cmd["kk_number"], household_id=household.id, meta=meta),
-                NikIndex(nik=cmd["head"]["nik"], household_id=household.id, meta=meta),
+                KkIndex(kk_key=app.kk_key(cmd["kk_number"]), household_id=household.id, meta=meta),
+                NikIndex(
+                    nik_key=app.nik_key(cmd["head"]["nik"]), household_id=household.id, meta=meta
+                ),
             ]
             for member in family["members"]:
                 household.add_member(member["person"], member["relationship"], meta)
-                pending.append(
-                    NikIndex(nik=member["person"]["nik"], household_id=household.id, meta=meta)
-                )
+                key = app.nik_key(member["person"]["nik"])
+                pending.append(NikIndex(nik_key=key, household_id=household.id, meta=meta))
             stored += 3 + 2 * len(family["members"])
             if len(pending) >= 300 or stored >= events:
                 app.save(*pending)
@@ -78,9 +80,10 @@ def encoded_messages(settings: Settings) -> tuple[list[Message], dict[str, float
     """Every stored event as the relay sends it: key, envelope and headers, encoded.
 
     Built twice, through the mapper (`from_notification`) and through the relay's fast path
-    (`EnvelopeEncoder`); the two must be identical. Also answers both rates, events/s.
+    (`EnvelopeEncoder`), both by the relay's reader (personal fields stay tokens); the two
+    must be identical. Also answers both rates, events/s.
     """
-    app = Casework(env=settings.store.eventsourcing_env())
+    app = open_store_reader(settings.store)
     notifications, position = [], 0
     try:
         while batch := app.recorder.select_notifications(position, 1000, inclusive_of_start=False):

@@ -24,7 +24,7 @@ class Result:
     casework_label: str
     raw: float
     raw_label: str
-    target: float
+    target: float | None  # None: a figure to read, with no target set
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -33,15 +33,17 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.ratio >= self.target
+        return self.target is None or self.ratio >= self.target
 
     def line(self) -> str:
         verdict = "OK" if self.ok else "BELOW TARGET"
+        target = (
+            "(no target)" if self.target is None else f"(target >= {self.target:.2f}) {verdict}"
+        )
         return (
             f"{self.name}: {self.casework_label} {self.casework:,.0f}{self.unit}"
             f" vs {self.raw_label} {self.raw:,.0f}{self.unit}"
-            f" -> ratio {math.floor(self.ratio * 100) / 100:.2f} (target >= {self.target:.2f})"
-            f" {verdict}"
+            f" -> ratio {math.floor(self.ratio * 100) / 100:.2f} {target}"
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 
+from domain.personal_data import new_master_key, parse_master_key
 from domain.settings import DatabaseUrl, Settings
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -26,6 +27,10 @@ class Workspace:
             os.environ.get("CASEWORK_BENCH_PG") or PG_DEFAULT, "CASEWORK_BENCH_PG"
         )
         self.databases: list[str] = []
+        # One master key for every store of the run (CASEWORK_MASTER_KEY of `env`): the
+        # processes a benchmark starts must read the personal keys its own code wrote.
+        self.master_key_text = new_master_key()
+        self.master_key = parse_master_key(self.master_key_text)
 
     def _admin(self) -> psycopg.Connection:
         url = self.pg_admin
@@ -59,6 +64,7 @@ class Workspace:
             "CASEWORK_STORE": self.url(self.store_kind, f"{label}_store"),
             "CASEWORK_VIEWS": self.url(self.views_kind, f"{label}_views"),
             "CASEWORK_SECRET_KEY": "bench-secret",
+            "CASEWORK_MASTER_KEY": self.master_key_text,
             "CASEWORK_PARTITIONS": str(partitions),
             "CASEWORK_LOG_LEVEL": "WARNING",
         }
