@@ -111,7 +111,7 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
     steps: list[tuple[str, Callable[[], list]]] = []
     if "commands" in args.only:
         sizes = {"families_per_round": 40, "rounds": 2, "warmup": 10} if quick else {}
-        steps.append(("commands", lambda: [bench_commands(ws, **sizes)]))
+        steps.append(("commands", lambda: bench_commands(ws, **sizes)))
     wanted = [n for n in ("relay", "runner") if n in args.only]
     if wanted:
         # The runner reads what the relay published: both run on one broker and store.

@@ -386,7 +386,7 @@ def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) ->
         if not batch:
             return
         for notification in batch:
-            envelope = wire.from_notification(app, notification, tenant)
+            envelope = wire.from_notification(app, notification, tenant, sealed=True)
             yield reveal_with_retries(app.codec, envelope, live=False)
         position = batch[-1].id
 

@@ -6,10 +6,10 @@ encrypted (AES-256-GCM) with the key of the data subject it belongs to:
     pd1.<subject>.<kind>.<base64url(nonce | ciphertext)>
 
 `subject` is a pseudonymous id (random, 32 hex digits) with no relation to the NIK;
-`kind` is `n` for an identifier (NIK or KK number), `s` for text, `d` for a date and
-`v` for any other JSON value. Tokens are plain strings, so they can stand as dict keys
-(household members are keyed by NIK) and travel unchanged through the store, Kafka and
-anything that copies the event.
+`kind` is `n` for a NIK, `k` for a KK number, `s` for text, `d` for a date and `v` for
+any other JSON value; the ciphertext is standard base64 (JSON-safe). Tokens are plain
+strings, so they can stand as dict keys (household members are keyed by NIK) and travel
+unchanged through the store, Kafka and anything that copies the event.
 
 Whose key encrypts a field:
 - an identifier field (`nik`, `*_nik`, or any 16-digit string, key or value) is
@@ -30,6 +30,7 @@ None (for dates) for the rest.
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import hashlib
 import hmac
@@ -77,7 +78,8 @@ _PLACEHOLDER = ("0" * 32, AESGCM(bytes(32)))  # while collecting owners: never s
 _OPENED_LIMIT = 200_000
 _REVEALED_LIMIT = 20_000
 _CONTAINERS = (dict, list, str, tuple)
-_TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nsdv]\.[A-Za-z0-9_=-]+)"')
+_TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nksdv]\.[A-Za-z0-9+/=]+)"')
+_IDENTIFIER_KINDS = {"n": "nik", "k": "kk"}
 
 
 class _NoncePool:
@@ -138,12 +140,14 @@ class Wrapper:
 
     def __init__(self, master_key: bytes) -> None:
         self._aead = AESGCM(hmac.new(master_key, _WRAP_CONTEXT, hashlib.sha256).digest())
-        self._lookup_key = hmac.new(master_key, _LOOKUP_CONTEXT, hashlib.sha256).digest()
+        lookup_key = hmac.new(master_key, _LOOKUP_CONTEXT, hashlib.sha256).digest()
+        self._lookup = hmac.new(lookup_key, digestmod=hashlib.sha256)  # keyed once, copied
 
     def lookup(self, kind: str, value: str) -> str:
         """The keyed hash of an identifier (`kind` is `nik` or `kk`): 64 hex digits."""
-        message = f"{kind}:{value}".encode()
-        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+        mac = self._lookup.copy()
+        mac.update(f"{kind}:{value}".encode())
+        return mac.hexdigest()
 
     def wrap(self, subject: str, key: bytes) -> str:
         nonce = os.urandom(12)
@@ -212,14 +216,16 @@ class MemoryKeyRing:
 
 
 class Revealed(str):
-    """A revealed identifier: the NIK (or its erasure marker) that still knows its token.
+    """A revealed identifier: the NIK or KK number (or its erasure marker) that still knows
+    its token, its subject and its keyed hash (None once erased).
 
-    Read models store the token (to show the NIK to those allowed) and the keyed hash
-    (to find it), never the clear NIK.
+    Read models store the token (to show the number to those allowed) and the keyed hash
+    (to find it), never the number in clear.
     """
 
     token: str
     subject: str
+    keyed_hash: str | None
 
 
 def is_erased(value: Any) -> bool:
@@ -296,10 +302,11 @@ class Codec:
             return ""  # collecting owners to fetch: this walk's output is thrown away
         nonce = _nonce()
         sealed = aead.encrypt(nonce, plain, f"{subject}.{kind}".encode())
-        return f"{PREFIX}{subject}.{kind}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        body = binascii.b2a_base64(nonce + sealed, newline=False).decode()
+        return f"{PREFIX}{subject}.{kind}.{body}"
 
     def _identifier(self, kind: str, value: str) -> str:
-        return self._seal((kind, value), "n", value.encode())
+        return self._seal((kind, value), "n" if kind == "nik" else "k", value.encode())
 
     def protect(self, state: dict[str, Any], stream: str) -> dict[str, Any]:
         """A copy of an event's state with every personal field a token."""
@@ -363,7 +370,10 @@ class Codec:
         if isinstance(item, str):
             if item.startswith(PREFIX):
                 return item
-            return self._seal(owner, "d" if key in DATE_FIELDS else "s", item.encode())
+            token = self._seal(owner, "d" if key in DATE_FIELDS else "s", item.encode())
+            if token and len(self._opened) < _OPENED_LIMIT:
+                self._opened[token] = item  # the next load of this event needs no decryption
+            return token
         if type(item) in (dict, list, tuple):
             # e.g. a snapshot's case notes: each one's text is sealed, not the whole list
             return self._walk(item, owner)
@@ -373,15 +383,26 @@ class Codec:
 
     def reveal(self, value: Any) -> Any:
         """A copy with every token decrypted, or replaced by its erasure marker."""
-        if isinstance(value, str):
-            return self.open(value) if value.startswith(PREFIX) else value
-        if isinstance(value, dict):
-            return {
-                (self.open(k) if isinstance(k, str) and k.startswith(PREFIX) else k): self.reveal(v)
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
+        kind = type(value)
+        if kind is str:
+            return self.open(value) if value[:4] == PREFIX else value
+        if kind is dict:
+            out = {}
+            for key, item in value.items():
+                if type(key) is str and key[:4] == PREFIX:
+                    key = self.open(key)
+                kind = type(item)
+                if kind is str:
+                    out[key] = self.open(item) if item[:4] == PREFIX else item
+                elif kind is dict or kind is list:
+                    out[key] = self.reveal(item)
+                else:
+                    out[key] = item
+            return out
+        if kind is list:
             return [self.reveal(item) for item in value]
+        if isinstance(value, str) and value.startswith(PREFIX):  # a str subclass
+            return self.open(value)
         return value
 
     def reveal_json(self, raw: bytes) -> bytes:
@@ -425,15 +446,20 @@ class Codec:
     def _open(self, token: str) -> Any:
         try:
             subject, kind, body = token[len(PREFIX) :].split(".", 2)
-            raw = base64.urlsafe_b64decode(body)
-        except ValueError:
+            raw = binascii.a2b_base64(body)
+        except (ValueError, binascii.Error):
             return token  # not one of ours: leave it as it is
         aead = self.ring.key(subject)
         plain = None
         if aead is not None:
             plain = aead.decrypt(raw[:12], raw[12:], f"{subject}.{kind}".encode()).decode()
-        if kind == "n":
-            revealed = Revealed(plain if plain is not None else f"{ERASED_ID}{subject}")
+        if kind in _IDENTIFIER_KINDS:
+            if plain is None:
+                revealed = Revealed(f"{ERASED_ID}{subject}")
+                revealed.keyed_hash = None
+            else:
+                revealed = Revealed(plain)
+                revealed.keyed_hash = self.lookup(_IDENTIFIER_KINDS[kind], plain)
             revealed.token = token
             revealed.subject = subject
             return revealed

@@ -17,23 +17,13 @@ tables, replaces that subject's personal data with erasure markers through its r
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.domain import Aggregate
-
-from domain.personal_data import (
-    ERASED_ID,
-    KK_FIELDS,
-    UNPROTECTED_TOPICS,
-    Codec,
-    Revealed,
-    is_erased,
-)
+from domain.personal_data import ERASED_ID, PREFIX, Codec, Revealed, is_erased
 from projections.db import Cursor, Database
 
 log = logging.getLogger("casework.projections")
@@ -101,64 +91,16 @@ def identity(value: Any) -> Identity:
     raise ValueError("an identifier not revealed by projections.base.reveal")
 
 
-def _unprotected_streams() -> frozenset[str]:
-    """Stream types whose events the mapper leaves in clear (programs, staff accounts)."""
-    names = set()
-    for topic in UNPROTECTED_TOPICS:
-        module = importlib.import_module(topic.rstrip(":"))
-        names.update(
-            name
-            for name, value in vars(module).items()
-            if isinstance(value, type)
-            and issubclass(value, Aggregate)
-            and value.__module__ == module.__name__
-        )
-    return frozenset(names)
-
-
-_UNPROTECTED_STREAMS = _unprotected_streams()
-_SIXTEEN = re.compile(r"^[0-9]{16}$")
-
-
-def _plain_identifier(value: Any) -> bool:
-    """Whether a NIK or KK number travels in clear somewhere in this data (a message from
-    before personal data was encrypted)."""
-    if isinstance(value, dict):
-        return any(_plain_identifier(k) or _plain_identifier(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_plain_identifier(item) for item in value)
-    return (
-        isinstance(value, str) and not isinstance(value, Revealed) and bool(_SIXTEEN.match(value))
-    )
-
-
-def _keyed_hashes(codec: Codec, value: Any, kind: str = "nik") -> None:
-    """Give every revealed identifier its keyed hash (`identity` reads it)."""
-    if isinstance(value, Revealed):
-        keyed = None if is_erased(value) else codec.lookup(kind, str(value))
-        value.keyed_hash = keyed  # type: ignore[attr-defined]
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _keyed_hashes(codec, key)
-            _keyed_hashes(codec, item, "kk" if key in KK_FIELDS else "nik")
-    elif isinstance(value, list):
-        for item in value:
-            _keyed_hashes(codec, item, kind)
-
-
 def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
-    """The envelope as projections read it: every token opened (or its erasure marker), and
-    every NIK and KK number a `Revealed` that `identity` turns into what a view may keep.
-
-    Envelopes revealed already (read through the revealing mapper) pass unchanged; clear
-    identifiers (messages from before encryption) are encrypted first, so that they have a
-    subject and a token like every other.
-    """
-    opened = codec.reveal(envelope)
-    data = opened.get("data")
-    if opened.get("stream_type") not in _UNPROTECTED_STREAMS and _plain_identifier(data):
-        opened["data"] = data = codec.reveal(codec.protect(data, str(opened["stream_id"])))
-    _keyed_hashes(codec, data)
+    """The envelope as projections read it: every token opened (or its erasure marker); each
+    NIK and KK number a `Revealed` (with subject, token and keyed hash) that `identity` turns
+    into what a view may keep. Tokens are in `data` and in free-text meta such as `reason`."""
+    opened = dict(envelope)
+    for key, value in envelope.items():
+        if key == "data":
+            opened[key] = codec.reveal(value)
+        elif type(value) is str and value.startswith(PREFIX):
+            opened[key] = codec.open(value)
     return opened
 
 

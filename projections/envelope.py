@@ -63,9 +63,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def from_notification(app: Application, notification: Notification, tenant: str) -> dict[str, Any]:
-    """The envelope of one stored event."""
-    event = app.mapper.to_domain_event(notification)
+def from_notification(
+    app: Application, notification: Notification, tenant: str, *, sealed: bool = False
+) -> dict[str, Any]:
+    """The envelope of one stored event. `sealed`: with its personal fields as stored,
+    encrypted, as the relay publishes it, even when the application's mapper would reveal
+    them (readers then open it with `projections.base.reveal`)."""
+    if sealed:
+        event = Mapper.to_domain_event(app.mapper, notification)  # the library's, no reveal
+    else:
+        event = app.mapper.to_domain_event(notification)
     meta = getattr(event, "meta", None) or {}
     stream_type, _, event_type = get_topic(type(event)).split(":", 1)[1].rpartition(".")
     data = {k: _plain(v) for k, v in event.__dict__.items() if k not in _EVENT_FRAME}

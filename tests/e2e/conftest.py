@@ -67,7 +67,7 @@ class LiveServer:
         casework = self.services.casework
         notifications = casework.recorder.select_notifications(start=1, limit=100_000)
         envelopes = [
-            reveal(casework.codec, wire.from_notification(casework, n, "1571"))
+            reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
             for n in notifications
         ]
         return apply_batch(self.services.views, REGISTER, envelopes)

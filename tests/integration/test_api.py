@@ -65,7 +65,7 @@ def project(web) -> None:
     svc = web.extensions["casework"]
     notifications = svc.casework.recorder.select_notifications(start=1, limit=10_000)
     envelopes = [
-        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571"))
+        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571", sealed=True))
         for n in notifications
     ]
     apply_batch(svc.views, REGISTER, envelopes)

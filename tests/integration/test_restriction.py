@@ -54,7 +54,8 @@ class Views:
             self.position, 10_000, inclusive_of_start=False
         )
         envelopes = [
-            reveal(casework.codec, from_notification(casework, n, "1571")) for n in notifications
+            reveal(casework.codec, from_notification(casework, n, "1571", sealed=True))
+            for n in notifications
         ]
         for projection in PROJECTIONS.values():
             apply_batch(self.services.views, projection, envelopes)

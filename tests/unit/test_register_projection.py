@@ -43,7 +43,7 @@ def project(app, tmp_path):
     db = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/views.db", "CASEWORK_VIEWS"))
     ensure_schema(db, [register.PROJECTION])
     envelopes = [
-        reveal(app.codec, from_notification(app, n, "1571"))
+        reveal(app.codec, from_notification(app, n, "1571", sealed=True))
         for n in app.recorder.select_notifications(1, 10_000)
     ]
     apply_batch(db, register.PROJECTION, envelopes)

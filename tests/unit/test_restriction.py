@@ -103,7 +103,8 @@ class Views:
             self.position, 10_000, inclusive_of_start=False
         )
         envelopes = [
-            reveal(self.app.codec, from_notification(self.app, n, "1571")) for n in notifications
+            reveal(self.app.codec, from_notification(self.app, n, "1571", sealed=True))
+            for n in notifications
         ]
         for projection in PROJECTIONS.values():
             apply_batch(self.db, projection, envelopes)
