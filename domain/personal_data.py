@@ -444,15 +444,18 @@ class Codec:
         return value
 
     def _open(self, token: str) -> Any:
-        try:
-            subject, kind, body = token[len(PREFIX) :].split(".", 2)
-            raw = binascii.a2b_base64(body)
-        except (ValueError, binascii.Error):
+        # pd1.<32 hex>.<kind>.<base64>: fixed offsets; the AAD is "<subject>.<kind>"
+        if len(token) < 40 or token[36] != "." or token[38] != ".":
             return token  # not one of ours: leave it as it is
+        subject, kind = token[4:36], token[37]
+        try:
+            raw = binascii.a2b_base64(token[39:])
+        except binascii.Error:
+            return token
         aead = self.ring.key(subject)
         plain = None
         if aead is not None:
-            plain = aead.decrypt(raw[:12], raw[12:], f"{subject}.{kind}".encode()).decode()
+            plain = aead.decrypt(raw[:12], raw[12:], token[4:38].encode()).decode()
         if kind in _IDENTIFIER_KINDS:
             if plain is None:
                 revealed = Revealed(f"{ERASED_ID}{subject}")

@@ -96,11 +96,10 @@ def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
     NIK and KK number a `Revealed` (with subject, token and keyed hash) that `identity` turns
     into what a view may keep. Tokens are in `data` and in free-text meta such as `reason`."""
     opened = dict(envelope)
-    for key, value in envelope.items():
-        if key == "data":
-            opened[key] = codec.reveal(value)
-        elif type(value) is str and value.startswith(PREFIX):
-            opened[key] = codec.open(value)
+    opened["data"] = codec.reveal(envelope["data"])
+    reason = envelope.get("reason")  # the only free text of the envelope outside its data
+    if type(reason) is str and reason[:4] == PREFIX:
+        opened["reason"] = codec.open(reason)
     return opened
 
 
