@@ -34,6 +34,7 @@ from domain.settings import Settings
 from projections import envelope as wire
 from projections.base import (
     ERASURE_EVENT,
+    RESTRICTION_EVENTS,
     Projection,
     apply_envelopes,
     create_generation,
@@ -97,7 +98,8 @@ def topic_id(settings: Settings) -> str:
 def store_codec(store: Database, master_key: bytes) -> Codec:
     """A codec on the store's key store; it drops its cached subjects whenever the key store
     notices an erasure by another process."""
-    return Codec(KeyStore(store, master_key))  # the codec listens to the store's erasures
+    # It listens to the store's erasures; each token is seen once: nothing to remember.
+    return Codec(KeyStore(store, master_key), remember=False)
 
 
 def forget_keys(codec: Codec) -> None:
@@ -187,6 +189,12 @@ class Runner(GroupMember):
         self.store = Database(settings.store)
         self.codec = store_codec(self.store, settings.master_key)
         ensure_schema(self.views, self.projections)
+        # What some projection reads: only those events are checked against their schema
+        # (the others only move the tracking on; a malformed one harms no view).
+        self._types = {ERASURE_EVENT, *RESTRICTION_EVENTS}.union(
+            *(p.handlers for p in self.projections)
+        )
+        self._stream_types = set().union(*(p.stream_handlers for p in self.projections))
         self.consumer: KafkaConsumer | None = None
         self.dlq: KafkaProducer | None = None
         self.applied = 0
@@ -257,6 +265,10 @@ class Runner(GroupMember):
         self.consumer.commit()
         return count
 
+    def uses(self, envelope: dict[str, Any]) -> bool:
+        """Whether a projection of this runner reads this event's data."""
+        return envelope["type"] in self._types or envelope["stream_type"] in self._stream_types
+
     def process(self, partition: TopicPartition, records: list) -> int:
         """Apply one partition's records; undecodable or failing ones go to the DLQ."""
         good: list[tuple[Any, dict]] = []
@@ -272,7 +284,7 @@ class Runner(GroupMember):
                 # Only the error's kind: its text could quote the message.
                 self.dead_letter(record, f"unrevealable: {type(error).__name__}")
                 continue
-            errors = data_errors(envelope)
+            errors = data_errors(envelope) if self.uses(envelope) else {}
             if errors:
                 self.dead_letter(record, f"invalid data: fields {', '.join(sorted(errors))}")
                 continue
@@ -375,9 +387,11 @@ def _topic_envelopes(settings: Settings, codec: Codec, top: int, expected: int) 
         consumer.close()
 
 
-def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) -> Iterable[dict]:
+def _store_envelopes(
+    app: Casework, reader: Codec, tenant: str, after: int, top: int | None
+) -> Iterable[dict]:
     """The stored events after `after` (up to `top`), revealed by the app's mapper."""
-    assert app.codec is not None, "a rebuild reads the store through the revealing mapper"
+    # sealed envelopes (as the relay publishes them), opened by the rebuild's reader codec
     position = after
     while True:
         batch = app.recorder.select_notifications(
@@ -387,7 +401,7 @@ def _store_envelopes(app: Casework, tenant: str, after: int, top: int | None) ->
             return
         for notification in batch:
             envelope = wire.from_notification(app, notification, tenant, sealed=True)
-            yield reveal_with_retries(app.codec, envelope, live=False)
+            yield reveal_with_retries(reader, envelope, live=False)
         position = batch[-1].id
 
 
@@ -411,12 +425,12 @@ def rebuild(settings: Settings, names: list[str]) -> None:
     """Rebuild projections into fresh tables and swap them in while readers keep reading."""
     app = open_casework(settings.store, settings.master_key)
     app.keystore.preload()  # type: ignore[attr-defined] - every live key at once
-    app.keystore.listeners.append(app.codec.forget)  # type: ignore[attr-defined]
+    reader = Codec(app.keystore, remember=False)  # type: ignore[attr-defined] - opens each once
     store, views = Database(settings.store), Database(settings.views)
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])
         for name in names:
-            rebuild_one(settings, app, store, views, PROJECTIONS[name])
+            rebuild_one(settings, app, reader, store, views, PROJECTIONS[name])
     finally:
         app.close()
         store.close()
@@ -424,7 +438,12 @@ def rebuild(settings: Settings, names: list[str]) -> None:
 
 
 def rebuild_one(
-    settings: Settings, app: Casework, store: Database, views: Database, projection: Projection
+    settings: Settings,
+    app: Casework,
+    reader: Codec,
+    store: Database,
+    views: Database,
+    projection: Projection,
 ) -> int:
     started = time.monotonic()
     expected, top = store_counts(store)
@@ -439,20 +458,20 @@ def rebuild_one(
     applied = 0
     if settings.kafka:
         applied = _apply_in_chunks(
-            views, projection, names, _topic_envelopes(settings, app.codec, top, expected)
+            views, projection, names, _topic_envelopes(settings, reader, top, expected)
         )
     if applied < expected:
         source = "the store" if applied == 0 else "the store (the topic lacks some events)"
         log.warning("rebuild of %s: reading from %s", projection.name, source)
         applied += _apply_in_chunks(
-            views, projection, names, _store_envelopes(app, settings.tenant, 0, top)
+            views, projection, names, _store_envelopes(app, reader, settings.tenant, 0, top)
         )
     with views.transaction() as cur:
         # Lock the pointer first: runners wait, then the events stored since `top` are applied.
         cur.execute(
             "UPDATE projection_state SET generation=generation WHERE name=?", (projection.name,)
         )
-        catch_up = list(_store_envelopes(app, settings.tenant, top, None))
+        catch_up = list(_store_envelopes(app, reader, settings.tenant, top, None))
         apply_envelopes(cur, projection, names, catch_up)
         cur.execute(
             "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",

@@ -243,8 +243,11 @@ def subject_of_token(token: str) -> str | None:
 class Codec:
     """Encrypts an event's personal fields into tokens, and reveals tokens again."""
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, remember: bool = True) -> None:
+        """`remember`: keep opened values (the write side reads the same events again and
+        again); a reader that sees each token once (a projection runner) passes False."""
         self.ring = ring
+        self._remember = remember
         self._subjects: dict[tuple[str, str], tuple[str, AESGCM]] = {}
         self._needed: set[tuple[str, str]] = set()  # owners without a cached subject
         self._protecting = threading.Lock()
@@ -433,6 +436,8 @@ class Codec:
         """The value of one token (a `Revealed` for identifiers), or its erasure marker."""
         if self._fresh is not None:
             self._fresh()  # an erasure elsewhere empties the caches
+        if not self._remember:
+            return self._open(token)
         value = self._opened.get(token, _MISSING)
         if type(value) in (dict, list):
             return copy.deepcopy(value)
