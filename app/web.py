@@ -614,12 +614,15 @@ def _form_field(command: str, path: str, field: fields.Field, required: bool) ->
 def form_fields(name: str) -> tuple[list[FormField], list[FormField]]:
     """(the command's own inputs, the inputs every command shares), nested ones flattened."""
     schema = COMMANDS[name].schema()
-    own, shared = [], []
+    own, required_shared, shared = [], [], []
     for path, field in walk(schema):
         required = field.required and _parents_required(schema, path)
-        target = shared if path in COMMON_FIELDS else own
+        if path not in COMMON_FIELDS:
+            target = own
+        else:  # a shared input the command requires (RequestErasure's reason): after its own
+            target = required_shared if field.required else shared
         target.append(_form_field(name, path, field, required))
-    return own, shared
+    return own + required_shared, shared
 
 
 def _parents_required(schema: Any, path: str) -> bool:

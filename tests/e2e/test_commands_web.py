@@ -91,3 +91,28 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     card.get_by_role("button", name="Setujui").click()
     expect(page.locator(".flash-error")).to_contain_text("Hanya supervisor")
     expect(page.locator("article.approval")).not_to_have_count(0)
+
+
+def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval(
+    page: Page, live_server: LiveServer
+):
+    household_id = live_server.known_household_id
+    page.goto(f"{live_server.url}/perintah/RequestErasure?household_id={household_id}")
+    expect(page.locator(".notice")).to_contain_text("supervisor")
+    # The data subject's request is the command's own input, not hidden under "Lainnya".
+    expect(page.locator("#f-reason")).to_be_visible()
+    before = live_server.stored_events()
+    page.fill("#f-nik", KNOWN_HEAD["nik"])
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator("#err-reason")).to_contain_text("Wajib diisi")
+    assert live_server.stored_events() == before
+    screenshot(page, "erasure-errors")
+
+    page.fill("#f-reason", "Surat permohonan penghapusan, 2 November 2026")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page).to_have_url(re.compile(r"/persetujuan$"))
+    card = page.locator("article.approval").last
+    expect(card.locator("h2")).to_have_text("Hapus data pribadi")
+    # Nothing is erased until another supervisor approves.
+    page.goto(f"{live_server.url}/rumah-tangga/{household_id}")
+    expect(page.locator("table")).to_contain_text(KNOWN_HEAD["name"])
