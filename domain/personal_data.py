@@ -164,11 +164,8 @@ class KeyRing(Protocol):
 
     wrapper: Wrapper
 
-    def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
-        """The subject (and its key) for this lookup hash, created when new."""
-
     def subjects_for(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
-        """`subject_for` for many lookups at once (one transaction)."""
+        """The subject (and its key) of each lookup hash, created when new, all at once."""
 
     def key(self, subject: str) -> AESGCM | None:
         """The subject's key; None once it was erased (or never existed)."""
@@ -254,7 +251,6 @@ class Codec:
         # token -> value: loading a household reads its whole history again and again
         self._opened: dict[str, Any] = {}
         self._revealed: dict[bytes, bytes] = {}  # stored JSON -> revealed JSON
-        self.on_forget: list[Callable[[], None]] = []  # told when cached data must go
         self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
         listeners = getattr(ring, "listeners", None)
         if listeners is not None:
@@ -289,13 +285,6 @@ class Codec:
         self._subjects.clear()
         self._opened.clear()
         self._revealed.clear()
-        for callback in self.on_forget:
-            callback()
-
-    def check_fresh(self) -> None:
-        """Ask the key ring whether anyone erased a key since (it calls `forget` if so)."""
-        if self._fresh is not None:
-            self._fresh()
 
     # --- protect ---------------------------------------------------------------------
 
@@ -480,9 +469,6 @@ class Codec:
 
 def protected_topic(topic: str) -> bool:
     return not topic.startswith(UNPROTECTED_TOPICS)
-
-
-Lookup = Callable[[str, str], str]
 
 
 class PersonalDataMapper(Mapper):

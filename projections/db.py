@@ -171,6 +171,9 @@ def _store_keys_with_events(app: Casework, keys: Any) -> None:
     from projections.keystore import INSERT_UNWRITTEN
 
     recorder = app.recorder
+    if getattr(getattr(recorder, "datastore", None), "enable_db_functions", False):
+        # that path of the PostgreSQL recorder skips `_insert_events`: keys would be lost
+        raise RuntimeError("POSTGRES_ENABLE_DB_FUNCTIONS is not supported by the key store")
     statement = INSERT_UNWRITTEN if keys.db.kind == "sqlite" else keys.db.sql(INSERT_UNWRITTEN)
     local = threading.local()
     insert_in_transaction = recorder._insert_events  # noqa: SLF001

@@ -58,7 +58,6 @@ class KeyStore:
         self.wrapper = Wrapper(master_key)
         self._lock = threading.Lock()
         self._keys: dict[str, AESGCM | None] = {}
-        self._by_lookup: dict[str, str] = {}
         self._epoch: int | None = None
         self._checked_at = 0.0
         self.listeners: list = []  # called with no argument when an erasure was seen
@@ -86,48 +85,16 @@ class KeyStore:
         """Drop every cached key (and tell the codecs to drop what they opened)."""
         with self._lock:
             self._keys.clear()
-            self._by_lookup.clear()
         for listener in self.listeners:
             listener()
 
-    def _remember(self, subject: str, key: AESGCM | None, lookup: str | None = None) -> None:
+    def _remember(self, subject: str, key: AESGCM | None) -> None:
         with self._lock:
             if len(self._keys) > _CACHE_LIMIT:
                 self._keys.clear()
-                self._by_lookup.clear()
             self._keys[subject] = key
-            if lookup is not None:
-                self._by_lookup[lookup] = subject
 
     # --- KeyRing -------------------------------------------------------------------------
-
-    def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
-        self.fresh()
-        subject = self._by_lookup.get(lookup)
-        if subject is not None:
-            key = self._keys.get(subject)
-            if key is not None:
-                return subject, key
-        row = self.db.query_one(
-            "SELECT subject, wrapped FROM casework_personal_keys WHERE lookup=?", (lookup,)
-        )
-        if row is None:
-            subject, raw = secrets.token_hex(16), AESGCM.generate_key(256)
-            with self.db.transaction() as cur:
-                cur.execute(
-                    "INSERT INTO casework_personal_keys (subject, lookup, wrapped, created_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING",
-                    (subject, lookup, self.wrapper.wrap(subject, raw), _now()),
-                )
-                inserted = cur.rowcount == 1
-            if not inserted:  # another process created it meanwhile
-                return self.subject_for(lookup)
-            key = AESGCM(raw)
-        else:
-            subject, wrapped = row
-            key = AESGCM(self.wrapper.unwrap(subject, wrapped))
-        self._remember(subject, key, lookup)
-        return subject, key
 
     def subjects_for(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
         """Find or create the subjects of these lookup hashes.
@@ -160,7 +127,7 @@ class KeyStore:
             ours = made[lookup]
             raw = ours[1] if ours[0] == subject else self.wrapper.unwrap(subject, wrapped)
             key = AESGCM(raw)
-            self._remember(subject, key, lookup)
+            self._remember(subject, key)
             found[lookup] = (subject, key)
         return found
 
@@ -185,8 +152,8 @@ class KeyStore:
                     pending = (subject, lookup, self.wrapper.wrap(subject, raw), now, raw)
                     self._unwritten[lookup] = pending
                 found[lookup] = (pending[0], AESGCM(pending[4]))
-        for lookup, (subject, key) in found.items():
-            self._remember(subject, key, lookup)
+        for subject, key in found.values():
+            self._remember(subject, key)
         return found
 
     # --- new keys, written with the events that use them ------------------------------
@@ -267,8 +234,8 @@ class KeyStore:
     def preload(self) -> int:
         """Unwrap every live key at once (before a rebuild); the number loaded."""
         rows = self.db.query(
-            "SELECT subject, lookup, wrapped FROM casework_personal_keys WHERE wrapped IS NOT NULL"
+            "SELECT subject, wrapped FROM casework_personal_keys WHERE wrapped IS NOT NULL"
         )
-        for subject, lookup, wrapped in rows:
-            self._remember(subject, AESGCM(self.wrapper.unwrap(subject, wrapped)), lookup)
+        for subject, wrapped in rows:
+            self._remember(subject, AESGCM(self.wrapper.unwrap(subject, wrapped)))
         return len(rows)
