@@ -212,6 +212,12 @@ ERRORS: dict[str, tuple[str, str]] = {
         "This date is before the start date. Enter the same day or a later one.",
     ),
     "value.required": ("Wajib diisi.", "Required."),
+    "value.reserved": (
+        "Teks yang diawali 'pd1.' tidak diterima (bentuk data pribadi terenkripsi). "
+        "Tulis isinya sendiri.",
+        "Text starting with 'pd1.' is not accepted (the form of encrypted personal data). "
+        "Write the content itself.",
+    ),
     "id.format": (
         "Harus berupa UUID seperti yang diberikan sistem, misalnya "
         "0b7c9a52-3a9e-4f54-8a0e-2f1d6c1b9e10. Salin dari jawaban atau halaman sebelumnya.",

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validates_schema,
+)
 
 from app.messages import ERRORS
 from domain.commands import COMMANDS as CATALOGUE
@@ -31,6 +39,7 @@ from domain.household import (
     today,
 )
 from domain.identity import kk_problems, nik_problems
+from domain.personal_data import PREFIX as TOKEN_PREFIX
 from domain.program import FUNDINGS, KINDS, RECIPIENTS
 from domain.regions import find_kecamatan, find_kelurahan
 
@@ -396,12 +405,27 @@ class Reason(fields.String):
 
 
 class _Strict(Schema):
-    """Unknown fields are errors: a misspelt optional field must not be dropped silently."""
+    """Unknown fields are errors: a misspelt optional field must not be dropped silently.
+
+    No text may look like an encrypted personal field (`pd1.`...): stored as given, it would
+    be opened on reading as the person's data it was copied from."""
 
     class Meta:
         unknown = RAISE
 
     error_messages = {"unknown": "field.unknown", "type": "field.object"}
+
+    @pre_load
+    def no_personal_data_tokens(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            reserved = {
+                key: ["value.reserved"]
+                for key, value in data.items()
+                if isinstance(value, str) and value.strip().startswith(TOKEN_PREFIX)
+            }
+            if reserved:
+                raise ValidationError(reserved)
+        return data
 
 
 # --- shared parts ----------------------------------------------------------------------

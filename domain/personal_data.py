@@ -76,7 +76,8 @@ _SPECIAL = PERSONAL_FIELDS | KK_FIELDS
 _MISSING = object()
 _PLACEHOLDER = ("0" * 32, AESGCM(bytes(32)))  # while collecting owners: never stored
 _OPENED_LIMIT = 200_000
-_REVEALED_LIMIT = 20_000
+_REVEALED_LIMIT = 10_000  # events of at most _REVEALED_MAX_BYTES (stored + revealed): < 80 MB
+_REVEALED_MAX_BYTES = 4_096
 _CONTAINERS = (dict, list, str, tuple)
 _TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nksdv]\.[A-Za-z0-9+/=]+)"')
 _IDENTIFIER_KINDS = {"n": "nik", "k": "kk"}
@@ -340,6 +341,8 @@ class Codec:
                 elif key in _SPECIAL:
                     out[key] = self._field(key, item, owner)
                 elif type(item) is str:
+                    if item[:4] == PREFIX:
+                        raise ValueError(f"{key}: a personal-data token cannot be stored as input")
                     out[key] = self._identifier("nik", item) if _is_nik(item) else item
                 else:
                     out[key] = self._walk(item, owner) if type(item) in _CONTAINERS else item
@@ -347,6 +350,8 @@ class Codec:
         if kind is list:
             return [self._walk(item, owner) for item in value]
         if kind is str or isinstance(value, str):
+            if value[:4] == PREFIX:
+                raise ValueError("a personal-data token cannot be stored as input")
             return self._identifier("nik", value) if _is_nik(value) else value
         if kind is tuple:
             return [self._walk(item, owner) for item in value]
@@ -354,14 +359,14 @@ class Codec:
 
     def _field(self, key: str, item: Any, owner: tuple[str, str]) -> Any:
         if key in KK_FIELDS:
-            if isinstance(item, str) and item and not item.startswith(PREFIX):
-                return self._identifier("kk", item)
-            return item
+            if isinstance(item, str) and item.startswith(PREFIX):
+                raise ValueError(f"{key}: a personal-data token cannot be stored as input")
+            return self._identifier("kk", item) if isinstance(item, str) and item else item
         if item is None or owner[0] == "erased" or item == ERASED:
             return item  # nothing, or erased already: nothing left to protect
         if isinstance(item, str):
             if item.startswith(PREFIX):
-                return item
+                raise ValueError(f"{key}: a personal-data token cannot be stored as input")
             token = self._seal(owner, "d" if key in DATE_FIELDS else "s", item.encode())
             if token and len(self._opened) < _OPENED_LIMIT:
                 self._opened[token] = item  # the next load of this event needs no decryption
@@ -409,6 +414,8 @@ class Codec:
         the same stored events are revealed again and again (emptied by `forget`)."""
         if self._fresh is not None:
             self._fresh()
+        if len(raw) > _REVEALED_MAX_BYTES:  # a snapshot of a long household: not kept
+            return self.reveal_json(raw)
         revealed = self._revealed.get(raw)
         if revealed is None:
             revealed = self.reveal_json(raw)

@@ -412,3 +412,21 @@ def test_keys_new_prints_a_master_key_without_reading_the_settings(tmp_path, mon
     assert not (tmp_path / "var").exists()  # nothing generated on the side
     with pytest.raises(SettingsError, match="CASEWORK_MASTER_KEY"):
         Settings.from_env()  # where every other command stops
+
+
+def test_a_token_copied_into_a_command_is_refused_and_never_opened(tmp_path):
+    """A token copied from the topic into a field would be opened on reading as the data of
+    the person it belongs to: the edge refuses it by name, the codec refuses to store it."""
+    from app.schemas import Invalid, load
+    from domain.application import Casework
+
+    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    stolen = app.codec.protect({"name": "Siti Aminah"}, "00" * 16)["name"]
+    assert stolen.startswith("pd1.")
+    with pytest.raises(Invalid) as refused:
+        load("AddCaseNote", {"household_id": str(uuid.uuid4()), "text": stolen})
+    assert "text" in str(refused.value.codes)
+    with pytest.raises(ValueError, match="token"):
+        app.codec.protect({"reference": stolen}, "11" * 16)
+    with pytest.raises(ValueError, match="token"):
+        app.codec.protect({"person": {"nik": "1571014202850002", "name": stolen}}, "11" * 16)
