@@ -76,8 +76,7 @@ _SPECIAL = PERSONAL_FIELDS | KK_FIELDS
 _MISSING = object()
 _PLACEHOLDER = ("0" * 32, AESGCM(bytes(32)))  # while collecting owners: never stored
 _OPENED_LIMIT = 200_000
-_REVEALED_LIMIT = 10_000  # events of at most _REVEALED_MAX_BYTES (stored + revealed): < 80 MB
-_REVEALED_MAX_BYTES = 4_096
+_REVEALED_BUDGET = 64 * 1024 * 1024  # bytes of stored + revealed JSON kept per process
 _CONTAINERS = (dict, list, str, tuple)
 _TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nksdv]\.[A-Za-z0-9+/=]+)"')
 _IDENTIFIER_KINDS = {"n": "nik", "k": "kk"}
@@ -252,6 +251,7 @@ class Codec:
         # token -> value: loading a household reads its whole history again and again
         self._opened: dict[str, Any] = {}
         self._revealed: dict[bytes, bytes] = {}  # stored JSON -> revealed JSON
+        self._revealed_bytes = 0
         self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
         listeners = getattr(ring, "listeners", None)
         if listeners is not None:
@@ -286,6 +286,7 @@ class Codec:
         self._subjects.clear()
         self._opened.clear()
         self._revealed.clear()
+        self._revealed_bytes = 0
 
     # --- protect ---------------------------------------------------------------------
 
@@ -414,14 +415,16 @@ class Codec:
         the same stored events are revealed again and again (emptied by `forget`)."""
         if self._fresh is not None:
             self._fresh()
-        if len(raw) > _REVEALED_MAX_BYTES:  # a snapshot of a long household: not kept
-            return self.reveal_json(raw)
         revealed = self._revealed.get(raw)
         if revealed is None:
             revealed = self.reveal_json(raw)
-            if len(self._revealed) >= _REVEALED_LIMIT:
+            size = len(raw) + len(revealed)
+            if self._revealed_bytes + size > _REVEALED_BUDGET:
                 self._revealed.clear()
-            self._revealed[raw] = revealed
+                self._revealed_bytes = 0
+            if size <= _REVEALED_BUDGET // 8:
+                self._revealed[raw] = revealed
+                self._revealed_bytes += size
         return revealed
 
     def _json_value(self, match: re.Match) -> bytes:
