@@ -231,21 +231,31 @@ def current_generation(cur: Cursor, projection: Projection, *, lock: bool) -> in
 def apply_envelopes(
     cur: Cursor, projection: Projection, names: dict[str, str], envelopes: Iterable[dict[str, Any]]
 ) -> int:
-    """Apply what is new for this projection; returns how many events were applied."""
+    """Apply what is new for this projection; returns how many events were applied.
+
+    The tracking is read once per stream of the batch and written once per stream at its
+    end, in the same transaction as the rows."""
     applied = 0
+    # stream_id -> (tracked in the table before this batch, last version, its position)
+    seen: dict[str, tuple[bool, int | None, int]] = {}
     for envelope in envelopes:
         stream_id, version = envelope["stream_id"], envelope["version"]
-        row = cur.execute(
-            f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
-        ).fetchone()
-        if row is not None and version <= row[0]:
+        if stream_id in seen:
+            tracked, last, _ = seen[stream_id]
+        else:
+            row = cur.execute(
+                f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
+            ).fetchone()
+            tracked, last = row is not None, (row[0] if row is not None else None)
+            seen[stream_id] = (tracked, last, 0)
+        if last is not None and version <= last:
             continue
-        if row is not None and version > row[0] + 1:
+        if last is not None and version > last + 1:
             log.warning(
                 "projection %s: stream %s jumps from version %s to %s",
                 projection.name,
                 stream_id,
-                row[0],
+                last,
                 version,
             )
         if envelope["type"] == ERASURE_EVENT:
@@ -261,17 +271,25 @@ def apply_envelopes(
                 handler(cur, names, envelope)
                 if projection.honours_restriction:
                     _hide_restricted(cur, projection, names, stream_id)
-        if row is None:
-            cur.execute(
-                f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)",
-                (stream_id, version, envelope["position"]),
-            )
-        else:
-            cur.execute(
-                f"UPDATE {names['tracking']} SET version=?, position=? WHERE stream_id=?",
-                (version, envelope["position"], stream_id),
-            )
+        seen[stream_id] = (tracked, version, envelope["position"])
         applied += 1
+    inserts, updates = [], []
+    for stream_id, (tracked, last, position) in seen.items():
+        if not position:
+            continue  # nothing new applied for this stream
+        if tracked:
+            updates.append((last, position, stream_id))
+        else:
+            inserts.append((stream_id, last, position))
+    if inserts:
+        cur.executemany(
+            f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)",
+            inserts,
+        )
+    if updates:
+        cur.executemany(
+            f"UPDATE {names['tracking']} SET version=?, position=? WHERE stream_id=?", updates
+        )
     return applied
 
 
