@@ -252,6 +252,7 @@ class Codec:
         self._opened: dict[str, Any] = {}
         self._revealed: dict[bytes, bytes] = {}  # stored JSON -> revealed JSON
         self._revealed_bytes = 0
+        self._aeads: dict[str, Any] = {}  # subject -> its key (None once erased)
         self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
         listeners = getattr(ring, "listeners", None)
         if listeners is not None:
@@ -285,6 +286,7 @@ class Codec:
         """Drop cached subjects and values (after an erasure anywhere)."""
         self._subjects.clear()
         self._opened.clear()
+        self._aeads.clear()
         self._revealed.clear()
         self._revealed_bytes = 0
 
@@ -456,7 +458,11 @@ class Codec:
             raw = binascii.a2b_base64(token[39:])
         except binascii.Error:
             return token
-        aead = self.ring.key(subject)
+        aead = self._aeads.get(subject, _MISSING)
+        if aead is _MISSING:
+            if len(self._aeads) >= _OPENED_LIMIT:
+                self._aeads.clear()
+            aead = self._aeads[subject] = self.ring.key(subject)
         plain = None
         if aead is not None:
             plain = aead.decrypt(raw[:12], raw[12:], token[4:38].encode()).decode()
