@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import uuid
@@ -26,7 +25,7 @@ from domain.errors import Conflict, DomainError, NotFound
 from domain.household import derived_id
 from domain.personal_data import Codec, is_erased
 from projections.beneficiaries import beneficiaries
-from projections.envelope import rfc3339
+from projections.envelope import EVENT_FRAME, plain, rfc3339
 from projections.register import get_household, search
 
 log = logging.getLogger("casework.api")
@@ -365,23 +364,6 @@ def household(household_id: str):
     return jsonify(found)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return rfc3339(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    return value
-
-
-_EVENT_FRAME = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
-
-
 def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every event of one stream, in order, as the audit trail shows it."""
     history = []
@@ -397,7 +379,7 @@ def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, A
             "actor": meta.get("actor"),
             "reason": meta.get("reason"),
             "source": meta.get("source"),
-            "data": {k: _plain(v) for k, v in event.__dict__.items() if k not in _EVENT_FRAME},
+            "data": {k: plain(v) for k, v in event.__dict__.items() if k not in EVENT_FRAME},
         }
         if "approved_by" in meta:
             entry["approved_by"] = meta["approved_by"]

@@ -24,7 +24,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.application import event_id
 
-_EVENT_FRAME = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
+EVENT_FRAME = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
 REQUIRED = (
     "event_id",
     "tenant",
@@ -49,7 +49,8 @@ def rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """An event's value as JSON-ready data: UUIDs, datetimes and dates as text."""
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -57,9 +58,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
     return value
 
 
@@ -75,7 +76,7 @@ def from_notification(
         event = app.mapper.to_domain_event(notification)
     meta = getattr(event, "meta", None) or {}
     stream_type, _, event_type = get_topic(type(event)).split(":", 1)[1].rpartition(".")
-    data = {k: _plain(v) for k, v in event.__dict__.items() if k not in _EVENT_FRAME}
+    data = {k: plain(v) for k, v in event.__dict__.items() if k not in EVENT_FRAME}
     return {
         "event_id": event_id(event.originator_id, event.originator_version),
         "tenant": tenant,
@@ -133,7 +134,7 @@ def decode(value: bytes | None) -> dict[str, Any]:
 
 _PLAIN = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_FRAME = frozenset(_EVENT_FRAME)
+_FRAME = frozenset(EVENT_FRAME)
 _TYPED = '"_type_"'  # how a transcoded value starts; only a key or a string can contain it
 _ISO_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -166,7 +167,7 @@ def _time_text(raw: str) -> str:
 
 
 def _typed_text(value: dict[str, Any]) -> str | None:
-    """The envelope text of a transcoded UUID or datetime (as `_plain` writes the decoded
+    """The envelope text of a transcoded UUID or datetime (as `plain` writes the decoded
     object), None for anything else. ValueError when the mapper could not decode it either."""
     raw = value.get("_data_")
     if len(value) != 2 or type(raw) is not str:
