@@ -25,10 +25,10 @@ from typing import Any
 
 from flask import request
 
-from app import services
+from adapters.codec import is_erased
+from adapters.db import Database
+from app.context import services
 from domain.application import Actor
-from domain.personal_data import is_erased
-from projections.db import Database
 
 TABLE = "casework_access_log"
 GENESIS = "0" * 64

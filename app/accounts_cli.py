@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from adapters.bootstrap import System
 from domain.accounts import ROLES
 from domain.application import SYSTEM, make_meta
 from domain.errors import DomainError
-from domain.settings import Settings
-from projections.db import open_casework
 
 _MESSAGES = {
     "user.name_invalid": "a user name is 2-64 letters, digits or . _ @ - (starting with a letter "
@@ -30,12 +29,12 @@ def _fail(error: DomainError) -> int:
     return 2
 
 
-def users_add(settings: Settings, args: argparse.Namespace) -> int:
+def users_add(system: System, args: argparse.Namespace) -> int:
     """`casework users add NAME --role ROLE [--opd CODE] [--kelurahan NAME...]`"""
     if args.role not in ROLES:
         print(f"casework: role: {_MESSAGES['role.unknown']}", file=sys.stderr)
         return 2
-    app = open_casework(settings.store, settings.master_key)
+    app = system.casework
     try:
         app.add_user(args.name, args.role, args.opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
         user = app.get_user(args.name)
@@ -49,9 +48,9 @@ def users_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
+def tokens_issue(system: System, args: argparse.Namespace) -> int:
     """`casework tokens issue NAME`: the token alone on the last line, shown only this once."""
-    app = open_casework(settings.store, settings.master_key)
+    app = system.casework
     try:
         token = app.issue_token(args.name, make_meta(SYSTEM, "cli"))
     except DomainError as error:

@@ -15,17 +15,19 @@ from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, fields
 
-from app import access_log, idempotency, services
+from adapters import idempotency
+from adapters.codec import Codec, is_erased
+from adapters.wire import EVENT_FRAME, plain, rfc3339
+from app import access_log
 from app.auth import Unauthenticated, api_actor, authorize, require_role
+from app.context import services
 from app.messages import LANGUAGES, translate
 from app.schemas import COMMANDS, Invalid, example, load
 from domain.application import Actor, Casework, Stored, event_id, make_meta
 from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import derived_id
-from domain.personal_data import Codec, is_erased
 from projections.beneficiaries import beneficiaries
-from projections.envelope import EVENT_FRAME, plain, rfc3339
 from projections.register import get_household, search
 
 log = logging.getLogger("casework.api")

@@ -1,4 +1,5 @@
-"""The `casework` command: the composition root that wires real infrastructure together."""
+"""The `casework` command: each subcommand asks the composition root (`adapters.bootstrap`)
+for its parts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from domain.settings import Settings, SettingsError
+from adapters.bootstrap import bootstrap
+from adapters.broker import EmbeddedBroker
+from adapters.codec import new_master_key
+from adapters.settings import Settings, SettingsError
+from app import accounts_cli, server
+from app import seed as seeding
+from app import up as everything
+from consumers import policies, relay, runner
+from projections.catalog import PROJECTIONS
 
 log = logging.getLogger("casework")
 
@@ -37,8 +46,6 @@ def stop_on_signals() -> threading.Event:
 
 
 def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
-    from consumers.broker import EmbeddedBroker
-
     stop = stop_on_signals()
     with EmbeddedBroker(port=args.port) as broker:
         print(f"CASEWORK_KAFKA={broker.bootstrap}", flush=True)
@@ -50,30 +57,21 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
-    from consumers.relay import run
-
-    run(settings, stop_on_signals())
+    relay.run(bootstrap(settings), stop_on_signals())
     return 0
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
-    from consumers.runner import run
-
-    run(settings, stop_on_signals())
+    runner.run(bootstrap(settings), stop_on_signals())
     return 0
 
 
 def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
-    from consumers.policies import run
-
-    run(settings, stop_on_signals())
+    policies.run(bootstrap(settings), stop_on_signals())
     return 0
 
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    from consumers.runner import rebuild
-    from projections.catalog import PROJECTIONS
-
     unknown = [name for name in args.projection if name not in PROJECTIONS]
     if unknown:
         print(
@@ -81,28 +79,27 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    rebuild(settings, args.projection or list(PROJECTIONS))
+    runner.rebuild(bootstrap(settings), args.projection or list(PROJECTIONS))
     return 0
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
-    from app.server import serve
-
-    serve(settings)
+    server.serve(settings)
     return 0
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    from app.seed import seed
-
-    seed(settings, households=args.households, seed_value=args.seed, progress=sys.stderr.isatty())
+    seeding.seed(
+        bootstrap(settings),
+        households=args.households,
+        seed_value=args.seed,
+        progress=sys.stderr.isatty(),
+    )
     return 0
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    from app.up import up
-
-    return up(settings, demo=args.demo)
+    return everything.up(settings, demo=args.demo)
 
 
 KEYS_NEW_HELP = (
@@ -115,8 +112,6 @@ KEYS_NEW_HELP = (
 
 def cmd_keys_new(settings: Settings | None, args: argparse.Namespace) -> int:
     """`casework keys new`: a fresh master key alone on stdout (reads no settings)."""
-    from domain.personal_data import new_master_key
-
     print(new_master_key(), flush=True)
     print(
         "casework: store this master key offline and in the secret manager before using it"
@@ -188,15 +183,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
-    from app.accounts_cli import users_add
-
-    return users_add(settings, args)
+    return accounts_cli.users_add(bootstrap(settings), args)
 
 
 def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
-    from app.accounts_cli import tokens_issue
-
-    return tokens_issue(settings, args)
+    return accounts_cli.tokens_issue(bootstrap(settings), args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from app import DATABASE_ERRORS, services
+from adapters.db import Database
+from app.context import DATABASE_ERRORS, services
 from projections.base import progress
 from projections.catalog import PROJECTIONS
-from projections.db import Database
 from projections.register import count_households
 from projections.status import components, dead_letter_count, relay_state, store_counts
 

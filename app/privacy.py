@@ -16,9 +16,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
 
-from app import access_log, services
+from app import access_log
 from app.api import caller, error_response, errors_body
 from app.auth import Unauthenticated, require_role
+from app.context import services
 from app.web import current_actor
 from domain.accounts import ROLES
 from domain.approval import Forbidden

@@ -24,6 +24,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from adapters.codec import PREFIX as TOKEN_PREFIX
 from app.messages import ERRORS
 from domain.commands import COMMANDS as CATALOGUE
 from domain.commands import NEEDS_APPROVAL
@@ -39,7 +40,6 @@ from domain.household import (
     today,
 )
 from domain.identity import kk_problems, nik_problems
-from domain.personal_data import PREFIX as TOKEN_PREFIX
 from domain.program import FUNDINGS, KINDS, RECIPIENTS
 from domain.regions import find_kecamatan, find_kelurahan
 

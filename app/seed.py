@@ -21,13 +21,12 @@ import time
 from collections import Counter
 from typing import Any
 
+from adapters.bootstrap import System
 from app.seed_data import HistoryGenerator, generate_households
 from domain.application import Actor, Casework, make_meta
 from domain.catalog import seed_catalog
 from domain.errors import DomainError
 from domain.household import derived_id
-from domain.settings import Settings
-from projections.db import open_casework
 
 log = logging.getLogger("casework.seed")
 SEEDER = Actor(id="seed", role="admin", opd="DINSOS")
@@ -135,10 +134,10 @@ def seed_app(
     return counts
 
 
-def seed(settings: Settings, households: int, seed_value: int = 0, progress: bool = False) -> int:
+def seed(system: System, households: int, seed_value: int = 0, progress: bool = False) -> int:
     """Seed the catalog and `households` synthetic families with their histories; returns how
     many families were stored."""
-    app = open_casework(settings.store, settings.master_key)
+    app = system.casework
     try:
         counts = seed_app(
             app, households, seed_value, Progress(households, "seeding households", progress)

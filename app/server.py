@@ -13,7 +13,9 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from werkzeug.exceptions import HTTPException
 
-from domain.settings import Settings
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from app import create_app
 
 # %(U)s is the route (RouteLogger); no %(r)s (request line) and no %(f)s (referrer).
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
@@ -55,9 +57,7 @@ class WebServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from app import create_app
-
-        app = create_app(self.settings)
+        app = create_app(bootstrap(self.settings))
         RouteLogger.url_map = app.url_map
         return app
 

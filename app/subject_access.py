@@ -28,15 +28,16 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from app import access_log, services
+from adapters.db import Database
+from app import access_log
 from app.api import caller, errors_body, language, stream_history
 from app.auth import require_role
+from app.context import services
 from app.web import current_actor
 from domain.application import Casework
 from domain.errors import NotFound
 from domain.household import Household, NikIndex
 from domain.identity import nik_problems
-from projections.db import Database
 from projections.status import events_table, relay_state
 
 log = logging.getLogger("casework.subject_access")

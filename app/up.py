@@ -10,16 +10,18 @@ import sys
 import threading
 from pathlib import Path
 
-from domain.settings import Settings
+from adapters.bootstrap import bootstrap
+from adapters.broker import EmbeddedBroker
+from adapters.db import Database
+from adapters.settings import Settings
+from app.seed import seed
+from projections.status import store_counts
 
 log = logging.getLogger("casework.up")
 SERVICES = ("relay", "projections", "policies", "web")
 
 
 def _store_is_empty(settings: Settings) -> bool:
-    from projections.db import Database
-    from projections.status import store_counts
-
     store = Database(settings.store)
     try:
         return store_counts(store)[0] == 0
@@ -28,8 +30,6 @@ def _store_is_empty(settings: Settings) -> bool:
 
 
 def up(settings: Settings, demo: int = 0) -> int:
-    from consumers.broker import EmbeddedBroker
-
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -43,10 +43,8 @@ def up(settings: Settings, demo: int = 0) -> int:
     children: list[subprocess.Popen] = []
     try:
         if demo and _store_is_empty(settings):
-            from app.seed import seed
-
             log.info("loading %d demo households", demo)
-            seed(settings, households=demo, progress=sys.stderr.isatty())
+            seed(bootstrap(settings), households=demo, progress=sys.stderr.isatty())
         for service in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "app.cli", service], env=env))
         log.info("Casework is up: http://%s:%d (Ctrl-C stops it)", settings.host, settings.port)

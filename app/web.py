@@ -30,9 +30,10 @@ from flask import (
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
-from app import access_log, services
+from app import access_log
 from app.api import disclose_household, domain_status, household_from_store, run_command
 from app.auth import web_actor
+from app.context import services
 from app.health import LAG_LIMIT, snapshot
 from app.messages import LANGUAGES, TEXT, language_of, message, text, translate
 from app.schemas import (

@@ -8,7 +8,7 @@ plain aggregates and a constant meta dict: what is left is the cost of Casework'
 the answer it builds, and the snapshot lookup that its snapshotting adds to every load).
 
 The target (0.7) is for that layer, with the encryption of personal fields off
-(`Casework(env, encrypt=False)`): `bench/encryption.py` measures what encryption costs on top
+(`Casework(env)`): `bench/encryption.py` measures what encryption costs on top
 (target 0.8). The same run as deployed, encrypted with keys from the store's key store
 (`open_casework`), is printed too ("commands as deployed", no target of its own: it is the
 product of the two).
@@ -24,11 +24,11 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from adapters.bootstrap import open_casework
 from app.seed_data import generate_households
 from bench.report import Result
 from bench.stores import Workspace
 from domain.application import SYSTEM, Casework, make_meta
-from projections.db import open_casework
 
 _NAMESPACE = uuid.UUID("a0cf5e4e-2f4b-4a43-9d1e-3c1f2b6f7d10")
 
@@ -123,7 +123,7 @@ def bench_commands(
     chunks = [
         measured[i * families_per_round : (i + 1) * families_per_round] for i in range(rounds)
     ]
-    casework = Casework(env=ws.store("commands_casework").eventsourcing_env(), encrypt=False)
+    casework = Casework(env=ws.store("commands_casework").eventsourcing_env())
     deployed = open_casework(ws.store("commands_deployed"), ws.master_key)
     raw = RawRegistry(env=ws.store("commands_raw").eventsourcing_env())
     meta = make_meta(SYSTEM, "api")

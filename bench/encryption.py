@@ -29,20 +29,21 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from adapters.bootstrap import open_casework, open_store_reader
+from adapters.codec import KK_FIELDS, Codec, Revealed
+from adapters.db import Database
+from adapters.keystore import KeyStore
+from adapters.settings import DatabaseUrl
+from adapters.wire import EnvelopeEncoder
 from app.seed import seed_app
 from app.seed_data import generate_households
 from bench.commands import _run_casework, events_of
 from bench.report import Result
 from bench.stores import Workspace
 from domain.application import Casework
-from domain.personal_data import KK_FIELDS, Codec, Revealed
-from domain.settings import DatabaseUrl
 from projections import register
 from projections.base import apply_envelopes, create_generation, drop_generation, ensure_schema
 from projections.base import reveal as open_envelope
-from projections.db import Database, open_casework, open_store_reader
-from projections.envelope import EnvelopeEncoder
-from projections.keystore import KeyStore
 
 TENANT = "1571"
 CHUNK = 1_000
@@ -59,7 +60,7 @@ def bench_commands(
     ]
     encrypted_url, plain_url = ws.store("encryption_on"), ws.store("encryption_off")
     encrypted = open_casework(encrypted_url, ws.master_key)
-    plain = Casework(env=plain_url.eventsourcing_env(), encrypt=False)
+    plain = Casework(env=plain_url.eventsourcing_env())
     try:
         _run_casework(encrypted, warm)
         _run_casework(plain, warm)
@@ -238,7 +239,7 @@ def bench_histories(ws: Workspace, households: int = 40, rounds: int = 6) -> Res
             app = (
                 open_casework(url, ws.master_key)
                 if side == "encrypted"
-                else Casework(env=url.eventsourcing_env(), encrypt=False)
+                else Casework(env=url.eventsourcing_env())
             )
             try:
                 commands, seconds = _seed(app, households, seed=100 + i)

@@ -24,12 +24,13 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from adapters.bootstrap import open_casework
+from adapters.codec import Codec
 from app.seed_data import generate_households
 from bench.report import Result
 from bench.stores import Workspace
 from domain.application import SYSTEM, Casework, make_meta
 from domain.household import Household
-from projections.db import open_casework
 
 
 class Notebook(Aggregate):
@@ -120,7 +121,7 @@ def bench_household_load(
         assert household.version == events, household.version
         assert raw.repository.get(notebook.id).version == events
 
-        replaying = FullReplay(env=url.eventsourcing_env(), keys=casework.codec.ring)
+        replaying = FullReplay(env=url.eventsourcing_env(), codec=Codec(casework.codec.ring))
         try:
             hid = uuid.UUID(household_id)
             assert replaying.repository.get(hid).as_dict() == household.as_dict()

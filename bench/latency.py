@@ -21,17 +21,18 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
+from adapters import wire
+from adapters.bootstrap import open_casework
+from adapters.broker import EmbeddedBroker
+from adapters.db import Database
+from adapters.settings import Settings
+from adapters.topics import EVENTS
 from app.seed_data import generate_households
 from bench.report import Latency, percentile
 from bench.stores import Workspace
-from consumers.broker import EmbeddedBroker
-from consumers.topics import EVENTS
 from domain.application import SYSTEM, Casework, make_meta
-from domain.settings import Settings
-from projections import envelope as wire
 from projections import register
 from projections.base import live_tables
-from projections.db import Database, open_casework
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.002

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from adapters import wire
+from adapters.bootstrap import bootstrap, open_casework, open_store_reader
+from adapters.broker import EmbeddedBroker
+from adapters.settings import Settings
+from adapters.topics import EVENTS, FOREVER
 from app.seed_data import generate_households
 from bench.report import Result
 from bench.stores import Workspace
-from consumers.broker import EmbeddedBroker
 from consumers.relay import PRODUCER_SETTINGS, EnvelopeWorker, Relay, make_producer
 from consumers.runner import Runner, consumer_config
-from consumers.topics import EVENTS, FOREVER
 from domain.application import SYSTEM, make_meta
 from domain.household import Household, KkIndex, NikIndex
-from domain.settings import Settings
-from projections import envelope as wire
-from projections.db import open_casework, open_store_reader
 
 RAW_TOPIC = "bench.raw.v1"
 WARMUP_TOPIC = "bench.warmup.v1"
@@ -141,9 +141,7 @@ class RawReader:
     """kafka-python alone: every partition assigned, read from the beginning, no group."""
 
     def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
-        config = consumer_config(
-            Settings.from_env({"CASEWORK_KAFKA": bootstrap, "CASEWORK_SECRET_KEY": "x"}), "bench"
-        )
+        config = {"bootstrap_servers": bootstrap, **consumer_config("bench")}
         for group_only in (
             "group_id",
             "max_poll_interval_ms",
@@ -200,7 +198,7 @@ def bench_relay(
     bootstrap = settings.kafka
     create_topics(bootstrap, [RAW_TOPIC, WARMUP_TOPIC], partitions)
     producer = make_producer(bootstrap, "casework-bench-raw")  # the relay's own producer settings
-    relay = Relay(settings)
+    relay = Relay(bootstrap(settings))
     raw_rates, batched_rates, relay_rates = [], [], []
     try:
         relay.open()
@@ -257,7 +255,7 @@ def bench_runner(settings: Settings, stored: int, rounds: int, partitions: int) 
     """The runner and a raw consumer in turn: each round the raw consumer reads the whole
     topic again, the runner applies its next slice."""
     raw = RawReader(settings.kafka, EVENTS, partitions)
-    runner = Runner(settings)
+    runner = Runner(bootstrap(settings))
     raw_rates, runner_rates = [], []
     try:
         raw.read_all(stored)  # warm-up

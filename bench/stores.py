@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psycopg
 
-from domain.personal_data import new_master_key, parse_master_key
-from domain.settings import DatabaseUrl, Settings
+from adapters.codec import new_master_key, parse_master_key
+from adapters.settings import DatabaseUrl, Settings
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 

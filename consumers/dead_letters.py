@@ -8,8 +8,8 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from consumers.topics import DLQ
-from projections.db import Database
+from adapters.db import Database
+from adapters.topics import DLQ
 
 log = logging.getLogger("casework.dlq")
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from adapters.codec import ERASED
 from domain.accounts import TokenIndex, User
 from domain.approval import PendingChange, PendingIndex
 from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
-from domain.personal_data import ERASED
 from domain.program import Program, ProgramCatalog
 
 STREAM_TYPES = (

@@ -46,16 +46,15 @@ from eventsourcing.utils import get_topic
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
+from adapters import wire
+from adapters.bootstrap import System
+from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
 from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id
-from consumers.topics import EVENTS, ensure_topics
 from domain.application import Actor, Casework, make_meta
 from domain.errors import Conflict, DomainError
 from domain.household import Household, today
-from domain.settings import Settings
-from projections import envelope as wire
 from projections.base import DLQ_DDL, ERASURE_EVENT
-from projections.db import Database, open_casework
 
 log = logging.getLogger("casework.policies")
 
@@ -268,19 +267,21 @@ class PolicyRunner(GroupMember):
 
     def __init__(
         self,
-        settings: Settings,
+        system: System,
         clock: Callable[[], dt.date] = today,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
-        self.settings = settings
+        self.system = system
+        self.settings = system.settings
         self.clock = clock
         self.sweep_seconds = sweep_seconds
-        self.app = open_casework(settings.store, settings.master_key)
-        self.codec = self.app.codec
-        assert self.codec is not None, "the policies read the store through the revealing mapper"
+        self.app = system.casework
+        self.codec = system.casework.codec
+        if self.codec is None:
+            raise RuntimeError("the policies read the store through the revealing mapper")
         self.view = StoreView(self.app)
         self.book = ObjectionBook()
-        self.views = Database(settings.views)
+        self.views = system.views
         with self.views.transaction() as cur:
             cur.execute(DLQ_DDL)
         self.consumer: KafkaConsumer | None = None
@@ -293,11 +294,11 @@ class PolicyRunner(GroupMember):
     # -- Kafka, as consumers.runner does it ----------------------------------------------
 
     def connect(self) -> None:
-        ensure_topics(self.settings.kafka, self.settings.partitions)
-        self.topic_id = topic_id(self.settings)
-        config = consumer_config(self.settings, self.topic_id)
+        ensure_topics(self.system.kafka, self.settings.partitions)
+        self.topic_id = topic_id(self.system)
+        config = consumer_config(self.topic_id)
         config.update(group_id=f"{GROUP}.{self.topic_id}", client_id=GROUP, max_poll_records=200)
-        self.consumer = KafkaConsumer(EVENTS, **config)
+        self.consumer = self.system.consumer(EVENTS, **config)
 
     def close(self) -> None:
         self.disconnect()
@@ -423,11 +424,11 @@ class PolicyRunner(GroupMember):
 
     def dead_letter(self, record: Any, error: str) -> None:
         if self.dlq is None:
-            self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+            self.dlq = self.system.producer(acks="all", linger_ms=0)
         park(self.dlq, self.views, record, error, GROUP)
 
 
-def run(settings: Settings, stop: threading.Event | None = None) -> None:
-    if not settings.kafka:
+def run(system: System, stop: threading.Event | None = None) -> None:
+    if not system.settings.kafka:
         raise SystemExit("casework policies: set CASEWORK_KAFKA to the Kafka bootstrap servers")
-    PolicyRunner(settings).run(stop or threading.Event())
+    PolicyRunner(system).run(stop or threading.Event())

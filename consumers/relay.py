@@ -11,7 +11,7 @@ every `IDLE_SECONDS` with one indexed lookup.
 
 The messages are built by a child process, the envelope worker, which reads the
 store ahead of the relay and turns each stored event into its envelope (the fast
-path of `projections.envelope.EnvelopeEncoder`, byte for byte what
+path of `adapters.wire.EnvelopeEncoder`, byte for byte what
 `from_notification` gives). That is Python work which, in the relay's own
 process, would take turns through the GIL with kafka-python's own Python work in
 `send`; in the worker it runs on another core meanwhile. Positions, the lease and
@@ -54,11 +54,12 @@ from kafka.admin import OffsetSpec
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
-from consumers.topics import EVENTS, ensure_topics
+from adapters.bootstrap import System, open_store_reader
+from adapters.db import Cursor, Database
+from adapters.settings import DatabaseUrl, SettingsError
+from adapters.topics import EVENTS, ensure_topics
+from adapters.wire import EnvelopeEncoder
 from domain.application import Casework
-from domain.settings import DatabaseUrl, Settings, SettingsError
-from projections.db import Cursor, Database, open_store_reader
-from projections.envelope import EnvelopeEncoder
 from projections.status import RELAY_LEASE_DDL, RELAY_STATE_DDL, events_table
 
 log = logging.getLogger("casework.relay")
@@ -479,7 +480,7 @@ def envelope_worker() -> None:
     except EOFError:
         return
     store = DatabaseUrl.parse(config["store"], "CASEWORK_STORE")
-    app = Casework(env=store.eventsourcing_env(), encrypt=False)  # tokens pass through
+    app = open_store_reader(store)  # tokens pass through
     reader = StoreReader(app, config["tenant"], config["read_size"])
     try:
         while True:
@@ -514,7 +515,7 @@ class Relay:
 
     def __init__(
         self,
-        settings: Settings,
+        system: System,
         *,
         owner: str | None = None,
         batch_size: int = BATCH_SIZE,
@@ -523,20 +524,21 @@ class Relay:
         lease_seconds: float = LEASE_SECONDS,
         envelope_worker: bool = True,
     ) -> None:
-        if not settings.kafka:
+        if not system.settings.kafka:
             raise SettingsError("CASEWORK_KAFKA: the relay needs the Kafka bootstrap servers")
-        self.settings = settings
-        self.bootstrap = settings.kafka
+        self.system = system
+        settings = self.settings = system.settings
+        self.bootstrap = system.kafka
         self.owner = owner or new_owner()
         self.batch_size = batch_size
         self.chunk_size = min(chunk_size, batch_size)
-        self.app = open_store_reader(settings.store)
+        self.app = system.store_reader()
         self.source: StoreReader | EnvelopeWorker = (
             EnvelopeWorker(settings.store, settings.tenant, self.chunk_size, read_size)
             if envelope_worker
             else StoreReader(self.app, settings.tenant, read_size)
         )
-        self.db = Database(settings.store)
+        self.db = system.store
         self.lease = Lease(self.db, self.owner, lease_seconds)
         self.watch = TopicWatch(self.bootstrap)
         self.producer: KafkaProducer | None = None
@@ -633,7 +635,9 @@ class Relay:
                 partitions,
                 self.settings.partitions,
             )
-        self.producer = make_producer(self.bootstrap, f"casework-relay-{self.owner}")
+        self.producer = self.system.producer(
+            client_id=f"casework-relay-{self.owner}", **PRODUCER_SETTINGS
+        )
         log.info("connected to Kafka at %s, publishing to %s", self.bootstrap, EVENTS)
 
     def _check_for_data_loss(self) -> None:
@@ -886,6 +890,6 @@ def _check_delivered(futures: list[FutureRecordMetadata]) -> None:
             )
 
 
-def run(settings: Settings, stop: threading.Event | None = None) -> None:
+def run(system: System, stop: threading.Event | None = None) -> None:
     """Run the relay until `stop` is set (`casework relay`, or a thread in tests)."""
-    Relay(settings).run(stop or threading.Event())
+    Relay(system).run(stop or threading.Event())

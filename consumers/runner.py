@@ -5,7 +5,7 @@ Kafka offsets are committed only after it, so a message delivered twice is
 skipped. Runner processes share the partitions as one consumer group.
 
 Messages carry personal fields encrypted per person; each is revealed with the keys of the
-store's key store (`projections.keystore`) before its data is checked and applied
+store's key store (`adapters.keystore`) before its data is checked and applied
 (`projections.base.reveal`). After a PersonalDataErased the cached keys are dropped, so the
 messages that follow reveal the erased person as markers.
 """
@@ -24,14 +24,16 @@ import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from adapters import wire
+from adapters.bootstrap import System, keystore_of
+from adapters.codec import Codec
+from adapters.db import Cursor, Database
+from adapters.keystore import KeyStore
+from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
 from consumers.relay import abandon
-from consumers.topics import EVENTS, ensure_topics
 from domain.application import Casework
-from domain.personal_data import Codec
-from domain.settings import Settings
-from projections import envelope as wire
 from projections.base import (
     ERASURE_EVENT,
     RESTRICTION_EVENTS,
@@ -47,8 +49,6 @@ from projections.base import (
     reveal,
 )
 from projections.catalog import PROJECTIONS
-from projections.db import Cursor, Database, open_casework
-from projections.keystore import KeyStore
 from projections.status import store_counts
 
 log = logging.getLogger("casework.projections")
@@ -60,10 +60,9 @@ TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 KEY_STORE_ERRORS = (sqlite3.Error, psycopg.Error)
 
 
-def consumer_config(settings: Settings, topic_id: str) -> dict[str, Any]:
+def consumer_config(topic_id: str) -> dict[str, Any]:
     # A short max poll interval: the group join waits for the whole rebalance timeout.
     return {
-        "bootstrap_servers": settings.kafka,
         "group_id": f"{GROUP}.{topic_id}",
         "client_id": "casework-projections",
         "enable_auto_commit": False,
@@ -81,11 +80,9 @@ class TopicRecreated(KafkaError):
     """The events topic has a new id: the broker lost its data and the relay republishes it."""
 
 
-def topic_id(settings: Settings) -> str:
+def topic_id(system: System) -> str:
     """The id of the events topic as the broker knows it now (topics are created first)."""
-    probe = KafkaConsumer(
-        bootstrap_servers=settings.kafka, client_id="casework-probe", allow_auto_create_topics=False
-    )
+    probe = system.consumer(client_id="casework-probe", allow_auto_create_topics=False)
     try:
         probe.partitions_for_topic(EVENTS)
         # kafka-python keeps topic ids in its cluster metadata only.
@@ -182,12 +179,13 @@ class GroupMember:
 class Runner(GroupMember):
     """Consumes `casework.events.v1` and keeps every projection up to date."""
 
-    def __init__(self, settings: Settings, projections: list[Projection] | None = None) -> None:
-        self.settings = settings
+    def __init__(self, system: System, projections: list[Projection] | None = None) -> None:
+        self.system = system
+        self.settings = system.settings
         self.projections = projections or list(PROJECTIONS.values())
-        self.views = Database(settings.views)
-        self.store = Database(settings.store)
-        self.codec = store_codec(self.store, settings.master_key)
+        self.views = system.views
+        self.store = system.store
+        self.codec = system.reader_codec()
         ensure_schema(self.views, self.projections)
         # What some projection reads: only those events are checked against their schema
         # (the others only move the tracking on; a malformed one harms no view).
@@ -202,13 +200,13 @@ class Runner(GroupMember):
         self.next_topic_check = 0.0
 
     def connect(self) -> None:
-        ensure_topics(self.settings.kafka, self.settings.partitions)
-        self.topic_id = topic_id(self.settings)
-        self.consumer = KafkaConsumer(EVENTS, **consumer_config(self.settings, self.topic_id))
+        ensure_topics(self.system.kafka, self.settings.partitions)
+        self.topic_id = topic_id(self.system)
+        self.consumer = self.system.consumer(EVENTS, **consumer_config(self.topic_id))
 
     def dlq_producer(self) -> KafkaProducer:
         if self.dlq is None:
-            self.dlq = KafkaProducer(bootstrap_servers=self.settings.kafka, acks="all", linger_ms=0)
+            self.dlq = self.system.producer(acks="all", linger_ms=0)
         return self.dlq
 
     def close(self) -> None:
@@ -230,7 +228,7 @@ class Runner(GroupMember):
             log.info(
                 "views %s hold nothing yet: rebuilding them from the events", ", ".join(wanted)
             )
-            rebuild(self.settings, wanted)
+            rebuild(self.system, wanted)
         drop_older_versions(self.views, self.projections)
 
     def run(self, stop: threading.Event) -> None:
@@ -331,20 +329,19 @@ class Runner(GroupMember):
         park(self.dlq_producer(), self.views, record, error, GROUP)
 
 
-def run(settings: Settings, stop: threading.Event | None = None) -> None:
-    if not settings.kafka:
+def run(system: System, stop: threading.Event | None = None) -> None:
+    if not system.settings.kafka:
         raise SystemExit("casework projections: set CASEWORK_KAFKA to the Kafka bootstrap servers")
-    Runner(settings).run(stop or threading.Event())
+    Runner(system).run(stop or threading.Event())
 
 
 # --- rebuild -----------------------------------------------------------------
 
 
-def _topic_envelopes(settings: Settings, codec: Codec, top: int, expected: int) -> Iterable[dict]:
+def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> Iterable[dict]:
     """Envelopes on the topic up to position `top`, until `expected` distinct ones were seen,
     revealed (one whose tokens do not open is left out, as the runner parks it)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka,
+    consumer = system.consumer(
         enable_auto_commit=False,
         client_id="casework-rebuild",
         allow_auto_create_topics=False,
@@ -421,24 +418,22 @@ def _apply_in_chunks(
     return applied
 
 
-def rebuild(settings: Settings, names: list[str]) -> None:
+def rebuild(system: System, names: list[str]) -> None:
     """Rebuild projections into fresh tables and swap them in while readers keep reading."""
-    app = open_casework(settings.store, settings.master_key)
-    app.keystore.preload()  # type: ignore[attr-defined] - every live key at once
-    reader = Codec(app.keystore, remember=False)  # type: ignore[attr-defined] - opens each once
-    store, views = Database(settings.store), Database(settings.views)
+    app = system.casework
+    keystore_of(app).preload()  # every live key at once
+    reader = Codec(keystore_of(app), remember=False)  # opens each once
+    store, views = system.store, system.views
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])
         for name in names:
-            rebuild_one(settings, app, reader, store, views, PROJECTIONS[name])
+            rebuild_one(system, app, reader, store, views, PROJECTIONS[name])
     finally:
-        app.close()
-        store.close()
-        views.close()
+        system.close()
 
 
 def rebuild_one(
-    settings: Settings,
+    system: System,
     app: Casework,
     reader: Codec,
     store: Database,
@@ -456,9 +451,10 @@ def rebuild_one(
         names = create_generation(cur, projection, fresh)
     log.info("rebuilding %s into generation %d from %d events", projection.name, fresh, expected)
     applied = 0
+    settings = system.settings
     if settings.kafka:
         applied = _apply_in_chunks(
-            views, projection, names, _topic_envelopes(settings, reader, top, expected)
+            views, projection, names, _topic_envelopes(system, reader, top, expected)
         )
     if applied < expected:
         source = "the store" if applied == 0 else "the store (the topic lacks some events)"

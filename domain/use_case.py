@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError, Mapper
 from domain.errors import Conflict, DomainError
 from domain.household import KkIndex
 from domain.identity import nik_problems
-from domain.personal_data import Codec, KeyRing, MemoryKeyRing, PersonalDataMapper
+from domain.personal_data import PersonalDataCodec
 
 SCHEMA_VERSION = 1
 
@@ -71,30 +71,21 @@ def event_id(stream_id: uuid.UUID, version: int) -> str:
 class UseCases(Application):
     """Saving and loading shared by every group of use cases (mixed into `Casework`).
 
-    Personal fields are stored encrypted per person (`domain.personal_data`): pass the
-    store's key ring as `keys` (a fresh in-memory ring by default, for unit tests), or
-    `encrypt=False` for a reader that must pass tokens through untouched (the relay).
+    Personal fields are stored encrypted per person when a `codec` is given (the
+    composition root, `adapters.bootstrap`, hands in `adapters.codec.Codec`); without one
+    they are stored as they come (unit tests of the rules, and the relay, which passes the
+    stored tokens on untouched).
     """
 
     def __init__(
-        self,
-        env: dict[str, str] | None = None,
-        keys: KeyRing | None = None,
-        encrypt: bool = True,
+        self, env: dict[str, str] | None = None, codec: PersonalDataCodec | None = None
     ) -> None:
-        self.codec: Codec | None = Codec(keys or MemoryKeyRing()) if encrypt else None
+        self.codec = codec
         super().__init__(env=env)
 
     def construct_mapper(self) -> Mapper:
         mapper = super().construct_mapper()  # with the configured compressor and cipher
-        if self.codec is None:
-            return mapper
-        return PersonalDataMapper(
-            transcoder=mapper.transcoder,
-            codec=self.codec,
-            compressor=mapper.compressor,
-            cipher=mapper.cipher,
-        )
+        return mapper if self.codec is None else self.codec.mapper(mapper)
 
     def nik_key(self, nik: str) -> str:
         """The keyed hash that finds a NIK's uniqueness claim (never the NIK itself)."""
@@ -106,13 +97,13 @@ class UseCases(Application):
         """The pseudonymous subject whose key encrypts this NIK's data (None if none)."""
         if self.codec is None:
             return None
-        return self.codec.ring.subject_of(self.codec.lookup("nik", nik))
+        return self.codec.subject_of(self.codec.lookup("nik", nik))
 
     def destroy_key(self, subject: str) -> None:
         """Crypto-shredding: the subject's key is gone, its tokens reveal as markers."""
-        assert self.codec is not None, "erasure needs the key store"
-        self.codec.ring.erase(subject)
-        self.codec.forget()
+        if self.codec is None:
+            raise RuntimeError("erasure needs the personal-data codec (adapters.bootstrap)")
+        self.codec.erase(subject)
 
     def kk_key(self, kk_number: str) -> str:
         if self.codec is None:

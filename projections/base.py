@@ -7,7 +7,7 @@ half-built view. Tracking is per stream: the last version applied, so a
 duplicate or replayed message (same stream, same or older version) is skipped.
 
 Personal data (UU PDP). Events travel with their personal fields encrypted per person
-(`domain.personal_data`); `reveal` opens an envelope before any projection sees it. No view
+(`adapters.codec`); `reveal` opens an envelope before any projection sees it. No view
 keeps a NIK or a KK number in clear: only its `Identity` (the person's pseudonymous subject,
 the keyed hash to find it by, and the token to show it to those allowed). When a person's
 data is erased (PersonalDataErased, the key destroyed) every view, in every generation of its
@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.personal_data import ERASED_ID, PREFIX, Codec, Revealed, is_erased
-from projections.db import Cursor, Database
+from adapters.codec import ERASED_ID, PREFIX, Codec, Revealed, is_erased
+from adapters.db import Cursor, Database
 
 log = logging.getLogger("casework.projections")
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.db import Cursor, Database
 from projections.base import Projection, erased_identity, identity, live_tables
-from projections.db import Cursor, Database
 
 TABLES = {
     "benefits": (

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.personal_data import ERASED, is_erased
+from adapters.codec import ERASED, is_erased
+from adapters.db import Cursor, Database
 from projections.base import Projection, erased_identity, identity, live_tables
-from projections.db import Cursor, Database
 
 TABLES = {
     "households": (

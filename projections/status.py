@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.db import Database
 from projections.base import progress
 from projections.catalog import PROJECTIONS
-from projections.db import Database
 
 RELAY_STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS casework_relay_state ("

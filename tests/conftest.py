@@ -13,10 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from consumers.broker import EmbeddedBroker
+from adapters.bootstrap import open_casework
+from adapters.broker import EmbeddedBroker
+from adapters.db import Database
+from adapters.settings import DatabaseUrl, Settings
 from domain.application import Casework
-from domain.settings import DatabaseUrl, Settings
-from projections.db import Database, open_casework
 
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent

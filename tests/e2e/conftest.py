@@ -13,11 +13,12 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
 from app import create_app
 from app.seed_data import generate_households
 from domain.application import SYSTEM, make_meta
-from domain.settings import Settings
-from projections import envelope as wire
 from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
@@ -102,7 +103,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             "CASEWORK_SECRET_KEY": "e2e-secret",
         }
     )
-    flask_app = create_app(settings)
+    flask_app = create_app(bootstrap(settings))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, flask_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-web", daemon=True)

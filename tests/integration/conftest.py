@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.bootstrap import open_store_reader
 from domain.application import SYSTEM, Casework, make_meta
-from projections.db import open_store_reader
 
 # name -> (role, OPD, kelurahan)
 USERS = {

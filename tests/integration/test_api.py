@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 import app.api
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
 from app import create_app
 from domain.application import SYSTEM, make_meta
-from domain.settings import Settings
-from projections import envelope as wire
 from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
@@ -45,7 +46,7 @@ def web(backend) -> Iterator:
     settings = Settings.from_env(
         {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
     )
-    flask_app = create_app(settings)
+    flask_app = create_app(bootstrap(settings))
     yield flask_app
     flask_app.extensions["casework"].close()
 

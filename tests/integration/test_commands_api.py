@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import create_app, idempotency
+from adapters import idempotency
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from app import create_app
 from app.schemas import COMMANDS, example
-from domain.settings import Settings
 from projections.status import store_counts
 from tests.integration.conftest import bearer
 from tests.unit.test_command_schemas import invalid_cases
@@ -41,7 +43,7 @@ def web(backend) -> Iterator:
     settings = Settings.from_env(
         {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
     )
-    flask_app = create_app(settings)
+    flask_app = create_app(bootstrap(settings))
     yield flask_app
     flask_app.extensions["casework"].close()
 

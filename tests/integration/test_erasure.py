@@ -22,10 +22,11 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from adapters.bootstrap import bootstrap
+from adapters.codec import ERASED_ID
+from adapters.settings import DatabaseUrl
 from app import create_app
 from domain.application import SYSTEM, make_meta
-from domain.personal_data import ERASED_ID
-from domain.settings import DatabaseUrl
 from tests.conftest import wait_until
 from tests.integration.conftest import add_users, bearer
 
@@ -79,7 +80,7 @@ SECRETS = {
 
 @pytest.fixture
 def web(settings) -> Iterator:
-    flask_app = create_app(settings)
+    flask_app = create_app(bootstrap(settings))
     yield flask_app
     flask_app.extensions["casework"].close()
 

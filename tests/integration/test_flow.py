@@ -10,13 +10,14 @@ import urllib.request
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.broker import free_port
+from adapters.bootstrap import bootstrap
+from adapters.broker import free_port
+from adapters.topics import EVENTS
+from adapters.wire import REQUIRED
 from consumers.runner import rebuild
-from consumers.topics import EVENTS
 from domain.application import SYSTEM, make_meta
 from projections import register
 from projections.base import progress
-from projections.envelope import REQUIRED
 from projections.status import relay_state, store_counts
 from tests.conftest import wait_until
 from tests.support.events import register_families
@@ -173,5 +174,5 @@ def test_after_the_broker_loses_everything_projections_end_identical(
     status, stored = post(system, "RegisterHousehold", family(7))
     assert status == 201
     wait_until(lambda: register.get_household(views_db, stored["stream_id"]), 60, "a new row")
-    rebuild(settings, ["register"])
+    rebuild(bootstrap(settings), ["register"])
     assert len(register.all_rows(views_db)["households"]) == 101

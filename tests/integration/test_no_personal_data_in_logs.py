@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from adapters.broker import free_port
 from app.seed_data import HistoryGenerator, generate_households, kk_for, nik_for
-from consumers.broker import free_port
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
 from domain.regions import district_code_digits

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from adapters.bootstrap import bootstrap
 from app.seed_data import kk_for, nik_for
 from consumers.policies import POLICY, run, store_envelopes
 from domain.application import SYSTEM, make_meta
@@ -103,7 +104,9 @@ def test_an_nib_of_a_kjb_beneficiary_opens_a_review_and_late_objections_lapse(
     publish_store(relay_reader, broker.bootstrap)
 
     stop = threading.Event()
-    thread = threading.Thread(target=run, args=(settings, stop), name="policies", daemon=True)
+    thread = threading.Thread(
+        target=run, args=(bootstrap(settings), stop), name="policies", daemon=True
+    )
     thread.start()
     try:
         opened = wait_until(

@@ -17,10 +17,11 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
 from kafka.consumer.fetcher import ConsumerRecord
 
+from adapters.bootstrap import bootstrap
+from adapters.topics import EVENTS, ensure_topics
+from adapters.wire import REQUIRED
 from consumers.relay import LeaseLost, Relay, TopicWatch, run
-from consumers.topics import EVENTS, ensure_topics
 from domain.application import SYSTEM, Casework, make_meta
-from projections.envelope import REQUIRED
 from projections.status import relay_state, store_counts
 from tests.conftest import wait_until
 
@@ -161,7 +162,7 @@ def lease_holder_pid(store_db) -> int | None:
 
 def test_envelope_on_the_topic(casework, broker, settings, store_db):
     stop = threading.Event()
-    relay = threading.Thread(target=run, args=(settings, stop), daemon=True)
+    relay = threading.Thread(target=run, args=(bootstrap(settings), stop), daemon=True)
     relay.start()
     try:
         [household] = add_families(casework, 1, 1)
@@ -289,7 +290,10 @@ def test_end_offsets_are_wrong_but_never_zero_once_data_exists(broker):
 
 
 def test_lease_is_exclusive_and_fences_a_relay_that_lost_it(settings, store_db):
-    first, second = Relay(settings, lease_seconds=0.5), Relay(settings, lease_seconds=0.5)
+    first, second = (
+        Relay(bootstrap(settings), lease_seconds=0.5),
+        Relay(bootstrap(settings), lease_seconds=0.5),
+    )
     try:
         first.open()
         second.open()

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from adapters.wire import from_notification
 from app import create_app
 from app.schemas import COMMANDS, example
-from domain.settings import Settings
 from projections.base import apply_batch, reveal
 from projections.catalog import PROJECTIONS
-from projections.envelope import from_notification
 from tests.integration.conftest import bearer
 from tests.integration.test_commands_api import GRANT, HEAD, HOUSEHOLD
 
@@ -27,7 +28,7 @@ def web(backend) -> Iterator:
     settings = Settings.from_env(
         {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
     )
-    flask_app = create_app(settings)
+    flask_app = create_app(bootstrap(settings))
     yield flask_app
     flask_app.extensions["casework"].close()
 

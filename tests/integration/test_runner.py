@@ -10,9 +10,10 @@ import time
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from adapters.topics import DLQ, EVENTS, ensure_topics
 from consumers.runner import rebuild
-from consumers.topics import DLQ, EVENTS, ensure_topics
-from projections import envelope as wire
 from projections import register
 from projections.base import drop_generation, progress
 from projections.catalog import PROJECTIONS
@@ -96,7 +97,7 @@ def test_sigkill_mid_batch_three_times_equals_a_fresh_rebuild(
     assert applied(views_db) == total
 
     served = register.all_rows(views_db)
-    rebuild(settings, ["register"])
+    rebuild(bootstrap(settings), ["register"])
     assert register.all_rows(views_db) == served
     assert len(served["households"]) == 400
 
@@ -133,7 +134,7 @@ def test_rebuild_swaps_in_while_readers_keep_reading(
     done = threading.Event()
 
     def read_continuously() -> None:
-        from projections.db import Database
+        from adapters.db import Database
 
         reader = Database(settings.views)
         while not done.is_set():
@@ -146,8 +147,8 @@ def test_rebuild_swaps_in_while_readers_keep_reading(
     thread = threading.Thread(target=read_continuously)
     thread.start()
     try:
-        rebuild(settings, ["register"])
-        rebuild(settings, ["register"])
+        rebuild(bootstrap(settings), ["register"])
+        rebuild(bootstrap(settings), ["register"])
     finally:
         done.set()
         thread.join()

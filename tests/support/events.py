@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from kafka import KafkaProducer
 
+from adapters import wire
+from adapters.topics import EVENTS, ensure_topics
 from app.seed_data import generate_households
-from consumers.topics import EVENTS, ensure_topics
 from domain.application import SYSTEM, Casework, make_meta
-from projections import envelope as wire
 
 
 def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
@@ -24,7 +24,7 @@ def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
     """Publish stored events after `after` straight to the topic (no relay); returns the last.
 
-    Pass the store as the relay reads it (`projections.db.open_store_reader`): a revealing
+    Pass the store as the relay reads it (`adapters.db.open_store_reader`): a revealing
     (`open_casework`) application would publish personal data in clear."""
     ensure_topics(bootstrap)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)

@@ -4,13 +4,16 @@ import argparse
 
 import pytest
 
-from domain.application import SYSTEM, Actor, Casework, make_meta
+from adapters.bootstrap import bootstrap
+from app import accounts_cli
+from domain.application import SYSTEM, Actor, make_meta
 from domain.errors import Conflict, DomainError, NotFound
+from tests.support.apps import memory_casework
 
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 
@@ -111,8 +114,8 @@ class _Settings:
 
 
 @pytest.fixture
-def cli(app, monkeypatch):
-    from app import accounts_cli
+def system(app):
+    """The CLI's parts with the in-memory application handed to the composition root."""
 
     class _Unclosed:
         def __getattr__(self, name):
@@ -121,18 +124,13 @@ def cli(app, monkeypatch):
         def close(self):
             pass
 
-    def open_casework(url, master_key):
-        assert (url, master_key) == (_Settings.store, _Settings.master_key)
-        return _Unclosed()
-
-    monkeypatch.setattr(accounts_cli, "open_casework", open_casework)
-    return accounts_cli
+    return bootstrap(_Settings(), casework=_Unclosed())
 
 
-def test_the_cli_adds_a_user_and_prints_a_token_on_the_last_line(app, cli, capsys):
+def test_the_cli_adds_a_user_and_prints_a_token_on_the_last_line(app, system, capsys):
     args = argparse.Namespace(name="rina", role="caseworker", opd=None, kelurahan=["Telanaipura"])
-    assert cli.users_add(_Settings(), args) == 0
-    assert cli.tokens_issue(_Settings(), argparse.Namespace(name="rina")) == 0
+    assert accounts_cli.users_add(system, args) == 0
+    assert accounts_cli.tokens_issue(system, argparse.Namespace(name="rina")) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert app.actor_for_token(token).id == "rina"
 
@@ -153,7 +151,7 @@ def test_the_cli_adds_a_user_and_prints_a_token_on_the_last_line(app, cli, capsy
         ("tokens_issue", {"name": "ghost"}, "no such user"),
     ],
 )
-def test_the_cli_explains_a_mistake_without_a_traceback(cli, capsys, call, args, words):
-    assert getattr(cli, call)(_Settings(), argparse.Namespace(**args)) == 2
+def test_the_cli_explains_a_mistake_without_a_traceback(system, capsys, call, args, words):
+    assert getattr(accounts_cli, call)(system, argparse.Namespace(**args)) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err

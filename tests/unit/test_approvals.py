@@ -2,9 +2,10 @@
 
 import pytest
 
-from domain.application import Actor, Casework, make_meta
+from domain.application import Actor, make_meta
 from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
+from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
 CHECKER = Actor(id="yusuf", role="supervisor")
@@ -14,7 +15,7 @@ HEAD = {"nik": "1571010101800001", "name": "Budi Santoso", "birth_date": "1980-0
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     application.define_program(
         {
             "code": "KJB",

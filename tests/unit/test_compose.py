@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from adapters.codec import parse_master_key
+from adapters.settings import VARIABLES, DatabaseUrl, Settings
 from app.cli import cmd_keys_new, parser
-from domain.personal_data import parse_master_key
-from domain.settings import VARIABLES, DatabaseUrl, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

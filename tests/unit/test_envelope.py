@@ -1,8 +1,8 @@
 """The relay's fast envelope path gives byte for byte what the mapper path gives.
 
-Events are stored with their personal fields encrypted per person (`domain.personal_data`).
+Events are stored with their personal fields encrypted per person (`adapters.codec`).
 The relay reads the store without decrypting (`open_store_reader`, i.e.
-`Casework(env, encrypt=False)`), so its envelopes carry the tokens as stored: the tests
+`Casework(env)`), so its envelopes carry the tokens as stored: the tests
 store through an encrypting application (the writer) and build envelopes through such a
 reader, the way the relay does.
 """
@@ -26,15 +26,15 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from adapters import wire
+from adapters.bootstrap import open_casework, open_store_reader
+from adapters.codec import PREFIX, Codec, MemoryKeyRing, protected_topic
+from adapters.settings import DatabaseUrl
+from adapters.wire import EnvelopeEncoder
 from app.seed import seed_app
 from app.seed_data import generate_households
 from consumers.relay import EnvelopeWorker, StoreReader
 from domain.application import SYSTEM, Casework, event_id, make_meta
-from domain.personal_data import PREFIX, protected_topic
-from domain.settings import DatabaseUrl
-from projections import envelope as wire
-from projections.db import open_casework, open_store_reader
-from projections.envelope import EnvelopeEncoder
 from tests.support.events import register_families
 
 TENANT = "1571"
@@ -44,7 +44,7 @@ POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 def writer_and_reader(env: dict[str, str] = POPO) -> tuple[Casework, Casework]:
     """An application that stores with personal fields encrypted, and the relay's reader of
     what it stores (the reader's mapper decodes notifications; it keeps no state of them)."""
-    return Casework(env=env), Casework(env=env, encrypt=False)
+    return Casework(env=env, codec=Codec(MemoryKeyRing())), Casework(env=env)
 
 
 def personal_values(families: list[dict], birth_dates: bool = True) -> set[str]:
@@ -334,7 +334,7 @@ class CaseworkWithDates(Casework):
 
 def test_transcodings_the_fast_path_does_not_know_fall_back(seeded):
     _, notifications = seeded
-    app = CaseworkWithDates(env=POPO, encrypt=False)
+    app = CaseworkWithDates(env=POPO)
     encoder = EnvelopeEncoder(app, TENANT)
     assert encoder.capable  # UUIDs and datetimes are still the standard ones
     top = restated(
@@ -399,7 +399,7 @@ STORE_OPTIONS = pytest.mark.parametrize(
 
 @STORE_OPTIONS
 def test_a_cipher_or_compressor_means_the_mapper_path(env):
-    app = Casework(env={**POPO, **env}, encrypt=False)  # the relay's reader, storing too
+    app = Casework(env={**POPO, **env})  # the relay's reader, storing too
     register_families(app, 10, seed=9)
     notifications = all_notifications(app)
     encoder = EnvelopeEncoder(app, TENANT)

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from domain.application import Actor, Casework, make_meta
+from adapters.codec import ERASED, ERASED_ID
+from domain.application import Actor, make_meta
 from domain.errors import DomainError
-from domain.personal_data import ERASED, ERASED_ID
+from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
 CHECKER = Actor(id="yusuf", role="supervisor")
@@ -22,7 +23,7 @@ CHILD = {
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     application.define_program(
         {
             "code": "PKH",

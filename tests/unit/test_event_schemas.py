@@ -2,16 +2,16 @@
 
 import pytest
 
+from adapters.codec import DATE_FIELDS, ERASED, PERSONAL_FIELDS
+from adapters.wire import from_notification
 from app.seed import seed_app
 from consumers.event_schemas import data_errors, schemas
-from domain.application import Casework
-from domain.personal_data import DATE_FIELDS, ERASED, PERSONAL_FIELDS
-from projections.envelope import from_notification
+from tests.support.apps import memory_casework
 
 
 @pytest.fixture(scope="module")
 def envelopes():
-    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = memory_casework()
     seed_app(app, 60, seed_value=3)
     found = [
         from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 100_000)

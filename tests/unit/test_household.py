@@ -2,8 +2,9 @@
 
 import pytest
 
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.errors import Conflict, DomainError, NotFound
+from tests.support.apps import memory_casework
 
 HEAD = {"nik": "1571010101800001", "name": "Budi Santoso", "birth_date": "1980-01-01", "sex": "M"}
 WIFE = {"nik": "1571014203850002", "name": "Siti Aminah", "birth_date": "1985-03-02", "sex": "F"}
@@ -24,7 +25,7 @@ def registration(**changes):
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 

@@ -8,9 +8,10 @@ import uuid
 import pytest
 
 from app.seed_data import kk_for, nik_for
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import ERROR_CODES, Household, derived_id
+from tests.support.apps import memory_casework
 
 REGION = "157101"
 
@@ -39,7 +40,7 @@ def meta(**kwargs):
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     # These stories are about the household; the program rules at grant are in
     # test_grant_rules.py (the programs granted here are not defined).
     application.check_program_rules = lambda household, cmd: None

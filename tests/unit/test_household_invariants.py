@@ -18,9 +18,10 @@ from hypothesis.stateful import (
 )
 
 from app.seed_data import kk_for, nik_for
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.errors import DomainError
 from domain.household import ASSESSMENT_SOURCES, derived_id
+from tests.support.apps import memory_casework
 
 REGION = "157102"
 
@@ -60,7 +61,7 @@ class Households(RuleBasedStateMachine):
 
     @initialize()
     def start(self):
-        self.app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.app = memory_casework()
         # A program without restrictions, so grants exercise the household's own rules.
         self.app.define_program(
             {
@@ -256,7 +257,7 @@ TestHouseholds.settings = SLOW
     )
 )
 def test_an_assessment_only_ever_replaces_its_own_source_and_period(assessments):
-    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = memory_casework()
     try:
         hid = app.register_household(
             {

@@ -15,10 +15,7 @@ from typing import Any
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from app.cli import main
-from domain.application import SYSTEM, Casework, make_meta
-from domain.household import Household, NikIndex
-from domain.personal_data import (
+from adapters.codec import (
     ERASED,
     ERASED_ID,
     PERSONAL_FIELDS,
@@ -30,9 +27,13 @@ from domain.personal_data import (
     parse_master_key,
     subject_of_token,
 )
-from domain.settings import DatabaseUrl, Settings, SettingsError
-from projections.db import Database
-from projections.keystore import KeyStore
+from adapters.db import Database
+from adapters.keystore import KeyStore
+from adapters.settings import DatabaseUrl, Settings, SettingsError
+from app.cli import main
+from domain.application import SYSTEM, Casework, make_meta
+from domain.household import Household, NikIndex
+from tests.support.apps import memory_casework
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 KK = "1571010101200001"
@@ -73,7 +74,7 @@ def ring() -> MemoryKeyRing:
 
 @pytest.fixture
 def app(ring):
-    application = Casework(env=POPO, keys=ring)
+    application = Casework(env=POPO, codec=Codec(ring))
     yield application
     application.close()
 
@@ -353,7 +354,7 @@ def test_the_keyed_hash_of_a_nik_changes_with_the_master_key():
     assert Wrapper(one).lookup("nik", nik) == first
     assert Wrapper(one).lookup("kk", nik) != first  # identifier kinds never collide
     assert nik not in first and len(first) == 64
-    apps = [Casework(env=POPO, keys=MemoryKeyRing(key)) for key in (one, other)]
+    apps = [Casework(env=POPO, codec=Codec(MemoryKeyRing(key))) for key in (one, other)]
     try:
         assert apps[0].nik_key(nik) == first
         assert apps[1].nik_key(nik) != first
@@ -418,9 +419,8 @@ def test_a_token_copied_into_a_command_is_refused_and_never_opened(tmp_path):
     """A token copied from the topic into a field would be opened on reading as the data of
     the person it belongs to: the edge refuses it by name, the codec refuses to store it."""
     from app.schemas import Invalid, load
-    from domain.application import Casework
 
-    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = memory_casework()
     stolen = app.codec.protect({"name": "Siti Aminah"}, "00" * 16)["name"]
     assert stolen.startswith("pd1.")
     with pytest.raises(Invalid) as refused:

@@ -18,13 +18,14 @@ from consumers.policies import (
     store_envelopes,
 )
 from domain.application import Casework
+from tests.support.apps import memory_casework
 
 SWEEP_DAY = dt.date(2026, 11, 28)
 FAMILIES = 300
 
 
 def seeded(seed_value: int = 3) -> Casework:
-    app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = memory_casework()
     seed_app(app, FAMILIES, seed_value)
     return app
 

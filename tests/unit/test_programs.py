@@ -2,15 +2,16 @@
 
 import pytest
 
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.catalog import SEED_PROGRAMS, seed_catalog
 from domain.errors import Conflict, DomainError, NotFound
 from domain.program import evaluate, verdict
+from tests.support.apps import memory_casework
 
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 

@@ -9,12 +9,15 @@ import re
 
 import pytest
 
+from adapters.bootstrap import open_casework, open_store_reader
+from adapters.codec import ERASED
+from adapters.db import Database
+from adapters.settings import DatabaseUrl
+from adapters.wire import from_notification
 from app.seed_data import kk_for, nik_for
 from consumers.event_schemas import data_errors
 from consumers.runner import reveal_with_retries, store_codec
 from domain.application import SYSTEM, make_meta
-from domain.personal_data import ERASED
-from domain.settings import DatabaseUrl
 from projections import beneficiaries, register
 from projections.base import (
     ERASURE_EVENT,
@@ -27,8 +30,6 @@ from projections.base import (
     reveal,
 )
 from projections.catalog import PROJECTIONS
-from projections.db import Database, open_casework, open_store_reader
-from projections.envelope import from_notification
 
 MASTER_KEY = bytes.fromhex("5e" * 32)
 REGION = "157101"

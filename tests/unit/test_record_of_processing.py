@@ -4,15 +4,16 @@ import pytest
 
 from app.privacy import LEGAL_BASES, data_categories, legal_basis, record_of_processing
 from domain.accounts import ROLES
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.catalog import SEED_PROGRAMS
 from domain.commands import CommandSpec
 from domain.program import FUNDINGS
+from tests.support.apps import memory_casework
 
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 

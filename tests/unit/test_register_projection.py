@@ -4,13 +4,14 @@ import datetime as dt
 
 import pytest
 
+from adapters.db import Database
+from adapters.settings import DatabaseUrl
+from adapters.wire import from_notification
 from app.seed_data import kk_for, nik_for
-from domain.application import SYSTEM, Casework, make_meta
-from domain.settings import DatabaseUrl
+from domain.application import SYSTEM, make_meta
 from projections import register
 from projections.base import apply_batch, ensure_schema, reveal
-from projections.db import Database
-from projections.envelope import from_notification
+from tests.support.apps import memory_casework
 
 HEAD = {
     "nik": nik_for("157101", dt.date(1980, 1, 1), "M", 1),
@@ -34,7 +35,7 @@ SON = {
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 

@@ -6,16 +6,17 @@ import datetime as dt
 
 import pytest
 
+from adapters.db import Database
+from adapters.settings import DatabaseUrl
+from adapters.wire import from_notification
 from app.seed_data import kk_for, nik_for
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, make_meta
 from domain.errors import DomainError
 from domain.household import ERROR_CODES
-from domain.settings import DatabaseUrl
 from projections import beneficiaries, register
 from projections.base import Projection, apply_batch, ensure_schema, no_personal_data, reveal
 from projections.catalog import PROJECTIONS
-from projections.db import Database
-from projections.envelope import from_notification
+from tests.support.apps import memory_casework
 
 REGION = "157101"
 HEAD = {
@@ -38,7 +39,7 @@ def meta():
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     # the program rules at grant are in test_grant_rules.py; PKH is not defined here
     application.check_program_rules = lambda household, cmd: None
     yield application

@@ -12,12 +12,14 @@ from eventsourcing.domain import Aggregate, Snapshot, event
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from adapters import codec as personal_data
+from adapters import wire
 from app.seed_data import kk_for, nik_for
-from domain import personal_data, upcasting
+from domain import upcasting
 from domain.application import SYSTEM, Casework, make_meta
 from domain.household import Household
 from domain.program import Program
-from projections import envelope as wire
+from tests.support.apps import memory_casework
 
 # --- the mechanism, on an aggregate of this test ------------------------------------------
 
@@ -136,7 +138,7 @@ applied = pytest.mark.skipif(
 
 @pytest.fixture
 def app():
-    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = memory_casework()
     yield application
     application.close()
 
@@ -193,7 +195,7 @@ def test_a_welfare_assessment_stored_as_v1_loads_and_travels_as_schema_v2(app, h
     assert envelope["schema_version"] == 2
     assert envelope["data"]["kk_number"] is None
     # The relay reads the store without decrypting; it upcasts the same way.
-    relays = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, encrypt=False)
+    relays = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     encoder = wire.EnvelopeEncoder(relays, "1571")
     assert encoder.capable
     assert encoder.envelope(notification) == envelope

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from domain.personal_data import MasterKeyError, new_master_key, parse_master_key
+from adapters.codec import MasterKeyError, new_master_key, parse_master_key
 
 DEFAULT_STORE = "sqlite:///var/casework.db"
 DEFAULT_VIEWS = "sqlite:///var/views.db"
@@ -82,6 +82,7 @@ class DatabaseUrl:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.path,
                 "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "adapters.recorder:SQLiteRecorder",
             }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -94,6 +95,7 @@ class DatabaseUrl:
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_CONNECT_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "adapters.recorder:PostgresRecorder",
         }
 
 

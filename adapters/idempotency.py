@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from projections.db import Database
+from adapters.db import Database
 
 MAX_KEY_LENGTH = 200
 DDL = (

@@ -14,8 +14,7 @@ from typing import Any
 
 import psycopg
 
-from domain.application import Casework
-from domain.settings import DatabaseUrl
+from adapters.settings import DatabaseUrl
 
 # Concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL: schema changes take this lock.
 SCHEMA_LOCK_KEY = 157_100_001
@@ -145,64 +144,3 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return self.raw.rowcount
-
-
-def open_casework(url: DatabaseUrl, master_key: bytes) -> Casework:
-    """The write-side application on this store, its tables created safely on first start;
-    personal fields encrypted with keys from the store's key store (`projections.keystore`)."""
-    from projections.keystore import KeyStore
-
-    db = Database(url)
-    keys = KeyStore(db, master_key)
-    with db.schema_lock():
-        app = Casework(env=url.eventsourcing_env(), keys=keys)
-    _store_keys_with_events(app, keys)
-    app.keystore = keys  # type: ignore[attr-defined]
-    return app
-
-
-def _store_keys_with_events(app: Casework, keys: Any) -> None:
-    """New personal keys go into the store in the same transaction as the first events
-    encrypted with them: no separate commit per new person, and never an event whose key
-    was not stored. (The recorder's `_insert_events` runs inside that transaction on both
-    SQLite and PostgreSQL; it is the hook eventsourcing's own process recorders use.)"""
-    from eventsourcing.persistence import IntegrityError
-
-    from projections.keystore import INSERT_UNWRITTEN
-
-    recorder = app.recorder
-    if getattr(getattr(recorder, "datastore", None), "enable_db_functions", False):
-        # that path of the PostgreSQL recorder skips `_insert_events`: keys would be lost
-        raise RuntimeError("POSTGRES_ENABLE_DB_FUNCTIONS is not supported by the key store")
-    statement = INSERT_UNWRITTEN if keys.db.kind == "sqlite" else keys.db.sql(INSERT_UNWRITTEN)
-    local = threading.local()
-    insert_in_transaction = recorder._insert_events  # noqa: SLF001
-    insert_events = recorder.insert_events
-
-    def _insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
-        rows = keys.unwritten()
-        if rows:
-            cursor.executemany(statement, rows)
-        local.rows = rows
-        return insert_in_transaction(cursor, stored_events, **kwargs)
-
-    def _insert_with_keys(stored_events: Any, **kwargs: Any) -> Any:
-        local.rows = []
-        try:
-            result = insert_events(stored_events, **kwargs)
-        except IntegrityError:
-            keys.reconcile()
-            raise
-        keys.written(local.rows)
-        return result
-
-    recorder._insert_events = _insert_events  # type: ignore[method-assign]  # noqa: SLF001
-    recorder.insert_events = _insert_with_keys  # type: ignore[method-assign]
-    keys.write_with_events = True
-
-
-def open_store_reader(url: DatabaseUrl) -> Casework:
-    """The store for a reader that passes personal fields on as they are stored, encrypted
-    (the relay: Kafka carries only ciphertext of personal fields)."""
-    with Database(url).schema_lock():
-        return Casework(env=url.eventsourcing_env(), encrypt=False)

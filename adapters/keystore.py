@@ -20,8 +20,8 @@ import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.personal_data import Wrapper
-from projections.db import Database
+from adapters.codec import Wrapper
+from adapters.db import Database
 
 EPOCH_SECONDS = 1.0
 _CACHE_LIMIT = 200_000
@@ -51,7 +51,7 @@ def _now() -> str:
 
 
 class KeyStore:
-    """`domain.personal_data.KeyRing` on the store's database, with a cache per process."""
+    """`adapters.codec.KeyRing` on the store's database, with a cache per process."""
 
     def __init__(self, db: Database, master_key: bytes) -> None:
         self.db = db
@@ -61,7 +61,8 @@ class KeyStore:
         self._epoch: int | None = None
         self._checked_at = 0.0
         self.listeners: list = []  # called with no argument when an erasure was seen
-        self.write_with_events = False
+        self.write_with_events = False  # set once a recorder writes new keys with events
+        self.insert_statement = db.sql(INSERT_UNWRITTEN)
         # lookup -> (subject, lookup, wrapped, created_at, raw key): created, not yet stored
         self._unwritten: dict[str, tuple[str, str, str, str, bytes]] = {}
         with db.schema_lock(), db.transaction() as cur:
@@ -101,7 +102,7 @@ class KeyStore:
 
         With `write_with_events` (the write side), new keys are only remembered here and
         written by the store's recorder in the transaction that stores the events using
-        them (`projections.db.open_casework`); otherwise in a transaction of their own."""
+        them (`adapters.db.open_casework`); otherwise in a transaction of their own."""
         self.fresh()
         if self.write_with_events:
             return self._subjects_deferred(lookups)

@@ -1,0 +1,141 @@
+"""The composition root: every part of a Casework process, built from arguments.
+
+`bootstrap(settings)` gives a `System`; the web (`app.create_app`), every process's `run`
+(relay, projections, policies, rebuild), the CLI and the benchmarks take one and ask it for
+their parts. A test hands `bootstrap` the parts it wants to replace (a fake producer, an
+in-memory application) and gets the real ones for the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from adapters.codec import Codec
+from adapters.db import Database
+from adapters.keystore import KeyStore
+from adapters.recorder import PostgresRecorder, SQLiteRecorder
+from adapters.settings import DatabaseUrl, Settings, SettingsError
+from domain.application import Casework
+
+ProducerFactory = Callable[..., KafkaProducer]
+ConsumerFactory = Callable[..., KafkaConsumer]
+
+
+def open_casework(url: DatabaseUrl, master_key: bytes) -> Casework:
+    """The write side on this store: personal fields encrypted with keys from the store's key
+    store, new keys written in the same transaction as the first events that use them."""
+    db = Database(url)
+    keys = KeyStore(db, master_key)
+    with db.schema_lock():
+        app = Casework(env=url.eventsourcing_env(), codec=Codec(keys))
+    recorder = app.recorder
+    if not isinstance(recorder, SQLiteRecorder | PostgresRecorder):
+        raise RuntimeError("the store's recorder must be adapters.recorder's (see settings)")
+    recorder.attach_keys(keys)
+    keys.write_with_events = True
+    return app
+
+
+def open_store_reader(url: DatabaseUrl) -> Casework:
+    """The store for a reader that passes personal fields on as they are stored, encrypted
+    (the relay: Kafka carries only ciphertext of personal fields)."""
+    with Database(url).schema_lock():
+        return Casework(env=url.eventsourcing_env())
+
+
+def keystore_of(app: Casework) -> KeyStore:
+    """The key store behind an application built by `open_casework`."""
+    codec = app.codec
+    if not isinstance(codec, Codec) or not isinstance(codec.ring, KeyStore):
+        raise RuntimeError("this application was not built on the store's key store")
+    return codec.ring
+
+
+@dataclass
+class System:
+    """One process's parts. Each is built on first use and kept; `close()` closes them."""
+
+    settings: Settings
+    producer_factory: ProducerFactory = KafkaProducer
+    consumer_factory: ConsumerFactory = KafkaConsumer
+    _casework: Casework | None = None
+    _store: Database | None = None
+    _views: Database | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def casework(self) -> Casework:
+        with self._lock:
+            if self._casework is None:
+                self._casework = open_casework(self.settings.store, self.settings.master_key)
+            return self._casework
+
+    @property
+    def store(self) -> Database:
+        with self._lock:
+            if self._store is None:
+                self._store = Database(self.settings.store)
+            return self._store
+
+    @property
+    def views(self) -> Database:
+        with self._lock:
+            if self._views is None:
+                self._views = Database(self.settings.views)
+            return self._views
+
+    @property
+    def keystore(self) -> KeyStore:
+        return keystore_of(self.casework)
+
+    def store_reader(self) -> Casework:
+        """A fresh application that reads stored events as they are (tokens untouched)."""
+        return open_store_reader(self.settings.store)
+
+    def reader_codec(self, store: Database | None = None) -> Codec:
+        """A codec for a reader that opens each token once (projections, rebuilds)."""
+        return Codec(KeyStore(store or self.store, self.settings.master_key), remember=False)
+
+    @property
+    def kafka(self) -> str:
+        if not self.settings.kafka:
+            raise SettingsError("CASEWORK_KAFKA: this process needs the Kafka bootstrap servers")
+        return self.settings.kafka
+
+    def producer(self, **config: Any) -> KafkaProducer:
+        return self.producer_factory(bootstrap_servers=self.kafka, **config)
+
+    def consumer(self, *topics: str, **config: Any) -> KafkaConsumer:
+        return self.consumer_factory(*topics, bootstrap_servers=self.kafka, **config)
+
+    def close(self) -> None:
+        for part in (self._casework, self._store, self._views):
+            if part is not None:
+                part.close()
+        self._casework = self._store = self._views = None
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    casework: Casework | None = None,
+    store: Database | None = None,
+    views: Database | None = None,
+    producer_factory: ProducerFactory = KafkaProducer,
+    consumer_factory: ConsumerFactory = KafkaConsumer,
+) -> System:
+    """The parts of a process: from the environment's settings unless given, each part real
+    unless handed in."""
+    return System(
+        settings=settings or Settings.from_env(),
+        producer_factory=producer_factory,
+        consumer_factory=consumer_factory,
+        _casework=casework,
+        _store=store,
+        _views=views,
+    )
