@@ -1,11 +1,13 @@
 """Who is calling, and what their role lets them do.
 
 The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py). The
-role rules are checked at the edge, after the command is validated and before it runs:
+role rules are checked at the edge, after the command is validated and before it runs, by
+each command's declared area (`domain.commands.Area`):
 
 - `auditor`, `agency`: read only, no command;
 - `caseworker`: only households in their own kelurahan (RegisterHousehold: the kelurahan
-  given; RegisterHomelessPerson: a kecamatan holding one of their kelurahan);
+  given; RegisterHomelessPerson: a kecamatan holding one of their kelurahan;
+  RelocateHousehold: the household's and the target kelurahan);
 - `program_manager`: DefineProgram and ChangeProgramRules for their own OPD, and the benefit
   and empowerment commands for programs of their OPD;
 - `supervisor`, `admin`: everything.
@@ -21,22 +23,12 @@ from flask import request
 
 from domain.application import Actor, Casework
 from domain.approval import Forbidden
+from domain.commands import COMMANDS, Area, Kelurahan, Opd
 from domain.errors import DomainError, NotFound
 from domain.regions import find_kelurahan
 
 READ_ONLY = ("auditor", "agency")
 EVERYTHING = ("supervisor", "admin")
-DECISIONS = ("ApproveChange", "RejectChange")
-PROGRAM_COMMANDS = ("DefineProgram", "ChangeProgramRules")
-# Benefit and empowerment commands: the program is named, or found from the benefit/enrolment.
-BENEFIT_COMMANDS = (
-    "GrantBenefit",
-    "SuspendBenefit",
-    "ResumeBenefit",
-    "TerminateBenefit",
-    "EnrollEmpowerment",
-    "CompleteEmpowerment",
-)
 
 # The web UI has no sign-in yet: every session acts as this built-in administrator.
 # Seam: replace `web_actor()` by the signed-in user's Actor when the login pages arrive.
@@ -79,66 +71,58 @@ def require_role(actor: Actor, *roles: str) -> None:
         raise Forbidden("actor", "auth.role")
 
 
-# Restricting a person's data is decided by a supervisor or an administrator only.
-PRIVACY_DECISIONS = frozenset({"RestrictProcessing", "LiftRestriction"})
-
-
 def authorize(casework: Casework, actor: Actor, command: str, data: dict[str, Any]) -> None:
-    """Raise Forbidden (403) unless the actor's role and area allow this validated command."""
+    """Raise Forbidden (403) unless the actor's role and area allow this validated command,
+    by the command's declared area (domain/commands.py)."""
     if actor.role in EVERYTHING:
         return
-    if command in PRIVACY_DECISIONS:
-        raise Forbidden("actor", "auth.role")
+    area = COMMANDS[command].area
+    if not (area.decision or area.kelurahan is not Kelurahan.NONE or area.opd is not Opd.NONE):
+        raise Forbidden("actor", "auth.role")  # supervisors and administrators only
     if actor.role in READ_ONLY:
         raise Forbidden("actor", "auth.read_only")
-    if command in DECISIONS:
+    if area.decision:
         return  # the domain decides: a supervisor who is not the maker
-    if actor.role == "caseworker":
-        _caseworker(casework, actor, command, data)
-    elif actor.role == "program_manager":
-        _program_manager(casework, actor, command, data)
+    if actor.role == "caseworker" and area.kelurahan is not Kelurahan.NONE:
+        _caseworker(casework, actor, area, data)
+    elif actor.role == "program_manager" and area.opd is not Opd.NONE:
+        _program_manager(casework, actor, area, data)
     else:
         raise Forbidden("actor", "auth.role")
 
 
-def _caseworker(casework: Casework, actor: Actor, command: str, data: dict[str, Any]) -> None:
-    if command in PROGRAM_COMMANDS:
-        raise Forbidden("actor", "auth.role")
+def _caseworker(casework: Casework, actor: Actor, area: Area, data: dict[str, Any]) -> None:
     areas = set(casework.get_user(actor.id).kelurahan)
-    if "household_id" in data:
+    if area.kelurahan is Kelurahan.HOUSEHOLD:
         try:
             kelurahan = casework.get_household(data["household_id"]).kelurahan
         except NotFound:
             return  # the command answers 404 itself
         if kelurahan not in areas:
             raise Forbidden("household_id", "auth.kelurahan")
-    elif command == "RegisterHousehold":
+    elif area.kelurahan is Kelurahan.GIVEN:
         if data["kelurahan"] not in areas:
             raise Forbidden("kelurahan", "auth.kelurahan")
-    elif command == "RegisterHomelessPerson":
+    elif area.kelurahan is Kelurahan.KECAMATAN:
         if not any(find_kelurahan(data["kecamatan"], name) for name in areas):
             raise Forbidden("kecamatan", "auth.kecamatan")
-    else:
-        raise Forbidden("actor", "auth.role")
+    target = area.target_kelurahan
+    if target is not None and data[target] not in areas:
+        raise Forbidden(target, "auth.kelurahan")
 
 
-def _program_manager(casework: Casework, actor: Actor, command: str, data: dict[str, Any]) -> None:
-    if command == "DefineProgram":
+def _program_manager(casework: Casework, actor: Actor, area: Area, data: dict[str, Any]) -> None:
+    if area.opd is Opd.GIVEN:
         if data["opd"] != (actor.opd or ""):
             raise Forbidden("opd", "auth.opd")
-        return
-    if command == "ChangeProgramRules":
-        _own_program(casework, actor, data["code"], "code")
-        return
-    if command not in BENEFIT_COMMANDS:
-        raise Forbidden("actor", "auth.role")
-    if "program" in data:
-        _own_program(casework, actor, data["program"], "program")
-        return
-    program = _program_of(casework, data)
-    if program is None:
-        return  # no such benefit or enrolment: the command answers that itself
-    _own_program(casework, actor, program, "household_id")
+    elif area.opd is Opd.PROGRAM:
+        field = "program" if "program" in data else "code"
+        _own_program(casework, actor, data[field], field)
+    else:
+        program = _program_of(casework, data)
+        if program is None:
+            return  # no such benefit or enrolment: the command answers that itself
+        _own_program(casework, actor, program, "household_id")
 
 
 def _program_of(casework: Casework, data: dict[str, Any]) -> str | None:

@@ -866,6 +866,11 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "cmd.RecordDeath": ("Catat kematian", "Record a death"),
     "cmd.RecordDeath.help": ("Tanggal meninggal seorang anggota.", "When a member died."),
+    "cmd.RelocateHousehold": ("Pindah alamat", "Relocate a household"),
+    "cmd.RelocateHousehold.help": (
+        "Keluarga pindah ke alamat lain di kota, mungkin ke kelurahan lain.",
+        "The family moves to another address in the city, possibly another kelurahan.",
+    ),
     "cmd.IssueKtp": ("Catat penerbitan KTP", "Record a KTP issued"),
     "cmd.IssueKtp.help": (
         "KTP terbit, dengan asal kedatangan (lahir di sini atau pindah datang).",
@@ -1017,6 +1022,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "field.effective_date": ("Berlaku sejak", "Effective from"),
     "field.new_kk_number": ("Nomor KK baru", "New KK number"),
     "field.date_of_death": ("Tanggal meninggal", "Date of death"),
+    "field.moved_on": ("Tanggal pindah", "Moved on"),
     "field.issued_on": ("Tanggal terbit KTP", "KTP issued on"),
     "field.type": ("Asal", "Arrival type"),
     "field.arrived_on": ("Tanggal kedatangan", "Arrived on"),

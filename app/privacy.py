@@ -23,7 +23,8 @@ from app.context import services
 from app.web import current_actor
 from domain.accounts import ROLES
 from domain.approval import Forbidden
-from domain.commands import PERSON, SPECS
+from domain.commands import CATALOGUE, PERSON, Group
+from domain.personal_data import FIELDS
 from domain.program import FUNDINGS, KINDS
 
 bp = Blueprint("privacy", __name__, url_prefix="/privasi")
@@ -125,45 +126,10 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "retention": "2 tahun sejak catatan dibuat",
     },
 }
-FIELD_CATEGORIES = {
-    "nik": "identity",
-    "kk_number": "identity",
-    "new_kk_number": "identity",
-    "objector_nik": "identity",
-    "name": "names",
-    "birth_date": "birth",
-    "estimated_birth_year": "birth",
-    "sex": "birth",
-    "address": "address",
-    "rt": "address",
-    "rw": "address",
-    "kecamatan": "address",
-    "kelurahan": "address",
-    "found_at": "address",
-    "arrival": "address",
-    "head": "family",
-    "relationship": "family",
-    "desil": "welfare",
-    "source": "welfare",
-    "program": "benefits",
-    "amount": "benefits",
-    "period_start": "benefits",
-    "period_end": "benefits",
-    "enrolled_on": "benefits",
-    "nib": "business",
-    "business_name": "business",
-    "date_of_death": "death",
-    "outcome": "verification",
-    "verifier": "verification",
-    "notes": "verification",
-    "text": "verification",
-    "grounds": "verification",
-    "photo_reference": "location",
-    "latitude": "location",
-    "longitude": "location",
-}
-# Commands whose fields describe a program, not a person.
-_NOT_PERSONAL = {"DefineProgram", "ChangeProgramRules", "ApproveChange", "RejectChange"}
+# Each field's category of personal data, from its one declaration (domain/personal_data.py).
+FIELD_CATEGORIES = {name: f.category for name, f in FIELDS.items() if f.category}
+# Commands whose fields describe a program or a decision, not a person.
+_NOT_PERSONAL = {c.name for c in CATALOGUE if c.group in (Group.PROGRAMS, Group.APPROVALS)}
 # A nested person (head, person) carries these fields too.
 _NESTED_PERSON = {"head", "person"}
 
@@ -182,7 +148,7 @@ def legal_basis(funding: str, kind: str) -> list[str]:
     return [*(found or LEGAL_BASES[("OTHER", None)]), GENERAL_BASIS]
 
 
-def data_categories(specs: Iterable[Any] = SPECS) -> list[dict[str, Any]]:
+def data_categories(specs: Iterable[Any] = CATALOGUE) -> list[dict[str, Any]]:
     """The categories of personal data the commands record, each with its fields and commands."""
     found: dict[str, dict[str, set[str]]] = {}
     for spec in specs:

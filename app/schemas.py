@@ -27,7 +27,7 @@ from marshmallow import (
 from adapters.codec import PREFIX as TOKEN_PREFIX
 from app.messages import ERRORS
 from domain.commands import COMMANDS as CATALOGUE
-from domain.commands import NEEDS_APPROVAL
+from domain.commands import Command as Declaration
 from domain.household import (
     ARRIVAL_TYPES,
     ASSESSMENT_SOURCES,
@@ -520,10 +520,9 @@ def _after(data: dict[str, Any], first: str, second: str, path: tuple[str, ...],
 # --- membership --------------------------------------------------------------------------
 
 
-class RegisterHouseholdSchema(_Command):
-    kk_number = IdentityNumber(
-        kind="kk", required=True, metadata={"description": "16-digit KK number"}
-    )
+class _Place(_Command):
+    """Where a family lives in the city: kecamatan, kelurahan, address, RT and RW."""
+
     kecamatan = Kecamatan(required=True)
     kelurahan = fields.String(
         required=True,
@@ -538,7 +537,6 @@ class RegisterHouseholdSchema(_Command):
     )
     rt = RtRw(code="rt.format", required=True)
     rw = RtRw(code="rw.format", required=True, metadata={"example": "002"})
-    head = _nested(PersonSchema, required=True, metadata={"description": "the head of the family"})
 
     @validates_schema(skip_on_field_errors=False)
     def kelurahan_in_kecamatan(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -550,6 +548,18 @@ class RegisterHouseholdSchema(_Command):
     def canonical_kelurahan(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         data["kelurahan"] = find_kelurahan(data["kecamatan"], data["kelurahan"]).name
         return data
+
+
+class RegisterHouseholdSchema(_Place):
+    kk_number = IdentityNumber(
+        kind="kk", required=True, metadata={"description": "16-digit KK number"}
+    )
+    head = _nested(PersonSchema, required=True, metadata={"description": "the head of the family"})
+
+
+class RelocateHouseholdSchema(_Place):
+    household_id = _household_id()
+    moved_on = Day(past=True, required=True)
 
 
 def _relationship(text: str) -> str:
@@ -1031,58 +1041,36 @@ class RejectChangeSchema(_Command):
 
 @dataclass(frozen=True)
 class Command:
-    """A command of the API: its schema, the use case that carries it out, and how the
+    """A command of the API: its declaration (domain/commands.py), its schema, and how the
     use case's field names map onto the schema's dot paths."""
 
-    name: str
+    declaration: Declaration
     schema: type[Schema]
-    method: str
     domain_fields: Mapping[str, str]
-    needs_approval: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.declaration.name
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.declaration.needs_approval
 
 
-_SCHEMAS: dict[str, type[Schema]] = {
-    "RegisterHousehold": RegisterHouseholdSchema,
-    "AddMember": AddMemberSchema,
-    "RemoveMember": RemoveMemberSchema,
-    "ChangeHead": ChangeHeadSchema,
-    "RecordDeath": RecordDeathSchema,
-    "IssueKtp": IssueKtpSchema,
-    "RegisterHomelessPerson": RegisterHomelessPersonSchema,
-    "LinkIdentity": LinkIdentitySchema,
-    "RegisterNib": RegisterNibSchema,
-    "RevokeNib": RevokeNibSchema,
-    "RecordWelfareAssessment": RecordWelfareAssessmentSchema,
-    "RecordVerification": RecordVerificationSchema,
-    "DefineProgram": DefineProgramSchema,
-    "ChangeProgramRules": ChangeProgramRulesSchema,
-    "GrantBenefit": GrantBenefitSchema,
-    "SuspendBenefit": SuspendBenefitSchema,
-    "ResumeBenefit": ResumeBenefitSchema,
-    "TerminateBenefit": TerminateBenefitSchema,
-    "EnrollEmpowerment": EnrollEmpowermentSchema,
-    "CompleteEmpowerment": CompleteEmpowermentSchema,
-    "AddCaseNote": AddCaseNoteSchema,
-    "FileObjection": FileObjectionSchema,
-    "ResolveObjection": ResolveObjectionSchema,
-    "RestrictProcessing": RestrictProcessingSchema,
-    "LiftRestriction": LiftRestrictionSchema,
-    "RequestErasure": RequestErasureSchema,
-    "ApproveChange": ApproveChangeSchema,
-    "RejectChange": RejectChangeSchema,
-}
+def _schema_of(name: str) -> type[Schema]:
+    """`<Name>Schema` of this module: each declared command has its schema here."""
+    found = globals().get(f"{name}Schema")
+    if not (isinstance(found, type) and issubclass(found, _Command)):
+        raise LookupError(f"app/schemas.py: the declared command {name} has no {name}Schema")
+    return found
+
+
 # Domain errors about a field the schema names differently.
 _DOMAIN_FIELDS: dict[str, dict[str, str]] = {"AddMember": {"nik": "person.nik"}}
 
 COMMANDS: dict[str, Command] = {
-    spec.name: Command(
-        spec.name,
-        _SCHEMAS[spec.name],
-        spec.method,
-        _DOMAIN_FIELDS.get(spec.name, {}),
-        spec.name in NEEDS_APPROVAL,
-    )
-    for spec in CATALOGUE.values()
+    name: Command(declaration, _schema_of(name), _DOMAIN_FIELDS.get(name, {}))
+    for name, declaration in CATALOGUE.items()
 }
 
 

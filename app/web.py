@@ -54,6 +54,7 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
+from domain.commands import CATALOGUE, Group
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
 from domain.regions import KECAMATAN, find_kecamatan
@@ -525,18 +526,9 @@ def status_page():
 
 # --- every command as a plain form --------------------------------------------------------
 
-# The commands page: groups in the order caseworkers meet them.
-COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("membership", ("RegisterHousehold", "AddMember", "RemoveMember", "ChangeHead", "RecordDeath")),
-    ("identity", ("IssueKtp", "RegisterHomelessPerson", "LinkIdentity")),
-    ("business", ("RegisterNib", "RevokeNib")),
-    ("welfare", ("RecordWelfareAssessment", "RecordVerification")),
-    ("programs", ("DefineProgram", "ChangeProgramRules")),
-    ("benefits", ("GrantBenefit", "SuspendBenefit", "ResumeBenefit", "TerminateBenefit")),
-    ("empowerment", ("EnrollEmpowerment", "CompleteEmpowerment")),
-    ("casework", ("AddCaseNote", "FileObjection", "ResolveObjection")),
-    ("approvals", ("ApproveChange", "RejectChange")),
-    ("privacy", ("RestrictProcessing", "LiftRestriction", "RequestErasure")),
+# The commands page: groups in the order caseworkers meet them (domain/commands.py).
+COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (group.value, tuple(c.name for c in CATALOGUE if c.group is group)) for group in Group
 )
 # Commands with a page of their own (richer than the generic form).
 _OWN_PAGES = {"RegisterHousehold": "web.register_page"}

@@ -19,24 +19,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from adapters.codec import ERASED
-from domain.accounts import TokenIndex, User
-from domain.approval import PendingChange, PendingIndex
-from domain.homeless import ProvisionalPerson
-from domain.household import Household, KkIndex, NikIndex
-from domain.program import Program, ProgramCatalog
+from domain.streams import STREAM_TYPES, event_classes
 
-STREAM_TYPES = (
-    Household,
-    NikIndex,
-    KkIndex,
-    ProvisionalPerson,
-    Program,
-    ProgramCatalog,
-    PendingChange,
-    PendingIndex,
-    User,
-    TokenIndex,
-)
 # Fields every stored event has; the envelope carries them outside `data`.
 FRAME = {"originator_id", "originator_version", "timestamp", "originator_topic", "meta"}
 
@@ -66,22 +50,12 @@ def field_for(annotation: str) -> fields.Field:
     return fields.Raw(**options)
 
 
-def _event_classes(stream: type) -> dict[str, type]:
-    found = {}
-    for name in dir(stream):
-        value = getattr(stream, name)
-        if isinstance(value, type) and dataclasses.is_dataclass(value):
-            if issubclass(value, stream.Event) and name not in ("Event", "Created"):
-                found[value.__name__] = value
-    return found
-
-
 @cache
 def schemas() -> dict[tuple[str, str], Schema]:
     """The data schema of every event, by (stream type, event type)."""
     built: dict[tuple[str, str], Schema] = {}
     for stream in STREAM_TYPES:
-        for name, event_class in _event_classes(stream).items():
+        for name, event_class in event_classes(stream).items():
             declared = {
                 f.name: field_for(str(f.type))
                 for f in dataclasses.fields(event_class)

@@ -24,8 +24,9 @@ class Casework(HouseholdCases, ProgramCases, ApprovalCases, AccountCases):
     """The registry of households and everything recorded about them."""
 
     name = "Casework"
+    commands = frozenset(COMMANDS)
     snapshotting_intervals = {Household: 100}
 
     def execute(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
         """Carry out a command of contract v1 by name (validated at the edge)."""
-        return getattr(self, COMMANDS[command].method)(cmd, meta)
+        return COMMANDS[command].handler(self, cmd, meta)

@@ -11,7 +11,6 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.approval import PendingChange, PendingIndex
-from domain.commands import COMMANDS
 from domain.errors import Conflict, DomainError, NotFound
 from domain.use_case import Stored, UseCases
 
@@ -25,7 +24,7 @@ _RIDERS: ContextVar[tuple[Any, ...]] = ContextVar("casework_approval_riders", de
 class ApprovalCases(UseCases):
     def request_approval(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """Keep the command until a supervisor decides; its stream id is the approval id."""
-        if command not in COMMANDS or command in _DECISIONS:
+        if command not in self.commands or command in _DECISIONS:
             raise DomainError("command", "approval.command_unknown")
         for _ in range(_INDEX_ATTEMPTS):
             pending = PendingChange(command=command, cmd=copy.deepcopy(cmd), meta=meta)

@@ -1,5 +1,14 @@
-"""The commands of contract v1: their fields, the use case that carries each out, and which
-ones wait for a second person's approval (maker-checker).
+"""The commands of contract v1, each declared once.
+
+A declaration says everything the rest of the system derives from it:
+- its fields (the marshmallow schema at the edge, `app/schemas.py`, has exactly these);
+- whether it waits for a second person's approval (maker-checker);
+- its area rule: which kelurahan a case worker must hold (the household's, a given one, a
+  kecamatan holding one, and a target kelurahan it moves a family into) and which OPD a
+  program manager must be (the OPD given, or of the program named or behind a benefit);
+- its UI group and its title and help (English msgids; the catalogs hold the Indonesian);
+- its handler: a use case of `Casework` (called with the command and its meta);
+- which of its fields are personal data: `domain.personal_data.FIELDS`, by field name.
 
 Field notes: dates are ISO `YYYY-MM-DD` strings, periods `YYYY-Qn`, amounts whole rupiah.
 Every command may also carry `expected_version`, `reason` and `occurred_at`.
@@ -7,112 +16,320 @@ Every command may also carry `expected_version`, `reason` and `occurred_at`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from domain.approval_cases import ApprovalCases
+from domain.household import Household
+from domain.household_cases import HouseholdCases, household_change
+from domain.program_cases import ProgramCases
+
+Handler = Callable[[Any, dict[str, Any], dict[str, Any]], Any]
+COMMON_FIELDS = ("expected_version", "reason", "occurred_at")
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's no-op marker: extracted, translated at use
+    return text
+
+
+class Group(Enum):
+    """The groups of the commands page, in the order case workers meet them."""
+
+    MEMBERSHIP = "membership"
+    IDENTITY = "identity"
+    BUSINESS = "business"
+    WELFARE = "welfare"
+    PROGRAMS = "programs"
+    BENEFITS = "benefits"
+    EMPOWERMENT = "empowerment"
+    CASEWORK = "casework"
+    APPROVALS = "approvals"
+    PRIVACY = "privacy"
+
+
+GROUP_TITLES = {
+    Group.MEMBERSHIP: N_("Membership"),
+    Group.IDENTITY: N_("Identity"),
+    Group.BUSINESS: N_("Business"),
+    Group.WELFARE: N_("Welfare"),
+    Group.PROGRAMS: N_("Programs"),
+    Group.BENEFITS: N_("Benefits"),
+    Group.EMPOWERMENT: N_("Empowerment"),
+    Group.CASEWORK: N_("Casework"),
+    Group.APPROVALS: N_("Approvals"),
+    Group.PRIVACY: N_("Privacy"),
+}
+
+
+class Kelurahan(Enum):
+    """Which kelurahan a case worker must be assigned to."""
+
+    HOUSEHOLD = "household"  # the kelurahan of the household named by `household_id`
+    GIVEN = "given"  # the `kelurahan` field (a new household)
+    KECAMATAN = "kecamatan"  # any kelurahan of the `kecamatan` field (a person without papers)
+    NONE = "none"  # not a case worker's command
+
+
+class Opd(Enum):
+    """Which OPD a program manager must be."""
+
+    GIVEN = "given"  # the `opd` field (a new program)
+    PROGRAM = "program"  # the OPD of the program named by `program` or `code`
+    BENEFIT = "benefit"  # the OPD of the program of the benefit or enrolment named
+    NONE = "none"  # not a program manager's command
 
 
 @dataclass(frozen=True)
-class CommandSpec:
+class Area:
+    """Who may send a command beyond supervisors and administrators, and where."""
+
+    kelurahan: Kelurahan = Kelurahan.NONE
+    opd: Opd = Opd.NONE
+    # a field naming a second kelurahan the command moves the household into
+    target_kelurahan: str | None = None
+    # the domain decides (ApproveChange, RejectChange: a supervisor who is not the maker)
+    decision: bool = False
+
+
+HOUSEHOLD = Area(kelurahan=Kelurahan.HOUSEHOLD)
+BENEFIT = Area(kelurahan=Kelurahan.HOUSEHOLD, opd=Opd.BENEFIT)
+SUPERVISORS = Area()  # supervisors and administrators only
+
+
+@dataclass(frozen=True)
+class Command:
     name: str
-    method: str
     fields: tuple[str, ...]
+    handler: Handler
+    group: Group
+    area: Area
+    title: str
+    help: str
     needs_approval: bool = False
 
 
-PERSON = ("nik", "name", "birth_date", "sex")
+PERSON = ("nik", "name", "birth_date", "sex")  # a nested person (`head`, `person`)
 
-SPECS = (
+CATALOGUE = (
     # membership
-    CommandSpec(
+    Command(
         "RegisterHousehold",
-        "register_household",
         ("kk_number", "kecamatan", "kelurahan", "address", "rt", "rw", "head"),
+        HouseholdCases.register_household,
+        Group.MEMBERSHIP,
+        Area(kelurahan=Kelurahan.GIVEN),
+        N_("Register a household"),
+        N_("A new family, as on its family card."),
     ),
-    CommandSpec("AddMember", "add_member", ("household_id", "person", "relationship")),
+    Command(
+        "AddMember",
+        ("household_id", "person", "relationship"),
+        HouseholdCases.add_member,
+        Group.MEMBERSHIP,
+        HOUSEHOLD,
+        N_("Add a member"),
+        N_("A new member of a household."),
+    ),
     # kind: moved_out | deceased | other
-    CommandSpec(
+    Command(
         "RemoveMember",
-        "remove_member",
         ("household_id", "nik", "kind", "effective_date"),
+        HouseholdCases.remove_member,
+        Group.MEMBERSHIP,
+        HOUSEHOLD,
+        N_("Remove a member"),
+        N_("A member moves out, dies or leaves for another reason."),
         needs_approval=True,
     ),
-    CommandSpec("ChangeHead", "change_head", ("household_id", "nik", "new_kk_number")),
-    CommandSpec("RecordDeath", "record_death", ("household_id", "nik", "date_of_death")),
-    # identity; arrival: {"type": born_here | pindah_datang, "arrived_on", "origin_region_code"}
-    CommandSpec("IssueKtp", "issue_ktp", ("household_id", "nik", "issued_on", "arrival")),
-    CommandSpec(
-        "RegisterHomelessPerson",
-        "register_homeless_person",
-        ("name", "estimated_birth_year", "sex", "found_at", "kecamatan", "notes"),
+    Command(
+        "ChangeHead",
+        ("household_id", "nik", "new_kk_number"),
+        HouseholdCases.change_head,
+        Group.MEMBERSHIP,
+        HOUSEHOLD,
+        N_("Change the head"),
+        N_("A new head of family, with the new KK number."),
     ),
-    CommandSpec(
-        "LinkIdentity", "link_identity", ("person_id", "household_id", "nik"), needs_approval=True
+    Command(
+        "RecordDeath",
+        ("household_id", "nik", "date_of_death"),
+        HouseholdCases.record_death,
+        Group.MEMBERSHIP,
+        HOUSEHOLD,
+        N_("Record a death"),
+        N_("When a member died."),
+    ),
+    Command(
+        "RelocateHousehold",
+        ("household_id", "kecamatan", "kelurahan", "address", "rt", "rw", "moved_on"),
+        household_change(Household.relocate),
+        Group.MEMBERSHIP,
+        Area(kelurahan=Kelurahan.HOUSEHOLD, target_kelurahan="kelurahan"),
+        N_("Relocate a household"),
+        N_("The family moves to another address in the city, possibly another kelurahan."),
+    ),
+    # identity; arrival: {"type": born_here | pindah_datang, "arrived_on", "origin_region_code"}
+    Command(
+        "IssueKtp",
+        ("household_id", "nik", "issued_on", "arrival"),
+        HouseholdCases.issue_ktp,
+        Group.IDENTITY,
+        HOUSEHOLD,
+        N_("Record a KTP issued"),
+        N_("A KTP issued, with how the person arrived (born here or moved in)."),
+    ),
+    Command(
+        "RegisterHomelessPerson",
+        ("name", "estimated_birth_year", "sex", "found_at", "kecamatan", "notes"),
+        HouseholdCases.register_homeless_person,
+        Group.IDENTITY,
+        Area(kelurahan=Kelurahan.KECAMATAN),
+        N_("Register a person without papers"),
+        N_("A homeless person or someone without documents, under a provisional identity."),
+    ),
+    Command(
+        "LinkIdentity",
+        ("person_id", "household_id", "nik"),
+        HouseholdCases.link_identity,
+        Group.IDENTITY,
+        HOUSEHOLD,
+        N_("Link an identity"),
+        N_("A provisional person turns out to be a NIK in a household."),
+        needs_approval=True,
     ),
     # business
-    CommandSpec(
+    Command(
         "RegisterNib",
-        "register_nib",
         ("household_id", "nik", "nib", "business_name", "registered_on"),
+        HouseholdCases.register_nib,
+        Group.BUSINESS,
+        HOUSEHOLD,
+        N_("Record an NIB"),
+        N_("A member's business licence (OSS)."),
     ),
-    CommandSpec("RevokeNib", "revoke_nib", ("household_id", "nik", "nib", "revoked_on")),
+    Command(
+        "RevokeNib",
+        ("household_id", "nik", "nib", "revoked_on"),
+        HouseholdCases.revoke_nib,
+        Group.BUSINESS,
+        HOUSEHOLD,
+        N_("Revoke an NIB"),
+        N_("An NIB no longer applies."),
+    ),
     # welfare; source: DTSEN | DTKS | P3KE | VERVAL; desil 1..10; period like 2025-Q3
-    CommandSpec(
+    Command(
         "RecordWelfareAssessment",
-        "record_welfare_assessment",
         ("household_id", "source", "desil", "period", "reference"),
+        HouseholdCases.record_welfare_assessment,
+        Group.WELFARE,
+        HOUSEHOLD,
+        N_("Record a welfare decile"),
+        N_("A decile from DTSEN, DTKS, P3KE or field verification."),
     ),
     # outcome: valid | invalid | moved | not_found | deceased
-    CommandSpec(
+    Command(
         "RecordVerification",
-        "record_verification",
         ("household_id", "outcome", "visited_on", "verifier", "notes"),
+        HouseholdCases.record_verification,
+        Group.WELFARE,
+        HOUSEHOLD,
+        N_("Record a field verification"),
+        N_("The outcome of a verval visit."),
     ),
     # programs; funding: APBN | APBD | BAZNAS | OTHER; kind: bansos | empowerment | insurance
     # rules: {"max_desil", "min_residence_months", "excludes_nib_holders", "once_per_kk",
     #         "combinable_with": [codes], "recipient": head | adult_woman | any_member}
-    CommandSpec(
+    Command(
         "DefineProgram",
-        "define_program",
         ("code", "name", "opd", "funding", "kind", "rules", "effective_from"),
+        ProgramCases.define_program,
+        Group.PROGRAMS,
+        Area(opd=Opd.GIVEN),
+        N_("Define a program"),
+        N_("A new program with its OPD, funding and eligibility rules."),
     ),
-    CommandSpec(
+    Command(
         "ChangeProgramRules",
-        "change_program_rules",
         ("code", "rules", "effective_from"),
+        ProgramCases.change_program_rules,
+        Group.PROGRAMS,
+        Area(opd=Opd.PROGRAM),
+        N_("Change program rules"),
+        N_("A new version of the rules; fields left empty keep their current value."),
         needs_approval=True,
     ),
     # benefits: a benefit is identified by its `benefit_id` (answered by GrantBenefit)
-    CommandSpec(
+    Command(
         "GrantBenefit",
-        "grant_benefit",
         ("household_id", "nik", "program", "period_start", "period_end", "amount"),
+        HouseholdCases.grant_benefit,
+        Group.BENEFITS,
+        Area(kelurahan=Kelurahan.HOUSEHOLD, opd=Opd.PROGRAM),
+        N_("Grant a benefit"),
+        N_("A benefit for a member."),
         needs_approval=True,
     ),
-    CommandSpec(
-        "SuspendBenefit", "suspend_benefit", ("household_id", "benefit_id", "effective_date")
-    ),
-    CommandSpec(
-        "ResumeBenefit", "resume_benefit", ("household_id", "benefit_id", "effective_date")
-    ),
-    CommandSpec(
-        "TerminateBenefit",
-        "terminate_benefit",
+    Command(
+        "SuspendBenefit",
         ("household_id", "benefit_id", "effective_date"),
+        HouseholdCases.suspend_benefit,
+        Group.BENEFITS,
+        BENEFIT,
+        N_("Suspend a benefit"),
+        N_("A benefit pauses."),
+    ),
+    Command(
+        "ResumeBenefit",
+        ("household_id", "benefit_id", "effective_date"),
+        HouseholdCases.resume_benefit,
+        Group.BENEFITS,
+        BENEFIT,
+        N_("Resume a benefit"),
+        N_("A suspended benefit runs again."),
+    ),
+    Command(
+        "TerminateBenefit",
+        ("household_id", "benefit_id", "effective_date"),
+        HouseholdCases.terminate_benefit,
+        Group.BENEFITS,
+        BENEFIT,
+        N_("Terminate a benefit"),
+        N_("A benefit ends, with a reason and a date."),
         needs_approval=True,
     ),
-    CommandSpec(
-        "EnrollEmpowerment", "enroll_empowerment", ("household_id", "nik", "program", "enrolled_on")
+    Command(
+        "EnrollEmpowerment",
+        ("household_id", "nik", "program", "enrolled_on"),
+        HouseholdCases.enroll_empowerment,
+        Group.EMPOWERMENT,
+        Area(kelurahan=Kelurahan.HOUSEHOLD, opd=Opd.PROGRAM),
+        N_("Enrol in empowerment"),
+        N_("A member joins a training or capital program."),
     ),
     # outcome: completed | graduated | dropped_out
-    CommandSpec(
+    Command(
         "CompleteEmpowerment",
-        "complete_empowerment",
         ("household_id", "enrollment_id", "outcome", "completed_on"),
+        HouseholdCases.complete_empowerment,
+        Group.EMPOWERMENT,
+        BENEFIT,
+        N_("Complete empowerment"),
+        N_("How it ended: completed, graduated or dropped out."),
     ),
     # casework
-    CommandSpec("AddCaseNote", "add_case_note", ("household_id", "text")),
-    CommandSpec(
+    Command(
+        "AddCaseNote",
+        ("household_id", "text"),
+        HouseholdCases.add_case_note,
+        Group.CASEWORK,
+        HOUSEHOLD,
+        N_("Add a case note"),
+        N_("A caseworker's note."),
+    ),
+    Command(
         "FileObjection",
-        "file_objection",
         (
             "household_id",
             "objector_nik",
@@ -122,25 +339,84 @@ SPECS = (
             "latitude",
             "longitude",
         ),
+        HouseholdCases.file_objection,
+        Group.CASEWORK,
+        HOUSEHOLD,
+        N_("File an objection"),
+        N_(
+            "An objection by a resident of the same kelurahan, with photo and coordinates;"
+            " decided within 14 days."
+        ),
     ),
     # resolution: upheld | rejected
-    CommandSpec(
+    Command(
         "ResolveObjection",
-        "resolve_objection",
         ("household_id", "objection_id", "resolution", "resolved_on"),
+        HouseholdCases.resolve_objection,
+        Group.CASEWORK,
+        HOUSEHOLD,
+        N_("Resolve an objection"),
+        N_("An objection upheld or rejected."),
     ),
-    # privacy (UU PDP): restriction of processing; supervisor/admin only (app/auth.py)
-    CommandSpec("RestrictProcessing", "restrict_processing", ("household_id", "nik", "grounds")),
-    CommandSpec("LiftRestriction", "lift_restriction", ("household_id", "nik")),
-    # erasure destroys the person's key (crypto-shredding): always a second person's decision
-    CommandSpec(
-        "RequestErasure", "request_erasure", ("household_id", "nik", "reason"), needs_approval=True
+    # approvals
+    Command(
+        "ApproveChange",
+        ("approval_id", "note"),
+        ApprovalCases.approve_change,
+        Group.APPROVALS,
+        Area(decision=True),
+        N_("Approve a change"),
+        N_("A supervisor approves someone else's request; its command runs at once."),
     ),
-    CommandSpec("ApproveChange", "approve_change", ("approval_id", "note")),
     # exemption: an article 15 ground (domain.household.ERASURE_EXEMPTIONS), to refuse an erasure
-    CommandSpec("RejectChange", "reject_change", ("approval_id", "note", "exemption")),
+    Command(
+        "RejectChange",
+        ("approval_id", "note", "exemption"),
+        ApprovalCases.reject_change,
+        Group.APPROVALS,
+        Area(decision=True),
+        N_("Reject a change"),
+        N_("A supervisor rejects a request, saying why."),
+    ),
+    # privacy (UU PDP): restriction of processing, by a supervisor or an administrator
+    Command(
+        "RestrictProcessing",
+        ("household_id", "nik", "grounds"),
+        HouseholdCases.restrict_processing,
+        Group.PRIVACY,
+        SUPERVISORS,
+        N_("Restrict processing"),
+        N_(
+            "Only the register keeps this person's data (marked restricted); no program, view"
+            " or agency feed uses it until the restriction is lifted."
+        ),
+    ),
+    Command(
+        "LiftRestriction",
+        ("household_id", "nik"),
+        HouseholdCases.lift_restriction,
+        Group.PRIVACY,
+        SUPERVISORS,
+        N_("Lift a restriction"),
+        N_("Programs and agencies may use this person's data again."),
+    ),
+    # erasure destroys the person's key (crypto-shredding): always a second person's decision
+    Command(
+        "RequestErasure",
+        ("household_id", "nik", "reason"),
+        HouseholdCases.request_erasure,
+        Group.PRIVACY,
+        HOUSEHOLD,
+        N_("Erase personal data"),
+        N_(
+            "At the data subject's request (UU PDP): once another supervisor approves, the"
+            " person's key is destroyed, so their NIK, name and personal data can no longer be"
+            " read anywhere; benefits and history stay recorded."
+        ),
+        needs_approval=True,
+    ),
 )
 
-COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in SPECS}
-NEEDS_APPROVAL = frozenset(spec.name for spec in SPECS if spec.needs_approval)
+COMMANDS: dict[str, Command] = {command.name: command for command in CATALOGUE}
+NEEDS_APPROVAL = frozenset(c.name for c in CATALOGUE if c.needs_approval)
 # Later issues: DefineAgencyAgreement.

@@ -556,6 +556,36 @@ class Household(Aggregate):
         own = [r for r in self.assessments if r["source"] == source]
         return max(own, key=lambda r: r["period"])["desil"] if own else None
 
+    def relocate(
+        self,
+        kecamatan: str,
+        kelurahan: str,
+        address: str,
+        rt: str,
+        rw: str,
+        moved_on: str,
+        meta: dict[str, Any],
+    ) -> None:
+        """The family moves to another address in the city, possibly another kelurahan
+        (checked against the region list at the edge)."""
+        _required("address", address)
+        _not_future("moved_on", moved_on)
+        self._relocated(kecamatan, kelurahan, address, rt, rw, moved_on, meta)
+
+    @event("HouseholdRelocated")
+    def _relocated(
+        self,
+        kecamatan: str,
+        kelurahan: str,
+        address: str,
+        rt: str,
+        rw: str,
+        moved_on: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.kecamatan, self.kelurahan = kecamatan, kelurahan
+        self.address, self.rt, self.rw = address, rt, rw
+
     def record_verification(
         self, outcome: str, visited_on: str, verifier: str, notes: str, meta: dict[str, Any]
     ) -> None:

@@ -9,6 +9,7 @@ Ids of benefits, enrolments and objections are `derived_id(stream_id, kind, vers
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -19,6 +20,25 @@ from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
 from domain.identity import kk_problems, nik_problems
 from domain.use_case import Stored, UseCases, check_person
+
+
+def household_change(change: Callable[..., None]) -> Callable[..., Stored]:
+    """The use case of a command that changes one household and nothing else: load it,
+    honour `expected_version`, let `change(household, **fields, meta=meta)` check its rules and
+    record the event, save."""
+
+    def use_case(cases: HouseholdCases, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        household = cases._household_for(cmd)
+        fields = {k: v for k, v in cmd.items() if k not in _NOT_CHANGE_FIELDS}
+        change(household, **fields, meta=meta)
+        return cases._store(household)
+
+    use_case.__name__ = change.__name__
+    return use_case
+
+
+# Fields of every command that the use case reads, not the aggregate's change.
+_NOT_CHANGE_FIELDS = ("household_id", "expected_version", "reason", "occurred_at")
 
 
 class HouseholdCases(UseCases):

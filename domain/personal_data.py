@@ -10,31 +10,161 @@ of the nearest enclosing person, or of the stream (see `adapters.codec`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Protocol
 
 PREFIX = "pd1."  # what a stored token starts with
 ERASED = "[erased]"
 ERASED_ID = "erased:"
-# Fields that are personal data wherever they occur in a protected event.
-PERSONAL_FIELDS = frozenset(
-    {
-        "name",
-        "birth_date",
-        "address",
-        "text",
-        "notes",
-        "grounds",
-        "business_name",
-        "reason",
-        "note",
-        "photo_reference",
-        "latitude",
-        "longitude",
-        "found_at",
-    }
-)
-DATE_FIELDS = frozenset({"birth_date"})
-KK_FIELDS = frozenset({"kk_number", "new_kk_number", "previous_kk_number"})
+
+
+class Stored(Enum):
+    """How a field is kept in the store, in Kafka and in every backup."""
+
+    IDENTIFIER = "identifier"  # a NIK or KK number: its subject's own key, found by keyed hash
+    ENCRYPTED = "encrypted"  # the key of the person it belongs to (or of the stream)
+    CLEAR = "clear"  # in clear: not personal, or needed in clear (said why in `because`)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field name of commands and events: the category of personal data it belongs to
+    (None: not personal data) and how it is stored."""
+
+    category: str | None
+    stored: Stored = Stored.CLEAR
+    date: bool = False  # an encrypted date reads as None once erased
+    kk: bool = False  # an identifier of a family (KK number), not of a person
+    because: str = ""  # why personal data is kept in clear
+
+
+def _id(category: str = "identity", kk: bool = False) -> Field:
+    return Field(category, Stored.IDENTIFIER, kk=kk)
+
+
+def _secret(category: str, date: bool = False) -> Field:
+    return Field(category, Stored.ENCRYPTED, date=date)
+
+
+def _clear(category: str | None = None, because: str = "") -> Field:
+    return Field(category, Stored.CLEAR, because=because)
+
+
+_AREA = "the city's statistics and the area of a case worker are by kecamatan and kelurahan"
+
+# Every field name of every command and event, classified once. The codec encrypts by it
+# (`adapters.codec`), the record of processing lists its categories, the subject access
+# report and the API disclose by it; tests/unit/test_declarations.py fails on a field of a
+# command or an event that is missing here.
+FIELDS: dict[str, Field] = {
+    # identity
+    "nik": _id(),
+    "objector_nik": _id(),
+    "previous_head_nik": _id(),
+    "kk_number": _id(kk=True),
+    "new_kk_number": _id(kk=True),
+    "previous_kk_number": _id(kk=True),
+    "name": _secret("names"),
+    "birth_date": _secret("birth", date=True),
+    "estimated_birth_year": _clear("birth", "a year identifies no one; eligibility by age"),
+    "sex": _clear("birth", "eligibility rules by sex (adult woman recipient)"),
+    # where a person lives
+    "address": _secret("address"),
+    "rt": _secret("address"),
+    "rw": _secret("address"),
+    "found_at": _secret("address"),
+    "kecamatan": _clear("address", _AREA),
+    "kelurahan": _clear("address", _AREA),
+    "moved_on": _clear("address", "residence months are counted from it"),
+    "arrival": _clear("address", "residence rules read the arrival type and date"),
+    "arrived_on": _clear("address", "residence rules count months from it"),
+    "origin_region_code": _clear("address", "a region code of 4 or 6 digits"),
+    "type": _clear("address", "born here or moved in"),
+    # family
+    "head": _clear("family", "a nested person: its fields are classified by their own names"),
+    "person": _clear("family", "a nested person: its fields are classified by their own names"),
+    "relationship": _clear("family", "eligibility rules read the relationship"),
+    "relationships": _clear("family", "eligibility rules read the relationship"),
+    "status": _clear("family", "whether a member is active, moved out or deceased"),
+    "date_of_death": _secret("death", date=True),
+    "cause": _clear(None),
+    # welfare and verification
+    "desil": _clear("welfare", "eligibility rules compare the decile"),
+    "replaces_desil": _clear("welfare", "eligibility rules compare the decile"),
+    "source": _clear("welfare", "which register the decile came from"),
+    "period": _clear("welfare", "eligibility rules read the period"),
+    "reference": _clear(None),
+    "outcome": _clear("verification", "policies react to the outcome"),
+    "visited_on": _clear("verification", "deadlines run from it"),
+    "verifier": _secret("verification"),
+    # business
+    "nib": _clear("business", "a public business registration number (OSS)"),
+    "business_name": _secret("business"),
+    "registered_on": _clear("business", "reviews run from it"),
+    "revoked_on": _clear("business", "reviews run from it"),
+    "issued_on": _clear("identity", "the date a KTP was issued"),
+    # benefits and empowerment
+    "program": _clear("benefits", "programs are counted and checked by their code"),
+    "amount": _clear("benefits", "budgets are summed"),
+    "period_start": _clear("benefits", "overlaps are checked"),
+    "period_end": _clear("benefits", "overlaps are checked"),
+    "effective_date": _clear("benefits", "the dates of a benefit's changes"),
+    "enrolled_on": _clear("benefits", "the dates of an enrolment"),
+    "completed_on": _clear("benefits", "the dates of an enrolment"),
+    "deadline": _clear(None),
+    # casework, objections, privacy: free text is encrypted
+    "text": _secret("verification"),
+    "notes": _secret("verification"),
+    "note": _secret("verification"),
+    "reason": _secret("verification"),
+    "grounds": _secret("verification"),
+    "photo_reference": _secret("location"),
+    "latitude": _secret("location"),
+    "longitude": _secret("location"),
+    "filed_on": _clear("verification", "the objection's deadline runs from it"),
+    "resolved_on": _clear("verification", "the objection's deadline runs from it"),
+    "resolution": _clear("verification", "upheld or rejected"),
+    "exemption": _clear("verification", "an article 15 ground, a code"),
+    "subject": _clear(None),  # the pseudonymous id of a person's key, no relation to the NIK
+    "nik_key": _clear(None),  # keyed hashes: they reveal nothing without the master key
+    "kk_key": _clear(None),
+    # ids, versions and the rest: no personal data
+    "household_id": _clear(None),
+    "person_id": _clear(None),
+    "benefit_id": _clear(None),
+    "enrollment_id": _clear(None),
+    "objection_id": _clear(None),
+    "approval_id": _clear(None),
+    "expected_version": _clear(None),
+    "occurred_at": _clear(None),
+    "version": _clear(None),
+    # programs, staff accounts and approvals (their events hold no data subject's data;
+    # a pending change's `cmd` is a command, protected field by field)
+    "code": _clear(None),
+    "opd": _clear(None),
+    "funding": _clear(None),
+    "kind": _clear(None),
+    "rules": _clear(None),
+    "effective_from": _clear(None),
+    "max_desil": _clear(None),
+    "min_residence_months": _clear(None),
+    "excludes_nib_holders": _clear(None),
+    "once_per_kk": _clear(None),
+    "combinable_with": _clear(None),
+    "recipient": _clear(None),
+    "command": _clear(None),
+    "cmd": _clear(None),
+    "approver": _clear(None),
+    "role": _clear(None),
+    "user_name": _clear(None),
+    "token_hash": _clear(None),
+}
+
+# What the codec encrypts (identifier fields are found by name: `nik`, `*_nik`, KK fields).
+PERSONAL_FIELDS = frozenset(n for n, f in FIELDS.items() if f.stored is Stored.ENCRYPTED)
+DATE_FIELDS = frozenset(n for n, f in FIELDS.items() if f.date)
+KK_FIELDS = frozenset(n for n, f in FIELDS.items() if f.kk)
 # Events of these modules hold no data subject's personal data (programs, staff accounts).
 UNPROTECTED_TOPICS = ("domain.program:", "domain.accounts:")
 

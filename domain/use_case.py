@@ -77,6 +77,8 @@ class UseCases(Application):
     stored tokens on untouched).
     """
 
+    commands: frozenset[str] = frozenset()  # the names of the commands `execute` carries out
+
     def __init__(
         self, env: dict[str, str] | None = None, codec: PersonalDataCodec | None = None
     ) -> None:

@@ -122,6 +122,23 @@ class Projection:
     indexes: list[str] = field(default_factory=list)
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
+    # What the view reads nothing from, said explicitly: event types, or stream types for all
+    # their events. Every event type of the domain is handled or ignored by every view
+    # (tests/unit/test_declarations.py), so a new event cannot be missed silently...
+    ignores: frozenset[str] = frozenset()
+    # ...unless the view says it reads its handlers' events and nothing else, whatever comes.
+    only_its_handlers: bool = False
+
+    def decides(self, stream_type: str, event_type: str) -> bool:
+        """Whether the view handles or explicitly ignores this event type."""
+        return (
+            self.only_its_handlers
+            or event_type in self.handlers
+            or event_type in RESTRICTION_EVENTS
+            or event_type == ERASURE_EVENT
+            or event_type in self.ignores
+            or stream_type in self.ignores
+        )
     on_restriction: RestrictionHook | None = None
     on_erasure: ErasureHook | None = None
     # The shape of its tables: raise it when a table changes, so the new shape gets tables of

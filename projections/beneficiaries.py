@@ -89,6 +89,7 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
 PROJECTION = Projection(
     name="beneficiaries",
     tables=TABLES,
+    only_its_handlers=True,  # benefits only: nothing else of a household is kept here
     handlers={
         "BenefitGranted": benefit_granted,
         "BenefitSuspended": _status("suspended"),

@@ -184,6 +184,23 @@ def restriction_lifted(cur: Cursor, names: dict[str, str], envelope: dict[str, A
     _set_restricted(cur, names, envelope, False)
 
 
+def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(
+        f"UPDATE {names['households']} SET kecamatan=?, kelurahan=?, address=?, rt=?, rw=?"
+        " WHERE id=?",
+        (
+            data["kecamatan"],
+            data["kelurahan"],
+            data["address"],
+            data["rt"],
+            data["rw"],
+            envelope["stream_id"],
+        ),
+    )
+    _touch(cur, names, envelope)
+
+
 def household_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     _touch(cur, names, envelope)
 
@@ -206,6 +223,7 @@ HANDLERS = {
     "DeathRecorded": death_recorded,
     "MemberRejoined": member_rejoined,
     "HeadChanged": head_changed,
+    "HouseholdRelocated": household_relocated,
     "ProcessingRestricted": processing_restricted,
     "RestrictionLifted": restriction_lifted,
 }
@@ -220,6 +238,19 @@ PROJECTION = Projection(
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased
     version=3,
     stream_handlers={"Household": household_changed},
+    ignores=frozenset(
+        {
+            # streams without a household's members or address
+            *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "Program"),
+            *("ProgramCatalog", "ProvisionalPerson", "TokenIndex", "User"),
+            # household events that change neither members nor address (version only)
+            *("BenefitGranted", "BenefitResumed", "BenefitReviewOpened", "BenefitSuspended"),
+            *("BenefitTerminated", "CaseNoteAdded", "EmpowermentCompleted"),
+            *("EmpowermentEnrolled", "ErasureRefused", "KtpIssued", "NibRegistered"),
+            *("NibRevoked", "ObjectionFiled", "ObjectionLapsed", "ObjectionResolved"),
+            *("ProvisionalIdentityLinked", "VerificationRecorded", "WelfareAssessed"),
+        }
+    ),
     on_erasure=erase_person,
 )
 

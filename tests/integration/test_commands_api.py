@@ -13,6 +13,7 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from app import create_app
 from app.schemas import COMMANDS, example
+from domain.application import SYSTEM, make_meta
 from projections.status import store_counts
 from tests.integration.conftest import bearer
 from tests.unit.test_command_schemas import invalid_cases
@@ -145,6 +146,44 @@ def test_a_caseworker_acts_only_in_their_kelurahan(client, web, tokens):
     assert refused.status_code == 403 and refused.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
     assert stored(web) == before
     assert post(client, "AddCaseNote", note, tokens["cw_sipin"]).status_code == 201
+
+
+def test_a_caseworker_relocates_a_family_only_between_kelurahan_of_their_area(
+    client, web, tokens
+):
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "cli")
+    casework.add_user("cw_two", "caseworker", None, ["Simpang IV Sipin", "Teluk Kenali"], meta)
+    two = casework.issue_token("cw_two", meta)
+    household_id = register(client, tokens["cw_sipin"])
+    move = {
+        "household_id": household_id,
+        "kecamatan": "Telanaipura",
+        "kelurahan": "teluk kenali",
+        "address": "Jl. Arif Rahman Hakim No. 12",
+        "rt": "3",
+        "rw": "1",
+        "moved_on": "2025-06-01",
+    }
+    before = stored(web)
+    refused = post(client, "RelocateHousehold", move, tokens["cw_sipin"])
+    assert refused.status_code == 403 and refused.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
+    outside = post(client, "RelocateHousehold", move, tokens["cw_pelayangan"])
+    assert outside.json["codes"] == {"household_id": ["auth.kelurahan"]}
+    assert stored(web) == before
+
+    moved = post(client, "RelocateHousehold", move, two)
+    assert moved.status_code == 201, moved.json
+    found = household(client, household_id, tokens["sup1"])
+    assert (found["kelurahan"], found["address"], found["rt"], found["rw"]) == (
+        "Teluk Kenali",
+        "Jl. Arif Rahman Hakim No. 12",
+        "003",
+        "001",
+    )
+    # the family is now outside the first case worker's area
+    note = {"household_id": household_id, "text": "Kunjungan rumah."}
+    assert post(client, "AddCaseNote", note, tokens["cw_sipin"]).status_code == 403
 
 
 def test_auditors_and_agencies_only_read(client, web, tokens):

@@ -167,7 +167,7 @@ def test_every_catalogue_command_has_a_schema_with_exactly_its_fields():
         common = set(COMMON_FIELDS) - set(spec.fields)  # RequestErasure's reason is its own
         assert set(command.schema().fields) - common == set(spec.fields), spec.name
         assert set(COMMON_FIELDS) <= set(command.schema().fields)
-        assert command.method == spec.method
+        assert command.declaration is spec
         assert command.needs_approval == spec.needs_approval
 
 

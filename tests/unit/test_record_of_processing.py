@@ -1,12 +1,14 @@
 """The record of processing is generated from the catalog, the commands and the roles."""
 
+from dataclasses import replace
+
 import pytest
 
 from app.privacy import LEGAL_BASES, data_categories, legal_basis, record_of_processing
 from domain.accounts import ROLES
 from domain.application import SYSTEM, make_meta
 from domain.catalog import SEED_PROGRAMS
-from domain.commands import CommandSpec
+from domain.commands import COMMANDS
 from domain.program import FUNDINGS
 from tests.support.apps import memory_casework
 
@@ -66,7 +68,7 @@ def test_data_categories_come_from_the_command_fields():
     assert "RegisterHousehold" in categories["identity"]["collected_by"]
     assert all(c["retention"] for c in categories.values())
     # A new command field of a known kind is picked up without touching the record.
-    extra = data_categories([CommandSpec("RecordDisability", "x", ("household_id", "nik"))])
+    extra = data_categories([replace(COMMANDS["AddCaseNote"], fields=("household_id", "nik"))])
     assert [c["category"] for c in extra] == ["identity"]
 
 

@@ -88,3 +88,40 @@ def test_the_register_shows_member_status_and_the_new_kk(app, tmp_path):
     assert by_nik[WIFE["nik"]]["relationship"] == "kepala_keluarga"
     assert by_nik[HEAD["nik"]]["status"] == "deceased"
     assert by_nik[SON["nik"]]["status"] == "moved_out"
+
+
+def test_a_relocated_household_is_found_at_its_new_address(app, tmp_path):
+    meta = make_meta(SYSTEM, "api")
+    hid = app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 1), 1),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Telanaipura",
+            "address": "Jl. Sultan Agung No. 1",
+            "rt": "001",
+            "rw": "002",
+            "head": HEAD,
+        },
+        meta,
+    ).stream_id
+    app.execute(
+        "RelocateHousehold",
+        {
+            "household_id": hid,
+            "kecamatan": "Jambi Selatan",
+            "kelurahan": "Tambak Sari",
+            "address": "Jl. Kol. Abunjani No. 3",
+            "rt": "010",
+            "rw": "004",
+            "moved_on": "2025-02-01",
+        },
+        meta,
+    )
+    shown = register.get_household(project(app, tmp_path), hid)
+    assert (shown["kecamatan"], shown["kelurahan"], shown["address"], shown["rt"]) == (
+        "Jambi Selatan",
+        "Tambak Sari",
+        "Jl. Kol. Abunjani No. 3",
+        "010",
+    )
+    assert app.get_household(hid).kelurahan == "Tambak Sari"

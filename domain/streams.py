@@ -1,0 +1,40 @@
+"""Every kind of stream the store holds, and the event types each records."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from domain.accounts import TokenIndex, User
+from domain.approval import PendingChange, PendingIndex
+from domain.homeless import ProvisionalPerson
+from domain.household import Household, KkIndex, NikIndex
+from domain.program import Program, ProgramCatalog
+
+STREAM_TYPES = (
+    Household,
+    NikIndex,
+    KkIndex,
+    ProvisionalPerson,
+    Program,
+    ProgramCatalog,
+    PendingChange,
+    PendingIndex,
+    User,
+    TokenIndex,
+)
+
+
+def event_classes(stream: type) -> dict[str, type]:
+    """The event classes of a stream type by event type (the envelope's `type`)."""
+    found = {}
+    for name in dir(stream):
+        value = getattr(stream, name)
+        if isinstance(value, type) and dataclasses.is_dataclass(value):
+            if issubclass(value, stream.Event) and name not in ("Event", "Created"):
+                found[value.__name__] = value
+    return found
+
+
+def event_types() -> dict[str, set[str]]:
+    """Each stream type's event types, by the stream type's name."""
+    return {stream.__name__: set(event_classes(stream)) for stream in STREAM_TYPES}
