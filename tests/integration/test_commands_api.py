@@ -4,13 +4,11 @@ maker-checker, Idempotency-Key, and the queries behind them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from app import create_app, idempotency
+from app import idempotency
 from app.schemas import COMMANDS, example
-from domain.settings import Settings
 from projections.status import store_counts
 from tests.integration.conftest import bearer
 from tests.unit.test_command_schemas import invalid_cases
@@ -34,16 +32,6 @@ GRANT = {
     "period_end": "2025-03-31",
     "amount": 750000,
 }
-
-
-@pytest.fixture
-def web(backend) -> Iterator:
-    settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
-    )
-    flask_app = create_app(settings)
-    yield flask_app
-    flask_app.extensions["casework"].close()
 
 
 @pytest.fixture
