@@ -277,7 +277,8 @@ class PolicyRunner(GroupMember):
         self.sweep_seconds = sweep_seconds
         self.app = open_casework(settings.store, settings.master_key)
         self.codec = self.app.codec
-        assert self.codec is not None, "the policies read the store through the revealing mapper"
+        if self.codec is None:
+            raise RuntimeError("the policies read the store through the revealing mapper")
         self.view = StoreView(self.app)
         self.book = ObjectionBook()
         self.views = Database(settings.views)
@@ -349,7 +350,8 @@ class PolicyRunner(GroupMember):
 
     def poll_once(self, stop: threading.Event | None = None) -> int:
         """Handle one poll's messages in order, then commit (not when stopped half-way)."""
-        assert self.consumer is not None
+        if self.consumer is None:
+            raise RuntimeError("poll_once() before connect()")
         stop = stop or threading.Event()
         self.check_topic()
         batches = self.consumer.poll(timeout_ms=200)

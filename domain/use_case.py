@@ -110,7 +110,8 @@ class UseCases(Application):
 
     def destroy_key(self, subject: str) -> None:
         """Crypto-shredding: the subject's key is gone, its tokens reveal as markers."""
-        assert self.codec is not None, "erasure needs the key store"
+        if self.codec is None:
+            raise RuntimeError("erasure needs the key store: this store was opened without it")
         self.codec.ring.erase(subject)
         self.codec.forget()
 
