@@ -861,10 +861,47 @@ def _iso(day: dt.date) -> str:
     return day.isoformat()
 
 
+@dataclass
+class _Story:
+    """One family's history while it is drawn: the facts one concern leaves for the next
+    (who lives here since when, the best desil, who holds which benefit or NIB) and the
+    steps so far, in drawing order."""
+
+    family: dict
+    head: dict
+    people: list[tuple[dict, str]]
+    adults: list[dict]
+    steps: list[dict] = field(default_factory=list)
+    residence_since: dict[str, dt.date] = field(default_factory=dict)
+    best_desil: int | None = None
+    nib_before: set[str] = field(default_factory=set)
+    grants: list[tuple[str, str]] = field(default_factory=list)
+    held: dict[str, list[str]] = field(default_factory=dict)
+    nib_after: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, family: dict) -> _Story:
+        head = family["register"]["head"]
+        people = [(head, "kepala_keluarga")] + [
+            (m["person"], m["relationship"]) for m in family["members"]
+        ]
+        # adults by the time of the oldest NIBs drawn
+        adults = [
+            p
+            for p, _ in people
+            if _add_years(dt.date.fromisoformat(p["birth_date"]), 18) <= dt.date(2019, 1, 1)
+        ]
+        return cls(family=family, head=head, people=people, adults=adults)
+
+
 class HistoryGenerator:
     """Histories for families in the order `generate_households` gives them (deterministic:
     each family's draws come from its own `random.Random`, seeded by the seed and its index;
-    objectors are earlier families' adults of the same kelurahan)."""
+    objectors are earlier families' adults of the same kelurahan).
+
+    `history` runs one method per concern, in a fixed order, because each draws from the
+    family's generator and may use what the ones before it decided: changing the order, or
+    the draws inside one, changes every later value of that family."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -873,42 +910,51 @@ class HistoryGenerator:
         self.neighbours: dict[str, list[str]] = {}
 
     def history(self, family: dict) -> list[dict]:
-        rng = random.Random(f"casework-history:{self.seed}:{self.count}")
+        self.rng = random.Random(f"casework-history:{self.seed}:{self.count}")
         self.count += 1
-        self.rng = rng
-        head = family["register"]["head"]
-        people = [(head, "kepala_keluarga")] + [
-            (m["person"], m["relationship"]) for m in family["members"]
-        ]
-        steps: list[dict] = []
+        story = _Story.of(family)
+        self._identity(story)
+        self._welfare(story)
+        self._nibs_before_decisions(story)
+        self._benefits(story)
+        self._nibs_after_decisions(story)
+        self._deaths(story)
+        self._terminations(story)
+        self._objections(story)
+        self._remember_neighbours(story)
+        # in the order they happened (a stable sort keeps a day's steps in drawing order)
+        return sorted(story.steps, key=lambda s: s["on"])
 
-        # identity: a KTP for most adults; a newcomer's arrival from the NIK's first region
-        residence_since: dict[str, dt.date] = {}
+    # -- concerns, in drawing order ----------------------------------------------------
+
+    def _identity(self, story: _Story) -> None:
+        """A KTP for most adults; a newcomer's arrival from the NIK's first region (a
+        newcomer head brings the family with him)."""
         family_arrival = None
-        if not head["nik"].startswith(_CITY):
-            family_arrival = self._arrival(dt.date.fromisoformat(head["birth_date"]))
-        for person, _ in people:
+        if not story.head["nik"].startswith(_CITY):
+            family_arrival = self._arrival(dt.date.fromisoformat(story.head["birth_date"]))
+        for person, _ in story.people:
             born = dt.date.fromisoformat(person["birth_date"])
-            if _add_years(born, 17) > REFERENCE_DATE or rng.random() < 0.05:
+            if _add_years(born, 17) > REFERENCE_DATE or self.rng.random() < 0.05:
                 continue
             if person["nik"].startswith(_CITY):
                 issued = self._between(
                     max(_add_years(born, 17), dt.date(2011, 6, 1)), dt.date(2013, 12, 31)
                 )
                 arrival = {"type": "born_here", "arrived_on": None, "origin_region_code": None}
-                residence_since[person["nik"]] = born
+                story.residence_since[person["nik"]] = born
             else:
                 arrived = family_arrival or self._arrival(born)
                 arrived = max(arrived, born + dt.timedelta(days=1))
-                issued = arrived + dt.timedelta(days=rng.randint(7, 90))
+                issued = arrived + dt.timedelta(days=self.rng.randint(7, 90))
                 arrival = {
                     "type": "pindah_datang",
                     "arrived_on": _iso(arrived),
                     "origin_region_code": person["nik"][:6],
                 }
-                residence_since[person["nik"]] = arrived
+                story.residence_since[person["nik"]] = arrived
             issued = min(max(issued, _add_years(born, 17)), REFERENCE_DATE)
-            steps.append(
+            story.steps.append(
                 self._step(
                     "IssueKtp",
                     issued,
@@ -916,16 +962,20 @@ class HistoryGenerator:
                 )
             )
 
-        # welfare: DTSEN for most, the older sources for some, not always agreeing
+    def _welfare(self, story: _Story) -> None:
+        """DTSEN for most, the older sources for some, not always agreeing; the best desil
+        is the latest DTSEN's, else DTKS's, else P3KE's."""
+        rng = self.rng
         desil = rng.choices(range(1, 11), DESIL_WEIGHTS)[0]
-        best = None
         has_dtsen = rng.random() < 0.85
         if has_dtsen:
-            best = desil
-            steps.append(self._assessment("DTSEN", "2025-Q1", desil, dt.date(2025, 3, 1)))
+            story.best_desil = desil
+            story.steps.append(self._assessment("DTSEN", "2025-Q1", desil, dt.date(2025, 3, 1)))
             if rng.random() < 0.35:
-                best = max(1, min(10, desil + rng.choice((-1, 1))))
-                steps.append(self._assessment("DTSEN", "2025-Q3", best, dt.date(2025, 8, 1)))
+                story.best_desil = max(1, min(10, desil + rng.choice((-1, 1))))
+                story.steps.append(
+                    self._assessment("DTSEN", "2025-Q3", story.best_desil, dt.date(2025, 8, 1))
+                )
         older: dict[str, int] = {}
         for source, period, start, chance in (
             ("P3KE", "2024-Q1", dt.date(2024, 2, 1), 0.15 if has_dtsen else 0.4),
@@ -936,149 +986,148 @@ class HistoryGenerator:
                 if rng.random() < 0.6:
                     value = max(1, min(10, desil + rng.choice((-3, -2, -1, 1, 2, 3))))
                 older[source] = value
-                steps.append(self._assessment(source, period, value, start))
-        if best is None and older:
-            best = older.get("DTKS", older.get("P3KE"))
+                story.steps.append(self._assessment(source, period, value, start))
+        if story.best_desil is None and older:
+            story.best_desil = older.get("DTKS", older.get("P3KE"))
 
-        # NIBs registered before the 2026 decisions (they keep the holder from KJB)
-        adults = [
-            p
-            for p, _ in people
-            if _add_years(dt.date.fromisoformat(p["birth_date"]), 18) <= dt.date(2019, 1, 1)
-        ]
-        nib_before: set[str] = set()
-        if adults and rng.random() < 0.06:
-            holder = rng.choice(adults)
-            nib_before.add(holder["nik"])
-            steps.append(
-                self._nib(holder, self._between(dt.date(2019, 1, 1), dt.date(2025, 11, 30)))
-            )
+    def _nibs_before_decisions(self, story: _Story) -> None:
+        """A few NIBs registered before the 2026 decisions (they keep the holder from KJB)."""
+        if story.adults and self.rng.random() < 0.06:
+            holder = self.rng.choice(story.adults)
+            story.nib_before.add(holder["nik"])
+            on = self._between(dt.date(2019, 1, 1), dt.date(2025, 11, 30))
+            story.steps.append(self._nib(holder, on))
 
-        # benefits for 2026, to those the program rules admit
-        woman = next((p for p, r in people if r == "istri"), head if head["sex"] == "F" else None)
-        held: dict[str, list[str]] = {}
-        grants: list[tuple[str, str]] = []
-
-        def grant(program: str, person: dict) -> None:
-            held.setdefault(person["nik"], []).append(program)
-            grants.append((program, person["nik"]))
-            steps.append(
-                self._step(
-                    "GrantBenefit",
-                    GRANTED_ON,
-                    {
-                        "nik": person["nik"],
-                        "program": program,
-                        "period_start": PERIOD_2026[0],
-                        "period_end": PERIOD_2026[1],
-                        "amount": AMOUNTS[program],
-                    },
-                    reason=f"Penetapan penerima {program} 2026",
-                    ref=f"benefit:{program}:{person['nik']}",
-                )
-            )
-
-        if best is not None and best <= 4:
+    def _benefits(self, story: _Story) -> None:
+        """Benefits for 2026, to those the program rules admit: PKH to the woman of a poor
+        family, BPNT and PBI-JK to its head, KJB to a head of a year's residence without
+        other benefits or a business."""
+        rng, head, best = self.rng, story.head, story.best_desil
+        if best is None:
+            return
+        woman = next(
+            (p for p, r in story.people if r == "istri"), head if head["sex"] == "F" else None
+        )
+        if best <= 4:
             if woman is not None and rng.random() < 0.75:
-                grant("PKH", woman)
+                self._grant(story, "PKH", woman)
             if rng.random() < 0.85:
-                grant("BPNT", head)
-        if best is not None and best <= 5:
+                self._grant(story, "BPNT", head)
+        if best <= 5:
             if rng.random() < 0.8:
-                grant("PBI-JK", head)
+                self._grant(story, "PBI-JK", head)
             if woman is not None and woman is not head and best <= 4 and rng.random() < 0.6:
-                grant("PBI-JK", woman)
-            since = residence_since.get(head["nik"])
+                self._grant(story, "PBI-JK", woman)
+            since = story.residence_since.get(head["nik"])
             if (
-                set(held.get(head["nik"], [])) <= {"PBI-JK"}
+                set(story.held.get(head["nik"], [])) <= {"PBI-JK"}
                 and since is not None
                 and months_between(since, dt.date.fromisoformat(PERIOD_2026[0])) >= 12
-                and head["nik"] not in nib_before
+                and head["nik"] not in story.nib_before
                 and rng.random() < 0.6
             ):
-                grant("KJB", head)
+                self._grant(story, "KJB", head)
 
-        # 2026: NIBs after the decisions (a KJB head among them: a review), deaths,
-        # terminations, objections
-        nib_after: set[str] = set()
-        if ("KJB", head["nik"]) in grants and rng.random() < 0.25:
-            nib_after.add(head["nik"])
-        elif adults and rng.random() < 0.04:
-            nib_after.add(rng.choice(adults)["nik"])
-        for person, _ in people:
-            if person["nik"] in nib_after and person["nik"] not in nib_before:
-                steps.append(
-                    self._nib(person, self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 15)))
-                )
+    def _nibs_after_decisions(self, story: _Story) -> None:
+        """NIBs in 2026, after the decisions: a KJB head among them (a review) or another
+        adult."""
+        head_nik = story.head["nik"]
+        if ("KJB", head_nik) in story.grants and self.rng.random() < 0.25:
+            story.nib_after.add(head_nik)
+        elif story.adults and self.rng.random() < 0.04:
+            story.nib_after.add(self.rng.choice(story.adults)["nik"])
+        for person, _ in story.people:
+            if person["nik"] in story.nib_after and person["nik"] not in story.nib_before:
+                on = self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 15))
+                story.steps.append(self._nib(person, on))
 
+    def _deaths(self, story: _Story) -> None:
+        """Now and then a death of someone over 50 in 2026: a member removed as deceased, or
+        a death recorded."""
         elders = [
             (p, r)
-            for p, r in people
-            if _age(dt.date.fromisoformat(p["birth_date"])) >= 50 and p["nik"] not in nib_after
+            for p, r in story.people
+            if _age(dt.date.fromisoformat(p["birth_date"])) >= 50
+            and p["nik"] not in story.nib_after
         ]
-        if elders and rng.random() < 0.05:
-            person, relationship = rng.choice(elders)
-            died = self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 20))
-            if relationship != "kepala_keluarga" and rng.random() < 0.4:
-                cmd = {"nik": person["nik"], "kind": "deceased", "effective_date": _iso(died)}
-                steps.append(self._step("RemoveMember", died, cmd, reason="Meninggal dunia"))
-            else:
-                cmd = {"nik": person["nik"], "date_of_death": _iso(died)}
-                steps.append(self._step("RecordDeath", died, cmd))
+        if not elders or self.rng.random() >= 0.05:
+            return
+        person, relationship = self.rng.choice(elders)
+        died = self._between(dt.date(2026, 2, 1), dt.date(2026, 10, 20))
+        if relationship != "kepala_keluarga" and self.rng.random() < 0.4:
+            cmd = {"nik": person["nik"], "kind": "deceased", "effective_date": _iso(died)}
+            story.steps.append(self._step("RemoveMember", died, cmd, reason="Meninggal dunia"))
+        else:
+            cmd = {"nik": person["nik"], "date_of_death": _iso(died)}
+            story.steps.append(self._step("RecordDeath", died, cmd))
 
-        for program, nik in grants:
-            if rng.random() < 0.05:
+    def _terminations(self, story: _Story) -> None:
+        """A few of the 2026 benefits terminated during the year."""
+        for program, nik in story.grants:
+            if self.rng.random() < 0.05:
                 ended = self._between(dt.date(2026, 3, 1), dt.date(2026, 9, 30))
                 cmd = {
                     "benefit_id": {"ref": f"benefit:{program}:{nik}"},
                     "effective_date": _iso(ended),
                 }
-                steps.append(
-                    self._step(
-                        "TerminateBenefit", ended, cmd, reason=rng.choice(TERMINATION_REASONS)
-                    )
-                )
+                reason = self.rng.choice(TERMINATION_REASONS)
+                story.steps.append(self._step("TerminateBenefit", ended, cmd, reason=reason))
 
-        kelurahan = family["register"]["kelurahan"]
-        objectors = self.neighbours.get(kelurahan, [])
-        if grants and objectors and rng.random() < 0.12:
-            filed = self._between(dt.date(2026, 3, 1), REFERENCE_DATE - dt.timedelta(days=1))
-            steps.append(
-                self._step(
-                    "FileObjection",
-                    filed,
-                    {
-                        "objector_nik": rng.choice(objectors),
-                        "grounds": rng.choice(OBJECTION_GROUNDS),
-                        "filed_on": _iso(filed),
-                        "photo_reference": f"sanggah/{_iso(filed)}/{rng.randint(1, 9999):04d}.jpg",
-                        "latitude": round(rng.uniform(-1.66, -1.56), 5),
-                        "longitude": round(rng.uniform(103.55, 103.67), 5),
-                    },
-                    ref="objection",
-                )
-            )
-            if rng.random() < 0.5:
-                resolved = min(filed + dt.timedelta(days=rng.randint(2, 14)), REFERENCE_DATE)
-                steps.append(
-                    self._step(
-                        "ResolveObjection",
-                        resolved,
-                        {
-                            "objection_id": {"ref": "objection"},
-                            "resolution": rng.choice(("upheld", "rejected")),
-                            "resolved_on": _iso(resolved),
-                        },
-                    )
-                )
-        known = self.neighbours.setdefault(kelurahan, [])
-        known.extend(p["nik"] for p in adults)
+    def _objections(self, story: _Story) -> None:
+        """Sometimes a neighbour (an adult of an earlier family of the kelurahan) objects to
+        a beneficiary family; half the objections are resolved."""
+        rng = self.rng
+        objectors = self.neighbours.get(story.family["register"]["kelurahan"], [])
+        if not (story.grants and objectors and rng.random() < 0.12):
+            return
+        filed = self._between(dt.date(2026, 3, 1), REFERENCE_DATE - dt.timedelta(days=1))
+        cmd = {
+            "objector_nik": rng.choice(objectors),
+            "grounds": rng.choice(OBJECTION_GROUNDS),
+            "filed_on": _iso(filed),
+            "photo_reference": f"sanggah/{_iso(filed)}/{rng.randint(1, 9999):04d}.jpg",
+            "latitude": round(rng.uniform(-1.66, -1.56), 5),
+            "longitude": round(rng.uniform(103.55, 103.67), 5),
+        }
+        story.steps.append(self._step("FileObjection", filed, cmd, ref="objection"))
+        if rng.random() < 0.5:
+            resolved = min(filed + dt.timedelta(days=rng.randint(2, 14)), REFERENCE_DATE)
+            cmd = {
+                "objection_id": {"ref": "objection"},
+                "resolution": rng.choice(("upheld", "rejected")),
+                "resolved_on": _iso(resolved),
+            }
+            story.steps.append(self._step("ResolveObjection", resolved, cmd))
+
+    def _remember_neighbours(self, story: _Story) -> None:
+        """This family's adults may object to later families of the kelurahan (the last 50
+        adults of each kelurahan are kept)."""
+        known = self.neighbours.setdefault(story.family["register"]["kelurahan"], [])
+        known.extend(p["nik"] for p in story.adults)
         del known[:-50]
 
-        # in the order they happened (a stable sort keeps a day's steps in drawing order)
-        return sorted(steps, key=lambda s: s["on"])
-
     # -- steps -------------------------------------------------------------------------
+
+    def _grant(self, story: _Story, program: str, person: dict) -> None:
+        nik = person["nik"]
+        story.held.setdefault(nik, []).append(program)
+        story.grants.append((program, nik))
+        cmd = {
+            "nik": nik,
+            "program": program,
+            "period_start": PERIOD_2026[0],
+            "period_end": PERIOD_2026[1],
+            "amount": AMOUNTS[program],
+        }
+        story.steps.append(
+            self._step(
+                "GrantBenefit",
+                GRANTED_ON,
+                cmd,
+                reason=f"Penetapan penerima {program} 2026",
+                ref=f"benefit:{program}:{nik}",
+            )
+        )
 
     @staticmethod
     def _step(

@@ -118,13 +118,16 @@ def bench_household_load(
                     seconds = _casework_notes(casework, household_id, per_round[i])
                     casework_rates.append(per_round[i] / seconds)
         household = casework.get_household(household_id)
-        assert household.version == events, household.version
-        assert raw.repository.get(notebook.id).version == events
+        if household.version != events:
+            raise RuntimeError(f"the household has {household.version} events, not {events}")
+        if raw.repository.get(notebook.id).version != events:
+            raise RuntimeError(f"the raw notebook does not have {events} events")
 
         replaying = FullReplay(env=url.eventsourcing_env(), codec=Codec(casework.codec.ring))
         try:
             hid = uuid.UUID(household_id)
-            assert replaying.repository.get(hid).as_dict() == household.as_dict()
+            if replaying.repository.get(hid).as_dict() != household.as_dict():
+                raise RuntimeError("a full replay of the household differs from its snapshot load")
             with_snapshot, without = [], []
             for _ in range(loads):
                 with_snapshot.append(_time_load(casework, hid))

@@ -402,12 +402,14 @@ class EnvelopeWorker:
         self._requested += 1
 
     def _send(self, request: tuple) -> None:
-        assert self._tx is not None
+        if self._tx is None:
+            raise RuntimeError("the envelope worker is not running")
         self._tx.send(request)
 
     def _answer(self) -> list[Message]:
         """The answer to the oldest request of this epoch; raises what the worker raised."""
-        assert self._rx is not None
+        if self._rx is None:
+            raise RuntimeError("the envelope worker is not running")
         deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
         while True:
             if not self._rx.poll(max(deadline - time.monotonic(), 0.0)):
@@ -691,7 +693,8 @@ class Relay:
         (0 included) when the store had no more after what was sent.
         """
         producer = self.producer
-        assert producer is not None, "connect() first"
+        if producer is None:
+            raise RuntimeError("pump() before connect()")
         self._record_confirmed()
         while self._sent and self._unrecorded + self.chunk_size > self.batch_size:
             self._await(self._sent[0])
@@ -715,7 +718,8 @@ class Relay:
         """Send what the producer still holds at once, wait for it and record it."""
         if not self._sent:
             return
-        assert self.producer is not None, "connect() first"
+        if self.producer is None:
+            raise RuntimeError("drain() before connect()")
         self.producer.flush(timeout=FLUSH_TIMEOUT_SECONDS)
         while self._sent:
             self._await(self._sent[0])

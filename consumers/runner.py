@@ -252,7 +252,8 @@ class Runner(GroupMember):
         log.info("projection runner stopped after applying %d events", self.applied)
 
     def poll_once(self) -> int:
-        assert self.consumer is not None
+        if self.consumer is None:
+            raise RuntimeError("poll_once() before connect()")
         self.check_topic()
         batches = self.consumer.poll(timeout_ms=200)
         if not batches:

@@ -1,14 +1,18 @@
-"""Accounts for the API tests: users of every role, each with a bearer token; the store as
-the relay reads it (encrypted personal fields)."""
+"""The Flask app without a broker, accounts for the API tests (users of every role, each with
+a bearer token), and the store as the relay reads it (encrypted personal fields)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 
-from adapters.bootstrap import open_store_reader
+from adapters.bootstrap import bootstrap, open_store_reader
+from adapters.settings import Settings
+from app import create_app
 from domain.application import SYSTEM, Casework, make_meta
+from tests.conftest import TEST_MASTER_KEY
 
 # name -> (role, OPD, kelurahan)
 USERS = {
@@ -22,6 +26,19 @@ USERS = {
     "pm_dinsos": ("program_manager", "DINSOS", []),
     "pm_baznas": ("program_manager", "BAZNAS", []),
 }
+
+
+@pytest.fixture
+def web(backend) -> Iterator[Flask]:
+    """The Flask app on this test's backend, with no broker (the web and the API never talk to
+    Kafka). A test that runs the relay or the runner next to it overrides this with an app on
+    the processes' settings (see test_erasure)."""
+    settings = Settings.from_env(
+        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": TEST_MASTER_KEY}
+    )
+    flask_app = create_app(bootstrap(settings))
+    yield flask_app
+    flask_app.extensions["casework"].close()
 
 
 @pytest.fixture

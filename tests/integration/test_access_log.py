@@ -11,7 +11,7 @@ import pytest
 
 from app import access_log
 from tests.integration.conftest import add_users, authorized_client
-from tests.integration.test_api import HEAD, HOUSEHOLD, project, register, web  # noqa: F401
+from tests.integration.test_api import HEAD, HOUSEHOLD, project, register
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +24,11 @@ OTHER = {
 TABLE = access_log.TABLE
 
 
-def store_of(web):  # noqa: F811
+def store_of(web):
     return web.extensions["casework"].store
 
 
-def log_rows(web) -> list[dict]:  # noqa: F811
+def log_rows(web) -> list[dict]:
     store = store_of(web)
     access_log.ensure_table(store)
     columns = ("id", *access_log.FIELDS, "prev_hash", "row_hash")
@@ -37,7 +37,7 @@ def log_rows(web) -> list[dict]:  # noqa: F811
 
 
 @pytest.fixture
-def setup(web):  # noqa: F811
+def setup(web):
     """Two households (projected), and the tokens of an admin, a caseworker and an auditor."""
     tokens = add_users(web, ["admin", "cw_sipin", "auditor"])
     admin = authorized_client(web, tokens["admin"])
@@ -47,7 +47,7 @@ def setup(web):  # noqa: F811
     return {"tokens": tokens, "first": first, "second": second}
 
 
-def test_an_api_read_is_logged_with_who_when_which_and_why(web, setup):  # noqa: F811
+def test_an_api_read_is_logged_with_who_when_which_and_why(web, setup):
     client = authorized_client(web, setup["tokens"]["cw_sipin"])
     before = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     response = client.get(
@@ -77,7 +77,7 @@ def test_an_api_read_is_logged_with_who_when_which_and_why(web, setup):  # noqa:
     assert access_log.verify_chain(store_of(web)) == (True, None)
 
 
-def test_a_ui_read_is_logged(web, setup):  # noqa: F811
+def test_a_ui_read_is_logged(web, setup):
     client = web.test_client()
     page = client.get(f"/rumah-tangga/{setup['second']}?alasan=kunjungan%20rumah")
     assert page.status_code == 200
@@ -99,7 +99,7 @@ def _refused(store, statement: str) -> None:
     assert "append-only" in str(raised.value)
 
 
-def test_the_database_refuses_updates_and_deletes(web, setup):  # noqa: F811
+def test_the_database_refuses_updates_and_deletes(web, setup):
     authorized_client(web, setup["tokens"]["admin"]).get(f"/api/v1/households/{setup['first']}")
     store = store_of(web)
     (before,) = log_rows(web)
@@ -110,7 +110,7 @@ def test_the_database_refuses_updates_and_deletes(web, setup):  # noqa: F811
     assert log_rows(web) == [before]
 
 
-def test_no_nik_in_clear_anywhere_in_the_log(web, setup):  # noqa: F811
+def test_no_nik_in_clear_anywhere_in_the_log(web, setup):
     admin = authorized_client(web, setup["tokens"]["admin"])
     admin.get(f"/api/v1/households?nik={HEAD['nik']}&reason=cek")
     admin.get(f"/api/v1/households/{setup['first']}")
@@ -123,7 +123,7 @@ def test_no_nik_in_clear_anywhere_in_the_log(web, setup):  # noqa: F811
         assert nik not in text
 
 
-def test_verify_chain_finds_a_tampered_row(web, setup):  # noqa: F811
+def test_verify_chain_finds_a_tampered_row(web, setup):
     admin = authorized_client(web, setup["tokens"]["admin"])
     for _ in range(3):
         admin.get(f"/api/v1/households/{setup['first']}")
@@ -139,7 +139,7 @@ def test_verify_chain_finds_a_tampered_row(web, setup):  # noqa: F811
     assert access_log.verify_chain(store) == (False, rows[1]["id"])
 
 
-def test_the_breach_report_lists_what_those_accounts_read(web, setup):  # noqa: F811
+def test_the_breach_report_lists_what_those_accounts_read(web, setup):
     tokens = setup["tokens"]
     start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     authorized_client(web, tokens["cw_sipin"]).get(f"/api/v1/households/{setup['first']}")
@@ -194,7 +194,7 @@ def access_log_wib() -> dt.timezone:
     return dt.timezone(dt.timedelta(hours=7))
 
 
-def test_the_record_of_processing_pages(web, setup):  # noqa: F811
+def test_the_record_of_processing_pages(web, setup):
     record = authorized_client(web, setup["tokens"]["auditor"]).get(
         "/api/v1/privacy/record-of-processing"
     )

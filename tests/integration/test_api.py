@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 import app.api
 from adapters import wire
-from adapters.bootstrap import bootstrap
-from adapters.settings import Settings
-from app import create_app
 from domain.application import SYSTEM, make_meta
 from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
@@ -38,17 +34,6 @@ HUSBAND = {
     "sex": "M",
 }
 SON = {"nik": "1571012107100003", "name": "Rizki Pratama", "birth_date": "2010-07-21", "sex": "M"}
-
-
-@pytest.fixture
-def web(backend) -> Iterator:
-    """The Flask app on this backend (no broker: the API never talks to Kafka)."""
-    settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
-    )
-    flask_app = create_app(bootstrap(settings))
-    yield flask_app
-    flask_app.extensions["casework"].close()
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@ maker-checker, Idempotency-Key, and the queries behind them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from adapters import idempotency
-from adapters.bootstrap import bootstrap
-from adapters.settings import Settings
-from app import create_app
 from app.schemas import COMMANDS, example
 from domain.application import SYSTEM, make_meta
 from projections.status import store_counts
@@ -37,16 +33,6 @@ GRANT = {
     "period_end": "2025-03-31",
     "amount": 750000,
 }
-
-
-@pytest.fixture
-def web(backend) -> Iterator:
-    settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
-    )
-    flask_app = create_app(bootstrap(settings))
-    yield flask_app
-    flask_app.extensions["casework"].close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 
 from adapters.bootstrap import bootstrap
 from adapters.codec import ERASED_ID
@@ -29,6 +29,7 @@ from app import create_app
 from domain.application import SYSTEM, make_meta
 from tests.conftest import wait_until
 from tests.integration.conftest import add_users, bearer
+from tests.support.kafka import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -143,19 +144,10 @@ def topic_bytes(bootstrap: str) -> dict[str, bytes]:
     partitions = [
         TopicPartition(t["name"], p["partition_index"]) for t in topics for p in t["partitions"]
     ]
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        out: dict[str, list[bytes]] = {}
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for r in records:
-                    parts = [r.key or b"", r.value or b"", *(v for _, v in r.headers)]
-                    out.setdefault(tp.topic, []).append(b"|".join(parts))
-    finally:
-        consumer.close()
+    out: dict[str, list[bytes]] = {}
+    for r in read_all(bootstrap, partitions):
+        parts = [r.key or b"", r.value or b"", *(v for _, v in r.headers)]
+        out.setdefault(r.topic, []).append(b"|".join(parts))
     assert out, "the topics hold the published events"
     return {topic: b"\n".join(messages) for topic, messages in out.items()}
 

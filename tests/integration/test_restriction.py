@@ -4,14 +4,9 @@ lifted, they are back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from adapters.bootstrap import bootstrap
-from adapters.settings import Settings
 from adapters.wire import from_notification
-from app import create_app
 from app.schemas import COMMANDS, example
 from projections.base import apply_batch, reveal
 from projections.catalog import PROJECTIONS
@@ -21,16 +16,6 @@ from tests.integration.test_commands_api import GRANT, HEAD, HOUSEHOLD
 pytestmark = pytest.mark.integration
 
 GROUNDS = "Subjek data membantah keakuratan data; permohonan tertulis."
-
-
-@pytest.fixture
-def web(backend) -> Iterator:
-    settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": "5e" * 32}
-    )
-    flask_app = create_app(bootstrap(settings))
-    yield flask_app
-    flask_app.extensions["casework"].close()
 
 
 @pytest.fixture

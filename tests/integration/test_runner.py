@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
@@ -20,6 +20,7 @@ from projections.catalog import PROJECTIONS
 from projections.status import dead_letter_count, store_counts
 from tests.conftest import wait_until
 from tests.support.events import publish_store, register_families
+from tests.support.kafka import partitions_of, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -35,19 +36,8 @@ def caught_up(views_db, store_db) -> bool:
 
 
 def dlq_messages(bootstrap: str) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(DLQ, p) for p in consumer.partitions_for_topic(DLQ) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        found: list = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not found:
-            for records in consumer.poll(timeout_ms=500).values():
-                found.extend(records)
-        return found
-    finally:
-        consumer.close()
+    """Every message on the dead-letter topic."""
+    return read_all(bootstrap, partitions_of(bootstrap, DLQ))
 
 
 def test_garbage_message_lands_in_dlq_and_runner_goes_on(

@@ -15,7 +15,7 @@ from app import access_log, subject_access
 from app.schemas import COMMANDS, example
 from projections.status import RELAY_STATE_DDL
 from tests.integration.conftest import add_users, bearer
-from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND, web  # noqa: F401
+from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def post(client, command: str, body: dict, token: str) -> dict:
     return response.json
 
 
-def relay_published_up_to(web, position: int) -> None:  # noqa: F811
+def relay_published_up_to(web, position: int) -> None:
     """What the relay records once Kafka acknowledged everything up to `position`."""
     store = web.extensions["casework"].store
     with store.transaction() as cursor:
@@ -41,7 +41,7 @@ def relay_published_up_to(web, position: int) -> None:  # noqa: F811
 
 
 @pytest.fixture
-def setup(web):  # noqa: F811
+def setup(web):
     """A family (mother = head, husband), a DTSEN assessment, the mother's KTP, a PKH grant
     (asked by sup1, approved by sup2) then suspended; read by an agency and an auditor."""
     tokens = add_users(web, ["admin", "sup1", "sup2", "cw_sipin", "auditor", "agency"])
@@ -89,14 +89,14 @@ def setup(web):  # noqa: F811
     }
 
 
-def report(web, token: str, nik: str = HEAD["nik"], suffix: str = ""):  # noqa: F811
+def report(web, token: str, nik: str = HEAD["nik"], suffix: str = ""):
     return web.test_client().get(
         f"/api/v1/persons/{nik}/subject-access{suffix}", headers=bearer(token)
     )
 
 
 def test_the_report_holds_the_person_their_events_benefits_reads_and_disclosures(
-    web,  # noqa: F811
+    web,
     setup,
     caplog,
 ):
@@ -173,7 +173,7 @@ def test_the_report_holds_the_person_their_events_benefits_reads_and_disclosures
     assert all(HEAD["nik"] not in record.getMessage() for record in caplog.records)
 
 
-def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):  # noqa: F811
+def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):
     started = time.perf_counter()
     response = report(web, setup["tokens"]["admin"], suffix=".pdf")
     print(f"\nsubject access PDF in {time.perf_counter() - started:.3f} s")
@@ -193,7 +193,7 @@ def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):  # n
     assert "BenefitSuspended" in text
 
 
-def test_only_admins_supervisors_and_auditors_may_ask(web, setup):  # noqa: F811
+def test_only_admins_supervisors_and_auditors_may_ask(web, setup):
     tokens = setup["tokens"]
     for name in ("cw_sipin", "agency"):
         assert report(web, tokens[name]).status_code == 403
@@ -204,7 +204,7 @@ def test_only_admins_supervisors_and_auditors_may_ask(web, setup):  # noqa: F811
     )
 
 
-def test_an_unknown_nik_is_404_and_a_malformed_one_422(web, setup):  # noqa: F811
+def test_an_unknown_nik_is_404_and_a_malformed_one_422(web, setup):
     token = setup["tokens"]["admin"]
     unknown = report(web, token, UNKNOWN_NIK)
     assert unknown.status_code == 404
@@ -217,7 +217,7 @@ def test_an_unknown_nik_is_404_and_a_malformed_one_422(web, setup):  # noqa: F81
     assert report(web, token, "12345", ".pdf").status_code == 422
 
 
-def test_the_web_page_shows_the_report_and_links_the_pdf(web, setup):  # noqa: F811
+def test_the_web_page_shows_the_report_and_links_the_pdf(web, setup):
     client = web.test_client()
     page = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}")
     assert page.status_code == 200

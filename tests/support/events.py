@@ -21,6 +21,16 @@ def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
     return ids
 
 
+def store_positions(app: Casework) -> list[int]:
+    """The positions of every event in the store, in order."""
+    positions: list[int] = []
+    while batch := app.recorder.select_notifications(
+        positions[-1] if positions else 0, 1000, inclusive_of_start=False
+    ):
+        positions.extend(n.id for n in batch)
+    return positions
+
+
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
     """Publish stored events after `after` straight to the topic (no relay); returns the last.
 

@@ -343,6 +343,16 @@ def test_erasure_markers_are_unique_per_person(app, ring, household_id):
     assert {f"{ERASED_ID}{wife}", f"{ERASED_ID}{child}", HEAD["nik"]} == set(members)
 
 
+def test_an_erasure_through_a_store_opened_without_the_key_store_is_refused():
+    # The relay's reader passes tokens on and holds no keys: it must not report a key destroyed.
+    reader = Casework(env=POPO)
+    try:
+        with pytest.raises(RuntimeError, match="erasure needs the personal-data codec"):
+            reader.destroy_key("a-subject")
+    finally:
+        reader.close()
+
+
 # --- the master key ------------------------------------------------------------------------
 
 
