@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from adapters.topics import EVENTS
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from adapters.topics import EVENTS
 from tests.conftest import wait_until
 
 
