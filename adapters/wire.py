@@ -7,9 +7,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 from eventsourcing.application import Application
@@ -131,6 +129,10 @@ def decode(value: bytes | None) -> dict[str, Any]:
 # and leaves anything it does not recognise to the mapper path: a cipher or compressor, another
 # mapper or transcoder, transcoded types other than UUIDs and datetimes or transcoded values
 # below the top level, upcasting, an unknown topic, a missing `meta` or `timestamp`.
+# It reads the stored JSON as eventsourcing's JSONTranscoder writes it (`{"_type_": ...,
+# "_data_": ...}` for transcoded values): eventsourcing is pinned to the exact version this
+# was written against (pyproject.toml; tests/unit/test_recorder.py checks the pin), and
+# tests/unit/test_envelope.py checks both paths give the same bytes.
 
 _PLAIN = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -141,15 +143,7 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def _json_text() -> Callable[[Any], str]:
-    """`_ENCODER.encode`, calling the C encoder directly when there is one (same output)."""
-    if c_make_encoder is None:
-        return _ENCODER.encode
-    make = c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, True)
-    return lambda value: "".join(make(value, 0))
-
-
-_json = _json_text()
+_json = _ENCODER.encode
 
 
 def _fast_event_id(stream_id: uuid.UUID, version: int) -> str:
