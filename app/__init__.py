@@ -19,6 +19,7 @@ from flask import Flask, abort, current_app, request, send_from_directory
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
+from app.messages import init_babel
 from domain.application import Casework
 from domain.settings import Settings
 from projections.base import ensure_schema
@@ -102,6 +103,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     Htmx(app)
+    init_babel(app)
 
     node_modules = find_node_modules()
     if node_modules is None:
@@ -118,7 +120,14 @@ def create_app(
     app.extensions["casework"] = svc
     svc.ensure_views_schema()
 
-    from app import api, health, privacy, web
+    # Here, not at the top: these modules import `services` from this package.
+    from app import (
+        api,
+        health,
+        privacy,
+        subject_access,  # noqa: F401  (importing it nests its routes in api and privacy)
+        web,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

@@ -7,7 +7,6 @@ checks, the kelurahan list, polling while the read model catches up). Forms go t
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 import uuid
@@ -27,6 +26,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
@@ -34,7 +34,17 @@ from app import access_log, services
 from app.api import disclose_household, domain_status, household_from_store, run_command
 from app.auth import web_actor
 from app.health import LAG_LIMIT, snapshot
-from app.messages import LANGUAGES, TEXT, language_of, message, text, translate
+from app.messages import (
+    LANGUAGES,
+    TEXT,
+    date_text,
+    message,
+    moment_text,
+    number_text,
+    rupiah,
+    text,
+    translate,
+)
 from app.schemas import (
     COMMANDS,
     COMMON_FIELDS,
@@ -78,14 +88,7 @@ REGISTER_FIELDS = (
     "head.sex",
 )
 MEMBER_FIELDS = ("person.nik", "person.name", "person.birth_date", "person.sex", "relationship")
-_MONTHS = {
-    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November "
-    "Desember".split(),
-    "en": "January February March April May June July August September October November "
-    "December".split(),
-}
 MAX_PAGE = 10_000
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def current_actor() -> Actor:
@@ -95,7 +98,9 @@ def current_actor() -> Actor:
 
 
 def ui_language() -> str:
-    return language_of(session.get("lang"))
+    """The request's language (app/messages.py select_locale): `id` or `en`."""
+    locale = get_locale()
+    return locale.language if locale is not None else LANGUAGES[0]
 
 
 # --- request plumbing -------------------------------------------------------------------
@@ -122,7 +127,7 @@ def _check_csrf():
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if not expected or not hmac.compare_digest(sent, expected):
-        return error_page(400, message("csrf.invalid", ui_language()))
+        return error_page(400, message("csrf.invalid"))
     return None
 
 
@@ -130,26 +135,6 @@ def _language_url(code: str) -> str:
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     return f"{request.path}?{urlencode(args, doseq=True)}"
-
-
-def format_date(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        date = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
-    return f"{date.day} {_MONTHS[ui_language()][date.month - 1]} {date.year}"
-
-
-def format_moment(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(WIB)
-    except ValueError:
-        return value
-    return f"{format_date(moment.date().isoformat())}, {moment:%H:%M} WIB"
 
 
 def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -162,29 +147,28 @@ def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    lang = ui_language()
     return {
-        "lang": lang,
-        "t": lambda key: text(key, lang),
+        "lang": ui_language(),
         "csrf_token": csrf_token,
         "language_url": _language_url,
-        "format_date": format_date,
-        "format_moment": format_moment,
+        "format_date": date_text,
+        "format_moment": moment_text,
+        "format_number": number_text,
+        "rupiah": rupiah,
         "head_of": head_of,
-        "relationship_label": lambda value: text(f"rel.{value}", lang),
-        "relationship_options": lambda: [(r, text(f"rel.{r}", lang)) for r in RELATIONSHIPS],
-        "sex_label": lambda value: text(f"sex.{value}", lang),
-        "status_label": lambda value: text(f"status.{value}", lang),
-        "erased_text": text("person.erased", lang),
+        "relationship_label": lambda value: text(f"rel.{value}"),
+        "relationship_options": lambda: [(r, text(f"rel.{r}")) for r in RELATIONSHIPS],
+        "sex_label": lambda value: text(f"sex.{value}"),
+        "status_label": lambda value: text(f"status.{value}"),
+        "erased_text": text("person.erased"),
     }
 
 
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
-    lang = ui_language()
     key = status if status in (400, 404, 405) else 500
-    title = text(f"error.{key}.title", lang)
+    title = text(f"error.{key}.title")
     body = detail or (
-        message("store.unavailable", lang) if status == 503 else text(f"error.{key}.body", lang)
+        message("store.unavailable") if status == 503 else text(f"error.{key}.body")
     )
     # The language links lead to the start page: the path may carry a NIK or a name.
     to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
@@ -228,7 +212,7 @@ def form_payload(form: Mapping[str, str]) -> dict[str, Any]:
 
 def _split_errors(codes: dict[str, list[str]], visible: tuple[str, ...]) -> tuple[dict, list[str]]:
     """(messages by visible field, messages of the rest) in the UI language."""
-    messages = translate(codes, ui_language())
+    messages = translate(codes)
     by_field = {name: found for name, found in messages.items() if name in visible}
     rest = [m for name, found in messages.items() if name not in visible for m in found]
     return by_field, rest
@@ -259,7 +243,7 @@ def find_households(q: str, page: int) -> tuple[list[dict[str, Any]], bool, str 
     offset = (page - 1) * PAGE_SIZE
     if digits.isdigit():
         if len(digits) != 16:
-            return [], False, text("search.partial_digits", ui_language())
+            return [], False, text("search.partial_digits")
         by_nik = search(views, nik_hash=casework.nik_key(digits))
         by_kk = search(views, kk_hash=casework.kk_key(digits))
         found = {h["id"]: shown(h) for h in by_nik + by_kk}
@@ -375,7 +359,7 @@ def add_member(household_id: str):
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:
-        flash(text("member.added", ui_language()), "success")
+        flash(text("member.added"), "success")
         return _redirect(
             url_for(".household_page", household_id=household_id, versi=stored.version)
         )
@@ -429,7 +413,7 @@ def register_submit():
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:
-        flash(text("register.done", ui_language()), "success")
+        flash(text("register.done"), "success")
         return _redirect(
             url_for(".household_page", household_id=stored.stream_id, versi=stored.version)
         )
@@ -453,7 +437,7 @@ def check_field(command: str):
         codes: dict[str, list[str]] = {}
     except Invalid as invalid:
         codes = invalid.codes
-    messages = translate({field: codes.get(field, [])}, ui_language())[field]
+    messages = translate({field: codes.get(field, [])})[field]
     return render_template("_field_messages.html", messages=messages)
 
 
@@ -473,24 +457,23 @@ def kelurahan_options():
 
 
 def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
-    lang = ui_language()
     rows = []
     for name, entry in found.items():
         if name == "store":
             label, detail = (
-                text("health.store", lang),
-                f"{entry.get('events', 0)} {text('health.events', lang)}",
+                text("health.store"),
+                f"{number_text(entry.get('events', 0))} {text('health.events')}",
             )
         elif name == "relay":
-            label = text("health.relay", lang)
-            detail = f"{entry.get('published', 0)} {text('health.published', lang)}"
+            label = text("health.relay")
+            detail = f"{number_text(entry.get('published', 0))} {text('health.published')}"
         elif name.startswith("projection:"):
-            label = f"{text('health.projection', lang)} {name.split(':', 1)[1]}"
-            detail = f"{entry.get('applied', 0)} {text('health.applied', lang)}"
+            label = f"{text('health.projection')} {name.split(':', 1)[1]}"
+            detail = f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
         elif name == "dlq":
             label, detail = (
-                text("health.dlq", lang),
-                f"{entry.get('count', 0)} {text('health.messages', lang)}",
+                text("health.dlq"),
+                f"{number_text(entry.get('count', 0))} {text('health.messages')}",
             )
         else:
             label, detail = name, ""
@@ -506,7 +489,7 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "lag": lag,
                 "bar": min(lag, LAG_LIMIT) if isinstance(lag, int) else None,
                 "bar_max": 1 if name == "dlq" else LAG_LIMIT,
-                "detail": text("health.unreachable", lang) if "error" in entry else detail,
+                "detail": text("health.unreachable") if "error" in entry else detail,
             }
         )
     return rows
@@ -545,9 +528,7 @@ _LONG_TEXT = 300
 def _label(key: str, fallback: str) -> str:
     """Interface text in the UI language; the English `fallback` when there is none."""
     entry = TEXT.get(key)
-    if entry is None:
-        return fallback
-    return entry[LANGUAGES.index(ui_language())]
+    return fallback if entry is None else str(entry)
 
 
 def field_label(path: str, command: str = "") -> str:
@@ -555,6 +536,16 @@ def field_label(path: str, command: str = "") -> str:
     leaf = path.rsplit(".", 1)[-1]
     label = _label(f"field.{path}", _label(f"field.{leaf}", leaf.replace("_", " ").capitalize()))
     return _label(f"field.{command}.{path}", label) if command else label
+
+
+@bp.app_template_filter("command_title")
+def _command_title_filter(name: str) -> str:
+    return command_title(name)
+
+
+@bp.app_template_filter("field_label")
+def _field_label_filter(path: str) -> str:
+    return field_label(path)
 
 
 def option_label(path: str, value: str) -> str:
@@ -651,10 +642,9 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _success_text(name: str, outcome: Any) -> str:
-    lang = ui_language()
     if outcome.status == 202:
-        return f"{text('command.pending', lang)} {outcome.body['approval_id']}"
-    parts = [text("command.stored", lang), f"{text('command.version', lang)} {outcome.version}."]
+        return f"{text('command.pending')} {outcome.body['approval_id']}"
+    parts = [text("command.stored"), f"{text('command.version')} {outcome.version}."]
     for key in ("benefit_id", "enrollment_id", "objection_id", "person_id"):
         if key in outcome.body:
             parts.append(f"{field_label(key)}: {outcome.body[key]}")
@@ -778,9 +768,9 @@ def _approval_row(change: Any) -> dict[str, Any]:
         if isinstance(field, Choice):
             value = option_label(path, value)
         elif isinstance(field, Day):
-            value = format_date(value)
+            value = date_text(value)
         elif path == "amount" and isinstance(value, int):
-            value = "Rp " + f"{value:,}".replace(",", ".")
+            value = rupiah(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "—"
         elif isinstance(value, bool):
@@ -813,13 +803,12 @@ def decide(approval_id: str, decision: str):
     note = request.form.get("note", "").strip()
     if note:
         payload["note"] = note
-    lang = ui_language()
     try:
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:
-        flash(" ".join(m for ms in translate(invalid.codes, lang).values() for m in ms), "error")
+        flash(" ".join(m for ms in translate(invalid.codes).values() for m in ms), "error")
     except DomainError as error:
-        flash(message(error.code, lang), "error")
+        flash(message(error.code), "error")
     else:
-        flash(text(f"approval.{decision}.done", lang), "success")
+        flash(text(f"approval.{decision}.done"), "success")
     return _redirect(url_for(".approvals_page"))
