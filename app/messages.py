@@ -493,6 +493,8 @@ TEXT: dict[str, LazyString] = {
     ),
     "cmd.RejectChange": _l("Reject a change"),
     "cmd.RejectChange.help": _l("A supervisor rejects a request, saying why."),
+    "field.nik_key": _l("NIK keyed hash"),
+    "field.kk_key": _l("KK number keyed hash"),
     "field.household_id": _l("Household id"),
     "field.person": _l("Member"),
     "field.head": _l("Head of family"),

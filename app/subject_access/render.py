@@ -285,7 +285,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[int]) -> None:
         rows = list(rows)
         if not rows:
-            para(_("None."))
+            para(_("Nothing recorded."))
             return
         pdf.set_font("Helvetica", "", 7.5)
         with pdf.table(
