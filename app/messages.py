@@ -3,8 +3,8 @@ and dates, numbers and rupiah in the user's language.
 
 Message ids are English; app/translations/id/LC_MESSAGES/messages.po holds the Bahasa
 Indonesia (the default language), app/translations/en the English catalog. After changing a
-string: `pybabel extract -F babel.cfg -o var/messages.pot . && pybabel update -i
-var/messages.pot -d app/translations`, then translate the new entries in the `id` catalog.
+string: `pybabel extract -F babel.cfg -k _l -o var/messages.pot . && pybabel update -i
+var/messages.pot -d app/translations --ignore-obsolete`, then translate the new `id` entries.
 The .mo files are compiled from the .po files when the app starts (`compile_catalogs`).
 
 Error codes come from domain/identity.py (Problem codes), domain/errors.py and the
