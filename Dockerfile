@@ -35,7 +35,9 @@ subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])"
 COPY . .
 COPY --from=web-assets /src/node_modules ./node_modules
 # Editable, so the code runs from /app and finds node_modules/ and templates next to it.
+# The gettext catalogs are compiled here: the app cannot write them as the casework user.
 RUN pip install --no-deps -e . \
+    && pybabel compile -d app/translations \
     && mkdir -p var \
     && chown casework:casework var
 

@@ -19,11 +19,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/casework up --demo $(DEMO)
 
-# Chromium for the browser tests, from Debian's packages (no browser download at run time).
+# Chromium for the browser tests and poppler-utils (pdftotext, pdftoppm) for the PDF tests,
+# from Debian's packages (no browser download at run time).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests" >&2; exit 1; fi; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && \
+	  command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  else echo "Install Debian's chromium and poppler-utils packages (sudo apt-get install chromium poppler-utils) for the browser and PDF tests" >&2; exit 1; fi; }
 
 lint: install
 	$(BIN)/ruff check .

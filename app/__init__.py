@@ -13,7 +13,13 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import api, health, privacy, web
+from app import (
+    api,
+    health,
+    privacy,
+    subject_access,  # noqa: F401 - importing it nests its routes in api and privacy
+    web,
+)
 from app.context import (
     DATABASE_ERRORS,
     REPO_ROOT,
@@ -22,6 +28,7 @@ from app.context import (
     log,
     vendor_file,
 )
+from app.messages import init_babel
 
 
 def create_app(system: System | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +45,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     if test_config:
         app.config.update(test_config)
     Htmx(app)
+    init_babel(app)
 
     node_modules = find_node_modules()
     if node_modules is None:

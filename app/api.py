@@ -21,7 +21,7 @@ from adapters.wire import EVENT_FRAME, plain, rfc3339
 from app import access_log
 from app.auth import Unauthenticated, api_actor, authorize, require_role
 from app.context import services
-from app.messages import LANGUAGES, translate
+from app.messages import translate
 from app.schemas import COMMANDS, Invalid, example, load
 from domain.application import Actor, Casework, Stored, event_id, make_meta
 from domain.approval import Forbidden
@@ -113,13 +113,9 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
         raise type(error)(field, error.code) from None
 
 
-def language() -> str:
-    return request.accept_languages.best_match(LANGUAGES, default=LANGUAGES[0])
-
-
 def errors_body(codes: dict[str, list[str]]) -> dict[str, Any]:
     """The error answer: messages in the caller's language, plus the stable codes."""
-    return {"errors": translate(codes, language()), "codes": codes}
+    return {"errors": translate(codes), "codes": codes}
 
 
 def error_response(

@@ -1,6 +1,7 @@
 """UU PDP support: the record of processing (generated, never written by hand) and the
 breach report drawn from the access log (app/access_log.py).
 
+Its texts are gettext messages (app/messages.py): the record is in the request's language.
 The record is built from what the system already knows: the program catalog (purposes and,
 by funding and kind, the legal basis), the command fields of domain/commands.py (the data
 categories), the account roles (the recipients) and a retention default per category.
@@ -15,12 +16,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from app import access_log
 from app.api import caller, error_response, errors_body
 from app.auth import Unauthenticated, require_role
 from app.context import services
-from app.web import current_actor
+from app.web import current_actor, option_label
 from domain.accounts import ROLES
 from domain.approval import Forbidden
 from domain.commands import CATALOGUE, PERSON, Group
@@ -30,7 +32,7 @@ from domain.program import FUNDINGS, KINDS
 bp = Blueprint("privacy", __name__, url_prefix="/privasi")
 api_bp = Blueprint("privacy_api", __name__, url_prefix="/api/v1/privacy")
 
-CONTROLLER = "Pemerintah Kota Jambi (Dinas Sosial) — sistem Casework"
+CONTROLLER = _l("Jambi City Government (Dinas Sosial) — the Casework system")
 BREACH_ROLES = ("auditor", "supervisor", "admin")
 NOTIFY_WITHIN_HOURS = 72  # UU PDP: 3 x 24 hours
 
@@ -38,92 +40,93 @@ NOTIFY_WITHIN_HOURS = 72  # UU PDP: 3 x 24 hours
 # NOTE: a first draft by engineering — it needs review by the Bagian Hukum before it is relied on.
 LEGAL_BASES: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("APBN", "bansos"): (
-        "UU 11/2009 tentang Kesejahteraan Sosial",
-        "Perpres 63/2017 tentang Penyaluran Bantuan Sosial secara Nontunai",
+        _l("Law 11/2009 on Social Welfare (UU 11/2009)"),
+        _l("Presidential Regulation 63/2017 on Non-Cash Social Assistance (Perpres 63/2017)"),
     ),
     ("APBN", "insurance"): (
-        "UU 40/2004 tentang Sistem Jaminan Sosial Nasional",
-        "PP 101/2012 tentang Penerima Bantuan Iuran Jaminan Kesehatan",
+        _l("Law 40/2004 on the National Social Security System (UU 40/2004)"),
+        _l("Government Regulation 101/2012 on Health Insurance Contribution Aid (PP 101/2012)"),
     ),
-    ("APBN", "empowerment"): ("UU 13/2011 tentang Penanganan Fakir Miskin",),
+    ("APBN", "empowerment"): (_l("Law 13/2011 on Handling the Poor (UU 13/2011)"),),
     ("APBD", None): (
-        "UU 23/2014 tentang Pemerintahan Daerah (urusan sosial)",
-        "UU 13/2011 tentang Penanganan Fakir Miskin",
-        "Peraturan Wali Kota Jambi tentang program terkait (nomor perlu dilengkapi)",
+        _l("Law 23/2014 on Regional Government, social affairs (UU 23/2014)"),
+        _l("Law 13/2011 on Handling the Poor (UU 13/2011)"),
+        _l("Jambi Mayor Regulation on the program (its number still to be filled in)"),
     ),
-    ("BAZNAS", None): ("UU 23/2011 tentang Pengelolaan Zakat",),
-    ("OTHER", None): ("Dasar hukum belum ditetapkan: perlu kajian Bagian Hukum",),
+    ("BAZNAS", None): (_l("Law 23/2011 on Zakat Management (UU 23/2011)"),),
+    ("OTHER", None): (_l("Legal basis not yet set: needs review by the Bagian Hukum"),),
 }
-LEGAL_REVIEW_NOTE = (
-    "Dasar hukum dipetakan otomatis dari sumber dana dan jenis program; "
-    "perlu ditinjau oleh Bagian Hukum sebelum dijadikan acuan resmi."
+LEGAL_REVIEW_NOTE = _l(
+    "The legal basis is mapped automatically from the funding and kind of program; the "
+    "Bagian Hukum must review it before it is relied on."
 )
 # Every UU PDP processing here also rests on this general basis.
-GENERAL_BASIS = "UU 27/2022 tentang Pelindungan Data Pribadi, Pasal 20 ayat (2) huruf e"
+GENERAL_BASIS = _l("Law 27/2022 on Personal Data Protection, Article 20(2)(e) (UU 27/2022)")
 
+POVERTY_ALLEVIATION = _l("Poverty alleviation")
 KIND_PURPOSES = {
-    "bansos": "Penyaluran bantuan sosial kepada rumah tangga miskin dan rentan",
-    "insurance": "Pembayaran iuran jaminan kesehatan bagi penerima bantuan iuran",
-    "empowerment": "Pemberdayaan ekonomi (pelatihan dan modal usaha) keluarga miskin",
+    "bansos": _l("Social assistance to poor and vulnerable households"),
+    "insurance": _l("Health insurance contributions for those entitled to contribution assistance"),
+    "empowerment": _l("Economic empowerment (training and business capital) of poor families"),
 }
 
 # Data categories: a command field -> the category it belongs to (fields not listed are
 # references or bookkeeping, e.g. household_id, dates of an administrative act).
 CATEGORIES: dict[str, dict[str, Any]] = {
     "identity": {
-        "label": "Identitas kependudukan (NIK, nomor KK)",
+        "label": _l("Civil registration identity (NIK, KK number)"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun; penghapusan dengan crypto-shredding",
+        "retention": _l("While the household is registered + 5 years; erased by crypto-shredding"),
     },
     "names": {
-        "label": "Nama",
+        "label": _l("Names"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "birth": {
-        "label": "Tanggal lahir dan jenis kelamin",
+        "label": _l("Birth date and sex"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "address": {
-        "label": "Alamat dan wilayah (kecamatan, kelurahan, RT/RW, lokasi ditemukan)",
+        "label": _l("Address and area (kecamatan, kelurahan, RT/RW, place found)"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "family": {
-        "label": "Hubungan keluarga dan kepala keluarga",
+        "label": _l("Family relationships and head of family"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "welfare": {
-        "label": "Peringkat kesejahteraan (desil) dan sumbernya",
+        "label": _l("Welfare ranking (decile) and its source"),
         "specific": True,
-        "retention": "10 tahun sejak penilaian (audit bantuan sosial)",
+        "retention": _l("10 years from the assessment (social assistance audits)"),
     },
     "benefits": {
-        "label": "Bantuan dan pemberdayaan yang diterima",
+        "label": _l("Assistance and empowerment received"),
         "specific": True,
-        "retention": "10 tahun sejak bantuan berakhir (pemeriksaan keuangan negara)",
+        "retention": _l("10 years after the assistance ends (state financial audits)"),
     },
     "business": {
-        "label": "Nomor Induk Berusaha (NIB) dan nama usaha",
+        "label": _l("Business identification number (NIB) and business name"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "death": {
-        "label": "Kematian dan tanggal kematian",
+        "label": _l("Death and date of death"),
         "specific": False,
-        "retention": "Selama rumah tangga terdaftar + 5 tahun",
+        "retention": _l("While the household is registered + 5 years"),
     },
     "verification": {
-        "label": "Hasil verifikasi lapangan, catatan kasus dan keberatan",
+        "label": _l("Field verification results, case notes and objections"),
         "specific": False,
-        "retention": "5 tahun sejak catatan dibuat",
+        "retention": _l("5 years from the record"),
     },
     "location": {
-        "label": "Koordinat dan foto (keberatan, tunawisma)",
+        "label": _l("Coordinates and photos (objections, homeless persons)"),
         "specific": False,
-        "retention": "2 tahun sejak catatan dibuat",
+        "retention": _l("2 years from the record"),
     },
 }
 # Each field's category of personal data, from its one declaration (domain/personal_data.py).
@@ -134,18 +137,18 @@ _NOT_PERSONAL = {c.name for c in CATALOGUE if c.group in (Group.PROGRAMS, Group.
 _NESTED_PERSON = {"head", "person"}
 
 ROLE_DESCRIPTIONS = {
-    "caseworker": "Pendamping/petugas kelurahan: rumah tangga di kelurahannya",
-    "supervisor": "Supervisor Dinas Sosial: seluruh data, menyetujui perubahan",
-    "auditor": "Auditor/Inspektorat: membaca seluruh data dan log akses",
-    "program_manager": "Pengelola program OPD: penerima program OPD-nya",
-    "agency": "Instansi mitra: hanya membaca, sesuai perjanjian",
-    "admin": "Administrator sistem",
+    "caseworker": _l("Caseworker: the households of their kelurahan"),
+    "supervisor": _l("Dinas Sosial supervisor: all data, approves changes"),
+    "auditor": _l("Auditor (Inspektorat): reads all data and the access log"),
+    "program_manager": _l("OPD program manager: the recipients of their OPD's programs"),
+    "agency": _l("Partner agency: reads only, as agreed"),
+    "admin": _l("System administrator"),
 }
 
 
 def legal_basis(funding: str, kind: str) -> list[str]:
     found = LEGAL_BASES.get((funding, kind)) or LEGAL_BASES.get((funding, None))
-    return [*(found or LEGAL_BASES[("OTHER", None)]), GENERAL_BASIS]
+    return [str(basis) for basis in (*(found or LEGAL_BASES[("OTHER", None)]), GENERAL_BASIS)]
 
 
 def data_categories(specs: Iterable[Any] = CATALOGUE) -> list[dict[str, Any]]:
@@ -168,11 +171,11 @@ def data_categories(specs: Iterable[Any] = CATALOGUE) -> list[dict[str, Any]]:
     return [
         {
             "category": key,
-            "label": info["label"],
+            "label": str(info["label"]),
             "specific": info["specific"],
             "fields": sorted(found[key]["fields"]),
             "collected_by": sorted(found[key]["commands"]),
-            "retention": info["retention"],
+            "retention": str(info["retention"]),
         }
         for key, info in CATEGORIES.items()
         if key in found
@@ -182,7 +185,7 @@ def data_categories(specs: Iterable[Any] = CATALOGUE) -> list[dict[str, Any]]:
 def recipients() -> dict[str, Any]:
     return {
         "roles": [
-            {"role": role, "description": ROLE_DESCRIPTIONS.get(role, role)} for role in ROLES
+            {"role": role, "description": str(ROLE_DESCRIPTIONS.get(role, role))} for role in ROLES
         ],
         # Agency agreements (DefineAgencyAgreement) do not exist yet: none to list.
         "agency_agreements": [],
@@ -198,33 +201,38 @@ def record_of_processing(programs: Sequence[Any]) -> dict[str, Any]:
             "opd": program.opd,
             "funding": program.funding,
             "kind": program.kind,
-            "purpose": f"{KIND_PURPOSES.get(program.kind, 'Penanggulangan kemiskinan')}: "
-            f"{program.name}",
+            "purpose": f"{KIND_PURPOSES.get(program.kind, POVERTY_ALLEVIATION)}: {program.name}",
             "legal_basis": legal_basis(program.funding, program.kind),
         }
         for program in programs
     ]
     return {
-        "controller": CONTROLLER,
+        "controller": str(CONTROLLER),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "activities": activities,
         "data_categories": data_categories(),
-        "data_subjects": [
-            "Anggota rumah tangga miskin dan rentan di Kota Jambi",
-            "Orang terlantar/tunawisma yang ditemukan petugas",
-        ],
+        "data_subjects": [str(subject) for subject in DATA_SUBJECTS],
         "recipients": recipients(),
-        "safeguards": [
-            "Log akses append-only dengan rantai hash (NIK disimpan sebagai HMAC)",
-            "Persetujuan dua orang (maker-checker) untuk perubahan penting",
-            "Penghapusan dengan crypto-shredding (kunci per orang)",
-            "Data baca (read model) tanpa NIK dan nomor KK terbuka: hanya hash berkunci untuk "
-            "pencarian dan token terenkripsi untuk ditampilkan",
-        ],
-        "legal_review_note": LEGAL_REVIEW_NOTE,
+        "safeguards": [str(safeguard) for safeguard in SAFEGUARDS],
+        "legal_review_note": str(LEGAL_REVIEW_NOTE),
         "fundings": list(FUNDINGS),
         "kinds": list(KINDS),
     }
+
+
+DATA_SUBJECTS = (
+    _l("Members of poor and vulnerable households in Kota Jambi"),
+    _l("Neglected or homeless persons found by officers"),
+)
+SAFEGUARDS = (
+    _l("Append-only access log with a hash chain (NIKs stored as HMAC)"),
+    _l("Two-person approval (maker-checker) for important changes"),
+    _l("Erasure by crypto-shredding (a key per person)"),
+    _l(
+        "Read models without NIKs or KK numbers in clear: only keyed hashes to search "
+        "and encrypted tokens to show"
+    ),
+)
 
 
 # --- breach report ------------------------------------------------------------------------
@@ -339,7 +347,13 @@ def breach_api():
 @bp.get("/rekam-pemrosesan")
 def record_page():
     record = record_of_processing(services().casework.list_programs())
-    return render_template("privacy/record.html", record=record, active="privacy")
+    return render_template(
+        "privacy/record.html",
+        record=record,
+        active="privacy",
+        funding_label=lambda value: option_label("funding", value),
+        kind_label=lambda value: option_label("kind", value),
+    )
 
 
 @bp.get("/pelanggaran")
@@ -370,11 +384,13 @@ def breach_page():
         values=values,
         report=report,
         error=error,
+        error_label=str(WINDOW_FIELDS.get(error or "", "")),
         active="privacy",
     )
 
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}
 
 
 def _local(raw: str, field: str) -> dt.datetime:
@@ -386,17 +402,3 @@ def _local(raw: str, field: str) -> dt.datetime:
     except ValueError:
         raise BadWindow(field, "field.invalid") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
-
-
-# --- subject access (UU PDP Pasal 7 and 32): app/subject_access.py -------------------------
-
-
-def _register_subject_access() -> None:
-    """Its routes: /api/v1/persons/<nik>/subject-access[.pdf] and /privasi/akses-subjek."""
-    from app import api, subject_access
-
-    api.bp.register_blueprint(subject_access.api_bp)
-    bp.register_blueprint(subject_access.page_bp)
-
-
-_register_subject_access()

@@ -7,7 +7,6 @@ checks, the kelurahan list, polling while the read model catches up). Forms go t
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
 import uuid
@@ -27,6 +26,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, gettext
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
@@ -35,7 +35,17 @@ from app.api import disclose_household, domain_status, household_from_store, run
 from app.auth import web_actor
 from app.context import services
 from app.health import LAG_LIMIT, snapshot
-from app.messages import LANGUAGES, TEXT, language_of, message, text, translate
+from app.messages import (
+    LANGUAGES,
+    TEXT,
+    date_text,
+    message,
+    moment_text,
+    number_text,
+    rupiah,
+    text,
+    translate,
+)
 from app.schemas import (
     COMMANDS,
     COMMON_FIELDS,
@@ -54,7 +64,8 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
-from domain.commands import CATALOGUE, Group
+from domain.commands import CATALOGUE, GROUP_TITLES, Group
+from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
 from domain.regions import KECAMATAN, find_kecamatan
@@ -80,14 +91,7 @@ REGISTER_FIELDS = (
     "head.sex",
 )
 MEMBER_FIELDS = ("person.nik", "person.name", "person.birth_date", "person.sex", "relationship")
-_MONTHS = {
-    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November "
-    "Desember".split(),
-    "en": "January February March April May June July August September October November "
-    "December".split(),
-}
 MAX_PAGE = 10_000
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def current_actor() -> Actor:
@@ -97,7 +101,9 @@ def current_actor() -> Actor:
 
 
 def ui_language() -> str:
-    return language_of(session.get("lang"))
+    """The request's language (app/messages.py select_locale): `id` or `en`."""
+    locale = get_locale()
+    return locale.language if locale is not None else LANGUAGES[0]
 
 
 # --- request plumbing -------------------------------------------------------------------
@@ -124,7 +130,7 @@ def _check_csrf():
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if not expected or not hmac.compare_digest(sent, expected):
-        return error_page(400, message("csrf.invalid", ui_language()))
+        return error_page(400, message("csrf.invalid"))
     return None
 
 
@@ -132,26 +138,6 @@ def _language_url(code: str) -> str:
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     return f"{request.path}?{urlencode(args, doseq=True)}"
-
-
-def format_date(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        date = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return value
-    return f"{date.day} {_MONTHS[ui_language()][date.month - 1]} {date.year}"
-
-
-def format_moment(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(WIB)
-    except ValueError:
-        return value
-    return f"{format_date(moment.date().isoformat())}, {moment:%H:%M} WIB"
 
 
 def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -164,29 +150,28 @@ def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    lang = ui_language()
     return {
-        "lang": lang,
-        "t": lambda key: text(key, lang),
+        "lang": ui_language(),
         "csrf_token": csrf_token,
         "language_url": _language_url,
-        "format_date": format_date,
-        "format_moment": format_moment,
+        "format_date": date_text,
+        "format_moment": moment_text,
+        "format_number": number_text,
+        "rupiah": rupiah,
         "head_of": head_of,
-        "relationship_label": lambda value: text(f"rel.{value}", lang),
-        "relationship_options": lambda: [(r, text(f"rel.{r}", lang)) for r in RELATIONSHIPS],
-        "sex_label": lambda value: text(f"sex.{value}", lang),
-        "status_label": lambda value: text(f"status.{value}", lang),
-        "erased_text": text("person.erased", lang),
+        "relationship_label": lambda value: text(f"rel.{value}"),
+        "relationship_options": lambda: [(r, text(f"rel.{r}")) for r in RELATIONSHIPS],
+        "sex_label": lambda value: text(f"sex.{value}"),
+        "status_label": lambda value: text(f"status.{value}"),
+        "erased_text": text("person.erased"),
     }
 
 
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
-    lang = ui_language()
     key = status if status in (400, 404, 405) else 500
-    title = text(f"error.{key}.title", lang)
+    title = text(f"error.{key}.title")
     body = detail or (
-        message("store.unavailable", lang) if status == 503 else text(f"error.{key}.body", lang)
+        message("store.unavailable") if status == 503 else text(f"error.{key}.body")
     )
     # The language links lead to the start page: the path may carry a NIK or a name.
     to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
@@ -230,7 +215,7 @@ def form_payload(form: Mapping[str, str]) -> dict[str, Any]:
 
 def _split_errors(codes: dict[str, list[str]], visible: tuple[str, ...]) -> tuple[dict, list[str]]:
     """(messages by visible field, messages of the rest) in the UI language."""
-    messages = translate(codes, ui_language())
+    messages = translate(codes)
     by_field = {name: found for name, found in messages.items() if name in visible}
     rest = [m for name, found in messages.items() if name not in visible for m in found]
     return by_field, rest
@@ -261,7 +246,7 @@ def find_households(q: str, page: int) -> tuple[list[dict[str, Any]], bool, str 
     offset = (page - 1) * PAGE_SIZE
     if digits.isdigit():
         if len(digits) != 16:
-            return [], False, text("search.partial_digits", ui_language())
+            return [], False, text("search.partial_digits")
         by_nik = search(views, nik_hash=casework.nik_key(digits))
         by_kk = search(views, kk_hash=casework.kk_key(digits))
         found = {h["id"]: shown(h) for h in by_nik + by_kk}
@@ -377,7 +362,7 @@ def add_member(household_id: str):
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:
-        flash(text("member.added", ui_language()), "success")
+        flash(text("member.added"), "success")
         return _redirect(
             url_for(".household_page", household_id=household_id, versi=stored.version)
         )
@@ -431,7 +416,7 @@ def register_submit():
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:
-        flash(text("register.done", ui_language()), "success")
+        flash(text("register.done"), "success")
         return _redirect(
             url_for(".household_page", household_id=stored.stream_id, versi=stored.version)
         )
@@ -455,7 +440,7 @@ def check_field(command: str):
         codes: dict[str, list[str]] = {}
     except Invalid as invalid:
         codes = invalid.codes
-    messages = translate({field: codes.get(field, [])}, ui_language())[field]
+    messages = translate({field: codes.get(field, [])})[field]
     return render_template("_field_messages.html", messages=messages)
 
 
@@ -475,24 +460,23 @@ def kelurahan_options():
 
 
 def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
-    lang = ui_language()
     rows = []
     for name, entry in found.items():
         if name == "store":
             label, detail = (
-                text("health.store", lang),
-                f"{entry.get('events', 0)} {text('health.events', lang)}",
+                text("health.store"),
+                f"{number_text(entry.get('events', 0))} {text('health.events')}",
             )
         elif name == "relay":
-            label = text("health.relay", lang)
-            detail = f"{entry.get('published', 0)} {text('health.published', lang)}"
+            label = text("health.relay")
+            detail = f"{number_text(entry.get('published', 0))} {text('health.published')}"
         elif name.startswith("projection:"):
-            label = f"{text('health.projection', lang)} {name.split(':', 1)[1]}"
-            detail = f"{entry.get('applied', 0)} {text('health.applied', lang)}"
+            label = f"{text('health.projection')} {name.split(':', 1)[1]}"
+            detail = f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
         elif name == "dlq":
             label, detail = (
-                text("health.dlq", lang),
-                f"{entry.get('count', 0)} {text('health.messages', lang)}",
+                text("health.dlq"),
+                f"{number_text(entry.get('count', 0))} {text('health.messages')}",
             )
         else:
             label, detail = name, ""
@@ -508,7 +492,7 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "lag": lag,
                 "bar": min(lag, LAG_LIMIT) if isinstance(lag, int) else None,
                 "bar_max": 1 if name == "dlq" else LAG_LIMIT,
-                "detail": text("health.unreachable", lang) if "error" in entry else detail,
+                "detail": text("health.unreachable") if "error" in entry else detail,
             }
         )
     return rows
@@ -538,9 +522,7 @@ _LONG_TEXT = 300
 def _label(key: str, fallback: str) -> str:
     """Interface text in the UI language; the English `fallback` when there is none."""
     entry = TEXT.get(key)
-    if entry is None:
-        return fallback
-    return entry[LANGUAGES.index(ui_language())]
+    return fallback if entry is None else str(entry)
 
 
 def field_label(path: str, command: str = "") -> str:
@@ -550,13 +532,27 @@ def field_label(path: str, command: str = "") -> str:
     return _label(f"field.{command}.{path}", label) if command else label
 
 
+@bp.app_template_filter("command_title")
+def _command_title_filter(name: str) -> str:
+    return command_title(name)
+
+
+@bp.app_template_filter("field_label")
+def _field_label_filter(path: str) -> str:
+    return field_label(path)
+
+
 def option_label(path: str, value: str) -> str:
     leaf = path.rsplit(".", 1)[-1]
     return _label(f"opt.{leaf}.{value}", _label(f"opt.{value}", value))
 
 
 def command_title(name: str) -> str:
-    return _label(f"cmd.{name}", name)
+    return gettext(COMMANDS_DECLARED[name].title) if name in COMMANDS_DECLARED else name
+
+
+def command_help(name: str) -> str:
+    return gettext(COMMANDS_DECLARED[name].help)
 
 
 @dataclass(frozen=True)
@@ -644,10 +640,9 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _success_text(name: str, outcome: Any) -> str:
-    lang = ui_language()
     if outcome.status == 202:
-        return f"{text('command.pending', lang)} {outcome.body['approval_id']}"
-    parts = [text("command.stored", lang), f"{text('command.version', lang)} {outcome.version}."]
+        return f"{text('command.pending')} {outcome.body['approval_id']}"
+    parts = [text("command.stored"), f"{text('command.version')} {outcome.version}."]
     for key in ("benefit_id", "enrollment_id", "objection_id", "person_id"):
         if key in outcome.body:
             parts.append(f"{field_label(key)}: {outcome.body[key]}")
@@ -667,7 +662,7 @@ def _command_context(name: str, values: Mapping[str, str], codes: dict[str, list
     return {
         "name": name,
         "title": command_title(name),
-        "intro": _label(f"cmd.{name}.help", ""),
+        "intro": command_help(name),
         "needs_approval": COMMANDS[name].needs_approval,
         "sections": sections,
         "shared": shared,
@@ -693,12 +688,12 @@ def _is_uuid(value: str) -> bool:
 def commands_page():
     groups = [
         (
-            _label(f"group.{group}", group),
+            gettext(GROUP_TITLES[Group(group)]),
             [
                 {
                     "name": name,
                     "title": command_title(name),
-                    "help": _label(f"cmd.{name}.help", ""),
+                    "help": command_help(name),
                     "needs_approval": COMMANDS[name].needs_approval,
                     "url": url_for(_OWN_PAGES[name])
                     if name in _OWN_PAGES
@@ -771,9 +766,9 @@ def _approval_row(change: Any) -> dict[str, Any]:
         if isinstance(field, Choice):
             value = option_label(path, value)
         elif isinstance(field, Day):
-            value = format_date(value)
+            value = date_text(value)
         elif path == "amount" and isinstance(value, int):
-            value = "Rp " + f"{value:,}".replace(",", ".")
+            value = rupiah(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "—"
         elif isinstance(value, bool):
@@ -806,13 +801,12 @@ def decide(approval_id: str, decision: str):
     note = request.form.get("note", "").strip()
     if note:
         payload["note"] = note
-    lang = ui_language()
     try:
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:
-        flash(" ".join(m for ms in translate(invalid.codes, lang).values() for m in ms), "error")
+        flash(" ".join(m for ms in translate(invalid.codes).values() for m in ms), "error")
     except DomainError as error:
-        flash(message(error.code, lang), "error")
+        flash(message(error.code), "error")
     else:
-        flash(text(f"approval.{decision}.done", lang), "success")
+        flash(text(f"approval.{decision}.done"), "success")
     return _redirect(url_for(".approvals_page"))

@@ -57,7 +57,7 @@ GROUP_TITLES = {
     Group.PROGRAMS: N_("Programs"),
     Group.BENEFITS: N_("Benefits"),
     Group.EMPOWERMENT: N_("Empowerment"),
-    Group.CASEWORK: N_("Casework"),
+    Group.CASEWORK: N_("Case work"),
     Group.APPROVALS: N_("Approvals"),
     Group.PRIVACY: N_("Privacy"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 import time
@@ -89,10 +90,9 @@ def setup(web):
     }
 
 
-def report(web, token: str, nik: str = HEAD["nik"], suffix: str = ""):
-    return web.test_client().get(
-        f"/api/v1/persons/{nik}/subject-access{suffix}", headers=bearer(token)
-    )
+def report(web, token: str, nik: str = HEAD["nik"], suffix: str = "", lang: str = ""):
+    headers = {**bearer(token), **({"Accept-Language": lang} if lang else {})}
+    return web.test_client().get(f"/api/v1/persons/{nik}/subject-access{suffix}", headers=headers)
 
 
 def test_the_report_holds_the_person_their_events_benefits_reads_and_disclosures(
@@ -181,16 +181,40 @@ def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
     assert HEAD["nik"] not in response.headers["Content-Disposition"]
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) not installed")
-    path = tmp_path / "report.pdf"
-    path.write_bytes(response.data)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = pdf_text(response.data, tmp_path)
     assert HEAD["name"] in text
     assert "Laporan Akses Subjek Data Pribadi" in text
-    assert "BenefitSuspended" in text
+    # Events, statuses and money in words of the report's language, never codes or JSON.
+    assert "Bantuan ditangguhkan" in text and "BenefitSuspended" not in text
+    assert "Rp750.000" in text and "ditangguhkan" in text
+    assert_no_raw_values(text)
+
+    english = report(web, setup["tokens"]["admin"], suffix=".pdf", lang="en")
+    text = pdf_text(english.data, tmp_path)
+    assert "Personal data subject access report" in text and "Benefit suspended" in text
+    assert "750,000" in text and "Laporan" not in text
+    assert_no_raw_values(text, "en")
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    """The PDF's text by poppler's pdftotext (`make test` installs poppler-utils)."""
+    assert shutil.which("pdftotext"), "pdftotext missing: install poppler-utils (make browser)"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+RAW = re.compile(r"\bNone\b|\{\"|\"\w+\": |kepala_keluarga|_key\b|BenefitGranted|NikClaimed")
+ENGLISH_CODES = re.compile(r"\b(active|suspended|Nik key)\b")
+
+
+def assert_no_raw_values(text: str, lang: str = "id") -> None:
+    """No None, JSON, internal codes; in the Indonesian report no English status either."""
+    assert not RAW.search(text), RAW.search(text)
+    if lang == "id":
+        assert not ENGLISH_CODES.search(text), ENGLISH_CODES.search(text)
 
 
 def test_only_admins_supervisors_and_auditors_may_ask(web, setup):
@@ -222,10 +246,61 @@ def test_the_web_page_shows_the_report_and_links_the_pdf(web, setup):
     page = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert HEAD["name"] in html and "BenefitSuspended" in html and "penyaluran BPNT" in html
+    assert HEAD["name"] in html and "Bantuan ditangguhkan" in html and "penyaluran BPNT" in html
+    assert "<h1>Akses subjek data</h1>" in html and "Kepala keluarga" in html
+    assert_no_raw_values(visible(html))
     assert f"/privasi/akses-subjek.pdf?nik={HEAD['nik']}" in html
     pdf = client.get(f"/privasi/akses-subjek.pdf?nik={HEAD['nik']}")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert client.get(f"/privasi/akses-subjek?nik={UNKNOWN_NIK}").status_code == 404
     assert client.get("/privasi/akses-subjek?nik=123").status_code == 422
     assert client.get("/privasi/akses-subjek").status_code == 200
+
+
+def visible(html: str) -> str:
+    """The page's text as a person reads it (no tags, no attribute values)."""
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_the_web_page_speaks_english_when_asked(web, setup):  # noqa: F811
+    client = web.test_client()
+    page = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}&lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<h1>Data subject access</h1>" in html and '<html lang="en"' in html
+    assert "Benefit suspended" in html and "Head of family" in html and "Female" in html
+    assert "Bantuan ditangguhkan" not in html
+    assert_no_raw_values(visible(html), "en")
+    # The choice is kept for the next page and its PDF link.
+    again = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}").get_data(as_text=True)
+    assert "<h1>Data subject access</h1>" in again
+    unknown = client.get(f"/privasi/akses-subjek?nik={UNKNOWN_NIK}").get_data(as_text=True)
+    assert "This NIK is not recorded" in unknown
+
+
+def test_the_api_answers_the_unknown_nik_in_english_when_asked(web, setup):  # noqa: F811
+    unknown = report(web, setup["tokens"]["admin"], UNKNOWN_NIK, lang="en")
+    assert unknown.status_code == 404
+    assert unknown.json["codes"] == {"nik": ["nik.unknown"]}
+    assert unknown.json["errors"]["nik"] == [
+        "This NIK is not recorded in the system: no personal data is held about it."
+    ]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_privacy_pages_speak_the_asked_language(web, setup, lang):  # noqa: F811
+    client = web.test_client()
+    record = client.get(f"/privasi/rekam-pemrosesan?lang={lang}").get_data(as_text=True)
+    breach = client.get(
+        "/privasi/pelanggaran?dari=2020-01-01T00:00&sampai=2030-01-01T00:00&akun=agency"
+    ).get_data(as_text=True)
+    if lang == "id":
+        assert "<h1>Rekam pemrosesan data pribadi</h1>" in record
+        assert "Bantuan sosial" in record and "UU 11/2009 tentang" in record
+        assert "<h1>Laporan dugaan pelanggaran data</h1>" in breach
+    else:
+        assert "<h1>Record of personal data processing</h1>" in record
+        assert "Social assistance" in record and "Law 11/2009 on Social Welfare" in record
+        assert "<h1>Suspected data breach report</h1>" in breach and "Households read" in breach
+    for html in (record, breach):
+        assert_no_raw_values(visible(html), lang)

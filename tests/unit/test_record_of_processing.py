@@ -11,6 +11,14 @@ from domain.catalog import SEED_PROGRAMS
 from domain.commands import COMMANDS
 from domain.program import FUNDINGS
 from tests.support.apps import memory_casework
+from tests.support.i18n import language
+
+
+@pytest.fixture(autouse=True)
+def indonesian():
+    """The record's texts come from the gettext catalogs: read them as a page in `id` would."""
+    with language("id"):
+        yield
 
 
 @pytest.fixture
@@ -76,3 +84,13 @@ def test_every_role_is_a_recipient_and_agreements_are_an_empty_list(app):
     record = record_of_processing(app.list_programs())
     assert [r["role"] for r in record["recipients"]["roles"]] == list(ROLES)
     assert record["recipients"]["agency_agreements"] == []
+
+
+def test_the_record_speaks_english_when_asked(app):
+    define(app, "BEASISWA-MISKIN", funding="OTHER", kind="bansos")
+    with language("en"):
+        record = record_of_processing(app.list_programs())
+    (activity,) = record["activities"]
+    assert activity["legal_basis"][0].startswith("Legal basis not yet set")
+    assert record["controller"].startswith("Jambi City Government")
+    assert all("tahun" not in c["retention"] for c in record["data_categories"])
