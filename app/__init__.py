@@ -13,7 +13,8 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import api, health, privacy, web
+from app import api, health, privacy, subject_access, web
+from app.command_path import error_response
 from app.context import (
     DATABASE_ERRORS,
     REPO_ROOT,
@@ -59,6 +60,8 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(web.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(privacy.api_bp)
+    app.register_blueprint(subject_access.api_bp)
+    app.register_blueprint(subject_access.page_bp)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
 
     @app.before_request
@@ -83,7 +86,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if _wants_json():
-            return api.error_response(error.code or 500)
+            return error_response(error.code or 500)
         return web.error_page(error.code or 500)
 
     def _database_error(error: Exception):
@@ -91,7 +94,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
             "database error on %s %s: %s", request.method, request.url_rule, type(error).__name__
         )
         if _wants_json():
-            return api.error_response(503)
+            return error_response(503)
         return web.error_page(503)
 
     for error_class in DATABASE_ERRORS:

@@ -17,8 +17,8 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template, request
 
 from app import access_log
-from app.api import caller, error_response, errors_body
 from app.auth import Unauthenticated, require_role
+from app.command_path import caller, error_response, errors_body
 from app.context import services
 from app.web import current_actor
 from domain.accounts import ROLES
@@ -421,16 +421,3 @@ def _local(raw: str, field: str) -> dt.datetime:
         raise BadWindow(field, "field.invalid") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
 
-
-# --- subject access (UU PDP Pasal 7 and 32): app/subject_access.py -------------------------
-
-
-def _register_subject_access() -> None:
-    """Its routes: /api/v1/persons/<nik>/subject-access[.pdf] and /privasi/akses-subjek."""
-    from app import api, subject_access
-
-    api.bp.register_blueprint(subject_access.api_bp)
-    bp.register_blueprint(subject_access.page_bp)
-
-
-_register_subject_access()

@@ -10,8 +10,8 @@ recorded position (the events already published to `casework.events.v1`). Reads 
 accounts count as data that left the system too.
 
 The NIK is in the URL path, never in a log line: the access log stores the route and the HMAC.
-Routes are registered by app/privacy.py: `/api/v1/persons/<nik>/subject-access[.pdf]` and
-`/privasi/akses-subjek`.
+Routes, registered by create_app (app/__init__.py): `/api/v1/persons/<nik>/subject-access[.pdf]`
+and `/privasi/akses-subjek`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from adapters.db import Database
 from app import access_log
-from app.api import caller, errors_body, language, stream_history
 from app.auth import require_role
+from app.command_path import answers_errors_as_json, caller, errors_body, language
 from app.context import services
+from app.history import stream_history
+from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
 from app.web import current_actor
 from domain.application import Casework
 from domain.errors import NotFound
@@ -42,8 +44,9 @@ from projections.status import events_table, relay_state
 
 log = logging.getLogger("casework.subject_access")
 
-api_bp = Blueprint("subject_access", __name__, url_prefix="/persons")
-page_bp = Blueprint("subject_access_page", __name__)
+api_bp = Blueprint("subject_access", __name__, url_prefix="/api/v1/persons")
+answers_errors_as_json(api_bp)
+page_bp = Blueprint("subject_access_page", __name__, url_prefix="/privasi")
 
 ROLES = ("admin", "supervisor", "auditor")
 REASON = "permintaan akses subjek data"
@@ -158,8 +161,6 @@ def _program_names(casework: Casework) -> dict[str, Any]:
 
 def build_report(casework: Casework, store: Database, secret_key: str, nik: str) -> dict[str, Any]:
     """The whole report for a well-formed NIK; raises UnknownNik."""
-    from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
-
     started = time.perf_counter()
     index_id = NikIndex.create_id(casework.nik_key(nik))
     try:
