@@ -420,4 +420,3 @@ def _local(raw: str, field: str) -> dt.datetime:
     except ValueError:
         raise BadWindow(field, "field.invalid") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
-
