@@ -13,13 +13,8 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import (
-    api,
-    health,
-    privacy,
-    subject_access,  # noqa: F401 - importing it nests its routes in api and privacy
-    web,
-)
+from app import api, health, privacy, subject_access, web
+from app.command_path import error_response
 from app.context import (
     DATABASE_ERRORS,
     REPO_ROOT,
@@ -67,6 +62,8 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(web.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(privacy.api_bp)
+    app.register_blueprint(subject_access.api_bp)
+    app.register_blueprint(subject_access.page_bp)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
 
     @app.before_request
@@ -91,7 +88,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if _wants_json():
-            return api.error_response(error.code or 500)
+            return error_response(error.code or 500)
         return web.error_page(error.code or 500)
 
     def _database_error(error: Exception):
@@ -99,7 +96,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
             "database error on %s %s: %s", request.method, request.url_rule, type(error).__name__
         )
         if _wants_json():
-            return api.error_response(503)
+            return error_response(503)
         return web.error_page(503)
 
     for error_class in DATABASE_ERRORS:

@@ -19,8 +19,8 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from app import access_log
-from app.api import caller, error_response, errors_body
 from app.auth import Unauthenticated, require_role
+from app.command_path import caller, error_response, errors_body
 from app.context import services
 from app.web import current_actor, option_label
 from domain.accounts import ROLES

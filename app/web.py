@@ -2,7 +2,7 @@
 
 Every page works without JavaScript; htmx only makes it quicker (live search, inline
 checks, the kelurahan list, polling while the read model catches up). Forms go through
-`app.api.run_command`, the same path as the API.
+`app.command_path.run_command`, the same path as the API.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from app import access_log
-from app.api import disclose_household, domain_status, household_from_store, run_command
 from app.auth import web_actor
+from app.command_path import domain_status, run_command
 from app.context import services
+from app.disclosure import disclose_household, household_from_store
 from app.health import LAG_LIMIT, snapshot
 from app.messages import (
     LANGUAGES,

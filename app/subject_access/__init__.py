@@ -2,7 +2,7 @@
 and the processing trail, as JSON, a web page and a PDF.
 
 report.py gathers it, render.py puts it in words (web page helpers and the PDF), routes.py
-serves it (importing this package registers the routes).
+serves it (create_app registers its blueprints).
 """
 
 from app.subject_access.report import REASON, UnknownNik, build_report

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from adapters.db import Database
 from app import access_log
-from app.api import stream_history
+from app.history import stream_history
 from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
 from domain.application import Casework
 from domain.errors import NotFound

@@ -12,9 +12,9 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from app import access_log, api, privacy
-from app.api import caller, errors_body
+from app import access_log
 from app.auth import require_role
+from app.command_path import answers_errors_as_json, caller, errors_body
 from app.context import services
 from app.subject_access.render import helpers, render_pdf
 from app.subject_access.report import REASON, UnknownNik, build_report
@@ -25,8 +25,10 @@ from domain.identity import nik_problems
 
 log = logging.getLogger("casework.subject_access")
 
-api_bp = Blueprint("subject_access", __name__, url_prefix="/persons")
-page_bp = Blueprint("subject_access_page", __name__)
+# Registered by create_app (app/__init__.py).
+api_bp = Blueprint("subject_access", __name__, url_prefix="/api/v1/persons")
+answers_errors_as_json(api_bp)
+page_bp = Blueprint("subject_access_page", __name__, url_prefix="/privasi")
 
 ROLES = ("admin", "supervisor", "auditor")
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
@@ -146,6 +148,3 @@ def page_pdf():
         return page()
     return _pdf_response(report)
 
-
-api.bp.register_blueprint(api_bp)
-privacy.bp.register_blueprint(page_bp)

@@ -351,13 +351,17 @@ def test_the_household_answers_its_whole_state(client, tokens):
 def test_openapi_covers_every_command(client):
     document = client.get("/api/v1/openapi.json").json
     for name, command in COMMANDS.items():
-        operation = document["paths"][f"/commands/{name}"]["post"]
+        operation = document["paths"][f"/api/v1/commands/{name}"]["post"]
         answered = "202" if command.needs_approval else "201"
         assert answered in operation["responses"], name
         assert {"401", "403", "422"} <= set(operation["responses"])
-        assert operation["requestBody"]["content"]["application/json"]["example"]
+        body = operation["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{name}"}
+        assert body["example"]
     schemas = document["components"]["schemas"]
-    assert schemas["IssueKtp"]["properties"]["arrival"] == {"$ref": "#/components/schemas/Arrival"}
+    assert schemas["IssueKtp"]["properties"]["arrival"]["allOf"] == [
+        {"$ref": "#/components/schemas/Arrival"}
+    ]
     assert schemas["Rules"]["properties"]["recipient"]["enum"] == [
         "head",
         "adult_woman",

@@ -1,0 +1,366 @@
+"""The shapes the API answers and the queries it reads, as marshmallow schemas.
+
+They document the answers (app/openapi.py turns them into the OpenAPI document); the routes
+build their answers themselves and never dump through them. The commands' request schemas
+are app/schemas.py's.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from app.command_path import CREATED_IDS
+from domain.program import FUNDINGS, KINDS
+
+MAX_LIMIT = 100
+
+
+class _Answer(Schema):
+    """An answer may carry more than what is listed here (no additionalProperties: false)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _codes(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": description},
+    )
+
+
+class ErrorsSchema(_Answer):
+    """An error: the field at fault by its dot path (head.nik), with messages and codes."""
+
+    errors = _codes("messages by field (dot paths such as head.nik), in the Accept-Language")
+    codes = _codes("the same errors as stable codes")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+class StoredSchema(_Answer):
+    """The command was stored: its stream, the stream's new version and the events' ids."""
+
+    stream_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    position = fields.Integer(
+        required=True, metadata={"description": "the last event's position in the store"}
+    )
+    event_ids = fields.List(fields.UUID(), required=True)
+
+
+class PendingSchema(_Answer):
+    """The command is kept until a supervisor other than the caller approves or rejects it."""
+
+    approval_id = fields.UUID(required=True)
+
+
+# The id a command's answer adds to the stored stream's (app/command_path.py stored_body).
+ANSWERED_IDS = {
+    **{command: name for command, (name, _) in CREATED_IDS.items()},
+    "RegisterHomelessPerson": "person_id",
+}
+
+
+def _stored_with(command: str, name: str) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            **StoredSchema().declared_fields,
+            name: fields.UUID(required=True, metadata={"description": f"the new {name}"}),
+        },
+        name=f"{command}StoredSchema",
+    )
+
+
+STORED_SCHEMAS: dict[str, type[Schema]] = {
+    command: _stored_with(command, name) for command, name in ANSWERED_IDS.items()
+}
+
+
+def stored_schema(command: str) -> type[Schema]:
+    """What a command answers once stored (201)."""
+    return STORED_SCHEMAS.get(command, StoredSchema)
+
+
+# --- households ----------------------------------------------------------------------------
+
+
+class MemberSchema(_Answer):
+    nik = fields.String(allow_none=True, metadata={"description": "null once erased"})
+    name = fields.String(allow_none=True, metadata={"description": "null once erased"})
+    birth_date = fields.Date(allow_none=True, metadata={"description": "null once erased"})
+    sex = fields.String(validate=validate.OneOf(["M", "F"]))
+    relationship = fields.String()
+    status = fields.String()
+    restricted = fields.Boolean(
+        metadata={"description": "processing restricted (UU PDP): only the registry uses it"}
+    )
+    erased = fields.Boolean(
+        metadata={
+            "description": "the person's data was erased (UU PDP): no NIK, name or birth date"
+        }
+    )
+
+
+class HouseholdSchema(_Answer):
+    """A household with its members. One household (GET /households/{id}) answers its whole
+    state: head_nik, kk_history, nibs, assessments, verifications, benefits, enrollments,
+    notes and objections too."""
+
+    id = fields.UUID(required=True)
+    kk_number = fields.String(required=True, allow_none=True)
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String(required=True)
+    address = fields.String()
+    rt = fields.String()
+    rw = fields.String()
+    version = fields.Integer(required=True)
+    registered_at = fields.AwareDateTime()
+    members = fields.List(fields.Nested(MemberSchema), required=True)
+    head_nik = fields.String(allow_none=True)
+    kk_history = fields.List(fields.Dict())
+    nibs = fields.List(fields.Dict())
+    assessments = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Dict()),
+        metadata={"description": "welfare assessments by source"},
+    )
+    verifications = fields.List(fields.Dict())
+    benefits = fields.List(fields.Dict())
+    enrollments = fields.List(fields.Dict())
+    notes = fields.List(fields.Dict())
+    objections = fields.List(fields.Dict())
+
+
+class HouseholdsSchema(_Answer):
+    results = fields.List(fields.Nested(HouseholdSchema), required=True)
+
+
+class PageQuerySchema(Schema):
+    limit = fields.Integer(
+        validate=validate.Range(1, MAX_LIMIT), metadata={"description": "default 50"}
+    )
+    offset = fields.Integer(
+        validate=validate.Range(0, 10**9), metadata={"description": "default 0"}
+    )
+
+
+class HouseholdQuerySchema(PageQuerySchema):
+    nik = fields.String(metadata={"description": "a member's NIK (exact)"})
+    kk = fields.String(metadata={"description": "the KK number (exact)"})
+    q = fields.String(metadata={"description": "part of a member's name"})
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+class HistoryEventSchema(_Answer):
+    event_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    type = fields.String(required=True, metadata={"description": "the event's class"})
+    occurred_at = fields.AwareDateTime(
+        required=True, metadata={"description": "when it happened in the world"}
+    )
+    recorded_at = fields.AwareDateTime(required=True)
+    actor = fields.Dict(allow_none=True, metadata={"description": "who gave the command"})
+    reason = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "api, ui, seed, ..."})
+    data = fields.Dict(required=True, metadata={"description": "the event's own fields"})
+    approved_by = fields.Dict(metadata={"description": "the supervisor who approved it"})
+
+
+class HouseholdHistorySchema(_Answer):
+    household_id = fields.UUID(required=True)
+    events = fields.List(fields.Nested(HistoryEventSchema), required=True)
+
+
+class ApprovalHistorySchema(_Answer):
+    approval_id = fields.UUID(required=True)
+    events = fields.List(fields.Nested(HistoryEventSchema), required=True)
+
+
+# --- programs ------------------------------------------------------------------------------
+
+
+class ProgramSchema(_Answer):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    opd = fields.String(required=True)
+    funding = fields.String(required=True, validate=validate.OneOf(FUNDINGS))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    version = fields.Integer(required=True)
+    rules = fields.Dict(required=True, metadata={"description": "the rules in force now"})
+    rule_versions = fields.List(
+        fields.Dict(), required=True, metadata={"description": "every version of the rules"}
+    )
+
+
+class ProgramsSchema(_Answer):
+    programs = fields.List(fields.Nested(ProgramSchema), required=True)
+
+
+class BeneficiarySchema(_Answer):
+    benefit_id = fields.UUID(required=True)
+    household_id = fields.UUID(required=True)
+    nik = fields.String(
+        required=True, allow_none=True, metadata={"description": "null once erased"}
+    )
+    program = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "whole rupiah"})
+    status = fields.String(required=True)
+    erased = fields.Boolean(required=True)
+
+
+class BeneficiariesSchema(_Answer):
+    program = fields.String(required=True)
+    results = fields.List(fields.Nested(BeneficiarySchema), required=True)
+
+
+# --- approvals -----------------------------------------------------------------------------
+
+
+class ApprovalSchema(_Answer):
+    approval_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True)
+    command = fields.String(required=True, metadata={"description": "the command kept"})
+    cmd = fields.Dict(required=True, metadata={"description": "the command's validated fields"})
+    requested_by = fields.Dict(allow_none=True)
+    requested_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+    decided_by = fields.Dict(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ApprovalsSchema(_Answer):
+    approvals = fields.List(fields.Nested(ApprovalSchema), required=True)
+
+
+# --- privacy (UU PDP) ----------------------------------------------------------------------
+
+
+class ActivitySchema(_Answer):
+    program = fields.String(required=True)
+    name = fields.String(required=True)
+    opd = fields.String(required=True)
+    funding = fields.String(required=True)
+    kind = fields.String(required=True)
+    purpose = fields.String(required=True)
+    legal_basis = fields.List(fields.String(), required=True)
+
+
+class DataCategorySchema(_Answer):
+    category = fields.String(required=True)
+    label = fields.String(required=True)
+    specific = fields.Boolean(
+        required=True, metadata={"description": "specific personal data (UU PDP Pasal 4)"}
+    )
+    fields_ = fields.List(fields.String(), data_key="fields", required=True)
+    collected_by = fields.List(
+        fields.String(), required=True, metadata={"description": "the commands that record it"}
+    )
+    retention = fields.String(required=True)
+
+
+class RecordOfProcessingSchema(_Answer):
+    """The record of processing activities, generated from the program catalog."""
+
+    controller = fields.String(required=True)
+    generated_at = fields.AwareDateTime(required=True)
+    activities = fields.List(fields.Nested(ActivitySchema), required=True)
+    data_categories = fields.List(fields.Nested(DataCategorySchema), required=True)
+    data_subjects = fields.List(fields.String(), required=True)
+    recipients = fields.Dict(required=True)
+    safeguards = fields.List(fields.String(), required=True)
+    legal_review_note = fields.String(required=True)
+    fundings = fields.List(fields.String(), required=True)
+    kinds = fields.List(fields.String(), required=True)
+
+
+class BreachQuerySchema(Schema):
+    actor = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "account ids (repeat it, or separate them with commas)"},
+    )
+    from_ = fields.AwareDateTime(
+        data_key="from", required=True, metadata={"description": "start (RFC 3339), included"}
+    )
+    to = fields.AwareDateTime(
+        required=True, metadata={"description": "end (RFC 3339), excluded; after from"}
+    )
+
+
+class BreachHouseholdSchema(_Answer):
+    household_id = fields.UUID(required=True)
+    reads = fields.Integer(required=True)
+    actors = fields.List(fields.String(), required=True)
+    first = fields.String(required=True)
+    last = fields.String(required=True)
+
+
+class BreachPersonSchema(_Answer):
+    nik_hash = fields.String(required=True, metadata={"description": "the NIK's HMAC"})
+    reads = fields.Integer(required=True)
+
+
+class BreachReportSchema(_Answer):
+    """What the accounts read in the window: households and persons (by NIK hash), counted."""
+
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+    actors = fields.List(fields.String(), required=True)
+    reads = fields.Integer(required=True)
+    households = fields.List(fields.Nested(BreachHouseholdSchema), required=True)
+    persons = fields.List(fields.Nested(BreachPersonSchema), required=True)
+    notify_within_hours = fields.Integer(required=True)
+    notify_by_if_discovered_at_window_end = fields.AwareDateTime(required=True)
+
+
+class SubjectAccessReportSchema(_Answer):
+    """Everything held about one person and the processing trail (UU PDP Pasal 7 and 32)."""
+
+    report = fields.String(required=True, validate=validate.OneOf(["subject_access"]))
+    generated_at = fields.AwareDateTime(required=True)
+    controller = fields.String(required=True)
+    legal_basis = fields.List(fields.String(), required=True)
+    legal_review_note = fields.String(required=True)
+    nik = fields.String(required=True)
+    nik_hash = fields.String(required=True)
+    person = fields.Dict(required=True, allow_none=True)
+    households = fields.List(fields.Dict(), required=True)
+    provisional_identities = fields.List(fields.Dict(), required=True)
+    benefits = fields.List(fields.Dict(), required=True)
+    nibs = fields.List(fields.Dict(), required=True)
+    empowerment = fields.List(fields.Dict(), required=True)
+    objections_filed = fields.List(fields.Dict(), required=True)
+    welfare_assessments = fields.List(fields.Dict(), required=True)
+    events = fields.List(fields.Dict(), required=True)
+    reads = fields.List(
+        fields.Dict(), required=True, metadata={"description": "the access log's reads of it"}
+    )
+    disclosures = fields.Dict(
+        required=True,
+        metadata={"description": "published events and agency reads: data that left the system"},
+    )
+    generation_ms = fields.Float(required=True)
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+class HealthSchema(_Answer):
+    """Positions and lag of the store, the relay, every projection and the DLQ."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "degraded"]))
+    components = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        required=True,
+        metadata={"description": "by component: its position, lag or count, or an error"},
+    )

@@ -1,0 +1,149 @@
+"""The command path and the answers every JSON endpoint shares.
+
+`run_command` is the one way a command is carried out: the API (app/api.py) and the web
+forms (app/web.py) both call it. The error bodies (messages in the caller's language plus
+stable codes), the caller by bearer token and the status of a domain error are here too, for
+every blueprint under /api/v1 (app/api.py, app/privacy.py, app/subject_access.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from flask import Blueprint, Response, jsonify
+
+from app.auth import Unauthenticated, api_actor, authorize
+from app.context import services
+from app.messages import translate
+from app.schemas import COMMANDS, load
+from domain.application import Actor, Casework, Stored, make_meta
+from domain.approval import Forbidden
+from domain.errors import Conflict, DomainError, NotFound
+from domain.household import derived_id
+
+STATUS_CODES = {
+    400: "request.bad",
+    404: "route.not_found",
+    405: "method.not_allowed",
+    413: "request.too_large",
+    500: "server.error",
+    503: "store.unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command answered: 201 with the stored stream, or 202 waiting for approval."""
+
+    status: int
+    body: dict[str, Any]
+    stored: Stored | None = None
+
+    @property
+    def stream_id(self) -> str | None:
+        return self.stored.stream_id if self.stored else None
+
+    @property
+    def version(self) -> int | None:
+        return self.stored.version if self.stored else None
+
+
+# The id of the thing a command creates inside a household, derived from the answered version.
+CREATED_IDS = {
+    "GrantBenefit": ("benefit_id", "benefit"),
+    "EnrollEmpowerment": ("enrollment_id", "enrollment"),
+    "FileObjection": ("objection_id", "objection"),
+}
+
+
+def stored_body(command: str, stored: Stored) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "stream_id": stored.stream_id,
+        "version": stored.version,
+        "position": stored.position,
+        "event_ids": stored.event_ids,
+    }
+    if command in CREATED_IDS:
+        name, kind = CREATED_IDS[command]
+        body[name] = derived_id(stored.stream_id, kind, stored.version)
+    if command == "RegisterHomelessPerson":
+        body["person_id"] = stored.stream_id
+    return body
+
+
+def run_command(casework: Casework, name: str, payload: Any, actor: Actor, source: str) -> Outcome:
+    """Validate a command with its schema, check the actor may give it, and carry it out (or
+    keep it for a second person's approval). Raises Invalid or a DomainError (Forbidden: 403).
+    The one command path: the API and the web forms both call it."""
+    command = COMMANDS[name]
+    data = load(name, payload)
+    meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
+    try:
+        authorize(casework, actor, name, data)
+        if command.needs_approval:
+            pending = casework.request_approval(name, data, meta)
+            return Outcome(202, {"approval_id": pending.stream_id}, pending)
+        stored = casework.execute(name, data, meta)
+        carried_out = name
+        if name == "ApproveChange":
+            carried_out = casework.get_pending_change(data["approval_id"]).command
+        return Outcome(201, stored_body(carried_out, stored), stored)
+    except IntegrityError:
+        # Another writer stored the same stream version first.
+        raise Conflict("expected_version", "version.stale") from None
+    except DomainError as error:
+        field = command.domain_fields.get(error.field, error.field)
+        if field == error.field:
+            raise
+        raise type(error)(field, error.code) from None
+
+
+def errors_body(codes: dict[str, list[str]]) -> dict[str, Any]:
+    """The error answer: messages in the caller's language, plus the stable codes."""
+    return {"errors": translate(codes), "codes": codes}
+
+
+def error_response(
+    status: int, field: str = "body", code: str | None = None
+) -> tuple[Response, int]:
+    code = code or STATUS_CODES.get(status, "request.bad")
+    return jsonify(errors_body({field: [code]})), status
+
+
+def domain_status(error: DomainError) -> int:
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 422
+
+
+def caller() -> Actor:
+    """The API caller by their bearer token; raises Unauthenticated (answered 401)."""
+    return api_actor(services().casework)
+
+
+def _unauthenticated(error: Unauthenticated):
+    response, status = error_response(401, "authorization", error.code)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+    return response, status
+
+
+def _forbidden(error: Forbidden):
+    return error_response(403, error.field, error.code)
+
+
+def _not_found(error: NotFound):
+    return error_response(404, error.field, error.code)
+
+
+def answers_errors_as_json(blueprint: Blueprint) -> None:
+    """A JSON blueprint answers a missing or bad token (401), a refusal (403) and a missing
+    stream (404) with the error body. Call it where the blueprint is defined."""
+    blueprint.register_error_handler(Unauthenticated, _unauthenticated)
+    blueprint.register_error_handler(Forbidden, _forbidden)
+    blueprint.register_error_handler(NotFound, _not_found)

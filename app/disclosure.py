@@ -1,0 +1,121 @@
+"""The disclosure rules: what of a person's data an answer or a page shows.
+
+The read models keep no NIK or KK number in clear, only tokens (projections.register). What a
+page or an answer shows is opened here, with the write side's codec; an erased person shows
+as erased (`erased: true`, no NIK, name or birth date).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.codec import Codec, is_erased
+from adapters.wire import rfc3339
+from app.context import services
+from domain.application import Casework
+from domain.errors import NotFound
+
+
+def opened(codec: Codec, token: str | None) -> str | None:
+    """The clear value of a token from a view, None when erased (or missing)."""
+    if not token:
+        return None
+    value = codec.reveal(token)
+    return None if is_erased(value) else str(value)
+
+
+def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
+    """A member row of the register view as shown: the NIK opened, or the person erased."""
+    nik = opened(codec, member.get("nik_token"))
+    erased = bool(member.get("erased")) or nik is None
+    return {
+        "nik": None if erased else nik,
+        "name": None if erased else member["name"],
+        "birth_date": None if erased else member.get("birth_date"),
+        "sex": member["sex"],
+        "relationship": member["relationship"],
+        "status": member["status"],
+        "restricted": bool(member.get("restricted")),
+        "erased": erased,
+    }
+
+
+def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
+    """A household of the register view as shown: KK number and NIKs opened."""
+    rest = {key: value for key, value in row.items() if key not in ("id", "kk_token", "members")}
+    return {
+        "id": row["id"],
+        "kk_number": opened(codec, row.get("kk_token")),
+        **rest,
+        "members": [disclose_member(codec, m) for m in row["members"]],
+    }
+
+
+def disclose_beneficiary(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
+    """A benefit as the program sees it: the recipient's NIK opened (null once erased)."""
+    nik = opened(codec, row["nik_token"])
+    return {
+        "benefit_id": row["benefit_id"],
+        "household_id": row["household_id"],
+        "nik": None if row["erased"] else nik,
+        "program": row["program"],
+        "period_start": row["period_start"],
+        "period_end": row["period_end"],
+        "amount": row["amount"],
+        "status": row["status"],
+        "erased": bool(row["erased"]) or nik is None,
+    }
+
+
+def public_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The household's state as the API answers it: an erased person is `erased: true` with
+    no NIK, name or birth date; any other erased value (a marker) is null."""
+    members = []
+    for member in state.get("members", []):
+        erased = bool(member.get("erased")) or is_erased(member.get("nik"))
+        shown = _scrubbed(member)
+        if erased:
+            shown.update(nik=None, name=None, birth_date=None)
+        members.append({**shown, "erased": erased})
+    return {**_scrubbed({k: v for k, v in state.items() if k != "members"}), "members": members}
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return None if is_erased(value) else value
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+def household_from_store(casework: Casework, household_id: str) -> dict[str, Any] | None:
+    """The household as the event store knows it now: the whole state when the aggregate
+    offers it (`as_dict`), else the register's fields."""
+    try:
+        household = casework.get_household(household_id)
+    except NotFound:
+        return None
+    if hasattr(household, "as_dict"):
+        state = public_state(household.as_dict())
+        return {**state, "registered_at": rfc3339(household.created_on)}
+    return {
+        "id": str(household.id),
+        "kk_number": household.kk_number,
+        "kecamatan": household.kecamatan,
+        "kelurahan": household.kelurahan,
+        "address": household.address,
+        "rt": household.rt,
+        "rw": household.rw,
+        "version": household.version,
+        "registered_at": rfc3339(household.created_on),
+        "members": public_state({"members": list(household.members.values())})["members"],
+    }
+
+
+def codec() -> Codec:
+    """The write side's codec, which opens the views' tokens."""
+    found = services().casework.codec
+    assert found is not None, "the web reads the store through the revealing mapper"
+    return found
