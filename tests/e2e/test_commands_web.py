@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from domain.commands import COMMANDS
 from tests.e2e.conftest import KNOWN_HEAD, LiveServer, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ def test_the_commands_page_groups_every_command(page: Page, live_server: LiveSer
             "Privasi",
         ]
     )
-    expect(page.locator(".command-group li")).to_have_count(28)
+    expect(page.locator(".command-group li")).to_have_count(len(COMMANDS))
     expect(page.locator(".badge-approval")).to_have_count(6)  # RequestErasure among them
     expect(page.get_by_role("link", name="Hapus data pribadi")).to_have_count(1)
     screenshot(page, "commands")
