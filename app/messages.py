@@ -28,11 +28,12 @@ from flask_babel import Babel, format_currency, format_date, format_decimal, for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from domain.city import TIMEZONE
+
 log = logging.getLogger("casework.web")
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
-TIMEZONE = "Asia/Jakarta"  # WIB: the city's time
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 # code -> the message (English id; the catalogs translate it)

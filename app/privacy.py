@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import access_log
@@ -25,6 +26,7 @@ from app.context import services
 from app.web import current_actor, option_label
 from domain.accounts import ROLES
 from domain.approval import Forbidden
+from domain.city import CONTROLLER, WIB
 from domain.commands import CATALOGUE, PERSON, Group
 from domain.personal_data import FIELDS
 from domain.program import FUNDINGS, KINDS
@@ -32,7 +34,6 @@ from domain.program import FUNDINGS, KINDS
 bp = Blueprint("privacy", __name__, url_prefix="/privasi")
 api_bp = Blueprint("privacy_api", __name__, url_prefix="/api/v1/privacy")
 
-CONTROLLER = _l("Jambi City Government (Dinas Sosial) — the Casework system")
 BREACH_ROLES = ("auditor", "supervisor", "admin")
 NOTIFY_WITHIN_HOURS = 72  # UU PDP: 3 x 24 hours
 
@@ -207,7 +208,7 @@ def record_of_processing(programs: Sequence[Any]) -> dict[str, Any]:
         for program in programs
     ]
     return {
-        "controller": str(CONTROLLER),
+        "controller": gettext(CONTROLLER),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "activities": activities,
         "data_categories": data_categories(),
@@ -389,7 +390,6 @@ def breach_page():
     )
 
 
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}
 
 

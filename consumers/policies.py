@@ -52,8 +52,9 @@ from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
 from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id
 from domain.application import Actor, Casework, make_meta
+from domain.city import WIB, today
 from domain.errors import Conflict, DomainError
-from domain.household import Household, today
+from domain.household import Household
 from projections.base import DLQ_DDL, ERASURE_EVENT
 
 log = logging.getLogger("casework.policies")
@@ -66,7 +67,6 @@ SWEEP_SECONDS = 60.0
 DONE = frozenset({"review.already_open", "objection.not_open", "benefit.terminated"})
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 OBJECTION_EVENTS = ("ObjectionFiled", "ObjectionResolved", "ObjectionLapsed")
-_WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _plus_days(day: str, days: int) -> str:
 
 def _start_of(day: str) -> str:
     """00:00 in Kota Jambi (WIB) on that day, as RFC 3339 UTC."""
-    moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=_WIB)
+    moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=WIB)
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from domain import personal_data, upcasting
+from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
 
 RELATIONSHIPS = (
@@ -143,17 +144,11 @@ _INDEX_NAMESPACE = uuid.UUID("0f3d5c1e-7d55-4c51-9b8e-6a3f1f0b2c71")
 _NIB = re.compile(r"^[0-9]{13}$")
 _PERIOD = re.compile(r"^[0-9]{4}-Q[1-4]$")
 _REGION = re.compile(r"^(?:[0-9]{4}|[0-9]{6})$")
-_WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
-
-
-def today() -> dt.date:
-    """Today in Kota Jambi (WIB, UTC+7)."""
-    return dt.datetime.now(_WIB).date()
 
 
 def occurred_on(meta: dict[str, Any]) -> dt.date:
@@ -164,7 +159,7 @@ def occurred_on(meta: dict[str, Any]) -> dt.date:
     moment = dt.datetime.fromisoformat(str(occurred_at).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         return moment.date()
-    return moment.astimezone(_WIB).date()
+    return moment.astimezone(WIB).date()
 
 
 def _date(value: str) -> dt.date:

@@ -21,21 +21,22 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from adapters.db import Database
+from adapters.topics import EVENTS
 from app import access_log
 from app.history import stream_history
 from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
 from domain.application import Casework
+from domain.city import CONTROLLER
 from domain.errors import NotFound
 from domain.household import Household, NikIndex
 from projections.status import events_table, relay_state
 
 # Stored in the access log as the reason of every report (data, not interface text).
 REASON = "permintaan akses subjek data"
-EVENTS_TOPIC = "casework.events.v1"  # consumers/topics.py EVENTS (the app does not import Kafka)
-CONTROLLER = _l("Jambi City Government — Social Affairs Office (Dinas Sosial)")
 LEGAL_BASIS = (
     _l(
         "Law 27/2022 on Personal Data Protection, Article 7: a data subject has the right to "
@@ -239,7 +240,7 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         event["position"] = positions.get((event["stream_id"], event["version"]))
         sent = event["position"] is not None and event["position"] <= relay_position
         event["published"] = sent
-        event["topic"] = EVENTS_TOPIC if sent else None
+        event["topic"] = EVENTS if sent else None
     events.sort(key=lambda e: (e["position"] is None, e["position"] or 0))
 
     hashed = access_log.nik_hash(secret_key, nik)
@@ -248,7 +249,7 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
     return {
         "report": "subject_access",
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "controller": str(CONTROLLER),
+        "controller": gettext(CONTROLLER),
         "legal_basis": [
             *map(str, LEGAL_BASIS),
             str(GENERAL_BASIS),
@@ -271,7 +272,7 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
             "relay_position": relay_position,
             "published_events": [
                 {
-                    "topic": EVENTS_TOPIC,
+                    "topic": EVENTS,
                     "position": e["position"],
                     "event_id": e["event_id"],
                     "type": e["type"],

@@ -19,6 +19,7 @@ from app.context import services
 from app.subject_access.render import helpers, render_pdf
 from app.subject_access.report import REASON, UnknownNik, build_report
 from app.web import current_actor
+from domain.city import WIB
 from domain.errors import NotFound
 from domain.household import NikIndex
 from domain.identity import nik_problems
@@ -31,7 +32,6 @@ answers_errors_as_json(api_bp)
 page_bp = Blueprint("subject_access_page", __name__, url_prefix="/privasi")
 
 ROLES = ("admin", "supervisor", "auditor")
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def _report_for(nik: str, channel: str, actor: Any) -> dict[str, Any]:
