@@ -14,6 +14,7 @@ from adapters.wire import rfc3339
 from app.context import services
 from domain.application import Casework
 from domain.errors import NotFound
+from domain.personal_data import FIELDS, Stored
 
 
 def opened(codec: Codec, token: str | None) -> str | None:
@@ -24,20 +25,28 @@ def opened(codec: Codec, token: str | None) -> str | None:
     return None if is_erased(value) else str(value)
 
 
+def kept_secret(name: str) -> bool:
+    """Whether a field is stored encrypted (or as an identifier's token): shown as null once its
+    person is erased (domain.personal_data.FIELDS)."""
+    found = FIELDS.get(name)
+    return found is not None and found.stored is not Stored.CLEAR
+
+
 def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
     """A member row of the register view as shown: the NIK opened, or the person erased."""
     nik = opened(codec, member.get("nik_token"))
     erased = bool(member.get("erased")) or nik is None
-    return {
-        "nik": None if erased else nik,
-        "name": None if erased else member["name"],
-        "birth_date": None if erased else member.get("birth_date"),
+    shown = {
+        "nik": nik,
+        "name": member["name"],
+        "birth_date": member.get("birth_date"),
         "sex": member["sex"],
         "relationship": member["relationship"],
         "status": member["status"],
-        "restricted": bool(member.get("restricted")),
-        "erased": erased,
     }
+    if erased:
+        shown.update({name: None for name in shown if kept_secret(name)})
+    return {**shown, "restricted": bool(member.get("restricted")), "erased": erased}
 
 
 def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +84,7 @@ def public_state(state: dict[str, Any]) -> dict[str, Any]:
         erased = bool(member.get("erased")) or is_erased(member.get("nik"))
         shown = _scrubbed(member)
         if erased:
-            shown.update(nik=None, name=None, birth_date=None)
+            shown.update({name: None for name in shown if kept_secret(name)})
         members.append({**shown, "erased": erased})
     return {**_scrubbed({k: v for k, v in state.items() if k != "members"}), "members": members}
 

@@ -198,6 +198,10 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
     }
 
 
+# What a household keeps of each member (its snapshot's `members` values).
+MEMBER_FIELDS = tuple(person_record({"nik": "", "name": "", "birth_date": "", "sex": ""}, ""))
+
+
 class Household(Aggregate):
     """A family on one KK (Kartu Keluarga), with its members keyed by NIK, and everything
     recorded about it: identity, business, welfare, benefits and casework."""

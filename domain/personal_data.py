@@ -87,6 +87,10 @@ FIELDS: dict[str, Field] = {
     "relationship": _clear("family", "eligibility rules read the relationship"),
     "relationships": _clear("family", "eligibility rules read the relationship"),
     "status": _clear("family", "whether a member is active, moved out or deceased"),
+    "status_since": _clear("family", "the date of the member's last status change"),
+    "ktp_issued_on": _clear("identity", "the date a KTP was issued"),
+    "residence_since": _clear("address", "residence months are counted from it"),
+    "provisional_person_ids": _clear(None),
     "date_of_death": _secret("death", date=True),
     "cause": _clear(None),
     # welfare and verification

@@ -32,7 +32,8 @@ from app.privacy import GENERAL_BASIS, LEGAL_REVIEW_NOTE, legal_basis
 from domain.application import Casework
 from domain.city import CONTROLLER
 from domain.errors import NotFound
-from domain.household import Household, NikIndex
+from domain.household import MEMBER_FIELDS, Household, NikIndex
+from domain.personal_data import FIELDS
 from projections.status import events_table, relay_state
 
 # Stored in the access log as the reason of every report (data, not interface text).
@@ -47,19 +48,8 @@ LEGAL_BASIS = (
         "personal data processed and its processing trail, within 3 x 24 hours of the request."
     ),
 )
-_PERSON_FIELDS = (
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "relationship",
-    "status",
-    "status_since",
-    "date_of_death",
-    "ktp_issued_on",
-    "arrival",
-    "residence_since",
-)
+# What the report shows of the person: every member field that is personal data.
+PERSON_FIELDS = tuple(name for name in MEMBER_FIELDS if FIELDS[name].category is not None)
 
 
 class UnknownNik(LookupError):
@@ -186,7 +176,7 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         households.append(place)
         if member is not None and (household_id == current_id or person is None):
             person = {
-                **{k: member.get(k) for k in _PERSON_FIELDS},
+                **{k: member.get(k) for k in PERSON_FIELDS},
                 "is_head": household.head_nik == nik,
                 "active_claim": bool(index.active),
                 **{k: place[k] for k in ("household_id", "kk_number", "address", "rt", "rw")},

@@ -14,10 +14,12 @@ from dataclasses import replace
 import pytest
 from babel.messages.pofile import read_po
 
+from app.disclosure import disclose_member, kept_secret, public_state
 from app.messages import TRANSLATIONS
 from app.privacy import CATEGORIES
 from app.schemas import COMMANDS as SCHEMAS
 from app.schemas import walk
+from app.subject_access.report import PERSON_FIELDS as REPORTED
 from app.web import COMMAND_GROUPS, command_title
 from domain.application import Casework
 from domain.commands import (
@@ -30,6 +32,7 @@ from domain.commands import (
     Kelurahan,
     Opd,
 )
+from domain.household import MEMBER_FIELDS
 from domain.personal_data import DATE_FIELDS, FIELDS, PERSONAL_FIELDS, Stored
 from domain.streams import STREAM_TYPES, event_classes
 from projections.catalog import PROJECTIONS
@@ -137,3 +140,27 @@ def test_personal_data_is_declared_once():
 def test_the_commands_page_lists_every_command_once():
     listed = [name for _, names in COMMAND_GROUPS for name in names]
     assert sorted(listed) == sorted(c.name for c in CATALOGUE)
+
+
+def test_the_report_and_the_api_disclose_by_the_same_declaration():
+    """What the subject access report shows and what the API hides of an erased person follow
+    domain.personal_data.FIELDS, like the codec and the record of processing."""
+    assert set(MEMBER_FIELDS) <= set(FIELDS)
+    assert set(REPORTED) == {n for n in MEMBER_FIELDS if FIELDS[n].category is not None}
+    member = {
+        "nik_token": None,  # erased: the token no longer opens
+        "name": "[erased]",
+        "birth_date": None,
+        "sex": "F",
+        "relationship": "istri",
+        "status": "active",
+        "erased": 1,
+    }
+    shown = disclose_member(None, member)
+    hidden = {name for name, value in shown.items() if value is None}
+    assert hidden == {name for name in shown if kept_secret(name)} == {"nik", "name", "birth_date"}
+    state = {"members": [{**{n: "x" for n in MEMBER_FIELDS}, "nik": "erased:ab", "erased": True}]}
+    (public,) = public_state(state)["members"]
+    assert {n for n in MEMBER_FIELDS if public[n] is None} == {
+        n for n in MEMBER_FIELDS if FIELDS[n].stored is not Stored.CLEAR
+    }
