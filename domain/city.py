@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from domain.texts import N_
+
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Waktu Indonesia Barat, Kota Jambi's time
 TIMEZONE = "Asia/Jakarta"  # WIB by its tz database name (Babel's formatting)
-
-
-def N_(text: str) -> str:  # noqa: N802 - gettext's no-op marker: extracted, translated at use
-    return text
 
 
 # The data controller under UU PDP (an English msgid; the catalogs hold the Indonesian).

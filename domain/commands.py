@@ -25,13 +25,10 @@ from domain.approval_cases import ApprovalCases
 from domain.household import Household
 from domain.household_cases import HouseholdCases, household_change
 from domain.program_cases import ProgramCases
+from domain.texts import N_
 
 Handler = Callable[[Any, dict[str, Any], dict[str, Any]], Any]
 COMMON_FIELDS = ("expected_version", "reason", "occurred_at")
-
-
-def N_(text: str) -> str:  # noqa: N802 - gettext's no-op marker: extracted, translated at use
-    return text
 
 
 class Group(Enum):
