@@ -40,6 +40,21 @@ def app():
     application.close()
 
 
+def register_family(app, meta) -> str:
+    return app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 1), 1),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Telanaipura",
+            "address": "Jl. Sultan Agung No. 1",
+            "rt": "001",
+            "rw": "002",
+            "head": HEAD,
+        },
+        meta,
+    ).stream_id
+
+
 def project(app, tmp_path):
     db = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/views.db", "CASEWORK_VIEWS"))
     ensure_schema(db, [register.PROJECTION])
@@ -53,19 +68,7 @@ def project(app, tmp_path):
 
 def test_the_register_shows_member_status_and_the_new_kk(app, tmp_path):
     meta = make_meta(SYSTEM, "api")
-    stored = app.register_household(
-        {
-            "kk_number": kk_for("157101", dt.date(2010, 1, 1), 1),
-            "kecamatan": "Telanaipura",
-            "kelurahan": "Telanaipura",
-            "address": "Jl. Sultan Agung No. 1",
-            "rt": "001",
-            "rw": "002",
-            "head": HEAD,
-        },
-        meta,
-    )
-    hid = stored.stream_id
+    hid = register_family(app, meta)
     for person, rel in ((WIFE, "istri"), (SON, "anak")):
         app.add_member({"household_id": hid, "person": person, "relationship": rel}, meta)
     new_kk = kk_for("157101", dt.date(2025, 6, 1), 2)
@@ -92,18 +95,7 @@ def test_the_register_shows_member_status_and_the_new_kk(app, tmp_path):
 
 def test_a_relocated_household_is_found_at_its_new_address(app, tmp_path):
     meta = make_meta(SYSTEM, "api")
-    hid = app.register_household(
-        {
-            "kk_number": kk_for("157101", dt.date(2010, 1, 1), 1),
-            "kecamatan": "Telanaipura",
-            "kelurahan": "Telanaipura",
-            "address": "Jl. Sultan Agung No. 1",
-            "rt": "001",
-            "rw": "002",
-            "head": HEAD,
-        },
-        meta,
-    ).stream_id
+    hid = register_family(app, meta)
     app.execute(
         "RelocateHousehold",
         {
