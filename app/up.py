@@ -10,9 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from adapters.bootstrap import bootstrap
+from adapters.bootstrap import System, bootstrap
 from adapters.broker import EmbeddedBroker
-from adapters.db import Database
 from adapters.settings import Settings
 from app.seed import seed
 from projections.status import store_counts
@@ -21,12 +20,8 @@ log = logging.getLogger("casework.up")
 SERVICES = ("relay", "projections", "policies", "web")
 
 
-def _store_is_empty(settings: Settings) -> bool:
-    store = Database(settings.store)
-    try:
-        return store_counts(store)[0] == 0
-    finally:
-        store.close()
+def _store_is_empty(system: System) -> bool:
+    return store_counts(system.store)[0] == 0
 
 
 def up(settings: Settings, demo: int = 0) -> int:
@@ -42,9 +37,11 @@ def up(settings: Settings, demo: int = 0) -> int:
         log.info("embedded broker on %s (it keeps nothing across restarts)", broker.bootstrap)
     children: list[subprocess.Popen] = []
     try:
-        if demo and _store_is_empty(settings):
+        system = bootstrap(settings)
+        if demo and _store_is_empty(system):
             log.info("loading %d demo households", demo)
-            seed(bootstrap(settings), households=demo, progress=sys.stderr.isatty())
+            seed(system, households=demo, progress=sys.stderr.isatty())
+        system.close()  # the services below open their own
         for service in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "app.cli", service], env=env))
         log.info("Casework is up: http://%s:%d (Ctrl-C stops it)", settings.host, settings.port)
