@@ -195,9 +195,9 @@ def bench_relay(
     settings: Settings, messages: list[Message], warmup: int, rounds: int, partitions: int
 ) -> Result:
     """The relay and a raw producer in turn, each round sending the next slice of the store."""
-    bootstrap = settings.kafka
-    create_topics(bootstrap, [RAW_TOPIC, WARMUP_TOPIC], partitions)
-    producer = make_producer(bootstrap, "casework-bench-raw")  # the relay's own producer settings
+    servers = settings.kafka
+    create_topics(servers, [RAW_TOPIC, WARMUP_TOPIC], partitions)
+    producer = make_producer(servers, "casework-bench-raw")  # the relay's own producer settings
     relay = Relay(bootstrap(settings))
     raw_rates, batched_rates, relay_rates = [], [], []
     try:
