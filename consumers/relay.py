@@ -56,6 +56,7 @@ from kafka.producer.future import FutureRecordMetadata
 
 from adapters.bootstrap import System, open_store_reader
 from adapters.db import Cursor, Database
+from adapters.retry import reconnecting
 from adapters.settings import DatabaseUrl, SettingsError
 from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import EnvelopeEncoder
@@ -75,7 +76,6 @@ LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.0
 PROBE_SECONDS = 2.0
 PROGRESS_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 10.0
 REQUEST_TIMEOUT_MS = 5_000
 DELIVERY_TIMEOUT_MS = 15_000
 FLUSH_TIMEOUT_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5
@@ -268,21 +268,6 @@ def abandon(producer: KafkaProducer) -> None:
         sender = getattr(producer, "_sender", None)
         if sender is not None:
             sender.force_close()
-
-
-class Backoff:
-    def __init__(self, first: float = 0.5, limit: float = MAX_BACKOFF_SECONDS) -> None:
-        self.first = first
-        self.limit = limit
-        self.delay = first
-
-    def next(self) -> float:
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.limit)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = self.first
 
 
 class StoreReader:
@@ -552,6 +537,7 @@ class Relay:
         self._caught_up = False
         self._events_table = events_table(self.db)
         self.leader = False
+        self._opened = False
         self._standby_logged = False
         self._renewed_at = 0.0
         self._probed_at = 0.0
@@ -810,31 +796,30 @@ class Relay:
             self.bootstrap,
             EVENTS,
         )
-        backoff = Backoff()
-        opened = False
+        retrying = reconnecting(
+            stop,
+            errors=(PublishFailed, WorkerFailed, *TRANSIENT_ERRORS),
+            what=lambda: f"relay trouble at position {self.position}",
+            after=lambda _: self._disconnect(),
+            logger=log,
+        )
         while not stop.is_set():
-            try:
-                if not opened:
-                    self.open()
-                    opened = True
-                self._step(stop)
-                backoff.reset()
-            except LeaseLost as lost:
-                self._stand_down(lost.args[0] if lost.args else None)
-            except (PublishFailed, WorkerFailed, *TRANSIENT_ERRORS) as error:
-                delay = backoff.next()
-                log.warning(
-                    "relay trouble (%s: %s) at position %d; retrying in %.1f s",
-                    type(error).__name__,
-                    error,
-                    self.position,
-                    delay,
-                )
-                self._disconnect()
-                stop.wait(delay)
+            retrying(self._step, stop)
         self.close()
 
     def _step(self, stop: threading.Event) -> None:
+        """One turn of the service loop; a lost lease means standing by (no back-off)."""
+        if stop.is_set():
+            return
+        try:
+            if not self._opened:
+                self.open()
+                self._opened = True
+            self._publish_step(stop)
+        except LeaseLost as lost:
+            self._stand_down(lost.args[0] if lost.args else None)
+
+    def _publish_step(self, stop: threading.Event) -> None:
         if not self.leader and not self.acquire_lease():
             stop.wait(RENEW_SECONDS)
             return
