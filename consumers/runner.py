@@ -29,6 +29,7 @@ from adapters.bootstrap import System, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
 from adapters.keystore import KeyStore
+from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
 from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
@@ -50,7 +51,6 @@ from projections.base import (
     reveal,
 )
 from projections.catalog import PROJECTIONS
-from projections.status import store_counts
 
 log = logging.getLogger("casework.projections")
 

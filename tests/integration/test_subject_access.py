@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from adapters.relay_store import RELAY_STATE_DDL
 from app import access_log, subject_access
 from app.schemas import COMMANDS, example
-from projections.status import RELAY_STATE_DDL
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND
 
