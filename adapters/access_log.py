@@ -7,7 +7,8 @@ the app's secret key), why (an optional reason), the channel (ui|api) and the en
 URL rule, never the query string, which may hold a NIK).
 
 The table lives in the STORE database. There is no update or delete path here, and the
-database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL). Each
+database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL), made
+by the store's migrations (adapters/migrations). Each
 row carries `prev_hash` and `row_hash` = sha256(prev_hash + canonical JSON of the row), so
 `verify_chain` finds a row altered or removed behind the triggers' back. Writers are
 serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction advisory lock) so the chain
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.db import Database
+from adapters.store_schema import ensure_migrated
 from domain.application import Actor
 
 TABLE = "casework_access_log"
@@ -33,8 +35,6 @@ MAX_REASON = 500
 CHANNELS = ("ui", "api")
 # Serialises appends on PostgreSQL (the chain needs the previous row).
 APPEND_LOCK_KEY = 157_100_002
-_READY = "_casework_access_log_ready"
-_MESSAGE = "access log is append-only"
 
 # The row's fields in the hash, in this order (the id is the database's, not hashed).
 FIELDS = (
@@ -49,31 +49,6 @@ FIELDS = (
     "subject_hashes",
     "reason",
 )
-
-_COLUMNS = (
-    " at VARCHAR(40) NOT NULL, actor_id VARCHAR(100) NOT NULL, actor_role VARCHAR(40) NOT NULL,"
-    " actor_opd VARCHAR(100), channel VARCHAR(10) NOT NULL, endpoint VARCHAR(200) NOT NULL,"
-    " household_id VARCHAR(36), nik_hash VARCHAR(64), subject_hashes TEXT, reason TEXT,"
-    " prev_hash VARCHAR(64) NOT NULL, row_hash VARCHAR(64) NOT NULL)"
-)
-SQLITE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT," + _COLUMNS,
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_actor_at ON {TABLE} (actor_id, at)",
-    f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE}"
-    f" BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
-    f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}"
-    f" BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
-)
-POSTGRES_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGSERIAL PRIMARY KEY," + _COLUMNS,
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_actor_at ON {TABLE} (actor_id, at)",
-    f"CREATE OR REPLACE FUNCTION {TABLE}_refuse() RETURNS trigger LANGUAGE plpgsql AS"
-    f" $$ BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$",
-)
-POSTGRES_TRIGGERS = {
-    f"{TABLE}_no_update_delete": f"BEFORE UPDATE OR DELETE ON {TABLE} FOR EACH ROW",
-    f"{TABLE}_no_truncate": f"BEFORE TRUNCATE ON {TABLE} FOR EACH STATEMENT",
-}
 
 
 @dataclass(frozen=True)
@@ -100,26 +75,9 @@ def as_stamp(moment: dt.datetime) -> str:
 
 
 def ensure_table(store: Database) -> None:
-    if getattr(store, _READY, False):
-        return
-    with store.schema_lock(), store.transaction() as cursor:
-        if store.kind == "sqlite":
-            for statement in SQLITE_DDL:
-                cursor.execute(statement)
-        else:
-            for statement in POSTGRES_DDL:
-                cursor.execute(statement)
-            for name, when in POSTGRES_TRIGGERS.items():
-                exists = cursor.execute(
-                    "SELECT 1 FROM pg_trigger WHERE tgname = ?", (name,)
-                ).fetchone()
-                if not exists:
-                    cursor.execute(
-                        f"CREATE TRIGGER {name} {when} EXECUTE FUNCTION {TABLE}_refuse()"
-                    )
-            # The owner keeps its rights, but no other role gets UPDATE/DELETE by default.
-            cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {TABLE} FROM PUBLIC")
-    setattr(store, _READY, True)
+    """Make sure the table is there: the store's migrations (applied by the composition root
+    at start; here for a store opened otherwise, once per Database object)."""
+    ensure_migrated(store)
 
 
 def canonical(row: Mapping[str, Any]) -> str:

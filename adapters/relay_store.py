@@ -19,18 +19,6 @@ class LeaseLost(Exception):
     """Another relay holds the lease now: this one must stop publishing."""
 
 
-RELAY_STATE_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_relay_state ("
-    " name VARCHAR(50) PRIMARY KEY, position BIGINT NOT NULL, published BIGINT NOT NULL,"
-    " updated_at VARCHAR(40) NOT NULL)"
-)
-RELAY_LEASE_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_relay_lease ("
-    " name VARCHAR(50) PRIMARY KEY, owner VARCHAR(100) NOT NULL,"
-    " expires_at DOUBLE PRECISION NOT NULL)"
-)
-
-
 def events_table(store: Database) -> tuple[str, str]:
     """The `eventsourcing` table of stored events and its position column."""
     if store.kind == "sqlite":

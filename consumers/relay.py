@@ -57,8 +57,6 @@ from kafka.producer.future import FutureRecordMetadata
 from adapters.bootstrap import System, open_store_reader
 from adapters.relay_store import (
     LEASE_SECONDS,
-    RELAY_LEASE_DDL,
-    RELAY_STATE_DDL,
     Lease,
     LeaseLost,
     events_table,
@@ -498,10 +496,7 @@ class Relay:
     # --- state and lease -------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the relay's tables and load the recorded position."""
-        with self.db.schema_lock(), self.db.transaction() as cur:
-            cur.execute(RELAY_STATE_DDL)
-            cur.execute(RELAY_LEASE_DDL)
+        """Load the recorded position (the store's migrations made the relay's tables)."""
         self._load_state()
 
     def _load_state(self) -> None:

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from adapters.relay_store import RELAY_STATE_DDL
 from app import access_log, subject_access
 from app.schemas import COMMANDS, example
 from tests.integration.conftest import add_users, bearer
@@ -29,10 +28,10 @@ def post(client, command: str, body: dict, token: str) -> dict:
 
 
 def relay_published_up_to(web, position: int) -> None:
-    """What the relay records once Kafka acknowledged everything up to `position`."""
+    """What the relay records once Kafka acknowledged everything up to `position` (the
+    store's migrations made the table)."""
     store = web.extensions["casework"].store
     with store.transaction() as cursor:
-        cursor.execute(RELAY_STATE_DDL)
         cursor.execute(
             "INSERT INTO casework_relay_state (name, position, published, updated_at)"
             " VALUES ('main', ?, ?, '2025-04-21T00:00:00Z')",
