@@ -20,16 +20,20 @@ from adapters.db import Database
 from adapters.keystore import KeyStore
 from adapters.recorder import PostgresRecorder, SQLiteRecorder
 from adapters.settings import DatabaseUrl, Settings, SettingsError
+from adapters.store_schema import ensure_migrated
 from domain.application import Casework
 
 ProducerFactory = Callable[..., KafkaProducer]
 ConsumerFactory = Callable[..., KafkaConsumer]
 
 
-def open_casework(url: DatabaseUrl, master_key: bytes) -> Casework:
+def open_casework(url: DatabaseUrl, master_key: bytes, *, migrate: bool = True) -> Casework:
     """The write side on this store: personal fields encrypted with keys from the store's key
-    store, new keys written in the same transaction as the first events that use them."""
+    store, new keys written in the same transaction as the first events that use them. The
+    store's pending migrations are applied first (unless the caller did: `migrate=False`)."""
     db = Database(url)
+    if migrate:
+        ensure_migrated(db)
     keys = KeyStore(db, master_key)
     with db.schema_lock():
         app = Casework(env=url.eventsourcing_env(), codec=Codec(keys))
@@ -66,21 +70,32 @@ class System:
     _casework: Casework | None = None
     _store: Database | None = None
     _views: Database | None = None
+    _migrated: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def casework(self) -> Casework:
         with self._lock:
             if self._casework is None:
-                self._casework = open_casework(self.settings.store, self.settings.master_key)
+                self._migrate_store()
+                self._casework = open_casework(
+                    self.settings.store, self.settings.master_key, migrate=False
+                )
             return self._casework
 
     @property
     def store(self) -> Database:
         with self._lock:
-            if self._store is None:
-                self._store = Database(self.settings.store)
-            return self._store
+            return self._migrate_store()
+
+    def _migrate_store(self) -> Database:
+        """The store, its pending migrations applied once for this process (lock held)."""
+        if self._store is None:
+            self._store = Database(self.settings.store)
+        if not self._migrated:
+            ensure_migrated(self._store)
+            self._migrated = True
+        return self._store
 
     @property
     def views(self) -> Database:

@@ -18,14 +18,6 @@ from typing import Any
 from adapters.db import Database
 
 MAX_KEY_LENGTH = 200
-DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_idempotency ("
-    " key VARCHAR(200) NOT NULL, actor_id VARCHAR(100) NOT NULL,"
-    " request_hash VARCHAR(64) NOT NULL, status VARCHAR(10) NOT NULL,"
-    " code INTEGER, body TEXT, created_at VARCHAR(40) NOT NULL,"
-    " PRIMARY KEY (actor_id, key))"
-)
-_READY = "_casework_idempotency_ready"
 
 
 @dataclass(frozen=True)
@@ -49,18 +41,9 @@ def request_hash(command: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def ensure_table(store: Database) -> None:
-    if getattr(store, _READY, False):
-        return
-    with store.schema_lock(), store.transaction() as cursor:
-        cursor.execute(DDL)
-    setattr(store, _READY, True)
-
-
 def claim(store: Database, actor_id: str, key: str, digest: str) -> Kept | None:
     """None when this request may run (the key is now pending); the kept answer of a repeat.
     Raises InProgress or KeyReused."""
-    ensure_table(store)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with store.transaction() as cursor:
         inserted = cursor.execute(

@@ -26,19 +26,6 @@ from adapters.db import Database
 EPOCH_SECONDS = 1.0
 _CACHE_LIMIT = 200_000
 
-KEYS_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_personal_keys ("
-    " subject VARCHAR(32) PRIMARY KEY,"
-    " lookup VARCHAR(64) UNIQUE,"
-    " wrapped TEXT,"
-    " created_at VARCHAR(40) NOT NULL,"
-    " erased_at VARCHAR(40))"
-)
-EPOCH_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_key_epoch (name VARCHAR(16) PRIMARY KEY, epoch BIGINT)"
-)
-
-
 # Written in the events' own transaction; a lookup another process took raises (409).
 INSERT_UNWRITTEN = (
     "INSERT INTO casework_personal_keys (subject, lookup, wrapped, created_at)"
@@ -65,9 +52,6 @@ class KeyStore:
         self.insert_statement = db.sql(INSERT_UNWRITTEN)
         # lookup -> (subject, lookup, wrapped, created_at, raw key): created, not yet stored
         self._unwritten: dict[str, tuple[str, str, str, str, bytes]] = {}
-        with db.schema_lock(), db.transaction() as cur:
-            cur.execute(KEYS_DDL)
-            cur.execute(EPOCH_DDL)
 
     # --- cache -------------------------------------------------------------------------
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from adapters.retry import transient
 
 log = logging.getLogger("casework.topics")
 
@@ -22,15 +23,9 @@ def agency_topic(agency_code: str) -> str:
 
 def ensure_topics(bootstrap: str, partitions: int = 6, timeout: float = 30.0) -> None:
     """Create the events and DLQ topics if they are missing; leave existing ones alone."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="casework-admin")
-            break
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    admin = transient(
+        None, errors=KafkaError, seconds=timeout, first=0.5, what="kafka not answering yet"
+    )(KafkaAdminClient, bootstrap_servers=bootstrap, client_id="casework-admin")
     try:
         existing = set(admin.list_topics())
         wanted = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from eventsourcing.persistence import PersistenceError
 from flask import abort, current_app, send_from_directory
 
 from adapters.db import Database
+from adapters.retry import transient
 from adapters.settings import Settings
 from domain.application import Casework
 from projections.base import ensure_schema
@@ -23,6 +23,7 @@ log = logging.getLogger("casework.web")
 
 # Errors of an unreachable or failing database: answered 503, logged without the request.
 DATABASE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
+_SCHEMA_RETRIES = transient(3, errors=DATABASE_ERRORS, what="read-model schema not ready")
 
 # /static/vendor/<file> -> its path inside node_modules (installed by `npm ci --omit=dev`).
 VENDOR_FILES = {
@@ -49,20 +50,14 @@ class Services:
         if self.schema_ready:
             return True
         with self._lock:
-            for attempt in range(3):
-                try:
-                    ensure_schema(self.views, PROJECTIONS.values())
-                    self.schema_ready = True
-                    return True
-                except DATABASE_ERRORS as error:
-                    # Another worker or the runner may be creating the same tables right now.
-                    log.warning(
-                        "read-model schema not ready (attempt %d): %s",
-                        attempt + 1,
-                        type(error).__name__,
-                    )
-                    time.sleep(0.2 * (attempt + 1))
-        return False
+            # Another worker or the runner may be creating the same tables right now.
+            try:
+                _SCHEMA_RETRIES(ensure_schema, self.views, PROJECTIONS.values())
+            except DATABASE_ERRORS as error:
+                log.warning("read-model schema not ready (%s)", type(error).__name__)
+                return False
+            self.schema_ready = True
+            return True
 
     def close(self) -> None:
         self.casework.close()

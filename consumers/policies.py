@@ -44,10 +44,10 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
 
 from adapters import wire
 from adapters.bootstrap import System
+from adapters.retry import reconnecting, transient
 from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
 from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id
@@ -222,19 +222,22 @@ class StoreView:
 
 
 def execute(app: Casework, action: Action, retries: int = 5) -> str:
-    """Carry out one action: "done" (stored, or already so) or "refused: <code>"."""
+    """Carry out one action: "done" (stored, or already so) or "refused: <code>".
+
+    Someone saving the household meanwhile (Conflict) means loading it again: `retries`
+    attempts, then the Conflict is raised."""
     meta = make_meta(POLICY, "policy", reason=action.reason, occurred_at=action.occurred_at)
-    for attempt in range(retries):
+
+    def attempt() -> str:
         try:
             getattr(app, action.command)(dict(action.cmd), meta)
-            return "done"
-        except Conflict:  # someone saved the household meanwhile: load it again
-            time.sleep(0.02 * (attempt + 1))
+        except Conflict:
+            raise
         except DomainError as error:
-            if error.code in DONE:
-                return "done"
-            return f"refused: {error.code}"
-    raise Conflict("expected_version", "version.stale")
+            return "done" if error.code in DONE else f"refused: {error.code}"
+        return "done"
+
+    return transient(retries, errors=Conflict, what=None, first=0.02)(attempt)
 
 
 def store_envelopes(app: Casework, tenant: str, topics: Iterable[str] = ()) -> Iterable[dict]:
@@ -316,37 +319,33 @@ class PolicyRunner(GroupMember):
     def run(self, stop: threading.Event) -> None:
         log.info("policies starting")
         self.retrying(stop, self.learn_from_store)
-        backoff = 0.5
+        retrying = reconnecting(stop, after=lambda _: self.disconnect())
         while not stop.is_set():
-            try:
-                if self.consumer is None:
-                    self.connect()
-                    backoff = 0.5
-                self.poll_once(stop)
-                if time.monotonic() >= self.next_sweep:
-                    self.retrying(stop, self.sweep)
-                    self.next_sweep = time.monotonic() + self.sweep_seconds
-            except KafkaError as error:
-                log.warning(
-                    "kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff
-                )
-                self.disconnect()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10)
+            retrying(self.step, stop)
         self.close()
         log.info("policies stopped after carrying out %d actions", self.carried_out)
 
+    def step(self, stop: threading.Event) -> None:
+        """One turn of the service loop: connect when not connected, one poll, a due sweep."""
+        if stop.is_set():
+            return
+        if self.consumer is None:
+            self.connect()
+        self.poll_once(stop)
+        if time.monotonic() >= self.next_sweep:
+            self.retrying(stop, self.sweep)
+            self.next_sweep = time.monotonic() + self.sweep_seconds
+
     def retrying(self, stop: threading.Event, step: Callable[[], Any]) -> Any:
-        """Run a step that reads or writes the store, waiting out a busy or absent database."""
-        attempt = 0
-        while not stop.is_set():
-            try:
-                return step()
-            except (*TRANSIENT, Conflict) as error:
-                log.warning("event store busy or down (%s); retrying", type(error).__name__)
-                stop.wait(min(0.2 * 2**attempt, 5))
-                attempt += 1
-        return None
+        """Run a step that reads or writes the store, waiting out a busy or absent database
+        (or a household saved meanwhile); None when stopped first."""
+
+        def attempt() -> Any:
+            return None if stop.is_set() else step()
+
+        return transient(
+            None, errors=(*TRANSIENT, Conflict), what="event store busy or down", stop=stop
+        )(attempt)
 
     def poll_once(self, stop: threading.Event | None = None) -> int:
         """Handle one poll's messages in order, then commit (not when stopped half-way)."""

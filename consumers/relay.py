@@ -55,37 +55,38 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from adapters.bootstrap import System, open_store_reader
-from adapters.db import Cursor, Database
+from adapters.relay_store import (
+    LEASE_SECONDS,
+    Lease,
+    LeaseLost,
+    events_table,
+    record_position,
+    relay_state,
+    stored_after,
+)
+from adapters.retry import reconnecting
 from adapters.settings import DatabaseUrl, SettingsError
 from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import EnvelopeEncoder
 from domain.application import Casework
-from projections.status import RELAY_LEASE_DDL, RELAY_STATE_DDL, events_table
 
 log = logging.getLogger("casework.relay")
 
-NAME = "main"
 BATCH_SIZE = 1000  # at most this many events sent and not yet recorded (resent after a crash)
 CHUNK_SIZE = 250  # events sent together; their position is recorded once all are acknowledged
 READ_SIZE = 4000  # events read from the store at a time
 PREFETCH = 2  # chunks the envelope worker builds ahead of the one being sent
 WORKER_TIMEOUT_SECONDS = 30.0
 IDLE_SECONDS = 0.01
-LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.0
 PROBE_SECONDS = 2.0
 PROGRESS_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 10.0
 REQUEST_TIMEOUT_MS = 5_000
 DELIVERY_TIMEOUT_MS = 15_000
 FLUSH_TIMEOUT_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5
 
 # What a running relay survives by backing off and trying again.
 TRANSIENT_ERRORS = (KafkaError, OSError, PersistenceError, sqlite3.Error, psycopg.Error)
-
-
-class LeaseLost(Exception):
-    """Another relay holds the lease now: this one must stop publishing."""
 
 
 class PublishFailed(Exception):
@@ -123,57 +124,6 @@ def new_owner() -> str:
 
 def now_rfc3339() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-class Lease:
-    """The row in `casework_relay_lease` that says which relay may publish."""
-
-    def __init__(self, db: Database, owner: str, seconds: float = LEASE_SECONDS) -> None:
-        self.db = db
-        self.owner = owner
-        self.seconds = seconds
-
-    def acquire(self) -> bool:
-        """Take or renew the lease when it is absent, expired or already ours."""
-        now = time.time()
-        with self.db.transaction() as cur:
-            cur.execute(
-                "UPDATE casework_relay_lease SET owner=?, expires_at=?"
-                " WHERE name=? AND (owner=? OR expires_at<?)",
-                (self.owner, now + self.seconds, NAME, self.owner, now),
-            )
-            if cur.rowcount == 1:
-                return True
-            cur.execute(
-                "INSERT INTO casework_relay_lease (name, owner, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                (NAME, self.owner, now + self.seconds),
-            )
-            return cur.rowcount == 1
-
-    def confirm(self, cur: Cursor) -> None:
-        """Inside a write transaction: renew the lease, or raise LeaseLost if it is not ours."""
-        cur.execute(
-            "UPDATE casework_relay_lease SET expires_at=? WHERE name=? AND owner=?",
-            (time.time() + self.seconds, NAME, self.owner),
-        )
-        if cur.rowcount != 1:
-            raise LeaseLost(self.holder())
-
-    def renew(self) -> None:
-        """Extend our lease; LeaseLost if another relay took it meanwhile."""
-        with self.db.transaction() as cur:
-            self.confirm(cur)
-
-    def holder(self) -> str | None:
-        row = self.db.query_one("SELECT owner FROM casework_relay_lease WHERE name=?", (NAME,))
-        return row[0] if row else None
-
-    def release(self) -> None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                "DELETE FROM casework_relay_lease WHERE name=? AND owner=?", (NAME, self.owner)
-            )
 
 
 @dataclass(frozen=True)
@@ -268,21 +218,6 @@ def abandon(producer: KafkaProducer) -> None:
         sender = getattr(producer, "_sender", None)
         if sender is not None:
             sender.force_close()
-
-
-class Backoff:
-    def __init__(self, first: float = 0.5, limit: float = MAX_BACKOFF_SECONDS) -> None:
-        self.first = first
-        self.limit = limit
-        self.delay = first
-
-    def next(self) -> float:
-        delay = self.delay
-        self.delay = min(self.delay * 2, self.limit)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = self.first
 
 
 class StoreReader:
@@ -552,6 +487,7 @@ class Relay:
         self._caught_up = False
         self._events_table = events_table(self.db)
         self.leader = False
+        self._opened = False
         self._standby_logged = False
         self._renewed_at = 0.0
         self._probed_at = 0.0
@@ -560,30 +496,18 @@ class Relay:
     # --- state and lease -------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the relay's tables and load the recorded position."""
-        with self.db.schema_lock(), self.db.transaction() as cur:
-            cur.execute(RELAY_STATE_DDL)
-            cur.execute(RELAY_LEASE_DDL)
+        """Load the recorded position (the store's migrations made the relay's tables)."""
         self._load_state()
 
     def _load_state(self) -> None:
-        row = self.db.query_one(
-            "SELECT position, published FROM casework_relay_state WHERE name=?", (NAME,)
-        )
-        self.position, self.published = (int(row[0]), int(row[1])) if row else (0, 0)
+        self.position, self.published = relay_state(self.db)
         self._reset_pipeline()
 
     def _record(self, position: int, published: int) -> None:
         """Durably record progress, in the transaction that confirms the lease is ours."""
         with self.db.transaction() as cur:
             self.lease.confirm(cur)
-            cur.execute(
-                "INSERT INTO casework_relay_state (name, position, published, updated_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-                " position=excluded.position, published=excluded.published,"
-                " updated_at=excluded.updated_at",
-                (NAME, position, published, now_rfc3339()),
-            )
+            record_position(cur, position, published, now_rfc3339())
         self.position, self.published = position, published
         self._renewed_at = time.monotonic()
 
@@ -810,31 +734,30 @@ class Relay:
             self.bootstrap,
             EVENTS,
         )
-        backoff = Backoff()
-        opened = False
+        retrying = reconnecting(
+            stop,
+            errors=(PublishFailed, WorkerFailed, *TRANSIENT_ERRORS),
+            what=lambda: f"relay trouble at position {self.position}",
+            after=lambda _: self._disconnect(),
+            logger=log,
+        )
         while not stop.is_set():
-            try:
-                if not opened:
-                    self.open()
-                    opened = True
-                self._step(stop)
-                backoff.reset()
-            except LeaseLost as lost:
-                self._stand_down(lost.args[0] if lost.args else None)
-            except (PublishFailed, WorkerFailed, *TRANSIENT_ERRORS) as error:
-                delay = backoff.next()
-                log.warning(
-                    "relay trouble (%s: %s) at position %d; retrying in %.1f s",
-                    type(error).__name__,
-                    error,
-                    self.position,
-                    delay,
-                )
-                self._disconnect()
-                stop.wait(delay)
+            retrying(self._step, stop)
         self.close()
 
     def _step(self, stop: threading.Event) -> None:
+        """One turn of the service loop; a lost lease means standing by (no back-off)."""
+        if stop.is_set():
+            return
+        try:
+            if not self._opened:
+                self.open()
+                self._opened = True
+            self._publish_step(stop)
+        except LeaseLost as lost:
+            self._stand_down(lost.args[0] if lost.args else None)
+
+    def _publish_step(self, stop: threading.Event) -> None:
         if not self.leader and not self.acquire_lease():
             stop.wait(RENEW_SECONDS)
             return
@@ -858,12 +781,7 @@ class Relay:
             stop.wait(IDLE_SECONDS)
 
     def _stored_after(self, position: int) -> bool:
-        """Whether the store holds an event after this position (one indexed lookup)."""
-        table, column = self._events_table
-        return (
-            self.db.query_one(f"SELECT 1 FROM {table} WHERE {column}>? LIMIT 1", (position,))
-            is not None
-        )
+        return stored_after(self.db, self._events_table, position)
 
     def close(self) -> None:
         """Stop: batches are flushed and recorded as they go; release the lease."""

@@ -29,6 +29,8 @@ from adapters.bootstrap import System, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
 from adapters.keystore import KeyStore
+from adapters.relay_store import store_counts
+from adapters.retry import reconnecting, transient
 from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
@@ -49,15 +51,15 @@ from projections.base import (
     reveal,
 )
 from projections.catalog import PROJECTIONS
-from projections.status import store_counts
 
 log = logging.getLogger("casework.projections")
 
 GROUP = "casework-projections"
-RETRIES = 3
+RETRIES = 3  # attempts at a batch that fails otherwise than transiently (then it is the data's)
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 # Any error of the store's database while revealing is the database's, never the message's.
 KEY_STORE_ERRORS = (sqlite3.Error, psycopg.Error)
+_KEY_STORE_RETRIES = transient(None, errors=KEY_STORE_ERRORS, what="key store busy or down")
 
 
 def consumer_config(topic_id: str) -> dict[str, Any]:
@@ -116,18 +118,10 @@ def reveal_with_retries(
     `live` (the runner following the topic): after a PersonalDataErased, drop the cached
     keys. A rebuild need not: it loaded only the keys alive when it started, and the key
     store's epoch tells it of an erasure since."""
-    attempt = 0
-    while True:
-        try:
-            revealed = reveal(codec, envelope)
-        except KEY_STORE_ERRORS as error:
-            log.warning("key store busy or down (%s); retrying", type(error).__name__)
-            time.sleep(min(0.2 * 2**attempt, 5))
-            attempt += 1
-            continue
-        if live and revealed["type"] == ERASURE_EVENT:
-            forget_keys(codec)
-        return revealed
+    revealed = _KEY_STORE_RETRIES(reveal, codec, envelope)
+    if live and revealed["type"] == ERASURE_EVENT:
+        forget_keys(codec)
+    return revealed
 
 
 def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[dict]) -> int:
@@ -196,6 +190,12 @@ class Runner(GroupMember):
         self.consumer: KafkaConsumer | None = None
         self.dlq: KafkaProducer | None = None
         self.applied = 0
+        self._waiting_out_the_database = transient(
+            None, errors=TRANSIENT, what="read-model database busy or down"
+        )
+        self._conflicts = transient(
+            RETRIES, errors=Exception, except_for=TRANSIENT, what=None, first=0.05
+        )
         self.topic_id = ""
         self.next_topic_check = 0.0
 
@@ -234,22 +234,19 @@ class Runner(GroupMember):
     def run(self, stop: threading.Event) -> None:
         self.fill_empty_views()
         log.info("projection runner starting: %s", ", ".join(p.name for p in self.projections))
-        backoff = 0.5
+        retrying = reconnecting(stop, after=lambda _: self.disconnect())
         while not stop.is_set():
-            try:
-                if self.consumer is None:
-                    self.connect()
-                    backoff = 0.5
-                self.poll_once()
-            except KafkaError as error:
-                log.warning(
-                    "kafka unavailable (%s); reconnecting in %.1f s", type(error).__name__, backoff
-                )
-                self.disconnect()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10)
+            retrying(self.step, stop)
         self.close()
         log.info("projection runner stopped after applying %d events", self.applied)
+
+    def step(self, stop: threading.Event) -> None:
+        """One turn of the service loop: connect when not connected, then one poll."""
+        if stop.is_set():
+            return
+        if self.consumer is None:
+            self.connect()
+        self.poll_once()
 
     def poll_once(self) -> int:
         if self.consumer is None:
@@ -309,22 +306,15 @@ class Runner(GroupMember):
         return applied
 
     def apply_with_retries(self, envelopes: list[dict]) -> int:
-        attempt = 0
-        while True:
-            try:
-                with self.views.transaction() as cur:
-                    applied = apply_all(cur, self.projections, envelopes)
-                self.applied += applied
-                return applied
-            except TRANSIENT as error:
-                log.warning("read-model database busy or down (%s); retrying", type(error).__name__)
-                time.sleep(min(0.2 * 2**attempt, 5))
-                attempt += 1
-            except Exception:
-                attempt += 1
-                if attempt >= RETRIES:
-                    raise
-                time.sleep(0.05 * attempt)
+        """Apply in one transaction; a busy or absent database is waited out, any other error
+        is tried `RETRIES` times (a concurrent writer's conflict) and then raised."""
+        return self._waiting_out_the_database(self._conflicts, self._apply, envelopes)
+
+    def _apply(self, envelopes: list[dict]) -> int:
+        with self.views.transaction() as cur:
+            applied = apply_all(cur, self.projections, envelopes)
+        self.applied += applied
+        return applied
 
     def dead_letter(self, record: Any, error: str) -> None:
         park(self.dlq_producer(), self.views, record, error, GROUP)

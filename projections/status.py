@@ -9,43 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.db import Database
+from adapters.relay_store import events_table as events_table  # app.subject_access reads it here
+from adapters.relay_store import relay_state, store_counts
 from projections.base import progress
 from projections.catalog import PROJECTIONS
-
-RELAY_STATE_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_relay_state ("
-    " name VARCHAR(50) PRIMARY KEY, position BIGINT NOT NULL, published BIGINT NOT NULL,"
-    " updated_at VARCHAR(40) NOT NULL)"
-)
-RELAY_LEASE_DDL = (
-    "CREATE TABLE IF NOT EXISTS casework_relay_lease ("
-    " name VARCHAR(50) PRIMARY KEY, owner VARCHAR(100) NOT NULL,"
-    " expires_at DOUBLE PRECISION NOT NULL)"
-)
-
-
-def events_table(store: Database) -> tuple[str, str]:
-    """The `eventsourcing` table of stored events and its position column."""
-    if store.kind == "sqlite":
-        return "stored_events", "rowid"
-    return "casework_events", "notification_id"
-
-
-def store_counts(store: Database) -> tuple[int, int]:
-    """(number of stored events, highest position) in the event store."""
-    table, column = events_table(store)
-    if not store.table_exists(table):
-        return 0, 0
-    count, top = store.query_one(f"SELECT COUNT(*), COALESCE(MAX({column}), 0) FROM {table}")
-    return int(count), int(top)
-
-
-def relay_state(store: Database) -> tuple[int, int]:
-    """(last position published, events published) by the relay; zeros before its first run."""
-    if not store.table_exists("casework_relay_state"):
-        return 0, 0
-    row = store.query_one("SELECT position, published FROM casework_relay_state WHERE name='main'")
-    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def dead_letter_count(views: Database) -> int:

@@ -14,7 +14,6 @@ import pytest
 
 from app import access_log, subject_access
 from app.schemas import COMMANDS, example
-from projections.status import RELAY_STATE_DDL
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND
 
@@ -30,10 +29,10 @@ def post(client, command: str, body: dict, token: str) -> dict:
 
 
 def relay_published_up_to(web, position: int) -> None:
-    """What the relay records once Kafka acknowledged everything up to `position`."""
+    """What the relay records once Kafka acknowledged everything up to `position` (the
+    store's migrations made the table)."""
     store = web.extensions["casework"].store
     with store.transaction() as cursor:
-        cursor.execute(RELAY_STATE_DDL)
         cursor.execute(
             "INSERT INTO casework_relay_state (name, position, published, updated_at)"
             " VALUES ('main', ?, ?, '2025-04-21T00:00:00Z')",

@@ -30,6 +30,7 @@ from adapters.codec import (
 from adapters.db import Database
 from adapters.keystore import KeyStore
 from adapters.settings import DatabaseUrl, Settings, SettingsError
+from adapters.store_schema import migrate
 from app.cli import main
 from domain.application import SYSTEM, Casework, make_meta
 from domain.household import Household, NikIndex
@@ -379,6 +380,7 @@ def test_the_keyed_hash_of_a_nik_changes_with_the_master_key():
 def test_a_wrong_master_key_cannot_unwrap_a_key_in_the_key_store(tmp_path):
     url = DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE")
     right, wrong = bytes(range(32)), bytes(range(32))[::-1]
+    migrate(Database(url))  # the key store's tables, as the composition root makes them
     writer = KeyStore(Database(url), right)
     token = Codec(writer).protect({"nik": WIFE["nik"], "name": WIFE["name"]}, "stream")["name"]
     subject = subject_of_token(token)

@@ -1,0 +1,174 @@
+"""The access log's storage (UU PDP): every read of a household or person, append-only and
+hash-chained. What the web and the API call is `app.access_log`.
+
+One row per household (or person) read: who (actor id, role, OPD), when (UTC), which (the
+household id and keyed hashes of the NIKs concerned — never a NIK in clear: HMAC-SHA256 with
+the app's secret key), why (an optional reason), the channel (ui|api) and the endpoint (the
+URL rule, never the query string, which may hold a NIK).
+
+The table lives in the STORE database. There is no update or delete path here, and the
+database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL), made
+by the store's migrations (adapters/migrations). Each
+row carries `prev_hash` and `row_hash` = sha256(prev_hash + canonical JSON of the row), so
+`verify_chain` finds a row altered or removed behind the triggers' back. Writers are
+serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction advisory lock) so the chain
+follows the ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.db import Database
+from adapters.store_schema import ensure_migrated
+from domain.application import Actor
+
+TABLE = "casework_access_log"
+GENESIS = "0" * 64
+MAX_REASON = 500
+CHANNELS = ("ui", "api")
+# Serialises appends on PostgreSQL (the chain needs the previous row).
+APPEND_LOCK_KEY = 157_100_002
+
+# The row's fields in the hash, in this order (the id is the database's, not hashed).
+FIELDS = (
+    "at",
+    "actor_id",
+    "actor_role",
+    "actor_opd",
+    "channel",
+    "endpoint",
+    "household_id",
+    "nik_hash",
+    "subject_hashes",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One thing read: a household (with its members' NIK hashes) and/or one person's NIK."""
+
+    household_id: str | None
+    nik_hash: str | None = None
+    subject_hashes: tuple[str, ...] = ()
+
+
+def nik_hash(secret_key: str, nik: str) -> str:
+    """The keyed hash that stands for a NIK in the log (HMAC-SHA256, hex)."""
+    return hmac.new(secret_key.encode("utf-8"), nik.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def now_utc() -> str:
+    """UTC, fixed width, so that text comparison is time order on both databases."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def as_stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ensure_table(store: Database) -> None:
+    """Make sure the table is there: the store's migrations (applied by the composition root
+    at start; here for a store opened otherwise, once per Database object)."""
+    ensure_migrated(store)
+
+
+def canonical(row: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {name: row.get(name) for name in FIELDS},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+
+
+def _reason(raw: str | None) -> str | None:
+    reason = " ".join((raw or "").split())[:MAX_REASON]
+    return reason or None
+
+
+def append(
+    store: Database,
+    actor: Actor,
+    channel: str,
+    endpoint: str,
+    reads: Sequence[Read],
+    reason: str | None = None,
+) -> int:
+    """Append one row per read, all in one transaction; the number of rows written."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if not reads:
+        return 0
+    ensure_table(store)
+    at = now_utc()
+    reason = _reason(reason)
+    with store.transaction() as cursor:
+        if store.kind == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
+        last = cursor.execute(f"SELECT row_hash FROM {TABLE} ORDER BY id DESC LIMIT 1").fetchone()
+        prev = last[0] if last else GENESIS
+        rows = []
+        for read in reads:
+            row = {
+                "at": at,
+                "actor_id": actor.id,
+                "actor_role": actor.role,
+                "actor_opd": actor.opd,
+                "channel": channel,
+                "endpoint": endpoint[:200],
+                "household_id": read.household_id,
+                "nik_hash": read.nik_hash,
+                "subject_hashes": ",".join(read.subject_hashes) or None,
+                "reason": reason,
+            }
+            row_hash = chain_hash(prev, row)
+            rows.append([*(row[name] for name in FIELDS), prev, row_hash])
+            prev = row_hash
+        cursor.executemany(
+            f"INSERT INTO {TABLE} ({', '.join(FIELDS)}, prev_hash, row_hash)"
+            f" VALUES ({', '.join('?' * (len(FIELDS) + 2))})",
+            rows,
+        )
+    return len(rows)
+
+
+def verify_chain(db: Database) -> tuple[bool, int | None]:
+    """(True, None) when every row's hash and link hold; else (False, the first bad row's id)."""
+    ensure_table(db)
+    prev = GENESIS
+    columns = ", ".join(FIELDS)
+    for record in db.query(f"SELECT id, {columns}, prev_hash, row_hash FROM {TABLE} ORDER BY id"):
+        row_id, *values, prev_hash, row_hash = record
+        row = dict(zip(FIELDS, values, strict=True))
+        if prev_hash != prev or chain_hash(prev_hash, row) != row_hash:
+            return False, int(row_id)
+        prev = row_hash
+    return True, None
+
+
+def entries(
+    db: Database, start: str, end: str, actor_ids: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The rows with start <= at < end (UTC stamps), of these actors (all when none)."""
+    ensure_table(db)
+    actors = list(dict.fromkeys(actor_ids))
+    where = "at >= ? AND at < ?"
+    if actors:
+        where += f" AND actor_id IN ({', '.join('?' * len(actors))})"
+    rows = db.query(
+        f"SELECT id, {', '.join(FIELDS)} FROM {TABLE} WHERE {where} ORDER BY id",
+        [start, end, *actors],
+    )
+    return [dict(zip(("id", *FIELDS), row, strict=True)) for row in rows]

@@ -1,0 +1,115 @@
+"""The relay's tables in the store database, and what reads the store's own event table.
+
+`casework_relay_state`: per relay name, the last position published and the number of events
+published so far. `casework_relay_lease`: which relay may publish (`Lease`). Both are
+created by the store's migrations (`adapters.store_schema`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from adapters.db import Cursor, Database
+
+NAME = "main"
+LEASE_SECONDS = 5.0
+
+
+class LeaseLost(Exception):
+    """Another relay holds the lease now: this one must stop publishing."""
+
+
+def events_table(store: Database) -> tuple[str, str]:
+    """The `eventsourcing` table of stored events and its position column."""
+    if store.kind == "sqlite":
+        return "stored_events", "rowid"
+    return "casework_events", "notification_id"
+
+
+def store_counts(store: Database) -> tuple[int, int]:
+    """(number of stored events, highest position) in the event store."""
+    table, column = events_table(store)
+    if not store.table_exists(table):
+        return 0, 0
+    count, top = store.query_one(f"SELECT COUNT(*), COALESCE(MAX({column}), 0) FROM {table}")
+    return int(count), int(top)
+
+
+def relay_state(store: Database) -> tuple[int, int]:
+    """(last position published, events published) by the relay; zeros before its first run."""
+    if not store.table_exists("casework_relay_state"):
+        return 0, 0
+    row = store.query_one(
+        "SELECT position, published FROM casework_relay_state WHERE name=?", (NAME,)
+    )
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def record_position(cur: Cursor, position: int, published: int, at: str) -> None:
+    """Inside a write transaction: the relay's progress."""
+    cur.execute(
+        "INSERT INTO casework_relay_state (name, position, published, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " position=excluded.position, published=excluded.published,"
+        " updated_at=excluded.updated_at",
+        (NAME, position, published, at),
+    )
+
+
+def stored_after(store: Database, table: tuple[str, str], position: int) -> bool:
+    """Whether the store holds an event after this position (one indexed lookup)."""
+    name, column = table
+    return (
+        store.query_one(f"SELECT 1 FROM {name} WHERE {column}>? LIMIT 1", (position,)) is not None
+    )
+
+
+class Lease:
+    """The row in `casework_relay_lease` that says which relay may publish."""
+
+    def __init__(self, db: Database, owner: str, seconds: float = LEASE_SECONDS) -> None:
+        self.db = db
+        self.owner = owner
+        self.seconds = seconds
+
+    def acquire(self) -> bool:
+        """Take or renew the lease when it is absent, expired or already ours."""
+        now = time.time()
+        with self.db.transaction() as cur:
+            cur.execute(
+                "UPDATE casework_relay_lease SET owner=?, expires_at=?"
+                " WHERE name=? AND (owner=? OR expires_at<?)",
+                (self.owner, now + self.seconds, NAME, self.owner, now),
+            )
+            if cur.rowcount == 1:
+                return True
+            cur.execute(
+                "INSERT INTO casework_relay_lease (name, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (NAME, self.owner, now + self.seconds),
+            )
+            return cur.rowcount == 1
+
+    def confirm(self, cur: Cursor) -> None:
+        """Inside a write transaction: renew the lease, or raise LeaseLost if it is not ours."""
+        cur.execute(
+            "UPDATE casework_relay_lease SET expires_at=? WHERE name=? AND owner=?",
+            (time.time() + self.seconds, NAME, self.owner),
+        )
+        if cur.rowcount != 1:
+            raise LeaseLost(self.holder())
+
+    def renew(self) -> None:
+        """Extend our lease; LeaseLost if another relay took it meanwhile."""
+        with self.db.transaction() as cur:
+            self.confirm(cur)
+
+    def holder(self) -> str | None:
+        row = self.db.query_one("SELECT owner FROM casework_relay_lease WHERE name=?", (NAME,))
+        return row[0] if row else None
+
+    def release(self) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "DELETE FROM casework_relay_lease WHERE name=? AND owner=?", (NAME, self.owner)
+            )
