@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from adapters.codec import Codec
 from adapters.db import Database
@@ -124,6 +124,9 @@ class System:
 
     def producer(self, **config: Any) -> KafkaProducer:
         return self.producer_factory(bootstrap_servers=self.kafka, **config)
+
+    def admin(self, **config: Any) -> KafkaAdminClient:
+        return KafkaAdminClient(bootstrap_servers=self.kafka, **config)
 
     def consumer(self, *topics: str, **config: Any) -> KafkaConsumer:
         return self.consumer_factory(*topics, bootstrap_servers=self.kafka, **config)

@@ -17,6 +17,13 @@ DLQ = "casework.dlq.v1"
 FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
 
 
+def events_topic_id(admin: KafkaAdminClient) -> str | None:
+    """The events topic's id (KIP-516) as the broker knows it now, None without the topic.
+    Whole-cluster metadata: Tansu creates a topic that is asked for by name."""
+    topic = next((t for t in admin.describe_topics() if t["name"] == EVENTS), None)
+    return str(topic["topic_id"]) if topic and topic.get("topic_id") else None
+
+
 def agency_topic(agency_code: str) -> str:
     return f"casework.agency.{agency_code}.v1"
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from adapters import wire
@@ -31,7 +31,7 @@ from adapters.db import Cursor, Database
 from adapters.keystore import KeyStore
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
-from adapters.topics import EVENTS, ensure_topics
+from adapters.topics import EVENTS, ensure_topics, events_topic_id
 from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
 from consumers.relay import abandon
@@ -84,14 +84,11 @@ class TopicRecreated(KafkaError):
 
 def topic_id(system: System) -> str:
     """The id of the events topic as the broker knows it now (topics are created first)."""
-    probe = system.consumer(client_id="casework-probe", allow_auto_create_topics=False)
+    admin = system.admin(client_id="casework-probe")
     try:
-        probe.partitions_for_topic(EVENTS)
-        # kafka-python keeps topic ids in its cluster metadata only.
-        found = probe._client.cluster.topic_id(EVENTS)
-        return str(found) if found else "unknown"
+        return events_topic_id(admin) or "unknown"
     finally:
-        probe.close()
+        admin.close()
 
 
 def store_codec(store: Database, master_key: bytes) -> Codec:
@@ -135,8 +132,10 @@ def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[di
 class GroupMember:
     """A member of a consumer group on the events topic, named after the topic's id."""
 
+    system: System
     consumer: KafkaConsumer | None
     dlq: KafkaProducer | None
+    admin: KafkaAdminClient | None = None
     topic_id: str
     next_topic_check: float
 
@@ -149,8 +148,10 @@ class GroupMember:
         if time.monotonic() < self.next_topic_check or self.consumer is None:
             return
         self.next_topic_check = time.monotonic() + 2
-        current = self.consumer._client.cluster.topic_id(EVENTS)
-        if current is not None and str(current) != self.topic_id:
+        if self.admin is None:
+            self.admin = self.system.admin(client_id="casework-topic-check")
+        current = events_topic_id(self.admin)
+        if current is not None and current != self.topic_id:
             log.warning(
                 "topic %s was recreated (the broker lost its data?): joining a fresh group that"
                 " reads it from the beginning",
@@ -167,7 +168,12 @@ class GroupMember:
                 pass
         if self.dlq is not None:
             abandon(self.dlq)
-        self.consumer = self.dlq = None
+        if self.admin is not None:
+            try:
+                self.admin.close()
+            except KafkaError:
+                pass
+        self.consumer = self.dlq = self.admin = None
 
 
 class Runner(GroupMember):
