@@ -424,7 +424,6 @@ TEXT: dict[str, LazyString] = {
     "field.effective_date": _l("Effective from"),
     "field.new_kk_number": _l("New KK number"),
     "field.date_of_death": _l("Date of death"),
-    "field.moved_on": _l("Moved on"),
     "field.issued_on": _l("KTP issued on"),
     "field.type": _l("Arrival type"),
     "field.arrived_on": _l("Arrived on"),

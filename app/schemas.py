@@ -42,6 +42,7 @@ from domain.household import (
 from domain.identity import kk_problems, nik_problems
 from domain.program import FUNDINGS, KINDS, RECIPIENTS
 from domain.regions import find_kecamatan, find_kelurahan
+from domain.texts import N_
 
 # Codes for marshmallow's own failures (wrong JSON type, missing, null, unknown field).
 _FIELD_ERRORS = {
@@ -559,7 +560,7 @@ class RegisterHouseholdSchema(_Place):
 
 class RelocateHouseholdSchema(_Place):
     household_id = _household_id()
-    moved_on = Day(past=True, required=True)
+    moved_on = Day(past=True, required=True, metadata={"title": N_("Moved on")})
 
 
 def _relationship(text: str) -> str:

@@ -574,7 +574,9 @@ class FormField:
 
 
 def _form_field(command: str, path: str, field: fields.Field, required: bool) -> FormField:
-    label = field_label(path, command)
+    # a field may carry its own label (an English msgid) beside its schema
+    title = field.metadata.get("title")
+    label = gettext(title) if title else field_label(path, command)
     hint = _label(f"hint.{path.rsplit('.', 1)[-1]}", "")
     common = {"name": path, "label": label, "required": required, "hint": hint}
     if isinstance(field, Choice):
