@@ -521,23 +521,26 @@ def _after(data: dict[str, Any], first: str, second: str, path: tuple[str, ...],
 # --- membership --------------------------------------------------------------------------
 
 
-class _Place(_Command):
-    """Where a family lives in the city: kecamatan, kelurahan, address, RT and RW."""
-
-    kecamatan = Kecamatan(required=True)
-    kelurahan = fields.String(
+def _kelurahan() -> fields.String:
+    return fields.String(
         required=True,
         error_messages=_errors(invalid="kelurahan.unknown"),
         metadata={"example": "Simpang IV Sipin"},
     )
-    address = Text(
+
+
+def _address() -> Text:
+    return Text(
         code="address",
         max_length=200,
         required=True,
         metadata={"example": "Jl. Kapten Pattimura No. 5"},
     )
-    rt = RtRw(code="rt.format", required=True)
-    rw = RtRw(code="rw.format", required=True, metadata={"example": "002"})
+
+
+class _Place(_Command):
+    """Where a family lives in the city (kecamatan, kelurahan, address, RT and RW): the
+    kelurahan must be one of the kecamatan's, and is kept by its canonical name."""
 
     @validates_schema(skip_on_field_errors=False)
     def kelurahan_in_kecamatan(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -555,11 +558,21 @@ class RegisterHouseholdSchema(_Place):
     kk_number = IdentityNumber(
         kind="kk", required=True, metadata={"description": "16-digit KK number"}
     )
+    kecamatan = Kecamatan(required=True)
+    kelurahan = _kelurahan()
+    address = _address()
+    rt = RtRw(code="rt.format", required=True)
+    rw = RtRw(code="rw.format", required=True, metadata={"example": "002"})
     head = _nested(PersonSchema, required=True, metadata={"description": "the head of the family"})
 
 
 class RelocateHouseholdSchema(_Place):
     household_id = _household_id()
+    kecamatan = Kecamatan(required=True)
+    kelurahan = _kelurahan()
+    address = _address()
+    rt = RtRw(code="rt.format", required=True)
+    rw = RtRw(code="rw.format", required=True, metadata={"example": "002"})
     moved_on = Day(past=True, required=True, metadata={"title": N_("Moved on")})
 
 
