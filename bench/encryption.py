@@ -33,6 +33,7 @@ from adapters.bootstrap import open_casework, open_store_reader
 from adapters.codec import KK_FIELDS, Codec, Revealed
 from adapters.db import Database
 from adapters.keystore import KeyStore
+from adapters.store_schema import migrate
 from adapters.settings import DatabaseUrl
 from adapters.wire import EnvelopeEncoder
 from app.seed import seed_app
@@ -138,6 +139,7 @@ class Rebuild:
 
     def __init__(self, store: DatabaseUrl, views: DatabaseUrl, master_key: bytes) -> None:
         self.store, self.master_key = store, master_key
+        migrate(Database(store))  # the key store's tables, on the plain store too
         self.views = Database(views)
         self.reader = open_store_reader(store)
         self.encoder = EnvelopeEncoder(self.reader, TENANT)
