@@ -33,8 +33,8 @@ from adapters.bootstrap import open_casework, open_store_reader
 from adapters.codec import KK_FIELDS, Codec, Revealed
 from adapters.db import Database
 from adapters.keystore import KeyStore
-from adapters.store_schema import migrate
 from adapters.settings import DatabaseUrl
+from adapters.store_schema import migrate
 from adapters.wire import EnvelopeEncoder
 from app.seed import seed_app
 from app.seed_data import generate_households
