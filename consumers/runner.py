@@ -115,7 +115,10 @@ def reveal_with_retries(
     `live` (the runner following the topic): after a PersonalDataErased, drop the cached
     keys. A rebuild need not: it loaded only the keys alive when it started, and the key
     store's epoch tells it of an erasure since."""
-    revealed = _KEY_STORE_RETRIES(reveal, codec, envelope)
+    try:
+        revealed = reveal(codec, envelope)
+    except KEY_STORE_ERRORS:  # the policy only when needed: it costs per call, this is per event
+        revealed = _KEY_STORE_RETRIES(reveal, codec, envelope)
     if live and revealed["type"] == ERASURE_EVENT:
         forget_keys(codec)
     return revealed
