@@ -314,7 +314,8 @@ class Codec:
         self._fetch(needed)
         needed.clear()
         protected = self._walk(state, ("stream", stream))
-        assert not needed, "every owner has a subject now"
+        if needed:
+            raise RuntimeError("a data subject was not found or made by the key store")
         return protected
 
     def _owner(self, value: dict[str, Any], owner: tuple[str, str]) -> tuple[str, str]:

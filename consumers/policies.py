@@ -349,7 +349,8 @@ class PolicyRunner(GroupMember):
 
     def poll_once(self, stop: threading.Event | None = None) -> int:
         """Handle one poll's messages in order, then commit (not when stopped half-way)."""
-        assert self.consumer is not None
+        if self.consumer is None:
+            raise RuntimeError("poll_once before connect()")
         stop = stop or threading.Event()
         self.check_topic()
         batches = self.consumer.poll(timeout_ms=200)
