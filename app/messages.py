@@ -551,6 +551,8 @@ TEXT: dict[str, LazyString] = {
     # an erased person's NIK, name (UU PDP: the data is gone for good)
     "person.erased": _l("[erased]"),
     "status.active": _l("Active"),
+    "status.suspended": _l("Suspended"),
+    "status.terminated": _l("Terminated"),
     "rel.kepala_keluarga": _l("Head of family"),
     "rel.istri": _l("Wife"),
     "rel.suami": _l("Husband"),

@@ -8,6 +8,7 @@ checks, the kelurahan list, polling while the read model catches up). Forms go t
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -58,6 +59,7 @@ from app.schemas import (
     Flag,
     Invalid,
     Kecamatan,
+    OccurredAt,
     OptionalText,
     Text,
     WholeNumber,
@@ -171,9 +173,7 @@ def _template_helpers() -> dict[str, Any]:
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
     key = status if status in (400, 404, 405) else 500
     title = text(f"error.{key}.title")
-    body = detail or (
-        message("store.unavailable") if status == 503 else text(f"error.{key}.body")
-    )
+    body = detail or (message("store.unavailable") if status == 503 else text(f"error.{key}.body"))
     # The language links lead to the start page: the path may carry a NIK or a name.
     to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
     page = render_template(
@@ -573,12 +573,77 @@ class FormField:
         return self.name.rpartition(".")[0]
 
 
-def _form_field(command: str, path: str, field: fields.Field, required: bool) -> FormField:
+Choices = dict[str, tuple[tuple[str, str], ...]]
+
+
+def pick_lists(household_id: str | None) -> Choices:
+    """What a form offers to pick instead of a typed id: the programs, the pending approvals
+    and, for a known household, its living members, its benefits, its enrolments and its open
+    objections (by the field each fills)."""
+    casework = services().casework
+    lists: Choices = {
+        "program": tuple((p.code, f"{p.code} — {p.name}") for p in casework.list_programs()),
+        "approval_id": tuple(
+            (
+                str(c.id),
+                f"{command_title(c.command)} · {moment_text(c.requester_meta.get('occurred_at'))}",
+            )
+            for c in casework.pending_approvals()
+        ),
+    }
+    if not household_id or not _is_uuid(household_id):
+        return lists
+    try:
+        household = casework.get_household(household_id)
+    except NotFound:
+        return lists
+    names = {nik: member["name"] for nik, member in household.members.items()}
+
+    def period(start: str, end: str | None) -> str:
+        return f"{date_text(start)} – {date_text(end)}" if end else date_text(start)
+
+    lists["nik"] = tuple(
+        (nik, f"{m['name']} ({text('rel.' + m['relationship'])})")
+        for nik, m in household.members.items()
+        if m["status"] == "active" and not m.get("erased")
+    )
+    lists["benefit_id"] = tuple(
+        (
+            b["benefit_id"],
+            f"{b['program']} · {names.get(b['nik'], '')} · "
+            f"{period(b['period_start'], b['period_end'])} ({text('status.' + b['status'])})",
+        )
+        for b in household.benefits.values()
+    )
+    lists["enrollment_id"] = tuple(
+        (
+            e["enrollment_id"],
+            f"{e['program']} · {names.get(e['nik'], '')} · {date_text(e['enrolled_on'])}",
+        )
+        for e in household.enrollments.values()
+        if e["outcome"] is None
+    )
+    lists["objection_id"] = tuple(
+        (o["objection_id"], f"{date_text(o['filed_on'])} → {date_text(o['deadline'])}")
+        for o in household.objections.values()
+        if o["status"] == "open"
+    )
+    return lists
+
+
+def _form_field(
+    command: str, path: str, field: fields.Field, required: bool, lists: Choices | None = None
+) -> FormField:
     # a field may carry its own label (an English msgid) beside its schema
     title = field.metadata.get("title")
     label = gettext(title) if title else field_label(path, command)
     hint = _label(f"hint.{path.rsplit('.', 1)[-1]}", "")
     common = {"name": path, "label": label, "required": required, "hint": hint}
+    picked = (lists or {}).get(path)
+    if picked is not None:
+        return FormField(kind="select", options=picked, **common)
+    if isinstance(field, OccurredAt):
+        return FormField(kind="datetime", **common)
     if isinstance(field, Choice):
         options = tuple((value, option_label(path, value)) for value in field.choices)
         return FormField(kind="select", options=options, **common)
@@ -603,8 +668,9 @@ def _form_field(command: str, path: str, field: fields.Field, required: bool) ->
     return FormField(kind="text", maxlength=length, **common)
 
 
-def form_fields(name: str) -> tuple[list[FormField], list[FormField]]:
-    """(the command's own inputs, the inputs every command shares), nested ones flattened."""
+def form_fields(name: str, lists: Choices | None = None) -> tuple[list[FormField], list[FormField]]:
+    """(the command's own inputs, the inputs every command shares), nested ones flattened;
+    `lists`: the fields to pick from a list (`pick_lists`)."""
     schema = COMMANDS[name].schema()
     own, required_shared, shared = [], [], []
     for path, field in walk(schema):
@@ -613,7 +679,7 @@ def form_fields(name: str) -> tuple[list[FormField], list[FormField]]:
             target = own
         else:  # a shared input the command requires (RequestErasure's reason): after its own
             target = required_shared if field.required else shared
-        target.append(_form_field(name, path, field, required))
+        target.append(_form_field(name, path, field, required, lists))
     return own + required_shared, shared
 
 
@@ -631,6 +697,8 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
     """The command as the API would receive it from a form: lists are typed comma-separated."""
     payload = form_payload(form)
     for path, field in walk(COMMANDS[name].schema()):
+        if isinstance(field, OccurredAt) and isinstance(payload.get(path), str):
+            payload[path] = _wib_moment(payload[path])
         if not isinstance(field, CodeList):
             continue
         *parents, leaf = path.split(".")
@@ -640,6 +708,17 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
         if isinstance(target.get(leaf), str):
             target[leaf] = [code for code in target[leaf].replace(";", ",").split(",") if code]
     return payload
+
+
+_LOCAL_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+
+
+def _wib_moment(value: str) -> str:
+    """A browser's datetime-local value (no zone) as the RFC 3339 moment it means in WIB."""
+    text_ = value.strip()
+    if not _LOCAL_MOMENT.fullmatch(text_):
+        return value  # anything else goes to the schema as typed, which explains the format
+    return f"{text_}:00+07:00" if len(text_) == 16 else f"{text_}+07:00"
 
 
 def _success_text(name: str, outcome: Any) -> str:
@@ -653,7 +732,7 @@ def _success_text(name: str, outcome: Any) -> str:
 
 
 def _command_context(name: str, values: Mapping[str, str], codes: dict[str, list[str]]):
-    own, shared = form_fields(name)
+    own, shared = form_fields(name, pick_lists(values.get("household_id")))
     visible = tuple(f.name for f in own + shared)
     errors, other_errors = _split_errors(codes, visible)
     sections: list[tuple[str, list[FormField]]] = []

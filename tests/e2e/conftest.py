@@ -19,6 +19,7 @@ from adapters.settings import Settings
 from app import create_app
 from app.seed_data import generate_households
 from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
 from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
@@ -80,6 +81,7 @@ class LiveServer:
 def _seed(flask_app: Flask, families: int) -> tuple[str, list[str]]:
     casework = flask_app.extensions["casework"].casework
     meta = make_meta(SYSTEM, "api")
+    seed_catalog(casework, meta)  # the city's programs, as `casework seed` defines them
     ids = []
     for family in generate_households(families, 7):
         stored = casework.register_household(family["register"], meta)

@@ -73,8 +73,10 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
         f"{live_server.url}/perintah/GrantBenefit?household_id={live_server.known_household_id}"
     )
     expect(page.locator(".notice")).to_contain_text("supervisor")
-    page.fill("#f-nik", KNOWN_HEAD["nik"])
-    page.fill("#f-program", "pkh")
+    # the member and the program are picked from lists, not typed
+    expect(page.locator("#f-nik option")).to_contain_text([KNOWN_HEAD["name"]])
+    page.select_option("#f-nik", value=KNOWN_HEAD["nik"])
+    page.select_option("#f-program", value="PKH")
     page.fill("#f-period_start", "2025-01-01")
     page.fill("#f-period_end", "2025-03-31")
     page.fill("#f-amount", "750000")
@@ -103,7 +105,7 @@ def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval
     # The data subject's request is the command's own input, not hidden under "Lainnya".
     expect(page.locator("#f-reason")).to_be_visible()
     before = live_server.stored_events()
-    page.fill("#f-nik", KNOWN_HEAD["nik"])
+    page.select_option("#f-nik", value=KNOWN_HEAD["nik"])
     page.get_by_role("button", name="Simpan").click()
     expect(page.locator("#err-reason")).to_contain_text("Wajib diisi")
     assert live_server.stored_events() == before

@@ -1,0 +1,85 @@
+"""The command forms offer the household's members, benefits and the programs to pick, and
+take the moment something happened as the browser's local time in WIB."""
+
+from __future__ import annotations
+
+import re
+
+from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
+
+HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
+HOUSEHOLD = {
+    "kk_number": "1571010101200003",
+    "kecamatan": "Telanaipura",
+    "kelurahan": "Simpang IV Sipin",
+    "address": "Jl. Kapten Pattimura No. 5",
+    "rt": "007",
+    "rw": "002",
+    "head": HEAD,
+}
+
+
+def options_of(page: str, name: str) -> dict[str, str]:
+    select = re.search(rf'<select[^>]*name="{re.escape(name)}".*?</select>', page, re.S)
+    assert select, f"{name} is not a list to pick from"
+    return dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+
+
+def test_a_benefit_form_picks_the_member_the_program_and_the_benefit(web):
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "api")
+    seed_catalog(casework, meta)
+    household_id = casework.register_household(HOUSEHOLD, meta).stream_id
+    grant = {
+        "household_id": household_id,
+        "nik": HEAD["nik"],
+        "program": "PKH",
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+        "amount": 750000,
+    }
+    stored = casework.grant_benefit(grant, meta)
+    benefit_id = casework.get_household(household_id).benefits.popitem()[0]
+    assert stored.version == 2
+    client = web.test_client()
+
+    page = client.get(f"/perintah/GrantBenefit?household_id={household_id}").text
+    assert options_of(page, "nik") == {HEAD["nik"]: "Siti Aminah (Kepala keluarga)"}
+    assert "PKH" in options_of(page, "program")
+
+    page = client.get(f"/perintah/SuspendBenefit?household_id={household_id}").text
+    (label,) = options_of(page, "benefit_id").values()
+    assert options_of(page, "benefit_id").keys() == {benefit_id}
+    assert label.startswith("PKH · Siti Aminah")
+
+    # without a household there is nothing of it to pick: the id is typed (or comes from a link)
+    page = client.get("/perintah/SuspendBenefit").text
+    assert 'name="benefit_id"' in page and "<select" not in page.split('name="benefit_id"')[0][-200:]
+
+
+def test_the_moment_it_happened_is_taken_as_wib(web):
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    client = web.test_client()
+    page = client.get(f"/perintah/AddCaseNote?household_id={household_id}").text
+    assert 'type="datetime-local"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = client.post(
+        "/perintah/AddCaseNote",
+        data={
+            "csrf_token": token,
+            "household_id": household_id,
+            "text": "Kunjungan rumah.",
+            "occurred_at": "2025-06-01T10:30",
+        },
+    )
+    assert answer.status_code in (200, 303), answer.status_code
+    household = casework.get_household(household_id)
+    assert household.version == 2
+    note = casework.repository.get(household.id, version=2)  # the state after the note
+    assert note.notes[-1]["text"] == "Kunjungan rumah."
+    events = casework.recorder.select_events(household.id)
+    occurred = [e for e in events if e.originator_version == 2]
+    assert occurred, "the note was stored"
+    assert b"2025-06-01T03:30:00.000000Z" in occurred[0].state
