@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error  # dev: axe-core for the browser tests (never served)
 	touch $(STAMP)
 
 install: $(STAMP)
