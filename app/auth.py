@@ -106,6 +106,13 @@ def _caseworker(casework: Casework, actor: Actor, area: Area, data: dict[str, An
     elif area.kelurahan is Kelurahan.KECAMATAN:
         if not any(find_kelurahan(data["kecamatan"], name) for name in areas):
             raise Forbidden("kecamatan", "auth.kecamatan")
+    elif area.kelurahan is Kelurahan.PERSON:
+        try:
+            kecamatan = casework.get_provisional_person(data["person_id"]).kecamatan
+        except NotFound:
+            return  # the command answers 404 itself
+        if not any(find_kelurahan(kecamatan, name) for name in areas):
+            raise Forbidden("person_id", "auth.kecamatan")
     target = area.target_kelurahan
     if target is not None and data[target] not in areas:
         raise Forbidden(target, "auth.kelurahan")

@@ -28,6 +28,7 @@ from adapters.codec import PREFIX as TOKEN_PREFIX
 from app.messages import ERRORS
 from domain.commands import COMMANDS as CATALOGUE
 from domain.commands import Command as Declaration
+from domain.homeless import SERVICES
 from domain.household import (
     ARRIVAL_TYPES,
     ASSESSMENT_SOURCES,
@@ -737,6 +738,30 @@ class LinkIdentitySchema(_Command):
     )
     household_id = _household_id()
     nik = _nik(description="the person's NIK, an active member of the household")
+
+
+def _person_id() -> Id:
+    return Id(
+        required=True,
+        metadata={"description": "the provisional person's id (RegisterHomelessPerson)"},
+    )
+
+
+class AddPersonNoteSchema(_Command):
+    person_id = _person_id()
+    text = Text(
+        code="note_text",
+        max_length=4000,
+        required=True,
+        metadata={"example": "Tidur di emperan pasar; bersedia dibawa ke rumah singgah."},
+    )
+
+
+class RecordServiceSchema(_Command):
+    person_id = _person_id()
+    service = Choice(choices=SERVICES, code="service.unknown", required=True)
+    delivered_on = Day(past=True, required=True)
+    notes = OptionalText(code="notes", max_length=2000)
 
 
 # --- business ----------------------------------------------------------------------------

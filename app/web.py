@@ -306,6 +306,37 @@ def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | No
     return row, row is None or row["version"] < wanted, wanted
 
 
+def help_before_nik(household_id: str) -> list[dict[str, Any]]:
+    """For each member first helped without papers (LinkIdentity), what was recorded for the
+    provisional person: their case notes and services, under the member's name."""
+    casework = services().casework
+    try:
+        household = casework.get_household(household_id)
+    except NotFound:
+        return []
+    found = []
+    for member in household.members.values():
+        if member.get("erased"):
+            continue
+        for person_id in member["provisional_person_ids"]:
+            try:
+                person = casework.get_provisional_person(person_id)
+            except NotFound:
+                continue
+            found.append(
+                {
+                    "name": member["name"],
+                    "found_at": person.found_at,
+                    "notes": person.notes_log,
+                    "services": [
+                        {**s, "label": option_label("service", s["service"])}
+                        for s in person.services
+                    ],
+                }
+            )
+    return found
+
+
 def _render_household(household_id: str, member_codes: dict | None = None, status: int = 200):
     wanted = _wanted_version()
     row, pending, wanted = _household_view(household_id, wanted)
@@ -327,6 +358,7 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             other_errors=other_errors,
             patient_polls=PATIENT_POLLS,
             household_commands=household_commands(household_id),
+            before_nik=help_before_nik(household_id),
         ),
         status,
     )

@@ -22,8 +22,9 @@ from enum import Enum
 from typing import Any
 
 from domain.approval_cases import ApprovalCases
+from domain.homeless import ProvisionalPerson
 from domain.household import Household
-from domain.household_cases import HouseholdCases, household_change
+from domain.household_cases import HouseholdCases, household_change, person_change
 from domain.program_cases import ProgramCases
 from domain.texts import N_
 
@@ -66,6 +67,7 @@ class Kelurahan(Enum):
     HOUSEHOLD = "household"  # the kelurahan of the household named by `household_id`
     GIVEN = "given"  # the `kelurahan` field (a new household)
     KECAMATAN = "kecamatan"  # any kelurahan of the `kecamatan` field (a person without papers)
+    PERSON = "person"  # any kelurahan of the kecamatan of the provisional person `person_id`
     NONE = "none"  # not a case worker's command
 
 
@@ -195,6 +197,27 @@ CATALOGUE = (
         N_("Link an identity"),
         N_("A provisional person turns out to be a NIK in a household."),
         needs_approval=True,
+    ),
+    # help before a NIK: a provisional person's case notes and services (shown under the
+    # person once LinkIdentity joins them to a NIK)
+    Command(
+        "AddPersonNote",
+        ("person_id", "text"),
+        person_change(ProvisionalPerson.add_note),
+        Group.IDENTITY,
+        Area(kelurahan=Kelurahan.PERSON),
+        N_("Add a note on a person without papers"),
+        N_("A case note about someone registered before their NIK is known."),
+    ),
+    # service: shelter | meal | health_check | clothing | transport_home | document_help | ...
+    Command(
+        "RecordService",
+        ("person_id", "service", "delivered_on", "notes"),
+        person_change(ProvisionalPerson.record_service),
+        Group.IDENTITY,
+        Area(kelurahan=Kelurahan.PERSON),
+        N_("Record a service to a person without papers"),
+        N_("Shelter, a meal, a health check or other help given before a NIK is known."),
     ),
     # business
     Command(

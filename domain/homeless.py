@@ -8,6 +8,7 @@ the provisional history is moved or lost.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -16,6 +17,17 @@ from domain.errors import DomainError
 from domain.household import today
 
 SEXES = ("M", "F")
+# What a person without papers can be helped with before a NIK is known.
+SERVICES = (
+    "shelter",  # a night or more in a shelter (panti, rumah singgah)
+    "meal",
+    "health_check",
+    "clothing",
+    "transport_home",  # the journey back to their family or home region
+    "document_help",  # help to obtain a KTP or KK at Dukcapil
+    "counselling",
+    "other",
+)
 
 
 class ProvisionalPerson(Aggregate):
@@ -40,6 +52,8 @@ class ProvisionalPerson(Aggregate):
         self.notes = notes
         self.linked_nik: str | None = None
         self.linked_household_id: str | None = None
+        self.notes_log: list[dict[str, Any]] = []  # case notes, before and after the NIK
+        self.services: list[dict[str, Any]] = []
 
     @classmethod
     def register(cls, cmd: dict[str, Any], meta: dict[str, Any]) -> ProvisionalPerson:
@@ -71,6 +85,30 @@ class ProvisionalPerson(Aggregate):
         self.linked_nik = nik
         self.linked_household_id = household_id
 
+    def add_note(self, text: str, meta: dict[str, Any]) -> None:
+        if not text or not text.strip():
+            raise DomainError("text", "value.required")
+        self._note_added(text, meta)
+
+    @event("PersonNoteAdded")
+    def _note_added(self, text: str, meta: dict[str, Any]) -> None:
+        self.notes_log.append({"text": text, "occurred_at": meta.get("occurred_at")})
+
+    def record_service(
+        self, service: str, delivered_on: str, notes: str | None, meta: dict[str, Any]
+    ) -> None:
+        if service not in SERVICES:
+            raise DomainError("service", "service.unknown")
+        if dt.date.fromisoformat(delivered_on) > today():
+            raise DomainError("delivered_on", "date.in_future")
+        self._service_recorded(service, delivered_on, notes, meta)
+
+    @event("ServiceRecorded")
+    def _service_recorded(
+        self, service: str, delivered_on: str, notes: str | None, meta: dict[str, Any]
+    ) -> None:
+        self.services.append({"service": service, "delivered_on": delivered_on, "notes": notes})
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -83,4 +121,6 @@ class ProvisionalPerson(Aggregate):
             "notes": self.notes,
             "linked_nik": self.linked_nik,
             "linked_household_id": self.linked_household_id,
+            "case_notes": [dict(n) for n in self.notes_log],
+            "services": [dict(s) for s in self.services],
         }

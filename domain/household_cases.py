@@ -37,6 +37,21 @@ def household_change(change: Callable[..., None]) -> Callable[..., Stored]:
     return use_case
 
 
+def person_change(change: Callable[..., None]) -> Callable[..., Stored]:
+    """The use case of a command that changes one provisional person (someone without a NIK
+    yet) and nothing else: load them, honour `expected_version`, change, save."""
+
+    def use_case(cases: HouseholdCases, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        person = cases.get_provisional_person(cmd["person_id"])
+        cases._check_expected_version(person, cmd.get("expected_version"))
+        fields = {k: v for k, v in cmd.items() if k not in (*_NOT_CHANGE_FIELDS, "person_id")}
+        change(person, **fields, meta=meta)
+        return cases._store(person)
+
+    use_case.__name__ = change.__name__
+    return use_case
+
+
 # Fields of every command that the use case reads, not the aggregate's change.
 _NOT_CHANGE_FIELDS = ("household_id", "expected_version", "reason", "occurred_at")
 

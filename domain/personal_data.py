@@ -117,6 +117,8 @@ FIELDS: dict[str, Field] = {
     "enrolled_on": _clear("benefits", "the dates of an enrolment"),
     "completed_on": _clear("benefits", "the dates of an enrolment"),
     "deadline": _clear(None),
+    "service": _clear("benefits", "services are counted by kind"),
+    "delivered_on": _clear("benefits", "services are counted by date"),
     # casework, objections, privacy: free text is encrypted
     "text": _secret("verification"),
     "notes": _secret("verification"),

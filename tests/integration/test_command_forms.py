@@ -55,7 +55,9 @@ def test_a_benefit_form_picks_the_member_the_program_and_the_benefit(web):
 
     # without a household there is nothing of it to pick: the id is typed (or comes from a link)
     page = client.get("/perintah/SuspendBenefit").text
-    assert 'name="benefit_id"' in page and "<select" not in page.split('name="benefit_id"')[0][-200:]
+    assert (
+        'name="benefit_id"' in page and "<select" not in page.split('name="benefit_id"')[0][-200:]
+    )
 
 
 def test_the_moment_it_happened_is_taken_as_wib(web):

@@ -59,6 +59,7 @@ def area_problems(command: Command) -> list[str]:
         Kelurahan.HOUSEHOLD: {"household_id"},
         Kelurahan.GIVEN: {"kelurahan"},
         Kelurahan.KECAMATAN: {"kecamatan"},
+        Kelurahan.PERSON: {"person_id"},
         Kelurahan.NONE: set(),
     }[area.kelurahan]
     if area.opd is Opd.GIVEN:
