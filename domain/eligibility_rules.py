@@ -314,7 +314,7 @@ def check_grant(
     if member is None or member["status"] != "active":
         return  # the household answers member.not_found, person.deceased, ...
     if program is None:
-        raise DomainError("program", "program.not_found")
+        raise NotFound("program", "program.not_found")
     rules = program.rules_at(on_date)
     if rules is None:
         raise DomainError("program", "program.not_in_force")
