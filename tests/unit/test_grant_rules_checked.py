@@ -441,3 +441,10 @@ def test_whether_two_benefits_coexist_never_depends_on_which_came_first(
             if i not in accepted:
                 earlier = [j for j in arrival[:position] if j in accepted]
                 assert any(not compatible(requests[i], requests[j], lists, once) for j in earlier)
+
+
+def test_every_seed_pair_is_listed_on_both_sides():
+    from domain.catalog import SEED_PROGRAMS
+
+    lists = {p["code"]: set(p["rules"].get("combinable_with", [])) for p in SEED_PROGRAMS}
+    assert all(a in lists[b] for a, others in lists.items() for b in others)
