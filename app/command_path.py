@@ -96,7 +96,7 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
         raise Conflict("expected_version", "version.stale") from None
     except DomainError as error:
         field = command.domain_fields.get(error.field, error.field)
-        if field == error.field:
+        if field == error.field or getattr(error, "reasons", None):
             raise
         raise type(error)(field, error.code) from None
 

@@ -119,3 +119,18 @@ def test_a_request_naming_no_household_is_404_and_queues_nothing(client, web, to
     assert missing.status_code == 404
     assert missing.json["codes"] == {"household_id": ["household.not_found"]}
     assert stored(web) == before
+
+
+def test_the_grant_form_shows_every_failing_rule_in_words(client, web, tokens):
+    household_id = prepare(client, tokens)
+    assess(client, tokens, household_id, 6, "2024-Q3")
+    with client.session_transaction() as session:
+        session["csrf"] = "t"
+    form = {**grant(household_id, "2025-01-01"), "amount": "750000", "csrf_token": "t"}
+
+    page = client.post("/perintah/GrantBenefit", data=form)
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422, text[:500]
+    assert "3 bulan" in text and "15 Maret 2025" in text  # months counted, eligible from
+    assert "desil" in text.lower()
