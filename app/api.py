@@ -211,6 +211,8 @@ def approval_body(change: Any) -> dict[str, Any]:
         "reason": meta.get("reason"),
         "decided_by": change.decided_by,
         "note": change.note,
+        # refused at approval: the program's rules that failed (domain.errors.RulesFailed)
+        "reasons": getattr(change, "reasons", []),
     }
 
 

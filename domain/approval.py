@@ -43,6 +43,7 @@ class PendingChange(Aggregate):
         self.status = "pending"
         self.decided_by: dict[str, Any] | None = None
         self.note: str | None = None
+        self.reasons: list[dict[str, Any]] = []  # refused: the rules that failed at approval
 
     @property
     def requester(self) -> dict[str, Any]:

@@ -2,9 +2,18 @@
 one day, and the refusal when a rule fails.
 
 `facts_for` computes what `domain.program.evaluate` needs; `check_grant` refuses a grant whose
-rules fail. A rule whose fact is unknown (passed None: no welfare decile, no KTP record)
-does not block the grant: the grant waits for a person's approval anyway (maker-checker), and
-that person decides. Only a rule that is known to fail (passed False) refuses.
+rules fail, naming EVERY failing rule with its version and detail (RulesFailed). The rules
+between benefits are judged on periods, not on today: two periods clash when they intersect.
+- double receipt: the same program to the same person over overlapping periods, on whatever
+  KK either was recorded (the person's NIK claim keeps their receipts, `NikIndex.receipts`);
+- once per KK: a member of this KK, the recipient included, received it over an overlapping
+  period;
+- combinability is symmetric: two programs combine only when each lists the other in
+  `combinable_with` (`combinable`), so the answer never depends on which came first;
+- a terminated benefit counts until the day before its termination takes effect.
+A rule whose fact is unknown (passed None: no welfare decile, no KTP record) does not block
+the grant: the grant waits for a person's approval anyway (maker-checker), and that person
+decides. Only a rule that is known to fail (passed False) refuses.
 
 Facts are taken as of `on_date` (a grant uses its `period_start`):
 - `desil`: the best decile available, from assessments whose period (quarter) began by then:

@@ -103,6 +103,9 @@ def test_a_grant_whose_rules_fail_by_approval_is_refused_and_leaves_the_queue(cl
         f"/api/v1/approvals/{approval_id}/history", headers=bearer(tokens["sup1"])
     ).json["events"]
     assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRefused"]
+    change = client.get(f"/api/v1/approvals/{approval_id}", headers=bearer(tokens["sup1"]))
+    assert change.json["status"] == "refused"
+    assert [r["rule"] for r in change.json["reasons"]] == ["max_desil"]
     state = client.get(f"/api/v1/households/{household_id}", headers=bearer(tokens["admin"]))
     assert state.json["benefits"] == []
 
