@@ -448,3 +448,12 @@ def test_every_seed_pair_is_listed_on_both_sides():
 
     lists = {p["code"]: set(p["rules"].get("combinable_with", [])) for p in SEED_PROGRAMS}
     assert all(a in lists[b] for a, others in lists.items() for b in others)
+
+
+def test_the_receipt_on_the_persons_nik_is_saved_with_the_grant(app, family):
+    _benefit, stored = grant(app, family, SON, "PBI-JK")
+    notifications = app.recorder.select_notifications(stored.position, 2)
+    assert [n.topic.rsplit(":", 1)[-1] for n in notifications] == [
+        "Household.BenefitGranted",
+        "NikIndex.BenefitReceived",
+    ]
