@@ -21,6 +21,7 @@ from app.auth import require_role
 from app.command_path import (
     answers_errors_as_json,
     caller,
+    domain_error_body,
     domain_status,
     error_response,
     errors_body,
@@ -56,7 +57,7 @@ def _answer(name: str, payload: dict[str, Any], actor: Actor) -> tuple[int, str]
     except Invalid as invalid:
         return 422, _dump(errors_body(invalid.codes))
     except DomainError as error:
-        return domain_status(error), _dump(errors_body({error.field: [error.code]}))
+        return domain_status(error), _dump(domain_error_body(error))
     log.info("%s answered %s (stream %s)", name, outcome.status, outcome.stream_id)
     return outcome.status, _dump(outcome.body)
 
@@ -210,6 +211,8 @@ def approval_body(change: Any) -> dict[str, Any]:
         "reason": meta.get("reason"),
         "decided_by": change.decided_by,
         "note": change.note,
+        # refused at approval: the program's rules that failed (domain.errors.RulesFailed)
+        "reasons": getattr(change, "reasons", []),
     }
 
 

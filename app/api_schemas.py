@@ -235,6 +235,13 @@ class ApprovalSchema(_Answer):
     reason = fields.String(allow_none=True)
     decided_by = fields.Dict(allow_none=True)
     note = fields.String(allow_none=True)
+    reasons = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "status refused: the program rules that failed at approval, each "
+            "{rule, rule_version, code, detail}"
+        },
+    )
 
 
 class ApprovalsSchema(_Answer):

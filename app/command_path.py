@@ -16,7 +16,7 @@ from flask import Blueprint, Response, jsonify
 
 from app.auth import Unauthenticated, api_actor, authorize
 from app.context import services
-from app.messages import translate
+from app.messages import message, translate
 from app.schemas import COMMANDS, load
 from domain.application import Actor, Casework, Stored, make_meta
 from domain.approval import Forbidden
@@ -83,6 +83,7 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
     try:
         authorize(casework, actor, name, data)
         if command.needs_approval:
+            casework.check_request(name, data, meta)
             pending = casework.request_approval(name, data, meta)
             return Outcome(202, {"approval_id": pending.stream_id}, pending)
         stored = casework.execute(name, data, meta)
@@ -95,7 +96,7 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
         raise Conflict("expected_version", "version.stale") from None
     except DomainError as error:
         field = command.domain_fields.get(error.field, error.field)
-        if field == error.field:
+        if field == error.field or getattr(error, "reasons", None):
             raise
         raise type(error)(field, error.code) from None
 
@@ -103,6 +104,19 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
 def errors_body(codes: dict[str, list[str]]) -> dict[str, Any]:
     """The error answer: messages in the caller's language, plus the stable codes."""
     return {"errors": translate(codes), "codes": codes}
+
+
+def domain_error_body(error: DomainError) -> dict[str, Any]:
+    """The answer to a refused command; a grant refused by its program's rules
+    (RulesFailed) names every failing rule, with its version and what it found."""
+    reasons = getattr(error, "reasons", None)
+    if not reasons:
+        return errors_body({error.field: [error.code]})
+    return {
+        "errors": {error.field: [message(r["code"], r["detail"]) for r in reasons]},
+        "codes": {error.field: [r["code"] for r in reasons]},
+        "reasons": reasons,
+    }
 
 
 def error_response(

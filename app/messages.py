@@ -294,6 +294,10 @@ ERRORS: dict[str, LazyString] = {
     "rules.recipient": _l(
         "The recipient does not fit the program (PKH goes to the mother or an adult woman)."
     ),
+    "rules.double_receipt": _l(
+        "The person already receives this program over an overlapping period. Choose a period "
+        "after the current benefit ends."
+    ),
     "rules.invalid": _l('The rules must be a JSON object, for example {"max_desil": 4}.'),
     "rules.field_unknown": _l("Unknown rule. See the rules listed in openapi.json."),
     "rules.max_desil_invalid": _l(
@@ -643,9 +647,47 @@ def init_babel(app: Flask) -> Babel:
     )
 
 
-def message(code: str) -> str:
+# code -> the message naming what a failing program rule found (domain.errors.RulesFailed's
+# `detail`: numbers, dates, program codes, benefit ids; never personal data)
+RULE_DETAILS: dict[str, LazyString] = {
+    "rules.desil_too_high": _l(
+        "The family's welfare decile is %(desil)s (%(source)s); this program takes decile "
+        "%(max_desil)s or lower. Check the DTSEN data."
+    ),
+    "rules.residence_too_short": _l(
+        "%(months)s months of residence in Kota Jambi counted; this program requires "
+        "%(needed)s. The person becomes eligible on %(eligible_on)s."
+    ),
+    "rules.double_receipt": _l(
+        "The person already receives this program (benefit %(benefit_id)s, %(period_start)s to "
+        "%(period_end)s). Choose a period after it ends."
+    ),
+    "rules.once_per_kk": _l(
+        "This program is once per KK: a member of this family receives it (benefit "
+        "%(benefit_id)s, %(period_start)s to %(period_end)s). Choose a period after it ends."
+    ),
+    "rules.not_combinable": _l(
+        "The person receives %(program)s (benefit %(benefit_id)s, %(period_start)s to "
+        "%(period_end)s), which cannot be combined with this program over the same period."
+    ),
+}
+_DATE_DETAILS = ("eligible_on", "period_start", "period_end")
+
+
+def message(code: str, detail: Mapping[str, object] | None = None) -> str:
     """The message for an error code in the request's language; an unknown code gets the
-    generic one (and a log line)."""
+    generic one (and a log line). With the `detail` of a failing program rule, the message
+    names what it found (months counted, the day the person becomes eligible, the benefit
+    and program it clashes with)."""
+    if detail and code in RULE_DETAILS:
+        values = {
+            key: date_text(value) if key in _DATE_DETAILS else value
+            for key, value in detail.items()
+        }
+        try:
+            return str(RULE_DETAILS[code]) % values
+        except (KeyError, TypeError, ValueError):
+            log.warning("detail does not fit the message of %s", code)
     entry = ERRORS.get(code)
     if entry is None:
         log.warning("no message for error code %s", code)

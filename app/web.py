@@ -33,7 +33,7 @@ from marshmallow import fields
 
 from app import access_log
 from app.auth import web_actor
-from app.command_path import domain_status, run_command
+from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.disclosure import disclose_household, household_from_store
 from app.health import LAG_LIMIT, snapshot
@@ -214,9 +214,12 @@ def form_payload(form: Mapping[str, str]) -> dict[str, Any]:
     return payload
 
 
-def _split_errors(codes: dict[str, list[str]], visible: tuple[str, ...]) -> tuple[dict, list[str]]:
-    """(messages by visible field, messages of the rest) in the UI language."""
-    messages = translate(codes)
+def _split_errors(
+    codes: dict[str, list[str]], visible: tuple[str, ...], messages: dict | None = None
+) -> tuple[dict, list[str]]:
+    """(messages by visible field, messages of the rest) in the UI language; `messages`
+    when already worded (a grant's failing rules, each naming what it found)."""
+    messages = messages or translate(codes)
     by_field = {name: found for name, found in messages.items() if name in visible}
     rest = [m for name, found in messages.items() if name not in visible for m in found]
     return by_field, rest
@@ -763,10 +766,12 @@ def _success_text(name: str, outcome: Any) -> str:
     return " ".join(parts)
 
 
-def _command_context(name: str, values: Mapping[str, str], codes: dict[str, list[str]]):
+def _command_context(
+    name: str, values: Mapping[str, str], codes: dict[str, list[str]], messages: dict | None = None
+):
     own, shared = form_fields(name, pick_lists(values.get("household_id")))
     visible = tuple(f.name for f in own + shared)
-    errors, other_errors = _split_errors(codes, visible)
+    errors, other_errors = _split_errors(codes, visible, messages)
     sections: list[tuple[str, list[FormField]]] = []
     for f in own:
         if not sections or sections[-1][0] != f.section:
@@ -834,6 +839,7 @@ def command_submit(name: str):
     if name not in COMMANDS:
         abort(404)
     status = 422
+    messages = None
     try:
         outcome = run_command(
             services().casework, name, command_payload(name, request.form), current_actor(), "ui"
@@ -841,7 +847,8 @@ def command_submit(name: str):
     except Invalid as invalid:
         codes = invalid.codes
     except DomainError as error:
-        codes = {error.field: [error.code]}
+        body = domain_error_body(error)  # a grant's failing rules: every one, worded
+        codes, messages = body["codes"], body["errors"]
         status = domain_status(error)
     else:
         flash(_success_text(name, outcome), "success")
@@ -850,7 +857,7 @@ def command_submit(name: str):
         household_id = request.form.get("household_id", "").strip()
         keep = {"household_id": household_id} if _is_uuid(household_id) else {}
         return _redirect(url_for(".command_page", name=name, **keep))
-    context = _command_context(name, request.form, codes)
+    context = _command_context(name, request.form, codes, messages)
     return render_template("command.html", active="commands", **context), status
 
 

@@ -43,6 +43,7 @@ class PendingChange(Aggregate):
         self.status = "pending"
         self.decided_by: dict[str, Any] | None = None
         self.note: str | None = None
+        self.reasons: list[dict[str, Any]] = []  # refused: the rules that failed at approval
 
     @property
     def requester(self) -> dict[str, Any]:
@@ -78,6 +79,20 @@ class PendingChange(Aggregate):
         self.status = "rejected"
         self.decided_by = approver
         self.note = note
+
+    def refuse(self, reasons: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+        """At approval the program's rules, run again on the facts of that moment, failed:
+        the change is closed as refused with their reasons (it leaves the queue)."""
+        self.check_decider(meta)
+        self._refused(meta["actor"], reasons, meta)
+
+    @event("ChangeRefused")
+    def _refused(
+        self, approver: dict[str, Any], reasons: list[dict[str, Any]], meta: dict[str, Any]
+    ) -> None:
+        self.status = "refused"
+        self.decided_by = approver
+        self.reasons = reasons
 
 
 class PendingIndex(Aggregate):

@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.approval import PendingChange, PendingIndex
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound, RulesFailed
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
@@ -51,8 +51,14 @@ class ApprovalCases(UseCases):
         try:
             result = self.execute(pending.command, copy.deepcopy(pending.cmd), executed_meta)
             unsaved = _RIDERS.get()
-        finally:
+        except RulesFailed as failed:
             _RIDERS.reset(token)
+            token = None
+            self._refuse(pending.id, failed.reasons, meta)
+            raise
+        finally:
+            if token is not None:
+                _RIDERS.reset(token)
         if unsaved:
             # The command stored nothing through `_save`: record the approval right after.
             try:
@@ -61,6 +67,43 @@ class ApprovalCases(UseCases):
                 raise Conflict("approval_id", "approval.decided") from None
         self._close_pending(pending.id, meta)
         return result
+
+    def _refuse(
+        self, approval_id: uuid.UUID, reasons: list[dict[str, Any]], meta: dict[str, Any]
+    ) -> None:
+        """Close the change as refused (ChangeRefused with the failing rules): never left
+        pending once its rules fail at approval."""
+        pending = self.get_pending_change(approval_id)
+        pending.refuse(reasons, meta)
+        try:
+            self.save(pending)
+        except IntegrityError:
+            raise Conflict("approval_id", "approval.decided") from None
+        self._close_pending(pending.id, meta)
+
+    # The stream each command that needs approval names, checked when it is asked for.
+    def check_request(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a change is queued: what it names must exist (NotFound, 404) and a grant
+        must pass its program's rules on today's facts (RulesFailed, 422 with every failing
+        rule). Nothing is stored."""
+        cases: Any = self
+        if command == "GrantBenefit":
+            cases._prepare_grant(copy.deepcopy(cmd), meta)
+        elif command in ("RemoveMember", "RequestErasure"):
+            household = cases.get_household(cmd["household_id"])
+            if cmd["nik"] not in household.members:
+                raise NotFound("nik", "member.not_found")
+        elif command == "TerminateBenefit":
+            household = cases.get_household(cmd["household_id"])
+            if str(cmd["benefit_id"]) not in household.benefits:
+                raise NotFound("benefit_id", "benefit.not_found")
+        elif command == "LinkIdentity":
+            cases.get_provisional_person(cmd["person_id"])
+            household = cases.get_household(cmd["household_id"])
+            if cmd["nik"] not in household.members:
+                raise NotFound("nik", "member.not_found")
+        elif command == "ChangeProgramRules":
+            cases.get_program(cmd["code"])
 
     def reject_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         pending = self.get_pending_change(cmd["approval_id"])

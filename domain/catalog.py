@@ -2,6 +2,8 @@
 
 Combinations: PKH families also receive BPNT/Sembako; PBI-JK (the JKN premium) is held
 alongside any aid; empowerment is meant for families on aid, so it combines with it.
+Combinability is symmetric (domain.eligibility_rules.combinable): two programs combine only
+when each lists the other, so every pair below is listed on both sides.
 Rules follow docs/domain.md; amounts and quotas are not modelled here.
 """
 
@@ -64,7 +66,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "excludes_nib_holders": True,
             "once_per_kk": True,
             "recipient": "head",
-            "combinable_with": ["PBI-JK"],
+            "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
         },
     },
     {
@@ -73,7 +75,11 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "BAZNAS",
         "funding": "BAZNAS",
         "kind": "bansos",
-        "rules": {"once_per_kk": True, "recipient": "head", "combinable_with": ["PBI-JK"]},
+        "rules": {
+            "once_per_kk": True,
+            "recipient": "head",
+            "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+        },
     },
     {
         "code": "UMKM-NAIK-KELAS",

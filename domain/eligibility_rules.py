@@ -2,9 +2,18 @@
 one day, and the refusal when a rule fails.
 
 `facts_for` computes what `domain.program.evaluate` needs; `check_grant` refuses a grant whose
-rules fail. A rule whose fact is unknown (passed None: no welfare decile, no KTP record)
-does not block the grant: the grant waits for a person's approval anyway (maker-checker), and
-that person decides. Only a rule that is known to fail (passed False) refuses.
+rules fail, naming EVERY failing rule with its version and detail (RulesFailed). The rules
+between benefits are judged on periods, not on today: two periods clash when they intersect.
+- double receipt: the same program to the same person over overlapping periods, on whatever
+  KK either was recorded (the person's NIK claim keeps their receipts, `NikIndex.receipts`);
+- once per KK: a member of this KK, the recipient included, received it over an overlapping
+  period;
+- combinability is symmetric: two programs combine only when each lists the other in
+  `combinable_with` (`combinable`), so the answer never depends on which came first;
+- a terminated benefit counts until the day before its termination takes effect.
+A rule whose fact is unknown (passed None: no welfare decile, no KTP record) does not block
+the grant: the grant waits for a person's approval anyway (maker-checker), and that person
+decides. Only a rule that is known to fail (passed False) refuses.
 
 Facts are taken as of `on_date` (a grant uses its `period_start`):
 - `desil`: the best decile available, from assessments whose period (quarter) began by then:
@@ -27,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, RulesFailed
 from domain.program import evaluate
 
 # rule (as domain.program.evaluate names it) -> the code a refused grant answers
@@ -35,6 +44,7 @@ RULE_CODES = {
     "max_desil": "rules.desil_too_high",
     "min_residence_months": "rules.residence_too_short",
     "excludes_nib_holders": "rules.nib_holder",
+    "double_receipt": "rules.double_receipt",
     "once_per_kk": "rules.once_per_kk",
     "combinable_with": "rules.not_combinable",
     "recipient": "rules.recipient",
@@ -165,19 +175,175 @@ def facts_for(
     }
 
 
-def check_grant(household: Any, cmd: dict[str, Any], program: Any, on_date: dt.date | str) -> None:
-    """Refuse the grant in `cmd` (nik, program) when a rule in force on `on_date` fails:
-    DomainError("program", code) with the first failing rule's code (see RULE_CODES).
-    Unknown facts do not refuse: the approver decides."""
+def add_months(since: dt.date, months: int) -> dt.date:
+    """The first day on which `months_between(since, day) >= months`."""
+    year, month = divmod(since.month - 1 + months, 12)
+    day = dt.date(since.year + year, month + 1, 1)
+    while months_between(since, day) < months:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def benefit_period(benefit: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
+    """The days a benefit is (or was) received: its period, cut short the day before a
+    termination takes effect; None when terminated before it started."""
+    start, end = _day(benefit["period_start"]), _day(benefit["period_end"])
+    if benefit.get("status") == "terminated":
+        ends = [h for h in benefit.get("history", []) if h.get("status") == "terminated"]
+        if ends:
+            end = min(end, _day(ends[-1]["effective_date"]) - dt.timedelta(days=1))
+    return (start, end) if end >= start else None
+
+
+def overlap_start(a: tuple[dt.date, dt.date], b: tuple[dt.date, dt.date]) -> dt.date | None:
+    """The first day two periods share (they intersect), or None; today plays no part."""
+    if a[0] <= b[1] and b[0] <= a[1]:
+        return max(a[0], b[0])
+    return None
+
+
+def _rules_on(program: Any, day: dt.date) -> dict[str, Any]:
+    return program.rules_at(day) or dict(program.rules)
+
+
+def combinable(a: Any, b: Any, on_date: dt.date) -> bool:
+    """Programs a and b may be received together on that day only if each lists the other
+    in `combinable_with` (the rules in force that day): a symmetric relation, so the answer
+    never depends on which was granted first."""
+    return b.code in (_rules_on(a, on_date).get("combinable_with") or []) and a.code in (
+        _rules_on(b, on_date).get("combinable_with") or []
+    )
+
+
+def _clash_detail(benefit: dict[str, Any], period: tuple[dt.date, dt.date]) -> dict[str, Any]:
+    return {
+        "benefit_id": benefit["benefit_id"],
+        "program": benefit["program"],
+        "period_start": period[0].isoformat(),
+        "period_end": period[1].isoformat(),
+    }
+
+
+def clashes(
+    nik: str,
+    program: Any,
+    period: tuple[dt.date, dt.date],
+    household_benefits: list[dict[str, Any]],
+    elsewhere: list[dict[str, Any]],
+    programs: Any,
+) -> list[dict[str, Any]]:
+    """Reasons a new benefit of `program` to `nik` over `period` cannot coexist with those
+    already recorded: `household_benefits` (every member of this KK) and `elsewhere` (this
+    person's benefits on other KKs). `programs(code)` answers a Program or None.
+    - the same program to the same person over overlapping periods (double receipt), on
+      whatever KK it was recorded;
+    - a once-per-KK program already received by a member of this KK over an overlapping period;
+    - a program of the same person, over an overlapping period, not combinable with it.
+    Each pair is judged on the rules in force on the first day the periods share."""
+    reasons = []
+    own = [(b, True) for b in household_benefits] + [(b, False) for b in elsewhere]
+    for benefit, same_kk in own:
+        other_period = benefit_period(benefit)
+        if other_period is None:
+            continue
+        shared = overlap_start(period, other_period)
+        if shared is None:
+            continue
+        rules = _rules_on(program, shared)
+        detail = _clash_detail(benefit, other_period)
+        if benefit["program"] == program.code:
+            if benefit["nik"] == nik:
+                reasons.append(_reason("double_receipt", rules, detail))
+            elif same_kk and rules.get("once_per_kk"):
+                reasons.append(_reason("once_per_kk", rules, detail))
+        elif benefit["nik"] == nik:
+            other = programs(benefit["program"]) if programs else None
+            if other is None or not combinable(program, other, shared):
+                reasons.append(_reason("combinable_with", rules, detail))
+    return reasons
+
+
+def _reason(rule: str, rules: dict[str, Any], detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "rule_version": rules.get("version"),
+        "code": RULE_CODES[rule],
+        "detail": detail,
+    }
+
+
+def _rule_details(
+    rule: str, rules: dict[str, Any], facts: dict[str, Any], member: dict[str, Any]
+) -> dict[str, Any]:
+    if rule == "max_desil":
+        return {"desil": facts["desil"], "source": facts["desil_source"], "max_desil": rules[rule]}
+    if rule == "min_residence_months":
+        needed = rules[rule]
+        detail: dict[str, Any] = {"months": facts["residence_months"], "needed": needed}
+        arrival = member.get("arrival") or {}
+        since = (
+            arrival.get("arrived_on")
+            if arrival.get("type") == "pindah_datang"
+            else member.get("birth_date")
+        )
+        if since:
+            detail["eligible_on"] = add_months(_day(since), needed).isoformat()
+        return detail
+    if rule == "recipient":
+        return {"recipient": rules[rule]}
+    return {}
+
+
+_RULE_ORDER = (
+    "max_desil",
+    "min_residence_months",
+    "excludes_nib_holders",
+    "double_receipt",
+    "once_per_kk",
+    "combinable_with",
+    "recipient",
+)
+
+
+def check_grant(
+    household: Any,
+    cmd: dict[str, Any],
+    program: Any,
+    on_date: dt.date | str,
+    elsewhere: list[dict[str, Any]] | None = None,
+    programs: Any = None,
+) -> None:
+    """Refuse the grant in `cmd` (nik, program, period_start, period_end) when a rule in force
+    on `on_date` fails: RulesFailed with EVERY failing rule (see RULE_CODES), each with its
+    rule version and detail (months counted and the day the person becomes eligible, the
+    benefit and program it clashes with, ...). `elsewhere`: the person's benefits recorded on
+    other KKs; `programs(code)`: a Program or None. Unknown facts do not refuse: the approver
+    decides."""
     member = household.members.get(cmd["nik"])
     if member is None or member["status"] != "active":
         return  # the household answers member.not_found, person.deceased, ...
     if program is None:
-        raise DomainError("program", "program.not_found")
+        raise NotFound("program", "program.not_found")
     rules = program.rules_at(on_date)
     if rules is None:
         raise DomainError("program", "program.not_in_force")
     facts = facts_for(household, cmd["nik"], program, on_date)
-    for rule, passed, _detail in evaluate(rules, facts):
-        if passed is False:
-            raise DomainError("program", RULE_CODES[rule])
+    reasons = [
+        _reason(rule, rules, _rule_details(rule, rules, facts, member))
+        for rule, passed, _detail in evaluate(rules, facts)
+        if passed is False and rule not in ("once_per_kk", "combinable_with")
+    ]
+    start = _day(cmd["period_start"])
+    end = _day(cmd.get("period_end") or cmd["period_start"])
+    if end >= start:
+        reasons += clashes(
+            cmd["nik"],
+            program,
+            (start, end),
+            list(household.benefits.values()),
+            elsewhere or [],
+            programs,
+        )
+    if reasons:
+        reasons.sort(key=lambda reason: _RULE_ORDER.index(reason["rule"]))
+        raise RulesFailed(reasons)

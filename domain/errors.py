@@ -20,3 +20,14 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     """No such stream (answered as 404)."""
+
+
+class RulesFailed(DomainError):
+    """A program's rules refuse a grant (answered as 422 with every failing rule).
+
+    `reasons`: one dict per failing rule, `{"rule", "rule_version", "code", "detail"}`;
+    `detail` holds numbers, dates, program codes and benefit ids, never personal data."""
+
+    def __init__(self, reasons: list[dict]) -> None:
+        super().__init__("program", reasons[0]["code"])
+        self.reasons = reasons

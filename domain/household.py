@@ -1017,6 +1017,7 @@ class NikIndex(Aggregate):
     def __init__(self, nik_key: str, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
         self.household_id = household_id
         self.active = True
+        self.receipts: list[tuple[str, str]] = []
 
     def release(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
         if not self.active or self.household_id != household_id:
@@ -1036,6 +1037,23 @@ class NikIndex(Aggregate):
     def _claimed_again(self, household_id: uuid.UUID, meta: dict[str, Any]) -> None:
         self.household_id = household_id
         self.active = True
+
+    # ---- receipts: the person's benefits on every KK, for the double-receipt rules --------
+
+    def benefit_received(
+        self, household_id: uuid.UUID, benefit_id: str, meta: dict[str, Any]
+    ) -> None:
+        """A benefit granted to this person (saved with the household: two concurrent
+        grants to one person conflict here, whatever their KK)."""
+        self._benefit_received(str(household_id), benefit_id, meta)
+
+    @event("BenefitReceived")
+    def _benefit_received(self, household_id: str, benefit_id: str, meta: dict[str, Any]) -> None:
+        self.receipts.append((household_id, benefit_id))
+
+    def receipts_elsewhere(self, household_id: uuid.UUID) -> list[tuple[str, str]]:
+        """(household id, benefit id) of the person's benefits granted on other KKs."""
+        return [r for r in self.receipts if r[0] != str(household_id)]
 
 
 class KkIndex(Aggregate):

@@ -273,22 +273,52 @@ class HouseholdCases(UseCases):
 
     # ---- benefits ------------------------------------------------------------------------
 
+    def _benefits_elsewhere(self, index: NikIndex | None, household: Household) -> list[dict]:
+        """The person's benefits recorded on other KKs (they may have moved), through the
+        receipts kept on their NIK claim."""
+        found = []
+        for household_id, benefit_id in index.receipts_elsewhere(household.id) if index else []:
+            try:
+                benefit = self.get_household(household_id).benefits.get(benefit_id)
+            except NotFound:
+                continue
+            if benefit is not None:
+                found.append(benefit)
+        return found
+
+    def _find_program_or_none(self, code: str) -> Any:
+        try:
+            return self.get_program(code)
+        except NotFound:
+            return None
+
     def check_program_rules(self, household: Household, cmd: dict[str, Any]) -> None:
         """The program's rules in force on the benefit's first day (domain.eligibility_rules):
-        max desil, residence months, NIB exclusion, once per KK, combinability, recipient.
-        A rule known to fail refuses the grant; an unknown fact is left to the approver."""
-        try:
-            program = self.get_program(cmd["program"])
-        except NotFound:
-            program = None
-        check_grant(household, cmd, program, cmd["period_start"])
+        max desil, residence months, NIB exclusion, double receipt on any KK, once per KK,
+        combinability (symmetric), recipient. Every rule known to fail refuses the grant
+        (RulesFailed); an unknown fact is left to the approver."""
+        check_grant(
+            household,
+            cmd,
+            self._find_program_or_none(cmd["program"]),
+            cmd["period_start"],
+            self._benefits_elsewhere(self._nik_index(cmd["nik"]), household),
+            self._find_program_or_none,
+        )
 
-    def grant_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
-        """The new benefit_id is derived_id(stream_id, "benefit", answered version), and is
-        in the BenefitGranted event's data."""
+    def _prepare_grant(
+        self, cmd: dict[str, Any], meta: dict[str, Any]
+    ) -> tuple[Household, list[NikIndex]]:
+        """The household with the benefit granted and the person's NIK claim with its receipt,
+        not saved; raises what the request answers (404, 422 with every failing rule)."""
         household = self._household_for(cmd)
+        if cmd["nik"] not in household.members:
+            raise NotFound("nik", "member.not_found")
+        # Loaded before the rules read the receipts: a grant stored in between makes this
+        # save conflict (409) rather than slip past the double-receipt rule.
+        index = self._nik_index(cmd["nik"])
         self.check_program_rules(household, cmd)
-        household.grant_benefit(
+        benefit_id = household.grant_benefit(
             cmd["nik"],
             cmd["program"],
             cmd["period_start"],
@@ -296,7 +326,17 @@ class HouseholdCases(UseCases):
             cmd["amount"],
             meta,
         )
-        return self._store(household)
+        if index is None:
+            return household, []
+        index.benefit_received(household.id, benefit_id, meta)
+        return household, [index]
+
+    def grant_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """The new benefit_id is derived_id(stream_id, "benefit", answered version), and is
+        in the BenefitGranted event's data. Saved with the receipt on the person's NIK claim,
+        so a concurrent grant to the same person on any KK answers 409 (version.stale)."""
+        household, claims = self._prepare_grant(cmd, meta)
+        return self._store(household, claims)
 
     def suspend_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)

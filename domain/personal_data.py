@@ -162,6 +162,9 @@ FIELDS: dict[str, Field] = {
     "command": _clear(None),
     "cmd": _clear(None),
     "approver": _clear(None),
+    # a refused change's failing rules: rule names, versions, numbers, dates, program codes
+    # and benefit ids (domain.errors.RulesFailed), never a NIK, KK number or name
+    "reasons": _clear(None),
     "role": _clear(None),
     "user_name": _clear(None),
     "token_hash": _clear(None),

@@ -56,6 +56,12 @@ def register(client, token: str, **changes) -> str:
     return response.json["stream_id"]
 
 
+def define_pkh(client, tokens) -> None:
+    """PKH as the schema's example defines it: a grant naming no program is 404."""
+    program = example(COMMANDS["DefineProgram"].schema)
+    assert post(client, "DefineProgram", program, tokens["admin"]).status_code == 201
+
+
 def household(client, household_id: str, token: str) -> dict:
     response = client.get(f"/api/v1/households/{household_id}", headers=bearer(token))
     assert response.status_code == 200, response.json
@@ -254,6 +260,7 @@ def test_a_grant_waits_for_a_different_supervisor(client, web, tokens):
 
 
 def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
+    define_pkh(client, tokens)
     household_id = register(client, tokens["cw_sipin"])
     asked = post(
         client, "GrantBenefit", {**GRANT, "household_id": household_id}, tokens["cw_sipin"]
@@ -291,6 +298,7 @@ def test_an_unknown_approval_is_404(client, tokens):
 
 
 def test_a_repeated_request_answers_the_same_and_stores_nothing(client, web, tokens):
+    define_pkh(client, tokens)
     household_id = register(client, tokens["cw_sipin"])
     note = {"household_id": household_id, "text": "Kunjungan pertama."}
     key = {"Idempotency-Key": str(uuid.uuid4())}

@@ -7,8 +7,8 @@ import pytest
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Casework, make_meta
 from domain.catalog import seed_catalog
-from domain.eligibility_rules import ERROR_CODES, check_grant, facts_for, months_between
-from domain.errors import DomainError, NotFound
+from domain.eligibility_rules import ERROR_CODES, facts_for, months_between
+from domain.errors import DomainError
 
 REGION = "157101"
 START = "2026-01-01"
@@ -34,20 +34,9 @@ def meta(**kwargs):
     return make_meta(SYSTEM, "seed", **kwargs)
 
 
-class RulesChecked(Casework):
-    """Casework with the hook as the lead wires it into HouseholdCases.check_program_rules."""
-
-    def check_program_rules(self, household, cmd):
-        try:
-            program = self.get_program(cmd["program"])
-        except NotFound:
-            program = None
-        check_grant(household, cmd, program, cmd["period_start"])
-
-
 @pytest.fixture
 def app():
-    application = RulesChecked(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    application = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     seed_catalog(application, meta())
     yield application
     application.close()
