@@ -281,3 +281,32 @@ def test_applied_in_random_batches_with_daily_ticks_equals_a_rebuild(app, tmp_pa
     assert eligibility.all_rows(live.db) == eligibility.all_rows(rebuilt.db)
     results = eligibility.all_rows(live.db)["results"]
     assert {r[4] for r in results} == {"eligible", "ineligible", "review"}
+
+
+def test_the_runners_daily_tick_makes_a_newcomer_eligible_on_the_day(app, tmp_path, clock):
+    from consumers.runner import tick
+    from projections.catalog import PROJECTIONS
+
+    define(app, "KJB", {"max_desil": 5, "min_residence_months": 6, "recipient": "head"})
+    hid = family(app, 2, desil=1, wife=False)
+    head_nik = app.get_household(hid).head_nik
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": head_nik,
+            "issued_on": "2026-09-01",
+            "arrival": {
+                "type": "pindah_datang",
+                "arrived_on": "2026-08-15",
+                "origin_region_code": "1371",
+            },
+        },
+        META,
+    )
+    view = View(app, tmp_path).catch_up()
+    assert view.answer(hid)["KJB"]["eligible_from"] == "2027-02-15"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 14)) == 1  # the count, monthly
+    assert view.answer(hid)["KJB"]["status"] == "ineligible"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 15)) == 1
+    assert view.answer(hid)["KJB"]["status"] == "eligible"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 16)) == 0
