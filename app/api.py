@@ -7,6 +7,7 @@ app/history.py and the OpenAPI document in app/openapi.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -33,7 +34,9 @@ from app.history import stream_history
 from app.schemas import COMMANDS, Invalid
 from domain.application import Actor
 from domain.errors import DomainError, NotFound
+from projections import eligibility
 from projections.beneficiaries import beneficiaries
+from projections.eligibility import eligible_households, household_eligibility
 from projections.register import get_household, search
 
 log = logging.getLogger("casework.api")
@@ -160,6 +163,91 @@ def household_history(household_id: str):
     household = casework.get_household(household_id)
     access_log.record_households(actor, "api", [household], access_log.api_reason())
     return jsonify({"household_id": household_id, "events": stream_history(casework, household.id)})
+
+
+# Who may read eligibility answers: not agencies (their agreement's feed is theirs); a
+# caseworker only in their own kelurahan, a program manager only their OPD's programs.
+ELIGIBILITY_READERS = ("caseworker", "supervisor", "auditor", "program_manager", "admin")
+
+
+def _caseworker_areas(actor: Actor) -> set[str] | None:
+    """The kelurahan a caseworker may read; None for the roles not bound to an area."""
+    if actor.role != "caseworker":
+        return None
+    return set(services().casework.get_user(actor.id).kelurahan)
+
+
+def _as_of_now() -> str:
+    """`as_of`: only now for the time being; a malformed one is 422, a past one too (not yet
+    kept: the view answers for today)."""
+    today = eligibility.CLOCK()
+    raw = request.args.get("as_of", "").strip()
+    if not raw:
+        return today.isoformat()
+    try:
+        day = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            day = dt.datetime.combine(dt.date.fromisoformat(raw), dt.time())
+        except ValueError:
+            raise Invalid({"as_of": ["as_of.invalid"]}) from None
+    if day.date() != today:
+        raise Invalid({"as_of": ["as_of.only_today"]})
+    return today.isoformat()
+
+
+@bp.get("/households/<household_id>/eligibility")
+def household_eligibility_answer(household_id: str):
+    """Per program, whether the household is eligible today, with the reasons (the
+    eligibility view, serves="program": restricted persons are left out)."""
+    actor = caller()
+    require_role(actor, *ELIGIBILITY_READERS)
+    household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    try:
+        as_of = _as_of_now()
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    views = services().views
+    answers = household_eligibility(views, household_id)
+    if answers is None:
+        return error_response(404, "household_id", "household.not_found")
+    areas = _caseworker_areas(actor)
+    if areas is not None:
+        row = get_household(views, household_id)
+        if row is None or row["kelurahan"] not in areas:
+            return error_response(403, "household_id", "auth.kelurahan")
+    if actor.role == "program_manager":
+        own = {p.code for p in services().casework.list_programs() if p.opd == (actor.opd or "")}
+        answers = [a for a in answers if a["program"] in own]
+    access_log.record_households(actor, "api", [{"id": household_id}], access_log.api_reason())
+    return jsonify({"household_id": household_id, "as_of": as_of, "programs": answers})
+
+
+@bp.get("/programs/<code>/eligible")
+def program_eligible(code: str):
+    """The families with a member eligible for the program today, optionally in one
+    kelurahan (a caseworker must name one of theirs)."""
+    actor = caller()
+    require_role(actor, *ELIGIBILITY_READERS)
+    try:
+        limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
+        offset = _bounded_int("offset", 0, 0, 10**9)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    casework = services().casework
+    program = casework.get_program(code)  # 404 program.not_found
+    if actor.role == "program_manager" and program.opd != (actor.opd or ""):
+        return error_response(403, "code", "auth.opd")
+    kelurahan = request.args.get("kelurahan", "").strip()
+    areas = _caseworker_areas(actor)
+    if areas is not None and kelurahan not in areas:
+        return error_response(403, "kelurahan", "auth.kelurahan")
+    rows = eligible_households(
+        services().views, program.code, kelurahan=kelurahan, limit=limit, offset=offset
+    )
+    shown = [{"id": r["household_id"]} for r in rows]
+    access_log.record_households(actor, "api", shown, access_log.api_reason())
+    return jsonify({"program": program.code, "kelurahan": kelurahan or None, "results": rows})
 
 
 def program_body(program: Any) -> dict[str, Any]:

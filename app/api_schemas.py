@@ -221,6 +221,63 @@ class BeneficiariesSchema(_Answer):
     results = fields.List(fields.Nested(BeneficiarySchema), required=True)
 
 
+# --- eligibility ---------------------------------------------------------------------------
+
+
+class EligibilityQuerySchema(Schema):
+    as_of = fields.String(
+        metadata={
+            "description": "today only for now (a date or an RFC 3339 time); another day is"
+            " 422 as_of.only_today, a malformed one 422 as_of.invalid"
+        }
+    )
+
+
+class EligibilityReasonSchema(_Answer):
+    rule = fields.String(required=True, metadata={"description": "max_desil, recipient, ..."})
+    rule_version = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    positions = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "store positions of the events behind the answer"},
+    )
+
+
+class ProgramEligibilitySchema(_Answer):
+    program = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(("eligible", "ineligible", "review"))
+    )
+    reasons = fields.List(fields.Nested(EligibilityReasonSchema), required=True)
+    eligible_from = fields.Date(
+        metadata={"description": "when only the residence months are short: the day they are not"}
+    )
+
+
+class HouseholdEligibilitySchema(_Answer):
+    household_id = fields.UUID(required=True)
+    as_of = fields.Date(required=True)
+    programs = fields.List(fields.Nested(ProgramEligibilitySchema), required=True)
+
+
+class EligibleQuerySchema(PageQuerySchema):
+    kelurahan = fields.String(
+        metadata={"description": "only this kelurahan (required of a caseworker: one of theirs)"}
+    )
+
+
+class EligibleHouseholdSchema(_Answer):
+    household_id = fields.UUID(required=True)
+    kelurahan = fields.String(required=True)
+
+
+class EligibleHouseholdsSchema(_Answer):
+    program = fields.String(required=True)
+    kelurahan = fields.String(required=True, allow_none=True)
+    results = fields.List(fields.Nested(EligibleHouseholdSchema), required=True)
+
+
 # --- approvals -----------------------------------------------------------------------------
 
 

@@ -389,6 +389,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
+    "as_of.invalid": _l("as_of must be a date (YYYY-MM-DD) or an RFC 3339 time."),
+    "as_of.only_today": _l(
+        "Eligibility is answered for today only; earlier dates are not available yet."
+    ),
     "nik.unknown": _l(
         "This NIK is not recorded in the system: no personal data is held about it."
     ),

@@ -229,6 +229,30 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             not_found="no such household",
         )
     },
+    "api.household_eligibility_answer": {
+        "get": _read(
+            "householdEligibility",
+            "per program, whether the household is eligible today, with the reasons; persons"
+            " whose processing is restricted are left out",
+            _json("the answers", answers.HouseholdEligibilitySchema),
+            query=answers.EligibilityQuerySchema,
+            forbidden="agencies; a caseworker outside their kelurahan",
+            not_found="no such household",
+            invalid="as_of malformed, or not today",
+        )
+    },
+    "api.program_eligible": {
+        "get": _read(
+            "programEligible",
+            "the families with a member eligible for the program today",
+            _json("the families", answers.EligibleHouseholdsSchema),
+            query=answers.EligibleQuerySchema,
+            forbidden="agencies; a program manager of another OPD; a caseworker without one"
+            " of their kelurahan",
+            not_found="no such program",
+            invalid=_PAGE_INVALID,
+        )
+    },
     "api.programs": {
         "get": _read(
             "listPrograms",

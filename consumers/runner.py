@@ -36,6 +36,7 @@ from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
 from consumers.relay import abandon
 from domain.application import Casework
+from projections import eligibility
 from projections.base import (
     ERASURE_EVENT,
     RESTRICTION_EVENTS,
@@ -132,6 +133,21 @@ def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[di
     return applied
 
 
+def tick(views: Database, projections: Iterable[Projection], today: dt.date) -> int:
+    """The daily turn of the views whose answers time alone changes (the eligibility view:
+    residence months reached, a rule version taking effect): the families re-evaluated."""
+    evaluated = 0
+    for projection in projections:
+        if projection.name != eligibility.PROJECTION.name:
+            continue
+        with views.transaction() as cur:
+            names = projection.table_names(current_generation(cur, projection, lock=True))
+            families, changed = eligibility.tick(cur, names, today)
+        log.info("daily tick: %d families re-evaluated, %d answers changed", families, changed)
+        evaluated += families
+    return evaluated
+
+
 class GroupMember:
     """A member of a consumer group on the events topic, named after the topic's id."""
 
@@ -207,6 +223,7 @@ class Runner(GroupMember):
         )
         self.topic_id = ""
         self.next_topic_check = 0.0
+        self.ticked_on: dt.date | None = None  # the last day of the daily tick
 
     def connect(self) -> None:
         ensure_topics(self.system.kafka, self.settings.partitions)
@@ -250,12 +267,24 @@ class Runner(GroupMember):
         log.info("projection runner stopped after applying %d events", self.applied)
 
     def step(self, stop: threading.Event) -> None:
-        """One turn of the service loop: connect when not connected, then one poll."""
+        """One turn of the service loop: connect when not connected, then one poll; on a
+        new day first the daily tick."""
         if stop.is_set():
             return
+        self.daily_tick()
         if self.consumer is None:
             self.connect()
         self.poll_once()
+
+    def daily_tick(self, today: dt.date | None = None) -> int:
+        """Re-evaluate what time alone changed, once a day (every runner may do it: it is
+        idempotent); the families re-evaluated."""
+        day = today or eligibility.CLOCK()
+        if self.ticked_on == day:
+            return 0
+        evaluated = self._waiting_out_the_database(tick, self.views, self.projections, day)
+        self.ticked_on = day
+        return evaluated
 
     def poll_once(self) -> int:
         if self.consumer is None:

@@ -1,0 +1,812 @@
+"""Eligibility: for every household and program, and every person the program could pay,
+`eligible`, `ineligible` or `review`, with the reasons (serves="program").
+
+The view keeps what the rules read of each household (`facts`: members by pseudonymous
+subject with birth date, sex, relationship, status and KTP arrival; welfare assessments;
+NIBs by keyed hash; benefits) and of each program (its rule versions), with the store
+positions of the events behind each fact. It keeps no name, no NIK, no KK number.
+
+A result row is recomputed (`domain.eligibility_rules.facts_for`, `domain.program.evaluate`)
+- for one household, on every event of it that changes a fact a rule reads;
+- for one program and every household, when its rules change (a version that takes effect
+  later only marks the rows due on that day);
+- when time alone changes an answer: each row keeps `changes_on`, the next day an answer
+  can change without an event (residence months reached, a 17th birthday, a benefit ending,
+  an assessment's quarter beginning, a rule version taking effect); `tick` re-evaluates the
+  rows due, once a day (the runner calls it).
+
+Every answer is a function of the facts, the rules and the day alone, so a rebuild gives the
+same rows as the live view, whatever order the partitions delivered the events in.
+
+A restricted person's rows are hidden (kept, flagged); an erased person's birth date leaves
+the facts and their rows are recomputed without it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from adapters.codec import is_erased
+from adapters.db import Cursor, Database
+from domain.eligibility_rules import facts_for
+from domain.program import evaluate, verdict
+from projections.base import RESTRICTIONS, Projection, identity, live_tables
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def _today_in_jambi() -> dt.date:
+    return dt.datetime.now(WIB).date()
+
+
+# The day answers are computed for; tests replace it.
+CLOCK: Callable[[], dt.date] = _today_in_jambi
+
+TABLES = {
+    # what the rules read of one household, as JSON (no names, no NIK, no KK number)
+    "facts": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) PRIMARY KEY, kelurahan VARCHAR(100) NOT NULL,"
+        " facts TEXT NOT NULL)"
+    ),
+    # which household a person (subject) is or was a member of: for erasure
+    "persons": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " subject VARCHAR(32) NOT NULL, household_id VARCHAR(36) NOT NULL,"
+        " PRIMARY KEY (subject, household_id))"
+    ),
+    "programs": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " stream_id VARCHAR(36) PRIMARY KEY, code VARCHAR(32) NOT NULL,"
+        " rule_versions TEXT NOT NULL)"
+    ),
+    # subject '' : the program pays nobody of this household (no member fits the recipient)
+    "results": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, program VARCHAR(32) NOT NULL,"
+        " subject VARCHAR(32) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
+        " status VARCHAR(12) NOT NULL, reasons TEXT NOT NULL,"
+        " eligible_from VARCHAR(10), changes_on VARCHAR(10),"
+        " restricted INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (household_id, program, subject))"
+    ),
+}
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {results}_program ON {results} (program, status, kelurahan)",
+    "CREATE INDEX IF NOT EXISTS {results}_due ON {results} (changes_on)",
+    "CREATE INDEX IF NOT EXISTS {results}_subject ON {results} (subject)",
+    "CREATE INDEX IF NOT EXISTS {persons}_household ON {persons} (household_id)",
+    "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+]
+
+STATUSES = ("eligible", "review", "ineligible")  # best first
+_ADULT_AGE = 17
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+def _subject(value: Any) -> str:
+    return identity(value).subject
+
+
+def _date_or_none(value: Any) -> str | None:
+    if value is None or is_erased(value):
+        return None
+    return str(value)
+
+
+def _member(person: dict[str, Any], relationship: str, position: int) -> dict[str, Any]:
+    return {
+        "birth_date": _date_or_none(person.get("birth_date")),
+        "sex": person["sex"],
+        "relationship": relationship,
+        "status": "active",
+        "arrival": None,
+        "positions": [position],
+        "ktp_position": None,
+    }
+
+
+def _load(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, Any] | None:
+    row = cur.execute(
+        f"SELECT facts FROM {names['facts']} WHERE household_id=?", (household_id,)
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def _save(cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str, Any]) -> None:
+    text = json.dumps(facts, sort_keys=True)
+    cur.execute(
+        f"UPDATE {names['facts']} SET kelurahan=?, facts=? WHERE household_id=?",
+        (facts["kelurahan"], text, household_id),
+    )
+
+
+def _remember_person(cur: Cursor, names: dict[str, str], subject: str, household_id: str) -> None:
+    cur.execute(
+        f"DELETE FROM {names['persons']} WHERE subject=? AND household_id=?",
+        (subject, household_id),
+    )
+    cur.execute(
+        f"INSERT INTO {names['persons']} (subject, household_id) VALUES (?, ?)",
+        (subject, household_id),
+    )
+
+
+def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data, household_id = envelope["data"], envelope["stream_id"]
+    head = _subject(data["head"]["nik"])
+    facts = {
+        "kelurahan": data["kelurahan"],
+        "head": head,
+        "members": {head: _member(data["head"], "kepala_keluarga", envelope["position"])},
+        "assessments": [],
+        "nibs": [],
+        "benefits": {},
+    }
+    cur.execute(
+        f"INSERT INTO {names['facts']} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
+        (household_id, data["kelurahan"], json.dumps(facts, sort_keys=True)),
+    )
+    _remember_person(cur, names, head, household_id)
+    evaluate_household(cur, names, household_id)
+
+
+def _changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
+    """A handler that changes the household's facts, then re-evaluates it."""
+
+    def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        household_id = envelope["stream_id"]
+        facts = _load(cur, names, household_id)
+        if facts is None:  # its registration was never applied here (a parked message)
+            return
+        mutate(facts, envelope["data"], envelope["position"])
+        _save(cur, names, household_id, facts)
+        known = {
+            row[0]
+            for row in cur.execute(
+                f"SELECT subject FROM {names['persons']} WHERE household_id=?", (household_id,)
+            ).fetchall()
+        }
+        for subject in facts["members"].keys() - known:
+            _remember_person(cur, names, subject, household_id)
+        evaluate_household(cur, names, household_id)
+
+    handler.__name__ = mutate.__name__
+    return handler
+
+
+@_changes
+def member_added(facts: dict, data: dict, position: int) -> None:
+    subject = _subject(data["person"]["nik"])
+    facts["members"][subject] = _member(data["person"], data["relationship"], position)
+
+
+@_changes
+def member_rejoined(facts: dict, data: dict, position: int) -> None:
+    member = facts["members"].get(_subject(data["person"]["nik"]))
+    if member is not None:
+        member.update(relationship=data["relationship"], status="active")
+        member["positions"].append(position)
+
+
+def _status(status_of: Callable[[dict], str]):
+    def mutate(facts: dict, data: dict, position: int) -> None:
+        member = facts["members"].get(_subject(data["nik"]))
+        if member is not None:
+            member["status"] = status_of(data)
+            member["positions"].append(position)
+
+    return mutate
+
+
+member_removed = _changes(_status(lambda data: data["status"]))
+death_recorded = _changes(_status(lambda data: "deceased"))
+
+
+@_changes
+def head_changed(facts: dict, data: dict, position: int) -> None:
+    facts["head"] = _subject(data["nik"])
+    for nik, relationship in data["relationships"].items():
+        member = facts["members"].get(_subject(nik))
+        if member is not None:
+            member["relationship"] = relationship
+            member["positions"].append(position)
+
+
+@_changes
+def ktp_issued(facts: dict, data: dict, position: int) -> None:
+    member = facts["members"].get(_subject(data["nik"]))
+    if member is not None:
+        arrival = data["arrival"]
+        member["arrival"] = {"type": arrival["type"], "arrived_on": arrival.get("arrived_on")}
+        member["ktp_position"] = position
+
+
+def _nib_key(nib: Any) -> str:
+    return hashlib.sha256(str(nib).encode()).hexdigest()[:32]
+
+
+@_changes
+def nib_registered(facts: dict, data: dict, position: int) -> None:
+    facts["nibs"].append(
+        {
+            "nik": _subject(data["nik"]),
+            "nib": _nib_key(data["nib"]),
+            "registered_on": data["registered_on"],
+            "revoked_on": None,
+            "positions": [position],
+        }
+    )
+
+
+@_changes
+def nib_revoked(facts: dict, data: dict, position: int) -> None:
+    key = _nib_key(data["nib"])
+    for record in facts["nibs"]:
+        if record["nib"] == key and record["revoked_on"] is None:
+            record["revoked_on"] = data["revoked_on"]
+            record["positions"].append(position)
+            return
+
+
+@_changes
+def welfare_assessed(facts: dict, data: dict, position: int) -> None:
+    for record in facts["assessments"]:
+        if record["source"] == data["source"] and record["period"] == data["period"]:
+            record.update(desil=data["desil"], position=position)
+            return
+    facts["assessments"].append(
+        {
+            "source": data["source"],
+            "period": data["period"],
+            "desil": data["desil"],
+            "position": position,
+        }
+    )
+
+
+@_changes
+def household_relocated(facts: dict, data: dict, position: int) -> None:
+    facts["kelurahan"] = data["kelurahan"]
+
+
+@_changes
+def benefit_granted(facts: dict, data: dict, position: int) -> None:
+    facts["benefits"][data["benefit_id"]] = {
+        "nik": _subject(data["nik"]),
+        "program": data["program"],
+        "period_end": data["period_end"],
+        "status": "active",
+        "positions": [position],
+    }
+
+
+def _benefit_status(status: str):
+    def mutate(facts: dict, data: dict, position: int) -> None:
+        benefit = facts["benefits"].get(data["benefit_id"])
+        if benefit is not None:
+            benefit["status"] = status
+            benefit["positions"].append(position)
+
+    return _changes(mutate)
+
+
+# --- programs --------------------------------------------------------------------------------
+
+
+def _programs(cur: Cursor, names: dict[str, str], code: str | None = None) -> list[SimpleNamespace]:
+    sql = f"SELECT code, rule_versions FROM {names['programs']}"
+    rows = (
+        cur.execute(sql + " WHERE code=?", (code,)).fetchall()
+        if code
+        else cur.execute(sql + " ORDER BY code").fetchall()
+    )
+    return [_program(row[0], json.loads(row[1])) for row in rows]
+
+
+def _program(code: str, versions: list[dict[str, Any]]) -> SimpleNamespace:
+    def rules_at(on: dt.date | str) -> dict[str, Any] | None:
+        day = on.isoformat() if isinstance(on, dt.date) else str(on)
+        in_force = [r for r in versions if r["effective_from"] <= day]
+        return dict(in_force[-1]) if in_force else None
+
+    return SimpleNamespace(code=code, rule_versions=versions, rules=versions[-1], rules_at=rules_at)
+
+
+def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    versions = [
+        {
+            "version": 1,
+            "effective_from": data["effective_from"],
+            **data["rules"],
+            "position": envelope["position"],
+        }
+    ]
+    cur.execute(
+        f"INSERT INTO {names['programs']} (stream_id, code, rule_versions) VALUES (?, ?, ?)",
+        (envelope["stream_id"], data["code"], json.dumps(versions, sort_keys=True)),
+    )
+    evaluate_program(cur, names, data["code"])
+
+
+def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    row = cur.execute(
+        f"SELECT code, rule_versions FROM {names['programs']} WHERE stream_id=?",
+        (envelope["stream_id"],),
+    ).fetchone()
+    if row is None:
+        return
+    code, versions = row[0], json.loads(row[1])
+    versions.append(
+        {
+            "version": data["version"],
+            "effective_from": data["effective_from"],
+            **data["rules"],
+            "position": envelope["position"],
+        }
+    )
+    cur.execute(
+        f"UPDATE {names['programs']} SET rule_versions=? WHERE stream_id=?",
+        (json.dumps(versions, sort_keys=True), envelope["stream_id"]),
+    )
+    today = CLOCK()
+    if data["effective_from"] > today.isoformat():
+        # nothing changes before that day: the rows are only due then
+        cur.execute(
+            f"UPDATE {names['results']} SET changes_on=? WHERE program=?"
+            " AND (changes_on IS NULL OR changes_on > ?)",
+            (data["effective_from"], code, data["effective_from"]),
+        )
+        return
+    evaluate_program(cur, names, code)
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def _day(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+def _quarter_start(period: str) -> dt.date:
+    """The first day of an assessment's period (`2025-Q3`), as the rules read it."""
+    year, quarter = period.split("-Q")
+    return dt.date(int(year), 3 * int(quarter) - 2, 1)
+
+
+def _add_months(since: dt.date, months: int) -> dt.date:
+    """The first day on which `months_between(since, day) >= months`."""
+    total = since.month - 1 + months
+    year, month = since.year + total // 12, total % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    if since.day <= last:
+        return dt.date(year, month, since.day)
+    return dt.date(year, month, last) + dt.timedelta(days=1)
+
+
+def _birthday(birth_date: str, years: int) -> dt.date:
+    born = _day(birth_date)
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # 29 February
+        return dt.date(born.year + years, 3, 1)
+
+
+def _residence_since(member: dict[str, Any]) -> str | None:
+    arrival = member.get("arrival")
+    if not arrival:
+        return None
+    return (
+        arrival.get("arrived_on")
+        if arrival.get("type") == "pindah_datang"
+        else member["birth_date"]
+    )
+
+
+def _household(facts: dict[str, Any]) -> SimpleNamespace:
+    """What `facts_for` reads of a household, keyed by subject instead of NIK."""
+    return SimpleNamespace(
+        head_nik=facts["head"],
+        members=facts["members"],
+        assessments=facts["assessments"],
+        nibs=facts["nibs"],
+        benefits=facts["benefits"],
+    )
+
+
+def _candidates(facts: dict[str, Any], rules: dict[str, Any]) -> list[str]:
+    """The members the program could pay: the head, the women, or every active member."""
+    active = sorted(s for s, m in facts["members"].items() if m["status"] == "active")
+    recipient = rules.get("recipient", "any_member")
+    if recipient == "head":
+        return [s for s in active if s == facts["head"]]
+    if recipient == "adult_woman":
+        return [s for s in active if facts["members"][s]["sex"] == "F"]
+    return active
+
+
+def _positions(
+    rule: str, facts: dict[str, Any], subject: str, program: str, day: dt.date, source: Any
+) -> list[int]:
+    """The positions of the events behind one rule's answer."""
+    member = facts["members"].get(subject, {})
+    found: list[int] = []
+    if rule == "max_desil":
+        known = [
+            r
+            for r in facts["assessments"]
+            if r["source"] == source and _quarter_start(r["period"]) <= day
+        ]
+        if known:
+            latest = max(r["period"] for r in known)
+            found = [r["position"] for r in known if r["period"] == latest]
+    elif rule == "min_residence_months":
+        found = [p for p in (member.get("ktp_position"),) if p]
+        found += member.get("positions", [])[:1]
+    elif rule == "excludes_nib_holders":
+        found = [p for r in facts["nibs"] if r["nik"] == subject for p in r["positions"]]
+    elif rule == "once_per_kk":
+        found = [
+            p
+            for b in facts["benefits"].values()
+            if b["program"] == program and b["nik"] != subject
+            for p in b["positions"]
+        ]
+    elif rule == "combinable_with":
+        found = [
+            p
+            for b in facts["benefits"].values()
+            if b["nik"] == subject
+            and b["program"] != program
+            and b["status"] != "terminated"
+            and _day(b["period_end"]) >= day
+            for p in b["positions"]
+        ]
+    elif rule == "recipient":
+        found = list(member.get("positions", []))
+        head = facts["members"].get(facts["head"], {})
+        found += head.get("positions", [])
+    return sorted(set(found))
+
+
+def _next_change(
+    facts: dict[str, Any], program: SimpleNamespace, subject: str, day: dt.date
+) -> dt.date | None:
+    """The next day after `day` on which time alone can change this row's answer."""
+    later: list[dt.date] = []
+    later += [_day(r["effective_from"]) for r in program.rule_versions]
+    later += [_quarter_start(r["period"]) for r in facts["assessments"]]
+    for record in facts["nibs"]:
+        later += [_day(d) for d in (record["registered_on"], record["revoked_on"]) if d]
+    later += [_day(b["period_end"]) + dt.timedelta(days=1) for b in facts["benefits"].values()]
+    member = facts["members"].get(subject)
+    if member is not None:
+        rules = program.rules_at(day) or program.rules
+        since = _residence_since(member)
+        needed = rules.get("min_residence_months") or 0
+        if since and needed:
+            later.append(_add_months(_day(since), needed))
+        if member.get("birth_date"):
+            later.append(_birthday(member["birth_date"], _ADULT_AGE))
+    future = [d for d in later if d > day]
+    return min(future) if future else None
+
+
+def _evaluate_row(
+    facts: dict[str, Any], program: SimpleNamespace, subject: str, day: dt.date
+) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
+    """(status, reasons, eligible_from, changes_on) of one person (or '' for nobody)."""
+    changes = _next_change(facts, program, subject, day)
+    changes_on = changes.isoformat() if changes else None
+    rules = program.rules_at(day)
+    if rules is None:
+        first = program.rule_versions[0]
+        reason = {
+            "rule": "in_force",
+            "rule_version": first["version"],
+            "detail": f"the program takes effect on {first['effective_from']}",
+            "positions": [first["position"]],
+        }
+        return "ineligible", [reason], None, changes_on
+    rule_position = rules["position"]
+    if not subject:
+        who = "the head of family" if rules.get("recipient") == "head" else "an adult woman"
+        reason = {
+            "rule": "recipient",
+            "rule_version": rules["version"],
+            "detail": f"no active member is {who}",
+            "positions": [rule_position],
+        }
+        return "ineligible", [reason], None, changes_on
+    household = _household(facts)
+    facts_now = facts_for(household, subject, program, day)
+    results = evaluate(rules, facts_now)
+    source = facts_now.get("desil_source")
+    reasons = [
+        {
+            "rule": rule,
+            "rule_version": rules["version"],
+            "detail": detail,
+            "positions": sorted(
+                {rule_position, *_positions(rule, facts, subject, program.code, day, source)}
+            ),
+        }
+        for rule, _passed, detail in results
+    ]
+    status = verdict(results)
+    eligible_from = None
+    failing = [rule for rule, passed, _ in results if passed is False]
+    since = _residence_since(facts["members"][subject])
+    needed = rules.get("min_residence_months") or 0
+    for reason, (rule, passed, _detail) in zip(reasons, results, strict=True):
+        if rule != "min_residence_months" or passed is None or not since:
+            continue
+        reached = _add_months(_day(since), needed)
+        if passed:
+            # the count of months grows every month: the answer says when it was reached
+            reason["detail"] = f"{needed} months of residence reached on {reached.isoformat()}"
+        else:
+            # short: the count in the detail changes on the next monthly anniversary
+            months = facts_now["residence_months"]
+            anniversary = _add_months(_day(since), months + 1)
+            if changes_on is None or anniversary.isoformat() < changes_on:
+                changes_on = anniversary.isoformat()
+            if failing == ["min_residence_months"]:
+                eligible_from = reached.isoformat()
+    return status, reasons, eligible_from, changes_on
+
+
+def _rows_for(
+    facts: dict[str, Any], program: SimpleNamespace, day: dt.date
+) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """subject -> (status, reasons JSON, eligible_from, changes_on) for one program."""
+    rules = program.rules_at(day) or program.rules
+    subjects = _candidates(facts, rules) or [""]
+    rows = {}
+    for subject in subjects:
+        status, reasons, eligible_from, changes_on = _evaluate_row(facts, program, subject, day)
+        rows[subject] = (status, json.dumps(reasons, sort_keys=True), eligible_from, changes_on)
+    return rows
+
+
+def _evaluate_household(
+    cur: Cursor,
+    names: dict[str, str],
+    household_id: str,
+    programs: list[SimpleNamespace],
+    day: dt.date,
+) -> bool:
+    """Recompute the household's rows of these programs; whether any answer (a status, or the
+    date from which it turns eligible) changed."""
+    facts = _load(cur, names, household_id)
+    if facts is None:
+        return False
+    restricted = set(
+        row[0]
+        for row in cur.execute(
+            f"SELECT subject FROM {names[RESTRICTIONS]} WHERE stream_id=?", (household_id,)
+        ).fetchall()
+    )
+    changed = False
+    results = names["results"]
+    for program in programs:
+        old = {
+            row[0]: tuple(row[1:])
+            for row in cur.execute(
+                f"SELECT subject, kelurahan, status, reasons, eligible_from, changes_on"
+                f" FROM {results} WHERE household_id=? AND program=?",
+                (household_id, program.code),
+            ).fetchall()
+        }
+        new = {
+            subject: (facts["kelurahan"], *row)
+            for subject, row in _rows_for(facts, program, day).items()
+        }
+        for subject in old.keys() - new.keys():
+            cur.execute(
+                f"DELETE FROM {results} WHERE household_id=? AND program=? AND subject=?",
+                (household_id, program.code, subject),
+            )
+            changed = True
+        for subject, row in new.items():
+            if subject not in old:
+                cur.execute(
+                    f"INSERT INTO {results} (household_id, program, subject, kelurahan, status,"
+                    " reasons, eligible_from, changes_on, restricted)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (household_id, program.code, subject, *row, 1 if subject in restricted else 0),
+                )
+                changed = True
+            elif old[subject] != row:
+                cur.execute(
+                    f"UPDATE {results} SET kelurahan=?, status=?, reasons=?, eligible_from=?,"
+                    " changes_on=? WHERE household_id=? AND program=? AND subject=?",
+                    (*row, household_id, program.code, subject),
+                )
+                # the answer a user sees: the status, and from when it turns eligible
+                changed = changed or (old[subject][1], old[subject][3]) != (row[1], row[3])
+    return changed
+
+
+def evaluate_household(cur: Cursor, names: dict[str, str], household_id: str) -> bool:
+    return _evaluate_household(cur, names, household_id, _programs(cur, names), CLOCK())
+
+
+def evaluate_program(cur: Cursor, names: dict[str, str], code: str) -> tuple[int, int]:
+    """Every household for one program: (families evaluated, families whose answer changed)."""
+    programs, day = _programs(cur, names, code), CLOCK()
+    households = [
+        row[0]
+        for row in cur.execute(
+            f"SELECT household_id FROM {names['facts']} ORDER BY household_id"
+        ).fetchall()
+    ]
+    changed = sum(_evaluate_household(cur, names, h, programs, day) for h in households)
+    return len(households), changed
+
+
+def tick(cur: Cursor, names: dict[str, str], today: dt.date | None = None) -> tuple[int, int]:
+    """Re-evaluate the rows whose answer time alone may have changed by `today`:
+    (families evaluated, families whose answer changed)."""
+    day = today or CLOCK()
+    due = cur.execute(
+        f"SELECT DISTINCT household_id, program FROM {names['results']}"
+        " WHERE changes_on IS NOT NULL AND changes_on <= ? ORDER BY household_id, program",
+        (day.isoformat(),),
+    ).fetchall()
+    by_household: dict[str, set[str]] = {}
+    for household_id, code in due:
+        by_household.setdefault(household_id, set()).add(code)
+    programs = {p.code: p for p in _programs(cur, names)}
+    changed = 0
+    for household_id, codes in by_household.items():
+        chosen = [programs[c] for c in sorted(codes) if c in programs]
+        changed += _evaluate_household(cur, names, household_id, chosen, day)
+    return len(by_household), changed
+
+
+# --- privacy hooks ---------------------------------------------------------------------------
+
+
+def hide_person(
+    cur: Cursor, names: dict[str, str], household_id: str, subject: str, restricted: bool
+) -> None:
+    cur.execute(
+        f"UPDATE {names['results']} SET restricted=? WHERE household_id=? AND subject=?",
+        (1 if restricted else 0, household_id, subject),
+    )
+
+
+def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
+    """The person's birth date leaves the facts of every household they were in; their rows
+    are recomputed without it (the view keeps no other personal data of theirs)."""
+    households = cur.execute(
+        f"SELECT household_id FROM {names['persons']} WHERE subject=? ORDER BY household_id",
+        (subject,),
+    ).fetchall()
+    for (household_id,) in households:
+        facts = _load(cur, names, household_id)
+        member = facts["members"].get(subject) if facts else None
+        if member is None:
+            continue
+        member["birth_date"] = None
+        _save(cur, names, household_id, facts)
+        evaluate_household(cur, names, household_id)
+
+
+HANDLERS = {
+    "HouseholdRegistered": household_registered,
+    "MemberAdded": member_added,
+    "MemberRejoined": member_rejoined,
+    "MemberRemoved": member_removed,
+    "DeathRecorded": death_recorded,
+    "HeadChanged": head_changed,
+    "KtpIssued": ktp_issued,
+    "NibRegistered": nib_registered,
+    "NibRevoked": nib_revoked,
+    "WelfareAssessed": welfare_assessed,
+    "HouseholdRelocated": household_relocated,
+    "BenefitGranted": benefit_granted,
+    "BenefitSuspended": _benefit_status("suspended"),
+    "BenefitResumed": _benefit_status("active"),
+    "BenefitTerminated": _benefit_status("terminated"),
+    "ProgramDefined": program_defined,
+    "ProgramRulesChanged": program_rules_changed,
+}
+
+PROJECTION = Projection(
+    name="eligibility",
+    tables=TABLES,
+    handlers=HANDLERS,
+    serves="program",
+    indexes=INDEXES,
+    ignores=frozenset(
+        {
+            # streams without a fact the rules read
+            *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "ProgramCatalog"),
+            *("ProvisionalPerson", "TokenIndex", "User"),
+            # household events that change no fact a rule reads
+            *("BenefitReviewOpened", "CaseNoteAdded", "EmpowermentCompleted"),
+            *("EmpowermentEnrolled", "ErasureRefused", "ObjectionFiled", "ObjectionLapsed"),
+            *("ObjectionResolved", "ProvisionalIdentityLinked", "VerificationRecorded"),
+        }
+    ),
+    on_restriction=hide_person,
+    on_erasure=erase_person,
+)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _best(rows: list[tuple]) -> tuple | None:
+    """The household's answer for one program: its best visible person's."""
+    if not rows:
+        return None
+    return min(rows, key=lambda r: (STATUSES.index(r[1]), r[0]))
+
+
+def household_eligibility(db: Database, household_id: str) -> list[dict[str, Any]] | None:
+    """Per program, the household's answer (None: no such household in the view)."""
+    names = live_tables(db, PROJECTION)
+    if (
+        db.query_one(f"SELECT 1 FROM {names['facts']} WHERE household_id=?", (household_id,))
+        is None
+    ):
+        return None
+    by_program: dict[str, list[tuple]] = {}
+    for program, subject, status, reasons, eligible_from in db.query(
+        f"SELECT program, subject, status, reasons, eligible_from FROM {names['results']}"
+        " WHERE household_id=? AND restricted=0 ORDER BY program, subject",
+        (household_id,),
+    ):
+        by_program.setdefault(program, []).append((subject, status, reasons, eligible_from))
+    answers = []
+    for program, rows in sorted(by_program.items()):
+        _subject_, status, reasons, eligible_from = _best(rows)
+        answer = {"program": program, "status": status, "reasons": json.loads(reasons)}
+        if eligible_from:
+            answer["eligible_from"] = eligible_from
+        answers.append(answer)
+    return answers
+
+
+def eligible_households(
+    db: Database, program: str, *, kelurahan: str = "", limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The families with a visible member eligible for the program, by household id."""
+    names = live_tables(db, PROJECTION)
+    where, params = ["program=?", "status='eligible'", "restricted=0"], [program]
+    if kelurahan:
+        where.append("kelurahan=?")
+        params.append(kelurahan)
+    rows = db.query(
+        f"SELECT household_id, MIN(kelurahan) FROM {names['results']}"
+        f" WHERE {' AND '.join(where)} GROUP BY household_id ORDER BY household_id"
+        " LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [{"household_id": row[0], "kelurahan": row[1]} for row in rows]
+
+
+def all_rows(db: Database) -> dict[str, list[tuple]]:
+    """Every row of the live generation, ordered: for comparing a view with a rebuild."""
+    names = live_tables(db, PROJECTION)
+    return {
+        "facts": db.query(f"SELECT * FROM {names['facts']} ORDER BY household_id"),
+        "persons": db.query(f"SELECT * FROM {names['persons']} ORDER BY subject, household_id"),
+        "programs": db.query(f"SELECT * FROM {names['programs']} ORDER BY stream_id"),
+        "results": db.query(
+            f"SELECT * FROM {names['results']} ORDER BY household_id, program, subject"
+        ),
+    }

@@ -1,0 +1,327 @@
+"""The eligibility view: answers per household and program, kept up to date by the facts'
+events, by rule changes (only the program changed, every family counted) and by time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pytest
+
+from adapters.db import Database
+from adapters.settings import DatabaseUrl
+from adapters.wire import from_notification
+from app.seed import seed_app
+from app.seed_data import kk_for, nik_for
+from domain.application import SYSTEM, make_meta
+from projections import eligibility
+from projections.base import apply_batch, ensure_schema, live_tables, reveal
+from tests.support.apps import memory_casework
+
+META = make_meta(SYSTEM, "api")
+TODAY = dt.date(2026, 11, 1)
+
+
+def person(serial: int, born: dt.date, sex: str, name: str) -> dict:
+    return {
+        "nik": nik_for("157101", born, sex, serial),
+        "name": name,
+        "birth_date": born.isoformat(),
+        "sex": sex,
+    }
+
+
+@pytest.fixture
+def app():
+    application = memory_casework()
+    yield application
+    application.close()
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    day = {"today": TODAY}
+    monkeypatch.setattr(eligibility, "CLOCK", lambda: day["today"])
+    return day
+
+
+class View:
+    """The eligibility view in a SQLite file, fed from the app's store."""
+
+    def __init__(self, app, path, name="views.db") -> None:
+        self.app = app
+        self.db = Database(DatabaseUrl.parse(f"sqlite:///{path}/{name}", "CASEWORK_VIEWS"))
+        ensure_schema(self.db, [eligibility.PROJECTION])
+        self.position = 0
+
+    def envelopes(self) -> list[dict]:
+        found = [
+            reveal(self.app.codec, from_notification(self.app, n, "1571", sealed=True))
+            for n in self.app.recorder.select_notifications(self.position + 1, 100_000)
+        ]
+        if found:
+            self.position = found[-1]["position"]
+        return found
+
+    def catch_up(self) -> View:
+        envelopes = self.envelopes()
+        if envelopes:
+            apply_batch(self.db, eligibility.PROJECTION, envelopes)
+        return self
+
+    def answer(self, household_id: str) -> dict[str, dict]:
+        found = eligibility.household_eligibility(self.db, household_id)
+        return {a["program"]: a for a in found}
+
+    def tick(self, day: dt.date) -> tuple[int, int]:
+        names = live_tables(self.db, eligibility.PROJECTION)
+        with self.db.transaction() as cur:
+            return eligibility.tick(cur, names, day)
+
+
+def define(app, code: str, rules: dict, effective_from: str = "2025-01-01") -> None:
+    app.define_program(
+        {
+            "code": code,
+            "name": f"Program {code}",
+            "opd": "DINSOS",
+            "funding": "APBD",
+            "kind": "bansos",
+            "rules": rules,
+            "effective_from": effective_from,
+        },
+        META,
+    )
+
+
+def family(app, serial: int, *, desil: int | None = None, wife: bool = True) -> str:
+    head = person(serial * 10 + 1, dt.date(1980, 1, 1), "M", "Budi")
+    hid = app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 1), serial),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Telanaipura" if serial % 2 else "Simpang IV Sipin",
+            "address": "Jl. Sultan Agung No. 1",
+            "rt": "001",
+            "rw": "002",
+            "head": head,
+        },
+        META,
+    ).stream_id
+    if wife:
+        app.add_member(
+            {
+                "household_id": hid,
+                "person": person(serial * 10 + 2, dt.date(1984, 3, 2), "F", "Siti"),
+                "relationship": "istri",
+            },
+            META,
+        )
+    if desil is not None:
+        app.record_welfare_assessment(
+            {"household_id": hid, "source": "DTSEN", "desil": desil, "period": "2025-Q1"}, META
+        )
+    return hid
+
+
+def test_a_newcomer_becomes_eligible_the_day_the_residence_months_are_reached(app, tmp_path):
+    define(app, "KJB", {"max_desil": 5, "min_residence_months": 12, "recipient": "head"})
+    hid = family(app, 1, desil=2)
+    head_nik = app.get_household(hid).head_nik
+    view = View(app, tmp_path).catch_up()
+    before = view.answer(hid)["KJB"]
+    assert before["status"] == "review"  # no KTP arrival known yet
+    assert {r["rule"] for r in before["reasons"]} >= {"max_desil", "min_residence_months"}
+
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": head_nik,
+            "issued_on": "2026-02-10",
+            "arrival": {
+                "type": "pindah_datang",
+                "arrived_on": "2026-02-01",
+                "origin_region_code": "1371",
+            },
+        },
+        META,
+    )
+    view.catch_up()
+    answer = view.answer(hid)["KJB"]
+    assert answer["status"] == "ineligible"
+    assert answer["eligible_from"] == "2027-02-01"
+    residence = next(r for r in answer["reasons"] if r["rule"] == "min_residence_months")
+    assert residence["detail"] == "9 months of residence, needs 12"
+    assert residence["rule_version"] == 1
+    ktp_position = view.position
+    assert ktp_position in residence["positions"]
+
+    # monthly, the count of months is brought up to date; the answer stays
+    assert view.tick(dt.date(2027, 1, 31)) == (1, 0)
+    assert view.answer(hid)["KJB"]["status"] == "ineligible"
+    assert view.tick(dt.date(2027, 2, 1)) == (1, 1)
+    assert view.answer(hid)["KJB"]["status"] == "eligible"
+    assert eligibility.eligible_households(view.db, "KJB") == [
+        {"household_id": hid, "kelurahan": "Telanaipura"}
+    ]
+
+
+def _statuses(view: View, program: str) -> dict[str, str]:
+    names = live_tables(view.db, eligibility.PROJECTION)
+    return {
+        row[0]: row[1]
+        for row in view.db.query(
+            f"SELECT household_id, status FROM {names['results']} WHERE program=?", (program,)
+        )
+    }
+
+
+def test_a_rule_change_re_evaluates_that_program_only_and_changes_exactly_the_families_it_affects(
+    app, tmp_path, monkeypatch, clock
+):
+    define(app, "BPNT", {"max_desil": 2, "recipient": "head"})
+    define(app, "PBI", {"max_desil": 5})
+    households = {desil: family(app, desil, desil=desil) for desil in range(1, 7)}
+    view = View(app, tmp_path).catch_up()
+    eligible = [d for d, h in households.items() if view.answer(h)["BPNT"]["status"] == "eligible"]
+    assert sorted(eligible) == [1, 2]
+    pbi_before = eligibility.all_rows(view.db)["results"]
+    pbi_before = [r for r in pbi_before if r[1] == "PBI"]
+
+    evaluated: list[tuple[str, tuple[str, ...]]] = []
+    original = eligibility._evaluate_household
+
+    def spy(cur, names, household_id, programs, day):
+        evaluated.append((household_id, tuple(p.code for p in programs)))
+        return original(cur, names, household_id, programs, day)
+
+    monkeypatch.setattr(eligibility, "_evaluate_household", spy)
+
+    # a version taking effect later changes nothing today: no family is evaluated
+    app.change_program_rules(
+        {"code": "BPNT", "rules": {"max_desil": 4}, "effective_from": "2027-01-01"}, META
+    )
+    view.catch_up()
+    assert evaluated == []
+    assert sorted(_statuses(view, "BPNT").values()).count("eligible") == 2
+
+    # the day it takes effect: the six families of BPNT are due, two of them change
+    assert view.tick(dt.date(2027, 1, 1)) == (6, 2)
+    assert {h for h, _ in evaluated} == set(households.values())
+    assert all(codes == ("BPNT",) for _, codes in evaluated)
+    answers = {d: view.answer(h)["BPNT"] for d, h in households.items()}
+    assert sorted(d for d, a in answers.items() if a["status"] == "eligible") == [1, 2, 3, 4]
+    assert answers[3]["reasons"][0]["rule_version"] == 2
+    assert [r for r in eligibility.all_rows(view.db)["results"] if r[1] == "PBI"] == pbi_before
+
+    # a change in force at once: every family of that program evaluated, one changes
+    evaluated.clear()
+    clock["today"] = dt.date(2027, 1, 2)
+    app.change_program_rules(
+        {"code": "BPNT", "rules": {"max_desil": 5}, "effective_from": "2027-01-02"}, META
+    )
+    changed_before = _statuses(view, "BPNT")
+    view.catch_up()
+    changed_after = _statuses(view, "BPNT")
+    assert len(evaluated) == 6 and all(codes == ("BPNT",) for _, codes in evaluated)
+    assert [h for h in changed_after if changed_after[h] != changed_before[h]] == [households[5]]
+
+
+def test_a_restricted_wife_is_hidden_and_shown_again(app, tmp_path):
+    define(app, "PKH", {"max_desil": 4, "recipient": "adult_woman"})
+    hid = family(app, 1, desil=1)
+    wife_nik = next(n for n, m in app.get_household(hid).members.items() if m["sex"] == "F")
+    view = View(app, tmp_path).catch_up()
+    assert view.answer(hid)["PKH"]["status"] == "eligible"
+
+    app.restrict_processing({"household_id": hid, "nik": wife_nik, "grounds": "keberatan"}, META)
+    view.catch_up()
+    assert "PKH" not in view.answer(hid)  # nobody visible the program could pay
+    assert eligibility.eligible_households(view.db, "PKH") == []
+
+    app.lift_restriction({"household_id": hid, "nik": wife_nik}, META)
+    view.catch_up()
+    assert view.answer(hid)["PKH"]["status"] == "eligible"
+
+
+def test_the_view_keeps_no_name_nik_or_kk_number(app, tmp_path):
+    define(app, "PKH", {"max_desil": 4, "recipient": "adult_woman"})
+    hid = family(app, 3, desil=1)
+    household = app.get_household(hid)
+    view = View(app, tmp_path).catch_up()
+    text = json.dumps(eligibility.all_rows(view.db), default=str)
+    for member in household.members.values():
+        assert member["nik"] not in text
+        assert member["name"] not in text
+    assert household.kk_number not in text
+
+
+def test_applied_in_random_batches_with_daily_ticks_equals_a_rebuild(app, tmp_path, clock):
+    counts = seed_app(app, 120, seed_value=11)
+    commands = sum(v for k, v in counts.items() if not k.startswith(("refused", "skipped")))
+    assert commands > 1000
+    envelopes = View(app, tmp_path, "all.db").envelopes()
+    rng = random.Random(3)
+
+    live = View(app, tmp_path, "live.db")
+    clock["today"] = dt.date(2026, 3, 1)
+    i = 0
+    while i < len(envelopes):
+        size = rng.randint(1, 400)
+        apply_batch(live.db, eligibility.PROJECTION, envelopes[i : i + size])
+        i += size
+        if rng.random() < 0.3:  # a day passes
+            clock["today"] += dt.timedelta(days=rng.randint(1, 40))
+            live.tick(clock["today"])
+    live.tick(clock["today"])
+
+    rebuilt = View(app, tmp_path, "rebuilt.db")
+    apply_batch(rebuilt.db, eligibility.PROJECTION, envelopes)
+    assert eligibility.all_rows(live.db) == eligibility.all_rows(rebuilt.db)
+    results = eligibility.all_rows(live.db)["results"]
+    assert {r[4] for r in results} == {"eligible", "ineligible", "review"}
+
+
+def test_the_runners_daily_tick_makes_a_newcomer_eligible_on_the_day(app, tmp_path, clock):
+    from consumers.runner import tick
+    from projections.catalog import PROJECTIONS
+
+    define(app, "KJB", {"max_desil": 5, "min_residence_months": 6, "recipient": "head"})
+    hid = family(app, 2, desil=1, wife=False)
+    head_nik = app.get_household(hid).head_nik
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": head_nik,
+            "issued_on": "2026-09-01",
+            "arrival": {
+                "type": "pindah_datang",
+                "arrived_on": "2026-08-15",
+                "origin_region_code": "1371",
+            },
+        },
+        META,
+    )
+    view = View(app, tmp_path).catch_up()
+    assert view.answer(hid)["KJB"]["eligible_from"] == "2027-02-15"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 14)) == 1  # the count, monthly
+    assert view.answer(hid)["KJB"]["status"] == "ineligible"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 15)) == 1
+    assert view.answer(hid)["KJB"]["status"] == "eligible"
+    assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 16)) == 0
+
+
+def test_an_erased_wife_leaves_no_birth_date_and_her_answer_is_recomputed(app, tmp_path):
+    define(app, "PKH", {"max_desil": 4, "recipient": "adult_woman"})
+    hid = family(app, 4, desil=1)
+    wife_nik = next(n for n, m in app.get_household(hid).members.items() if m["sex"] == "F")
+    view = View(app, tmp_path).catch_up()
+    assert "1984-03-02" in json.dumps(eligibility.all_rows(view.db))
+
+    app.request_erasure({"household_id": hid, "nik": wife_nik, "reason": "permintaan"}, META)
+    view.catch_up()
+    rows = eligibility.all_rows(view.db)
+    assert "1984-03-02" not in json.dumps(rows)
+    # still a spouse, so still an adult woman: the answer stands without her birth date
+    assert view.answer(hid)["PKH"]["status"] == "eligible"
