@@ -82,7 +82,7 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
     meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
     try:
         authorize(casework, actor, name, data)
-        if command.needs_approval:
+        if command.declaration.waits_for_approval(data):
             pending = casework.request_approval(name, data, meta)
             return Outcome(202, {"approval_id": pending.stream_id}, pending)
         stored = casework.execute(name, data, meta)

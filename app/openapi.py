@@ -160,6 +160,16 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
                 answers.PendingSchema,
             )
         }
+    elif command.declaration.approval_when:
+        field, value = command.declaration.approval_when
+        answered = {
+            "201": _json("stored", answers.stored_schema(name)),
+            "202": _json(
+                f"with {field} {value}: kept until a supervisor other than the caller approves "
+                "it (ApproveChange) or rejects it (RejectChange); nothing else is stored",
+                answers.PendingSchema,
+            ),
+        }
     elif name == "ApproveChange":
         answered = {
             "201": _json(

@@ -117,6 +117,8 @@ FIELDS: dict[str, Field] = {
     "enrolled_on": _clear("benefits", "the dates of an enrolment"),
     "completed_on": _clear("benefits", "the dates of an enrolment"),
     "deadline": _clear(None),
+    "decision": _clear("benefits", "keep, suspend or terminate: a code"),
+    "trigger": _clear(None),  # the id of the event that opened a review
     # casework, objections, privacy: free text is encrypted
     "text": _secret("verification"),
     "notes": _secret("verification"),
@@ -139,6 +141,7 @@ FIELDS: dict[str, Field] = {
     "benefit_id": _clear(None),
     "enrollment_id": _clear(None),
     "objection_id": _clear(None),
+    "review_id": _clear(None),
     "approval_id": _clear(None),
     "expected_version": _clear(None),
     "occurred_at": _clear(None),
