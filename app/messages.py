@@ -389,6 +389,7 @@ ERRORS: dict[str, LazyString] = {
         "failing, contact the administrator."
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
+    "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "nik.unknown": _l(
         "This NIK is not recorded in the system: no personal data is held about it."

@@ -255,6 +255,17 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             invalid=_PAGE_INVALID,
         )
     },
+    "api.reviews": {
+        "get": _read(
+            "openReviews",
+            "open benefit reviews, nearest deadline first; case workers see their kelurahan,"
+            " program managers their OPD's programs",
+            _json("the open reviews", answers.ReviewsSchema),
+            query=answers.ReviewQuerySchema,
+            forbidden="agencies",
+            invalid="overdue not true or false, or limit or offset out of range",
+        )
+    },
     "api.approvals": {
         "get": _read(
             "pendingApprovals",

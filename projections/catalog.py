@@ -1,8 +1,8 @@
 """Every registered projection, by name."""
 
-from projections import beneficiaries, register
+from projections import beneficiaries, register, reviews
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (register.PROJECTION, beneficiaries.PROJECTION)
+    p.name: p for p in (register.PROJECTION, beneficiaries.PROJECTION, reviews.PROJECTION)
 }

@@ -219,6 +219,7 @@ def test_every_registered_projection_says_whom_it_serves():
     assert {name: p.serves for name, p in PROJECTIONS.items()} == {
         "register": "registry",
         "beneficiaries": "program",
+        "reviews": "registry",  # no personal data: ids, program, area, cause, deadline
     }
     for projection in PROJECTIONS.values():
         if projection.serves != "registry":
