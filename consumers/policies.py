@@ -228,16 +228,18 @@ def _nib_revoked(envelope: dict[str, Any], view: PolicyView, household: dict) ->
 
 
 def _death(envelope: dict[str, Any], view: PolicyView, household: dict, nik: str, day: str):
-    """The deceased's benefits end on the date of death; a household-level one with a
-    surviving active member is reviewed instead."""
+    """The deceased's own benefits (recipient `any_member`) end on the date of death; any
+    other (household-level, or of a program whose rules are unknown) is reviewed instead
+    while an active member survives, and ends too when nobody does."""
     members = household.get("members", {})
     surviving = any(
         other != nik and member.get("status") == "active" for other, member in members.items()
     )
     actions = []
     for benefit in _open_benefits(household, nik, day):
-        if surviving and _household_level(view, benefit, day):
-            why = f"recipient deceased; {benefit['program']} serves the household"
+        personal = _rules(view, benefit, day).get("recipient") == "any_member"
+        if surviving and not personal:  # household-level, or rules unknown: a person decides
+            why = f"recipient deceased; {benefit['program']} may serve the household"
             actions.append(_review(envelope, benefit, "death", why))
             continue
         actions.append(

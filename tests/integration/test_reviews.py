@@ -167,3 +167,21 @@ def test_a_termination_waits_for_a_second_supervisor(reviewed, tokens):
     assert [b["status"] for b in state["benefits"]] == ["terminated"]
     project(client.application)
     assert queue(client, tokens["sup1"]).json["results"] == []
+
+
+def test_the_reviews_page_lists_the_review_in_bahasa_indonesia_with_a_way_to_decide(
+    reviewed, tokens
+):
+    client, hid, review = reviewed
+    page = client.application.test_client().get("/tinjauan?program=KJB")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Tinjauan terbuka" in text and "NIB terdaftar" in text and "Simpang IV Sipin" in text
+    assert f"review_id={review['review_id']}" in text  # the decide link, prefilled
+    assert HEAD["nik"] not in text and HEAD["name"] not in text
+    empty = client.application.test_client().get("/tinjauan?program=PKH")
+    assert "Tidak ada tinjauan terbuka yang cocok." in empty.get_data(as_text=True)
+    form = client.application.test_client().get(
+        f"/perintah/DecideReview?household_id={hid}&review_id={review['review_id']}"
+    )
+    assert form.status_code == 200 and "Putuskan tinjauan" in form.get_data(as_text=True)

@@ -248,3 +248,11 @@ def test_the_objection_book_lapses_open_objections_past_their_deadline():
     assert [a.cmd["objection_id"] for a in book.due(dt.date(2026, 5, 1))] == ["o1", "o2"]
     book.learn(envelope("ObjectionLapsed", version=7, objection_id="o1"))
     assert [a.cmd["objection_id"] for a in book.due(dt.date(2026, 5, 1))] == ["o2"]
+
+
+def test_a_death_reviews_rather_than_ends_a_benefit_whose_program_rules_are_unknown():
+    view = View([benefit("b1", "LOCAL-AID")], rules={})
+    view.members = {NIK: {"status": "deceased"}, "1571014101850002": {"status": "active"}}
+    actions = decide(envelope("DeathRecorded", nik=NIK, date_of_death="2026-05-01"), view)
+
+    assert [(a.command, a.cmd["cause"]) for a in actions] == [("open_benefit_review", "death")]
