@@ -185,3 +185,32 @@ def test_the_reviews_page_lists_the_review_in_bahasa_indonesia_with_a_way_to_dec
         f"/perintah/DecideReview?household_id={hid}&review_id={review['review_id']}"
     )
     assert form.status_code == 200 and "Putuskan tinjauan" in form.get_data(as_text=True)
+
+
+def test_a_death_takes_the_deceased_off_the_beneficiary_list_at_once(web, tokens):
+    casework = web.extensions["casework"].casework
+    seed_catalog(casework, make_meta(SYSTEM, "seed"))
+    client = web.test_client()
+    hid = post(client, "RegisterHousehold", HOUSEHOLD, tokens["admin"]).json["stream_id"]
+    grant = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "program": "PBI-JK",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "amount": 42000,
+    }
+    casework.execute("GrantBenefit", grant, make_meta(SYSTEM, "seed"))
+    project(web)
+    listed = client.get("/api/v1/programs/PBI-JK/beneficiaries", headers=bearer(tokens["sup1"]))
+    assert len(listed.json["results"]) == 1
+
+    death = {"household_id": hid, "nik": HEAD["nik"], "date_of_death": "2026-02-10"}
+    assert post(client, "RecordDeath", death, tokens["cw_sipin"]).status_code == 201
+    policies(web)
+    project(web)
+
+    listed = client.get("/api/v1/programs/PBI-JK/beneficiaries", headers=bearer(tokens["sup1"]))
+    assert listed.json["results"] == []
+    state = client.get(f"/api/v1/households/{hid}", headers=bearer(tokens["sup1"])).json
+    assert [b["status"] for b in state["benefits"]] == ["terminated"]
