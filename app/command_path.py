@@ -83,6 +83,8 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
     try:
         authorize(casework, actor, name, data)
         if command.declaration.waits_for_approval(data):
+            if command.declaration.precheck is not None:
+                command.declaration.precheck(casework, data, meta)
             pending = casework.request_approval(name, data, meta)
             return Outcome(202, {"approval_id": pending.stream_id}, pending)
         stored = casework.execute(name, data, meta)

@@ -110,6 +110,9 @@ class Command:
     # waits for a second person's approval only when this field has this value
     # (DecideReview: a termination; keep and suspend are carried out at once)
     approval_when: tuple[str, str] | None = None
+    # checks the command against the current state before it is kept for approval, so a
+    # request that could never be carried out is refused at once (nothing stored)
+    precheck: Handler | None = None
 
     def waits_for_approval(self, data: dict[str, Any]) -> bool:
         """Whether this command, with these fields, is kept for a second person's approval."""
@@ -324,6 +327,7 @@ CATALOGUE = (
             " termination), with the reason."
         ),
         approval_when=("decision", "terminate"),
+        precheck=HouseholdCases.check_decide_review,
     ),
     Command(
         "EnrollEmpowerment",

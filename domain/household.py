@@ -788,15 +788,20 @@ class Household(Aggregate):
             raise DomainError("review_id", "review.not_open")
         return benefit, review
 
-    def decide_review(self, review_id: str, decision: str, meta: dict[str, Any]) -> None:
-        """A person's decision (DecideReview): keep closes the review; suspend and terminate
-        also suspend or terminate the benefit from the day of the decision, with its reason.
-        A terminate reaches here only once a second supervisor approved it."""
+    def check_decision(self, review_id: str, decision: str) -> tuple[dict, dict]:
+        """The benefit and the open review a decision is about; refuses what cannot be done."""
         if decision not in REVIEW_DECISIONS:
             raise DomainError("decision", "review.decision_unknown")
         benefit, review = self._open_review(review_id)
         if decision == "suspend" and benefit["status"] != "active":
             raise DomainError("decision", "benefit.not_active")
+        return benefit, review
+
+    def decide_review(self, review_id: str, decision: str, meta: dict[str, Any]) -> None:
+        """A person's decision (DecideReview): keep closes the review; suspend and terminate
+        also suspend or terminate the benefit from the day of the decision, with its reason.
+        A terminate reaches here only once a second supervisor approved it."""
+        benefit, review = self.check_decision(review_id, decision)
         day = occurred_on(meta).isoformat()
         self._benefit_review_decided(benefit["benefit_id"], review["review_id"], decision, meta)
         if decision == "suspend":

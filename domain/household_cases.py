@@ -317,6 +317,11 @@ class HouseholdCases(UseCases):
         household.decide_review(cmd["review_id"], cmd["decision"], meta)
         return self._store(household)
 
+    def check_decide_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a termination is kept for approval: the review exists and is open."""
+        household = self._household_for(cmd)
+        household.check_decision(cmd["review_id"], cmd["decision"])
+
     def withdraw_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """For the policies: the review's cause went away (an NIB revoked again)."""
         household = self._household_for(cmd)

@@ -214,3 +214,18 @@ def test_a_death_takes_the_deceased_off_the_beneficiary_list_at_once(web, tokens
     assert listed.json["results"] == []
     state = client.get(f"/api/v1/households/{hid}", headers=bearer(tokens["sup1"])).json
     assert [b["status"] for b in state["benefits"]] == ["terminated"]
+
+
+def test_a_termination_of_a_closed_review_is_refused_before_anyone_approves(reviewed, tokens, web):
+    client, hid, review = reviewed
+    decision = {"household_id": hid, "review_id": review["review_id"], "reason": "Sudah dicek"}
+    assert (
+        post(client, "DecideReview", {**decision, "decision": "keep"}, tokens["sup1"]).status_code
+        == 201
+    )
+    before = web.extensions["casework"].casework.pending_approvals()
+
+    again = post(client, "DecideReview", {**decision, "decision": "terminate"}, tokens["sup1"])
+    assert again.status_code == 422
+    assert again.json["codes"] == {"review_id": ["review.not_open"]}
+    assert web.extensions["casework"].casework.pending_approvals() == before  # nothing kept
