@@ -33,11 +33,13 @@ from app.disclosure import codec, disclose_beneficiary, disclose_household, hous
 from app.history import stream_history
 from app.schemas import COMMANDS, Invalid
 from domain.application import Actor
+from domain.city import today
 from domain.errors import DomainError, NotFound
 from projections import eligibility
 from projections.beneficiaries import beneficiaries
 from projections.eligibility import eligible_households, household_eligibility
 from projections.register import get_household, search
+from projections.reviews import open_reviews
 
 log = logging.getLogger("casework.api")
 
@@ -284,6 +286,58 @@ def program_beneficiaries(code: str):
     shown = [{"id": r["household_id"], "members": [{"nik": r["nik"]}]} for r in results]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
     return jsonify({"program": code, "results": results})
+
+
+def _overdue_filter() -> bool | None:
+    raw = request.args.get("overdue", "").strip().lower()
+    if raw in ("", "all"):
+        return None
+    if raw in ("true", "1", "yes", "ya"):
+        return True
+    if raw in ("false", "0", "no", "tidak"):
+        return False
+    raise Invalid({"overdue": ["overdue.invalid"]})
+
+
+def review_scope(actor: Actor) -> dict[str, tuple[str, ...] | None]:
+    """What of the review queue the caller may see: supervisors, administrators and auditors
+    everything; a case worker their kelurahan; a program manager their OPD's programs."""
+    casework = services().casework
+    if actor.role in ("supervisor", "admin", "auditor"):
+        return {}
+    if actor.role == "caseworker":
+        return {"kelurahan_in": tuple(casework.get_user(actor.id).kelurahan)}
+    if actor.role == "program_manager":
+        own = tuple(p.code for p in casework.list_programs() if p.opd == (actor.opd or ""))
+        return {"program_in": own}
+    require_role(actor, "supervisor")  # 403 for everyone else (agencies)
+    return {}
+
+
+def review_queue(scope: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open reviews the request's filters ask for, within `scope`; raises Invalid."""
+    return open_reviews(
+        services().views,
+        today().isoformat(),
+        kelurahan=request.args.get("kelurahan", "").strip() or None,
+        program=request.args.get("program", "").strip() or None,
+        overdue=_overdue_filter(),
+        limit=_bounded_int("limit", 50, 1, MAX_LIMIT),
+        offset=_bounded_int("offset", 0, 0, 10**9),
+        **scope,
+    )
+
+
+@bp.get("/reviews")
+def reviews():
+    """The open benefit reviews, nearest deadline first (the reviews view). They hold no
+    personal data: ids, program, area, cause and deadline."""
+    scope = review_scope(caller())
+    try:
+        results = review_queue(scope)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    return jsonify({"results": results})
 
 
 def approval_body(change: Any) -> dict[str, Any]:

@@ -278,6 +278,39 @@ class EligibleHouseholdsSchema(_Answer):
     results = fields.List(fields.Nested(EligibleHouseholdSchema), required=True)
 
 
+# --- reviews -------------------------------------------------------------------------------
+
+
+class ReviewQuerySchema(PageQuerySchema):
+    kelurahan = fields.String(metadata={"description": "the household's kelurahan (exact)"})
+    program = fields.String(metadata={"description": "a program code, e.g. KJB"})
+    overdue = fields.Boolean(
+        metadata={"description": "true: only past their deadline; false: only not yet"}
+    )
+
+
+class ReviewSchema(_Answer):
+    review_id = fields.UUID(required=True, metadata={"description": "for DecideReview"})
+    household_id = fields.UUID(required=True)
+    benefit_id = fields.UUID(required=True)
+    program = fields.String(required=True)
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String(required=True)
+    cause = fields.String(
+        required=True,
+        metadata={"description": "nib, death, verification, objection, moved_out, graduation"},
+    )
+    deadline = fields.Date(
+        required=True, metadata={"description": "14 days after the fact was recorded"}
+    )
+    opened_at = fields.String(required=True, metadata={"description": "RFC 3339"})
+    overdue = fields.Boolean(required=True)
+
+
+class ReviewsSchema(_Answer):
+    results = fields.List(fields.Nested(ReviewSchema), required=True)
+
+
 # --- approvals -----------------------------------------------------------------------------
 
 

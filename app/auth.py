@@ -133,12 +133,17 @@ def _program_manager(casework: Casework, actor: Actor, area: Area, data: dict[st
 
 
 def _program_of(casework: Casework, data: dict[str, Any]) -> str | None:
-    """The program of the benefit or enrolment the command names, if it exists."""
+    """The program of the benefit, review or enrolment the command names, if it exists."""
     try:
         household = casework.get_household(data["household_id"])
     except NotFound:
         return None
-    if "benefit_id" in data:
+    if "review_id" in data:
+        try:
+            found, _ = household.review(data["review_id"])
+        except DomainError:
+            found = None
+    elif "benefit_id" in data:
         found = household.benefits.get(data["benefit_id"])
     else:
         found = household.enrollments.get(data["enrollment_id"])

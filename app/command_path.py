@@ -82,8 +82,10 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
     meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
     try:
         authorize(casework, actor, name, data)
-        if command.needs_approval:
+        if command.declaration.waits_for_approval(data):
             casework.check_request(name, data, meta)
+            if command.declaration.precheck is not None:
+                command.declaration.precheck(casework, data, meta)
             pending = casework.request_approval(name, data, meta)
             return Outcome(202, {"approval_id": pending.stream_id}, pending)
         stored = casework.execute(name, data, meta)

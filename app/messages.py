@@ -206,8 +206,14 @@ ERRORS: dict[str, LazyString] = {
     "benefit.terminated": _l("This benefit has been terminated and cannot change any more."),
     "benefit.not_active": _l("This benefit is not active, so it cannot be suspended."),
     "benefit.not_suspended": _l("This benefit is not suspended, so there is nothing to resume."),
-    "review.cause_unknown": _l("Unknown review cause (nib or death)."),
+    "review.cause_unknown": _l("Unknown review cause."),
     "review.already_open": _l("A review for the same cause is already open for this benefit."),
+    "review.not_found": _l(
+        "No review with this id in this household: copy the review id from the review queue."
+    ),
+    "review.not_open": _l("This review is already closed: see the household's history."),
+    "review.decision_unknown": _l("Choose a decision: keep, suspend or terminate."),
+    "review.not_due": _l("This review is not past its deadline yet."),
     # Empowerment
     "enrollment.not_found": _l("No such enrolment. Check the enrollment_id."),
     "enrollment.already_open": _l(
@@ -388,6 +394,7 @@ ERRORS: dict[str, LazyString] = {
         "failing, contact the administrator."
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
+    "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "as_of.invalid": _l("as_of must be a date (YYYY-MM-DD) or an RFC 3339 time."),
     "as_of.only_today": _l(

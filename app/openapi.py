@@ -160,6 +160,16 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
                 answers.PendingSchema,
             )
         }
+    elif command.declaration.approval_when:
+        field, value = command.declaration.approval_when
+        answered = {
+            "201": _json("stored", answers.stored_schema(name)),
+            "202": _json(
+                f"with {field} {value}: kept until a supervisor other than the caller approves "
+                "it (ApproveChange) or rejects it (RejectChange); nothing else is stored",
+                answers.PendingSchema,
+            ),
+        }
     elif name == "ApproveChange":
         answered = {
             "201": _json(
@@ -267,6 +277,17 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             _json("the active benefits", answers.BeneficiariesSchema),
             query=answers.PageQuerySchema,
             invalid=_PAGE_INVALID,
+        )
+    },
+    "api.reviews": {
+        "get": _read(
+            "openReviews",
+            "open benefit reviews, nearest deadline first; case workers see their kelurahan,"
+            " program managers their OPD's programs",
+            _json("the open reviews", answers.ReviewsSchema),
+            query=answers.ReviewQuerySchema,
+            forbidden="agencies",
+            invalid="overdue not true or false, or limit or offset out of range",
         )
     },
     "api.approvals": {

@@ -37,6 +37,7 @@ from domain.household import (
     OBJECTION_RESOLUTIONS,
     RELATIONSHIPS,
     REMOVAL_KINDS,
+    REVIEW_DECISIONS,
     VERIFICATION_OUTCOMES,
     today,
 )
@@ -1008,6 +1009,23 @@ class ResolveObjectionSchema(_Command):
         choices=OBJECTION_RESOLUTIONS, code="objection.resolution_unknown", required=True
     )
     resolved_on = Day(past=True, required=True)
+
+
+class DecideReviewSchema(_Command):
+    """DecideReview: a supervisor (or the program's OPD manager) decides a review the
+    policies opened. `keep` closes it; `suspend` suspends the benefit from today; `terminate`
+    waits for a second supervisor (202), then terminates it from the day approved."""
+
+    household_id = _household_id()
+    review_id = Id(required=True, metadata={"description": "the review's id (GET /api/v1/reviews)"})
+    decision = Choice(choices=REVIEW_DECISIONS, code="review.decision_unknown", required=True)
+    reason = Reason(
+        required=True,
+        metadata={
+            "description": "why: what was checked, and with whom",
+            "example": "Usaha sudah tutup sejak Juni; dicek di OSS dan kunjungan lapangan.",
+        },
+    )
 
 
 # --- privacy (UU PDP) --------------------------------------------------------------------

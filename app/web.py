@@ -67,12 +67,15 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
+from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
 from domain.regions import KECAMATAN, find_kecamatan
+from domain.texts import N_
 from projections.register import count_households, get_household, search
+from projections.reviews import open_reviews
 
 bp = Blueprint("web", __name__)
 
@@ -904,6 +907,49 @@ def _approval_row(change: Any) -> dict[str, Any]:
         "reason": meta.get("reason"),
         "household_id": change.cmd.get("household_id"),
     }
+
+
+# what opened a review, as the queue says it
+REVIEW_CAUSES = {
+    "nib": N_("NIB registered"),
+    "death": N_("death"),
+    "verification": N_("field verification"),
+    "objection": N_("objection upheld"),
+    "moved_out": N_("moved out"),
+    "graduation": N_("graduated from empowerment"),
+}
+
+
+@bp.get("/tinjauan")
+def reviews_page():
+    """The open benefit reviews by kelurahan, program and deadline (the reviews view)."""
+    kelurahan = request.args.get("kelurahan", "").strip()
+    program = request.args.get("program", "").strip()
+    overdue = request.args.get("overdue", "") == "1"
+    rows = open_reviews(
+        services().views,
+        today().isoformat(),
+        kelurahan=kelurahan or None,
+        program=program or None,
+        overdue=True if overdue else None,
+        limit=200,
+    )
+    for row in rows:
+        row["cause_text"] = gettext(REVIEW_CAUSES.get(row["cause"], row["cause"]))
+        row["decide_url"] = url_for(
+            ".command_page",
+            name="DecideReview",
+            household_id=row["household_id"],
+            review_id=row["review_id"],
+        )
+    programs = sorted(p.code for p in services().casework.list_programs())
+    return render_template(
+        "reviews.html",
+        active="reviews",
+        rows=rows,
+        programs=programs,
+        filters={"kelurahan": kelurahan, "program": program, "overdue": overdue},
+    )
 
 
 @bp.get("/persetujuan")

@@ -1,31 +1,50 @@
 """The policies: processes that react to events with commands of their own (source `policy`).
 
-- An NIB registered by a person with a benefit not terminated, of a program whose rules in
-  force on the registration day exclude NIB holders: a review of each such benefit (cause
-  `nib`, deadline registered_on + 14 days).
-- A death (DeathRecorded, or MemberRemoved of kind deceased): a termination review of each of
-  that person's benefits not terminated (cause `death`, deadline the date of death + 14 days).
-- An objection still open after its deadline lapses. No event says so, so a periodic sweep
-  does it: the open objections and their deadlines are learned from ObjectionFiled, -Resolved
-  and -Lapsed (from the store when the process starts, then from the topic).
+What opens a review of a benefit (a person then decides it: DecideReview). Every review's
+deadline is 14 days after the day (in WIB) the triggering fact was RECORDED (the event's
+`recorded_at`), not after the day it happened: a death reported two months late still gives
+the reviewer 14 days.
+- An NIB (NibRegistered): the holder's benefits, and the household-level benefits (recipient
+  `head` or `adult_woman`: they serve the whole KK) of the holder's household, of programs
+  whose rules in force on the registration day exclude NIB holders (cause `nib`; which
+  programs do: docs/nib-rule.md). An NIB revoked again (NibRevoked) withdraws the open `nib`
+  reviews that no NIB still held in the household justifies.
+- A death (DeathRecorded, or MemberRemoved of kind deceased): the deceased's own benefits
+  end on the date of death (TerminateBenefit by the policy, reason "recipient deceased"), so
+  they leave the beneficiary lists at once; a household-level benefit with a surviving
+  active member is not ended but reviewed (cause `death`: PKH continues after the head dies).
+- A field verification not confirming the family (`not_found`, `moved`, `deceased`,
+  `invalid`): every running benefit of the household (cause `verification`).
+- An objection upheld: every running benefit of the household (cause `objection`).
+- A member moving out (MemberRemoved of kind moved_out): the mover's benefits (`moved_out`).
+- A graduation from empowerment (EmpowermentCompleted `graduated`): the graduate's benefits
+  and the household-level ones, the empowerment program's own excepted (`graduation`).
+A benefit whose period ended before the fact's date is not touched.
+
+Two periodic sweeps (no event says a day has passed): an objection still open after its
+deadline lapses, and an open review past its deadline is marked overdue (BenefitReviewOverdue,
+once). The open objections and reviews are learned from their events (from the store when
+the process starts, then from the topic).
 
 The core is pure and deterministic: `decide(envelope, view)` answers the actions for one
-event, `ObjectionBook.due(day)` the lapses for one day. Every date in an action comes from the
-events' data (never from the clock or when they were stored), so a replay of the same
-history decides the same actions. Reviews look at the household as it was at the event's own
-version. A benefit whose period ended before the fact's date is not reviewed.
+event, `ObjectionBook.due(day)` and `ReviewBook.due(day)` the sweeps' for one day. Every date
+in an action comes from the events (their data and recorded time, never the clock), so a
+replay of the same history decides the same actions. Reviews look at the household as it was
+at the event's own version.
 
 `PolicyRunner` consumes casework.events.v1 in its own consumer group
 (`casework-policies.<topic id>`, renamed like the projection runner's when the topic is
 recreated), executes the actions through the Casework application as actor policy/admin, and
-commits offsets only after a batch is carried out. A replay is harmless: a review already open
-(`review.already_open`), an objection already closed (`objection.not_open`) or a benefit
-terminated meanwhile (`benefit.terminated`) is simply done. Messages that cannot be decoded or
-carried out go to the DLQ topic, as the projection runner does.
+commits offsets only after a batch is carried out. A replay is harmless: a review already
+opened for the same cause or the same triggering event (`review.already_open`), a review
+already closed (`review.not_open`), an objection already closed (`objection.not_open`) or a
+benefit terminated meanwhile (`benefit.terminated`) is simply done. Messages that cannot be
+decoded or carried out go to the DLQ topic, as the projection runner does.
 
 Messages carry personal fields encrypted (tokens); `PolicyRunner` reveals each with the keys
 of the store's key store before deciding, so NIKs compare with the household's as the store
-reveals it (an erased person's as the same marker on both sides).
+reveals it (an erased person's as the same marker on both sides). Logs name event and review
+ids and causes only, never a person.
 """
 
 from __future__ import annotations
@@ -64,9 +83,21 @@ POLICY = Actor(id="policy", role="admin")
 REVIEW_DAYS = 14
 SWEEP_SECONDS = 60.0
 # answers that mean the action's outcome is already there
-DONE = frozenset({"review.already_open", "objection.not_open", "benefit.terminated"})
+DONE = frozenset(
+    {"review.already_open", "review.not_open", "objection.not_open", "benefit.terminated"}
+)
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 OBJECTION_EVENTS = ("ObjectionFiled", "ObjectionResolved", "ObjectionLapsed")
+REVIEW_EVENTS = (
+    "BenefitReviewOpened",
+    "BenefitReviewDecided",
+    "BenefitReviewOverdue",
+    "BenefitTerminated",
+)
+# recipients of a benefit meant for the whole family (KK), not for one person
+HOUSEHOLD_LEVEL = ("head", "adult_woman")
+# verification outcomes that do not confirm the family where it was registered
+UNCONFIRMED = ("not_found", "moved", "deceased", "invalid")
 
 
 @dataclass(frozen=True)
@@ -74,7 +105,9 @@ class Action:
     """A command a policy wants carried out: the use case, its fields, and its meta's reason
     and occurred_at (the moment of the fact that caused it)."""
 
-    command: str  # "open_benefit_review" | "lapse_objection"
+    # "open_benefit_review" | "terminate_benefit" | "withdraw_review" | "mark_review_overdue"
+    # | "lapse_objection"
+    command: str
     cmd: dict[str, Any] = field(hash=False)
     reason: str
     occurred_at: str
@@ -84,7 +117,9 @@ class PolicyView(Protocol):
     """What the policies read besides the event itself."""
 
     def household(self, stream_id: str, version: int) -> dict[str, Any] | None:
-        """The household as it was at that version: at least {"benefits": {id: benefit}}."""
+        """The household as it was at that version: {"benefits": {id: benefit}, "members":
+        {nik: {"status"}}, "nibs": [{"nik", "revoked_on"}], "enrollments": {id: {"program"}}}
+        (benefits at least)."""
 
     def rules_at(self, program: str, day: str) -> dict[str, Any] | None:
         """The rules of a program in force on that day; None if unknown or not yet in force."""
@@ -100,59 +135,180 @@ def _start_of(day: str) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _open_benefits(household: dict[str, Any], nik: str, day: str) -> list[dict[str, Any]]:
-    """The person's benefits not terminated whose period had not ended by `day`, by id."""
+def _running(household: dict[str, Any], day: str) -> list[dict[str, Any]]:
+    """The household's benefits not terminated whose period had not ended by `day`, by id."""
     found = [
         b
         for b in household["benefits"].values()
-        if b["nik"] == nik and b["status"] != "terminated" and b["period_end"] >= day
+        if b["status"] != "terminated" and b["period_end"] >= day
     ]
     return sorted(found, key=lambda b: b["benefit_id"])
 
 
-def _review(envelope: dict[str, Any], benefit: dict, cause: str, deadline: str, why: str):
+def _open_benefits(household: dict[str, Any], nik: str, day: str) -> list[dict[str, Any]]:
+    """The person's benefits not terminated whose period had not ended by `day`, by id."""
+    return [b for b in _running(household, day) if b["nik"] == nik]
+
+
+def _recorded_day(envelope: dict[str, Any]) -> str:
+    """The day (WIB) the event was stored; a bare envelope (tests) falls back to occurred_at."""
+    moment = envelope.get("recorded_at") or envelope["occurred_at"]
+    when = dt.datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+    return when.astimezone(WIB).date().isoformat()
+
+
+def _deadline(envelope: dict[str, Any]) -> str:
+    return _plus_days(_recorded_day(envelope), REVIEW_DAYS)
+
+
+def _review(envelope: dict[str, Any], benefit: dict, cause: str, why: str) -> Action:
     return Action(
         command="open_benefit_review",
         cmd={
             "household_id": envelope["stream_id"],
             "benefit_id": benefit["benefit_id"],
             "cause": cause,
-            "deadline": deadline,
+            "deadline": _deadline(envelope),
+            "trigger": envelope["event_id"],
         },
         reason=f"{why} (event {envelope['event_id']})",
         occurred_at=envelope["occurred_at"],
     )
 
 
+def _rules(view: PolicyView, benefit: dict[str, Any], day: str) -> dict[str, Any]:
+    """The benefit's program rules in force on `day` (else on its first day), or {}."""
+    return (
+        view.rules_at(benefit["program"], day)
+        or view.rules_at(benefit["program"], benefit.get("period_start") or day)
+        or {}
+    )
+
+
+def _household_level(view: PolicyView, benefit: dict[str, Any], day: str) -> bool:
+    return _rules(view, benefit, day).get("recipient") in HOUSEHOLD_LEVEL
+
+
+def _nib_affected(view: PolicyView, household: dict, holders: set[str], day: str) -> list[dict]:
+    """The running benefits an NIB of one of `holders` touches: the holders' own and the
+    household-level ones, of programs excluding NIB holders on `day`."""
+    if not holders:
+        return []
+    found = []
+    for benefit in _running(household, day):
+        rules = _rules(view, benefit, day)
+        if not rules.get("excludes_nib_holders"):
+            continue
+        if benefit["nik"] in holders or rules.get("recipient") in HOUSEHOLD_LEVEL:
+            found.append(benefit)
+    return found
+
+
+def _nib_revoked(envelope: dict[str, Any], view: PolicyView, household: dict) -> list[Action]:
+    """Withdraw the open `nib` reviews no NIB still held in the household justifies."""
+    day = envelope["data"]["revoked_on"]
+    holders = {n["nik"] for n in household.get("nibs", []) if not n.get("revoked_on")}
+    still = {b["benefit_id"] for b in _nib_affected(view, household, holders, day)}
+    actions = []
+    for benefit in sorted(household["benefits"].values(), key=lambda b: b["benefit_id"]):
+        for review in benefit.get("reviews", []):
+            if (review["cause"], review["status"]) != ("nib", "open"):
+                continue
+            if benefit["benefit_id"] in still or not review.get("review_id"):
+                continue
+            actions.append(
+                Action(
+                    command="withdraw_review",
+                    cmd={"household_id": envelope["stream_id"], "review_id": review["review_id"]},
+                    reason=f"NIB revoked; no NIB held any more (event {envelope['event_id']})",
+                    occurred_at=envelope["occurred_at"],
+                )
+            )
+    return actions
+
+
+def _death(envelope: dict[str, Any], view: PolicyView, household: dict, nik: str, day: str):
+    """The deceased's own benefits (recipient `any_member`) end on the date of death; any
+    other (household-level, or of a program whose rules are unknown) is reviewed instead
+    while an active member survives, and ends too when nobody does."""
+    members = household.get("members", {})
+    surviving = any(
+        other != nik and member.get("status") == "active" for other, member in members.items()
+    )
+    actions = []
+    for benefit in _open_benefits(household, nik, day):
+        personal = _rules(view, benefit, day).get("recipient") == "any_member"
+        if surviving and not personal:  # household-level, or rules unknown: a person decides
+            why = f"recipient deceased; {benefit['program']} may serve the household"
+            actions.append(_review(envelope, benefit, "death", why))
+            continue
+        actions.append(
+            Action(
+                command="terminate_benefit",
+                cmd={
+                    "household_id": envelope["stream_id"],
+                    "benefit_id": benefit["benefit_id"],
+                    "effective_date": day,
+                },
+                reason=f"recipient deceased on the date of death (event {envelope['event_id']})",
+                occurred_at=envelope["occurred_at"],
+            )
+        )
+    return actions
+
+
 def decide(envelope: dict[str, Any], view: PolicyView) -> list[Action]:
-    """The reviews one event calls for (none for most events)."""
+    """The reviews (and the deceased's terminations) one event calls for; none for most."""
     if envelope.get("stream_type") != "Household":
         return []
     kind, data = envelope["type"], envelope["data"]
-    if kind == "NibRegistered":
-        day = data["registered_on"]
-        household = view.household(envelope["stream_id"], envelope["version"])
-        if household is None:
-            return []
-        actions = []
-        for benefit in _open_benefits(household, data["nik"], day):
-            rules = view.rules_at(benefit["program"], day)
-            if rules and rules.get("excludes_nib_holders"):
-                why = f"NIB registered; {benefit['program']} excludes NIB holders"
-                actions.append(_review(envelope, benefit, "nib", _plus_days(day, REVIEW_DAYS), why))
-        return actions
-    if kind == "DeathRecorded":
-        nik, day = data["nik"], data["date_of_death"]
-    elif kind == "MemberRemoved" and data.get("kind") == "deceased":
-        nik, day = data["nik"], data["effective_date"]
-    else:
+    relevant = (
+        kind in ("NibRegistered", "NibRevoked", "DeathRecorded")
+        or (kind == "MemberRemoved" and data.get("kind") in ("deceased", "moved_out"))
+        or (kind == "VerificationRecorded" and data.get("outcome") in UNCONFIRMED)
+        or (kind == "ObjectionResolved" and data.get("resolution") == "upheld")
+        or (kind == "EmpowermentCompleted" and data.get("outcome") == "graduated")
+    )
+    if not relevant:
         return []
     household = view.household(envelope["stream_id"], envelope["version"])
     if household is None:
         return []
+    if kind == "NibRegistered":
+        day = data["registered_on"]
+        return [
+            _review(envelope, b, "nib", f"NIB registered; {b['program']} excludes NIB holders")
+            for b in _nib_affected(view, household, {data["nik"]}, day)
+        ]
+    if kind == "NibRevoked":
+        return _nib_revoked(envelope, view, household)
+    if kind == "DeathRecorded":
+        return _death(envelope, view, household, data["nik"], data["date_of_death"])
+    if kind == "MemberRemoved" and data["kind"] == "deceased":
+        return _death(envelope, view, household, data["nik"], data["effective_date"])
+    if kind == "MemberRemoved":
+        return [
+            _review(envelope, b, "moved_out", "recipient moved out of the household")
+            for b in _open_benefits(household, data["nik"], data["effective_date"])
+        ]
+    if kind == "VerificationRecorded":
+        why = f"field verification: {data['outcome']}"
+        return [
+            _review(envelope, b, "verification", why)
+            for b in _running(household, data["visited_on"])
+        ]
+    if kind == "ObjectionResolved":
+        return [
+            _review(envelope, b, "objection", "objection upheld")
+            for b in _running(household, data["resolved_on"])
+        ]
+    enrollment = household.get("enrollments", {}).get(data["enrollment_id"], {})
+    graduate, day = enrollment.get("nik"), data["completed_on"]
     return [
-        _review(envelope, b, "death", _plus_days(day, REVIEW_DAYS), "recipient deceased")
-        for b in _open_benefits(household, nik, day)
+        _review(envelope, b, "graduation", "graduated from empowerment")
+        for b in _running(household, day)
+        if b["program"] != enrollment.get("program")
+        and (b["nik"] == graduate or _household_level(view, b, day))
     ]
 
 
@@ -201,6 +357,54 @@ class ObjectionBook:
         return actions
 
 
+class ReviewBook:
+    """The open reviews not yet marked overdue, learned from events; `due` marks them."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, dict[str, str]] = {}
+        self.closed: set[str] = set()
+
+    def learn(self, envelope: dict[str, Any]) -> None:
+        kind = envelope.get("type")
+        if envelope.get("stream_type") != "Household" or kind not in REVIEW_EVENTS:
+            return
+        data = envelope["data"]
+        if kind == "BenefitTerminated":  # its open reviews close with it
+            for review_id, known in list(self.open.items()):
+                if known["benefit_id"] == data["benefit_id"]:
+                    self.settle(review_id)
+        elif kind == "BenefitReviewOpened":
+            if data.get("review_id") and data["review_id"] not in self.closed:
+                self.open[data["review_id"]] = {
+                    "household_id": envelope["stream_id"],
+                    "benefit_id": data["benefit_id"],
+                    "deadline": data["deadline"],
+                }
+        else:
+            self.settle(data["review_id"])
+
+    def settle(self, review_id: str) -> None:
+        self.open.pop(review_id, None)
+        self.closed.add(review_id)
+
+    def due(self, day: dt.date | None = None) -> list[Action]:
+        """Overdue marks of the open reviews whose deadline is before `day` (default: today
+        in WIB); each happens at the start of the day after its deadline."""
+        cutoff = (day or today()).isoformat()
+        return [
+            Action(
+                command="mark_review_overdue",
+                cmd={"household_id": known["household_id"], "review_id": review_id},
+                reason=f"review not decided by its deadline {known['deadline']}",
+                occurred_at=_start_of(_plus_days(known["deadline"], 1)),
+            )
+            for review_id, known in sorted(
+                self.open.items(), key=lambda i: (i[1]["deadline"], i[0])
+            )
+            if known["deadline"] < cutoff
+        ]
+
+
 class StoreView:
     """A PolicyView on the Casework application: households at a version, programs' rules."""
 
@@ -212,7 +416,14 @@ class StoreView:
             household = self.app.repository.get(uuid.UUID(stream_id), version=version)
         except (AggregateNotFoundError, ValueError):
             return None
-        return {"benefits": household.benefits} if isinstance(household, Household) else None
+        if not isinstance(household, Household):
+            return None
+        return {
+            "benefits": household.benefits,
+            "members": household.members,
+            "nibs": household.nibs,
+            "enrollments": household.enrollments,
+        }
 
     def rules_at(self, program: str, day: str) -> dict[str, Any] | None:
         try:
@@ -256,13 +467,19 @@ def objection_topics() -> list[str]:
     return [get_topic(getattr(Household, name)) for name in OBJECTION_EVENTS]
 
 
+def sweep_topics() -> list[str]:
+    """The event topics the sweeps learn from: objections and reviews."""
+    return [get_topic(getattr(Household, name)) for name in (*OBJECTION_EVENTS, *REVIEW_EVENTS)]
+
+
 def replay(app: Casework, tenant: str = "1571", day: dt.date | None = None) -> list[Action]:
     """What the policies decide over the whole store, in store order, then a sweep on `day`."""
-    view, book, actions = StoreView(app), ObjectionBook(), []
+    view, book, reviews, actions = StoreView(app), ObjectionBook(), ReviewBook(), []
     for envelope in store_envelopes(app, tenant):
         actions.extend(decide(envelope, view))
         book.learn(envelope)
-    return actions + book.due(day)
+        reviews.learn(envelope)
+    return actions + book.due(day) + reviews.due(day)
 
 
 class PolicyRunner(GroupMember):
@@ -284,6 +501,7 @@ class PolicyRunner(GroupMember):
             raise RuntimeError("the policies read the store through the revealing mapper")
         self.view = StoreView(self.app)
         self.book = ObjectionBook()
+        self.reviews = ReviewBook()
         self.views = system.views
         with self.views.transaction() as cur:
             cur.execute(DLQ_DDL)
@@ -311,10 +529,16 @@ class PolicyRunner(GroupMember):
     # -- the loop ------------------------------------------------------------------------
 
     def learn_from_store(self) -> None:
-        """Open objections stored before this process started (the group may be past them)."""
-        for envelope in store_envelopes(self.app, self.settings.tenant, objection_topics()):
+        """Open objections and reviews stored before this process started (the group may be
+        past them)."""
+        for envelope in store_envelopes(self.app, self.settings.tenant, sweep_topics()):
             self.book.learn(envelope)
-        log.info("policies: %d open objections known", len(self.book.open))
+            self.reviews.learn(envelope)
+        log.info(
+            "policies: %d open objections, %d open reviews known",
+            len(self.book.open),
+            len(self.reviews.open),
+        )
 
     def run(self, stop: threading.Event) -> None:
         log.info("policies starting")
@@ -382,6 +606,7 @@ class PolicyRunner(GroupMember):
         if envelope["type"] == ERASURE_EVENT:
             forget_keys(self.codec)
         self.book.learn(envelope)
+        self.reviews.learn(envelope)
         try:
             actions = decide(envelope, self.view)
             for action in actions:
@@ -403,7 +628,8 @@ class PolicyRunner(GroupMember):
         return len(actions)
 
     def sweep(self, day: dt.date | None = None) -> int:
-        """Lapse the objections past their deadline; answers how many were carried out."""
+        """Lapse the objections past their deadline and mark the reviews past theirs overdue;
+        answers how many were carried out."""
         lapsed = 0
         for action in self.book.due(day or self.clock()):
             try:
@@ -417,10 +643,22 @@ class PolicyRunner(GroupMember):
             else:
                 log.warning("objection %s not lapsed: %s", objection_id, outcome)
                 self.book.settle(objection_id)  # not_found / household gone: nothing to retry
-        self.carried_out += lapsed
-        if lapsed:
-            log.info("policies: %d objections lapsed", lapsed)
-        return lapsed
+        marked = 0
+        for action in self.reviews.due(day or self.clock()):
+            try:
+                outcome = execute(self.app, action)
+            except Conflict:
+                continue  # busy household: the next sweep tries again
+            review_id = action.cmd["review_id"]
+            if outcome == "done":
+                marked += 1
+            else:
+                log.warning("review %s not marked overdue: %s", review_id, outcome)
+            self.reviews.settle(review_id)
+        self.carried_out += lapsed + marked
+        if lapsed or marked:
+            log.info("policies: %d objections lapsed, %d reviews overdue", lapsed, marked)
+        return lapsed + marked
 
     def dead_letter(self, record: Any, error: str) -> None:
         if self.dlq is None:

@@ -95,6 +95,8 @@ class Area:
 HOUSEHOLD = Area(kelurahan=Kelurahan.HOUSEHOLD)
 BENEFIT = Area(kelurahan=Kelurahan.HOUSEHOLD, opd=Opd.BENEFIT)
 SUPERVISORS = Area()  # supervisors and administrators only
+# supervisors, administrators and the program's OPD manager; not case workers (DecideReview)
+REVIEWERS = Area(opd=Opd.BENEFIT)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,20 @@ class Command:
     title: str
     help: str
     needs_approval: bool = False
+    # waits for a second person's approval only when this field has this value
+    # (DecideReview: a termination; keep and suspend are carried out at once)
+    approval_when: tuple[str, str] | None = None
+    # checks the command against the current state before it is kept for approval, so a
+    # request that could never be carried out is refused at once (nothing stored)
+    precheck: Handler | None = None
+
+    def waits_for_approval(self, data: dict[str, Any]) -> bool:
+        """Whether this command, with these fields, is kept for a second person's approval."""
+        if self.needs_approval:
+            return True
+        return self.approval_when is not None and (
+            data.get(self.approval_when[0]) == self.approval_when[1]
+        )
 
 
 PERSON = ("nik", "name", "birth_date", "sex")  # a nested person (`head`, `person`)
@@ -319,6 +335,23 @@ CATALOGUE = (
         N_("A benefit ends, with a reason and a date."),
         needs_approval=True,
     ),
+    # reviews (opened by the policies): decision keep | suspend | terminate. Supervisors, and
+    # program managers for their OPD's programs; not case workers. A termination waits for
+    # a second supervisor (maker-checker, as TerminateBenefit does).
+    Command(
+        "DecideReview",
+        ("household_id", "review_id", "decision", "reason"),
+        HouseholdCases.decide_review,
+        Group.BENEFITS,
+        REVIEWERS,
+        N_("Decide a review"),
+        N_(
+            "Keep the benefit, suspend it, or terminate it (a second supervisor approves a"
+            " termination), with the reason."
+        ),
+        approval_when=("decision", "terminate"),
+        precheck=HouseholdCases.check_decide_review,
+    ),
     Command(
         "EnrollEmpowerment",
         ("household_id", "nik", "program", "enrolled_on"),
@@ -438,5 +471,6 @@ CATALOGUE = (
 )
 
 COMMANDS: dict[str, Command] = {command.name: command for command in CATALOGUE}
-NEEDS_APPROVAL = frozenset(c.name for c in CATALOGUE if c.needs_approval)
+# the commands that wait (or may wait) for a second person's approval
+NEEDS_APPROVAL = frozenset(c.name for c in CATALOGUE if c.needs_approval or c.approval_when)
 # Later issues: DefineAgencyAgreement.

@@ -51,7 +51,14 @@ ARRIVAL_TYPES = ("born_here", "pindah_datang")
 ASSESSMENT_SOURCES = ("DTSEN", "DTKS", "P3KE", "VERVAL")
 VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")
 BENEFIT_STATUSES = ("active", "suspended", "terminated")
-REVIEW_CAUSES = ("nib", "death")
+# what opens a review of a benefit (consumers.policies): an NIB, a death (household-level
+# benefits), a field verification that did not confirm the family, an upheld objection, a
+# member moving out, a graduation from empowerment
+REVIEW_CAUSES = ("nib", "death", "verification", "objection", "moved_out", "graduation")
+# DecideReview: keep closes the review; suspend and terminate change the benefit too
+REVIEW_DECISIONS = ("keep", "suspend", "terminate")
+# a policy closes a review whose cause went away (the NIB revoked again)
+REVIEW_WITHDRAWN = "withdrawn"
 EMPOWERMENT_OUTCOMES = ("completed", "graduated", "dropped_out")
 OBJECTION_RESOLUTIONS = ("upheld", "rejected")
 OBJECTION_DAYS = 14
@@ -108,6 +115,10 @@ ERROR_CODES = (
     "benefit.not_suspended",
     "review.cause_unknown",
     "review.already_open",
+    "review.not_found",
+    "review.not_open",
+    "review.decision_unknown",
+    "review.not_due",
     # empowerment
     "enrollment.not_found",
     "enrollment.already_open",
@@ -207,8 +218,10 @@ class Household(Aggregate):
     recorded about it: identity, business, welfare, benefits and casework."""
 
     # v2: each assessment keeps the KK number it was made for (snapshots; domain.upcasting)
-    class_version = 2
+    # v3: each benefit review has a review_id, the event that triggered it, and a decision
+    class_version = 3
     upcast_v1_v2 = staticmethod(upcasting.household_v1_v2)
+    upcast_v2_v3 = staticmethod(upcasting.household_v2_v3)
 
     @event("HouseholdRegistered")
     def __init__(
@@ -699,27 +712,135 @@ class Household(Aggregate):
             {"status": status, "effective_date": effective_date, "reason": meta.get("reason")}
         )
 
+    def review(self, review_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The benefit and the review with that id."""
+        for benefit in self.benefits.values():
+            for review in benefit["reviews"]:
+                if review.get("review_id") == str(review_id):
+                    return benefit, review
+        raise DomainError("review_id", "review.not_found")
+
     def open_benefit_review(
-        self, benefit_id: str, cause: str, deadline: str, meta: dict[str, Any]
-    ) -> None:
-        """Flag a benefit for a person's review (policies: an NIB registered, a death).
-        An open review for the same benefit and cause is not opened twice."""
+        self,
+        benefit_id: str,
+        cause: str,
+        deadline: str,
+        meta: dict[str, Any],
+        trigger: str | None = None,
+    ) -> str:
+        """Flag a benefit for a person's review (the policies); answers the review_id.
+        An open review for the same benefit and cause is not opened twice, nor a second one
+        for the same triggering event (a replayed event after its review was closed)."""
         if cause not in REVIEW_CAUSES:
             raise DomainError("cause", "review.cause_unknown")
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
-        if any(r["cause"] == cause and r["status"] == "open" for r in benefit["reviews"]):
-            raise DomainError("benefit_id", "review.already_open")
-        self._benefit_review_opened(benefit["benefit_id"], cause, deadline, meta)
+        for review in benefit["reviews"]:
+            same_trigger = trigger is not None and review.get("trigger") == trigger
+            if same_trigger or (review["cause"] == cause and review["status"] == "open"):
+                raise DomainError("benefit_id", "review.already_open")
+        review_id = self._next_id("review")
+        self._benefit_review_opened(
+            benefit["benefit_id"], cause, deadline, review_id, trigger, meta
+        )
+        return review_id
 
-    @event("BenefitReviewOpened")
+    class BenefitReviewOpened(upcasting.SchemaVersioned, Aggregate.Event):
+        """v2 adds `review_id` (derived from the event's version, as before v2) and `trigger`
+        (the event that opened it; None before v2)."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasting.benefit_review_opened_v1_v2)
+
+        benefit_id: str
+        cause: str
+        deadline: str
+        review_id: str
+        trigger: str | None
+        meta: dict[str, Any]
+
+    @event(BenefitReviewOpened)
     def _benefit_review_opened(
-        self, benefit_id: str, cause: str, deadline: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        cause: str,
+        deadline: str,
+        review_id: str,
+        trigger: str | None,
+        meta: dict[str, Any],
     ) -> None:
         self.benefits[benefit_id]["reviews"].append(
-            {"cause": cause, "deadline": deadline, "status": "open"}
+            {
+                "review_id": review_id,
+                "cause": cause,
+                "deadline": deadline,
+                "status": "open",
+                "overdue": False,
+                "decision": None,
+                "trigger": trigger,
+            }
         )
+
+    def _open_review(self, review_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        benefit, review = self.review(review_id)
+        if review["status"] != "open":
+            raise DomainError("review_id", "review.not_open")
+        return benefit, review
+
+    def check_decision(self, review_id: str, decision: str) -> tuple[dict, dict]:
+        """The benefit and the open review a decision is about; refuses what cannot be done."""
+        if decision not in REVIEW_DECISIONS:
+            raise DomainError("decision", "review.decision_unknown")
+        benefit, review = self._open_review(review_id)
+        if decision == "suspend" and benefit["status"] != "active":
+            raise DomainError("decision", "benefit.not_active")
+        return benefit, review
+
+    def decide_review(self, review_id: str, decision: str, meta: dict[str, Any]) -> None:
+        """A person's decision (DecideReview): keep closes the review; suspend and terminate
+        also suspend or terminate the benefit from the day of the decision, with its reason.
+        A terminate reaches here only once a second supervisor approved it."""
+        benefit, review = self.check_decision(review_id, decision)
+        day = occurred_on(meta).isoformat()
+        self._benefit_review_decided(benefit["benefit_id"], review["review_id"], decision, meta)
+        if decision == "suspend":
+            self._benefit_suspended(benefit["benefit_id"], day, meta)
+        elif decision == "terminate":
+            self._benefit_terminated(benefit["benefit_id"], day, meta)
+
+    def withdraw_review(self, review_id: str, meta: dict[str, Any]) -> None:
+        """A policy closes a review whose cause went away (an NIB revoked again)."""
+        benefit, review = self._open_review(review_id)
+        self._benefit_review_decided(
+            benefit["benefit_id"], review["review_id"], REVIEW_WITHDRAWN, meta
+        )
+
+    @event("BenefitReviewDecided")
+    def _benefit_review_decided(
+        self, benefit_id: str, review_id: str, decision: str, meta: dict[str, Any]
+    ) -> None:
+        for review in self.benefits[benefit_id]["reviews"]:
+            if review["review_id"] == review_id:
+                review.update(status="closed", decision=decision)
+
+    def mark_review_overdue(self, review_id: str, meta: dict[str, Any]) -> None:
+        """The daily sweep: an open review past its deadline (on the day of meta.occurred_at)
+        is marked overdue, once."""
+        benefit, review = self._open_review(review_id)
+        if review["overdue"]:
+            raise DomainError("review_id", "review.not_open")
+        if review["deadline"] >= occurred_on(meta).isoformat():
+            raise DomainError("review_id", "review.not_due")
+        self._benefit_review_overdue(benefit["benefit_id"], review["review_id"], meta)
+
+    @event("BenefitReviewOverdue")
+    def _benefit_review_overdue(
+        self, benefit_id: str, review_id: str, meta: dict[str, Any]
+    ) -> None:
+        for review in self.benefits[benefit_id]["reviews"]:
+            if review["review_id"] == review_id:
+                review["overdue"] = True
 
     # ---- empowerment ---------------------------------------------------------------------
 

@@ -354,11 +354,39 @@ class HouseholdCases(UseCases):
         return self._store(household)
 
     def open_benefit_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
-        """For the policies (cause nib | death). An open review for the same benefit and
-        cause is not opened again: DomainError("benefit_id", "review.already_open"), nothing
-        stored, so a policy that sees the event twice can ignore that code."""
+        """For the policies (a cause of domain.household.REVIEW_CAUSES, a deadline, and the
+        id of the triggering event). An open review for the same benefit and cause, or any
+        review of the same trigger, is not opened again: DomainError("benefit_id",
+        "review.already_open"), nothing stored, so a policy that sees the event twice can
+        ignore that code. The review_id is derived_id(stream_id, "review", answered version)."""
         household = self._household_for(cmd)
-        household.open_benefit_review(cmd["benefit_id"], cmd["cause"], cmd["deadline"], meta)
+        household.open_benefit_review(
+            cmd["benefit_id"], cmd["cause"], cmd["deadline"], meta, trigger=cmd.get("trigger")
+        )
+        return self._store(household)
+
+    def decide_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """DecideReview: keep | suspend | terminate (terminate only once a second supervisor
+        approved it: the command path keeps it for approval)."""
+        household = self._household_for(cmd)
+        household.decide_review(cmd["review_id"], cmd["decision"], meta)
+        return self._store(household)
+
+    def check_decide_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a termination is kept for approval: the review exists and is open."""
+        household = self._household_for(cmd)
+        household.check_decision(cmd["review_id"], cmd["decision"])
+
+    def withdraw_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """For the policies: the review's cause went away (an NIB revoked again)."""
+        household = self._household_for(cmd)
+        household.withdraw_review(cmd["review_id"], meta)
+        return self._store(household)
+
+    def mark_review_overdue(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """For the daily sweep: an open review past its deadline is marked overdue once."""
+        household = self._household_for(cmd)
+        household.mark_review_overdue(cmd["review_id"], meta)
         return self._store(household)
 
     # ---- empowerment ---------------------------------------------------------------------

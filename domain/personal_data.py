@@ -119,6 +119,8 @@ FIELDS: dict[str, Field] = {
     "deadline": _clear(None),
     "service": _clear("benefits", "services are counted by kind"),
     "delivered_on": _clear("benefits", "services are counted by date"),
+    "decision": _clear("benefits", "keep, suspend or terminate: a code"),
+    "trigger": _clear(None),  # the id of the event that opened a review
     # casework, objections, privacy: free text is encrypted
     "text": _secret("verification"),
     "notes": _secret("verification"),
@@ -141,6 +143,7 @@ FIELDS: dict[str, Field] = {
     "benefit_id": _clear(None),
     "enrollment_id": _clear(None),
     "objection_id": _clear(None),
+    "review_id": _clear(None),
     "approval_id": _clear(None),
     "expected_version": _clear(None),
     "occurred_at": _clear(None),

@@ -25,6 +25,9 @@ How to change an event type's data (the rules, not a framework):
   event and aggregate class.
 
 The changes so far:
+- BenefitReviewOpened v2: `review_id` (derived from the event's version, so old events get
+  the same id) and `trigger` (the event id that opened it; None before v2). Household v3
+  keeps them, with `overdue` and `decision`, on each review (old snapshots: review_id None).
 - WelfareAssessed v2: `kk_number`, the KK number the family held when it was assessed
   (DTSEN ranks families, and a family left behind by a new head gets a new KK number).
   Events stored before v2 did not record it: None. Household v2 keeps it on each assessment.
@@ -32,6 +35,7 @@ The changes so far:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +45,8 @@ from eventsourcing.domain import DomainEvent
 # anything not listed is version 1
 SCHEMA_VERSIONS: dict[str, int] = {
     "WelfareAssessed": 2,
-    "Household": 2,
+    "Household": 3,
+    "BenefitReviewOpened": 2,
 }
 
 
@@ -77,6 +82,27 @@ def household_v1_v2(state: dict[str, Any]) -> None:
     """A Household snapshot v1 -> v2: each assessment gains `kk_number` (None: unknown)."""
     for record in state.get("assessments") or []:
         record.setdefault("kk_number", None)
+
+
+def benefit_review_opened_v1_v2(state: dict[str, Any]) -> None:
+    """BenefitReviewOpened v1 -> v2: `review_id` is the id derived from the event's own
+    version (as v2 derives it); `trigger` was not recorded."""
+    household_id = uuid.UUID(str(state["originator_id"]))
+    version = state["originator_version"]
+    state.setdefault("review_id", str(uuid.uuid5(household_id, f"review:{version}")))
+    state.setdefault("trigger", None)
+    stamp_schema(state, 2)
+
+
+def household_v2_v3(state: dict[str, Any]) -> None:
+    """A Household snapshot v2 -> v3: each benefit review gains `review_id` (unknown: None),
+    `overdue`, `decision` and `trigger`."""
+    for benefit in (state.get("benefits") or {}).values():
+        for review in benefit.get("reviews") or []:
+            review.setdefault("review_id", None)
+            review.setdefault("overdue", False)
+            review.setdefault("decision", None)
+            review.setdefault("trigger", None)
 
 
 # --- checking the chains -------------------------------------------------------------------

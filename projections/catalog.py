@@ -1,8 +1,14 @@
 """Every registered projection, by name."""
 
-from projections import beneficiaries, eligibility, register
+from projections import beneficiaries, eligibility, register, reviews
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (register.PROJECTION, beneficiaries.PROJECTION, eligibility.PROJECTION)
+    p.name: p
+    for p in (
+        register.PROJECTION,
+        beneficiaries.PROJECTION,
+        eligibility.PROJECTION,
+        reviews.PROJECTION,
+    )
 }

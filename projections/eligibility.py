@@ -736,7 +736,8 @@ PROJECTION = Projection(
             *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "ProgramCatalog"),
             *("ProvisionalPerson", "TokenIndex", "User"),
             # household events that change no fact a rule reads
-            *("BenefitReviewOpened", "CaseNoteAdded", "EmpowermentCompleted"),
+            *("BenefitReviewOpened", "BenefitReviewDecided", "BenefitReviewOverdue"),
+            *("CaseNoteAdded", "EmpowermentCompleted"),
             *("EmpowermentEnrolled", "ErasureRefused", "ObjectionFiled", "ObjectionLapsed"),
             *("ObjectionResolved", "ProvisionalIdentityLinked", "VerificationRecorded"),
         }

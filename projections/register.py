@@ -246,6 +246,7 @@ PROJECTION = Projection(
             # household events that change neither members nor address (version only)
             *("BenefitGranted", "BenefitResumed", "BenefitReviewOpened", "BenefitSuspended"),
             *("BenefitTerminated", "CaseNoteAdded", "EmpowermentCompleted"),
+            *("BenefitReviewDecided", "BenefitReviewOverdue"),
             *("EmpowermentEnrolled", "ErasureRefused", "KtpIssued", "NibRegistered"),
             *("NibRevoked", "ObjectionFiled", "ObjectionLapsed", "ObjectionResolved"),
             *("ProvisionalIdentityLinked", "VerificationRecorded", "WelfareAssessed"),

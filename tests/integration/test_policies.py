@@ -13,6 +13,7 @@ from app.seed_data import kk_for, nik_for
 from consumers.policies import POLICY, run, store_envelopes
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from domain.city import WIB
 from tests.conftest import wait_until
 from tests.support.events import publish_store
 
@@ -123,7 +124,11 @@ def test_an_nib_of_a_kjb_beneficiary_opens_a_review_and_late_objections_lapse(
     review = opened[0]
     assert review["stream_id"] == hid
     assert benefits[review["data"]["benefit_id"]]["program"] == "KJB"
-    assert (review["data"]["cause"], review["data"]["deadline"]) == ("nib", "2026-03-16")
+    # 14 days from the day (WIB) the NIB was recorded, not from its registration date
+    nib = next(e for e in store_envelopes(casework, "1571") if e["type"] == "NibRegistered")
+    recorded = dt.datetime.fromisoformat(nib["recorded_at"].replace("Z", "+00:00"))
+    deadline = (recorded.astimezone(WIB).date() + dt.timedelta(days=14)).isoformat()
+    assert (review["data"]["cause"], review["data"]["deadline"]) == ("nib", deadline)
     assert review["actor"]["id"] == POLICY.id and review["actor"]["role"] == "admin"
     assert review["version"] > granted.version + 2  # after the objection and the NIB
     assert lapsed[0]["data"]["deadline"] == "2026-01-19"

@@ -26,6 +26,7 @@ from domain.commands import (
     CATALOGUE,
     COMMANDS,
     GROUP_TITLES,
+    REVIEWERS,
     Area,
     Command,
     Group,
@@ -68,12 +69,12 @@ def area_problems(command: Command) -> list[str]:
         problems.append(f"area names fields it does not have: {sorted(needs - fields)}")
     if area.opd is Opd.PROGRAM and not {"program", "code"} & fields:
         problems.append("the OPD of which program?")
-    if area.opd is Opd.BENEFIT and not {"benefit_id", "enrollment_id"} & fields:
+    if area.opd is Opd.BENEFIT and not {"benefit_id", "enrollment_id", "review_id"} & fields:
         problems.append("the OPD of which benefit or enrolment?")
     if area.target_kelurahan is not None and area.target_kelurahan not in fields:
         problems.append(f"target kelurahan field {area.target_kelurahan} is not a field")
     if "household_id" in fields and area.kelurahan not in (Kelurahan.HOUSEHOLD,):
-        if area != Area() and not area.decision:
+        if area not in (Area(), REVIEWERS) and not area.decision:
             problems.append("a household command whose area is not the household's")
     return problems
 

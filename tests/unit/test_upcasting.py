@@ -17,7 +17,7 @@ from adapters import wire
 from app.seed_data import kk_for, nik_for
 from domain import upcasting
 from domain.application import SYSTEM, Casework, make_meta
-from domain.household import Household
+from domain.household import Household, derived_id
 from domain.program import Program
 from tests.support.apps import memory_casework
 
@@ -243,3 +243,53 @@ def test_a_household_snapshot_taken_before_the_change_loads_with_the_field_none(
     # from the snapshot (a replay would give the KK number), upcast by Household v1 -> v2
     assert loaded.assessments[0]["kk_number"] is None
     assert loaded.version == household.version
+
+
+# --- BenefitReviewOpened v2 and Household v3 ------------------------------------------------
+
+
+def test_a_review_stored_as_v1_gets_the_id_v2_derives_and_can_be_decided(app, household_id):
+    app.check_program_rules = lambda household, cmd: None  # grant rules are not the subject
+    grant = {
+        "household_id": str(household_id),
+        "nik": HEAD["nik"],
+        "program": "KJB",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "amount": 1,
+    }
+    stored = app.grant_benefit(grant, make_meta(SYSTEM, "api"))
+    benefit_id = derived_id(household_id, "benefit", stored.version)
+    v1 = {
+        "benefit_id": benefit_id,
+        "cause": "nib",
+        "deadline": "2026-03-16",
+        "meta": make_meta(SYSTEM, "policy"),
+    }
+    insert_v1(app, household_id, stored.version + 1, get_topic(Household.BenefitReviewOpened), v1)
+
+    review = app.get_household(household_id).benefits[benefit_id]["reviews"][0]
+    assert review["review_id"] == derived_id(household_id, "review", stored.version + 1)
+    assert (review["trigger"], review["status"]) == (None, "open")
+    notification = app.recorder.select_notifications(1, 100)[-1]
+    envelope = wire.from_notification(app, notification, "1571")
+    assert envelope["schema_version"] == 2 and envelope["data"]["review_id"] == review["review_id"]
+
+    decision = {"household_id": str(household_id), "review_id": review["review_id"]}
+    app.decide_review({**decision, "decision": "keep"}, make_meta(SYSTEM, "api", reason="ok"))
+    assert app.get_household(household_id).benefits[benefit_id]["reviews"][0]["decision"] == "keep"
+
+
+def test_a_household_snapshot_v2_gains_the_review_fields():
+    state = {"benefits": {"b1": {"reviews": [{"cause": "nib", "status": "open"}]}}}
+    upcasting.household_v2_v3(state)
+    assert state["benefits"]["b1"]["reviews"] == [
+        {
+            "cause": "nib",
+            "status": "open",
+            "review_id": None,
+            "overdue": False,
+            "decision": None,
+            "trigger": None,
+        }
+    ]
