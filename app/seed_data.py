@@ -842,11 +842,11 @@ BUSINESSES = (
     "Kue Basah",
     "Pangkas Rambut",
 )
-TERMINATION_REASONS = (
-    "Sudah mampu menurut hasil verifikasi lapangan",
-    "Pindah domisili ke luar Kota Jambi",
-    "Data ganda dengan penerima lain",
-    "Tidak memenuhi syarat setelah pemutakhiran DTSEN",
+TERMINATION_REASONS = (  # (reason_code, the case worker's words)
+    ("graduated", "Sudah mampu menurut hasil verifikasi lapangan"),
+    ("moved_away", "Pindah domisili ke luar Kota Jambi"),
+    ("double_receipt", "Data ganda dengan penerima lain"),
+    ("no_longer_eligible", "Tidak memenuhi syarat setelah pemutakhiran DTSEN"),
 )
 OBJECTION_GROUNDS = (
     "Keluarga tergolong mampu: rumah permanen dan kendaraan roda empat",
@@ -1066,11 +1066,12 @@ class HistoryGenerator:
         for program, nik in story.grants:
             if self.rng.random() < 0.05:
                 ended = self._between(dt.date(2026, 3, 1), dt.date(2026, 9, 30))
+                reason_code, reason = self.rng.choice(TERMINATION_REASONS)
                 cmd = {
                     "benefit_id": {"ref": f"benefit:{program}:{nik}"},
                     "effective_date": _iso(ended),
+                    "reason_code": reason_code,
                 }
-                reason = self.rng.choice(TERMINATION_REASONS)
                 story.steps.append(self._step("TerminateBenefit", ended, cmd, reason=reason))
 
     def _objections(self, story: _Story) -> None:

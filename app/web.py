@@ -65,6 +65,7 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
+from domain.approval import REJECTION_REASONS
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
@@ -792,7 +793,8 @@ def _approval_row(change: Any) -> dict[str, Any]:
 def approvals_page():
     pending = services().casework.pending_approvals()
     rows = [_approval_row(change) for change in pending]
-    return render_template("approvals.html", active="approvals", rows=rows)
+    reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
+    return render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
 
 
 @bp.post("/persetujuan/<approval_id>/<decision>")
@@ -804,6 +806,9 @@ def decide(approval_id: str, decision: str):
     note = request.form.get("note", "").strip()
     if note:
         payload["note"] = note
+    reason_code = request.form.get("reason_code", "").strip()
+    if decision == "tolak" and reason_code:
+        payload["reason_code"] = reason_code
     try:
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:

@@ -270,7 +270,7 @@ CATALOGUE = (
     ),
     Command(
         "SuspendBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.suspend_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -279,7 +279,7 @@ CATALOGUE = (
     ),
     Command(
         "ResumeBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.resume_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -288,7 +288,7 @@ CATALOGUE = (
     ),
     Command(
         "TerminateBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.terminate_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -368,7 +368,7 @@ CATALOGUE = (
     # exemption: an article 15 ground (domain.household.ERASURE_EXEMPTIONS), to refuse an erasure
     Command(
         "RejectChange",
-        ("approval_id", "note", "exemption"),
+        ("approval_id", "reason_code", "note", "exemption"),
         ApprovalCases.reject_change,
         Group.APPROVALS,
         Area(decision=True),

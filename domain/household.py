@@ -52,6 +52,21 @@ ASSESSMENT_SOURCES = ("DTSEN", "DTKS", "P3KE", "VERVAL")
 VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")
 BENEFIT_STATUSES = ("active", "suspended", "terminated")
 REVIEW_CAUSES = ("nib", "death")
+# Why a benefit is suspended, resumed or terminated: the code list, declared once (the schemas,
+# the forms and the catalogs follow). "other" needs the free-text reason.
+BENEFIT_CHANGE_REASONS = (
+    "no_longer_eligible",  # tidak lagi memenuhi syarat (desil, rules)
+    "conditions_not_met",  # kewajiban program tidak dipenuhi (e.g. PKH attendance)
+    "deceased",  # penerima meninggal
+    "moved_away",  # pindah ke luar kota
+    "nib_holder",  # memiliki NIB
+    "double_receipt",  # menerima bantuan ganda
+    "data_invalid",  # data tidak valid (verval)
+    "graduated",  # graduasi, sudah mandiri
+    "recipient_request",  # atas permintaan penerima
+    "issue_resolved",  # masalah sudah selesai (resuming)
+    "other",  # lainnya: the free-text reason says what
+)
 EMPOWERMENT_OUTCOMES = ("completed", "graduated", "dropped_out")
 OBJECTION_RESOLUTIONS = ("upheld", "rejected")
 OBJECTION_DAYS = 14
@@ -106,6 +121,9 @@ ERROR_CODES = (
     "benefit.terminated",
     "benefit.not_active",
     "benefit.not_suspended",
+    "benefit.date_outside_period",
+    "benefit.date_before_last_change",
+    "reason_code.unknown",
     "review.cause_unknown",
     "review.already_open",
     # empowerment
@@ -647,21 +665,57 @@ class Household(Aggregate):
             "reviews": [],
         }
 
-    def suspend_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def _check_benefit_change(
+        self, benefit: dict[str, Any], effective_date: str, reason_code: str | None, meta: dict
+    ) -> None:
+        """A change of a benefit says why (a code of BENEFIT_CHANGE_REASONS; "other" with the
+        free-text reason) and takes effect within the benefit's period, not before its last
+        change."""
+        if reason_code is None:
+            raise DomainError("reason_code", "value.required")
+        if reason_code not in BENEFIT_CHANGE_REASONS:
+            raise DomainError("reason_code", "reason_code.unknown")
+        if reason_code == "other":
+            _required("reason", meta.get("reason"))
+        day = _date(effective_date)
+        if not _date(benefit["period_start"]) <= day <= _date(benefit["period_end"]):
+            raise DomainError("effective_date", "benefit.date_outside_period")
+        last = benefit["history"][-1]["effective_date"] if benefit["history"] else None
+        if last and day < _date(last):
+            raise DomainError("effective_date", "benefit.date_before_last_change")
+
+    def suspend_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
         if benefit["status"] != "active":
             raise DomainError("benefit_id", "benefit.not_active")
-        self._benefit_suspended(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_suspended(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitSuspended")
     def _benefit_suspended(
-        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
-        self._set_benefit_status(benefit_id, "suspended", effective_date, meta)
+        self._set_benefit_status(benefit_id, "suspended", effective_date, meta, reason_code)
 
-    def resume_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def resume_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
@@ -669,34 +723,62 @@ class Household(Aggregate):
             raise DomainError("benefit_id", "benefit.not_suspended")
         if self.members[benefit["nik"]]["status"] == "deceased":
             raise DomainError("benefit_id", "person.deceased")
-        self._benefit_resumed(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_resumed(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitResumed")
-    def _benefit_resumed(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
-        self._set_benefit_status(benefit_id, "active", effective_date, meta)
+    def _benefit_resumed(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
+        self._set_benefit_status(benefit_id, "active", effective_date, meta, reason_code)
 
-    def terminate_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def terminate_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
-        self._benefit_terminated(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_terminated(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitTerminated")
     def _benefit_terminated(
-        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
-        self._set_benefit_status(benefit_id, "terminated", effective_date, meta)
+        self._set_benefit_status(benefit_id, "terminated", effective_date, meta, reason_code)
         for review in self.benefits[benefit_id]["reviews"]:
             if review["status"] == "open":
                 review["status"] = "closed"
 
     def _set_benefit_status(
-        self, benefit_id: str, status: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        status: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
         benefit = self.benefits[benefit_id]
         benefit["status"] = status
         benefit["history"].append(
-            {"status": status, "effective_date": effective_date, "reason": meta.get("reason")}
+            {
+                "status": status,
+                "effective_date": effective_date,
+                "reason_code": reason_code,  # None in events recorded before reason codes
+                "reason": meta.get("reason"),
+            }
         )
 
     def open_benefit_review(

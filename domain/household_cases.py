@@ -285,17 +285,23 @@ class HouseholdCases(UseCases):
 
     def suspend_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.suspend_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.suspend_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def resume_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.resume_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.resume_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def terminate_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.terminate_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.terminate_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def open_benefit_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:

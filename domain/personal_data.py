@@ -114,6 +114,7 @@ FIELDS: dict[str, Field] = {
     "period_start": _clear("benefits", "overlaps are checked"),
     "period_end": _clear("benefits", "overlaps are checked"),
     "effective_date": _clear("benefits", "the dates of a benefit's changes"),
+    "reason_code": _clear("benefits", "why a benefit changed or a change was rejected, a code"),
     "enrolled_on": _clear("benefits", "the dates of an enrolment"),
     "completed_on": _clear("benefits", "the dates of an enrolment"),
     "deadline": _clear(None),

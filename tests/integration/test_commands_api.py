@@ -260,12 +260,12 @@ def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
     )
     approval_id = asked.json["approval_id"]
     no_note = post(client, "RejectChange", {"approval_id": approval_id}, tokens["sup1"])
-    assert no_note.status_code == 422 and list(no_note.json["codes"]) == ["note"]
+    assert no_note.status_code == 422 and set(no_note.json["codes"]) == {"note", "reason_code"}
 
     rejected = post(
         client,
         "RejectChange",
-        {"approval_id": approval_id, "note": "Bukan desil 1-4."},
+        {"approval_id": approval_id, "reason_code": "rules_not_met", "note": "Bukan desil 1-4."},
         tokens["sup1"],
     )
     assert rejected.status_code == 201 and rejected.json["stream_id"] == approval_id
@@ -274,6 +274,7 @@ def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
     ).json["events"]
     assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRejected"]
     assert trail[1]["actor"]["id"] == "sup1" and trail[1]["data"]["note"] == "Bukan desil 1-4."
+    assert trail[1]["data"]["reason_code"] == "rules_not_met"
     status = client.get(f"/api/v1/approvals/{approval_id}", headers=bearer(tokens["cw_sipin"]))
     assert status.json["status"] == "rejected"
     assert household(client, household_id, tokens["admin"])["benefits"] == []

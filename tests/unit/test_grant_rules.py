@@ -202,7 +202,14 @@ def test_once_per_kk_looks_at_the_other_members(app, family):
     grant(app, family, HEAD, "ZAKAT-BAZNAS")
     household = app.get_household(family)
     benefit_id = next(iter(household.benefits))
-    do(app, "TerminateBenefit", family, benefit_id=benefit_id, effective_date="2026-02-01")
+    do(
+        app,
+        "TerminateBenefit",
+        family,
+        benefit_id=benefit_id,
+        effective_date="2026-02-01",
+        reason_code="graduated",
+    )
 
     assert facts(app, family, WIFE, "ZAKAT-BAZNAS")["kk_already_received"] is True  # had it
     assert facts(app, family, HEAD, "ZAKAT-BAZNAS")["kk_already_received"] is False

@@ -516,9 +516,15 @@ def grant(
     return derived_id(stored.stream_id, "benefit", stored.version)
 
 
-def change(app, hid, verb, benefit_id, day="2025-06-01"):
+def change(app, hid, verb, benefit_id, day="2025-06-01", reason_code="data_invalid"):
     getattr(app, f"{verb}_benefit")(
-        {"household_id": hid, "benefit_id": benefit_id, "effective_date": day}, meta(reason="test")
+        {
+            "household_id": hid,
+            "benefit_id": benefit_id,
+            "effective_date": day,
+            "reason_code": reason_code,
+        },
+        meta(reason="test"),
     )
 
 
@@ -549,11 +555,71 @@ def test_a_benefit_lives_through_suspension_and_termination_and_is_never_deleted
     assert benefit["history"][-1] == {
         "status": "terminated",
         "effective_date": "2025-08-01",
+        "reason_code": "data_invalid",
         "reason": "test",
     }
     refused(
         lambda: change(app, family, "suspend", str(uuid.uuid4())), "benefit_id", "benefit.not_found"
     )
+
+
+def test_a_change_of_a_benefit_says_why_and_when_within_its_period(app, family):
+    """Removing someone from a program needs a reason from the list and a date inside the
+    benefit's period, never before its last change; nothing is stored otherwise."""
+    benefit_id = grant(app, family, WIFE["nik"])  # 2025-01-01 .. 2025-12-31
+    version = app.get_household(family).version
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, reason_code=None),
+        "reason_code",
+        "value.required",
+    )
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, reason_code="bosan"),
+        "reason_code",
+        "reason_code.unknown",
+    )
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, "2024-12-31"),
+        "effective_date",
+        "benefit.date_outside_period",
+    )
+    refused(
+        lambda: change(app, family, "terminate", benefit_id, "2026-01-01"),
+        "effective_date",
+        "benefit.date_outside_period",
+    )
+    app.suspend_benefit(  # "other" needs the free-text reason
+        {
+            "household_id": family,
+            "benefit_id": benefit_id,
+            "effective_date": "2025-05-01",
+            "reason_code": "other",
+        },
+        meta(reason="Menunggu surat keterangan RT"),
+    )
+    with pytest.raises(DomainError) as error:
+        app.resume_benefit(
+            {
+                "household_id": family,
+                "benefit_id": benefit_id,
+                "effective_date": "2025-06-01",
+                "reason_code": "other",
+            },
+            meta(),
+        )
+    assert (error.value.field, error.value.code) == ("reason", "value.required")
+    refused(
+        lambda: change(app, family, "resume", benefit_id, "2025-04-30"),
+        "effective_date",
+        "benefit.date_before_last_change",
+    )
+    assert app.get_household(family).version == version + 1  # only the suspension
+    change(app, family, "resume", benefit_id, "2025-05-01", reason_code="issue_resolved")
+    history = app.get_household(family).as_dict()["benefits"][0]["history"]
+    assert [(h["status"], h["reason_code"]) for h in history[1:]] == [
+        ("suspended", "other"),
+        ("active", "issue_resolved"),
+    ]
 
 
 def test_a_grant_needs_a_living_active_member_a_sound_period_and_amount(app, family):
