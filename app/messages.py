@@ -154,6 +154,14 @@ ERRORS: dict[str, LazyString] = {
     "member.not_adult": _l(
         "The new head must be an adult (17 or older) or a spouse. Choose another member."
     ),
+    "member.older_than_parent": _l(
+        "A child (anak) cannot be born before the head or the head's spouse. Check the birth"
+        " date or the relationship."
+    ),
+    "head.not_adult": _l(
+        "The head of a new family must be 17 or older. Check the birth date, or register the"
+        " family with an adult as head."
+    ),
     "removal.kind_unknown": _l("Choose why the member leaves: moved_out, deceased or other."),
     # Identity
     "arrival.type_unknown": _l("Choose the arrival: born_here or pindah_datang (moved in)."),
@@ -163,6 +171,14 @@ ERRORS: dict[str, LazyString] = {
     ),
     "arrival.after_issue": _l(
         "The arrival date cannot be after the KTP's issue date. Check both dates."
+    ),
+    "arrival.born_elsewhere": _l(
+        "This NIK was first registered outside Kota Jambi, so the person was not born here."
+        " Choose pindah_datang and give the arrival date and the region of origin."
+    ),
+    "ktp.too_young": _l(
+        "A KTP is issued at 17, or earlier to a married person. Check the issue date, the"
+        " birth date or the relationship."
     ),
     "region_code.format": _l(
         "The origin region code has 4 digits (regency/city) or 6 (district), for example 3171."

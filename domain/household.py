@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
+from domain.regions import TENANT_CODE
 
 RELATIONSHIPS = (
     "istri",
@@ -44,6 +45,7 @@ RELATIONSHIPS = (
 HEAD = "kepala_keluarga"
 SPOUSES = ("istri", "suami")
 ADULT_AGE = 17  # KTP age (UU Adminduk); a married person is adult too
+EARLIEST_BIRTH = dt.date(1900, 1, 1)  # an earlier birth date is a typing error
 
 MEMBER_STATUSES = ("active", "moved_out", "deceased", "removed")
 REMOVAL_KINDS = {"moved_out": "moved_out", "deceased": "deceased", "other": "removed"}
@@ -89,6 +91,9 @@ ERROR_CODES = (
     "member.is_head",
     "member.already_head",
     "member.not_adult",
+    "member.older_than_parent",
+    "head.not_adult",
+    "birth_date.too_old",
     "removal.kind_unknown",
     "person.deceased",
     # dates and plain values
@@ -100,6 +105,8 @@ ERROR_CODES = (
     "arrival.type_unknown",
     "arrival.arrived_on_required",
     "arrival.after_issue",
+    "arrival.born_elsewhere",
+    "ktp.too_young",
     "region_code.format",
     "identity.already_linked",
     "sex.invalid",
@@ -199,6 +206,21 @@ def age_on(birth_date: str, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def check_birth_date(person: dict[str, Any], field: str) -> None:
+    """A birth date before 1900 is refused (the schema refuses it at the edge too)."""
+    if _date(person["birth_date"]) < EARLIEST_BIRTH:
+        raise DomainError(f"{field}.birth_date", "birth_date.too_old")
+
+
+def check_head(head: dict[str, Any], on_day: dt.date, field: str = "head") -> None:
+    """A new family's head is 17 or older on the day it is registered: a family is registered
+    with its head alone, so a marriage cannot be shown yet (a married head under 17 is
+    registered by the spouse as head, and ChangeHead follows)."""
+    check_birth_date(head, field)
+    if age_on(head["birth_date"], on_day) < ADULT_AGE:
+        raise DomainError(f"{field}.birth_date", "head.not_adult")
+
+
 def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
     return {
         "nik": person["nik"],
@@ -291,9 +313,33 @@ class Household(Aggregate):
 
     # ---- membership ----------------------------------------------------------------------
 
+    def parents(self) -> list[dict[str, Any]]:
+        """The head and the head's spouses, active: the parents of an `anak` on the KK."""
+        return [
+            m
+            for nik, m in self.members.items()
+            if m["status"] == "active"
+            and (nik == self.head_nik or m["relationship"] in SPOUSES)
+            and m.get("birth_date")
+        ]
+
+    def is_married(self, nik: str) -> bool:
+        """A spouse on the KK, or a head with an active spouse on it."""
+        member = self.members[nik]
+        if member["relationship"] in SPOUSES:
+            return True
+        return nik == self.head_nik and any(
+            m["relationship"] in SPOUSES and m["status"] == "active" for m in self.members.values()
+        )
+
     def add_member(self, person: dict[str, Any], relationship: str, meta: dict[str, Any]) -> None:
         if relationship not in RELATIONSHIPS:
             raise DomainError("relationship", "relationship.unknown")
+        check_birth_date(person, "person")
+        if relationship == "anak" and any(
+            _date(person["birth_date"]) <= _date(p["birth_date"]) for p in self.parents()
+        ):
+            raise DomainError("person.birth_date", "member.older_than_parent")
         known = self.members.get(person["nik"])
         if known is None:
             self._member_added(person, relationship, meta)
@@ -408,9 +454,14 @@ class Household(Aggregate):
         if _date(issued_on) < _date(member["birth_date"]):
             raise DomainError("issued_on", "date.before_birth")
         _not_future("issued_on", issued_on)
+        if age_on(member["birth_date"], _date(issued_on)) < ADULT_AGE and not self.is_married(nik):
+            raise DomainError("issued_on", "ktp.too_young")
         kind = arrival.get("type")
         if kind not in ARRIVAL_TYPES:
             raise DomainError("arrival.type", "arrival.type_unknown")
+        if kind == "born_here" and not str(nik).startswith(TENANT_CODE):
+            # the NIK's region is where the person was first registered: born here, it is ours
+            raise DomainError("arrival.type", "arrival.born_elsewhere")
         if kind == "pindah_datang":
             arrived_on = arrival.get("arrived_on")
             if not arrived_on:

@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
 from domain.homeless import ProvisionalPerson
-from domain.household import Household, KkIndex, NikIndex
+from domain.household import Household, KkIndex, NikIndex, check_head, occurred_on
 from domain.identity import kk_problems, nik_problems
 from domain.use_case import Stored, UseCases, check_person
 
@@ -127,6 +127,7 @@ class HouseholdCases(UseCases):
             raise DomainError("kk_number", problems[0].code)
         head = cmd["head"]
         check_person(head, "head")
+        check_head(head, occurred_on(meta))
         household = Household(
             kk_number=cmd["kk_number"],
             kecamatan=cmd["kecamatan"],

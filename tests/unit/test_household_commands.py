@@ -869,3 +869,76 @@ def test_an_unknown_household_is_not_found_for_every_command(app):
         "household.not_found",
         NotFound,
     )
+
+
+# ---- plausible families and KTP facts ---------------------------------------------------
+
+
+def ktp_for(app, hid, who, issued_on, arrival=None):
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": who["nik"],
+            "issued_on": issued_on,
+            "arrival": arrival or {"type": "born_here"},
+        },
+        meta(),
+    )
+
+
+def test_a_child_older_than_a_parent_is_refused_and_nothing_is_stored(app, family):
+    version = app.get_household(family).version
+    older_than_wife = person("Dewi", "1984-05-05", "F", 7)  # the head is 1980, the wife 1985
+    for child in (older_than_wife, person("Agus", "1979-12-31", "M", 8)):
+        refused(
+            lambda c=child: app.add_member(
+                {"household_id": family, "person": c, "relationship": "anak"}, meta()
+            ),
+            "person.birth_date",
+            "member.older_than_parent",
+        )
+    assert app.get_household(family).version == version
+    assert app.household_id_for_nik(older_than_wife["nik"]) is None  # no claim kept
+    # the same person as the head's sibling (famili_lain) is plausible
+    app.add_member(
+        {"household_id": family, "person": older_than_wife, "relationship": "famili_lain"}, meta()
+    )
+
+
+def test_a_head_under_17_or_a_birth_before_1900_is_refused(app):
+    young = person("Rudi", (dt.date.today() - dt.timedelta(days=16 * 365)).isoformat(), "M", 5)
+    refused(lambda: register(app, head=young), "head.birth_date", "head.not_adult")
+    ancient = {**HEAD, "birth_date": "1899-12-31"}
+    with pytest.raises(DomainError) as error:
+        register(app, head=ancient)
+    assert error.value.field in {"head.birth_date", "head.nik"}  # the NIK disagrees too
+    assert app.household_id_for_nik(young["nik"]) is None
+
+
+def test_a_ktp_needs_age_17_or_a_marriage_on_the_issue_date(app, family):
+    # SON (born 2000-02-03) turned 17 on 2017-02-03
+    refused(lambda: ktp_for(app, family, SON, "2017-02-02"), "issued_on", "ktp.too_young")
+    ktp_for(app, family, SON, "2017-02-03")
+    # a wife married young may hold a KTP before 17
+    ktp_for(app, family, WIFE, "2001-06-01")
+    assert app.get_household(family).members[WIFE["nik"]]["ktp_issued_on"] == "2001-06-01"
+
+
+def test_born_here_needs_a_kota_jambi_nik(app, family):
+    elsewhere = {**person("Tono", "1990-04-04", "M", 9)}
+    elsewhere["nik"] = nik_for("150501", dt.date(1990, 4, 4), "M", 9)  # Batang Hari
+    app.add_member(
+        {"household_id": family, "person": elsewhere, "relationship": "famili_lain"}, meta()
+    )
+    refused(
+        lambda: ktp_for(app, family, elsewhere, "2015-01-01"),
+        "arrival.type",
+        "arrival.born_elsewhere",
+    )
+    ktp_for(
+        app,
+        family,
+        elsewhere,
+        "2015-01-01",
+        {"type": "pindah_datang", "arrived_on": "2014-11-01", "origin_region_code": "1505"},
+    )
