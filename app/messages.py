@@ -310,6 +310,10 @@ ERRORS: dict[str, LazyString] = {
     "rules.residence_too_short": _l(
         "Residence since arriving in Kota Jambi is shorter than the program requires."
     ),
+    "rules.residence_unknown": _l(
+        "This program needs a minimum residence, and the person's arrival is not recorded."
+        " Record the KTP with its arrival (IssueKtp) first."
+    ),
     "rules.nib_holder": _l("The recipient holds an active NIB; this program excludes NIB holders."),
     "rules.once_per_kk": _l("This program is once per KK and this family has already received it."),
     "rules.not_combinable": _l(

@@ -12,7 +12,10 @@ Facts are taken as of `on_date` (a grant uses its `period_start`):
   the other sources (DTKS, P3KE, VERVAL; the same period prefers VERVAL, the field visit,
   then DTKS, then P3KE). `desil_source` says which one was used.
 - `residence_months`: whole months since the member's KTP arrival: born here counts from the
-  birth date, `pindah_datang` from `arrived_on`; no KTP record is None (unknown).
+  birth date, `pindah_datang` from `arrived_on`; no KTP record is RESIDENCE_UNKNOWN
+  ("unknown"): evaluate treats it as an unknown fact (review), and a grant of a program with a
+  minimum residence is refused with `rules.residence_unknown` until the arrival is recorded
+  (IssueKtp): an unknown arrival never passes the city's residence rule.
 - `holds_nib`: an NIB of that person registered by then and not revoked by then.
 - `kk_already_received` (once-per-KK programs): another member of the household has or had
   a benefit of this program, whatever its status.
@@ -42,8 +45,11 @@ RULE_CODES = {
 ERROR_CODES = (
     "program.not_found",
     "program.not_in_force",
+    "rules.residence_unknown",
     *RULE_CODES.values(),
 )
+# residence_months of a member whose arrival is not recorded (no KTP record)
+RESIDENCE_UNKNOWN = "unknown"
 
 # the same period: the field visit first, then the older national sources
 _OTHER_SOURCES = {"VERVAL": 0, "DTKS": 1, "P3KE": 2}
@@ -83,15 +89,16 @@ def best_desil(household: Any, on_date: dt.date | str) -> tuple[int | None, str 
     return latest["desil"], latest["source"]
 
 
-def residence_months(member: dict[str, Any], on_date: dt.date | str) -> int | None:
+def residence_months(member: dict[str, Any], on_date: dt.date | str) -> int | str:
+    """Whole months of residence on that day, or RESIDENCE_UNKNOWN without an arrival."""
     arrival = member.get("arrival")
     if not arrival:
-        return None
+        return RESIDENCE_UNKNOWN
     if arrival.get("type") == "pindah_datang":
         since = arrival.get("arrived_on")
     else:
-        since = member["birth_date"]
-    return months_between(_day(since), _day(on_date)) if since else None
+        since = member.get("birth_date")  # None once erased
+    return months_between(_day(since), _day(on_date)) if since else RESIDENCE_UNKNOWN
 
 
 def holds_nib(household: Any, nik: str, on_date: dt.date | str) -> bool:
@@ -157,7 +164,7 @@ def facts_for(
     return {
         "desil": desil,
         "desil_source": source,
-        "residence_months": residence_months(member, day) if member else None,
+        "residence_months": residence_months(member, day) if member else RESIDENCE_UNKNOWN,
         "holds_nib": holds_nib(household, nik, day),
         "kk_already_received": received,
         "other_active_programs": others,
@@ -168,7 +175,8 @@ def facts_for(
 def check_grant(household: Any, cmd: dict[str, Any], program: Any, on_date: dt.date | str) -> None:
     """Refuse the grant in `cmd` (nik, program) when a rule in force on `on_date` fails:
     DomainError("program", code) with the first failing rule's code (see RULE_CODES).
-    Unknown facts do not refuse: the approver decides."""
+    Unknown facts do not refuse (the approver decides), except an unknown arrival for a
+    program with a minimum residence: `rules.residence_unknown`, record the KTP first."""
     member = household.members.get(cmd["nik"])
     if member is None or member["status"] != "active":
         return  # the household answers member.not_found, person.deceased, ...
@@ -181,3 +189,5 @@ def check_grant(household: Any, cmd: dict[str, Any], program: Any, on_date: dt.d
     for rule, passed, _detail in evaluate(rules, facts):
         if passed is False:
             raise DomainError("program", RULE_CODES[rule])
+    if rules.get("min_residence_months") and facts["residence_months"] == RESIDENCE_UNKNOWN:
+        raise DomainError("program", "rules.residence_unknown")
