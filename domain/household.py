@@ -238,6 +238,18 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
     }
 
 
+def identity_facts(identity: dict[str, Any] | None) -> dict[str, Any]:
+    """The KTP facts a person brings from a previous KK, or none."""
+    if not identity or not (identity.get("ktp_issued_on") or identity.get("arrival")):
+        return {}
+    arrival = identity.get("arrival")
+    return {
+        "ktp_issued_on": identity.get("ktp_issued_on"),
+        "arrival": dict(arrival) if arrival else None,
+        "residence_since": identity.get("residence_since"),
+    }
+
+
 # What a household keeps of each member (its snapshot's `members` values).
 MEMBER_FIELDS = tuple(person_record({"nik": "", "name": "", "birth_date": "", "sex": ""}, ""))
 
@@ -261,7 +273,9 @@ class Household(Aggregate):
         rw: str,
         head: dict[str, Any],
         meta: dict[str, Any],
+        head_identity: dict[str, Any] | None = None,
     ) -> None:
+        """`head_identity`: the head's KTP facts from a previous KK (see `add_member`)."""
         self.kk_number = kk_number
         self.kecamatan = kecamatan
         self.kelurahan = kelurahan
@@ -270,6 +284,7 @@ class Household(Aggregate):
         self.rw = rw
         self.head_nik: str = head["nik"]
         self.members: dict[str, dict[str, Any]] = {head["nik"]: person_record(head, HEAD)}
+        self.members[head["nik"]].update(identity_facts(head_identity))
         self.kk_history: list[dict[str, Any]] = [
             {"kk_number": kk_number, "since": meta.get("occurred_at")}
         ]
@@ -332,7 +347,15 @@ class Household(Aggregate):
             m["relationship"] in SPOUSES and m["status"] == "active" for m in self.members.values()
         )
 
-    def add_member(self, person: dict[str, Any], relationship: str, meta: dict[str, Any]) -> None:
+    def add_member(
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        identity: dict[str, Any] | None = None,
+    ) -> None:
+        """`identity`: the person's KTP facts (ktp_issued_on, arrival, residence_since) as
+        recorded on their previous KK; they follow the person into this one."""
         if relationship not in RELATIONSHIPS:
             raise DomainError("relationship", "relationship.unknown")
         check_birth_date(person, "person")
@@ -340,26 +363,45 @@ class Household(Aggregate):
             _date(person["birth_date"]) <= _date(p["birth_date"]) for p in self.parents()
         ):
             raise DomainError("person.birth_date", "member.older_than_parent")
+        carried = identity_facts(identity)
         known = self.members.get(person["nik"])
         if known is None:
-            self._member_added(person, relationship, meta)
+            self._member_added(person, relationship, meta, **carried)
         elif known["status"] == "active":
             raise Conflict("nik", "nik.already_member")
         elif known["status"] == "deceased":
             raise DomainError("person.nik", "person.deceased")
         else:
             # a former member comes back: a new event, so MemberAdded stays once per NIK
-            self._member_rejoined(person, relationship, meta)
+            self._member_rejoined(person, relationship, meta, **carried)
 
     @event("MemberAdded")
     def _member_added(
-        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        ktp_issued_on: str | None = None,
+        arrival: dict[str, Any] | None = None,
+        residence_since: str | None = None,
     ) -> None:
         self.members[person["nik"]] = person_record(person, relationship)
+        if ktp_issued_on or arrival:
+            self.members[person["nik"]].update(
+                ktp_issued_on=ktp_issued_on,
+                arrival=dict(arrival) if arrival else None,
+                residence_since=residence_since,
+            )
 
     @event("MemberRejoined")
     def _member_rejoined(
-        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        ktp_issued_on: str | None = None,
+        arrival: dict[str, Any] | None = None,
+        residence_since: str | None = None,
     ) -> None:
         member = self.members[person["nik"]]
         member.update(
@@ -368,6 +410,12 @@ class Household(Aggregate):
             status="active",
             status_since=None,
         )
+        if ktp_issued_on or arrival:  # a KTP issued while on another KK
+            member.update(
+                ktp_issued_on=ktp_issued_on,
+                arrival=dict(arrival) if arrival else None,
+                residence_since=residence_since,
+            )
 
     def remove_member(self, nik: str, kind: str, effective_date: str, meta: dict[str, Any]) -> None:
         if kind not in REMOVAL_KINDS:

@@ -17,7 +17,14 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
 from domain.homeless import ProvisionalPerson
-from domain.household import Household, KkIndex, NikIndex, check_head, occurred_on
+from domain.household import (
+    Household,
+    KkIndex,
+    NikIndex,
+    check_head,
+    identity_facts,
+    occurred_on,
+)
 from domain.identity import kk_problems, nik_problems
 from domain.use_case import Stored, UseCases, check_person
 
@@ -137,6 +144,10 @@ class HouseholdCases(UseCases):
             rw=cmd["rw"],
             head=head,
             meta=meta,
+            head_identity=identity_facts(
+                None if optimistic else self._identity_elsewhere(head["nik"], None)
+            )
+            or None,
         )
         claims = [
             KkIndex(kk_key=self.kk_key(cmd["kk_number"]), household_id=household.id, meta=meta),
@@ -157,7 +168,8 @@ class HouseholdCases(UseCases):
         nik = cmd["person"]["nik"]
         if nik in household.members:
             optimistic = False  # rejoining: the claim exists (released)
-        household.add_member(cmd["person"], cmd["relationship"], meta)
+        identity = None if optimistic else self._identity_elsewhere(nik, household.id)
+        household.add_member(cmd["person"], cmd["relationship"], meta, identity)
         claim = self._claim_nik(nik, household.id, meta, "person.nik", optimistic)
         try:
             return self._save(household, [claim], unique_field="person.nik")
@@ -165,6 +177,20 @@ class HouseholdCases(UseCases):
             if not (optimistic and conflict.code == "nik.taken"):
                 raise
         return self.add_member(cmd, meta, optimistic=False)  # a known NIK: check it
+
+    def _identity_elsewhere(
+        self, nik: str, household_id: uuid.UUID | None
+    ) -> dict[str, Any] | None:
+        """The person's KTP facts on the KK they were last claimed by, when it is another one
+        (read through the NIK index): a KTP and an arrival follow the person to a new KK."""
+        index = self._nik_index(nik)
+        if index is None or index.household_id == household_id:
+            return None
+        try:
+            previous = self.get_household(index.household_id)
+        except NotFound:
+            return None
+        return previous.members.get(nik)
 
     def remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """The member becomes inactive; unless deceased, their NIK is free to join another

@@ -89,6 +89,9 @@ FIELDS: dict[str, Field] = {
     "status": _clear("family", "whether a member is active, moved out or deceased"),
     "status_since": _clear("family", "the date of the member's last status change"),
     "ktp_issued_on": _clear("identity", "the date a KTP was issued"),
+    "head_identity": _clear(
+        "identity", "the head's KTP facts from a previous KK: classified by their own names"
+    ),
     "residence_since": _clear("address", "residence months are counted from it"),
     "provisional_person_ids": _clear(None),
     "date_of_death": _secret("death", date=True),

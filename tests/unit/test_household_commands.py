@@ -942,3 +942,37 @@ def test_born_here_needs_a_kota_jambi_nik(app, family):
         "2015-01-01",
         {"type": "pindah_datang", "arrived_on": "2014-11-01", "origin_region_code": "1505"},
     )
+
+
+def moved_out(app, hid, who, day="2024-05-01"):
+    app.remove_member(
+        {"household_id": hid, "nik": who["nik"], "kind": "moved_out", "effective_date": day},
+        meta(),
+    )
+
+
+def test_a_ktp_and_its_arrival_follow_the_person_into_a_new_kk(app, family):
+    """A newcomer's arrival date keeps counting when they found or join another family: the
+    residence rule must not restart (or become unknown) because the KK changed."""
+    arrival = {"type": "pindah_datang", "arrived_on": "2019-03-01", "origin_region_code": "1505"}
+    ktp_for(app, family, SON, "2019-04-01", arrival)
+    ktp_for(app, family, WIFE, "2003-04-01")
+    moved_out(app, family, SON)
+    new_family = register(app, head=SON, kk=KK2)  # the son founds his own family
+    son = app.get_household(new_family).members[SON["nik"]]
+    assert (son["ktp_issued_on"], son["arrival"], son["residence_since"]) == (
+        "2019-04-01",
+        arrival,
+        "2019-03-01",
+    )
+    moved_out(app, family, WIFE)  # the mother moves in with him
+    app.add_member(
+        {"household_id": new_family, "person": WIFE, "relationship": "orang_tua"}, meta()
+    )
+    mother = app.get_household(new_family).members[WIFE["nik"]]
+    assert mother["ktp_issued_on"] == "2003-04-01"
+    assert mother["arrival"]["type"] == "born_here"
+    assert mother["residence_since"] == WIFE["birth_date"]
+    # and the facts come back with the events (a replay from the store)
+    replayed = app.repository.get(uuid.UUID(new_family))
+    assert replayed.members[WIFE["nik"]]["ktp_issued_on"] == "2003-04-01"
