@@ -12,7 +12,7 @@ from tests.support.apps import memory_casework
 @pytest.fixture(scope="module")
 def envelopes():
     app = memory_casework()
-    seed_app(app, 60, seed_value=3)
+    seed_app(app, 100, seed_value=3)  # realistic coverage: 100 families reach most kinds
     found = [
         from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 100_000)
     ]
