@@ -371,3 +371,37 @@ def test_openapi_covers_every_command(client):
         "any_member",
     ]
     assert schemas["RecordWelfareAssessment"]["properties"]["desil"]["maximum"] == 10
+
+
+def test_an_implausible_family_or_an_unexplained_benefit_change_is_422_naming_the_field(
+    client, tokens
+):
+    """A child older than the head, a KTP before 17, a benefit change without a listed reason:
+    each answers 422 naming the field, in Bahasa Indonesia, without the value; nothing stored."""
+    household_id = register(client, tokens["cw_sipin"])  # the head was born 1985-03-12
+    older_child = {"nik": "1571010101800003", "name": "Anak Tua", "birth_date": "1980-01-01"}
+    older_child["sex"] = "M"
+    answer = post(
+        client,
+        "AddMember",
+        {"household_id": household_id, "person": older_child, "relationship": "anak"},
+        tokens["cw_sipin"],
+    )
+    assert answer.status_code == 422
+    assert answer.json["codes"] == {"person.birth_date": ["member.older_than_parent"]}
+    assert "Anak" in answer.json["errors"]["person.birth_date"][0]
+    assert "1980" not in str(answer.json) and "Anak Tua" not in str(answer.json)
+    too_young = {"household_id": household_id, "nik": HEAD["nik"], "issued_on": "2001-05-01"}
+    too_young["arrival"] = {"type": "born_here"}
+    answer = post(client, "IssueKtp", too_young, tokens["cw_sipin"])
+    assert answer.status_code == 422 and answer.json["codes"] == {"issued_on": ["ktp.too_young"]}
+    state = household(client, household_id, tokens["admin"])
+    assert state["version"] == 1 and len(state["members"]) == 1
+
+    suspend = {
+        "household_id": household_id,
+        "benefit_id": str(uuid.uuid4()),
+        "effective_date": "2025-02-01",
+    }
+    answer = post(client, "SuspendBenefit", suspend, tokens["admin"])
+    assert answer.status_code == 422 and list(answer.json["codes"]) == ["reason_code"]
