@@ -339,9 +339,10 @@ class Household(Aggregate):
         ]
 
     def is_married(self, nik: str) -> bool:
-        """A spouse on the KK, or a head with an active spouse on it."""
+        """A spouse on the KK (or a child's spouse, menantu), or a head with an active spouse
+        on it."""
         member = self.members[nik]
-        if member["relationship"] in SPOUSES:
+        if member["relationship"] in (*SPOUSES, "menantu"):
             return True
         return nik == self.head_nik and any(
             m["relationship"] in SPOUSES and m["status"] == "active" for m in self.members.values()
