@@ -155,6 +155,14 @@ ERRORS: dict[str, LazyString] = {
     "member.not_adult": _l(
         "The new head must be an adult (17 or older) or a spouse. Choose another member."
     ),
+    "member.older_than_parent": _l(
+        "A child (anak) cannot be born before the head or the head's spouse. Check the birth"
+        " date or the relationship."
+    ),
+    "head.not_adult": _l(
+        "The head of a new family must be 17 or older. Check the birth date, or register the"
+        " family with an adult as head."
+    ),
     "removal.kind_unknown": _l("Choose why the member leaves: moved_out, deceased or other."),
     # Identity
     "arrival.type_unknown": _l("Choose the arrival: born_here or pindah_datang (moved in)."),
@@ -164,6 +172,14 @@ ERRORS: dict[str, LazyString] = {
     ),
     "arrival.after_issue": _l(
         "The arrival date cannot be after the KTP's issue date. Check both dates."
+    ),
+    "arrival.born_elsewhere": _l(
+        "This NIK was first registered outside Kota Jambi, so the person was not born here."
+        " Choose pindah_datang and give the arrival date and the region of origin."
+    ),
+    "ktp.too_young": _l(
+        "A KTP is issued at 17, or earlier to a married person. Check the issue date, the"
+        " birth date or the relationship."
     ),
     "region_code.format": _l(
         "The origin region code has 4 digits (regency/city) or 6 (district), for example 3171."
@@ -206,7 +222,16 @@ ERRORS: dict[str, LazyString] = {
     "benefit.terminated": _l("This benefit has been terminated and cannot change any more."),
     "benefit.not_active": _l("This benefit is not active, so it cannot be suspended."),
     "benefit.not_suspended": _l("This benefit is not suspended, so there is nothing to resume."),
-    "review.cause_unknown": _l("Unknown review cause."),
+    "benefit.date_outside_period": _l(
+        "The effective date must fall within the benefit's period. Check the period and the date."
+    ),
+    "benefit.date_before_last_change": _l(
+        "The effective date cannot be before the benefit's last change. Enter that day or a"
+        " later one."
+    ),
+    "reason_code.unknown": _l("Choose why the benefit changes from the list of reasons."),
+    "rejection.reason_unknown": _l("Choose why the change is rejected from the list of reasons."),
+    "review.cause_unknown": _l("Unknown review cause (nib or death)."),
     "review.already_open": _l("A review for the same cause is already open for this benefit."),
     "review.not_found": _l(
         "No review with this id in this household: copy the review id from the review queue."
@@ -291,6 +316,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     "rules.residence_too_short": _l(
         "Residence since arriving in Kota Jambi is shorter than the program requires."
+    ),
+    "rules.residence_unknown": _l(
+        "This program needs a minimum residence, and the person's arrival is not recorded."
+        " Record the KTP with its arrival (IssueKtp) first."
     ),
     "rules.nib_holder": _l("The recipient holds an active NIB; this program excludes NIB holders."),
     "rules.once_per_kk": _l("This program is once per KK and this family has already received it."),
@@ -434,6 +463,24 @@ TEXT: dict[str, LazyString] = {
         "Supervision of financial services, monetary and payment systems"
     ),
     "opt.exemption.statistics_research": _l("Statistics and scientific research"),
+    "field.reason_code": _l("Reason"),
+    "opt.reason_code.no_longer_eligible": _l("No longer meets the program's requirements"),
+    "opt.reason_code.conditions_not_met": _l("The program's obligations were not met"),
+    "opt.reason_code.deceased": _l("The recipient died"),
+    "opt.reason_code.moved_away": _l("Moved out of the city"),
+    "opt.reason_code.nib_holder": _l("Holds a business registration (NIB)"),
+    "opt.reason_code.double_receipt": _l("Receives aid twice"),
+    "opt.reason_code.data_invalid": _l("The data was found invalid (verification)"),
+    "opt.reason_code.graduated": _l("Graduated: no longer needs aid"),
+    "opt.reason_code.recipient_request": _l("At the recipient's request"),
+    "opt.reason_code.issue_resolved": _l("The problem has been resolved"),
+    "opt.reason_code.other": _l("Other (say what in the reason)"),
+    "opt.reason_code.insufficient_evidence": _l("Not enough evidence"),
+    "opt.reason_code.rules_not_met": _l("Does not meet the program's rules"),
+    "opt.reason_code.data_incorrect": _l("The data is incorrect"),
+    "opt.reason_code.duplicate": _l("A duplicate request"),
+    "opt.reason_code.wrong_dates": _l("The dates or the period are wrong"),
+    "opt.reason_code.legal_exemption": _l("An exemption under the law (UU PDP article 15)"),
     "field.nik_key": _l("NIK keyed hash"),
     "field.kk_key": _l("KK number keyed hash"),
     "field.household_id": _l("Household id"),

@@ -26,12 +26,14 @@ from marshmallow import (
 
 from adapters.codec import PREFIX as TOKEN_PREFIX
 from app.messages import ERRORS
+from domain.approval import REJECTION_REASONS
 from domain.commands import COMMANDS as CATALOGUE
 from domain.commands import Command as Declaration
 from domain.homeless import SERVICES
 from domain.household import (
     ARRIVAL_TYPES,
     ASSESSMENT_SOURCES,
+    BENEFIT_CHANGE_REASONS,
     EMPOWERMENT_OUTCOMES,
     ERASURE_EXEMPTIONS,
     OBJECTION_RESOLUTIONS,
@@ -940,7 +942,19 @@ def _benefit_change_schema(name: str) -> type[Schema]:
         {
             "household_id": _household_id(),
             "benefit_id": Id(required=True, metadata={"description": "GrantBenefit's benefit_id"}),
-            "effective_date": Day(required=True),
+            "effective_date": Day(
+                required=True,
+                metadata={"description": "within the benefit's period, not before its last change"},
+            ),
+            "reason_code": Choice(
+                choices=BENEFIT_CHANGE_REASONS,
+                code="reason_code.unknown",
+                required=True,
+                metadata={
+                    "description": "why, a code; `other` needs the free-text `reason`",
+                    "example": "no_longer_eligible",
+                },
+            ),
             "__doc__": f"{name.removesuffix('Schema')}: one benefit, from the date given.",
         },
     )
@@ -1075,6 +1089,12 @@ class ApproveChangeSchema(_Command):
 
 class RejectChangeSchema(_Command):
     approval_id = Id(required=True, metadata={"description": "the approval_id answered with 202"})
+    reason_code = Choice(
+        choices=REJECTION_REASONS,
+        code="rejection.reason_unknown",
+        required=True,
+        metadata={"description": "why it is rejected, a code", "example": "insufficient_evidence"},
+    )
     note = Text(
         code="note",
         max_length=500,

@@ -76,18 +76,33 @@ def _resolve(value: Any, made: dict[str, str]) -> Any:
     return value
 
 
-def play_history(app: Casework, household_id: str, steps: list[dict], counts: Counter) -> None:
-    """Carry out one family's history; a refused step is counted (`refused:<code>`), not fatal."""
+def play_history(app: Casework, steps: list[dict], counts: Counter) -> str | None:
+    """Carry out one family's history, from its registration (the first step); a refused
+    step is counted (`refused:<code>`), not fatal. Answers the household id, or None when the
+    registration itself was refused (the same seed run twice meets its own NIKs: skipped,
+    never overwritten)."""
     made: dict[str, str] = {}
+    household_id: str | None = None
     for step in steps:
+        meta = make_meta(
+            SEEDER, "seed", reason=step["reason"], occurred_at=_occurred_at(step["on"])
+        )
+        if step["command"] == "RegisterHousehold":
+            try:
+                household_id = str(
+                    app.execute("RegisterHousehold", dict(step["cmd"]), meta).stream_id
+                )
+            except DomainError as error:
+                counts["skipped"] += 1
+                log.debug("skipped a synthetic household: %s", error.code)
+                return None
+            counts["RegisterHousehold"] += 1
+            continue
         try:
             cmd = {"household_id": household_id, **_resolve(step["cmd"], made)}
         except KeyError:  # what it refers to was refused
             counts["skipped:ref"] += 1
             continue
-        meta = make_meta(
-            SEEDER, "seed", reason=step["reason"], occurred_at=_occurred_at(step["on"])
-        )
         try:
             stored = app.execute(step["command"], cmd, meta)
         except DomainError as error:
@@ -97,6 +112,7 @@ def play_history(app: Casework, household_id: str, steps: list[dict], counts: Co
         counts[step["command"]] += 1
         if step["ref"]:
             made[step["ref"]] = derived_id(household_id, CREATES[step["command"]], stored.version)
+    return household_id
 
 
 def seed_app(
@@ -107,28 +123,17 @@ def seed_app(
     history: bool = True,
 ) -> Counter:
     """Seed the catalog and `households` families with their histories into `app`; answers
-    what was stored, by command (and `refused:<code>`, `skipped` families)."""
+    what was stored, by command (and `refused:<code>`, `skipped` families). Without
+    `history`, only the registrations and the members (each on its own date)."""
     counts: Counter = Counter()
     defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
     counts["DefineProgram"] += len(defined)
     histories = HistoryGenerator(seed_value)
     for done, family in enumerate(generate_households(households, seed_value), start=1):
         steps = histories.history(family)  # drawn even for a skipped family: the rest stays
-        try:
-            result = app.register_household(family["register"], make_meta(SEEDER, "seed"))
-            for member in family["members"]:
-                app.add_member(
-                    {"household_id": result.stream_id, **member}, make_meta(SEEDER, "seed")
-                )
-        except DomainError as error:
-            # The same seed run twice meets its own NIKs: skip, never overwrite.
-            counts["skipped"] += 1
-            log.debug("skipped a synthetic household: %s", error.code)
-        else:
-            counts["RegisterHousehold"] += 1
-            counts["AddMember"] += len(family["members"])
-            if history:
-                play_history(app, result.stream_id, steps, counts)
+        if not history:
+            steps = [s for s in steps if s["command"] in ("RegisterHousehold", "AddMember")]
+        play_history(app, steps, counts)
         if bar is not None:
             bar.update(done)
     return counts

@@ -829,7 +829,6 @@ PERIOD_2026 = ("2026-01-01", "2026-12-31")
 # Yearly amounts in rupiah, illustrative: PKH varies by component, BPNT is Rp200,000 a month,
 # the PBI-JK premium Rp42,000 a month; the Kartu Jambi Bahagia amount is an assumption.
 AMOUNTS = {"PKH": 3_000_000, "BPNT": 2_400_000, "PBI-JK": 504_000, "KJB": 1_200_000}
-DESIL_WEIGHTS = (10, 12, 13, 13, 12, 10, 9, 8, 7, 6)  # the registry leans to the poorer deciles
 BUSINESSES = (
     "Warung Sembako",
     "Kedai Kopi",
@@ -842,11 +841,11 @@ BUSINESSES = (
     "Kue Basah",
     "Pangkas Rambut",
 )
-TERMINATION_REASONS = (
-    "Sudah mampu menurut hasil verifikasi lapangan",
-    "Pindah domisili ke luar Kota Jambi",
-    "Data ganda dengan penerima lain",
-    "Tidak memenuhi syarat setelah pemutakhiran DTSEN",
+TERMINATION_REASONS = (  # (reason_code, the case worker's words)
+    ("graduated", "Sudah mampu menurut hasil verifikasi lapangan"),
+    ("moved_away", "Pindah domisili ke luar Kota Jambi"),
+    ("double_receipt", "Data ganda dengan penerima lain"),
+    ("no_longer_eligible", "Tidak memenuhi syarat setelah pemutakhiran DTSEN"),
 )
 OBJECTION_GROUNDS = (
     "Keluarga tergolong mampu: rumah permanen dan kendaraan roda empat",
@@ -922,8 +921,49 @@ class HistoryGenerator:
         self._terminations(story)
         self._objections(story)
         self._remember_neighbours(story)
+        self._registration(story)
         # in the order they happened (a stable sort keeps a day's steps in drawing order)
         return sorted(story.steps, key=lambda s: s["on"])
+
+    def _registration(self, story: _Story) -> None:
+        """When the family entered the register (the first import, late 2023, or later when
+        the head came of age or arrived), and when each member joined it (at registration,
+        or after their birth or arrival). Nothing is recorded about the family before it is
+        registered, nor about a member before they joined: a fact older than that (a KTP
+        issued years ago) is recorded then, with its own date in its fields. Drawn last, so
+        the other concerns draw what they always drew."""
+        rng = self.rng
+        head = story.head
+        registered = self._between(dt.date(2023, 7, 1), dt.date(2024, 1, 31))
+        registered = max(registered, _add_years(dt.date.fromisoformat(head["birth_date"]), 17))
+        if not head["nik"].startswith(_CITY) and head["nik"] in story.residence_since:
+            arrived = story.residence_since[head["nik"]]
+            registered = max(registered, arrived + dt.timedelta(days=rng.randint(7, 60)))
+        registered = min(registered, REFERENCE_DATE)
+        joined = {head["nik"]: _iso(registered)}
+        steps = [self._step("RegisterHousehold", registered, dict(story.family["register"]))]
+        for member in story.family["members"]:
+            person = member["person"]
+            born = dt.date.fromisoformat(person["birth_date"])
+            on = max(registered, born + dt.timedelta(days=rng.randint(14, 120)))
+            arrived = story.residence_since.get(person["nik"])
+            if arrived is not None and not person["nik"].startswith(_CITY):
+                on = max(on, arrived + dt.timedelta(days=rng.randint(7, 60)))
+            on = min(on, REFERENCE_DATE)
+            joined[person["nik"]] = _iso(on)
+            cmd = {"person": dict(person), "relationship": member["relationship"]}
+            steps.append(self._step("AddMember", on, cmd))
+        created: dict[str, str] = {}
+        for step in story.steps:  # drawing order: a step comes after what it refers to
+            first = _iso(registered)
+            on = max(step["on"], first, joined.get(step["cmd"].get("nik"), first))
+            for value in step["cmd"].values():
+                if isinstance(value, dict) and "ref" in value:
+                    on = max(on, created[value["ref"]])
+            step["on"] = on
+            if step["ref"]:
+                created[step["ref"]] = on
+        story.steps[:0] = steps
 
     # -- concerns, in drawing order ----------------------------------------------------
 
@@ -964,9 +1004,11 @@ class HistoryGenerator:
 
     def _welfare(self, story: _Story) -> None:
         """DTSEN for most, the older sources for some, not always agreeing; the best desil
-        is the latest DTSEN's, else DTKS's, else P3KE's."""
+        is the latest DTSEN's, else DTKS's, else P3KE's. The desil follows the family: large
+        families, many dependants and a woman heading it alone are poorer (BPS: poor
+        households have 4.74 members on average, all households 3.94)."""
         rng = self.rng
-        desil = rng.choices(range(1, 11), DESIL_WEIGHTS)[0]
+        desil = self._desil_of(story)
         has_dtsen = rng.random() < 0.85
         if has_dtsen:
             story.best_desil = desil
@@ -990,6 +1032,24 @@ class HistoryGenerator:
         if story.best_desil is None and older:
             story.best_desil = older.get("DTKS", older.get("P3KE"))
 
+    def _desil_of(self, story: _Story) -> int:
+        """A proxy-means-test-like draw: a latent welfare score from the family's size and
+        composition plus noise, cut into deciles."""
+        people = story.people
+        ages = [_age(dt.date.fromisoformat(p["birth_date"])) for p, _ in people]
+        size = len(people)
+        dependants = sum(1 for a in ages if a < 15 or a >= 65)
+        alone = story.head["sex"] == "F" and not any(r == "suami" for _, r in people)
+        welfare = (
+            -0.3 * (size - 4)
+            - 0.15 * dependants
+            - (0.6 if alone else 0.0)
+            + self.rng.gauss(0.0, 1.4)
+        )
+        # cut points of the latent score, leaning to the poorer deciles (a register of need)
+        cuts = (-2.6, -1.9, -1.3, -0.8, -0.3, 0.2, 0.7, 1.2, 1.8)
+        return 1 + sum(1 for cut in cuts if welfare > cut)
+
     def _nibs_before_decisions(self, story: _Story) -> None:
         """A few NIBs registered before the 2026 decisions (they keep the holder from KJB)."""
         if story.adults and self.rng.random() < 0.06:
@@ -999,22 +1059,26 @@ class HistoryGenerator:
             story.steps.append(self._nib(holder, on))
 
     def _benefits(self, story: _Story) -> None:
-        """Benefits for 2026, to those the program rules admit: PKH to the woman of a poor
-        family, BPNT and PBI-JK to its head, KJB to a head of a year's residence without
-        other benefits or a business."""
+        """Benefits for 2026, to those the program rules admit, at about the national rates
+        (PKH reaches about one family in nine, BPNT/Sembako about one in five, PBI-JK a third
+        of the people): PKH to the woman of a poor family with a PKH component (a child or
+        an elder), who also gets BPNT; BPNT and PBI-JK to the head; KJB to a head of a year's
+        residence without other benefits or a business."""
         rng, head, best = self.rng, story.head, story.best_desil
         if best is None:
             return
         woman = next(
             (p for p, r in story.people if r == "istri"), head if head["sex"] == "F" else None
         )
-        if best <= 4:
-            if woman is not None and rng.random() < 0.75:
-                self._grant(story, "PKH", woman)
-            if rng.random() < 0.85:
-                self._grant(story, "BPNT", head)
+        ages = [_age(dt.date.fromisoformat(p["birth_date"])) for p, _ in story.people]
+        component = any(a < 18 or a >= 60 for a in ages)
+        pkh = woman is not None and component and best <= 3 and rng.random() < 0.55
+        if pkh:
+            self._grant(story, "PKH", woman)
+        if best <= 4 and (pkh or rng.random() < 0.35):
+            self._grant(story, "BPNT", head)
         if best <= 5:
-            if rng.random() < 0.8:
+            if rng.random() < 0.7:
                 self._grant(story, "PBI-JK", head)
             if woman is not None and woman is not head and best <= 4 and rng.random() < 0.6:
                 self._grant(story, "PBI-JK", woman)
@@ -1024,7 +1088,7 @@ class HistoryGenerator:
                 and since is not None
                 and months_between(since, dt.date.fromisoformat(PERIOD_2026[0])) >= 12
                 and head["nik"] not in story.nib_before
-                and rng.random() < 0.6
+                and rng.random() < 0.3
             ):
                 self._grant(story, "KJB", head)
 
@@ -1066,11 +1130,12 @@ class HistoryGenerator:
         for program, nik in story.grants:
             if self.rng.random() < 0.05:
                 ended = self._between(dt.date(2026, 3, 1), dt.date(2026, 9, 30))
+                reason_code, reason = self.rng.choice(TERMINATION_REASONS)
                 cmd = {
                     "benefit_id": {"ref": f"benefit:{program}:{nik}"},
                     "effective_date": _iso(ended),
+                    "reason_code": reason_code,
                 }
-                reason = self.rng.choice(TERMINATION_REASONS)
                 story.steps.append(self._step("TerminateBenefit", ended, cmd, reason=reason))
 
     def _objections(self, story: _Story) -> None:

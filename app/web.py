@@ -67,6 +67,7 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
+from domain.approval import REJECTION_REASONS
 from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
@@ -956,7 +957,8 @@ def reviews_page():
 def approvals_page():
     pending = services().casework.pending_approvals()
     rows = [_approval_row(change) for change in pending]
-    return render_template("approvals.html", active="approvals", rows=rows)
+    reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
+    return render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
 
 
 @bp.post("/persetujuan/<approval_id>/<decision>")
@@ -968,6 +970,9 @@ def decide(approval_id: str, decision: str):
     note = request.form.get("note", "").strip()
     if note:
         payload["note"] = note
+    reason_code = request.form.get("reason_code", "").strip()
+    if decision == "tolak" and reason_code:
+        payload["reason_code"] = reason_code
     try:
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:

@@ -248,7 +248,9 @@ def _death(envelope: dict[str, Any], view: PolicyView, household: dict, nik: str
                 cmd={
                     "household_id": envelope["stream_id"],
                     "benefit_id": benefit["benefit_id"],
-                    "effective_date": day,
+                    # a benefit that would have started after the death ends where it starts
+                    "effective_date": max(day, benefit.get("period_start") or day),
+                    "reason_code": "deceased",
                 },
                 reason=f"recipient deceased on the date of death (event {envelope['event_id']})",
                 occurred_at=envelope["occurred_at"],

@@ -22,7 +22,19 @@ ERROR_CODES = (
     "approval.supervisor_only",
     "approval.command_unknown",
     "approval.note_required",
+    "rejection.reason_unknown",
     "version.stale",
+)
+
+# Why a change is rejected (RejectChange): the code list, declared once; the note says more.
+REJECTION_REASONS = (
+    "insufficient_evidence",  # bukti tidak cukup
+    "rules_not_met",  # tidak memenuhi ketentuan program
+    "data_incorrect",  # data tidak benar
+    "duplicate",  # permintaan ganda
+    "wrong_dates",  # tanggal atau periode tidak sesuai
+    "legal_exemption",  # pengecualian menurut undang-undang (UU PDP pasal 15)
+    "other",  # lainnya: the note says what
 )
 
 _NAMESPACE = uuid.UUID("8c1d2a4e-5f6b-4d7c-9e0a-3b2c1d4e5f60")
@@ -68,17 +80,30 @@ class PendingChange(Aggregate):
         self.decided_by = approver
         self.note = note
 
-    def reject(self, note: str | None, meta: dict[str, Any]) -> None:
+    def reject(
+        self, note: str | None, meta: dict[str, Any], reason_code: str | None = None
+    ) -> None:
         self.check_decider(meta)
         if not (note or "").strip():
             raise DomainError("note", "approval.note_required")
-        self._rejected(meta["actor"], note.strip(), meta)
+        if reason_code is None:
+            raise DomainError("reason_code", "value.required")
+        if reason_code not in REJECTION_REASONS:
+            raise DomainError("reason_code", "rejection.reason_unknown")
+        self._rejected(meta["actor"], note.strip(), meta, reason_code)
 
     @event("ChangeRejected")
-    def _rejected(self, approver: dict[str, Any], note: str, meta: dict[str, Any]) -> None:
+    def _rejected(
+        self,
+        approver: dict[str, Any],
+        note: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,  # None in events recorded before reason codes
+    ) -> None:
         self.status = "rejected"
         self.decided_by = approver
         self.note = note
+        self.reason_code = reason_code
 
     def refuse(self, reasons: list[dict[str, Any]], meta: dict[str, Any]) -> None:
         """At approval the program's rules, run again on the facts of that moment, failed:

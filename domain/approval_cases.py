@@ -108,7 +108,7 @@ class ApprovalCases(UseCases):
     def reject_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         pending = self.get_pending_change(cmd["approval_id"])
         self._check_expected_version(pending, cmd.get("expected_version"))
-        pending.reject(cmd.get("note"), meta)
+        pending.reject(cmd.get("note"), meta, reason_code=cmd.get("reason_code"))
         riders = []
         if cmd.get("exemption"):
             # UU PDP article 15: a refused erasure and its ground are recorded on the household.

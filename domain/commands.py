@@ -309,7 +309,7 @@ CATALOGUE = (
     ),
     Command(
         "SuspendBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.suspend_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -318,7 +318,7 @@ CATALOGUE = (
     ),
     Command(
         "ResumeBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.resume_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -327,7 +327,7 @@ CATALOGUE = (
     ),
     Command(
         "TerminateBenefit",
-        ("household_id", "benefit_id", "effective_date"),
+        ("household_id", "benefit_id", "effective_date", "reason_code"),
         HouseholdCases.terminate_benefit,
         Group.BENEFITS,
         BENEFIT,
@@ -424,7 +424,7 @@ CATALOGUE = (
     # exemption: an article 15 ground (domain.household.ERASURE_EXEMPTIONS), to refuse an erasure
     Command(
         "RejectChange",
-        ("approval_id", "note", "exemption"),
+        ("approval_id", "reason_code", "note", "exemption"),
         ApprovalCases.reject_change,
         Group.APPROVALS,
         Area(decision=True),

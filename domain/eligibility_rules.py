@@ -52,8 +52,12 @@ RULE_CODES = {
 ERROR_CODES = (
     "program.not_found",
     "program.not_in_force",
+    "rules.residence_unknown",
     *RULE_CODES.values(),
 )
+
+# residence_months of a member whose arrival is not recorded (no KTP record)
+RESIDENCE_UNKNOWN = "unknown"
 
 # the same period: the field visit first, then the older national sources
 _OTHER_SOURCES = {"VERVAL": 0, "DTKS": 1, "P3KE": 2}
@@ -93,15 +97,16 @@ def best_desil(household: Any, on_date: dt.date | str) -> tuple[int | None, str 
     return latest["desil"], latest["source"]
 
 
-def residence_months(member: dict[str, Any], on_date: dt.date | str) -> int | None:
+def residence_months(member: dict[str, Any], on_date: dt.date | str) -> int | str:
+    """Whole months of residence on that day, or RESIDENCE_UNKNOWN without an arrival."""
     arrival = member.get("arrival")
     if not arrival:
-        return None
+        return RESIDENCE_UNKNOWN
     if arrival.get("type") == "pindah_datang":
         since = arrival.get("arrived_on")
     else:
-        since = member["birth_date"]
-    return months_between(_day(since), _day(on_date)) if since else None
+        since = member.get("birth_date")  # None once erased
+    return months_between(_day(since), _day(on_date)) if since else RESIDENCE_UNKNOWN
 
 
 def holds_nib(household: Any, nik: str, on_date: dt.date | str) -> bool:
@@ -167,7 +172,7 @@ def facts_for(
     return {
         "desil": desil,
         "desil_source": source,
-        "residence_months": residence_months(member, day) if member else None,
+        "residence_months": residence_months(member, day) if member else RESIDENCE_UNKNOWN,
         "holds_nib": holds_nib(household, nik, day),
         "kk_already_received": received,
         "other_active_programs": others,
@@ -343,6 +348,16 @@ def check_grant(
             list(household.benefits.values()),
             elsewhere or [],
             programs,
+        )
+    if rules.get("min_residence_months") and facts["residence_months"] == RESIDENCE_UNKNOWN:
+        # an unknown arrival never passes the city's residence rule: record the KTP first
+        reasons.append(
+            {
+                "rule": "min_residence_months",
+                "rule_version": rules.get("version"),
+                "code": "rules.residence_unknown",
+                "detail": {"months_needed": rules["min_residence_months"]},
+            }
         )
     if reasons:
         reasons.sort(key=lambda reason: _RULE_ORDER.index(reason["rule"]))

@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
+from domain.regions import TENANT_CODE
 
 RELATIONSHIPS = (
     "istri",
@@ -44,6 +45,7 @@ RELATIONSHIPS = (
 HEAD = "kepala_keluarga"
 SPOUSES = ("istri", "suami")
 ADULT_AGE = 17  # KTP age (UU Adminduk); a married person is adult too
+EARLIEST_BIRTH = dt.date(1900, 1, 1)  # an earlier birth date is a typing error
 
 MEMBER_STATUSES = ("active", "moved_out", "deceased", "removed")
 REMOVAL_KINDS = {"moved_out": "moved_out", "deceased": "deceased", "other": "removed"}
@@ -59,6 +61,30 @@ REVIEW_CAUSES = ("nib", "death", "verification", "objection", "moved_out", "grad
 REVIEW_DECISIONS = ("keep", "suspend", "terminate")
 # a policy closes a review whose cause went away (the NIB revoked again)
 REVIEW_WITHDRAWN = "withdrawn"
+# Why a benefit is suspended, resumed or terminated: the code list, declared once (the schemas,
+# the forms and the catalogs follow). "other" needs the free-text reason.
+BENEFIT_CHANGE_REASONS = (
+    "no_longer_eligible",  # tidak lagi memenuhi syarat (desil, rules)
+    "conditions_not_met",  # kewajiban program tidak dipenuhi (e.g. PKH attendance)
+    "deceased",  # penerima meninggal
+    "moved_away",  # pindah ke luar kota
+    "nib_holder",  # memiliki NIB
+    "double_receipt",  # menerima bantuan ganda
+    "data_invalid",  # data tidak valid (verval)
+    "graduated",  # graduasi, sudah mandiri
+    "recipient_request",  # atas permintaan penerima
+    "issue_resolved",  # masalah sudah selesai (resuming)
+    "other",  # lainnya: the free-text reason says what
+)
+# The reason code a decided review gives the benefit's change, by what opened the review.
+REVIEW_REASON_CODES = {
+    "nib": "nib_holder",
+    "death": "deceased",
+    "verification": "data_invalid",
+    "objection": "no_longer_eligible",
+    "moved_out": "moved_away",
+    "graduation": "graduated",
+}
 EMPOWERMENT_OUTCOMES = ("completed", "graduated", "dropped_out")
 OBJECTION_RESOLUTIONS = ("upheld", "rejected")
 OBJECTION_DAYS = 14
@@ -81,6 +107,9 @@ ERROR_CODES = (
     "member.is_head",
     "member.already_head",
     "member.not_adult",
+    "member.older_than_parent",
+    "head.not_adult",
+    "birth_date.too_old",
     "removal.kind_unknown",
     "person.deceased",
     # dates and plain values
@@ -92,6 +121,8 @@ ERROR_CODES = (
     "arrival.type_unknown",
     "arrival.arrived_on_required",
     "arrival.after_issue",
+    "arrival.born_elsewhere",
+    "ktp.too_young",
     "region_code.format",
     "identity.already_linked",
     "sex.invalid",
@@ -113,6 +144,9 @@ ERROR_CODES = (
     "benefit.terminated",
     "benefit.not_active",
     "benefit.not_suspended",
+    "benefit.date_outside_period",
+    "benefit.date_before_last_change",
+    "reason_code.unknown",
     "review.cause_unknown",
     "review.already_open",
     "review.not_found",
@@ -192,6 +226,21 @@ def age_on(birth_date: str, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def check_birth_date(person: dict[str, Any], field: str) -> None:
+    """A birth date before 1900 is refused (the schema refuses it at the edge too)."""
+    if _date(person["birth_date"]) < EARLIEST_BIRTH:
+        raise DomainError(f"{field}.birth_date", "birth_date.too_old")
+
+
+def check_head(head: dict[str, Any], on_day: dt.date, field: str = "head") -> None:
+    """A new family's head is 17 or older on the day it is registered: a family is registered
+    with its head alone, so a marriage cannot be shown yet (a married head under 17 is
+    registered by the spouse as head, and ChangeHead follows)."""
+    check_birth_date(head, field)
+    if age_on(head["birth_date"], on_day) < ADULT_AGE:
+        raise DomainError(f"{field}.birth_date", "head.not_adult")
+
+
 def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
     return {
         "nik": person["nik"],
@@ -206,6 +255,18 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
         "arrival": None,  # {"type", "arrived_on", "origin_region_code"}
         "residence_since": None,  # arrival date, or the birth date when born here
         "provisional_person_ids": [],
+    }
+
+
+def identity_facts(identity: dict[str, Any] | None) -> dict[str, Any]:
+    """The KTP facts a person brings from a previous KK, or none."""
+    if not identity or not (identity.get("ktp_issued_on") or identity.get("arrival")):
+        return {}
+    arrival = identity.get("arrival")
+    return {
+        "ktp_issued_on": identity.get("ktp_issued_on"),
+        "arrival": dict(arrival) if arrival else None,
+        "residence_since": identity.get("residence_since"),
     }
 
 
@@ -234,7 +295,9 @@ class Household(Aggregate):
         rw: str,
         head: dict[str, Any],
         meta: dict[str, Any],
+        head_identity: dict[str, Any] | None = None,
     ) -> None:
+        """`head_identity`: the head's KTP facts from a previous KK (see `add_member`)."""
         self.kk_number = kk_number
         self.kecamatan = kecamatan
         self.kelurahan = kelurahan
@@ -243,6 +306,7 @@ class Household(Aggregate):
         self.rw = rw
         self.head_nik: str = head["nik"]
         self.members: dict[str, dict[str, Any]] = {head["nik"]: person_record(head, HEAD)}
+        self.members[head["nik"]].update(identity_facts(head_identity))
         self.kk_history: list[dict[str, Any]] = [
             {"kk_number": kk_number, "since": meta.get("occurred_at")}
         ]
@@ -286,29 +350,81 @@ class Household(Aggregate):
 
     # ---- membership ----------------------------------------------------------------------
 
-    def add_member(self, person: dict[str, Any], relationship: str, meta: dict[str, Any]) -> None:
+    def parents(self) -> list[dict[str, Any]]:
+        """The head and the head's spouses, active: the parents of an `anak` on the KK."""
+        return [
+            m
+            for nik, m in self.members.items()
+            if m["status"] == "active"
+            and (nik == self.head_nik or m["relationship"] in SPOUSES)
+            and m.get("birth_date")
+        ]
+
+    def is_married(self, nik: str) -> bool:
+        """A spouse on the KK (or a child's spouse, menantu), or a head with an active spouse
+        on it."""
+        member = self.members[nik]
+        if member["relationship"] in (*SPOUSES, "menantu"):
+            return True
+        return nik == self.head_nik and any(
+            m["relationship"] in SPOUSES and m["status"] == "active" for m in self.members.values()
+        )
+
+    def add_member(
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        identity: dict[str, Any] | None = None,
+    ) -> None:
+        """`identity`: the person's KTP facts (ktp_issued_on, arrival, residence_since) as
+        recorded on their previous KK; they follow the person into this one."""
         if relationship not in RELATIONSHIPS:
             raise DomainError("relationship", "relationship.unknown")
+        check_birth_date(person, "person")
+        if relationship == "anak" and any(
+            _date(person["birth_date"]) <= _date(p["birth_date"]) for p in self.parents()
+        ):
+            raise DomainError("person.birth_date", "member.older_than_parent")
+        carried = identity_facts(identity)
         known = self.members.get(person["nik"])
         if known is None:
-            self._member_added(person, relationship, meta)
+            self._member_added(person, relationship, meta, **carried)
         elif known["status"] == "active":
             raise Conflict("nik", "nik.already_member")
         elif known["status"] == "deceased":
             raise DomainError("person.nik", "person.deceased")
         else:
             # a former member comes back: a new event, so MemberAdded stays once per NIK
-            self._member_rejoined(person, relationship, meta)
+            self._member_rejoined(person, relationship, meta, **carried)
 
     @event("MemberAdded")
     def _member_added(
-        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        ktp_issued_on: str | None = None,
+        arrival: dict[str, Any] | None = None,
+        residence_since: str | None = None,
     ) -> None:
         self.members[person["nik"]] = person_record(person, relationship)
+        if ktp_issued_on or arrival:
+            self.members[person["nik"]].update(
+                ktp_issued_on=ktp_issued_on,
+                arrival=dict(arrival) if arrival else None,
+                residence_since=residence_since,
+            )
 
     @event("MemberRejoined")
     def _member_rejoined(
-        self, person: dict[str, Any], relationship: str, meta: dict[str, Any]
+        self,
+        person: dict[str, Any],
+        relationship: str,
+        meta: dict[str, Any],
+        ktp_issued_on: str | None = None,
+        arrival: dict[str, Any] | None = None,
+        residence_since: str | None = None,
     ) -> None:
         member = self.members[person["nik"]]
         member.update(
@@ -317,6 +433,12 @@ class Household(Aggregate):
             status="active",
             status_since=None,
         )
+        if ktp_issued_on or arrival:  # a KTP issued while on another KK
+            member.update(
+                ktp_issued_on=ktp_issued_on,
+                arrival=dict(arrival) if arrival else None,
+                residence_since=residence_since,
+            )
 
     def remove_member(self, nik: str, kind: str, effective_date: str, meta: dict[str, Any]) -> None:
         if kind not in REMOVAL_KINDS:
@@ -403,9 +525,14 @@ class Household(Aggregate):
         if _date(issued_on) < _date(member["birth_date"]):
             raise DomainError("issued_on", "date.before_birth")
         _not_future("issued_on", issued_on)
+        if age_on(member["birth_date"], _date(issued_on)) < ADULT_AGE and not self.is_married(nik):
+            raise DomainError("issued_on", "ktp.too_young")
         kind = arrival.get("type")
         if kind not in ARRIVAL_TYPES:
             raise DomainError("arrival.type", "arrival.type_unknown")
+        if kind == "born_here" and not str(nik).startswith(TENANT_CODE):
+            # the NIK's region is where the person was first registered: born here, it is ours
+            raise DomainError("arrival.type", "arrival.born_elsewhere")
         if kind == "pindah_datang":
             arrived_on = arrival.get("arrived_on")
             if not arrived_on:
@@ -660,21 +787,57 @@ class Household(Aggregate):
             "reviews": [],
         }
 
-    def suspend_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def _check_benefit_change(
+        self, benefit: dict[str, Any], effective_date: str, reason_code: str | None, meta: dict
+    ) -> None:
+        """A change of a benefit says why (a code of BENEFIT_CHANGE_REASONS; "other" with the
+        free-text reason) and takes effect within the benefit's period, not before its last
+        change."""
+        if reason_code is None:
+            raise DomainError("reason_code", "value.required")
+        if reason_code not in BENEFIT_CHANGE_REASONS:
+            raise DomainError("reason_code", "reason_code.unknown")
+        if reason_code == "other":
+            _required("reason", meta.get("reason"))
+        day = _date(effective_date)
+        if not _date(benefit["period_start"]) <= day <= _date(benefit["period_end"]):
+            raise DomainError("effective_date", "benefit.date_outside_period")
+        last = benefit["history"][-1]["effective_date"] if benefit["history"] else None
+        if last and day < _date(last):
+            raise DomainError("effective_date", "benefit.date_before_last_change")
+
+    def suspend_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
         if benefit["status"] != "active":
             raise DomainError("benefit_id", "benefit.not_active")
-        self._benefit_suspended(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_suspended(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitSuspended")
     def _benefit_suspended(
-        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
-        self._set_benefit_status(benefit_id, "suspended", effective_date, meta)
+        self._set_benefit_status(benefit_id, "suspended", effective_date, meta, reason_code)
 
-    def resume_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def resume_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
@@ -682,34 +845,62 @@ class Household(Aggregate):
             raise DomainError("benefit_id", "benefit.not_suspended")
         if self.members[benefit["nik"]]["status"] == "deceased":
             raise DomainError("benefit_id", "person.deceased")
-        self._benefit_resumed(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_resumed(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitResumed")
-    def _benefit_resumed(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
-        self._set_benefit_status(benefit_id, "active", effective_date, meta)
+    def _benefit_resumed(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
+        self._set_benefit_status(benefit_id, "active", effective_date, meta, reason_code)
 
-    def terminate_benefit(self, benefit_id: str, effective_date: str, meta: dict[str, Any]) -> None:
+    def terminate_benefit(
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
+    ) -> None:
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
-        self._benefit_terminated(benefit["benefit_id"], effective_date, meta)
+        self._check_benefit_change(benefit, effective_date, reason_code, meta)
+        self._benefit_terminated(benefit["benefit_id"], effective_date, meta, reason_code)
 
     @event("BenefitTerminated")
     def _benefit_terminated(
-        self, benefit_id: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
-        self._set_benefit_status(benefit_id, "terminated", effective_date, meta)
+        self._set_benefit_status(benefit_id, "terminated", effective_date, meta, reason_code)
         for review in self.benefits[benefit_id]["reviews"]:
             if review["status"] == "open":
                 review["status"] = "closed"
 
     def _set_benefit_status(
-        self, benefit_id: str, status: str, effective_date: str, meta: dict[str, Any]
+        self,
+        benefit_id: str,
+        status: str,
+        effective_date: str,
+        meta: dict[str, Any],
+        reason_code: str | None = None,
     ) -> None:
         benefit = self.benefits[benefit_id]
         benefit["status"] = status
         benefit["history"].append(
-            {"status": status, "effective_date": effective_date, "reason": meta.get("reason")}
+            {
+                "status": status,
+                "effective_date": effective_date,
+                "reason_code": reason_code,  # None in events recorded before reason codes
+                "reason": meta.get("reason"),
+            }
         )
 
     def review(self, review_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -804,10 +995,11 @@ class Household(Aggregate):
         benefit, review = self.check_decision(review_id, decision)
         day = occurred_on(meta).isoformat()
         self._benefit_review_decided(benefit["benefit_id"], review["review_id"], decision, meta)
+        code = REVIEW_REASON_CODES.get(review["cause"], "other")
         if decision == "suspend":
-            self._benefit_suspended(benefit["benefit_id"], day, meta)
+            self._benefit_suspended(benefit["benefit_id"], day, meta, code)
         elif decision == "terminate":
-            self._benefit_terminated(benefit["benefit_id"], day, meta)
+            self._benefit_terminated(benefit["benefit_id"], day, meta, code)
 
     def withdraw_review(self, review_id: str, meta: dict[str, Any]) -> None:
         """A policy closes a review whose cause went away (an NIB revoked again)."""

@@ -17,7 +17,14 @@ from eventsourcing.application import AggregateNotFoundError
 from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
 from domain.homeless import ProvisionalPerson
-from domain.household import Household, KkIndex, NikIndex
+from domain.household import (
+    Household,
+    KkIndex,
+    NikIndex,
+    check_head,
+    identity_facts,
+    occurred_on,
+)
 from domain.identity import kk_problems, nik_problems
 from domain.use_case import Stored, UseCases, check_person
 
@@ -142,6 +149,7 @@ class HouseholdCases(UseCases):
             raise DomainError("kk_number", problems[0].code)
         head = cmd["head"]
         check_person(head, "head")
+        check_head(head, occurred_on(meta))
         household = Household(
             kk_number=cmd["kk_number"],
             kecamatan=cmd["kecamatan"],
@@ -151,6 +159,10 @@ class HouseholdCases(UseCases):
             rw=cmd["rw"],
             head=head,
             meta=meta,
+            head_identity=identity_facts(
+                None if optimistic else self._identity_elsewhere(head["nik"], None)
+            )
+            or None,
         )
         claims = [
             KkIndex(kk_key=self.kk_key(cmd["kk_number"]), household_id=household.id, meta=meta),
@@ -171,7 +183,8 @@ class HouseholdCases(UseCases):
         nik = cmd["person"]["nik"]
         if nik in household.members:
             optimistic = False  # rejoining: the claim exists (released)
-        household.add_member(cmd["person"], cmd["relationship"], meta)
+        identity = None if optimistic else self._identity_elsewhere(nik, household.id)
+        household.add_member(cmd["person"], cmd["relationship"], meta, identity)
         claim = self._claim_nik(nik, household.id, meta, "person.nik", optimistic)
         try:
             return self._save(household, [claim], unique_field="person.nik")
@@ -179,6 +192,20 @@ class HouseholdCases(UseCases):
             if not (optimistic and conflict.code == "nik.taken"):
                 raise
         return self.add_member(cmd, meta, optimistic=False)  # a known NIK: check it
+
+    def _identity_elsewhere(
+        self, nik: str, household_id: uuid.UUID | None
+    ) -> dict[str, Any] | None:
+        """The person's KTP facts on the KK they were last claimed by, when it is another one
+        (read through the NIK index): a KTP and an arrival follow the person to a new KK."""
+        index = self._nik_index(nik)
+        if index is None or index.household_id == household_id:
+            return None
+        try:
+            previous = self.get_household(index.household_id)
+        except NotFound:
+            return None
+        return previous.members.get(nik)
 
     def remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """The member becomes inactive; unless deceased, their NIK is free to join another
@@ -340,17 +367,23 @@ class HouseholdCases(UseCases):
 
     def suspend_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.suspend_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.suspend_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def resume_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.resume_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.resume_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def terminate_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)
-        household.terminate_benefit(cmd["benefit_id"], cmd["effective_date"], meta)
+        household.terminate_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
         return self._store(household)
 
     def open_benefit_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:

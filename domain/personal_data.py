@@ -89,6 +89,9 @@ FIELDS: dict[str, Field] = {
     "status": _clear("family", "whether a member is active, moved out or deceased"),
     "status_since": _clear("family", "the date of the member's last status change"),
     "ktp_issued_on": _clear("identity", "the date a KTP was issued"),
+    "head_identity": _clear(
+        "identity", "the head's KTP facts from a previous KK: classified by their own names"
+    ),
     "residence_since": _clear("address", "residence months are counted from it"),
     "provisional_person_ids": _clear(None),
     "date_of_death": _secret("death", date=True),
@@ -114,6 +117,7 @@ FIELDS: dict[str, Field] = {
     "period_start": _clear("benefits", "overlaps are checked"),
     "period_end": _clear("benefits", "overlaps are checked"),
     "effective_date": _clear("benefits", "the dates of a benefit's changes"),
+    "reason_code": _clear("benefits", "why a benefit changed or a change was rejected, a code"),
     "enrolled_on": _clear("benefits", "the dates of an enrolment"),
     "completed_on": _clear("benefits", "the dates of an enrolment"),
     "deadline": _clear(None),

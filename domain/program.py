@@ -213,7 +213,7 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
     months_needed = rules.get("min_residence_months") or 0
     if months_needed:
         months = facts.get("residence_months")
-        if months is None:
+        if not isinstance(months, int):  # None or "unknown": no arrival recorded
             results.append(
                 (
                     "min_residence_months",

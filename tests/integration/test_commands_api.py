@@ -215,6 +215,8 @@ def test_a_program_manager_defines_only_their_own_opds_programs(client, tokens):
 
 def test_a_grant_waits_for_a_different_supervisor(client, web, tokens):
     program = example(COMMANDS["DefineProgram"].schema)
+    # no minimum residence: the head's arrival is not recorded (it would be refused)
+    program["rules"] = {**program["rules"], "min_residence_months": 0}
     assert post(client, "DefineProgram", program, tokens["admin"]).status_code == 201
     household_id = register(client, tokens["cw_sipin"])
     before = stored(web)
@@ -267,12 +269,12 @@ def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
     )
     approval_id = asked.json["approval_id"]
     no_note = post(client, "RejectChange", {"approval_id": approval_id}, tokens["sup1"])
-    assert no_note.status_code == 422 and list(no_note.json["codes"]) == ["note"]
+    assert no_note.status_code == 422 and set(no_note.json["codes"]) == {"note", "reason_code"}
 
     rejected = post(
         client,
         "RejectChange",
-        {"approval_id": approval_id, "note": "Bukan desil 1-4."},
+        {"approval_id": approval_id, "reason_code": "rules_not_met", "note": "Bukan desil 1-4."},
         tokens["sup1"],
     )
     assert rejected.status_code == 201 and rejected.json["stream_id"] == approval_id
@@ -281,6 +283,7 @@ def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
     ).json["events"]
     assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRejected"]
     assert trail[1]["actor"]["id"] == "sup1" and trail[1]["data"]["note"] == "Bukan desil 1-4."
+    assert trail[1]["data"]["reason_code"] == "rules_not_met"
     status = client.get(f"/api/v1/approvals/{approval_id}", headers=bearer(tokens["cw_sipin"]))
     assert status.json["status"] == "rejected"
     assert household(client, household_id, tokens["admin"])["benefits"] == []
@@ -376,3 +379,37 @@ def test_openapi_covers_every_command(client):
         "any_member",
     ]
     assert schemas["RecordWelfareAssessment"]["properties"]["desil"]["maximum"] == 10
+
+
+def test_an_implausible_family_or_an_unexplained_benefit_change_is_422_naming_the_field(
+    client, tokens
+):
+    """A child older than the head, a KTP before 17, a benefit change without a listed reason:
+    each answers 422 naming the field, in Bahasa Indonesia, without the value; nothing stored."""
+    household_id = register(client, tokens["cw_sipin"])  # the head was born 1985-03-12
+    older_child = {"nik": "1571010101800003", "name": "Anak Tua", "birth_date": "1980-01-01"}
+    older_child["sex"] = "M"
+    answer = post(
+        client,
+        "AddMember",
+        {"household_id": household_id, "person": older_child, "relationship": "anak"},
+        tokens["cw_sipin"],
+    )
+    assert answer.status_code == 422
+    assert answer.json["codes"] == {"person.birth_date": ["member.older_than_parent"]}
+    assert "Anak" in answer.json["errors"]["person.birth_date"][0]
+    assert "1980" not in str(answer.json) and "Anak Tua" not in str(answer.json)
+    too_young = {"household_id": household_id, "nik": HEAD["nik"], "issued_on": "2001-05-01"}
+    too_young["arrival"] = {"type": "born_here"}
+    answer = post(client, "IssueKtp", too_young, tokens["cw_sipin"])
+    assert answer.status_code == 422 and answer.json["codes"] == {"issued_on": ["ktp.too_young"]}
+    state = household(client, household_id, tokens["admin"])
+    assert state["version"] == 1 and len(state["members"]) == 1
+
+    suspend = {
+        "household_id": household_id,
+        "benefit_id": str(uuid.uuid4()),
+        "effective_date": "2025-02-01",
+    }
+    answer = post(client, "SuspendBenefit", suspend, tokens["admin"])
+    assert answer.status_code == 422 and list(answer.json["codes"]) == ["reason_code"]

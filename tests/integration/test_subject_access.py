@@ -72,7 +72,12 @@ def setup(web):
     approval_id = post(client, "GrantBenefit", grant, tokens["sup1"])["approval_id"]
     granted = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
     benefit_id = granted["benefit_id"]
-    suspend = {**ref, "benefit_id": benefit_id, "effective_date": "2025-02-01"}
+    suspend = {
+        **ref,
+        "benefit_id": benefit_id,
+        "effective_date": "2025-02-01",
+        "reason_code": "data_invalid",
+    }
     post(client, "SuspendBenefit", {**suspend, "reason": "verifikasi ulang"}, admin)
 
     for name, reason in (("agency", "penyaluran BPNT"), ("auditor", "audit tahunan")):

@@ -41,8 +41,8 @@ def request(app, command="ChangeProgramRules", cmd=None, actor=MAKER):
     return stored.stream_id
 
 
-def decision(approval_id, note="checked against the decree"):
-    return {"approval_id": approval_id, "note": note}
+def decision(approval_id, note="checked against the decree", reason_code="rules_not_met"):
+    return {"approval_id": approval_id, "note": note, "reason_code": reason_code}
 
 
 def test_a_change_waits_until_a_supervisor_approves_it(app):

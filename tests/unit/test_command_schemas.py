@@ -293,8 +293,26 @@ def test_rules_left_out_stay_left_out_so_a_change_keeps_them():
 def test_a_rejection_needs_a_note_and_an_approval_does_not():
     approval_id = example(COMMANDS["ApproveChange"].schema)["approval_id"]
     assert load("ApproveChange", {"approval_id": approval_id})["note"] is None
-    codes = codes_of("RejectChange", {"approval_id": approval_id, "note": "  "})
+    codes = codes_of(
+        "RejectChange", {"approval_id": approval_id, "note": "  ", "reason_code": "duplicate"}
+    )
     assert codes == {"note": ["note.empty"]}
+    codes = codes_of("RejectChange", {"approval_id": approval_id, "note": "Bukti kurang"})
+    assert list(codes) == ["reason_code"]
+    codes = codes_of(
+        "RejectChange", {"approval_id": approval_id, "note": "Bukti kurang", "reason_code": "no"}
+    )
+    assert codes == {"reason_code": ["rejection.reason_unknown"]}
+
+
+def test_a_change_of_a_benefit_needs_a_reason_from_the_list():
+    suspend = example(COMMANDS["SuspendBenefit"].schema)
+    for name in ("SuspendBenefit", "ResumeBenefit", "TerminateBenefit"):
+        without = {k: v for k, v in suspend.items() if k != "reason_code"}
+        assert list(codes_of(name, without)) == ["reason_code"]
+        assert codes_of(name, {**suspend, "reason_code": "bosan"}) == {
+            "reason_code": ["reason_code.unknown"]
+        }
 
 
 def test_uuids_are_kept_as_plain_strings():

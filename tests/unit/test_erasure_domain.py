@@ -132,6 +132,7 @@ def test_an_article_15_refusal_is_recorded_on_the_household(app, household_id):
         {
             "approval_id": approval_id,
             "note": "Penerima PKH aktif",
+            "reason_code": "legal_exemption",
             "exemption": "state_administration",
         },
         make_meta(CHECKER, "ui"),
@@ -151,7 +152,12 @@ def test_an_unknown_ground_or_a_ground_on_another_change_is_refused(app, househo
     approval_id = request_erasure(app, household_id)
     with pytest.raises(DomainError) as error:
         app.reject_change(
-            {"approval_id": approval_id, "note": "x", "exemption": "because"},
+            {
+                "approval_id": approval_id,
+                "note": "x",
+                "reason_code": "legal_exemption",
+                "exemption": "because",
+            },
             make_meta(CHECKER, "ui"),
         )
     assert (error.value.field, error.value.code) == ("exemption", "exemption.unknown")
@@ -168,7 +174,12 @@ def test_an_unknown_ground_or_a_ground_on_another_change_is_refused(app, househo
     ).stream_id
     with pytest.raises(DomainError) as error:
         app.reject_change(
-            {"approval_id": other, "note": "x", "exemption": "law_enforcement"},
+            {
+                "approval_id": other,
+                "note": "x",
+                "reason_code": "legal_exemption",
+                "exemption": "law_enforcement",
+            },
             make_meta(CHECKER, "ui"),
         )
     assert (error.value.field, error.value.code) == ("exemption", "exemption.not_erasure")

@@ -12,7 +12,7 @@ from tests.support.apps import memory_casework
 @pytest.fixture(scope="module")
 def envelopes():
     app = memory_casework()
-    seed_app(app, 60, seed_value=3)
+    seed_app(app, 100, seed_value=3)  # realistic coverage: 100 families reach most kinds
     found = [
         from_notification(app, n, "1571") for n in app.recorder.select_notifications(1, 100_000)
     ]
@@ -56,3 +56,19 @@ def test_erasure_markers_fit_every_field(envelopes):
     marked = [{**e, "data": {k: erased(k, v) for k, v in e["data"].items()}} for e in envelopes]
     assert any(m["data"] != e["data"] for m, e in zip(marked, envelopes, strict=True))
     assert [(m["type"], data_errors(m)) for m in marked if data_errors(m)] == []
+
+
+def test_the_seed_records_each_family_in_the_order_things_happened(envelopes):
+    """A family is registered before it is assessed or granted anything: in every household's
+    stream the events' occurred_at never goes back, and none is in the future of the demo."""
+    by_stream: dict[str, list[dict]] = {}
+    for envelope in envelopes:
+        if envelope["stream_type"] == "Household":
+            by_stream.setdefault(envelope["stream_id"], []).append(envelope)
+    assert len(by_stream) == 100
+    for events in by_stream.values():
+        events.sort(key=lambda e: e["version"])
+        assert events[0]["type"] == "HouseholdRegistered"
+        moments = [e["occurred_at"] for e in events]
+        assert moments == sorted(moments)
+        assert moments[-1] < "2026-11-02"

@@ -9,6 +9,7 @@ from domain.application import SYSTEM, Casework, make_meta
 from domain.catalog import seed_catalog
 from domain.eligibility_rules import ERROR_CODES, facts_for, months_between
 from domain.errors import DomainError
+from domain.program import evaluate
 
 REGION = "157101"
 START = "2026-01-01"
@@ -147,7 +148,7 @@ def test_residence_runs_from_birth_or_arrival_and_is_unknown_without_a_ktp(app, 
         dt.date(1980, 1, 1), dt.date(2026, 1, 1)
     )
     assert facts(app, family, WIFE, "KJB")["residence_months"] == 3
-    assert facts(app, family, SON, "KJB")["residence_months"] is None
+    assert facts(app, family, SON, "KJB")["residence_months"] == "unknown"
 
 
 def test_months_count_whole_months_only():
@@ -191,7 +192,14 @@ def test_once_per_kk_looks_at_the_other_members(app, family):
     grant(app, family, HEAD, "ZAKAT-BAZNAS")
     household = app.get_household(family)
     benefit_id = next(iter(household.benefits))
-    do(app, "TerminateBenefit", family, benefit_id=benefit_id, effective_date="2026-02-01")
+    do(
+        app,
+        "TerminateBenefit",
+        family,
+        benefit_id=benefit_id,
+        effective_date="2026-02-01",
+        reason_code="graduated",
+    )
 
     assert facts(app, family, WIFE, "ZAKAT-BAZNAS")["kk_already_received"] is True  # had it
     assert facts(app, family, HEAD, "ZAKAT-BAZNAS")["kk_already_received"] is False
@@ -268,10 +276,21 @@ def test_the_wrong_recipient_is_refused(app, family):
     refused_with(app, family, WIFE, "BPNT", "rules.recipient")
 
 
-def test_an_unknown_fact_leaves_the_decision_to_the_approver(app, family):
-    # no KTP (residence unknown) and no assessment (desil unknown): not refused
-    grant(app, family, HEAD, "KJB")
+def test_an_unknown_desil_leaves_the_decision_to_the_approver(app, family):
+    # no assessment (desil unknown): not refused, the approver decides
+    grant(app, family, HEAD, "BPNT")
     assert len(app.get_household(family).benefits) == 1
+
+
+def test_an_unknown_arrival_never_passes_a_minimum_residence(app, family):
+    # no KTP record: the city program that needs 12 months is refused, saying why
+    assess(app, family, "DTSEN", 3, "2025-Q1")
+    refused_with(app, family, HEAD, "KJB", "rules.residence_unknown")
+    assert app.get_household(family).benefits == {}
+    results = {
+        r: p for r, p, _ in evaluate(app.get_program("KJB").rules, facts(app, family, HEAD, "KJB"))
+    }
+    assert results["min_residence_months"] is None  # review, not a pass
 
 
 def test_an_undefined_program_or_one_not_yet_in_force_is_refused(app, family):

@@ -211,7 +211,14 @@ def test_double_receipt_is_found_on_the_persons_former_kk(app, family):
     reasons = refusal(app, own, SON, "PBI-JK", start="2026-03-01", end="2026-12-31")
     assert rules_of(reasons) == ["double_receipt"]
     assert reasons[0]["detail"]["benefit_id"] == first
-    do(app, "TerminateBenefit", family, benefit_id=first, effective_date="2026-03-01")
+    do(
+        app,
+        "TerminateBenefit",
+        family,
+        benefit_id=first,
+        effective_date="2026-03-01",
+        reason_code="moved_away",
+    )
     grant(app, own, SON, "PBI-JK", start="2026-03-01", end="2026-12-31")
 
 
@@ -257,7 +264,14 @@ def test_combinability_is_the_same_whichever_program_came_first():
 
 def test_a_terminated_benefit_counts_until_the_day_before_it_ends(app, family):
     benefit, _ = grant(app, family, HEAD, "BPNT", end="2026-12-31")
-    do(app, "TerminateBenefit", family, benefit_id=benefit, effective_date="2026-04-01")
+    do(
+        app,
+        "TerminateBenefit",
+        family,
+        benefit_id=benefit,
+        effective_date="2026-04-01",
+        reason_code="no_longer_eligible",
+    )
     assess(app, family, 3)
     ktp(app, family, HEAD, "2020-01-01")
     assert rules_of(refusal(app, family, HEAD, "KJB", start="2026-03-31")) == ["combinable_with"]

@@ -516,9 +516,15 @@ def grant(
     return derived_id(stored.stream_id, "benefit", stored.version)
 
 
-def change(app, hid, verb, benefit_id, day="2025-06-01"):
+def change(app, hid, verb, benefit_id, day="2025-06-01", reason_code="data_invalid"):
     getattr(app, f"{verb}_benefit")(
-        {"household_id": hid, "benefit_id": benefit_id, "effective_date": day}, meta(reason="test")
+        {
+            "household_id": hid,
+            "benefit_id": benefit_id,
+            "effective_date": day,
+            "reason_code": reason_code,
+        },
+        meta(reason="test"),
     )
 
 
@@ -549,11 +555,71 @@ def test_a_benefit_lives_through_suspension_and_termination_and_is_never_deleted
     assert benefit["history"][-1] == {
         "status": "terminated",
         "effective_date": "2025-08-01",
+        "reason_code": "data_invalid",
         "reason": "test",
     }
     refused(
         lambda: change(app, family, "suspend", str(uuid.uuid4())), "benefit_id", "benefit.not_found"
     )
+
+
+def test_a_change_of_a_benefit_says_why_and_when_within_its_period(app, family):
+    """Removing someone from a program needs a reason from the list and a date inside the
+    benefit's period, never before its last change; nothing is stored otherwise."""
+    benefit_id = grant(app, family, WIFE["nik"])  # 2025-01-01 .. 2025-12-31
+    version = app.get_household(family).version
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, reason_code=None),
+        "reason_code",
+        "value.required",
+    )
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, reason_code="bosan"),
+        "reason_code",
+        "reason_code.unknown",
+    )
+    refused(
+        lambda: change(app, family, "suspend", benefit_id, "2024-12-31"),
+        "effective_date",
+        "benefit.date_outside_period",
+    )
+    refused(
+        lambda: change(app, family, "terminate", benefit_id, "2026-01-01"),
+        "effective_date",
+        "benefit.date_outside_period",
+    )
+    app.suspend_benefit(  # "other" needs the free-text reason
+        {
+            "household_id": family,
+            "benefit_id": benefit_id,
+            "effective_date": "2025-05-01",
+            "reason_code": "other",
+        },
+        meta(reason="Menunggu surat keterangan RT"),
+    )
+    with pytest.raises(DomainError) as error:
+        app.resume_benefit(
+            {
+                "household_id": family,
+                "benefit_id": benefit_id,
+                "effective_date": "2025-06-01",
+                "reason_code": "other",
+            },
+            meta(),
+        )
+    assert (error.value.field, error.value.code) == ("reason", "value.required")
+    refused(
+        lambda: change(app, family, "resume", benefit_id, "2025-04-30"),
+        "effective_date",
+        "benefit.date_before_last_change",
+    )
+    assert app.get_household(family).version == version + 1  # only the suspension
+    change(app, family, "resume", benefit_id, "2025-05-01", reason_code="issue_resolved")
+    history = app.get_household(family).as_dict()["benefits"][0]["history"]
+    assert [(h["status"], h["reason_code"]) for h in history[1:]] == [
+        ("suspended", "other"),
+        ("active", "issue_resolved"),
+    ]
 
 
 def test_a_grant_needs_a_living_active_member_a_sound_period_and_amount(app, family):
@@ -803,3 +869,110 @@ def test_an_unknown_household_is_not_found_for_every_command(app):
         "household.not_found",
         NotFound,
     )
+
+
+# ---- plausible families and KTP facts ---------------------------------------------------
+
+
+def ktp_for(app, hid, who, issued_on, arrival=None):
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": who["nik"],
+            "issued_on": issued_on,
+            "arrival": arrival or {"type": "born_here"},
+        },
+        meta(),
+    )
+
+
+def test_a_child_older_than_a_parent_is_refused_and_nothing_is_stored(app, family):
+    version = app.get_household(family).version
+    older_than_wife = person("Dewi", "1984-05-05", "F", 7)  # the head is 1980, the wife 1985
+    for child in (older_than_wife, person("Agus", "1979-12-31", "M", 8)):
+        refused(
+            lambda c=child: app.add_member(
+                {"household_id": family, "person": c, "relationship": "anak"}, meta()
+            ),
+            "person.birth_date",
+            "member.older_than_parent",
+        )
+    assert app.get_household(family).version == version
+    assert app.household_id_for_nik(older_than_wife["nik"]) is None  # no claim kept
+    # the same person as the head's sibling (famili_lain) is plausible
+    app.add_member(
+        {"household_id": family, "person": older_than_wife, "relationship": "famili_lain"}, meta()
+    )
+
+
+def test_a_head_under_17_or_a_birth_before_1900_is_refused(app):
+    young = person("Rudi", (dt.date.today() - dt.timedelta(days=16 * 365)).isoformat(), "M", 5)
+    refused(lambda: register(app, head=young), "head.birth_date", "head.not_adult")
+    ancient = {**HEAD, "birth_date": "1899-12-31"}
+    with pytest.raises(DomainError) as error:
+        register(app, head=ancient)
+    assert error.value.field in {"head.birth_date", "head.nik"}  # the NIK disagrees too
+    assert app.household_id_for_nik(young["nik"]) is None
+
+
+def test_a_ktp_needs_age_17_or_a_marriage_on_the_issue_date(app, family):
+    # SON (born 2000-02-03) turned 17 on 2017-02-03
+    refused(lambda: ktp_for(app, family, SON, "2017-02-02"), "issued_on", "ktp.too_young")
+    ktp_for(app, family, SON, "2017-02-03")
+    # a wife married young may hold a KTP before 17
+    ktp_for(app, family, WIFE, "2001-06-01")
+    assert app.get_household(family).members[WIFE["nik"]]["ktp_issued_on"] == "2001-06-01"
+
+
+def test_born_here_needs_a_kota_jambi_nik(app, family):
+    elsewhere = {**person("Tono", "1990-04-04", "M", 9)}
+    elsewhere["nik"] = nik_for("150501", dt.date(1990, 4, 4), "M", 9)  # Batang Hari
+    app.add_member(
+        {"household_id": family, "person": elsewhere, "relationship": "famili_lain"}, meta()
+    )
+    refused(
+        lambda: ktp_for(app, family, elsewhere, "2015-01-01"),
+        "arrival.type",
+        "arrival.born_elsewhere",
+    )
+    ktp_for(
+        app,
+        family,
+        elsewhere,
+        "2015-01-01",
+        {"type": "pindah_datang", "arrived_on": "2014-11-01", "origin_region_code": "1505"},
+    )
+
+
+def moved_out(app, hid, who, day="2024-05-01"):
+    app.remove_member(
+        {"household_id": hid, "nik": who["nik"], "kind": "moved_out", "effective_date": day},
+        meta(),
+    )
+
+
+def test_a_ktp_and_its_arrival_follow_the_person_into_a_new_kk(app, family):
+    """A newcomer's arrival date keeps counting when they found or join another family: the
+    residence rule must not restart (or become unknown) because the KK changed."""
+    arrival = {"type": "pindah_datang", "arrived_on": "2019-03-01", "origin_region_code": "1505"}
+    ktp_for(app, family, SON, "2019-04-01", arrival)
+    ktp_for(app, family, WIFE, "2003-04-01")
+    moved_out(app, family, SON)
+    new_family = register(app, head=SON, kk=KK2)  # the son founds his own family
+    son = app.get_household(new_family).members[SON["nik"]]
+    assert (son["ktp_issued_on"], son["arrival"], son["residence_since"]) == (
+        "2019-04-01",
+        arrival,
+        "2019-03-01",
+    )
+    moved_out(app, family, WIFE)  # the mother moves in with him
+    app.add_member(
+        {"household_id": new_family, "person": WIFE, "relationship": "orang_tua"}, meta()
+    )
+    mother = app.get_household(new_family).members[WIFE["nik"]]
+    assert mother["ktp_issued_on"] == "2003-04-01"
+    assert mother["arrival"]["type"] == "born_here"
+    assert mother["residence_since"] == WIFE["birth_date"]
+    # and the facts come back with the events (a replay from the store)
+    replayed = app.repository.get(uuid.UUID(new_family))
+    assert replayed.members[WIFE["nik"]]["ktp_issued_on"] == "2003-04-01"

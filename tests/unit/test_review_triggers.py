@@ -217,7 +217,9 @@ def test_a_death_reported_late_ends_a_grant_recorded_earlier_that_started_after_
 
     ended = benefit(app, hid, later)
     assert ended["status"] == "terminated"
-    assert ended["history"][-1]["effective_date"] == "2026-03-01"  # before it began: nothing due
+    # it would have begun after the death: it ends where it starts, so nothing is ever due
+    assert ended["history"][-1]["effective_date"] == "2026-06-01"
+    assert ended["history"][-1]["reason_code"] == "deceased"
 
 
 def test_the_last_members_death_ends_household_level_benefits_too(app, hid):
