@@ -861,7 +861,7 @@ class RulesSchema(_Strict):
         metadata={"description": "highest welfare decile admitted; null: any"},
     )
     min_residence_months = WholeNumber(
-        code="rules.min_residence_months_invalid", low=0, high=1200, example=6
+        code="rules.min_residence_months_invalid", low=0, high=1200, example=0
     )
     excludes_nib_holders = Flag(code="rules.flag_invalid")
     once_per_kk = Flag(code="rules.flag_invalid")

@@ -70,6 +70,14 @@ def reviewed(web, tokens):
         "period_end": "2026-12-31",
         "amount": 300000,
     }
+    # KJB asks for 12 months in the city: the head was born here (her KTP says so)
+    ktp = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "issued_on": "2003-05-01",
+        "arrival": {"type": "born_here", "arrived_on": None, "origin_region_code": None},
+    }
+    casework.execute("IssueKtp", ktp, make_meta(SYSTEM, "seed"))
     casework.execute("GrantBenefit", grant, make_meta(SYSTEM, "seed"))
     nib = {
         "household_id": hid,
@@ -176,7 +184,7 @@ def test_the_reviews_page_lists_the_review_in_bahasa_indonesia_with_a_way_to_dec
     page = client.application.test_client().get("/tinjauan?program=KJB")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Tinjauan terbuka" in text and "NIB terdaftar" in text and "Simpang IV Sipin" in text
+    assert "Tinjauan terbuka" in text and "NIB didaftarkan" in text and "Simpang IV Sipin" in text
     assert f"review_id={review['review_id']}" in text  # the decide link, prefilled
     assert HEAD["nik"] not in text and HEAD["name"] not in text
     empty = client.application.test_client().get("/tinjauan?program=PKH")
