@@ -20,9 +20,10 @@ def client(web):
 
 
 def prepare(client, tokens) -> str:
-    """PKH as the schema's example (desil <= 4, 6 months of residence, an adult woman) and a
-    family whose head arrived on 15 September 2024."""
+    """PKH as the schema's example (desil <= 4, an adult woman) asking 6 months of residence,
+    and a family whose head arrived on 15 September 2024."""
     program = example(COMMANDS["DefineProgram"].schema)
+    program["rules"] = {**program["rules"], "min_residence_months": 6}
     assert post(client, "DefineProgram", program, tokens["admin"]).status_code == 201
     household_id = register(client, tokens["admin"])
     ktp = {
