@@ -23,6 +23,7 @@ PAGES = (
     "/perintah/AddCaseNote",
     "/perintah/GrantBenefit",
     "/persetujuan",
+    "/tinjauan",
     "/status",
     "/privasi/rekam-pemrosesan",
     "/privasi/pelanggaran",
