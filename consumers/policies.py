@@ -248,8 +248,12 @@ def _death(envelope: dict[str, Any], view: PolicyView, household: dict, nik: str
                 cmd={
                     "household_id": envelope["stream_id"],
                     "benefit_id": benefit["benefit_id"],
-                    # a benefit that would have started after the death ends where it starts
-                    "effective_date": max(day, benefit.get("period_start") or day),
+                    # not before it starts nor before its last change (a death reported late)
+                    "effective_date": max(
+                        day,
+                        benefit.get("period_start") or day,
+                        *(h["effective_date"] for h in benefit.get("history", [])),
+                    ),
                     "reason_code": "deceased",
                 },
                 reason=f"recipient deceased on the date of death (event {envelope['event_id']})",

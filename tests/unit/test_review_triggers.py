@@ -222,6 +222,24 @@ def test_a_death_reported_late_ends_a_grant_recorded_earlier_that_started_after_
     assert ended["history"][-1]["reason_code"] == "deceased"
 
 
+def test_a_death_reported_after_a_later_suspension_ends_the_benefit_from_that_change(app, hid):
+    pbi = grant(app, hid, SON, "PBI-JK")
+    do(
+        app,
+        "SuspendBenefit",
+        hid,
+        benefit_id=pbi,
+        effective_date="2026-05-01",
+        reason_code="data_invalid",
+    )
+    do(app, "RecordDeath", hid, nik=SON["nik"], date_of_death="2026-03-01")
+    react(app)  # every action "done": none refused for a date before the last change
+
+    ended = benefit(app, hid, pbi)
+    assert ended["status"] == "terminated"
+    assert ended["history"][-1]["effective_date"] == "2026-05-01"
+
+
 def test_the_last_members_death_ends_household_level_benefits_too(app, hid):
     for member in (WIFE, SON):
         app.remove_member(
