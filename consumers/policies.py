@@ -318,12 +318,44 @@ def decide(envelope: dict[str, Any], view: PolicyView) -> list[Action]:
     ]
 
 
-class ObjectionBook:
-    """The open objections and their deadlines, learned from events; `due` lapses them."""
+class DeadlineBook:
+    """Open cases (objections, reviews) with their deadlines, learned from events; `due` acts
+    on those whose deadline passed. Subclasses say what they learn and what `due` records."""
+
+    command = ""  # the use case `due` asks for, with the household and the case's id
+    id_field = ""
+    overdue_reason = ""  # why, with the deadline filled in
 
     def __init__(self) -> None:
         self.open: dict[str, dict[str, str]] = {}
         self.closed: set[str] = set()
+
+    def settle(self, case_id: str) -> None:
+        self.open.pop(case_id, None)
+        self.closed.add(case_id)
+
+    def due(self, day: dt.date | None = None) -> list[Action]:
+        """The actions for the open cases whose deadline is before `day` (default: today in
+        WIB); each happens at the start of the day after its deadline."""
+        cutoff = (day or today()).isoformat()
+        return [
+            Action(
+                command=self.command,
+                cmd={"household_id": known["household_id"], self.id_field: case_id},
+                reason=self.overdue_reason.format(deadline=known["deadline"]),
+                occurred_at=_start_of(_plus_days(known["deadline"], 1)),
+            )
+            for case_id, known in sorted(self.open.items(), key=lambda i: (i[1]["deadline"], i[0]))
+            if known["deadline"] < cutoff
+        ]
+
+
+class ObjectionBook(DeadlineBook):
+    """The open objections and their deadlines; `due` lapses them."""
+
+    command = "lapse_objection"
+    id_field = "objection_id"
+    overdue_reason = "objection not resolved by its deadline {deadline}"
 
     def learn(self, envelope: dict[str, Any]) -> None:
         kind = envelope.get("type")
@@ -339,36 +371,13 @@ class ObjectionBook:
         else:
             self.settle(objection_id)
 
-    def settle(self, objection_id: str) -> None:
-        self.open.pop(objection_id, None)
-        self.closed.add(objection_id)
 
-    def due(self, day: dt.date | None = None) -> list[Action]:
-        """Lapses of the objections whose deadline is before `day` (default: today in WIB);
-        each happens at the start of the day after its deadline."""
-        cutoff = (day or today()).isoformat()
-        actions = []
-        for objection_id, known in sorted(
-            self.open.items(), key=lambda i: (i[1]["deadline"], i[0])
-        ):
-            if known["deadline"] < cutoff:
-                actions.append(
-                    Action(
-                        command="lapse_objection",
-                        cmd={"household_id": known["household_id"], "objection_id": objection_id},
-                        reason=f"objection not resolved by its deadline {known['deadline']}",
-                        occurred_at=_start_of(_plus_days(known["deadline"], 1)),
-                    )
-                )
-        return actions
+class ReviewBook(DeadlineBook):
+    """The open reviews not yet marked overdue; `due` marks them."""
 
-
-class ReviewBook:
-    """The open reviews not yet marked overdue, learned from events; `due` marks them."""
-
-    def __init__(self) -> None:
-        self.open: dict[str, dict[str, str]] = {}
-        self.closed: set[str] = set()
+    command = "mark_review_overdue"
+    id_field = "review_id"
+    overdue_reason = "review not decided by its deadline {deadline}"
 
     def learn(self, envelope: dict[str, Any]) -> None:
         kind = envelope.get("type")
@@ -388,27 +397,6 @@ class ReviewBook:
                 }
         else:
             self.settle(data["review_id"])
-
-    def settle(self, review_id: str) -> None:
-        self.open.pop(review_id, None)
-        self.closed.add(review_id)
-
-    def due(self, day: dt.date | None = None) -> list[Action]:
-        """Overdue marks of the open reviews whose deadline is before `day` (default: today
-        in WIB); each happens at the start of the day after its deadline."""
-        cutoff = (day or today()).isoformat()
-        return [
-            Action(
-                command="mark_review_overdue",
-                cmd={"household_id": known["household_id"], "review_id": review_id},
-                reason=f"review not decided by its deadline {known['deadline']}",
-                occurred_at=_start_of(_plus_days(known["deadline"], 1)),
-            )
-            for review_id, known in sorted(
-                self.open.items(), key=lambda i: (i[1]["deadline"], i[0])
-            )
-            if known["deadline"] < cutoff
-        ]
 
 
 class StoreView:
