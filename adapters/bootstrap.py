@@ -60,6 +60,12 @@ def keystore_of(app: Casework) -> KeyStore:
     return codec.ring
 
 
+def reader_codec(store: Database, master_key: bytes) -> Codec:
+    """A codec on the store's key store for a reader that sees each token once (nothing to
+    remember); it drops its cached subjects whenever the key store notices an erasure."""
+    return Codec(KeyStore(store, master_key), remember=False)
+
+
 @dataclass
 class System:
     """One process's parts. Each is built on first use and kept; `close()` closes them."""
@@ -104,17 +110,13 @@ class System:
                 self._views = Database(self.settings.views)
             return self._views
 
-    @property
-    def keystore(self) -> KeyStore:
-        return keystore_of(self.casework)
-
     def store_reader(self) -> Casework:
         """A fresh application that reads stored events as they are (tokens untouched)."""
         return open_store_reader(self.settings.store)
 
-    def reader_codec(self, store: Database | None = None) -> Codec:
-        """A codec for a reader that opens each token once (projections, rebuilds)."""
-        return Codec(KeyStore(store or self.store, self.settings.master_key), remember=False)
+    def reader_codec(self) -> Codec:
+        """A codec for a reader that opens each token once (the projection runner)."""
+        return reader_codec(self.store, self.settings.master_key)
 
     @property
     def kafka(self) -> str:

@@ -152,7 +152,7 @@ class Rebuild:
         """A fresh key store (a new process: nothing cached), preloaded as a rebuild does."""
         keys = KeyStore(Database(self.store), self.master_key)
         keys.preload()
-        return Codec(keys, remember=False)  # as the runner's (`consumers.runner.store_codec`)
+        return Codec(keys, remember=False)  # as the runner's (`adapters.bootstrap.reader_codec`)
 
     def run(self, prepare: Callable[[Codec, dict[str, Any]], dict[str, Any]]) -> float:
         """Events per second, reading, preparing and applying every envelope of the store."""

@@ -28,7 +28,6 @@ from adapters import wire
 from adapters.bootstrap import System, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
-from adapters.keystore import KeyStore
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
 from adapters.topics import EVENTS, ensure_topics, events_topic_id
@@ -90,13 +89,6 @@ def topic_id(system: System) -> str:
         return events_topic_id(admin) or "unknown"
     finally:
         admin.close()
-
-
-def store_codec(store: Database, master_key: bytes) -> Codec:
-    """A codec on the store's key store; it drops its cached subjects whenever the key store
-    notices an erasure by another process."""
-    # It listens to the store's erasures; each token is seen once: nothing to remember.
-    return Codec(KeyStore(store, master_key), remember=False)
 
 
 def forget_keys(codec: Codec) -> None:

@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from adapters.bootstrap import open_casework, open_store_reader
+from adapters.bootstrap import open_casework, open_store_reader, reader_codec
 from adapters.codec import ERASED
 from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from adapters.wire import from_notification
 from app.seed_data import kk_for, nik_for
 from consumers.event_schemas import data_errors
-from consumers.runner import reveal_with_retries, store_codec
+from consumers.runner import reveal_with_retries
 from domain.application import SYSTEM, make_meta
 from projections import beneficiaries, register
 from projections.base import (
@@ -70,7 +70,7 @@ class System:
         self.writer.check_program_rules = lambda household, cmd: None  # PKH is not defined
         self.relay = open_store_reader(url)
         self.store = Database(url)
-        self.codec = store_codec(self.store, MASTER_KEY)
+        self.codec = reader_codec(self.store, MASTER_KEY)
         self.views = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/views.db", "VIEWS"))
         ensure_schema(self.views, PROJECTIONS.values())
         self.position = 0
