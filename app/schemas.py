@@ -734,15 +734,6 @@ class RegisterHomelessPersonSchema(_Command):
     notes = OptionalText(code="notes", max_length=2000)
 
 
-class LinkIdentitySchema(_Command):
-    person_id = Id(
-        required=True,
-        metadata={"description": "the provisional person's id (RegisterHomelessPerson)"},
-    )
-    household_id = _household_id()
-    nik = _nik(description="the person's NIK, an active member of the household")
-
-
 def _person_id() -> Id:
     return Id(
         required=True,
@@ -750,14 +741,19 @@ def _person_id() -> Id:
     )
 
 
+def _note_text(example: str) -> Text:
+    return Text(code="note_text", max_length=4000, required=True, metadata={"example": example})
+
+
+class LinkIdentitySchema(_Command):
+    person_id = _person_id()
+    household_id = _household_id()
+    nik = _nik(description="the person's NIK, an active member of the household")
+
+
 class AddPersonNoteSchema(_Command):
     person_id = _person_id()
-    text = Text(
-        code="note_text",
-        max_length=4000,
-        required=True,
-        metadata={"example": "Tidur di emperan pasar; bersedia dibawa ke rumah singgah."},
-    )
+    text = _note_text("Tidur di emperan pasar; bersedia dibawa ke rumah singgah.")
 
 
 class RecordServiceSchema(_Command):
@@ -984,12 +980,7 @@ class CompleteEmpowermentSchema(_Command):
 
 class AddCaseNoteSchema(_Command):
     household_id = _household_id()
-    text = Text(
-        code="note_text",
-        max_length=4000,
-        required=True,
-        metadata={"example": "Kunjungan rumah: anak kedua belum sekolah."},
-    )
+    text = _note_text("Kunjungan rumah: anak kedua belum sekolah.")
 
 
 class FileObjectionSchema(_Command):
