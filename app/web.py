@@ -615,22 +615,27 @@ class FormField:
 Choices = dict[str, tuple[tuple[str, str], ...]]
 
 
-def pick_lists(household_id: str | None) -> Choices:
-    """What a form offers to pick instead of a typed id: the programs, the pending approvals
-    and, for a known household, its living members, its benefits, its enrolments and its open
-    objections (by the field each fills)."""
+_HOUSEHOLD_LISTS = frozenset({"nik", "benefit_id", "enrollment_id", "objection_id"})
+
+
+def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> Choices:
+    """What a form with these fields offers to pick instead of a typed id: the programs, the
+    pending approvals and, for a known household, its living members, its benefits, its
+    enrolments and its open objections (by the field each fills). Only what the form asks
+    for is read."""
     casework = services().casework
-    lists: Choices = {
-        "program": tuple((p.code, f"{p.code} — {p.name}") for p in casework.list_programs()),
-        "approval_id": tuple(
+    lists: Choices = {}
+    if "program" in fields:
+        lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in casework.list_programs())
+    if "approval_id" in fields:
+        lists["approval_id"] = tuple(
             (
                 str(c.id),
                 f"{command_title(c.command)} · {moment_text(c.requester_meta.get('occurred_at'))}",
             )
             for c in casework.pending_approvals()
-        ),
-    }
-    if not household_id or not _is_uuid(household_id):
+        )
+    if not household_id or not _is_uuid(household_id) or not _HOUSEHOLD_LISTS & fields:
         return lists
     try:
         household = casework.get_household(household_id)
@@ -773,7 +778,8 @@ def _success_text(name: str, outcome: Any) -> str:
 def _command_context(
     name: str, values: Mapping[str, str], codes: dict[str, list[str]], messages: dict | None = None
 ):
-    own, shared = form_fields(name, pick_lists(values.get("household_id")))
+    paths = {path for path, _ in walk(COMMANDS[name].schema())}
+    own, shared = form_fields(name, pick_lists(values.get("household_id"), paths))
     visible = tuple(f.name for f in own + shared)
     errors, other_errors = _split_errors(codes, visible, messages)
     sections: list[tuple[str, list[FormField]]] = []
