@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.wire import EVENT_FRAME, plain, rfc3339
 from domain.application import Casework, event_id
+from domain.texts import N_
 
 
 def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -31,3 +32,55 @@ def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, A
             entry["approved_by"] = meta["approved_by"]
         history.append(entry)
     return history
+
+
+# What each event of a household means, as the household page's timeline says it (English
+# msgids; the page translates them). An event type not listed shows under its own name.
+EVENT_LABELS = {
+    "HouseholdRegistered": N_("Household registered"),
+    "MemberAdded": N_("Member added"),
+    "MemberRemoved": N_("Member removed"),
+    "MemberRejoined": N_("Member rejoined"),
+    "DeathRecorded": N_("Death recorded"),
+    "HeadChanged": N_("Head of family changed"),
+    "HouseholdRelocated": N_("Household moved"),
+    "KtpIssued": N_("KTP issued"),
+    "ProvisionalIdentityLinked": N_("Provisional identity linked"),
+    "NibRegistered": N_("NIB registered"),
+    "NibRevoked": N_("NIB revoked"),
+    "WelfareAssessed": N_("Welfare assessed"),
+    "VerificationRecorded": N_("Field verification recorded"),
+    "BenefitGranted": N_("Benefit granted"),
+    "BenefitSuspended": N_("Benefit suspended"),
+    "BenefitResumed": N_("Benefit resumed"),
+    "BenefitTerminated": N_("Benefit terminated"),
+    "BenefitReviewOpened": N_("Benefit review opened"),
+    "BenefitReviewDecided": N_("Benefit review decided"),
+    "BenefitReviewOverdue": N_("Benefit review overdue"),
+    "EmpowermentEnrolled": N_("Enrolled in empowerment"),
+    "EmpowermentCompleted": N_("Empowerment completed"),
+    "CaseNoteAdded": N_("Case note added"),
+    "ObjectionFiled": N_("Objection filed"),
+    "ObjectionResolved": N_("Objection resolved"),
+    "ObjectionLapsed": N_("Objection lapsed"),
+    "ProcessingRestricted": N_("Processing restricted"),
+    "RestrictionLifted": N_("Restriction lifted"),
+    "PersonalDataErased": N_("Personal data erased"),
+    "ErasureRefused": N_("Erasure refused"),
+}
+
+
+def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A household's events in the order they were recorded (its stream's order), for its
+    page: the type, its label (an English msgid, None when unknown), when it happened
+    (RFC 3339) and its data."""
+    return [
+        {
+            "type": entry["type"],
+            "label": EVENT_LABELS.get(entry["type"]),
+            "occurred_at": entry["occurred_at"],
+            "reason": entry.get("reason"),
+            "data": entry["data"],
+        }
+        for entry in history
+    ]

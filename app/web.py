@@ -7,6 +7,7 @@ checks, the kelurahan list, polling while the read model catches up). Forms go t
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 import secrets
@@ -37,6 +38,7 @@ from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.disclosure import disclose_household, household_from_store
 from app.health import LAG_LIMIT, snapshot
+from app.history import stream_history, timeline
 from app.messages import (
     LANGUAGES,
     TEXT,
@@ -72,9 +74,10 @@ from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
-from domain.household import HEAD, RELATIONSHIPS
+from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
+from projections.eligibility import household_eligibility
 from projections.register import count_households, get_household, search
 from projections.reviews import open_reviews
 
@@ -170,6 +173,7 @@ def _template_helpers() -> dict[str, Any]:
         "relationship_options": lambda: [(r, text(f"rel.{r}")) for r in RELATIONSHIPS],
         "sex_label": lambda value: text(f"sex.{value}"),
         "status_label": lambda value: text(f"status.{value}"),
+        "member_status": lambda value: _labelled(MEMBER_STATUS_LABELS, value),
         "erased_text": text("person.erased"),
     }
 
@@ -313,14 +317,15 @@ def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | No
     return row, row is None or row["version"] < wanted, wanted
 
 
-def help_before_nik(household_id: str) -> list[dict[str, Any]]:
+def help_before_nik(household_id: str, household: Any = None) -> list[dict[str, Any]]:
     """For each member first helped without papers (LinkIdentity), what was recorded for the
     provisional person: their case notes and services, under the member's name."""
     casework = services().casework
-    try:
-        household = casework.get_household(household_id)
-    except NotFound:
-        return []
+    if household is None:
+        try:
+            household = casework.get_household(household_id)
+        except NotFound:
+            return []
     found = []
     for member in household.members.values():
         if member.get("erased"):
@@ -344,6 +349,262 @@ def help_before_nik(household_id: str) -> list[dict[str, Any]]:
     return found
 
 
+# A disagreement of more than this many deciles between the sources' latest values is marked
+# (a per-program tolerance rule of the eligibility view may say more: its `review` reasons
+# are shown beside the table).
+DECILE_SPREAD = 1
+
+MEMBER_STATUS_LABELS = {
+    "active": N_("Active"),
+    "moved_out": N_("Moved out"),
+    "deceased": N_("Deceased"),
+    "removed": N_("Removed"),
+}
+ELIGIBILITY_LABELS = {
+    "eligible": N_("Eligible"),
+    "ineligible": N_("Not eligible"),
+    "review": N_("Needs review"),
+}
+# a benefit's history: its first entry is the grant, then each change by the status it set
+BENEFIT_STEP_LABELS = {
+    "granted": N_("Granted"),
+    "suspended": N_("Suspended"),
+    "active": N_("Resumed"),
+    "terminated": N_("Terminated"),
+}
+REVIEW_DECISIONS = {
+    "keep": N_("Benefit kept"),
+    "suspend": N_("Benefit suspended"),
+    "terminate": N_("Benefit terminated"),
+    "withdrawn": N_("Withdrawn: its cause went away"),
+    "benefit_terminated": N_("Closed: the benefit ended"),
+}
+OBJECTION_STATUS = {
+    "open": N_("Open"),
+    "resolved": N_("Resolved"),
+    "lapsed": N_("Lapsed"),
+}
+
+
+def _months_since(since: str | None, day: dt.date) -> int | None:
+    """Whole months from `since` (an ISO date) to `day`; None when unknown."""
+    if not since:
+        return None
+    try:
+        start = dt.date.fromisoformat(str(since))
+    except ValueError:
+        return None
+    months = (day.year - start.year) * 12 + day.month - start.month
+    if day.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+def _labelled(labels: Mapping[str, str], value: str | None) -> str:
+    if value is None:
+        return ""
+    return gettext(labels[value]) if value in labels else value
+
+
+def _deciles(household: Any, answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each source's latest decile side by side, and whether they disagree."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in household.assessments:
+        known = latest.get(record["source"])
+        if known is None or record["period"] > known["period"]:
+            latest[record["source"]] = record
+    values = [r["desil"] for r in latest.values()]
+    conflict = bool(values) and max(values) - min(values) > DECILE_SPREAD
+    rows = [
+        {
+            "source": source,
+            "desil": latest[source]["desil"] if source in latest else None,
+            "period": latest[source]["period"] if source in latest else None,
+            "outlier": conflict
+            and source in latest
+            and latest[source]["desil"] in (max(values), min(values)),
+        }
+        for source in ASSESSMENT_SOURCES
+    ]
+    # what the eligibility view says needs a person's review about the deciles
+    reviews = [
+        {"program": answer["program"], "detail": reason.get("detail", "")}
+        for answer in answers
+        if answer["status"] == "review"
+        for reason in answer["reasons"]
+        if "desil" in str(reason.get("rule", "")) or "desil" in str(reason.get("detail", ""))
+    ]
+    return {
+        "rows": rows,
+        "conflict": conflict,
+        "spread": (max(values) - min(values)) if values else 0,
+        "reviews": reviews,
+    }
+
+
+def household_sections(household_id: str, household: Any) -> dict[str, Any]:
+    """Everything the household page shows beyond its members: KTP and residence, NIBs,
+    deciles, eligibility, benefits with their history, reviews, objections and a timeline.
+
+    Read from the household's own record (one read of its stream, already loaded for the
+    page's lists), its events (one more read) and the eligibility view: no query per item."""
+    day = today()
+    members = household.members
+    erased = text("person.erased")
+
+    def person(nik: str | None) -> dict[str, Any]:
+        member = members.get(nik or "")
+        if member is None:
+            return {"name": "", "restricted": False}
+        return {
+            "name": erased if member.get("erased") else member["name"],
+            "restricted": bool(member.get("restricted")),
+        }
+
+    identity = []
+    for nik, m in members.items():
+        arrival = m.get("arrival") or {}
+        identity.append(
+            {
+                **person(nik),
+                "status": _labelled(MEMBER_STATUS_LABELS, m["status"]),
+                "ktp_issued_on": m.get("ktp_issued_on"),
+                "arrival_type": option_label("arrival.type", arrival["type"])
+                if arrival.get("type")
+                else None,
+                "arrived_on": arrival.get("arrived_on"),
+                "origin": arrival.get("origin_region_code"),
+                "months": _months_since(m.get("residence_since"), day),
+            }
+        )
+    nibs = [
+        {
+            **person(r["nik"]),
+            "nib": r["nib"],
+            "business_name": r["business_name"],
+            "registered_on": r["registered_on"],
+            "revoked_on": r["revoked_on"],
+        }
+        for r in household.nibs
+    ]
+    views = services().views
+    answers = household_eligibility(views, household_id) or []
+    eligibility = [
+        {
+            "program": a["program"],
+            "status": a["status"],
+            "status_text": _labelled(ELIGIBILITY_LABELS, a["status"]),
+            "eligible_from": a.get("eligible_from"),
+            "reasons": [
+                {
+                    "rule": _label(f"field.{r.get('rule')}", str(r.get("rule", ""))),
+                    "version": r.get("rule_version"),
+                    "detail": r.get("detail", ""),
+                }
+                for r in a["reasons"]
+            ],
+        }
+        for a in answers
+    ]
+    benefits, reviews = [], []
+    for b in household.benefits.values():
+        steps = []
+        for i, step in enumerate(b.get("history") or []):
+            kind = "granted" if i == 0 else step["status"]
+            steps.append(
+                {
+                    "label": _labelled(BENEFIT_STEP_LABELS, kind),
+                    "date": step.get("effective_date"),
+                    "reason_code": option_label("reason_code", step["reason_code"])
+                    if step.get("reason_code")
+                    else "",
+                    "reason": step.get("reason") or "",
+                }
+            )
+        benefits.append(
+            {
+                **person(b["nik"]),
+                "program": b["program"],
+                "period_start": b["period_start"],
+                "period_end": b["period_end"],
+                "amount": b["amount"],
+                "status": b["status"],
+                "status_text": text(f"status.{b['status']}"),
+                "history": steps,
+            }
+        )
+        for r in b.get("reviews") or []:
+            is_open = r["status"] == "open"
+            reviews.append(
+                {
+                    "program": b["program"],
+                    "name": person(b["nik"])["name"],
+                    "cause": gettext(REVIEW_CAUSES.get(r["cause"], r["cause"])),
+                    "deadline": r["deadline"],
+                    "open": is_open,
+                    "overdue": is_open
+                    and (bool(r.get("overdue")) or r["deadline"] < day.isoformat()),
+                    "decision": _labelled(REVIEW_DECISIONS, r.get("decision")),
+                    "decide_url": url_for(
+                        ".command_page",
+                        name="DecideReview",
+                        household_id=household_id,
+                        review_id=r["review_id"],
+                    )
+                    if is_open
+                    else None,
+                }
+            )
+    reviews.sort(key=lambda r: (not r["open"], r["deadline"]))
+    objections = [
+        {
+            "filed_on": o["filed_on"],
+            "deadline": o["deadline"],
+            "status": o["status"],
+            "status_text": _labelled(OBJECTION_STATUS, o["status"]),
+            "resolution": option_label("resolution", o["resolution"]) if o["resolution"] else "",
+            "grounds": o["grounds"],
+        }
+        for o in household.objections.values()
+    ]
+    programs = {b["benefit_id"]: b["program"] for b in household.benefits.values()}
+    events = []
+    for entry in timeline(stream_history(services().casework, household.id)):
+        data = entry["data"]
+        details = []
+        nik = data.get("nik") or (data.get("person") or {}).get("nik")
+        if nik:
+            details.append(person(nik)["name"])
+        program = data.get("program") or programs.get(data.get("benefit_id") or "")
+        if program:
+            details.append(program)
+        if entry["type"] == "WelfareAssessed":
+            details.append(f"{data.get('source')} {data.get('period')}: {data.get('desil')}")
+        if data.get("reason_code"):
+            details.append(option_label("reason_code", data["reason_code"]))
+        if data.get("decision"):
+            details.append(_labelled(REVIEW_DECISIONS, data["decision"]))
+        if data.get("cause"):
+            details.append(gettext(REVIEW_CAUSES.get(data["cause"], data["cause"])))
+        events.append(
+            {
+                "label": gettext(entry["label"]) if entry["label"] else entry["type"],
+                "occurred_at": entry["occurred_at"],
+                "detail": " · ".join(d for d in details if d),
+            }
+        )
+    return {
+        "identity": identity,
+        "nibs": nibs,
+        "deciles": _deciles(household, answers),
+        "eligibility": eligibility,
+        "benefits": benefits,
+        "reviews": reviews,
+        "objections": objections,
+        "events": events,
+    }
+
+
 def _render_household(household_id: str, member_codes: dict | None = None, status: int = 200):
     wanted = _wanted_version()
     row, pending, wanted = _household_view(household_id, wanted)
@@ -352,6 +613,11 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
     )
     errors, other_errors = _split_errors(member_codes or {}, MEMBER_FIELDS)
     values = request.form if member_codes else {}
+    try:
+        record = services().casework.get_household(household_id)
+    except NotFound:
+        record = None
+    sections = household_sections(household_id, record) if row and record else None
     return (
         render_template(
             "household.html",
@@ -365,7 +631,8 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             other_errors=other_errors,
             patient_polls=PATIENT_POLLS,
             household_commands=household_commands(household_id),
-            before_nik=help_before_nik(household_id),
+            before_nik=help_before_nik(household_id, record) if record else [],
+            sections=sections,
         ),
         status,
     )

@@ -1,0 +1,220 @@
+"""A case worker's day in headless Chromium: find a family, open it, record a newcomer's KTP,
+record an NIB for a member whose benefit excludes NIB holders, see the review appear on the
+household page and in the queue, and decide it; every page visited is saved as a screenshot.
+
+Until sign-in arrives the web acts as the built-in administrator (app/auth.py): the case
+worker's steps and the supervisor's decision are taken by the same session, as the other
+browser tests do. The projection runner and the policies are played by `catch_up`, which
+applies every stored event to every view and runs the policies over the store, as those
+processes do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from adapters import wire
+from consumers.policies import execute, replay
+from domain.application import SYSTEM, make_meta
+from domain.city import today
+from projections.base import apply_batch, reveal
+from projections.catalog import PROJECTIONS
+from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HUSBAND, LiveServer, screenshot
+
+pytestmark = pytest.mark.e2e
+
+TABLET = {"width": 800, "height": 1280}
+NIB = "9120000000077"
+
+
+def catch_up(live: LiveServer) -> None:
+    """What the policies and the projection runner do: the policies' actions over the store,
+    then every stored event applied to every view (already applied ones are skipped)."""
+    casework = live.services.casework
+    for action in replay(casework):
+        execute(casework, action)
+    notifications = casework.recorder.select_notifications(start=1, limit=100_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    for projection in PROJECTIONS.values():
+        apply_batch(live.services.views, projection, envelopes)
+
+
+@pytest.fixture(scope="module")
+def family(live_server: LiveServer) -> str:
+    """The known family before the day: the head born here with a KJB benefit (which excludes
+    NIB holders), and two sources that disagree about the family's decile."""
+    casework = live_server.services.casework
+    meta = make_meta(SYSTEM, "seed")
+    hid = live_server.known_household_id
+    day = today()
+    casework.execute(
+        "IssueKtp",
+        {
+            "household_id": hid,
+            "nik": KNOWN_HEAD["nik"],
+            "issued_on": "2003-05-01",
+            "arrival": {"type": "born_here", "arrived_on": None, "origin_region_code": None},
+        },
+        meta,
+    )
+    for source, desil, period in (("DTSEN", 3, "2026-Q1"), ("DTKS", 6, "2025-Q4")):
+        casework.execute(
+            "RecordWelfareAssessment",
+            {
+                "household_id": hid,
+                "source": source,
+                "desil": desil,
+                "period": period,
+                "reference": f"{source}-e2e",
+            },
+            meta,
+        )
+    casework.execute(
+        "GrantBenefit",
+        {
+            "household_id": hid,
+            "nik": KNOWN_HEAD["nik"],
+            "program": "KJB",
+            "period_start": day.replace(month=1, day=1).isoformat(),
+            "period_end": (day + dt.timedelta(days=365)).isoformat(),
+            "amount": 300000,
+        },
+        meta,
+    )
+    catch_up(live_server)
+    return hid
+
+
+def section(page: Page, title_id: str):
+    return page.locator(f"section[aria-labelledby='{title_id}']")
+
+
+def saved(page: Page, name: str) -> None:
+    """A screenshot on the desktop, and the same page on a tablet held upright."""
+    screenshot(page, f"day-{name}")
+    desktop = page.viewport_size
+    page.set_viewport_size(TABLET)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"{name}: the page scrolls sideways on a tablet"
+    screenshot(page, f"day-{name}-800")
+    page.set_viewport_size(desktop)
+
+
+def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
+    url = live_server.url
+    # 1. find the family by the head's name
+    page.goto(url + "/")
+    with page.expect_response(lambda response: "q=Siti" in response.url):
+        page.fill("#q", "Siti Aminah")  # the list follows the typing
+    result = page.get_by_role("link", name=re.compile("Siti Aminah"))
+    expect(result.first).to_be_visible()
+    saved(page, "1-search")
+    result.first.click()
+    expect(page).to_have_url(re.compile(rf"/rumah-tangga/{family}"))
+
+    # 2. the household page: everything a case worker needs
+    expect(page.locator("h1")).to_contain_text("Siti Aminah")
+    members = section(page, "members-title")
+    expect(members).to_contain_text(KNOWN_HUSBAND["name"])
+    identity = section(page, "identity-title")
+    expect(identity.locator("tr", has_text=KNOWN_HEAD["name"])).to_contain_text("Lahir di sini")
+    expect(identity.locator("tr", has_text=KNOWN_HUSBAND["name"])).to_contain_text("Belum ada KTP")
+    deciles = section(page, "deciles-title")
+    expect(deciles).to_contain_text("Sumber-sumber tidak sepakat")
+    expect(deciles.locator("td.conflict")).to_have_count(2)  # DTSEN 3 against DTKS 6
+    benefits = section(page, "benefits-title")
+    kjb = benefits.locator("tbody tr", has_text="KJB")
+    expect(kjb).to_contain_text("Aktif")
+    expect(kjb).to_contain_text("Diberikan")
+    expect(section(page, "nib-title")).to_contain_text("Belum ada NIB")
+    eligibility = section(page, "eligibility-title").locator("tbody tr")
+    kjb_answer = eligibility.filter(has=page.get_by_role("rowheader", name="KJB", exact=True))
+    expect(kjb_answer.locator(".badge")).to_have_text("Layak")
+    expect(kjb_answer).to_contain_text("Desil tertinggi")
+    timeline = section(page, "timeline-title")
+    expect(timeline).to_contain_text("Rumah tangga didaftarkan")
+    expect(timeline).to_contain_text("Bantuan diberikan")
+    saved(page, "2-household")
+
+    # 3. a newcomer's KTP: the husband moved in from elsewhere
+    page.get_by_role("link", name="Catat penerbitan KTP").click()
+    expect(page.locator("#f-household_id")).to_have_value(family)
+    page.select_option("#f-nik", value=KNOWN_HUSBAND["nik"])
+    day = today()
+    page.fill("#f-issued_on", (day - dt.timedelta(days=30)).isoformat())
+    page.select_option("#f-arrival-type", value="pindah_datang")
+    page.fill("#f-arrival-arrived_on", (day - dt.timedelta(days=200)).isoformat())
+    page.fill("#f-arrival-origin_region_code", "3171")
+    saved(page, "3-ktp-form")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    saved(page, "4-ktp-saved")
+    catch_up(live_server)
+
+    # 4. an NIB for the head, who receives KJB (NIB holders excluded)
+    page.get_by_role("link", name="Lihat rumah tangga").click()
+    husband = section(page, "identity-title").locator("tr", has_text=KNOWN_HUSBAND["name"])
+    expect(husband).to_contain_text("Pindah datang")
+    expect(husband).to_contain_text("3171")
+    page.get_by_role("link", name="Catat NIB").click()
+    page.select_option("#f-nik", value=KNOWN_HEAD["nik"])
+    page.fill("#f-nib", NIB)
+    page.fill("#f-business_name", "Warung Siti")
+    page.fill("#f-registered_on", day.isoformat())
+    saved(page, "5-nib-form")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    catch_up(live_server)
+
+    # 5. the review appears on the household page ...
+    page.get_by_role("link", name="Lihat rumah tangga").click()
+    expect(section(page, "nib-title").locator("tr", has_text=NIB)).to_contain_text("Terdaftar")
+    reviews = section(page, "reviews-title")
+    open_review = reviews.locator("tr.review-open")
+    expect(open_review).to_have_count(1)
+    expect(open_review).to_contain_text("KJB")
+    expect(open_review).to_contain_text("NIB didaftarkan")
+    expect(open_review.get_by_role("button", name="Putuskan")).to_be_visible()
+    expect(section(page, "timeline-title")).to_contain_text("Peninjauan bantuan dibuka")
+    saved(page, "6-household-review")
+
+    # ... and in the queue
+    page.goto(url + "/tinjauan")
+    row = page.locator("tr.review", has_text="KJB")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Simpang IV Sipin")
+    saved(page, "7-queue")
+
+    # 6. the supervisor decides it: suspend, with a reason
+    row.get_by_role("button", name="Putuskan").click()
+    expect(page).to_have_url(re.compile(r"/perintah/DecideReview\?"))
+    page.select_option("#f-decision", value="suspend")
+    page.fill("#f-reason", "Usaha warung sudah berjalan; ditinjau lagi tahun depan")
+    saved(page, "8-decide")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    catch_up(live_server)
+
+    # 7. the decision shows on the household page
+    page.get_by_role("link", name="Lihat rumah tangga").click()
+    kjb = section(page, "benefits-title").locator("tbody tr", has_text="KJB")
+    expect(kjb.locator(".badge")).to_have_text("Ditangguhkan")
+    expect(kjb.locator(".benefit-history li")).to_have_count(2)
+    expect(kjb.locator(".benefit-history li").last).to_contain_text(
+        "Memiliki Nomor Induk Berusaha (NIB)"
+    )
+    reviews = section(page, "reviews-title")
+    expect(reviews.locator("tr.review-open")).to_have_count(0)
+    expect(reviews.locator("tr.review-closed")).to_contain_text("Bantuan ditangguhkan")
+    expect(section(page, "timeline-title")).to_contain_text("Tinjauan bantuan diputuskan")
+    saved(page, "9-household-decided")
+
+    page.goto(url + "/tinjauan")
+    expect(page.locator("tr.review", has_text="KJB")).to_have_count(0)
+    saved(page, "10-queue-empty")
