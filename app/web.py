@@ -579,7 +579,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
         if program:
             details.append(program)
         if entry["type"] == "WelfareAssessed":
-            details.append(f"{data.get('source')} {data.get('period')}: {data.get('desil')}")
+            decile = f"{gettext('Decile')} {data.get('desil')}"
+            details.append(f"{data.get('source')} {data.get('period')}: {decile}")
         if data.get("reason_code"):
             details.append(option_label("reason_code", data["reason_code"]))
         if data.get("decision"):

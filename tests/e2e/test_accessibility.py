@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.conftest import ROOT, LiveServer, screenshot
+from domain.application import SYSTEM, make_meta
+from domain.city import today
+from tests.e2e.conftest import KNOWN_HEAD, ROOT, LiveServer, screenshot
+from tests.e2e.test_case_worker_day import catch_up
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TABLET = {"width": 800, "height": 1280}  # a 10-inch tablet held upright
@@ -67,6 +70,93 @@ def test_every_page_passes_wcag_aa(axe_page: Page, live_server: LiveServer, path
     assert violations(axe_page) == []
 
 
+# A family with something in every section of its page: a newcomer's KTP, deciles the
+# sources disagree on, a benefit, an NIB (so an open review), an objection, a restricted member.
+FULL_HEAD = {"nik": "1571024407790001", "name": "Rahmawati", "birth_date": "1979-07-04", "sex": "F"}
+FULL_SON = {
+    "nik": "1571021208030004",
+    "name": "Dedi Kurniawan",
+    "birth_date": "2003-08-12",
+    "sex": "M",
+}
+
+
+@pytest.fixture(scope="module")
+def full_household(live_server: LiveServer) -> str:
+    casework, meta = live_server.services.casework, make_meta(SYSTEM, "seed")
+    hid = casework.register_household(
+        {
+            "kk_number": "1571020101150009",
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Simpang IV Sipin",
+            "address": "Jl. Sunan Gunung Jati No. 12",
+            "rt": "004",
+            "rw": "001",
+            "head": FULL_HEAD,
+        },
+        meta,
+    ).stream_id
+    day = today()
+    steps = [
+        ("AddMember", {"person": FULL_SON, "relationship": "anak"}),
+        (
+            "IssueKtp",
+            {
+                "nik": FULL_HEAD["nik"],
+                "issued_on": "2016-02-01",
+                "arrival": {
+                    "type": "pindah_datang",
+                    "arrived_on": "2015-06-01",
+                    "origin_region_code": "1505",
+                },
+            },
+        ),
+        (
+            "RecordWelfareAssessment",
+            {"source": "DTSEN", "desil": 2, "period": "2026-Q1", "reference": "a"},
+        ),
+        (
+            "RecordWelfareAssessment",
+            {"source": "P3KE", "desil": 5, "period": "2025-Q4", "reference": "b"},
+        ),
+        (
+            "GrantBenefit",
+            {
+                "nik": FULL_HEAD["nik"],
+                "program": "KJB",
+                "period_start": day.replace(month=1, day=1).isoformat(),
+                "period_end": day.replace(month=12, day=31).isoformat(),
+                "amount": 300000,
+            },
+        ),
+        (
+            "RegisterNib",
+            {
+                "nik": FULL_HEAD["nik"],
+                "nib": "9120000000555",
+                "business_name": "Kedai Rahma",
+                "registered_on": day.isoformat(),
+            },
+        ),
+        (
+            "FileObjection",
+            {
+                "objector_nik": KNOWN_HEAD["nik"],
+                "grounds": "Keluarga ini sudah punya usaha sendiri",
+                "filed_on": day.isoformat(),
+                "photo_reference": "foto-001",
+                "latitude": -1.6101,
+                "longitude": 103.6131,
+            },
+        ),
+        ("RestrictProcessing", {"nik": FULL_SON["nik"], "grounds": "Permintaan subjek data"}),
+    ]
+    for command, body in steps:
+        casework.execute(command, {"household_id": hid, **body}, meta)
+    catch_up(live_server)
+    return hid
+
+
 def test_the_household_page_passes_wcag_aa_and_fits_a_tablet(
     axe_page: Page, live_server: LiveServer
 ):
@@ -75,3 +165,20 @@ def test_the_household_page_passes_wcag_aa_and_fits_a_tablet(
     width = axe_page.evaluate("document.documentElement.scrollWidth")
     assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
     screenshot(axe_page, f"household-{axe_page.viewport_size['width']}")
+
+
+def test_the_household_page_with_every_section_passes_wcag_aa_and_fits_a_tablet(
+    axe_page: Page, live_server: LiveServer, full_household: str
+):
+    axe_page.goto(f"{live_server.url}/rumah-tangga/{full_household}")
+    for title in ("identity", "nib", "deciles", "eligibility", "benefits", "reviews", "timeline"):
+        assert axe_page.locator(f"section[aria-labelledby='{title}-title']").count() == 1, title
+    son = axe_page.locator("section[aria-labelledby='members-title'] tr", has_text="Dedi")
+    assert "Dibatasi" in son.inner_text()
+    assert axe_page.locator("td.conflict").count() == 2
+    assert axe_page.locator("tr.review-open").count() == 1
+    assert "Keluarga ini sudah punya usaha sendiri" in axe_page.locator("main").inner_text()
+    assert violations(axe_page) == []
+    width = axe_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
+    screenshot(axe_page, f"household-full-{axe_page.viewport_size['width']}")

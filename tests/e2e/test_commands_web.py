@@ -118,4 +118,4 @@ def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval
     expect(card.locator("h2")).to_have_text("Hapus data pribadi")
     # Nothing is erased until another supervisor approves.
     page.goto(f"{live_server.url}/rumah-tangga/{household_id}")
-    expect(page.locator("table")).to_contain_text(KNOWN_HEAD["name"])
+    expect(page.locator("table.members")).to_contain_text(KNOWN_HEAD["name"])
