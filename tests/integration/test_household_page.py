@@ -1,0 +1,112 @@
+"""The household page over HTTP, on SQLite and PostgreSQL: with a KJB benefit under review
+since the head registered an NIB (the policies opened it), the page shows the KTP, the NIB,
+each source's decile with the disagreement marked, the eligibility with its reasons, the
+benefit, the open review with its way to a decision, and the timeline; once a supervisor
+decides, the benefit's history and the closed review show it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domain.application import SYSTEM, make_meta
+from tests.integration.test_reviews import post, project, reviewed  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.integration
+
+SON = {"nik": "1571012208100005", "name": "Rahmat Hidayat", "birth_date": "2010-08-22", "sex": "M"}
+
+
+def section(page: str, title_id: str) -> str:
+    """The text of one <section> of the page, by its heading's id."""
+    found = re.search(rf'<section aria-labelledby="{title_id}".*?</section>', page, re.S)
+    assert found, title_id
+    return found.group(0)
+
+
+@pytest.fixture
+def family(web, reviewed):  # noqa: F811 (the fixture imported above)
+    """The reviewed family, with two sources that disagree and a restricted son."""
+    client, hid, review = reviewed
+    casework, meta = web.extensions["casework"].casework, make_meta(SYSTEM, "seed")
+    casework.add_member({"household_id": hid, "person": SON, "relationship": "anak"}, meta)
+    for source, desil, period in (("DTSEN", 3, "2026-Q1"), ("DTKS", 6, "2025-Q4")):
+        body = {"source": source, "desil": desil, "period": period, "reference": source}
+        casework.execute("RecordWelfareAssessment", {"household_id": hid, **body}, meta)
+    casework.execute(
+        "RestrictProcessing",
+        {"household_id": hid, "nik": SON["nik"], "grounds": "Permintaan"},
+        meta,
+    )
+    project(web)
+    return client, hid, review
+
+
+def test_the_page_shows_everything_a_case_worker_needs(family):
+    client, hid, _ = family
+    page = client.get(f"/rumah-tangga/{hid}").text
+
+    members = section(page, "members-title")
+    son_row = re.search(r"<tr>(?:(?!</tr>).)*Rahmat Hidayat.*?</tr>", members, re.S).group(0)
+    assert "Dibatasi" in son_row  # a restricted person is marked as such
+    head_row = re.search(r"<tr>(?:(?!</tr>).)*Siti Aminah.*?</tr>", members, re.S).group(0)
+    assert "Dibatasi" not in head_row
+
+    identity = section(page, "identity-title")
+    assert "Lahir di sini" in identity and "1 Mei 2003" in identity
+    assert "Belum ada KTP" in identity  # the son has none
+
+    nib = section(page, "nib-title")
+    assert "9120000000001" in nib and "Warung Siti" in nib and "Terdaftar" in nib
+
+    deciles = section(page, "deciles-title")
+    assert "Sumber-sumber tidak sepakat" in deciles
+    assert deciles.count('class="num conflict"') == 2
+    assert "2026-Q1" in deciles and "2025-Q4" in deciles
+
+    eligibility = section(page, "eligibility-title")
+    kjb = re.search(r'<th scope="row">KJB</th>.*?</tr>', eligibility, re.S).group(0)
+    assert "Tidak layak" in kjb  # the head holds an NIB now
+    assert "Pemegang NIB dikecualikan (v1): a member holds an NIB" in kjb
+
+    benefits = section(page, "benefits-title")
+    assert "KJB" in benefits and "Aktif" in benefits and "Diberikan" in benefits
+
+    reviews = section(page, "reviews-title")
+    assert reviews.count('class="review-open"') == 1
+    assert "NIB didaftarkan" in reviews and "Putuskan" in reviews
+    assert "/perintah/DecideReview?household_id=" in reviews
+
+    timeline = section(page, "timeline-title")
+    order = ["Rumah tangga didaftarkan", "KTP diterbitkan", "Bantuan diberikan", "NIB didaftarkan"]
+    positions = [timeline.index(label) for label in order]
+    assert positions == sorted(positions)
+    assert "WIB" in timeline
+
+
+def test_a_decision_shows_in_the_benefits_history_and_closes_the_review(family, tokens, web):
+    client, hid, review = family
+    decision = {
+        "household_id": hid,
+        "review_id": review["review_id"],
+        "decision": "suspend",
+        "reason": "Usaha sudah berjalan",
+    }
+    assert post(client, "DecideReview", decision, tokens["sup1"]).status_code == 201
+    project(web)
+    page = client.get(f"/rumah-tangga/{hid}").text
+
+    benefits = section(page, "benefits-title")
+    assert "Ditangguhkan" in benefits
+    assert "Memiliki Nomor Induk Berusaha (NIB)" in benefits and "Usaha sudah berjalan" in benefits
+    reviews = section(page, "reviews-title")
+    assert 'class="review-open"' not in reviews
+    assert "Ditutup: Bantuan ditangguhkan" in reviews
+    assert "Tinjauan bantuan diputuskan" in section(page, "timeline-title")
+
+
+def test_an_unknown_household_is_a_404(web):
+    client = web.test_client()
+    assert client.get("/rumah-tangga/6f1c0d64-0000-4000-8000-000000000000").status_code == 404
+    assert client.get("/rumah-tangga/not-an-id").status_code == 404
