@@ -170,6 +170,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     saved(page, "5-nib-form")
     page.get_by_role("button", name="Simpan").click()
     expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    saved(page, "5-nib-saved")
     catch_up(live_server)
 
     # 5. the review appears on the household page ...
@@ -199,6 +200,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     saved(page, "8-decide")
     page.get_by_role("button", name="Simpan").click()
     expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    saved(page, "8-decided")
     catch_up(live_server)
 
     # 7. the decision shows on the household page
