@@ -75,6 +75,7 @@ from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
+from domain.personal_data import is_erased
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
 from projections.eligibility import household_eligibility
@@ -452,12 +453,16 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
     members = household.members
     erased = text("person.erased")
 
+    def clear(value: Any) -> Any:
+        """A secret field of an erased person reads as erased, never as its marker."""
+        return erased if is_erased(value) else value
+
     def person(nik: str | None) -> dict[str, Any]:
         member = members.get(nik or "")
         if member is None:
             return {"name": "", "restricted": False}
         return {
-            "name": erased if member.get("erased") else member["name"],
+            "name": erased if member.get("erased") else clear(member["name"]),
             "restricted": bool(member.get("restricted")),
         }
 
@@ -481,7 +486,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
         {
             **person(r["nik"]),
             "nib": r["nib"],
-            "business_name": r["business_name"],
+            "business_name": clear(r["business_name"]),
             "registered_on": r["registered_on"],
             "revoked_on": r["revoked_on"],
         }
@@ -518,7 +523,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                     "reason_code": option_label("reason_code", step["reason_code"])
                     if step.get("reason_code")
                     else "",
-                    "reason": step.get("reason") or "",
+                    "reason": clear(step.get("reason") or ""),
                 }
             )
         benefits.append(
@@ -563,7 +568,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             "status": o["status"],
             "status_text": _labelled(OBJECTION_STATUS, o["status"]),
             "resolution": option_label("resolution", o["resolution"]) if o["resolution"] else "",
-            "grounds": o["grounds"],
+            "grounds": clear(o["grounds"]),
         }
         for o in household.objections.values()
     ]

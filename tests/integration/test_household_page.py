@@ -11,7 +11,7 @@ import re
 import pytest
 
 from domain.application import SYSTEM, make_meta
-from tests.integration.test_reviews import post, project, reviewed  # noqa: F401 (a fixture)
+from tests.integration.test_reviews import HEAD, post, project, reviewed  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +110,21 @@ def test_an_unknown_household_is_a_404(web):
     client = web.test_client()
     assert client.get("/rumah-tangga/6f1c0d64-0000-4000-8000-000000000000").status_code == 404
     assert client.get("/rumah-tangga/not-an-id").status_code == 404
+
+
+def test_an_erased_persons_name_and_business_show_as_erased(family, tokens, web):
+    client, hid, _ = family
+    request = {"household_id": hid, "nik": HEAD["nik"], "reason": "Surat permohonan"}
+    response = post(client, "RequestErasure", request, tokens["cw_sipin"])
+    assert response.status_code == 202, response.json
+    approval = {"approval_id": response.json["approval_id"], "note": "ok"}
+    assert post(client, "ApproveChange", approval, tokens["sup1"]).status_code == 201
+    project(web)
+    page = client.get(f"/rumah-tangga/{hid}").text
+
+    assert "Siti Aminah" not in page and "Warung Siti" not in page
+    assert HEAD["nik"] not in page
+    for title in ("identity-title", "nib-title", "benefits-title"):
+        assert "[dihapus]" in section(page, title), title
+    assert "KJB" in section(page, "benefits-title")  # the benefit stays, nobody's any more
+    assert "Rahmat Hidayat" in section(page, "members-title")
