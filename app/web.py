@@ -73,6 +73,7 @@ from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
+from domain.provisional_cases import provisional_persons
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
 from projections.register import count_households, get_household, search
@@ -339,6 +340,7 @@ def help_before_nik(household_id: str) -> list[dict[str, Any]]:
                         {**s, "label": option_label("service", s["service"])}
                         for s in person.services
                     ],
+                    "benefits": list(person.benefits.values()),
                 }
             )
     return found
@@ -626,7 +628,15 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
     casework = services().casework
     lists: Choices = {}
     if "program" in fields:
-        lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in casework.list_programs())
+        programs = casework.list_programs()
+        if "person_id" in fields:  # help before a NIK: only the programs that give it
+            programs = [p for p in programs if p.rules.get("serves_without_nik")]
+        lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in programs)
+    if "person_id" in fields:
+        lists["person_id"] = tuple(
+            (str(p.id), f"{p.name} · {p.kecamatan} · {date_text(p.created_on.date())}")
+            for p in provisional_persons(casework)
+        )
     if "approval_id" in fields:
         lists["approval_id"] = tuple(
             (
