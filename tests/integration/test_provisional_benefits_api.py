@@ -12,6 +12,7 @@ from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
 from projections.beneficiaries import count_active
 from tests.integration.conftest import bearer
+from tests.integration.test_command_forms import options_of
 from tests.integration.test_restriction import Views
 
 pytestmark = pytest.mark.integration
@@ -204,3 +205,11 @@ def test_a_benefit_before_the_nik_is_terminated_with_a_declared_reason(
     )
     person = web.extensions["casework"].casework.get_provisional_person(person_id)
     assert person.benefits[benefit_id]["status"] == "terminated"
+
+
+def test_the_grant_form_picks_the_person_and_a_program_that_serves_them(web, person_id):
+    page = web.test_client().get("/perintah/GrantProvisionalBenefit").text
+    people = options_of(page, "person_id")
+    assert list(people) == [person_id] and people[person_id].startswith("Pak Ujang · Telanaipura")
+    programs = options_of(page, "program")
+    assert "REHSOS" in programs and "PKH" not in programs
