@@ -73,7 +73,6 @@ from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.errors import DomainError, NotFound
 from domain.household import HEAD, RELATIONSHIPS
-from domain.provisional_cases import provisional_persons
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
 from projections.register import count_households, get_household, search
@@ -635,7 +634,7 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
     if "person_id" in fields:
         lists["person_id"] = tuple(
             (str(p.id), f"{p.name} · {p.kecamatan} · {date_text(p.created_on.date())}")
-            for p in provisional_persons(casework)
+            for p in casework.provisional_persons()
         )
     if "approval_id" in fields:
         lists["approval_id"] = tuple(

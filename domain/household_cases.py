@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
 
 from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
@@ -83,6 +84,18 @@ class HouseholdCases(UseCases):
         if not isinstance(person, ProvisionalPerson):
             raise NotFound("person_id", "person.not_found")
         return person
+
+    def provisional_persons(self) -> list[ProvisionalPerson]:
+        """Every person registered without papers, oldest first (read through the
+        notification log by the topic of their registration), for the forms to pick from."""
+        topic = get_topic(ProvisionalPerson.HomelessPersonRegistered)
+        ids, position = [], 0
+        while batch := self.recorder.select_notifications(
+            position, 500, topics=[topic], inclusive_of_start=False
+        ):
+            ids += [n.originator_id for n in batch]
+            position = batch[-1].id
+        return [self.get_provisional_person(person_id) for person_id in ids]
 
     def household_id_for_nik(self, nik: str) -> uuid.UUID | None:
         """The household the NIK is an active (or deceased) member of, if any."""

@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from eventsourcing.utils import get_topic
-
 from domain.errors import NotFound
 from domain.homeless import ProvisionalPerson
 from domain.use_case import Stored
@@ -53,18 +51,3 @@ def check_provisional_termination(cases: Any, cmd: dict[str, Any], meta: dict[st
     person = cases.get_provisional_person(cmd["person_id"])
     person.terminate_benefit(cmd["benefit_id"], cmd["effective_date"], cmd.get("reason_code"), meta)
 
-
-_PAGE = 500
-
-
-def provisional_persons(cases: Any) -> list[ProvisionalPerson]:
-    """Every person registered without papers, oldest first (read through the notification
-    log by the topic of their registration), for the forms to pick from."""
-    topic = get_topic(ProvisionalPerson.HomelessPersonRegistered)
-    ids, position = [], 0
-    while batch := cases.recorder.select_notifications(
-        position, _PAGE, topics=[topic], inclusive_of_start=False
-    ):
-        ids += [n.originator_id for n in batch]
-        position = batch[-1].id
-    return [cases.get_provisional_person(person_id) for person_id in ids]

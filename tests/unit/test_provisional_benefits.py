@@ -13,7 +13,6 @@ from domain.catalog import SEED_PROGRAMS, seed_catalog
 from domain.commands import COMMANDS
 from domain.errors import DomainError, NotFound, RulesFailed
 from domain.program import DEFAULT_RULES, normalize_rules
-from domain.provisional_cases import provisional_persons
 
 REGION = "157101"
 MAKER = Actor(id="rina", role="supervisor")
@@ -310,4 +309,4 @@ def test_once_linked_a_person_is_granted_under_their_nik_not_provisionally(app):
 
 def test_the_forms_list_every_provisional_person(app):
     first, second = register_person(app, "Pak Ujang"), register_person(app, "Bu Inah")
-    assert [str(p.id) for p in provisional_persons(app)] == [first, second]
+    assert [str(p.id) for p in app.provisional_persons()] == [first, second]
