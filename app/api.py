@@ -35,6 +35,7 @@ from app.schemas import COMMANDS, Invalid
 from domain.application import Actor
 from domain.city import today
 from domain.errors import DomainError, NotFound
+from domain.identity import nik_problems
 from projections import eligibility
 from projections.beneficiaries import beneficiaries
 from projections.eligibility import eligible_households, household_eligibility
@@ -286,6 +287,41 @@ def program_beneficiaries(code: str):
     shown = [{"id": r["household_id"], "members": [{"nik": r["nik"]}]} for r in results]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
     return jsonify({"program": code, "results": results})
+
+
+PERSON_BENEFIT_READERS = ("admin", "supervisor", "auditor")
+
+
+@bp.get("/persons/<nik>/benefits")
+def person_benefits(nik: str):
+    """Every benefit the NIK ever received, on any KK, and those granted before the NIK was
+    known (a provisional person later linked, `person_id`), from the event store."""
+    actor = caller()
+    require_role(actor, *PERSON_BENEFIT_READERS)
+    problems = nik_problems(nik)
+    if problems:
+        return jsonify(errors_body({"nik": [p.code for p in problems]})), 422
+    casework = services().casework
+    found = casework.benefits_of_nik(nik)
+    home = casework.household_id_for_nik(nik)
+    if home is None and not found:
+        raise NotFound("nik", "nik.unknown")
+    households = sorted({b["household_id"] for b in found if b["household_id"]})
+    if home is not None and str(home) not in households:
+        households.append(str(home))
+    shown = [{"id": household_id, "members": [{"nik": nik}]} for household_id in households]
+    access_log.record_households(actor, "api", shown, access_log.api_reason(), searched_nik=nik)
+    keys = ("benefit_id", "household_id", "person_id", "program", "period_start", "period_end")
+    results = [
+        {
+            **{key: b.get(key) for key in keys},
+            "amount": b["amount"],
+            "status": b["status"],
+            "before_nik": b.get("person_id") is not None,
+        }
+        for b in found
+    ]
+    return jsonify({"results": results})
 
 
 def _overdue_filter() -> bool | None:

@@ -221,6 +221,30 @@ class BeneficiariesSchema(_Answer):
     results = fields.List(fields.Nested(BeneficiarySchema), required=True)
 
 
+class PersonBenefitSchema(_Answer):
+    benefit_id = fields.UUID(required=True)
+    household_id = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "the KK it was granted on"}
+    )
+    person_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "granted before the NIK was known: the provisional person"},
+    )
+    program = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "whole rupiah"})
+    status = fields.String(required=True)
+    before_nik = fields.Boolean(
+        required=True, metadata={"description": "granted to the person before their NIK was known"}
+    )
+
+
+class PersonBenefitsSchema(_Answer):
+    results = fields.List(fields.Nested(PersonBenefitSchema), required=True)
+
+
 # --- eligibility ---------------------------------------------------------------------------
 
 

@@ -55,6 +55,7 @@ CREATED_IDS = {
     "GrantBenefit": ("benefit_id", "benefit"),
     "EnrollEmpowerment": ("enrollment_id", "enrollment"),
     "FileObjection": ("objection_id", "objection"),
+    "GrantProvisionalBenefit": ("benefit_id", "benefit"),  # inside the provisional person
 }
 
 

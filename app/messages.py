@@ -333,6 +333,10 @@ ERRORS: dict[str, LazyString] = {
         "The person already receives this program over an overlapping period. Choose a period "
         "after the current benefit ends."
     ),
+    "rules.needs_nik": _l(
+        "This program helps only people with a NIK. Choose a program that serves people"
+        " without a NIK (social rehabilitation), or link the person's NIK first."
+    ),
     "rules.invalid": _l('The rules must be a JSON object, for example {"max_desil": 4}.'),
     "rules.field_unknown": _l("Unknown rule. See the rules listed in openapi.json."),
     "rules.max_desil_invalid": _l(
@@ -524,6 +528,7 @@ TEXT: dict[str, LazyString] = {
     "field.min_residence_months": _l("Minimum residence (months)"),
     "field.excludes_nib_holders": _l("NIB holders excluded"),
     "field.once_per_kk": _l("Once per KK"),
+    "field.serves_without_nik": _l("Serves people without a NIK"),
     "field.combinable_with": _l("Combinable with"),
     "field.recipient": _l("Recipient"),
     "field.program": _l("Program code"),
@@ -719,6 +724,10 @@ RULE_DETAILS: dict[str, LazyString] = {
     "rules.double_receipt": _l(
         "The person already receives this program (benefit %(benefit_id)s, %(period_start)s to "
         "%(period_end)s). Choose a period after it ends."
+    ),
+    "rules.needs_nik": _l(
+        "%(program)s helps only people with a NIK. Choose a program that serves people without"
+        " a NIK (social rehabilitation), or link the person's NIK first."
     ),
     "rules.once_per_kk": _l(
         "This program is once per KK: a member of this family receives it (benefit "

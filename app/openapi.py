@@ -279,6 +279,17 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             invalid=_PAGE_INVALID,
         )
     },
+    "api.person_benefits": {
+        "get": _read(
+            "personBenefits",
+            "every benefit the NIK ever received, on any KK, including those granted before"
+            " the NIK was known (GrantProvisionalBenefit, then LinkIdentity)",
+            _json("the benefits", answers.PersonBenefitsSchema),
+            forbidden="only admins, supervisors and auditors",
+            not_found="no person with this NIK",
+            invalid="not a well-formed NIK",
+        )
+    },
     "api.reviews": {
         "get": _read(
             "openReviews",

@@ -867,6 +867,13 @@ class RulesSchema(_Strict):
         code="rules.recipient_unknown",
         metadata={"example": "adult_woman"},
     )
+    serves_without_nik = Flag(
+        code="rules.flag_invalid",
+        metadata={
+            "description": "also helps people without a NIK yet (GrantProvisionalBenefit);"
+            " default false"
+        },
+    )
 
 
 class DefineProgramSchema(_Command):
@@ -952,6 +959,56 @@ def _benefit_change_schema(name: str) -> type[Schema]:
                 },
             ),
             "__doc__": f"{name.removesuffix('Schema')}: one benefit, from the date given.",
+        },
+    )
+
+
+class GrantProvisionalBenefitSchema(_Command):
+    """A benefit to a person without a NIK yet, of a program that serves them."""
+
+    person_id = _person_id()
+    program = ProgramCode(
+        required=True,
+        metadata={
+            "description": "a program whose rules say serves_without_nik",
+            "example": "REHSOS",
+        },
+    )
+    period_start = Day(required=True, example="2025-01-01")
+    period_end = Day(required=True, example="2025-03-31")
+    amount = WholeNumber(
+        code="amount.invalid",
+        low=0,
+        high=10**12,
+        below_code="amount.negative",
+        required=True,
+        example=300000,
+        metadata={"description": "whole rupiah"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def ends_after_start(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _after(data, "period_start", "period_end", ("period_end",), "period.end_before_start")
+
+
+class TerminateProvisionalBenefitSchema(_Command):
+    """TerminateProvisionalBenefit: a benefit granted before the NIK, from the date given."""
+
+    person_id = _person_id()
+    benefit_id = Id(
+        required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"}
+    )
+    effective_date = Day(
+        required=True,
+        metadata={"description": "within the benefit's period, not before its last change"},
+    )
+    reason_code = Choice(
+        choices=BENEFIT_CHANGE_REASONS,
+        code="reason_code.unknown",
+        required=True,
+        metadata={
+            "description": "why, a code; `other` needs the free-text `reason`",
+            "example": "no_longer_eligible",
         },
     )
 

@@ -345,6 +345,7 @@ def help_before_nik(household_id: str, household: Any = None) -> list[dict[str, 
                         {**s, "label": option_label("service", s["service"])}
                         for s in person.services
                     ],
+                    "benefits": list(person.benefits.values()),
                 }
             )
     return found
@@ -899,7 +900,15 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
     casework = services().casework
     lists: Choices = {}
     if "program" in fields:
-        lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in casework.list_programs())
+        programs = casework.list_programs()
+        if "person_id" in fields:  # help before a NIK: only the programs that give it
+            programs = [p for p in programs if p.rules.get("serves_without_nik")]
+        lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in programs)
+    if "person_id" in fields:
+        lists["person_id"] = tuple(
+            (str(p.id), f"{p.name} · {p.kecamatan} · {date_text(p.created_on.date())}")
+            for p in casework.provisional_persons()
+        )
     if "approval_id" in fields:
         lists["approval_id"] = tuple(
             (

@@ -5,6 +5,9 @@ alongside any aid; empowerment is meant for families on aid, so it combines with
 Combinability is symmetric (domain.eligibility_rules.combinable): two programs combine only
 when each lists the other, so every pair below is listed on both sides.
 Rules follow docs/domain.md; amounts and quotas are not modelled here.
+REHSOS (social rehabilitation of homeless and neglected persons, Dinas Sosial) is the program
+that serves people without a NIK (`serves_without_nik`): a gelandangan is helped before their
+papers are found (GrantProvisionalBenefit); it has no decile rule, as such a person has none.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "rules": {
             "max_desil": 5,
             "recipient": "any_member",
-            "combinable_with": ["PKH", "BPNT", "KJB", "ZAKAT-BAZNAS", "UMKM-NAIK-KELAS"],
+            "combinable_with": [
+                *("PKH", "BPNT", "KJB", "ZAKAT-BAZNAS", "UMKM-NAIK-KELAS", "REHSOS"),
+            ],
         },
     },
     {
@@ -79,6 +84,18 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "once_per_kk": True,
             "recipient": "head",
             "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+        },
+    },
+    {
+        "code": "REHSOS",
+        "name": "Rehabilitasi Sosial Gelandangan, Pengemis dan Orang Terlantar",
+        "opd": "DINSOS",
+        "funding": "APBD",
+        "kind": "bansos",
+        "rules": {
+            "recipient": "any_member",
+            "serves_without_nik": True,
+            "combinable_with": ["PBI-JK"],
         },
     },
     {

@@ -26,6 +26,11 @@ from domain.homeless import ProvisionalPerson
 from domain.household import Household
 from domain.household_cases import HouseholdCases, household_change, person_change
 from domain.program_cases import ProgramCases
+from domain.provisional_cases import (
+    check_provisional_grant,
+    check_provisional_termination,
+    grant_provisional_benefit,
+)
 from domain.texts import N_
 
 Handler = Callable[[Any, dict[str, Any], dict[str, Any]], Any]
@@ -234,6 +239,33 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.PERSON),
         N_("Record a service to a person without papers"),
         N_("Shelter, a meal, a health check or other help given before a NIK is known."),
+    ),
+    # benefits before a NIK: only programs whose rules say `serves_without_nik`; the
+    # benefit_id is answered; after LinkIdentity they are the NIK's receipts
+    Command(
+        "GrantProvisionalBenefit",
+        ("person_id", "program", "period_start", "period_end", "amount"),
+        grant_provisional_benefit,
+        Group.BENEFITS,
+        Area(kelurahan=Kelurahan.PERSON, opd=Opd.PROGRAM),
+        N_("Grant a benefit to a person without papers"),
+        N_(
+            "A benefit of a program that serves people without a NIK (social rehabilitation),"
+            " before the NIK is known."
+        ),
+        needs_approval=True,
+        precheck=check_provisional_grant,
+    ),
+    Command(
+        "TerminateProvisionalBenefit",
+        ("person_id", "benefit_id", "effective_date", "reason_code"),
+        person_change(ProvisionalPerson.terminate_benefit),
+        Group.BENEFITS,
+        Area(kelurahan=Kelurahan.PERSON),
+        N_("Terminate a benefit of a person without papers"),
+        N_("A benefit granted before the NIK was known ends, with a reason and a date."),
+        needs_approval=True,
+        precheck=check_provisional_termination,
     ),
     # business
     Command(

@@ -13,8 +13,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DomainError
-from domain.household import today
+from domain.eligibility_rules import benefit_period, overlap_start
+from domain.errors import DomainError, NotFound, RulesFailed
+from domain.household import BENEFIT_CHANGE_REASONS, derived_id, today
 
 SEXES = ("M", "F")
 # What a person without papers can be helped with before a NIK is known.
@@ -28,6 +29,30 @@ SERVICES = (
     "counselling",
     "other",
 )
+
+
+# What GrantProvisionalBenefit and TerminateProvisionalBenefit may answer beyond the codes of
+# households and programs (a RulesFailed names the rule, as a refused GrantBenefit does).
+ERROR_CODES = (
+    "rules.needs_nik",  # the program does not serve people without a NIK
+    "benefit.not_found",
+    "benefit.terminated",
+    "benefit.date_outside_period",
+    "benefit.date_before_last_change",
+    "reason_code.unknown",
+    "period.end_before_start",
+    "amount.negative",
+)
+
+
+def needs_nik_reason(program: Any, rules: dict[str, Any]) -> dict[str, Any]:
+    """The failing rule of a grant before a NIK by a program that serves only NIK holders."""
+    return {
+        "rule": "serves_without_nik",
+        "rule_version": rules.get("version"),
+        "code": "rules.needs_nik",
+        "detail": {"program": program.code},
+    }
 
 
 class ProvisionalPerson(Aggregate):
@@ -54,6 +79,9 @@ class ProvisionalPerson(Aggregate):
         self.linked_household_id: str | None = None
         self.notes_log: list[dict[str, Any]] = []  # case notes, before and after the NIK
         self.services: list[dict[str, Any]] = []
+        # benefits of programs that serve people without a NIK, by benefit_id (shaped like a
+        # household's benefits, with `nik` None until LinkIdentity)
+        self.benefits: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def register(cls, cmd: dict[str, Any], meta: dict[str, Any]) -> ProvisionalPerson:
@@ -109,6 +137,125 @@ class ProvisionalPerson(Aggregate):
     ) -> None:
         self.services.append({"service": service, "delivered_on": delivered_on, "notes": notes})
 
+    # ---- benefits before a NIK (programs with `serves_without_nik`) ----------------------
+
+    def grant_benefit(
+        self,
+        program: Any,
+        period_start: str,
+        period_end: str,
+        amount: int,
+        meta: dict[str, Any],
+    ) -> str:
+        """A benefit of `program` (a Program) before the person's NIK is known; answers the
+        new benefit_id. RulesFailed (422, field `program`) when the program, by its rules in
+        force on `period_start`, does not serve people without a NIK, or when the person
+        already receives it over an overlapping period (double receipt)."""
+        if self.linked_nik is not None:
+            raise DomainError("person_id", "identity.already_linked")
+        start, end = dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)
+        if end < start:
+            raise DomainError("period_end", "period.end_before_start")
+        if amount < 0:
+            raise DomainError("amount", "amount.negative")
+        rules = program.rules_at(start)
+        if rules is None:
+            raise DomainError("program", "program.not_in_force")
+        reasons = []
+        if not rules.get("serves_without_nik"):
+            reasons.append(needs_nik_reason(program, rules))
+        for benefit in self.benefits.values():
+            other = benefit_period(benefit)
+            if benefit["program"] != program.code or other is None:
+                continue
+            if overlap_start((start, end), other) is not None:
+                reasons.append(
+                    {
+                        "rule": "double_receipt",
+                        "rule_version": rules.get("version"),
+                        "code": "rules.double_receipt",
+                        "detail": {
+                            "benefit_id": benefit["benefit_id"],
+                            "program": benefit["program"],
+                            "period_start": other[0].isoformat(),
+                            "period_end": other[1].isoformat(),
+                        },
+                    }
+                )
+        if reasons:
+            raise RulesFailed(reasons)
+        benefit_id = derived_id(self.id, "benefit", self.version + 1)
+        self._benefit_granted(benefit_id, program.code, period_start, period_end, amount, meta)
+        return benefit_id
+
+    @event("ProvisionalBenefitGranted")
+    def _benefit_granted(
+        self,
+        benefit_id: str,
+        program: str,
+        period_start: str,
+        period_end: str,
+        amount: int,
+        meta: dict[str, Any],
+    ) -> None:
+        self.benefits[benefit_id] = {
+            "benefit_id": benefit_id,
+            "nik": None,
+            "program": program,
+            "period_start": period_start,
+            "period_end": period_end,
+            "amount": amount,
+            "status": "active",
+            "history": [{"status": "active", "effective_date": period_start}],
+            "reviews": [],
+        }
+
+    def benefit(self, benefit_id: str) -> dict[str, Any]:
+        try:
+            return self.benefits[str(benefit_id)]
+        except KeyError:
+            raise NotFound("benefit_id", "benefit.not_found") from None
+
+    def terminate_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """The benefit ends from `effective_date` (within its period, not before its last
+        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+        benefit = self.benefit(benefit_id)
+        if benefit["status"] == "terminated":
+            raise DomainError("benefit_id", "benefit.terminated")
+        if reason_code not in BENEFIT_CHANGE_REASONS:
+            raise DomainError("reason_code", "reason_code.unknown")
+        if reason_code == "other" and not (meta.get("reason") or "").strip():
+            raise DomainError("reason", "value.required")
+        day = dt.date.fromisoformat(effective_date)
+        period_start = dt.date.fromisoformat(benefit["period_start"])
+        if not period_start <= day <= dt.date.fromisoformat(benefit["period_end"]):
+            raise DomainError("effective_date", "benefit.date_outside_period")
+        if day < dt.date.fromisoformat(benefit["history"][-1]["effective_date"]):
+            raise DomainError("effective_date", "benefit.date_before_last_change")
+        self._benefit_terminated(benefit["benefit_id"], effective_date, reason_code, meta)
+
+    @event("ProvisionalBenefitTerminated")
+    def _benefit_terminated(
+        self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
+    ) -> None:
+        benefit = self.benefits[benefit_id]
+        benefit["status"] = "terminated"
+        benefit["history"].append(
+            {
+                "status": "terminated",
+                "effective_date": effective_date,
+                "reason_code": reason_code,
+                "reason": meta.get("reason"),
+            }
+        )
+
+    def benefits_under(self, nik: str) -> list[dict[str, Any]]:
+        """The benefits as the person's once linked to `nik` (for the double-receipt rules),
+        each naming this provisional person."""
+        return [{**b, "nik": nik, "person_id": str(self.id)} for b in self.benefits.values()]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -123,4 +270,5 @@ class ProvisionalPerson(Aggregate):
             "linked_household_id": self.linked_household_id,
             "case_notes": [dict(n) for n in self.notes_log],
             "services": [dict(s) for s in self.services],
+            "benefits": [dict(b) for b in self.benefits.values()],
         }

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
 
 from domain.eligibility_rules import check_grant
 from domain.errors import Conflict, DomainError, NotFound
@@ -83,6 +84,18 @@ class HouseholdCases(UseCases):
         if not isinstance(person, ProvisionalPerson):
             raise NotFound("person_id", "person.not_found")
         return person
+
+    def provisional_persons(self) -> list[ProvisionalPerson]:
+        """Every person registered without papers, oldest first (read through the
+        notification log by the topic of their registration), for the forms to pick from."""
+        topic = get_topic(ProvisionalPerson.HomelessPersonRegistered)
+        ids, position = [], 0
+        while batch := self.recorder.select_notifications(
+            position, 500, topics=[topic], inclusive_of_start=False
+        ):
+            ids += [n.originator_id for n in batch]
+            position = batch[-1].id
+        return [self.get_provisional_person(person_id) for person_id in ids]
 
     def household_id_for_nik(self, nik: str) -> uuid.UUID | None:
         """The household the NIK is an active (or deceased) member of, if any."""
@@ -266,7 +279,14 @@ class HouseholdCases(UseCases):
         household = self.get_household(cmd["household_id"])
         person.link_identity(cmd["nik"], str(household.id), meta)
         household.link_provisional_identity(str(person.id), cmd["nik"], meta)
-        return self._store(person, [household])
+        claims: list[Any] = [household]
+        index = self._nik_index(cmd["nik"])
+        if index is not None and person.benefits:
+            # the benefits before the NIK become the NIK's receipts (double receipt)
+            for benefit_id in person.benefits:
+                index.benefit_received(person.id, benefit_id, meta)
+            claims.append(index)
+        return self._store(person, claims)
 
     # ---- business ------------------------------------------------------------------------
 
@@ -305,12 +325,41 @@ class HouseholdCases(UseCases):
         receipts kept on their NIK claim."""
         found = []
         for household_id, benefit_id in index.receipts_elsewhere(household.id) if index else []:
-            try:
-                benefit = self.get_household(household_id).benefits.get(benefit_id)
-            except NotFound:
-                continue
+            benefit = self._receipt(household_id, benefit_id)
             if benefit is not None:
                 found.append(benefit)
+        return found
+
+    def _receipt(self, stream_id: str, benefit_id: str) -> dict[str, Any] | None:
+        """A benefit a NIK's receipt names: on a household, or on the provisional person the
+        NIK was linked to (a benefit before the NIK, domain.homeless)."""
+        try:
+            return self.get_household(stream_id).benefits.get(benefit_id)
+        except NotFound:
+            pass
+        try:
+            person = self.get_provisional_person(stream_id)
+        except NotFound:
+            return None
+        if person.linked_nik is None or benefit_id not in person.benefits:
+            return None
+        return {**person.benefits[benefit_id], "nik": person.linked_nik, "person_id": stream_id}
+
+    def benefits_of_nik(self, nik: str) -> list[dict[str, Any]]:
+        """Every benefit the NIK ever received, on any KK and before the NIK was known
+        (through the receipts on its claim); each names its `household_id` or `person_id`."""
+        index = self._nik_index(nik)
+        found = []
+        for stream_id, benefit_id in index.receipts if index else []:
+            benefit = self._receipt(stream_id, benefit_id)
+            if benefit is not None:
+                found.append(
+                    {
+                        "household_id": None if "person_id" in benefit else stream_id,
+                        "person_id": None,
+                        **benefit,
+                    }
+                )
         return found
 
     def _find_program_or_none(self, code: str) -> Any:

@@ -166,6 +166,7 @@ FIELDS: dict[str, Field] = {
     "once_per_kk": _clear(None),
     "combinable_with": _clear(None),
     "recipient": _clear(None),
+    "serves_without_nik": _clear(None),
     "command": _clear(None),
     "cmd": _clear(None),
     "approver": _clear(None),

@@ -45,6 +45,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "once_per_kk": False,
     "combinable_with": [],
     "recipient": "any_member",
+    # the program may also help people without a NIK yet (GrantProvisionalBenefit)
+    "serves_without_nik": False,
 }
 
 _NAMESPACE = uuid.UUID("5b0f8f7e-2a53-4c4e-8f0e-1d7c2f6a9b31")
@@ -89,7 +91,7 @@ def normalize_rules(rules: Any, field: str = "rules") -> dict[str, Any]:
         months = 0
     if not (_is_int(months) and months >= 0):
         raise DomainError(f"{field}.min_residence_months", "rules.min_residence_months_invalid")
-    for flag in ("excludes_nib_holders", "once_per_kk"):
+    for flag in ("excludes_nib_holders", "once_per_kk", "serves_without_nik"):
         if not isinstance(merged[flag], bool):
             raise DomainError(f"{field}.{flag}", "rules.flag_invalid")
     combinable = merged["combinable_with"] or []
@@ -106,7 +108,13 @@ def normalize_rules(rules: Any, field: str = "rules") -> dict[str, Any]:
         "once_per_kk": merged["once_per_kk"],
         "combinable_with": sorted({code.strip().upper() for code in combinable}),
         "recipient": merged["recipient"],
+        "serves_without_nik": merged["serves_without_nik"],
     }
+
+
+def _with_new_fields(version: dict[str, Any]) -> dict[str, Any]:
+    """A rule version with the defaults of fields added after it was recorded."""
+    return {"serves_without_nik": DEFAULT_RULES["serves_without_nik"], **version}
 
 
 class Program(Aggregate):
@@ -140,13 +148,13 @@ class Program(Aggregate):
     @property
     def rules(self) -> dict[str, Any]:
         """The latest version of the rules (possibly not yet in force)."""
-        return self.rule_versions[-1]
+        return _with_new_fields(self.rule_versions[-1])
 
     def rules_at(self, on: dt.date | str) -> dict[str, Any] | None:
         """The version in force on that date; None before the first took effect."""
         day = parse_date(on, "as_of")
         in_force = [r for r in self.rule_versions if r["effective_from"] <= day]
-        return dict(in_force[-1]) if in_force else None
+        return _with_new_fields(in_force[-1]) if in_force else None
 
     def change_rules(
         self, rules: dict[str, Any], effective_from: str, meta: dict[str, Any]

@@ -8,6 +8,11 @@ The recipient is kept as their pseudonymous `subject`, the keyed hash `nik_hash`
 token `nik_token` (opened by whoever may show the NIK), never the NIK in clear. Once the
 person's data is erased, hash and token give way to the erasure marker (`erase_person`) and
 the benefit stays, counted.
+
+A benefit granted before the person's NIK was known (ProvisionalBenefitGranted, on the
+provisional person's stream) is kept under its `person_id`, counted but not listed, with no
+household or recipient yet; when LinkIdentity joins the person to a NIK (IdentityLinked) it
+takes the household and the NIK's identity and is listed like any other.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from projections.base import Projection, erased_identity, identity, live_tables
 TABLES = {
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
-        " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36) NOT NULL,"
-        " subject VARCHAR(32) NOT NULL, nik_hash VARCHAR(64), nik_token TEXT NOT NULL,"
+        " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36),"
+        " subject VARCHAR(32), nik_hash VARCHAR(64), nik_token TEXT,"
+        " person_id VARCHAR(36),"
         " program VARCHAR(32) NOT NULL,"
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
         " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL,"
@@ -33,6 +39,7 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program, status)",
     "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (household_id, subject)",
     "CREATE INDEX IF NOT EXISTS {benefits}_subject ON {benefits} (subject)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_provisional ON {benefits} (person_id)",
 ]
 
 
@@ -55,6 +62,45 @@ def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
             data["amount"],
             1 if who.erased else 0,
             envelope["recorded_at"],
+        ),
+    )
+
+
+def provisional_benefit_granted(
+    cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
+) -> None:
+    """A benefit before the NIK: no household or recipient until IdentityLinked."""
+    data = envelope["data"]
+    cur.execute(
+        f"INSERT INTO {names['benefits']} (benefit_id, person_id, program, period_start,"
+        " period_end, amount, status, restricted, erased, granted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'active', 0, 0, ?)",
+        (
+            data["benefit_id"],
+            envelope["stream_id"],
+            data["program"],
+            data["period_start"],
+            data["period_end"],
+            data["amount"],
+            envelope["recorded_at"],
+        ),
+    )
+
+
+def identity_linked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """The provisional person is a NIK of a household: their benefits are the NIK's."""
+    data = envelope["data"]
+    who = identity(data["nik"])
+    cur.execute(
+        f"UPDATE {names['benefits']} SET household_id=?, subject=?, nik_hash=?, nik_token=?,"
+        " erased=? WHERE person_id=?",
+        (
+            data["household_id"],
+            who.subject,
+            who.hash,
+            who.token,
+            1 if who.erased else 0,
+            envelope["stream_id"],
         ),
     )
 
@@ -95,12 +141,16 @@ PROJECTION = Projection(
         "BenefitSuspended": _status("suspended"),
         "BenefitResumed": _status("active"),
         "BenefitTerminated": _status("terminated"),
+        "ProvisionalBenefitGranted": provisional_benefit_granted,
+        "ProvisionalBenefitTerminated": _status("terminated"),
+        "IdentityLinked": identity_linked,
     },
     serves="program",
     indexes=INDEXES,
     on_restriction=hide_person,
     on_erasure=erase_person,
-    version=2,  # v2: no NIK in clear (subject, hash, token), erased
+    # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK
+    version=3,
 )
 
 _COLUMNS = ("benefit_id", "household_id", "nik_token", "program", "period_start", "period_end")
@@ -109,11 +159,12 @@ _COLUMNS = ("benefit_id", "household_id", "nik_token", "program", "period_start"
 def beneficiaries(
     db: Database, program: str, *, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """The active benefits of one program, restricted persons left out."""
+    """The active benefits of one program, restricted persons left out (and those of persons
+    without a NIK yet: no recipient to show until LinkIdentity)."""
     names = live_tables(db, PROJECTION)
     rows = db.query(
         f"SELECT {', '.join(_COLUMNS)}, amount, status, erased FROM {names['benefits']}"
-        " WHERE program=? AND status='active' AND restricted=0"
+        " WHERE program=? AND status='active' AND restricted=0 AND household_id IS NOT NULL"
         " ORDER BY granted_at, benefit_id LIMIT ? OFFSET ?",
         (program, limit, offset),
     )
@@ -122,7 +173,8 @@ def beneficiaries(
 
 
 def count_active(db: Database, program: str) -> int:
-    """How many active benefits the program has (restricted and erased persons included)."""
+    """How many active benefits the program has (restricted and erased persons, and persons
+    without a NIK yet, included)."""
     names = live_tables(db, PROJECTION)
     row = db.query_one(
         f"SELECT COUNT(*) FROM {names['benefits']} WHERE program=? AND status='active'",

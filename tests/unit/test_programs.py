@@ -52,6 +52,7 @@ def test_a_defined_program_has_its_owner_and_first_rules(app):
         "once_per_kk": True,
         "combinable_with": [],
         "recipient": "any_member",
+        "serves_without_nik": False,
     }
     assert [p.code for p in app.list_programs()] == ["KJB"]
 
