@@ -889,14 +889,14 @@ class FormField:
 Choices = dict[str, tuple[tuple[str, str], ...]]
 
 
-_HOUSEHOLD_LISTS = frozenset({"nik", "benefit_id", "enrollment_id", "objection_id"})
+_HOUSEHOLD_LISTS = frozenset({"nik", "benefit_id", "enrollment_id", "objection_id", "review_id"})
 
 
 def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> Choices:
     """What a form with these fields offers to pick instead of a typed id: the programs, the
     pending approvals and, for a known household, its living members, its benefits, its
-    enrolments and its open objections (by the field each fills). Only what the form asks
-    for is read."""
+    enrolments, its open objections and its open reviews (by the field each fills). Only what
+    the form asks for is read."""
     casework = services().casework
     lists: Choices = {}
     if "program" in fields:
@@ -953,6 +953,18 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
         (o["objection_id"], f"{date_text(o['filed_on'])} → {date_text(o['deadline'])}")
         for o in household.objections.values()
         if o["status"] == "open"
+    )
+    deadline = _label("field.deadline", "Deadline")
+    lists["review_id"] = tuple(
+        (
+            r["review_id"],
+            f"{b['program']} · {names.get(b['nik'], '')} · "
+            f"{gettext(REVIEW_CAUSES.get(r['cause'], r['cause']))} · "
+            f"{deadline} {date_text(r['deadline'])}",
+        )
+        for b in household.benefits.values()
+        for r in sorted(b.get("reviews") or [], key=lambda r: r["deadline"])
+        if r["status"] == "open"
     )
     return lists
 
