@@ -66,7 +66,7 @@ class ProgramCases(UseCases):
         """A new version of the rules; fields left out keep their current value."""
         program = self.get_program(cmd["code"])
         self._check_expected_version(program, cmd.get("expected_version"))
-        current = {key: program.rules[key] for key in DEFAULT_RULES}
+        current = {key: program.rules.get(key, DEFAULT_RULES[key]) for key in DEFAULT_RULES}
         rules = normalize_rules({**current, **(cmd.get("rules") or {})})
         program.change_rules(rules, _effective_from(cmd, meta), meta)
         return self._save(program, [])
