@@ -5,6 +5,15 @@ alongside any aid; empowerment is meant for families on aid, so it combines with
 Combinability is symmetric (domain.eligibility_rules.combinable): two programs combine only
 when each lists the other, so every pair below is listed on both sides.
 Rules follow docs/domain.md; amounts and quotas are not modelled here.
+
+Which source decides the decile (`desil_source`, domain.program.DEFAULT_DESIL_SOURCE): the
+national programs (APBN) follow DTSEN, the single source since Inpres 4/2025, and the older
+sources only where a family has no DTSEN decile; the ministry's data is not overridden or
+second-guessed locally. The city's own programs (APBD: KJB, UMKM Naik Kelas) let a later
+field verification (VERVAL) by the kelurahan override DTSEN, and send a family to a person
+when its sources differ by more than two deciles (KJB, the city's cash aid) or three (UMKM
+Naik Kelas, whose limit is looser). Zakat has no decile rule: BAZNAS decides on its own
+assessment of fakir and miskin; its source rule is the national one, stated for clarity.
 """
 
 from __future__ import annotations
@@ -14,6 +23,21 @@ from typing import Any
 from domain.errors import Conflict
 
 SEED_EFFECTIVE_FROM = "2025-01-01"
+
+_NATIONAL_SOURCES = {
+    "order": ["DTSEN", "VERVAL", "DTKS", "P3KE"],
+    "verification_overrides": False,
+    "tolerance": None,
+}
+
+
+def _city_sources(tolerance: int) -> dict[str, Any]:
+    return {
+        "order": ["DTSEN", "VERVAL", "DTKS", "P3KE"],
+        "verification_overrides": True,
+        "tolerance": tolerance,
+    }
+
 
 ERROR_CODES = ("program.exists",)
 
@@ -28,6 +52,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 4,
             "recipient": "adult_woman",
             "combinable_with": ["BPNT", "PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -40,6 +65,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 4,
             "recipient": "head",
             "combinable_with": ["PKH", "PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -52,6 +78,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 5,
             "recipient": "any_member",
             "combinable_with": ["PKH", "BPNT", "KJB", "ZAKAT-BAZNAS", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -67,6 +94,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "once_per_kk": True,
             "recipient": "head",
             "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _city_sources(2),
         },
     },
     {
@@ -79,6 +107,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "once_per_kk": True,
             "recipient": "head",
             "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -91,6 +120,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 6,
             "recipient": "any_member",
             "combinable_with": ["PKH", "BPNT", "PBI-JK", "KJB", "ZAKAT-BAZNAS"],
+            "desil_source": _city_sources(3),
         },
     },
 )
