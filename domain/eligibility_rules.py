@@ -456,3 +456,26 @@ def check_grant(
     if reasons:
         reasons.sort(key=lambda reason: _RULE_ORDER.index(reason["rule"]))
         raise RulesFailed(reasons)
+
+
+def open_rules(
+    household: Any, cmd: dict[str, Any], program: Any, on_date: dt.date | str, app: Any = None
+) -> list[tuple[str, str]]:
+    """(rule, detail) of each rule of the grant in `cmd` that `check_grant` leaves to the
+    approver because its fact is unknown (no decile, sources disagreeing beyond the
+    tolerance, NIB registrations unknown, ...): what the approval page shows them. A residence
+    of unknown length is not among them: the grant is refused until the KTP is recorded."""
+    member = household.members.get(cmd["nik"])
+    rules = program.rules_at(on_date) if program is not None else None
+    if member is None or member["status"] != "active" or rules is None:
+        return []
+    start = _day(cmd["period_start"])
+    end = _day(cmd.get("period_end") or cmd["period_start"])
+    facts = facts_for(
+        household, cmd["nik"], program, on_date, app, period=(start, end) if end >= start else None
+    )
+    return [
+        (rule, detail)
+        for rule, passed, detail in evaluate(rules, facts)
+        if passed is None and rule != "min_residence_months"
+    ]

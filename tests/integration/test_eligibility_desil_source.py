@@ -90,3 +90,29 @@ def test_disagreeing_sources_show_review_with_each_sources_value(web, tokens):
     )
     assert len(desil["positions"]) == 3  # the rules and both assessments
     assert HEAD["nik"] not in answer.get_data(as_text=True)
+
+
+def test_the_approver_sees_the_disagreeing_sources_of_a_grant_left_to_them(web, tokens):
+    client = authorized_client(web, tokens["pm_dinsos"])
+    assert define(client, {"max_desil": 5, "desil_source": {"tolerance": 1}}).status_code == 201
+    casework = web.extensions["casework"].casework
+    hid = casework.register_household(HOUSEHOLD, META).stream_id
+    for source, desil, period in (("DTSEN", 3, "2025-Q1"), ("VERVAL", 6, "2025-Q2")):
+        casework.record_welfare_assessment(
+            {"household_id": hid, "source": source, "desil": desil, "period": period}, META
+        )
+    grant = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "program": "KJB",
+        "period_start": "2025-07-01",
+        "period_end": "2025-12-31",
+        "amount": 300_000,
+    }
+    # the disagreement refuses nothing: the grant waits for the approver, who decides
+    casework.request_approval("GrantBenefit", grant, make_meta(SYSTEM, "web"))
+
+    page = web.test_client().get("/persetujuan").text
+
+    assert "DTSEN 3 (2025-Q1), VERVAL 6 (2025-Q2): differ by 3, tolerance 1" in page
+    assert "max_desil" in page
