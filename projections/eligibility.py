@@ -15,6 +15,13 @@ A result row is recomputed (`domain.eligibility_rules.facts_for`, `domain.progra
   an assessment's quarter beginning, a rule version taking effect); `tick` re-evaluates the
   rows due, once a day (the runner calls it).
 
+An answer says whether a benefit of the program could start for that person on that day: the
+pair rules (double receipt, once per KK, combinability both ways) are judged as a grant of
+that one day is (`domain.eligibility_rules.clashes`), on the benefits received that day, the
+person's benefits on their other KKs included; a benefit event re-evaluates those KKs too.
+The decile follows the program's `desil_source` rule; sources that disagree beyond its
+tolerance answer `review`, the reason naming each source and its events.
+
 Every answer is a function of the facts, the rules and the day alone, so a rebuild gives the
 same rows as the live view, whatever order the partitions delivered the events in.
 
@@ -307,6 +314,52 @@ def _benefit_status(status: str):
     return _changes(mutate)
 
 
+def _benefits_elsewhere(
+    cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """subject -> that member's benefits recorded on other KKs they are or were in (the
+    double-receipt and combinability rules count them, as a grant does)."""
+    subjects = sorted(facts["members"])
+    if not subjects:
+        return {}
+    marks = ", ".join("?" for _ in subjects)
+    rows = cur.execute(
+        f"SELECT subject, household_id FROM {names['persons']}"
+        f" WHERE subject IN ({marks}) AND household_id <> ? ORDER BY household_id",
+        (*subjects, household_id),
+    ).fetchall()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for subject, other in rows:
+        other_facts = _load(cur, names, other)
+        for benefit in (other_facts or {}).get("benefits", {}).values():
+            if benefit["nik"] == subject:
+                found.setdefault(subject, []).append(benefit)
+    return found
+
+
+def _and_elsewhere(handler: Callable[[Cursor, dict[str, str], dict[str, Any]], None]):
+    """A benefit handler that then re-evaluates the recipient's other KKs (their pair rules
+    read this benefit too)."""
+
+    def wrapped(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        handler(cur, names, envelope)
+        household_id = envelope["stream_id"]
+        facts = _load(cur, names, household_id)
+        benefit = (facts or {}).get("benefits", {}).get(envelope["data"]["benefit_id"])
+        if benefit is None:
+            return
+        others = cur.execute(
+            f"SELECT household_id FROM {names['persons']}"
+            " WHERE subject=? AND household_id <> ? ORDER BY household_id",
+            (benefit["nik"], household_id),
+        ).fetchall()
+        for (other,) in others:
+            evaluate_household(cur, names, other)
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
 # --- programs --------------------------------------------------------------------------------
 
 
@@ -455,9 +508,11 @@ def _positions(
     program: str,
     day: dt.date,
     facts_now: dict[str, Any],
+    elsewhere: list[dict[str, Any]],
 ) -> list[int]:
     """The positions of the events behind one rule's answer."""
     member = facts["members"].get(subject, {})
+    benefits = [*facts["benefits"].values(), *elsewhere]
     found: list[int] = []
     if rule == "max_desil":
         # the assessment the answer used, or every source it names when they disagree
@@ -475,17 +530,12 @@ def _positions(
             for r in facts_now.get("pair_clashes", [])
             if r["rule"] == rule
         }
-        found = [
-            p
-            for b in facts["benefits"].values()
-            if b["benefit_id"] in clashing
-            for p in b["positions"]
-        ]
+        found = [p for b in benefits if b["benefit_id"] in clashing for p in b["positions"]]
     elif rule == "combinable_with":
         # the person's other benefits received on that day
         found = [
             p
-            for b in facts["benefits"].values()
+            for b in benefits
             if b["nik"] == subject and b["program"] != program and _received_on(b, day)
             for p in b["positions"]
         ]
@@ -507,6 +557,7 @@ def _next_change(
     subject: str,
     day: dt.date,
     catalog: dict[str, SimpleNamespace],
+    elsewhere: list[dict[str, Any]],
 ) -> dt.date | None:
     """The next day after `day` on which time alone can change this row's answer."""
     later: list[dt.date] = []
@@ -514,7 +565,7 @@ def _next_change(
     later += [_quarter_start(r["period"]) for r in facts["assessments"]]
     for record in facts["nibs"]:
         later += [_day(d) for d in (record["registered_on"], record["revoked_on"]) if d]
-    for benefit in facts["benefits"].values():
+    for benefit in [*facts["benefits"].values(), *elsewhere]:
         # the pair rules: a benefit starting, ending, or cut short by its termination
         later += [_day(benefit["period_start"]), _day(benefit["period_end"]) + dt.timedelta(days=1)]
         later += [_day(h["effective_date"]) for h in benefit["history"]]
@@ -540,11 +591,13 @@ def _evaluate_row(
     subject: str,
     day: dt.date,
     catalog: dict[str, SimpleNamespace],
+    elsewhere: list[dict[str, Any]] | None = None,
 ) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
     """(status, reasons, eligible_from, changes_on) of one person (or '' for nobody): whether a
-    benefit of the program could start for them on that day (`catalog`: every program, for
-    the pair rules)."""
-    changes = _next_change(facts, program, subject, day, catalog)
+    benefit of the program could start for them on that day (`catalog`: every program, and
+    `elsewhere`: the person's benefits on other KKs, for the pair rules)."""
+    elsewhere = elsewhere or []
+    changes = _next_change(facts, program, subject, day, catalog, elsewhere)
     changes_on = changes.isoformat() if changes else None
     rules = program.rules_at(day)
     if rules is None:
@@ -567,7 +620,9 @@ def _evaluate_row(
         }
         return "ineligible", [reason], None, changes_on
     household = _household(facts)
-    facts_now = facts_for(household, subject, program, day, programs=catalog.get)
+    facts_now = facts_for(
+        household, subject, program, day, elsewhere=elsewhere, programs=catalog.get
+    )
     results = evaluate(rules, facts_now)
     reasons = [
         {
@@ -575,7 +630,10 @@ def _evaluate_row(
             "rule_version": rules["version"],
             "detail": detail,
             "positions": sorted(
-                {rule_position, *_positions(rule, facts, subject, program.code, day, facts_now)}
+                {
+                    rule_position,
+                    *_positions(rule, facts, subject, program.code, day, facts_now, elsewhere),
+                }
             ),
         }
         for rule, _passed, detail in results
@@ -608,6 +666,7 @@ def _rows_for(
     program: SimpleNamespace,
     day: dt.date,
     catalog: dict[str, SimpleNamespace],
+    elsewhere: dict[str, list[dict[str, Any]]],
 ) -> dict[str, tuple[str, str, str | None, str | None]]:
     """subject -> (status, reasons JSON, eligible_from, changes_on) for one program."""
     rules = program.rules_at(day) or program.rules
@@ -615,7 +674,7 @@ def _rows_for(
     rows = {}
     for subject in subjects:
         status, reasons, eligible_from, changes_on = _evaluate_row(
-            facts, program, subject, day, catalog
+            facts, program, subject, day, catalog, elsewhere.get(subject, [])
         )
         rows[subject] = (status, json.dumps(reasons, sort_keys=True), eligible_from, changes_on)
     return rows
@@ -642,6 +701,7 @@ def _evaluate_household(
     changed = False
     results = names["results"]
     catalog = {p.code: p for p in _programs(cur, names)}
+    elsewhere = _benefits_elsewhere(cur, names, household_id, facts)
     for program in programs:
         old = {
             row[0]: tuple(row[1:])
@@ -653,7 +713,7 @@ def _evaluate_household(
         }
         new = {
             subject: (facts["kelurahan"], *row)
-            for subject, row in _rows_for(facts, program, day, catalog).items()
+            for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
         }
         for subject in old.keys() - new.keys():
             cur.execute(
@@ -761,10 +821,10 @@ HANDLERS = {
     "NibRevoked": nib_revoked,
     "WelfareAssessed": welfare_assessed,
     "HouseholdRelocated": household_relocated,
-    "BenefitGranted": benefit_granted,
-    "BenefitSuspended": _benefit_status("suspended"),
-    "BenefitResumed": _benefit_status("active"),
-    "BenefitTerminated": _benefit_status("terminated"),
+    "BenefitGranted": _and_elsewhere(benefit_granted),
+    "BenefitSuspended": _and_elsewhere(_benefit_status("suspended")),
+    "BenefitResumed": _and_elsewhere(_benefit_status("active")),
+    "BenefitTerminated": _and_elsewhere(_benefit_status("terminated")),
     "ProgramDefined": program_defined,
     "ProgramRulesChanged": program_rules_changed,
 }

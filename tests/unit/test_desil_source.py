@@ -466,3 +466,70 @@ def test_verdict_of_a_disagreement_alone_is_review():
         },
     )
     assert verdict(results) == "review"
+
+
+def test_the_view_counts_a_benefit_on_the_persons_former_kk_as_the_grant_does(app, tmp_path):
+    define(app, "A")
+    define(app, "B", combinable_with=["A"])
+    hid, _head, _ = family(app, 1)
+    son = person(13, "2000-02-03", "M", "Andi")
+    app.add_member({"household_id": hid, "person": son, "relationship": "anak"}, META)
+    benefit = _grant(app, hid, son, "A", "2026-01-01", "2026-12-31")
+    app.execute(
+        "RemoveMember",
+        {
+            "household_id": hid,
+            "nik": son["nik"],
+            "kind": "moved_out",
+            "effective_date": "2026-02-01",
+        },
+        META,
+    )
+    own = app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2026, 2, 1), 2),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Telanaipura",
+            "address": "Jl. Sultan Agung No. 2",
+            "rt": "001",
+            "rw": "002",
+            "head": son,
+        },
+        META,
+    ).stream_id
+    view = View(app, tmp_path).catch_up()
+
+    def refused(code):
+        try:
+            app.check_program_rules(
+                app.get_household(own),
+                {
+                    "nik": son["nik"],
+                    "program": code,
+                    "period_start": "2026-11-01",
+                    "period_end": "2026-11-01",
+                },
+            )
+        except RulesFailed:
+            return True
+        return False
+
+    answer = view.answer(own)
+    # A again: double receipt on the former KK; B: A does not list it
+    assert (answer["A"]["status"], answer["B"]["status"]) == ("ineligible", "ineligible")
+    assert refused("A") and refused("B")
+
+    # the benefit ends on the former KK: the son's own KK follows
+    app.execute(
+        "TerminateBenefit",
+        {
+            "household_id": hid,
+            "benefit_id": benefit,
+            "effective_date": "2026-10-01",
+            "reason_code": "moved_away",
+        },
+        META,
+    )
+    answer = view.catch_up().answer(own)
+    assert (answer["A"]["status"], answer["B"]["status"]) == ("eligible", "eligible")
+    assert not refused("A") and not refused("B")
