@@ -416,7 +416,8 @@ def check_grant(
     rule version and detail (months counted and the day the person becomes eligible, the
     benefit and program it clashes with, ...). `elsewhere`: the person's benefits recorded on
     other KKs; `programs(code)`: a Program or None. Unknown facts do not refuse: the approver
-    decides."""
+    decides (no decile, or decile sources disagreeing beyond the program's tolerance;
+    `open_rules` lists them for the approval page)."""
     member = household.members.get(cmd["nik"])
     if member is None or member["status"] != "active":
         return  # the household answers member.not_found, person.deceased, ...

@@ -103,10 +103,10 @@ def desil_source_rule(rules: dict[str, Any]) -> dict[str, Any]:
     """The `desil_source` rule of a rule set, with the defaults for what it leaves out (a
     version stored before the rule existed reads as today's default)."""
     given = rules.get("desil_source") or {}
-    return {
-        key: list(given[key]) if key == "order" and key in given else given.get(key, default)
-        for key, default in DEFAULT_DESIL_SOURCE.items()
-    }
+    rule = {key: given.get(key, default) for key, default in DEFAULT_DESIL_SOURCE.items()}
+    if isinstance(rule["order"], list | tuple):
+        rule["order"] = list(rule["order"])
+    return rule
 
 
 def normalize_desil_source(value: Any, field: str) -> dict[str, Any]:

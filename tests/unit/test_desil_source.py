@@ -241,6 +241,8 @@ def test_a_grant_is_not_refused_for_disagreeing_sources_but_is_for_a_known_high_
         ({"order": ["DTSEN", "BPS"]}, "order", "rules.desil_source_unknown"),
         ({"order": ["DTSEN", "DTSEN"]}, "order", "rules.desil_source_unknown"),
         ({"order": []}, "order", "rules.desil_source_unknown"),
+        ({"order": 5}, "order", "rules.desil_source_unknown"),
+        ({"order": "DTSEN"}, "order", "rules.desil_source_unknown"),
         ({"tolerance": -1}, "tolerance", "rules.desil_tolerance_invalid"),
         ({"tolerance": 10}, "tolerance", "rules.desil_tolerance_invalid"),
         ({"verification_overrides": "maybe"}, "verification_overrides", "rules.flag_invalid"),
