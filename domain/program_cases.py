@@ -14,6 +14,7 @@ from domain.program import (
     Program,
     ProgramCatalog,
     normalize_code,
+    desil_source_rule,
     normalize_rules,
     parse_date,
 )
@@ -67,7 +68,14 @@ class ProgramCases(UseCases):
         program = self.get_program(cmd["code"])
         self._check_expected_version(program, cmd.get("expected_version"))
         current = {key: program.rules.get(key, DEFAULT_RULES[key]) for key in DEFAULT_RULES}
-        rules = normalize_rules({**current, **(cmd.get("rules") or {})})
+        given = dict(cmd.get("rules") or {})
+        if isinstance(given.get("desil_source"), dict):
+            # within the source rule too, what is left out keeps its current value
+            given["desil_source"] = {
+                **desil_source_rule(current),
+                **given["desil_source"],
+            }
+        rules = normalize_rules({**current, **given})
         program.change_rules(rules, _effective_from(cmd, meta), meta)
         return self._save(program, [])
 

@@ -273,7 +273,7 @@ def test_a_bad_source_rule_is_refused_naming_its_field(app, desil_source, field,
     assert app.list_programs() == []
 
 
-def test_a_change_keeps_the_source_rule_unless_it_is_given(app):
+def test_a_change_keeps_what_it_leaves_out_of_the_source_rule(app):
     define(app, "P", max_desil=4, desil_source={"verification_overrides": True, "tolerance": 2})
     app.change_program_rules({"code": "P", "rules": {"max_desil": 5}}, META)
     assert app.get_program("P").rules["desil_source"] == {
@@ -281,11 +281,15 @@ def test_a_change_keeps_the_source_rule_unless_it_is_given(app):
         "verification_overrides": True,
         "tolerance": 2,
     }
-    app.change_program_rules({"code": "P", "rules": {"desil_source": {"order": ["DTSEN"]}}}, META)
+    # a form leaves every blank field out: an empty source rule changes nothing
+    app.change_program_rules({"code": "P", "rules": {"desil_source": {}}}, META)
+    assert app.get_program("P").rules["desil_source"]["tolerance"] == 2
+    change = {"order": ["DTSEN"], "verification_overrides": False}
+    app.change_program_rules({"code": "P", "rules": {"desil_source": change}}, META)
     assert app.get_program("P").rules["desil_source"] == {
         "order": ["DTSEN"],
         "verification_overrides": False,
-        "tolerance": None,
+        "tolerance": 2,
     }
 
 
