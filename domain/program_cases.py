@@ -13,8 +13,8 @@ from domain.program import (
     KINDS,
     Program,
     ProgramCatalog,
-    normalize_code,
     desil_source_rule,
+    normalize_code,
     normalize_rules,
     parse_date,
 )
