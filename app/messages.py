@@ -351,6 +351,20 @@ ERRORS: dict[str, LazyString] = {
         "separated by commas)."
     ),
     "rules.recipient_unknown": _l("Choose the recipient: head, adult_woman or any_member."),
+    "rules.desil_source_invalid": _l(
+        'The decile source rule must be a JSON object, for example {"order": ["DTSEN"]}.'
+    ),
+    "rules.desil_source_unknown": _l(
+        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first "
+        "decides."
+    ),
+    "rules.desil_source_verval_missing": _l(
+        "A field verification can only override when VERVAL is among the sources listed."
+    ),
+    "rules.desil_tolerance_invalid": _l(
+        "The tolerance is a whole number of deciles from 0 to 9; leave it empty not to compare "
+        "the sources."
+    ),
     "rules.effective_from_invalid": _l("Enter the effective date as YYYY-MM-DD."),
     "rules.effective_from_before_previous": _l(
         "New rules cannot take effect before the previous version. Choose that day or later."
@@ -531,6 +545,9 @@ TEXT: dict[str, LazyString] = {
     "field.serves_without_nik": _l("Serves people without a NIK"),
     "field.combinable_with": _l("Combinable with"),
     "field.recipient": _l("Recipient"),
+    "field.rules.desil_source.order": _l("Decile sources, the first decides"),
+    "field.verification_overrides": _l("A later field verification overrides"),
+    "field.tolerance": _l("Tolerance between sources (deciles)"),
     "field.program": _l("Program code"),
     "field.period_start": _l("Period start"),
     "field.period_end": _l("Period end"),

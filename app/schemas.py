@@ -44,7 +44,15 @@ from domain.household import (
     today,
 )
 from domain.identity import kk_problems, nik_problems
-from domain.program import FUNDINGS, KINDS, RECIPIENTS
+from domain.program import (
+    DEFAULT_DESIL_SOURCE,
+    DESIL_SOURCES,
+    FIELD_VERIFICATION,
+    FUNDINGS,
+    KINDS,
+    MAX_TOLERANCE,
+    RECIPIENTS,
+)
 from domain.regions import find_kecamatan, find_kelurahan
 from domain.texts import N_
 
@@ -844,6 +852,58 @@ class RecordVerificationSchema(_Command):
 # --- programs ----------------------------------------------------------------------------
 
 
+class SourceList(CodeList):
+    """Welfare-decile sources in the order given (the first decides), each once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(code="rules.desil_source_unknown", **kwargs)
+        _openapi(self, items={"type": "string", "enum": list(DESIL_SOURCES)}, minItems=1)
+        self.metadata["example"] = list(DEFAULT_DESIL_SOURCE["order"])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, list) or not value:
+            raise ValidationError(self.code)
+        sources = [item.strip().upper() if isinstance(item, str) else "" for item in value]
+        if any(s not in DESIL_SOURCES for s in sources) or len(set(sources)) != len(sources):
+            raise ValidationError(self.code)
+        return sources
+
+
+class DesilSourceSchema(_Strict):
+    """Which source decides the welfare decile; a field left out takes its default (DTSEN
+    first, no override, not compared)."""
+
+    order = SourceList(
+        metadata={
+            "description": "the sources read: the first decides when it has a decile known "
+            "that day, else the latest of the others (the same quarter: the one listed first)"
+        }
+    )
+    verification_overrides = Flag(
+        code="rules.flag_invalid",
+        metadata={"description": "a field verification (VERVAL) of a later quarter overrides"},
+    )
+    tolerance = WholeNumber(
+        code="rules.desil_tolerance_invalid",
+        low=0,
+        high=MAX_TOLERANCE,
+        allow_none=True,
+        example=1,
+        metadata={
+            "description": "the most the sources' latest deciles may differ by; beyond it the "
+            "decile rule is left to a person (review); null: not compared"
+        },
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def verification_is_read(self, data: dict[str, Any], **kwargs: Any) -> None:
+        order = data.get("order", DEFAULT_DESIL_SOURCE["order"])
+        if data.get("verification_overrides") and FIELD_VERIFICATION not in order:
+            raise ValidationError(
+                ["rules.desil_source_verval_missing"], field_name="verification_overrides"
+            )
+
+
 class RulesSchema(_Strict):
     """A program's eligibility rules; a field left out means no restriction (DefineProgram)
     or keeps its current value (ChangeProgramRules)."""
@@ -873,6 +933,10 @@ class RulesSchema(_Strict):
             "description": "also helps people without a NIK yet (GrantProvisionalBenefit);"
             " default false"
         },
+    )
+    desil_source = _nested(
+        DesilSourceSchema,
+        metadata={"description": "which source decides the decile, and how far they may differ"},
     )
 
 

@@ -73,6 +73,7 @@ from domain.approval import REJECTION_REASONS
 from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
+from domain.eligibility_rules import open_rules
 from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
@@ -1178,6 +1179,21 @@ def household_commands(household_id: str) -> list[tuple[str, str]]:
 # --- the supervisors' queue ---------------------------------------------------------------
 
 
+def _open_grant_rules(cmd: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rules of a grant its approver decides (their fact unknown: no decile, or sources
+    that disagree), each with what is known (domain.eligibility_rules.open_rules)."""
+    casework = services().casework
+    try:
+        household = casework.get_household(cmd["household_id"])
+        program = casework.get_program(cmd["program"])
+    except (NotFound, KeyError):
+        return []
+    return [
+        (gettext("To decide: %(rule)s", rule=rule), detail)
+        for rule, detail in open_rules(household, cmd, program, cmd["period_start"], casework)
+    ]
+
+
 def _approval_row(change: Any) -> dict[str, Any]:
     meta = change.requester_meta
     actor = meta.get("actor") or {}
@@ -1199,6 +1215,8 @@ def _approval_row(change: Any) -> dict[str, Any]:
         elif isinstance(value, bool):
             value = _label("form.yes" if value else "form.no", str(value))
         details.append((field_label(path, change.command), value))
+    if change.command == "GrantBenefit":
+        details += _open_grant_rules(change.cmd)
     return {
         "id": str(change.id),
         "command": command_title(change.command),

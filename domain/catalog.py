@@ -8,6 +8,15 @@ Rules follow docs/domain.md; amounts and quotas are not modelled here.
 REHSOS (social rehabilitation of homeless and neglected persons, Dinas Sosial) is the program
 that serves people without a NIK (`serves_without_nik`): a gelandangan is helped before their
 papers are found (GrantProvisionalBenefit); it has no decile rule, as such a person has none.
+
+Which source decides the decile (`desil_source`, domain.program.DEFAULT_DESIL_SOURCE): the
+national programs (APBN) follow DTSEN, the single source since Inpres 4/2025, and the older
+sources only where a family has no DTSEN decile; the ministry's data is not overridden or
+second-guessed locally. The city's own programs (APBD: KJB, UMKM Naik Kelas) let a later
+field verification (VERVAL) by the kelurahan override DTSEN, and send a family to a person
+when its sources differ by more than two deciles (KJB, the city's cash aid) or three (UMKM
+Naik Kelas, whose limit is looser). Zakat has no decile rule: BAZNAS decides on its own
+assessment of fakir and miskin; its source rule is the national one, stated for clarity.
 """
 
 from __future__ import annotations
@@ -17,6 +26,21 @@ from typing import Any
 from domain.errors import Conflict
 
 SEED_EFFECTIVE_FROM = "2025-01-01"
+
+_NATIONAL_SOURCES = {
+    "order": ["DTSEN", "VERVAL", "DTKS", "P3KE"],
+    "verification_overrides": False,
+    "tolerance": None,
+}
+
+
+def _city_sources(tolerance: int) -> dict[str, Any]:
+    return {
+        "order": ["DTSEN", "VERVAL", "DTKS", "P3KE"],
+        "verification_overrides": True,
+        "tolerance": tolerance,
+    }
+
 
 ERROR_CODES = ("program.exists",)
 
@@ -31,6 +55,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 4,
             "recipient": "adult_woman",
             "combinable_with": ["BPNT", "PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -43,6 +68,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 4,
             "recipient": "head",
             "combinable_with": ["PKH", "PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -57,6 +83,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "combinable_with": [
                 *("PKH", "BPNT", "KJB", "ZAKAT-BAZNAS", "UMKM-NAIK-KELAS", "REHSOS"),
             ],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -72,6 +99,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "once_per_kk": True,
             "recipient": "head",
             "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _city_sources(2),
         },
     },
     {
@@ -84,6 +112,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "once_per_kk": True,
             "recipient": "head",
             "combinable_with": ["PBI-JK", "UMKM-NAIK-KELAS"],
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
@@ -108,6 +137,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "max_desil": 6,
             "recipient": "any_member",
             "combinable_with": ["PKH", "BPNT", "PBI-JK", "KJB", "ZAKAT-BAZNAS"],
+            "desil_source": _city_sources(3),
         },
     },
 )

@@ -16,17 +16,22 @@ the grant: the grant waits for a person's approval anyway (maker-checker), and t
 decides. Only a rule that is known to fail (passed False) refuses.
 
 Facts are taken as of `on_date` (a grant uses its `period_start`):
-- `desil`: the best decile available, from assessments whose period (quarter) began by then:
-  the latest DTSEN one, since Inpres 4/2025 made DTSEN the single source; else the latest of
-  the other sources (DTKS, P3KE, VERVAL; the same period prefers VERVAL, the field visit,
-  then DTKS, then P3KE). `desil_source` says which one was used.
+- `desil`: the decile the program's `desil_source` rule chooses among the assessments whose
+  period (quarter) began by then (`desil_facts`). By default: the latest DTSEN one, since
+  Inpres 4/2025 made DTSEN the single source; else the latest of the other sources (VERVAL,
+  DTKS, P3KE; the same period prefers VERVAL, the field visit, then DTKS, then P3KE). A
+  program may list other sources, let a later field verification (VERVAL) override, and set
+  a tolerance: when the listed sources' latest deciles differ by more, `desil_conflict`
+  names each source's value and period and `max_desil` is unknown (a person decides).
+  `desil_source` says which source was used.
 - `residence_months`: whole months since the member's KTP arrival: born here counts from the
   birth date, `pindah_datang` from `arrived_on`; no KTP record is None (unknown).
 - `holds_nib`: an NIB of that person registered by then and not revoked by then.
-- `kk_already_received` (once-per-KK programs): another member of the household has or had
-  a benefit of this program, whatever its status.
-- `other_active_programs`: the codes of that person's other benefits not terminated and not
-  ended by then.
+- the pair rules, for a benefit over a period (a grant's own; the eligibility view's is the
+  day it answers for, "could a benefit start that day"), judged by `clashes` for the grant and
+  the view alike: `already_receives` (double receipt), `kk_already_received` (once-per-KK
+  programs), `other_active_programs` (the person's other programs over the period) and
+  `not_combinable` (those of them not combinable both ways).
 - `recipient_fits`: head = the head of family; adult_woman = a woman aged 17 or more, or
   married (a spouse); any_member = any active member.
 """
@@ -37,7 +42,7 @@ import datetime as dt
 from typing import Any
 
 from domain.errors import DomainError, NotFound, RulesFailed
-from domain.program import evaluate
+from domain.program import FIELD_VERIFICATION, desil_source_rule, evaluate
 
 # rule (as domain.program.evaluate names it) -> the code a refused grant answers
 RULE_CODES = {
@@ -59,8 +64,6 @@ ERROR_CODES = (
 # residence_months of a member whose arrival is not recorded (no KTP record)
 RESIDENCE_UNKNOWN = "unknown"
 
-# the same period: the field visit first, then the older national sources
-_OTHER_SOURCES = {"VERVAL": 0, "DTKS": 1, "P3KE": 2}
 _ADULT_AGE = 17
 _SPOUSES = ("istri", "suami")
 
@@ -82,19 +85,72 @@ def months_between(since: dt.date, until: dt.date) -> int:
     return max(months, 0)
 
 
-def best_desil(household: Any, on_date: dt.date | str) -> tuple[int | None, str | None]:
-    """(desil, source) of the best assessment known on that day, or (None, None)."""
+def _latest_by_source(household: Any, day: dt.date, order: list[str]) -> dict[str, dict[str, Any]]:
+    """source -> its latest assessment whose quarter began by that day, for listed sources."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in household.assessments:
+        source = record["source"]
+        if source not in order or _quarter_start(record["period"]) > day:
+            continue
+        if source not in latest or record["period"] > latest[source]["period"]:
+            latest[source] = record
+    return latest
+
+
+def desil_facts(
+    household: Any, on_date: dt.date | str, rules: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The welfare decile the program's `desil_source` rule chooses on that day
+    (`domain.program.DEFAULT_DESIL_SOURCE` explains the rule):
+    `desil`, `desil_source`, `desil_period` (None when no listed source is known);
+    `desil_shown`: the (source, period) of the assessments the answer names: the chosen one,
+    or every listed source's latest when they disagree;
+    `desil_conflict`: None, or "DTSEN 3 (2026-Q1), VERVAL 6 (2026-Q2): differ by 3,
+    tolerance 1" when the latest deciles of the listed sources differ beyond the tolerance."""
     day = _day(on_date)
-    known = [r for r in household.assessments if _quarter_start(r["period"]) <= day]
-    dtsen = [r for r in known if r["source"] == "DTSEN"]
-    if dtsen:
-        latest = max(dtsen, key=lambda r: r["period"])
-        return latest["desil"], "DTSEN"
-    others = [r for r in known if r["source"] in _OTHER_SOURCES]
-    if not others:
-        return None, None
-    latest = max(others, key=lambda r: (r["period"], -_OTHER_SOURCES[r["source"]]))
-    return latest["desil"], latest["source"]
+    rule = desil_source_rule(rules or {})
+    order = rule["order"]
+    latest = _latest_by_source(household, day, order)
+    chosen = latest.get(order[0])
+    if chosen is None:
+        others = [latest[source] for source in order[1:] if source in latest]
+        if others:
+            chosen = max(others, key=lambda r: (r["period"], -order.index(r["source"])))
+    verification = latest.get(FIELD_VERIFICATION)
+    if (
+        rule["verification_overrides"]
+        and chosen is not None
+        and verification is not None
+        and verification["period"] > chosen["period"]
+    ):
+        chosen = verification
+    facts: dict[str, Any] = {
+        "desil": chosen["desil"] if chosen else None,
+        "desil_source": chosen["source"] if chosen else None,
+        "desil_period": chosen["period"] if chosen else None,
+        "desil_shown": [(chosen["source"], chosen["period"])] if chosen else [],
+        "desil_conflict": None,
+    }
+    tolerance = rule["tolerance"]
+    if tolerance is not None and len(latest) > 1:
+        values = [latest[source]["desil"] for source in order if source in latest]
+        spread = max(values) - min(values)
+        if spread > tolerance:
+            shown = [latest[source] for source in order if source in latest]
+            facts["desil_shown"] = [(r["source"], r["period"]) for r in shown]
+            facts["desil_conflict"] = (
+                ", ".join(f"{r['source']} {r['desil']} ({r['period']})" for r in shown)
+                + f": differ by {spread}, tolerance {tolerance}"
+            )
+    return facts
+
+
+def best_desil(
+    household: Any, on_date: dt.date | str, rules: dict[str, Any] | None = None
+) -> tuple[int | None, str | None]:
+    """(desil, source) the program's source rule chooses on that day, or (None, None)."""
+    found = desil_facts(household, on_date, rules)
+    return found["desil"], found["desil_source"]
 
 
 def residence_months(member: dict[str, Any], on_date: dt.date | str) -> int | str:
@@ -142,42 +198,71 @@ def recipient_fits(household: Any, nik: str, recipient: str, on_date: dt.date | 
 
 
 def facts_for(
-    household: Any, nik: str, program: Any, on_date: dt.date | str, app: Any = None
+    household: Any,
+    nik: str,
+    program: Any,
+    on_date: dt.date | str,
+    app: Any = None,
+    *,
+    period: tuple[dt.date, dt.date] | None = None,
+    elsewhere: list[dict[str, Any]] | None = None,
+    programs: Any = None,
 ) -> dict[str, Any]:
     """The facts `evaluate` needs for granting `program` (a Program, or its code looked up
-    through `app`) to member `nik` on `on_date`. Everything else comes from the household."""
+    through `app`) to member `nik` on `on_date`, for a benefit over `period` (default: that
+    day alone). Everything else comes from the household; `elsewhere` (the person's benefits
+    on other KKs) and `programs(code)` (a Program or None; default: through `app`) feed the
+    pair rules, judged exactly as `check_grant` judges them (`clashes`)."""
     if isinstance(program, str):
         if app is None:
             raise NotFound("program", "program.not_found")
         program = app.get_program(program)
+    if programs is None and app is not None:
+        programs = _lookup(app)
     day = _day(on_date)
+    period = period or (day, day)
     rules = program.rules_at(day) or program.rules
     member = household.members.get(nik) or {}
-    desil, source = best_desil(household, day)
+    household_benefits = list(household.benefits.values())
+    pairs = clashes(nik, program, period, household_benefits, elsewhere or [], programs)
     others = sorted(
         {
             b["program"]
-            for b in household.benefits.values()
-            if b["nik"] == nik
-            and b["program"] != program.code
-            and b["status"] != "terminated"
-            and _day(b["period_end"]) >= day
+            for b in household_benefits + (elsewhere or [])
+            if b["nik"] == nik and b["program"] != program.code and _overlaps(b, period)
         }
     )
     received = None
     if rules.get("once_per_kk"):
-        received = any(
-            b["program"] == program.code and b["nik"] != nik for b in household.benefits.values()
-        )
+        received = any(reason["rule"] == "once_per_kk" for reason in pairs)
     return {
-        "desil": desil,
-        "desil_source": source,
+        **desil_facts(household, day, rules),
         "residence_months": residence_months(member, day) if member else RESIDENCE_UNKNOWN,
         "holds_nib": holds_nib(household, nik, day),
+        "already_receives": any(reason["rule"] == "double_receipt" for reason in pairs),
         "kk_already_received": received,
         "other_active_programs": others,
+        "not_combinable": sorted(
+            {r["detail"]["program"] for r in pairs if r["rule"] == "combinable_with"}
+        ),
+        "pair_clashes": pairs,
         "recipient_fits": recipient_fits(household, nik, rules.get("recipient", "any_member"), day),
     }
+
+
+def _lookup(app: Any) -> Any:
+    def program_or_none(code: str) -> Any:
+        try:
+            return app.get_program(code)
+        except NotFound:
+            return None
+
+    return program_or_none
+
+
+def _overlaps(benefit: dict[str, Any], period: tuple[dt.date, dt.date]) -> bool:
+    received = benefit_period(benefit)
+    return received is not None and overlap_start(period, received) is not None
 
 
 def add_months(since: dt.date, months: int) -> dt.date:
@@ -281,7 +366,12 @@ def _rule_details(
     rule: str, rules: dict[str, Any], facts: dict[str, Any], member: dict[str, Any]
 ) -> dict[str, Any]:
     if rule == "max_desil":
-        return {"desil": facts["desil"], "source": facts["desil_source"], "max_desil": rules[rule]}
+        return {
+            "desil": facts["desil"],
+            "source": facts["desil_source"],
+            "period": facts["desil_period"],
+            "max_desil": rules[rule],
+        }
     if rule == "min_residence_months":
         needed = rules[rule]
         detail: dict[str, Any] = {"months": facts["residence_months"], "needed": needed}
@@ -298,6 +388,9 @@ def _rule_details(
         return {"recipient": rules[rule]}
     return {}
 
+
+# judged on periods by `clashes`, whose reasons name the benefit clashed with
+PAIR_RULES = ("double_receipt", "once_per_kk", "combinable_with")
 
 _RULE_ORDER = (
     "max_desil",
@@ -323,7 +416,8 @@ def check_grant(
     rule version and detail (months counted and the day the person becomes eligible, the
     benefit and program it clashes with, ...). `elsewhere`: the person's benefits recorded on
     other KKs; `programs(code)`: a Program or None. Unknown facts do not refuse: the approver
-    decides."""
+    decides (no decile, or decile sources disagreeing beyond the program's tolerance;
+    `open_rules` lists them for the approval page)."""
     member = household.members.get(cmd["nik"])
     if member is None or member["status"] != "active":
         return  # the household answers member.not_found, person.deceased, ...
@@ -332,23 +426,24 @@ def check_grant(
     rules = program.rules_at(on_date)
     if rules is None:
         raise DomainError("program", "program.not_in_force")
-    facts = facts_for(household, cmd["nik"], program, on_date)
+    start = _day(cmd["period_start"])
+    end = _day(cmd.get("period_end") or cmd["period_start"])
+    facts = facts_for(
+        household,
+        cmd["nik"],
+        program,
+        on_date,
+        period=(start, end) if end >= start else None,
+        elsewhere=elsewhere,
+        programs=programs,
+    )
     reasons = [
         _reason(rule, rules, _rule_details(rule, rules, facts, member))
         for rule, passed, _detail in evaluate(rules, facts)
-        if passed is False and rule not in ("once_per_kk", "combinable_with")
+        if passed is False and rule not in PAIR_RULES
     ]
-    start = _day(cmd["period_start"])
-    end = _day(cmd.get("period_end") or cmd["period_start"])
     if end >= start:
-        reasons += clashes(
-            cmd["nik"],
-            program,
-            (start, end),
-            list(household.benefits.values()),
-            elsewhere or [],
-            programs,
-        )
+        reasons += facts["pair_clashes"]
     if rules.get("min_residence_months") and facts["residence_months"] == RESIDENCE_UNKNOWN:
         # an unknown arrival never passes the city's residence rule: record the KTP first
         reasons.append(
@@ -362,3 +457,26 @@ def check_grant(
     if reasons:
         reasons.sort(key=lambda reason: _RULE_ORDER.index(reason["rule"]))
         raise RulesFailed(reasons)
+
+
+def open_rules(
+    household: Any, cmd: dict[str, Any], program: Any, on_date: dt.date | str, app: Any = None
+) -> list[tuple[str, str]]:
+    """(rule, detail) of each rule of the grant in `cmd` that `check_grant` leaves to the
+    approver because its fact is unknown (no decile, sources disagreeing beyond the
+    tolerance, NIB registrations unknown, ...): what the approval page shows them. A residence
+    of unknown length is not among them: the grant is refused until the KTP is recorded."""
+    member = household.members.get(cmd["nik"])
+    rules = program.rules_at(on_date) if program is not None else None
+    if member is None or member["status"] != "active" or rules is None:
+        return []
+    start = _day(cmd["period_start"])
+    end = _day(cmd.get("period_end") or cmd["period_start"])
+    facts = facts_for(
+        household, cmd["nik"], program, on_date, app, period=(start, end) if end >= start else None
+    )
+    return [
+        (rule, detail)
+        for rule, passed, detail in evaluate(rules, facts)
+        if passed is None and rule != "min_residence_months"
+    ]

@@ -32,10 +32,35 @@ ERROR_CODES = (
     "rules.flag_invalid",
     "rules.combinable_with_invalid",
     "rules.recipient_unknown",
+    "rules.desil_source_invalid",
+    "rules.desil_source_unknown",
+    "rules.desil_source_verval_missing",
+    "rules.desil_tolerance_invalid",
     "rules.effective_from_invalid",
     "rules.effective_from_before_previous",
     "version.stale",
 )
+
+# The sources of a welfare decile (RecordWelfareAssessment's `source`).
+DESIL_SOURCES = ("DTSEN", "VERVAL", "DTKS", "P3KE")
+FIELD_VERIFICATION = "VERVAL"
+
+# Which source decides the decile (`desil_source`), when a program does not say:
+# - `order`: the sources read, the first deciding: when it has an assessment whose quarter
+#   began by that day, its latest one counts (DTSEN, the single source since Inpres 4/2025);
+#   else the latest of the others listed (the same quarter: the one listed first). A source
+#   left out is not read at all.
+# - `verification_overrides`: a field verification (VERVAL) of a later quarter than the one
+#   chosen overrides it (VERVAL must be listed).
+# - `tolerance`: the most the latest deciles of the listed sources known that day may differ
+#   by; beyond it the decile is in question and `max_desil` is left to a person (`review`).
+#   None: the sources are not compared.
+DEFAULT_DESIL_SOURCE: dict[str, Any] = {
+    "order": list(DESIL_SOURCES),
+    "verification_overrides": False,
+    "tolerance": None,
+}
+MAX_TOLERANCE = 9
 
 # What a rule set says when a field is left out: no restriction.
 DEFAULT_RULES: dict[str, Any] = {
@@ -47,6 +72,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "recipient": "any_member",
     # the program may also help people without a NIK yet (GrantProvisionalBenefit)
     "serves_without_nik": False,
+    "desil_source": DEFAULT_DESIL_SOURCE,
 }
 
 _NAMESPACE = uuid.UUID("5b0f8f7e-2a53-4c4e-8f0e-1d7c2f6a9b31")
@@ -73,6 +99,50 @@ def parse_date(value: Any, field: str = "effective_from") -> str:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
         raise DomainError(field, "rules.effective_from_invalid") from None
+
+
+def desil_source_rule(rules: dict[str, Any]) -> dict[str, Any]:
+    """The `desil_source` rule of a rule set, with the defaults for what it leaves out (a
+    version stored before the rule existed reads as today's default)."""
+    given = rules.get("desil_source") or {}
+    rule = {key: given.get(key, default) for key, default in DEFAULT_DESIL_SOURCE.items()}
+    if isinstance(rule["order"], list | tuple):
+        rule["order"] = list(rule["order"])
+    return rule
+
+
+def normalize_desil_source(value: Any, field: str) -> dict[str, Any]:
+    """A complete, checked `desil_source` rule; keys left out take `DEFAULT_DESIL_SOURCE`."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise DomainError(field, "rules.desil_source_invalid")
+    unknown = set(value) - set(DEFAULT_DESIL_SOURCE)
+    if unknown:
+        raise DomainError(f"{field}.{sorted(unknown)[0]}", "rules.field_unknown")
+    rule = desil_source_rule({"desil_source": value})
+    order = rule["order"]
+    if (
+        not isinstance(order, list)
+        or not order
+        or not all(isinstance(source, str) for source in order)
+    ):
+        raise DomainError(f"{field}.order", "rules.desil_source_unknown")
+    order = [source.strip().upper() for source in order]
+    if any(source not in DESIL_SOURCES for source in order) or len(set(order)) != len(order):
+        raise DomainError(f"{field}.order", "rules.desil_source_unknown")
+    if not isinstance(rule["verification_overrides"], bool):
+        raise DomainError(f"{field}.verification_overrides", "rules.flag_invalid")
+    if rule["verification_overrides"] and FIELD_VERIFICATION not in order:
+        raise DomainError(f"{field}.verification_overrides", "rules.desil_source_verval_missing")
+    tolerance = rule["tolerance"]
+    if tolerance is not None and not (_is_int(tolerance) and 0 <= tolerance <= MAX_TOLERANCE):
+        raise DomainError(f"{field}.tolerance", "rules.desil_tolerance_invalid")
+    return {
+        "order": order,
+        "verification_overrides": rule["verification_overrides"],
+        "tolerance": tolerance,
+    }
 
 
 def normalize_rules(rules: Any, field: str = "rules") -> dict[str, Any]:
@@ -109,6 +179,7 @@ def normalize_rules(rules: Any, field: str = "rules") -> dict[str, Any]:
         "combinable_with": sorted({code.strip().upper() for code in combinable}),
         "recipient": merged["recipient"],
         "serves_without_nik": merged["serves_without_nik"],
+        "desil_source": normalize_desil_source(merged["desil_source"], f"{field}.desil_source"),
     }
 
 
@@ -202,15 +273,22 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
     """Each rule that restricts this program, applied to the facts: (rule, passed, detail).
 
     `passed` is True or False, or None when a fact it needs is unknown (a person must review).
-    Facts: `desil` (best available, or None), `residence_months`, `holds_nib`,
-    `kk_already_received`, `other_active_programs` (codes), `recipient_fits`; a fact left out
-    or None is unknown.
+    Facts: `desil` (the one the program's `desil_source` chose, or None), `desil_conflict`
+    (the sources disagree beyond the program's tolerance: each source's value, or None),
+    `residence_months`, `holds_nib`, `already_receives` (this program, over the period; the
+    rule is left out without it), `kk_already_received`, `other_active_programs` (codes of the
+    person's other programs over the period), `not_combinable` (those of them that do not
+    combine both ways; without it, those this program does not list), `recipient_fits`; a
+    fact left out or None is unknown.
     """
     results: list[Result] = []
     max_desil = rules.get("max_desil")
     if max_desil is not None:
         desil = facts.get("desil")
-        if desil is None:
+        conflict = facts.get("desil_conflict")
+        if conflict:
+            results.append(("max_desil", None, f"{conflict}; needs desil <= {max_desil}"))
+        elif desil is None:
             results.append(
                 ("max_desil", None, f"no welfare decile known; needs desil <= {max_desil}")
             )
@@ -244,6 +322,13 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
         else:
             detail = "a member holds an NIB" if holds else "no member holds an NIB"
             results.append(("excludes_nib_holders", not holds, detail))
+    if "already_receives" in facts:
+        receives = facts["already_receives"]
+        if receives is None:
+            results.append(("double_receipt", None, "current receipts unknown"))
+        else:
+            detail = "already receives it" if receives else "does not receive it yet"
+            results.append(("double_receipt", not receives, detail))
     if rules.get("once_per_kk"):
         received = facts.get("kk_already_received")
         if received is None:
@@ -255,8 +340,11 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
     if others is None:
         results.append(("combinable_with", None, "other active programs unknown"))
     else:
-        allowed = set(rules.get("combinable_with") or [])
-        clashes = sorted({code for code in others if code not in allowed})
+        if "not_combinable" in facts:  # judged both ways (eligibility_rules.combinable)
+            clashes = sorted(set(facts["not_combinable"] or []))
+        else:
+            allowed = set(rules.get("combinable_with") or [])
+            clashes = sorted({code for code in others if code not in allowed})
         if clashes:
             results.append(("combinable_with", False, f"not combinable with {', '.join(clashes)}"))
         else:

@@ -13,6 +13,7 @@ from domain.program import (
     KINDS,
     Program,
     ProgramCatalog,
+    desil_source_rule,
     normalize_code,
     normalize_rules,
     parse_date,
@@ -66,8 +67,15 @@ class ProgramCases(UseCases):
         """A new version of the rules; fields left out keep their current value."""
         program = self.get_program(cmd["code"])
         self._check_expected_version(program, cmd.get("expected_version"))
-        current = {key: program.rules[key] for key in DEFAULT_RULES}
-        rules = normalize_rules({**current, **(cmd.get("rules") or {})})
+        current = {key: program.rules.get(key, DEFAULT_RULES[key]) for key in DEFAULT_RULES}
+        given = dict(cmd.get("rules") or {})
+        if isinstance(given.get("desil_source"), dict):
+            # within the source rule too, what is left out keeps its current value
+            given["desil_source"] = {
+                **desil_source_rule(current),
+                **given["desil_source"],
+            }
+        rules = normalize_rules({**current, **given})
         program.change_rules(rules, _effective_from(cmd, meta), meta)
         return self._save(program, [])
 

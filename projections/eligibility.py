@@ -15,6 +15,13 @@ A result row is recomputed (`domain.eligibility_rules.facts_for`, `domain.progra
   an assessment's quarter beginning, a rule version taking effect); `tick` re-evaluates the
   rows due, once a day (the runner calls it).
 
+An answer says whether a benefit of the program could start for that person on that day: the
+pair rules (double receipt, once per KK, combinability both ways) are judged as a grant of
+that one day is (`domain.eligibility_rules.clashes`), on the benefits received that day, the
+person's benefits on their other KKs included; a benefit event re-evaluates those KKs too.
+The decile follows the program's `desil_source` rule; sources that disagree beyond its
+tolerance answer `review`, the reason naming each source and its events.
+
 Every answer is a function of the facts, the rules and the day alone, so a rebuild gives the
 same rows as the live view, whatever order the partitions delivered the events in.
 
@@ -34,7 +41,7 @@ from typing import Any
 
 from adapters.codec import is_erased
 from adapters.db import Cursor, Database
-from domain.eligibility_rules import facts_for
+from domain.eligibility_rules import benefit_period, facts_for
 from domain.program import evaluate, verdict
 from projections.base import RESTRICTIONS, Projection, identity, live_tables
 
@@ -281,10 +288,13 @@ def household_relocated(facts: dict, data: dict, position: int) -> None:
 @_changes
 def benefit_granted(facts: dict, data: dict, position: int) -> None:
     facts["benefits"][data["benefit_id"]] = {
+        "benefit_id": data["benefit_id"],
         "nik": _subject(data["nik"]),
         "program": data["program"],
+        "period_start": data["period_start"],
         "period_end": data["period_end"],
         "status": "active",
+        "history": [],
         "positions": [position],
     }
 
@@ -294,9 +304,60 @@ def _benefit_status(status: str):
         benefit = facts["benefits"].get(data["benefit_id"])
         if benefit is not None:
             benefit["status"] = status
+            # the pair rules count a terminated benefit until the day before it took effect
+            if data.get("effective_date"):
+                benefit["history"].append(
+                    {"status": status, "effective_date": data["effective_date"]}
+                )
             benefit["positions"].append(position)
 
     return _changes(mutate)
+
+
+def _benefits_elsewhere(
+    cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """subject -> that member's benefits recorded on other KKs they are or were in (the
+    double-receipt and combinability rules count them, as a grant does)."""
+    subjects = sorted(facts["members"])
+    if not subjects:
+        return {}
+    marks = ", ".join("?" for _ in subjects)
+    rows = cur.execute(
+        f"SELECT subject, household_id FROM {names['persons']}"
+        f" WHERE subject IN ({marks}) AND household_id <> ? ORDER BY household_id",
+        (*subjects, household_id),
+    ).fetchall()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for subject, other in rows:
+        other_facts = _load(cur, names, other)
+        for benefit in (other_facts or {}).get("benefits", {}).values():
+            if benefit["nik"] == subject:
+                found.setdefault(subject, []).append(benefit)
+    return found
+
+
+def _and_elsewhere(handler: Callable[[Cursor, dict[str, str], dict[str, Any]], None]):
+    """A benefit handler that then re-evaluates the recipient's other KKs (their pair rules
+    read this benefit too)."""
+
+    def wrapped(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        handler(cur, names, envelope)
+        household_id = envelope["stream_id"]
+        facts = _load(cur, names, household_id)
+        benefit = (facts or {}).get("benefits", {}).get(envelope["data"]["benefit_id"])
+        if benefit is None:
+            return
+        others = cur.execute(
+            f"SELECT household_id FROM {names['persons']}"
+            " WHERE subject=? AND household_id <> ? ORDER BY household_id",
+            (benefit["nik"], household_id),
+        ).fetchall()
+        for (other,) in others:
+            evaluate_household(cur, names, other)
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
 
 
 # --- programs --------------------------------------------------------------------------------
@@ -359,16 +420,21 @@ def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str
         f"UPDATE {names['programs']} SET rule_versions=? WHERE stream_id=?",
         (json.dumps(versions, sort_keys=True), envelope["stream_id"]),
     )
+    # combinability is symmetric: a program entering or leaving this one's list changes the
+    # answers of that program too
+    before = set(versions[-2].get("combinable_with") or []) if len(versions) > 1 else set()
+    codes = sorted({code} | (before ^ set(data["rules"].get("combinable_with") or [])))
     today = CLOCK()
     if data["effective_from"] > today.isoformat():
         # nothing changes before that day: the rows are only due then
-        cur.execute(
-            f"UPDATE {names['results']} SET changes_on=? WHERE program=?"
-            " AND (changes_on IS NULL OR changes_on > ?)",
-            (data["effective_from"], code, data["effective_from"]),
-        )
+        for affected in codes:
+            cur.execute(
+                f"UPDATE {names['results']} SET changes_on=? WHERE program=?"
+                " AND (changes_on IS NULL OR changes_on > ?)",
+                (data["effective_from"], affected, data["effective_from"]),
+            )
         return
-    evaluate_program(cur, names, code)
+    evaluate_program(cur, names, *codes)
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -436,40 +502,41 @@ def _candidates(facts: dict[str, Any], rules: dict[str, Any]) -> list[str]:
 
 
 def _positions(
-    rule: str, facts: dict[str, Any], subject: str, program: str, day: dt.date, source: Any
+    rule: str,
+    facts: dict[str, Any],
+    subject: str,
+    program: str,
+    day: dt.date,
+    facts_now: dict[str, Any],
+    elsewhere: list[dict[str, Any]],
 ) -> list[int]:
     """The positions of the events behind one rule's answer."""
     member = facts["members"].get(subject, {})
+    benefits = [*facts["benefits"].values(), *elsewhere]
     found: list[int] = []
     if rule == "max_desil":
-        known = [
-            r
-            for r in facts["assessments"]
-            if r["source"] == source and _quarter_start(r["period"]) <= day
-        ]
-        if known:
-            latest = max(r["period"] for r in known)
-            found = [r["position"] for r in known if r["period"] == latest]
+        # the assessment the answer used, or every source it names when they disagree
+        shown = {tuple(pair) for pair in facts_now.get("desil_shown", [])}
+        found = [r["position"] for r in facts["assessments"] if (r["source"], r["period"]) in shown]
     elif rule == "min_residence_months":
         found = [p for p in (member.get("ktp_position"),) if p]
         found += member.get("positions", [])[:1]
     elif rule == "excludes_nib_holders":
         found = [p for r in facts["nibs"] if r["nik"] == subject for p in r["positions"]]
-    elif rule == "once_per_kk":
-        found = [
-            p
-            for b in facts["benefits"].values()
-            if b["program"] == program and b["nik"] != subject
-            for p in b["positions"]
-        ]
+    elif rule in ("double_receipt", "once_per_kk"):
+        # the benefits clashing on that day (eligibility_rules.clashes)
+        clashing = {
+            r["detail"]["benefit_id"]
+            for r in facts_now.get("pair_clashes", [])
+            if r["rule"] == rule
+        }
+        found = [p for b in benefits if b["benefit_id"] in clashing for p in b["positions"]]
     elif rule == "combinable_with":
+        # the person's other benefits received on that day
         found = [
             p
-            for b in facts["benefits"].values()
-            if b["nik"] == subject
-            and b["program"] != program
-            and b["status"] != "terminated"
-            and _day(b["period_end"]) >= day
+            for b in benefits
+            if b["nik"] == subject and b["program"] != program and _received_on(b, day)
             for p in b["positions"]
         ]
     elif rule == "recipient":
@@ -479,8 +546,18 @@ def _positions(
     return sorted(set(found))
 
 
+def _received_on(benefit: dict[str, Any], day: dt.date) -> bool:
+    received = benefit_period(benefit)
+    return received is not None and received[0] <= day <= received[1]
+
+
 def _next_change(
-    facts: dict[str, Any], program: SimpleNamespace, subject: str, day: dt.date
+    facts: dict[str, Any],
+    program: SimpleNamespace,
+    subject: str,
+    day: dt.date,
+    catalog: dict[str, SimpleNamespace],
+    elsewhere: list[dict[str, Any]],
 ) -> dt.date | None:
     """The next day after `day` on which time alone can change this row's answer."""
     later: list[dt.date] = []
@@ -488,7 +565,13 @@ def _next_change(
     later += [_quarter_start(r["period"]) for r in facts["assessments"]]
     for record in facts["nibs"]:
         later += [_day(d) for d in (record["registered_on"], record["revoked_on"]) if d]
-    later += [_day(b["period_end"]) + dt.timedelta(days=1) for b in facts["benefits"].values()]
+    for benefit in [*facts["benefits"].values(), *elsewhere]:
+        # the pair rules: a benefit starting, ending, or cut short by its termination
+        later += [_day(benefit["period_start"]), _day(benefit["period_end"]) + dt.timedelta(days=1)]
+        later += [_day(h["effective_date"]) for h in benefit["history"]]
+        other = catalog.get(benefit["program"])
+        if other is not None and benefit["nik"] == subject:  # combinability, both ways
+            later += [_day(r["effective_from"]) for r in other.rule_versions]
     member = facts["members"].get(subject)
     if member is not None:
         rules = program.rules_at(day) or program.rules
@@ -503,10 +586,18 @@ def _next_change(
 
 
 def _evaluate_row(
-    facts: dict[str, Any], program: SimpleNamespace, subject: str, day: dt.date
+    facts: dict[str, Any],
+    program: SimpleNamespace,
+    subject: str,
+    day: dt.date,
+    catalog: dict[str, SimpleNamespace],
+    elsewhere: list[dict[str, Any]] | None = None,
 ) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
-    """(status, reasons, eligible_from, changes_on) of one person (or '' for nobody)."""
-    changes = _next_change(facts, program, subject, day)
+    """(status, reasons, eligible_from, changes_on) of one person (or '' for nobody): whether a
+    benefit of the program could start for them on that day (`catalog`: every program, and
+    `elsewhere`: the person's benefits on other KKs, for the pair rules)."""
+    elsewhere = elsewhere or []
+    changes = _next_change(facts, program, subject, day, catalog, elsewhere)
     changes_on = changes.isoformat() if changes else None
     rules = program.rules_at(day)
     if rules is None:
@@ -529,16 +620,20 @@ def _evaluate_row(
         }
         return "ineligible", [reason], None, changes_on
     household = _household(facts)
-    facts_now = facts_for(household, subject, program, day)
+    facts_now = facts_for(
+        household, subject, program, day, elsewhere=elsewhere, programs=catalog.get
+    )
     results = evaluate(rules, facts_now)
-    source = facts_now.get("desil_source")
     reasons = [
         {
             "rule": rule,
             "rule_version": rules["version"],
             "detail": detail,
             "positions": sorted(
-                {rule_position, *_positions(rule, facts, subject, program.code, day, source)}
+                {
+                    rule_position,
+                    *_positions(rule, facts, subject, program.code, day, facts_now, elsewhere),
+                }
             ),
         }
         for rule, _passed, detail in results
@@ -567,14 +662,20 @@ def _evaluate_row(
 
 
 def _rows_for(
-    facts: dict[str, Any], program: SimpleNamespace, day: dt.date
+    facts: dict[str, Any],
+    program: SimpleNamespace,
+    day: dt.date,
+    catalog: dict[str, SimpleNamespace],
+    elsewhere: dict[str, list[dict[str, Any]]],
 ) -> dict[str, tuple[str, str, str | None, str | None]]:
     """subject -> (status, reasons JSON, eligible_from, changes_on) for one program."""
     rules = program.rules_at(day) or program.rules
     subjects = _candidates(facts, rules) or [""]
     rows = {}
     for subject in subjects:
-        status, reasons, eligible_from, changes_on = _evaluate_row(facts, program, subject, day)
+        status, reasons, eligible_from, changes_on = _evaluate_row(
+            facts, program, subject, day, catalog, elsewhere.get(subject, [])
+        )
         rows[subject] = (status, json.dumps(reasons, sort_keys=True), eligible_from, changes_on)
     return rows
 
@@ -599,6 +700,8 @@ def _evaluate_household(
     )
     changed = False
     results = names["results"]
+    catalog = {p.code: p for p in _programs(cur, names)}
+    elsewhere = _benefits_elsewhere(cur, names, household_id, facts)
     for program in programs:
         old = {
             row[0]: tuple(row[1:])
@@ -610,7 +713,7 @@ def _evaluate_household(
         }
         new = {
             subject: (facts["kelurahan"], *row)
-            for subject, row in _rows_for(facts, program, day).items()
+            for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
         }
         for subject in old.keys() - new.keys():
             cur.execute(
@@ -642,9 +745,11 @@ def evaluate_household(cur: Cursor, names: dict[str, str], household_id: str) ->
     return _evaluate_household(cur, names, household_id, _programs(cur, names), CLOCK())
 
 
-def evaluate_program(cur: Cursor, names: dict[str, str], code: str) -> tuple[int, int]:
-    """Every household for one program: (families evaluated, families whose answer changed)."""
-    programs, day = _programs(cur, names, code), CLOCK()
+def evaluate_program(cur: Cursor, names: dict[str, str], *codes: str) -> tuple[int, int]:
+    """Every household for these programs: (families evaluated, families whose answer
+    changed)."""
+    programs = [p for p in _programs(cur, names) if p.code in codes]
+    day = CLOCK()
     households = [
         row[0]
         for row in cur.execute(
@@ -716,10 +821,10 @@ HANDLERS = {
     "NibRevoked": nib_revoked,
     "WelfareAssessed": welfare_assessed,
     "HouseholdRelocated": household_relocated,
-    "BenefitGranted": benefit_granted,
-    "BenefitSuspended": _benefit_status("suspended"),
-    "BenefitResumed": _benefit_status("active"),
-    "BenefitTerminated": _benefit_status("terminated"),
+    "BenefitGranted": _and_elsewhere(benefit_granted),
+    "BenefitSuspended": _and_elsewhere(_benefit_status("suspended")),
+    "BenefitResumed": _and_elsewhere(_benefit_status("active")),
+    "BenefitTerminated": _and_elsewhere(_benefit_status("terminated")),
     "ProgramDefined": program_defined,
     "ProgramRulesChanged": program_rules_changed,
 }
@@ -730,6 +835,8 @@ PROJECTION = Projection(
     handlers=HANDLERS,
     serves="program",
     indexes=INDEXES,
+    # 2: the benefits' facts keep their start and termination (the pair rules on periods)
+    version=2,
     ignores=frozenset(
         {
             # streams without a fact the rules read

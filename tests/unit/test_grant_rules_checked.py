@@ -155,7 +155,12 @@ def test_a_refused_grant_names_every_failing_rule_with_its_version_and_detail(ap
 
     assert rules_of(reasons) == ["max_desil", "min_residence_months", "recipient"]
     assert all(r["rule_version"] == 1 for r in reasons)
-    assert reasons[0]["detail"] == {"desil": 7, "source": "DTSEN", "max_desil": 5}
+    assert reasons[0]["detail"] == {
+        "desil": 7,
+        "source": "DTSEN",
+        "period": "2025-Q1",
+        "max_desil": 5,
+    }
     assert reasons[1]["code"] == "rules.residence_too_short"
     assert reasons[1]["detail"] == {"months": 6, "needed": 12, "eligible_on": "2026-06-15"}
     assert not app.get_household(family).benefits

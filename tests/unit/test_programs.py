@@ -53,6 +53,12 @@ def test_a_defined_program_has_its_owner_and_first_rules(app):
         "combinable_with": [],
         "recipient": "any_member",
         "serves_without_nik": False,
+        # left out: DTSEN decides, else the latest other source; not compared
+        "desil_source": {
+            "order": ["DTSEN", "VERVAL", "DTKS", "P3KE"],
+            "verification_overrides": False,
+            "tolerance": None,
+        },
     }
     assert [p.code for p in app.list_programs()] == ["KJB"]
 
