@@ -125,6 +125,8 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
             "recipient": "any_member",
             "serves_without_nik": True,
             "combinable_with": ["PBI-JK"],
+            # no decile rule (a person without papers has none); the source rule is stated
+            "desil_source": _NATIONAL_SOURCES,
         },
     },
     {
