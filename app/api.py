@@ -14,11 +14,10 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import ValidationError
 
 from adapters import idempotency
 from app import access_log, openapi
-from app.api_schemas import MAX_LIMIT, WhatIfSchema
+from app.api_schemas import MAX_LIMIT
 from app.auth import require_role
 from app.command_path import (
     answers_errors_as_json,
@@ -32,13 +31,13 @@ from app.command_path import (
 from app.context import services
 from app.csv_export import ERROR_HEADER, csv_response, error_rows
 from app.disclosure import codec, disclose_beneficiary, disclose_household, household_from_store
+from app.drafts import draft_rules, load_draft
 from app.history import stream_history
-from app.schemas import COMMANDS, Invalid, flatten
+from app.schemas import COMMANDS, Invalid
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import today
 from domain.errors import DomainError, NotFound
-from domain.program import DEFAULT_RULES, normalize_rules
 from projections import eligibility, program_views
 from projections.beneficiaries import beneficiaries
 from projections.eligibility import eligible_households, household_eligibility
@@ -301,24 +300,6 @@ def program_errors_csv(code: str):
     answer = _program_errors(code)
     name = f"kesalahan-{answer['program']}.csv"
     return csv_response(name, ERROR_HEADER, error_rows(answer))
-
-
-def load_draft(payload: Any) -> dict[str, Any]:
-    """A what-if body `{"rules": {...}}` (ChangeProgramRules' rules) checked; raises Invalid."""
-    try:
-        return WhatIfSchema().load(payload)["rules"]
-    except ValidationError as error:
-        raise Invalid(flatten(error.messages)) from None
-
-
-def draft_rules(program: Any, rules: dict[str, Any]) -> dict[str, Any]:
-    """The complete draft: a field left out keeps the program's current value, as with
-    ChangeProgramRules."""
-    current = {k: v for k, v in program.rules.items() if k in DEFAULT_RULES}
-    try:
-        return normalize_rules({**current, **rules})
-    except DomainError as error:
-        raise Invalid({error.field: [error.code]}) from None
 
 
 @bp.post("/programs/<code>/what-if")
