@@ -9,11 +9,13 @@ import hashlib
 import io
 import json
 
+import psycopg
 import pytest
 
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, make_meta
 from projections import beneficiaries, eligibility
+from projections.program_views import snapshot
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import project
 
@@ -254,3 +256,50 @@ def test_who_may_try_a_draft(web, tokens, families):
     assert post("pm_baznas") == 403
     assert post("pm_dinsos") == 200
     assert post("auditor") == 200
+
+
+def test_a_receiving_family_whose_facts_are_unknown_needs_review(web, tokens, families):
+    casework = web.extensions["casework"].casework
+    casework.change_program_rules(
+        {"code": "PKH", "rules": {"min_residence_months": 6}, "effective_from": "2025-06-01"},
+        META,
+    )
+    project(web)
+    body = authorized_client(web, tokens["sup1"]).get("/api/v1/programs/PKH/errors").json
+    assert [f["household_id"] for f in body["review"]] == [families["served"]]
+    assert [(r["rule"], r["detail"]) for r in body["review"][0]["reasons"]] == [
+        ("min_residence_months", "arrival date unknown; needs 6 months")
+    ]
+    # the included family still fails its decile; nobody is eligible, so nobody is excluded
+    assert [f["household_id"] for f in body["inclusion"]] == [families["included"]]
+    assert body["exclusion"] == []
+
+
+def test_a_restricted_recipient_is_left_out(web, tokens, families):
+    casework = web.extensions["casework"].casework
+    household = casework.get_household(families["included"])
+    head = next(iter(household.members))
+    casework.restrict_processing(
+        {"household_id": families["included"], "nik": head, "grounds": "keberatan"}, META
+    )
+    project(web)
+    body = authorized_client(web, tokens["sup1"]).get("/api/v1/programs/PKH/errors").json
+    assert body["inclusion"] == []
+    assert body["totals"]["inclusion"] == 0
+
+
+def test_the_snapshot_writes_nothing(web):
+    views = web.extensions["casework"].views
+    with views.transaction() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS whatif_probe (n INTEGER)")
+
+    def write() -> None:
+        with snapshot(views) as cur:
+            cur.execute("INSERT INTO whatif_probe (n) VALUES (1)")
+
+    if views.kind == "postgresql":
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            write()
+    else:
+        write()  # SQLite: rolled back all the same
+    assert views.query("SELECT COUNT(*) FROM whatif_probe")[0][0] == 0
