@@ -817,14 +817,19 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
 
 
 def program_answers(
-    cur: Cursor, code: str, rules: dict[str, Any] | None = None, day: dt.date | None = None
+    cur: Cursor,
+    code: str,
+    rules: dict[str, Any] | None = None,
+    day: dt.date | None = None,
+    kelurahan: str = "",
 ) -> list[dict[str, Any]] | None:
     """Every household's answer for one program, evaluated from the view's facts as the view
     evaluates them, writing nothing: with the program's rule versions or, given `rules` (a
     complete rule set, `domain.program.normalize_rules`), with them as a draft version in force
-    on `day`. Per household, the answer of its best person not restricted (households whose
-    every candidate is restricted are left out): `household_id`, `kelurahan`, `status` and
-    `reasons`, each reason with `passed` (True, False, or None when a fact is unknown).
+    on `day`; only the households of `kelurahan` when given. Per household, the answer of its
+    best person not restricted (households whose every candidate is restricted are left out):
+    `household_id`, `kelurahan`, `status` and `reasons`, each reason with `passed` (True,
+    False, or None when a fact is unknown).
     None: no such program in the view."""
     names = live_tables(cur.db, PROJECTION)
     day = day or CLOCK()
@@ -847,9 +852,10 @@ def program_answers(
     restricted = set(
         cur.execute(f"SELECT stream_id, subject FROM {names[RESTRICTIONS]}").fetchall()
     )
+    where, params = ("WHERE kelurahan=?", (kelurahan,)) if kelurahan else ("", ())
     answers = []
     for household_id, text in cur.execute(
-        f"SELECT household_id, facts FROM {names['facts']} ORDER BY household_id"
+        f"SELECT household_id, facts FROM {names['facts']} {where} ORDER BY household_id", params
     ).fetchall():
         facts = json.loads(text)
         rows = {

@@ -70,15 +70,13 @@ def errors(
     needs a person's review (a fact unknown: with the unknown rules); counts per kelurahan.
     None: no such program in the eligibility view."""
     with snapshot(db) as cur:
-        answers = eligibility.program_answers(cur, code, day=day)
+        answers = eligibility.program_answers(cur, code, day=day, kelurahan=kelurahan)
         if answers is None:
             return None
         receiving = _receiving(cur, code)
     lists: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ERROR_KINDS}
     counts: dict[str, dict[str, int]] = {}
     for answer in answers:
-        if kelurahan and answer["kelurahan"] != kelurahan:
-            continue
         benefits = receiving.get(answer["household_id"], 0)
         family = {"household_id": answer["household_id"], "kelurahan": answer["kelurahan"]}
         if benefits and answer["status"] == "ineligible":
