@@ -822,14 +822,15 @@ def program_answers(
     rules: dict[str, Any] | None = None,
     day: dt.date | None = None,
     kelurahan: str = "",
+    households: set[str] | None = None,
 ) -> list[dict[str, Any]] | None:
     """Every household's answer for one program, evaluated from the view's facts as the view
     evaluates them, writing nothing: with the program's rule versions or, given `rules` (a
     complete rule set, `domain.program.normalize_rules`), with them as a draft version in force
-    on `day`; only the households of `kelurahan` when given. Per household, the answer of its
-    best person not restricted (households whose every candidate is restricted are left out):
-    `household_id`, `kelurahan`, `status` and `reasons`, each reason with `passed` (True,
-    False, or None when a fact is unknown).
+    on `day`; only the households of `kelurahan`, and only `households`, when given. Per
+    household, the answer of its best person not restricted (households whose every candidate
+    is restricted are left out): `household_id`, `kelurahan`, `status` and `reasons`, each
+    reason with `passed` (True, False, or None when a fact is unknown).
     None: no such program in the view."""
     names = live_tables(cur.db, PROJECTION)
     day = day or CLOCK()
@@ -857,6 +858,8 @@ def program_answers(
     for household_id, text in cur.execute(
         f"SELECT household_id, facts FROM {names['facts']} {where} ORDER BY household_id", params
     ).fetchall():
+        if households is not None and household_id not in households:
+            continue
         facts = json.loads(text)
         rows = {
             subject: row

@@ -1,8 +1,8 @@
 """What a program's managers read of its targeting: inclusion and exclusion errors, and what a
 draft rule version would change (what-if). Read side only: no view of its own, nothing stored.
 
-Both read the eligibility view's facts (evaluated as that view evaluates them,
-`eligibility.program_answers`) and the beneficiaries view, inside one transaction that is
+Both read the eligibility view (its rows, and its facts evaluated as that view evaluates
+them: `eligibility.program_answers`) and the beneficiaries view, inside one transaction that is
 always rolled back (`snapshot`): one consistent picture, and no way to write.
 
 A family is known by its household id and kelurahan only (no KK number, NIK or name), as the
@@ -58,6 +58,22 @@ def _shown(reason: dict[str, Any]) -> dict[str, Any]:
     return {k: reason[k] for k in ("rule", "rule_version", "detail", "positions")}
 
 
+def _eligible(cur: Cursor, code: str, kelurahan: str) -> dict[str, str]:
+    """household id -> kelurahan of the families with a visible member eligible for the
+    program, as the eligibility view holds them (the eligible list's answer)."""
+    names = live_tables(cur.db, eligibility.PROJECTION)
+    where, params = ["program=?", "status='eligible'", "restricted=0"], [code]
+    if kelurahan:
+        where.append("kelurahan=?")
+        params.append(kelurahan)
+    rows = cur.execute(
+        f"SELECT household_id, MIN(kelurahan) FROM {names['results']}"
+        f" WHERE {' AND '.join(where)} GROUP BY household_id",
+        params,
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
 def errors(
     db: Database,
     code: str,
@@ -68,32 +84,39 @@ def errors(
     """The program's inclusion errors (receiving, ineligible: with the rules that failed),
     exclusion errors (eligible, not receiving) and the receiving families whose eligibility
     needs a person's review (a fact unknown: with the unknown rules); counts per kelurahan.
-    None: no such program in the eligibility view."""
+    Only the receiving families are evaluated again (for which rules failed); the eligible
+    ones are read from the eligibility view. None: no such program in the eligibility view."""
     with snapshot(db) as cur:
-        answers = eligibility.program_answers(cur, code, day=day, kelurahan=kelurahan)
+        receiving = _receiving(cur, code)
+        answers = eligibility.program_answers(
+            cur, code, day=day, kelurahan=kelurahan, households=set(receiving)
+        )
         if answers is None:
             return None
-        receiving = _receiving(cur, code)
+        eligible = _eligible(cur, code, kelurahan)
     lists: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ERROR_KINDS}
-    counts: dict[str, dict[str, int]] = {}
     for answer in answers:
-        benefits = receiving.get(answer["household_id"], 0)
-        family = {"household_id": answer["household_id"], "kelurahan": answer["kelurahan"]}
-        if benefits and answer["status"] == "ineligible":
-            kind = "inclusion"
+        family = {
+            "household_id": answer["household_id"],
+            "kelurahan": answer["kelurahan"],
+            "benefits": receiving[answer["household_id"]],
+        }
+        if answer["status"] == "ineligible":
             failing = [_shown(r) for r in answer["reasons"] if r["passed"] is False]
-            family.update(benefits=benefits, reasons=failing)
-        elif benefits and answer["status"] == "review":
-            kind = "review"
+            lists["inclusion"].append({**family, "reasons": failing})
+        elif answer["status"] == "review":
             unknown = [_shown(r) for r in answer["reasons"] if r["passed"] is None]
-            family.update(benefits=benefits, reasons=unknown)
-        elif not benefits and answer["status"] == "eligible":
-            kind = "exclusion"
-        else:
-            continue
-        lists[kind].append(family)
-        per = counts.setdefault(answer["kelurahan"], dict.fromkeys(ERROR_KINDS, 0))
-        per[kind] += 1
+            lists["review"].append({**family, "reasons": unknown})
+    lists["exclusion"] = [
+        {"household_id": household_id, "kelurahan": eligible[household_id]}
+        for household_id in sorted(eligible)
+        if household_id not in receiving
+    ]
+    counts: dict[str, dict[str, int]] = {}
+    for kind in ERROR_KINDS:
+        for family in lists[kind]:
+            per = counts.setdefault(family["kelurahan"], dict.fromkeys(ERROR_KINDS, 0))
+            per[kind] += 1
     return {
         "program": code,
         "kelurahan": kelurahan or None,
