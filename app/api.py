@@ -29,7 +29,7 @@ from app.command_path import (
     run_command,
 )
 from app.context import services
-from app.csv_export import ERROR_HEADER, csv_response, error_rows
+from app.csv_export import ERROR_HEADER, WHAT_IF_HEADER, csv_response, error_rows, what_if_rows
 from app.disclosure import codec, disclose_beneficiary, disclose_household, household_from_store
 from app.drafts import draft_rules, load_draft
 from app.history import stream_history
@@ -302,10 +302,8 @@ def program_errors_csv(code: str):
     return csv_response(name, ERROR_HEADER, error_rows(answer))
 
 
-@bp.post("/programs/<code>/what-if")
-def program_what_if(code: str):
-    """A draft rule version evaluated against today's data: who gains and who loses
-    eligibility, per kelurahan. Stores nothing."""
+def _what_if(code: str) -> dict[str, Any] | tuple[Response, int]:
+    """The what-if answer the request asks for, or the error response."""
     actor = caller()
     try:
         payload = json.loads(request.get_data(cache=False) or b"")
@@ -321,7 +319,25 @@ def program_what_if(code: str):
         return error_response(404, "code", "program.not_found")
     shown = [{"id": f["household_id"]} for f in (*answer["gaining"], *answer["losing"])]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
-    return jsonify(answer)
+    return answer
+
+
+@bp.post("/programs/<code>/what-if")
+def program_what_if(code: str):
+    """A draft rule version evaluated against today's data: who gains and who loses
+    eligibility, per kelurahan. Stores nothing."""
+    answer = _what_if(code)
+    return jsonify(answer) if isinstance(answer, dict) else answer
+
+
+@bp.post("/programs/<code>/what-if.csv")
+def program_what_if_csv(code: str):
+    """The families gaining and losing eligibility under the draft, as CSV."""
+    answer = _what_if(code)
+    if not isinstance(answer, dict):
+        return answer
+    name = f"rancangan-{answer['program']}.csv"
+    return csv_response(name, WHAT_IF_HEADER, what_if_rows(answer))
 
 
 def program_body(program: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def error_rows(answer: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for kind in ("inclusion", "exclusion", "review"):
         for family in answer[kind]:
-            reasons = "; ".join(f"{r['rule']}: {r['detail']}" for r in family.get("reasons", []))
+            reasons = _reasons(family)
             rows.append(
                 [
                     kind,
@@ -57,3 +57,20 @@ def error_rows(answer: dict[str, Any]) -> list[list[Any]]:
                 ]
             )
     return rows
+
+
+WHAT_IF_HEADER = ("change", "household_id", "kelurahan", "reasons")
+
+
+def what_if_rows(answer: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a what-if answer (projections.program_views.what_if): one per family
+    gaining or losing eligibility; a losing one with the draft's rules it fails."""
+    return [
+        [change, f["household_id"], f["kelurahan"], _reasons(f)]
+        for change in ("gaining", "losing")
+        for f in answer[change]
+    ]
+
+
+def _reasons(family: dict[str, Any]) -> str:
+    return "; ".join(f"{r['rule']}: {r['detail']}" for r in family.get("reasons", []))

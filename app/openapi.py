@@ -317,6 +317,35 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
+    "api.program_what_if_csv": {
+        "post": {
+            "operationId": "programWhatIfCsv",
+            "summary": "the families gaining and losing eligibility under a draft, as CSV (change,"
+            " household_id, kelurahan, reasons); stores nothing",
+            "security": [BEARER],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": answers.WhatIfSchema,
+                        "example": {"rules": {"max_desil": 5}},
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "the families",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "400": _error("the body is not JSON"),
+                "401": _UNAUTHENTICATED,
+                "403": _error("caseworkers, agencies; a program manager of another OPD"),
+                "404": _error("no such program"),
+                "422": _error("the draft is invalid: the field is named"),
+                "503": _UNAVAILABLE,
+            },
+        }
+    },
     "api.programs": {
         "get": _read(
             "listPrograms",

@@ -303,3 +303,23 @@ def test_the_snapshot_writes_nothing(web):
     else:
         write()  # SQLite: rolled back all the same
     assert views.query("SELECT COUNT(*) FROM whatif_probe")[0][0] == 0
+
+
+def test_the_what_if_csv_matches_the_json(web, tokens, families):
+    client = authorized_client(web, tokens["sup1"])
+    draft = {"rules": {"max_desil": 3}}
+    listed = client.post("/api/v1/programs/PKH/what-if", json=draft).json
+    answer = client.post("/api/v1/programs/PKH/what-if.csv", json=draft)
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/csv"
+    assert "rancangan-PKH.csv" in answer.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["change"], r["household_id"], r["kelurahan"]) for r in rows] == [
+        ("losing", f["household_id"], f["kelurahan"]) for f in listed["losing"]
+    ]
+    assert rows[0]["reasons"] == "max_desil: desil 4, needs <= 3"
+    assert client.post("/api/v1/programs/PKH/what-if.csv", json={"rules": 1}).status_code == 422
+    refused = authorized_client(web, tokens["agency"]).post(
+        "/api/v1/programs/PKH/what-if.csv", json=draft
+    )
+    assert refused.status_code == 403
