@@ -305,11 +305,11 @@ def program_errors_csv(code: str):
 def _what_if(code: str) -> dict[str, Any] | tuple[Response, int]:
     """The what-if answer the request asks for, or the error response."""
     actor = caller()
+    program = _program_for(actor, code, *WHAT_IF_READERS)
     try:
         payload = json.loads(request.get_data(cache=False) or b"")
     except (UnicodeDecodeError, json.JSONDecodeError):
         return error_response(400, "body", "body.json")
-    program = _program_for(actor, code, *WHAT_IF_READERS)
     try:
         rules = draft_rules(program, load_draft(payload))
     except Invalid as invalid:
