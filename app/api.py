@@ -29,14 +29,17 @@ from app.command_path import (
     run_command,
 )
 from app.context import services
+from app.csv_export import ERROR_HEADER, WHAT_IF_HEADER, csv_response, error_rows, what_if_rows
 from app.disclosure import codec, disclose_beneficiary, disclose_household, household_from_store
+from app.drafts import draft_rules, load_draft
 from app.history import stream_history
 from app.schemas import COMMANDS, Invalid
 from domain.application import Actor
+from domain.approval import Forbidden
 from domain.city import today
 from domain.errors import DomainError, NotFound
 from domain.identity import nik_problems
-from projections import eligibility
+from projections import eligibility, program_views
 from projections.beneficiaries import beneficiaries
 from projections.eligibility import eligible_households, household_eligibility
 from projections.register import get_household, search
@@ -251,6 +254,91 @@ def program_eligible(code: str):
     shown = [{"id": r["household_id"]} for r in rows]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
     return jsonify({"program": program.code, "kelurahan": kelurahan or None, "results": rows})
+
+
+# Who may read a program's targeting errors: supervisors, auditors, administrators, the
+# program's own OPD, and a caseworker for one of their kelurahan; and who may try a draft of
+# its rules (what-if): the same, caseworkers apart.
+ERROR_READERS = ("caseworker", "supervisor", "auditor", "program_manager", "admin")
+WHAT_IF_READERS = ("supervisor", "auditor", "program_manager", "admin")
+
+
+def _program_for(actor: Actor, code: str, *roles: str) -> Any:
+    """The program, if the actor's role may read its lists; raises Forbidden or NotFound."""
+    require_role(actor, *roles)
+    program = services().casework.get_program(code)  # 404 program.not_found
+    if actor.role == "program_manager" and program.opd != (actor.opd or ""):
+        raise Forbidden("code", "auth.opd")
+    return program
+
+
+def _program_errors(code: str) -> dict[str, Any]:
+    """The inclusion and exclusion errors the request asks for; raises Forbidden, NotFound."""
+    actor = caller()
+    program = _program_for(actor, code, *ERROR_READERS)
+    kelurahan = request.args.get("kelurahan", "").strip()
+    areas = _caseworker_areas(actor)
+    if areas is not None and kelurahan not in areas:
+        raise Forbidden("kelurahan", "auth.kelurahan")
+    answer = program_views.errors(services().views, program.code, kelurahan=kelurahan)
+    if answer is None:  # defined in the store, not yet in the eligibility view
+        raise NotFound("code", "program.not_found")
+    shown = [{"id": f["household_id"]} for kind in program_views.ERROR_KINDS for f in answer[kind]]
+    access_log.record_households(actor, "api", shown, access_log.api_reason())
+    return answer
+
+
+@bp.get("/programs/<code>/errors")
+def program_errors(code: str):
+    """Inclusion errors (receiving, ineligible), exclusion errors (eligible, not receiving)
+    and receiving families whose eligibility needs a review, per kelurahan."""
+    return jsonify(_program_errors(code))
+
+
+@bp.get("/programs/<code>/errors.csv")
+def program_errors_csv(code: str):
+    """The same families as CSV, one row each."""
+    answer = _program_errors(code)
+    name = f"kesalahan-{answer['program']}.csv"
+    return csv_response(name, ERROR_HEADER, error_rows(answer))
+
+
+def _what_if(code: str) -> dict[str, Any] | tuple[Response, int]:
+    """The what-if answer the request asks for, or the error response."""
+    actor = caller()
+    program = _program_for(actor, code, *WHAT_IF_READERS)
+    try:
+        payload = json.loads(request.get_data(cache=False) or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return error_response(400, "body", "body.json")
+    try:
+        rules = draft_rules(program, load_draft(payload))
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    answer = program_views.what_if(services().views, program.code, rules)
+    if answer is None:
+        return error_response(404, "code", "program.not_found")
+    shown = [{"id": f["household_id"]} for f in (*answer["gaining"], *answer["losing"])]
+    access_log.record_households(actor, "api", shown, access_log.api_reason())
+    return answer
+
+
+@bp.post("/programs/<code>/what-if")
+def program_what_if(code: str):
+    """A draft rule version evaluated against today's data: who gains and who loses
+    eligibility, per kelurahan. Stores nothing."""
+    answer = _what_if(code)
+    return jsonify(answer) if isinstance(answer, dict) else answer
+
+
+@bp.post("/programs/<code>/what-if.csv")
+def program_what_if_csv(code: str):
+    """The families gaining and losing eligibility under the draft, as CSV."""
+    answer = _what_if(code)
+    if not isinstance(answer, dict):
+        return answer
+    name = f"rancangan-{answer['program']}.csv"
+    return csv_response(name, WHAT_IF_HEADER, what_if_rows(answer))
 
 
 def program_body(program: Any) -> dict[str, Any]:

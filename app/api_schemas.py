@@ -7,9 +7,10 @@ are app/schemas.py's.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from app.command_path import CREATED_IDS
+from app.schemas import RulesSchema
 from domain.program import FUNDINGS, KINDS
 
 MAX_LIMIT = 100
@@ -300,6 +301,97 @@ class EligibleHouseholdsSchema(_Answer):
     program = fields.String(required=True)
     kelurahan = fields.String(required=True, allow_none=True)
     results = fields.List(fields.Nested(EligibleHouseholdSchema), required=True)
+
+
+class ErrorQuerySchema(Schema):
+    kelurahan = fields.String(
+        metadata={"description": "only this kelurahan (required of a caseworker: one of theirs)"}
+    )
+
+
+class ErrorFamilySchema(_Answer):
+    household_id = fields.UUID(required=True)
+    kelurahan = fields.String(required=True)
+    benefits = fields.Integer(
+        metadata={"description": "its active benefits of the program (inclusion, review)"}
+    )
+    reasons = fields.List(
+        fields.Nested(EligibilityReasonSchema),
+        metadata={"description": "inclusion: the rules that failed; review: those unknown"},
+    )
+
+
+class ErrorCountsSchema(_Answer):
+    kelurahan = fields.String(required=True)
+    inclusion = fields.Integer(required=True)
+    exclusion = fields.Integer(required=True)
+    review = fields.Integer(required=True)
+
+
+class ErrorTotalsSchema(_Answer):
+    inclusion = fields.Integer(required=True)
+    exclusion = fields.Integer(required=True)
+    review = fields.Integer(required=True)
+
+
+class ProgramErrorsSchema(_Answer):
+    """Inclusion errors: receiving an active benefit of the program while ineligible.
+    Exclusion errors: eligible, with no active benefit of it. Review: receiving while a fact
+    the rules need is unknown. Families by household id and kelurahan only."""
+
+    program = fields.String(required=True)
+    kelurahan = fields.String(required=True, allow_none=True)
+    as_of = fields.Date(required=True)
+    totals = fields.Nested(ErrorTotalsSchema, required=True)
+    by_kelurahan = fields.List(fields.Nested(ErrorCountsSchema), required=True)
+    inclusion = fields.List(fields.Nested(ErrorFamilySchema), required=True)
+    exclusion = fields.List(fields.Nested(ErrorFamilySchema), required=True)
+    review = fields.List(fields.Nested(ErrorFamilySchema), required=True)
+
+
+class WhatIfSchema(Schema):
+    """A draft of the program's rules, as ChangeProgramRules takes them: a field left out keeps
+    its current value. Evaluated against today's data; nothing is stored."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": "field.unknown", "type": "field.object"}
+    rules = fields.Nested(
+        RulesSchema,
+        required=True,
+        error_messages={"required": "field.required", "null": "field.required"},
+    )
+
+
+class WhatIfCountsSchema(_Answer):
+    kelurahan = fields.String(required=True)
+    eligible_now = fields.Integer(required=True)
+    eligible_draft = fields.Integer(required=True)
+    gaining = fields.Integer(required=True)
+    losing = fields.Integer(required=True)
+
+
+class WhatIfTotalsSchema(_Answer):
+    families = fields.Integer(required=True)
+    eligible_now = fields.Integer(required=True)
+    eligible_draft = fields.Integer(required=True)
+    gaining = fields.Integer(required=True)
+    losing = fields.Integer(required=True)
+
+
+class WhatIfAnswerSchema(_Answer):
+    program = fields.String(required=True)
+    as_of = fields.Date(required=True)
+    rules = fields.Dict(required=True, metadata={"description": "the complete draft evaluated"})
+    totals = fields.Nested(WhatIfTotalsSchema, required=True)
+    by_kelurahan = fields.List(fields.Nested(WhatIfCountsSchema), required=True)
+    gaining = fields.List(fields.Nested(ErrorFamilySchema), required=True)
+    losing = fields.List(
+        fields.Nested(ErrorFamilySchema),
+        required=True,
+        metadata={"description": "with the draft's rules they fail or that are unknown"},
+    )
 
 
 # --- reviews -------------------------------------------------------------------------------

@@ -263,6 +263,89 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             invalid=_PAGE_INVALID,
         )
     },
+    "api.program_errors": {
+        "get": _read(
+            "programErrors",
+            "inclusion errors (receiving while ineligible, with the failing rules), exclusion"
+            " errors (eligible, not receiving) and receiving families needing a review, with"
+            " counts per kelurahan",
+            _json("the errors", answers.ProgramErrorsSchema),
+            query=answers.ErrorQuerySchema,
+            forbidden="agencies; a program manager of another OPD; a caseworker without one"
+            " of their kelurahan",
+            not_found="no such program",
+        )
+    },
+    "api.program_errors_csv": {
+        "get": _read(
+            "programErrorsCsv",
+            "the same families as CSV, one row each (kind, household_id, kelurahan, benefits,"
+            " reasons)",
+            {
+                "description": "the errors",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            query=answers.ErrorQuerySchema,
+            forbidden="agencies; a program manager of another OPD; a caseworker without one"
+            " of their kelurahan",
+            not_found="no such program",
+        )
+    },
+    "api.program_what_if": {
+        "post": {
+            "operationId": "programWhatIf",
+            "summary": "a draft rule version evaluated against today's data: how many and which"
+            " families gain or lose eligibility, per kelurahan; stores nothing",
+            "security": [BEARER],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": answers.WhatIfSchema,
+                        "example": {"rules": {"max_desil": 5}},
+                    }
+                },
+            },
+            "responses": {
+                "200": _json("what the draft changes", answers.WhatIfAnswerSchema),
+                "400": _error("the body is not JSON"),
+                "401": _UNAUTHENTICATED,
+                "403": _error("caseworkers, agencies; a program manager of another OPD"),
+                "404": _error("no such program"),
+                "422": _error("the draft is invalid: the field is named"),
+                "503": _UNAVAILABLE,
+            },
+        }
+    },
+    "api.program_what_if_csv": {
+        "post": {
+            "operationId": "programWhatIfCsv",
+            "summary": "the families gaining and losing eligibility under a draft, as CSV (change,"
+            " household_id, kelurahan, reasons); stores nothing",
+            "security": [BEARER],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": answers.WhatIfSchema,
+                        "example": {"rules": {"max_desil": 5}},
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "the families",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "400": _error("the body is not JSON"),
+                "401": _UNAUTHENTICATED,
+                "403": _error("caseworkers, agencies; a program manager of another OPD"),
+                "404": _error("no such program"),
+                "422": _error("the draft is invalid: the field is named"),
+                "503": _UNAVAILABLE,
+            },
+        }
+    },
     "api.programs": {
         "get": _read(
             "listPrograms",

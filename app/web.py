@@ -36,7 +36,9 @@ from app import access_log
 from app.auth import web_actor
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
+from app.csv_export import ERROR_HEADER, csv_response, error_rows
 from app.disclosure import disclose_household, household_from_store
+from app.drafts import RULE_FIELDS, draft_rules, load_draft, rules_from_form
 from app.health import LAG_LIMIT, snapshot
 from app.history import stream_history, timeline
 from app.messages import (
@@ -77,8 +79,10 @@ from domain.eligibility_rules import open_rules
 from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
+from domain.program import RECIPIENTS
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
+from projections import program_views
 from projections.eligibility import household_eligibility
 from projections.register import count_households, get_household, search
 from projections.reviews import open_reviews
@@ -1300,3 +1304,160 @@ def decide(approval_id: str, decision: str):
     else:
         flash(text(f"approval.{decision}.done"), "success")
     return _redirect(url_for(".approvals_page"))
+
+
+# --- a program: its targeting errors and what a draft of its rules would change ---------------
+
+# The roles that may read a program's errors and try a draft (app/api.py WHAT_IF_READERS);
+# a program manager only for their OPD's programs.
+PROGRAM_PAGE_ROLES = ("supervisor", "auditor", "program_manager", "admin")
+RULE_PATHS = tuple(f"rules.{name}" for name in RULE_FIELDS)
+SHOWN_FAMILIES = 200  # per list on the page; the CSV has every one
+
+
+@bp.app_context_processor
+def _program_navigation() -> dict[str, Any]:
+    return {"may_read_programs": current_actor().role in PROGRAM_PAGE_ROLES}
+
+
+def _program_for_page(code: str) -> Any:
+    """The program if the UI's user may read it; None answers 404 (also for another OPD's)."""
+    actor = current_actor()
+    if actor.role not in PROGRAM_PAGE_ROLES:
+        return None
+    try:
+        program = services().casework.get_program(code)
+    except DomainError:
+        return None
+    if actor.role == "program_manager" and program.opd != (actor.opd or ""):
+        return None
+    return program
+
+
+def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The what-if form's fields: the values sent, or the program's current rules."""
+    rules = program.rules
+    if values is None:
+        combinable = ", ".join(rules.get("combinable_with") or [])
+        values = {
+            "rules.max_desil": "" if rules.get("max_desil") is None else str(rules["max_desil"]),
+            "rules.min_residence_months": str(rules.get("min_residence_months") or 0),
+            "rules.excludes_nib_holders": "true" if rules.get("excludes_nib_holders") else "",
+            "rules.once_per_kk": "true" if rules.get("once_per_kk") else "",
+            "rules.combinable_with": combinable,
+            "rules.recipient": rules.get("recipient") or "any_member",
+        }
+    return [
+        {
+            "path": path,
+            "id": "wi-" + path.split(".", 1)[1].replace("_", "-"),
+            "label": field_label(path, "ChangeProgramRules"),
+            "value": values.get(path, ""),
+            "options": [(r, option_label(path, r)) for r in RECIPIENTS]
+            if path == "rules.recipient"
+            else None,
+        }
+        for path in RULE_PATHS
+    ]
+
+
+def _bar_scale(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> int:
+    return max([1, *(row[k] for row in rows for k in keys)])
+
+
+@bp.get("/program/<code>")
+def program_page(code: str):
+    """A program's inclusion and exclusion errors per kelurahan, and the what-if form."""
+    program = _program_for_page(code)
+    if program is None:
+        return error_page(404)
+    kelurahan = request.args.get("kelurahan", "").strip()
+    found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
+    if found is not None:
+        shown = [
+            {"id": f["household_id"]}
+            for kind in program_views.ERROR_KINDS
+            for f in found[kind][:SHOWN_FAMILIES]
+        ]
+        access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    return render_template(
+        "program.html",
+        active="program",
+        program=program,
+        kelurahan=kelurahan,
+        errors=found,
+        scale=_bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
+        shown_families=SHOWN_FAMILIES,
+        fields=_rule_form(program),
+        field_errors={},
+        other_errors=[],
+        result=None,
+    )
+
+
+@bp.get("/program/<code>/kesalahan.csv")
+def program_errors_csv_page(code: str):
+    program = _program_for_page(code)
+    if program is None:
+        return error_page(404)
+    kelurahan = request.args.get("kelurahan", "").strip()
+    found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
+    if found is None:
+        return error_page(404)
+    shown = [{"id": f["household_id"]} for kind in program_views.ERROR_KINDS for f in found[kind]]
+    access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    return csv_response(f"kesalahan-{program.code}.csv", ERROR_HEADER, error_rows(found))
+
+
+@bp.get("/program")
+def programs_page():
+    """The programs the user may read, each leading to its page."""
+    actor = current_actor()
+    if actor.role not in PROGRAM_PAGE_ROLES:
+        return error_page(404)
+    programs = [
+        p
+        for p in services().casework.list_programs()
+        if actor.role != "program_manager" or p.opd == (actor.opd or "")
+    ]
+    return render_template("programs.html", active="program", programs=programs)
+
+
+@bp.post("/program/<code>/what-if")
+def program_what_if_page(code: str):
+    """The draft evaluated: the result table (an htmx swap) or the whole page without JS."""
+    program = _program_for_page(code)
+    if program is None:
+        return error_page(404)
+    result, field_errors, other_errors, status = None, {}, [], 200
+    try:
+        rules = draft_rules(program, load_draft({"rules": rules_from_form(request.form)}))
+    except Invalid as invalid:
+        field_errors, other_errors = _split_errors(invalid.codes, RULE_PATHS)
+        status = 422
+    else:
+        result = program_views.what_if(services().views, program.code, rules)
+        if result is not None:
+            shown = [{"id": f["household_id"]} for f in (*result["gaining"], *result["losing"])]
+            access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    context = {
+        "program": program,
+        "fields": _rule_form(program, request.form),
+        "field_errors": field_errors,
+        "other_errors": other_errors,
+        "result": result,
+        "what_if_scale": _bar_scale(result["by_kelurahan"], ("gaining", "losing")) if result else 1,
+        "shown_families": SHOWN_FAMILIES,
+    }
+    if _partial_for("what-if"):
+        return render_template("_what_if.html", **context), status
+    kelurahan = ""
+    found = program_views.errors(services().views, program.code)
+    return render_template(
+        "program.html",
+        active="program",
+        kelurahan=kelurahan,
+        errors=found,
+        scale=_bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
+        **context,
+    ), status

@@ -918,3 +918,80 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
             f"SELECT * FROM {names['results']} ORDER BY household_id, program, subject"
         ),
     }
+
+
+# --- answers evaluated on demand (error lists, what-if; nothing written) ---------------------
+
+
+def program_answers(
+    cur: Cursor,
+    code: str,
+    rules: dict[str, Any] | None = None,
+    day: dt.date | None = None,
+    kelurahan: str = "",
+    households: set[str] | None = None,
+) -> list[dict[str, Any]] | None:
+    """Every household's answer for one program, evaluated from the view's facts as the view
+    evaluates them, writing nothing: with the program's rule versions or, given `rules` (a
+    complete rule set, `domain.program.normalize_rules`), with them as a draft version in force
+    on `day`; only the households of `kelurahan`, and only `households`, when given. Per
+    household, the answer of its best person not restricted (households whose every candidate
+    is restricted are left out): `household_id`, `kelurahan`, `status` and `reasons`, each
+    reason with `passed` (True, False, or None when a fact is unknown).
+    None: no such program in the view."""
+    names = live_tables(cur.db, PROJECTION)
+    day = day or CLOCK()
+    found = _programs(cur, names, code)
+    if not found:
+        return None
+    program = found[0]
+    if rules is not None:
+        today = day.isoformat()
+        before = [v for v in program.rule_versions if v["effective_from"] <= today]
+        later = [v for v in program.rule_versions if v["effective_from"] > today]
+        latest = program.rule_versions[-1]
+        draft = {
+            **rules,
+            "version": latest["version"] + 1,
+            "effective_from": today,
+            "position": (before or program.rule_versions)[-1]["position"],
+        }
+        program = _program(code, [*before, draft, *later])
+    restricted = set(
+        cur.execute(f"SELECT stream_id, subject FROM {names[RESTRICTIONS]}").fetchall()
+    )
+    where, params = ("WHERE kelurahan=?", (kelurahan,)) if kelurahan else ("", ())
+    answers = []
+    for household_id, text in cur.execute(
+        f"SELECT household_id, facts FROM {names['facts']} {where} ORDER BY household_id", params
+    ).fetchall():
+        if households is not None and household_id not in households:
+            continue
+        facts = json.loads(text)
+        rows = {
+            subject: row
+            for subject, row in _rows_for(facts, program, day).items()
+            if (household_id, subject) not in restricted
+        }
+        if not rows:
+            continue
+        best = min(rows, key=lambda s: (STATUSES.index(rows[s][0]), s))
+        status, reasons_text = rows[best][0], rows[best][1]
+        reasons = json.loads(reasons_text)
+        in_force = program.rules_at(day)
+        if best and in_force is not None:
+            results = evaluate(in_force, facts_for(_household(facts), best, program, day))
+            passed = [result[1] for result in results]
+        else:  # not yet in force, or nobody the program could pay
+            passed = [False] * len(reasons)
+        for reason, verdict_ in zip(reasons, passed, strict=True):
+            reason["passed"] = verdict_
+        answers.append(
+            {
+                "household_id": household_id,
+                "kelurahan": facts["kelurahan"],
+                "status": status,
+                "reasons": reasons,
+            }
+        )
+    return answers

@@ -15,6 +15,7 @@ from domain.application import SYSTEM, make_meta
 from domain.city import today
 from tests.e2e.conftest import KNOWN_HEAD, ROOT, LiveServer, screenshot
 from tests.e2e.test_case_worker_day import catch_up
+from tests.e2e.test_program_web import project_programs
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TABLET = {"width": 800, "height": 1280}  # a 10-inch tablet held upright
@@ -27,6 +28,8 @@ PAGES = (
     "/perintah/GrantBenefit",
     "/persetujuan",
     "/tinjauan",
+    "/program",
+    "/program/PKH",
     "/status",
     "/privasi/rekam-pemrosesan",
     "/privasi/pelanggaran",
@@ -182,3 +185,17 @@ def test_the_household_page_with_every_section_passes_wcag_aa_and_fits_a_tablet(
     width = axe_page.evaluate("document.documentElement.scrollWidth")
     assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
     screenshot(axe_page, f"household-full-{axe_page.viewport_size['width']}")
+
+
+def test_the_program_page_with_errors_and_a_what_if_result_passes_wcag_aa(
+    axe_page: Page, live_server: LiveServer
+):
+    project_programs(live_server)
+    axe_page.goto(f"{live_server.url}/program/PKH")
+    axe_page.get_by_label("Desil tertinggi").fill("6")
+    axe_page.get_by_role("button", name="Hitung rancangan").click()
+    axe_page.locator("#what-if-result").wait_for()
+    assert violations(axe_page) == []
+    width = axe_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
+    screenshot(axe_page, f"program-{axe_page.viewport_size['width']}")

@@ -1,0 +1,84 @@
+"""The program page through the web blueprint: the errors, their CSV, the what-if form's
+answers (a result, 422 naming the field), 404 for an unknown program."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.integration.test_program_errors_api import families  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def browser(web):
+    client = web.test_client()
+    with client.session_transaction() as session:
+        session["csrf"] = "t"
+    return client
+
+
+def test_the_page_shows_the_errors_and_an_unknown_program_is_404(browser, families):  # noqa: F811
+    page = browser.get("/program/PKH")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Kesalahan inklusi: 1." in html
+    assert "Kesalahan eksklusi: 2." in html
+    assert families["included"][:8] in html
+    assert "desil 6, needs &lt;= 4" in html
+    assert 'href="/program"' in html  # the navigation leads to the programs
+    assert browser.get("/program/NOPE").status_code == 404
+
+
+def test_the_csv_link_downloads_the_families(browser, families):  # noqa: F811
+    answer = browser.get("/program/PKH/kesalahan.csv?kelurahan=Tahtul Yaman")
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["kind"], r["household_id"]) for r in rows] == [
+        ("exclusion", families["excluded_tahtul"])
+    ]
+
+
+def _form(**rules: str) -> dict[str, str]:
+    base = {
+        "csrf_token": "t",
+        "rules.max_desil": "4",
+        "rules.min_residence_months": "0",
+        "rules.combinable_with": "",
+        "rules.recipient": "adult_woman",
+    }
+    return {**base, **rules}
+
+
+HTMX = {"HX-Request": "true", "HX-Target": "what-if"}
+
+
+def test_the_what_if_form_answers_with_the_result_swapped_in(browser, families):  # noqa: F811
+    answer = browser.post(
+        "/program/PKH/what-if", data=_form(**{"rules.max_desil": "5"}), headers=HTMX
+    )
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert "<html" not in html  # only the section
+    assert "sekarang: 3; menurut rancangan: 5." in html
+    assert families["desil5_sipin"][:8] in html and families["desil5_tahtul"][:8] in html
+
+
+def test_a_bad_draft_is_422_naming_the_field_and_a_post_without_its_token_is_refused(
+    web,
+    browser,
+    families,  # noqa: F811
+):
+    answer = browser.post(
+        "/program/PKH/what-if", data=_form(**{"rules.max_desil": "11"}), headers=HTMX
+    )
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert 'id="wi-max-desil"' in html and 'aria-invalid="true"' in html
+    assert "Hasil rancangan" not in html
+    refused = web.test_client().post("/program/PKH/what-if", data=_form())
+    assert refused.status_code == 400
