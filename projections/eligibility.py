@@ -479,6 +479,18 @@ def _residence_since(member: dict[str, Any]) -> str | None:
     )
 
 
+def _without_own(
+    facts: dict[str, Any], elsewhere: list[dict[str, Any]], subject: str, code: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The facts and the benefits elsewhere without the person's own benefits of program
+    `code`: a family served is asked whether it still qualifies, not refused for the receipt
+    it holds (the inclusion errors read this)."""
+    own = {k for k, b in facts["benefits"].items() if b["nik"] == subject and b["program"] == code}
+    if own:
+        facts = {**facts, "benefits": {k: b for k, b in facts["benefits"].items() if k not in own}}
+    return facts, [b for b in elsewhere if b["program"] != code]
+
+
 def _household(facts: dict[str, Any]) -> SimpleNamespace:
     """What `facts_for` reads of a household, keyed by subject instead of NIK."""
     return SimpleNamespace(
@@ -595,8 +607,9 @@ def _evaluate_row(
 ) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
     """(status, reasons, eligible_from, changes_on) of one person (or '' for nobody): whether a
     benefit of the program could start for them on that day (`catalog`: every program, and
-    `elsewhere`: the person's benefits on other KKs, for the pair rules)."""
-    elsewhere = elsewhere or []
+    `elsewhere`: the person's benefits on other KKs, for the pair rules), leaving out the
+    person's own benefits of this program (`_without_own`)."""
+    facts, elsewhere = _without_own(facts, elsewhere or [], subject, program.code)
     changes = _next_change(facts, program, subject, day, catalog, elsewhere)
     changes_on = changes.isoformat() if changes else None
     rules = program.rules_at(day)
@@ -957,6 +970,10 @@ def program_answers(
             "position": (before or program.rule_versions)[-1]["position"],
         }
         program = _program(code, [*before, draft, *later])
+    # every program, the draft in place of the program's own versions: the pair rules read
+    # the other programs' rules (combinability is symmetric)
+    catalog = {p.code: p for p in _programs(cur, names)}
+    catalog[code] = program
     restricted = set(
         cur.execute(f"SELECT stream_id, subject FROM {names[RESTRICTIONS]}").fetchall()
     )
@@ -968,9 +985,10 @@ def program_answers(
         if households is not None and household_id not in households:
             continue
         facts = json.loads(text)
+        elsewhere = _benefits_elsewhere(cur, names, household_id, facts)
         rows = {
             subject: row
-            for subject, row in _rows_for(facts, program, day).items()
+            for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
             if (household_id, subject) not in restricted
         }
         if not rows:
@@ -980,7 +998,16 @@ def program_answers(
         reasons = json.loads(reasons_text)
         in_force = program.rules_at(day)
         if best and in_force is not None:
-            results = evaluate(in_force, facts_for(_household(facts), best, program, day))
+            own_facts, own_elsewhere = _without_own(facts, elsewhere.get(best, []), best, code)
+            found_facts = facts_for(
+                _household(own_facts),
+                best,
+                program,
+                day,
+                elsewhere=own_elsewhere,
+                programs=catalog.get,
+            )
+            results = evaluate(in_force, found_facts)
             passed = [result[1] for result in results]
         else:  # not yet in force, or nobody the program could pay
             passed = [False] * len(reasons)
