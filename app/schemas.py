@@ -654,8 +654,13 @@ class ChangeHeadSchema(_Command):
 
 
 class SplitFamilySchema(_Command):
-    """Pecah KK: members leave with a new head for a new KK, at the same address unless a new
-    place is given whole (kecamatan, kelurahan, address, RT and RW)."""
+    """Pecah KK: active members (never the head of the KK) leave with a new head among them
+    for a new household on a new KK number, at the same address unless a new place is given
+    whole (kecamatan, kelurahan, address, RT and RW). Kept for a supervisor's approval; once
+    approved, the answer's stream_id is the new household, linked to the old one both ways
+    (`split_from`, `splits`). Their relationships on the new KK follow from those on the old
+    one (a child's spouse becomes the spouse, a grandchild a child; others famili_lain). The
+    movers' benefits stay on the old household and are reviewed (cause moved_out)."""
 
     household_id = _household_id()
     members = NikList(

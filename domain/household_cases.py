@@ -59,6 +59,9 @@ def person_change(change: Callable[..., None]) -> Callable[..., Stored]:
     return use_case
 
 
+# The grounds recorded when a restricted person moves to a new KK (SplitFamily).
+RESTRICTION_CARRIED = "restricted on the KK the person left; carried over by the family split"
+
 # Fields of every command that the use case reads, not the aggregate's change.
 _NOT_CHANGE_FIELDS = ("household_id", "expected_version", "reason", "occurred_at")
 
@@ -277,6 +280,9 @@ class HouseholdCases(UseCases):
         new = Household.split_off(
             origin, new_id, movers, cmd["new_kk_number"], cmd["effective_date"], place, meta
         )
+        for mover in movers:  # a restriction of processing (UU PDP) follows the person
+            if origin.is_restricted(mover["nik"]):
+                new.restrict_processing(mover["nik"], RESTRICTION_CARRIED, meta)
         claims: list[Any] = [
             KkIndex(kk_key=self.kk_key(cmd["new_kk_number"]), household_id=new.id, meta=meta)
         ]

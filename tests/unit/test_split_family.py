@@ -273,3 +273,13 @@ def test_the_split_opens_reviews_of_the_movers_benefits_only(app, hid):
     # replaying the policies opens nothing twice
     assert {execute(app, a) for a in replay(app, day=today())} <= {"done"}
     assert sum(len(b["reviews"]) for b in app.get_household(hid).benefits.values()) == 2
+
+
+def test_a_restricted_mover_stays_restricted_in_the_new_family(app, hid):
+    app.execute(
+        "RestrictProcessing",
+        {"household_id": hid, "nik": GRANDCHILD["nik"], "grounds": "Permintaan wali"},
+        meta(),
+    )
+    new = app.get_household(split(app, hid).stream_id)
+    assert new.is_restricted(GRANDCHILD["nik"]) and not new.is_restricted(SON["nik"])
