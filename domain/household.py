@@ -648,7 +648,7 @@ class Household(Aggregate):
                 record = person_record(mover, mover["relationship"])
                 record.update(identity_facts(mover))
                 aggregate.members[mover["nik"]] = record
-            aggregate.split_from = dict(self.split_from)
+            aggregate.split_from = {**self.split_from, "effective_date": self.effective_date}
 
     @classmethod
     def split_off(

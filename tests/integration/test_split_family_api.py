@@ -141,7 +141,11 @@ def test_the_movers_are_a_new_family_linked_to_the_old_one_both_ways(web, family
 
     new = get(client, f"households/{new_id}", admin)
     assert new["kk_number"] == NEW_KK and new["head_nik"] == SON["nik"]
-    assert new["split_from"] == {"household_id": hid, "kk_number": OLD_KK}
+    assert new["split_from"] == {
+        "household_id": hid,
+        "kk_number": OLD_KK,
+        "effective_date": "2026-02-01",
+    }
     roles = {m["nik"]: (m["relationship"], m["status"]) for m in new["members"]}
     assert roles == {
         SON["nik"]: ("kepala_keluarga", "active"),

@@ -136,7 +136,11 @@ def test_the_movers_form_a_new_family_on_the_new_kk_linked_both_ways(app, hid):
     assert all(m["status"] == "active" for m in new.members.values())
     # the new family lives where the old one does, unless a new place is given
     assert (new.kelurahan, new.address) == ("Telanaipura", "Jl. Sultan Agung No. 12")
-    assert new.as_dict()["split_from"] == {"household_id": hid, "kk_number": KK}
+    assert new.as_dict()["split_from"] == {
+        "household_id": hid,
+        "kk_number": KK,
+        "effective_date": "2026-02-01",
+    }
     # the old family keeps its head, wife and younger son; the movers moved out, to the new KK
     assert old.kk_number == KK and old.head_nik == HEAD["nik"]
     assert sorted(old.active_niks()) == sorted([HEAD["nik"], WIFE["nik"], YOUNG["nik"]])
