@@ -75,6 +75,7 @@ def disclose_beneficiary(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "benefit_id": row["benefit_id"],
         "household_id": row["household_id"],
+        "lives_in": row.get("lives_in") or row["household_id"],
         "nik": None if row["erased"] else nik,
         "program": row["program"],
         "period_start": row["period_start"],

@@ -196,6 +196,13 @@ def test_the_split_opens_reviews_of_the_movers_benefits(web, family, tokens):
     old = get(client, f"households/{hid}", tokens["admin"])
     reviewed = {b["program"]: [r["cause"] for r in b["reviews"]] for b in old["benefits"]}
     assert reviewed == {"PBI-JK": ["moved_out"], "BPNT": []}
+    # the program's list of beneficiaries follows the son to his new family; the benefit stays
+    # recorded (and reviewed) on the household that granted it
+    [son] = get(client, "programs/PBI-JK/beneficiaries", tokens["admin"])["results"]
+    new_id = get(client, f"households/{hid}", tokens["admin"])["splits"][0]["household_id"]
+    assert (son["nik"], son["household_id"], son["lives_in"]) == (SON["nik"], hid, new_id)
+    [head] = get(client, "programs/BPNT/beneficiaries", tokens["admin"])["results"]
+    assert (head["household_id"], head["lives_in"]) == (hid, hid)
 
 
 def test_an_old_kk_number_still_finds_the_family_after_its_number_changed(web, family, tokens):
