@@ -205,7 +205,13 @@ class ProgramsSchema(_Answer):
 
 class BeneficiarySchema(_Answer):
     benefit_id = fields.UUID(required=True)
-    household_id = fields.UUID(required=True)
+    household_id = fields.UUID(
+        required=True, metadata={"description": "the household the benefit is recorded on"}
+    )
+    lives_in = fields.UUID(
+        required=True,
+        metadata={"description": "the household the recipient belongs to now (SplitFamily)"},
+    )
     nik = fields.String(
         required=True, allow_none=True, metadata={"description": "null once erased"}
     )

@@ -114,7 +114,7 @@ def _caseworker(casework: Casework, actor: Actor, area: Area, data: dict[str, An
         if not any(find_kelurahan(kecamatan, name) for name in areas):
             raise Forbidden("person_id", "auth.kecamatan")
     target = area.target_kelurahan
-    if target is not None and data[target] not in areas:
+    if target is not None and data.get(target) is not None and data[target] not in areas:
         raise Forbidden(target, "auth.kelurahan")
 
 

@@ -52,6 +52,15 @@ def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
 def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
     """A household of the register view as shown: KK number and NIKs opened."""
     rest = {key: value for key, value in row.items() if key not in ("id", "kk_token", "members")}
+
+    def link(found: dict[str, Any]) -> dict[str, Any]:  # a split family's (SplitFamily)
+        shown = {k: v for k, v in found.items() if k != "kk_token"}
+        return {**shown, "kk_number": opened(codec, found.get("kk_token"))}
+
+    if rest.get("split_from"):
+        rest["split_from"] = link(rest["split_from"])
+    if "splits" in rest:
+        rest["splits"] = [link(found) for found in rest["splits"]]
     return {
         "id": row["id"],
         "kk_number": opened(codec, row.get("kk_token")),
@@ -66,6 +75,7 @@ def disclose_beneficiary(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "benefit_id": row["benefit_id"],
         "household_id": row["household_id"],
+        "lives_in": row.get("lives_in") or row["household_id"],
         "nik": None if row["erased"] else nik,
         "program": row["program"],
         "period_start": row["period_start"],

@@ -163,6 +163,14 @@ ERRORS: dict[str, LazyString] = {
         "The head of a new family must be 17 or older. Check the birth date, or register the"
         " family with an adult as head."
     ),
+    "split.head_not_moving": _l(
+        "The head of the new family must be one of the members who move. Choose the head"
+        " among them, or add the head to the members who move."
+    ),
+    "split.head_stays": _l(
+        "The head of the family stays on this KK. To move the head, change the head first"
+        " (ChangeHead), then split the family."
+    ),
     "removal.kind_unknown": _l("Choose why the member leaves: moved_out, deceased or other."),
     # Identity
     "arrival.type_unknown": _l("Choose the arrival: born_here or pindah_datang (moved in)."),
@@ -512,6 +520,13 @@ TEXT: dict[str, LazyString] = {
     "field.RegisterHomelessPerson.name": _l("Name (as given, or a description)"),
     "field.effective_date": _l("Effective from"),
     "field.new_kk_number": _l("New KK number"),
+    "field.members": _l("Members who move"),
+    "field.new_head_nik": _l("Head of the new family"),
+    "field.SplitFamily.effective_date": _l("Split on"),
+    "field.SplitFamily.kecamatan": _l("New kecamatan (if they move)"),
+    "field.SplitFamily.kelurahan": _l("New kelurahan (if they move)"),
+    "field.SplitFamily.address": _l("New address (if they move)"),
+    "hint.members": _l("Choose every member who moves; hold Ctrl (or Cmd) to choose several."),
     "field.date_of_death": _l("Date of death"),
     "field.issued_on": _l("KTP issued on"),
     "field.type": _l("Arrival type"),
@@ -654,6 +669,9 @@ TEXT: dict[str, LazyString] = {
     "status.active": _l("Active"),
     "status.suspended": _l("Suspended"),
     "status.terminated": _l("Terminated"),
+    "status.moved_out": _l("Moved out"),
+    "status.deceased": _l("Deceased"),
+    "status.removed": _l("Removed"),
     "rel.kepala_keluarga": _l("Head of family"),
     "rel.istri": _l("Wife"),
     "rel.suami": _l("Husband"),

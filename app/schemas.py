@@ -335,6 +335,30 @@ class CodeList(fields.Field):
         return sorted(set(codes))
 
 
+class NikList(fields.Field):
+    """A list of NIKs (SplitFamily's members), each checked like a NIK; each kept once, in order."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(), **kwargs)
+        _openapi(self, type="array", minItems=1, items={"type": "string", "pattern": "^[0-9]{16}$"})
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValidationError("field.invalid")
+        if not value:
+            raise ValidationError("field.required")
+        niks = []
+        for item in value:
+            if not isinstance(item, str):
+                raise ValidationError("nik.format")
+            number = item.translate(_SEPARATORS)
+            problems = nik_problems(number)
+            if problems:
+                raise ValidationError(problems[0].code)
+            niks.append(number)
+        return list(dict.fromkeys(niks))
+
+
 class Id(fields.UUID):
     """A UUID as the API answered it (stream, benefit, enrolment, objection, approval)."""
 
@@ -635,6 +659,77 @@ class ChangeHeadSchema(_Command):
         required=True,
         metadata={"description": "the family's new KK number", "example": "1571010202210004"},
     )
+
+
+class SplitFamilySchema(_Command):
+    """Pecah KK: active members (never the head of the KK) leave with a new head among them
+    for a new household on a new KK number, at the same address unless a new place is given
+    whole (kecamatan, kelurahan, address, RT and RW). Kept for a supervisor's approval; once
+    approved, the answer's stream_id is the new household, linked to the old one both ways
+    (`split_from`, `splits`). Their relationships on the new KK follow from those on the old
+    one (a child's spouse becomes the spouse, a grandchild a child; others famili_lain). The
+    movers' benefits stay on the old household and are reviewed (cause moved_out)."""
+
+    household_id = _household_id()
+    members = NikList(
+        required=True,
+        metadata={
+            "description": "the NIKs of the active members who move, the new head among them",
+            "example": ["1571011004820002", "1571014506100003"],
+        },
+    )
+    new_head_nik = _nik(
+        description="the head of the new family: one of the members who move, 17 or older",
+        example="1571011004820002",
+    )
+    new_kk_number = IdentityNumber(
+        kind="kk",
+        required=True,
+        metadata={"description": "the new family's KK number", "example": "1571010202210004"},
+    )
+    effective_date = Day(
+        past=True, required=True, metadata={"description": "the day of the split (YYYY-MM-DD)"}
+    )
+    kecamatan = Kecamatan(load_default=None, allow_none=True)
+    kelurahan = fields.String(
+        load_default=None,
+        allow_none=True,
+        error_messages=_errors(invalid="kelurahan.unknown"),
+        metadata={"example": "Simpang IV Sipin"},
+    )
+    address = Text(
+        code="address",
+        max_length=200,
+        load_default=None,
+        allow_none=True,
+        metadata={"example": "Jl. Kapten Pattimura No. 7"},
+    )
+    rt = RtRw(code="rt.format", load_default=None, allow_none=True)
+    rw = RtRw(code="rw.format", load_default=None, allow_none=True, metadata={"example": "002"})
+
+    _PLACE = ("kecamatan", "kelurahan", "address", "rt", "rw")
+
+    @validates_schema(skip_on_field_errors=False)
+    def new_place_whole(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given = [key for key in self._PLACE if data.get(key) is not None]
+        if not given:
+            return
+        missing = {key: ["field.required"] for key in self._PLACE if key not in given}
+        if missing:
+            raise ValidationError(missing)
+        if find_kelurahan(data["kecamatan"], data["kelurahan"]) is None:
+            raise ValidationError("kelurahan.unknown", field_name="kelurahan")
+
+    @validates_schema(skip_on_field_errors=True)
+    def head_among_movers(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["members"] and data["new_head_nik"] not in data["members"]:
+            raise ValidationError("split.head_not_moving", field_name="new_head_nik")
+
+    @post_load
+    def canonical(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("kelurahan") is not None:
+            data["kelurahan"] = find_kelurahan(data["kecamatan"], data["kelurahan"]).name
+        return data
 
 
 class RecordDeathSchema(_Command):

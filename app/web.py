@@ -63,6 +63,7 @@ from app.schemas import (
     Flag,
     Invalid,
     Kecamatan,
+    NikList,
     OccurredAt,
     OptionalText,
     Text,
@@ -880,7 +881,7 @@ class FormField:
 
     name: str
     label: str
-    kind: str  # text | textarea | date | number | decimal | select | list
+    kind: str  # text | textarea | date | number | decimal | select | multiselect | list
     required: bool
     options: tuple[tuple[str, str], ...] = ()
     hint: str = ""
@@ -894,7 +895,9 @@ class FormField:
 Choices = dict[str, tuple[tuple[str, str], ...]]
 
 
-_HOUSEHOLD_LISTS = frozenset({"nik", "benefit_id", "enrollment_id", "objection_id", "review_id"})
+_HOUSEHOLD_LISTS = frozenset(
+    {"nik", "benefit_id", "enrollment_id", "objection_id", "review_id", "members", "new_head_nik"}
+)
 
 
 def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> Choices:
@@ -938,6 +941,7 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
         for nik, m in household.members.items()
         if m["status"] == "active" and not m.get("erased")
     )
+    lists["members"] = lists["new_head_nik"] = lists["nik"]  # SplitFamily: who moves
     lists["benefit_id"] = tuple(
         (
             b["benefit_id"],
@@ -984,7 +988,8 @@ def _form_field(
     common = {"name": path, "label": label, "required": required, "hint": hint}
     picked = (lists or {}).get(path)
     if picked is not None:
-        return FormField(kind="select", options=picked, **common)
+        kind = "multiselect" if isinstance(field, NikList) else "select"
+        return FormField(kind=kind, options=picked, **common)
     if isinstance(field, OccurredAt):
         return FormField(kind="datetime", **common)
     if isinstance(field, Choice):
@@ -1042,7 +1047,11 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
     for path, field in walk(COMMANDS[name].schema()):
         if isinstance(field, OccurredAt) and isinstance(payload.get(path), str):
             payload[path] = _wib_moment(payload[path])
-        if not isinstance(field, CodeList):
+        if isinstance(field, NikList) and hasattr(form, "getlist"):
+            chosen = [v for v in form.getlist(path) if v.strip()]  # a multiple choice list
+            if len(chosen) > 1:
+                payload[path] = ",".join(chosen)
+        if not isinstance(field, (CodeList, NikList)):
             continue
         *parents, leaf = path.split(".")
         target = payload

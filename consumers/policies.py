@@ -17,6 +17,8 @@ the reviewer 14 days.
   `invalid`): every running benefit of the household (cause `verification`).
 - An objection upheld: every running benefit of the household (cause `objection`).
 - A member moving out (MemberRemoved of kind moved_out): the mover's benefits (`moved_out`).
+- A family splitting (FamilySplit, SplitFamily): each mover's benefits, household-level ones
+  of which a mover is the recipient included (`moved_out`, on the household they left).
 - A graduation from empowerment (EmpowermentCompleted `graduated`): the graduate's benefits
   and the household-level ones, the empowerment program's own excepted (`graduation`).
 A benefit whose period ended before the fact's date is not touched.
@@ -274,6 +276,7 @@ def decide(envelope: dict[str, Any], view: PolicyView) -> list[Action]:
         or (kind == "VerificationRecorded" and data.get("outcome") in UNCONFIRMED)
         or (kind == "ObjectionResolved" and data.get("resolution") == "upheld")
         or (kind == "EmpowermentCompleted" and data.get("outcome") == "graduated")
+        or kind == "FamilySplit"
     )
     if not relevant:
         return []
@@ -296,6 +299,13 @@ def decide(envelope: dict[str, Any], view: PolicyView) -> list[Action]:
         return [
             _review(envelope, b, "moved_out", "recipient moved out of the household")
             for b in _open_benefits(household, data["nik"], data["effective_date"])
+        ]
+    if kind == "FamilySplit":
+        movers = set(data["members"])
+        return [
+            _review(envelope, b, "moved_out", "recipient left in a family split")
+            for b in _running(household, data["effective_date"])
+            if b["nik"] in movers
         ]
     if kind == "VerificationRecorded":
         why = f"field verification: {data['outcome']}"

@@ -190,6 +190,33 @@ CATALOGUE = (
         N_("Relocate a household"),
         N_("The family moves to another address in the city, possibly another kelurahan."),
     ),
+    # pecah KK: members (NIKs) leave with a new head among them for a new KK; the new family
+    # lives at the old address unless a new one is given whole (kecamatan ... rw)
+    Command(
+        "SplitFamily",
+        (
+            "household_id",
+            "members",
+            "new_head_nik",
+            "new_kk_number",
+            "effective_date",
+            "kecamatan",
+            "kelurahan",
+            "address",
+            "rt",
+            "rw",
+        ),
+        HouseholdCases.split_family,
+        Group.MEMBERSHIP,
+        Area(kelurahan=Kelurahan.HOUSEHOLD, target_kelurahan="kelurahan"),
+        N_("Split a family"),
+        N_(
+            "Members leave to form a new family on its own KK (pecah KK), with a new head"
+            " among them; their benefits are reviewed."
+        ),
+        needs_approval=True,
+        precheck=HouseholdCases.check_split_family,
+    ),
     # identity; arrival: {"type": born_here | pindah_datang, "arrived_on", "origin_region_code"}
     Command(
         "IssueKtp",

@@ -89,6 +89,32 @@ EMPOWERMENT_OUTCOMES = ("completed", "graduated", "dropped_out")
 OBJECTION_RESOLUTIONS = ("upheld", "rejected")
 OBJECTION_DAYS = 14
 
+# SplitFamily: a mover's relationship on the new KK, by the new head's relationship on the old
+# KK and the mover's own there (a married child leaving with spouse and children, the common
+# case); None: the new head's spouse (istri or suami by sex); anything not listed: famili_lain.
+SPLIT_RELATIONSHIPS: dict[str, dict[str, str | None]] = {
+    "anak": {"menantu": None, "cucu": "anak"},
+    "istri": {"anak": "anak"},
+    "suami": {"anak": "anak"},
+    "orang_tua": {"orang_tua": None, "mertua": None},
+    "mertua": {"orang_tua": None, "mertua": None},
+    "famili_lain": {},
+    "lainnya": {},
+    "menantu": {"anak": None, "cucu": "anak"},
+    "cucu": {},
+}
+
+
+def split_relationship(new_head: dict[str, Any], mover: dict[str, Any]) -> str:
+    """A mover's relationship to the new head on the new KK (see SPLIT_RELATIONSHIPS)."""
+    found = SPLIT_RELATIONSHIPS.get(new_head["relationship"], {}).get(
+        mover["relationship"], "famili_lain"
+    )
+    if found is None:
+        return "istri" if mover["sex"] == "F" else "suami"
+    return found
+
+
 # Every code the household use cases raise (DomainError 422, Conflict 409, NotFound 404),
 # for the web layer to translate. NIK and KK format codes come from domain.identity.
 ERROR_CODES = (
@@ -153,6 +179,9 @@ ERROR_CODES = (
     "review.not_open",
     "review.decision_unknown",
     "review.not_due",
+    # splitting a family (SplitFamily)
+    "split.head_not_moving",
+    "split.head_stays",
     # empowerment
     "enrollment.not_found",
     "enrollment.already_open",
@@ -318,6 +347,9 @@ class Household(Aggregate):
         self.notes: list[dict[str, Any]] = []
         self.objections: dict[str, dict[str, Any]] = {}
         self.erasure_refusals: list[dict[str, Any]] = []  # article 15 decisions
+        # SplitFamily: the KK this family split from, and the families that split from it
+        self.split_from: dict[str, Any] | None = None
+        self.splits: list[dict[str, Any]] = []
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -515,6 +547,141 @@ class Household(Aggregate):
         member["status"] = "deceased"
         member["status_since"] = date_of_death
         member["date_of_death"] = date_of_death
+
+    # ---- splitting a family (pecah KK) ---------------------------------------------------
+
+    def split_family(
+        self,
+        members: list[str],
+        new_head_nik: str,
+        new_kk_number: str,
+        effective_date: str,
+        new_household_id: uuid.UUID,
+        meta: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Active members leave with a new head to form a new family on its own KK (the new
+        household, `new_household_id`, is created from what this answers: each mover's record
+        with the relationship on the new KK, the head first). The head of this KK stays (a
+        head who leaves changes head first: ChangeHead), so this KK keeps its head."""
+        if not members:
+            raise DomainError("members", "value.required")
+        for nik in members:
+            self.living_member(nik, "members")
+            if nik == self.head_nik:
+                raise DomainError("members", "split.head_stays")
+        if new_head_nik not in members:
+            raise DomainError("new_head_nik", "split.head_not_moving")
+        new_head = self.members[new_head_nik]
+        _not_future("effective_date", effective_date)
+        for nik in members:
+            born = self.members[nik].get("birth_date")
+            if born and _date(effective_date) < _date(born):
+                raise DomainError("effective_date", "date.before_birth")
+        if new_head.get("birth_date") and age_on(new_head["birth_date"], _date(effective_date)) < (
+            ADULT_AGE
+        ):
+            raise DomainError("new_head_nik", "head.not_adult")
+        if new_kk_number in {k["kk_number"] for k in self.kk_history}:
+            raise Conflict("new_kk_number", "kk.taken")
+        movers = []
+        for nik in [new_head_nik, *(n for n in members if n != new_head_nik)]:
+            member = self.members[nik]
+            relationship = HEAD if nik == new_head_nik else split_relationship(new_head, member)
+            movers.append(
+                {
+                    **{k: member[k] for k in ("nik", "name", "birth_date", "sex")},
+                    "relationship": relationship,
+                    **identity_facts(member),
+                }
+            )
+        self._family_split(
+            members=[m["nik"] for m in movers],
+            new_household_id=str(new_household_id),
+            new_kk_number=new_kk_number,
+            effective_date=effective_date,
+            meta=meta,
+        )
+        return movers
+
+    @event("FamilySplit")
+    def _family_split(
+        self,
+        members: list[str],
+        new_household_id: str,
+        new_kk_number: str,
+        effective_date: str,
+        meta: dict[str, Any],
+    ) -> None:
+        for nik in members:
+            member = self.members[nik]
+            member["status"] = "moved_out"
+            member["status_since"] = effective_date
+        self.__dict__.setdefault("splits", []).append(
+            {
+                "household_id": new_household_id,
+                "kk_number": new_kk_number,
+                "members": list(members),
+                "effective_date": effective_date,
+            }
+        )
+
+    class HouseholdSplitOff(Aggregate.Created):
+        """A new family formed by members who split from another KK (SplitFamily): the head
+        and the other movers, each with the KTP facts they had there, and the KK it came
+        from."""
+
+        kk_number: str
+        kecamatan: str
+        kelurahan: str
+        address: str
+        rt: str
+        rw: str
+        head: dict[str, Any]
+        head_identity: dict[str, Any] | None
+        members: list[dict[str, Any]]
+        split_from: dict[str, Any]
+        effective_date: str
+        meta: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            for mover in self.members:
+                record = person_record(mover, mover["relationship"])
+                record.update(identity_facts(mover))
+                aggregate.members[mover["nik"]] = record
+            aggregate.split_from = {**self.split_from, "effective_date": self.effective_date}
+
+    @classmethod
+    def split_off(
+        cls,
+        origin: Household,
+        new_household_id: uuid.UUID,
+        movers: list[dict[str, Any]],
+        new_kk_number: str,
+        effective_date: str,
+        place: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> Household:
+        """The new family of `origin.split_family`'s movers (head first), at `place`
+        (kecamatan, kelurahan, address, rt, rw), else at the family's old address."""
+        head, *others = movers
+        where = {
+            key: place.get(key) or getattr(origin, key)
+            for key in ("kecamatan", "kelurahan", "address", "rt", "rw")
+        }
+        if place.get("kelurahan"):  # a new place is given whole (the schema checks it)
+            where = {key: place[key] for key in where}
+        return cls._create(
+            cls.HouseholdSplitOff,
+            id=new_household_id,
+            kk_number=new_kk_number,
+            **where,
+            head={k: head[k] for k in ("nik", "name", "birth_date", "sex")},
+            head_identity=identity_facts(head) or None,
+            members=others,
+            split_from={"household_id": str(origin.id), "kk_number": origin.kk_number},
+            effective_date=effective_date,
+            meta=meta,
+        )
 
     # ---- identity ------------------------------------------------------------------------
 
@@ -1311,6 +1478,8 @@ class Household(Aggregate):
             "enrollments": [dict(e) for e in self.enrollments.values()],
             "notes": [dict(n) for n in self.notes],
             "objections": [dict(o) for o in self.objections.values()],
+            "split_from": dict(self.split_from) if self.__dict__.get("split_from") else None,
+            "splits": [dict(s) for s in self.__dict__.get("splits", [])],
         }
 
 

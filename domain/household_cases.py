@@ -60,6 +60,9 @@ def person_change(change: Callable[..., None]) -> Callable[..., Stored]:
     return use_case
 
 
+# The grounds recorded when a restricted person moves to a new KK (SplitFamily).
+RESTRICTION_CARRIED = "restricted on the KK the person left; carried over by the family split"
+
 # Fields of every command that the use case reads, not the aggregate's change.
 _NOT_CHANGE_FIELDS = ("household_id", "expected_version", "reason", "occurred_at")
 
@@ -257,6 +260,74 @@ class HouseholdCases(UseCases):
         household = self._household_for(cmd)
         household.record_death(cmd["nik"], cmd["date_of_death"], meta)
         return self._store(household)
+
+    # ---- splitting a family (pecah KK) ---------------------------------------------------
+
+    def _prepare_split(
+        self, cmd: dict[str, Any], meta: dict[str, Any]
+    ) -> tuple[Household, Household, list[Any]]:
+        """The old household with the movers gone, the new one, and the claims (the new KK
+        number, each mover's NIK moved to the new household), not saved; raises what the
+        request answers (404, 422 naming the field, 409 for a KK number taken)."""
+        origin = self._household_for(cmd)
+        problems = kk_problems(cmd["new_kk_number"])
+        if problems:
+            raise DomainError("new_kk_number", problems[0].code)
+        kk_claim_id = KkIndex.create_id(self.kk_key(cmd["new_kk_number"]))
+        try:
+            self.repository.get(kk_claim_id)
+        except AggregateNotFoundError:
+            pass
+        else:
+            raise Conflict("new_kk_number", "kk.taken")
+        new_id = uuid.uuid4()
+        movers = origin.split_family(
+            list(cmd["members"]),
+            cmd["new_head_nik"],
+            cmd["new_kk_number"],
+            cmd["effective_date"],
+            new_id,
+            meta,
+        )
+        place = {key: cmd.get(key) for key in ("kecamatan", "kelurahan", "address", "rt", "rw")}
+        new = Household.split_off(
+            origin, new_id, movers, cmd["new_kk_number"], cmd["effective_date"], place, meta
+        )
+        for mover in movers:  # a restriction of processing (UU PDP) follows the person
+            if origin.is_restricted(mover["nik"]):
+                new.restrict_processing(mover["nik"], RESTRICTION_CARRIED, meta)
+        claims: list[Any] = [
+            KkIndex(kk_key=self.kk_key(cmd["new_kk_number"]), household_id=new.id, meta=meta)
+        ]
+        for mover in movers:
+            index = self._nik_index(mover["nik"])
+            if index is None:
+                claims.append(
+                    NikIndex(nik_key=self.nik_key(mover["nik"]), household_id=new.id, meta=meta)
+                )
+                continue
+            if index.active and index.household_id == origin.id:
+                index.release(origin.id, meta)
+            index.claim_again(new.id, meta)
+            claims.append(index)
+        return origin, new, claims
+
+    def check_split_family(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a split is kept for approval: it could be carried out now."""
+        self._prepare_split(cmd, meta)
+
+    def split_family(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """SplitFamily (pecah KK): the movers leave the household (FamilySplit) and form a new
+        one on the new KK number (HouseholdSplitOff, a new stream linked to the old), keeping
+        their KTP facts; the two households, the new KK number's claim and the movers' NIK
+        claims are saved atomically. Answers the new household's stream."""
+        origin, new, claims = self._prepare_split(cmd, meta)
+        try:
+            return self._save(new, [*claims, origin], unique_field="expected_version")
+        except Conflict as conflict:
+            if conflict.code == "kk.taken":
+                raise Conflict("new_kk_number", "kk.taken") from None
+            raise Conflict("expected_version", "version.stale") from None
 
     # ---- identity ------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ FIELDS: dict[str, Field] = {
     "nik": _id(),
     "objector_nik": _id(),
     "previous_head_nik": _id(),
+    "new_head_nik": _id(),
     "kk_number": _id(kk=True),
     "new_kk_number": _id(kk=True),
     "previous_kk_number": _id(kk=True),
@@ -93,6 +94,9 @@ FIELDS: dict[str, Field] = {
         "identity", "the head's KTP facts from a previous KK: classified by their own names"
     ),
     "residence_since": _clear("address", "residence months are counted from it"),
+    "members": _clear("family", "NIKs or nested persons: classified by their own names"),
+    "split_from": _clear("family", "the KK a family split from: classified by its own names"),
+    "new_household_id": _clear(None),
     "provisional_person_ids": _clear(None),
     "date_of_death": _secret("death", date=True),
     "cause": _clear(None),

@@ -4,6 +4,9 @@ A person whose processing is restricted (UU PDP) is hidden here while restricted
 again when the restriction is lifted (projections.base calls `hide_person`); the rows are
 kept, flagged, so lifting needs no replay.
 
+`household_id` is the household the benefit is recorded on (where it is managed and reviewed);
+`lives_in` the household the recipient belongs to now (another after a family split).
+
 The recipient is kept as their pseudonymous `subject`, the keyed hash `nik_hash` and the
 token `nik_token` (opened by whoever may show the NIK), never the NIK in clear. Once the
 person's data is erased, hash and token give way to the erasure marker (`erase_person`) and
@@ -32,7 +35,7 @@ TABLES = {
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
         " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL,"
         " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
-        " granted_at VARCHAR(40) NOT NULL)"
+        " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36) NOT NULL)"
     ),
 }
 INDEXES = [
@@ -49,7 +52,7 @@ def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     cur.execute(
         f"INSERT INTO {names['benefits']} (benefit_id, household_id, subject, nik_hash,"
         " nik_token, program, period_start, period_end, amount, status, restricted, erased,"
-        " granted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, ?)",
+        " granted_at, lives_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, ?, ?)",
         (
             data["benefit_id"],
             envelope["stream_id"],
@@ -62,6 +65,7 @@ def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
             data["amount"],
             1 if who.erased else 0,
             envelope["recorded_at"],
+            envelope["stream_id"],
         ),
     )
 
@@ -105,6 +109,17 @@ def identity_linked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     )
 
 
+def family_split(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Recipients who left in a family split (SplitFamily) now live in the new household; the
+    benefit stays the old household's (it is reviewed there)."""
+    data = envelope["data"]
+    for nik in data["members"]:
+        cur.execute(
+            f"UPDATE {names['benefits']} SET lives_in=? WHERE household_id=? AND subject=?",
+            (data["new_household_id"], envelope["stream_id"], identity(nik).subject),
+        )
+
+
 def _status(status: str):
     def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
         cur.execute(
@@ -144,16 +159,26 @@ PROJECTION = Projection(
         "ProvisionalBenefitGranted": provisional_benefit_granted,
         "ProvisionalBenefitTerminated": _status("terminated"),
         "IdentityLinked": identity_linked,
+        "FamilySplit": family_split,
     },
     serves="program",
     indexes=INDEXES,
     on_restriction=hide_person,
     on_erasure=erase_person,
-    # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK
-    version=3,
+    # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK;
+    # v4: lives_in (SplitFamily)
+    version=4,
 )
 
-_COLUMNS = ("benefit_id", "household_id", "nik_token", "program", "period_start", "period_end")
+_COLUMNS = (
+    "benefit_id",
+    "household_id",
+    "lives_in",
+    "nik_token",
+    "program",
+    "period_start",
+    "period_end",
+)
 
 
 def beneficiaries(

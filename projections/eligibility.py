@@ -228,6 +228,44 @@ def head_changed(facts: dict, data: dict, position: int) -> None:
             member["positions"].append(position)
 
 
+def _split_member(person: dict[str, Any], relationship: str, position: int) -> dict[str, Any]:
+    """A member of a family formed by a split, with the KTP arrival they had on the old KK."""
+    member = _member(person, relationship, position)
+    arrival = person.get("arrival")
+    if arrival:
+        member["arrival"] = {"type": arrival["type"], "arrived_on": arrival.get("arrived_on")}
+        member["ktp_position"] = position
+    return member
+
+
+@_changes
+def _split_off_members(facts: dict, data: dict, position: int) -> None:
+    head = _subject(data["head"]["nik"])
+    facts["members"][head] = _split_member(
+        {**data["head"], **(data.get("head_identity") or {})}, "kepala_keluarga", position
+    )
+    for person in data["members"]:
+        facts["members"][_subject(person["nik"])] = _split_member(
+            person, person["relationship"], position
+        )
+
+
+def household_split_off(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A family formed by members who split from another KK (SplitFamily)."""
+    household_registered(cur, names, envelope)
+    _split_off_members(cur, names, envelope)
+
+
+@_changes
+def family_split(facts: dict, data: dict, position: int) -> None:
+    """Members left to form a new family: no longer this household's (moved out)."""
+    for nik in data["members"]:
+        member = facts["members"].get(_subject(nik))
+        if member is not None:
+            member["status"] = "moved_out"
+            member["positions"].append(position)
+
+
 @_changes
 def ktp_issued(facts: dict, data: dict, position: int) -> None:
     member = facts["members"].get(_subject(data["nik"]))
@@ -834,6 +872,8 @@ HANDLERS = {
     "NibRevoked": nib_revoked,
     "WelfareAssessed": welfare_assessed,
     "HouseholdRelocated": household_relocated,
+    "HouseholdSplitOff": household_split_off,
+    "FamilySplit": family_split,
     "BenefitGranted": _and_elsewhere(benefit_granted),
     "BenefitSuspended": _and_elsewhere(_benefit_status("suspended")),
     "BenefitResumed": _and_elsewhere(_benefit_status("active")),

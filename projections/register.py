@@ -36,8 +36,25 @@ TABLES = {
         " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY (household_id, subject))"
     ),
+    # every KK number a household is found by: its own, past and present (a new head gets a
+    # new number), and, for a family that split off, the KK it split from (`origin`)
+    "kk_numbers": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, kk_hash VARCHAR(64) NOT NULL,"
+        " kind VARCHAR(10) NOT NULL, PRIMARY KEY (household_id, kk_hash))"
+    ),
+    # SplitFamily: `split_from` (the KK a family came from) and `split_to` (a family that
+    # split from this one), each with the other household's KK number (token)
+    "links": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, other_id VARCHAR(36) NOT NULL,"
+        " direction VARCHAR(10) NOT NULL, kk_token TEXT NOT NULL,"
+        " effective_date VARCHAR(10) NOT NULL, members INTEGER NOT NULL,"
+        " PRIMARY KEY (household_id, other_id, direction))"
+    ),
 }
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {kk_numbers}_kk ON {kk_numbers} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
@@ -115,6 +132,90 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
         ),
     )
     _insert_member(cur, names, envelope["stream_id"], data["head"], "kepala_keluarga")
+    _kk_number(cur, names, envelope["stream_id"], kk, "own")
+
+
+def _kk_number(cur: Cursor, names: dict[str, str], household_id: str, kk: Any, kind: str) -> None:
+    if kk.hash is None:
+        return
+    cur.execute(
+        f"DELETE FROM {names['kk_numbers']} WHERE household_id=? AND kk_hash=?",
+        (household_id, kk.hash),
+    )
+    cur.execute(
+        f"INSERT INTO {names['kk_numbers']} (household_id, kk_hash, kind) VALUES (?, ?, ?)",
+        (household_id, kk.hash, kind),
+    )
+
+
+def _link(
+    cur: Cursor,
+    names: dict[str, str],
+    household_id: str,
+    other_id: str,
+    direction: str,
+    kk_number: Any,
+    effective_date: str,
+    members: int,
+) -> None:
+    cur.execute(
+        f"DELETE FROM {names['links']} WHERE household_id=? AND other_id=? AND direction=?",
+        (household_id, other_id, direction),
+    )
+    cur.execute(
+        f"INSERT INTO {names['links']} (household_id, other_id, direction, kk_token,"
+        " effective_date, members) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            household_id,
+            other_id,
+            direction,
+            identity(kk_number).token,
+            effective_date,
+            members,
+        ),
+    )
+
+
+def household_split_off(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A family formed by members who split from another KK: registered with its members,
+    found by its KK number and by the KK it split from, linked to it."""
+    household_registered(cur, names, envelope)
+    data, household_id = envelope["data"], envelope["stream_id"]
+    for person in data["members"]:
+        _insert_member(cur, names, household_id, person, person["relationship"])
+    origin = data["split_from"]
+    _kk_number(cur, names, household_id, identity(origin["kk_number"]), "origin")
+    _link(
+        cur,
+        names,
+        household_id,
+        origin["household_id"],
+        "split_from",
+        origin["kk_number"],
+        data["effective_date"],
+        1 + len(data["members"]),
+    )
+
+
+def family_split(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Members left to form a new family: moved out here, and where they went."""
+    data, household_id = envelope["data"], envelope["stream_id"]
+    for nik in data["members"]:
+        cur.execute(
+            f"UPDATE {names['members']} SET status='moved_out' WHERE household_id=? AND subject=?",
+            (household_id, identity(nik).subject),
+        )
+    _link(
+        cur,
+        names,
+        household_id,
+        data["new_household_id"],
+        "split_to",
+        data["new_kk_number"],
+        data["effective_date"],
+        len(data["members"]),
+    )
+    _touch(cur, names, envelope)
 
 
 def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -157,6 +258,7 @@ def head_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -
         f"UPDATE {names['households']} SET kk_subject=?, kk_hash=?, kk_token=? WHERE id=?",
         (kk.subject, kk.hash, kk.token, envelope["stream_id"]),
     )
+    _kk_number(cur, names, envelope["stream_id"], kk, "own")
     for nik, relationship in data["relationships"].items():
         cur.execute(
             f"UPDATE {names['members']} SET relationship=? WHERE household_id=? AND subject=?",
@@ -224,6 +326,8 @@ HANDLERS = {
     "MemberRejoined": member_rejoined,
     "HeadChanged": head_changed,
     "HouseholdRelocated": household_relocated,
+    "HouseholdSplitOff": household_split_off,
+    "FamilySplit": family_split,
     "ProcessingRestricted": processing_restricted,
     "RestrictionLifted": restriction_lifted,
 }
@@ -235,8 +339,9 @@ PROJECTION = Projection(
     # the registry may keep restricted persons (shown with `restricted`)
     serves="registry",
     indexes=INDEXES,
-    # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased
-    version=3,
+    # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
+    # v4: every KK number a household held (kk_numbers) and split families' links
+    version=4,
     stream_handlers={"Household": household_changed},
     ignores=frozenset(
         {
@@ -284,6 +389,23 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
                 "erased": bool(erased),
             }
         )
+    links: dict[str, dict[str, Any]] = {i: {"split_from": None, "splits": []} for i in ids}
+    for hid, other, direction, token, effective_date, count in db.query(
+        f"SELECT household_id, other_id, direction, kk_token, effective_date, members"
+        f" FROM {names['links']} WHERE household_id IN ({marks})"
+        " ORDER BY household_id, effective_date, other_id",
+        ids,
+    ):
+        link = {
+            "household_id": other,
+            "kk_token": token,
+            "effective_date": effective_date,
+            "members": count,
+        }
+        if direction == "split_from":
+            links[hid]["split_from"] = link
+        else:
+            links[hid]["splits"].append(link)
     keys = (
         "id",
         "kk_token",
@@ -295,7 +417,9 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
         "version",
         "registered_at",
     )
-    return [dict(zip(keys, row, strict=True), members=members[row[0]]) for row in rows]
+    return [
+        dict(zip(keys, row, strict=True), members=members[row[0]], **links[row[0]]) for row in rows
+    ]
 
 
 def get_household(db: Database, household_id: str) -> dict[str, Any] | None:
@@ -325,8 +449,8 @@ def search(
     if nik_hash:
         where.append(f"id IN (SELECT household_id FROM {mem} WHERE nik_hash=?)")
         params.append(nik_hash)
-    if kk_hash:
-        where.append("kk_hash=?")
+    if kk_hash:  # the number it holds, one it held before, or the KK it split from
+        where.append(f"id IN (SELECT household_id FROM {names['kk_numbers']} WHERE kk_hash=?)")
         params.append(kk_hash)
     if q:
         where.append(f"id IN (SELECT household_id FROM {mem} WHERE name_key LIKE ?)")
@@ -351,4 +475,10 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
     return {
         "households": db.query(f"SELECT * FROM {names['households']} ORDER BY id"),
         "members": db.query(f"SELECT * FROM {names['members']} ORDER BY household_id, subject"),
+        "kk_numbers": db.query(
+            f"SELECT * FROM {names['kk_numbers']} ORDER BY household_id, kk_hash"
+        ),
+        "links": db.query(
+            f"SELECT * FROM {names['links']} ORDER BY household_id, other_id, direction"
+        ),
     }

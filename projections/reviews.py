@@ -127,6 +127,7 @@ PROJECTION = Projection(
     handlers={
         "HouseholdRegistered": _area,
         "HouseholdRelocated": _area,
+        "HouseholdSplitOff": _area,
         "BenefitGranted": benefit_granted,
         "BenefitReviewOpened": review_opened,
         "BenefitReviewDecided": review_decided,
