@@ -16,13 +16,15 @@ cached store.
 `projections.base.apply_envelopes` with the eligibility projection into empty tables, one
 read-model transaction per chunk: what `casework rebuild` does (`consumers.runner`), without the
 decryption. Raw side, same run: the same chunks read through the raw recorder
-(`select_notifications`), each event's stored JSON decoded (`json.loads`) and one row per event
-written with a plain `executemany` in one transaction per chunk, into a fresh table of the same
-kind of database. No target: the ratio says what the rules cost over moving the events.
+(`select_notifications`), each event's stored JSON decoded (`json.loads`, then encoded again as
+the row's text) and one row per event written with a plain `executemany` in one transaction per
+chunk, into a fresh table of the same kind of database. No target: the ratio says what the
+rules cost over moving the events.
 
-(2) A rule change with immediate effect (`ChangeProgramRules` of PKH, max_desil 3 -> 4, taking
-effect today) stored by the write side and applied as the runner applies it: every family
-re-evaluated for that program. Seconds, families evaluated and families whose answer changed.
+(2) A rule change with immediate effect (`ChangeProgramRules` of PKH, max_desil one decile
+higher: 4 -> 5 in the seed catalog, taking effect today) stored by the write side and applied
+as the runner applies it: every family re-evaluated for that program. Seconds, families
+evaluated and families whose answer (a status or an eligible-from date) changed.
 
 (3) Reads through the Flask test client (`create_app`, a supervisor's bearer token, in this
 process; no HTTP server): p50/p95 of `GET /api/v1/households/<id>/eligibility` for random
