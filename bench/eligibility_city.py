@@ -6,9 +6,9 @@ catalog, then each family registered with its members and its history: KTPs with
 welfare assessments from several sources, NIBs, benefits at about the national rates, deaths,
 terminations, objections) through the ordinary write side (`domain.application.Casework`,
 encryption off: what encryption costs a rebuild is measured by the `encryption` benchmark), into
-a SQLite store cached under `var/bench-cache/` by generator version, seed and size. The first
-generation of the full size takes a long while (it prints its progress); later runs copy the
-cached store.
+a SQLite store cached under `var/bench-cache/` by generator version, a digest of the seed code,
+seed and size. The first generation of the full size takes a long while (it prints its
+progress); later runs copy the cached store.
 
 (1) Rebuild from scratch: every stored event read in chunks of 1,000 as the relay publishes it
 (`EnvelopeEncoder` on the relay's reader), each NIK and KK number given its keyed hash
@@ -34,6 +34,7 @@ kelurahan. Goal: p95 < 50 ms.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -68,6 +69,7 @@ GENERATOR_VERSION = 1  # raise it when the dataset's generation changes
 SEED = 1571
 CITY_FAMILIES = 160_000
 CACHE = Path("var/bench-cache")
+GENERATOR_SOURCES = ("app/seed.py", "app/seed_data.py", "domain/catalog.py")
 TENANT = "1571"
 CHUNK = 1_000  # events per read-model transaction, as `casework rebuild`
 RULE_PROGRAM = "PKH"
@@ -104,7 +106,7 @@ class _Bar:
 
 def dataset(families: int) -> Path:
     """The cached SQLite store of `families` synthetic families (generated on first use)."""
-    path = CACHE / f"eligibility_city-g{GENERATOR_VERSION}-s{SEED}-{families}.db"
+    path = CACHE / f"eligibility_city-g{GENERATOR_VERSION}-{sources_digest()}-s{SEED}-{families}.db"
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -123,6 +125,16 @@ def dataset(families: int) -> Path:
     _checkpoint(partial)
     partial.rename(path)
     return path
+
+
+def sources_digest() -> str:
+    """A digest of the code that draws the families and the catalog: a change to it makes
+    another dataset (the write side's own changes need GENERATOR_VERSION raised)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in GENERATOR_SOURCES:
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def _checkpoint(path: Path) -> None:
