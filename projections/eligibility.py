@@ -408,14 +408,35 @@ def _programs(cur: Cursor, names: dict[str, str], code: str | None = None) -> li
         if code
         else cur.execute(sql + " ORDER BY code").fetchall()
     )
-    return [_program(row[0], json.loads(row[1])) for row in rows]
+    return [_cached_program(row[0], row[1]) for row in rows]
+
+
+# Programs as evaluated, by (code, stored rule versions): every evaluation reads the programs,
+# and their rows change only with their rules. Nothing mutates a program once built.
+_PROGRAMS: dict[tuple[str, str], SimpleNamespace] = {}
+_PROGRAMS_KEPT = 256
+
+
+def _cached_program(code: str, versions_text: str) -> SimpleNamespace:
+    key = (code, versions_text)
+    program = _PROGRAMS.get(key)
+    if program is None:
+        if len(_PROGRAMS) >= _PROGRAMS_KEPT:
+            _PROGRAMS.clear()
+        program = _PROGRAMS[key] = _program(code, json.loads(versions_text))
+    return program
 
 
 def _program(code: str, versions: list[dict[str, Any]]) -> SimpleNamespace:
+    in_force_on: dict[str, int] = {}  # day -> index of the version in force, -1 none (memo)
+
     def rules_at(on: dt.date | str) -> dict[str, Any] | None:
         day = on.isoformat() if isinstance(on, dt.date) else str(on)
-        in_force = [r for r in versions if r["effective_from"] <= day]
-        return dict(in_force[-1]) if in_force else None
+        index = in_force_on.get(day)
+        if index is None:
+            in_force = [i for i, r in enumerate(versions) if r["effective_from"] <= day]
+            index = in_force_on[day] = in_force[-1] if in_force else -1
+        return dict(versions[index]) if index >= 0 else None
 
     return SimpleNamespace(code=code, rule_versions=versions, rules=versions[-1], rules_at=rules_at)
 
@@ -753,15 +774,16 @@ def _evaluate_household(
     results = names["results"]
     catalog = {p.code: p for p in _programs(cur, names)}
     elsewhere = _benefits_elsewhere(cur, names, household_id, facts)
+    # the household's rows, read once for every program (the primary key's prefix)
+    stored: dict[str, dict[str, tuple]] = {}
+    for row in cur.execute(
+        f"SELECT program, subject, kelurahan, status, reasons, eligible_from, changes_on"
+        f" FROM {results} WHERE household_id=?",
+        (household_id,),
+    ).fetchall():
+        stored.setdefault(row[0], {})[row[1]] = tuple(row[2:])
     for program in programs:
-        old = {
-            row[0]: tuple(row[1:])
-            for row in cur.execute(
-                f"SELECT subject, kelurahan, status, reasons, eligible_from, changes_on"
-                f" FROM {results} WHERE household_id=? AND program=?",
-                (household_id, program.code),
-            ).fetchall()
-        }
+        old = stored.get(program.code, {})
         new = {
             subject: (facts["kelurahan"], *row)
             for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
