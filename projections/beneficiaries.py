@@ -77,8 +77,8 @@ def provisional_benefit_granted(
     data = envelope["data"]
     cur.execute(
         f"INSERT INTO {names['benefits']} (benefit_id, person_id, program, period_start,"
-        " period_end, amount, status, restricted, erased, granted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'active', 0, 0, ?)",
+        " period_end, amount, status, restricted, erased, granted_at, lives_in)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'active', 0, 0, ?, '')",
         (
             data["benefit_id"],
             envelope["stream_id"],
@@ -96,9 +96,10 @@ def identity_linked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     data = envelope["data"]
     who = identity(data["nik"])
     cur.execute(
-        f"UPDATE {names['benefits']} SET household_id=?, subject=?, nik_hash=?, nik_token=?,"
-        " erased=? WHERE person_id=?",
+        f"UPDATE {names['benefits']} SET household_id=?, lives_in=?, subject=?, nik_hash=?,"
+        " nik_token=?, erased=? WHERE person_id=?",
         (
+            data["household_id"],
             data["household_id"],
             who.subject,
             who.hash,
