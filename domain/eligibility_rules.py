@@ -97,6 +97,10 @@ def _latest_by_source(household: Any, day: dt.date, order: list[str]) -> dict[st
     return latest
 
 
+# days before the chosen assessment's quarter beyond which another source's decile is stale
+STALE_AFTER_DAYS = 365
+
+
 def desil_facts(
     household: Any, on_date: dt.date | str, rules: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -106,7 +110,8 @@ def desil_facts(
     `desil_shown`: the (source, period) of the assessments the answer names: the chosen one,
     or every listed source's latest when they disagree;
     `desil_conflict`: None, or "DTSEN 3 (2026-Q1), VERVAL 6 (2026-Q2): differ by 3,
-    tolerance 1" when the latest deciles of the listed sources differ beyond the tolerance."""
+    tolerance 1" when the latest deciles of the listed sources differ beyond the tolerance
+    (a source last assessed a year or more before the chosen quarter is stale: not compared)."""
     day = _day(on_date)
     rule = desil_source_rule(rules or {})
     order = rule["order"]
@@ -132,11 +137,21 @@ def desil_facts(
         "desil_conflict": None,
     }
     tolerance = rule["tolerance"]
-    if tolerance is not None and len(latest) > 1:
-        values = [latest[source]["desil"] for source in order if source in latest]
+    # a source whose latest assessment is a year or more older than the chosen one is stale:
+    # it is not set against newer evidence
+    current = [
+        latest[source]
+        for source in order
+        if source in latest
+        and chosen is not None
+        and _quarter_start(latest[source]["period"])
+        > _quarter_start(chosen["period"]) - dt.timedelta(days=STALE_AFTER_DAYS)
+    ]
+    if tolerance is not None and len(current) > 1:
+        values = [r["desil"] for r in current]
         spread = max(values) - min(values)
         if spread > tolerance:
-            shown = [latest[source] for source in order if source in latest]
+            shown = current
             facts["desil_shown"] = [(r["source"], r["period"]) for r in shown]
             facts["desil_conflict"] = (
                 ", ".join(f"{r['source']} {r['desil']} ({r['period']})" for r in shown)
