@@ -42,7 +42,18 @@ ERROR_CODES = (
     "reason_code.unknown",
     "period.end_before_start",
     "amount.negative",
+    "identity.double_receipt",  # LinkIdentity: the NIK already receives the same program
 )
+
+
+class LinkClash(RulesFailed):
+    """LinkIdentity refused (422, field `nik`): a benefit of the person overlaps a benefit
+    of the same program the NIK already receives. One of them must end first (terminated with
+    reason `double_receipt`); nothing is linked, so neither benefit is lost."""
+
+    def __init__(self, reasons: list[dict]) -> None:
+        super().__init__(reasons)
+        self.field = "nik"
 
 
 def needs_nik_reason(program: Any, rules: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +261,36 @@ class ProvisionalPerson(Aggregate):
                 "reason": meta.get("reason"),
             }
         )
+
+    def clashes_with(self, nik_benefits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The reasons (`identity.double_receipt`) each of this person's benefits overlapping
+        a benefit of the same program in `nik_benefits` (the NIK's, from any KK) gives."""
+        reasons = []
+        for mine in self.benefits.values():
+            period = benefit_period(mine)
+            if period is None:
+                continue
+            for other in nik_benefits:
+                if other.get("person_id") == str(self.id) or other["program"] != mine["program"]:
+                    continue
+                theirs = benefit_period(other)
+                if theirs is None or overlap_start(period, theirs) is None:
+                    continue
+                reasons.append(
+                    {
+                        "rule": "double_receipt",
+                        "rule_version": None,
+                        "code": "identity.double_receipt",
+                        "detail": {
+                            "program": mine["program"],
+                            "provisional_benefit_id": mine["benefit_id"],
+                            "benefit_id": other["benefit_id"],
+                            "period_start": theirs[0].isoformat(),
+                            "period_end": theirs[1].isoformat(),
+                        },
+                    }
+                )
+        return reasons
 
     def benefits_under(self, nik: str) -> list[dict[str, Any]]:
         """The benefits as the person's once linked to `nik` (for the double-receipt rules),
