@@ -310,3 +310,83 @@ def test_once_linked_a_person_is_granted_under_their_nik_not_provisionally(app):
 def test_the_forms_list_every_provisional_person(app):
     first, second = register_person(app, "Pak Ujang"), register_person(app, "Bu Inah")
     assert [str(p.id) for p in app.provisional_persons()] == [first, second]
+
+
+# --- LinkIdentity and the NIK's own benefits ----------------------------------------------
+
+
+def test_linking_a_nik_that_already_receives_the_program_is_refused_until_one_ends(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    [provisional_id] = app.get_provisional_person(person_id).benefits
+    hid = household_with_ujang(app)
+    app.execute(
+        "GrantBenefit",
+        {
+            "household_id": hid,
+            "nik": UJANG["nik"],
+            "program": "REHSOS",
+            "period_start": "2026-03-01",
+            "period_end": "2026-05-31",
+            "amount": 300_000,
+        },
+        meta(),
+    )
+    [household_benefit] = app.get_household(hid).benefits
+    cmd = {"person_id": person_id, "household_id": hid, "nik": UJANG["nik"]}
+    # refused when requested (nothing kept for approval) and when carried out
+    with pytest.raises(RulesFailed) as failed:
+        request(app, "LinkIdentity", cmd)
+    assert app.pending_approvals() == []
+    with pytest.raises(RulesFailed) as failed:
+        link(app, person_id, hid)
+    assert failed.value.field == "nik"
+    [reason] = failed.value.reasons
+    assert reason["code"] == "identity.double_receipt"
+    assert reason["detail"] == {
+        "program": "REHSOS",
+        "provisional_benefit_id": provisional_id,
+        "benefit_id": household_benefit,
+        "period_start": "2026-03-01",
+        "period_end": "2026-05-31",
+    }
+    person = app.get_provisional_person(person_id)
+    assert person.linked_nik is None and person.benefits[provisional_id]["status"] == "active"
+    assert app.get_household(hid).members[UJANG["nik"]]["provisional_person_ids"] == []
+
+    # the provisional benefit ends before the NIK's starts: the link goes through
+    app.execute(
+        "TerminateProvisionalBenefit",
+        {
+            "person_id": person_id,
+            "benefit_id": provisional_id,
+            "effective_date": "2026-03-01",
+            "reason_code": "double_receipt",
+        },
+        meta(),
+    )
+    approve(app, request(app, "LinkIdentity", cmd))
+    assert app.get_provisional_person(person_id).linked_nik == UJANG["nik"]
+    assert sorted(b["benefit_id"] for b in app.benefits_of_nik(UJANG["nik"])) == sorted(
+        [provisional_id, household_benefit]
+    )
+
+
+def test_another_program_or_period_of_the_nik_does_not_stop_the_link(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    hid = household_with_ujang(app)
+    app.execute(
+        "GrantBenefit",
+        {
+            "household_id": hid,
+            "nik": UJANG["nik"],
+            "program": "REHSOS",
+            "period_start": "2026-04-01",
+            "period_end": "2026-06-30",
+            "amount": 300_000,
+        },
+        meta(),
+    )
+    link(app, person_id, hid)
+    assert app.get_provisional_person(person_id).linked_nik == UJANG["nik"]
