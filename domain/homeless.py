@@ -37,6 +37,8 @@ ERROR_CODES = (
     "rules.needs_nik",  # the program does not serve people without a NIK
     "benefit.not_found",
     "benefit.terminated",
+    "benefit.not_active",
+    "benefit.not_suspended",
     "benefit.date_outside_period",
     "benefit.date_before_last_change",
     "reason_code.unknown",
@@ -227,11 +229,12 @@ class ProvisionalPerson(Aggregate):
         except KeyError:
             raise NotFound("benefit_id", "benefit.not_found") from None
 
-    def terminate_benefit(
+    def _check_change(
         self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
-    ) -> None:
-        """The benefit ends from `effective_date` (within its period, not before its last
-        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+    ) -> dict[str, Any]:
+        """The benefit a suspension, resumption or termination changes: not terminated, a
+        reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason), a date within its
+        period and not before its last change (as a household's benefit)."""
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
@@ -245,17 +248,66 @@ class ProvisionalPerson(Aggregate):
             raise DomainError("effective_date", "benefit.date_outside_period")
         if day < dt.date.fromisoformat(benefit["history"][-1]["effective_date"]):
             raise DomainError("effective_date", "benefit.date_before_last_change")
+        return benefit
+
+    def suspend_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """An active benefit pauses from `effective_date` (it still counts as received for
+        double receipt, as a household's suspended benefit does)."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
+        if benefit["status"] != "active":
+            raise DomainError("benefit_id", "benefit.not_active")
+        self._benefit_suspended(benefit["benefit_id"], effective_date, reason_code, meta)
+
+    @event("ProvisionalBenefitSuspended")
+    def _benefit_suspended(
+        self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_status(benefit_id, "suspended", effective_date, reason_code, meta)
+
+    def resume_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """A suspended benefit runs again from `effective_date`."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
+        if benefit["status"] != "suspended":
+            raise DomainError("benefit_id", "benefit.not_suspended")
+        self._benefit_resumed(benefit["benefit_id"], effective_date, reason_code, meta)
+
+    @event("ProvisionalBenefitResumed")
+    def _benefit_resumed(
+        self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_status(benefit_id, "active", effective_date, reason_code, meta)
+
+    def terminate_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """The benefit ends from `effective_date` (within its period, not before its last
+        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
         self._benefit_terminated(benefit["benefit_id"], effective_date, reason_code, meta)
 
     @event("ProvisionalBenefitTerminated")
     def _benefit_terminated(
         self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
     ) -> None:
+        self._set_status(benefit_id, "terminated", effective_date, reason_code, meta)
+
+    def _set_status(
+        self,
+        benefit_id: str,
+        status: str,
+        effective_date: str,
+        reason_code: str,
+        meta: dict[str, Any],
+    ) -> None:
         benefit = self.benefits[benefit_id]
-        benefit["status"] = "terminated"
+        benefit["status"] = status
         benefit["history"].append(
             {
-                "status": "terminated",
+                "status": status,
                 "effective_date": effective_date,
                 "reason_code": reason_code,
                 "reason": meta.get("reason"),

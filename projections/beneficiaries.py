@@ -158,6 +158,8 @@ PROJECTION = Projection(
         "BenefitResumed": _status("active"),
         "BenefitTerminated": _status("terminated"),
         "ProvisionalBenefitGranted": provisional_benefit_granted,
+        "ProvisionalBenefitSuspended": _status("suspended"),
+        "ProvisionalBenefitResumed": _status("active"),
         "ProvisionalBenefitTerminated": _status("terminated"),
         "IdentityLinked": identity_linked,
         "FamilySplit": family_split,

@@ -334,3 +334,34 @@ def test_the_termination_form_picks_a_running_benefit_of_the_chosen_person(
     picked = options_of(page, "benefit_id")
     assert list(picked) == [running] and picked[running].startswith("REHSOS · ")
     assert f'<option value="{person_id}" selected' in page
+
+
+def test_a_benefit_before_a_nik_is_suspended_and_resumed_at_once(client, web, tokens, person_id):
+    benefit_id = approved(
+        client, "GrantProvisionalBenefit", grant(person_id), tokens["cw_sipin"], tokens["sup1"]
+    )["benefit_id"]
+    body = {
+        "person_id": person_id,
+        "benefit_id": benefit_id,
+        "effective_date": "2026-02-01",
+        "reason_code": "conditions_not_met",
+    }
+    assert post(client, "SuspendProvisionalBenefit", body, tokens["pm_baznas"]).status_code == 403
+    bad = post(
+        client, "SuspendProvisionalBenefit", {**body, "reason_code": "bosan"}, tokens["pm_dinsos"]
+    )
+    assert bad.status_code == 422 and "reason_code" in bad.json["codes"]
+    done = post(client, "SuspendProvisionalBenefit", body, tokens["pm_dinsos"])
+    assert done.status_code == 201, done.json
+    views = Views(web)
+    views.catch_up()
+    assert count_active(web.extensions["casework"].views, "REHSOS") == 0
+    again = post(client, "SuspendProvisionalBenefit", body, tokens["cw_sipin"])
+    assert again.status_code == 422 and again.json["codes"] == {
+        "benefit_id": ["benefit.not_active"]
+    }
+
+    resumed = {**body, "effective_date": "2026-03-01", "reason_code": "issue_resolved"}
+    assert post(client, "ResumeProvisionalBenefit", resumed, tokens["cw_sipin"]).status_code == 201
+    views.catch_up()
+    assert count_active(web.extensions["casework"].views, "REHSOS") == 1

@@ -390,3 +390,70 @@ def test_another_program_or_period_of_the_nik_does_not_stop_the_link(app):
     )
     link(app, person_id, hid)
     assert app.get_provisional_person(person_id).linked_nik == UJANG["nik"]
+
+
+# --- suspension and resumption ------------------------------------------------------------
+
+
+def test_a_benefit_before_a_nik_is_suspended_and_resumed_with_declared_reasons(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    [benefit_id] = app.get_provisional_person(person_id).benefits
+    base = {"person_id": person_id, "benefit_id": benefit_id}
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "ResumeProvisionalBenefit",
+            {**base, "effective_date": "2026-02-01", "reason_code": "issue_resolved"},
+            meta(),
+        )
+    assert (caught.value.field, caught.value.code) == ("benefit_id", "benefit.not_suspended")
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "SuspendProvisionalBenefit",
+            {**base, "effective_date": "2026-02-01", "reason_code": "bored"},
+            meta(),
+        )
+    assert (caught.value.field, caught.value.code) == ("reason_code", "reason_code.unknown")
+
+    suspend = {**base, "effective_date": "2026-02-01", "reason_code": "conditions_not_met"}
+    app.execute("SuspendProvisionalBenefit", suspend, meta())
+    assert app.get_provisional_person(person_id).benefits[benefit_id]["status"] == "suspended"
+    with pytest.raises(DomainError) as caught:
+        app.execute("SuspendProvisionalBenefit", suspend, meta())
+    assert caught.value.code == "benefit.not_active"
+    # not before the suspension, and a suspended benefit is still double receipt
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "ResumeProvisionalBenefit",
+            {**base, "effective_date": "2026-01-15", "reason_code": "issue_resolved"},
+            meta(),
+        )
+    assert caught.value.code == "benefit.date_before_last_change"
+    with pytest.raises(RulesFailed):
+        app.execute("GrantProvisionalBenefit", grant_cmd(person_id, start="2026-03-01"), meta())
+
+    app.execute(
+        "ResumeProvisionalBenefit",
+        {**base, "effective_date": "2026-03-01", "reason_code": "issue_resolved"},
+        meta(),
+    )
+    benefit = app.get_provisional_person(person_id).benefits[benefit_id]
+    assert benefit["status"] == "active"
+    assert [(h["status"], h.get("reason_code")) for h in benefit["history"]] == [
+        ("active", None),
+        ("suspended", "conditions_not_met"),
+        ("active", "issue_resolved"),
+    ]
+    # a terminated benefit is neither suspended nor resumed
+    app.execute(
+        "TerminateProvisionalBenefit",
+        {**base, "effective_date": "2026-03-15", "reason_code": "recipient_request"},
+        meta(),
+    )
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "SuspendProvisionalBenefit",
+            {**base, "effective_date": "2026-03-20", "reason_code": "other"},
+            meta(),
+        )
+    assert caught.value.code == "benefit.terminated"
