@@ -9,7 +9,8 @@ each command's declared area (`domain.commands.Area`):
   given; RegisterHomelessPerson: a kecamatan holding one of their kelurahan;
   RelocateHousehold: the household's and the target kelurahan);
 - `program_manager`: DefineProgram and ChangeProgramRules for their own OPD, and the benefit
-  and empowerment commands for programs of their OPD;
+  and empowerment commands for programs of their OPD (a benefit before a NIK: the program of
+  the provisional person's benefit);
 - `supervisor`, `admin`: everything.
 
 ApproveChange and RejectChange are left to the domain (a supervisor, not the maker).
@@ -129,11 +130,21 @@ def _program_manager(casework: Casework, actor: Actor, area: Area, data: dict[st
         program = _program_of(casework, data)
         if program is None:
             return  # no such benefit or enrolment: the command answers that itself
-        _own_program(casework, actor, program, "household_id")
+        field = "household_id" if "household_id" in data else "benefit_id"
+        _own_program(casework, actor, program, field)
 
 
 def _program_of(casework: Casework, data: dict[str, Any]) -> str | None:
-    """The program of the benefit, review or enrolment the command names, if it exists."""
+    """The program of the benefit, review or enrolment the command names, if it exists: on
+    the household `household_id`, or on the provisional person `person_id` (a benefit
+    before a NIK)."""
+    if "household_id" not in data:
+        try:
+            person = casework.get_provisional_person(data["person_id"])
+        except NotFound:
+            return None
+        found = person.benefits.get(str(data["benefit_id"]))
+        return found["program"] if found else None
     try:
         household = casework.get_household(data["household_id"])
     except NotFound:

@@ -341,6 +341,11 @@ ERRORS: dict[str, LazyString] = {
         "The person already receives this program over an overlapping period. Choose a period "
         "after the current benefit ends."
     ),
+    "identity.double_receipt": _l(
+        "The NIK already receives this program over a period that overlaps a benefit of the"
+        " person without papers. Terminate one of the two (reason: receives aid twice), then"
+        " link the identity."
+    ),
     "rules.needs_nik": _l(
         "This program helps only people with a NIK. Choose a program that serves people"
         " without a NIK (social rehabilitation), or link the person's NIK first."
@@ -765,6 +770,12 @@ RULE_DETAILS: dict[str, LazyString] = {
     "rules.double_receipt": _l(
         "The person already receives this program (benefit %(benefit_id)s, %(period_start)s to "
         "%(period_end)s). Choose a period after it ends."
+    ),
+    "identity.double_receipt": _l(
+        "The NIK already receives %(program)s (benefit %(benefit_id)s, %(period_start)s to "
+        "%(period_end)s), overlapping the benefit %(provisional_benefit_id)s of the person "
+        "without papers. Terminate one of the two (reason: receives aid twice), then link the "
+        "identity."
     ),
     "rules.needs_nik": _l(
         "%(program)s helps only people with a NIK. Choose a program that serves people without"

@@ -1172,6 +1172,14 @@ class TerminateProvisionalBenefitSchema(_Command):
     )
 
 
+class SuspendProvisionalBenefitSchema(TerminateProvisionalBenefitSchema):
+    """SuspendProvisionalBenefit: an active benefit granted before the NIK pauses."""
+
+
+class ResumeProvisionalBenefitSchema(TerminateProvisionalBenefitSchema):
+    """ResumeProvisionalBenefit: a suspended benefit granted before the NIK runs again."""
+
+
 SuspendBenefitSchema = _benefit_change_schema("SuspendBenefitSchema")
 ResumeBenefitSchema = _benefit_change_schema("ResumeBenefitSchema")
 TerminateBenefitSchema = _benefit_change_schema("TerminateBenefitSchema")

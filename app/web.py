@@ -900,11 +900,14 @@ _HOUSEHOLD_LISTS = frozenset(
 )
 
 
-def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> Choices:
+def pick_lists(
+    household_id: str | None, fields: frozenset[str] | set[str], person_id: str | None = None
+) -> Choices:
     """What a form with these fields offers to pick instead of a typed id: the programs, the
-    pending approvals and, for a known household, its living members, its benefits, its
-    enrolments, its open objections and its open reviews (by the field each fills). Only what
-    the form asks for is read."""
+    pending approvals, the provisional persons and the running benefits of the one chosen
+    (`person_id`: a benefit before a NIK) and, for a known household, its living members, its
+    benefits, its enrolments, its open objections and its open reviews (by the field each
+    fills). Only what the form asks for is read."""
     casework = services().casework
     lists: Choices = {}
     if "program" in fields:
@@ -917,6 +920,8 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
             (str(p.id), f"{p.name} · {p.kecamatan} · {date_text(p.created_on.date())}")
             for p in casework.provisional_persons()
         )
+        if "benefit_id" in fields:
+            lists["benefit_id"] = _person_benefits(casework, person_id)
     if "approval_id" in fields:
         lists["approval_id"] = tuple(
             (
@@ -925,7 +930,9 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
             )
             for c in casework.pending_approvals()
         )
-    if not household_id or not _is_uuid(household_id) or not _HOUSEHOLD_LISTS & fields:
+    if "household_id" not in fields or not _HOUSEHOLD_LISTS & fields:
+        return lists
+    if not household_id or not _is_uuid(household_id):
         return lists
     try:
         household = casework.get_household(household_id)
@@ -976,6 +983,26 @@ def pick_lists(household_id: str | None, fields: frozenset[str] | set[str]) -> C
         if r["status"] == "open"
     )
     return lists
+
+
+def _person_benefits(casework: Any, person_id: str | None) -> tuple[tuple[str, str], ...]:
+    """The running (active or suspended) benefits of the provisional person chosen; none
+    until one is chosen (the form reloads its lists when the person changes)."""
+    if not person_id or not _is_uuid(person_id):
+        return ()
+    try:
+        person = casework.get_provisional_person(person_id)
+    except NotFound:
+        return ()
+    return tuple(
+        (
+            b["benefit_id"],
+            f"{b['program']} · {date_text(b['period_start'])} – {date_text(b['period_end'])}"
+            f" ({text('status.' + b['status'])})",
+        )
+        for b in person.benefits.values()
+        if b["status"] != "terminated"
+    )
 
 
 def _form_field(
@@ -1087,7 +1114,8 @@ def _command_context(
     name: str, values: Mapping[str, str], codes: dict[str, list[str]], messages: dict | None = None
 ):
     paths = {path for path, _ in walk(COMMANDS[name].schema())}
-    own, shared = form_fields(name, pick_lists(values.get("household_id"), paths))
+    lists = pick_lists(values.get("household_id"), paths, values.get("person_id"))
+    own, shared = form_fields(name, lists)
     visible = tuple(f.name for f in own + shared)
     errors, other_errors = _split_errors(codes, visible, messages)
     sections: list[tuple[str, list[FormField]]] = []
@@ -1109,6 +1137,8 @@ def _command_context(
         "open_shared": any(values.get(f.name) for f in shared)
         or any(f.name in errors for f in shared),
         "household_id": household_id if _is_uuid(household_id) else None,
+        # the field whose change reloads the form's lists (the person's benefits)
+        "reloads": "person_id" if {"person_id", "benefit_id"} <= paths else None,
         "section_label": lambda section: field_label(section),
     }
 

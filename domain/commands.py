@@ -27,9 +27,11 @@ from domain.household import Household
 from domain.household_cases import HouseholdCases, household_change, person_change
 from domain.program_cases import ProgramCases
 from domain.provisional_cases import (
+    check_link,
     check_provisional_grant,
     check_provisional_termination,
     grant_provisional_benefit,
+    link_identity,
 )
 from domain.texts import N_
 
@@ -239,12 +241,13 @@ CATALOGUE = (
     Command(
         "LinkIdentity",
         ("person_id", "household_id", "nik"),
-        HouseholdCases.link_identity,
+        link_identity,
         Group.IDENTITY,
         HOUSEHOLD,
         N_("Link an identity"),
         N_("A provisional person turns out to be a NIK in a household."),
         needs_approval=True,
+        precheck=check_link,
     ),
     # help before a NIK: a provisional person's case notes and services (shown under the
     # person once LinkIdentity joins them to a NIK)
@@ -284,11 +287,29 @@ CATALOGUE = (
         precheck=check_provisional_grant,
     ),
     Command(
+        "SuspendProvisionalBenefit",
+        ("person_id", "benefit_id", "effective_date", "reason_code"),
+        person_change(ProvisionalPerson.suspend_benefit),
+        Group.BENEFITS,
+        Area(kelurahan=Kelurahan.PERSON, opd=Opd.BENEFIT),
+        N_("Suspend a benefit of a person without papers"),
+        N_("A benefit granted before the NIK was known pauses, with a reason and a date."),
+    ),
+    Command(
+        "ResumeProvisionalBenefit",
+        ("person_id", "benefit_id", "effective_date", "reason_code"),
+        person_change(ProvisionalPerson.resume_benefit),
+        Group.BENEFITS,
+        Area(kelurahan=Kelurahan.PERSON, opd=Opd.BENEFIT),
+        N_("Resume a benefit of a person without papers"),
+        N_("A suspended benefit granted before the NIK was known runs again."),
+    ),
+    Command(
         "TerminateProvisionalBenefit",
         ("person_id", "benefit_id", "effective_date", "reason_code"),
         person_change(ProvisionalPerson.terminate_benefit),
         Group.BENEFITS,
-        Area(kelurahan=Kelurahan.PERSON),
+        Area(kelurahan=Kelurahan.PERSON, opd=Opd.BENEFIT),
         N_("Terminate a benefit of a person without papers"),
         N_("A benefit granted before the NIK was known ends, with a reason and a date."),
         needs_approval=True,

@@ -37,12 +37,25 @@ ERROR_CODES = (
     "rules.needs_nik",  # the program does not serve people without a NIK
     "benefit.not_found",
     "benefit.terminated",
+    "benefit.not_active",
+    "benefit.not_suspended",
     "benefit.date_outside_period",
     "benefit.date_before_last_change",
     "reason_code.unknown",
     "period.end_before_start",
     "amount.negative",
+    "identity.double_receipt",  # LinkIdentity: the NIK already receives the same program
 )
+
+
+class LinkClash(RulesFailed):
+    """LinkIdentity refused (422, field `nik`): a benefit of the person overlaps a benefit
+    of the same program the NIK already receives. One of them must end first (terminated with
+    reason `double_receipt`); nothing is linked, so neither benefit is lost."""
+
+    def __init__(self, reasons: list[dict]) -> None:
+        super().__init__(reasons)
+        self.field = "nik"
 
 
 def needs_nik_reason(program: Any, rules: dict[str, Any]) -> dict[str, Any]:
@@ -216,11 +229,12 @@ class ProvisionalPerson(Aggregate):
         except KeyError:
             raise NotFound("benefit_id", "benefit.not_found") from None
 
-    def terminate_benefit(
+    def _check_change(
         self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
-    ) -> None:
-        """The benefit ends from `effective_date` (within its period, not before its last
-        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+    ) -> dict[str, Any]:
+        """The benefit a suspension, resumption or termination changes: not terminated, a
+        reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason), a date within its
+        period and not before its last change (as a household's benefit)."""
         benefit = self.benefit(benefit_id)
         if benefit["status"] == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
@@ -234,22 +248,101 @@ class ProvisionalPerson(Aggregate):
             raise DomainError("effective_date", "benefit.date_outside_period")
         if day < dt.date.fromisoformat(benefit["history"][-1]["effective_date"]):
             raise DomainError("effective_date", "benefit.date_before_last_change")
+        return benefit
+
+    def suspend_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """An active benefit pauses from `effective_date` (it still counts as received for
+        double receipt, as a household's suspended benefit does)."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
+        if benefit["status"] != "active":
+            raise DomainError("benefit_id", "benefit.not_active")
+        self._benefit_suspended(benefit["benefit_id"], effective_date, reason_code, meta)
+
+    @event("ProvisionalBenefitSuspended")
+    def _benefit_suspended(
+        self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_status(benefit_id, "suspended", effective_date, reason_code, meta)
+
+    def resume_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """A suspended benefit runs again from `effective_date`."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
+        if benefit["status"] != "suspended":
+            raise DomainError("benefit_id", "benefit.not_suspended")
+        self._benefit_resumed(benefit["benefit_id"], effective_date, reason_code, meta)
+
+    @event("ProvisionalBenefitResumed")
+    def _benefit_resumed(
+        self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
+    ) -> None:
+        self._set_status(benefit_id, "active", effective_date, reason_code, meta)
+
+    def terminate_benefit(
+        self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
+    ) -> None:
+        """The benefit ends from `effective_date` (within its period, not before its last
+        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+        benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
         self._benefit_terminated(benefit["benefit_id"], effective_date, reason_code, meta)
 
     @event("ProvisionalBenefitTerminated")
     def _benefit_terminated(
         self, benefit_id: str, effective_date: str, reason_code: str, meta: dict[str, Any]
     ) -> None:
+        self._set_status(benefit_id, "terminated", effective_date, reason_code, meta)
+
+    def _set_status(
+        self,
+        benefit_id: str,
+        status: str,
+        effective_date: str,
+        reason_code: str,
+        meta: dict[str, Any],
+    ) -> None:
         benefit = self.benefits[benefit_id]
-        benefit["status"] = "terminated"
+        benefit["status"] = status
         benefit["history"].append(
             {
-                "status": "terminated",
+                "status": status,
                 "effective_date": effective_date,
                 "reason_code": reason_code,
                 "reason": meta.get("reason"),
             }
         )
+
+    def clashes_with(self, nik_benefits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The reasons (`identity.double_receipt`) each of this person's benefits overlapping
+        a benefit of the same program in `nik_benefits` (the NIK's, from any KK) gives."""
+        reasons = []
+        for mine in self.benefits.values():
+            period = benefit_period(mine)
+            if period is None:
+                continue
+            for other in nik_benefits:
+                if other.get("person_id") == str(self.id) or other["program"] != mine["program"]:
+                    continue
+                theirs = benefit_period(other)
+                if theirs is None or overlap_start(period, theirs) is None:
+                    continue
+                reasons.append(
+                    {
+                        "rule": "double_receipt",
+                        "rule_version": None,
+                        "code": "identity.double_receipt",
+                        "detail": {
+                            "program": mine["program"],
+                            "provisional_benefit_id": mine["benefit_id"],
+                            "benefit_id": other["benefit_id"],
+                            "period_start": theirs[0].isoformat(),
+                            "period_end": theirs[1].isoformat(),
+                        },
+                    }
+                )
+        return reasons
 
     def benefits_under(self, nik: str) -> list[dict[str, Any]]:
         """The benefits as the person's once linked to `nik` (for the double-receipt rules),

@@ -7,6 +7,11 @@ checked when it is requested (`check_provisional_grant`: 404 for an unknown pers
 Once LinkIdentity joins the person to a NIK, these benefits are that NIK's receipts
 (`NikIndex.receipts`, keyed by the person's id), so the double-receipt rule of GrantBenefit
 sees them.
+
+LinkIdentity is refused (LinkClash, 422 on `nik`) while a benefit of the person overlaps a
+benefit of the same program the NIK already receives: a caseworker first terminates one of
+the two (reason `double_receipt`), so the person keeps the other and no help is lost by the
+link itself (`check_link`, when it is requested and again when it is approved).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import copy
 from typing import Any
 
 from domain.errors import NotFound
-from domain.homeless import ProvisionalPerson
+from domain.homeless import LinkClash, ProvisionalPerson
+from domain.household_cases import HouseholdCases
 from domain.use_case import Stored
 
 
@@ -51,3 +57,17 @@ def check_provisional_termination(cases: Any, cmd: dict[str, Any], meta: dict[st
     person = cases.get_provisional_person(cmd["person_id"])
     person.terminate_benefit(cmd["benefit_id"], cmd["effective_date"], cmd.get("reason_code"), meta)
 
+
+
+def check_link(cases: Any, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+    """LinkClash when the person's benefits overlap the NIK's of the same program."""
+    person = cases.get_provisional_person(cmd["person_id"])
+    reasons = person.clashes_with(cases.benefits_of_nik(cmd["nik"]))
+    if reasons:
+        raise LinkClash(reasons)
+
+
+def link_identity(cases: Any, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+    """HouseholdCases.link_identity, refused on a double receipt (`check_link`)."""
+    check_link(cases, cmd, meta)
+    return HouseholdCases.link_identity(cases, cmd, meta)

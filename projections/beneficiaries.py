@@ -35,7 +35,7 @@ TABLES = {
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
         " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL,"
         " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
-        " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36) NOT NULL)"
+        " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36))"
     ),
 }
 INDEXES = [
@@ -73,12 +73,12 @@ def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
 def provisional_benefit_granted(
     cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
 ) -> None:
-    """A benefit before the NIK: no household or recipient until IdentityLinked."""
+    """A benefit before the NIK: no household, recipient or `lives_in` until IdentityLinked."""
     data = envelope["data"]
     cur.execute(
         f"INSERT INTO {names['benefits']} (benefit_id, person_id, program, period_start,"
-        " period_end, amount, status, restricted, erased, granted_at, lives_in)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'active', 0, 0, ?, '')",
+        " period_end, amount, status, restricted, erased, granted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'active', 0, 0, ?)",
         (
             data["benefit_id"],
             envelope["stream_id"],
@@ -96,15 +96,15 @@ def identity_linked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     data = envelope["data"]
     who = identity(data["nik"])
     cur.execute(
-        f"UPDATE {names['benefits']} SET household_id=?, lives_in=?, subject=?, nik_hash=?,"
-        " nik_token=?, erased=? WHERE person_id=?",
+        f"UPDATE {names['benefits']} SET household_id=?, subject=?, nik_hash=?, nik_token=?,"
+        " erased=?, lives_in=? WHERE person_id=?",
         (
-            data["household_id"],
             data["household_id"],
             who.subject,
             who.hash,
             who.token,
             1 if who.erased else 0,
+            data["household_id"],
             envelope["stream_id"],
         ),
     )
@@ -158,6 +158,8 @@ PROJECTION = Projection(
         "BenefitResumed": _status("active"),
         "BenefitTerminated": _status("terminated"),
         "ProvisionalBenefitGranted": provisional_benefit_granted,
+        "ProvisionalBenefitSuspended": _status("suspended"),
+        "ProvisionalBenefitResumed": _status("active"),
         "ProvisionalBenefitTerminated": _status("terminated"),
         "IdentityLinked": identity_linked,
         "FamilySplit": family_split,
@@ -167,8 +169,9 @@ PROJECTION = Projection(
     on_restriction=hide_person,
     on_erasure=erase_person,
     # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK;
-    # v4: lives_in (SplitFamily)
-    version=4,
+    # v4: lives_in (SplitFamily); v5: lives_in empty before a NIK (benefits of a provisional
+    # person), the household once IdentityLinked
+    version=5,
 )
 
 _COLUMNS = (

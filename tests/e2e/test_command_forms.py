@@ -77,6 +77,61 @@ def review(live_server: LiveServer) -> str:
     return reviews[0]["review_id"]
 
 
+@pytest.fixture(scope="module")
+def provisional(live_server: LiveServer) -> tuple[str, str]:
+    """A person without papers with one running REHSOS benefit: (person_id, benefit_id)."""
+    casework = live_server.services.casework
+    meta = make_meta(SYSTEM, "seed")
+    person_id = casework.execute(
+        "RegisterHomelessPerson",
+        {
+            "name": "Pak Ujang",
+            "estimated_birth_year": 1975,
+            "sex": "M",
+            "found_at": "Emperan Pasar Angso Duo",
+            "kecamatan": "Telanaipura",
+            "notes": None,
+        },
+        meta,
+    ).stream_id
+    day = today()
+    casework.execute(
+        "GrantProvisionalBenefit",
+        {
+            "person_id": person_id,
+            "program": "REHSOS",
+            "period_start": day.replace(month=1, day=1).isoformat(),
+            "period_end": day.replace(month=12, day=31).isoformat(),
+            "amount": 300000,
+        },
+        meta,
+    )
+    [benefit_id] = casework.get_provisional_person(person_id).benefits
+    return str(person_id), benefit_id
+
+
+def test_a_termination_before_a_nik_picks_the_chosen_persons_benefit(
+    page: Page, live_server: LiveServer, provisional: tuple[str, str]
+):
+    person_id, benefit_id = provisional
+    page.goto(live_server.url + "/perintah/TerminateProvisionalBenefit")
+    benefits = page.locator("select#f-benefit_id")
+    expect(benefits.locator("option")).to_have_count(1)  # only "— choose —" before a person
+    page.locator("select#f-person_id").select_option(person_id)
+    # the form reads the person's running benefits again (htmx), keeping the choice
+    expect(page.locator("select#f-benefit_id option")).to_have_count(2)
+    expect(page.locator("select#f-person_id")).to_have_value(person_id)
+    page.locator("select#f-benefit_id").select_option(benefit_id)
+    expect(page.locator("select#f-benefit_id option:checked")).to_contain_text("REHSOS")
+    page.locator("#f-effective_date").fill(today().isoformat())
+    page.locator("select#f-reason_code").select_option("issue_resolved")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page).to_have_url(re.compile(r"/persetujuan"))
+    pending = live_server.services.casework.pending_approvals()
+    asked = [c.cmd for c in pending if c.command == "TerminateProvisionalBenefit"]
+    assert [(c["person_id"], c["benefit_id"]) for c in asked] == [(person_id, benefit_id)]
+
+
 def test_decide_review_picks_the_review_from_a_list(
     page: Page, live_server: LiveServer, review: str
 ):
@@ -136,17 +191,19 @@ def test_the_review_queue_fits_a_tablet(page: Page, live_server: LiveServer, rev
 
 
 def test_every_command_form_picks_ids_and_speaks_indonesian(
-    page: Page, live_server: LiveServer, review: str
+    page: Page, live_server: LiveServer, review: str, provisional: tuple[str, str]
 ):
-    """Each form on the commands page, opened for the known household as its page opens
-    them: no id typed by hand (the household's own id comes filled in), no timestamp typed
-    (a date-and-time picker), no untranslated label or option."""
+    """Each form on the commands page, opened for the known household (and a person without
+    papers who has a benefit) as its page opens them: no id typed by hand (the household's own
+    id comes filled in), no timestamp typed (a date-and-time picker), no untranslated label
+    or option; the benefit of a person without papers is one of theirs to pick."""
     page.goto(live_server.url + "/perintah")
     links = page.locator("main a[href*='/perintah/']").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))"
     )
     assert len(links) > 20
-    query = urlencode({"household_id": live_server.known_household_id})
+    person_id, benefit_id = provisional
+    query = urlencode({"household_id": live_server.known_household_id, "person_id": person_id})
     problems = []
     for href in dict.fromkeys(links):
         page.goto(f"{live_server.url}{href}?{query}")
@@ -160,6 +217,12 @@ def test_every_command_form_picks_ids_and_speaks_indonesian(
                 problems.append(f"{href}: {name} is typed")
             if name == "occurred_at" and kind != "datetime-local":
                 problems.append(f"{href}: {name} is not a date-and-time picker")
+        if "TerminateProvisionalBenefit" in href:
+            offered = form.locator("select#f-benefit_id option").evaluate_all(
+                "options => options.map(o => o.value).filter(v => v)"
+            )
+            if offered != [benefit_id]:
+                problems.append(f"{href}: benefit_id offers {offered}, not the person's")
         shown = form.inner_text() + " ".join(form.locator("option").all_inner_texts())
         problems.extend(f"{href}: {key} untranslated" for key in KEY.findall(shown))
     assert not problems, problems

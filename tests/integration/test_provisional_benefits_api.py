@@ -213,3 +213,155 @@ def test_the_grant_form_picks_the_person_and_a_program_that_serves_them(web, per
     assert list(people) == [person_id] and people[person_id].startswith("Pak Ujang · Telanaipura")
     programs = options_of(page, "program")
     assert "REHSOS" in programs and "PKH" not in programs
+
+
+def test_a_termination_is_asked_by_the_programs_opd_or_the_persons_caseworker(
+    client, tokens, person_id
+):
+    """REHSOS is Dinas Sosial's: its program manager may ask, BAZNAS's may not; a case worker
+    of the person's kecamatan may, one of another kecamatan may not; read-only roles never."""
+    benefit_id = approved(
+        client, "GrantProvisionalBenefit", grant(person_id), tokens["cw_sipin"], tokens["sup1"]
+    )["benefit_id"]
+    body = {
+        "person_id": person_id,
+        "benefit_id": benefit_id,
+        "effective_date": "2026-02-01",
+        "reason_code": "issue_resolved",
+    }
+    answers = {
+        name: post(client, "TerminateProvisionalBenefit", body, tokens[name])
+        for name in ("pm_dinsos", "pm_baznas", "cw_sipin", "cw_pelayangan", "auditor", "agency")
+    }
+    assert {name: a.status_code for name, a in answers.items()} == {
+        "pm_dinsos": 202,
+        "pm_baznas": 403,
+        "cw_sipin": 202,
+        "cw_pelayangan": 403,
+        "auditor": 403,
+        "agency": 403,
+    }
+    assert answers["pm_baznas"].json["codes"] == {"benefit_id": ["auth.opd"]}
+    # an unknown benefit is the command's own 404, not a refusal of the manager
+    missing = post(
+        client,
+        "TerminateProvisionalBenefit",
+        {**body, "benefit_id": UNKNOWN},
+        tokens["pm_dinsos"],
+    )
+    assert missing.status_code == 404 and "benefit_id" in missing.json["codes"]
+    # the manager's request is carried out once a supervisor approves it
+    done = post(
+        client,
+        "ApproveChange",
+        {"approval_id": answers["pm_dinsos"].json["approval_id"]},
+        tokens["sup1"],
+    )
+    assert done.status_code == 201, done.json
+
+
+def test_linking_a_nik_that_already_receives_the_program_is_refused_naming_both(
+    client, web, tokens, person_id
+):
+    cw, sup = tokens["cw_sipin"], tokens["sup1"]
+    provisional = approved(client, "GrantProvisionalBenefit", grant(person_id), cw, sup)[
+        "benefit_id"
+    ]
+    household_id = post(client, "RegisterHousehold", HOUSEHOLD, cw).json["stream_id"]
+    member = {"household_id": household_id, "person": SON, "relationship": "anak"}
+    assert post(client, "AddMember", member, cw).status_code == 201
+    own = {
+        "household_id": household_id,
+        "nik": SON["nik"],
+        "program": "REHSOS",
+        "period_start": "2026-02-01",
+        "period_end": "2026-06-30",
+        "amount": 300000,
+    }
+    nik_benefit = approved(client, "GrantBenefit", own, cw, sup)["benefit_id"]
+
+    link = {"person_id": person_id, "household_id": household_id, "nik": SON["nik"]}
+    refused = post(client, "LinkIdentity", link, cw)
+    assert refused.status_code == 422, refused.json
+    assert refused.json["codes"] == {"nik": ["identity.double_receipt"]}
+    [worded] = refused.json["errors"]["nik"]
+    assert provisional in worded and nik_benefit in worded and "REHSOS" in worded
+    assert SON["nik"] not in worded and "Pak Ujang" not in worded
+    approvals = client.get("/api/v1/approvals", headers=bearer(sup)).json
+    assert approvals["approvals"] == []
+
+    # once the benefit before the NIK ends (double receipt), the link is asked and approved
+    ended = {
+        "person_id": person_id,
+        "benefit_id": provisional,
+        "effective_date": "2026-02-01",
+        "reason_code": "double_receipt",
+    }
+    approved(client, "TerminateProvisionalBenefit", ended, cw, sup)
+    approved(client, "LinkIdentity", link, cw, sup)
+    person = web.extensions["casework"].casework.get_provisional_person(person_id)
+    assert person.linked_nik == SON["nik"]
+
+
+def test_the_termination_form_picks_a_running_benefit_of_the_chosen_person(
+    web, client, tokens, person_id
+):
+    cw, sup = tokens["cw_sipin"], tokens["sup1"]
+    running = approved(client, "GrantProvisionalBenefit", grant(person_id), cw, sup)["benefit_id"]
+    ended = approved(
+        client,
+        "GrantProvisionalBenefit",
+        grant(person_id, start="2026-04-01", end="2026-06-30"),
+        cw,
+        sup,
+    )["benefit_id"]
+    body = {
+        "person_id": person_id,
+        "benefit_id": ended,
+        "effective_date": "2026-04-01",
+        "reason_code": "issue_resolved",
+    }
+    approved(client, "TerminateProvisionalBenefit", body, cw, sup)
+    household_id = post(client, "RegisterHousehold", HOUSEHOLD, cw).json["stream_id"]
+
+    # no person chosen yet: nothing to pick; choosing one reloads the form (htmx)
+    page = client.get("/perintah/TerminateProvisionalBenefit").text
+    assert options_of(page, "benefit_id") == {}
+    assert 'hx-select="#command-form"' in page.split('name="person_id"', 1)[1].split(">", 1)[0]
+    # the person chosen (a household's id in the query changes nothing): their running one
+    query = f"person_id={person_id}&household_id={household_id}"
+    page = client.get(f"/perintah/TerminateProvisionalBenefit?{query}").text
+    picked = options_of(page, "benefit_id")
+    assert list(picked) == [running] and picked[running].startswith("REHSOS · ")
+    assert f'<option value="{person_id}" selected' in page
+
+
+def test_a_benefit_before_a_nik_is_suspended_and_resumed_at_once(client, web, tokens, person_id):
+    benefit_id = approved(
+        client, "GrantProvisionalBenefit", grant(person_id), tokens["cw_sipin"], tokens["sup1"]
+    )["benefit_id"]
+    body = {
+        "person_id": person_id,
+        "benefit_id": benefit_id,
+        "effective_date": "2026-02-01",
+        "reason_code": "conditions_not_met",
+    }
+    assert post(client, "SuspendProvisionalBenefit", body, tokens["pm_baznas"]).status_code == 403
+    bad = post(
+        client, "SuspendProvisionalBenefit", {**body, "reason_code": "bosan"}, tokens["pm_dinsos"]
+    )
+    assert bad.status_code == 422 and "reason_code" in bad.json["codes"]
+    done = post(client, "SuspendProvisionalBenefit", body, tokens["pm_dinsos"])
+    assert done.status_code == 201, done.json
+    views = Views(web)
+    views.catch_up()
+    assert count_active(web.extensions["casework"].views, "REHSOS") == 0
+    again = post(client, "SuspendProvisionalBenefit", body, tokens["cw_sipin"])
+    assert again.status_code == 422 and again.json["codes"] == {
+        "benefit_id": ["benefit.not_active"]
+    }
+
+    resumed = {**body, "effective_date": "2026-03-01", "reason_code": "issue_resolved"}
+    assert post(client, "ResumeProvisionalBenefit", resumed, tokens["cw_sipin"]).status_code == 201
+    views.catch_up()
+    assert count_active(web.extensions["casework"].views, "REHSOS") == 1

@@ -310,3 +310,150 @@ def test_once_linked_a_person_is_granted_under_their_nik_not_provisionally(app):
 def test_the_forms_list_every_provisional_person(app):
     first, second = register_person(app, "Pak Ujang"), register_person(app, "Bu Inah")
     assert [str(p.id) for p in app.provisional_persons()] == [first, second]
+
+
+# --- LinkIdentity and the NIK's own benefits ----------------------------------------------
+
+
+def test_linking_a_nik_that_already_receives_the_program_is_refused_until_one_ends(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    [provisional_id] = app.get_provisional_person(person_id).benefits
+    hid = household_with_ujang(app)
+    app.execute(
+        "GrantBenefit",
+        {
+            "household_id": hid,
+            "nik": UJANG["nik"],
+            "program": "REHSOS",
+            "period_start": "2026-03-01",
+            "period_end": "2026-05-31",
+            "amount": 300_000,
+        },
+        meta(),
+    )
+    [household_benefit] = app.get_household(hid).benefits
+    cmd = {"person_id": person_id, "household_id": hid, "nik": UJANG["nik"]}
+    # refused when requested (nothing kept for approval) and when carried out
+    with pytest.raises(RulesFailed) as failed:
+        request(app, "LinkIdentity", cmd)
+    assert app.pending_approvals() == []
+    with pytest.raises(RulesFailed) as failed:
+        link(app, person_id, hid)
+    assert failed.value.field == "nik"
+    [reason] = failed.value.reasons
+    assert reason["code"] == "identity.double_receipt"
+    assert reason["detail"] == {
+        "program": "REHSOS",
+        "provisional_benefit_id": provisional_id,
+        "benefit_id": household_benefit,
+        "period_start": "2026-03-01",
+        "period_end": "2026-05-31",
+    }
+    person = app.get_provisional_person(person_id)
+    assert person.linked_nik is None and person.benefits[provisional_id]["status"] == "active"
+    assert app.get_household(hid).members[UJANG["nik"]]["provisional_person_ids"] == []
+
+    # the provisional benefit ends before the NIK's starts: the link goes through
+    app.execute(
+        "TerminateProvisionalBenefit",
+        {
+            "person_id": person_id,
+            "benefit_id": provisional_id,
+            "effective_date": "2026-03-01",
+            "reason_code": "double_receipt",
+        },
+        meta(),
+    )
+    approve(app, request(app, "LinkIdentity", cmd))
+    assert app.get_provisional_person(person_id).linked_nik == UJANG["nik"]
+    assert sorted(b["benefit_id"] for b in app.benefits_of_nik(UJANG["nik"])) == sorted(
+        [provisional_id, household_benefit]
+    )
+
+
+def test_another_program_or_period_of_the_nik_does_not_stop_the_link(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    hid = household_with_ujang(app)
+    app.execute(
+        "GrantBenefit",
+        {
+            "household_id": hid,
+            "nik": UJANG["nik"],
+            "program": "REHSOS",
+            "period_start": "2026-04-01",
+            "period_end": "2026-06-30",
+            "amount": 300_000,
+        },
+        meta(),
+    )
+    link(app, person_id, hid)
+    assert app.get_provisional_person(person_id).linked_nik == UJANG["nik"]
+
+
+# --- suspension and resumption ------------------------------------------------------------
+
+
+def test_a_benefit_before_a_nik_is_suspended_and_resumed_with_declared_reasons(app):
+    person_id = register_person(app)
+    app.execute("GrantProvisionalBenefit", grant_cmd(person_id), meta())
+    [benefit_id] = app.get_provisional_person(person_id).benefits
+    base = {"person_id": person_id, "benefit_id": benefit_id}
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "ResumeProvisionalBenefit",
+            {**base, "effective_date": "2026-02-01", "reason_code": "issue_resolved"},
+            meta(),
+        )
+    assert (caught.value.field, caught.value.code) == ("benefit_id", "benefit.not_suspended")
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "SuspendProvisionalBenefit",
+            {**base, "effective_date": "2026-02-01", "reason_code": "bored"},
+            meta(),
+        )
+    assert (caught.value.field, caught.value.code) == ("reason_code", "reason_code.unknown")
+
+    suspend = {**base, "effective_date": "2026-02-01", "reason_code": "conditions_not_met"}
+    app.execute("SuspendProvisionalBenefit", suspend, meta())
+    assert app.get_provisional_person(person_id).benefits[benefit_id]["status"] == "suspended"
+    with pytest.raises(DomainError) as caught:
+        app.execute("SuspendProvisionalBenefit", suspend, meta())
+    assert caught.value.code == "benefit.not_active"
+    # not before the suspension, and a suspended benefit is still double receipt
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "ResumeProvisionalBenefit",
+            {**base, "effective_date": "2026-01-15", "reason_code": "issue_resolved"},
+            meta(),
+        )
+    assert caught.value.code == "benefit.date_before_last_change"
+    with pytest.raises(RulesFailed):
+        app.execute("GrantProvisionalBenefit", grant_cmd(person_id, start="2026-03-01"), meta())
+
+    app.execute(
+        "ResumeProvisionalBenefit",
+        {**base, "effective_date": "2026-03-01", "reason_code": "issue_resolved"},
+        meta(),
+    )
+    benefit = app.get_provisional_person(person_id).benefits[benefit_id]
+    assert benefit["status"] == "active"
+    assert [(h["status"], h.get("reason_code")) for h in benefit["history"]] == [
+        ("active", None),
+        ("suspended", "conditions_not_met"),
+        ("active", "issue_resolved"),
+    ]
+    # a terminated benefit is neither suspended nor resumed
+    app.execute(
+        "TerminateProvisionalBenefit",
+        {**base, "effective_date": "2026-03-15", "reason_code": "recipient_request"},
+        meta(),
+    )
+    with pytest.raises(DomainError) as caught:
+        app.execute(
+            "SuspendProvisionalBenefit",
+            {**base, "effective_date": "2026-03-20", "reason_code": "other"},
+            meta(),
+        )
+    assert caught.value.code == "benefit.terminated"
