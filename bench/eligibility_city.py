@@ -39,6 +39,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import psycopg
 
 from adapters.bootstrap import bootstrap, open_casework, open_store_reader
 from adapters.codec import Codec
@@ -139,8 +142,6 @@ def sources_digest() -> str:
 
 def _checkpoint(path: Path) -> None:
     """Fold the WAL into the file, so the file alone is the store."""
-    import sqlite3
-
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -309,13 +310,9 @@ def _raw_connection(url: str) -> tuple[Any, str]:
     """A plain DB-API connection (sqlite3 or psycopg) and its placeholder."""
     parsed = DatabaseUrl.parse(url, "raw")
     if parsed.kind == "sqlite":
-        import sqlite3
-
         conn = sqlite3.connect(parsed.path)
         conn.execute("PRAGMA journal_mode=WAL")
         return conn, "?"
-    import psycopg
-
     return psycopg.connect(url), "%s"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,12 @@ RestrictionHook = Callable[[Cursor, dict[str, str], str, str, bool], None]
 # identifier's token) and keep the rows. Called for every generation of the tables that exists
 # (a rebuild keeps older ones for a while), so it must touch only the tables in `names`.
 ErasureHook = Callable[[Cursor, dict[str, str], str], None]
+# batch(cur, names): a context manager around the handlers (and the restriction and erasure
+# hooks) of one `apply_envelopes` call. A projection may use it to defer work to the end of the
+# batch (e.g. evaluate each household changed by the batch once, not after each of its events):
+# its exit, when no handler failed, runs after the batch's last event and before the tracking
+# is written, in the same transaction. When a handler fails it must drop what it deferred.
+BatchScope = Callable[[Cursor, dict[str, str]], AbstractContextManager[Any]]
 
 # Restriction of processing (UU PDP): a restricted person's data is kept by the registry only.
 # Every projection says whom it serves; one serving a program or an agency must hide the
@@ -139,11 +146,14 @@ class Projection:
             or event_type in self.ignores
             or stream_type in self.ignores
         )
+
     on_restriction: RestrictionHook | None = None
     on_erasure: ErasureHook | None = None
     # The shape of its tables: raise it when a table changes, so the new shape gets tables of
     # its own (filled by the runner's rebuild of empty views) instead of failing on old ones.
     version: int = 1
+    # Optional: work deferred to the end of each batch (see BatchScope).
+    batch: BatchScope | None = None
 
     def __post_init__(self) -> None:
         if self.serves not in SERVES:
@@ -251,45 +261,48 @@ def apply_envelopes(
     """Apply what is new for this projection; returns how many events were applied.
 
     The tracking is read once per stream of the batch and written once per stream at its
-    end, in the same transaction as the rows."""
+    end, in the same transaction as the rows (after the projection's `batch` scope, if any,
+    has done its end-of-batch work)."""
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
     seen: dict[str, tuple[bool, int | None, int]] = {}
-    for envelope in envelopes:
-        stream_id, version = envelope["stream_id"], envelope["version"]
-        if stream_id in seen:
-            tracked, last, _ = seen[stream_id]
-        else:
-            row = cur.execute(
-                f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
-            ).fetchone()
-            tracked, last = row is not None, (row[0] if row is not None else None)
-            seen[stream_id] = (tracked, last, 0)
-        if last is not None and version <= last:
-            continue
-        if last is not None and version > last + 1:
-            log.warning(
-                "projection %s: stream %s jumps from version %s to %s",
-                projection.name,
-                stream_id,
-                last,
-                version,
-            )
-        if envelope["type"] == ERASURE_EVENT:
-            # every generation first; then the projection's own handler, if any (its version)
-            _apply_erasure(cur, projection, names, envelope)
-        if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
-            _apply_restriction(cur, projection, names, envelope)
-        else:
-            handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
-                envelope["stream_type"]
-            )
-            if handler is not None:
-                handler(cur, names, envelope)
-                if projection.honours_restriction:
-                    _hide_restricted(cur, projection, names, stream_id)
-        seen[stream_id] = (tracked, version, envelope["position"])
-        applied += 1
+    scope = projection.batch(cur, names) if projection.batch is not None else nullcontext()
+    with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
+        for envelope in envelopes:
+            stream_id, version = envelope["stream_id"], envelope["version"]
+            if stream_id in seen:
+                tracked, last, _ = seen[stream_id]
+            else:
+                row = cur.execute(
+                    f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
+                ).fetchone()
+                tracked, last = row is not None, (row[0] if row is not None else None)
+                seen[stream_id] = (tracked, last, 0)
+            if last is not None and version <= last:
+                continue
+            if last is not None and version > last + 1:
+                log.warning(
+                    "projection %s: stream %s jumps from version %s to %s",
+                    projection.name,
+                    stream_id,
+                    last,
+                    version,
+                )
+            if envelope["type"] == ERASURE_EVENT:
+                # every generation first; then the projection's own handler, if any (its version)
+                _apply_erasure(cur, projection, names, envelope)
+            if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
+                _apply_restriction(cur, projection, names, envelope)
+            else:
+                handler = projection.handlers.get(
+                    envelope["type"]
+                ) or projection.stream_handlers.get(envelope["stream_type"])
+                if handler is not None:
+                    handler(cur, names, envelope)
+                    if projection.honours_restriction:
+                        _hide_restricted(cur, projection, names, stream_id)
+            seen[stream_id] = (tracked, version, envelope["position"])
+            applied += 1
     inserts, updates = [], []
     for stream_id, (tracked, last, position) in seen.items():
         if not position:

@@ -22,8 +22,18 @@ person's benefits on their other KKs included; a benefit event re-evaluates thos
 The decile follows the program's `desil_source` rule; sources that disagree beyond its
 tolerance answer `review`, the reason naming each source and its events.
 
-Every answer is a function of the facts, the rules and the day alone, so a rebuild gives the
-same rows as the live view, whatever order the partitions delivered the events in.
+Within a batch (`apply_envelopes`, through the projection's `batch` scope) the handlers
+change the facts and only mark what needs evaluating: the households whose facts (or whose
+members' benefits on other KKs) changed, and the programs whose rules changed at once; each
+marked household is evaluated once, for every program, and each marked program once for the
+other households, at the end of the batch, before the tracking is written (same transaction).
+Outside a batch (a handler called alone) they evaluate at once, as before.
+
+Every answer is a function of the facts, the rules and the day alone, so evaluating at the end
+of a batch gives the rows evaluating after each event gives, and a rebuild gives the same rows
+as the live view, whatever order the partitions delivered the events in (and however they were
+cut into batches). The one write that is not an evaluation, a later-dated rule change marking
+rows due, first evaluates what the batch marked so far, as it would have been.
 
 A restricted person's rows are hidden (kept, flagged); an erased person's birth date leaves
 the facts and their rows are recomputed without it.
@@ -35,7 +45,10 @@ import calendar
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -163,7 +176,7 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
         (household_id, data["kelurahan"], json.dumps(facts, sort_keys=True)),
     )
     _remember_person(cur, names, head, household_id)
-    evaluate_household(cur, names, household_id)
+    _evaluate_soon(cur, names, household_id)
 
 
 def _changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
@@ -184,7 +197,7 @@ def _changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
         }
         for subject in facts["members"].keys() - known:
             _remember_person(cur, names, subject, household_id)
-        evaluate_household(cur, names, household_id)
+        _evaluate_soon(cur, names, household_id)
 
     handler.__name__ = mutate.__name__
     return handler
@@ -392,7 +405,7 @@ def _and_elsewhere(handler: Callable[[Cursor, dict[str, str], dict[str, Any]], N
             (benefit["nik"], household_id),
         ).fetchall()
         for (other,) in others:
-            evaluate_household(cur, names, other)
+            _evaluate_soon(cur, names, other)
 
     wrapped.__name__ = handler.__name__
     return wrapped
@@ -455,7 +468,7 @@ def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
         f"INSERT INTO {names['programs']} (stream_id, code, rule_versions) VALUES (?, ?, ?)",
         (envelope["stream_id"], data["code"], json.dumps(versions, sort_keys=True)),
     )
-    evaluate_program(cur, names, data["code"])
+    _evaluate_program_soon(cur, names, data["code"])
 
 
 def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -485,7 +498,9 @@ def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str
     codes = sorted({code} | (before ^ set(data["rules"].get("combinable_with") or [])))
     today = CLOCK()
     if data["effective_from"] > today.isoformat():
-        # nothing changes before that day: the rows are only due then
+        # nothing changes before that day: the rows are only due then (the rows as they are
+        # now: what the batch marked so far is evaluated first)
+        _evaluate_marked(cur, names)
         for affected in codes:
             cur.execute(
                 f"UPDATE {names['results']} SET changes_on=? WHERE program=?"
@@ -493,7 +508,7 @@ def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str
                 (data["effective_from"], affected, data["effective_from"]),
             )
         return
-    evaluate_program(cur, names, *codes)
+    _evaluate_program_soon(cur, names, *codes)
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -853,6 +868,81 @@ def tick(cur: Cursor, names: dict[str, str], today: dt.date | None = None) -> tu
     return len(by_household), changed
 
 
+# --- evaluating once per batch ---------------------------------------------------------------
+
+
+@dataclass
+class _Marks:
+    """What one batch has marked for evaluation in one generation of the tables."""
+
+    results: str  # the results table of that generation
+    households: set[str] = field(default_factory=set)  # for every program
+    programs: set[str] = field(default_factory=set)  # codes, for every household
+
+
+# The marks of the batch being applied (per thread / context); None outside a batch.
+_BATCH: ContextVar[_Marks | None] = ContextVar("eligibility_batch", default=None)
+
+
+def _marks_for(names: dict[str, str]) -> _Marks | None:
+    """The batch's marks, if a batch of this generation is being applied (an erasure also
+    touches the other generations: those evaluate at once)."""
+    marks = _BATCH.get()
+    return marks if marks is not None and marks.results == names["results"] else None
+
+
+def _evaluate_soon(cur: Cursor, names: dict[str, str], household_id: str) -> None:
+    """The household for every program: at the end of the batch, or now outside one."""
+    marks = _marks_for(names)
+    if marks is None:
+        evaluate_household(cur, names, household_id)
+    else:
+        marks.households.add(household_id)
+
+
+def _evaluate_program_soon(cur: Cursor, names: dict[str, str], *codes: str) -> None:
+    """Every household for these programs: at the end of the batch, or now outside one."""
+    marks = _marks_for(names)
+    if marks is None:
+        evaluate_program(cur, names, *codes)
+    else:
+        marks.programs.update(codes)
+
+
+def _evaluate_marked(cur: Cursor, names: dict[str, str]) -> None:
+    """Evaluate what the batch has marked so far (and forget it): each marked household once
+    for every program, each other household once for the marked programs."""
+    marks = _marks_for(names)
+    if marks is None or not (marks.households or marks.programs):
+        return
+    households, codes = sorted(marks.households), marks.programs
+    marks.households, marks.programs = set(), set()
+    everything = _programs(cur, names)
+    day = CLOCK()
+    if codes:
+        chosen, full = [p for p in everything if p.code in codes], set(households)
+        for (household_id,) in cur.execute(
+            f"SELECT household_id FROM {names['facts']} ORDER BY household_id"
+        ).fetchall():
+            if household_id not in full:  # evaluated below, for every program
+                _evaluate_household(cur, names, household_id, chosen, day)
+    for household_id in households:
+        _evaluate_household(cur, names, household_id, everything, day)
+
+
+@contextmanager
+def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
+    """The projection's batch scope (`projections.base.BatchScope`): handlers mark, the
+    marked households and programs are evaluated once at the end; a failed batch drops its
+    marks (its transaction is rolled back)."""
+    token = _BATCH.set(_Marks(results=names["results"]))
+    try:
+        yield
+        _evaluate_marked(cur, names)
+    finally:
+        _BATCH.reset(token)
+
+
 # --- privacy hooks ---------------------------------------------------------------------------
 
 
@@ -879,7 +969,7 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
             continue
         member["birth_date"] = None
         _save(cur, names, household_id, facts)
-        evaluate_household(cur, names, household_id)
+        _evaluate_soon(cur, names, household_id)
 
 
 HANDLERS = {
@@ -926,6 +1016,7 @@ PROJECTION = Projection(
     ),
     on_restriction=hide_person,
     on_erasure=erase_person,
+    batch=batch,
 )
 
 

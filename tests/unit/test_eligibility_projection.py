@@ -325,3 +325,95 @@ def test_an_erased_wife_leaves_no_birth_date_and_her_answer_is_recomputed(app, t
     assert "1984-03-02" not in json.dumps(rows)
     # still a spouse, so still an adult woman: the answer stands without her birth date
     assert view.answer(hid)["PKH"]["status"] == "eligible"
+
+
+def _spy(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
+    """Every household evaluation from now on: (household, programs)."""
+    evaluated: list[tuple[str, tuple[str, ...]]] = []
+    original = eligibility._evaluate_household
+
+    def spy(cur, names, household_id, programs, day):
+        evaluated.append((household_id, tuple(p.code for p in programs)))
+        return original(cur, names, household_id, programs, day)
+
+    monkeypatch.setattr(eligibility, "_evaluate_household", spy)
+    return evaluated
+
+
+def test_a_batch_of_many_events_of_one_family_evaluates_it_once_with_the_same_rows(
+    app, tmp_path, monkeypatch
+):
+    define(app, "PKH", {"max_desil": 4, "recipient": "adult_woman"})
+    define(app, "BPNT", {"max_desil": 2, "recipient": "head"})
+    hid = family(app, 7, desil=3)
+    for serial, born in ((73, dt.date(2012, 5, 1)), (74, dt.date(2015, 8, 9))):
+        app.add_member(
+            {
+                "household_id": hid,
+                "person": person(serial, born, "F", "Ani"),
+                "relationship": "anak",
+            },
+            META,
+        )
+    app.record_welfare_assessment(
+        {"household_id": hid, "source": "DTSEN", "desil": 2, "period": "2025-Q2"}, META
+    )
+    envelopes = View(app, tmp_path, "all.db").envelopes()
+    of_family = [e for e in envelopes if e["stream_id"] == hid]
+    assert len(of_family) >= 6
+    evaluated = _spy(monkeypatch)
+
+    one_by_one = View(app, tmp_path, "one_by_one.db")
+    for envelope in envelopes:  # one event per batch: evaluated after each of its events
+        apply_batch(one_by_one.db, eligibility.PROJECTION, [envelope])
+    assert len([h for h, _ in evaluated if h == hid]) >= len(of_family)
+
+    evaluated.clear()
+    batched = View(app, tmp_path, "batched.db")
+    apply_batch(batched.db, eligibility.PROJECTION, envelopes)
+    # once, for every program (the programs defined in the same batch included)
+    assert evaluated == [(hid, ("BPNT", "PKH"))]
+    assert eligibility.all_rows(batched.db) == eligibility.all_rows(one_by_one.db)
+    assert batched.answer(hid)["BPNT"]["status"] == "eligible"  # the later assessment, desil 2
+    assert batched.answer(hid)["PKH"]["status"] == "eligible"
+
+
+def test_a_batch_with_rule_changes_gives_the_rows_of_one_event_per_batch(
+    app, tmp_path, monkeypatch, clock
+):
+    seed_app(app, 25, seed_value=19)
+    hid = eligibility.all_rows(View(app, tmp_path, "ids.db").catch_up().db)["facts"][0][0]
+    # at once for one program; later for another (its rows due that day); then one more event
+    # of a family
+    today = clock["today"].isoformat()
+    app.change_program_rules(
+        {"code": "PKH", "rules": {"max_desil": 5}, "effective_from": today}, META
+    )
+    app.change_program_rules(
+        {"code": "KJB", "rules": {"min_residence_months": 24}, "effective_from": "2027-03-01"},
+        META,
+    )
+    app.record_welfare_assessment(
+        {"household_id": hid, "source": "P3KE", "desil": 1, "period": "2026-Q3"}, META
+    )
+    envelopes = View(app, tmp_path, "all.db").envelopes()
+    evaluated = _spy(monkeypatch)
+
+    one_by_one = View(app, tmp_path, "one_by_one.db")
+    for envelope in envelopes:
+        apply_batch(one_by_one.db, eligibility.PROJECTION, [envelope])
+    per_event = len(evaluated)
+
+    evaluated.clear()
+    batched = View(app, tmp_path, "batched.db")
+    apply_batch(batched.db, eligibility.PROJECTION, envelopes)
+    families = [row[0] for row in eligibility.all_rows(batched.db)["facts"]]
+    assert len(families) == 25
+    # the later-dated change first evaluates what the batch marked so far (every family, once,
+    # every program: PKH's change at once included); the family with an event after it, again
+    times = {h: sum(1 for e, _ in evaluated if e == h) for h in families}
+    assert times == {h: 2 if h == hid else 1 for h in families}
+    assert len(evaluated) == 26 < per_event
+    assert eligibility.all_rows(batched.db) == eligibility.all_rows(one_by_one.db)
+    due = [r for r in eligibility.all_rows(batched.db)["results"] if r[1] == "KJB"]
+    assert due and all(r[7] is not None and r[7] <= "2027-03-01" for r in due)
