@@ -267,6 +267,7 @@ class ProgramCatalog(Aggregate):
 
 # --- the rules evaluator -------------------------------------------------------------------
 
+
 class Detail(str):
     """A rule's detail: the English text (what the API and the logs keep), and the gettext
     `msgid` with its `params` it was made from, for the interface to show in its language.
@@ -311,8 +312,7 @@ def _desil_detail(conflict: Any, max_desil: int) -> Detail:
     if isinstance(conflict, Detail) and needed <= conflict.params.keys():
         return Detail(
             N_(
-                "%(sources)s: differ by %(spread)s, tolerance %(tolerance)s;"
-                " needs desil <= %(max)s"
+                "%(sources)s: differ by %(spread)s, tolerance %(tolerance)s; needs desil <= %(max)s"
             ),
             **conflict.params,
             max=max_desil,

@@ -675,9 +675,7 @@ def _evaluate_row(
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
-        detail = Detail(
-            N_("the program takes effect on %(date)s"), date=first["effective_from"]
-        )
+        detail = Detail(N_("the program takes effect on %(date)s"), date=first["effective_from"])
         reason = {
             "rule": "in_force",
             "rule_version": first["version"],
