@@ -264,10 +264,41 @@ class EligibilityQuerySchema(Schema):
     )
 
 
+class ReasonTextSchema(_Answer):
+    msgid = fields.String(
+        required=True,
+        metadata={
+            "description": "the detail's gettext message id (English, with %(name)s"
+            " placeholders): the interface shows it translated"
+        },
+    )
+    params = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        metadata={"description": "the placeholders' values: numbers, codes, ISO dates"},
+    )
+
+
 class EligibilityReasonSchema(_Answer):
-    rule = fields.String(required=True, metadata={"description": "max_desil, recipient, ..."})
+    rule = fields.String(
+        required=True,
+        metadata={
+            "description": "max_desil, min_residence_months, excludes_nib_holders,"
+            " double_receipt, once_per_kk, combinable_with, recipient, in_force"
+        },
+    )
     rule_version = fields.Integer(required=True)
-    detail = fields.String(required=True)
+    passed = fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "whether the rule passed; null: a fact is unknown (review)"},
+    )
+    detail = fields.String(required=True, metadata={"description": "in English"})
+    text = fields.Nested(
+        ReasonTextSchema,
+        required=True,
+        metadata={"description": "the detail as a message id and parameters, to translate"},
+    )
     positions = fields.List(
         fields.Integer(),
         required=True,

@@ -80,7 +80,7 @@ from domain.eligibility_rules import open_rules
 from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
-from domain.program import RECIPIENTS
+from domain.program import RECIPIENTS, Detail
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
 from projections import program_views
@@ -173,6 +173,8 @@ def _template_helpers() -> dict[str, Any]:
         "language_url": _language_url,
         "format_date": date_text,
         "format_moment": moment_text,
+        "reason_detail": reason_detail,
+        "rule_label": rule_label,
         "format_number": number_text,
         "rupiah": rupiah,
         "head_of": head_of,
@@ -394,6 +396,75 @@ OBJECTION_STATUS = {
 }
 
 
+# the eligibility rules by the name their reasons carry (domain.program.evaluate, and the
+# eligibility view's own: in_force, recipient)
+RULE_LABELS = {
+    "max_desil": N_("Highest decile"),
+    "min_residence_months": N_("Minimum residence (months)"),
+    "excludes_nib_holders": N_("NIB holders excluded"),
+    "double_receipt": N_("No double receipt"),
+    "once_per_kk": N_("Once per KK"),
+    "combinable_with": N_("Combinable with"),
+    "recipient": N_("Recipient"),
+    "in_force": N_("Program in force"),
+}
+# a reason's outcome: its mark (shown) and its words (read by screen readers), failed first
+REASON_OUTCOMES = {
+    False: ("failed", "✗", N_("Failed")),
+    None: ("unknown", "?", N_("Unknown: needs a person")),
+    True: ("passed", "✓", N_("Passed")),
+}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def rule_label(rule: Any) -> str:
+    """An eligibility rule's name in the interface language (its code when unknown)."""
+    return _labelled(RULE_LABELS, str(rule or ""))
+
+
+def reason_detail(reason: Any) -> str:
+    """A rule's detail in the interface language: a stored reason (its `text`: msgid and
+    params), a `domain.program.Detail`, or else the English detail as it is. ISO dates among
+    the params read as the page's dates."""
+    if isinstance(reason, Detail):
+        found, english = reason.as_text(), str(reason)
+    elif isinstance(reason, Mapping):
+        found, english = reason.get("text"), str(reason.get("detail") or "")
+    else:
+        return str(reason or "")
+    if not isinstance(found, Mapping) or not isinstance(found.get("msgid"), str):
+        return english
+    params = {
+        key: date_text(value) if isinstance(value, str) and _ISO_DAY.match(value) else value
+        for key, value in (found.get("params") or {}).items()
+    }
+    try:
+        return gettext(found["msgid"], **params)
+    except (KeyError, ValueError, TypeError):  # a catalog entry with other placeholders
+        return english
+
+
+def eligibility_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reasons to show: failed first, then unknown, then passed (each in the rules' order),
+    with the rule's name, the outcome's mark and words, and the detail translated."""
+    shown = []
+    for reason in reasons:
+        passed = reason.get("passed")
+        outcome, mark, words = REASON_OUTCOMES.get(passed, REASON_OUTCOMES[None])
+        shown.append(
+            {
+                "rule": rule_label(reason.get("rule")),
+                "version": reason.get("rule_version"),
+                "outcome": outcome,
+                "mark": mark,
+                "outcome_text": gettext(words),
+                "detail": reason_detail(reason),
+            }
+        )
+    order = [outcome for outcome, _, _ in REASON_OUTCOMES.values()]
+    return sorted(shown, key=lambda r: order.index(r["outcome"]))
+
+
 def _months_since(since: str | None, day: dt.date) -> int | None:
     """Whole months from `since` (an ISO date) to `day`; None when unknown."""
     if not since:
@@ -436,7 +507,7 @@ def _deciles(household: Any, answers: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     # what the eligibility view says needs a person's review about the deciles
     reviews = [
-        {"program": answer["program"], "detail": reason.get("detail", "")}
+        {"program": answer["program"], "detail": reason_detail(reason)}
         for answer in answers
         if answer["status"] == "review"
         for reason in answer["reasons"]
@@ -507,14 +578,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             "status": a["status"],
             "status_text": _labelled(ELIGIBILITY_LABELS, a["status"]),
             "eligible_from": a.get("eligible_from"),
-            "reasons": [
-                {
-                    "rule": _label(f"field.{r.get('rule')}", str(r.get("rule", ""))),
-                    "version": r.get("rule_version"),
-                    "detail": r.get("detail", ""),
-                }
-                for r in a["reasons"]
-            ],
+            "reasons": eligibility_reasons(a["reasons"]),
         }
         for a in answers
     ]
@@ -1232,7 +1296,7 @@ def _open_grant_rules(cmd: dict[str, Any]) -> list[tuple[str, str]]:
     except (NotFound, KeyError):
         return []
     return [
-        (gettext("To decide: %(rule)s", rule=rule), detail)
+        (gettext("To decide: %(rule)s", rule=rule_label(rule)), reason_detail(detail))
         for rule, detail in open_rules(household, cmd, program, cmd["period_start"], casework)
     ]
 

@@ -42,7 +42,8 @@ import datetime as dt
 from typing import Any
 
 from domain.errors import DomainError, NotFound, RulesFailed
-from domain.program import FIELD_VERIFICATION, desil_source_rule, evaluate
+from domain.program import FIELD_VERIFICATION, Detail, desil_source_rule, evaluate
+from domain.texts import N_
 
 # rule (as domain.program.evaluate names it) -> the code a refused grant answers
 RULE_CODES = {
@@ -153,9 +154,11 @@ def desil_facts(
         if spread > tolerance:
             shown = current
             facts["desil_shown"] = [(r["source"], r["period"]) for r in shown]
-            facts["desil_conflict"] = (
-                ", ".join(f"{r['source']} {r['desil']} ({r['period']})" for r in shown)
-                + f": differ by {spread}, tolerance {tolerance}"
+            facts["desil_conflict"] = Detail(
+                N_("%(sources)s: differ by %(spread)s, tolerance %(tolerance)s"),
+                sources=", ".join(f"{r['source']} {r['desil']} ({r['period']})" for r in shown),
+                spread=spread,
+                tolerance=tolerance,
             )
     return facts
 

@@ -12,6 +12,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, DomainError
+from domain.texts import N_
 
 FUNDINGS = ("APBN", "APBD", "BAZNAS", "OTHER")
 KINDS = ("bansos", "empowerment", "insurance")
@@ -266,20 +267,72 @@ class ProgramCatalog(Aggregate):
 
 # --- the rules evaluator -------------------------------------------------------------------
 
+
+class Detail(str):
+    """A rule's detail: the English text (what the API and the logs keep), and the gettext
+    `msgid` with its `params` it was made from, for the interface to show in its language.
+    Parameters are numbers, codes and ISO dates (`YYYY-MM-DD`), never personal data."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Detail:
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid = msgid
+        text.params = params
+        return text
+
+    def as_text(self) -> dict[str, Any]:
+        """`{"msgid": ..., "params": {...}}`: what a stored reason keeps beside its detail."""
+        return {"msgid": self.msgid, "params": dict(self.params)}
+
+
+def text_of(detail: str) -> dict[str, Any]:
+    """The localisable form of a detail (a plain string: itself as the msgid)."""
+    if isinstance(detail, Detail):
+        return detail.as_text()
+    return {"msgid": str(detail), "params": {}}
+
+
 Result = tuple[str, bool | None, str]
+
+
+def _clash_period(facts: dict[str, Any], rule: str) -> dict[str, str] | None:
+    """The period of the first benefit clashing under a pair rule (`pair_clashes`), if known."""
+    for clash in facts.get("pair_clashes") or []:
+        if clash.get("rule") == rule and isinstance(clash.get("detail"), dict):
+            detail = clash["detail"]
+            if detail.get("period_start") and detail.get("period_end"):
+                return {"start": detail["period_start"], "end": detail["period_end"]}
+    return None
+
+
+def _desil_detail(conflict: Any, max_desil: int) -> Detail:
+    needed = {"sources", "spread", "tolerance"}
+    if isinstance(conflict, Detail) and needed <= conflict.params.keys():
+        return Detail(
+            N_(
+                "%(sources)s: differ by %(spread)s, tolerance %(tolerance)s; needs desil <= %(max)s"
+            ),
+            **conflict.params,
+            max=max_desil,
+        )
+    return Detail(N_("%(conflict)s; needs desil <= %(max)s"), conflict=str(conflict), max=max_desil)
 
 
 def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
     """Each rule that restricts this program, applied to the facts: (rule, passed, detail).
 
     `passed` is True or False, or None when a fact it needs is unknown (a person must review).
+    `detail` is a `Detail`: English text with the msgid and parameters it came from.
     Facts: `desil` (the one the program's `desil_source` chose, or None), `desil_conflict`
     (the sources disagree beyond the program's tolerance: each source's value, or None),
     `residence_months`, `holds_nib`, `already_receives` (this program, over the period; the
     rule is left out without it), `kk_already_received`, `other_active_programs` (codes of the
     person's other programs over the period), `not_combinable` (those of them that do not
-    combine both ways; without it, those this program does not list), `recipient_fits`; a
-    fact left out or None is unknown.
+    combine both ways; without it, those this program does not list), `recipient_fits`,
+    `pair_clashes` (`eligibility_rules.clashes`: the clashing benefits' periods, named in the
+    details); a fact left out or None is unknown.
     """
     results: list[Result] = []
     max_desil = rules.get("max_desil")
@@ -287,58 +340,68 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
         desil = facts.get("desil")
         conflict = facts.get("desil_conflict")
         if conflict:
-            results.append(("max_desil", None, f"{conflict}; needs desil <= {max_desil}"))
+            results.append(("max_desil", None, _desil_detail(conflict, max_desil)))
         elif desil is None:
-            results.append(
-                ("max_desil", None, f"no welfare decile known; needs desil <= {max_desil}")
-            )
+            detail = Detail(N_("no welfare decile known; needs desil <= %(max)s"), max=max_desil)
+            results.append(("max_desil", None, detail))
         else:
-            results.append(
-                ("max_desil", desil <= max_desil, f"desil {desil}, needs <= {max_desil}")
-            )
+            detail = Detail(N_("desil %(desil)s, needs <= %(max)s"), desil=desil, max=max_desil)
+            results.append(("max_desil", desil <= max_desil, detail))
     months_needed = rules.get("min_residence_months") or 0
     if months_needed:
         months = facts.get("residence_months")
         if not isinstance(months, int):  # None or "unknown": no arrival recorded
-            results.append(
-                (
-                    "min_residence_months",
-                    None,
-                    f"arrival date unknown; needs {months_needed} months",
-                )
+            detail = Detail(
+                N_("arrival date unknown; needs %(needed)s months"), needed=months_needed
             )
+            results.append(("min_residence_months", None, detail))
         else:
-            results.append(
-                (
-                    "min_residence_months",
-                    months >= months_needed,
-                    f"{months} months of residence, needs {months_needed}",
-                )
+            detail = Detail(
+                N_("%(months)s months of residence, needs %(needed)s"),
+                months=months,
+                needed=months_needed,
             )
+            results.append(("min_residence_months", months >= months_needed, detail))
     if rules.get("excludes_nib_holders"):
         holds = facts.get("holds_nib")
         if holds is None:
-            results.append(("excludes_nib_holders", None, "NIB registrations unknown"))
+            results.append(("excludes_nib_holders", None, Detail(N_("NIB registrations unknown"))))
+        elif holds:
+            results.append(("excludes_nib_holders", False, Detail(N_("a member holds an NIB"))))
         else:
-            detail = "a member holds an NIB" if holds else "no member holds an NIB"
-            results.append(("excludes_nib_holders", not holds, detail))
+            results.append(("excludes_nib_holders", True, Detail(N_("no member holds an NIB"))))
     if "already_receives" in facts:
         receives = facts["already_receives"]
         if receives is None:
-            results.append(("double_receipt", None, "current receipts unknown"))
+            results.append(("double_receipt", None, Detail(N_("current receipts unknown"))))
+        elif receives:
+            period = _clash_period(facts, "double_receipt")
+            detail = (
+                Detail(N_("already receives it, %(start)s to %(end)s"), **period)
+                if period
+                else Detail(N_("already receives it"))
+            )
+            results.append(("double_receipt", False, detail))
         else:
-            detail = "already receives it" if receives else "does not receive it yet"
-            results.append(("double_receipt", not receives, detail))
+            results.append(("double_receipt", True, Detail(N_("does not receive it yet"))))
     if rules.get("once_per_kk"):
         received = facts.get("kk_already_received")
         if received is None:
-            results.append(("once_per_kk", None, "earlier receipts unknown"))
+            results.append(("once_per_kk", None, Detail(N_("earlier receipts unknown"))))
+        elif received:
+            period = _clash_period(facts, "once_per_kk")
+            detail = (
+                Detail(N_("this KK already received it, %(start)s to %(end)s"), **period)
+                if period
+                else Detail(N_("this KK already received it"))
+            )
+            results.append(("once_per_kk", False, detail))
         else:
-            detail = "this KK already received it" if received else "first receipt for this KK"
-            results.append(("once_per_kk", not received, detail))
+            results.append(("once_per_kk", True, Detail(N_("first receipt for this KK"))))
     others = facts.get("other_active_programs")
     if others is None:
-        results.append(("combinable_with", None, "other active programs unknown"))
+        detail = Detail(N_("other active programs unknown"))
+        results.append(("combinable_with", None, detail))
     else:
         if "not_combinable" in facts:  # judged both ways (eligibility_rules.combinable)
             clashes = sorted(set(facts["not_combinable"] or []))
@@ -346,19 +409,30 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
             allowed = set(rules.get("combinable_with") or [])
             clashes = sorted({code for code in others if code not in allowed})
         if clashes:
-            results.append(("combinable_with", False, f"not combinable with {', '.join(clashes)}"))
+            detail = Detail(N_("not combinable with %(programs)s"), programs=", ".join(clashes))
+            results.append(("combinable_with", False, detail))
         else:
-            results.append(("combinable_with", True, "no conflicting program"))
+            results.append(("combinable_with", True, Detail(N_("no conflicting program"))))
     recipient = rules.get("recipient", "any_member")
     if recipient != "any_member":
         fits = facts.get("recipient_fits")
-        who = "the head of family" if recipient == "head" else "an adult woman"
-        if fits is None:
-            results.append(("recipient", None, f"recipient must be {who}; unknown"))
-        else:
-            detail = f"recipient is {who}" if fits else f"recipient must be {who}"
-            results.append(("recipient", fits, detail))
+        results.append(("recipient", fits, _RECIPIENT_DETAILS[recipient == "head"][fits]))
     return results
+
+
+# (recipient is the head) -> the recipient fact (True, False, unknown) -> its detail
+_RECIPIENT_DETAILS: dict[bool, dict[bool | None, Detail]] = {
+    True: {
+        True: Detail(N_("recipient is the head of family")),
+        False: Detail(N_("recipient must be the head of family")),
+        None: Detail(N_("recipient must be the head of family; unknown")),
+    },
+    False: {
+        True: Detail(N_("recipient is an adult woman")),
+        False: Detail(N_("recipient must be an adult woman")),
+        None: Detail(N_("recipient must be an adult woman; unknown")),
+    },
+}
 
 
 def verdict(results: list[Result]) -> str:

@@ -55,7 +55,8 @@ from typing import Any
 from adapters.codec import is_erased
 from adapters.db import Cursor, Database
 from domain.eligibility_rules import benefit_period, facts_for
-from domain.program import evaluate, verdict
+from domain.program import Detail, evaluate, text_of, verdict
+from domain.texts import N_
 from projections.base import RESTRICTIONS, Projection, identity, live_tables
 
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -689,20 +690,29 @@ def _evaluate_row(
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
+        detail = Detail(N_("the program takes effect on %(date)s"), date=first["effective_from"])
         reason = {
             "rule": "in_force",
             "rule_version": first["version"],
-            "detail": f"the program takes effect on {first['effective_from']}",
+            "passed": False,
+            "detail": str(detail),
+            "text": text_of(detail),
             "positions": [first["position"]],
         }
         return "ineligible", [reason], None, changes_on
     rule_position = rules["position"]
     if not subject:
-        who = "the head of family" if rules.get("recipient") == "head" else "an adult woman"
+        detail = (
+            Detail(N_("no active member is the head of family"))
+            if rules.get("recipient") == "head"
+            else Detail(N_("no active member is an adult woman"))
+        )
         reason = {
             "rule": "recipient",
             "rule_version": rules["version"],
-            "detail": f"no active member is {who}",
+            "passed": False,
+            "detail": str(detail),
+            "text": text_of(detail),
             "positions": [rule_position],
         }
         return "ineligible", [reason], None, changes_on
@@ -715,7 +725,9 @@ def _evaluate_row(
         {
             "rule": rule,
             "rule_version": rules["version"],
-            "detail": detail,
+            "passed": passed,
+            "detail": str(detail),
+            "text": text_of(detail),
             "positions": sorted(
                 {
                     rule_position,
@@ -723,7 +735,7 @@ def _evaluate_row(
                 }
             ),
         }
-        for rule, _passed, detail in results
+        for rule, passed, detail in results
     ]
     status = verdict(results)
     eligible_from = None
@@ -736,7 +748,12 @@ def _evaluate_row(
         reached = _add_months(_day(since), needed)
         if passed:
             # the count of months grows every month: the answer says when it was reached
-            reason["detail"] = f"{needed} months of residence reached on {reached.isoformat()}"
+            detail = Detail(
+                N_("%(needed)s months of residence reached on %(date)s"),
+                needed=needed,
+                date=reached.isoformat(),
+            )
+            reason["detail"], reason["text"] = str(detail), text_of(detail)
         else:
             # short: the count in the detail changes on the next monthly anniversary
             months = facts_now["residence_months"]
@@ -1001,7 +1018,8 @@ PROJECTION = Projection(
     serves="program",
     indexes=INDEXES,
     # 2: the benefits' facts keep their start and termination (the pair rules on periods)
-    version=2,
+    # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
+    version=3,
     ignores=frozenset(
         {
             # streams without a fact the rules read
@@ -1147,25 +1165,8 @@ def program_answers(
         if not rows:
             continue
         best = min(rows, key=lambda s: (STATUSES.index(rows[s][0]), s))
-        status, reasons_text = rows[best][0], rows[best][1]
-        reasons = json.loads(reasons_text)
-        in_force = program.rules_at(day)
-        if best and in_force is not None:
-            own_facts, own_elsewhere = _without_own(facts, elsewhere.get(best, []), best, code)
-            found_facts = facts_for(
-                _household(own_facts),
-                best,
-                program,
-                day,
-                elsewhere=own_elsewhere,
-                programs=catalog.get,
-            )
-            results = evaluate(in_force, found_facts)
-            passed = [result[1] for result in results]
-        else:  # not yet in force, or nobody the program could pay
-            passed = [False] * len(reasons)
-        for reason, verdict_ in zip(reasons, passed, strict=True):
-            reason["passed"] = verdict_
+        # each reason keeps whether its rule passed (`_evaluate_row`)
+        status, reasons = rows[best][0], json.loads(rows[best][1])
         answers.append(
             {
                 "household_id": household_id,

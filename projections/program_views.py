@@ -55,7 +55,7 @@ def _receiving(cur: Cursor, code: str) -> dict[str, int]:
 
 
 def _shown(reason: dict[str, Any]) -> dict[str, Any]:
-    return {k: reason[k] for k in ("rule", "rule_version", "detail", "positions")}
+    return {k: reason[k] for k in ("rule", "rule_version", "passed", "detail", "text", "positions")}
 
 
 def _eligible(cur: Cursor, code: str, kelurahan: str) -> dict[str, str]:

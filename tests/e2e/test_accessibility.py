@@ -181,6 +181,17 @@ def test_the_household_page_with_every_section_passes_wcag_aa_and_fits_a_tablet(
     assert axe_page.locator("td.conflict").count() == 2
     assert axe_page.locator("tr.review-open").count() == 1
     assert "Keluarga ini sudah punya usaha sendiri" in axe_page.locator("main").inner_text()
+    # each eligibility mark has words for screen readers; the rules met open on demand
+    eligibility = axe_page.locator("section[aria-labelledby='eligibility-title']")
+    for mark in eligibility.locator("li.reason").all():
+        assert mark.locator(".mark[aria-hidden='true']").count() == 1
+        assert mark.locator(".visually-hidden").text_content().strip().rstrip(":") in (
+            "Tidak terpenuhi",
+            "Belum diketahui: perlu diperiksa petugas",
+            "Terpenuhi",
+        )
+    for summary in eligibility.locator("details.reasons-met summary").all():
+        summary.click()
     assert violations(axe_page) == []
     width = axe_page.evaluate("document.documentElement.scrollWidth")
     assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"

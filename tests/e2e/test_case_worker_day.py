@@ -139,6 +139,28 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     expect(kjb_answer.locator(".badge")).to_have_text("Perlu ditinjau")
     expect(kjb_answer).to_contain_text("Desil tertinggi")
     expect(kjb_answer).to_contain_text("DTSEN 3 (2026-Q1), DTKS 6 (2025-Q4)")
+    # what decides comes first: the decile left to a person, marked ? and said in words
+    kjb_first = kjb_answer.locator("li.reason").first
+    expect(kjb_first).to_contain_text("Belum diketahui: perlu diperiksa petugas")
+    expect(kjb_first).to_contain_text("berbeda 3, toleransi 2; syarat desil ≤ 5")
+    expect(kjb_answer).to_contain_text("tinggal 12 bulan tercapai pada 12 Maret 1986")
+    # BPNT does not combine with the KJB she receives: that failed rule first, in Indonesian;
+    # the rules met are folded away until asked for
+    bpnt = eligibility.filter(has=page.get_by_role("rowheader", name="BPNT", exact=True))
+    expect(bpnt.locator(".badge")).to_have_text("Tidak layak")
+    bpnt_first = bpnt.locator("li.reason").first
+    expect(bpnt_first).to_have_class(re.compile(r"\breason-failed\b"))
+    expect(bpnt_first).to_contain_text("Tidak terpenuhi")
+    expect(bpnt_first).to_contain_text("Boleh digabung dengan")
+    expect(bpnt_first).to_contain_text("tidak boleh digabung dengan KJB")
+    met = bpnt.locator("details.reasons-met")
+    expect(met.locator("summary")).to_have_text("3 aturan terpenuhi")
+    desil_met = met.locator("li", has_text="desil 3, syarat ≤ 4")
+    expect(desil_met).to_be_hidden()
+    met.locator("summary").click()
+    expect(desil_met).to_be_visible()
+    expect(met).to_contain_text("Tidak menerima ganda")  # double_receipt, translated
+    expect(section(page, "eligibility-title")).not_to_contain_text("double_receipt")
     timeline = section(page, "timeline-title")
     expect(timeline).to_contain_text("Rumah tangga didaftarkan")
     expect(timeline).to_contain_text("Bantuan diberikan")

@@ -78,6 +78,13 @@ def test_a_family_sees_each_program_with_its_reasons(web, tokens, family):
     assert desil["detail"] == "desil 3, needs <= 2"
     assert desil["rule_version"] == 1
     assert len(desil["positions"]) == 2  # the rules and the assessment
+    # each reason says whether its rule passed, and its detail as a message to translate
+    assert desil["passed"] is False
+    assert desil["text"] == {
+        "msgid": "desil %(desil)s, needs <= %(max)s",
+        "params": {"desil": 3, "max": 2},
+    }
+    assert all(r["passed"] is True for r in programs["PKH"]["reasons"])
     assert HEAD["name"] not in answer.get_data(as_text=True)
     assert HEAD["nik"] not in answer.get_data(as_text=True)
 

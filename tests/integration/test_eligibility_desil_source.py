@@ -89,6 +89,9 @@ def test_disagreeing_sources_show_review_with_each_sources_value(web, tokens):
         "DTSEN 3 (2025-Q1), VERVAL 6 (2025-Q2): differ by 3, tolerance 1"
     )
     assert len(desil["positions"]) == 3  # the rules and both assessments
+    assert desil["passed"] is None  # a fact unknown: a person decides
+    assert desil["text"]["params"]["sources"] == "DTSEN 3 (2025-Q1), VERVAL 6 (2025-Q2)"
+    assert desil["text"]["msgid"] % desil["text"]["params"] == desil["detail"]
     assert HEAD["nik"] not in answer.get_data(as_text=True)
 
 
@@ -114,5 +117,7 @@ def test_the_approver_sees_the_disagreeing_sources_of_a_grant_left_to_them(web, 
 
     page = web.test_client().get("/persetujuan").text
 
-    assert "DTSEN 3 (2025-Q1), VERVAL 6 (2025-Q2): differ by 3, tolerance 1" in page
-    assert "max_desil" in page
+    # the rule and what is known of it, in Bahasa Indonesia
+    assert "DTSEN 3 (2025-Q1), VERVAL 6 (2025-Q2): berbeda 3, toleransi 1" in page
+    assert "Desil tertinggi" in page
+    assert "max_desil" not in page

@@ -68,7 +68,12 @@ def test_the_page_shows_everything_a_case_worker_needs(family):
     eligibility = section(page, "eligibility-title")
     kjb = re.search(r'<th scope="row">KJB</th>.*?</tr>', eligibility, re.S).group(0)
     assert "Tidak layak" in kjb  # the head holds an NIB now
-    assert "Pemegang NIB dikecualikan (v1): a member holds an NIB" in kjb
+    # the rule that failed comes first, marked and said in Indonesian
+    first = re.search(r'<li class="reason reason-(\w+)">(.*?)</li>', kjb, re.S)
+    assert first.group(1) == "failed"
+    assert "Tidak terpenuhi" in first.group(2)  # the mark's words, for screen readers
+    assert "Pemegang NIB dikecualikan" in first.group(2)
+    assert "ada anggota yang memiliki NIB" in first.group(2)
 
     benefits = section(page, "benefits-title")
     assert "KJB" in benefits and "Aktif" in benefits and "Diberikan" in benefits
