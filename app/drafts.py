@@ -47,4 +47,14 @@ def rules_from_form(form: Any) -> dict[str, Any]:
     recipient = form.get("rules.recipient", "").strip()
     if recipient:
         rules["recipient"] = recipient
+    rules["serves_without_nik"] = form.get("rules.serves_without_nik") == "true"
+    if "rules.desil_source.order" in form:  # the decile source rule's three parts
+        order = form.get("rules.desil_source.order", "")
+        tolerance = form.get("rules.desil_source.tolerance", "").strip()
+        rules["desil_source"] = {
+            "order": [c for c in (p.strip() for p in order.split(",")) if c],
+            "verification_overrides": form.get("rules.desil_source.verification_overrides")
+            == "true",
+            "tolerance": tolerance or None,
+        }
     return rules

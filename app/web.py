@@ -80,7 +80,7 @@ from domain.eligibility_rules import open_rules
 from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
-from domain.program import RECIPIENTS, Detail
+from domain.program import RECIPIENTS, Detail, desil_source_rule
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
 from projections import program_views
@@ -1414,7 +1414,22 @@ def decide(approval_id: str, decision: str):
 # The roles that may read a program's errors and try a draft (app/api.py WHAT_IF_READERS);
 # a program manager only for their OPD's programs.
 PROGRAM_PAGE_ROLES = ("supervisor", "auditor", "program_manager", "admin")
-RULE_PATHS = tuple(f"rules.{name}" for name in RULE_FIELDS)
+# the draft's fields: every rule, the decile source rule by its three parts
+RULE_PATHS = tuple(
+    path
+    for name in RULE_FIELDS
+    for path in (
+        (f"rules.{name}.{part}" for part in ("order", "verification_overrides", "tolerance"))
+        if name == "desil_source"
+        else (f"rules.{name}",)
+    )
+)
+RULE_FLAGS = (
+    "rules.excludes_nib_holders",
+    "rules.once_per_kk",
+    "rules.serves_without_nik",
+    "rules.desil_source.verification_overrides",
+)
 SHOWN_FAMILIES = 200  # per list on the page; the CSV has every one
 
 
@@ -1449,16 +1464,27 @@ def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[di
             "rules.once_per_kk": "true" if rules.get("once_per_kk") else "",
             "rules.combinable_with": combinable,
             "rules.recipient": rules.get("recipient") or "any_member",
+            "rules.serves_without_nik": "true" if rules.get("serves_without_nik") else "",
         }
+        source = desil_source_rule(rules)
+        values["rules.desil_source.order"] = ", ".join(source["order"])
+        values["rules.desil_source.verification_overrides"] = (
+            "true" if source["verification_overrides"] else ""
+        )
+        tolerance = source["tolerance"]
+        values["rules.desil_source.tolerance"] = "" if tolerance is None else str(tolerance)
     return [
         {
             "path": path,
-            "id": "wi-" + path.split(".", 1)[1].replace("_", "-"),
+            "id": "wi-" + path.split(".", 1)[1].replace("_", "-").replace(".", "-"),
             "label": field_label(path, "ChangeProgramRules"),
             "value": values.get(path, ""),
             "options": [(r, option_label(path, r)) for r in RECIPIENTS]
             if path == "rules.recipient"
             else None,
+            "flag": path in RULE_FLAGS,
+            "numeric": path
+            in ("rules.max_desil", "rules.min_residence_months", "rules.desil_source.tolerance"),
         }
         for path in RULE_PATHS
     ]

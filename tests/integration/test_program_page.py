@@ -28,7 +28,7 @@ def test_the_page_shows_the_errors_and_an_unknown_program_is_404(browser, famili
     assert "Kesalahan inklusi: 1." in html
     assert "Kesalahan eksklusi: 2." in html
     assert families["included"][:8] in html
-    assert "desil 6, needs &lt;= 4" in html
+    assert "desil 6, syarat ≤ 4" in html  # the rule's detail, in Indonesian
     assert 'href="/program"' in html  # the navigation leads to the programs
     assert browser.get("/program/NOPE").status_code == 404
 
@@ -82,3 +82,29 @@ def test_a_bad_draft_is_422_naming_the_field_and_a_post_without_its_token_is_ref
     assert "Hasil rancangan" not in html
     refused = web.test_client().post("/program/PKH/what-if", data=_form())
     assert refused.status_code == 400
+
+
+def test_the_what_if_form_shows_every_rule_and_checks_the_decile_source_parts(
+    browser,
+    families,  # noqa: F811
+):
+    html = browser.get("/program/PKH").get_data(as_text=True)
+    # flags are switches; the decile source rule is shown by its three parts, in Indonesian
+    assert 'name="rules.serves_without_nik" type="checkbox"' in html
+    assert 'name="rules.desil_source.verification_overrides" type="checkbox"' in html
+    assert 'value="DTSEN, VERVAL, DTKS, P3KE"' in html
+    assert "Desil source" not in html
+    sources = {
+        "rules.desil_source.order": "DTSEN, DTKS",
+        "rules.desil_source.tolerance": "2",
+    }
+    answer = browser.post("/program/PKH/what-if", data=_form(**sources), headers=HTMX)
+    assert answer.status_code == 200
+    unknown = {**sources, "rules.desil_source.order": "DTSEN, BPS"}
+    answer = browser.post("/program/PKH/what-if", data=_form(**unknown), headers=HTMX)
+    assert answer.status_code == 422
+    assert 'id="wi-desil-source-order"' in answer.get_data(as_text=True)
+    too_far = {**sources, "rules.desil_source.tolerance": "12"}
+    answer = browser.post("/program/PKH/what-if", data=_form(**too_far), headers=HTMX)
+    assert answer.status_code == 422
+    assert 'id="wi-desil-source-tolerance"' in answer.get_data(as_text=True)
