@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.eligibility_rules import benefit_period, overlap_start
 from domain.errors import DomainError, NotFound, RulesFailed
-from domain.household import BENEFIT_CHANGE_REASONS, derived_id, today
+from domain.household import BENEFIT_CHANGE_REASONS, derived_id, new_benefit, today
 
 SEXES = ("M", "F")
 # What a person without papers can be helped with before a NIK is known.
@@ -211,17 +211,9 @@ class ProvisionalPerson(Aggregate):
         amount: int,
         meta: dict[str, Any],
     ) -> None:
-        self.benefits[benefit_id] = {
-            "benefit_id": benefit_id,
-            "nik": None,
-            "program": program,
-            "period_start": period_start,
-            "period_end": period_end,
-            "amount": amount,
-            "status": "active",
-            "history": [{"status": "active", "effective_date": period_start}],
-            "reviews": [],
-        }
+        self.benefits[benefit_id] = new_benefit(
+            benefit_id, None, program, period_start, period_end, amount
+        )
 
     def benefit(self, benefit_id: str) -> dict[str, Any]:
         try:

@@ -220,6 +220,24 @@ _PERIOD = re.compile(r"^[0-9]{4}-Q[1-4]$")
 _REGION = re.compile(r"^(?:[0-9]{4}|[0-9]{6})$")
 
 
+def new_benefit(
+    benefit_id: str, nik: str | None, program: str, period_start: str, period_end: str, amount: int
+) -> dict[str, Any]:
+    """A benefit as granted: active from its start, no review yet (`nik` None: a person
+    without a NIK yet, domain.homeless)."""
+    return {
+        "benefit_id": benefit_id,
+        "nik": nik,
+        "program": program,
+        "period_start": period_start,
+        "period_end": period_end,
+        "amount": amount,
+        "status": "active",
+        "history": [{"status": "active", "effective_date": period_start}],
+        "reviews": [],
+    }
+
+
 def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
@@ -942,17 +960,9 @@ class Household(Aggregate):
         amount: int,
         meta: dict[str, Any],
     ) -> None:
-        self.benefits[benefit_id] = {
-            "benefit_id": benefit_id,
-            "nik": nik,
-            "program": program,
-            "period_start": period_start,
-            "period_end": period_end,
-            "amount": amount,
-            "status": "active",
-            "history": [{"status": "active", "effective_date": period_start}],
-            "reviews": [],
-        }
+        self.benefits[benefit_id] = new_benefit(
+            benefit_id, nik, program, period_start, period_end, amount
+        )
 
     def _check_benefit_change(
         self, benefit: dict[str, Any], effective_date: str, reason_code: str | None, meta: dict
