@@ -134,33 +134,6 @@ class HouseholdSchema(_Answer):
     enrollments = fields.List(fields.Dict())
     notes = fields.List(fields.Dict())
     objections = fields.List(fields.Dict())
-
-
-_MODE = fields.String(
-    validate=validate.OneOf(("known", "effective")),
-    metadata={
-        "description": "with as_of: known (as known then: what had been recorded by that"
-        " moment, the default) or effective (as it was: what had happened by then, including"
-        " facts recorded later, such as a death reported late); only auditors, supervisors"
-        " and administrators read the past"
-    },
-)
-_AS_OF = fields.String(
-    metadata={
-        "description": "a past moment: an RFC 3339 time with its offset, or a date (the end"
-        " of that day in WIB); malformed: 422 as_of.invalid"
-    }
-)
-
-
-class AsOfQuerySchema(Schema):
-    as_of = _AS_OF
-    mode = _MODE
-
-
-class HouseholdAsOfSchema(HouseholdSchema):
-    """A household as of a moment (with as_of): the same fields, plus the moment and mode."""
-
     as_of = fields.AwareDateTime(metadata={"description": "with as_of: the moment asked"})
     mode = fields.String(metadata={"description": "with as_of: known or effective"})
     skipped = fields.List(
@@ -170,6 +143,32 @@ class HouseholdAsOfSchema(HouseholdSchema):
             " the state as it was then"
         },
     )
+
+
+def _mode() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(("known", "effective")),
+        metadata={
+            "description": "with as_of: known (as known then: what had been recorded by that"
+            " moment, the default) or effective (as it was: what had happened by then, including"
+            " facts recorded later, such as a death reported late); only auditors, supervisors"
+            " and administrators read the past"
+        },
+    )
+
+
+def _as_of() -> fields.String:
+    return fields.String(
+        metadata={
+            "description": "a past moment: an RFC 3339 time with its offset, or a date (the end"
+            " of that day in WIB); malformed: 422 as_of.invalid"
+        }
+    )
+
+
+class AsOfQuerySchema(Schema):
+    as_of = _as_of()
+    mode = _mode()
 
 
 class HouseholdsSchema(_Answer):
@@ -226,7 +225,7 @@ class DiffQuerySchema(Schema):
         required=True,
         metadata={"description": "the later moment (RFC 3339 with offset, or a date)"},
     )
-    mode = _MODE
+    mode = _mode()
 
 
 class ChangeSchema(_Answer):
@@ -332,8 +331,8 @@ class PersonBenefitsSchema(_Answer):
 
 
 class EligibilityQuerySchema(Schema):
-    as_of = _AS_OF
-    mode = _MODE
+    as_of = _as_of()
+    mode = _mode()
 
 
 class ReasonTextSchema(_Answer):

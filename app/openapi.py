@@ -228,7 +228,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "getHousehold",
             "a household with its members: its whole state as the event store knows it;"
             " with as_of, as of that moment (mode known or effective)",
-            _json("the household", answers.HouseholdAsOfSchema),
+            _json("the household", answers.HouseholdSchema),
             query=answers.AsOfQuerySchema,
             forbidden="as_of: not an auditor, supervisor or administrator",
             not_found="no such household, or (as_of) not yet recorded then",
