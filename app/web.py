@@ -1637,7 +1637,10 @@ def household_time_travel(household_id: str):
             "events": _timeline_entries(
                 time_travel.history_as_of(casework, household_id, at, mode)
             ),
-            "eligibility": time_travel.eligibility_as_of(casework, household_id, at, mode) or [],
+            "eligibility": [
+                {**answer, "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"])}
+                for answer in time_travel.eligibility_as_of(casework, household_id, at, mode) or []
+            ],
         }
     changes = None
     if start and end and not errors:
@@ -1658,5 +1661,5 @@ def household_time_travel(household_id: str):
         "at_text": moment_text(rfc3339(at)) if at else "",
     }
     if htmx_request.htmx:
-        return render_template("_time_travel.html", **context)
+        return render_template("_time_travel_result.html", **context)
     return render_template("time_travel.html", **context), 422 if errors else 200

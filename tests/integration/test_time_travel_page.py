@@ -63,7 +63,8 @@ def test_the_timeline_shows_the_household_in_both_modes_and_the_diff(web, family
         url, query_string={"dari": "2025-05-01T00:00", "sampai": july, "mode": "effective"}
     )
     assert f"members.{HUSBAND['nik']}.status" in diff.text
-    assert "deceased" in diff.text
+    row = re.search(r"<tr>(?:(?!</tr>).)*members\.\d+\.status.*?</tr>", diff.text, re.S).group(0)
+    assert "Aktif" in row and "Meninggal" in row
 
 
 def test_the_household_page_offers_the_picker_and_bad_moments_are_explained(web, family):
