@@ -227,3 +227,14 @@ def test_only_auditors_supervisors_and_admins_travel_in_time(web, tokens, casewo
             assert (answer.status_code == 200) is allowed, (name, path, answer.status_code)
             if not allowed:
                 assert answer.status_code == 403
+
+
+def test_an_unknown_household_is_404_in_the_past_too(auditor):
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for path in ("", "/history", "/eligibility"):
+        answer = auditor.get(f"/api/v1/households/{unknown}{path}", query_string={"as_of": now()})
+        assert answer.status_code == 404, path
+    diff = auditor.get(
+        f"/api/v1/households/{unknown}/diff", query_string={"from": "2025-01-01", "to": now()}
+    )
+    assert diff.status_code == 404
