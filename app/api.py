@@ -16,7 +16,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from adapters import idempotency
-from app import access_log, openapi
+from adapters.wire import rfc3339
+from app import access_log, openapi, time_travel
 from app.api_schemas import MAX_LIMIT
 from app.auth import require_role
 from app.command_path import (
@@ -147,10 +148,45 @@ def _uuid_or_404(raw: str, field: str, code: str) -> str:
         raise NotFound(field, code) from None
 
 
+def _moment() -> tuple[dt.datetime, str] | None:
+    """(as_of, mode) of a time-travel request, None without `as_of`; BadMoment when malformed
+    (a `mode` without `as_of` too)."""
+    raw = request.args.get("as_of")
+    mode = time_travel.parse_mode(request.args.get("mode"))
+    if raw is None:
+        if "mode" in request.args:
+            raise time_travel.BadMoment("as_of", "as_of.required")
+        return None
+    return time_travel.parse_moment(raw), mode
+
+
+def _bad_moment(bad: time_travel.BadMoment) -> tuple[Response, int]:
+    return jsonify(errors_body({bad.field: [bad.code]})), 422
+
+
+def _as_of_fields(moment: tuple[dt.datetime, str]) -> dict[str, Any]:
+    return {"as_of": rfc3339(moment[0]), "mode": moment[1]}
+
+
 @bp.get("/households/<household_id>")
 def household(household_id: str):
     actor = caller()
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    try:
+        moment = _moment()
+    except time_travel.BadMoment as bad:
+        return _bad_moment(bad)
+    if moment is not None:
+        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        then = time_travel.household_as_of(services().casework, household_id, *moment)
+        if then is None:
+            return error_response(404, "as_of", "household.not_yet")
+        shown, skipped = then
+        access_log.record_households(actor, "api", [shown], access_log.api_reason())
+        answer = {**shown, **_as_of_fields(moment)}
+        if skipped:
+            answer["skipped"] = skipped
+        return jsonify(answer)
     found = household_from_store(services().casework, household_id)
     if found is None:
         row = get_household(services().views, household_id)
@@ -166,9 +202,47 @@ def household_history(household_id: str):
     actor = caller()
     casework = services().casework
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    try:
+        moment = _moment()
+    except time_travel.BadMoment as bad:
+        return _bad_moment(bad)
     household = casework.get_household(household_id)
+    if moment is not None:
+        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        events = time_travel.history_as_of(casework, household_id, *moment)
+        access_log.record_households(actor, "api", [household], access_log.api_reason())
+        return jsonify({"household_id": household_id, "events": events, **_as_of_fields(moment)})
     access_log.record_households(actor, "api", [household], access_log.api_reason())
     return jsonify({"household_id": household_id, "events": stream_history(casework, household.id)})
+
+
+@bp.get("/households/<household_id>/diff")
+def household_diff(household_id: str):
+    """What changed in a household between two moments (`from` before or equal to `to`)."""
+    actor = caller()
+    require_role(actor, *time_travel.TIME_TRAVELLERS)
+    casework = services().casework
+    household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    try:
+        mode = time_travel.parse_mode(request.args.get("mode"))
+        start = time_travel.parse_moment(request.args.get("from", ""), "from")
+        end = time_travel.parse_moment(request.args.get("to", ""), "to")
+    except time_travel.BadMoment as bad:
+        return _bad_moment(bad)
+    if start > end:
+        return jsonify(errors_body({"from": ["from.after_to"]})), 422
+    household = casework.get_household(household_id)
+    changed = time_travel.diff(casework, household_id, start, end, mode)
+    access_log.record_households(actor, "api", [household], access_log.api_reason())
+    return jsonify(
+        {
+            "household_id": household_id,
+            "from": rfc3339(start),
+            "to": rfc3339(end),
+            "mode": mode,
+            **changed,
+        }
+    )
 
 
 # Who may read eligibility answers: not agencies (their agreement's feed is theirs); a
@@ -183,37 +257,36 @@ def _caseworker_areas(actor: Actor) -> set[str] | None:
     return set(services().casework.get_user(actor.id).kelurahan)
 
 
-def _as_of_now() -> str:
-    """`as_of`: only now for the time being; a malformed one is 422, a past one too (not yet
-    kept: the view answers for today)."""
-    today = eligibility.CLOCK()
-    raw = request.args.get("as_of", "").strip()
-    if not raw:
-        return today.isoformat()
-    try:
-        day = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            day = dt.datetime.combine(dt.date.fromisoformat(raw), dt.time())
-        except ValueError:
-            raise Invalid({"as_of": ["as_of.invalid"]}) from None
-    if day.date() != today:
-        raise Invalid({"as_of": ["as_of.only_today"]})
-    return today.isoformat()
-
-
 @bp.get("/households/<household_id>/eligibility")
 def household_eligibility_answer(household_id: str):
     """Per program, whether the household is eligible today, with the reasons (the
-    eligibility view, serves="program": restricted persons are left out)."""
+    eligibility view, serves="program": restricted persons are left out); with `as_of`, as of
+    that moment (app/time_travel.py)."""
     actor = caller()
     require_role(actor, *ELIGIBILITY_READERS)
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     try:
-        as_of = _as_of_now()
-    except Invalid as invalid:
-        return jsonify(errors_body(invalid.codes)), 422
+        moment = _moment()
+    except time_travel.BadMoment as bad:
+        return _bad_moment(bad)
     views = services().views
+    if moment is not None:
+        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        answers = time_travel.eligibility_as_of(services().casework, household_id, *moment)
+        if answers is None:
+            return error_response(404, "as_of", "household.not_yet")
+        access_log.record_households(actor, "api", [{"id": household_id}], access_log.api_reason())
+        at, mode = moment
+        return jsonify(
+            {
+                "household_id": household_id,
+                "as_of": at.astimezone(time_travel.WIB).date().isoformat(),
+                "as_of_time": rfc3339(at),
+                "mode": mode,
+                "programs": answers,
+            }
+        )
+    as_of = eligibility.CLOCK().isoformat()
     answers = household_eligibility(views, household_id)
     if answers is None:
         return error_response(404, "household_id", "household.not_found")

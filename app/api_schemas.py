@@ -134,6 +134,41 @@ class HouseholdSchema(_Answer):
     enrollments = fields.List(fields.Dict())
     notes = fields.List(fields.Dict())
     objections = fields.List(fields.Dict())
+    as_of = fields.AwareDateTime(metadata={"description": "with as_of: the moment asked"})
+    mode = fields.String(metadata={"description": "with as_of: known or effective"})
+    skipped = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "mode=effective: the events (version, type) that could not apply to"
+            " the state as it was then"
+        },
+    )
+
+
+def _mode() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(("known", "effective")),
+        metadata={
+            "description": "with as_of: known (as known then: what had been recorded by that"
+            " moment, the default) or effective (as it was: what had happened by then, including"
+            " facts recorded later, such as a death reported late); only auditors, supervisors"
+            " and administrators read the past"
+        },
+    )
+
+
+def _as_of() -> fields.String:
+    return fields.String(
+        metadata={
+            "description": "a past moment: an RFC 3339 time with its offset, or a date (the end"
+            " of that day in WIB); malformed: 422 as_of.invalid"
+        }
+    )
+
+
+class AsOfQuerySchema(Schema):
+    as_of = _as_of()
+    mode = _mode()
 
 
 class HouseholdsSchema(_Answer):
@@ -176,6 +211,46 @@ class HistoryEventSchema(_Answer):
 class HouseholdHistorySchema(_Answer):
     household_id = fields.UUID(required=True)
     events = fields.List(fields.Nested(HistoryEventSchema), required=True)
+    as_of = fields.AwareDateTime(metadata={"description": "with as_of: the moment asked"})
+    mode = fields.String(metadata={"description": "with as_of: known or effective"})
+
+
+class DiffQuerySchema(Schema):
+    from_ = fields.String(
+        data_key="from",
+        required=True,
+        metadata={"description": "the earlier moment (RFC 3339 with offset, or a date)"},
+    )
+    to = fields.String(
+        required=True,
+        metadata={"description": "the later moment (RFC 3339 with offset, or a date)"},
+    )
+    mode = _mode()
+
+
+class ChangeSchema(_Answer):
+    field = fields.String(
+        required=True,
+        metadata={
+            "description": "a household field, members.<nik>[.<field>] or"
+            " benefits.<benefit_id>[.<field>]"
+        },
+    )
+    from_ = fields.Raw(data_key="from", allow_none=True)
+    to = fields.Raw(allow_none=True)
+
+
+class HouseholdDiffSchema(_Answer):
+    household_id = fields.UUID(required=True)
+    from_ = fields.AwareDateTime(data_key="from", required=True)
+    to = fields.AwareDateTime(required=True)
+    mode = fields.String(required=True)
+    events = fields.List(
+        fields.Nested(HistoryEventSchema),
+        required=True,
+        metadata={"description": "the events recorded (or happened) after from and by to"},
+    )
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
 
 
 class ApprovalHistorySchema(_Answer):
@@ -256,12 +331,8 @@ class PersonBenefitsSchema(_Answer):
 
 
 class EligibilityQuerySchema(Schema):
-    as_of = fields.String(
-        metadata={
-            "description": "today only for now (a date or an RFC 3339 time); another day is"
-            " 422 as_of.only_today, a malformed one 422 as_of.invalid"
-        }
-    )
+    as_of = _as_of()
+    mode = _mode()
 
 
 class ReasonTextSchema(_Answer):
@@ -319,7 +390,9 @@ class ProgramEligibilitySchema(_Answer):
 
 class HouseholdEligibilitySchema(_Answer):
     household_id = fields.UUID(required=True)
-    as_of = fields.Date(required=True)
+    as_of = fields.Date(required=True, metadata={"description": "the day answered for (WIB)"})
+    as_of_time = fields.AwareDateTime(metadata={"description": "with as_of: the moment asked"})
+    mode = fields.String(metadata={"description": "with as_of: known or effective"})
     programs = fields.List(fields.Nested(ProgramEligibilitySchema), required=True)
 
 

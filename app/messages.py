@@ -456,9 +456,20 @@ ERRORS: dict[str, LazyString] = {
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
-    "as_of.invalid": _l("as_of must be a date (YYYY-MM-DD) or an RFC 3339 time."),
-    "as_of.only_today": _l(
-        "Eligibility is answered for today only; earlier dates are not available yet."
+    "as_of.invalid": _l(
+        "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"
+        " (YYYY-MM-DD: the end of that day in WIB)."
+    ),
+    "as_of.required": _l("mode is given without as_of: give as_of too, or leave mode out."),
+    "mode.invalid": _l("mode must be known (as known then) or effective (as it was)."),
+    "from.invalid": _l(
+        "from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."
+    ),
+    "to.invalid": _l("to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
+    "from.after_to": _l("from is after to: give the earlier moment as from."),
+    "household.not_yet": _l(
+        "The household had not been recorded (or had not happened) by that moment: choose a"
+        " later one."
     ),
     "nik.unknown": _l(
         "This NIK is not recorded in the system: no personal data is held about it."

@@ -226,29 +226,51 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.household": {
         "get": _read(
             "getHousehold",
-            "a household with its members: its whole state as the event store knows it",
+            "a household with its members: its whole state as the event store knows it;"
+            " with as_of, as of that moment (mode known or effective)",
             _json("the household", answers.HouseholdSchema),
-            not_found="no such household",
+            query=answers.AsOfQuerySchema,
+            forbidden="as_of: not an auditor, supervisor or administrator",
+            not_found="no such household, or (as_of) not yet recorded then",
+            invalid="as_of or mode malformed",
         )
     },
     "api.household_history": {
         "get": _read(
             "householdHistory",
-            "the household's events in order",
+            "the household's events in order; with as_of, those recorded (known) or"
+            " happened (effective) by then",
             _json("its events", answers.HouseholdHistorySchema),
+            query=answers.AsOfQuerySchema,
+            forbidden="as_of: not an auditor, supervisor or administrator",
             not_found="no such household",
+            invalid="as_of or mode malformed",
+        )
+    },
+    "api.household_diff": {
+        "get": _read(
+            "householdDiff",
+            "what changed in a household between two moments: the events recorded (known)"
+            " or happened (effective) after from and by to, and the fields that differ",
+            _json("the changes", answers.HouseholdDiffSchema),
+            query=answers.DiffQuerySchema,
+            forbidden="not an auditor, supervisor or administrator",
+            not_found="no such household",
+            invalid="from or to malformed or missing, from after to, or mode malformed",
         )
     },
     "api.household_eligibility_answer": {
         "get": _read(
             "householdEligibility",
             "per program, whether the household is eligible today, with the reasons; persons"
-            " whose processing is restricted are left out",
+            " whose processing is restricted are left out; with as_of, as of that moment"
+            " (evaluated from the store with the rule versions known then)",
             _json("the answers", answers.HouseholdEligibilitySchema),
             query=answers.EligibilityQuerySchema,
-            forbidden="agencies; a caseworker outside their kelurahan",
-            not_found="no such household",
-            invalid="as_of malformed, or not today",
+            forbidden="agencies; a caseworker outside their kelurahan; as_of: not an auditor,"
+            " supervisor or administrator",
+            not_found="no such household, or (as_of) not yet recorded then",
+            invalid="as_of or mode malformed",
         )
     },
     "api.program_eligible": {

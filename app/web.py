@@ -32,7 +32,8 @@ from flask_babel import get_locale, gettext
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
-from app import access_log
+from adapters.wire import rfc3339
+from app import access_log, time_travel
 from app.auth import web_actor
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
@@ -1590,3 +1591,101 @@ def program_what_if_page(code: str):
         scale=_bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         **context,
     ), status
+
+
+# --- time travel (auditors and supervisors) ---------------------------------------------------
+
+
+@bp.app_context_processor
+def _time_travel_helpers() -> dict[str, Any]:
+    return {
+        "can_time_travel": current_actor().role in time_travel.TIME_TRAVELLERS,
+        "tt_now": lambda: _local_moment(dt.datetime.now(dt.UTC)),
+    }
+
+
+def _local_moment(value: dt.datetime) -> str:
+    """A moment as a datetime-local input shows it: WIB, to the minute."""
+    return value.astimezone(time_travel.WIB).strftime("%Y-%m-%dT%H:%M")
+
+
+def _moment_arg(name: str, field_name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return time_travel.parse_moment(raw, field_name, naive_is_wib=True)
+    except time_travel.BadMoment as bad:
+        errors.setdefault(name, []).append(message(bad.code))
+        return None
+
+
+def _timeline_entries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": gettext(shown["label"]) if shown["label"] else shown["type"],
+            "occurred_at": entry["occurred_at"],
+            "recorded_at": entry["recorded_at"],
+        }
+        for entry, shown in zip(history, timeline(history), strict=True)
+    ]
+
+
+@bp.get("/rumah-tangga/<household_id>/lini-masa")
+def household_time_travel(household_id: str):
+    """The household as of a moment (as known then, or as it was) and what changed between two
+    moments: for auditors and supervisors. Stores nothing but the read log."""
+    household_id = _household_id(household_id)
+    actor = current_actor()
+    if actor.role not in time_travel.TIME_TRAVELLERS:
+        abort(403)
+    casework = services().casework
+    try:
+        casework.get_household(household_id)
+    except NotFound:
+        abort(404)
+    errors: dict[str, list[str]] = {}
+    mode = request.args.get("mode", "").strip() or time_travel.DEFAULT_MODE
+    if mode not in time_travel.MODES:
+        errors["mode"] = [message("mode.invalid")]
+        mode = time_travel.DEFAULT_MODE
+    at = _moment_arg("saat", "as_of", errors)
+    start = _moment_arg("dari", "from", errors)
+    end = _moment_arg("sampai", "to", errors)
+    if start and end and start > end:
+        errors.setdefault("dari", []).append(message("from.after_to"))
+    then = None
+    if at is not None and not errors:
+        found = time_travel.household_as_of(casework, household_id, at, mode)
+        then = {
+            "household": found[0] if found else None,
+            "skipped": found[1] if found else [],
+            "events": _timeline_entries(
+                time_travel.history_as_of(casework, household_id, at, mode)
+            ),
+            "eligibility": [
+                {**answer, "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"])}
+                for answer in time_travel.eligibility_as_of(casework, household_id, at, mode) or []
+            ],
+        }
+    changes = None
+    if start and end and not errors:
+        found = time_travel.diff(casework, household_id, start, end, mode)
+        changes = {**found, "events": _timeline_entries(found["events"])}
+    access_log.record_households(actor, "ui", [household_id], access_log.ui_reason())
+    now = dt.datetime.now(dt.UTC)
+    context = {
+        "household_id": household_id,
+        "mode": mode,
+        "saat": _local_moment(at) if at else request.args.get("saat", "")[:40],
+        "dari": _local_moment(start) if start else request.args.get("dari", "")[:40],
+        "sampai": _local_moment(end) if end else request.args.get("sampai", "")[:40],
+        "now_local": _local_moment(now),
+        "then": then,
+        "changes": changes,
+        "tt_errors": errors,
+        "at_text": moment_text(rfc3339(at)) if at else "",
+    }
+    if htmx_request.htmx:
+        return render_template("_time_travel_result.html", **context)
+    return render_template("time_travel.html", **context), 422 if errors else 200

@@ -89,7 +89,7 @@ def test_a_family_sees_each_program_with_its_reasons(web, tokens, family):
     assert HEAD["nik"] not in answer.get_data(as_text=True)
 
 
-def test_as_of_is_today_only_and_a_malformed_one_is_422(web, tokens, family):
+def test_as_of_before_the_household_is_404_and_a_malformed_one_is_422(web, tokens, family):
     client = authorized_client(web, tokens["sup1"])
     url = f"/api/v1/households/{family}/eligibility"
     today = eligibility.CLOCK().isoformat()
@@ -97,7 +97,9 @@ def test_as_of_is_today_only_and_a_malformed_one_is_422(web, tokens, family):
     malformed = client.get(f"{url}?as_of=yesterday")
     assert malformed.status_code == 422
     assert "as_of" in malformed.json["errors"]
-    assert client.get(f"{url}?as_of=2020-01-01").status_code == 422
+    before = client.get(f"{url}?as_of=2020-01-01")
+    assert before.status_code == 404
+    assert before.json["codes"] == {"as_of": ["household.not_yet"]}
 
 
 def test_the_eligible_families_of_a_program_by_kelurahan(web, tokens, family):

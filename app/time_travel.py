@@ -1,0 +1,350 @@
+"""Time travel: a household, its eligibility and its history as of a past moment, and what
+changed between two moments (`?as_of=`, `mode=`, `/diff`).
+
+Two modes, both read from the event store (never from the views):
+- `known` (the default), *as known then*: the events recorded at or before the moment (their
+  eventsourcing timestamp). The household is the aggregate at the last version recorded by
+  then (`repository.get(id, version=N)`), so the answer equals what the live endpoint
+  answered at that moment, but for persons erased since: erasure is for ever, and an erased
+  person shows erased in the past too (their keys are gone).
+- `effective`, *as it was*: the events whose `occurred_at` is at or before the moment,
+  whatever their recording time (a death reported late counts from the day it happened), in
+  store order. The subset is folded with the aggregate's own event methods (`apply`), the
+  version check left out since the subset has gaps. Limits: an event whose method cannot
+  apply to the reduced state (e.g. a change to a member added by an event that happened
+  later) is left out and listed in `skipped`; no command rule is checked again, so the state
+  is what the events say, not what a command would have allowed in that order.
+
+Eligibility as of a moment evaluates the programs' rules (`domain.eligibility_rules.facts_for`,
+`domain.program.evaluate`, `verdict`) on the household as of then, on the day of the moment
+(WIB): in `known` mode with the rule versions recorded by then, in `effective` mode with every
+rule version recorded since (a version recorded later but in force that day counts). Limits:
+the benefits a person holds on another KK are not read (the pair rules see this household's
+benefits only), and the reasons carry no store positions (`positions` is empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from adapters.codec import is_erased
+from adapters.wire import rfc3339
+from app.disclosure import public_state
+from app.history import stream_history
+from domain.application import Casework
+from domain.city import WIB
+from domain.eligibility_rules import facts_for
+from domain.household import Household
+from domain.program import Detail, Program, evaluate, text_of, verdict
+from domain.texts import N_
+
+MODES = ("known", "effective")
+DEFAULT_MODE = "known"
+# The roles that may read the past (auditors replay history; supervisors check it).
+TIME_TRAVELLERS = ("auditor", "supervisor", "admin")
+# Best first, as the eligibility view orders its answers.
+STATUSES = ("eligible", "review", "ineligible")
+# Moments before this year are not a date anyone meant (the register began in this century).
+EARLIEST_YEAR = 1900
+
+
+class BadMoment(ValueError):
+    """A malformed moment or mode: the field and its error code."""
+
+    def __init__(self, field_name: str, code: str) -> None:
+        super().__init__(code)
+        self.field = field_name
+        self.code = code
+
+
+def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False) -> dt.datetime:
+    """An RFC 3339 time (with its offset), or a date (the end of that day in Jambi, WIB), as an
+    aware UTC datetime. `naive_is_wib`: a time without offset is read as WIB (the web's
+    datetime-local). Anything else raises BadMoment(field, "<field>.invalid")."""
+    text = (raw or "").strip()
+    code = f"{field_name}.invalid"
+    if not text or len(text) > 40:
+        raise BadMoment(field_name, code)
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time.max, WIB)
+        else:
+            moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
+            if moment.tzinfo is None:
+                if not naive_is_wib:
+                    raise BadMoment(field_name, code)
+                moment = moment.replace(tzinfo=WIB)
+    except ValueError:
+        raise BadMoment(field_name, code) from None
+    if moment.year < EARLIEST_YEAR:
+        raise BadMoment(field_name, code)
+    return moment.astimezone(dt.UTC)
+
+
+def parse_mode(raw: str | None) -> str:
+    mode = (raw or "").strip() or DEFAULT_MODE
+    if mode not in MODES:
+        raise BadMoment("mode", "mode.invalid")
+    return mode
+
+
+def _occurred(event: Any) -> dt.datetime:
+    """When the event happened in the world (its meta's occurred_at), else when recorded."""
+    raw = (getattr(event, "meta", None) or {}).get("occurred_at")
+    if raw:
+        try:
+            moment = dt.datetime.fromisoformat(str(raw))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
+    return event.timestamp
+
+
+def _counts(event: Any, at: dt.datetime, mode: str) -> bool:
+    """Whether the event belongs to the past as of `at` in that mode."""
+    return (event.timestamp if mode == "known" else _occurred(event)) <= at
+
+
+def _events(casework: Casework, stream_id: uuid.UUID) -> list[Any]:
+    return [casework.mapper.to_domain_event(s) for s in casework.recorder.select_events(stream_id)]
+
+
+@dataclass
+class Past:
+    """An aggregate as of a moment, and the events left out of it."""
+
+    aggregate: Any
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def aggregate_as_of(
+    casework: Casework, stream_id: uuid.UUID, at: dt.datetime, mode: str
+) -> Past | None:
+    """The aggregate of one stream as of `at` (None: nothing of it by then)."""
+    events = _events(casework, stream_id)
+    if mode == "known":
+        versions = [e.originator_version for e in events if _counts(e, at, mode)]
+        if not versions:
+            return None
+        return Past(casework.repository.get(stream_id, version=max(versions)))
+    past = Past(None)
+    for event in events:
+        if not _counts(event, at, mode):
+            continue
+        if past.aggregate is None:
+            if event.originator_version != 1:  # the creation happened later
+                return None
+            past.aggregate = event.mutate(None)
+            continue
+        try:
+            event.apply(past.aggregate)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+            past.skipped.append(
+                {
+                    "version": event.originator_version,
+                    "type": type(event).__qualname__.rsplit(".", 1)[-1],
+                }
+            )
+            continue
+        past.aggregate.version = event.originator_version
+        past.aggregate.modified_on = event.timestamp
+    return past if past.aggregate is not None else None
+
+
+def household_as_of(
+    casework: Casework, household_id: str, at: dt.datetime, mode: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """(the household as the API answers it, as of then; the events left out), or None when
+    it was not recorded (or had not happened) by then. Raises NotFound for no household."""
+    now = casework.get_household(household_id)  # NotFound for an unknown id
+    past = aggregate_as_of(casework, now.id, at, mode)
+    if past is None or not isinstance(past.aggregate, Household):
+        return None
+    state = public_state(past.aggregate.as_dict())
+    return {**state, "registered_at": rfc3339(past.aggregate.created_on)}, past.skipped
+
+
+def history_as_of(
+    casework: Casework, household_id: str, at: dt.datetime, mode: str
+) -> list[dict[str, Any]]:
+    """The household's events (as the history route shows them) recorded, or happened, by
+    then, in store order."""
+    household = casework.get_household(household_id)
+    kept = {e.originator_version for e in _events(casework, household.id) if _counts(e, at, mode)}
+    return [entry for entry in stream_history(casework, household.id) if entry["version"] in kept]
+
+
+# --- eligibility -----------------------------------------------------------------------------
+
+
+def programs_as_of(casework: Casework, at: dt.datetime, mode: str) -> list[Program]:
+    """The programs with the rule versions recorded by then (`known`), or every version
+    recorded since (`effective`: the rules in force on a day may have been recorded later)."""
+    found = []
+    for program in casework.list_programs():
+        if mode == "effective":
+            found.append(program)
+            continue
+        past = aggregate_as_of(casework, program.id, at, "known")
+        if past is not None:
+            found.append(past.aggregate)
+    return found
+
+
+def _without_own(household: Household, nik: str, code: str) -> SimpleNamespace:
+    """What `facts_for` reads of the household, the person's own benefits of this program
+    left out: a family served is asked whether it still qualifies (as the view asks)."""
+    return SimpleNamespace(
+        head_nik=household.head_nik,
+        members=household.members,
+        assessments=household.assessments,
+        nibs=household.nibs,
+        benefits={
+            key: benefit
+            for key, benefit in household.benefits.items()
+            if not (benefit["nik"] == nik and benefit["program"] == code)
+        },
+    )
+
+
+def _reason(rule: str, version: Any, passed: bool | None, detail: Detail) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "rule_version": version,
+        "passed": passed,
+        "detail": str(detail),
+        "text": text_of(detail),
+        "positions": [],
+    }
+
+
+def _answer(
+    household: Household,
+    program: Program,
+    day: dt.date,
+    hidden: set[str],
+    catalog: dict[str, Program],
+) -> dict[str, Any]:
+    """One program's answer: its best visible active member's, as the view answers."""
+    rules = program.rules_at(day)
+    if rules is None:
+        first = program.rule_versions[0]
+        detail = Detail(N_("the program takes effect on %(date)s"), date=first["effective_from"])
+        return {
+            "program": program.code,
+            "status": "ineligible",
+            "reasons": [_reason("in_force", first["version"], False, detail)],
+        }
+    candidates = sorted(
+        nik
+        for nik, member in household.members.items()
+        if member["status"] == "active" and nik not in hidden
+    )
+    rows = []
+    for nik in candidates:
+        facts = facts_for(
+            _without_own(household, nik, program.code), nik, program, day, programs=catalog.get
+        )
+        results = evaluate(rules, facts)
+        reasons = [_reason(r, rules["version"], p, d) for r, p, d in results]
+        rows.append((STATUSES.index(verdict(results)), reasons))
+    if not rows:
+        detail = (
+            Detail(N_("no active member is the head of family"))
+            if rules.get("recipient") == "head"
+            else Detail(N_("no active member is an adult woman"))
+        )
+        reasons = [_reason("recipient", rules["version"], False, detail)]
+        return {"program": program.code, "status": "ineligible", "reasons": reasons}
+    best, reasons = min(rows, key=lambda row: row[0])
+    return {"program": program.code, "status": STATUSES[best], "reasons": reasons}
+
+
+def eligibility_as_of(
+    casework: Casework, household_id: str, at: dt.datetime, mode: str
+) -> list[dict[str, Any]] | None:
+    """Per program, the household's answer as of then (None: the household did not exist
+    then). Persons restricted (then or now) and erased are left out, as the view leaves
+    them out."""
+    now = casework.get_household(household_id)
+    past = aggregate_as_of(casework, now.id, at, mode)
+    if past is None or not isinstance(past.aggregate, Household):
+        return None
+    household = past.aggregate
+    hidden = {
+        nik
+        for nik, member in household.members.items()
+        if is_erased(nik)
+        or member.get("erased")
+        or member.get("restricted")
+        or now.members.get(nik, {}).get("restricted")
+    }
+    day = at.astimezone(WIB).date()
+    programs = sorted(programs_as_of(casework, at, mode), key=lambda p: p.code)
+    catalog = {p.code: p for p in programs}
+    return [_answer(household, program, day, hidden, catalog) for program in programs]
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+_SCALARS = ("kk_number", "kecamatan", "kelurahan", "address", "rt", "rw", "head_nik")
+_MEMBER_FIELDS = ("name", "birth_date", "sex", "relationship", "status", "restricted", "erased")
+_BENEFIT_FIELDS = ("program", "nik", "status", "period_start", "period_end", "amount")
+
+
+def _keyed(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {str(item.get(key) or f"#{i}"): item for i, item in enumerate(items)}
+
+
+def state_changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The fields that differ between two states of a household (each {field, from, to}):
+    its own fields, each member's (by NIK) and each benefit's (by benefit_id)."""
+    before, after = before or {}, after or {}
+    changes = []
+    for name in _SCALARS:
+        if before.get(name) != after.get(name):
+            changes.append({"field": name, "from": before.get(name), "to": after.get(name)})
+    for kind, key, names in (
+        ("members", "nik", _MEMBER_FIELDS),
+        ("benefits", "benefit_id", _BENEFIT_FIELDS),
+    ):
+        old, new = _keyed(before.get(kind, []), key), _keyed(after.get(kind, []), key)
+        for ident in sorted(old.keys() | new.keys()):
+            if ident not in old:
+                changes.append({"field": f"{kind}.{ident}", "from": None, "to": "added"})
+                continue
+            if ident not in new:
+                changes.append({"field": f"{kind}.{ident}", "from": "present", "to": None})
+                continue
+            for name in names:
+                was, now = old[ident].get(name), new[ident].get(name)
+                if was != now:
+                    changes.append({"field": f"{kind}.{ident}.{name}", "from": was, "to": now})
+    return changes
+
+
+def diff(
+    casework: Casework, household_id: str, start: dt.datetime, end: dt.datetime, mode: str
+) -> dict[str, Any]:
+    """What changed between two moments: the events recorded (or happened) after `start`
+    and by `end`, and the fields that differ between the two states."""
+    before = household_as_of(casework, household_id, start, mode)
+    after = household_as_of(casework, household_id, end, mode)
+    earlier = {e["version"] for e in history_as_of(casework, household_id, start, mode)}
+    events = [
+        entry
+        for entry in history_as_of(casework, household_id, end, mode)
+        if entry["version"] not in earlier
+    ]
+    return {
+        "events": events,
+        "changes": state_changes(before[0] if before else None, after[0] if after else None),
+    }

@@ -1,0 +1,86 @@
+"""The household timeline page for auditors and supervisors, on SQLite and PostgreSQL: the
+date picker shows the household as known then and as it was (a death reported late), and
+the changes between two moments; malformed moments are explained, not a server error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from domain.application import SYSTEM, make_meta
+from tests.integration.test_eligibility_api import project
+from tests.integration.test_time_travel_api import DIED, HOUSEHOLD, HUSBAND, JOINED, REGISTERED
+
+pytestmark = pytest.mark.integration
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def local(moment: dt.datetime) -> str:
+    return moment.astimezone(WIB).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def family(web):
+    casework = web.extensions["casework"].casework
+    hid = str(
+        casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "ui", None, REGISTERED)).stream_id
+    )
+    casework.add_member(
+        {"household_id": hid, "person": HUSBAND, "relationship": "suami"},
+        make_meta(SYSTEM, "ui", None, JOINED),
+    )
+    casework.record_death(
+        {"household_id": hid, "nik": HUSBAND["nik"], "date_of_death": "2025-06-01"},
+        make_meta(SYSTEM, "ui", None, DIED),
+    )
+    project(web)  # the household page reads the register view
+    return hid
+
+
+def husband_row(page: str) -> str:
+    found = re.search(r"<tr>(?:(?!</tr>).)*Ahmad Yani.*?</tr>", page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+def test_the_timeline_shows_the_household_in_both_modes_and_the_diff(web, family):
+    client = web.test_client()
+    url = f"/rumah-tangga/{family}/lini-masa"
+    july = "2025-07-01T12:00"
+    as_it_was = client.get(url, query_string={"saat": july, "mode": "effective"})
+    assert as_it_was.status_code == 200
+    assert "Meninggal" in husband_row(as_it_was.text)
+    assert "Seperti keadaannya" in as_it_was.text  # the mode, explained in Indonesian
+    # as known in July 2025 nothing was recorded yet: the page says so
+    known = client.get(url, query_string={"saat": july, "mode": "known"})
+    assert "Ahmad Yani" not in known.text
+    assert "belum tercatat" in known.text
+
+    diff = client.get(
+        url, query_string={"dari": "2025-05-01T00:00", "sampai": july, "mode": "effective"}
+    )
+    assert f"members.{HUSBAND['nik']}.status" in diff.text
+    row = re.search(r"<tr>(?:(?!</tr>).)*members\.\d+\.status.*?</tr>", diff.text, re.S).group(0)
+    assert "Aktif" in row and "Meninggal" in row
+
+
+def test_the_household_page_offers_the_picker_and_bad_moments_are_explained(web, family):
+    client = web.test_client()
+    page = client.get(f"/rumah-tangga/{family}").text
+    assert 'type="datetime-local"' in page
+    assert "Seperti diketahui saat itu" in page
+    url = f"/rumah-tangga/{family}/lini-masa"
+    bad = client.get(url, query_string={"saat": "kemarin"})
+    assert bad.status_code == 422
+    assert 'aria-invalid="true"' in bad.text
+    reversed_ = client.get(
+        url, query_string={"dari": local(dt.datetime.now(dt.UTC)), "sampai": "2025-01-01T00:00"}
+    )
+    assert reversed_.status_code == 422
+    assert (
+        client.get("/rumah-tangga/00000000-0000-0000-0000-000000000000/lini-masa").status_code
+        == 404
+    )
