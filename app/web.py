@@ -217,12 +217,18 @@ def _redirect(url: str) -> Response:
 
 
 def form_payload(form: Mapping[str, str]) -> dict[str, Any]:
-    """The command as the API would receive it: dot names nest, blank fields are left out."""
+    """The command as the API would receive it: dot names nest, blank fields are left out.
+    Raises Invalid when a field's name is also the group of others (`head` and `head.nik`)."""
     payload: dict[str, Any] = {}
+    groups: set[str] = set()  # dot paths that hold other fields
     for key, value in form.items():
         if key in _NOT_PAYLOAD:
             continue
         *parents, leaf = key.split(".")
+        paths = [".".join(parents[: i + 1]) for i in range(len(parents))]
+        if key in groups or any(p in form and p not in _NOT_PAYLOAD for p in paths):
+            raise Invalid({key: ["field.clash"]})
+        groups.update(paths)
         target = payload
         for part in parents:
             target = target.setdefault(part, {})
@@ -736,8 +742,8 @@ def household_page(household_id: str):
 @bp.post("/rumah-tangga/<household_id>/anggota")
 def add_member(household_id: str):
     household_id = _household_id(household_id)
-    payload = {**form_payload(request.form), "household_id": household_id}
     try:
+        payload = {**form_payload(request.form), "household_id": household_id}
         stored = run_command(services().casework, "AddMember", payload, current_actor(), "ui")
     except Invalid as invalid:
         codes = invalid.codes
@@ -816,10 +822,10 @@ def check_field(command: str):
     if command not in COMMANDS:
         abort(404)
     field = request.form.get("_field", "")
-    payload = command_payload(command, request.form)
-    if command == "AddMember":
-        payload.setdefault("household_id", request.form.get("household_id", ""))
     try:
+        payload = command_payload(command, request.form)
+        if command == "AddMember":
+            payload.setdefault("household_id", request.form.get("household_id", ""))
         load(command, payload)
         codes: dict[str, list[str]] = {}
     except Invalid as invalid:
@@ -1147,8 +1153,8 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
         *parents, leaf = path.split(".")
         target = payload
         for part in parents:
-            target = target.get(part, {})
-        if isinstance(target.get(leaf), str):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        if isinstance(target, dict) and isinstance(target.get(leaf), str):
             target[leaf] = [code for code in target[leaf].replace(";", ",").split(",") if code]
     return payload
 
