@@ -70,9 +70,7 @@ def test_deeply_nested_json_in_a_what_if_draft_is_400(client, programs):
     "character",
     ["\x00", "\x1b[31m", "\x07", "\x85", "\u202e", "\u202a", "\u2066", "\u2069", "\ud800"],
 )
-def test_a_name_with_a_control_bidi_or_surrogate_character_is_422_naming_it(
-    client, web, character
-):
+def test_a_name_with_a_control_bidi_or_surrogate_character_is_422_naming_it(client, web, character):
     before = stored_events(web)
     body = {**HOUSEHOLD, "head": {**HEAD, "name": f"Siti{character}Aminah"}}
     answer = post_raw(client, json.dumps(body))  # ensure_ascii: the surrogate travels as \ud800
