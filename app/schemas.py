@@ -453,6 +453,11 @@ _FORBIDDEN_CHARACTERS = re.compile(
 )
 
 
+def without_forbidden_characters(value: str) -> str:
+    """The text with the characters no text may hold (above) left out."""
+    return _FORBIDDEN_CHARACTERS.sub("", value)
+
+
 def text_problem(value: str) -> str | None:
     """The error code of a text holding a forbidden character (see above), else None."""
     return "text.character" if _FORBIDDEN_CHARACTERS.search(value) else None
