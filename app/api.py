@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -111,7 +112,7 @@ def json_body() -> Any:
         raise BadBody(415, "body.media_type")
     try:
         payload = json.loads(raw or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except ValueError:  # not JSON, not UTF-8, or a number of more than 4300 digits
         raise BadBody(400, "body.json") from None
     except RecursionError:
         raise BadBody(400, "body.too_deep") from None
@@ -174,7 +175,7 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:
         raise Invalid({name: [f"{name}.invalid"]})
     return int(raw)
 

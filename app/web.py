@@ -251,9 +251,13 @@ def _split_errors(
 # --- search -----------------------------------------------------------------------------
 
 
+# A page, version or poll count in a query string: ASCII digits, few enough for int().
+_COUNT = re.compile(r"[0-9]{1,9}")
+
+
 def _page() -> int:
     raw = request.args.get("halaman", "1")
-    return min(max(int(raw), 1), MAX_PAGE) if raw.isdigit() else 1
+    return min(max(int(raw), 1), MAX_PAGE) if _COUNT.fullmatch(raw) else 1
 
 
 def shown(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -316,7 +320,7 @@ def _household_id(raw: str) -> str:
 
 def _wanted_version() -> int:
     raw = request.args.get("versi", "")
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if _COUNT.fullmatch(raw) else 0
 
 
 def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | None, bool, int]:
@@ -728,7 +732,7 @@ def household_page(household_id: str):
         row, pending, wanted = _household_view(household_id, _wanted_version())
         if not pending:
             return _redirect(url_for(".household_page", household_id=household_id))
-        poll = int(request.args["poll"]) + 1 if request.args["poll"].isdigit() else 1
+        poll = int(request.args["poll"]) + 1 if _COUNT.fullmatch(request.args["poll"]) else 1
         return render_template(
             "_pending.html",
             household_id=household_id,

@@ -123,6 +123,12 @@ def test_json_with_a_charset_is_taken(client):
     assert answer.status_code == 201
 
 
+def test_a_number_too_long_to_read_is_400(client, web):
+    answer = post_raw(client, '{"expected_version": ' + "9" * 5000 + "}")
+    assert answer.status_code == 400
+    assert answer.json["codes"] == {"body": ["body.json"]}
+
+
 def test_a_field_name_with_a_lone_surrogate_is_400(client, web):
     answer = post_raw(client, '{"\\ud800": 1}')
     assert answer.status_code == 400
@@ -203,3 +209,17 @@ def test_every_answer_carries_the_security_headers(client, url):
     assert policy["script-src"] == "'self'"  # no inline script, no eval
     assert "'unsafe-inline'" not in answer.headers["Content-Security-Policy"]
     assert policy["default-src"] == "'self'"
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "²", "١٢"])
+def test_a_page_size_that_is_not_plain_digits_is_422(client, value):
+    for url in ("/api/v1/households", "/api/v1/reviews"):
+        answer = client.get(url, query_string={"limit": value})
+        assert answer.status_code == 422, url
+        assert answer.json["codes"] == {"limit": ["limit.invalid"]}
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "²"])
+def test_a_page_number_that_is_not_plain_digits_shows_the_first_page(web, value):
+    answer = web.test_client().get("/", query_string={"q": "Siti", "halaman": value})
+    assert answer.status_code == 200
