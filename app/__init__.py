@@ -79,6 +79,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
             " frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, older browsers
         # Search URLs carry NIKs: never hand them to another site.
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.endpoint not in ("static", "vendor"):
@@ -88,8 +89,15 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if _wants_json():
-            return error_response(error.code or 500)
-        return web.error_page(error.code or 500)
+            response, status = error_response(error.code or 500)
+        else:
+            response = app.make_response(web.error_page(error.code or 500))
+            status = response.status_code
+        # werkzeug's own headers of the error: `Allow` on a 405, for one
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     def _database_error(error: Exception):
         log.error(

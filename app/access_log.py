@@ -30,6 +30,7 @@ from adapters.access_log import (
 )
 from adapters.codec import is_erased
 from app.context import services
+from app.schemas import without_forbidden_characters
 from domain.application import Actor
 
 __all__ = [
@@ -97,9 +98,14 @@ def record_households(
     return append(svc.store, actor, channel, endpoint, reads, reason)
 
 
+def _clean(reason: str | None) -> str | None:
+    """A reason as kept in the read log: no control or text-direction characters."""
+    return without_forbidden_characters(reason) if reason else reason
+
+
 def api_reason() -> str | None:
-    return request.args.get("reason") or request.headers.get("X-Access-Reason")
+    return _clean(request.args.get("reason") or request.headers.get("X-Access-Reason"))
 
 
 def ui_reason() -> str | None:
-    return request.values.get("alasan")
+    return _clean(request.values.get("alasan"))

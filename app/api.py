@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -60,6 +61,69 @@ def _dump(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+# How deep a request body may nest: the deepest command (a program's rules) needs 4 levels.
+MAX_JSON_DEPTH = 32
+
+
+class BadBody(Exception):
+    """A request body the JSON endpoints refuse: `status` (400 or 415) and an error code."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+
+
+def _depth(value: Any) -> int:
+    """How deep a parsed JSON value nests (without recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _keys_are_text(value: Any) -> bool:
+    """No object key holds a lone surrogate (it could not be named back in an answer)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key in item:
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
+def json_body() -> Any:
+    """The request's JSON body; raises BadBody: 415 when it is not sent as JSON, 400 when it
+    is not JSON, nests deeper than MAX_JSON_DEPTH or names a field with a lone surrogate."""
+    raw = request.get_data(cache=False)
+    if raw and not request.is_json:
+        raise BadBody(415, "body.media_type")
+    try:
+        payload = json.loads(raw or b"")
+    except ValueError:  # not JSON, not UTF-8, or a number of more than 4300 digits
+        raise BadBody(400, "body.json") from None
+    except RecursionError:
+        raise BadBody(400, "body.too_deep") from None
+    if _depth(payload) > MAX_JSON_DEPTH:
+        raise BadBody(400, "body.too_deep")
+    if not _keys_are_text(payload):
+        raise BadBody(400, "body.json")
+    return payload
+
+
 def _answer(name: str, payload: dict[str, Any], actor: Actor) -> tuple[int, str]:
     """(status, JSON body) of one command request."""
     try:
@@ -78,9 +142,9 @@ def command(name: str):
         return error_response(404, "command", "command.unknown")
     actor = caller()
     try:
-        payload = json.loads(request.get_data(cache=False) or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return error_response(400, "body", "body.json")
+        payload = json_body()
+    except BadBody as bad:
+        return error_response(bad.status, "body", bad.code)
     if not isinstance(payload, dict):
         return error_response(400, "body", "field.object")
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -112,7 +176,7 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:
         raise Invalid({name: [f"{name}.invalid"]})
     return int(raw)
 
@@ -381,9 +445,9 @@ def _what_if(code: str) -> dict[str, Any] | tuple[Response, int]:
     actor = caller()
     program = _program_for(actor, code, *WHAT_IF_READERS)
     try:
-        payload = json.loads(request.get_data(cache=False) or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return error_response(400, "body", "body.json")
+        payload = json_body()
+    except BadBody as bad:
+        return error_response(bad.status, "body", bad.code)
     try:
         rules = draft_rules(program, load_draft(payload))
     except Invalid as invalid:

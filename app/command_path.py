@@ -28,6 +28,7 @@ STATUS_CODES = {
     404: "route.not_found",
     405: "method.not_allowed",
     413: "request.too_large",
+    415: "body.media_type",
     500: "server.error",
     503: "store.unavailable",
 }

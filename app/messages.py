@@ -93,6 +93,10 @@ ERRORS: dict[str, LazyString] = {
     "field.required": _l("Required."),
     "field.invalid": _l("This value cannot be read. Check what was entered."),
     "field.unknown": _l("Unknown field. Remove it or check the field name's spelling."),
+    "field.clash": _l(
+        "This field's name is also the name of a group of fields. Send the form as the page "
+        "gives it."
+    ),
     "field.object": _l('Must be a JSON object, for example {"nik": ..., "name": ...}.'),
     "name.empty": _l("Enter the name as written on the KTP."),
     "name.too_long": _l("A name has at most 100 characters. Shorten it as on the KTP."),
@@ -116,6 +120,11 @@ ERRORS: dict[str, LazyString] = {
         "Give occurred_at in RFC 3339 with a time zone, for example 2025-04-21T09:00:00+07:00."
     ),
     "occurred_at.future": _l("occurred_at cannot be in the future."),
+    "occurred_at.too_old": _l("occurred_at cannot be before 1900. Check the year."),
+    "text.character": _l(
+        "The text holds a control or text-direction character. Retype it without copying "
+        "from another program."
+    ),
     # Dates and plain values (app/schemas.py, domain/household.py)
     "date.format": _l("Enter the date as YYYY-MM-DD, for example 2025-04-21."),
     "date.in_future": _l("This date cannot be in the future. Enter the day it actually happened."),
@@ -443,6 +452,13 @@ ERRORS: dict[str, LazyString] = {
     ),
     "body.json": _l(
         "The request body is not valid JSON. Send one JSON object (Content-Type: application/json)."
+    ),
+    "body.media_type": _l(
+        "Send the body as JSON, with the header Content-Type: application/json."
+    ),
+    "body.too_deep": _l(
+        "The JSON body nests too deeply (at most 32 levels). Send the command's fields as "
+        "documented in /api/v1/openapi.json."
     ),
     "command.unknown": _l("Unknown command. See the commands in /api/v1/openapi.json."),
     "route.not_found": _l("No such address in the API. See /api/v1/openapi.json."),

@@ -107,6 +107,7 @@ _UNAUTHENTICATED = {
     },
 }
 _UNAVAILABLE = _error("a database does not answer: nothing stored, try again")
+_NOT_JSON = _error("the body is not sent as JSON (Content-Type: application/json)")
 
 
 def _read(
@@ -194,7 +195,7 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
         },
         "responses": {
             **answered,
-            "400": _error("the body is not a JSON object"),
+            "400": _error("the body is not a JSON object, or nests deeper than 32 levels"),
             "401": _UNAUTHENTICATED,
             "403": _error("not allowed for this role or area"),
             "404": _error("no such stream"),
@@ -203,6 +204,7 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
                 "with the same Idempotency-Key is still running"
             ),
             "413": _error("the body is larger than 1 MiB"),
+            "415": _NOT_JSON,
             "422": _error("invalid: nothing stored"),
             "503": _UNAVAILABLE,
         },
@@ -330,10 +332,12 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
             "responses": {
                 "200": _json("what the draft changes", answers.WhatIfAnswerSchema),
-                "400": _error("the body is not JSON"),
+                "400": _error("the body is not JSON, or nests deeper than 32 levels"),
                 "401": _UNAUTHENTICATED,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),
                 "404": _error("no such program"),
+                "413": _error("the body is larger than 1 MiB"),
+                "415": _NOT_JSON,
                 "422": _error("the draft is invalid: the field is named"),
                 "503": _UNAVAILABLE,
             },
@@ -359,10 +363,12 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "description": "the families",
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
-                "400": _error("the body is not JSON"),
+                "400": _error("the body is not JSON, or nests deeper than 32 levels"),
                 "401": _UNAUTHENTICATED,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),
                 "404": _error("no such program"),
+                "413": _error("the body is larger than 1 MiB"),
+                "415": _NOT_JSON,
                 "422": _error("the draft is invalid: the field is named"),
                 "503": _UNAVAILABLE,
             },

@@ -77,6 +77,8 @@ _SEPARATORS = str.maketrans("", "", " .-")
 # A clock a few minutes fast on a caseworker's laptop is not an error.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
+# Nothing the system records happened before anyone it knows was born.
+EARLIEST_MOMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
 def _errors(**overrides: str) -> dict[str, str]:
@@ -424,6 +426,8 @@ class OccurredAt(fields.AwareDateTime):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment > dt.datetime.now(dt.UTC) + _CLOCK_SKEW:
             raise ValidationError("occurred_at.future")
+        if moment < EARLIEST_MOMENT:
+            raise ValidationError("occurred_at.too_old")
         return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -441,11 +445,39 @@ class Reason(fields.String):
         return text or None
 
 
+# Characters no text may hold: C0 and C1 controls (line breaks and tabs apart: free text keeps
+# them, one-line text turns them into spaces), the bidirectional embeddings, overrides and
+# isolates that make a name read differently from what is stored, and lone surrogates.
+_FORBIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def without_forbidden_characters(value: str) -> str:
+    """The text with the characters no text may hold (above) left out."""
+    return _FORBIDDEN_CHARACTERS.sub("", value)
+
+
+def text_problem(value: str) -> str | None:
+    """The error code of a text holding a forbidden character (see above), else None."""
+    return "text.character" if _FORBIDDEN_CHARACTERS.search(value) else None
+
+
+def _text_problems(value: Any) -> list[str]:
+    """The codes of a field's value: a text, or a list of texts (NIK and code lists)."""
+    if isinstance(value, str):
+        return [code] if (code := text_problem(value)) else []
+    if isinstance(value, list):
+        return sorted({code for item in value for code in _text_problems(item)})
+    return []
+
+
 class _Strict(Schema):
     """Unknown fields are errors: a misspelt optional field must not be dropped silently.
 
-    No text may look like an encrypted personal field (`pd1.`...): stored as given, it would
-    be opened on reading as the person's data it was copied from."""
+    No text may hold a control or bidirectional-override character (`text_problem`), and none
+    may look like an encrypted personal field (`pd1.`...): stored as given, it would be opened
+    on reading as the person's data it was copied from."""
 
     class Meta:
         unknown = RAISE
@@ -455,13 +487,20 @@ class _Strict(Schema):
     @pre_load
     def no_personal_data_tokens(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict):
-            reserved = {
-                key: ["value.reserved"]
+            refused = {
+                key: codes
                 for key, value in data.items()
-                if isinstance(value, str) and value.strip().startswith(TOKEN_PREFIX)
+                if isinstance(key, str) and (codes := _text_problems(value))
             }
-            if reserved:
-                raise ValidationError(reserved)
+            refused.update(
+                {
+                    key: ["value.reserved"]
+                    for key, value in data.items()
+                    if isinstance(value, str) and value.strip().startswith(TOKEN_PREFIX)
+                }
+            )
+            if refused:
+                raise ValidationError(refused)
         return data
 
 

@@ -218,12 +218,18 @@ def _redirect(url: str) -> Response:
 
 
 def form_payload(form: Mapping[str, str]) -> dict[str, Any]:
-    """The command as the API would receive it: dot names nest, blank fields are left out."""
+    """The command as the API would receive it: dot names nest, blank fields are left out.
+    Raises Invalid when a field's name is also the group of others (`head` and `head.nik`)."""
     payload: dict[str, Any] = {}
+    groups: set[str] = set()  # dot paths that hold other fields
     for key, value in form.items():
         if key in _NOT_PAYLOAD:
             continue
         *parents, leaf = key.split(".")
+        paths = [".".join(parents[: i + 1]) for i in range(len(parents))]
+        if key in groups or any(p in form and p not in _NOT_PAYLOAD for p in paths):
+            raise Invalid({key: ["field.clash"]})
+        groups.update(paths)
         target = payload
         for part in parents:
             target = target.setdefault(part, {})
@@ -246,9 +252,13 @@ def _split_errors(
 # --- search -----------------------------------------------------------------------------
 
 
+# A page, version or poll count in a query string: ASCII digits, few enough for int().
+_COUNT = re.compile(r"[0-9]{1,9}")
+
+
 def _page() -> int:
     raw = request.args.get("halaman", "1")
-    return min(max(int(raw), 1), MAX_PAGE) if raw.isdigit() else 1
+    return min(max(int(raw), 1), MAX_PAGE) if _COUNT.fullmatch(raw) else 1
 
 
 def shown(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -311,7 +321,7 @@ def _household_id(raw: str) -> str:
 
 def _wanted_version() -> int:
     raw = request.args.get("versi", "")
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if _COUNT.fullmatch(raw) else 0
 
 
 def _household_view(household_id: str, wanted: int) -> tuple[dict[str, Any] | None, bool, int]:
@@ -723,7 +733,7 @@ def household_page(household_id: str):
         row, pending, wanted = _household_view(household_id, _wanted_version())
         if not pending:
             return _redirect(url_for(".household_page", household_id=household_id))
-        poll = int(request.args["poll"]) + 1 if request.args["poll"].isdigit() else 1
+        poll = int(request.args["poll"]) + 1 if _COUNT.fullmatch(request.args["poll"]) else 1
         return render_template(
             "_pending.html",
             household_id=household_id,
@@ -737,8 +747,8 @@ def household_page(household_id: str):
 @bp.post("/rumah-tangga/<household_id>/anggota")
 def add_member(household_id: str):
     household_id = _household_id(household_id)
-    payload = {**form_payload(request.form), "household_id": household_id}
     try:
+        payload = {**form_payload(request.form), "household_id": household_id}
         stored = run_command(services().casework, "AddMember", payload, current_actor(), "ui")
     except Invalid as invalid:
         codes = invalid.codes
@@ -817,10 +827,10 @@ def check_field(command: str):
     if command not in COMMANDS:
         abort(404)
     field = request.form.get("_field", "")
-    payload = command_payload(command, request.form)
-    if command == "AddMember":
-        payload.setdefault("household_id", request.form.get("household_id", ""))
     try:
+        payload = command_payload(command, request.form)
+        if command == "AddMember":
+            payload.setdefault("household_id", request.form.get("household_id", ""))
         load(command, payload)
         codes: dict[str, list[str]] = {}
     except Invalid as invalid:
@@ -1148,8 +1158,8 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
         *parents, leaf = path.split(".")
         target = payload
         for part in parents:
-            target = target.get(part, {})
-        if isinstance(target.get(leaf), str):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        if isinstance(target, dict) and isinstance(target.get(leaf), str):
             target[leaf] = [code for code in target[leaf].replace(";", ",").split(",") if code]
     return payload
 

@@ -202,3 +202,11 @@ def test_the_record_of_processing_pages(web, setup):
     assert record.json["recipients"]["agency_agreements"] == []
     page = web.test_client().get("/privasi/rekam-pemrosesan")
     assert page.status_code == 200 and "Rekam pemrosesan" in page.get_data(as_text=True)
+
+
+def test_a_reason_is_logged_without_control_or_text_direction_characters(web, setup):
+    client = authorized_client(web, setup["tokens"]["admin"])
+    reason = "verifikasi\x1b[2J\u202e lapangan\x00"
+    answer = client.get(f"/api/v1/households/{setup['first']}", headers={"X-Access-Reason": reason})
+    assert answer.status_code == 200
+    assert log_rows(web)[-1]["reason"] == "verifikasi[2J lapangan"

@@ -77,7 +77,6 @@ def test_registering_answers_the_stream_version_position_and_event_ids(client, w
     ("data", "content_type"),
     [
         (b'{"kk_number": "1571010101200003",', "application/json"),
-        (b"kk_number=1571010101200003", "application/x-www-form-urlencoded"),
         (b"\xff\xfe", "application/json"),
         (b"", "application/json"),
         (b'["RegisterHousehold"]', "application/json"),

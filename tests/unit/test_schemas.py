@@ -261,3 +261,51 @@ def test_schema_input_is_not_mutated():
     before = copy.deepcopy(payload)
     load("RegisterHousehold", payload)
     assert payload == before
+
+
+# --- characters no text may hold --------------------------------------------------------
+
+REFUSED_CHARACTERS = {
+    "NUL": "\x00",
+    "ANSI escape": "\x1b[31m",
+    "bell": "\x07",
+    "DEL": "\x7f",
+    "C1 next line": "\x85",
+    "right-to-left override": "\u202e",
+    "left-to-right embedding": "\u202a",
+    "right-to-left isolate": "\u2067",
+    "pop directional isolate": "\u2069",
+    "lone surrogate": "\ud800",
+}
+
+
+@pytest.mark.parametrize("character", REFUSED_CHARACTERS.values(), ids=REFUSED_CHARACTERS.keys())
+def test_a_control_or_text_direction_character_is_refused_in_names_and_free_text(character):
+    assert codes_of("RegisterHousehold", household(head__name=f"Siti{character}Aminah")) == {
+        "head.name": ["text.character"]
+    }
+    assert codes_of("RegisterHousehold", household(reason=f"pindah{character}")) == {
+        "reason": ["text.character"]
+    }
+    service = {
+        "person_id": str(uuid.uuid4()),
+        "service": "meal",
+        "delivered_on": "2025-01-02",
+        "notes": f"Diberi{character} makan",
+    }
+    assert codes_of("RecordService", service) == {"notes": ["text.character"]}
+
+
+def test_free_text_keeps_its_line_breaks_and_tabs_a_name_turns_them_into_spaces():
+    data = load("RegisterHousehold", household(reason="baris satu\r\n\tbaris dua"))
+    assert data["reason"] == "baris satu\r\n\tbaris dua"
+    data = load("RegisterHousehold", household(head__name="Siti\tAminah"))
+    assert data["head"]["name"] == "Siti Aminah"
+
+
+def test_an_occurred_at_before_1900_is_refused():
+    assert codes_of("RegisterHousehold", household(occurred_at="1899-12-31T23:59:59Z")) == {
+        "occurred_at": ["occurred_at.too_old"]
+    }
+    data = load("RegisterHousehold", household(occurred_at="1900-01-01T07:00:00+07:00"))
+    assert data["occurred_at"] == "1900-01-01T00:00:00.000000Z"
