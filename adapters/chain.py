@@ -76,7 +76,9 @@ def link(
     return digest.hexdigest()
 
 
-def links_for(prev: str, events: list[tuple[int, Any, int, str, bytes]]) -> list[tuple[int, str, str]]:
+def links_for(
+    prev: str, events: list[tuple[int, Any, int, str, bytes]]
+) -> list[tuple[int, str, str]]:
     """(position, previous link, link) for events (position, stream, version, topic, state)
     in position order, the chain continuing from `prev`."""
     rows = []

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-
-from adapters import chain
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from adapters import chain
 
 # The version whose recorder internals (`_insert_events` inside the insert transaction)
 # this module relies on.
@@ -84,7 +84,9 @@ class _KeysWithEvents:
         return result
 
 
-def _write_links(c: Any, kind: str, positions: Sequence[int], events: Sequence[StoredEvent]) -> None:
+def _write_links(
+    c: Any, kind: str, positions: Sequence[int], events: Sequence[StoredEvent]
+) -> None:
     """Inside the events' transaction: their links, following the chain's head."""
     if not events:
         return

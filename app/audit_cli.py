@@ -28,7 +28,9 @@ def parse_anchor(raw: str) -> chain.Anchor:
     return chain.Anchor(position=int(match[1]), link=match[2], events=0, at="")
 
 
-def report(store: Database, anchors: list[chain.Anchor] | tuple[chain.Anchor, ...] = ()) -> dict[str, Any]:
+def report(
+    store: Database, anchors: list[chain.Anchor] | tuple[chain.Anchor, ...] = ()
+) -> dict[str, Any]:
     """Both chains' verdicts: the event chain (with the anchors held) and the read log's."""
     verdict = chain.verify(store, anchors)
     read_ok, read_bad = access_log.verify_chain(store)

@@ -116,8 +116,7 @@ def test_inserting_a_row_is_caught_at_the_inserted_row(store, capsys):
     table, column = events_table(db)
     before = positions(db)
     originator_id, version, topic, state = db.query_one(
-        f"SELECT originator_id, originator_version, topic, state FROM {table}"
-        f" WHERE {column} = ?",
+        f"SELECT originator_id, originator_version, topic, state FROM {table} WHERE {column} = ?",
         (before[0],),
     )
     copy = uuid.uuid4().hex if db.kind == "sqlite" else uuid.uuid4()
