@@ -7,11 +7,10 @@ import argparse
 import json
 import re
 import sys
-from typing import Any
 
-from adapters import access_log, chain
+from adapters import chain
 from adapters.bootstrap import System
-from adapters.db import Database
+from app.audit_log import report
 
 ANCHOR = re.compile(r"^(\d{1,18}):([0-9a-f]{64})$")
 
@@ -26,22 +25,6 @@ def parse_anchor(raw: str) -> chain.Anchor:
             " printed by `casework audit anchor`"
         )
     return chain.Anchor(position=int(match[1]), link=match[2], events=0, at="")
-
-
-def report(
-    store: Database, anchors: list[chain.Anchor] | tuple[chain.Anchor, ...] = ()
-) -> dict[str, Any]:
-    """Both chains' verdicts: the event chain (with the anchors held) and the read log's."""
-    verdict = chain.verify(store, anchors)
-    read_ok, read_bad = access_log.verify_chain(store)
-    return {
-        "ok": verdict.ok and read_ok,
-        "events": verdict.as_dict(),
-        "read_log": {"ok": read_ok, "broken": {"id": read_bad} if read_bad is not None else None},
-        "events_per_second": (
-            round(verdict.events / verdict.seconds) if verdict.seconds > 0 else None
-        ),
-    }
 
 
 def verify(system: System, args: argparse.Namespace) -> int:
