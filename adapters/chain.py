@@ -55,6 +55,8 @@ def originator_text(originator_id: Any) -> str:
     """A stream id as the chain hashes it: a UUID's 32 hex digits, anything else as text."""
     if isinstance(originator_id, uuid.UUID):
         return originator_id.hex
+    if isinstance(originator_id, str) and len(originator_id) == 32:
+        return originator_id  # as SQLite stores a UUID (eventsourcing writes `.hex`)
     try:
         return uuid.UUID(str(originator_id)).hex
     except ValueError:
