@@ -101,6 +101,34 @@ def insert_statement(kind: str) -> str:
     return f"INSERT INTO {TABLE} (position, prev_link, link) VALUES ({mark}, {mark}, {mark})"
 
 
+# PostgreSQL: the links of a batch computed by the database in one statement, from the head
+# it reads under the insert's table lock: sha256(previous link's ASCII || canonical bytes),
+# the same as `link`, and no round trip to read the head first (the recorder's insert runs
+# in a pipeline). Parameters: positions (bigint[]), canonical bytes (bytea[]), GENESIS.
+PG_INSERT_LINKS = f"""
+WITH RECURSIVE
+  input AS (
+    SELECT position, payload, i
+    FROM unnest(%s::bigint[], %s::bytea[]) WITH ORDINALITY AS t(position, payload, i)
+  ),
+  head AS (
+    SELECT COALESCE(
+      (SELECT link FROM {TABLE} ORDER BY position DESC LIMIT 1), %s::varchar
+    ) AS prev
+  ),
+  walk AS (
+    SELECT input.i, input.position, head.prev::varchar AS prev_link,
+      encode(sha256(convert_to(head.prev, 'UTF8') || input.payload), 'hex')::varchar AS link
+    FROM input, head WHERE input.i = 1
+    UNION ALL
+    SELECT n.i, n.position, w.link,
+      encode(sha256(convert_to(w.link, 'UTF8') || n.payload), 'hex')::varchar
+    FROM walk w JOIN input n ON n.i = w.i + 1
+  )
+INSERT INTO {TABLE} (position, prev_link, link) SELECT position, prev_link, link FROM walk
+"""
+
+
 @dataclass(frozen=True)
 class Anchor:
     """The chain's head at one moment: whoever keeps it can later check that the chain still

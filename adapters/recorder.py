@@ -17,7 +17,9 @@ The chain's links need the events' positions (notification ids), known only afte
   `LOCK TABLE ... IN EXCLUSIVE MODE` (eventsourcing's `_lock_table`: one inserting
   transaction at a time, notification ids committed in order), and
   `_fetch_ids_after_insert_events` returns the new notification ids still inside that
-  transaction and under that lock: the links are written there. So the chain's order is the
+  transaction and under that lock: the links are written there, by one statement that
+  reads the head and hashes in the database (`chain.PG_INSERT_LINKS`, the same hash as
+  `chain.link`), so the pipelined insert waits for no extra round trip. So the chain's order is the
   store's notification order even with many concurrent writers, and a failed insert rolls
   back its links with its events.
 """
@@ -130,8 +132,15 @@ class PostgresRecorder(_KeysWithEvents, PostgresApplicationRecorder):
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Any:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if self.link_events:
-            _write_links(curs, "postgresql", positions or [], stored_events)
+        if self.link_events and stored_events:
+            if len(positions or []) != len(stored_events):
+                raise RuntimeError("the store returned no position for some event: cannot link it")
+            payloads = [
+                chain.canonical(p, e.originator_id, e.originator_version, e.topic, e.state)
+                for p, e in zip(positions, stored_events, strict=True)
+            ]
+            # one statement, pipelined: the database reads the head under the table lock
+            curs.execute(chain.PG_INSERT_LINKS, (list(positions), payloads, chain.GENESIS))
         return positions
 
     def attach_keys(self, keys: UnwrittenKeys) -> None:
