@@ -12,14 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters import chain
+from adapters import access_log, chain
 from adapters.bootstrap import open_casework
 from adapters.db import Database
 from adapters.relay_store import events_table
 from adapters.settings import DatabaseUrl
 from adapters.store_schema import migrate
 from app import cli
-from domain.application import SYSTEM, Casework, make_meta
+from domain.application import SYSTEM, Actor, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
 
 pytestmark = pytest.mark.integration
@@ -207,3 +207,23 @@ def test_a_store_with_events_before_the_chain_is_linked_by_the_migration(store, 
     code, answer = audit_verify(capsys)
     assert code == 0
     assert answer["events"]["events"] == len(positions(db))
+
+
+def test_the_read_logs_chain_is_verified_by_the_same_command(store, capsys):
+    _, db = store
+    reader = Actor(id="auditor1", role="auditor")
+    for household in ("h1", "h2", "h3"):
+        access_log.append(db, reader, "api", "GET /x", [access_log.Read(household_id=household)])
+    code, answer = audit_verify(capsys)
+    assert code == 0 and answer["read_log"] == {"ok": True, "broken": None}
+    second = db.query("SELECT id FROM casework_access_log ORDER BY id")[1][0]
+    with db.transaction() as cur:  # behind the append-only triggers' back
+        if db.kind == "sqlite":
+            cur.execute("DROP TRIGGER casework_access_log_no_update")
+        else:
+            cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+        cur.execute("UPDATE casework_access_log SET household_id = 'h9' WHERE id = ?", (second,))
+    code, answer = audit_verify(capsys)
+    assert code == 1
+    assert answer["read_log"] == {"ok": False, "broken": {"id": second}}
+    assert answer["events"]["ok"] is True
