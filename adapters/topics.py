@@ -14,6 +14,9 @@ log = logging.getLogger("casework.topics")
 
 EVENTS = "casework.events.v1"
 DLQ = "casework.dlq.v1"
+# The event chain's head, published every few minutes by the relay (consumers.anchors): one
+# partition, kept for ever, so that anyone holding an earlier anchor can check the store.
+ANCHORS = "casework.audit-anchors.v1"
 FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
 
 
@@ -29,7 +32,8 @@ def agency_topic(agency_code: str) -> str:
 
 
 def ensure_topics(bootstrap: str, partitions: int = 6, timeout: float = 30.0) -> None:
-    """Create the events and DLQ topics if they are missing; leave existing ones alone."""
+    """Create the events, DLQ and anchors topics if they are missing; leave existing ones
+    alone."""
     admin = transient(
         None, errors=KafkaError, seconds=timeout, first=0.5, what="kafka not answering yet"
     )(KafkaAdminClient, bootstrap_servers=bootstrap, client_id="casework-admin")
@@ -40,6 +44,10 @@ def ensure_topics(bootstrap: str, partitions: int = 6, timeout: float = 30.0) ->
             for name in (EVENTS, DLQ)
             if name not in existing
         ]
+        if ANCHORS not in existing:
+            wanted.append(
+                NewTopic(ANCHORS, num_partitions=1, replication_factor=1, topic_configs=FOREVER)
+            )
         if wanted:
             try:
                 admin.create_topics(wanted)

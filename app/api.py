@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from adapters import idempotency
+from adapters import chain, idempotency
 from adapters.wire import rfc3339
-from app import access_log, openapi, time_travel
+from app import access_log, audit_log, openapi, time_travel
 from app.api_schemas import MAX_LIMIT
 from app.auth import require_role
 from app.command_path import (
@@ -641,6 +641,32 @@ def approval_history(approval_id: str):
     approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
     change = casework.get_pending_change(approval_id)
     return jsonify({"approval_id": approval_id, "events": stream_history(casework, change.id)})
+
+
+# Who may read the stored history as a whole and check its chains.
+AUDIT_READERS = ("auditor", "supervisor", "admin")
+
+
+@bp.get("/audit/verify")
+def audit_verify():
+    """The event chain and the read log's chain checked now: the first broken link of each
+    (the same answer as `casework audit verify`), and the chain's head to keep as an anchor."""
+    require_role(caller(), *AUDIT_READERS)
+    answer = audit_log.report(services().store)
+    head = chain.anchor(services().store)
+    answer["anchor"] = f"{head.position}:{head.link}" if head else None
+    return jsonify(answer)
+
+
+@bp.get("/audit")
+def audit():
+    """The global audit log: every stored event in store order, without its data."""
+    require_role(caller(), *AUDIT_READERS)
+    try:
+        after, limit, filters = audit_log.parse(request.args)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    return jsonify(audit_log.page(services().casework, services().views, after, limit, filters))
 
 
 @bp.get("/openapi.json")

@@ -14,7 +14,7 @@ from adapters.bootstrap import bootstrap
 from adapters.broker import EmbeddedBroker
 from adapters.codec import new_master_key
 from adapters.settings import Settings, SettingsError
-from app import accounts_cli, server
+from app import accounts_cli, audit_cli, server
 from app import seed as seeding
 from app import up as everything
 from consumers import policies, relay, runner
@@ -170,6 +170,24 @@ def parser() -> argparse.ArgumentParser:
     tokens_issue = tokens.add_parser("issue", help="issue an API token (printed on the last line)")
     tokens_issue.add_argument("name", metavar="NAME")
     tokens_issue.set_defaults(func=cmd_tokens_issue)
+    audit = sub.add_parser(
+        "audit", help="the stored history's hash chains and their anchors"
+    ).add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_verify = audit.add_parser(
+        "verify",
+        help="check the event chain and the read log's chain; name the first broken link",
+    )
+    audit_verify.add_argument(
+        "--anchor",
+        action="append",
+        type=audit_cli.parse_anchor,
+        metavar="POSITION:LINK",
+        help="an anchor held from before (casework audit anchor): the chain must pass through it",
+    )
+    audit_verify.set_defaults(func=cmd_audit_verify)
+    audit.add_parser(
+        "anchor", help="print the event chain's head (position and link) to keep elsewhere"
+    ).set_defaults(func=cmd_audit_anchor)
     keys = sub.add_parser(
         "keys", help="the master key that protects personal data (CASEWORK_MASTER_KEY)"
     ).add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -188,6 +206,14 @@ def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:
     return accounts_cli.tokens_issue(bootstrap(settings), args)
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    return audit_cli.verify(bootstrap(settings), args)
+
+
+def cmd_audit_anchor(settings: Settings, args: argparse.Namespace) -> int:
+    return audit_cli.anchor(bootstrap(settings), args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -472,6 +472,9 @@ ERRORS: dict[str, LazyString] = {
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
+    "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
+    "since.invalid": _l("since must be an RFC 3339 time with its time zone."),
+    "until.invalid": _l("until must be an RFC 3339 time with its time zone, later than since."),
     "as_of.invalid": _l(
         "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"
         " (YYYY-MM-DD: the end of that day in WIB)."

@@ -214,6 +214,118 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
 _HEALTH = answers.HealthSchema
 _PAGE_INVALID = "limit or offset out of range"
 
+_LINK = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_AUDIT_VERIFY = {
+    "type": "object",
+    "required": ["ok", "events", "read_log"],
+    "properties": {
+        "ok": {"type": "boolean"},
+        "events": {
+            "type": "object",
+            "properties": {
+                "ok": {"type": "boolean"},
+                "events": {"type": "integer", "description": "events whose links hold"},
+                "head": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {
+                        "position": {"type": "integer"},
+                        "link": _LINK,
+                        "events": {"type": "integer"},
+                        "at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "broken": {
+                    "type": "object",
+                    "nullable": True,
+                    "description": "the first link that does not hold",
+                    "properties": {
+                        "position": {"type": "integer"},
+                        "reason": {
+                            "type": "string",
+                            "enum": [
+                                "edited",
+                                "missing_event",
+                                "unlinked_event",
+                                "not_following",
+                                "anchor",
+                            ],
+                        },
+                    },
+                },
+            },
+        },
+        "read_log": {
+            "type": "object",
+            "properties": {
+                "ok": {"type": "boolean"},
+                "broken": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {"id": {"type": "integer"}},
+                },
+            },
+        },
+        "events_per_second": {"type": "integer", "nullable": True},
+        "anchor": {
+            "type": "string",
+            "nullable": True,
+            "description": "POSITION:LINK, for casework audit verify --anchor",
+        },
+    },
+}
+_AUDIT_ENTRY = {
+    "type": "object",
+    "properties": {
+        "position": {"type": "integer"},
+        "event_id": {"type": "string", "format": "uuid"},
+        "stream_id": {"type": "string"},
+        "version": {"type": "integer"},
+        "type": {"type": "string"},
+        "occurred_at": {"type": "string"},
+        "recorded_at": {"type": "string"},
+        "actor": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "nullable": True},
+                "role": {"type": "string", "nullable": True},
+                "opd": {"type": "string", "nullable": True},
+            },
+        },
+        "source": {"type": "string", "nullable": True},
+        "kelurahan": {"type": "string", "nullable": True},
+    },
+}
+_AUDIT_PAGE = {
+    "type": "object",
+    "properties": {
+        "results": {"type": "array", "items": _AUDIT_ENTRY},
+        "next_after": {"type": "integer", "nullable": True},
+    },
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_AUDIT_QUERY = [
+    _query("after", {"type": "integer", "minimum": 0}, "the position to continue after"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "entries (default 50)"),
+    _query("actor", {"type": "string"}, "only events of this account"),
+    _query("opd", {"type": "string"}, "only events of accounts of this OPD"),
+    _query("type", {"type": "string"}, "only events of this type, e.g. BenefitGranted"),
+    _query("kelurahan", {"type": "string"}, "only events about households of this kelurahan"),
+    _query("since", {"type": "string", "format": "date-time"}, "recorded at or after"),
+    _query("until", {"type": "string", "format": "date-time"}, "recorded before"),
+]
+
 # What each endpoint takes and answers, by endpoint and method (the commands apart).
 OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.households": {
@@ -435,6 +547,29 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             _json("its events", answers.ApprovalHistorySchema),
             not_found="no such approval",
         )
+    },
+    "api.audit_verify": {
+        "get": _read(
+            "auditVerify",
+            "check the event chain and the read log's chain: the first broken link of each,"
+            " and the chain's head to keep as an anchor (as `casework audit verify`)",
+            _json("the verdicts (ok false when a link is broken)", _AUDIT_VERIFY),
+            forbidden="only auditors, supervisors and admins",
+        )
+    },
+    "api.audit": {
+        "get": {
+            **_read(
+                "auditLog",
+                "the global audit log: every stored event in store order (who, what, when,"
+                " which stream and kelurahan; never its data), filtered",
+                _json("a page; continue with after=next_after (null: the end)", _AUDIT_PAGE),
+                forbidden="only auditors, supervisors and admins",
+                invalid="after or limit out of range, since or until not an RFC 3339 time"
+                " with a time zone, or until not after since",
+            ),
+            "parameters": _AUDIT_QUERY,
+        }
     },
     "api.openapi_json": {
         "get": {

@@ -17,7 +17,15 @@ from collections.abc import Callable, Sequence
 from bench import report
 from bench.stores import Workspace
 
-BENCHMARKS = ("commands", "relay", "runner", "latency", "household_load", "encryption")
+BENCHMARKS = (
+    "commands",
+    "relay",
+    "runner",
+    "latency",
+    "household_load",
+    "encryption",
+    "chain",
+)
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
 
@@ -143,6 +151,11 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
         from bench.encryption import run as bench_encryption
 
         steps.append(("encryption", lambda: bench_encryption(ws, quick=quick)))
+    if "chain" in args.only:
+        from bench.chain import run as bench_chain
+
+        sizes = {"families_per_round": 40, "rounds": 2, "warmup": 10} if quick else {}
+        steps.append(("chain", lambda: bench_chain(ws, **sizes)))
     if "household_load" in args.only:
         from bench.household_load import run as bench_household_load
 

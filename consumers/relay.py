@@ -68,6 +68,7 @@ from adapters.retry import reconnecting
 from adapters.settings import DatabaseUrl, SettingsError
 from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import EnvelopeEncoder
+from consumers.anchors import ANCHOR_SECONDS, AnchorPublisher
 from domain.application import Casework
 
 log = logging.getLogger("casework.relay")
@@ -460,6 +461,7 @@ class Relay:
         read_size: int = READ_SIZE,
         lease_seconds: float = LEASE_SECONDS,
         envelope_worker: bool = True,
+        anchor_seconds: float = ANCHOR_SECONDS,
     ) -> None:
         if not system.settings.kafka:
             raise SettingsError("CASEWORK_KAFKA: the relay needs the Kafka bootstrap servers")
@@ -477,6 +479,7 @@ class Relay:
         )
         self.db = system.store
         self.lease = Lease(self.db, self.owner, lease_seconds)
+        self.anchors = AnchorPublisher(self.db, settings.tenant, anchor_seconds)
         self.watch = TopicWatch(self.bootstrap)
         self.producer: KafkaProducer | None = None
         self.position = 0
@@ -765,6 +768,8 @@ class Relay:
             self.connect()
         self._keep_lease()
         self._watch_broker()
+        if self.anchors.due() and self.producer is not None:
+            self.anchors.publish(self.producer)  # the chain's head, every few minutes
         if self._caught_up and not self._stored_after(self._sent_position):
             stop.wait(IDLE_SECONDS)  # polling with one cheap query, not a read of the store
             return

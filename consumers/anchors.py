@@ -1,0 +1,51 @@
+"""The anchor publisher: every few minutes, the event chain's head (`adapters.chain`) goes to
+`casework.audit-anchors.v1`, so that whoever reads that topic holds anchors the store's
+administrators cannot take back, and `casework audit verify --anchor POSITION:LINK` later
+shows whether the store was rewritten behind the system's back.
+
+A small periodic task of the relay's loop (the publishing relay only, with its producer):
+`due()` is one clock reading; `publish()` reads the head (one indexed query) and sends it
+when it moved since the last anchor sent. A message is JSON:
+`{"tenant", "position", "link", "events", "at"}`, keyed by the tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from kafka import KafkaProducer
+
+from adapters import chain
+from adapters.db import Database
+from adapters.topics import ANCHORS
+
+log = logging.getLogger("casework.anchors")
+
+ANCHOR_SECONDS = 300.0
+SEND_TIMEOUT = 10.0
+
+
+class AnchorPublisher:
+    def __init__(self, store: Database, tenant: str, seconds: float = ANCHOR_SECONDS) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.seconds = seconds
+        self._last_at = float("-inf")
+        self._last: tuple[int, str] | None = None
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last_at >= self.seconds
+
+    def publish(self, producer: KafkaProducer) -> chain.Anchor | None:
+        """Send the chain's head if it moved since the last anchor sent; the anchor sent."""
+        self._last_at = time.monotonic()
+        head = chain.anchor(self.store)
+        if head is None or (head.position, head.link) == self._last:
+            return None
+        value = json.dumps({"tenant": self.tenant, **head.as_dict()}, separators=(",", ":"))
+        producer.send(ANCHORS, key=self.tenant.encode(), value=value.encode()).get(SEND_TIMEOUT)
+        self._last = (head.position, head.link)
+        log.info("anchor published: position %d, link %s", head.position, head.link)
+        return head

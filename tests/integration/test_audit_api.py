@@ -1,0 +1,122 @@
+"""The audit routes of the API on SQLite and PostgreSQL: `GET /api/v1/audit/verify` names the
+first broken link of the event chain (and of the read log's chain), only for auditors,
+supervisors and admins; `GET /api/v1/audit` pages the global audit log with its filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters import chain
+from adapters.relay_store import events_table
+from domain.application import Actor, make_meta
+from tests.integration.conftest import authorized_client
+from tests.integration.test_api import HOUSEHOLD, project, register
+
+pytestmark = pytest.mark.integration
+
+AUDIT_READERS = ("auditor", "sup1", "admin")
+REFUSED = ("cw_sipin", "agency", "pm_dinsos")
+
+
+def test_verify_answers_the_readers_and_refuses_the_others(web, tokens):
+    for name in AUDIT_READERS:
+        response = authorized_client(web, tokens[name]).get("/api/v1/audit/verify")
+        assert response.status_code == 200, name
+        assert response.json["ok"] is True
+        assert response.json["events"]["broken"] is None
+        head = response.json["events"]["head"]
+        assert response.json["anchor"].startswith(f"{head['position']}:")
+    for name in REFUSED:
+        response = authorized_client(web, tokens[name]).get("/api/v1/audit/verify")
+        assert response.status_code == 403, name
+        assert "actor" in response.json["errors"]
+        assert authorized_client(web, tokens[name]).get("/api/v1/audit").status_code == 403
+    assert web.test_client().get("/api/v1/audit/verify").status_code == 401
+
+
+def test_verify_names_the_edited_event(web, tokens):
+    client = authorized_client(web, tokens["admin"])
+    registered = register(client)
+    store = web.extensions["casework"].store
+    table, column = events_table(store)
+    target = registered["position"]
+    with store.transaction() as cur:
+        cur.execute(f"UPDATE {table} SET topic = topic || 'x' WHERE {column} = ?", (target,))
+    answer = authorized_client(web, tokens["auditor"]).get("/api/v1/audit/verify").json
+    assert answer["ok"] is False
+    assert answer["events"]["broken"] == {"position": target, "reason": "edited"}
+    assert answer["read_log"]["ok"] is True
+
+
+def test_verify_names_a_deleted_link(web, tokens):
+    client = authorized_client(web, tokens["admin"])
+    registered = register(client)
+    store = web.extensions["casework"].store
+    with store.transaction() as cur:
+        cur.execute(f"DELETE FROM {chain.TABLE} WHERE position = ?", (registered["position"],))
+    answer = authorized_client(web, tokens["sup1"]).get("/api/v1/audit/verify").json
+    assert answer["events"]["broken"] == {
+        "position": registered["position"],
+        "reason": "unlinked_event",
+    }
+
+
+def entries(web, token, **query) -> list[dict]:
+    response = authorized_client(web, token).get("/api/v1/audit", query_string=query)
+    assert response.status_code == 200, response.json
+    return response.json["results"]
+
+
+def test_the_audit_log_pages_and_filters(web, tokens):
+    client = authorized_client(web, tokens["admin"])
+    register(client)
+    register(
+        client,
+        kk_number="1571010101200004",
+        kelurahan="Tahtul Yaman",
+        kecamatan="Pelayangan",
+        head={**HOUSEHOLD["head"], "nik": "1571015203850015"},
+    )
+    project(web)
+    casework = web.extensions["casework"].casework
+    dinsos = Actor(id="pm_dinsos", role="program_manager", opd="DINSOS")
+    casework.add_user("ani", "auditor", None, [], make_meta(dinsos, "api"))
+
+    auditor = tokens["auditor"]
+    everything = entries(web, auditor, limit=100)
+    positions = [e["position"] for e in everything]
+    assert positions == sorted(positions) and len(positions) == len(set(positions))
+    assert not any("data" in e for e in everything)  # no event's data, only who, what, when
+
+    # paging: after= continues where the last page ended
+    first = authorized_client(web, auditor).get("/api/v1/audit", query_string={"limit": 2}).json
+    assert [e["position"] for e in first["results"]] == positions[:2]
+    assert first["next_after"] == positions[1]
+    rest = entries(web, auditor, after=first["next_after"], limit=100)
+    assert [e["position"] for e in rest] == positions[2:]
+
+    by_admin = entries(web, auditor, actor="admin", limit=100)
+    assert by_admin and {e["actor"]["id"] for e in by_admin} == {"admin"}
+    assert {e["type"] for e in entries(web, auditor, opd="DINSOS")} == {"UserAdded"}
+    registered = entries(web, auditor, type="HouseholdRegistered")
+    assert len(registered) == 2
+    pelayangan = entries(web, auditor, kelurahan="Tahtul Yaman", type="HouseholdRegistered")
+    assert [e["kelurahan"] for e in pelayangan] == ["Tahtul Yaman"]
+    assert entries(web, auditor, since="2999-01-01T00:00:00Z") == []
+    assert entries(web, auditor, until="2000-01-01T00:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"after": "-1"}, "after"),
+        ({"limit": "0"}, "limit"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2025-01-01T00:00:00"}, "until"),  # no time zone
+        ({"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}, "until"),
+    ],
+)
+def test_bad_audit_queries_answer_422_naming_the_field(web, tokens, query, field):
+    response = authorized_client(web, tokens["auditor"]).get("/api/v1/audit", query_string=query)
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == [field]
