@@ -32,7 +32,9 @@ def public_positions(app) -> list[int]:
     return found
 
 
-def test_no_account_or_token_event_reaches_the_topic(casework, broker, settings, store_db, views_db):
+def test_no_account_or_token_event_reaches_the_topic(
+    casework, broker, settings, store_db, views_db
+):
     meta = make_meta(SYSTEM, "cli")
     add_families(casework, 1, 1)  # published
     stop = threading.Event()
