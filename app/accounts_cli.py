@@ -58,7 +58,8 @@ def tokens_issue(system: System, args: argparse.Namespace) -> int:
     """`casework tokens issue NAME [--days N]`: the token alone on the last line, shown only
     this once; it expires after N days (default 90)."""
     app = system.casework
-    days = getattr(args, "days", None) or TOKEN_DAYS
+    days = getattr(args, "days", None)
+    days = TOKEN_DAYS if days is None else days
     try:
         token = app.issue_token(args.name, make_meta(SYSTEM, "cli"), days=days)
         issued = app.list_tokens(args.name)[-1]
@@ -93,10 +94,10 @@ def tokens_list(system: System, args: argparse.Namespace) -> int:
         (
             row["id"],
             row["owner"],
-            row["issued_at"] or "-",
-            row["expires_at"] or "never",
+            _seconds(row["issued_at"]) or "-",
+            _seconds(row["expires_at"]) or "never",
             used.get(row["id"], "never"),
-            row["revoked_at"] or "yes" if row["revoked"] else "no",
+            _seconds(row["revoked_at"]) or "yes" if row["revoked"] else "no",
         )
         for row in rows
     ]
@@ -108,6 +109,14 @@ def tokens_list(system: System, args: argparse.Namespace) -> int:
     if not rows:
         print("no tokens", file=sys.stderr)
     return 0
+
+
+def _seconds(moment: str | None) -> str | None:
+    """An RFC 3339 time to the second (the events keep microseconds)."""
+    if not moment:
+        return moment
+    head, dot, rest = moment.partition(".")
+    return f"{head}Z" if dot else moment
 
 
 def tokens_revoke(system: System, args: argparse.Namespace) -> int:

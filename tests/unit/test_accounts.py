@@ -269,3 +269,10 @@ def test_the_cli_revokes_by_user_name_or_token_id(app, system, capsys):
     assert accounts_cli.tokens_revoke(system, argparse.Namespace(target="ffffffffffff")) == 2
     err = capsys.readouterr().err
     assert "tokens list" in err and "Traceback" not in err
+
+
+def test_the_cli_refuses_a_lifetime_of_zero_days(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    assert accounts_cli.tokens_issue(system, argparse.Namespace(name="rina", days=0)) == 2
+    assert "--days" in capsys.readouterr().err
+    assert app.list_tokens("rina") == []
