@@ -101,16 +101,19 @@ def api_actor(casework: Casework) -> Actor:
     keys = (f"address:{address}", f"prefix:{token[:TOKEN_PREFIX]}")
     wait = throttle.retry_after(*keys)
     if wait:
-        log.warning(
-            "bearer refused: too many wrong tokens from %s or with this prefix; retry after %d s",
-            address,
-            wait,
-        )
+        log.info("bearer refused from %s: retry after %d s", address, wait)
         raise TooManyFailures(wait)
     actor, why = casework.token_holder(token)
     if actor is None:
         failures = throttle.failed(*keys)
         log.info("bearer failed (%s) from %s: %d in the window", why, address, failures)
+        if failures == throttle.limit:
+            log.warning(
+                "bearer: too many wrong tokens from %s or with one prefix: refusing them for"
+                " %.0f s",
+                address,
+                throttle.window,
+            )
         raise Unauthenticated(
             "auth.token_expired" if why == "token.expired" else "auth.token_invalid"
         )

@@ -80,6 +80,7 @@ def test_wrong_tokens_from_one_address_are_refused_with_429(web, caplog):
     assert elsewhere.status_code == 200
     logged = [r.getMessage() for r in caplog.records if r.name == "casework.auth"]
     assert any("too many wrong tokens from 10.9.9.9" in line for line in logged)
+    assert any("bearer refused from 10.9.9.9" in line for line in logged)
     for token in wrong:
         assert not any(token[:12] in line for line in logged)
 
