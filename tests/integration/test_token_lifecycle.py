@@ -12,6 +12,7 @@ import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
+from adapters.token_use import TokenUse, last_used
 from app import accounts_cli
 from app.failure_throttle import LIMIT
 from domain.accounts import token_hash
@@ -133,3 +134,13 @@ def _cli(services):
             }
         )
     )
+
+
+def test_the_last_use_is_written_at_most_once_an_hour(web):
+    store = web.extensions["casework"].store
+    uses = TokenUse(store)
+    assert uses.record("0123456789ab", dt.datetime(2026, 1, 1, 8, tzinfo=dt.UTC))
+    assert not uses.record("0123456789ab", dt.datetime(2026, 1, 1, 8, 30, tzinfo=dt.UTC))
+    assert last_used(store)["0123456789ab"] == "2026-01-01T08:00:00Z"
+    assert TokenUse(store).record("0123456789ab", dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC))
+    assert last_used(store)["0123456789ab"] == "2026-01-01T09:00:00Z"  # another process
