@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from adapters.db import Cursor, Database
+from domain.streams import PRIVATE_TOPIC_PREFIXES
 
 NAME = "main"
 LEASE_SECONDS = 5.0
@@ -27,11 +28,22 @@ def events_table(store: Database) -> tuple[str, str]:
 
 
 def store_counts(store: Database) -> tuple[int, int]:
-    """(number of stored events, highest position) in the event store."""
+    """(number of stored events to publish, highest position) in the event store.
+
+    The events of private streams (accounts and tokens, `domain.streams`) are never
+    published, so they are not counted: the relay's and every view's lag is measured
+    against what they will ever see. The highest position counts every event (the relay's
+    position passes over private ones). Costs a scan of the topics, like COUNT(*) did.
+    """
     table, column = events_table(store)
     if not store.table_exists(table):
         return 0, 0
-    count, top = store.query_one(f"SELECT COUNT(*), COALESCE(MAX({column}), 0) FROM {table}")
+    private = " OR ".join("topic LIKE ?" for _ in PRIVATE_TOPIC_PREFIXES)
+    count, top = store.query_one(
+        f"SELECT COUNT(*) - COALESCE(SUM(CASE WHEN {private} THEN 1 ELSE 0 END), 0),"
+        f" COALESCE(MAX({column}), 0) FROM {table}",
+        tuple(f"{prefix}%" for prefix in PRIVATE_TOPIC_PREFIXES),
+    )
     return int(count), int(top)
 
 

@@ -1,4 +1,6 @@
-"""`casework users add` and `casework tokens issue`: accounts and API tokens from the shell."""
+"""`casework users add` and `casework tokens issue|list|revoke`: accounts and API tokens from the
+shell. A token is printed once, when issued; afterwards it is named by its id (the start of its
+hash), never shown again."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import argparse
 import sys
 
 from adapters.bootstrap import System
-from domain.accounts import ROLES
+from adapters.token_use import last_used
+from domain.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS
 from domain.application import SYSTEM, make_meta
 from domain.errors import DomainError
 
@@ -20,6 +23,9 @@ _MESSAGES = {
     "kelurahan.required": "a caseworker needs at least one --kelurahan NAME",
     "kelurahan.unknown": "unknown kelurahan of Kota Jambi; use its name or code, e.g. Telanaipura",
     "opd.required": "a program_manager needs --opd CODE (e.g. DINSOS)",
+    "token.days_invalid": f"--days is a whole number from 1 to {MAX_TOKEN_DAYS}",
+    "token.not_found": "no user and no token with that id; see `casework tokens list`",
+    "token.revoked": "that token is already revoked",
 }
 
 
@@ -49,16 +55,89 @@ def users_add(system: System, args: argparse.Namespace) -> int:
 
 
 def tokens_issue(system: System, args: argparse.Namespace) -> int:
-    """`casework tokens issue NAME`: the token alone on the last line, shown only this once."""
+    """`casework tokens issue NAME [--days N]`: the token alone on the last line, shown only
+    this once; it expires after N days (default 90)."""
     app = system.casework
+    days = getattr(args, "days", None)
+    days = TOKEN_DAYS if days is None else days
     try:
-        token = app.issue_token(args.name, make_meta(SYSTEM, "cli"))
+        token = app.issue_token(args.name, make_meta(SYSTEM, "cli"), days=days)
+        issued = app.list_tokens(args.name)[-1]
     except DomainError as error:
         return _fail(error)
     finally:
         app.close()
     print(
-        f"API token for {args.name} (shown once; the store keeps only its hash):", file=sys.stderr
+        f"API token {issued['id']} for {args.name}, valid until {issued['expires_at']}"
+        " (shown once; the store keeps only its hash):",
+        file=sys.stderr,
     )
     print(token)
+    return 0
+
+
+COLUMNS = ("id", "owner", "issued", "expires", "last used", "revoked")
+
+
+def tokens_list(system: System, args: argparse.Namespace) -> int:
+    """`casework tokens list [NAME]`: one line per token: id, owner, issued, expires, last used
+    (to within an hour) and revoked; never the token or its full hash."""
+    app = system.casework
+    try:
+        rows = app.list_tokens(getattr(args, "name", None))
+        used = last_used(system.store)
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        app.close()
+    table = [COLUMNS] + [
+        (
+            row["id"],
+            row["owner"],
+            _seconds(row["issued_at"]) or "-",
+            _seconds(row["expires_at"]) or "never",
+            used.get(row["id"], "never"),
+            _seconds(row["revoked_at"]) or "yes" if row["revoked"] else "no",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+    if not rows:
+        print("no tokens", file=sys.stderr)
+    return 0
+
+
+def _seconds(moment: str | None) -> str | None:
+    """An RFC 3339 time to the second (the events keep microseconds)."""
+    if not moment:
+        return moment
+    head, dot, rest = moment.partition(".")
+    return f"{head}Z" if dot else moment
+
+
+def tokens_revoke(system: System, args: argparse.Namespace) -> int:
+    """`casework tokens revoke NAME|TOKEN-ID`: every active token of the user NAME, or the one
+    token with that id (as `casework tokens list` shows it)."""
+    app = system.casework
+    meta = make_meta(SYSTEM, "cli")
+    target = args.target
+    try:
+        if app.find_user(target) is not None:
+            revoked = app.revoke_user_tokens(target, meta)
+            owner = target
+        else:
+            owner = app.revoke_token_id(target, meta)
+            revoked = [target.lower()]
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        app.close()
+    if not revoked:
+        print(f"{owner} has no active token; nothing revoked", file=sys.stderr)
+    for found in revoked:
+        print(f"revoked token {found} of {owner}")
     return 0

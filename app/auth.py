@@ -18,15 +18,23 @@ ApproveChange and RejectChange are left to the domain (a supervisor, not the mak
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import TooManyRequests
 
+from adapters.token_use import TokenUse
+from app.context import services
+from app.failure_throttle import FailureThrottle
+from domain.accounts import token_hash, token_id
 from domain.application import Actor, Casework
 from domain.approval import Forbidden
 from domain.commands import COMMANDS, Area, Kelurahan, Opd
 from domain.errors import DomainError, NotFound
 from domain.regions import find_kelurahan
+
+log = logging.getLogger("casework.auth")
 
 READ_ONLY = ("auditor", "agency")
 EVERYTHING = ("supervisor", "admin")
@@ -56,14 +64,60 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+class TooManyFailures(TooManyRequests):
+    """Too many wrong bearer tokens from this address or with this prefix (answered 429 with
+    Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.seconds = retry_after
+
+
+TOKEN_PREFIX = 8  # characters of a presented token that key its failures (never logged)
+
+
+def _bearer_guard() -> tuple[FailureThrottle, TokenUse]:
+    """This web process's failure counts and last-use writer (made on first use)."""
+    found = current_app.extensions.get("casework.bearer")
+    if found is None:
+        found = (FailureThrottle(), TokenUse(services().store))
+        current_app.extensions["casework.bearer"] = found
+    return found
+
+
 def api_actor(casework: Casework) -> Actor:
-    """The caller of this API request; raises Unauthenticated."""
+    """The caller of this API request; raises Unauthenticated (401) or TooManyFailures (429).
+
+    Wrong tokens are counted per address and per token prefix (`app.failure_throttle`): past
+    the limit the request is refused before the token is even looked up. The token's last
+    use is recorded at most once an hour (`adapters.token_use`). Logs name the address and
+    counts, never the token.
+    """
     token = bearer_token()
     if token is None:
         raise Unauthenticated("auth.token_missing")
-    actor = casework.actor_for_token(token)
+    throttle, uses = _bearer_guard()
+    address = request.remote_addr or "unknown"
+    keys = (f"address:{address}", f"prefix:{token[:TOKEN_PREFIX]}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        log.info("bearer refused from %s: retry after %d s", address, wait)
+        raise TooManyFailures(wait)
+    actor, why = casework.token_holder(token)
     if actor is None:
-        raise Unauthenticated("auth.token_invalid")
+        failures = throttle.failed(*keys)
+        log.info("bearer failed (%s) from %s: %d in the window", why, address, failures)
+        if failures == throttle.limit:
+            log.warning(
+                "bearer: too many wrong tokens from %s or with one prefix: refusing them for"
+                " %.0f s",
+                address,
+                throttle.window,
+            )
+        raise Unauthenticated(
+            "auth.token_expired" if why == "token.expired" else "auth.token_invalid"
+        )
+    uses.record(token_id(token_hash(token)))
     return actor
 
 

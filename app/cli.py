@@ -18,6 +18,7 @@ from app import accounts_cli, audit_cli, server
 from app import seed as seeding
 from app import up as everything
 from consumers import policies, relay, runner
+from domain.accounts import TOKEN_DAYS
 from projections.catalog import PROJECTIONS
 
 log = logging.getLogger("casework")
@@ -169,6 +170,9 @@ def parser() -> argparse.ArgumentParser:
     )
     tokens_issue = tokens.add_parser("issue", help="issue an API token (printed on the last line)")
     tokens_issue.add_argument("name", metavar="NAME")
+    tokens_issue.add_argument(
+        "--days", type=int, default=TOKEN_DAYS, metavar="N", help="valid N days (default 90)"
+    )
     tokens_issue.set_defaults(func=cmd_tokens_issue)
     audit = sub.add_parser(
         "audit", help="the stored history's hash chains and their anchors"
@@ -188,6 +192,16 @@ def parser() -> argparse.ArgumentParser:
     audit.add_parser(
         "anchor", help="print the event chain's head (position and link) to keep elsewhere"
     ).set_defaults(func=cmd_audit_anchor)
+    tokens_list = tokens.add_parser(
+        "list", help="every token (or a user's): id, owner, issued, expires, last used, revoked"
+    )
+    tokens_list.add_argument("name", nargs="?", default=None, metavar="NAME")
+    tokens_list.set_defaults(func=cmd_tokens_list)
+    tokens_revoke = tokens.add_parser(
+        "revoke", help="revoke one token by its id, or every token of a user by the user's name"
+    )
+    tokens_revoke.add_argument("target", metavar="NAME|TOKEN-ID")
+    tokens_revoke.set_defaults(func=cmd_tokens_revoke)
     keys = sub.add_parser(
         "keys", help="the master key that protects personal data (CASEWORK_MASTER_KEY)"
     ).add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -214,6 +228,14 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_audit_anchor(settings: Settings, args: argparse.Namespace) -> int:
     return audit_cli.anchor(bootstrap(settings), args)
+
+
+def cmd_tokens_list(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.tokens_list(bootstrap(settings), args)
+
+
+def cmd_tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.tokens_revoke(bootstrap(settings), args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify
 
-from app.auth import Unauthenticated, api_actor, authorize
+from app.auth import TooManyFailures, Unauthenticated, api_actor, authorize
 from app.context import services
 from app.messages import message, translate
 from app.schemas import COMMANDS, load
@@ -151,6 +151,12 @@ def _unauthenticated(error: Unauthenticated):
     return response, status
 
 
+def _too_many_failures(error: TooManyFailures):
+    response, status = error_response(429, "authorization", "auth.too_many_failures")
+    response.headers["Retry-After"] = str(error.seconds)
+    return response, status
+
+
 def _forbidden(error: Forbidden):
     return error_response(403, error.field, error.code)
 
@@ -163,5 +169,6 @@ def answers_errors_as_json(blueprint: Blueprint) -> None:
     """A JSON blueprint answers a missing or bad token (401), a refusal (403) and a missing
     stream (404) with the error body. Call it where the blueprint is defined."""
     blueprint.register_error_handler(Unauthenticated, _unauthenticated)
+    blueprint.register_error_handler(TooManyFailures, _too_many_failures)
     blueprint.register_error_handler(Forbidden, _forbidden)
     blueprint.register_error_handler(NotFound, _not_found)

@@ -416,10 +416,20 @@ ERRORS: dict[str, LazyString] = {
     "kelurahan.required": _l("A caseworker needs at least one kelurahan. Enter it."),
     "token.not_found": _l("Unknown token. Issue a new one."),
     "token.revoked": _l("This token has been revoked. Issue a new one."),
+    "token.expired": _l("This token has expired. Issue a new one."),
+    "token.days_invalid": _l("A token is valid for 1 to 730 days. Enter a number in that range."),
     # Access (app/auth.py)
     "auth.token_missing": _l(
         "Send an API token: the header Authorization: Bearer <token>. Ask the administrator for "
         "one (casework tokens issue NAME)."
+    ),
+    "auth.token_expired": _l(
+        "The API token has expired. Ask the administrator for a new one (casework tokens issue "
+        "NAME)."
+    ),
+    "auth.too_many_failures": _l(
+        "Too many wrong API tokens from this address. Wait the seconds in Retry-After, then "
+        "send a valid token."
     ),
     "auth.token_invalid": _l(
         "The API token is unknown, revoked, or its user inactive. Ask the administrator for a "
@@ -490,9 +500,7 @@ ERRORS: dict[str, LazyString] = {
         "The household had not been recorded (or had not happened) by that moment: choose a"
         " later one."
     ),
-    "nik.unknown": _l(
-        "This NIK is not recorded in the system: no personal data is held about it."
-    ),
+    "nik.unknown": _l("This NIK is not recorded in the system: no personal data is held about it."),
     "csrf.invalid": _l("The form has expired. Reload the page and send it again."),
     "store.unavailable": _l("The database cannot be reached right now. Try again in a moment."),
 }

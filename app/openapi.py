@@ -97,6 +97,15 @@ def _error(description: str) -> dict[str, Any]:
     return _json(description, answers.ErrorsSchema)
 
 
+_TOO_MANY_FAILURES = {
+    **_error("too many wrong bearer tokens from this address or with this token's prefix"),
+    "headers": {
+        "Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 _UNAUTHENTICATED = {
     **_error("no valid bearer token"),
     "headers": {
@@ -121,7 +130,11 @@ def _read(
     invalid: str | None = None,
 ) -> dict[str, Any]:
     """A GET with the bearer token: 200 with the answer, 401, 503, and what else applies."""
-    responses: dict[str, Any] = {"200": answer, "401": _UNAUTHENTICATED}
+    responses: dict[str, Any] = {
+        "200": answer,
+        "401": _UNAUTHENTICATED,
+        "429": _TOO_MANY_FAILURES,
+    }
     if forbidden:
         responses["403"] = _error(forbidden)
     if not_found:
@@ -197,6 +210,7 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
             **answered,
             "400": _error("the body is not a JSON object, or nests deeper than 32 levels"),
             "401": _UNAUTHENTICATED,
+            "429": _TOO_MANY_FAILURES,
             "403": _error("not allowed for this role or area"),
             "404": _error("no such stream"),
             "409": _error(
@@ -446,6 +460,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 "200": _json("what the draft changes", answers.WhatIfAnswerSchema),
                 "400": _error("the body is not JSON, or nests deeper than 32 levels"),
                 "401": _UNAUTHENTICATED,
+                "429": _TOO_MANY_FAILURES,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),
                 "404": _error("no such program"),
                 "413": _error("the body is larger than 1 MiB"),
@@ -477,6 +492,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 },
                 "400": _error("the body is not JSON, or nests deeper than 32 levels"),
                 "401": _UNAUTHENTICATED,
+                "429": _TOO_MANY_FAILURES,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),
                 "404": _error("no such program"),
                 "413": _error("the body is larger than 1 MiB"),

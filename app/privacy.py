@@ -20,7 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import access_log
-from app.auth import Unauthenticated, require_role
+from app.auth import TooManyFailures, Unauthenticated, require_role
 from app.command_path import caller, error_response, errors_body
 from app.context import services
 from app.web import current_actor, option_label
@@ -313,6 +313,13 @@ def _actor_ids(values: Iterable[str]) -> list[str]:
 def _unauthenticated(error: Unauthenticated):
     response, status = error_response(401, "authorization", error.code)
     response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+    return response, status
+
+
+@api_bp.errorhandler(TooManyFailures)
+def _too_many_failures(error: TooManyFailures):
+    response, status = error_response(429, "authorization", "auth.too_many_failures")
+    response.headers["Retry-After"] = str(error.seconds)
     return response, status
 
 

@@ -22,6 +22,13 @@ One relay publishes at a time: the holder of the lease row in
 Every position is recorded in the same transaction that confirms the lease is
 still ours (fencing), so a relay that lost its lease never moves the position.
 
+Accounts and tokens are not published: the events of the private streams
+(`domain.streams.PRIVATE_STREAM_TYPES`: users, their tokens and sign-in secrets) are
+passed over. They are read like the others, so the recorded position moves past them, but
+no envelope is built and nothing is sent; `published` counts only what was sent, and
+`/healthz` measures lag against the events that will ever be published
+(`adapters.relay_store.store_counts`).
+
 The embedded broker forgets everything when it restarts. When the events topic
 is missing or empty while the recorded position says otherwise, the relay
 republishes from the beginning. Logs carry positions, counts and ids, never
@@ -70,6 +77,7 @@ from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import EnvelopeEncoder
 from consumers.anchors import ANCHOR_SECONDS, AnchorPublisher
 from domain.application import Casework
+from domain.streams import is_private_topic
 
 log = logging.getLogger("casework.relay")
 
@@ -98,8 +106,10 @@ class WorkerFailed(Exception):
     """The envelope worker process died, hung or could not be started."""
 
 
-# One message: the event's position, then the key, value and headers to send.
-Message = tuple[int, bytes, bytes, list[tuple[str, bytes]]]
+# One message: the event's position, then the key, value and headers to send; key, value and
+# headers are None for an event that is passed over (a private stream's: never published).
+Message = tuple[int, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
+PASSED_OVER = (None, None, None)
 
 
 @dataclass
@@ -252,7 +262,7 @@ class StoreReader:
             self._at += len(part)
             taken += part
         message = self.encoder.message
-        return [(n.id, *message(n)) for n in taken]
+        return [(n.id, *(PASSED_OVER if is_private_topic(n.topic) else message(n))) for n in taken]
 
     def close(self) -> None:
         pass
@@ -581,7 +591,7 @@ class Relay:
                 self.settings.partitions,
             )
             self.watch.delete()
-        if self.position > 0 and not state.has_data:
+        if self.published > 0 and not state.has_data:
             log.warning(
                 "broker lost its data (topic %s, relay position %d):"
                 " republishing from the beginning",
@@ -597,7 +607,7 @@ class Relay:
             return
         self._probed_at = time.monotonic()
         state = self.watch.state()
-        if self.position > 0 and not state.has_data:
+        if self.published > 0 and not state.has_data:
             self._disconnect()
             self.connect()
 
@@ -616,8 +626,9 @@ class Relay:
 
         Sends at most `chunk_size` events (and `limit`), and only while fewer than
         `batch_size` events are sent and not yet recorded: when the window is full it
-        waits for the oldest chunk first. Returns the number sent: fewer than `chunk_size`
-        (0 included) when the store had no more after what was sent.
+        waits for the oldest chunk first. Returns the number of events handled (sent, or
+        passed over as private): fewer than `chunk_size` (0 included) when the store had no
+        more after them.
         """
         producer = self.producer
         if producer is None:
@@ -635,11 +646,12 @@ class Relay:
         futures = [
             send(EVENTS, key=key, value=value, headers=headers)
             for _, key, value, headers in messages
+            if key is not None
         ]
         self._sent.append(_Chunk(messages[-1][0], futures))
         self._unrecorded += len(futures)
         self._sent_position = messages[-1][0]
-        return len(futures)
+        return len(messages)
 
     def drain(self) -> None:
         """Send what the producer still holds at once, wait for it and record it."""
@@ -654,7 +666,8 @@ class Relay:
 
     def publish(self, limit: int | None = None) -> int:
         """Publish the next `limit` events (all stored so far when None), wait until Kafka
-        confirmed them and record the position; the number published."""
+        confirmed them and record the position; the number handled (private events are
+        passed over, not sent)."""
         total = 0
         while limit is None or total < limit:
             count = self.pump(None if limit is None else limit - total)
@@ -687,7 +700,7 @@ class Relay:
                 break
             self._sent.popleft()
             last, count = chunk.last, count + len(chunk.futures)
-        if count:
+        if last:  # a chunk of private events only has no message, but moves the position
             self._unrecorded -= count
             self._record(last, self.published + count)
         if failed is not None:

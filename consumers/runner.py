@@ -35,6 +35,7 @@ from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
 from consumers.relay import abandon
 from domain.application import Casework
+from domain.streams import is_private_topic
 from projections import eligibility
 from projections.base import (
     ERASURE_EVENT,
@@ -418,6 +419,8 @@ def _store_envelopes(
         if not batch:
             return
         for notification in batch:
+            if is_private_topic(notification.topic):
+                continue  # accounts and tokens: never published, read by no view
             envelope = wire.from_notification(app, notification, tenant, sealed=True)
             yield reveal_with_retries(reader, envelope, live=False)
         position = batch[-1].id

@@ -4,6 +4,7 @@ SHA-256 hash, and a lookup aggregate keyed by that hash finds its user.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import uuid
@@ -27,7 +28,13 @@ ERROR_CODES = (
     "opd.required",
     "token.not_found",
     "token.revoked",
+    "token.expired",
+    "token.days_invalid",
 )
+
+TOKEN_DAYS = 90  # a token's lifetime unless `casework tokens issue --days N` says otherwise
+MAX_TOKEN_DAYS = 730
+TOKEN_ID_LENGTH = 12  # hex digits of the token's hash shown as its id (never the full hash)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 _NAMESPACE = uuid.UUID("3e7a9c51-0b4d-4f2e-8a6c-9d1e2f3a4b5c")
@@ -35,6 +42,17 @@ _NAMESPACE = uuid.UUID("3e7a9c51-0b4d-4f2e-8a6c-9d1e2f3a4b5c")
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_id(digest: str) -> str:
+    """A token's public id: the start of its hash, enough to name it, never enough to use it."""
+    return digest[:TOKEN_ID_LENGTH]
+
+
+def check_days(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise DomainError("days", "token.days_invalid")
+    return days
 
 
 def check_name(name: str) -> str:
@@ -84,14 +102,25 @@ class User(Aggregate):
         self.active = True
         # token hash -> "active" | "revoked"
         self.tokens: dict[str, str] = {}
+        # token hash -> {"id", "issued_at", "expires_at", "revoked_at"} (RFC 3339 texts;
+        # expires_at None for tokens issued before expiry existed)
+        self.token_details: dict[str, dict[str, str | None]] = {}
 
     def check_active(self) -> None:
         if not self.active:
             raise DomainError("name", "user.inactive")
 
     @event("TokenIssued")
-    def token_issued(self, token_hash: str, meta: dict[str, Any]) -> None:
+    def token_issued(
+        self, token_hash: str, meta: dict[str, Any], expires_at: str | None = None
+    ) -> None:
         self.tokens[token_hash] = "active"
+        self.token_details[token_hash] = {
+            "id": token_id(token_hash),
+            "issued_at": (meta or {}).get("occurred_at"),
+            "expires_at": expires_at,
+            "revoked_at": None,
+        }
 
     def revoke_token(self, token_hash: str, meta: dict[str, Any]) -> None:
         status = self.tokens.get(token_hash)
@@ -104,6 +133,15 @@ class User(Aggregate):
     @event("TokenRevoked")
     def _token_revoked(self, token_hash: str, meta: dict[str, Any]) -> None:
         self.tokens[token_hash] = "revoked"
+        if token_hash in self.token_details:
+            self.token_details[token_hash]["revoked_at"] = (meta or {}).get("occurred_at")
+
+    def hash_of_token_id(self, wanted: str) -> str | None:
+        """The hash of this user's token with that id (None when the user has none)."""
+        for digest in self.tokens:
+            if token_id(digest) == wanted.lower():
+                return digest
+        return None
 
     def deactivate(self, meta: dict[str, Any]) -> None:
         if self.active:
@@ -115,6 +153,15 @@ class User(Aggregate):
 
     def token_valid(self, token_hash: str) -> bool:
         return self.active and self.tokens.get(token_hash) == "active"
+
+    def token_expired(self, token_hash: str, now: str) -> bool:
+        """Whether the token's expiry (RFC 3339, UTC) is at or before `now` (same format)."""
+        expires = self.token_details.get(token_hash, {}).get("expires_at")
+        return expires is not None and _instant(expires) <= _instant(now)
+
+
+def _instant(moment: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 class TokenIndex(Aggregate):

@@ -184,6 +184,7 @@ FIELDS: dict[str, Field] = {
     "role": _clear(None),
     "user_name": _clear(None),
     "token_hash": _clear(None),
+    "expires_at": _clear(None),
 }
 
 # What the codec encrypts (identifier fields are found by name: `nik`, `*_nik`, KK fields).

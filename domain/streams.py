@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from eventsourcing.utils import get_topic
+
 from domain.accounts import TokenIndex, User
 from domain.approval import PendingChange, PendingIndex
 from domain.homeless import ProvisionalPerson
@@ -22,6 +24,20 @@ STREAM_TYPES = (
     User,
     TokenIndex,
 )
+
+# Streams kept to the system: staff accounts and API tokens (and whatever else the User and
+# TokenIndex aggregates record, e.g. sign-in secrets). The relay never publishes their events
+# on `casework.events.v1` (it passes over their positions), no view reads them, and the
+# store's event count for /healthz leaves them out (`adapters.relay_store.store_counts`).
+PRIVATE_STREAM_TYPES = (User, TokenIndex)
+
+
+PRIVATE_TOPIC_PREFIXES = tuple(f"{get_topic(stream)}." for stream in PRIVATE_STREAM_TYPES)
+
+
+def is_private_topic(topic: str) -> bool:
+    """Whether a stored event's topic (`module:Class.Event`) is of a private stream."""
+    return topic.startswith(PRIVATE_TOPIC_PREFIXES)
 
 
 def event_classes(stream: type) -> dict[str, type]:

@@ -8,6 +8,7 @@ from adapters import wire
 from adapters.topics import EVENTS, ensure_topics
 from app.seed_data import generate_households
 from domain.application import SYSTEM, Casework, make_meta
+from domain.streams import is_private_topic
 
 
 def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
@@ -22,17 +23,19 @@ def register_families(app: Casework, count: int, seed: int = 1) -> list[str]:
 
 
 def store_positions(app: Casework) -> list[int]:
-    """The positions of every event in the store, in order."""
+    """The positions of every event in the store the relay publishes, in order (accounts and
+    tokens are never published: `domain.streams.is_private_topic`)."""
     positions: list[int] = []
-    while batch := app.recorder.select_notifications(
-        positions[-1] if positions else 0, 1000, inclusive_of_start=False
-    ):
-        positions.extend(n.id for n in batch)
+    after = 0
+    while batch := app.recorder.select_notifications(after, 1000, inclusive_of_start=False):
+        positions.extend(n.id for n in batch if not is_private_topic(n.topic))
+        after = batch[-1].id
     return positions
 
 
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
-    """Publish stored events after `after` straight to the topic (no relay); returns the last.
+    """Publish stored events after `after` straight to the topic as the relay does (no relay;
+    accounts and tokens passed over); returns the last position read.
 
     Pass the store as the relay reads it (`adapters.db.open_store_reader`): a revealing
     (`open_casework`) application would publish personal data in clear."""
@@ -42,6 +45,8 @@ def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: in
     try:
         while batch := app.recorder.select_notifications(position, 1000, inclusive_of_start=False):
             for notification in batch:
+                if is_private_topic(notification.topic):
+                    continue  # as the relay: accounts and tokens are never published
                 env = wire.from_notification(app, notification, tenant)
                 producer.send(
                     EVENTS,

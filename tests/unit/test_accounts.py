@@ -1,11 +1,13 @@
 """Accounts and API tokens: the store keeps only a token's hash (no I/O)."""
 
 import argparse
+import datetime as dt
 
 import pytest
 
 from adapters.bootstrap import bootstrap
 from app import accounts_cli
+from domain.accounts import TokenIndex, token_hash
 from domain.application import SYSTEM, Actor, make_meta
 from domain.errors import Conflict, DomainError, NotFound
 from tests.support.apps import memory_casework
@@ -155,3 +157,122 @@ def test_the_cli_explains_a_mistake_without_a_traceback(system, capsys, call, ar
     assert getattr(accounts_cli, call)(system, argparse.Namespace(**args)) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+# --- token lifecycle: expiry, listing, revoking by id or user ------------------------------
+
+LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_token_expires_after_90_days_by_default(app):
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    fresh = app.issue_token("yusuf", meta())
+    old = app.issue_token("yusuf", meta(), now=LONG_AGO)
+    week = app.issue_token("yusuf", meta(), days=7, now=LONG_AGO)
+    [first, second, third] = app.list_tokens("yusuf")
+    assert second["expires_at"] == "2020-03-31T00:00:00Z"  # 90 days after
+    assert third["expires_at"] == "2020-01-08T00:00:00Z"
+    assert app.token_holder(fresh) == (Actor(id="yusuf", role="supervisor", opd=None), None)
+    assert app.token_holder(old) == (None, "token.expired")
+    assert app.actor_for_token(week) is None
+    # valid until its expiry, from its issue on
+    assert app.actor_for_token(old, now=LONG_AGO + dt.timedelta(days=89)).id == "yusuf"
+    issued, expires = (
+        dt.datetime.fromisoformat(first[k].replace("Z", "+00:00"))
+        for k in ("issued_at", "expires_at")
+    )
+    assert (expires - issued).days in (89, 90)
+
+
+@pytest.mark.parametrize("days", [0, -1, 731, True])
+def test_a_token_lifetime_out_of_range_is_refused(app, days):
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    with pytest.raises(DomainError) as refused:
+        app.issue_token("yusuf", meta(), days=days)
+    assert (refused.value.field, refused.value.code) == ("days", "token.days_invalid")
+    assert app.list_tokens("yusuf") == []
+
+
+def test_tokens_are_listed_by_id_never_by_token_or_full_hash(app):
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    tokens = [app.issue_token("yusuf", meta()), app.issue_token("rina", meta())]
+    rows = app.list_tokens()
+    assert [r["owner"] for r in rows] == ["rina", "yusuf"]
+    assert [r["id"] for r in rows] == [token_hash(tokens[1])[:12], token_hash(tokens[0])[:12]]
+    text = repr(rows)
+    for token in tokens:
+        assert token not in text and token_hash(token) not in text
+    assert all(r["issued_at"] and r["expires_at"] and not r["revoked"] for r in rows)
+    assert app.user_names() == ["rina", "yusuf"]
+
+
+def test_a_token_is_revoked_by_its_id_and_all_of_a_user_by_name(app):
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    one, two, three = (app.issue_token("yusuf", meta()) for _ in range(3))
+    assert app.revoke_token_id(token_hash(one)[:12].upper(), meta()) == "yusuf"
+    assert app.actor_for_token(one) is None and app.actor_for_token(two).id == "yusuf"
+    with pytest.raises(Conflict):
+        app.revoke_token_id(token_hash(one)[:12], meta())
+    with pytest.raises(NotFound) as unknown:
+        app.revoke_token_id("0123456789ab", meta())
+    assert unknown.value.code == "token.not_found"
+    assert app.revoke_user_tokens("yusuf", meta()) == [token_hash(t)[:12] for t in (two, three)]
+    assert app.actor_for_token(two) is None and app.actor_for_token(three) is None
+    assert [r["revoked"] for r in app.list_tokens("yusuf")] == [True, True, True]
+    assert app.revoke_user_tokens("yusuf", meta()) == []
+
+
+def test_a_token_issued_before_expiry_existed_never_expires(app):
+    """Tokens stored before this change have no expiry in their TokenIssued event."""
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    user = app.get_user("yusuf")
+    user.token_issued(token_hash("legacy-token"), meta())
+    app._save(
+        user, [TokenIndex(token_hash=token_hash("legacy-token"), user_name="yusuf", meta=meta())]
+    )
+    assert app.actor_for_token("legacy-token").id == "yusuf"
+    assert app.list_tokens("yusuf")[0]["expires_at"] is None
+
+
+def test_the_cli_issues_a_token_for_n_days(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    args = argparse.Namespace(name="rina", days=30)
+    assert accounts_cli.tokens_issue(system, args) == 0
+    captured = capsys.readouterr()
+    token = captured.out.strip().splitlines()[-1]
+    [row] = app.list_tokens("rina")
+    assert row["id"] == token_hash(token)[:12] and row["id"] in captured.err
+    assert row["expires_at"] in captured.err
+    issued = dt.datetime.fromisoformat(row["issued_at"].replace("Z", "+00:00"))
+    expires = dt.datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00"))
+    assert (expires - issued).days in (29, 30)
+
+
+def test_the_cli_refuses_a_bad_lifetime_without_a_traceback(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    assert accounts_cli.tokens_issue(system, argparse.Namespace(name="rina", days=1000)) == 2
+    err = capsys.readouterr().err
+    assert "--days" in err and "Traceback" not in err
+    assert app.list_tokens("rina") == []
+
+
+def test_the_cli_revokes_by_user_name_or_token_id(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    one, two = app.issue_token("rina", meta()), app.issue_token("rina", meta())
+    ident = token_hash(one)[:12]
+    assert accounts_cli.tokens_revoke(system, argparse.Namespace(target=ident)) == 0
+    assert f"revoked token {ident} of rina" in capsys.readouterr().out
+    assert app.actor_for_token(one) is None and app.actor_for_token(two).id == "rina"
+    assert accounts_cli.tokens_revoke(system, argparse.Namespace(target="rina")) == 0
+    assert app.actor_for_token(two) is None
+    assert accounts_cli.tokens_revoke(system, argparse.Namespace(target="ffffffffffff")) == 2
+    err = capsys.readouterr().err
+    assert "tokens list" in err and "Traceback" not in err
+
+
+def test_the_cli_refuses_a_lifetime_of_zero_days(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    assert accounts_cli.tokens_issue(system, argparse.Namespace(name="rina", days=0)) == 2
+    assert "--days" in capsys.readouterr().err
+    assert app.list_tokens("rina") == []
