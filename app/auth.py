@@ -1,7 +1,7 @@
 """Who is calling, and what their role lets them do.
 
-The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py). The
-role rules are checked at the edge, after the command is validated and before it runs, by
+The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py), the web
+by the signed-in account of the session (app/login.py). The same role rules are checked at the edge, after the command is validated and before it runs, by
 each command's declared area (`domain.commands.Area`):
 
 - `auditor`, `agency`: read only, no command;
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from domain.application import Actor, Casework
 from domain.approval import Forbidden
@@ -31,13 +31,14 @@ from domain.regions import find_kelurahan
 READ_ONLY = ("auditor", "agency")
 EVERYTHING = ("supervisor", "admin")
 
-# The web UI has no sign-in yet: every session acts as this built-in administrator.
-# Seam: replace `web_actor()` by the signed-in user's Actor when the login pages arrive.
-WEB_ACTOR = Actor(id="web", role="admin")
-
 
 def web_actor() -> Actor:
-    return WEB_ACTOR
+    """The person signed in to the web (app/login.py puts them on the request before any page
+    runs; a page never runs without one)."""
+    actor = g.get("web_actor")
+    if actor is None:
+        raise Unauthenticated("auth.session_missing")
+    return actor
 
 
 class Unauthenticated(Exception):

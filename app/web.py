@@ -22,6 +22,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -112,8 +113,7 @@ MAX_PAGE = 10_000
 
 
 def current_actor() -> Actor:
-    """Who is using the UI. Seam for sign-in (a later issue): until then every session is
-    the built-in administrator `web` (app/auth.py)."""
+    """Who is using the UI: the signed-in account (app/login.py), with its role and OPD."""
     return web_actor()
 
 
@@ -1420,7 +1420,8 @@ SHOWN_FAMILIES = 200  # per list on the page; the CSV has every one
 
 @bp.app_context_processor
 def _program_navigation() -> dict[str, Any]:
-    return {"may_read_programs": current_actor().role in PROGRAM_PAGE_ROLES}
+    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
+    return {"may_read_programs": actor is not None and actor.role in PROGRAM_PAGE_ROLES}
 
 
 def _program_for_page(code: str) -> Any:

@@ -58,6 +58,14 @@ class AccountCases(UseCases):
         user.revoke_token(digest, meta)
         return self._save(user, [])
 
+    def record_password_set(self, name: str, meta: dict[str, Any]) -> Stored:
+        """Record that the user's web password was set (the hash is kept by the caller, outside
+        the events)."""
+        user = self.get_user(name)
+        user.check_active()
+        user.password_set(meta)
+        return self._save(user, [])
+
     def deactivate_user(self, name: str, meta: dict[str, Any]) -> Stored:
         user = self.get_user(name)
         user.deactivate(meta)

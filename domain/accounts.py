@@ -84,6 +84,9 @@ class User(Aggregate):
         self.active = True
         # token hash -> "active" | "revoked"
         self.tokens: dict[str, str] = {}
+        # Whether a web sign-in password was set. The hash itself is never in an event
+        # (adapters/credentials.py keeps it outside the store's events and the topic).
+        self.has_password = False
 
     def check_active(self) -> None:
         if not self.active:
@@ -104,6 +107,11 @@ class User(Aggregate):
     @event("TokenRevoked")
     def _token_revoked(self, token_hash: str, meta: dict[str, Any]) -> None:
         self.tokens[token_hash] = "revoked"
+
+    @event("PasswordSet")
+    def password_set(self, meta: dict[str, Any]) -> None:
+        """A password for the web sign-in was set or changed (by `meta`'s actor)."""
+        self.has_password = True
 
     def deactivate(self, meta: dict[str, Any]) -> None:
         if self.active:

@@ -23,6 +23,7 @@ TABLES = {
     "casework_relay_lease",
     "casework_idempotency",
     "casework_access_log",
+    "casework_credentials",
 }
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
@@ -119,8 +120,11 @@ def refuses_updates(db: Database) -> bool:
     return False
 
 
+MIGRATIONS = ["0001_store_tables", "0002_credentials"]
+
+
 def test_a_fresh_store_gets_every_table(store):
-    assert migrate(store) == ["0001_store_tables"]
+    assert migrate(store) == MIGRATIONS
     assert TABLES <= set(schema(store))
     assert refuses_updates(store)
 
@@ -145,8 +149,11 @@ def test_a_store_made_before_migrations_is_taken_over(store, tmp_path, pg_databa
         )
     before = schema(store)
 
-    assert migrate(store) == ["0001_store_tables"]
-    assert schema(store) == before  # nothing recreated or altered
+    assert migrate(store) == MIGRATIONS
+    after = schema(store)
+    assert "casework_credentials" in after  # the one table made after migrations began
+    after.pop("casework_credentials")
+    assert after == before  # nothing recreated or altered
     assert store.query("SELECT position, published FROM casework_relay_state") == [(42, 42)]
     assert refuses_updates(store)
 
