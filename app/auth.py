@@ -1,8 +1,9 @@
 """Who is calling, and what their role lets them do.
 
 The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py), the web
-by the signed-in account of the session (app/login.py). The same role rules are checked at the edge, after the command is validated and before it runs, by
-each command's declared area (`domain.commands.Area`):
+by the signed-in account of the session (app/login.py). The same role rules are checked at the
+edge for both, after the command is validated and before it runs, by each command's declared
+area (`domain.commands.Area`):
 
 - `auditor`, `agency`: read only, no command;
 - `caseworker`: only households in their own kelurahan (RegisterHousehold: the kelurahan

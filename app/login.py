@@ -178,9 +178,10 @@ def _signed_in_actor() -> Actor | None:
     now = _now()
     config = current_app.config
     since, seen = session.get("since", 0.0), session.get("seen", 0.0)
-    if now - since > config["SESSION_ABSOLUTE_SECONDS"] or now - seen > config[
-        "SESSION_IDLE_SECONDS"
-    ]:
+    if (
+        now - since > config["SESSION_ABSOLUTE_SECONDS"]
+        or now - seen > config["SESSION_IDLE_SECONDS"]
+    ):
         end_session()
         g.session_expired = True
         return None
@@ -256,9 +257,7 @@ def sign_in():
         minutes = max(1, round(locked / 60))
         body, status = _login_page(
             429,
-            gettext(
-                "Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes
-            ),
+            gettext("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes),
             name=name,
             next_=next_,
         )
@@ -279,9 +278,7 @@ def sign_in():
         delay = min(config["LOGIN_FAILURE_DELAY"] * max(failures, by_address), MAX_DELAY)
         if delay > 0:
             time.sleep(delay)
-        return _login_page(
-            401, gettext("Wrong user name or password."), name=name, next_=next_
-        )
+        return _login_page(401, gettext("Wrong user name or password."), name=name, next_=next_)
     throttle.clear(account_key)
     # Rotate: nothing of the anonymous session is kept but the language.
     end_session()
