@@ -109,6 +109,14 @@ def schema(db: Database) -> dict[str, list[tuple]]:
     return {**dict(sorted(tables.items())), "": [tuple(row) for row in others]}
 
 
+def without_credentials(found: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """The schema but the table of migration 0002 (made after the stores made before
+    migrations)."""
+    kept = {name: rows for name, rows in found.items() if name != "casework_credentials"}
+    kept[""] = [row for row in found[""] if "casework_credentials" not in row[1]]
+    return kept
+
+
 def refuses_updates(db: Database) -> bool:
     """Whether the access log keeps a row it was just given from UPDATE (its triggers)."""
     append(db, Actor(id="tester", role="admin"), "api", "GET /test", [Read(household_id="h")])
@@ -152,8 +160,7 @@ def test_a_store_made_before_migrations_is_taken_over(store, tmp_path, pg_databa
     assert migrate(store) == MIGRATIONS
     after = schema(store)
     assert "casework_credentials" in after  # the one table made after migrations began
-    after.pop("casework_credentials")
-    assert after == before  # nothing recreated or altered
+    assert without_credentials(after) == before  # nothing recreated or altered
     assert store.query("SELECT position, published FROM casework_relay_state") == [(42, 42)]
     assert refuses_updates(store)
 
@@ -161,6 +168,6 @@ def test_a_store_made_before_migrations_is_taken_over(store, tmp_path, pg_databa
     fresh = Database(DatabaseUrl.parse(fresh_url, "CASEWORK_STORE"))
     try:
         migrate(fresh)
-        assert schema(fresh) == before  # the same tables as a store made by the migrations
+        assert without_credentials(schema(fresh)) == before  # the same tables as a store made by the migrations
     finally:
         fresh.close()
