@@ -103,7 +103,9 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     except DomainError as error:
         return _fail(error)
     finally:
-        system.close()
+        app.close()
+        if password is not None:
+            system.close()
     areas = f" kelurahan={','.join(user.kelurahan)}" if user.kelurahan else ""
     opd = f" opd={user.opd}" if user.opd else ""
     signs_in = " (signs in to the web)" if password is not None else ""

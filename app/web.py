@@ -73,7 +73,7 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
-from domain.approval import REJECTION_REASONS
+from domain.approval import APPROVER_ROLE, REJECTION_REASONS
 from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
@@ -1329,6 +1329,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
         "command": command_title(change.command),
         "details": details,
         "requester": f"{actor.get('id', '?')} ({actor.get('role', '?')})",
+        "requester_id": actor.get("id"),
         "requested_at": meta.get("occurred_at"),
         "reason": meta.get("reason"),
         "household_id": change.cmd.get("household_id"),
@@ -1383,6 +1384,11 @@ def approvals_page():
     pending = services().casework.pending_approvals()
     rows = [_approval_row(change) for change in pending]
     reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
+    actor = current_actor()
+    # Only a supervisor decides, and never on their own request (domain/approval.py).
+    for row in rows:
+        row["own"] = row["requester_id"] == actor.id
+        row["may_decide"] = actor.role == APPROVER_ROLE and not row["own"]
     return render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
 
 

@@ -168,6 +168,6 @@ def test_a_store_made_before_migrations_is_taken_over(store, tmp_path, pg_databa
     fresh = Database(DatabaseUrl.parse(fresh_url, "CASEWORK_STORE"))
     try:
         migrate(fresh)
-        assert without_credentials(schema(fresh)) == before  # the same tables as a store made by the migrations
+        assert without_credentials(schema(fresh)) == before  # as a store the migrations made
     finally:
         fresh.close()
