@@ -52,6 +52,24 @@ def set_password(store: Database, user_name: str, password: str) -> None:
         )
 
 
+def end_sessions(store: Database, user_name: str, at: float) -> None:
+    """Every web session of this account signed in before `at` (seconds) ends: sign-out
+    ends the account's sessions everywhere, even a copied cookie."""
+    with store.transaction() as cursor:
+        cursor.execute(
+            "UPDATE casework_credentials SET sessions_after = ? WHERE user_name = ?",
+            (at, user_name),
+        )
+
+
+def sessions_after(store: Database, user_name: str) -> float:
+    """The moment before which this account's web sessions are no longer valid."""
+    row = store.query_one(
+        "SELECT sessions_after FROM casework_credentials WHERE user_name = ?", (user_name,)
+    )
+    return float(row[0]) if row else 0.0
+
+
 def has_password(store: Database, user_name: str) -> bool:
     return _stored_hash(store, user_name) is not None
 

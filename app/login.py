@@ -7,8 +7,10 @@ anonymous visitors to the login page.
   random session id and CSRF token (rotation: nothing of the anonymous session survives but
   the language). It ends after `SESSION_IDLE_SECONDS` without a request and, whatever the
   activity, `SESSION_ABSOLUTE_SECONDS` after sign-in. Each request reloads the account, so a
-  deactivated user is signed out at once. Cookies are `HttpOnly`, `SameSite=Lax`, and
-  `Secure` whenever the request's host is not localhost (serve it behind HTTPS).
+  deactivated user is signed out at once; signing out ends every session of the account
+  signed in until then (a copied cookie too: `casework_credentials.sessions_after`). Cookies
+  are `HttpOnly`, `SameSite=Lax`, and `Secure` whenever the request's host is not localhost
+  (serve it behind HTTPS).
 - Failed attempts are throttled in this process, per account name and per client address:
   each failure waits a little longer (`LOGIN_FAILURE_DELAY` seconds times the failures, at
   most 2 s), and after `LOGIN_ACCOUNT_LIMIT` failures of one account (or
@@ -48,7 +50,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 
-from adapters.credentials import verify_password
+from adapters.credentials import end_sessions, sessions_after, verify_password
 from app.context import services
 from domain.application import Actor
 from domain.errors import NotFound
@@ -189,7 +191,7 @@ def _signed_in_actor() -> Actor | None:
         user = services().casework.get_user(name)
     except NotFound:
         user = None
-    if user is None or not user.active:
+    if user is None or not user.active or since < sessions_after(services().store, name):
         end_session()
         return None
     if now - seen >= SEEN_RESOLUTION:
@@ -305,5 +307,8 @@ def sign_out():
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if expected and hmac.compare_digest(sent, expected):
+        name = session.get("user")
+        if name:
+            end_sessions(services().store, name, _now())
         end_session()
     return redirect(url_for("login.login_page"), 303)

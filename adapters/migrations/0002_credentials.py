@@ -10,5 +10,6 @@ step(
     "CREATE TABLE IF NOT EXISTS casework_credentials ("
     " user_name VARCHAR(64) PRIMARY KEY,"
     " password_hash TEXT NOT NULL,"
-    " updated_at VARCHAR(40) NOT NULL)"
+    " updated_at VARCHAR(40) NOT NULL,"
+    " sessions_after DOUBLE PRECISION NOT NULL DEFAULT 0)"
 )
