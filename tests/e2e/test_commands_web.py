@@ -91,8 +91,8 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     expect(card.locator("h2")).to_have_text("Berikan bantuan")
     expect(card).to_contain_text("PKH")
     expect(card).to_contain_text(f"{ADMIN} (admin)")  # the signed-in maker
-    # An administrator is not a checker: no decision buttons, a note instead.
-    expect(card).to_contain_text("Hanya supervisor")
+    # The maker is never the checker: no decision buttons on their own request, a note instead.
+    expect(card).to_contain_text("Anda yang meminta perubahan ini")
     expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
 
     # A supervisor signs in on the same browser, sees what will change and approves it.
