@@ -68,3 +68,15 @@ def use_signed_in_clients(app: Flask, accounts: Mapping[str, Account] | None = N
     app.config["LOGIN_FAILURE_DELAY"] = 0  # the throttle's refusals are tested, not its waits
     app.test_client_class = SignedInClient
     return app
+
+
+def sign_in_over_http(opener: Any, base: str, name: str, password: str = PASSWORD) -> None:
+    """Sign in to a running web process with a urllib opener that keeps cookies."""
+    from urllib.parse import urlencode
+    from urllib.request import Request
+
+    with opener.open(f"{base}/login", timeout=15) as answer:
+        token = csrf_of(answer.read().decode())
+    form = urlencode({"csrf_token": token, "name": name, "password": password}).encode()
+    with opener.open(Request(f"{base}/login", data=form, method="POST"), timeout=15) as answer:
+        assert "/login" not in answer.url, f"{name} could not sign in"
