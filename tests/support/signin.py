@@ -2,8 +2,9 @@
 (app/login.py).
 
 `use_signed_in_clients(app, accounts)` makes `app.test_client()` sign in as the administrator
-`web-admin` (made on first use); `app.test_client(user="sup1")` signs in as another account of
-`accounts` (name -> (role, OPD, kelurahan)), made on first use; `user=None` stays anonymous.
+`web-admin` (made on first use) before its first web page; `app.test_client(user="sup1")`
+signs in as another account of `accounts` (name -> (role, OPD, kelurahan)), made on first use;
+`user=None` stays anonymous.
 The fixtures keep the password hash without recording `PasswordSet`, so that a test counting
 stored events sees only its own.
 """
@@ -54,13 +55,31 @@ def sign_in(client: FlaskClient, name: str, password: str = PASSWORD, next_: str
 
 
 class SignedInClient(FlaskClient):
+    """Signs in before its first web page (or session change): a client that only calls the
+    API (bearer tokens) makes no account, so the tests' event counts stay their own."""
+
     def __init__(self, *args: Any, user: str | None = ADMIN, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        if user is not None:
-            ensure_account(self.application, user)
-            response = sign_in(self, user)
-            assert response.status_code == 303, f"{user} could not sign in"
+        self._signed_in = user is None
+
+    def _sign_in_once(self) -> None:
+        if self._signed_in:
+            return
+        self._signed_in = True
+        ensure_account(self.application, self.user)
+        response = sign_in(self, self.user)
+        assert response.status_code == 303, f"{self.user} could not sign in"
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "/")
+        if not str(path).startswith(("/api/", "/healthz", "/metrics", "/login")):
+            self._sign_in_once()
+        return super().open(*args, **kwargs)
+
+    def session_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        self._sign_in_once()
+        return super().session_transaction(*args, **kwargs)
 
 
 def use_signed_in_clients(app: Flask, accounts: Mapping[str, Account] | None = None) -> Flask:
