@@ -13,7 +13,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import api, health, privacy, subject_access, web
+from app import api, health, login, privacy, subject_access, web
 from app.command_path import error_response
 from app.context import (
     DATABASE_ERRORS,
@@ -41,6 +41,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
         app.config.update(test_config)
     Htmx(app)
     init_babel(app)
+    login.init_app(app)  # before every page: the signed-in person, or the login page
 
     node_modules = find_node_modules()
     if node_modules is None:
@@ -115,5 +116,3 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/healthz", "/metrics"))
-
-

@@ -1,13 +1,23 @@
-"""`casework users add` and `casework tokens issue|list|revoke`: accounts and API tokens from the
-shell. A token is printed once, when issued; afterwards it is named by its id (the start of its
-hash), never shown again."""
+"""`casework users add|password` and `casework tokens issue|list|revoke`: accounts, web
+passwords and API tokens from the shell. A token is printed once, when issued; afterwards it
+is named by its id (the start of its hash), never shown again. A password is read from stdin
+(`--password-stdin`, one line) or asked twice without echo (`--password`); only its argon2id
+hash is kept (adapters/credentials.py)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from adapters.bootstrap import System
+from adapters.credentials import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    PasswordRejected,
+    check_password,
+    set_password,
+)
 from adapters.token_use import last_used
 from domain.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS
 from domain.application import SYSTEM, make_meta
@@ -26,7 +36,51 @@ _MESSAGES = {
     "token.days_invalid": f"--days is a whole number from 1 to {MAX_TOKEN_DAYS}",
     "token.not_found": "no user and no token with that id; see `casework tokens list`",
     "token.revoked": "that token is already revoked",
+    "password.too_short": f"a password needs at least {MIN_LENGTH} characters",
+    "password.too_long": f"a password has at most {MAX_LENGTH} characters",
+    "password.mismatch": "the two passwords differ",
+    "password.missing": "no password given on stdin",
 }
+
+
+def password_arguments(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the web sign-in password from the first line of stdin",
+    )
+    group.add_argument(
+        "--password",
+        action="store_true",
+        help="ask for the web sign-in password (twice, without echo)",
+    )
+
+
+def read_password(args: argparse.Namespace) -> str | None:
+    """The password the arguments ask for (None: none asked for); raises PasswordRejected."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise PasswordRejected("password.missing")
+        return line
+    if getattr(args, "password", False):
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            raise PasswordRejected("password.mismatch")
+        return first
+    return None
+
+
+def _password_failed(error: PasswordRejected) -> int:
+    print(f"casework: password: {_MESSAGES[error.code]}", file=sys.stderr)
+    return 2
+
+
+def _set_password(system: System, name: str, password: str) -> None:
+    """Keep the hash (outside the events) and record that it was set."""
+    set_password(system.store, name, password)
+    system.casework.record_password_set(name, make_meta(SYSTEM, "cli"))
 
 
 def _fail(error: DomainError) -> int:
@@ -40,17 +94,45 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     if args.role not in ROLES:
         print(f"casework: role: {_MESSAGES['role.unknown']}", file=sys.stderr)
         return 2
+    try:
+        password = read_password(args)
+        if password is not None:
+            check_password(password)
+    except PasswordRejected as error:
+        return _password_failed(error)
     app = system.casework
     try:
         app.add_user(args.name, args.role, args.opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
+        if password is not None:
+            _set_password(system, args.name, password)
         user = app.get_user(args.name)
     except DomainError as error:
         return _fail(error)
     finally:
         app.close()
+        if password is not None:
+            system.close()
     areas = f" kelurahan={','.join(user.kelurahan)}" if user.kelurahan else ""
     opd = f" opd={user.opd}" if user.opd else ""
-    print(f"added user {user.name} role={user.role}{opd}{areas}")
+    signs_in = " (signs in to the web)" if password is not None else ""
+    print(f"added user {user.name} role={user.role}{opd}{areas}{signs_in}")
+    return 0
+
+
+def users_password(system: System, args: argparse.Namespace) -> int:
+    """`casework users password NAME --password-stdin|--password`"""
+    try:
+        password = check_password(read_password(args) or "")
+    except PasswordRejected as error:
+        return _password_failed(error)
+    try:
+        system.casework.get_user(args.name).check_active()
+        _set_password(system, args.name, password)
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        system.close()
+    print(f"password set for {args.name}")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Who is calling, and what their role lets them do.
 
-The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py). The
-role rules are checked at the edge, after the command is validated and before it runs, by
-each command's declared area (`domain.commands.Area`):
+The API knows its caller by `Authorization: Bearer <token>` (domain/account_cases.py), the web
+by the signed-in account of the session (app/login.py). The same role rules are checked at the
+edge for both, after the command is validated and before it runs, by each command's declared
+area (`domain.commands.Area`):
 
 - `auditor`, `agency`: read only, no command;
 - `caseworker`: only households in their own kelurahan (RegisterHousehold: the kelurahan
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from werkzeug.exceptions import TooManyRequests
 
 from adapters.token_use import TokenUse
@@ -39,13 +40,14 @@ log = logging.getLogger("casework.auth")
 READ_ONLY = ("auditor", "agency")
 EVERYTHING = ("supervisor", "admin")
 
-# The web UI has no sign-in yet: every session acts as this built-in administrator.
-# Seam: replace `web_actor()` by the signed-in user's Actor when the login pages arrive.
-WEB_ACTOR = Actor(id="web", role="admin")
-
 
 def web_actor() -> Actor:
-    return WEB_ACTOR
+    """The person signed in to the web (app/login.py puts them on the request before any page
+    runs; a page never runs without one)."""
+    actor = g.get("web_actor")
+    if actor is None:
+        raise Unauthenticated("auth.session_missing")
+    return actor
 
 
 class Unauthenticated(Exception):

@@ -164,7 +164,12 @@ def parser() -> argparse.ArgumentParser:
     users_add.add_argument("--role", required=True, metavar="ROLE")
     users_add.add_argument("--opd", default=None, metavar="CODE")
     users_add.add_argument("--kelurahan", nargs="+", default=[], metavar="NAME")
+    accounts_cli.password_arguments(users_add)
     users_add.set_defaults(func=cmd_users_add)
+    users_password = users.add_parser("password", help="set a user's web sign-in password")
+    users_password.add_argument("name", metavar="NAME")
+    accounts_cli.password_arguments(users_password, required=True)
+    users_password.set_defaults(func=cmd_users_password)
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(
         dest="tokens_command", required=True, metavar="ACTION"
     )
@@ -216,6 +221,10 @@ def parser() -> argparse.ArgumentParser:
 
 def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
     return accounts_cli.users_add(bootstrap(settings), args)
+
+
+def cmd_users_password(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.users_password(bootstrap(settings), args)
 
 
 def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:

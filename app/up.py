@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,16 +13,64 @@ from pathlib import Path
 
 from adapters.bootstrap import System, bootstrap
 from adapters.broker import EmbeddedBroker
+from adapters.credentials import set_password
 from adapters.settings import Settings
 from app.seed import seed
+from domain.application import SYSTEM, make_meta
+from domain.errors import NotFound
 from projections.status import store_counts
 
 log = logging.getLogger("casework.up")
 SERVICES = ("relay", "projections", "policies", "web")
+# One demo account per role: name -> (role, OPD, kelurahan). Made only on a demo store.
+DEMO_ACCOUNTS = {
+    "demo-admin": ("admin", None, []),
+    "demo-supervisor": ("supervisor", None, []),
+    "demo-supervisor2": ("supervisor", None, []),  # a second one: the checker of the first
+    "demo-caseworker": ("caseworker", None, ["Simpang IV Sipin", "Telanaipura"]),
+    "demo-program-manager": ("program_manager", "DINSOS", []),
+    "demo-auditor": ("auditor", None, []),
+    "demo-agency": ("agency", None, []),
+}
 
 
 def _store_is_empty(system: System) -> bool:
     return store_counts(system.store)[0] == 0
+
+
+def demo_accounts(system: System) -> dict[str, str] | None:
+    """Make (or, on a later start, find) the demo accounts and give each a fresh random
+    password; the logins by name. None when the store holds other accounts' data but not the
+    demo accounts: it is not a demo store, and no account is made."""
+    casework = system.casework
+    meta = make_meta(SYSTEM, "cli")
+    logins: dict[str, str] = {}
+    for name, (role, opd, kelurahan) in DEMO_ACCOUNTS.items():
+        try:
+            casework.get_user(name)
+        except NotFound:
+            casework.add_user(name, role, opd, kelurahan, meta)
+        password = secrets.token_urlsafe(12)
+        set_password(system.store, name, password)
+        casework.record_password_set(name, meta)
+        logins[name] = password
+    return logins
+
+
+def print_logins(logins: dict[str, str], url: str) -> None:
+    lines = [f"Demo sign-in at {url}/login (passwords are new at every start):"]
+    for name, password in logins.items():
+        role = DEMO_ACCOUNTS[name][0]
+        lines.append(f"  {role:<16} {name:<22} {password}")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _is_demo_store(system: System) -> bool:
+    try:
+        system.casework.get_user(next(iter(DEMO_ACCOUNTS)))
+    except NotFound:
+        return False
+    return True
 
 
 def up(settings: Settings, demo: int = 0) -> int:
@@ -38,13 +87,21 @@ def up(settings: Settings, demo: int = 0) -> int:
     children: list[subprocess.Popen] = []
     try:
         system = bootstrap(settings)
+        logins = None
         if demo and _store_is_empty(system):
             log.info("loading %d demo households", demo)
+            logins = demo_accounts(system)
             seed(system, households=demo, progress=sys.stderr.isatty())
+        elif demo and _is_demo_store(system):
+            logins = demo_accounts(system)
+        elif demo:
+            log.warning("the store is not a demo store: no demo accounts are made")
         system.close()  # the services below open their own
         for service in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "app.cli", service], env=env))
         log.info("Casework is up: http://%s:%d (Ctrl-C stops it)", settings.host, settings.port)
+        if logins:
+            print_logins(logins, f"http://{settings.host}:{settings.port}")
         while not stop.wait(0.5):
             for service, child in zip(SERVICES, children, strict=True):
                 if child.poll() is not None:

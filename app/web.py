@@ -22,6 +22,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -73,7 +74,7 @@ from app.schemas import (
     walk,
 )
 from domain.application import Actor
-from domain.approval import REJECTION_REASONS
+from domain.approval import APPROVER_ROLE, REJECTION_REASONS
 from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
@@ -113,8 +114,7 @@ MAX_PAGE = 10_000
 
 
 def current_actor() -> Actor:
-    """Who is using the UI. Seam for sign-in (a later issue): until then every session is
-    the built-in administrator `web` (app/auth.py)."""
+    """Who is using the UI: the signed-in account (app/login.py), with its role and OPD."""
     return web_actor()
 
 
@@ -1340,6 +1340,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
         "command": command_title(change.command),
         "details": details,
         "requester": f"{actor.get('id', '?')} ({actor.get('role', '?')})",
+        "requester_id": actor.get("id"),
         "requested_at": meta.get("occurred_at"),
         "reason": meta.get("reason"),
         "household_id": change.cmd.get("household_id"),
@@ -1394,6 +1395,11 @@ def approvals_page():
     pending = services().casework.pending_approvals()
     rows = [_approval_row(change) for change in pending]
     reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
+    actor = current_actor()
+    # Only a supervisor decides, and never on their own request (domain/approval.py).
+    for row in rows:
+        row["own"] = row["requester_id"] == actor.id
+        row["may_decide"] = actor.role == APPROVER_ROLE and not row["own"]
     return render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
 
 
@@ -1446,7 +1452,8 @@ SHOWN_FAMILIES = 200  # per list on the page; the CSV has every one
 
 @bp.app_context_processor
 def _program_navigation() -> dict[str, Any]:
-    return {"may_read_programs": current_actor().role in PROGRAM_PAGE_ROLES}
+    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
+    return {"may_read_programs": actor is not None and actor.role in PROGRAM_PAGE_ROLES}
 
 
 def _program_for_page(code: str) -> Any:

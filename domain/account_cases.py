@@ -131,6 +131,14 @@ class AccountCases(UseCases):
     def _users(self) -> list[User]:
         return [u for u in (self._find_user(n) for n in self.user_names()) if u is not None]
 
+    def record_password_set(self, name: str, meta: dict[str, Any]) -> Stored:
+        """Record that the user's web password was set (the hash is kept by the caller, outside
+        the events)."""
+        user = self.get_user(name)
+        user.check_active()
+        user.password_set(meta)
+        return self._save(user, [])
+
     def deactivate_user(self, name: str, meta: dict[str, Any]) -> Stored:
         user = self.get_user(name)
         user.deactivate(meta)

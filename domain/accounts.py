@@ -105,6 +105,9 @@ class User(Aggregate):
         # token hash -> {"id", "issued_at", "expires_at", "revoked_at"} (RFC 3339 texts;
         # expires_at None for tokens issued before expiry existed)
         self.token_details: dict[str, dict[str, str | None]] = {}
+        # Whether a web sign-in password was set. The hash itself is never in an event
+        # (adapters/credentials.py keeps it outside the store's events and the topic).
+        self.has_password = False
 
     def check_active(self) -> None:
         if not self.active:
@@ -142,6 +145,11 @@ class User(Aggregate):
             if token_id(digest) == wanted.lower():
                 return digest
         return None
+
+    @event("PasswordSet")
+    def password_set(self, meta: dict[str, Any]) -> None:
+        """A password for the web sign-in was set or changed (by `meta`'s actor)."""
+        self.has_password = True
 
     def deactivate(self, meta: dict[str, Any]) -> None:
         if self.active:

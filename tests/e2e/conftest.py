@@ -1,4 +1,8 @@
-"""A live web server on a fresh SQLite store with projected demo data, and headless Chromium."""
+"""A live web server on a fresh SQLite store with projected demo data, and headless Chromium.
+
+The `page` fixture is a tab signed in as the administrator `e2e-admin`; `sign_in(page,
+live_server, name)` signs in as another account (`live_server.account(name, role, ...)` makes
+one), `anonymous_page` is a tab that has not signed in."""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from werkzeug.serving import make_server
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
+from adapters.credentials import set_password
 from adapters.settings import Settings
 from app import create_app
 from app.seed_data import generate_households
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from domain.errors import NotFound
 from projections.base import apply_batch, reveal
 from projections.register import PROJECTION as REGISTER
 from projections.status import store_counts
@@ -27,6 +33,8 @@ from projections.status import store_counts
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+ADMIN = "e2e-admin"
+PASSWORD = "e2e-password-0123"  # noqa: S105 - the tests' own accounts
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # The family the tests search for; everything else is synthetic.
@@ -77,6 +85,19 @@ class LiveServer:
     def stored_events(self) -> int:
         return store_counts(self.services.store)[0]
 
+    def account(
+        self, name: str, role: str, opd: str | None = None, kelurahan: list[str] | None = None
+    ) -> str:
+        """An account that signs in with PASSWORD (made on first use); its name."""
+        try:
+            self.services.casework.get_user(name)
+        except NotFound:
+            self.services.casework.add_user(
+                name, role, opd, kelurahan or [], make_meta(SYSTEM, "cli")
+            )
+            set_password(self.services.store, name, PASSWORD)
+        return name
+
 
 def _seed(flask_app: Flask, families: int) -> tuple[str, list[str]]:
     casework = flask_app.extensions["casework"].casework
@@ -111,6 +132,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.serve_forever, name="e2e-web", daemon=True)
     thread.start()
     live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=flask_app)
+    live.account(ADMIN, "admin")
     live.known_household_id, live.household_ids = _seed(flask_app, families=24)
     live.project()
     try:
@@ -134,8 +156,24 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def sign_in(page: Page, live: LiveServer, name: str = ADMIN, password: str = PASSWORD) -> None:
+    """Sign in through the login page as a person does."""
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Nama pengguna").fill(name)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(anonymous_page: Page, live_server: LiveServer) -> Page:
+    """A fresh browser tab signed in as the administrator `e2e-admin`."""
+    sign_in(anonymous_page, live_server)
+    return anonymous_page
+
+
+@pytest.fixture
+def anonymous_page(browser: Browser) -> Iterator[Page]:
     """A fresh browser tab; fails the test on script errors or refused resources (CSP)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
     context.set_default_timeout(10_000)

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from domain.application import SYSTEM, make_meta
 from domain.city import today
-from tests.e2e.conftest import KNOWN_HEAD, ROOT, LiveServer, screenshot
+from tests.e2e.conftest import KNOWN_HEAD, ROOT, LiveServer, screenshot, sign_in
 from tests.e2e.test_case_worker_day import catch_up
 from tests.e2e.test_program_web import project_programs
 
@@ -38,13 +38,14 @@ PAGES = (
 
 
 @pytest.fixture(params=[None, TABLET], ids=["desktop", "tablet"])
-def axe_page(request, browser: Browser) -> Iterator[Page]:
+def axe_page(request, browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     # axe is injected as a script of its own: the app's CSP rightly refuses that, so the
     # checking tab bypasses it (the pages themselves are unchanged)
     context = browser.new_context(
         viewport=request.param or {"width": 1280, "height": 900}, locale="id-ID", bypass_csp=True
     )
     tab = context.new_page()
+    sign_in(tab, live_server)
     yield tab
     context.close()
 

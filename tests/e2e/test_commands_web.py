@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from domain.commands import COMMANDS
-from tests.e2e.conftest import KNOWN_HEAD, LiveServer, screenshot
+from tests.e2e.conftest import ADMIN, KNOWN_HEAD, LiveServer, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -90,13 +90,23 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     card = page.locator("article.approval").last
     expect(card.locator("h2")).to_have_text("Berikan bantuan")
     expect(card).to_contain_text("PKH")
-    expect(card).to_contain_text("web (admin)")
-    screenshot(page, "approvals")
+    expect(card).to_contain_text(f"{ADMIN} (admin)")  # the signed-in maker
+    # The maker is never the checker: no decision buttons on their own request, a note instead.
+    expect(card).to_contain_text("Anda yang meminta perubahan ini")
+    expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
 
-    # Until sign-in arrives the web acts as the built-in administrator, not a supervisor.
+    # A supervisor signs in on the same browser, sees what will change and approves it.
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.locator("h1")).to_have_text("Masuk")
+    sign_in(page, live_server, live_server.account("e2e-supervisor", "supervisor"))
+    page.goto(f"{live_server.url}/persetujuan")
+    card = page.locator("article.approval").filter(has_text=f"{ADMIN} (admin)").last
+    expect(card).to_contain_text("750.000")
+    screenshot(page, "approvals")
+    pending = len(live_server.services.casework.pending_approvals())
     card.get_by_role("button", name="Setujui").click()
-    expect(page.locator(".flash-error")).to_contain_text("Hanya supervisor")
-    expect(page.locator("article.approval")).not_to_have_count(0)
+    expect(page.locator(".flash-success")).to_be_visible()
+    assert len(live_server.services.casework.pending_approvals()) == pending - 1
 
 
 def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval(

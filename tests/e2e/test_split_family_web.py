@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from domain.application import Actor, make_meta
-from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HUSBAND, LiveServer
+from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HUSBAND, LiveServer, sign_in
 from tests.e2e.test_accessibility import violations
 
 NEW_KK = "1571010502260002"
@@ -16,6 +16,7 @@ NEW_KK = "1571010502260002"
 def test_the_split_form_passes_wcag_aa(browser: Browser, live_server: LiveServer):
     context = browser.new_context(locale="id-ID", bypass_csp=True)
     tab = context.new_page()
+    sign_in(tab, live_server)
     tab.goto(
         f"{live_server.url}/perintah/SplitFamily?household_id={live_server.known_household_id}"
     )

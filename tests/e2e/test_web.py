@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from projections.catalog import PROJECTIONS
-from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HOUSEHOLD, LiveServer, screenshot
+from tests.e2e.conftest import KNOWN_HEAD, KNOWN_HOUSEHOLD, LiveServer, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +76,7 @@ def test_search_works_without_javascript(browser, live_server: LiveServer):
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
+        sign_in(page, live_server)
         page.goto(live_server.url + "/")
         page.fill("#q", "Siti Aminah")
         page.press("#q", "Enter")
@@ -193,6 +194,7 @@ def test_an_unknown_household_is_an_indonesian_404_page(browser, live_server: Li
     context = browser.new_context()
     try:
         page = context.new_page()
+        sign_in(page, live_server)
         response = page.goto(f"{live_server.url}/rumah-tangga/{uuid.uuid4()}")
         assert response is not None and response.status == 404
         expect(page.locator("h1")).to_have_text("Halaman tidak ditemukan")
@@ -205,6 +207,7 @@ def test_pages_fit_a_phone_screen(browser, live_server: LiveServer):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = context.new_page()
+        sign_in(page, live_server)
         for path, name in (
             (f"/rumah-tangga/{live_server.known_household_id}", "household-phone"),
             ("/daftar", "register-phone"),

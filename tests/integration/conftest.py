@@ -13,6 +13,7 @@ from adapters.settings import Settings
 from app import create_app
 from domain.application import SYSTEM, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
+from tests.support.signin import use_signed_in_clients
 
 # name -> (role, OPD, kelurahan)
 USERS = {
@@ -32,11 +33,15 @@ USERS = {
 def web(backend) -> Iterator[Flask]:
     """The Flask app on this test's backend, with no broker (the web and the API never talk to
     Kafka). A test that runs the relay or the runner next to it overrides this with an app on
-    the processes' settings (see test_erasure)."""
+    the processes' settings (see test_erasure).
+
+    Its test clients are signed in to the web as the administrator `web-admin`;
+    `web.test_client(user="sup1")` signs in as an account of USERS, `user=None` not at all
+    (tests/support/signin.py)."""
     settings = Settings.from_env(
         {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": TEST_MASTER_KEY}
     )
-    flask_app = create_app(bootstrap(settings))
+    flask_app = use_signed_in_clients(create_app(bootstrap(settings)), USERS)
     yield flask_app
     flask_app.extensions["casework"].close()
 

@@ -77,16 +77,17 @@ def test_an_api_read_is_logged_with_who_when_which_and_why(web, setup):
     assert access_log.verify_chain(store_of(web)) == (True, None)
 
 
-def test_a_ui_read_is_logged(web, setup):
-    client = web.test_client()
+def test_a_ui_read_is_logged_with_the_signed_in_person(web, setup):
+    client = web.test_client(user="sup1")
     page = client.get(f"/rumah-tangga/{setup['second']}?alasan=kunjungan%20rumah")
     assert page.status_code == 200
     client.get(f"/?q={OTHER_HEAD['nik']}")
     rows = log_rows(web)
     assert [(r["channel"], r["actor_id"], r["household_id"]) for r in rows] == [
-        ("ui", "web", setup["second"]),
-        ("ui", "web", setup["second"]),
+        ("ui", "sup1", setup["second"]),
+        ("ui", "sup1", setup["second"]),
     ]
+    assert {(r["actor_role"], r["actor_opd"]) for r in rows} == {("supervisor", None)}
     assert rows[0]["reason"] == "kunjungan rumah"
     assert rows[0]["endpoint"] == "GET /rumah-tangga/<household_id>"
     assert rows[1]["nik_hash"] is not None

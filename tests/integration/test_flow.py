@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import urllib.error
 import urllib.request
@@ -10,6 +11,7 @@ import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.broker import free_port
+from adapters.credentials import set_password
 from adapters.topics import EVENTS
 from adapters.wire import REQUIRED
 from consumers.runner import GROUP, rebuild, topic_id
@@ -26,11 +28,14 @@ from tests.support.kafka import (
     read_all,
     read_positions,
 )
+from tests.support.signin import PASSWORD, sign_in_over_http
 
 pytestmark = pytest.mark.integration
 
 
 TOKEN: dict[str, str] = {}
+# The web pages are read signed in (as the admin), with the session's cookie kept here.
+OPENER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
 
 def post(base: str, command: str, body: dict) -> tuple[int, dict]:
@@ -48,7 +53,7 @@ def post(base: str, command: str, body: dict) -> tuple[int, dict]:
 
 
 def page(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as answer:
+    with OPENER.open(url, timeout=10) as answer:
         return answer.read().decode()
 
 
@@ -92,11 +97,12 @@ def runner_has_consumed(settings, records: list) -> bool:
 
 
 @pytest.fixture
-def system(processes, env, casework):
+def system(processes, env, casework, store_db):
     """Relay, projection runner and web running as their own processes; an admin's token."""
     meta = make_meta(SYSTEM, "cli")
     casework.add_user("admin", "admin", None, [], meta)
     token = casework.issue_token("admin", meta)
+    set_password(store_db, "admin", PASSWORD)
     port = free_port()
     processes.env = {**env, "CASEWORK_PORT": str(port), "CASEWORK_WEB_WORKERS": "1"}
     for service in ("relay", "projections", "web"):
@@ -104,6 +110,7 @@ def system(processes, env, casework):
     base = f"http://127.0.0.1:{port}"
     TOKEN[base] = token
     wait_until(lambda: answers(f"{base}/healthz"), 30, "the web to answer")
+    sign_in_over_http(OPENER, base, "admin")
     return base
 
 

@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from adapters.broker import free_port
+from adapters.credentials import set_password
 from app.seed_data import HistoryGenerator, generate_households, kk_for, nik_for
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
 from domain.regions import district_code_digits
 from tests.conftest import wait_until
 from tests.integration.test_erasure import database_bytes, topic_bytes
+from tests.support.signin import PASSWORD, sign_in_over_http
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +163,7 @@ def caught_up(client: Client, households: int) -> bool:
 
 
 @pytest.fixture
-def system(processes, env, casework):
+def system(processes, env, casework, store_db):
     """Relay, projections, policies and web at DEBUG; an admin and two supervisors' tokens;
     the program catalog defined."""
     meta = make_meta(SYSTEM, "cli")
@@ -169,6 +171,7 @@ def system(processes, env, casework):
     for name, role in (("admin", "admin"), ("sup1", "supervisor"), ("sup2", "supervisor")):
         casework.add_user(name, role, None, [], meta)
         tokens[name] = casework.issue_token(name, meta)
+    set_password(store_db, "admin", PASSWORD)
     seed_catalog(casework, meta)
     port = free_port()
     processes.env = {
@@ -181,6 +184,7 @@ def system(processes, env, casework):
         processes.start(service)
     client = Client(f"http://127.0.0.1:{port}", tokens)
     wait_until(lambda: healthz(client), 30, "the web to answer")
+    sign_in_over_http(client.opener, client.base, "admin")  # the pages are the admin's
     return client
 
 

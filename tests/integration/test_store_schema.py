@@ -24,8 +24,9 @@ TABLES = {
     "casework_idempotency",
     "casework_access_log",
     "casework_token_use",
+    "casework_credentials",
 }
-MIGRATIONS = ["0001_store_tables", "0002_event_chain", "0003_token_last_use"]
+MIGRATIONS = ["0001_store_tables", "0002_event_chain", "0003_token_last_use", "0004_credentials"]
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
 _ACCESS_LOG_COLUMNS = (
@@ -124,7 +125,7 @@ def refuses_updates(db: Database) -> bool:
 def without_later_tables(found: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     """The schema without what migrations after the first add (a store made before migrations
     existed never had it)."""
-    later = ("casework_event_chain", "casework_token_use")
+    later = ("casework_event_chain", "casework_token_use", "casework_credentials")
     kept = {name: columns for name, columns in found.items() if name not in later}
     kept[""] = [row for row in found[""] if not any(name in row[1] for name in later)]
     return kept

@@ -1,0 +1,97 @@
+"""Passwords for the web sign-in: argon2id hashes (argon2-cffi) in the store database.
+
+The hash lives in `casework_credentials` (migration 0002), never in event data: the relay
+publishes every stored event on `casework.events.v1`, and no subscriber may get a password
+hash. The account's history records only *that* a password was set (`PasswordSet`, by whom
+and when). The clear password is never stored, logged or published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from adapters.db import Database
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+
+_HASHER = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
+# Verified when the account has no password, so an unknown name costs as much as a known one.
+_DUMMY = _HASHER.hash("casework: no password here")
+
+
+class PasswordRejected(ValueError):
+    """The new password is too short or too long (code: password.too_short|too_long)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_LENGTH:
+        raise PasswordRejected("password.too_short")
+    if len(password) > MAX_LENGTH:
+        raise PasswordRejected("password.too_long")
+    return password
+
+
+def set_password(store: Database, user_name: str, password: str) -> None:
+    """Hash and keep this account's password, replacing any earlier one."""
+    digest = _HASHER.hash(check_password(password))
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with store.transaction() as cursor:
+        cursor.execute(
+            "INSERT INTO casework_credentials (user_name, password_hash, updated_at)"
+            " VALUES (?, ?, ?) ON CONFLICT (user_name) DO UPDATE"
+            " SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+            (user_name, digest, now),
+        )
+
+
+def end_sessions(store: Database, user_name: str, at: float) -> None:
+    """Every web session of this account signed in before `at` (seconds) ends: sign-out
+    ends the account's sessions everywhere, even a copied cookie."""
+    with store.transaction() as cursor:
+        cursor.execute(
+            "UPDATE casework_credentials SET sessions_after = ? WHERE user_name = ?",
+            (at, user_name),
+        )
+
+
+def sessions_after(store: Database, user_name: str) -> float:
+    """The moment before which this account's web sessions are no longer valid."""
+    row = store.query_one(
+        "SELECT sessions_after FROM casework_credentials WHERE user_name = ?", (user_name,)
+    )
+    return float(row[0]) if row else 0.0
+
+
+def has_password(store: Database, user_name: str) -> bool:
+    return _stored_hash(store, user_name) is not None
+
+
+def verify_password(store: Database, user_name: str, password: str) -> bool:
+    """Whether this is the account's password; rehashes it when the parameters changed."""
+    stored = _stored_hash(store, user_name)
+    if len(password) > MAX_LENGTH:
+        return False
+    try:
+        _HASHER.verify(stored or _DUMMY, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if stored is None:
+        return False
+    if _HASHER.check_needs_rehash(stored):
+        set_password(store, user_name, password)
+    return True
+
+
+def _stored_hash(store: Database, user_name: str) -> str | None:
+    row = store.query_one(
+        "SELECT password_hash FROM casework_credentials WHERE user_name = ?", (user_name,)
+    )
+    return row[0] if row else None
