@@ -107,5 +107,3 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/healthz", "/metrics"))
-
-

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from adapters import idempotency
+from adapters.signing import Signer
 from app import access_log, openapi
 from app.api_schemas import MAX_LIMIT
 from app.auth import require_role
@@ -504,6 +505,13 @@ def approval_history(approval_id: str):
     approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
     change = casework.get_pending_change(approval_id)
     return jsonify({"approval_id": approval_id, "events": stream_history(casework, change.id)})
+
+
+@bp.get("/keys")
+def signing_keys():
+    """The public keys that sign every message on the events topic, as a JWK set: anyone may
+    read them (they prove a message is this system's and reveal nothing)."""
+    return jsonify(Signer(services().settings.signing_key).jwks())
 
 
 @bp.get("/openapi.json")

@@ -408,6 +408,48 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             not_found="no such approval",
         )
     },
+    "api.signing_keys": {
+        "get": {
+            "operationId": "signingKeys",
+            "summary": "the public keys that sign every message on casework.events.v1",
+            "description": (
+                "A JWK set (RFC 8037: kty OKP, crv Ed25519, alg EdDSA). Every message the"
+                " relay publishes carries the headers `signature` (base64 Ed25519 signature)"
+                " and `key_id` (the key's `kid`). The signature covers the length-prefixed"
+                " (8-byte big-endian) fields, after the ASCII context"
+                " `casework-message-signature-v1`: the topic, the key, the value, the number"
+                " of other headers, then each other header's name and value, in order."
+                " Public: anyone may check that a message came from this system."
+            ),
+            "security": [],
+            "responses": {
+                "200": _json(
+                    "the key set",
+                    {
+                        "type": "object",
+                        "required": ["keys"],
+                        "properties": {
+                            "keys": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["kty", "crv", "x", "kid"],
+                                    "properties": {
+                                        "kty": {"type": "string", "enum": ["OKP"]},
+                                        "crv": {"type": "string", "enum": ["Ed25519"]},
+                                        "x": {"type": "string", "description": "base64url"},
+                                        "kid": {"type": "string"},
+                                        "alg": {"type": "string", "enum": ["EdDSA"]},
+                                        "use": {"type": "string", "enum": ["sig"]},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                )
+            },
+        }
+    },
     "api.openapi_json": {
         "get": {
             "operationId": "openapi",

@@ -13,6 +13,7 @@ from adapters.settings import Settings
 from app import create_app
 from domain.application import SYSTEM, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
+from tests.support.events import TEST_SIGNING_KEY
 
 # name -> (role, OPD, kelurahan)
 USERS = {
@@ -34,7 +35,12 @@ def web(backend) -> Iterator[Flask]:
     Kafka). A test that runs the relay or the runner next to it overrides this with an app on
     the processes' settings (see test_erasure)."""
     settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": TEST_MASTER_KEY}
+        {
+            **backend,
+            "CASEWORK_SECRET_KEY": "test-secret",
+            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+        }
     )
     flask_app = create_app(bootstrap(settings))
     yield flask_app
