@@ -17,8 +17,8 @@ from adapters.bootstrap import open_casework
 from adapters.broker import EmbeddedBroker
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
-from tests.support.events import TEST_SIGNING_KEY
 from domain.application import Casework
+from tests.support.events import TEST_SIGNING_KEY
 
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
