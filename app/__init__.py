@@ -107,3 +107,5 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/healthz", "/metrics"))
+
+

@@ -368,7 +368,8 @@ ERRORS: dict[str, LazyString] = {
         'The decile source rule must be a JSON object, for example {"order": ["DTSEN"]}.'
     ),
     "rules.desil_source_unknown": _l(
-        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first decides."
+        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first "
+        "decides."
     ),
     "rules.desil_source_verval_missing": _l(
         "A field verification can only override when VERVAL is among the sources listed."
@@ -459,7 +460,9 @@ ERRORS: dict[str, LazyString] = {
     "as_of.only_today": _l(
         "Eligibility is answered for today only; earlier dates are not available yet."
     ),
-    "nik.unknown": _l("This NIK is not recorded in the system: no personal data is held about it."),
+    "nik.unknown": _l(
+        "This NIK is not recorded in the system: no personal data is held about it."
+    ),
     "csrf.invalid": _l("The form has expired. Reload the page and send it again."),
     "store.unavailable": _l("The database cannot be reached right now. Try again in a moment."),
 }

@@ -1154,7 +1154,9 @@ class TerminateProvisionalBenefitSchema(_Command):
     """TerminateProvisionalBenefit: a benefit granted before the NIK, from the date given."""
 
     person_id = _person_id()
-    benefit_id = Id(required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"})
+    benefit_id = Id(
+        required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"}
+    )
     effective_date = Day(
         required=True,
         metadata={"description": "within the benefit's period, not before its last change"},

@@ -147,3 +147,4 @@ def page_pdf():
     except UnknownNik:
         return page()
     return _pdf_response(report)
+

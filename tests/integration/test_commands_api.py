@@ -140,7 +140,9 @@ def test_a_caseworker_acts_only_in_their_kelurahan(client, web, tokens):
     assert post(client, "AddCaseNote", note, tokens["cw_sipin"]).status_code == 201
 
 
-def test_a_caseworker_relocates_a_family_only_between_kelurahan_of_their_area(client, web, tokens):
+def test_a_caseworker_relocates_a_family_only_between_kelurahan_of_their_area(
+    client, web, tokens
+):
     casework = web.extensions["casework"].casework
     meta = make_meta(SYSTEM, "cli")
     casework.add_user("cw_two", "caseworker", None, ["Simpang IV Sipin", "Teluk Kenali"], meta)

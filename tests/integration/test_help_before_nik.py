@@ -50,7 +50,9 @@ def test_a_person_without_papers_gets_notes_and_services_shown_under_them_once_l
     casework = web.extensions["casework"].casework
     meta = make_meta(SYSTEM, "api")
     household_id = casework.register_household(HOUSEHOLD, meta).stream_id
-    casework.add_member({"household_id": household_id, "person": SON, "relationship": "anak"}, meta)
+    casework.add_member(
+        {"household_id": household_id, "person": SON, "relationship": "anak"}, meta
+    )
     casework.link_identity(
         {"person_id": person_id, "household_id": household_id, "nik": SON["nik"]}, meta
     )

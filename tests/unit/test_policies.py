@@ -211,11 +211,8 @@ def test_a_death_ends_own_benefits_and_reviews_household_level_ones(kind, data):
             benefit("b3", "PBI-JK", status="terminated"),
             benefit("b4", "PBI-JK"),
         ],
-        rules={
-            "KJB": {"recipient": "head"},
-            "PKH": {"recipient": "adult_woman"},
-            "PBI-JK": {"recipient": "any_member"},
-        },
+        rules={"KJB": {"recipient": "head"}, "PKH": {"recipient": "adult_woman"},
+               "PBI-JK": {"recipient": "any_member"}},
     )
     view.members = {NIK: {"status": "deceased"}, "1571014101850002": {"status": "active"}}
     actions = decide(envelope(kind, **data), view)
