@@ -17,7 +17,15 @@ from collections.abc import Callable, Sequence
 from bench import report
 from bench.stores import Workspace
 
-BENCHMARKS = ("commands", "relay", "runner", "latency", "household_load", "encryption")
+BENCHMARKS = (
+    "commands",
+    "relay",
+    "runner",
+    "relay_signing",
+    "latency",
+    "household_load",
+    "encryption",
+)
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
 
@@ -139,6 +147,15 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
             return [r for r, n in ((relay, "relay"), (runner, "runner")) if n in wanted]
 
         steps.append(("/".join(wanted), pipeline))
+    if "relay_signing" in args.only:
+        from bench.signing import run as bench_signing
+
+        steps.append(
+            (
+                "relay_signing",
+                lambda: bench_signing(ws, events=events, warmup=min(2_000, events // 5)),
+            )
+        )
     if "encryption" in args.only:
         from bench.encryption import run as bench_encryption
 
