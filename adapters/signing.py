@@ -3,10 +3,14 @@
 What is signed is the whole message, not only its value: the topic, the Kafka key (the
 stream id), the value and every header but the signature's own, each length-prefixed
 (`signed_bytes`). A value copied into a message with another key, topic or headers does not
-verify. The signature travels in the header `signature` (base64), the id of the key that
-made it in `key_id`. The public keys are served at `GET /api/v1/keys` as a JWK set
-(`public_jwks`), so any consumer, an agency's included, can check a message with
-`Verifier.from_jwks` and nothing else.
+verify. The relay signs a chunk of messages at once: one Ed25519 signature over the root of
+a Merkle tree (SHA-256) whose leaves are the messages' signed bytes; each message carries
+that signature (header `signature`, base64), the id of the key that made it (`key_id`) and
+its path to the root (`proof`, base64 of 33-byte steps: a side byte, 0 when the sibling is on
+the left, then the sibling's hash), so each message is still checked alone. A message
+signed alone has an empty path (its leaf is the root). The public keys are served at
+`GET /api/v1/keys` as a JWK set (`Signer.jwks`), so any consumer, an agency's included,
+can check a message with `Verifier.from_jwks` and nothing else.
 
 The key is an Ed25519 private key's 32-byte seed (`CASEWORK_SIGNING_KEY`, or generated into
 `var/signing_key` for an SQLite demo store: adapters/settings.py).
@@ -26,8 +30,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 SIGNATURE_HEADER = "signature"
 KEY_ID_HEADER = "key_id"
-OWN_HEADERS = frozenset({SIGNATURE_HEADER, KEY_ID_HEADER})
+PROOF_HEADER = "proof"
+OWN_HEADERS = frozenset({SIGNATURE_HEADER, KEY_ID_HEADER, PROOF_HEADER})
 CONTEXT = b"casework-message-signature-v1"
+ROOT_CONTEXT = b"casework-message-root-v1"
+_LEAF, _NODE = b"\x00", b"\x01"
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -50,6 +57,50 @@ def signed_bytes(topic: str, key: bytes | None, value: bytes | None, headers: He
         parts.append(_field(name.encode()))
         parts.append(_field(data or b""))
     return b"".join(parts)
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(_LEAF + data).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+def merkle(leaves: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """The root over these leaf hashes and each leaf's path to it (33-byte steps: side byte,
+    0 = sibling on the left, 1 = on the right; a node without a sibling moves up as it is)."""
+    paths = [b""] * len(leaves)
+    level = [(h, [i]) for i, h in enumerate(leaves)]
+    while len(level) > 1:
+        upper = []
+        for at in range(0, len(level) - 1, 2):
+            (left, under_left), (right, under_right) = level[at], level[at + 1]
+            for i in under_left:
+                paths[i] += b"\x01" + right
+            for i in under_right:
+                paths[i] += b"\x00" + left
+            upper.append((_node(left, right), under_left + under_right))
+        if len(level) % 2:
+            upper.append(level[-1])
+        level = upper
+    return level[0][0], paths
+
+
+def root_of(leaf: bytes, path: bytes) -> bytes:
+    """The root a leaf's path leads to (ValueError for a malformed path)."""
+    if len(path) % 33:
+        raise ValueError("malformed proof")
+    node = leaf
+    for at in range(0, len(path), 33):
+        side, sibling = path[at], path[at + 1 : at + 33]
+        if side == 1:
+            node = _node(node, sibling)
+        elif side == 0:
+            node = _node(sibling, node)
+        else:
+            raise ValueError("malformed proof")
+    return node
 
 
 def _b64url(data: bytes) -> str:
@@ -95,12 +146,22 @@ class Signer:
     def headers(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers
     ) -> list[tuple[str, bytes]]:
-        """The message's headers with its signature and key id added."""
-        signature = self._key.sign(signed_bytes(topic, key, value, headers))
+        """The message's headers with its signature, key id and (empty) proof added."""
+        return self.sign_batch(topic, [(key, value, headers)])[0]
+
+    def sign_batch(
+        self, topic: str, messages: Sequence[tuple[bytes | None, bytes | None, Headers]]
+    ) -> list[list[tuple[str, bytes]]]:
+        """Each message's headers with the signature of the whole batch and its own proof:
+        one Ed25519 signature for all of them."""
+        if not messages:
+            return []
+        leaves = [leaf_hash(signed_bytes(topic, k, v, h)) for k, v, h in messages]
+        root, paths = merkle(leaves)
+        signature = (SIGNATURE_HEADER, base64.b64encode(self._key.sign(ROOT_CONTEXT + root)))
         return [
-            *headers,
-            (SIGNATURE_HEADER, base64.b64encode(signature)),
-            self._key_id_header,
+            [*h, signature, self._key_id_header, (PROOF_HEADER, base64.b64encode(path))]
+            for (_, _, h), path in zip(messages, paths, strict=True)
         ]
 
     def verifier(self) -> Verifier:
@@ -146,10 +207,12 @@ class Verifier:
             raise BadSignature("unknown signing key")
         try:
             raw = base64.b64decode(signature, validate=True)
+            path = base64.b64decode(found.get(PROOF_HEADER) or b"", validate=True)
+            root = root_of(leaf_hash(signed_bytes(topic, key, value, given)), path)
         except ValueError:
-            raise BadSignature("bad signature: not base64") from None
+            raise BadSignature("bad signature: malformed signature or proof") from None
         try:
-            public.verify(raw, signed_bytes(topic, key, value, given))
+            public.verify(raw, ROOT_CONTEXT + root)
         except InvalidSignature:
             raise BadSignature("bad signature: the message was not signed as it is") from None
 

@@ -258,12 +258,13 @@ class StoreReader:
         message = self.encoder.message
         if self.signer is None:
             return [(n.id, *message(n)) for n in taken]
-        sign = self.signer.headers
-        signed: list[Message] = []
-        for n in taken:
-            key, value, headers = message(n)
-            signed.append((n.id, key, value, sign(EVENTS, key, value, headers)))
-        return signed
+        built = [message(n) for n in taken]
+        # One signature for the chunk (a Merkle root); each message carries its own proof.
+        signed = self.signer.sign_batch(EVENTS, built)
+        return [
+            (n.id, key, value, headers)
+            for n, (key, value, _), headers in zip(taken, built, signed, strict=True)
+        ]
 
     def close(self) -> None:
         pass

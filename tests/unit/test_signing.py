@@ -100,3 +100,20 @@ def test_the_signing_key_setting(tmp_path, monkeypatch):
     assert path.stat().st_mode & 0o777 == 0o600
     assert Settings.from_env(sqlite).signing_key == first
     assert first != Settings.from_env(sqlite).master_key
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 250])
+def test_a_batch_signed_at_once_verifies_message_by_message(signer, public_only, size):
+    messages = [(KEY, VALUE.replace(b":7", f":{i}".encode()), HEADERS) for i in range(size)]
+    signed = signer.sign_batch(TOPIC, messages)
+    assert len({dict(h)["signature"] for h in signed}) == 1  # one signature for the batch
+    for (key, value, _), headers in zip(messages, signed, strict=True):
+        public_only.verify(TOPIC, key, value, headers)
+    if size > 1:
+        # Another message's proof, or a message of the batch with another's value, fails.
+        (key, value, _), (_, other, _) = messages[0], messages[1]
+        with pytest.raises(BadSignature):
+            public_only.verify(TOPIC, key, other, signed[0])
+        swapped = [*signed[0][:-1], signed[1][-1]]
+        with pytest.raises(BadSignature):
+            public_only.verify(TOPIC, key, value, swapped)
