@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from adapters.codec import MasterKeyError, new_master_key, parse_master_key
+from adapters.signing import parse_signing_key
 
 DEFAULT_STORE = "sqlite:///var/casework.db"
 DEFAULT_VIEWS = "sqlite:///var/views.db"
@@ -24,6 +25,7 @@ VARIABLES = (
     "CASEWORK_PORT",
     "CASEWORK_SECRET_KEY",
     "CASEWORK_MASTER_KEY",
+    "CASEWORK_SIGNING_KEY",
     "CASEWORK_TENANT",
     "CASEWORK_PARTITIONS",
     "CASEWORK_WEB_WORKERS",
@@ -119,6 +121,43 @@ def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _generated(path: Path) -> str:
+    """The key kept in `path`, a fresh one (32 random bytes, hex) written there first if the
+    file is missing: readable by its owner only, created once even by racing processes."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(new_master_key() + "\n")
+    raw = path.read_text().strip()
+    while not raw:  # the creating process has not written it yet
+        time.sleep(0.01)
+        raw = path.read_text().strip()
+    return raw
+
+
+def _signing_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -> bytes:
+    """CASEWORK_SIGNING_KEY, the Ed25519 key that signs every published message; for an
+    SQLite store without it, one generated into var/. A PostgreSQL store needs the variable:
+    every process must hold the same key (the relay signs, the consumers verify)."""
+    raw = environ.get("CASEWORK_SIGNING_KEY", "").strip()
+    if not raw:
+        if store.kind != "sqlite":
+            raise SettingsError(
+                "CASEWORK_SIGNING_KEY: required with a PostgreSQL store; create one with"
+                " `casework keys new` (README, Settings)"
+            )
+        raw = _generated(var_dir / "signing_key")
+    try:
+        return parse_signing_key(raw)
+    except ValueError as error:
+        raise SettingsError(f"CASEWORK_SIGNING_KEY: {error}") from None
+
+
 def _master_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -> bytes:
     """CASEWORK_MASTER_KEY; for an SQLite store without it, one generated into var/.
 
@@ -131,20 +170,7 @@ def _master_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -
                 "CASEWORK_MASTER_KEY: required with a PostgreSQL store; create one with"
                 " `casework keys new` and keep a copy offline (README, Master key)"
             )
-        path = var_dir / "master_key"
-        if not path.exists():
-            var_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(new_master_key() + "\n")
-        raw = path.read_text().strip()
-        while not raw:  # the creating process has not written it yet
-            time.sleep(0.01)
-            raw = path.read_text().strip()
+        raw = _generated(var_dir / "master_key")
     try:
         return parse_master_key(raw)
     except MasterKeyError as error:
@@ -160,6 +186,7 @@ class Settings:
     port: int
     secret_key: str = field(repr=False)
     master_key: bytes = field(repr=False)
+    signing_key: bytes = field(repr=False)
     tenant: str
     partitions: int
     web_workers: int
@@ -182,6 +209,7 @@ class Settings:
             port=_int(env, "CASEWORK_PORT", 8000, 1, 65535),
             secret_key=_secret_key(env, Path("var")),
             master_key=_master_key(env, Path("var"), store),
+            signing_key=_signing_key(env, Path("var"), store),
             tenant=tenant,
             partitions=_int(env, "CASEWORK_PARTITIONS", 6, 1, 1000),
             web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from adapters import chain, idempotency
+from adapters.signing import Signer
 from adapters.wire import rfc3339
 from app import access_log, audit_log, openapi, time_travel
 from app.api_schemas import MAX_LIMIT
@@ -667,6 +668,13 @@ def audit():
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     return jsonify(audit_log.page(services().casework, services().views, after, limit, filters))
+
+
+@bp.get("/keys")
+def signing_keys():
+    """The public keys that sign every message on the events topic, as a JWK set: anyone may
+    read them (they prove a message is this system's and reveal nothing)."""
+    return jsonify(Signer(services().settings.signing_key).jwks())
 
 
 @bp.get("/openapi.json")

@@ -587,6 +587,52 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": _AUDIT_QUERY,
         }
     },
+    "api.signing_keys": {
+        "get": {
+            "operationId": "signingKeys",
+            "summary": "the public keys that sign every message on casework.events.v1",
+            "description": (
+                "A JWK set (RFC 8037: kty OKP, crv Ed25519, alg EdDSA). Every message the"
+                " relay publishes carries the headers `signature` (base64 Ed25519 signature),"
+                " `key_id` (the key's `kid`) and `proof` (base64). The message's bytes are the"
+                " ASCII context `casework-message-signature-v1`, then length-prefixed (8-byte"
+                " big-endian) fields: the topic, the key, the value, the number of other"
+                " headers, then each other header's name and value, in order. Its leaf is"
+                " SHA-256(0x00 + bytes); each 33-byte step of the proof (side byte, sibling"
+                " hash) climbs to SHA-256(0x01 + left + right), the sibling on the left when"
+                " the side byte is 0, on the right when 1. The signature is over"
+                " `casework-message-root-v1` + the root. Public: anyone may check that a"
+                " message came from this system."
+            ),
+            "security": [],
+            "responses": {
+                "200": _json(
+                    "the key set",
+                    {
+                        "type": "object",
+                        "required": ["keys"],
+                        "properties": {
+                            "keys": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["kty", "crv", "x", "kid"],
+                                    "properties": {
+                                        "kty": {"type": "string", "enum": ["OKP"]},
+                                        "crv": {"type": "string", "enum": ["Ed25519"]},
+                                        "x": {"type": "string", "description": "base64url"},
+                                        "kid": {"type": "string"},
+                                        "alg": {"type": "string", "enum": ["EdDSA"]},
+                                        "use": {"type": "string", "enum": ["sig"]},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                )
+            },
+        }
+    },
     "api.openapi_json": {
         "get": {
             "operationId": "openapi",

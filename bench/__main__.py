@@ -21,6 +21,7 @@ BENCHMARKS = (
     "commands",
     "relay",
     "runner",
+    "relay_signing",
     "latency",
     "household_load",
     "encryption",
@@ -147,6 +148,15 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
             return [r for r, n in ((relay, "relay"), (runner, "runner")) if n in wanted]
 
         steps.append(("/".join(wanted), pipeline))
+    if "relay_signing" in args.only:
+        from bench.signing import run as bench_signing
+
+        steps.append(
+            (
+                "relay_signing",
+                lambda: bench_signing(ws, events=events, warmup=min(2_000, events // 5)),
+            )
+        )
     if "encryption" in args.only:
         from bench.encryption import run as bench_encryption
 

@@ -405,6 +405,7 @@ def bench_reads(city: City, writer: Casework, requests: int) -> list[Reads]:
             "CASEWORK_VIEWS": city.views_url.url,
             "CASEWORK_SECRET_KEY": "bench-secret",
             "CASEWORK_MASTER_KEY": city.ws.master_key_text,
+            "CASEWORK_SIGNING_KEY": city.ws.master_key_text[::-1],
             "CASEWORK_LOG_LEVEL": "WARNING",
         }
     )

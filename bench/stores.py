@@ -65,6 +65,7 @@ class Workspace:
             "CASEWORK_VIEWS": self.url(self.views_kind, f"{label}_views"),
             "CASEWORK_SECRET_KEY": "bench-secret",
             "CASEWORK_MASTER_KEY": self.master_key_text,
+            "CASEWORK_SIGNING_KEY": self.master_key_text[::-1],  # any 32 bytes: a bench key
             "CASEWORK_PARTITIONS": str(partitions),
             "CASEWORK_LOG_LEVEL": "WARNING",
         }

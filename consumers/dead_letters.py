@@ -19,6 +19,7 @@ def park(producer: KafkaProducer, views: Database, record: Any, error: str, cons
     error = error[:500]
     headers = [
         ("error", error.encode()),
+        ("reason", error.split(":")[0].encode()),  # its kind: unverified, foreign tenant, ...
         ("consumer", consumer.encode()),
         ("original_topic", record.topic.encode()),
         ("original_partition", str(record.partition).encode()),

@@ -71,7 +71,7 @@ from adapters.bootstrap import System
 from adapters.retry import reconnecting, transient
 from adapters.topics import EVENTS, ensure_topics
 from consumers.dead_letters import park
-from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id
+from consumers.runner import GroupMember, consumer_config, forget_keys, topic_id, verifier
 from domain.application import Actor, Casework, make_meta
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError
@@ -503,6 +503,7 @@ class PolicyRunner(GroupMember):
         self.codec = system.casework.codec
         if self.codec is None:
             raise RuntimeError("the policies read the store through the revealing mapper")
+        self.verify = verifier(system)
         self.view = StoreView(self.app)
         self.book = ObjectionBook()
         self.reviews = ReviewBook()
@@ -595,10 +596,8 @@ class PolicyRunner(GroupMember):
         return handled
 
     def handle(self, record: Any) -> int:
-        try:
-            envelope = wire.decode(record.value)
-        except wire.BadMessage as error:
-            self.dead_letter(record, f"undecodable: {error}")
+        envelope = self.admit(record)  # only this system's messages of this tenant
+        if envelope is None:
             return 0
         try:
             envelope = self.codec.reveal(envelope)

@@ -73,6 +73,7 @@ from adapters.relay_store import (
 )
 from adapters.retry import reconnecting
 from adapters.settings import DatabaseUrl, SettingsError
+from adapters.signing import Signer
 from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import EnvelopeEncoder
 from consumers.anchors import ANCHOR_SECONDS, AnchorPublisher
@@ -232,11 +233,15 @@ def abandon(producer: KafkaProducer) -> None:
 
 
 class StoreReader:
-    """Reads the store after a position and builds the messages, in this process."""
+    """Reads the store after a position and builds the messages, in this process, each
+    signed by `signer` (`adapters.signing`; None only for the benchmark's unsigned run)."""
 
-    def __init__(self, app: Casework, tenant: str, read_size: int = READ_SIZE) -> None:
+    def __init__(
+        self, app: Casework, tenant: str, read_size: int = READ_SIZE, signer: Signer | None = None
+    ) -> None:
         self.app = app
         self.encoder = EnvelopeEncoder(app, tenant)
+        self.signer = signer
         self.read_size = read_size
         self._read: list[Notification] = []
         self._at = 0
@@ -262,7 +267,18 @@ class StoreReader:
             self._at += len(part)
             taken += part
         message = self.encoder.message
-        return [(n.id, *(PASSED_OVER if is_private_topic(n.topic) else message(n))) for n in taken]
+        public = [n for n in taken if not is_private_topic(n.topic)]
+        built = [message(n) for n in public]
+        if self.signer is None:
+            ready = dict(zip((n.id for n in public), built, strict=True))
+        else:
+            # One signature for the chunk (a Merkle root); each message carries its own proof.
+            signed = self.signer.sign_batch(EVENTS, built) if built else []
+            ready = {
+                n.id: (key, value, headers)
+                for n, (key, value, _), headers in zip(public, built, signed, strict=True)
+            }
+        return [(n.id, *ready.get(n.id, PASSED_OVER)) for n in taken]
 
     def close(self) -> None:
         pass
@@ -280,9 +296,20 @@ class EnvelopeWorker:
     """
 
     def __init__(
-        self, store: DatabaseUrl, tenant: str, chunk_size: int, read_size: int = READ_SIZE
+        self,
+        store: DatabaseUrl,
+        tenant: str,
+        chunk_size: int,
+        read_size: int = READ_SIZE,
+        signing_key: bytes | None = None,
     ) -> None:
-        self.config = {"store": store.url, "tenant": tenant, "read_size": read_size}
+        # The signing key goes to the child through its private pipe, never its command line.
+        self.config = {
+            "store": store.url,
+            "tenant": tenant,
+            "read_size": read_size,
+            "signing_key": signing_key,
+        }
         self.chunk_size = chunk_size
         self.process: subprocess.Popen | None = None
         self._rx: Connection | None = None
@@ -429,7 +456,10 @@ def envelope_worker() -> None:
         return
     store = DatabaseUrl.parse(config["store"], "CASEWORK_STORE")
     app = open_store_reader(store)  # tokens pass through
-    reader = StoreReader(app, config["tenant"], config["read_size"])
+    seed = config.get("signing_key")
+    reader = StoreReader(
+        app, config["tenant"], config["read_size"], Signer(seed) if seed is not None else None
+    )
     try:
         while True:
             try:
@@ -458,7 +488,9 @@ class Relay:
 
     For a benchmark: `open()`, `acquire_lease()`, `connect()`, then `publish(n)` or
     `publish_pending()` as often as wanted, and `close()`. `envelope_worker=False`
-    builds the messages in this process instead of a child process.
+    builds the messages in this process instead of a child process. Every message is
+    signed with `CASEWORK_SIGNING_KEY`; `signed=False` (the benchmark's baseline only)
+    publishes them unsigned, which every consumer of this system parks in the DLQ.
     """
 
     def __init__(
@@ -472,6 +504,7 @@ class Relay:
         lease_seconds: float = LEASE_SECONDS,
         envelope_worker: bool = True,
         anchor_seconds: float = ANCHOR_SECONDS,
+        signed: bool = True,
     ) -> None:
         if not system.settings.kafka:
             raise SettingsError("CASEWORK_KAFKA: the relay needs the Kafka bootstrap servers")
@@ -482,10 +515,13 @@ class Relay:
         self.batch_size = batch_size
         self.chunk_size = min(chunk_size, batch_size)
         self.app = system.store_reader()
+        seed = settings.signing_key if signed else None
         self.source: StoreReader | EnvelopeWorker = (
-            EnvelopeWorker(settings.store, settings.tenant, self.chunk_size, read_size)
+            EnvelopeWorker(settings.store, settings.tenant, self.chunk_size, read_size, seed)
             if envelope_worker
-            else StoreReader(self.app, settings.tenant, read_size)
+            else StoreReader(
+                self.app, settings.tenant, read_size, Signer(seed) if seed is not None else None
+            )
         )
         self.db = system.store
         self.lease = Lease(self.db, self.owner, lease_seconds)

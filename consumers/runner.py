@@ -4,6 +4,12 @@ Rows and per-stream tracking are written in one read-model transaction, and the
 Kafka offsets are committed only after it, so a message delivered twice is
 skipped. Runner processes share the partitions as one consumer group.
 
+Only messages this system published are applied: each must carry the relay's signature
+over its topic, key, value and headers (`adapters.signing`) and the deployment's tenant;
+any other (unsigned, badly signed, copied under another key, of another tenant) goes to the
+DLQ with the reason and changes no view, so the positions `/healthz` shows (the views'
+tracking) come only from verified messages.
+
 Messages carry personal fields encrypted per person; each is revealed with the keys of the
 store's key store (`adapters.keystore`) before its data is checked and applied
 (`projections.base.reveal`). After a PersonalDataErased the cached keys are dropped, so the
@@ -30,6 +36,7 @@ from adapters.codec import Codec
 from adapters.db import Cursor, Database
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
+from adapters.signing import BadSignature, Signer, Verifier
 from adapters.topics import EVENTS, ensure_topics, events_topic_id
 from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
@@ -141,6 +148,21 @@ def tick(views: Database, projections: Iterable[Projection], today: dt.date) -> 
     return evaluated
 
 
+def verifier(system: System) -> Verifier:
+    """What checks that a message is this system's: the public half of its signing key."""
+    return Signer(system.settings.signing_key).verifier()
+
+
+def admitted(verify: Verifier, tenant: str, record: Any) -> dict[str, Any]:
+    """The envelope of a record this system published for this tenant; raises
+    BadSignature or wire.BadMessage (their text says why, never quoting the message)."""
+    verify.verify(record.topic, record.key, record.value, record.headers)
+    envelope = wire.decode(record.value)
+    if envelope["tenant"] != tenant:
+        raise wire.BadMessage(f"foreign tenant: the message is not of tenant {tenant}")
+    return envelope
+
+
 class GroupMember:
     """A member of a consumer group on the events topic, named after the topic's id."""
 
@@ -150,6 +172,24 @@ class GroupMember:
     admin: KafkaAdminClient | None = None
     topic_id: str
     next_topic_check: float
+    verify: Verifier
+
+    def admit(self, record: Any) -> dict[str, Any] | None:
+        """The record's envelope when it is this system's, of this tenant, and well-formed;
+        otherwise None, the record parked in the DLQ with the reason."""
+        try:
+            return admitted(self.verify, self.system.settings.tenant, record)
+        except BadSignature as error:
+            self.dead_letter(record, f"unverified: {error}")
+        except wire.BadMessage as error:
+            reason = str(error)
+            self.dead_letter(
+                record, reason if reason.startswith("foreign tenant") else f"undecodable: {reason}"
+            )
+        return None
+
+    def dead_letter(self, record: Any, error: str) -> None:
+        raise NotImplementedError
 
     def check_topic(self) -> None:
         """Notice a recreated events topic: its offsets mean nothing in the new one.
@@ -198,6 +238,7 @@ class Runner(GroupMember):
         self.views = system.views
         self.store = system.store
         self.codec = system.reader_codec()
+        self.verify = verifier(system)
         ensure_schema(self.views, self.projections)
         # What some projection reads: only those events are checked against their schema
         # (the others only move the tracking on; a malformed one harms no view).
@@ -300,10 +341,8 @@ class Runner(GroupMember):
         """Apply one partition's records; undecodable or failing ones go to the DLQ."""
         good: list[tuple[Any, dict]] = []
         for record in records:
-            try:
-                envelope = wire.decode(record.value)
-            except wire.BadMessage as error:
-                self.dead_letter(record, f"undecodable: {error}")
+            envelope = self.admit(record)
+            if envelope is None:
                 continue
             try:
                 envelope = reveal_with_retries(self.codec, envelope)
@@ -378,6 +417,7 @@ def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> I
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)
         seen: set[int] = set()
+        verify, tenant = verifier(system), system.settings.tenant
         idle_since = time.monotonic()
         while len(seen) < expected and time.monotonic() - idle_since < 3:
             batches = consumer.poll(timeout_ms=300)
@@ -385,9 +425,9 @@ def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> I
                 idle_since = time.monotonic()
             for records in batches.values():
                 for record in records:
-                    try:
-                        env = wire.decode(record.value)
-                    except wire.BadMessage:
+                    try:  # what the runner parks, the rebuild leaves out
+                        env = admitted(verify, tenant, record)
+                    except (BadSignature, wire.BadMessage):
                         continue
                     if env["position"] > top or env["position"] in seen:
                         continue

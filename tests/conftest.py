@@ -18,6 +18,7 @@ from adapters.broker import EmbeddedBroker
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
 from domain.application import Casework
+from tests.support.events import TEST_SIGNING_KEY
 
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,7 @@ def env(backend, broker, tmp_path) -> dict[str, str]:
         "CASEWORK_KAFKA": broker.bootstrap,
         "CASEWORK_SECRET_KEY": "test-secret",
         "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+        "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
         "CASEWORK_PARTITIONS": "6",
         "CASEWORK_LOG_LEVEL": "INFO",
     }

@@ -13,6 +13,7 @@ from adapters.settings import Settings
 from app import create_app
 from domain.application import SYSTEM, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
+from tests.support.events import TEST_SIGNING_KEY
 from tests.support.signin import use_signed_in_clients
 
 # name -> (role, OPD, kelurahan)
@@ -39,7 +40,12 @@ def web(backend) -> Iterator[Flask]:
     `web.test_client(user="sup1")` signs in as an account of USERS, `user=None` not at all
     (tests/support/signin.py)."""
     settings = Settings.from_env(
-        {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": TEST_MASTER_KEY}
+        {
+            **backend,
+            "CASEWORK_SECRET_KEY": "test-secret",
+            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+        }
     )
     flask_app = use_signed_in_clients(create_app(bootstrap(settings)), USERS)
     yield flask_app

@@ -18,6 +18,7 @@ from kafka.admin import OffsetSpec
 from kafka.consumer.fetcher import ConsumerRecord
 
 from adapters.bootstrap import bootstrap
+from adapters.signing import Signer, Verifier
 from adapters.topics import EVENTS, ensure_topics
 from adapters.wire import REQUIRED
 from consumers.relay import LeaseLost, Relay, TopicWatch, run
@@ -141,14 +142,21 @@ def test_envelope_on_the_topic(casework, broker, settings, store_db):
     assert not relay.is_alive()
 
     assert assert_complete_and_ordered(records, positions) == 0
+    signer = Signer(settings.signing_key)
+    verifier, verifier_id = Verifier.from_jwks(signer.jwks()), signer.key_id
     envelopes = [json.loads(r.value) for r in records]
     for record, envelope in zip(records, envelopes, strict=True):
         assert set(REQUIRED) | {"reason", "source"} <= set(envelope)
         assert envelope["tenant"] == settings.tenant
-        assert dict(record.headers) == {
+        headers = dict(record.headers)
+        assert headers.pop("signature") and headers.pop("key_id") == verifier_id.encode()
+        headers.pop("proof")  # its path to the signed root of its chunk
+        assert headers == {
             "type": envelope["type"].encode(),
             "position": str(envelope["position"]).encode(),
         }
+        # Signed by the system: whoever holds the public key can check it.
+        verifier.verify(record.topic, record.key, record.value, record.headers)
         assert envelope["actor"] == {"id": "system", "role": "admin", "opd": None}
         assert envelope["source"] == "api"
     ours = sorted((e for e in envelopes if e["stream_id"] == household), key=lambda e: e["version"])

@@ -19,7 +19,7 @@ from projections.base import drop_generation, progress
 from projections.catalog import PROJECTIONS
 from projections.status import dead_letter_count, store_counts
 from tests.conftest import wait_until
-from tests.support.events import publish_store, register_families
+from tests.support.events import publish_store, register_families, signed
 from tests.support.kafka import partitions_of, read_all
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,8 @@ def test_garbage_message_lands_in_dlq_and_runner_goes_on(
     register_families(casework, 5)
     position = publish_store(relay_reader, broker.bootstrap)
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
-    producer.send(EVENTS, key=b"garbage", value=b"{this is not an envelope").get(timeout=10)
+    # Signed by the system (a bug of its own), yet no envelope: parked as undecodable.
+    producer.send(EVENTS, **signed(b"garbage", b"{this is not an envelope")).get(timeout=10)
     producer.close()
 
     processes.start("projections")
@@ -157,7 +158,7 @@ def test_an_envelope_with_malformed_data_lands_in_dlq(
     envelope["data"]["kk_number"] = 1571  # a number where the schema says text
     envelope["position"] = 10_000_000
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
-    producer.send(EVENTS, key=b"bad", value=wire.encode(envelope)).get(timeout=10)
+    producer.send(EVENTS, **signed(b"bad", wire.encode(envelope))).get(timeout=10)
     producer.close()
 
     processes.start("projections")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kafka import KafkaProducer
 
 from adapters import wire
+from adapters.signing import Signer
 from adapters.topics import EVENTS, ensure_topics
 from app.seed_data import generate_households
 from domain.application import SYSTEM, Casework, make_meta
@@ -33,6 +34,16 @@ def store_positions(app: Casework) -> list[int]:
     return positions
 
 
+TEST_SIGNING_KEY = "a7" * 32  # every integration test's message signing key (Ed25519 seed)
+# What signs like the tests' relay: messages a test publishes itself must verify.
+SIGNER = Signer(bytes.fromhex(TEST_SIGNING_KEY))
+
+
+def signed(key: bytes, value: bytes, headers=(), topic: str = EVENTS) -> dict:
+    """`KafkaProducer.send` arguments for a message signed as the tests' relay signs."""
+    return {"key": key, "value": value, "headers": SIGNER.headers(topic, key, value, headers)}
+
+
 def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: int = 0) -> int:
     """Publish stored events after `after` straight to the topic as the relay does (no relay;
     accounts and tokens passed over); returns the last position read.
@@ -49,10 +60,7 @@ def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: in
                     continue  # as the relay: accounts and tokens are never published
                 env = wire.from_notification(app, notification, tenant)
                 producer.send(
-                    EVENTS,
-                    key=env["stream_id"].encode(),
-                    value=wire.encode(env),
-                    headers=wire.headers(env),
+                    EVENTS, **signed(env["stream_id"].encode(), wire.encode(env), wire.headers(env))
                 )
             position = batch[-1].id
         producer.flush()

@@ -32,11 +32,12 @@ CONTRACT_SETTINGS = (
 PROCESSES = {"web": "web", "relay": "relay", "projections": "projections", "policies": "policies"}
 # The secrets every process needs the same of, from the operator: a PostgreSQL store cannot
 # start without a master key, and one made up inside a container would die with it.
-OPERATOR_SECRETS = ("CASEWORK_SECRET_KEY", "CASEWORK_MASTER_KEY")
+OPERATOR_SECRETS = ("CASEWORK_SECRET_KEY", "CASEWORK_MASTER_KEY", "CASEWORK_SIGNING_KEY")
 # What an operator exports before `docker compose up` (see the file's header).
 OPERATOR_ENV = {
     "CASEWORK_SECRET_KEY": "a-secret-for-the-test",
     "CASEWORK_MASTER_KEY": "3c" * 32,  # what `casework keys new` prints: 64 hex digits
+    "CASEWORK_SIGNING_KEY": "4d" * 32,
 }
 
 _INTERPOLATION = re.compile(
