@@ -77,7 +77,7 @@ class DatabaseUrl:
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` persistence settings for this URL (never the in-memory default)."""
         if self.kind == "sqlite":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.path,
@@ -99,6 +99,17 @@ class DatabaseUrl:
         }
 
 
+def private_file(path: Path) -> None:
+    """Create `path` (and its missing folders) readable and writable by its owner only; an
+    existing file is left as it is. SQLite gives its WAL and SHM files the database's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -113,9 +124,8 @@ def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
         return environ["CASEWORK_SECRET_KEY"]
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # created 0600 before the secret is written into it
         path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -133,7 +143,8 @@ def _master_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -
             )
         path = var_dir / "master_key"
         if not path.exists():
-            var_dir.mkdir(parents=True, exist_ok=True)
+            if not var_dir.exists():
+                var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
