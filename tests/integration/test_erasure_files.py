@@ -15,11 +15,14 @@ as text, is searched instead (`database_bytes`).
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.bootstrap import bootstrap, open_casework
 from adapters.settings import Settings
+from app import create_app
 from domain.application import SYSTEM, make_meta
 from tests.conftest import wait_until
 from tests.integration.conftest import add_users, bearer
@@ -33,10 +36,18 @@ from tests.integration.test_erasure import (
     database_bytes,
     found,
     post,
-    web,  # noqa: F401 - the app on the processes' settings
 )
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def web(settings) -> Iterator:
+    """The app on the processes' settings (the same store, views and keys)."""
+    flask_app = create_app(bootstrap(settings))
+    yield flask_app
+    flask_app.extensions["casework"].close()
+
 
 DATABASE_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal")
 
@@ -72,7 +83,11 @@ def subject_access(client, token: str, nik: str):
 
 
 def test_after_an_erasure_no_file_holds_the_person_and_her_nik_leads_nowhere(
-    settings, web, broker, processes, tmp_path  # noqa: F811 - web from test_erasure
+    settings,
+    web,
+    broker,
+    processes,
+    tmp_path,
 ):
     casework = web.extensions["casework"].casework
     casework.define_program(PKH, make_meta(SYSTEM, "cli"))
@@ -103,12 +118,8 @@ def test_after_an_erasure_no_file_holds_the_person_and_her_nik_leads_nowhere(
 
     # Before: she is found by NIK and by name, her report holds her, and the files hold her
     # name (the views keep names to search and show): the search below can see.
-    assert [h["id"] for h in households(client, admin, f"nik={WIFE['nik']}")] == [
-        household_id
-    ]
-    assert [h["id"] for h in households(client, admin, f"q={WIFE['name']}")] == [
-        household_id
-    ]
+    assert [h["id"] for h in households(client, admin, f"nik={WIFE['nik']}")] == [household_id]
+    assert [h["id"] for h in households(client, admin, f"q={WIFE['name']}")] == [household_id]
     response = subject_access(client, tokens["auditor"], WIFE["nik"])
     assert response.status_code == 200 and response.json["person"]["name"] == WIFE["name"]
     assert found(everything(settings, tmp_path)), "the search cannot see her data before"
@@ -147,3 +158,24 @@ def test_after_an_erasure_no_file_holds_the_person_and_her_nik_leads_nowhere(
     for path in tmp_path.iterdir():
         if path.name.endswith(DATABASE_SUFFIXES):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_generated_keys_and_new_databases_are_readable_by_their_owner_only(tmp_path, monkeypatch):
+    """The embedded default: no key in the environment, so both are generated into var/."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env(
+        {"CASEWORK_STORE": "sqlite:///var/casework.db", "CASEWORK_VIEWS": "sqlite:///var/views.db"}
+    )
+    casework = open_casework(settings.store, settings.master_key)
+    try:
+        casework.define_program(PKH, make_meta(SYSTEM, "cli"))
+    finally:
+        casework.close()
+    var = tmp_path / "var"
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    names = {path.name: stat.S_IMODE(path.stat().st_mode) for path in var.iterdir()}
+    assert {"master_key", "secret_key", "casework.db"} <= set(names), names
+    assert names == dict.fromkeys(names, 0o600)
+    # A second start reads the same keys.
+    again = Settings.from_env({"CASEWORK_STORE": "sqlite:///var/casework.db"})
+    assert (again.master_key, again.secret_key) == (settings.master_key, settings.secret_key)
