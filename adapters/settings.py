@@ -124,9 +124,20 @@ def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
         return environ["CASEWORK_SECRET_KEY"]
     path = var_dir / "secret_key"
     if not path.exists():
-        private_file(path)  # created 0600 before the secret is written into it
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip()
+        if not var_dir.exists():
+            var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:  # created 0600 before the secret is written into it, by one process only
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    raw = path.read_text().strip()
+    while not raw:  # the creating process has not written it yet
+        time.sleep(0.01)
+        raw = path.read_text().strip()
+    return raw
 
 
 def _master_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -> bytes:
