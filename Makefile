@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO ?= 200
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test lint bench browser clean clean-all
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,19 @@ test: install browser lint
 bench: install
 	$(BIN)/python -m bench
 
+# The master key (var/master_key) makes every personal field readable: `clean` keeps it (and
+# var/secret_key); `clean-all` deletes it too, only after the answer "yes".
+KEY_FILES := var/master_key var/secret_key
+
 clean:
-	rm -rf $(VENV) node_modules var
+	rm -rf $(VENV) node_modules
+	@if [ -d var ]; then find var -mindepth 1 -maxdepth 1 $(foreach k,$(KEY_FILES),! -path $(k)) \
+	  -exec rm -rf {} +; fi
+	@for k in $(KEY_FILES); do [ -e $$k ] && echo "kept $$k (make clean-all deletes it)"; done; true
+
+clean-all: clean
+	@if [ -e var/master_key ]; then \
+	  printf '%s' "Delete var/master_key? Every personal field encrypted with it becomes unreadable for ever. Type yes: "; \
+	  read answer; [ "$$answer" = yes ] || { echo "kept var/master_key"; exit 1; }; \
+	fi
+	rm -rf var

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.settings import DatabaseUrl
+from adapters.settings import DatabaseUrl, private_file
 
 # Concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL: schema changes take this lock.
 SCHEMA_LOCK_KEY = 157_100_001
@@ -28,7 +29,7 @@ class Database:
         self.kind = url.kind
         self._local = threading.local()
         if self.kind == "sqlite":
-            Path(url.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(url.path))  # readable by its owner only; WAL and SHM follow
 
     def _connect(self) -> Any:
         if self.kind == "sqlite":
@@ -73,6 +74,24 @@ class Database:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+    def purge(self, tables: Sequence[str] = ()) -> None:
+        """After an erasure: no copy of what was overwritten stays behind.
+
+        On SQLite (`secure_delete` zeroes freed cells and pages) the WAL, which still holds
+        the pages as they were before, is checkpointed into the database and truncated to
+        nothing. On PostgreSQL the affected tables are vacuumed (outside any transaction: the
+        connection is in autocommit), so their dead row versions are removed; the server's
+        own WAL files and reused free space are beyond a client's reach (README, Erasure)."""
+        if self.kind == "sqlite":
+            for _ in range(50):  # busy while a reader holds an older snapshot: wait it out
+                row = self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if row is None or row[0] == 0:
+                    return
+                time.sleep(0.1)
+            return
+        for table in tables:
+            self.connection.execute(f'VACUUM "{table}"')
 
     def sql(self, statement: str) -> str:
         return statement if self.kind == "sqlite" else statement.replace("?", "%s")

@@ -206,6 +206,7 @@ class KeyStore:
                 "INSERT INTO casework_key_epoch (name, epoch) VALUES ('keys', 1)"
                 " ON CONFLICT (name) DO UPDATE SET epoch = casework_key_epoch.epoch + 1"
             )
+        self.db.purge(["casework_personal_keys"])  # the wrapped key leaves the WAL too
         self._checked_at = 0.0
         self.forget()
         return erased

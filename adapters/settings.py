@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,7 +78,7 @@ class DatabaseUrl:
     def eventsourcing_env(self) -> dict[str, str]:
         """The `eventsourcing` persistence settings for this URL (never the in-memory default)."""
         if self.kind == "sqlite":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.path,
@@ -101,6 +100,17 @@ class DatabaseUrl:
         }
 
 
+def private_file(path: Path) -> None:
+    """Create `path` (and its missing folders) readable and writable by its owner only; an
+    existing file is left as it is. SQLite gives its WAL and SHM files the database's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -113,19 +123,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
 def _secret_key(environ: Mapping[str, str], var_dir: Path) -> str:
     if environ.get("CASEWORK_SECRET_KEY"):
         return environ["CASEWORK_SECRET_KEY"]
-    path = var_dir / "secret_key"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return _generated(var_dir / "secret_key")
 
 
 def _generated(path: Path) -> str:
     """The key kept in `path`, a fresh one (32 random bytes, hex) written there first if the
     file is missing: readable by its owner only, created once even by racing processes."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

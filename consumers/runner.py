@@ -54,6 +54,8 @@ from projections.base import (
     drop_generation,
     drop_older_versions,
     ensure_schema,
+    generations,
+    no_personal_data,
     older_version_tables,
     progress,
     reveal,
@@ -131,6 +133,17 @@ def apply_all(cur: Cursor, projections: Iterable[Projection], envelopes: list[di
         generation = current_generation(cur, projection, lock=True)
         applied += apply_envelopes(cur, projection, projection.table_names(generation), envelopes)
     return applied
+
+
+def erased_tables(cur: Cursor, projections: Iterable[Projection]) -> list[str]:
+    """Every table, of every generation, of the views that keep personal data."""
+    return [
+        table
+        for projection in projections
+        if projection.on_erasure is not no_personal_data
+        for generation in generations(cur, projection)
+        for table in projection.table_names(generation).values()
+    ]
 
 
 def tick(views: Database, projections: Iterable[Projection], today: dt.date) -> int:
@@ -383,6 +396,10 @@ class Runner(GroupMember):
     def _apply(self, envelopes: list[dict]) -> int:
         with self.views.transaction() as cur:
             applied = apply_all(cur, self.projections, envelopes)
+            erased = any(env["type"] == ERASURE_EVENT for env in envelopes)
+            tables = erased_tables(cur, self.projections) if erased else []
+        if erased:  # the rows as they were before the erasure leave the WAL (or dead tuples)
+            self.views.purge(tables)
         self.applied += applied
         return applied
 

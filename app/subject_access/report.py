@@ -140,6 +140,10 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         index = casework.repository.get(index_id)
     except AggregateNotFoundError:
         raise UnknownNik from None
+    if casework.person_subject(nik) is None:
+        # Erased: the key that found the person is destroyed, so nothing is held about them
+        # and the NIK no longer leads to a household (the index stream stays, keyed, unread).
+        raise UnknownNik
     index_events = _events(casework, index_id, "NikIndex")
     household_ids = list(
         dict.fromkeys(
