@@ -244,3 +244,25 @@ def test_a_maker_follows_only_their_own_requests(web, tokens, world):
     assert authorized_client(web, tokens["cw_pelayangan"]).get(f"{path}/history").status_code == (
         403
     )
+
+
+def test_the_openapi_document_states_each_routes_roles_and_its_403(web):
+    document = web.test_client().get("/api/v1/openapi.json").json
+    adapter = web.url_map.bind("localhost")
+    restricted = 0
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            concrete = path.replace("{", "").replace("}", "")
+            endpoint, _ = adapter.match(concrete, method.upper())
+            policy = read_policy.policy_for(endpoint)
+            if policy.public:
+                continue
+            assert operation["x-roles"] == list(policy.roles), path
+            if set(policy.roles) != set(read_policy.ALL) or policy.areas:
+                assert "403" in operation["responses"], f"{method} {path}"
+                restricted += 1
+    assert restricted > 20
