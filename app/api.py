@@ -19,9 +19,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from adapters import chain, idempotency
 from adapters.signing import Signer
 from adapters.wire import rfc3339
-from app import access_log, audit_log, openapi, time_travel
+from app import access_log, audit_log, openapi, read_policy, time_travel
 from app.api_schemas import MAX_LIMIT
-from app.auth import require_role
+from app.auth import READ_ONLY, kelurahan_of, require_kelurahan, require_role
 from app.command_path import (
     answers_errors_as_json,
     caller,
@@ -33,7 +33,13 @@ from app.command_path import (
 )
 from app.context import services
 from app.csv_export import ERROR_HEADER, WHAT_IF_HEADER, csv_response, error_rows, what_if_rows
-from app.disclosure import codec, disclose_beneficiary, disclose_household, household_from_store
+from app.disclosure import (
+    codec,
+    disclose_beneficiary,
+    disclose_household,
+    household_from_store,
+    masked_nik,
+)
 from app.drafts import draft_rules, load_draft
 from app.history import stream_history
 from app.schemas import COMMANDS, Invalid
@@ -52,6 +58,20 @@ log = logging.getLogger("casework.api")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 answers_errors_as_json(bp)
+
+
+@bp.before_request
+def _read_policy() -> None:
+    """Least privilege (app/read_policy.py): 401 without a valid token, 403 for a role the
+    endpoint's declared policy does not name (an endpoint without a policy: every role)."""
+    policy = read_policy.policy_for(request.endpoint)
+    if policy.public or request.endpoint is None:  # None: no such route, answered 404
+        return
+    actor = caller()
+    if actor.role not in policy.roles:
+        writes = request.endpoint == "api.command"
+        code = "auth.read_only" if writes and actor.role in READ_ONLY else "auth.read"
+        raise Forbidden("actor", code)
 
 
 def _json(status: int, body: str) -> Response:
@@ -198,6 +218,7 @@ def households():
         nik_hash=casework.nik_key(nik) if nik else "",
         kk_hash=casework.kk_key(kk) if kk else "",
         q=request.args.get("q", "").strip(),
+        kelurahan_in=kelurahan_of(casework, actor),
         limit=limit,
         offset=offset,
     )
@@ -229,6 +250,15 @@ def _bad_moment(bad: time_travel.BadMoment) -> tuple[Response, int]:
     return jsonify(errors_body({bad.field: [bad.code]})), 422
 
 
+def _require_household_area(actor: Actor, household_id: str) -> None:
+    """403 for a case worker reading a household outside their kelurahan (Area.KELURAHAN);
+    404 for an unknown household."""
+    if actor.role == "caseworker":
+        casework = services().casework
+        kelurahan = casework.get_household(household_id).kelurahan  # 404 household.not_found
+        require_kelurahan(casework, actor, kelurahan, "household_id")
+
+
 def _as_of_fields(moment: tuple[dt.datetime, str]) -> dict[str, Any]:
     return {"as_of": rfc3339(moment[0]), "mode": moment[1]}
 
@@ -237,6 +267,7 @@ def _as_of_fields(moment: tuple[dt.datetime, str]) -> dict[str, Any]:
 def household(household_id: str):
     actor = caller()
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
+    _require_household_area(actor, household_id)
     try:
         moment = _moment()
     except time_travel.BadMoment as bad:
@@ -272,6 +303,7 @@ def household_history(household_id: str):
     except time_travel.BadMoment as bad:
         return _bad_moment(bad)
     household = casework.get_household(household_id)
+    require_kelurahan(casework, actor, household.kelurahan, "household_id")
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS)
         events = time_travel.history_as_of(casework, household_id, *moment)
@@ -508,10 +540,16 @@ def program_beneficiaries(code: str):
         offset = _bounded_int("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
+    if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OPD:
+        program = services().casework.get_program(code)  # 404 program.not_found
+        if program.opd != (actor.opd or ""):
+            return error_response(403, "code", "auth.opd")
     rows = beneficiaries(services().views, code, limit=limit, offset=offset)
     results = [disclose_beneficiary(codec(), row) for row in rows]
     shown = [{"id": r["household_id"], "members": [{"nik": r["nik"]}]} for r in results]
     access_log.record_households(actor, "api", shown, access_log.api_reason())
+    if read_policy.masks_nik(request.endpoint, actor.role):
+        results = [{**r, "nik": masked_nik(r["nik"])} for r in results]
     return jsonify({"program": code, "results": results})
 
 
@@ -623,24 +661,34 @@ def approval_body(change: Any) -> dict[str, Any]:
 @bp.get("/approvals")
 def approvals():
     """The changes waiting for a supervisor, oldest first."""
-    require_role(caller(), "supervisor", "admin")
+    require_role(caller(), *read_policy.OVERSIGHT)
     pending = services().casework.pending_approvals()
     return jsonify({"approvals": [approval_body(change) for change in pending]})
 
 
+def _require_own(actor: Actor, change: Any) -> None:
+    """403 for a maker reading an approval someone else requested (Area.OWN)."""
+    if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OWN:
+        if change.requester["id"] != actor.id:
+            raise Forbidden("approval_id", "auth.own")
+
+
 @bp.get("/approvals/<approval_id>")
 def approval(approval_id: str):
-    caller()
+    actor = caller()
     approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
-    return jsonify(approval_body(services().casework.get_pending_change(approval_id)))
+    change = services().casework.get_pending_change(approval_id)
+    _require_own(actor, change)
+    return jsonify(approval_body(change))
 
 
 @bp.get("/approvals/<approval_id>/history")
 def approval_history(approval_id: str):
-    caller()
+    actor = caller()
     casework = services().casework
     approval_id = _uuid_or_404(approval_id, "approval_id", "approval.not_found")
     change = casework.get_pending_change(approval_id)
+    _require_own(actor, change)
     return jsonify({"approval_id": approval_id, "events": stream_history(casework, change.id)})
 
 

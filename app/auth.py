@@ -226,3 +226,18 @@ def _own_program(casework: Casework, actor: Actor, code: str, field: str) -> Non
         raise Forbidden(field, "auth.opd") from None
     if program.opd != (actor.opd or ""):
         raise Forbidden(field, "auth.opd")
+
+
+def kelurahan_of(casework: Casework, actor: Actor) -> tuple[str, ...] | None:
+    """The kelurahan a case worker may read (app/read_policy.py, Area.KELURAHAN); None for
+    the roles not bound to an area."""
+    if actor.role != "caseworker":
+        return None
+    return tuple(casework.get_user(actor.id).kelurahan)
+
+
+def require_kelurahan(casework: Casework, actor: Actor, kelurahan: str, field: str) -> None:
+    """Raise Forbidden (403) when a case worker reads a record outside their kelurahan."""
+    areas = kelurahan_of(casework, actor)
+    if areas is not None and kelurahan not in areas:
+        raise Forbidden(field, "auth.kelurahan")

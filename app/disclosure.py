@@ -32,6 +32,17 @@ def kept_secret(name: str) -> bool:
     return found is not None and found.stored is not Stored.CLEAR
 
 
+def masked_nik(nik: str | None) -> str | None:
+    """A NIK as shown to a role that does not need it (app/read_policy.py, Nik): the first 4
+    digits (the kabupaten/kota) and the last 2 kept, every other digit `*`, e.g.
+    `1571**********12`; None stays None (an erased person)."""
+    if not nik:
+        return nik
+    if len(nik) <= 6:
+        return "*" * len(nik)
+    return nik[:4] + "*" * (len(nik) - 6) + nik[-2:]
+
+
 def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
     """A member row of the register view as shown: the NIK opened, or the person erased."""
     nik = opened(codec, member.get("nik_token"))

@@ -440,6 +440,10 @@ ERRORS: dict[str, LazyString] = {
         "this change."
     ),
     "auth.role": _l("Your role may not give this command. Ask a supervisor or the administrator."),
+    "auth.read": _l("Your role may not read this. Ask a supervisor or the administrator."),
+    "auth.own": _l(
+        "You can only follow the requests you made yourself. Ask a supervisor about this one."
+    ),
     "auth.kelurahan": _l(
         "This household is outside your kelurahan. Ask that kelurahan's caseworker or a supervisor."
     ),

@@ -21,6 +21,7 @@ from werkzeug.routing import Rule
 
 from adapters import idempotency
 from app import api_schemas as answers
+from app import read_policy
 from app.schemas import COMMANDS, Command, example
 
 # The routes the document describes, by the start of their path.
@@ -736,6 +737,28 @@ def _spec() -> APISpec:
     return spec
 
 
+def with_policy(endpoint: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation with who may call it (app/read_policy.py): the roles (`x-roles`), the
+    area rules (`x-areas`), how NIKs are shown (`x-nik`) and 403 for everyone else."""
+    policy = read_policy.POLICY.get(endpoint)
+    if policy is None or policy.public:  # /healthz, /metrics; the document itself
+        return operation
+    described = {
+        **operation,
+        "x-roles": list(policy.roles),
+        "x-areas": {role: area.value for role, area in policy.areas.items()},
+        "x-nik": policy.nik.value,
+    }
+    if set(policy.roles) != set(read_policy.ALL) or policy.areas:
+        refused = [role for role in read_policy.ALL if role not in policy.roles]
+        why = [f"roles {', '.join(refused)}"] if refused else []
+        why += [f"a {role} outside their {area.value}" for role, area in policy.areas.items()]
+        responses = dict(operation["responses"])
+        responses.setdefault("403", _error("; ".join(why)))
+        described["responses"] = dict(sorted(responses.items()))
+    return described
+
+
 def document(app: Flask) -> dict[str, Any]:
     """The OpenAPI document of the app's routes under /api/, /healthz and /metrics."""
     spec = _spec()
@@ -744,11 +767,15 @@ def document(app: Flask) -> dict[str, Any]:
             for name, command in COMMANDS.items():
                 spec.path(
                     path=openapi_path(rule, name=name),
-                    operations={"post": command_operation(name, command)},
+                    operations={
+                        "post": with_policy(rule.endpoint, command_operation(name, command))
+                    },
                 )
             continue
         described = OPERATIONS.get(rule.endpoint, {})
-        operations = {m: described[m] for m in methods(rule) if m in described}
+        operations = {
+            m: with_policy(rule.endpoint, described[m]) for m in methods(rule) if m in described
+        }
         if operations:
             spec.path(
                 path=openapi_path(rule),

@@ -437,12 +437,14 @@ def search(
     nik_hash: str = "",
     kk_hash: str = "",
     q: str = "",
+    kelurahan_in: tuple[str, ...] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Households matching every criterion given; with none given, the newest ones.
 
-    A NIK or KK number is looked for by its keyed hash (`Casework.nik_key`, `kk_key`)."""
+    A NIK or KK number is looked for by its keyed hash (`Casework.nik_key`, `kk_key`);
+    `kelurahan_in` (a case worker's area) keeps only households of those kelurahan."""
     names = live_tables(db, PROJECTION)
     hh, mem = names["households"], names["members"]
     where, params = [], []
@@ -455,6 +457,11 @@ def search(
     if q:
         where.append(f"id IN (SELECT household_id FROM {mem} WHERE name_key LIKE ?)")
         params.append(f"%{name_key(q)}%")
+    if kelurahan_in is not None:
+        if not kelurahan_in:
+            return []
+        where.append(f"kelurahan IN ({', '.join('?' * len(kelurahan_in))})")
+        params.extend(kelurahan_in)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = db.query(
         f"SELECT {_HOUSEHOLD_COLUMNS} FROM {hh} {clause}"

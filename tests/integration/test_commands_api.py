@@ -140,9 +140,7 @@ def test_a_caseworker_acts_only_in_their_kelurahan(client, web, tokens):
     assert post(client, "AddCaseNote", note, tokens["cw_sipin"]).status_code == 201
 
 
-def test_a_caseworker_relocates_a_family_only_between_kelurahan_of_their_area(
-    client, web, tokens
-):
+def test_a_caseworker_relocates_a_family_only_between_kelurahan_of_their_area(client, web, tokens):
     casework = web.extensions["casework"].casework
     meta = make_meta(SYSTEM, "cli")
     casework.add_user("cw_two", "caseworker", None, ["Simpang IV Sipin", "Teluk Kenali"], meta)
@@ -188,7 +186,9 @@ def test_auditors_and_agencies_only_read(client, web, tokens):
         assert response.status_code == 403 and response.json["codes"] == {
             "actor": ["auth.read_only"]
         }
-        assert household(client, household_id, tokens[name])["id"] == household_id
+    assert household(client, household_id, tokens["auditor"])["id"] == household_id
+    refused = client.get(f"/api/v1/households/{household_id}", headers=bearer(tokens["agency"]))
+    assert refused.status_code == 403  # an agency reads no household (app/read_policy.py)
     assert stored(web) == before
 
 

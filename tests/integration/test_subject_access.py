@@ -14,6 +14,7 @@ import pytest
 
 from app import access_log, subject_access
 from app.schemas import COMMANDS, example
+from domain.application import Actor
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_api import HEAD, HOUSEHOLD, HUSBAND
 
@@ -43,7 +44,8 @@ def relay_published_up_to(web, position: int) -> None:
 @pytest.fixture
 def setup(web):
     """A family (mother = head, husband), a DTSEN assessment, the mother's KTP, a PKH grant
-    (asked by sup1, approved by sup2) then suspended; read by an agency and an auditor."""
+    (asked by sup1, approved by sup2) then suspended; read by an auditor, and handed to an
+    agency (recorded in the read log as its feed will record it)."""
     tokens = add_users(web, ["admin", "sup1", "sup2", "cw_sipin", "auditor", "agency"])
     client = web.test_client()
     admin = tokens["admin"]
@@ -80,12 +82,18 @@ def setup(web):
     }
     post(client, "SuspendBenefit", {**suspend, "reason": "verifikasi ulang"}, admin)
 
-    for name, reason in (("agency", "penyaluran BPNT"), ("auditor", "audit tahunan")):
-        read = client.get(
-            f"/api/v1/households/{household_id}",
-            headers={**bearer(tokens[name]), "X-Access-Reason": reason},
-        )
-        assert read.status_code == 200
+    read = client.get(
+        f"/api/v1/households/{household_id}",
+        headers={**bearer(tokens["auditor"]), "X-Access-Reason": "audit tahunan"},
+    )
+    assert read.status_code == 200
+    # An agency reads no household through the API (app/read_policy.py): its data comes
+    # through its feed, which logs what it hands over as every read is logged.
+    refused = client.get(f"/api/v1/households/{household_id}", headers=bearer(tokens["agency"]))
+    assert refused.status_code == 403
+    agency = Actor(id="agency", role="agency")
+    with web.test_request_context(f"/api/v1/households/{household_id}"):
+        access_log.record_households(agency, "api", [{"id": household_id}], "penyaluran BPNT")
     return {
         "tokens": tokens,
         "household_id": household_id,
