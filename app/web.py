@@ -1615,8 +1615,9 @@ def program_what_if_page(code: str):
 
 @bp.app_context_processor
 def _time_travel_helpers() -> dict[str, Any]:
+    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
     return {
-        "can_time_travel": current_actor().role in time_travel.TIME_TRAVELLERS,
+        "can_time_travel": actor is not None and actor.role in time_travel.TIME_TRAVELLERS,
         "tt_now": lambda: _local_moment(dt.datetime.now(dt.UTC)),
     }
 
