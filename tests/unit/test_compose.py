@@ -37,12 +37,14 @@ OPERATOR_SECRETS = ("CASEWORK_SECRET_KEY", "CASEWORK_MASTER_KEY")
 OPERATOR_ENV = {
     "CASEWORK_SECRET_KEY": "a-secret-for-the-test",
     "CASEWORK_MASTER_KEY": "3c" * 32,  # what `casework keys new` prints: 64 hex digits
-    # the Kafka principals' passwords (README, "Kafka: SASL/SCRAM and ACLs")
-    **{
+}
+# and the Kafka principals' passwords (README, "Kafka: SASL/SCRAM and ACLs")
+OPERATOR_ENV.update(
+    {
         f"KAFKA_{name}_PASSWORD": f"kafka-{name.lower()}-secret"
         for name in ("ADMIN", "RELAY", "PROJECTIONS", "POLICIES", "AUDITOR", "AGENCY_BPJSKES")
-    },
-}
+    }
+)
 
 _INTERPOLATION = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
