@@ -172,3 +172,34 @@ def entries(
         [start, end, *actors],
     )
     return [dict(zip(("id", *FIELDS), row, strict=True)) for row in rows]
+
+
+def page(
+    db: Database,
+    after: int = 0,
+    limit: int = 50,
+    actor_id: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to `limit` rows with an id above `after` (of this actor, start <= at < end when
+    given), in id order; and the id to continue after (None when there is no more)."""
+    ensure_table(db)
+    where, values = ["id > ?"], [after]
+    if actor_id:
+        where.append("actor_id = ?")
+        values.append(actor_id)
+    if start:
+        where.append("at >= ?")
+        values.append(start)
+    if end:
+        where.append("at < ?")
+        values.append(end)
+    rows = db.query(
+        f"SELECT id, {', '.join(FIELDS)} FROM {TABLE} WHERE {' AND '.join(where)}"
+        " ORDER BY id LIMIT ?",
+        [*values, limit + 1],
+    )
+    found = [dict(zip(("id", *FIELDS), row, strict=True)) for row in rows[:limit]]
+    more = len(rows) > limit
+    return found, (int(found[-1]["id"]) if more and found else None)

@@ -124,14 +124,21 @@ class System:
             raise SettingsError("CASEWORK_KAFKA: this process needs the Kafka bootstrap servers")
         return self.settings.kafka
 
+    @property
+    def kafka_config(self) -> dict[str, Any]:
+        """The settings every Kafka client of this process gets: the SASL credentials."""
+        return self.settings.kafka_client_config()
+
     def producer(self, **config: Any) -> KafkaProducer:
-        return self.producer_factory(bootstrap_servers=self.kafka, **config)
+        return self.producer_factory(bootstrap_servers=self.kafka, **self.kafka_config, **config)
 
     def admin(self, **config: Any) -> KafkaAdminClient:
-        return KafkaAdminClient(bootstrap_servers=self.kafka, **config)
+        return KafkaAdminClient(bootstrap_servers=self.kafka, **self.kafka_config, **config)
 
     def consumer(self, *topics: str, **config: Any) -> KafkaConsumer:
-        return self.consumer_factory(*topics, bootstrap_servers=self.kafka, **config)
+        return self.consumer_factory(
+            *topics, bootstrap_servers=self.kafka, **self.kafka_config, **config
+        )
 
     def close(self) -> None:
         for part in (self._casework, self._store, self._views):

@@ -29,7 +29,14 @@ VARIABLES = (
     "CASEWORK_PARTITIONS",
     "CASEWORK_WEB_WORKERS",
     "CASEWORK_LOG_LEVEL",
+    "CASEWORK_KAFKA_SASL_USERNAME",
+    "CASEWORK_KAFKA_SASL_PASSWORD",
+    "CASEWORK_KAFKA_SASL_MECHANISM",
+    "CASEWORK_KAFKA_SECURITY_PROTOCOL",
 )
+# SASL mechanisms kafka-python speaks that carry a username and password.
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+SECURITY_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
 
 
 class SettingsError(ValueError):
@@ -197,6 +204,23 @@ class Settings:
     partitions: int
     web_workers: int
     log_level: str
+    # Kafka SASL (production: SCRAM-SHA-512, one principal per process; docker-compose.yml).
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_security_protocol: str = "SASL_PLAINTEXT"
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """What every kafka-python client (producer, consumer, admin) of this process is
+        given besides its own settings: the SASL credentials, or nothing without them."""
+        if not self.kafka_sasl_username:
+            return {}
+        return {
+            "security_protocol": self.kafka_security_protocol,
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_sasl_username,
+            "sasl_plain_password": self.kafka_sasl_password or "",
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -220,4 +244,31 @@ class Settings:
             partitions=_int(env, "CASEWORK_PARTITIONS", 6, 1, 1000),
             web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),
             log_level=(env.get("CASEWORK_LOG_LEVEL") or "INFO").upper(),
+            **_kafka_sasl(env),
         )
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (environ.get(name) or choices[0]).strip().upper()
+    if value not in choices:
+        raise SettingsError(f"{name}: one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _kafka_sasl(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """CASEWORK_KAFKA_SASL_*: a username needs its password (and the other way round)."""
+    username = (environ.get("CASEWORK_KAFKA_SASL_USERNAME") or "").strip() or None
+    password = environ.get("CASEWORK_KAFKA_SASL_PASSWORD") or None
+    if bool(username) != bool(password):
+        raise SettingsError(
+            "CASEWORK_KAFKA_SASL_USERNAME and CASEWORK_KAFKA_SASL_PASSWORD: set both"
+            " (the process's Kafka principal and its password) or neither"
+        )
+    return {
+        "kafka_sasl_username": username,
+        "kafka_sasl_password": password,
+        "kafka_sasl_mechanism": _choice(environ, "CASEWORK_KAFKA_SASL_MECHANISM", SASL_MECHANISMS),
+        "kafka_security_protocol": _choice(
+            environ, "CASEWORK_KAFKA_SECURITY_PROTOCOL", SECURITY_PROTOCOLS
+        ),
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -31,12 +33,22 @@ def agency_topic(agency_code: str) -> str:
     return f"casework.agency.{agency_code}.v1"
 
 
-def ensure_topics(bootstrap: str, partitions: int = 6, timeout: float = 30.0) -> None:
+def ensure_topics(
+    bootstrap: str,
+    partitions: int = 6,
+    timeout: float = 30.0,
+    client_config: Mapping[str, Any] | None = None,
+) -> None:
     """Create the events, DLQ and anchors topics if they are missing; leave existing ones
-    alone."""
+    alone. `client_config`: the process's SASL settings (Settings.kafka_client_config)."""
     admin = transient(
         None, errors=KafkaError, seconds=timeout, first=0.5, what="kafka not answering yet"
-    )(KafkaAdminClient, bootstrap_servers=bootstrap, client_id="casework-admin")
+    )(
+        KafkaAdminClient,
+        bootstrap_servers=bootstrap,
+        client_id="casework-admin",
+        **dict(client_config or {}),
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [

@@ -520,7 +520,9 @@ class PolicyRunner(GroupMember):
     # -- Kafka, as consumers.runner does it ----------------------------------------------
 
     def connect(self) -> None:
-        ensure_topics(self.system.kafka, self.settings.partitions)
+        ensure_topics(
+            self.system.kafka, self.settings.partitions, client_config=self.system.kafka_config
+        )
         self.topic_id = topic_id(self.system)
         config = consumer_config(self.topic_id)
         config.update(group_id=f"{GROUP}.{self.topic_id}", client_id=GROUP, max_poll_records=200)

@@ -49,6 +49,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -153,8 +154,9 @@ class TopicWatch:
     metadata is requested here.
     """
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, client_config: Mapping[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.client_config = dict(client_config or {})  # the SASL settings
         self._admin: KafkaAdminClient | None = None
 
     @property
@@ -165,6 +167,7 @@ class TopicWatch:
                 client_id="casework-relay-watch",
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 bootstrap_timeout_ms=REQUEST_TIMEOUT_MS,
+                **self.client_config,
             )
         return self._admin
 
@@ -526,7 +529,7 @@ class Relay:
         self.db = system.store
         self.lease = Lease(self.db, self.owner, lease_seconds)
         self.anchors = AnchorPublisher(self.db, settings.tenant, anchor_seconds)
-        self.watch = TopicWatch(self.bootstrap)
+        self.watch = TopicWatch(self.bootstrap, system.kafka_config)
         self.producer: KafkaProducer | None = None
         self.position = 0
         self.published = 0
@@ -601,7 +604,9 @@ class Relay:
         """Check the broker still has our events, make sure the topics exist, start a producer."""
         self._reset_pipeline()
         self._check_for_data_loss()
-        ensure_topics(self.bootstrap, self.settings.partitions)
+        ensure_topics(
+            self.bootstrap, self.settings.partitions, client_config=self.system.kafka_config
+        )
         partitions = self.watch.state().partitions
         if partitions != self.settings.partitions:
             log.warning(

@@ -273,7 +273,9 @@ class Runner(GroupMember):
         self.ticked_on: dt.date | None = None  # the last day of the daily tick
 
     def connect(self) -> None:
-        ensure_topics(self.system.kafka, self.settings.partitions)
+        ensure_topics(
+            self.system.kafka, self.settings.partitions, client_config=self.system.kafka_config
+        )
         self.topic_id = topic_id(self.system)
         self.consumer = self.system.consumer(EVENTS, **consumer_config(self.topic_id))
 

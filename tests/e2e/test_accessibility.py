@@ -34,6 +34,10 @@ PAGES = (
     "/privasi/rekam-pemrosesan",
     "/privasi/pelanggaran",
     "/privasi/akses-subjek",
+    "/audit",
+    "/audit?jenis=HouseholdRegistered",
+    "/audit/rantai",
+    "/audit/log-baca",
 )
 
 

@@ -39,6 +39,13 @@ OPERATOR_ENV = {
     "CASEWORK_MASTER_KEY": "3c" * 32,  # what `casework keys new` prints: 64 hex digits
     "CASEWORK_SIGNING_KEY": "4d" * 32,
 }
+# and the Kafka principals' passwords (README, "Kafka: SASL/SCRAM and ACLs")
+OPERATOR_ENV.update(
+    {
+        f"KAFKA_{name}_PASSWORD": f"kafka-{name.lower()}-secret"
+        for name in ("ADMIN", "RELAY", "PROJECTIONS", "POLICIES", "AUDITOR", "AGENCY_BPJSKES")
+    }
+)
 
 _INTERPOLATION = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
@@ -166,7 +173,12 @@ def test_the_operator_is_told_how_to_make_a_master_key(services):
 
 
 def test_kafka_is_apache_kafka_in_kraft_mode(services):
-    kafka = [name for name, svc in services.items() if "kafka" in str(svc.get("image", ""))]
+    # the broker; `kafka-init` (the same image, run once for users, topics and ACLs) is no broker
+    kafka = [
+        name
+        for name, svc in services.items()
+        if "kafka" in str(svc.get("image", "")) and svc.get("network_mode") != "service:kafka"
+    ]
     assert kafka == ["kafka"], f"expected one Kafka service named 'kafka', found {kafka}"
     service = services["kafka"]
     assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", service["image"]), service["image"]
@@ -174,7 +186,8 @@ def test_kafka_is_apache_kafka_in_kraft_mode(services):
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{env['KAFKA_NODE_ID']}@")
     assert "KAFKA_ZOOKEEPER_CONNECT" not in env
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    # the clients' listener (SASL/SCRAM; tests/unit/test_kafka_acls.py)
+    assert "SASL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     for key in (
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
