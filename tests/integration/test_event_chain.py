@@ -21,6 +21,7 @@ from adapters.store_schema import migrate
 from app import cli
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
+from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,7 @@ def store(backend, monkeypatch) -> Iterator[tuple[Casework, Database]]:
         **backend,
         "CASEWORK_SECRET_KEY": "test-secret",
         "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+        "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
     }.items():
         monkeypatch.setenv(name, value)
     url = DatabaseUrl.parse(backend["CASEWORK_STORE"], "CASEWORK_STORE")

@@ -12,6 +12,7 @@ import pytest
 from adapters.bootstrap import bootstrap
 from adapters.broker import free_port
 from adapters.credentials import set_password
+from adapters.signing import Verifier
 from adapters.topics import EVENTS
 from adapters.wire import REQUIRED
 from consumers.runner import GROUP, rebuild, topic_id
@@ -135,10 +136,15 @@ def test_a_command_reaches_store_kafka_projection_and_page(system, broker, store
     assert envelope["position"] == stored["position"]
     assert envelope["event_id"] == stored["event_ids"][0]
     assert envelope["tenant"] == "1571" and envelope["source"] == "api"
-    assert dict(message.headers) == {
+    headers = dict(message.headers)
+    assert {k: headers[k] for k in ("type", "position")} == {
         "type": b"HouseholdRegistered",
         "position": str(top - 2).encode(),
     }
+    # signed by the relay: the public keys the system serves check it (raises if not)
+    with urllib.request.urlopen(f"{system}/api/v1/keys") as answer:
+        keys = json.loads(answer.read())
+    Verifier.from_jwks(keys).verify(EVENTS, message.key, message.value, message.headers)
 
 
 def test_bad_input_is_refused_and_nothing_is_stored(system, store_db):

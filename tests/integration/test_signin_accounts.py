@@ -15,6 +15,7 @@ from app import create_app
 from app.up import DEMO_ACCOUNTS, demo_accounts, print_logins
 from domain.accounts import ROLES
 from tests.conftest import ROOT, TEST_MASTER_KEY
+from tests.support.events import TEST_SIGNING_KEY
 from tests.support.signin import sign_in
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def env(backend) -> dict[str, str]:
-    return {**backend, "CASEWORK_SECRET_KEY": "test-secret", "CASEWORK_MASTER_KEY": TEST_MASTER_KEY}
+    return {
+        **backend,
+        "CASEWORK_SECRET_KEY": "test-secret",
+        "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+        "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+    }
 
 
 def casework_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:

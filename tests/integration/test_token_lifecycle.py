@@ -19,6 +19,7 @@ from domain.accounts import token_hash
 from domain.application import SYSTEM, make_meta
 from tests.conftest import TEST_MASTER_KEY
 from tests.integration.conftest import add_users, bearer
+from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -131,6 +132,7 @@ def _cli(services):
                 "CASEWORK_VIEWS": settings.views.url,
                 "CASEWORK_SECRET_KEY": "test-secret",
                 "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+                "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
             }
         )
     )
