@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 
@@ -362,8 +363,6 @@ def test_health_is_degraded_and_503_when_the_read_model_database_is_unreachable(
     views = web.extensions["casework"].views
 
     def unreachable(*args, **kwargs):
-        import sqlite3
-
         raise sqlite3.OperationalError("unable to open database file")
 
     monkeypatch.setattr(views, "query_one", unreachable)

@@ -12,6 +12,7 @@ from kafka import KafkaProducer
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
+from adapters.db import Database
 from adapters.topics import DLQ, EVENTS, ensure_topics
 from consumers.runner import rebuild
 from projections import register
@@ -125,8 +126,6 @@ def test_rebuild_swaps_in_while_readers_keep_reading(
     done = threading.Event()
 
     def read_continuously() -> None:
-        from adapters.db import Database
-
         reader = Database(settings.views)
         while not done.is_set():
             try:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
+from urllib.request import Request
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -91,9 +93,6 @@ def use_signed_in_clients(app: Flask, accounts: Mapping[str, Account] | None = N
 
 def sign_in_over_http(opener: Any, base: str, name: str, password: str = PASSWORD) -> None:
     """Sign in to a running web process with a urllib opener that keeps cookies."""
-    from urllib.parse import urlencode
-    from urllib.request import Request
-
     with opener.open(f"{base}/login", timeout=15) as answer:
         token = csrf_of(answer.read().decode())
     form = urlencode({"csrf_token": token, "name": name, "password": password}).encode()

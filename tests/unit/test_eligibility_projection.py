@@ -14,9 +14,11 @@ from adapters.settings import DatabaseUrl
 from adapters.wire import from_notification
 from app.seed import seed_app
 from app.seed_data import kk_for, nik_for
+from consumers.runner import tick
 from domain.application import SYSTEM, make_meta
 from projections import eligibility
 from projections.base import apply_batch, ensure_schema, live_tables, reveal
+from projections.catalog import PROJECTIONS
 from tests.support.apps import memory_casework
 
 META = make_meta(SYSTEM, "api")
@@ -284,9 +286,6 @@ def test_applied_in_random_batches_with_daily_ticks_equals_a_rebuild(app, tmp_pa
 
 
 def test_the_runners_daily_tick_makes_a_newcomer_eligible_on_the_day(app, tmp_path, clock):
-    from consumers.runner import tick
-    from projections.catalog import PROJECTIONS
-
     define(app, "KJB", {"max_desil": 5, "min_residence_months": 6, "recipient": "head"})
     hid = family(app, 2, desil=1, wife=False)
     head_nik = app.get_household(hid).head_nik

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Actor, Casework, make_meta
-from domain.catalog import seed_catalog
+from domain.catalog import SEED_PROGRAMS, seed_catalog
 from domain.eligibility_rules import add_months, months_between
 from domain.errors import NotFound, RulesFailed
 
@@ -463,8 +463,6 @@ def test_whether_two_benefits_coexist_never_depends_on_which_came_first(
 
 
 def test_every_seed_pair_is_listed_on_both_sides():
-    from domain.catalog import SEED_PROGRAMS
-
     lists = {p["code"]: set(p["rules"].get("combinable_with", [])) for p in SEED_PROGRAMS}
     assert all(a in lists[b] for a, others in lists.items() for b in others)
 

@@ -32,6 +32,7 @@ from adapters.keystore import KeyStore
 from adapters.settings import DatabaseUrl, Settings, SettingsError
 from adapters.store_schema import migrate
 from app.cli import main
+from app.schemas import Invalid, load
 from domain.application import SYSTEM, Casework, make_meta
 from domain.household import Household, NikIndex
 from tests.support.apps import memory_casework
@@ -431,8 +432,6 @@ def test_keys_new_prints_a_master_key_without_reading_the_settings(tmp_path, mon
 def test_a_token_copied_into_a_command_is_refused_and_never_opened(tmp_path):
     """A token copied from the topic into a field would be opened on reading as the data of
     the person it belongs to: the edge refuses it by name, the codec refuses to store it."""
-    from app.schemas import Invalid, load
-
     app = memory_casework()
     stolen = app.codec.protect({"name": "Siti Aminah"}, "00" * 16)["name"]
     assert stolen.startswith("pd1.")
