@@ -12,6 +12,12 @@ signed alone has an empty path (its leaf is the root). The public keys are serve
 `GET /api/v1/keys` as a JWK set (`Signer.jwks`), so any consumer, an agency's included,
 can check a message with `Verifier.from_jwks` and nothing else.
 
+A JSON document kept outside Kafka (an audit anchor: `adapters.chain`) is signed the same way,
+as the value of a message of its topic and key signed alone: its canonical bytes are
+`signed_bytes(topic, key, document_value(document), [])`, `document_value` being its fields
+other than `signature` and `key_id`, as compact JSON with sorted keys; the document carries
+`signature` (base64) and `key_id` (`Signer.sign_document`, `Verifier.verify_document`).
+
 The key is an Ed25519 private key's 32-byte seed (`CASEWORK_SIGNING_KEY`, or generated into
 `var/signing_key` for an SQLite demo store: adapters/settings.py).
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -35,6 +42,8 @@ OWN_HEADERS = frozenset({SIGNATURE_HEADER, KEY_ID_HEADER, PROOF_HEADER})
 CONTEXT = b"casework-message-signature-v1"
 ROOT_CONTEXT = b"casework-message-root-v1"
 _LEAF, _NODE = b"\x00", b"\x01"
+
+DOCUMENT_OWN = frozenset({SIGNATURE_HEADER, KEY_ID_HEADER})
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -57,6 +66,13 @@ def signed_bytes(topic: str, key: bytes | None, value: bytes | None, headers: He
         parts.append(_field(name.encode()))
         parts.append(_field(data or b""))
     return b"".join(parts)
+
+
+def document_value(document: Mapping[str, Any]) -> bytes:
+    """A signed JSON document's value: its fields but `signature` and `key_id`, as compact
+    JSON with sorted keys (the same bytes after any JSON round trip)."""
+    body = {name: data for name, data in document.items() if name not in DOCUMENT_OWN}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -164,6 +180,19 @@ class Signer:
             for (_, _, h), path in zip(messages, paths, strict=True)
         ]
 
+    def sign_document(
+        self, topic: str, key: bytes | None, document: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The document with its `signature` and `key_id`: signed as the value of a message of
+        `topic` with `key`, alone (`document_value`)."""
+        body = {name: data for name, data in document.items() if name not in DOCUMENT_OWN}
+        found = dict(self.headers(topic, key, document_value(body), []))
+        return {
+            **body,
+            SIGNATURE_HEADER: found[SIGNATURE_HEADER].decode(),
+            KEY_ID_HEADER: self.key_id,
+        }
+
     def verifier(self) -> Verifier:
         return Verifier({self.key_id: self.public_raw})
 
@@ -215,6 +244,21 @@ class Verifier:
             public.verify(raw, ROOT_CONTEXT + root)
         except InvalidSignature:
             raise BadSignature("bad signature: the message was not signed as it is") from None
+
+    def verify_document(self, topic: str, key: bytes | None, document: Mapping[str, Any]) -> None:
+        """Raise BadSignature unless the document (`Signer.sign_document`) carries a valid
+        signature by a known key over its fields as they are."""
+        signature, kid = document.get(SIGNATURE_HEADER), document.get(KEY_ID_HEADER)
+        if not isinstance(signature, str) or not signature:
+            raise BadSignature("unsigned: no signature field")
+        if not isinstance(kid, str):
+            raise BadSignature("unknown signing key")
+        self.verify(
+            topic,
+            key,
+            document_value(document),
+            [(SIGNATURE_HEADER, signature.encode()), (KEY_ID_HEADER, kid.encode())],
+        )
 
 
 def parse_signing_key(raw: str) -> bytes:
