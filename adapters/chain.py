@@ -31,23 +31,34 @@ link no longer follows), a row inserted (an event without a link). Whoever rewri
 store and recomputes every link after the change is caught by an anchor: the chain head
 (position, link) published to `casework.audit-anchors.v1` and printed by
 `casework audit anchor`; `verify(anchor=...)` checks the chain still passes through it.
+
+An anchor leaves the system signed (`signed_anchor`): a JSON document
+`{"tenant", "position", "link", "events", "at", "anchor", "signature", "key_id"}`, signed with
+the system's Ed25519 key as the value of a message of `casework.audit-anchors.v1` keyed by
+the tenant (`adapters.signing`: the same key and JWK set, `GET /api/v1/keys`, as the events).
+`held_anchor` takes such a document back and refuses it unless its signature verifies, so an
+anchor forged on the topic, or one whose position or link was changed, is never trusted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from adapters.db import Database
 from adapters.relay_store import events_table
+from adapters.signing import BadSignature, Signer, Verifier
+from adapters.topics import ANCHORS
 
 TABLE = "casework_event_chain"
 GENESIS = "0" * 64
+LINK = re.compile(r"^[0-9a-f]{64}$")
 BATCH = 2000
 
 
@@ -141,6 +152,42 @@ class Anchor:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class BadAnchor(ValueError):
+    """An anchor document refused; the text names the problem."""
+
+
+def signed_anchor(head: Anchor, tenant: str, signer: Signer) -> dict[str, Any]:
+    """The anchor as it leaves the system: its fields, `anchor` as POSITION:LINK, and the
+    signature over all of them (as the value of its message on casework.audit-anchors.v1)."""
+    document = {"tenant": tenant, **head.as_dict(), "anchor": f"{head.position}:{head.link}"}
+    return signer.sign_document(ANCHORS, tenant.encode(), document)
+
+
+def held_anchor(document: Any, verifier: Verifier, tenant: str) -> Anchor:
+    """The anchor of a signed document (`signed_anchor`) held from before; BadAnchor unless
+    it is one, of this tenant, and its signature verifies with the system's keys."""
+    if not isinstance(document, Mapping):
+        raise BadAnchor("not an anchor: a JSON object is expected")
+    position, link_ = document.get("position"), document.get("link")
+    if isinstance(position, bool) or not isinstance(position, int) or position < 1:
+        raise BadAnchor("position: a positive whole number is expected")
+    if not isinstance(link_, str) or not LINK.match(link_):
+        raise BadAnchor("link: 64 lowercase hex digits are expected")
+    if document.get("tenant") != tenant:
+        raise BadAnchor("tenant: the anchor is not of this system's tenant")
+    try:
+        verifier.verify_document(ANCHORS, tenant.encode(), document)
+    except BadSignature as error:
+        raise BadAnchor(f"signature: {error}") from None
+    events, at = document.get("events"), document.get("at")
+    return Anchor(
+        position=position,
+        link=link_,
+        events=events if isinstance(events, int) else 0,
+        at=at if isinstance(at, str) else "",
+    )
 
 
 @dataclass(frozen=True)

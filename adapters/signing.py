@@ -12,6 +12,12 @@ signed alone has an empty path (its leaf is the root). The public keys are serve
 `GET /api/v1/keys` as a JWK set (`Signer.jwks`), so any consumer, an agency's included,
 can check a message with `Verifier.from_jwks` and nothing else.
 
+A JSON document kept outside Kafka (an audit anchor: `adapters.chain`) is signed the same way,
+as the value of a message of its topic and key signed alone: its canonical bytes are
+`signed_bytes(topic, key, document_value(document), [])`, `document_value` being its fields
+other than `signature` and `key_id`, as compact JSON with sorted keys; the document carries
+`signature` (base64) and `key_id` (`Signer.sign_document`, `Verifier.verify_document`).
+
 The key is an Ed25519 private key's 32-byte seed (`CASEWORK_SIGNING_KEY`, or generated into
 `var/signing_key` for an SQLite demo store: adapters/settings.py).
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -36,6 +43,8 @@ CONTEXT = b"casework-message-signature-v1"
 ROOT_CONTEXT = b"casework-message-root-v1"
 _LEAF, _NODE = b"\x00", b"\x01"
 
+DOCUMENT_OWN = frozenset({SIGNATURE_HEADER, KEY_ID_HEADER})
+
 Headers = Sequence[tuple[str, bytes]]
 
 
@@ -43,20 +52,41 @@ class BadSignature(ValueError):
     """A message that does not verify; the text says why (never quoting the message)."""
 
 
+_LENGTH = struct.Struct(">Q").pack
+
+
 def _field(data: bytes) -> bytes:
-    return struct.pack(">Q", len(data)) + data
+    return _LENGTH(len(data)) + data
+
+
+def _signed_parts(
+    start: bytes, key: bytes | None, value: bytes | None, headers: Headers
+) -> list[bytes]:
+    """`signed_bytes` as the pieces to join, after `start` (the context and the topic)."""
+    key, value = key or b"", value or b""
+    parts = [start, _LENGTH(len(key)), key, _LENGTH(len(value)), value, b""]
+    kept = 0
+    for name, data in headers:
+        if name not in OWN_HEADERS:
+            raw = name.encode()
+            data = data or b""
+            parts += (_LENGTH(len(raw)), raw, _LENGTH(len(data)), data)
+            kept += 1
+    parts[5] = _LENGTH(kept)
+    return parts
 
 
 def signed_bytes(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> bytes:
     """The canonical bytes a signature covers: topic, key, value and the headers other than
     the signature's own, in order, each length-prefixed (no two messages share them)."""
-    parts = [CONTEXT, _field(topic.encode()), _field(key or b""), _field(value or b"")]
-    kept = [(name, data) for name, data in headers if name not in OWN_HEADERS]
-    parts.append(struct.pack(">Q", len(kept)))
-    for name, data in kept:
-        parts.append(_field(name.encode()))
-        parts.append(_field(data or b""))
-    return b"".join(parts)
+    return b"".join(_signed_parts(CONTEXT + _field(topic.encode()), key, value, headers))
+
+
+def document_value(document: Mapping[str, Any]) -> bytes:
+    """A signed JSON document's value: its fields but `signature` and `key_id`, as compact
+    JSON with sorted keys (the same bytes after any JSON round trip)."""
+    body = {name: data for name, data in document.items() if name not in DOCUMENT_OWN}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -64,27 +94,35 @@ def leaf_hash(data: bytes) -> bytes:
 
 
 def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(_NODE + left + right).digest()
+    return hashlib.sha256(b"".join((_NODE, left, right))).digest()
 
 
 def merkle(leaves: list[bytes]) -> tuple[bytes, list[bytes]]:
     """The root over these leaf hashes and each leaf's path to it (33-byte steps: side byte,
-    0 = sibling on the left, 1 = on the right; a node without a sibling moves up as it is)."""
-    paths = [b""] * len(leaves)
-    level = [(h, [i]) for i, h in enumerate(leaves)]
+    0 = sibling on the left, 1 = on the right; a node without a sibling moves up as it is).
+
+    Built level by level, each node's step (its sibling, b"" without one) kept once; the
+    paths then from the root down, each node's path its step followed by its parent's."""
+    if not leaves:
+        raise ValueError("no leaf")
+    sha256 = hashlib.sha256
+    level, steps_by_level = leaves, []
     while len(level) > 1:
-        upper = []
+        steps: list[bytes] = []
+        upper: list[bytes] = []
         for at in range(0, len(level) - 1, 2):
-            (left, under_left), (right, under_right) = level[at], level[at + 1]
-            for i in under_left:
-                paths[i] += b"\x01" + right
-            for i in under_right:
-                paths[i] += b"\x00" + left
-            upper.append((_node(left, right), under_left + under_right))
+            left, right = level[at], level[at + 1]
+            steps += (b"\x01" + right, b"\x00" + left)
+            upper.append(sha256(b"".join((_NODE, left, right))).digest())
         if len(level) % 2:
+            steps.append(b"")
             upper.append(level[-1])
+        steps_by_level.append(steps)
         level = upper
-    return level[0][0], paths
+    paths = [b""]  # the root's; a node's path is its own step, then its parent's path
+    for steps in reversed(steps_by_level):
+        paths = [step + paths[at >> 1] for at, step in enumerate(steps)]
+    return level[0], paths
 
 
 def root_of(leaf: bytes, path: bytes) -> bytes:
@@ -156,13 +194,29 @@ class Signer:
         one Ed25519 signature for all of them."""
         if not messages:
             return []
-        leaves = [leaf_hash(signed_bytes(topic, k, v, h)) for k, v, h in messages]
+        # Each leaf hashed in one call over its canonical bytes (`signed_bytes`), the leaf
+        # prefix and the topic's part joined once for the batch.
+        start, sha256, join = _LEAF + CONTEXT + _field(topic.encode()), hashlib.sha256, b"".join
+        leaves = [sha256(join(_signed_parts(start, k, v, h))).digest() for k, v, h in messages]
         root, paths = merkle(leaves)
         signature = (SIGNATURE_HEADER, base64.b64encode(self._key.sign(ROOT_CONTEXT + root)))
         return [
             [*h, signature, self._key_id_header, (PROOF_HEADER, base64.b64encode(path))]
             for (_, _, h), path in zip(messages, paths, strict=True)
         ]
+
+    def sign_document(
+        self, topic: str, key: bytes | None, document: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The document with its `signature` and `key_id`: signed as the value of a message of
+        `topic` with `key`, alone (`document_value`)."""
+        body = {name: data for name, data in document.items() if name not in DOCUMENT_OWN}
+        found = dict(self.headers(topic, key, document_value(body), []))
+        return {
+            **body,
+            SIGNATURE_HEADER: found[SIGNATURE_HEADER].decode(),
+            KEY_ID_HEADER: self.key_id,
+        }
 
     def verifier(self) -> Verifier:
         return Verifier({self.key_id: self.public_raw})
@@ -215,6 +269,21 @@ class Verifier:
             public.verify(raw, ROOT_CONTEXT + root)
         except InvalidSignature:
             raise BadSignature("bad signature: the message was not signed as it is") from None
+
+    def verify_document(self, topic: str, key: bytes | None, document: Mapping[str, Any]) -> None:
+        """Raise BadSignature unless the document (`Signer.sign_document`) carries a valid
+        signature by a known key over its fields as they are."""
+        signature, kid = document.get(SIGNATURE_HEADER), document.get(KEY_ID_HEADER)
+        if not isinstance(signature, str) or not signature:
+            raise BadSignature("unsigned: no signature field")
+        if not isinstance(kid, str):
+            raise BadSignature("unknown signing key")
+        self.verify(
+            topic,
+            key,
+            document_value(document),
+            [(SIGNATURE_HEADER, signature.encode()), (KEY_ID_HEADER, kid.encode())],
+        )
 
 
 def parse_signing_key(raw: str) -> bytes:

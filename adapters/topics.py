@@ -17,7 +17,8 @@ log = logging.getLogger("casework.topics")
 EVENTS = "casework.events.v1"
 DLQ = "casework.dlq.v1"
 # The event chain's head, published every few minutes by the relay (consumers.anchors): one
-# partition, kept for ever, so that anyone holding an earlier anchor can check the store.
+# partition, kept for ever, so that anyone holding an earlier anchor can check the store;
+# each anchor signed with the system's key (adapters.chain.signed_anchor).
 ANCHORS = "casework.audit-anchors.v1"
 FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
 

@@ -193,9 +193,19 @@ def parser() -> argparse.ArgumentParser:
         metavar="POSITION:LINK",
         help="an anchor held from before (casework audit anchor): the chain must pass through it",
     )
+    audit_verify.add_argument(
+        "--anchor-file",
+        action="append",
+        type=audit_cli.read_anchor_file,
+        metavar="FILE",
+        help="a signed anchor held from before (the JSON casework audit anchor printed, or a"
+        " message of casework.audit-anchors.v1; - for standard input): refused unless its"
+        " signature verifies; the chain must pass through it",
+    )
     audit_verify.set_defaults(func=cmd_audit_verify)
     audit.add_parser(
-        "anchor", help="print the event chain's head (position and link) to keep elsewhere"
+        "anchor",
+        help="print the event chain's head (position and link), signed, to keep elsewhere",
     ).set_defaults(func=cmd_audit_anchor)
     tokens_list = tokens.add_parser(
         "list", help="every token (or a user's): id, owner, issued, expires, last used, revoked"

@@ -5,8 +5,11 @@ shows whether the store was rewritten behind the system's back.
 
 A small periodic task of the relay's loop (the publishing relay only, with its producer):
 `due()` is one clock reading; `publish()` reads the head (one indexed query) and sends it
-when it moved since the last anchor sent. A message is JSON:
-`{"tenant", "position", "link", "events", "at"}`, keyed by the tenant.
+when it moved since the last anchor sent. A message is JSON, keyed by the tenant:
+`{"tenant", "position", "link", "events", "at", "anchor", "signature", "key_id"}`, signed with
+the system's key (`adapters.chain.signed_anchor`), so an anchor forged on the topic does not
+verify with the keys of `GET /api/v1/keys`. Kept as a file, it is what
+`casework audit verify --anchor-file` takes.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from kafka import KafkaProducer
 
 from adapters import chain
 from adapters.db import Database
+from adapters.signing import Signer
 from adapters.topics import ANCHORS
 
 log = logging.getLogger("casework.anchors")
@@ -28,9 +32,12 @@ SEND_TIMEOUT = 10.0
 
 
 class AnchorPublisher:
-    def __init__(self, store: Database, tenant: str, seconds: float = ANCHOR_SECONDS) -> None:
+    def __init__(
+        self, store: Database, tenant: str, signer: Signer, seconds: float = ANCHOR_SECONDS
+    ) -> None:
         self.store = store
         self.tenant = tenant
+        self.signer = signer
         self.seconds = seconds
         self._last_at = float("-inf")
         self._last: tuple[int, str] | None = None
@@ -44,7 +51,9 @@ class AnchorPublisher:
         head = chain.anchor(self.store)
         if head is None or (head.position, head.link) == self._last:
             return None
-        value = json.dumps({"tenant": self.tenant, **head.as_dict()}, separators=(",", ":"))
+        value = json.dumps(
+            chain.signed_anchor(head, self.tenant, self.signer), separators=(",", ":")
+        )
         producer.send(ANCHORS, key=self.tenant.encode(), value=value.encode()).get(SEND_TIMEOUT)
         self._last = (head.position, head.link)
         log.info("anchor published: position %d, link %s", head.position, head.link)

@@ -528,7 +528,9 @@ class Relay:
         )
         self.db = system.store
         self.lease = Lease(self.db, self.owner, lease_seconds)
-        self.anchors = AnchorPublisher(self.db, settings.tenant, anchor_seconds)
+        self.anchors = AnchorPublisher(
+            self.db, settings.tenant, Signer(settings.signing_key), anchor_seconds
+        )
         self.watch = TopicWatch(self.bootstrap, system.kafka_config)
         self.producer: KafkaProducer | None = None
         self.position = 0

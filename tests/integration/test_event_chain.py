@@ -140,16 +140,19 @@ def test_inserting_a_row_is_caught_at_the_inserted_row(store, capsys):
     assert answer["events"]["broken"] == {"position": inserted[0], "reason": "unlinked_event"}
 
 
-def test_an_anchor_catches_a_store_rewritten_with_its_links_recomputed(store, capsys):
+def test_an_anchor_catches_a_store_rewritten_with_its_links_recomputed(store, capsys, tmp_path):
     app, db = store
     add_users(app, "ani", "budi")
     assert cli.main(["audit", "anchor"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["position"] == positions(db)[-1]
     held = printed["anchor"]
+    held_file = tmp_path / "anchor.json"
+    held_file.write_text(json.dumps(printed))  # the signed document, kept as printed
     add_users(app, "citra")
-    code, _ = audit_verify(capsys, "--anchor", held)
-    assert code == 0
+    for anchor in (["--anchor", held], ["--anchor-file", str(held_file)]):
+        code, _ = audit_verify(capsys, *anchor)
+        assert code == 0
 
     # rewrite the first event and recompute every link after it: the chain holds again ...
     table, column = events_table(db)
@@ -172,9 +175,10 @@ def test_an_anchor_catches_a_store_rewritten_with_its_links_recomputed(store, ca
     code, answer = audit_verify(capsys)
     assert code == 0
     # ... but not through the anchor held from before
-    code, answer = audit_verify(capsys, "--anchor", held)
-    assert code == 1
-    assert answer["events"]["broken"] == {"position": printed["position"], "reason": "anchor"}
+    for anchor in (["--anchor", held], ["--anchor-file", str(held_file)]):
+        code, answer = audit_verify(capsys, *anchor)
+        assert code == 1
+        assert answer["events"]["broken"] == {"position": printed["position"], "reason": "anchor"}
 
 
 def test_concurrent_writers_make_one_chain_in_store_order(store, capsys):

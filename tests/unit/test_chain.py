@@ -4,11 +4,13 @@ query, without I/O."""
 from __future__ import annotations
 
 import argparse
+import json
 import uuid
 
 import pytest
 
 from adapters import chain
+from adapters.signing import Signer, Verifier
 from app import audit_log
 from app.audit_cli import parse_anchor
 from app.schemas import Invalid
@@ -49,6 +51,32 @@ def test_an_anchor_is_position_and_link():
     for bad in ("42", f"x:{link}", "42:abc", f"-1:{link}"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_anchor(bad)
+
+
+def test_a_signed_anchor_is_held_only_as_it_was_signed():
+    signer = Signer(bytes(range(32)))
+    keys = Verifier.from_jwks(json.loads(json.dumps(signer.jwks())))  # as /api/v1/keys serves
+    head = chain.Anchor(42, "ab" * 32, 42, "2025-01-01T00:00:00Z")
+    document = json.loads(json.dumps(chain.signed_anchor(head, "1571", signer)))
+    assert document["key_id"] == signer.key_id and document["anchor"] == f"42:{'ab' * 32}"
+    assert chain.held_anchor(document, keys, "1571") == head
+
+    forged = json.loads(json.dumps(chain.signed_anchor(head, "1571", Signer(bytes(32)))))
+    refused = {
+        "a link changed": ({**document, "link": "cd" * 32}, "signature: bad signature"),
+        "a position changed": ({**document, "position": 41}, "signature: bad signature"),
+        "the count changed": ({**document, "events": 7}, "signature: bad signature"),
+        "unsigned": ({k: v for k, v in document.items() if k != "signature"}, "unsigned"),
+        "another key": (forged, "signature: unknown signing key"),
+        "another tenant": ({**document, "tenant": "1572"}, "tenant:"),
+        "no position": ({**document, "position": "42"}, "position:"),
+        "a bad link": ({**document, "link": "AB" * 32}, "link:"),
+        "not an object": ([document], "not an anchor"),
+    }
+    for case, (bad, reason) in refused.items():
+        with pytest.raises(chain.BadAnchor) as error:
+            chain.held_anchor(bad, keys, "1571")
+        assert reason in str(error.value), case
 
 
 def test_the_audit_query_names_the_field_at_fault():
