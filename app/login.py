@@ -52,6 +52,7 @@ from flask_babel import gettext
 
 from adapters.credentials import end_sessions, sessions_after, verify_password
 from app.context import services
+from app.messages import role_label
 from domain.application import Actor
 from domain.errors import NotFound
 
@@ -139,8 +140,6 @@ def init_app(app: Flask) -> None:
 
 
 def _signed_in_helpers() -> dict[str, object]:
-    from app.subject_access.render import role_label  # imports app.web: not at import time
-
     return {"signed_in": g.get("web_actor"), "role_label": role_label}
 
 

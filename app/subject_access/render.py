@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from app.messages import date_text, moment_text, number_text, rupiah, text
+from app.messages import date_text, moment_text, number_text, role_label, rupiah, text
 from app.web import field_label, option_label
 
 NONE = "—"
@@ -76,15 +76,6 @@ STATUSES = {
     "removed": _l("removed"),
 }
 CHANNELS = {"ui": _l("web page"), "api": _l("API"), "cli": _l("command line")}
-ROLES = {
-    "caseworker": _l("caseworker"),
-    "supervisor": _l("supervisor"),
-    "auditor": _l("auditor"),
-    "program_manager": _l("program manager"),
-    "agency": _l("agency"),
-    "admin": _l("administrator"),
-    "system": _l("system"),
-}
 MATCHED_BY = {"nik": _l("NIK"), "household": _l("household")}
 
 
@@ -109,10 +100,6 @@ def sex_label(value: str | None) -> str:
 
 def channel_label(value: str | None) -> str:
     return str(CHANNELS.get(value or "", value or NONE))
-
-
-def role_label(value: str | None) -> str:
-    return str(ROLES.get(value or "", value or NONE))
 
 
 def matched_label(value: str | None) -> str:
