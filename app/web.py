@@ -249,7 +249,8 @@ def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
         roles = read_policy.policy_for(request.endpoint).roles
         if roles:
             named = ", ".join(role_label(role) for role in roles)
-            body = f"{body} {gettext('This page is for: %(roles)s.', roles=named)}"
+            for_whom = gettext("This page is for: %(roles)s.", roles=named)
+            body = f"{body} {for_whom}"
     # The language links lead to the start page: the path may carry a NIK or a name.
     to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
     page = render_template(
