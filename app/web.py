@@ -367,6 +367,7 @@ def search_page():
         "q": q,
         "page": page,
         "rows": rows,
+        "areas": areas,  # a case worker's kelurahan: the list keeps to them
         "has_next": has_next,
         "hint": hint,
         # the city's count; a case worker's area is not counted (no count per kelurahan)
