@@ -42,6 +42,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     Htmx(app)
     init_babel(app)
     login.init_app(app)  # before every page: the signed-in person, or the login page
+    app.before_request(web.least_privilege)  # then: the page's declared roles, or 403
 
     node_modules = find_node_modules()
     if node_modules is None:

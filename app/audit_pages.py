@@ -1,10 +1,11 @@
 """The auditor's pages: the global audit log with its filters (`/audit`), the status of the
 event chain and of the read log's chain (`/audit/rantai`) and the read log (`/audit/log-baca`).
 
-For auditors, supervisors and administrators (the API's AUDIT_READERS); anyone else gets the
-page's refusal with 403. The pages read what the API serves (app/audit_log.py, the read log of
-adapters/access_log.py) and show no event data and no NIK: the audit log names who did what,
-when and to which stream; the read log shows keyed NIK hashes only. Times are entered and
+For auditors, supervisors and administrators (app/read_policy.py WEB); anyone else gets the
+forbidden page with 403 before the page runs (app.web.least_privilege). The pages read what
+the API serves (app/audit_log.py, the read log of adapters/access_log.py) and show no event
+data and no NIK: the audit log names who did what, when and to which stream; the read log
+shows keyed NIK hashes only. Times are entered and
 shown in WIB (the forms' datetime-local fields).
 """
 
@@ -14,7 +15,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
 from adapters import chain
@@ -22,20 +23,17 @@ from adapters.access_log import as_stamp
 from adapters.access_log import page as read_log_page
 from adapters.wire import rfc3339
 from app import audit_log, time_travel
-from app.api import AUDIT_READERS
 from app.audit_cli import ANCHOR
 from app.context import services
 from app.history import EVENT_LABELS
 from app.messages import message
 from app.schemas import Invalid
-from app.web import current_actor
 from domain.regions import KECAMATAN
 from domain.streams import event_types
 from domain.texts import N_
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-AUDIT_PAGE_ROLES = AUDIT_READERS
 PAGE_SIZE = 50
 # A verify slower than this is worth a word on the page (it reads every stored event).
 SLOW_SECONDS = 5.0
@@ -61,21 +59,9 @@ REASONS = {
 }
 
 
-@bp.app_context_processor
-def _audit_navigation() -> dict[str, Any]:
-    actor = g.get("web_actor")  # none for an anonymous visitor (the login and error pages)
-    return {"may_audit": actor is not None and actor.role in AUDIT_PAGE_ROLES}
-
-
 def event_label(name: str) -> str:
     label = EVENT_LABELS.get(name)
     return gettext(label) if label else name
-
-
-def _refused(active: str):
-    if current_actor().role in AUDIT_PAGE_ROLES:
-        return None
-    return render_template("audit/forbidden.html", active="audit", section=active), 403
 
 
 def _moment(values: dict[str, str], name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
@@ -99,9 +85,6 @@ def _form(names: tuple[str, ...]) -> dict[str, str]:
 @bp.get("")
 def log_page():
     """Every stored event, in store order, filtered: who, role, OPD, what, which stream, where."""
-    refused = _refused("log")
-    if refused:
-        return refused
     values = _form(tuple(LOG_FIELDS))
     errors: dict[str, list[str]] = {}
     args = {api: values[form] for form, api in LOG_FIELDS.items() if form not in ("dari", "sampai")}
@@ -149,9 +132,6 @@ def log_page():
 def chain_page():
     """Both chains verified now (the event chain, with an anchor held if given, and the read
     log's), the first broken link named, and the chain's head to copy as an anchor."""
-    refused = _refused("chain")
-    if refused:
-        return refused
     held = (request.args.get("jangkar") or "").strip()[:100]
     anchors: list[chain.Anchor] = []
     errors: dict[str, list[str]] = {}
@@ -188,9 +168,6 @@ def chain_page():
 @bp.get("/log-baca")
 def read_log_page_view():
     """Who read which household when (keyed NIK hashes only), by account and time window."""
-    refused = _refused("read_log")
-    if refused:
-        return refused
     values = _form(("akun", "dari", "sampai", "setelah"))
     errors: dict[str, list[str]] = {}
     start = _moment(values, "dari", errors)

@@ -738,6 +738,11 @@ TEXT: dict[str, LazyString] = {
     "health.published": _l("published"),
     "health.applied": _l("applied"),
     "health.messages": _l("messages"),
+    "error.403.title": _l("Not allowed"),
+    "error.403.body": _l(
+        "Your role may not open this page. If your work needs it, ask the Dinas Sosial"
+        " administrator."
+    ),
     "error.404.title": _l("Page not found"),
     "error.404.body": _l(
         "The page you are looking for does not exist. Check the address or go back to search."
@@ -854,6 +859,22 @@ def message(code: str, detail: Mapping[str, object] | None = None) -> str:
         log.warning("no message for error code %s", code)
         entry = ERRORS["field.invalid"]
     return str(entry)
+
+
+# role -> its name as people read it (the signed-in person, the forbidden page, the reports)
+ROLE_LABELS = {
+    "caseworker": _l("caseworker"),
+    "supervisor": _l("supervisor"),
+    "auditor": _l("auditor"),
+    "program_manager": _l("program manager"),
+    "agency": _l("agency"),
+    "admin": _l("administrator"),
+    "system": _l("system"),
+}
+
+
+def role_label(value: str | None) -> str:
+    return str(ROLE_LABELS.get(value or "", value or "—"))
 
 
 def text(key: str) -> str:

@@ -1,4 +1,5 @@
-"""Who may call each `/api/v1` route: one declared policy per endpoint (least privilege).
+"""Who may call each `/api/v1` route and open each web page: one declared policy per endpoint
+(least privilege).
 
 `POLICY` names, for every endpoint under /api/v1, the roles that may call it at all, the
 area rule the route applies within (`Area`), and how the NIKs it answers are shown
@@ -19,6 +20,16 @@ Program managers are refused households (search, household, history, diff): they
 OPD's programs, beneficiaries (NIKs masked) and the aggregate views instead. Agencies read
 no household and no beneficiary: their data comes through their feed. Auditors read
 everything and write nothing: every command answers them 403.
+
+`WEB` does the same for every web page (every endpoint outside /api/, GET and POST): the
+guard `app.web.least_privilege` runs before each page, after sign-in, and answers every role
+the page's policy does not name with the forbidden page (403); a page with no policy is
+forbidden to everyone, and tests/integration/test_web_policy.py (every page with every role)
+fails on it. The pages apply the same area rules as the API: a case worker's search, household
+pages, forms and review queue stay within their kelurahan; a program manager's program pages
+within their OPD (another OPD's program: 403); a maker sees only the approvals they requested.
+Lists show NIKs masked (`Nik.MASKED`), the household page in clear to the roles that work the
+case.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import enum
 from dataclasses import dataclass, field
 
 from domain.accounts import ROLES
+from domain.approval import APPROVER_ROLE
 
 
 class Area(enum.Enum):
@@ -39,6 +51,7 @@ class Nik(enum.Enum):
     NONE = "none"  # the answer holds no NIK
     FULL = "full"  # NIKs in clear for every role allowed
     MASKED_FOR_PROGRAM_MANAGER = "masked for program managers"
+    MASKED = "masked for every role"  # lists that need no full number
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ class Policy:
     # role -> the area rule the route applies to that role (roles absent: everything)
     areas: dict[str, Area] = field(default_factory=dict)
     nik: Nik = Nik.NONE
-    public: bool = False  # no bearer token needed
+    public: bool = False  # no bearer token (API) or sign-in (web) needed
 
 
 ALL = tuple(ROLES)
@@ -102,12 +115,71 @@ POLICY: dict[str, Policy] = {
     "subject_access.report_pdf": Policy(("admin", "supervisor", "auditor"), nik=Nik.FULL),
 }
 
+# The web pages. Writing pages name the roles the command path may let through
+# (app.auth.authorize then decides by the command's declared area, as for the API).
+COMMAND_USERS = POLICY["api.command"].roles
+HOUSEHOLD_WRITERS = ("caseworker", "supervisor", "admin")
+PROGRAM_READERS = ("program_manager", *OVERSIGHT)
+ON_OPD = {"program_manager": Area.OPD}
+MAKERS_OWN = {"caseworker": Area.OWN, "program_manager": Area.OWN}
+STAFF = NOT_AGENCY
+
+WEB: dict[str, Policy] = {
+    # open to anyone: signing in and out, files, the process's health
+    "login.login_page": Policy(ALL, public=True),
+    "login.sign_in": Policy(ALL, public=True),
+    "login.sign_out": Policy(ALL, public=True),
+    "static": Policy(ALL, public=True),
+    "vendor": Policy(ALL, public=True),
+    "health.healthz": Policy(ALL, public=True),
+    "health.metrics": Policy(ALL, public=True),
+    # The start page: the household search for the roles that read households (within their
+    # area, NIKs masked); for the others a start page without households.
+    "web.search_page": Policy(ALL, ON_HOUSEHOLDS, Nik.MASKED),
+    "web.household_page": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS, Nik.FULL),
+    "web.household_time_travel": Policy(OVERSIGHT, nik=Nik.FULL),  # time_travel.TIME_TRAVELLERS
+    "web.add_member": Policy(HOUSEHOLD_WRITERS, ON_HOUSEHOLDS, Nik.FULL),
+    "web.register_page": Policy(HOUSEHOLD_WRITERS),
+    "web.register_submit": Policy(HOUSEHOLD_WRITERS),
+    "web.kelurahan_options": Policy(HOUSEHOLD_WRITERS),  # the registration form's list
+    "web.check_field": Policy(COMMAND_USERS),  # a form's inline check: stores nothing
+    # Command forms: a case worker's household lists only in their kelurahan; a program
+    # manager reads no household, so their forms offer none to pick from.
+    "web.commands_page": Policy(COMMAND_USERS),
+    "web.command_page": Policy(COMMAND_USERS, ON_PROGRAMS),
+    "web.command_submit": Policy(COMMAND_USERS, ON_PROGRAMS),
+    "web.reviews_page": Policy(STAFF, ON_PROGRAMS),
+    "web.approvals_page": Policy(
+        ("caseworker", "program_manager", *OVERSIGHT), MAKERS_OWN, Nik.MASKED
+    ),
+    "web.decide": Policy((APPROVER_ROLE,)),  # and never on their own request (domain)
+    "web.status_page": Policy(STAFF),
+    "web.programs_page": Policy(PROGRAM_READERS, ON_OPD),
+    "web.program_page": Policy(PROGRAM_READERS, ON_OPD),
+    "web.program_errors_csv_page": Policy(PROGRAM_READERS, ON_OPD),
+    "web.program_what_if_page": Policy(PROGRAM_READERS, ON_OPD),  # evaluates, stores nothing
+    "audit.log_page": Policy(OVERSIGHT),
+    "audit.chain_page": Policy(OVERSIGHT),
+    "audit.read_log_page_view": Policy(OVERSIGHT),
+    "privacy.record_page": Policy(ALL),  # the record of processing holds no personal data
+    "privacy.breach_page": Policy(OVERSIGHT),
+    "subject_access_page.page": Policy(OVERSIGHT, nik=Nik.FULL),
+    "subject_access_page.page_pdf": Policy(OVERSIGHT, nik=Nik.FULL),
+}
+
 FORBIDDEN_TO_ALL = Policy(())
+_EVERY = {**POLICY, **WEB}
 
 
 def policy_for(endpoint: str | None) -> Policy:
-    """The declared policy of an endpoint; an undeclared one allows no role at all."""
-    return POLICY.get(endpoint or "", FORBIDDEN_TO_ALL)
+    """The declared policy of an endpoint (API or web); an undeclared one allows no role."""
+    return _EVERY.get(endpoint or "", FORBIDDEN_TO_ALL)
+
+
+def allows(endpoint: str | None, role: str | None) -> bool:
+    """Whether the endpoint's policy lets this role in at all (its area rule aside)."""
+    policy = policy_for(endpoint)
+    return policy.public or role in policy.roles
 
 
 def area_of(endpoint: str | None, role: str) -> Area | None:
@@ -117,4 +189,6 @@ def area_of(endpoint: str | None, role: str) -> Area | None:
 def masks_nik(endpoint: str | None, role: str) -> bool:
     """Whether this route shows this role NIKs masked (`app.disclosure.mask_nik`)."""
     nik = policy_for(endpoint).nik
+    if nik is Nik.MASKED:
+        return True
     return nik is Nik.MASKED_FOR_PROGRAM_MANAGER and role == "program_manager"

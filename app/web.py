@@ -34,12 +34,13 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from adapters.wire import rfc3339
-from app import access_log, time_travel
-from app.auth import web_actor
+from app import access_log, read_policy, time_travel
+from app.api import review_scope
+from app.auth import kelurahan_of, web_actor
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.csv_export import ERROR_HEADER, csv_response, error_rows
-from app.disclosure import disclose_household, household_from_store
+from app.disclosure import disclose_household, household_from_store, masked_nik
 from app.drafts import RULE_FIELDS, draft_rules, load_draft, rules_from_form
 from app.health import LAG_LIMIT, snapshot
 from app.history import stream_history, timeline
@@ -50,6 +51,7 @@ from app.messages import (
     message,
     moment_text,
     number_text,
+    role_label,
     rupiah,
     text,
     translate,
@@ -63,6 +65,7 @@ from app.schemas import (
     Coordinate,
     Day,
     Flag,
+    IdentityNumber,
     Invalid,
     Kecamatan,
     NikList,
@@ -152,6 +155,53 @@ def _check_csrf():
     return None
 
 
+def least_privilege() -> tuple[str, int] | None:
+    """Before every web page, after sign-in (app/login.py): the forbidden page (403) for a
+    role the page's declared policy does not name (app/read_policy.py WEB; a page without a
+    policy: every role). The API's routes have their own guard (app/api.py)."""
+    if request.endpoint is None or request.path.startswith("/api/"):
+        return None  # no such page (404, 405), or the API
+    actor = g.get("web_actor")
+    if read_policy.allows(request.endpoint, actor.role if actor else None):
+        return None
+    return error_page(403)
+
+
+def may_use(endpoint: str) -> bool:
+    """Whether the signed-in person's role may open this page at all (the navigation and the
+    links show only these)."""
+    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
+    return actor is not None and read_policy.allows(endpoint, actor.role)
+
+
+def shown_nik(nik: str | None) -> str | None:
+    """A NIK as this page's declared policy shows it to this role (`Nik`): masked in lists
+    that need no full number, `1571**********12`."""
+    if read_policy.masks_nik(request.endpoint, current_actor().role):
+        return masked_nik(nik)
+    return nik
+
+
+def reads_household(kelurahan: str) -> bool:
+    """Whether the signed-in person reads a household of this kelurahan: the household
+    readers (app/read_policy.py), a case worker only in their kelurahan (Area.KELURAHAN)."""
+    actor = current_actor()
+    if not read_policy.allows("web.household_page", actor.role):
+        return False
+    areas = kelurahan_of(services().casework, actor)
+    return areas is None or kelurahan in areas
+
+
+def require_household_area(household_id: str) -> None:
+    """The forbidden page (403) for a household outside the person's area; 404 for none."""
+    try:
+        kelurahan = services().casework.get_household(household_id).kelurahan
+    except NotFound:
+        abort(404)
+    if not reads_household(kelurahan):
+        abort(403)
+
+
 def _language_url(code: str) -> str:
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
@@ -185,13 +235,22 @@ def _template_helpers() -> dict[str, Any]:
         "status_label": lambda value: text(f"status.{value}"),
         "member_status": lambda value: _labelled(MEMBER_STATUS_LABELS, value),
         "erased_text": text("person.erased"),
+        "may_use": may_use,
+        "shown_nik": shown_nik,
     }
 
 
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
-    key = status if status in (400, 404, 405) else 500
+    key = status if status in (400, 403, 404, 405) else 500
     title = text(f"error.{key}.title")
     body = detail or (message("store.unavailable") if status == 503 else text(f"error.{key}.body"))
+    if status == 403 and detail is None:
+        # the forbidden page: who this page is for, by the page's declared policy
+        roles = read_policy.policy_for(request.endpoint).roles
+        if roles:
+            named = ", ".join(role_label(role) for role in roles)
+            for_whom = gettext("This page is for: %(roles)s.", roles=named)
+            body = f"{body} {for_whom}"
     # The language links lead to the start page: the path may carry a NIK or a name.
     to_start = lambda code: url_for("web.search_page", lang=code)  # noqa: E731
     page = render_template(
@@ -269,8 +328,11 @@ def shown(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return disclose_household(services().casework.codec, row)
 
 
-def find_households(q: str, page: int) -> tuple[list[dict[str, Any]], bool, str | None]:
-    """(households on this page, whether a next page exists, a hint for the user).
+def find_households(
+    q: str, page: int, areas: tuple[str, ...] | None = None
+) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """(households on this page, whether a next page exists, a hint for the user); `areas`:
+    only households of these kelurahan (a case worker's, Area.KELURAHAN).
 
     A NIK or KK number is looked for by its keyed hash: the view keeps no number in clear."""
     views, casework = services().views, services().casework
@@ -279,19 +341,25 @@ def find_households(q: str, page: int) -> tuple[list[dict[str, Any]], bool, str 
     if digits.isdigit():
         if len(digits) != 16:
             return [], False, text("search.partial_digits")
-        by_nik = search(views, nik_hash=casework.nik_key(digits))
-        by_kk = search(views, kk_hash=casework.kk_key(digits))
+        by_nik = search(views, nik_hash=casework.nik_key(digits), kelurahan_in=areas)
+        by_kk = search(views, kk_hash=casework.kk_key(digits), kelurahan_in=areas)
         found = {h["id"]: shown(h) for h in by_nik + by_kk}
         return list(found.values()), False, None
-    rows = search(views, q=q, limit=PAGE_SIZE + 1, offset=offset)
+    rows = search(views, q=q, kelurahan_in=areas, limit=PAGE_SIZE + 1, offset=offset)
     return [shown(row) for row in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE, None
 
 
 @bp.get("/")
 def search_page():
+    """The household search (within the reader's area); a role that reads no household gets a
+    start page without any (app/read_policy.py)."""
+    actor = current_actor()
+    if not read_policy.allows("web.household_page", actor.role):
+        return render_template("home.html", active="search")
     q = " ".join(request.args.get("q", "").split())[:100]
     page = _page()
-    rows, has_next, hint = find_households(q, page)
+    areas = kelurahan_of(services().casework, actor)
+    rows, has_next, hint = find_households(q, page, areas)
     digits = q.translate(_SEPARATORS)
     searched = digits if digits.isdigit() and len(digits) == 16 else None
     access_log.record_households(current_actor(), "ui", rows, access_log.ui_reason(), searched)
@@ -299,9 +367,11 @@ def search_page():
         "q": q,
         "page": page,
         "rows": rows,
+        "areas": areas,  # a case worker's kelurahan: the list keeps to them
         "has_next": has_next,
         "hint": hint,
-        "total": None if q else count_households(services().views),
+        # the city's count; a case worker's area is not counted (no count per kelurahan)
+        "total": None if q or areas is not None else count_households(services().views),
         "page_url": lambda n: url_for(".search_page", q=q or None, halaman=n if n > 1 else None),
     }
     if _partial_for("results"):
@@ -729,6 +799,7 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
 @bp.get("/rumah-tangga/<household_id>")
 def household_page(household_id: str):
     household_id = _household_id(household_id)
+    require_household_area(household_id)
     if htmx_request.htmx and "poll" in request.args:
         row, pending, wanted = _household_view(household_id, _wanted_version())
         if not pending:
@@ -747,6 +818,7 @@ def household_page(household_id: str):
 @bp.post("/rumah-tangga/<household_id>/anggota")
 def add_member(household_id: str):
     household_id = _household_id(household_id)
+    require_household_area(household_id)  # the page it answers with shows the household
     try:
         payload = {**form_payload(request.form), "household_id": household_id}
         stored = run_command(services().casework, "AddMember", payload, current_actor(), "ui")
@@ -1013,6 +1085,8 @@ def pick_lists(
         household = casework.get_household(household_id)
     except NotFound:
         return lists
+    if not reads_household(household.kelurahan):
+        return lists  # a program manager's form, or a household outside the case worker's area
     names = {nik: member["name"] for nik, member in household.members.items()}
 
     def period(start: str, end: str | None) -> str:
@@ -1254,6 +1328,10 @@ def command_page(name: str):
     if name not in COMMANDS:
         abort(404)
     values = {key: value for key, value in request.args.items() if key != "lang"}
+    household_id = values.get("household_id", "")
+    area = read_policy.area_of(request.endpoint, current_actor().role)
+    if area is read_policy.Area.KELURAHAN and _is_uuid(household_id):
+        require_household_area(household_id)  # a form about a household elsewhere
     return render_template("command.html", active="commands", **_command_context(name, values, {}))
 
 
@@ -1322,6 +1400,10 @@ def _approval_row(change: Any) -> dict[str, Any]:
             value = value.get(part) if isinstance(value, dict) else None
         if value is None or path in COMMON_FIELDS:
             continue
+        if isinstance(field, IdentityNumber) and field.kind == "nik":
+            value = shown_nik(value)
+        elif isinstance(field, NikList) and isinstance(value, list):
+            value = [shown_nik(nik) for nik in value]
         if isinstance(field, Choice):
             value = option_label(path, value)
         elif isinstance(field, Day):
@@ -1371,6 +1453,7 @@ def reviews_page():
         program=program or None,
         overdue=True if overdue else None,
         limit=200,
+        **review_scope(current_actor()),  # a case worker's kelurahan, a manager's programs
     )
     for row in rows:
         row["cause_text"] = gettext(REVIEW_CAUSES.get(row["cause"], row["cause"]))
@@ -1392,10 +1475,12 @@ def reviews_page():
 
 @bp.get("/persetujuan")
 def approvals_page():
+    actor = current_actor()
     pending = services().casework.pending_approvals()
+    if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OWN:
+        pending = [change for change in pending if change.requester.get("id") == actor.id]
     rows = [_approval_row(change) for change in pending]
     reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
-    actor = current_actor()
     # Only a supervisor decides, and never on their own request (domain/approval.py).
     for row in rows:
         row["own"] = row["requester_id"] == actor.id
@@ -1428,9 +1513,6 @@ def decide(approval_id: str, decision: str):
 
 # --- a program: its targeting errors and what a draft of its rules would change ---------------
 
-# The roles that may read a program's errors and try a draft (app/api.py WHAT_IF_READERS);
-# a program manager only for their OPD's programs.
-PROGRAM_PAGE_ROLES = ("supervisor", "auditor", "program_manager", "admin")
 # the draft's fields: every rule, the decile source rule by its three parts
 RULE_PATHS = tuple(
     path
@@ -1450,23 +1532,23 @@ RULE_FLAGS = (
 SHOWN_FAMILIES = 200  # per list on the page; the CSV has every one
 
 
-@bp.app_context_processor
-def _program_navigation() -> dict[str, Any]:
-    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
-    return {"may_read_programs": actor is not None and actor.role in PROGRAM_PAGE_ROLES}
+def _own_opd(program: Any) -> bool:
+    """Whether the person reads this program: a program manager only their OPD's (Area.OPD),
+    the other readers of the page every one (app/read_policy.py)."""
+    actor = current_actor()
+    if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OPD:
+        return program.opd == (actor.opd or "")
+    return True
 
 
 def _program_for_page(code: str) -> Any:
-    """The program if the UI's user may read it; None answers 404 (also for another OPD's)."""
-    actor = current_actor()
-    if actor.role not in PROGRAM_PAGE_ROLES:
-        return None
+    """The program of the page; 404 for none, the forbidden page for another OPD's."""
     try:
         program = services().casework.get_program(code)
     except DomainError:
-        return None
-    if actor.role == "program_manager" and program.opd != (actor.opd or ""):
-        return None
+        abort(404)
+    if not _own_opd(program):
+        abort(403)
     return program
 
 
@@ -1516,8 +1598,6 @@ def _bar_scale(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> int:
 def program_page(code: str):
     """A program's inclusion and exclusion errors per kelurahan, and the what-if form."""
     program = _program_for_page(code)
-    if program is None:
-        return error_page(404)
     kelurahan = request.args.get("kelurahan", "").strip()
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is not None:
@@ -1545,8 +1625,6 @@ def program_page(code: str):
 @bp.get("/program/<code>/kesalahan.csv")
 def program_errors_csv_page(code: str):
     program = _program_for_page(code)
-    if program is None:
-        return error_page(404)
     kelurahan = request.args.get("kelurahan", "").strip()
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is None:
@@ -1559,14 +1637,7 @@ def program_errors_csv_page(code: str):
 @bp.get("/program")
 def programs_page():
     """The programs the user may read, each leading to its page."""
-    actor = current_actor()
-    if actor.role not in PROGRAM_PAGE_ROLES:
-        return error_page(404)
-    programs = [
-        p
-        for p in services().casework.list_programs()
-        if actor.role != "program_manager" or p.opd == (actor.opd or "")
-    ]
+    programs = [p for p in services().casework.list_programs() if _own_opd(p)]
     return render_template("programs.html", active="program", programs=programs)
 
 
@@ -1574,8 +1645,6 @@ def programs_page():
 def program_what_if_page(code: str):
     """The draft evaluated: the result table (an htmx swap) or the whole page without JS."""
     program = _program_for_page(code)
-    if program is None:
-        return error_page(404)
     result, field_errors, other_errors, status = None, {}, [], 200
     try:
         rules = draft_rules(program, load_draft({"rules": rules_from_form(request.form)}))
@@ -1615,11 +1684,7 @@ def program_what_if_page(code: str):
 
 @bp.app_context_processor
 def _time_travel_helpers() -> dict[str, Any]:
-    actor = g.get("web_actor")  # none on the login and error pages of an anonymous visitor
-    return {
-        "can_time_travel": actor is not None and actor.role in time_travel.TIME_TRAVELLERS,
-        "tt_now": lambda: _local_moment(dt.datetime.now(dt.UTC)),
-    }
+    return {"tt_now": lambda: _local_moment(dt.datetime.now(dt.UTC))}
 
 
 def _local_moment(value: dt.datetime) -> str:
@@ -1654,9 +1719,7 @@ def household_time_travel(household_id: str):
     """The household as of a moment (as known then, or as it was) and what changed between two
     moments: for auditors and supervisors. Stores nothing but the read log."""
     household_id = _household_id(household_id)
-    actor = current_actor()
-    if actor.role not in time_travel.TIME_TRAVELLERS:
-        abort(403)
+    actor = current_actor()  # a time traveller (app/read_policy.py): every household
     casework = services().casework
     try:
         casework.get_household(household_id)

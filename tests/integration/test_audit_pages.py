@@ -156,5 +156,5 @@ def test_other_roles_are_refused_and_see_no_audit_entry(web, tokens):
         for path in PAGES:
             response = client.get(path)
             assert response.status_code == 403, (name, path)
-            assert "hanya untuk auditor" in response.text
+            assert "Halaman ini untuk: supervisor, auditor, administrator." in response.text
         assert 'href="/audit"' not in client.get("/status").text
