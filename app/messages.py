@@ -931,19 +931,3 @@ def number_text(value: int | float | None) -> str:
 def rupiah(amount: int | float | None) -> str:
     """Rp750.000 (id), IDR 750,000 (en): whole rupiah, as Babel's locale data writes them."""
     return "" if amount is None else format_currency(amount, "IDR")
-
-
-ROLE_LABELS = {
-    "caseworker": _l("caseworker"),
-    "supervisor": _l("supervisor"),
-    "auditor": _l("auditor"),
-    "program_manager": _l("program manager"),
-    "agency": _l("agency"),
-    "admin": _l("administrator"),
-    "system": _l("system"),
-}
-
-
-def role_label(value: str | None) -> str:
-    """A role in the reader's language (an unknown one as it is; none as a dash)."""
-    return str(ROLE_LABELS.get(value or "", value or "—"))
