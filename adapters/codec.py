@@ -39,7 +39,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -129,7 +129,8 @@ class Wrapper:
         self._lookup = hmac.new(lookup_key, digestmod=hashlib.sha256)  # keyed once, copied
 
     def lookup(self, kind: str, value: str) -> str:
-        """The keyed hash of an identifier (`kind` is `nik` or `kk`): 64 hex digits."""
+        """The keyed hash of an identifier (`kind` is `nik` or `kk`), or of a name's word
+        (`name`, for the register's search): 64 hex digits."""
         mac = self._lookup.copy()
         mac.update(f"{kind}:{value}".encode())
         return mac.hexdigest()
@@ -154,6 +155,9 @@ class KeyRing(Protocol):
 
     def key(self, subject: str) -> AESGCM | None:
         """The subject's key; None once it was erased (or never existed)."""
+
+    def keys(self, subjects: list[str]) -> dict[str, AESGCM | None]:
+        """The keys of these subjects (None for an erased one), all at once."""
 
     def erase(self, subject: str) -> bool:
         """Destroy the subject's key; False when it was already gone."""
@@ -185,6 +189,9 @@ class MemoryKeyRing:
 
     def key(self, subject: str) -> AESGCM | None:
         return self._keys.get(subject)
+
+    def keys(self, subjects: list[str]) -> dict[str, AESGCM | None]:
+        return {subject: self._keys.get(subject) for subject in subjects}
 
     def erase(self, subject: str) -> bool:
         with self._lock:
@@ -248,6 +255,23 @@ class Codec:
     def erase(self, subject: str) -> None:
         self.ring.erase(subject)
         self.forget()
+
+    def load_keys(self, tokens: Iterable[str | None]) -> None:
+        """Fetch the keys of these tokens' subjects at once (one look-up in the key store), so
+        that opening the tokens after it asks for none (a page of a view's rows)."""
+        if self._fresh is not None:
+            self._fresh()
+        wanted = {
+            token[4:36]
+            for token in tokens
+            if token and token[:4] == PREFIX and len(token) >= 40 and token[36] == "."
+        }
+        wanted.difference_update(self._aeads)
+        if not wanted:
+            return
+        if len(self._aeads) + len(wanted) >= _OPENED_LIMIT:
+            self._aeads.clear()
+        self._aeads.update(self.ring.keys(sorted(wanted)))
 
     def mapper(self, mapper: Mapper) -> Mapper:
         """The application's mapper, storing personal fields as tokens (with the configured

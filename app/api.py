@@ -37,6 +37,7 @@ from app.disclosure import (
     codec,
     disclose_beneficiary,
     disclose_household,
+    disclose_households,
     household_from_store,
     masked_nik,
 )
@@ -221,8 +222,9 @@ def households():
         kelurahan_in=kelurahan_of(casework, actor),
         limit=limit,
         offset=offset,
+        name_key=casework.name_key,
     )
-    results = [disclose_household(codec(), row) for row in found]
+    results = disclose_households(codec(), found)
     access_log.record_households(actor, "api", results, access_log.api_reason(), nik or None)
     return jsonify({"results": results})
 

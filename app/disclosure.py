@@ -1,8 +1,9 @@
 """The disclosure rules: what of a person's data an answer or a page shows.
 
-The read models keep no NIK or KK number in clear, only tokens (projections.register). What a
-page or an answer shows is opened here, with the write side's codec; an erased person shows
-as erased (`erased: true`, no NIK, name or birth date).
+The read models keep no NIK, KK number, name, birth date or address in clear, only tokens
+(projections.register). What a page or an answer shows is opened here, with the write side's
+codec (the keys of a page's tokens fetched at once: `disclose_households`); an erased person
+shows as erased (`erased: true`, no NIK, name or birth date).
 """
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ def masked_nik(nik: str | None) -> str | None:
 
 
 def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
-    """A member row of the register view as shown: the NIK opened, or the person erased."""
+    """A member row of the register view as shown: NIK, name and birth date opened, or the
+    person erased."""
     nik = opened(codec, member.get("nik_token"))
     erased = bool(member.get("erased")) or nik is None
     shown = {
         "nik": nik,
-        "name": member["name"],
-        "birth_date": member.get("birth_date"),
+        "name": opened(codec, member.get("name_token")),
+        "birth_date": opened(codec, member.get("birth_date_token")),
         "sex": member["sex"],
         "relationship": member["relationship"],
         "status": member["status"],
@@ -60,9 +62,35 @@ def disclose_member(codec: Codec, member: dict[str, Any]) -> dict[str, Any]:
     return {**shown, "restricted": bool(member.get("restricted")), "erased": erased}
 
 
+# A household's fields the register view keeps as tokens, and the names they are shown by.
+_SEALED_FIELDS = {"address_token": "address", "rt_token": "rt", "rw_token": "rw"}
+
+
+def _tokens(row: dict[str, Any]) -> list[str | None]:
+    """Every token of a household row of the register view."""
+    found = [row.get("kk_token"), *(row.get(token) for token in _SEALED_FIELDS)]
+    for member in row.get("members", []):
+        found += [member.get(name) for name in ("nik_token", "name_token", "birth_date_token")]
+    links = [row.get("split_from") or {}, *row.get("splits", [])]
+    return found + [link.get("kk_token") for link in links]
+
+
+def disclose_households(codec: Codec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Households of the register view as shown (`disclose_household`), the keys of all their
+    tokens fetched in one pass."""
+    codec.load_keys(token for row in rows for token in _tokens(row))
+    return [disclose_household(codec, row) for row in rows]
+
+
 def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
-    """A household of the register view as shown: KK number and NIKs opened."""
-    rest = {key: value for key, value in row.items() if key not in ("id", "kk_token", "members")}
+    """A household of the register view as shown: KK number, address, NIKs, names and birth
+    dates opened."""
+    codec.load_keys(_tokens(row))
+    rest = {
+        _SEALED_FIELDS.get(key, key): opened(codec, value) if key in _SEALED_FIELDS else value
+        for key, value in row.items()
+        if key not in ("id", "kk_token", "members")
+    }
 
     def link(found: dict[str, Any]) -> dict[str, Any]:  # a split family's (SplitFamily)
         shown = {k: v for k, v in found.items() if k != "kk_token"}

@@ -40,7 +40,12 @@ from app.auth import kelurahan_of, web_actor
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.csv_export import ERROR_HEADER, csv_response, error_rows
-from app.disclosure import disclose_household, household_from_store, masked_nik
+from app.disclosure import (
+    disclose_household,
+    disclose_households,
+    household_from_store,
+    masked_nik,
+)
 from app.drafts import RULE_FIELDS, draft_rules, load_draft, rules_from_form
 from app.health import LAG_LIMIT, snapshot
 from app.history import stream_history, timeline
@@ -345,8 +350,16 @@ def find_households(
         by_kk = search(views, kk_hash=casework.kk_key(digits), kelurahan_in=areas)
         found = {h["id"]: shown(h) for h in by_nik + by_kk}
         return list(found.values()), False, None
-    rows = search(views, q=q, kelurahan_in=areas, limit=PAGE_SIZE + 1, offset=offset)
-    return [shown(row) for row in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE, None
+    rows = search(
+        views,
+        q=q,
+        kelurahan_in=areas,
+        limit=PAGE_SIZE + 1,
+        offset=offset,
+        name_key=casework.name_key,
+    )
+    page_rows = disclose_households(casework.codec, rows[:PAGE_SIZE])
+    return page_rows, len(rows) > PAGE_SIZE, None
 
 
 @bp.get("/")

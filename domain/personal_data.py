@@ -209,7 +209,8 @@ class PersonalDataCodec(Protocol):
     """What the use cases ask of the codec that encrypts personal fields."""
 
     def lookup(self, kind: str, value: str) -> str:
-        """The keyed hash of an identifier (`kind` is `nik` or `kk`)."""
+        """The keyed hash of an identifier (`kind` is `nik` or `kk`) or of a name's word
+        (`name`)."""
 
     def subject_of(self, lookup: str) -> str | None:
         """The live subject of a keyed hash, without creating one."""

@@ -112,6 +112,13 @@ class UseCases(Application):
             return hashlib.sha256(f"kk:{kk_number}".encode()).hexdigest()
         return self.codec.lookup("kk", kk_number)
 
+    def name_key(self, word: str) -> str:
+        """The keyed hash of one normalised word (or word prefix) of a name: what the register
+        view's name search looks for (`projections.base.name_words`), never the word itself."""
+        if self.codec is None:
+            return hashlib.sha256(f"name:{word}".encode()).hexdigest()
+        return self.codec.lookup("name", word)
+
     @staticmethod
     def _check_expected_version(aggregate: Any, expected: int | None) -> None:
         if expected is not None and expected != aggregate.version:

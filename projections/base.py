@@ -9,9 +9,12 @@ duplicate or replayed message (same stream, same or older version) is skipped.
 Personal data (UU PDP). Events travel with their personal fields encrypted per person
 (`adapters.codec`); `reveal` opens an envelope before any projection sees it. No view
 keeps a NIK or a KK number in clear: only its `Identity` (the person's pseudonymous subject,
-the keyed hash to find it by, and the token to show it to those allowed). When a person's
-data is erased (PersonalDataErased, the key destroyed) every view, in every generation of its
-tables, replaces that subject's personal data with erasure markers through its required
+the keyed hash to find it by, and the token to show it to those allowed). Nor a name, a birth
+date or an address: only its `Sealed` form (the token, encrypted with the person's key, that
+those allowed open to show it, and for a name the keyed hashes of its words and word
+prefixes, `name_terms`, to find it by), so destroying the key leaves nothing readable. When a
+person's data is erased (PersonalDataErased, the key destroyed) every view, in every generation
+of its tables, replaces that subject's personal data with erasure markers through its required
 `on_erasure` hook, keeping the rows so counts stay right.
 """
 
@@ -19,13 +22,15 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.codec import ERASED_ID, PREFIX, Codec, Revealed, is_erased
+from adapters.codec import ERASED, ERASED_ID, PREFIX, Codec, Revealed, is_erased
 from adapters.db import Cursor, Database
+from domain.personal_data import FIELDS
 
 log = logging.getLogger("casework.projections")
 
@@ -98,12 +103,97 @@ def identity(value: Any) -> Identity:
     raise ValueError("an identifier not revealed by projections.base.reveal")
 
 
+# --- names, birth dates, addresses ------------------------------------------------------------
+
+# A name is found by its words and by their prefixes of at least this many letters.
+MIN_PREFIX = 3
+# The fields found by the keyed hashes of their words: the names of persons.
+SEARCHED_FIELDS = frozenset(name for name, f in FIELDS.items() if f.category == "names")
+_APOSTROPHES = str.maketrans("", "", "'\u2019`")
+
+
+def name_words(text: str) -> list[str]:
+    """The words of a name (or of a search for one) as the search compares them: lower case,
+    accents and apostrophes dropped, split at anything not a letter or a digit."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain)
+
+
+def name_terms(text: str) -> set[str]:
+    """What a name is found by: each of its words, and each word's prefixes of MIN_PREFIX
+    letters or more (`Siti Aminah`: siti, sit, aminah, amina, amin, ami)."""
+    terms: set[str] = set()
+    for word in name_words(text):
+        terms.add(word)
+        terms.update(word[:size] for size in range(MIN_PREFIX, len(word)))
+    return terms
+
+
+class Opened(str):
+    """A personal text or date of an envelope opened by `reveal` that still knows its token;
+    a name (SEARCHED_FIELDS) also the keyed hashes of its `name_terms`."""
+
+    token: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What a view may keep of a name, a birth date or an address: never the value itself.
+
+    `token` the encrypted value, shown to those allowed through `Codec.open` (ERASED, or None
+    for a missing value or an erased date); `terms` the keyed hashes (`Codec.lookup("name",
+    term)`) of a name's words and prefixes, for the search by name (none once erased)."""
+
+    token: str | None
+    terms: frozenset[str] = frozenset()
+
+
+def sealed(value: Any) -> Sealed:
+    """The sealed form of a personal text or date in an envelope opened by `reveal`."""
+    if isinstance(value, Opened):
+        return Sealed(token=value.token, terms=value.terms)
+    if value is None:
+        return Sealed(token=None)
+    if is_erased(value):
+        return Sealed(token=ERASED)
+    raise ValueError("a personal field not revealed by projections.base.reveal")
+
+
+def _kept(codec: Codec, stored: Any, opened: Any, key: Any) -> Any:
+    """`opened` (a fresh copy made by `Codec.reveal`) with each personal text or date that was
+    a token in `stored` an `Opened` knowing its token (and, for a name, its terms)."""
+    kind = type(stored)
+    if kind is str:
+        if stored[:4] != PREFIX or type(opened) is not str or opened == ERASED:
+            return opened
+        found = Opened(opened)
+        found.token = stored
+        found.terms = (
+            frozenset(codec.lookup("name", term) for term in sorted(name_terms(opened)))
+            if key in SEARCHED_FIELDS
+            else frozenset()
+        )
+        return found
+    if kind is dict and type(opened) is dict and len(stored) == len(opened):
+        for (name, item), shown in zip(stored.items(), list(opened), strict=True):
+            if type(item) in (str, dict, list):
+                opened[shown] = _kept(codec, item, opened[shown], name)
+    elif kind is list and type(opened) is list and len(stored) == len(opened):
+        for at, item in enumerate(stored):
+            if type(item) in (str, dict, list):
+                opened[at] = _kept(codec, item, opened[at], key)
+    return opened
+
+
 def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
     """The envelope as projections read it: every token opened (or its erasure marker); each
     NIK and KK number a `Revealed` (with subject, token and keyed hash) that `identity` turns
-    into what a view may keep. Tokens are in `data` and in free-text meta such as `reason`."""
+    into what a view may keep, each other personal text or date an `Opened` that `sealed`
+    does. Tokens are in `data` and in free-text meta such as `reason`."""
     opened = dict(envelope)
-    opened["data"] = codec.reveal(envelope["data"])
+    opened["data"] = _kept(codec, envelope["data"], codec.reveal(envelope["data"]), None)
     reason = envelope.get("reason")  # the only free text of the envelope outside its data
     if type(reason) is str and reason[:4] == PREFIX:
         opened["reason"] = codec.open(reason)

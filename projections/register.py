@@ -1,20 +1,32 @@
 """The household register: search by NIK, KK number or name; a household with its members.
 
-No NIK or KK number is kept in clear (UU PDP): a member row has the person's pseudonymous
+No personal data is kept in clear (UU PDP): a member row has the person's pseudonymous
 `subject`, the keyed hash `nik_hash` that a search by NIK looks for (`Casework.nik_key`) and
 the token `nik_token` that the web opens to show the NIK to those allowed; a household has
-`kk_hash` and `kk_token` likewise. Names stay in clear for the search by name, until the
-person's data is erased: then name, birth date, hash and token are replaced by erasure
-markers (`erase_person`) and the row stays, marked `erased`.
+`kk_hash` and `kk_token` likewise. Name and birth date are tokens too (`name_token`,
+`birth_date_token`, the person's key), and so are the address, RT and RW (the household's
+key): the web opens them for display (`app.disclosure`). A name is found through `name_terms`:
+the keyed hashes (`Casework.name_key`) of its words and of their prefixes of 3 letters or more
+(`projections.base.name_terms`), never the words themselves. When the person's data is erased
+their terms are deleted and the tokens replaced by erasure markers (`erase_person`); the row
+stays, marked `erased`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from adapters.codec import ERASED, is_erased
+from adapters.codec import ERASED
 from adapters.db import Cursor, Database
-from projections.base import Projection, erased_identity, identity, live_tables
+from projections.base import (
+    Projection,
+    erased_identity,
+    identity,
+    live_tables,
+    name_words,
+    sealed,
+)
 
 TABLES = {
     "households": (
@@ -22,7 +34,7 @@ TABLES = {
         " id VARCHAR(36) PRIMARY KEY, kk_subject VARCHAR(32) NOT NULL,"
         " kk_hash VARCHAR(64), kk_token TEXT NOT NULL,"
         " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
-        " address TEXT NOT NULL, rt VARCHAR(3) NOT NULL, rw VARCHAR(3) NOT NULL,"
+        " address_token TEXT, rt_token TEXT, rw_token TEXT,"
         " version INTEGER NOT NULL, registered_at VARCHAR(40) NOT NULL,"
         " updated_at VARCHAR(40) NOT NULL)"
     ),
@@ -30,11 +42,17 @@ TABLES = {
         "CREATE TABLE IF NOT EXISTS {name} ("
         " household_id VARCHAR(36) NOT NULL, subject VARCHAR(32) NOT NULL,"
         " nik_hash VARCHAR(64), nik_token TEXT NOT NULL,"
-        " name TEXT NOT NULL, name_key TEXT NOT NULL, birth_date VARCHAR(10),"
+        " name_token TEXT NOT NULL, birth_date_token TEXT,"
         " sex VARCHAR(1) NOT NULL, relationship VARCHAR(30) NOT NULL,"
         " status VARCHAR(20) NOT NULL, seq INTEGER NOT NULL,"
         " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
         " PRIMARY KEY (household_id, subject))"
+    ),
+    # the keyed hashes of each member's name words and word prefixes (the search by name)
+    "name_terms": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " term VARCHAR(64) NOT NULL, household_id VARCHAR(36) NOT NULL,"
+        " subject VARCHAR(32) NOT NULL, PRIMARY KEY (term, household_id, subject))"
     ),
     # every KK number a household is found by: its own, past and present (a new head gets a
     # new number), and, for a family that split off, the KK it split from (`origin`)
@@ -58,20 +76,25 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
-    "CREATE INDEX IF NOT EXISTS {members}_mem_name ON {members} (name_key)",
+    "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
+    "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
 ]
 
 
-def name_key(name: str) -> str:
-    return " ".join(name.lower().split())
-
-
-def _name(person: dict[str, Any]) -> tuple[str, str]:
-    """(name, search key); an erased name is never found by a search."""
-    name = person.get("name")
-    if name is None or is_erased(name):
-        return ERASED, ""
-    return name, name_key(name)
+def _name(cur: Cursor, names: dict[str, str], household_id: str, subject: str, person: dict) -> str:
+    """The token of the person's name, its terms indexed for the search (replacing any
+    earlier ones of this member); an erased name is never found."""
+    name = sealed(person.get("name"))
+    cur.execute(
+        f"DELETE FROM {names['name_terms']} WHERE household_id=? AND subject=?",
+        (household_id, subject),
+    )
+    if name.terms:
+        cur.executemany(
+            f"INSERT INTO {names['name_terms']} (term, household_id, subject) VALUES (?, ?, ?)",
+            [(term, household_id, subject) for term in sorted(name.terms)],
+        )
+    return name.token or ERASED
 
 
 def _insert_member(
@@ -81,19 +104,18 @@ def _insert_member(
         f"SELECT COUNT(*) FROM {names['members']} WHERE household_id=?", (household_id,)
     ).fetchone()[0]
     who = identity(person["nik"])
-    name, key = _name(person)
+    name = _name(cur, names, household_id, who.subject, person)
     cur.execute(
-        f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token, name,"
-        " name_key, birth_date, sex, relationship, status, seq, erased)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+        f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token,"
+        " name_token, birth_date_token, sex, relationship, status, seq, erased)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
         (
             household_id,
             who.subject,
             who.hash,
             who.token,
             name,
-            key,
-            None if who.erased else person.get("birth_date"),
+            None if who.erased else sealed(person.get("birth_date")).token,
             person["sex"],
             relationship,
             seq,
@@ -114,7 +136,7 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
     kk = identity(data["kk_number"])
     cur.execute(
         f"INSERT INTO {names['households']} (id, kk_subject, kk_hash, kk_token, kecamatan,"
-        " kelurahan, address, rt, rw, version, registered_at, updated_at)"
+        " kelurahan, address_token, rt_token, rw_token, version, registered_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             envelope["stream_id"],
@@ -123,9 +145,7 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
             kk.token,
             data["kecamatan"],
             data["kelurahan"],
-            data["address"],
-            data["rt"],
-            data["rw"],
+            *_address(data),
             envelope["version"],
             envelope["recorded_at"],
             envelope["recorded_at"],
@@ -133,6 +153,11 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
     )
     _insert_member(cur, names, envelope["stream_id"], data["head"], "kepala_keluarga")
     _kk_number(cur, names, envelope["stream_id"], kk, "own")
+
+
+def _address(data: dict[str, Any]) -> tuple[str | None, ...]:
+    """The tokens of a household's address, RT and RW."""
+    return tuple(sealed(data.get(field)).token for field in ("address", "rt", "rw"))
 
 
 def _kk_number(cur: Cursor, names: dict[str, str], household_id: str, kk: Any, kind: str) -> None:
@@ -242,11 +267,12 @@ def death_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any])
 
 def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     person, relationship = envelope["data"]["person"], envelope["data"]["relationship"]
-    name, key = _name(person)
+    household_id, subject = envelope["stream_id"], identity(person["nik"]).subject
+    name = _name(cur, names, household_id, subject, person)
     cur.execute(
-        f"UPDATE {names['members']} SET status='active', relationship=?, name=?, name_key=?"
+        f"UPDATE {names['members']} SET status='active', relationship=?, name_token=?"
         " WHERE household_id=? AND subject=?",
-        (relationship, name, key, envelope["stream_id"], identity(person["nik"]).subject),
+        (relationship, name, household_id, subject),
     )
     _touch(cur, names, envelope)
 
@@ -289,16 +315,9 @@ def restriction_lifted(cur: Cursor, names: dict[str, str], envelope: dict[str, A
 def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
     cur.execute(
-        f"UPDATE {names['households']} SET kecamatan=?, kelurahan=?, address=?, rt=?, rw=?"
-        " WHERE id=?",
-        (
-            data["kecamatan"],
-            data["kelurahan"],
-            data["address"],
-            data["rt"],
-            data["rw"],
-            envelope["stream_id"],
-        ),
+        f"UPDATE {names['households']} SET kecamatan=?, kelurahan=?, address_token=?,"
+        " rt_token=?, rw_token=? WHERE id=?",
+        (data["kecamatan"], data["kelurahan"], *_address(data), envelope["stream_id"]),
     )
     _touch(cur, names, envelope)
 
@@ -309,13 +328,15 @@ def household_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, An
 
 def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
     """The person's key is destroyed: in every household they were a member of, their row
-    keeps only the erasure markers (and status, relationship, sex: no longer anyone's)."""
+    keeps only the erasure markers (and status, relationship, sex: no longer anyone's), and
+    their name is no longer found."""
     marker = erased_identity(subject)
     cur.execute(
-        f"UPDATE {names['members']} SET nik_hash=NULL, nik_token=?, name=?, name_key='',"
-        " birth_date=NULL, erased=1 WHERE subject=?",
+        f"UPDATE {names['members']} SET nik_hash=NULL, nik_token=?, name_token=?,"
+        " birth_date_token=NULL, erased=1 WHERE subject=?",
         (marker.token, ERASED, subject),
     )
+    cur.execute(f"DELETE FROM {names['name_terms']} WHERE subject=?", (subject,))
 
 
 HANDLERS = {
@@ -340,8 +361,9 @@ PROJECTION = Projection(
     serves="registry",
     indexes=INDEXES,
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
-    # v4: every KK number a household held (kk_numbers) and split families' links
-    version=4,
+    # v4: every KK number a household held (kk_numbers) and split families' links;
+    # v5: no name, birth date or address in clear (tokens), names found by keyed hashes
+    version=5,
     stream_handlers={"Household": household_changed},
     ignores=frozenset(
         {
@@ -360,7 +382,21 @@ PROJECTION = Projection(
     on_erasure=erase_person,
 )
 
-_HOUSEHOLD_COLUMNS = "id, kk_token, kecamatan, kelurahan, address, rt, rw, version, registered_at"
+# A search by name looks for this many of its words at most.
+MAX_WORDS = 8
+
+_HOUSEHOLD_KEYS = (
+    "id",
+    "kk_token",
+    "kecamatan",
+    "kelurahan",
+    "address_token",
+    "rt_token",
+    "rw_token",
+    "version",
+    "registered_at",
+)
+_HOUSEHOLD_COLUMNS = ", ".join(_HOUSEHOLD_KEYS)
 
 
 def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[dict[str, Any]]:
@@ -370,7 +406,8 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
     marks = ",".join("?" for _ in ids)
     members: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     for row in db.query(
-        f"SELECT household_id, subject, nik_token, name, birth_date, sex, relationship, status,"
+        f"SELECT household_id, subject, nik_token, name_token, birth_date_token, sex,"
+        " relationship, status,"
         f" restricted, erased FROM {names['members']} WHERE household_id IN ({marks})"
         " ORDER BY household_id, seq",
         ids,
@@ -380,8 +417,8 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
             {
                 "subject": subject,
                 "nik_token": token,
-                "name": name,
-                "birth_date": birth_date,
+                "name_token": name,
+                "birth_date_token": birth_date,
                 "sex": sex,
                 "relationship": relationship,
                 "status": status,
@@ -406,19 +443,9 @@ def _households(db: Database, names: dict[str, str], rows: list[tuple]) -> list[
             links[hid]["split_from"] = link
         else:
             links[hid]["splits"].append(link)
-    keys = (
-        "id",
-        "kk_token",
-        "kecamatan",
-        "kelurahan",
-        "address",
-        "rt",
-        "rw",
-        "version",
-        "registered_at",
-    )
     return [
-        dict(zip(keys, row, strict=True), members=members[row[0]], **links[row[0]]) for row in rows
+        dict(zip(_HOUSEHOLD_KEYS, row, strict=True), members=members[row[0]], **links[row[0]])
+        for row in rows
     ]
 
 
@@ -440,14 +467,49 @@ def search(
     kelurahan_in: tuple[str, ...] | None = None,
     limit: int = 50,
     offset: int = 0,
+    name_key: Callable[[str], str] | None = None,
 ) -> list[dict[str, Any]]:
     """Households matching every criterion given; with none given, the newest ones.
 
     A NIK or KK number is looked for by its keyed hash (`Casework.nik_key`, `kk_key`);
-    `kelurahan_in` (a case worker's area) keeps only households of those kelurahan."""
+    `kelurahan_in` (a case worker's area) keeps only households of those kelurahan. `q`
+    finds the households with a member whose name has every word of `q` (its first
+    MAX_WORDS), in any order, as a word or as a word's beginning of 3 letters or more; case,
+    accents and apostrophes aside (`projections.base.name_words`), never inside a word. It is
+    looked for by the words' keyed hashes: `name_key` (`Casework.name_key`) is required with
+    `q`."""
+    statement, params = search_query(
+        db,
+        nik_hash=nik_hash,
+        kk_hash=kk_hash,
+        q=q,
+        kelurahan_in=kelurahan_in,
+        limit=limit,
+        offset=offset,
+        name_key=name_key,
+    )
+    if not statement:
+        return []
+    return _households(db, live_tables(db, PROJECTION), db.query(statement, params))
+
+
+def search_query(
+    db: Database,
+    *,
+    nik_hash: str = "",
+    kk_hash: str = "",
+    q: str = "",
+    kelurahan_in: tuple[str, ...] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    name_key: Callable[[str], str] | None = None,
+) -> tuple[str, list[Any]]:
+    """The statement `search` runs for these criteria and its parameters; ("", []) when
+    nothing can match (a name with no letters, no kelurahan)."""
     names = live_tables(db, PROJECTION)
     hh, mem = names["households"], names["members"]
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if nik_hash:
         where.append(f"id IN (SELECT household_id FROM {mem} WHERE nik_hash=?)")
         params.append(nik_hash)
@@ -455,20 +517,27 @@ def search(
         where.append(f"id IN (SELECT household_id FROM {names['kk_numbers']} WHERE kk_hash=?)")
         params.append(kk_hash)
     if q:
-        where.append(f"id IN (SELECT household_id FROM {mem} WHERE name_key LIKE ?)")
-        params.append(f"%{name_key(q)}%")
+        words = sorted(set(name_words(q)[:MAX_WORDS]))
+        if not words:
+            return "", []  # nothing a name is made of
+        if name_key is None:
+            raise TypeError("a search by name needs name_key (Casework.name_key)")
+        found = " INTERSECT ".join(
+            f"SELECT household_id, subject FROM {names['name_terms']} WHERE term=?" for _ in words
+        )
+        where.append(f"id IN (SELECT household_id FROM ({found}) AS found)")
+        params.extend(name_key(word) for word in words)
     if kelurahan_in is not None:
         if not kelurahan_in:
-            return []
+            return "", []
         where.append(f"kelurahan IN ({', '.join('?' * len(kelurahan_in))})")
         params.extend(kelurahan_in)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.query(
+    statement = (
         f"SELECT {_HOUSEHOLD_COLUMNS} FROM {hh} {clause}"
-        " ORDER BY registered_at DESC, id LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        " ORDER BY registered_at DESC, id LIMIT ? OFFSET ?"
     )
-    return _households(db, names, rows)
+    return statement, [*params, limit, offset]
 
 
 def count_households(db: Database) -> int:
@@ -484,6 +553,9 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
         "members": db.query(f"SELECT * FROM {names['members']} ORDER BY household_id, subject"),
         "kk_numbers": db.query(
             f"SELECT * FROM {names['kk_numbers']} ORDER BY household_id, kk_hash"
+        ),
+        "name_terms": db.query(
+            f"SELECT * FROM {names['name_terms']} ORDER BY term, household_id, subject"
         ),
         "links": db.query(
             f"SELECT * FROM {names['links']} ORDER BY household_id, other_id, direction"

@@ -7,6 +7,7 @@ import pytest
 from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from adapters.wire import from_notification
+from app.disclosure import disclose_household
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, make_meta
 from projections import register
@@ -109,7 +110,7 @@ def test_a_relocated_household_is_found_at_its_new_address(app, tmp_path):
         },
         meta,
     )
-    shown = register.get_household(project(app, tmp_path), hid)
+    shown = disclose_household(app.codec, register.get_household(project(app, tmp_path), hid))
     assert (shown["kecamatan"], shown["kelurahan"], shown["address"], shown["rt"]) == (
         "Jambi Selatan",
         "Tambak Sari",
