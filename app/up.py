@@ -27,7 +27,8 @@ DEMO_ACCOUNTS = {
     "demo-admin": ("admin", None, []),
     "demo-supervisor": ("supervisor", None, []),
     "demo-supervisor2": ("supervisor", None, []),  # a second one: the checker of the first
-    "demo-caseworker": ("caseworker", None, ["Simpang IV Sipin", "Telanaipura"]),
+    # the two kelurahan of Paal Merah with the most families in the demo data
+    "demo-caseworker": ("caseworker", None, ["Talang Bakung", "Payo Selincah"]),
     "demo-program-manager": ("program_manager", "DINSOS", []),
     "demo-auditor": ("auditor", None, []),
     "demo-agency": ("agency", None, []),
