@@ -14,7 +14,7 @@ from adapters.bootstrap import bootstrap
 from adapters.broker import EmbeddedBroker
 from adapters.codec import new_master_key
 from adapters.settings import Settings, SettingsError
-from app import accounts_cli, audit_cli, server
+from app import accounts_cli, audit_cli, import_cli, server
 from app import seed as seeding
 from app import up as everything
 from consumers import policies, relay, runner
@@ -99,6 +99,10 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    return import_cli.run(bootstrap(settings), args)
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return everything.up(settings, demo=args.demo)
 
@@ -153,6 +157,12 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--households", type=int, required=True, metavar="N")
     seed.add_argument("--seed", type=int, default=0, metavar="S")
     seed.set_defaults(func=cmd_seed)
+    import_cli.arguments(
+        sub.add_parser(
+            "import",
+            help="import DTSEN, DTKS, P3KE or verval files (CSV or XLSX) into the register",
+        )
+    ).set_defaults(func=cmd_import)
     rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
     rebuild.set_defaults(func=cmd_rebuild)

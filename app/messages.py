@@ -507,6 +507,50 @@ ERRORS: dict[str, LazyString] = {
     "nik.unknown": _l("This NIK is not recorded in the system: no personal data is held about it."),
     "csrf.invalid": _l("The form has expired. Reload the page and send it again."),
     "store.unavailable": _l("The database cannot be reached right now. Try again in a moment."),
+    # Importing files (app/importer.py): the reasons of FILE.rejected.csv
+    "import.columns": _l(
+        "The row has fewer columns than the header. Check for a missing separator (|) or a"
+        " line break inside a cell."
+    ),
+    "import.duplicate_nik": _l(
+        "This NIK appears on an earlier row of the file; only the first row was imported."
+        " Check which row is right."
+    ),
+    "import.duplicate_kk": _l(
+        "This family (KK number or family id) appears on an earlier row of the file; only the"
+        " first row was imported."
+    ),
+    "import.no_head": _l(
+        "The family has no head of family in the file, so it cannot be registered. Add the"
+        " head's row."
+    ),
+    "import.second_head": _l(
+        "The family already has a head of family. Check the relationship on this row."
+    ),
+    "import.head_deceased": _l(
+        "The head of family is marked as deceased, so the family cannot be registered. Enter"
+        " the new head first."
+    ),
+    "import.family_missing": _l(
+        "No family row of the file has this family's KK number or id. Check the number, or"
+        " add the family's row."
+    ),
+    "import.family_refused": _l(
+        "Another row of this family was refused, so the family was not imported. Correct that"
+        " row and import the file again."
+    ),
+    "import.household_unknown": _l(
+        "No household in the register has this KK number. Register the family first."
+    ),
+    "import.kk_missing": _l(
+        "The family is not in the register and the file gives no KK number, so it cannot be"
+        " registered. Add the KK number (column no_kk)."
+    ),
+    "import.nik_elsewhere": _l(
+        "This NIK is a member of another household in the register; the person was not"
+        " added twice. Check which family card the person is on."
+    ),
+    "import.flag": _l("Enter Ya or Tidak (or 1 or 0)."),
 }
 
 # Interface text: key -> (Bahasa Indonesia, English)

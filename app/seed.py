@@ -16,12 +16,11 @@ grant they refuse is skipped and counted. Each step's meta says when it happened
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from collections import Counter
 from typing import Any
 
 from adapters.bootstrap import System
+from app.progress import Progress
 from app.seed_data import HistoryGenerator, generate_households
 from domain.application import Actor, Casework, make_meta
 from domain.catalog import seed_catalog
@@ -36,31 +35,6 @@ CREATES = {
     "FileObjection": "objection",
     "EnrollEmpowerment": "enrollment",
 }
-
-
-class Progress:
-    """A progress bar on a terminal; a log line every tenth otherwise."""
-
-    def __init__(self, total: int, label: str, interactive: bool) -> None:
-        self.total, self.label, self.interactive = max(total, 1), label, interactive
-        self.started = time.monotonic()
-        self.last_tenth = -1
-
-    def update(self, done: int) -> None:
-        if self.interactive:
-            width = 30
-            filled = width * done // self.total
-            rate = done / max(time.monotonic() - self.started, 1e-6)
-            sys.stderr.write(
-                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
-                f" ({rate:.0f}/s)"
-            )
-            sys.stderr.flush()
-            if done == self.total:
-                sys.stderr.write("\n")
-        elif (tenth := 10 * done // self.total) != self.last_tenth:
-            self.last_tenth = tenth
-            log.info("%s: %d/%d", self.label, done, self.total)
 
 
 def _occurred_at(day: str) -> str:

@@ -72,7 +72,8 @@ class HouseholdCases(UseCases):
 
     def get_household(self, household_id: uuid.UUID | str) -> Household:
         try:
-            household = self.repository.get(uuid.UUID(str(household_id)))
+            wanted = uuid.UUID(str(household_id))
+            household = self.held(wanted) or self.repository.get(wanted)
         except (AggregateNotFoundError, ValueError):
             raise NotFound("household_id", "household.not_found") from None
         if not isinstance(household, Household):
@@ -105,9 +106,20 @@ class HouseholdCases(UseCases):
         index = self._nik_index(nik)
         return index.household_id if index is not None and index.active else None
 
-    def _nik_index(self, nik: str) -> NikIndex | None:
+    def household_id_for_kk(self, kk_number: str) -> uuid.UUID | None:
+        """The household holding this KK number, now or before (a KK number stays claimed by
+        the household after ChangeHead gives it a new one), if any."""
+        index_id = KkIndex.create_id(self.kk_key(kk_number))
         try:
-            return self.repository.get(NikIndex.create_id(self.nik_key(nik)))
+            index = self.held(index_id) or self.repository.get(index_id)
+        except AggregateNotFoundError:
+            return None
+        return index.household_id
+
+    def _nik_index(self, nik: str) -> NikIndex | None:
+        index_id = NikIndex.create_id(self.nik_key(nik))
+        try:
+            return self.held(index_id) or self.repository.get(index_id)
         except AggregateNotFoundError:
             return None
 
@@ -163,6 +175,7 @@ class HouseholdCases(UseCases):
         problems = kk_problems(cmd["kk_number"])
         if problems:
             raise DomainError("kk_number", problems[0].code)
+        optimistic = optimistic and self.optimistic_claims()
         head = cmd["head"]
         check_person(head, "head")
         check_head(head, occurred_on(meta))
@@ -197,6 +210,7 @@ class HouseholdCases(UseCases):
         household = self._household_for(cmd)
         check_person(cmd["person"], "person")
         nik = cmd["person"]["nik"]
+        optimistic = optimistic and self.optimistic_claims()
         if nik in household.members:
             optimistic = False  # rejoining: the claim exists (released)
         identity = None if optimistic else self._identity_elsewhere(nik, household.id)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -68,6 +71,36 @@ def event_id(stream_id: uuid.UUID, version: int) -> str:
     return str(uuid.uuid5(stream_id, str(version)))
 
 
+@dataclass
+class Together:
+    """The aggregates (and uniqueness claims) that commands carried out inside
+    `UseCases.together()` changed: held in memory, in the order first changed, and saved in
+    one transaction when the block ends. A command loading a held aggregate gets the held
+    object, so the next command sees what the one before changed."""
+
+    optimistic: bool = True  # claims taken without reading (see HouseholdCases._claim_nik)
+    held: dict[uuid.UUID, Any] = field(default_factory=dict)
+    claims: dict[uuid.UUID, Any] = field(default_factory=dict)
+    answered: dict[uuid.UUID, int] = field(default_factory=dict)  # the last version answered
+
+    def hold(self, aggregate: Any, claims: list) -> Stored:
+        first = (
+            self.answered.get(aggregate.id, aggregate.version - len(aggregate.pending_events)) + 1
+        )
+        self.answered[aggregate.id] = aggregate.version
+        self.held.setdefault(aggregate.id, aggregate)
+        for claim in claims:
+            self.held.setdefault(claim.id, claim)
+            self.claims.setdefault(claim.id, claim)
+        answer = Stored(
+            stream_id=str(aggregate.id),
+            version=aggregate.version,
+            position=0,  # not stored yet: known when the block's save returns
+            event_ids=[event_id(aggregate.id, v) for v in range(first, aggregate.version + 1)],
+        )
+        return answer
+
+
 class UseCases(Application):
     """Saving and loading shared by every group of use cases (mixed into `Casework`).
 
@@ -83,7 +116,44 @@ class UseCases(Application):
         self, env: dict[str, str] | None = None, codec: PersonalDataCodec | None = None
     ) -> None:
         self.codec = codec
+        self._together = threading.local()  # the open `together()` block of each thread
         super().__init__(env=env)
+
+    @contextmanager
+    def together(self, optimistic: bool = True) -> Iterator[Together]:
+        """Carry out several commands as one unit: what they change is saved in one
+        transaction at the end of the block (with every claim), or not at all when the block
+        raises. The commands are the ordinary use cases with their rules; only their saves
+        wait. A claim taken meanwhile by another writer fails the whole save (a Conflict: kk.taken,
+        nik.taken or version.stale), and nothing of the block is stored. Not `optimistic`: the
+        commands read every claim before taking it (a NIK released by another household is
+        claimed again, with the KTP facts it brings), as a command does after its optimistic
+        save failed. Used by the import (app/importer.py)."""
+        if getattr(self._together, "block", None) is not None:
+            raise RuntimeError("together() blocks do not nest")
+        block = Together(optimistic=optimistic)
+        self._together.block = block
+        try:
+            yield block
+        finally:
+            self._together.block = None
+        if not block.held:
+            return
+        try:
+            self.save(*block.held.values())
+        except IntegrityError:
+            raise self._explain_conflict(list(block.claims.values()), "nik") from None
+
+    def optimistic_claims(self) -> bool:
+        """Whether uniqueness claims may be taken without reading them first: yes, unless a
+        careful `together(optimistic=False)` block is open (its save cannot be retried)."""
+        block = getattr(self._together, "block", None)
+        return block is None or block.optimistic
+
+    def held(self, aggregate_id: uuid.UUID) -> Any | None:
+        """The aggregate an open `together()` block holds, changed but not yet saved."""
+        block = getattr(self._together, "block", None)
+        return None if block is None else block.held.get(aggregate_id)
 
     def construct_mapper(self) -> Mapper:
         mapper = super().construct_mapper()  # with the configured compressor and cipher
@@ -125,7 +195,11 @@ class UseCases(Application):
             raise Conflict("expected_version", "version.stale")
 
     def _save(self, aggregate: Any, claims: list, unique_field: str = "") -> Stored:
-        """Save an aggregate with its uniqueness claims atomically; a taken claim is a 409."""
+        """Save an aggregate with its uniqueness claims atomically; a taken claim is a 409.
+        Inside a `together()` block, held to be saved when the block ends."""
+        block = getattr(self._together, "block", None)
+        if block is not None:
+            return block.hold(aggregate, claims)
         try:
             recordings = self.save(aggregate, *claims)
         except IntegrityError:

@@ -1,0 +1,78 @@
+"""`casework import dtsen|dtks|p3ke|verval FILE... --period YYYY-Qn`: the arguments, the run
+with a progress bar, and the summary on stdout (app/importer.py does the work)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from adapters.bootstrap import System
+from app.import_layouts import SOURCES, LayoutError
+from app.importer import BATCH, Importer
+from app.progress import Progress
+
+_PERIOD = re.compile(r"\d{4}-Q[1-4]")
+
+
+def period(text: str) -> str:
+    value = text.strip().upper()
+    if not _PERIOD.fullmatch(value):
+        raise argparse.ArgumentTypeError("a period is YYYY-Qn, e.g. 2026-Q1")
+    return value
+
+
+def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("kind", choices=tuple(SOURCES), help="the source the files come from")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="CSV (pipe-delimited) or XLSX; DTSEN: the family file and the member file",
+    )
+    parser.add_argument(
+        "--period",
+        type=period,
+        required=True,
+        help="the period the source's data describe (YYYY-Qn), kept on every fact",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, metavar="N", help=f"families per transaction ({BATCH})"
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=None,
+        metavar="ROWS",
+        help="at most this many rows per second (to spare a busy store)",
+    )
+    return parser
+
+
+def run(system: System, args: argparse.Namespace) -> int:
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"casework import: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    app = system.casework
+    importer = Importer(app, args.kind, args.period, batch=args.batch, max_rate=args.max_rate)
+    interactive = sys.stderr.isatty()
+    try:
+        summary = importer.run(
+            args.files,
+            progress=lambda total: Progress(total, f"importing {args.kind}", interactive, "rows"),
+        )
+    except LayoutError as error:
+        print(
+            f"casework import: {error.file} is not a {args.kind} file: missing columns"
+            f" {', '.join(error.missing)} (README, Importing)",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        app.close()
+    for line in summary.lines():
+        print(line)
+    return 0

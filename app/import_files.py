@@ -1,0 +1,133 @@
+"""Reading the files the sources deliver: pipe-delimited, quoted CSV in whatever encoding the
+field uses, or XLSX (openpyxl). A table is its header and its rows, each row numbered as a
+spreadsheet shows it (the header's row is 1 in a CSV file; in a sheet, the header may sit
+further down, under a title block, as in P3KE's)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+# Tried in order: UTF-8 (a byte-order mark is dropped), then Windows-1252, which the
+# spreadsheets of Indonesian offices write, then Latin-1, which reads any byte.
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# How far down a sheet its header is looked for (P3KE's starts at about row 12).
+HEADER_SEARCH_ROWS = 40
+
+
+@dataclass
+class Table:
+    """One table of a file: its normalised column names and its rows (cells as text)."""
+
+    file: Path
+    sheet: str | None
+    encoding: str  # utf-8, cp1252, latin-1, or xlsx
+    header: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (row number, cells)
+
+    @property
+    def name(self) -> str:
+        return self.file.name if self.sheet is None else f"{self.file.name}[{self.sheet}]"
+
+
+def column(name: object) -> str:
+    """A column name as layouts spell it: lower case, words joined by `_`."""
+    return "_".join(str(name or "").strip().lower().replace("-", " ").split())
+
+
+def file_hash(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def is_xlsx(path: Path) -> bool:
+    return zipfile.is_zipfile(path)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and the encoding it was read with (see ENCODINGS)."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding.removesuffix("-sig")
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _delimiter(first_line: str) -> str:
+    """Pipes as the sources deliver; a comma or semicolon when a spreadsheet re-saved it."""
+    counts = {sep: first_line.count(sep) for sep in ("|", ";", ",", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else "|"
+
+
+def read_csv(path: Path) -> Table:
+    text, encoding = decode(Path(path).read_bytes())
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    header: list[str] | None = None
+    table = Table(Path(path), None, encoding, [])
+    for cells in reader:
+        if header is None:
+            header = [column(cell) for cell in cells]
+            table.header = header
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        table.rows.append((reader.line_num, [cell.strip() for cell in cells]))
+    return table
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "date") and hasattr(value, "isoformat"):  # datetime or date
+        return value.date().isoformat() if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_xlsx(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
+    """Each sheet whose header (within its first rows) holds one of the `wanted` column sets."""
+    wanted = list(wanted)
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    tables = []
+    try:
+        for sheet in workbook.worksheets:
+            table: Table | None = None
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = [_cell(v) for v in values]
+                if table is None:
+                    names = [column(c) for c in cells]
+                    if number > HEADER_SEARCH_ROWS:
+                        break
+                    if any(columns <= set(names) for columns in wanted):
+                        table = Table(Path(path), sheet.title, "xlsx", names)
+                    continue
+                if any(cells):
+                    table.rows.append((number, cells))
+            if table is not None:
+                tables.append(table)
+    finally:
+        workbook.close()
+    return tables
+
+
+def read_tables(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
+    """The tables of a CSV or XLSX file (by its content, not its name)."""
+    path = Path(path)
+    if is_xlsx(path):
+        return read_xlsx(path, wanted)
+    return [read_csv(path)]

@@ -1,0 +1,377 @@
+"""`casework import dtsen|dtks|p3ke|verval FILE...`: the sources' files into the register.
+
+The files are read and every row checked first (app/import_layouts.py); then each family
+goes through the ordinary command handlers (`Casework.execute`, what the API's command path
+calls after validating), as the system actor with source `import:<kind>`:
+- a family not yet in the register (by its KK number, or a former one) is registered
+  (RegisterHousehold) with its members (AddMember);
+- a known family gets only what is new: members not yet on it (a NIK already in another
+  household is rejected as a conflict, never duplicated), a decile not yet recorded for this
+  source and period (RecordWelfareAssessment), a verification not yet recorded
+  (RecordVerification, verval files);
+- and every family, once per file, what the source says about it (RecordSourceListing).
+Each family is one unit: its events are saved together, in batches of families, each
+batch in one transaction (`Casework.together`). Batches are first tried optimistically
+(no reads: every family assumed new); a batch that meets a known KK number or NIK is done
+again family by family, reading what the register holds.
+
+After each batch, `FILE.progress.json` beside the (first) file records the families done
+and the files' hash, so an interrupted import run again skips what it did; without it, a
+run again adds nothing either, since facts already present are skipped. The rejected rows
+go to `FILE.rejected.csv` beside each file (file, row, column, code, reason in Indonesian).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import force_locale
+
+from app.csv_export import cell
+from app.import_files import file_hash
+from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
+from app.messages import init_babel, message
+from app.progress import Progress
+from domain.application import SYSTEM, Actor, Casework, make_meta
+from domain.errors import Conflict, DomainError
+from domain.household import HEAD
+
+log = logging.getLogger("casework.import")
+BATCH = 100  # families saved in one transaction
+REPORT_HEADER = ("berkas", "baris", "kolom", "kode", "alasan")
+
+
+@dataclass
+class Summary:
+    kind: str
+    rows: int = 0
+    families: Counter = field(default_factory=Counter)  # imported, updated, unchanged, rejected
+    rejected: list[Rejection] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: int = 0  # families skipped by the checkpoint
+    encodings: dict[str, str] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / max(self.seconds, 1e-6)
+
+    def lines(self) -> list[str]:
+        f = self.families
+        return [
+            f"rows read: {self.rows} ({', '.join(f'{k}: {v}' for k, v in self.encodings.items())})",
+            f"families imported: {f['imported']}, updated: {f['updated']},"
+            f" unchanged: {f['unchanged']}, refused: {f['rejected']}"
+            + (f", skipped (done before): {self.skipped}" if self.skipped else ""),
+            f"rows rejected: {len({(r.table, r.row) for r in self.rejected})}"
+            + (f" (see {', '.join(self.reports)})" if self.reports else ""),
+            f"rows/s: {self.rows_per_second:.0f} ({self.seconds:.1f} s)",
+        ]
+
+
+class Refused(Exception):
+    """A family that cannot be stored (its head is refused, or a command failed after it had
+    changed the household): every row of it is rejected with this code."""
+
+    def __init__(self, code: str, member: Member | None = None, column: str = "") -> None:
+        super().__init__(code)
+        self.code, self.member, self.column = code, member, column
+
+
+class Importer:
+    """One import of one source's files into `app`."""
+
+    def __init__(
+        self,
+        app: Casework,
+        kind: str,
+        period: str,
+        actor: Actor = SYSTEM,
+        batch: int = BATCH,
+        max_rate: float | None = None,
+    ) -> None:
+        self.app, self.kind, self.source, self.period = app, kind, SOURCES[kind], period
+        self.actor, self.batch, self.max_rate = actor, max(batch, 1), max_rate
+        self.meta_source = f"import:{kind}"
+        self.optimistic = True
+        self.listing: Callable[[Family, str], dict[str, Any] | None] | None = None
+
+    # ---- one family ------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        return make_meta(self.actor, self.meta_source)
+
+    def _run(self, name: str, cmd: dict[str, Any]) -> Any:
+        return self.app.execute(name, cmd, self._meta())
+
+    def _try(
+        self, name: str, cmd: dict[str, Any], household_id: str, member: Member, out: list
+    ) -> bool:
+        """A member's command; refused by a rule checked before anything changed, the row is
+        rejected and the family goes on; refused after a change, the family is refused."""
+        before = self.app.get_household(household_id).version
+        try:
+            self._run(name, cmd)
+            return True
+        except DomainError as error:
+            if self.app.get_household(household_id).version != before:
+                raise Refused(error.code, member) from None
+            out.append(Rejection(member.table, member.row, member.column(error.field), error.code))
+            return False
+
+    def apply(self, family: Family, out: list[Rejection]) -> str:
+        """Carry out one family's commands (inside a `together()` block); answers imported,
+        updated or unchanged. Optimistic: assume a new family and new NIKs (no reads)."""
+        household_id = None
+        if not self.optimistic:
+            if family.kk_number:
+                household_id = self.app.household_id_for_kk(family.kk_number)
+            if household_id is None and family.kk_number is None and family.head_nik:
+                household_id = self.app.household_id_for_nik(family.head_nik)
+        if household_id is None:
+            return self._register(family, out)
+        return self._update(family, str(household_id), out)
+
+    def _elsewhere(self, member: Member, household_id: str | None) -> bool:
+        if self.optimistic:
+            return False
+        found = self.app.household_id_for_nik(member.person["nik"])
+        return found is not None and str(found) != household_id
+
+    def _register(self, family: Family, out: list[Rejection]) -> str:
+        head = family.head
+        if family.kk_number is None or family.place is None:
+            raise Refused(
+                "import.household_unknown" if self.kind == "verval" else "import.kk_missing"
+            )
+        if head is None:
+            raise Refused("import.no_head")
+        if head.deceased:
+            raise Refused("import.head_deceased", head)
+        if self._elsewhere(head, None):
+            raise Refused("import.nik_elsewhere", head, head.column("nik"))
+        try:
+            stored = self._run(
+                "RegisterHousehold",
+                {"kk_number": family.kk_number, **family.place, "head": head.person},
+            )
+        except DomainError as error:
+            raise Refused(error.code, head, head.column(error.field)) from None
+        household_id = stored.stream_id
+        self._members(family, household_id, out)
+        self._facts(family, household_id)
+        return "imported"
+
+    def _members(self, family: Family, household_id: str, out: list[Rejection]) -> int:
+        known = self.app.get_household(household_id).members
+        added = 0
+        for member in family.members:
+            if member.person["nik"] in known or member.deceased:
+                continue  # a known person: nothing duplicated; the dead are only listed
+            if member.relationship == HEAD:  # the source's head, on a KK with another head
+                column = member.column("relationship")
+                out.append(Rejection(member.table, member.row, column, "import.second_head"))
+                continue
+            if self._elsewhere(member, household_id):
+                column = member.column("nik")
+                out.append(Rejection(member.table, member.row, column, "import.nik_elsewhere"))
+                continue
+            cmd = {
+                "household_id": household_id,
+                "person": member.person,
+                "relationship": member.relationship,
+            }
+            added += self._try("AddMember", cmd, household_id, member, out)
+        return added
+
+    def _facts(self, family: Family, household_id: str) -> int:
+        """The decile, the verification and the listing, when not recorded yet."""
+        household = self.app.get_household(household_id)
+        done = 0
+        if family.desil is not None and not any(
+            a["source"] == self.source and a["period"] == self.period and a["desil"] == family.desil
+            for a in household.assessments
+        ):
+            self._run(
+                "RecordWelfareAssessment",
+                {
+                    "household_id": household_id,
+                    "source": self.source,
+                    "desil": family.desil,
+                    "period": self.period,
+                    "reference": family.reference,
+                },
+            )
+            done += 1
+        if family.verification is not None and family.verification not in household.verifications:
+            self._run("RecordVerification", {"household_id": household_id, **family.verification})
+            done += 1
+        if self.listing is not None:
+            listing = self.listing(family, household_id)
+            if listing is not None:
+                self._run("RecordSourceListing", listing)
+                done += 1
+        return done
+
+    def _update(self, family: Family, household_id: str, out: list[Rejection]) -> str:
+        before = self.app.get_household(household_id).version
+        self._members(family, household_id, out)
+        self._facts(family, household_id)
+        return "updated" if self.app.get_household(household_id).version != before else "unchanged"
+
+    # ---- batches -----------------------------------------------------------------------------
+
+    def _refuse(self, family: Family, refused: Refused, out: list[Rejection]) -> None:
+        for table, row in family.rows:
+            at_fault = refused.member is not None and (
+                refused.member.table,
+                refused.member.row,
+            ) == (table, row)
+            if at_fault or refused.member is None:
+                out.append(Rejection(table, row, refused.column if at_fault else "", refused.code))
+            else:
+                out.append(Rejection(table, row, "", "import.family_refused"))
+
+    def _batch(self, families: list[Family], counts: Counter, out: list[Rejection]) -> None:
+        if self.optimistic:
+            found: list[Rejection] = []
+            outcomes: Counter = Counter()
+            try:
+                with self.app.together():
+                    for family in families:
+                        outcomes[self.apply(family, found)] += 1
+            except (Refused, DomainError):
+                self.optimistic = False  # a known family or NIK: read from now on
+            else:
+                counts.update(outcomes)
+                out.extend(found)
+                return
+        known = 0
+        for family in families:
+            found = []
+            try:
+                with self.app.together(optimistic=False):
+                    outcome = self.apply(family, found)
+            except Refused as refused:
+                self._refuse(family, refused, out)
+                counts["rejected"] += 1
+                continue
+            except Conflict as conflict:  # another writer claimed a number meanwhile
+                self._refuse(family, Refused(conflict.code), out)
+                counts["rejected"] += 1
+                continue
+            counts[outcome] += 1
+            out.extend(found)
+            known += outcome != "imported"
+        self.optimistic = known == 0  # a batch of new families only: try the next optimistically
+
+    def run(
+        self,
+        paths: list[Path],
+        progress: Callable[[int], Progress] | None = None,
+    ) -> Summary:
+        started = time.monotonic()
+        paths = [Path(p) for p in paths]
+        parsed = parse(self.kind, paths)
+        summary = Summary(self.kind, rows=parsed.rows, encodings=parsed.encodings)
+        checkpoint = Checkpoint(paths[0], file_hash(paths) + f":{self.kind}:{self.period}")
+        done, counts, late = checkpoint.load()
+        summary.skipped = done
+        families = parsed.families
+        rows_total = sum(len(f.rows) for f in families)
+        bar = progress(rows_total) if progress else None
+        rows_done = sum(len(f.rows) for f in families[:done])
+        for start in range(done, len(families), self.batch):
+            chunk = families[start : start + self.batch]
+            self._batch(chunk, counts, late)
+            rows_done += sum(len(f.rows) for f in chunk)
+            checkpoint.save(start + len(chunk), counts, late)
+            if bar is not None:
+                bar.update(rows_done)
+            if self.max_rate:
+                ahead = rows_done / self.max_rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        if bar is not None and not families:
+            bar.update(0)
+        summary.families = counts
+        summary.rejected = parsed.rejections + late
+        summary.seconds = time.monotonic() - started
+        summary.reports = write_reports(parsed, summary.rejected)
+        return summary
+
+
+class Checkpoint:
+    """`FILE.progress.json`: how many families of these files (by their hash, source and
+    period) are done, the counts so far and the rows rejected while storing."""
+
+    def __init__(self, first: Path, identity: str) -> None:
+        self.path = first.with_name(first.name + ".progress.json")
+        self.identity = identity
+
+    def load(self) -> tuple[int, Counter, list[Rejection]]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return 0, Counter(), []
+        if not isinstance(data, dict) or data.get("hash") != self.identity:
+            return 0, Counter(), []
+        rejected = [Rejection(*r) for r in data.get("rejected", [])]
+        return int(data.get("families_done", 0)), Counter(data.get("counts", {})), rejected
+
+    def save(self, families_done: int, counts: Counter, rejected: list[Rejection]) -> None:
+        data = {
+            "hash": self.identity,
+            "families_done": families_done,
+            "counts": dict(counts),
+            "rejected": [[r.table, r.row, r.column, r.code] for r in rejected],
+        }
+        partial = self.path.with_name(self.path.name + ".tmp")
+        partial.write_text(json.dumps(data))
+        os.replace(partial, self.path)
+
+
+_BABEL = Flask("casework.import")
+init_babel(_BABEL)
+
+
+def reason(code: str) -> str:
+    """The message of an error code in Bahasa Indonesia (outside any request)."""
+    with _BABEL.app_context(), force_locale("id"):
+        return message(code)
+
+
+def write_reports(parsed: Parsed, rejected: list[Rejection]) -> list[str]:
+    """`FILE.rejected.csv` beside each file with rejected rows (UTF-8 with a BOM, for
+    spreadsheets); an older report of a file now without rejections is removed."""
+    by_file: dict[Path, list[Rejection]] = {}
+    files = {t.name: t.file for t in parsed.tables}
+    for rejection in rejected:
+        by_file.setdefault(files.get(rejection.table, parsed.tables[0].file), []).append(rejection)
+    written = []
+    with _BABEL.app_context(), force_locale("id"):
+        for path in dict.fromkeys(t.file for t in parsed.tables):
+            report = path.with_name(path.name + ".rejected.csv")
+            rows = sorted(by_file.get(path, []), key=lambda r: (r.table, r.row, r.column))
+            if not rows:
+                report.unlink(missing_ok=True)
+                continue
+            with report.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\r\n")
+                writer.writerow(REPORT_HEADER)
+                for r in rows:
+                    writer.writerow(
+                        [cell(r.table), r.row, cell(r.column), r.code, cell(message(r.code))]
+                    )
+            written.append(str(report))
+    return written
