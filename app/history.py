@@ -49,6 +49,7 @@ EVENT_LABELS = {
     "NibRegistered": N_("NIB registered"),
     "NibRevoked": N_("NIB revoked"),
     "WelfareAssessed": N_("Welfare assessed"),
+    "SourceListingRecorded": N_("Data source listing recorded"),
     "VerificationRecorded": N_("Field verification recorded"),
     "BenefitGranted": N_("Benefit granted"),
     "BenefitSuspended": N_("Benefit suspended"),

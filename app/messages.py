@@ -226,6 +226,16 @@ ERRORS: dict[str, LazyString] = {
     "desil.out_of_range": _l("The decile is a whole number from 1 (poorest) to 10."),
     "period.format": _l("Enter the period as YYYY-Qn (quarter 1 to 4), for example 2025-Q1."),
     "reference.too_long": _l("A reference has at most 200 characters."),
+    "reference.empty": _l("Enter the reference: the file and row, or the source's own id."),
+    "listing.duplicate": _l(
+        "This listing (source, period and reference) is already recorded for this household."
+        " Nothing more to do."
+    ),
+    "listing.benefit_unknown": _l(
+        "Aid flags are codes from this list: PKH, BPNT, PBI_JK, BPUM, BST, SEMBAKO."
+    ),
+    "listing.member_duplicate": _l("This NIK is listed twice. List each member once."),
+    "listing.deceased_invalid": _l("Deceased is true or false (in a form: ya or tidak)."),
     "verification.outcome_unknown": _l(
         "Choose the outcome: valid, invalid, moved, not_found or deceased."
     ),
@@ -637,6 +647,17 @@ TEXT: dict[str, LazyString] = {
     "field.desil": _l("Decile"),
     "field.period": _l("Period"),
     "field.reference": _l("Reference"),
+    "field.benefits": _l("Aid the source marks"),
+    "field.RecordSourceListing.kk_number": _l("KK number in the source"),
+    "field.RecordSourceListing.desil": _l("Decile in the source"),
+    "hint.RecordSourceListing.members": _l(
+        "One member per line: NIK, relationship (kepala_keluarga, istri, anak, ...), and"
+        " ya if the source marks them deceased, for example: NIK, anak, ya"
+    ),
+    "hint.RecordSourceListing.reference": _l(
+        "The file and row, or the source's own id, for example keluarga_dtsen.csv#row=12."
+    ),
+    "hint.benefits": _l("Codes separated by commas: PKH, BPNT, PBI_JK, BPUM, BST, SEMBAKO."),
     "field.outcome": _l("Outcome"),
     "field.visited_on": _l("Visited on"),
     "field.verifier": _l("Verifier"),

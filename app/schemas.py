@@ -36,6 +36,8 @@ from domain.household import (
     BENEFIT_CHANGE_REASONS,
     EMPOWERMENT_OUTCOMES,
     ERASURE_EXEMPTIONS,
+    LISTING_BENEFITS,
+    LISTING_RELATIONSHIPS,
     OBJECTION_RESOLUTIONS,
     RELATIONSHIPS,
     REMOVAL_KINDS,
@@ -359,6 +361,120 @@ class NikList(fields.Field):
                 raise ValidationError(problems[0].code)
             niks.append(number)
         return list(dict.fromkeys(niks))
+
+
+class BenefitFlags(CodeList):
+    """The aid a source marks as received: codes of a fixed list, each once (empty: none)."""
+
+    def __init__(self, *, choices: tuple[str, ...], code: str, **kwargs: Any) -> None:
+        super().__init__(code=code, **kwargs)
+        self.choices = tuple(choices)
+        _openapi(self, items={"type": "string", "enum": list(self.choices)})
+        self.metadata["example"] = ["PKH", "PBI_JK"]
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValidationError(self.code)
+        codes = []
+        for item in value:
+            flag = item.strip().upper().replace("-", "_") if isinstance(item, str) else ""
+            if flag not in self.choices:
+                raise ValidationError(self.code)
+            codes.append(flag)
+        return sorted(set(codes))
+
+
+_YES = ("ya", "y", "yes", "true", "1", "meninggal")
+_NO = ("", "tidak", "t", "no", "false", "0", "hidup")
+
+
+class ListedMembers(fields.Field):
+    """The members a source lists: `[{"nik", "relationship", "deceased"}]` (the API), or from a
+    form one per line, `NIK, relationship[, ya]` (`ya`: the source marks them deceased). Each
+    NIK checked like a NIK, each once; errors are named by position (`members.2.nik`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(), **kwargs)
+        _openapi(
+            self,
+            type="array",
+            items={
+                "type": "object",
+                "required": ["nik", "relationship"],
+                "additionalProperties": False,
+                "properties": {
+                    "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
+                    "relationship": {"type": "string", "enum": list(LISTING_RELATIONSHIPS)},
+                    "deceased": {"type": "boolean"},
+                },
+            },
+        )
+        self.metadata.setdefault(
+            "example",
+            [
+                {"nik": "1571015203850007", "relationship": "kepala_keluarga", "deceased": False},
+                {"nik": "1571011004820002", "relationship": "suami", "deceased": False},
+            ],
+        )
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        if isinstance(value, str):  # a form: one member per line
+            value = [_member_line(line) for line in value.splitlines() if line.strip()]
+        if not isinstance(value, list):
+            raise ValidationError("field.invalid")
+        members: list[dict[str, Any]] = []
+        errors: dict[int, dict[str, list[str]]] = {}
+        if not all(isinstance(item, dict) for item in value):
+            raise ValidationError("field.object")
+        for at, item in enumerate(value):
+            problems = _member_problems(item)
+            if not problems and item["nik"].translate(_SEPARATORS) in {m["nik"] for m in members}:
+                problems = {"nik": ["listing.member_duplicate"]}
+            if problems:
+                errors[at] = problems
+                continue
+            members.append(
+                {
+                    "nik": item["nik"].translate(_SEPARATORS),
+                    "relationship": _relationship(item["relationship"]),
+                    "deceased": bool(item.get("deceased", False)),
+                }
+            )
+        if errors:
+            raise ValidationError(errors)
+        return members
+
+
+def _member_line(line: str) -> Any:
+    """`NIK, relationship[, ya|tidak]` as a listed member (anything else stays as typed)."""
+    parts = [p.strip() for p in line.replace(";", ",").split(",")]
+    if len(parts) not in (2, 3):
+        return line
+    flag = parts[2].lower() if len(parts) == 3 else ""
+    deceased: Any = True if flag in _YES else False if flag in _NO else flag
+    return {"nik": parts[0], "relationship": parts[1], "deceased": deceased}
+
+
+def _member_problems(item: dict[str, Any]) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    unknown = set(item) - {"nik", "relationship", "deceased"}
+    for key in sorted(unknown):
+        problems[str(key)] = ["field.unknown"]
+    nik = item.get("nik")
+    if not isinstance(nik, str):
+        problems["nik"] = ["field.required" if nik is None else "nik.format"]
+    elif found := nik_problems(nik.translate(_SEPARATORS)):
+        problems["nik"] = [found[0].code]
+    relationship = item.get("relationship")
+    if not isinstance(relationship, str) or _relationship(relationship) not in (
+        LISTING_RELATIONSHIPS
+    ):
+        problems["relationship"] = ["relationship.unknown"]
+    if not isinstance(item.get("deceased", False), bool):
+        problems["deceased"] = ["listing.deceased_invalid"]
+    return problems
 
 
 class Id(fields.UUID):
@@ -968,6 +1084,65 @@ class RecordWelfareAssessmentSchema(_Command):
     )
 
 
+class RecordSourceListingSchema(_Command):
+    """What one source lists about a family, as imported: a fact about the source (it records
+    no death, adds no member, grants nothing). The same (source, period, reference) for the
+    household again is 409 `listing.duplicate`, so an import run twice adds nothing."""
+
+    household_id = _household_id()
+    source = Choice(
+        choices=ASSESSMENT_SOURCES,
+        code="assessment.source_unknown",
+        normalize=lambda s: s.strip().upper(),
+        required=True,
+    )
+    period = Pattern(
+        pattern=_PERIOD,
+        code="period.format",
+        example="2026-Q1",
+        upper=True,
+        required=True,
+        metadata={"description": "YYYY-Qn"},
+    )
+    reference = Text(
+        code="reference",
+        max_length=200,
+        required=True,
+        metadata={
+            "description": "the file and row, or the source's own id",
+            "example": "keluarga_dtsen_v3_2026_1571.csv#row=12",
+        },
+    )
+    kk_number = IdentityNumber(
+        kind="kk",
+        required=True,
+        metadata={"description": "the KK number as the source lists it"},
+    )
+    members = ListedMembers(
+        required=True,
+        metadata={
+            "title": N_("Members as the source lists them"),
+            "description": "the members the source lists: NIK, relationship (the Casework"
+            " code, kepala_keluarga for the head) and whether the source marks them deceased",
+        },
+    )
+    desil = WholeNumber(
+        code="desil.out_of_range",
+        low=1,
+        high=10,
+        load_default=None,
+        allow_none=True,
+        example=2,
+        metadata={"description": "the source's decile, 1..10 (null: none given)"},
+    )
+    benefits = BenefitFlags(
+        choices=LISTING_BENEFITS,
+        code="listing.benefit_unknown",
+        load_default=list,
+        metadata={"description": "the aid the source marks as received (empty: none)"},
+    )
+
+
 class RecordVerificationSchema(_Command):
     household_id = _household_id()
     outcome = Choice(
@@ -1193,9 +1368,7 @@ class TerminateProvisionalBenefitSchema(_Command):
     """TerminateProvisionalBenefit: a benefit granted before the NIK, from the date given."""
 
     person_id = _person_id()
-    benefit_id = Id(
-        required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"}
-    )
+    benefit_id = Id(required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"})
     effective_date = Day(
         required=True,
         metadata={"description": "within the benefit's period, not before its last change"},

@@ -73,6 +73,7 @@ from app.schemas import (
     IdentityNumber,
     Invalid,
     Kecamatan,
+    ListedMembers,
     NikList,
     OccurredAt,
     OptionalText,
@@ -997,6 +998,7 @@ COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
 # Commands with a page of their own (richer than the generic form).
 _OWN_PAGES = {"RegisterHousehold": "web.register_page"}
 _LONG_TEXT = 300
+_LISTED_MEMBERS_TEXT = 4000  # a family of up to about 100 members, one per line
 
 
 def _label(key: str, fallback: str) -> str:
@@ -1173,7 +1175,8 @@ def _form_field(
     # a field may carry its own label (an English msgid) beside its schema
     title = field.metadata.get("title")
     label = gettext(title) if title else field_label(path, command)
-    hint = _label(f"hint.{path.rsplit('.', 1)[-1]}", "")
+    leaf = path.rsplit(".", 1)[-1]
+    hint = _label(f"hint.{command}.{leaf}", _label(f"hint.{leaf}", ""))
     common = {"name": path, "label": label, "required": required, "hint": hint}
     picked = (lists or {}).get(path)
     if picked is not None:
@@ -1199,6 +1202,8 @@ def _form_field(
         return FormField(kind="decimal", **common)
     if isinstance(field, CodeList):
         return FormField(kind="list", **{**common, "hint": hint or _label("hint.codes", "")})
+    if isinstance(field, ListedMembers):  # one member per line
+        return FormField(kind="textarea", maxlength=_LISTED_MEMBERS_TEXT, **common)
     length = getattr(field, "max_length", None)
     if isinstance(field, (Text, OptionalText)) and length and length > _LONG_TEXT:
         return FormField(kind="textarea", maxlength=length, **common)

@@ -344,6 +344,32 @@ CATALOGUE = (
         N_("Record a welfare decile"),
         N_("A decile from DTSEN, DTKS, P3KE or field verification."),
     ),
+    # what a source lists about the family, as imported (a fact about the source only);
+    # members: [{"nik", "relationship" (incl. kepala_keluarga), "deceased"}];
+    # benefits: flags of domain.household.LISTING_BENEFITS; the same (source, period,
+    # reference) again is a duplicate (409 listing.duplicate)
+    Command(
+        "RecordSourceListing",
+        (
+            "household_id",
+            "source",
+            "period",
+            "reference",
+            "kk_number",
+            "members",
+            "desil",
+            "benefits",
+        ),
+        household_change(Household.record_source_listing),
+        Group.WELFARE,
+        HOUSEHOLD,
+        N_("Record what a data source lists"),
+        N_(
+            "What DTSEN, DTKS, P3KE or field verification lists about this family: its KK"
+            " number, members, decile and the aid it marks. Compared with the register; it"
+            " changes nothing else."
+        ),
+    ),
     # outcome: valid | invalid | moved | not_found | deceased
     Command(
         "RecordVerification",

@@ -51,6 +51,10 @@ MEMBER_STATUSES = ("active", "moved_out", "deceased", "removed")
 REMOVAL_KINDS = {"moved_out": "moved_out", "deceased": "deceased", "other": "removed"}
 ARRIVAL_TYPES = ("born_here", "pindah_datang")
 ASSESSMENT_SOURCES = ("DTSEN", "DTKS", "P3KE", "VERVAL")
+# The benefit flags a source's listing may mark as received (RecordSourceListing's `benefits`).
+LISTING_BENEFITS = ("PKH", "BPNT", "PBI_JK", "BPUM", "BST", "SEMBAKO")
+# A listed member's relationship: the Casework codes, the head's included.
+LISTING_RELATIONSHIPS = (HEAD, *RELATIONSHIPS)
 VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")
 BENEFIT_STATUSES = ("active", "suspended", "terminated")
 # what opens a review of a benefit (consumers.policies): an NIB, a death (household-level
@@ -163,6 +167,9 @@ ERROR_CODES = (
     "desil.out_of_range",
     "period.format",
     "verification.outcome_unknown",
+    "listing.duplicate",
+    "listing.benefit_unknown",
+    "listing.member_duplicate",
     # benefits
     "period.end_before_start",
     "amount.negative",
@@ -261,6 +268,11 @@ def _date(value: str) -> dt.date:
 def _not_future(field: str, value: str) -> None:
     if _date(value) > today():
         raise DomainError(field, "date.in_future")
+
+
+def _is_number(value: Any) -> bool:
+    """16 digits: a NIK or a KK number as sources list them."""
+    return isinstance(value, str) and len(value) == 16 and value.isdigit() and value.isascii()
 
 
 def _required(field: str, value: Any) -> None:
@@ -875,6 +887,84 @@ class Household(Aggregate):
             self.assessments.append(record)
         else:  # the same source's value for the same period only
             previous.update(record)
+
+    # ---- what a source says (imports: domain.commands RecordSourceListing) ----------------
+
+    def record_source_listing(
+        self,
+        source: str,
+        period: str,
+        reference: str,
+        kk_number: str,
+        members: list[dict[str, Any]],
+        desil: int | None,
+        benefits: list[str],
+        meta: dict[str, Any],
+    ) -> None:
+        """What one source (DTSEN, DTKS, P3KE, VERVAL) lists about this family: a fact about
+        the source, nothing more (it records no death, adds no member, grants nothing). The
+        same (source, period, reference) again is refused as a duplicate, so an import run
+        twice adds nothing."""
+        if source not in ASSESSMENT_SOURCES:
+            raise DomainError("source", "assessment.source_unknown")
+        if not _PERIOD.match(str(period)):
+            raise DomainError("period", "period.format")
+        _required("reference", reference)
+        if not _is_number(kk_number):
+            raise DomainError("kk_number", "kk.format")
+        if desil is not None and (
+            isinstance(desil, bool) or not isinstance(desil, int) or not 1 <= desil <= 10
+        ):
+            raise DomainError("desil", "desil.out_of_range")
+        unknown = [b for b in benefits if b not in LISTING_BENEFITS]
+        if unknown:
+            raise DomainError("benefits", "listing.benefit_unknown")
+        listed = []
+        for at, member in enumerate(members):
+            nik = member.get("nik")
+            if not _is_number(nik):
+                raise DomainError(f"members.{at}.nik", "nik.format")
+            if nik in {m["nik"] for m in listed}:
+                raise DomainError(f"members.{at}.nik", "listing.member_duplicate")
+            if member.get("relationship") not in LISTING_RELATIONSHIPS:
+                raise DomainError(f"members.{at}.relationship", "relationship.unknown")
+            listed.append(
+                {
+                    "nik": nik,
+                    "relationship": member["relationship"],
+                    "deceased": bool(member.get("deceased")),
+                }
+            )
+        key = {"source": source, "period": period, "reference": reference}
+        if key in self.__dict__.get("source_listings", []):
+            raise Conflict("reference", "listing.duplicate")
+        self._source_listing_recorded(
+            source=source,
+            period=period,
+            reference=reference,
+            kk_number=kk_number,
+            members=listed,
+            desil=desil,
+            benefits=sorted(set(benefits)),
+            meta=meta,
+        )
+
+    @event("SourceListingRecorded")
+    def _source_listing_recorded(
+        self,
+        source: str,
+        period: str,
+        reference: str,
+        kk_number: str,
+        members: list[dict[str, Any]],
+        desil: int | None,
+        benefits: list[str],
+        meta: dict[str, Any],
+    ) -> None:
+        # only what tells a duplicate: the listing itself lives in its event (the views read it)
+        self.__dict__.setdefault("source_listings", []).append(
+            {"source": source, "period": period, "reference": reference}
+        )
 
     def latest_desil(self, source: str = "DTSEN") -> int | None:
         own = [r for r in self.assessments if r["source"] == source]

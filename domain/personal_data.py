@@ -106,6 +106,8 @@ FIELDS: dict[str, Field] = {
     "source": _clear("welfare", "which register the decile came from"),
     "period": _clear("welfare", "eligibility rules read the period"),
     "reference": _clear(None),
+    "deceased": _clear("death", "whether a source lists a member as deceased, compared"),
+    "benefits": _clear("benefits", "the aid a source marks as received: program codes"),
     "outcome": _clear("verification", "policies react to the outcome"),
     "visited_on": _clear("verification", "deadlines run from it"),
     "verifier": _secret("verification"),

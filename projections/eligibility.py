@@ -1030,6 +1030,8 @@ PROJECTION = Projection(
             *("CaseNoteAdded", "EmpowermentCompleted"),
             *("EmpowermentEnrolled", "ErasureRefused", "ObjectionFiled", "ObjectionLapsed"),
             *("ObjectionResolved", "ProvisionalIdentityLinked", "VerificationRecorded"),
+            # what a source lists: the rules read the decile of WelfareAssessed
+            "SourceListingRecorded",
         }
     ),
     on_restriction=hide_person,

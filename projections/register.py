@@ -377,6 +377,7 @@ PROJECTION = Projection(
             *("EmpowermentEnrolled", "ErasureRefused", "KtpIssued", "NibRegistered"),
             *("NibRevoked", "ObjectionFiled", "ObjectionLapsed", "ObjectionResolved"),
             *("ProvisionalIdentityLinked", "VerificationRecorded", "WelfareAssessed"),
+            "SourceListingRecorded",
         }
     ),
     on_erasure=erase_person,

@@ -64,6 +64,7 @@ EVENT_LABELS = {
     "ProcessingRestricted": _l("Processing restricted"),
     "ProvisionalIdentityLinked": _l("Provisional identity linked"),
     "RestrictionLifted": _l("Restriction lifted"),
+    "SourceListingRecorded": _l("Data source listing recorded"),
     "VerificationRecorded": _l("Field verification recorded"),
     "WelfareAssessed": _l("Welfare assessed"),
 }

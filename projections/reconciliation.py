@@ -1,0 +1,658 @@
+"""Reconciliation ("satu data"): per household, what each source (DTSEN, DTKS, P3KE, VERVAL)
+says beside what Casework holds, and the families where they disagree (serves="registry").
+
+Fed by the household's own events: its place and members (the register: Casework is the
+reference column), its running benefits (active or suspended) and the programs defined,
+the deciles of WelfareAssessed and what each source lists (SourceListingRecorded: for each
+source its latest listing, by period, a later record of the same period replacing an
+earlier one).
+
+Disagreements, as reason codes (`REASONS`), for each source's latest listing:
+- `missing_in_source`: an active member of the register the source does not list;
+- `membership`: the source lists as living someone who is not an active member here;
+- `deceased`: the source marks deceased someone alive (active) in the register;
+- `benefit`: a source that marks any aid disagrees with Casework's running benefits on the
+  flags whose program exists in Casework (a source that marks none says nothing of aid);
+- `desil`: the latest deciles of the sources differ by more than `DESIL_TOLERANCE`.
+
+Handlers only write facts and mark the household; at the end of each batch (`batch`) every
+marked household is compared once and the counts per kecamatan and kelurahan are moved by
+the difference (no scan of all rows). Persons are kept as their pseudonymous `subject`, the
+keyed `nik_hash` and the `nik_token` (opened only to show), never the NIK in clear.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from adapters.db import Cursor, Database
+from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS
+from projections.base import Projection, erased_identity, identity, live_tables
+
+# How many deciles the sources may differ before it counts as a disagreement.
+DESIL_TOLERANCE = 1
+REASONS = ("membership", "desil", "benefit", "deceased", "missing_in_source")
+# Counted per kecamatan and kelurahan beside the reasons: families any source lists, and
+# families with any disagreement.
+LISTED, ANY = "listed", "any"
+RUNNING = ("active", "suspended")
+
+TABLES = {
+    "households": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) PRIMARY KEY, kecamatan VARCHAR(100) NOT NULL,"
+        " kelurahan VARCHAR(100) NOT NULL, counted_kecamatan VARCHAR(100),"
+        " counted_kelurahan VARCHAR(100), listed INTEGER NOT NULL DEFAULT 0,"
+        " disagrees INTEGER NOT NULL DEFAULT 0, reasons VARCHAR(200) NOT NULL DEFAULT '')"
+    ),
+    "members": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, subject VARCHAR(32) NOT NULL,"
+        " nik_hash VARCHAR(64), nik_token TEXT, status VARCHAR(20) NOT NULL,"
+        " PRIMARY KEY (household_id, subject))"
+    ),
+    "listings": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, source VARCHAR(10) NOT NULL,"
+        " period VARCHAR(7) NOT NULL, reference TEXT NOT NULL, desil INTEGER,"
+        " benefits VARCHAR(200) NOT NULL, kk_hash VARCHAR(64), recorded_at VARCHAR(40),"
+        " PRIMARY KEY (household_id, source))"
+    ),
+    "listed": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, source VARCHAR(10) NOT NULL,"
+        " subject VARCHAR(32) NOT NULL, nik_hash VARCHAR(64), nik_token TEXT,"
+        " relationship VARCHAR(30) NOT NULL, deceased INTEGER NOT NULL,"
+        " PRIMARY KEY (household_id, source, subject))"
+    ),
+    "flags": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, source VARCHAR(10) NOT NULL,"
+        " flag VARCHAR(20) NOT NULL, PRIMARY KEY (household_id, source, flag))"
+    ),
+    "deciles": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, source VARCHAR(10) NOT NULL,"
+        " period VARCHAR(7) NOT NULL, desil INTEGER NOT NULL,"
+        " PRIMARY KEY (household_id, source))"
+    ),
+    "benefits": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36) NOT NULL,"
+        " flag VARCHAR(32) NOT NULL, status VARCHAR(20) NOT NULL)"
+    ),
+    "programs": "CREATE TABLE IF NOT EXISTS {name} (flag VARCHAR(32) PRIMARY KEY)",
+    "disagreements": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " household_id VARCHAR(36) NOT NULL, reason VARCHAR(20) NOT NULL,"
+        " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
+        " PRIMARY KEY (household_id, reason))"
+    ),
+    "counts": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
+        " reason VARCHAR(20) NOT NULL, households INTEGER NOT NULL,"
+        " PRIMARY KEY (kecamatan, kelurahan, reason))"
+    ),
+}
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {households}_list"
+    " ON {households} (disagrees, kelurahan, household_id)",
+    "CREATE INDEX IF NOT EXISTS {households}_kecamatan"
+    " ON {households} (disagrees, kecamatan, household_id)",
+    "CREATE INDEX IF NOT EXISTS {disagreements}_kelurahan"
+    " ON {disagreements} (reason, kelurahan, household_id)",
+    "CREATE INDEX IF NOT EXISTS {disagreements}_kecamatan"
+    " ON {disagreements} (reason, kecamatan, household_id)",
+    "CREATE INDEX IF NOT EXISTS {members}_subject ON {members} (subject)",
+    "CREATE INDEX IF NOT EXISTS {listed}_subject ON {listed} (subject)",
+    "CREATE INDEX IF NOT EXISTS {flags}_flag ON {flags} (flag, household_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_household ON {benefits} (household_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_flag ON {benefits} (flag, household_id)",
+]
+
+
+def flag_of(program: str) -> str:
+    """The aid flag a Casework program code stands for (`PBI-JK` is the sources' PBI_JK)."""
+    return program.strip().upper().replace("-", "_")
+
+
+# --- marking households for the end of the batch ---------------------------------------------
+
+_MARKED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "reconciliation_marked", default=None
+)
+
+
+def _mark(cur: Cursor, names: dict[str, str], household_id: str) -> None:
+    marked = _MARKED.get()
+    if marked is None:  # outside a batch scope: compare at once
+        _compare(cur, names, household_id)
+    else:
+        marked.add(household_id)
+
+
+@contextmanager
+def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
+    """Handlers mark households; each marked one is compared once at the batch's end."""
+    token = _MARKED.set(set())
+    try:
+        yield
+        for household_id in sorted(_MARKED.get() or ()):
+            _compare(cur, names, household_id)
+    finally:
+        _MARKED.reset(token)
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def _set_member(cur: Cursor, names: dict[str, str], household_id: str, nik: Any, status: str):
+    who = identity(nik)
+    cur.execute(
+        f"DELETE FROM {names['members']} WHERE household_id=? AND subject=?",
+        (household_id, who.subject),
+    )
+    cur.execute(
+        f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token, status)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (household_id, who.subject, who.hash, who.token, status),
+    )
+
+
+def _member_status(cur: Cursor, names: dict[str, str], household_id: str, nik: Any, status: str):
+    cur.execute(
+        f"UPDATE {names['members']} SET status=? WHERE household_id=? AND subject=?",
+        (status, household_id, identity(nik).subject),
+    )
+
+
+def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data, household_id = envelope["data"], envelope["stream_id"]
+    cur.execute(f"DELETE FROM {names['households']} WHERE household_id=?", (household_id,))
+    cur.execute(
+        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)",
+        (household_id, data["kecamatan"], data["kelurahan"]),
+    )
+    _set_member(cur, names, household_id, data["head"]["nik"], "active")
+    _mark(cur, names, household_id)
+
+
+def household_split_off(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A family formed by members who split from another KK: its head and members."""
+    household_registered(cur, names, envelope)
+    for person in envelope["data"]["members"]:
+        _set_member(cur, names, envelope["stream_id"], person["nik"], "active")
+
+
+def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _set_member(cur, names, envelope["stream_id"], envelope["data"]["person"]["nik"], "active")
+    _mark(cur, names, envelope["stream_id"])
+
+
+def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    nik = envelope["data"]["person"]["nik"]
+    _member_status(cur, names, envelope["stream_id"], nik, "active")
+    _mark(cur, names, envelope["stream_id"])
+
+
+def member_removed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    _member_status(cur, names, envelope["stream_id"], data["nik"], data["status"])
+    _mark(cur, names, envelope["stream_id"])
+
+
+def death_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    _member_status(cur, names, envelope["stream_id"], envelope["data"]["nik"], "deceased")
+    _mark(cur, names, envelope["stream_id"])
+
+
+def family_split(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Members left to form a new family: no longer active here."""
+    for nik in envelope["data"]["members"]:
+        _member_status(cur, names, envelope["stream_id"], nik, "moved_out")
+    _mark(cur, names, envelope["stream_id"])
+
+
+def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(
+        f"UPDATE {names['households']} SET kecamatan=?, kelurahan=? WHERE household_id=?",
+        (data["kecamatan"], data["kelurahan"], envelope["stream_id"]),
+    )
+    _mark(cur, names, envelope["stream_id"])
+
+
+def _keep_desil(
+    cur: Cursor, names: dict[str, str], household_id: str, source: str, period: str, desil: int
+) -> None:
+    """The source's latest decile: a later period (or the same one, recorded later) wins."""
+    row = cur.execute(
+        f"SELECT period FROM {names['deciles']} WHERE household_id=? AND source=?",
+        (household_id, source),
+    ).fetchone()
+    if row is not None and row[0] > period:
+        return
+    cur.execute(
+        f"DELETE FROM {names['deciles']} WHERE household_id=? AND source=?",
+        (household_id, source),
+    )
+    cur.execute(
+        f"INSERT INTO {names['deciles']} (household_id, source, period, desil) VALUES (?, ?, ?, ?)",
+        (household_id, source, period, desil),
+    )
+
+
+def welfare_assessed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data, household_id = envelope["data"], envelope["stream_id"]
+    _keep_desil(cur, names, household_id, data["source"], data["period"], data["desil"])
+    _mark(cur, names, household_id)
+
+
+def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """The source's listing, when it is its latest (by period; the same period recorded
+    later replaces the earlier one)."""
+    data, household_id = envelope["data"], envelope["stream_id"]
+    source, period = data["source"], data["period"]
+    if data.get("desil") is not None:
+        _keep_desil(cur, names, household_id, source, period, data["desil"])
+    row = cur.execute(
+        f"SELECT period FROM {names['listings']} WHERE household_id=? AND source=?",
+        (household_id, source),
+    ).fetchone()
+    if row is not None and row[0] > period:
+        _mark(cur, names, household_id)
+        return
+    key = (household_id, source)
+    for table in ("listings", "listed", "flags"):
+        cur.execute(f"DELETE FROM {names[table]} WHERE household_id=? AND source=?", key)
+    cur.execute(
+        f"INSERT INTO {names['listings']} (household_id, source, period, reference, desil,"
+        " benefits, kk_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            household_id,
+            source,
+            period,
+            data["reference"],
+            data.get("desil"),
+            ",".join(data["benefits"]),
+            identity(data["kk_number"]).hash,
+            envelope["recorded_at"],
+        ),
+    )
+    for member in data["members"]:
+        who = identity(member["nik"])
+        cur.execute(
+            f"INSERT INTO {names['listed']} (household_id, source, subject, nik_hash, nik_token,"
+            " relationship, deceased) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                household_id,
+                source,
+                who.subject,
+                who.hash,
+                who.token,
+                member["relationship"],
+                1 if member["deceased"] else 0,
+            ),
+        )
+    cur.executemany(
+        f"INSERT INTO {names['flags']} (household_id, source, flag) VALUES (?, ?, ?)",
+        [(household_id, source, flag) for flag in data["benefits"]],
+    )
+    _mark(cur, names, household_id)
+
+
+def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(f"DELETE FROM {names['benefits']} WHERE benefit_id=?", (data["benefit_id"],))
+    cur.execute(
+        f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, status)"
+        " VALUES (?, ?, ?, 'active')",
+        (data["benefit_id"], envelope["stream_id"], flag_of(data["program"])),
+    )
+    _mark(cur, names, envelope["stream_id"])
+
+
+def _benefit_status(status: str):
+    def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        cur.execute(
+            f"UPDATE {names['benefits']} SET status=? WHERE benefit_id=?",
+            (status, envelope["data"]["benefit_id"]),
+        )
+        _mark(cur, names, envelope["stream_id"])
+
+    handler.__name__ = f"benefit_{status}"
+    return handler
+
+
+def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A program's flag becomes comparable: the families a source flags it for, or that
+    receive it, are compared again."""
+    flag = flag_of(envelope["data"]["code"])
+    cur.execute(f"DELETE FROM {names['programs']} WHERE flag=?", (flag,))
+    cur.execute(f"INSERT INTO {names['programs']} (flag) VALUES (?)", (flag,))
+    rows = cur.execute(
+        f"SELECT household_id FROM {names['flags']} WHERE flag=?"
+        f" UNION SELECT household_id FROM {names['benefits']} WHERE flag=?",
+        (flag, flag),
+    ).fetchall()
+    for (household_id,) in rows:
+        _mark(cur, names, household_id)
+
+
+def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
+    """The person's key is destroyed: their hash and token give way to the marker; the rows
+    (and so the comparison, by subject) stay."""
+    marker = erased_identity(subject).token
+    for table in ("members", "listed"):
+        cur.execute(
+            f"UPDATE {names[table]} SET nik_hash=NULL, nik_token=? WHERE subject=?",
+            (marker, subject),
+        )
+
+
+# --- comparing one household -----------------------------------------------------------------
+
+
+def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, Any] | None:
+    """What the register and each source say about one household, and the reasons they
+    disagree (None: no such household in the view). Persons by subject, hash and token."""
+    row = cur.execute(
+        f"SELECT kecamatan, kelurahan FROM {names['households']} WHERE household_id=?",
+        (household_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    key = (household_id,)
+    members = {
+        r[0]: {"nik_hash": r[1], "nik_token": r[2], "status": r[3]}
+        for r in cur.execute(
+            f"SELECT subject, nik_hash, nik_token, status FROM {names['members']}"
+            " WHERE household_id=? ORDER BY subject",
+            key,
+        ).fetchall()
+    }
+    active = {s for s, m in members.items() if m["status"] == "active"}
+    known = {r[0] for r in cur.execute(f"SELECT flag FROM {names['programs']}").fetchall()}
+    running = sorted(
+        {
+            r[0]
+            for r in cur.execute(
+                f"SELECT flag FROM {names['benefits']} WHERE household_id=? AND status IN (?, ?)",
+                (household_id, *RUNNING),
+            ).fetchall()
+        }
+        & known
+    )
+    deciles = {
+        r[0]: {"period": r[1], "desil": r[2]}
+        for r in cur.execute(
+            f"SELECT source, period, desil FROM {names['deciles']} WHERE household_id=?", key
+        ).fetchall()
+    }
+    listings = {
+        r[0]: {"period": r[1], "reference": r[2], "desil": r[3], "recorded_at": r[5]}
+        | {"benefits": [b for b in r[4].split(",") if b]}
+        for r in cur.execute(
+            f"SELECT source, period, reference, desil, benefits, recorded_at"
+            f" FROM {names['listings']} WHERE household_id=?",
+            key,
+        ).fetchall()
+    }
+    listed: dict[str, dict[str, dict[str, Any]]] = {}
+    for source, subject, nik_hash, nik_token, relationship, deceased in cur.execute(
+        f"SELECT source, subject, nik_hash, nik_token, relationship, deceased"
+        f" FROM {names['listed']} WHERE household_id=? ORDER BY source, subject",
+        key,
+    ).fetchall():
+        listed.setdefault(source, {})[subject] = {
+            "nik_hash": nik_hash,
+            "nik_token": nik_token,
+            "relationship": relationship,
+            "deceased": bool(deceased),
+        }
+    reasons: set[str] = set()
+    sources: dict[str, Any] = {}
+    running_set = set(running)
+    for source in ASSESSMENT_SOURCES:
+        listing = listings.get(source)
+        decile = deciles.get(source)
+        if listing is None:
+            sources[source] = {"listed": False, "desil": decile}
+            continue
+        persons = listed.get(source, {})
+        living = {s for s, p in persons.items() if not p["deceased"]}
+        missing = sorted(active - persons.keys())
+        only_here = sorted(living - active)
+        deceased = sorted({s for s, p in persons.items() if p["deceased"]} & active)
+        flagged = sorted(set(listing["benefits"]) & known)
+        benefit_differs = bool(listing["benefits"]) and set(flagged) != running_set
+        reasons.update(
+            reason
+            for reason, found in (
+                ("missing_in_source", missing),
+                ("membership", only_here),
+                ("deceased", deceased),
+                ("benefit", benefit_differs),
+            )
+            if found
+        )
+        sources[source] = {
+            "listed": True,
+            **listing,
+            "desil": decile,
+            "listing_desil": listing["desil"],
+            "members": len(persons),
+            "missing_in_source": [_person(members[s]) for s in missing],
+            "only_in_source": [_person(persons[s]) for s in only_here],
+            "deceased_in_source": [_person(members[s]) for s in deceased],
+            "compared_flags": flagged,
+            "benefit_differs": benefit_differs,
+        }
+    values = [d["desil"] for d in deciles.values()]
+    spread = max(values) - min(values) if len(values) > 1 else 0
+    if spread > DESIL_TOLERANCE:
+        reasons.add("desil")
+    return {
+        "household_id": household_id,
+        "kecamatan": row[0],
+        "kelurahan": row[1],
+        "reasons": [r for r in REASONS if r in reasons],
+        "listed": bool(listings),
+        "desil_spread": spread,
+        "tolerance": DESIL_TOLERANCE,
+        "register": {
+            "active_members": len(active),
+            "deceased_members": sum(1 for m in members.values() if m["status"] == "deceased"),
+            "running_benefits": running,
+            "programs_compared": sorted(known & set(LISTING_BENEFITS)),
+        },
+        "sources": sources,
+    }
+
+
+def _person(found: dict[str, Any]) -> dict[str, Any]:
+    return {"nik_hash": found["nik_hash"], "nik_token": found["nik_token"]}
+
+
+def _compare(cur: Cursor, names: dict[str, str], household_id: str) -> None:
+    """Compare one household again; move the counts by the difference."""
+    found = side_by_side(cur, names, household_id)
+    if found is None:
+        return
+    old = cur.execute(
+        f"SELECT counted_kecamatan, counted_kelurahan, listed, reasons"
+        f" FROM {names['households']} WHERE household_id=?",
+        (household_id,),
+    ).fetchone()
+    reasons = found["reasons"]
+    if old[0] is not None:
+        _count(cur, names, old[0], old[1], _counted(bool(old[2]), old[3].split(",")), -1)
+    _count(
+        cur, names, found["kecamatan"], found["kelurahan"], _counted(found["listed"], reasons), 1
+    )
+    cur.execute(
+        f"UPDATE {names['households']} SET counted_kecamatan=?, counted_kelurahan=?, listed=?,"
+        " disagrees=?, reasons=? WHERE household_id=?",
+        (
+            found["kecamatan"],
+            found["kelurahan"],
+            1 if found["listed"] else 0,
+            1 if reasons else 0,
+            ",".join(reasons),
+            household_id,
+        ),
+    )
+    cur.execute(f"DELETE FROM {names['disagreements']} WHERE household_id=?", (household_id,))
+    cur.executemany(
+        f"INSERT INTO {names['disagreements']} (household_id, reason, kecamatan, kelurahan)"
+        " VALUES (?, ?, ?, ?)",
+        [(household_id, r, found["kecamatan"], found["kelurahan"]) for r in reasons],
+    )
+
+
+def _counted(listed: bool, reasons: list[str]) -> list[str]:
+    reasons = [r for r in reasons if r]
+    return [*([LISTED] if listed else []), *([ANY] if reasons else []), *reasons]
+
+
+def _count(
+    cur: Cursor, names: dict[str, str], kecamatan: str, kelurahan: str, keys: list[str], by: int
+) -> None:
+    for reason in keys:
+        where = (kecamatan, kelurahan, reason)
+        row = cur.execute(
+            f"SELECT households FROM {names['counts']}"
+            " WHERE kecamatan=? AND kelurahan=? AND reason=?",
+            where,
+        ).fetchone()
+        total = (row[0] if row else 0) + by
+        cur.execute(
+            f"DELETE FROM {names['counts']} WHERE kecamatan=? AND kelurahan=? AND reason=?", where
+        )
+        if total:
+            cur.execute(
+                f"INSERT INTO {names['counts']} (kecamatan, kelurahan, reason, households)"
+                " VALUES (?, ?, ?, ?)",
+                (*where, total),
+            )
+
+
+HANDLERS = {
+    "HouseholdRegistered": household_registered,
+    "HouseholdSplitOff": household_split_off,
+    "MemberAdded": member_added,
+    "MemberRejoined": member_rejoined,
+    "MemberRemoved": member_removed,
+    "DeathRecorded": death_recorded,
+    "FamilySplit": family_split,
+    "HouseholdRelocated": household_relocated,
+    "WelfareAssessed": welfare_assessed,
+    "SourceListingRecorded": source_listing_recorded,
+    "BenefitGranted": benefit_granted,
+    "BenefitSuspended": _benefit_status("suspended"),
+    "BenefitResumed": _benefit_status("active"),
+    "BenefitTerminated": _benefit_status("terminated"),
+    "ProgramDefined": program_defined,
+}
+
+PROJECTION = Projection(
+    name="reconciliation",
+    tables=TABLES,
+    handlers=HANDLERS,
+    # what the sources say against the register: the registry's own work (Dinas Sosial)
+    serves="registry",
+    indexes=INDEXES,
+    only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
+    on_erasure=erase_person,
+    batch=batch,
+    version=1,
+)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def household(db: Database, household_id: str) -> dict[str, Any] | None:
+    """The side-by-side answer of one household (None: not in the view)."""
+    names = live_tables(db, PROJECTION)
+    with db.transaction() as cur:
+        return side_by_side(cur, names, household_id)
+
+
+def counts(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> list[dict[str, Any]]:
+    """Per kecamatan and kelurahan: families listed, disagreeing, and per reason."""
+    names = live_tables(db, PROJECTION)
+    where, params = [], []
+    for column, value in (("kecamatan", kecamatan), ("kelurahan", kelurahan)):
+        if value:
+            where.append(f"{column}=?")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = db.query(
+        f"SELECT kecamatan, kelurahan, reason, households FROM {names['counts']}{clause}"
+        " ORDER BY kecamatan, kelurahan, reason",
+        tuple(params),
+    )
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for kec, kel, reason, households in rows:
+        entry = found.setdefault(
+            (kec, kel),
+            {"kecamatan": kec, "kelurahan": kel, LISTED: 0, ANY: 0, **dict.fromkeys(REASONS, 0)},
+        )
+        entry[reason] = int(households)
+    return list(found.values())
+
+
+def disagreeing(
+    db: Database,
+    *,
+    kecamatan: str = "",
+    kelurahan: str = "",
+    reason: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The families where the sources disagree, in household id order, a page of them."""
+    names = live_tables(db, PROJECTION)
+    if reason:
+        table, where, params = names["disagreements"], ["d.reason=?"], [reason]
+    else:
+        table, where, params = names["households"], ["d.disagrees=1"], []
+    for column, value in (("kecamatan", kecamatan), ("kelurahan", kelurahan)):
+        if value:
+            where.append(f"d.{column}=?")
+            params.append(value)
+    rows = db.query(
+        f"SELECT d.household_id, h.kecamatan, h.kelurahan, h.reasons FROM {table} d"
+        f" JOIN {names['households']} h ON h.household_id = d.household_id"
+        f" WHERE {' AND '.join(where)} ORDER BY d.household_id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [
+        {"household_id": r[0], "kecamatan": r[1], "kelurahan": r[2], "reasons": r[3].split(",")}
+        for r in rows
+    ]
+
+
+def all_rows(db: Database) -> dict[str, list[tuple]]:
+    """Every row of the live generation, ordered: for comparing a view with a rebuild."""
+    names = live_tables(db, PROJECTION)
+    return {
+        base: db.query(f"SELECT * FROM {names[base]} ORDER BY {order}")
+        for base, order in (
+            ("households", "household_id"),
+            ("members", "household_id, subject"),
+            ("listings", "household_id, source"),
+            ("listed", "household_id, source, subject"),
+            ("flags", "household_id, source, flag"),
+            ("deciles", "household_id, source"),
+            ("benefits", "benefit_id"),
+            ("programs", "flag"),
+            ("disagreements", "household_id, reason"),
+            ("counts", "kecamatan, kelurahan, reason"),
+        )
+    }

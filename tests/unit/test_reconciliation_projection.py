@@ -1,0 +1,294 @@
+"""The reconciliation view: what each source says about a family beside the register, the
+reasons they disagree, counts per kecamatan and kelurahan equal to a direct count, and the
+live view equal to a rebuild after a randomised workload."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import random
+
+import pytest
+
+from adapters.db import Database
+from adapters.settings import DatabaseUrl
+from adapters.wire import from_notification
+from app.seed_data import kk_for, nik_for
+from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
+from domain.errors import DomainError
+from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS
+from projections import reconciliation
+from projections.base import apply_batch, ensure_schema, reveal
+from tests.support.apps import memory_casework
+
+META = make_meta(SYSTEM, "import:test")
+PLACES = (
+    ("Telanaipura", "Simpang IV Sipin"),
+    ("Telanaipura", "Telanaipura"),
+    ("Jambi Timur", "Talang Banjar"),
+)
+
+
+def person(serial: int, born: dt.date, sex: str) -> dict:
+    return {
+        "nik": nik_for("157101", born, sex, serial),
+        "name": f"Warga {serial}",
+        "birth_date": born.isoformat(),
+        "sex": sex,
+    }
+
+
+class View:
+    """The reconciliation view in a SQLite file, fed from the app's store in batches."""
+
+    def __init__(self, app, path, name: str) -> None:
+        self.app = app
+        self.db = Database(DatabaseUrl.parse(f"sqlite:///{path}/{name}", "CASEWORK_VIEWS"))
+        ensure_schema(self.db, [reconciliation.PROJECTION])
+        self.position = 0
+
+    def catch_up(self, rng: random.Random | None = None) -> View:
+        envelopes = [
+            reveal(self.app.codec, from_notification(self.app, n, "1571", sealed=True))
+            for n in self.app.recorder.select_notifications(self.position + 1, 100_000)
+        ]
+        if envelopes:
+            self.position = envelopes[-1]["position"]
+        while envelopes:
+            size = rng.randint(1, 40) if rng else len(envelopes)
+            apply_batch(self.db, reconciliation.PROJECTION, envelopes[:size])
+            envelopes = envelopes[size:]
+        return self
+
+    def checksum(self) -> str:
+        rows = reconciliation.all_rows(self.db)
+        return hashlib.sha256(repr(sorted(rows.items())).encode()).hexdigest()
+
+
+@pytest.fixture
+def app():
+    application = memory_casework()
+    seed_catalog(application, make_meta(SYSTEM, "cli"))  # PKH, BPNT, PBI-JK, ...
+    yield application
+    application.close()
+
+
+def family(app, serial: int, size: int, place=PLACES[0]) -> tuple[str, list[str]]:
+    head = person(serial * 10 + 1, dt.date(1980, 1, 1), "M")
+    household_id = app.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 1), serial),
+            "kecamatan": place[0],
+            "kelurahan": place[1],
+            "address": "Jl. Sultan Agung No. 1",
+            "rt": "001",
+            "rw": "002",
+            "head": head,
+        },
+        META,
+    ).stream_id
+    niks = [head["nik"]]
+    for n in range(1, size):
+        member = person(serial * 10 + 1 + n, dt.date(2000 + n, 1, 1), "F" if n % 2 else "M")
+        app.add_member(
+            {"household_id": household_id, "person": member, "relationship": "anak"}, META
+        )
+        niks.append(member["nik"])
+    return household_id, niks
+
+
+def listing(
+    app, household_id, source, niks, *, desil=None, benefits=(), dead=(), period="2026-Q1", row=1
+):
+    kk = app.get_household(household_id).kk_number
+    members = [
+        {
+            "nik": nik,
+            "relationship": "kepala_keluarga" if i == 0 else "anak",
+            "deceased": nik in dead,
+        }
+        for i, nik in enumerate(niks)
+    ]
+    app.execute(
+        "RecordSourceListing",
+        {
+            "household_id": household_id,
+            "source": source,
+            "period": period,
+            "reference": f"{source.lower()}_{period}.csv#row={row}",
+            "kk_number": kk,
+            "members": members,
+            "desil": desil,
+            "benefits": list(benefits),
+        },
+        META,
+    )
+
+
+def direct_counts(view: View) -> dict[tuple[str, str, str], int]:
+    """Per (kecamatan, kelurahan, reason): a count over every household's own comparison."""
+    names = reconciliation.live_tables(view.db, reconciliation.PROJECTION)
+    found: dict[tuple[str, str, str], int] = {}
+    with view.db.transaction() as cur:
+        ids = [
+            r[0] for r in cur.execute(f"SELECT household_id FROM {names['households']}").fetchall()
+        ]
+        for household_id in ids:
+            answer = reconciliation.side_by_side(cur, names, household_id)
+            keys = ([reconciliation.LISTED] if answer["listed"] else []) + (
+                [reconciliation.ANY, *answer["reasons"]] if answer["reasons"] else []
+            )
+            for key in keys:
+                place = (answer["kecamatan"], answer["kelurahan"], key)
+                found[place] = found.get(place, 0) + 1
+    return found
+
+
+def kept_counts(view: View) -> dict[tuple[str, str, str], int]:
+    return {
+        (row["kecamatan"], row["kelurahan"], key): row[key]
+        for row in reconciliation.counts(view.db)
+        for key in (reconciliation.LISTED, reconciliation.ANY, *reconciliation.REASONS)
+        if row[key]
+    }
+
+
+def test_each_disagreement_is_found_and_counted(app, tmp_path):
+    household_id, niks = family(app, 1, 3)
+    agreeing, agreeing_niks = family(app, 2, 2)
+    listing(app, household_id, "DTSEN", niks, desil=2)
+    listing(app, household_id, "DTKS", niks[:2], desil=6, benefits=["PKH"])  # a child missing
+    listing(app, household_id, "P3KE", niks, dead={niks[1]})  # alive in the register
+    listing(app, agreeing, "DTSEN", agreeing_niks, desil=3)
+    listing(app, agreeing, "DTKS", agreeing_niks, desil=4)  # within the tolerance
+    view = View(app, tmp_path, "views.db").catch_up()
+
+    answer = reconciliation.household(view.db, household_id)
+    assert set(answer["reasons"]) == {"desil", "missing_in_source", "benefit", "deceased"}
+    assert answer["desil_spread"] == 4 and answer["tolerance"] == 1
+    dtks, p3ke = answer["sources"]["DTKS"], answer["sources"]["P3KE"]
+    (missing,) = dtks["missing_in_source"]
+    assert missing["nik_hash"] == app.codec.lookup("nik", niks[2])  # by keyed hash
+    assert dtks["compared_flags"] == ["PKH"] and answer["register"]["running_benefits"] == []
+    (dead,) = p3ke["deceased_in_source"]
+    assert dead["nik_hash"] == app.codec.lookup("nik", niks[1])
+    assert answer["sources"]["VERVAL"] == {"listed": False, "desil": None}
+    assert reconciliation.household(view.db, agreeing)["reasons"] == []
+
+    # someone only the source lists: membership; Casework grants PKH: DTKS agrees on aid now
+    stranger = person(99, dt.date(1990, 5, 5), "F")["nik"]
+    listing(app, agreeing, "DTKS", [*agreeing_niks, stranger], desil=4, period="2026-Q2")
+    app.grant_benefit(
+        {
+            "household_id": household_id,
+            "nik": niks[1],  # an adult woman: PKH's recipient
+            "program": "PKH",
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "amount": 750000,
+        },
+        META,
+    )
+    view.catch_up()
+    assert reconciliation.household(view.db, agreeing)["reasons"] == ["membership"]
+    assert "benefit" not in reconciliation.household(view.db, household_id)["reasons"]
+    assert kept_counts(view) == direct_counts(view)
+    (row,) = reconciliation.counts(view.db, kelurahan="Simpang IV Sipin")
+    assert (row["listed"], row["any"], row["membership"], row["desil"]) == (2, 2, 1, 1)
+    listed = reconciliation.disagreeing(view.db, kelurahan="Simpang IV Sipin")
+    assert {f["household_id"] for f in listed} == {household_id, agreeing}
+    only = reconciliation.disagreeing(view.db, reason="membership")
+    assert [f["household_id"] for f in only] == [agreeing]
+
+
+def test_the_view_keeps_no_nik_or_kk_number_in_clear(app, tmp_path):
+    household_id, niks = family(app, 3, 2)
+    listing(app, household_id, "DTKS", niks, desil=5, dead={niks[1]})
+    view = View(app, tmp_path, "views.db").catch_up()
+    text = repr(reconciliation.all_rows(view.db))
+    kk = app.get_household(household_id).kk_number
+    assert not [number for number in (*niks, kk) if number in text]
+
+
+def test_after_a_random_workload_a_rebuild_equals_the_live_view(app, tmp_path):
+    rng = random.Random(10)
+    live = View(app, tmp_path, "live.db")
+    families = []
+    for serial in range(10, 46):
+        household_id, niks = family(app, serial, rng.randint(1, 5), rng.choice(PLACES))
+        families.append((household_id, niks))
+        if rng.random() < 0.5:
+            live.catch_up(rng)
+    for step in range(160):
+        household_id, niks = rng.choice(families)
+        roll = rng.random()
+        if roll < 0.6:
+            listed = [n for n in niks if rng.random() < 0.85]
+            if rng.random() < 0.2:
+                listed.append(person(5000 + step, dt.date(1995, 1, 2), "M")["nik"])
+            listing(
+                app,
+                household_id,
+                rng.choice(ASSESSMENT_SOURCES),
+                listed,
+                desil=rng.choice((None, *range(1, 11))),
+                benefits=rng.sample(LISTING_BENEFITS, rng.randint(0, 2)),
+                dead={n for n in listed if rng.random() < 0.1},
+                period=f"202{rng.randint(5, 6)}-Q{rng.randint(1, 4)}",
+                row=step,
+            )
+        elif roll < 0.7:
+            app.record_welfare_assessment(
+                {
+                    "household_id": household_id,
+                    "source": rng.choice(ASSESSMENT_SOURCES),
+                    "desil": rng.randint(1, 10),
+                    "period": f"2026-Q{rng.randint(1, 4)}",
+                },
+                META,
+            )
+        elif roll < 0.8 and len(niks) > 1:
+            with contextlib.suppress(DomainError):  # dead already
+                app.execute(
+                    "RecordDeath",
+                    {"household_id": household_id, "nik": niks[-1], "date_of_death": "2026-01-05"},
+                    META,
+                )
+        elif roll < 0.9:
+            grant = (
+                {
+                    "household_id": household_id,
+                    "nik": rng.choice(niks),
+                    "program": rng.choice(("PKH", "BPNT", "PBI-JK")),
+                    "period_start": f"{2000 + step}-01-01",
+                    "period_end": f"{2000 + step}-12-31",
+                    "amount": 100000,
+                },
+            )
+            with contextlib.suppress(DomainError):  # a program's rules may refuse it
+                app.grant_benefit(*grant, META)
+        else:
+            place = rng.choice(PLACES)
+            app.execute(
+                "RelocateHousehold",
+                {
+                    "household_id": household_id,
+                    "kecamatan": place[0],
+                    "kelurahan": place[1],
+                    "address": "Jl. Baru No. 2",
+                    "rt": "003",
+                    "rw": "004",
+                    "moved_on": "2026-02-01",
+                },
+                META,
+            )
+        if rng.random() < 0.1:
+            live.catch_up(rng)
+    live.catch_up(rng)
+    rebuilt = View(app, tmp_path, "rebuilt.db").catch_up()
+    assert live.checksum() == rebuilt.checksum()
+    assert kept_counts(live) == direct_counts(live)
+    reasons = {r for f in reconciliation.disagreeing(live.db, limit=1000) for r in f["reasons"]}
+    assert reasons == set(reconciliation.REASONS)  # the workload met every kind
