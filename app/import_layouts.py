@@ -132,7 +132,9 @@ class Family:
 
     @property
     def reference(self) -> str:
-        return f"{self.table}#row={self.row}"
+        """Where the source lists it: the file (and sheet) and row, at most 200 characters."""
+        where = f"#row={self.row}"
+        return self.table[: 200 - len(where)] + where
 
     @property
     def head(self) -> Member | None:

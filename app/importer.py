@@ -104,7 +104,6 @@ class Importer:
         self.actor, self.batch, self.max_rate = actor, max(batch, 1), max_rate
         self.meta_source = f"import:{kind}"
         self.optimistic = True
-        self.listing: Callable[[Family, str], dict[str, Any] | None] | None = None
 
     # ---- one family ------------------------------------------------------------------------
 
@@ -216,11 +215,17 @@ class Importer:
         if family.verification is not None and family.verification not in household.verifications:
             self._run("RecordVerification", {"household_id": household_id, **family.verification})
             done += 1
-        if self.listing is not None:
-            listing = self.listing(family, household_id)
-            if listing is not None:
-                self._run("RecordSourceListing", listing)
-                done += 1
+        listing = {"source": self.source, "period": self.period, "reference": family.reference}
+        if listing not in getattr(household, "source_listings", []):
+            self._run(
+                "RecordSourceListing",
+                {
+                    "household_id": household_id,
+                    **listing_of(family, household.kk_number),
+                    **listing,
+                },
+            )
+            done += 1
         return done
 
     def _update(self, family: Family, household_id: str, out: list[Rejection]) -> str:
@@ -309,6 +314,24 @@ class Importer:
         summary.seconds = time.monotonic() - started
         summary.reports = write_reports(parsed, summary.rejected)
         return summary
+
+
+def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
+    """What the source says about the family (RecordSourceListing's fields); the household's
+    KK number when the source gives none (P3KE without `no_kk`)."""
+    return {
+        "kk_number": family.kk_number or kk_number,
+        "members": [
+            {
+                "nik": m.person["nik"],
+                "relationship": m.relationship,
+                "deceased": m.deceased,
+            }
+            for m in family.members
+        ],
+        "desil": family.desil,
+        "benefits": family.benefits,
+    }
 
 
 class Checkpoint:

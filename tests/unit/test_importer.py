@@ -1,0 +1,241 @@
+"""`casework import`: files with every kind of bad row; good rows land, each bad one is
+reported with its reason, and a second run imports nothing twice (app/importer.py)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from app.import_files import decode
+from app.import_layouts import DTSEN_RELATIONSHIPS, SHDK, day, flag, relationship, sex
+from app.importer import Importer, reason
+from app.seed_data import generate_households
+from app.source_samples import (
+    DTKS_HEADER,
+    DTSEN_FAMILY_HEADER,
+    DTSEN_MEMBER_HEADER,
+    VERVAL_HEADER,
+    dtks_rows,
+    dtsen_rows,
+    write_csv,
+    write_dtsen,
+    write_p3ke,
+)
+from domain.household import Household
+from tests.support.apps import memory_casework
+
+PERIOD = "2026-Q1"
+FAMILIES = list(generate_households(12, 11))
+
+
+def households(app) -> list[Household]:
+    found, after = [], 0
+    while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
+        found += [n.originator_id for n in batch if n.topic.endswith("HouseholdRegistered")]
+        after = batch[-1].id
+    return [app.get_household(i) for i in found]
+
+
+def event_count(app) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def report(path: Path) -> list[dict[str, str]]:
+    target = path.with_name(path.name + ".rejected.csv")
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_translations_of_the_sources_codes():
+    assert [relationship(c, SHDK, "F") for c in ("1", "3", "4", "10")] == [
+        "kepala_keluarga",
+        "istri",
+        "anak",
+        "lainnya",
+    ]
+    assert relationship("2", DTSEN_RELATIONSHIPS, "F") == "istri"
+    assert relationship("2", DTSEN_RELATIONSHIPS, "M") == "suami"
+    assert relationship("6", DTSEN_RELATIONSHIPS, "M") == "orang_tua"
+    assert relationship("Kepala Keluarga", SHDK, "M") == "kepala_keluarga"
+    assert relationship("99", SHDK, "M") is None
+    assert [flag(v) for v in ("Ya", "Tidak", "1", "0", "", "mungkin")] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+        None,
+    ]
+    assert [sex(v) for v in ("1", "2", "Laki-laki", "PEREMPUAN", "X")] == ["M", "F", "M", "F", "X"]
+    assert day("06-09-1986") == "1986-09-06" and day("1986/9/6") == "1986-09-06"
+    assert decode("Amélia".encode("latin-1")) == ("Amélia", "cp1252")
+    assert decode("\ufeffAmélia".encode()) == ("Amélia", "utf-8")
+
+
+@pytest.fixture
+def bad_dtsen(tmp_path) -> tuple[list[Path], dict]:
+    """A DTSEN pair with one bad row of every kind; the member file in latin-1."""
+    keluarga, anggota = dtsen_rows(FAMILIES[:8])
+    keluarga[2][5] = "Atlantis"  # family 3: an unknown kelurahan
+    keluarga[3][9] = "11"  # family 4: a decile of 11
+    members_of = [[r for r in anggota if r[0] == k[0]] for k in keluarga]
+    wrong_nik = members_of[0][-1]
+    wrong_nik[1] = wrong_nik[1][:6] + "99" + wrong_nik[1][8:]  # day 99: no real birth date
+    members_of[1][-1][3] = "1990-02-30"  # an impossible date
+    members_of[4][-1][2] = ""  # an empty name
+    latin1 = members_of[5][0]
+    latin1[2] = "Amélia Çahyani"
+    duplicate = list(members_of[6][-1])  # the same person again, later in the file
+    short = members_of[7][-1][:4]  # a row with too few columns
+    anggota = [r for r in anggota if r is not members_of[7][-1]] + [duplicate, short]
+    directory = tmp_path
+    family_file = write_csv(
+        directory / "keluarga_dtsen_v3_2026_1571.csv", DTSEN_FAMILY_HEADER, keluarga
+    )
+    member_file = write_csv(
+        directory / "anggota_keluarga_dtsen_v3_2026_1571.csv",
+        DTSEN_MEMBER_HEADER,
+        anggota,
+        encoding="latin-1",
+    )
+    rows = {tuple(r): n for n, r in enumerate(anggota, start=2)}
+    bad = {
+        "wrong_nik": rows[tuple(wrong_nik)],
+        "impossible_date": rows[tuple(members_of[1][-1])],
+        "empty_name": rows[tuple(members_of[4][-1])],
+        "duplicate": len(anggota),  # the duplicate is the last but one data row, +1 for header
+        "short": len(anggota) + 1,
+    }
+    return [family_file, member_file], bad
+
+
+def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen):
+    (family_file, member_file), bad = bad_dtsen
+    app = memory_casework()
+    summary = Importer(app, "dtsen", PERIOD, batch=3).run([family_file, member_file])
+
+    members = {(r["baris"], r["kolom"], r["kode"]) for r in report(member_file)}
+    assert (str(bad["wrong_nik"]), "nik", "nik.birth_date") in members
+    assert (str(bad["impossible_date"]), "tanggal_lahir", "birth_date.format") in members
+    assert (str(bad["empty_name"]), "nama", "name.empty") in members
+    assert (str(bad["duplicate"]), "nik", "import.duplicate_nik") in members
+    assert (str(bad["short"]), "", "import.columns") in members
+    families = {(r["baris"], r["kolom"], r["kode"]) for r in report(family_file)}
+    assert ("4", "kelurahan_desa", "kelurahan.unknown") in families
+    assert ("5", "desil_nasional", "desil.out_of_range") in families
+    # the members of the two refused families are reported too, and nothing of them stored
+    assert sum(code == "import.family_refused" for _, _, code in members) == sum(
+        len(f["members"]) + 1 for f in FAMILIES[2:4]
+    )
+    reasons = {r["kode"]: r["alasan"] for r in report(family_file) + report(member_file)}
+    assert reasons["desil.out_of_range"] == reason("desil.out_of_range")
+    assert (
+        "desil" in reasons["desil.out_of_range"].lower()
+        and "decile" not in reasons["desil.out_of_range"]
+    )
+
+    stored = {h.kk_number: h for h in households(app)}
+    assert set(stored) == {
+        f["register"]["kk_number"] for i, f in enumerate(FAMILIES[:8]) if i not in (2, 3)
+    }
+    names = {m["name"] for h in stored.values() for m in h.members.values()}
+    assert "Amélia Çahyani" in names  # read from latin-1
+    assert summary.encodings[member_file.name] == "cp1252"
+    assert summary.families["imported"] == 6 and summary.families["rejected"] == 0
+    first = stored[FAMILIES[0]["register"]["kk_number"]]
+    assert [(a["source"], a["period"], a["desil"]) for a in first.assessments] == [
+        ("DTSEN", PERIOD, 1)
+    ]
+    assert first.source_listings == [
+        {"source": "DTSEN", "period": PERIOD, "reference": "keluarga_dtsen_v3_2026_1571.csv#row=2"}
+    ]
+
+    events = event_count(app)
+    again = Importer(app, "dtsen", PERIOD).run([family_file, member_file])  # with its checkpoint
+    assert event_count(app) == events and again.skipped == 6
+    family_file.with_name(family_file.name + ".progress.json").unlink()
+    again = Importer(app, "dtsen", PERIOD).run([family_file, member_file])  # without it
+    assert event_count(app) == events
+    assert again.families["unchanged"] == 6 and again.families["imported"] == 0
+    assert {(r["baris"], r["kode"]) for r in report(member_file)} >= {
+        (str(bad["duplicate"]), "import.duplicate_nik")
+    }
+
+
+def test_a_known_family_gets_only_new_facts(tmp_path):
+    app = memory_casework()
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, dtks_rows(FAMILIES[:4]))
+    first = Importer(app, "dtks", PERIOD).run([dtks])
+    assert first.families["imported"] == 4
+    before = {h.kk_number: len(h.members) for h in households(app)}
+    # DTSEN lists the same families; family 0 with a new child, family 1 with a member of
+    # family 2 (a NIK in another household: a conflict, never a duplicate)
+    extra = dict(FAMILIES[5]["members"][-1]["person"])
+    families = [dict(f, members=list(f["members"])) for f in FAMILIES[:4]]
+    families[0]["members"].append({"person": extra, "relationship": "famili_lain"})
+    families[1]["members"].append(FAMILIES[2]["members"][0])
+    keluarga, anggota = dtsen_rows(families)
+    anggota = [
+        r
+        for i, r in enumerate(anggota)
+        if not (
+            r[1] == FAMILIES[2]["members"][0]["person"]["nik"]
+            and r[0] == FAMILIES[2]["register"]["kk_number"]
+        )
+    ]
+    files = [
+        write_csv(tmp_path / "keluarga_dtsen_v3_2026_1571.csv", DTSEN_FAMILY_HEADER, keluarga),
+        write_csv(
+            tmp_path / "anggota_keluarga_dtsen_v3_2026_1571.csv", DTSEN_MEMBER_HEADER, anggota
+        ),
+    ]
+    summary = Importer(app, "dtsen", PERIOD).run(files)
+    assert summary.families["updated"] == 4 and summary.families["imported"] == 0
+    after = {h.kk_number: h for h in households(app)}
+    assert len(after) == 4  # no duplicate family
+    kk0, kk1 = FAMILIES[0]["register"]["kk_number"], FAMILIES[1]["register"]["kk_number"]
+    assert len(after[kk0].members) == before[kk0] + 1 and extra["nik"] in after[kk0].members
+    assert len(after[kk1].members) == before[kk1]
+    assert [r["kode"] for r in report(files[1])] == ["import.nik_elsewhere"]
+    assert all(h.assessments[0]["source"] == "DTSEN" for h in after.values())
+
+
+def test_p3ke_workbook_with_a_title_block(tmp_path):
+    app = memory_casework()
+    workbook = write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:5])
+    summary = Importer(app, "p3ke", PERIOD).run([workbook])
+    assert summary.families["imported"] == 5 and not summary.rejected
+    stored = {h.kk_number: h for h in households(app)}
+    family = FAMILIES[0]
+    assert set(stored[family["register"]["kk_number"]].members) == {
+        family["register"]["head"]["nik"],
+        *(m["person"]["nik"] for m in family["members"]),
+    }
+    assert stored[family["register"]["kk_number"]].assessments[0]["source"] == "P3KE"
+
+
+def test_verval_results_of_known_families(tmp_path):
+    app = memory_casework()
+    Importer(app, "dtsen", PERIOD).run(write_dtsen(tmp_path, FAMILIES[:2]))
+    unknown = FAMILIES[3]["register"]
+    rows = [
+        [
+            f["register"]["kk_number"],
+            f["register"]["head"]["nik"],
+            "3",
+            "02-01-2026",
+            "Sesuai",
+            "Tim 4",
+            "",
+        ]
+        for f in FAMILIES[:2]
+    ] + [[unknown["kk_number"], unknown["head"]["nik"], "2", "2026-01-02", "pindah", "Tim 4", ""]]
+    verval = write_csv(tmp_path / "verval.csv", VERVAL_HEADER, rows)
+    summary = Importer(app, "verval", PERIOD).run([verval])
+    assert summary.families["updated"] == 2
+    assert [(r["baris"], r["kode"]) for r in report(verval)] == [("4", "import.household_unknown")]
+    household = {h.kk_number: h for h in households(app)}[FAMILIES[0]["register"]["kk_number"]]
+    assert household.verifications[0]["outcome"] == "valid"
+    assert ("VERVAL", 3) in {(a["source"], a["desil"]) for a in household.assessments}
