@@ -1,0 +1,117 @@
+"""An import killed halfway (SIGKILL) and run again ends with the same store as an
+uninterrupted one (`casework import`, SQLite store, real key store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.bootstrap import open_casework
+from adapters.codec import parse_master_key
+from adapters.settings import DatabaseUrl
+from app.importer import Importer
+from app.seed_data import generate_households
+from app.source_samples import DTKS_HEADER, dtks_rows, write_csv
+from tests.conftest import TEST_MASTER_KEY
+from tests.support.events import TEST_SIGNING_KEY
+
+pytestmark = pytest.mark.integration
+FAMILIES = list(generate_households(48, 23))
+
+
+def _plain(value: Any) -> Any:
+    """Event data without what differs between two runs: ids and moments."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in ("occurred_at", "timestamp")}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return "<id>"
+    if isinstance(value, str):
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return value
+        return "<id>"
+    return value
+
+
+def store_events(url: str) -> list[tuple[str, Any]]:
+    app = open_casework(DatabaseUrl.parse(url, "CASEWORK_STORE"), parse_master_key(TEST_MASTER_KEY))
+    try:
+        events, after = [], 0
+        while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
+            for notification in batch:
+                event = app.mapper.to_domain_event(notification)
+                data = {
+                    k: v
+                    for k, v in vars(event).items()
+                    if k not in ("originator_id", "timestamp", "originator_topic")
+                }
+                events.append((notification.topic, _plain(data)))
+            after = batch[-1].id
+        return events
+    finally:
+        app.close()
+
+
+def test_an_import_killed_halfway_and_run_again_equals_an_uninterrupted_one(tmp_path):
+    rows = dtks_rows(FAMILIES)
+    killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
+    killed_dir.mkdir()
+    whole_dir.mkdir()
+    killed_file = write_csv(killed_dir / "dtks.csv", DTKS_HEADER, rows)
+    whole_file = write_csv(whole_dir / "dtks.csv", DTKS_HEADER, rows)
+    killed_store = f"sqlite:///{killed_dir}/casework.db"
+    whole_store = f"sqlite:///{whole_dir}/casework.db"
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")},
+        "CASEWORK_STORE": killed_store,
+        "CASEWORK_VIEWS": f"sqlite:///{killed_dir}/views.db",
+        "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+        "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+        "CASEWORK_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "app.cli", "import", "dtks", str(killed_file)]
+    command += ["--period", "2026-Q1", "--batch", "4"]
+    checkpoint = killed_dir / "dtks.csv.progress.json"
+    # slowed down (at most 150 rows/s), so that it is still running when killed
+    process = subprocess.Popen([*command, "--max-rate", "150"], env=env)
+    try:
+        done = 0
+        deadline = time.monotonic() + 60
+        while done < 12 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+            if checkpoint.exists():
+                done = json.loads(checkpoint.read_text())["families_done"]
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    halfway = json.loads(checkpoint.read_text())["families_done"]
+    assert 0 < halfway < len(FAMILIES)  # it stopped halfway
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert f"skipped (done before): {halfway}" in finished.stdout
+
+    app = open_casework(
+        DatabaseUrl.parse(whole_store, "CASEWORK_STORE"), parse_master_key(TEST_MASTER_KEY)
+    )
+    try:
+        Importer(app, "dtks", "2026-Q1", batch=4).run([whole_file])
+    finally:
+        app.close()
+    killed, whole = store_events(killed_store), store_events(whole_store)
+    assert len(whole) > len(FAMILIES) * 3
+    assert killed == whole
