@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from marshmallow import Schema, ValidationError
+
 from app.import_files import Table, column, read_tables
-from app.schemas import Invalid, load
+from app.schemas import COMMANDS, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
 SOURCES = {"dtsen": "DTSEN", "dtks": "DTKS", "p3ke": "P3KE", "verval": "VERVAL"}
@@ -245,6 +248,14 @@ class Row:
         out.append(Rejection(self.table.name, self.number, column_name, code))
 
 
+@cache
+def _schema(command: str) -> Schema:
+    """One instance of a command's schema for every row (`app.schemas.load` makes one per
+    call, which costs more than the row's checks); a schema instance keeps no state between
+    loads."""
+    return COMMANDS[command].schema()
+
+
 def check(
     command: str,
     payload: dict[str, Any],
@@ -255,10 +266,10 @@ def check(
     rejected at the row and column its field came from (`columns`: field path -> (row,
     column); a field not listed falls to the first row given)."""
     try:
-        return load(command, payload)
-    except Invalid as invalid:
+        return _schema(command).load(payload)
+    except ValidationError as error:
         first_row = next(iter(columns.values()))[0]
-        for path, codes in invalid.codes.items():
+        for path, codes in flatten(error.messages).items():
             row, name = columns.get(path, columns.get(path.split(".")[0], (first_row, path)))
             for code in codes:
                 row.reject(out, name, code)

@@ -26,6 +26,7 @@ BENCHMARKS = (
     "household_load",
     "encryption",
     "chain",
+    "import",
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
@@ -166,6 +167,11 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
 
         sizes = {"families_per_round": 40, "rounds": 2, "warmup": 10} if quick else {}
         steps.append(("chain", lambda: bench_chain(ws, **sizes)))
+    if "import" in args.only:
+        from bench.importing import bench_import
+
+        sizes = {"families_per_round": 40, "rounds": 2, "warmup": 10} if quick else {}
+        steps.append(("import", lambda: bench_import(ws, **sizes)))
     if "household_load" in args.only:
         from bench.household_load import run as bench_household_load
 
