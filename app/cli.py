@@ -95,6 +95,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         households=args.households,
         seed_value=args.seed,
         progress=sys.stderr.isatty(),
+        bulk=not args.one_at_a_time,
     )
     return 0
 
@@ -152,6 +153,12 @@ def parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="generate synthetic Kota Jambi households")
     seed.add_argument("--households", type=int, required=True, metavar="N")
     seed.add_argument("--seed", type=int, default=0, metavar="S")
+    seed.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="store each command in its own transaction, as the API does (default: in bulk,"
+        " many families per transaction through the same use cases)",
+    )
     seed.set_defaults(func=cmd_seed)
     rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
