@@ -80,7 +80,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    runner.rebuild(bootstrap(settings), args.projection or list(PROJECTIONS))
+    runner.rebuild(bootstrap(settings), args.projection or list(PROJECTIONS), workers=args.workers)
     return 0
 
 
@@ -162,6 +162,14 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
     rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes rebuilding in parallel, each reading the events once for its share of"
+        " the projections (default: one per core; 1: all in this process)",
+    )
     rebuild.set_defaults(func=cmd_rebuild)
     users = sub.add_parser("users", help="accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"

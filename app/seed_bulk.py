@@ -60,6 +60,8 @@ class HeldRepository(Repository):
 class BulkCasework(Casework):
     """Casework whose saves wait for `flush()` (see the module's docstring)."""
 
+    name = "Casework"  # the same store: eventsourcing names PostgreSQL's tables after it
+
     def __init__(
         self, env: dict[str, str] | None = None, codec: PersonalDataCodec | None = None
     ) -> None:
