@@ -80,7 +80,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    runner.rebuild(bootstrap(settings), args.projection or list(PROJECTIONS))
+    runner.rebuild(bootstrap(settings), args.projection or list(PROJECTIONS), workers=args.workers)
     return 0
 
 
@@ -95,6 +95,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         households=args.households,
         seed_value=args.seed,
         progress=sys.stderr.isatty(),
+        bulk=not args.one_at_a_time,
     )
     return 0
 
@@ -156,6 +157,12 @@ def parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="generate synthetic Kota Jambi households")
     seed.add_argument("--households", type=int, required=True, metavar="N")
     seed.add_argument("--seed", type=int, default=0, metavar="S")
+    seed.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="store each command in its own transaction, as the API does (default: in bulk,"
+        " many families per transaction through the same use cases)",
+    )
     seed.set_defaults(func=cmd_seed)
     import_cli.arguments(
         sub.add_parser(
@@ -165,6 +172,14 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_import)
     rebuild = sub.add_parser("rebuild", help="rebuild read models without stopping the web")
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes rebuilding in parallel, each reading the events once for its share of"
+        " the projections (default: one per core; 1: all in this process)",
+    )
     rebuild.set_defaults(func=cmd_rebuild)
     users = sub.add_parser("users", help="accounts").add_subparsers(
         dest="users_command", required=True, metavar="ACTION"

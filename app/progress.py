@@ -42,20 +42,28 @@ class Progress:
     def rate(self, done: int) -> float:
         return done / max(time.monotonic() - self.started, 1e-6)
 
-    def update(self, done: int) -> None:
+    def line(self, done: int, events: int | None = None) -> str:
+        """`done/total unit (rate/s[, events, events/s], time left)`."""
         rate = self.rate(done)
+        text = f"{done:,}/{self.total:,}{self.unit} ({rate:,.0f}/s"
+        if events is not None:
+            elapsed = max(time.monotonic() - self.started, 1e-6)
+            text += f", {events:,} events, {events / elapsed:,.0f} events/s"
+        return text + f", {time_left(done, self.total, rate)} left)"
+
+    def update(self, done: int, events: int | None = None) -> None:
+        """`events`: how many events the work stored so far (the seed shows their rate)."""
         if self.listener is not None:
-            self.listener(done, self.total, rate)
+            self.listener(done, self.total, self.rate(done))
         if self.interactive:
             width = 30
             filled = width * min(done, self.total) // self.total
             sys.stderr.write(
-                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
-                f"{self.unit} ({rate:.0f}/s, {time_left(done, self.total, rate)} left)"
+                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.line(done, events)}"
             )
             sys.stderr.flush()
             if done >= self.total:
                 sys.stderr.write("\n")
         elif (tenth := 10 * done // self.total) != self.last_tenth:
             self.last_tenth = tenth
-            log.info("%s: %d/%d%s (%.0f/s)", self.label, done, self.total, self.unit, rate)
+            log.info("%s: %s", self.label, self.line(done, events))

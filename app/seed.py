@@ -1,4 +1,4 @@
-"""`casework seed`: synthetic Kota Jambi households through the ordinary command path.
+"""`casework seed`: synthetic Kota Jambi households through the use cases of the write side.
 
 First the program catalog (`domain.catalog.seed_catalog`), then each family: registered with
 its members, then its history (`app.seed_data.HistoryGenerator`): KTPs with arrivals, welfare
@@ -11,6 +11,11 @@ API step before the same use case runs, so the seeder, which stands for an alrea
 import, calls the use case itself. The program rules still apply (`check_program_rules`): a
 grant they refuse is skipped and counted. Each step's meta says when it happened in the world
 (09:00 WIB on its date) and why, where the history says.
+
+By default the families are stored in bulk (`app.seed_bulk.BulkCasework`: the same use cases,
+rules and encryption, `BATCH` families per transaction, the events in the order the same
+commands run one at a time would store them); `--one-at-a-time` stores each command in its own
+transaction, as the API does.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import logging
 from collections import Counter
 from typing import Any
 
-from adapters.bootstrap import System
+from eventsourcing.persistence import IntegrityError
+
+from adapters.bootstrap import System, open_casework
 from app.progress import Progress
+from app.seed_bulk import BulkCasework
 from app.seed_data import HistoryGenerator, generate_households
 from domain.application import Actor, Casework, make_meta
 from domain.catalog import seed_catalog
@@ -89,40 +97,94 @@ def play_history(app: Casework, steps: list[dict], counts: Counter) -> str | Non
     return household_id
 
 
+BATCH = 250  # families per transaction of the bulk path
+
+
 def seed_app(
     app: Casework,
     households: int,
     seed_value: int = 0,
     bar: Progress | None = None,
     history: bool = True,
+    batch: int = BATCH,
 ) -> Counter:
     """Seed the catalog and `households` families with their histories into `app`; answers
     what was stored, by command (and `refused:<code>`, `skipped` families). Without
-    `history`, only the registrations and the members (each on its own date)."""
+    `history`, only the registrations and the members (each on its own date).
+
+    With a `BulkCasework` (app.seed_bulk), `batch` families at a time are played and stored
+    in one transaction; a batch that meets families already stored is played again one
+    command at a time. With a plain `Casework`, one command at a time."""
     counts: Counter = Counter()
-    defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
+    bulk = app if isinstance(app, BulkCasework) else None
+    meta = make_meta(SEEDER, "seed", reason="Katalog program awal")
+    if bulk is not None:
+        with bulk.one_at_a_time():
+            defined = seed_catalog(app, meta)
+    else:
+        defined = seed_catalog(app, meta)
     counts["DefineProgram"] += len(defined)
     histories = HistoryGenerator(seed_value)
+    waiting: list[list[dict]] = []
     for done, family in enumerate(generate_households(households, seed_value), start=1):
         steps = histories.history(family)  # drawn even for a skipped family: the rest stays
         if not history:
             steps = [s for s in steps if s["command"] in ("RegisterHousehold", "AddMember")]
-        play_history(app, steps, counts)
+        if bulk is None:
+            play_history(app, steps, counts)
+        else:
+            waiting.append(steps)
+            if len(waiting) < batch and done < households:
+                continue
+            counts.update(play_batch(bulk, waiting))
+            waiting = []
         if bar is not None:
-            bar.update(done)
+            bar.update(done, None if bulk is None else bulk.events_stored)
     return counts
 
 
-def seed(system: System, households: int, seed_value: int = 0, progress: bool = False) -> int:
+def play_batch(app: BulkCasework, families: list[list[dict]]) -> Counter:
+    """Play these families' histories and store them in one transaction; when the store
+    already holds one of their claims (a seed run again), play them one command at a time."""
+    counts: Counter = Counter()
+    for steps in families:
+        play_history(app, steps, counts)
+    try:
+        app.flush()
+        return counts
+    except IntegrityError:
+        log.info("a batch met families already stored: playing it one command at a time")
+    counts = Counter()
+    with app.one_at_a_time():
+        for steps in families:
+            play_history(app, steps, counts)
+    return counts
+
+
+def seed(
+    system: System,
+    households: int,
+    seed_value: int = 0,
+    progress: bool = False,
+    bulk: bool = True,
+) -> int:
     """Seed the catalog and `households` synthetic families with their histories; returns how
-    many families were stored."""
-    app = system.casework
+    many families were stored. `bulk`: many families per transaction (app.seed_bulk);
+    otherwise one command at a time, as the API stores them."""
+    settings = system.settings
+    app = (
+        open_casework(settings.store, settings.master_key, app_class=BulkCasework)
+        if bulk
+        else system.casework
+    )
     try:
         counts = seed_app(
             app, households, seed_value, Progress(households, "seeding households", progress)
         )
     finally:
         app.close()
+        if bulk:
+            system.close()
     stored = counts["RegisterHousehold"]
     log.info("seeded %d households (%d skipped as already present)", stored, counts["skipped"])
     history = {k: v for k, v in sorted(counts.items()) if k not in ("RegisterHousehold", "skipped")}

@@ -159,6 +159,8 @@ def bench_commands(
         raw=best_raw,
         raw_label="raw eventsourcing",
         target=None,
+        casework_median=statistics.median(deployed_rates),
+        raw_median=statistics.median(raw_rates),
         extra={
             "rounds_deployed_per_s": [round(r) for r in deployed_rates],
             "median_deployed_per_s": round(statistics.median(deployed_rates)),
@@ -173,6 +175,8 @@ def bench_commands(
             raw=best_raw,
             raw_label="raw eventsourcing",
             target=0.7,
+            casework_median=statistics.median(casework_rates),
+            raw_median=statistics.median(raw_rates),
             extra={
                 "store": ws.store_kind,
                 "families_per_round": families_per_round,

@@ -26,10 +26,23 @@ class Result:
     raw_label: str
     target: float | None  # None: a figure to read, with no target set
     extra: dict[str, Any] = field(default_factory=dict)
+    # of several rounds: the median round of each side, printed beside the best (the ratio
+    # and its target are the best rounds')
+    casework_median: float | None = None
+    raw_median: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.casework / self.raw if self.raw else 0.0
+
+    def median_text(self) -> str:
+        if self.casework_median is None or not self.raw_median:
+            return ""
+        ratio = math.floor(self.casework_median / self.raw_median * 100) / 100
+        return (
+            f"; median rounds {self.casework_median:,.0f}{self.unit}"
+            f" vs {self.raw_median:,.0f}{self.unit} -> ratio {ratio:.2f}"
+        )
 
     @property
     def ok(self) -> bool:
@@ -43,7 +56,9 @@ class Result:
         return (
             f"{self.name}: {self.casework_label} {self.casework:,.0f}{self.unit}"
             f" vs {self.raw_label} {self.raw:,.0f}{self.unit}"
-            f" -> ratio {math.floor(self.ratio * 100) / 100:.2f} {target}"
+            f" -> ratio {math.floor(self.ratio * 100) / 100:.2f}"
+            f"{' (best rounds)' if self.casework_median is not None else ''}"
+            f"{self.median_text()} {target}"
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import psycopg
@@ -31,11 +34,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from adapters import wire
-from adapters.bootstrap import System, keystore_of
+from adapters.bootstrap import System, bootstrap, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
+from adapters.settings import Settings
 from adapters.signing import BadSignature, Signer, Verifier
 from adapters.topics import EVENTS, ensure_topics, events_topic_id
 from consumers.dead_letters import park
@@ -303,7 +307,7 @@ class Runner(GroupMember):
             log.info(
                 "views %s hold nothing yet: rebuilding them from the events", ", ".join(wanted)
             )
-            rebuild(self.system, wanted)
+            rebuild(self.system, wanted, workers=1)  # beside the running service: one core
         drop_older_versions(self.views, self.projections)
 
     def run(self, stop: threading.Event) -> None:
@@ -485,34 +489,120 @@ def _store_envelopes(
         position = batch[-1].id
 
 
+REBUILD_CHUNK = 1000  # events per read-model transaction of a rebuild
+PROGRESS_SECONDS = 5.0  # a rebuild's progress line at most this often
+
+
+class RebuildProgress:
+    """A rebuild's progress line: events done of the total, events/s (every few seconds)."""
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total = name, max(total, 1)
+        self.started = self.shown = time.monotonic()
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < PROGRESS_SECONDS:
+            return
+        self.shown = now
+        rate = done / max(now - self.started, 1e-6)
+        log.info(
+            "rebuilding %s: %d/%d events (%d%%, %.0f events/s, about %.0f s left)",
+            self.name,
+            done,
+            self.total,
+            100 * done // self.total,
+            rate,
+            max(self.total - done, 0) / max(rate, 1e-6),
+        )
+
+
 def _apply_in_chunks(
-    views: Database, projection: Projection, names: dict, envelopes: Iterable[dict]
+    views: Database,
+    projections: list[Projection],
+    names: dict[str, dict[str, str]],
+    envelopes: Iterable[dict],
+    bar: RebuildProgress | None = None,
 ) -> int:
-    applied, chunk = 0, []
+    """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time, one
+    transaction per chunk; answers how many events were new (the first projection's count:
+    every projection tracks every stream)."""
+    applied, seen, chunk = 0, 0, []
+
+    def write(chunk: list[dict]) -> int:
+        with views.transaction() as cur:
+            counts = [apply_envelopes(cur, p, names[p.name], chunk) for p in projections]
+        return counts[0]
+
     for env in envelopes:
         chunk.append(env)
-        if len(chunk) >= 1000:
-            with views.transaction() as cur:
-                applied += apply_envelopes(cur, projection, names, chunk)
+        if len(chunk) >= REBUILD_CHUNK:
+            applied += write(chunk)
+            seen += len(chunk)
             chunk = []
+            if bar is not None:
+                bar.update(seen)
     if chunk:
-        with views.transaction() as cur:
-            applied += apply_envelopes(cur, projection, names, chunk)
+        applied += write(chunk)
     return applied
 
 
-def rebuild(system: System, names: list[str]) -> None:
-    """Rebuild projections into fresh tables and swap them in while readers keep reading."""
+def groups(names: list[str], workers: int) -> list[list[str]]:
+    """The projections split among `workers` processes, each reading the events once: the
+    ones with the most handlers first, each to the group with the fewest handlers so far."""
+    found: list[list[str]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for name in sorted(names, key=lambda n: -len(PROJECTIONS[n].handlers)):
+        lightest = load.index(min(load))
+        found[lightest].append(name)
+        load[lightest] += len(PROJECTIONS[name].handlers)
+    return [group for group in found if group]
+
+
+def rebuild(system: System, names: list[str], workers: int | None = None) -> None:
+    """Rebuild projections into fresh tables and swap them in while readers keep reading.
+
+    The projections are split among `workers` processes (default: one per core, `groups`),
+    each reading and revealing the events once for all of its projections and writing in
+    transactions of `REBUILD_CHUNK` events (on SQLite the writers take turns: one writer at a
+    time). `workers=1`: all of them here, from one reading."""
+    workers = min(len(names), workers or os.cpu_count() or 1)
+    if workers > 1:
+        settings = system.settings
+        try:
+            ensure_schema(system.views, [PROJECTIONS[n] for n in names])
+        finally:
+            system.close()
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(_rebuild_in_process, settings, group)
+                for group in groups(names, workers)
+            ]
+            for future in as_completed(futures):
+                future.result()
+        return
     app = system.casework
     keystore_of(app).preload()  # every live key at once
     reader = Codec(keystore_of(app), remember=False)  # opens each once
     store, views = system.store, system.views
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])
-        for name in names:
-            rebuild_one(system, app, reader, store, views, PROJECTIONS[name])
+        rebuild_together(system, app, reader, store, views, [PROJECTIONS[n] for n in names])
     finally:
         system.close()
+
+
+def _rebuild_in_process(settings: Settings, names: list[str]) -> None:
+    """A group of projections rebuilt in a worker process of `rebuild`."""
+    if not logging.getLogger().handlers:  # a spawned process: log as the parent does
+        logging.basicConfig(
+            level=getattr(logging, settings.log_level, logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+        )
+        for noisy in ("kafka", "eventsourcing"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    rebuild(bootstrap(settings), names, workers=1)
 
 
 def rebuild_one(
@@ -523,43 +613,66 @@ def rebuild_one(
     views: Database,
     projection: Projection,
 ) -> int:
+    """Rebuild one projection; answers its new generation."""
+    return rebuild_together(system, app, reader, store, views, [projection])[projection.name]
+
+
+def rebuild_together(
+    system: System,
+    app: Casework,
+    reader: Codec,
+    store: Database,
+    views: Database,
+    projections: list[Projection],
+) -> dict[str, int]:
+    """Rebuild these projections from one reading of the events (each event revealed once,
+    applied to each projection's fresh tables in the same transaction), then swap each in;
+    answers each one's new generation."""
     started = time.monotonic()
     expected, top = store_counts(store)
+    fresh: dict[str, int] = {}
+    names: dict[str, dict[str, str]] = {}
     with views.transaction() as cur:
-        live = current_generation(cur, projection, lock=False)
-        fresh = live + 1
-        if live > 2:  # readers may still be on live - 1
-            drop_generation(cur, projection, live - 2)
-        drop_generation(cur, projection, fresh)
-        names = create_generation(cur, projection, fresh)
-    log.info("rebuilding %s into generation %d from %d events", projection.name, fresh, expected)
+        for projection in projections:
+            live = current_generation(cur, projection, lock=False)
+            fresh[projection.name] = live + 1
+            if live > 2:  # readers may still be on live - 1
+                drop_generation(cur, projection, live - 2)
+            drop_generation(cur, projection, live + 1)
+            names[projection.name] = create_generation(cur, projection, live + 1)
+    label = ", ".join(p.name for p in projections)
+    log.info("rebuilding %s from %d events", label, expected)
     applied = 0
     settings = system.settings
+    bar = RebuildProgress(label, expected)
     if settings.kafka:
         applied = _apply_in_chunks(
-            views, projection, names, _topic_envelopes(system, reader, top, expected)
+            views, projections, names, _topic_envelopes(system, reader, top, expected), bar
         )
     if applied < expected:
         source = "the store" if applied == 0 else "the store (the topic lacks some events)"
-        log.warning("rebuild of %s: reading from %s", projection.name, source)
+        log.warning("rebuild of %s: reading from %s", label, source)
         applied += _apply_in_chunks(
-            views, projection, names, _store_envelopes(app, reader, settings.tenant, 0, top)
+            views, projections, names, _store_envelopes(app, reader, settings.tenant, 0, top), bar
         )
-    with views.transaction() as cur:
-        # Lock the pointer first: runners wait, then the events stored since `top` are applied.
-        cur.execute(
-            "UPDATE projection_state SET generation=generation WHERE name=?", (projection.name,)
+    for projection in projections:
+        with views.transaction() as cur:
+            # Lock the pointer first: runners wait, then the events stored since `top` are
+            # applied.
+            cur.execute(
+                "UPDATE projection_state SET generation=generation WHERE name=?",
+                (projection.name,),
+            )
+            catch_up = list(_store_envelopes(app, reader, settings.tenant, top, None))
+            apply_envelopes(cur, projection, names[projection.name], catch_up)
+            cur.execute(
+                "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
+                (fresh[projection.name], dt.datetime.now(dt.UTC).isoformat(), projection.name),
+            )
+        log.info(
+            "rebuilt %s: generation %d live after %.1f s",
+            projection.name,
+            fresh[projection.name],
+            time.monotonic() - started,
         )
-        catch_up = list(_store_envelopes(app, reader, settings.tenant, top, None))
-        apply_envelopes(cur, projection, names, catch_up)
-        cur.execute(
-            "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
-            (fresh, dt.datetime.now(dt.UTC).isoformat(), projection.name),
-        )
-    log.info(
-        "rebuilt %s: generation %d live after %.1f s",
-        projection.name,
-        fresh,
-        time.monotonic() - started,
-    )
     return fresh

@@ -208,7 +208,8 @@ class UseCases(Application):
         return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
-            position=max(r.notification.id for r in own),
+            # no recording: the save was deferred to a later batch (app.seed_bulk)
+            position=max((r.notification.id for r in own), default=0),
             event_ids=[
                 event_id(r.domain_event.originator_id, r.domain_event.originator_version)
                 for r in own
