@@ -3,7 +3,7 @@
 `BulkCasework` is `domain.application.Casework` with its saves deferred: each use case runs
 as for one command (it loads the aggregates, checks the rules, records the events, "saves"
 them with their uniqueness claims), but the save only keeps the aggregates in memory
-(`held`) and appends their events, in command order, to `unsaved`; loading an aggregate held
+(`deferred`) and appends their events, in command order, to `unsaved`; loading an aggregate held
 answers a copy of it (as eventsourcing's repository copies what it caches, so a refused
 command changes nothing), anything else is read from the store. `flush()` then stores every
 unsaved event with eventsourcing's `Application.save`: one transaction, the events in the
@@ -44,12 +44,12 @@ NOT_DEFERRABLE = frozenset({"RequestErasure"})
 class HeldRepository(Repository):
     """eventsourcing's repository, answering a copy of an aggregate held for the next flush."""
 
-    def __init__(self, *args: Any, held: dict[uuid.UUID, Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, deferred: dict[uuid.UUID, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.held = held
+        self.deferred = deferred
 
     def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
-        held = self.held.get(aggregate_id)
+        held = self.deferred.get(aggregate_id)
         if held is not None:
             if version is not None:
                 raise RuntimeError("a past version of an aggregate not stored yet was asked for")
@@ -65,7 +65,7 @@ class BulkCasework(Casework):
     def __init__(
         self, env: dict[str, str] | None = None, codec: PersonalDataCodec | None = None
     ) -> None:
-        self.held: dict[uuid.UUID, Any] = {}
+        self.deferred: dict[uuid.UUID, Any] = {}
         self.unsaved: list[Any] = []
         self.deferring = True
         self.events_stored = 0
@@ -73,7 +73,7 @@ class BulkCasework(Casework):
 
     def construct_repository(self) -> Repository:
         return HeldRepository(
-            event_store=self.events, snapshot_store=self.snapshots, held=self.held
+            event_store=self.events, snapshot_store=self.snapshots, deferred=self.deferred
         )
 
     def execute(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
@@ -90,23 +90,23 @@ class BulkCasework(Casework):
         for aggregate in aggregates:
             if not isinstance(aggregate, Aggregate):
                 raise TypeError("a deferred save takes aggregates only")
-            held = self.held.get(aggregate.id)
+            held = self.deferred.get(aggregate.id)
             pending = aggregate.pending_events
             if held is not None and pending and pending[0].originator_version != held.version + 1:
                 # what the store answers for a version taken (a claim created twice)
                 raise IntegrityError(f"version {pending[0].originator_version} is taken")
         for aggregate in aggregates:
             self.unsaved.extend(aggregate.collect_events())
-            self.held[aggregate.id] = aggregate
+            self.deferred[aggregate.id] = aggregate
         return []  # nothing recorded yet: no positions (Stored.position 0)
 
     def flush(self) -> int:
         """Store every event saved since the last flush in one transaction; answers how many.
         On an IntegrityError (a claim the store already holds) nothing of them is stored and
         nothing is held any more."""
-        events, aggregates = self.unsaved, list(self.held.values())
+        events, aggregates = self.unsaved, list(self.deferred.values())
         self.unsaved = []
-        self.held.clear()
+        self.deferred.clear()
         if not events:
             return 0
         super().save(*events, *aggregates)  # the aggregates: for their snapshots
@@ -116,7 +116,7 @@ class BulkCasework(Casework):
     def discard(self) -> None:
         """Forget what was saved since the last flush."""
         self.unsaved = []
-        self.held.clear()
+        self.deferred.clear()
 
     @contextmanager
     def one_at_a_time(self) -> Iterator[None]:
