@@ -1,6 +1,6 @@
 """Every registered projection, by name."""
 
-from projections import beneficiaries, eligibility, register, reviews
+from projections import beneficiaries, eligibility, overview, register, reviews
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -10,5 +10,6 @@ PROJECTIONS: dict[str, Projection] = {
         beneficiaries.PROJECTION,
         eligibility.PROJECTION,
         reviews.PROJECTION,
+        overview.PROJECTION,
     )
 }
