@@ -2,8 +2,8 @@
 `.csv` and `.xlsx` forms): what projections/overview.py keeps, filtered by OPD, kecamatan and
 kelurahan, within the reader's area (app/read_policy.py):
 
-- a case worker reads the aggregates of one of their kelurahan (named, as for the eligible
-  list; another kelurahan, or none: 403);
+- a case worker reads the aggregates of one of their kelurahan (none named: their first;
+  another kelurahan, or a whole kecamatan: 403);
 - a program manager reads the totals of every OPD and program, the series and the overlap
   matrix (the cross-OPD picture is the point), but the rows per kelurahan of their own OPD's
   programs only (`opd=` of another OPD: 403);
@@ -85,6 +85,9 @@ def scope(actor: Actor, args: Any) -> Scope:
     if errors:
         raise Invalid(errors)
     areas = kelurahan_of(services().casework, actor)
+    if areas and not kelurahan_asked and not kecamatan_asked:
+        # a case worker asking for no area reads their first kelurahan
+        kecamatan, kelurahan = (_kecamatan_of(sorted(areas)[0]) or [("", "")])[0]
     if areas is not None and kelurahan not in areas:
         raise Forbidden("kelurahan", "auth.kelurahan")
     rows_of_opds = None

@@ -164,7 +164,12 @@ def test_each_role_reads_its_share(web, tokens, world):
     assert refused.status_code == 403 and refused.json["codes"] == {"opd": ["auth.opd"]}
 
     worker = authorized_client(web, tokens["cw_sipin"])
-    assert worker.get("/api/v1/overview").status_code == 403
+    own = worker.get("/api/v1/overview").json  # their kelurahan when they name none
+    assert own["filters"]["kelurahan"] == "Simpang IV Sipin"
+    assert {r["kelurahan"] for r in own["rows"]} == {"Simpang IV Sipin"}
+    assert (
+        worker.get("/api/v1/overview", query_string={"kecamatan": "Telanaipura"}).status_code == 403
+    )
     assert (
         worker.get("/api/v1/overlaps", query_string={"kelurahan": "Tahtul Yaman"}).status_code
         == 403
