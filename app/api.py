@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from adapters import chain, idempotency
 from adapters.signing import Signer
 from adapters.wire import rfc3339
-from app import access_log, audit_log, openapi, read_policy, time_travel
+from app import access_log, audit_log, openapi, overview_api, read_policy, time_travel
 from app.api_schemas import MAX_LIMIT
 from app.auth import READ_ONLY, kelurahan_of, require_kelurahan, require_role
 from app.command_path import (
@@ -523,6 +523,7 @@ def program_body(program: Any) -> dict[str, Any]:
         "version": program.version,
         "rules": dict(program.rules),
         "rule_versions": [dict(r) for r in program.rule_versions],
+        "yearly_target": getattr(program, "yearly_target", None),
     }
 
 
@@ -578,16 +579,42 @@ def person_benefits(nik: str):
     shown = [{"id": household_id, "members": [{"nik": nik}]} for household_id in households]
     access_log.record_households(actor, "api", shown, access_log.api_reason(), searched_nik=nik)
     keys = ("benefit_id", "household_id", "person_id", "program", "period_start", "period_end")
+    known = {p.code: p for p in casework.list_programs()}
     results = [
         {
             **{key: b.get(key) for key in keys},
+            "opd": known[b["program"]].opd if b["program"] in known else None,
+            "program_name": known[b["program"]].name if b["program"] in known else None,
             "amount": b["amount"],
             "status": b["status"],
             "before_nik": b.get("person_id") is not None,
+            "history": status_history(b),
         }
         for b in found
     ]
     return jsonify({"results": results})
+
+
+def status_history(benefit: dict[str, Any]) -> list[dict[str, Any]]:
+    """A benefit's changes in order: granted (active from its start), then each suspension,
+    resumption and termination with its effective date, reason code and reason."""
+    steps = []
+    for at, step in enumerate(benefit.get("history", [])):
+        status = step["status"]
+        change = "granted" if at == 0 else CHANGE_OF.get(status, status)
+        steps.append(
+            {
+                "change": change,
+                "status": status,
+                "effective_date": step.get("effective_date"),
+                "reason_code": step.get("reason_code"),
+                "reason": step.get("reason"),
+            }
+        )
+    return steps
+
+
+CHANGE_OF = {"active": "resumed", "suspended": "suspended", "terminated": "terminated"}
 
 
 def _overdue_filter() -> bool | None:
@@ -730,3 +757,7 @@ def signing_keys():
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(openapi.document(current_app))
+
+
+# The cross-OPD view's routes (app/overview_api.py), on this blueprint and under its policies.
+overview_api.register(bp)

@@ -272,6 +272,11 @@ class ProgramSchema(_Answer):
     rule_versions = fields.List(
         fields.Dict(), required=True, metadata={"description": "every version of the rules"}
     )
+    yearly_target = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "families the program means to reach in a year; null: none"},
+    )
 
 
 class ProgramsSchema(_Answer):
@@ -303,6 +308,17 @@ class BeneficiariesSchema(_Answer):
     results = fields.List(fields.Nested(BeneficiarySchema), required=True)
 
 
+class BenefitStepSchema(_Answer):
+    change = fields.String(
+        required=True,
+        validate=validate.OneOf(("granted", "suspended", "resumed", "terminated")),
+    )
+    status = fields.String(required=True)
+    effective_date = fields.Date(required=True)
+    reason_code = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
 class PersonBenefitSchema(_Answer):
     benefit_id = fields.UUID(required=True)
     household_id = fields.UUID(
@@ -320,6 +336,15 @@ class PersonBenefitSchema(_Answer):
     status = fields.String(required=True)
     before_nik = fields.Boolean(
         required=True, metadata={"description": "granted to the person before their NIK was known"}
+    )
+    opd = fields.String(
+        required=True, allow_none=True, metadata={"description": "the OPD running the program"}
+    )
+    program_name = fields.String(required=True, allow_none=True)
+    history = fields.List(
+        fields.Nested(BenefitStepSchema),
+        required=True,
+        metadata={"description": "granted, then each suspension, resumption and termination"},
     )
 
 
@@ -686,4 +711,109 @@ class HealthSchema(_Answer):
         values=fields.Dict(),
         required=True,
         metadata={"description": "by component: its position, lag or count, or an error"},
+    )
+
+
+# --- the cross-OPD view (app/overview_api.py) ----------------------------------------------
+
+
+class AreaQuerySchema(Schema):
+    kecamatan = fields.String(metadata={"description": "a kecamatan of Kota Jambi (name or code)"})
+    kelurahan = fields.String(
+        metadata={"description": "a kelurahan (name or code; required of a caseworker: theirs)"}
+    )
+
+
+class OverviewQuerySchema(AreaQuerySchema):
+    opd = fields.String(metadata={"description": "only this OPD's programs, e.g. DINSOS"})
+
+
+class MonthlyQuerySchema(AreaQuerySchema):
+    program = fields.String(metadata={"description": "one program's series; none: every one"})
+
+
+class _Counts(_Answer):
+    families = fields.Integer(required=True, metadata={"description": "with a running benefit"})
+    persons = fields.Integer(required=True, metadata={"description": "their recipients"})
+    amount = fields.Integer(
+        required=True, metadata={"description": "the running benefits' amounts, whole rupiah"}
+    )
+    monthly_amount = fields.Integer(
+        required=True, metadata={"description": "the same per month of their periods"}
+    )
+
+
+class OverviewProgramSchema(_Counts):
+    opd = fields.String(required=True)
+    program = fields.String(required=True)
+    name = fields.String(required=True)
+    yearly_target = fields.Integer(required=True, allow_none=True)
+    city_families = fields.Integer(required=True, metadata={"description": "in the whole city"})
+    progress = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "city_families / yearly_target; null without a target"},
+    )
+
+
+class OverviewOpdSchema(_Counts):
+    opd = fields.String(required=True)
+
+
+class OverviewRowSchema(_Counts):
+    opd = fields.String(required=True)
+    program = fields.String(required=True)
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String(required=True)
+
+
+class OverviewSchema(_Answer):
+    filters = fields.Dict(required=True)
+    programs = fields.List(fields.Nested(OverviewProgramSchema), required=True)
+    opds = fields.List(
+        fields.Nested(OverviewOpdSchema),
+        required=True,
+        metadata={
+            "description": "distinct families per OPD (a family in two of its programs once)"
+        },
+    )
+    rows = fields.List(
+        fields.Nested(OverviewRowSchema),
+        required=True,
+        metadata={"description": "per OPD, program, kecamatan and kelurahan"},
+    )
+
+
+class MonthSchema(_Answer):
+    month = fields.String(required=True, metadata={"example": "2026-01"})
+    families = fields.Integer(required=True)
+    persons = fields.Integer(required=True)
+    amount = fields.Integer(required=True)
+
+
+class SeriesSchema(_Answer):
+    program = fields.String(required=True)
+    opd = fields.String(required=True)
+    months = fields.List(fields.Nested(MonthSchema), required=True)
+
+
+class MonthlySchema(_Answer):
+    filters = fields.Dict(required=True)
+    series = fields.List(fields.Nested(SeriesSchema), required=True)
+
+
+class OverlapPairSchema(_Answer):
+    program_a = fields.String(required=True)
+    program_b = fields.String(required=True)
+    families = fields.Integer(required=True)
+
+
+class OverlapsSchema(_Answer):
+    filters = fields.Dict(required=True)
+    programs = fields.List(fields.String(), required=True)
+    pairs = fields.List(fields.Nested(OverlapPairSchema), required=True)
+    matrix = fields.List(
+        fields.List(fields.Integer()),
+        required=True,
+        metadata={"description": "families per pair, rows and columns in `programs` order"},
     )

@@ -335,6 +335,9 @@ ERRORS: dict[str, LazyString] = {
     "opd.required": _l("A program manager needs an OPD. Enter its code."),
     "program.funding_unknown": _l("Choose the funding: APBN, APBD, BAZNAS or OTHER."),
     "program.kind_unknown": _l("Choose the kind: bansos, empowerment or insurance."),
+    "program.yearly_target_invalid": _l(
+        "Enter the yearly target as a whole number of families, 1 or more, or leave it empty."
+    ),
     "program.not_in_force": _l(
         "The program is not in force on the start date. Check the start date or the rules."
     ),
@@ -387,8 +390,7 @@ ERRORS: dict[str, LazyString] = {
         'The decile source rule must be a JSON object, for example {"order": ["DTSEN"]}.'
     ),
     "rules.desil_source_unknown": _l(
-        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first "
-        "decides."
+        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first decides."
     ),
     "rules.desil_source_verval_missing": _l(
         "A field verification can only override when VERVAL is among the sources listed."
@@ -477,9 +479,7 @@ ERRORS: dict[str, LazyString] = {
     "body.json": _l(
         "The request body is not valid JSON. Send one JSON object (Content-Type: application/json)."
     ),
-    "body.media_type": _l(
-        "Send the body as JSON, with the header Content-Type: application/json."
-    ),
+    "body.media_type": _l("Send the body as JSON, with the header Content-Type: application/json."),
     "body.too_deep": _l(
         "The JSON body nests too deeply (at most 32 levels). Send the command's fields as "
         "documented in /api/v1/openapi.json."
@@ -505,9 +505,7 @@ ERRORS: dict[str, LazyString] = {
     ),
     "as_of.required": _l("mode is given without as_of: give as_of too, or leave mode out."),
     "mode.invalid": _l("mode must be known (as known then) or effective (as it was)."),
-    "from.invalid": _l(
-        "from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."
-    ),
+    "from.invalid": _l("from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "to.invalid": _l("to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "from.after_to": _l("from is after to: give the earlier moment as from."),
     "household.not_yet": _l(

@@ -23,6 +23,7 @@ from adapters import idempotency
 from app import api_schemas as answers
 from app import read_policy
 from app.schemas import COMMANDS, Command, example
+from app.xlsx_export import XLSX_TYPE
 
 # The routes the document describes, by the start of their path.
 DOCUMENTED_PREFIXES = ("/api/", "/healthz", "/metrics")
@@ -342,6 +343,17 @@ _AUDIT_QUERY = [
 ]
 
 # What each endpoint takes and answers, by endpoint and method (the commands apart).
+_AREA_FORBIDDEN = (
+    "agencies; a caseworker without one of their kelurahan; a program manager asking for"
+    " another OPD"
+)
+_AREA_INVALID = "opd malformed, or kecamatan or kelurahan not of Kota Jambi"
+
+
+def _file(description: str, media_type: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
 OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.households": {
         "get": _read(
@@ -528,6 +540,82 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             forbidden="only admins, supervisors and auditors",
             not_found="no person with this NIK",
             invalid="not a well-formed NIK",
+        )
+    },
+    "api.overview": {
+        "get": _read(
+            "crossOpdOverview",
+            "families, persons and amounts with a running benefit per OPD and program at the"
+            " area asked, each program's yearly target and progress, and the rows per OPD,"
+            " program, kecamatan and kelurahan (a program manager: their OPD's rows)",
+            _json("the overview", answers.OverviewSchema),
+            query=answers.OverviewQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overview_csv": {
+        "get": _read(
+            "crossOpdOverviewCsv",
+            "the overview's rows as CSV (opd, program, kecamatan, kelurahan, families, persons,"
+            " amount, monthly_amount)",
+            _file("the rows", "text/csv"),
+            query=answers.OverviewQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overview_xlsx": {
+        "get": _read(
+            "crossOpdOverviewXlsx",
+            "the overview as XLSX: sheets rows, programs and opds",
+            _file("the workbook", XLSX_TYPE),
+            query=answers.OverviewQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overview_monthly": {
+        "get": _read(
+            "crossOpdMonthly",
+            "month by month per program: the families and persons whose benefit ran that month,"
+            " and the amounts of those months",
+            _json("the series", answers.MonthlySchema),
+            query=answers.MonthlyQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            not_found="no such program",
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overlaps": {
+        "get": _read(
+            "programOverlaps",
+            "the families holding a running benefit of both programs, for every pair (a"
+            " program with itself: its families), as pairs and as a matrix",
+            _json("the overlap matrix", answers.OverlapsSchema),
+            query=answers.AreaQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overlaps_csv": {
+        "get": _read(
+            "programOverlapsCsv",
+            "the overlapping pairs as CSV (program_a, program_b, families)",
+            _file("the pairs", "text/csv"),
+            query=answers.AreaQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
+        )
+    },
+    "api.overlaps_xlsx": {
+        "get": _read(
+            "programOverlapsXlsx",
+            "the overlaps as XLSX: sheets pairs and matrix",
+            _file("the workbook", XLSX_TYPE),
+            query=answers.AreaQuerySchema,
+            forbidden=_AREA_FORBIDDEN,
+            invalid=_AREA_INVALID,
         )
     },
     "api.reviews": {

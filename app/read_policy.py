@@ -93,6 +93,20 @@ POLICY: dict[str, Policy] = {
         Nik.MASKED_FOR_PROGRAM_MANAGER,
     ),
     "api.person_benefits": Policy(OVERSIGHT),
+    # The cross-OPD view (app/overview_api.py): counts only; a case worker one of their
+    # kelurahan, a program manager every total but the kelurahan rows of their OPD only.
+    **{
+        f"api.{name}": Policy(NOT_AGENCY, ON_PROGRAMS)
+        for name in (
+            "overview",
+            "overview_csv",
+            "overview_xlsx",
+            "overview_monthly",
+            "overlaps",
+            "overlaps_csv",
+            "overlaps_xlsx",
+        )
+    },
     "api.reviews": Policy(NOT_AGENCY, ON_PROGRAMS),
     "api.approvals": Policy(OVERSIGHT),
     "api.approval": Policy(
@@ -158,6 +172,12 @@ WEB: dict[str, Policy] = {
     "web.program_page": Policy(PROGRAM_READERS, ON_OPD),
     "web.program_errors_csv_page": Policy(PROGRAM_READERS, ON_OPD),
     "web.program_what_if_page": Policy(PROGRAM_READERS, ON_OPD),  # evaluates, stores nothing
+    # the cross-OPD page and its downloads: as the API (app/overview_pages.py)
+    "overview_pages.page": Policy(STAFF, ON_PROGRAMS),
+    "overview_pages.overview_csv": Policy(STAFF, ON_PROGRAMS),
+    "overview_pages.overview_xlsx": Policy(STAFF, ON_PROGRAMS),
+    "overview_pages.overlaps_csv": Policy(STAFF, ON_PROGRAMS),
+    "overview_pages.overlaps_xlsx": Policy(STAFF, ON_PROGRAMS),
     "audit.log_page": Policy(OVERSIGHT),
     "audit.chain_page": Policy(OVERSIGHT),
     "audit.read_log_page_view": Policy(OVERSIGHT),

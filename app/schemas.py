@@ -1249,6 +1249,18 @@ class RulesSchema(_Strict):
     )
 
 
+def _yearly_target(description: str) -> WholeNumber:
+    return WholeNumber(
+        code="program.yearly_target_invalid",
+        low=1,
+        high=10**7,
+        load_default=None,
+        allow_none=True,
+        example=5000,
+        metadata={"description": description},
+    )
+
+
 class DefineProgramSchema(_Command):
     code = ProgramCode(required=True)
     name = Text(
@@ -1279,12 +1291,16 @@ class DefineProgramSchema(_Command):
         example="2025-01-01",
         metadata={"description": "when the rules take effect; default: the day it happened"},
     )
+    yearly_target = _yearly_target(
+        description="how many families the program means to reach in a year (optional)"
+    )
 
 
 class ChangeProgramRulesSchema(_Command):
     code = ProgramCode(required=True)
     rules = _nested(RulesSchema, required=True)
     effective_from = Day(load_default=None, allow_none=True, example="2025-07-01")
+    yearly_target = _yearly_target(description="a new target; left out: the target stays")
 
 
 # --- benefits ----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from adapters.wire import rfc3339
 from app import access_log, read_policy, time_travel
 from app.api import review_scope
 from app.auth import kelurahan_of, web_actor
+from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.csv_export import ERROR_HEADER, csv_response, error_rows
@@ -1608,10 +1609,6 @@ def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[di
     ]
 
 
-def _bar_scale(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> int:
-    return max([1, *(row[k] for row in rows for k in keys)])
-
-
 @bp.get("/program/<code>")
 def program_page(code: str):
     """A program's inclusion and exclusion errors per kelurahan, and the what-if form."""
@@ -1631,7 +1628,7 @@ def program_page(code: str):
         program=program,
         kelurahan=kelurahan,
         errors=found,
-        scale=_bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
+        scale=bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         shown_families=SHOWN_FAMILIES,
         fields=_rule_form(program),
         field_errors={},
@@ -1680,7 +1677,7 @@ def program_what_if_page(code: str):
         "field_errors": field_errors,
         "other_errors": other_errors,
         "result": result,
-        "what_if_scale": _bar_scale(result["by_kelurahan"], ("gaining", "losing")) if result else 1,
+        "what_if_scale": bar_scale(result["by_kelurahan"], ("gaining", "losing")) if result else 1,
         "shown_families": SHOWN_FAMILIES,
     }
     if _partial_for("what-if"):
@@ -1692,7 +1689,7 @@ def program_what_if_page(code: str):
         active="program",
         kelurahan=kelurahan,
         errors=found,
-        scale=_bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
+        scale=bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         **context,
     ), status
 

@@ -51,6 +51,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DINSOS",
         "funding": "APBN",
         "kind": "bansos",
+        "yearly_target": 9000,  # families in a year (illustrative)
         "rules": {
             "max_desil": 4,
             "recipient": "adult_woman",
@@ -64,6 +65,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DINSOS",
         "funding": "APBN",
         "kind": "bansos",
+        "yearly_target": 12000,  # families in a year (illustrative)
         "rules": {
             "max_desil": 4,
             "recipient": "head",
@@ -92,6 +94,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DINSOS",
         "funding": "APBD",
         "kind": "bansos",
+        "yearly_target": 3000,  # families in a year (illustrative)
         "rules": {
             "max_desil": 5,
             "min_residence_months": 12,

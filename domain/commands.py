@@ -385,7 +385,7 @@ CATALOGUE = (
     #         "combinable_with": [codes], "recipient": head | adult_woman | any_member}
     Command(
         "DefineProgram",
-        ("code", "name", "opd", "funding", "kind", "rules", "effective_from"),
+        ("code", "name", "opd", "funding", "kind", "rules", "effective_from", "yearly_target"),
         ProgramCases.define_program,
         Group.PROGRAMS,
         Area(opd=Opd.GIVEN),
@@ -394,7 +394,7 @@ CATALOGUE = (
     ),
     Command(
         "ChangeProgramRules",
-        ("code", "rules", "effective_from"),
+        ("code", "rules", "effective_from", "yearly_target"),
         ProgramCases.change_program_rules,
         Group.PROGRAMS,
         Area(opd=Opd.PROGRAM),

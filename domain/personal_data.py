@@ -166,6 +166,7 @@ FIELDS: dict[str, Field] = {
     "kind": _clear(None),
     "rules": _clear(None),
     "effective_from": _clear(None),
+    "yearly_target": _clear(None),
     "max_desil": _clear(None),
     "min_residence_months": _clear(None),
     "excludes_nib_holders": _clear(None),

@@ -26,6 +26,7 @@ ERROR_CODES = (
     "program.opd_required",
     "program.funding_unknown",
     "program.kind_unknown",
+    "program.yearly_target_invalid",
     "rules.invalid",
     "rules.field_unknown",
     "rules.max_desil_invalid",
@@ -207,12 +208,16 @@ class Program(Aggregate):
         rules: dict[str, Any],
         effective_from: str,
         meta: dict[str, Any],
+        yearly_target: int | None = None,
     ) -> None:
+        """`yearly_target`: how many families the program means to reach in a year (optional:
+        the cross-OPD view shows the progress towards it; events before it have none)."""
         self.code = code
         self.name = name
         self.opd = opd
         self.funding = funding
         self.kind = kind
+        self.yearly_target = yearly_target
         self.rule_versions: list[dict[str, Any]] = [
             {"version": 1, "effective_from": effective_from, **rules}
         ]
@@ -229,17 +234,30 @@ class Program(Aggregate):
         return _with_new_fields(in_force[-1]) if in_force else None
 
     def change_rules(
-        self, rules: dict[str, Any], effective_from: str, meta: dict[str, Any]
+        self,
+        rules: dict[str, Any],
+        effective_from: str,
+        meta: dict[str, Any],
+        yearly_target: int | None = None,
     ) -> None:
+        """A new version of the rules; a `yearly_target` given replaces the target (None keeps
+        it)."""
         if effective_from < self.rules["effective_from"]:
             raise DomainError("effective_from", "rules.effective_from_before_previous")
-        self._rules_changed(len(self.rule_versions) + 1, rules, effective_from, meta)
+        self._rules_changed(len(self.rule_versions) + 1, rules, effective_from, meta, yearly_target)
 
     @event("ProgramRulesChanged")
     def _rules_changed(
-        self, version: int, rules: dict[str, Any], effective_from: str, meta: dict[str, Any]
+        self,
+        version: int,
+        rules: dict[str, Any],
+        effective_from: str,
+        meta: dict[str, Any],
+        yearly_target: int | None = None,
     ) -> None:
         self.rule_versions.append({"version": version, "effective_from": effective_from, **rules})
+        if yearly_target is not None:
+            self.yearly_target = yearly_target
 
 
 class ProgramCatalog(Aggregate):

@@ -26,6 +26,16 @@ def _effective_from(cmd: dict[str, Any], meta: dict[str, Any]) -> str:
     return parse_date(cmd.get("effective_from") or str(meta["occurred_at"])[:10])
 
 
+def _yearly_target(cmd: dict[str, Any]) -> int | None:
+    """The families a program means to reach in a year: a whole number of 1 or more, or none."""
+    target = cmd.get("yearly_target")
+    if target is None:
+        return None
+    if isinstance(target, bool) or not isinstance(target, int) or target < 1:
+        raise DomainError("yearly_target", "program.yearly_target_invalid")
+    return target
+
+
 class ProgramCases(UseCases):
     def define_program(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         code = normalize_code(cmd["code"])
@@ -54,6 +64,7 @@ class ProgramCases(UseCases):
             rules=rules,
             effective_from=effective_from,
             meta=meta,
+            yearly_target=_yearly_target(cmd),
         )
         try:
             return self._save(program, [catalog], unique_field="code")
@@ -76,7 +87,7 @@ class ProgramCases(UseCases):
                 **given["desil_source"],
             }
         rules = normalize_rules({**current, **given})
-        program.change_rules(rules, _effective_from(cmd, meta), meta)
+        program.change_rules(rules, _effective_from(cmd, meta), meta, _yearly_target(cmd))
         return self._save(program, [])
 
     def get_program(self, code: str) -> Program:

@@ -121,6 +121,18 @@ def family_split(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -
         )
 
 
+# The status each change of a benefit (of a household, or of a person before their NIK) leaves
+# it in; `active` is running (projections/overview.py counts the same).
+STATUS_OF = {
+    "BenefitSuspended": "suspended",
+    "BenefitResumed": "active",
+    "BenefitTerminated": "terminated",
+    "ProvisionalBenefitSuspended": "suspended",
+    "ProvisionalBenefitResumed": "active",
+    "ProvisionalBenefitTerminated": "terminated",
+}
+
+
 def _status(status: str):
     def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
         cur.execute(
@@ -154,13 +166,8 @@ PROJECTION = Projection(
     only_its_handlers=True,  # benefits only: nothing else of a household is kept here
     handlers={
         "BenefitGranted": benefit_granted,
-        "BenefitSuspended": _status("suspended"),
-        "BenefitResumed": _status("active"),
-        "BenefitTerminated": _status("terminated"),
+        **{event_type: _status(status) for event_type, status in STATUS_OF.items()},
         "ProvisionalBenefitGranted": provisional_benefit_granted,
-        "ProvisionalBenefitSuspended": _status("suspended"),
-        "ProvisionalBenefitResumed": _status("active"),
-        "ProvisionalBenefitTerminated": _status("terminated"),
         "IdentityLinked": identity_linked,
         "FamilySplit": family_split,
     },

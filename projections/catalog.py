@@ -1,6 +1,6 @@
 """Every registered projection, by name."""
 
-from projections import beneficiaries, eligibility, reconciliation, register, reviews
+from projections import beneficiaries, eligibility, overview, reconciliation, register, reviews
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -11,5 +11,6 @@ PROJECTIONS: dict[str, Projection] = {
         eligibility.PROJECTION,
         reviews.PROJECTION,
         reconciliation.PROJECTION,
+        overview.PROJECTION,
     )
 }

@@ -1,0 +1,171 @@
+"""The cross-OPD page (`/lintas-opd`): which OPD's programs reach whom, where, month by month,
+towards which targets, and which families two programs share; with CSV and XLSX downloads.
+
+Filters by OPD, kecamatan and kelurahan, within the reader's area as the API applies it
+(app/overview_api.py `scope`; policies in app/read_policy.py WEB). The charts are SVG drawn on
+the server (app/templates/_charts.html, app/charts.py): bars of families per OPD and program,
+a line per program of the month-by-month series, target progress bars, and the overlap matrix
+as a heat-map table. No personal data: counts only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from app import charts
+from app.csv_export import csv_response
+from app.messages import message
+from app.overview_api import (
+    PAIR_HEADER,
+    ROW_HEADER,
+    Scope,
+    file_name,
+    monthly_answer,
+    overlap_sheets,
+    overlaps_answer,
+    overview_answer,
+    overview_sheets,
+    scope,
+    table,
+)
+from app.schemas import Invalid
+from app.web import current_actor, error_page
+from app.xlsx_export import xlsx_response
+from domain.approval import Forbidden
+from domain.regions import KECAMATAN
+
+bp = Blueprint("overview_pages", __name__)
+
+LINE_COLOURS = ("#1f5fa8", "#b3261e", "#1e7e4a", "#8a5100", "#6a3d9a", "#00707a", "#5c5c5c")
+CHART_WIDTH, CHART_HEIGHT = 560, 160
+
+
+def _series_chart(series: list[dict[str, Any]]) -> dict[str, Any]:
+    """The month-by-month lines: every month of any series on the x axis, one line each."""
+    months = sorted({m["month"] for s in series for m in s["months"]})
+    scale = max([1, *(m["families"] for s in series for m in s["months"])])
+    lines = []
+    for at, s in enumerate(series):
+        by_month = {m["month"]: m["families"] for m in s["months"]}
+        values = [by_month.get(month, 0) for month in months]
+        lines.append(
+            {
+                "program": s["program"],
+                "opd": s["opd"],
+                "colour": LINE_COLOURS[at % len(LINE_COLOURS)],
+                "points": charts.line_points(values, scale, CHART_WIDTH, CHART_HEIGHT),
+                "numbers": values,
+            }
+        )
+    return {"months": months, "scale": scale, "lines": lines}
+
+
+@bp.get("/lintas-opd")
+def page():
+    values = {name: (request.args.get(name) or "").strip()[:100] for name in FIELDS}
+    try:
+        where = scope(current_actor(), request.args)
+    except Forbidden:
+        return error_page(403)
+    except Invalid as invalid:
+        return render_template(
+            "overview.html",
+            active="overview",
+            values=values,
+            invalid=invalid.codes,
+            problems=[message(c) for codes in invalid.codes.values() for c in codes],
+            **_empty(),
+        ), 422
+    answer = overview_answer(where)
+    matrix = overlaps_answer(where)
+    series = monthly_answer(where, "")["series"]
+    diagonal = max([1, *(max(row, default=0) for row in matrix["matrix"])])
+    return render_template(
+        "overview.html",
+        active="overview",
+        values=values,
+        invalid={},
+        problems=[],
+        where=where,
+        answer=answer,
+        scale=charts.bar_scale(answer["programs"], ("families",)),
+        opd_scale=charts.bar_scale(answer["opds"], ("families",)),
+        overlaps=matrix,
+        heat=lambda n: charts.heat(n, diagonal),
+        chart=_series_chart(series),
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        kecamatan_names=[k.name for k in KECAMATAN],
+        download_args={k: v for k, v in where.filters.items() if v},
+    )
+
+
+FIELDS = ("opd", "kecamatan", "kelurahan")
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "where": Scope(),
+        "answer": {"programs": [], "opds": [], "rows": []},
+        "scale": 1,
+        "opd_scale": 1,
+        "overlaps": {"programs": [], "matrix": [], "pairs": []},
+        "heat": lambda n: 0,
+        "chart": {"months": [], "scale": 1, "lines": []},
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "kecamatan_names": [k.name for k in KECAMATAN],
+        "download_args": {},
+    }
+
+
+def _download(make):
+    try:
+        where = scope(current_actor(), request.args)
+    except Forbidden:
+        return error_page(403)
+    except Invalid:
+        return error_page(400)
+    return make(where)
+
+
+@bp.get("/lintas-opd.csv")
+def overview_csv():
+    return _download(
+        lambda where: csv_response(
+            file_name("lintas-opd", where, "csv"),
+            ROW_HEADER,
+            table(overview_answer(where)["rows"], ROW_HEADER),
+        )
+    )
+
+
+@bp.get("/lintas-opd.xlsx")
+def overview_xlsx():
+    return _download(
+        lambda where: xlsx_response(
+            file_name("lintas-opd", where, "xlsx"), overview_sheets(overview_answer(where))
+        )
+    )
+
+
+@bp.get("/lintas-opd/irisan.csv")
+def overlaps_csv():
+    return _download(
+        lambda where: csv_response(
+            file_name("irisan-program", where, "csv"),
+            PAIR_HEADER,
+            table(overlaps_answer(where)["pairs"], PAIR_HEADER),
+        )
+    )
+
+
+@bp.get("/lintas-opd/irisan.xlsx")
+def overlaps_xlsx():
+    return _download(
+        lambda where: xlsx_response(
+            file_name("irisan-program", where, "xlsx"), overlap_sheets(overlaps_answer(where))
+        )
+    )

@@ -1,0 +1,683 @@
+"""The cross-OPD program view: who every OPD's programs reach, where, and since when.
+
+Per OPD, program, kecamatan and kelurahan: the families and persons with a running benefit
+(status `active`, as the beneficiaries view counts them) and their amounts; the month-by-month
+series of each program (the months of the benefits' periods in which they ran); per OPD the
+distinct families it reaches; and the overlap matrix (families holding a running benefit of
+program A and of program B, for every pair; the diagonal: the program's families).
+
+What a family is follows the beneficiaries view (projections/beneficiaries.py): a benefit
+belongs to the household it is recorded on, also after a family split (it is reviewed there);
+a benefit granted before the person's NIK was known belongs to the provisional person (a
+family of one, in the kecamatan where they were found, no kelurahan) until LinkIdentity joins
+them to a household. The family's kecamatan and kelurahan are its household's now
+(HouseholdRelocated moves its counts; a household split off has its own).
+
+Maintained incrementally, never by scanning: handlers keep small base tables (each family's
+area, each benefit's program, recipient, amount and status changes, each program's OPD and
+target) and mark the families they touch; at the end of the batch (`batch`, or at once outside
+one) each marked family's contribution is computed from its own rows, compared with the
+contribution it last made (kept in `families.contribution`, with its set of running programs),
+and only the difference is added to the aggregate tables, at three levels: the city
+(`kota`), its kecamatan and its kelurahan. A row whose families fall to 0 is deleted, so the
+live tables equal a rebuild from scratch whatever the batches or the order of the streams.
+
+Keeps no personal data: ids, programs, areas, amounts, and the recipient's pseudonymous
+subject (the row key that outlives an erasure everywhere) to count persons. It serves the
+registry (`serves="registry"`): it shows no person, only counts, and a restricted or erased
+person's benefit stays counted, as the beneficiaries view counts it (`count_active`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from adapters.db import Cursor, Database
+from projections.base import Projection, identity, live_tables, no_personal_data
+from projections.beneficiaries import STATUS_OF
+
+LEVELS = ("kota", "kecamatan", "kelurahan")
+RUNNING = "active"
+
+_AREA = (
+    "level VARCHAR(10) NOT NULL, kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL"
+)
+TABLES = {
+    "families": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " family_id VARCHAR(36) PRIMARY KEY, kecamatan VARCHAR(100), kelurahan VARCHAR(100),"
+        " contribution TEXT)"
+    ),
+    "benefits": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " benefit_id VARCHAR(36) PRIMARY KEY, family_id VARCHAR(36) NOT NULL,"
+        " person_id VARCHAR(36), subject VARCHAR(64), program VARCHAR(32) NOT NULL,"
+        " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
+        " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL, changes TEXT NOT NULL)"
+    ),
+    "programs": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " stream_id VARCHAR(36) PRIMARY KEY, code VARCHAR(32) NOT NULL,"
+        " name VARCHAR(200) NOT NULL, opd VARCHAR(50) NOT NULL, yearly_target INTEGER)"
+    ),
+    "counts": (
+        f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, opd VARCHAR(50) NOT NULL,"
+        " program VARCHAR(32) NOT NULL, families INTEGER NOT NULL, persons INTEGER NOT NULL,"
+        " amount BIGINT NOT NULL, monthly_amount BIGINT NOT NULL,"
+        " PRIMARY KEY (level, kecamatan, kelurahan, opd, program))"
+    ),
+    "opds": (
+        f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, opd VARCHAR(50) NOT NULL,"
+        " families INTEGER NOT NULL, persons INTEGER NOT NULL,"
+        " amount BIGINT NOT NULL, monthly_amount BIGINT NOT NULL,"
+        " PRIMARY KEY (level, kecamatan, kelurahan, opd))"
+    ),
+    "monthly": (
+        f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, program VARCHAR(32) NOT NULL,"
+        " month VARCHAR(7) NOT NULL, families INTEGER NOT NULL, persons INTEGER NOT NULL,"
+        " amount BIGINT NOT NULL,"
+        " PRIMARY KEY (level, kecamatan, kelurahan, program, month))"
+    ),
+    "overlaps": (
+        f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, program_a VARCHAR(32) NOT NULL,"
+        " program_b VARCHAR(32) NOT NULL, families INTEGER NOT NULL,"
+        " PRIMARY KEY (level, kecamatan, kelurahan, program_a, program_b))"
+    ),
+}
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {benefits}_family ON {benefits} (family_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (person_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+    "CREATE INDEX IF NOT EXISTS {counts}_opd ON {counts} (level, opd, kecamatan, kelurahan)",
+]
+# The aggregate tables: (key columns after the area, value columns).
+AGGREGATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "counts": (("opd", "program"), ("families", "persons", "amount", "monthly_amount")),
+    "opds": (("opd",), ("families", "persons", "amount", "monthly_amount")),
+    "monthly": (("program", "month"), ("families", "persons", "amount")),
+    "overlaps": (("program_a", "program_b"), ("families",)),
+}
+
+
+# --- a benefit's months ----------------------------------------------------------------------
+
+
+def _month(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def period_months(period_start: str, period_end: str) -> list[str]:
+    """The calendar months of a period, first to last (`2026-01`, ...)."""
+    start, end = dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def monthly_share(amount: int, period_start: str, period_end: str) -> int:
+    """A benefit's amount per month of its period (whole rupiah, rounded down)."""
+    return amount // max(1, len(period_months(period_start, period_end)))
+
+
+def running_months(
+    period_start: str, period_end: str, changes: Iterable[tuple[str, str]]
+) -> list[str]:
+    """The months of the period in which the benefit ran on at least one day. `changes`:
+    (status, effective date) in the order recorded, the grant first (active from the start);
+    a status holds from its date (a benefit suspended or terminated on a day no longer runs
+    that day) until the next change, the last one until the period ends."""
+    end = dt.date.fromisoformat(period_end)
+    months: set[str] = set()
+    steps = [(status, dt.date.fromisoformat(day)) for status, day in changes]
+    for at, (status, since) in enumerate(steps):
+        if status != RUNNING:
+            continue
+        until = steps[at + 1][1] - dt.timedelta(days=1) if at + 1 < len(steps) else end
+        until = min(until, end)
+        if until < since:
+            continue
+        day = dt.date(since.year, since.month, 1)
+        while day <= until:
+            months.add(_month(day))
+            day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return sorted(months)
+
+
+# --- the base tables ---------------------------------------------------------------------------
+
+
+def _set_area(cur: Cursor, names: dict[str, str], family_id: str, kecamatan, kelurahan) -> None:
+    updated = cur.execute(
+        f"UPDATE {names['families']} SET kecamatan=?, kelurahan=? WHERE family_id=?",
+        (kecamatan or "", kelurahan or "", family_id),
+    ).rowcount
+    if not updated:
+        cur.execute(
+            f"INSERT INTO {names['families']} (family_id, kecamatan, kelurahan, contribution)"
+            " VALUES (?, ?, ?, NULL)",
+            (family_id, kecamatan or "", kelurahan or ""),
+        )
+    _refresh_soon(cur, names, family_id)
+
+
+def household_area(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """HouseholdRegistered, HouseholdRelocated, HouseholdSplitOff: where the family lives."""
+    data = envelope["data"]
+    _set_area(cur, names, envelope["stream_id"], data["kecamatan"], data["kelurahan"])
+
+
+def person_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A provisional person (HomelessPersonRegistered): a family of one, kecamatan only."""
+    _set_area(cur, names, envelope["stream_id"], envelope["data"].get("kecamatan"), "")
+
+
+def _insert_benefit(
+    cur: Cursor,
+    names: dict[str, str],
+    data: dict[str, Any],
+    family_id: str,
+    person_id: str | None,
+    subject: str | None,
+) -> None:
+    cur.execute(
+        f"INSERT INTO {names['benefits']} (benefit_id, family_id, person_id, subject, program,"
+        " period_start, period_end, amount, status, changes)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            data["benefit_id"],
+            family_id,
+            person_id,
+            subject,
+            data["program"],
+            data["period_start"],
+            data["period_end"],
+            data["amount"],
+            RUNNING,
+            json.dumps([[RUNNING, data["period_start"]]]),
+        ),
+    )
+    _refresh_soon(cur, names, family_id)
+
+
+def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    subject = identity(data["nik"]).subject
+    _insert_benefit(cur, names, data, envelope["stream_id"], None, subject)
+
+
+def provisional_benefit_granted(
+    cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
+) -> None:
+    person_id = envelope["stream_id"]
+    _insert_benefit(cur, names, envelope["data"], person_id, person_id, None)
+
+
+def benefit_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Suspended, resumed or terminated (of a household or a provisional person): the status
+    the beneficiaries view gives it (`STATUS_OF`), and the change with its effective date."""
+    data = envelope["data"]
+    row = cur.execute(
+        f"SELECT family_id, changes FROM {names['benefits']} WHERE benefit_id=?",
+        (data["benefit_id"],),
+    ).fetchone()
+    if row is None:
+        return
+    status = STATUS_OF[envelope["type"]]
+    changes = [*json.loads(row[1]), [status, data["effective_date"]]]
+    cur.execute(
+        f"UPDATE {names['benefits']} SET status=?, changes=? WHERE benefit_id=?",
+        (status, json.dumps(changes), data["benefit_id"]),
+    )
+    _refresh_soon(cur, names, row[0])
+
+
+def identity_linked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """The provisional person is a NIK of a household: their benefits are that family's."""
+    data, person_id = envelope["data"], envelope["stream_id"]
+    cur.execute(
+        f"UPDATE {names['benefits']} SET family_id=?, subject=? WHERE person_id=?",
+        (data["household_id"], identity(data["nik"]).subject, person_id),
+    )
+    _refresh_soon(cur, names, person_id)
+    _refresh_soon(cur, names, data["household_id"])
+
+
+def _families_of_program(cur: Cursor, names: dict[str, str], code: str) -> None:
+    rows = cur.execute(
+        f"SELECT DISTINCT family_id FROM {names['benefits']} WHERE program=?", (code,)
+    ).fetchall()
+    for (family_id,) in rows:
+        _refresh_soon(cur, names, family_id)
+
+
+def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    data = envelope["data"]
+    cur.execute(
+        f"INSERT INTO {names['programs']} (stream_id, code, name, opd, yearly_target)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (envelope["stream_id"], data["code"], data["name"], data["opd"], data.get("yearly_target")),
+    )
+    # benefits seen before their program (another stream, another partition): now its OPD
+    _families_of_program(cur, names, data["code"])
+
+
+def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    target = envelope["data"].get("yearly_target")
+    if target is not None:
+        cur.execute(
+            f"UPDATE {names['programs']} SET yearly_target=? WHERE stream_id=?",
+            (target, envelope["stream_id"]),
+        )
+
+
+# --- contributions ---------------------------------------------------------------------------
+
+
+def _key(*parts: str) -> str:
+    return "\t".join(parts)
+
+
+def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str, Any]:
+    """What the family adds to the aggregates now, from its own rows: its area, its running
+    programs, and per (OPD, program), per OPD and per (program, month) its persons and amounts
+    (each key counts the family once)."""
+    area = cur.execute(
+        f"SELECT kecamatan, kelurahan FROM {names['families']} WHERE family_id=?", (family_id,)
+    ).fetchone()
+    rows = cur.execute(
+        f"SELECT benefit_id, person_id, subject, program, period_start, period_end, amount,"
+        f" status, changes FROM {names['benefits']} WHERE family_id=? ORDER BY benefit_id",
+        (family_id,),
+    ).fetchall()
+    codes = sorted({row[3] for row in rows})
+    opd_of: dict[str, str] = {}
+    if codes:
+        found = cur.execute(
+            f"SELECT code, opd FROM {names['programs']}"
+            f" WHERE code IN ({', '.join('?' for _ in codes)})",
+            codes,
+        ).fetchall()
+        opd_of = {code: opd for code, opd in found}
+    counts: dict[str, list[Any]] = {}  # opd\tprogram -> [persons, amount, monthly]
+    opds: dict[str, list[Any]] = {}
+    months: dict[str, list[Any]] = {}  # program\tmonth -> [persons, amount]
+    for _, person_id, subject, program, start, end, amount, status, changes in rows:
+        who = subject or person_id
+        share = monthly_share(amount, start, end)
+        if status == RUNNING:
+            opd = opd_of.get(program, "")
+            for key, table in ((_key(opd, program), counts), (opd, opds)):
+                entry = table.setdefault(key, [set(), 0, 0])
+                entry[0].add(who)
+                entry[1] += amount
+                entry[2] += share
+        for month in running_months(start, end, [tuple(c) for c in json.loads(changes)]):
+            entry = months.setdefault(_key(program, month), [set(), 0])
+            entry[0].add(who)
+            entry[1] += share
+
+    def counted(table: dict[str, list[Any]]) -> dict[str, list[int]]:
+        return {key: [len(v[0]), *v[1:]] for key, v in sorted(table.items())}
+
+    return {
+        "area": [area[0] or "", area[1] or ""] if area else ["", ""],
+        "programs": sorted({key.split("\t")[1] for key in counts}),
+        "counts": counted(counts),
+        "opds": counted(opds),
+        "months": counted(months),
+    }
+
+
+EMPTY: dict[str, Any] = {"area": ["", ""], "programs": [], "counts": {}, "opds": {}, "months": {}}
+
+
+def _areas(area: list[str]) -> list[tuple[str, str, str]]:
+    kecamatan, kelurahan = area
+    return [("kota", "", ""), ("kecamatan", kecamatan, ""), ("kelurahan", kecamatan, kelurahan)]
+
+
+def aggregate_rows(made: dict[str, Any]) -> dict[str, dict[tuple, list[int]]]:
+    """A contribution as rows of the aggregate tables: (area..., key...) -> values."""
+    rows: dict[str, dict[tuple, list[int]]] = {table: {} for table in AGGREGATES}
+    programs = made["programs"]
+    for area in _areas(made["area"]):
+        for key, (persons, amount, monthly) in made["counts"].items():
+            rows["counts"][(*area, *key.split("\t"))] = [1, persons, amount, monthly]
+        for opd, (persons, amount, monthly) in made["opds"].items():
+            rows["opds"][(*area, opd)] = [1, persons, amount, monthly]
+        for key, (persons, amount) in made["months"].items():
+            rows["monthly"][(*area, *key.split("\t"))] = [1, persons, amount]
+        for at, first in enumerate(programs):
+            for second in programs[at:]:
+                rows["overlaps"][(*area, first, second)] = [1]
+    return rows
+
+
+def _apply_difference(
+    cur: Cursor, names: dict[str, str], old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    before, after = aggregate_rows(old), aggregate_rows(new)
+    for table, (keys, values) in AGGREGATES.items():
+        columns = ("level", "kecamatan", "kelurahan", *keys)
+        name = names[table]
+        delta: dict[tuple, list[int]] = {}
+        for key, row in after[table].items():
+            delta[key] = list(row)
+        for key, row in before[table].items():
+            current = delta.setdefault(key, [0] * len(values))
+            delta[key] = [a - b for a, b in zip(current, row, strict=True)]
+        changed = [(key, row) for key, row in sorted(delta.items()) if any(row)]
+        if not changed:
+            continue
+        added = ", ".join(f"{v}={name}.{v}+excluded.{v}" for v in values)
+        cur.executemany(
+            f"INSERT INTO {name} ({', '.join((*columns, *values))})"
+            f" VALUES ({', '.join('?' for _ in (*columns, *values))})"
+            f" ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {added}",
+            [(*key, *row) for key, row in changed],
+        )
+        match = " AND ".join(f"{c}=?" for c in columns)
+        gone = [key for key, row in changed if row[0] < 0]
+        if gone:
+            cur.executemany(f"DELETE FROM {name} WHERE {match} AND families<=0", gone)
+
+
+def refresh(cur: Cursor, names: dict[str, str], family_id: str) -> None:
+    """The family's contribution now replaces the one it made: the aggregates get the
+    difference."""
+    row = cur.execute(
+        f"SELECT contribution FROM {names['families']} WHERE family_id=?", (family_id,)
+    ).fetchone()
+    old = json.loads(row[0]) if row and row[0] else EMPTY
+    new = contribution(cur, names, family_id)
+    if new == old:
+        return
+    _apply_difference(cur, names, old, new)
+    stored = json.dumps(new, sort_keys=True, separators=(",", ":"))
+    if row is None:  # benefits of a family whose household this view has not seen yet
+        cur.execute(
+            f"INSERT INTO {names['families']} (family_id, kecamatan, kelurahan, contribution)"
+            " VALUES (?, NULL, NULL, ?)",
+            (family_id, stored),
+        )
+    else:
+        cur.execute(
+            f"UPDATE {names['families']} SET contribution=? WHERE family_id=?",
+            (stored, family_id),
+        )
+
+
+# --- once per batch ----------------------------------------------------------------------------
+
+# The families the batch being applied has marked (per context); None outside a batch.
+_MARKED: ContextVar[tuple[str, set[str]] | None] = ContextVar("overview_batch", default=None)
+
+
+def _refresh_soon(cur: Cursor, names: dict[str, str], family_id: str) -> None:
+    marked = _MARKED.get()
+    if marked is not None and marked[0] == names["families"]:
+        marked[1].add(family_id)
+    else:
+        refresh(cur, names, family_id)
+
+
+@contextmanager
+def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
+    """Handlers mark families; each marked family is refreshed once at the end of the batch.
+    A failed batch drops its marks (its transaction is rolled back)."""
+    marked: set[str] = set()
+    token = _MARKED.set((names["families"], marked))
+    try:
+        yield
+        for family_id in sorted(marked):
+            refresh(cur, names, family_id)
+    finally:
+        _MARKED.reset(token)
+
+
+PROJECTION = Projection(
+    name="overview",
+    tables=TABLES,
+    only_its_handlers=True,  # benefits, programs and where families live: nothing else
+    handlers={
+        "HouseholdRegistered": household_area,
+        "HouseholdRelocated": household_area,
+        "HouseholdSplitOff": household_area,
+        "HomelessPersonRegistered": person_registered,
+        "BenefitGranted": benefit_granted,
+        "ProvisionalBenefitGranted": provisional_benefit_granted,
+        **{event_type: benefit_changed for event_type in STATUS_OF},
+        "IdentityLinked": identity_linked,
+        "ProgramDefined": program_defined,
+        "ProgramRulesChanged": program_rules_changed,
+    },
+    serves="registry",
+    indexes=INDEXES,
+    on_erasure=no_personal_data,
+    batch=batch,
+)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def area_level(kecamatan: str, kelurahan: str) -> tuple[str, str, str]:
+    """The level and area keys of a filter (a kelurahan needs its kecamatan)."""
+    if kelurahan:
+        return ("kelurahan", kecamatan, kelurahan)
+    if kecamatan:
+        return ("kecamatan", kecamatan, "")
+    return ("kota", "", "")
+
+
+COUNT_COLUMNS = ("families", "persons", "amount", "monthly_amount")
+
+
+def _in(column: str, allowed: tuple[str, ...] | None) -> tuple[str, list[str]]:
+    if allowed is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' for _ in allowed) or 'NULL'})", list(allowed)
+
+
+def programs(db: Database) -> dict[str, dict[str, Any]]:
+    """code -> name, OPD and yearly target of every program the view has seen."""
+    names = live_tables(db, PROJECTION)
+    rows = db.query(f"SELECT code, name, opd, yearly_target FROM {names['programs']} ORDER BY code")
+    return {r[0]: {"name": r[1], "opd": r[2], "yearly_target": r[3]} for r in rows}
+
+
+def overview_queries(
+    db: Database,
+    *,
+    opd: str = "",
+    kecamatan: str = "",
+    kelurahan: str = "",
+    rows_of_opds: tuple[str, ...] | None = None,
+) -> dict[str, tuple[str, list[Any]]]:
+    """The statements of the overview (for `overview` and the query-plan test): totals per
+    program and per OPD at the filter's area, the city-wide program totals (target progress),
+    and the kelurahan rows within the area (of `rows_of_opds` only, when given)."""
+    names = live_tables(db, PROJECTION)
+    area = list(area_level(kecamatan, kelurahan))
+    same_area = "level=? AND kecamatan=? AND kelurahan=?"
+    by_opd = " AND opd=?" if opd else ""
+    opd_param = [opd] if opd else []
+    values = ", ".join(COUNT_COLUMNS)
+    row_where, row_params = ["level='kelurahan'"], []
+    for column, value in (("opd", opd), ("kecamatan", kecamatan), ("kelurahan", kelurahan)):
+        if value:
+            row_where.append(f"{column}=?")
+            row_params.append(value)
+    limit, limited = _in("opd", rows_of_opds)
+    return {
+        "programs": (
+            f"SELECT opd, program, {values} FROM {names['counts']} WHERE {same_area}{by_opd}"
+            " ORDER BY opd, program",
+            [*area, *opd_param],
+        ),
+        "opds": (
+            f"SELECT opd, {values} FROM {names['opds']} WHERE {same_area}{by_opd} ORDER BY opd",
+            [*area, *opd_param],
+        ),
+        "city": (
+            f"SELECT program, families FROM {names['counts']}"
+            " WHERE level='kota' AND kecamatan='' AND kelurahan=''",
+            [],
+        ),
+        "rows": (
+            f"SELECT opd, program, kecamatan, kelurahan, {values} FROM {names['counts']}"
+            f" WHERE {' AND '.join(row_where)}{limit}"
+            " ORDER BY kecamatan, kelurahan, opd, program",
+            [*row_params, *limited],
+        ),
+    }
+
+
+def overview(
+    db: Database,
+    *,
+    opd: str = "",
+    kecamatan: str = "",
+    kelurahan: str = "",
+    rows_of_opds: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Families, persons and amounts with a running benefit, per program and per OPD at the
+    area asked (the city, a kecamatan or a kelurahan), with each program's yearly target and
+    city-wide progress towards it, and the rows per OPD, program, kecamatan and kelurahan."""
+    queries = overview_queries(
+        db, opd=opd, kecamatan=kecamatan, kelurahan=kelurahan, rows_of_opds=rows_of_opds
+    )
+    known = programs(db)
+    city = dict(db.query(*queries["city"]))
+
+    def counts(row: tuple) -> dict[str, int]:
+        return dict(zip(COUNT_COLUMNS, (int(v) for v in row), strict=True))
+
+    per_program = []
+    for row in db.query(*queries["programs"]):
+        code = row[1]
+        target = known.get(code, {}).get("yearly_target")
+        per_program.append(
+            {
+                "opd": row[0],
+                "program": code,
+                "name": known.get(code, {}).get("name", code),
+                **counts(row[2:]),
+                "yearly_target": target,
+                "city_families": int(city.get(code, 0)),
+                "progress": round(city.get(code, 0) / target, 4) if target else None,
+            }
+        )
+    return {
+        "filters": {
+            "opd": opd or None,
+            "kecamatan": kecamatan or None,
+            "kelurahan": kelurahan or None,
+        },
+        "programs": per_program,
+        "opds": [{"opd": row[0], **counts(row[1:])} for row in db.query(*queries["opds"])],
+        "rows": [
+            {
+                "opd": row[0],
+                "program": row[1],
+                "kecamatan": row[2],
+                "kelurahan": row[3],
+                **counts(row[4:]),
+            }
+            for row in db.query(*queries["rows"])
+        ],
+    }
+
+
+def monthly_query(
+    db: Database, *, program: str = "", kecamatan: str = "", kelurahan: str = ""
+) -> tuple[str, list[Any]]:
+    names = live_tables(db, PROJECTION)
+    where, params = (
+        "level=? AND kecamatan=? AND kelurahan=?",
+        list(area_level(kecamatan, kelurahan)),
+    )
+    if program:
+        where += " AND program=?"
+        params.append(program)
+    return (
+        f"SELECT program, month, families, persons, amount FROM {names['monthly']}"
+        f" WHERE {where} ORDER BY program, month",
+        params,
+    )
+
+
+def monthly(
+    db: Database, *, program: str = "", kecamatan: str = "", kelurahan: str = ""
+) -> list[dict[str, Any]]:
+    """Per program (or the one asked), month by month: the families and persons whose
+    benefit ran that month and the amounts of those months, at the area asked."""
+    series: dict[str, list[dict[str, Any]]] = {}
+    statement, params = monthly_query(db, program=program, kecamatan=kecamatan, kelurahan=kelurahan)
+    for code, month, families, persons, amount in db.query(statement, params):
+        series.setdefault(code, []).append(
+            {
+                "month": month,
+                "families": int(families),
+                "persons": int(persons),
+                "amount": int(amount),
+            }
+        )
+    known = programs(db)
+    return [
+        {"program": code, "opd": known.get(code, {}).get("opd", ""), "months": months}
+        for code, months in series.items()
+    ]
+
+
+def overlaps_query(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> tuple[str, list]:
+    names = live_tables(db, PROJECTION)
+    return (
+        f"SELECT program_a, program_b, families FROM {names['overlaps']}"
+        " WHERE level=? AND kecamatan=? AND kelurahan=? ORDER BY program_a, program_b",
+        list(area_level(kecamatan, kelurahan)),
+    )
+
+
+def overlaps(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> dict[str, Any]:
+    """The families holding a running benefit of both programs, for every pair with any (the
+    pair of a program with itself: its families), at the area asked; and as a matrix."""
+    pairs = [
+        {"program_a": a, "program_b": b, "families": int(n)}
+        for a, b, n in db.query(*overlaps_query(db, kecamatan=kecamatan, kelurahan=kelurahan))
+    ]
+    codes = sorted({p["program_a"] for p in pairs} | {p["program_b"] for p in pairs})
+    cell = {(p["program_a"], p["program_b"]): p["families"] for p in pairs}
+    matrix = [[cell.get((min(a, b), max(a, b)), 0) for b in codes] for a in codes]
+    return {
+        "filters": {"kecamatan": kecamatan or None, "kelurahan": kelurahan or None},
+        "programs": codes,
+        "pairs": pairs,
+        "matrix": matrix,
+    }
+
+
+def all_rows(db: Database) -> dict[str, list[tuple]]:
+    """Every row of every table of the live generation, ordered: for comparing with a
+    rebuild."""
+    names = live_tables(db, PROJECTION)
+    order = {
+        "families": "family_id",
+        "benefits": "benefit_id",
+        "programs": "stream_id",
+        "counts": "level, kecamatan, kelurahan, opd, program",
+        "opds": "level, kecamatan, kelurahan, opd",
+        "monthly": "level, kecamatan, kelurahan, program, month",
+        "overlaps": "level, kecamatan, kelurahan, program_a, program_b",
+    }
+    return {
+        table: db.query(f"SELECT * FROM {names[table]} ORDER BY {order[table]}") for table in order
+    }

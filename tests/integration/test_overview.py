@@ -1,0 +1,261 @@
+"""The cross-OPD view (projections/overview.py) after a randomised workload: the seed's
+families and histories (DINSOS programs), grants of two more OPDs' programs, suspensions,
+resumptions, terminations, relocations, a family split and a person helped before their NIK.
+
+Its per-kelurahan counts and its overlap matrix equal a direct count over the household states
+(each household loaded through the application); rebuilt from scratch it equals the live view
+(a checksum of every row of every table); and its queries read indexes."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections import Counter
+from itertools import combinations_with_replacement
+
+import pytest
+
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from app.seed import seed_app
+from consumers.runner import apply_all, rebuild
+from domain.application import SYSTEM, make_meta
+from domain.errors import DomainError
+from domain.regions import KECAMATAN
+from projections import overview
+from projections.base import ensure_schema, live_tables, reveal
+from projections.catalog import PROJECTIONS
+from tests.integration.test_name_search import plan
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "api")
+OTHER_OPDS = {"ZKT": "BAZNAS", "UMKM": "DISKOPUKM"}
+
+
+def checksums(views_db) -> dict[str, list[str]]:
+    return {
+        table: [hashlib.sha256(repr(row).encode()).hexdigest() for row in rows]
+        for table, rows in overview.all_rows(views_db).items()
+    }
+
+
+def _change(rng: random.Random, benefit: dict) -> tuple[str, str]:
+    """A change the benefit can take now, with an effective date after its last one."""
+    last = benefit["history"][-1]["effective_date"]
+    day = max(last, benefit["period_start"])
+    if day < "2026-06-30" and benefit["period_end"] >= "2026-06-30":
+        day = rng.choice(["2026-03-15", "2026-06-30"]) if day < "2026-03-15" else "2026-06-30"
+    if benefit["status"] == "suspended":
+        return rng.choice(["ResumeBenefit", "TerminateBenefit"]), day
+    return rng.choice(["SuspendBenefit", "TerminateBenefit"]), day
+
+
+def workload(casework, rng: random.Random) -> list[str]:
+    """The families and what happened to them; answers the households' ids."""
+    seed_app(casework, 36, seed_value=11)
+    for code, opd in OTHER_OPDS.items():
+        casework.define_program(
+            {
+                "code": code,
+                "name": f"Program {code}",
+                "opd": opd,
+                "funding": "APBD",
+                "kind": "bansos",
+                "rules": {"combinable_with": sorted(OTHER_OPDS)},
+                "effective_from": "2025-01-01",
+                **({"yearly_target": 20} if code == "ZKT" else {}),
+            },
+            META,
+        )
+    ids = _household_ids(casework)
+    for household_id in ids:
+        household = casework.get_household(household_id)
+        living = sorted(n for n, m in household.members.items() if m["status"] == "active")
+        for code in OTHER_OPDS:
+            if living and rng.random() < 0.5:
+                try:
+                    casework.execute(
+                        "GrantBenefit",
+                        {
+                            "household_id": household_id,
+                            "nik": rng.choice(living),
+                            "program": code,
+                            "period_start": "2026-01-01",
+                            "period_end": "2026-12-31",
+                            "amount": rng.choice([600_000, 1_200_000]),
+                        },
+                        META,
+                    )
+                except DomainError:
+                    pass
+    for household_id in rng.sample(ids, 20):
+        household = casework.get_household(household_id)
+        for benefit in list(household.benefits.values()):
+            if benefit["status"] == "terminated" or rng.random() < 0.4:
+                continue
+            command, day = _change(rng, benefit)
+            cmd = {"household_id": household_id, "benefit_id": benefit["benefit_id"]}
+            try:
+                casework.execute(
+                    command,
+                    {**cmd, "effective_date": day, "reason_code": "other"},
+                    make_meta(SYSTEM, "api", reason="uji ulang"),
+                )
+            except DomainError:  # not every change fits every benefit: the rest do
+                pass
+    kelurahan = [(k.name, kel.name) for k in KECAMATAN for kel in k.kelurahan]
+    for household_id in rng.sample(ids, 5):
+        kecamatan, kel = rng.choice(kelurahan)
+        casework.execute(
+            "RelocateHousehold",
+            {
+                "household_id": household_id,
+                "kecamatan": kecamatan,
+                "kelurahan": kel,
+                "address": "Jl. Pindahan No. 1",
+                "rt": "001",
+                "rw": "001",
+                "moved_on": "2026-02-01",
+            },
+            META,
+        )
+    return ids
+
+
+def _household_ids(casework) -> list[str]:
+    """Every household in the store (its registration or split), from the events."""
+    found = []
+    for n in casework.recorder.select_notifications(start=1, limit=1_000_000):
+        if n.topic.endswith(("Household.HouseholdRegistered", "Household.HouseholdSplitOff")):
+            found.append(str(n.originator_id))
+    return found
+
+
+def direct_counts(casework, ids: list[str]) -> tuple[Counter, Counter, Counter]:
+    """From the household states: families and persons with a running benefit per
+    (kecamatan, kelurahan, program), and families per program pair, per kelurahan."""
+    families, persons, pairs = Counter(), Counter(), Counter()
+    for household_id in ids:
+        household = casework.get_household(household_id)
+        running: dict[str, set[str]] = {}
+        for benefit in household.benefits.values():
+            if benefit["status"] == "active":
+                running.setdefault(benefit["program"], set()).add(benefit["nik"])
+        where = (household.kecamatan, household.kelurahan)
+        for program, niks in running.items():
+            families[(*where, program)] += 1
+            persons[(*where, program)] += len(niks)
+        for a, b in combinations_with_replacement(sorted(running), 2):
+            pairs[(*where, a, b)] += 1
+    return families, persons, pairs
+
+
+def test_the_view_equals_a_direct_count_and_a_rebuild(casework, settings, views_db):
+    rng = random.Random(10)
+    ensure_schema(views_db, PROJECTIONS.values())
+    projections = [overview.PROJECTION]
+    ids = workload(casework, rng)
+    notifications = casework.recorder.select_notifications(1, 1_000_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    # streams interleaved at random (as partitions deliver them), each stream in its order
+    by_stream: dict[str, list] = {}
+    for envelope in sorted(envelopes, key=lambda e: e["version"]):
+        by_stream.setdefault(envelope["stream_id"], []).append(envelope)
+    ordered = []
+    while by_stream:
+        stream = rng.choice(sorted(by_stream))
+        ordered.append(by_stream[stream].pop(0))
+        if not by_stream[stream]:
+            del by_stream[stream]
+    while ordered:
+        size = rng.randint(1, 200)
+        with views_db.transaction() as cur:
+            apply_all(cur, projections, ordered[:size])
+        ordered = ordered[size:]
+
+    families, persons, pairs = direct_counts(casework, ids)
+    statuses = Counter(
+        b["status"] for h in ids for b in casework.get_household(h).benefits.values()
+    )
+    assert min(statuses["active"], statuses["suspended"], statuses["terminated"]) > 0, statuses
+    opd_of = {p.code: p.opd for p in casework.list_programs()}
+    assert {opd_of[program] for *_, program in families} >= {"DINSOS", "BAZNAS", "DISKOPUKM"}
+    assert any(opd_of[a] != opd_of[b] for *_, a, b in pairs)  # families reached by two OPDs
+    rows = overview.overview(views_db)["rows"]
+    assert {(r["kecamatan"], r["kelurahan"], r["program"]): r["families"] for r in rows} == dict(
+        families
+    )
+    assert {(r["kecamatan"], r["kelurahan"], r["program"]): r["persons"] for r in rows} == dict(
+        persons
+    )
+    assert all(r["opd"] == opd_of[r["program"]] for r in rows)
+    view_pairs = {}
+    for kecamatan, kelurahan in {(k, kel) for k, kel, _ in families}:
+        answer = overview.overlaps(views_db, kecamatan=kecamatan, kelurahan=kelurahan)
+        for pair in answer["pairs"]:
+            view_pairs[(kecamatan, kelurahan, pair["program_a"], pair["program_b"])] = pair[
+                "families"
+            ]
+    assert view_pairs == dict(pairs)
+    city = overview.overlaps(views_db)
+    city_pairs = Counter()
+    for (_, _, a, b), n in pairs.items():
+        city_pairs[(a, b)] += n
+    assert {(p["program_a"], p["program_b"]): p["families"] for p in city["pairs"]} == dict(
+        city_pairs
+    )
+    zkt = next(p for p in overview.overview(views_db)["programs"] if p["program"] == "ZKT")
+    total = sum(n for (*_, program), n in families.items() if program == "ZKT")
+    assert zkt["families"] == total and zkt["yearly_target"] == 20
+    assert zkt["progress"] == round(total / 20, 4)
+
+    live = checksums(views_db)
+    rebuild(bootstrap(settings), ["overview"])
+    assert checksums(views_db) == live
+    assert len(live["families"]) >= 36
+
+
+def test_a_benefit_counts_in_the_months_it_ran():
+    changes = [("active", "2026-01-01"), ("suspended", "2026-03-01"), ("active", "2026-05-20")]
+    changes += [("terminated", "2026-08-01")]
+    assert overview.running_months("2026-01-01", "2026-12-31", changes) == [
+        "2026-01",
+        "2026-02",
+        "2026-05",
+        "2026-06",
+        "2026-07",
+    ]
+    assert overview.running_months("2026-01-01", "2026-12-31", [("active", "2026-01-01")]) == [
+        f"2026-{m:02d}" for m in range(1, 13)
+    ]
+    # terminated on its first day: it never ran
+    ended = [("active", "2026-01-01"), ("terminated", "2026-01-01")]
+    assert overview.running_months("2026-01-01", "2026-12-31", ended) == []
+    assert overview.monthly_share(3_000_000, "2026-01-01", "2026-12-31") == 250_000
+
+
+def test_the_views_queries_read_indexes(web):
+    views = web.extensions["casework"].views
+    ensure_schema(views, PROJECTIONS.values())
+    tables = live_tables(views, overview.PROJECTION)
+    scanned = "|".join(tables[t] for t in ("counts", "opds", "monthly", "overlaps", "benefits"))
+    full_scan = re.compile(rf"\b(SCAN|Seq Scan on) ({scanned})\b")
+    statements = [
+        *overview.overview_queries(views).values(),
+        *overview.overview_queries(views, opd="DINSOS", kecamatan="Telanaipura").values(),
+        *overview.overview_queries(
+            views, kecamatan="Telanaipura", kelurahan="Simpang IV Sipin", rows_of_opds=("BAZNAS",)
+        ).values(),
+        overview.monthly_query(views, program="PKH"),
+        overview.monthly_query(views, kecamatan="Telanaipura", kelurahan="Simpang IV Sipin"),
+        overview.overlaps_query(views),
+        overview.overlaps_query(views, kecamatan="Telanaipura"),
+    ]
+    for statement, params in statements:
+        shown = plan(views, statement, params)
+        assert not full_scan.search(shown), f"{statement}: {shown}"

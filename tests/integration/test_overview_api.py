@@ -1,0 +1,210 @@
+"""The cross-OPD view over HTTP and on its page: the answers, their CSV and XLSX forms, each
+role's share of them, "one NIK, all aid" across OPDs, and /lintas-opd in Indonesian with its
+charts."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from app.overview_api import ROW_HEADER
+from domain.application import SYSTEM, make_meta
+from tests.integration.conftest import authorized_client
+from tests.integration.test_eligibility_api import project
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "api")
+SITI, ANI, DEWI = "1571015203850007", "1571015203850015", "1571015203850023"
+
+
+def _household(kk: str, kecamatan: str, kelurahan: str, nik: str, name: str) -> dict:
+    return {
+        "kk_number": kk,
+        "kecamatan": kecamatan,
+        "kelurahan": kelurahan,
+        "address": "Jl. Kapten Pattimura No. 5",
+        "rt": "007",
+        "rw": "002",
+        "head": {"nik": nik, "name": name, "birth_date": "1985-03-12", "sex": "F"},
+    }
+
+
+@pytest.fixture
+def world(web, tokens) -> dict[str, str]:
+    """PKH (DINSOS, target 4 families) and ZAKAT (BAZNAS): Siti in Simpang IV Sipin receives
+    both (PKH suspended once and resumed), Ani in Tahtul Yaman ZAKAT, Dewi in Simpang IV Sipin
+    PKH, terminated."""
+    casework = web.extensions["casework"].casework
+    for code, opd, target in (("PKH", "DINSOS", 4), ("ZAKAT", "BAZNAS", None)):
+        casework.define_program(
+            {
+                "code": code,
+                "name": f"Program {code}",
+                "opd": opd,
+                "funding": "APBN",
+                "kind": "bansos",
+                "rules": {"combinable_with": ["PKH", "ZAKAT"]},
+                "effective_from": "2025-01-01",
+                "yearly_target": target,
+            },
+            META,
+        )
+    ids = {}
+    for key, kk, kecamatan, kelurahan, nik in (
+        ("siti", "1571010101200003", "Telanaipura", "Simpang IV Sipin", SITI),
+        ("ani", "1571010101200004", "Pelayangan", "Tahtul Yaman", ANI),
+        ("dewi", "1571010101200005", "Telanaipura", "Simpang IV Sipin", DEWI),
+    ):
+        ids[key] = str(
+            casework.register_household(
+                _household(kk, kecamatan, kelurahan, nik, key.title()), META
+            ).stream_id
+        )
+    benefits = {}
+    for key, nik, program in (
+        ("siti", SITI, "PKH"),
+        ("siti", SITI, "ZAKAT"),
+        ("ani", ANI, "ZAKAT"),
+        ("dewi", DEWI, "PKH"),
+    ):
+        stored = casework.execute(
+            "GrantBenefit",
+            {
+                "household_id": ids[key],
+                "nik": nik,
+                "program": program,
+                "period_start": "2026-01-01",
+                "period_end": "2026-12-31",
+                "amount": 1_200_000,
+            },
+            META,
+        )
+        benefits[(key, program)] = [
+            b for b in casework.get_household(ids[key]).benefits.values() if b["program"] == program
+        ][0]["benefit_id"]
+        assert stored.stream_id
+    siti_pkh = {"household_id": ids["siti"], "benefit_id": benefits[("siti", "PKH")]}
+    why = make_meta(SYSTEM, "api", reason="menunggu verifikasi")
+    casework.execute(
+        "SuspendBenefit",
+        {**siti_pkh, "effective_date": "2026-03-01", "reason_code": "other"},
+        why,
+    )
+    casework.execute(
+        "ResumeBenefit",
+        {**siti_pkh, "effective_date": "2026-05-01", "reason_code": "other"},
+        why,
+    )
+    casework.execute(
+        "TerminateBenefit",
+        {
+            "household_id": ids["dewi"],
+            "benefit_id": benefits[("dewi", "PKH")],
+            "effective_date": "2026-07-01",
+            "reason_code": "graduated",
+        },
+        META,
+    )
+    project(web)
+    return ids
+
+
+def test_the_overview_its_exports_and_the_overlaps(web, tokens, world):
+    client = authorized_client(web, tokens["sup1"])
+    answer = client.get("/api/v1/overview").json
+    programs = {p["program"]: p for p in answer["programs"]}
+    assert programs["PKH"]["families"] == 1  # Dewi's ended; Siti's runs again
+    assert programs["PKH"]["yearly_target"] == 4 and programs["PKH"]["progress"] == 0.25
+    assert programs["ZAKAT"]["families"] == 2 and programs["ZAKAT"]["progress"] is None
+    assert {o["opd"]: o["families"] for o in answer["opds"]} == {"BAZNAS": 2, "DINSOS": 1}
+    assert {(r["kelurahan"], r["program"]): r["families"] for r in answer["rows"]} == {
+        ("Simpang IV Sipin", "PKH"): 1,
+        ("Simpang IV Sipin", "ZAKAT"): 1,
+        ("Tahtul Yaman", "ZAKAT"): 1,
+    }
+    sipin = client.get("/api/v1/overview", query_string={"kelurahan": "Simpang IV Sipin"}).json
+    assert sipin["filters"]["kecamatan"] == "Telanaipura"
+    assert {p["program"]: p["families"] for p in sipin["programs"]} == {"PKH": 1, "ZAKAT": 1}
+
+    workbook = load_workbook(io.BytesIO(client.get("/api/v1/overview.xlsx").data))
+    rows = list(workbook["rows"].iter_rows(values_only=True))
+    assert rows[0] == ROW_HEADER
+    assert [list(r) for r in rows[1:]] == [[r[k] for k in ROW_HEADER] for r in answer["rows"]]
+    csv = client.get("/api/v1/overview.csv").get_data(as_text=True)
+    assert csv.count("\r\n") == 1 + len(answer["rows"])
+
+    overlaps = client.get("/api/v1/overlaps").json
+    assert overlaps["programs"] == ["PKH", "ZAKAT"]
+    assert overlaps["matrix"] == [[1, 1], [1, 2]]  # Siti holds both
+    sheet = load_workbook(io.BytesIO(client.get("/api/v1/overlaps.xlsx").data))["matrix"]
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
+        ["program", "PKH", "ZAKAT"],
+        ["PKH", 1, 1],
+        ["ZAKAT", 1, 2],
+    ]
+
+    monthly = client.get("/api/v1/overview/monthly", query_string={"program": "PKH"}).json
+    months = {m["month"]: m["families"] for m in monthly["series"][0]["months"]}
+    # Siti: every month but March and April (suspended March 1, resumed May 1); Dewi: January
+    # to June (terminated July 1)
+    assert months == {f"2026-{m:02d}": 2 if m in (1, 2, 5, 6) else 1 for m in range(1, 13)}
+    bad = client.get("/api/v1/overview", query_string={"kelurahan": "Atlantis"})
+    assert bad.status_code == 422 and bad.json["codes"] == {"kelurahan": ["kelurahan.unknown"]}
+
+
+def test_each_role_reads_its_share(web, tokens, world):
+    baznas = authorized_client(web, tokens["pm_baznas"])
+    answer = baznas.get("/api/v1/overview").json
+    assert {r["opd"] for r in answer["rows"]} == {"BAZNAS"}  # the rows of their OPD
+    assert {p["opd"] for p in answer["programs"]} == {"BAZNAS", "DINSOS"}  # every total
+    refused = baznas.get("/api/v1/overview", query_string={"opd": "DINSOS"})
+    assert refused.status_code == 403 and refused.json["codes"] == {"opd": ["auth.opd"]}
+
+    worker = authorized_client(web, tokens["cw_sipin"])
+    own = worker.get("/api/v1/overview").json  # their kelurahan when they name none
+    assert own["filters"]["kelurahan"] == "Simpang IV Sipin"
+    assert {r["kelurahan"] for r in own["rows"]} == {"Simpang IV Sipin"}
+    assert (
+        worker.get("/api/v1/overview", query_string={"kecamatan": "Telanaipura"}).status_code == 403
+    )
+    assert (
+        worker.get("/api/v1/overlaps", query_string={"kelurahan": "Tahtul Yaman"}).status_code
+        == 403
+    )
+    mine = worker.get("/api/v1/overlaps", query_string={"kelurahan": "Simpang IV Sipin"}).json
+    assert mine["matrix"] == [[1, 1], [1, 1]]
+    assert authorized_client(web, tokens["agency"]).get("/api/v1/overview").status_code == 403
+
+
+def test_one_nik_all_aid_from_every_opd_with_its_history(web, tokens, world):
+    client = authorized_client(web, tokens["auditor"])
+    results = client.get(f"/api/v1/persons/{SITI}/benefits").json["results"]
+    by_program = {b["program"]: b for b in results}
+    assert {(p, b["opd"]) for p, b in by_program.items()} == {
+        ("PKH", "DINSOS"),
+        ("ZAKAT", "BAZNAS"),
+    }
+    steps = [(s["change"], s["effective_date"], s["reason"]) for s in by_program["PKH"]["history"]]
+    assert steps == [
+        ("granted", "2026-01-01", None),
+        ("suspended", "2026-03-01", "menunggu verifikasi"),
+        ("resumed", "2026-05-01", "menunggu verifikasi"),
+    ]
+    ended = client.get(f"/api/v1/persons/{DEWI}/benefits").json["results"][0]
+    assert ended["status"] == "terminated"
+    assert ended["history"][-1]["reason_code"] == "graduated"
+
+
+def test_the_page_in_indonesian_with_its_charts(web, world):
+    page = web.test_client(user="sup1").get("/lintas-opd?lang=id")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Program lintas OPD" in html
+    assert "<polyline" in html and "<progress" in html and "heat-5" in html
+    assert "Unduh XLSX" in html
+    download = web.test_client(user="sup1").get("/lintas-opd/irisan.xlsx")
+    assert load_workbook(io.BytesIO(download.data))["pairs"].max_row == 4  # header + 3 pairs
+    assert web.test_client(user="pm_baznas").get("/lintas-opd?opd=DINSOS").status_code == 403
