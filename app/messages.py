@@ -387,8 +387,7 @@ ERRORS: dict[str, LazyString] = {
         'The decile source rule must be a JSON object, for example {"order": ["DTSEN"]}.'
     ),
     "rules.desil_source_unknown": _l(
-        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first "
-        "decides."
+        "List the decile sources, each once, from DTSEN, VERVAL, DTKS and P3KE; the first decides."
     ),
     "rules.desil_source_verval_missing": _l(
         "A field verification can only override when VERVAL is among the sources listed."
@@ -477,9 +476,7 @@ ERRORS: dict[str, LazyString] = {
     "body.json": _l(
         "The request body is not valid JSON. Send one JSON object (Content-Type: application/json)."
     ),
-    "body.media_type": _l(
-        "Send the body as JSON, with the header Content-Type: application/json."
-    ),
+    "body.media_type": _l("Send the body as JSON, with the header Content-Type: application/json."),
     "body.too_deep": _l(
         "The JSON body nests too deeply (at most 32 levels). Send the command's fields as "
         "documented in /api/v1/openapi.json."
@@ -494,6 +491,9 @@ ERRORS: dict[str, LazyString] = {
         "failing, contact the administrator."
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
+    "reconciliation.reason_unknown": _l(
+        "Choose a reason: membership, desil, benefit, deceased or missing_in_source."
+    ),
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
@@ -505,9 +505,7 @@ ERRORS: dict[str, LazyString] = {
     ),
     "as_of.required": _l("mode is given without as_of: give as_of too, or leave mode out."),
     "mode.invalid": _l("mode must be known (as known then) or effective (as it was)."),
-    "from.invalid": _l(
-        "from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."
-    ),
+    "from.invalid": _l("from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "to.invalid": _l("to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "from.after_to": _l("from is after to: give the earlier moment as from."),
     "household.not_yet": _l(

@@ -93,6 +93,13 @@ POLICY: dict[str, Policy] = {
         Nik.MASKED_FOR_PROGRAM_MANAGER,
     ),
     "api.person_benefits": Policy(OVERSIGHT),
+    # where the sources disagree: program managers read the counts only (app/reconciliation.py)
+    "api.reconciliation_list": Policy(
+        ("caseworker", "program_manager", *OVERSIGHT), ON_HOUSEHOLDS, Nik.NONE
+    ),
+    "api.reconciliation_csv": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "api.reconciliation_xlsx": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "api.reconciliation_household": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS, Nik.MASKED),
     "api.reviews": Policy(NOT_AGENCY, ON_PROGRAMS),
     "api.approvals": Policy(OVERSIGHT),
     "api.approval": Policy(
@@ -158,6 +165,10 @@ WEB: dict[str, Policy] = {
     "web.program_page": Policy(PROGRAM_READERS, ON_OPD),
     "web.program_errors_csv_page": Policy(PROGRAM_READERS, ON_OPD),
     "web.program_what_if_page": Policy(PROGRAM_READERS, ON_OPD),  # evaluates, stores nothing
+    # where the sources disagree (program managers: the counts only)
+    "web.reconciliation_page": Policy(("caseworker", "program_manager", *OVERSIGHT), ON_HOUSEHOLDS),
+    "web.reconciliation_csv_page": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "web.reconciliation_xlsx_page": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
     "audit.log_page": Policy(OVERSIGHT),
     "audit.chain_page": Policy(OVERSIGHT),
     "audit.read_log_page_view": Policy(OVERSIGHT),

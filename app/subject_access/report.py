@@ -279,5 +279,3 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         },
         "generation_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-
-
