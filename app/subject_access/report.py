@@ -279,3 +279,5 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         },
         "generation_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+
+
