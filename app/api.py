@@ -19,7 +19,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from adapters import chain, idempotency
 from adapters.signing import Signer
 from adapters.wire import rfc3339
-from app import access_log, audit_log, openapi, overview_api, read_policy, time_travel
+from app import (
+    access_log,
+    audit_log,
+    openapi,
+    overview_api,
+    read_policy,
+    reconciliation,
+    time_travel,
+)
 from app.api_schemas import MAX_LIMIT
 from app.auth import READ_ONLY, kelurahan_of, require_kelurahan, require_role
 from app.command_path import (
@@ -32,7 +40,15 @@ from app.command_path import (
     run_command,
 )
 from app.context import services
-from app.csv_export import ERROR_HEADER, WHAT_IF_HEADER, csv_response, error_rows, what_if_rows
+from app.csv_export import (
+    ERROR_HEADER,
+    RECONCILIATION_HEADER,
+    WHAT_IF_HEADER,
+    csv_response,
+    error_rows,
+    reconciliation_rows,
+    what_if_rows,
+)
 from app.disclosure import (
     codec,
     disclose_beneficiary,
@@ -44,6 +60,7 @@ from app.disclosure import (
 from app.drafts import draft_rules, load_draft
 from app.history import stream_history
 from app.schemas import COMMANDS, Invalid
+from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import today
@@ -554,6 +571,57 @@ def program_beneficiaries(code: str):
     if read_policy.masks_nik(request.endpoint, actor.role):
         results = [{**r, "nik": masked_nik(r["nik"])} for r in results]
     return jsonify({"program": code, "results": results})
+
+
+def _reconciliation(export: bool = False) -> dict[str, Any]:
+    """The reconciliation answer the request asks for (Invalid, Forbidden raised)."""
+    actor = caller()
+    answer = reconciliation.answer(actor, request.args, export=export)
+    shown = [{"id": f["household_id"]} for f in answer.get("results", [])]
+    if shown:
+        access_log.record_households(actor, "api", shown, access_log.api_reason())
+    return answer
+
+
+@bp.get("/reconciliation")
+def reconciliation_list():
+    """Where the sources disagree: counts per kecamatan and kelurahan, and a page of the
+    families (program managers: the counts only)."""
+    try:
+        return jsonify(_reconciliation())
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+
+
+@bp.get("/reconciliation.csv")
+def reconciliation_csv():
+    """Every family of the filter where the sources disagree, as CSV."""
+    try:
+        answer = _reconciliation(export=True)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    rows = reconciliation_rows(answer["results"])
+    return csv_response("rekonsiliasi.csv", RECONCILIATION_HEADER, rows)
+
+
+@bp.get("/reconciliation.xlsx")
+def reconciliation_xlsx():
+    """The same families as an XLSX workbook."""
+    try:
+        answer = _reconciliation(export=True)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    rows = reconciliation_rows(answer["results"])
+    return xlsx_response("rekonsiliasi.xlsx", [("Rekonsiliasi", RECONCILIATION_HEADER, rows)])
+
+
+@bp.get("/reconciliation/<household_id>")
+def reconciliation_household(household_id: str):
+    """What each source says about one household beside the register."""
+    actor = caller()
+    answer = reconciliation.side_by_side(actor, household_id)
+    access_log.record_households(actor, "api", [{"id": household_id}], access_log.api_reason())
+    return jsonify(answer)
 
 
 PERSON_BENEFIT_READERS = ("admin", "supervisor", "auditor")

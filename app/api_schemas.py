@@ -817,3 +817,69 @@ class OverlapsSchema(_Answer):
         required=True,
         metadata={"description": "families per pair, rows and columns in `programs` order"},
     )
+
+
+# --- reconciliation ------------------------------------------------------------------------
+
+
+class ReconciliationQuerySchema(PageQuerySchema):
+    kecamatan = fields.String(metadata={"description": "only this kecamatan"})
+    kelurahan = fields.String(
+        metadata={"description": "only this kelurahan (required of a caseworker: one of theirs)"}
+    )
+    reason = fields.String(
+        validate=validate.OneOf(
+            ("membership", "desil", "benefit", "deceased", "missing_in_source")
+        ),
+        metadata={"description": "only the families with this disagreement"},
+    )
+
+
+class ReconciliationCountsSchema(_Answer):
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String()
+    listed = fields.Integer(required=True, metadata={"description": "families a source lists"})
+    any = fields.Integer(required=True, metadata={"description": "families with a disagreement"})
+    membership = fields.Integer(required=True)
+    desil = fields.Integer(required=True)
+    benefit = fields.Integer(required=True)
+    deceased = fields.Integer(required=True)
+    missing_in_source = fields.Integer(required=True)
+
+
+class ReconciliationFamilySchema(_Answer):
+    household_id = fields.UUID(required=True)
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+    link = fields.String(required=True, metadata={"description": "the case's page"})
+
+
+class ReconciliationSchema(_Answer):
+    """Counts per kecamatan and kelurahan, and a page of the families where the sources
+    disagree (`results`: not answered to program managers, who read the counts only)."""
+
+    tolerance = fields.Integer(
+        required=True, metadata={"description": "deciles the sources may differ by"}
+    )
+    reasons = fields.List(fields.String(), required=True)
+    by_kelurahan = fields.List(fields.Nested(ReconciliationCountsSchema), required=True)
+    by_kecamatan = fields.List(fields.Nested(ReconciliationCountsSchema), required=True)
+    results = fields.List(fields.Nested(ReconciliationFamilySchema))
+
+
+class ReconciliationHouseholdSchema(_Answer):
+    """What the register and each source (DTSEN, DTKS, P3KE, VERVAL) say side by side: per
+    source its latest listing (period, reference, decile, aid flags), the register's active
+    members it misses, the persons only it lists, those it marks deceased who are alive here
+    (each by keyed hash and masked NIK), and the reasons they disagree."""
+
+    household_id = fields.UUID(required=True)
+    kecamatan = fields.String(required=True)
+    kelurahan = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+    listed = fields.Boolean(required=True)
+    desil_spread = fields.Integer(required=True)
+    tolerance = fields.Integer(required=True)
+    register = fields.Dict(required=True)
+    sources = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)

@@ -74,3 +74,21 @@ def what_if_rows(answer: dict[str, Any]) -> list[list[Any]]:
 
 def _reasons(family: dict[str, Any]) -> str:
     return "; ".join(f"{r['rule']}: {r['detail']}" for r in family.get("reasons", []))
+
+
+RECONCILIATION_HEADER = ("household_id", "kecamatan", "kelurahan", "reasons", "link")
+
+
+def reconciliation_rows(families: list[dict[str, Any]]) -> list[list[Any]]:
+    """The rows of the reconciliation list (projections.reconciliation.disagreeing): one per
+    family, its reasons joined by `; `, and the path of its case."""
+    return [
+        [
+            f["household_id"],
+            f["kecamatan"],
+            f["kelurahan"],
+            "; ".join(f["reasons"]),
+            f"/rumah-tangga/{f['household_id']}",
+        ]
+        for f in families
+    ]

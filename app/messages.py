@@ -494,6 +494,9 @@ ERRORS: dict[str, LazyString] = {
         "failing, contact the administrator."
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
+    "reconciliation.reason_unknown": _l(
+        "Choose a reason: membership, desil, benefit, deceased or missing_in_source."
+    ),
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),

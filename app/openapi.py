@@ -531,6 +531,60 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             invalid=_PAGE_INVALID,
         )
     },
+    "api.reconciliation_list": {
+        "get": _read(
+            "reconciliation",
+            "where the sources (DTSEN, DTKS, P3KE, VERVAL) disagree with the register or each"
+            " other: counts per kecamatan and kelurahan, and a page of the families with their"
+            " reasons (membership, desil beyond the tolerance, benefit, deceased,"
+            " missing_in_source), each linking to its case; program managers get the counts"
+            " only",
+            _json("the counts and the families", answers.ReconciliationSchema),
+            query=answers.ReconciliationQuerySchema,
+            forbidden="agencies; a caseworker without one of their kelurahan",
+            invalid="a reason not known, or limit or offset out of range",
+        )
+    },
+    "api.reconciliation_csv": {
+        "get": _read(
+            "reconciliationCsv",
+            "every family of the filter where the sources disagree, as CSV (household_id,"
+            " kecamatan, kelurahan, reasons, link)",
+            {
+                "description": "the families",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+            query=answers.ReconciliationQuerySchema,
+            forbidden="agencies, program managers; a caseworker without one of their kelurahan",
+            invalid="a reason not known",
+        )
+    },
+    "api.reconciliation_xlsx": {
+        "get": _read(
+            "reconciliationXlsx",
+            "the same families as an XLSX workbook",
+            {
+                "description": "the families",
+                "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}
+                    }
+                },
+            },
+            query=answers.ReconciliationQuerySchema,
+            forbidden="agencies, program managers; a caseworker without one of their kelurahan",
+            invalid="a reason not known",
+        )
+    },
+    "api.reconciliation_household": {
+        "get": _read(
+            "reconciliationHousehold",
+            "what each source says about one household beside the register, side by side",
+            _json("the sources side by side", answers.ReconciliationHouseholdSchema),
+            forbidden="program managers, agencies; a caseworker outside their kelurahan",
+            not_found="no such household in the view",
+        )
+    },
     "api.person_benefits": {
         "get": _read(
             "personBenefits",

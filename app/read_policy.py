@@ -107,6 +107,13 @@ POLICY: dict[str, Policy] = {
             "overlaps_xlsx",
         )
     },
+    # where the sources disagree: program managers read the counts only (app/reconciliation.py)
+    "api.reconciliation_list": Policy(
+        ("caseworker", "program_manager", *OVERSIGHT), ON_HOUSEHOLDS, Nik.NONE
+    ),
+    "api.reconciliation_csv": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "api.reconciliation_xlsx": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "api.reconciliation_household": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS, Nik.MASKED),
     "api.reviews": Policy(NOT_AGENCY, ON_PROGRAMS),
     "api.approvals": Policy(OVERSIGHT),
     "api.approval": Policy(
@@ -178,6 +185,10 @@ WEB: dict[str, Policy] = {
     "overview_pages.overview_xlsx": Policy(STAFF, ON_PROGRAMS),
     "overview_pages.overlaps_csv": Policy(STAFF, ON_PROGRAMS),
     "overview_pages.overlaps_xlsx": Policy(STAFF, ON_PROGRAMS),
+    # where the sources disagree (program managers: the counts only)
+    "web.reconciliation_page": Policy(("caseworker", "program_manager", *OVERSIGHT), ON_HOUSEHOLDS),
+    "web.reconciliation_csv_page": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
+    "web.reconciliation_xlsx_page": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS),
     "audit.log_page": Policy(OVERSIGHT),
     "audit.chain_page": Policy(OVERSIGHT),
     "audit.read_log_page_view": Policy(OVERSIGHT),

@@ -34,13 +34,19 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from adapters.wire import rfc3339
-from app import access_log, read_policy, time_travel
+from app import access_log, read_policy, reconciliation, time_travel
 from app.api import review_scope
 from app.auth import kelurahan_of, web_actor
 from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
-from app.csv_export import ERROR_HEADER, csv_response, error_rows
+from app.csv_export import (
+    ERROR_HEADER,
+    RECONCILIATION_HEADER,
+    csv_response,
+    error_rows,
+    reconciliation_rows,
+)
 from app.disclosure import (
     disclose_household,
     disclose_households,
@@ -83,6 +89,7 @@ from app.schemas import (
     load,
     walk,
 )
+from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import APPROVER_ROLE, REJECTION_REASONS
 from domain.city import today
@@ -778,6 +785,14 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
     }
 
 
+def _sources(household_id: str) -> dict[str, Any] | None:
+    """What each data source says beside the register (None: not in that view yet)."""
+    try:
+        return reconciliation.side_by_side(current_actor(), household_id)
+    except NotFound:
+        return None
+
+
 def _render_household(household_id: str, member_codes: dict | None = None, status: int = 200):
     wanted = _wanted_version()
     row, pending, wanted = _household_view(household_id, wanted)
@@ -791,6 +806,7 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
     except NotFound:
         record = None
     sections = household_sections(household_id, record) if row and record else None
+    sources = _sources(household_id) if row else None
     return (
         render_template(
             "household.html",
@@ -806,6 +822,8 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             household_commands=household_commands(household_id),
             before_nik=help_before_nik(household_id, record) if record else [],
             sections=sections,
+            sources=sources,
+            source_names=ASSESSMENT_SOURCES,
         ),
         status,
     )
@@ -1692,6 +1710,73 @@ def program_what_if_page(code: str):
         scale=bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         **context,
     ), status
+
+
+# --- reconciliation ("satu data") -------------------------------------------------------------
+
+
+def _reconciliation_args() -> dict[str, str]:
+    """The filters of the page; a caseworker's kelurahan defaults to their first one."""
+    args = {k: request.args.get(k, "").strip() for k in ("kecamatan", "kelurahan", "reason")}
+    actor = current_actor()
+    if actor.role == "caseworker" and not args["kelurahan"]:
+        own = sorted(services().casework.get_user(actor.id).kelurahan)
+        args["kelurahan"] = own[0] if own else ""
+    return args
+
+
+def _reconciliation_export(export: Any) -> Any:
+    args = _reconciliation_args()
+    try:
+        found = reconciliation.answer(current_actor(), args, export=True)
+    except Invalid:
+        return error_page(422)
+    shown = [{"id": f["household_id"]} for f in found["results"]]
+    access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    return export(reconciliation_rows(found["results"]))
+
+
+@bp.get("/rekonsiliasi")
+def reconciliation_page():
+    """Where the sources disagree: a chart of the counts per kecamatan and kelurahan, and the
+    families with links to their cases (program managers: the counts only)."""
+    args = _reconciliation_args()
+    try:
+        found = reconciliation.answer(
+            current_actor(), {**args, "limit": str(reconciliation.MAX_PAGE)}
+        )
+    except Invalid as invalid:
+        args["reason"] = ""
+        found = reconciliation.answer(current_actor(), args)
+        found["invalid"] = invalid.codes
+    shown = [{"id": f["household_id"]} for f in found.get("results", [])]
+    if shown:
+        access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    return render_template(
+        "reconciliation.html",
+        active="reconciliation",
+        args=args,
+        found=found,
+        scale=bar_scale(found["by_kelurahan"], ("listed", "any")),
+        kecamatan_scale=bar_scale(found["by_kecamatan"], ("listed", "any")),
+        kecamatan_names=[k.name for k in KECAMATAN],
+    )
+
+
+@bp.get("/rekonsiliasi.csv")
+def reconciliation_csv_page():
+    return _reconciliation_export(
+        lambda rows: csv_response("rekonsiliasi.csv", RECONCILIATION_HEADER, rows)
+    )
+
+
+@bp.get("/rekonsiliasi.xlsx")
+def reconciliation_xlsx_page():
+    return _reconciliation_export(
+        lambda rows: xlsx_response(
+            "rekonsiliasi.xlsx", [("Rekonsiliasi", RECONCILIATION_HEADER, rows)]
+        )
+    )
 
 
 # --- time travel (auditors and supervisors) ---------------------------------------------------

@@ -1,0 +1,122 @@
+"""Reconciliation ("satu data") for the API and the page alike: who may read which part of
+`projections.reconciliation`, and the answer a request asks for.
+
+Caseworkers read the families of one of their kelurahan (they must name it); supervisors,
+auditors and administrators everything; program managers the counts only, never a family;
+agencies nothing (app/read_policy.py). Persons are shown by keyed hash and masked NIK."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from app.context import services
+from app.disclosure import codec, masked_nik, opened
+from app.schemas import Invalid
+from domain.application import Actor
+from domain.approval import Forbidden
+from domain.errors import NotFound
+from projections import reconciliation
+
+COUNTS_ONLY = ("program_manager",)
+MAX_PAGE = 100
+EXPORT_LIMIT = 100_000  # a CSV or XLSX holds every family of the filter, up to this many
+
+
+def _areas(actor: Actor) -> set[str] | None:
+    if actor.role != "caseworker":
+        return None
+    return set(services().casework.get_user(actor.id).kelurahan)
+
+
+def _number(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:
+        raise Invalid({name: [f"{name}.invalid"]})
+    return int(raw)
+
+
+def filters(actor: Actor, args: Mapping[str, str]) -> dict[str, Any]:
+    """The filters asked for, checked: a reason not known is 422; a caseworker without one of
+    their kelurahan is 403."""
+    found = {key: (args.get(key) or "").strip() for key in ("kecamatan", "kelurahan", "reason")}
+    if found["reason"] and found["reason"] not in reconciliation.REASONS:
+        raise Invalid({"reason": ["reconciliation.reason_unknown"]})
+    areas = _areas(actor)
+    if areas is not None and found["kelurahan"] not in areas:
+        raise Forbidden("kelurahan", "auth.kelurahan")
+    return found
+
+
+def answer(actor: Actor, args: Mapping[str, str], *, export: bool = False) -> dict[str, Any]:
+    """Counts per kecamatan and kelurahan, and (except for program managers) a page of the
+    families that disagree, or every one of them for an export."""
+    chosen = filters(actor, args)
+    views = services().views
+    limit = EXPORT_LIMIT if export else _number(args, "limit", 50, 1, MAX_PAGE)
+    offset = 0 if export else _number(args, "offset", 0, 0, 10**9)
+    by_kelurahan = reconciliation.counts(
+        views, kecamatan=chosen["kecamatan"], kelurahan=chosen["kelurahan"]
+    )
+    body: dict[str, Any] = {
+        **{key: value or None for key, value in chosen.items()},
+        "tolerance": reconciliation.DESIL_TOLERANCE,
+        "reasons": list(reconciliation.REASONS),
+        "by_kelurahan": by_kelurahan,
+        "by_kecamatan": by_kecamatan(by_kelurahan),
+    }
+    if actor.role in COUNTS_ONLY:
+        if export:
+            raise Forbidden("actor", "auth.role")
+        return body
+    body["results"] = [
+        {**family, "link": f"/rumah-tangga/{family['household_id']}"}
+        for family in reconciliation.disagreeing(views, limit=limit, offset=offset, **chosen)
+    ]
+    return body
+
+
+_TOTALS = (reconciliation.LISTED, reconciliation.ANY, *reconciliation.REASONS)
+
+
+def by_kecamatan(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kelurahan counts added up per kecamatan."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = found.setdefault(
+            row["kecamatan"], {"kecamatan": row["kecamatan"], **dict.fromkeys(_TOTALS, 0)}
+        )
+        for key in _TOTALS:
+            entry[key] += row[key]
+    return list(found.values())
+
+
+def side_by_side(actor: Actor, household_id: str) -> dict[str, Any]:
+    """One household's sources beside the register; NotFound, or Forbidden outside a
+    caseworker's kelurahan. Persons by keyed hash and masked NIK."""
+    try:
+        household_id = str(uuid.UUID(household_id))
+    except ValueError:
+        raise NotFound("household_id", "household.not_found") from None
+    found = reconciliation.household(services().views, household_id)
+    if found is None:
+        raise NotFound("household_id", "household.not_found")
+    areas = _areas(actor)
+    if areas is not None and found["kelurahan"] not in areas:
+        raise Forbidden("household_id", "auth.kelurahan")
+    opener = codec()
+    for source in found["sources"].values():
+        for key in ("missing_in_source", "only_in_source", "deceased_in_source"):
+            source[key] = (
+                [
+                    {"nik_hash": p["nik_hash"], "nik": masked_nik(opened(opener, p["nik_token"]))}
+                    for p in source.get(key, [])
+                ]
+                if source["listed"]
+                else []
+            )
+    return found

@@ -1,0 +1,183 @@
+"""Reconciliation over HTTP and on the page: who reads what (least privilege), the families
+with their reasons and links, the CSV and XLSX, and /rekonsiliasi in Indonesian with its
+chart and the household page's "Sumber data" table."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from app.seed_data import kk_for, nik_for
+from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
+from tests.integration.conftest import add_users, bearer
+from tests.integration.test_eligibility_api import project
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "import:test")
+
+
+def _person(serial: int, born: str, sex: str) -> dict:
+    return {
+        "nik": nik_for("157101", dt.date.fromisoformat(born), sex, serial),
+        "name": f"Warga {serial}",
+        "birth_date": born,
+        "sex": sex,
+    }
+
+
+@pytest.fixture
+def world(web) -> dict:
+    """Two families in Simpang IV Sipin (one disagreeing) and one in Tahtul Yaman."""
+    casework = web.extensions["casework"].casework
+    seed_catalog(casework, META)
+    found = {}
+    for serial, kelurahan, kecamatan in (
+        (1, "Simpang IV Sipin", "Telanaipura"),
+        (2, "Simpang IV Sipin", "Telanaipura"),
+        (3, "Tahtul Yaman", "Pelayangan"),
+    ):
+        head, child = (
+            _person(serial * 10, "1980-01-01", "M"),
+            _person(serial * 10 + 1, "2004-02-02", "F"),
+        )
+        kk = kk_for("157101", dt.date(2015, 1, 1), serial)
+        household_id = casework.register_household(
+            {
+                "kk_number": kk,
+                "kecamatan": kecamatan,
+                "kelurahan": kelurahan,
+                "address": "Jl. Kenanga No. 7",
+                "rt": "001",
+                "rw": "002",
+                "head": head,
+            },
+            META,
+        ).stream_id
+        casework.add_member(
+            {"household_id": household_id, "person": child, "relationship": "anak"}, META
+        )
+        niks = [head["nik"], child["nik"]]
+        agree = serial == 2
+        for source, desil, listed, flags in (
+            ("DTSEN", 2, niks, []),
+            ("DTKS", 3 if agree else 6, niks if agree else niks[:1], [] if agree else ["PKH"]),
+        ):
+            casework.execute(
+                "RecordSourceListing",
+                {
+                    "household_id": household_id,
+                    "source": source,
+                    "period": "2026-Q1",
+                    "reference": f"{source}.csv#row={serial}",
+                    "kk_number": kk,
+                    "members": [
+                        {
+                            "nik": n,
+                            "relationship": "kepala_keluarga" if n == niks[0] else "anak",
+                            "deceased": False,
+                        }
+                        for n in listed
+                    ],
+                    "desil": desil,
+                    "benefits": flags,
+                },
+                META,
+            )
+        found[serial] = {"id": household_id, "child": child["nik"]}
+    project(web)
+    return found
+
+
+def test_least_privilege_on_each_route(web, world):
+    tokens = add_users(
+        web, ["admin", "auditor", "cw_sipin", "cw_pelayangan", "pm_dinsos", "agency"]
+    )
+    client = web.test_client()
+    disagreeing, agreeing, elsewhere = world[1]["id"], world[2]["id"], world[3]["id"]
+
+    def get(path: str, who: str, **query):
+        return client.get(path, query_string=query, headers=bearer(tokens[who]))
+
+    every = get("/api/v1/reconciliation", "auditor")
+    assert every.status_code == 200
+    assert {f["household_id"] for f in every.json["results"]} == {disagreeing, elsewhere}
+    assert every.json["tolerance"] == 1
+    (family,) = [f for f in every.json["results"] if f["household_id"] == disagreeing]
+    assert family["reasons"] == ["desil", "benefit", "missing_in_source"]
+    assert family["link"] == f"/rumah-tangga/{disagreeing}"
+    (sipin,) = [r for r in every.json["by_kelurahan"] if r["kelurahan"] == "Simpang IV Sipin"]
+    assert (sipin["listed"], sipin["any"], sipin["desil"]) == (2, 1, 1)
+    (telanaipura,) = [r for r in every.json["by_kecamatan"] if r["kecamatan"] == "Telanaipura"]
+    assert telanaipura["any"] == 1
+    only_benefit = get("/api/v1/reconciliation", "admin", reason="benefit", kecamatan="Pelayangan")
+    assert [f["household_id"] for f in only_benefit.json["results"]] == [elsewhere]
+    bad = get("/api/v1/reconciliation", "admin", reason="shoe_size")
+    assert bad.status_code == 422 and list(bad.json["codes"]) == ["reason"]
+
+    # a caseworker: their own kelurahan only, and must name it
+    own = get("/api/v1/reconciliation", "cw_sipin", kelurahan="Simpang IV Sipin")
+    assert [f["household_id"] for f in own.json["results"]] == [disagreeing]
+    assert get("/api/v1/reconciliation", "cw_sipin").status_code == 403
+    assert (
+        get("/api/v1/reconciliation", "cw_pelayangan", kelurahan="Simpang IV Sipin").status_code
+        == 403
+    )
+    assert get(f"/api/v1/reconciliation/{disagreeing}", "cw_sipin").status_code == 200
+    assert get(f"/api/v1/reconciliation/{disagreeing}", "cw_pelayangan").status_code == 403
+    # a program manager: the counts, never a family
+    counts = get("/api/v1/reconciliation", "pm_dinsos")
+    assert counts.status_code == 200 and "results" not in counts.json
+    assert counts.json["by_kelurahan"] == every.json["by_kelurahan"]
+    for path in (
+        "/api/v1/reconciliation.csv",
+        "/api/v1/reconciliation.xlsx",
+        f"/api/v1/reconciliation/{agreeing}",
+    ):
+        assert get(path, "pm_dinsos").status_code == 403, path
+    # an agency: nothing
+    for path in (
+        "/api/v1/reconciliation",
+        "/api/v1/reconciliation.csv",
+        f"/api/v1/reconciliation/{agreeing}",
+    ):
+        assert get(path, "agency").status_code == 403, path
+
+    # side by side: the member DTKS misses, by keyed hash and masked NIK, never in clear
+    answer = get(f"/api/v1/reconciliation/{disagreeing}", "admin")
+    (missing,) = answer.json["sources"]["DTKS"]["missing_in_source"]
+    child = world[1]["child"]
+    assert missing["nik"] == child[:4] + "*" * 10 + child[-2:]
+    assert child not in answer.get_data(as_text=True)
+    assert answer.json["sources"]["DTSEN"]["desil"]["desil"] == 2
+    assert get("/api/v1/reconciliation/not-a-uuid", "admin").status_code == 404
+
+    sheet = get("/api/v1/reconciliation.csv", "admin", kelurahan="Simpang IV Sipin")
+    rows = list(csv.DictReader(io.StringIO(sheet.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["household_id"], r["reasons"]) for r in rows] == [
+        (disagreeing, "desil; benefit; missing_in_source")
+    ]
+    book = load_workbook(io.BytesIO(get("/api/v1/reconciliation.xlsx", "admin").data))
+    cells = [[c.value for c in row] for row in book.active.iter_rows()]
+    assert cells[0][:2] == ["household_id", "kecamatan"] and len(cells) == 3
+
+
+def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
+    browser = web.test_client()
+    html = browser.get("/rekonsiliasi").get_data(as_text=True)
+    assert "Rekonsiliasi sumber data" in html and "lebih dari 1" in html
+    assert html.count("<svg") >= 3  # a chart per kecamatan row and per kelurahan row at least
+    assert f'href="/rumah-tangga/{world[1]["id"]}#sources-title"' in html
+    assert "Desil berbeda" in html and "Anggota tidak ada di sumber" in html
+    assert world[2]["id"][:8] not in html  # the family where they agree is not listed
+    assert 'href="/rekonsiliasi.xlsx' in html
+    household = browser.get(f"/rumah-tangga/{world[1]['id']}").get_data(as_text=True)
+    assert "Sumber data" in household and "Bantuan berbeda" in household
+    # a program manager's page: the counts, no family
+    manager = web.test_client(user="pm_dinsos").get("/rekonsiliasi").get_data(as_text=True)
+    assert "Simpang IV Sipin" in manager and world[1]["id"][:8] not in manager
