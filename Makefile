@@ -31,9 +31,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Two pytest-xdist workers: each test makes its own databases, broker and processes; the tests
+# of an e2e or unit module share a worker (tests/conftest.py).
 test: install browser lint
 	CASEWORK_TEST_PG="$$($(BIN)/python tests/ensure_postgres.py)" && export CASEWORK_TEST_PG && \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 bench: install
 	$(BIN)/python -m bench

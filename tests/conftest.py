@@ -162,6 +162,17 @@ class Processes:
             print(text[-tail:])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the suite in two pytest-xdist workers (`--dist loadgroup`). The tests
+    of an e2e or unit module stay together in one worker, in their order: they share
+    module-scoped fixtures (the e2e live server and what its earlier tests made). Each
+    integration test has its own databases, broker and processes, so it goes to whichever
+    worker is free."""
+    for item in items:
+        if "integration" not in item.path.relative_to(ROOT).parts:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

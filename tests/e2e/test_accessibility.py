@@ -41,8 +41,9 @@ PAGES = (
 )
 
 
-@pytest.fixture(params=[None, TABLET], ids=["desktop", "tablet"])
+@pytest.fixture(scope="module", params=[None, TABLET], ids=["desktop", "tablet"])
 def axe_page(request, browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    # One signed-in tab per screen size for the module: each test opens its own page in it.
     # axe is injected as a script of its own: the app's CSP rightly refuses that, so the
     # checking tab bypasses it (the pages themselves are unchanged)
     context = browser.new_context(
