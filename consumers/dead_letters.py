@@ -27,17 +27,15 @@ def park(producer: KafkaProducer, views: Database, record: Any, error: str, cons
     ]
     producer.send(DLQ, key=record.key, value=record.value, headers=headers).get(timeout=30)
     now = dt.datetime.now(dt.UTC).isoformat()
+    # Counted once even when two consumers (the runner and the policies) park the same
+    # message at the same moment: a check before the insert would let both insert.
     with views.transaction() as cur:
-        exists = cur.execute(
-            "SELECT 1 FROM dead_letters WHERE topic=? AND partition_no=? AND record_offset=?",
-            (record.topic, record.partition, record.offset),
-        ).fetchone()
-        if not exists:
-            cur.execute(
-                "INSERT INTO dead_letters (topic, partition_no, record_offset, error, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (record.topic, record.partition, record.offset, error, now),
-            )
+        cur.execute(
+            "INSERT INTO dead_letters (topic, partition_no, record_offset, error, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (topic, partition_no, record_offset) DO NOTHING",
+            (record.topic, record.partition, record.offset, error, now),
+        )
     # Only the error's kind: its detail may quote the message.
     log.error(
         "%s: message %s[%d]@%d sent to %s: %s",
