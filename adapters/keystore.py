@@ -244,10 +244,12 @@ class KeyStore:
         return row[0] if row else None
 
     def preload(self) -> int:
-        """Unwrap every live key at once (before a rebuild); the number loaded."""
+        """Unwrap every live key at once (before a rebuild), as many as the cache holds (the
+        most recently created kept when there are more); the number loaded."""
         rows = self.db.query(
             "SELECT subject, wrapped FROM casework_personal_keys WHERE wrapped IS NOT NULL"
+            " ORDER BY created_at"
         )
         for subject, wrapped in rows:
-            self._remember(subject, AESGCM(self.wrapper.unwrap(subject, wrapped)))
+            self._remember(subject, self.wrapper.unwrap(subject, wrapped))
         return len(rows)
