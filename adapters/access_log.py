@@ -1,10 +1,16 @@
 """The access log's storage (UU PDP): every read of a household or person, append-only and
 hash-chained. What the web and the API call is `app.access_log`.
 
-One row per household (or person) read: who (actor id, role, OPD), when (UTC), which (the
-household id and keyed hashes of the NIKs concerned — never a NIK in clear: HMAC-SHA256 with
-the app's secret key), why (an optional reason), the channel (ui|api) and the endpoint (the
-URL rule, never the query string, which may hold a NIK).
+One row per request that reads households or persons, however many it shows: who (actor
+id, role, OPD), when (UTC), which (`household_id`: the ids of the households shown, comma
+separated in the order shown; `subject_hashes`: the keyed hashes of the NIKs concerned,
+comma separated, each once; `nik_hash`: the NIK searched for — never a NIK in clear:
+HMAC-SHA256 with the app's secret key), why (an optional reason), the channel (ui|api) and
+the endpoint (the URL rule, never the query string, which may hold a NIK). Rows written
+before migration 0006 hold one household each: the same columns, read the same way
+(`households_of`). A subject access report finds a person's reads by searching these lists
+(`app.subject_access.report`): a rare request, answered by one pass over the log, rather
+than an index row per person and read that every read would pay for.
 
 The table lives in the STORE database. There is no update or delete path here, and the
 database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL), made
@@ -98,6 +104,28 @@ def _reason(raw: str | None) -> str | None:
     return reason or None
 
 
+def households_of(row: Mapping[str, Any]) -> list[str]:
+    """The household ids a read-log row names (none, one, or the several of one request)."""
+    return [h for h in (row.get("household_id") or "").split(",") if h]
+
+
+def subjects_of(row: Mapping[str, Any]) -> set[str]:
+    """The NIK hashes a read-log row names: the members shown and the NIK searched for."""
+    found = {h for h in (row.get("subject_hashes") or "").split(",") if h}
+    if row.get("nik_hash"):
+        found.add(row["nik_hash"])
+    return found
+
+
+def _combined(reads: Sequence[Read]) -> tuple[str | None, str | None, str | None]:
+    """(household ids, searched NIK hash, subject hashes) of one request's reads, as one
+    row keeps them."""
+    households = ",".join(dict.fromkeys(r.household_id for r in reads if r.household_id))
+    searched = next((r.nik_hash for r in reads if r.nik_hash), None)
+    subjects = ",".join(dict.fromkeys(h for r in reads for h in r.subject_hashes))
+    return households or None, searched, subjects or None
+
+
 def append(
     store: Database,
     actor: Actor,
@@ -106,7 +134,8 @@ def append(
     reads: Sequence[Read],
     reason: str | None = None,
 ) -> int:
-    """Append one row per read, all in one transaction; the number of rows written."""
+    """Append one row for these reads (one request's), in one transaction; the number of
+    rows written (1, or 0 when nothing was read)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if not reads:
@@ -114,34 +143,30 @@ def append(
     ensure_table(store)
     at = now_utc()
     reason = _reason(reason)
+    households, searched, subjects = _combined(reads)
     with store.transaction() as cursor:
         if store.kind == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
         last = cursor.execute(f"SELECT row_hash FROM {TABLE} ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else GENESIS
-        rows = []
-        for read in reads:
-            row = {
-                "at": at,
-                "actor_id": actor.id,
-                "actor_role": actor.role,
-                "actor_opd": actor.opd,
-                "channel": channel,
-                "endpoint": endpoint[:200],
-                "household_id": read.household_id,
-                "nik_hash": read.nik_hash,
-                "subject_hashes": ",".join(read.subject_hashes) or None,
-                "reason": reason,
-            }
-            row_hash = chain_hash(prev, row)
-            rows.append([*(row[name] for name in FIELDS), prev, row_hash])
-            prev = row_hash
-        cursor.executemany(
+        row = {
+            "at": at,
+            "actor_id": actor.id,
+            "actor_role": actor.role,
+            "actor_opd": actor.opd,
+            "channel": channel,
+            "endpoint": endpoint[:200],
+            "household_id": households,
+            "nik_hash": searched,
+            "subject_hashes": subjects,
+            "reason": reason,
+        }
+        cursor.execute(
             f"INSERT INTO {TABLE} ({', '.join(FIELDS)}, prev_hash, row_hash)"
             f" VALUES ({', '.join('?' * (len(FIELDS) + 2))})",
-            rows,
+            [*(row[name] for name in FIELDS), prev, chain_hash(prev, row)],
         )
-    return len(rows)
+    return 1
 
 
 def verify_chain(db: Database) -> tuple[bool, int | None]:

@@ -18,6 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from adapters.codec import Codec
 from adapters.db import Database
 from adapters.keystore import KeyStore
+from adapters.lru import KEY_CACHE
 from adapters.recorder import PostgresRecorder, SQLiteRecorder
 from adapters.settings import DatabaseUrl, Settings, SettingsError
 from adapters.store_schema import ensure_migrated
@@ -32,18 +33,20 @@ def open_casework(
     master_key: bytes,
     *,
     migrate: bool = True,
+    key_cache: int = KEY_CACHE,
     app_class: type[Casework] = Casework,
 ) -> Casework:
     """The write side on this store: personal fields encrypted with keys from the store's key
     store, new keys written in the same transaction as the first events that use them. The
     store's pending migrations are applied first (unless the caller did: `migrate=False`).
-    `app_class`: Casework or a subclass of it (the seed's bulk write side)."""
+    `key_cache`: how many keys the process keeps (CASEWORK_KEY_CACHE); `app_class`: Casework
+    or a subclass of it (the seed's bulk write side)."""
     db = Database(url)
     if migrate:
         ensure_migrated(db)
-    keys = KeyStore(db, master_key)
+    keys = KeyStore(db, master_key, key_cache)
     with db.schema_lock():
-        app = app_class(env=url.eventsourcing_env(), codec=Codec(keys))
+        app = app_class(env=url.eventsourcing_env(), codec=Codec(keys, key_cache=key_cache))
     recorder = app.recorder
     if not isinstance(recorder, SQLiteRecorder | PostgresRecorder):
         raise RuntimeError("the store's recorder must be adapters.recorder's (see settings)")
@@ -67,10 +70,10 @@ def keystore_of(app: Casework) -> KeyStore:
     return codec.ring
 
 
-def reader_codec(store: Database, master_key: bytes) -> Codec:
+def reader_codec(store: Database, master_key: bytes, key_cache: int = KEY_CACHE) -> Codec:
     """A codec on the store's key store for a reader that sees each token once (nothing to
     remember); it drops its cached subjects whenever the key store notices an erasure."""
-    return Codec(KeyStore(store, master_key), remember=False)
+    return Codec(KeyStore(store, master_key, key_cache), remember=False, key_cache=key_cache)
 
 
 @dataclass
@@ -92,7 +95,10 @@ class System:
             if self._casework is None:
                 self._migrate_store()
                 self._casework = open_casework(
-                    self.settings.store, self.settings.master_key, migrate=False
+                    self.settings.store,
+                    self.settings.master_key,
+                    migrate=False,
+                    key_cache=self.settings.key_cache,
                 )
             return self._casework
 
@@ -123,7 +129,7 @@ class System:
 
     def reader_codec(self) -> Codec:
         """A codec for a reader that opens each token once (the projection runner)."""
-        return reader_codec(self.store, self.settings.master_key)
+        return reader_codec(self.store, self.settings.master_key, self.settings.key_cache)
 
     @property
     def kafka(self) -> str:

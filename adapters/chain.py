@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from adapters.db import Database
-from adapters.relay_store import events_table
+from adapters.relay_store import COUNTS, events_table
 from adapters.signing import BadSignature, Signer, Verifier
 from adapters.topics import ANCHORS
 
@@ -221,16 +221,17 @@ def _now() -> str:
 
 
 def anchor(store: Database) -> Anchor | None:
-    """The chain's head now (None while the store holds no event)."""
+    """The chain's head now (None while the store holds no event); `events` is the
+    recorder's count of stored events (one link each), not a count of the chain."""
     if not store.table_exists(TABLE):
         return None
     row = store.query_one(
-        f"SELECT position, link, (SELECT COUNT(*) FROM {TABLE}) FROM {TABLE}"
-        " ORDER BY position DESC LIMIT 1"
+        f"SELECT position, link, (SELECT events FROM {COUNTS} WHERE name='all') FROM {TABLE}"
+        " ORDER BY position DESC LIMIT 1"  # one statement: the head and the count agree
     )
     if row is None:
         return None
-    return Anchor(position=int(row[0]), link=str(row[1]), events=int(row[2]), at=_now())
+    return Anchor(position=int(row[0]), link=str(row[1]), events=int(row[2] or 0), at=_now())
 
 
 def _top(store: Database, table: str, column: str) -> int:

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
+from adapters.lru import KEY_CACHE, Lru
 from domain.personal_data import (  # noqa: F401 - re-exported for the read side
     DATE_FIELDS,
     ERASED,
@@ -60,7 +61,13 @@ from domain.personal_data import (  # noqa: F401 - re-exported for the read side
 _SPECIAL = PERSONAL_FIELDS | KK_FIELDS
 _MISSING = object()
 _PLACEHOLDER = ("0" * 32, AESGCM(bytes(32)))  # while collecting owners: never stored
+# Opened values kept per process (token -> value), least recently used evicted first.
 _OPENED_LIMIT = 200_000
+# The keys in use, as AESGCM objects (each holds an initialised cipher context: about 2.4 KB,
+# measured): at most this many per cache, the least recently used dropped first. The key
+# store keeps the raw keys of the whole city (`adapters.lru.KEY_CACHE`), so a key dropped
+# here costs one AESGCM construction (about 2 µs) when it is used again, not a query.
+HOT_KEYS = 50_000
 _REVEALED_BUDGET = 64 * 1024 * 1024  # bytes of stored + revealed JSON kept per process
 _CONTAINERS = (dict, list, str, tuple)
 _TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nksdv]\.[A-Za-z0-9+/=]+)"')
@@ -226,19 +233,25 @@ def subject_of_token(token: str) -> str | None:
 class Codec:
     """Encrypts an event's personal fields into tokens, and reveals tokens again."""
 
-    def __init__(self, ring: KeyRing, remember: bool = True) -> None:
+    def __init__(self, ring: KeyRing, remember: bool = True, key_cache: int = KEY_CACHE) -> None:
         """`remember`: keep opened values (the write side reads the same events again and
-        again); a reader that sees each token once (a projection runner) passes False."""
+        again); a reader that sees each token once (a projection runner) passes False.
+        `key_cache` (CASEWORK_KEY_CACHE) bounds the key objects kept here too, at most
+        HOT_KEYS; each cache here drops its least recently used entries when full
+        (`adapters.lru`), never all at once."""
         self.ring = ring
         self._remember = remember
-        self._subjects: dict[tuple[str, str], tuple[str, AESGCM]] = {}
+        hot = min(key_cache, HOT_KEYS)
+        # owner (kind, value) -> (subject, key)
+        self._subjects = Lru(hot)
         self._needed: set[tuple[str, str]] = set()  # owners without a cached subject
         self._protecting = threading.Lock()
         # token -> value: loading a household reads its whole history again and again
-        self._opened: dict[str, Any] = {}
-        self._revealed: dict[bytes, bytes] = {}  # stored JSON -> revealed JSON
-        self._revealed_bytes = 0
-        self._aeads: dict[str, Any] = {}  # subject -> its key (None once erased)
+        self._opened = Lru(_OPENED_LIMIT)
+        # stored JSON -> revealed JSON, within the budget of bytes: the revealed JSON is
+        # counted (`getsizeof=len`), the stored one is about as long, so half the budget each
+        self._revealed = Lru(_REVEALED_BUDGET // 2, getsizeof=len)
+        self._aeads = Lru(hot)  # subject -> its key (None once erased)
         self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
         listeners = getattr(ring, "listeners", None)
         if listeners is not None:
@@ -266,11 +279,9 @@ class Codec:
             for token in tokens
             if token and token[:4] == PREFIX and len(token) >= 40 and token[36] == "."
         }
-        wanted.difference_update(self._aeads)
+        wanted = self._aeads.missing(wanted)
         if not wanted:
             return
-        if len(self._aeads) + len(wanted) >= _OPENED_LIMIT:
-            self._aeads.clear()
         self._aeads.update(self.ring.keys(sorted(wanted)))
 
     def mapper(self, mapper: Mapper) -> Mapper:
@@ -297,10 +308,7 @@ class Codec:
             for kind, value in owners
         }
         found = self.ring.subjects_for(list(lookups))
-        if len(self._subjects) > 100_000:
-            self._subjects.clear()
-        for lookup, owner in lookups.items():
-            self._subjects[owner] = found[lookup]
+        self._subjects.update({owner: found[lookup] for lookup, owner in lookups.items()})
 
     def forget(self) -> None:
         """Drop cached subjects and values (after an erasure anywhere)."""
@@ -308,7 +316,6 @@ class Codec:
         self._opened.clear()
         self._aeads.clear()
         self._revealed.clear()
-        self._revealed_bytes = 0
 
     # --- protect ---------------------------------------------------------------------
 
@@ -392,8 +399,8 @@ class Codec:
             if item.startswith(PREFIX):
                 raise ValueError(f"{key}: a personal-data token cannot be stored as input")
             token = self._seal(owner, "d" if key in DATE_FIELDS else "s", item.encode())
-            if token and len(self._opened) < _OPENED_LIMIT:
-                self._opened[token] = item  # the next load of this event needs no decryption
+            if token:
+                self._opened.put(token, item)  # the next load of this event needs no decryption
             return token
         if type(item) in (dict, list, tuple):
             # e.g. a snapshot's case notes: each one's text is sealed, not the whole list
@@ -441,13 +448,8 @@ class Codec:
         revealed = self._revealed.get(raw)
         if revealed is None:
             revealed = self.reveal_json(raw)
-            size = len(raw) + len(revealed)
-            if self._revealed_bytes + size > _REVEALED_BUDGET:
-                self._revealed.clear()
-                self._revealed_bytes = 0
-            if size <= _REVEALED_BUDGET // 8:
-                self._revealed[raw] = revealed
-                self._revealed_bytes += size
+            if len(raw) + len(revealed) <= _REVEALED_BUDGET // 8:
+                self._revealed.put(raw, revealed)
         return revealed
 
     def _json_value(self, match: re.Match) -> bytes:
@@ -465,9 +467,7 @@ class Codec:
             return copy.deepcopy(value)
         if value is _MISSING:
             value = self._open(token)
-            if len(self._opened) >= _OPENED_LIMIT:
-                self._opened.clear()
-            self._opened[token] = value
+            self._opened.put(token, value)
         return value
 
     def _open(self, token: str) -> Any:
@@ -481,9 +481,8 @@ class Codec:
             return token
         aead = self._aeads.get(subject, _MISSING)
         if aead is _MISSING:
-            if len(self._aeads) >= _OPENED_LIMIT:
-                self._aeads.clear()
-            aead = self._aeads[subject] = self.ring.key(subject)
+            aead = self.ring.key(subject)
+            self._aeads.put(subject, aead)
         plain = None
         if aead is not None:
             plain = aead.decrypt(raw[:12], raw[12:], token[4:38].encode()).decode()

@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from adapters.codec import Wrapper
 from adapters.db import Database
+from adapters.lru import KEY_CACHE, Lru
 
 EPOCH_SECONDS = 1.0
-_CACHE_LIMIT = 200_000
+_MISSING = object()
 
 # Written in the events' own transaction; a lookup another process took raises (409).
 INSERT_UNWRITTEN = (
@@ -38,13 +39,17 @@ def _now() -> str:
 
 
 class KeyStore:
-    """`adapters.codec.KeyRing` on the store's database, with a cache per process."""
+    """`adapters.codec.KeyRing` on the store's database, with a cache per process of at most
+    `cache_size` keys (the least recently used go first: `adapters.lru`)."""
 
-    def __init__(self, db: Database, master_key: bytes) -> None:
+    def __init__(self, db: Database, master_key: bytes, cache_size: int = KEY_CACHE) -> None:
         self.db = db
         self.wrapper = Wrapper(master_key)
         self._lock = threading.Lock()
-        self._keys: dict[str, AESGCM | None] = {}
+        # subject -> its raw key (None once erased): 32 bytes, not the AESGCM object, which
+        # holds an initialised cipher context of about 2.4 KB (measured); the codec keeps the
+        # objects of the keys in use (`adapters.codec.HOT_KEYS`)
+        self._keys = Lru(cache_size)
         self._epoch: int | None = None
         self._checked_at = 0.0
         self.listeners: list = []  # called with no argument when an erasure was seen
@@ -68,16 +73,12 @@ class KeyStore:
 
     def forget(self) -> None:
         """Drop every cached key (and tell the codecs to drop what they opened)."""
-        with self._lock:
-            self._keys.clear()
+        self._keys.clear()
         for listener in self.listeners:
             listener()
 
-    def _remember(self, subject: str, key: AESGCM | None) -> None:
-        with self._lock:
-            if len(self._keys) > _CACHE_LIMIT:
-                self._keys.clear()
-            self._keys[subject] = key
+    def _remember(self, subject: str, raw: bytes | None) -> None:
+        self._keys.put(subject, raw)
 
     # --- KeyRing -------------------------------------------------------------------------
 
@@ -111,9 +112,8 @@ class KeyStore:
         for lookup, subject, wrapped in rows:
             ours = made[lookup]
             raw = ours[1] if ours[0] == subject else self.wrapper.unwrap(subject, wrapped)
-            key = AESGCM(raw)
-            self._remember(subject, key)
-            found[lookup] = (subject, key)
+            self._remember(subject, raw)
+            found[lookup] = (subject, AESGCM(raw))
         return found
 
     def _subjects_deferred(self, lookups: list[str]) -> dict[str, tuple[str, AESGCM]]:
@@ -123,22 +123,24 @@ class KeyStore:
             f" WHERE lookup IN ({marks})",
             lookups,
         )
-        found = {}
+        raws = {}
         for lookup, subject, wrapped in rows:
-            found[lookup] = (subject, AESGCM(self.wrapper.unwrap(subject, wrapped)))
+            raws[lookup] = (subject, self.wrapper.unwrap(subject, wrapped))
         now = _now()
         with self._lock:
             for lookup in lookups:
-                if lookup in found:
+                if lookup in raws:
                     continue
                 pending = self._unwritten.get(lookup)
                 if pending is None:
                     subject, raw = secrets.token_hex(16), AESGCM.generate_key(256)
                     pending = (subject, lookup, self.wrapper.wrap(subject, raw), now, raw)
                     self._unwritten[lookup] = pending
-                found[lookup] = (pending[0], AESGCM(pending[4]))
-        for subject, key in found.values():
-            self._remember(subject, key)
+                raws[lookup] = (pending[0], pending[4])
+        found = {}
+        for lookup, (subject, raw) in raws.items():
+            self._remember(subject, raw)
+            found[lookup] = (subject, AESGCM(raw))
         return found
 
     # --- new keys, written with the events that use them ------------------------------
@@ -177,19 +179,23 @@ class KeyStore:
 
     def key(self, subject: str) -> AESGCM | None:
         self.fresh()
-        if subject in self._keys:
-            return self._keys[subject]
-        row = self.db.query_one(
-            "SELECT wrapped FROM casework_personal_keys WHERE subject=?", (subject,)
-        )
-        key = AESGCM(self.wrapper.unwrap(subject, row[0])) if row and row[0] else None
-        self._remember(subject, key)
-        return key
+        raw = self._keys.get(subject, _MISSING)
+        if raw is _MISSING:
+            row = self.db.query_one(
+                "SELECT wrapped FROM casework_personal_keys WHERE subject=?", (subject,)
+            )
+            raw = self.wrapper.unwrap(subject, row[0]) if row and row[0] else None
+            self._remember(subject, raw)
+        return AESGCM(raw) if raw is not None else None
 
     def keys(self, subjects: list[str]) -> dict[str, AESGCM | None]:
         """The keys of these subjects: the ones not cached in one query per 500."""
         self.fresh()
-        found = {s: self._keys[s] for s in subjects if s in self._keys}
+        found: dict[str, AESGCM | None] = {}
+        for subject in subjects:
+            raw = self._keys.get(subject, _MISSING)
+            if raw is not _MISSING:
+                found[subject] = AESGCM(raw) if raw is not None else None
         missing = [s for s in subjects if s not in found]
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
@@ -200,10 +206,10 @@ class KeyStore:
             )
             wrapped = dict(rows)
             for subject in chunk:
-                raw = wrapped.get(subject)
-                key = AESGCM(self.wrapper.unwrap(subject, raw)) if raw else None
-                self._remember(subject, key)
-                found[subject] = key
+                sealed = wrapped.get(subject)
+                raw = self.wrapper.unwrap(subject, sealed) if sealed else None
+                self._remember(subject, raw)
+                found[subject] = AESGCM(raw) if raw is not None else None
         return found
 
     def subject_of(self, lookup: str) -> str | None:
@@ -238,10 +244,12 @@ class KeyStore:
         return row[0] if row else None
 
     def preload(self) -> int:
-        """Unwrap every live key at once (before a rebuild); the number loaded."""
+        """Unwrap every live key at once (before a rebuild), as many as the cache holds (the
+        most recently created kept when there are more); the number loaded."""
         rows = self.db.query(
             "SELECT subject, wrapped FROM casework_personal_keys WHERE wrapped IS NOT NULL"
+            " ORDER BY created_at"
         )
         for subject, wrapped in rows:
-            self._remember(subject, AESGCM(self.wrapper.unwrap(subject, wrapped)))
+            self._remember(subject, self.wrapper.unwrap(subject, wrapped))
         return len(rows)

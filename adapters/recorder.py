@@ -9,6 +9,9 @@ transaction and which eventsourcing's own process recorders override the same wa
 part of the library's documented interface, so eventsourcing is pinned to the exact version
 this was written against (pyproject.toml; `tests/unit/test_recorder.py` checks the pin).
 
+Each insert also adds its events to the store's counts (`adapters.relay_store.COUNTS`), in
+the same transaction (under PostgreSQL's table lock), so `/healthz` never counts the table.
+
 The chain's links need the events' positions (notification ids), known only after the insert:
 - SQLite: the application recorder's `_insert_events` inserts the events and returns their
   rowids; the links are written right after, on the same cursor, in the same transaction
@@ -35,6 +38,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters import chain
+from adapters.relay_store import count_statement, counted
 
 # The version whose recorder internals (`_insert_events` inside the insert transaction)
 # this module relies on.
@@ -107,6 +111,12 @@ def _write_links(
     c.executemany(chain.insert_statement(kind), rows)
 
 
+def _count(c: Any, kind: str, events: Sequence[StoredEvent]) -> None:
+    """Inside the events' transaction: the store's event counts (`relay_store.COUNTS`)."""
+    if events:
+        c.execute(count_statement(kind), counted(e.topic for e in events))
+
+
 class SQLiteRecorder(_KeysWithEvents, SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, writing new keys and the chain's links
     with the events."""
@@ -119,6 +129,7 @@ class SQLiteRecorder(_KeysWithEvents, SQLiteApplicationRecorder):
         positions = super()._insert_events(c, stored_events, **kwargs)
         if self.link_events:
             _write_links(c, "sqlite", positions or [], stored_events)
+        _count(c, "sqlite", stored_events)
         return positions
 
 
@@ -141,6 +152,7 @@ class PostgresRecorder(_KeysWithEvents, PostgresApplicationRecorder):
             ]
             # one statement, pipelined: the database reads the head under the table lock
             curs.execute(chain.PG_INSERT_LINKS, (list(positions), payloads, chain.GENESIS))
+        _count(curs, "postgresql", stored_events)
         return positions
 
     def attach_keys(self, keys: UnwrittenKeys) -> None:

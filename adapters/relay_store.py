@@ -1,19 +1,23 @@
 """The relay's tables in the store database, and what reads the store's own event table.
 
 `casework_relay_state`: per relay name, the last position published and the number of events
-published so far. `casework_relay_lease`: which relay may publish (`Lease`). Both are
-created by the store's migrations (`adapters.store_schema`).
+published so far. `casework_relay_lease`: which relay may publish (`Lease`).
+`casework_event_counts` (`COUNTS`): how many events the store holds, all and published ones,
+kept by the recorder (`adapters.recorder`) in each insert's own transaction, so no reader
+counts the events table. All are created by the store's migrations (`adapters.store_schema`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from adapters.db import Cursor, Database
-from domain.streams import PRIVATE_TOPIC_PREFIXES
+from domain.streams import PRIVATE_TOPIC_PREFIXES, is_private_topic
 
 NAME = "main"
 LEASE_SECONDS = 5.0
+COUNTS = "casework_event_counts"
 
 
 class LeaseLost(Exception):
@@ -27,24 +31,51 @@ def events_table(store: Database) -> tuple[str, str]:
     return "casework_events", "notification_id"
 
 
+def counted_topics_clause(mark: str) -> tuple[str, tuple[str, ...]]:
+    """SQL true for the events the relay publishes (not of a private stream), and its
+    parameters (`mark`: the driver's placeholder)."""
+    clause = " AND ".join(f"topic NOT LIKE {mark}" for _ in PRIVATE_TOPIC_PREFIXES)
+    return clause, tuple(f"{prefix}%" for prefix in PRIVATE_TOPIC_PREFIXES)
+
+
+def count_statement(kind: str) -> str:
+    """The recorder's statement (its own cursor and placeholders) adding to both counts:
+    parameters (events, published events)."""
+    mark = "?" if kind == "sqlite" else "%s"
+    return (
+        f"UPDATE {COUNTS} SET events = events + CASE name WHEN 'all' THEN {mark} ELSE {mark} END"
+        " WHERE name IN ('all', 'published')"
+    )
+
+
+def counted(topics: Iterable[str]) -> tuple[int, int]:
+    """(events, published events) among stored events of these topics."""
+    every = published = 0
+    for topic in topics:
+        every += 1
+        published += not is_private_topic(topic)
+    return every, published
+
+
 def store_counts(store: Database) -> tuple[int, int]:
     """(number of stored events to publish, highest position) in the event store.
 
     The events of private streams (accounts and tokens, `domain.streams`) are never
     published, so they are not counted: the relay's and every view's lag is measured
     against what they will ever see. The highest position counts every event (the relay's
-    position passes over private ones). Costs a scan of the topics, like COUNT(*) did.
+    position passes over private ones). Two indexed reads, whatever the store's size: the
+    count the recorder keeps (`COUNTS`) and the highest notification id.
     """
     table, column = events_table(store)
     if not store.table_exists(table):
         return 0, 0
-    private = " OR ".join("topic LIKE ?" for _ in PRIVATE_TOPIC_PREFIXES)
-    count, top = store.query_one(
-        f"SELECT COUNT(*) - COALESCE(SUM(CASE WHEN {private} THEN 1 ELSE 0 END), 0),"
-        f" COALESCE(MAX({column}), 0) FROM {table}",
-        tuple(f"{prefix}%" for prefix in PRIVATE_TOPIC_PREFIXES),
+    count = "0"
+    if store.table_exists(COUNTS):
+        count = f"(SELECT events FROM {COUNTS} WHERE name='published')"
+    row = store.query_one(
+        f"SELECT COALESCE({count}, 0), (SELECT COALESCE(MAX({column}), 0) FROM {table})"
     )
-    return int(count), int(top)
+    return int(row[0]), int(row[1])
 
 
 def relay_state(store: Database) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from adapters.codec import MasterKeyError, new_master_key, parse_master_key
+from adapters.lru import KEY_CACHE
 from adapters.signing import parse_signing_key
 
 DEFAULT_STORE = "sqlite:///var/casework.db"
@@ -204,6 +205,8 @@ class Settings:
     partitions: int
     web_workers: int
     log_level: str
+    # personal-data keys a process keeps in memory (adapters.lru): the city's ~950,000 fit
+    key_cache: int = KEY_CACHE
     # Kafka SASL (production: SCRAM-SHA-512, one principal per process; docker-compose.yml).
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = field(default=None, repr=False)
@@ -244,6 +247,7 @@ class Settings:
             partitions=_int(env, "CASEWORK_PARTITIONS", 6, 1, 1000),
             web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),
             log_level=(env.get("CASEWORK_LOG_LEVEL") or "INFO").upper(),
+            key_cache=_int(env, "CASEWORK_KEY_CACHE", KEY_CACHE, 1000, 100_000_000),
             **_kafka_sasl(env),
         )
 

@@ -24,8 +24,10 @@ from adapters.access_log import (
     chain_hash,
     ensure_table,
     entries,
+    households_of,
     nik_hash,
     now_utc,
+    subjects_of,
     verify_chain,
 )
 from adapters.codec import is_erased
@@ -48,9 +50,11 @@ __all__ = [
     "ensure_table",
     "entries",
     "household_read",
+    "households_of",
     "nik_hash",
     "now_utc",
     "record_households",
+    "subjects_of",
     "ui_reason",
     "verify_chain",
 ]

@@ -19,7 +19,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
 from adapters import chain
-from adapters.access_log import as_stamp
+from adapters.access_log import as_stamp, households_of
 from adapters.access_log import page as read_log_page
 from adapters.wire import rfc3339
 from app import audit_log, time_travel
@@ -193,6 +193,7 @@ def read_log_page_view():
         )
     for row in rows:
         row["subjects"] = [h for h in (row.get("subject_hashes") or "").split(",") if h]
+        row["households"] = households_of(row)
         row["at_text"] = row["at"].replace("Z", "+00:00")
     filters_only = {k: v for k, v in values.items() if v and k != "setelah"}
     return render_template(

@@ -271,14 +271,11 @@ def breach_report(
     households: dict[str, dict[str, Any]] = {}
     persons: Counter[str] = Counter()
     for row in rows:
-        hashes = set(filter(None, (row["subject_hashes"] or "").split(",")))
-        if row["nik_hash"]:
-            hashes.add(row["nik_hash"])
-        persons.update(hashes)
-        if row["household_id"]:
+        persons.update(access_log.subjects_of(row))
+        for household_id in access_log.households_of(row):
             entry = households.setdefault(
-                row["household_id"],
-                {"household_id": row["household_id"], "reads": 0, "actors": set(), "first": None},
+                household_id,
+                {"household_id": household_id, "reads": 0, "actors": set(), "first": None},
             )
             entry["reads"] += 1
             entry["actors"].add(row["actor_id"])

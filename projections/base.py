@@ -21,10 +21,12 @@ of its tables, replaces that subject's personal data with erasure markers throug
 from __future__ import annotations
 
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,6 +278,8 @@ class Projection:
         prefix, suffix = f"{self.name}_v{self.version}", f"g{generation}"
         names = {base: f"{prefix}_{base}_{suffix}" for base in self.tables}
         names["tracking"] = f"{prefix}_tracking_{suffix}"
+        names[PROGRESS] = f"{prefix}_{PROGRESS}_{suffix}"
+        names[COUNTS] = f"{prefix}_{COUNTS}_{suffix}"
         if self.honours_restriction:
             names[RESTRICTIONS] = f"{prefix}_{RESTRICTIONS}_{suffix}"
         return names
@@ -292,6 +296,63 @@ DLQ_DDL = (
     " error TEXT NOT NULL, recorded_at VARCHAR(40) NOT NULL,"
     " PRIMARY KEY (topic, partition_no, record_offset))"
 )
+
+
+# --- counts kept with the rows ----------------------------------------------------------------
+#
+# What `/healthz`, `/status`, `/metrics` and the home page show is read from a few rows kept
+# in the same transaction as the view's rows, never counted over the view per request:
+# - `progress` (per generation): the events applied (the sum of the tracked versions) and
+#   the highest position, added to by `apply_envelopes` at the end of each batch;
+# - `counts` (per generation): named counters per item that a projection's handlers add to
+#   through `tally` (the register: `households` per kelurahan), written at the batch's end.
+# Both are split into SHARDS rows per name, a process writing to its own (by process id), so
+# runners applying batches side by side on PostgreSQL do not wait for each other's commit on
+# one hot row; a reader sums at most SHARDS rows. A batch writes its counters in sorted order,
+# after its other rows, so two runners never wait for each other in a cycle.
+PROGRESS = "progress"
+COUNTS = "counts"
+SHARDS = 16
+# The counters of the batch being applied: (counts table, (name, key) -> delta); None outside.
+_TALLY: ContextVar[tuple[str, dict[tuple[str, str], int]] | None] = ContextVar(
+    "tally", default=None
+)
+
+
+def _shard() -> int:
+    return os.getpid() % SHARDS
+
+
+def _add_counts(cur: Cursor, table: str, deltas: dict[tuple[str, str], int]) -> None:
+    rows = [(name, key, _shard(), delta) for (name, key), delta in sorted(deltas.items()) if delta]
+    if rows:
+        cur.executemany(
+            f"INSERT INTO {table} (name, item, shard, value) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (name, item, shard) DO UPDATE"
+            f" SET value = {table}.value + excluded.value",
+            rows,
+        )
+
+
+def tally(cur: Cursor, names: dict[str, str], name: str, key: str, delta: int) -> None:
+    """Add `delta` to the view's counter `name` for `key` (the register: `households` per
+    kelurahan): at the end of the batch being applied, or at once outside one; in the rows'
+    transaction either way."""
+    batch = _TALLY.get()
+    if batch is not None and batch[0] == names[COUNTS]:
+        batch[1][(name, key)] = batch[1].get((name, key), 0) + delta
+    else:
+        _add_counts(cur, names[COUNTS], {(name, key): delta})
+
+
+def counts(db: Database, names: dict[str, str], name: str) -> dict[str, int]:
+    """The view's counter `name` per key, summed over its shards (an index range of the
+    counts table, never a count over the view); keys counted down to 0 are left out."""
+    rows = db.query(
+        f"SELECT item, SUM(value) FROM {names[COUNTS]} WHERE name = ? GROUP BY item ORDER BY item",
+        (name,),
+    )
+    return {str(key): int(value) for key, value in rows if value}
 
 
 def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
@@ -325,6 +386,22 @@ def create_generation(cur: Cursor, projection: Projection, generation: int) -> d
             " stream_id VARCHAR(36) NOT NULL, subject VARCHAR(32) NOT NULL,"
             " PRIMARY KEY (stream_id, subject))"
         )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {names[PROGRESS]} ("
+        " shard INTEGER PRIMARY KEY, applied BIGINT NOT NULL, position BIGINT NOT NULL)"
+    )
+    # a generation tracked before its progress table existed is summed up once, here
+    cur.execute(
+        f"INSERT INTO {names[PROGRESS]} (shard, applied, position) SELECT 0, done, top FROM"
+        f" (SELECT COALESCE(SUM(version), 0) AS done, COALESCE(MAX(position), 0) AS top"
+        f" FROM {names['tracking']}) AS tracked"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {names[PROGRESS]})"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {names[COUNTS]} ("
+        " name VARCHAR(50) NOT NULL, item VARCHAR(200) NOT NULL, shard INTEGER NOT NULL,"
+        " value BIGINT NOT NULL, PRIMARY KEY (name, item, shard))"
+    )
     for index in projection.indexes:
         cur.execute(index.format(g=generation, **names))
     return names
@@ -352,51 +429,28 @@ def apply_envelopes(
 
     The tracking is read once per stream of the batch and written once per stream at its
     end, in the same transaction as the rows (after the projection's `batch` scope, if any,
-    has done its end-of-batch work)."""
+    has done its end-of-batch work), and with it the counters the handlers added to
+    (`tally`) and the generation's progress (events applied, highest position)."""
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
     seen: dict[str, tuple[bool, int | None, int]] = {}
+    before: dict[str, int] = {}  # stream_id -> the version tracked before this batch (0: none)
+    deltas: dict[tuple[str, str], int] = {}
     scope = projection.batch(cur, names) if projection.batch is not None else nullcontext()
-    with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
-        for envelope in envelopes:
-            stream_id, version = envelope["stream_id"], envelope["version"]
-            if stream_id in seen:
-                tracked, last, _ = seen[stream_id]
-            else:
-                row = cur.execute(
-                    f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
-                ).fetchone()
-                tracked, last = row is not None, (row[0] if row is not None else None)
-                seen[stream_id] = (tracked, last, 0)
-            if last is not None and version <= last:
-                continue
-            if last is not None and version > last + 1:
-                log.warning(
-                    "projection %s: stream %s jumps from version %s to %s",
-                    projection.name,
-                    stream_id,
-                    last,
-                    version,
-                )
-            if envelope["type"] == ERASURE_EVENT:
-                # every generation first; then the projection's own handler, if any (its version)
-                _apply_erasure(cur, projection, names, envelope)
-            if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
-                _apply_restriction(cur, projection, names, envelope)
-            else:
-                handler = projection.handlers.get(
-                    envelope["type"]
-                ) or projection.stream_handlers.get(envelope["stream_type"])
-                if handler is not None:
-                    handler(cur, names, envelope)
-                    if projection.honours_restriction:
-                        _hide_restricted(cur, projection, names, stream_id)
-            seen[stream_id] = (tracked, version, envelope["position"])
-            applied += 1
+    token = _TALLY.set((names[COUNTS], deltas))
+    try:
+        with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
+            for envelope in envelopes:
+                applied += _apply_one(cur, projection, names, envelope, seen, before)
+    finally:
+        _TALLY.reset(token)
     inserts, updates = [], []
+    added, top = 0, 0
     for stream_id, (tracked, last, position) in seen.items():
         if not position:
             continue  # nothing new applied for this stream
+        added += (last or 0) - before[stream_id]
+        top = max(top, position)
         if tracked:
             updates.append((last, position, stream_id))
         else:
@@ -410,7 +464,63 @@ def apply_envelopes(
         cur.executemany(
             f"UPDATE {names['tracking']} SET version=?, position=? WHERE stream_id=?", updates
         )
+    _add_counts(cur, names[COUNTS], deltas)
+    if top:
+        table = names[PROGRESS]
+        cur.execute(
+            f"INSERT INTO {table} (shard, applied, position) VALUES (?, ?, ?)"
+            f" ON CONFLICT (shard) DO UPDATE SET applied = {table}.applied + excluded.applied,"
+            f" position = CASE WHEN {table}.position < excluded.position"
+            f" THEN excluded.position ELSE {table}.position END",
+            (_shard(), added, top),
+        )
     return applied
+
+
+def _apply_one(
+    cur: Cursor,
+    projection: Projection,
+    names: dict[str, str],
+    envelope: dict[str, Any],
+    seen: dict[str, tuple[bool, int | None, int]],
+    before: dict[str, int],
+) -> int:
+    """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied."""
+    stream_id, version = envelope["stream_id"], envelope["version"]
+    if stream_id in seen:
+        tracked, last, _ = seen[stream_id]
+    else:
+        row = cur.execute(
+            f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
+        ).fetchone()
+        tracked, last = row is not None, (row[0] if row is not None else None)
+        seen[stream_id] = (tracked, last, 0)
+        before[stream_id] = last or 0
+    if last is not None and version <= last:
+        return 0
+    if last is not None and version > last + 1:
+        log.warning(
+            "projection %s: stream %s jumps from version %s to %s",
+            projection.name,
+            stream_id,
+            last,
+            version,
+        )
+    if envelope["type"] == ERASURE_EVENT:
+        # every generation first; then the projection's own handler, if any (its version)
+        _apply_erasure(cur, projection, names, envelope)
+    if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
+        _apply_restriction(cur, projection, names, envelope)
+    else:
+        handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
+            envelope["stream_type"]
+        )
+        if handler is not None:
+            handler(cur, names, envelope)
+            if projection.honours_restriction:
+                _hide_restricted(cur, projection, names, stream_id)
+    seen[stream_id] = (tracked, version, envelope["position"])
+    return 1
 
 
 def restricted_subjects(cur: Cursor, names: dict[str, str], stream_id: str) -> list[str]:
@@ -481,13 +591,14 @@ def apply_batch(db: Database, projection: Projection, envelopes: list[dict[str, 
 
 
 def progress(db: Database, projection: Projection) -> tuple[int, int]:
-    """(events applied, highest position applied) of the current generation."""
+    """(events applied, highest position applied) of the current generation: its progress
+    rows (at most SHARDS), kept by `apply_envelopes` with the tracking."""
     row = db.query_one("SELECT generation FROM projection_state WHERE name=?", (projection.name,))
     if row is None:
         return 0, 0
-    tracking = projection.table_names(row[0])["tracking"]
+    table = projection.table_names(row[0])[PROGRESS]
     applied, top = db.query_one(
-        f"SELECT COALESCE(SUM(version), 0), COALESCE(MAX(position), 0) FROM {tracking}"
+        f"SELECT COALESCE(SUM(applied), 0), COALESCE(MAX(position), 0) FROM {table}"
     )
     return int(applied), int(top)
 

@@ -21,12 +21,18 @@ from adapters.codec import ERASED
 from adapters.db import Cursor, Database
 from projections.base import (
     Projection,
+    counts,
     erased_identity,
     identity,
     live_tables,
     name_words,
     sealed,
+    tally,
 )
+
+# The view's counter of households per kelurahan (`projections.base.tally`): the home page's
+# and /metrics' count, kept with the rows instead of counted per request.
+HOUSEHOLDS = "households"
 
 TABLES = {
     "households": (
@@ -153,6 +159,7 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
     )
     _insert_member(cur, names, envelope["stream_id"], data["head"], "kepala_keluarga")
     _kk_number(cur, names, envelope["stream_id"], kk, "own")
+    tally(cur, names, HOUSEHOLDS, data["kelurahan"], 1)
 
 
 def _address(data: dict[str, Any]) -> tuple[str | None, ...]:
@@ -314,6 +321,12 @@ def restriction_lifted(cur: Cursor, names: dict[str, str], envelope: dict[str, A
 
 def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
+    before = cur.execute(
+        f"SELECT kelurahan FROM {names['households']} WHERE id=?", (envelope["stream_id"],)
+    ).fetchone()
+    if before is not None:
+        tally(cur, names, HOUSEHOLDS, before[0], -1)
+        tally(cur, names, HOUSEHOLDS, data["kelurahan"], 1)
     cur.execute(
         f"UPDATE {names['households']} SET kecamatan=?, kelurahan=?, address_token=?,"
         " rt_token=?, rw_token=? WHERE id=?",
@@ -362,8 +375,9 @@ PROJECTION = Projection(
     indexes=INDEXES,
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
     # v4: every KK number a household held (kk_numbers) and split families' links;
-    # v5: no name, birth date or address in clear (tokens), names found by keyed hashes
-    version=5,
+    # v5: no name, birth date or address in clear (tokens), names found by keyed hashes;
+    # v6: households counted per kelurahan (the counts table) as they are registered and move
+    version=6,
     stream_handlers={"Household": household_changed},
     ignores=frozenset(
         {
@@ -541,9 +555,14 @@ def search_query(
     return statement, [*params, limit, offset]
 
 
+def households_per_kelurahan(db: Database) -> dict[str, int]:
+    """Households per kelurahan, from the counter kept with the rows (no count over them)."""
+    return counts(db, live_tables(db, PROJECTION), HOUSEHOLDS)
+
+
 def count_households(db: Database) -> int:
-    names = live_tables(db, PROJECTION)
-    return int(db.query_one(f"SELECT COUNT(*) FROM {names['households']}")[0])
+    """Households in the register: the per-kelurahan counters summed (a few rows)."""
+    return sum(households_per_kelurahan(db).values())
 
 
 def all_rows(db: Database) -> dict[str, list[tuple]]:

@@ -91,22 +91,28 @@ def _events(casework: Casework, stream_id: uuid.UUID, stream_type: str) -> list[
 
 
 def _reads(store: Database, nik_hash: str, household_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Access-log rows naming the NIK's hash (searched or among the members) or a household."""
+    """Access-log rows naming the NIK's hash (searched or among the members) or a household.
+
+    A row names every household and person one request read (`adapters.access_log`): the
+    lists are searched in one pass over the log, then each row is checked exactly."""
     access_log.ensure_table(store)
     households = list(dict.fromkeys(household_ids))
     where = "nik_hash = ? OR subject_hashes LIKE ?"
-    if households:
-        where += f" OR household_id IN ({', '.join('?' * len(households))})"
+    params = [nik_hash, f"%{nik_hash}%"]
+    for household_id in households:
+        where += " OR household_id LIKE ?"
+        params.append(f"%{household_id}%")
     fields = ("id", *access_log.FIELDS)
     rows = store.query(
-        f"SELECT {', '.join(fields)} FROM {access_log.TABLE} WHERE {where} ORDER BY id",
-        [nik_hash, f"%{nik_hash}%", *households],
+        f"SELECT {', '.join(fields)} FROM {access_log.TABLE} WHERE {where} ORDER BY id", params
     )
     reads = []
     for raw in rows:
         row = dict(zip(fields, raw, strict=True))
-        subjects = (row["subject_hashes"] or "").split(",")
-        by_nik = row["nik_hash"] == nik_hash or nik_hash in subjects
+        by_nik = nik_hash in access_log.subjects_of(row)
+        shown = [h for h in access_log.households_of(row) if h in households]
+        if not by_nik and not shown:
+            continue  # the text matched inside another value
         reads.append(
             {
                 "id": row["id"],
@@ -116,7 +122,8 @@ def _reads(store: Database, nik_hash: str, household_ids: Iterable[str]) -> list
                 "actor_opd": row["actor_opd"],
                 "channel": row["channel"],
                 "endpoint": row["endpoint"],
-                "household_id": row["household_id"],
+                # the person's own households among those the request showed, no other
+                "household_id": ",".join(shown) or None,
                 "reason": row["reason"],
                 "matched_by": "nik" if by_nik else "household",
             }
@@ -279,5 +286,3 @@ def build_report(casework: Casework, store: Database, secret_key: str, nik: str)
         },
         "generation_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-
-

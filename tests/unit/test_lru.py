@@ -1,0 +1,48 @@
+"""The key caches evict gradually: filling one beyond its size keeps the most recently used
+entries (no cliff where the whole cache empties at once)."""
+
+from __future__ import annotations
+
+from adapters.db import Database
+from adapters.keystore import KeyStore
+from adapters.lru import Lru
+from adapters.settings import DatabaseUrl
+from adapters.store_schema import migrate
+
+
+def test_a_full_cache_drops_the_least_recently_used_only():
+    cache = Lru(100)
+    for n in range(100):
+        cache.put(f"s{n}", n)
+    assert cache.get("s0") == 0  # used again: now the most recent
+    for n in range(100, 150):
+        cache.put(f"s{n}", n)
+    assert len(cache) == 100
+    assert cache.get("s0") == 0 and cache.get("s149") == 149
+    assert cache.get("s1") is None and cache.get("s50") is None  # the 50 used longest ago
+    assert cache.get("s51") == 51
+
+
+def test_a_byte_budget_evicts_by_size():
+    cache = Lru(10, getsizeof=len)
+    cache.put("a", b"12345")
+    cache.put("b", b"12345")
+    cache.put("c", b"123")
+    assert cache.get("a") is None and cache.get("b") == b"12345" and cache.get("c") == b"123"
+    cache.put("huge", b"x" * 11)  # larger than the whole budget: not kept, nothing lost
+    assert cache.get("huge") is None and cache.get("c") == b"123"
+
+
+def test_the_key_store_keeps_the_keys_used_most_recently(tmp_path):
+    store = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE"))
+    migrate(store)
+    keys = KeyStore(store, bytes(range(32)), cache_size=1000)
+    made = keys.subjects_for([f"lookup{n:04d}" for n in range(1500)])
+    subjects = [made[f"lookup{n:04d}"][0] for n in range(1500)]
+    # the cache holds the last 1000 made; reading the first 10 again brings them back in
+    keys.keys(subjects[:10])
+    with store.transaction() as cur:  # from now on only the cache can answer
+        cur.execute("UPDATE casework_personal_keys SET wrapped = NULL")
+    assert all(keys.key(s) is not None for s in subjects[:10])  # used again: kept
+    assert all(keys.key(s) is not None for s in subjects[-500:])  # most recent: kept
+    assert keys.key(subjects[10]) is None  # used longest ago: evicted, so read (erased)
