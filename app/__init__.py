@@ -13,7 +13,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import api, audit_pages, health, login, privacy, subject_access, web
+from app import api, audit_pages, health, import_pages, login, privacy, subject_access, web
 from app.command_path import error_response
 from app.context import (
     DATABASE_ERRORS,
@@ -64,6 +64,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(web.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(audit_pages.bp)
+    app.register_blueprint(import_pages.bp)
     app.register_blueprint(privacy.api_bp)
     app.register_blueprint(subject_access.api_bp)
     app.register_blueprint(subject_access.page_bp)
