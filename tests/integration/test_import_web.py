@@ -84,8 +84,8 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
 
     done = finished(client, location)
     assert "Selesai" in done and 'hx-trigger="every' not in done
-    assert re.search(r"Keluarga didaftarkan</dt><dd>4<", done), done
-    assert re.search(r"Baris ditolak</dt><dd>1<", done), done
+    assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done), done
+    assert re.search(r"Baris ditolak</th><td class=\"num\">1<", done), done
 
     stored = registered(web)
     assert sorted(kk for kk, _ in stored) == sorted(f["register"]["kk_number"] for f in FAMILIES)
@@ -117,7 +117,7 @@ def test_a_program_managers_import_is_authorised_as_their_own_commands(web, impo
     sent = upload(client, path)
     assert sent.status_code == 303
     done = finished(client, sent.headers["Location"])
-    assert re.search(r"Keluarga ditolak</dt><dd>4<", done), done
+    assert re.search(r"Keluarga ditolak</th><td class=\"num\">4<", done), done
     assert registered(web) == []
     answer = client.get(f"{sent.headers['Location']}/ditolak.csv").text
     codes = [r["kode"] for r in csv.DictReader(io.StringIO(answer.lstrip("\ufeff")))]
