@@ -13,7 +13,17 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
-from app import api, audit_pages, health, login, overview_pages, privacy, subject_access, web
+from app import (
+    api,
+    audit_pages,
+    health,
+    import_pages,
+    login,
+    overview_pages,
+    privacy,
+    subject_access,
+    web,
+)
 from app.command_path import error_response
 from app.context import (
     DATABASE_ERRORS,
@@ -65,6 +75,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(privacy.bp)
     app.register_blueprint(audit_pages.bp)
     app.register_blueprint(overview_pages.bp)
+    app.register_blueprint(import_pages.bp)
     app.register_blueprint(privacy.api_bp)
     app.register_blueprint(subject_access.api_bp)
     app.register_blueprint(subject_access.page_bp)

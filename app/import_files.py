@@ -131,3 +131,35 @@ def read_tables(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
     if is_xlsx(path):
         return read_xlsx(path, wanted)
     return [read_csv(path)]
+
+
+# The start of a CSV file read to find its header (a header is a few hundred bytes).
+HEADER_BYTES = 64 * 1024
+
+
+def header_candidates(path: Path) -> list[set[str]]:
+    """The column sets a file's header could be, read cheaply (an upload is checked before
+    it is imported): a CSV file's first line; in an XLSX workbook, each of the first rows of
+    each sheet. Nothing for a file that is neither (binary, or a broken workbook)."""
+    path = Path(path)
+    if is_xlsx(path):
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return []
+        try:
+            return [
+                {column(_cell(v)) for v in values}
+                for sheet in workbook.worksheets
+                for values in sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
+            ]
+        finally:
+            workbook.close()
+    with path.open("rb") as handle:
+        start = handle.read(HEADER_BYTES)
+    if b"\0" in start:
+        return []  # not text
+    text, _ = decode(start)
+    first_line = text.splitlines()[0] if text else ""
+    cells = next(csv.reader([first_line], delimiter=_delimiter(first_line)), [])
+    return [{column(cell) for cell in cells}]

@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from marshmallow import Schema, ValidationError
 
 from app.import_files import Table, column, read_tables
-from app.schemas import COMMANDS, flatten
+from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
 SOURCES = {"dtsen": "DTSEN", "dtks": "DTKS", "p3ke": "P3KE", "verval": "VERVAL"}
@@ -249,11 +249,20 @@ class Row:
 
 
 @cache
-def _schema(command: str) -> Schema:
-    """One instance of a command's schema for every row (`app.schemas.load` makes one per
-    call, which costs more than the row's checks); a schema instance keeps no state between
-    loads."""
-    return COMMANDS[command].schema()
+def _schema(command: str, only: tuple[str, ...] | None = None) -> Schema:
+    """One instance of a command's schema (or of some of its fields: `only`) for every row
+    (`app.schemas.load` makes one per call, which costs more than the row's checks); a schema
+    instance keeps no state between loads."""
+    return COMMANDS[command].schema(only=only)
+
+
+def _reject(messages: dict, columns: dict[str, tuple[Row, str]], out: list[Rejection]) -> None:
+    """Each problem a schema found, rejected at the row and column its field came from."""
+    first_row = next(iter(columns.values()))[0]
+    for path, codes in flatten(messages).items():
+        row, name = columns.get(path, columns.get(path.split(".")[0], (first_row, path)))
+        for code in codes:
+            row.reject(out, name, code)
 
 
 def check(
@@ -261,19 +270,40 @@ def check(
     payload: dict[str, Any],
     columns: dict[str, tuple[Row, str]],
     out: list[Rejection],
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, Any] | None:
-    """The command validated by its schema (app/schemas.py), or None with each problem
-    rejected at the row and column its field came from (`columns`: field path -> (row,
-    column); a field not listed falls to the first row given)."""
+    """The command (or the fields `only`) validated by its schema (app/schemas.py), or None
+    with each problem rejected at the row and column its field came from (`columns`: field
+    path -> (row, column); a field not listed falls to the first row given)."""
     try:
-        return _schema(command).load(payload)
+        return _schema(command, only).load(payload)
     except ValidationError as error:
-        first_row = next(iter(columns.values()))[0]
-        for path, codes in flatten(error.messages).items():
-            row, name = columns.get(path, columns.get(path.split(".")[0], (first_row, path)))
-            for code in codes:
-                row.reject(out, name, code)
+        _reject(error.messages, columns, out)
         return None
+
+
+@cache
+def _person_schema() -> Schema:
+    return PersonSchema()
+
+
+# RegisterHousehold's fields but the head: a family's KK number and place, with the fields
+# every command has
+PLACE_FIELDS = ("kk_number", "kecamatan", "kelurahan", "address", "rt", "rw")
+_PLACE_ONLY = (*PLACE_FIELDS, *COMMON_FIELDS)
+
+
+@lru_cache(maxsize=1024)
+def _load_place(values: tuple[str, ...]) -> tuple[dict[str, Any] | None, dict]:
+    """A KK number and place checked by RegisterHousehold's schema (its fields but the head):
+    (what it answered, None) or (None, the problems). The rows of a family repeat the same
+    values, so each is checked once; the answer is the same for the same values."""
+    try:
+        return _schema("RegisterHousehold", _PLACE_ONLY).load(
+            dict(zip(PLACE_FIELDS, values, strict=True))
+        ), {}
+    except ValidationError as error:
+        return None, error.messages
 
 
 def person_payload(row: Row, nik: str, name: str, birth: str, sex_column: str) -> dict[str, str]:
@@ -318,16 +348,20 @@ def check_place(
         "rw": (row, place_columns.get("rw", place_columns["address"])),
         **person_cols,
     }
-    payload = {
-        "kk_number": row[kk_column],
-        "kecamatan": kecamatan,
-        "kelurahan": kelurahan,
-        "address": address,
-        "rt": rt,
-        "rw": rw,
-        "head": person,
-    }
-    return check("RegisterHousehold", payload, columns, out)
+    # RegisterHousehold's schema in two parts: the place (checked once per distinct KK
+    # number and place: `_load_place`) and the head, on every row, by the schema nested as
+    # its `head` (PersonSchema: the NIK, name, birth date and sex, and how they agree)
+    place, problems = _load_place((row[kk_column], kecamatan, kelurahan, address, rt, rw))
+    if problems:
+        _reject(problems, columns, out)
+    try:
+        head = _person_schema().load(person)
+    except ValidationError as error:
+        _reject({"head": error.messages}, columns, out)
+        return None
+    if place is None:
+        return None
+    return {**place, "head": head}
 
 
 def check_member(

@@ -2,7 +2,9 @@
 
 The files are read and every row checked first (app/import_layouts.py); then each family
 goes through the ordinary command handlers (`Casework.execute`, what the API's command path
-calls after validating), as the system actor with source `import:<kind>`:
+calls after validating), with source `import:<kind>`, as the person who started it (the web's
+import page, app/import_pages.py) or the system actor (the CLI); each command is authorised
+as that person's own (`app.auth.authorize_import`), a refusal rejecting the row or the family:
 - a family not yet in the register (by its KK number, or a former one) is registered
   (RegisterHousehold) with its members (AddMember);
 - a known family gets only what is new: members not yet on it (a NIK already in another
@@ -37,13 +39,14 @@ from typing import Any
 from flask import Flask
 from flask_babel import force_locale
 
+from app.auth import authorize_import
 from app.csv_export import cell
 from app.import_files import file_hash
 from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
 from app.messages import init_babel, message
 from app.progress import Progress
 from domain.application import SYSTEM, Actor, Casework, make_meta
-from domain.errors import Conflict, DomainError
+from domain.errors import DomainError
 from domain.household import HEAD
 
 log = logging.getLogger("casework.import")
@@ -111,6 +114,10 @@ class Importer:
         return make_meta(self.actor, self.meta_source)
 
     def _run(self, name: str, cmd: dict[str, Any]) -> Any:
+        """A command as the actor's own: authorised as an import's (`app.auth.authorize_import`:
+        an importer records the import's commands, anyone else as the command path decides;
+        Forbidden, a DomainError, when refused), then carried out."""
+        authorize_import(self.app, self.actor, name, cmd)
         return self.app.execute(name, cmd, self._meta())
 
     def _try(
@@ -271,8 +278,10 @@ class Importer:
                 self._refuse(family, refused, out)
                 counts["rejected"] += 1
                 continue
-            except Conflict as conflict:  # another writer claimed a number meanwhile
-                self._refuse(family, Refused(conflict.code), out)
+            except DomainError as error:
+                # another writer claimed a number meanwhile (Conflict), or a fact of a known
+                # family refused (Forbidden: the actor may not record it): nothing of it kept
+                self._refuse(family, Refused(error.code), out)
                 counts["rejected"] += 1
                 continue
             counts[outcome] += 1

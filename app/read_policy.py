@@ -144,6 +144,7 @@ PROGRAM_READERS = ("program_manager", *OVERSIGHT)
 ON_OPD = {"program_manager": Area.OPD}
 MAKERS_OWN = {"caseworker": Area.OWN, "program_manager": Area.OWN}
 STAFF = NOT_AGENCY
+IMPORTERS = ("program_manager", "admin")
 
 WEB: dict[str, Policy] = {
     # open to anyone: signing in and out, files, the process's health
@@ -192,6 +193,13 @@ WEB: dict[str, Policy] = {
     "audit.log_page": Policy(OVERSIGHT),
     "audit.chain_page": Policy(OVERSIGHT),
     "audit.read_log_page_view": Policy(OVERSIGHT),
+    # Importing files (app/import_pages.py): each person their own imports; every command
+    # of an import is then authorised as that person's own (app.auth.authorize)
+    "imports.index": Policy(IMPORTERS),
+    "imports.upload": Policy(IMPORTERS),
+    "imports.job_page": Policy(IMPORTERS),
+    "imports.resume": Policy(IMPORTERS),
+    "imports.rejected_csv": Policy(IMPORTERS),
     "privacy.record_page": Policy(ALL),  # the record of processing holds no personal data
     "privacy.breach_page": Policy(OVERSIGHT),
     "subject_access_page.page": Policy(OVERSIGHT, nik=Nik.FULL),

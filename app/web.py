@@ -159,7 +159,7 @@ def csrf_token() -> str:
 
 
 @bp.before_request
-def _check_csrf():
+def check_csrf():
     if request.method != "POST":
         return None
     expected = session.get("csrf", "")

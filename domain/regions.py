@@ -8,6 +8,7 @@ Kemendagri, 1571050 at BPS); both are kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 TENANT_CODE = "1571"
 
@@ -205,8 +206,10 @@ KECAMATAN: tuple[Kecamatan, ...] = _build()
 _PREFIXES = ("kecamatan", "kelurahan", "kec.", "kel.", "kec ", "kel ")
 
 
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
-    """Lower case without spaces, dots, dashes or a leading 'Kec.'/'Kelurahan' word."""
+    """Lower case without spaces, dots, dashes or a leading 'Kec.'/'Kelurahan' word (the
+    same few names are looked up over and over: every row of an import, every page)."""
     text = " ".join(str(text).lower().split())
     for prefix in _PREFIXES:
         if text.startswith(prefix):

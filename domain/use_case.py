@@ -40,7 +40,13 @@ class Stored:
     stream_id: str
     version: int
     position: int
-    event_ids: list[str]
+    first_version: int  # the version of the first event this command stored
+
+    @property
+    def event_ids(self) -> list[str]:
+        """The ids of the events stored (computed when asked: an import never asks)."""
+        stream = uuid.UUID(self.stream_id)
+        return [event_id(stream, v) for v in range(self.first_version, self.version + 1)]
 
 
 def make_meta(
@@ -96,7 +102,7 @@ class Together:
             stream_id=str(aggregate.id),
             version=aggregate.version,
             position=0,  # not stored yet: known when the block's save returns
-            event_ids=[event_id(aggregate.id, v) for v in range(first, aggregate.version + 1)],
+            first_version=first,
         )
         return answer
 
@@ -208,12 +214,12 @@ class UseCases(Application):
         return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
-            # no recording: the save was deferred to a later batch (app.seed_bulk)
+            # no recording: the save was deferred to a later batch (app.seed_bulk): no position,
+            # no event ids answered
             position=max((r.notification.id for r in own), default=0),
-            event_ids=[
-                event_id(r.domain_event.originator_id, r.domain_event.originator_version)
-                for r in own
-            ],
+            first_version=min(
+                (r.domain_event.originator_version for r in own), default=aggregate.version + 1
+            ),
         )
 
     def _explain_conflict(self, claims: list, unique_field: str) -> Conflict:

@@ -182,6 +182,7 @@ def test_every_page_with_every_role_answers_as_its_policy_declares(web, clients)
         "approval_id": str(uuid.uuid4()),  # no such approval: nothing is decided
         "decision": "tolak",
         "filename": "app.css",
+        "job_id": uuid.uuid4().hex,  # no such import: 404 to those who may import
     }
     adapter = web.url_map.bind("localhost")
     checked = 0

@@ -1,0 +1,197 @@
+"""Imports started from the web (app/import_pages.py): the uploaded files and the state of
+each import, kept under the data directory, and the import itself run in the background.
+
+Each import is a folder `<IMPORT_DIR>/<job id>/` (mode 0700) holding the uploaded files
+(mode 0600), `job.json` (who started it, the source, the period, the progress, and at the end
+the summary; no personal data) and what app/importer.py writes beside the files: the
+checkpoint `FILE.progress.json` and the rejected rows' report `FILE.rejected.csv`.
+
+The import runs in a thread of the web process that received the upload. The trade-off: no
+extra process or queue to deploy, and the progress page of any web worker reads `job.json`;
+but the import shares the worker's CPU with its pages, and it stops when that process
+stops (a deploy, a crash, gunicorn recycling the worker). Nothing is lost then: the importer
+saves each batch of families in one transaction and records the batches done in its
+checkpoint, so the page shows the import as interrupted and "Continue" runs it again on the
+same files, skipping what was done (a family's facts already present are skipped anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.import_layouts import LayoutError
+from app.importer import Importer
+from app.progress import Progress
+from domain.application import Actor, Casework
+
+log = logging.getLogger("casework.import")
+
+JOB_FILE = "job.json"
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+RUNNING, DONE, FAILED, INTERRUPTED = "running", "done", "failed", "interrupted"
+_THREADS: dict[str, threading.Thread] = {}  # the imports this process runs, by job id
+_LOCK = threading.Lock()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def private_write(path: Path, data: bytes) -> None:
+    """Write a file readable and writable by its owner only, atomically."""
+    partial = path.with_name(path.name + ".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, path)
+
+
+def new_job(root: Path, actor: Actor, kind: str, period: str) -> dict[str, Any]:
+    """A new import's folder and its state (not saved until `save`)."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    job_id = uuid.uuid4().hex
+    (root / job_id).mkdir(mode=0o700)
+    return {
+        "id": job_id,
+        "owner": actor.id,
+        "kind": kind,
+        "period": period,
+        "files": [],
+        "state": RUNNING,
+        "rows_done": 0,
+        "rows_total": None,
+        "rate": 0.0,
+        "created_at": _now(),
+        "updated_at": _now(),
+        "summary": None,
+        "error": None,
+        "pid": os.getpid(),
+    }
+
+
+def folder(root: Path, job: dict[str, Any]) -> Path:
+    return root / job["id"]
+
+
+def save(root: Path, job: dict[str, Any]) -> None:
+    job["updated_at"] = _now()
+    private_write(folder(root, job) / JOB_FILE, json.dumps(job).encode())
+
+
+def load(root: Path, job_id: str) -> dict[str, Any] | None:
+    """The import's state; None for an id that is not one (or not a readable import)."""
+    if not _JOB_ID.fullmatch(job_id):
+        return None
+    try:
+        job = json.loads((root / job_id / JOB_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if job.get("state") == RUNNING and not _alive(job):
+        job["state"] = INTERRUPTED
+    return job
+
+
+def recent(root: Path, owner: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The person's imports, the latest first."""
+    if not root.is_dir():
+        return []
+    found = [job for entry in root.iterdir() if (job := load(root, entry.name)) is not None]
+    mine = [job for job in found if job.get("owner") == owner]
+    return sorted(mine, key=lambda job: job["created_at"], reverse=True)[:limit]
+
+
+def _alive(job: dict[str, Any]) -> bool:
+    """Whether a process still runs this import: this one (its thread), or another web worker
+    (its process still exists)."""
+    pid = job.get("pid")
+    if pid == os.getpid():
+        thread = _THREADS.get(job["id"])
+        return thread is not None and thread.is_alive()
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def start(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> None:
+    """Run the import in a thread of this process, as `actor`."""
+    with _LOCK:
+        running = _THREADS.get(job["id"])
+        if running is not None and running.is_alive():
+            return
+        job.update(state=RUNNING, pid=os.getpid(), error=None)
+        save(root, job)
+        thread = threading.Thread(
+            target=run, args=(casework, root, job, actor), name=f"import-{job['id'][:8]}"
+        )
+        thread.daemon = True  # a stopping web process does not wait: the checkpoint resumes
+        _THREADS[job["id"]] = thread
+        thread.start()
+
+
+def listener(root: Path, job: dict[str, Any]) -> Callable[[int, int, float], None]:
+    def update(done: int, total: int, rate: float) -> None:
+        job.update(rows_done=done, rows_total=total, rate=round(rate, 1))
+        save(root, job)
+
+    return update
+
+
+def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> None:
+    """The import itself; its end (done, or failed with a reason) is saved in `job.json`.
+    The log names the import and its counts, never a row's content."""
+    directory = folder(root, job)
+    paths = [directory / name for name in job["files"]]
+    log.info("import %s (%s, %s) started by %s", job["id"], job["kind"], job["period"], actor.id)
+    importer = Importer(casework, job["kind"], job["period"], actor=actor)
+    try:
+        summary = importer.run(
+            paths,
+            progress=lambda total: Progress(
+                total, f"import {job['id'][:8]}", False, "rows", listener(root, job)
+            ),
+        )
+    except LayoutError as error:
+        job.update(
+            state=FAILED, error={"code": "layout", "file": error.file, "missing": error.missing}
+        )
+        save(root, job)
+        log.info("import %s refused: not a %s file", job["id"], job["kind"])
+        return
+    except Exception as error:  # noqa: BLE001 - the page says it failed; the log says why
+        job.update(state=FAILED, error={"code": "failed"})
+        save(root, job)
+        log.error("import %s failed: %s", job["id"], type(error).__name__)
+        return
+    families = dict(summary.families)
+    job.update(
+        state=DONE,
+        rows_done=job["rows_total"] or summary.rows,
+        summary={
+            "rows": summary.rows,
+            "families": families,
+            "skipped": summary.skipped,
+            "rejected_rows": len({(r.table, r.row) for r in summary.rejected}),
+            "seconds": round(summary.seconds, 1),
+            "rate": round(summary.rows_per_second, 1),
+            "reports": [Path(report).name for report in summary.reports],
+        },
+    )
+    save(root, job)
+    log.info(
+        "import %s done: %d rows, %s, %d rows rejected",
+        job["id"],
+        summary.rows,
+        families,
+        job["summary"]["rejected_rows"],
+    )

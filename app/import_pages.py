@@ -1,0 +1,235 @@
+"""Importing the sources' files from the web (`/impor`): a program manager or an
+administrator uploads a DTSEN (family file and member file), DTKS, P3KE or verval file with
+the period it describes; the import runs in the background (app/import_jobs.py) as that
+person, each command authorised as their own; its page (`/impor/<id>`, polled with htmx
+until it ends) shows the rows done, the rate, the time left, then the summary and the
+rejected rows' report as CSV.
+
+For program managers and administrators (app/read_policy.py WEB); anyone else gets the
+forbidden page. A person sees only their own imports. The files are kept under the data
+directory (`IMPORT_DIR`, `var/imports`), readable by the process's owner only; an upload
+larger than `IMPORT_MAX_BYTES`, of another kind (extension or content) or without the
+layout's columns is refused with the field named, and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import secure_filename
+
+from app import import_jobs
+from app.auth import web_actor
+from app.context import services
+from app.csv_export import csv_response
+from app.import_cli import period as parse_period
+from app.import_files import header_candidates
+from app.import_layouts import LAYOUTS, SOURCES
+from app.importer import REPORT_HEADER
+from app.progress import time_left
+from app.web import check_csrf
+
+bp = Blueprint("imports", __name__, url_prefix="/impor")
+
+DEFAULT_DIR = "var/imports"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # a city's DTSEN member file is about 100 MB
+EXTENSIONS = (".csv", ".txt", ".xlsx")
+# The upload fields of each source: (form field, the index of the column set of the layout
+# its header must hold: app/import_layouts.py LAYOUTS)
+FILE_FIELDS = {
+    "dtks": (("berkas", 0),),
+    "p3ke": (("berkas", 0),),
+    "verval": (("berkas", 0),),
+    "dtsen": (("berkas", 0), ("berkas_anggota", 1)),
+}
+
+
+def import_root() -> Path:
+    return Path(current_app.config.get("IMPORT_DIR", DEFAULT_DIR))
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def _form_page(values: dict[str, str], errors: dict[str, list[str]], status: int = 200):
+    actor = web_actor()
+    jobs = [_view(job) for job in import_jobs.recent(import_root(), actor.id)]
+    return render_template(
+        "imports/index.html",
+        active="imports",
+        values=values,
+        errors=errors,
+        sources=SOURCES,
+        jobs=jobs,
+        limit=_mebibytes(max_bytes()),
+    ), status
+
+
+@bp.before_request
+def _upload_limits():
+    """An upload may be larger than the other forms' 1 MiB, up to IMPORT_MAX_BYTES: a larger
+    one is answered on the form (413, the file field named), then the CSRF check as every
+    form has."""
+    if request.method != "POST":
+        return None
+    request.max_content_length = max_bytes()
+    try:
+        request.form  # noqa: B018 - parsing the body here meets its size limit
+    except RequestEntityTooLarge:
+        message = gettext(
+            "The file is larger than %(limit)s. Split it (by kecamatan) and import the parts.",
+            limit=_mebibytes(max_bytes()),
+        )
+        return _form_page({}, {"berkas": [message]}, 413)
+    return check_csrf()
+
+
+@bp.get("")
+def index():
+    return _form_page({"jenis": "dtks", "periode": ""}, {})
+
+
+def _check_upload(
+    field: str, storage: FileStorage | None, errors: dict[str, list[str]]
+) -> str | None:
+    """The upload's file name (made safe), or None with the field's error."""
+    if storage is None or not storage.filename:
+        errors.setdefault(field, []).append(gettext("Choose the file to import."))
+        return None
+    # the name alone (some browsers send the whole path), made safe for the file system
+    name = secure_filename(re.split(r"[/\\]", storage.filename)[-1])[-100:]
+    if not name.lower().endswith(EXTENSIONS) or name.startswith("."):
+        errors.setdefault(field, []).append(
+            gettext("Only CSV (.csv, .txt) and Excel (.xlsx) files can be imported.")
+        )
+        return None
+    return name
+
+
+def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
+    """None when the file's header has the layout's columns; otherwise the field's error."""
+    columns = LAYOUTS[kind][1][wanted]
+    candidates = header_candidates(path)
+    if not candidates:
+        return gettext("The file is not a CSV or Excel (.xlsx) file.")
+    if any(columns <= found for found in candidates):
+        return None
+    missing = min((sorted(columns - found) for found in candidates), key=len)
+    return gettext(
+        "This is not a %(source)s file: the columns %(columns)s are missing (README, Importing).",
+        source=SOURCES[kind],
+        columns=", ".join(missing),
+    )
+
+
+@bp.post("")
+def upload():
+    values = {
+        "jenis": (request.form.get("jenis") or "").strip()[:20],
+        "periode": (request.form.get("periode") or "").strip()[:20],
+    }
+    errors: dict[str, list[str]] = {}
+    kind = values["jenis"]
+    if kind not in SOURCES:
+        errors["jenis"] = [gettext("Choose the source of the file.")]
+        return _form_page(values, errors, 422)
+    try:
+        period = parse_period(values["periode"])
+    except argparse.ArgumentTypeError:
+        errors["periode"] = [gettext("Enter the period as YYYY-Qn, for example 2026-Q1.")]
+    names = {
+        field: _check_upload(field, request.files.get(field), errors)
+        for field, _ in FILE_FIELDS[kind]
+    }
+    if len({n for n in names.values() if n}) < len([n for n in names.values() if n]):
+        errors.setdefault("berkas_anggota", []).append(
+            gettext("The member file must have another name than the family file.")
+        )
+    if errors:
+        return _form_page(values, errors, 422)
+    root = import_root()
+    actor = web_actor()
+    job = import_jobs.new_job(root, actor, kind, period)
+    directory = import_jobs.folder(root, job)
+    for field, wanted in FILE_FIELDS[kind]:
+        path = directory / names[field]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            request.files[field].save(handle)
+        problem = _check_layout(kind, field, wanted, path)
+        if problem:
+            errors.setdefault(field, []).append(problem)
+        job["files"].append(names[field])
+    if errors:
+        shutil.rmtree(directory)  # nothing of a refused upload is kept
+        return _form_page(values, errors, 422)
+    import_jobs.start(services().casework, root, job, actor)
+    return redirect(url_for("imports.job_page", job_id=job["id"]), 303)
+
+
+def _own_job(job_id: str) -> dict[str, Any]:
+    """The import, if it is the signed-in person's (another's, or none: 404)."""
+    job = import_jobs.load(import_root(), job_id)
+    if job is None or job.get("owner") != web_actor().id:
+        abort(404)
+    return job
+
+
+def _view(job: dict[str, Any]) -> dict[str, Any]:
+    """What the pages show of an import."""
+    total = job.get("rows_total")
+    done = job.get("rows_done") or 0
+    rate = job.get("rate") or 0.0
+    running = job["state"] == import_jobs.RUNNING
+    return {
+        **job,
+        "source": SOURCES[job["kind"]],
+        "percent": round(100 * done / total) if total else 0,
+        "time_left": time_left(done, total, rate) if running and total else None,
+    }
+
+
+@bp.get("/<job_id>")
+def job_page(job_id: str):
+    job = _view(_own_job(job_id))
+    template = "imports/_progress.html" if request.headers.get("HX-Request") else "imports/job.html"
+    return render_template(template, active="imports", job=job)
+
+
+@bp.post("/<job_id>/lanjutkan")
+def resume(job_id: str):
+    """An interrupted import run again on the same files: its checkpoint skips what was done."""
+    job = _own_job(job_id)
+    if job["state"] == import_jobs.INTERRUPTED:
+        import_jobs.start(services().casework, import_root(), job, web_actor())
+    return redirect(url_for("imports.job_page", job_id=job_id), 303)
+
+
+@bp.get("/<job_id>/ditolak.csv")
+def rejected_csv(job_id: str):
+    """The rejected rows of every file of the import, as one CSV (file, row, column, code,
+    reason: no personal data)."""
+    job = _own_job(job_id)
+    directory = import_jobs.folder(import_root(), job)
+    rows: list[list[str]] = []
+    for report in (job.get("summary") or {}).get("reports", []):
+        path = directory / Path(report).name
+        if path.is_file():
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                rows.extend(list(csv.reader(handle))[1:])
+    return csv_response(f"impor-{job_id[:8]}-ditolak.csv", REPORT_HEADER, rows)

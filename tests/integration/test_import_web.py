@@ -1,0 +1,185 @@
+"""Importing from the web (`/impor`): an upload runs in the background as the person who sent
+it, its page follows the rows to the end, the rejected rows come as CSV; the commands are
+authorised as that person's own; other roles are refused; a file too large or of another
+kind is refused with the field named and nothing kept (SQLite store)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+
+import pytest
+
+from app.auth import authorize_import
+from app.seed_data import generate_households
+from app.source_samples import DTKS_HEADER, VERVAL_HEADER, dtks_rows, write_csv
+from domain.application import Actor
+from domain.approval import Forbidden
+from tests.support.signin import csrf_of, ensure_account
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
+FAMILIES = list(generate_households(4, 31))
+PERIOD = "2026-Q1"
+
+
+@pytest.fixture
+def importing(web, tmp_path):
+    web.config["IMPORT_DIR"] = str(tmp_path / "imports")
+    return tmp_path / "imports"
+
+
+@pytest.fixture
+def dtks_file(tmp_path):
+    """Four families; the last row has an impossible birth date (row 2 is the first)."""
+    rows = dtks_rows(FAMILIES)
+    rows[-1][12] = "30-02-1990"
+    return write_csv(tmp_path / "dtks_jambi.csv", DTKS_HEADER, rows), len(rows) + 1
+
+
+def upload(client, path, kind="dtks", period=PERIOD, field="berkas"):
+    token = csrf_of(client.get("/impor").text)
+    with open(path, "rb") as handle:
+        return client.post(
+            "/impor",
+            data={"csrf_token": token, "jenis": kind, "periode": period, field: handle},
+            content_type="multipart/form-data",
+        )
+
+
+def finished(client, location: str) -> str:
+    """The progress fragment the page polls, once it no longer asks to be polled again."""
+    deadline = time.monotonic() + 60
+    while True:
+        fragment = client.get(location, headers={"HX-Request": "true"}).text
+        if 'hx-trigger="every' not in fragment or time.monotonic() > deadline:
+            return fragment
+        time.sleep(0.05)
+
+
+def registered(web) -> list[tuple[str, dict]]:
+    """The households registered in the store, with the meta of their registration."""
+    app = web.extensions["casework"].casework
+    found, after = [], 0
+    while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
+        for notification in batch:
+            if notification.topic.endswith("HouseholdRegistered"):
+                event = app.mapper.to_domain_event(notification)
+                found.append((event.kk_number, event.meta))
+        after = batch[-1].id
+    return found
+
+
+def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
+    web, importing, dtks_file
+):
+    path, bad_row = dtks_file
+    client = web.test_client()  # the administrator web-admin
+    sent = upload(client, path)
+    assert sent.status_code == 303
+    location = sent.headers["Location"]
+    page = client.get(location).text
+    assert "<h1>Impor DTKS 2026-Q1</h1>" in page and "<progress" in page
+
+    done = finished(client, location)
+    assert "Selesai" in done and 'hx-trigger="every' not in done
+    assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done), done
+    assert re.search(r"Baris ditolak</th><td class=\"num\">1<", done), done
+
+    stored = registered(web)
+    assert sorted(kk for kk, _ in stored) == sorted(f["register"]["kk_number"] for f in FAMILIES)
+    assert {meta["source"] for _, meta in stored} == {"import:dtks"}
+    assert {meta["actor"]["id"] for _, meta in stored} == {"web-admin"}
+
+    answer = client.get(f"{location}/ditolak.csv")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    assert [(r["berkas"], r["baris"], r["kolom"], r["kode"]) for r in rows] == [
+        ("dtks_jambi.csv", str(bad_row), "tanggal_lahir", "birth_date.format")
+    ]
+    assert rows[0]["alasan"]
+    # the person's list of imports links to it; the uploaded file is readable by the owner only
+    assert location in client.get("/impor").text
+    [saved] = importing.glob("*/dtks_jambi.csv")
+    assert saved.stat().st_mode & 0o777 == 0o600
+    # another person does not see it
+    other = web.test_client(user="pm_dinsos")
+    assert other.get(location).status_code == 404
+    assert location not in other.get("/impor").text
+
+
+def test_a_program_managers_import_lands_as_their_own_commands(web, importing, dtks_file):
+    """A program manager imports the sources' files (app.auth.IMPORTERS): the families are
+    registered as the manager's own commands, the bad row reported."""
+    path, bad_row = dtks_file
+    client = web.test_client(user="pm_dinsos")
+    sent = upload(client, path)
+    assert sent.status_code == 303
+    done = finished(client, sent.headers["Location"])
+    assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done), done
+    stored = registered(web)
+    assert sorted(kk for kk, _ in stored) == sorted(f["register"]["kk_number"] for f in FAMILIES)
+    assert {(meta["actor"]["id"], meta["actor"]["role"]) for _, meta in stored} == {
+        ("pm_dinsos", "program_manager")
+    }
+    answer = client.get(f"{sent.headers['Location']}/ditolak.csv").text
+    rows = list(csv.DictReader(io.StringIO(answer.lstrip("\ufeff"))))
+    assert [(r["baris"], r["kode"]) for r in rows] == [(str(bad_row), "birth_date.format")]
+
+
+def test_an_import_records_only_the_import_commands_for_a_program_manager(web):
+    """The import's exception is narrow: a program manager may not grant or erase through it,
+    and a case worker's import is authorised command by command (their kelurahan only)."""
+    casework = web.extensions["casework"].casework
+    manager = Actor("pm_dinsos", "program_manager", "DINSOS")
+    authorize_import(casework, manager, "RegisterHousehold", {"kelurahan": "Legok"})
+    with pytest.raises(Forbidden):
+        authorize_import(casework, manager, "RequestErasure", {"household_id": "x"})
+    ensure_account(web, "cw_sipin")  # with its kelurahan, Simpang IV Sipin
+    caseworker = Actor("cw_sipin", "caseworker", None)
+    with pytest.raises(Forbidden):
+        authorize_import(casework, caseworker, "RegisterHousehold", {"kelurahan": "Legok"})
+
+
+def test_a_case_worker_is_refused(web, importing):
+    """(Every role on every page: tests/integration/test_web_policy.py.)"""
+    client = web.test_client(user="cw_sipin")
+    refused = client.get("/impor")
+    assert refused.status_code == 403
+    assert "pengelola program" in refused.text  # the forbidden page says who the page is for
+    assert "/impor" not in client.get("/").text  # no menu entry
+
+
+def test_a_file_too_large_or_of_another_kind_is_refused_and_nothing_kept(
+    web, importing, dtks_file, tmp_path
+):
+    path, _ = dtks_file
+    client = web.test_client()
+    web.config["IMPORT_MAX_BYTES"] = 1000
+    too_large = upload(client, path)
+    assert too_large.status_code == 413
+    assert 'id="err-berkas"' in too_large.text and "1000" not in too_large.text
+    assert "lebih besar" in too_large.text
+    web.config["IMPORT_MAX_BYTES"] = 1 << 20
+
+    verval = write_csv(tmp_path / "verval.csv", VERVAL_HEADER, [])
+    wrong_layout = upload(client, verval)
+    assert wrong_layout.status_code == 422
+    error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', wrong_layout.text)
+    assert error and "DTKS" in error.group(1) and "nomor_nik" in error.group(1)
+
+    pdf = tmp_path / "dtks.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not a table")
+    assert upload(client, pdf).status_code == 422
+    binary = tmp_path / "dtks.csv"
+    binary.write_bytes(b"\x00\x01\x02 binary")
+    assert upload(client, binary).status_code == 422
+    wrong_period = upload(client, path, period="2026-Q5")
+    assert wrong_period.status_code == 422 and 'id="err-periode"' in wrong_period.text
+
+    assert not importing.exists() or list(importing.iterdir()) == []
+    assert registered(web) == []
