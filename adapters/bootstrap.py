@@ -32,18 +32,16 @@ def open_casework(
     master_key: bytes,
     *,
     migrate: bool = True,
-    app_class: type[Casework] = Casework,
 ) -> Casework:
     """The write side on this store: personal fields encrypted with keys from the store's key
     store, new keys written in the same transaction as the first events that use them. The
-    store's pending migrations are applied first (unless the caller did: `migrate=False`).
-    `app_class`: Casework or a subclass of it (the seed's bulk write side)."""
+    store's pending migrations are applied first (unless the caller did: `migrate=False`)."""
     db = Database(url)
     if migrate:
         ensure_migrated(db)
     keys = KeyStore(db, master_key)
     with db.schema_lock():
-        app = app_class(env=url.eventsourcing_env(), codec=Codec(keys))
+        app = Casework(env=url.eventsourcing_env(), codec=Codec(keys))
     recorder = app.recorder
     if not isinstance(recorder, SQLiteRecorder | PostgresRecorder):
         raise RuntimeError("the store's recorder must be adapters.recorder's (see settings)")

@@ -3,6 +3,7 @@ and saving with conflicts explained."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import threading
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.errors import Conflict, DomainError
@@ -73,32 +74,63 @@ def event_id(stream_id: uuid.UUID, version: int) -> str:
 
 @dataclass
 class Together:
-    """The aggregates (and uniqueness claims) that commands carried out inside
-    `UseCases.together()` changed: held in memory, in the order first changed, and saved in
-    one transaction when the block ends. A command loading a held aggregate gets the held
-    object, so the next command sees what the one before changed."""
+    """What the commands carried out inside `UseCases.together()` saved: their events, in the
+    order the commands recorded them (the order the same commands run one at a time would
+    store them), and the latest state of every aggregate they changed, stored in one
+    transaction when the block ends.
+
+    A command loading an aggregate the block holds gets a copy of it (`HeldRepository`), and
+    the copy replaces the held one only when the command saves it: a command refused half-way
+    (after its aggregate recorded a first event) leaves nothing in the block, as it leaves
+    nothing in the store outside one."""
 
     optimistic: bool = True  # claims taken without reading (see HouseholdCases._claim_nik)
     held: dict[uuid.UUID, Any] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
     claims: dict[uuid.UUID, Any] = field(default_factory=dict)
-    answered: dict[uuid.UUID, int] = field(default_factory=dict)  # the last version answered
 
     def hold(self, aggregate: Any, claims: list) -> Stored:
-        first = (
-            self.answered.get(aggregate.id, aggregate.version - len(aggregate.pending_events)) + 1
-        )
-        self.answered[aggregate.id] = aggregate.version
-        self.held.setdefault(aggregate.id, aggregate)
+        """Keep a command's save; an aggregate created twice in the block (two new claims of
+        one number) or saved from a stale copy is refused as the store refuses it."""
+        changed = [obj for obj in (aggregate, *claims) if obj.pending_events]
+        for obj in changed:
+            held = self.held.get(obj.id)
+            first = obj.pending_events[0].originator_version
+            if held is not None and first != held.version + 1:
+                raise IntegrityError(f"version {first} is taken")  # what the store says
+        own: list[Any] = []
+        for obj in changed:
+            events = obj.collect_events()
+            if obj is aggregate:
+                own = events
+            self.events.extend(events)
+            self.held[obj.id] = obj
         for claim in claims:
-            self.held.setdefault(claim.id, claim)
             self.claims.setdefault(claim.id, claim)
-        answer = Stored(
+        return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
             position=0,  # not stored yet: known when the block's save returns
-            event_ids=[event_id(aggregate.id, v) for v in range(first, aggregate.version + 1)],
+            event_ids=[event_id(e.originator_id, e.originator_version) for e in own],
         )
-        return answer
+
+
+class HeldRepository(Repository):
+    """eventsourcing's repository, answering a copy of an aggregate that the open
+    `together()` block holds (as eventsourcing copies what it caches), the store otherwise."""
+
+    def __init__(self, *args: Any, block: threading.local, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.block = block
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
+        block = getattr(self.block, "block", None)
+        held = None if block is None else block.held.get(aggregate_id)
+        if held is None:
+            return super().get(aggregate_id, version=version, **kwargs)
+        if version is not None:
+            raise RuntimeError("a past version of an aggregate not stored yet was asked for")
+        return copy.deepcopy(held)
 
 
 class UseCases(Application):
@@ -117,18 +149,23 @@ class UseCases(Application):
     ) -> None:
         self.codec = codec
         self._together = threading.local()  # the open `together()` block of each thread
-        super().__init__(env=env)
+        super().__init__(env=env)  # constructs the repository (construct_repository)
 
     @contextmanager
     def together(self, optimistic: bool = True) -> Iterator[Together]:
-        """Carry out several commands as one unit: what they change is saved in one
-        transaction at the end of the block (with every claim), or not at all when the block
-        raises. The commands are the ordinary use cases with their rules; only their saves
-        wait. A claim taken meanwhile by another writer fails the whole save (a Conflict: kk.taken,
-        nik.taken or version.stale), and nothing of the block is stored. Not `optimistic`: the
-        commands read every claim before taking it (a NIK released by another household is
-        claimed again, with the KTP facts it brings), as a command does after its optimistic
-        save failed. Used by the import (app/importer.py)."""
+        """Carry out several commands as one unit: what they save is stored in one
+        transaction at the end of the block (with every claim, the events in the order the
+        commands recorded them), or not at all when the block raises. The commands are the
+        ordinary use cases with their rules; only their saves wait (a held save answers
+        position 0), and a command refused inside the block leaves nothing of itself (see
+        `Together`). A claim taken meanwhile by another writer fails the whole save (a
+        Conflict: kk.taken, nik.taken or version.stale), and nothing of the block is stored.
+        Not `optimistic`: the commands read every claim before taking it (a NIK released by
+        another household is claimed again, with the KTP facts it brings), as a command does
+        after its optimistic save failed. A command whose effect reaches past the aggregates
+        saved (RequestErasure destroys a key at once) is refused inside a block.
+        Used by the import (app/importer.py) and the seed (app/seed.py). Not for concurrent
+        writers on one store: nothing held is read again from the store."""
         if getattr(self._together, "block", None) is not None:
             raise RuntimeError("together() blocks do not nest")
         block = Together(optimistic=optimistic)
@@ -137,10 +174,11 @@ class UseCases(Application):
             yield block
         finally:
             self._together.block = None
-        if not block.held:
+        if not block.events:
             return
         try:
-            self.save(*block.held.values())
+            # the aggregates (their events already collected): for their snapshots
+            self.save(*block.events, *block.held.values())
         except IntegrityError:
             raise self._explain_conflict(list(block.claims.values()), "nik") from None
 
@@ -150,10 +188,15 @@ class UseCases(Application):
         block = getattr(self._together, "block", None)
         return block is None or block.optimistic
 
-    def held(self, aggregate_id: uuid.UUID) -> Any | None:
-        """The aggregate an open `together()` block holds, changed but not yet saved."""
-        block = getattr(self._together, "block", None)
-        return None if block is None else block.held.get(aggregate_id)
+    def at_once(self, command: str) -> None:
+        """Refuse a command whose effect cannot wait for the end of a `together()` block."""
+        if getattr(self._together, "block", None) is not None:
+            raise RuntimeError(f"{command} is not carried out inside together()")
+
+    def construct_repository(self) -> Repository:
+        return HeldRepository(
+            event_store=self.events, snapshot_store=self.snapshots, block=self._together
+        )
 
     def construct_mapper(self) -> Mapper:
         mapper = super().construct_mapper()  # with the configured compressor and cipher
@@ -198,9 +241,9 @@ class UseCases(Application):
         """Save an aggregate with its uniqueness claims atomically; a taken claim is a 409.
         Inside a `together()` block, held to be saved when the block ends."""
         block = getattr(self._together, "block", None)
-        if block is not None:
-            return block.hold(aggregate, claims)
         try:
+            if block is not None:
+                return block.hold(aggregate, claims)
             recordings = self.save(aggregate, *claims)
         except IntegrityError:
             raise self._explain_conflict(claims, unique_field) from None
@@ -208,7 +251,6 @@ class UseCases(Application):
         return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
-            # no recording: the save was deferred to a later batch (app.seed_bulk)
             position=max((r.notification.id for r in own), default=0),
             event_ids=[
                 event_id(r.domain_event.originator_id, r.domain_event.originator_version)

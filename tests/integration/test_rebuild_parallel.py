@@ -11,8 +11,7 @@ import pytest
 from adapters.bootstrap import bootstrap, open_casework
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
-from app.seed import seed_app
-from app.seed_bulk import BulkCasework
+from app.seed import BATCH, seed_app
 from consumers.runner import groups, rebuild
 from projections.base import live_tables
 from projections.catalog import PROJECTIONS
@@ -40,9 +39,9 @@ def checksums(url: str) -> dict[str, str]:
 
 def test_the_parallel_rebuild_equals_the_rebuild_in_one_process(backend, tmp_path, pg_database):
     store = DatabaseUrl.parse(backend["CASEWORK_STORE"], "CASEWORK_STORE")
-    app = open_casework(store, bytes.fromhex(TEST_MASTER_KEY), app_class=BulkCasework)
+    app = open_casework(store, bytes.fromhex(TEST_MASTER_KEY))
     try:
-        seeded = seed_app(app, 40, seed_value=5)
+        seeded = seed_app(app, 40, seed_value=5, batch=BATCH)
     finally:
         app.close()
     assert seeded["GrantBenefit"] > 0
