@@ -3,17 +3,21 @@ and saving with conflicts explained."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.errors import Conflict, DomainError
@@ -79,10 +83,11 @@ class Together:
     store them), and the latest state of every aggregate they changed, stored in one
     transaction when the block ends.
 
-    A command loading an aggregate the block holds gets a copy of it (`HeldRepository`), and
-    the copy replaces the held one only when the command saves it: a command refused half-way
-    (after its aggregate recorded a first event) leaves nothing in the block, as it leaves
-    nothing in the store outside one."""
+    A command loading an aggregate the block holds gets the held object, so the next command
+    sees what the one before saved. A command refused half-way (after the aggregate recorded
+    a first event) leaves that event pending on it, never saved: the next load, and the end of
+    the block, rebuild the aggregate from what the block saved (`current`), so the refused
+    command leaves nothing, as it leaves nothing in the store outside a block."""
 
     optimistic: bool = True  # claims taken without reading (see HouseholdCases._claim_nik)
     held: dict[uuid.UUID, Any] = field(default_factory=dict)
@@ -91,12 +96,12 @@ class Together:
 
     def hold(self, aggregate: Any, claims: list) -> Stored:
         """Keep a command's save; an aggregate created twice in the block (two new claims of
-        one number) or saved from a stale copy is refused as the store refuses it."""
+        one number) or saved from a stale state is refused as the store refuses it."""
         changed = [obj for obj in (aggregate, *claims) if obj.pending_events]
         for obj in changed:
             held = self.held.get(obj.id)
             first = obj.pending_events[0].originator_version
-            if held is not None and first != held.version + 1:
+            if held is not None and first != held.version - len(held.pending_events) + 1:
                 raise IntegrityError(f"version {first} is taken")  # what the store says
         own: list[Any] = []
         for obj in changed:
@@ -114,10 +119,23 @@ class Together:
             event_ids=[event_id(e.originator_id, e.originator_version) for e in own],
         )
 
+    def current(self, aggregate_id: uuid.UUID, stored: Callable[..., Any]) -> Any:
+        """The held aggregate as the block saved it: when a refused command left events
+        pending on it, a new object rebuilt from the stored version before the block
+        (`stored`) and the block's events (the refused command's object stays as it is)."""
+        held = self.held[aggregate_id]
+        if not held.pending_events:
+            return held
+        events = [e for e in self.events if e.originator_id == aggregate_id]
+        first = events[0].originator_version
+        base = None if first == 1 else stored(aggregate_id, version=first - 1)
+        held = self.held[aggregate_id] = project_aggregate(base, events)
+        return held
+
 
 class HeldRepository(Repository):
-    """eventsourcing's repository, answering a copy of an aggregate that the open
-    `together()` block holds (as eventsourcing copies what it caches), the store otherwise."""
+    """eventsourcing's repository, answering the aggregate that the open `together()` block
+    holds (`Together.current`), the store's otherwise."""
 
     def __init__(self, *args: Any, block: threading.local, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,12 +143,11 @@ class HeldRepository(Repository):
 
     def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
         block = getattr(self.block, "block", None)
-        held = None if block is None else block.held.get(aggregate_id)
-        if held is None:
+        if block is None or aggregate_id not in block.held:
             return super().get(aggregate_id, version=version, **kwargs)
         if version is not None:
             raise RuntimeError("a past version of an aggregate not stored yet was asked for")
-        return copy.deepcopy(held)
+        return block.current(aggregate_id, super().get)
 
 
 class UseCases(Application):
@@ -164,8 +181,7 @@ class UseCases(Application):
         another household is claimed again, with the KTP facts it brings), as a command does
         after its optimistic save failed. A command whose effect reaches past the aggregates
         saved (RequestErasure destroys a key at once) is refused inside a block.
-        Used by the import (app/importer.py) and the seed (app/seed.py). Not for concurrent
-        writers on one store: nothing held is read again from the store."""
+        Used by the import (app/importer.py) and the seed (app/seed.py)."""
         if getattr(self._together, "block", None) is not None:
             raise RuntimeError("together() blocks do not nest")
         block = Together(optimistic=optimistic)
@@ -176,9 +192,11 @@ class UseCases(Application):
             self._together.block = None
         if not block.events:
             return
+        loaded = self.repository.get  # the block is closed: from the store
+        aggregates = [block.current(aggregate_id, loaded) for aggregate_id in block.held]
         try:
             # the aggregates (their events already collected): for their snapshots
-            self.save(*block.events, *block.held.values())
+            self.save(*block.events, *aggregates)
         except IntegrityError:
             raise self._explain_conflict(list(block.claims.values()), "nik") from None
 

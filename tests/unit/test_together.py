@@ -38,9 +38,10 @@ def stored_types(app, household_id):
 
 
 def test_a_command_refused_after_its_first_event_leaves_nothing_in_the_block(app):
+    other = register(app, head=NEIGHBOUR, kk=KK2, members=[(NEIGHBOUR_WIFE, "istri")])
     with app.together():
         register(app, members=[(WIFE, "istri")])
-        other = register(app, head=NEIGHBOUR, kk=KK2, members=[(NEIGHBOUR_WIFE, "istri")])
+        app.add_case_note({"household_id": other, "text": "Rumah kontrakan."}, meta())
         # HeadChanged is recorded on the family, then the save meets KK, claimed in the block
         with pytest.raises(Conflict) as refused:
             app.change_head(
@@ -48,17 +49,24 @@ def test_a_command_refused_after_its_first_event_leaves_nothing_in_the_block(app
                 meta(),
             )
         assert (refused.value.field, refused.value.code) == ("new_kk_number", "kk.taken")
-        # the next command sees the family as it was, and is carried out
-        assert app.get_household(other).head_nik == NEIGHBOUR["nik"]
+        # the next command sees the family as the block saved it, and is carried out
+        household = app.get_household(other)
+        assert household.head_nik == NEIGHBOUR["nik"] and household.kk_number == KK2
+        assert [n["text"] for n in household.notes] == ["Rumah kontrakan."]
         changed = app.change_head(
             {"household_id": other, "nik": NEIGHBOUR_WIFE["nik"], "new_kk_number": KK3}, meta()
         )
         assert changed.position == 0  # held: stored when the block ends
-        assert changed.event_ids == [event_id(uuid.UUID(other), 3)]
+        assert changed.event_ids == [event_id(uuid.UUID(other), 4)]
     household = app.get_household(other)
     assert household.kk_number == KK3
     assert [k["kk_number"] for k in household.kk_history] == [KK2, KK3]
-    assert stored_types(app, other) == ["HouseholdRegistered", "MemberAdded", "HeadChanged"]
+    assert stored_types(app, other) == [
+        "HouseholdRegistered",
+        "MemberAdded",
+        "CaseNoteAdded",
+        "HeadChanged",
+    ]
     assert app.household_id_for_kk(KK) != household.id
 
 
