@@ -34,19 +34,17 @@ def open_casework(
     *,
     migrate: bool = True,
     key_cache: int = KEY_CACHE,
-    app_class: type[Casework] = Casework,
 ) -> Casework:
     """The write side on this store: personal fields encrypted with keys from the store's key
     store, new keys written in the same transaction as the first events that use them. The
     store's pending migrations are applied first (unless the caller did: `migrate=False`).
-    `key_cache`: how many keys the process keeps (CASEWORK_KEY_CACHE); `app_class`: Casework
-    or a subclass of it (the seed's bulk write side)."""
+    `key_cache`: how many keys the process keeps (CASEWORK_KEY_CACHE)."""
     db = Database(url)
     if migrate:
         ensure_migrated(db)
     keys = KeyStore(db, master_key, key_cache)
     with db.schema_lock():
-        app = app_class(env=url.eventsourcing_env(), codec=Codec(keys, key_cache=key_cache))
+        app = Casework(env=url.eventsourcing_env(), codec=Codec(keys, key_cache=key_cache))
     recorder = app.recorder
     if not isinstance(recorder, SQLiteRecorder | PostgresRecorder):
         raise RuntimeError("the store's recorder must be adapters.recorder's (see settings)")

@@ -12,10 +12,10 @@ import, calls the use case itself. The program rules still apply (`check_program
 grant they refuse is skipped and counted. Each step's meta says when it happened in the world
 (09:00 WIB on its date) and why, where the history says.
 
-By default the families are stored in bulk (`app.seed_bulk.BulkCasework`: the same use cases,
-rules and encryption, `BATCH` families per transaction, the events in the order the same
-commands run one at a time would store them); `--one-at-a-time` stores each command in its own
-transaction, as the API does.
+By default the families are stored in bulk (`Casework.together()`: the same use cases, rules
+and encryption, `BATCH` families per transaction, the events in the order the same commands run
+one at a time would store them); `--one-at-a-time` stores each command in its own transaction,
+as the API does.
 """
 
 from __future__ import annotations
@@ -24,15 +24,12 @@ import logging
 from collections import Counter
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
-from adapters.bootstrap import System, open_casework
+from adapters.bootstrap import System
 from app.progress import Progress
-from app.seed_bulk import BulkCasework
 from app.seed_data import HistoryGenerator, generate_households
 from domain.application import Actor, Casework, make_meta
 from domain.catalog import seed_catalog
-from domain.errors import DomainError
+from domain.errors import Conflict, DomainError
 from domain.household import derived_id
 
 log = logging.getLogger("casework.seed")
@@ -106,59 +103,56 @@ def seed_app(
     seed_value: int = 0,
     bar: Progress | None = None,
     history: bool = True,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> Counter:
     """Seed the catalog and `households` families with their histories into `app`; answers
     what was stored, by command (and `refused:<code>`, `skipped` families). Without
     `history`, only the registrations and the members (each on its own date).
 
-    With a `BulkCasework` (app.seed_bulk), `batch` families at a time are played and stored
-    in one transaction; a batch that meets families already stored is played again one
-    command at a time. With a plain `Casework`, one command at a time."""
+    With a `batch` (`BATCH` for `casework seed`), that many families at a time are played
+    inside one `together()` block, stored in one transaction; a batch that meets families
+    already stored is played again one command at a time. Without, one command at a time."""
     counts: Counter = Counter()
-    bulk = app if isinstance(app, BulkCasework) else None
-    meta = make_meta(SEEDER, "seed", reason="Katalog program awal")
-    if bulk is not None:
-        with bulk.one_at_a_time():
-            defined = seed_catalog(app, meta)
-    else:
-        defined = seed_catalog(app, meta)
+    defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
     counts["DefineProgram"] += len(defined)
+    events = 0  # stored by the batches so far (the progress bar shows their rate)
     histories = HistoryGenerator(seed_value)
     waiting: list[list[dict]] = []
     for done, family in enumerate(generate_households(households, seed_value), start=1):
         steps = histories.history(family)  # drawn even for a skipped family: the rest stays
         if not history:
             steps = [s for s in steps if s["command"] in ("RegisterHousehold", "AddMember")]
-        if bulk is None:
+        if batch is None:
             play_history(app, steps, counts)
         else:
             waiting.append(steps)
             if len(waiting) < batch and done < households:
                 continue
-            counts.update(play_batch(bulk, waiting))
+            played, stored = play_batch(app, waiting)
+            counts.update(played)
+            events += stored
             waiting = []
         if bar is not None:
-            bar.update(done, None if bulk is None else bulk.events_stored)
+            bar.update(done, None if batch is None else events)
     return counts
 
 
-def play_batch(app: BulkCasework, families: list[list[dict]]) -> Counter:
+def play_batch(app: Casework, families: list[list[dict]]) -> tuple[Counter, int]:
     """Play these families' histories and store them in one transaction; when the store
-    already holds one of their claims (a seed run again), play them one command at a time."""
+    already holds one of their claims (a seed run again), play them one command at a time.
+    Answers what was stored, by command, and how many events the transaction stored."""
     counts: Counter = Counter()
-    for steps in families:
-        play_history(app, steps, counts)
     try:
-        app.flush()
-        return counts
-    except IntegrityError:
+        with app.together() as block:
+            for steps in families:
+                play_history(app, steps, counts)
+        return counts, len(block.events)
+    except Conflict:
         log.info("a batch met families already stored: playing it one command at a time")
     counts = Counter()
-    with app.one_at_a_time():
-        for steps in families:
-            play_history(app, steps, counts)
-    return counts
+    for steps in families:
+        play_history(app, steps, counts)
+    return counts, 0
 
 
 def seed(
@@ -169,22 +163,18 @@ def seed(
     bulk: bool = True,
 ) -> int:
     """Seed the catalog and `households` synthetic families with their histories; returns how
-    many families were stored. `bulk`: many families per transaction (app.seed_bulk);
+    many families were stored. `bulk`: `BATCH` families per transaction (`seed_app`);
     otherwise one command at a time, as the API stores them."""
-    settings = system.settings
-    app = (
-        open_casework(settings.store, settings.master_key, app_class=BulkCasework)
-        if bulk
-        else system.casework
-    )
     try:
         counts = seed_app(
-            app, households, seed_value, Progress(households, "seeding households", progress)
+            system.casework,
+            households,
+            seed_value,
+            Progress(households, "seeding households", progress),
+            batch=BATCH if bulk else None,
         )
     finally:
-        app.close()
-        if bulk:
-            system.close()
+        system.close()
     stored = counts["RegisterHousehold"]
     log.info("seeded %d households (%d skipped as already present)", stored, counts["skipped"])
     history = {k: v for k, v in sorted(counts.items()) if k not in ("RegisterHousehold", "skipped")}

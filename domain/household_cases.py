@@ -73,7 +73,7 @@ class HouseholdCases(UseCases):
     def get_household(self, household_id: uuid.UUID | str) -> Household:
         try:
             wanted = uuid.UUID(str(household_id))
-            household = self.held(wanted) or self.repository.get(wanted)
+            household = self.repository.get(wanted)
         except (AggregateNotFoundError, ValueError):
             raise NotFound("household_id", "household.not_found") from None
         if not isinstance(household, Household):
@@ -111,7 +111,7 @@ class HouseholdCases(UseCases):
         the household after ChangeHead gives it a new one), if any."""
         index_id = KkIndex.create_id(self.kk_key(kk_number))
         try:
-            index = self.held(index_id) or self.repository.get(index_id)
+            index = self.repository.get(index_id)
         except AggregateNotFoundError:
             return None
         return index.household_id
@@ -119,7 +119,7 @@ class HouseholdCases(UseCases):
     def _nik_index(self, nik: str) -> NikIndex | None:
         index_id = NikIndex.create_id(self.nik_key(nik))
         try:
-            return self.held(index_id) or self.repository.get(index_id)
+            return self.repository.get(index_id)
         except AggregateNotFoundError:
             return None
 
@@ -636,6 +636,7 @@ class HouseholdCases(UseCases):
         """PersonalDataErased, then the person's key is destroyed (crypto-shredding): the
         person's fields in every event, snapshot, Kafka message and backup become unreadable
         for good. Runs when a supervisor approves a RequestErasure (maker-checker)."""
+        self.at_once("RequestErasure")
         household = self._household_for(cmd)
         member = household.member(cmd["nik"])
         if member.get("erased"):

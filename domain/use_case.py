@@ -7,12 +7,17 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.errors import Conflict, DomainError
@@ -79,32 +84,76 @@ def event_id(stream_id: uuid.UUID, version: int) -> str:
 
 @dataclass
 class Together:
-    """The aggregates (and uniqueness claims) that commands carried out inside
-    `UseCases.together()` changed: held in memory, in the order first changed, and saved in
-    one transaction when the block ends. A command loading a held aggregate gets the held
-    object, so the next command sees what the one before changed."""
+    """What the commands carried out inside `UseCases.together()` saved: their events, in the
+    order the commands recorded them (the order the same commands run one at a time would
+    store them), and the latest state of every aggregate they changed, stored in one
+    transaction when the block ends.
+
+    A command loading an aggregate the block holds gets the held object, so the next command
+    sees what the one before saved. A command refused half-way (after the aggregate recorded
+    a first event) leaves that event pending on it, never saved: the next load, and the end of
+    the block, rebuild the aggregate from what the block saved (`current`), so the refused
+    command leaves nothing, as it leaves nothing in the store outside a block."""
 
     optimistic: bool = True  # claims taken without reading (see HouseholdCases._claim_nik)
     held: dict[uuid.UUID, Any] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
     claims: dict[uuid.UUID, Any] = field(default_factory=dict)
-    answered: dict[uuid.UUID, int] = field(default_factory=dict)  # the last version answered
 
     def hold(self, aggregate: Any, claims: list) -> Stored:
-        first = (
-            self.answered.get(aggregate.id, aggregate.version - len(aggregate.pending_events)) + 1
-        )
-        self.answered[aggregate.id] = aggregate.version
-        self.held.setdefault(aggregate.id, aggregate)
+        """Keep a command's save; an aggregate created twice in the block (two new claims of
+        one number) or saved from a stale state is refused as the store refuses it."""
+        changed = [obj for obj in (aggregate, *claims) if obj.pending_events]
+        for obj in changed:
+            held = self.held.get(obj.id)
+            first = obj.pending_events[0].originator_version
+            if held is not None and first != held.version - len(held.pending_events) + 1:
+                raise IntegrityError(f"version {first} is taken")  # what the store says
+        own: list[Any] = []
+        for obj in changed:
+            events = obj.collect_events()
+            if obj is aggregate:
+                own = events
+            self.events.extend(events)
+            self.held[obj.id] = obj
         for claim in claims:
-            self.held.setdefault(claim.id, claim)
             self.claims.setdefault(claim.id, claim)
-        answer = Stored(
+        return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
             position=0,  # not stored yet: known when the block's save returns
-            first_version=first,
+            first_version=own[0].originator_version if own else aggregate.version + 1,
         )
-        return answer
+
+    def current(self, aggregate_id: uuid.UUID, stored: Callable[..., Any]) -> Any:
+        """The held aggregate as the block saved it: when a refused command left events
+        pending on it, a new object rebuilt from the stored version before the block
+        (`stored`) and the block's events (the refused command's object stays as it is)."""
+        held = self.held[aggregate_id]
+        if not held.pending_events:
+            return held
+        events = [e for e in self.events if e.originator_id == aggregate_id]
+        first = events[0].originator_version
+        base = None if first == 1 else stored(aggregate_id, version=first - 1)
+        held = self.held[aggregate_id] = project_aggregate(base, events)
+        return held
+
+
+class HeldRepository(Repository):
+    """eventsourcing's repository, answering the aggregate that the open `together()` block
+    holds (`Together.current`), the store's otherwise."""
+
+    def __init__(self, *args: Any, block: threading.local, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.block = block
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
+        block = getattr(self.block, "block", None)
+        if block is None or aggregate_id not in block.held:
+            return super().get(aggregate_id, version=version, **kwargs)
+        if version is not None:
+            raise RuntimeError("a past version of an aggregate not stored yet was asked for")
+        return block.current(aggregate_id, super().get)
 
 
 class UseCases(Application):
@@ -123,18 +172,22 @@ class UseCases(Application):
     ) -> None:
         self.codec = codec
         self._together = threading.local()  # the open `together()` block of each thread
-        super().__init__(env=env)
+        super().__init__(env=env)  # constructs the repository (construct_repository)
 
     @contextmanager
     def together(self, optimistic: bool = True) -> Iterator[Together]:
-        """Carry out several commands as one unit: what they change is saved in one
-        transaction at the end of the block (with every claim), or not at all when the block
-        raises. The commands are the ordinary use cases with their rules; only their saves
-        wait. A claim taken meanwhile by another writer fails the whole save (a Conflict: kk.taken,
-        nik.taken or version.stale), and nothing of the block is stored. Not `optimistic`: the
-        commands read every claim before taking it (a NIK released by another household is
-        claimed again, with the KTP facts it brings), as a command does after its optimistic
-        save failed. Used by the import (app/importer.py)."""
+        """Carry out several commands as one unit: what they save is stored in one
+        transaction at the end of the block (with every claim, the events in the order the
+        commands recorded them), or not at all when the block raises. The commands are the
+        ordinary use cases with their rules; only their saves wait (a held save answers
+        position 0), and a command refused inside the block leaves nothing of itself (see
+        `Together`). A claim taken meanwhile by another writer fails the whole save (a
+        Conflict: kk.taken, nik.taken or version.stale), and nothing of the block is stored.
+        Not `optimistic`: the commands read every claim before taking it (a NIK released by
+        another household is claimed again, with the KTP facts it brings), as a command does
+        after its optimistic save failed. A command whose effect reaches past the aggregates
+        saved (RequestErasure destroys a key at once) is refused inside a block.
+        Used by the import (app/importer.py) and the seed (app/seed.py)."""
         if getattr(self._together, "block", None) is not None:
             raise RuntimeError("together() blocks do not nest")
         block = Together(optimistic=optimistic)
@@ -143,10 +196,13 @@ class UseCases(Application):
             yield block
         finally:
             self._together.block = None
-        if not block.held:
+        if not block.events:
             return
+        loaded = self.repository.get  # the block is closed: from the store
+        aggregates = [block.current(aggregate_id, loaded) for aggregate_id in block.held]
         try:
-            self.save(*block.held.values())
+            # the aggregates (their events already collected): for their snapshots
+            self.save(*block.events, *aggregates)
         except IntegrityError:
             raise self._explain_conflict(list(block.claims.values()), "nik") from None
 
@@ -156,10 +212,15 @@ class UseCases(Application):
         block = getattr(self._together, "block", None)
         return block is None or block.optimistic
 
-    def held(self, aggregate_id: uuid.UUID) -> Any | None:
-        """The aggregate an open `together()` block holds, changed but not yet saved."""
-        block = getattr(self._together, "block", None)
-        return None if block is None else block.held.get(aggregate_id)
+    def at_once(self, command: str) -> None:
+        """Refuse a command whose effect cannot wait for the end of a `together()` block."""
+        if getattr(self._together, "block", None) is not None:
+            raise RuntimeError(f"{command} is not carried out inside together()")
+
+    def construct_repository(self) -> Repository:
+        return HeldRepository(
+            event_store=self.events, snapshot_store=self.snapshots, block=self._together
+        )
 
     def construct_mapper(self) -> Mapper:
         mapper = super().construct_mapper()  # with the configured compressor and cipher
@@ -204,9 +265,9 @@ class UseCases(Application):
         """Save an aggregate with its uniqueness claims atomically; a taken claim is a 409.
         Inside a `together()` block, held to be saved when the block ends."""
         block = getattr(self._together, "block", None)
-        if block is not None:
-            return block.hold(aggregate, claims)
         try:
+            if block is not None:
+                return block.hold(aggregate, claims)
             recordings = self.save(aggregate, *claims)
         except IntegrityError:
             raise self._explain_conflict(claims, unique_field) from None
@@ -214,8 +275,6 @@ class UseCases(Application):
         return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
-            # no recording: the save was deferred to a later batch (app.seed_bulk): no position,
-            # no event ids answered
             position=max((r.notification.id for r in own), default=0),
             first_version=min(
                 (r.domain_event.originator_version for r in own), default=aggregate.version + 1

@@ -275,6 +275,10 @@ class Projection:
         return self.serves != "registry"
 
     def table_names(self, generation: int) -> dict[str, str]:
+        reserved = {"tracking", PROGRESS, COUNTS, RESTRICTIONS} & set(self.tables)
+        if reserved:
+            # the tables every view gets (tracking, kept counters, restrictions)
+            raise ValueError(f"{self.name}: table names reserved by projections.base: {reserved}")
         prefix, suffix = f"{self.name}_v{self.version}", f"g{generation}"
         names = {base: f"{prefix}_{base}_{suffix}" for base in self.tables}
         names["tracking"] = f"{prefix}_tracking_{suffix}"
@@ -310,8 +314,8 @@ DLQ_DDL = (
 # runners applying batches side by side on PostgreSQL do not wait for each other's commit on
 # one hot row; a reader sums at most SHARDS rows. A batch writes its counters in sorted order,
 # after its other rows, so two runners never wait for each other in a cycle.
-PROGRESS = "progress"
-COUNTS = "counts"
+PROGRESS = "kept_progress"
+COUNTS = "kept_counts"
 SHARDS = 16
 # The counters of the batch being applied: (counts table, (name, key) -> delta); None outside.
 _TALLY: ContextVar[tuple[str, dict[tuple[str, str], int]] | None] = ContextVar(

@@ -376,8 +376,9 @@ PROJECTION = Projection(
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
     # v4: every KK number a household held (kk_numbers) and split families' links;
     # v5: no name, birth date or address in clear (tokens), names found by keyed hashes;
-    # v6: households counted per kelurahan (the counts table) as they are registered and move
-    version=6,
+    # v6: households counted per kelurahan (the counts table) as they are registered and move;
+    # v7: the kept counters renamed (kept_counts), apart from any view's own tables
+    version=7,
     stream_handlers={"Household": household_changed},
     ignores=frozenset(
         {

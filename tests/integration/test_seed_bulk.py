@@ -1,7 +1,8 @@
-"""The bulk seed (`app.seed_bulk`, many families per transaction) stores what the same seed
-stores one command at a time: the same events, in the same order (the same positions), with
-the same data, and the same households, also when it is run again over families already
-stored (a batch that meets their claims in the store skips them as the ordinary path does)."""
+"""The bulk seed (`seed_app` with a batch: many families per `together()` block) stores what
+the same seed stores one command at a time: the same events, in the same order (the same
+positions), with the same data, and the same households, also when it is run again over
+families already stored (a batch that meets their claims in the store skips them as the
+ordinary path does)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import pytest
 from adapters.bootstrap import open_casework
 from adapters.settings import DatabaseUrl
 from app.seed import seed_app
-from app.seed_bulk import BulkCasework
 from domain.application import Casework
 from tests.conftest import TEST_MASTER_KEY
 
@@ -31,13 +31,14 @@ RUN_TIMES = {"timestamp", "_created_on", "_modified_on", "_pending_events"}
 
 
 @pytest.fixture
-def stores(backend, tmp_path, pg_database) -> Iterator[tuple[Casework, BulkCasework, str]]:
-    """An ordinary write side and a bulk one, on two fresh stores of the backend's kind."""
+def stores(backend, tmp_path, pg_database) -> Iterator[tuple[Casework, Casework, str]]:
+    """Two write sides on two fresh stores of the backend's kind: the first to be seeded one
+    command at a time, the other in bulk."""
     first = DatabaseUrl.parse(backend["CASEWORK_STORE"], "CASEWORK_STORE")
     other = f"sqlite:///{tmp_path}/bulk.db" if first.kind == "sqlite" else pg_database()
     key = bytes.fromhex(TEST_MASTER_KEY)
     ordinary = open_casework(first, key)
-    bulk = open_casework(DatabaseUrl.parse(other, "CASEWORK_STORE"), key, app_class=BulkCasework)
+    bulk = open_casework(DatabaseUrl.parse(other, "CASEWORK_STORE"), key)
     yield ordinary, bulk, first.kind
     ordinary.close()
     bulk.close()
