@@ -818,10 +818,12 @@ class _Generator:
 # --- histories ---------------------------------------------------------------------------
 #
 # What happened to a family after it was registered, as commands of contract v1 in the order
-# they happened: KTPs (newcomers with their arrival, the others born here), welfare
-# assessments, benefits, NIBs, deaths, terminations and objections. A step's `cmd` lacks the
-# household id; a value {"ref": name} is the id of the thing an earlier step named `name`
-# created (a benefit or an objection). The random draws are separate from the families', so
+# they happened: KTPs (newcomers with their arrival, the others born here), the sources'
+# files imported (each decile with what the file lists about the family), benefits of Dinas
+# Sosial, BAZNAS and DISKOPUKM (with the empowerment enrolments), NIBs, deaths, suspensions,
+# resumptions and terminations, and objections. A step's `cmd` lacks the household id; a
+# value {"ref": name} is the id of the thing an earlier step named `name` created (a
+# benefit, an enrolment or an objection). The random draws are separate from the families', so
 # `generate_households` gives what it always gave.
 
 GRANTED_ON = dt.date(2025, 12, 15)  # when the 2026 beneficiaries were decided
