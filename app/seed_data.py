@@ -818,17 +818,66 @@ class _Generator:
 # --- histories ---------------------------------------------------------------------------
 #
 # What happened to a family after it was registered, as commands of contract v1 in the order
-# they happened: KTPs (newcomers with their arrival, the others born here), welfare
-# assessments, benefits, NIBs, deaths, terminations and objections. A step's `cmd` lacks the
-# household id; a value {"ref": name} is the id of the thing an earlier step named `name`
-# created (a benefit or an objection). The random draws are separate from the families', so
+# they happened: KTPs (newcomers with their arrival, the others born here), the sources'
+# files imported (each decile with what the file lists about the family), benefits of Dinas
+# Sosial, BAZNAS and DISKOPUKM (with the empowerment enrolments), NIBs, deaths, suspensions,
+# resumptions and terminations, and objections. A step's `cmd` lacks the household id; a
+# value {"ref": name} is the id of the thing an earlier step named `name` created (a
+# benefit, an enrolment or an objection). The random draws are separate from the families', so
 # `generate_households` gives what it always gave.
 
 GRANTED_ON = dt.date(2025, 12, 15)  # when the 2026 beneficiaries were decided
 PERIOD_2026 = ("2026-01-01", "2026-12-31")
-# Yearly amounts in rupiah, illustrative: PKH varies by component, BPNT is Rp200,000 a month,
-# the PBI-JK premium Rp42,000 a month; the Kartu Jambi Bahagia amount is an assumption.
-AMOUNTS = {"PKH": 3_000_000, "BPNT": 2_400_000, "PBI-JK": 504_000, "KJB": 1_200_000}
+# Amounts in rupiah for the benefit's period, illustrative: PKH varies by component, BPNT is
+# Rp200,000 a month, the PBI-JK premium Rp42,000 a month; the Kartu Jambi Bahagia amount,
+# BAZNAS's zakat (Rp150,000 a month from Ramadan) and UMKM Naik Kelas's capital are
+# assumptions.
+AMOUNTS = {
+    "PKH": 3_000_000,
+    "BPNT": 2_400_000,
+    "PBI-JK": 504_000,
+    "KJB": 1_200_000,
+    "ZAKAT-BAZNAS": 1_500_000,
+    "UMKM-NAIK-KELAS": 2_500_000,
+}
+# When each program decided its 2026 recipients, and the period it pays: Dinas Sosial's at
+# the end of 2025 for the year, BAZNAS's zakat before Ramadan 1447 H, DISKOPUKM's six
+# months of training and capital from April.
+TERMS = {
+    "ZAKAT-BAZNAS": (dt.date(2026, 2, 16), ("2026-03-01", "2026-12-31")),
+    "UMKM-NAIK-KELAS": (dt.date(2026, 3, 16), ("2026-04-01", "2026-09-30")),
+}
+SUSPENSION_REASONS = (  # (reason_code, the case worker's words), besides PKH's own
+    ("data_invalid", "Data belum padan dengan Dukcapil, menunggu verifikasi"),
+    ("double_receipt", "Terindikasi menerima ganda, menunggu klarifikasi"),
+)
+PKH_SUSPENSION = ("conditions_not_met", "Kewajiban kehadiran sekolah/posyandu tidak dipenuhi")
+RESUMPTION = ("issue_resolved", "Masalah sudah diselesaikan, bantuan dilanjutkan")
+EMPOWERMENT_DROPOUT = ("conditions_not_met", "Tidak mengikuti pelatihan sampai selesai")
+# The sources' files as the city imported them (app/importer.py records, per family, the
+# decile and the listing with the same reference): file name, and whether it has one row per
+# person (a SIKS-NG export) or per family; P3KE's family sheet starts at row 13.
+SOURCE_FILES = {
+    ("DTSEN", "2025-Q1"): ("keluarga_dtsen_2025_q1_1571.csv", False, 1),
+    ("DTSEN", "2025-Q3"): ("keluarga_dtsen_2025_q3_1571.csv", False, 1),
+    ("DTKS", "2025-Q1"): ("dtks_2025_q1.csv", True, 1),
+    ("P3KE", "2024-Q1"): ("p3ke_2024_q1.xlsx", False, 13),
+}
+# How often a source's listing of a family disagrees with the register, per listing: a
+# member left out, someone listed who is not a member (a grown child who left, a relative),
+# a living member marked deceased. Besides these, a source lists only those born by its
+# period (a baby born since is missing) and still lists as living who died since.
+LISTING_ERRORS = {
+    "DTSEN": {"missing": 0.02, "extra": 0.01, "deceased": 0.01},
+    "DTKS": {"missing": 0.02, "extra": 0.03, "deceased": 0.02},
+    "P3KE": {"missing": 0.06, "extra": 0.03, "deceased": 0.02},
+}
+# The aid flags each source marks (DTSEN's files mark none), by the Casework program.
+SOURCE_FLAGS = {
+    "DTSEN": {},
+    "DTKS": {"PKH": "PKH", "BPNT": "BPNT", "PBI-JK": "PBI_JK"},
+    "P3KE": {"PKH": "PKH", "BPNT": "BPNT"},
+}
 BUSINESSES = (
     "Warung Sembako",
     "Kedai Kopi",
@@ -877,6 +926,8 @@ class _Story:
     grants: list[tuple[str, str]] = field(default_factory=list)
     held: dict[str, list[str]] = field(default_factory=dict)
     nib_after: set[str] = field(default_factory=set)
+    imports: list[dict] = field(default_factory=list)
+    enrolled: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, family: dict) -> _Story:
@@ -907,6 +958,7 @@ class HistoryGenerator:
         self.count = 0
         self.rng = random.Random(seed)
         self.neighbours: dict[str, list[str]] = {}
+        self.rows: dict[str, int] = {}  # the next row of each source's file
 
     def history(self, family: dict) -> list[dict]:
         self.rng = random.Random(f"casework-history:{self.seed}:{self.count}")
@@ -916,10 +968,13 @@ class HistoryGenerator:
         self._welfare(story)
         self._nibs_before_decisions(story)
         self._benefits(story)
+        self._zakat(story)
         self._nibs_after_decisions(story)
+        self._empowerment(story)
         self._deaths(story)
-        self._terminations(story)
+        self._benefit_changes(story)
         self._objections(story)
+        self._listings(story)
         self._remember_neighbours(story)
         self._registration(story)
         # in the order they happened (a stable sort keeps a day's steps in drawing order)
@@ -1003,34 +1058,43 @@ class HistoryGenerator:
             )
 
     def _welfare(self, story: _Story) -> None:
-        """DTSEN for most, the older sources for some, not always agreeing; the best desil
-        is the latest DTSEN's, else DTKS's, else P3KE's. The desil follows the family: large
-        families, many dependants and a woman heading it alone are poorer (BPS: poor
-        households have 4.74 members on average, all households 3.94)."""
+        """DTSEN for most, the older sources for some, each imported from the source's file
+        (the decile here, what the file lists in `_listings`); the best desil is the latest
+        DTSEN's, else DTKS's, else P3KE's. The older sources mostly agree with DTSEN's latest
+        decile or differ by one; one in ten differs by two or three. The desil follows the
+        family: large families, many dependants and a woman heading it alone are poorer (BPS:
+        poor households have 4.74 members on average, all households 3.94)."""
         rng = self.rng
         desil = self._desil_of(story)
         has_dtsen = rng.random() < 0.85
         if has_dtsen:
             story.best_desil = desil
-            story.steps.append(self._assessment("DTSEN", "2025-Q1", desil, dt.date(2025, 3, 1)))
+            self._import(story, "DTSEN", "2025-Q1", desil, dt.date(2025, 3, 1))
             if rng.random() < 0.35:
                 story.best_desil = max(1, min(10, desil + rng.choice((-1, 1))))
-                story.steps.append(
-                    self._assessment("DTSEN", "2025-Q3", story.best_desil, dt.date(2025, 8, 1))
-                )
+                self._import(story, "DTSEN", "2025-Q3", story.best_desil, dt.date(2025, 8, 1))
+        base = story.best_desil or desil
         older: dict[str, int] = {}
         for source, period, start, chance in (
             ("P3KE", "2024-Q1", dt.date(2024, 2, 1), 0.15 if has_dtsen else 0.4),
-            ("DTKS", "2024-Q2", dt.date(2024, 5, 1), 0.35 if has_dtsen else 0.7),
+            ("DTKS", "2025-Q1", dt.date(2025, 1, 15), 0.35 if has_dtsen else 0.7),
         ):
             if rng.random() < chance:
-                value = desil
-                if rng.random() < 0.6:
-                    value = max(1, min(10, desil + rng.choice((-3, -2, -1, 1, 2, 3))))
-                older[source] = value
-                story.steps.append(self._assessment(source, period, value, start))
+                older[source] = self._older_desil(base)
+                self._import(story, source, period, older[source], start)
         if story.best_desil is None and older:
             story.best_desil = older.get("DTKS", older.get("P3KE"))
+
+    def _older_desil(self, base: int) -> int:
+        """An older source's decile beside `base`: the same (60%), one apart (30%), two or
+        three apart (10%), on the side that stays within 1-10."""
+        roll = self.rng.random()
+        apart = 0 if roll < 0.6 else 1 if roll < 0.9 else self.rng.choice((2, 2, 3))
+        side = self.rng.choice((-1, 1))
+        value = base + side * apart
+        if not 1 <= value <= 10:
+            value = base - side * apart
+        return max(1, min(10, value))
 
     def _desil_of(self, story: _Story) -> int:
         """A proxy-means-test-like draw: a latent welfare score from the family's size and
@@ -1092,6 +1156,65 @@ class HistoryGenerator:
             ):
                 self._grant(story, "KJB", head)
 
+    def _zakat(self, story: _Story) -> None:
+        """BAZNAS's zakat for fakir and miskin families the state's cash aid passes by (the
+        head receives no BPNT or KJB, which zakat does not combine with): a third of the
+        poorest such families (desil 1-3), a fifth of the women heading a family alone up to
+        desil 5; BAZNAS judges on its own assessment, so a family without a decile may get it
+        too, now and then."""
+        head, best = story.head, story.best_desil
+        if not set(story.held.get(head["nik"], [])) <= {"PBI-JK"}:
+            return
+        alone = head["sex"] == "F" and not any(r == "suami" for _, r in story.people)
+        if best is None:
+            chance = 0.1
+        elif best <= 3:
+            chance = 0.3
+        elif best <= 5 and alone:
+            chance = 0.2
+        else:
+            return
+        if self.rng.random() < chance:
+            self._grant(story, "ZAKAT-BAZNAS", head)
+
+    def _empowerment(self, story: _Story) -> None:
+        """DISKOPUKM's UMKM Naik Kelas (training and capital, April to September 2026) for one
+        adult under 60 of a family up to desil 6: often one with a business (an NIB before
+        the decisions), some women of PKH families (a way out of aid), rarely another adult.
+        Enrolled when it starts; most complete it, some graduate (their aid is reviewed),
+        some drop out (the capital stops)."""
+        rng, best = self.rng, story.best_desil
+        if best is None or best > 6:
+            return
+        pkh = {nik for program, nik in story.grants if program == "PKH"}
+        candidates = [p for p in story.adults if _age(dt.date.fromisoformat(p["birth_date"])) < 60]
+        for person in candidates:
+            nik = person["nik"]
+            chance = 0.4 if nik in story.nib_before else 0.08 if nik in pkh else 0.005
+            if rng.random() >= chance:
+                continue
+            self._grant(story, "UMKM-NAIK-KELAS", person)
+            story.enrolled.add(nik)
+            start = dt.date.fromisoformat(TERMS["UMKM-NAIK-KELAS"][1][0])
+            ref = f"enrollment:UMKM-NAIK-KELAS:{nik}"
+            cmd = {"nik": nik, "program": "UMKM-NAIK-KELAS", "enrolled_on": _iso(start)}
+            story.steps.append(self._step("EnrollEmpowerment", start, cmd, ref=ref))
+            outcome = rng.choices(("completed", "graduated", "dropped_out"), (55, 30, 15))[0]
+            if outcome == "dropped_out":
+                done = self._between(dt.date(2026, 5, 1), dt.date(2026, 8, 31))
+                code, reason = EMPOWERMENT_DROPOUT
+                cmd = {
+                    "benefit_id": {"ref": f"benefit:UMKM-NAIK-KELAS:{nik}"},
+                    "effective_date": _iso(done),
+                    "reason_code": code,
+                }
+                story.steps.append(self._step("TerminateBenefit", done, cmd, reason=reason))
+            else:
+                done = self._between(dt.date(2026, 9, 30), dt.date(2026, 10, 14))
+            cmd = {"enrollment_id": {"ref": ref}, "outcome": outcome, "completed_on": _iso(done)}
+            story.steps.append(self._step("CompleteEmpowerment", done, cmd))
+            return
+
     def _nibs_after_decisions(self, story: _Story) -> None:
         """NIBs in 2026, after the decisions: a KJB head among them (a review) or another
         adult."""
@@ -1113,6 +1236,7 @@ class HistoryGenerator:
             for p, r in story.people
             if _age(dt.date.fromisoformat(p["birth_date"])) >= 50
             and p["nik"] not in story.nib_after
+            and p["nik"] not in story.enrolled
         ]
         if not elders or self.rng.random() >= 0.05:
             return
@@ -1125,18 +1249,42 @@ class HistoryGenerator:
             cmd = {"nik": person["nik"], "date_of_death": _iso(died)}
             story.steps.append(self._step("RecordDeath", died, cmd))
 
-    def _terminations(self, story: _Story) -> None:
-        """A few of the 2026 benefits terminated during the year."""
+    def _benefit_changes(self, story: _Story) -> None:
+        """A few of the 2026 benefits terminated during the year; a few others suspended for
+        a while (PKH when the family's obligations were not met, others while data is
+        checked), more than half of those resumed one to three months later. UMKM Naik
+        Kelas ends as `_empowerment` says."""
+        rng = self.rng
         for program, nik in story.grants:
-            if self.rng.random() < 0.05:
+            if program == "UMKM-NAIK-KELAS":
+                continue
+            benefit = {"ref": f"benefit:{program}:{nik}"}
+            roll = rng.random()
+            if roll < 0.05:
                 ended = self._between(dt.date(2026, 3, 1), dt.date(2026, 9, 30))
-                reason_code, reason = self.rng.choice(TERMINATION_REASONS)
+                reason_code, reason = rng.choice(TERMINATION_REASONS)
                 cmd = {
-                    "benefit_id": {"ref": f"benefit:{program}:{nik}"},
+                    "benefit_id": benefit,
                     "effective_date": _iso(ended),
                     "reason_code": reason_code,
                 }
                 story.steps.append(self._step("TerminateBenefit", ended, cmd, reason=reason))
+            elif roll < 0.11:
+                paused = self._between(dt.date(2026, 3, 1), dt.date(2026, 8, 31))
+                code, reason = (
+                    PKH_SUSPENSION if program == "PKH" else rng.choice(SUSPENSION_REASONS)
+                )
+                cmd = {"benefit_id": benefit, "effective_date": _iso(paused), "reason_code": code}
+                story.steps.append(self._step("SuspendBenefit", paused, cmd, reason=reason))
+                if rng.random() < 0.6:
+                    resumed = paused + dt.timedelta(days=rng.randint(30, 90))
+                    code, reason = RESUMPTION
+                    cmd = {
+                        "benefit_id": benefit,
+                        "effective_date": _iso(resumed),
+                        "reason_code": code,
+                    }
+                    story.steps.append(self._step("ResumeBenefit", resumed, cmd, reason=reason))
 
     def _objections(self, story: _Story) -> None:
         """Sometimes a neighbour (an adult of an earlier family of the kelurahan) objects to
@@ -1164,6 +1312,60 @@ class HistoryGenerator:
             }
             story.steps.append(self._step("ResolveObjection", resolved, cmd))
 
+    def _listings(self, story: _Story) -> None:
+        """What each imported file lists about the family (RecordSourceListing, with the
+        decile's reference): the members born by then with their relationships, and the aid
+        it marks (DTKS: PKH, BPNT, PBI-JK; P3KE: PKH, BPNT; DTSEN none). Mostly as the
+        register and Casework's benefits say; `LISTING_ERRORS` says how often a member is
+        missing, someone else is listed or a living member is marked deceased; a PKH mark is
+        missing for a sixth of PKH families and present for one in twenty others (a family
+        that left the program, or a stale record)."""
+        rng = self.rng
+        received = {program for program, _ in story.grants}
+        niks = {p["nik"] for p, _ in story.people}
+        for imported in story.imports:
+            source, on = imported["source"], imported["on"]
+            errors = LISTING_ERRORS[source]
+            listed = [(p, r) for p, r in story.people if p["birth_date"] <= _iso(on)]
+            others = [entry for entry in listed if entry[1] != "kepala_keluarga"]
+            if others and rng.random() < errors["missing"]:
+                listed.remove(rng.choice(others))
+            members = [{"nik": p["nik"], "relationship": r, "deceased": False} for p, r in listed]
+            if len(members) > 1 and rng.random() < errors["deceased"]:
+                rng.choice(members[1:])["deceased"] = True
+            if rng.random() < errors["extra"]:
+                extra = self._someone_else(story)
+                if extra["nik"] not in niks:
+                    members.append(extra)
+            flags = {flag for program, flag in SOURCE_FLAGS[source].items() if program in received}
+            if SOURCE_FLAGS[source]:
+                if "PKH" in flags and rng.random() < 0.15:
+                    flags.discard("PKH")
+                elif "PKH" not in flags and rng.random() < 0.05:
+                    flags.add("PKH")
+            cmd = {
+                "source": source,
+                "period": imported["period"],
+                "reference": imported["reference"],
+                "kk_number": story.family["register"]["kk_number"],
+                "members": members,
+                "desil": imported["desil"],
+                "benefits": sorted(flags),
+            }
+            story.steps.append(self._step("RecordSourceListing", on, cmd))
+
+    def _someone_else(self, story: _Story) -> dict:
+        """Someone a source lists who is not a member: a grown child who left for a KK of
+        their own, or a relative who stayed a while."""
+        rng = self.rng
+        head_born = dt.date.fromisoformat(story.head["birth_date"])
+        born = max(head_born + _years(rng.uniform(20, 30)), dt.date(1960, 1, 1))
+        born = min(born, dt.date(2006, 1, 1))
+        sex = rng.choice("MF")
+        nik = nik_for(story.head["nik"][:6], born, sex, rng.randint(1, 9999))
+        relationship = "anak" if born > head_born + _years(18) else "famili_lain"
+        return {"nik": nik, "relationship": relationship, "deceased": False}
+
     def _remember_neighbours(self, story: _Story) -> None:
         """This family's adults may object to later families of the kelurahan (the last 50
         adults of each kelurahan are kept)."""
@@ -1177,17 +1379,18 @@ class HistoryGenerator:
         nik = person["nik"]
         story.held.setdefault(nik, []).append(program)
         story.grants.append((program, nik))
+        decided, period = TERMS.get(program, (GRANTED_ON, PERIOD_2026))
         cmd = {
             "nik": nik,
             "program": program,
-            "period_start": PERIOD_2026[0],
-            "period_end": PERIOD_2026[1],
+            "period_start": period[0],
+            "period_end": period[1],
             "amount": AMOUNTS[program],
         }
         story.steps.append(
             self._step(
                 "GrantBenefit",
-                GRANTED_ON,
+                decided,
                 cmd,
                 reason=f"Penetapan penerima {program} 2026",
                 ref=f"benefit:{program}:{nik}",
@@ -1200,15 +1403,19 @@ class HistoryGenerator:
     ) -> dict:
         return {"command": command, "on": _iso(on), "cmd": cmd, "reason": reason, "ref": ref}
 
-    def _assessment(self, source: str, period: str, desil: int, start: dt.date) -> dict:
+    def _import(self, story: _Story, source: str, period: str, desil: int, start: dt.date) -> None:
+        """The source's file imported: the family's decile now (its listing is drawn in
+        `_listings`), with the file and the family's (first) row as the reference."""
         on = start + dt.timedelta(days=self.rng.randint(0, 60))
-        cmd = {
-            "source": source,
-            "desil": desil,
-            "period": period,
-            "reference": f"{source}-{period}-{self.rng.randint(1, 99999):05d}",
-        }
-        return self._step("RecordWelfareAssessment", on, cmd)
+        name, per_person, first_row = SOURCE_FILES[(source, period)]
+        row = self.rows.get(name, first_row)
+        self.rows[name] = row + (len(story.people) if per_person else 1)
+        reference = f"{name}#row={row}"
+        cmd = {"source": source, "desil": desil, "period": period, "reference": reference}
+        story.steps.append(self._step("RecordWelfareAssessment", on, cmd))
+        story.imports.append(
+            {"source": source, "period": period, "desil": desil, "on": on, "reference": reference}
+        )
 
     def _nib(self, person: dict, on: dt.date) -> dict:
         first = person["name"].split()[0]

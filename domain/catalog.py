@@ -79,6 +79,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DINSOS",
         "funding": "APBN",
         "kind": "insurance",
+        "yearly_target": 40000,  # families in a year (illustrative)
         "rules": {
             "max_desil": 5,
             "recipient": "any_member",
@@ -111,6 +112,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "BAZNAS",
         "funding": "BAZNAS",
         "kind": "bansos",
+        "yearly_target": 3500,  # families in a year (illustrative)
         "rules": {
             "once_per_kk": True,
             "recipient": "head",
@@ -124,6 +126,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DINSOS",
         "funding": "APBD",
         "kind": "bansos",
+        "yearly_target": 300,  # persons in a year (illustrative)
         "rules": {
             "recipient": "any_member",
             "serves_without_nik": True,
@@ -138,6 +141,7 @@ SEED_PROGRAMS: tuple[dict[str, Any], ...] = (
         "opd": "DISKOPUKM",
         "funding": "APBD",
         "kind": "empowerment",
+        "yearly_target": 2500,  # families in a year (illustrative)
         "rules": {
             "max_desil": 6,
             "recipient": "any_member",

@@ -24,7 +24,9 @@ SWEEP_DAY = dt.date(2026, 11, 28)
 FAMILIES = 300
 
 
-def seeded(seed_value: int = 3) -> Casework:
+def seeded(seed_value: int = 6) -> Casework:
+    # a seed whose 300 families call for every kind of action (seed 3 did until the seed
+    # granted BAZNAS's and DISKOPUKM's programs: its draws changed, no death reviewed)
     app = memory_casework()
     seed_app(app, FAMILIES, seed_value)
     return app
