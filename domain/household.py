@@ -53,6 +53,14 @@ ARRIVAL_TYPES = ("born_here", "pindah_datang")
 ASSESSMENT_SOURCES = ("DTSEN", "DTKS", "P3KE", "VERVAL")
 # The benefit flags a source's listing may mark as received (RecordSourceListing's `benefits`).
 LISTING_BENEFITS = ("PKH", "BPNT", "PBI_JK", "BPUM", "BST", "SEMBAKO")
+# The flags each source's files carry (reference-data.md, "File layouts seen in the field"):
+# what a source does not record, it cannot disagree on (DTSEN and verval record no aid).
+SOURCE_BENEFITS = {
+    "DTKS": ("PKH", "BPNT", "PBI_JK"),  # Bansos_Pkh, Bansos_Bpnt, Pbi_Jkn
+    "P3KE": ("PKH", "BPNT", "BPUM", "BST", "SEMBAKO"),  # penerima_*
+    "DTSEN": (),
+    "VERVAL": (),
+}
 # A listed member's relationship: the Casework codes, the head's included.
 LISTING_RELATIONSHIPS = (HEAD, *RELATIONSHIPS)
 VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")

@@ -12,7 +12,9 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing:
 - `membership`: the source lists as living someone who is not an active member here;
 - `deceased`: the source marks deceased someone alive (active) in the register;
 - `benefit`: a source that marks any aid disagrees with Casework's running benefits on the
-  flags whose program exists in Casework (a source that marks none says nothing of aid);
+  flags that source records (`SOURCE_BENEFITS`: no P3KE family disagrees over PBI-JK, which
+  P3KE does not record) and whose program exists in Casework (a source that marks none says
+  nothing of aid);
 - `desil`: the latest deciles of the sources differ by more than `DESIL_TOLERANCE`.
 
 Handlers only write facts and mark the household; at the end of each batch (`batch`) every
@@ -29,7 +31,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from adapters.db import Cursor, Database
-from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS
+from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS, SOURCE_BENEFITS
 from projections.base import Projection, erased_identity, identity, live_tables
 
 # How many deciles the sources may differ before it counts as a disagreement.
@@ -428,8 +430,9 @@ def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[
         missing = sorted(active - persons.keys())
         only_here = sorted(living - active)
         deceased = sorted({s for s, p in persons.items() if p["deceased"]} & active)
-        flagged = sorted(set(listing["benefits"]) & known)
-        benefit_differs = bool(listing["benefits"]) and set(flagged) != running_set
+        covered = set(SOURCE_BENEFITS.get(source, ())) & known
+        flagged = sorted(set(listing["benefits"]) & covered)
+        benefit_differs = bool(listing["benefits"]) and set(flagged) != running_set & covered
         reasons.update(
             reason
             for reason, found in (
@@ -569,7 +572,8 @@ PROJECTION = Projection(
     only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
     on_erasure=erase_person,
     batch=batch,
-    version=1,
+    # v2: benefits compared on the flags each source records (SOURCE_BENEFITS)
+    version=2,
 )
 
 

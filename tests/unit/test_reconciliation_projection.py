@@ -292,3 +292,31 @@ def test_after_a_random_workload_a_rebuild_equals_the_live_view(app, tmp_path):
     assert kept_counts(live) == direct_counts(live)
     reasons = {r for f in reconciliation.disagreeing(live.db, limit=1000) for r in f["reasons"]}
     assert reasons == set(reconciliation.REASONS)  # the workload met every kind
+
+
+def test_a_source_disagrees_on_aid_only_over_the_flags_it_records(app, tmp_path):
+    """P3KE has no PBI column: a P3KE family flagged for PKH, receiving PKH and PBI-JK, agrees
+    with Casework; DTKS records PBI, so the same flags from DTKS disagree."""
+    household_id, niks = family(app, 3, 3)
+    listing(app, household_id, "DTSEN", niks, desil=1)
+    for program, nik in (("PKH", niks[1]), ("PBI-JK", niks[0])):
+        app.grant_benefit(
+            {
+                "household_id": household_id,
+                "nik": nik,
+                "program": program,
+                "period_start": "2026-01-01",
+                "period_end": "2026-12-31",
+                "amount": 750000,
+            },
+            META,
+        )
+    listing(app, household_id, "P3KE", niks, desil=1, benefits=["PKH"])
+    view = View(app, tmp_path, "views.db").catch_up()
+    answer = reconciliation.household(view.db, household_id)
+    assert "benefit" not in answer["reasons"]
+    assert answer["sources"]["P3KE"]["compared_flags"] == ["PKH"]
+
+    listing(app, household_id, "DTKS", niks, desil=1, benefits=["PKH"])
+    view.catch_up()
+    assert "benefit" in reconciliation.household(view.db, household_id)["reasons"]
