@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from app import charts
+from app.context import services
 from app.csv_export import csv_response
 from app.messages import message
 from app.overview_api import (
@@ -97,7 +98,7 @@ def page():
         chart=_series_chart(series),
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
-        kecamatan_names=[k.name for k in KECAMATAN],
+        **_choices(),
         download_args={k: v for k, v in where.filters.items() if v},
     )
 
@@ -116,9 +117,15 @@ def _empty() -> dict[str, Any]:
         "chart": {"months": [], "scale": 1, "lines": []},
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
-        "kecamatan_names": [k.name for k in KECAMATAN],
+        **_choices(),
         "download_args": {},
     }
+
+
+def _choices() -> dict[str, Any]:
+    """The filter's lists: the OPDs of the programs defined, the kecamatan and kelurahan."""
+    opds = sorted({program.opd for program in services().casework.list_programs()})
+    return {"opd_names": opds, "kecamatan_list": KECAMATAN}
 
 
 def _download(make):

@@ -1759,7 +1759,7 @@ def reconciliation_page():
         found=found,
         scale=bar_scale(found["by_kelurahan"], ("listed", "any")),
         kecamatan_scale=bar_scale(found["by_kecamatan"], ("listed", "any")),
-        kecamatan_names=[k.name for k in KECAMATAN],
+        kecamatan_list=KECAMATAN,
     )
 
 
