@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -546,45 +547,57 @@ def _apply_in_chunks(
     envelopes: Iterable[dict],
     bar: RebuildProgress | None = None,
 ) -> int:
-    """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time, one
-    transaction per chunk; answers how many events were new (the first projection's count:
-    every projection tracks every stream)."""
+    """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time (the
+    projections' batches), one transaction per chunk, or one for all of them in a scratch
+    file (nobody else waits for it, and a page is written to it once, not at every commit);
+    answers how many events were new (the first projection's count: every projection tracks
+    every stream)."""
     applied, seen, chunk = 0, 0, []
     timing = bar or RebuildProgress("", 0)
+    whole = views.transaction() if views.scratch else nullcontext(None)
 
-    def write(chunk: list[dict]) -> int:
+    def write(cur: Cursor, chunk: list[dict]) -> int:
         counts = []
-        with views.transaction() as cur:
-            for projection in projections:
-                began = time.monotonic()
-                counts.append(apply_envelopes(cur, projection, names[projection.name], chunk))
-                timing.add(projection.name, time.monotonic() - began)
+        for projection in projections:
             began = time.monotonic()
-        timing.add("commit", time.monotonic() - began)
+            counts.append(apply_envelopes(cur, projection, names[projection.name], chunk))
+            timing.add(projection.name, time.monotonic() - began)
         return counts[0]
 
-    for env in envelopes:
-        chunk.append(env)
-        if len(chunk) >= REBUILD_CHUNK:
-            applied += write(chunk)
-            seen += len(chunk)
-            chunk = []
-            if bar is not None:
-                bar.update(seen)
-    if chunk:
-        applied += write(chunk)
+    def committed(outer: Cursor | None, chunk: list[dict]) -> int:
+        if outer is not None:
+            return write(outer, chunk)
+        with views.transaction() as cur:
+            count = write(cur, chunk)
+            began = time.monotonic()
+        timing.add("commit", time.monotonic() - began)
+        return count
+
+    with whole as outer:
+        for env in envelopes:
+            chunk.append(env)
+            if len(chunk) >= REBUILD_CHUNK:
+                applied += committed(outer, chunk)
+                seen += len(chunk)
+                chunk = []
+                if bar is not None:
+                    bar.update(seen)
+        if chunk:
+            applied += committed(outer, chunk)
+        began = time.monotonic()
+    timing.add("commit", time.monotonic() - began)
     return applied
 
 
 def groups(names: list[str], workers: int) -> list[list[str]]:
     """The projections split among `workers` processes, each reading the events once: the
-    ones with the most handlers first, each to the group with the fewest handlers so far."""
+    heaviest first (`Projection.rebuild_weight`), each to the group lightest so far."""
     found: list[list[str]] = [[] for _ in range(workers)]
-    load = [0] * workers
-    for name in sorted(names, key=lambda n: -len(PROJECTIONS[n].handlers)):
+    load = [0.0] * workers
+    for name in sorted(names, key=lambda n: -PROJECTIONS[n].rebuild_weight):
         lightest = load.index(min(load))
         found[lightest].append(name)
-        load[lightest] += len(PROJECTIONS[name].handlers)
+        load[lightest] += PROJECTIONS[name].rebuild_weight
     return [group for group in found if group]
 
 

@@ -122,6 +122,7 @@ def benefit_terminated(cur: Cursor, names: dict[str, str], envelope: dict[str, A
 
 PROJECTION = Projection(
     name="reviews",
+    rebuild_weight=1.5,
     tables=TABLES,
     only_its_handlers=True,  # the review queue only: nothing else of a household is kept
     handlers={
@@ -192,9 +193,7 @@ def open_reviews(
         " ORDER BY deadline, opened_at, review_id LIMIT ? OFFSET ?",
         (today, *params, limit, offset),
     )
-    return [
-        {**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows
-    ]
+    return [{**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows]
 
 
 def all_rows(db: Database) -> dict[str, list[tuple]]:
