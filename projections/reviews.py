@@ -193,7 +193,9 @@ def open_reviews(
         " ORDER BY deadline, opened_at, review_id LIMIT ? OFFSET ?",
         (today, *params, limit, offset),
     )
-    return [{**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows]
+    return [
+        {**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows
+    ]
 
 
 def all_rows(db: Database) -> dict[str, list[tuple]]:
