@@ -27,6 +27,8 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -39,7 +41,7 @@ from adapters.codec import Codec
 from adapters.db import Cursor, Database
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
-from adapters.settings import Settings
+from adapters.settings import DatabaseUrl, Settings
 from adapters.signing import BadSignature, Signer, Verifier
 from adapters.topics import EVENTS, ensure_topics, events_topic_id
 from consumers.dead_letters import park
@@ -494,11 +496,17 @@ PROGRESS_SECONDS = 5.0  # a rebuild's progress line at most this often
 
 
 class RebuildProgress:
-    """A rebuild's progress line: events done of the total, events/s (every few seconds)."""
+    """A rebuild's progress line: events done of the total, events/s (every few seconds);
+    at the end where the time went (each projection's handlers, the commits, the rest:
+    reading and revealing the events)."""
 
     def __init__(self, name: str, total: int) -> None:
         self.name, self.total = name, max(total, 1)
         self.started = self.shown = time.monotonic()
+        self.spent: dict[str, float] = {}  # projection (or "commit") -> seconds
+
+    def add(self, what: str, seconds: float) -> None:
+        self.spent[what] = self.spent.get(what, 0.0) + seconds
 
     def update(self, done: int) -> None:
         now = time.monotonic()
@@ -516,6 +524,21 @@ class RebuildProgress:
             max(self.total - done, 0) / max(rate, 1e-6),
         )
 
+    def summary(self, applied: int) -> None:
+        took = time.monotonic() - self.started
+        parts = [f"{what} {seconds:.1f} s" for what, seconds in self.spent.items()]
+        reading = took - sum(self.spent.values())
+        log.info(
+            "rebuilding %s: %d events applied in %.1f s (%.0f events/s): %s, reading and"
+            " revealing %.1f s",
+            self.name,
+            applied,
+            took,
+            applied / max(took, 1e-6),
+            ", ".join(parts),
+            reading,
+        )
+
 
 def _apply_in_chunks(
     views: Database,
@@ -524,48 +547,71 @@ def _apply_in_chunks(
     envelopes: Iterable[dict],
     bar: RebuildProgress | None = None,
 ) -> int:
-    """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time, one
-    transaction per chunk; answers how many events were new (the first projection's count:
-    every projection tracks every stream)."""
+    """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time (the
+    projections' batches), one transaction per chunk, or one for all of them in a scratch
+    file (nobody else waits for it, and a page is written to it once, not at every commit);
+    answers how many events were new (the first projection's count: every projection tracks
+    every stream)."""
     applied, seen, chunk = 0, 0, []
+    timing = bar or RebuildProgress("", 0)
+    whole = views.transaction() if views.scratch else nullcontext(None)
 
-    def write(chunk: list[dict]) -> int:
-        with views.transaction() as cur:
-            counts = [apply_envelopes(cur, p, names[p.name], chunk) for p in projections]
+    def write(cur: Cursor, chunk: list[dict]) -> int:
+        counts = []
+        for projection in projections:
+            began = time.monotonic()
+            counts.append(apply_envelopes(cur, projection, names[projection.name], chunk))
+            timing.add(projection.name, time.monotonic() - began)
         return counts[0]
 
-    for env in envelopes:
-        chunk.append(env)
-        if len(chunk) >= REBUILD_CHUNK:
-            applied += write(chunk)
-            seen += len(chunk)
-            chunk = []
-            if bar is not None:
-                bar.update(seen)
-    if chunk:
-        applied += write(chunk)
+    def committed(outer: Cursor | None, chunk: list[dict]) -> int:
+        if outer is not None:
+            return write(outer, chunk)
+        with views.transaction() as cur:
+            count = write(cur, chunk)
+            began = time.monotonic()
+        timing.add("commit", time.monotonic() - began)
+        return count
+
+    with whole as outer:
+        for env in envelopes:
+            chunk.append(env)
+            if len(chunk) >= REBUILD_CHUNK:
+                applied += committed(outer, chunk)
+                seen += len(chunk)
+                chunk = []
+                if bar is not None:
+                    bar.update(seen)
+        if chunk:
+            applied += committed(outer, chunk)
+        began = time.monotonic()
+    timing.add("commit", time.monotonic() - began)
     return applied
 
 
 def groups(names: list[str], workers: int) -> list[list[str]]:
     """The projections split among `workers` processes, each reading the events once: the
-    ones with the most handlers first, each to the group with the fewest handlers so far."""
+    heaviest first (`Projection.rebuild_weight`), each to the group lightest so far."""
     found: list[list[str]] = [[] for _ in range(workers)]
-    load = [0] * workers
-    for name in sorted(names, key=lambda n: -len(PROJECTIONS[n].handlers)):
+    load = [0.0] * workers
+    for name in sorted(names, key=lambda n: -PROJECTIONS[n].rebuild_weight):
         lightest = load.index(min(load))
         found[lightest].append(name)
-        load[lightest] += len(PROJECTIONS[name].handlers)
+        load[lightest] += PROJECTIONS[name].rebuild_weight
     return [group for group in found if group]
 
 
-def rebuild(system: System, names: list[str], workers: int | None = None) -> None:
+def rebuild(
+    system: System, names: list[str], workers: int | None = None, *, in_place: bool = False
+) -> None:
     """Rebuild projections into fresh tables and swap them in while readers keep reading.
 
     The projections are split among `workers` processes (default: one per core, `groups`),
     each reading and revealing the events once for all of its projections and writing in
-    transactions of `REBUILD_CHUNK` events (on SQLite the writers take turns: one writer at a
-    time). `workers=1`: all of them here, from one reading."""
+    transactions of `REBUILD_CHUNK` events; on SQLite into a scratch file of its own, copied
+    into the views file at the end (`rebuild_together`), unless `in_place` (less disk: the
+    views file is written directly, the processes taking turns for every chunk).
+    `workers=1`: all of them here, from one reading."""
     workers = min(len(names), workers or os.cpu_count() or 1)
     if workers > 1:
         settings = system.settings
@@ -576,7 +622,7 @@ def rebuild(system: System, names: list[str], workers: int | None = None) -> Non
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [
-                pool.submit(_rebuild_in_process, settings, group)
+                pool.submit(_rebuild_in_process, settings, group, in_place)
                 for group in groups(names, workers)
             ]
             for future in as_completed(futures):
@@ -588,12 +634,14 @@ def rebuild(system: System, names: list[str], workers: int | None = None) -> Non
     store, views = system.store, system.views
     try:
         ensure_schema(views, [PROJECTIONS[n] for n in names])
-        rebuild_together(system, app, reader, store, views, [PROJECTIONS[n] for n in names])
+        rebuild_together(
+            system, app, reader, store, views, [PROJECTIONS[n] for n in names], in_place=in_place
+        )
     finally:
         system.close()
 
 
-def _rebuild_in_process(settings: Settings, names: list[str]) -> None:
+def _rebuild_in_process(settings: Settings, names: list[str], in_place: bool) -> None:
     """A group of projections rebuilt in a worker process of `rebuild`."""
     if not logging.getLogger().handlers:  # a spawned process: log as the parent does
         logging.basicConfig(
@@ -602,7 +650,7 @@ def _rebuild_in_process(settings: Settings, names: list[str]) -> None:
         )
         for noisy in ("kafka", "eventsourcing"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-    rebuild(bootstrap(settings), names, workers=1)
+    rebuild(bootstrap(settings), names, workers=1, in_place=in_place)
 
 
 def rebuild_one(
@@ -624,37 +672,67 @@ def rebuild_together(
     store: Database,
     views: Database,
     projections: list[Projection],
+    *,
+    in_place: bool = False,
 ) -> dict[str, int]:
     """Rebuild these projections from one reading of the events (each event revealed once,
     applied to each projection's fresh tables in the same transaction), then swap each in;
-    answers each one's new generation."""
+    answers each one's new generation.
+
+    On SQLite the fresh tables are filled in a scratch file of this process (`scratch_views`)
+    and copied into the views file at the end, one transaction per projection: processes
+    rebuilding side by side do not take turns on the views file for every chunk, and the
+    chunks wait for no disk. On PostgreSQL (or when `in_place`) they are filled in place."""
     started = time.monotonic()
+    settings = system.settings
     expected, top = store_counts(store)
     fresh: dict[str, int] = {}
     names: dict[str, dict[str, str]] = {}
-    with views.transaction() as cur:
-        for projection in projections:
-            live = current_generation(cur, projection, lock=False)
-            fresh[projection.name] = live + 1
-            if live > 2:  # readers may still be on live - 1
-                drop_generation(cur, projection, live - 2)
-            drop_generation(cur, projection, live + 1)
-            names[projection.name] = create_generation(cur, projection, live + 1)
-    label = ", ".join(p.name for p in projections)
-    log.info("rebuilding %s from %d events", label, expected)
-    applied = 0
-    settings = system.settings
-    bar = RebuildProgress(label, expected)
-    if settings.kafka:
-        applied = _apply_in_chunks(
-            views, projections, names, _topic_envelopes(system, reader, top, expected), bar
-        )
-    if applied < expected:
-        source = "the store" if applied == 0 else "the store (the topic lacks some events)"
-        log.warning("rebuild of %s: reading from %s", label, source)
-        applied += _apply_in_chunks(
-            views, projections, names, _store_envelopes(app, reader, settings.tenant, 0, top), bar
-        )
+    scratch = scratch_views(views) if views.kind == "sqlite" and not in_place else None
+    try:
+        with views.transaction() as cur:
+            for projection in projections:
+                live = current_generation(cur, projection, lock=False)
+                fresh[projection.name] = live + 1
+                if scratch is None:
+                    _clear_generations(cur, projection, live)
+                    names[projection.name] = create_generation(cur, projection, live + 1)
+        if scratch is not None:
+            with scratch.transaction() as cur:
+                for projection in projections:
+                    names[projection.name] = create_generation(
+                        cur, projection, fresh[projection.name]
+                    )
+        label = ", ".join(p.name for p in projections)
+        log.info("rebuilding %s from %d events", label, expected)
+        bar = RebuildProgress(label, expected)
+        built = scratch or views
+        applied = 0
+        if settings.kafka:
+            applied = _apply_in_chunks(
+                built, projections, names, _topic_envelopes(system, reader, top, expected), bar
+            )
+        if applied < expected:
+            source = "the store" if applied == 0 else "the store (the topic lacks some events)"
+            log.warning("rebuild of %s: reading from %s", label, source)
+            applied += _apply_in_chunks(
+                built,
+                projections,
+                names,
+                _store_envelopes(app, reader, settings.tenant, 0, top),
+                bar,
+            )
+        bar.summary(applied)
+        if scratch is not None:
+            copied = time.monotonic()
+            for projection in projections:
+                copy_generation(views, scratch, projection, fresh[projection.name])
+            log.info(
+                "rebuild of %s: copied into the views in %.1f s", label, time.monotonic() - copied
+            )
+    finally:
+        if scratch is not None:
+            discard(scratch)
     for projection in projections:
         with views.transaction() as cur:
             # Lock the pointer first: runners wait, then the events stored since `top` are
@@ -676,3 +754,60 @@ def rebuild_together(
             time.monotonic() - started,
         )
     return fresh
+
+
+def _clear_generations(cur: Cursor, projection: Projection, live: int) -> None:
+    """Room for generation live + 1: whatever an earlier rebuild left of it is dropped, and
+    generation live - 2 (readers may still be on live - 1)."""
+    if live > 2:
+        drop_generation(cur, projection, live - 2)
+    drop_generation(cur, projection, live + 1)
+
+
+def scratch_views(views: Database) -> Database:
+    """An empty scratch SQLite file beside the views file (same disk, its owner's only),
+    for this process's rebuild."""
+    path = Path(f"{views.url.path}.rebuild-{os.getpid()}")
+    for leftover in (path, Path(f"{path}-journal")):  # of a process that had this id
+        leftover.unlink(missing_ok=True)
+    return Database(
+        DatabaseUrl(url=f"sqlite:///{path}", kind="sqlite", path=str(path)), scratch=True
+    )
+
+
+def discard(scratch: Database) -> None:
+    scratch.close()
+    path = Path(scratch.url.path)
+    for leftover in (path, Path(f"{path}-journal")):
+        leftover.unlink(missing_ok=True)
+
+
+SCRATCH = "rebuilt"  # the schema name of the scratch file attached to the views
+
+
+def copy_generation(views: Database, scratch: Database, projection: Projection, fresh: int) -> None:
+    """Generation `fresh` of the projection, built in `scratch`, copied into the views file
+    (not live yet: the pointer moves afterwards). Its tables are first created empty as
+    `create_generation` makes them, so SQLite copies each table's rows and index entries as
+    they are, in one statement; then the scratch file is attached for the copy only (an
+    unqualified name could mean one of its tables). A rebuild that swapped in meanwhile is
+    refused."""
+    scratch.close()  # its exclusive lock released; everything is committed
+    with views.transaction() as cur:
+        live = current_generation(cur, projection, lock=False)
+        if live + 1 != fresh:
+            raise RuntimeError(
+                f"rebuild of {projection.name}: generation {live} went live meanwhile"
+            )
+        _clear_generations(cur, projection, live)
+        tables = list(create_generation(cur, projection, fresh).values())
+        for table in tables:
+            cur.execute(f"DELETE FROM {table}")  # create_generation's progress row
+    conn = views.connection
+    conn.execute(f"ATTACH DATABASE ? AS {SCRATCH}", (scratch.url.path,))
+    try:
+        with views.transaction() as cur:
+            for table in tables:
+                cur.execute(f"INSERT INTO main.{table} SELECT * FROM {SCRATCH}.{table}")
+    finally:
+        conn.execute(f"DETACH DATABASE {SCRATCH}")

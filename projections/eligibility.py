@@ -1013,6 +1013,7 @@ HANDLERS = {
 
 PROJECTION = Projection(
     name="eligibility",
+    rebuild_weight=30,
     tables=TABLES,
     handlers=HANDLERS,
     serves="program",

@@ -564,6 +564,7 @@ HANDLERS = {
 
 PROJECTION = Projection(
     name="reconciliation",
+    rebuild_weight=4,
     tables=TABLES,
     handlers=HANDLERS,
     # what the sources say against the register: the registry's own work (Dinas Sosial)

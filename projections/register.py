@@ -368,6 +368,7 @@ HANDLERS = {
 
 PROJECTION = Projection(
     name="register",
+    rebuild_weight=9,
     tables=TABLES,
     handlers=HANDLERS,
     # the registry may keep restricted persons (shown with `restricted`)
