@@ -122,19 +122,24 @@ class Importer:
         return self.app.execute(name, cmd, self._meta())
 
     def _try(
-        self, name: str, cmd: dict[str, Any], household_id: str, member: Member, out: list
-    ) -> bool:
-        """A member's command; refused by a rule checked before anything changed, the row is
-        rejected and the family goes on; refused after a change, the family is refused."""
-        before = self.app.get_household(household_id).version
+        self,
+        name: str,
+        cmd: dict[str, Any],
+        household_id: str,
+        before: int,
+        member: Member,
+        out: list,
+    ) -> int:
+        """A member's command on the household at version `before`; answers its version
+        after. Refused by a rule checked before anything changed, the row is rejected and the
+        family goes on; refused after a change, the family is refused."""
         try:
-            self._run(name, cmd)
-            return True
+            return self._run(name, cmd).version
         except DomainError as error:
             if self.app.get_household(household_id).version != before:
                 raise Refused(error.code, member) from None
             out.append(Rejection(member.table, member.row, member.column(error.field), error.code))
-            return False
+            return before
 
     def apply(self, family: Family, out: list[Rejection]) -> str:
         """Carry out one family's commands (inside a `together()` block); answers imported,
@@ -180,7 +185,8 @@ class Importer:
         return "imported"
 
     def _members(self, family: Family, household_id: str, out: list[Rejection]) -> int:
-        known = self.app.get_household(household_id).members
+        household = self.app.get_household(household_id)
+        known, version = household.members, household.version
         added = 0
         for member in family.members:
             if member.person["nik"] in known or member.deceased:
@@ -198,7 +204,9 @@ class Importer:
                 "person": member.person,
                 "relationship": member.relationship,
             }
-            added += self._try("AddMember", cmd, household_id, member, out)
+            after = self._try("AddMember", cmd, household_id, version, member, out)
+            added += after != version
+            version = after
         return added
 
     def _facts(self, family: Family, household_id: str) -> int:
