@@ -83,9 +83,9 @@ def read_csv(path: Path) -> Table:
             header = [column(cell) for cell in cells]
             table.header = header
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        table.rows.append((reader.line_num, [cell.strip() for cell in cells]))
+        stripped = [cell.strip() for cell in cells]
+        if any(stripped):
+            table.rows.append((reader.line_num, stripped))
     return table
 
 

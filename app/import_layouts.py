@@ -341,23 +341,26 @@ def check_place(
     address = row[place_columns["address"]]
     rt, rw = rt_rw(address, row[place_columns.get("rt", "")], row[place_columns.get("rw", "")])
     _, person, person_cols = head
-    columns = {
-        "kk_number": (row, kk_column),
-        **{name: (row, place_columns[name]) for name in ("kecamatan", "kelurahan", "address")},
-        "rt": (row, place_columns.get("rt", place_columns["address"])),
-        "rw": (row, place_columns.get("rw", place_columns["address"])),
-        **person_cols,
-    }
+
+    def columns() -> dict[str, tuple[Row, str]]:  # where a problem is rejected (only then)
+        return {
+            "kk_number": (row, kk_column),
+            **{name: (row, place_columns[name]) for name in ("kecamatan", "kelurahan", "address")},
+            "rt": (row, place_columns.get("rt", place_columns["address"])),
+            "rw": (row, place_columns.get("rw", place_columns["address"])),
+            **person_cols,
+        }
+
     # RegisterHousehold's schema in two parts: the place (checked once per distinct KK
     # number and place: `_load_place`) and the head, on every row, by the schema nested as
     # its `head` (PersonSchema: the NIK, name, birth date and sex, and how they agree)
     place, problems = _load_place((row[kk_column], kecamatan, kelurahan, address, rt, rw))
     if problems:
-        _reject(problems, columns, out)
+        _reject(problems, columns(), out)
     try:
         head = _person_schema().load(person)
     except ValidationError as error:
-        _reject({"head": error.messages}, columns, out)
+        _reject({"head": error.messages}, columns(), out)
         return None
     if place is None:
         return None

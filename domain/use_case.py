@@ -139,6 +139,20 @@ class Together:
         return held
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """The events of a `together()` block, in their order, as one object for
+    `Application.save` (what it takes: events, or objects with `collect_events()`): the
+    library checks the kind of every object it is given, and these checks (runtime
+    `Protocol` checks) cost more than the rest of saving an event."""
+
+    events: list[Any]
+    id: uuid.UUID = field(default_factory=uuid.uuid4)  # no aggregate's: nothing snapshotted
+
+    def collect_events(self) -> list[Any]:
+        return self.events
+
+
 class HeldRepository(Repository):
     """eventsourcing's repository, answering the aggregate that the open `together()` block
     holds (`Together.current`), the store's otherwise."""
@@ -199,10 +213,15 @@ class UseCases(Application):
         if not block.events:
             return
         loaded = self.repository.get  # the block is closed: from the store
-        aggregates = [block.current(aggregate_id, loaded) for aggregate_id in block.held]
+        # the aggregates (their events already collected) that the save may snapshot, or put
+        # in the repository's cache when it has one: the claims need neither
+        aggregates = [
+            block.current(aggregate_id, loaded)
+            for aggregate_id, held in block.held.items()
+            if self.repository.cache is not None or type(held) in self.snapshotting_intervals
+        ]
         try:
-            # the aggregates (their events already collected): for their snapshots
-            self.save(*block.events, *aggregates)
+            self.save(_Recorded(block.events), *aggregates)
         except IntegrityError:
             raise self._explain_conflict(list(block.claims.values()), "nik") from None
 
