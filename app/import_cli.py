@@ -57,7 +57,9 @@ def run(system: System, args: argparse.Namespace) -> int:
         print(f"casework import: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     app = system.casework
-    importer = Importer(app, args.kind, args.period, batch=args.batch, max_rate=args.max_rate)
+    importer = Importer(
+        app, args.kind, args.period, batch=args.batch, max_rate=args.max_rate, own_process=True
+    )
     interactive = sys.stderr.isatty()
     try:
         summary = importer.run(

@@ -103,9 +103,12 @@ class Importer:
         actor: Actor = SYSTEM,
         batch: int = BATCH,
         max_rate: float | None = None,
+        own_process: bool = False,
     ) -> None:
         self.app, self.kind, self.source, self.period = app, kind, SOURCES[kind], period
         self.actor, self.batch, self.max_rate = actor, max(batch, 1), max_rate
+        # the import is the process's only work (the CLI): the collector may be tuned for it
+        self.own_process = own_process
         self.meta_source = f"import:{kind}"
         self.optimistic = True
 
@@ -305,10 +308,13 @@ class Importer:
     ) -> Summary:
         started = time.monotonic()
         paths = [Path(p) for p in paths]
-        # What lives when the import starts (the process), and then the parsed files, outlive
-        # the rows and the batches: kept out of the collector's passes, which would otherwise
-        # walk all of it again each time the rows' and the batches' short-lived objects
-        # trigger a full one (a quarter of the import's time); put back when done.
+        # In its own process (the CLI), what lives when the import starts, and then the parsed
+        # files, outlive the rows and the batches: kept out of the collector's passes, which
+        # would otherwise walk all of it again each time the rows' and the batches' short-lived
+        # objects trigger a full one (a quarter of the import's time); put back when done. Not
+        # in the web process, where freezing would hold back every other thread's garbage too.
+        if not self.own_process:
+            return self._run_files(paths, started, progress)
         gc.freeze()
         try:
             return self._run_files(paths, started, progress)
@@ -327,7 +333,8 @@ class Importer:
         rows_total = sum(len(f.rows) for f in families)
         bar = progress(rows_total) if progress else None
         rows_done = sum(len(f.rows) for f in families[:done])
-        gc.freeze()  # the parsed files too
+        if self.own_process:
+            gc.freeze()  # the parsed files too
         for start in range(done, len(families), self.batch):
             chunk = families[start : start + self.batch]
             self._batch(chunk, counts, late)
