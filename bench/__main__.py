@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: FAILED", file=sys.stderr)
                 traceback.print_exc()
     options = dict(vars(args), seconds_total=round(time.monotonic() - started, 1))
-    path = report.write(results, options)
+    path = report.write(results, options, report.CITY_RESULTS if args.city else report.RESULTS)
     below = [r.name for r in results if getattr(r, "ok", True) is False]
     summary = f"{len(results)} results in {options['seconds_total']:.0f} s, written to {path}"
     if below:
