@@ -30,6 +30,7 @@ BENCHMARKS = (
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
+CITY_STEPS = ("import", "rebuild", "reads", "load")  # --city: the seed always runs
 CITY_HELP = """\
 --city: the whole system at city scale (bench/city.py; docs/performance.md): `casework seed
 --households N` (cached under var/bench-cache/ after its first run: its time and memory are
@@ -107,10 +108,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="a load-test user's mean think time between requests (1.0; 0: none)",
     )
-    city.add_argument("--no-load", action="store_true", help="skip the load test")
+    city.add_argument(
+        "--skip",
+        nargs="+",
+        choices=CITY_STEPS,
+        default=[],
+        metavar="STEP",
+        help=f"leave out these steps ({', '.join(CITY_STEPS)}; without the rebuild there are"
+        " no views: no reads and no load test either)",
+    )
     args = cli.parse_args(argv)
-    if not args.city and (args.households is not None or args.fresh or args.no_load):
-        cli.error("--households, --fresh and --no-load go with --city")
+    if not args.city and (args.households is not None or args.fresh or args.skip):
+        cli.error("--households, --fresh and --skip go with --city")
     if args.households is not None and args.households < 1:
         cli.error("--households: at least 1")
     unknown = [n for n in args.names if n not in BENCHMARKS + BY_NAME_ONLY]
@@ -194,7 +203,7 @@ def city_plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callab
                 users=args.users,
                 seconds=args.load_seconds,
                 think=args.think,
-                load=not args.no_load,
+                steps=[s for s in CITY_STEPS if s not in args.skip],
             ),
         )
     ]

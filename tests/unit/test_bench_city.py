@@ -11,8 +11,8 @@ from bench.city import ACCESS, Load
 
 
 def test_city_options_go_with_city_only(capsys):
-    args = parse(["--city", "--households", "20000", "--think", "0"])
-    assert (args.city, args.households, args.think) == (True, 20_000, 0.0)
+    args = parse(["--city", "--households", "20000", "--think", "0", "--skip", "load"])
+    assert (args.city, args.households, args.think, args.skip) == (True, 20_000, 0.0, ["load"])
     assert parse([]).city is False
     with pytest.raises(SystemExit):
         parse(["--households", "20000"])
