@@ -356,7 +356,7 @@ def keys_env(master_key: str) -> dict[str, str]:
     }
 
 
-def process_env(store: Path, views: Path, master_key: str, **more: str) -> dict[str, str]:
+def process_env(store: Path, views: Path, master_key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
     env.update(keys_env(master_key))
     env.update(
@@ -367,7 +367,6 @@ def process_env(store: Path, views: Path, master_key: str, **more: str) -> dict[
             "PYTHONUNBUFFERED": "1",
         }
     )
-    env.update(more)
     return env
 
 
@@ -576,7 +575,7 @@ def rebuild(deployment: Deployment, workers: int) -> list[Figure]:
 # --- accounts and the values asked for -------------------------------------------------------
 
 
-def make_plan(deployment: Deployment, households: int, ws: Workspace) -> Plan:
+def make_plan(deployment: Deployment, households: int) -> Plan:
     """An account (web password and API token) per role, made by `casework users add` and
     `casework tokens issue`, and random values from the city."""
     views = Database(DatabaseUrl.parse(f"sqlite:///{deployment.views}", "CASEWORK_VIEWS"))
@@ -877,7 +876,7 @@ def run(
         return
     deployment = deploy(ws, town)
     yield from rebuild(deployment, workers)
-    plan = make_plan(deployment, households, ws)
+    plan = make_plan(deployment, households)
     if "reads" in steps:
         yield from reads(deployment, plan, requests)
     if "load" in steps:
