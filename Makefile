@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO ?= 200
 
-.PHONY: install run test lint bench browser clean clean-all
+.PHONY: install run test lint bench bench-city browser clean clean-all
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: install browser lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# The city-scale run (docs/performance.md): HOUSEHOLDS=20000 make bench-city for a smaller city.
+HOUSEHOLDS ?= 160000
+bench-city: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench --city --households $(HOUSEHOLDS)
 
 # The master key (var/master_key) makes every personal field readable: `clean` keeps it (and
 # var/secret_key); `clean-all` deletes it too, only after the answer "yes".

@@ -30,10 +30,24 @@ BENCHMARKS = (
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
+CITY_STEPS = ("import", "rebuild", "reads", "load")  # --city: the seed always runs
+CITY_HELP = """\
+--city: the whole system at city scale (bench/city.py; docs/performance.md): `casework seed
+--households N` (cached under var/bench-cache/ after its first run: its time and memory are
+reprinted), `casework rebuild --workers 2`, the server time (p95) of the searches by name, NIK
+and KK, the household page, eligibility, the cross-OPD views, the overlap matrix and the
+reconciliation page, then locust's users against `casework web` (needs the [bench] extra:
+`pip install -e '.[bench]'`, or `make bench-city`). Other benchmarks are not run with --city.
+"""
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    cli = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    cli = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.splitlines()[0],
+        epilog=CITY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cli.add_argument(
         "names",
         nargs="*",
@@ -68,7 +82,46 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     cli.add_argument(
         "--rate", type=float, default=100, help="commands per second in the latency run (100)"
     )
+    city = cli.add_argument_group("city scale (--city)")
+    city.add_argument(
+        "--city",
+        action="store_true",
+        help="seed (or reuse) the city, rebuild its views, time its reads, load-test it",
+    )
+    city.add_argument(
+        "--households",
+        type=int,
+        default=None,
+        metavar="N",
+        help="families in the city (default 160000, Kota Jambi)",
+    )
+    city.add_argument(
+        "--fresh", action="store_true", help="seed again even when the city is cached"
+    )
+    city.add_argument("--requests", type=int, default=200, help="timed requests per read (200)")
+    city.add_argument("--users", type=int, default=50, help="locust users (50)")
+    city.add_argument("--load-seconds", type=int, default=60, help="length of the load test (60)")
+    city.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="a load-test user's mean think time between requests (1.0; 0: none)",
+    )
+    city.add_argument(
+        "--skip",
+        nargs="+",
+        choices=CITY_STEPS,
+        default=[],
+        metavar="STEP",
+        help=f"leave out these steps ({', '.join(CITY_STEPS)}; without the rebuild there are"
+        " no views: no reads and no load test either)",
+    )
     args = cli.parse_args(argv)
+    if not args.city and (args.households is not None or args.fresh or args.skip):
+        cli.error("--households, --fresh and --skip go with --city")
+    if args.households is not None and args.households < 1:
+        cli.error("--households: at least 1")
     unknown = [n for n in args.names if n not in BENCHMARKS + BY_NAME_ONLY]
     if unknown:
         cli.error(
@@ -106,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list = []  # report.Result, report.Latency or another figure with line/as_json
     failed: list[str] = []
     started = time.monotonic()
+    if args.city and (args.store, args.views) != ("sqlite", "sqlite"):
+        print("--city runs on SQLite only (PostgreSQL: not written yet)", file=sys.stderr)
+        return 2
     with Workspace(args.store, args.views) as ws:
-        for name, run in plan(args, ws):
+        for name, run in city_plan(args, ws) if args.city else plan(args, ws):
             try:
                 for result in run():
                     results.append(result)
@@ -117,15 +173,40 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: FAILED", file=sys.stderr)
                 traceback.print_exc()
     options = dict(vars(args), seconds_total=round(time.monotonic() - started, 1))
-    path = report.write(results, options)
-    below = [r.name for r in results if not getattr(r, "ok", True)]
+    path = report.write(results, options, report.CITY_RESULTS if args.city else report.RESULTS)
+    below = [r.name for r in results if getattr(r, "ok", True) is False]
     summary = f"{len(results)} results in {options['seconds_total']:.0f} s, written to {path}"
     if below:
         summary += f"; BELOW TARGET: {', '.join(below)}"
     if failed:
         summary += f"; FAILED: {', '.join(failed)}"
+    if args.city:
+        from bench.city import summary as city_summary
+
+        print(city_summary(results))
     print(summary)
     return 1 if failed else 0
+
+
+def city_plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[], list]]]:
+    from bench.city import CITY_FAMILIES
+    from bench.city import run as bench_city
+
+    return [
+        (
+            "city",
+            lambda: bench_city(
+                ws,
+                households=args.households or CITY_FAMILIES,
+                fresh=args.fresh,
+                requests=args.requests,
+                users=args.users,
+                seconds=args.load_seconds,
+                think=args.think,
+                steps=[s for s in CITY_STEPS if s not in args.skip],
+            ),
+        )
+    ]
 
 
 def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[], list]]]:

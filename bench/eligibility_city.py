@@ -125,22 +125,22 @@ def dataset(families: int) -> Path:
         app.close()
     if counts["skipped"]:
         raise RuntimeError(f"{counts['skipped']} families skipped: the store was not fresh")
-    _checkpoint(partial)
+    checkpoint(partial)
     partial.rename(path)
     return path
 
 
-def sources_digest() -> str:
+def sources_digest(names: tuple[str, ...] = GENERATOR_SOURCES) -> str:
     """A digest of the code that draws the families and the catalog: a change to it makes
     another dataset (the write side's own changes need GENERATOR_VERSION raised)."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for name in GENERATOR_SOURCES:
+    for name in names:
         digest.update((root / name).read_bytes())
     return digest.hexdigest()[:10]
 
 
-def _checkpoint(path: Path) -> None:
+def checkpoint(path: Path) -> None:
     """Fold the WAL into the file, so the file alone is the store."""
     conn = sqlite3.connect(path)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path("var/bench-results.json")
+CITY_RESULTS = Path("var/bench-city-results.json")  # `--city`: kept apart from `make bench`'s
 
 
 @dataclass
