@@ -294,10 +294,8 @@ class UseCases(Application):
         return Stored(
             stream_id=str(aggregate.id),
             version=aggregate.version,
-            position=max((r.notification.id for r in own), default=0),
-            first_version=min(
-                (r.domain_event.originator_version for r in own), default=aggregate.version + 1
-            ),
+            position=max(r.notification.id for r in own),
+            first_version=min(r.domain_event.originator_version for r in own),
         )
 
     def _explain_conflict(self, claims: list, unique_field: str) -> Conflict:

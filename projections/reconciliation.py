@@ -101,6 +101,10 @@ TABLES = {
     ),
 }
 INDEXES = [
+    # the list without a place: in household id order from the index, no sort of every family
+    "CREATE INDEX IF NOT EXISTS {households}_all ON {households} (disagrees, household_id)",
+    "CREATE INDEX IF NOT EXISTS {disagreements}_all"
+    " ON {disagreements} (reason, household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_list"
     " ON {households} (disagrees, kelurahan, household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_kecamatan"
@@ -573,8 +577,9 @@ PROJECTION = Projection(
     only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
     on_erasure=erase_person,
     batch=batch,
-    # v2: benefits compared on the flags each source records (SOURCE_BENEFITS)
-    version=2,
+    # v2: benefits compared on the flags each source records (SOURCE_BENEFITS); v3: the
+    # unfiltered lists' indexes
+    version=3,
 )
 
 
