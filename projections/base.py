@@ -134,10 +134,23 @@ def name_terms(text: str) -> set[str]:
 
 class Opened(str):
     """A personal text or date of an envelope opened by `reveal` that still knows its token;
-    a name (SEARCHED_FIELDS) also the keyed hashes of its `name_terms`."""
+    a name (SEARCHED_FIELDS) also the keyed hashes of its `name_terms`, computed when a view
+    first asks for them (most views never do)."""
 
     token: str
-    terms: frozenset[str]
+    _codec: Codec | None = None  # set for a name: `terms` hashes its words with it
+    _terms: frozenset[str] | None = None
+
+    @property
+    def terms(self) -> frozenset[str]:
+        if self._terms is None:
+            codec = self._codec
+            self._terms = (
+                frozenset(codec.lookup("name", term) for term in sorted(name_terms(self)))
+                if codec is not None
+                else frozenset()
+            )
+        return self._terms
 
 
 @dataclass(frozen=True)
@@ -172,11 +185,8 @@ def _kept(codec: Codec, stored: Any, opened: Any, key: Any) -> Any:
             return opened
         found = Opened(opened)
         found.token = stored
-        found.terms = (
-            frozenset(codec.lookup("name", term) for term in sorted(name_terms(opened)))
-            if key in SEARCHED_FIELDS
-            else frozenset()
-        )
+        if key in SEARCHED_FIELDS:
+            found._codec = codec
         return found
     if kind is dict and type(opened) is dict and len(stored) == len(opened):
         for (name, item), shown in zip(stored.items(), list(opened), strict=True):

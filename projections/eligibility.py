@@ -136,21 +136,92 @@ def _member(person: dict[str, Any], relationship: str, position: int) -> dict[st
 
 
 def _load(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, Any] | None:
+    """The household's facts; within a batch read once and kept until the batch writes them
+    (`_write_facts`), so a household's many events cost one read and one write."""
+    marks = _marks_for(names)
+    if marks is not None and household_id in marks.facts:
+        return marks.facts[household_id]
     row = cur.execute(
         f"SELECT facts FROM {names['facts']} WHERE household_id=?", (household_id,)
     ).fetchone()
-    return json.loads(row[0]) if row else None
+    facts = json.loads(row[0]) if row else None
+    if marks is not None:
+        marks.facts[household_id] = facts
+    return facts
 
 
 def _save(cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str, Any]) -> None:
-    text = json.dumps(facts, sort_keys=True)
+    marks = _marks_for(names)
+    if marks is not None:
+        marks.facts[household_id] = facts
+        if household_id not in marks.new:
+            marks.changed.add(household_id)
+        return
     cur.execute(
         f"UPDATE {names['facts']} SET kelurahan=?, facts=? WHERE household_id=?",
-        (facts["kelurahan"], text, household_id),
+        (facts["kelurahan"], json.dumps(facts, sort_keys=True), household_id),
     )
 
 
+def _insert(cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str, Any]) -> None:
+    marks = _marks_for(names)
+    if marks is not None:
+        if household_id in marks.new or marks.facts.get(household_id) is not None:
+            raise ValueError("eligibility: a household registered twice in one batch")
+        marks.facts[household_id] = facts
+        marks.new.add(household_id)
+        return
+    cur.execute(
+        f"INSERT INTO {names['facts']} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
+        (household_id, facts["kelurahan"], json.dumps(facts, sort_keys=True)),
+    )
+
+
+def _write_facts(cur: Cursor, names: dict[str, str]) -> None:
+    """The facts the batch has changed so far, written (before anything reads the table)."""
+    marks = _marks_for(names)
+    if marks is None or not (marks.new or marks.changed):
+        return
+    table = names["facts"]
+    if marks.new:
+        cur.executemany(
+            f"INSERT INTO {table} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
+            [
+                (h, marks.facts[h]["kelurahan"], json.dumps(marks.facts[h], sort_keys=True))
+                for h in sorted(marks.new)
+            ],
+        )
+    if marks.changed:
+        cur.executemany(
+            f"UPDATE {table} SET kelurahan=?, facts=? WHERE household_id=?",
+            [
+                (marks.facts[h]["kelurahan"], json.dumps(marks.facts[h], sort_keys=True), h)
+                for h in sorted(marks.changed)
+            ],
+        )
+    marks.new, marks.changed = set(), set()
+
+
+def _known_persons(cur: Cursor, names: dict[str, str], household_id: str) -> set[str]:
+    """The subjects the persons table holds for this household (kept within a batch)."""
+    marks = _marks_for(names)
+    if marks is not None and household_id in marks.persons:
+        return marks.persons[household_id]
+    known = {
+        row[0]
+        for row in cur.execute(
+            f"SELECT subject FROM {names['persons']} WHERE household_id=?", (household_id,)
+        ).fetchall()
+    }
+    if marks is not None:
+        marks.persons[household_id] = known
+    return known
+
+
 def _remember_person(cur: Cursor, names: dict[str, str], subject: str, household_id: str) -> None:
+    marks = _marks_for(names)
+    if marks is not None and subject in marks.persons.get(household_id, ()):
+        return
     cur.execute(
         f"DELETE FROM {names['persons']} WHERE subject=? AND household_id=?",
         (subject, household_id),
@@ -159,6 +230,8 @@ def _remember_person(cur: Cursor, names: dict[str, str], subject: str, household
         f"INSERT INTO {names['persons']} (subject, household_id) VALUES (?, ?)",
         (subject, household_id),
     )
+    if marks is not None and household_id in marks.persons:
+        marks.persons[household_id].add(subject)
 
 
 def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -172,10 +245,7 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
         "nibs": [],
         "benefits": {},
     }
-    cur.execute(
-        f"INSERT INTO {names['facts']} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
-        (household_id, data["kelurahan"], json.dumps(facts, sort_keys=True)),
-    )
+    _insert(cur, names, household_id, facts)
     _remember_person(cur, names, head, household_id)
     _evaluate_soon(cur, names, household_id)
 
@@ -190,12 +260,7 @@ def _changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
             return
         mutate(facts, envelope["data"], envelope["position"])
         _save(cur, names, household_id, facts)
-        known = {
-            row[0]
-            for row in cur.execute(
-                f"SELECT subject FROM {names['persons']} WHERE household_id=?", (household_id,)
-            ).fetchall()
-        }
+        known = _known_persons(cur, names, household_id)
         for subject in facts["members"].keys() - known:
             _remember_person(cur, names, subject, household_id)
         _evaluate_soon(cur, names, household_id)
@@ -814,35 +879,44 @@ def _evaluate_household(
         (household_id,),
     ).fetchall():
         stored.setdefault(row[0], {})[row[1]] = tuple(row[2:])
+    deletes: list[tuple] = []
+    inserts: list[tuple] = []
+    updates: list[tuple] = []
     for program in programs:
         old = stored.get(program.code, {})
         new = {
             subject: (facts["kelurahan"], *row)
             for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
         }
-        for subject in old.keys() - new.keys():
-            cur.execute(
-                f"DELETE FROM {results} WHERE household_id=? AND program=? AND subject=?",
-                (household_id, program.code, subject),
-            )
+        for subject in sorted(old.keys() - new.keys()):
+            deletes.append((household_id, program.code, subject))
             changed = True
         for subject, row in new.items():
             if subject not in old:
-                cur.execute(
-                    f"INSERT INTO {results} (household_id, program, subject, kelurahan, status,"
-                    " reasons, eligible_from, changes_on, restricted)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (household_id, program.code, subject, *row, 1 if subject in restricted else 0),
-                )
+                hidden = 1 if subject in restricted else 0
+                inserts.append((household_id, program.code, subject, *row, hidden))
                 changed = True
             elif old[subject] != row:
-                cur.execute(
-                    f"UPDATE {results} SET kelurahan=?, status=?, reasons=?, eligible_from=?,"
-                    " changes_on=? WHERE household_id=? AND program=? AND subject=?",
-                    (*row, household_id, program.code, subject),
-                )
+                updates.append((*row, household_id, program.code, subject))
                 # the answer a user sees: the status, and from when it turns eligible
                 changed = changed or (old[subject][1], old[subject][3]) != (row[1], row[3])
+    if deletes:
+        cur.executemany(
+            f"DELETE FROM {results} WHERE household_id=? AND program=? AND subject=?", deletes
+        )
+    if inserts:
+        cur.executemany(
+            f"INSERT INTO {results} (household_id, program, subject, kelurahan, status,"
+            " reasons, eligible_from, changes_on, restricted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+    if updates:
+        cur.executemany(
+            f"UPDATE {results} SET kelurahan=?, status=?, reasons=?, eligible_from=?,"
+            " changes_on=? WHERE household_id=? AND program=? AND subject=?",
+            updates,
+        )
     return changed
 
 
@@ -895,6 +969,12 @@ class _Marks:
     results: str  # the results table of that generation
     households: set[str] = field(default_factory=set)  # for every program
     programs: set[str] = field(default_factory=set)  # codes, for every household
+    # the facts read or written in the batch (None: no such household), and which of them
+    # are to be inserted or updated at its end (`_write_facts`)
+    facts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    new: set[str] = field(default_factory=set)
+    changed: set[str] = field(default_factory=set)
+    persons: dict[str, set[str]] = field(default_factory=dict)  # household -> its subjects
 
 
 # The marks of the batch being applied (per thread / context); None outside a batch.
@@ -929,6 +1009,7 @@ def _evaluate_program_soon(cur: Cursor, names: dict[str, str], *codes: str) -> N
 def _evaluate_marked(cur: Cursor, names: dict[str, str]) -> None:
     """Evaluate what the batch has marked so far (and forget it): each marked household once
     for every program, each other household once for the marked programs."""
+    _write_facts(cur, names)
     marks = _marks_for(names)
     if marks is None or not (marks.households or marks.programs):
         return
