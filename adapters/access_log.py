@@ -8,9 +8,15 @@ comma separated, each once; `nik_hash`: the NIK searched for — never a NIK in 
 HMAC-SHA256 with the app's secret key), why (an optional reason), the channel (ui|api) and
 the endpoint (the URL rule, never the query string, which may hold a NIK). Rows written
 before migration 0006 hold one household each: the same columns, read the same way
-(`households_of`). A subject access report finds a person's reads by searching these lists
-(`app.subject_access.report`): a rare request, answered by one pass over the log, rather
-than an index row per person and read that every read would pay for.
+(`households_of`). Beside each row, in its transaction, `TERMS` keeps one row per household
+id it names and for the NIK searched for (`terms_of`; migration 0007 indexed the rows written
+before), so a subject access report (`reads_of`) finds a person's reads through that primary
+key, not by one pass over the whole log, which grows with every request of the city. The
+members' hashes are not indexed: a member is only ever shown, and so logged, with a household
+they belong or belonged to, and the report asks for every household the person ever belonged
+to (their NikIndex stream); the row itself then tells whether it named the person. So a read
+pays one short row per household it shows, not one per person (measured in
+docs/performance.md, "The read log's index").
 
 The table lives in the STORE database. There is no update or delete path here, and the
 database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL), made
@@ -36,6 +42,8 @@ from adapters.store_schema import ensure_migrated
 from domain.application import Actor
 
 TABLE = "casework_access_log"
+# (term, log_id): a household id or NIK hash a row names -> the row (migration 0007)
+TERMS = "casework_access_log_terms"
 GENESIS = "0" * 64
 MAX_REASON = 500
 CHANNELS = ("ui", "api")
@@ -117,6 +125,14 @@ def subjects_of(row: Mapping[str, Any]) -> set[str]:
     return found
 
 
+def terms_of(row: Mapping[str, Any]) -> list[str]:
+    """What a read-log row is found by, each once: its households and the NIK searched for
+    (not the members' hashes: each comes with one of their households)."""
+    return list(
+        dict.fromkeys([*households_of(row), *([row["nik_hash"]] if row.get("nik_hash") else [])])
+    )
+
+
 def _combined(reads: Sequence[Read]) -> tuple[str | None, str | None, str | None]:
     """(household ids, searched NIK hash, subject hashes) of one request's reads, as one
     row keeps them."""
@@ -161,12 +177,43 @@ def append(
             "subject_hashes": subjects,
             "reason": reason,
         }
-        cursor.execute(
+        (row_id,) = cursor.execute(
             f"INSERT INTO {TABLE} ({', '.join(FIELDS)}, prev_hash, row_hash)"
-            f" VALUES ({', '.join('?' * (len(FIELDS) + 2))})",
+            f" VALUES ({', '.join('?' * (len(FIELDS) + 2))}) RETURNING id",
             [*(row[name] for name in FIELDS), prev, chain_hash(prev, row)],
-        )
+        ).fetchone()
+        terms = terms_of(row)
+        if terms:  # one statement: one round trip however many households were shown
+            cursor.execute(
+                f"INSERT INTO {TERMS} (term, log_id) VALUES {', '.join(['(?, ?)'] * len(terms))}",
+                [value for term in terms for value in (term, row_id)],
+            )
     return 1
+
+
+_READ_FIELDS = ("id", *FIELDS)
+
+
+def reads_query(terms: Iterable[str]) -> tuple[str, list[str]]:
+    """The statement `reads_of` runs and its parameters; ("", []) for no term."""
+    wanted = list(dict.fromkeys(t for t in terms if t))
+    if not wanted:
+        return "", []
+    statement = (
+        f"SELECT {', '.join(_READ_FIELDS)} FROM {TABLE} WHERE id IN (SELECT log_id FROM {TERMS}"
+        f" WHERE term IN ({', '.join('?' * len(wanted))})) ORDER BY id"
+    )
+    return statement, wanted
+
+
+def reads_of(db: Database, terms: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows naming any of these terms (household ids, a NIK hash searched for), in id
+    order: through the terms' index, never a pass over the log."""
+    ensure_table(db)
+    statement, params = reads_query(terms)
+    if not statement:
+        return []
+    return [dict(zip(_READ_FIELDS, row, strict=True)) for row in db.query(statement, params)]
 
 
 def verify_chain(db: Database) -> tuple[bool, int | None]:

@@ -30,6 +30,8 @@ VARIABLES = (
     "CASEWORK_PARTITIONS",
     "CASEWORK_WEB_WORKERS",
     "CASEWORK_LOG_LEVEL",
+    "CASEWORK_RECONCILE_DESIL_TOLERANCE",
+    "CASEWORK_RECONCILE_STALE_MONTHS",
     "CASEWORK_KAFKA_SASL_USERNAME",
     "CASEWORK_KAFKA_SASL_PASSWORD",
     "CASEWORK_KAFKA_SASL_MECHANISM",
@@ -212,6 +214,10 @@ class Settings:
     kafka_sasl_password: str | None = field(default=None, repr=False)
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_security_protocol: str = "SASL_PLAINTEXT"
+    # The reconciliation's rule (projections.reconciliation.Rule): deciles the sources may
+    # differ by, and the months a source's listing may be older than the family's newest.
+    reconcile_desil_tolerance: int = 1
+    reconcile_stale_months: int = 12
 
     def kafka_client_config(self) -> dict[str, str]:
         """What every kafka-python client (producer, consumer, admin) of this process is
@@ -248,6 +254,10 @@ class Settings:
             web_workers=_int(env, "CASEWORK_WEB_WORKERS", 2, 1, 64),
             log_level=(env.get("CASEWORK_LOG_LEVEL") or "INFO").upper(),
             key_cache=_int(env, "CASEWORK_KEY_CACHE", KEY_CACHE, 1000, 100_000_000),
+            # deciles run from 1 to 10: a tolerance of 9 or more never finds a difference
+            reconcile_desil_tolerance=_int(env, "CASEWORK_RECONCILE_DESIL_TOLERANCE", 1, 0, 8),
+            # 0: any listing older than the family's newest is stale; at most 50 years
+            reconcile_stale_months=_int(env, "CASEWORK_RECONCILE_STALE_MONTHS", 12, 0, 600),
             **_kafka_sasl(env),
         )
 

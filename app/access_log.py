@@ -17,6 +17,7 @@ from adapters.access_log import (
     GENESIS,
     MAX_REASON,
     TABLE,
+    TERMS,
     Read,
     append,
     as_stamp,
@@ -27,7 +28,9 @@ from adapters.access_log import (
     households_of,
     nik_hash,
     now_utc,
+    reads_of,
     subjects_of,
+    terms_of,
     verify_chain,
 )
 from adapters.codec import is_erased
@@ -41,6 +44,7 @@ __all__ = [
     "GENESIS",
     "MAX_REASON",
     "TABLE",
+    "TERMS",
     "Read",
     "api_reason",
     "append",
@@ -53,8 +57,10 @@ __all__ = [
     "households_of",
     "nik_hash",
     "now_utc",
+    "reads_of",
     "record_households",
     "subjects_of",
+    "terms_of",
     "ui_reason",
     "verify_chain",
 ]

@@ -829,7 +829,7 @@ class ReconciliationQuerySchema(PageQuerySchema):
     )
     reason = fields.String(
         validate=validate.OneOf(
-            ("membership", "desil", "benefit", "deceased", "missing_in_source")
+            ("membership", "desil", "benefit", "deceased", "missing_in_source", "stale")
         ),
         metadata={"description": "only the families with this disagreement"},
     )
@@ -845,6 +845,37 @@ class ReconciliationCountsSchema(_Answer):
     benefit = fields.Integer(required=True)
     deceased = fields.Integer(required=True)
     missing_in_source = fields.Integer(required=True)
+    stale = fields.Integer(
+        required=True, metadata={"description": "families with a source's data left out as stale"}
+    )
+
+
+class ReconciliationRuleSchema(_Answer):
+    """The rule the view's answers follow: the one it was built under."""
+
+    desil_tolerance = fields.Integer(
+        required=True, metadata={"description": "deciles the sources may differ by"}
+    )
+    stale_months = fields.Integer(
+        required=True,
+        metadata={
+            "description": "a source's listing or decile more than this many months older than"
+            " the family's newest one is left out of the comparison (reason `stale`)"
+        },
+    )
+    matches_settings = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "false: the settings (CASEWORK_RECONCILE_*) now state another rule;"
+            " the view is rebuilt under it when the projection runner next starts"
+        },
+    )
+    settings = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "the rule the settings state"},
+    )
 
 
 class ReconciliationFamilySchema(_Answer):
@@ -862,6 +893,10 @@ class ReconciliationSchema(_Answer):
     tolerance = fields.Integer(
         required=True, metadata={"description": "deciles the sources may differ by"}
     )
+    stale_months = fields.Integer(
+        required=True, metadata={"description": "months after which a source's data is stale"}
+    )
+    rule = fields.Nested(ReconciliationRuleSchema, required=True)
     reasons = fields.List(fields.String(), required=True)
     by_kelurahan = fields.List(fields.Nested(ReconciliationCountsSchema), required=True)
     by_kecamatan = fields.List(fields.Nested(ReconciliationCountsSchema), required=True)
@@ -872,7 +907,9 @@ class ReconciliationHouseholdSchema(_Answer):
     """What the register and each source (DTSEN, DTKS, P3KE, VERVAL) say side by side: per
     source its latest listing (period, reference, decile, aid flags), the register's active
     members it misses, the persons only it lists, those it marks deceased who are alive here
-    (each by keyed hash and masked NIK), and the reasons they disagree."""
+    (each by keyed hash and masked NIK), and the reasons they disagree. A source whose listing
+    (`stale`) or decile (`desil_stale`) is more than `stale_months` older than the family's
+    `newest_period` is left out of the comparison."""
 
     household_id = fields.UUID(required=True)
     kecamatan = fields.String(required=True)
@@ -881,5 +918,10 @@ class ReconciliationHouseholdSchema(_Answer):
     listed = fields.Boolean(required=True)
     desil_spread = fields.Integer(required=True)
     tolerance = fields.Integer(required=True)
+    stale_months = fields.Integer(required=True)
+    newest_period = fields.String(
+        allow_none=True, metadata={"description": "the family's newest period of any source"}
+    )
+    rule = fields.Nested(ReconciliationRuleSchema, required=True)
     register = fields.Dict(required=True)
     sources = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)

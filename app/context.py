@@ -17,7 +17,7 @@ from adapters.retry import transient
 from adapters.settings import Settings
 from domain.application import Casework
 from projections.base import ensure_schema
-from projections.catalog import PROJECTIONS
+from projections.catalog import configured
 
 log = logging.getLogger("casework.web")
 
@@ -52,7 +52,7 @@ class Services:
         with self._lock:
             # Another worker or the runner may be creating the same tables right now.
             try:
-                _SCHEMA_RETRIES(ensure_schema, self.views, PROJECTIONS.values())
+                _SCHEMA_RETRIES(ensure_schema, self.views, configured(self.settings).values())
             except DATABASE_ERRORS as error:
                 log.warning("read-model schema not ready (%s)", type(error).__name__)
                 return False

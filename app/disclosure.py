@@ -77,15 +77,20 @@ def _tokens(row: dict[str, Any]) -> list[str | None]:
 
 def disclose_households(codec: Codec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Households of the register view as shown (`disclose_household`), the keys of all their
-    tokens fetched in one pass."""
+    tokens fetched in one pass (and not again for each household)."""
     codec.load_keys(token for row in rows for token in _tokens(row))
-    return [disclose_household(codec, row) for row in rows]
+    return [_disclosed(codec, row) for row in rows]
 
 
 def disclose_household(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
     """A household of the register view as shown: KK number, address, NIKs, names and birth
     dates opened."""
     codec.load_keys(_tokens(row))
+    return _disclosed(codec, row)
+
+
+def _disclosed(codec: Codec, row: dict[str, Any]) -> dict[str, Any]:
+    """`disclose_household` once its tokens' keys are loaded."""
     rest = {
         _SEALED_FIELDS.get(key, key): opened(codec, value) if key in _SEALED_FIELDS else value
         for key, value in row.items()

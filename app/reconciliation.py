@@ -52,6 +52,23 @@ def filters(actor: Actor, args: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
+def rule() -> dict[str, Any]:
+    """The rule the view's answers follow (the one it was built under), and whether it is
+    the one the settings state (when not, the view is rebuilt under theirs when the
+    projection runner next starts, or by `casework rebuild reconciliation`)."""
+    built = reconciliation.rule_in_force(services().views)
+    settings = services().settings
+    stated = reconciliation.Rule(
+        desil_tolerance=settings.reconcile_desil_tolerance,
+        stale_months=settings.reconcile_stale_months,
+    )
+    return {
+        **built.parameters(),
+        "matches_settings": built == stated,
+        "settings": stated.parameters(),
+    }
+
+
 def answer(actor: Actor, args: Mapping[str, str], *, export: bool = False) -> dict[str, Any]:
     """Counts per kecamatan and kelurahan, and (except for program managers) a page of the
     families that disagree, or every one of them for an export."""
@@ -62,9 +79,12 @@ def answer(actor: Actor, args: Mapping[str, str], *, export: bool = False) -> di
     by_kelurahan = reconciliation.counts(
         views, kecamatan=chosen["kecamatan"], kelurahan=chosen["kelurahan"]
     )
+    in_force = rule()
     body: dict[str, Any] = {
         **{key: value or None for key, value in chosen.items()},
-        "tolerance": reconciliation.DESIL_TOLERANCE,
+        "tolerance": in_force["desil_tolerance"],
+        "stale_months": in_force["stale_months"],
+        "rule": in_force,
         "reasons": list(reconciliation.REASONS),
         "by_kelurahan": by_kelurahan,
         "by_kecamatan": by_kecamatan(by_kelurahan),
@@ -108,6 +128,7 @@ def side_by_side(actor: Actor, household_id: str) -> dict[str, Any]:
     areas = _areas(actor)
     if areas is not None and found["kelurahan"] not in areas:
         raise Forbidden("household_id", "auth.kelurahan")
+    found["rule"] = rule()
     opener = codec()
     for source in found["sources"].values():
         for key in ("missing_in_source", "only_in_source", "deceased_in_source"):

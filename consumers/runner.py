@@ -64,9 +64,10 @@ from projections.base import (
     no_personal_data,
     older_version_tables,
     progress,
+    reconfigured,
     reveal,
 )
-from projections.catalog import PROJECTIONS
+from projections.catalog import PROJECTIONS, configured
 
 log = logging.getLogger("casework.projections")
 
@@ -253,7 +254,7 @@ class Runner(GroupMember):
     def __init__(self, system: System, projections: list[Projection] | None = None) -> None:
         self.system = system
         self.settings = system.settings
-        self.projections = projections or list(PROJECTIONS.values())
+        self.projections = projections or list(configured(self.settings).values())
         self.views = system.views
         self.store = system.store
         self.codec = system.reader_codec()
@@ -298,13 +299,24 @@ class Runner(GroupMember):
     def fill_empty_views(self) -> None:
         """Rebuild the views that hold nothing while others hold events (a projection added), or
         whose tables changed shape (an earlier version's tables are there): the group's
-        committed offsets would skip the past. Then drop the earlier versions' tables, which
-        may hold personal data as the old code kept it."""
+        committed offsets would skip the past; and the views built under other settings than
+        this process's (`Projection.parameters`: a tolerance changed). Then drop the earlier
+        versions' tables, which may hold personal data as the old code kept it."""
         applied = {p.name: progress(self.views, p)[0] for p in self.projections}
         with self.views.transaction() as cur:
             reshaped = {p.name for p in self.projections if older_version_tables(cur, p)}
+            changed = {p.name: (reconfigured(cur, p), p.parameters) for p in self.projections}
+        for name, (built, wanted_now) in changed.items():
+            if built is not None:
+                log.warning(
+                    "view %s was built under %s, the settings say %s: rebuilding it",
+                    name,
+                    built,
+                    wanted_now,
+                )
         empty = [name for name, count in applied.items() if count == 0]
         wanted = [n for n in empty if n in reshaped or max(applied.values()) > 0]
+        wanted += [n for n, (built, _) in changed.items() if built is not None and n not in wanted]
         if wanted:
             log.info(
                 "views %s hold nothing yet: rebuilding them from the events", ", ".join(wanted)
@@ -613,10 +625,11 @@ def rebuild(
     views file is written directly, the processes taking turns for every chunk).
     `workers=1`: all of them here, from one reading."""
     workers = min(len(names), workers or os.cpu_count() or 1)
+    chosen = configured(system.settings)  # as the settings configure each (parameters)
     if workers > 1:
         settings = system.settings
         try:
-            ensure_schema(system.views, [PROJECTIONS[n] for n in names])
+            ensure_schema(system.views, [chosen[n] for n in names])
         finally:
             system.close()
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
@@ -633,9 +646,9 @@ def rebuild(
     reader = Codec(keystore_of(app), remember=False)  # opens each once
     store, views = system.store, system.views
     try:
-        ensure_schema(views, [PROJECTIONS[n] for n in names])
+        ensure_schema(views, [chosen[n] for n in names])
         rebuild_together(
-            system, app, reader, store, views, [PROJECTIONS[n] for n in names], in_place=in_place
+            system, app, reader, store, views, [chosen[n] for n in names], in_place=in_place
         )
     finally:
         system.close()

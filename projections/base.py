@@ -260,6 +260,13 @@ class Projection:
     version: int = 1
     # Optional: work deferred to the end of each batch (see BatchScope).
     batch: BatchScope | None = None
+    # The settings its answers depend on (a tolerance, a number of months), as this process
+    # is configured (`projections.catalog.configured`). Each generation keeps those it was
+    # built under (`PARAMETERS`, written when the generation is created), and its handlers
+    # read them from there (`built_parameters`), so one view is never computed under two;
+    # the runner rebuilds a view whose live generation was built under others
+    # (`reconfigured`), and readers show the ones the view was built under.
+    parameters: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.serves not in SERVES:
@@ -289,7 +296,7 @@ class Projection:
         return self.serves != "registry"
 
     def table_names(self, generation: int) -> dict[str, str]:
-        reserved = {"tracking", PROGRESS, COUNTS, RESTRICTIONS} & set(self.tables)
+        reserved = {"tracking", PROGRESS, COUNTS, RESTRICTIONS, PARAMETERS} & set(self.tables)
         if reserved:
             # the tables every view gets (tracking, kept counters, restrictions)
             raise ValueError(f"{self.name}: table names reserved by projections.base: {reserved}")
@@ -300,6 +307,8 @@ class Projection:
         names[COUNTS] = f"{prefix}_{COUNTS}_{suffix}"
         if self.honours_restriction:
             names[RESTRICTIONS] = f"{prefix}_{RESTRICTIONS}_{suffix}"
+        if self.parameters:
+            names[PARAMETERS] = f"{prefix}_{PARAMETERS}_{suffix}"
         return names
 
 
@@ -330,6 +339,8 @@ DLQ_DDL = (
 # after its other rows, so two runners never wait for each other in a cycle.
 PROGRESS = "kept_progress"
 COUNTS = "kept_counts"
+# The settings a generation was built under (`Projection.parameters`): one row per name.
+PARAMETERS = "kept_parameters"
 SHARDS = 16
 # The counters of the batch being applied: (counts table, (name, key) -> delta); None outside.
 _TALLY: ContextVar[tuple[str, dict[tuple[str, str], int]] | None] = ContextVar(
@@ -420,9 +431,47 @@ def create_generation(cur: Cursor, projection: Projection, generation: int) -> d
         " name VARCHAR(50) NOT NULL, item VARCHAR(200) NOT NULL, shard INTEGER NOT NULL,"
         " value BIGINT NOT NULL, PRIMARY KEY (name, item, shard))"
     )
+    if projection.parameters:
+        table = names[PARAMETERS]
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            " name VARCHAR(50) PRIMARY KEY, value BIGINT NOT NULL)"
+        )
+        # fixed once, when the generation is made: a process configured otherwise later
+        # neither changes nor mixes them (it rebuilds, `reconfigured`)
+        if cur.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
+            cur.executemany(
+                f"INSERT INTO {table} (name, value) VALUES (?, ?)",
+                sorted(projection.parameters.items()),
+            )
     for index in projection.indexes:
         cur.execute(index.format(g=generation, **names))
     return names
+
+
+def built_parameters(cur: Cursor, projection: Projection, names: dict[str, str]) -> dict[str, int]:
+    """The settings this generation of the projection was built under (`Projection.parameters`;
+    {} for a projection without any). A name the generation lacks (kept before it existed)
+    reads as the projection's own value."""
+    if not projection.parameters:
+        return {}
+    rows = cur.execute(f"SELECT name, value FROM {names[PARAMETERS]}").fetchall()
+    return {**projection.parameters, **{str(name): int(value) for name, value in rows}}
+
+
+def parameters_in_force(db: Database, projection: Projection) -> dict[str, int]:
+    """The settings the live generation was built under: what its answers follow."""
+    with db.transaction() as cur:
+        names = projection.table_names(current_generation(cur, projection, lock=False))
+        return built_parameters(cur, projection, names)
+
+
+def reconfigured(cur: Cursor, projection: Projection) -> dict[str, int] | None:
+    """The settings the live generation was built under when they are not the projection's
+    (this process's configuration): it needs a rebuild. None when they agree."""
+    names = projection.table_names(current_generation(cur, projection, lock=False))
+    built = built_parameters(cur, projection, names)
+    return built if built != projection.parameters else None
 
 
 def drop_generation(cur: Cursor, projection: Projection, generation: int) -> None:

@@ -1,5 +1,6 @@
 """Every registered projection, by name."""
 
+from adapters.settings import Settings
 from projections import beneficiaries, eligibility, overview, reconciliation, register, reviews
 from projections.base import Projection
 
@@ -14,3 +15,13 @@ PROJECTIONS: dict[str, Projection] = {
         overview.PROJECTION,
     )
 }
+
+
+def configured(settings: Settings) -> dict[str, Projection]:
+    """Every projection as this deployment's settings configure it (`Projection.parameters`):
+    what the runner applies events to and rebuilds, and what makes a generation's tables."""
+    rule = reconciliation.Rule(
+        desil_tolerance=settings.reconcile_desil_tolerance,
+        stale_months=settings.reconcile_stale_months,
+    )
+    return {**PROJECTIONS, reconciliation.PROJECTION.name: reconciliation.configured(rule)}

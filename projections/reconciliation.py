@@ -7,7 +7,18 @@ the deciles of WelfareAssessed and what each source lists (SourceListingRecorded
 source its latest listing, by period, a later record of the same period replacing an
 earlier one).
 
-Disagreements, as reason codes (`REASONS`), for each source's latest listing:
+The rule (`Rule`), stated by the deployment's settings (CASEWORK_RECONCILE_DESIL_TOLERANCE,
+CASEWORK_RECONCILE_STALE_MONTHS) and kept with each generation of the view
+(`Projection.parameters`: a view is computed under one rule only, and the runner rebuilds
+it when the settings name another):
+- the tolerance: how many deciles the sources' latest deciles may differ by;
+- staleness: a source's listing (or its decile) whose period is more than `stale_months`
+  before the newest period of the same family (any source's listing or decile; periods are
+  quarters, 3 months each) speaks of the family at another time. It is left out of every
+  comparison (members, deaths, aid, deciles) and the family gets the reason `stale`: what
+  is to be done is to bring that source up to date, not to chase its differences.
+
+Disagreements, as reason codes (`REASONS`), for each source's latest listing not stale:
 - `missing_in_source`: an active member of the register the source does not list;
 - `membership`: the source lists as living someone who is not an active member here;
 - `deceased`: the source marks deceased someone alive (active) in the register;
@@ -15,7 +26,9 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing:
   flags that source records (`SOURCE_BENEFITS`: no P3KE family disagrees over PBI-JK, which
   P3KE does not record) and whose program exists in Casework (a source that marks none says
   nothing of aid);
-- `desil`: the latest deciles of the sources differ by more than `DESIL_TOLERANCE`.
+- `desil`: the latest deciles of the sources, those not stale, differ by more than the
+  tolerance;
+- `stale`: a source's listing or decile was left out as stale (see above).
 
 Handlers only write facts and mark the household; at the end of each batch (`batch`) every
 marked household is compared once and the counts per kecamatan and kelurahan are moved by
@@ -28,15 +41,37 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from adapters.db import Cursor, Database
 from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS, SOURCE_BENEFITS
-from projections.base import Projection, erased_identity, identity, live_tables
+from projections.base import (
+    PARAMETERS,
+    Projection,
+    built_parameters,
+    current_generation,
+    erased_identity,
+    identity,
+    live_tables,
+)
 
-# How many deciles the sources may differ before it counts as a disagreement.
-DESIL_TOLERANCE = 1
-REASONS = ("membership", "desil", "benefit", "deceased", "missing_in_source")
+
+@dataclass(frozen=True)
+class Rule:
+    """What counts as a disagreement: `desil_tolerance`, the deciles the sources may differ
+    by; `stale_months`, how much older than the family's newest period a source's listing
+    or decile may be before it is left out as stale."""
+
+    desil_tolerance: int = 1
+    stale_months: int = 12
+
+    def parameters(self) -> dict[str, int]:
+        return asdict(self)
+
+
+DEFAULT_RULE = Rule()
+REASONS = ("membership", "desil", "benefit", "deceased", "missing_in_source", "stale")
 # Counted per kecamatan and kelurahan beside the reasons: families any source lists, and
 # families with any disagreement.
 LISTED, ANY = "listed", "any"
@@ -136,21 +171,40 @@ _MARKED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
 def _mark(cur: Cursor, names: dict[str, str], household_id: str) -> None:
     marked = _MARKED.get()
     if marked is None:  # outside a batch scope: compare at once
-        _compare(cur, names, household_id)
+        _compare(cur, names, household_id, rule_of(cur, names))
     else:
         marked.add(household_id)
 
 
 @contextmanager
 def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
-    """Handlers mark households; each marked one is compared once at the batch's end."""
+    """Handlers mark households; each marked one is compared once at the batch's end, under
+    the rule this generation was built under."""
     token = _MARKED.set(set())
     try:
         yield
-        for household_id in sorted(_MARKED.get() or ()):
-            _compare(cur, names, household_id)
+        marked = sorted(_MARKED.get() or ())
+        if marked:
+            rule = rule_of(cur, names)
+            for household_id in marked:
+                _compare(cur, names, household_id, rule)
     finally:
         _MARKED.reset(token)
+
+
+def rule_of(cur: Cursor, names: dict[str, str]) -> Rule:
+    """The rule this generation of the view was built under (kept with its tables)."""
+    return Rule(**built_parameters(cur, PROJECTION, names))
+
+
+def _quarter(period: str) -> int:
+    """A period (`2026-Q1`) as a count of quarters."""
+    return int(period[:4]) * 4 + int(period[-1]) - 1
+
+
+def months_before(period: str, newest: str) -> int:
+    """How many months `period` starts before `newest` (both quarters)."""
+    return (_quarter(newest) - _quarter(period)) * 3
 
 
 # --- handlers --------------------------------------------------------------------------------
@@ -363,9 +417,13 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
 # --- comparing one household -----------------------------------------------------------------
 
 
-def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, Any] | None:
+def side_by_side(
+    cur: Cursor, names: dict[str, str], household_id: str, rule: Rule | None = None
+) -> dict[str, Any] | None:
     """What the register and each source say about one household, and the reasons they
-    disagree (None: no such household in the view). Persons by subject, hash and token."""
+    disagree under `rule` (the generation's own when None), None when there is no such
+    household in the view. Persons by subject, hash and token."""
+    rule = rule or rule_of(cur, names)
     row = cur.execute(
         f"SELECT kecamatan, kelurahan FROM {names['households']} WHERE household_id=?",
         (household_id,),
@@ -420,16 +478,47 @@ def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[
             "relationship": relationship,
             "deceased": bool(deceased),
         }
+    periods = [x["period"] for x in (*listings.values(), *deciles.values())]
+    newest = max(periods) if periods else None
+
+    def stale(period: str) -> bool:
+        return newest is not None and months_before(period, newest) > rule.stale_months
+
     reasons: set[str] = set()
     sources: dict[str, Any] = {}
     running_set = set(running)
     for source in ASSESSMENT_SOURCES:
         listing = listings.get(source)
         decile = deciles.get(source)
+        desil_stale = decile is not None and stale(decile["period"])
+        if desil_stale:
+            reasons.add("stale")
         if listing is None:
-            sources[source] = {"listed": False, "desil": decile}
+            sources[source] = {
+                "listed": False,
+                "desil": decile,
+                "stale": False,
+                "desil_stale": desil_stale,
+            }
             continue
         persons = listed.get(source, {})
+        if stale(listing["period"]):  # of another time: shown, compared with nothing
+            reasons.add("stale")
+            sources[source] = {
+                "listed": True,
+                **listing,
+                "stale": True,
+                "desil": decile,
+                "desil_stale": desil_stale,
+                "listing_desil": listing["desil"],
+                "members": len(persons),
+                "missing_in_source": [],
+                "only_in_source": [],
+                "deceased_in_source": [],
+                "compared_flags": [],
+                "benefit_differs": False,
+            }
+            continue
         living = {s for s, p in persons.items() if not p["deceased"]}
         missing = sorted(active - persons.keys())
         only_here = sorted(living - active)
@@ -450,7 +539,9 @@ def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[
         sources[source] = {
             "listed": True,
             **listing,
+            "stale": False,
             "desil": decile,
+            "desil_stale": desil_stale,
             "listing_desil": listing["desil"],
             "members": len(persons),
             "missing_in_source": [_person(members[s]) for s in missing],
@@ -459,9 +550,9 @@ def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[
             "compared_flags": flagged,
             "benefit_differs": benefit_differs,
         }
-    values = [d["desil"] for d in deciles.values()]
+    values = [d["desil"] for d in deciles.values() if not stale(d["period"])]
     spread = max(values) - min(values) if len(values) > 1 else 0
-    if spread > DESIL_TOLERANCE:
+    if spread > rule.desil_tolerance:
         reasons.add("desil")
     return {
         "household_id": household_id,
@@ -470,7 +561,9 @@ def side_by_side(cur: Cursor, names: dict[str, str], household_id: str) -> dict[
         "reasons": [r for r in REASONS if r in reasons],
         "listed": bool(listings),
         "desil_spread": spread,
-        "tolerance": DESIL_TOLERANCE,
+        "tolerance": rule.desil_tolerance,
+        "stale_months": rule.stale_months,
+        "newest_period": newest,
         "register": {
             "active_members": len(active),
             "deceased_members": sum(1 for m in members.values() if m["status"] == "deceased"),
@@ -485,9 +578,9 @@ def _person(found: dict[str, Any]) -> dict[str, Any]:
     return {"nik_hash": found["nik_hash"], "nik_token": found["nik_token"]}
 
 
-def _compare(cur: Cursor, names: dict[str, str], household_id: str) -> None:
+def _compare(cur: Cursor, names: dict[str, str], household_id: str, rule: Rule) -> None:
     """Compare one household again; move the counts by the difference."""
-    found = side_by_side(cur, names, household_id)
+    found = side_by_side(cur, names, household_id, rule)
     if found is None:
         return
     old = cur.execute(
@@ -578,12 +671,26 @@ PROJECTION = Projection(
     on_erasure=erase_person,
     batch=batch,
     # v2: benefits compared on the flags each source records (SOURCE_BENEFITS); v3: the
-    # unfiltered lists' indexes
-    version=3,
+    # unfiltered lists' indexes; v4: the rule (tolerance, staleness) kept with each
+    # generation, and the reason `stale`
+    version=4,
+    parameters=DEFAULT_RULE.parameters(),
 )
 
 
+def configured(rule: Rule) -> Projection:
+    """The view as a process configured with this rule builds it (`projections.catalog`)."""
+    return replace(PROJECTION, parameters=rule.parameters())
+
+
 # --- reading ---------------------------------------------------------------------------------
+
+
+def rule_in_force(db: Database) -> Rule:
+    """The rule the live view was built under: what its answers follow."""
+    with db.transaction() as cur:
+        names = PROJECTION.table_names(current_generation(cur, PROJECTION, lock=False))
+        return rule_of(cur, names)
 
 
 def household(db: Database, household_id: str) -> dict[str, Any] | None:
@@ -662,6 +769,7 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
             ("deciles", "household_id, source"),
             ("benefits", "benefit_id"),
             ("programs", "flag"),
+            (PARAMETERS, "name"),
             ("disagreements", "household_id, reason"),
             ("counts", "kecamatan, kelurahan, reason"),
         )

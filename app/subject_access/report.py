@@ -94,25 +94,17 @@ def _reads(store: Database, nik_hash: str, household_ids: Iterable[str]) -> list
     """Access-log rows naming the NIK's hash (searched or among the members) or a household.
 
     A row names every household and person one request read (`adapters.access_log`): the
-    lists are searched in one pass over the log, then each row is checked exactly."""
-    access_log.ensure_table(store)
+    rows are found through the log's index of households and searched NIKs (`reads_of`; a
+    member is logged with one of their households, and `household_ids` are all of the
+    person's), then each row is told apart as read by the NIK or by a household."""
     households = list(dict.fromkeys(household_ids))
-    where = "nik_hash = ? OR subject_hashes LIKE ?"
-    params = [nik_hash, f"%{nik_hash}%"]
-    for household_id in households:
-        where += " OR household_id LIKE ?"
-        params.append(f"%{household_id}%")
-    fields = ("id", *access_log.FIELDS)
-    rows = store.query(
-        f"SELECT {', '.join(fields)} FROM {access_log.TABLE} WHERE {where} ORDER BY id", params
-    )
+    rows = access_log.reads_of(store, [nik_hash, *households])
     reads = []
-    for raw in rows:
-        row = dict(zip(fields, raw, strict=True))
+    for row in rows:
         by_nik = nik_hash in access_log.subjects_of(row)
         shown = [h for h in access_log.households_of(row) if h in households]
         if not by_nik and not shown:
-            continue  # the text matched inside another value
+            continue  # a term row its log row does not bear out (the terms are not chained)
         reads.append(
             {
                 "id": row["id"],

@@ -108,9 +108,17 @@ def test_the_database_refuses_updates_and_deletes(web, setup):
     (before,) = log_rows(web)
     _refused(store, f"UPDATE {TABLE} SET actor_id = 'someone' WHERE id = {before['id']}")
     _refused(store, f"DELETE FROM {TABLE} WHERE id = {before['id']}")
+    # its index of households and NIK hashes (the subject access report's way in) likewise
+    terms = access_log.TERMS
+    _refused(store, f"UPDATE {terms} SET term = 'someone else' WHERE log_id = {before['id']}")
+    _refused(store, f"DELETE FROM {terms} WHERE log_id = {before['id']}")
     if store.kind == "postgresql":
         _refused(store, f"TRUNCATE {TABLE}")
+        _refused(store, f"TRUNCATE {terms}")
     assert log_rows(web) == [before]
+    indexed = store.query(f"SELECT term FROM {terms} WHERE log_id = ?", (before["id"],))
+    assert sorted(t for (t,) in indexed) == sorted(access_log.terms_of(before))
+    assert setup["first"] in {t for (t,) in indexed}
 
 
 def test_no_nik_in_clear_anywhere_in_the_log(web, setup):

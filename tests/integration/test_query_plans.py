@@ -1,8 +1,8 @@
 """No full scan where a user waits: the statements behind `/healthz`, `/status`, `/metrics`,
-the home page, the household page, eligibility (per household, per program and kelurahan)
-and the reviews list read indexes or a few counter rows, never every row of a growing table;
-and the counts kept for them equal a direct count after a workload with an erasure and a
-rebuild."""
+the home page, the household page, eligibility (per household, per program and kelurahan),
+the reviews list and the subject access report's reads of the read log use indexes or a
+few counter rows, never every row of a growing table; and the counts kept for them equal a
+direct count after a workload with an erasure and a rebuild."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from adapters import wire
+from adapters import access_log, wire
 from adapters.relay_store import counted_topics_clause, events_table
 from app.seed import seed_app
 from domain.application import make_meta
@@ -36,11 +36,12 @@ from tests.unit.test_erasure_domain import CHECKER, MAKER
 pytestmark = pytest.mark.integration
 
 # Tables that grow with the city (the store's events and chain, every view's rows and
-# tracking), by the start of their names; counters, progress and state rows are few, and
-# so are the reconciliation's programs defined (one row per program of the catalogue).
+# tracking), by the start of their names; counters, progress, the settings a view was built
+# under and state rows are few, and so are the reconciliation's programs defined (one row per
+# program of the catalogue).
 GROWING = re.compile(
-    r"^(stored_events|casework_events|casework_event_chain|casework_access_log"
-    r"|(?!reconciliation_v[0-9]+_programs_)[a-z_]+_v[0-9]+_(?!kept_progress_|kept_counts_)[a-z_]+_g[0-9]+)$"
+    r"^(stored_events|casework_events|casework_event_chain|casework_access_log(_terms)?"
+    r"|(?!reconciliation_v[0-9]+_programs_)[a-z_]+_v[0-9]+_(?!kept_)[a-z_]+_g[0-9]+)$"
 )
 
 
@@ -120,6 +121,42 @@ def test_no_page_a_user_waits_for_scans_a_growing_table(web, admin_token):
         assert answer.status_code == 200, url
         assert ran, url
         assert scans(ran) == [], url
+
+
+def test_the_subject_access_report_finds_the_reads_through_the_index(web, admin_token):
+    """The person's reads are found through the read log's terms (their NIK hash and their
+    households), on SQLite and PostgreSQL: the plan reads both tables by key."""
+    svc = web.extensions["casework"]
+    seed_app(svc.casework, 12, history=False)
+    project(web)
+    households = live_tables(svc.views, register.PROJECTION)["households"]
+    ids = [row[0] for row in svc.views.query(f"SELECT id FROM {households} ORDER BY id")]
+    page = web.test_client()
+    for household_id in ids:
+        assert page.get(f"/rumah-tangga/{household_id}").status_code == 200
+    assert page.get("/").status_code == 200  # a list: every family of its page in one row
+    chosen = next(h for h in (svc.casework.get_household(i) for i in ids) if len(h.members) > 1)
+    nik = next(n for n in chosen.members if n != chosen.head_nik)  # not the one searched by
+    hashed = access_log.nik_hash(svc.settings.secret_key, nik)
+
+    statement, params = access_log.reads_query([hashed, str(chosen.id)])
+    shown = plan(svc.store, statement, params)
+    full_scan = re.compile(r"\b(SCAN|Seq Scan on) casework_access_log(_terms)?\b")
+    assert not full_scan.search(shown), shown
+    assert "casework_access_log_terms" in shown and ("USING" in shown or "Index" in shown), shown
+
+    api = authorized_client(web, admin_token)
+    if svc.store.kind == "sqlite":
+        with statements(svc.store) as ran:
+            report = api.get(f"/api/v1/persons/{nik}/subject-access")
+        logged = [(db, text) for db, text in ran if "casework_access_log" in text]
+        assert logged and scans(logged) == []
+    else:
+        report = api.get(f"/api/v1/persons/{nik}/subject-access")
+    assert report.status_code == 200, report.json
+    reads = report.json["reads"]
+    assert [r["matched_by"] for r in reads].count("nik") >= 1  # their household's page
+    assert {r["endpoint"] for r in reads} >= {"GET /rumah-tangga/<household_id>", "GET /"}
 
 
 def direct_counts(web) -> tuple[dict[str, int], int, int]:

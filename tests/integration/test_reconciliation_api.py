@@ -11,11 +11,16 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
 from app.seed_data import kk_for, nik_for
+from consumers.runner import Runner
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from tests.conftest import TEST_MASTER_KEY
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_eligibility_api import project
+from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +113,12 @@ def test_least_privilege_on_each_route(web, world):
     assert every.status_code == 200
     assert {f["household_id"] for f in every.json["results"]} == {disagreeing, elsewhere}
     assert every.json["tolerance"] == 1
+    assert every.json["rule"] == {
+        "desil_tolerance": 1,
+        "stale_months": 12,
+        "matches_settings": True,
+        "settings": {"desil_tolerance": 1, "stale_months": 12},
+    }
     (family,) = [f for f in every.json["results"] if f["household_id"] == disagreeing]
     assert family["reasons"] == ["desil", "benefit", "missing_in_source"]
     assert family["link"] == f"/rumah-tangga/{disagreeing}"
@@ -171,6 +182,7 @@ def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
     browser = web.test_client()
     html = browser.get("/rekonsiliasi").get_data(as_text=True)
     assert "Rekonsiliasi sumber data" in html and "lebih dari 1" in html
+    assert "lebih dari 12 bulan" in html and "Data sumber usang" in html
     assert html.count("<svg") >= 3  # a chart per kecamatan row and per kelurahan row at least
     assert f'href="/rumah-tangga/{world[1]["id"]}#sources-title"' in html
     assert "Desil berbeda" in html and "Anggota tidak ada di sumber" in html
@@ -181,3 +193,38 @@ def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
     # a program manager's page: the counts, no family
     manager = web.test_client(user="pm_dinsos").get("/rekonsiliasi").get_data(as_text=True)
     assert "Simpang IV Sipin" in manager and world[1]["id"][:8] not in manager
+
+
+def test_a_tolerance_changed_in_the_settings_rebuilds_the_view_and_the_page_says_so(
+    web, world, backend
+):
+    """A view is never answered under another rule than the one it was built under: the
+    runner started with another tolerance rebuilds it, and a web process still configured
+    with the old one shows the rule the figures follow and that its settings differ."""
+    admin = add_users(web, ["admin"])["admin"]
+    client = web.test_client()
+    before = client.get("/api/v1/reconciliation/" + world[1]["id"], headers=bearer(admin))
+    assert "desil" in before.json["reasons"] and before.json["desil_spread"] == 4
+
+    settings = Settings.from_env(
+        {
+            **backend,
+            "CASEWORK_SECRET_KEY": "test-secret",
+            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+            "CASEWORK_RECONCILE_DESIL_TOLERANCE": "4",
+        }
+    )
+    runner = Runner(bootstrap(settings))
+    try:
+        runner.fill_empty_views()
+    finally:
+        runner.close()
+
+    after = client.get("/api/v1/reconciliation", headers=bearer(admin)).json
+    assert after["rule"]["desil_tolerance"] == 4 and not after["rule"]["matches_settings"]
+    assert after["rule"]["settings"]["desil_tolerance"] == 1
+    (family,) = [f for f in after["results"] if f["household_id"] == world[1]["id"]]
+    assert family["reasons"] == ["benefit", "missing_in_source"]  # a spread of 4: within it
+    html = client.get("/rekonsiliasi").get_data(as_text=True)
+    assert "lebih dari 4" in html and "pengaturan kini menyebut 1 desil" in html

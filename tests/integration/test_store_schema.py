@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.access_log import Read, append
+from adapters.access_log import Read, append, reads_of
 from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from adapters.store_schema import migrate
@@ -23,6 +23,7 @@ TABLES = {
     "casework_relay_lease",
     "casework_idempotency",
     "casework_access_log",
+    "casework_access_log_terms",
     "casework_token_use",
     "casework_credentials",
 }
@@ -33,6 +34,7 @@ MIGRATIONS = [
     "0004_credentials",
     "0005_event_counts",
     "0006_access_log_one_row_per_read",
+    "0007_access_log_terms",
 ]
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
@@ -137,6 +139,7 @@ def without_later_tables(found: dict[str, list[tuple]]) -> dict[str, list[tuple]
         "casework_token_use",
         "casework_credentials",
         "casework_event_counts",
+        "casework_access_log_terms",
     )
     kept = {name: columns for name, columns in found.items() if name not in later}
     kept[""] = [row for row in found[""] if not any(name in row[1] for name in later)]
@@ -183,9 +186,24 @@ def test_a_store_made_before_migrations_is_taken_over(store, tmp_path, pg_databa
             "INSERT INTO casework_relay_state (name, position, published, updated_at)"
             " VALUES ('main', 42, 42, '2025-04-21T00:00:00Z')"
         )
+        # reads logged before: one household per row, then one row per request
+        for household, searched, subjects in (("h1", None, "s1,s2"), ("h2,h3", "s3", "s2")):
+            cursor.execute(
+                "INSERT INTO casework_access_log (at, actor_id, actor_role, channel, endpoint,"
+                " household_id, nik_hash, subject_hashes, prev_hash, row_hash)"
+                " VALUES ('2025-04-21T00:00:00Z', 'a', 'admin', 'ui', 'GET /', ?, ?, ?, 'p', 'r')",
+                (household, searched, subjects),
+            )
     before = schema(store)
 
     assert migrate(store) == MIGRATIONS
+    # the reads logged before are found through the index of their households and of the
+    # NIK searched for (a member's hash comes with their household: not indexed)
+    found = {
+        term: [r["household_id"] for r in reads_of(store, [term])]
+        for term in ("h1", "h3", "s3", "s2")
+    }
+    assert found == {"h1": ["h1"], "h3": ["h2,h3"], "s3": ["h2,h3"], "s2": []}
     # nothing recreated or altered but the read log's household_id widened
     assert without_later_tables(schema(store)) == widened(before)
     assert store.query("SELECT position, published FROM casework_relay_state") == [(42, 42)]

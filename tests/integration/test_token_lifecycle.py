@@ -146,3 +146,29 @@ def test_the_last_use_is_written_at_most_once_an_hour(web):
     assert last_used(store)["0123456789ab"] == "2026-01-01T08:00:00Z"
     assert TokenUse(store).record("0123456789ab", dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC))
     assert last_used(store)["0123456789ab"] == "2026-01-01T09:00:00Z"  # another process
+
+
+def test_each_request_is_its_own_callers_found_once(web, monkeypatch):
+    """A request looks its token up once (the read policy and the endpoint share the answer),
+    and never answers as another request's caller, even inside one application context."""
+    tokens = add_users(web, ["cw_sipin", "auditor"])
+    casework = web.extensions["casework"].casework
+    looked_up = []
+    original = casework.token_holder
+
+    def spy(token):
+        looked_up.append(token)
+        return original(token)
+
+    monkeypatch.setattr(casework, "token_holder", spy)
+    client = web.test_client()
+    with web.app_context():  # flask.g lives as long as this: the caller must not
+        own = client.get(
+            HOUSEHOLDS,
+            query_string={"kelurahan": "Simpang IV Sipin"},
+            headers=bearer(tokens["cw_sipin"]),
+        )
+        audit = client.get("/api/v1/audit", headers=bearer(tokens["auditor"]))
+        refused = client.get("/api/v1/audit", headers=bearer(tokens["cw_sipin"]))
+    assert (own.status_code, audit.status_code, refused.status_code) == (200, 200, 403)
+    assert looked_up == [tokens["cw_sipin"], tokens["auditor"], tokens["cw_sipin"]]

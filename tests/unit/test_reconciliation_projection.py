@@ -12,7 +12,7 @@ import random
 import pytest
 
 from adapters.db import Database
-from adapters.settings import DatabaseUrl
+from adapters.settings import DatabaseUrl, Settings, SettingsError
 from adapters.wire import from_notification
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, make_meta
@@ -20,7 +20,8 @@ from domain.catalog import seed_catalog
 from domain.errors import DomainError
 from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS
 from projections import reconciliation
-from projections.base import apply_batch, ensure_schema, reveal
+from projections.base import apply_batch, ensure_schema, reconfigured, reveal
+from projections.catalog import configured
 from tests.support.apps import memory_casework
 
 META = make_meta(SYSTEM, "import:test")
@@ -43,10 +44,11 @@ def person(serial: int, born: dt.date, sex: str) -> dict:
 class View:
     """The reconciliation view in a SQLite file, fed from the app's store in batches."""
 
-    def __init__(self, app, path, name: str) -> None:
+    def __init__(self, app, path, name: str, rule=reconciliation.DEFAULT_RULE) -> None:
         self.app = app
         self.db = Database(DatabaseUrl.parse(f"sqlite:///{path}/{name}", "CASEWORK_VIEWS"))
-        ensure_schema(self.db, [reconciliation.PROJECTION])
+        self.projection = reconciliation.configured(rule)
+        ensure_schema(self.db, [self.projection])
         self.position = 0
 
     def catch_up(self, rng: random.Random | None = None) -> View:
@@ -58,7 +60,7 @@ class View:
             self.position = envelopes[-1]["position"]
         while envelopes:
             size = rng.randint(1, 40) if rng else len(envelopes)
-            apply_batch(self.db, reconciliation.PROJECTION, envelopes[:size])
+            apply_batch(self.db, self.projection, envelopes[:size])
             envelopes = envelopes[size:]
         return self
 
@@ -174,7 +176,12 @@ def test_each_disagreement_is_found_and_counted(app, tmp_path):
     assert dtks["compared_flags"] == ["PKH"] and answer["register"]["running_benefits"] == []
     (dead,) = p3ke["deceased_in_source"]
     assert dead["nik_hash"] == app.codec.lookup("nik", niks[1])
-    assert answer["sources"]["VERVAL"] == {"listed": False, "desil": None}
+    assert answer["sources"]["VERVAL"] == {
+        "listed": False,
+        "desil": None,
+        "stale": False,
+        "desil_stale": False,
+    }
     assert reconciliation.household(view.db, agreeing)["reasons"] == []
 
     # someone only the source lists: membership; Casework grants PKH: DTKS agrees on aid now
@@ -320,3 +327,99 @@ def test_a_source_disagrees_on_aid_only_over_the_flags_it_records(app, tmp_path)
     listing(app, household_id, "DTKS", niks, desil=1, benefits=["PKH"])
     view.catch_up()
     assert "benefit" in reconciliation.household(view.db, household_id)["reasons"]
+
+
+def test_the_tolerance_is_the_views_own_a_difference_of_two_deciles_counts_at_one(app, tmp_path):
+    household_id, niks = family(app, 4, 2)
+    listing(app, household_id, "DTSEN", niks, desil=3)
+    listing(app, household_id, "DTKS", niks, desil=5)
+    strict = View(app, tmp_path, "strict.db").catch_up()
+    lenient = View(app, tmp_path, "lenient.db", reconciliation.Rule(desil_tolerance=2)).catch_up()
+
+    at_one = reconciliation.household(strict.db, household_id)
+    assert at_one["reasons"] == ["desil"] and at_one["desil_spread"] == 2
+    assert reconciliation.disagreeing(strict.db, reason="desil")[0]["household_id"] == household_id
+    at_two = reconciliation.household(lenient.db, household_id)
+    assert at_two["reasons"] == [] and at_two["tolerance"] == 2
+    assert reconciliation.disagreeing(lenient.db) == []
+    assert reconciliation.rule_in_force(lenient.db) == reconciliation.Rule(desil_tolerance=2)
+
+    # a process configured otherwise later neither changes the rule a view was built under
+    # nor mixes two rules in it: it answers as built, and is known to need a rebuild
+    other = reconciliation.configured(reconciliation.Rule(desil_tolerance=2))
+    ensure_schema(strict.db, [other])
+    strict.projection = other
+    listing(app, household_id, "DTKS", niks, desil=6, period="2026-Q2")  # spread 3 now
+    strict.catch_up()
+    assert reconciliation.rule_in_force(strict.db) == reconciliation.DEFAULT_RULE
+    assert reconciliation.household(strict.db, household_id)["tolerance"] == 1
+    with strict.db.transaction() as cur:
+        assert reconfigured(cur, other) == reconciliation.DEFAULT_RULE.parameters()
+        assert reconfigured(cur, reconciliation.PROJECTION) is None
+
+
+def test_a_listing_older_than_the_stated_months_is_left_out_and_named_stale(app, tmp_path):
+    household_id, niks = family(app, 5, 3)
+    listing(app, household_id, "DTSEN", niks, desil=2, period="2026-Q1")
+    # DTKS, 15 months before: a child missing, another decile, PKH marked
+    listing(app, household_id, "DTKS", niks[:2], desil=9, benefits=["PKH"], period="2024-Q4")
+    # P3KE, 12 months before (not more): compared, and it misses the child too
+    listing(app, household_id, "P3KE", niks[:2], desil=2, period="2025-Q1")
+    view = View(app, tmp_path, "views.db").catch_up()
+
+    answer = reconciliation.household(view.db, household_id)
+    assert answer["reasons"] == ["missing_in_source", "stale"]
+    assert answer["stale_months"] == 12 and answer["newest_period"] == "2026-Q1"
+    dtks, p3ke = answer["sources"]["DTKS"], answer["sources"]["P3KE"]
+    assert dtks["stale"] and dtks["desil_stale"] and dtks["period"] == "2024-Q4"
+    assert dtks["missing_in_source"] == [] and not dtks["benefit_differs"]
+    assert answer["desil_spread"] == 0  # DTKS's 9 is left out
+    assert not p3ke["stale"] and len(p3ke["missing_in_source"]) == 1
+    assert [f["household_id"] for f in reconciliation.disagreeing(view.db, reason="stale")] == [
+        household_id
+    ]
+    (row,) = reconciliation.counts(view.db, kelurahan=PLACES[0][1])
+    assert (row["stale"], row["desil"], row["benefit"]) == (1, 0, 0)
+
+    # stated otherwise (24 months), the same listing is compared: its differences count
+    patient = View(app, tmp_path, "patient.db", reconciliation.Rule(stale_months=24)).catch_up()
+    answer = reconciliation.household(patient.db, household_id)
+    assert answer["reasons"] == ["desil", "benefit", "missing_in_source"]
+    assert len(answer["sources"]["DTKS"]["missing_in_source"]) == 1
+
+    # DTKS brought up to date: nothing stale any more
+    listing(app, household_id, "DTKS", niks, desil=2, period="2026-Q1", row=2)
+    view.catch_up()
+    assert reconciliation.household(view.db, household_id)["reasons"] == ["missing_in_source"]
+    assert reconciliation.counts(view.db, kelurahan=PLACES[0][1])[0]["stale"] == 0
+
+
+def test_the_rule_is_stated_by_the_settings_and_a_bad_value_is_named():
+    pg = {
+        "CASEWORK_STORE": "postgresql://u@h/db",
+        "CASEWORK_VIEWS": "postgresql://u@h/views",
+        "CASEWORK_SECRET_KEY": "s",
+        "CASEWORK_MASTER_KEY": "5e" * 32,
+        "CASEWORK_SIGNING_KEY": "cd" * 32,
+    }
+    default = configured(Settings.from_env(pg))["reconciliation"]
+    assert default.parameters == {"desil_tolerance": 1, "stale_months": 12}
+    stated = Settings.from_env(
+        {
+            **pg,
+            "CASEWORK_RECONCILE_DESIL_TOLERANCE": "2",
+            "CASEWORK_RECONCILE_STALE_MONTHS": "24",
+        }
+    )
+    assert configured(stated)["reconciliation"].parameters == {
+        "desil_tolerance": 2,
+        "stale_months": 24,
+    }
+    for variable, value in (
+        ("CASEWORK_RECONCILE_DESIL_TOLERANCE", "1.5"),
+        ("CASEWORK_RECONCILE_DESIL_TOLERANCE", "9"),
+        ("CASEWORK_RECONCILE_STALE_MONTHS", "-3"),
+        ("CASEWORK_RECONCILE_STALE_MONTHS", "setahun"),
+    ):
+        with pytest.raises(SettingsError, match=f"^{variable}: must be a whole number from"):
+            Settings.from_env({**pg, variable: value})
