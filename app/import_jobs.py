@@ -181,7 +181,7 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
             "rows": summary.rows,
             "families": families,
             "skipped": summary.skipped,
-            "rejected_rows": len({(r.table, r.row) for r in summary.rejected}),
+            "rejected_rows": summary.rejected_rows,
             "seconds": round(summary.seconds, 1),
             "rate": round(summary.rows_per_second, 1),
             "reports": [Path(report).name for report in summary.reports],

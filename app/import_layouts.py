@@ -7,12 +7,18 @@ the API: NIK, KK number, dates, names, kecamatan and kelurahan), and the rows th
 `Rejection`s (row, column, code). The codes of the sources are translated here: Dukcapil's
 and DTSEN's relationship codes, Ya/Tidak and 1/0 flags, sexes, dates, region codes.
 The layouts are documented in the README ("Importing DTSEN, DTKS, P3KE and verval files").
+
+In two passes, in bounded memory (a city's file: 160,000 families, 650,000 rows): the first
+reads the files row by row (app/import_files.py), checks each row and keeps what its family
+needs in the import's scratch file (app/import_spool.py), with the rows refused; the rows
+of one family may be anywhere in the files. The second (`Parsed.families`) builds the
+families from it one at a time, in the order they are stored, as the importer asks for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -21,6 +27,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from app.import_files import Table, column, read_tables
+from app.import_spool import Spool, Spooled
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
@@ -132,6 +139,7 @@ class Family:
     verification: dict[str, Any] | None = None  # outcome, visited_on, verifier, notes
     head_nik: str | None = None  # who the source names as head (P3KE matches by it)
     rows: list[tuple[str, int]] = field(default_factory=list)  # every row of the family
+    read: int = 0  # the rows of the files it was built from (the progress bar counts them)
 
     @property
     def reference(self) -> str:
@@ -144,16 +152,47 @@ class Family:
         return next((m for m in self.members if m.relationship == HEAD), None)
 
 
+# Builds one family from what the first pass kept: its own row, and its rows in file order
+# (rows refused then, as a second head, go to the rejections given).
+Builder = Callable[[Spooled, list[Spooled], Any], Family]
+
+
 @dataclass
 class Parsed:
-    families: list[Family]
-    rejections: list[Rejection]
+    """The files read and checked (the first pass): their tables, the rows read, and the
+    scratch file with the families and the rows refused. `close()` removes the scratch file."""
+
     tables: list[Table]
     rows: int  # data rows read
+    spool: Spool
+    build: Builder
 
     @property
     def encodings(self) -> dict[str, str]:
         return {table.name: table.encoding for table in self.tables}
+
+    @property
+    def family_count(self) -> int:
+        return self.spool.families
+
+    @property
+    def rows_total(self) -> int:
+        """The rows of every family (the progress bar's total)."""
+        return self.spool.rows_total
+
+    def rows_until(self, done: int) -> int:
+        return self.spool.rows_until(done)
+
+    def families(self, after: int = 0) -> Iterator[Family]:
+        """The families after the first `after`, in the order they are stored (by the file
+        and row where each is listed), each built when asked for: one at a time in memory."""
+        for unit, size, rows in self.spool.units(after):
+            family = self.build(unit, rows, self.spool)
+            family.read = size
+            yield family
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 class LayoutError(Exception):
@@ -411,29 +450,49 @@ def require(table: Table, columns: set[str]) -> None:
         raise LayoutError(table.name, missing)
 
 
-def rows_of(table: Table, out: list[Rejection]) -> list[Row]:
-    """The table's rows; one with fewer cells than the header is rejected whole."""
-    rows = []
-    for number, cells in table.rows:
-        if len(cells) < len(table.header):
-            out.append(Rejection(table.name, number, "", "import.columns"))
-            continue
-        rows.append(Row(table, number, cells))
-    return rows
+class Reading:
+    """The first pass: the scratch file, the rows refused (kept in it) and the rows read."""
 
+    def __init__(self, spool: Spool) -> None:
+        self.spool, self.out, self.rows = spool, spool, 0
 
-class Seen:
-    """The NIKs and KK numbers met so far in the files: a second row with one is a duplicate."""
+    def rows_of(self, table: Table) -> Iterator[Row]:
+        """The table's rows, read one at a time; one with fewer cells than the header is
+        rejected whole."""
+        width = len(table.header)
+        for number, cells in table.rows():
+            self.rows += 1
+            if len(cells) < width:
+                self.out.append(Rejection(table.name, number, "", "import.columns"))
+                continue
+            yield Row(table, number, cells)
 
-    def __init__(self) -> None:
-        self.niks: set[str] = set()
-
-    def first(self, row: Row, column_name: str, nik: str, out: list[Rejection]) -> bool:
-        if nik in self.niks:
-            row.reject(out, column_name, "import.duplicate_nik")
+    def first_nik(self, row: Row, column_name: str, nik: str) -> bool:
+        """Whether the NIK is met for the first time in the files; a second row with it is a
+        duplicate."""
+        if not self.spool.first("nik", nik):
+            row.reject(self.out, column_name, "import.duplicate_nik")
             return False
-        self.niks.add(nik)
         return True
+
+
+PERSON_FIELDS = ("nik", "name", "birth_date", "sex")
+
+
+def person_values(person: dict[str, str]) -> tuple[str, ...]:
+    return tuple(person[k] for k in PERSON_FIELDS)
+
+
+def person_of(values: tuple) -> dict[str, str]:
+    return dict(zip(PERSON_FIELDS, values, strict=True))
+
+
+def _flags(benefits: list[str]) -> str:
+    return ",".join(benefits)
+
+
+def _unflag(text: str | None) -> list[str]:
+    return text.split(",") if text else []
 
 
 def columns_of(nik: str, name: str, birth: str, sex_column: str, rel: str) -> dict[str, str]:
@@ -458,18 +517,18 @@ def _order(family: Family) -> None:
 
 def _add_person(
     family: Family,
-    row: Row,
+    at: Spooled,
     checked: dict[str, Any],
     relation: str,
     columns: dict[str, str],
-    out: list[Rejection],
+    out: Any,
     deceased: bool = False,
 ) -> None:
     if relation == HEAD and family.head is not None:
-        row.reject(out, columns["relationship"], "import.second_head")
+        out.append(Rejection(at.table, at.line, columns["relationship"], "import.second_head"))
         return
-    family.members.append(Member(row.number, row.table.name, checked, relation, columns, deceased))
-    family.rows.append((row.table.name, row.number))
+    family.members.append(Member(at.line, at.table, checked, relation, columns, deceased))
+    family.rows.append((at.table, at.line))
 
 
 # --- DTKS: one row per person ---------------------------------------------------------------
@@ -496,12 +555,12 @@ DTKS_PLACE = {
 }
 
 
-def parse_dtks(tables: list[Table], out: list[Rejection]) -> list[Family]:
-    families: dict[str, Family] = {}
-    seen = Seen()
+def read_dtks(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         require(table, DTKS_COLUMNS)
-        for row in rows_of(table, out):
+    spool, out = reading.spool, reading.out
+    for table in tables:
+        for row in reading.rows_of(table):
             person = person_payload(row, "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = person_columns(
                 row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin"
@@ -516,21 +575,37 @@ def parse_dtks(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 row.reject(out, "meninggal", "import.flag")
             if checked is None or relation is None or benefits is None or deceased is None:
                 continue
-            if not seen.first(row, "nomor_nik", checked["head"]["nik"], out):
+            if not reading.first_nik(row, "nomor_nik", checked["head"]["nik"]):
                 continue
-            kk = checked["kk_number"]
-            family = families.get(kk)
-            if family is None:
-                family = families[kk] = Family(table.name, row.number, kk, None)
-            if relation == HEAD or family.place is None:
-                family.place = {k: checked[k] for k in DTKS_PLACE}
-            if relation == HEAD:
-                family.table, family.row = table.name, row.number
-            family.benefits = sorted(set(family.benefits) | set(benefits))
-            _add_person(family, row, checked["head"], relation, DTKS_PERSON, out, deceased)
-    for family in families.values():
-        _order(family)
-    return list(families.values())
+            values = (
+                *(checked[k] for k in DTKS_PLACE),
+                *person_values(checked["head"]),
+                relation,
+                _flags(benefits),
+                deceased,
+            )
+            spool.add_row(checked["kk_number"], relation == HEAD, table.name, row.number, values)
+    spool.units_from_rows()
+    return build_dtks
+
+
+def build_dtks(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    """A KK number's rows, in file order: its place and where it is listed from its head's
+    row (else its first), its benefit flags from all of them."""
+    first = rows[0]
+    family = Family(first.table, first.line, unit.values[0], None)
+    for at in rows:
+        values = at.values
+        relation = values[9]
+        if relation == HEAD or family.place is None:
+            family.place = dict(zip(DTKS_PLACE, values[:5], strict=True))
+        if relation == HEAD:
+            family.table, family.row = at.table, at.line
+        family.benefits = sorted(set(family.benefits) | set(_unflag(values[10])))
+        person = person_of(values[5:9])
+        _add_person(family, at, person, relation, DTKS_PERSON, out, bool(values[11]))
+    _order(family)
+    return family
 
 
 # --- DTSEN: a family file and a member file ---------------------------------------------------
@@ -564,7 +639,7 @@ DTSEN_PLACE = {
 DTSEN_DESIL = "desil_nasional"
 
 
-def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
+def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
     family_tables = [t for t in tables if "nik" not in t.header]
     member_tables = [t for t in tables if "nik" in t.header]
     if not family_tables:
@@ -575,11 +650,10 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
         require(table, DTSEN_FAMILY_COLUMNS)
     for table in member_tables:
         require(table, DTSEN_MEMBER_COLUMNS)
-    seen = Seen()
+    spool, out = reading.spool, reading.out
     # the members first, by the KK number they give
-    people: dict[str, list[tuple[Row, dict, dict, str]]] = {}
     for table in member_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = person_columns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_keluarga"], DTSEN_RELATIONSHIPS, person["sex"])
@@ -598,22 +672,24 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 "hubungan_keluarga",
                 out,
             )
-            if checked is None or not seen.first(row, "nik", checked["person"]["nik"], out):
+            if checked is None or not reading.first_nik(row, "nik", checked["person"]["nik"]):
                 continue
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
-            people.setdefault(kk, []).append((row, checked["person"], cols, relation, deceased))
-    families: list[Family] = []
-    listed: set[str] = set()
+            values = (*person_values(checked["person"]), relation, deceased)
+            spool.add_row(kk, relation == HEAD, table.name, row.number, values)
+    by_name = {t.name: t for t in member_tables}
     for table in family_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
-            if kk in listed:
+            if spool.met("listed", kk):
                 row.reject(out, "nomor_kartu_keluarga", "import.duplicate_kk")
                 continue
-            members = people.pop(kk, [])
-            heads = [m for m in members if m[3] == HEAD]
-            if heads:
-                head_row, head_person, _cols, _rel, _dead = heads[0]
+            # the members go with the first row of their KK number (a row refused too)
+            claimed = spool.first("claimed", kk)
+            head = spool.first_head(kk) if claimed else None
+            if head is not None:
+                head_row = Row(by_name[head.table], head.line, [])
+                head_person: dict | None = person_of(head.values[:4])
                 head_cols = person_columns(
                     head_row, "head", "nik", "nama", "tanggal_lahir", "jenis_kelamin"
                 )
@@ -628,23 +704,28 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 out,
             )
             if checked is None or not ok:
-                for member_row, *_ in members:
-                    member_row.reject(out, "nomor_kartu_keluarga", "import.family_refused")
+                refused = "import.family_refused"
+                for at in spool.rows_of(kk) if claimed else []:
+                    out.append(Rejection(at.table, at.line, "nomor_kartu_keluarga", refused))
                 continue
-            listed.add(kk)
-            family = Family(
-                table.name, row.number, checked["kk_number"], {k: checked[k] for k in DTSEN_PLACE}
-            )
-            family.desil = desil
-            family.rows.append((table.name, row.number))
-            for member_row, person, _cols, relation, deceased in members:
-                _add_person(family, member_row, person, relation, DTSEN_PERSON, out, deceased)
-            _order(family)
-            families.append(family)
-    for members in people.values():
-        for member_row, *_ in members:
-            member_row.reject(out, "nomor_kartu_keluarga", "import.family_missing")
-    return families
+            spool.first("listed", kk)
+            values = (checked["kk_number"], *(checked[k] for k in DTSEN_PLACE), desil)
+            spool.add_unit(kk if claimed else None, table.name, row.number, values)
+    for table_name, line in spool.rows_not_marked("claimed"):
+        out.append(Rejection(table_name, line, "nomor_kartu_keluarga", "import.family_missing"))
+    return build_dtsen
+
+
+def build_dtsen(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    place = dict(zip(DTSEN_PLACE, values[1:6], strict=True))
+    family = Family(unit.table, unit.line, values[0], place, desil=values[6])
+    family.rows.append((unit.table, unit.line))
+    for at in rows:
+        person, relation, deceased = person_of(at.values[:4]), at.values[4], bool(at.values[5])
+        _add_person(family, at, person, relation, DTSEN_PERSON, out, deceased)
+    _order(family)
+    return family
 
 
 # A valid person standing in for a missing head while a family row's place is checked.
@@ -688,7 +769,7 @@ def _p3ke_id(table: Table) -> None:
     table.header = ["id_keluarga_p3ke" if c == "id_keluarga" else c for c in table.header]
 
 
-def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
+def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         _p3ke_id(table)
     member_tables = [t for t in tables if "id_individu" in t.header]
@@ -699,12 +780,11 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
         require(table, P3KE_FAMILY_COLUMNS)
     for table in member_tables:
         require(table, P3KE_MEMBER_COLUMNS)
-    seen = Seen()
-    families: dict[str, Family] = {}
+    spool, out = reading.spool, reading.out
     for table in family_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             family_id = row["id_keluarga_p3ke"]
-            if family_id in families:
+            if spool.met("family", family_id):
                 row.reject(out, "id_keluarga_p3ke", "import.duplicate_kk")
                 continue
             person = person_payload(row, "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin")
@@ -722,19 +802,24 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
                     checked = {"kk_number": None, "head": checked["person"]}
             if checked is None or not ok or benefits is None:
                 continue
-            if not seen.first(row, "nik", checked["head"]["nik"], out):
+            if not reading.first_nik(row, "nik", checked["head"]["nik"]):
                 continue
-            place = {k: checked[k] for k in DTKS_PLACE} if kk else None
-            family = Family(table.name, row.number, checked["kk_number"], place, desil=desil)
-            family.benefits = benefits
-            family.head_nik = checked["head"]["nik"]
-            family.members.append(Member(row.number, table.name, checked["head"], HEAD, P3KE_HEAD))
-            family.rows.append((table.name, row.number))
-            families[family_id] = family
+            place = tuple(checked[k] for k in DTKS_PLACE) if kk else (None,) * len(DTKS_PLACE)
+            head_nik = checked["head"]["nik"]
+            spool.first("family", family_id, head_nik)
+            values = (
+                checked["kk_number"],
+                *place,
+                desil,
+                _flags(benefits),
+                *person_values(checked["head"]),
+            )
+            spool.add_unit(family_id, table.name, row.number, values)
     for table in member_tables:
-        for row in rows_of(table, out):
-            family = families.get(row["id_keluarga_p3ke"])
-            if family is None:
+        for row in reading.rows_of(table):
+            family_id = row["id_keluarga_p3ke"]
+            head_nik = spool.value("family", family_id)
+            if head_nik is None:
                 row.reject(out, "id_keluarga_p3ke", "import.family_missing")
                 continue
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
@@ -743,8 +828,9 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
             if relation is None:
                 row.reject(out, "hubungan_dengan_kepala_keluarga", "relationship.unknown")
                 continue
-            if relation == HEAD and person["nik"].replace(" ", "") == family.head_nik:
-                family.rows.append((table.name, row.number))  # the head, as on the family sheet
+            if relation == HEAD and person["nik"].replace(" ", "") == head_nik:
+                # the head, as on the family sheet: only a row of the family
+                spool.add_row(family_id, False, table.name, row.number, ())
                 continue
             checked = check_member(
                 row,
@@ -754,12 +840,31 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 "hubungan_dengan_kepala_keluarga",
                 out,
             )
-            if checked is None or not seen.first(row, "nik", checked["person"]["nik"], out):
+            if checked is None or not reading.first_nik(row, "nik", checked["person"]["nik"]):
                 continue
-            _add_person(family, row, checked["person"], relation, P3KE_PERSON, out)
-    for family in families.values():
-        _order(family)
-    return list(families.values())
+            values = (*person_values(checked["person"]), relation)
+            spool.add_row(family_id, relation == HEAD, table.name, row.number, values)
+    return build_p3ke
+
+
+def build_p3ke(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    kk = values[0]
+    place = dict(zip(DTKS_PLACE, values[1:6], strict=True)) if kk is not None else None
+    family = Family(unit.table, unit.line, kk, place, desil=values[6])
+    family.benefits = _unflag(values[7])
+    head = person_of(values[8:12])
+    family.head_nik = head["nik"]
+    family.members.append(Member(unit.line, unit.table, head, HEAD, P3KE_HEAD))
+    family.rows.append((unit.table, unit.line))
+    for at in rows:
+        relation = at.values[4]
+        if relation is None:  # the head's row on the individual sheet
+            family.rows.append((at.table, at.line))
+            continue
+        _add_person(family, at, person_of(at.values[:4]), relation, P3KE_PERSON, out)
+    _order(family)
+    return family
 
 
 # --- VERVAL: field verification results (Casework's own layout) -------------------------------
@@ -767,12 +872,12 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
 VERVAL_COLUMNS = {"nomor_kk", "nik", "desil", "tanggal_kunjungan", "hasil", "petugas"}
 
 
-def parse_verval(tables: list[Table], out: list[Rejection]) -> list[Family]:
-    families: list[Family] = []
-    listed: set[str] = set()
+def read_verval(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         require(table, VERVAL_COLUMNS)
-        for row in rows_of(table, out):
+    spool, out = reading.spool, reading.out
+    for table in tables:
+        for row in reading.rows_of(table):
             outcome = VERVAL_OUTCOMES.get(column(row["hasil"]))
             payload = {
                 "household_id": PLACEHOLDER_ID,
@@ -801,37 +906,53 @@ def parse_verval(tables: list[Table], out: list[Rejection]) -> list[Family]:
             )
             if verification is None or not ok or kk is None:
                 continue
-            if kk["new_kk_number"] in listed:
+            if not spool.first("listed", kk["new_kk_number"]):
                 row.reject(out, "nomor_kk", "import.duplicate_kk")
                 continue
-            listed.add(kk["new_kk_number"])
-            family = Family(table.name, row.number, kk["new_kk_number"], None, desil=desil)
-            family.head_nik = kk["nik"]
-            family.verification = {
-                k: verification[k] for k in ("outcome", "visited_on", "verifier", "notes")
-            }
-            family.rows.append((table.name, row.number))
-            families.append(family)
-    return families
+            values = (
+                kk["new_kk_number"],
+                kk["nik"],
+                desil,
+                *(verification[k] for k in VERIFICATION_FIELDS),
+            )
+            spool.add_unit(None, table.name, row.number, values)
+    return build_verval
 
 
-LAYOUTS: dict[
-    str, tuple[Callable[[list[Table], list[Rejection]], list[Family]], list[set[str]]]
-] = {
-    "dtks": (parse_dtks, [DTKS_COLUMNS]),
-    "dtsen": (parse_dtsen, [DTSEN_FAMILY_COLUMNS, DTSEN_MEMBER_COLUMNS]),
-    "p3ke": (parse_p3ke, [P3KE_FAMILY_COLUMNS, {"id_individu", "nik"}]),
-    "verval": (parse_verval, [VERVAL_COLUMNS]),
+VERIFICATION_FIELDS = ("outcome", "visited_on", "verifier", "notes")
+
+
+def build_verval(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    family = Family(unit.table, unit.line, values[0], None, desil=values[2])
+    family.head_nik = values[1]
+    family.verification = dict(zip(VERIFICATION_FIELDS, values[3:7], strict=True))
+    family.rows.append((unit.table, unit.line))
+    return family
+
+
+LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str]]]] = {
+    "dtks": (read_dtks, [DTKS_COLUMNS]),
+    "dtsen": (read_dtsen, [DTSEN_FAMILY_COLUMNS, DTSEN_MEMBER_COLUMNS]),
+    "p3ke": (read_p3ke, [P3KE_FAMILY_COLUMNS, {"id_individu", "nik"}]),
+    "verval": (read_verval, [VERVAL_COLUMNS]),
 }
 
 
 def parse(kind: str, paths: list[Path]) -> Parsed:
-    """Read and check the files of one source: its families and the rows rejected."""
-    parse_tables, wanted = LAYOUTS[kind]
+    """Read and check the files of one source (the first pass): the families and the rows
+    refused kept in the scratch file beside the first file, removed by `Parsed.close()` (and
+    here, when the files are refused)."""
+    read_layout, wanted = LAYOUTS[kind]
     tables = [table for path in paths for table in read_tables(path, wanted)]
     if not tables:
         raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
-    out: list[Rejection] = []
-    families = parse_tables(tables, out)
-    families.sort(key=lambda f: (f.table, f.row))
-    return Parsed(families, out, tables, sum(len(t.rows) for t in tables))
+    spool = Spool(Path(paths[0]))
+    try:
+        reading = Reading(spool)
+        build = read_layout(tables, reading)
+        spool.finish()
+    except BaseException:
+        spool.close()
+        raise
+    return Parsed(tables, reading.rows, spool, build)
