@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import Schema, ValidationError
 
 from app.import_files import Table, column, read_tables
-from app.import_spool import Spool, Spooled
+from app.import_spool import MemorySpool, Spool, Spooled, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
@@ -164,7 +164,7 @@ class Parsed:
 
     tables: list[Table]
     rows: int  # data rows read
-    spool: Spool
+    spool: Spool | MemorySpool
     build: Builder
 
     @property
@@ -273,15 +273,18 @@ def rt_rw(address: str, rt: str, rw: str) -> tuple[str, str]:
 # --- checking rows with the command schemas -------------------------------------------------
 
 
-class Row:
-    """One row of a table, by column name, with the rejections found in it."""
+class Row(dict):
+    """One row of a table: its cells by column name ("" for a column it lacks), where it is,
+    and the rejections found in it."""
+
+    __slots__ = ("number", "table")
 
     def __init__(self, table: Table, number: int, cells: list[str]) -> None:
+        super().__init__(zip(table.header, cells, strict=False))
         self.table, self.number = table, number
-        self.values = dict(zip(table.header, cells, strict=False))
 
-    def __getitem__(self, name: str) -> str:
-        return self.values.get(name, "")
+    def __missing__(self, name: str) -> str:
+        return ""
 
     def reject(self, out: list[Rejection], column_name: str, code: str) -> None:
         out.append(Rejection(self.table.name, self.number, column_name, code))
@@ -304,20 +307,24 @@ def _reject(messages: dict, columns: dict[str, tuple[Row, str]], out: list[Rejec
             row.reject(out, name, code)
 
 
+Columns = dict[str, tuple[Row, str]]
+
+
 def check(
     command: str,
     payload: dict[str, Any],
-    columns: dict[str, tuple[Row, str]],
+    columns: Columns | Callable[[], Columns],
     out: list[Rejection],
     only: tuple[str, ...] | None = None,
 ) -> dict[str, Any] | None:
     """The command (or the fields `only`) validated by its schema (app/schemas.py), or None
     with each problem rejected at the row and column its field came from (`columns`: field
-    path -> (row, column); a field not listed falls to the first row given)."""
+    path -> (row, column), or what makes it when a problem is found; a field not listed falls
+    to the first row given)."""
     try:
         return _schema(command, only).load(payload)
     except ValidationError as error:
-        _reject(error.messages, columns, out)
+        _reject(error.messages, columns() if callable(columns) else columns, out)
         return None
 
 
@@ -354,21 +361,38 @@ def person_payload(row: Row, nik: str, name: str, birth: str, sex_column: str) -
     }
 
 
-def person_columns(row: Row, prefix: str, nik: str, name: str, birth: str, sex_column: str) -> dict:
-    return {
-        f"{prefix}.nik": (row, nik),
-        f"{prefix}.name": (row, name),
-        f"{prefix}.birth_date": (row, birth),
-        f"{prefix}.sex": (row, sex_column),
-        prefix: (row, nik),
-    }
+class PersonColumns(NamedTuple):
+    """Where a person's fields are: the row, and the columns of its NIK, name, birth date and
+    sex, for the field paths under `prefix` (`mapping()`, made only when a problem is found)."""
+
+    row: Row | None
+    prefix: str
+    nik: str = ""
+    name: str = ""
+    birth: str = ""
+    sex: str = ""
+
+    def mapping(self) -> Columns:
+        if self.row is None:
+            return {}
+        row, prefix = self.row, self.prefix
+        return {
+            f"{prefix}.nik": (row, self.nik),
+            f"{prefix}.name": (row, self.name),
+            f"{prefix}.birth_date": (row, self.birth),
+            f"{prefix}.sex": (row, self.sex),
+            prefix: (row, self.nik),
+        }
+
+
+NO_COLUMNS = PersonColumns(None, "")
 
 
 def check_place(
     row: Row,
     kk_column: str,
     place_columns: dict[str, str],
-    head: tuple[Row, dict[str, str], dict],
+    head: tuple[Row, dict[str, str], PersonColumns],
     out: list[Rejection],
 ) -> dict[str, Any] | None:
     """A family's KK number and place with its head, as RegisterHousehold takes them."""
@@ -387,7 +411,7 @@ def check_place(
             **{name: (row, place_columns[name]) for name in ("kecamatan", "kelurahan", "address")},
             "rt": (row, place_columns.get("rt", place_columns["address"])),
             "rw": (row, place_columns.get("rw", place_columns["address"])),
-            **person_cols,
+            **person_cols.mapping(),
         }
 
     # RegisterHousehold's schema in two parts: the place (checked once per distinct KK
@@ -407,9 +431,16 @@ def check_place(
 
 
 def check_member(
-    row: Row, person: dict[str, str], cols: dict, relation: str, rel_column: str, out: list
+    row: Row,
+    person: dict[str, str],
+    cols: PersonColumns,
+    relation: str,
+    rel_column: str,
+    out: list,
 ) -> dict[str, Any] | None:
-    columns = {**cols, "relationship": (row, rel_column)}
+    def columns() -> Columns:  # where a problem is rejected (only then)
+        return {**cols.mapping(), "relationship": (row, rel_column)}
+
     payload = {"household_id": PLACEHOLDER_ID, "person": person, "relationship": relation}
     return check("AddMember", payload, columns, out)
 
@@ -433,7 +464,7 @@ def check_desil(row: Row, desil_column: str, source: str, out: list) -> tuple[bo
 def benefit_flags(row: Row, columns: dict[str, str], out: list[Rejection]) -> list[str] | None:
     found = []
     for name, code in columns.items():
-        if name not in row.values:
+        if name not in row:
             continue
         value = flag(row[name])
         if value is None:
@@ -453,7 +484,7 @@ def require(table: Table, columns: set[str]) -> None:
 class Reading:
     """The first pass: the scratch file, the rows refused (kept in it) and the rows read."""
 
-    def __init__(self, spool: Spool) -> None:
+    def __init__(self, spool: Spool | MemorySpool) -> None:
         self.spool, self.out, self.rows = spool, spool, 0
 
     def rows_of(self, table: Table) -> Iterator[Row]:
@@ -469,7 +500,8 @@ class Reading:
 
     def first_nik(self, row: Row, column_name: str, nik: str) -> bool:
         """Whether the NIK is met for the first time in the files; a second row with it is a
-        duplicate."""
+        duplicate (P3KE, whose heads are on one sheet and members on another; the rows of
+        the other layouts are checked as they are spooled: `Spool.add_row`)."""
         if not self.spool.first("nik", nik):
             row.reject(self.out, column_name, "import.duplicate_nik")
             return False
@@ -562,29 +594,28 @@ def read_dtks(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         for row in reading.rows_of(table):
             person = person_payload(row, "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(
-                row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin"
-            )
+            cols = PersonColumns(row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             checked = check_place(row, "nomor_kk", DTKS_PLACE, (row, person, cols), out)
             relation = relationship(row["hubungan_keluarga"], SHDK, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_keluarga", "relationship.unknown")
             benefits = benefit_flags(row, DTKS_BENEFITS, out)
-            deceased = flag(row["meninggal"]) if "meninggal" in row.values else False
+            deceased = flag(row["meninggal"]) if "meninggal" in row else False
             if deceased is None:
                 row.reject(out, "meninggal", "import.flag")
             if checked is None or relation is None or benefits is None or deceased is None:
                 continue
-            if not reading.first_nik(row, "nomor_nik", checked["head"]["nik"]):
-                continue
+            person = checked["head"]
             values = (
                 *(checked[k] for k in DTKS_PLACE),
-                *person_values(checked["head"]),
+                *person_values(person),
                 relation,
                 _flags(benefits),
                 deceased,
             )
-            spool.add_row(checked["kk_number"], relation == HEAD, table.name, row.number, values)
+            # a NIK of an earlier row: refused as a duplicate (`Spool.add_row`)
+            kk, head, nik = checked["kk_number"], relation == HEAD, person["nik"]
+            spool.add_row(kk, head, table.name, row.number, values, nik, "nomor_nik")
     spool.units_from_rows()
     return build_dtks
 
@@ -655,12 +686,12 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
     for table in member_tables:
         for row in reading.rows_of(table):
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
+            cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_keluarga"], DTSEN_RELATIONSHIPS, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_keluarga", "relationship.unknown")
                 continue
-            deceased = flag(row["meninggal"]) if "meninggal" in row.values else False
+            deceased = flag(row["meninggal"]) if "meninggal" in row else False
             if deceased is None:
                 row.reject(out, "meninggal", "import.flag")
                 continue
@@ -672,11 +703,15 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
                 "hubungan_keluarga",
                 out,
             )
-            if checked is None or not reading.first_nik(row, "nik", checked["person"]["nik"]):
+            if checked is None:
                 continue
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
-            values = (*person_values(checked["person"]), relation, deceased)
-            spool.add_row(kk, relation == HEAD, table.name, row.number, values)
+            person = checked["person"]
+            values = (*person_values(person), relation, deceased)
+            # a NIK of an earlier row: refused as a duplicate (`Spool.add_row`)
+            spool.add_row(
+                kk, relation == HEAD, table.name, row.number, values, person["nik"], "nik"
+            )
     by_name = {t.name: t for t in member_tables}
     for table in family_tables:
         for row in reading.rows_of(table):
@@ -690,11 +725,11 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
             if head is not None:
                 head_row = Row(by_name[head.table], head.line, [])
                 head_person: dict | None = person_of(head.values[:4])
-                head_cols = person_columns(
+                head_cols = PersonColumns(
                     head_row, "head", "nik", "nama", "tanggal_lahir", "jenis_kelamin"
                 )
             else:  # the place is checked with a stand-in head: its fields are not reported
-                head_row, head_person, head_cols = row, None, {}
+                head_row, head_person, head_cols = row, None, NO_COLUMNS
             ok, desil = check_desil(row, DTSEN_DESIL, "DTSEN", out)
             checked = check_place(
                 row,
@@ -788,10 +823,10 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 row.reject(out, "id_keluarga_p3ke", "import.duplicate_kk")
                 continue
             person = person_payload(row, "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(
+            cols = PersonColumns(
                 row, "head", "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin"
             )
-            kk = row["no_kk"] if "no_kk" in row.values else ""
+            kk = row["no_kk"] if "no_kk" in row else ""
             ok, desil = check_desil(row, "desil_kesejahteraan", "P3KE", out)
             benefits = benefit_flags(row, P3KE_BENEFITS, out)
             if kk:
@@ -823,7 +858,7 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 row.reject(out, "id_keluarga_p3ke", "import.family_missing")
                 continue
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
+            cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_dengan_kepala_keluarga"], SHDK, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_dengan_kepala_keluarga", "relationship.unknown")
@@ -941,13 +976,14 @@ LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str
 
 def parse(kind: str, paths: list[Path]) -> Parsed:
     """Read and check the files of one source (the first pass): the families and the rows
-    refused kept in the scratch file beside the first file, removed by `Parsed.close()` (and
-    here, when the files are refused)."""
+    refused kept in the scratch file beside the first file (in memory for small files:
+    app/import_spool.py), removed by `Parsed.close()` (and here, when the files are
+    refused)."""
     read_layout, wanted = LAYOUTS[kind]
     tables = [table for path in paths for table in read_tables(path, wanted)]
     if not tables:
         raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
-    spool = Spool(Path(paths[0]))
+    spool = open_spool([Path(p) for p in paths])
     try:
         reading = Reading(spool)
         build = read_layout(tables, reading)

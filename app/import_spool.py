@@ -2,7 +2,11 @@
 can be stored one batch at a time without holding the files, their rows or their families in
 memory (a city's file: 160,000 families, 650,000 rows).
 
-`FILE.import.sqlite` beside the (first) file (mode 0600: it holds the rows' personal data,
+Files of less than `MEMORY_BYTES` together (a few thousand families) keep it in memory
+instead (`MemorySpool`, the same answers): writing every row to SQLite and reading it back
+costs about a tenth of a small import's time, and their rows take a few tens of MB at most.
+
+`Spool`: `FILE.import.sqlite` beside the (first) file (mode 0600: it holds the rows' personal data,
 as the file does), made again by every run and removed at its end; a run killed halfway
 leaves it, and the next run replaces it. It holds:
 - `rows`: each checked row, by its family's key (a KK number, or P3KE's family id), in file
@@ -10,10 +14,13 @@ leaves it, and the next run replaces it. It holds:
 - `units`: the families found (a family row, or DTKS's rows of one KK number), where each
   is listed and which rows belong to it; then `families`, the same in the order they are
   stored (by file and row, as the checkpoint counts them), with their number of rows;
-- `marks`: the keys met so far (NIKs, KK numbers, family ids: duplicates in the files);
+- `marks`: the keys met so far (KK numbers, family ids, NIKs: duplicates in the files; a
+  row's NIK is also unique among the rows, a later row with it refused);
 - `rejections`: the rows refused, for `FILE.rejected.csv`.
 
-SQLite's own memory is bounded (its page cache); its sorts and groupings read indexes.
+The rows are written without indexes, which are made once the rows are all there (faster
+than keeping them up to date row by row). SQLite's own memory is bounded (its page cache and
+the sort that makes an index); its groupings and orderings read indexes.
 """
 
 from __future__ import annotations
@@ -28,13 +35,17 @@ WIDTH = 12  # values kept per row and per family (the layouts use at most this m
 _V = ", ".join(f"v{i}" for i in range(WIDTH))
 _MARKS = "?, " * (WIDTH - 1) + "?"
 FLUSH = 2_000  # rows or rejections written at once
+DUPLICATE_NIK = "import.duplicate_nik"  # the code of a row whose NIK an earlier row has
 CACHE_KIB = 32 * 1024  # SQLite's page cache (KiB)
+# Files smaller than this (together) are grouped in memory (`MemorySpool`): a DTKS file of
+# 8 MB is about 40,000 rows (10,000 families), some 40 MB of rows in memory; an XLSX file
+# of 8 MB (compressed) some more.
+MEMORY_BYTES = 8 * 2**20
 
 _SCHEMA = f"""
 CREATE TABLE marks (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID;
 CREATE TABLE rows (seq INTEGER PRIMARY KEY, key TEXT, head INTEGER, tbl TEXT, line INTEGER,
-                   {_V});
-CREATE INDEX rows_by_key ON rows (key, seq);
+                   nik TEXT, {_V});
 CREATE TABLE units (members TEXT, tbl TEXT, line INTEGER, own INTEGER, {_V});
 CREATE INDEX units_in_order ON units (tbl, line);
 CREATE TABLE families (ord INTEGER PRIMARY KEY, members TEXT, tbl TEXT, line INTEGER,
@@ -80,6 +91,9 @@ class Spool:
         self.db.execute("BEGIN")
         self.cursor = self.db.cursor()
         self._rows: list[tuple] = []
+        self._nik_columns: dict[str, str] = {}  # the NIK's column, by table
+        self._seq = 0
+        self._indexed = self._unchecked = False
         self._rejections: list[tuple] = []
         self.families = self.rows_total = 0
 
@@ -101,23 +115,59 @@ class Spool:
         ).fetchone()
         return None if found is None else found[0]
 
-    def add_row(self, key: str, head: bool, table: str, line: int, values: tuple) -> None:
-        """A checked row of the family `key`, in file order."""
-        self._rows.append((key, head, table, line, *values, *(None,) * (WIDTH - len(values))))
+    def add_row(
+        self,
+        key: str,
+        head: bool,
+        table: str,
+        line: int,
+        values: tuple,
+        nik: str | None = None,
+        nik_column: str = "",
+    ) -> None:
+        """A checked row of the family `key`, in file order. With a `nik`, a row whose NIK an
+        earlier row has is not kept: it is refused (`DUPLICATE_NIK`, at `nik_column`) once
+        the rows are all written (`_ready`)."""
+        self._seq += 1
+        padding = (None,) * (WIDTH - len(values))
+        self._rows.append((self._seq, key, head, table, line, nik, *values, *padding))
+        if nik is not None:
+            self._nik_columns[table] = nik_column
         if len(self._rows) >= FLUSH:
             self._flush_rows()
 
     def _flush_rows(self) -> None:
         if self._rows:
             self.cursor.executemany(
-                f"INSERT INTO rows (key, head, tbl, line, {_V}) VALUES (?, ?, ?, ?, {_MARKS})",
+                f"INSERT INTO rows (seq, key, head, tbl, line, nik, {_V})"
+                f" VALUES (?, ?, ?, ?, ?, ?, {_MARKS})",
                 self._rows,
             )
             self._rows.clear()
+            self._unchecked = True
+
+    def _ready(self) -> None:
+        """The rows written, indexed, and each row whose NIK an earlier row has refused and
+        removed (first asked once the rows are all there)."""
+        self._flush_rows()
+        if not self._indexed:
+            self.cursor.execute("CREATE INDEX rows_by_key ON rows (key, seq)")
+            self.cursor.execute("CREATE INDEX rows_by_nik ON rows (nik, seq) WHERE nik IS NOT NULL")
+            self._indexed = True
+        if self._unchecked:
+            later = self.cursor.execute(
+                "SELECT seq, tbl, line FROM rows r WHERE nik IS NOT NULL AND EXISTS"
+                " (SELECT 1 FROM rows p WHERE p.nik = r.nik AND p.seq < r.seq AND"
+                "  p.nik IS NOT NULL)"
+            ).fetchall()
+            for _, table, line in later:
+                self._rejections.append((table, line, self._nik_columns[table], DUPLICATE_NIK))
+            self.cursor.executemany("DELETE FROM rows WHERE seq = ?", [(r[0],) for r in later])
+            self._unchecked = False
 
     def rows_of(self, key: str) -> list[Spooled]:
         """The rows of the family `key`, in file order."""
-        self._flush_rows()
+        self._ready()
         found = self.cursor.execute(
             f"SELECT tbl, line, head, {_V} FROM rows WHERE key = ? ORDER BY seq", (key,)
         )
@@ -125,7 +175,7 @@ class Spool:
 
     def first_head(self, key: str) -> Spooled | None:
         """The family's first row marked as its head's, in file order."""
-        self._flush_rows()
+        self._ready()
         found = self.cursor.execute(
             f"SELECT tbl, line, head, {_V} FROM rows WHERE key = ? AND head ORDER BY seq LIMIT 1",
             (key,),
@@ -133,11 +183,11 @@ class Spool:
         return None if found is None else Spooled(found[0], found[1], True, found[3:])
 
     def rows_not_marked(self, kind: str) -> list[tuple[str, int]]:
-        """Where the rows are whose family key was never met as `kind` (file order)."""
-        self._flush_rows()
+        """Where the rows are whose family key was never met as `kind`."""
+        self._ready()
         found = self.cursor.execute(
             "SELECT tbl, line FROM rows WHERE NOT EXISTS"
-            " (SELECT 1 FROM marks WHERE kind = ? AND marks.key = rows.key) ORDER BY seq",
+            " (SELECT 1 FROM marks WHERE kind = ? AND marks.key = rows.key)",
             (kind,),
         )
         return found.fetchall()
@@ -153,7 +203,7 @@ class Spool:
     def units_from_rows(self) -> None:
         """A family for each key of the rows (DTKS: a KK number), listed where its head's row
         is (the last one, as a later head's row moved it), else its first row."""
-        self._flush_rows()
+        self._ready()
         self.cursor.execute(
             "INSERT INTO units (members, tbl, line, own, v0)"
             " SELECT r.key, r.tbl, r.line, 0, r.key FROM rows r JOIN ("
@@ -164,7 +214,7 @@ class Spool:
 
     def finish(self) -> None:
         """The first pass done: the families in the order they are stored (file and row)."""
-        self._flush_rows()
+        self._ready()
         self.flush_rejections()
         self.cursor.execute(
             f"INSERT INTO families (members, tbl, line, n, {_V})"
@@ -246,3 +296,131 @@ class Spool:
             self.db.close()
         finally:
             self.path.unlink(missing_ok=True)
+
+
+class MemorySpool:
+    """What `Spool` keeps, in memory: for files of less than `MEMORY_BYTES` (see the module).
+    The same answers in the same order (the checkpoint counts the same families)."""
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[str, str], str | None] = {}
+        self._rows: list[tuple[str, Spooled, str | None]] = []  # key, the row, its NIK
+        self._nik_columns: dict[str, str] = {}
+        self._by_key: dict[str, list[Spooled]] = {}
+        self._ready_rows = 0  # the rows grouped by key so far
+        self._units: list[tuple[str | None, Spooled, int]] = []  # members, own row, own
+        self._families: list[tuple[str | None, Spooled, int]] = []  # members, own row, rows
+        self._rejections: list[tuple[str, int, str, str]] = []
+        self.families = self.rows_total = 0
+
+    def first(self, kind: str, key: str, value: str | None = None) -> bool:
+        if (kind, key) in self.marks:
+            return False
+        self.marks[kind, key] = value
+        return True
+
+    def met(self, kind: str, key: str) -> bool:
+        return (kind, key) in self.marks
+
+    def value(self, kind: str, key: str) -> str | None:
+        return self.marks.get((kind, key))
+
+    def add_row(
+        self,
+        key: str,
+        head: bool,
+        table: str,
+        line: int,
+        values: tuple,
+        nik: str | None = None,
+        nik_column: str = "",
+    ) -> None:
+        padded = (*values, *(None,) * (WIDTH - len(values)))
+        self._rows.append((key, Spooled(table, line, head, padded), nik))
+        if nik is not None:
+            self._nik_columns[table] = nik_column
+
+    def _ready(self) -> None:
+        """The rows added since grouped by key, a row whose NIK an earlier row has refused."""
+        for key, row, nik in self._rows[self._ready_rows :]:
+            if nik is not None and not self.first("row nik", nik):  # kept apart from `nik`
+                column = self._nik_columns[row.table]
+                self._rejections.append((row.table, row.line, column, DUPLICATE_NIK))
+                continue
+            self._by_key.setdefault(key, []).append(row)
+        self._ready_rows = len(self._rows)
+
+    def rows_of(self, key: str) -> list[Spooled]:
+        self._ready()
+        return list(self._by_key.get(key, ()))
+
+    def first_head(self, key: str) -> Spooled | None:
+        self._ready()
+        return next((row for row in self._by_key.get(key, ()) if row.head), None)
+
+    def rows_not_marked(self, kind: str) -> list[tuple[str, int]]:
+        self._ready()
+        return [
+            (row.table, row.line)
+            for key, rows in self._by_key.items()
+            if (kind, key) not in self.marks
+            for row in rows
+        ]
+
+    def add_unit(self, members: str | None, table: str, line: int, values: tuple) -> None:
+        padded = (*values, *(None,) * (WIDTH - len(values)))
+        self._units.append((members, Spooled(table, line, False, padded), 1))
+
+    def units_from_rows(self) -> None:
+        self._ready()
+        for key, rows in self._by_key.items():
+            at = next((row for row in reversed(rows) if row.head), rows[0])
+            padded = (key, *(None,) * (WIDTH - 1))
+            self._units.append((key, Spooled(at.table, at.line, False, padded), 0))
+
+    def finish(self) -> None:
+        self._ready()
+        units = sorted(self._units, key=lambda u: (u[1].table, u[1].line))
+        self._families = [
+            (members, own_row, own + len(self._rows_of(members))) for members, own_row, own in units
+        ]
+        self._units = []
+        self.families = len(self._families)
+        self.rows_total = sum(n for _, _, n in self._families)
+
+    def rows_until(self, done: int) -> int:
+        return sum(n for _, _, n in self._families[:done])
+
+    def units(self, after: int = 0) -> Iterator[tuple[Spooled, int, list[Spooled]]]:
+        for members, own_row, size in self._families[after:]:
+            yield own_row, size, self._rows_of(members)
+
+    def _rows_of(self, members: str | None) -> list[Spooled]:
+        return self._by_key.get(members, []) if members is not None else []
+
+    def append(self, rejection: Refusal) -> None:
+        self._rejections.append((rejection.table, rejection.row, rejection.column, rejection.code))
+
+    def extend(self, rejections: Iterable[Refusal]) -> None:
+        for rejection in rejections:
+            self.append(rejection)
+
+    def flush_rejections(self) -> None:
+        pass
+
+    def rejections(self) -> Iterator[tuple[str, int, str, str]]:
+        yield from sorted(self._rejections, key=lambda r: (r[0], r[1], r[2]))
+
+    def rejected_rows(self) -> int:
+        return len({(table, line) for table, line, _, _ in self._rejections})
+
+    def close(self) -> None:
+        self.marks, self._rows, self._by_key, self._families = {}, [], {}, []
+
+
+def open_spool(paths: list[Path]) -> Spool | MemorySpool:
+    """In memory for files of less than `MEMORY_BYTES` together, else `FILE.import.sqlite`
+    beside the first."""
+    if sum(Path(p).stat().st_size for p in paths) < MEMORY_BYTES:
+        return MemorySpool()
+    return Spool(Path(paths[0]))
