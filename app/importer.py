@@ -2,12 +2,12 @@
 
 The files are read and every row checked first (app/import_layouts.py), in bounded memory:
 the checked rows and the rows refused go to a scratch file beside the first file
-(`FILE.import.sqlite`, app/import_spool.py, removed at the end). Then each family, built from
-it when its batch comes, goes through the ordinary command handlers (`Casework.execute`, what
-the API's command path calls after validating), with source `import:<kind>`, as the person
-who started it (the web's import page, app/import_pages.py) or the system actor (the CLI);
-each command is authorised as that person's own (`app.auth.authorize_import`), a refusal
-rejecting the row or the family:
+(`FILE.import.sqlite`, removed at the end; in memory for small files: app/import_spool.py).
+Then each family, built from it when its batch comes, goes through the ordinary command
+handlers (`Casework.execute`, what the API's command path calls after validating), with
+source `import:<kind>`, as the person who started it (the web's import page,
+app/import_pages.py) or the system actor (the CLI); each command is authorised as that
+person's own (`app.auth.authorize_import`), a refusal rejecting the row or the family:
 - a family not yet in the register (by its KK number, or a former one) is registered
   (RegisterHousehold) with its members (AddMember);
 - a known family gets only what is new: members not yet on it (a NIK already in another
