@@ -1,17 +1,19 @@
 """Reading the files the sources deliver: pipe-delimited, quoted CSV in whatever encoding the
-field uses, or XLSX (openpyxl). A table is its header and its rows, each row numbered as a
-spreadsheet shows it (the header's row is 1 in a CSV file; in a sheet, the header may sit
-further down, under a title block, as in P3KE's)."""
+field uses, or XLSX (openpyxl, read-only). A table is its header and its rows, each row
+numbered as a spreadsheet shows it (the header's row is 1 in a CSV file; in a sheet, the
+header may sit further down, under a title block, as in P3KE's). The rows are streamed from
+the file when asked, one at a time: a city's file is never held in memory whole."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from openpyxl import load_workbook
 
@@ -24,17 +26,24 @@ HEADER_SEARCH_ROWS = 40
 
 @dataclass
 class Table:
-    """One table of a file: its normalised column names and its rows (cells as text)."""
+    """One table of a file: its normalised column names, and its rows read when asked
+    (`rows()`: the file is read again each time, never held whole)."""
 
     file: Path
     sheet: str | None
     encoding: str  # utf-8, cp1252, latin-1, or xlsx
     header: list[str]
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (row number, cells)
+    start: int = 1  # the header's row: the data rows follow it
 
     @property
     def name(self) -> str:
         return self.file.name if self.sheet is None else f"{self.file.name}[{self.sheet}]"
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cells) of each data row that is not empty, in file order."""
+        if self.sheet is None:
+            return _csv_rows(self)
+        return _xlsx_rows(self)
 
 
 def column(name: object) -> str:
@@ -65,6 +74,22 @@ def decode(data: bytes) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
+def encoding_of(path: Path) -> str:
+    """The first of ENCODINGS that decodes the whole file, read in blocks (as `decode` would
+    answer for its bytes, without holding them)."""
+    for encoding in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with Path(path).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
 def _delimiter(first_line: str) -> str:
     """Pipes as the sources deliver; a comma or semicolon when a spreadsheet re-saved it."""
     counts = {sep: first_line.count(sep) for sep in ("|", ";", ",", "\t")}
@@ -72,21 +97,30 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else "|"
 
 
+def _csv_reader(handle: TextIO) -> Iterator[list[str]]:
+    first_line = handle.readline().rstrip("\r\n")
+    handle.seek(0)
+    return csv.reader(handle, delimiter=_delimiter(first_line))
+
+
 def read_csv(path: Path) -> Table:
-    text, encoding = decode(Path(path).read_bytes())
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    header: list[str] | None = None
-    table = Table(Path(path), None, encoding, [])
-    for cells in reader:
-        if header is None:
-            header = [column(cell) for cell in cells]
-            table.header = header
-            continue
-        stripped = [cell.strip() for cell in cells]
-        if any(stripped):
-            table.rows.append((reader.line_num, stripped))
-    return table
+    """The table of a CSV file: its encoding and header (its rows are read by `rows()`)."""
+    path = Path(path)
+    encoding = encoding_of(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        first = next(_csv_reader(handle), [])
+    return Table(path, None, encoding.removesuffix("-sig"), [column(cell) for cell in first])
+
+
+def _csv_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
+    encoding = "utf-8-sig" if table.encoding == "utf-8" else table.encoding
+    with table.file.open(encoding=encoding, newline="") as handle:
+        reader = _csv_reader(handle)
+        next(reader, None)  # the header
+        for cells in reader:
+            stripped = [cell.strip() for cell in cells]
+            if any(stripped):
+                yield reader.line_num, stripped
 
 
 def _cell(value: object) -> str:
@@ -100,29 +134,36 @@ def _cell(value: object) -> str:
 
 
 def read_xlsx(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
-    """Each sheet whose header (within its first rows) holds one of the `wanted` column sets."""
+    """Each sheet whose header (within its first rows) holds one of the `wanted` column sets
+    (openpyxl's read-only mode: the sheets are streamed, never loaded whole)."""
     wanted = list(wanted)
     workbook = load_workbook(path, read_only=True, data_only=True)
     tables = []
     try:
         for sheet in workbook.worksheets:
-            table: Table | None = None
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = [_cell(v) for v in values]
-                if table is None:
-                    names = [column(c) for c in cells]
-                    if number > HEADER_SEARCH_ROWS:
-                        break
-                    if any(columns <= set(names) for columns in wanted):
-                        table = Table(Path(path), sheet.title, "xlsx", names)
-                    continue
-                if any(cells):
-                    table.rows.append((number, cells))
-            if table is not None:
-                tables.append(table)
+            rows = sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
+            for number, values in enumerate(rows, start=1):
+                names = [column(_cell(v)) for v in values]
+                if any(columns <= set(names) for columns in wanted):
+                    tables.append(Table(Path(path), sheet.title, "xlsx", names, number))
+                    break
     finally:
         workbook.close()
     return tables
+
+
+def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
+    workbook = load_workbook(table.file, read_only=True, data_only=True)
+    try:
+        sheet = workbook[table.sheet]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number <= table.start:
+                continue
+            cells = [_cell(v) for v in values]
+            if any(cells):
+                yield number, cells
+    finally:
+        workbook.close()
 
 
 def read_tables(path: Path, wanted: Iterable[set[str]]) -> list[Table]:

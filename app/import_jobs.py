@@ -4,7 +4,8 @@ each import, kept under the data directory, and the import itself run in the bac
 Each import is a folder `<IMPORT_DIR>/<job id>/` (mode 0700) holding the uploaded files
 (mode 0600), `job.json` (who started it, the source, the period, the progress, and at the end
 the summary; no personal data) and what app/importer.py writes beside the files: the
-checkpoint `FILE.progress.json` and the rejected rows' report `FILE.rejected.csv`.
+checkpoint `FILE.progress.json`, the rejected rows' report `FILE.rejected.csv`, and while a
+large file is imported its scratch file `FILE.import.sqlite` (mode 0600, removed at the end).
 
 The import runs in a thread of the web process that received the upload. The trade-off: no
 extra process or queue to deploy, and the progress page of any web worker reads `job.json`;
@@ -181,7 +182,7 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
             "rows": summary.rows,
             "families": families,
             "skipped": summary.skipped,
-            "rejected_rows": len({(r.table, r.row) for r in summary.rejected}),
+            "rejected_rows": summary.rejected_rows,
             "seconds": round(summary.seconds, 1),
             "rate": round(summary.rows_per_second, 1),
             "reports": [Path(report).name for report in summary.reports],

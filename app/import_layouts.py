@@ -7,20 +7,27 @@ the API: NIK, KK number, dates, names, kecamatan and kelurahan), and the rows th
 `Rejection`s (row, column, code). The codes of the sources are translated here: Dukcapil's
 and DTSEN's relationship codes, Ya/Tidak and 1/0 flags, sexes, dates, region codes.
 The layouts are documented in the README ("Importing DTSEN, DTKS, P3KE and verval files").
+
+In two passes, in bounded memory (a city's file: 160,000 families, 650,000 rows): the first
+reads the files row by row (app/import_files.py), checks each row and keeps what its family
+needs in the import's scratch file (app/import_spool.py), with the rows refused; the rows
+of one family may be anywhere in the files. The second (`Parsed.families`) builds the
+families from it one at a time, in the order they are stored, as the importer asks for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import Schema, ValidationError
 
 from app.import_files import Table, column, read_tables
+from app.import_spool import MemorySpool, Spool, Spooled, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
@@ -132,6 +139,7 @@ class Family:
     verification: dict[str, Any] | None = None  # outcome, visited_on, verifier, notes
     head_nik: str | None = None  # who the source names as head (P3KE matches by it)
     rows: list[tuple[str, int]] = field(default_factory=list)  # every row of the family
+    read: int = 0  # the rows of the files it was built from (the progress bar counts them)
 
     @property
     def reference(self) -> str:
@@ -144,16 +152,47 @@ class Family:
         return next((m for m in self.members if m.relationship == HEAD), None)
 
 
+# Builds one family from what the first pass kept: its own row, and its rows in file order
+# (rows refused then, as a second head, go to the rejections given).
+Builder = Callable[[Spooled, list[Spooled], Any], Family]
+
+
 @dataclass
 class Parsed:
-    families: list[Family]
-    rejections: list[Rejection]
+    """The files read and checked (the first pass): their tables, the rows read, and the
+    scratch file with the families and the rows refused. `close()` removes the scratch file."""
+
     tables: list[Table]
     rows: int  # data rows read
+    spool: Spool | MemorySpool
+    build: Builder
 
     @property
     def encodings(self) -> dict[str, str]:
         return {table.name: table.encoding for table in self.tables}
+
+    @property
+    def family_count(self) -> int:
+        return self.spool.families
+
+    @property
+    def rows_total(self) -> int:
+        """The rows of every family (the progress bar's total)."""
+        return self.spool.rows_total
+
+    def rows_until(self, done: int) -> int:
+        return self.spool.rows_until(done)
+
+    def families(self, after: int = 0) -> Iterator[Family]:
+        """The families after the first `after`, in the order they are stored (by the file
+        and row where each is listed), each built when asked for: one at a time in memory."""
+        for unit, size, rows in self.spool.units(after):
+            family = self.build(unit, rows, self.spool)
+            family.read = size
+            yield family
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 class LayoutError(Exception):
@@ -234,15 +273,18 @@ def rt_rw(address: str, rt: str, rw: str) -> tuple[str, str]:
 # --- checking rows with the command schemas -------------------------------------------------
 
 
-class Row:
-    """One row of a table, by column name, with the rejections found in it."""
+class Row(dict):
+    """One row of a table: its cells by column name ("" for a column it lacks), where it is,
+    and the rejections found in it."""
+
+    __slots__ = ("number", "table")
 
     def __init__(self, table: Table, number: int, cells: list[str]) -> None:
+        super().__init__(zip(table.header, cells, strict=False))
         self.table, self.number = table, number
-        self.values = dict(zip(table.header, cells, strict=False))
 
-    def __getitem__(self, name: str) -> str:
-        return self.values.get(name, "")
+    def __missing__(self, name: str) -> str:
+        return ""
 
     def reject(self, out: list[Rejection], column_name: str, code: str) -> None:
         out.append(Rejection(self.table.name, self.number, column_name, code))
@@ -265,20 +307,24 @@ def _reject(messages: dict, columns: dict[str, tuple[Row, str]], out: list[Rejec
             row.reject(out, name, code)
 
 
+Columns = dict[str, tuple[Row, str]]
+
+
 def check(
     command: str,
     payload: dict[str, Any],
-    columns: dict[str, tuple[Row, str]],
+    columns: Columns | Callable[[], Columns],
     out: list[Rejection],
     only: tuple[str, ...] | None = None,
 ) -> dict[str, Any] | None:
     """The command (or the fields `only`) validated by its schema (app/schemas.py), or None
     with each problem rejected at the row and column its field came from (`columns`: field
-    path -> (row, column); a field not listed falls to the first row given)."""
+    path -> (row, column), or what makes it when a problem is found; a field not listed falls
+    to the first row given)."""
     try:
         return _schema(command, only).load(payload)
     except ValidationError as error:
-        _reject(error.messages, columns, out)
+        _reject(error.messages, columns() if callable(columns) else columns, out)
         return None
 
 
@@ -315,21 +361,38 @@ def person_payload(row: Row, nik: str, name: str, birth: str, sex_column: str) -
     }
 
 
-def person_columns(row: Row, prefix: str, nik: str, name: str, birth: str, sex_column: str) -> dict:
-    return {
-        f"{prefix}.nik": (row, nik),
-        f"{prefix}.name": (row, name),
-        f"{prefix}.birth_date": (row, birth),
-        f"{prefix}.sex": (row, sex_column),
-        prefix: (row, nik),
-    }
+class PersonColumns(NamedTuple):
+    """Where a person's fields are: the row, and the columns of its NIK, name, birth date and
+    sex, for the field paths under `prefix` (`mapping()`, made only when a problem is found)."""
+
+    row: Row | None
+    prefix: str
+    nik: str = ""
+    name: str = ""
+    birth: str = ""
+    sex: str = ""
+
+    def mapping(self) -> Columns:
+        if self.row is None:
+            return {}
+        row, prefix = self.row, self.prefix
+        return {
+            f"{prefix}.nik": (row, self.nik),
+            f"{prefix}.name": (row, self.name),
+            f"{prefix}.birth_date": (row, self.birth),
+            f"{prefix}.sex": (row, self.sex),
+            prefix: (row, self.nik),
+        }
+
+
+NO_COLUMNS = PersonColumns(None, "")
 
 
 def check_place(
     row: Row,
     kk_column: str,
     place_columns: dict[str, str],
-    head: tuple[Row, dict[str, str], dict],
+    head: tuple[Row, dict[str, str], PersonColumns],
     out: list[Rejection],
 ) -> dict[str, Any] | None:
     """A family's KK number and place with its head, as RegisterHousehold takes them."""
@@ -348,7 +411,7 @@ def check_place(
             **{name: (row, place_columns[name]) for name in ("kecamatan", "kelurahan", "address")},
             "rt": (row, place_columns.get("rt", place_columns["address"])),
             "rw": (row, place_columns.get("rw", place_columns["address"])),
-            **person_cols,
+            **person_cols.mapping(),
         }
 
     # RegisterHousehold's schema in two parts: the place (checked once per distinct KK
@@ -368,9 +431,16 @@ def check_place(
 
 
 def check_member(
-    row: Row, person: dict[str, str], cols: dict, relation: str, rel_column: str, out: list
+    row: Row,
+    person: dict[str, str],
+    cols: PersonColumns,
+    relation: str,
+    rel_column: str,
+    out: list,
 ) -> dict[str, Any] | None:
-    columns = {**cols, "relationship": (row, rel_column)}
+    def columns() -> Columns:  # where a problem is rejected (only then)
+        return {**cols.mapping(), "relationship": (row, rel_column)}
+
     payload = {"household_id": PLACEHOLDER_ID, "person": person, "relationship": relation}
     return check("AddMember", payload, columns, out)
 
@@ -394,7 +464,7 @@ def check_desil(row: Row, desil_column: str, source: str, out: list) -> tuple[bo
 def benefit_flags(row: Row, columns: dict[str, str], out: list[Rejection]) -> list[str] | None:
     found = []
     for name, code in columns.items():
-        if name not in row.values:
+        if name not in row:
             continue
         value = flag(row[name])
         if value is None:
@@ -411,29 +481,50 @@ def require(table: Table, columns: set[str]) -> None:
         raise LayoutError(table.name, missing)
 
 
-def rows_of(table: Table, out: list[Rejection]) -> list[Row]:
-    """The table's rows; one with fewer cells than the header is rejected whole."""
-    rows = []
-    for number, cells in table.rows:
-        if len(cells) < len(table.header):
-            out.append(Rejection(table.name, number, "", "import.columns"))
-            continue
-        rows.append(Row(table, number, cells))
-    return rows
+class Reading:
+    """The first pass: the scratch file, the rows refused (kept in it) and the rows read."""
 
+    def __init__(self, spool: Spool | MemorySpool) -> None:
+        self.spool, self.out, self.rows = spool, spool, 0
 
-class Seen:
-    """The NIKs and KK numbers met so far in the files: a second row with one is a duplicate."""
+    def rows_of(self, table: Table) -> Iterator[Row]:
+        """The table's rows, read one at a time; one with fewer cells than the header is
+        rejected whole."""
+        width = len(table.header)
+        for number, cells in table.rows():
+            self.rows += 1
+            if len(cells) < width:
+                self.out.append(Rejection(table.name, number, "", "import.columns"))
+                continue
+            yield Row(table, number, cells)
 
-    def __init__(self) -> None:
-        self.niks: set[str] = set()
-
-    def first(self, row: Row, column_name: str, nik: str, out: list[Rejection]) -> bool:
-        if nik in self.niks:
-            row.reject(out, column_name, "import.duplicate_nik")
+    def first_nik(self, row: Row, column_name: str, nik: str) -> bool:
+        """Whether the NIK is met for the first time in the files; a second row with it is a
+        duplicate (P3KE, whose heads are on one sheet and members on another; the rows of
+        the other layouts are checked as they are spooled: `Spool.add_row`)."""
+        if not self.spool.first("nik", nik):
+            row.reject(self.out, column_name, "import.duplicate_nik")
             return False
-        self.niks.add(nik)
         return True
+
+
+PERSON_FIELDS = ("nik", "name", "birth_date", "sex")
+
+
+def person_values(person: dict[str, str]) -> tuple[str, ...]:
+    return tuple(person[k] for k in PERSON_FIELDS)
+
+
+def person_of(values: tuple) -> dict[str, str]:
+    return dict(zip(PERSON_FIELDS, values, strict=True))
+
+
+def _flags(benefits: list[str]) -> str:
+    return ",".join(benefits)
+
+
+def _unflag(text: str | None) -> list[str]:
+    return text.split(",") if text else []
 
 
 def columns_of(nik: str, name: str, birth: str, sex_column: str, rel: str) -> dict[str, str]:
@@ -458,18 +549,18 @@ def _order(family: Family) -> None:
 
 def _add_person(
     family: Family,
-    row: Row,
+    at: Spooled,
     checked: dict[str, Any],
     relation: str,
     columns: dict[str, str],
-    out: list[Rejection],
+    out: Any,
     deceased: bool = False,
 ) -> None:
     if relation == HEAD and family.head is not None:
-        row.reject(out, columns["relationship"], "import.second_head")
+        out.append(Rejection(at.table, at.line, columns["relationship"], "import.second_head"))
         return
-    family.members.append(Member(row.number, row.table.name, checked, relation, columns, deceased))
-    family.rows.append((row.table.name, row.number))
+    family.members.append(Member(at.line, at.table, checked, relation, columns, deceased))
+    family.rows.append((at.table, at.line))
 
 
 # --- DTKS: one row per person ---------------------------------------------------------------
@@ -496,41 +587,56 @@ DTKS_PLACE = {
 }
 
 
-def parse_dtks(tables: list[Table], out: list[Rejection]) -> list[Family]:
-    families: dict[str, Family] = {}
-    seen = Seen()
+def read_dtks(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         require(table, DTKS_COLUMNS)
-        for row in rows_of(table, out):
+    spool, out = reading.spool, reading.out
+    for table in tables:
+        for row in reading.rows_of(table):
             person = person_payload(row, "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(
-                row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin"
-            )
+            cols = PersonColumns(row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             checked = check_place(row, "nomor_kk", DTKS_PLACE, (row, person, cols), out)
             relation = relationship(row["hubungan_keluarga"], SHDK, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_keluarga", "relationship.unknown")
             benefits = benefit_flags(row, DTKS_BENEFITS, out)
-            deceased = flag(row["meninggal"]) if "meninggal" in row.values else False
+            deceased = flag(row["meninggal"]) if "meninggal" in row else False
             if deceased is None:
                 row.reject(out, "meninggal", "import.flag")
             if checked is None or relation is None or benefits is None or deceased is None:
                 continue
-            if not seen.first(row, "nomor_nik", checked["head"]["nik"], out):
-                continue
-            kk = checked["kk_number"]
-            family = families.get(kk)
-            if family is None:
-                family = families[kk] = Family(table.name, row.number, kk, None)
-            if relation == HEAD or family.place is None:
-                family.place = {k: checked[k] for k in DTKS_PLACE}
-            if relation == HEAD:
-                family.table, family.row = table.name, row.number
-            family.benefits = sorted(set(family.benefits) | set(benefits))
-            _add_person(family, row, checked["head"], relation, DTKS_PERSON, out, deceased)
-    for family in families.values():
-        _order(family)
-    return list(families.values())
+            person = checked["head"]
+            values = (
+                *(checked[k] for k in DTKS_PLACE),
+                *person_values(person),
+                relation,
+                _flags(benefits),
+                deceased,
+            )
+            # a NIK of an earlier row: refused as a duplicate (`Spool.add_row`)
+            kk, head, nik = checked["kk_number"], relation == HEAD, person["nik"]
+            spool.add_row(kk, head, table.name, row.number, values, nik, "nomor_nik")
+    spool.units_from_rows()
+    return build_dtks
+
+
+def build_dtks(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    """A KK number's rows, in file order: its place and where it is listed from its head's
+    row (else its first), its benefit flags from all of them."""
+    first = rows[0]
+    family = Family(first.table, first.line, unit.values[0], None)
+    for at in rows:
+        values = at.values
+        relation = values[9]
+        if relation == HEAD or family.place is None:
+            family.place = dict(zip(DTKS_PLACE, values[:5], strict=True))
+        if relation == HEAD:
+            family.table, family.row = at.table, at.line
+        family.benefits = sorted(set(family.benefits) | set(_unflag(values[10])))
+        person = person_of(values[5:9])
+        _add_person(family, at, person, relation, DTKS_PERSON, out, bool(values[11]))
+    _order(family)
+    return family
 
 
 # --- DTSEN: a family file and a member file ---------------------------------------------------
@@ -564,7 +670,7 @@ DTSEN_PLACE = {
 DTSEN_DESIL = "desil_nasional"
 
 
-def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
+def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
     family_tables = [t for t in tables if "nik" not in t.header]
     member_tables = [t for t in tables if "nik" in t.header]
     if not family_tables:
@@ -575,18 +681,17 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
         require(table, DTSEN_FAMILY_COLUMNS)
     for table in member_tables:
         require(table, DTSEN_MEMBER_COLUMNS)
-    seen = Seen()
+    spool, out = reading.spool, reading.out
     # the members first, by the KK number they give
-    people: dict[str, list[tuple[Row, dict, dict, str]]] = {}
     for table in member_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
+            cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_keluarga"], DTSEN_RELATIONSHIPS, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_keluarga", "relationship.unknown")
                 continue
-            deceased = flag(row["meninggal"]) if "meninggal" in row.values else False
+            deceased = flag(row["meninggal"]) if "meninggal" in row else False
             if deceased is None:
                 row.reject(out, "meninggal", "import.flag")
                 continue
@@ -598,27 +703,33 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 "hubungan_keluarga",
                 out,
             )
-            if checked is None or not seen.first(row, "nik", checked["person"]["nik"], out):
+            if checked is None:
                 continue
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
-            people.setdefault(kk, []).append((row, checked["person"], cols, relation, deceased))
-    families: list[Family] = []
-    listed: set[str] = set()
+            person = checked["person"]
+            values = (*person_values(person), relation, deceased)
+            # a NIK of an earlier row: refused as a duplicate (`Spool.add_row`)
+            spool.add_row(
+                kk, relation == HEAD, table.name, row.number, values, person["nik"], "nik"
+            )
+    by_name = {t.name: t for t in member_tables}
     for table in family_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
-            if kk in listed:
+            if spool.met("listed", kk):
                 row.reject(out, "nomor_kartu_keluarga", "import.duplicate_kk")
                 continue
-            members = people.pop(kk, [])
-            heads = [m for m in members if m[3] == HEAD]
-            if heads:
-                head_row, head_person, _cols, _rel, _dead = heads[0]
-                head_cols = person_columns(
+            # the members go with the first row of their KK number (a row refused too)
+            claimed = spool.first("claimed", kk)
+            head = spool.first_head(kk) if claimed else None
+            if head is not None:
+                head_row = Row(by_name[head.table], head.line, [])
+                head_person: dict | None = person_of(head.values[:4])
+                head_cols = PersonColumns(
                     head_row, "head", "nik", "nama", "tanggal_lahir", "jenis_kelamin"
                 )
             else:  # the place is checked with a stand-in head: its fields are not reported
-                head_row, head_person, head_cols = row, None, {}
+                head_row, head_person, head_cols = row, None, NO_COLUMNS
             ok, desil = check_desil(row, DTSEN_DESIL, "DTSEN", out)
             checked = check_place(
                 row,
@@ -628,23 +739,28 @@ def parse_dtsen(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 out,
             )
             if checked is None or not ok:
-                for member_row, *_ in members:
-                    member_row.reject(out, "nomor_kartu_keluarga", "import.family_refused")
+                refused = "import.family_refused"
+                for at in spool.rows_of(kk) if claimed else []:
+                    out.append(Rejection(at.table, at.line, "nomor_kartu_keluarga", refused))
                 continue
-            listed.add(kk)
-            family = Family(
-                table.name, row.number, checked["kk_number"], {k: checked[k] for k in DTSEN_PLACE}
-            )
-            family.desil = desil
-            family.rows.append((table.name, row.number))
-            for member_row, person, _cols, relation, deceased in members:
-                _add_person(family, member_row, person, relation, DTSEN_PERSON, out, deceased)
-            _order(family)
-            families.append(family)
-    for members in people.values():
-        for member_row, *_ in members:
-            member_row.reject(out, "nomor_kartu_keluarga", "import.family_missing")
-    return families
+            spool.first("listed", kk)
+            values = (checked["kk_number"], *(checked[k] for k in DTSEN_PLACE), desil)
+            spool.add_unit(kk if claimed else None, table.name, row.number, values)
+    for table_name, line in spool.rows_not_marked("claimed"):
+        out.append(Rejection(table_name, line, "nomor_kartu_keluarga", "import.family_missing"))
+    return build_dtsen
+
+
+def build_dtsen(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    place = dict(zip(DTSEN_PLACE, values[1:6], strict=True))
+    family = Family(unit.table, unit.line, values[0], place, desil=values[6])
+    family.rows.append((unit.table, unit.line))
+    for at in rows:
+        person, relation, deceased = person_of(at.values[:4]), at.values[4], bool(at.values[5])
+        _add_person(family, at, person, relation, DTSEN_PERSON, out, deceased)
+    _order(family)
+    return family
 
 
 # A valid person standing in for a missing head while a family row's place is checked.
@@ -688,7 +804,7 @@ def _p3ke_id(table: Table) -> None:
     table.header = ["id_keluarga_p3ke" if c == "id_keluarga" else c for c in table.header]
 
 
-def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
+def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         _p3ke_id(table)
     member_tables = [t for t in tables if "id_individu" in t.header]
@@ -699,19 +815,18 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
         require(table, P3KE_FAMILY_COLUMNS)
     for table in member_tables:
         require(table, P3KE_MEMBER_COLUMNS)
-    seen = Seen()
-    families: dict[str, Family] = {}
+    spool, out = reading.spool, reading.out
     for table in family_tables:
-        for row in rows_of(table, out):
+        for row in reading.rows_of(table):
             family_id = row["id_keluarga_p3ke"]
-            if family_id in families:
+            if spool.met("family", family_id):
                 row.reject(out, "id_keluarga_p3ke", "import.duplicate_kk")
                 continue
             person = person_payload(row, "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(
+            cols = PersonColumns(
                 row, "head", "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin"
             )
-            kk = row["no_kk"] if "no_kk" in row.values else ""
+            kk = row["no_kk"] if "no_kk" in row else ""
             ok, desil = check_desil(row, "desil_kesejahteraan", "P3KE", out)
             benefits = benefit_flags(row, P3KE_BENEFITS, out)
             if kk:
@@ -722,29 +837,35 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
                     checked = {"kk_number": None, "head": checked["person"]}
             if checked is None or not ok or benefits is None:
                 continue
-            if not seen.first(row, "nik", checked["head"]["nik"], out):
+            if not reading.first_nik(row, "nik", checked["head"]["nik"]):
                 continue
-            place = {k: checked[k] for k in DTKS_PLACE} if kk else None
-            family = Family(table.name, row.number, checked["kk_number"], place, desil=desil)
-            family.benefits = benefits
-            family.head_nik = checked["head"]["nik"]
-            family.members.append(Member(row.number, table.name, checked["head"], HEAD, P3KE_HEAD))
-            family.rows.append((table.name, row.number))
-            families[family_id] = family
+            place = tuple(checked[k] for k in DTKS_PLACE) if kk else (None,) * len(DTKS_PLACE)
+            head_nik = checked["head"]["nik"]
+            spool.first("family", family_id, head_nik)
+            values = (
+                checked["kk_number"],
+                *place,
+                desil,
+                _flags(benefits),
+                *person_values(checked["head"]),
+            )
+            spool.add_unit(family_id, table.name, row.number, values)
     for table in member_tables:
-        for row in rows_of(table, out):
-            family = families.get(row["id_keluarga_p3ke"])
-            if family is None:
+        for row in reading.rows_of(table):
+            family_id = row["id_keluarga_p3ke"]
+            head_nik = spool.value("family", family_id)
+            if head_nik is None:
                 row.reject(out, "id_keluarga_p3ke", "import.family_missing")
                 continue
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
-            cols = person_columns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
+            cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_dengan_kepala_keluarga"], SHDK, person["sex"])
             if relation is None:
                 row.reject(out, "hubungan_dengan_kepala_keluarga", "relationship.unknown")
                 continue
-            if relation == HEAD and person["nik"].replace(" ", "") == family.head_nik:
-                family.rows.append((table.name, row.number))  # the head, as on the family sheet
+            if relation == HEAD and person["nik"].replace(" ", "") == head_nik:
+                # the head, as on the family sheet: only a row of the family
+                spool.add_row(family_id, False, table.name, row.number, ())
                 continue
             checked = check_member(
                 row,
@@ -754,12 +875,31 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
                 "hubungan_dengan_kepala_keluarga",
                 out,
             )
-            if checked is None or not seen.first(row, "nik", checked["person"]["nik"], out):
+            if checked is None or not reading.first_nik(row, "nik", checked["person"]["nik"]):
                 continue
-            _add_person(family, row, checked["person"], relation, P3KE_PERSON, out)
-    for family in families.values():
-        _order(family)
-    return list(families.values())
+            values = (*person_values(checked["person"]), relation)
+            spool.add_row(family_id, relation == HEAD, table.name, row.number, values)
+    return build_p3ke
+
+
+def build_p3ke(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    kk = values[0]
+    place = dict(zip(DTKS_PLACE, values[1:6], strict=True)) if kk is not None else None
+    family = Family(unit.table, unit.line, kk, place, desil=values[6])
+    family.benefits = _unflag(values[7])
+    head = person_of(values[8:12])
+    family.head_nik = head["nik"]
+    family.members.append(Member(unit.line, unit.table, head, HEAD, P3KE_HEAD))
+    family.rows.append((unit.table, unit.line))
+    for at in rows:
+        relation = at.values[4]
+        if relation is None:  # the head's row on the individual sheet
+            family.rows.append((at.table, at.line))
+            continue
+        _add_person(family, at, person_of(at.values[:4]), relation, P3KE_PERSON, out)
+    _order(family)
+    return family
 
 
 # --- VERVAL: field verification results (Casework's own layout) -------------------------------
@@ -767,12 +907,12 @@ def parse_p3ke(tables: list[Table], out: list[Rejection]) -> list[Family]:
 VERVAL_COLUMNS = {"nomor_kk", "nik", "desil", "tanggal_kunjungan", "hasil", "petugas"}
 
 
-def parse_verval(tables: list[Table], out: list[Rejection]) -> list[Family]:
-    families: list[Family] = []
-    listed: set[str] = set()
+def read_verval(tables: list[Table], reading: Reading) -> Builder:
     for table in tables:
         require(table, VERVAL_COLUMNS)
-        for row in rows_of(table, out):
+    spool, out = reading.spool, reading.out
+    for table in tables:
+        for row in reading.rows_of(table):
             outcome = VERVAL_OUTCOMES.get(column(row["hasil"]))
             payload = {
                 "household_id": PLACEHOLDER_ID,
@@ -801,37 +941,54 @@ def parse_verval(tables: list[Table], out: list[Rejection]) -> list[Family]:
             )
             if verification is None or not ok or kk is None:
                 continue
-            if kk["new_kk_number"] in listed:
+            if not spool.first("listed", kk["new_kk_number"]):
                 row.reject(out, "nomor_kk", "import.duplicate_kk")
                 continue
-            listed.add(kk["new_kk_number"])
-            family = Family(table.name, row.number, kk["new_kk_number"], None, desil=desil)
-            family.head_nik = kk["nik"]
-            family.verification = {
-                k: verification[k] for k in ("outcome", "visited_on", "verifier", "notes")
-            }
-            family.rows.append((table.name, row.number))
-            families.append(family)
-    return families
+            values = (
+                kk["new_kk_number"],
+                kk["nik"],
+                desil,
+                *(verification[k] for k in VERIFICATION_FIELDS),
+            )
+            spool.add_unit(None, table.name, row.number, values)
+    return build_verval
 
 
-LAYOUTS: dict[
-    str, tuple[Callable[[list[Table], list[Rejection]], list[Family]], list[set[str]]]
-] = {
-    "dtks": (parse_dtks, [DTKS_COLUMNS]),
-    "dtsen": (parse_dtsen, [DTSEN_FAMILY_COLUMNS, DTSEN_MEMBER_COLUMNS]),
-    "p3ke": (parse_p3ke, [P3KE_FAMILY_COLUMNS, {"id_individu", "nik"}]),
-    "verval": (parse_verval, [VERVAL_COLUMNS]),
+VERIFICATION_FIELDS = ("outcome", "visited_on", "verifier", "notes")
+
+
+def build_verval(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
+    values = unit.values
+    family = Family(unit.table, unit.line, values[0], None, desil=values[2])
+    family.head_nik = values[1]
+    family.verification = dict(zip(VERIFICATION_FIELDS, values[3:7], strict=True))
+    family.rows.append((unit.table, unit.line))
+    return family
+
+
+LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str]]]] = {
+    "dtks": (read_dtks, [DTKS_COLUMNS]),
+    "dtsen": (read_dtsen, [DTSEN_FAMILY_COLUMNS, DTSEN_MEMBER_COLUMNS]),
+    "p3ke": (read_p3ke, [P3KE_FAMILY_COLUMNS, {"id_individu", "nik"}]),
+    "verval": (read_verval, [VERVAL_COLUMNS]),
 }
 
 
 def parse(kind: str, paths: list[Path]) -> Parsed:
-    """Read and check the files of one source: its families and the rows rejected."""
-    parse_tables, wanted = LAYOUTS[kind]
+    """Read and check the files of one source (the first pass): the families and the rows
+    refused kept in the scratch file beside the first file (in memory for small files:
+    app/import_spool.py), removed by `Parsed.close()` (and here, when the files are
+    refused)."""
+    read_layout, wanted = LAYOUTS[kind]
     tables = [table for path in paths for table in read_tables(path, wanted)]
     if not tables:
         raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
-    out: list[Rejection] = []
-    families = parse_tables(tables, out)
-    families.sort(key=lambda f: (f.table, f.row))
-    return Parsed(families, out, tables, sum(len(t.rows) for t in tables))
+    spool = open_spool([Path(p) for p in paths])
+    try:
+        reading = Reading(spool)
+        build = read_layout(tables, reading)
+        spool.finish()
+    except BaseException:
+        spool.close()
+        raise
+    return Parsed(tables, reading.rows, spool, build)

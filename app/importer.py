@@ -1,10 +1,13 @@
 """`casework import dtsen|dtks|p3ke|verval FILE...`: the sources' files into the register.
 
-The files are read and every row checked first (app/import_layouts.py); then each family
-goes through the ordinary command handlers (`Casework.execute`, what the API's command path
-calls after validating), with source `import:<kind>`, as the person who started it (the web's
-import page, app/import_pages.py) or the system actor (the CLI); each command is authorised
-as that person's own (`app.auth.authorize_import`), a refusal rejecting the row or the family:
+The files are read and every row checked first (app/import_layouts.py), in bounded memory:
+the checked rows and the rows refused go to a scratch file beside the first file
+(`FILE.import.sqlite`, removed at the end; in memory for small files: app/import_spool.py).
+Then each family, built from it when its batch comes, goes through the ordinary command
+handlers (`Casework.execute`, what the API's command path calls after validating), with
+source `import:<kind>`, as the person who started it (the web's import page,
+app/import_pages.py) or the system actor (the CLI); each command is authorised as that
+person's own (`app.auth.authorize_import`), a refusal rejecting the row or the family:
 - a family not yet in the register (by its KK number, or a former one) is registered
   (RegisterHousehold) with its members (AddMember);
 - a known family gets only what is new: members not yet on it (a NIK already in another
@@ -32,7 +35,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,7 @@ class Summary:
     kind: str
     rows: int = 0
     families: Counter = field(default_factory=Counter)  # imported, updated, unchanged, rejected
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected_rows: int = 0  # rows refused (a row refused for several reasons counts once)
     seconds: float = 0.0
     skipped: int = 0  # families skipped by the checkpoint
     encodings: dict[str, str] = field(default_factory=dict)
@@ -77,7 +80,7 @@ class Summary:
             f"families imported: {f['imported']}, updated: {f['updated']},"
             f" unchanged: {f['unchanged']}, refused: {f['rejected']}"
             + (f", skipped (done before): {self.skipped}" if self.skipped else ""),
-            f"rows rejected: {len({(r.table, r.row) for r in self.rejected})}"
+            f"rows rejected: {self.rejected_rows}"
             + (f" (see {', '.join(self.reports)})" if self.reports else ""),
             f"rows/s: {self.rows_per_second:.0f} ({self.seconds:.1f} s)",
         ]
@@ -308,11 +311,12 @@ class Importer:
     ) -> Summary:
         started = time.monotonic()
         paths = [Path(p) for p in paths]
-        # In its own process (the CLI), what lives when the import starts, and then the parsed
-        # files, outlive the rows and the batches: kept out of the collector's passes, which
-        # would otherwise walk all of it again each time the rows' and the batches' short-lived
-        # objects trigger a full one (a quarter of the import's time); put back when done. Not
-        # in the web process, where freezing would hold back every other thread's garbage too.
+        # In its own process (the CLI), what lives when the import starts outlives the rows
+        # and the batches: kept out of the collector's passes, which would otherwise walk all
+        # of it again each time the rows' and the batches' short-lived objects trigger a full
+        # one; put back when done. Not in the web process, where freezing would hold back
+        # every other thread's garbage too. (The files, their rows and their families are
+        # never held whole: nothing of them to freeze.)
         if not self.own_process:
             return self._run_files(paths, started, progress)
         gc.freeze()
@@ -325,34 +329,58 @@ class Importer:
         self, paths: list[Path], started: float, progress: Callable[[int], Progress] | None
     ) -> Summary:
         parsed = parse(self.kind, paths)
+        try:
+            return self._store(parsed, paths, started, progress)
+        finally:
+            parsed.close()
+
+    def _store(
+        self,
+        parsed: Parsed,
+        paths: list[Path],
+        started: float,
+        progress: Callable[[int], Progress] | None,
+    ) -> Summary:
         summary = Summary(self.kind, rows=parsed.rows, encodings=parsed.encodings)
         checkpoint = Checkpoint(paths[0], file_hash(paths) + f":{self.kind}:{self.period}")
         done, counts, late = checkpoint.load()
+        done = min(done, parsed.family_count)
         summary.skipped = done
-        families = parsed.families
-        rows_total = sum(len(f.rows) for f in families)
-        bar = progress(rows_total) if progress else None
-        rows_done = sum(len(f.rows) for f in families[:done])
-        if self.own_process:
-            gc.freeze()  # the parsed files too
-        for start in range(done, len(families), self.batch):
-            chunk = families[start : start + self.batch]
+        bar = progress(parsed.rows_total) if progress else None
+        rows_done = parsed.rows_until(done)
+        # one batch of families in memory at a time: each built from the scratch file when
+        # its batch comes (`Parsed.families`, a generator)
+        for chunk in batches(parsed.families(after=done), self.batch):
             self._batch(chunk, counts, late)
-            rows_done += sum(len(f.rows) for f in chunk)
-            checkpoint.save(start + len(chunk), counts, late)
+            done += len(chunk)
+            rows_done += sum(f.read for f in chunk)
+            checkpoint.save(done, counts, late)
             if bar is not None:
                 bar.update(rows_done)
             if self.max_rate:
                 ahead = rows_done / self.max_rate - (time.monotonic() - started)
                 if ahead > 0:
                     time.sleep(ahead)
-        if bar is not None and not families:
+        if bar is not None and not parsed.family_count:
             bar.update(0)
+        parsed.spool.extend(late)
         summary.families = counts
-        summary.rejected = parsed.rejections + late
+        summary.rejected_rows = parsed.spool.rejected_rows()
         summary.seconds = time.monotonic() - started
-        summary.reports = write_reports(parsed, summary.rejected)
+        summary.reports = write_reports(parsed)
         return summary
+
+
+def batches(families: Iterator[Family], size: int) -> Iterator[list[Family]]:
+    """The families, `size` at a time, each batch made when asked for."""
+    chunk: list[Family] = []
+    for family in families:
+        chunk.append(family)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
@@ -413,27 +441,29 @@ def reason(code: str) -> str:
         return message(code)
 
 
-def write_reports(parsed: Parsed, rejected: list[Rejection]) -> list[str]:
+def write_reports(parsed: Parsed) -> list[str]:
     """`FILE.rejected.csv` beside each file with rejected rows (UTF-8 with a BOM, for
-    spreadsheets); an older report of a file now without rejections is removed."""
-    by_file: dict[Path, list[Rejection]] = {}
+    spreadsheets), by table, row and column; an older report of a file now without
+    rejections is removed."""
     files = {t.name: t.file for t in parsed.tables}
-    for rejection in rejected:
-        by_file.setdefault(files.get(rejection.table, parsed.tables[0].file), []).append(rejection)
-    written = []
-    with _BABEL.app_context(), force_locale("id"):
-        for path in dict.fromkeys(t.file for t in parsed.tables):
-            report = path.with_name(path.name + ".rejected.csv")
-            rows = sorted(by_file.get(path, []), key=lambda r: (r.table, r.row, r.column))
-            if not rows:
-                report.unlink(missing_ok=True)
-                continue
-            with report.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\r\n")
-                writer.writerow(REPORT_HEADER)
-                for r in rows:
-                    writer.writerow(
-                        [cell(r.table), r.row, cell(r.column), r.code, cell(message(r.code))]
-                    )
-            written.append(str(report))
-    return written
+    paths = list(dict.fromkeys(t.file for t in parsed.tables))
+    handles: dict[Path, Any] = {}
+    writers: dict[Path, Any] = {}
+    try:
+        with _BABEL.app_context(), force_locale("id"):
+            for table, row, column, code in parsed.spool.rejections():
+                path = files.get(table, paths[0])
+                writer = writers.get(path)
+                if writer is None:
+                    report = path.with_name(path.name + ".rejected.csv")
+                    handles[path] = report.open("w", encoding="utf-8-sig", newline="")
+                    writer = writers[path] = csv.writer(handles[path], lineterminator="\r\n")
+                    writer.writerow(REPORT_HEADER)
+                writer.writerow([cell(table), row, cell(column), code, cell(message(code))])
+    finally:
+        for handle in handles.values():
+            handle.close()
+    for path in paths:
+        if path not in writers:
+            path.with_name(path.name + ".rejected.csv").unlink(missing_ok=True)
+    return [str(path.with_name(path.name + ".rejected.csv")) for path in paths if path in writers]

@@ -96,7 +96,7 @@ def _run_import(app: Casework, path: Path) -> tuple[int, float]:
     started = time.perf_counter()
     summary = Importer(app, "dtks", PERIOD, batch=BATCH, own_process=True).run([path])  # as the CLI
     seconds = time.perf_counter() - started
-    if summary.rejected or summary.families["imported"] == 0:
+    if summary.rejected_rows or summary.families["imported"] == 0:
         raise RuntimeError(f"the import benchmark's file was not imported: {summary.lines()}")
     return summary.families["imported"], seconds
 

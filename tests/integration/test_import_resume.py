@@ -1,5 +1,7 @@
 """An import killed halfway (SIGKILL) and run again ends with the same store as an
-uninterrupted one (`casework import`, SQLite store, real key store)."""
+uninterrupted one (`casework import`, SQLite store, real key store), its file read through
+the scratch file a large file gets (`FILE.import.sqlite`), which the killed run leaves and
+the next one replaces and removes."""
 
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 FAMILIES = list(generate_households(48, 23))
+AS_LARGE = (
+    "import sys; from app import import_spool; import_spool.MEMORY_BYTES = 0;"
+    " from app.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _plain(value: Any) -> Any:
@@ -81,7 +87,8 @@ def test_an_import_killed_halfway_and_run_again_equals_an_uninterrupted_one(tmp_
         "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
         "CASEWORK_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "app.cli", "import", "dtks", str(killed_file)]
+    # `casework import`, every file counted as large (app/import_spool.py MEMORY_BYTES)
+    command = [sys.executable, "-c", AS_LARGE, "import", "dtks", str(killed_file)]
     command += ["--period", "2026-Q1", "--batch", "4"]
     checkpoint = killed_dir / "dtks.csv.progress.json"
     # slowed down (at most 150 rows/s), so that it is still running when killed
@@ -99,10 +106,13 @@ def test_an_import_killed_halfway_and_run_again_equals_an_uninterrupted_one(tmp_
     assert process.returncode == -signal.SIGKILL
     halfway = json.loads(checkpoint.read_text())["families_done"]
     assert 0 < halfway < len(FAMILIES)  # it stopped halfway
+    scratch = killed_dir / "dtks.csv.import.sqlite"
+    assert scratch.exists()  # left by the killed run
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert f"skipped (done before): {halfway}" in finished.stdout
+    assert not scratch.exists()
 
     app = open_casework(
         DatabaseUrl.parse(whole_store, "CASEWORK_STORE"), parse_master_key(TEST_MASTER_KEY)

@@ -4,12 +4,24 @@ reported with its reason, and a second run imports nothing twice (app/importer.p
 from __future__ import annotations
 
 import csv
+import gc
+import random
+import stat
 from pathlib import Path
 
 import pytest
 
+from app import import_spool
 from app.import_files import decode
-from app.import_layouts import DTSEN_RELATIONSHIPS, SHDK, day, flag, relationship, sex
+from app.import_layouts import (
+    DTSEN_RELATIONSHIPS,
+    SHDK,
+    Family,
+    day,
+    flag,
+    relationship,
+    sex,
+)
 from app.importer import Importer, reason
 from app.seed_data import generate_households
 from app.source_samples import (
@@ -46,6 +58,15 @@ def report(path: Path) -> list[dict[str, str]]:
     target = path.with_name(path.name + ".rejected.csv")
     with target.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+@pytest.fixture(params=["memory", "file"])
+def spool(request, monkeypatch) -> str:
+    """Each test of an import twice: the files' rows grouped in memory (small files), and in
+    the scratch file beside them (large ones: every file counted as large)."""
+    if request.param == "file":
+        monkeypatch.setattr(import_spool, "MEMORY_BYTES", 0)
+    return request.param
 
 
 def test_translations_of_the_sources_codes():
@@ -111,7 +132,7 @@ def bad_dtsen(tmp_path) -> tuple[list[Path], dict]:
     return [family_file, member_file], bad
 
 
-def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen):
+def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen, spool):
     (family_file, member_file), bad = bad_dtsen
     app = memory_casework()
     summary = Importer(app, "dtsen", PERIOD, batch=3).run([family_file, member_file])
@@ -164,7 +185,7 @@ def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen):
     }
 
 
-def test_a_known_family_gets_only_new_facts(tmp_path):
+def test_a_known_family_gets_only_new_facts(tmp_path, spool):
     app = memory_casework()
     dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, dtks_rows(FAMILIES[:4]))
     first = Importer(app, "dtks", PERIOD).run([dtks])
@@ -202,11 +223,11 @@ def test_a_known_family_gets_only_new_facts(tmp_path):
     assert all(h.assessments[0]["source"] == "DTSEN" for h in after.values())
 
 
-def test_p3ke_workbook_with_a_title_block(tmp_path):
+def test_p3ke_workbook_with_a_title_block(tmp_path, spool):
     app = memory_casework()
     workbook = write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:5])
     summary = Importer(app, "p3ke", PERIOD).run([workbook])
-    assert summary.families["imported"] == 5 and not summary.rejected
+    assert summary.families["imported"] == 5 and summary.rejected_rows == 0
     stored = {h.kk_number: h for h in households(app)}
     family = FAMILIES[0]
     assert set(stored[family["register"]["kk_number"]].members) == {
@@ -216,7 +237,7 @@ def test_p3ke_workbook_with_a_title_block(tmp_path):
     assert stored[family["register"]["kk_number"]].assessments[0]["source"] == "P3KE"
 
 
-def test_verval_results_of_known_families(tmp_path):
+def test_verval_results_of_known_families(tmp_path, spool):
     app = memory_casework()
     Importer(app, "dtsen", PERIOD).run(write_dtsen(tmp_path, FAMILIES[:2]))
     unknown = FAMILIES[3]["register"]
@@ -239,3 +260,52 @@ def test_verval_results_of_known_families(tmp_path):
     household = {h.kk_number: h for h in households(app)}[FAMILIES[0]["register"]["kk_number"]]
     assert household.verifications[0]["outcome"] == "valid"
     assert ("VERVAL", 3) in {(a["source"], a["desil"]) for a in household.assessments}
+
+
+class Watching:
+    """A progress bar that, after each batch, counts the families alive in the process and
+    looks at the import's scratch file."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.alive: list[int] = []
+        self.modes: list[int] = []
+        self.done: list[int] = []
+        self.total = 0
+
+    def __call__(self, total: int) -> Watching:
+        self.total = total
+        return self
+
+    def update(self, done: int) -> None:
+        self.done.append(done)
+        self.alive.append(sum(isinstance(o, Family) for o in gc.get_objects()))
+        if self.scratch.exists():
+            self.modes.append(stat.S_IMODE(self.scratch.stat().st_mode))
+
+
+def test_a_file_is_stored_one_batch_of_families_at_a_time(tmp_path, spool):
+    """The rows of a family anywhere in the file, yet never every family in memory at once:
+    while batches are stored, at most one batch of families is alive (a large file's rows
+    wait in the scratch file beside it, readable by its owner only, removed at the end)."""
+    families = list(generate_households(60, 17))
+    rows = dtks_rows(families)
+    random.Random(5).shuffle(rows)  # each family's rows scattered through the file
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    app = memory_casework()
+    watching = Watching(tmp_path / "dtks.csv.import.sqlite")
+    summary = Importer(app, "dtks", PERIOD, batch=5).run([dtks], progress=watching)
+
+    assert summary.families["imported"] == 60 and summary.rejected_rows == 0
+    assert len(watching.alive) == 12 and max(watching.alive) <= 5
+    assert watching.done[-1] == watching.total == len(rows)  # the bar ends full
+    assert watching.modes == ([0o600] * 12 if spool == "file" else [])
+    assert not watching.scratch.exists()
+    stored = {h.kk_number: h for h in households(app)}
+    assert {kk: set(h.members) for kk, h in stored.items()} == {
+        f["register"]["kk_number"]: {
+            f["register"]["head"]["nik"],
+            *(m["person"]["nik"] for m in f["members"]),
+        }
+        for f in families
+    }
