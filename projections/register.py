@@ -55,10 +55,13 @@ TABLES = {
         " PRIMARY KEY (household_id, subject))"
     ),
     # the keyed hashes of each member's name words and word prefixes (the search by name)
+    # (with the household's registration time and kelurahan, so that a search walks one
+    # term's index newest first and stops at a page: `search_query`)
     "name_terms": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " term VARCHAR(64) NOT NULL, household_id VARCHAR(36) NOT NULL,"
-        " subject VARCHAR(32) NOT NULL, PRIMARY KEY (term, household_id, subject))"
+        " subject VARCHAR(32) NOT NULL, registered_at VARCHAR(40) NOT NULL,"
+        " kelurahan VARCHAR(100) NOT NULL, PRIMARY KEY (term, household_id, subject))"
     ),
     # every KK number a household is found by: its own, past and present (a new head gets a
     # new number), and, for a family that split off, the KK it split from (`origin`)
@@ -83,6 +86,9 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
+    "CREATE INDEX IF NOT EXISTS {name_terms}_newest"
+    " ON {name_terms} (term, registered_at DESC, household_id)",
+    "CREATE INDEX IF NOT EXISTS {name_terms}_household ON {name_terms} (household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
 ]
 
@@ -96,9 +102,17 @@ def _name(cur: Cursor, names: dict[str, str], household_id: str, subject: str, p
         (household_id, subject),
     )
     if name.terms:
+        registered_at, kelurahan = cur.execute(
+            f"SELECT registered_at, kelurahan FROM {names['households']} WHERE id=?",
+            (household_id,),
+        ).fetchone()
         cur.executemany(
-            f"INSERT INTO {names['name_terms']} (term, household_id, subject) VALUES (?, ?, ?)",
-            [(term, household_id, subject) for term in sorted(name.terms)],
+            f"INSERT INTO {names['name_terms']} (term, household_id, subject, registered_at,"
+            " kelurahan) VALUES (?, ?, ?, ?, ?)",
+            [
+                (term, household_id, subject, registered_at, kelurahan)
+                for term in sorted(name.terms)
+            ],
         )
     return name.token or ERASED
 
@@ -332,6 +346,10 @@ def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, 
         " rt_token=?, rw_token=? WHERE id=?",
         (data["kecamatan"], data["kelurahan"], *_address(data), envelope["stream_id"]),
     )
+    cur.execute(
+        f"UPDATE {names['name_terms']} SET kelurahan=? WHERE household_id=?",
+        (data["kelurahan"], envelope["stream_id"]),
+    )
     _touch(cur, names, envelope)
 
 
@@ -379,7 +397,7 @@ PROJECTION = Projection(
     # v5: no name, birth date or address in clear (tokens), names found by keyed hashes;
     # v6: households counted per kelurahan (the counts table) as they are registered and move;
     # v7: the kept counters renamed (kept_counts), apart from any view's own tables
-    version=7,
+    version=8,
     stream_handlers={"Household": household_changed},
     ignores=frozenset(
         {
@@ -525,6 +543,8 @@ def search_query(
     nothing can match (a name with no letters, no kelurahan)."""
     names = live_tables(db, PROJECTION)
     hh, mem = names["households"], names["members"]
+    if q and not nik_hash and not kk_hash:
+        return _name_query(names, q, kelurahan_in, limit, offset, name_key)
     where: list[str] = []
     params: list[Any] = []
     if nik_hash:
@@ -553,6 +573,51 @@ def search_query(
     statement = (
         f"SELECT {_HOUSEHOLD_COLUMNS} FROM {hh} {clause}"
         " ORDER BY registered_at DESC, id LIMIT ? OFFSET ?"
+    )
+    return statement, [*params, limit, offset]
+
+
+def _name_query(
+    names: dict[str, str],
+    q: str,
+    kelurahan_in: tuple[str, ...] | None,
+    limit: int,
+    offset: int,
+    name_key: Callable[[str], str] | None,
+) -> tuple[str, list[Any]]:
+    """The search by name alone (in a case worker's kelurahan or everywhere): one term's
+    index read newest household first (its longest word, likely the rarest), each member
+    found kept only if the same member has every other word, until a page of households is
+    found. A common word's thousands of matches are neither collected nor sorted."""
+    words = sorted(set(name_words(q)[:MAX_WORDS]), key=lambda w: (-len(w), w))
+    if not words:
+        return "", []  # nothing a name is made of
+    if name_key is None:
+        raise TypeError("a search by name needs name_key (Casework.name_key)")
+    if kelurahan_in is not None and not kelurahan_in:
+        return "", []
+    terms = names["name_terms"]
+    conditions = ["t.term=?"]
+    params: list[Any] = [name_key(words[0])]
+    if kelurahan_in is not None:
+        conditions.append(f"t.kelurahan IN ({', '.join('?' * len(kelurahan_in))})")
+        params.extend(kelurahan_in)
+    for at, word in enumerate(words[1:]):
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM {terms} AS w{at} WHERE w{at}.term=?"
+            f" AND w{at}.household_id=t.household_id AND w{at}.subject=t.subject)"
+        )
+        params.append(name_key(word))
+    page = (
+        f"SELECT DISTINCT t.registered_at, t.household_id FROM {terms} AS t"
+        f" WHERE {' AND '.join(conditions)}"
+        " ORDER BY t.registered_at DESC, t.household_id LIMIT ? OFFSET ?"
+    )
+    hh = names["households"]
+    statement = (
+        f"SELECT {', '.join(f'{hh}.{key}' for key in _HOUSEHOLD_KEYS)} FROM ({page}) AS page"
+        f" JOIN {hh} ON {hh}.id = page.household_id"
+        " ORDER BY page.registered_at DESC, page.household_id"
     )
     return statement, [*params, limit, offset]
 

@@ -186,3 +186,41 @@ def test_the_views_file_holds_no_name_or_street_address_in_clear(web, backend, t
         if value is not None
     ]
     assert [cell for cell in cells if any(born in cell for born in births)] == []
+
+
+def test_a_search_in_an_area_finds_a_family_where_it_lives_now(web):
+    """A case worker's search reads the name index of their kelurahan: a family that moved is
+    found in its new kelurahan, no longer in the old one, and the newest family comes first."""
+    ids = families(web)
+    svc = web.extensions["casework"]
+    svc.casework.execute(
+        "RelocateHousehold",
+        {
+            "household_id": ids[SITI["name"]],
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Teluk Kenali",
+            "address": "Jl. Arif Rahman Hakim No. 12",
+            "rt": "003",
+            "rw": "001",
+            "moved_on": "2025-06-01",
+        },
+        make_meta(SYSTEM, "api"),
+    )
+    project(web)
+
+    def area(query: str, *kelurahan: str) -> list[str]:
+        return [
+            h["id"]
+            for h in register.search(
+                svc.views, q=query, kelurahan_in=kelurahan, name_key=svc.casework.name_key
+            )
+        ]
+
+    assert area("santoso", "Teluk Kenali") == [ids[SITI["name"]]]
+    assert area("santoso", "Simpang IV Sipin") == [ids[DEDI["name"]]]
+    assert area("santoso", "Simpang IV Sipin", "Teluk Kenali") == [
+        ids[DEDI["name"]],
+        ids[SITI["name"]],
+    ]
+    assert area("siti aminah", "Simpang IV Sipin") == []
+    assert area("siti aminah", "Teluk Kenali") == [ids[SITI["name"]]]
