@@ -55,13 +55,15 @@ TABLES = {
         " PRIMARY KEY (household_id, subject))"
     ),
     # the keyed hashes of each member's name words and word prefixes (the search by name)
-    # (with the household's registration time and kelurahan, so that a search walks one
-    # term's index newest first and stops at a page: `search_query`)
+    # (keyed by term and the household's registration time, with its kelurahan, so that a
+    # search walks one term's primary key newest first and stops at a page: `_name_query`;
+    # households registered at the same moment in descending id order)
     "name_terms": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " term VARCHAR(64) NOT NULL, household_id VARCHAR(36) NOT NULL,"
         " subject VARCHAR(32) NOT NULL, registered_at VARCHAR(40) NOT NULL,"
-        " kelurahan VARCHAR(100) NOT NULL, PRIMARY KEY (term, household_id, subject))"
+        " kelurahan VARCHAR(100) NOT NULL,"
+        " PRIMARY KEY (term, registered_at, household_id, subject))"
     ),
     # every KK number a household is found by: its own, past and present (a new head gets a
     # new number), and, for a family that split off, the KK it split from (`origin`)
@@ -86,9 +88,6 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
-    "CREATE INDEX IF NOT EXISTS {name_terms}_newest"
-    " ON {name_terms} (term, registered_at DESC, household_id)",
-    "CREATE INDEX IF NOT EXISTS {name_terms}_household ON {name_terms} (household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
 ]
 
@@ -346,9 +345,10 @@ def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, 
         " rt_token=?, rw_token=? WHERE id=?",
         (data["kecamatan"], data["kelurahan"], *_address(data), envelope["stream_id"]),
     )
-    cur.execute(
-        f"UPDATE {names['name_terms']} SET kelurahan=? WHERE household_id=?",
-        (data["kelurahan"], envelope["stream_id"]),
+    cur.execute(  # found through the members' subjects (the terms' index by subject)
+        f"UPDATE {names['name_terms']} SET kelurahan=? WHERE subject IN"
+        f" (SELECT subject FROM {names['members']} WHERE household_id=?) AND household_id=?",
+        (data["kelurahan"], envelope["stream_id"], envelope["stream_id"]),
     )
     _touch(cur, names, envelope)
 
@@ -586,7 +586,7 @@ def _name_query(
     name_key: Callable[[str], str] | None,
 ) -> tuple[str, list[Any]]:
     """The search by name alone (in a case worker's kelurahan or everywhere): one term's
-    index read newest household first (its longest word, likely the rarest), each member
+    primary key read newest household first (its longest word, likely the rarest), each member
     found kept only if the same member has every other word, until a page of households is
     found. A common word's thousands of matches are neither collected nor sorted."""
     words = sorted(set(name_words(q)[:MAX_WORDS]), key=lambda w: (-len(w), w))
@@ -605,19 +605,20 @@ def _name_query(
     for at, word in enumerate(words[1:]):
         conditions.append(
             f"EXISTS (SELECT 1 FROM {terms} AS w{at} WHERE w{at}.term=?"
-            f" AND w{at}.household_id=t.household_id AND w{at}.subject=t.subject)"
+            f" AND w{at}.registered_at=t.registered_at AND w{at}.household_id=t.household_id"
+            f" AND w{at}.subject=t.subject)"
         )
         params.append(name_key(word))
     page = (
         f"SELECT DISTINCT t.registered_at, t.household_id FROM {terms} AS t"
         f" WHERE {' AND '.join(conditions)}"
-        " ORDER BY t.registered_at DESC, t.household_id LIMIT ? OFFSET ?"
+        " ORDER BY t.registered_at DESC, t.household_id DESC LIMIT ? OFFSET ?"
     )
     hh = names["households"]
     statement = (
         f"SELECT {', '.join(f'{hh}.{key}' for key in _HOUSEHOLD_KEYS)} FROM ({page}) AS page"
         f" JOIN {hh} ON {hh}.id = page.household_id"
-        " ORDER BY page.registered_at DESC, page.household_id"
+        " ORDER BY page.registered_at DESC, page.household_id DESC"
     )
     return statement, [*params, limit, offset]
 
