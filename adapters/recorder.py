@@ -151,7 +151,10 @@ class PostgresRecorder(_KeysWithEvents, PostgresApplicationRecorder):
                 for p, e in zip(positions, stored_events, strict=True)
             ]
             # one statement, pipelined: the database reads the head under the table lock
-            curs.execute(chain.PG_INSERT_LINKS, (list(positions), payloads, chain.GENESIS))
+            curs.execute(
+                chain.PG_INSERT_LINKS,
+                {"positions": list(positions), "payloads": payloads, "genesis": chain.GENESIS},
+            )
         _count(curs, "postgresql", stored_events)
         return positions
 
