@@ -115,29 +115,50 @@ def insert_statement(kind: str) -> str:
 # PostgreSQL: the links of a batch computed by the database in one statement, from the head
 # it reads under the insert's table lock: sha256(previous link's ASCII || canonical bytes),
 # the same as `link`, and no round trip to read the head first (the recorder's insert runs
-# in a pipeline). Parameters: positions (bigint[]), canonical bytes (bytea[]), GENESIS.
+# in a pipeline). Parameters (`pg_links_params`): positions (bigint[]), the canonical bytes of
+# all the events end to end (bytea) and where each ends (int[]), GENESIS. Each step of the
+# walk cuts its payload out of the bytes by offset, in constant time: a join of the walk to
+# the unnested input (before) re-hashed the whole batch at every step, and a subscript of a
+# bytea[] walks the array, both quadratic (a 4,200-event seed batch: 2.4-5.6 s, 0.29 s by
+# subscript, 0.05 s so).
 PG_INSERT_LINKS = f"""
 WITH RECURSIVE
-  input AS (
-    SELECT position, payload, i
-    FROM unnest(%s::bigint[], %s::bytea[]) WITH ORDINALITY AS t(position, payload, i)
-  ),
   head AS (
     SELECT COALESCE(
-      (SELECT link FROM {TABLE} ORDER BY position DESC LIMIT 1), %s::varchar
+      (SELECT link FROM {TABLE} ORDER BY position DESC LIMIT 1), %(genesis)s::varchar
     ) AS prev
   ),
   walk AS (
-    SELECT input.i, input.position, head.prev::varchar AS prev_link,
-      encode(sha256(convert_to(head.prev, 'UTF8') || input.payload), 'hex')::varchar AS link
-    FROM input, head WHERE input.i = 1
+    SELECT 1 AS i, head.prev::varchar AS prev_link,
+      encode(sha256(convert_to(head.prev, 'UTF8')
+        || substring(%(payloads)s::bytea FROM 1 FOR (%(ends)s::int[])[1])), 'hex')::varchar
+        AS link
+    FROM head WHERE cardinality(%(ends)s::int[]) > 0
     UNION ALL
-    SELECT n.i, n.position, w.link,
-      encode(sha256(convert_to(w.link, 'UTF8') || n.payload), 'hex')::varchar
-    FROM walk w JOIN input n ON n.i = w.i + 1
+    SELECT w.i + 1, w.link,
+      encode(sha256(convert_to(w.link, 'UTF8') || substring(%(payloads)s::bytea
+        FROM (%(ends)s::int[])[w.i] + 1
+        FOR (%(ends)s::int[])[w.i + 1] - (%(ends)s::int[])[w.i])), 'hex')::varchar
+    FROM walk w WHERE w.i < cardinality(%(ends)s::int[])
   )
-INSERT INTO {TABLE} (position, prev_link, link) SELECT position, prev_link, link FROM walk
+INSERT INTO {TABLE} (position, prev_link, link)
+SELECT (%(positions)s::bigint[])[i], prev_link, link FROM walk
 """
+
+
+def pg_links_params(positions: list[int], payloads: list[bytes]) -> dict[str, Any]:
+    """The parameters of `PG_INSERT_LINKS` for events at these positions with these canonical
+    bytes (`canonical`), in position order."""
+    ends, end = [], 0
+    for payload in payloads:
+        end += len(payload)
+        ends.append(end)
+    return {
+        "positions": positions,
+        "payloads": b"".join(payloads),
+        "ends": ends,
+        "genesis": GENESIS,
+    }
 
 
 @dataclass(frozen=True)

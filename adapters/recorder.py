@@ -151,7 +151,7 @@ class PostgresRecorder(_KeysWithEvents, PostgresApplicationRecorder):
                 for p, e in zip(positions, stored_events, strict=True)
             ]
             # one statement, pipelined: the database reads the head under the table lock
-            curs.execute(chain.PG_INSERT_LINKS, (list(positions), payloads, chain.GENESIS))
+            curs.execute(chain.PG_INSERT_LINKS, chain.pg_links_params(list(positions), payloads))
         _count(curs, "postgresql", stored_events)
         return positions
 

@@ -33,11 +33,13 @@ BY_NAME_ONLY = ("eligibility_city",)
 CITY_STEPS = ("import", "rebuild", "reads", "load")  # --city: the seed always runs
 CITY_HELP = """\
 --city: the whole system at city scale (bench/city.py; docs/performance.md): `casework seed
---households N` (cached under var/bench-cache/ after its first run: its time and memory are
-reprinted), `casework rebuild --workers 2`, the server time (p95) of the searches by name, NIK
-and KK, the household page, eligibility, the cross-OPD views, the overlap matrix and the
-reconciliation page, then locust's users against `casework web` (needs the [bench] extra:
-`pip install -e '.[bench]'`, or `make bench-city`). Other benchmarks are not run with --city.
+--households N` (cached after its first run, under var/bench-cache/ or, with --store
+postgresql, as a database kept on the server: its time and memory are reprinted), `casework
+rebuild --workers 2`, the server time (p95) of the searches by name, NIK and KK, the household
+page, eligibility, the cross-OPD views, the overlap matrix and the reconciliation page, then
+locust's users against `casework web` (needs the [bench] extra: `pip install -e '.[bench]'`,
+or `make bench-city`). Other benchmarks are not run with --city. With --store/--views
+postgresql: fresh databases on CASEWORK_BENCH_PG.
 """
 
 
@@ -159,9 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list = []  # report.Result, report.Latency or another figure with line/as_json
     failed: list[str] = []
     started = time.monotonic()
-    if args.city and (args.store, args.views) != ("sqlite", "sqlite"):
-        print("--city runs on SQLite only (PostgreSQL: not written yet)", file=sys.stderr)
-        return 2
     with Workspace(args.store, args.views) as ws:
         for name, run in city_plan(args, ws) if args.city else plan(args, ws):
             try:

@@ -47,13 +47,43 @@ class Workspace:
     def url(self, kind: str, label: str) -> str:
         if kind == "sqlite":
             return f"sqlite:///{self.dir / label}.db"
-        name = f"cwbench_{label}_{uuid.uuid4().hex[:8]}"
-        with self._admin() as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        self.databases.append(name)
+        return self.create_database(f"cwbench_{label}_{uuid.uuid4().hex[:8]}")
+
+    @property
+    def pg_server(self) -> str:
+        return f"{self.pg_admin.host}:{self.pg_admin.port}"
+
+    def pg_url(self, name: str) -> str:
         admin = self.pg_admin
         auth = admin.user + (f":{admin.password}" if admin.password else "")
         return f"postgresql://{auth}@{admin.host}:{admin.port}/{name}"
+
+    def create_database(self, name: str, template: str | None = None, keep: bool = False) -> str:
+        """A new database on the PostgreSQL server (a copy of `template` if given), dropped
+        at the end unless `keep`; answers its URL."""
+        with self._admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        if not keep:
+            self.databases.append(name)
+        return self.pg_url(name)
+
+    def database_exists(self, name: str) -> bool:
+        with self._admin() as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return found.fetchone() is not None
+
+    def drop_database(self, name: str) -> None:
+        with self._admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def rename_database(self, name: str, to: str) -> None:
+        with self._admin() as conn:
+            conn.execute(f"ALTER DATABASE {name} RENAME TO {to}")
+
+    def database_size(self, name: str) -> int:
+        with self._admin() as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
+            return int(row[0]) if row else 0
 
     def store(self, label: str) -> DatabaseUrl:
         return DatabaseUrl.parse(self.url(self.store_kind, label), "CASEWORK_STORE")

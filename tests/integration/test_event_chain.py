@@ -19,6 +19,7 @@ from adapters.relay_store import events_table
 from adapters.settings import DatabaseUrl
 from adapters.store_schema import migrate
 from app import cli
+from app.seed import seed_app
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from tests.conftest import TEST_MASTER_KEY
 from tests.support.events import TEST_SIGNING_KEY
@@ -76,6 +77,17 @@ def test_every_event_is_linked_and_the_chain_verifies(store, capsys):
     assert answer["events"]["events"] == len(stored)
     assert answer["events"]["head"]["position"] == stored[-1]
     assert answer["read_log"]["ok"] is True
+
+
+def test_a_transaction_of_many_events_is_linked_in_store_order(store, capsys):
+    app, db = store
+    add_users(app, "ani")
+    seed_app(app, 6, seed_value=1571, batch=6)  # six families' histories in one transaction
+    stored = positions(db)
+    assert len(stored) > 50
+    code, answer = audit_verify(capsys)
+    assert (code, answer["ok"]) == (0, True)
+    assert answer["events"]["head"]["position"] == stored[-1]
 
 
 def test_editing_one_events_bytes_is_caught_at_that_event(store, capsys):

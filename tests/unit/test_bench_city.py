@@ -46,3 +46,11 @@ def test_server_times_are_read_from_the_access_log_format_casework_web_writes():
     }
     found = ACCESS.search(line)
     assert found and found.groups() == ("/rumah-tangga/<household_id>", "200", "37")
+
+
+def test_the_city_cache_key_reads_the_seed_code_that_exists():
+    # a file of SEED_SOURCES moved or removed made every `--city` run fail before it seeded
+    from bench.city import SEED_SOURCES
+    from bench.eligibility_city import sources_digest
+
+    assert len(sources_digest(SEED_SOURCES)) == 10
