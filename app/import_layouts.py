@@ -262,6 +262,32 @@ def region(kecamatan: str, kelurahan: str, code: str = "") -> tuple[str, str]:
     return kecamatan, kelurahan
 
 
+# The province and the city a row of a national file (DTKS, P3KE) names, when it names them:
+# Jambi (Kemendagri 15) and Kota Jambi (15.71). A row of another region is not this city's.
+_PROVINCE = {"JAMBI", "15", "PROV JAMBI", "PROVINSI JAMBI"}
+_CITY = {"KOTA JAMBI", "1571", "15 71"}
+
+
+def _place_name(value: str) -> str:
+    """A region's name or code as compared: upper case, dots and spaces folded."""
+    return " ".join(value.replace(".", " ").upper().split())
+
+
+def outside_city(row: Row, out: list[Rejection]) -> bool:
+    """Whether the row names a province or a kabupaten/kota other than Kota Jambi's (rejected
+    with the column); a row that leaves them empty, or a file without them, is not checked."""
+    outside = False
+    province = row["provinsi"].strip()
+    if province and _place_name(province) not in _PROVINCE:
+        row.reject(out, "provinsi", "import.province_other")
+        outside = True
+    city = row["kabupaten_kota"].strip()
+    if city and _place_name(city) not in _CITY:
+        row.reject(out, "kabupaten_kota", "import.city_other")
+        outside = True
+    return outside
+
+
 def rt_rw(address: str, rt: str, rw: str) -> tuple[str, str]:
     """RT and RW as given, or read from the address ("RT 005 RW 002") when not given."""
     if rt and rw:
@@ -595,6 +621,7 @@ def read_dtks(tables: list[Table], reading: Reading) -> Builder:
         for row in reading.rows_of(table):
             person = person_payload(row, "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = PersonColumns(row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
+            elsewhere = outside_city(row, out)
             checked = check_place(row, "nomor_kk", DTKS_PLACE, (row, person, cols), out)
             relation = relationship(row["hubungan_keluarga"], SHDK, person["sex"])
             if relation is None:
@@ -603,7 +630,7 @@ def read_dtks(tables: list[Table], reading: Reading) -> Builder:
             deceased = flag(row["meninggal"]) if "meninggal" in row else False
             if deceased is None:
                 row.reject(out, "meninggal", "import.flag")
-            if checked is None or relation is None or benefits is None or deceased is None:
+            if elsewhere or None in (checked, relation, benefits, deceased):
                 continue
             person = checked["head"]
             values = (
@@ -827,6 +854,7 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 row, "head", "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin"
             )
             kk = row["no_kk"] if "no_kk" in row else ""
+            elsewhere = outside_city(row, out)
             ok, desil = check_desil(row, "desil_kesejahteraan", "P3KE", out)
             benefits = benefit_flags(row, P3KE_BENEFITS, out)
             if kk:
@@ -835,7 +863,7 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 checked = check_member(row, person, cols, "istri", "nik", out)
                 if checked is not None:
                     checked = {"kk_number": None, "head": checked["person"]}
-            if checked is None or not ok or benefits is None:
+            if elsewhere or checked is None or not ok or benefits is None:
                 continue
             if not reading.first_nik(row, "nik", checked["head"]["nik"]):
                 continue

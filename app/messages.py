@@ -562,6 +562,14 @@ ERRORS: dict[str, LazyString] = {
         " added twice. Check which family card the person is on."
     ),
     "import.flag": _l("Enter Ya or Tidak (or 1 or 0)."),
+    "import.province_other": _l(
+        "This row is of another province; this register keeps Kota Jambi (Jambi, code 15)."
+        " Import it in its own region's system."
+    ),
+    "import.city_other": _l(
+        "This row is of another kabupaten or kota; this register keeps Kota Jambi (code 15.71)."
+        " Import it in its own region's system."
+    ),
 }
 
 # Interface text: key -> (Bahasa Indonesia, English)

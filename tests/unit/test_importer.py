@@ -309,3 +309,30 @@ def test_a_file_is_stored_one_batch_of_families_at_a_time(tmp_path, spool):
         }
         for f in families
     }
+
+
+def test_dtks_rows_of_another_province_or_city_are_rejected(tmp_path, spool):
+    """A DTKS export names the province and kabupaten/kota of each row: a family of another
+    region is reported by column and never registered here; the city's families land."""
+    app = memory_casework()
+    rows = dtks_rows(FAMILIES[:3])
+    province, city = DTKS_HEADER.index("PROVINSI"), DTKS_HEADER.index("KABUPATEN_KOTA")
+    first_kk, second_kk = (f["register"]["kk_number"] for f in FAMILIES[:2])
+    kk_column = DTKS_HEADER.index("NOMOR_KK")
+    for row in rows:
+        if row[kk_column] == first_kk:
+            row[province] = "SUMATERA SELATAN"
+        elif row[kk_column] == second_kk:
+            row[city] = "KABUPATEN MUARO JAMBI"
+        else:
+            row[province], row[city] = "15", "15.71"  # codes are as good as names
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    summary = Importer(app, "dtks", PERIOD).run([dtks])
+    assert summary.families["imported"] == 1
+    assert {h.kk_number for h in households(app)} == {FAMILIES[2]["register"]["kk_number"]}
+    rejected = report(dtks)
+    assert {(r["kolom"], r["kode"]) for r in rejected} == {
+        ("provinsi", "import.province_other"),
+        ("kabupaten_kota", "import.city_other"),
+    }
+    assert len(rejected) == sum(1 for r in rows if r[kk_column] in (first_kk, second_kk))
