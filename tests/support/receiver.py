@@ -25,6 +25,7 @@ class Receiver:
         self.seen = ReplayCache()
         self.delivery_ids: set[str] = set()
         self.duplicates = 0
+        self.raw: list[tuple[dict[str, str], bytes]] = []  # every accepted request as it came
         self._lock = threading.Lock()
         receiver = self
 
@@ -67,6 +68,7 @@ class Receiver:
                 return 200
             self.delivery_ids.add(delivery)
             self.accepted.append(envelope)
+            self.raw.append((headers, body))
             return status
 
     def __enter__(self) -> Receiver:
