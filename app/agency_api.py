@@ -30,6 +30,7 @@ from app.command_path import caller, error_response, errors_body
 from app.context import services
 from app.disclosure import codec
 from app.schemas import Invalid
+from consumers import agency_delivery, agency_filter
 from consumers.agency_feed import MAX_WAIT_SECONDS, AgencyEvents
 from consumers.webhooks import url_problem
 from domain.application import Actor
@@ -45,12 +46,13 @@ def agency_events() -> AgencyEvents:
     """The store's events as agencies receive them (one per web process)."""
     found = current_app.extensions.get(_EVENTS)
     if found is None:
-        from consumers import agency_filter  # helper A's filter (milestone 1)
-
         kept = services()
         settings = kept.settings
         agencies = agency_filter.AgencyFilter(
-            kept.views, codec(), agency_filter.pseudonym_secret(settings)
+            kept.views,
+            codec(),
+            agency_filter.pseudonym_secret(settings),
+            read_key=settings.secret_key,
         )
         found = AgencyEvents(kept.casework, settings.tenant, agencies, Signer(settings.signing_key))
         current_app.extensions[_EVENTS] = found
@@ -75,8 +77,6 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
 
 
 def _record(store_reads: list[Any], agency: str, channel: str, position: int, count: int) -> None:
-    from consumers import agency_delivery, agency_filter
-
     kept = services()
     if store_reads:
         agency_filter.record_reads(kept.store, agency, "api", FEED_ENDPOINT, store_reads)

@@ -40,9 +40,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters import webhook_store
+from adapters.bootstrap import System, bootstrap
 from adapters.db import Database
 from adapters.settings import Settings
+from adapters.signing import Signer
 from adapters.webhook_store import Queued, Webhook
+from consumers import agency_delivery, agency_filter
 from consumers.agency_feed import AgencyEvents, Filter
 from consumers.webhook_signature import sign
 
@@ -354,14 +357,14 @@ class Sender:
         self.poster.close()
 
 
-def sender_for(system: Any) -> Sender:
+def sender_for(system: System) -> Sender:
     """A Sender wired to the real filter, read log and delivery state (the composition)."""
-    from adapters.signing import Signer
-    from consumers import agency_delivery, agency_filter
-
     settings: Settings = system.settings
     agencies = agency_filter.AgencyFilter(
-        system.views, system.reader_codec(), agency_filter.pseudonym_secret(settings)
+        system.views,
+        system.reader_codec(),
+        agency_filter.pseudonym_secret(settings),
+        read_key=settings.secret_key,
     )
     events = AgencyEvents(system.casework, settings.tenant, agencies, Signer(settings.signing_key))
     return Sender(
@@ -375,8 +378,6 @@ def sender_for(system: Any) -> Sender:
 
 def run_webhooks(settings: Settings, stop: threading.Event) -> None:
     """`casework webhooks`: deliver every agency's webhook events until `stop` is set."""
-    from adapters.bootstrap import bootstrap
-
     system = bootstrap(settings)
     sender = sender_for(system)
     log.info("webhooks starting: store %s", settings.store.kind)
