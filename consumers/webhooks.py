@@ -4,13 +4,14 @@ registered (`POST /api/v1/webhooks`), signed (consumers/webhook_signature.py).
 `casework webhooks` runs `run_webhooks`: in rounds, for every active endpoint,
 
 1. queue: the store's events after the agency's progress, up to what the agencies view has
-   applied, that `AgencyFilter.deliver` lets through are queued by position and stream
+   applied, of the types its agreement names (any version) are queued by position and stream
    (adapters/webhook_store.py; no personal data in the queue), and the progress moves on in
    the same transaction;
 2. send: the queued events go out in store order, each built afresh from the store and
-   passed through `deliver` again (an erasure, a restriction or a revocation since it was
-   queued means it is dropped, not sent), signed as on the agency's topic, with the headers
-   `X-Casework-Timestamp`, `X-Casework-Signature` and `X-Casework-Delivery` (the event id).
+   passed through `AgencyFilter.deliver` (what it refuses, for its area, an erasure, a
+   restriction or a revocation since it was queued, is dropped, not sent), signed as on the
+   agency's topic, with the headers `X-Casework-Timestamp`, `X-Casework-Signature` and
+   `X-Casework-Delivery` (the event id).
 
 Order: within each stream (a household's events are its stream's) an event is sent only
 after every earlier one was delivered. A failed attempt (a timeout, no connection, an answer
@@ -250,13 +251,25 @@ class Sender:
             return
         found: list[tuple[int, str]] = []
         last = after
+        wanted = self.wanted_types(agency)
         for position, envelope in self.events.sealed(after, top, QUEUE_SCAN):
             last = position
-            if envelope is not None and self.filter.deliver(agency, envelope) is not None:
+            if envelope is None or (wanted is not None and envelope["type"] not in wanted):
+                continue
+            # of a type the agreement names: the filter decides the rest when it is sent
+            if wanted is not None or self.filter.deliver(agency, envelope) is not None:
                 found.append((position, str(envelope["stream_id"])))
         if last > after:
             webhook_store.enqueue(self.store, agency, found, last, self.clock())
             done.queued += len(found)
+
+    def wanted_types(self, agency: str) -> frozenset[str] | None:
+        """The event types any version of the agency's agreement names (what is queued; the
+        filter decides the rest when each is sent); None: every event is checked whole."""
+        versions = getattr(self.filter, "versions", None)
+        if versions is None:
+            return None
+        return frozenset().union(*(terms.event_types for terms in versions(agency)))
 
     def send(self, webhook: Webhook, done: Round) -> None:
         agency = webhook.agency
