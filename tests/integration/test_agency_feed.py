@@ -374,3 +374,29 @@ def test_an_erased_person_is_not_delivered_again(web, tokens, world):
     gone = {e["position"] for e in before} - {e["position"] for e in after}
     assert gone == {erased["position"]}  # her MemberAdded; the household's other events stay
     assert all(e["type"] != "PersonalDataErased" for e in after)
+
+
+def test_a_webhook_is_https_or_loopback_and_its_secret_is_answered_once(web, tokens, world):
+    agency = authorized_client(web, tokens["agency"])
+    store = web.extensions["casework"].store
+    for body, code in (
+        ({}, "field.required"),
+        ({"url": "http://agency.example/hook"}, "webhook.url_not_https"),
+        ({"url": "ftp://agency.example/hook"}, "webhook.url_invalid"),
+        ({"url": 5}, "webhook.url_invalid"),
+    ):
+        answer = agency.post("/api/v1/webhooks", json=body)
+        assert answer.status_code == 422, body
+        assert answer.get_json()["codes"] == {"url": [code]}, body
+    unknown = agency.post("/api/v1/webhooks", json={"url": "https://a.example/", "x": 1})
+    assert unknown.status_code == 422 and unknown.get_json()["codes"] == {"x": ["field.unknown"]}
+    assert webhook_store.active(store) == []  # nothing stored
+    first = agency.post("/api/v1/webhooks", json={"url": "https://agency.example/hook"})
+    assert first.status_code == 201 and len(first.get_json()["secret"]) == 64
+    second = agency.post("/api/v1/webhooks", json={"url": "https://agency.example/v2"})
+    assert second.get_json()["secret"] != first.get_json()["secret"]
+    shown = agency.get("/api/v1/webhooks").get_json()
+    assert shown["webhook"]["url"] == "https://agency.example/v2"  # the new one replaced it
+    assert "secret" not in shown["webhook"]
+    assert agency.delete("/api/v1/webhooks").get_json() == {"deactivated": 1}
+    assert agency.get("/api/v1/webhooks").get_json()["webhook"] is None
