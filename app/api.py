@@ -21,6 +21,7 @@ from adapters.signing import Signer
 from adapters.wire import rfc3339
 from app import (
     access_log,
+    agency_api,
     audit_log,
     openapi,
     overview_api,
@@ -829,3 +830,6 @@ def openapi_json():
 
 # The cross-OPD view's routes (app/overview_api.py), on this blueprint and under its policies.
 overview_api.register(bp)
+
+# Agencies' feed and webhooks (app/agency_api.py), on this blueprint and under its policies.
+agency_api.register(bp)

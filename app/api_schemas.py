@@ -925,3 +925,143 @@ class ReconciliationHouseholdSchema(_Answer):
     rule = fields.Nested(ReconciliationRuleSchema, required=True)
     register = fields.Dict(required=True)
     sources = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
+# --- agencies: the feed and webhooks (app/agency_api.py) -----------------------------------
+
+
+class AgreementRefSchema(_Answer):
+    agency = fields.String(required=True, metadata={"description": "the agency's code"})
+    version = fields.Integer(
+        required=True, metadata={"description": "the agreement's terms version applied"}
+    )
+
+
+class AgencyEventSchema(_Answer):
+    """One event as the agency's agreement lets it through: the envelope of
+    casework.events.v1 with `data` reduced to the allowed fields (personal fields opened or as
+    pseudonyms, as the agreement says), signed as a message of casework.agency.CODE.v1 keyed by
+    its stream id (check it with /api/v1/keys: the document without signature and key_id is
+    the message's value)."""
+
+    event_id = fields.UUID(required=True, metadata={"description": "stable: the delivery id"})
+    tenant = fields.String(required=True)
+    position = fields.Integer(required=True, metadata={"description": "the store position"})
+    stream_id = fields.String(required=True)
+    stream_type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    type = fields.String(required=True, metadata={"description": "the event type"})
+    schema_version = fields.Integer(required=True)
+    occurred_at = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    actor = fields.Dict(required=True)
+    reason = fields.String(allow_none=True)
+    source = fields.String(required=True)
+    data = fields.Dict(
+        required=True, metadata={"description": "only the fields the agreement allows"}
+    )
+    agreement = fields.Nested(AgreementRefSchema, required=True)
+    signature = fields.String(required=True, metadata={"description": "base64 Ed25519"})
+    key_id = fields.String(required=True, metadata={"description": "a kid of /api/v1/keys"})
+
+
+class FeedSchema(_Answer):
+    events = fields.List(fields.Nested(AgencyEventSchema), required=True)
+    next = fields.Integer(
+        required=True,
+        metadata={
+            "description": "the last position looked at: continue with after=next (a page"
+            " without events still moves on; equal to after when nothing is new)"
+        },
+    )
+
+
+class FeedQuerySchema(Schema):
+    after = fields.Integer(
+        validate=validate.Range(0, 10**18),
+        metadata={"description": "the position to continue after (default 0: the start)"},
+    )
+    limit = fields.Integer(
+        validate=validate.Range(1, MAX_LIMIT), metadata={"description": "events (default 50)"}
+    )
+    wait = fields.Integer(
+        validate=validate.Range(0, 30),
+        metadata={
+            "description": "seconds to wait for an event when nothing is new (long polling;"
+            " default 0)"
+        },
+    )
+
+
+class WebhookRequestSchema(Schema):
+    url = fields.String(
+        required=True,
+        metadata={
+            "description": "the endpoint: https, or http to a loopback address (testing);"
+            " at most 2048 characters"
+        },
+    )
+
+
+class WebhookSchema(_Answer):
+    """The registered endpoint. Each event is POSTed as JSON (an AgencyEvent) with the headers
+    X-Casework-Timestamp (unix seconds), X-Casework-Signature (`sha256=` + hex HMAC-SHA256
+    of `timestamp + "." + body` keyed with the secret) and X-Casework-Delivery (the event_id,
+    the same on every attempt); in order within each stream; retried with exponential
+    back-off and dead-lettered after the last attempt (its stream's later events wait until an
+    administrator redelivers). Reject a request whose timestamp is more than 300 s away or
+    that was accepted before (consumers/webhook_signature.py)."""
+
+    id = fields.UUID(required=True)
+    agency = fields.String()
+    url = fields.String(required=True)
+    created_at = fields.String(required=True)
+    active = fields.Boolean(required=True)
+
+
+class WebhookCreatedSchema(WebhookSchema):
+    secret = fields.String(
+        required=True, metadata={"description": "the HMAC key: shown this once, keep it"}
+    )
+
+
+class WebhookQueueSchema(_Answer):
+    pending = fields.Integer(required=True)
+    dead = fields.Integer(required=True)
+
+
+class WebhookStateSchema(_Answer):
+    webhook = fields.Nested(WebhookSchema, allow_none=True, required=True)
+    queue = fields.Nested(WebhookQueueSchema, required=True)
+
+
+class DeactivatedSchema(_Answer):
+    deactivated = fields.Integer(required=True, metadata={"description": "0 or 1"})
+
+
+class DeadLetterSchema(_Answer):
+    agency = fields.String(required=True)
+    position = fields.Integer(required=True)
+    stream_id = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    error = fields.String(allow_none=True, metadata={"description": "the last failure's kind"})
+    waiting = fields.Integer(
+        required=True, metadata={"description": "later events of the stream parked behind it"}
+    )
+
+
+class DeadLettersSchema(_Answer):
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema), required=True)
+
+
+class DeadLetterQuerySchema(Schema):
+    agency = fields.String(metadata={"description": "only this agency's"})
+
+
+class RedeliverSchema(Schema):
+    agency = fields.String(required=True)
+    stream_id = fields.String(metadata={"description": "only this stream's dead letters"})
+
+
+class RedeliveredSchema(_Answer):
+    redelivered = fields.Integer(required=True)

@@ -17,7 +17,7 @@ from adapters.settings import Settings, SettingsError
 from app import accounts_cli, audit_cli, import_cli, server
 from app import seed as seeding
 from app import up as everything
-from consumers import policies, relay, runner
+from consumers import policies, relay, runner, webhooks
 from domain.accounts import TOKEN_DAYS
 from projections.catalog import PROJECTIONS
 
@@ -69,6 +69,11 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
     policies.run(bootstrap(settings), stop_on_signals())
+    return 0
+
+
+def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    webhooks.run_webhooks(settings, stop_on_signals())
     return 0
 
 
@@ -151,6 +156,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "policies", help="carry out the policies: reviews on NIBs and deaths, lapsed objections"
     ).set_defaults(func=cmd_policies)
+    sub.add_parser(
+        "webhooks", help="POST each agency's events to its registered webhook"
+    ).set_defaults(func=cmd_webhooks)
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     broker.add_argument("--port", type=int, default=9092)
     broker.set_defaults(func=cmd_broker)

@@ -550,6 +550,24 @@ ERRORS: dict[str, LazyString] = {
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
     "since.invalid": _l("since must be an RFC 3339 time with its time zone."),
+    "wait.invalid": _l("wait must be a whole number of seconds from 0 to 30."),
+    "agency.unknown": _l(
+        "This account is not bound to an agency. Ask the administrator to add it with its"
+        " agency code."
+    ),
+    "agency.no_agreement": _l(
+        "Your agency has no data-sharing agreement in force (none yet, revoked or expired)."
+        " Ask the administrator."
+    ),
+    "agency.invalid": _l("Enter an agency code: 2 to 32 capital letters, digits, _ or -."),
+    "stream_id.invalid": _l("stream_id must be a stream's id (a UUID), as in the dead letters."),
+    "webhook.url_invalid": _l(
+        "Enter the full URL of your endpoint, for example https://example.org/casework, at most"
+        " 2048 characters, without a user name or password."
+    ),
+    "webhook.url_not_https": _l(
+        "The endpoint must use https (plain http only to this computer, for testing)."
+    ),
     "until.invalid": _l("until must be an RFC 3339 time with its time zone, later than since."),
     "as_of.invalid": _l(
         "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"

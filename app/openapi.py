@@ -155,6 +155,38 @@ def _read(
     return operation
 
 
+def _write(
+    operation_id: str,
+    summary: str,
+    body: Any,
+    example_body: dict[str, Any],
+    answered: dict[str, Any],
+    *,
+    forbidden: str,
+    invalid: str,
+) -> dict[str, Any]:
+    """A POST with a JSON body and the bearer token (not a command)."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": [BEARER],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": body, "example": example_body}},
+        },
+        "responses": {
+            **answered,
+            "400": _error("the body is not a JSON object"),
+            "401": _UNAUTHENTICATED,
+            "403": _error(forbidden),
+            "415": _NOT_JSON,
+            "422": _error(invalid),
+            "429": _TOO_MANY_FAILURES,
+            "503": _UNAVAILABLE,
+        },
+    }
+
+
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -775,6 +807,67 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 )
             },
         }
+    },
+    "api.agency_feed": {
+        "get": _read(
+            "agencyFeed",
+            "the agency's events after a position, as its agreement lets them through, each"
+            " signed as on its topic; with wait, waits for an event when nothing is new",
+            _json("a page; continue with after=next", answers.FeedSchema),
+            query=answers.FeedQuerySchema,
+            forbidden="not an agency; an account without an agency code; no agreement in force"
+            " (none yet, revoked or expired)",
+            invalid="after, limit or wait out of range (the field is named)",
+        )
+    },
+    "api.webhook_register": {
+        "post": _write(
+            "registerWebhook",
+            "register (or replace) the agency's webhook endpoint; the secret is answered once",
+            answers.WebhookRequestSchema,
+            {"url": "https://agency.example/casework"},
+            {"201": _json("registered", answers.WebhookCreatedSchema)},
+            forbidden="not an agency; no agreement in force",
+            invalid="url missing, malformed, or plain http to another computer",
+        )
+    },
+    "api.webhook_show": {
+        "get": _read(
+            "showWebhook",
+            "the agency's active endpoint (without its secret) and its queue",
+            _json("the endpoint (null: none) and the events waiting", answers.WebhookStateSchema),
+            forbidden="not an agency",
+        )
+    },
+    "api.webhook_delete": {
+        "delete": _read(
+            "deleteWebhook",
+            "stop the agency's endpoint: nothing more is sent to it",
+            _json("how many endpoints were stopped", answers.DeactivatedSchema),
+            forbidden="not an agency",
+        )
+    },
+    "api.webhook_dead_letters": {
+        "get": _read(
+            "webhookDeadLetters",
+            "the webhook events dead-lettered after their last attempt, and how many of their"
+            " stream's events wait behind each (no personal data)",
+            _json("the dead letters", answers.DeadLettersSchema),
+            query=answers.DeadLetterQuerySchema,
+            forbidden="only auditors, supervisors and admins",
+            invalid="agency malformed",
+        )
+    },
+    "api.webhook_redeliver": {
+        "post": _write(
+            "redeliverWebhookDeadLetters",
+            "put an agency's dead letters (of one stream when given) back in its webhook queue",
+            answers.RedeliverSchema,
+            {"agency": "BPJS"},
+            {"200": _json("how many went back in the queue", answers.RedeliveredSchema)},
+            forbidden="only admins",
+            invalid="agency missing or malformed, stream_id malformed",
+        )
     },
     "api.openapi_json": {
         "get": {

@@ -129,6 +129,14 @@ POLICY: dict[str, Policy] = {
     "api.openapi_json": Policy(ALL, public=True),
     # the public keys that sign the events topic: anyone may check a message (adapters.signing)
     "api.signing_keys": Policy(ALL, public=True),
+    # Agencies' feed and webhook (app/agency_api.py): an agency reads its own agreement's
+    # events only (its agency is its account's code); administrators redeliver dead letters.
+    "api.agency_feed": Policy(("agency",)),
+    "api.webhook_register": Policy(("agency",)),
+    "api.webhook_show": Policy(("agency",)),
+    "api.webhook_delete": Policy(("agency",)),
+    "api.webhook_dead_letters": Policy(OVERSIGHT),
+    "api.webhook_redeliver": Policy(("admin",)),
     # Routes of other blueprints (their own checks; the same roles declared here).
     "privacy_api.record_api": Policy(ALL),  # the record of processing holds no personal data
     "privacy_api.breach_api": Policy(OVERSIGHT),

@@ -27,6 +27,8 @@ BENCHMARKS = (
     "encryption",
     "chain",
     "import",
+    "feed",
+    "webhooks",
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
@@ -238,6 +240,16 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
                 lambda: bench_signing(ws, events=events, warmup=min(2_000, events // 5)),
             )
         )
+    wanted_agency = [n for n in ("feed", "webhooks") if n in args.only]
+    if wanted_agency:
+        from bench.agency_feed import run as bench_agency_feed
+
+        def agency_feed() -> list:
+            # the webhooks deliver what the feed read: both on one store
+            found = bench_agency_feed(ws, events=events)
+            return [r for r in found if r.name in wanted_agency]
+
+        steps.append(("/".join(wanted_agency), agency_feed))
     if "encryption" in args.only:
         from bench.encryption import run as bench_encryption
 
