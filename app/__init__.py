@@ -16,6 +16,7 @@ from adapters.bootstrap import System, bootstrap
 from app import (
     api,
     audit_pages,
+    dci,
     health,
     import_pages,
     login,
@@ -79,6 +80,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(privacy.api_bp)
     app.register_blueprint(subject_access.api_bp)
     app.register_blueprint(subject_access.page_bp)
+    app.register_blueprint(dci.bp)  # the DCI social-registry interface (agencies)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
 
     @app.before_request
@@ -129,4 +131,4 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/healthz", "/metrics"))
+    return request.path.startswith(("/api/", "/dci/", "/healthz", "/metrics"))
