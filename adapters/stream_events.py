@@ -23,7 +23,9 @@ def stream_notifications(
         f"SELECT {column}, originator_id, originator_version, topic, state FROM {table}"
         " WHERE originator_id = ?"
     )
-    params: list[object] = [str(stream_id)]
+    key = uuid.UUID(str(stream_id))
+    # eventsourcing keeps SQLite's ids as 32 hex digits, PostgreSQL's as its uuid type
+    params: list[object] = [key.hex if store.kind == "sqlite" else str(key)]
     if upto is not None:
         statement += f" AND {column} <= ?"
         params.append(int(upto))

@@ -136,6 +136,7 @@ class Registry:
         with self._lock:
             if self.worker is not None:
                 self.worker.stop()
+                self.worker.join(timeout=TIMEOUT * ATTEMPTS)
                 self.worker = None
 
     # -- agreements and households
@@ -666,8 +667,19 @@ def _answer(body: dict[str, Any], status: int = 200) -> Response:
     )
 
 
-def _refused(refusal: dci.Refused, correlation_id: str | None = None) -> Response:
-    return _answer(dci.err(refusal.code, refusal.message, correlation_id), refusal.status)
+# The synchronous routes and the action of their answer's header.
+SYNC_ACTIONS = {"dci.sync_search": "on-search", "dci.sync_txn_status": "txn-on-status"}
+
+
+def _refused(refusal: dci.Refused) -> Response:
+    """The ERR answer: an asynchronous route's acknowledgement, or a synchronous route's
+    answer with its header's status rjct (both with the HTTP error shape, `errors`)."""
+    action = SYNC_ACTIONS.get(request.endpoint or "")
+    if action is None:
+        body = dci.err(refusal.code, refusal.message)
+    else:
+        body = dci.sync_err(refusal, action, f"casework.{services().settings.tenant}")
+    return _answer(body, refusal.status)
 
 
 @bp.before_request

@@ -354,6 +354,28 @@ def err(code: str, message: str, correlation_id: str | None = None) -> dict[str,
     }
 
 
+# The header's status reason (MsgHeaderStatusReasonCode) of a refused synchronous message.
+HEADER_REASONS = {
+    "header.version": "rjct.version.invalid",
+    "header.message_ts": "rjct.message_ts.invalid",
+    "header.action": "rjct.action.invalid",
+    "header.total_count": "rjct.total_count.invalid",
+}
+
+
+def sync_err(refusal: Refused, action: str, sender_id: str) -> dict[str, Any]:
+    """A refused synchronous message: the synchronous answer's envelope with its header's
+    status `rjct` and the reason (the spec's answer to a sync route has a header and no ack),
+    plus the HTTP error shape (`errors`) with the Error code."""
+    header = callback_header(action, sender_id, "", 0, 0)
+    header.pop("receiver_id")
+    header["status"] = "rjct"
+    if refusal.field in HEADER_REASONS:
+        header["status_reason_code"] = HEADER_REASONS[refusal.field]
+    header["status_reason_message"] = refusal.message
+    return {"header": header, "errors": [{"code": refusal.code, "message": refusal.message}]}
+
+
 def callback_header(
     action: str, sender_id: str, receiver_id: str, total: int, completed: int
 ) -> dict[str, Any]:

@@ -142,4 +142,3 @@ def page_pdf():
     except UnknownNik:
         return page()
     return _pdf_response(report)
-

@@ -1,0 +1,468 @@
+"""The DCI social-registry interface (app/dci.py) through the real app, on SQLite: an agency
+account with a bearer token, households registered through the write side, and every request,
+answer and callback checked against the SPDCI `social_api` 1.0.0 OpenAPI document
+(tests/support/dci_spec.py). Callbacks reach a real HTTP server on 127.0.0.1.
+
+The agency filter here is a small fake with the interface of
+consumers.agency_filter.AgencyFilter (tests/integration/test_dci_agreements.py runs the same
+routes through the real filter and agreements approved through the command path)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from adapters.access_log import Read
+from adapters.stream_events import stream_notifications
+from adapters.wire import from_notification
+from app import dci
+from domain.application import SYSTEM, make_meta
+from tests.integration.conftest import authorized_client
+from tests.support import dci_spec
+from tests.support.dci_receiver import Receiver
+
+pytestmark = pytest.mark.integration
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+META = make_meta(SYSTEM, "api")
+SIPIN_HEAD = "1571015203850007"
+SIPIN_KK = "1571010101200003"
+CHILD = "1571016503100002"
+PELAYANGAN_HEAD = "1571015203850015"
+PELAYANGAN_KK = "1571010101200004"
+TS = "2026-03-01T08:00:00+07:00"
+
+
+@dataclass(frozen=True)
+class Terms:
+    agency: str
+    version: int
+    event_types: frozenset[str]
+    kelurahan: frozenset[str]
+    personal: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    envelope: dict[str, Any]
+    read: Read
+
+
+class FakeFilter:
+    """Delivers whole events of the allowed types inside the agreement's kelurahan, NIKs and
+    KK numbers opened or as pseudonyms."""
+
+    def __init__(self, svc) -> None:
+        self.svc = svc
+        self.terms: dict[str, Terms] = {}
+
+    def current(self, agency: str, today=None) -> Terms | None:
+        return self.terms.get(agency)
+
+    def caught_up_to(self) -> int:
+        return self.svc.casework.recorder.max_notification_id() or 0
+
+    def deliver(self, agency: str, envelope: dict[str, Any], today=None) -> Delivery | None:
+        terms = self.terms.get(agency)
+        if terms is None or envelope["type"] not in terms.event_types:
+            return None
+        household = self.svc.casework.get_household(envelope["stream_id"])
+        if terms.kelurahan and household.kelurahan not in terms.kelurahan:
+            return None
+        (notification,) = [
+            n
+            for n in stream_notifications(self.svc.store, envelope["stream_id"])
+            if n.id == envelope["position"]
+        ]
+        data = from_notification(self.svc.casework, notification, "1571")["data"]
+        if terms.personal == "pseudonym":
+            data = _pseudonyms(agency, data)
+        delivered = {**envelope, "data": data, "agreement": {"agency": agency, "version": 1}}
+        return Delivery(delivered, Read(household_id=envelope["stream_id"]))
+
+
+def _pseudonyms(agency: str, data: Any) -> Any:
+    if isinstance(data, dict):
+        return {
+            k: (
+                "ps1." + hashlib.sha256(f"{agency}:{v}".encode()).hexdigest()[:16]
+                if k in ("nik", "kk_number")
+                else _pseudonyms(agency, v)
+            )
+            for k, v in data.items()
+            if k not in ("name", "birth_date", "address")
+        }
+    return data
+
+
+@pytest.fixture
+def world(web):
+    """Agencies BPJSKES (opened NIKs, Simpang IV Sipin only), DUKCAPIL (pseudonyms) and
+    NOAGREE (none); two households, one in the area and one outside it."""
+    svc = web.extensions["casework"]
+    reads: list[tuple] = []
+    deliveries: list[tuple] = []
+    fake = FakeFilter(svc)
+    web.config.update(
+        DCI_FILTER=fake,
+        DCI_RECORD_READS=lambda store, agency, channel, endpoint, rows: (
+            reads.append((agency, channel, endpoint, rows)) or 1
+        ),
+        DCI_RECORD_DELIVERY=lambda views, agency, channel, position, **counts: deliveries.append(
+            (agency, channel, position, counts)
+        ),
+        DCI_POLL_SECONDS=0.1,
+    )
+    every = frozenset({"HouseholdRegistered", "MemberAdded"})
+    fake.terms["BPJSKES"] = Terms("BPJSKES", 1, every, frozenset({"Simpang IV Sipin"}), "opened")
+    fake.terms["DUKCAPIL"] = Terms("DUKCAPIL", 1, every, frozenset(), "pseudonym")
+    tokens = {}
+    for name, code in (("bpjs", "BPJSKES"), ("dukcapil", "DUKCAPIL"), ("noagree", "NOAGREE")):
+        svc.casework.add_user(name, "agency", code, [], make_meta(SYSTEM, "cli"))
+        tokens[name] = svc.casework.issue_token(name, make_meta(SYSTEM, "cli"))
+    sipin = register(web, SIPIN_KK, "Telanaipura", "Simpang IV Sipin", SIPIN_HEAD)
+    svc.casework.add_member(
+        {
+            "household_id": sipin,
+            "person": {"nik": CHILD, "name": "Bunga", "birth_date": "2010-03-25", "sex": "F"},
+            "relationship": "anak",
+        },
+        META,
+    )
+    register(web, PELAYANGAN_KK, "Pelayangan", "Tahtul Yaman", PELAYANGAN_HEAD)
+    yield {"tokens": tokens, "reads": reads, "deliveries": deliveries, "sipin": sipin}
+    dci.registry(web).stop()
+
+
+def register(web, kk: str, kecamatan: str, kelurahan: str, nik: str) -> str:
+    return str(
+        web.extensions["casework"]
+        .casework.register_household(
+            {
+                "kk_number": kk,
+                "kecamatan": kecamatan,
+                "kelurahan": kelurahan,
+                "address": "Jl. Kapten Pattimura No. 5",
+                "rt": "007",
+                "rw": "002",
+                "head": {"nik": nik, "name": "Siti", "birth_date": "1985-03-12", "sex": "F"},
+            },
+            META,
+        )
+        .stream_id
+    )
+
+
+def header(action: str, uri: str | None = None) -> dict[str, Any]:
+    found = {
+        "version": "1.0.0",
+        "message_id": uuid.uuid4().hex,
+        "message_ts": TS,
+        "action": action,
+        "sender_id": "spmis.example.org",
+        "receiver_id": "casework.1571",
+        "total_count": 1,
+    }
+    if uri:
+        found["sender_uri"] = uri
+    return found
+
+
+def search(id_type: str, value: str, uri: str | None = None, action: str = "search") -> dict:
+    return {
+        "signature": "Signature: namespace=test",
+        "header": header(action, uri),
+        "message": {
+            "transaction_id": "t-" + uuid.uuid4().hex[:8],
+            "search_request": [
+                {
+                    "reference_id": "r-1",
+                    "timestamp": TS,
+                    "search_criteria": {
+                        "reg_event_type": "REGISTER",
+                        "query_type": "idtype-value",
+                        "query": {"type": id_type, "value": value},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def post(web, token: str, path: str, body: Any):
+    """POST to the registry: the request and the answer each checked against the spec."""
+    if isinstance(body, dict) and "header" in body:
+        assert dci_spec.request_errors(path, body) == [], "the test's own request is off-spec"
+    answer = authorized_client(web, token).post(f"/dci{path}", json=body)
+    assert answer.status_code < 500, answer.get_data(as_text=True)
+    assert dci_spec.response_errors(path, answer.status_code, answer.json) == []
+    return answer
+
+
+def records(answer_body: dict) -> list[dict]:
+    (item,) = answer_body["message"]["search_response"]
+    assert item["status"] == "succ", item
+    return item["data"]["reg_records"]
+
+
+def test_sync_search_by_uin_and_household_id_answers_the_household(web, world):
+    token = world["tokens"]["bpjs"]
+    for id_type, value in (("UIN", SIPIN_HEAD), ("NIN", CHILD), ("HOUSEHOLD_ID", SIPIN_KK)):
+        answer = post(web, token, "/registry/sync/search", search(id_type, value))
+        assert answer.status_code == 200
+        assert answer.json["header"]["action"] == "on-search"
+        (record,) = records(answer.json)
+        assert record["household_identifier"] == SIPIN_KK
+        assert {m["household_member"]["member_identifier"] for m in record["member_list"]} == {
+            SIPIN_HEAD,
+            CHILD,
+        }
+    agency, channel, endpoint, rows = world["reads"][-1]
+    assert (agency, channel, endpoint) == ("BPJSKES", "api", "/dci/registry/sync/search")
+    assert {r.household_id for r in rows} == {world["sipin"]}
+
+
+@SQLITE
+def test_a_household_outside_the_agreements_area_is_not_found(web, world):
+    token = world["tokens"]["bpjs"]
+    before = len(world["reads"])
+    for id_type, value in (("UIN", PELAYANGAN_HEAD), ("HOUSEHOLD_ID", PELAYANGAN_KK)):
+        answer = post(web, token, "/registry/sync/search", search(id_type, value))
+        assert records(answer.json) == []
+        assert PELAYANGAN_HEAD not in answer.get_data(as_text=True)
+    assert len(world["reads"]) == before  # nothing was read
+
+
+@SQLITE
+def test_an_agency_given_pseudonyms_cannot_look_a_nik_up(web, world):
+    answer = post(
+        web, world["tokens"]["dukcapil"], "/registry/sync/search", search("UIN", SIPIN_HEAD)
+    )
+    assert records(answer.json) == []
+    assert SIPIN_HEAD not in answer.get_data(as_text=True)
+
+
+@SQLITE
+def test_an_agency_without_an_agreement_is_refused(web, world):
+    answer = post(
+        web, world["tokens"]["noagree"], "/registry/sync/search", search("UIN", SIPIN_HEAD)
+    )
+    assert answer.status_code == 403
+    assert answer.json["errors"][0]["code"] == "err.request.forbidden"
+    assert SIPIN_HEAD not in answer.get_data(as_text=True)
+    with Receiver() as receiver:
+        body = search("UIN", SIPIN_HEAD, receiver.base)
+        answer = post(web, world["tokens"]["noagree"], "/registry/search", body)
+        assert answer.json["message"]["ack_status"] == "ERR"
+        assert answer.json["message"]["error"]["code"] == "err.request.forbidden"
+        assert receiver.wait_for("/registry/on-search", timeout=0.5) == []
+
+
+@SQLITE
+def test_other_roles_and_anonymous_callers_are_refused(web, world, tokens):
+    body = search("UIN", SIPIN_HEAD)
+    anonymous = web.test_client().post("/dci/registry/sync/search", json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.json["errors"][0]["code"] == "err.request.unauthorized"
+    for user in ("admin", "sup1", "cw_sipin", "auditor", "pm_dinsos"):
+        answer = post(web, tokens[user], "/registry/sync/search", body)
+        assert answer.status_code == 403, user
+        assert SIPIN_HEAD not in answer.get_data(as_text=True)
+
+
+@SQLITE
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b["header"].pop("message_id"), "header.message_id"),
+        (lambda b: b["header"].update(message_ts="kemarin"), "header.message_ts"),
+        (lambda b: b["message"].pop("transaction_id"), "message.transaction_id"),
+        (lambda b: b["message"]["search_request"][0].pop("search_criteria"), "search_criteria"),
+        (lambda b: b.update(header="search"), "header"),
+    ],
+)
+def test_a_malformed_envelope_answers_err_naming_the_field(web, world, change, field):
+    body = search("UIN", SIPIN_HEAD)
+    change(body)
+    assert dci_spec.request_errors("/registry/sync/search", body) != []  # off-spec indeed
+    answer = authorized_client(web, world["tokens"]["bpjs"]).post(
+        "/dci/registry/sync/search", json=body
+    )
+    assert answer.status_code == 400
+    assert dci_spec.response_errors("/registry/sync/search", 400, answer.json) == []
+    assert answer.json["header"]["status"] == "rjct"
+    assert field in answer.json["header"]["status_reason_message"]
+    (error,) = answer.json["errors"]
+    assert error["code"] == "err.request.bad" and field in error["message"]
+    # the asynchronous route: an ERR acknowledgement naming the field
+    if isinstance(body["header"], dict):
+        body["header"]["sender_uri"] = "http://127.0.0.1:9/spmis"
+    ack = authorized_client(web, world["tokens"]["bpjs"]).post("/dci/registry/search", json=body)
+    assert ack.status_code == 400
+    assert dci_spec.response_errors("/registry/search", 400, ack.json) == []
+    assert ack.json["message"]["ack_status"] == "ERR"
+    assert field in ack.json["message"]["error"]["message"]
+
+
+@SQLITE
+def test_a_body_that_is_not_json_answers_err(web, world):
+    client = authorized_client(web, world["tokens"]["bpjs"])
+    for raw in ("{", "[]", "null"):
+        answer = client.post(
+            "/dci/registry/search", data=raw, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400, raw
+        assert answer.json["message"]["ack_status"] == "ERR"
+
+
+@SQLITE
+def test_async_search_answers_ack_and_calls_back_on_search(web, world):
+    token = world["tokens"]["bpjs"]
+    with Receiver() as receiver:
+        body = search("HOUSEHOLD_ID", SIPIN_KK, receiver.base)
+        answer = post(web, token, "/registry/search", body)
+        assert answer.json["message"]["ack_status"] == "ACK"
+        (callback,) = receiver.wait_for("/registry/on-search")
+    assert dci_spec.callback_errors("on-search", callback) == []
+    assert callback["message"]["correlation_id"] == answer.json["message"]["correlation_id"]
+    assert callback["message"]["transaction_id"] == body["message"]["transaction_id"]
+    (record,) = records(callback)
+    assert record["household_identifier"] == SIPIN_KK
+    assert world["deliveries"][-1][:2] == ("BPJSKES", "dci")
+
+
+@SQLITE
+def test_an_off_site_callback_address_is_refused(web, world):
+    body = search("UIN", SIPIN_HEAD, "http://192.0.2.10/spmis")
+    answer = post(web, world["tokens"]["bpjs"], "/registry/search", body)
+    assert answer.status_code == 400
+    assert answer.json["message"]["error"]["code"] == "err.sender_uri.invalid"
+
+
+def subscribe_body(uri: str, event: str, criteria: dict | None = None) -> dict:
+    return {
+        "header": header("subscribe", uri),
+        "message": {
+            "transaction_id": "t-sub",
+            "subscribe_request": [
+                {
+                    "reference_id": "r-sub",
+                    "timestamp": TS,
+                    "subscribe_criteria": {
+                        "reg_type": "ns:org:RegistryType:Social",
+                        "reg_event_type": event,
+                        "notify_record_type": "Household",
+                        **(criteria or {"filter_type": "predicate", "filter": []}),
+                    },
+                }
+            ],
+        },
+    }
+
+
+@SQLITE
+def test_subscribe_notify_and_unsubscribe(web, world):
+    token = world["tokens"]["bpjs"]
+    with Receiver() as receiver:
+        members = subscribe_body(
+            receiver.base,
+            "NewHouseHoldMember",
+            {"filter_type": "idtype-value", "filter": {"type": "HOUSEHOLD_ID", "value": SIPIN_KK}},
+        )
+        answer = post(web, token, "/registry/subscribe", members)
+        assert answer.json["message"]["ack_status"] == "ACK"
+        households = post(
+            web, token, "/registry/subscribe", subscribe_body(receiver.base, "REGISTER")
+        )
+        assert households.json["message"]["ack_status"] == "ACK"
+        confirmations = receiver.wait_for("/registry/on-subscribe", 2)
+        codes = []
+        for confirmation in confirmations:
+            assert dci_spec.callback_errors("on-subscribe", confirmation) == []
+            (item,) = confirmation["message"]["subscribe_response"]
+            assert item["status"] == "succ", item
+            codes.append(item["subscriptions"][0]["code"])
+        # a new member in the household, a new household inside and one outside the area
+        web.extensions["casework"].casework.add_member(
+            {
+                "household_id": world["sipin"],
+                "person": {
+                    "nik": "1571016503120003",
+                    "name": "Ani",
+                    "birth_date": "2012-03-25",
+                    "sex": "F",
+                },
+                "relationship": "anak",
+            },
+            META,
+        )
+        register(web, "1571010101200005", "Telanaipura", "Simpang IV Sipin", "1571015203850023")
+        register(web, "1571010101200006", "Pelayangan", "Tahtul Yaman", "1571015203850031")
+        notified = receiver.wait_for("/registry/notify", 2)
+        assert len(notified) == 2
+        for body in notified:
+            assert dci_spec.callback_errors("notify", body) == []
+        events = [e["data"] for body in notified for e in body["message"]["notify_event"]]
+        assert sorted(e["reg_event_type"] for e in events) == ["NewHouseHoldMember", "REGISTER"]
+        (registered,) = [e for e in events if e["reg_event_type"] == "REGISTER"]
+        assert registered["reg_records"]["household_identifier"] == "1571010101200005"
+        assert "1571015203850031" not in str(notified)  # outside the area
+        unsubscribe = {
+            "header": header("unsubscribe", receiver.base),
+            "message": {
+                "transaction_id": "t-unsub",
+                "timestamp": TS,
+                "subscription_codes": codes,
+                "sunscription_codes": codes,  # sic: the spec requires this spelling
+            },
+        }
+        assert (
+            post(web, token, "/registry/unsubscribe", unsubscribe).json["message"]["ack_status"]
+            == "ACK"
+        )
+        (done,) = receiver.wait_for("/registry/on-unsubscribe")
+        assert dci_spec.callback_errors("on-unsubscribe", done) == []
+        assert {s["code"] for s in done["message"]["subscription_status"]} == set(codes)
+        register(web, "1571010101200007", "Telanaipura", "Simpang IV Sipin", "1571015203850049")
+        registry = dci.registry(web)
+        assert registry.notify_step() == 0
+        assert len(receiver.bodies("/registry/notify")) == 2  # nothing after unsubscribing
+
+
+@SQLITE
+def test_txn_status_tells_what_became_of_a_search(web, world):
+    token = world["tokens"]["bpjs"]
+    body = search("UIN", SIPIN_HEAD)
+    post(web, token, "/registry/sync/search", body)
+    status = {
+        "header": header("txn-status"),
+        "message": {
+            "transaction_id": body["message"]["transaction_id"],
+            "txnstatus_request": {
+                "reference_id": "r-status",
+                "txn_type": "search",
+                "attribute_type": "reference_id_list",
+                "attribute_value": ["r-1"],
+            },
+        },
+    }
+    answer = post(web, token, "/registry/sync/txn/status", status)
+    assert answer.status_code == 200
+    found = answer.json["message"]["txnstatus_response"]["txn_status"]
+    assert found["search_response"][0]["status"] == "succ"
+    assert SIPIN_HEAD not in answer.get_data(as_text=True)  # a status, not the data again
+    with Receiver() as receiver:
+        status["header"] = header("txn-status", receiver.base)
+        assert (
+            post(web, token, "/registry/txn/status", status).json["message"]["ack_status"] == "ACK"
+        )
+        (callback,) = receiver.wait_for("/registry/txn/on-status")
+    assert dci_spec.callback_errors("txn/on-status", callback) == []
+    # another agency's transaction is not found
+    other = post(web, world["tokens"]["dukcapil"], "/registry/sync/txn/status", status)
+    assert other.status_code == 404
+    assert other.json["errors"][0]["code"] == "err.request.not_found"
