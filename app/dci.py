@@ -651,6 +651,7 @@ def registry(app: Flask | None = None) -> Registry:
                     svc.views,
                     reader_codec(svc.store, settings.master_key, settings.key_cache),
                     agency_filter.pseudonym_secret(settings),
+                    read_key=settings.secret_key,
                 )
             reads = reads or agency_filter.record_reads
             delivered = delivered or agency_delivery.record_delivery

@@ -3,25 +3,22 @@ account with a bearer token, households registered through the write side, and e
 answer and callback checked against the SPDCI `social_api` 1.0.0 OpenAPI document
 (tests/support/dci_spec.py). Callbacks reach a real HTTP server on 127.0.0.1.
 
-The agency filter here is a small fake with the interface of
-consumers.agency_filter.AgencyFilter (tests/integration/test_dci_agreements.py runs the same
-routes through the real filter and agreements approved through the command path)."""
+Agreements are asked by one supervisor and approved by another through the command path; the
+agencies view is brought up to date as the projection runner would (`project`), and the real
+agency filter (consumers.agency_filter) decides what each agency is given."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from adapters.access_log import Read
-from adapters.stream_events import stream_notifications
-from adapters.wire import from_notification
 from app import dci
+from consumers.agency_delivery import delivery_states
 from domain.application import SYSTEM, make_meta
-from tests.integration.conftest import authorized_client
+from tests.integration.conftest import authorized_client, bearer
+from tests.integration.test_agency_agreements_api import project
 from tests.support import dci_spec
 from tests.support.dci_receiver import Receiver
 
@@ -37,93 +34,48 @@ PELAYANGAN_KK = "1571010101200004"
 TS = "2026-03-01T08:00:00+07:00"
 
 
-@dataclass(frozen=True)
-class Terms:
-    agency: str
-    version: int
-    event_types: frozenset[str]
-    kelurahan: frozenset[str]
-    personal: str
+AGREEMENT = {
+    "purpose": "Verifikasi kepesertaan PBI-JK",
+    "legal_basis": "PKS Dinsos Kota Jambi No. 12/2026",
+    "event_types": ["HouseholdRegistered", "MemberAdded"],
+    "fields": {
+        "HouseholdRegistered": ["kk_number", "kecamatan", "kelurahan", "head.nik", "head.name"],
+        "MemberAdded": ["person.nik", "person.name", "relationship"],
+    },
+    "valid_from": "2026-01-01",
+}
 
 
-@dataclass(frozen=True)
-class Delivery:
-    envelope: dict[str, Any]
-    read: Read
-
-
-class FakeFilter:
-    """Delivers whole events of the allowed types inside the agreement's kelurahan, NIKs and
-    KK numbers opened or as pseudonyms."""
-
-    def __init__(self, svc) -> None:
-        self.svc = svc
-        self.terms: dict[str, Terms] = {}
-
-    def current(self, agency: str, today=None) -> Terms | None:
-        return self.terms.get(agency)
-
-    def caught_up_to(self) -> int:
-        return self.svc.casework.recorder.max_notification_id() or 0
-
-    def deliver(self, agency: str, envelope: dict[str, Any], today=None) -> Delivery | None:
-        terms = self.terms.get(agency)
-        if terms is None or envelope["type"] not in terms.event_types:
-            return None
-        household = self.svc.casework.get_household(envelope["stream_id"])
-        if terms.kelurahan and household.kelurahan not in terms.kelurahan:
-            return None
-        (notification,) = [
-            n
-            for n in stream_notifications(self.svc.store, envelope["stream_id"])
-            if n.id == envelope["position"]
-        ]
-        data = from_notification(self.svc.casework, notification, "1571")["data"]
-        if terms.personal == "pseudonym":
-            data = _pseudonyms(agency, data)
-        delivered = {**envelope, "data": data, "agreement": {"agency": agency, "version": 1}}
-        return Delivery(delivered, Read(household_id=envelope["stream_id"]))
-
-
-def _pseudonyms(agency: str, data: Any) -> Any:
-    if isinstance(data, dict):
-        return {
-            k: (
-                "ps1." + hashlib.sha256(f"{agency}:{v}".encode()).hexdigest()[:16]
-                if k in ("nik", "kk_number")
-                else _pseudonyms(agency, v)
-            )
-            for k, v in data.items()
-            if k not in ("name", "birth_date", "address")
-        }
-    return data
+def agree(web, tokens, agency: str, **terms: Any) -> None:
+    """An agreement asked by one supervisor and approved by another (the command path)."""
+    client = web.test_client()
+    asked = client.post(
+        "/api/v1/commands/DefineAgencyAgreement",
+        json={**AGREEMENT, "agency": agency, **terms},
+        headers=bearer(tokens["sup1"]),
+    )
+    assert asked.status_code == 202, asked.get_json()
+    done = client.post(
+        "/api/v1/commands/ApproveChange",
+        json={"approval_id": asked.get_json()["approval_id"]},
+        headers=bearer(tokens["sup2"]),
+    )
+    assert done.status_code == 201, done.get_json()
 
 
 @pytest.fixture
-def world(web):
-    """Agencies BPJSKES (opened NIKs, Simpang IV Sipin only), DUKCAPIL (pseudonyms) and
-    NOAGREE (none); two households, one in the area and one outside it."""
+def world(web, tokens):
+    """Agencies BPJSKES (NIKs opened, Simpang IV Sipin only; the `agency` account), DUKCAPIL
+    (pseudonyms, the whole city) and NOAGREE (no agreement); a household in Simpang IV Sipin
+    with two members and one in Tahtul Yaman; the agencies view caught up."""
     svc = web.extensions["casework"]
-    reads: list[tuple] = []
-    deliveries: list[tuple] = []
-    fake = FakeFilter(svc)
-    web.config.update(
-        DCI_FILTER=fake,
-        DCI_RECORD_READS=lambda store, agency, channel, endpoint, rows: (
-            reads.append((agency, channel, endpoint, rows)) or 1
-        ),
-        DCI_RECORD_DELIVERY=lambda views, agency, channel, position, **counts: deliveries.append(
-            (agency, channel, position, counts)
-        ),
-        DCI_POLL_SECONDS=0.1,
-    )
-    every = frozenset({"HouseholdRegistered", "MemberAdded"})
-    fake.terms["BPJSKES"] = Terms("BPJSKES", 1, every, frozenset({"Simpang IV Sipin"}), "opened")
-    fake.terms["DUKCAPIL"] = Terms("DUKCAPIL", 1, every, frozenset(), "pseudonym")
-    tokens = {}
-    for name, code in (("bpjs", "BPJSKES"), ("dukcapil", "DUKCAPIL"), ("noagree", "NOAGREE")):
+    web.config.update(DCI_POLL_SECONDS=0.1)
+    agree(web, tokens, "BPJSKES", personal="opened", kelurahan=["Simpang IV Sipin"])
+    agree(web, tokens, "DUKCAPIL")
+    agencies = {"bpjs": tokens["agency"]}
+    for name, code in (("dukcapil", "DUKCAPIL"), ("noagree", "NOAGREE")):
         svc.casework.add_user(name, "agency", code, [], make_meta(SYSTEM, "cli"))
-        tokens[name] = svc.casework.issue_token(name, make_meta(SYSTEM, "cli"))
+        agencies[name] = svc.casework.issue_token(name, make_meta(SYSTEM, "cli"))
     sipin = register(web, SIPIN_KK, "Telanaipura", "Simpang IV Sipin", SIPIN_HEAD)
     svc.casework.add_member(
         {
@@ -134,8 +86,16 @@ def world(web):
         META,
     )
     register(web, PELAYANGAN_KK, "Pelayangan", "Tahtul Yaman", PELAYANGAN_HEAD)
-    yield {"tokens": tokens, "reads": reads, "deliveries": deliveries, "sipin": sipin}
+    project(web)
+    yield {"tokens": agencies, "sipin": sipin}
     dci.registry(web).stop()
+
+
+def reads(web) -> list[tuple]:
+    """The read log's rows: (actor, channel, endpoint, households)."""
+    return web.extensions["casework"].store.query(
+        "SELECT actor_id, channel, endpoint, household_id FROM casework_access_log ORDER BY id"
+    )
 
 
 def register(web, kk: str, kecamatan: str, kelurahan: str, nik: str) -> str:
@@ -221,20 +181,20 @@ def test_sync_search_by_uin_and_household_id_answers_the_household(web, world):
             SIPIN_HEAD,
             CHILD,
         }
-    agency, channel, endpoint, rows = world["reads"][-1]
-    assert (agency, channel, endpoint) == ("BPJSKES", "api", "/dci/registry/sync/search")
-    assert {r.household_id for r in rows} == {world["sipin"]}
+    actor, channel, endpoint, households = reads(web)[-1]
+    assert (actor, channel, endpoint) == ("agency:BPJSKES", "api", "/dci/registry/sync/search")
+    assert households == world["sipin"]
 
 
 @SQLITE
 def test_a_household_outside_the_agreements_area_is_not_found(web, world):
     token = world["tokens"]["bpjs"]
-    before = len(world["reads"])
+    before = len(reads(web))
     for id_type, value in (("UIN", PELAYANGAN_HEAD), ("HOUSEHOLD_ID", PELAYANGAN_KK)):
         answer = post(web, token, "/registry/sync/search", search(id_type, value))
         assert records(answer.json) == []
         assert PELAYANGAN_HEAD not in answer.get_data(as_text=True)
-    assert len(world["reads"]) == before  # nothing was read
+    assert len(reads(web)) == before  # nothing was read
 
 
 @SQLITE
@@ -332,7 +292,10 @@ def test_async_search_answers_ack_and_calls_back_on_search(web, world):
     assert callback["message"]["transaction_id"] == body["message"]["transaction_id"]
     (record,) = records(callback)
     assert record["household_identifier"] == SIPIN_KK
-    assert world["deliveries"][-1][:2] == ("BPJSKES", "dci")
+    states = {
+        (s["agency"], s["channel"]): s for s in delivery_states(web.extensions["casework"].views)
+    }
+    assert states[("BPJSKES", "dci")]["delivered"] >= 1
 
 
 @SQLITE
@@ -402,6 +365,7 @@ def test_subscribe_notify_and_unsubscribe(web, world):
         )
         register(web, "1571010101200005", "Telanaipura", "Simpang IV Sipin", "1571015203850023")
         register(web, "1571010101200006", "Pelayangan", "Tahtul Yaman", "1571015203850031")
+        project(web)  # the agencies view applies them: the filter may deliver them now
         notified = receiver.wait_for("/registry/notify", 2)
         assert len(notified) == 2
         for body in notified:
@@ -428,6 +392,7 @@ def test_subscribe_notify_and_unsubscribe(web, world):
         assert dci_spec.callback_errors("on-unsubscribe", done) == []
         assert {s["code"] for s in done["message"]["subscription_status"]} == set(codes)
         register(web, "1571010101200007", "Telanaipura", "Simpang IV Sipin", "1571015203850049")
+        project(web)
         registry = dci.registry(web)
         assert registry.notify_step() == 0
         assert len(receiver.bodies("/registry/notify")) == 2  # nothing after unsubscribing
