@@ -201,6 +201,9 @@ class Registry:
             deliveries = self.deliveries(agency, household_id) if household_id else []
             if not deliveries or not identifier_shown(deliveries, query):
                 reject = ("rjct.person_id.invalid", "no household of this agency's agreement")
+        area = json.dumps(query.area)
+        if reject is None and self._subscribed(agency, criteria, household_id, area):
+            reject = ("rjct.event.already_subscribed", "an active subscription asks the same")
         if reject is not None:
             code, reason = reject
             if code not in SUBSCRIBE_CODES:
@@ -224,7 +227,7 @@ class Registry:
                     transaction_id,
                     criteria["reg_event_type"],
                     str(household_id) if household_id else None,
-                    json.dumps(query.area),
+                    area,
                     header.sender_uri,
                     header.sender_id,
                     after,
@@ -244,21 +247,40 @@ class Registry:
         }
         return item | {"status": "succ", "subscriptions": [subscription]}
 
-    def unsubscribe(self, agency: str, codes: list[str]) -> tuple[list[dict], list[str]]:
-        """(subscription_status entries, codes not of this agency or unknown)."""
-        done, unknown = [], []
+    def _subscribed(
+        self, agency: str, criteria: Mapping[str, Any], household_id: Any, area: str
+    ) -> bool:
+        return (
+            self.store.query_one(
+                f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE agency = ? AND status = 'subscribe'"
+                " AND reg_event_type = ? AND COALESCE(household_id, '') = ? AND area = ?",
+                (agency, criteria["reg_event_type"], str(household_id or ""), area),
+            )
+            is not None
+        )
+
+    def unsubscribe(self, agency: str, codes: list[str]) -> tuple[list[dict], dict[str, str]]:
+        """(subscription_status entries of the codes ended now, {code: the spec's reason} of
+        the others: unknown to this agency, or ended before)."""
+        done, refused = [], {}
         with self.store.transaction() as cur:
             for code in codes:
                 cur.execute(
                     f"UPDATE {SUBSCRIPTIONS} SET status = 'unsubscribe'"
-                    " WHERE code = ? AND agency = ?",
+                    " WHERE code = ? AND agency = ? AND status = 'subscribe'",
                     (code, agency),
                 )
                 if cur.rowcount == 1:
                     done.append({"code": code, "status": "unsubscribe"})
-                else:
-                    unknown.append(code)
-        return done, unknown
+                    continue
+                cur.execute(
+                    f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE code = ? AND agency = ?", (code, agency)
+                )
+                ended = cur.fetchone() is not None
+                refused[code] = (
+                    "rjct.event.already_unsubscribed" if ended else "rjct.subscription_code.invalid"
+                )
+        return done, refused
 
     def active_subscriptions(self) -> list[dict[str, Any]]:
         rows = self.store.query(
@@ -385,17 +407,7 @@ class Registry:
         if not deliveries:
             return 0
         body = notify_body(self.sender_id, subscription, deliveries)
-        self.record_reads(
-            self.store, agency, "api", "/dci/registry/notify", [d.read for d in deliveries]
-        )
-        self.send(
-            agency,
-            subscription["callback"],
-            "notify",
-            body,
-            position=int(deliveries[-1].envelope["position"]),
-            count=len(deliveries),
-        )
+        self.send(agency, subscription["callback"], "notify", body, deliveries=deliveries)
         return len(deliveries)
 
     def _in_area(self, household_id: str, area: list[tuple[str, str]]) -> bool:
@@ -419,11 +431,14 @@ class Registry:
         action: str,
         body: dict[str, Any],
         *,
-        position: int = 0,
-        count: int = 0,
+        deliveries: list[Any] | None = None,
     ) -> bool:
         """POST one callback (`<base>/registry/<action>`), a few tries; counted in the
-        agency's delivery state (channel dci)."""
+        agency's delivery state (channel dci). The households it names are one row of the
+        read log once it is delivered (channel api, endpoint `/dci/registry/<action>`)."""
+        deliveries = deliveries or []
+        count = len(deliveries)
+        position = max((int(d.envelope["position"]) for d in deliveries), default=0)
         url = f"{base}/registry/{action}"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         error = None
@@ -453,6 +468,10 @@ class Registry:
             log.warning("dci: delivery state not recorded (%s)", type(failure).__name__)
         if error is not None:
             log.warning("dci: callback %s to agency %s failed (%s)", action, agency, error)
+        elif deliveries:
+            self.record_reads(
+                self.store, agency, "api", f"/dci/registry/{action}", [d.read for d in deliveries]
+            )
         return error is None
 
 
@@ -683,6 +702,26 @@ def _refused(refusal: dci.Refused) -> Response:
     return _answer(body, refusal.status)
 
 
+@bp.before_app_request
+def _resume() -> None:
+    """Once per process, at its first request: the notifier again when subscriptions wait
+    (after a restart; otherwise the first asynchronous DCI request starts it)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("casework.dci_resumed"):
+        return
+    app.extensions["casework.dci_resumed"] = True
+    store = services().store
+    try:
+        waiting = store.table_exists(SUBSCRIPTIONS) and store.query_one(
+            f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE status = 'subscribe'"
+        )
+    except DATABASE_ERRORS as failure:
+        log.warning("dci: subscriptions not read (%s)", type(failure).__name__)
+        return
+    if waiting:
+        registry(app).start()
+
+
 @bp.before_request
 def _guard() -> Response | None:
     """Least privilege (app/read_policy.py): 401 without a valid token, 403 for any role but
@@ -792,7 +831,6 @@ def search() -> Response:
     def work(reg, agency, terms, header, message):
         correlation_id = dci.new_id()
         answer, deliveries = _searched(reg, agency, message, correlation_id)
-        _record(reg, agency, request.url_rule.rule, deliveries)
         items = answer["search_response"]
         done = sum(1 for i in items if i["status"] == "succ")
         body = {
@@ -801,16 +839,8 @@ def search() -> Response:
             ),
             "message": answer,
         }
-        position = max((int(d.envelope["position"]) for d in deliveries), default=0)
         reg.later(
-            lambda: reg.send(
-                agency,
-                header.sender_uri,
-                "on-search",
-                body,
-                position=position,
-                count=len(deliveries),
-            )
+            lambda: reg.send(agency, header.sender_uri, "on-search", body, deliveries=deliveries)
         )
         return _answer(dci.ack(correlation_id))
 
@@ -849,17 +879,19 @@ def unsubscribe() -> Response:
     def work(reg, agency, terms, header, message):
         transaction_id, codes = dci.read_unsubscribe(message)
         correlation_id = dci.new_id()
-        done, unknown = reg.unsubscribe(agency, codes)
+        done, refused = reg.unsubscribe(agency, codes)
         answer: dict[str, Any] = {
             "transaction_id": transaction_id,
             "correlation_id": correlation_id,
             "timestamp": dci.now(),
-            "status": "succ" if not unknown else "rjct",
+            "status": "succ" if not refused else "rjct",
             "subscription_status": done,
         }
-        if unknown:
-            answer["status_reason_code"] = "rjct.subscription_code.invalid"
-            answer["status_reason_message"] = f"{len(unknown)} code(s) unknown to this agency"
+        if refused:
+            answer["status_reason_code"] = sorted(refused.values())[-1]
+            answer["status_reason_message"] = "; ".join(
+                f"{code}: {reason}" for code, reason in refused.items()
+            )[:999]
         body = {
             "header": dci.callback_header(
                 "on-unsubscribe", reg.sender_id, header.sender_id, len(codes), len(done)

@@ -201,7 +201,20 @@ def read_search(message: Mapping[str, Any]) -> tuple[str, list[Query]]:
         where = f"message.search_request[{index}].search_criteria"
         criteria = _object(item.get("search_criteria"), where)
         queries.append(_query(item["reference_id"], criteria, where, "query_type", "query"))
-    return transaction_id, queries
+    return transaction_id, _no_duplicates(queries)
+
+
+def _no_duplicates(queries: list[Query]) -> list[Query]:
+    """A reference_id met again in the batch: that request is rejected (the first stands)."""
+    seen: set[str] = set()
+    found = []
+    for query in queries:
+        if query.reference_id in seen:
+            reason = "reference_id already used in this message"
+            query = Query(query.reference_id, reject=("rjct.reference_id.duplicate", reason))
+        seen.add(query.reference_id)
+        found.append(query)
+    return found
 
 
 def _query(
@@ -288,7 +301,10 @@ def read_subscribe(message: Mapping[str, Any]) -> tuple[str, list[tuple[Query, d
             )
         query = _query(item["reference_id"], criteria, where, "filter_type", "filter")
         found.append((query, dict(criteria)))
-    return transaction_id, found
+    unique = _no_duplicates([query for query, _ in found])
+    return transaction_id, [
+        (query, criteria) for query, (_, criteria) in zip(unique, found, strict=True)
+    ]
 
 
 def read_unsubscribe(message: Mapping[str, Any]) -> tuple[str, list[str]]:

@@ -9,6 +9,7 @@ agency filter (consumers.agency_filter) decides what each agency is given."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -115,6 +116,17 @@ def register(web, kk: str, kecamatan: str, kelurahan: str, nik: str) -> str:
         )
         .stream_id
     )
+
+
+def eventually(check, timeout: float = 5.0) -> bool:
+    """Whether `check()` comes true within the timeout (what the callback worker records after
+    the receiver has the callback)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def header(action: str, uri: str | None = None) -> dict[str, Any]:
@@ -281,7 +293,7 @@ def test_a_body_that_is_not_json_answers_err(web, world):
 
 @SQLITE
 def test_async_search_answers_ack_and_calls_back_on_search(web, world):
-    token = world["tokens"]["bpjs"]
+    token, sipin = world["tokens"]["bpjs"], world["sipin"]
     with Receiver() as receiver:
         body = search("HOUSEHOLD_ID", SIPIN_KK, receiver.base)
         answer = post(web, token, "/registry/search", body)
@@ -292,6 +304,8 @@ def test_async_search_answers_ack_and_calls_back_on_search(web, world):
     assert callback["message"]["transaction_id"] == body["message"]["transaction_id"]
     (record,) = records(callback)
     assert record["household_identifier"] == SIPIN_KK
+    # once delivered: one read-log row, and the agency's delivery state (channel dci)
+    assert eventually(lambda: reads(web)[-1][1:] == ("api", "/dci/registry/on-search", sipin))
     states = {
         (s["agency"], s["channel"]): s for s in delivery_states(web.extensions["casework"].views)
     }
@@ -327,7 +341,6 @@ def subscribe_body(uri: str, event: str, criteria: dict | None = None) -> dict:
     }
 
 
-@SQLITE
 def test_subscribe_notify_and_unsubscribe(web, world):
     token = world["tokens"]["bpjs"]
     with Receiver() as receiver:
@@ -342,7 +355,14 @@ def test_subscribe_notify_and_unsubscribe(web, world):
             web, token, "/registry/subscribe", subscribe_body(receiver.base, "REGISTER")
         )
         assert households.json["message"]["ack_status"] == "ACK"
-        confirmations = receiver.wait_for("/registry/on-subscribe", 2)
+        again = post(web, token, "/registry/subscribe", subscribe_body(receiver.base, "REGISTER"))
+        assert again.json["message"]["ack_status"] == "ACK"
+        confirmations = receiver.wait_for("/registry/on-subscribe", 3)
+        (twice,) = confirmations.pop()["message"]["subscribe_response"]
+        assert (twice["status"], twice["status_reason_code"]) == (
+            "rjct",
+            "rjct.event.already_subscribed",
+        )
         codes = []
         for confirmation in confirmations:
             assert dci_spec.callback_errors("on-subscribe", confirmation) == []
@@ -396,6 +416,31 @@ def test_subscribe_notify_and_unsubscribe(web, world):
         registry = dci.registry(web)
         assert registry.notify_step() == 0
         assert len(receiver.bodies("/registry/notify")) == 2  # nothing after unsubscribing
+        unsubscribe["header"] = header("unsubscribe", receiver.base)
+        post(web, token, "/registry/unsubscribe", unsubscribe)
+        ended = receiver.wait_for("/registry/on-unsubscribe", 2)[-1]["message"]
+        assert (ended["status"], ended["status_reason_code"]) == (
+            "rjct",
+            "rjct.event.already_unsubscribed",
+        )
+    assert eventually(  # the new member's household, read once the notification was delivered
+        lambda: world["sipin"] in {row[3] for row in reads(web) if row[2] == "/dci/registry/notify"}
+    )
+
+
+@SQLITE
+def test_the_notifier_resumes_after_a_restart(web, world):
+    token = world["tokens"]["bpjs"]
+    with Receiver() as receiver:
+        post(web, token, "/registry/subscribe", subscribe_body(receiver.base, "REGISTER"))
+        receiver.wait_for("/registry/on-subscribe")
+        dci.registry(web).stop()  # the process ends; another starts
+        del web.extensions["casework.dci"], web.extensions["casework.dci_resumed"]
+        assert web.test_client().get("/healthz").status_code in (200, 503)  # any first request
+        register(web, "1571010101200005", "Telanaipura", "Simpang IV Sipin", "1571015203850023")
+        project(web)
+        (notified,) = receiver.wait_for("/registry/notify")
+    assert dci_spec.callback_errors("notify", notified) == []
 
 
 @SQLITE
