@@ -577,36 +577,57 @@ def _attributes(envelope: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+ADDRESS_FIELDS = ("address", "rt", "rw", "kelurahan", "kecamatan")
+
+
+def _address(data: Mapping[str, Any]) -> dict[str, Any]:
+    address = {name: data[name] for name in ADDRESS_FIELDS if data.get(name)}
+    if "address" in address:
+        address["address_line1"] = address.pop("address")
+    return address
+
+
 def household_record(deliveries: list[Any]) -> dict[str, Any]:
-    """The household (the spec's `Household` record) from the events delivered of it."""
+    """The household (the spec's `Household` record) from the events delivered of it, in
+    order: registration, members added, removed, rejoined or deceased, moves; an event the
+    agreement does not give leaves no trace (a member whose removal is not delivered stays)."""
     record: dict[str, Any] = {"@type": "Household"}
-    members: list[dict[str, Any]] = []
+    members: dict[str, dict[str, Any]] = {}  # by NIK or pseudonym, in order of joining
+
+    def join(person_data: Any, relationship: str | None) -> None:
+        found = member(person_data, relationship)
+        found["membership_status"] = "active"
+        members[found.get("member_identifier") or f"#{len(members)}"] = found
+
+    def status(nik: Any, value: str) -> None:
+        if isinstance(nik, str) and nik in members:
+            members[nik]["membership_status"] = value
+
     for delivery in deliveries:
         envelope = delivery.envelope
         data = envelope.get("data") or {}
-        if envelope.get("type") == "HouseholdRegistered":
+        kind = envelope.get("type")
+        if kind == "HouseholdRegistered":
             if data.get("kk_number"):
                 record["household_identifier"] = data["kk_number"]
-            address = {
-                name: data[name]
-                for name in ("address", "rt", "rw", "kelurahan", "kecamatan")
-                if data.get(name)
-            }
-            if "address" in address:
-                address["address_line1"] = address.pop("address")
-            if address:
+            if address := _address(data):
                 record["address"] = address
             if data.get("head"):
                 record["household_head_info"] = {"person": person(data["head"])}
-                members.append({"household_member": member(data["head"], "kepala_keluarga")})
+                join(data["head"], "kepala_keluarga")
             record["registration_date"] = envelope.get("occurred_at")
-        elif envelope.get("type") == "MemberAdded":
-            members.append(
-                {"household_member": member(data.get("person"), data.get("relationship"))}
-            )
+        elif kind in ("MemberAdded", "MemberRejoined"):
+            join(data.get("person"), data.get("relationship"))
+        elif kind == "MemberRemoved":
+            status(data.get("nik"), data.get("status") or "removed")
+        elif kind == "DeathRecorded":
+            status(data.get("nik"), "deceased")
+        elif kind == "HouseholdRelocated" and (address := _address(data)):
+            record["address"] = address
         record["last_update"] = envelope.get("recorded_at")
-    record["household_size"] = len(members)
-    record["member_list"] = members
+    listed = list(members.values())
+    record["household_size"] = sum(1 for m in listed if m["membership_status"] == "active")
+    record["member_list"] = [{"household_member": m} for m in listed]
     record["additional_attributes"] = _attributes(deliveries[-1].envelope)
     return record
 

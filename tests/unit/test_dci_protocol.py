@@ -278,3 +278,18 @@ def test_a_search_answer_is_what_the_spec_describes():
     }
     assert dci_spec.response_errors("/registry/sync/search", 200, body) == []
     assert dci_spec.callback_errors("on-search", body) == []
+
+
+def test_a_members_removal_or_death_counts_only_when_delivered():
+    removed = Delivery(
+        envelope(
+            "MemberRemoved",
+            14,
+            {"nik": "1571016503100002", "kind": "moved_out", "status": "moved_out"},
+        )
+    )
+    record = dci.household_record([*OPENED, removed])
+    assert record["household_size"] == 1
+    statuses = [m["household_member"]["membership_status"] for m in record["member_list"]]
+    assert statuses == ["active", "moved_out"]
+    assert dci.household_record(OPENED)["household_size"] == 2
