@@ -48,12 +48,14 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from adapters.bootstrap import reader_codec
 from adapters.db import Database
+from adapters.signing import Signer
 from adapters.stream_events import stream_notifications
 from adapters.wire import from_notification
 from app import dci_protocol as dci
 from app import read_policy
 from app.auth import TooManyFailures, Unauthenticated, api_actor
 from app.context import DATABASE_ERRORS, Services, services
+from consumers import agency_delivery, agency_filter
 from domain.application import Actor
 from domain.errors import DomainError
 from domain.household import Household
@@ -108,6 +110,7 @@ class Registry:
         self.record_delivery = record_delivery
         self.tenant = svc.settings.tenant
         self.sender_id = f"casework.{self.tenant}"
+        self.signer = Signer(svc.settings.signing_key)
         self.poll_seconds = poll_seconds
         self.worker: Worker | None = None
         self._lock = threading.Lock()
@@ -419,6 +422,12 @@ class Registry:
 
     # -- callbacks
 
+    def signed(self, agency: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The message with its `signature` (and `key_id`): the system's Ed25519 signature
+        over header and message, as a document of `signed_topic(agency)`; agencies check it
+        against `GET /api/v1/keys` (`adapters.signing.Verifier.verify_document`)."""
+        return self.signer.sign_document(signed_topic(agency), None, body)
+
     def later(self, job: Callable[[], None]) -> None:
         self.start()
         assert self.worker is not None
@@ -440,7 +449,7 @@ class Registry:
         count = len(deliveries)
         position = max((int(d.envelope["position"]) for d in deliveries), default=0)
         url = f"{base}/registry/{action}"
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = json.dumps(self.signed(agency, body), ensure_ascii=False).encode("utf-8")
         error = None
         for attempt in range(ATTEMPTS):
             outbound = urllib.request.Request(  # noqa: S310 - https or loopback http only
@@ -503,6 +512,12 @@ class Worker(threading.Thread):
                     self.registry.notify_step()
             except Exception as failure:  # noqa: BLE001 - the worker must go on
                 log.warning("dci: worker step failed (%s)", type(failure).__name__)
+
+
+def signed_topic(agency: str) -> str:
+    """What a DCI message to this agency is signed as (bound to the agency: a message meant
+    for one agency does not verify as another's)."""
+    return f"casework.dci.{agency}"
 
 
 SUBSCRIBE_CODES = (
@@ -672,31 +687,25 @@ def notify_body(
 
 
 def registry(app: Flask | None = None) -> Registry:
-    """This app's registry, made on first use: the agency filter (consumers.agency_filter), or
-    the parts a test put in `app.config` (`DCI_FILTER`, `DCI_RECORD_READS`,
-    `DCI_RECORD_DELIVERY`)."""
+    """This app's registry, made on first use, on the agency filter of its databases
+    (`DCI_POLL_SECONDS`: how often the subscriptions are polled, 1 s)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get("casework.dci")
     if found is None:
         svc = app.extensions["casework"]
-        chosen = app.config.get("DCI_FILTER")
-        reads = app.config.get("DCI_RECORD_READS")
-        delivered = app.config.get("DCI_RECORD_DELIVERY")
-        if chosen is None or reads is None or delivered is None:
-            from consumers import agency_delivery, agency_filter  # noqa: PLC0415
-
-            if chosen is None:
-                settings = svc.settings
-                chosen = agency_filter.AgencyFilter(
-                    svc.views,
-                    reader_codec(svc.store, settings.master_key, settings.key_cache),
-                    agency_filter.pseudonym_secret(settings),
-                    read_key=settings.secret_key,
-                )
-            reads = reads or agency_filter.record_reads
-            delivered = delivered or agency_delivery.record_delivery
+        settings = svc.settings
+        chosen = agency_filter.AgencyFilter(
+            svc.views,
+            reader_codec(svc.store, settings.master_key, settings.key_cache),
+            agency_filter.pseudonym_secret(settings),
+            read_key=settings.secret_key,
+        )
         found = Registry(
-            svc, chosen, reads, delivered, float(app.config.get("DCI_POLL_SECONDS", 1.0))
+            svc,
+            chosen,
+            agency_filter.record_reads,
+            agency_delivery.record_delivery,
+            float(app.config.get("DCI_POLL_SECONDS", 1.0)),
         )
         app.extensions["casework.dci"] = found
     return found
@@ -835,14 +844,13 @@ def sync_search() -> Response:
         _record(reg, agency, request.url_rule.rule, deliveries)
         items = answer["search_response"]
         done = sum(1 for i in items if i["status"] == "succ")
-        return _answer(
-            {
-                "header": dci.callback_header(
-                    "on-search", reg.sender_id, header.sender_id, len(items), done
-                ),
-                "message": answer,
-            }
-        )
+        body = {
+            "header": dci.callback_header(
+                "on-search", reg.sender_id, header.sender_id, len(items), done
+            ),
+            "message": answer,
+        }
+        return _answer(reg.signed(agency, body))
 
     return _run("search", False, work)
 
@@ -950,7 +958,7 @@ def _status(
 @bp.post("/registry/sync/txn/status")
 def sync_txn_status() -> Response:
     def work(reg, agency, terms, header, message):
-        return _answer(_status(reg, agency, header, message))
+        return _answer(reg.signed(agency, _status(reg, agency, header, message)))
 
     return _run("txn-status", False, work)
 

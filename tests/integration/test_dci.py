@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from adapters.signing import BadSignature, Verifier
 from app import dci
 from consumers.agency_delivery import delivery_states
 from domain.application import SYSTEM, make_meta
@@ -187,6 +188,9 @@ def test_sync_search_by_uin_and_household_id_answers_the_household(web, world):
         answer = post(web, token, "/registry/sync/search", search(id_type, value))
         assert answer.status_code == 200
         assert answer.json["header"]["action"] == "on-search"
+        Verifier.from_jwks(web.test_client().get("/api/v1/keys").json).verify_document(
+            "casework.dci.BPJSKES", None, answer.json
+        )
         (record,) = records(answer.json)
         assert record["household_identifier"] == SIPIN_KK
         assert {m["household_member"]["member_identifier"] for m in record["member_list"]} == {
@@ -304,6 +308,15 @@ def test_async_search_answers_ack_and_calls_back_on_search(web, world):
     assert callback["message"]["transaction_id"] == body["message"]["transaction_id"]
     (record,) = records(callback)
     assert record["household_identifier"] == SIPIN_KK
+    # signed by the system for this agency: checked with the public keys alone
+    verifier = Verifier.from_jwks(web.test_client().get("/api/v1/keys").json)
+    verifier.verify_document("casework.dci.BPJSKES", None, callback)
+    for topic, document in (
+        ("casework.dci.DUKCAPIL", callback),  # meant for another agency
+        ("casework.dci.BPJSKES", {**callback, "message": {**callback["message"], "x": 1}}),
+    ):
+        with pytest.raises(BadSignature):
+            verifier.verify_document(topic, None, document)
     # once delivered: one read-log row, and the agency's delivery state (channel dci)
     assert eventually(lambda: reads(web)[-1][1:] == ("api", "/dci/registry/on-search", sipin))
     states = {
