@@ -235,8 +235,11 @@ def _query(
             f"one of {', '.join(REG_EVENT_TYPES)}",
         )
     query = criteria[query_name]
-    size, number = _pagination(criteria.get("pagination"), f"{where}.pagination")
-    base = {"reference_id": reference_id, "reg_event_type": event_type}
+    base: dict[str, Any] = {"reference_id": reference_id, "reg_event_type": event_type}
+    try:
+        size, number = _pagination(criteria.get("pagination"), f"{where}.pagination")
+    except Refused as refused:  # this request's own fault: its status, not the message's
+        return Query(**base, reject=("rjct.pagination.invalid", refused.message))
     base |= {"page_size": size, "page_number": number}
     if query_type == "idtype-value":
         if not isinstance(query, Mapping):

@@ -167,6 +167,14 @@ def test_queries_this_registry_does_not_answer_are_rejected_with_the_specs_reaso
     assert read.reject is not None
 
 
+def test_a_bad_page_is_that_requests_rejection_with_the_specs_reason():
+    message = search_body()["message"]
+    message["search_request"][0]["search_criteria"]["pagination"] = {"page_size": 0}
+    _, (read,) = dci_protocol.read_search(message)
+    assert read.reject is not None and read.reject[0] == "rjct.pagination.invalid"
+    assert "pagination.page_size" in read.reject[1]
+
+
 def test_search_pages_follow_the_requested_pagination():
     query = dci_protocol.Query("r", page_size=2, page_number=2)
     item = dci_protocol.search_item(query, [{"n": i} for i in range(5)])
