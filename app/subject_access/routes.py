@@ -142,3 +142,4 @@ def page_pdf():
     except UnknownNik:
         return page()
     return _pdf_response(report)
+
