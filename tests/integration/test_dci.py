@@ -14,6 +14,8 @@ import uuid
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.signing import BadSignature, Verifier
 from app import dci
@@ -489,3 +491,67 @@ def test_txn_status_tells_what_became_of_a_search(web, world):
     other = post(web, world["tokens"]["dukcapil"], "/registry/sync/txn/status", status)
     assert other.status_code == 404
     assert other.json["errors"][0]["code"] == "err.request.not_found"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ROUTES = (
+    "/registry/search",
+    "/registry/sync/search",
+    "/registry/subscribe",
+    "/registry/unsubscribe",
+    "/registry/txn/status",
+    "/registry/sync/txn/status",
+)
+
+
+@SQLITE
+def test_no_body_makes_a_route_fail(web, world):
+    """Any JSON, or a valid search with any one part replaced by any JSON: an answer of the
+    spec's shapes, never a server error."""
+    client = authorized_client(web, world["tokens"]["bpjs"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        route=st.sampled_from(ROUTES),
+        path=st.sampled_from(
+            [
+                (),
+                ("header",),
+                ("message",),
+                ("header", "action"),
+                ("header", "sender_uri"),
+                ("message", "search_request"),
+                ("message", "transaction_id"),
+            ]
+        ),
+        value=JSON,
+    )
+    def check(route, path, value):
+        body: Any = search("UIN", SIPIN_HEAD, "http://127.0.0.1:9/spmis")
+        if path:
+            target = body
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = value
+        else:
+            body = value
+        answer = client.post(f"/dci{route}", json=body)
+        assert answer.status_code < 500, answer.get_data(as_text=True)
+        if answer.status_code != 200:
+            assert answer.json["errors"][0]["code"].startswith("err.")
+            assert (
+                dci_spec.response_errors(
+                    route if route in dci_spec.spec()["paths"] else "/registry/search",
+                    answer.status_code,
+                    answer.json,
+                )
+                == []
+            )
+
+    check()
