@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
 from app import (
+    agency_pages,
     api,
     audit_pages,
     dci,
@@ -76,6 +77,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(privacy.bp)
     app.register_blueprint(audit_pages.bp)
     app.register_blueprint(overview_pages.bp)
+    app.register_blueprint(agency_pages.bp)
     app.register_blueprint(import_pages.bp)
     app.register_blueprint(privacy.api_bp)
     app.register_blueprint(subject_access.api_bp)

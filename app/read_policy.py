@@ -213,6 +213,9 @@ WEB: dict[str, Policy] = {
     "imports.job_page": Policy(IMPORTERS),
     "imports.resume": Policy(IMPORTERS),
     "imports.rejected_csv": Policy(IMPORTERS),
+    # the agencies page: agreements and delivery states, no personal data; supervisors and
+    # administrators manage them (through the command forms), auditors read
+    "agency_pages.page": Policy(OVERSIGHT),
     "privacy.record_page": Policy(ALL),  # the record of processing holds no personal data
     "privacy.breach_page": Policy(OVERSIGHT),
     "subject_access_page.page": Policy(OVERSIGHT, nik=Nik.FULL),

@@ -17,7 +17,7 @@ from adapters.credentials import set_password
 from adapters.settings import Settings
 from app.seed import seed
 from domain.application import SYSTEM, make_meta
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from projections.status import store_counts
 
 log = logging.getLogger("casework.up")
@@ -33,6 +33,46 @@ DEMO_ACCOUNTS = {
     "demo-auditor": ("auditor", None, []),
     "demo-agency": ("agency", "BPJSKES", []),  # the agency code of its agreement
 }
+
+
+# The demo agency's agreement (BPJS Kesehatan checks PBI-JK membership): defined with the demo
+# data, so its agency topic, feed and webhooks have something to deliver. Personal fields as
+# pseudonyms, the whole city.
+DEMO_AGREEMENT = {
+    "agency": "BPJSKES",
+    "purpose": "Verifikasi kepesertaan PBI-JK (demo)",
+    "legal_basis": "Contoh PKS Dinas Sosial Kota Jambi - BPJS Kesehatan (data demo)",
+    "event_types": [
+        "HouseholdRegistered",
+        "MemberAdded",
+        "MemberRemoved",
+        "DeathRecorded",
+        "BenefitGranted",
+        "BenefitTerminated",
+    ],
+    "fields": {
+        "HouseholdRegistered": ["kecamatan", "kelurahan", "head.nik", "head.sex"],
+        "MemberAdded": ["person.nik", "person.sex", "relationship"],
+        "MemberRemoved": ["nik", "kind", "effective_date"],
+        "DeathRecorded": ["nik"],
+        "BenefitGranted": ["nik", "program", "period_start", "period_end"],
+        "BenefitTerminated": ["benefit_id", "effective_date", "reason_code"],
+    },
+    "personal": "pseudonym",
+    "kecamatan": [],
+    "kelurahan": [],
+    "valid_from": "2025-01-01",
+    "valid_until": None,
+}
+
+
+def demo_agreement(system: System) -> bool:
+    """Define the demo agency's agreement unless it exists; whether it was defined."""
+    try:
+        system.casework.define_agency_agreement(DEMO_AGREEMENT, make_meta(SYSTEM, "cli"))
+    except Conflict:
+        return False
+    return True
 
 
 def _store_is_empty(system: System) -> bool:
@@ -92,6 +132,7 @@ def up(settings: Settings, demo: int = 0) -> int:
         if demo and _store_is_empty(system):
             log.info("loading %d demo households", demo)
             logins = demo_accounts(system)
+            demo_agreement(system)  # before the families: their events are delivered
             seed(system, households=demo, progress=sys.stderr.isatty())
         elif demo and _is_demo_store(system):
             logins = demo_accounts(system)

@@ -1452,6 +1452,8 @@ def _approval_row(change: Any) -> dict[str, Any]:
             value = rupiah(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value)) or "—"
+        elif isinstance(value, dict):  # an agreement's fields: {event type: [paths]}
+            value = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in value.items()) or "—"
         elif isinstance(value, bool):
             value = _label("form.yes" if value else "form.no", str(value))
         details.append((field_label(path, change.command), value))

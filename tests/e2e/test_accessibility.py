@@ -38,6 +38,8 @@ PAGES = (
     "/audit?jenis=HouseholdRegistered",
     "/audit/rantai",
     "/audit/log-baca",
+    "/agensi",
+    "/perintah/DefineAgencyAgreement",
 )
 
 

@@ -30,6 +30,7 @@ def test_the_commands_page_groups_every_command(page: Page, live_server: LiveSer
             "Kasus",
             "Persetujuan",
             "Privasi",
+            "Agensi",
         ]
     )
     expect(page.locator(".command-group li")).to_have_count(len(COMMANDS))

@@ -14,7 +14,9 @@ from adapters.access_log import entries
 from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from adapters.wire import from_notification
+from app.schemas import load
 from app.seed_data import kk_for, nik_for
+from app.up import DEMO_AGREEMENT, demo_agreement
 from consumers.agency_delivery import delivery_states, record_delivery
 from consumers.agency_filter import AgencyFilter, record_reads
 from domain.application import SYSTEM, make_meta
@@ -393,3 +395,15 @@ def test_reads_and_delivery_states_are_recorded(world, tmp_path):
     assert states[("BPJSKES", "webhook")]["dead_lettered"] == 1
     with pytest.raises(ValueError):
         record_delivery(world.views, "BPJSKES", "carrier-pigeon", 1)
+
+
+def test_the_demo_agreement_is_valid_and_defined_once(world):
+    assert load("DefineAgencyAgreement", DEMO_AGREEMENT)["agency"] == "BPJSKES"
+
+    class _System:
+        casework = world.app
+
+    assert demo_agreement(_System()) is True
+    assert demo_agreement(_System()) is False
+    world.catch_up()
+    assert world.filter.current("BPJSKES", TODAY).personal == "pseudonym"

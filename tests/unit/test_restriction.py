@@ -224,6 +224,8 @@ def test_every_registered_projection_says_whom_it_serves():
         # the sources against the register: Dinas Sosial's own work (keyed hashes, tokens)
         "reconciliation": "registry",
         "overview": "registry",  # counts per area and program: no person shown
+        # what agencies may receive: agreements, areas and the restricted persons themselves
+        "agencies": "agency",
     }
     for projection in PROJECTIONS.values():
         if projection.serves != "registry":

@@ -1,0 +1,47 @@
+"""The agencies page (`/agensi`): an agreement with its status, versions and each channel's
+delivery state, for supervisors, administrators and auditors; nobody else."""
+
+from __future__ import annotations
+
+import pytest
+
+from consumers.agency_delivery import record_delivery
+from tests.integration.test_agency_agreements_api import AGREEMENT, approved, post, project
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
+
+
+def test_the_page_shows_each_agreement_its_status_and_delivery_state(web, tokens):
+    client = web.test_client()
+    svc = web.extensions["casework"]
+    approved(client, "DefineAgencyAgreement", AGREEMENT, tokens)
+    asked = post(client, "DefineAgencyAgreement", {**AGREEMENT, "agency": "BAZNAS"}, tokens["sup1"])
+    assert asked.status_code == 202
+    project(web)
+    record_delivery(svc.views, "BPJSKES", "webhook", 41, delivered=7, failed=2, error="HTTP 503")
+
+    page = web.test_client(user="sup2").get("/agensi?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    baznas = html[html.index('id="agency-BAZNAS"') : html.index('id="agency-BPJSKES"')]
+    bpjs = html[html.index('id="agency-BPJSKES"') :]
+    assert "Active" in bpjs and "Verifikasi kepesertaan PBI-JK" in bpjs
+    assert "HTTP 503" in bpjs and ">7<" in bpjs and ">41<" in bpjs
+    assert "Nothing delivered yet" in bpjs  # the topic, the feed and DCI
+    assert "Waiting for approval" in baznas and "Definition waits for approval" in baznas
+    # Bahasa Indonesia first
+    assert "Aktif" in web.test_client(user="sup2").get("/agensi").get_data(as_text=True)
+
+    approved(
+        client, "RevokeAgencyAgreement", {"agency": "BPJSKES", "reason": "PKS berakhir"}, tokens
+    )
+    project(web)
+    html = web.test_client(user="auditor").get("/agensi?lang=en").get_data(as_text=True)
+    assert "Revoked" in html[html.index('id="agency-BPJSKES"') :]
+    assert "/perintah/ChangeAgencyAgreement" not in html  # an auditor reads, never changes
+
+    for name in ("cw_sipin", "pm_dinsos", "agency"):
+        assert web.test_client(user=name).get("/agensi").status_code == 403
