@@ -17,6 +17,7 @@ from app import (
     agency_pages,
     api,
     audit_pages,
+    dci,
     health,
     import_pages,
     login,
@@ -81,6 +82,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(privacy.api_bp)
     app.register_blueprint(subject_access.api_bp)
     app.register_blueprint(subject_access.page_bp)
+    app.register_blueprint(dci.bp)  # the DCI social-registry interface (agencies)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
 
     @app.before_request
@@ -131,4 +133,4 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/healthz", "/metrics"))
+    return request.path.startswith(("/api/", "/dci/", "/healthz", "/metrics"))

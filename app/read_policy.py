@@ -142,6 +142,19 @@ POLICY: dict[str, Policy] = {
     "privacy_api.breach_api": Policy(OVERSIGHT),
     "subject_access.report_json": Policy(("admin", "supervisor", "auditor"), nik=Nik.FULL),
     "subject_access.report_pdf": Policy(("admin", "supervisor", "auditor"), nik=Nik.FULL),
+    # The DCI social-registry interface (app/dci.py, /dci/registry/...): agencies only, each
+    # answer bound to the caller's agreement (NIKs as the agreement delivers them).
+    **{
+        f"dci.{name}": Policy(("agency",), nik=Nik.FULL)
+        for name in (
+            "search",
+            "sync_search",
+            "subscribe",
+            "unsubscribe",
+            "txn_status",
+            "sync_txn_status",
+        )
+    },
 }
 
 # The web pages. Writing pages name the roles the command path may let through

@@ -174,8 +174,8 @@ def least_privilege() -> tuple[str, int] | None:
     """Before every web page, after sign-in (app/login.py): the forbidden page (403) for a
     role the page's declared policy does not name (app/read_policy.py WEB; a page without a
     policy: every role). The API's routes have their own guard (app/api.py)."""
-    if request.endpoint is None or request.path.startswith("/api/"):
-        return None  # no such page (404, 405), or the API
+    if request.endpoint is None or request.path.startswith(("/api/", "/dci/")):
+        return None  # no such page (404, 405), or the API (app/api.py, app/dci.py)
     actor = g.get("web_actor")
     if read_policy.allows(request.endpoint, actor.role if actor else None):
         return None

@@ -101,7 +101,7 @@ def api_routes(web) -> list[tuple[str, str]]:
     return sorted(
         (rule.endpoint, method)
         for rule in web.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1/")
+        if rule.rule.startswith(("/api/v1/", "/dci/"))
         for method in (rule.methods or set()) - IGNORED_METHODS
     )
 

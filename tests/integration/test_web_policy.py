@@ -146,7 +146,7 @@ def web_routes(web) -> list[tuple[str, str]]:
     found = {
         (rule.endpoint, method)
         for rule in web.url_map.iter_rules()
-        if not rule.rule.startswith("/api/")
+        if not rule.rule.startswith(("/api/", "/dci/"))
         for method in (rule.methods or set()) - IGNORED_METHODS
     }
     return sorted(found, key=lambda route: (route[0] == "login.sign_out", route))

@@ -1,0 +1,973 @@
+"""The DCI social-registry interface (SPDCI `social_api` v1.0.0) under `/dci/registry/...`.
+
+Agencies (role `agency`, bearer token; the account's agency code is `Actor.opd`) ask this
+registry in the DCI envelope (`signature`, `header`, `message`; app/dci_protocol.py):
+
+- `POST /dci/registry/sync/search`: the answer in the response (header action `on-search`);
+- `POST /dci/registry/search`: `ACK` now, the same answer POSTed to
+  `<sender_uri>/registry/on-search` afterwards;
+- `POST /dci/registry/subscribe`: `ACK`, then `<sender_uri>/registry/on-subscribe` with the
+  subscription codes; from then on every new household (`REGISTER`, from HouseholdRegistered)
+  or new member (`NewHouseHoldMember`, from MemberAdded) the agency may see and the filter
+  matches is POSTed to `<sender_uri>/registry/notify`;
+- `POST /dci/registry/unsubscribe`: `ACK`, then `<sender_uri>/registry/on-unsubscribe`;
+- `POST /dci/registry/txn/status` (`ACK`, then `<sender_uri>/registry/txn/on-status`) and
+  `POST /dci/registry/sync/txn/status` (in the response): what became of a transaction.
+
+Identifiers: a NIK is the `UIN` (or `NIN`), a KK number the `HOUSEHOLD_ID`.
+
+Every answer is bound to the caller's data-sharing agreement through the agency filter
+(`consumers.agency_filter.AgencyFilter.deliver`): a household's record is built only from the
+events `deliver` gives this agency (event types, area, fields, NIKs opened or pseudonyms, no
+restricted or erased person), up to the position the filter has applied. A household the
+agency may not see, or whose identifier it would not see in clear, is not found. An agency
+without an agreement in force is refused (`err.request.forbidden`). Every answer that names
+households is one row of the read log (channel `api`); callbacks and notifications count in
+the agency's delivery state (channel `dci`).
+
+Callbacks are sent after the answer by one worker thread per web process, which also polls the
+store for the subscriptions' events (`DCI_POLL_SECONDS`); a subscription's cursor is claimed in
+the database before its notifications are sent, so two processes never send the same one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from eventsourcing.utils import get_topic
+from flask import Blueprint, Flask, Response, current_app, request
+
+from adapters.bootstrap import reader_codec
+from adapters.db import Database
+from adapters.signing import Signer
+from adapters.stream_events import stream_notifications
+from adapters.wire import from_notification
+from app import dci_protocol as dci
+from app import read_policy
+from app.auth import TooManyFailures, Unauthenticated, api_actor
+from app.context import DATABASE_ERRORS, Services, services
+from consumers import agency_delivery, agency_filter
+from domain.application import Actor
+from domain.errors import DomainError
+from domain.household import Household
+
+log = logging.getLogger("casework.dci")
+
+bp = Blueprint("dci", __name__, url_prefix="/dci")
+
+SUBSCRIPTIONS = "casework_dci_subscriptions"
+TRANSACTIONS = "casework_dci_transactions"
+EVENT_TOPICS = {
+    "HouseholdRegistered": get_topic(Household.HouseholdRegistered),
+    "MemberAdded": get_topic(Household.MemberAdded),
+}
+REG_EVENT_OF = {event: reg for reg, event in dci.REG_EVENT_TYPES.items()}
+ENTITY = {"HouseholdRegistered": "Household", "MemberAdded": "Member"}
+SCAN = 500  # store events read per step of the notifier
+ATTEMPTS = 3  # tries of one callback
+TIMEOUT = 10.0  # seconds for one callback
+
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {SUBSCRIPTIONS} ("
+    " code VARCHAR(64) PRIMARY KEY, agency VARCHAR(32) NOT NULL,"
+    " reference_id VARCHAR(99) NOT NULL, transaction_id VARCHAR(99) NOT NULL,"
+    " reg_event_type VARCHAR(32) NOT NULL, household_id VARCHAR(36), area TEXT NOT NULL,"
+    " callback TEXT NOT NULL, receiver_id TEXT NOT NULL, after_position BIGINT NOT NULL,"
+    " status VARCHAR(12) NOT NULL, created_at VARCHAR(32) NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {TRANSACTIONS} ("
+    " correlation_id VARCHAR(64) PRIMARY KEY, agency VARCHAR(32) NOT NULL,"
+    " transaction_id VARCHAR(99) NOT NULL, kind VARCHAR(16) NOT NULL,"
+    " refs TEXT NOT NULL, created_at VARCHAR(32) NOT NULL)",
+)
+
+
+# ---- the registry: lookups bound to the agreement ---------------------------------------------
+
+
+class Registry:
+    """One web process's DCI side: the filter, the tables, the callback worker."""
+
+    def __init__(
+        self,
+        svc: Services,
+        agency_filter: Any,
+        record_reads: Callable[..., int],
+        record_delivery: Callable[..., None],
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.svc = svc
+        self.filter = agency_filter
+        self.record_reads = record_reads
+        self.record_delivery = record_delivery
+        self.tenant = svc.settings.tenant
+        self.sender_id = f"casework.{self.tenant}"
+        self.signer = Signer(svc.settings.signing_key)
+        self.poll_seconds = poll_seconds
+        self.worker: Worker | None = None
+        self._lock = threading.Lock()
+        self._schema = False
+
+    @property
+    def store(self) -> Database:
+        return self.svc.store
+
+    def ensure_tables(self) -> None:
+        if self._schema:
+            return
+        with self.store.schema_lock(), self.store.transaction() as cur:
+            for statement in _SCHEMA:
+                cur.execute(statement)
+        self._schema = True
+
+    def start(self) -> None:
+        """The callback and notification worker (one per process, on the first request)."""
+        with self._lock:
+            if self.worker is None or not self.worker.is_alive():
+                self.worker = Worker(self, self.poll_seconds)
+                self.worker.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.worker is not None:
+                self.worker.stop()
+                self.worker.join(timeout=TIMEOUT * ATTEMPTS)
+                self.worker = None
+
+    # -- agreements and households
+
+    def terms(self, agency: str | None) -> Any:
+        return self.filter.current(agency) if agency else None
+
+    def deliveries(self, agency: str, household_id: uuid.UUID | str) -> list[Any]:
+        """What `deliver` gives this agency of one household, up to the filter's position."""
+        upto = self.filter.caught_up_to()
+        found = []
+        for notification in stream_notifications(self.store, household_id, upto):
+            envelope = from_notification(self.svc.casework, notification, self.tenant, sealed=True)
+            delivery = self.filter.deliver(agency, envelope)
+            if delivery is not None:
+                found.append(delivery)
+        return found
+
+    def household_for(self, query: dci.Query) -> uuid.UUID | None:
+        casework = self.svc.casework
+        try:
+            if query.id_type in dci.PERSON_ID_TYPES:
+                return casework.household_id_for_nik(query.value)
+            if query.id_type in dci.HOUSEHOLD_ID_TYPES:
+                return casework.household_id_for_kk(query.value)
+        except (DomainError, ValueError):
+            return None  # not a NIK or KK number this registry could hold
+        return None
+
+    def search(self, agency: str, query: dci.Query) -> tuple[list[dict[str, Any]] | None, list]:
+        """(records, deliveries behind them) for one query; records None when rejected."""
+        if query.reject is not None:
+            return None, []
+        household_id = self.household_for(query)
+        if household_id is None:
+            return [], []
+        deliveries = self.deliveries(agency, household_id)
+        if not deliveries or not identifier_shown(deliveries, query):
+            return [], []
+        return [household_record(deliveries)], deliveries
+
+    # -- subscriptions
+
+    def subscribe(
+        self,
+        agency: str,
+        terms: Any,
+        header: dci.Header,
+        transaction_id: str,
+        query: dci.Query,
+        criteria: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """One subscribe_request entry's answer; stores the subscription when accepted."""
+        item: dict[str, Any] = {"reference_id": query.reference_id, "timestamp": dci.now()}
+        event = dci.REG_EVENT_TYPES[criteria["reg_event_type"]]
+        reject = query.reject
+        if reject is None and event not in terms.event_types:
+            reject = ("rjct.notify_types.invalid", "the agreement does not cover this event type")
+        household_id = None
+        if reject is None and query.id_type:
+            household_id = self.household_for(query)
+            deliveries = self.deliveries(agency, household_id) if household_id else []
+            if not deliveries or not identifier_shown(deliveries, query):
+                reject = ("rjct.person_id.invalid", "no household of this agency's agreement")
+        area = json.dumps(query.area)
+        if reject is None and self._subscribed(agency, criteria, household_id, area):
+            reject = ("rjct.event.already_subscribed", "an active subscription asks the same")
+        if reject is not None:
+            code, reason = reject
+            if code not in SUBSCRIBE_CODES:
+                code = "rjct.notify_details.invalid"
+            return item | {
+                "status": "rjct",
+                "status_reason_code": code,
+                "status_reason_message": reason,
+            }
+        code = uuid.uuid4().hex
+        after = self.svc.casework.recorder.max_notification_id() or 0
+        with self.store.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {SUBSCRIPTIONS} (code, agency, reference_id, transaction_id,"
+                " reg_event_type, household_id, area, callback, receiver_id, after_position,"
+                " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    code,
+                    agency,
+                    query.reference_id,
+                    transaction_id,
+                    criteria["reg_event_type"],
+                    str(household_id) if household_id else None,
+                    area,
+                    header.sender_uri,
+                    header.sender_id,
+                    after,
+                    "subscribe",
+                    dci.now(),
+                ),
+            )
+        subscription = {
+            "version": dci.VERSION,
+            "code": code,
+            "subscription_code": code,
+            "status": "subscribe",
+            "timestamp": dci.now(),
+            "reg_type": dci.REG_TYPE,
+            "reg_event_type": criteria["reg_event_type"],
+            "subscribe_criteria": dict(criteria),
+        }
+        return item | {"status": "succ", "subscriptions": [subscription]}
+
+    def _subscribed(
+        self, agency: str, criteria: Mapping[str, Any], household_id: Any, area: str
+    ) -> bool:
+        return (
+            self.store.query_one(
+                f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE agency = ? AND status = 'subscribe'"
+                " AND reg_event_type = ? AND COALESCE(household_id, '') = ? AND area = ?",
+                (agency, criteria["reg_event_type"], str(household_id or ""), area),
+            )
+            is not None
+        )
+
+    def unsubscribe(self, agency: str, codes: list[str]) -> tuple[list[dict], dict[str, str]]:
+        """(subscription_status entries of the codes ended now, {code: the spec's reason} of
+        the others: unknown to this agency, or ended before)."""
+        done, refused = [], {}
+        with self.store.transaction() as cur:
+            for code in codes:
+                cur.execute(
+                    f"UPDATE {SUBSCRIPTIONS} SET status = 'unsubscribe'"
+                    " WHERE code = ? AND agency = ? AND status = 'subscribe'",
+                    (code, agency),
+                )
+                if cur.rowcount == 1:
+                    done.append({"code": code, "status": "unsubscribe"})
+                    continue
+                cur.execute(
+                    f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE code = ? AND agency = ?", (code, agency)
+                )
+                ended = cur.fetchone() is not None
+                refused[code] = (
+                    "rjct.event.already_unsubscribed" if ended else "rjct.subscription_code.invalid"
+                )
+        return done, refused
+
+    def active_subscriptions(self) -> list[dict[str, Any]]:
+        rows = self.store.query(
+            f"SELECT code, agency, reg_event_type, household_id, area, callback, receiver_id,"
+            f" after_position FROM {SUBSCRIPTIONS} WHERE status = 'subscribe'"
+        )
+        names = (
+            "code",
+            "agency",
+            "reg_event_type",
+            "household_id",
+            "area",
+            "callback",
+            "receiver_id",
+            "after_position",
+        )
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    # -- transactions (status only: no personal data is kept)
+
+    def remember(
+        self,
+        agency: str,
+        transaction_id: str,
+        correlation_id: str,
+        kind: str,
+        refs: list[dict[str, Any]],
+    ) -> None:
+        kept = [
+            {
+                k: r[k]
+                for k in ("reference_id", "timestamp", "status", "status_reason_code")
+                if k in r
+            }
+            for r in refs
+        ]
+        with self.store.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {TRANSACTIONS} (correlation_id, agency, transaction_id, kind, refs,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (correlation_id, agency, transaction_id, kind, json.dumps(kept), dci.now()),
+            )
+
+    def transaction(self, agency: str, request_: Mapping[str, Any]) -> dict[str, Any] | None:
+        kind = {"subscibe": "subscribe"}.get(request_["txn_type"], request_["txn_type"])
+        attribute, value = request_["attribute_type"], request_["attribute_value"]
+        rows = self.store.query(
+            f"SELECT correlation_id, transaction_id, refs FROM {TRANSACTIONS}"
+            " WHERE agency = ? AND kind = ? ORDER BY created_at",
+            (agency, kind),
+        )
+        for correlation_id, transaction_id, refs_text in rows:
+            refs = json.loads(refs_text)
+            if attribute == "transaction_id" and transaction_id == value:
+                return {
+                    "transaction_id": transaction_id,
+                    "correlation_id": correlation_id,
+                    "search_response": refs,
+                }
+            if attribute == "correlation_id" and correlation_id == value:
+                return {
+                    "transaction_id": transaction_id,
+                    "correlation_id": correlation_id,
+                    "search_response": refs,
+                }
+            if attribute == "reference_id_list":
+                chosen = [r for r in refs if r["reference_id"] in value]
+                if chosen:
+                    return {
+                        "transaction_id": transaction_id,
+                        "correlation_id": correlation_id,
+                        "search_response": chosen,
+                    }
+        return None
+
+    # -- notifications
+
+    def notify_step(self) -> int:
+        """Send what the subscriptions have to send now; the number of events notified."""
+        self.ensure_tables()
+        subscriptions = self.active_subscriptions()
+        upto = self.filter.caught_up_to()
+        waiting = [s for s in subscriptions if int(s["after_position"]) < upto]
+        if not waiting:
+            return 0
+        start = min(int(s["after_position"]) for s in waiting)
+        notifications = self.svc.casework.recorder.select_notifications(
+            start, SCAN, stop=upto, topics=list(EVENT_TOPICS.values()), inclusive_of_start=False
+        )
+        scanned = notifications[-1].id if len(notifications) == SCAN else upto
+        sent = 0
+        for subscription in waiting:
+            sent += self._notify(subscription, notifications, scanned)
+        return sent
+
+    def _notify(
+        self, subscription: dict[str, Any], notifications: Iterable[Any], scanned: int
+    ) -> int:
+        before = int(subscription["after_position"])
+        with self.store.transaction() as cur:  # claim (before, scanned]: one process sends it
+            cur.execute(
+                f"UPDATE {SUBSCRIPTIONS} SET after_position = ?"
+                " WHERE code = ? AND after_position = ? AND status = 'subscribe'",
+                (scanned, subscription["code"], before),
+            )
+            if cur.rowcount != 1:
+                return 0
+        agency = subscription["agency"]
+        event = dci.REG_EVENT_TYPES[subscription["reg_event_type"]]
+        area = [tuple(pair) for pair in json.loads(subscription["area"])]
+        deliveries = []
+        for notification in notifications:
+            if notification.id <= before or notification.topic != EVENT_TOPICS[event]:
+                continue
+            household_id = str(notification.originator_id)
+            if subscription["household_id"] and household_id != subscription["household_id"]:
+                continue
+            if area and not self._in_area(household_id, area):
+                continue
+            envelope = from_notification(self.svc.casework, notification, self.tenant, sealed=True)
+            delivery = self.filter.deliver(agency, envelope)
+            if delivery is not None:
+                deliveries.append(delivery)
+        if not deliveries:
+            return 0
+        body = notify_body(self.sender_id, subscription, deliveries)
+        self.send(agency, subscription["callback"], "notify", body, deliveries=deliveries)
+        return len(deliveries)
+
+    def _in_area(self, household_id: str, area: list[tuple[str, str]]) -> bool:
+        try:
+            household = self.svc.casework.get_household(household_id)
+        except DomainError:
+            return False
+        return all(getattr(household, name) == value for name, value in area)
+
+    # -- callbacks
+
+    def signed(self, agency: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The message with its `signature` (and `key_id`): the system's Ed25519 signature
+        over header and message, as a document of `signed_topic(agency)`; agencies check it
+        against `GET /api/v1/keys` (`adapters.signing.Verifier.verify_document`)."""
+        return self.signer.sign_document(signed_topic(agency), None, body)
+
+    def later(self, job: Callable[[], None]) -> None:
+        self.start()
+        assert self.worker is not None
+        self.worker.jobs.put(job)
+
+    def send(
+        self,
+        agency: str,
+        base: str,
+        action: str,
+        body: dict[str, Any],
+        *,
+        deliveries: list[Any] | None = None,
+    ) -> bool:
+        """POST one callback (`<base>/registry/<action>`), a few tries; counted in the
+        agency's delivery state (channel dci). The households it names are one row of the
+        read log once it is delivered (channel api, endpoint `/dci/registry/<action>`)."""
+        deliveries = deliveries or []
+        count = len(deliveries)
+        position = max((int(d.envelope["position"]) for d in deliveries), default=0)
+        url = f"{base}/registry/{action}"
+        data = json.dumps(self.signed(agency, body), ensure_ascii=False).encode("utf-8")
+        error = None
+        for attempt in range(ATTEMPTS):
+            outbound = urllib.request.Request(  # noqa: S310 - https or loopback http only
+                url, data=data, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(outbound, timeout=TIMEOUT) as answer:  # noqa: S310
+                    answer.read()
+                error = None
+                break
+            except (urllib.error.URLError, OSError) as failure:
+                error = f"{action}: {type(failure).__name__}"
+                time.sleep(0.2 * 2**attempt)
+        try:
+            self.record_delivery(
+                self.svc.views,
+                agency,
+                "dci",
+                position,
+                delivered=count if error is None else 0,
+                failed=0 if error is None else max(count, 1),
+                error=error,
+            )
+        except DATABASE_ERRORS as failure:
+            log.warning("dci: delivery state not recorded (%s)", type(failure).__name__)
+        if error is not None:
+            log.warning("dci: callback %s to agency %s failed (%s)", action, agency, error)
+        elif deliveries:
+            self.record_reads(
+                self.store, agency, "api", f"/dci/registry/{action}", [d.read for d in deliveries]
+            )
+        return error is None
+
+
+class Worker(threading.Thread):
+    """Runs the callbacks queued by the routes, and polls the subscriptions."""
+
+    def __init__(self, registry: Registry, poll_seconds: float) -> None:
+        super().__init__(name="dci-callbacks", daemon=True)
+        self.registry = registry
+        self.poll_seconds = poll_seconds
+        self.jobs: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def run(self) -> None:
+        last_poll = 0.0
+        while not self._stopped.is_set():
+            try:
+                job = self.jobs.get(timeout=self.poll_seconds)
+            except queue.Empty:
+                job = None
+            try:
+                if job is not None:
+                    job()
+                if time.monotonic() - last_poll >= self.poll_seconds:
+                    last_poll = time.monotonic()
+                    self.registry.notify_step()
+            except Exception as failure:  # noqa: BLE001 - the worker must go on
+                log.warning("dci: worker step failed (%s)", type(failure).__name__)
+
+
+def signed_topic(agency: str) -> str:
+    """What a DCI message to this agency is signed as (bound to the agency: a message meant
+    for one agency does not verify as another's)."""
+    return f"casework.dci.{agency}"
+
+
+SUBSCRIBE_CODES = (
+    "rjct.reference_id.invalid",
+    "rjct.reference_id.duplicate",
+    "rjct.timestamp.invalid",
+    "rjct.notify_types.invalid",
+    "rjct.notify_details.invalid",
+    "rjct.person_id.invalid",
+    "rjct.event.already_subscribed",
+)
+
+
+# ---- records from deliveries -----------------------------------------------------------------
+
+
+def _nik_of(person: Mapping[str, Any] | None) -> str | None:
+    return person.get("nik") if isinstance(person, Mapping) else None
+
+
+def identifier_shown(deliveries: list[Any], query: dci.Query) -> bool:
+    """Whether what the agency is given holds the identifier it searched for in clear (an
+    agency that sees pseudonyms cannot look a NIK up: that would link the two)."""
+    for delivery in deliveries:
+        data = delivery.envelope.get("data") or {}
+        if query.id_type in dci.HOUSEHOLD_ID_TYPES and data.get("kk_number") == query.value:
+            return True
+        if query.id_type in dci.PERSON_ID_TYPES and query.value in (
+            _nik_of(data.get("head")),
+            _nik_of(data.get("person")),
+        ):
+            return True
+    return False
+
+
+def person(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A person as the spec's household examples show one (identifier, name, sex, birth
+    date), with only the fields delivered; the identifier is the NIK (UIN) when the agreement
+    opens NIKs, else the agency's pseudonym."""
+    if not isinstance(data, Mapping):
+        return {}
+    found: dict[str, Any] = {}
+    nik = data.get("nik")
+    if isinstance(nik, str):
+        found["identifier_type"] = "UIN" if nik.isdigit() and len(nik) == 16 else "PSEUDONYM"
+        found["identifier_value"] = nik
+    if data.get("name"):
+        found["name"] = {"first_name": data["name"]}
+    if data.get("sex"):
+        found["sex"] = data["sex"]
+    if data.get("birth_date"):
+        found["birth_date"] = data["birth_date"]
+    return found
+
+
+def member(data: Mapping[str, Any] | None, relationship: str | None) -> dict[str, Any]:
+    found: dict[str, Any] = {"demographic_info": {"person": person(data)}}
+    nik = _nik_of(data)
+    if nik:
+        found["member_identifier"] = nik
+    if relationship:
+        found["relationship_head"] = relationship
+    return found
+
+
+def _attributes(envelope: Mapping[str, Any]) -> list[dict[str, Any]]:
+    agreement = envelope.get("agreement") or {}
+    return [
+        {"name": "stream_id", "value": envelope.get("stream_id")},
+        {"name": "agreement_version", "value": agreement.get("version")},
+        {"name": "position", "value": envelope.get("position")},
+    ]
+
+
+ADDRESS_FIELDS = ("address", "rt", "rw", "kelurahan", "kecamatan")
+
+
+def _address(data: Mapping[str, Any]) -> dict[str, Any]:
+    address = {name: data[name] for name in ADDRESS_FIELDS if data.get(name)}
+    if "address" in address:
+        address["address_line1"] = address.pop("address")
+    return address
+
+
+def household_record(deliveries: list[Any]) -> dict[str, Any]:
+    """The household (the spec's `Household` record) from the events delivered of it, in
+    order: registration, members added, removed, rejoined or deceased, moves; an event the
+    agreement does not give leaves no trace (a member whose removal is not delivered stays)."""
+    record: dict[str, Any] = {"@type": "Household"}
+    members: dict[str, dict[str, Any]] = {}  # by NIK or pseudonym, in order of joining
+
+    def join(person_data: Any, relationship: str | None) -> None:
+        found = member(person_data, relationship)
+        found["membership_status"] = "active"
+        members[found.get("member_identifier") or f"#{len(members)}"] = found
+
+    def status(nik: Any, value: str) -> None:
+        if isinstance(nik, str) and nik in members:
+            members[nik]["membership_status"] = value
+
+    for delivery in deliveries:
+        envelope = delivery.envelope
+        data = envelope.get("data") or {}
+        kind = envelope.get("type")
+        if kind == "HouseholdRegistered":
+            if data.get("kk_number"):
+                record["household_identifier"] = data["kk_number"]
+            if address := _address(data):
+                record["address"] = address
+            if data.get("head"):
+                record["household_head_info"] = {"person": person(data["head"])}
+                join(data["head"], "kepala_keluarga")
+            record["registration_date"] = envelope.get("occurred_at")
+        elif kind in ("MemberAdded", "MemberRejoined"):
+            join(data.get("person"), data.get("relationship"))
+        elif kind == "MemberRemoved":
+            status(data.get("nik"), data.get("status") or "removed")
+        elif kind == "DeathRecorded":
+            status(data.get("nik"), "deceased")
+        elif kind == "HouseholdRelocated" and (address := _address(data)):
+            record["address"] = address
+        record["last_update"] = envelope.get("recorded_at")
+    listed = list(members.values())
+    record["household_size"] = sum(1 for m in listed if m["membership_status"] == "active")
+    record["member_list"] = [{"household_member": m} for m in listed]
+    record["additional_attributes"] = _attributes(deliveries[-1].envelope)
+    return record
+
+
+def notify_body(
+    sender_id: str, subscription: Mapping[str, Any], deliveries: list[Any]
+) -> dict[str, Any]:
+    events = []
+    for delivery in deliveries:
+        envelope = delivery.envelope
+        kind = envelope["type"]
+        if kind == "HouseholdRegistered":
+            records = household_record([delivery])
+        else:
+            data = envelope.get("data") or {}
+            records = {
+                "@type": "Member",
+                "household_member": member(data.get("person"), data.get("relationship")),
+                "additional_attributes": _attributes(envelope),
+            }
+        events.append(
+            {
+                "reference_id": f"{subscription['code']}:{envelope['position']}",
+                "timestamp": dci.now(),
+                "data": {
+                    "version": dci.VERSION,
+                    "reg_type": dci.REG_TYPE,
+                    "reg_event_type": REG_EVENT_OF[kind],
+                    "response_entity": ENTITY[kind],
+                    "reg_records": records,
+                },
+            }
+        )
+    header = dci.callback_header(
+        "notify", sender_id, subscription["receiver_id"], len(events), len(events)
+    )
+    message = {"transaction_id": subscription["code"], "notify_event": events}
+    return {"header": header, "message": message}
+
+
+# ---- the routes -------------------------------------------------------------------------------
+
+
+def registry(app: Flask | None = None) -> Registry:
+    """This app's registry, made on first use, on the agency filter of its databases
+    (`DCI_POLL_SECONDS`: how often the subscriptions are polled, 1 s)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("casework.dci")
+    if found is None:
+        svc = app.extensions["casework"]
+        settings = svc.settings
+        chosen = agency_filter.AgencyFilter(
+            svc.views,
+            reader_codec(svc.store, settings.master_key, settings.key_cache),
+            agency_filter.pseudonym_secret(settings),
+            read_key=settings.secret_key,
+        )
+        found = Registry(
+            svc,
+            chosen,
+            agency_filter.record_reads,
+            agency_delivery.record_delivery,
+            float(app.config.get("DCI_POLL_SECONDS", 1.0)),
+        )
+        app.extensions["casework.dci"] = found
+    return found
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
+
+
+# The synchronous routes and the action of their answer's header.
+SYNC_ACTIONS = {"dci.sync_search": "on-search", "dci.sync_txn_status": "txn-on-status"}
+
+
+def _refused(refusal: dci.Refused) -> Response:
+    """The ERR answer: an asynchronous route's acknowledgement, or a synchronous route's
+    answer with its header's status rjct (both with the HTTP error shape, `errors`)."""
+    action = SYNC_ACTIONS.get(request.endpoint or "")
+    if action is None:
+        body = dci.err(refusal.code, refusal.message)
+    else:
+        body = dci.sync_err(refusal, action, f"casework.{services().settings.tenant}")
+    return _answer(body, refusal.status)
+
+
+@bp.before_app_request
+def _resume() -> None:
+    """Once per process, at its first request: the notifier again when subscriptions wait
+    (after a restart; otherwise the first asynchronous DCI request starts it)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("casework.dci_resumed"):
+        return
+    app.extensions["casework.dci_resumed"] = True
+    store = services().store
+    try:
+        waiting = store.table_exists(SUBSCRIPTIONS) and store.query_one(
+            f"SELECT 1 FROM {SUBSCRIPTIONS} WHERE status = 'subscribe'"
+        )
+    except DATABASE_ERRORS as failure:
+        log.warning("dci: subscriptions not read (%s)", type(failure).__name__)
+        return
+    if waiting:
+        registry(app).start()
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    """Least privilege (app/read_policy.py): 401 without a valid token, 403 for any role but
+    an agency's; both in the spec's error shapes."""
+    if request.endpoint is None:
+        return None
+    policy = read_policy.policy_for(request.endpoint)
+    try:
+        actor = api_actor(services().casework)
+    except Unauthenticated:
+        refusal = dci.Refused(
+            "err.request.unauthorized", "authorization", "a valid bearer token", 401
+        )
+        response = _refused(refusal)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+        return response
+    except TooManyFailures as failure:
+        refusal = dci.Refused("err.request.too_many_requests", "authorization", "wait", 429)
+        response = _refused(refusal)
+        response.headers["Retry-After"] = str(failure.seconds)
+        return response
+    if actor.role not in policy.roles:
+        return _refused(dci.Refused("err.request.forbidden", "actor", "agencies only", 403))
+    request.environ["casework.dci_actor"] = actor
+    return None
+
+
+def _actor() -> Actor:
+    return request.environ["casework.dci_actor"]
+
+
+def _body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise dci.Refused(
+            "err.request.bad", "body", "a JSON object (Content-Type: application/json)"
+        )
+    return body
+
+
+def _agreement(reg: Registry) -> tuple[str, Any]:
+    agency = _actor().opd
+    terms = reg.terms(agency)
+    if terms is None:
+        raise dci.Refused(
+            "err.request.forbidden", "agreement", "no data-sharing agreement in force", 403
+        )
+    return agency, terms
+
+
+def _run(action: str, asynchronous: bool, work: Callable[..., Response]) -> Response:
+    try:
+        header, message = dci.read_envelope(_body(), action, asynchronous=asynchronous)
+        reg = registry()
+        reg.ensure_tables()
+        agency, terms = _agreement(reg)
+        return work(reg, agency, terms, header, message)
+    except dci.Refused as refusal:
+        return _refused(refusal)
+
+
+def _searched(
+    reg: Registry, agency: str, message: Mapping[str, Any], correlation_id: str
+) -> tuple[dict[str, Any], list]:
+    transaction_id, queries = dci.read_search(message)
+    items, reads = [], []
+    for query in queries:
+        records, deliveries = reg.search(agency, query)
+        items.append(dci.search_item(query, records))
+        reads.extend(deliveries)
+    answer = {
+        "transaction_id": transaction_id,
+        "correlation_id": correlation_id,
+        "search_response": items,
+    }
+    reg.remember(agency, transaction_id, correlation_id, "search", items)
+    return answer, reads
+
+
+def _record(reg: Registry, agency: str, endpoint: str, deliveries: list) -> None:
+    if deliveries:
+        reg.record_reads(reg.store, agency, "api", endpoint, [d.read for d in deliveries])
+
+
+@bp.post("/registry/sync/search")
+def sync_search() -> Response:
+    def work(reg, agency, terms, header, message):
+        correlation_id = dci.new_id()
+        answer, deliveries = _searched(reg, agency, message, correlation_id)
+        _record(reg, agency, request.url_rule.rule, deliveries)
+        items = answer["search_response"]
+        done = sum(1 for i in items if i["status"] == "succ")
+        body = {
+            "header": dci.callback_header(
+                "on-search", reg.sender_id, header.sender_id, len(items), done
+            ),
+            "message": answer,
+        }
+        return _answer(reg.signed(agency, body))
+
+    return _run("search", False, work)
+
+
+@bp.post("/registry/search")
+def search() -> Response:
+    def work(reg, agency, terms, header, message):
+        correlation_id = dci.new_id()
+        answer, deliveries = _searched(reg, agency, message, correlation_id)
+        items = answer["search_response"]
+        done = sum(1 for i in items if i["status"] == "succ")
+        body = {
+            "header": dci.callback_header(
+                "on-search", reg.sender_id, header.sender_id, len(items), done
+            ),
+            "message": answer,
+        }
+        reg.later(
+            lambda: reg.send(agency, header.sender_uri, "on-search", body, deliveries=deliveries)
+        )
+        return _answer(dci.ack(correlation_id))
+
+    return _run("search", True, work)
+
+
+@bp.post("/registry/subscribe")
+def subscribe() -> Response:
+    def work(reg, agency, terms, header, message):
+        transaction_id, requests = dci.read_subscribe(message)
+        correlation_id = dci.new_id()
+        items = [
+            reg.subscribe(agency, terms, header, transaction_id, query, criteria)
+            for query, criteria in requests
+        ]
+        reg.remember(agency, transaction_id, correlation_id, "subscribe", items)
+        done = sum(1 for i in items if i["status"] == "succ")
+        body = {
+            "header": dci.callback_header(
+                "on-subscribe", reg.sender_id, header.sender_id, len(items), done
+            ),
+            "message": {
+                "transaction_id": transaction_id,
+                "correlation_id": correlation_id,
+                "subscribe_response": items,
+            },
+        }
+        reg.later(lambda: reg.send(agency, header.sender_uri, "on-subscribe", body))
+        return _answer(dci.ack(correlation_id))
+
+    return _run("subscribe", True, work)
+
+
+@bp.post("/registry/unsubscribe")
+def unsubscribe() -> Response:
+    def work(reg, agency, terms, header, message):
+        transaction_id, codes = dci.read_unsubscribe(message)
+        correlation_id = dci.new_id()
+        done, refused = reg.unsubscribe(agency, codes)
+        answer: dict[str, Any] = {
+            "transaction_id": transaction_id,
+            "correlation_id": correlation_id,
+            "timestamp": dci.now(),
+            "status": "succ" if not refused else "rjct",
+            "subscription_status": done,
+        }
+        if refused:
+            answer["status_reason_code"] = sorted(refused.values())[-1]
+            answer["status_reason_message"] = "; ".join(
+                f"{code}: {reason}" for code, reason in refused.items()
+            )[:999]
+        body = {
+            "header": dci.callback_header(
+                "on-unsubscribe", reg.sender_id, header.sender_id, len(codes), len(done)
+            ),
+            "message": answer,
+        }
+        reg.later(lambda: reg.send(agency, header.sender_uri, "on-unsubscribe", body))
+        return _answer(dci.ack(correlation_id))
+
+    return _run("unsubscribe", True, work)
+
+
+def _status(
+    reg: Registry, agency: str, header: dci.Header, message: Mapping[str, Any]
+) -> dict[str, Any]:
+    transaction_id, request_ = dci.read_txn_status(message)
+    found = reg.transaction(agency, request_)
+    if found is None:
+        raise dci.Refused(
+            "err.request.not_found",
+            "message.txnstatus_request.attribute_value",
+            "no transaction of this agency matches",
+            404,
+        )
+    return {
+        "header": dci.callback_header("txn-on-status", reg.sender_id, header.sender_id, 1, 1),
+        "message": {
+            "transaction_id": transaction_id,
+            "correlation_id": found["correlation_id"],
+            "txnstatus_response": {"txn_type": request_["txn_type"], "txn_status": found},
+        },
+    }
+
+
+@bp.post("/registry/sync/txn/status")
+def sync_txn_status() -> Response:
+    def work(reg, agency, terms, header, message):
+        return _answer(reg.signed(agency, _status(reg, agency, header, message)))
+
+    return _run("txn-status", False, work)
+
+
+@bp.post("/registry/txn/status")
+def txn_status() -> Response:
+    def work(reg, agency, terms, header, message):
+        body = _status(reg, agency, header, message)
+        reg.later(lambda: reg.send(agency, header.sender_uri, "txn/on-status", body))
+        return _answer(dci.ack(body["message"]["correlation_id"]))
+
+    return _run("txn-status", True, work)

@@ -1,0 +1,303 @@
+"""The DCI envelope's checks and answers (app/dci_protocol.py) and the records built from what
+the agency filter delivers (app/dci.py), with fake deliveries; every body checked against the
+SPDCI social registry's OpenAPI document (tests/support/dci_spec.py)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app import dci, dci_protocol
+from app.dci_protocol import Refused
+from tests.support import dci_spec
+
+NIK = "1571015203850007"
+KK = "1571010101200003"
+TS = "2026-03-01T08:00:00+07:00"
+
+
+def search_body(**query: Any) -> dict[str, Any]:
+    return {
+        "signature": "Signature: test",
+        "header": {
+            "version": "1.0.0",
+            "message_id": "m-1",
+            "message_ts": TS,
+            "action": "search",
+            "sender_id": "bpjs.example.org",
+            "sender_uri": "https://bpjs.example.org/dci",
+            "total_count": 1,
+        },
+        "message": {
+            "transaction_id": "t-1",
+            "search_request": [
+                {
+                    "reference_id": "r-1",
+                    "timestamp": TS,
+                    "search_criteria": {
+                        "reg_event_type": "REGISTER",
+                        "query_type": "idtype-value",
+                        "query": query or {"type": "UIN", "value": NIK},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_a_valid_search_is_valid_by_the_spec_and_read_as_one_query():
+    body = search_body()
+    assert dci_spec.request_errors("/registry/search", body) == []
+    header, message = dci_protocol.read_envelope(body, "search", asynchronous=True)
+    assert header.sender_uri == "https://bpjs.example.org/dci"
+    transaction_id, (query,) = dci_protocol.read_search(message)
+    assert (transaction_id, query.id_type, query.value, query.reject) == ("t-1", "UIN", NIK, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "field"),
+    [
+        (lambda b: b.pop("header"), "err.request.bad", "header"),
+        (lambda b: b["header"].pop("message_id"), "err.request.bad", "header.message_id"),
+        (
+            lambda b: b["header"].update(message_ts="yesterday"),
+            "err.request.bad",
+            "header.message_ts",
+        ),
+        (
+            lambda b: b["header"].update(message_ts="2026-03-01T08:00:00"),
+            "err.request.bad",
+            "header.message_ts",
+        ),
+        (lambda b: b["header"].update(action="subscribe"), "err.request.bad", "header.action"),
+        (lambda b: b["header"].update(total_count="1"), "err.request.bad", "header.total_count"),
+        (
+            lambda b: b["header"].update(version="2.0.0"),
+            "err.version.not_supported",
+            "header.version",
+        ),
+        (
+            lambda b: b["header"].update(is_msg_encrypted=True),
+            "err.encryption.invalid",
+            "header.is_msg_encrypted",
+        ),
+        (
+            lambda b: b["header"].update(sender_uri="http://bpjs.example.org/dci"),
+            "err.sender_uri.invalid",
+            "header.sender_uri",
+        ),
+        (
+            lambda b: b["header"].update(sender_uri="ftp://127.0.0.1/x"),
+            "err.sender_uri.invalid",
+            "header.sender_uri",
+        ),
+        (lambda b: b["header"].pop("sender_uri"), "err.sender_uri.invalid", "header.sender_uri"),
+        (lambda b: b.update(signature=5), "err.signature.invalid", "signature"),
+        (lambda b: b.update(message=[]), "err.request.bad", "message"),
+    ],
+)
+def test_a_malformed_envelope_is_refused_naming_the_field(change, code, field):
+    body = search_body()
+    change(body)
+    with pytest.raises(Refused) as refused:
+        dci_protocol.read_envelope(body, "search", asynchronous=True)
+    assert (refused.value.code, refused.value.field) == (code, field)
+    answer = dci_protocol.err(refused.value.code, refused.value.message)
+    assert answer["message"]["error"]["message"].startswith(field)
+    for status in (400, 403):
+        assert dci_spec.response_errors("/registry/search", status, answer) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda m: m.pop("transaction_id"), "message.transaction_id"),
+        (lambda m: m.update(search_request=[]), "message.search_request"),
+        (
+            lambda m: m["search_request"][0].pop("reference_id"),
+            "message.search_request[0].reference_id",
+        ),
+        (
+            lambda m: m["search_request"][0].update(timestamp="now"),
+            "message.search_request[0].timestamp",
+        ),
+        (
+            lambda m: m["search_request"][0]["search_criteria"].pop("query"),
+            "message.search_request[0].search_criteria.query",
+        ),
+        (
+            lambda m: m["search_request"][0]["search_criteria"].update(query_type="sql"),
+            "message.search_request[0].search_criteria.query_type",
+        ),
+        (
+            lambda m: m["search_request"][0]["search_criteria"].update(reg_event_type="BIRTH"),
+            "message.search_request[0].search_criteria.reg_event_type",
+        ),
+    ],
+)
+def test_a_malformed_search_message_is_refused_naming_the_field(change, field):
+    message = search_body()["message"]
+    change(message)
+    with pytest.raises(Refused) as refused:
+        dci_protocol.read_search(message)
+    assert refused.value.field == field
+
+
+def test_loopback_http_and_https_are_the_only_callback_addresses():
+    assert dci_protocol.callback_base("http://127.0.0.1:8080/x/") == "http://127.0.0.1:8080/x"
+    assert dci_protocol.callback_base("http://[::1]:8080/x") == "http://[::1]:8080/x"
+    assert dci_protocol.callback_base("http://localhost/x") == "http://localhost/x"
+    for refused in ("http://10.0.0.1/x", "http://example.org/x", "file:///etc/passwd", "https:"):
+        with pytest.raises(Refused):
+            dci_protocol.callback_base(refused)
+
+
+def test_queries_this_registry_does_not_answer_are_rejected_with_the_specs_reason():
+    for query in ({"type": "MOBILE", "value": "0812"}, {"type": "UIN", "value": ""}):
+        _, (read,) = dci_protocol.read_search(search_body(**query)["message"])
+        assert read.reject is not None and read.reject[0] == "rjct.search_criteria.invalid"
+        item = dci_protocol.search_item(read, None)
+        assert item["status"] == "rjct"
+    expression = search_body()["message"]
+    expression["search_request"][0]["search_criteria"]["query_type"] = "expression"
+    _, (read,) = dci_protocol.read_search(expression)
+    assert read.reject is not None
+
+
+def test_a_bad_page_is_that_requests_rejection_with_the_specs_reason():
+    message = search_body()["message"]
+    message["search_request"][0]["search_criteria"]["pagination"] = {"page_size": 0}
+    _, (read,) = dci_protocol.read_search(message)
+    assert read.reject is not None and read.reject[0] == "rjct.pagination.invalid"
+    assert "pagination.page_size" in read.reject[1]
+
+
+def test_search_pages_follow_the_requested_pagination():
+    query = dci_protocol.Query("r", page_size=2, page_number=2)
+    item = dci_protocol.search_item(query, [{"n": i} for i in range(5)])
+    assert item["data"]["reg_records"] == [{"n": 2}, {"n": 3}]
+    assert item["pagination"] == {"page_size": 2, "page_number": 2, "total_count": 5}
+
+
+# ---- records from fake deliveries ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    envelope: dict[str, Any]
+    read: Any = None
+
+
+def envelope(kind: str, position: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": f"e{position}",
+        "position": position,
+        "stream_id": "7b1c5d1e-0000-4000-8000-000000000001",
+        "stream_type": "Household",
+        "type": kind,
+        "occurred_at": "2026-01-02T00:00:00Z",
+        "recorded_at": "2026-01-02T00:00:01Z",
+        "data": data,
+        "agreement": {"agency": "BPJSKES", "version": 1},
+    }
+
+
+OPENED = [
+    Delivery(
+        envelope(
+            "HouseholdRegistered",
+            10,
+            {
+                "kk_number": KK,
+                "kelurahan": "Simpang IV Sipin",
+                "kecamatan": "Telanaipura",
+                "head": {"nik": NIK, "name": "Siti", "sex": "F", "birth_date": "1985-03-12"},
+            },
+        )
+    ),
+    Delivery(
+        envelope(
+            "MemberAdded",
+            12,
+            {
+                "person": {"nik": "1571016503100002", "name": "Budi"},
+                "relationship": "anak",
+            },
+        )
+    ),
+]
+PSEUDONYMS = [
+    Delivery(
+        envelope("HouseholdRegistered", 10, {"kk_number": "ps1.ab", "head": {"nik": "ps1.cd"}})
+    )
+]
+
+
+def test_a_household_record_holds_only_what_was_delivered():
+    record = dci.household_record(OPENED)
+    assert record["household_identifier"] == KK
+    assert record["household_size"] == 2
+    head = record["household_head_info"]["person"]
+    assert head == {
+        "identifier_type": "UIN",
+        "identifier_value": NIK,
+        "name": {"first_name": "Siti"},
+        "sex": "F",
+        "birth_date": "1985-03-12",
+    }
+    assert record["member_list"][1]["household_member"]["relationship_head"] == "anak"
+    hidden = dci.household_record(PSEUDONYMS)
+    assert hidden["household_head_info"]["person"] == {
+        "identifier_type": "PSEUDONYM",
+        "identifier_value": "ps1.cd",
+    }
+    assert "address" not in hidden and "first_name" not in str(hidden)
+
+
+def test_an_identifier_is_searchable_only_when_delivered_in_clear():
+    by_nik = dci_protocol.Query("r", id_type="UIN", value=NIK)
+    by_kk = dci_protocol.Query("r", id_type="HOUSEHOLD_ID", value=KK)
+    member = dci_protocol.Query("r", id_type="NIN", value="1571016503100002")
+    assert all(dci.identifier_shown(OPENED, q) for q in (by_nik, by_kk, member))
+    assert not any(dci.identifier_shown(PSEUDONYMS, q) for q in (by_nik, by_kk, member))
+
+
+def test_notifications_are_what_the_spec_describes():
+    subscription = {"code": "s1", "receiver_id": "bpjs.example.org"}
+    body = dci.notify_body("casework.1571", subscription, OPENED)
+    assert dci_spec.callback_errors("notify", body) == []
+    events = body["message"]["notify_event"]
+    assert [e["data"]["reg_event_type"] for e in events] == ["REGISTER", "NewHouseHoldMember"]
+    assert [e["data"]["response_entity"] for e in events] == ["Household", "Member"]
+    broken = copy.deepcopy(body)
+    del broken["message"]["notify_event"][0]["data"]["response_entity"]
+    assert dci_spec.callback_errors("notify", broken) != []  # the validator does catch faults
+
+
+def test_a_search_answer_is_what_the_spec_describes():
+    _, (query,) = dci_protocol.read_search(search_body()["message"])
+    items = [dci_protocol.search_item(query, [dci.household_record(OPENED)])]
+    body = {
+        "header": dci_protocol.callback_header("on-search", "casework.1571", "bpjs", 1, 1),
+        "message": {"transaction_id": "t-1", "correlation_id": "c-1", "search_response": items},
+    }
+    assert dci_spec.response_errors("/registry/sync/search", 200, body) == []
+    assert dci_spec.callback_errors("on-search", body) == []
+
+
+def test_a_members_removal_or_death_counts_only_when_delivered():
+    removed = Delivery(
+        envelope(
+            "MemberRemoved",
+            14,
+            {"nik": "1571016503100002", "kind": "moved_out", "status": "moved_out"},
+        )
+    )
+    record = dci.household_record([*OPENED, removed])
+    assert record["household_size"] == 1
+    statuses = [m["household_member"]["membership_status"] for m in record["member_list"]]
+    assert statuses == ["active", "moved_out"]
+    assert dci.household_record(OPENED)["household_size"] == 2
