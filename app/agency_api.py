@@ -53,6 +53,7 @@ def agency_events() -> AgencyEvents:
             codec(),
             agency_filter.pseudonym_secret(settings),
             read_key=settings.secret_key,
+            stored=agency_filter.stored_terms(kept.casework),
         )
         found = AgencyEvents(kept.casework, settings.tenant, agencies, Signer(settings.signing_key))
         current_app.extensions[_EVENTS] = found

@@ -699,6 +699,7 @@ def registry(app: Flask | None = None) -> Registry:
             reader_codec(svc.store, settings.master_key, settings.key_cache),
             agency_filter.pseudonym_secret(settings),
             read_key=settings.secret_key,
+            stored=agency_filter.stored_terms(svc.casework),
         )
         found = Registry(
             svc,

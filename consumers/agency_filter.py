@@ -6,9 +6,10 @@ interface) calls `AgencyFilter.deliver` with the envelope exactly as on `casewor
 The rules, in order:
 
 1. the agency's agreement is in force today (`current`: defined, not revoked, today within
-   its validity);
+   its validity), as the store holds it now when `stored` is given;
 2. the version in force at the event's position (the latest recorded before it: a change
-   applies from its position on) allows the event type;
+   applies from its position on) allows the event type, less what a later version no longer
+   allows (`narrowed`);
 3. the household (or the person without papers) lies inside the agreement's area, as the
    agencies view knows it now; program events have no area;
 4. no person the event names is restricted (UU PDP) or erased (their key is destroyed).
@@ -24,8 +25,9 @@ it is in clear (a program's or an agreement's).
 Callers wait until `caught_up_to()` reaches an event's position before calling `deliver`:
 the agencies view must have applied everything up to it (a change or a revocation, a
 household's move, a restriction). The view applies each Kafka partition on its own, so an
-agreement's own event can trail an event of another partition by a poll (see
-docs/agencies.md).
+agreement's own event can trail an event of another partition by a poll: `stored` (the
+agreement as the store holds it, `stored_terms`) closes that window for revocations and
+narrowing changes (see docs/agencies.md).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from adapters.codec import ERASED_ID, PREFIX, Codec, is_erased
 from adapters.db import Database
 from adapters.settings import Settings, kept_secret
 from domain.city import today as city_today
+from domain.errors import NotFound
 from domain.use_case import Actor
 from projections import agencies as view
 
@@ -138,11 +141,16 @@ class AgencyFilter:
         pseudonym_secret: bytes,
         *,
         read_key: str | None = None,
+        stored: Callable[[str], Terms | None] | None = None,
     ) -> None:
         self.views = views
         self.codec = codec
         self.secret = pseudonym_secret
         self.read_key = read_key
+        # the agreement as the store holds it now (`stored_terms`): stricter than the view,
+        # which may trail it by a poll of another partition
+        self.stored = stored
+        self._latest: dict[str, Terms | None] = {}
         self._lock = threading.Lock()
         self._loaded_at = 0.0
         self._versions: dict[str, list[Terms]] = {}
@@ -161,8 +169,10 @@ class AgencyFilter:
         versions: dict[str, list[Terms]] = {}
         for row in view.versions(self.views):
             versions.setdefault(row["agency"], []).append(terms_of(row))
+        latest = {agency: self.stored(agency) for agency in versions} if self.stored else {}
         with self._lock:
             self._versions = versions
+            self._latest = latest
             self._areas = {}
             self._restricted = {}
             self._loaded_at = time.monotonic()
@@ -188,6 +198,15 @@ class AgencyFilter:
         if not found:
             return None
         latest = found[-1]
+        if self.stored is not None:
+            # a revocation or a change the store holds and the view has not applied yet
+            # counts already
+            with self._lock:
+                stored = self._latest.get(agency, latest)
+            if stored is None or stored.version < latest.version:
+                stored = latest
+            if stored.revoked_at is not None or stored.version > latest.version:
+                latest = stored
         return latest if latest.in_force(today or city_today()) else None
 
     def _area(self, stream_id: str) -> tuple[str, str | None] | None:
@@ -206,20 +225,22 @@ class AgencyFilter:
         self, agency: str, envelope: dict[str, Any], today: dt.date | None = None
     ) -> Delivery | None:
         """What the agency receives of this sealed envelope, or None (module docstring)."""
-        if self.current(agency, today) is None:
+        latest = self.current(agency, today)
+        if latest is None:
             return None
         position = envelope["position"]
         in_force = [t for t in self.versions(agency) if t.from_position < position]
         if not in_force:
             return None
-        terms = in_force[-1]
+        terms = narrowed(in_force[-1], latest)
+        areas = (terms, latest)
         if envelope["type"] not in terms.event_types:
             return None
         stream_id = str(envelope["stream_id"])
         household_id = None
         if envelope.get("stream_type") in _SHARED_STREAMS_WITH_AREA:
             area = self._area(stream_id)
-            if area is None or not terms.covers(*area):
+            if area is None or not all(t.covers(*area) for t in areas):
                 return None
             household_id = stream_id if envelope["stream_type"] == "Household" else None
         data = envelope.get("data") or {}
@@ -283,6 +304,47 @@ class AgencyFilter:
 
 
 _DROP = object()
+
+
+def narrowed(terms: Terms, latest: Terms) -> Terms:
+    """The version in force at an event's position, less what the latest version no longer
+    allows: a change applies from its position on, but nothing an agreement has stopped
+    allowing leaves the system after that change, whatever the event's position (event types
+    and field paths are intersected, opened personal fields become pseudonyms when the latest
+    version says so; `deliver` checks the area against both)."""
+    if latest.version <= terms.version:
+        return terms
+    types = terms.event_types & latest.event_types
+    fields = {
+        kind: tuple(p for p in paths if p in latest.fields.get(kind, ()))
+        for kind, paths in terms.fields.items()
+        if kind in types
+    }
+    personal = "pseudonym" if "pseudonym" in (terms.personal, latest.personal) else "opened"
+    return replace(terms, event_types=types, fields=fields, personal=personal)
+
+
+def stored_terms(casework: Any) -> Callable[[str], Terms | None]:
+    """`AgencyFilter(stored=...)`: an agency's agreement as the store holds it now (its
+    latest version, revoked or not), from the application's repository."""
+
+    def latest(agency: str) -> Terms | None:
+        try:
+            agreement = casework.get_agency_agreement(agency)
+        except NotFound:
+            return None
+        terms = agreement.terms
+        return terms_of(
+            {
+                "agency": agreement.agency,
+                "version": terms["version"],
+                "from_position": 0,
+                "terms": terms,
+                "revoked_at": 0 if agreement.revoked else None,
+            }
+        )
+
+    return latest
 
 
 def _plain(value: Any) -> Any:

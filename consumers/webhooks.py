@@ -378,6 +378,7 @@ def sender_for(system: System) -> Sender:
         system.reader_codec(),
         agency_filter.pseudonym_secret(settings),
         read_key=settings.secret_key,
+        stored=agency_filter.stored_terms(system.casework),
     )
     events = AgencyEvents(system.casework, settings.tenant, agencies, Signer(settings.signing_key))
     return Sender(

@@ -18,7 +18,7 @@ from app.schemas import load
 from app.seed_data import kk_for, nik_for
 from app.up import DEMO_AGREEMENT, demo_agreement
 from consumers.agency_delivery import delivery_states, record_delivery
-from consumers.agency_filter import AgencyFilter, record_reads
+from consumers.agency_filter import AgencyFilter, record_reads, stored_terms
 from domain.application import SYSTEM, make_meta
 from domain.errors import Conflict, DomainError
 from domain.streams import is_private_topic
@@ -80,7 +80,9 @@ class World:
         ensure_schema(self.views, [agencies.PROJECTION])
         self.position = 0
         self.envelopes: list[dict] = []
-        self.filter = AgencyFilter(self.views, self.app.codec, SECRET, read_key=READ_KEY)
+        self.filter = AgencyFilter(
+            self.views, self.app.codec, SECRET, read_key=READ_KEY, stored=stored_terms(self.app)
+        )
 
     def define(self, agency: str, **changes):
         return self.app.define_agency_agreement({"agency": agency, **terms(**changes)}, meta())
@@ -407,3 +409,47 @@ def test_the_demo_agreement_is_valid_and_defined_once(world):
     assert demo_agreement(_System()) is False
     world.catch_up()
     assert world.filter.current("BPJSKES", TODAY).personal == "pseudonym"
+
+
+def test_a_revocation_in_the_store_stops_deliveries_before_the_view_applies_it(world):
+    """The agencies view applies each partition on its own, so it can trail the store: a
+    revocation the store holds already stops every delivery."""
+    world.define("BPJSKES")
+    world.register()
+    world.catch_up()
+    envelope = world.of("HouseholdRegistered")[0]
+    assert world.deliver("BPJSKES", envelope) is not None
+    world.app.revoke_agency_agreement({"agency": "BPJSKES", "reason": "PKS berakhir"}, meta())
+    world.filter.caught_up_to()  # the view has not applied the revocation
+    assert [t.revoked_at for t in world.filter.versions("BPJSKES")] == [None]
+    assert world.deliver("BPJSKES", envelope) is None
+
+
+def test_a_narrowed_agreement_applies_to_every_delivery_after_it(world):
+    """Fields, event types and the opened form an agreement stops allowing leave the system
+    no more, whether the event came before the change or the view has not applied it yet;
+    what a change adds applies from its position on only."""
+    world.define("BPJSKES")
+    household = world.register()
+    world.add_wife(household)
+    world.catch_up()
+    registered = world.of("HouseholdRegistered")[0]
+    first = world.deliver("BPJSKES", registered).envelope
+    assert first["data"]["head"]["name"] == HEAD["name"]
+    world.app.change_agency_agreement(
+        {
+            "agency": "BPJSKES",
+            "event_types": ["HouseholdRegistered"],
+            "fields": {"HouseholdRegistered": ["kecamatan", "head.nik", "kelurahan"]},
+            "personal": "pseudonym",
+        },
+        meta(),
+    )
+    world.filter.caught_up_to()  # the store holds version 2, the view does not yet
+    for _ in range(2):
+        shown = world.deliver("BPJSKES", registered).envelope
+        assert shown["agreement"]["version"] == 1  # judged by the version at its position
+        assert "name" not in shown["data"]["head"]
+        assert shown["data"]["head"]["nik"].startswith("ps1.")  # a pseudonym now
+        assert world.deliver("BPJSKES", world.of("MemberAdded")[0]) is None
+        world.catch_up()  # and the same once the view has applied it
