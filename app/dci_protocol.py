@@ -17,12 +17,12 @@ spec's reason code, not an error of the whole message.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from adapters import outbound
 
 VERSION = "1.0.0"
 MAX_BATCH = 50  # requests in one message
@@ -100,28 +100,18 @@ def timestamp(value: Any, field: str) -> dt.datetime:
     return moment
 
 
-def loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def callback_base(uri: Any, field: str = "header.sender_uri") -> str:
     """The subscriber's callback address: https anywhere, plain http only to a loopback
     address (tests and development). Callbacks go to `<sender_uri>/registry/<action>`."""
     if not isinstance(uri, str) or not uri.strip():
         raise Refused("err.sender_uri.invalid", field, "required on this asynchronous route")
-    parts = urlsplit(uri.strip())
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return uri.strip().rstrip("/")
-    if parts.scheme == "http" and loopback(host):
+    if outbound.endpoint_problem(uri) is None:
         return uri.strip().rstrip("/")
     raise Refused(
-        "err.sender_uri.invalid", field, "an https address (plain http only to a loopback address)"
+        "err.sender_uri.invalid",
+        field,
+        "an https address (plain http only to a loopback address; not a link-local, multicast"
+        " or unspecified address)",
     )
 
 

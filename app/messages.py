@@ -565,6 +565,10 @@ ERRORS: dict[str, LazyString] = {
         "Enter the full URL of your endpoint, for example https://example.org/casework, at most"
         " 2048 characters, without a user name or password."
     ),
+    "webhook.url_forbidden": _l(
+        "This address cannot receive deliveries: it is a link-local, multicast or unspecified"
+        " address. Give the agency's own https endpoint."
+    ),
     "webhook.url_not_https": _l(
         "The endpoint must use https (plain http only to this computer, for testing)."
     ),

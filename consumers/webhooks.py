@@ -29,7 +29,6 @@ the receiver recognises it by `X-Casework-Delivery`.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import logging
 import ssl
@@ -40,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from adapters import webhook_store
+from adapters import outbound, webhook_store
 from adapters.bootstrap import System, bootstrap
 from adapters.db import Database
 from adapters.settings import Settings
@@ -52,12 +51,10 @@ from consumers.webhook_signature import sign
 
 log = logging.getLogger("casework.webhooks")
 
-MAX_URL_LENGTH = 2048
 TIMEOUT_SECONDS = 10.0
 QUEUE_SCAN = 5000  # store events looked at per agency and round
 SEND_BATCH = 500  # queued events looked at per agency and round
 IDLE_SECONDS = 0.2
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 USER_AGENT = "casework-webhooks/1"
 
 
@@ -74,35 +71,17 @@ class Backoff:
         return min(self.cap, self.first * 2 ** max(failed_attempts - 1, 0))
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def url_problem(url: str) -> str | None:
-    """Why a webhook URL is refused (an error code), None when it is fine: https, or http to
-    a loopback address; no user name or password; at most 2048 characters."""
-    if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL_LENGTH:
-        return "webhook.url_invalid"
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # raises ValueError for a port out of range
-    except ValueError:
-        return "webhook.url_invalid"
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
-        return "webhook.url_invalid"
-    if parts.username is not None or parts.password is not None:
-        return "webhook.url_invalid"
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return "webhook.url_invalid"
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        return "webhook.url_not_https"
-    del port
-    return None
+    """Why a webhook URL is refused (an error code), None when it is fine
+    (`adapters.outbound.endpoint_problem`: https, or http to a loopback address; no user name
+    or password; no address an agency cannot own; at most 2048 characters)."""
+    problem = outbound.endpoint_problem(url)
+    if problem is None:
+        return None
+    return {
+        outbound.NOT_HTTPS: "webhook.url_not_https",
+        outbound.FORBIDDEN: "webhook.url_forbidden",
+    }.get(problem, "webhook.url_invalid")
 
 
 class Unreachable(Exception):

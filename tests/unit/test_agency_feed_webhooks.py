@@ -149,6 +149,11 @@ def test_long_polling_answers_once_an_event_is_applied(events, app):
         ("http://localhost/hook", None),
         ("http://agency.example/hook", "webhook.url_not_https"),
         ("http://10.0.0.1/hook", "webhook.url_not_https"),
+        ("https://10.0.0.1/hook", None),  # a government intranet's address
+        ("https://169.254.169.254/latest/meta-data", "webhook.url_forbidden"),
+        ("https://[fe80::1]/hook", "webhook.url_forbidden"),
+        ("https://0.0.0.0/hook", "webhook.url_forbidden"),
+        ("https://224.0.0.1/hook", "webhook.url_forbidden"),
         ("ftp://agency.example/hook", "webhook.url_invalid"),
         ("https://user:pw@agency.example/hook", "webhook.url_invalid"),
         ("https://", "webhook.url_invalid"),

@@ -90,6 +90,11 @@ def test_a_valid_search_is_valid_by_the_spec_and_read_as_one_query():
             "header.sender_uri",
         ),
         (
+            lambda b: b["header"].update(sender_uri="https://169.254.169.254/latest"),
+            "err.sender_uri.invalid",
+            "header.sender_uri",
+        ),
+        (
             lambda b: b["header"].update(sender_uri="ftp://127.0.0.1/x"),
             "err.sender_uri.invalid",
             "header.sender_uri",
