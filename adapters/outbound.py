@@ -5,7 +5,9 @@ an address must not turn the system against that network: https only (plain http
 loopback address, for tests and development), no user name or password in it, and never an
 address no agency can own: link-local (169.254.0.0/16 and fe80::/10, where cloud metadata
 services answer), multicast, unspecified (0.0.0.0, ::) or reserved. Private ranges stay
-allowed: agencies on a government intranet have such addresses.
+allowed: agencies on a government intranet have such addresses. A host name is checked as
+given, not resolved: what a name resolves to is for the network's egress rules (a deployment
+lets the webhook and DCI senders reach only the agencies' networks).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _forbidden(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False  # a name: resolved when sent
+        return False  # a host name: not resolved here (module docstring)
     return (
         address.is_link_local
         or address.is_multicast
