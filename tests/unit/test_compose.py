@@ -29,7 +29,13 @@ CONTRACT_SETTINGS = (
     "CASEWORK_SECRET_KEY",
     "CASEWORK_TENANT",
 )
-PROCESSES = {"web": "web", "relay": "relay", "projections": "projections", "policies": "policies"}
+PROCESSES = {
+    "web": "web",
+    "relay": "relay",
+    "projections": "projections",
+    "policies": "policies",
+    "agencies": "agencies",
+}
 # The secrets every process needs the same of, from the operator: a PostgreSQL store cannot
 # start without a master key, and one made up inside a container would die with it.
 OPERATOR_SECRETS = ("CASEWORK_SECRET_KEY", "CASEWORK_MASTER_KEY", "CASEWORK_SIGNING_KEY")
@@ -43,7 +49,15 @@ OPERATOR_ENV = {
 OPERATOR_ENV.update(
     {
         f"KAFKA_{name}_PASSWORD": f"kafka-{name.lower()}-secret"
-        for name in ("ADMIN", "RELAY", "PROJECTIONS", "POLICIES", "AUDITOR", "AGENCY_BPJSKES")
+        for name in (
+            "ADMIN",
+            "RELAY",
+            "PROJECTIONS",
+            "POLICIES",
+            "AUDITOR",
+            "AGENCY_BPJSKES",
+            "AGENCIES",
+        )
     }
 )
 
