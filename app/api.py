@@ -21,6 +21,7 @@ from adapters.signing import Signer
 from adapters.wire import rfc3339
 from app import (
     access_log,
+    asyncapi,
     audit_log,
     openapi,
     overview_api,
@@ -825,6 +826,12 @@ def signing_keys():
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(openapi.document(current_app))
+
+
+@bp.get("/asyncapi.json")
+def asyncapi_json():
+    """The AsyncAPI 3 document of the Kafka topics (app/asyncapi.py): public, like the keys."""
+    return jsonify(asyncapi.document(services().settings))
 
 
 # The cross-OPD view's routes (app/overview_api.py), on this blueprint and under its policies.
