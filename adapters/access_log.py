@@ -5,7 +5,8 @@ One row per request that reads households or persons, however many it shows: who
 id, role, OPD), when (UTC), which (`household_id`: the ids of the households shown, comma
 separated in the order shown; `subject_hashes`: the keyed hashes of the NIKs concerned,
 comma separated, each once; `nik_hash`: the NIK searched for — never a NIK in clear:
-HMAC-SHA256 with the app's secret key), why (an optional reason), the channel (ui|api) and
+HMAC-SHA256 with the app's secret key), why (an optional reason), the channel (ui|api, and
+kafka|webhook for what agencies receive, `consumers.agency_filter.record_reads`) and
 the endpoint (the URL rule, never the query string, which may hold a NIK). Rows written
 before migration 0006 hold one household each: the same columns, read the same way
 (`households_of`). Beside each row, in its transaction, `TERMS` keeps one row per household
@@ -46,7 +47,7 @@ TABLE = "casework_access_log"
 TERMS = "casework_access_log_terms"
 GENESIS = "0" * 64
 MAX_REASON = 500
-CHANNELS = ("ui", "api")
+CHANNELS = ("ui", "api", "kafka", "webhook")  # kafka, webhook: agency deliveries
 # Serialises appends on PostgreSQL (the chain needs the previous row).
 APPEND_LOCK_KEY = 157_100_002
 

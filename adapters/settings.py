@@ -156,6 +156,12 @@ def _generated(path: Path) -> str:
     return raw
 
 
+def kept_secret(path: Path) -> str:
+    """A secret kept in `path` (64 hex digits), generated there on first use like the keys
+    of var/ (e.g. the agency pseudonym key, `consumers.agency_filter.pseudonym_secret`)."""
+    return _generated(path)
+
+
 def _signing_key(environ: Mapping[str, str], var_dir: Path, store: DatabaseUrl) -> bytes:
     """CASEWORK_SIGNING_KEY, the Ed25519 key that signs every published message; for an
     SQLite store without it, one generated into var/. A PostgreSQL store needs the variable:

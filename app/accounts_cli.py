@@ -33,6 +33,9 @@ _MESSAGES = {
     "kelurahan.required": "a caseworker needs at least one --kelurahan NAME",
     "kelurahan.unknown": "unknown kelurahan of Kota Jambi; use its name or code, e.g. Telanaipura",
     "opd.required": "a program_manager needs --opd CODE (e.g. DINSOS)",
+    "agency.required": "an agency account needs --agency CODE: 2-32 letters, digits, - or _"
+    " (e.g. BPJSKES), the code of its data-sharing agreement",
+    "agency.not_agency": "--agency is only for --role agency (other roles take --opd)",
     "token.days_invalid": f"--days is a whole number from 1 to {MAX_TOKEN_DAYS}",
     "token.not_found": "no user and no token with that id; see `casework tokens list`",
     "token.revoked": "that token is already revoked",
@@ -90,10 +93,18 @@ def _fail(error: DomainError) -> int:
 
 
 def users_add(system: System, args: argparse.Namespace) -> int:
-    """`casework users add NAME --role ROLE [--opd CODE] [--kelurahan NAME...]`"""
+    """`casework users add NAME --role ROLE [--opd CODE] [--kelurahan NAME...]
+    [--agency CODE]`: an agency account keeps its agency code as its OPD."""
     if args.role not in ROLES:
         print(f"casework: role: {_MESSAGES['role.unknown']}", file=sys.stderr)
         return 2
+    agency = getattr(args, "agency", None)
+    if agency is not None and args.role != "agency":
+        print(f"casework: agency: {_MESSAGES['agency.not_agency']}", file=sys.stderr)
+        return 2
+    opd = agency.strip().upper() if args.role == "agency" and agency else args.opd
+    if args.role == "agency" and not agency:
+        opd = None  # the agency code is given as --agency, never as --opd
     try:
         password = read_password(args)
         if password is not None:
@@ -102,7 +113,7 @@ def users_add(system: System, args: argparse.Namespace) -> int:
         return _password_failed(error)
     app = system.casework
     try:
-        app.add_user(args.name, args.role, args.opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
+        app.add_user(args.name, args.role, opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
         if password is not None:
             _set_password(system, args.name, password)
         user = app.get_user(args.name)
@@ -113,7 +124,8 @@ def users_add(system: System, args: argparse.Namespace) -> int:
         if password is not None:
             system.close()
     areas = f" kelurahan={','.join(user.kelurahan)}" if user.kelurahan else ""
-    opd = f" opd={user.opd}" if user.opd else ""
+    label = "agency" if user.role == "agency" else "opd"
+    opd = f" {label}={user.opd}" if user.opd else ""
     signs_in = " (signs in to the web)" if password is not None else ""
     print(f"added user {user.name} role={user.role}{opd}{areas}{signs_in}")
     return 0

@@ -198,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
     users_add.add_argument("--role", required=True, metavar="ROLE")
     users_add.add_argument("--opd", default=None, metavar="CODE")
     users_add.add_argument("--kelurahan", nargs="+", default=[], metavar="NAME")
+    users_add.add_argument(
+        "--agency", default=None, metavar="CODE", help="role agency: its agreement's code"
+    )
     accounts_cli.password_arguments(users_add)
     users_add.set_defaults(func=cmd_users_add)
     users_password = users.add_parser("password", help="set a user's web sign-in password")

@@ -319,6 +319,55 @@ ERRORS: dict[str, LazyString] = {
     "coordinates.out_of_range": _l(
         "Coordinates out of range: latitude -90 to 90, longitude -180 to 180."
     ),
+    # Agency agreements (domain/agreement.py)
+    "agreement.exists": _l(
+        "This agency already has an agreement. Change it (ChangeAgencyAgreement) instead."
+    ),
+    "agreement.not_found": _l(
+        "No agreement has this agency code. See the list on the agencies page."
+    ),
+    "agreement.revoked": _l(
+        "This agreement is revoked. A revoked agreement cannot change; define a new one"
+        " under another agency code if the agency needs data again."
+    ),
+    "agreement.agency_invalid": _l(
+        "An agency code is 2 to 32 letters, digits, - or _, for example BPJSKES."
+    ),
+    "agreement.event_types_empty": _l("Choose at least one kind of event the agency receives."),
+    "agreement.event_type_unknown": _l(
+        "Not a kind of event an agency may receive. Use the names of the event catalogue,"
+        " for example HouseholdRegistered or MemberAdded."
+    ),
+    "agreement.fields_invalid": _l(
+        "Write the fields as one kind of event a line, a colon, then its fields separated by"
+        " commas, for example: HouseholdRegistered: kecamatan, kelurahan, head.nik"
+    ),
+    "agreement.fields_event_type": _l(
+        "Fields are given for a kind of event the agreement does not include. Add it to the"
+        " event types or remove its line."
+    ),
+    "agreement.field_unknown": _l(
+        "This kind of event has no such field. Use its data fields, and parent.child for a"
+        " nested person, for example head.nik."
+    ),
+    "agreement.personal_unknown": _l("Choose how personal data is delivered: pseudonym or opened."),
+    "agreement.valid_until_before_from": _l(
+        "The end date is before the start date. Check both dates."
+    ),
+    "agreement.purpose_required": _l("Enter the purpose of the data sharing."),
+    "agreement.legal_basis_required": _l(
+        "Enter the legal basis, for example the cooperation agreement (PKS) and its number."
+    ),
+    "purpose.empty": _l("Enter the purpose of the data sharing."),
+    "purpose.too_long": _l("The purpose has at most 500 characters."),
+    "legal_basis.empty": _l(
+        "Enter the legal basis, for example the cooperation agreement (PKS) and its number."
+    ),
+    "legal_basis.too_long": _l("The legal basis has at most 500 characters."),
+    "agency.required": _l(
+        "An agency account needs its agency code (2 to 32 letters, digits, - or _),"
+        " for example BPJSKES."
+    ),
     # Programs (domain/program.py)
     "program.exists": _l(
         "This program code is taken. Choose another code or change the existing program's rules."
@@ -662,6 +711,32 @@ TEXT: dict[str, LazyString] = {
     "field.outcome": _l("Outcome"),
     "field.visited_on": _l("Visited on"),
     "field.verifier": _l("Verifier"),
+    "field.agency": _l("Agency code"),
+    "field.purpose": _l("Purpose"),
+    "field.legal_basis": _l("Legal basis"),
+    "field.event_types": _l("Events the agency receives"),
+    "field.fields": _l("Fields of each event"),
+    "field.personal": _l("Personal data"),
+    "field.valid_from": _l("Valid from"),
+    "field.valid_until": _l("Valid until"),
+    "field.DefineAgencyAgreement.kecamatan": _l("Kecamatan (empty: the whole city)"),
+    "field.DefineAgencyAgreement.kelurahan": _l("Kelurahan (empty: the whole city)"),
+    "field.ChangeAgencyAgreement.kecamatan": _l("Kecamatan (empty: the whole city)"),
+    "field.ChangeAgencyAgreement.kelurahan": _l("Kelurahan (empty: the whole city)"),
+    "opt.personal.pseudonym": _l("As pseudonyms (NIK and KK replaced, names left out)"),
+    "opt.personal.opened": _l("Opened (NIK, names and dates in clear)"),
+    "hint.event_types": _l(
+        "Names separated by commas, for example HouseholdRegistered, MemberAdded, BenefitGranted"
+    ),
+    "hint.fields": _l(
+        "One event a line: its name, a colon, its fields separated by commas, for example"
+        " HouseholdRegistered: kecamatan, kelurahan, head.nik"
+    ),
+    "hint.DefineAgencyAgreement.kecamatan": _l("Names separated by commas; empty: the whole city"),
+    "hint.DefineAgencyAgreement.kelurahan": _l("Names separated by commas; empty: the whole city"),
+    "hint.ChangeAgencyAgreement.kecamatan": _l("Names separated by commas; empty: the whole city"),
+    "hint.ChangeAgencyAgreement.kelurahan": _l("Names separated by commas; empty: the whole city"),
+    "hint.valid_until": _l("Leave empty for no end date"),
     "field.code": _l("Program code"),
     "field.opd": _l("OPD"),
     "field.funding": _l("Funding"),

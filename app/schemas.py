@@ -26,9 +26,12 @@ from marshmallow import (
 
 from adapters.codec import PREFIX as TOKEN_PREFIX
 from app.messages import ERRORS
+from domain.agreement import AGENCY_CODE, PERSONAL_MODES
+from domain.agreement_cases import canonical_area, shareable_fields
 from domain.approval import REJECTION_REASONS
 from domain.commands import COMMANDS as CATALOGUE
 from domain.commands import Command as Declaration
+from domain.errors import DomainError
 from domain.homeless import SERVICES
 from domain.household import (
     ARRIVAL_TYPES,
@@ -1552,6 +1555,223 @@ class RejectChangeSchema(_Command):
         metadata={
             "description": "refusing a RequestErasure in the public interest: the UU PDP"
             " article 15(1) ground, recorded on the household"
+        },
+    )
+
+
+# --- agencies ---------------------------------------------------------------------------
+
+
+def _listed(value: Any, code: str) -> list[str]:
+    """A list of texts, or (a form) one text separated by commas, semicolons or lines."""
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,;\n]", value)]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(code)
+    return [item.strip() for item in value if item.strip()]
+
+
+class EventTypeList(fields.Field):
+    """Event type names an agreement may name (`domain.agreement_cases.shareable_fields`),
+    each once; at least one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid="agreement.event_type_unknown"), **kwargs)
+        _openapi(
+            self,
+            type="array",
+            minItems=1,
+            items={"type": "string", "enum": sorted(shareable_fields())},
+        )
+        self.metadata.setdefault("example", ["HouseholdRegistered", "MemberAdded"])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        names = _listed(value, "agreement.event_type_unknown")
+        if not names:
+            raise ValidationError("agreement.event_types_empty")
+        if any(name not in shareable_fields() for name in names):
+            raise ValidationError("agreement.event_type_unknown")
+        return sorted(set(names))
+
+
+class FieldPaths(fields.Field):
+    """{event type: [data field paths]}: what of each event type's data the agency receives
+    (`parent.child` inside a nested person, e.g. `head.nik`). A form types one event type a
+    line: `HouseholdRegistered: kecamatan, kelurahan, head.nik`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid="agreement.fields_invalid"), **kwargs)
+        _openapi(
+            self,
+            type="object",
+            additionalProperties={"type": "array", "items": {"type": "string"}},
+        )
+        self.metadata.setdefault(
+            "example", {"HouseholdRegistered": ["kecamatan", "kelurahan", "head.nik"]}
+        )
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> dict[str, list[str]]:
+        if isinstance(value, str):
+            parsed: dict[str, Any] = {}
+            for line in value.splitlines():
+                if not line.strip():
+                    continue
+                event_type, colon, paths = line.partition(":")
+                if not colon:
+                    raise ValidationError("agreement.fields_invalid")
+                parsed[event_type.strip()] = paths
+            value = parsed
+        if not isinstance(value, dict):
+            raise ValidationError("agreement.fields_invalid")
+        known = shareable_fields()
+        out: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = {}
+        for event_type, paths in value.items():
+            if event_type not in known:  # not a name to put in a path: the field itself
+                raise ValidationError("agreement.event_type_unknown")
+            try:
+                listed = _listed(paths, "agreement.fields_invalid")
+            except ValidationError:
+                errors[event_type] = ["agreement.fields_invalid"]
+                continue
+            if any(path not in known[event_type] for path in listed):
+                errors[event_type] = ["agreement.field_unknown"]
+                continue
+            out[event_type] = sorted(set(listed))
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
+class AreaNames(fields.Field):
+    """Kecamatan or kelurahan of Kota Jambi by name or code, kept by their official names;
+    empty: the whole city."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        super().__init__(error_messages=_errors(invalid=f"{kind}.unknown"), **kwargs)
+        self.kind = kind
+        _openapi(self, type="array", items={"type": "string"})
+        self.metadata.setdefault("example", [] if kind == "kecamatan" else ["Simpang IV Sipin"])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        names = _listed(value, f"{self.kind}.unknown")
+        try:
+            if self.kind == "kecamatan":
+                return canonical_area(names, [])[0]
+            return canonical_area([], names)[1]
+        except DomainError as error:
+            raise ValidationError(error.code) from None
+
+
+def _agency() -> Pattern:
+    return Pattern(
+        pattern=AGENCY_CODE,
+        code="agreement.agency_invalid",
+        example="BPJSKES",
+        upper=True,
+        required=True,
+        metadata={"description": "the agency's code, as on its accounts (--agency)"},
+    )
+
+
+def _agreement_fields(define: bool) -> dict[str, fields.Field]:
+    """The terms of DefineAgencyAgreement (`define`) or ChangeAgencyAgreement (each field
+    optional there: left out, it keeps its value)."""
+    needed = {"required": True} if define else {}
+    return {
+        "agency": _agency(),
+        "purpose": Text(
+            code="purpose",
+            max_length=500,
+            **needed,
+            metadata={"example": "Verifikasi kepesertaan PBI-JK"},
+        ),
+        "legal_basis": Text(
+            code="legal_basis",
+            max_length=500,
+            **needed,
+            metadata={"example": "PKS Dinsos Kota Jambi - BPJS Kesehatan No. 12/2026"},
+        ),
+        "event_types": EventTypeList(**needed),
+        "fields": FieldPaths(
+            **({"load_default": dict} if define else {}),
+            metadata={"description": "left out: only the envelope of each event, no data"},
+        ),
+        "personal": Choice(
+            choices=PERSONAL_MODES,
+            code="agreement.personal_unknown",
+            **({"load_default": "pseudonym"} if define else {}),
+            metadata={
+                "description": "pseudonym (default): identifiers as stable pseudonyms per"
+                " agency, other personal fields left out; opened: in clear"
+            },
+        ),
+        "kecamatan": AreaNames(kind="kecamatan", **({"load_default": list} if define else {})),
+        "kelurahan": AreaNames(kind="kelurahan", **({"load_default": list} if define else {})),
+        "valid_from": Day(
+            **({"load_default": None, "allow_none": True} if define else {}),
+            example="2026-01-01",
+            metadata={"description": "the first day it applies; default: the day it happened"},
+        ),
+        "valid_until": Day(
+            **({"load_default": None} if define else {}),
+            allow_none=True,
+            example="2026-12-31",
+            metadata={"description": "the last day it applies; null: no end"},
+        ),
+    }
+
+
+def _agreement_schema(name: str, define: bool) -> type[Schema]:
+    def valid_period(self: Any, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("valid_from") and data.get("valid_until"):
+            _after(
+                data,
+                "valid_from",
+                "valid_until",
+                ("valid_until",),
+                "agreement.valid_until_before_from",
+            )
+        chosen = data.get("event_types")
+        if chosen is not None and isinstance(data.get("fields"), dict):
+            extra = sorted(set(data["fields"]) - set(chosen))
+            if extra:
+                raise ValidationError({"fields": {extra[0]: ["agreement.fields_event_type"]}})
+
+    body: dict[str, Any] = {
+        **_agreement_fields(define),
+        "valid_period": validates_schema(skip_on_field_errors=True)(valid_period),
+        "__doc__": (
+            "DefineAgencyAgreement: a data-sharing agreement with an agency (maker-checker)."
+            if define
+            else "ChangeAgencyAgreement: new terms; what is left out keeps its value."
+        ),
+    }
+    if not define:
+        body["drop_missing"] = post_load(_without_defaults)
+    return type(name, (_Command,), body)
+
+
+def _without_defaults(self: Any, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A change keeps what it leaves out: no default stands for a field not given."""
+    return {k: v for k, v in data.items() if v is not None or k in ("valid_until", *COMMON_FIELDS)}
+
+
+DefineAgencyAgreementSchema = _agreement_schema("DefineAgencyAgreementSchema", define=True)
+ChangeAgencyAgreementSchema = _agreement_schema("ChangeAgencyAgreementSchema", define=False)
+
+
+class RevokeAgencyAgreementSchema(_Command):
+    """RevokeAgencyAgreement: the agency receives nothing more (maker-checker)."""
+
+    agency = _agency()
+    reason = Reason(
+        required=True,
+        metadata={
+            "description": "why the agreement ends",
+            "example": "PKS berakhir; tidak diperpanjang.",
         },
     )
 

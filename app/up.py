@@ -31,7 +31,7 @@ DEMO_ACCOUNTS = {
     "demo-caseworker": ("caseworker", None, ["Talang Bakung", "Payo Selincah"]),
     "demo-program-manager": ("program_manager", "DINSOS", []),
     "demo-auditor": ("auditor", None, []),
-    "demo-agency": ("agency", None, []),
+    "demo-agency": ("agency", "BPJSKES", []),  # the agency code of its agreement
 }
 
 

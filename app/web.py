@@ -76,6 +76,7 @@ from app.schemas import (
     CodeList,
     Coordinate,
     Day,
+    FieldPaths,
     Flag,
     IdentityNumber,
     Invalid,
@@ -1221,6 +1222,8 @@ def _form_field(
         return FormField(kind="decimal", **common)
     if isinstance(field, CodeList):
         return FormField(kind="list", **{**common, "hint": hint or _label("hint.codes", "")})
+    if isinstance(field, FieldPaths):  # an agreement's fields: one event type per line
+        return FormField(kind="textarea", maxlength=_LISTED_MEMBERS_TEXT, **common)
     if isinstance(field, ListedMembers):  # one member per line
         return FormField(kind="textarea", maxlength=_LISTED_MEMBERS_TEXT, **common)
     length = getattr(field, "max_length", None)

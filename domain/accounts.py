@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.agreement import AGENCY_CODE
 from domain.errors import Conflict, DomainError
 from domain.regions import KECAMATAN, find_kelurahan
 
@@ -26,6 +27,7 @@ ERROR_CODES = (
     "kelurahan.required",
     "kelurahan.unknown",
     "opd.required",
+    "agency.required",
     "token.not_found",
     "token.revoked",
     "token.expired",
@@ -77,6 +79,9 @@ def check_account(role: str, opd: str | None, kelurahan: list[str]) -> None:
         raise DomainError("kelurahan", "kelurahan.required")
     if role == "program_manager" and not opd:
         raise DomainError("opd", "opd.required")
+    if role == "agency" and not (opd and AGENCY_CODE.fullmatch(opd)):
+        # an agency account's OPD is its agency code (its agreement's, `domain.agreement`)
+        raise DomainError("agency", "agency.required")
 
 
 class User(Aggregate):

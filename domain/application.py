@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.account_cases import AccountCases
+from domain.agreement_cases import AgreementCases
 from domain.approval_cases import ApprovalCases
 from domain.commands import COMMANDS
 from domain.household import Household
@@ -20,7 +21,7 @@ from domain.use_case import (  # noqa: F401 - re-exported for the edges
 )
 
 
-class Casework(HouseholdCases, ProgramCases, ApprovalCases, AccountCases):
+class Casework(HouseholdCases, ProgramCases, ApprovalCases, AccountCases, AgreementCases):
     """The registry of households and everything recorded about them."""
 
     name = "Casework"

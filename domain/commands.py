@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from domain.agreement import TERM_FIELDS
+from domain.agreement_cases import AgreementCases
 from domain.approval_cases import ApprovalCases
 from domain.homeless import ProvisionalPerson
 from domain.household import Household
@@ -52,6 +54,7 @@ class Group(Enum):
     CASEWORK = "casework"
     APPROVALS = "approvals"
     PRIVACY = "privacy"
+    AGENCIES = "agencies"
 
 
 GROUP_TITLES = {
@@ -65,6 +68,7 @@ GROUP_TITLES = {
     Group.CASEWORK: N_("Case work"),
     Group.APPROVALS: N_("Approvals"),
     Group.PRIVACY: N_("Privacy"),
+    Group.AGENCIES: N_("Agencies"),
 }
 
 
@@ -133,6 +137,7 @@ class Command:
 
 
 PERSON = ("nik", "name", "birth_date", "sex")  # a nested person (`head`, `person`)
+AGREEMENT_TERMS = TERM_FIELDS  # an agency agreement's terms (domain/agreement.py)
 
 CATALOGUE = (
     # membership
@@ -574,9 +579,54 @@ CATALOGUE = (
         ),
         needs_approval=True,
     ),
+    # agencies: data-sharing agreements (domain/agreement.py), by supervisors and
+    # administrators, each under maker-checker. personal: pseudonym | opened;
+    # fields: {event type: [data field paths, `parent.child` inside a nested person]}
+    Command(
+        "DefineAgencyAgreement",
+        ("agency", *AGREEMENT_TERMS),
+        AgreementCases.define_agency_agreement,
+        Group.AGENCIES,
+        SUPERVISORS,
+        N_("Define an agency agreement"),
+        N_(
+            "A data-sharing agreement with an agency: its purpose and legal basis, the events"
+            " and fields it receives, personal fields opened or as pseudonyms, the area and"
+            " the period. Another supervisor approves it."
+        ),
+        needs_approval=True,
+        precheck=AgreementCases.check_define_agency_agreement,
+    ),
+    Command(
+        "ChangeAgencyAgreement",
+        ("agency", *AGREEMENT_TERMS),
+        AgreementCases.change_agency_agreement,
+        Group.AGENCIES,
+        SUPERVISORS,
+        N_("Change an agency agreement"),
+        N_(
+            "A new version of an agreement's terms, applied to the events stored after it;"
+            " fields left empty keep their current value. Another supervisor approves it."
+        ),
+        needs_approval=True,
+        precheck=AgreementCases.check_change_agency_agreement,
+    ),
+    Command(
+        "RevokeAgencyAgreement",
+        ("agency", "reason"),
+        AgreementCases.revoke_agency_agreement,
+        Group.AGENCIES,
+        SUPERVISORS,
+        N_("Revoke an agency agreement"),
+        N_(
+            "The agency receives nothing more: its topic, feed, webhooks and registry access"
+            " stop. Another supervisor approves it."
+        ),
+        needs_approval=True,
+        precheck=AgreementCases.check_revoke_agency_agreement,
+    ),
 )
 
 COMMANDS: dict[str, Command] = {command.name: command for command in CATALOGUE}
 # the commands that wait (or may wait) for a second person's approval
 NEEDS_APPROVAL = frozenset(c.name for c in CATALOGUE if c.needs_approval or c.approval_when)
-# Later issues: DefineAgencyAgreement.

@@ -184,6 +184,16 @@ FIELDS: dict[str, Field] = {
     # a refused change's failing rules: rule names, versions, numbers, dates, program codes
     # and benefit ids (domain.errors.RulesFailed), never a NIK, KK number or name
     "reasons": _clear(None),
+    # agency agreements (domain.agreement): terms, no data subject's data
+    "agency": _clear(None),
+    "terms_version": _clear(None),
+    "purpose": _clear(None),
+    "legal_basis": _clear(None),
+    "event_types": _clear(None),
+    "fields": _clear(None),
+    "personal": _clear(None),
+    "valid_from": _clear(None),
+    "valid_until": _clear(None),
     "role": _clear(None),
     "user_name": _clear(None),
     "token_hash": _clear(None),
@@ -194,8 +204,9 @@ FIELDS: dict[str, Field] = {
 PERSONAL_FIELDS = frozenset(n for n, f in FIELDS.items() if f.stored is Stored.ENCRYPTED)
 DATE_FIELDS = frozenset(n for n, f in FIELDS.items() if f.date)
 KK_FIELDS = frozenset(n for n, f in FIELDS.items() if f.kk)
-# Events of these modules hold no data subject's personal data (programs, staff accounts).
-UNPROTECTED_TOPICS = ("domain.program:", "domain.accounts:")
+# Events of these modules hold no data subject's personal data (programs, staff accounts,
+# agency agreements).
+UNPROTECTED_TOPICS = ("domain.program:", "domain.accounts:", "domain.agreement:")
 
 
 def is_erased(value: Any) -> bool:

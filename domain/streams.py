@@ -7,6 +7,7 @@ import dataclasses
 from eventsourcing.utils import get_topic
 
 from domain.accounts import TokenIndex, User
+from domain.agreement import AgencyAgreement
 from domain.approval import PendingChange, PendingIndex
 from domain.homeless import ProvisionalPerson
 from domain.household import Household, KkIndex, NikIndex
@@ -23,6 +24,7 @@ STREAM_TYPES = (
     PendingIndex,
     User,
     TokenIndex,
+    AgencyAgreement,
 )
 
 # Streams kept to the system: staff accounts and API tokens (and whatever else the User and

@@ -1,7 +1,15 @@
 """Every registered projection, by name."""
 
 from adapters.settings import Settings
-from projections import beneficiaries, eligibility, overview, reconciliation, register, reviews
+from projections import (
+    agencies,
+    beneficiaries,
+    eligibility,
+    overview,
+    reconciliation,
+    register,
+    reviews,
+)
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -13,6 +21,7 @@ PROJECTIONS: dict[str, Projection] = {
         reviews.PROJECTION,
         reconciliation.PROJECTION,
         overview.PROJECTION,
+        agencies.PROJECTION,
     )
 }
 

@@ -1106,7 +1106,7 @@ PROJECTION = Projection(
         {
             # streams without a fact the rules read
             *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "ProgramCatalog"),
-            *("ProvisionalPerson", "TokenIndex", "User"),
+            *("ProvisionalPerson", "TokenIndex", "User", "AgencyAgreement"),
             # household events that change no fact a rule reads
             *("BenefitReviewOpened", "BenefitReviewDecided", "BenefitReviewOverdue"),
             *("CaseNoteAdded", "EmpowermentCompleted"),

@@ -403,7 +403,7 @@ PROJECTION = Projection(
         {
             # streams without a household's members or address
             *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "Program"),
-            *("ProgramCatalog", "ProvisionalPerson", "TokenIndex", "User"),
+            *("ProgramCatalog", "ProvisionalPerson", "TokenIndex", "User", "AgencyAgreement"),
             # household events that change neither members nor address (version only)
             *("BenefitGranted", "BenefitResumed", "BenefitReviewOpened", "BenefitSuspended"),
             *("BenefitTerminated", "CaseNoteAdded", "EmpowermentCompleted"),

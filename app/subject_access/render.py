@@ -76,7 +76,13 @@ STATUSES = {
     "deceased": _l("deceased"),
     "removed": _l("removed"),
 }
-CHANNELS = {"ui": _l("web page"), "api": _l("API"), "cli": _l("command line")}
+CHANNELS = {
+    "ui": _l("web page"),
+    "api": _l("API"),
+    "cli": _l("command line"),
+    "kafka": _l("agency topic (Kafka)"),
+    "webhook": _l("agency webhook"),
+}
 MATCHED_BY = {"nik": _l("NIK"), "household": _l("household")}
 
 

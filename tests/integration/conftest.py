@@ -24,7 +24,7 @@ USERS = {
     "cw_sipin": ("caseworker", None, ["Simpang IV Sipin"]),
     "cw_pelayangan": ("caseworker", None, ["Tahtul Yaman"]),
     "auditor": ("auditor", None, []),
-    "agency": ("agency", None, []),
+    "agency": ("agency", "BPJSKES", []),
     "pm_dinsos": ("program_manager", "DINSOS", []),
     "pm_baznas": ("program_manager", "BAZNAS", []),
 }

@@ -88,6 +88,8 @@ def test_the_store_never_holds_a_raw_token(app):
         ("andi", "caseworker", None, [], "kelurahan", "kelurahan.required"),
         ("andi", "caseworker", None, ["Atlantis"], "kelurahan", "kelurahan.unknown"),
         ("andi", "program_manager", None, [], "opd", "opd.required"),
+        ("bpjs", "agency", None, [], "agency", "agency.required"),
+        ("bpjs", "agency", "X", [], "agency", "agency.required"),
         ("a b", "admin", None, [], "name", "user.name_invalid"),
     ],
 )
@@ -151,12 +153,33 @@ def test_the_cli_adds_a_user_and_prints_a_token_on_the_last_line(app, system, ca
             "--kelurahan",
         ),
         ("tokens_issue", {"name": "ghost"}, "no such user"),
+        (
+            "users_add",
+            {"name": "bpjs", "role": "agency", "opd": None, "kelurahan": [], "agency": None},
+            "--agency CODE",
+        ),
+        (
+            "users_add",
+            {"name": "x1", "role": "auditor", "opd": None, "kelurahan": [], "agency": "BPJS"},
+            "only for --role agency",
+        ),
     ],
 )
 def test_the_cli_explains_a_mistake_without_a_traceback(system, capsys, call, args, words):
     assert getattr(accounts_cli, call)(system, argparse.Namespace(**args)) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_an_agency_account_keeps_its_agency_code_as_its_opd(app, system, capsys):
+    args = argparse.Namespace(
+        name="bpjs-api", role="agency", opd=None, kelurahan=[], agency="bpjskes"
+    )
+    assert accounts_cli.users_add(system, args) == 0
+    assert "agency=BPJSKES" in capsys.readouterr().out
+    assert accounts_cli.tokens_issue(system, argparse.Namespace(name="bpjs-api")) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert app.actor_for_token(token).opd == "BPJSKES"
 
 
 # --- token lifecycle: expiry, listing, revoking by id or user ------------------------------

@@ -1,0 +1,383 @@
+"""What one agency may receive of one event, under its data-sharing agreement.
+
+Every channel to agencies (the agency topics, the HTTP feed, the webhooks, the DCI registry
+interface) calls `AgencyFilter.deliver` with the envelope exactly as on `casework.events.v1`
+(sealed: personal fields are tokens, `adapters.codec`) and sends what it answers, or nothing.
+The rules, in order:
+
+1. the agency's agreement is in force today (`current`: defined, not revoked, today within
+   its validity);
+2. the version in force at the event's position (the latest recorded before it: a change
+   applies from its position on) allows the event type;
+3. the household (or the person without papers) lies inside the agreement's area, as the
+   agencies view knows it now; program events have no area;
+4. no person the event names is restricted (UU PDP) or erased (their key is destroyed).
+
+What is delivered: the envelope with `data` reduced to the allowed field paths, plus
+`"agreement": {"agency", "version"}`. Personal fields are opened (NIK, names and dates in
+clear) or, the default, pseudonymised: an identifier (NIK, KK number) becomes
+`HMAC-SHA256(pseudonym_secret, agency:subject)`, stable for one agency and unlinkable
+across agencies; other personal fields (names, birth dates, addresses, free text) are left
+out. The envelope's free-text `reason`, personal data of its own, is left out (None) unless
+it is in clear (a program's or an agreement's).
+
+Callers wait until `caught_up_to()` reaches an event's position before calling `deliver`:
+the agencies view must have applied everything up to it (a change or a revocation, a
+household's move, a restriction). The view applies each Kafka partition on its own, so an
+agreement's own event can trail an event of another partition by a poll (see
+docs/agencies.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters import access_log
+from adapters.access_log import Read
+from adapters.codec import ERASED_ID, PREFIX, Codec, is_erased
+from adapters.db import Database
+from adapters.settings import Settings, kept_secret
+from domain.city import today as city_today
+from domain.use_case import Actor
+from projections import agencies as view
+
+# How long the agreements and areas read from the view are reused without asking again
+# (`caught_up_to` always refreshes them).
+REFRESH_SECONDS = 1.0
+PSEUDONYM_PREFIX = "ps1."
+_IDENTIFIER_KINDS = ("n", "k")  # NIK, KK number (adapters.codec token kinds)
+_PERSON_KIND = "n"
+_SHARED_STREAMS_WITH_AREA = ("Household", "ProvisionalPerson")
+
+
+@dataclass(frozen=True)
+class Terms:
+    agency: str
+    version: int
+    from_position: int
+    purpose: str
+    legal_basis: str
+    event_types: frozenset[str]
+    fields: Mapping[str, tuple[str, ...]]
+    personal: str  # "pseudonym" | "opened"
+    kecamatan: frozenset[str]
+    kelurahan: frozenset[str]
+    valid_from: dt.date
+    valid_until: dt.date | None
+    revoked_at: int | None  # position of the revocation
+
+    def in_force(self, on: dt.date) -> bool:
+        """Not revoked, and `on` within its validity."""
+        if self.revoked_at is not None or on < self.valid_from:
+            return False
+        return self.valid_until is None or on <= self.valid_until
+
+    def covers(self, kecamatan: str | None, kelurahan: str | None) -> bool:
+        """Whether a place lies in the agreement's area (empty lists: the whole city)."""
+        if not self.kecamatan and not self.kelurahan:
+            return True
+        return kecamatan in self.kecamatan or (
+            kelurahan is not None and kelurahan in self.kelurahan
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    envelope: dict[str, Any]  # what the agency receives (JSON-ready)
+    read: Read  # who it names, for the read log
+
+
+def terms_of(row: Mapping[str, Any]) -> Terms:
+    """A version of the agencies view (`projections.agencies.versions`) as Terms."""
+    terms = row["terms"]
+    until = terms.get("valid_until")
+    return Terms(
+        agency=row["agency"],
+        version=row["version"],
+        from_position=row["from_position"],
+        purpose=terms["purpose"],
+        legal_basis=terms["legal_basis"],
+        event_types=frozenset(terms["event_types"]),
+        fields={k: tuple(v) for k, v in (terms.get("fields") or {}).items()},
+        personal=terms.get("personal") or "pseudonym",
+        kecamatan=frozenset(terms.get("kecamatan") or ()),
+        kelurahan=frozenset(terms.get("kelurahan") or ()),
+        valid_from=dt.date.fromisoformat(terms["valid_from"]),
+        valid_until=dt.date.fromisoformat(until) if until else None,
+        revoked_at=row.get("revoked_at"),
+    )
+
+
+def _token_kind(value: Any) -> tuple[str, str] | None:
+    """(subject, kind) of a personal-data token; None for anything else."""
+    if isinstance(value, str) and value[:4] == PREFIX and len(value) > 38 and value[36] == ".":
+        return value[4:36], value[37]
+    return None
+
+
+class AgencyFilter:
+    """Decides, for each agency and event, what the agency receives (module docstring).
+
+    `read_key`: the key the read log hashes NIKs with (`Settings.secret_key`, as the web's
+    reads are logged); without it a delivery's read names the household only."""
+
+    def __init__(
+        self,
+        views: Database,
+        codec: Codec,
+        pseudonym_secret: bytes,
+        *,
+        read_key: str | None = None,
+    ) -> None:
+        self.views = views
+        self.codec = codec
+        self.secret = pseudonym_secret
+        self.read_key = read_key
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._versions: dict[str, list[Terms]] = {}
+        self._areas: dict[str, tuple[str, str | None] | None] = {}
+        self._restricted: dict[str, set[str]] = {}
+
+    # --- what the view knows -------------------------------------------------------------
+
+    def caught_up_to(self) -> int:
+        """The highest position the agencies view has applied; what it read is read again."""
+        position = view.applied_position(self.views)
+        self._refresh()
+        return position
+
+    def _refresh(self) -> None:
+        versions: dict[str, list[Terms]] = {}
+        for row in view.versions(self.views):
+            versions.setdefault(row["agency"], []).append(terms_of(row))
+        with self._lock:
+            self._versions = versions
+            self._areas = {}
+            self._restricted = {}
+            self._loaded_at = time.monotonic()
+
+    def _fresh(self) -> None:
+        if time.monotonic() - self._loaded_at > REFRESH_SECONDS:
+            self._refresh()
+
+    def agencies(self) -> list[str]:
+        """Every agency that has an agreement (in force or not)."""
+        self._fresh()
+        return sorted(self._versions)
+
+    def versions(self, agency: str) -> list[Terms]:
+        """Every version of the agency's agreement, oldest first."""
+        self._fresh()
+        return list(self._versions.get(agency, []))
+
+    def current(self, agency: str, today: dt.date | None = None) -> Terms | None:
+        """The latest version when it is in force today (not revoked, not expired, already
+        valid); else None."""
+        found = self.versions(agency)
+        if not found:
+            return None
+        latest = found[-1]
+        return latest if latest.in_force(today or city_today()) else None
+
+    def _area(self, stream_id: str) -> tuple[str, str | None] | None:
+        if stream_id not in self._areas:
+            self._areas[stream_id] = view.area_of(self.views, stream_id)
+        return self._areas[stream_id]
+
+    def _restrictions(self, stream_id: str) -> set[str]:
+        if stream_id not in self._restricted:
+            self._restricted[stream_id] = view.restricted(self.views, stream_id)
+        return self._restricted[stream_id]
+
+    # --- delivering ----------------------------------------------------------------------
+
+    def deliver(
+        self, agency: str, envelope: dict[str, Any], today: dt.date | None = None
+    ) -> Delivery | None:
+        """What the agency receives of this sealed envelope, or None (module docstring)."""
+        if self.current(agency, today) is None:
+            return None
+        position = envelope["position"]
+        in_force = [t for t in self.versions(agency) if t.from_position < position]
+        if not in_force:
+            return None
+        terms = in_force[-1]
+        if envelope["type"] not in terms.event_types:
+            return None
+        stream_id = str(envelope["stream_id"])
+        household_id = None
+        if envelope.get("stream_type") in _SHARED_STREAMS_WITH_AREA:
+            area = self._area(stream_id)
+            if area is None or not terms.covers(*area):
+                return None
+            household_id = stream_id if envelope["stream_type"] == "Household" else None
+        data = envelope.get("data") or {}
+        persons = _persons(data)
+        if persons & self._restrictions(stream_id):
+            return None
+        if any(self._erased(token) for token in _identifier_tokens(data)):
+            return None
+        allowed = _select(data, terms.fields.get(envelope["type"], ()))
+        named: list[str] = []
+        shown = self._personal(allowed, terms, named)
+        out = {key: value for key, value in envelope.items() if key != "data"}
+        if _token_kind(out.get("reason")) or (
+            isinstance(out.get("reason"), str) and out["reason"].startswith(ERASED_ID)
+        ):
+            out["reason"] = None
+        out["data"] = shown
+        out["agreement"] = {"agency": agency, "version": terms.version}
+        subjects = tuple(dict.fromkeys(named)) if self.read_key else ()
+        return Delivery(envelope=out, read=Read(household_id=household_id, subject_hashes=subjects))
+
+    def _erased(self, token: str) -> bool:
+        if token.startswith(ERASED_ID):
+            return True
+        return is_erased(str(self.codec.open(token)))
+
+    def pseudonym(self, agency: str, subject: str) -> str:
+        """The stable pseudonym of a data subject for one agency."""
+        digest = hmac.new(self.secret, f"{agency}:{subject}".encode(), hashlib.sha256)
+        return PSEUDONYM_PREFIX + digest.hexdigest()
+
+    def _personal(self, value: Any, terms: Terms, named: list[str]) -> Any:
+        """`value` with each token opened or pseudonymised as the terms say (`named` gets
+        the read-log hash of each NIK delivered); None for a value left out."""
+        kind = type(value)
+        if kind is dict:
+            out = {}
+            for key, item in value.items():
+                shown_key = self._personal(key, terms, named) if _token_kind(key) else key
+                if shown_key is _DROP:
+                    continue
+                shown = self._personal(item, terms, named)
+                if shown is not _DROP:
+                    out[shown_key] = shown
+            return out
+        if kind is list:
+            return [s for s in (self._personal(i, terms, named) for i in value) if s is not _DROP]
+        token = _token_kind(value)
+        if token is None:
+            return value
+        subject, token_kind = token
+        if token_kind == _PERSON_KIND and self.read_key:
+            nik = str(self.codec.open(value))
+            named.append(access_log.nik_hash(self.read_key, nik))
+        if terms.personal == "opened":
+            opened = self.codec.open(value)
+            return _plain(opened)
+        if token_kind in _IDENTIFIER_KINDS:
+            return self.pseudonym(terms.agency, subject)
+        return _DROP
+
+
+_DROP = object()
+
+
+def _plain(value: Any) -> Any:
+    """An opened value as plain JSON types (an opened identifier is a str subclass)."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _select(data: Mapping[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """The data reduced to these field paths (`name`, or `parent.child` in a nested record)."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        parent, dot, child = path.partition(".")
+        if parent not in data:
+            continue
+        if not dot:
+            out[parent] = json.loads(json.dumps(data[parent]))  # a copy of plain JSON
+            continue
+        nested = data[parent]
+        if isinstance(nested, dict) and child in nested:
+            target = out.setdefault(parent, {})
+            if isinstance(target, dict):
+                target[child] = json.loads(json.dumps(nested[child]))
+    return out
+
+
+def _identifier_tokens(value: Any) -> list[str]:
+    """Every NIK token (or erased NIK marker) in the data, keys included."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                walk(key)
+                walk(sub)
+        elif isinstance(item, list):
+            for sub in item:
+                walk(sub)
+        elif isinstance(item, str):
+            token = _token_kind(item)
+            if (token and token[1] == _PERSON_KIND) or item.startswith(ERASED_ID):
+                found.append(item)
+
+    walk(value)
+    return found
+
+
+def _persons(data: Any) -> set[str]:
+    """The subjects of the persons (NIKs) the data names."""
+    subjects = set()
+    for token in _identifier_tokens(data):
+        kind = _token_kind(token)
+        subjects.add(kind[0] if kind else token[len(ERASED_ID) :])
+    return subjects
+
+
+# --- the pseudonym secret and the read log ---------------------------------------------------
+
+PSEUDONYM_KEY_VARIABLE = "CASEWORK_PSEUDONYM_KEY"
+
+
+def pseudonym_secret(settings: Settings, environ: Mapping[str, str] | None = None) -> bytes:
+    """The secret agency pseudonyms are keyed with: CASEWORK_PSEUDONYM_KEY (64 hex digits);
+    else, with an SQLite store, one generated into var/pseudonym_key like the other keys;
+    with a PostgreSQL store, derived from the master key (every process holds that one), so
+    all processes agree without another variable."""
+    env = os.environ if environ is None else environ
+    raw = (env.get(PSEUDONYM_KEY_VARIABLE) or "").strip()
+    if not raw and settings.store.kind == "sqlite":
+        raw = kept_secret(Path("var") / "pseudonym_key")
+    if raw:
+        try:
+            secret = bytes.fromhex(raw)
+        except ValueError:
+            raise ValueError(f"{PSEUDONYM_KEY_VARIABLE}: 64 hex digits") from None
+        if len(secret) < 16:
+            raise ValueError(f"{PSEUDONYM_KEY_VARIABLE}: 64 hex digits")
+        return secret
+    return hmac.new(settings.master_key, b"casework agency pseudonyms v1", hashlib.sha256).digest()
+
+
+def agency_actor(agency: str) -> Actor:
+    """Who an agency delivery is logged as."""
+    return Actor(id=f"agency:{agency}", role="agency", opd=agency)
+
+
+def record_reads(
+    store: Database, agency: str, channel: str, endpoint: str, reads: list[Read]
+) -> int:
+    """One read-log row for a delivered batch (those of its reads that name a household or a
+    person); the rows written (0 or 1)."""
+    named = [r for r in reads if r.household_id or r.nik_hash or r.subject_hashes]
+    return access_log.append(store, agency_actor(agency), channel, endpoint, named)
