@@ -56,9 +56,12 @@ from adapters.db import Database
 from adapters.retry import reconnecting
 from adapters.signing import Signer
 from adapters.topics import EVENTS, FOREVER, agency_topic, ensure_topics
+from consumers import agency_delivery
+from consumers import agency_filter as filters
 from consumers.dead_letters import park
 from consumers.relay import TRANSIENT_ERRORS, abandon
 from consumers.runner import GroupMember, forget_keys, topic_id, verifier
+from consumers.runner import consumer_config as runner_config
 from projections.base import ERASURE_EVENT, ensure_schema
 
 log = logging.getLogger("casework.agencies")
@@ -69,7 +72,7 @@ CHANNEL = "topic"  # agency_delivery's channel
 READ_CHANNEL = "kafka"  # the read log's channel
 MAX_RECORDS = 1000  # events read per batch (one transaction)
 WAIT_SECONDS = 0.05  # between looks at the agencies view while it is behind
-WAIT_LOG_SECONDS = 10.0
+WAIT_LOG_SECONDS = 5.0
 AGENCIES_SECONDS = 2.0  # how long the list of agencies is trusted
 REQUEST_TIMEOUT_MS = 10_000
 
@@ -207,7 +210,8 @@ class AgencyProducer(GroupMember):
         record_reads: RecordReads | None = None,
         record_delivery: RecordDelivery | None = None,
         max_records: int = MAX_RECORDS,
-        today: Callable[[], dt.date] | None = None,
+        follow_runner: bool = True,
+        today: Callable[[], dt.date | None] | None = None,
     ) -> None:
         self.system = system
         self.settings = system.settings
@@ -215,22 +219,19 @@ class AgencyProducer(GroupMember):
         self.store = system.store
         self.codec = system.reader_codec()
         ensure_schema(self.views, [])  # the DLQ's count (the agencies view is the runner's)
-        if agency_filter is None or record_reads is None or record_delivery is None:
-            from consumers import agency_delivery
-            from consumers import agency_filter as filters
-
-            agency_filter = agency_filter or filters.AgencyFilter(
-                self.views, self.codec, filters.pseudonym_secret(self.settings)
-            )
-            record_reads = record_reads or filters.record_reads
-            record_delivery = record_delivery or agency_delivery.record_delivery
-        self.filter = agency_filter
-        self.record_reads = record_reads
-        self.record_delivery = record_delivery
+        self.filter: Filter = agency_filter or filters.AgencyFilter(
+            self.views,
+            self.codec,
+            filters.pseudonym_secret(self.settings),
+            read_key=self.settings.secret_key,
+        )
+        self.record_reads = record_reads or filters.record_reads
+        self.record_delivery = record_delivery or agency_delivery.record_delivery
         self.signer = Signer(self.settings.signing_key)
         self.verify = verifier(system)
         self.max_records = max_records
-        self.today = today or dt.date.today
+        self.follow_runner = follow_runner
+        self.today = today or (lambda: None)  # None: the filter's today (the city's date)
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
         self.dlq: KafkaProducer | None = None
@@ -316,6 +317,8 @@ class AgencyProducer(GroupMember):
                     )
                 self.topic_partitions[topic] = count
             self._read_agency_ends(new)
+        if agencies != self._agencies:
+            log.info("agencies with an agreement: %s", ", ".join(agencies) or "none")
         self._agencies, self._agencies_at = agencies, time.monotonic()
         return agencies
 
@@ -417,7 +420,10 @@ class AgencyProducer(GroupMember):
             for tp, records in batches.items()
             if records
         }
-        if admitted and not self._wait_for_views(max(e["position"] for _, e in admitted), stop):
+        applied = self._applied_targets()
+        if admitted and not self._wait_for_views(
+            max(e["position"] for _, e in admitted), applied, stop
+        ):
             self._rewind()  # stopping: nothing of this batch was written
             return 0
         outgoing = self._deliveries(admitted)
@@ -427,11 +433,42 @@ class AgencyProducer(GroupMember):
         self.read += len(admitted)
         return len(admitted)
 
-    def _wait_for_views(self, position: int, stop: threading.Event) -> bool:
-        """Until the agencies view has applied this position (what it says then decides);
-        False when stopping first."""
+    def _applied_targets(self) -> dict[TopicPartition, int]:
+        """Per partition of the events topic, the offset the projection runner must have
+        committed before this batch goes out: the end each partition had when it was read."""
+        consumer = self.consumer
+        assert consumer is not None
+        targets = {}
+        for tp in self.partitions:
+            high = consumer.highwater(tp)
+            targets[tp] = max(high or 0, consumer.position(tp) or 0)
+        return targets
+
+    def _runner_applied(self, targets: dict[TopicPartition, int]) -> bool:
+        """Whether the projection runner (whose agencies view the filter reads) has applied
+        every message of every partition up to these offsets. The view's own position
+        (`caught_up_to`) is the highest it applied, and the runner applies each partition on
+        its own: an agreement's event in one partition may still wait while the households of
+        another are applied far beyond it. The runner commits a partition's offsets once its
+        views committed, so its offsets say what the view holds, partition by partition."""
+        if not self.follow_runner:
+            return True
+        assert self.admin is not None
+        group = runner_config(self.topic_id)["group_id"]
+        committed = self.admin.list_group_offsets({group: None}).get(group, {})
+        return all(
+            (found := committed.get(tp)) is not None and found.offset >= target
+            for tp, target in targets.items()
+            if target > 0
+        )
+
+    def _wait_for_views(
+        self, position: int, targets: dict[TopicPartition, int], stop: threading.Event
+    ) -> bool:
+        """Until the agencies view has applied this position and everything before it in
+        every partition (what it says then decides); False when stopping first."""
         since = logged = time.monotonic()
-        while self.filter.caught_up_to() < position:
+        while self.filter.caught_up_to() < position or not self._runner_applied(targets):
             if stop.is_set():
                 return False
             if time.monotonic() - logged > WAIT_LOG_SECONDS:

@@ -90,6 +90,7 @@ class Running:
             fake,
             record_reads=recorded.record_reads,
             record_delivery=recorded.record_delivery,
+            follow_runner=False,  # no projection runner here: the fake filter is the view
         )
         self.thread = threading.Thread(target=self.producer.run, args=(self.stop,), daemon=True)
         self.thread.start()
