@@ -8,6 +8,9 @@ producer killed mid-transaction and forged messages change nothing of that."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from adapters.signing import Signer, Verifier
 from adapters.topics import DLQ, EVENTS, agency_topic
 from consumers import agency_producer
 from consumers.agency_producer import AgencyProducer
-from tests.conftest import wait_until
+from tests.conftest import ROOT, wait_until
 from tests.support.events import SIGNER, publish_store, register_families, store_positions
 from tests.support.kafka import partitions_of, read_all
 
@@ -293,3 +296,66 @@ def test_waits_for_the_agencies_view(casework, relay_reader, broker, running):
     assert not fake.asked
     fake.views_at = 10**9  # the view caught up: out it goes (FakeFilter checks the order)
     wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the events")
+
+
+def test_the_example_agency_consumer_prints_verified_events_and_refuses_forgeries(
+    casework, relay_reader, broker, settings, running, tmp_path
+):
+    register_families(casework, 4)
+    publish_store(relay_reader, broker.bootstrap)
+    worker = running(FakeFilter(), Recorded())
+    wanted = expected(casework)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the agency topics")
+    worker.halt()
+    # A forgery on the agency's topic: a delivered message with its data changed.
+    topic = agency_topic("DINKES")
+    [genuine, *_] = read_committed(broker.bootstrap, topic)
+    changed = json.loads(genuine.value)
+    changed["data"] = {"kecamatan": "Pasar Jambi"}
+    plain = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    plain.send(
+        topic,
+        key=genuine.key,
+        value=wire.encode({**changed, "position": 10**9}),
+        headers=genuine.headers,
+        partition=genuine.partition,
+    )
+    plain.flush()
+    plain.close()
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(Signer(settings.signing_key).jwks()))  # what /api/v1/keys says
+
+    command = [sys.executable, "-m", "consumers.example_agency_consumer"]
+    helped = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert helped.returncode == 0 and "read_committed" in helped.stdout
+    ran = subprocess.run(
+        [
+            *command,
+            "--bootstrap",
+            broker.bootstrap,
+            "--agency",
+            "DINKES",
+            "--keys-file",
+            str(keys),
+            "--idle-exit",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    printed = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert sorted(e["position"] for e in printed) == sorted(wanted["DINKES"])
+    assert all(e["agreement"]["agency"] == "DINKES" for e in printed)
+    assert ran.stderr.count("refused") == 1 and "bad signature" in ran.stderr
+    assert "Pasar Jambi" not in ran.stderr  # the refusal does not quote the message
+    # Run again with the same group: its offsets were committed, nothing is printed twice.
+    again = subprocess.run(ran.args, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert again.returncode == 0 and again.stdout == ""
+    # It stands alone: nothing of Casework is imported, only kafka-python and cryptography.
+    source = (ROOT / "consumers/example_agency_consumer.py").read_text()
+    assert not re.search(
+        r"^\s*(from|import) (app|adapters|domain|projections|consumers)\b", source, re.M
+    )
