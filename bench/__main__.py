@@ -27,6 +27,7 @@ BENCHMARKS = (
     "encryption",
     "chain",
     "import",
+    "agencies",
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
@@ -238,6 +239,10 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
                 lambda: bench_signing(ws, events=events, warmup=min(2_000, events // 5)),
             )
         )
+    if "agencies" in args.only:
+        from bench.agencies import bench_agencies
+
+        steps.append(("agencies", lambda: bench_agencies(ws, events=events)))
     if "encryption" in args.only:
         from bench.encryption import run as bench_encryption
 
