@@ -37,10 +37,12 @@ harmless, but it takes turns). Logs carry positions, counts and agency codes, ne
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,7 +56,17 @@ from adapters import wire
 from adapters.bootstrap import System
 from adapters.db import Database
 from adapters.retry import reconnecting
-from adapters.signing import Signer
+from adapters.signing import (
+    KEY_ID_HEADER,
+    OWN_HEADERS,
+    PROOF_HEADER,
+    SIGNATURE_HEADER,
+    Signer,
+    Verifier,
+    leaf_hash,
+    root_of,
+    signed_bytes,
+)
 from adapters.topics import EVENTS, FOREVER, agency_topic, ensure_topics
 from consumers import agency_delivery
 from consumers import agency_filter as filters
@@ -113,6 +125,9 @@ class Filter(Protocol):
     def agencies(self) -> list[str]: ...
 
     def caught_up_to(self) -> int: ...
+
+    def versions(self, agency: str) -> list[Any]:
+        """Every version of the agency's terms (each with its `event_types`)."""
 
     def deliver(self, agency: str, envelope: dict[str, Any], today: dt.date | None = None) -> Any:
         """None, or a Delivery (`envelope`: what the agency receives; `read`: for the log)."""
@@ -199,6 +214,38 @@ def last_positions(
     return found
 
 
+class RootVerifier:
+    """`Verifier.verify`, checking each signed Merkle root once: the relay signs a chunk of
+    messages with one signature over their root, and each message carries its path to it.
+    A message whose own bytes and path lead to a (signature, key, root) already verified is
+    as verified as by the full check; anything else gets the full check."""
+
+    def __init__(self, verifier: Verifier, remember: int = 256) -> None:
+        self.verifier = verifier
+        self.remember = remember
+        self._verified: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
+
+    def verify(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
+        given = list(headers or ())
+        own = {name: data for name, data in given if name in OWN_HEADERS}
+        signature, kid = own.get(SIGNATURE_HEADER), own.get(KEY_ID_HEADER)
+        seen = None
+        if signature and kid:
+            try:
+                path = base64.b64decode(own.get(PROOF_HEADER) or b"", validate=True)
+                root = root_of(leaf_hash(signed_bytes(topic, key, value, given)), path)
+                seen = (signature, kid, root)
+            except ValueError:
+                seen = None
+            if seen is not None and seen in self._verified:
+                return
+        self.verifier.verify(topic, key, value, given)  # BadSignature unless it verifies
+        if seen is not None:
+            self._verified[seen] = None
+            if len(self._verified) > self.remember:
+                self._verified.popitem(last=False)
+
+
 class AgencyProducer(GroupMember):
     """Reads the events topic and writes each agency's topic in Kafka transactions."""
 
@@ -228,7 +275,7 @@ class AgencyProducer(GroupMember):
         self.record_reads = record_reads or filters.record_reads
         self.record_delivery = record_delivery or agency_delivery.record_delivery
         self.signer = Signer(self.settings.signing_key)
-        self.verify = verifier(system)
+        self.verify = RootVerifier(verifier(system))  # type: ignore[assignment]
         self.max_records = max_records
         self.follow_runner = follow_runner
         self.today = today or (lambda: None)  # None: the filter's today (the city's date)
@@ -487,9 +534,17 @@ class AgencyProducer(GroupMember):
         today = self.today()
         outgoing: dict[str, Outgoing] = {}
         deliver = self.filter.deliver
+        # What no version of an agreement allows is not asked about (deliver would say None
+        # as its second rule): most events are of types an agency does not take.
+        takes = {
+            agency: frozenset().union(*(t.event_types for t in self.filter.versions(agency)))
+            for agency in agencies
+        }
         for record, envelope in admitted:
-            position = envelope["position"]
+            position, event_type = envelope["position"], envelope["type"]
             for agency in agencies:
+                if event_type not in takes[agency]:
+                    continue
                 topic = agency_topic(agency)
                 partition = record.partition % self.topic_partitions[topic]
                 if position <= self.delivered.get((agency, partition), 0):
