@@ -54,7 +54,9 @@ from kafka.structs import OffsetAndMetadata
 
 from adapters import wire
 from adapters.bootstrap import System
+from adapters.codec import Codec
 from adapters.db import Database
+from adapters.keystore import KeyStore
 from adapters.retry import reconnecting
 from adapters.signing import (
     KEY_ID_HEADER,
@@ -264,7 +266,12 @@ class AgencyProducer(GroupMember):
         self.settings = system.settings
         self.views = system.views
         self.store = system.store
-        self.codec = system.reader_codec()
+        # A codec that keeps what it opened: each token is looked at for every agency (it
+        # still drops everything when a key is destroyed: forget_keys, the key store's epoch).
+        self.codec = Codec(
+            KeyStore(self.store, self.settings.master_key, self.settings.key_cache),
+            key_cache=self.settings.key_cache,
+        )
         ensure_schema(self.views, [])  # the DLQ's count (the agencies view is the runner's)
         self.filter: Filter = agency_filter or filters.AgencyFilter(
             self.views,
