@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -146,10 +147,13 @@ def read_committed(bootstrap_servers: str, topic: str) -> list:
             return records
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        quiet = 0
-        while quiet < 3:
+        # Until every partition's fetch was answered (the high watermark is known), then two
+        # polls in a row with nothing more (an open transaction's records wait for its end).
+        quiet, deadline = 0, time.monotonic() + 30
+        while quiet < 2 and time.monotonic() < deadline:
             batch = consumer.poll(timeout_ms=300)
-            quiet = 0 if batch else quiet + 1
+            answered = all(consumer.highwater(tp) is not None for tp in partitions)
+            quiet = 0 if batch or not answered else quiet + 1
             for part in batch.values():
                 records.extend(part)
     finally:

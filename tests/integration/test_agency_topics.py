@@ -114,10 +114,13 @@ def read_committed(bootstrap_servers: str, topic: str) -> list:
             return records
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        quiet = 0
-        while quiet < 2:
-            batch = consumer.poll(timeout_ms=250)
-            quiet = 0 if batch else quiet + 1
+        # Until every partition's fetch was answered (the high watermark is known), then two
+        # polls in a row with nothing more (an open transaction's records wait for its end).
+        quiet, deadline = 0, time.monotonic() + 30
+        while quiet < 2 and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=300)
+            answered = all(consumer.highwater(tp) is not None for tp in partitions)
+            quiet = 0 if batch or not answered else quiet + 1
             for part in batch.values():
                 records.extend(part)
     finally:
@@ -184,17 +187,17 @@ def test_agencies_get_exactly_their_share_once_through_crashes_revocation_and_er
     # A burst of households while the relay and the agency producer are each killed once.
     enough = threading.Event()
 
-    def burst() -> None:
-        seed = 100
-        while not enough.is_set() and seed < 400:
-            register_families(casework, 2, seed=seed)
+    def burst() -> None:  # about 70 events a second until told to stop (at most 90 s)
+        seed, until = 100, time.monotonic() + 90
+        while not enough.is_set() and time.monotonic() < until:
+            register_families(casework, 1, seed=seed)
             seed += 1
             time.sleep(0.1)
 
     writer = threading.Thread(target=burst, daemon=True)
     writer.start()
     dinkes, bpjs = agency_topic("DINKES"), agency_topic("BPJS")
-    wait_until(lambda: read_committed(broker.bootstrap, dinkes), 40, "a first delivery")
+    wait_until(lambda: read_committed(broker.bootstrap, dinkes), 60, "a first delivery")
     kill(agencies)
     agencies = processes.start("agencies")
     published = relay_state(store_db)[0]
