@@ -155,6 +155,9 @@ def test_the_agency_producer_writes_only_the_agency_topics_and_the_dlq(services)
         ("--transactional-id", "casework-agencies", False),
     }
     assert any(covers(acl, "--group", "casework-agencies.topic-id") for acl in granted)
+    # it reads how far the projection runner got (the agencies view), nothing of its data
+    runner_group = [acl for acl in granted if covers(acl, "--group", "casework-projections.x")]
+    assert runner_group and all(acl["operations"] == {"Describe"} for acl in runner_group)
 
 
 @pytest.mark.parametrize("name", ["relay", "projections", "policies", "agencies"])
