@@ -263,6 +263,22 @@ def test_agencies_get_exactly_their_share_once_through_crashes_revocation_and_er
                     assert nik.startswith("ps1.") and nik != original["data"]["head"]["nik"]
                     assert "name" not in envelope["data"]["head"]
 
+    # Who received whose data: every household delivered is in the read log, per agency.
+    def logged(code: str) -> set[str]:
+        rows = store_db.query(
+            "SELECT t.term FROM casework_access_log_terms t"
+            " JOIN casework_access_log l ON l.id = t.log_id"
+            " WHERE l.actor_id = ? AND l.channel = 'kafka'",
+            (f"agency:{code}",),
+        )
+        return {row[0] for row in rows}
+
+    for code, topic in (("DINKES", dinkes), ("BPJS", bpjs)):
+        households = {
+            json.loads(r.value)["stream_id"] for r in read_committed(broker.bootstrap, topic)
+        }
+        assert households and households <= logged(code), code
+
     # Revoked: nothing more for BPJS, while DINKES goes on.
     approved(client, "RevokeAgencyAgreement", {"agency": "BPJS", "reason": "PKS berakhir"}, tokens)
     agreements = AgencyFilter(views_db, casework.codec, pseudonym_secret(settings))
