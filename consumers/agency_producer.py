@@ -25,11 +25,15 @@ Two more guards make it once per agency on top of that:
   from, so the positions of an agency partition only grow.
 
 A message that does not verify (or is of another tenant, or is not an envelope) goes to the
-DLQ, never to an agency. Before delivering an event the producer waits until the agencies
-view has applied it (`AgencyFilter.caught_up_to`): the agreements, areas and restrictions in
-force at that position decide. After each committed batch it adds one read-log row per agency
-that received something (`record_reads`, channel "kafka") and its delivery state
-(`record_delivery`, channel "topic").
+DLQ, never to an agency; each relay chunk's signature is checked once (`RootVerifier`).
+Before delivering a batch the producer waits until the agencies view has applied it: the
+view's position (`AgencyFilter.caught_up_to`) has reached the batch, and the projection
+runner has committed, in every partition of the events topic, the offsets this producer had
+read (the view applies each partition on its own, so its highest position alone does not
+say that an agreement's change in another partition is in). The agreements, areas,
+restrictions and erasures in force then decide. After each committed batch it adds one
+read-log row per agency that received something (`record_reads`, channel "kafka") and its
+delivery state (`record_delivery`, channel "topic").
 
 One producer runs at a time (a second one with the same transactional id fences the first:
 harmless, but it takes turns). Logs carry positions, counts and agency codes, never data.
