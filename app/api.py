@@ -22,6 +22,7 @@ from adapters.wire import rfc3339
 from app import (
     access_log,
     agency_api,
+    asyncapi,
     audit_log,
     openapi,
     overview_api,
@@ -826,6 +827,12 @@ def signing_keys():
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(openapi.document(current_app))
+
+
+@bp.get("/asyncapi.json")
+def asyncapi_json():
+    """The AsyncAPI 3 document of the Kafka topics (app/asyncapi.py): public, like the keys."""
+    return jsonify(asyncapi.document(services().settings))
 
 
 # The cross-OPD view's routes (app/overview_api.py), on this blueprint and under its policies.

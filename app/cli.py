@@ -17,7 +17,7 @@ from adapters.settings import Settings, SettingsError
 from app import accounts_cli, audit_cli, import_cli, server
 from app import seed as seeding
 from app import up as everything
-from consumers import policies, relay, runner, webhooks
+from consumers import agency_producer, policies, relay, runner, webhooks
 from domain.accounts import TOKEN_DAYS
 from projections.catalog import PROJECTIONS
 
@@ -59,6 +59,11 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
     relay.run(bootstrap(settings), stop_on_signals())
+    return 0
+
+
+def cmd_agencies(settings: Settings, args: argparse.Namespace) -> int:
+    agency_producer.run(bootstrap(settings), stop_on_signals())
     return 0
 
 
@@ -159,6 +164,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "webhooks", help="POST each agency's events to its registered webhook"
     ).set_defaults(func=cmd_webhooks)
+    sub.add_parser(
+        "agencies",
+        help="write each agency's share of the events to its topic casework.agency.CODE.v1",
+    ).set_defaults(func=cmd_agencies)
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     broker.add_argument("--port", type=int, default=9092)
     broker.set_defaults(func=cmd_broker)

@@ -877,6 +877,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "responses": {"200": _json("the OpenAPI document", {"type": "object"})},
         }
     },
+    "api.asyncapi_json": {
+        "get": {
+            "operationId": "asyncapi",
+            "summary": "the AsyncAPI 3 document of the Kafka topics (events, agency topics)",
+            "security": [],
+            "responses": {"200": _json("the AsyncAPI document", {"type": "object"})},
+        }
+    },
     "privacy_api.record_api": {
         "get": _read(
             "recordOfProcessing",

@@ -127,6 +127,8 @@ POLICY: dict[str, Policy] = {
     "api.audit_verify": Policy(OVERSIGHT),
     "api.audit": Policy(OVERSIGHT),
     "api.openapi_json": Policy(ALL, public=True),
+    # the Kafka topics' document (app/asyncapi.py): schemas only, no data
+    "api.asyncapi_json": Policy(ALL, public=True),
     # the public keys that sign the events topic: anyone may check a message (adapters.signing)
     "api.signing_keys": Policy(ALL, public=True),
     # Agencies' feed and webhook (app/agency_api.py): an agency reads its own agreement's

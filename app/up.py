@@ -21,7 +21,7 @@ from domain.errors import Conflict, NotFound
 from projections.status import store_counts
 
 log = logging.getLogger("casework.up")
-SERVICES = ("relay", "projections", "policies", "webhooks", "web")
+SERVICES = ("relay", "projections", "policies", "agencies", "webhooks", "web")
 # One demo account per role: name -> (role, OPD, kelurahan). Made only on a demo store.
 DEMO_ACCOUNTS = {
     "demo-admin": ("admin", None, []),

@@ -29,6 +29,7 @@ BENCHMARKS = (
     "import",
     "feed",
     "webhooks",
+    "agencies",
 )
 # Not part of a plain `make bench` (its first run generates a city: many minutes): by name only.
 BY_NAME_ONLY = ("eligibility_city",)
@@ -250,6 +251,10 @@ def plan(args: argparse.Namespace, ws: Workspace) -> list[tuple[str, Callable[[]
             return [r for r in found if r.name in wanted_agency]
 
         steps.append(("/".join(wanted_agency), agency_feed))
+    if "agencies" in args.only:
+        from bench.agencies import bench_agencies
+
+        steps.append(("agencies", lambda: bench_agencies(ws, events=events)))
     if "encryption" in args.only:
         from bench.encryption import run as bench_encryption
 

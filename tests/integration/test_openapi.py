@@ -20,7 +20,13 @@ pytestmark = pytest.mark.integration
 
 DOCUMENTED = ("/api/", "/healthz", "/metrics")
 OPERATION_KEYS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-PUBLIC = {"/healthz", "/metrics", "/api/v1/openapi.json", "/api/v1/keys"}
+PUBLIC = {
+    "/healthz",
+    "/metrics",
+    "/api/v1/openapi.json",
+    "/api/v1/asyncapi.json",
+    "/api/v1/keys",
+}
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ PROCESSES = {
     "projections": "projections",
     "policies": "policies",
     "webhooks": "webhooks",
+    "agencies": "agencies",
 }
 # The secrets every process needs the same of, from the operator: a PostgreSQL store cannot
 # start without a master key, and one made up inside a container would die with it.
@@ -49,7 +50,15 @@ OPERATOR_ENV = {
 OPERATOR_ENV.update(
     {
         f"KAFKA_{name}_PASSWORD": f"kafka-{name.lower()}-secret"
-        for name in ("ADMIN", "RELAY", "PROJECTIONS", "POLICIES", "AUDITOR", "AGENCY_BPJSKES")
+        for name in (
+            "ADMIN",
+            "RELAY",
+            "PROJECTIONS",
+            "POLICIES",
+            "AUDITOR",
+            "AGENCY_BPJSKES",
+            "AGENCIES",
+        )
     }
 )
 

@@ -39,7 +39,9 @@ def acls(services: dict) -> list[dict]:
         if not argv[0].endswith("kafka-acls.sh"):
             continue
         assert "--add" in argv and "--deny-principal" not in argv, argv
-        kind = next(k for k in ("--topic", "--group", "--cluster") if k in argv)
+        kind = next(
+            k for k in ("--topic", "--group", "--cluster", "--transactional-id") if k in argv
+        )
         found.append(
             {
                 "principals": set(options(argv, "--allow-principal")),
@@ -93,7 +95,7 @@ def test_only_the_relay_writes_the_events_topic(services):
         if covers(acl, "--topic", EVENTS) and "Read" in acl["operations"]
         for principal in acl["principals"]
     }
-    assert readers == READ_ONLY
+    assert readers == READ_ONLY | {"User:agencies"}
     # the projections and the policies read their own consumer groups and write only the DLQ
     for principal in READ_ONLY:
         written = {
@@ -140,7 +142,25 @@ def test_every_principal_with_an_acl_is_a_scram_user_made_by_the_init_service(se
     assert {"relay", "projections", "policies"} <= users
 
 
-@pytest.mark.parametrize("name", ["relay", "projections", "policies"])
+def test_the_agency_producer_writes_only_the_agency_topics_and_the_dlq(services):
+    granted = [acl for acl in acls(services) if "User:agencies" in acl["principals"]]
+    written = {
+        (acl["kind"], acl["resource"], acl["prefixed"])
+        for acl in granted
+        if acl["operations"] & WRITES
+    }
+    assert written == {
+        ("--topic", "casework.dlq.v1", False),
+        ("--topic", "casework.agency.", True),
+        ("--transactional-id", "casework-agencies", False),
+    }
+    assert any(covers(acl, "--group", "casework-agencies.topic-id") for acl in granted)
+    # it reads how far the projection runner got (the agencies view), nothing of its data
+    runner_group = [acl for acl in granted if covers(acl, "--group", "casework-projections.x")]
+    assert runner_group and all(acl["operations"] == {"Describe"} for acl in runner_group)
+
+
+@pytest.mark.parametrize("name", ["relay", "projections", "policies", "agencies"])
 def test_each_process_signs_in_as_its_own_principal(services, name):
     settings = Settings.from_env(environment(services[name]))
     config = settings.kafka_client_config()

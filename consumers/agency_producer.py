@@ -1,0 +1,629 @@
+"""The agency producer: each agency's share of the events, on its own topic, exactly once.
+
+`casework agencies` reads `casework.events.v1` and writes, for every agency with an agreement,
+what the agreement lets it see to `casework.agency.<CODE>.v1` (`consumers.agency_filter`:
+the event types, the fields, the area, personal fields opened or as pseudonyms; nothing of a
+restricted or erased person; nothing before the agreement starts or after it ends or is
+revoked). Each message keeps the event's key (the stream id) and carries the headers `type`
+and `position`, and is signed again with the system's key for its own topic
+(`adapters.signing`: the agency checks it with `GET /api/v1/keys`).
+
+Consume-transform-produce in Kafka transactions: the messages of a batch for every agency
+and the events topic's offsets after that batch (`send_offsets_to_transaction`) commit
+together or not at all, so an agency reading `read_committed` sees each event once, also
+when this process dies mid-batch (the next one's `init_transactions` aborts the open
+transaction and resumes after the committed offsets).
+
+Two more guards make it once per agency on top of that:
+- the relay publishes at least once (after a crash it resends up to a batch): a message
+  whose position is not above the last one seen on its partition is a resend, skipped;
+- the embedded broker (Tansu 0.6) does not tell `read_committed` readers which
+  transactions were aborted, so records of a transaction cut short by a crash stay
+  visible there. After connecting, the producer reads the end of every agency topic and
+  never writes a position again that a partition already shows. Each agency topic has as
+  many partitions as the events topic and a message goes to the partition its event came
+  from, so the positions of an agency partition only grow.
+
+A message that does not verify (or is of another tenant, or is not an envelope) goes to the
+DLQ, never to an agency; each relay chunk's signature is checked once (`RootVerifier`).
+Before delivering a batch the producer waits until the agencies view has applied it: the
+view's position (`AgencyFilter.caught_up_to`) has reached the batch, and the projection
+runner has committed, in every partition of the events topic, the offsets this producer had
+read (the view applies each partition on its own, so its highest position alone does not
+say that an agreement's change in another partition is in). The agreements, areas,
+restrictions and erasures in force then decide. After each committed batch it adds one
+read-log row per agency that received something (`record_reads`, channel "kafka") and its
+delivery state (`record_delivery`, channel "topic").
+
+One producer runs at a time (a second one with the same transactional id fences the first:
+harmless, but it takes turns). Logs carry positions, counts and agency codes, never data.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from adapters import wire
+from adapters.bootstrap import System
+from adapters.codec import Codec
+from adapters.db import Database
+from adapters.keystore import KeyStore
+from adapters.retry import reconnecting
+from adapters.signing import (
+    KEY_ID_HEADER,
+    OWN_HEADERS,
+    PROOF_HEADER,
+    SIGNATURE_HEADER,
+    Signer,
+    Verifier,
+    leaf_hash,
+    root_of,
+    signed_bytes,
+)
+from adapters.topics import EVENTS, FOREVER, agency_topic, ensure_topics
+from consumers import agency_delivery
+from consumers import agency_filter as filters
+from consumers.dead_letters import park
+from consumers.relay import TRANSIENT_ERRORS, abandon
+from consumers.runner import GroupMember, forget_keys, topic_id, verifier
+from consumers.runner import consumer_config as runner_config
+from projections.base import ERASURE_EVENT, ensure_schema
+
+log = logging.getLogger("casework.agencies")
+
+GROUP = "casework-agencies"
+TRANSACTIONAL_ID = "casework-agencies"
+CHANNEL = "topic"  # agency_delivery's channel
+READ_CHANNEL = "kafka"  # the read log's channel
+MAX_RECORDS = 1000  # events read per batch (one transaction)
+WAIT_SECONDS = 0.05  # between looks at the agencies view while it is behind
+WAIT_LOG_SECONDS = 5.0
+AGENCIES_SECONDS = 2.0  # how long the list of agencies is trusted
+REQUEST_TIMEOUT_MS = 10_000
+
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "transactional_id": TRANSACTIONAL_ID,
+    "enable_idempotence": True,
+    "acks": "all",
+    "linger_ms": 5,
+    "batch_size": 256 * 1024,
+    "allow_auto_create_topics": False,
+    "request_timeout_ms": REQUEST_TIMEOUT_MS,
+    "max_block_ms": 15_000,
+    "transaction_timeout_ms": 60_000,
+    "reconnect_backoff_max_ms": 2_000,
+}
+
+
+def consumer_settings(events_topic_id: str) -> dict[str, Any]:
+    """The events topic's reader: partitions assigned, not subscribed (no group join to wait
+    for: environment.md, Trap 1); the group only keeps the offsets the transactions commit,
+    named after the topic's id (a recreated topic starts from its beginning)."""
+    return {
+        "group_id": f"{GROUP}.{events_topic_id}",
+        "client_id": "casework-agencies",
+        "enable_auto_commit": False,
+        "isolation_level": "read_committed",
+        "auto_offset_reset": "earliest",
+        "max_poll_records": MAX_RECORDS,
+        "fetch_max_wait_ms": 100,
+        "allow_auto_create_topics": False,
+        "request_timeout_ms": REQUEST_TIMEOUT_MS + 5_000,
+    }
+
+
+class Filter(Protocol):
+    """What the producer needs of `consumers.agency_filter.AgencyFilter`."""
+
+    def agencies(self) -> list[str]: ...
+
+    def caught_up_to(self) -> int: ...
+
+    def versions(self, agency: str) -> list[Any]:
+        """Every version of the agency's terms (each with its `event_types`)."""
+
+    def deliver(self, agency: str, envelope: dict[str, Any], today: dt.date | None = None) -> Any:
+        """None, or a Delivery (`envelope`: what the agency receives; `read`: for the log)."""
+
+
+RecordReads = Callable[[Database, str, str, str, list[Any]], int]
+RecordDelivery = Callable[..., None]
+
+
+@dataclass
+class Outgoing:
+    """One agency's messages of a batch."""
+
+    topic: str
+    # (partition, position, key, value, headers)
+    messages: list[tuple[int, int, bytes, bytes, list[tuple[str, bytes]]]] = field(
+        default_factory=list
+    )
+    reads: list[Any] = field(default_factory=list)
+
+
+def partitions_of(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, int]:
+    """The partition count of each of these topics that exists (whole-cluster metadata: the
+    embedded broker creates a topic that is asked for by name)."""
+    wanted = set(topics)
+    return {t["name"]: len(t["partitions"]) for t in admin.describe_topics() if t["name"] in wanted}
+
+
+def ensure_agency_topics(admin: KafkaAdminClient, codes: Iterable[str], partitions: int) -> None:
+    """Create the agencies' topics that are missing: kept for ever, as many partitions as the
+    events topic (a message goes to the partition its event came from)."""
+    names = {agency_topic(code) for code in codes}
+    missing = sorted(names - set(admin.list_topics()))
+    if not missing:
+        return
+    try:
+        admin.create_topics([NewTopic(n, partitions, 1, topic_configs=FOREVER) for n in missing])
+        log.info("created topics %s", ", ".join(missing))
+    except TopicAlreadyExistsError:
+        pass
+
+
+def last_positions(
+    consumer: KafkaConsumer, partitions: list[TopicPartition], timeout: float = 30.0
+) -> dict[TopicPartition, int]:
+    """The highest `position` header each partition shows to a read_committed reader (0 when
+    it shows none). Positions only grow within a partition, so the last record has it.
+
+    The end offsets are not trusted (environment.md, Trap 2: after a multi-record batch the
+    embedded broker reports its base offset plus one), and transaction markers take offsets
+    too: the search starts a little before the reported end and reaches further back until
+    it finds a record, reading each time up to the high watermark the fetches report."""
+    found: dict[TopicPartition, int] = {tp: 0 for tp in partitions}
+    if not partitions:
+        return found
+    ends = consumer.end_offsets(partitions)
+    consumer.assign(partitions)
+    back = 8
+    pending = {tp for tp in partitions if ends.get(tp, 0) > 0}
+    deadline = time.monotonic() + timeout
+    while pending:
+        for tp in pending:
+            consumer.seek(tp, max(ends[tp] - back, 0))
+        seen: dict[TopicPartition, int] = {}
+        reading = set(pending)
+        while reading:
+            if time.monotonic() > deadline:
+                raise KafkaError("timed out reading the ends of the agency topics")
+            for tp, records in consumer.poll(timeout_ms=200, max_records=10_000).items():
+                for record in records:
+                    position = dict(record.headers or ()).get("position")
+                    if position is not None:
+                        seen[tp] = max(seen.get(tp, 0), int(position))
+            reading = {
+                tp
+                for tp in reading
+                if (high := consumer.highwater(tp)) is None or consumer.position(tp) < high
+            }
+        for tp in list(pending):
+            if tp in seen or ends[tp] - back <= 0:
+                found[tp] = seen.get(tp, 0)
+                pending.discard(tp)
+        back *= 8
+    return found
+
+
+class RootVerifier:
+    """`Verifier.verify`, checking each signed Merkle root once: the relay signs a chunk of
+    messages with one signature over their root, and each message carries its path to it.
+    A message whose own bytes and path lead to a (signature, key, root) already verified is
+    as verified as by the full check; anything else gets the full check."""
+
+    def __init__(self, verifier: Verifier, remember: int = 256) -> None:
+        self.verifier = verifier
+        self.remember = remember
+        self._verified: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
+
+    def verify(self, topic: str, key: bytes | None, value: bytes | None, headers: Any) -> None:
+        given = list(headers or ())
+        own = {name: data for name, data in given if name in OWN_HEADERS}
+        signature, kid = own.get(SIGNATURE_HEADER), own.get(KEY_ID_HEADER)
+        seen = None
+        if signature and kid:
+            try:
+                path = base64.b64decode(own.get(PROOF_HEADER) or b"", validate=True)
+                root = root_of(leaf_hash(signed_bytes(topic, key, value, given)), path)
+                seen = (signature, kid, root)
+            except ValueError:
+                seen = None
+            if seen is not None and seen in self._verified:
+                return
+        self.verifier.verify(topic, key, value, given)  # BadSignature unless it verifies
+        if seen is not None:
+            self._verified[seen] = None
+            if len(self._verified) > self.remember:
+                self._verified.popitem(last=False)
+
+
+class AgencyProducer(GroupMember):
+    """Reads the events topic and writes each agency's topic in Kafka transactions."""
+
+    def __init__(
+        self,
+        system: System,
+        agency_filter: Filter | None = None,
+        *,
+        record_reads: RecordReads | None = None,
+        record_delivery: RecordDelivery | None = None,
+        max_records: int = MAX_RECORDS,
+        follow_runner: bool = True,
+        today: Callable[[], dt.date | None] | None = None,
+    ) -> None:
+        self.system = system
+        self.settings = system.settings
+        self.views = system.views
+        self.store = system.store
+        # A codec that keeps what it opened: each token is looked at for every agency (it
+        # still drops everything when a key is destroyed: forget_keys, the key store's epoch).
+        self.codec = Codec(
+            KeyStore(self.store, self.settings.master_key, self.settings.key_cache),
+            key_cache=self.settings.key_cache,
+        )
+        ensure_schema(self.views, [])  # the DLQ's count (the agencies view is the runner's)
+        self.filter: Filter = agency_filter or filters.AgencyFilter(
+            self.views,
+            self.codec,
+            filters.pseudonym_secret(self.settings),
+            read_key=self.settings.secret_key,
+        )
+        self.record_reads = record_reads or filters.record_reads
+        self.record_delivery = record_delivery or agency_delivery.record_delivery
+        self.signer = Signer(self.settings.signing_key)
+        self.verify = RootVerifier(verifier(system))  # type: ignore[assignment]
+        self.max_records = max_records
+        self.follow_runner = follow_runner
+        self.today = today or (lambda: None)  # None: the filter's today (the city's date)
+        self.consumer: KafkaConsumer | None = None
+        self.producer: KafkaProducer | None = None
+        self.dlq: KafkaProducer | None = None
+        self.admin: KafkaAdminClient | None = None
+        self.topic_id = ""
+        self.group = GROUP
+        self.next_topic_check = 0.0
+        self.partitions: list[TopicPartition] = []
+        self.seen: dict[int, int] = {}  # source partition -> highest position read
+        self.delivered: dict[tuple[str, int], int] = {}  # (agency, partition) -> last position
+        self.topic_partitions: dict[str, int] = {}  # agency topic -> its partition count
+        self._agencies: list[str] = []
+        self._agencies_at = -AGENCIES_SECONDS
+        self.forwarded = 0  # messages written to agency topics (committed)
+        self.read = 0  # events read (committed)
+
+    # --- connecting --------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Topics, the transactional producer (fencing any earlier one), the events reader at
+        the committed offsets, and what every agency partition already shows."""
+        ensure_topics(
+            self.system.kafka, self.settings.partitions, client_config=self.system.kafka_config
+        )
+        self.admin = self.system.admin(client_id="casework-agencies-admin")
+        self.topic_id = topic_id(self.system)
+        self.group = consumer_settings(self.topic_id)["group_id"]
+        self.next_topic_check = time.monotonic() + 2
+        count = partitions_of(self.admin, [EVENTS]).get(EVENTS, self.settings.partitions)
+        self.partitions = [TopicPartition(EVENTS, p) for p in range(count)]
+        self.producer = self.system.producer(client_id="casework-agencies", **PRODUCER_SETTINGS)
+        self.producer.init_transactions()  # aborts what a crashed predecessor left open
+        self.consumer = self.system.consumer(**consumer_settings(self.topic_id))
+        self.consumer.assign(self.partitions)
+        self._rewind()
+        self.topic_partitions.clear()
+        self.delivered.clear()
+        self._agencies_at = -AGENCIES_SECONDS
+        self._refresh_agencies(force=True)
+        log.info(
+            "connected to Kafka at %s: %d partitions of %s, %d agencies",
+            self.system.kafka,
+            count,
+            EVENTS,
+            len(self._agencies),
+        )
+
+    def _rewind(self) -> None:
+        """Back to the committed offsets (after connecting, and after an aborted batch); the
+        relay's resends are recognised again from the positions read."""
+        consumer = self.consumer
+        assert consumer is not None
+        for tp in self.partitions:
+            committed = consumer.committed(tp)
+            if committed is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)
+        self.seen.clear()
+
+    def _refresh_agencies(self, force: bool = False) -> list[str]:
+        """The agencies with an agreement; their topics made, and what each topic's
+        partitions already show read, when an agency is new to this process."""
+        if not force and time.monotonic() - self._agencies_at < AGENCIES_SECONDS:
+            return self._agencies
+        agencies = sorted(self.filter.agencies())
+        new = [code for code in agencies if agency_topic(code) not in self.topic_partitions]
+        if new:
+            assert self.admin is not None
+            ensure_agency_topics(self.admin, new, len(self.partitions))
+            counts = partitions_of(self.admin, [agency_topic(c) for c in new])
+            for code in new:
+                topic = agency_topic(code)
+                count = counts.get(topic, len(self.partitions))
+                if count != len(self.partitions):
+                    log.warning(
+                        "topic %s has %d partitions, %s has %d: messages of several event"
+                        " partitions share one",
+                        topic,
+                        count,
+                        EVENTS,
+                        len(self.partitions),
+                    )
+                self.topic_partitions[topic] = count
+            self._read_agency_ends(new)
+        if agencies != self._agencies:
+            log.info("agencies with an agreement: %s", ", ".join(agencies) or "none")
+        self._agencies, self._agencies_at = agencies, time.monotonic()
+        return agencies
+
+    def _read_agency_ends(self, codes: list[str]) -> None:
+        reader = self.system.consumer(
+            client_id="casework-agencies-ends",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            allow_auto_create_topics=False,
+        )
+        try:
+            partitions = [
+                TopicPartition(agency_topic(code), p)
+                for code in codes
+                for p in range(self.topic_partitions[agency_topic(code)])
+            ]
+            for tp, position in last_positions(reader, partitions).items():
+                code = tp.topic[len("casework.agency.") : -len(".v1")]
+                self.delivered[(code, tp.partition)] = position
+        finally:
+            reader.close(autocommit=False)
+
+    def dlq_producer(self) -> KafkaProducer:
+        if self.dlq is None:
+            self.dlq = self.system.producer(acks="all", linger_ms=0)
+        return self.dlq
+
+    def dead_letter(self, record: Any, error: str) -> None:
+        park(self.dlq_producer(), self.views, record, error, GROUP)
+
+    def disconnect(self) -> None:
+        if self.producer is not None:
+            abandon(self.producer)
+            self.producer = None
+        super().disconnect()
+
+    def close(self) -> None:
+        self.disconnect()
+        self.views.close()
+        self.store.close()
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("agency producer starting: %s -> casework.agency.<CODE>.v1", EVENTS)
+        retrying = reconnecting(
+            stop,
+            errors=TRANSIENT_ERRORS,
+            what=lambda: f"agency producer trouble after {self.read} events",
+            after=lambda _: self.disconnect(),
+            logger=log,
+        )
+        while not stop.is_set():
+            retrying(self.step, stop)
+        self.close()
+        log.info(
+            "agency producer stopped: %d events read, %d messages written",
+            self.read,
+            self.forwarded,
+        )
+
+    def step(self, stop: threading.Event) -> int:
+        """Connect when not connected, then one batch; the number of events read."""
+        if stop.is_set():
+            return 0
+        if self.consumer is None:
+            self.connect()
+        return self.poll_once(stop)
+
+    def poll_once(self, stop: threading.Event | None = None) -> int:
+        consumer = self.consumer
+        if consumer is None:
+            raise RuntimeError("poll_once() before connect()")
+        self.check_topic()
+        batches = consumer.poll(timeout_ms=200, max_records=self.max_records)
+        if not batches:
+            return 0
+        try:
+            return self._process(batches, stop or threading.Event())
+        except BaseException:
+            self._rewind()  # nothing of this batch is committed: read it again
+            raise
+
+    def _process(self, batches: Mapping[TopicPartition, list], stop: threading.Event) -> int:
+        admitted: list[tuple[Any, dict[str, Any]]] = []
+        for tp in sorted(batches, key=lambda t: t.partition):
+            seen = self.seen.get(tp.partition, 0)
+            for record in batches[tp]:
+                envelope = self.admit(record)  # a forgery is parked, never forwarded
+                if envelope is None:
+                    continue
+                if envelope["position"] <= seen:
+                    continue  # the relay's resend of what this partition already gave
+                seen = envelope["position"]
+                admitted.append((record, envelope))
+            self.seen[tp.partition] = seen
+        offsets = {
+            tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+            for tp, records in batches.items()
+            if records
+        }
+        applied = self._applied_targets()
+        if admitted and not self._wait_for_views(
+            max(e["position"] for _, e in admitted), applied, stop
+        ):
+            self._rewind()  # stopping: nothing of this batch was written
+            return 0
+        outgoing = self._deliveries(admitted)
+        self._commit(outgoing, offsets)
+        last = max((env["position"] for _, env in admitted), default=0)
+        self._after_commit(outgoing, last)
+        self.read += len(admitted)
+        return len(admitted)
+
+    def _applied_targets(self) -> dict[TopicPartition, int]:
+        """Per partition of the events topic, the offset the projection runner must have
+        committed before this batch goes out: the end each partition had when it was read."""
+        consumer = self.consumer
+        assert consumer is not None
+        targets = {}
+        for tp in self.partitions:
+            high = consumer.highwater(tp)
+            targets[tp] = max(high or 0, consumer.position(tp) or 0)
+        return targets
+
+    def _runner_applied(self, targets: dict[TopicPartition, int]) -> bool:
+        """Whether the projection runner (whose agencies view the filter reads) has applied
+        every message of every partition up to these offsets. The view's own position
+        (`caught_up_to`) is the highest it applied, and the runner applies each partition on
+        its own: an agreement's event in one partition may still wait while the households of
+        another are applied far beyond it. The runner commits a partition's offsets once its
+        views committed, so its offsets say what the view holds, partition by partition."""
+        if not self.follow_runner:
+            return True
+        assert self.admin is not None
+        group = runner_config(self.topic_id)["group_id"]
+        committed = self.admin.list_group_offsets({group: None}).get(group, {})
+        return all(
+            (found := committed.get(tp)) is not None and found.offset >= target
+            for tp, target in targets.items()
+            if target > 0
+        )
+
+    def _wait_for_views(
+        self, position: int, targets: dict[TopicPartition, int], stop: threading.Event
+    ) -> bool:
+        """Until the agencies view has applied this position and everything before it in
+        every partition (what it says then decides); False when stopping first."""
+        since = logged = time.monotonic()
+        while self.filter.caught_up_to() < position or not self._runner_applied(targets):
+            if stop.is_set():
+                return False
+            if time.monotonic() - logged > WAIT_LOG_SECONDS:
+                log.info(
+                    "waiting %.0f s for the agencies view to reach position %d (at %d)",
+                    time.monotonic() - since,
+                    position,
+                    self.filter.caught_up_to(),
+                )
+                logged = time.monotonic()
+            stop.wait(WAIT_SECONDS)
+        return True
+
+    def _deliveries(self, admitted: list[tuple[Any, dict[str, Any]]]) -> dict[str, Outgoing]:
+        agencies = self._refresh_agencies()
+        today = self.today()
+        outgoing: dict[str, Outgoing] = {}
+        deliver = self.filter.deliver
+        # What no version of an agreement allows is not asked about (deliver would say None
+        # as its second rule): most events are of types an agency does not take.
+        takes = {
+            agency: frozenset().union(*(t.event_types for t in self.filter.versions(agency)))
+            for agency in agencies
+        }
+        for record, envelope in admitted:
+            position, event_type = envelope["position"], envelope["type"]
+            for agency in agencies:
+                if event_type not in takes[agency]:
+                    continue
+                topic = agency_topic(agency)
+                partition = record.partition % self.topic_partitions[topic]
+                if position <= self.delivered.get((agency, partition), 0):
+                    continue  # this partition of the agency's topic shows it already
+                delivery = deliver(agency, envelope, today)
+                if delivery is None:
+                    continue
+                out = outgoing.get(agency)
+                if out is None:
+                    out = outgoing[agency] = Outgoing(topic)
+                sent = delivery.envelope
+                out.messages.append(
+                    (partition, position, record.key, wire.encode(sent), wire.headers(sent))
+                )
+                out.reads.append(delivery.read)
+            if envelope["type"] == ERASURE_EVENT:
+                forget_keys(self.codec)  # what follows is opened with the key store as it is now
+        return outgoing
+
+    def _commit(
+        self, outgoing: dict[str, Outgoing], offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        """The batch's messages and the events topic's offsets after it, in one transaction."""
+        producer = self.producer
+        assert producer is not None and self.consumer is not None
+        signed = {
+            agency: self.signer.sign_batch(
+                out.topic, [(key, value, headers) for _, _, key, value, headers in out.messages]
+            )
+            for agency, out in outgoing.items()
+        }
+        producer.begin_transaction()
+        try:
+            for agency, out in outgoing.items():
+                send, topic = producer.send, out.topic
+                for (partition, _, key, value, _), headers in zip(
+                    out.messages, signed[agency], strict=True
+                ):
+                    send(topic, key=key, value=value, headers=headers, partition=partition)
+            producer.send_offsets_to_transaction(offsets, self.group)
+            producer.commit_transaction()
+        except BaseException:
+            try:
+                producer.abort_transaction()
+            except KafkaError as error:
+                log.warning("could not abort the transaction (%s)", type(error).__name__)
+            raise
+
+    def _after_commit(self, outgoing: dict[str, Outgoing], last: int) -> None:
+        for agency, out in outgoing.items():
+            for partition, position, *_ in out.messages:
+                self.delivered[(agency, partition)] = position  # they grow per partition
+            self.forwarded += len(out.messages)
+        if not last:
+            return
+        # What the read log and the delivery state say; not part of the Kafka transaction:
+        # a crash right here loses one batch's rows, never a message.
+        for agency in self._agencies:
+            out = outgoing.get(agency)
+            if out is not None:
+                self.record_reads(self.store, agency, READ_CHANNEL, out.topic, out.reads)
+            self.record_delivery(
+                self.views, agency, CHANNEL, last, delivered=len(out.messages) if out else 0
+            )
+
+
+def run(system: System, stop: threading.Event | None = None) -> None:
+    """Run the agency producer until `stop` is set (`casework agencies`)."""
+    if not system.settings.kafka:
+        raise SystemExit("casework agencies: set CASEWORK_KAFKA to the Kafka bootstrap servers")
+    AgencyProducer(system).run(stop or threading.Event())

@@ -1,0 +1,370 @@
+"""The agency producer against the real broker, with a stand-in for the agreements' filter
+(the filter itself is tested with the agreements; test_agency_topics.py runs both together).
+
+What an agency reads `read_committed` from its topic: each event its filter lets through,
+once, in the filter's shape, signed for that topic; the relay's resends, a restart, a
+producer killed mid-transaction and forged messages change nothing of that."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from adapters.signing import Signer, Verifier
+from adapters.topics import DLQ, EVENTS, agency_topic
+from consumers import agency_producer
+from consumers.agency_producer import AgencyProducer
+from tests.conftest import ROOT, wait_until
+from tests.support.events import SIGNER, publish_store, register_families, store_positions
+from tests.support.kafka import partitions_of, read_all
+
+pytestmark = pytest.mark.integration
+
+# What each fake agreement lets through: agency -> (event type, data fields kept).
+AGREEMENTS = {
+    "DINKES": ("HouseholdRegistered", ("kecamatan", "kelurahan")),
+    "BPJS": ("MemberAdded", ("relationship",)),
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    envelope: dict[str, Any]
+    read: Any
+
+
+class FakeFilter:
+    """The AgencyFilter interface (design, section 3) with fixed agreements."""
+
+    def __init__(self) -> None:
+        self.views_at = 10**9
+        self.asked: list[tuple[str, int]] = []
+
+    def agencies(self) -> list[str]:
+        return list(AGREEMENTS)
+
+    def caught_up_to(self) -> int:
+        return self.views_at
+
+    def versions(self, agency: str) -> list[Any]:
+        return [SimpleNamespace(event_types=frozenset(AGREEMENTS[agency][:1]))]
+
+    def deliver(self, agency: str, envelope: dict[str, Any], today=None) -> Delivery | None:
+        assert envelope["position"] <= self.views_at, "delivered before the view applied it"
+        self.asked.append((agency, envelope["position"]))
+        event_type, kept = AGREEMENTS[agency]
+        if envelope["type"] != event_type:
+            return None
+        data = {k: v for k, v in envelope["data"].items() if k in kept}
+        return Delivery(
+            {**envelope, "data": data, "agreement": {"agency": agency, "version": 1}},
+            envelope["stream_id"],
+        )
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request, tmp_path) -> dict[str, str]:
+    """SQLite only: what is tested here is Kafka's side (the databases are the relay's and
+    the runner's concern, tested on both)."""
+    return {
+        "CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db",
+        "CASEWORK_VIEWS": f"sqlite:///{tmp_path}/views.db",
+    }
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, str, str, int]] = []
+        self.deliveries: list[tuple[str, str, int, int]] = []
+
+    def record_reads(self, store, agency, channel, endpoint, reads) -> int:
+        self.reads.append((agency, channel, endpoint, len(reads)))
+        return 1
+
+    def record_delivery(self, views, agency, channel, position, *, delivered=0, **_) -> None:
+        self.deliveries.append((agency, channel, position, delivered))
+
+
+class Running:
+    """An AgencyProducer in a thread."""
+
+    def __init__(self, system, fake: FakeFilter, recorded: Recorded) -> None:
+        self.stop = threading.Event()
+        self.producer = AgencyProducer(
+            system,
+            fake,
+            record_reads=recorded.record_reads,
+            record_delivery=recorded.record_delivery,
+            follow_runner=False,  # no projection runner here: the fake filter is the view
+        )
+        self.thread = threading.Thread(target=self.producer.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def running(settings) -> Iterator:
+    started: list[Running] = []
+
+    def start(fake: FakeFilter, recorded: Recorded) -> Running:
+        started.append(Running(bootstrap(settings), fake, recorded))  # its own databases
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.stop.set()
+        each.thread.join(30)
+
+
+def read_committed(bootstrap_servers: str, topic: str) -> list:
+    """Every message a read_committed reader gets from the topic now."""
+    partitions = partitions_of(bootstrap_servers, topic)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    records: list = []
+    try:
+        if not partitions:
+            return records
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        # Until every partition's fetch was answered (the high watermark is known), then two
+        # polls in a row with nothing more (an open transaction's records wait for its end).
+        quiet, deadline = 0, time.monotonic() + 30
+        while quiet < 2 and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=300)
+            answered = all(consumer.highwater(tp) is not None for tp in partitions)
+            quiet = 0 if batch or not answered else quiet + 1
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        consumer.close()
+    return records
+
+
+def expected(casework) -> dict[str, set[int]]:
+    """Per agency, the positions of the events its fake agreement lets through."""
+    wanted: dict[str, set[int]] = {code: set() for code in AGREEMENTS}
+    after = 0
+    while batch := casework.recorder.select_notifications(after, 1000, inclusive_of_start=False):
+        for n in batch:
+            for code, (event_type, _) in AGREEMENTS.items():
+                if n.topic.endswith(f".{event_type}"):
+                    wanted[code].add(n.id)
+        after = batch[-1].id
+    return wanted
+
+
+def positions_on(bootstrap_servers: str, code: str) -> list[int]:
+    return sorted(
+        int(dict(r.headers)["position"])
+        for r in read_committed(bootstrap_servers, agency_topic(code))
+    )
+
+
+def delivered_all(bootstrap_servers: str, wanted: dict[str, set[int]]) -> bool:
+    return all(set(positions_on(bootstrap_servers, c)) >= p for c, p in wanted.items())
+
+
+def test_each_allowed_event_once_in_its_shape_and_signed(
+    casework, relay_reader, broker, settings, running
+):
+    register_families(casework, 12)
+    publish_store(relay_reader, broker.bootstrap)
+    fake, recorded = FakeFilter(), Recorded()
+    worker = running(fake, recorded)
+    wanted = expected(casework)
+    assert all(wanted.values())
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the agency topics")
+    worker.halt()
+
+    verifier = Verifier.from_jwks(Signer(settings.signing_key).jwks())
+    for code, (event_type, kept) in AGREEMENTS.items():
+        topic = agency_topic(code)
+        records = read_committed(broker.bootstrap, topic)
+        assert sorted(int(dict(r.headers)["position"]) for r in records) == sorted(wanted[code])
+        assert len(partitions_of(broker.bootstrap, topic)) == settings.partitions
+        for record in records:
+            verifier.verify(topic, record.key, record.value, record.headers)
+            envelope = json.loads(record.value)
+            assert envelope["type"] == event_type
+            assert set(envelope["data"]) <= set(kept)
+            assert envelope["agreement"] == {"agency": code, "version": 1}
+            assert record.key == envelope["stream_id"].encode()
+            assert dict(record.headers)["type"] == event_type.encode()
+            # Signed for its own topic: the same message does not verify for another.
+            other = agency_topic(next(c for c in AGREEMENTS if c != code))
+            with pytest.raises(ValueError):
+                verifier.verify(other, record.key, record.value, record.headers)
+    # Each event of a type an agreement takes was offered to that agency once, after the
+    # view had applied it (FakeFilter checks); the other types were not asked about.
+    assert len(fake.asked) == len(set(fake.asked))
+    assert set(fake.asked) == {(code, p) for code, found in wanted.items() for p in found}
+    assert len(store_positions(casework)) > len(fake.asked) / len(AGREEMENTS)
+    delivered = {code: sum(n for a, _, _, n in recorded.deliveries if a == code) for code in wanted}
+    assert delivered == {code: len(p) for code, p in wanted.items()}
+    assert {channel for _, channel, _, _ in recorded.deliveries} == {"topic"}
+    assert {(a, ch, ep) for a, ch, ep, _ in recorded.reads} == {
+        (code, "kafka", agency_topic(code)) for code in AGREEMENTS
+    }
+
+
+def test_resends_restarts_a_zombie_transaction_and_forgeries_deliver_nothing_twice(
+    casework, relay_reader, broker, settings, running
+):
+    register_families(casework, 6)
+    publish_store(relay_reader, broker.bootstrap)
+    first = running(FakeFilter(), Recorded())
+    wait_until(lambda: delivered_all(broker.bootstrap, expected(casework)), 30, "a first pass")
+    first.halt()
+
+    # The relay resends what it published (as after a crash), and more is stored meanwhile.
+    register_families(casework, 6, seed=7)
+    publish_store(relay_reader, broker.bootstrap)
+    # A forged event: a real household's message with its data changed, signature kept.
+    [original] = [
+        r
+        for r in read_all(broker.bootstrap, partitions_of(broker.bootstrap, EVENTS))
+        if dict(r.headers)["type"] == b"HouseholdRegistered"
+    ][:1]
+    forged = dict(json.loads(original.value), position=10**9)
+    plain = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    plain.send(EVENTS, key=original.key, value=wire.encode(forged), headers=original.headers)
+    plain.flush()
+    plain.close()
+    # A producer that died mid-transaction: what it wrote stays open until the next one
+    # fences it (the embedded broker then shows it even to read_committed readers).
+    zombie = KafkaProducer(bootstrap_servers=broker.bootstrap, **agency_producer.PRODUCER_SETTINGS)
+    zombie.init_transactions()
+    zombie.begin_transaction()
+    # It got as far as the first DINKES event still due in each partition (a producer sends
+    # a partition's messages in order, so what it leaves behind is a prefix of them).
+    due_now = set(expected(casework)["DINKES"]) - set(positions_on(broker.bootstrap, "DINKES"))
+    first_due: dict[int, tuple[int, object]] = {}
+    for record in read_all(broker.bootstrap, partitions_of(broker.bootstrap, EVENTS)):
+        position = json.loads(record.value)["position"]
+        if position in due_now and position < first_due.get(record.partition, (10**9,))[0]:
+            first_due[record.partition] = (position, record)
+    assert first_due
+    for _, record in first_due.values():
+        envelope = json.loads(record.value)
+        envelope = {**envelope, "data": {}, "agreement": {"agency": "DINKES", "version": 1}}
+        value = wire.encode(envelope)
+        topic = agency_topic("DINKES")
+        zombie.send(
+            topic,
+            key=record.key,
+            value=value,
+            partition=record.partition,
+            headers=SIGNER.headers(topic, record.key, value, wire.headers(envelope)),
+        )
+    zombie.flush()
+    agency_producer.abandon(zombie)
+
+    second = running(FakeFilter(), Recorded())
+    wanted = expected(casework)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the agency topics")
+    second.halt()
+
+    for code, positions in wanted.items():
+        assert positions_on(broker.bootstrap, code) == sorted(positions), code
+    parked = read_all(broker.bootstrap, partitions_of(broker.bootstrap, DLQ))
+    assert [dict(m.headers)["reason"] for m in parked] == [b"unverified"]
+    assert 10**9 not in {p for c in AGREEMENTS for p in positions_on(broker.bootstrap, c)}
+
+
+def test_waits_for_the_agencies_view(casework, relay_reader, broker, running):
+    register_families(casework, 3)
+    publish_store(relay_reader, broker.bootstrap)
+    fake = FakeFilter()
+    fake.views_at = 0
+    running(fake, Recorded())
+    wanted = expected(casework)
+    wait_until(lambda: partitions_of(broker.bootstrap, agency_topic("DINKES")), 20, "topics")
+    threading.Event().wait(1.0)  # time enough to have delivered had it not waited
+    assert not any(positions_on(broker.bootstrap, c) for c in AGREEMENTS)
+    assert not fake.asked
+    fake.views_at = 10**9  # the view caught up: out it goes (FakeFilter checks the order)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the events")
+
+
+def test_the_example_agency_consumer_prints_verified_events_and_refuses_forgeries(
+    casework, relay_reader, broker, settings, running, tmp_path
+):
+    register_families(casework, 4)
+    publish_store(relay_reader, broker.bootstrap)
+    worker = running(FakeFilter(), Recorded())
+    wanted = expected(casework)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the agency topics")
+    worker.halt()
+    # A forgery on the agency's topic: a delivered message with its data changed.
+    topic = agency_topic("DINKES")
+    [genuine, *_] = read_committed(broker.bootstrap, topic)
+    changed = json.loads(genuine.value)
+    changed["data"] = {"kecamatan": "Pasar Jambi"}
+    plain = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    plain.send(
+        topic,
+        key=genuine.key,
+        value=wire.encode({**changed, "position": 10**9}),
+        headers=genuine.headers,
+        partition=genuine.partition,
+    )
+    plain.flush()
+    plain.close()
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(Signer(settings.signing_key).jwks()))  # what /api/v1/keys says
+
+    command = [sys.executable, "-m", "consumers.example_agency_consumer"]
+    helped = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert helped.returncode == 0 and "read_committed" in helped.stdout
+    ran = subprocess.run(
+        [
+            *command,
+            "--bootstrap",
+            broker.bootstrap,
+            "--agency",
+            "DINKES",
+            "--keys-file",
+            str(keys),
+            "--idle-exit",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    printed = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert sorted(e["position"] for e in printed) == sorted(wanted["DINKES"])
+    assert all(e["agreement"]["agency"] == "DINKES" for e in printed)
+    assert ran.stderr.count("refused") == 1 and "bad signature" in ran.stderr
+    assert "Pasar Jambi" not in ran.stderr  # the refusal does not quote the message
+    # Run again with the same group: its offsets were committed, nothing is printed twice.
+    again = subprocess.run(ran.args, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert again.returncode == 0 and again.stdout == ""
+    # It stands alone: nothing of Casework is imported, only kafka-python and cryptography.
+    source = (ROOT / "consumers/example_agency_consumer.py").read_text()
+    assert not re.search(
+        r"^\s*(from|import) (app|adapters|domain|projections|consumers)\b", source, re.M
+    )
