@@ -151,8 +151,12 @@ class Registry:
         """What `deliver` gives this agency of one household, up to the filter's position."""
         upto = self.filter.caught_up_to()
         found = []
-        for notification in stream_notifications(self.store, household_id, upto):
-            envelope = from_notification(self.svc.casework, notification, self.tenant, sealed=True)
+        envelopes = [
+            from_notification(self.svc.casework, notification, self.tenant, sealed=True)
+            for notification in stream_notifications(self.store, household_id, upto)
+        ]
+        # what the agencies view has applied of this household (AgencyFilter.ready)
+        for envelope in envelopes[: self.filter.ready(agency, envelopes)]:
             delivery = self.filter.deliver(agency, envelope)
             if delivery is not None:
                 found.append(delivery)
@@ -383,6 +387,20 @@ class Registry:
         self, subscription: dict[str, Any], notifications: Iterable[Any], scanned: int
     ) -> int:
         before = int(subscription["after_position"])
+        agency = subscription["agency"]
+        event = dci.REG_EVENT_TYPES[subscription["reg_event_type"]]
+        candidates = [
+            n for n in notifications if n.id > before and n.topic == EVENT_TOPICS[event]
+        ]
+        sealed = [
+            from_notification(self.svc.casework, n, self.tenant, sealed=True) for n in candidates
+        ]
+        ready = self.filter.ready(agency, sealed)
+        if ready < len(sealed):  # the agencies view has not applied this one yet: stop before
+            scanned = sealed[ready]["position"] - 1
+            sealed = sealed[:ready]
+        if scanned <= before:
+            return 0
         with self.store.transaction() as cur:  # claim (before, scanned]: one process sends it
             cur.execute(
                 f"UPDATE {SUBSCRIPTIONS} SET after_position = ?"
@@ -391,19 +409,14 @@ class Registry:
             )
             if cur.rowcount != 1:
                 return 0
-        agency = subscription["agency"]
-        event = dci.REG_EVENT_TYPES[subscription["reg_event_type"]]
         area = [tuple(pair) for pair in json.loads(subscription["area"])]
         deliveries = []
-        for notification in notifications:
-            if notification.id <= before or notification.topic != EVENT_TOPICS[event]:
-                continue
-            household_id = str(notification.originator_id)
+        for envelope in sealed:
+            household_id = str(envelope["stream_id"])
             if subscription["household_id"] and household_id != subscription["household_id"]:
                 continue
             if area and not self._in_area(household_id, area):
                 continue
-            envelope = from_notification(self.svc.casework, notification, self.tenant, sealed=True)
             delivery = self.filter.deliver(agency, envelope)
             if delivery is not None:
                 deliveries.append(delivery)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +45,8 @@ class Filter(Protocol):
     def current(self, agency: str, today: Any = None) -> Any | None: ...
 
     def caught_up_to(self) -> int: ...
+
+    def ready(self, agency: str, envelopes: Sequence[dict[str, Any]]) -> int: ...
 
     def deliver(
         self, agency: str, envelope: dict[str, Any], today: Any = None
@@ -90,6 +92,18 @@ class AgencyEvents:
             position = batch[-1].id
             left -= len(batch)
 
+    def settled(
+        self, agency: str, found: list[tuple[int, dict | None]]
+    ) -> list[tuple[int, dict | None]]:
+        """The leading part of `found` the agencies view is ready for (`AgencyFilter.ready`):
+        up to, not including, the first event whose stream it has not applied yet."""
+        envelopes = [envelope for _, envelope in found if envelope is not None]
+        count = self.filter.ready(agency, envelopes)
+        if count == len(envelopes):
+            return found
+        first = envelopes[count]["position"]
+        return [(position, envelope) for position, envelope in found if position < first]
+
     def at(self, position: int) -> dict[str, Any] | None:
         """The sealed envelope of the event at `position` (None: private or not there)."""
         found = self.app.recorder.select_notifications(position, 1, inclusive_of_start=True)
@@ -109,7 +123,7 @@ class AgencyEvents:
         events: list[dict[str, Any]] = []
         reads: list[Any] = []
         last = after
-        for position, envelope in self.sealed(after, top, scan):
+        for position, envelope in self.settled(agency, list(self.sealed(after, top, scan))):
             last = position
             if envelope is None:
                 continue

@@ -39,7 +39,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,35 @@ class AgencyFilter:
         if stream_id not in self._restricted:
             self._restricted[stream_id] = view.restricted(self.views, stream_id)
         return self._restricted[stream_id]
+
+    def ready(self, agency: str, envelopes: Sequence[dict[str, Any]]) -> int:
+        """How many of these envelopes, from the first (in position order), the view has
+        applied everything `deliver` needs for: the event's own stream up to its version
+        (the household's area, its moves and restrictions all travel in its stream), and this
+        agency's agreement as the store holds it (a change the view has not applied yet
+        holds everything back). The runner applies each partition on its own, so a position
+        below `caught_up_to()` is not enough; a caller delivers these and stops at the first
+        one that is not ready, to ask again later: nothing is skipped, nothing judged by
+        what the view has not learnt yet."""
+        if not envelopes:
+            return 0
+        if self.stored is not None:
+            with self._lock:
+                stored = self._latest.get(agency)
+            known = self.versions(agency)
+            if stored is not None and (
+                not known
+                or stored.version > known[-1].version
+                or (stored.revoked_at is not None) != (known[-1].revoked_at is not None)
+            ):
+                # the view trails the agreement: a revocation stops `deliver` already, what
+                # else changed waits for the view
+                return 0 if stored.revoked_at is None else len(envelopes)
+        applied = view.applied_versions(self.views, [str(e["stream_id"]) for e in envelopes])
+        for count, envelope in enumerate(envelopes):
+            if applied.get(str(envelope["stream_id"]), 0) < envelope["version"]:
+                return count
+        return len(envelopes)
 
     # --- delivering ----------------------------------------------------------------------
 

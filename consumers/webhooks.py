@@ -231,7 +231,8 @@ class Sender:
         found: list[tuple[int, str]] = []
         last = after
         wanted = self.wanted_types(agency)
-        for position, envelope in self.events.sealed(after, top, QUEUE_SCAN):
+        found_events = self.events.settled(agency, list(self.events.sealed(after, top, QUEUE_SCAN)))
+        for position, envelope in found_events:
             last = position
             if envelope is None or (wanted is not None and envelope["type"] not in wanted):
                 continue

@@ -167,3 +167,21 @@ def restricted(views: Database, household_id: str) -> set[str]:
 def applied_position(views: Database) -> int:
     """The highest position the view has applied."""
     return progress(views, PROJECTION)[1]
+
+
+def applied_versions(views: Database, stream_ids: list[str]) -> dict[str, int]:
+    """The last version of each of these streams the view has applied (absent: none)."""
+    wanted = list(dict.fromkeys(stream_ids))
+    if not wanted:
+        return {}
+    names = live_tables(views, PROJECTION)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):  # a statement's parameters stay few
+        part = wanted[start : start + 500]
+        rows = views.query(
+            f"SELECT stream_id, version FROM {names['tracking']}"
+            f" WHERE stream_id IN ({', '.join('?' * len(part))})",
+            part,
+        )
+        found.update({row[0]: row[1] for row in rows})
+    return found

@@ -40,6 +40,13 @@ class FakeFilter:
         self.top = top
         self.revoked: set[str] = set()
         self.erased: set[str] = set()  # streams whose persons are erased
+        self.unapplied: set[str] = set()  # streams the agencies view has not applied yet
+
+    def ready(self, agency, envelopes) -> int:
+        for count, envelope in enumerate(envelopes):
+            if envelope["stream_id"] in self.unapplied:
+                return count
+        return len(envelopes)
 
     def current(self, agency, today=None):
         return None if agency in self.revoked else object()
@@ -115,6 +122,26 @@ def test_a_page_stops_at_what_the_agencies_view_has_applied(events, app):
     assert page.next == positions[3]
     assert all(e["position"] <= positions[3] for e in page.events)
     assert events.page(AGENCY, page.next, 100).next == page.next  # nothing new: stays
+
+
+def test_a_page_never_moves_past_an_event_the_view_has_not_applied(events, app):
+    """The runner applies each partition on its own: an event below `caught_up_to()` whose
+    household the view has not applied yet ends the page before it, and is delivered once the
+    view has it (never skipped)."""
+    positions = store_positions(app)
+    at = next(
+        i for i, p in enumerate(positions) if i > 3 and events.at(p)["type"] in FakeFilter.types
+    )
+    late = events.at(positions[at])
+    events.filter.unapplied = {late["stream_id"]}
+    page = events.page(AGENCY, 0, 100)
+    assert page.next == positions[at - 1] and page.events
+    assert all(e["position"] < positions[at] for e in page.events)
+    assert events.page(AGENCY, page.next, 100).events == []  # still waiting for it
+    events.filter.unapplied = set()
+    rest = events.page(AGENCY, page.next, 100)
+    assert rest.events[0]["position"] == positions[at]
+    assert rest.next == positions[-1]
 
 
 def test_a_page_without_allowed_events_still_moves_on(events, app):

@@ -453,3 +453,26 @@ def test_a_narrowed_agreement_applies_to_every_delivery_after_it(world):
         assert shown["data"]["head"]["nik"].startswith("ps1.")  # a pseudonym now
         assert world.deliver("BPJSKES", world.of("MemberAdded")[0]) is None
         world.catch_up()  # and the same once the view has applied it
+
+
+def test_ready_stops_at_the_first_event_the_view_has_not_applied(world):
+    """`ready` holds back an event whose household the view has not applied (its area and
+    restrictions travel in its stream), and everything while the view trails a change of the
+    agency's agreement that the store holds."""
+    world.define("BPJSKES")
+    first = world.register()
+    world.catch_up()
+    world.add_wife(first)
+    second = world.register(OTHER_HEAD, serial=2)
+    world.catch_up()
+    envelopes = list(world.envelopes)
+    assert world.filter.ready("BPJSKES", envelopes) == len(envelopes)
+    # a household registered in another partition, which the view has not applied yet
+    late = {**world.of("HouseholdRegistered", second)[0], "version": 2}
+    assert world.filter.ready("BPJSKES", [*envelopes, late, envelopes[-1]]) == len(envelopes)
+    # the store holds a change the view has not applied: nothing is ready until it has
+    world.app.change_agency_agreement({"agency": "BPJSKES", "personal": "pseudonym"}, meta())
+    world.filter.caught_up_to()
+    assert world.filter.ready("BPJSKES", envelopes) == 0
+    world.catch_up()
+    assert world.filter.ready("BPJSKES", envelopes) == len(envelopes)
