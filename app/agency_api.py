@@ -19,6 +19,7 @@ The agency of an agency account is its `opd` (`casework users add NAME --role ag
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -84,6 +85,10 @@ def _record(store_reads: list[Any], agency: str, channel: str, position: int, co
     agency_delivery.record_delivery(kept.views, agency, channel, position, delivered=count)
 
 
+# Requests that may wait (long polling) at once, per web process: half of its threads.
+LONG_POLLS = threading.BoundedSemaphore(2)
+
+
 def agency_feed():
     """The agency's events after `after`, filtered by its agreement and signed."""
     agency = agency_of(caller())
@@ -96,7 +101,16 @@ def agency_feed():
     events = agency_events()
     if events.filter.current(agency) is None:
         raise Forbidden("agency", "agency.no_agreement")
-    page = events.long_poll(agency, after, limit, wait)
+    # A waiting request holds one of the process's few threads (app/server.py THREADS): at
+    # most LONG_POLLS wait at once, so staff pages are never starved; another is answered at
+    # once (an empty page with `next`) and simply asks again.
+    if wait and LONG_POLLS.acquire(blocking=False):
+        try:
+            page = events.long_poll(agency, after, limit, wait)
+        finally:
+            LONG_POLLS.release()
+    else:
+        page = events.page(agency, after, limit)
     if page.events or page.next > after:
         _record(page.reads, agency, "feed", page.next, len(page.events))
     return jsonify({"events": page.events, "next": page.next})

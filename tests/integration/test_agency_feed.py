@@ -18,6 +18,7 @@ import pytest
 from adapters import webhook_store, wire
 from adapters.bootstrap import bootstrap
 from adapters.topics import agency_topic
+from app import agency_api
 from consumers.agency_delivery import delivery_states
 from consumers.webhook_signature import sign
 from consumers.webhooks import Backoff, sender_for
@@ -219,6 +220,23 @@ def test_long_polling_answers_when_an_event_arrives(web, tokens, world):
     assert time.monotonic() - started >= 0.9
     if not empty["events"]:
         assert empty["next"] >= answer["next"]
+
+
+def test_waiting_requests_never_take_every_thread(web, tokens, world):
+    """At most two feed requests wait at once per web process (LONG_POLLS): with both
+    waiting, another is answered at once and asks again; staff pages keep their threads."""
+    agency = authorized_client(web, tokens["agency"])
+    _, nexts = read_feed(agency, limit=100)
+    held = [agency_api.LONG_POLLS.acquire(blocking=False) for _ in range(2)]
+    try:
+        assert held == [True, True]
+        started = time.monotonic()
+        answer = agency.get(f"/api/v1/feed?after={nexts[-1]}&wait=20")
+        assert answer.status_code == 200 and time.monotonic() - started < 5
+        assert answer.get_json()["next"] >= nexts[-1]
+    finally:
+        for _ in held:
+            agency_api.LONG_POLLS.release()
 
 
 def test_revocation_stops_the_feed_and_the_webhook(web, tokens, world):
