@@ -1065,3 +1065,52 @@ class RedeliverSchema(Schema):
 
 class RedeliveredSchema(_Answer):
     redelivered = fields.Integer(required=True)
+
+
+# --- the DCI social registry interface (app/dci.py): SPDCI social_api v1.0.0 -----------------
+# The shapes of `header` and `message` are the specification's (its OpenAPI document,
+# social_api_v1.0.0.yaml, against which tests/integration/test_dci.py checks every request and
+# answer); here only the envelope every request and answer shares.
+
+
+class DciEnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    signature = fields.String(
+        metadata={
+            "description": "the sender's signature (accepted, not verified: the bearer token"
+            " authenticates the agency)"
+        }
+    )
+    header = fields.Dict(
+        required=True,
+        metadata={
+            "description": "SPDCI MsgHeader: version, message_id, message_ts, action,"
+            " sender_id, sender_uri (where callbacks go: https, or http to a loopback address),"
+            " receiver_id, total_count, is_msg_encrypted (false)"
+        },
+    )
+    message = fields.Dict(
+        required=True,
+        metadata={
+            "description": "the action's request: SearchRequest, SubscribeRequest,"
+            " UnSubscribeRequest or TxnStatusRequest (social_api v1.0.0)"
+        },
+    )
+
+
+class DciAnswerSchema(_Answer):
+    signature = fields.String(
+        metadata={"description": "the system's Ed25519 signature (sync answers)"}
+    )
+    key_id = fields.String(metadata={"description": "a kid of /api/v1/keys (sync answers)"})
+    header = fields.Dict(metadata={"description": "SPDCI MsgCallbackHeader (sync answers)"})
+    message = fields.Dict(
+        required=True,
+        metadata={
+            "description": "sync: the action's response (SearchResponse, TxnStatusResponse);"
+            " async: the acknowledgement {ack_status: ACK, timestamp, correlation_id}, the"
+            " answer following as a callback to <sender_uri>/registry/on-<action>"
+        },
+    )

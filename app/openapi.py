@@ -26,7 +26,7 @@ from app.schemas import COMMANDS, Command, example
 from app.xlsx_export import XLSX_TYPE
 
 # The routes the document describes, by the start of their path.
-DOCUMENTED_PREFIXES = ("/api/", "/healthz", "/metrics")
+DOCUMENTED_PREFIXES = ("/api/", "/dci/", "/healthz", "/metrics")
 # Methods Flask adds to every route by itself.
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 # The endpoint whose `name` argument is one path per command.
@@ -181,6 +181,30 @@ def _write(
             "403": _error(forbidden),
             "415": _NOT_JSON,
             "422": _error(invalid),
+            "429": _TOO_MANY_FAILURES,
+            "503": _UNAVAILABLE,
+        },
+    }
+
+
+def _dci(endpoint: str, summary: str) -> dict[str, Any]:
+    """A route of the DCI social registry interface (app/dci.py): the envelope in, the
+    envelope out; a refused message is answered ERR (400) naming the field."""
+    return {
+        "operationId": "dci" + "".join(part.title() for part in endpoint.split("_")),
+        "summary": summary,
+        "security": [BEARER],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": answers.DciEnvelopeSchema}},
+        },
+        "responses": {
+            "200": _json(
+                "the answer (sync) or the acknowledgement (async)", answers.DciAnswerSchema
+            ),
+            "400": _error("ERR: the message is refused; the field is named"),
+            "401": _UNAUTHENTICATED,
+            "403": _error("not an agency, or no agreement in force (err.request.forbidden)"),
             "429": _TOO_MANY_FAILURES,
             "503": _UNAVAILABLE,
         },
@@ -807,6 +831,21 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 )
             },
         }
+    },
+    **{
+        f"dci.{endpoint}": {"post": _dci(endpoint, summary)}
+        for endpoint, summary in (
+            ("sync_search", "search the registry (SPDCI social_api v1.0.0); answered at once"),
+            ("search", "search the registry; ACK at once, the answer as on-search callback"),
+            (
+                "subscribe",
+                "subscribe to REGISTER / NewHouseHoldMember; ACK, then on-subscribe"
+                " and notify callbacks",
+            ),
+            ("unsubscribe", "end subscriptions; ACK, then on-unsubscribe"),
+            ("sync_txn_status", "what became of a search or subscription; answered at once"),
+            ("txn_status", "what became of a search or subscription; ACK, then on-status"),
+        )
     },
     "api.agency_feed": {
         "get": _read(

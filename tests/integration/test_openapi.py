@@ -18,7 +18,7 @@ from app.schemas import COMMANDS
 
 pytestmark = pytest.mark.integration
 
-DOCUMENTED = ("/api/", "/healthz", "/metrics")
+DOCUMENTED = ("/api/", "/dci/", "/healthz", "/metrics")
 OPERATION_KEYS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 PUBLIC = {
     "/healthz",
