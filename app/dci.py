@@ -49,6 +49,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from adapters.bootstrap import reader_codec
 from adapters.db import Database
 from adapters.signing import Signer
+from adapters.store_schema import ensure_migrated
 from adapters.stream_events import stream_notifications
 from adapters.wire import from_notification
 from app import dci_protocol as dci
@@ -75,20 +76,6 @@ ENTITY = {"HouseholdRegistered": "Household", "MemberAdded": "Member"}
 SCAN = 500  # store events read per step of the notifier
 ATTEMPTS = 3  # tries of one callback
 TIMEOUT = 10.0  # seconds for one callback
-
-_SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {SUBSCRIPTIONS} ("
-    " code VARCHAR(64) PRIMARY KEY, agency VARCHAR(32) NOT NULL,"
-    " reference_id VARCHAR(99) NOT NULL, transaction_id VARCHAR(99) NOT NULL,"
-    " reg_event_type VARCHAR(32) NOT NULL, household_id VARCHAR(36), area TEXT NOT NULL,"
-    " callback TEXT NOT NULL, receiver_id TEXT NOT NULL, after_position BIGINT NOT NULL,"
-    " status VARCHAR(12) NOT NULL, created_at VARCHAR(32) NOT NULL)",
-    f"CREATE TABLE IF NOT EXISTS {TRANSACTIONS} ("
-    " correlation_id VARCHAR(64) PRIMARY KEY, agency VARCHAR(32) NOT NULL,"
-    " transaction_id VARCHAR(99) NOT NULL, kind VARCHAR(16) NOT NULL,"
-    " refs TEXT NOT NULL, created_at VARCHAR(32) NOT NULL)",
-)
-
 
 # ---- the registry: lookups bound to the agreement ---------------------------------------------
 
@@ -123,9 +110,7 @@ class Registry:
     def ensure_tables(self) -> None:
         if self._schema:
             return
-        with self.store.schema_lock(), self.store.transaction() as cur:
-            for statement in _SCHEMA:
-                cur.execute(statement)
+        ensure_migrated(self.store)  # the tables: migration 0009_dci
         self._schema = True
 
     def start(self) -> None:

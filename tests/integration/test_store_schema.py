@@ -35,6 +35,8 @@ MIGRATIONS = [
     "0005_event_counts",
     "0006_access_log_one_row_per_read",
     "0007_access_log_terms",
+    "0008_webhooks",
+    "0009_dci",
 ]
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
@@ -140,8 +142,14 @@ def without_later_tables(found: dict[str, list[tuple]]) -> dict[str, list[tuple]
         "casework_credentials",
         "casework_event_counts",
         "casework_access_log_terms",
+        "casework_webhook",  # casework_webhooks, _webhook_progress, _webhook_queue
+        "casework_dci_",
     )
-    kept = {name: columns for name, columns in found.items() if name not in later}
+    kept = {
+        name: columns
+        for name, columns in found.items()
+        if not any(name.startswith(prefix) for prefix in later)
+    }
     kept[""] = [row for row in found[""] if not any(name in row[1] for name in later)]
     return kept
 
