@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.codec import Wrapper
 from adapters.db import Database
 
 WEBHOOKS = "casework_webhooks"
@@ -49,15 +50,41 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def register(store: Database, agency: str, url: str) -> Webhook:
-    """A new endpoint for the agency, with a fresh secret; the previous one is deactivated."""
+# A secret kept wrapped under the master key (`adapters.codec.Wrapper`, the webhook's id as
+# associated data): a copy of the store alone cannot sign a delivery.
+WRAPPED = "w1:"
+
+
+def _kept(webhook_id: str, secret: str, sealer: Wrapper | None) -> str:
+    if sealer is None:
+        return secret
+    return WRAPPED + sealer.wrap(f"webhook:{webhook_id}", bytes.fromhex(secret))
+
+
+def _secret(webhook_id: str, kept: str, sealer: Wrapper | None) -> str:
+    if not kept.startswith(WRAPPED):
+        return kept  # kept in clear (before secrets were wrapped, or without a sealer)
+    if sealer is None:
+        raise ValueError("a wrapped webhook secret needs the master key")
+    return sealer.unwrap(f"webhook:{webhook_id}", kept[len(WRAPPED) :]).hex()
+
+
+def register(store: Database, agency: str, url: str, sealer: Wrapper | None = None) -> Webhook:
+    """A new endpoint for the agency, with a fresh secret (wrapped under the master key when
+    `sealer` is given, as the web does); the previous one is deactivated."""
     webhook = Webhook(str(uuid.uuid4()), agency, url, secrets.token_hex(SECRET_BYTES), _now())
     with store.transaction() as cur:
         cur.execute(f"UPDATE {WEBHOOKS} SET active = 0 WHERE agency = ? AND active = 1", (agency,))
         cur.execute(
             f"INSERT INTO {WEBHOOKS} (id, agency, url, secret, created_at, active)"
             " VALUES (?, ?, ?, ?, ?, 1)",
-            (webhook.id, agency, url, webhook.secret, webhook.created_at),
+            (
+                webhook.id,
+                agency,
+                url,
+                _kept(webhook.id, webhook.secret, sealer),
+                webhook.created_at,
+            ),
         )
     return webhook
 
@@ -69,15 +96,21 @@ def deactivate(store: Database, agency: str) -> int:
         return cur.rowcount
 
 
-def active(store: Database, agency: str | None = None) -> list[Webhook]:
-    """The active endpoints (one per agency at most), of one agency when given."""
+def active(
+    store: Database, agency: str | None = None, sealer: Wrapper | None = None
+) -> list[Webhook]:
+    """The active endpoints (one per agency at most), of one agency when given; their
+    secrets unwrapped with `sealer`."""
     where, params = ("AND agency = ?", (agency,)) if agency else ("", ())
     rows = store.query(
         f"SELECT id, agency, url, secret, created_at FROM {WEBHOOKS}"
         f" WHERE active = 1 {where} ORDER BY agency",
         params,
     )
-    return [Webhook(*row) for row in rows]
+    return [
+        Webhook(webhook_id, code, url, _secret(webhook_id, kept, sealer), created_at)
+        for webhook_id, code, url, kept, created_at in rows
+    ]
 
 
 def progress(store: Database, agency: str) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from adapters import webhook_store
+from adapters.codec import Wrapper
 from adapters.signing import Signer
 from app.api_schemas import MAX_LIMIT
 from app.command_path import caller, error_response, errors_body
@@ -150,7 +151,10 @@ def webhook_register():
         return jsonify(errors_body(errors)), 422
     if agency_events().filter.current(agency) is None:
         raise Forbidden("agency", "agency.no_agreement")
-    made = webhook_store.register(services().store, agency, url.strip())
+    kept = services()
+    made = webhook_store.register(
+        kept.store, agency, url.strip(), Wrapper(kept.settings.master_key)
+    )
     return jsonify(
         {
             "id": made.id,
@@ -166,8 +170,9 @@ def webhook_register():
 def webhook_show():
     """The agency's active endpoint (without its secret) and its queue."""
     agency = agency_of(caller())
-    store = services().store
-    found = webhook_store.active(store, agency)
+    kept = services()
+    store = kept.store
+    found = webhook_store.active(store, agency, Wrapper(kept.settings.master_key))
     hook = found[0] if found else None
     return jsonify(
         {

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from adapters import outbound, webhook_store
 from adapters.bootstrap import System, bootstrap
+from adapters.codec import Wrapper
 from adapters.db import Database
 from adapters.settings import Settings
 from adapters.signing import Signer
@@ -199,8 +200,10 @@ class Sender:
         record_reads: Callable[..., Any] = _nothing,
         record_delivery: Callable[..., Any] = _nothing,
         clock: Callable[[], float] = time.time,
+        sealer: Wrapper | None = None,
     ) -> None:
         self.store = store
+        self.sealer = sealer  # unwraps the endpoints' secrets (adapters.webhook_store)
         self.views = views
         self.events = events
         self.filter: Filter = events.filter
@@ -214,7 +217,7 @@ class Sender:
     def step(self) -> int:
         """One round for every active endpoint; how much was done (0: idle)."""
         work = 0
-        for webhook in webhook_store.active(self.store):
+        for webhook in webhook_store.active(self.store, sealer=self.sealer):
             done = Round()
             self.queue(webhook, done)
             self.send(webhook, done)
@@ -367,6 +370,7 @@ def sender_for(system: System) -> Sender:
         events,
         record_reads=agency_filter.record_reads,
         record_delivery=agency_delivery.record_delivery,
+        sealer=Wrapper(settings.master_key),
     )
 
 

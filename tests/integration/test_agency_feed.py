@@ -290,6 +290,10 @@ def test_a_failing_receiver_gets_every_event_once_in_order_when_it_recovers(web,
         receiver.secret = made.get_json()["secret"]
         shown = agency.get("/api/v1/webhooks").get_json()
         assert shown["webhook"]["url"] == receiver.url and "secret" not in shown["webhook"]
+        # the store keeps the secret wrapped under the master key, never as answered
+        store = web.extensions["casework"].store
+        (kept,) = store.query_one("SELECT secret FROM casework_webhooks WHERE active = 1")
+        assert kept.startswith("w1:") and receiver.secret not in kept
         sender = _sender(web)
         _run_until(sender, lambda: len(receiver.accepted) >= len(feed))
         sender.step()
