@@ -98,7 +98,10 @@ PRODUCER_SETTINGS: dict[str, Any] = {
     "transactional_id": TRANSACTIONAL_ID,
     "enable_idempotence": True,
     "acks": "all",
-    "linger_ms": 5,
+    # Committing a transaction flushes what waits (kafka-python's sender begins a flush when
+    # a transaction completes), so a long linger delays nothing: the batch goes out when it
+    # fills or at the commit, with fewer wake-ups of the I/O thread than after 5 ms.
+    "linger_ms": 200,
     "batch_size": 256 * 1024,
     "allow_auto_create_topics": False,
     "request_timeout_ms": REQUEST_TIMEOUT_MS,
