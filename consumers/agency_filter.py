@@ -39,7 +39,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -194,20 +194,30 @@ class AgencyFilter:
     def current(self, agency: str, today: dt.date | None = None) -> Terms | None:
         """The latest version when it is in force today (not revoked, not expired, already
         valid); else None."""
-        found = self.versions(agency)
+        self._fresh()
+        with self._lock:
+            found, stored = self._versions.get(agency), self._latest
+        return self._current(agency, found, stored, today or city_today())
+
+    def _current(
+        self,
+        agency: str,
+        found: list[Terms] | None,
+        stored_latest: Mapping[str, Terms | None],
+        today: dt.date,
+    ) -> Terms | None:
         if not found:
             return None
         latest = found[-1]
         if self.stored is not None:
             # a revocation or a change the store holds and the view has not applied yet
             # counts already
-            with self._lock:
-                stored = self._latest.get(agency, latest)
+            stored = stored_latest.get(agency, latest)
             if stored is None or stored.version < latest.version:
                 stored = latest
             if stored.revoked_at is not None or stored.version > latest.version:
                 latest = stored
-        return latest if latest.in_force(today or city_today()) else None
+        return latest if latest.in_force(today) else None
 
     def _area(self, stream_id: str) -> tuple[str, str | None] | None:
         if stream_id not in self._areas:
@@ -254,42 +264,74 @@ class AgencyFilter:
         self, agency: str, envelope: dict[str, Any], today: dt.date | None = None
     ) -> Delivery | None:
         """What the agency receives of this sealed envelope, or None (module docstring)."""
-        latest = self.current(agency, today)
-        if latest is None:
-            return None
+        return self.deliver_all((agency,), envelope, today).get(agency)
+
+    def deliver_all(
+        self, agencies: Iterable[str], envelope: dict[str, Any], today: dt.date | None = None
+    ) -> dict[str, Delivery]:
+        """`deliver` for each of these agencies at once: what each receives of this sealed
+        envelope (an agency that receives nothing is left out). What does not depend on the
+        agency is done once for the event: the household's area, the persons the event names,
+        their restrictions and erasure, the tokens opened; per agency only its terms, the
+        event type, the area against them, the fields and their opened or pseudonym form."""
+        self._fresh()
+        with self._lock:
+            all_versions, stored = self._versions, self._latest
+        on = today or city_today()
         position = envelope["position"]
-        in_force = [t for t in self.versions(agency) if t.from_position < position]
-        if not in_force:
-            return None
-        terms = narrowed(in_force[-1], latest)
-        areas = (terms, latest)
-        if envelope["type"] not in terms.event_types:
-            return None
+        event_type = envelope["type"]
         stream_id = str(envelope["stream_id"])
-        household_id = None
-        if envelope.get("stream_type") in _SHARED_STREAMS_WITH_AREA:
-            area = self._area(stream_id)
-            if area is None or not all(t.covers(*area) for t in areas):
-                return None
-            household_id = stream_id if envelope["stream_type"] == "Household" else None
+        with_area = envelope.get("stream_type") in _SHARED_STREAMS_WITH_AREA
+        area: tuple[str, str | None] | None = None
+        looked_up = False
+        judged: list[tuple[str, Terms]] = []
+        for agency in agencies:
+            found = all_versions.get(agency)
+            latest = self._current(agency, found, stored, on)
+            if latest is None or found is None:
+                continue
+            before = None
+            for version in found:  # oldest first
+                if version.from_position < position:
+                    before = version
+            if before is None:
+                continue
+            terms = narrowed(before, latest)
+            if event_type not in terms.event_types:
+                continue
+            if with_area:
+                if not looked_up:
+                    area, looked_up = self._area(stream_id), True
+                if area is None or not (terms.covers(*area) and latest.covers(*area)):
+                    continue
+            judged.append((agency, terms))
+        if not judged:
+            return {}
         data = envelope.get("data") or {}
-        persons = _persons(data)
-        if persons & self._restrictions(stream_id):
-            return None
-        if any(self._erased(token) for token in _identifier_tokens(data)):
-            return None
-        allowed = _select(data, terms.fields.get(envelope["type"], ()))
-        named: list[str] = []
-        shown = self._personal(allowed, terms, named)
-        out = {key: value for key, value in envelope.items() if key != "data"}
-        if _token_kind(out.get("reason")) or (
-            isinstance(out.get("reason"), str) and out["reason"].startswith(ERASED_ID)
-        ):
-            out["reason"] = None
-        out["data"] = shown
-        out["agreement"] = {"agency": agency, "version": terms.version}
-        subjects = tuple(dict.fromkeys(named)) if self.read_key else ()
-        return Delivery(envelope=out, read=Read(household_id=household_id, subject_hashes=subjects))
+        identifiers = _identifier_tokens(data)
+        if identifiers:
+            persons = {_subject(token) for token in identifiers}
+            if persons & self._restrictions(stream_id):
+                return {}
+            if any(self._erased(token) for token in identifiers):
+                return {}
+        household_id = stream_id if with_area and envelope["stream_type"] == "Household" else None
+        base = {key: value for key, value in envelope.items() if key != "data"}
+        reason = base.get("reason")
+        if _token_kind(reason) or (isinstance(reason, str) and reason.startswith(ERASED_ID)):
+            base["reason"] = None
+        opened: dict[str, tuple[Any, str | None]] = {}  # token -> (opened, NIK's read hash)
+        answers: dict[str, Delivery] = {}
+        for agency, terms in judged:
+            allowed = _select(data, terms.fields.get(event_type, ()))
+            named: list[str] = []
+            shown = self._personal(allowed, terms, named, opened)
+            out = {**base, "data": shown, "agreement": {"agency": agency, "version": terms.version}}
+            subjects = tuple(dict.fromkeys(named)) if self.read_key else ()
+            answers[agency] = Delivery(
+                envelope=out, read=Read(household_id=household_id, subject_hashes=subjects)
+            )
+        return answers
 
     def _erased(self, token: str) -> bool:
         if token.startswith(ERASED_ID):
@@ -301,32 +343,47 @@ class AgencyFilter:
         digest = hmac.new(self.secret, f"{agency}:{subject}".encode(), hashlib.sha256)
         return PSEUDONYM_PREFIX + digest.hexdigest()
 
-    def _personal(self, value: Any, terms: Terms, named: list[str]) -> Any:
+    def _personal(
+        self,
+        value: Any,
+        terms: Terms,
+        named: list[str],
+        opened: dict[str, tuple[Any, str | None]],
+    ) -> Any:
         """`value` with each token opened or pseudonymised as the terms say (`named` gets
-        the read-log hash of each NIK delivered); None for a value left out."""
+        the read-log hash of each NIK delivered; `opened` keeps what was opened for the
+        event's other agencies); _DROP for a value left out."""
         kind = type(value)
         if kind is dict:
             out = {}
             for key, item in value.items():
-                shown_key = self._personal(key, terms, named) if _token_kind(key) else key
+                shown_key = self._personal(key, terms, named, opened) if _token_kind(key) else key
                 if shown_key is _DROP:
                     continue
-                shown = self._personal(item, terms, named)
+                shown = self._personal(item, terms, named, opened)
                 if shown is not _DROP:
                     out[shown_key] = shown
             return out
         if kind is list:
-            return [s for s in (self._personal(i, terms, named) for i in value) if s is not _DROP]
+            shown_items = (self._personal(i, terms, named, opened) for i in value)
+            return [s for s in shown_items if s is not _DROP]
         token = _token_kind(value)
         if token is None:
             return value
         subject, token_kind = token
-        if token_kind == _PERSON_KIND and self.read_key:
-            nik = str(self.codec.open(value))
-            named.append(access_log.nik_hash(self.read_key, nik))
-        if terms.personal == "opened":
-            opened = self.codec.open(value)
-            return _plain(opened)
+        wants_hash = token_kind == _PERSON_KIND and self.read_key
+        if wants_hash or terms.personal == "opened":
+            known = opened.get(value)
+            if known is None:
+                plain = self.codec.open(value)
+                read_hash = None
+                if wants_hash:
+                    read_hash = access_log.nik_hash(str(self.read_key), str(plain))
+                known = opened[value] = (plain, read_hash)
+            if wants_hash and known[1] is not None:
+                named.append(known[1])
+            if terms.personal == "opened":
+                return _plain(known[0])
         if token_kind in _IDENTIFIER_KINDS:
             return self.pseudonym(terms.agency, subject)
         return _DROP
@@ -395,14 +452,30 @@ def _select(data: Mapping[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
         if parent not in data:
             continue
         if not dot:
-            out[parent] = json.loads(json.dumps(data[parent]))  # a copy of plain JSON
+            out[parent] = _copy(data[parent])
             continue
         nested = data[parent]
         if isinstance(nested, dict) and child in nested:
             target = out.setdefault(parent, {})
             if isinstance(target, dict):
-                target[child] = json.loads(json.dumps(nested[child]))
+                target[child] = _copy(nested[child])
     return out
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a JSON value as plain JSON types (what a round trip through JSON gives),
+    without the round trip for what is plain already."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy(v) for v in value]
+    return json.loads(json.dumps(value))
 
 
 def _identifier_tokens(value: Any) -> list[str]:
@@ -426,13 +499,10 @@ def _identifier_tokens(value: Any) -> list[str]:
     return found
 
 
-def _persons(data: Any) -> set[str]:
-    """The subjects of the persons (NIKs) the data names."""
-    subjects = set()
-    for token in _identifier_tokens(data):
-        kind = _token_kind(token)
-        subjects.add(kind[0] if kind else token[len(ERASED_ID) :])
-    return subjects
+def _subject(token: str) -> str:
+    """The subject of a NIK token or of an erased NIK's marker."""
+    kind = _token_kind(token)
+    return kind[0] if kind else token[len(ERASED_ID) :]
 
 
 # --- the pseudonym secret and the read log ---------------------------------------------------

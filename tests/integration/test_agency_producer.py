@@ -74,6 +74,10 @@ class FakeFilter:
             envelope["stream_id"],
         )
 
+    def deliver_all(self, agencies, envelope: dict[str, Any], today=None) -> dict[str, Delivery]:
+        found = {agency: self.deliver(agency, envelope, today) for agency in agencies}
+        return {agency: delivery for agency, delivery in found.items() if delivery is not None}
+
 
 @pytest.fixture(params=["sqlite"])
 def backend(request, tmp_path) -> dict[str, str]:

@@ -476,3 +476,76 @@ def test_ready_stops_at_the_first_event_the_view_has_not_applied(world):
     assert world.filter.ready("BPJSKES", envelopes) == 0
     world.catch_up()
     assert world.filter.ready("BPJSKES", envelopes) == len(envelopes)
+
+
+def test_deliver_all_answers_as_deliver_does_for_each_agency(world):
+    """`deliver_all` (the agency topics' producer judges each event for every agency at once)
+    gives each agency exactly what `deliver` gives it: opened and pseudonymised forms, areas,
+    the version in force at each position and a narrowed one, a revocation, an agreement
+    that starts later, and nothing naming a restricted or erased person."""
+    world.define("OPENED")
+    world.define("PSEUDO", personal="pseudonym")
+    world.define("KELTELANAI", kelurahan=["Telanaipura"], personal="pseudonym")
+    world.define("KECJAMSEL", kecamatan=["Jambi Selatan"])
+    world.define("HHONLY", event_types=["HouseholdRegistered"], fields={})
+    world.define("NARROWED")
+    world.define("REVOKED")
+    inside = world.register()
+    world.add_wife(inside)
+    outside = world.register(OTHER_HEAD, "Jambi Selatan", "Pasir Putih", serial=2)
+    restricted_head = person(1970, "F", 4, "Rina Wati")
+    restricted = world.register(restricted_head, serial=3)
+    erased_head = person(1990, "M", 5, "Joko Susilo")
+    erased = world.register(erased_head, "Jambi Selatan", "Pasir Putih", serial=4)
+    world.app.restrict_processing(
+        {"household_id": restricted, "nik": restricted_head["nik"], "grounds": "Membantah."},
+        meta(),
+    )
+    world.app.request_erasure(
+        {"household_id": erased, "nik": erased_head["nik"], "reason": "Permohonan subjek"}, meta()
+    )
+    world.app.revoke_agency_agreement({"agency": "REVOKED", "reason": "PKS berakhir"}, meta())
+    world.catch_up()
+    world.define("LATE")
+    world.app.change_agency_agreement(
+        {
+            "agency": "NARROWED",
+            "fields": {"HouseholdRegistered": ["kecamatan"], "MemberAdded": ["relationship"]},
+            "personal": "pseudonym",
+        },
+        meta(),
+    )
+    codes = ["OPENED", "PSEUDO", "KELTELANAI", "KECJAMSEL", "HHONLY", "NARROWED", "REVOKED"]
+    codes.append("LATE")
+    rounds = []
+    for catch_up in (False, True):  # the store holds the change before the view, then both
+        if catch_up:
+            world.catch_up()
+        else:
+            world.filter.caught_up_to()
+        answers = {}
+        for envelope in world.envelopes:
+            one_by_one = {code: world.deliver(code, envelope) for code in codes}
+            expected = {code: found for code, found in one_by_one.items() if found is not None}
+            all_at_once = world.filter.deliver_all(codes, envelope, today=TODAY)
+            assert all_at_once == expected, envelope["type"]
+            answers[envelope["position"]] = all_at_once
+        rounds.append(answers)
+
+    for answers in rounds:
+        takers = {code for found in answers.values() for code in found}
+        assert takers == {"OPENED", "PSEUDO", "KELTELANAI", "KECJAMSEL", "HHONLY", "NARROWED"}
+
+        def to(stream_id, event_type="HouseholdRegistered", answers=answers):
+            return answers[world.of(event_type, stream_id)[0]["position"]]
+
+        assert set(to(inside)) == {"OPENED", "PSEUDO", "KELTELANAI", "HHONLY", "NARROWED"}
+        assert set(to(outside)) == {"OPENED", "PSEUDO", "KECJAMSEL", "HHONLY", "NARROWED"}
+        assert to(restricted) == {} and to(erased) == {}
+        assert set(to(inside, "MemberAdded")) == {"OPENED", "PSEUDO", "KELTELANAI", "NARROWED"}
+        shown = {code: d.envelope["data"] for code, d in to(inside).items()}
+        assert shown["OPENED"]["head"] == {"nik": HEAD["nik"], "name": HEAD["name"]}
+        assert shown["PSEUDO"]["head"]["nik"].startswith("ps1.")
+        assert shown["PSEUDO"]["head"]["nik"] != shown["KELTELANAI"]["head"]["nik"]
+        assert shown["NARROWED"] == {"kecamatan": "Telanaipura"}
+        assert shown["HHONLY"] == {}
