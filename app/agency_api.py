@@ -28,7 +28,7 @@ from adapters import webhook_store
 from adapters.codec import Wrapper
 from adapters.signing import Signer
 from app.api_schemas import MAX_LIMIT
-from app.command_path import caller, error_response, errors_body
+from app.command_path import caller, error_response, errors_body, whole_arg
 from app.context import services
 from app.disclosure import codec
 from app.schemas import Invalid
@@ -70,15 +70,6 @@ def agency_of(actor: Actor) -> str:
     return agency
 
 
-def _whole(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not re.fullmatch(r"[0-9]{1,18}", raw) or not low <= int(raw) <= high:
-        raise Invalid({name: [f"{name}.invalid"]})
-    return int(raw)
-
-
 def _record(store_reads: list[Any], agency: str, channel: str, position: int, count: int) -> None:
     kept = services()
     if store_reads:
@@ -94,9 +85,9 @@ def agency_feed():
     """The agency's events after `after`, filtered by its agreement and signed."""
     agency = agency_of(caller())
     try:
-        after = _whole("after", 0, 0, 10**18)
-        limit = _whole("limit", 50, 1, MAX_LIMIT)
-        wait = _whole("wait", 0, 0, MAX_WAIT_SECONDS)
+        after = whole_arg("after", 0, 0, 10**18)
+        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
+        wait = whole_arg("wait", 0, 0, MAX_WAIT_SECONDS)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     events = agency_events()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -40,6 +39,7 @@ from app.command_path import (
     error_response,
     errors_body,
     run_command,
+    whole_arg,
 )
 from app.context import services
 from app.csv_export import (
@@ -213,21 +213,12 @@ def command(name: str):
     return _json(status, body)
 
 
-def _bounded_int(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not re.fullmatch(r"[0-9]{1,12}", raw) or not low <= int(raw) <= high:
-        raise Invalid({name: [f"{name}.invalid"]})
-    return int(raw)
-
-
 @bp.get("/households")
 def households():
     actor = caller()
     try:
-        limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
-        offset = _bounded_int("offset", 0, 0, 10**9)
+        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
+        offset = whole_arg("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
@@ -427,8 +418,8 @@ def program_eligible(code: str):
     actor = caller()
     require_role(actor, *ELIGIBILITY_READERS)
     try:
-        limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
-        offset = _bounded_int("offset", 0, 0, 10**9)
+        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
+        offset = whole_arg("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
@@ -558,8 +549,8 @@ def program_beneficiaries(code: str):
     whose processing is restricted (UU PDP) is not in it while restricted."""
     actor = caller()
     try:
-        limit = _bounded_int("limit", 50, 1, MAX_LIMIT)
-        offset = _bounded_int("offset", 0, 0, 10**9)
+        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
+        offset = whole_arg("offset", 0, 0, 10**9)
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OPD:
@@ -721,8 +712,8 @@ def review_queue(scope: dict[str, Any]) -> list[dict[str, Any]]:
         kelurahan=request.args.get("kelurahan", "").strip() or None,
         program=request.args.get("program", "").strip() or None,
         overdue=_overdue_filter(),
-        limit=_bounded_int("limit", 50, 1, MAX_LIMIT),
-        offset=_bounded_int("offset", 0, 0, 10**9),
+        limit=whole_arg("limit", 50, 1, MAX_LIMIT),
+        offset=whole_arg("offset", 0, 0, 10**9),
         **scope,
     )
 

@@ -20,6 +20,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from adapters.settings import Settings
 from adapters.signing import KEY_ID_HEADER, PROOF_HEADER, SIGNATURE_HEADER
 from adapters.topics import ANCHORS, DLQ, EVENTS, FOREVER
+from adapters.wire import REQUIRED
 from consumers.agency_producer import GROUP as AGENCIES_GROUP
 from consumers.event_schemas import schemas
 from domain.streams import PRIVATE_STREAM_TYPES
@@ -72,20 +73,7 @@ def envelope_schema(data_ref: str, agency: bool) -> dict[str, Any]:
         "source": {"type": ["string", "null"]},
         "data": {"$ref": data_ref},
     }
-    required = [
-        "event_id",
-        "tenant",
-        "position",
-        "stream_id",
-        "stream_type",
-        "version",
-        "type",
-        "schema_version",
-        "occurred_at",
-        "recorded_at",
-        "actor",
-        "data",
-    ]
+    required = list(REQUIRED)  # the envelope's own fields (adapters.wire)
     if agency:
         properties["agreement"] = {
             "type": "object",

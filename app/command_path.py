@@ -8,6 +8,7 @@ every blueprint under /api/v1 (app/api.py, app/privacy.py, app/subject_access.py
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from app.auth import TooManyFailures, Unauthenticated, api_actor, authorize
 from app.context import services
 from app.messages import message, translate
-from app.schemas import COMMANDS, load
+from app.schemas import COMMANDS, Invalid, load
 from domain.application import Actor, Casework, Stored, make_meta
 from domain.approval import Forbidden
 from domain.errors import Conflict, DomainError, NotFound
@@ -181,3 +182,14 @@ def answers_errors_as_json(blueprint: Blueprint) -> None:
     blueprint.register_error_handler(TooManyFailures, _too_many_failures)
     blueprint.register_error_handler(Forbidden, _forbidden)
     blueprint.register_error_handler(NotFound, _not_found)
+
+
+def whole_arg(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query argument within [low, high] (default when absent); otherwise
+    Invalid (422) naming it, e.g. `limit.invalid`."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,18}", raw) or not low <= int(raw) <= high:
+        raise Invalid({name: [f"{name}.invalid"]})
+    return int(raw)
