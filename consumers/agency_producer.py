@@ -491,6 +491,10 @@ class AgencyProducer(GroupMember):
             self._rewind()  # stopping: nothing of this batch was written
             return 0
         outgoing = self._deliveries(admitted)
+        # The read log first: a crash between it and the commit logs a delivery that is then
+        # made again (the batch is read again), never one that is not logged.
+        for agency, out in outgoing.items():
+            self.record_reads(self.store, agency, READ_CHANNEL, out.topic, out.reads)
         self._commit(outgoing, offsets)
         last = max((env["position"] for _, env in admitted), default=0)
         self._after_commit(outgoing, last)
@@ -631,12 +635,10 @@ class AgencyProducer(GroupMember):
             self.forwarded += len(out.messages)
         if not last:
             return
-        # What the read log and the delivery state say; not part of the Kafka transaction:
-        # a crash right here loses one batch's rows, never a message.
+        # The delivery state, not part of the Kafka transaction: a crash right here leaves
+        # the page's counts one batch behind, never a message undelivered or unlogged.
         for agency in self._agencies:
             out = outgoing.get(agency)
-            if out is not None:
-                self.record_reads(self.store, agency, READ_CHANNEL, out.topic, out.reads)
             self.record_delivery(
                 self.views, agency, CHANNEL, last, delivered=len(out.messages) if out else 0
             )

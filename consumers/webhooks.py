@@ -297,6 +297,11 @@ class Sender:
                     self.pause(webhook, next_at)
                     return  # the receiver is in trouble: not every stream's head at once
         finally:
+            # logged before marked done: a crash between the two sends it again and logs it
+            # again, never leaves a delivery unlogged
+            if done.reads:
+                self.record_reads(self.store, agency, "webhook", webhook.url, done.reads)
+                done.reads = []
             webhook_store.done(self.store, agency, finished)
 
     def pause(self, webhook: Webhook, until: float) -> None:
@@ -324,8 +329,6 @@ class Sender:
         return next_at
 
     def record(self, webhook: Webhook, done: Round) -> None:
-        if done.reads:
-            self.record_reads(self.store, webhook.agency, "webhook", webhook.url, done.reads)
         if done.delivered or done.failed or done.dead_lettered:
             self.record_delivery(
                 self.views,

@@ -12,14 +12,13 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
@@ -29,7 +28,7 @@ from consumers import agency_producer
 from consumers.agency_producer import AgencyProducer
 from tests.conftest import ROOT, wait_until
 from tests.support.events import SIGNER, publish_store, register_families, store_positions
-from tests.support.kafka import partitions_of, read_all
+from tests.support.kafka import partitions_of, read_all, read_committed
 
 pytestmark = pytest.mark.integration
 
@@ -135,34 +134,6 @@ def running(settings) -> Iterator:
     for each in started:
         each.stop.set()
         each.thread.join(30)
-
-
-def read_committed(bootstrap_servers: str, topic: str) -> list:
-    """Every message a read_committed reader gets from the topic now."""
-    partitions = partitions_of(bootstrap_servers, topic)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-    )
-    records: list = []
-    try:
-        if not partitions:
-            return records
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        # Until every partition's fetch was answered (the high watermark is known), then two
-        # polls in a row with nothing more (an open transaction's records wait for its end).
-        quiet, deadline = 0, time.monotonic() + 30
-        while quiet < 2 and time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=300)
-            answered = all(consumer.highwater(tp) is not None for tp in partitions)
-            quiet = 0 if batch or not answered else quiet + 1
-            for part in batch.values():
-                records.extend(part)
-    finally:
-        consumer.close()
-    return records
 
 
 def expected(casework) -> dict[str, set[int]]:

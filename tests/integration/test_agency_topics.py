@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
@@ -30,7 +30,13 @@ from projections.status import relay_state
 from tests.conftest import wait_until
 from tests.integration.conftest import add_users, bearer
 from tests.support.events import register_families
-from tests.support.kafka import committed_offsets, next_offsets, partitions_of, read_all
+from tests.support.kafka import (
+    committed_offsets,
+    next_offsets,
+    partitions_of,
+    read_all,
+    read_committed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,33 +105,6 @@ def approved(client, command: str, body: dict, tokens: dict) -> None:
     approval = {"approval_id": asked.get_json()["approval_id"]}
     done = post(client, "ApproveChange", approval, tokens["sup2"])
     assert done.status_code == 201, done.get_json()
-
-
-def read_committed(bootstrap_servers: str, topic: str) -> list:
-    partitions = partitions_of(bootstrap_servers, topic)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-    )
-    records: list = []
-    try:
-        if not partitions:
-            return records
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        # Until every partition's fetch was answered (the high watermark is known), then two
-        # polls in a row with nothing more (an open transaction's records wait for its end).
-        quiet, deadline = 0, time.monotonic() + 30
-        while quiet < 2 and time.monotonic() < deadline:
-            batch = consumer.poll(timeout_ms=300)
-            answered = all(consumer.highwater(tp) is not None for tp in partitions)
-            quiet = 0 if batch or not answered else quiet + 1
-            for part in batch.values():
-                records.extend(part)
-    finally:
-        consumer.close()
-    return records
 
 
 def positions(records: list) -> list[int]:

@@ -99,3 +99,31 @@ def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     finally:
         admin.close()
     return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+
+def read_committed(bootstrap_servers: str, topic: str) -> list:
+    """Every message a read_committed reader gets from the topic now."""
+    partitions = partitions_of(bootstrap_servers, topic)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    records: list = []
+    try:
+        if not partitions:
+            return records
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        # Until every partition's fetch was answered (the high watermark is known), then two
+        # polls in a row with nothing more (an open transaction's records wait for its end).
+        quiet, deadline = 0, time.monotonic() + 30
+        while quiet < 2 and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=300)
+            answered = all(consumer.highwater(tp) is not None for tp in partitions)
+            quiet = 0 if batch or not answered else quiet + 1
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        consumer.close()
+    return records
