@@ -14,6 +14,7 @@ webhook body with the same public keys (`/api/v1/keys`) as its topic.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -123,17 +124,23 @@ class AgencyEvents:
         events: list[dict[str, Any]] = []
         reads: list[Any] = []
         last = after
-        for position, envelope in self.settled(agency, list(self.sealed(after, top, scan))):
-            last = position
-            if envelope is None:
-                continue
-            delivery = self.filter.deliver(agency, envelope)
-            if delivery is None:
-                continue
-            events.append(self.signed(agency, delivery.envelope))
-            reads.append(delivery.read)
-            if len(events) >= limit:
-                break
+        found = self.sealed(after, top, scan)
+        size = min(READ_SIZE, max(limit, 20))  # envelopes made ahead of need, at most
+        while chunk := list(itertools.islice(found, size)):
+            settled = self.settled(agency, chunk)
+            for position, envelope in settled:
+                last = position
+                if envelope is None:
+                    continue
+                delivery = self.filter.deliver(agency, envelope)
+                if delivery is None:
+                    continue
+                events.append(self.signed(agency, delivery.envelope))
+                reads.append(delivery.read)
+                if len(events) >= limit:
+                    return Page(events, max(last, after), reads)
+            if len(settled) < len(chunk):
+                break  # an event the agencies view has not applied: the next page waits
         return Page(events, max(last, after), reads)
 
     def wait_for_more(
