@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify
 
 from adapters.db import Database
 from app.context import DATABASE_ERRORS, services
+from consumers import agency_delivery
 from projections.base import progress
 from projections.catalog import PROJECTIONS
 from projections.register import count_households
@@ -65,6 +66,20 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
     return result
 
 
+def _agency_topics(views: Database, top: int) -> dict[str, Any]:
+    """Each agency topic's writer (`casework agencies`): the last store position it has gone
+    past and how many positions it trails the store. The feed, webhook and DCI channels are
+    not here: how far they are depends on the agency (the page /agensi shows them)."""
+    return {
+        f"agency:{state['agency']}": {
+            "position": state["position"],
+            "lag": max(top - (state["position"] or 0), 0),
+        }
+        for state in agency_delivery.delivery_states(views)
+        if state["channel"] == "topic"
+    }
+
+
 def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], bool]:
     """(status, components, every database reachable)."""
     store_up, views_up = _reachable(store), _reachable(views)
@@ -72,11 +87,13 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
         found = components(store, views)
     else:
         found = _partial(store, views, store_up, views_up)
+    if store_up and views_up:
+        found.update(_agency_topics(views, found["store"].get("position") or 0))
     degraded = not (store_up and views_up)
     for name, entry in found.items():
         if "error" in entry:
             degraded = True
-        elif name == "relay" or name.startswith("projection:"):
+        elif name == "relay" or name.startswith(("projection:", "agency:")):
             degraded = degraded or entry.get("lag", 0) > LAG_LIMIT
         elif name == "dlq":
             degraded = degraded or entry.get("count", 0) > 0
@@ -97,6 +114,7 @@ _METRICS = (
     ("casework_relay_lag", "Events stored but not yet published by the relay."),
     ("casework_projection_position", "Highest store position a projection applied."),
     ("casework_projection_lag", "Events stored but not yet applied by a projection."),
+    ("casework_agency_topic_lag", "Store positions an agency's topic has not gone past yet."),
     ("casework_dlq_messages", "Messages in the dead-letter table."),
     ("casework_households_total", "Households in the register read model."),
     ("casework_database_up", "1 when the database answers, 0 when it does not."),
@@ -124,6 +142,10 @@ def metrics_text(store: Database, views: Database) -> str:
             labels = f'{{projection="{_label(name.split(":", 1)[1])}"}}'
             add("casework_projection_position", entry.get("position"), labels)
             add("casework_projection_lag", entry.get("lag"), labels)
+    for name, entry in found.items():
+        if name.startswith("agency:"):
+            labels = f'{{agency="{_label(name.split(":", 1)[1])}"}}'
+            add("casework_agency_topic_lag", entry.get("lag"), labels)
     add("casework_dlq_messages", found["dlq"].get("count"))
     views_up = "error" not in found["dlq"]
     if views_up:

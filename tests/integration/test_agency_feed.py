@@ -19,6 +19,7 @@ from adapters import webhook_store, wire
 from adapters.bootstrap import bootstrap
 from adapters.topics import agency_topic
 from app import agency_api
+from consumers import agency_delivery
 from consumers.agency_delivery import delivery_states
 from consumers.webhook_signature import sign
 from consumers.webhooks import Backoff, sender_for
@@ -422,3 +423,19 @@ def test_a_webhook_is_https_or_loopback_and_its_secret_is_answered_once(web, tok
     assert "secret" not in shown["webhook"]
     assert agency.delete("/api/v1/webhooks").get_json() == {"deactivated": 1}
     assert agency.get("/api/v1/webhooks").get_json()["webhook"] is None
+
+
+def test_healthz_shows_how_far_each_agency_topic_is(web, tokens, world):
+    """/healthz and /metrics say how many store positions each agency's topic writer trails
+    (`casework agencies`); the feed's position depends on the agency and is not health."""
+    client = web.test_client()
+    top = client.get("/healthz").get_json()["components"]["store"]["position"]
+    views = web.extensions["casework"].views
+    agency_delivery.record_delivery(views, "BPJSKES", "topic", top - 2, delivered=1)
+    agency_delivery.record_delivery(views, "BPJSKES", "feed", 1, delivered=1)
+    health = client.get("/healthz").get_json()
+    assert health["components"]["agency:BPJSKES"] == {"position": top - 2, "lag": 2}
+    assert not any(
+        name.startswith("agency:") and name != "agency:BPJSKES" for name in health["components"]
+    )
+    assert 'casework_agency_topic_lag{agency="BPJSKES"} 2' in client.get("/metrics").text
