@@ -68,8 +68,10 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
 
 def _agency_topics(views: Database, top: int) -> dict[str, Any]:
     """Each agency topic's writer (`casework agencies`): the last store position it has gone
-    past and how many positions it trails the store. The feed, webhook and DCI channels are
-    not here: how far they are depends on the agency (the page /agensi shows them)."""
+    past and how many positions it trails the store's highest (positions of accounts' and
+    tokens' events, never published, count too: a figure to watch, not a health verdict). The
+    feed, webhook and DCI channels are not here: how far they are depends on the agency (the
+    page /agensi shows them)."""
     return {
         f"agency:{state['agency']}": {
             "position": state["position"],
@@ -93,7 +95,7 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
     for name, entry in found.items():
         if "error" in entry:
             degraded = True
-        elif name == "relay" or name.startswith(("projection:", "agency:")):
+        elif name == "relay" or name.startswith("projection:"):
             degraded = degraded or entry.get("lag", 0) > LAG_LIMIT
         elif name == "dlq":
             degraded = degraded or entry.get("count", 0) > 0
