@@ -374,9 +374,7 @@ class Registry:
         before = int(subscription["after_position"])
         agency = subscription["agency"]
         event = dci.REG_EVENT_TYPES[subscription["reg_event_type"]]
-        candidates = [
-            n for n in notifications if n.id > before and n.topic == EVENT_TOPICS[event]
-        ]
+        candidates = [n for n in notifications if n.id > before and n.topic == EVENT_TOPICS[event]]
         sealed = [
             from_notification(self.svc.casework, n, self.tenant, sealed=True) for n in candidates
         ]
@@ -835,6 +833,35 @@ def _record(reg: Registry, agency: str, endpoint: str, deliveries: list) -> None
         reg.record_reads(reg.store, agency, "api", endpoint, [d.read for d in deliveries])
 
 
+def _answer_body(
+    reg: Registry, header: dci.Header, action: str, message: dict[str, Any], total: int, done: int
+) -> dict[str, Any]:
+    """An answer as the subscriber receives it: the callback header (how many requests,
+    how many completed) and the message."""
+    return {
+        "header": dci.callback_header(action, reg.sender_id, header.sender_id, total, done),
+        "message": message,
+    }
+
+
+def _succeeded(items: list[dict[str, Any]]) -> int:
+    return sum(1 for i in items if i["status"] == "succ")
+
+
+def _acknowledged(
+    reg: Registry,
+    agency: str,
+    header: dci.Header,
+    action: str,
+    body: dict[str, Any],
+    correlation_id: str,
+    deliveries: list[Any] | None = None,
+) -> Response:
+    """ACK at once; the answer POSTed to `<sender_uri>/registry/<action>` after it."""
+    reg.later(lambda: reg.send(agency, header.sender_uri, action, body, deliveries=deliveries))
+    return _answer(dci.ack(correlation_id))
+
+
 @bp.post("/registry/sync/search")
 def sync_search() -> Response:
     def work(reg, agency, terms, header, message):
@@ -842,13 +869,7 @@ def sync_search() -> Response:
         answer, deliveries = _searched(reg, agency, message, correlation_id)
         _record(reg, agency, request.url_rule.rule, deliveries)
         items = answer["search_response"]
-        done = sum(1 for i in items if i["status"] == "succ")
-        body = {
-            "header": dci.callback_header(
-                "on-search", reg.sender_id, header.sender_id, len(items), done
-            ),
-            "message": answer,
-        }
+        body = _answer_body(reg, header, "on-search", answer, len(items), _succeeded(items))
         return _answer(reg.signed(agency, body))
 
     return _run("search", False, work)
@@ -860,17 +881,8 @@ def search() -> Response:
         correlation_id = dci.new_id()
         answer, deliveries = _searched(reg, agency, message, correlation_id)
         items = answer["search_response"]
-        done = sum(1 for i in items if i["status"] == "succ")
-        body = {
-            "header": dci.callback_header(
-                "on-search", reg.sender_id, header.sender_id, len(items), done
-            ),
-            "message": answer,
-        }
-        reg.later(
-            lambda: reg.send(agency, header.sender_uri, "on-search", body, deliveries=deliveries)
-        )
-        return _answer(dci.ack(correlation_id))
+        body = _answer_body(reg, header, "on-search", answer, len(items), _succeeded(items))
+        return _acknowledged(reg, agency, header, "on-search", body, correlation_id, deliveries)
 
     return _run("search", True, work)
 
@@ -885,19 +897,13 @@ def subscribe() -> Response:
             for query, criteria in requests
         ]
         reg.remember(agency, transaction_id, correlation_id, "subscribe", items)
-        done = sum(1 for i in items if i["status"] == "succ")
-        body = {
-            "header": dci.callback_header(
-                "on-subscribe", reg.sender_id, header.sender_id, len(items), done
-            ),
-            "message": {
-                "transaction_id": transaction_id,
-                "correlation_id": correlation_id,
-                "subscribe_response": items,
-            },
+        message = {
+            "transaction_id": transaction_id,
+            "correlation_id": correlation_id,
+            "subscribe_response": items,
         }
-        reg.later(lambda: reg.send(agency, header.sender_uri, "on-subscribe", body))
-        return _answer(dci.ack(correlation_id))
+        body = _answer_body(reg, header, "on-subscribe", message, len(items), _succeeded(items))
+        return _acknowledged(reg, agency, header, "on-subscribe", body, correlation_id)
 
     return _run("subscribe", True, work)
 
@@ -920,14 +926,8 @@ def unsubscribe() -> Response:
             answer["status_reason_message"] = "; ".join(
                 f"{code}: {reason}" for code, reason in refused.items()
             )[:999]
-        body = {
-            "header": dci.callback_header(
-                "on-unsubscribe", reg.sender_id, header.sender_id, len(codes), len(done)
-            ),
-            "message": answer,
-        }
-        reg.later(lambda: reg.send(agency, header.sender_uri, "on-unsubscribe", body))
-        return _answer(dci.ack(correlation_id))
+        body = _answer_body(reg, header, "on-unsubscribe", answer, len(codes), len(done))
+        return _acknowledged(reg, agency, header, "on-unsubscribe", body, correlation_id)
 
     return _run("unsubscribe", True, work)
 
@@ -944,14 +944,12 @@ def _status(
             "no transaction of this agency matches",
             404,
         )
-    return {
-        "header": dci.callback_header("txn-on-status", reg.sender_id, header.sender_id, 1, 1),
-        "message": {
-            "transaction_id": transaction_id,
-            "correlation_id": found["correlation_id"],
-            "txnstatus_response": {"txn_type": request_["txn_type"], "txn_status": found},
-        },
+    message = {
+        "transaction_id": transaction_id,
+        "correlation_id": found["correlation_id"],
+        "txnstatus_response": {"txn_type": request_["txn_type"], "txn_status": found},
     }
+    return _answer_body(reg, header, "txn-on-status", message, 1, 1)
 
 
 @bp.post("/registry/sync/txn/status")
@@ -966,7 +964,7 @@ def sync_txn_status() -> Response:
 def txn_status() -> Response:
     def work(reg, agency, terms, header, message):
         body = _status(reg, agency, header, message)
-        reg.later(lambda: reg.send(agency, header.sender_uri, "txn/on-status", body))
-        return _answer(dci.ack(body["message"]["correlation_id"]))
+        correlation_id = body["message"]["correlation_id"]
+        return _acknowledged(reg, agency, header, "txn/on-status", body, correlation_id)
 
     return _run("txn-status", True, work)

@@ -49,8 +49,9 @@ from adapters.access_log import Read
 from adapters.codec import ERASED_ID, PREFIX, Codec, is_erased
 from adapters.db import Database
 from adapters.settings import Settings, kept_secret
+from domain.agreement import AgencyAgreement, normalize_agency
 from domain.city import today as city_today
-from domain.errors import NotFound
+from domain.errors import DomainError
 from domain.use_case import Actor
 from projections import agencies as view
 
@@ -412,15 +413,26 @@ def narrowed(terms: Terms, latest: Terms) -> Terms:
 
 def stored_terms(casework: Any) -> Callable[[str], Terms | None]:
     """`AgencyFilter(stored=...)`: an agency's agreement as the store holds it now (its
-    latest version, revoked or not), from the application's repository."""
+    latest version, revoked or not), from the application's repository. The filter asks on
+    every refresh (each `caught_up_to`, several times a second for a waiting feed request):
+    the stream's last stored version is one indexed row, and the agreement is rebuilt only
+    when it has moved."""
+    known: dict[str, tuple[int, Terms]] = {}
 
     def latest(agency: str) -> Terms | None:
         try:
-            agreement = casework.get_agency_agreement(agency)
-        except NotFound:
+            stream = AgencyAgreement.create_id(normalize_agency(agency))
+        except DomainError:
             return None
+        last = casework.recorder.select_events(stream, desc=True, limit=1)
+        if not last:
+            return None
+        version = last[0].originator_version
+        if agency in known and known[agency][0] == version:
+            return known[agency][1]
+        agreement = casework.get_agency_agreement(agency)
         terms = agreement.terms
-        return terms_of(
+        found = terms_of(
             {
                 "agency": agreement.agency,
                 "version": terms["version"],
@@ -429,6 +441,8 @@ def stored_terms(casework: Any) -> Callable[[str], Terms | None]:
                 "revoked_at": 0 if agreement.revoked else None,
             }
         )
+        known[agency] = (agreement.version, found)
+        return found
 
     return latest
 

@@ -28,6 +28,7 @@ from domain.homeless import ProvisionalPerson
 from domain.household import Household
 from domain.program import Program
 from domain.regions import find_kecamatan
+from domain.streams import event_classes
 from domain.use_case import Stored, UseCases
 
 SHARED_STREAMS = (Household, ProvisionalPerson, Program)
@@ -46,22 +47,12 @@ NESTED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _event_classes(stream: type) -> dict[str, type]:
-    found = {}
-    for name in dir(stream):
-        value = getattr(stream, name)
-        if isinstance(value, type) and dataclasses.is_dataclass(value):
-            if issubclass(value, stream.Event) and name not in ("Event", "Created"):
-                found[value.__name__] = value
-    return found
-
-
 @lru_cache(maxsize=1)
 def shareable_fields() -> dict[str, frozenset[str]]:
     """Every event type an agreement may name, with the field paths it may allow."""
     out: dict[str, frozenset[str]] = {}
     for stream in SHARED_STREAMS:
-        for name, event_class in _event_classes(stream).items():
+        for name, event_class in event_classes(stream).items():
             if name in PRIVACY_EVENTS:
                 continue
             names = {f.name for f in dataclasses.fields(event_class)} - _FRAME
