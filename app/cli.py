@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from adapters.bootstrap import bootstrap
 from adapters.broker import EmbeddedBroker
 from adapters.codec import new_master_key
+from adapters.logs import configure_logging
 from adapters.settings import Settings, SettingsError
 from app import accounts_cli, audit_cli, import_cli, server
 from app import seed as seeding
@@ -22,16 +23,6 @@ from domain.accounts import TOKEN_DAYS
 from projections.catalog import PROJECTIONS
 
 log = logging.getLogger("casework")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("kafka", "eventsourcing"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def stop_on_signals() -> threading.Event:
@@ -63,8 +54,8 @@ def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_agencies(settings: Settings, args: argparse.Namespace) -> int:
-    agency_producer.run(bootstrap(settings), stop_on_signals())
-    return 0
+    workers = args.workers or agency_producer.default_workers(settings)
+    return agency_producer.run(bootstrap(settings), stop_on_signals(), workers=workers)
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
@@ -164,10 +155,19 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "webhooks", help="POST each agency's events to its registered webhook"
     ).set_defaults(func=cmd_webhooks)
-    sub.add_parser(
+    agencies_parser = sub.add_parser(
         "agencies",
         help="write each agency's share of the events to its topic casework.agency.CODE.v1",
-    ).set_defaults(func=cmd_agencies)
+    )
+    agencies_parser.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="processes sharing the events topic's partitions (default: one per core, at most"
+        " one per partition)",
+    )
+    agencies_parser.set_defaults(func=cmd_agencies)
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     broker.add_argument("--port", type=int, default=9092)
     broker.set_defaults(func=cmd_broker)

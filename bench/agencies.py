@@ -7,12 +7,19 @@ projection runner builds the agencies view, and then the agency producer reads t
 events topic and writes each agency's share in Kafka transactions (timed, from its first
 batch to the last event read). The figure is the agency producer's events read per second
 against the relay's events published per second, in the same run; the target is 0.5.
+
+The producer runs as `casework agencies` does by default: one worker process per core
+(`default_workers`), each owning its share of the events topic's partitions; the time is from
+the moment every worker has done its first batch (the connections' set-up) to the last
+worker's last event. The wide case is measured with one worker too (a figure, no target).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from typing import Any
 
 from adapters.bootstrap import bootstrap, open_casework
 from adapters.broker import EmbeddedBroker
@@ -20,7 +27,7 @@ from adapters.settings import Settings
 from bench.pipeline import fill_store
 from bench.report import Result
 from bench.stores import Workspace
-from consumers.agency_producer import MAX_RECORDS, AgencyProducer
+from consumers.agency_producer import MAX_RECORDS, AgencyProducer, default_workers
 from consumers.relay import Relay
 from consumers.runner import Runner
 from domain.application import SYSTEM, make_meta
@@ -65,8 +72,8 @@ def agreements(count: int = 10, narrow: bool = False) -> list[dict]:
 
 def bench_agencies(ws: Workspace, events: int = 20_000, partitions: int = 6) -> list[Result]:
     results = []
-    for narrow in (False, True):
-        name = "agencies-narrow" if narrow else "agencies"
+    for narrow, workers in ((False, None), (True, None), (False, 1)):
+        name = "agencies-narrow" if narrow else f"agencies-{workers or 'default'}"
         with EmbeddedBroker(log_path=ws.dir / f"broker-{name}.log") as broker:
             env = ws.env(name, kafka=broker.bootstrap, partitions=partitions)
             settings = Settings.from_env(env)
@@ -77,11 +84,42 @@ def bench_agencies(ws: Workspace, events: int = 20_000, partitions: int = 6) -> 
             finally:
                 app.close()
             fill_store(settings, events)
-            results.append(run(settings, narrow))
+            results.append(run(settings, narrow, workers or default_workers(settings)))
     return results
 
 
-def run(settings: Settings, narrow: bool = False) -> Result:
+def _timed_worker(settings: Settings, worker: int, workers: int, start: Any, done: Any) -> None:
+    """One worker process: connects and does its first batch, waits for the others, then
+    reads its partitions to their end; puts (events read, of them in the first batch,
+    messages written, of them in the first batch, start, end, CPU seconds) on `done`."""
+    producer = AgencyProducer(bootstrap(settings), worker=worker, workers=workers)
+    stop = threading.Event()
+    producer.connect()
+    consumer = producer.consumer
+    assert consumer is not None
+    deadline = time.monotonic() + 300
+
+    def at_end() -> bool:
+        return all(
+            (high := consumer.highwater(tp)) is not None and consumer.position(tp) >= high
+            for tp in producer.owned
+        )
+
+    while not producer.read and not at_end() and time.monotonic() < deadline:
+        producer.poll_once(stop)  # the first batch holds the connections' set-up
+    first, written_first = producer.read, producer.forwarded
+    start.wait(120)
+    started = time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process
+    cpu = time.process_time()
+    while not at_end() and time.monotonic() < deadline:
+        producer.poll_once(stop)
+    ended = time.perf_counter()
+    cpu = time.process_time() - cpu
+    done.put((producer.read, first, producer.forwarded, written_first, started, ended, cpu))
+    producer.close()
+
+
+def run(settings: Settings, narrow: bool = False, workers: int = 1) -> Result:
     system = bootstrap(settings)
     published = store_counts(system.store)[1]
     relay = Relay(bootstrap(settings))
@@ -102,29 +140,40 @@ def run(settings: Settings, narrow: bool = False) -> Result:
         runner.poll_once()
     runner.close()
 
-    producer = AgencyProducer(bootstrap(settings))
-    stop = threading.Event()
-    producer.connect()
-    first = 0
-    while not first and time.monotonic() < deadline:
-        first = producer.poll_once(stop)  # the first batch holds the connections' set-up
-    written_first, started = producer.forwarded, time.perf_counter()
-    while producer.read < relay_count and time.monotonic() < deadline:
-        producer.poll_once(stop)
-    agency_seconds = time.perf_counter() - started
-    measured, written = producer.read - first, producer.forwarded - written_first
-    producer.close()
-    if producer.read < relay_count:
-        raise RuntimeError(f"the agency producer read {producer.read} of {relay_count} events")
+    context = multiprocessing.get_context("spawn")
+    start, done = context.Barrier(workers), context.Queue()
+    processes = [
+        context.Process(target=_timed_worker, args=(settings, worker, workers, start, done))
+        for worker in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [done.get(timeout=400) for _ in processes]
+    for process in processes:
+        process.join(30)
+    read = sum(o[0] for o in outcomes)
+    measured = read - sum(o[1] for o in outcomes)
+    written = sum(o[2] - o[3] for o in outcomes)
+    agency_seconds = max(o[5] for o in outcomes) - min(o[4] for o in outcomes)
+    if read < relay_count:
+        raise RuntimeError(f"the agency producer read {read} of {relay_count} events")
+    if narrow:
+        name = "agency producer (narrow agreements)"
+    elif workers == 1:
+        name = "agency producer (one worker)"
+    else:
+        name = "agency producer"
     return Result(
-        name="agency producer (narrow agreements)" if narrow else "agency producer",
+        name=name,
         unit=" events/s",
         casework=measured / agency_seconds,
-        casework_label="casework agencies (10 agreements)",
+        casework_label=f"casework agencies (10 agreements, {workers} worker processes)",
         raw=relay_count / relay_seconds,
         raw_label="casework relay",
-        target=None if narrow else 0.5,
+        target=0.5 if name == "agency producer" else None,
         extra={
+            "workers": workers,
+            "worker_cpu_share": [round(o[6] / max(o[5] - o[4], 1e-9), 2) for o in outcomes],
             "events": relay_count,
             "events_measured": measured,
             "messages_written": written,
@@ -136,6 +185,7 @@ def run(settings: Settings, narrow: bool = False) -> Result:
             "agency_messages_per_s": round(written / agency_seconds),
             "events_per_transaction_max": MAX_RECORDS,
             "store_published_at_start": published,
-            "statistic": "one pass each over the same events; the producer's after its first batch",
+            "statistic": "one pass each over the same events; the producer's after every worker's"
+            " first batch, to the last worker's last event",
         },
     )

@@ -35,8 +35,19 @@ restrictions and erasures in force then decide. After each committed batch it ad
 read-log row per agency that received something (`record_reads`, channel "kafka") and its
 delivery state (`record_delivery`, channel "topic").
 
-One producer runs at a time (a second one with the same transactional id fences the first:
-harmless, but it takes turns). Logs carry positions, counts and agency codes, never data.
+Several processes share the work (`casework agencies --workers N`, one per core by default):
+worker I of N owns the events topic's partitions P with P % N == I, and only it reads,
+filters and writes their events and commits their offsets (one consumer group for all: each
+transaction commits only its own partitions' offsets). Each worker has its own transactional
+id (`casework-agencies` for worker 0, `casework-agencies-I` for the others), so a restarted
+worker fences only its own predecessor. A worker also reads the other partitions, from their
+end on, only to know where each ends: the wait for the projection runner covers every
+partition, whoever owns it. The workers are the parent's children: when the parent stops,
+they stop after their batch; when it dies, they exit at once (`_watch_parent`).
+
+One producer runs per worker index at a time (a second one with the same transactional id
+fences the first: harmless, but it takes turns). Logs carry positions, counts and agency
+codes, never data.
 """
 
 from __future__ import annotations
@@ -44,6 +55,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
 import threading
 import time
 from collections import OrderedDict
@@ -57,11 +72,13 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from adapters import wire
-from adapters.bootstrap import System
+from adapters.bootstrap import System, bootstrap
 from adapters.codec import Codec
 from adapters.db import Database
 from adapters.keystore import KeyStore
+from adapters.logs import configure_logging
 from adapters.retry import reconnecting
+from adapters.settings import Settings
 from adapters.signing import (
     KEY_ID_HEADER,
     OWN_HEADERS,
@@ -91,7 +108,6 @@ READ_CHANNEL = "kafka"  # the read log's channel
 MAX_RECORDS = 1000  # events read per batch (one transaction)
 WAIT_SECONDS = 0.05  # between looks at the agencies view while it is behind
 WAIT_LOG_SECONDS = 5.0
-AGENCIES_SECONDS = 2.0  # how long the list of agencies is trusted
 REQUEST_TIMEOUT_MS = 10_000
 
 PRODUCER_SETTINGS: dict[str, Any] = {
@@ -109,6 +125,16 @@ PRODUCER_SETTINGS: dict[str, Any] = {
     "transaction_timeout_ms": 60_000,
     "reconnect_backoff_max_ms": 2_000,
 }
+
+
+def transactional_id(worker: int) -> str:
+    """Worker 0 keeps the single producer's id (what an earlier single producer left open is
+    aborted by it); the others are numbered."""
+    return TRANSACTIONAL_ID if worker == 0 else f"{TRANSACTIONAL_ID}-{worker}"
+
+
+def owns(partition: int, worker: int, workers: int) -> bool:
+    return partition % workers == worker
 
 
 def consumer_settings(events_topic_id: str) -> dict[str, Any]:
@@ -271,7 +297,12 @@ class AgencyProducer(GroupMember):
         max_records: int = MAX_RECORDS,
         follow_runner: bool = True,
         today: Callable[[], dt.date | None] | None = None,
+        worker: int = 0,
+        workers: int = 1,
     ) -> None:
+        if not 0 <= worker < workers:
+            raise ValueError(f"worker {worker} of {workers}: 0 <= worker < workers")
+        self.worker, self.workers = worker, workers
         self.system = system
         self.settings = system.settings
         self.views = system.views
@@ -303,12 +334,12 @@ class AgencyProducer(GroupMember):
         self.topic_id = ""
         self.group = GROUP
         self.next_topic_check = 0.0
-        self.partitions: list[TopicPartition] = []
+        self.partitions: list[TopicPartition] = []  # every partition of the events topic
+        self.owned: list[TopicPartition] = []  # those whose events this worker delivers
         self.seen: dict[int, int] = {}  # source partition -> highest position read
         self.delivered: dict[tuple[str, int], int] = {}  # (agency, partition) -> last position
         self.topic_partitions: dict[str, int] = {}  # agency topic -> its partition count
         self._agencies: list[str] = []
-        self._agencies_at = -AGENCIES_SECONDS
         self.forwarded = 0  # messages written to agency topics (committed)
         self.read = 0  # events read (committed)
 
@@ -326,29 +357,51 @@ class AgencyProducer(GroupMember):
         self.next_topic_check = time.monotonic() + 2
         count = partitions_of(self.admin, [EVENTS]).get(EVENTS, self.settings.partitions)
         self.partitions = [TopicPartition(EVENTS, p) for p in range(count)]
-        self.producer = self.system.producer(client_id="casework-agencies", **PRODUCER_SETTINGS)
+        self.owned = [tp for tp in self.partitions if owns(tp.partition, self.worker, self.workers)]
+        self.producer = self.system.producer(
+            client_id=f"casework-agencies-{self.worker}",
+            **{**PRODUCER_SETTINGS, "transactional_id": transactional_id(self.worker)},
+        )
         self.producer.init_transactions()  # aborts what a crashed predecessor left open
         self.consumer = self.system.consumer(**consumer_settings(self.topic_id))
         self.consumer.assign(self.partitions)
+        self._learn_ends()
         self._rewind()
         self.topic_partitions.clear()
         self.delivered.clear()
-        self._agencies_at = -AGENCIES_SECONDS
-        self._refresh_agencies(force=True)
+        self._refresh_agencies()
         log.info(
-            "connected to Kafka at %s: %d partitions of %s, %d agencies",
+            "connected to Kafka at %s: worker %d of %d, partitions %s of %s, %d agencies",
             self.system.kafka,
-            count,
+            self.worker + 1,
+            self.workers,
+            ",".join(str(tp.partition) for tp in self.owned) or "none",
             EVENTS,
             len(self._agencies),
         )
+
+    def _learn_ends(self, timeout: float = 10.0) -> None:
+        """Read every partition from about its end until each fetch has said where it ends
+        (`highwater`), before the first batch: the wait for the runner needs every
+        partition's end, and the partitions this worker does not own are read only for that.
+        `seek_to_end` can land short of the end (environment.md, Trap 2), so what is read
+        here is discarded; the owned partitions are sent back to their committed offsets."""
+        consumer = self.consumer
+        assert consumer is not None
+        consumer.seek_to_end(*self.partitions)
+        deadline = time.monotonic() + timeout
+        while any(consumer.highwater(tp) is None for tp in self.partitions):
+            if time.monotonic() > deadline:
+                log.warning("the ends of some partitions of %s are not known yet", EVENTS)
+                return
+            consumer.poll(timeout_ms=200, max_records=10_000)
 
     def _rewind(self) -> None:
         """Back to the committed offsets (after connecting, and after an aborted batch); the
         relay's resends are recognised again from the positions read."""
         consumer = self.consumer
         assert consumer is not None
-        for tp in self.partitions:
+        for tp in self.owned:
             committed = consumer.committed(tp)
             if committed is None:
                 consumer.seek_to_beginning(tp)
@@ -356,11 +409,12 @@ class AgencyProducer(GroupMember):
                 consumer.seek(tp, committed)
         self.seen.clear()
 
-    def _refresh_agencies(self, force: bool = False) -> list[str]:
-        """The agencies with an agreement; their topics made, and what each topic's
-        partitions already show read, when an agency is new to this process."""
-        if not force and time.monotonic() - self._agencies_at < AGENCIES_SECONDS:
-            return self._agencies
+    def _refresh_agencies(self) -> list[str]:
+        """The agencies with an agreement as the filter knows them now; their topics made,
+        and what each topic's partitions already show read, when an agency is new to this
+        process. Asked for every batch after the wait for the view (`_deliveries`): a list
+        kept from before it would miss an agreement the view applied during the wait, and
+        that agency's events of the batch would be committed undelivered."""
         agencies = sorted(self.filter.agencies())
         new = [code for code in agencies if agency_topic(code) not in self.topic_partitions]
         if new:
@@ -383,7 +437,7 @@ class AgencyProducer(GroupMember):
             self._read_agency_ends(new)
         if agencies != self._agencies:
             log.info("agencies with an agreement: %s", ", ".join(agencies) or "none")
-        self._agencies, self._agencies_at = agencies, time.monotonic()
+        self._agencies = agencies
         return agencies
 
     def _read_agency_ends(self, codes: list[str]) -> None:
@@ -467,6 +521,9 @@ class AgencyProducer(GroupMember):
             raise
 
     def _process(self, batches: Mapping[TopicPartition, list], stop: threading.Event) -> int:
+        batches = {tp: records for tp, records in batches.items() if tp in self.owned}
+        if not batches:
+            return 0  # only the ends of other workers' partitions moved
         admitted: list[tuple[Any, dict[str, Any]]] = []
         for tp in sorted(batches, key=lambda t: t.partition):
             seen = self.seen.get(tp.partition, 0)
@@ -576,6 +633,7 @@ class AgencyProducer(GroupMember):
                     continue  # this partition of the agency's topic shows it already
                 asked.append(agency)
             deliveries = deliver_all(asked, envelope, today) if asked else {}
+            shared = wire.SharedEncoding()  # the members the agencies' envelopes share
             for agency in asked:  # in the agencies' order
                 delivery = deliveries.get(agency)
                 if delivery is None:
@@ -590,7 +648,7 @@ class AgencyProducer(GroupMember):
                         record.partition % partitions,
                         position,
                         record.key,
-                        wire.encode(sent),
+                        shared.encode(sent),
                         wire.headers(sent),
                     )
                 )
@@ -644,8 +702,72 @@ class AgencyProducer(GroupMember):
             )
 
 
-def run(system: System, stop: threading.Event | None = None) -> None:
-    """Run the agency producer until `stop` is set (`casework agencies`)."""
+def default_workers(settings: Settings) -> int:
+    """One worker per core, never more than the events topic has partitions."""
+    return max(1, min(os.cpu_count() or 1, settings.partitions))
+
+
+def run(system: System, stop: threading.Event | None = None, workers: int = 1) -> int:
+    """Run the agency producer until `stop` is set (`casework agencies`): here when one
+    worker, else in `workers` child processes; the exit status (1: a worker ended without
+    being asked to, and the others were stopped, for the supervisor to start it all again)."""
     if not system.settings.kafka:
         raise SystemExit("casework agencies: set CASEWORK_KAFKA to the Kafka bootstrap servers")
-    AgencyProducer(system).run(stop or threading.Event())
+    stop = stop or threading.Event()
+    if workers <= 1:
+        AgencyProducer(system).run(stop)
+        return 0
+    settings = system.settings
+    system.close()
+    context = multiprocessing.get_context("spawn")  # never fork a process with threads
+    children = [
+        context.Process(
+            target=_worker, args=(settings, worker, workers), name=f"casework-agencies-{worker}"
+        )
+        for worker in range(workers)
+    ]
+    for child in children:
+        child.start()
+    failed = False
+    try:
+        while not stop.wait(0.5):
+            ended = [child for child in children if not child.is_alive()]
+            if ended:
+                log.error(
+                    "agency worker %s ended (exit %s): stopping the others",
+                    ended[0].name,
+                    ended[0].exitcode,
+                )
+                failed = True
+                break
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()  # SIGTERM: it stops after its batch
+        for child in children:
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+                child.join(5)
+    return 1 if failed else 0
+
+
+def _worker(settings: Settings, worker: int, workers: int) -> None:
+    """One worker process of `run`: stops on SIGTERM or SIGINT after its batch, and exits at
+    once when its parent is gone (a parent killed must not leave its workers behind)."""
+    if not logging.getLogger().handlers:  # a spawned process: log as the parent does
+        configure_logging(settings.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threading.Thread(target=_watch_parent, name="parent-watch", daemon=True).start()
+    AgencyProducer(bootstrap(settings), worker=worker, workers=workers).run(stop)
+
+
+def _watch_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    multiprocessing.connection.wait([parent.sentinel])
+    log.error("the parent process of this agency worker is gone: exiting")
+    os._exit(1)

@@ -39,6 +39,7 @@ from adapters import wire
 from adapters.bootstrap import System, bootstrap, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
+from adapters.logs import configure_logging
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
 from adapters.settings import DatabaseUrl, Settings
@@ -657,12 +658,7 @@ def rebuild(
 def _rebuild_in_process(settings: Settings, names: list[str], in_place: bool) -> None:
     """A group of projections rebuilt in a worker process of `rebuild`."""
     if not logging.getLogger().handlers:  # a spawned process: log as the parent does
-        logging.basicConfig(
-            level=getattr(logging, settings.log_level, logging.INFO),
-            format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        )
-        for noisy in ("kafka", "eventsourcing"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        configure_logging(settings.log_level)
     rebuild(bootstrap(settings), names, workers=1, in_place=in_place)
 
 

@@ -28,7 +28,13 @@ from consumers import agency_producer
 from consumers.agency_producer import AgencyProducer
 from tests.conftest import ROOT, wait_until
 from tests.support.events import SIGNER, publish_store, register_families, store_positions
-from tests.support.kafka import partitions_of, read_all, read_committed
+from tests.support.kafka import (
+    committed_offsets,
+    next_offsets,
+    partitions_of,
+    read_all,
+    read_committed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +110,9 @@ class Recorded:
 class Running:
     """An AgencyProducer in a thread."""
 
-    def __init__(self, system, fake: FakeFilter, recorded: Recorded) -> None:
+    def __init__(
+        self, system, fake: FakeFilter, recorded: Recorded, worker: int = 0, workers: int = 1
+    ) -> None:
         self.stop = threading.Event()
         self.producer = AgencyProducer(
             system,
@@ -112,6 +120,8 @@ class Running:
             record_reads=recorded.record_reads,
             record_delivery=recorded.record_delivery,
             follow_runner=False,  # no projection runner here: the fake filter is the view
+            worker=worker,
+            workers=workers,
         )
         self.thread = threading.Thread(target=self.producer.run, args=(self.stop,), daemon=True)
         self.thread.start()
@@ -126,8 +136,9 @@ class Running:
 def running(settings) -> Iterator:
     started: list[Running] = []
 
-    def start(fake: FakeFilter, recorded: Recorded) -> Running:
-        started.append(Running(bootstrap(settings), fake, recorded))  # its own databases
+    def start(fake: FakeFilter, recorded: Recorded, worker: int = 0, workers: int = 1) -> Running:
+        # each with its own databases
+        started.append(Running(bootstrap(settings), fake, recorded, worker, workers))
         return started[-1]
 
     yield start
@@ -267,6 +278,74 @@ def test_resends_restarts_a_zombie_transaction_and_forgeries_deliver_nothing_twi
     assert 10**9 not in {p for c in AGREEMENTS for p in positions_on(broker.bootstrap, c)}
 
 
+def partition_of(bootstrap_servers: str) -> dict[int, int]:
+    """Position -> the events topic's partition it is in."""
+    return {
+        json.loads(r.value)["position"]: r.partition
+        for r in read_all(bootstrap_servers, partitions_of(bootstrap_servers, EVENTS))
+    }
+
+
+def test_two_workers_share_the_partitions_and_deliver_each_event_once(
+    casework, relay_reader, broker, settings, running
+):
+    register_families(casework, 12)
+    publish_store(relay_reader, broker.bootstrap)
+    fakes = [FakeFilter(), FakeFilter()]
+    workers = [running(fakes[i], Recorded(), worker=i, workers=2) for i in range(2)]
+    wanted = expected(casework)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the agency topics")
+    for code, found in wanted.items():
+        assert positions_on(broker.bootstrap, code) == sorted(found), code
+    # Each worker was asked only about the events of its own partitions, and between them
+    # about every event once.
+    where = partition_of(broker.bootstrap)
+    for i, fake in enumerate(fakes):
+        assert fake.asked and {where[p] % 2 for _, p in fake.asked} == {i}
+    asked = fakes[0].asked + fakes[1].asked
+    assert sorted(asked) == sorted({(c, p) for c, found in wanted.items() for p in found})
+
+    # One worker stops; what is stored meanwhile waits for it (the other does not take its
+    # partitions), and its successor delivers it once, after the committed offsets.
+    workers[1].halt()
+    register_families(casework, 12, seed=5)
+    publish_store(relay_reader, broker.bootstrap)
+    wanted = expected(casework)
+    where = partition_of(broker.bootstrap)
+    wait_until(
+        lambda: all(
+            set(positions_on(broker.bootstrap, c)) >= {p for p in found if where[p] % 2 == 0}
+            for c, found in wanted.items()
+        ),
+        30,
+        "worker 0's share",
+    )
+    assert not any(
+        set(positions_on(broker.bootstrap, c)) >= found for c, found in wanted.items()
+    ), "worker 1's partitions went out without worker 1"
+    running(FakeFilter(), Recorded(), worker=1, workers=2)
+    wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "worker 1's successor")
+    for code, found in wanted.items():
+        assert positions_on(broker.bootstrap, code) == sorted(found), code
+    committed = committed_offsets(broker.bootstrap, workers[0].producer.group)
+    ends = next_offsets(read_all(broker.bootstrap, partitions_of(broker.bootstrap, EVENTS)))
+    assert all(committed.get(tp, 0) >= end for tp, end in ends.items())
+
+
+def test_a_worker_is_told_its_share_within_bounds(settings):
+    with pytest.raises(ValueError, match="worker 2 of 2"):
+        AgencyProducer(bootstrap(settings), FakeFilter(), worker=2, workers=2)
+    assert agency_producer.transactional_id(0) == agency_producer.TRANSACTIONAL_ID
+    assert agency_producer.transactional_id(1) != agency_producer.transactional_id(0)
+
+
+class EmptyUntilCaughtUp(FakeFilter):
+    """A view that knows no agreement until it has caught up (it applies them then)."""
+
+    def agencies(self) -> list[str]:
+        return list(AGREEMENTS) if self.views_at else []
+
+
 def test_waits_for_the_agencies_view(casework, relay_reader, broker, running):
     register_families(casework, 3)
     publish_store(relay_reader, broker.bootstrap)
@@ -280,6 +359,22 @@ def test_waits_for_the_agencies_view(casework, relay_reader, broker, running):
     assert not fake.asked
     fake.views_at = 10**9  # the view caught up: out it goes (FakeFilter checks the order)
     wait_until(lambda: delivered_all(broker.bootstrap, wanted), 30, "the events")
+
+
+def test_agreements_the_view_applies_while_the_producer_waits_count_for_that_batch(
+    casework, relay_reader, broker, running
+):
+    """The agreements are defined just before the burst: the producer starts while the view
+    knows none, waits for it, and must then ask the view again (a first version kept the
+    list from its start for two seconds and committed those events undelivered)."""
+    register_families(casework, 3)
+    publish_store(relay_reader, broker.bootstrap)
+    fake = EmptyUntilCaughtUp()
+    fake.views_at = 0
+    running(fake, Recorded())
+    threading.Event().wait(0.5)
+    fake.views_at = 10**9
+    wait_until(lambda: delivered_all(broker.bootstrap, expected(casework)), 30, "the events")
 
 
 def test_the_example_agency_consumer_prints_verified_events_and_refuses_forgeries(

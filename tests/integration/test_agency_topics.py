@@ -1,7 +1,8 @@
 """The agency topics end to end, on SQLite: agreements defined through the real commands
 (a supervisor asks, another approves), the relay, the projection runner and `casework
-agencies` as real processes, the relay and the agency producer each SIGKILLed once in the
-middle of a burst and started again.
+agencies --workers 2` as real processes, the relay and the agency producer (its parent
+process: its workers must not outlive it) each SIGKILLed once in the middle of a burst and
+started again.
 
 What an agency reads `read_committed` from its topic afterwards: exactly the events its
 agreement allows (types, area), each once, reduced to the allowed fields (pseudonyms where
@@ -16,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient
@@ -140,6 +142,36 @@ def kill(proc) -> None:
     proc.wait(10)
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux: /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so after its closing paren
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has exited
+
+
+def start_agencies(processes):
+    """`casework agencies` with two workers; answers once both are running."""
+    parent = processes.start("agencies", "--workers", "2")
+    wait_until(lambda: len(children(parent.pid)) >= 2, 30, "the two agency workers")
+    return parent
+
+
 def leaves(data: dict, prefix: str = "") -> set[str]:
     out = set()
     for key, value in data.items():
@@ -161,7 +193,7 @@ def test_agencies_get_exactly_their_share_once_through_crashes_revocation_and_er
 
     relay = processes.start("relay")
     processes.start("projections")
-    agencies = processes.start("agencies")
+    agencies = start_agencies(processes)
 
     # A burst of households while the relay and the agency producer are each killed once.
     enough = threading.Event()
@@ -177,8 +209,10 @@ def test_agencies_get_exactly_their_share_once_through_crashes_revocation_and_er
     writer.start()
     dinkes, bpjs = agency_topic("DINKES"), agency_topic("BPJS")
     wait_until(lambda: read_committed(broker.bootstrap, dinkes), 60, "a first delivery")
+    workers = children(agencies.pid)
     kill(agencies)
-    agencies = processes.start("agencies")
+    wait_until(lambda: all(gone(pid) for pid in workers), 10, "the workers to end with it")
+    agencies = start_agencies(processes)
     published = relay_state(store_db)[0]
     wait_until(lambda: relay_state(store_db)[0] > published, 20, "the relay to go on")
     kill(relay)
@@ -285,7 +319,7 @@ def test_agencies_get_exactly_their_share_once_through_crashes_revocation_and_er
     assert post(client, "ApproveChange", approval, tokens["sup1"]).status_code == 201
     top = casework.recorder.max_notification_id()
     wait_until(lambda: agreements.caught_up_to() >= top, 30, "the view to apply the erasure")
-    processes.start("agencies")
+    start_agencies(processes)
     envelopes = [e for e in stored(casework, settings.tenant) if e["stream_id"] == household_id]
     head = next(e["position"] for e in envelopes if e["type"] == "HouseholdRegistered")
     hers = next(e["position"] for e in envelopes if e["type"] == "MemberAdded")

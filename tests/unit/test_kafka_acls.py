@@ -152,7 +152,7 @@ def test_the_agency_producer_writes_only_the_agency_topics_and_the_dlq(services)
     assert written == {
         ("--topic", "casework.dlq.v1", False),
         ("--topic", "casework.agency.", True),
-        ("--transactional-id", "casework-agencies", False),
+        ("--transactional-id", "casework-agencies", True),  # casework-agencies[-N]: workers
     }
     assert any(covers(acl, "--group", "casework-agencies.topic-id") for acl in granted)
     # it reads how far the projection runner got (the agencies view), nothing of its data
