@@ -12,7 +12,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from flask_babel import gettext
 
-from app.messages import LANGUAGES, TRANSLATIONS, rupiah
+from app.messages import ERRORS, LANGUAGES, TRANSLATIONS, rupiah
 from tests.support.i18n import language
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,19 @@ def test_every_string_is_translated_in_bahasa_indonesia():
     untranslated = [m.id for m in catalog("id") if m.id and not m.string]
     assert untranslated == []
     assert not [m.id for m in catalog("id") if m.id and m.fuzzy]
+
+
+def test_distinct_error_messages_stay_distinct_in_bahasa_indonesia():
+    """Each error code's message says what that error is: two different English messages
+    given one Indonesian text (a merge once gave "only a supervisor decides" the text of
+    "no such approval request") would tell the user the wrong thing and what to do."""
+    by_english = {entry.id: entry.string for entry in catalog("id") if entry.id}
+    with language("en"):
+        english = {str(text) for text in ERRORS.values()}
+    shared: dict[str, list[str]] = {}
+    for text in sorted(english):
+        shared.setdefault(by_english[text], []).append(text)
+    assert [texts for texts in shared.values() if len(texts) > 1] == []
 
 
 def test_the_app_reads_the_compiled_catalogs():
