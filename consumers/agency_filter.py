@@ -322,11 +322,23 @@ class AgencyFilter:
         if _token_kind(reason) or (isinstance(reason, str) and reason.startswith(ERASED_ID)):
             base["reason"] = None
         opened: dict[str, tuple[Any, str | None]] = {}  # token -> (opened, NIK's read hash)
+        # Agencies whose terms take the same fields see the same selection; opened, they see
+        # the same data (a pseudonym is the agency's own): done once for them. The deliveries
+        # of one call may share their data: read them, do not change them.
+        selected: dict[tuple[str, ...], dict[str, Any]] = {}
+        shown_opened: dict[tuple[str, ...], tuple[Any, list[str]]] = {}
         answers: dict[str, Delivery] = {}
         for agency, terms in judged:
-            allowed = _select(data, terms.fields.get(event_type, ()))
-            named: list[str] = []
-            shown = self._personal(allowed, terms, named, opened)
+            paths = terms.fields.get(event_type, ())
+            if terms.personal == "opened" and paths in shown_opened:
+                shown, named = shown_opened[paths]
+            else:
+                if paths not in selected:
+                    selected[paths] = _select(data, paths)
+                named = []
+                shown = self._personal(selected[paths], terms, named, opened)
+                if terms.personal == "opened":
+                    shown_opened[paths] = (shown, named)
             out = {**base, "data": shown, "agreement": {"agency": agency, "version": terms.version}}
             subjects = tuple(dict.fromkeys(named)) if self.read_key else ()
             answers[agency] = Delivery(
