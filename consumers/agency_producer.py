@@ -633,7 +633,6 @@ class AgencyProducer(GroupMember):
                     continue  # this partition of the agency's topic shows it already
                 asked.append(agency)
             deliveries = deliver_all(asked, envelope, today) if asked else {}
-            shared = wire.SharedEncoding()  # the members the agencies' envelopes share
             for agency in asked:  # in the agencies' order
                 delivery = deliveries.get(agency)
                 if delivery is None:
@@ -648,7 +647,7 @@ class AgencyProducer(GroupMember):
                         record.partition % partitions,
                         position,
                         record.key,
-                        shared.encode(sent),
+                        wire.encode(sent),
                         wire.headers(sent),
                     )
                 )

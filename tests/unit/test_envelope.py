@@ -492,34 +492,3 @@ def test_the_envelope_worker_sends_what_the_reader_builds(tmp_path):
     finally:
         worker.close()
         app.close()
-
-
-def test_an_events_envelopes_for_several_agencies_encode_as_each_alone():
-    base = {
-        "event_id": "e",
-        "position": 7,
-        "type": "MemberAdded",
-        "reason": None,
-        "actor": {"id": "u", "role": "admin", "opd": None},
-        "source": "Kelurahan Ñ",
-    }
-    shared = wire.SharedEncoding()
-    for version, agency in enumerate(("DINKES", "BPJS", "BAZNAS"), start=1):
-        envelope = {
-            **base,
-            "data": {"nik": f"ps1.{agency}", "name": "Siti Ñurhaliza"},
-            "agreement": {"agency": agency, "version": version},
-        }
-        assert shared.encode(envelope) == wire.encode(envelope)
-    # Another event's leading members (equal text, other objects) or another shape.
-    other = {
-        **base,
-        "position": 8,
-        "source": "Kelurahan " + "Ñ",
-        "data": {},
-        "agreement": {"agency": "X", "version": 1},
-    }
-    assert shared.encode(other) == wire.encode(other)
-    reordered = {"agreement": {"agency": "X", "version": 1}, **base, "data": {}}
-    assert shared.encode(reordered) == wire.encode(reordered)
-    assert shared.encode({"data": 1, "agreement": 2}) == wire.encode({"data": 1, "agreement": 2})
