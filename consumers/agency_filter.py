@@ -39,7 +39,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -229,6 +229,12 @@ class AgencyFilter:
         if stream_id not in self._restricted:
             self._restricted[stream_id] = view.restricted(self.views, stream_id)
         return self._restricted[stream_id]
+
+    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch the keys of every person and household these envelopes' data name, in one
+        look-up of the key store, before they are delivered one by one (each would otherwise
+        fetch its own keys as it opens its tokens)."""
+        self.codec.load_keys(token for e in envelopes for token in _tokens(e.get("data")))
 
     def ready(self, agency: str, envelopes: Sequence[dict[str, Any]]) -> int:
         """How many of these envelopes, from the first (in position order), the view has
@@ -502,6 +508,19 @@ def _copy(value: Any) -> Any:
     if kind is list:
         return [_copy(v) for v in value]
     return json.loads(json.dumps(value))
+
+
+def _tokens(value: Any) -> Iterator[str]:
+    """Every personal-data token in the data, keys included."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _tokens(key)
+            yield from _tokens(sub)
+    elif isinstance(value, list):
+        for sub in value:
+            yield from _tokens(sub)
+    elif isinstance(value, str) and value[:4] == PREFIX:
+        yield value
 
 
 def _identifier_tokens(value: Any) -> list[str]:

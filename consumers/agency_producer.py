@@ -170,6 +170,9 @@ class Filter(Protocol):
         """Agency -> its Delivery (`envelope`: what the agency receives; `read`: for the
         log), for those of these agencies that receive something."""
 
+    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch at once the keys these envelopes' deliveries will open."""
+
 
 RecordReads = Callable[[Database, str, str, str, list[Any]], int]
 RecordDelivery = Callable[..., None]
@@ -622,6 +625,8 @@ class AgencyProducer(GroupMember):
             agency: (agency_topic(agency), self.topic_partitions[agency_topic(agency)])
             for agency in agencies
         }
+        taken = frozenset().union(*takes.values())
+        self.filter.load_keys(envelope for _, envelope in admitted if envelope["type"] in taken)
         for record, envelope in admitted:
             position, event_type = envelope["position"], envelope["type"]
             asked = []

@@ -57,6 +57,7 @@ class FakeFilter:
     def __init__(self) -> None:
         self.views_at = 10**9
         self.asked: list[tuple[str, int]] = []
+        self.loaded: list[int] = []  # positions whose keys were asked for before delivering
 
     def agencies(self) -> list[str]:
         return list(AGREEMENTS)
@@ -78,6 +79,9 @@ class FakeFilter:
             {**envelope, "data": data, "agreement": {"agency": agency, "version": 1}},
             envelope["stream_id"],
         )
+
+    def load_keys(self, envelopes) -> None:
+        self.loaded.extend(e["position"] for e in envelopes)
 
     def deliver_all(self, agencies, envelope: dict[str, Any], today=None) -> dict[str, Delivery]:
         found = {agency: self.deliver(agency, envelope, today) for agency in agencies}
@@ -205,6 +209,8 @@ def test_each_allowed_event_once_in_its_shape_and_signed(
     # view had applied it (FakeFilter checks); the other types were not asked about.
     assert len(fake.asked) == len(set(fake.asked))
     assert set(fake.asked) == {(code, p) for code, found in wanted.items() for p in found}
+    # Their keys were fetched for the batch before any of them was judged.
+    assert {p for _, p in fake.asked} <= set(fake.loaded)
     assert len(store_positions(casework)) > len(fake.asked) / len(AGREEMENTS)
     delivered = {code: sum(n for a, _, _, n in recorded.deliveries if a == code) for code in wanted}
     assert delivered == {code: len(p) for code, p in wanted.items()}
