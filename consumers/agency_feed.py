@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,6 +48,12 @@ class Filter(Protocol):
     def caught_up_to(self) -> int: ...
 
     def ready(self, agency: str, envelopes: Sequence[dict[str, Any]]) -> int: ...
+
+    def versions(self, agency: str) -> list[Any]:
+        """Every version of the agency's terms (each with its `event_types`)."""
+
+    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch at once the keys these envelopes' deliveries will open."""
 
     def deliver(
         self, agency: str, envelope: dict[str, Any], today: Any = None
@@ -126,8 +132,11 @@ class AgencyEvents:
         last = after
         found = self.sealed(after, top, scan)
         size = min(READ_SIZE, max(limit, 20))  # envelopes made ahead of need, at most
+        takes = frozenset().union(*(t.event_types for t in self.filter.versions(agency)))
         while chunk := list(itertools.islice(found, size)):
             settled = self.settled(agency, chunk)
+            # the keys the chunk's deliveries will open, in one look-up
+            self.filter.load_keys(e for _, e in settled if e is not None and e["type"] in takes)
             for position, envelope in settled:
                 last = position
                 if envelope is None:

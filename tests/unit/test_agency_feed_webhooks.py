@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,6 +42,7 @@ class FakeFilter:
         self.revoked: set[str] = set()
         self.erased: set[str] = set()  # streams whose persons are erased
         self.unapplied: set[str] = set()  # streams the agencies view has not applied yet
+        self.loaded: list[int] = []  # positions whose keys were fetched before delivering
 
     def ready(self, agency, envelopes) -> int:
         for count, envelope in enumerate(envelopes):
@@ -50,6 +52,12 @@ class FakeFilter:
 
     def current(self, agency, today=None):
         return None if agency in self.revoked else object()
+
+    def versions(self, agency):
+        return [SimpleNamespace(event_types=self.types)]
+
+    def load_keys(self, envelopes) -> None:
+        self.loaded.extend(e["position"] for e in envelopes)
 
     def caught_up_to(self) -> int:
         return self.top
@@ -106,6 +114,11 @@ def test_the_feed_pages_through_the_allowed_events_each_once_signed(events, app)
     assert [e["position"] for e in every] == expected
     assert nexts == sorted(nexts) and len(set(nexts)) == len(nexts)
     assert all(set(e["data"]) == {"kelurahan"} for e in every)
+    # each delivered event's keys were fetched with its chunk's, and only events of the
+    # types the agreement takes were asked for
+    loaded = events.filter.loaded
+    assert set(expected) <= set(loaded)
+    assert all(events.at(p)["type"] in FakeFilter.types for p in loaded)
     verifier = SIGNER.verifier()
     for event in every:
         verifier.verify_document(agency_topic(AGENCY), event["stream_id"].encode(), event)
