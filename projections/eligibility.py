@@ -108,6 +108,9 @@ INDEXES = [
 
 STATUSES = ("eligible", "review", "ineligible")  # best first
 _ADULT_AGE = 17
+# `json.dumps(x, sort_keys=True)` with one encoder kept (dumps builds one per call given an
+# option): the same text, for every row of every evaluation
+_sorted_json = json.JSONEncoder(sort_keys=True).encode
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -159,7 +162,7 @@ def _save(cur: Cursor, names: dict[str, str], household_id: str, facts: dict[str
         return
     cur.execute(
         f"UPDATE {names['facts']} SET kelurahan=?, facts=? WHERE household_id=?",
-        (facts["kelurahan"], json.dumps(facts, sort_keys=True), household_id),
+        (facts["kelurahan"], _sorted_json(facts), household_id),
     )
 
 
@@ -173,7 +176,7 @@ def _insert(cur: Cursor, names: dict[str, str], household_id: str, facts: dict[s
         return
     cur.execute(
         f"INSERT INTO {names['facts']} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
-        (household_id, facts["kelurahan"], json.dumps(facts, sort_keys=True)),
+        (household_id, facts["kelurahan"], _sorted_json(facts)),
     )
 
 
@@ -187,7 +190,7 @@ def _write_facts(cur: Cursor, names: dict[str, str]) -> None:
         cur.executemany(
             f"INSERT INTO {table} (household_id, kelurahan, facts) VALUES (?, ?, ?)",
             [
-                (h, marks.facts[h]["kelurahan"], json.dumps(marks.facts[h], sort_keys=True))
+                (h, marks.facts[h]["kelurahan"], _sorted_json(marks.facts[h]))
                 for h in sorted(marks.new)
             ],
         )
@@ -195,7 +198,7 @@ def _write_facts(cur: Cursor, names: dict[str, str]) -> None:
         cur.executemany(
             f"UPDATE {table} SET kelurahan=?, facts=? WHERE household_id=?",
             [
-                (marks.facts[h]["kelurahan"], json.dumps(marks.facts[h], sort_keys=True), h)
+                (marks.facts[h]["kelurahan"], _sorted_json(marks.facts[h]), h)
                 for h in sorted(marks.changed)
             ],
         )
@@ -532,7 +535,7 @@ def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     ]
     cur.execute(
         f"INSERT INTO {names['programs']} (stream_id, code, rule_versions) VALUES (?, ?, ?)",
-        (envelope["stream_id"], data["code"], json.dumps(versions, sort_keys=True)),
+        (envelope["stream_id"], data["code"], _sorted_json(versions)),
     )
     _evaluate_program_soon(cur, names, data["code"])
 
@@ -556,7 +559,7 @@ def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str
     )
     cur.execute(
         f"UPDATE {names['programs']} SET rule_versions=? WHERE stream_id=?",
-        (json.dumps(versions, sort_keys=True), envelope["stream_id"]),
+        (_sorted_json(versions), envelope["stream_id"]),
     )
     # combinability is symmetric: a program entering or leaving this one's list changes the
     # answers of that program too
@@ -845,7 +848,7 @@ def _rows_for(
         status, reasons, eligible_from, changes_on = _evaluate_row(
             facts, program, subject, day, catalog, elsewhere.get(subject, [])
         )
-        rows[subject] = (status, json.dumps(reasons, sort_keys=True), eligible_from, changes_on)
+        rows[subject] = (status, _sorted_json(reasons), eligible_from, changes_on)
     return rows
 
 
