@@ -53,6 +53,17 @@ def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def worker_count(text: str) -> int:
+    """`--workers N`: a whole number of processes, 1 to 64."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes from 1 to 64")
+    return count
+
+
 def cmd_agencies(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or agency_producer.default_workers(settings)
     return agency_producer.run(bootstrap(settings), stop_on_signals(), workers=workers)
@@ -161,8 +172,7 @@ def parser() -> argparse.ArgumentParser:
     )
     agencies_parser.add_argument(
         "--workers",
-        type=int,
-        choices=range(1, 65),
+        type=worker_count,
         metavar="N",
         help="processes sharing the events topic's partitions (default: one per core, at most"
         " one per partition)",
