@@ -209,6 +209,8 @@ def run(settings: Settings, narrow: bool = False, workers: int = 1) -> Result:
         extra={
             "workers": workers,
             "worker_cpu_share": [round(o[6] / max(o[5] - o[4], 1e-9), 2) for o in outcomes],
+            "worker_events": [o[0] - o[1] for o in outcomes],
+            "worker_seconds": [round(o[5] - o[4], 2) for o in outcomes],
             "events": relay_count,
             "events_measured": measured,
             "messages_written": written,
