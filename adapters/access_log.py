@@ -153,43 +153,66 @@ def append(
 ) -> int:
     """Append one row for these reads (one request's), in one transaction; the number of
     rows written (1, or 0 when nothing was read)."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    if not reads:
+    return append_many(store, [Entry(actor, channel, endpoint, reads, reason)])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row to append: what one request (or one agency's delivered batch) read."""
+
+    actor: Actor
+    channel: str
+    endpoint: str
+    reads: Sequence[Read]
+    reason: str | None = None
+
+
+def append_many(store: Database, entries: Sequence[Entry]) -> int:
+    """Append one row per entry that read something, in order, all in one transaction (one
+    commit, one turn of the writers' lock, however many agencies a batch reached); the
+    number of rows written. Nothing is written when an entry names an unknown channel."""
+    for entry in entries:
+        if entry.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {entry.channel!r}")
+    entries = [entry for entry in entries if entry.reads]
+    if not entries:
         return 0
     ensure_table(store)
     at = now_utc()
-    reason = _reason(reason)
-    households, searched, subjects = _combined(reads)
     with store.transaction() as cursor:
         if store.kind == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(?)", (APPEND_LOCK_KEY,))
         last = cursor.execute(f"SELECT row_hash FROM {TABLE} ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else GENESIS
-        row = {
-            "at": at,
-            "actor_id": actor.id,
-            "actor_role": actor.role,
-            "actor_opd": actor.opd,
-            "channel": channel,
-            "endpoint": endpoint[:200],
-            "household_id": households,
-            "nik_hash": searched,
-            "subject_hashes": subjects,
-            "reason": reason,
-        }
-        (row_id,) = cursor.execute(
-            f"INSERT INTO {TABLE} ({', '.join(FIELDS)}, prev_hash, row_hash)"
-            f" VALUES ({', '.join('?' * (len(FIELDS) + 2))}) RETURNING id",
-            [*(row[name] for name in FIELDS), prev, chain_hash(prev, row)],
-        ).fetchone()
-        terms = terms_of(row)
-        if terms:  # one statement: one round trip however many households were shown
-            cursor.execute(
-                f"INSERT INTO {TERMS} (term, log_id) VALUES {', '.join(['(?, ?)'] * len(terms))}",
-                [value for term in terms for value in (term, row_id)],
-            )
-    return 1
+        for entry in entries:
+            households, searched, subjects = _combined(entry.reads)
+            row = {
+                "at": at,
+                "actor_id": entry.actor.id,
+                "actor_role": entry.actor.role,
+                "actor_opd": entry.actor.opd,
+                "channel": entry.channel,
+                "endpoint": entry.endpoint[:200],
+                "household_id": households,
+                "nik_hash": searched,
+                "subject_hashes": subjects,
+                "reason": _reason(entry.reason),
+            }
+            row_hash = chain_hash(prev, row)
+            (row_id,) = cursor.execute(
+                f"INSERT INTO {TABLE} ({', '.join(FIELDS)}, prev_hash, row_hash)"
+                f" VALUES ({', '.join('?' * (len(FIELDS) + 2))}) RETURNING id",
+                [*(row[name] for name in FIELDS), prev, row_hash],
+            ).fetchone()
+            prev = row_hash
+            terms = terms_of(row)
+            if terms:  # one statement: one round trip however many households were shown
+                cursor.execute(
+                    f"INSERT INTO {TERMS} (term, log_id)"
+                    f" VALUES {', '.join(['(?, ?)'] * len(terms))}",
+                    [value for term in terms for value in (term, row_id)],
+                )
+    return len(entries)
 
 
 _READ_FIELDS = ("id", *FIELDS)

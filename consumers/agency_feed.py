@@ -52,8 +52,9 @@ class Filter(Protocol):
     def versions(self, agency: str) -> list[Any]:
         """Every version of the agency's terms (each with its `event_types`)."""
 
-    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
-        """Fetch at once the keys these envelopes' deliveries will open."""
+    def prefetch(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch at once what these envelopes' deliveries will look up (keys, areas,
+        restrictions)."""
 
     def deliver(
         self, agency: str, envelope: dict[str, Any], today: Any = None
@@ -136,7 +137,7 @@ class AgencyEvents:
         while chunk := list(itertools.islice(found, size)):
             settled = self.settled(agency, chunk)
             # the keys the chunk's deliveries will open, in one look-up
-            self.filter.load_keys(e for _, e in settled if e is not None and e["type"] in takes)
+            self.filter.prefetch(e for _, e in settled if e is not None and e["type"] in takes)
             for position, envelope in settled:
                 last = position
                 if envelope is None:

@@ -230,11 +230,25 @@ class AgencyFilter:
             self._restricted[stream_id] = view.restricted(self.views, stream_id)
         return self._restricted[stream_id]
 
-    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
-        """Fetch the keys of every person and household these envelopes' data name, in one
-        look-up of the key store, before they are delivered one by one (each would otherwise
-        fetch its own keys as it opens its tokens)."""
+    def prefetch(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch what delivering these envelopes one by one will look up, each kind in one
+        look-up: the keys of every person and household their data name (from the key
+        store), their streams' areas and restrictions (from the view; kept until the view
+        is next read, as those looked up one at a time are)."""
+        envelopes = list(envelopes)
         self.codec.load_keys(token for e in envelopes for token in _tokens(e.get("data")))
+        streams = {str(e["stream_id"]) for e in envelopes}
+        with_area = {
+            str(e["stream_id"])
+            for e in envelopes
+            if e.get("stream_type") in _SHARED_STREAMS_WITH_AREA
+        }
+        with self._lock:
+            areas, restricted = self._areas, self._restricted
+        areas.update(view.areas_of(self.views, (s for s in with_area if s not in areas)))
+        restricted.update(
+            view.restricted_of(self.views, (s for s in streams if s not in restricted))
+        )
 
     def ready(self, agency: str, envelopes: Sequence[dict[str, Any]]) -> int:
         """How many of these envelopes, from the first (in position order), the view has
@@ -585,5 +599,23 @@ def record_reads(
 ) -> int:
     """One read-log row for a delivered batch (those of its reads that name a household or a
     person); the rows written (0 or 1)."""
-    named = [r for r in reads if r.household_id or r.nik_hash or r.subject_hashes]
-    return access_log.append(store, agency_actor(agency), channel, endpoint, named)
+    return record_batch_reads(store, channel, [(agency, endpoint, reads)])
+
+
+def record_batch_reads(
+    store: Database, channel: str, deliveries: Sequence[tuple[str, str, list[Read]]]
+) -> int:
+    """`record_reads` for several agencies' deliveries of one batch, (agency, endpoint,
+    reads) each: one read-log row each, written in one transaction; the rows written."""
+    return access_log.append_many(
+        store,
+        [
+            access_log.Entry(
+                agency_actor(agency),
+                channel,
+                endpoint,
+                [r for r in reads if r.household_id or r.nik_hash or r.subject_hashes],
+            )
+            for agency, endpoint, reads in deliveries
+        ],
+    )

@@ -31,9 +31,10 @@ view's position (`AgencyFilter.caught_up_to`) has reached the batch, and the pro
 runner has committed, in every partition of the events topic, the offsets this producer had
 read (the view applies each partition on its own, so its highest position alone does not
 say that an agreement's change in another partition is in). The agreements, areas,
-restrictions and erasures in force then decide. After each committed batch it adds one
-read-log row per agency that received something (`record_reads`, channel "kafka") and its
-delivery state (`record_delivery`, channel "topic").
+restrictions and erasures in force then decide. Before committing a batch it writes one
+read-log row per agency that received something, all in one transaction of the store
+(`record_batch_reads`, channel "kafka"); after the commit, each agency's delivery state
+(`record_delivery`, channel "topic").
 
 Several processes share the work (`casework agencies --workers N`, one per core by default):
 worker I of N owns the events topic's partitions P with P % N == I, and only it reads,
@@ -170,11 +171,13 @@ class Filter(Protocol):
         """Agency -> its Delivery (`envelope`: what the agency receives; `read`: for the
         log), for those of these agencies that receive something."""
 
-    def load_keys(self, envelopes: Iterable[dict[str, Any]]) -> None:
-        """Fetch at once the keys these envelopes' deliveries will open."""
+    def prefetch(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Fetch at once what these envelopes' deliveries will look up (keys, areas,
+        restrictions)."""
 
 
-RecordReads = Callable[[Database, str, str, str, list[Any]], int]
+# (store, channel, [(agency, endpoint, reads), ...]) -> read-log rows written
+RecordReads = Callable[[Database, str, list[tuple[str, str, list[Any]]]], int]
 RecordDelivery = Callable[..., None]
 
 
@@ -323,7 +326,7 @@ class AgencyProducer(GroupMember):
             filters.pseudonym_secret(self.settings),
             read_key=self.settings.secret_key,
         )
-        self.record_reads = record_reads or filters.record_reads
+        self.record_reads = record_reads or filters.record_batch_reads
         self.record_delivery = record_delivery or agency_delivery.record_delivery
         self.signer = Signer(self.settings.signing_key)
         self.verify = RootVerifier(verifier(system))  # type: ignore[assignment]
@@ -553,8 +556,11 @@ class AgencyProducer(GroupMember):
         outgoing = self._deliveries(admitted)
         # The read log first: a crash between it and the commit logs a delivery that is then
         # made again (the batch is read again), never one that is not logged.
-        for agency, out in outgoing.items():
-            self.record_reads(self.store, agency, READ_CHANNEL, out.topic, out.reads)
+        self.record_reads(
+            self.store,
+            READ_CHANNEL,
+            [(agency, out.topic, out.reads) for agency, out in outgoing.items()],
+        )
         self._commit(outgoing, offsets)
         last = max((env["position"] for _, env in admitted), default=0)
         self._after_commit(outgoing, last)
@@ -626,7 +632,7 @@ class AgencyProducer(GroupMember):
             for agency in agencies
         }
         taken = frozenset().union(*takes.values())
-        self.filter.load_keys(envelope for _, envelope in admitted if envelope["type"] in taken)
+        self.filter.prefetch(envelope for _, envelope in admitted if envelope["type"] in taken)
         for record, envelope in admitted:
             position, event_type = envelope["position"], envelope["type"]
             asked = []

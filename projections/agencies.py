@@ -19,6 +19,7 @@ is nothing to hide besides the restriction itself, which the filter reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from adapters.db import Cursor, Database
@@ -162,6 +163,40 @@ def restricted(views: Database, household_id: str) -> set[str]:
         f"SELECT subject FROM {names[RESTRICTIONS]} WHERE stream_id=?", (household_id,)
     )
     return {row[0] for row in rows}
+
+
+def areas_of(
+    views: Database, household_ids: Iterable[str]
+) -> dict[str, tuple[str, str | None] | None]:
+    """`area_of` for each of these ids at once (None for an unknown one)."""
+    wanted = list(dict.fromkeys(household_ids))
+    names = live_tables(views, PROJECTION)
+    found: dict[str, tuple[str, str | None] | None] = dict.fromkeys(wanted)
+    for start in range(0, len(wanted), 500):  # a statement's parameters stay few
+        part = wanted[start : start + 500]
+        for row in views.query(
+            f"SELECT household_id, kecamatan, kelurahan FROM {names['households']}"
+            f" WHERE household_id IN ({', '.join('?' * len(part))})",
+            part,
+        ):
+            found[row[0]] = (row[1], row[2])
+    return found
+
+
+def restricted_of(views: Database, household_ids: Iterable[str]) -> dict[str, set[str]]:
+    """`restricted` for each of these ids at once (an empty set for most)."""
+    wanted = list(dict.fromkeys(household_ids))
+    names = live_tables(views, PROJECTION)
+    found: dict[str, set[str]] = {stream_id: set() for stream_id in wanted}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        for row in views.query(
+            f"SELECT stream_id, subject FROM {names[RESTRICTIONS]}"
+            f" WHERE stream_id IN ({', '.join('?' * len(part))})",
+            part,
+        ):
+            found[row[0]].add(row[1])
+    return found
 
 
 def applied_position(views: Database) -> int:

@@ -80,7 +80,7 @@ class FakeFilter:
             envelope["stream_id"],
         )
 
-    def load_keys(self, envelopes) -> None:
+    def prefetch(self, envelopes) -> None:
         self.loaded.extend(e["position"] for e in envelopes)
 
     def deliver_all(self, agencies, envelope: dict[str, Any], today=None) -> dict[str, Delivery]:
@@ -103,9 +103,10 @@ class Recorded:
         self.reads: list[tuple[str, str, str, int]] = []
         self.deliveries: list[tuple[str, str, int, int]] = []
 
-    def record_reads(self, store, agency, channel, endpoint, reads) -> int:
-        self.reads.append((agency, channel, endpoint, len(reads)))
-        return 1
+    def record_reads(self, store, channel, deliveries) -> int:
+        for agency, endpoint, reads in deliveries:
+            self.reads.append((agency, channel, endpoint, len(reads)))
+        return len(deliveries)
 
     def record_delivery(self, views, agency, channel, position, *, delivered=0, **_) -> None:
         self.deliveries.append((agency, channel, position, delivered))

@@ -56,7 +56,7 @@ class FakeFilter:
     def versions(self, agency):
         return [SimpleNamespace(event_types=self.types)]
 
-    def load_keys(self, envelopes) -> None:
+    def prefetch(self, envelopes) -> None:
         self.loaded.extend(e["position"] for e in envelopes)
 
     def caught_up_to(self) -> int:

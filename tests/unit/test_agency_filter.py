@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from adapters.access_log import entries
+from adapters.access_log import Entry, append_many, entries, verify_chain
 from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from adapters.wire import from_notification
@@ -18,7 +18,13 @@ from app.schemas import load
 from app.seed_data import kk_for, nik_for
 from app.up import DEMO_AGREEMENT, demo_agreement
 from consumers.agency_delivery import delivery_states, record_delivery
-from consumers.agency_filter import AgencyFilter, record_reads, stored_terms
+from consumers.agency_filter import (
+    AgencyFilter,
+    agency_actor,
+    record_batch_reads,
+    record_reads,
+    stored_terms,
+)
 from domain.application import SYSTEM, make_meta
 from domain.errors import Conflict, DomainError
 from domain.streams import is_private_topic
@@ -384,6 +390,34 @@ def test_reads_and_delivery_states_are_recorded(world, tmp_path):
         )
         assert row["household_id"] == household and row["subject_hashes"]
         assert WIFE["nik"] not in str(row)
+
+        # A batch's deliveries to several agencies: a row each (none for an agency that
+        # received nothing), in one transaction, the chain unbroken.
+        reads = [d.read for d in deliveries]
+        written = record_batch_reads(
+            store,
+            "kafka",
+            [
+                ("BPJSKES", "casework.agency.BPJSKES.v1", reads),
+                ("DINKES", "casework.agency.DINKES.v1", []),
+                ("BAZNAS", "casework.agency.BAZNAS.v1", reads),
+            ],
+        )
+        assert written == 2
+        rows = entries(store, "2000-01-01", "2100-01-01")
+        assert [(r["actor_id"], r["endpoint"]) for r in rows] == [
+            ("agency:BPJSKES", "casework.agency.BPJSKES.v1"),
+            ("agency:BPJSKES", "casework.agency.BPJSKES.v1"),
+            ("agency:BAZNAS", "casework.agency.BAZNAS.v1"),
+        ]
+        assert verify_chain(store) == (True, None)
+        actor = agency_actor("BPJSKES")
+        with pytest.raises(ValueError):  # one bad entry: nothing of the batch is written
+            append_many(
+                store,
+                [Entry(actor, "kafka", "t", reads), Entry(actor, "pigeon", "t", reads)],
+            )
+        assert len(entries(store, "2000-01-01", "2100-01-01")) == 3
     finally:
         store.close()
 
@@ -523,12 +557,19 @@ def test_deliver_all_answers_as_deliver_does_for_each_agency(world):
             world.catch_up()
         else:
             world.filter.caught_up_to()
+        # and a filter that fetched the batch's keys, areas and restrictions beforehand
+        prefetched = AgencyFilter(
+            world.views, world.app.codec, SECRET, read_key=READ_KEY, stored=stored_terms(world.app)
+        )
+        prefetched.caught_up_to()
+        prefetched.prefetch(world.envelopes)
         answers = {}
         for envelope in world.envelopes:
             one_by_one = {code: world.deliver(code, envelope) for code in codes}
             expected = {code: found for code, found in one_by_one.items() if found is not None}
             all_at_once = world.filter.deliver_all(codes, envelope, today=TODAY)
             assert all_at_once == expected, envelope["type"]
+            assert prefetched.deliver_all(codes, envelope, today=TODAY) == expected
             answers[envelope["position"]] = all_at_once
         rounds.append(answers)
 
