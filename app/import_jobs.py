@@ -92,13 +92,23 @@ def load(root: Path, job_id: str) -> dict[str, Any] | None:
     """The import's state; None for an id that is not one (or not a readable import)."""
     if not _JOB_ID.fullmatch(job_id):
         return None
+    job = _read(root / job_id / JOB_FILE)
+    if job is not None and job.get("state") == RUNNING and not _alive(job):
+        # Read again: an import that ended between the read and the check saved its end
+        # before it stopped (the progress page would otherwise show a finished import as
+        # interrupted, and stop asking).
+        job = _read(root / job_id / JOB_FILE)
+        if job is not None and job.get("state") == RUNNING:
+            job["state"] = INTERRUPTED
+    return job
+
+
+def _read(path: Path) -> dict[str, Any] | None:
     try:
-        job = json.loads((root / job_id / JOB_FILE).read_text())
+        job = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if job.get("state") == RUNNING and not _alive(job):
-        job["state"] = INTERRUPTED
-    return job
+    return job if isinstance(job, dict) else None
 
 
 def recent(root: Path, owner: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import shutil
+import subprocess
 import time
 
 import pytest
 
+from app import import_jobs
 from app.auth import authorize_import
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, VERVAL_HEADER, dtks_rows, write_csv
@@ -110,6 +114,55 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
     other = web.test_client(user="pm_dinsos")
     assert other.get(location).status_code == 404
     assert location not in other.get("/impor").text
+
+
+def test_an_import_its_web_process_lost_is_shown_interrupted_and_continues_to_its_end(
+    web, importing, dtks_file
+):
+    """An import whose web process stopped (a deploy, a crash) is shown interrupted with a
+    button to continue; continuing runs it again on the kept files, to its end, as the
+    person who continues it."""
+    path, _ = dtks_file
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs
+    job = import_jobs.new_job(importing, Actor("web-admin", "admin", None), "dtks", PERIOD)
+    shutil.copy(path, import_jobs.folder(importing, job) / path.name)
+    job.update(files=[path.name], rows_done=2, rows_total=5, pid=gone.pid)
+    import_jobs.save(importing, job)
+    client = web.test_client()
+    location = f"/impor/{job['id']}"
+
+    page = client.get(location, headers={"HX-Request": "true"}).text
+    assert "Terhenti" in page and "Lanjutkan impor" in page and 'hx-trigger="every' not in page
+    assert registered(web) == []
+    token = csrf_of(client.get(location).text)
+    resumed = client.post(f"{location}/lanjutkan", data={"csrf_token": token})
+    assert resumed.status_code == 303 and resumed.headers["Location"].endswith(location)
+    done = finished(client, location)
+    assert "Selesai" in done and re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done)
+    assert len(registered(web)) == 4
+    # continuing a finished import does nothing more
+    client.post(f"{location}/lanjutkan", data={"csrf_token": token})
+    assert "Selesai" in finished(client, location) and len(registered(web)) == 4
+
+
+def test_an_import_that_ends_while_its_page_is_read_is_shown_done(importing, monkeypatch):
+    """The page reads the import's state, then asks whether its thread still runs: an import
+    that saved its end and stopped in between is done, not interrupted (a race that showed
+    finished imports as interrupted on a busy server, and stopped the page's polling)."""
+    job = import_jobs.new_job(importing, Actor("web-admin", "admin", None), "dtks", PERIOD)
+    import_jobs.save(importing, job)  # running, as its progress last said
+
+    def ends_meanwhile(_job):
+        ended = {**job, "state": import_jobs.DONE}
+        (import_jobs.folder(importing, job) / import_jobs.JOB_FILE).write_text(json.dumps(ended))
+        return False
+
+    monkeypatch.setattr(import_jobs, "_alive", ends_meanwhile)
+    assert import_jobs.load(importing, job["id"])["state"] == import_jobs.DONE
+    monkeypatch.setattr(import_jobs, "_alive", lambda _job: False)
+    import_jobs.save(importing, job)  # running, and no process runs it
+    assert import_jobs.load(importing, job["id"])["state"] == import_jobs.INTERRUPTED
 
 
 def test_a_program_managers_import_lands_as_their_own_commands(web, importing, dtks_file):
