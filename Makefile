@@ -31,11 +31,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Two pytest-xdist workers: each test makes its own databases, broker and processes; the tests
-# of an e2e or unit module share a worker (tests/conftest.py).
+# Three pytest-xdist workers on the 2-core machine: each test makes its own databases, broker
+# and processes, and many wait on them (a consumer group's rebalance after a SIGKILL, a
+# runner catching up), so a third worker fills those waits (one fresh-clone run: 762 s with
+# three, 810-877 s with two); the tests of an e2e or unit module share a worker
+# (tests/conftest.py).
 test: install browser lint
 	CASEWORK_TEST_PG="$$($(BIN)/python tests/ensure_postgres.py)" && export CASEWORK_TEST_PG && \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadgroup
 
 bench: install
 	$(BIN)/python -m bench

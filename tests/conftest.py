@@ -163,7 +163,7 @@ class Processes:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the suite in two pytest-xdist workers (`--dist loadgroup`). The tests
+    """`make test` runs the suite in three pytest-xdist workers (`--dist loadgroup`). The tests
     of an e2e or unit module stay together in one worker, in their order: they share
     module-scoped fixtures (the e2e live server and what its earlier tests made). Each
     integration test has its own databases, broker and processes, so it goes to whichever
