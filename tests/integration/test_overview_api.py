@@ -4,12 +4,13 @@ charts."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
 from openpyxl import load_workbook
 
-from app.overview_api import ROW_HEADER
+from app.overview_api import PAIR_HEADER, ROW_HEADER
 from domain.application import SYSTEM, make_meta
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import project
@@ -208,3 +209,36 @@ def test_the_page_in_indonesian_with_its_charts(web, world):
     download = web.test_client(user="sup1").get("/lintas-opd/irisan.xlsx")
     assert load_workbook(io.BytesIO(download.data))["pairs"].max_row == 4  # header + 3 pairs
     assert web.test_client(user="pm_baznas").get("/lintas-opd?opd=DINSOS").status_code == 403
+
+
+def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
+    """The cross-OPD page's CSV and XLSX and its overlap CSV (what a program manager
+    downloads) hold the rows and pairs the API answers, for the whole city and for one
+    kelurahan."""
+    api = authorized_client(web, tokens["sup1"])
+    page = web.test_client(user="sup1")
+
+    def rows_of(text: str) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+    for query in ({}, {"kelurahan": "Simpang IV Sipin"}):
+        answer = api.get("/api/v1/overview", query_string=query).json
+        expected = [[str(r[k]) for k in ROW_HEADER] for r in answer["rows"]]
+        assert expected  # the world has benefits in both
+        sheet = rows_of(page.get("/lintas-opd.csv", query_string=query).get_data(as_text=True))
+        assert sheet == [list(ROW_HEADER), *expected]
+        book = load_workbook(io.BytesIO(page.get("/lintas-opd.xlsx", query_string=query).data))
+        assert [list(r) for r in book["rows"].iter_rows(values_only=True)][1:] == [
+            [r[k] for k in ROW_HEADER] for r in answer["rows"]
+        ]
+
+        matrix = api.get("/api/v1/overlaps", query_string=query).json
+        programs = matrix["programs"]
+        pairs = rows_of(
+            page.get("/lintas-opd/irisan.csv", query_string=query).get_data(as_text=True)
+        )
+        assert pairs[0] == list(PAIR_HEADER)
+        for a, b, families in pairs[1:]:
+            assert int(families) == matrix["matrix"][programs.index(a)][programs.index(b)]
+        api_pairs = api.get("/api/v1/overlaps.csv", query_string=query).get_data(as_text=True)
+        assert rows_of(api_pairs) == pairs

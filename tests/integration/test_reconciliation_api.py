@@ -188,6 +188,17 @@ def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
     assert "Desil berbeda" in html and "Anggota tidak ada di sumber" in html
     assert world[2]["id"][:8] not in html  # the family where they agree is not listed
     assert 'href="/rekonsiliasi.xlsx' in html
+    # the page's downloads hold what the API's hold: the two disagreeing families
+    download = browser.get("/rekonsiliasi.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r["household_id"] for r in rows} == {world[1]["id"], world[3]["id"]}
+    admin = bearer(add_users(web, ["admin"])["admin"])
+    from_api = web.test_client().get("/api/v1/reconciliation.csv", headers=admin)
+    assert download.get_data(as_text=True) == from_api.get_data(as_text=True)
+    book = load_workbook(io.BytesIO(browser.get("/rekonsiliasi.xlsx").data))
+    assert [c.value for c in next(book.active.iter_rows())][0] == "household_id"
+    assert book.active.max_row == 3
     household = browser.get(f"/rumah-tangga/{world[1]['id']}").get_data(as_text=True)
     assert "Sumber data" in household and "Bantuan berbeda" in household
     # a program manager's page: the counts, no family
