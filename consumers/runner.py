@@ -25,9 +25,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ from adapters.topics import EVENTS, ensure_topics, events_topic_id
 from consumers.dead_letters import park
 from consumers.event_schemas import data_errors
 from consumers.relay import abandon
-from domain.application import Casework
 from domain.streams import is_private_topic
 from projections import eligibility
 from projections.base import (
@@ -485,23 +484,44 @@ def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> I
 
 
 def _store_envelopes(
-    app: Casework, reader: Codec, tenant: str, after: int, top: int | None
+    encoder: wire.EnvelopeEncoder,
+    reader: Codec,
+    after: int,
+    top: int | None,
+    read: Callable[[dict], bool] = lambda _: True,
 ) -> Iterable[dict]:
-    """The stored events after `after` (up to `top`), revealed by the app's mapper."""
-    # sealed envelopes (as the relay publishes them), opened by the rebuild's reader codec
+    """The stored events after `after` (up to `top`), revealed by the rebuild's reader codec
+    when `read` says a projection reads them (the others are only tracked: left sealed).
+    Sealed first, as the relay publishes them: the encoder builds each envelope straight from
+    the stored JSON where it can (the relay's fast path, the same envelope as the mapper's;
+    tests/unit/test_envelope.py), on an application that reads the store as it is."""
+    recorder = encoder.app.recorder
     position = after
     while True:
-        batch = app.recorder.select_notifications(
-            position, 1000, stop=top, inclusive_of_start=False
-        )
+        batch = recorder.select_notifications(position, 1000, stop=top, inclusive_of_start=False)
         if not batch:
             return
         for notification in batch:
             if is_private_topic(notification.topic):
                 continue  # accounts and tokens: never published, read by no view
-            envelope = wire.from_notification(app, notification, tenant, sealed=True)
-            yield reveal_with_retries(reader, envelope, live=False)
+            envelope = encoder.envelope(notification)
+            yield reveal_with_retries(reader, envelope, live=False) if read(envelope) else envelope
         position = batch[-1].id
+
+
+def read_by(projections: list[Projection]) -> Callable[[dict], bool]:
+    """Whether any of these projections reads an envelope's data (`Projection.reads`), by
+    its stream and event type."""
+    known: dict[tuple[str, str], bool] = {}
+
+    def read(envelope: dict) -> bool:
+        kind = (envelope["stream_type"], envelope["type"])
+        found = known.get(kind)
+        if found is None:
+            found = known[kind] = any(p.reads(*kind) for p in projections)
+        return found
+
+    return read
 
 
 REBUILD_CHUNK = 1000  # events per read-model transaction of a rebuild
@@ -649,7 +669,7 @@ def rebuild(
     try:
         ensure_schema(views, [chosen[n] for n in names])
         rebuild_together(
-            system, app, reader, store, views, [chosen[n] for n in names], in_place=in_place
+            system, reader, store, views, [chosen[n] for n in names], in_place=in_place
         )
     finally:
         system.close()
@@ -662,21 +682,8 @@ def _rebuild_in_process(settings: Settings, names: list[str], in_place: bool) ->
     rebuild(bootstrap(settings), names, workers=1, in_place=in_place)
 
 
-def rebuild_one(
-    system: System,
-    app: Casework,
-    reader: Codec,
-    store: Database,
-    views: Database,
-    projection: Projection,
-) -> int:
-    """Rebuild one projection; answers its new generation."""
-    return rebuild_together(system, app, reader, store, views, [projection])[projection.name]
-
-
 def rebuild_together(
     system: System,
-    app: Casework,
     reader: Codec,
     store: Database,
     views: Database,
@@ -697,72 +704,77 @@ def rebuild_together(
     expected, top = store_counts(store)
     fresh: dict[str, int] = {}
     names: dict[str, dict[str, str]] = {}
-    scratch = scratch_views(views) if views.kind == "sqlite" and not in_place else None
-    try:
-        with views.transaction() as cur:
-            for projection in projections:
-                live = current_generation(cur, projection, lock=False)
-                fresh[projection.name] = live + 1
-                if scratch is None:
-                    _clear_generations(cur, projection, live)
-                    names[projection.name] = create_generation(cur, projection, live + 1)
-        if scratch is not None:
-            with scratch.transaction() as cur:
+    # the events as stored, for the encoder's fast path (`_store_envelopes`)
+    with closing(system.store_reader()) as stored:
+        encoder = wire.EnvelopeEncoder(stored, settings.tenant)
+        scratch = scratch_views(views) if views.kind == "sqlite" and not in_place else None
+        try:
+            with views.transaction() as cur:
                 for projection in projections:
-                    names[projection.name] = create_generation(
-                        cur, projection, fresh[projection.name]
-                    )
-        label = ", ".join(p.name for p in projections)
-        log.info("rebuilding %s from %d events", label, expected)
-        bar = RebuildProgress(label, expected)
-        built = scratch or views
-        applied = 0
-        if settings.kafka:
-            applied = _apply_in_chunks(
-                built, projections, names, _topic_envelopes(system, reader, top, expected), bar
-            )
-        if applied < expected:
-            source = "the store" if applied == 0 else "the store (the topic lacks some events)"
-            log.warning("rebuild of %s: reading from %s", label, source)
-            applied += _apply_in_chunks(
-                built,
-                projections,
-                names,
-                _store_envelopes(app, reader, settings.tenant, 0, top),
-                bar,
-            )
-        bar.summary(applied)
-        if scratch is not None:
-            copied = time.monotonic()
-            for projection in projections:
-                copy_generation(views, scratch, projection, fresh[projection.name])
+                    live = current_generation(cur, projection, lock=False)
+                    fresh[projection.name] = live + 1
+                    if scratch is None:
+                        _clear_generations(cur, projection, live)
+                        names[projection.name] = create_generation(cur, projection, live + 1)
+            if scratch is not None:
+                with scratch.transaction() as cur:
+                    for projection in projections:
+                        names[projection.name] = create_generation(
+                            cur, projection, fresh[projection.name]
+                        )
+            label = ", ".join(p.name for p in projections)
+            log.info("rebuilding %s from %d events", label, expected)
+            bar = RebuildProgress(label, expected)
+            built = scratch or views
+            applied = 0
+            if settings.kafka:
+                applied = _apply_in_chunks(
+                    built, projections, names, _topic_envelopes(system, reader, top, expected), bar
+                )
+            if applied < expected:
+                source = "the store" if applied == 0 else "the store (the topic lacks some events)"
+                log.warning("rebuild of %s: reading from %s", label, source)
+                applied += _apply_in_chunks(
+                    built,
+                    projections,
+                    names,
+                    _store_envelopes(encoder, reader, 0, top, read_by(projections)),
+                    bar,
+                )
+            bar.summary(applied)
+            if scratch is not None:
+                copied = time.monotonic()
+                for projection in projections:
+                    copy_generation(views, scratch, projection, fresh[projection.name])
+                log.info(
+                    "rebuild of %s: copied into the views in %.1f s",
+                    label,
+                    time.monotonic() - copied,
+                )
+        finally:
+            if scratch is not None:
+                discard(scratch)
+        for projection in projections:
+            with views.transaction() as cur:
+                # Lock the pointer first: runners wait, then the events stored since `top` are
+                # applied.
+                cur.execute(
+                    "UPDATE projection_state SET generation=generation WHERE name=?",
+                    (projection.name,),
+                )
+                catch_up = list(_store_envelopes(encoder, reader, top, None))
+                apply_envelopes(cur, projection, names[projection.name], catch_up)
+                cur.execute(
+                    "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
+                    (fresh[projection.name], dt.datetime.now(dt.UTC).isoformat(), projection.name),
+                )
             log.info(
-                "rebuild of %s: copied into the views in %.1f s", label, time.monotonic() - copied
+                "rebuilt %s: generation %d live after %.1f s",
+                projection.name,
+                fresh[projection.name],
+                time.monotonic() - started,
             )
-    finally:
-        if scratch is not None:
-            discard(scratch)
-    for projection in projections:
-        with views.transaction() as cur:
-            # Lock the pointer first: runners wait, then the events stored since `top` are
-            # applied.
-            cur.execute(
-                "UPDATE projection_state SET generation=generation WHERE name=?",
-                (projection.name,),
-            )
-            catch_up = list(_store_envelopes(app, reader, settings.tenant, top, None))
-            apply_envelopes(cur, projection, names[projection.name], catch_up)
-            cur.execute(
-                "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
-                (fresh[projection.name], dt.datetime.now(dt.UTC).isoformat(), projection.name),
-            )
-        log.info(
-            "rebuilt %s: generation %d live after %.1f s",
-            projection.name,
-            fresh[projection.name],
-            time.monotonic() - started,
-        )
-    return fresh
+        return fresh
 
 
 def _clear_generations(cur: Cursor, projection: Projection, live: int) -> None:

@@ -253,6 +253,17 @@ class Projection:
             or stream_type in self.ignores
         )
 
+    def reads(self, stream_type: str, event_type: str) -> bool:
+        """Whether applying this event reads its data (`_apply_one`): a handler of its type or
+        stream type, an erasure, or a restriction the view honours. Any other event is only
+        tracked: a rebuild need not reveal it for this view."""
+        return (
+            event_type == ERASURE_EVENT
+            or (self.honours_restriction and event_type in RESTRICTION_EVENTS)
+            or event_type in self.handlers
+            or stream_type in self.stream_handlers
+        )
+
     on_restriction: RestrictionHook | None = None
     on_erasure: ErasureHook | None = None
     # The shape of its tables: raise it when a table changes, so the new shape gets tables of
