@@ -260,8 +260,9 @@ class Runner(GroupMember):
         self.codec = system.reader_codec()
         self.verify = verifier(system)
         ensure_schema(self.views, self.projections)
-        # What some projection reads: only those events are checked against their schema
-        # (the others only move the tracking on; a malformed one harms no view).
+        # What some projection reads: only those events are revealed and checked against
+        # their schema (the others only move the tracking on; a malformed one harms no view),
+        # as a rebuild does (`read_by`).
         self._types = {ERASURE_EVENT, *RESTRICTION_EVENTS}.union(
             *(p.handlers for p in self.projections)
         )
@@ -377,13 +378,16 @@ class Runner(GroupMember):
             envelope = self.admit(record)
             if envelope is None:
                 continue
+            if not self.uses(envelope):
+                good.append((record, envelope))  # only tracked: nothing to open or check
+                continue
             try:
                 envelope = reveal_with_retries(self.codec, envelope)
             except Exception as error:  # noqa: BLE001 - a token that does not open: park it
                 # Only the error's kind: its text could quote the message.
                 self.dead_letter(record, f"unrevealable: {type(error).__name__}")
                 continue
-            errors = data_errors(envelope) if self.uses(envelope) else {}
+            errors = data_errors(envelope)
             if errors:
                 self.dead_letter(record, f"invalid data: fields {', '.join(sorted(errors))}")
                 continue

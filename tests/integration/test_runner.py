@@ -6,6 +6,7 @@ import random
 import signal
 import threading
 import time
+import uuid
 
 import pytest
 from kafka import KafkaProducer
@@ -16,7 +17,7 @@ from adapters.db import Database
 from adapters.topics import DLQ, EVENTS, ensure_topics
 from consumers.runner import rebuild
 from projections import register
-from projections.base import drop_generation, progress
+from projections.base import drop_generation, live_tables, progress
 from projections.catalog import PROJECTIONS
 from projections.status import dead_letter_count, store_counts
 from tests.conftest import wait_until
@@ -165,6 +166,53 @@ def test_an_envelope_with_malformed_data_lands_in_dlq(
     wait_until(lambda: dead_letter_count(views_db) == 1, 30, "the dead letter to be counted")
     [parked] = dlq_messages(broker.bootstrap)
     assert dict(parked.headers)["error"] == b"invalid data: fields kk_number"
+
+
+def test_a_token_that_does_not_open_is_parked_only_where_a_view_reads_it(
+    casework, relay_reader, broker, store_db, views_db, processes
+):
+    """A household event whose personal field does not open goes to the DLQ; an event no
+    view reads (a NIK claim) is not opened at all, only tracked, as a rebuild does."""
+    register_families(casework, 2)
+    publish_store(relay_reader, broker.bootstrap)
+    notifications = relay_reader.recorder.select_notifications(1, 100)
+    registered = next(n for n in notifications if n.topic.endswith("HouseholdRegistered"))
+    claim = next(n for n in notifications if n.topic.endswith("NikClaimed"))
+    sealed = wire.from_notification(relay_reader, registered, "1571")
+    name = sealed["data"]["head"]["name"]  # a token: its key is in the key store
+    # its ciphertext changed by one character: it does not open (the key does not fit)
+    bad = name[:-6] + ("B" if name[-6] != "B" else "C") + name[-5:]
+    broken = {}
+    for notification, position in ((registered, 10_000_000), (claim, 10_000_001)):
+        envelope = wire.from_notification(relay_reader, notification, "1571")
+        envelope["position"] = position
+        envelope["stream_id"] = str(uuid.uuid4())
+        envelope["version"] = 1
+        if "head" in envelope["data"]:
+            envelope["data"]["head"]["name"] = bad
+        else:
+            envelope["data"]["note"] = bad
+        broken[envelope["type"]] = envelope
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    for envelope in broken.values():
+        value = wire.encode(envelope)
+        producer.send(EVENTS, **signed(envelope["stream_id"].encode(), value)).get(timeout=10)
+    producer.close()
+
+    processes.start("projections")
+    wait_until(lambda: dead_letter_count(views_db) == 1, 60, "the dead letter to be counted")
+    [parked] = dlq_messages(broker.bootstrap)
+    assert dict(parked.headers)["error"].startswith(b"unrevealable: ")
+    assert wire.decode(parked.value)["type"] == "HouseholdRegistered"
+    register_tracking = live_tables(views_db, PROJECTIONS["register"])["tracking"]
+
+    def tracked(stream_id: str) -> bool:
+        return bool(
+            views_db.query(f"SELECT 1 FROM {register_tracking} WHERE stream_id=?", (stream_id,))
+        )
+
+    wait_until(lambda: tracked(broken["NikClaimed"]["stream_id"]), 30, "the claim tracked")
+    assert not tracked(broken["HouseholdRegistered"]["stream_id"])
 
 
 def test_a_view_added_later_is_filled_from_the_past(
