@@ -440,9 +440,16 @@ def run(system: System, stop: threading.Event | None = None) -> None:
 # --- rebuild -----------------------------------------------------------------
 
 
-def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> Iterable[dict]:
+def _topic_envelopes(
+    system: System,
+    codec: Codec,
+    top: int,
+    expected: int,
+    read: Callable[[dict], bool] = lambda _: True,
+) -> Iterable[dict]:
     """Envelopes on the topic up to position `top`, until `expected` distinct ones were seen,
-    revealed (one whose tokens do not open is left out, as the runner parks it)."""
+    revealed when `read` says a projection reads them (one whose tokens do not open is left
+    out, as the runner parks it; the others are only tracked, as the runner does)."""
     consumer = system.consumer(
         enable_auto_commit=False,
         client_id="casework-rebuild",
@@ -473,6 +480,9 @@ def _topic_envelopes(system: System, codec: Codec, top: int, expected: int) -> I
                     if env["position"] > top or env["position"] in seen:
                         continue
                     seen.add(env["position"])
+                    if not read(env):
+                        yield env
+                        continue
                     try:
                         opened = reveal_with_retries(codec, env, live=False)
                     except Exception as error:  # noqa: BLE001 - the runner parks it too
@@ -732,9 +742,8 @@ def rebuild_together(
             built = scratch or views
             applied = 0
             if settings.kafka:
-                applied = _apply_in_chunks(
-                    built, projections, names, _topic_envelopes(system, reader, top, expected), bar
-                )
+                from_topic = _topic_envelopes(system, reader, top, expected, read_by(projections))
+                applied = _apply_in_chunks(built, projections, names, from_topic, bar)
             if applied < expected:
                 source = "the store" if applied == 0 else "the store (the topic lacks some events)"
                 log.warning("rebuild of %s: reading from %s", label, source)
