@@ -52,7 +52,6 @@ from domain.streams import is_private_topic
 from projections import eligibility
 from projections.base import (
     ERASURE_EVENT,
-    RESTRICTION_EVENTS,
     Projection,
     apply_envelopes,
     create_generation,
@@ -262,11 +261,8 @@ class Runner(GroupMember):
         ensure_schema(self.views, self.projections)
         # What some projection reads: only those events are revealed and checked against
         # their schema (the others only move the tracking on; a malformed one harms no view),
-        # as a rebuild does (`read_by`).
-        self._types = {ERASURE_EVENT, *RESTRICTION_EVENTS}.union(
-            *(p.handlers for p in self.projections)
-        )
-        self._stream_types = set().union(*(p.stream_handlers for p in self.projections))
+        # as a rebuild does (`Projection.reads`).
+        self.uses = read_by(self.projections)
         self.consumer: KafkaConsumer | None = None
         self.dlq: KafkaProducer | None = None
         self.applied = 0
@@ -366,10 +362,6 @@ class Runner(GroupMember):
             count += self.process(partition, records)
         self.consumer.commit()
         return count
-
-    def uses(self, envelope: dict[str, Any]) -> bool:
-        """Whether a projection of this runner reads this event's data."""
-        return envelope["type"] in self._types or envelope["stream_type"] in self._stream_types
 
     def process(self, partition: TopicPartition, records: list) -> int:
         """Apply one partition's records; undecodable or failing ones go to the DLQ."""
