@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -93,13 +94,10 @@ def from_notification(
     }
 
 
-# One encoder for every call: `json.dumps` with options builds a new one each time (a fifth of
-# the time of encoding an agency's envelope of about 550 bytes).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 def encode(envelope: dict[str, Any]) -> bytes:
-    return _ENCODER.encode(envelope).encode()
+    """Compact UTF-8 JSON (orjson: about five times `json`'s speed on an agency's envelope of
+    about 550 bytes, a tenth of the agency producer's time with `json`)."""
+    return orjson.dumps(envelope)
 
 
 def headers(envelope: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -111,8 +109,8 @@ def decode(value: bytes | None) -> dict[str, Any]:
     if value is None:
         raise BadMessage("empty message value")
     try:
-        envelope = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        envelope = orjson.loads(value)
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as error:
         raise BadMessage(f"not JSON: {error.msg if hasattr(error, 'msg') else error}") from None
     if not isinstance(envelope, dict):
         raise BadMessage("envelope is not a JSON object")
