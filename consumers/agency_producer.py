@@ -258,6 +258,18 @@ def last_positions(
     return found
 
 
+def header_type(record: Any) -> str | None:
+    """The record's `type` header (`wire.headers`), None without a readable one. Signed with
+    the rest: a forger who changes it only keeps the record from being opened here."""
+    for name, value in record.headers or ():
+        if name == "type":
+            try:
+                return value.decode()
+            except (AttributeError, UnicodeDecodeError):
+                return None
+    return None
+
+
 class RootVerifier:
     """`Verifier.verify`, checking each signed Merkle root once: the relay signs a chunk of
     messages with one signature over their root, and each message carries its path to it.
@@ -530,13 +542,22 @@ class AgencyProducer(GroupMember):
         batches = {tp: records for tp, records in batches.items() if tp in self.owned}
         if not batches:
             return 0  # only the ends of other workers' partitions moved
+        opened = self._admit_wanted(batches, stop)
+        if opened is None:
+            self._rewind()  # stopping: nothing of this batch was written
+            return 0
         admitted: list[tuple[Any, dict[str, Any]]] = []
+        unopened = 0
         for tp in sorted(batches, key=lambda t: t.partition):
             seen = self.seen.get(tp.partition, 0)
             for record in batches[tp]:
-                envelope = self.admit(record)  # a forgery is parked, never forwarded
-                if envelope is None:
+                at = (tp.partition, record.offset)
+                if at not in opened:
+                    unopened += 1  # of a type no agency takes: read, not opened
                     continue
+                envelope = opened[at]
+                if envelope is None:
+                    continue  # parked
                 if envelope["position"] <= seen:
                     continue  # the relay's resend of what this partition already gave
                 seen = envelope["position"]
@@ -547,12 +568,6 @@ class AgencyProducer(GroupMember):
             for tp, records in batches.items()
             if records
         }
-        applied = self._applied_targets()
-        if admitted and not self._wait_for_views(
-            max(e["position"] for _, e in admitted), applied, stop
-        ):
-            self._rewind()  # stopping: nothing of this batch was written
-            return 0
         outgoing = self._deliveries(admitted)
         # The read log first: a crash between it and the commit logs a delivery that is then
         # made again (the batch is read again), never one that is not logged.
@@ -564,8 +579,47 @@ class AgencyProducer(GroupMember):
         self._commit(outgoing, offsets)
         last = max((env["position"] for _, env in admitted), default=0)
         self._after_commit(outgoing, last)
-        self.read += len(admitted)
-        return len(admitted)
+        self.read += len(admitted) + unopened
+        return len(admitted) + unopened
+
+    def _admit_wanted(
+        self, batches: Mapping[TopicPartition, list], stop: threading.Event
+    ) -> dict[tuple[int, int], dict[str, Any] | None] | None:
+        """The envelopes of the batch's records that something here reads, by (partition,
+        offset), None for a record parked in the DLQ; after the agencies view has applied
+        them (None: stopping first). Read: a record of a type some agreement takes (its
+        signed `type` header says which), an erasure, a record without a readable type, and
+        the last record of each partition (the batch's position). The others are never
+        opened: most events are of types no agency takes, and opening means verifying and
+        decoding. An agreement the view applies during the wait may take more types: their
+        records are opened then, and waited for again."""
+        opened: dict[tuple[int, int], dict[str, Any] | None] = {}
+        waited = 0
+        while True:
+            wanted = self._wanted_types()
+            for tp, records in batches.items():
+                last = records[-1].offset if records else None
+                for record in records:
+                    at = (tp.partition, record.offset)
+                    if at in opened:
+                        continue
+                    kind = header_type(record)
+                    if kind is None or kind in wanted or record.offset == last:
+                        opened[at] = self.admit(record)  # a forgery is parked, never forwarded
+            top = max((env["position"] for env in opened.values() if env), default=0)
+            if top <= waited:
+                return opened
+            if not self._wait_for_views(top, self._applied_targets(), stop):
+                return None
+            waited = top
+
+    def _wanted_types(self) -> frozenset[str]:
+        """The event types some agreement of an agency takes (any version), and erasures."""
+        takes = {ERASURE_EVENT}
+        for agency in self._refresh_agencies():
+            for terms in self.filter.versions(agency):
+                takes.update(terms.event_types)
+        return frozenset(takes)
 
     def _applied_targets(self) -> dict[TopicPartition, int]:
         """Per partition of the events topic, the offset the projection runner must have
@@ -644,6 +698,7 @@ class AgencyProducer(GroupMember):
                     continue  # this partition of the agency's topic shows it already
                 asked.append(agency)
             deliveries = deliver_all(asked, envelope, today) if asked else {}
+            headers = wire.headers(envelope) if deliveries else []  # the type and position
             for agency in asked:  # in the agencies' order
                 delivery = deliveries.get(agency)
                 if delivery is None:
@@ -652,14 +707,13 @@ class AgencyProducer(GroupMember):
                 out = outgoing.get(agency)
                 if out is None:
                     out = outgoing[agency] = Outgoing(topic)
-                sent = delivery.envelope
                 out.messages.append(
                     (
                         record.partition % partitions,
                         position,
                         record.key,
-                        wire.encode(sent),
-                        wire.headers(sent),
+                        wire.encode(delivery.envelope),
+                        headers,
                     )
                 )
                 out.reads.append(delivery.read)
