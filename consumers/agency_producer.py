@@ -25,7 +25,11 @@ Two more guards make it once per agency on top of that:
   from, so the positions of an agency partition only grow.
 
 A message that does not verify (or is of another tenant, or is not an envelope) goes to the
-DLQ, never to an agency; each relay chunk's signature is checked once (`RootVerifier`).
+DLQ, never to an agency; each relay chunk's signature is checked once (`RootVerifier`). Only
+the messages something here reads are opened (verified and decoded): those of a type some
+agreement takes (by their signed `type` header), erasures, those without a readable type,
+and the last of each partition in a batch. The others are counted as read and never opened
+nor forwarded (the projection runner, which opens every message, parks a forged one).
 Before delivering a batch the producer waits until the agencies view has applied it: the
 view's position (`AgencyFilter.caught_up_to`) has reached the batch, and the projection
 runner has committed, in every partition of the events topic, the offsets this producer had
