@@ -225,12 +225,15 @@ def facts_for(
     period: tuple[dt.date, dt.date] | None = None,
     elsewhere: list[dict[str, Any]] | None = None,
     programs: Any = None,
+    desil: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The facts `evaluate` needs for granting `program` (a Program, or its code looked up
     through `app`) to member `nik` on `on_date`, for a benefit over `period` (default: that
     day alone). Everything else comes from the household; `elsewhere` (the person's benefits
     on other KKs) and `programs(code)` (a Program or None; default: through `app`) feed the
-    pair rules, judged exactly as `check_grant` judges them (`clashes`)."""
+    pair rules, judged exactly as `check_grant` judges them (`clashes`). `desil`: what
+    `desil_facts` answers for this household, day and rules, when the caller has it already
+    (it is the same for every member, and for every program with the same source rule)."""
     if isinstance(program, str):
         if app is None:
             raise NotFound("program", "program.not_found")
@@ -254,7 +257,7 @@ def facts_for(
     if rules.get("once_per_kk"):
         received = any(reason["rule"] == "once_per_kk" for reason in pairs)
     return {
-        **desil_facts(household, day, rules),
+        **(desil if desil is not None else desil_facts(household, day, rules)),
         "residence_months": residence_months(member, day) if member else RESIDENCE_UNKNOWN,
         "holds_nib": holds_nib(household, nik, day),
         "already_receives": any(reason["rule"] == "double_receipt" for reason in pairs),
