@@ -113,7 +113,7 @@ PROJECTION = Projection(
     only_its_handlers=True,
     on_restriction=_no_rows_to_hide,
     on_erasure=no_personal_data,
-    rebuild_weight=0.5,
+    rebuild_weight=0.35,
 )
 
 

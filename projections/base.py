@@ -238,8 +238,8 @@ class Projection:
     # ...unless the view says it reads its handlers' events and nothing else, whatever comes.
     only_its_handlers: bool = False
     # Its handlers' share of a rebuild's time (seconds per 150,000 events as measured on the
-    # 10,000-family store, docs/performance.md): `casework rebuild` splits the projections
-    # among its processes by it.
+    # 10,000-family store, docs/performance.md, last on 2026-12-05): `casework rebuild`
+    # splits the projections among its processes by it.
     rebuild_weight: float = 5.0
 
     def decides(self, stream_type: str, event_type: str) -> bool:

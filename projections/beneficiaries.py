@@ -162,7 +162,7 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
 
 PROJECTION = Projection(
     name="beneficiaries",
-    rebuild_weight=1.5,
+    rebuild_weight=0.5,
     tables=TABLES,
     only_its_handlers=True,  # benefits only: nothing else of a household is kept here
     handlers={

@@ -445,7 +445,7 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
 
 PROJECTION = Projection(
     name="overview",
-    rebuild_weight=5,
+    rebuild_weight=2.5,
     tables=TABLES,
     only_its_handlers=True,  # benefits, programs and where families live: nothing else
     handlers={

@@ -661,7 +661,7 @@ HANDLERS = {
 
 PROJECTION = Projection(
     name="reconciliation",
-    rebuild_weight=4,
+    rebuild_weight=2.8,
     tables=TABLES,
     handlers=HANDLERS,
     # what the sources say against the register: the registry's own work (Dinas Sosial)

@@ -386,7 +386,7 @@ HANDLERS = {
 
 PROJECTION = Projection(
     name="register",
-    rebuild_weight=9,
+    rebuild_weight=4.2,
     tables=TABLES,
     handlers=HANDLERS,
     # the registry may keep restricted persons (shown with `restricted`)

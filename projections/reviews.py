@@ -122,7 +122,7 @@ def benefit_terminated(cur: Cursor, names: dict[str, str], envelope: dict[str, A
 
 PROJECTION = Projection(
     name="reviews",
-    rebuild_weight=1.5,
+    rebuild_weight=0.45,
     tables=TABLES,
     only_its_handlers=True,  # the review queue only: nothing else of a household is kept
     handlers={
