@@ -253,6 +253,24 @@ class EnvelopeEncoder:
             **rest,
         }
 
+    def tracked(self, notification: Notification) -> dict[str, Any] | None:
+        """What a view's tracking needs of a stored event whose data it does not read: its
+        stream, version, position and type, from the stored frame alone (the state is not
+        decoded); None where only the whole envelope will do (`envelope`)."""
+        if not self.capable or type(notification.originator_id) is not uuid.UUID:
+            return None
+        kind = self._event_type(notification.topic)
+        if kind is None:
+            return None
+        return {
+            "stream_id": str(notification.originator_id),
+            "stream_type": kind.stream_type,
+            "version": notification.originator_version,
+            "type": kind.type,
+            "position": notification.id,
+            "data": {},
+        }
+
     def _event_type(self, topic: str) -> _EventType | None:
         try:
             return self._types[topic]

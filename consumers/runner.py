@@ -497,10 +497,12 @@ def _store_envelopes(
     read: Callable[[dict], bool] = lambda _: True,
 ) -> Iterable[dict]:
     """The stored events after `after` (up to `top`), revealed by the rebuild's reader codec
-    when `read` says a projection reads them (the others are only tracked: left sealed).
-    Sealed first, as the relay publishes them: the encoder builds each envelope straight from
-    the stored JSON where it can (the relay's fast path, the same envelope as the mapper's;
-    tests/unit/test_envelope.py), on an application that reads the store as it is."""
+    when `read` says a projection reads them. The others are only tracked: left sealed, and
+    for those whose type the stored frame says, only what tracking needs (`tracked`: the
+    state is not even decoded). Sealed first, as the relay publishes them: the encoder builds
+    each envelope straight from the stored JSON where it can (the relay's fast path, the same
+    envelope as the mapper's; tests/unit/test_envelope.py), on an application that reads the
+    store as it is."""
     recorder = encoder.app.recorder
     position = after
     while True:
@@ -510,6 +512,10 @@ def _store_envelopes(
         for notification in batch:
             if is_private_topic(notification.topic):
                 continue  # accounts and tokens: never published, read by no view
+            minimal = encoder.tracked(notification)
+            if minimal is not None and not read(minimal):
+                yield minimal
+                continue
             envelope = encoder.envelope(notification)
             yield reveal_with_retries(reader, envelope, live=False) if read(envelope) else envelope
         position = batch[-1].id

@@ -156,6 +156,21 @@ def test_every_seeded_event_is_identical_and_takes_the_fast_path(seeded):
     assert set(types) >= {"HouseholdRegistered", "MemberAdded", "KkClaimed", "NikClaimed"}
 
 
+def test_what_tracking_needs_is_the_envelopes_own_without_decoding_the_state(seeded):
+    """A rebuild tracks the events no view of its process reads from the frame alone
+    (`tracked`): the same stream, version, position and types as the whole envelope's."""
+    app, notifications = seeded
+    encoder = EnvelopeEncoder(app, TENANT)
+    fields = ("stream_id", "stream_type", "version", "type", "position")
+    for notification in notifications:
+        tracked = encoder.tracked(notification)
+        envelope = encoder.envelope(notification)
+        assert tracked == {**{f: envelope[f] for f in fields}, "data": {}}
+    unknown = restated(notifications[0], lambda state: state)
+    unknown = replace(unknown, topic="nowhere:Nothing")
+    assert encoder.tracked(unknown) is None  # the mapper path tells what is wrong with it
+
+
 def test_envelopes_carry_tokens_and_no_personal_data_in_clear(stored):
     writer, reader, notifications = stored
     families = [*generate_households(60, 7), *generate_households(60, 8)]
