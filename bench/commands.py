@@ -25,8 +25,6 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from adapters.bootstrap import open_casework
-from adapters.db import Database
-from adapters.store_schema import ensure_migrated
 from app.seed_data import generate_households
 from bench.report import Result
 from bench.stores import Workspace
@@ -127,13 +125,7 @@ def bench_commands(
     ]
     # Both plain stores use the project's recorder, which links every event into the chain:
     # their own tables (the chain's links) first, as `open_casework` does for the deployed one.
-    plain_url, raw_url = ws.store("commands_casework"), ws.store("commands_raw")
-    for url in (plain_url, raw_url):
-        store = Database(url)
-        try:
-            ensure_migrated(store)
-        finally:
-            store.close()
+    plain_url, raw_url = ws.migrated_store("commands_casework"), ws.migrated_store("commands_raw")
     casework = Casework(env=plain_url.eventsourcing_env())
     deployed = open_casework(ws.store("commands_deployed"), ws.master_key)
     raw = RawRegistry(env=raw_url.eventsourcing_env())

@@ -61,7 +61,7 @@ from app import create_app
 from app.seed import seed_app
 from bench.encryption import plain_identities
 from bench.report import Result, percentile
-from bench.stores import Workspace
+from bench.stores import Workspace, migrated
 from domain.application import SYSTEM, Casework, make_meta
 from domain.regions import KECAMATAN
 from projections import eligibility
@@ -117,7 +117,7 @@ def dataset(families: int) -> Path:
     for leftover in CACHE.glob(partial.name + "*"):
         leftover.unlink()
     print(f"  eligibility_city: generating {families:,} families into {path}", flush=True)
-    url = DatabaseUrl.parse(f"sqlite:///{partial.resolve()}", "CASEWORK_STORE")
+    url = migrated(DatabaseUrl.parse(f"sqlite:///{partial.resolve()}", "CASEWORK_STORE"))
     app = Casework(env=url.eventsourcing_env())
     try:
         counts = seed_app(app, families, seed_value=SEED, bar=_Bar(families))

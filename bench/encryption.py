@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from adapters.bootstrap import open_casework, open_store_reader
-from adapters.codec import KK_FIELDS, Codec, Revealed
+from adapters.codec import KK_FIELDS, PERSONAL_FIELDS, Codec, Revealed
 from adapters.db import Database
 from adapters.keystore import KeyStore
 from adapters.settings import DatabaseUrl
@@ -40,10 +40,17 @@ from app.seed import seed_app
 from app.seed_data import generate_households
 from bench.commands import _run_casework, events_of
 from bench.report import Result
-from bench.stores import Workspace
+from bench.stores import Workspace, migrated
 from domain.application import Casework
 from projections import register
-from projections.base import apply_envelopes, create_generation, drop_generation, ensure_schema
+from projections.base import (
+    SEARCHED_FIELDS,
+    Opened,
+    apply_envelopes,
+    create_generation,
+    drop_generation,
+    ensure_schema,
+)
 from projections.base import reveal as open_envelope
 
 TENANT = "1571"
@@ -59,7 +66,7 @@ def bench_commands(
     chunks = [
         measured[i * families_per_round : (i + 1) * families_per_round] for i in range(rounds)
     ]
-    encrypted_url, plain_url = ws.store("encryption_on"), ws.store("encryption_off")
+    encrypted_url, plain_url = ws.store("encryption_on"), ws.migrated_store("encryption_off")
     encrypted = open_casework(encrypted_url, ws.master_key)
     plain = Casework(env=plain_url.eventsourcing_env())
     try:
@@ -115,13 +122,23 @@ def _chunks(reader: Casework, encoder: EnvelopeEncoder) -> Iterator[list[dict[st
 def plain_identities(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
     """What a system without encryption would do with an envelope before the projection: each
     NIK and KK number (in clear on the topic) becomes a `Revealed` with its keyed hash (views
-    find people by it and keep no number in clear either way); nothing is decrypted."""
+    find people by it and keep no number in clear either way); each other personal text an
+    `Opened` that is its own token (a name with its search terms, as `reveal` makes them);
+    nothing is decrypted."""
 
-    def walk(value: Any, kind: str = "nik") -> Any:
+    def walk(value: Any, kind: str = "nik", field: str | None = None) -> Any:
         if type(value) is dict:
-            return {walk(k): walk(v, "kk" if k in KK_FIELDS else "nik") for k, v in value.items()}
+            return {
+                walk(k): walk(v, "kk" if k in KK_FIELDS else "nik", k) for k, v in value.items()
+            }
         if type(value) is list:
-            return [walk(item, kind) for item in value]
+            return [walk(item, kind, field) for item in value]
+        if type(value) is str and field in PERSONAL_FIELDS:
+            opened = Opened(value)
+            opened.token = value
+            if field in SEARCHED_FIELDS:
+                opened._codec = codec  # its terms hashed as `reveal` has them hashed
+            return opened
         if type(value) is str and len(value) == 16 and value.isdigit():
             revealed = Revealed(value)
             revealed.keyed_hash = codec.lookup(kind, value)
@@ -241,7 +258,7 @@ def bench_histories(ws: Workspace, households: int = 40, rounds: int = 6) -> Res
             app = (
                 open_casework(url, ws.master_key)
                 if side == "encrypted"
-                else Casework(env=url.eventsourcing_env())
+                else Casework(env=migrated(url).eventsourcing_env())
             )
             try:
                 commands, seconds = _seed(app, households, seed=100 + i)

@@ -92,7 +92,7 @@ def bench_household_load(
     family = next(generate_households(1, seed=11))
     url = ws.store("household_load")
     casework = open_casework(url, ws.master_key)
-    raw = RawNotes(env=ws.store("household_load_raw").eventsourcing_env())
+    raw = RawNotes(env=ws.migrated_store("household_load_raw").eventsourcing_env())
     meta = make_meta(SYSTEM, "ui")
     try:
         stored = casework.register_household(family["register"], make_meta(SYSTEM, "api"))

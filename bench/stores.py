@@ -11,9 +11,23 @@ from pathlib import Path
 import psycopg
 
 from adapters.codec import new_master_key, parse_master_key
+from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
+from adapters.store_schema import ensure_migrated
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def migrated(url: DatabaseUrl) -> DatabaseUrl:
+    """The store with its own tables made (the event chain's links, the counts), as
+    `open_casework` makes them for the deployed application: every application on the
+    project's recorder writes them, the plain `Casework(env)` and a raw one too."""
+    store = Database(url)
+    try:
+        ensure_migrated(store)
+    finally:
+        store.close()
+    return url
 
 
 class Workspace:
@@ -87,6 +101,11 @@ class Workspace:
 
     def store(self, label: str) -> DatabaseUrl:
         return DatabaseUrl.parse(self.url(self.store_kind, label), "CASEWORK_STORE")
+
+    def migrated_store(self, label: str) -> DatabaseUrl:
+        """`store`, its own tables made (`migrated`): for an application opened without
+        `open_casework`."""
+        return migrated(self.store(label))
 
     def env(self, label: str, kafka: str | None = None, partitions: int = 6) -> dict[str, str]:
         """The CASEWORK_* environment of one deployment with its own store and read models."""
