@@ -94,10 +94,17 @@ def from_notification(
     }
 
 
+# The same text as orjson's, for what orjson does not take (an integer beyond 64 bits).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(envelope: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON (orjson: about five times `json`'s speed on an agency's envelope of
     about 550 bytes, a tenth of the agency producer's time with `json`)."""
-    return orjson.dumps(envelope)
+    try:
+        return orjson.dumps(envelope)
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        return _COMPACT.encode(envelope).encode()
 
 
 def headers(envelope: dict[str, Any]) -> list[tuple[str, bytes]]:
@@ -109,8 +116,9 @@ def decode(value: bytes | None) -> dict[str, Any]:
     if value is None:
         raise BadMessage("empty message value")
     try:
-        envelope = orjson.loads(value)
-    except (UnicodeDecodeError, orjson.JSONDecodeError) as error:
+        # `json`, not orjson: orjson reads an integer beyond 64 bits as a float, silently
+        envelope = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadMessage(f"not JSON: {error.msg if hasattr(error, 'msg') else error}") from None
     if not isinstance(envelope, dict):
         raise BadMessage("envelope is not a JSON object")

@@ -117,7 +117,10 @@ def _sorted_json(value: Any) -> str:
     """Compact JSON with sorted keys: the same text for the same facts or reasons, for every
     row of every evaluation (orjson; `json` took about an eighth of a household's
     evaluation)."""
-    return orjson.dumps(value, option=_SORTED).decode()
+    try:
+        return orjson.dumps(value, option=_SORTED).decode()
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- facts -----------------------------------------------------------------------------------

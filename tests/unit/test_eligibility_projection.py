@@ -416,3 +416,12 @@ def test_a_batch_with_rule_changes_gives_the_rows_of_one_event_per_batch(
     assert eligibility.all_rows(batched.db) == eligibility.all_rows(one_by_one.db)
     due = [r for r in eligibility.all_rows(batched.db)["results"] if r[1] == "KJB"]
     assert due and all(r[7] is not None and r[7] <= "2027-03-01" for r in due)
+
+
+def test_rows_and_facts_are_written_with_sorted_keys_and_every_number_exact():
+    """The view's JSON (orjson) is the same text for the same content, whatever the order it
+    was built in, and a number orjson does not take (beyond 64 bits) is written exactly."""
+    first = eligibility._sorted_json({"b": [2, 1], "a": {"y": "é", "x": None}})
+    second = eligibility._sorted_json({"a": {"x": None, "y": "é"}, "b": [2, 1]})
+    assert first == second == '{"a":{"x":null,"y":"é"},"b":[2,1]}'
+    assert json.loads(eligibility._sorted_json({"b": 10**30, "a": 1})) == {"a": 1, "b": 10**30}
