@@ -361,20 +361,30 @@ def aggregate_rows(made: dict[str, Any]) -> dict[str, dict[tuple, list[int]]]:
     return rows
 
 
-def _apply_difference(
-    cur: Cursor, names: dict[str, str], old: dict[str, Any], new: dict[str, Any]
-) -> None:
+Deltas = dict[str, dict[tuple, list[int]]]  # aggregate table -> its row's key -> the change
+
+
+def _add_difference(deltas: Deltas, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Add what replacing one family's contribution `old` by `new` changes in each aggregate
+    table's rows (the sums are linear: a batch's families add up before anything is written)."""
     before, after = aggregate_rows(old), aggregate_rows(new)
-    for table, (keys, values) in AGGREGATES.items():
-        columns = ("level", "kecamatan", "kelurahan", *keys)
-        name = names[table]
-        delta: dict[tuple, list[int]] = {}
+    for table, (_, values) in AGGREGATES.items():
+        delta = deltas.setdefault(table, {})
         for key, row in after[table].items():
-            delta[key] = list(row)
+            current = delta.setdefault(key, [0] * len(values))
+            delta[key] = [a + b for a, b in zip(current, row, strict=True)]
         for key, row in before[table].items():
             current = delta.setdefault(key, [0] * len(values))
             delta[key] = [a - b for a, b in zip(current, row, strict=True)]
-        changed = [(key, row) for key, row in sorted(delta.items()) if any(row)]
+
+
+def _write_deltas(cur: Cursor, names: dict[str, str], deltas: Deltas) -> None:
+    """Each aggregate row changed by its delta (made when new, dropped when it counts no
+    family any more)."""
+    for table, (keys, values) in AGGREGATES.items():
+        columns = ("level", "kecamatan", "kelurahan", *keys)
+        name = names[table]
+        changed = [(key, row) for key, row in sorted(deltas.get(table, {}).items()) if any(row)]
         if not changed:
             continue
         added = ", ".join(f"{v}={name}.{v}+excluded.{v}" for v in values)
@@ -390,9 +400,11 @@ def _apply_difference(
             cur.executemany(f"DELETE FROM {name} WHERE {match} AND families<=0", gone)
 
 
-def refresh(cur: Cursor, names: dict[str, str], family_id: str) -> None:
+def refresh(
+    cur: Cursor, names: dict[str, str], family_id: str, deltas: Deltas | None = None
+) -> None:
     """The family's contribution now replaces the one it made: the aggregates get the
-    difference."""
+    difference, at once or added to a batch's `deltas` (written at the batch's end)."""
     row = cur.execute(
         f"SELECT contribution FROM {names['families']} WHERE family_id=?", (family_id,)
     ).fetchone()
@@ -400,7 +412,12 @@ def refresh(cur: Cursor, names: dict[str, str], family_id: str) -> None:
     new = contribution(cur, names, family_id)
     if new == old:
         return
-    _apply_difference(cur, names, old, new)
+    if deltas is None:
+        alone: Deltas = {}
+        _add_difference(alone, old, new)
+        _write_deltas(cur, names, alone)
+    else:
+        _add_difference(deltas, old, new)
     stored = json.dumps(new, sort_keys=True, separators=(",", ":"))
     if row is None:  # benefits of a family whose household this view has not seen yet
         cur.execute(
@@ -431,14 +448,17 @@ def _refresh_soon(cur: Cursor, names: dict[str, str], family_id: str) -> None:
 
 @contextmanager
 def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
-    """Handlers mark families; each marked family is refreshed once at the end of the batch.
-    A failed batch drops its marks (its transaction is rolled back)."""
+    """Handlers mark families; each marked family is refreshed once at the end of the batch,
+    and the aggregates get the families' differences summed, one write per row changed. A
+    failed batch drops its marks (its transaction is rolled back)."""
     marked: set[str] = set()
     token = _MARKED.set((names["families"], marked))
     try:
         yield
+        deltas: Deltas = {}
         for family_id in sorted(marked):
-            refresh(cur, names, family_id)
+            refresh(cur, names, family_id, deltas)
+        _write_deltas(cur, names, deltas)
     finally:
         _MARKED.reset(token)
 
