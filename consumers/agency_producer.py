@@ -619,11 +619,14 @@ class AgencyProducer(GroupMember):
 
     def _wanted_types(self) -> frozenset[str]:
         """The event types some agreement of an agency takes (any version), and erasures."""
-        takes = {ERASURE_EVENT}
-        for agency in self._refresh_agencies():
-            for terms in self.filter.versions(agency):
-                takes.update(terms.event_types)
-        return frozenset(takes)
+        return frozenset({ERASURE_EVENT}).union(*self._takes(self._refresh_agencies()).values())
+
+    def _takes(self, agencies: list[str]) -> dict[str, frozenset[str]]:
+        """Per agency, the event types some version of its agreement takes."""
+        return {
+            agency: frozenset().union(*(t.event_types for t in self.filter.versions(agency)))
+            for agency in agencies
+        }
 
     def _applied_targets(self) -> dict[TopicPartition, int]:
         """Per partition of the events topic, the offset the projection runner must have
@@ -681,10 +684,7 @@ class AgencyProducer(GroupMember):
         deliver_all = self.filter.deliver_all
         # What no version of an agreement allows is not asked about (deliver would say None
         # as its second rule): most events are of types an agency does not take.
-        takes = {
-            agency: frozenset().union(*(t.event_types for t in self.filter.versions(agency)))
-            for agency in agencies
-        }
+        takes = self._takes(agencies)
         targets = {
             agency: (agency_topic(agency), self.topic_partitions[agency_topic(agency)])
             for agency in agencies

@@ -738,9 +738,10 @@ def rebuild_together(
             log.info("rebuilding %s from %d events", label, expected)
             bar = RebuildProgress(label, expected)
             built = scratch or views
+            read = read_by(projections)
             applied = 0
             if settings.kafka:
-                from_topic = _topic_envelopes(system, reader, top, expected, read_by(projections))
+                from_topic = _topic_envelopes(system, reader, top, expected, read)
                 applied = _apply_in_chunks(built, projections, names, from_topic, bar)
             if applied < expected:
                 source = "the store" if applied == 0 else "the store (the topic lacks some events)"
@@ -749,7 +750,7 @@ def rebuild_together(
                     built,
                     projections,
                     names,
-                    _store_envelopes(encoder, reader, 0, top, read_by(projections)),
+                    _store_envelopes(encoder, reader, 0, top, read),
                     bar,
                 )
             bar.summary(applied)

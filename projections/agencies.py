@@ -170,33 +170,35 @@ def areas_of(
 ) -> dict[str, tuple[str, str | None] | None]:
     """`area_of` for each of these ids at once (None for an unknown one)."""
     wanted = list(dict.fromkeys(household_ids))
-    names = live_tables(views, PROJECTION)
     found: dict[str, tuple[str, str | None] | None] = dict.fromkeys(wanted)
-    for start in range(0, len(wanted), 500):  # a statement's parameters stay few
-        part = wanted[start : start + 500]
-        for row in views.query(
-            f"SELECT household_id, kecamatan, kelurahan FROM {names['households']}"
-            f" WHERE household_id IN ({', '.join('?' * len(part))})",
-            part,
-        ):
-            found[row[0]] = (row[1], row[2])
+    table = live_tables(views, PROJECTION)["households"]
+    for row in _rows_of(views, table, "household_id", ("kecamatan", "kelurahan"), wanted):
+        found[row[0]] = (row[1], row[2])
     return found
 
 
 def restricted_of(views: Database, household_ids: Iterable[str]) -> dict[str, set[str]]:
     """`restricted` for each of these ids at once (an empty set for most)."""
     wanted = list(dict.fromkeys(household_ids))
-    names = live_tables(views, PROJECTION)
     found: dict[str, set[str]] = {stream_id: set() for stream_id in wanted}
-    for start in range(0, len(wanted), 500):
-        part = wanted[start : start + 500]
-        for row in views.query(
-            f"SELECT stream_id, subject FROM {names[RESTRICTIONS]}"
-            f" WHERE stream_id IN ({', '.join('?' * len(part))})",
-            part,
-        ):
-            found[row[0]].add(row[1])
+    table = live_tables(views, PROJECTION)[RESTRICTIONS]
+    for row in _rows_of(views, table, "stream_id", ("subject",), wanted):
+        found[row[0]].add(row[1])
     return found
+
+
+def _rows_of(
+    views: Database, table: str, key: str, columns: tuple[str, ...], ids: list[str]
+) -> Iterable[tuple]:
+    """(key, *columns) of the table's rows whose key is one of `ids`, 500 ids a statement
+    (a statement's parameters stay few)."""
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        yield from views.query(
+            f"SELECT {key}, {', '.join(columns)} FROM {table}"
+            f" WHERE {key} IN ({', '.join('?' * len(part))})",
+            part,
+        )
 
 
 def applied_position(views: Database) -> int:
