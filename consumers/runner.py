@@ -52,10 +52,12 @@ from domain.streams import is_private_topic
 from projections import eligibility
 from projections.base import (
     ERASURE_EVENT,
+    Deferred,
     Projection,
     apply_envelopes,
     create_generation,
     current_generation,
+    deferring,
     drop_generation,
     drop_older_versions,
     ensure_schema,
@@ -634,6 +636,46 @@ def _apply_in_chunks(
     return applied
 
 
+FINISH_CHUNK = 1000  # units (households, families) per transaction of a rebuild's finish
+
+
+def finish_deferred(
+    views: Database,
+    projections: list[Projection],
+    names: dict[str, dict[str, str]],
+    left: dict[str, Deferred],
+    bar: RebuildProgress,
+) -> None:
+    """Each projection's end-of-batch work its batches left to the rebuild's end (`deferring`),
+    done once per unit (`Projection.finish`), `FINISH_CHUNK` units per transaction, with a
+    progress line every few seconds; its time counts as the projection's."""
+    for projection in projections:
+        deferral = left.get(projection.name)
+        if projection.finish is None or deferral is None:
+            continue
+        began = shown = time.monotonic()
+        with views.transaction() as cur:
+            units = projection.finish.units(cur, names[projection.name], deferral)
+        for at in range(0, len(units), FINISH_CHUNK):
+            with views.transaction() as cur:
+                projection.finish.apply(cur, names[projection.name], units[at : at + FINISH_CHUNK])
+            now = time.monotonic()
+            if now - shown >= PROGRESS_SECONDS:
+                shown = now
+                done = min(at + FINISH_CHUNK, len(units))
+                rate = done / max(now - began, 1e-6)
+                log.info(
+                    "rebuilding %s: finishing %d/%d (%d%%, %.0f/s, about %.0f s left)",
+                    projection.name,
+                    done,
+                    len(units),
+                    100 * done // len(units),
+                    rate,
+                    (len(units) - done) / max(rate, 1e-6),
+                )
+        bar.add(projection.name, time.monotonic() - began)
+
+
 def groups(names: list[str], workers: int) -> list[list[str]]:
     """The projections split among `workers` processes, each reading the events once: the
     heaviest first (`Projection.rebuild_weight`), each to the group lightest so far."""
@@ -740,19 +782,24 @@ def rebuild_together(
             built = scratch or views
             read = read_by(projections)
             applied = 0
-            if settings.kafka:
-                from_topic = _topic_envelopes(system, reader, top, expected, read)
-                applied = _apply_in_chunks(built, projections, names, from_topic, bar)
-            if applied < expected:
-                source = "the store" if applied == 0 else "the store (the topic lacks some events)"
-                log.warning("rebuild of %s: reading from %s", label, source)
-                applied += _apply_in_chunks(
-                    built,
-                    projections,
-                    names,
-                    _store_envelopes(encoder, reader, 0, top, read),
-                    bar,
-                )
+            # the views' end-of-batch work for what the events marked, once at the end
+            with deferring(projections, names) as left:
+                if settings.kafka:
+                    from_topic = _topic_envelopes(system, reader, top, expected, read)
+                    applied = _apply_in_chunks(built, projections, names, from_topic, bar)
+                if applied < expected:
+                    source = (
+                        "the store" if applied == 0 else "the store (the topic lacks some events)"
+                    )
+                    log.warning("rebuild of %s: reading from %s", label, source)
+                    applied += _apply_in_chunks(
+                        built,
+                        projections,
+                        names,
+                        _store_envelopes(encoder, reader, 0, top, read),
+                        bar,
+                    )
+            finish_deferred(built, projections, names, left, bar)
             bar.summary(applied)
             if scratch is not None:
                 copied = time.monotonic()

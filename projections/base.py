@@ -24,8 +24,8 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +54,69 @@ ErasureHook = Callable[[Cursor, dict[str, str], str], None]
 # its exit, when no handler failed, runs after the batch's last event and before the tracking
 # is written, in the same transaction. When a handler fails it must drop what it deferred.
 BatchScope = Callable[[Cursor, dict[str, str]], AbstractContextManager[Any]]
+
+
+@dataclass
+class Deferred:
+    """In a rebuild (`deferring`), the units (households, families) a view's batches marked
+    for their end-of-batch work, left to the rebuild's end (`Finish`): a household whose
+    events fall in twenty of the rebuild's batches is then evaluated once, not twenty times.
+    `everything`: every unit of the view (a batch marked a program, which every household
+    answers)."""
+
+    marked: set[str] = field(default_factory=set)
+    everything: bool = False
+
+    def add(self, units: Iterable[str], everything: bool = False) -> None:
+        self.marked.update(units)
+        self.everything = self.everything or everything
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A view's end-of-batch work done once at a rebuild's end, for what its batches left
+    (`Deferred`): `units(cur, names, deferred)` the units to finish, in order;
+    `apply(cur, names, units)` finishes some of them (the rebuild calls it in chunks, each
+    in a transaction of its own). Done once per unit on the final state, it must leave the
+    tables as the batches would have, had each done its work at its end."""
+
+    units: Callable[[Cursor, dict[str, str], Deferred], list[str]]
+    apply: Callable[[Cursor, dict[str, str], list[str]], None]
+
+
+def left_in_order(cur: Cursor, names: dict[str, str], left: Deferred) -> list[str]:
+    """What a rebuild's batches marked, in order: the `Finish.units` of a view that finishes
+    exactly what was marked."""
+    return sorted(left.marked)
+
+
+# The rebuild's deferrals (by the tracking table of the generation being built); None
+# outside a rebuild.
+_DEFERRING: ContextVar[dict[str, Deferred] | None] = ContextVar("rebuild_deferring", default=None)
+
+
+def deferred(names: dict[str, str]) -> Deferred | None:
+    """Where this generation's batches leave their end-of-batch work (a rebuild of it), or
+    None: the batch does it at its end."""
+    found = _DEFERRING.get()
+    return None if found is None else found.get(names["tracking"])
+
+
+@contextmanager
+def deferring(
+    projections: Iterable[Projection], names: dict[str, dict[str, str]]
+) -> Iterator[dict[str, Deferred]]:
+    """Around a rebuild's application of the events to the generations `names` (by
+    projection): the batches of each projection with a `finish` leave their end-of-batch work
+    to the rebuild's end (`finish_deferred`, after this block); answers the deferrals by
+    projection name."""
+    chosen = {p.name: Deferred() for p in projections if p.finish is not None}
+    token = _DEFERRING.set({names[name]["tracking"]: found for name, found in chosen.items()})
+    try:
+        yield chosen
+    finally:
+        _DEFERRING.reset(token)
+
 
 # Restriction of processing (UU PDP): a restricted person's data is kept by the registry only.
 # Every projection says whom it serves; one serving a program or an agency must hide the
@@ -271,6 +334,9 @@ class Projection:
     version: int = 1
     # Optional: work deferred to the end of each batch (see BatchScope).
     batch: BatchScope | None = None
+    # Optional, with `batch`: in a rebuild, that work is left to the rebuild's end and done
+    # once per unit it marked (`Deferred`, `Finish`).
+    finish: Finish | None = None
     # The settings its answers depend on (a tolerance, a number of months), as this process
     # is configured (`projections.catalog.configured`). Each generation keeps those it was
     # built under (`PARAMETERS`, written when the generation is created), and its handlers

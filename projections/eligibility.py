@@ -59,7 +59,15 @@ from adapters.db import Cursor, Database
 from domain.eligibility_rules import benefit_period, desil_facts, facts_for
 from domain.program import Detail, evaluate, text_of, verdict
 from domain.texts import N_
-from projections.base import RESTRICTIONS, Projection, identity, live_tables
+from projections.base import (
+    RESTRICTIONS,
+    Deferred,
+    Finish,
+    Projection,
+    deferred,
+    identity,
+    live_tables,
+)
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 
@@ -1039,6 +1047,10 @@ def _evaluate_marked(cur: Cursor, names: dict[str, str]) -> None:
         return
     households, codes = sorted(marks.households), marks.programs
     marks.households, marks.programs = set(), set()
+    later = deferred(names)
+    if later is not None:  # a rebuild: every household it marked, once at its end
+        later.add(households, everything=bool(codes))
+        return
     everything = _programs(cur, names)
     day = CLOCK()
     if codes:
@@ -1063,6 +1075,23 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
         _evaluate_marked(cur, names)
     finally:
         _BATCH.reset(token)
+
+
+def _left_households(cur: Cursor, names: dict[str, str], left: Deferred) -> list[str]:
+    """The households a rebuild's batches marked (every household when one marked a
+    program), by id."""
+    if left.everything:
+        found = cur.execute(f"SELECT household_id FROM {names['facts']} ORDER BY household_id")
+        return [row[0] for row in found.fetchall()]
+    return sorted(left.marked)
+
+
+def _finish_households(cur: Cursor, names: dict[str, str], households: list[str]) -> None:
+    """Each household evaluated for every program, on the facts after the rebuild's last
+    event: what it would answer had the batches evaluated it at their ends."""
+    programs, day = _programs(cur, names), CLOCK()
+    for household_id in households:
+        _evaluate_household(cur, names, household_id, programs, day)
 
 
 # --- privacy hooks ---------------------------------------------------------------------------
@@ -1143,6 +1172,7 @@ PROJECTION = Projection(
     on_restriction=hide_person,
     on_erasure=erase_person,
     batch=batch,
+    finish=Finish(units=_left_households, apply=_finish_households),
 )
 
 

@@ -38,7 +38,15 @@ from contextvars import ContextVar
 from typing import Any
 
 from adapters.db import Cursor, Database
-from projections.base import Projection, identity, live_tables, no_personal_data
+from projections.base import (
+    Finish,
+    Projection,
+    deferred,
+    identity,
+    left_in_order,
+    live_tables,
+    no_personal_data,
+)
 from projections.beneficiaries import STATUS_OF
 
 LEVELS = ("kota", "kecamatan", "kelurahan")
@@ -455,12 +463,22 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
     token = _MARKED.set((names["families"], marked))
     try:
         yield
-        deltas: Deltas = {}
-        for family_id in sorted(marked):
-            refresh(cur, names, family_id, deltas)
-        _write_deltas(cur, names, deltas)
+        later = deferred(names)
+        if later is not None:  # a rebuild: each family it marked, once at its end
+            later.add(marked)
+        else:
+            _refresh_all(cur, names, sorted(marked))
     finally:
         _MARKED.reset(token)
+
+
+def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> None:
+    """These families refreshed, their differences to the aggregates summed and written
+    once per row changed."""
+    deltas: Deltas = {}
+    for family_id in families:
+        refresh(cur, names, family_id, deltas)
+    _write_deltas(cur, names, deltas)
 
 
 PROJECTION = Projection(
@@ -484,6 +502,7 @@ PROJECTION = Projection(
     indexes=INDEXES,
     on_erasure=no_personal_data,
     batch=batch,
+    finish=Finish(units=left_in_order, apply=_refresh_all),
 )
 
 

@@ -48,11 +48,14 @@ from adapters.db import Cursor, Database
 from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS, SOURCE_BENEFITS
 from projections.base import (
     PARAMETERS,
+    Finish,
     Projection,
     built_parameters,
     current_generation,
+    deferred,
     erased_identity,
     identity,
+    left_in_order,
     live_tables,
 )
 
@@ -138,8 +141,7 @@ TABLES = {
 INDEXES = [
     # the list without a place: in household id order from the index, no sort of every family
     "CREATE INDEX IF NOT EXISTS {households}_all ON {households} (disagrees, household_id)",
-    "CREATE INDEX IF NOT EXISTS {disagreements}_all"
-    " ON {disagreements} (reason, household_id)",
+    "CREATE INDEX IF NOT EXISTS {disagreements}_all ON {disagreements} (reason, household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_list"
     " ON {households} (disagrees, kelurahan, household_id)",
     "CREATE INDEX IF NOT EXISTS {households}_kecamatan"
@@ -184,12 +186,19 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
     try:
         yield
         marked = sorted(_MARKED.get() or ())
-        if marked:
-            rule = rule_of(cur, names)
-            for household_id in marked:
-                _compare(cur, names, household_id, rule)
+        later = deferred(names)
+        if later is not None:  # a rebuild: each household it marked, once at its end
+            later.add(marked)
+        elif marked:
+            _compare_all(cur, names, marked)
     finally:
         _MARKED.reset(token)
+
+
+def _compare_all(cur: Cursor, names: dict[str, str], households: list[str]) -> None:
+    rule = rule_of(cur, names)
+    for household_id in households:
+        _compare(cur, names, household_id, rule)
 
 
 def rule_of(cur: Cursor, names: dict[str, str]) -> Rule:
@@ -670,6 +679,7 @@ PROJECTION = Projection(
     only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
     on_erasure=erase_person,
     batch=batch,
+    finish=Finish(units=left_in_order, apply=_compare_all),
     # v2: benefits compared on the flags each source records (SOURCE_BENEFITS); v3: the
     # unfiltered lists' indexes; v4: the rule (tolerance, staleness) kept with each
     # generation, and the reason `stale`

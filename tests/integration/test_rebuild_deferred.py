@@ -1,0 +1,103 @@
+"""A rebuild leaves the views' end-of-batch work to its end (`projections.base.deferring`): a
+household whose events fall in many of the rebuild's batches, as in a store that grew over
+years of interleaved work, is evaluated, compared and counted once, not once per batch; and
+the views it builds equal those the runner builds batch by batch, each batch doing its work
+at its end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections import Counter
+
+import pytest
+
+from adapters import wire
+from adapters.bootstrap import bootstrap
+from app.seed import seed_app
+from consumers import runner
+from consumers.runner import apply_all, rebuild
+from domain.application import SYSTEM, make_meta
+from projections import eligibility, overview, reconciliation
+from projections.base import COUNTS, PROGRESS, ensure_schema, live_tables, reveal
+from projections.catalog import PROJECTIONS, configured
+
+pytestmark = pytest.mark.integration
+
+DEFERRING = ("eligibility", "reconciliation", "overview")
+# the kept counters are split into shards by process: their sums are what must agree
+SUMMED = {
+    PROGRESS: "SELECT SUM(applied), MAX(position) FROM {table}",
+    COUNTS: "SELECT name, item, SUM(value) FROM {table} GROUP BY name, item HAVING SUM(value) <> 0",
+}
+
+
+def checksums(views_db, projections) -> dict[str, str]:
+    found = {}
+    for projection in projections:
+        for base, table in live_tables(views_db, projection).items():
+            query = SUMMED.get(base, "SELECT * FROM {table}").format(table=table)
+            rows = sorted(repr(tuple(row)) for row in views_db.query(query))
+            digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            found[f"{projection.name}.{base}"] = f"{digest} ({len(rows)} rows)"
+    return found
+
+
+def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches(
+    casework, settings, views_db, monkeypatch
+):
+    monkeypatch.setattr(eligibility, "CLOCK", lambda: dt.date(2026, 11, 2))
+    counted = seed_app(casework, 30, seed_value=17)
+    assert counted["GrantBenefit"] > 0
+    # a rule change marks a program: every household answers it again
+    casework.change_program_rules(
+        {"code": "KJB", "rules": {"min_residence_months": 24}, "effective_from": "2026-10-01"},
+        make_meta(SYSTEM, "api"),
+    )
+    projections = [configured(settings)[name] for name in DEFERRING]
+    ensure_schema(views_db, PROJECTIONS.values())
+    notifications = casework.recorder.select_notifications(1, 1_000_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    rng = random.Random(4)
+    while envelopes:  # the runner: batches of random size, each doing its work at its end
+        size = rng.randint(1, 40)
+        with views_db.transaction() as cur:
+            apply_all(cur, projections, envelopes[:size])
+        envelopes = envelopes[size:]
+    live = checksums(views_db, projections)
+
+    work: dict[str, Counter] = {name: Counter() for name in DEFERRING}
+
+    def spy(name, module, function):
+        original = getattr(module, function)
+
+        def counting(cur, names, unit, *args):
+            work[name][unit] += 1
+            return original(cur, names, unit, *args)
+
+        monkeypatch.setattr(module, function, counting)
+
+    spy("eligibility", eligibility, "_evaluate_household")
+    spy("reconciliation", reconciliation, "_compare")
+    spy("overview", overview, "refresh")
+    # five events per batch: every family's events fall in several of the rebuild's batches
+    monkeypatch.setattr(runner, "REBUILD_CHUNK", 5)
+    rebuild(bootstrap(settings), list(DEFERRING), workers=1)
+
+    assert checksums(views_db, projections) == live
+    families = {
+        row[0]
+        for row in views_db.query(
+            f"SELECT household_id FROM {live_tables(views_db, eligibility.PROJECTION)['facts']}"
+        )
+    }
+    assert len(families) >= 30
+    assert set(work["eligibility"]) == families  # every household, each once
+    assert set(work["eligibility"].values()) == {1}
+    assert set(work["reconciliation"]) == families
+    assert set(work["reconciliation"].values()) == {1}
+    assert set(work["overview"]) >= families and set(work["overview"].values()) == {1}
