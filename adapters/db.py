@@ -143,6 +143,23 @@ class Database:
                 self.close()
             raise
 
+    def query_chunks(
+        self, statement: str, params: Sequence[Any] = (), size: int = 10_000
+    ) -> Iterator[list[tuple]]:
+        """The rows, `size` at a time: a result too large to hold whole as Python tuples (a
+        city's keys) read without holding it whole."""
+        cur = self.connection.cursor()
+        try:
+            cur.execute(self.sql(statement), tuple(params))
+            while rows := cur.fetchmany(size):
+                yield list(rows)
+        except (sqlite3.Error, psycopg.Error):
+            if self.kind == "postgresql":
+                self.close()
+            raise
+        finally:
+            cur.close()
+
     def query_one(self, statement: str, params: Sequence[Any] = ()) -> tuple | None:
         rows = self.query(statement, params)
         return rows[0] if rows else None

@@ -15,11 +15,14 @@ from typing import Any
 from cachetools import LRUCache
 
 # How many keys of persons and households a process keeps at most (CASEWORK_KEY_CACHE):
-# Kota Jambi has about 950,000 (persons, families, households). The key store keeps them raw
-# (32 bytes): measured with tracemalloc, about 276 bytes per entry (its 32-hex subject, the
-# key, the LRU's bookkeeping), so a full default cache costs about 280 MB, which only a
-# process reading the whole city (a rebuild, the city seed) fills.
-KEY_CACHE = 1_000_000
+# Kota Jambi has about 950,000 (persons, families, households); the seeded city of 160,000
+# families has 1,054,634. The key store keeps them raw (32 bytes): measured with tracemalloc,
+# about 276 bytes per entry (its 32-hex subject, the key, the LRU's bookkeeping), so the
+# city's keys cost about 290 MB, in a process that reads the whole city (a rebuild, the city
+# seed); others keep only the keys they use. Room for half as many again: a rebuild reads
+# the keys about in the order they were made, and a cache even slightly smaller than that
+# misses on every key (the least recently used is always the next one needed).
+KEY_CACHE = 1_500_000
 _MISSING = object()
 
 

@@ -46,3 +46,26 @@ def test_the_key_store_keeps_the_keys_used_most_recently(tmp_path):
     assert all(keys.key(s) is not None for s in subjects[:10])  # used again: kept
     assert all(keys.key(s) is not None for s in subjects[-500:])  # most recent: kept
     assert keys.key(subjects[10]) is None  # used longest ago: evicted, so read (erased)
+
+
+def test_a_preload_reads_every_live_key_into_the_cache_a_chunk_at_a_time(tmp_path, monkeypatch):
+    store = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE"))
+    migrate(store)
+    made = KeyStore(store, bytes(range(32))).subjects_for([f"lookup{n:04d}" for n in range(700)])
+    subjects = [made[f"lookup{n:04d}"][0] for n in range(700)]
+    chunks: list[int] = []
+    whole = store.query_chunks
+
+    def in_small_chunks(statement, params=(), size=10_000):
+        for rows in whole(statement, params, size=250):
+            chunks.append(len(rows))
+            yield rows
+
+    monkeypatch.setattr(store, "query_chunks", in_small_chunks)
+    fresh = KeyStore(store, bytes(range(32)))
+    assert fresh.preload() == 700
+    assert chunks == [250, 250, 200]  # never the whole result at once
+    with store.transaction() as cur:  # from now on only the cache can answer
+        cur.execute("UPDATE casework_personal_keys SET wrapped = NULL")
+    assert all(fresh.key(s) is not None for s in subjects)
+    assert KeyStore(store, bytes(range(32))).preload() == 0  # erased keys are not loaded
