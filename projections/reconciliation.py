@@ -196,6 +196,7 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
 
 
 def _compare_all(cur: Cursor, names: dict[str, str], households: list[str]) -> None:
+    """These households compared again, under the rule the generation was built under."""
     rule = rule_of(cur, names)
     for household_id in households:
         _compare(cur, names, household_id, rule)
