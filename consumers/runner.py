@@ -547,8 +547,8 @@ class RebuildProgress:
     at the end where the time went (each projection's handlers, the commits, the rest:
     reading and revealing the events)."""
 
-    def __init__(self, name: str, total: int) -> None:
-        self.name, self.total = name, max(total, 1)
+    def __init__(self, name: str, total: int, unit: str = "events") -> None:
+        self.name, self.total, self.unit = name, max(total, 1), unit
         self.started = self.shown = time.monotonic()
         self.spent: dict[str, float] = {}  # projection (or "commit") -> seconds
 
@@ -562,12 +562,14 @@ class RebuildProgress:
         self.shown = now
         rate = done / max(now - self.started, 1e-6)
         log.info(
-            "rebuilding %s: %d/%d events (%d%%, %.0f events/s, about %.0f s left)",
+            "rebuilding %s: %d/%d %s (%d%%, %.0f %s/s, about %.0f s left)",
             self.name,
             done,
             self.total,
+            self.unit,
             100 * done // self.total,
             rate,
+            self.unit,
             max(self.total - done, 0) / max(rate, 1e-6),
         )
 
@@ -650,29 +652,17 @@ def finish_deferred(
     done once per unit (`Projection.finish`), `FINISH_CHUNK` units per transaction, with a
     progress line every few seconds; its time counts as the projection's."""
     for projection in projections:
-        deferral = left.get(projection.name)
-        if projection.finish is None or deferral is None:
+        deferral = left.get(projection.name)  # None: a view without a `finish`
+        if deferral is None or projection.finish is None:
             continue
-        began = shown = time.monotonic()
+        began = time.monotonic()
         with views.transaction() as cur:
             units = projection.finish.units(cur, names[projection.name], deferral)
+        finishing = RebuildProgress(f"{projection.name}, finishing", len(units), "families")
         for at in range(0, len(units), FINISH_CHUNK):
             with views.transaction() as cur:
                 projection.finish.apply(cur, names[projection.name], units[at : at + FINISH_CHUNK])
-            now = time.monotonic()
-            if now - shown >= PROGRESS_SECONDS:
-                shown = now
-                done = min(at + FINISH_CHUNK, len(units))
-                rate = done / max(now - began, 1e-6)
-                log.info(
-                    "rebuilding %s: finishing %d/%d (%d%%, %.0f/s, about %.0f s left)",
-                    projection.name,
-                    done,
-                    len(units),
-                    100 * done // len(units),
-                    rate,
-                    (len(units) - done) / max(rate, 1e-6),
-                )
+            finishing.update(min(at + FINISH_CHUNK, len(units)))
         bar.add(projection.name, time.monotonic() - began)
 
 
