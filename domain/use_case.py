@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,17 +213,32 @@ class UseCases(Application):
         if not block.events:
             return
         loaded = self.repository.get  # the block is closed: from the store
-        # the aggregates (their events already collected) that the save may snapshot, or put
-        # in the repository's cache when it has one: the claims need neither
-        aggregates = [
-            block.current(aggregate_id, loaded)
-            for aggregate_id, held in block.held.items()
-            if self.repository.cache is not None or type(held) in self.snapshotting_intervals
-        ]
+        # the aggregates (their events already collected) that the save snapshots (one of
+        # their events falls on their type's interval), or all of them when the repository
+        # has a cache to put them in: the library checks the kind of each object it is given
+        # (runtime `Protocol` checks, see `_Recorded`), so none is given for nothing
+        if self.repository.cache is not None:
+            wanted: Iterable[uuid.UUID] = block.held
+        else:
+            wanted = self._snapshots_due(block)
+        aggregates = [block.current(aggregate_id, loaded) for aggregate_id in wanted]
         try:
             self.save(_Recorded(block.events), *aggregates)
         except IntegrityError:
             raise self._explain_conflict(list(block.claims.values()), "nik") from None
+
+    def _snapshots_due(self, block: Together) -> list[uuid.UUID]:
+        """The aggregates the block's save takes a snapshot of: those with an event whose
+        version is a multiple of their type's snapshotting interval (as the library decides)."""
+        intervals = self.snapshotting_intervals
+        if not intervals:
+            return []
+        due: dict[uuid.UUID, None] = {}
+        for event in block.events:
+            interval = intervals.get(type(block.held[event.originator_id]))
+            if interval is not None and event.originator_version % interval == 0:
+                due[event.originator_id] = None
+        return list(due)
 
     def optimistic_claims(self) -> bool:
         """Whether uniqueness claims may be taken without reading them first: yes, unless a

@@ -82,3 +82,22 @@ def test_an_erasure_is_refused_inside_a_block_and_the_person_stays_readable(app)
     app.execute("RequestErasure", cmd, meta())  # outside a block: carried out
     assert stored_types(app, family)[-1] == "PersonalDataErased"
     assert WIFE["nik"] not in app.get_household(family).members
+
+
+def test_a_household_whose_history_reaches_the_snapshot_interval_in_a_block_is_snapshotted(app):
+    """The block's save is given only the aggregates due a snapshot (`_snapshots_due`): one
+    whose 100th event is saved by the block gets its snapshot, one that stays short none."""
+    long_one = register(app, members=[(WIFE, "istri")])
+    short_one = register(app, head=NEIGHBOUR, kk=KK2)
+    before = app.get_household(long_one).version
+    with app.together():
+        for i in range(100 - before):
+            app.add_case_note({"household_id": long_one, "text": f"catatan {i}"}, meta())
+        app.add_case_note({"household_id": short_one, "text": "satu"}, meta())
+    assert app.get_household(long_one).version == 100
+    snapshots = list(app.snapshots.get(uuid.UUID(long_one)))
+    assert [s.originator_version for s in snapshots] == [100]
+    assert list(app.snapshots.get(uuid.UUID(short_one))) == []
+    assert (
+        app.repository.get(uuid.UUID(long_one)).as_dict() == app.get_household(long_one).as_dict()
+    )
