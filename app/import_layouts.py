@@ -24,8 +24,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 
+from app.import_ahead import CheckAhead, ChildSide, loaded
 from app.import_files import Table, column, read_tables
 from app.import_spool import MemorySpool, Spool, Spooled, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
@@ -347,11 +348,10 @@ def check(
     with each problem rejected at the row and column its field came from (`columns`: field
     path -> (row, column), or what makes it when a problem is found; a field not listed falls
     to the first row given)."""
-    try:
-        return _schema(command, only).load(payload)
-    except ValidationError as error:
-        _reject(error.messages, columns() if callable(columns) else columns, out)
-        return None
+    checked, problems = loaded(command, _schema(command, only), payload)
+    if problems is not None:
+        _reject(problems, columns() if callable(columns) else columns, out)
+    return checked
 
 
 @cache
@@ -370,12 +370,9 @@ def _load_place(values: tuple[str, ...]) -> tuple[dict[str, Any] | None, dict]:
     """A KK number and place checked by RegisterHousehold's schema (its fields but the head):
     (what it answered, None) or (None, the problems). The rows of a family repeat the same
     values, so each is checked once; the answer is the same for the same values."""
-    try:
-        return _schema("RegisterHousehold", _PLACE_ONLY).load(
-            dict(zip(PLACE_FIELDS, values, strict=True))
-        ), {}
-    except ValidationError as error:
-        return None, error.messages
+    schema = _schema("RegisterHousehold", _PLACE_ONLY)
+    place, problems = loaded("place", schema, dict(zip(PLACE_FIELDS, values, strict=True)))
+    return place, problems or {}
 
 
 def person_payload(row: Row, nik: str, name: str, birth: str, sex_column: str) -> dict[str, str]:
@@ -446,10 +443,9 @@ def check_place(
     place, problems = _load_place((row[kk_column], kecamatan, kelurahan, address, rt, rw))
     if problems:
         _reject(problems, columns(), out)
-    try:
-        head = _person_schema().load(person)
-    except ValidationError as error:
-        _reject({"head": error.messages}, columns(), out)
+    head, head_problems = loaded("person", _person_schema(), person)
+    if head_problems is not None:
+        _reject({"head": head_problems}, columns(), out)
         return None
     if place is None:
         return None
@@ -510,14 +506,18 @@ def require(table: Table, columns: set[str]) -> None:
 class Reading:
     """The first pass: the scratch file, the rows refused (kept in it) and the rows read."""
 
-    def __init__(self, spool: Spool | MemorySpool) -> None:
+    def __init__(
+        self, spool: Spool | MemorySpool, ahead: CheckAhead | ChildSide | None = None
+    ) -> None:
         self.spool, self.out, self.rows = spool, spool, 0
+        self.ahead = ahead
 
     def rows_of(self, table: Table) -> Iterator[Row]:
         """The table's rows, read one at a time; one with fewer cells than the header is
         rejected whole."""
         width = len(table.header)
-        for number, cells in table.rows():
+        rows = table.rows() if self.ahead is None else self.ahead.rows(table.rows())
+        for number, cells in rows:
             self.rows += 1
             if len(cells) < width:
                 self.out.append(Rejection(table.name, number, "", "import.columns"))
@@ -1002,21 +1002,45 @@ LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str
 }
 
 
-def parse(kind: str, paths: list[Path]) -> Parsed:
+class _Discarding(MemorySpool):
+    """The scratch file of the child checking rows ahead (app/import_ahead.py): it answers
+    the reader's questions but keeps no rows, families or rejections (the parent keeps
+    them)."""
+
+    def add_row(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def add_unit(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def append(self, rejection: Any) -> None:
+        pass
+
+
+def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
     """Read and check the files of one source (the first pass): the families and the rows
     refused kept in the scratch file beside the first file (in memory for small files:
     app/import_spool.py), removed by `Parsed.close()` (and here, when the files are
-    refused)."""
+    refused). `both_cores`: the process does nothing else (the CLI), so a child may check
+    rows ahead of it (app/import_ahead.py)."""
     read_layout, wanted = LAYOUTS[kind]
     tables = [table for path in paths for table in read_tables(path, wanted)]
     if not tables:
         raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
     spool = open_spool([Path(p) for p in paths])
+    ahead = None
     try:
-        reading = Reading(spool)
+        if both_cores:
+            ahead = CheckAhead.start(
+                paths, lambda side: read_layout(tables, Reading(_Discarding(), side))
+            )
+        reading = Reading(spool, ahead)
         build = read_layout(tables, reading)
         spool.finish()
     except BaseException:
         spool.close()
         raise
+    finally:
+        if ahead is not None:
+            ahead.close()
     return Parsed(tables, reading.rows, spool, build)

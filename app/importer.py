@@ -114,11 +114,16 @@ class Importer:
         self.own_process = own_process
         self.meta_source = f"import:{kind}"
         self.optimistic = True
+        self.family_meta: dict[str, Any] | None = None
 
     # ---- one family ------------------------------------------------------------------------
 
     def _meta(self) -> dict[str, Any]:
-        return make_meta(self.actor, self.meta_source)
+        """The meta of the family being imported: its commands are carried out together,
+        at one moment (`apply` makes it once per family)."""
+        if self.family_meta is None:
+            self.family_meta = make_meta(self.actor, self.meta_source)
+        return self.family_meta
 
     def _run(self, name: str, cmd: dict[str, Any]) -> Any:
         """A command as the actor's own: authorised as an import's (`app.auth.authorize_import`:
@@ -150,6 +155,7 @@ class Importer:
     def apply(self, family: Family, out: list[Rejection]) -> str:
         """Carry out one family's commands (inside a `together()` block); answers imported,
         updated or unchanged. Optimistic: assume a new family and new NIKs (no reads)."""
+        self.family_meta = None
         household_id = None
         if not self.optimistic:
             if family.kk_number:
@@ -328,7 +334,7 @@ class Importer:
     def _run_files(
         self, paths: list[Path], started: float, progress: Callable[[int], Progress] | None
     ) -> Summary:
-        parsed = parse(self.kind, paths)
+        parsed = parse(self.kind, paths, both_cores=self.own_process)
         try:
             return self._store(parsed, paths, started, progress)
         finally:

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from typing import Any
 
 import pytest
 
@@ -23,7 +21,7 @@ from app.importer import Importer
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, dtks_rows, write_csv
 from tests.conftest import TEST_MASTER_KEY
-from tests.support.events import TEST_SIGNING_KEY
+from tests.support.events import TEST_SIGNING_KEY, store_events
 
 pytestmark = pytest.mark.integration
 FAMILIES = list(generate_households(48, 23))
@@ -31,42 +29,6 @@ AS_LARGE = (
     "import sys; from app import import_spool; import_spool.MEMORY_BYTES = 0;"
     " from app.cli import main; sys.exit(main(sys.argv[1:]))"
 )
-
-
-def _plain(value: Any) -> Any:
-    """Event data without what differs between two runs: ids and moments."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in ("occurred_at", "timestamp")}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, uuid.UUID):
-        return "<id>"
-    if isinstance(value, str):
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            return value
-        return "<id>"
-    return value
-
-
-def store_events(url: str) -> list[tuple[str, Any]]:
-    app = open_casework(DatabaseUrl.parse(url, "CASEWORK_STORE"), parse_master_key(TEST_MASTER_KEY))
-    try:
-        events, after = [], 0
-        while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
-            for notification in batch:
-                event = app.mapper.to_domain_event(notification)
-                data = {
-                    k: v
-                    for k, v in vars(event).items()
-                    if k not in ("originator_id", "timestamp", "originator_topic")
-                }
-                events.append((notification.topic, _plain(data)))
-            after = batch[-1].id
-        return events
-    finally:
-        app.close()
 
 
 def test_an_import_killed_halfway_and_run_again_equals_an_uninterrupted_one(tmp_path):
@@ -121,6 +83,7 @@ def test_an_import_killed_halfway_and_run_again_equals_an_uninterrupted_one(tmp_
         Importer(app, "dtks", "2026-Q1", batch=4).run([whole_file])
     finally:
         app.close()
-    killed, whole = store_events(killed_store), store_events(whole_store)
+    killed = store_events(killed_store, TEST_MASTER_KEY)
+    whole = store_events(whole_store, TEST_MASTER_KEY)
     assert len(whole) > len(FAMILIES) * 3
     assert killed == whole

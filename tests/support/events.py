@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from kafka import KafkaProducer
 
 from adapters import wire
+from adapters.bootstrap import open_casework
+from adapters.codec import parse_master_key
+from adapters.settings import DatabaseUrl
 from adapters.signing import Signer
 from adapters.topics import EVENTS, ensure_topics
 from app.seed_data import generate_households
@@ -67,3 +73,41 @@ def publish_store(app: Casework, bootstrap: str, tenant: str = "1571", after: in
     finally:
         producer.close()
     return position
+
+
+def _plain(value: Any) -> Any:
+    """Event data without what differs between two runs: ids and moments."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in ("occurred_at", "timestamp")}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return "<id>"
+    if isinstance(value, str):
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return value
+        return "<id>"
+    return value
+
+
+def store_events(url: str, master_key: str) -> list[tuple[str, Any]]:
+    """Every event of the store at `url` (opened with `master_key`), in
+    order, as (topic, data) without what differs between two runs (`_plain`)."""
+    app = open_casework(DatabaseUrl.parse(url, "CASEWORK_STORE"), parse_master_key(master_key))
+    try:
+        events, after = [], 0
+        while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
+            for notification in batch:
+                event = app.mapper.to_domain_event(notification)
+                data = {
+                    k: v
+                    for k, v in vars(event).items()
+                    if k not in ("originator_id", "timestamp", "originator_topic")
+                }
+                events.append((notification.topic, _plain(data)))
+            after = batch[-1].id
+        return events
+    finally:
+        app.close()
