@@ -55,7 +55,6 @@ from projections.base import (
     Deferred,
     Projection,
     apply_envelopes,
-    build_late_indexes,
     create_generation,
     current_generation,
     deferring,
@@ -596,14 +595,12 @@ def _apply_in_chunks(
     names: dict[str, dict[str, str]],
     envelopes: Iterable[dict],
     bar: RebuildProgress | None = None,
-    *,
-    first_time: bool = False,
 ) -> int:
     """Apply the envelopes to every projection's tables, `REBUILD_CHUNK` at a time (the
     projections' batches), one transaction per chunk, or one for all of them in a scratch
     file (nobody else waits for it, and a page is written to it once, not at every commit);
     answers how many events were new (the first projection's count: every projection tracks
-    every stream). `first_time`: see `apply_envelopes`."""
+    every stream)."""
     applied, seen, chunk = 0, 0, []
     timing = bar or RebuildProgress("", 0)
     whole = views.transaction() if views.scratch else nullcontext(None)
@@ -612,11 +609,7 @@ def _apply_in_chunks(
         counts = []
         for projection in projections:
             began = time.monotonic()
-            counts.append(
-                apply_envelopes(
-                    cur, projection, names[projection.name], chunk, first_time=first_time
-                )
-            )
+            counts.append(apply_envelopes(cur, projection, names[projection.name], chunk))
             timing.add(projection.name, time.monotonic() - began)
         return counts[0]
 
@@ -766,14 +759,12 @@ def rebuild_together(
                     fresh[projection.name] = live + 1
                     if scratch is None:
                         _clear_generations(cur, projection, live)
-                        names[projection.name] = create_generation(
-                            cur, projection, live + 1, late=True
-                        )
+                        names[projection.name] = create_generation(cur, projection, live + 1)
             if scratch is not None:
                 with scratch.transaction() as cur:
                     for projection in projections:
                         names[projection.name] = create_generation(
-                            cur, projection, fresh[projection.name], late=True
+                            cur, projection, fresh[projection.name]
                         )
             label = ", ".join(p.name for p in projections)
             log.info("rebuilding %s from %d events", label, expected)
@@ -797,17 +788,8 @@ def rebuild_together(
                         names,
                         _store_envelopes(encoder, reader, 0, top, read),
                         bar,
-                        # nothing applied yet: each stored event comes once, in order
-                        first_time=applied == 0,
                     )
             finish_deferred(built, projections, names, left, bar)
-            with built.transaction() as cur:  # the indexes only readers read, at once
-                for projection in projections:
-                    began = time.monotonic()
-                    build_late_indexes(
-                        cur, projection, names[projection.name], fresh[projection.name]
-                    )
-                    bar.add(projection.name, time.monotonic() - began)
             bar.summary(applied)
             if scratch is not None:
                 copied = time.monotonic()

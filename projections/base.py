@@ -292,11 +292,6 @@ class Projection:
     handlers: dict[str, Handler]
     serves: str
     indexes: list[str] = field(default_factory=list)
-    # Those of `indexes` that no handler and no `finish` reads (only the view's readers do): a
-    # rebuild makes them once its rows are all there (`build_late_indexes`), which sorts
-    # each once instead of keeping it in order row by row. Leaving an index out here only
-    # costs time; an index listed here that a handler reads would make it scan its table.
-    late_indexes: list[str] = field(default_factory=list)
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
     # What the view reads nothing from, said explicitly: event types, or stream types for all
@@ -483,11 +478,7 @@ def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
                 )
 
 
-def create_generation(
-    cur: Cursor, projection: Projection, generation: int, *, late: bool = False
-) -> dict[str, str]:
-    """The generation's tables and indexes (without its `late_indexes` when `late`: a rebuild
-    that makes them at its end, `build_late_indexes`)."""
+def create_generation(cur: Cursor, projection: Projection, generation: int) -> dict[str, str]:
     names = projection.table_names(generation)
     for base, ddl in projection.tables.items():
         cur.execute(ddl.format(name=names[base]))
@@ -531,17 +522,8 @@ def create_generation(
                 sorted(projection.parameters.items()),
             )
     for index in projection.indexes:
-        if not (late and index in projection.late_indexes):
-            cur.execute(index.format(g=generation, **names))
-    return names
-
-
-def build_late_indexes(
-    cur: Cursor, projection: Projection, names: dict[str, str], generation: int
-) -> None:
-    """The `late_indexes` of a generation created `late`, now that its rows are there."""
-    for index in projection.late_indexes:
         cur.execute(index.format(g=generation, **names))
+    return names
 
 
 def built_parameters(cur: Cursor, projection: Projection, names: dict[str, str]) -> dict[str, int]:
@@ -585,26 +567,17 @@ def current_generation(cur: Cursor, projection: Projection, *, lock: bool) -> in
 
 
 def apply_envelopes(
-    cur: Cursor,
-    projection: Projection,
-    names: dict[str, str],
-    envelopes: Iterable[dict[str, Any]],
-    *,
-    first_time: bool = False,
+    cur: Cursor, projection: Projection, names: dict[str, str], envelopes: Iterable[dict[str, Any]]
 ) -> int:
     """Apply what is new for this projection; returns how many events were applied.
 
     The tracking is read once per stream of the batch and written once per stream at its
     end, in the same transaction as the rows (after the projection's `batch` scope, if any,
     has done its end-of-batch work), and with it the counters the handlers added to
-    (`tally`) and the generation's progress (events applied, highest position).
-
-    `first_time`: each envelope reaches this generation once, and each stream's in order (a
-    rebuild reading the store from its start): nothing is new to look up, so the tracking is
-    not read, only written (an upsert: a stream's earlier events may be in an earlier batch)."""
+    (`tally`) and the generation's progress (events applied, highest position)."""
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
-    seen: dict[str, tuple[bool | None, int | None, int]] = {}
+    seen: dict[str, tuple[bool, int | None, int]] = {}
     before: dict[str, int] = {}  # stream_id -> the version tracked before this batch (0: none)
     deltas: dict[tuple[str, str], int] = {}
     scope = projection.batch(cur, names) if projection.batch is not None else nullcontext()
@@ -612,33 +585,20 @@ def apply_envelopes(
     try:
         with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
             for envelope in envelopes:
-                if first_time and envelope["stream_id"] not in seen:
-                    # applied up to the version before (in an earlier batch, or none)
-                    seen[envelope["stream_id"]] = (None, None, 0)
-                    before[envelope["stream_id"]] = envelope["version"] - 1
                 applied += _apply_one(cur, projection, names, envelope, seen, before)
     finally:
         _TALLY.reset(token)
-    inserts, updates, upserts = [], [], []
+    inserts, updates = [], []
     added, top = 0, 0
     for stream_id, (tracked, last, position) in seen.items():
         if not position:
             continue  # nothing new applied for this stream
         added += (last or 0) - before[stream_id]
         top = max(top, position)
-        if tracked is None:
-            upserts.append((stream_id, last, position))
-        elif tracked:
+        if tracked:
             updates.append((last, position, stream_id))
         else:
             inserts.append((stream_id, last, position))
-    if upserts:
-        cur.executemany(
-            f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)"
-            " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
-            " position = excluded.position",
-            upserts,
-        )
     if inserts:
         cur.executemany(
             f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)",
@@ -666,11 +626,10 @@ def _apply_one(
     projection: Projection,
     names: dict[str, str],
     envelope: dict[str, Any],
-    seen: dict[str, tuple[bool | None, int | None, int]],
+    seen: dict[str, tuple[bool, int | None, int]],
     before: dict[str, int],
 ) -> int:
-    """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied (`seen`:
-    stream -> (its tracking row exists, None when not looked up; last version; position))."""
+    """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied."""
     stream_id, version = envelope["stream_id"], envelope["version"]
     if stream_id in seen:
         tracked, last, _ = seen[stream_id]

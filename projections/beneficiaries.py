@@ -38,16 +38,11 @@ TABLES = {
         " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36))"
     ),
 }
-# Read by the view's readers only (its handlers find benefits by id, person and subject):
-# a rebuild makes them once its rows are all there (`Projection.late_indexes`).
-LATE_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program, status)",
-]
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program, status)",
     "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (household_id, subject)",
     "CREATE INDEX IF NOT EXISTS {benefits}_subject ON {benefits} (subject)",
     "CREATE INDEX IF NOT EXISTS {benefits}_provisional ON {benefits} (person_id)",
-    *LATE_INDEXES,
 ]
 
 
@@ -179,7 +174,6 @@ PROJECTION = Projection(
     },
     serves="program",
     indexes=INDEXES,
-    late_indexes=LATE_INDEXES,
     on_restriction=hide_person,
     on_erasure=erase_person,
     # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK;

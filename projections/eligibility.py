@@ -108,18 +108,12 @@ TABLES = {
         " PRIMARY KEY (household_id, program, subject))"
     ),
 }
-# Read by the view's readers only (the results are written at a rebuild's end, `finish`, and
-# found by primary key): a rebuild makes them once its rows are all there
-# (`Projection.late_indexes`).
-LATE_INDEXES = [
+INDEXES = [
     "CREATE INDEX IF NOT EXISTS {results}_program ON {results} (program, status, kelurahan)",
     "CREATE INDEX IF NOT EXISTS {results}_due ON {results} (changes_on)",
     "CREATE INDEX IF NOT EXISTS {results}_subject ON {results} (subject)",
-]
-INDEXES = [
     "CREATE INDEX IF NOT EXISTS {persons}_household ON {persons} (household_id)",
     "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
-    *LATE_INDEXES,
 ]
 
 STATUSES = ("eligible", "review", "ineligible")  # best first
@@ -1158,7 +1152,6 @@ PROJECTION = Projection(
     handlers=HANDLERS,
     serves="program",
     indexes=INDEXES,
-    late_indexes=LATE_INDEXES,
     # 2: the benefits' facts keep their start and termination (the pair rules on periods)
     # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
     version=3,

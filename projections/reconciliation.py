@@ -138,9 +138,7 @@ TABLES = {
         " PRIMARY KEY (kecamatan, kelurahan, reason))"
     ),
 }
-# Read by the view's readers only (its handlers find rows by household, subject and flag):
-# a rebuild makes them once its rows are all there (`Projection.late_indexes`).
-LATE_INDEXES = [
+INDEXES = [
     # the list without a place: in household id order from the index, no sort of every family
     "CREATE INDEX IF NOT EXISTS {households}_all ON {households} (disagrees, household_id)",
     "CREATE INDEX IF NOT EXISTS {disagreements}_all ON {disagreements} (reason, household_id)",
@@ -152,14 +150,11 @@ LATE_INDEXES = [
     " ON {disagreements} (reason, kelurahan, household_id)",
     "CREATE INDEX IF NOT EXISTS {disagreements}_kecamatan"
     " ON {disagreements} (reason, kecamatan, household_id)",
-]
-INDEXES = [
     "CREATE INDEX IF NOT EXISTS {members}_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {listed}_subject ON {listed} (subject)",
     "CREATE INDEX IF NOT EXISTS {flags}_flag ON {flags} (flag, household_id)",
     "CREATE INDEX IF NOT EXISTS {benefits}_household ON {benefits} (household_id)",
     "CREATE INDEX IF NOT EXISTS {benefits}_flag ON {benefits} (flag, household_id)",
-    *LATE_INDEXES,
 ]
 
 
@@ -682,7 +677,6 @@ PROJECTION = Projection(
     # what the sources say against the register: the registry's own work (Dinas Sosial)
     serves="registry",
     indexes=INDEXES,
-    late_indexes=LATE_INDEXES,
     only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
     on_erasure=erase_person,
     batch=batch,

@@ -82,18 +82,13 @@ TABLES = {
         " PRIMARY KEY (household_id, other_id, direction))"
     ),
 }
-# Read by the view's readers only (its handlers find rows by their primary keys and by subject):
-# a rebuild makes them once its rows are all there (`Projection.late_indexes`).
-LATE_INDEXES = [
+INDEXES = [
     "CREATE INDEX IF NOT EXISTS {kk_numbers}_kk ON {kk_numbers} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
-    "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
-]
-INDEXES = [
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
-    *LATE_INDEXES,
+    "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
 ]
 
 
@@ -397,7 +392,6 @@ PROJECTION = Projection(
     # the registry may keep restricted persons (shown with `restricted`)
     serves="registry",
     indexes=INDEXES,
-    late_indexes=LATE_INDEXES,
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
     # v4: every KK number a household held (kk_numbers) and split families' links;
     # v5: no name, birth date or address in clear (tokens), names found by keyed hashes;

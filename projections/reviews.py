@@ -38,15 +38,10 @@ TABLES = {
         " status VARCHAR(10) NOT NULL, decision VARCHAR(20))"
     ),
 }
-# Read by the view's readers only (its handlers find reviews by id, benefit and household):
-# a rebuild makes them once its rows are all there (`Projection.late_indexes`).
-LATE_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS {reviews}_queue ON {reviews} (status, deadline)",
-]
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {reviews}_queue ON {reviews} (status, deadline)",
     "CREATE INDEX IF NOT EXISTS {reviews}_benefit ON {reviews} (benefit_id)",
     "CREATE INDEX IF NOT EXISTS {reviews}_household ON {reviews} (household_id)",
-    *LATE_INDEXES,
 ]
 
 
@@ -142,7 +137,6 @@ PROJECTION = Projection(
     },
     serves="registry",
     indexes=INDEXES,
-    late_indexes=LATE_INDEXES,
     on_erasure=no_personal_data,
 )
 
@@ -199,7 +193,9 @@ def open_reviews(
         " ORDER BY deadline, opened_at, review_id LIMIT ? OFFSET ?",
         (today, *params, limit, offset),
     )
-    return [{**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows]
+    return [
+        {**dict(zip(COLUMNS, row[:-1], strict=True)), "overdue": bool(row[-1])} for row in rows
+    ]
 
 
 def all_rows(db: Database) -> dict[str, list[tuple]]:

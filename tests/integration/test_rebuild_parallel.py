@@ -6,7 +6,6 @@ as building in the views file itself."""
 from __future__ import annotations
 
 import hashlib
-import re
 
 import pytest
 
@@ -27,7 +26,8 @@ pytestmark = pytest.mark.integration
 # rebuilds must agree on is their sum, not which process's row holds it.
 SUMMED = {
     PROGRESS: "SELECT SUM(applied), MAX(position) FROM {table}",
-    COUNTS: "SELECT name, item, SUM(value) FROM {table} GROUP BY name, item HAVING SUM(value) <> 0",
+    COUNTS: "SELECT name, item, SUM(value) FROM {table} GROUP BY name, item"
+    " HAVING SUM(value) <> 0",
 }
 
 
@@ -98,48 +98,3 @@ def test_on_sqlite_the_scratch_file_build_equals_the_build_in_place(tmp_path):
     assert scratch == checksums(in_place)
     assert "(0 rows)" not in scratch["eligibility.results"]
     assert list(tmp_path.glob("*.rebuild-*")) == []  # no scratch file left behind
-
-
-def index_names(url: str) -> set[str]:
-    db = Database(DatabaseUrl.parse(url, "CASEWORK_VIEWS"))
-    try:
-        if db.kind == "sqlite":
-            return {row[0] for row in db.query("SELECT name FROM sqlite_master WHERE type='index'")}
-        return {row[0] for row in db.query("SELECT indexname FROM pg_indexes")}
-    finally:
-        db.close()
-
-
-def declared_indexes(url: str) -> set[str]:
-    """The names of the indexes every projection declares, on its live generation."""
-    db = Database(DatabaseUrl.parse(url, "CASEWORK_VIEWS"))
-    try:
-        found = set()
-        for projection in PROJECTIONS.values():
-            generation = db.query_one(
-                "SELECT generation FROM projection_state WHERE name=?", (projection.name,)
-            )[0]
-            names = projection.table_names(generation)
-            for ddl in projection.indexes:
-                statement = ddl.format(g=generation, **names)
-                found.add(re.search(r"INDEX IF NOT EXISTS (\S+) ON", statement).group(1))
-        return found
-    finally:
-        db.close()
-
-
-@pytest.mark.parametrize("in_place", [False, True])
-def test_a_rebuilt_generation_has_every_index_its_view_declares(backend, in_place):
-    """The indexes only readers read (`Projection.late_indexes`) are made at the rebuild's
-    end, in place as in the scratch file."""
-    store = seeded_store(backend)
-    views = backend["CASEWORK_VIEWS"]
-    rebuild(bootstrap(settings(store, views)), list(PROJECTIONS), workers=1, in_place=in_place)
-    late = {
-        re.search(r"EXISTS (\S+) ON", ddl).group(1)
-        for projection in PROJECTIONS.values()
-        for ddl in projection.late_indexes
-    }
-    assert len(late) >= 10  # eligibility's results, the register's, reconciliation's lists...
-    wanted = declared_indexes(views)
-    assert wanted - index_names(views) == set()

@@ -166,12 +166,3 @@ def test_the_report_and_the_api_disclose_by_the_same_declaration():
     assert {n for n in MEMBER_FIELDS if public[n] is None} == {
         n for n in MEMBER_FIELDS if FIELDS[n].stored is not Stored.CLEAR
     }
-
-
-@pytest.mark.parametrize("name", sorted(PROJECTIONS))
-def test_a_views_late_indexes_are_its_own_and_never_unique(name):
-    """`Projection.late_indexes` are made at a rebuild's end: each must be one of the view's
-    indexes, and none may be a constraint the rows must keep while they are written."""
-    projection = PROJECTIONS[name]
-    assert set(projection.late_indexes) <= set(projection.indexes)
-    assert not [ddl for ddl in projection.late_indexes if "UNIQUE" in ddl.upper()]
