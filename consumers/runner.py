@@ -723,7 +723,27 @@ def _rebuild_in_process(settings: Settings, names: list[str], in_place: bool) ->
     """A group of projections rebuilt in a worker process of `rebuild`."""
     if not logging.getLogger().handlers:  # a spawned process: log as the parent does
         configure_logging(settings.log_level)
+    _stop_with_parent()
     rebuild(bootstrap(settings), names, workers=1, in_place=in_place)
+
+
+def _stop_with_parent() -> None:
+    """A worker of `rebuild` ends when the `casework rebuild` that started it is gone
+    (stopped by a signal to it alone): it would otherwise go on using a core and swap its
+    views in after the rebuild was stopped. Its scratch file, if it has one, is then left
+    for the next rebuild to remove (`scratch_views`). Nothing is left half swapped: each swap
+    is one transaction."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns once the parent process has ended
+        log.warning("rebuild: stopped, the process that started this worker is gone")
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rebuild-parent", daemon=True).start()
 
 
 def rebuild_together(
@@ -840,9 +860,25 @@ def scratch_views(views: Database) -> Database:
     path = Path(f"{views.url.path}.rebuild-{os.getpid()}")
     for leftover in (path, Path(f"{path}-journal")):  # of a process that had this id
         leftover.unlink(missing_ok=True)
+    for other in path.parent.glob(f"{Path(views.url.path).name}.rebuild-*"):
+        owner = other.name.rsplit("-", 1)[-1] if not other.name.endswith("-journal") else ""
+        if owner.isdigit() and not _running(int(owner)):  # a rebuild stopped midway
+            other.unlink(missing_ok=True)
+            Path(f"{other}-journal").unlink(missing_ok=True)
     return Database(
         DatabaseUrl(url=f"sqlite:///{path}", kind="sqlite", path=str(path)), scratch=True
     )
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def discard(scratch: Database) -> None:
