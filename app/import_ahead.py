@@ -30,7 +30,7 @@ from marshmallow import Schema, ValidationError
 
 log = logging.getLogger(__name__)
 
-CHUNK = 100  # rows per chunk: the child checks three chunks in five (`_child_owns`), the parent two
+CHUNK = 100  # rows per chunk: the child checks the odd ones (`_child_owns`), the parent the rest
 MIN_BYTES = 64 * 1024  # smaller files: the fork would cost more than the child saves
 WAIT_SECONDS = 120.0  # a child that sends nothing for this long is given up on
 
@@ -103,9 +103,7 @@ class CheckAhead:
         self.live = True
 
     @classmethod
-    def start(
-        cls, paths: list[Path], run_child: Callable[[CheckAhead | ChildSide], None]
-    ) -> CheckAhead | None:
+    def start(cls, paths: list[Path], run_child: Callable[[ChildSide], None]) -> CheckAhead | None:
         """A child checking ahead, or None when it would not pay (small files) or cannot be
         forked safely (no fork on this system, or other threads running here)."""
         if sum(Path(p).stat().st_size for p in paths) < MIN_BYTES:

@@ -348,7 +348,8 @@ def check(
     with each problem rejected at the row and column its field came from (`columns`: field
     path -> (row, column), or what makes it when a problem is found; a field not listed falls
     to the first row given)."""
-    checked, problems = loaded(command, _schema(command, only), payload)
+    name = command if only is None else f"{command}[{','.join(only)}]"
+    checked, problems = loaded(name, _schema(command, only), payload)
     if problems is not None:
         _reject(problems, columns() if callable(columns) else columns, out)
     return checked

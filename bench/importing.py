@@ -1,8 +1,9 @@
 """Benchmark: `casework import` against a raw `eventsourcing` batched save of the same events.
 
 Casework side: `app.importer.Importer` importing a DTKS file (app/source_samples.py, one row
-per person) of new families into the store: reading and decoding the file, checking every
-row with the command schemas, and for each family RegisterHousehold, AddMember per member,
+per person) of new families into the store, as the CLI does (`own_process`: its rows checked
+on both cores, app/import_ahead.py): reading and decoding the file, checking every row with
+the command schemas, and for each family RegisterHousehold, AddMember per member,
 RecordSourceListing, through the command handlers, saved in batches of 100 families
 (`Casework.together`). Raw side: plain aggregates with the same events (a family registered,
 a member added per member, a listing; its KK and NIK claims) built from the same families
