@@ -149,6 +149,8 @@ _PLAIN = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _FRAME = frozenset(EVENT_FRAME)
 _TYPED = '"_type_"'  # how a transcoded value starts; only a key or a string can contain it
+# The stored JSON's first key, as the transcoder writes it: when the event was recorded
+_RECORDED = re.compile(rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"\\]{1,40})"\}')
 _ISO_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -263,12 +265,21 @@ class EnvelopeEncoder:
 
     def tracked(self, notification: Notification) -> dict[str, Any] | None:
         """What a view's tracking needs of a stored event whose data it does not read: its
-        stream, version, position and type, from the stored frame alone (the state is not
-        decoded); None where only the whole envelope will do (`envelope`)."""
+        stream, version, position, type and when it was recorded, from the stored frame
+        alone (the state is not decoded: the time is its first key); None where only the
+        whole envelope will do (`envelope`)."""
         if not self.capable or type(notification.originator_id) is not uuid.UUID:
             return None
         kind = self._event_type(notification.topic)
-        if kind is None:
+        stored = notification.state
+        if kind is None or type(stored) is not bytes:
+            return None
+        found = _RECORDED.match(stored)
+        if found is None:
+            return None
+        try:
+            recorded = _time_text(found.group(1).decode("ascii"))
+        except ValueError:
             return None
         return {
             "stream_id": str(notification.originator_id),
@@ -276,6 +287,7 @@ class EnvelopeEncoder:
             "version": notification.originator_version,
             "type": kind.type,
             "position": notification.id,
+            "recorded_at": recorded,
             "data": {},
         }
 

@@ -294,6 +294,10 @@ class Projection:
     indexes: list[str] = field(default_factory=list)
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
+    # The same, for handlers that read the envelope's frame only (its stream, version,
+    # position, type and `recorded_at`), never its data: a rebuild neither decodes nor
+    # reveals those events for this view (`reads`), and hands them over without data.
+    stream_touches: dict[str, Handler] = field(default_factory=dict)
     # What the view reads nothing from, said explicitly: event types, or stream types for all
     # their events. Every event type of the domain is handled or ignored by every view
     # (tests/unit/test_declarations.py), so a new event cannot be missed silently...
@@ -656,8 +660,10 @@ def _apply_one(
     if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
         _apply_restriction(cur, projection, names, envelope)
     else:
-        handler = projection.handlers.get(envelope["type"]) or projection.stream_handlers.get(
-            envelope["stream_type"]
+        handler = (
+            projection.handlers.get(envelope["type"])
+            or projection.stream_handlers.get(envelope["stream_type"])
+            or projection.stream_touches.get(envelope["stream_type"])
         )
         if handler is not None:
             handler(cur, names, envelope)

@@ -398,7 +398,7 @@ PROJECTION = Projection(
     # v6: households counted per kelurahan (the counts table) as they are registered and move;
     # v7: the kept counters renamed (kept_counts), apart from any view's own tables
     version=8,
-    stream_handlers={"Household": household_changed},
+    stream_touches={"Household": household_changed},  # its version and time only
     ignores=frozenset(
         {
             # streams without a household's members or address

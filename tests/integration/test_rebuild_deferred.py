@@ -101,3 +101,45 @@ def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches
     assert set(work["reconciliation"]) == families
     assert set(work["reconciliation"].values()) == {1}
     assert set(work["overview"]) >= families and set(work["overview"].values()) == {1}
+
+
+def test_the_registers_version_only_events_are_neither_decoded_nor_revealed_in_a_rebuild(
+    casework, settings, views_db, monkeypatch
+):
+    """The register reads of most household events only their version and time
+    (`Projection.stream_touches`): a rebuild hands them over from the stored frame, without
+    their data, and the households' versions and times equal those the runner keeps from the
+    whole envelopes."""
+    from projections import register
+
+    counted = seed_app(casework, 20, seed_value=29)
+    assert counted["IssueKtp"] > 0 and counted["RecordWelfareAssessment"] > 0
+    view = configured(settings)["register"]
+    assert not view.reads("Household", "KtpIssued")
+    assert not view.reads("Household", "WelfareAssessed")
+    assert view.reads("Household", "MemberAdded")
+    ensure_schema(views_db, PROJECTIONS.values())
+    notifications = casework.recorder.select_notifications(1, 1_000_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    types = Counter(envelope["type"] for envelope in envelopes)
+    assert types["KtpIssued"] > 0 and types["WelfareAssessed"] > 0
+    with views_db.transaction() as cur:
+        apply_all(cur, [view], envelopes)
+    live = register.all_rows(views_db)
+
+    revealed: Counter = Counter()
+    original = runner.reveal_with_retries
+
+    def counting(codec, envelope, live=True):
+        revealed[envelope["type"]] += 1
+        return original(codec, envelope, live=live)
+
+    monkeypatch.setattr(runner, "reveal_with_retries", counting)
+    rebuild(bootstrap(settings), ["register"], workers=1)
+
+    assert register.all_rows(views_db) == live
+    assert revealed["MemberAdded"] > 0
+    assert revealed["KtpIssued"] == 0 and revealed["WelfareAssessed"] == 0

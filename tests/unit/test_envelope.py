@@ -158,10 +158,11 @@ def test_every_seeded_event_is_identical_and_takes_the_fast_path(seeded):
 
 def test_what_tracking_needs_is_the_envelopes_own_without_decoding_the_state(seeded):
     """A rebuild tracks the events no view of its process reads from the frame alone
-    (`tracked`): the same stream, version, position and types as the whole envelope's."""
+    (`tracked`): the same stream, version, position, types and recording time as the whole
+    envelope's."""
     app, notifications = seeded
     encoder = EnvelopeEncoder(app, TENANT)
-    fields = ("stream_id", "stream_type", "version", "type", "position")
+    fields = ("stream_id", "stream_type", "version", "type", "position", "recorded_at")
     for notification in notifications:
         tracked = encoder.tracked(notification)
         envelope = encoder.envelope(notification)
