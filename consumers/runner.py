@@ -858,11 +858,11 @@ def scratch_views(views: Database) -> Database:
     """An empty scratch SQLite file beside the views file (same disk, its owner's only),
     for this process's rebuild."""
     path = Path(f"{views.url.path}.rebuild-{os.getpid()}")
-    for leftover in (path, Path(f"{path}-journal")):  # of a process that had this id
-        leftover.unlink(missing_ok=True)
+    # what a process that had this id left, and what rebuilds stopped midway left
+    prefix = f"{path.parent / Path(views.url.path).name}.rebuild-"
     for other in path.parent.glob(f"{Path(views.url.path).name}.rebuild-*"):
-        owner = other.name.rsplit("-", 1)[-1] if not other.name.endswith("-journal") else ""
-        if owner.isdigit() and not _running(int(owner)):  # a rebuild stopped midway
+        owner = str(other)[len(prefix) :]
+        if owner.isdigit() and (int(owner) == os.getpid() or not _running(int(owner))):
             other.unlink(missing_ok=True)
             Path(f"{other}-journal").unlink(missing_ok=True)
     return Database(
