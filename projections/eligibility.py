@@ -45,7 +45,7 @@ import calendar
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -528,14 +528,15 @@ def _cached_program(code: str, versions_text: str) -> SimpleNamespace:
 
 
 def _program(code: str, versions: list[dict[str, Any]]) -> SimpleNamespace:
-    in_force_on: dict[str, int] = {}  # day -> index of the version in force, -1 none (memo)
+    # day (a date or its ISO text) -> index of the version in force, -1 none (memo)
+    in_force_on: dict[dt.date | str, int] = {}
 
     def rules_at(on: dt.date | str) -> dict[str, Any] | None:
-        day = on.isoformat() if isinstance(on, dt.date) else str(on)
-        index = in_force_on.get(day)
+        index = in_force_on.get(on)  # by the date as given: no ISO text made on a hit
         if index is None:
+            day = on.isoformat() if isinstance(on, dt.date) else str(on)
             in_force = [i for i, r in enumerate(versions) if r["effective_from"] <= day]
-            index = in_force_on[day] = in_force[-1] if in_force else -1
+            index = in_force_on[on] = in_force[-1] if in_force else -1
         return dict(versions[index]) if index >= 0 else None
 
     return SimpleNamespace(code=code, rule_versions=versions, rules=versions[-1], rules_at=rules_at)
@@ -685,7 +686,6 @@ def _positions(
 ) -> list[int]:
     """The positions of the events behind one rule's answer."""
     member = facts["members"].get(subject, {})
-    benefits = [*facts["benefits"].values(), *elsewhere]
     found: list[int] = []
     if rule == "max_desil":
         # the assessment the answer used, or every source it names when they disagree
@@ -703,12 +703,17 @@ def _positions(
             for r in facts_now.get("pair_clashes", [])
             if r["rule"] == rule
         }
-        found = [p for b in benefits if b["benefit_id"] in clashing for p in b["positions"]]
+        found = [
+            p
+            for b in (*facts["benefits"].values(), *elsewhere)
+            if b["benefit_id"] in clashing
+            for p in b["positions"]
+        ]
     elif rule == "combinable_with":
         # the person's other benefits received on that day
         found = [
             p
-            for b in benefits
+            for b in (*facts["benefits"].values(), *elsewhere)
             if b["nik"] == subject and b["program"] != program and _received_on(b, day)
             for p in b["positions"]
         ]
@@ -724,6 +729,11 @@ def _received_on(benefit: dict[str, Any], day: dt.date) -> bool:
     return received is not None and received[0] <= day <= received[1]
 
 
+def _first_after(days: Iterable[dt.date], day: dt.date) -> dt.date | None:
+    future = [d for d in days if d > day]
+    return min(future) if future else None
+
+
 def _next_change(
     facts: dict[str, Any],
     program: SimpleNamespace,
@@ -731,31 +741,69 @@ def _next_change(
     day: dt.date,
     catalog: dict[str, SimpleNamespace],
     elsewhere: list[dict[str, Any]],
+    memo: dict[tuple, Any] | None = None,
 ) -> dt.date | None:
-    """The next day after `day` on which time alone can change this row's answer."""
-    later: list[dt.date] = []
-    later += [_day(r["effective_from"]) for r in program.rule_versions]
-    later += [_quarter_start(r["period"]) for r in facts["assessments"]]
-    for record in facts["nibs"]:
-        later += [_day(d) for d in (record["registered_on"], record["revoked_on"]) if d]
+    """The next day after `day` on which time alone can change this row's answer. `memo`:
+    one household's evaluation on `day`, where the parts every row of a program shares (its
+    rule versions, the assessments and NIBs) and each benefit's own days are found once."""
+    memo = {} if memo is None else memo
+    found: list[dt.date | None] = []
+    key = ("next", program.code)
+    if key not in memo:
+        later = [_day(r["effective_from"]) for r in program.rule_versions]
+        later += [_quarter_start(r["period"]) for r in facts["assessments"]]
+        for record in facts["nibs"]:
+            later += [_day(d) for d in (record["registered_on"], record["revoked_on"]) if d]
+        memo[key] = _first_after(later, day)
+    found.append(memo[key])
     for benefit in [*facts["benefits"].values(), *elsewhere]:
-        # the pair rules: a benefit starting, ending, or cut short by its termination
-        later += [_day(benefit["period_start"]), _day(benefit["period_end"]) + dt.timedelta(days=1)]
-        later += [_day(h["effective_date"]) for h in benefit["history"]]
+        # the pair rules: a benefit starting, ending, or cut short by its termination (the
+        # benefit is the same object for every row of the evaluation)
+        key = ("benefit", id(benefit))
+        if key not in memo:
+            later = [
+                _day(benefit["period_start"]),
+                _day(benefit["period_end"]) + dt.timedelta(days=1),
+                *(_day(h["effective_date"]) for h in benefit["history"]),
+            ]
+            memo[key] = (benefit, _first_after(later, day))  # kept alive: its id stays its own
+        found.append(memo[key][1])
         other = catalog.get(benefit["program"])
         if other is not None and benefit["nik"] == subject:  # combinability, both ways
-            later += [_day(r["effective_from"]) for r in other.rule_versions]
+            key = ("versions", other.code)
+            if key not in memo:
+                memo[key] = _first_after(
+                    (_day(r["effective_from"]) for r in other.rule_versions), day
+                )
+            found.append(memo[key])
     member = facts["members"].get(subject)
     if member is not None:
         rules = program.rules_at(day) or program.rules
         since = _residence_since(member)
         needed = rules.get("min_residence_months") or 0
+        later = []
         if since and needed:
             later.append(_add_months(_day(since), needed))
         if member.get("birth_date"):
             later.append(_birthday(member["birth_date"], _ADULT_AGE))
-    future = [d for d in later if d > day]
+        found.append(_first_after(later, day))
+    future = [d for d in found if d is not None]
     return min(future) if future else None
+
+
+# desil_source rules as JSON, by the rule object (a cached program's rule versions hold the
+# same one for every row; kept beside its text, so its id stays its own)
+_SOURCE_KEYS: dict[int, tuple[Any, str]] = {}
+
+
+def _source_key(rule: Any) -> str:
+    """The same text for the same `desil_source` rule (a memo key)."""
+    found = _SOURCE_KEYS.get(id(rule))
+    if found is None or found[0] is not rule:
+        if len(_SOURCE_KEYS) >= _PROGRAMS_KEPT:
+            _SOURCE_KEYS.clear()
+        found = _SOURCE_KEYS[id(rule)] = (rule, _sorted_json(rule))
+    return found[1]
 
 
 def _evaluate_row(
@@ -774,7 +822,7 @@ def _evaluate_row(
     household's evaluation share."""
     memo = {} if memo is None else memo
     facts, elsewhere = _without_own(facts, elsewhere or [], subject, program.code)
-    changes = _next_change(facts, program, subject, day, catalog, elsewhere)
+    changes = _next_change(facts, program, subject, day, catalog, elsewhere, memo)
     changes_on = changes.isoformat() if changes else None
     rules = program.rules_at(day)
     if rules is None:
@@ -808,7 +856,7 @@ def _evaluate_row(
     household = _household(facts)
     # the decile is the household's: one answer for every member and every program with the
     # same source rule (`memo`, one household's evaluation)
-    key = ("desil", day, _sorted_json(rules.get("desil_source")))
+    key = ("desil", day, _source_key(rules.get("desil_source")))
     desil = memo.get(key)
     if desil is None:
         desil = memo[key] = desil_facts(household, day, rules)
