@@ -556,8 +556,25 @@ def reconfigured(cur: Cursor, projection: Projection) -> dict[str, int] | None:
 
 
 def drop_generation(cur: Cursor, projection: Projection, generation: int) -> None:
-    for table in projection.table_names(generation).values():
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    """Drop a generation of the view's tables (of its current `version`).
+
+    On SQLite the views' connections zero what they free (`secure_delete`, for erasures);
+    the pages of a dropped generation are freed without it (`FAST`: their cells are not
+    rewritten): each erasure was applied to every generation of the view as it came
+    (`consumers.runner.erased_tables`), so what they still hold was never erased, and the
+    zeroing cost as much as writing the whole generation again (10.7 s of a 16 s swap at
+    40,000 families). Tables of an earlier `version`, which erasures did not reach, are still
+    dropped with zeroing (`drop_older_versions`)."""
+    sqlite = cur.db.kind == "sqlite"
+    if sqlite:
+        zeroing = cur.execute("PRAGMA secure_delete").fetchone()[0]
+        cur.execute("PRAGMA secure_delete=FAST")
+    try:
+        for table in projection.table_names(generation).values():
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+    finally:
+        if sqlite:
+            cur.execute(f"PRAGMA secure_delete={int(zeroing)}")
 
 
 def current_generation(cur: Cursor, projection: Projection, *, lock: bool) -> int:
