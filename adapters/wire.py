@@ -145,10 +145,9 @@ def decode(value: bytes | None) -> dict[str, Any]:
 # was written against (pyproject.toml; tests/unit/test_recorder.py checks the pin), and
 # tests/unit/test_envelope.py checks both paths give the same bytes.
 
-_PLAIN = json.JSONDecoder()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _FRAME = frozenset(EVENT_FRAME)
-_TYPED = '"_type_"'  # how a transcoded value starts; only a key or a string can contain it
+_TYPED = b'"_type_"'  # how a transcoded value starts; only a key or a string can contain it
 # The stored JSON's first key, as the transcoder writes it: when the event was recorded
 _RECORDED = re.compile(rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"\\]{1,40})"\}')
 _ISO_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00")
@@ -334,11 +333,10 @@ class EnvelopeEncoder:
         if kind is None or type(stored) is not bytes:
             return None
         try:
-            text = stored.decode("utf8")
-            if "\\" in text:
+            if b"\\" in stored:
                 return None  # escapes could spell a "_type_" key the count below would miss
-            state, end = _PLAIN.raw_decode(text)
-            if end != len(text) or type(state) is not dict:
+            state = orjson.loads(stored)  # one JSON document in UTF-8, or a ValueError
+            if type(state) is not dict:
                 return None
             # The mapper upcasts older versions; the current one it only drops from the data.
             if state.pop("class_version", 1) != kind.class_version:
@@ -351,7 +349,7 @@ class EnvelopeEncoder:
                 return None
             recorded = _time_text(recorded)
             data = {k: v for k, v in state.items() if k not in _FRAME}
-            typed = text.count(_TYPED) - 1
+            typed = stored.count(_TYPED) - 1
             if typed:
                 for key, value in data.items():
                     if type(value) is dict and "_type_" in value:
