@@ -24,7 +24,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -588,14 +588,20 @@ def current_generation(cur: Cursor, projection: Projection, *, lock: bool) -> in
 
 
 def apply_envelopes(
-    cur: Cursor, projection: Projection, names: dict[str, str], envelopes: Iterable[dict[str, Any]]
+    cur: Cursor,
+    projection: Projection,
+    names: dict[str, str],
+    envelopes: Iterable[dict[str, Any]],
+    untracked: Container[str] = (),
 ) -> int:
     """Apply what is new for this projection; returns how many events were applied.
 
     The tracking is read once per stream of the batch and written once per stream at its
     end, in the same transaction as the rows (after the projection's `batch` scope, if any,
     has done its end-of-batch work), and with it the counters the handlers added to
-    (`tally`) and the generation's progress (events applied, highest position)."""
+    (`tally`) and the generation's progress (events applied, highest position).
+    `untracked`: streams the caller knows this generation has no tracking of (a rebuild
+    into empty tables, for the streams none of its earlier batches had): not looked up."""
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
     seen: dict[str, tuple[bool, int | None, int]] = {}
@@ -606,7 +612,7 @@ def apply_envelopes(
     try:
         with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
             for envelope in envelopes:
-                applied += _apply_one(cur, projection, names, envelope, seen, before)
+                applied += _apply_one(cur, projection, names, envelope, seen, before, untracked)
     finally:
         _TALLY.reset(token)
     inserts, updates = [], []
@@ -649,11 +655,16 @@ def _apply_one(
     envelope: dict[str, Any],
     seen: dict[str, tuple[bool, int | None, int]],
     before: dict[str, int],
+    untracked: Container[str] = (),
 ) -> int:
     """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied."""
     stream_id, version = envelope["stream_id"], envelope["version"]
     if stream_id in seen:
         tracked, last, _ = seen[stream_id]
+    elif stream_id in untracked:
+        tracked, last = False, None
+        seen[stream_id] = (tracked, last, 0)
+        before[stream_id] = 0
     else:
         row = cur.execute(
             f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)

@@ -92,14 +92,25 @@ INDEXES = [
 ]
 
 
-def _name(cur: Cursor, names: dict[str, str], household_id: str, subject: str, person: dict) -> str:
+def _name(
+    cur: Cursor,
+    names: dict[str, str],
+    household_id: str,
+    subject: str,
+    person: dict,
+    *,
+    new_member: bool = False,
+) -> str:
     """The token of the person's name, its terms indexed for the search (replacing any
-    earlier ones of this member); an erased name is never found."""
+    earlier ones of this member, unless `new_member`: a member being added to the household
+    has none, since terms are only written with their member's row); an erased name is
+    never found."""
     name = sealed(person.get("name"))
-    cur.execute(
-        f"DELETE FROM {names['name_terms']} WHERE household_id=? AND subject=?",
-        (household_id, subject),
-    )
+    if not new_member:
+        cur.execute(
+            f"DELETE FROM {names['name_terms']} WHERE household_id=? AND subject=?",
+            (household_id, subject),
+        )
     if name.terms:
         registered_at, kelurahan = cur.execute(
             f"SELECT registered_at, kelurahan FROM {names['households']} WHERE id=?",
@@ -123,8 +134,8 @@ def _insert_member(
         f"SELECT COUNT(*) FROM {names['members']} WHERE household_id=?", (household_id,)
     ).fetchone()[0]
     who = identity(person["nik"])
-    name = _name(cur, names, household_id, who.subject, person)
-    cur.execute(
+    name = _name(cur, names, household_id, who.subject, person, new_member=True)
+    cur.execute(  # a member already in the household fails here, its terms with it
         f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token,"
         " name_token, birth_date_token, sex, relationship, status, seq, erased)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
