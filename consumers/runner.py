@@ -673,7 +673,9 @@ def finish_deferred(
         began = time.monotonic()
         with views.transaction() as cur:
             units = projection.finish.units(cur, names[projection.name], deferral)
-        finishing = RebuildProgress(f"{projection.name}, finishing", len(units), "families")
+        finishing = RebuildProgress(
+            f"{projection.name}, finishing", len(units), projection.finish.unit
+        )
         for at in range(0, len(units), FINISH_CHUNK):
             with views.transaction() as cur:
                 projection.finish.apply(cur, names[projection.name], units[at : at + FINISH_CHUNK])

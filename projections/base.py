@@ -82,6 +82,7 @@ class Finish:
 
     units: Callable[[Cursor, dict[str, str], Deferred], list[str]]
     apply: Callable[[Cursor, dict[str, str], list[str]], None]
+    unit: str = "families"  # what a unit is, for the progress line
 
 
 def left_in_order(cur: Cursor, names: dict[str, str], left: Deferred) -> list[str]:

@@ -173,3 +173,117 @@ def test_a_rebuild_reading_its_events_twice_applies_each_once(casework, settings
     assert (first, again) == (half, len(envelopes) - half)
     assert checksums(views_db, [view]) == live
     assert register.count_households(views_db) == 12
+
+
+def test_a_rebuilds_name_index_equals_the_one_kept_event_by_event(
+    casework, settings, views_db, monkeypatch
+):
+    """The register's rebuild writes the name terms at its end, in their key's order
+    (`register._write_terms`): with a family that moved, a member who left and came back under
+    another name, and an erased member, its rows and its searches are the runner's."""
+    from app.seed_data import kk_for, nik_for
+    from projections import register
+
+    meta = make_meta(SYSTEM, "api")
+
+    def person(name, born, sex, serial):
+        return {
+            "nik": nik_for("157101", born, sex, serial),
+            "name": name,
+            "birth_date": born.isoformat(),
+            "sex": sex,
+        }
+
+    budi = person("Budi Santoso", dt.date(1982, 4, 10), "M", 1)
+    siti = person("Siti Aminah", dt.date(1985, 3, 12), "F", 2)
+    dedi = person("Dedi Kurniawan", dt.date(1979, 1, 5), "M", 3)
+    rina = person("Rina Marlina", dt.date(1981, 7, 9), "F", 4)
+    ids = []
+    for serial, (head, wife) in enumerate(((budi, siti), (dedi, rina)), 1):
+        ids.append(
+            casework.register_household(
+                {
+                    "kk_number": kk_for("157101", dt.date(2010, 1, serial), serial),
+                    "kecamatan": "Telanaipura",
+                    "kelurahan": "Simpang IV Sipin",
+                    "address": f"Jl. Kenanga No. {serial}",
+                    "rt": "001",
+                    "rw": "002",
+                    "head": head,
+                },
+                meta,
+            ).stream_id
+        )
+        casework.add_member(
+            {"household_id": ids[-1], "person": wife, "relationship": "istri"}, meta
+        )
+    seed_app(casework, 6, seed_value=41)  # other families around them
+    casework.execute(
+        "RelocateHousehold",
+        {
+            "household_id": ids[0],
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Teluk Kenali",
+            "address": "Jl. Arif Rahman Hakim No. 12",
+            "rt": "003",
+            "rw": "001",
+            "moved_on": "2025-06-01",
+        },
+        meta,
+    )
+    casework.remove_member(
+        {
+            "household_id": ids[0],
+            "nik": siti["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-07-01",
+        },
+        meta,
+    )
+    casework.add_member(  # she comes back (MemberRejoined) under her full name
+        {
+            "household_id": ids[0],
+            "person": {**siti, "name": "Siti Rahmawati"},
+            "relationship": "istri",
+        },
+        meta,
+    )
+    casework.request_erasure(
+        {"household_id": ids[1], "nik": rina["nik"], "reason": "Permohonan tertulis subjek data."},
+        meta,
+    )
+    view = configured(settings)["register"]
+    ensure_schema(views_db, PROJECTIONS.values())
+    notifications = casework.recorder.select_notifications(1, 1_000_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    assert {"MemberRejoined", "HouseholdRelocated", "PersonalDataErased"} <= {
+        envelope["type"] for envelope in envelopes
+    }
+    with views_db.transaction() as cur:
+        apply_all(cur, [view], envelopes)
+
+    def search(query):
+        return [h["id"] for h in register.search(views_db, q=query, name_key=casework.name_key)]
+
+    live = register.all_rows(views_db)
+    searches = {q: search(q) for q in ("rahmawati", "siti", "aminah", "rina", "santoso", "kurn")}
+    # seeded families may share a word with them: each family is checked by its own id
+    assert all(ids[0] in searches[q] for q in ("rahmawati", "siti", "santoso"))
+    assert ids[0] not in searches["aminah"] and ids[1] not in searches["rina"]
+    assert ids[1] in searches["kurn"]
+    terms = live_tables(views_db, view)["name_terms"]
+    assert {
+        row[0]
+        for row in views_db.query(f"SELECT kelurahan FROM {terms} WHERE household_id=?", (ids[0],))
+    } == {"Teluk Kenali"}
+
+    monkeypatch.setattr(runner, "REBUILD_CHUNK", 7)  # the staged terms span many chunks
+    rebuild(bootstrap(settings), ["register"], workers=1)
+
+    assert register.all_rows(views_db) == live
+    assert {q: search(q) for q in searches} == searches
+    temporary = "sqlite_temp_master" if views_db.kind == "sqlite" else "pg_tables"
+    assert views_db.kind != "sqlite" or not views_db.query(f"SELECT name FROM {temporary}")
