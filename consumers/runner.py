@@ -606,10 +606,14 @@ def _apply_in_chunks(
     `streams`, for tables that were empty when the rebuild began: the hashes of the streams
     its chunks had so far (updated here). A stream whose hash is not there has no tracking
     yet, so it is not looked up (a look-up in a large table is a page read from the disk
-    cache; a shared hash only costs a look-up)."""
+    cache; a shared hash only costs a look-up). The projections then track in the first
+    one's table only (`shared_tracking`): each chunk goes to the others first, which read
+    the tracking as it was before the chunk, then to the first, which writes it; each
+    decides alike, since each had every chunk before."""
     applied, seen, chunk = 0, 0, []
     timing = bar or RebuildProgress("", 0)
     whole = views.transaction() if views.scratch else nullcontext(None)
+    shared = shared_tracking(projections, names) if streams is not None else None
 
     def write(cur: Cursor, chunk: list[dict]) -> int:
         counts = []
@@ -620,13 +624,21 @@ def _apply_in_chunks(
                 if key not in streams:
                     streams.add(key)
                     untracked.add(env["stream_id"])
-        for projection in projections:
+        for at, projection in reversed(list(enumerate(projections))):
             began = time.monotonic()
             counts.append(
-                apply_envelopes(cur, projection, names[projection.name], chunk, untracked)
+                apply_envelopes(
+                    cur,
+                    projection,
+                    names[projection.name],
+                    chunk,
+                    untracked,
+                    tracking=shared,
+                    writes_tracking=shared is None or at == 0,
+                )
             )
             timing.add(projection.name, time.monotonic() - began)
-        return counts[0]
+        return counts[-1]
 
     def committed(outer: Cursor | None, chunk: list[dict]) -> int:
         if outer is not None:
@@ -651,6 +663,22 @@ def _apply_in_chunks(
         began = time.monotonic()
     timing.add("commit", time.monotonic() - began)
     return applied
+
+
+def shared_tracking(projections: list[Projection], names: dict[str, dict[str, str]]) -> str:
+    """The tracking table of projections rebuilt together: the first one's."""
+    return names[projections[0].name]["tracking"]
+
+
+def copy_shared_tracking(
+    built: Database, projections: list[Projection], names: dict[str, dict[str, str]]
+) -> None:
+    """After a rebuild's chunks: each projection's tracking table gets the rows of the one
+    they shared (`_apply_in_chunks`), the others' being empty."""
+    shared = shared_tracking(projections, names)
+    with built.transaction() as cur:
+        for projection in projections[1:]:
+            cur.execute(f"INSERT INTO {names[projection.name]['tracking']} SELECT * FROM {shared}")
 
 
 FINISH_CHUNK = 1000  # units (households, families) per transaction of a rebuild's finish
@@ -828,6 +856,7 @@ def rebuild_together(
                         bar,
                         streams,
                     )
+            copy_shared_tracking(built, projections, names)
             finish_deferred(built, projections, names, left, bar)
             bar.summary(applied)
             if scratch is not None:

@@ -594,6 +594,8 @@ def apply_envelopes(
     names: dict[str, str],
     envelopes: Iterable[dict[str, Any]],
     untracked: Container[str] = (),
+    tracking: str | None = None,
+    writes_tracking: bool = True,
 ) -> int:
     """Apply what is new for this projection; returns how many events were applied.
 
@@ -602,7 +604,11 @@ def apply_envelopes(
     has done its end-of-batch work), and with it the counters the handlers added to
     (`tally`) and the generation's progress (events applied, highest position).
     `untracked`: streams the caller knows this generation has no tracking of (a rebuild
-    into empty tables, for the streams none of its earlier batches had): not looked up."""
+    into empty tables, for the streams none of its earlier batches had): not looked up.
+    `tracking`: the table the tracking is read from (and written to, unless not
+    `writes_tracking`) instead of the generation's own: views rebuilt together from the same
+    events track the same, so one table serves them all (`consumers.runner._apply_in_chunks`)."""
+    table = tracking or names["tracking"]
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
     seen: dict[str, tuple[bool, int | None, int]] = {}
@@ -613,7 +619,9 @@ def apply_envelopes(
     try:
         with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
             for envelope in envelopes:
-                applied += _apply_one(cur, projection, names, envelope, seen, before, untracked)
+                applied += _apply_one(
+                    cur, projection, table, names, envelope, seen, before, untracked
+                )
     finally:
         _TALLY.reset(token)
     inserts, updates = [], []
@@ -627,15 +635,12 @@ def apply_envelopes(
             updates.append((last, position, stream_id))
         else:
             inserts.append((stream_id, last, position))
-    if inserts:
+    if inserts and writes_tracking:
         cur.executemany(
-            f"INSERT INTO {names['tracking']} (stream_id, version, position) VALUES (?, ?, ?)",
-            inserts,
+            f"INSERT INTO {table} (stream_id, version, position) VALUES (?, ?, ?)", inserts
         )
-    if updates:
-        cur.executemany(
-            f"UPDATE {names['tracking']} SET version=?, position=? WHERE stream_id=?", updates
-        )
+    if updates and writes_tracking:
+        cur.executemany(f"UPDATE {table} SET version=?, position=? WHERE stream_id=?", updates)
     _add_counts(cur, names[COUNTS], deltas)
     if top:
         table = names[PROGRESS]
@@ -652,6 +657,7 @@ def apply_envelopes(
 def _apply_one(
     cur: Cursor,
     projection: Projection,
+    tracking: str,
     names: dict[str, str],
     envelope: dict[str, Any],
     seen: dict[str, tuple[bool, int | None, int]],
@@ -668,7 +674,7 @@ def _apply_one(
         before[stream_id] = 0
     else:
         row = cur.execute(
-            f"SELECT version FROM {names['tracking']} WHERE stream_id=?", (stream_id,)
+            f"SELECT version FROM {tracking} WHERE stream_id=?", (stream_id,)
         ).fetchone()
         tracked, last = row is not None, (row[0] if row is not None else None)
         seen[stream_id] = (tracked, last, 0)
