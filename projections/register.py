@@ -14,6 +14,8 @@ stays, marked `erased`.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,8 @@ from projections.base import (
     sealed,
     tally,
 )
+
+log = logging.getLogger("casework.projections")
 
 # The view's counter of households per kelurahan (`projections.base.tally`): the home page's
 # and /metrics' count, kept with the rows instead of counted per request.
@@ -466,18 +470,41 @@ def _void_terms(
     )
 
 
+# On SQLite, the page cache while the terms are sorted (KiB): SQLite's sort takes as much
+# memory again as the page cache before it spills to a file, and a rebuild's scratch file has
+# a large one (`adapters.db.SCRATCH_CACHE_KIB`): the process would grow by that much.
+SORT_CACHE_KIB = 32 * 1024
+
+
 def _write_terms(cur: Cursor, names: dict[str, str], units: list[str]) -> None:
     """The rebuild's end: the staged terms still counting, into `name_terms` in its key's
     order (its subject index made again after them, as one sort instead of 4 million inserts
     at random places)."""
     if _STAGED not in units:
         return
+    began = time.monotonic()
+    sqlite = cur.db.kind == "sqlite"
+    if sqlite:
+        cache = cur.execute("PRAGMA cache_size").fetchone()[0]
+        cur.execute(f"PRAGMA cache_size={-SORT_CACHE_KIB}")
+    try:
+        count = _write_staged_terms(cur, names)
+    finally:
+        if sqlite:
+            cur.execute(f"PRAGMA cache_size={int(cache)}")
+    log.info(
+        "rebuild of register: %d name terms written in %.1f s", count, time.monotonic() - began
+    )
+
+
+def _write_staged_terms(cur: Cursor, names: dict[str, str]) -> int:
     staged, voided = f"{names['name_terms']}_staged", f"{names['name_terms']}_voided"
     terms, households = names["name_terms"], names["households"]
     subject_index = f"{terms}_subject"
+    log.info("rebuild of register: writing the staged name terms in their key's order")
     cur.execute(f"CREATE INDEX {voided}_subject ON {voided} (subject)")
     cur.execute(f"DROP INDEX IF EXISTS {subject_index}")
-    cur.execute(
+    written = cur.execute(
         f"INSERT INTO {terms} (term, household_id, subject, registered_at, kelurahan)"
         f" SELECT s.term, s.household_id, s.subject, h.registered_at, h.kelurahan"
         f" FROM {staged} AS s JOIN {households} AS h ON h.id = s.household_id"
@@ -485,10 +512,11 @@ def _write_terms(cur: Cursor, names: dict[str, str], units: list[str]) -> None:
         "  AND (v.household_id IS NULL OR v.household_id = s.household_id)"
         "  AND (v.position IS NULL OR v.position > s.position))"
         " ORDER BY s.term, h.registered_at, s.household_id, s.subject"
-    )
+    ).rowcount
     cur.execute(f"CREATE INDEX IF NOT EXISTS {subject_index} ON {terms} (subject)")
     cur.execute(f"DROP TABLE {staged}")
     cur.execute(f"DROP TABLE {voided}")
+    return written
 
 
 def _left_terms(cur: Cursor, names: dict[str, str], left: Deferred) -> list[str]:

@@ -166,7 +166,7 @@ def test_a_rebuild_reading_its_events_twice_applies_each_once(casework, settings
     with views_db.transaction() as cur:
         names = {view.name: create_generation(cur, view, 2)}
         cur.execute("UPDATE projection_state SET generation=2 WHERE name=?", (view.name,))
-    streams: set[int] = set()
+    streams = runner.SeenStreams()
     half = len(envelopes) // 2
     first = runner._apply_in_chunks(views_db, [view], names, envelopes[:half], None, streams)
     again = runner._apply_in_chunks(views_db, [view], names, envelopes, None, streams)
