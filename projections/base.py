@@ -240,27 +240,34 @@ def sealed(value: Any) -> Sealed:
     raise ValueError("a personal field not revealed by projections.base.reveal")
 
 
-def _kept(codec: Codec, stored: Any, opened: Any, key: Any) -> Any:
-    """`opened` (a fresh copy made by `Codec.reveal`) with each personal text or date that was
-    a token in `stored` an `Opened` knowing its token (and, for a name, its terms)."""
+def _opened(codec: Codec, stored: Any, key: Any) -> Any:
+    """A copy of `stored` with every token opened (`Codec.open`, keys included), each personal
+    text or date an `Opened` knowing its token (and, for a name, its terms): what
+    `Codec.reveal` gives, wrapped, in one walk."""
     kind = type(stored)
     if kind is str:
-        if stored[:4] != PREFIX or type(opened) is not str or opened == ERASED:
-            return opened
+        if stored[:4] != PREFIX:
+            return stored
+        opened = codec.open(stored)
+        if type(opened) is not str or opened == ERASED:
+            return opened  # an identifier (`Revealed`), a value, or an erasure marker
         found = Opened(opened)
         found.token = stored
         if key in SEARCHED_FIELDS:
             found._codec = codec
         return found
-    if kind is dict and type(opened) is dict and len(stored) == len(opened):
-        for (name, item), shown in zip(stored.items(), list(opened), strict=True):
-            if type(item) in (str, dict, list):
-                opened[shown] = _kept(codec, item, opened[shown], name)
-    elif kind is list and type(opened) is list and len(stored) == len(opened):
-        for at, item in enumerate(stored):
-            if type(item) in (str, dict, list):
-                opened[at] = _kept(codec, item, opened[at], key)
-    return opened
+    if kind is dict:
+        out = {}
+        for name, item in stored.items():
+            shown = codec.open(name) if type(name) is str and name[:4] == PREFIX else name
+            out[shown] = _opened(codec, item, name) if type(item) in _WALKED else item
+        return out
+    if kind is list:
+        return [_opened(codec, item, key) if type(item) in _WALKED else item for item in stored]
+    return stored
+
+
+_WALKED = (str, dict, list)
 
 
 def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +276,7 @@ def reveal(codec: Codec, envelope: dict[str, Any]) -> dict[str, Any]:
     into what a view may keep, each other personal text or date an `Opened` that `sealed`
     does. Tokens are in `data` and in free-text meta such as `reason`."""
     opened = dict(envelope)
-    opened["data"] = _kept(codec, envelope["data"], codec.reveal(envelope["data"]), None)
+    opened["data"] = _opened(codec, envelope["data"], None)
     reason = envelope.get("reason")  # the only free text of the envelope outside its data
     if type(reason) is str and reason[:4] == PREFIX:
         opened["reason"] = codec.open(reason)
