@@ -272,7 +272,8 @@ def test_the_erasure_reaches_every_generation_a_rebuild_keeps(system):
             names = create_generation(cur, projection, 2)
             apply_envelopes(cur, projection, names, history)
             cur.execute("UPDATE projection_state SET generation=2 WHERE name=?", (projection.name,))
-    her_word = system.writer.name_key("aminah")  # in both generations' name terms
+    # in both generations' name terms
+    her_word = str(register.term_key(system.writer.name_key("aminah")))
     assert system.cells().count(her_word) == 2
 
     system.erase(hid, WIFE["nik"])
