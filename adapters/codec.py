@@ -252,6 +252,7 @@ class Codec:
         # counted (`getsizeof=len`), the stored one is about as long, so half the budget each
         self._revealed = Lru(_REVEALED_BUDGET // 2, getsizeof=len)
         self._aeads = Lru(hot)  # subject -> its key (None once erased)
+        self._last_key: tuple[str, AESGCM | None] = ("", None)  # the one `_open` used last
         self._fresh: Callable[[], None] | None = getattr(ring, "fresh", None)
         listeners = getattr(ring, "listeners", None)
         if listeners is not None:
@@ -312,6 +313,7 @@ class Codec:
 
     def forget(self) -> None:
         """Drop cached subjects and values (after an erasure anywhere)."""
+        self._last_key = ("", None)
         self._subjects.clear()
         self._opened.clear()
         self._aeads.clear()
@@ -479,10 +481,15 @@ class Codec:
             raw = binascii.a2b_base64(token[39:])
         except binascii.Error:
             return token
-        aead = self._aeads.get(subject, _MISSING)
-        if aead is _MISSING:
-            aead = self.ring.key(subject)
-            self._aeads.put(subject, aead)
+        last = self._last_key  # a person's tokens come together: their key, kept at hand
+        if last[0] == subject:
+            aead = last[1]
+        else:
+            aead = self._aeads.get(subject, _MISSING)
+            if aead is _MISSING:
+                aead = self.ring.key(subject)
+                self._aeads.put(subject, aead)
+            self._last_key = (subject, aead)
         plain = None
         if aead is not None:
             plain = aead.decrypt(raw[:12], raw[12:], token[4:38].encode()).decode()
