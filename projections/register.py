@@ -125,7 +125,7 @@ def _name(
     staging = _staging(cur, names)
     if staging is not None:  # a rebuild: the terms are written at its end (`_write_terms`)
         if not new_member:
-            _void_terms(cur, names, household_id, subject, position)
+            _void_terms(cur, staging, household_id, subject, position)
         if name.terms:
             cur.executemany(
                 f"INSERT INTO {staging['staged']} (term, household_id, subject, position)"
@@ -422,22 +422,23 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
         (marker.token, ERASED, subject),
     )
     cur.execute(f"DELETE FROM {names['name_terms']} WHERE subject=?", (subject,))
-    if _staging(cur, names) is not None:  # a rebuild: none of the terms staged so far
-        _void_terms(cur, names, None, subject, None)
+    staging = _staging(cur, names)
+    if staging is not None:  # a rebuild: none of the terms staged so far
+        _void_terms(cur, staging, None, subject, None)
 
 
 # --- a rebuild's name terms ------------------------------------------------------------------
 # A rebuild does not write each member's terms into `name_terms` as its events come: that
 # table's two indexes, keyed by hashes, are written at random places, which at the city's size
-# (4 million terms, 1.7 GB) is a page read from the disk cache per term. The terms are appended
-# instead to a temporary table of the rebuild's connection (`staged`), with the position of the
-# event that gave them; a member whose terms a later event replaces (rejoining) or removes (an
-# erasure) is noted in another (`voided`: the terms staged before that position no longer
-# count). At the rebuild's end (`Finish`), the terms still counting are written in the order of
-# `name_terms`' key, each with its household's registration time and present kelurahan, as the
-# events would have left them (a move updates the terms' kelurahan); both temporary tables are
-# dropped. A rebuild is one connection: a temporary table lasts as long as it, and is gone with
-# it if the rebuild stops.
+# (4.2 million terms, over a gigabyte) is a page read from the disk cache per term. The terms
+# are appended instead to a temporary table of the rebuild's connection (`staged`), with the
+# position of the event that gave them; a member whose terms a later event replaces (rejoining)
+# or removes (an erasure) is noted in another (`voided`: the terms staged before that position
+# no longer count). At the rebuild's end (`Finish`), the terms still counting are written in the
+# order of `name_terms`' key, each with its household's registration time and present
+# kelurahan, as the events would have left them (a move updates the terms' kelurahan); both
+# temporary tables are dropped. A rebuild is one connection: a temporary table lasts as long
+# as it, and is gone with it if the rebuild stops.
 _STAGED = "name terms"  # the unit the rebuild's batches mark (`Deferred`) once they stage some
 
 
@@ -466,12 +467,14 @@ def _staging(cur: Cursor, names: dict[str, str]) -> dict[str, str] | None:
 
 
 def _void_terms(
-    cur: Cursor, names: dict[str, str], household_id: str | None, subject: str, position: int | None
+    cur: Cursor,
+    staging: dict[str, str],
+    household_id: str | None,
+    subject: str,
+    position: int | None,
 ) -> None:
     """The member's terms staged before `position` no longer count (all of them: None), in
     this household (every household of the person: None)."""
-    staging = _staging(cur, names)
-    assert staging is not None
     cur.execute(
         f"INSERT INTO {staging['voided']} (household_id, subject, position) VALUES (?, ?, ?)",
         (household_id, subject, position),
@@ -560,7 +563,7 @@ PROJECTION = Projection(
     # v7: the kept counters renamed (kept_counts), apart from any view's own tables;
     # v8: each name term with its household's registration time and kelurahan (the search
     # by name reads one term's key newest first); v9: the terms as 64-bit integers
-    # (`term_key`), not 64 hex digits (a third of the view's size at the city's)
+    # (`term_key`), not 64 hex digits (484 MB less at the city's size)
     version=9,
     stream_touches={"Household": household_changed},  # its version and time only
     ignores=frozenset(
