@@ -33,6 +33,14 @@ SUMMED = {
 }
 
 
+def stored_envelopes(casework) -> list[dict]:
+    """Every stored event, as the runner reveals it."""
+    return [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in casework.recorder.select_notifications(1, 1_000_000)
+    ]
+
+
 def checksums(views_db, projections) -> dict[str, str]:
     found = {}
     for projection in projections:
@@ -57,11 +65,7 @@ def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches
     )
     projections = [configured(settings)[name] for name in DEFERRING]
     ensure_schema(views_db, PROJECTIONS.values())
-    notifications = casework.recorder.select_notifications(1, 1_000_000)
-    envelopes = [
-        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
-        for n in notifications
-    ]
+    envelopes = stored_envelopes(casework)
     rng = random.Random(4)
     while envelopes:  # the runner: batches of random size, each doing its work at its end
         size = rng.randint(1, 40)
@@ -119,11 +123,7 @@ def test_the_registers_version_only_events_are_neither_decoded_nor_revealed_in_a
     assert not view.reads("Household", "WelfareAssessed")
     assert view.reads("Household", "MemberAdded")
     ensure_schema(views_db, PROJECTIONS.values())
-    notifications = casework.recorder.select_notifications(1, 1_000_000)
-    envelopes = [
-        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
-        for n in notifications
-    ]
+    envelopes = stored_envelopes(casework)
     types = Counter(envelope["type"] for envelope in envelopes)
     assert types["KtpIssued"] > 0 and types["WelfareAssessed"] > 0
     with views_db.transaction() as cur:
@@ -155,11 +155,7 @@ def test_a_rebuild_reading_its_events_twice_applies_each_once(casework, settings
     seed_app(casework, 12, seed_value=31)
     view = configured(settings)["register"]
     ensure_schema(views_db, PROJECTIONS.values())
-    notifications = casework.recorder.select_notifications(1, 1_000_000)
-    envelopes = [
-        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
-        for n in notifications
-    ]
+    envelopes = stored_envelopes(casework)
     with views_db.transaction() as cur:
         apply_all(cur, [view], envelopes)
     live = checksums(views_db, [view])
@@ -181,19 +177,11 @@ def test_a_rebuilds_name_index_equals_the_one_kept_event_by_event(
     """The register's rebuild writes the name terms at its end, in their key's order
     (`register._write_terms`): with a family that moved, a member who left and came back under
     another name, and an erased member, its rows and its searches are the runner's."""
-    from app.seed_data import kk_for, nik_for
+    from app.seed_data import kk_for
     from projections import register
+    from tests.integration.test_name_search import person
 
     meta = make_meta(SYSTEM, "api")
-
-    def person(name, born, sex, serial):
-        return {
-            "nik": nik_for("157101", born, sex, serial),
-            "name": name,
-            "birth_date": born.isoformat(),
-            "sex": sex,
-        }
-
     budi = person("Budi Santoso", dt.date(1982, 4, 10), "M", 1)
     siti = person("Siti Aminah", dt.date(1985, 3, 12), "F", 2)
     dedi = person("Dedi Kurniawan", dt.date(1979, 1, 5), "M", 3)
@@ -254,11 +242,7 @@ def test_a_rebuilds_name_index_equals_the_one_kept_event_by_event(
     )
     view = configured(settings)["register"]
     ensure_schema(views_db, PROJECTIONS.values())
-    notifications = casework.recorder.select_notifications(1, 1_000_000)
-    envelopes = [
-        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
-        for n in notifications
-    ]
+    envelopes = stored_envelopes(casework)
     assert {"MemberRejoined", "HouseholdRelocated", "PersonalDataErased"} <= {
         envelope["type"] for envelope in envelopes
     }
