@@ -615,7 +615,7 @@ def apply_envelopes(
     `tracking`: the table the tracking is read from (and written to, unless not
     `writes_tracking`) instead of the generation's own: views rebuilt together from the same
     events track the same, so one table serves them all (`consumers.runner._apply_in_chunks`)."""
-    table = tracking or names["tracking"]
+    tracked_in = tracking or names["tracking"]
     applied = 0
     # stream_id -> (tracked in the table before this batch, last version, its position)
     seen: dict[str, tuple[bool, int | None, int]] = {}
@@ -627,7 +627,7 @@ def apply_envelopes(
         with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
             for envelope in envelopes:
                 applied += _apply_one(
-                    cur, projection, table, names, envelope, seen, before, untracked
+                    cur, projection, tracked_in, names, envelope, seen, before, untracked
                 )
     finally:
         _TALLY.reset(token)
@@ -644,10 +644,10 @@ def apply_envelopes(
             inserts.append((stream_id, last, position))
     if inserts and writes_tracking:
         cur.executemany(
-            f"INSERT INTO {table} (stream_id, version, position) VALUES (?, ?, ?)", inserts
+            f"INSERT INTO {tracked_in} (stream_id, version, position) VALUES (?, ?, ?)", inserts
         )
     if updates and writes_tracking:
-        cur.executemany(f"UPDATE {table} SET version=?, position=? WHERE stream_id=?", updates)
+        cur.executemany(f"UPDATE {tracked_in} SET version=?, position=? WHERE stream_id=?", updates)
     _add_counts(cur, names[COUNTS], deltas)
     if top:
         table = names[PROGRESS]

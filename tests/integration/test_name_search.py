@@ -52,29 +52,56 @@ def project(web, projections=(register.PROJECTION,)) -> None:
         apply_batch(svc.views, projection, envelopes)
 
 
+def register_family(
+    casework, serial: int, head: dict, others: list[dict], relationship: str
+) -> str:
+    """A household in Simpang IV Sipin (KK and address by `serial`), its head and the others
+    added with this relationship; its id."""
+    meta = make_meta(SYSTEM, "api")
+    stored = casework.register_household(
+        {
+            "kk_number": kk_for(REGION, dt.date(2010, 1, serial), serial),
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Simpang IV Sipin",
+            "address": f"Jl. Kenanga No. {serial}",
+            "rt": "001",
+            "rw": "002",
+            "head": head,
+        },
+        meta,
+    )
+    for other in others:
+        casework.add_member(
+            {"household_id": stored.stream_id, "person": other, "relationship": relationship},
+            meta,
+        )
+    return stored.stream_id
+
+
+def move_to_teluk_kenali(casework, household_id: str) -> None:
+    """The household moves from Simpang IV Sipin to Teluk Kenali (same kecamatan)."""
+    casework.execute(
+        "RelocateHousehold",
+        {
+            "household_id": household_id,
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Teluk Kenali",
+            "address": "Jl. Arif Rahman Hakim No. 12",
+            "rt": "003",
+            "rw": "001",
+            "moved_on": "2025-06-01",
+        },
+        make_meta(SYSTEM, "api"),
+    )
+
+
 def families(web) -> dict[str, str]:
     """Three households, registered in this order: Siti Aminah with Budi Santoso, then Dédi
     Nur'aini Santoso, then Aminah Rahmawati. Their ids by head."""
-    casework, meta = web.extensions["casework"].casework, make_meta(SYSTEM, "api")
+    casework = web.extensions["casework"].casework
     ids = {}
     for serial, (head, others) in enumerate(((SITI, [BUDI]), (DEDI, []), (AMINAH, [])), 1):
-        stored = casework.register_household(
-            {
-                "kk_number": kk_for(REGION, dt.date(2010, 1, serial), serial),
-                "kecamatan": "Telanaipura",
-                "kelurahan": "Simpang IV Sipin",
-                "address": f"Jl. Kenanga No. {serial}",
-                "rt": "001",
-                "rw": "002",
-                "head": head,
-            },
-            meta,
-        )
-        for other in others:
-            casework.add_member(
-                {"household_id": stored.stream_id, "person": other, "relationship": "suami"}, meta
-            )
-        ids[head["name"]] = stored.stream_id
+        ids[head["name"]] = register_family(casework, serial, head, others, "suami")
     project(web)
     return ids
 
@@ -193,19 +220,7 @@ def test_a_search_in_an_area_finds_a_family_where_it_lives_now(web):
     found in its new kelurahan, no longer in the old one, and the newest family comes first."""
     ids = families(web)
     svc = web.extensions["casework"]
-    svc.casework.execute(
-        "RelocateHousehold",
-        {
-            "household_id": ids[SITI["name"]],
-            "kecamatan": "Telanaipura",
-            "kelurahan": "Teluk Kenali",
-            "address": "Jl. Arif Rahman Hakim No. 12",
-            "rt": "003",
-            "rw": "001",
-            "moved_on": "2025-06-01",
-        },
-        make_meta(SYSTEM, "api"),
-    )
+    move_to_teluk_kenali(svc.casework, ids[SITI["name"]])
     project(web)
 
     def area(query: str, *kelurahan: str) -> list[str]:

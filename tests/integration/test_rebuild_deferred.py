@@ -177,48 +177,20 @@ def test_a_rebuilds_name_index_equals_the_one_kept_event_by_event(
     """The register's rebuild writes the name terms at its end, in their key's order
     (`register._write_terms`): with a family that moved, a member who left and came back under
     another name, and an erased member, its rows and its searches are the runner's."""
-    from app.seed_data import kk_for
     from projections import register
-    from tests.integration.test_name_search import person
+    from tests.integration.test_name_search import move_to_teluk_kenali, person, register_family
 
     meta = make_meta(SYSTEM, "api")
     budi = person("Budi Santoso", dt.date(1982, 4, 10), "M", 1)
     siti = person("Siti Aminah", dt.date(1985, 3, 12), "F", 2)
     dedi = person("Dedi Kurniawan", dt.date(1979, 1, 5), "M", 3)
     rina = person("Rina Marlina", dt.date(1981, 7, 9), "F", 4)
-    ids = []
-    for serial, (head, wife) in enumerate(((budi, siti), (dedi, rina)), 1):
-        ids.append(
-            casework.register_household(
-                {
-                    "kk_number": kk_for("157101", dt.date(2010, 1, serial), serial),
-                    "kecamatan": "Telanaipura",
-                    "kelurahan": "Simpang IV Sipin",
-                    "address": f"Jl. Kenanga No. {serial}",
-                    "rt": "001",
-                    "rw": "002",
-                    "head": head,
-                },
-                meta,
-            ).stream_id
-        )
-        casework.add_member(
-            {"household_id": ids[-1], "person": wife, "relationship": "istri"}, meta
-        )
+    ids = [
+        register_family(casework, serial, head, [wife], "istri")
+        for serial, (head, wife) in enumerate(((budi, siti), (dedi, rina)), 1)
+    ]
     seed_app(casework, 6, seed_value=41)  # other families around them
-    casework.execute(
-        "RelocateHousehold",
-        {
-            "household_id": ids[0],
-            "kecamatan": "Telanaipura",
-            "kelurahan": "Teluk Kenali",
-            "address": "Jl. Arif Rahman Hakim No. 12",
-            "rt": "003",
-            "rw": "001",
-            "moved_on": "2025-06-01",
-        },
-        meta,
-    )
+    move_to_teluk_kenali(casework, ids[0])
     casework.remove_member(
         {
             "household_id": ids[0],
