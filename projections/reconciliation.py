@@ -223,12 +223,9 @@ def months_before(period: str, newest: str) -> int:
 def _set_member(cur: Cursor, names: dict[str, str], household_id: str, nik: Any, status: str):
     who = identity(nik)
     cur.execute(
-        f"DELETE FROM {names['members']} WHERE household_id=? AND subject=?",
-        (household_id, who.subject),
-    )
-    cur.execute(
         f"INSERT INTO {names['members']} (household_id, subject, nik_hash, nik_token, status)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (household_id, subject) DO UPDATE"
+        " SET nik_hash=excluded.nik_hash, nik_token=excluded.nik_token, status=excluded.status",
         (household_id, who.subject, who.hash, who.token, status),
     )
 
@@ -242,9 +239,11 @@ def _member_status(cur: Cursor, names: dict[str, str], household_id: str, nik: A
 
 def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data, household_id = envelope["data"], envelope["stream_id"]
-    cur.execute(f"DELETE FROM {names['households']} WHERE household_id=?", (household_id,))
-    cur.execute(
-        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)",
+    cur.execute(  # a household registered again starts over (as a fresh row's defaults)
+        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)"
+        " ON CONFLICT (household_id) DO UPDATE SET kecamatan=excluded.kecamatan,"
+        " kelurahan=excluded.kelurahan, counted_kecamatan=NULL, counted_kelurahan=NULL,"
+        " listed=0, disagrees=0, reasons=''",
         (household_id, data["kecamatan"], data["kelurahan"]),
     )
     _set_member(cur, names, household_id, data["head"]["nik"], "active")
@@ -300,18 +299,11 @@ def _keep_desil(
     cur: Cursor, names: dict[str, str], household_id: str, source: str, period: str, desil: int
 ) -> None:
     """The source's latest decile: a later period (or the same one, recorded later) wins."""
-    row = cur.execute(
-        f"SELECT period FROM {names['deciles']} WHERE household_id=? AND source=?",
-        (household_id, source),
-    ).fetchone()
-    if row is not None and row[0] > period:
-        return
+    table = names["deciles"]
     cur.execute(
-        f"DELETE FROM {names['deciles']} WHERE household_id=? AND source=?",
-        (household_id, source),
-    )
-    cur.execute(
-        f"INSERT INTO {names['deciles']} (household_id, source, period, desil) VALUES (?, ?, ?, ?)",
+        f"INSERT INTO {table} (household_id, source, period, desil) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (household_id, source) DO UPDATE SET period=excluded.period,"
+        f" desil=excluded.desil WHERE {table}.period <= excluded.period",
         (household_id, source, period, desil),
     )
 
@@ -337,8 +329,9 @@ def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[s
         _mark(cur, names, household_id)
         return
     key = (household_id, source)
-    for table in ("listings", "listed", "flags"):
-        cur.execute(f"DELETE FROM {names[table]} WHERE household_id=? AND source=?", key)
+    if row is not None:  # the earlier listing's rows (a listing's rows come only with it)
+        for table in ("listings", "listed", "flags"):
+            cur.execute(f"DELETE FROM {names[table]} WHERE household_id=? AND source=?", key)
     cur.execute(
         f"INSERT INTO {names['listings']} (household_id, source, period, reference, desil,"
         " benefits, kk_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -377,10 +370,10 @@ def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[s
 
 def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
-    cur.execute(f"DELETE FROM {names['benefits']} WHERE benefit_id=?", (data["benefit_id"],))
     cur.execute(
         f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, status)"
-        " VALUES (?, ?, ?, 'active')",
+        " VALUES (?, ?, ?, 'active') ON CONFLICT (benefit_id) DO UPDATE"
+        " SET household_id=excluded.household_id, flag=excluded.flag, status=excluded.status",
         (data["benefit_id"], envelope["stream_id"], flag_of(data["program"])),
     )
     _mark(cur, names, envelope["stream_id"])
