@@ -96,9 +96,9 @@ def test_the_live_view_after_a_random_workload_equals_a_rebuild(
     evaluated: list[tuple[str, tuple[str, ...]]] = []
     original = eligibility._evaluate_household
 
-    def spy(cur, names, household_id, programs, on):
+    def spy(cur, names, household_id, programs, on, *args, **kwargs):
         evaluated.append((household_id, tuple(p.code for p in programs)))
-        return original(cur, names, household_id, programs, on)
+        return original(cur, names, household_id, programs, on, *args, **kwargs)
 
     monkeypatch.setattr(eligibility, "_evaluate_household", spy)
     follow()

@@ -79,9 +79,9 @@ def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches
     def spy(name, module, function):
         original = getattr(module, function)
 
-        def counting(cur, names, unit, *args):
+        def counting(cur, names, unit, *args, **kwargs):
             work[name][unit] += 1
-            return original(cur, names, unit, *args)
+            return original(cur, names, unit, *args, **kwargs)
 
         monkeypatch.setattr(module, function, counting)
 

@@ -194,9 +194,9 @@ def test_a_rule_change_re_evaluates_that_program_only_and_changes_exactly_the_fa
     evaluated: list[tuple[str, tuple[str, ...]]] = []
     original = eligibility._evaluate_household
 
-    def spy(cur, names, household_id, programs, day):
+    def spy(cur, names, household_id, programs, day, *args, **kwargs):
         evaluated.append((household_id, tuple(p.code for p in programs)))
-        return original(cur, names, household_id, programs, day)
+        return original(cur, names, household_id, programs, day, *args, **kwargs)
 
     monkeypatch.setattr(eligibility, "_evaluate_household", spy)
 
@@ -331,9 +331,9 @@ def _spy(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
     evaluated: list[tuple[str, tuple[str, ...]]] = []
     original = eligibility._evaluate_household
 
-    def spy(cur, names, household_id, programs, day):
+    def spy(cur, names, household_id, programs, day, *args, **kwargs):
         evaluated.append((household_id, tuple(p.code for p in programs)))
-        return original(cur, names, household_id, programs, day)
+        return original(cur, names, household_id, programs, day, *args, **kwargs)
 
     monkeypatch.setattr(eligibility, "_evaluate_household", spy)
     return evaluated
