@@ -16,7 +16,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from adapters.codec import Codec
-from adapters.db import Database
+from adapters.db import VIEWS_PAGE_SIZE, Database
 from adapters.keystore import KeyStore
 from adapters.lru import KEY_CACHE
 from adapters.recorder import PostgresRecorder, SQLiteRecorder
@@ -118,7 +118,7 @@ class System:
     def views(self) -> Database:
         with self._lock:
             if self._views is None:
-                self._views = Database(self.settings.views)
+                self._views = Database(self.settings.views, page_size=VIEWS_PAGE_SIZE)
             return self._views
 
     def store_reader(self) -> Casework:

@@ -933,8 +933,12 @@ def scratch_views(views: Database) -> Database:
         if owner.isdigit() and (int(owner) == os.getpid() or not _running(int(owner))):
             other.unlink(missing_ok=True)
             Path(f"{other}-journal").unlink(missing_ok=True)
+    # the views file's page size, so that the copy moves pages' rows as they are
+    size = views.connection.execute("PRAGMA page_size").fetchone()[0]
     return Database(
-        DatabaseUrl(url=f"sqlite:///{path}", kind="sqlite", path=str(path)), scratch=True
+        DatabaseUrl(url=f"sqlite:///{path}", kind="sqlite", path=str(path)),
+        scratch=True,
+        page_size=size,
     )
 
 

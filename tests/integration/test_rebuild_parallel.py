@@ -10,7 +10,7 @@ import hashlib
 import pytest
 
 from adapters.bootstrap import bootstrap, open_casework
-from adapters.db import Database
+from adapters.db import VIEWS_PAGE_SIZE, Database
 from adapters.settings import DatabaseUrl, Settings
 from app.seed import BATCH, seed_app
 from consumers.runner import groups, rebuild
@@ -96,5 +96,9 @@ def test_on_sqlite_the_scratch_file_build_equals_the_build_in_place(tmp_path):
     rebuild(bootstrap(settings(store, in_place)), names, workers=1, in_place=True)
     scratch = checksums(views)
     assert scratch == checksums(in_place)
+    for built in (views, in_place):  # the views' pages (adapters.db.VIEWS_PAGE_SIZE)
+        db = Database(DatabaseUrl.parse(built, "CASEWORK_VIEWS"))
+        assert db.connection.execute("PRAGMA page_size").fetchone()[0] == VIEWS_PAGE_SIZE
+        db.close()
     assert "(0 rows)" not in scratch["eligibility.results"]
     assert list(tmp_path.glob("*.rebuild-*")) == []  # no scratch file left behind
