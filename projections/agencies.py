@@ -83,9 +83,10 @@ def _revoked(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> No
 
 def _area(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data, household_id = envelope["data"], envelope["stream_id"]
-    cur.execute(f"DELETE FROM {names['households']} WHERE household_id=?", (household_id,))
     cur.execute(
-        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)",
+        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)"
+        " ON CONFLICT (household_id) DO UPDATE"
+        " SET kecamatan=excluded.kecamatan, kelurahan=excluded.kelurahan",
         (household_id, data["kecamatan"], data.get("kelurahan")),
     )
 

@@ -244,11 +244,8 @@ def _remember_person(cur: Cursor, names: dict[str, str], subject: str, household
     if marks is not None and subject in marks.persons.get(household_id, ()):
         return
     cur.execute(
-        f"DELETE FROM {names['persons']} WHERE subject=? AND household_id=?",
-        (subject, household_id),
-    )
-    cur.execute(
-        f"INSERT INTO {names['persons']} (subject, household_id) VALUES (?, ?)",
+        f"INSERT INTO {names['persons']} (subject, household_id) VALUES (?, ?)"
+        " ON CONFLICT (subject, household_id) DO NOTHING",
         (subject, household_id),
     )
     if marks is not None and household_id in marks.persons:

@@ -229,11 +229,8 @@ def _kk_number(cur: Cursor, names: dict[str, str], household_id: str, kk: Any, k
     if kk.hash is None:
         return
     cur.execute(
-        f"DELETE FROM {names['kk_numbers']} WHERE household_id=? AND kk_hash=?",
-        (household_id, kk.hash),
-    )
-    cur.execute(
-        f"INSERT INTO {names['kk_numbers']} (household_id, kk_hash, kind) VALUES (?, ?, ?)",
+        f"INSERT INTO {names['kk_numbers']} (household_id, kk_hash, kind) VALUES (?, ?, ?)"
+        " ON CONFLICT (household_id, kk_hash) DO UPDATE SET kind=excluded.kind",
         (household_id, kk.hash, kind),
     )
 

@@ -47,9 +47,10 @@ INDEXES = [
 
 def _area(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data, household_id = envelope["data"], envelope["stream_id"]
-    cur.execute(f"DELETE FROM {names['households']} WHERE household_id=?", (household_id,))
     cur.execute(
-        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)",
+        f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)"
+        " ON CONFLICT (household_id) DO UPDATE"
+        " SET kecamatan=excluded.kecamatan, kelurahan=excluded.kelurahan",
         (household_id, data["kecamatan"], data["kelurahan"]),
     )
     cur.execute(
@@ -60,9 +61,9 @@ def _area(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
 
 def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
-    cur.execute(f"DELETE FROM {names['benefits']} WHERE benefit_id=?", (data["benefit_id"],))
     cur.execute(
-        f"INSERT INTO {names['benefits']} (benefit_id, program) VALUES (?, ?)",
+        f"INSERT INTO {names['benefits']} (benefit_id, program) VALUES (?, ?)"
+        " ON CONFLICT (benefit_id) DO UPDATE SET program=excluded.program",
         (data["benefit_id"], data["program"]),
     )
 
