@@ -929,7 +929,7 @@ def _rows_for(
 class _Read:
     """What `_evaluate_household` reads of a household besides the programs: its facts (None:
     no such household), its restricted members, and its rows as stored (program -> subject
-    -> row), read for many households at once (`_read_households`) or for one."""
+    -> row), as `_read_households` reads it."""
 
     facts: dict[str, Any] | None
     restricted: set[str]
@@ -940,38 +940,25 @@ _ROW_COLUMNS = "program, subject, kelurahan, status, reasons, eligible_from, cha
 _READ_AT_ONCE = 500  # households per statement of `_read_households`
 
 
-def _read_household(cur: Cursor, names: dict[str, str], household_id: str) -> _Read:
-    facts = _load(cur, names, household_id)
-    if facts is None:
-        return _Read(None, set(), {})
-    restricted = {
-        row[0]
-        for row in cur.execute(
-            f"SELECT subject FROM {names[RESTRICTIONS]} WHERE stream_id=?", (household_id,)
-        ).fetchall()
-    }
-    # the household's rows, read once for every program (the primary key's prefix)
-    stored: dict[str, dict[str, tuple]] = {}
-    for row in cur.execute(
-        f"SELECT {_ROW_COLUMNS} FROM {names['results']} WHERE household_id=?", (household_id,)
-    ).fetchall():
-        stored.setdefault(row[0], {})[row[1]] = tuple(row[2:])
-    return _Read(facts, restricted, stored)
-
-
 def _read_households(cur: Cursor, names: dict[str, str], households: list[str]) -> dict[str, _Read]:
-    """`_read_household` of each of these households, three statements per `_READ_AT_ONCE`
-    of them instead of three per household (a rebuild's finish reads them all)."""
+    """What `_evaluate_household` reads of each of these households, three statements per
+    `_READ_AT_ONCE` of them (a rebuild's finish reads them all); the facts a batch holds
+    already (`_load`) are not read again. Its rows are read once for every program."""
+    batch = _marks_for(names)
+    held = batch.facts if batch is not None else {}
     found: dict[str, _Read] = {}
     for at in range(0, len(households), _READ_AT_ONCE):
         part = households[at : at + _READ_AT_ONCE]
         marks = ", ".join("?" for _ in part)
-        read = {h: _Read(None, set(), {}) for h in part}
-        for household_id, facts in cur.execute(
-            f"SELECT household_id, facts FROM {names['facts']} WHERE household_id IN ({marks})",
-            part,
-        ).fetchall():
-            read[household_id].facts = orjson.loads(facts)
+        read = {h: _Read(held.get(h), set(), {}) for h in part}
+        unread = [h for h in part if h not in held]
+        if unread:
+            for household_id, facts in cur.execute(
+                f"SELECT household_id, facts FROM {names['facts']}"
+                f" WHERE household_id IN ({', '.join('?' for _ in unread)})",
+                unread,
+            ).fetchall():
+                read[household_id].facts = orjson.loads(facts)
         for household_id, subject in cur.execute(
             f"SELECT stream_id, subject FROM {names[RESTRICTIONS]} WHERE stream_id IN ({marks})",
             part,
@@ -999,7 +986,7 @@ def _evaluate_household(
     """Recompute the household's rows of these programs; whether any answer (a status, or the
     date from which it turns eligible) changed. `read`: the household as read already
     (`_read_households`), `catalog`: every program by code, as read already."""
-    read = read or _read_household(cur, names, household_id)
+    read = read or _read_households(cur, names, [household_id])[household_id]
     facts, restricted, stored = read.facts, read.restricted, read.stored
     if facts is None:
         return False

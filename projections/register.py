@@ -439,16 +439,18 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
 _STAGED = "name terms"  # the unit the rebuild's batches mark (`Deferred`) once they stage some
 
 
+def _staging_tables(names: dict[str, str]) -> dict[str, str]:
+    """The names of a rebuild's temporary tables of terms (`staged`, `voided`)."""
+    return {kind: f"{names['name_terms']}_{kind}" for kind in ("staged", "voided")}
+
+
 def _staging(cur: Cursor, names: dict[str, str]) -> dict[str, str] | None:
     """In a rebuild, the names of its temporary tables (created on its first call); None
     outside a rebuild."""
     later = deferred(names)
     if later is None:
         return None
-    staging = {
-        "staged": f"{names['name_terms']}_staged",
-        "voided": f"{names['name_terms']}_voided",
-    }
+    staging = _staging_tables(names)
     if _STAGED not in later.marked:
         cur.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging['staged']} ("
@@ -506,7 +508,8 @@ def _write_terms(cur: Cursor, names: dict[str, str], units: list[str]) -> None:
 
 
 def _write_staged_terms(cur: Cursor, names: dict[str, str]) -> int:
-    staged, voided = f"{names['name_terms']}_staged", f"{names['name_terms']}_voided"
+    staging = _staging_tables(names)
+    staged, voided = staging["staged"], staging["voided"]
     terms, households = names["name_terms"], names["households"]
     subject_index = f"{terms}_subject"
     log.info("rebuild of register: writing the staged name terms in their key's order")
