@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -115,6 +116,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         seed_value=args.seed,
         progress=sys.stderr.isatty(),
         bulk=not args.one_at_a_time,
+        workers=args.workers or os.cpu_count() or 1,
     )
     return 0
 
@@ -196,6 +198,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store each command in its own transaction, as the API does (default: in bulk,"
         " many families per transaction through the same use cases)",
+    )
+    seed.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N",
+        help="processes sharing the bulk seed's batches (default: one per core)",
     )
     seed.set_defaults(func=cmd_seed)
     import_cli.arguments(

@@ -16,15 +16,28 @@ By default the families are stored in bulk (`Casework.together()`: the same use 
 and encryption, `BATCH` families per transaction, the events in the order the same commands run
 one at a time would store them); `--one-at-a-time` stores each command in its own transaction,
 as the API does.
+
+In bulk the batches are shared among worker processes, one per core by default
+(`seed_on_cores`): the catalog is defined first, then each process draws every family (the
+draws follow one another, so each process draws them all) and plays every `workers`-th batch.
+Each batch is still one transaction, so the families are the same as one process stores; only
+the order of the batches in the store changes from run to run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import multiprocessing
+import re
+import time
 from collections import Counter
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
-from adapters.bootstrap import System
+from adapters.bootstrap import System, bootstrap
+from adapters.processes import spawned_worker
+from adapters.settings import Settings
 from app.progress import Progress
 from app.seed_data import HistoryGenerator, generate_households
 from domain.application import Actor, Casework, make_meta
@@ -97,6 +110,43 @@ def play_history(app: Casework, steps: list[dict], counts: Counter) -> str | Non
 BATCH = 250  # families per transaction of the bulk path
 
 
+def define_catalog(app: Casework) -> Counter:
+    """The program catalog (`domain.catalog.seed_catalog`): what was defined, by command."""
+    defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
+    return Counter(DefineProgram=len(defined))
+
+
+class Shared:
+    """What the processes of `seed_on_cores` share, in arrays of shared memory: each
+    process's families played and events stored so far (the bar), and which families are
+    stored (by their number in the draw). `index`: this process's share of `workers`."""
+
+    def __init__(self, tally: Any, stored: Any, index: int = 0, workers: int = 1) -> None:
+        self.tally, self.stored, self.index, self.workers = tally, stored, index, workers
+
+    def mine(self, batch: int) -> bool:
+        return batch % self.workers == self.index
+
+    def played(self, families: list[int], played: int, events: int) -> None:
+        """These families are stored; this process has played `played` families and stored
+        `events` events so far."""
+        for family in families:
+            self.stored[family] = 1
+        self.tally[2 * self.index], self.tally[2 * self.index + 1] = played, events
+
+    def families(self) -> int:
+        return sum(self.tally[0::2])
+
+    def events(self) -> int:
+        return sum(self.tally[1::2])
+
+
+WAIT_SECONDS = 0.05  # how often families left for later look again at the others' progress
+_NUMBER = re.compile(r'"([0-9]{16})"')  # a NIK or KK number in a family's steps (as JSON)
+# a drawn family: its number in the draw, its steps, and the earlier families it must follow
+Drawn = tuple[int, list[dict], set[int]]
+
+
 def seed_app(
     app: Casework,
     households: int,
@@ -104,6 +154,9 @@ def seed_app(
     bar: Progress | None = None,
     history: bool = True,
     batch: int | None = None,
+    *,
+    shared: Shared | None = None,
+    catalog: bool = True,
 ) -> Counter:
     """Seed the catalog and `households` families with their histories into `app`; answers
     what was stored, by command (and `refused:<code>`, `skipped` families). Without
@@ -111,13 +164,22 @@ def seed_app(
 
     With a `batch` (`BATCH` for `casework seed`), that many families at a time are played
     inside one `together()` block, stored in one transaction; a batch that meets families
-    already stored is played again one command at a time. Without, one command at a time."""
-    counts: Counter = Counter()
-    defined = seed_catalog(app, make_meta(SEEDER, "seed", reason="Katalog program awal"))
-    counts["DefineProgram"] += len(defined)
-    events = 0  # stored by the batches so far (the progress bar shows their rate)
+    already stored is played again one command at a time. Without, one command at a time.
+
+    `shared` (with a batch): this process plays only its share of the batches (`Shared`),
+    every family still drawn (the draws follow one another). A family naming a NIK or KK
+    number that an earlier family named (a neighbour objecting: the objector's key is made
+    with their family; a number drawn twice) follows it: while that family is not stored yet
+    (another process's batch), this one is left for this process's next batch, so each family
+    meets the store as it would with one process. `catalog`: define the catalog first
+    (`seed_on_cores` does it before)."""
+    counts = define_catalog(app) if catalog else Counter()
+    events = families = 0  # stored by the batches played so far (the bar shows their rate)
     histories = HistoryGenerator(seed_value)
-    waiting: list[list[dict]] = []
+    waiting: list[Drawn] = []
+    later: list[Drawn] = []  # families of this process's batches that wait for others'
+    batches = 0
+    last: dict[int, int] = {}  # each NIK and KK number: the last family that named it
     for done, family in enumerate(generate_households(households, seed_value), start=1):
         steps = histories.history(family)  # drawn even for a skipped family: the rest stays
         if not history:
@@ -125,16 +187,66 @@ def seed_app(
         if batch is None:
             play_history(app, steps, counts)
         else:
-            waiting.append(steps)
+            after = follows(steps, done, last) if shared is not None else set()
+            waiting.append((done, steps, after))
             if len(waiting) < batch and done < households:
                 continue
-            played, stored = play_batch(app, waiting)
+            current, batches = batches, batches + 1
+            if shared is not None and not shared.mine(current):
+                waiting = []
+                continue
+            block, later = ready(later + waiting, shared)
+            waiting = []
+            played, stored = play_batch(app, [steps for _, steps, _ in block])
             counts.update(played)
             events += stored
-            waiting = []
+            families += len(block)
+            if shared is not None:
+                shared.played([number for number, _, _ in block], families, events)
         if bar is not None:
             bar.update(done, None if batch is None else events)
+    while later:  # what waited for the others' last batches
+        block, later = ready(later, shared)
+        if not block:
+            time.sleep(WAIT_SECONDS)
+            continue
+        played, stored = play_batch(app, [steps for _, steps, _ in block])
+        counts.update(played)
+        events += stored
+        families += len(block)
+        if shared is not None:
+            shared.played([number for number, _, _ in block], families, events)
     return counts
+
+
+def follows(steps: list[dict], family: int, last: dict[int, int]) -> set[int]:
+    """The earlier families (by their number in the draw) that family number `family` must
+    follow: the last to name each NIK or KK number its steps name; `last` (number -> the last
+    family that named it) is brought up to date."""
+    after = set()
+    for number in {int(n) for n in _NUMBER.findall(json.dumps(steps))}:
+        found = last.get(number)
+        if found is not None and found != family:
+            after.add(found)
+        last[number] = family
+    return after
+
+
+def ready(drawn: list[Drawn], shared: Shared | None) -> tuple[list[Drawn], list[Drawn]]:
+    """(the families that can be played now, in their order; those left for later): a family
+    can when every earlier family it follows is stored or played before it in the same block."""
+    if shared is None:
+        return drawn, []
+    now: list[Drawn] = []
+    later: list[Drawn] = []
+    chosen: set[int] = set()
+    for family in drawn:
+        if all(shared.stored[f] or f in chosen for f in family[2]):
+            now.append(family)
+            chosen.add(family[0])
+        else:
+            later.append(family)
+    return now, later
 
 
 def play_batch(app: Casework, families: list[list[dict]]) -> tuple[Counter, int]:
@@ -161,18 +273,21 @@ def seed(
     seed_value: int = 0,
     progress: bool = False,
     bulk: bool = True,
+    workers: int = 1,
 ) -> int:
     """Seed the catalog and `households` synthetic families with their histories; returns how
-    many families were stored. `bulk`: `BATCH` families per transaction (`seed_app`);
-    otherwise one command at a time, as the API stores them."""
+    many families were stored. `bulk`: `BATCH` families per transaction (`seed_app`), shared
+    among `workers` processes (`seed_on_cores`); otherwise one command at a time, as the API
+    stores them."""
+    bar = Progress(households, "seeding households", progress)
+    workers = min(workers, -(-households // BATCH)) if bulk else 1
     try:
-        counts = seed_app(
-            system.casework,
-            households,
-            seed_value,
-            Progress(households, "seeding households", progress),
-            batch=BATCH if bulk else None,
-        )
+        if workers > 1:
+            counts = seed_on_cores(system, households, seed_value, workers, BATCH, bar)
+        else:
+            counts = seed_app(
+                system.casework, households, seed_value, bar, batch=BATCH if bulk else None
+            )
     finally:
         system.close()
     stored = counts["RegisterHousehold"]
@@ -180,3 +295,90 @@ def seed(
     history = {k: v for k, v in sorted(counts.items()) if k not in ("RegisterHousehold", "skipped")}
     log.info("seeded history: %s", ", ".join(f"{k} {v}" for k, v in history.items()))
     return stored
+
+
+PROGRESS_SECONDS = 1.0  # how often the parent's bar counts the workers' batches
+
+
+def seed_on_cores(
+    system: System,
+    households: int,
+    seed_value: int,
+    workers: int,
+    batch: int,
+    bar: Progress | None = None,
+) -> Counter:
+    """`seed_app` in bulk on `workers` processes: the catalog here first, then this process
+    plays batch 0, `workers`, ... and each spawned worker i plays batch i, i + `workers`, ...
+    into the same store (`system.settings`'), as `Shared` says. Answers what was stored, by
+    command, summed over the processes; a worker's failure is raised here."""
+    counts = define_catalog(system.casework)
+    context = multiprocessing.get_context("spawn")  # never fork a process with threads
+    tally = context.Array("q", 2 * workers, lock=False)  # (families, events) per process
+    stored = context.Array("b", households + 1, lock=False)  # by the family's number in the draw
+    shared = Shared(tally, stored, 0, workers)
+    with ProcessPoolExecutor(
+        max_workers=workers - 1,
+        mp_context=context,
+        initializer=_seed_worker_started,
+        initargs=(system.settings.log_level, tally, stored),
+    ) as pool:
+        futures = [
+            pool.submit(_seed_share, system.settings, households, seed_value, i, workers, batch)
+            for i in range(1, workers)
+        ]
+        counts += seed_app(
+            system.casework,
+            households,
+            seed_value,
+            _SharedBar(bar, shared) if bar is not None else None,
+            batch=batch,
+            shared=shared,
+            catalog=False,
+        )
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
+            if bar is not None:
+                bar.update(shared.families(), shared.events())
+            for future in done:
+                counts += future.result()  # a worker's failure: raised here
+    return counts
+
+
+class _SharedBar:
+    """The bar of `seed_on_cores`' first process: every process's families and events."""
+
+    def __init__(self, bar: Progress, shared: Shared) -> None:
+        self.bar, self.shared = bar, shared
+
+    def update(self, _done: int, _events: int | None = None) -> None:
+        self.bar.update(self.shared.families(), self.shared.events())
+
+
+_ARRAYS: tuple[Any, Any] | None = None  # a worker's view of `seed_on_cores`' shared arrays
+
+
+def _seed_worker_started(level: str, tally: Any, stored: Any) -> None:
+    global _ARRAYS
+    spawned_worker(level, "seed worker")
+    _ARRAYS = (tally, stored)
+
+
+def _seed_share(
+    settings: Settings, households: int, seed_value: int, index: int, workers: int, batch: int
+) -> Counter:
+    """Worker `index` of `seed_on_cores`: its batches, into the store of `settings`."""
+    assert _ARRAYS is not None, "started by seed_on_cores"
+    system = bootstrap(settings)
+    try:
+        return seed_app(
+            system.casework,
+            households,
+            seed_value,
+            batch=batch,
+            shared=Shared(*_ARRAYS, index, workers),
+            catalog=False,
+        )
+    finally:
+        system.close()

@@ -48,7 +48,7 @@ id (`casework-agencies` for worker 0, `casework-agencies-I` for the others), so 
 worker fences only its own predecessor. A worker also reads the other partitions, from their
 end on, only to know where each ends: the wait for the projection runner covers every
 partition, whoever owns it. The workers are the parent's children: when the parent stops,
-they stop after their batch; when it dies, they exit at once (`_watch_parent`).
+they stop after their batch; when it dies, they exit at once (`adapters.processes.spawned_worker`).
 
 One producer runs per worker index at a time (a second one with the same transactional id
 fences the first: harmless, but it takes turns). Logs carry positions, counts and agency
@@ -81,7 +81,7 @@ from adapters.bootstrap import System, bootstrap
 from adapters.codec import Codec
 from adapters.db import Database
 from adapters.keystore import KeyStore
-from adapters.logs import configure_logging
+from adapters.processes import spawned_worker
 from adapters.retry import reconnecting
 from adapters.settings import Settings
 from adapters.signing import (
@@ -823,19 +823,8 @@ def run(system: System, stop: threading.Event | None = None, workers: int = 1) -
 def _worker(settings: Settings, worker: int, workers: int) -> None:
     """One worker process of `run`: stops on SIGTERM or SIGINT after its batch, and exits at
     once when its parent is gone (a parent killed must not leave its workers behind)."""
-    if not logging.getLogger().handlers:  # a spawned process: log as the parent does
-        configure_logging(settings.log_level)
+    spawned_worker(settings.log_level, "agency worker")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    threading.Thread(target=_watch_parent, name="parent-watch", daemon=True).start()
     AgencyProducer(bootstrap(settings), worker=worker, workers=workers).run(stop)
-
-
-def _watch_parent() -> None:
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    multiprocessing.connection.wait([parent.sentinel])
-    log.error("the parent process of this agency worker is gone: exiting")
-    os._exit(1)

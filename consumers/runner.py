@@ -39,7 +39,7 @@ from adapters import wire
 from adapters.bootstrap import System, bootstrap, keystore_of
 from adapters.codec import Codec
 from adapters.db import Cursor, Database
-from adapters.logs import configure_logging
+from adapters.processes import spawned_worker
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
 from adapters.settings import DatabaseUrl, Settings
@@ -785,30 +785,12 @@ def rebuild(
 
 
 def _rebuild_in_process(settings: Settings, names: list[str], in_place: bool) -> None:
-    """A group of projections rebuilt in a worker process of `rebuild`."""
-    if not logging.getLogger().handlers:  # a spawned process: log as the parent does
-        configure_logging(settings.log_level)
-    _stop_with_parent()
+    """A group of projections rebuilt in a worker process of `rebuild`. A worker whose parent
+    (`casework rebuild`) is gone ends (`spawned_worker`); its scratch file, if it has one, is
+    then left for the next rebuild to remove (`scratch_views`). Nothing is left half swapped:
+    each swap is one transaction."""
+    spawned_worker(settings.log_level, "rebuild worker")
     rebuild(bootstrap(settings), names, workers=1, in_place=in_place)
-
-
-def _stop_with_parent() -> None:
-    """A worker of `rebuild` ends when the `casework rebuild` that started it is gone
-    (stopped by a signal to it alone): it would otherwise go on using a core and swap its
-    views in after the rebuild was stopped. Its scratch file, if it has one, is then left
-    for the next rebuild to remove (`scratch_views`). Nothing is left half swapped: each swap
-    is one transaction."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()  # returns once the parent process has ended
-        log.warning("rebuild: stopped, the process that started this worker is gone")
-        logging.shutdown()
-        os._exit(1)
-
-    threading.Thread(target=watch, name="rebuild-parent", daemon=True).start()
 
 
 def rebuild_together(
