@@ -110,14 +110,22 @@ SEED_KEY_CACHE = 20_000
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    seeding.seed(
-        bootstrap(replace(settings, key_cache=min(settings.key_cache, SEED_KEY_CACHE))),
-        households=args.households,
-        seed_value=args.seed,
-        progress=sys.stderr.isatty(),
-        bulk=not args.one_at_a_time,
-        workers=args.workers or os.cpu_count() or 1,
-    )
+    try:
+        seeding.seed(
+            bootstrap(replace(settings, key_cache=min(settings.key_cache, SEED_KEY_CACHE))),
+            households=args.households,
+            seed_value=args.seed,
+            progress=sys.stderr.isatty(),
+            bulk=not args.one_at_a_time,
+            workers=args.workers or os.cpu_count() or 1,
+        )
+    except seeding.SeedFailed as error:
+        print(
+            f"\ncasework seed: {error}. The batches stored so far stay; the same command again"
+            " adds the rest (the families already stored are skipped).",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

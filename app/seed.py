@@ -32,6 +32,7 @@ import multiprocessing
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -116,15 +117,25 @@ def define_catalog(app: Casework) -> Counter:
     return Counter(DefineProgram=len(defined))
 
 
-class Shared:
-    """What the processes of `seed_on_cores` share, in arrays of shared memory: each
-    process's families played and events stored so far (the bar), and which families are
-    stored (by their number in the draw). `index`: this process's share of `workers`."""
+class SeedFailed(RuntimeError):
+    """Another process of `seed_on_cores` failed or was killed: this one stops too."""
 
-    def __init__(self, tally: Any, stored: Any, index: int = 0, workers: int = 1) -> None:
-        self.tally, self.stored, self.index, self.workers = tally, stored, index, workers
+
+class Shared:
+    """What the processes of `seed_on_cores` share, in shared memory: each process's
+    families played and events stored so far (the bar), which families are stored (by their
+    number in the draw), and whether one of the processes failed. `index`: this process's
+    share of `workers`."""
+
+    def __init__(
+        self, tally: Any, stored: Any, failed: Any, index: int = 0, workers: int = 1
+    ) -> None:
+        self.tally, self.stored, self.failed = tally, stored, failed
+        self.index, self.workers = index, workers
+        self.gone: Callable[[], bool] = lambda: False  # whether a worker ended without a word
 
     def mine(self, batch: int) -> bool:
+        self.check()
         return batch % self.workers == self.index
 
     def played(self, families: list[int], played: int, events: int) -> None:
@@ -133,6 +144,15 @@ class Shared:
         for family in families:
             self.stored[family] = 1
         self.tally[2 * self.index], self.tally[2 * self.index + 1] = played, events
+
+    def fail(self) -> None:
+        self.failed.value = 1
+
+    def check(self) -> None:
+        """Raises when another process of the seed failed: what waits for its families would
+        wait for ever, and the rest is not wanted."""
+        if self.failed.value or self.gone():
+            raise SeedFailed("another process of the seed failed or was stopped")
 
     def families(self) -> int:
         return sum(self.tally[0::2])
@@ -197,26 +217,35 @@ def seed_app(
                 continue
             block, later = ready(later + waiting, shared)
             waiting = []
-            played, stored = play_batch(app, [steps for _, steps, _ in block])
-            counts.update(played)
-            events += stored
-            families += len(block)
-            if shared is not None:
-                shared.played([number for number, _, _ in block], families, events)
+            events, families = _play(app, block, counts, events, families, shared)
         if bar is not None:
             bar.update(done, None if batch is None else events)
     while later:  # what waited for the others' last batches
         block, later = ready(later, shared)
-        if not block:
+        if block:
+            events, families = _play(app, block, counts, events, families, shared)
+        elif shared is not None:
+            shared.check()
             time.sleep(WAIT_SECONDS)
-            continue
-        played, stored = play_batch(app, [steps for _, steps, _ in block])
-        counts.update(played)
-        events += stored
-        families += len(block)
-        if shared is not None:
-            shared.played([number for number, _, _ in block], families, events)
     return counts
+
+
+def _play(
+    app: Casework,
+    block: list[Drawn],
+    counts: Counter,
+    events: int,
+    families: int,
+    shared: Shared | None,
+) -> tuple[int, int]:
+    """One batch of `seed_app` played (`play_batch`) and counted; answers the events stored
+    and the families played so far."""
+    played, stored = play_batch(app, [steps for _, steps, _ in block])
+    counts.update(played)
+    events, families = events + stored, families + len(block)
+    if shared is not None:
+        shared.played([number for number, _, _ in block], families, events)
+    return events, families
 
 
 def follows(steps: list[dict], family: int, last: dict[int, int]) -> set[int]:
@@ -316,26 +345,33 @@ def seed_on_cores(
     context = multiprocessing.get_context("spawn")  # never fork a process with threads
     tally = context.Array("q", 2 * workers, lock=False)  # (families, events) per process
     stored = context.Array("b", households + 1, lock=False)  # by the family's number in the draw
-    shared = Shared(tally, stored, 0, workers)
+    failed = context.Value("b", 0, lock=False)
+    shared = Shared(tally, stored, failed, 0, workers)
     with ProcessPoolExecutor(
         max_workers=workers - 1,
         mp_context=context,
         initializer=_seed_worker_started,
-        initargs=(system.settings.log_level, tally, stored),
+        initargs=(system.settings.log_level, tally, stored, failed),
     ) as pool:
         futures = [
             pool.submit(_seed_share, system.settings, households, seed_value, i, workers, batch)
             for i in range(1, workers)
         ]
-        counts += seed_app(
-            system.casework,
-            households,
-            seed_value,
-            _SharedBar(bar, shared) if bar is not None else None,
-            batch=batch,
-            shared=shared,
-            catalog=False,
-        )
+        # a worker killed (its pool broken) says nothing in the shared memory
+        shared.gone = lambda: any(f.done() and f.exception() is not None for f in futures)
+        try:
+            counts += seed_app(
+                system.casework,
+                households,
+                seed_value,
+                _SharedBar(bar, shared) if bar is not None else None,
+                batch=batch,
+                shared=shared,
+                catalog=False,
+            )
+        except BaseException:
+            shared.fail()  # the workers stop at their next batch instead of going on
+            raise
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
@@ -356,13 +392,13 @@ class _SharedBar:
         self.bar.update(self.shared.families(), self.shared.events())
 
 
-_ARRAYS: tuple[Any, Any] | None = None  # a worker's view of `seed_on_cores`' shared arrays
+_ARRAYS: tuple[Any, Any, Any] | None = None  # a worker's view of `seed_on_cores`' shared memory
 
 
-def _seed_worker_started(level: str, tally: Any, stored: Any) -> None:
+def _seed_worker_started(level: str, tally: Any, stored: Any, failed: Any) -> None:
     global _ARRAYS
     spawned_worker(level, "seed worker")
-    _ARRAYS = (tally, stored)
+    _ARRAYS = (tally, stored, failed)
 
 
 def _seed_share(
@@ -370,15 +406,22 @@ def _seed_share(
 ) -> Counter:
     """Worker `index` of `seed_on_cores`: its batches, into the store of `settings`."""
     assert _ARRAYS is not None, "started by seed_on_cores"
-    system = bootstrap(settings)
+    shared = Shared(*_ARRAYS, index, workers)
     try:
-        return seed_app(
-            system.casework,
-            households,
-            seed_value,
-            batch=batch,
-            shared=Shared(*_ARRAYS, index, workers),
-            catalog=False,
-        )
-    finally:
-        system.close()
+        system = bootstrap(settings)
+        try:
+            return seed_app(
+                system.casework,
+                households,
+                seed_value,
+                batch=batch,
+                shared=shared,
+                catalog=False,
+            )
+        finally:
+            system.close()
+    except BaseException as error:
+        if not isinstance(error, SeedFailed):
+            log.error("seed worker %d failed: %s", index, type(error).__name__)
+        shared.fail()  # the other processes stop instead of waiting for this one's families
+        raise

@@ -5,7 +5,12 @@ stored yet is left for a later batch, with the families that follow it."""
 
 from __future__ import annotations
 
-from app.seed import Shared, follows, ready
+from types import SimpleNamespace
+
+import pytest
+
+from app.seed import Shared, follows, ready, seed_app
+from domain.application import Casework
 
 HEAD, CHILD, NEIGHBOUR = "1571010101900001", "1571010101150002", "1571020202850003"
 KK = "1571010101000001"
@@ -30,14 +35,15 @@ def test_a_family_follows_the_last_family_that_named_its_numbers():
 
 
 def test_which_batches_a_process_plays():
-    first, second = Shared([0] * 4, [0] * 10, 0, 2), Shared([0] * 4, [0] * 10, 1, 2)
+    first = Shared([0] * 4, [0] * 10, SimpleNamespace(value=0), 0, 2)
+    second = Shared([0] * 4, [0] * 10, SimpleNamespace(value=0), 1, 2)
     assert [b for b in range(6) if first.mine(b)] == [0, 2, 4]
     assert [b for b in range(6) if second.mine(b)] == [1, 3, 5]
 
 
 def test_a_family_waits_for_an_earlier_family_not_stored_yet():
     stored = [0] * 10
-    shared = Shared([0] * 4, stored, 0, 2)
+    shared = Shared([0] * 4, stored, SimpleNamespace(value=0), 0, 2)
     stored[1] = 1  # family 1 is stored (another process's batch); family 2 is not yet
     drawn = [
         (5, ["five"], {1}),  # follows a stored family: played now
@@ -56,3 +62,15 @@ def test_a_family_waits_for_an_earlier_family_not_stored_yet():
     assert [f[0] for f in now] == [6, 7] and later == []
     # one process alone: everything, in its order
     assert ready(drawn, None) == (drawn, [])
+
+
+def test_a_process_stops_when_another_failed():
+    """Families waiting for a failed process's families would wait for ever: each process
+    looks at the flag at every batch and while it waits."""
+    failed = SimpleNamespace(value=0)
+    shared = Shared([0] * 4, [0] * 40, failed, 1, 2)
+    shared.check()
+    shared.fail()
+    assert failed.value == 1
+    with pytest.raises(RuntimeError, match="another process of the seed failed or was stopped"):
+        seed_app(Casework(), 30, seed_value=1, batch=5, shared=shared, catalog=False)
