@@ -1,8 +1,8 @@
 """The bulk seed on two processes (`seed_on_cores`: the batches shared between them, into one
 store) stores the families one process stores: the same households with the same states, the
 same events by type, every event on the chain, and a key for every person or family the
-events name and for nothing else (a family that must follow another process's family, a
-neighbour objecting, waits for it instead of failing its batch)."""
+events name and for nothing else. Which family waits for which is tested without processes in
+tests/unit/test_seed_sharing.py; here the two processes run side by side, with small batches."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from adapters import chain
 from adapters.bootstrap import bootstrap, open_casework
 from adapters.db import Database
-from adapters.settings import DatabaseUrl, Settings
+from adapters.settings import DatabaseUrl
 from app.seed import seed_app, seed_on_cores
 from tests.conftest import TEST_MASTER_KEY
+from tests.integration.test_rebuild_parallel import settings
 from tests.integration.test_seed_bulk import REGISTERED, canonical, households, stored_events
-from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +26,6 @@ FAMILIES = 160
 BATCH = 6  # 27 batches: the two processes' batches side by side, objectors in flight
 SEED = 3
 SUBJECT = re.compile(rb"pd1\.([0-9a-f]{32})\.")
-
-
-def settings(store: str, views: str) -> Settings:
-    return Settings.from_env(
-        {
-            "CASEWORK_STORE": store,
-            "CASEWORK_VIEWS": views,
-            "CASEWORK_SECRET_KEY": "test-secret",
-            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
-            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
-            "CASEWORK_LOG_LEVEL": "WARNING",
-        }
-    )
 
 
 def homes(app) -> list[str]:
@@ -78,7 +65,13 @@ def test_two_processes_store_the_families_one_process_stores(backend, tmp_path, 
     assert alone["FileObjection"] > 0
 
     shared = seed_on_cores(
-        bootstrap(settings(two_url, backend["CASEWORK_VIEWS"])), FAMILIES, SEED, 2, BATCH
+        bootstrap(
+            settings(DatabaseUrl.parse(two_url, "CASEWORK_STORE"), backend["CASEWORK_VIEWS"])
+        ),
+        FAMILIES,
+        SEED,
+        2,
+        BATCH,
     )
     assert shared == alone
     two = open_casework(DatabaseUrl.parse(two_url, "CASEWORK_STORE"), key)
