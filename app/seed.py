@@ -224,7 +224,8 @@ def seed_app(
         block, later = ready(later, shared)
         if block:
             events, families = _play(app, block, counts, events, families, shared)
-        elif shared is not None:
+        else:  # only with `shared`: nothing is left for later without it
+            assert shared is not None
             shared.check()
             time.sleep(WAIT_SECONDS)
     return counts
@@ -347,6 +348,7 @@ def seed_on_cores(
     stored = context.Array("b", households + 1, lock=False)  # by the family's number in the draw
     failed = context.Value("b", 0, lock=False)
     shared = Shared(tally, stored, failed, 0, workers)
+    shown = _SharedBar(bar, shared) if bar is not None else None
     with ProcessPoolExecutor(
         max_workers=workers - 1,
         mp_context=context,
@@ -364,7 +366,7 @@ def seed_on_cores(
                 system.casework,
                 households,
                 seed_value,
-                _SharedBar(bar, shared) if bar is not None else None,
+                shown,
                 batch=batch,
                 shared=shared,
                 catalog=False,
@@ -375,8 +377,8 @@ def seed_on_cores(
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_EXCEPTION)
-            if bar is not None:
-                bar.update(shared.families(), shared.events())
+            if shown is not None:
+                shown.update()
             for future in done:
                 counts += future.result()  # a worker's failure: raised here
     return counts
@@ -388,7 +390,8 @@ class _SharedBar:
     def __init__(self, bar: Progress, shared: Shared) -> None:
         self.bar, self.shared = bar, shared
 
-    def update(self, _done: int, _events: int | None = None) -> None:
+    def update(self, _done: int = 0, _events: int | None = None) -> None:
+        """`seed_app`'s call (its own count, ignored), or the parent's while it waits."""
         self.bar.update(self.shared.families(), self.shared.events())
 
 
