@@ -68,6 +68,15 @@ def keystore_of(app: Casework) -> KeyStore:
     return codec.ring
 
 
+def drop_unstored_keys(app: Casework) -> int:
+    """The personal-data keys made for a save that failed, or for commands refused, dropped
+    before the next save writes them with its events (`KeyStore.discard_unwritten`): keys of
+    nobody stored. Only in a process where this thread alone writes (the seed, an import run
+    from the command line); answers how many were dropped (0 without the store's key store)."""
+    ring = getattr(getattr(app, "codec", None), "ring", None)
+    return ring.discard_unwritten() if isinstance(ring, KeyStore) else 0
+
+
 def reader_codec(store: Database, master_key: bytes, key_cache: int = KEY_CACHE) -> Codec:
     """A codec on the store's key store for a reader that sees each token once (nothing to
     remember); it drops its cached subjects whenever the key store notices an erasure."""

@@ -177,6 +177,23 @@ class KeyStore:
         if stale:
             self.forget()
 
+    def discard_unwritten(self) -> int:
+        """Drop every key created here and not stored yet, with what the caches remember of
+        them (the codecs hand a cached subject out without asking here); answers how many.
+
+        Only for a process whose one writing thread calls it once a unit of work ended
+        without storing them (a seed's or a command-line import's batch or family refused, its
+        save failed): another thread's save would write them (`unwritten`), and its events
+        may use them. Kept, they would be written with the next save: keys of nobody stored."""
+        with self._lock:
+            dropped = [row[0] for row in self._unwritten.values()]
+            self._unwritten.clear()
+        if dropped:
+            self._keys.discard(dropped)
+            for listener in self.listeners:
+                listener()
+        return len(dropped)
+
     def key(self, subject: str) -> AESGCM | None:
         self.fresh()
         raw = self._keys.get(subject, _MISSING)

@@ -32,6 +32,7 @@ class Lru:
 
     def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
         self._cache: LRUCache = LRUCache(maxsize=maxsize, getsizeof=getsizeof)
+        self._getsizeof = getsizeof
         self._lock = threading.Lock()
 
     @property
@@ -64,8 +65,16 @@ class Lru:
             return {key for key in keys if key not in self._cache}
 
     def clear(self) -> None:
+        """Empty it. A new cache in place of the old one: `LRUCache.clear` pops the entries one
+        by one, about a second for the key store's million keys, under the lock."""
         with self._lock:
-            self._cache.clear()
+            self._cache = LRUCache(maxsize=self._cache.maxsize, getsizeof=self._getsizeof)
+
+    def discard(self, keys: Iterable[Hashable]) -> None:
+        """Drop these entries, those not cached ignored."""
+        with self._lock:
+            for key in keys:
+                self._cache.pop(key, None)
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:

@@ -43,6 +43,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import force_locale
 
+from adapters.bootstrap import drop_unstored_keys
 from app.auth import authorize_import
 from app.csv_export import cell
 from app.import_files import file_hash
@@ -275,6 +276,14 @@ class Importer:
             else:
                 out.append(Rejection(table, row, "", "import.family_refused"))
 
+    def _drop_unstored_keys(self) -> None:
+        """After a save that failed: in its own process (the CLI, one writing thread) the keys
+        it made are dropped, or the next save would store them, keys of nobody stored. In the
+        web process they stay (another thread's save may need them) and are stored with the
+        next save."""
+        if self.own_process:
+            drop_unstored_keys(self.app)
+
     def _batch(self, families: list[Family], counts: Counter, out: list[Rejection]) -> None:
         if self.optimistic:
             found: list[Rejection] = []
@@ -285,6 +294,7 @@ class Importer:
                         outcomes[self.apply(family, found)] += 1
             except (Refused, DomainError):
                 self.optimistic = False  # a known family or NIK: read from now on
+                self._drop_unstored_keys()
             else:
                 counts.update(outcomes)
                 out.extend(found)
@@ -302,6 +312,7 @@ class Importer:
             except DomainError as error:
                 # another writer claimed a number meanwhile (Conflict), or a fact of a known
                 # family refused (Forbidden: the actor may not record it): nothing of it kept
+                self._drop_unstored_keys()
                 self._refuse(family, Refused(error.code), out)
                 counts["rejected"] += 1
                 continue

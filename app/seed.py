@@ -36,7 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
-from adapters.bootstrap import System, bootstrap
+from adapters.bootstrap import System, bootstrap, drop_unstored_keys
 from adapters.processes import spawned_worker
 from adapters.settings import Settings
 from app.progress import Progress
@@ -184,7 +184,9 @@ def seed_app(
 
     With a `batch` (`BATCH` for `casework seed`), that many families at a time are played
     inside one `together()` block, stored in one transaction; a batch that meets families
-    already stored is played again one command at a time. Without, one command at a time.
+    already stored is played again one family at a time. Without, one command at a time.
+    The keys a refused command or a failed save made are dropped (`drop_unstored_keys`): no
+    other thread of this process may write meanwhile.
 
     `shared` (with a batch): this process plays only its share of the batches (`Shared`),
     every family still drawn (the draws follow one another). A family naming a NIK or KK
@@ -206,6 +208,7 @@ def seed_app(
             steps = [s for s in steps if s["command"] in ("RegisterHousehold", "AddMember")]
         if batch is None:
             play_history(app, steps, counts)
+            drop_unstored_keys(app)  # what its refused commands made (their saves failed)
         else:
             after = follows(steps, done, last) if shared is not None else set()
             waiting.append((done, steps, after))
@@ -281,8 +284,10 @@ def ready(drawn: list[Drawn], shared: Shared | None) -> tuple[list[Drawn], list[
 
 def play_batch(app: Casework, families: list[list[dict]]) -> tuple[Counter, int]:
     """Play these families' histories and store them in one transaction; when the store
-    already holds one of their claims (a seed run again), play them one command at a time.
-    Answers what was stored, by command, and how many events the transaction stored."""
+    already holds one of their claims (a seed run again, another process's family), play
+    them one family at a time, each family's claims read before they are taken (a family
+    already stored is skipped before anything of it is encrypted). Answers what was stored,
+    by command, and how many events were stored."""
     counts: Counter = Counter()
     try:
         with app.together() as block:
@@ -290,11 +295,21 @@ def play_batch(app: Casework, families: list[list[dict]]) -> tuple[Counter, int]
                 play_history(app, steps, counts)
         return counts, len(block.events)
     except Conflict:
-        log.info("a batch met families already stored: playing it one command at a time")
-    counts = Counter()
+        log.info("a batch met families already stored: playing it one family at a time")
+    drop_unstored_keys(app)  # the failed save's
+    counts, stored = Counter(), 0
     for steps in families:
-        play_history(app, steps, counts)
-    return counts, 0
+        played: Counter = Counter()
+        try:
+            with app.together(optimistic=False) as block:
+                play_history(app, steps, played)
+        except Conflict:  # another writer took one of its claims meanwhile
+            drop_unstored_keys(app)
+            counts["skipped"] += 1
+            continue
+        counts.update(played)
+        stored += len(block.events)
+    return counts, stored
 
 
 def seed(

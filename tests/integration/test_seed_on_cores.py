@@ -6,26 +6,28 @@ tests/unit/test_seed_sharing.py; here the two processes run side by side, with s
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import pytest
 
-from adapters import chain
 from adapters.bootstrap import bootstrap, open_casework
-from adapters.db import Database
 from adapters.settings import DatabaseUrl
 from app.seed import seed_app, seed_on_cores
 from tests.conftest import TEST_MASTER_KEY
 from tests.integration.test_rebuild_parallel import settings
-from tests.integration.test_seed_bulk import REGISTERED, canonical, households, stored_events
+from tests.integration.test_seed_bulk import (
+    REGISTERED,
+    canonical,
+    households,
+    stored_events,
+    unused_keys,
+)
 
 pytestmark = pytest.mark.integration
 
 FAMILIES = 160
 BATCH = 6  # 27 batches: the two processes' batches side by side, objectors in flight
 SEED = 3
-SUBJECT = re.compile(rb"pd1\.([0-9a-f]{32})\.")
 
 
 def homes(app) -> list[str]:
@@ -33,21 +35,6 @@ def homes(app) -> list[str]:
     whatever order their batches were stored in."""
     events = stored_events(app, positions=False)
     return sorted(canonical([state])[0] for state in households(app, events))
-
-
-def unused_keys(url: str) -> int:
-    """Keys in the store whose subject no stored event names."""
-    db = Database(DatabaseUrl.parse(url, "CASEWORK_STORE"))
-    try:
-        table, _ = chain.events_table(db)
-        named: set[bytes] = set()
-        for (state,) in db.query(f"SELECT state FROM {table}"):
-            named.update(SUBJECT.findall(bytes(state)))
-        keys = [row[0].encode() for row in db.query("SELECT subject FROM casework_personal_keys")]
-        assert chain.verify(db).ok
-        return sum(1 for subject in keys if subject not in named)
-    finally:
-        db.close()
 
 
 def test_two_processes_store_the_families_one_process_stores(backend, tmp_path, pg_database):

@@ -3,6 +3,7 @@ entries (no cliff where the whole cache empties at once)."""
 
 from __future__ import annotations
 
+from adapters.codec import Codec, subject_of_token
 from adapters.db import Database
 from adapters.keystore import KeyStore
 from adapters.lru import Lru
@@ -69,3 +70,33 @@ def test_a_preload_reads_every_live_key_into_the_cache_a_chunk_at_a_time(tmp_pat
         cur.execute("UPDATE casework_personal_keys SET wrapped = NULL")
     assert all(fresh.key(s) is not None for s in subjects)
     assert KeyStore(store, bytes(range(32))).preload() == 0  # erased keys are not loaded
+
+
+def test_discarded_unwritten_keys_are_not_written_and_no_cache_hands_them_out(tmp_path):
+    store = Database(DatabaseUrl.parse(f"sqlite:///{tmp_path}/store.db", "CASEWORK_STORE"))
+    migrate(store)
+    keys = KeyStore(store, bytes(range(32)))
+    keys.write_with_events = True  # the write side's: new keys wait for the events' save
+    codec = Codec(keys)
+    nik = "1571010101900001"
+    first = codec.protect({"nik": nik}, "stream-a")["nik"]
+    assert [row[0] for row in keys.unwritten()] == [subject_of_token(first)]  # the person's
+    assert keys.discard_unwritten() == 1
+    assert keys.unwritten() == []
+    # the next save's keys are new ones: the codec no longer hands out the dropped subject
+    again = codec.protect({"nik": nik}, "stream-a")["nik"]
+    assert subject_of_token(again) != subject_of_token(first)
+    assert [row[0] for row in keys.unwritten()] == [subject_of_token(again)]
+    assert keys.discard_unwritten() == 1 and keys.discard_unwritten() == 0
+
+
+def test_an_lru_discards_only_the_entries_named():
+    cache = Lru(10)
+    for n in range(5):
+        cache.put(n, str(n))
+    cache.discard([1, 3, 99])
+    assert [cache.get(n) for n in range(5)] == ["0", None, "2", None, "4"]
+    cache.clear()
+    assert len(cache) == 0 and cache.maxsize == 10
+    cache.put("a", 1)
+    assert cache.get("a") == 1
