@@ -303,7 +303,8 @@ def play_batch(app: Casework, families: list[list[dict]]) -> tuple[Counter, int]
         try:
             with app.together(optimistic=False) as block:
                 play_history(app, steps, played)
-        except Conflict:  # another writer took one of its claims meanwhile
+        except Conflict as conflict:  # another writer took one of its claims meanwhile
+            log.debug("a synthetic household met another writer's claim: %s", conflict.code)
             drop_unstored_keys(app)
             counts["skipped"] += 1
             continue
