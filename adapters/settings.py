@@ -125,7 +125,7 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise SettingsError(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
     return int(raw)
 
@@ -241,7 +241,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         tenant = env.get("CASEWORK_TENANT", "1571").strip()
-        if len(tenant) != 4 or not tenant.isdigit():
+        if len(tenant) != 4 or not (tenant.isascii() and tenant.isdigit()):
             raise SettingsError(
                 f"CASEWORK_TENANT: a 4-digit Kemendagri code like 1571, got {tenant!r}"
             )

@@ -20,7 +20,7 @@ from adapters.bootstrap import System
 from adapters.signing import Signer
 from app.audit_log import report
 
-ANCHOR = re.compile(r"^(\d{1,18}):([0-9a-f]{64})$")
+ANCHOR = re.compile(r"^([0-9]{1,18}):([0-9a-f]{64})$")
 
 
 def parse_anchor(raw: str) -> chain.Anchor:

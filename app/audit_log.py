@@ -48,7 +48,7 @@ def _moment(raw: str, name: str) -> dt.datetime:
 def _whole(raw: str, name: str, default: int, low: int, high: int) -> int:
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise Invalid({name: [f"{name}.invalid"]})
     return int(raw)
 

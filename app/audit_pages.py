@@ -176,7 +176,11 @@ def read_log_page_view():
         errors.setdefault("sampai", []).append(message("from.after_to"))
     after = 0
     if values["setelah"]:
-        if values["setelah"].isdigit() and len(values["setelah"]) <= 18:
+        if (
+            values["setelah"].isascii()
+            and values["setelah"].isdigit()
+            and len(values["setelah"]) <= 18
+        ):
             after = int(values["setelah"])
         else:
             errors.setdefault("setelah", []).append(message("field.invalid"))

@@ -558,7 +558,9 @@ def person(data: Mapping[str, Any] | None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     nik = data.get("nik")
     if isinstance(nik, str):
-        found["identifier_type"] = "UIN" if nik.isdigit() and len(nik) == 16 else "PSEUDONYM"
+        found["identifier_type"] = (
+            "UIN" if nik.isascii() and nik.isdigit() and len(nik) == 16 else "PSEUDONYM"
+        )
         found["identifier_value"] = nik
     if data.get("name"):
         found["name"] = {"first_name": data["name"]}

@@ -13,7 +13,7 @@ from app.import_layouts import SOURCES, LayoutError
 from app.importer import BATCH, Importer
 from app.progress import Progress
 
-_PERIOD = re.compile(r"\d{4}-Q[1-4]")
+_PERIOD = re.compile(r"[0-9]{4}-Q[1-4]")
 
 
 def period(text: str) -> str:

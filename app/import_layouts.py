@@ -98,10 +98,10 @@ VERVAL_OUTCOMES = {
 }
 _YES = {"ya", "y", "1", "true", "benar"}
 _NO = {"tidak", "t", "0", "false", "", "-"}
-_DAY_FIRST = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
-_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
-_RT_RW = re.compile(r"\bRT\.?\s*0*(\d{1,3})\s*/?\s*RW\.?\s*0*(\d{1,3})\b", re.IGNORECASE)
-_REGION_CODE = re.compile(r"\d{2}\.?\d{2}\.?\d{2}\.?\d{4}")
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
+_YEAR_FIRST = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_RT_RW = re.compile(r"\bRT\.?\s*0*([0-9]{1,3})\s*/?\s*RW\.?\s*0*([0-9]{1,3})\b", re.IGNORECASE)
+_REGION_CODE = re.compile(r"[0-9]{2}\.?[0-9]{2}\.?[0-9]{2}\.?[0-9]{4}")
 
 
 @dataclass(frozen=True)

@@ -71,12 +71,12 @@ _FIELD_ERRORS = {
     "type": "field.object",
 }
 
-_DIGITS_1_TO_3 = re.compile(r"\d{1,3}")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WHOLE = re.compile(r"-?\d{1,15}")
-_PERIOD = re.compile(r"\d{4}-Q[1-4]")
-_NIB = re.compile(r"\d{13}")
-_REGION = re.compile(r"\d{4}|\d{6}")
+_DIGITS_1_TO_3 = re.compile(r"[0-9]{1,3}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE = re.compile(r"-?[0-9]{1,15}")
+_PERIOD = re.compile(r"[0-9]{4}-Q[1-4]")
+_NIB = re.compile(r"[0-9]{13}")
+_REGION = re.compile(r"[0-9]{4}|[0-9]{6}")
 _PROGRAM_CODE = re.compile(r"[A-Z0-9_-]{1,32}")
 _SEPARATORS = str.maketrans("", "", " .-")
 # A clock a few minutes fast on a caseworker's laptop is not an error.

@@ -353,7 +353,7 @@ def find_households(
     views, casework = services().views, services().casework
     digits = q.translate(_SEPARATORS)
     offset = (page - 1) * PAGE_SIZE
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         if len(digits) != 16:
             return [], False, text("search.partial_digits")
         by_nik = search(views, nik_hash=casework.nik_key(digits), kelurahan_in=areas)
@@ -384,7 +384,7 @@ def search_page():
     areas = kelurahan_of(services().casework, actor)
     rows, has_next, hint = find_households(q, page, areas)
     digits = q.translate(_SEPARATORS)
-    searched = digits if digits.isdigit() and len(digits) == 16 else None
+    searched = digits if digits.isascii() and digits.isdigit() and len(digits) == 16 else None
     access_log.record_households(current_actor(), "ui", rows, access_log.ui_reason(), searched)
     context = {
         "q": q,
@@ -518,7 +518,7 @@ REASON_OUTCOMES = {
     None: ("unknown", "?", N_("Unknown: needs a person")),
     True: ("passed", "✓", N_("Passed")),
 }
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def rule_label(rule: Any) -> str:
@@ -1278,7 +1278,7 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
     return payload
 
 
-_LOCAL_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+_LOCAL_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 
 
 def _wib_moment(value: str) -> str:

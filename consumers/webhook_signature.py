@@ -136,7 +136,7 @@ def verify(
     raw_timestamp = _header(headers, TIMESTAMP_HEADER)
     given = _header(headers, SIGNATURE_HEADER)
     delivery = _header(headers, DELIVERY_HEADER)
-    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
         raise MissingHeader(f"the {TIMESTAMP_HEADER} header is not a time in whole seconds")
     timestamp = int(raw_timestamp)
     expected = signature(secret, timestamp, body)

@@ -37,6 +37,13 @@ def _two_digit_year_date(day: int, month: int, yy: int, not_after: dt.date) -> d
     return None
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes fullwidth and Arabic-Indic digits, which
+    `int` reads as numbers, so a NIK spelled with one would be another NIK than the same
+    digits in ASCII (a second claim on one person)."""
+    return text.isascii() and text.isdigit()
+
+
 def nik_problems(
     nik: str,
     *,
@@ -47,7 +54,7 @@ def nik_problems(
 
     With `birth_date` and `sex` given, the date part must match them.
     """
-    if not isinstance(nik, str) or len(nik) != 16 or not nik.isdigit():
+    if not isinstance(nik, str) or len(nik) != 16 or not _digits(nik):
         return [Problem("nik.format")]
     problems = []
     if nik[:2] not in PROVINCE_CODES:
@@ -71,7 +78,7 @@ def nik_problems(
 
 def kk_problems(kk_number: str, *, today: dt.date | None = None) -> list[Problem]:
     """Everything structurally wrong with a KK number; empty when it is well formed."""
-    if not isinstance(kk_number, str) or len(kk_number) != 16 or not kk_number.isdigit():
+    if not isinstance(kk_number, str) or len(kk_number) != 16 or not _digits(kk_number):
         return [Problem("kk.format")]
     problems = []
     if kk_number[:2] not in PROVINCE_CODES:

@@ -328,3 +328,18 @@ def test_a_future_visit_is_refused_but_a_future_effective_date_is_not():
     }
     suspend = example(COMMANDS["SuspendBenefit"].schema)
     assert load("SuspendBenefit", {**suspend, "effective_date": later})["effective_date"] == later
+
+
+def test_digits_of_other_scripts_are_refused_where_digits_are_asked():
+    household = example(COMMANDS["RegisterHousehold"].schema)
+    wide = household["head"]["nik"][:-1] + chr(ord(household["head"]["nik"][-1]) + 0xFEE0)
+    codes = codes_of("RegisterHousehold", {**household, "head": {**household["head"], "nik": wide}})
+    assert list(codes) == ["head.nik"]
+    assert list(codes_of("RegisterHousehold", {**household, "kk_number": "١" * 16})) == [
+        "kk_number"
+    ]
+    assert list(codes_of("RegisterHousehold", {**household, "rw": "٠٠١"})) == ["rw"]
+    assessment = example(COMMANDS["RecordWelfareAssessment"].schema)
+    assert list(codes_of("RecordWelfareAssessment", {**assessment, "period": "２０２５-Q1"})) == [
+        "period"
+    ]

@@ -60,3 +60,12 @@ def test_each_part_of_a_kk_number_is_checked():
     assert codes(kk_problems("1571013102200001")) == ["kk.date"]  # 31 February
     assert codes(kk_problems("1571014101200001")) == ["kk.date"]  # no +40 on a KK
     assert codes(kk_problems("1571010101200000")) == ["kk.serial"]
+
+
+def test_digits_of_other_scripts_are_not_digits_of_a_nik_or_kk_number():
+    # `str.isdigit` and `int` take them: one person's NIK would be a second, different NIK
+    fullwidth = "157101010180000８"
+    arabic_indic = "١٥٧١٠١٠١٠١٨٠٠٠٠١"[:16]
+    for text in (fullwidth, arabic_indic):
+        assert codes(nik_problems(text)) == ["nik.format"]
+        assert codes(kk_problems(text)) == ["kk.format"]
