@@ -4,7 +4,6 @@ with a progress bar, and the summary on stdout (app/importer.py does the work)."
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -12,14 +11,28 @@ from adapters.bootstrap import System
 from app.import_layouts import SOURCES, LayoutError
 from app.importer import BATCH, Importer
 from app.progress import Progress
+from domain.city import today
+from domain.household import EARLIEST_PERIOD_YEAR, period_problem
 
-_PERIOD = re.compile(r"[0-9]{4}-Q[1-4]")
+
+class PeriodError(argparse.ArgumentTypeError):
+    """A period refused: `code` is the domain's (`period.format`, `period.out_of_range`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            "a period is YYYY-Qn, e.g. 2026-Q1"
+            if code == "period.format"
+            else f"a period lies from {EARLIEST_PERIOD_YEAR}-Q1 to the current quarter"
+        )
+        self.code = code
 
 
 def period(text: str) -> str:
+    """The period the files describe, checked as every fact's is (`period_problem`), today."""
     value = text.strip().upper()
-    if not _PERIOD.fullmatch(value):
-        raise argparse.ArgumentTypeError("a period is YYYY-Qn, e.g. 2026-Q1")
+    problem = period_problem(value, today())
+    if problem:
+        raise PeriodError(problem)
     return value
 
 

@@ -14,7 +14,6 @@ layout's columns is refused with the field named, and nothing of it is kept.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
@@ -32,10 +31,12 @@ from app import import_jobs
 from app.auth import web_actor
 from app.context import services
 from app.csv_export import csv_response
+from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
 from app.import_files import header_candidates
 from app.import_layouts import LAYOUTS, SOURCES
 from app.importer import REPORT_HEADER
+from app.messages import message
 from app.progress import time_left
 from app.web import check_csrf
 
@@ -150,8 +151,12 @@ def upload():
         return _form_page(values, errors, 422)
     try:
         period = parse_period(values["periode"])
-    except argparse.ArgumentTypeError:
-        errors["periode"] = [gettext("Enter the period as YYYY-Qn, for example 2026-Q1.")]
+    except PeriodError as refused:
+        errors["periode"] = [
+            gettext("Enter the period as YYYY-Qn, for example 2026-Q1.")
+            if refused.code == "period.format"
+            else message(refused.code)
+        ]
     names = {
         field: _check_upload(field, request.files.get(field), errors)
         for field, _ in FILE_FIELDS[kind]

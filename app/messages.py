@@ -225,6 +225,10 @@ ERRORS: dict[str, LazyString] = {
     "assessment.source_unknown": _l("Choose the source: DTSEN, DTKS, P3KE or VERVAL."),
     "desil.out_of_range": _l("The decile is a whole number from 1 (poorest) to 10."),
     "period.format": _l("Enter the period as YYYY-Qn (quarter 1 to 4), for example 2025-Q1."),
+    "period.out_of_range": _l(
+        "Enter a period from 2005-Q1 up to the quarter in which the fact is recorded; a later"
+        " quarter has not begun yet."
+    ),
     "reference.too_long": _l("A reference has at most 200 characters."),
     "reference.empty": _l("Enter the reference: the file and row, or the source's own id."),
     "listing.duplicate": _l(

@@ -174,6 +174,7 @@ ERROR_CODES = (
     "assessment.source_unknown",
     "desil.out_of_range",
     "period.format",
+    "period.out_of_range",
     "verification.outcome_unknown",
     "listing.duplicate",
     "listing.benefit_unknown",
@@ -256,6 +257,23 @@ def new_benefit(
 def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
+
+
+# A source's period (`YYYY-Qn`) lies between the first national listing of poor households
+# (BPS's PSE 2005, for the direct cash aid) and the quarter the fact is recorded in.
+EARLIEST_PERIOD_YEAR = 2005
+
+
+def period_problem(period: Any, on: dt.date) -> str | None:
+    """What is wrong with a source's period, recorded on the day `on`: its form
+    (`period.format`), or a year before the first listing or a quarter not begun by then
+    (`period.out_of_range`); None when it is fine."""
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period):
+        return "period.format"
+    year, quarter = int(period[:4]), int(period[-1])
+    if year < EARLIEST_PERIOD_YEAR or dt.date(year, 3 * quarter - 2, 1) > on:
+        return "period.out_of_range"
+    return None
 
 
 def occurred_on(meta: dict[str, Any]) -> dt.date:
@@ -839,8 +857,9 @@ class Household(Aggregate):
             raise DomainError("source", "assessment.source_unknown")
         if isinstance(desil, bool) or not isinstance(desil, int) or not 1 <= desil <= 10:
             raise DomainError("desil", "desil.out_of_range")
-        if not _PERIOD.match(str(period)):
-            raise DomainError("period", "period.format")
+        problem = period_problem(period, occurred_on(meta))
+        if problem:
+            raise DomainError("period", problem)
         previous = self._assessment(source, period)
         self._welfare_assessed(
             source=source,
@@ -915,8 +934,9 @@ class Household(Aggregate):
         twice adds nothing."""
         if source not in ASSESSMENT_SOURCES:
             raise DomainError("source", "assessment.source_unknown")
-        if not _PERIOD.match(str(period)):
-            raise DomainError("period", "period.format")
+        problem = period_problem(period, occurred_on(meta))
+        if problem:
+            raise DomainError("period", problem)
         _required("reference", reference)
         if not _is_number(kk_number):
             raise DomainError("kk_number", "kk.format")

@@ -233,6 +233,10 @@ def test_a_file_too_large_or_of_another_kind_is_refused_and_nothing_kept(
     assert upload(client, binary).status_code == 422
     wrong_period = upload(client, path, period="2026-Q5")
     assert wrong_period.status_code == 422 and 'id="err-periode"' in wrong_period.text
+    for period in ("0000-Q1", "2999-Q1"):  # before any listing, or not begun yet
+        refused = upload(client, path, period=period)
+        error = re.search(r'id="err-periode" class="field-error">([^<]*)<', refused.text)
+        assert refused.status_code == 422 and error and "2005-Q1" in error.group(1)
 
     assert not importing.exists() or list(importing.iterdir()) == []
     assert registered(web) == []

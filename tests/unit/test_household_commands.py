@@ -9,6 +9,7 @@ import pytest
 
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, make_meta
+from domain.city import today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import ERROR_CODES, Household, derived_id
 from tests.support.apps import memory_casework
@@ -458,6 +459,12 @@ def test_assessments_of_each_source_are_kept_side_by_side(app, family):
     refused(lambda: assess("BPS", 3), "source", "assessment.source_unknown")
     refused(lambda: assess("DTSEN", 11), "desil", "desil.out_of_range")
     refused(lambda: assess("DTSEN", 3, "2025-Q5"), "period", "period.format")
+    # a year before any listing (year 0 broke every view's dates), or a quarter not begun yet
+    for period in ("0000-Q1", "2004-Q4", "2999-Q1"):
+        refused(lambda p=period: assess("DTSEN", 3, p), "period", "period.out_of_range")
+    quarter = f"{today().year}-Q{(today().month - 1) // 3 + 1}"
+    assess("DTSEN", 3, quarter)  # the current quarter is fine
+    assert app.get_household(family).version == 9
 
 
 def test_a_field_verification_is_recorded(app, family):
