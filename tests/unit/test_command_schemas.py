@@ -343,3 +343,13 @@ def test_digits_of_other_scripts_are_refused_where_digits_are_asked():
     assert list(codes_of("RecordWelfareAssessment", {**assessment, "period": "２０２５-Q1"})) == [
         "period"
     ]
+
+
+def test_an_expected_version_is_a_whole_number():
+    household = example(COMMANDS["RegisterHousehold"].schema)
+    for wrong in (1.5, 1e30, -1, "1.5", True):
+        assert codes_of("RegisterHousehold", {**household, "expected_version": wrong}) == {
+            "expected_version": ["expected_version.invalid"]
+        }, wrong
+    assert load("RegisterHousehold", {**household, "expected_version": "3"})["expected_version"] == 3
+    assert load("RegisterHousehold", {**household, "expected_version": 0})["expected_version"] == 0
