@@ -887,11 +887,21 @@ def _evaluate_row(
             continue
         reached = _add_months(_day(since), needed)
         if passed:
-            # the count of months grows every month: the answer says when it was reached
-            detail = Detail(
-                N_("%(needed)s months of residence reached on %(date)s"),
-                needed=needed,
-                date=reached.isoformat(),
+            # the count of months grows every month: the answer says when it was reached, for
+            # a newcomer (from the arrival); for one born here that day tells the birth date
+            # to every reader of the answer (a program manager sees no birth date): not given
+            born_here = facts["members"][subject]["arrival"].get("type") != "pindah_datang"
+            detail = (
+                Detail(
+                    N_("%(needed)s months of residence reached: resident since birth"),
+                    needed=needed,
+                )
+                if born_here
+                else Detail(
+                    N_("%(needed)s months of residence reached on %(date)s"),
+                    needed=needed,
+                    date=reached.isoformat(),
+                )
             )
             reason["detail"], reason["text"] = str(detail), text_of(detail)
         else:
@@ -1245,7 +1255,8 @@ PROJECTION = Projection(
     indexes=INDEXES,
     # 2: the benefits' facts keep their start and termination (the pair rules on periods)
     # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
-    version=3,
+    # 4: the residence reason of one born here gives no day (it would tell the birth date)
+    version=4,
     ignores=frozenset(
         {
             # streams without a fact the rules read

@@ -167,6 +167,31 @@ def test_a_newcomer_becomes_eligible_the_day_the_residence_months_are_reached(ap
     assert eligibility.eligible_households(view.db, "KJB") == [
         {"household_id": hid, "kelurahan": "Telanaipura"}
     ]
+    residence = next(
+        r for r in view.answer(hid)["KJB"]["reasons"] if r["rule"] == "min_residence_months"
+    )
+    assert residence["detail"] == "12 months of residence reached on 2027-02-01"
+
+
+def test_the_residence_of_one_born_here_is_answered_without_their_birth_date(app, tmp_path):
+    define(app, "KJB", {"max_desil": 5, "min_residence_months": 12, "recipient": "head"})
+    hid = family(app, 1, desil=2)
+    head_nik = app.get_household(hid).head_nik
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": head_nik,
+            "issued_on": "2000-02-10",
+            "arrival": {"type": "born_here"},
+        },
+        META,
+    )
+    answer = View(app, tmp_path).catch_up().answer(hid)["KJB"]
+    assert answer["status"] == "eligible"
+    residence = next(r for r in answer["reasons"] if r["rule"] == "min_residence_months")
+    # born 1980-01-01: the day the months were reached would tell it
+    assert residence["detail"] == "12 months of residence reached: resident since birth"
+    assert "1981" not in json.dumps(answer) and "1980" not in json.dumps(answer)
 
 
 def _statuses(view: View, program: str) -> dict[str, str]:
