@@ -129,6 +129,7 @@ ERRORS: dict[str, LazyString] = {
     "date.format": _l("Enter the date as YYYY-MM-DD, for example 2025-04-21."),
     "date.in_future": _l("This date cannot be in the future. Enter the day it actually happened."),
     "date.too_old": _l("The date is too far in the past (before 1900). Check the year."),
+    "date.too_far": _l("The date is too far in the future (after 2100). Check the year."),
     "date.before_birth": _l("This date is before the person's birth date. Check the date."),
     "date.before_start": _l(
         "This date is before the start date. Enter the same day or a later one."

@@ -82,6 +82,9 @@ _SEPARATORS = str.maketrans("", "", " .-")
 # A clock a few minutes fast on a caseworker's laptop is not an error.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
+# The last day a benefit, a rule or an agreement may run to: the views count days past it
+# (9999-12-31 and a day after it is no date), and nothing the city plans reaches so far.
+LATEST_DAY = dt.date(2100, 12, 31)
 # Nothing the system records happened before anyone it knows was born.
 EARLIEST_MOMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
@@ -194,6 +197,8 @@ class Day(fields.String):
         date = _iso_day(super()._deserialize(value, attr, data, **kwargs).strip(), "date.format")
         if date < EARLIEST_BIRTH:
             raise ValidationError("date.too_old")
+        if date > LATEST_DAY:
+            raise ValidationError("date.too_far")
         if self.past and date > today():
             raise ValidationError("date.in_future")
         return date.isoformat()

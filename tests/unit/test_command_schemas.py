@@ -353,3 +353,12 @@ def test_an_expected_version_is_a_whole_number():
         }, wrong
     assert load("RegisterHousehold", {**household, "expected_version": "3"})["expected_version"] == 3
     assert load("RegisterHousehold", {**household, "expected_version": 0})["expected_version"] == 0
+
+
+def test_a_day_after_2100_is_refused():
+    # 9999-12-31 as a benefit's end broke the eligibility view (a day after it is no date)
+    grant = example(COMMANDS["GrantBenefit"].schema)
+    assert codes_of("GrantBenefit", {**grant, "period_end": "9999-12-31"}) == {
+        "period_end": ["date.too_far"]
+    }
+    assert load("GrantBenefit", {**grant, "period_end": "2100-12-31"})["period_end"] == "2100-12-31"
