@@ -285,7 +285,7 @@ def household(household_id: str):
     except time_travel.BadMoment as bad:
         return _bad_moment(bad)
     if moment is not None:
-        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
         then = time_travel.household_as_of(services().casework, household_id, *moment)
         if then is None:
             return error_response(404, "as_of", "household.not_yet")
@@ -317,7 +317,7 @@ def household_history(household_id: str):
     household = casework.get_household(household_id)
     require_kelurahan(casework, actor, household.kelurahan, "household_id")
     if moment is not None:
-        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
         events = time_travel.history_as_of(casework, household_id, *moment)
         access_log.record_households(actor, "api", [household], access_log.api_reason())
         return jsonify({"household_id": household_id, "events": events, **_as_of_fields(moment)})
@@ -380,7 +380,7 @@ def household_eligibility_answer(household_id: str):
         return _bad_moment(bad)
     views = services().views
     if moment is not None:
-        require_role(actor, *time_travel.TIME_TRAVELLERS)
+        require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
         answers = time_travel.eligibility_as_of(services().casework, household_id, *moment)
         if answers is None:
             return error_response(404, "as_of", "household.not_yet")

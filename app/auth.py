@@ -123,9 +123,12 @@ def api_actor(casework: Casework) -> Actor:
     return actor
 
 
-def require_role(actor: Actor, *roles: str) -> None:
+def require_role(actor: Actor, *roles: str, field: str = "actor") -> None:
+    """403 unless the actor's role is one of `roles`. For reads: the refusal says the role may
+    not read this (`auth.read`, as the read policy's guard says it); commands are refused by
+    `authorize`. `field`: what the refusal names, e.g. the parameter only these roles use."""
     if actor.role not in roles:
-        raise Forbidden("actor", "auth.role")
+        raise Forbidden(field, "auth.read")
 
 
 def authorize(casework: Casework, actor: Actor, command: str, data: dict[str, Any]) -> None:

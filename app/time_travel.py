@@ -64,7 +64,8 @@ class BadMoment(ValueError):
 def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False) -> dt.datetime:
     """An RFC 3339 time (with its offset), or a date (the end of that day in Jambi, WIB), as an
     aware UTC datetime. `naive_is_wib`: a time without offset is read as WIB (the web's
-    datetime-local). Anything else raises BadMoment(field, "<field>.invalid")."""
+    datetime-local). Anything else, or a moment with no date in UTC or in WIB (the calendar's
+    ends), raises BadMoment(field, "<field>.invalid")."""
     text = (raw or "").strip()
     code = f"{field_name}.invalid"
     if not text or len(text) > 40:
@@ -83,7 +84,14 @@ def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = Fa
         raise BadMoment(field_name, code) from None
     if moment.year < EARLIEST_YEAR:
         raise BadMoment(field_name, code)
-    return moment.astimezone(dt.UTC)
+    try:
+        # A moment is answered in UTC and judged and shown in WIB: near the ends of the
+        # calendar (9999-12-31T23:59:59-12:00, or ...Z in WIB) one of them is no date.
+        utc = moment.astimezone(dt.UTC)
+        utc.astimezone(WIB)
+    except OverflowError:
+        raise BadMoment(field_name, code) from None
+    return utc
 
 
 def parse_mode(raw: str | None) -> str:

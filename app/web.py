@@ -1342,6 +1342,8 @@ def _is_uuid(value: str) -> bool:
 
 @bp.get("/perintah")
 def commands_page():
+    """Every command whose form the person's role may open (a command with a page of its own
+    is left out for a role that page refuses: the program manager and `/daftar`)."""
     groups = [
         (
             gettext(GROUP_TITLES[Group(group)]),
@@ -1356,10 +1358,12 @@ def commands_page():
                     else url_for(".command_page", name=name),
                 }
                 for name in names
+                if may_use(_OWN_PAGES.get(name, "web.command_page"))
             ],
         )
         for group, names in COMMAND_GROUPS
     ]
+    groups = [(title, commands) for title, commands in groups if commands]
     return render_template("commands.html", active="commands", groups=groups)
 
 

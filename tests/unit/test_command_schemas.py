@@ -351,7 +351,9 @@ def test_an_expected_version_is_a_whole_number():
         assert codes_of("RegisterHousehold", {**household, "expected_version": wrong}) == {
             "expected_version": ["expected_version.invalid"]
         }, wrong
-    assert load("RegisterHousehold", {**household, "expected_version": "3"})["expected_version"] == 3
+    assert (
+        load("RegisterHousehold", {**household, "expected_version": "3"})["expected_version"] == 3
+    )
     assert load("RegisterHousehold", {**household, "expected_version": 0})["expected_version"] == 0
 
 

@@ -1,0 +1,108 @@
+"""A far-off moment on every time-travel and audit date parameter, on SQLite and PostgreSQL:
+one whose UTC or WIB time is no date (9999-12-31T23:59:59-12:00 is year 10000 in UTC,
+...Z is in WIB; 0001-01-01T00:00:00+14:00 is year 0 in UTC) is 422 naming the parameter
+(the API) or the page's form error on that field, never a server error."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markupsafe import escape
+
+from app.messages import message
+from domain.application import SYSTEM, make_meta
+from tests.integration.conftest import authorized_client
+from tests.integration.test_time_travel_api import HEAD, HOUSEHOLD
+from tests.support.i18n import language
+
+pytestmark = pytest.mark.integration
+
+BEYOND_UTC = "9999-12-31T23:59:59-12:00"
+BEYOND_WIB = "9999-12-31T23:59:59Z"
+BEFORE_YEAR_ONE = "0001-01-01T00:00:00+14:00"
+FAR_OFF = (BEYOND_UTC, BEYOND_WIB, BEFORE_YEAR_ONE)
+
+
+def text_of(code: str, lang: str = "id") -> str:
+    with language(lang):
+        return str(message(code))
+
+
+@pytest.fixture
+def household(web) -> str:
+    casework = web.extensions["casework"].casework
+    return str(casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id)
+
+
+@pytest.fixture
+def admin(web, tokens):
+    return authorized_client(web, tokens["admin"])
+
+
+def assert_422_naming(answer, field: str) -> None:
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert answer.json["codes"] == {field: [f"{field}.invalid"]}
+    assert answer.json["errors"] == {field: [text_of(f"{field}.invalid")]}
+    assert HEAD["nik"] not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("far", FAR_OFF)
+def test_the_api_answers_422_naming_as_of(admin, household, far):
+    for path in ("", "/history", "/eligibility"):
+        for mode in ("known", "effective"):
+            answer = admin.get(
+                f"/api/v1/households/{household}{path}", query_string={"as_of": far, "mode": mode}
+            )
+            assert_422_naming(answer, "as_of")
+
+
+@pytest.mark.parametrize("far", FAR_OFF)
+def test_the_api_diff_answers_422_naming_from_or_to(admin, household, far):
+    url = f"/api/v1/households/{household}/diff"
+    assert_422_naming(admin.get(url, query_string={"from": "2025-01-01", "to": far}), "to")
+    assert_422_naming(admin.get(url, query_string={"from": far, "to": "2025-01-01"}), "from")
+
+
+def test_the_last_moment_with_a_date_in_utc_and_wib_is_still_answered(admin, household):
+    latest = "9999-12-31T23:59:59+07:00"
+    for path in ("", "/history", "/eligibility"):
+        answer = admin.get(f"/api/v1/households/{household}{path}", query_string={"as_of": latest})
+        assert answer.status_code == 200, (path, answer.json)
+    diff = admin.get(
+        f"/api/v1/households/{household}/diff", query_string={"from": "2025-01-01", "to": latest}
+    )
+    assert diff.status_code == 200, diff.json
+
+
+def field_error_shown(page: str, name: str, error: str) -> bool:
+    """The field is marked invalid and described by an error that says `error`."""
+    field = re.search(rf'<input[^>]*name="{name}"[^>]*aria-describedby="([^"]+)"', page)
+    if not field or 'aria-invalid="true"' not in field.group(0):
+        return False
+    described = re.search(rf'id="{field.group(1)}"[^>]*>([^<]*)<', page)
+    return bool(described) and str(escape(error)) in described.group(1)
+
+
+# the timeline's form fields -> the API parameter whose error they show
+TIMELINE_FIELDS = {"saat": "as_of", "dari": "from", "sampai": "to"}
+
+
+@pytest.mark.parametrize("far", FAR_OFF)
+@pytest.mark.parametrize("name", sorted(TIMELINE_FIELDS))
+def test_the_timeline_page_explains_the_field(web, household, far, name):
+    page = web.test_client(user="auditor").get(
+        f"/rumah-tangga/{household}/lini-masa", query_string={name: far}
+    )
+    assert page.status_code == 422
+    error = text_of(f"{TIMELINE_FIELDS[name]}.invalid")
+    assert field_error_shown(page.text, name, error), page.text
+
+
+@pytest.mark.parametrize("far", FAR_OFF)
+@pytest.mark.parametrize("path", ["/audit", "/audit/log-baca"])
+@pytest.mark.parametrize("name", ["dari", "sampai"])
+def test_the_audit_pages_explain_the_field(web, tokens, far, path, name):
+    page = web.test_client(user="auditor").get(path, query_string={name: far})
+    assert page.status_code == 422, path
+    assert field_error_shown(page.text, name, text_of("field.invalid")), page.text
