@@ -256,6 +256,17 @@ def parse_moment(raw: str, field: str) -> dt.datetime:
         raise BadWindow(field, "field.invalid") from None
     if moment.tzinfo is None:
         raise BadWindow(field, "field.invalid")
+    return _on_calendar(moment, field)
+
+
+# The window's ends lie within these years: the read log begins long after the first, and a
+# report's notification deadline (72 hours after the end) must still be a date.
+_YEARS = (1900, 2100)
+
+
+def _on_calendar(moment: dt.datetime, field: str) -> dt.datetime:
+    if not _YEARS[0] <= moment.year <= _YEARS[1]:
+        raise BadWindow(field, "field.invalid")
     return moment
 
 
@@ -401,4 +412,4 @@ def _local(raw: str, field: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise BadWindow(field, "field.invalid") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
+    return _on_calendar(moment if moment.tzinfo else moment.replace(tzinfo=WIB), field)

@@ -90,8 +90,8 @@ def answer(actor: Actor, args: Mapping[str, str], *, export: bool = False) -> di
         "by_kecamatan": by_kecamatan(by_kelurahan),
     }
     if actor.role in COUNTS_ONLY:
-        if export:
-            raise Forbidden("actor", "auth.role")
+        if export:  # the list of families is no program manager's read
+            raise Forbidden("actor", "auth.read")
         return body
     body["results"] = [
         {**family, "link": f"/rumah-tangga/{family['household_id']}"}

@@ -200,6 +200,21 @@ def test_the_breach_report_lists_what_those_accounts_read(web, setup):
     html = page.get_data(as_text=True)
     assert setup["first"] in html and setup["second"] not in html
 
+    # the calendar's ends (the deadline is 72 hours after the window): 422 naming the end
+    for far in ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"):
+        refused = auditor.get(
+            "/api/v1/privacy/breach-report",
+            query_string={"from": "2025-01-01T00:00:00Z", "to": far, "actor": "cw_sipin"},
+        )
+        assert refused.status_code == 422 and "to" in refused.json["errors"], far
+    page = web.test_client().get(
+        "/privasi/pelanggaran",
+        query_string={"dari": "2025-01-01T00:00", "sampai": "9999-12-31T23:59", "akun": "cw_sipin"},
+    )
+    shown = page.get_data(as_text=True)  # the page names the field it refuses (as before)
+    assert page.status_code == 200 and 'name="sampai" type="datetime-local"' in shown
+    assert 'role="alert"' in shown and "Sampai (WIB)" in shown
+
 
 def access_log_wib() -> dt.timezone:
     return dt.timezone(dt.timedelta(hours=7))
