@@ -91,7 +91,9 @@ def api_actor(casework: Casework) -> Actor:
     """The caller of this API request; raises Unauthenticated (401) or TooManyFailures (429).
 
     Wrong tokens are counted per address and per token prefix (`app.failure_throttle`): past
-    the limit the request is refused before the token is even looked up. The token's last
+    the limit a wrong token is answered 429 without being counted. A valid token is always
+    answered: one client's wrong tokens behind a shared address (an office's NAT) lock no
+    one else out, and a token (256 random bits) is not found by guessing. The token's last
     use is recorded at most once an hour (`adapters.token_use`). Logs name the address and
     counts, never the token.
     """
@@ -101,11 +103,11 @@ def api_actor(casework: Casework) -> Actor:
     throttle, uses = _bearer_guard()
     address = request.remote_addr or "unknown"
     keys = (f"address:{address}", f"prefix:{token[:TOKEN_PREFIX]}")
-    wait = throttle.retry_after(*keys)
+    actor, why = casework.token_holder(token)
+    wait = throttle.retry_after(*keys) if actor is None else 0
     if wait:
         log.info("bearer refused from %s: retry after %d s", address, wait)
         raise TooManyFailures(wait)
-    actor, why = casework.token_holder(token)
     if actor is None:
         failures = throttle.failed(*keys)
         log.info("bearer failed (%s) from %s: %d in the window", why, address, failures)
