@@ -2,41 +2,79 @@
 
 An agency gives the address; the system then POSTs to it from inside the city's network, so
 an address must not turn the system against that network: https only (plain http to a
-loopback address, for tests and development), no user name or password in it, and never an
-address no agency can own: link-local (169.254.0.0/16 and fe80::/10, where cloud metadata
-services answer), multicast, unspecified (0.0.0.0, ::) or reserved. Private ranges stay
-allowed: agencies on a government intranet have such addresses. A host name is checked as
-given, not resolved: what a name resolves to is for the network's egress rules (a deployment
-lets the webhook and DCI senders reach only the agencies' networks).
+loopback address, for tests and development), no user name or password in it, printable
+ASCII only (a host name in its xn-- form), a port from 1, and never an address no agency can
+own: link-local (169.254.0.0/16 and fe80::/10, where cloud metadata services answer),
+multicast, unspecified (0.0.0.0, ::) or reserved. Private ranges stay allowed: agencies on a
+government intranet have such addresses. An IPv4 address is written as a dotted quad: the
+other spellings resolvers accept (2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518)
+are refused, and an IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as its IPv4
+address.
+
+A host name is checked as given when it is registered, and what it resolves to when the
+sender connects (`connect`): every address it resolves to must pass the same rules (plain
+http: every one a loopback address), and the connection goes to those checked addresses, not
+to a second look-up's. The network's egress rules stay the outer fence (a deployment lets the
+webhook and DCI senders reach only the agencies' networks).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+# a host name's labels: letters, digits, hyphens (underscores occur in intranet names)
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+# a last label resolvers read as a number: the host is an IPv4 address, however spelled
+_NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 INVALID = "invalid"  # not a usable absolute https/http URL
 NOT_HTTPS = "not_https"  # plain http to an address other than a loopback one
 FORBIDDEN = "forbidden"  # an address no agency can own
+NOT_DOTTED = "not_dotted"  # an IPv4 address not written as a dotted quad
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class ForbiddenAddress(OSError):
+    """The host resolved to an address the sender must not connect to (`connect`)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"forbidden address {address}")
+        self.address = address
+
+
+def _address(host: str) -> Address | None:
+    """The IP address a host literal names (an IPv4-mapped IPv6 one as its IPv4 address);
+    None for a host name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _numeric(host: str) -> bool:
+    """Whether resolvers read this host as an IPv4 address (its last label a decimal, octal
+    or hex number), whether or not it is written as a dotted quad."""
+    labels = host.rstrip(".").split(".")
+    return bool(_NUMBER.fullmatch(labels[-1]))
 
 
 def loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_NAMES:
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
 
 
-def _forbidden(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a host name: not resolved here (module docstring)
+def _forbidden_address(address: Address) -> bool:
     return (
         address.is_link_local
         or address.is_multicast
@@ -45,23 +83,92 @@ def _forbidden(host: str) -> bool:
     )
 
 
+def _forbidden(host: str) -> bool:
+    address = _address(host)
+    if address is None:
+        return False  # a host name: its addresses are checked when connecting (`connect`)
+    return _forbidden_address(address)
+
+
+def _host_problem(host: str) -> str | None:
+    if _address(host) is not None:
+        return None
+    if _numeric(host):
+        # 2130706433, 0x7f000001, 0177.0.0.1, 127.1: an address, judged by what it names
+        try:
+            named = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return INVALID  # no address at all (a number beyond 32 bits)
+        return FORBIDDEN if _forbidden_address(named) else NOT_DOTTED
+    if not _HOST_NAME.fullmatch(host):
+        return INVALID
+    return None
+
+
 def endpoint_problem(url: object) -> str | None:
-    """Why an address is refused (`INVALID`, `NOT_HTTPS`, `FORBIDDEN`), None when it is fine."""
+    """Why an address is refused (`INVALID`, `NOT_HTTPS`, `FORBIDDEN`, `NOT_DOTTED`), None
+    when it is fine."""
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL_LENGTH:
         return INVALID
-    if any(ch.isspace() or ord(ch) < 32 for ch in url.strip()):
+    # printable ASCII only: no control, bidi or other non-ASCII character (http.client
+    # sends the request line as ASCII)
+    if any(not 32 < ord(ch) < 127 for ch in url.strip()):
         return INVALID
     try:
         parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        port = parts.port  # raises ValueError for a port out of range
     except ValueError:
         return INVALID
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
         return INVALID
-    if parts.username is not None or parts.password is not None:
+    if parts.username is not None or parts.password is not None or port == 0:
         return INVALID
+    problem = _host_problem(parts.hostname)
+    if problem is not None:
+        return problem
     if _forbidden(parts.hostname):
         return FORBIDDEN
     if parts.scheme == "http" and not loopback(parts.hostname):
         return NOT_HTTPS
     return None
+
+
+def address_problem(scheme: str, address: str) -> str | None:
+    """Why the sender must not connect to an address a host resolved to (`FORBIDDEN`,
+    `NOT_HTTPS`), None when it may: the rules of `endpoint_problem`."""
+    found = _address(address.split("%", 1)[0])  # without an IPv6 scope (fe80::1%eth0)
+    if found is None or _forbidden_address(found):
+        return FORBIDDEN
+    if scheme == "http" and not found.is_loopback:
+        return NOT_HTTPS
+    return None
+
+
+def connect(
+    scheme: str,
+    address: tuple[str, int],
+    timeout: object = None,
+    source_address: tuple[str, int] | None = None,
+) -> socket.socket:
+    """`socket.create_connection` for the senders: the host is resolved once, every address
+    it resolves to is checked (`address_problem`; raises ForbiddenAddress before connecting
+    anywhere when one is refused), and the socket connects to one of those addresses."""
+    host, port = address
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for *_, sockaddr in found:
+        if address_problem(scheme, str(sockaddr[0])) is not None:
+            raise ForbiddenAddress(str(sockaddr[0]))
+    error: OSError | None = None
+    for family, kind, proto, _name, sockaddr in found:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is None or isinstance(timeout, int | float):  # else: the default
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as failed:
+            sock.close()
+            error = failed
+    raise error or OSError(f"{host} resolved to no address")

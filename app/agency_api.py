@@ -103,6 +103,10 @@ def agency_feed():
             LONG_POLLS.release()
     else:
         page = events.page(agency, after, limit)
+    # The agreement again, as the store holds it now: one revoked or expired while this
+    # request waited answers as a request made after it would, and records no position.
+    if events.filter.current(agency) is None:
+        raise Forbidden("agency", "agency.no_agreement")
     if page.events or page.next > after:
         _record(page.reads, agency, "feed", page.next, len(page.events))
     return jsonify({"events": page.events, "next": page.next})
@@ -215,6 +219,10 @@ def webhook_redeliver():
     count = webhook_store.redeliver(services().store, agency or "", stream_id)
     return jsonify({"redelivered": count})
 
+
+# The routes that change something: a role their policy does not name is told it may not do
+# this (`auth.role`, app/api.py's guard), not that it may not read it.
+WRITES = frozenset({"api.webhook_register", "api.webhook_delete", "api.webhook_redeliver"})
 
 ROUTES = (
     ("/feed", "agency_feed", agency_feed, ["GET"]),

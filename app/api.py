@@ -91,6 +91,8 @@ def _read_policy() -> None:
     if actor.role not in policy.roles:
         writes = request.endpoint == "api.command"
         code = "auth.read_only" if writes and actor.role in READ_ONLY else "auth.read"
+        if request.endpoint in agency_api.WRITES:
+            code = "auth.role"  # a change this role may not make, not a read
         raise Forbidden("actor", code)
 
 

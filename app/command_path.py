@@ -190,6 +190,7 @@ def whole_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not re.fullmatch(r"[0-9]{1,18}", raw) or not low <= int(raw) <= high:
+    # at most 19 digits (10**18, the largest bound, has 19): no long number is parsed
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
         raise Invalid({name: [f"{name}.invalid"]})
     return int(raw)

@@ -577,6 +577,10 @@ ERRORS: dict[str, LazyString] = {
     "webhook.url_not_https": _l(
         "The endpoint must use https (plain http only to this computer, for testing)."
     ),
+    "webhook.url_ip_form": _l(
+        "Write an IP address as four numbers from 0 to 255 separated by dots, for example"
+        " https://10.1.2.3/casework, or give the endpoint's host name."
+    ),
     "until.invalid": _l("until must be an RFC 3339 time with its time zone, later than since."),
     "as_of.invalid": _l(
         "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"

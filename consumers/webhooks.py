@@ -21,9 +21,14 @@ until an administrator redelivers (`POST /api/v1/webhooks/dead-letters/redeliver
 receiver itself is down (no connection, a timeout, 5xx or 429) the round for it stops at that
 event; other streams go on after a 4xx.
 
-Only https endpoints, or http to a loopback address (tests, development); requests have a
-timeout and follow no redirect. A crash between a POST and its record sends that event again:
-the receiver recognises it by `X-Casework-Delivery`.
+Only https endpoints, or http to a loopback address (tests, development); the host is
+resolved when connecting and no address it resolves to may be one no agency can own
+(`adapters.outbound.connect`: refused, the endpoint's failure "forbidden address (...)");
+requests have a timeout and follow no redirect. Whatever goes wrong while POSTing to one
+endpoint (even an error http.client raises for a URL it cannot send) is that endpoint's failed
+attempt, retried after the back-off, and its kept-alive connection is dropped: one agency's
+endpoint never fails or delays another's round. A crash between a POST and its record sends
+that event again: the receiver recognises it by `X-Casework-Delivery`.
 """
 
 from __future__ import annotations
@@ -75,13 +80,15 @@ class Backoff:
 def url_problem(url: str) -> str | None:
     """Why a webhook URL is refused (an error code), None when it is fine
     (`adapters.outbound.endpoint_problem`: https, or http to a loopback address; no user name
-    or password; no address an agency cannot own; at most 2048 characters)."""
+    or password; printable ASCII; no address an agency cannot own, an IPv4 address as a
+    dotted quad; at most 2048 characters)."""
     problem = outbound.endpoint_problem(url)
     if problem is None:
         return None
     return {
         outbound.NOT_HTTPS: "webhook.url_not_https",
         outbound.FORBIDDEN: "webhook.url_forbidden",
+        outbound.NOT_DOTTED: "webhook.url_ip_form",
     }.get(problem, "webhook.url_invalid")
 
 
@@ -89,9 +96,35 @@ class Unreachable(Exception):
     """The receiver could not be reached or did not answer in time."""
 
 
+class Refused(Exception):
+    """Not connected: the endpoint's host resolved to an address no agency can own (or, for
+    plain http, to one that is not a loopback address); the exception's text is the address."""
+
+
 @dataclass
 class Answer:
     status: int
+
+
+class CheckedConnection(http.client.HTTPConnection):
+    """A plain http connection whose host is resolved and checked when it connects
+    (`outbound.connect`), not looked up again by name."""
+
+    def connect(self) -> None:
+        self.sock = outbound.connect("http", (self.host, self.port), self.timeout)
+
+
+class CheckedTlsConnection(http.client.HTTPSConnection):
+    """The same for https: the checked socket, then TLS with the sender's context, the
+    certificate verified for the host name."""
+
+    def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=tls)
+        self.tls = tls
+
+    def connect(self) -> None:
+        sock = outbound.connect("https", (self.host, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 class Poster:
@@ -106,12 +139,11 @@ class Poster:
         key = (scheme, host, port)
         found = self._connections.get(key)
         if found is None:
+            # the host resolved and every address checked when it connects, not by name
             if scheme == "https":
-                found = http.client.HTTPSConnection(
-                    host, port, timeout=self.timeout, context=self._tls
-                )
+                found = CheckedTlsConnection(host, port, self.timeout, self._tls)
             else:
-                found = http.client.HTTPConnection(host, port, timeout=self.timeout)
+                found = CheckedConnection(host, port, timeout=self.timeout)
             self._connections[key] = found
         return found
 
@@ -121,7 +153,9 @@ class Poster:
             found.close()
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-        """The receiver's status; raises Unreachable (no connection, a timeout)."""
+        """The receiver's status; raises Unreachable (no connection, a timeout) or Refused (a
+        forbidden address). Any failure drops the endpoint's connection: a request broken off
+        half-way must not stay on it for the next one."""
         parts = urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
         port = parts.port or (443 if scheme == "https" else 80)
@@ -145,9 +179,15 @@ class Poster:
                 self._drop(key)
                 if attempt == 2:
                     raise Unreachable(type(e).__name__) from None
+            except outbound.ForbiddenAddress as refused:
+                self._drop(key)
+                raise Refused(refused.address) from None
             except (OSError, http.client.HTTPException) as error:
                 self._drop(key)
                 raise Unreachable(type(error).__name__) from None
+            except BaseException:
+                self._drop(key)  # e.g. UnicodeEncodeError: the caller decides, on a clean slate
+                raise
         raise Unreachable("no answer")
 
     def close(self) -> None:
@@ -280,11 +320,10 @@ class Sender:
                     return
                 body = _body(self.events.signed(agency, delivery.envelope))
                 headers = sign(webhook.secret, body, str(delivery.envelope["event_id"]))
-                try:
-                    answer = self.poster.post(webhook.url, body, headers)
-                except Unreachable as error:
-                    self.pause(webhook, self.fail(webhook, item, f"unreachable ({error})", done))
-                    return  # the receiver is down: the next round, after the back-off
+                answer, error = self.post(webhook, body, headers)
+                if answer is None:
+                    self.pause(webhook, self.fail(webhook, item, error, done))
+                    return  # down or refused: the next round, after the back-off
                 if 200 <= answer.status < 300:
                     finished.append(item.position)
                     done.delivered += 1
@@ -303,6 +342,21 @@ class Sender:
                 self.record_reads(self.store, agency, "webhook", webhook.url, done.reads)
                 done.reads = []
             webhook_store.done(self.store, agency, finished)
+
+    def post(
+        self, webhook: Webhook, body: bytes, headers: dict[str, str]
+    ) -> tuple[Answer | None, str]:
+        """POST one event to the endpoint: its answer, or None and why it failed. Whatever
+        goes wrong is this endpoint's failure only, never the whole round's."""
+        try:
+            return self.poster.post(webhook.url, body, headers), ""
+        except Unreachable as error:
+            return None, f"unreachable ({error})"
+        except Refused as error:
+            return None, f"forbidden address ({error})"
+        except Exception as error:  # noqa: BLE001 - e.g. a URL http.client cannot encode
+            log.warning("webhook of %s: POST failed (%s)", webhook.agency, type(error).__name__)
+            return None, f"failed ({type(error).__name__})"
 
     def pause(self, webhook: Webhook, until: float) -> None:
         self.paused_until[webhook.id] = until
