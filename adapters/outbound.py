@@ -20,9 +20,11 @@ webhook and DCI senders reach only the agencies' networks).
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import re
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -172,3 +174,44 @@ def connect(
             sock.close()
             error = failed
     raise error or OSError(f"{host} resolved to no address")
+
+
+class CheckedConnection(http.client.HTTPConnection):
+    """A plain http connection whose host is resolved and checked when it connects
+    (`connect`), not looked up again by name."""
+
+    def connect(self) -> None:
+        self.sock = connect("http", (self.host, self.port), self.timeout)
+
+
+class CheckedTlsConnection(http.client.HTTPSConnection):
+    """The same for https: the checked socket, then TLS with the sender's context, the
+    certificate verified for the host name."""
+
+    def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=tls)
+        self.tls = tls
+
+    def connect(self) -> None:
+        sock = connect("https", (self.host, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """One POST to an endpoint (`endpoint_problem` passed), over a checked connection closed
+    after it: the receiver's status. Raises ForbiddenAddress, OSError or HTTPException."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    connection: http.client.HTTPConnection = (
+        CheckedTlsConnection(host, port, timeout, ssl.create_default_context())
+        if parts.scheme == "https"
+        else CheckedConnection(host, port, timeout=timeout)
+    )
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        answer = connection.getresponse()
+        answer.read(65536)
+        return answer.status
+    finally:
+        connection.close()

@@ -32,13 +32,12 @@ the database before its notifications are sent, so two processes never send the 
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -46,6 +45,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 from flask import Blueprint, Flask, Response, current_app, request
 
+from adapters import outbound
 from adapters.bootstrap import reader_codec
 from adapters.db import Database
 from adapters.signing import Signer
@@ -448,17 +448,20 @@ class Registry:
         data = json.dumps(self.signed(agency, body), ensure_ascii=False).encode("utf-8")
         error = None
         for attempt in range(ATTEMPTS):
-            outbound = urllib.request.Request(  # noqa: S310 - https or loopback http only
-                url, data=data, method="POST", headers={"Content-Type": "application/json"}
-            )
             try:
-                with urllib.request.urlopen(outbound, timeout=TIMEOUT) as answer:  # noqa: S310
-                    answer.read()
-                error = None
-                break
-            except (urllib.error.URLError, OSError) as failure:
+                # https or loopback http only (`callback_base`); every address the host
+                # resolves to checked when connecting (`adapters.outbound.connect`)
+                status = outbound.post(
+                    url, data, {"Content-Type": "application/json"}, timeout=TIMEOUT
+                )
+            except (OSError, http.client.HTTPException) as failure:
                 error = f"{action}: {type(failure).__name__}"
-                time.sleep(0.2 * 2**attempt)
+            else:
+                if 200 <= status < 300:
+                    error = None
+                    break
+                error = f"{action}: HTTP {status}"
+            time.sleep(0.2 * 2**attempt)
         try:
             self.record_delivery(
                 self.svc.views,

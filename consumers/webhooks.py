@@ -106,27 +106,6 @@ class Answer:
     status: int
 
 
-class CheckedConnection(http.client.HTTPConnection):
-    """A plain http connection whose host is resolved and checked when it connects
-    (`outbound.connect`), not looked up again by name."""
-
-    def connect(self) -> None:
-        self.sock = outbound.connect("http", (self.host, self.port), self.timeout)
-
-
-class CheckedTlsConnection(http.client.HTTPSConnection):
-    """The same for https: the checked socket, then TLS with the sender's context, the
-    certificate verified for the host name."""
-
-    def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=timeout, context=tls)
-        self.tls = tls
-
-    def connect(self) -> None:
-        sock = outbound.connect("https", (self.host, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
-
-
 class Poster:
     """POSTs bodies to webhook URLs over kept-alive connections (one per endpoint)."""
 
@@ -141,9 +120,9 @@ class Poster:
         if found is None:
             # the host resolved and every address checked when it connects, not by name
             if scheme == "https":
-                found = CheckedTlsConnection(host, port, self.timeout, self._tls)
+                found = outbound.CheckedTlsConnection(host, port, self.timeout, self._tls)
             else:
-                found = CheckedConnection(host, port, timeout=self.timeout)
+                found = outbound.CheckedConnection(host, port, timeout=self.timeout)
             self._connections[key] = found
         return found
 

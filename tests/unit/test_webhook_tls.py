@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapters import outbound
-from consumers.webhooks import CheckedTlsConnection
+from adapters.outbound import CheckedTlsConnection
 
 
 def certificate(tmp_path, name: str) -> tuple[str, str]:
