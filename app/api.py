@@ -368,6 +368,24 @@ def _caseworker_areas(actor: Actor) -> set[str] | None:
     return set(services().casework.get_user(actor.id).kelurahan)
 
 
+def _kelurahan_arg(actor: Actor, *, required_of_caseworkers: bool = True) -> str:
+    """The `kelurahan` asked (a name or code of Kota Jambi's), as the views name it; "" for
+    none. Raises Invalid (422 `kelurahan.unknown`) for a kelurahan the city has not, and
+    Forbidden (403) for one outside a caseworker's area (or for none, when a caseworker must
+    name one of theirs)."""
+    asked = request.args.get("kelurahan", "").strip()[:100]
+    name = ""
+    if asked:
+        names = {kelurahan for _, kelurahan in overview_api.kelurahan_matches(asked)}
+        if len(names) != 1:
+            raise Invalid({"kelurahan": ["kelurahan.unknown"]})
+        [name] = names
+    areas = _caseworker_areas(actor)
+    if areas is not None and (name or required_of_caseworkers) and name not in areas:
+        raise Forbidden("kelurahan", "auth.kelurahan")
+    return name
+
+
 @bp.get("/households/<household_id>/eligibility")
 def household_eligibility_answer(household_id: str):
     """Per program, whether the household is eligible today, with the reasons (the
@@ -428,10 +446,10 @@ def program_eligible(code: str):
     program = casework.get_program(code)  # 404 program.not_found
     if actor.role == "program_manager" and program.opd != (actor.opd or ""):
         return error_response(403, "code", "auth.opd")
-    kelurahan = request.args.get("kelurahan", "").strip()
-    areas = _caseworker_areas(actor)
-    if areas is not None and kelurahan not in areas:
-        return error_response(403, "kelurahan", "auth.kelurahan")
+    try:
+        kelurahan = _kelurahan_arg(actor)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
     rows = eligible_households(
         services().views, program.code, kelurahan=kelurahan, limit=limit, offset=offset
     )
@@ -460,10 +478,7 @@ def _program_errors(code: str) -> dict[str, Any]:
     """The inclusion and exclusion errors the request asks for; raises Forbidden, NotFound."""
     actor = caller()
     program = _program_for(actor, code, *ERROR_READERS)
-    kelurahan = request.args.get("kelurahan", "").strip()
-    areas = _caseworker_areas(actor)
-    if areas is not None and kelurahan not in areas:
-        raise Forbidden("kelurahan", "auth.kelurahan")
+    kelurahan = _kelurahan_arg(actor)
     answer = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if answer is None:  # defined in the store, not yet in the eligibility view
         raise NotFound("code", "program.not_found")
@@ -476,13 +491,19 @@ def _program_errors(code: str) -> dict[str, Any]:
 def program_errors(code: str):
     """Inclusion errors (receiving, ineligible), exclusion errors (eligible, not receiving)
     and receiving families whose eligibility needs a review, per kelurahan."""
-    return jsonify(_program_errors(code))
+    try:
+        return jsonify(_program_errors(code))
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
 
 
 @bp.get("/programs/<code>/errors.csv")
 def program_errors_csv(code: str):
     """The same families as CSV, one row each."""
-    answer = _program_errors(code)
+    try:
+        answer = _program_errors(code)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
     name = f"kesalahan-{answer['program']}.csv"
     return csv_response(name, ERROR_HEADER, error_rows(answer))
 
@@ -711,7 +732,7 @@ def review_queue(scope: dict[str, Any]) -> list[dict[str, Any]]:
     return open_reviews(
         services().views,
         today().isoformat(),
-        kelurahan=request.args.get("kelurahan", "").strip() or None,
+        kelurahan=_kelurahan_arg(caller(), required_of_caseworkers=False) or None,
         program=request.args.get("program", "").strip() or None,
         overdue=_overdue_filter(),
         limit=whole_arg("limit", 50, 1, MAX_LIMIT),

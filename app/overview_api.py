@@ -49,7 +49,7 @@ class Scope:
         return {"opd": self.opd, "kecamatan": self.kecamatan, "kelurahan": self.kelurahan}
 
 
-def _kecamatan_of(kelurahan: str) -> list[tuple[str, str]]:
+def kelurahan_matches(kelurahan: str) -> list[tuple[str, str]]:
     """(kecamatan, kelurahan) names of every kelurahan so named or coded."""
     found = []
     for kecamatan in KECAMATAN:
@@ -77,7 +77,9 @@ def scope(actor: Actor, args: Any) -> Scope:
         else:
             kecamatan = found.name
     if kelurahan_asked and "kecamatan" not in errors:
-        matches = [m for m in _kecamatan_of(kelurahan_asked) if m[0] == kecamatan or not kecamatan]
+        matches = [
+            m for m in kelurahan_matches(kelurahan_asked) if m[0] == kecamatan or not kecamatan
+        ]
         if len(matches) != 1:
             errors["kelurahan"] = ["kelurahan.unknown"]
         else:
@@ -87,7 +89,7 @@ def scope(actor: Actor, args: Any) -> Scope:
     areas = kelurahan_of(services().casework, actor)
     if areas and not kelurahan_asked and not kecamatan_asked:
         # a case worker asking for no area reads their first kelurahan
-        kecamatan, kelurahan = (_kecamatan_of(sorted(areas)[0]) or [("", "")])[0]
+        kecamatan, kelurahan = (kelurahan_matches(sorted(areas)[0]) or [("", "")])[0]
     if areas is not None and kelurahan not in areas:
         raise Forbidden("kelurahan", "auth.kelurahan")
     rows_of_opds = None

@@ -110,6 +110,14 @@ def test_the_eligible_families_of_a_program_by_kelurahan(web, tokens, family):
     assert client.get("/api/v1/programs/PKH/eligible?kelurahan=Tahtul Yaman").json["results"] == []
     assert client.get("/api/v1/programs/ZAKAT/eligible").json["results"] == []
     assert client.get("/api/v1/programs/NOPE/eligible").status_code == 404
+    # a kelurahan Kota Jambi has not: named, not an empty list
+    unknown = client.get("/api/v1/programs/PKH/eligible?kelurahan=Atlantis")
+    assert unknown.status_code == 422 and unknown.json["codes"] == {
+        "kelurahan": ["kelurahan.unknown"]
+    }
+    errors = client.get("/api/v1/programs/PKH/errors?kelurahan=Atlantis")
+    assert errors.status_code == 422 and "kelurahan" in errors.json["codes"]
+    assert client.get("/api/v1/programs/PKH/errors.csv?kelurahan=Atlantis").status_code == 422
 
 
 def test_least_privilege(web, tokens, family):

@@ -128,6 +128,14 @@ def test_the_queue_shows_each_role_only_its_own(reviewed, tokens):
         "pm_baznas": 0,
     }
     assert queue(client, tokens["agency"]).status_code == 403
+    # a case worker naming a kelurahan not theirs is refused, as on the other routes
+    outside = queue(client, tokens["cw_pelayangan"], "?kelurahan=Simpang%20IV%20Sipin")
+    assert outside.status_code == 403
+    assert queue(client, tokens["cw_sipin"], "?kelurahan=Simpang%20IV%20Sipin").status_code == 200
+    unknown = queue(client, tokens["sup1"], "?kelurahan=Atlantis")
+    assert unknown.status_code == 422 and unknown.json["codes"] == {
+        "kelurahan": ["kelurahan.unknown"]
+    }
 
 
 def test_a_bad_overdue_filter_names_the_field(reviewed, tokens):
