@@ -479,7 +479,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             forbidden="agencies; a program manager of another OPD; a caseworker without one"
             " of their kelurahan",
             not_found="no such program",
-            invalid=_PAGE_INVALID,
+            invalid=f"{_PAGE_INVALID}, or kelurahan.unknown (a kelurahan Kota Jambi has not)",
         )
     },
     "api.program_errors": {
@@ -493,6 +493,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             forbidden="agencies; a program manager of another OPD; a caseworker without one"
             " of their kelurahan",
             not_found="no such program",
+            invalid="kelurahan.unknown: a kelurahan Kota Jambi has not",
         )
     },
     "api.program_errors_csv": {
@@ -508,6 +509,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             forbidden="agencies; a program manager of another OPD; a caseworker without one"
             " of their kelurahan",
             not_found="no such program",
+            invalid="kelurahan.unknown: a kelurahan Kota Jambi has not",
         )
     },
     "api.program_what_if": {
@@ -735,8 +737,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             " program managers their OPD's programs",
             _json("the open reviews", answers.ReviewsSchema),
             query=answers.ReviewQuerySchema,
-            forbidden="agencies",
-            invalid="overdue not true or false, or limit or offset out of range",
+            forbidden="agencies; a caseworker naming a kelurahan not theirs",
+            invalid="overdue not true or false, limit or offset out of range, or a kelurahan"
+            " Kota Jambi has not (kelurahan.unknown)",
         )
     },
     "api.approvals": {
