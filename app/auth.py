@@ -153,6 +153,21 @@ def authorize(casework: Casework, actor: Actor, command: str, data: dict[str, An
         raise Forbidden("actor", "auth.role")
 
 
+def may_issue(role: str, command: str) -> bool:
+    """Whether the role may send the command at all, wherever it applies (`authorize` then
+    checks the household's kelurahan or the program's OPD): what a list of commands offers."""
+    if role in EVERYTHING:
+        return True
+    area = COMMANDS[command].area
+    if role in READ_ONLY or area.decision:  # a decision: a supervisor who is not the maker
+        return False
+    if role == "caseworker":
+        return area.kelurahan is not Kelurahan.NONE
+    if role == "program_manager":
+        return area.opd is not Opd.NONE
+    return False
+
+
 # What an import records (app/importer.py): what a source's file says of its families.
 IMPORT_COMMANDS = frozenset(
     {

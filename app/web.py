@@ -36,7 +36,7 @@ from marshmallow import fields
 from adapters.wire import rfc3339
 from app import access_log, read_policy, reconciliation, time_travel
 from app.api import review_scope
-from app.auth import kelurahan_of, web_actor
+from app.auth import kelurahan_of, may_issue, web_actor
 from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
@@ -1342,8 +1342,10 @@ def _is_uuid(value: str) -> bool:
 
 @bp.get("/perintah")
 def commands_page():
-    """Every command whose form the person's role may open (a command with a page of its own
-    is left out for a role that page refuses: the program manager and `/daftar`)."""
+    """Every command the person's role may send (`may_issue`: a program manager is offered
+    no membership command, a case worker no program or approval) and whose form it may open
+    (a command with a page of its own is left out for a role that page refuses)."""
+    role = web_actor().role
     groups = [
         (
             gettext(GROUP_TITLES[Group(group)]),
@@ -1358,7 +1360,7 @@ def commands_page():
                     else url_for(".command_page", name=name),
                 }
                 for name in names
-                if may_use(_OWN_PAGES.get(name, "web.command_page"))
+                if may_issue(role, name) and may_use(_OWN_PAGES.get(name, "web.command_page"))
             ],
         )
         for group, names in COMMAND_GROUPS

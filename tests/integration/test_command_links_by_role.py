@@ -59,3 +59,30 @@ def test_a_role_that_may_open_them_sees_both_links(web, household, user):
     client = web.test_client(user=user)
     assert client.get("/daftar").status_code == 200
     assert client.get(f"/rumah-tangga/{household}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("user", "offered", "not_offered"),
+    [
+        # a program manager: their programs' benefits and rules, no membership, no approval
+        (
+            "pm_dinsos",
+            {"GrantBenefit", "DefineProgram", "DecideReview"},
+            {"AddMember", "ApproveChange"},
+        ),
+        # a case worker: their households, no program and no approval
+        (
+            "cw_sipin",
+            {"AddMember", "RecordDeath", "GrantBenefit"},
+            {"DefineProgram", "ApproveChange"},
+        ),
+        ("sup1", {"AddMember", "DefineProgram", "ApproveChange", "DefineAgencyAgreement"}, set()),
+    ],
+)
+def test_the_commands_page_offers_what_the_role_may_send(
+    web, household, user, offered, not_offered
+):
+    commands, _ = pages_of(web, user, household)
+    listed = set(re.findall(r'href="/perintah/(\w+)"', commands))
+    assert offered <= listed, offered - listed
+    assert not (not_offered & listed), not_offered & listed
