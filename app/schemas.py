@@ -39,6 +39,7 @@ from domain.household import (
     BENEFIT_CHANGE_REASONS,
     EMPOWERMENT_OUTCOMES,
     ERASURE_EXEMPTIONS,
+    LATEST_DAY,
     LISTING_BENEFITS,
     LISTING_RELATIONSHIPS,
     OBJECTION_RESOLUTIONS,
@@ -82,9 +83,6 @@ _SEPARATORS = str.maketrans("", "", " .-")
 # A clock a few minutes fast on a caseworker's laptop is not an error.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
-# The last day a benefit, a rule or an agreement may run to: the views count days past it
-# (9999-12-31 and a day after it is no date), and nothing the city plans reaches so far.
-LATEST_DAY = dt.date(2100, 12, 31)
 # Nothing the system records happened before anyone it knows was born.
 EARLIEST_MOMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 

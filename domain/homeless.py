@@ -15,7 +15,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.eligibility_rules import benefit_period, overlap_start
 from domain.errors import DomainError, NotFound, RulesFailed
-from domain.household import BENEFIT_CHANGE_REASONS, derived_id, new_benefit, today
+from domain.household import (
+    BENEFIT_CHANGE_REASONS,
+    LATEST_DAY,
+    derived_id,
+    new_benefit,
+    today,
+)
 
 SEXES = ("M", "F")
 # What a person without papers can be helped with before a NIK is known.
@@ -169,6 +175,8 @@ class ProvisionalPerson(Aggregate):
         start, end = dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)
         if end < start:
             raise DomainError("period_end", "period.end_before_start")
+        if end > LATEST_DAY:
+            raise DomainError("period_end", "date.too_far")
         if amount < 0:
             raise DomainError("amount", "amount.negative")
         rules = program.rules_at(start)

@@ -152,6 +152,7 @@ ERROR_CODES = (
     "person.deceased",
     # dates and plain values
     "date.in_future",
+    "date.too_far",
     "date.before_birth",
     "date.before_start",
     "value.required",
@@ -258,6 +259,10 @@ def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
 
+
+# The last day a benefit, a rule or an agreement may run to: the views count days past it
+# (9999-12-31 and a day after it is no date), and nothing the city plans reaches so far.
+LATEST_DAY = dt.date(2100, 12, 31)
 
 # A source's period (`YYYY-Qn`) lies between the first national listing of poor households
 # (BPS's PSE 2005, for the direct cash aid) and the quarter the fact is recorded in.
@@ -1061,6 +1066,8 @@ class Household(Aggregate):
         _required("program", program)
         if _date(period_end) < _date(period_start):
             raise DomainError("period_end", "period.end_before_start")
+        if _date(period_end) > LATEST_DAY:
+            raise DomainError("period_end", "date.too_far")
         if amount < 0:
             raise DomainError("amount", "amount.negative")
         benefit_id = self._next_id("benefit")

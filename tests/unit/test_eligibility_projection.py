@@ -16,6 +16,7 @@ from app.seed import seed_app
 from app.seed_data import kk_for, nik_for
 from consumers.runner import tick
 from domain.application import SYSTEM, make_meta
+from domain.errors import DomainError
 from projections import eligibility
 from projections.base import apply_batch, ensure_schema, live_tables, reveal
 from projections.catalog import PROJECTIONS
@@ -450,3 +451,20 @@ def test_rows_and_facts_are_written_with_sorted_keys_and_every_number_exact():
     second = eligibility._sorted_json({"a": {"x": None, "y": "é"}, "b": [2, 1]})
     assert first == second == '{"a":{"x":null,"y":"é"},"b":[2,1]}'
     assert json.loads(eligibility._sorted_json({"b": 10**30, "a": 1})) == {"a": 1, "b": 10**30}
+
+
+def test_a_benefit_ending_after_2100_is_refused_in_the_domain(app, tmp_path):
+    """Granted through the use case itself (an edge that did not check): a benefit of another
+    program ending 9999-12-31 stopped the view (the day after its end is no date)."""
+    define(app, "KJB", {"max_desil": 5, "recipient": "head"})
+    define(app, "PKH", {"max_desil": 5, "recipient": "head"})
+    hid = family(app, 1, desil=2)
+    nik = app.get_household(hid).head_nik
+    grant = {"household_id": hid, "nik": nik, "program": "PKH", "period_start": "2026-01-01"}
+    with pytest.raises(DomainError) as refused:
+        app.grant_benefit({**grant, "period_end": "9999-12-31", "amount": 1000}, META)
+    assert (refused.value.field, refused.value.code) == ("period_end", "date.too_far")
+    app.grant_benefit({**grant, "period_end": "2100-12-31", "amount": 1000}, META)
+    answer = View(app, tmp_path).catch_up().answer(hid)
+    # the view answers both programs (KJB refused: not combinable with the PKH received)
+    assert answer["PKH"]["status"] == "eligible" and answer["KJB"]["status"] == "ineligible"
