@@ -655,7 +655,7 @@ def person_benefits(nik: str):
     casework = services().casework
     found = casework.benefits_of_nik(nik)
     home = casework.household_id_for_nik(nik)
-    if home is None and not found:
+    if home is None and not found and not casework.nik_known(nik):  # moved out: known, none
         raise NotFound("nik", "nik.unknown")
     households = sorted({b["household_id"] for b in found if b["household_id"]})
     if home is not None and str(home) not in households:

@@ -106,6 +106,13 @@ class HouseholdCases(UseCases):
         index = self._nik_index(nik)
         return index.household_id if index is not None and index.active else None
 
+    def nik_known(self, nik: str) -> bool:
+        """Whether a household ever claimed the NIK (a member now or before: moved out, died)
+        and, its data being encrypted, the person's key was not erased."""
+        if self._nik_index(nik) is None:
+            return False
+        return self.codec is None or self.person_subject(nik) is not None
+
     def household_id_for_kk(self, kk_number: str) -> uuid.UUID | None:
         """The household holding this KK number, now or before (a KK number stays claimed by
         the household after ChangeHead gives it a new one), if any."""

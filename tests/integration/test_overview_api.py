@@ -5,12 +5,14 @@ charts."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from openpyxl import load_workbook
 
 from app.overview_api import PAIR_HEADER, ROW_HEADER
+from app.seed_data import nik_for
 from domain.application import SYSTEM, make_meta
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import project
@@ -197,6 +199,32 @@ def test_one_nik_all_aid_from_every_opd_with_its_history(web, tokens, world):
     ended = client.get(f"/api/v1/persons/{DEWI}/benefits").json["results"][0]
     assert ended["status"] == "terminated"
     assert ended["history"][-1]["reason_code"] == "graduated"
+
+
+def test_a_person_who_moved_out_is_known_with_no_benefit(web, tokens, world):
+    """One whose only membership ended (moved out) is a person the system knows: no aid is
+    an empty list, not 404 "this NIK is not recorded"."""
+    casework = web.extensions["casework"].casework
+    child = nik_for("157101", dt.date(2010, 6, 1), "F", 41)
+    person = {"nik": child, "name": "Putri", "birth_date": "2010-06-01", "sex": "F"}
+    add = {"household_id": world["ani"], "person": person, "relationship": "anak"}
+    casework.add_member(add, META)
+    client = authorized_client(web, tokens["auditor"])
+    assert client.get(f"/api/v1/persons/{child}/benefits").json == {"results": []}
+    casework.remove_member(
+        {
+            "household_id": world["ani"],
+            "nik": child,
+            "kind": "moved_out",
+            "effective_date": "2026-02-01",
+        },
+        META,
+    )
+    moved = client.get(f"/api/v1/persons/{child}/benefits")
+    assert moved.status_code == 200 and moved.json == {"results": []}
+    stranger = nik_for("157101", dt.date(2011, 6, 1), "F", 42)
+    unknown = client.get(f"/api/v1/persons/{stranger}/benefits")
+    assert unknown.status_code == 404 and unknown.json["codes"] == {"nik": ["nik.unknown"]}
 
 
 def test_the_page_in_indonesian_with_its_charts(web, world):
