@@ -54,6 +54,7 @@ from adapters.stream_events import stream_notifications
 from adapters.wire import from_notification
 from app import dci_protocol as dci
 from app import read_policy
+from app.api import MAX_JSON_DEPTH, BadBody, json_body
 from app.auth import TooManyFailures, Unauthenticated, api_actor
 from app.context import DATABASE_ERRORS, Services, services
 from consumers import agency_delivery, agency_filter
@@ -786,7 +787,16 @@ def _actor() -> Actor:
 
 
 def _body() -> Any:
-    body = request.get_json(silent=True)
+    """The request's JSON body, read as /api/v1 reads it (app.api.json_body: at most
+    MAX_JSON_DEPTH levels deep, so a body nested thousands of levels is refused, not a
+    RecursionError); raises Refused."""
+    try:
+        body = json_body()
+    except BadBody as bad:
+        reason = "a JSON object (Content-Type: application/json)"
+        if bad.code == "body.too_deep":
+            reason = f"nested at most {MAX_JSON_DEPTH} levels deep"
+        raise dci.Refused("err.request.bad", "body", reason) from None
     if body is None:
         raise dci.Refused(
             "err.request.bad", "body", "a JSON object (Content-Type: application/json)"

@@ -218,7 +218,7 @@ def _query(
     if query_name not in criteria:
         raise Refused("err.request.bad", f"{where}.{query_name}", "required")
     event_type = criteria.get("reg_event_type")
-    if event_type is not None and event_type not in REG_EVENT_TYPES:
+    if event_type is not None and not is_event_type(event_type):
         raise Refused(
             "err.request.bad",
             f"{where}.reg_event_type",
@@ -264,6 +264,11 @@ def _query(
     return Query(**base, reject=("rjct.search_criteria.invalid", reason))
 
 
+def is_event_type(value: Any) -> bool:
+    """Whether `value` names one of REG_EVENT_TYPES (a string: a list or an object is none)."""
+    return isinstance(value, str) and value in REG_EVENT_TYPES
+
+
 def _pagination(value: Any, field: str) -> tuple[int | None, int]:
     if value is None:
         return None, 1
@@ -271,11 +276,12 @@ def _pagination(value: Any, field: str) -> tuple[int | None, int]:
         raise Refused("err.request.bad", field, "an object {page_size, page_number}")
     size, number = value.get("page_size"), value.get("page_number", 1)
     for name, item in (("page_size", size), ("page_number", number)):
-        if not isinstance(item, (int, float)) or isinstance(item, bool) or int(item) != item:
+        # an integer only: not a bool, nor a float (1e400 is infinity, NaN no number at all)
+        if not isinstance(item, int) or isinstance(item, bool):
             raise Refused("err.request.bad", f"{field}.{name}", "a whole number")
         if item < 1:
             raise Refused("err.request.bad", f"{field}.{name}", "1 or more")
-    return int(size), int(number)
+    return size, number
 
 
 def read_subscribe(message: Mapping[str, Any]) -> tuple[str, list[tuple[Query, dict]]]:
@@ -286,7 +292,7 @@ def read_subscribe(message: Mapping[str, Any]) -> tuple[str, list[tuple[Query, d
     for index, item in enumerate(_batch(message, "subscribe_request")):
         where = f"message.subscribe_request[{index}].subscribe_criteria"
         criteria = _object(item.get("subscribe_criteria"), where)
-        if criteria.get("reg_event_type") not in REG_EVENT_TYPES:
+        if not is_event_type(criteria.get("reg_event_type")):
             raise Refused(
                 "err.request.bad",
                 f"{where}.reg_event_type",
@@ -333,8 +339,16 @@ def read_txn_status(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         )
     value = request.get("attribute_value")
     if kind == "reference_id_list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise Refused("err.request.bad", f"{where}.attribute_value", "a list of reference ids")
+        if (
+            not isinstance(value, list)
+            or len(value) > MAX_BATCH
+            or not all(isinstance(v, str) for v in value)
+        ):
+            raise Refused(
+                "err.request.bad",
+                f"{where}.attribute_value",
+                f"a list of at most {MAX_BATCH} reference ids",
+            )
     elif not isinstance(value, str) or not value:
         raise Refused("err.request.bad", f"{where}.attribute_value", f"the {kind}")
     return transaction_id, dict(request)

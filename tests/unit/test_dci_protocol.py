@@ -306,3 +306,22 @@ def test_a_members_removal_or_death_counts_only_when_delivered():
     statuses = [m["household_member"]["membership_status"] for m in record["member_list"]]
     assert statuses == ["active", "moved_out"]
     assert dci.household_record(OPENED)["household_size"] == 2
+
+
+@pytest.mark.parametrize("size", [float("inf"), float("-inf"), float("nan"), 2.0, True])
+def test_a_page_size_that_is_no_integer_is_that_requests_rejection(size):
+    message = search_body()["message"]
+    message["search_request"][0]["search_criteria"]["pagination"] = {"page_size": size}
+    _, (read,) = dci_protocol.read_search(message)
+    assert read.reject is not None and read.reject[0] == "rjct.pagination.invalid"
+    assert "pagination.page_size" in read.reject[1]
+
+
+@pytest.mark.parametrize("event", [["REGISTER"], {}, {"REGISTER": 1}])
+def test_an_event_type_that_is_no_string_is_refused(event):
+    message = search_body()["message"]
+    message["search_request"][0]["search_criteria"]["reg_event_type"] = event
+    with pytest.raises(dci_protocol.Refused) as refused:
+        dci_protocol.read_search(message)
+    assert refused.value.code == "err.request.bad"
+    assert refused.value.field.endswith("search_criteria.reg_event_type")
