@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from adapters.bootstrap import System
-from app.import_layouts import SOURCES, LayoutError
+from app.import_layouts import SOURCES, AmbiguousLayout, LayoutError, Unreadable
 from app.importer import BATCH, Importer
 from app.progress import Progress
 from domain.city import today
@@ -79,6 +79,16 @@ def run(system: System, args: argparse.Namespace) -> int:
             args.files,
             progress=lambda total: Progress(total, f"importing {args.kind}", interactive, "rows"),
         )
+    except Unreadable as error:
+        print(f"casework import: {error.file}: {error.reason}", file=sys.stderr)
+        return 2
+    except AmbiguousLayout as error:
+        print(
+            f"casework import: {error.file} names the column {', '.join(error.duplicated)}"
+            " more than once: which one to read is ambiguous; keep one (README, Importing)",
+            file=sys.stderr,
+        )
+        return 2
     except LayoutError as error:
         print(
             f"casework import: {error.file} is not a {args.kind} file: missing columns"

@@ -2,7 +2,14 @@
 field uses, or XLSX (openpyxl, read-only). A table is its header and its rows, each row
 numbered as a spreadsheet shows it (the header's row is 1 in a CSV file; in a sheet, the
 header may sit further down, under a title block, as in P3KE's). The rows are streamed from
-the file when asked, one at a time: a city's file is never held in memory whole."""
+the file when asked, one at a time: a city's file is never held in memory whole.
+
+Hostile or broken files are bounded: a row larger than the limits (a cell of more than
+MAX_CELL characters, a row or CSV line of more than MAX_ROW) is not read but refused
+(`import.too_large`); a sheet is read only as wide as its header, whatever size it declares,
+and is left after EMPTY_RUN empty rows in a row (`import.sheet_left`, in the rejected rows'
+report); a file that cannot be read at all (not a workbook, a header line beyond MAX_ROW)
+raises `UnreadableFile`."""
 
 from __future__ import annotations
 
@@ -10,18 +17,59 @@ import codecs
 import csv
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 # Tried in order: UTF-8 (a byte-order mark is dropped), then Windows-1252, which the
 # spreadsheets of Indonesian offices write, then Latin-1, which reads any byte.
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 # How far down a sheet its header is looked for (P3KE's starts at about row 12).
 HEADER_SEARCH_ROWS = 40
+# How far right a sheet's header is looked for (a declared dimension is not trusted).
+HEADER_SEARCH_COLUMNS = 1024
+# The largest cell read (csv's own field limit) and the largest row (a CSV line, or the
+# cells of a sheet's row together), in characters: a larger row is refused whole.
+MAX_CELL = 131_072
+MAX_ROW = 1 << 20
+# Empty rows in a row after which the rest of a sheet is left unread (a sheet that declares
+# a million rows, or has one cell at its last row, would otherwise be read to its end).
+EMPTY_RUN = 10_000
+# The codes of rows refused while reading (app/messages.py), given in place of the cells.
+TOO_LARGE = "import.too_large"
+SHEET_LEFT = "import.sheet_left"
+# What openpyxl and the zip and XML readers raise for a file that is not a readable workbook.
+WORKBOOK_ERRORS = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    ParseError,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+)
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read as a table at all: `reason` says why (in English, for the
+    CLI)."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file, self.reason = file, reason
+
+
+NOT_A_TABLE = "not a CSV or Excel (.xlsx) file"
 
 
 @dataclass
@@ -39,8 +87,10 @@ class Table:
     def name(self) -> str:
         return self.file.name if self.sheet is None else f"{self.file.name}[{self.sheet}]"
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number, cells) of each data row that is not empty, in file order."""
+    def rows(self) -> Iterator[tuple[int, list[str] | str]]:
+        """(row number, cells) of each data row that is not empty, in file order; in place
+        of the cells, the code of a row refused as it was read (TOO_LARGE), or of the row
+        where a sheet was left (SHEET_LEFT)."""
         if self.sheet is None:
             return _csv_rows(self)
         return _xlsx_rows(self)
@@ -97,30 +147,66 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else "|"
 
 
-def _csv_reader(handle: TextIO) -> Iterator[list[str]]:
-    first_line = handle.readline().rstrip("\r\n")
+def _lines(handle: TextIO, oversized: set[int]) -> Iterator[str]:
+    """The file's lines, none longer than MAX_ROW characters: a longer one is skipped to its
+    end (never held whole), given as an empty line and its number added to `oversized`."""
+    number = 0
+    while line := handle.readline(MAX_ROW + 1):
+        number += 1
+        if len(line) > MAX_ROW:
+            while line and not line.endswith(("\n", "\r")):
+                line = handle.readline(MAX_ROW)
+            oversized.add(number)
+            yield ""
+            continue
+        yield line
+
+
+def _csv_reader(handle: TextIO, oversized: set[int]) -> Iterator[list[str]]:
+    first_line = handle.readline(MAX_ROW + 1).rstrip("\r\n")
     handle.seek(0)
-    return csv.reader(handle, delimiter=_delimiter(first_line))
+    return csv.reader(_lines(handle, oversized), delimiter=_delimiter(first_line))
 
 
 def read_csv(path: Path) -> Table:
     """The table of a CSV file: its encoding and header (its rows are read by `rows()`)."""
     path = Path(path)
     encoding = encoding_of(path)
+    oversized: set[int] = set()
     with path.open(encoding=encoding, newline="") as handle:
-        first = next(_csv_reader(handle), [])
+        try:
+            first = next(_csv_reader(handle, oversized), [])
+        except csv.Error:
+            first = None
+    if first is None or oversized:
+        raise UnreadableFile(path.name, "its first line is too long to be a header")
     return Table(path, None, encoding.removesuffix("-sig"), [column(cell) for cell in first])
 
 
-def _csv_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
     encoding = "utf-8-sig" if table.encoding == "utf-8" else table.encoding
+    oversized: set[int] = set()
     with table.file.open(encoding=encoding, newline="") as handle:
-        reader = _csv_reader(handle)
+        reader = _csv_reader(handle, oversized)
         next(reader, None)  # the header
-        for cells in reader:
+        last = reader.line_num
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:  # a cell over csv's field limit (MAX_CELL): the rest of its line
+                last = reader.line_num  # is skipped, the reader goes on at the next one
+                yield last, TOO_LARGE
+                continue
+            first, last = last + 1, reader.line_num
+            if oversized and any(n in oversized for n in range(first, last + 1)):
+                oversized.difference_update(range(first, last + 1))
+                yield last, TOO_LARGE
+                continue
             stripped = [cell.strip() for cell in cells]
             if any(stripped):
-                yield reader.line_num, stripped
+                yield last, stripped
 
 
 def _cell(value: object) -> str:
@@ -133,35 +219,71 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+def _open_workbook(path: Path):
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except WORKBOOK_ERRORS as error:
+        raise UnreadableFile(Path(path).name, NOT_A_TABLE) from error
+
+
+def _header_rows(sheet) -> Iterator[list[str]]:
+    """The first rows of a sheet as column names, each without its trailing empty cells (the
+    sheet's declared dimension is ignored: it may claim every column of a million rows)."""
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(
+        max_row=HEADER_SEARCH_ROWS, max_col=HEADER_SEARCH_COLUMNS, values_only=True
+    )
+    for values in rows:
+        names = [column(_cell(v)) for v in values]
+        while names and not names[-1]:
+            names.pop()
+        yield names
+
+
 def read_xlsx(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
     """Each sheet whose header (within its first rows) holds one of the `wanted` column sets
     (openpyxl's read-only mode: the sheets are streamed, never loaded whole)."""
     wanted = list(wanted)
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = _open_workbook(path)
     tables = []
     try:
         for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
-            for number, values in enumerate(rows, start=1):
-                names = [column(_cell(v)) for v in values]
+            for number, names in enumerate(_header_rows(sheet), start=1):
                 if any(columns <= set(names) for columns in wanted):
                     tables.append(Table(Path(path), sheet.title, "xlsx", names, number))
                     break
+    except WORKBOOK_ERRORS as error:
+        raise UnreadableFile(Path(path).name, NOT_A_TABLE) from error
     finally:
         workbook.close()
     return tables
 
 
-def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
-    workbook = load_workbook(table.file, read_only=True, data_only=True)
+def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
+    """The sheet's rows below the header, only as wide as the header, up to EMPTY_RUN empty
+    rows in a row."""
+    workbook = _open_workbook(table.file)
     try:
         sheet = workbook[table.sheet]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number <= table.start:
+        sheet.reset_dimensions()
+        width = max(len(table.header), 1)
+        rows = sheet.iter_rows(min_row=table.start + 1, max_col=width, values_only=True)
+        empty = 0
+        for number, values in enumerate(rows, start=table.start + 1):
+            if not any(v is not None and v != "" for v in values):
+                empty += 1
+                if empty >= EMPTY_RUN:
+                    yield number, SHEET_LEFT
+                    return
                 continue
+            empty = 0
             cells = [_cell(v) for v in values]
-            if any(cells):
+            if max(map(len, cells)) > MAX_CELL or sum(map(len, cells)) > MAX_ROW:
+                yield number, TOO_LARGE
+            elif any(cells):
                 yield number, cells
+    except WORKBOOK_ERRORS as error:
+        raise UnreadableFile(table.file.name, f"the sheet {table.sheet} cannot be read") from error
     finally:
         workbook.close()
 
@@ -178,29 +300,36 @@ def read_tables(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
 HEADER_BYTES = 64 * 1024
 
 
-def header_candidates(path: Path) -> list[set[str]]:
-    """The column sets a file's header could be, read cheaply (an upload is checked before
-    it is imported): a CSV file's first line; in an XLSX workbook, each of the first rows of
-    each sheet. Nothing for a file that is neither (binary, or a broken workbook)."""
+def header_rows(path: Path) -> list[list[str]]:
+    """The column names a file's header could be, in order, read cheaply (an upload is
+    checked before it is imported): a CSV file's first line; in an XLSX workbook, each of
+    the first rows of each sheet. Nothing for a file that is neither (binary, a broken
+    workbook, a zip that is not one) or whose first line is longer than HEADER_BYTES."""
     path = Path(path)
     if is_xlsx(path):
         try:
-            workbook = load_workbook(path, read_only=True, data_only=True)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            workbook = _open_workbook(path)
+        except UnreadableFile:
             return []
         try:
-            return [
-                {column(_cell(v)) for v in values}
-                for sheet in workbook.worksheets
-                for values in sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
-            ]
+            return [names for sheet in workbook.worksheets for names in _header_rows(sheet)]
+        except WORKBOOK_ERRORS:
+            return []
         finally:
             workbook.close()
     with path.open("rb") as handle:
         start = handle.read(HEADER_BYTES)
+        more = bool(handle.read(1))
     if b"\0" in start:
         return []  # not text
+    if more and b"\n" not in start and b"\r" not in start:
+        return []  # no header line: one line longer than any header
     text, _ = decode(start)
     first_line = text.splitlines()[0] if text else ""
     cells = next(csv.reader([first_line], delimiter=_delimiter(first_line)), [])
-    return [{column(cell) for cell in cells}]
+    return [[column(cell) for cell in cells]]
+
+
+def header_candidates(path: Path) -> list[set[str]]:
+    """The column sets of `header_rows`."""
+    return [set(names) for names in header_rows(path)]

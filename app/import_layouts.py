@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from marshmallow import Schema
 
 from app.import_ahead import CheckAhead, ChildSide, loaded
-from app.import_files import Table, column, read_tables
+from app.import_files import SHEET_LEFT, Table, UnreadableFile, column, read_tables
 from app.import_spool import MemorySpool, Spool, Spooled, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
@@ -202,6 +202,24 @@ class LayoutError(Exception):
     def __init__(self, file: str, missing: list[str]) -> None:
         super().__init__(f"{file}: missing columns {', '.join(missing)}")
         self.file, self.missing = file, missing
+
+
+class Unreadable(LayoutError):
+    """A file that cannot be read as a table at all (app/import_files.py UnreadableFile):
+    none of the layout's columns could be found in it; `reason` says why."""
+
+    def __init__(self, file: str, missing: list[str], reason: str) -> None:
+        super().__init__(file, missing)
+        self.reason = reason
+
+
+class AmbiguousLayout(Exception):
+    """A file whose header names a column the layout reads more than once: which of them
+    holds the value is not known, so the file is refused (`duplicated`: those columns)."""
+
+    def __init__(self, file: str, duplicated: list[str]) -> None:
+        super().__init__(f"{file}: columns named more than once: {', '.join(duplicated)}")
+        self.file, self.duplicated = file, duplicated
 
 
 # --- translating the sources' values ------------------------------------------------------
@@ -498,10 +516,21 @@ def benefit_flags(row: Row, columns: dict[str, str], out: list[Rejection]) -> li
     return found
 
 
+def duplicated(header: list[str]) -> list[str]:
+    """The columns a layout reads that the header names more than once (another column named
+    twice is not read, and does no harm)."""
+    seen: set[str] = set()
+    twice = {name for name in header if name in READ_COLUMNS and (name in seen or seen.add(name))}
+    return sorted(twice)
+
+
 def require(table: Table, columns: set[str]) -> None:
     missing = sorted(columns - set(table.header))
     if missing:
         raise LayoutError(table.name, missing)
+    twice = duplicated(table.header)
+    if twice:
+        raise AmbiguousLayout(table.name, twice)
 
 
 class Reading:
@@ -519,6 +548,10 @@ class Reading:
         width = len(table.header)
         rows = table.rows() if self.ahead is None else self.ahead.rows(table.rows())
         for number, cells in rows:
+            if isinstance(cells, str):  # refused as it was read, or where a sheet was left
+                self.rows += cells != SHEET_LEFT
+                self.out.append(Rejection(table.name, number, "", cells))
+                continue
             self.rows += 1
             if len(cells) < width:
                 self.out.append(Rejection(table.name, number, "", "import.columns"))
@@ -1003,6 +1036,22 @@ LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str
 }
 
 
+# Every column a layout reads (required or optional): one of them named twice in a header
+# makes the file ambiguous (`require`).
+READ_COLUMNS = frozenset().union(
+    DTKS_COLUMNS,
+    DTKS_BENEFITS,
+    DTSEN_FAMILY_COLUMNS,
+    DTSEN_MEMBER_COLUMNS,
+    P3KE_FAMILY_COLUMNS,
+    P3KE_MEMBER_COLUMNS,
+    P3KE_PLACE.values(),
+    P3KE_BENEFITS,
+    VERVAL_COLUMNS,
+    {"meninggal", "catatan", "no_kk", "provinsi", "kabupaten_kota", "id_keluarga"},
+)
+
+
 class _Discarding(MemorySpool):
     """The scratch file of the child checking rows ahead (app/import_ahead.py): it answers
     the reader's questions but keeps no rows, families or rejections (the parent keeps
@@ -1025,7 +1074,10 @@ def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
     refused). `both_cores`: the process does nothing else (the CLI), so a child may check
     rows ahead of it (app/import_ahead.py)."""
     read_layout, wanted = LAYOUTS[kind]
-    tables = [table for path in paths for table in read_tables(path, wanted)]
+    try:
+        tables = [table for path in paths for table in read_tables(path, wanted)]
+    except UnreadableFile as error:
+        raise Unreadable(error.file, sorted(wanted[0]), error.reason) from error
     if not tables:
         raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
     spool = open_spool([Path(p) for p in paths])

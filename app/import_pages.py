@@ -33,8 +33,8 @@ from app.context import services
 from app.csv_export import csv_response
 from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
-from app.import_files import header_candidates
-from app.import_layouts import LAYOUTS, SOURCES
+from app.import_files import header_rows
+from app.import_layouts import LAYOUTS, SOURCES, duplicated
 from app.importer import REPORT_HEADER
 from app.messages import message
 from app.progress import time_left
@@ -125,10 +125,21 @@ def _check_upload(
 def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
     """None when the file's header has the layout's columns; otherwise the field's error."""
     columns = LAYOUTS[kind][1][wanted]
-    candidates = header_candidates(path)
-    if not candidates:
+    rows = header_rows(path)
+    if not rows:
         return gettext("The file is not a CSV or Excel (.xlsx) file.")
-    if any(columns <= found for found in candidates):
+    candidates = [set(names) for names in rows]
+    header = next((names for names in rows if columns <= set(names)), None)
+    if header is not None:
+        if kind == "p3ke":  # its individual sheet may call the family id id_keluarga
+            header = ["id_keluarga_p3ke" if n == "id_keluarga" else n for n in header]
+        twice = duplicated(header)
+        if twice:
+            return gettext(
+                "The file names the column %(columns)s more than once: which one to read is"
+                " ambiguous. Keep one and upload the file again.",
+                columns=", ".join(twice),
+            )
         return None
     missing = min((sorted(columns - found) for found in candidates), key=len)
     return gettext(

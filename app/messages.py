@@ -650,6 +650,14 @@ ERRORS: dict[str, LazyString] = {
         "This row is of another kabupaten or kota; this register keeps Kota Jambi (code 15.71)."
         " Import it in its own region's system."
     ),
+    "import.too_large": _l(
+        "The row is too large to be read (a cell of more than 131,072 characters, or a row of"
+        " more than 1,048,576): it was not imported. Check the row for text pasted by mistake."
+    ),
+    "import.sheet_left": _l(
+        "After 10,000 empty rows the rest of this sheet was not read. If rows follow, remove"
+        " the empty rows and import the file again."
+    ),
 }
 
 # Interface text: key -> (Bahasa Indonesia, English)

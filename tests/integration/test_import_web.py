@@ -240,3 +240,21 @@ def test_a_file_too_large_or_of_another_kind_is_refused_and_nothing_kept(
 
     assert not importing.exists() or list(importing.iterdir()) == []
     assert registered(web) == []
+
+
+def test_a_file_naming_a_column_twice_or_without_a_line_break_is_refused_on_the_form(
+    web, importing, tmp_path
+):
+    client = web.test_client()
+    header = [*DTKS_HEADER, "NOMOR_NIK", "NAMA"]
+    rows = [[*row, "3171010101010001", "SOMEONE ELSE"] for row in dtks_rows(FAMILIES)]
+    twice = upload(client, write_csv(tmp_path / "dtks.csv", header, rows))
+    assert twice.status_code == 422
+    error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', twice.text)
+    assert error and "nama, nomor_nik" in error.group(1)
+    one_line = tmp_path / "satu_baris.csv"
+    one_line.write_text("|".join(DTKS_HEADER) + "|" + "z" * (1 << 20))
+    refused = upload(client, one_line)
+    assert refused.status_code == 422 and "CSV atau Excel" in refused.text
+    assert not importing.exists() or list(importing.iterdir()) == []
+    assert registered(web) == []
