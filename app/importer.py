@@ -52,7 +52,7 @@ from app.messages import init_babel, message
 from app.progress import Progress
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from domain.errors import DomainError
-from domain.household import HEAD
+from domain.household import HEAD, listing_content
 
 log = logging.getLogger("casework.import")
 BATCH = 100  # families saved in one transaction
@@ -245,15 +245,12 @@ class Importer:
             self._run("RecordVerification", {"household_id": household_id, **family.verification})
             done += 1
         listing = {"source": self.source, "period": self.period, "reference": family.reference}
-        if listing not in getattr(household, "source_listings", []):
-            self._run(
-                "RecordSourceListing",
-                {
-                    "household_id": household_id,
-                    **listing_of(family, household.kk_number),
-                    **listing,
-                },
-            )
+        said = listing_of(family, household.kk_number)
+        content = listing_content(self.source, self.period, **said)
+        if listing not in getattr(household, "source_listings", []) and content not in getattr(
+            household, "listing_contents", []
+        ):  # neither this row again nor the same listing under another file's name
+            self._run("RecordSourceListing", {"household_id": household_id, **said, **listing})
             done += 1
         return done
 

@@ -260,6 +260,36 @@ def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
 
 
+def listing_content(
+    source: str,
+    period: str,
+    kk_number: str,
+    members: list[dict[str, Any]],
+    desil: int | None,
+    benefits: list[str],
+) -> dict[str, Any]:
+    """What a source's listing says of a family for a period, whatever its reference: the
+    same again is a duplicate (`record_source_listing`)."""
+    return {
+        "source": source,
+        "period": period,
+        "kk_number": kk_number,
+        "members": sorted(
+            (
+                {
+                    "nik": m["nik"],
+                    "relationship": m["relationship"],
+                    "deceased": bool(m["deceased"]),
+                }
+                for m in members
+            ),
+            key=lambda m: m["nik"],
+        ),
+        "desil": desil,
+        "benefits": sorted(set(benefits)),
+    }
+
+
 # The last day a benefit, a rule or an agreement may run to: the views count days past it
 # (9999-12-31 and a day after it is no date), and nothing the city plans reaches so far.
 LATEST_DAY = dt.date(2100, 12, 31)
@@ -971,6 +1001,10 @@ class Household(Aggregate):
         key = {"source": source, "period": period, "reference": reference}
         if key in self.__dict__.get("source_listings", []):
             raise Conflict("reference", "listing.duplicate")
+        # the same listing again under another reference (the same file renamed) adds nothing
+        said = listing_content(source, period, kk_number, listed, desil, benefits)
+        if said in self.__dict__.get("listing_contents", []):
+            raise Conflict("reference", "listing.duplicate")
         self._source_listing_recorded(
             source=source,
             period=period,
@@ -997,6 +1031,9 @@ class Household(Aggregate):
         # only what tells a duplicate: the listing itself lives in its event (the views read it)
         self.__dict__.setdefault("source_listings", []).append(
             {"source": source, "period": period, "reference": reference}
+        )
+        self.__dict__.setdefault("listing_contents", []).append(
+            listing_content(source, period, kk_number, members, desil, benefits)
         )
 
     def latest_desil(self, source: str = "DTSEN") -> int | None:

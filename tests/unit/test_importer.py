@@ -185,6 +185,30 @@ def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen, spool):
     }
 
 
+def test_the_same_file_under_another_name_adds_nothing(tmp_path, spool):
+    """Its rows' references differ (`FILE#row=N`), what they say does not: the listings are
+    the same facts, and the same listing again is a duplicate whatever its reference."""
+    app = memory_casework()
+    rows = dtks_rows(FAMILIES[:4])
+    first = Importer(app, "dtks", PERIOD).run([write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)])
+    assert first.families["imported"] == 4
+    events = event_count(app)
+    renamed = write_csv(tmp_path / "again.csv", DTKS_HEADER, rows)
+    again = Importer(app, "dtks", PERIOD).run([renamed])
+    assert event_count(app) == events
+    assert again.families["unchanged"] == 4 and again.families["rejected"] == 0
+    # a listing that says something else for the period is still recorded
+    column = DTKS_HEADER.index("Bansos_Pkh")
+    changed = [list(row) for row in rows]
+    for row in changed:  # every row of the first family: PKH flipped
+        if row[DTKS_HEADER.index("NOMOR_KK")] == rows[0][DTKS_HEADER.index("NOMOR_KK")]:
+            row[column] = "0" if row[column] == "1" else "1"
+    third = Importer(app, "dtks", PERIOD).run(
+        [write_csv(tmp_path / "third.csv", DTKS_HEADER, changed)]
+    )
+    assert third.families["updated"] == 1 and event_count(app) == events + 1
+
+
 def test_a_known_family_gets_only_new_facts(tmp_path, spool):
     app = memory_casework()
     dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, dtks_rows(FAMILIES[:4]))

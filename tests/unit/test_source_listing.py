@@ -89,6 +89,15 @@ def test_a_listing_is_recorded_once_and_changes_nothing_else(app, household_id):
         app.execute("RecordSourceListing", listing(household_id), meta)
     assert (refused.value.field, refused.value.code) == ("reference", "listing.duplicate")
     assert app.get_household(household_id).version == stored.version
+    # the same listing under another reference (the file renamed): a duplicate too
+    renamed = listing(household_id, reference="salinan.csv#row=12")
+    with pytest.raises(Conflict) as refused:
+        app.execute("RecordSourceListing", renamed, meta)
+    assert refused.value.code == "listing.duplicate"
+    # ... unless it says something else
+    other = app.execute("RecordSourceListing", {**renamed, "desil": 5}, meta)
+    assert other.version == stored.version + 1
+    stored = other
     # another period of the same source is a new listing
     again = app.execute("RecordSourceListing", listing(household_id, period="2026-Q2"), meta)
     assert again.version == stored.version + 1
