@@ -101,6 +101,7 @@ class Registry:
         self.signer = Signer(svc.settings.signing_key)
         self.poll_seconds = poll_seconds
         self.worker: Worker | None = None
+        self.lanes = Lanes()
         self._lock = threading.Lock()
         self._schema = False
 
@@ -127,6 +128,7 @@ class Registry:
                 self.worker.stop()
                 self.worker.join(timeout=TIMEOUT * ATTEMPTS)
                 self.worker = None
+            self.lanes.stop()
 
     # -- agreements and households
 
@@ -425,10 +427,12 @@ class Registry:
         against `GET /api/v1/keys` (`adapters.signing.Verifier.verify_document`)."""
         return self.signer.sign_document(signed_topic(agency), None, body)
 
-    def later(self, job: Callable[[], None]) -> None:
+    def later(self, job: Callable[[], None], endpoint: str = "") -> None:
+        """Run the job (a callback) after the answer: in order with the other callbacks to the
+        same endpoint, on that endpoint's lane (`Lanes`), so that one subscriber's endpoint
+        that does not answer delays only its own callbacks."""
         self.start()
-        assert self.worker is not None
-        self.worker.jobs.put(job)
+        self.lanes.put(endpoint, job)
 
     def send(
         self,
@@ -485,33 +489,101 @@ class Registry:
 
 
 class Worker(threading.Thread):
-    """Runs the callbacks queued by the routes, and polls the subscriptions."""
+    """Polls the subscriptions and sends their notifications (the callbacks go on `Lanes`)."""
 
     def __init__(self, registry: Registry, poll_seconds: float) -> None:
-        super().__init__(name="dci-callbacks", daemon=True)
+        super().__init__(name="dci-notifications", daemon=True)
         self.registry = registry
         self.poll_seconds = poll_seconds
-        self.jobs: queue.Queue[Callable[[], None]] = queue.Queue()
         self._stopped = threading.Event()
 
     def stop(self) -> None:
         self._stopped.set()
 
     def run(self) -> None:
-        last_poll = 0.0
-        while not self._stopped.is_set():
+        while not self._stopped.wait(self.poll_seconds):
             try:
-                job = self.jobs.get(timeout=self.poll_seconds)
-            except queue.Empty:
-                job = None
-            try:
-                if job is not None:
-                    job()
-                if time.monotonic() - last_poll >= self.poll_seconds:
-                    last_poll = time.monotonic()
-                    self.registry.notify_step()
+                self.registry.notify_step()
             except Exception as failure:  # noqa: BLE001 - the worker must go on
-                log.warning("dci: worker step failed (%s)", type(failure).__name__)
+                log.warning("dci: notification step failed (%s)", type(failure).__name__)
+
+
+MAX_LANES = 16  # endpoints whose callbacks go out side by side, one thread each
+LANE_IDLE_SECONDS = 60.0  # a lane with nothing to send for this long ends
+
+
+class Lanes:
+    """The callbacks, in order per endpoint, each endpoint's on a thread of its own (a lane,
+    started when a callback comes, ended when idle), at most MAX_LANES at once: beyond them,
+    callbacks share one overflow lane. An endpoint that does not answer (3 tries of 10 s
+    each) holds up only the callbacks to it."""
+
+    OVERFLOW = "\0overflow"
+
+    def __init__(self) -> None:
+        self._lanes: dict[str, _Lane] = {}
+        self._lock = threading.Lock()
+
+    def put(self, endpoint: str, job: Callable[[], None]) -> None:
+        with self._lock:
+            lane = self._lanes.get(endpoint)
+            if lane is None and len(self._lanes) >= MAX_LANES:
+                endpoint = self.OVERFLOW
+                lane = self._lanes.get(endpoint)
+            if lane is None or not lane.take(job):
+                lane = self._lanes[endpoint] = _Lane(self, endpoint)
+                lane.take(job)
+                lane.start()
+
+    def ended(self, lane: _Lane) -> None:
+        with self._lock:
+            if self._lanes.get(lane.endpoint) is lane:
+                del self._lanes[lane.endpoint]
+
+    def stop(self) -> None:
+        with self._lock:
+            lanes, self._lanes = list(self._lanes.values()), {}
+        for lane in lanes:
+            lane.close()
+
+
+class _Lane(threading.Thread):
+    def __init__(self, lanes: Lanes, endpoint: str) -> None:
+        super().__init__(name="dci-callbacks", daemon=True)
+        self.lanes, self.endpoint = lanes, endpoint
+        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._open = True
+        self._lock = threading.Lock()
+
+    def take(self, job: Callable[[], None]) -> bool:
+        """Queue the job; False once the lane has ended (the caller starts another)."""
+        with self._lock:
+            if self._open:
+                self.jobs.put(job)
+            return self._open
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+            self.jobs.put(None)
+
+    def run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=LANE_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if not self.jobs.empty():
+                        continue  # one came just now
+                    self._open = False
+                self.lanes.ended(self)
+                return
+            if job is None:
+                return
+            try:
+                job()
+            except Exception as failure:  # noqa: BLE001 - the lane must go on
+                log.warning("dci: callback failed (%s)", type(failure).__name__)
 
 
 def signed_topic(agency: str) -> str:
@@ -873,7 +945,10 @@ def _acknowledged(
     deliveries: list[Any] | None = None,
 ) -> Response:
     """ACK at once; the answer POSTed to `<sender_uri>/registry/<action>` after it."""
-    reg.later(lambda: reg.send(agency, header.sender_uri, action, body, deliveries=deliveries))
+    reg.later(
+        lambda: reg.send(agency, header.sender_uri, action, body, deliveries=deliveries),
+        endpoint=header.sender_uri,
+    )
     return _answer(dci.ack(correlation_id))
 
 

@@ -9,6 +9,7 @@ agency filter (consumers.agency_filter) decides what each agency is given."""
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from typing import Any
@@ -327,6 +328,33 @@ def test_async_search_answers_ack_and_calls_back_on_search(web, world):
         (s["agency"], s["channel"]): s for s in delivery_states(web.extensions["casework"].views)
     }
     assert states[("BPJSKES", "dci")]["delivered"] >= 1
+
+
+@SQLITE
+def test_an_endpoint_that_does_not_answer_holds_up_only_its_own_callbacks(web, world):
+    """Six searches whose callbacks go to an endpoint that accepts and never answers (each
+    callback 3 tries of 10 s), then one to a working endpoint: its callback comes at once,
+    not after the others' minutes."""
+    token = world["tokens"]["bpjs"]
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepts connections, never answers
+    dead = f"http://127.0.0.1:{silent.getsockname()[1]}/spmis"
+    try:
+        for _ in range(6):
+            body = search("HOUSEHOLD_ID", SIPIN_KK, dead)
+            assert post(web, token, "/registry/search", body).json["message"]["ack_status"] == "ACK"
+        with Receiver() as receiver:
+            answer = post(
+                web, token, "/registry/search", search("HOUSEHOLD_ID", SIPIN_KK, receiver.base)
+            )
+            assert answer.json["message"]["ack_status"] == "ACK"
+            began = time.monotonic()
+            (callback,) = receiver.wait_for("/registry/on-search", timeout=8.0)
+            assert time.monotonic() - began < 8.0
+        assert callback["message"]["correlation_id"] == answer.json["message"]["correlation_id"]
+    finally:
+        silent.close()
 
 
 @SQLITE
