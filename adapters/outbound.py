@@ -146,12 +146,7 @@ def address_problem(scheme: str, address: str) -> str | None:
     return None
 
 
-def connect(
-    scheme: str,
-    address: tuple[str, int],
-    timeout: object = None,
-    source_address: tuple[str, int] | None = None,
-) -> socket.socket:
+def connect(scheme: str, address: tuple[str, int], timeout: float | None) -> socket.socket:
     """`socket.create_connection` for the senders: the host is resolved once, every address
     it resolves to is checked (`address_problem`; raises ForbiddenAddress before connecting
     anywhere when one is refused), and the socket connects to one of those addresses."""
@@ -164,10 +159,7 @@ def connect(
     for family, kind, proto, _name, sockaddr in found:
         sock = socket.socket(family, kind, proto)
         try:
-            if timeout is None or isinstance(timeout, int | float):  # else: the default
-                sock.settimeout(timeout)
-            if source_address:
-                sock.bind(source_address)
+            sock.settimeout(timeout)
             sock.connect(sockaddr)
             return sock
         except OSError as failed:

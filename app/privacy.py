@@ -23,11 +23,13 @@ from app import access_log
 from app.auth import TooManyFailures, Unauthenticated, require_role
 from app.command_path import caller, error_response, errors_body
 from app.context import services
+from app.schemas import EARLIEST_MOMENT
 from app.web import option_label
 from domain.accounts import ROLES
 from domain.approval import Forbidden
 from domain.city import CONTROLLER, WIB
 from domain.commands import CATALOGUE, PERSON, Group
+from domain.household import LATEST_DAY
 from domain.personal_data import FIELDS
 from domain.program import FUNDINGS, KINDS
 
@@ -259,13 +261,11 @@ def parse_moment(raw: str, field: str) -> dt.datetime:
     return _on_calendar(moment, field)
 
 
-# The window's ends lie within these years: the read log begins long after the first, and a
-# report's notification deadline (72 hours after the end) must still be a date.
-_YEARS = (1900, 2100)
-
-
 def _on_calendar(moment: dt.datetime, field: str) -> dt.datetime:
-    if not _YEARS[0] <= moment.year <= _YEARS[1]:
+    """The window's ends lie within the years every date the system takes lies in
+    (EARLIEST_MOMENT to LATEST_DAY): the notification deadline, 72 hours after the end, must
+    still be a date."""
+    if not EARLIEST_MOMENT.year <= moment.year <= LATEST_DAY.year:
         raise BadWindow(field, "field.invalid")
     return moment
 

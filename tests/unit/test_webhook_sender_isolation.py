@@ -67,6 +67,20 @@ def _rounds(sender: Sender, seconds: float = 1.5) -> None:
             time.sleep(0.01)
 
 
+def _deliver_beside_a_bad_url(store, events, seconds: float) -> tuple[Receiver, list]:
+    """Rounds for `seconds` with two endpoints on one receiver: BAD's URL with a right-to-left
+    override (stored as no check would let it), GOOD's as it is. The receiver and what the
+    sender recorded of each delivery."""
+    recorded: list = []
+    with Receiver() as receiver:
+        webhook_store.register(store, BAD, receiver.url + "\u202e")
+        receiver.secret = webhook_store.register(store, GOOD, receiver.url).secret
+        sender = _sender(store, events, recorded)
+        _rounds(sender, seconds)
+        sender.close()
+    return receiver, recorded
+
+
 def _errors(recorded: list, agency: str) -> set[str]:
     return {counts["error"] for name, counts in recorded if name == agency and counts["error"]}
 
@@ -78,13 +92,7 @@ def test_a_url_http_client_cannot_send_fails_only_its_own_endpoint(store, events
     next POST there failed with CannotSendRequest."""
     monkeypatch.setattr(webhooks, "url_problem", lambda _url: None)
     expected = _allowed(events)
-    recorded: list = []
-    with Receiver() as receiver:
-        webhook_store.register(store, BAD, receiver.url + "\u202e")
-        receiver.secret = webhook_store.register(store, GOOD, receiver.url).secret
-        sender = _sender(store, events, recorded)
-        _rounds(sender)
-        sender.close()
+    receiver, recorded = _deliver_beside_a_bad_url(store, events, 1.5)
     assert [e["position"] for e in receiver.accepted] == expected  # every one, in order
     assert {e["agreement"]["agency"] for e in receiver.accepted} == {GOOD}
     assert receiver.refused == [] and receiver.duplicates == 0
@@ -98,13 +106,7 @@ def test_a_url_http_client_cannot_send_fails_only_its_own_endpoint(store, events
 
 def test_a_url_stored_before_the_checks_is_refused_when_sending(store, events):
     expected = _allowed(events)
-    recorded: list = []
-    with Receiver() as receiver:
-        webhook_store.register(store, BAD, receiver.url + "\u202e")
-        receiver.secret = webhook_store.register(store, GOOD, receiver.url).secret
-        sender = _sender(store, events, recorded)
-        _rounds(sender, 0.5)
-        sender.close()
+    receiver, recorded = _deliver_beside_a_bad_url(store, events, 0.5)
     assert [e["position"] for e in receiver.accepted] == expected
     assert _errors(recorded, BAD) == {"webhook.url_invalid"}
 
