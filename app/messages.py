@@ -387,6 +387,9 @@ ERRORS: dict[str, LazyString] = {
     "program.opd_required": _l("Enter the OPD that runs the program, for example DINSOS."),
     "opd.invalid": _l("Enter the OPD code: letters and digits (at most 50), for example DINSOS."),
     "opd.required": _l("A program manager needs an OPD. Enter its code."),
+    "opd.unknown": _l(
+        "No program belongs to this OPD. Choose an OPD from the list, for example DINSOS."
+    ),
     "program.funding_unknown": _l("Choose the funding: APBN, APBD, BAZNAS or OTHER."),
     "program.kind_unknown": _l("Choose the kind: bansos, empowerment or insurance."),
     "program.yearly_target_invalid": _l(
@@ -512,6 +515,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     "auth.kelurahan": _l(
         "This household is outside your kelurahan. Ask that kelurahan's caseworker or a supervisor."
+    ),
+    "auth.area": _l(
+        "This kelurahan is outside your area. Choose one of your own kelurahan, or ask a"
+        " supervisor."
     ),
     "auth.kecamatan": _l(
         "This kecamatan is outside your area. Ask that area's caseworker or a supervisor."

@@ -403,7 +403,9 @@ _AREA_FORBIDDEN = (
     "agencies; a caseworker without one of their kelurahan; a program manager asking for"
     " another OPD"
 )
-_AREA_INVALID = "opd malformed, or kecamatan or kelurahan not of Kota Jambi"
+_AREA_INVALID = (
+    "opd malformed or of no program (opd.unknown), or kecamatan or kelurahan not of Kota Jambi"
+)
 
 
 def _file(description: str, media_type: str) -> dict[str, Any]:
@@ -659,7 +661,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "crossOpdOverview",
             "families, persons and amounts with a running benefit per OPD and program at the"
             " area asked, each program's yearly target and progress, and the rows per OPD,"
-            " program, kecamatan and kelurahan (a program manager: their OPD's rows)",
+            " program, kecamatan and kelurahan (a program manager: their OPD's rows, and at a"
+            " kecamatan or kelurahan their OPD's programs only)",
             _json("the overview", answers.OverviewSchema),
             query=answers.OverviewQuerySchema,
             forbidden=_AREA_FORBIDDEN,

@@ -4,9 +4,11 @@ kelurahan, within the reader's area (app/read_policy.py):
 
 - a case worker reads the aggregates of one of their kelurahan (none named: their first;
   another kelurahan, or a whole kecamatan: 403);
-- a program manager reads the totals of every OPD and program, the series and the overlap
-  matrix (the cross-OPD picture is the point), but the rows per kelurahan of their own OPD's
-  programs only (`opd=` of another OPD: 403);
+- a program manager reads the city-wide totals of every OPD and program, the series and the
+  overlap matrix (the cross-OPD picture is the point), but the rows per kelurahan of their own
+  OPD's programs only (`opd=` of another OPD: 403); asked for a kecamatan or a kelurahan, every
+  answer holds their own OPD's programs only (another OPD's figures per area would rebuild the
+  rows they may not read);
 - supervisors, auditors and administrators read everything; agencies nothing.
 
 The answers hold no personal data: counts, amounts, programs, areas. The routes are added to
@@ -29,6 +31,7 @@ from app.schemas import Invalid
 from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
+from domain.errors import NotFound
 from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
 from projections import overview
 
@@ -43,6 +46,9 @@ class Scope:
     kecamatan: str = ""
     kelurahan: str = ""
     rows_of_opds: tuple[str, ...] | None = None  # None: the rows of every OPD
+    # None: every OPD's programs at the area asked; else only these OPDs' (a program manager
+    # asking for a kecamatan or a kelurahan)
+    area_of_opds: tuple[str, ...] | None = None
 
     @property
     def filters(self) -> dict[str, str]:
@@ -67,6 +73,8 @@ def scope(actor: Actor, args: Any) -> Scope:
     opd = (args.get("opd") or "").strip().upper()
     if opd and not _OPD.fullmatch(opd):
         errors["opd"] = ["opd.invalid"]
+    elif opd and opd not in {p.opd.upper() for p in services().casework.list_programs()}:
+        errors["opd"] = ["opd.unknown"]
     kecamatan_asked = (args.get("kecamatan") or "").strip()[:100]
     kelurahan_asked = (args.get("kelurahan") or "").strip()[:100]
     kecamatan = kelurahan = ""
@@ -91,30 +99,47 @@ def scope(actor: Actor, args: Any) -> Scope:
         # a case worker asking for no area reads their first kelurahan
         kecamatan, kelurahan = (kelurahan_matches(sorted(areas)[0]) or [("", "")])[0]
     if areas is not None and kelurahan not in areas:
-        raise Forbidden("kelurahan", "auth.kelurahan")
-    rows_of_opds = None
+        raise Forbidden("kelurahan", "auth.area")
+    rows_of_opds = area_of_opds = None
     if actor.role == "program_manager":
         own = (actor.opd or "").upper()
         if opd and opd != own:
             raise Forbidden("opd", "auth.opd")
         rows_of_opds = (own,)
-    return Scope(opd, kecamatan, kelurahan, rows_of_opds)
+        if kecamatan or kelurahan:
+            area_of_opds = (own,)
+    return Scope(opd, kecamatan, kelurahan, rows_of_opds, area_of_opds)
 
 
 # --- the answers and their tables ------------------------------------------------------------
 
 
 def overview_answer(where: Scope) -> dict[str, Any]:
-    return overview.overview(services().views, **where.filters, rows_of_opds=where.rows_of_opds)
+    answer = overview.overview(
+        services().views, **where.filters, rows_of_opds=where.rows_of_opds
+    )
+    if where.area_of_opds is not None:
+        for part in ("programs", "opds"):
+            answer[part] = [item for item in answer[part] if item["opd"] in where.area_of_opds]
+    return answer
 
 
 def overlaps_answer(where: Scope) -> dict[str, Any]:
-    return overview.overlaps(services().views, kecamatan=where.kecamatan, kelurahan=where.kelurahan)
+    return overview.overlaps(
+        services().views,
+        kecamatan=where.kecamatan,
+        kelurahan=where.kelurahan,
+        of_opds=where.area_of_opds,
+    )
 
 
 def monthly_answer(where: Scope, program: str) -> dict[str, Any]:
     series = overview.monthly(
-        services().views, program=program, kecamatan=where.kecamatan, kelurahan=where.kelurahan
+        services().views,
+        program=program,
+        kecamatan=where.kecamatan,
+        kelurahan=where.kelurahan,
+        of_opds=where.area_of_opds,
     )
     return {
         "filters": {
@@ -213,9 +238,12 @@ def api_overview_monthly():
         where = _scoped()
     except Invalid as invalid:
         return _invalid(invalid)
-    program = (request.args.get("program") or "").strip()
+    program = (request.args.get("program") or "").strip()[:50]
     if program:
-        program = services().casework.get_program(program).code  # 404 program.not_found
+        try:
+            program = services().casework.get_program(program).code
+        except NotFound:
+            return jsonify(errors_body({"program": ["program.not_found"]})), 404
     return jsonify(monthly_answer(where, program))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from app import charts
 from app.context import services
@@ -68,8 +69,8 @@ def page():
     values = {name: (request.args.get(name) or "").strip()[:100] for name in FIELDS}
     try:
         where = scope(current_actor(), request.args)
-    except Forbidden:
-        return error_page(403)
+    except Forbidden as refused:
+        return error_page(403, message(refused.code))
     except Invalid as invalid:
         return render_template(
             "overview.html",
@@ -131,11 +132,24 @@ def _choices() -> dict[str, Any]:
 def _download(make):
     try:
         where = scope(current_actor(), request.args)
-    except Forbidden:
-        return error_page(403)
-    except Invalid:
-        return error_page(400)
+    except Forbidden as refused:
+        return error_page(403, message(refused.code))
+    except Invalid as invalid:
+        # the filter the download was asked with, named, and what to do
+        return error_page(422, problem_text(invalid.codes))
     return make(where)
+
+
+def problem_text(codes: dict[str, list[str]]) -> str:
+    """`Kelurahan: <what to do>` for each field a filter got wrong."""
+    return " ".join(
+        f"{FIELD_LABELS.get(field, field)}: {message(code)}"
+        for field, found in codes.items()
+        for code in found
+    )
+
+
+FIELD_LABELS = {"opd": _l("OPD"), "kecamatan": _l("Kecamatan"), "kelurahan": _l("Kelurahan")}
 
 
 @bp.get("/lintas-opd.csv")

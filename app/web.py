@@ -256,7 +256,7 @@ def _template_helpers() -> dict[str, Any]:
 
 
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
-    key = status if status in (400, 403, 404, 405) else 500
+    key = 400 if status == 422 else status if status in (400, 403, 404, 405) else 500
     title = text(f"error.{key}.title")
     body = detail or (message("store.unavailable") if status == 503 else text(f"error.{key}.body"))
     if status == 403 and detail is None:

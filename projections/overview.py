@@ -656,10 +656,16 @@ def monthly_query(
 
 
 def monthly(
-    db: Database, *, program: str = "", kecamatan: str = "", kelurahan: str = ""
+    db: Database,
+    *,
+    program: str = "",
+    kecamatan: str = "",
+    kelurahan: str = "",
+    of_opds: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Per program (or the one asked), month by month: the families and persons whose
-    benefit ran that month and the amounts of those months, at the area asked."""
+    benefit ran that month and the amounts of those months, at the area asked (of the
+    programs of `of_opds` only, when given)."""
     series: dict[str, list[dict[str, Any]]] = {}
     statement, params = monthly_query(db, program=program, kecamatan=kecamatan, kelurahan=kelurahan)
     for code, month, families, persons, amount in db.query(statement, params):
@@ -675,6 +681,7 @@ def monthly(
     return [
         {"program": code, "opd": known.get(code, {}).get("opd", ""), "months": months}
         for code, months in series.items()
+        if of_opds is None or known.get(code, {}).get("opd", "") in of_opds
     ]
 
 
@@ -687,12 +694,25 @@ def overlaps_query(db: Database, *, kecamatan: str = "", kelurahan: str = "") ->
     )
 
 
-def overlaps(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> dict[str, Any]:
+def overlaps(
+    db: Database,
+    *,
+    kecamatan: str = "",
+    kelurahan: str = "",
+    of_opds: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
     """The families holding a running benefit of both programs, for every pair with any (the
-    pair of a program with itself: its families), at the area asked; and as a matrix."""
+    pair of a program with itself: its families), at the area asked; and as a matrix. With
+    `of_opds`, only the pairs of two programs of those OPDs."""
+    known = programs(db) if of_opds is not None else {}
+
+    def shown(code: str) -> bool:
+        return of_opds is None or known.get(code, {}).get("opd", "") in of_opds
+
     pairs = [
         {"program_a": a, "program_b": b, "families": int(n)}
         for a, b, n in db.query(*overlaps_query(db, kecamatan=kecamatan, kelurahan=kelurahan))
+        if shown(a) and shown(b)
     ]
     codes = sorted({p["program_a"] for p in pairs} | {p["program_b"] for p in pairs})
     cell = {(p["program_a"], p["program_b"]): p["families"] for p in pairs}

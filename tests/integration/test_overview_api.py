@@ -270,3 +270,57 @@ def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
             assert int(families) == matrix["matrix"][programs.index(a)][programs.index(b)]
         api_pairs = api.get("/api/v1/overlaps.csv", query_string=query).get_data(as_text=True)
         assert rows_of(api_pairs) == pairs
+
+
+def test_a_program_manager_reads_no_other_opds_figures_per_area(web, tokens, world):
+    """A program manager reads every OPD's city-wide totals, but asked for a kecamatan or a
+    kelurahan, only their own OPD's programs: another OPD's families in each kelurahan would
+    rebuild the rows per kelurahan they may not read."""
+    baznas = authorized_client(web, tokens["pm_baznas"])
+    city = baznas.get("/api/v1/overview").json
+    assert {p["program"] for p in city["programs"]} == {"PKH", "ZAKAT"}
+    for area in ({"kelurahan": "Simpang IV Sipin"}, {"kecamatan": "Telanaipura"}):
+        answer = baznas.get("/api/v1/overview", query_string=area).json
+        assert {p["program"]: p["families"] for p in answer["programs"]} == {"ZAKAT": 1}
+        assert {o["opd"] for o in answer["opds"]} == {"BAZNAS"}
+        pairs = baznas.get("/api/v1/overlaps", query_string=area).json
+        assert pairs["programs"] == ["ZAKAT"] and pairs["matrix"] == [[1]]
+        series = baznas.get("/api/v1/overview/monthly", query_string=area).json["series"]
+        assert [s["program"] for s in series] == ["ZAKAT"]
+        page = web.test_client(user="pm_baznas")
+        sheet = page.get("/lintas-opd/irisan.csv", query_string=area).get_data(as_text=True)
+        assert "PKH" not in sheet and "ZAKAT,ZAKAT,1" in sheet
+        book = load_workbook(io.BytesIO(page.get("/lintas-opd.xlsx", query_string=area).data))
+        assert {r[1] for r in book["programs"].iter_rows(min_row=2, values_only=True)} == {
+            "ZAKAT"
+        }
+        html = page.get("/lintas-opd", query_string=area).get_data(as_text=True)
+        assert "PKH" not in html
+    # a supervisor still reads every OPD's figures at any area
+    supervisor = authorized_client(web, tokens["sup1"])
+    sipin = supervisor.get("/api/v1/overlaps", query_string={"kelurahan": "Simpang IV Sipin"})
+    assert sipin.json["programs"] == ["PKH", "ZAKAT"]
+
+
+def test_bad_filters_are_named_on_every_form(web, tokens, world):
+    """An OPD no program belongs to, a program that does not exist and a kelurahan Kota Jambi
+    has not: each answer names the field asked, on the API, the page and its downloads; a
+    caseworker's kelurahan outside their area is refused with what to do."""
+    api = authorized_client(web, tokens["sup1"])
+    nobody = api.get("/api/v1/overview", query_string={"opd": "NOPE"})
+    assert nobody.status_code == 422 and nobody.json["codes"] == {"opd": ["opd.unknown"]}
+    missing = api.get("/api/v1/overview/monthly", query_string={"program": "NOPE"})
+    assert missing.status_code == 404 and missing.json["codes"] == {
+        "program": ["program.not_found"]
+    }
+    page = web.test_client(user="sup1")
+    for path in ("/lintas-opd.csv", "/lintas-opd.xlsx", "/lintas-opd/irisan.csv"):
+        bad = page.get(path, query_string={"kelurahan": "Atlantis", "lang": "id"})
+        text = bad.get_data(as_text=True)
+        assert bad.status_code == 422 and "Kelurahan:" in text, path
+        assert "Muat ulang halaman" not in text  # not the unreadable-request page
+    worker = web.test_client(user="cw_sipin")
+    outside = worker.get("/lintas-opd", query_string={"kelurahan": "Tahtul Yaman", "lang": "id"})
+    text = outside.get_data(as_text=True)
+    assert outside.status_code == 403 and "di luar wilayah" in text
+    assert "Halaman ini untuk" not in text  # their role may open the page; the area may not
