@@ -11,7 +11,10 @@ belongs to the household it is recorded on, also after a family split (it is rev
 a benefit granted before the person's NIK was known belongs to the provisional person (a
 family of one, in the kecamatan where they were found, no kelurahan) until LinkIdentity joins
 them to a household. The family's kecamatan and kelurahan are its household's now
-(HouseholdRelocated moves its counts; a household split off has its own).
+(HouseholdRelocated moves its counts; a household split off has its own). The monthly series
+keeps each month where the family lived on that month's first day (`families.moves`, the
+relocations with their `moved_on` dates): a move today leaves last year's months in the
+kelurahan that received them.
 
 Maintained incrementally, never by scanning: handlers keep small base tables (each family's
 area, each benefit's program, recipient, amount and status changes, each program's OPD and
@@ -59,7 +62,7 @@ TABLES = {
     "families": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " family_id VARCHAR(36) PRIMARY KEY, kecamatan VARCHAR(100), kelurahan VARCHAR(100),"
-        " contribution TEXT)"
+        " contribution TEXT, moves TEXT)"
     ),
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
@@ -162,24 +165,67 @@ def running_months(
 # --- the base tables ---------------------------------------------------------------------------
 
 
-def _set_area(cur: Cursor, names: dict[str, str], family_id: str, kecamatan, kelurahan) -> None:
+def _set_area(
+    cur: Cursor,
+    names: dict[str, str],
+    family_id: str,
+    kecamatan: str | None,
+    kelurahan: str | None,
+    moved_on: str | None = None,
+) -> None:
+    """Where the family lives: from the start (`moved_on` None), or from that day on (a
+    relocation, added to the family's moves)."""
+    area = [kecamatan or "", kelurahan or ""]
+    moves = [["", *area]]
+    if moved_on is not None:
+        row = cur.execute(
+            f"SELECT moves FROM {names['families']} WHERE family_id=?", (family_id,)
+        ).fetchone()
+        moves = [*(json.loads(row[0]) if row and row[0] else []), [moved_on, *area]]
     updated = cur.execute(
-        f"UPDATE {names['families']} SET kecamatan=?, kelurahan=? WHERE family_id=?",
-        (kecamatan or "", kelurahan or "", family_id),
+        f"UPDATE {names['families']} SET kecamatan=?, kelurahan=?, moves=? WHERE family_id=?",
+        (*area, json.dumps(moves), family_id),
     ).rowcount
     if not updated:
         cur.execute(
-            f"INSERT INTO {names['families']} (family_id, kecamatan, kelurahan, contribution)"
-            " VALUES (?, ?, ?, NULL)",
-            (family_id, kecamatan or "", kelurahan or ""),
+            f"INSERT INTO {names['families']} (family_id, kecamatan, kelurahan, contribution,"
+            " moves) VALUES (?, ?, ?, NULL, ?)",
+            (family_id, *area, json.dumps(moves)),
         )
     _refresh_soon(cur, names, family_id)
 
 
 def household_area(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
-    """HouseholdRegistered, HouseholdRelocated, HouseholdSplitOff: where the family lives."""
+    """HouseholdRegistered, HouseholdSplitOff: where the family lives."""
     data = envelope["data"]
     _set_area(cur, names, envelope["stream_id"], data["kecamatan"], data["kelurahan"])
+
+
+def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Where the family lives from the day it moved (its earlier months stay where they
+    were)."""
+    data = envelope["data"]
+    _set_area(
+        cur,
+        names,
+        envelope["stream_id"],
+        data["kecamatan"],
+        data["kelurahan"],
+        data.get("moved_on") or envelope["occurred_at"][:10],
+    )
+
+
+def area_in(moves: list[list[str]] | None, month: str, now: list[str]) -> list[str]:
+    """The (kecamatan, kelurahan) the family lived in on the month's first day, by its moves
+    (in the order of their days, equal days in the order recorded); `now` without moves."""
+    first = f"{month}-01"
+    found = None
+    for since, kecamatan, kelurahan in sorted(moves or [], key=lambda move: move[0]):
+        if since <= first or found is None:
+            found = [kecamatan, kelurahan]
+        if since > first:
+            break
+    return found if found is not None else now
 
 
 def person_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -298,8 +344,11 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
     programs, and per (OPD, program), per OPD and per (program, month) its persons and amounts
     (each key counts the family once)."""
     area = cur.execute(
-        f"SELECT kecamatan, kelurahan FROM {names['families']} WHERE family_id=?", (family_id,)
+        f"SELECT kecamatan, kelurahan, moves FROM {names['families']} WHERE family_id=?",
+        (family_id,),
     ).fetchone()
+    now = [area[0] or "", area[1] or ""] if area else ["", ""]
+    moves = json.loads(area[2]) if area and area[2] else None
     rows = cur.execute(
         f"SELECT benefit_id, person_id, subject, program, period_start, period_end, amount,"
         f" status, changes FROM {names['benefits']} WHERE family_id=? ORDER BY benefit_id",
@@ -316,7 +365,8 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
         opd_of = {code: opd for code, opd in found}
     counts: dict[str, list[Any]] = {}  # opd\tprogram -> [persons, amount, monthly]
     opds: dict[str, list[Any]] = {}
-    months: dict[str, list[Any]] = {}  # program\tmonth -> [persons, amount]
+    # program\tmonth\tkecamatan\tkelurahan (where the family lived then) -> [persons, amount]
+    months: dict[str, list[Any]] = {}
     for _, person_id, subject, program, start, end, amount, status, changes in rows:
         who = subject or person_id
         share = monthly_share(amount, start, end)
@@ -328,7 +378,7 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
                 entry[1] += amount
                 entry[2] += share
         for month in running_months(start, end, [tuple(c) for c in json.loads(changes)]):
-            entry = months.setdefault(_key(program, month), [set(), 0])
+            entry = months.setdefault(_key(program, month, *area_in(moves, month, now)), [set(), 0])
             entry[0].add(who)
             entry[1] += share
 
@@ -336,7 +386,7 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
         return {key: [len(v[0]), *v[1:]] for key, v in sorted(table.items())}
 
     return {
-        "area": [area[0] or "", area[1] or ""] if area else ["", ""],
+        "area": now,
         "programs": sorted({key.split("\t")[1] for key in counts}),
         "counts": counted(counts),
         "opds": counted(opds),
@@ -361,11 +411,14 @@ def aggregate_rows(made: dict[str, Any]) -> dict[str, dict[tuple, list[int]]]:
             rows["counts"][(*area, *key.split("\t"))] = [1, persons, amount, monthly]
         for opd, (persons, amount, monthly) in made["opds"].items():
             rows["opds"][(*area, opd)] = [1, persons, amount, monthly]
-        for key, (persons, amount) in made["months"].items():
-            rows["monthly"][(*area, *key.split("\t"))] = [1, persons, amount]
         for at, first in enumerate(programs):
             for second in programs[at:]:
                 rows["overlaps"][(*area, first, second)] = [1]
+    for key, (persons, amount) in made["months"].items():
+        # each month where the family lived then
+        program, month, *lived = key.split("\t")
+        for area in _areas(lived):
+            rows["monthly"][(*area, program, month)] = [1, persons, amount]
     return rows
 
 
@@ -483,12 +536,13 @@ def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> Non
 
 PROJECTION = Projection(
     name="overview",
+    version=2,  # 2: the monthly series where the family lived each month (`moves`)
     rebuild_weight=2.5,
     tables=TABLES,
     only_its_handlers=True,  # benefits, programs and where families live: nothing else
     handlers={
         "HouseholdRegistered": household_area,
-        "HouseholdRelocated": household_area,
+        "HouseholdRelocated": household_relocated,
         "HouseholdSplitOff": household_area,
         "HomelessPersonRegistered": person_registered,
         "BenefitGranted": benefit_granted,

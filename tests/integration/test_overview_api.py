@@ -324,3 +324,45 @@ def test_bad_filters_are_named_on_every_form(web, tokens, world):
     text = outside.get_data(as_text=True)
     assert outside.status_code == 403 and "di luar wilayah" in text
     assert "Halaman ini untuk" not in text  # their role may open the page; the area may not
+
+
+def test_a_family_that_moves_leaves_its_past_months_where_they_were(web, tokens, world):
+    """The month-by-month series keeps each month in the kelurahan where the family lived on
+    its first day: Ani's family moves on 15 July; January to July stay in Tahtul Yaman, August
+    on count in Simpang IV Sipin, and the current counts follow the family."""
+    casework = web.extensions["casework"].casework
+    casework.execute(
+        "RelocateHousehold",
+        {
+            "household_id": world["ani"],
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Simpang IV Sipin",
+            "address": "Jl. Pindahan No. 2",
+            "rt": "003",
+            "rw": "001",
+            "moved_on": "2026-07-15",
+        },
+        META,
+    )
+    project(web)
+    client = authorized_client(web, tokens["sup1"])
+
+    def zakat_months(kelurahan: str) -> dict[str, int]:
+        query = {"program": "ZAKAT", "kelurahan": kelurahan}
+        series = client.get("/api/v1/overview/monthly", query_string=query).json["series"]
+        return {m["month"]: m["families"] for s in series for m in s["months"]}
+
+    assert zakat_months("Tahtul Yaman") == {f"2026-{m:02d}": 1 for m in range(1, 8)}
+    # Siti's ZAKAT all year, Ani's from August
+    assert zakat_months("Simpang IV Sipin") == {
+        f"2026-{m:02d}": 2 if m >= 8 else 1 for m in range(1, 13)
+    }
+    city = client.get("/api/v1/overview/monthly", query_string={"program": "ZAKAT"}).json
+    assert {m["month"]: m["families"] for m in city["series"][0]["months"]} == {
+        f"2026-{m:02d}": 2 for m in range(1, 13)
+    }
+    rows = client.get("/api/v1/overview").json["rows"]
+    assert {(r["kelurahan"], r["program"]): r["families"] for r in rows} == {
+        ("Simpang IV Sipin", "PKH"): 1,
+        ("Simpang IV Sipin", "ZAKAT"): 2,
+    }
