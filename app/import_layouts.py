@@ -893,7 +893,9 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
             benefits = benefit_flags(row, P3KE_BENEFITS, out)
             if kk:
                 checked = check_place(row, "no_kk", P3KE_PLACE, (row, person, cols), out)
-            else:  # no KK number: the family is matched by its head's NIK only
+            else:  # no KK number: the family is matched by its head's NIK only, the head
+                # checked as AddMember's `person` (its problems at the file's columns)
+                cols = cols._replace(prefix="person")
                 checked = check_member(row, person, cols, "istri", "nik", out)
                 if checked is not None:
                     checked = {"kk_number": None, "head": checked["person"]}

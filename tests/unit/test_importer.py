@@ -8,8 +8,10 @@ import gc
 import random
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from app import import_spool
 from app.import_files import decode
@@ -360,3 +362,36 @@ def test_dtks_rows_of_another_province_or_city_are_rejected(tmp_path, spool):
         ("kabupaten_kota", "import.city_other"),
     }
     assert len(rejected) == sum(1 for r in rows if r[kk_column] in (first_kk, second_kk))
+
+
+def edit_p3ke(path: Path, changes: dict[tuple[str, int, str], Any]) -> Path:
+    """The P3KE workbook with some cells changed: (sheet, row, column name) -> value (None
+    empties the cell), saved again as an XLSX file."""
+    workbook = load_workbook(path)
+    for (sheet, row, name), value in changes.items():
+        header = [str(c.value or "").lower() for c in workbook[sheet][P3KE_HEADER_ROW]]
+        workbook[sheet].cell(row, header.index(name.lower()) + 1).value = value
+    workbook.save(path)
+    return path
+
+
+P3KE_HEADER_ROW = 12  # write_p3ke: a title block, the header on row 12, the data from row 13
+
+
+def test_p3ke_family_rows_without_no_kk_name_the_files_columns(tmp_path, spool):
+    """A family row without `no_kk` is checked as its head's person: a bad birth date or NIK
+    is reported at the file's column, as on a row with a KK number."""
+    workbook = edit_p3ke(
+        write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:3]),
+        {
+            ("Keluarga", 13, "no_kk"): None,
+            ("Keluarga", 13, "tanggal_lahir"): "kemarin",
+            ("Keluarga", 14, "no_kk"): None,
+            ("Keluarga", 14, "nik"): "123",
+        },
+    )
+    Importer(memory_casework(), "p3ke", PERIOD).run([workbook])
+    own = {
+        (r["baris"], r["kolom"], r["kode"]) for r in report(workbook) if "Keluarga" in r["berkas"]
+    }
+    assert own == {("13", "tanggal_lahir", "birth_date.format"), ("14", "nik", "nik.format")}
