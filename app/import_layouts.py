@@ -899,9 +899,14 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 checked = check_member(row, person, cols, "istri", "nik", out)
                 if checked is not None:
                     checked = {"kk_number": None, "head": checked["person"]}
-            if elsewhere or checked is None or not ok or benefits is None:
-                continue
-            if not reading.first_nik(row, "nik", checked["head"]["nik"]):
+            if (
+                elsewhere
+                or checked is None
+                or not ok
+                or benefits is None
+                or not reading.first_nik(row, "nik", checked["head"]["nik"])
+            ):  # its individuals' rows are refused with it
+                spool.first("refused family", family_id)
                 continue
             place = tuple(checked[k] for k in DTKS_PLACE) if kk else (None,) * len(DTKS_PLACE)
             head_nik = checked["head"]["nik"]
@@ -919,7 +924,9 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
             family_id = row["id_keluarga_p3ke"]
             head_nik = spool.value("family", family_id)
             if head_nik is None:
-                row.reject(out, "id_keluarga_p3ke", "import.family_missing")
+                refused = spool.met("refused family", family_id)
+                code = "import.family_refused" if refused else "import.family_missing"
+                row.reject(out, "id_keluarga_p3ke", code)
                 continue
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")

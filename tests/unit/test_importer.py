@@ -33,6 +33,7 @@ from app.source_samples import (
     VERVAL_HEADER,
     dtks_rows,
     dtsen_rows,
+    people,
     write_csv,
     write_dtsen,
     write_p3ke,
@@ -395,3 +396,24 @@ def test_p3ke_family_rows_without_no_kk_name_the_files_columns(tmp_path, spool):
         (r["baris"], r["kolom"], r["kode"]) for r in report(workbook) if "Keluarga" in r["berkas"]
     }
     assert own == {("13", "tanggal_lahir", "birth_date.format"), ("14", "nik", "nik.format")}
+
+
+def test_p3ke_individuals_of_a_refused_family_row_are_reported_as_refused(tmp_path, spool):
+    """A family row refused (a decile of 11) refuses its individuals' rows with it, as DTSEN
+    does: `import.family_refused`, not "no family row in the file"; an individual whose family
+    id no family row has is still `import.family_missing`."""
+    workbook = edit_p3ke(
+        write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:3]),
+        {("Keluarga", 14, "desil_kesejahteraan"): 11, ("Individu", 13, "id_keluarga_P3KE"): "X"},
+    )
+    summary = Importer(memory_casework(), "p3ke", PERIOD).run([workbook])
+    assert summary.families["imported"] == 2
+    individuals = [r for r in report(workbook) if "Individu" in r["berkas"]]
+    second = 13 + len(people(FAMILIES[0]))  # the first individual row of the second family
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in individuals] == [
+        ("13", "id_keluarga_p3ke", "import.family_missing"),
+        *(
+            (str(row), "id_keluarga_p3ke", "import.family_refused")
+            for row in range(second, second + len(people(FAMILIES[1])))
+        ),
+    ]
