@@ -247,7 +247,8 @@ def sex(value: str) -> str:
 
 def day(value: str) -> str:
     """A date as the schema takes it (YYYY-MM-DD), from DD-MM-YYYY, DD/MM/YYYY or YYYY/MM/DD;
-    anything else as given (the schema refuses it, as it refuses 1985-02-30)."""
+    anything else as given (the schema refuses it: `birth_date.format`, or for a day of the
+    right format that does not exist, such as 1985-02-30, `birth_date.impossible`)."""
     text = value.strip()[:10] if len(value.strip()) > 10 and "T" in value else value.strip()
     if match := _DAY_FIRST.fullmatch(text):
         d, m, y = match.groups()

@@ -101,6 +101,10 @@ ERRORS: dict[str, LazyString] = {
     "name.empty": _l("Enter the name as written on the KTP."),
     "name.too_long": _l("A name has at most 100 characters. Shorten it as on the KTP."),
     "birth_date.format": _l("Enter the birth date as YYYY-MM-DD, for example 1985-03-12."),
+    "birth_date.impossible": _l(
+        "This birth date does not exist in the calendar (for example 30 February). Check the"
+        " day and the month on the KTP or family card."
+    ),
     "birth_date.future": _l("The birth date cannot be in the future."),
     "birth_date.too_old": _l("The birth date is too far in the past. Check the year."),
     "sex.invalid": _l("Choose the sex: male (M) or female (F)."),
@@ -127,6 +131,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     # Dates and plain values (app/schemas.py, domain/household.py)
     "date.format": _l("Enter the date as YYYY-MM-DD, for example 2025-04-21."),
+    "date.impossible": _l(
+        "This date does not exist in the calendar (for example 30 February). Check the day and"
+        " the month."
+    ),
     "date.in_future": _l("This date cannot be in the future. Enter the day it actually happened."),
     "date.too_old": _l("The date is too far in the past (before 1900). Check the year."),
     "date.too_far": _l("The date is too far in the future (after 2100). Check the year."),

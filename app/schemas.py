@@ -152,13 +152,15 @@ class IdentityNumber(fields.String):
 _EXAMPLES = {"nik": "1571015203850007", "kk": "1571010101200003"}
 
 
-def _iso_day(text: str, code: str) -> dt.date:
+def _iso_day(text: str, kind: str) -> dt.date:
+    """A day written YYYY-MM-DD: `{kind}.format` when it is not written so, `{kind}.impossible`
+    when it is but no such day exists (30 February, a month 13)."""
     if not _ISO_DATE.fullmatch(text):
-        raise ValidationError(code)
+        raise ValidationError(f"{kind}.format")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(code) from None
+        raise ValidationError(f"{kind}.impossible") from None
 
 
 class BirthDate(fields.String):
@@ -170,9 +172,7 @@ class BirthDate(fields.String):
         self.metadata.setdefault("example", "1985-03-12")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        date = _iso_day(
-            super()._deserialize(value, attr, data, **kwargs).strip(), "birth_date.format"
-        )
+        date = _iso_day(super()._deserialize(value, attr, data, **kwargs).strip(), "birth_date")
         if date > dt.date.today():
             raise ValidationError("birth_date.future")
         if date < EARLIEST_BIRTH:
@@ -192,7 +192,7 @@ class Day(fields.String):
             self.metadata.setdefault("description", "YYYY-MM-DD, not in the future")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        date = _iso_day(super()._deserialize(value, attr, data, **kwargs).strip(), "date.format")
+        date = _iso_day(super()._deserialize(value, attr, data, **kwargs).strip(), "date")
         if date < EARLIEST_BIRTH:
             raise ValidationError("date.too_old")
         if date > LATEST_DAY:

@@ -87,7 +87,7 @@ def test_a_large_file_checked_by_two_processes_gives_what_one_gives(tmp_path):
     assert report_two == report_one
     for code in (
         "nik.birth_date",
-        "birth_date.format",
+        "birth_date.impossible",
         "name.empty",
         "relationship.unknown",
         "import.province_other",

@@ -103,7 +103,7 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
     assert [(r["berkas"], r["baris"], r["kolom"], r["kode"]) for r in rows] == [
-        ("dtks_jambi.csv", str(bad_row), "tanggal_lahir", "birth_date.format")
+        ("dtks_jambi.csv", str(bad_row), "tanggal_lahir", "birth_date.impossible")
     ]
     assert rows[0]["alasan"]
     # the person's list of imports links to it; the uploaded file is readable by the owner only
@@ -181,7 +181,7 @@ def test_a_program_managers_import_lands_as_their_own_commands(web, importing, d
     }
     answer = client.get(f"{sent.headers['Location']}/ditolak.csv").text
     rows = list(csv.DictReader(io.StringIO(answer.lstrip("\ufeff"))))
-    assert [(r["baris"], r["kode"]) for r in rows] == [(str(bad_row), "birth_date.format")]
+    assert [(r["baris"], r["kode"]) for r in rows] == [(str(bad_row), "birth_date.impossible")]
 
 
 def test_an_import_records_only_the_import_commands_for_a_program_manager(web):

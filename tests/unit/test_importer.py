@@ -142,7 +142,7 @@ def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen, spool):
 
     members = {(r["baris"], r["kolom"], r["kode"]) for r in report(member_file)}
     assert (str(bad["wrong_nik"]), "nik", "nik.birth_date") in members
-    assert (str(bad["impossible_date"]), "tanggal_lahir", "birth_date.format") in members
+    assert (str(bad["impossible_date"]), "tanggal_lahir", "birth_date.impossible") in members
     assert (str(bad["empty_name"]), "nama", "name.empty") in members
     assert (str(bad["duplicate"]), "nik", "import.duplicate_nik") in members
     assert (str(bad["short"]), "", "import.columns") in members
@@ -417,3 +417,38 @@ def test_p3ke_individuals_of_a_refused_family_row_are_reported_as_refused(tmp_pa
             for row in range(second, second + len(people(FAMILIES[1])))
         ),
     ]
+
+
+def test_a_date_of_the_right_format_that_does_not_exist_is_named_so(tmp_path, spool):
+    """30 February, as YYYY-MM-DD or DD-MM-YYYY: the format is right, the day does not exist;
+    the report says so (not "use the format YYYY-MM-DD") at the date's column."""
+    app = memory_casework()
+    rows = dtks_rows(FAMILIES[:2])
+    birth = DTKS_HEADER.index("TANGGAL_LAHIR")
+    rows[1][birth] = "30-02-1985"
+    rows[2][birth] = "1985-02-30"
+    rows[3][birth] = "1985/02/30"
+    rows[4][birth] = "30 Februari 1985"  # not a format read: still the format's message
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    Importer(app, "dtks", PERIOD).run([dtks])
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in report(dtks)][:4] == [
+        ("3", "tanggal_lahir", "birth_date.impossible"),
+        ("4", "tanggal_lahir", "birth_date.impossible"),
+        ("5", "tanggal_lahir", "birth_date.impossible"),
+        ("6", "tanggal_lahir", "birth_date.format"),
+    ]
+    reasons = {r["kode"]: r["alasan"] for r in report(dtks)}
+    assert reasons["birth_date.impossible"] == reason("birth_date.impossible")
+    assert reasons["birth_date.impossible"] != reason("birth_date.format")
+
+    head = FAMILIES[0]["register"]
+    verval = write_csv(
+        tmp_path / "verval.csv",
+        VERVAL_HEADER,
+        [[head["kk_number"], head["head"]["nik"], "3", "30-02-2026", "Sesuai", "Tim 4", ""]],
+    )
+    Importer(app, "verval", PERIOD).run([verval])
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in report(verval)] == [
+        ("2", "tanggal_kunjungan", "date.impossible")
+    ]
+    assert report(verval)[0]["alasan"] == reason("date.impossible") != reason("date.format")

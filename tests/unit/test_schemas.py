@@ -117,7 +117,7 @@ def test_occurred_at_is_stored_in_utc():
         ({"head__name": " "}, "head.name", "name.empty"),
         ({"head__name": "x" * 101}, "head.name", "name.too_long"),
         ({"head__birth_date": "12-03-1985"}, "head.birth_date", "birth_date.format"),
-        ({"head__birth_date": "1985-02-30"}, "head.birth_date", "birth_date.format"),
+        ({"head__birth_date": "1985-02-30"}, "head.birth_date", "birth_date.impossible"),
         ({"head__sex": "X"}, "head.sex", "sex.invalid"),
         ({"head__nik": DELETE}, "head.nik", "field.required"),
         ({"head": "Siti"}, "head", "field.object"),
