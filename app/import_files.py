@@ -1,7 +1,8 @@
 """Reading the files the sources deliver: pipe-delimited, quoted CSV in whatever encoding the
 field uses, or XLSX (openpyxl, read-only). A table is its header and its rows, each row
-numbered as a spreadsheet shows it (the header's row is 1 in a CSV file; in a sheet, the
-header may sit further down, under a title block, as in P3KE's). The rows are streamed from
+numbered as a spreadsheet shows it (the header's row is 1 in a CSV file, and a quoted cell
+holding line breaks does not start a row; in a sheet, the header may sit further down, under
+a title block, as in P3KE's). The rows are streamed from
 the file when asked, one at a time: a city's file is never held in memory whole.
 
 Hostile or broken files are bounded: a row larger than the limits (a cell of more than
@@ -184,29 +185,34 @@ def read_csv(path: Path) -> Table:
 
 
 def _csv_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
+    """The rows numbered as a spreadsheet numbers them: one per record, the header's 1, an
+    empty line one row, a quoted cell holding line breaks still one row (its lines are
+    counted apart, `last`, only to find the lines `_lines` left out as too long)."""
     encoding = "utf-8-sig" if table.encoding == "utf-8" else table.encoding
     oversized: set[int] = set()
     with table.file.open(encoding=encoding, newline="") as handle:
         reader = _csv_reader(handle, oversized)
         next(reader, None)  # the header
-        last = reader.line_num
+        number, last = 1, reader.line_num
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error:  # a cell over csv's field limit (MAX_CELL): the rest of its line
-                last = reader.line_num  # is skipped, the reader goes on at the next one
-                yield last, TOO_LARGE
+                number += 1  # is skipped, the reader goes on at the next one
+                last = reader.line_num
+                yield number, TOO_LARGE
                 continue
+            number += 1
             first, last = last + 1, reader.line_num
             if oversized and any(n in oversized for n in range(first, last + 1)):
                 oversized.difference_update(range(first, last + 1))
-                yield last, TOO_LARGE
+                yield number, TOO_LARGE
                 continue
             stripped = [cell.strip() for cell in cells]
             if any(stripped):
-                yield last, stripped
+                yield number, stripped
 
 
 def _cell(value: object) -> str:

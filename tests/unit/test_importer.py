@@ -452,3 +452,22 @@ def test_a_date_of_the_right_format_that_does_not_exist_is_named_so(tmp_path, sp
         ("2", "tanggal_kunjungan", "date.impossible")
     ]
     assert report(verval)[0]["alasan"] == reason("date.impossible") != reason("date.format")
+
+
+def test_rows_are_numbered_as_a_spreadsheet_numbers_them_after_a_cell_with_line_breaks(
+    tmp_path, spool
+):
+    """A quoted cell holding line breaks is one row in a spreadsheet: the rows after it are
+    reported by their spreadsheet row, not by the file's line."""
+    rows = dtks_rows(FAMILIES[:4])
+    assert len(rows) >= 11
+    rows[3][DTKS_HEADER.index("ALAMAT")] = "Jl. Baris\nKedua\nKetiga"  # spreadsheet row 5
+    for index in (4, 5, 10):  # spreadsheet rows 6, 7 and 12
+        rows[index][DTKS_HEADER.index("NAMA")] = ""
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    Importer(memory_casework(), "dtks", PERIOD).run([dtks])
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in report(dtks)] == [
+        ("6", "nama", "name.empty"),
+        ("7", "nama", "name.empty"),
+        ("12", "nama", "name.empty"),
+    ]
