@@ -184,11 +184,14 @@ class Parsed:
     def rows_until(self, done: int) -> int:
         return self.spool.rows_until(done)
 
-    def families(self, after: int = 0) -> Iterator[Family]:
+    def families(self, after: int = 0, out: Any = None) -> Iterator[Family]:
         """The families after the first `after`, in the order they are stored (by the file
-        and row where each is listed), each built when asked for: one at a time in memory."""
+        and row where each is listed), each built when asked for: one at a time in memory.
+        The rows refused as a family is built (a second head) go to `out` (the importer's,
+        which its checkpoint keeps: a resumed import builds no family it skips), else to
+        the scratch file's rejections."""
         for unit, size, rows in self.spool.units(after):
-            family = self.build(unit, rows, self.spool)
+            family = self.build(unit, rows, self.spool if out is None else out)
             family.read = size
             yield family
 

@@ -363,8 +363,9 @@ class Importer:
         bar = progress(parsed.rows_total) if progress else None
         rows_done = parsed.rows_until(done)
         # one batch of families in memory at a time: each built from the scratch file when
-        # its batch comes (`Parsed.families`, a generator)
-        for chunk in batches(parsed.families(after=done), self.batch):
+        # its batch comes (`Parsed.families`, a generator); the rows refused as a family is
+        # built go with those refused as it is stored, into the checkpoint
+        for chunk in batches(parsed.families(after=done, out=late), self.batch):
             self._batch(chunk, counts, late)
             done += len(chunk)
             rows_done += sum(f.read for f in chunk)
@@ -417,7 +418,8 @@ def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
 
 class Checkpoint:
     """`FILE.progress.json`: how many families of these files (by their hash, source and
-    period) are done, the counts so far and the rows rejected while storing."""
+    period) are done, the counts so far and the rows rejected while building and storing
+    them (a run that skips those families reports them from here)."""
 
     def __init__(self, first: Path, identity: str) -> None:
         self.path = first.with_name(first.name + ".progress.json")

@@ -258,3 +258,32 @@ def test_a_file_naming_a_column_twice_or_without_a_line_break_is_refused_on_the_
     assert refused.status_code == 422 and "CSV atau Excel" in refused.text
     assert not importing.exists() or list(importing.iterdir()) == []
     assert registered(web) == []
+
+
+def test_a_continued_import_reports_the_same_rejected_rows(web, importing, tmp_path):
+    """An import continued ("Lanjutkan impor") after every family was done skips them all by
+    its checkpoint, and its rejected rows are still those of the first run: the rows refused
+    as the families were put together (a second head) too."""
+    rows = dtks_rows(FAMILIES)
+    kk, relation = DTKS_HEADER.index("NOMOR_KK"), DTKS_HEADER.index("HUBUNGAN_KELUARGA")
+    largest = max(FAMILIES, key=lambda f: len(f["members"]))["register"]["kk_number"]
+    second = [i for i, r in enumerate(rows) if r[kk] == largest]
+    rows[second[-1]][relation] = "1"  # a second head of family
+    path = write_csv(tmp_path / "dtks_kepala.csv", DTKS_HEADER, rows)
+    client = web.test_client()
+    location = upload(client, path).headers["Location"]
+    assert "Selesai" in finished(client, location)
+    first = client.get(f"{location}/ditolak.csv").text
+    assert f"dtks_kepala.csv,{second[-1] + 2},hubungan_keluarga,import.second_head" in first
+
+    # its web process stopped before it said it was done: shown interrupted, then continued
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    job = import_jobs.load(importing, location.rsplit("/", 1)[-1])
+    job.update(state=import_jobs.RUNNING, pid=gone.pid)
+    import_jobs.save(importing, job)
+    token = csrf_of(client.get(location).text)
+    assert client.post(f"{location}/lanjutkan", data={"csrf_token": token}).status_code == 303
+    assert "Selesai" in finished(client, location)
+    assert import_jobs.load(importing, job["id"])["summary"]["skipped"] == len(FAMILIES)
+    assert client.get(f"{location}/ditolak.csv").text == first

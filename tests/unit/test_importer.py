@@ -471,3 +471,26 @@ def test_rows_are_numbered_as_a_spreadsheet_numbers_them_after_a_cell_with_line_
         ("7", "nama", "name.empty"),
         ("12", "nama", "name.empty"),
     ]
+
+
+def test_a_resumed_import_rewrites_the_same_report_of_rejected_rows(tmp_path, spool):
+    """Rows refused while the families were put together (a second head) stay in the report
+    when the import is run again and its checkpoint skips every family (a resumed import: the
+    CLI run again, or the web's "Lanjutkan impor")."""
+    rows = dtks_rows(FAMILIES[:3])
+    kk, relation = DTKS_HEADER.index("NOMOR_KK"), DTKS_HEADER.index("HUBUNGAN_KELUARGA")
+    second = [i for i, r in enumerate(rows) if r[kk] == FAMILIES[1]["register"]["kk_number"]]
+    rows[second[-1]][relation] = "1"  # a second head of family
+    rows[0][DTKS_HEADER.index("NAMA")] = ""  # a row refused as it is read
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    app = memory_casework()
+    first = Importer(app, "dtks", PERIOD).run([dtks])
+    written = dtks.with_name("dtks.csv.rejected.csv").read_bytes()
+    assert (str(second[-1] + 2), "hubungan_keluarga", "import.second_head") in {
+        (r["baris"], r["kolom"], r["kode"]) for r in report(dtks)
+    }
+
+    again = Importer(app, "dtks", PERIOD).run([dtks])
+    assert again.skipped == 3
+    assert dtks.with_name("dtks.csv.rejected.csv").read_bytes() == written
+    assert again.rejected_rows == first.rejected_rows
