@@ -357,9 +357,12 @@ class Importer:
     ) -> Summary:
         summary = Summary(self.kind, rows=parsed.rows, encodings=parsed.encodings)
         checkpoint = Checkpoint(paths[0], file_hash(paths) + f":{self.kind}:{self.period}")
-        done, counts, late = checkpoint.load()
+        # the counts of the families done before (the checkpoint's) are not this run's: the
+        # summary says what this run did, and the families it skipped
+        done, before, late = checkpoint.load()
         done = min(done, parsed.family_count)
         summary.skipped = done
+        counts: Counter = Counter()
         bar = progress(parsed.rows_total) if progress else None
         rows_done = parsed.rows_until(done)
         # one batch of families in memory at a time: each built from the scratch file when
@@ -369,7 +372,7 @@ class Importer:
             self._batch(chunk, counts, late)
             done += len(chunk)
             rows_done += sum(f.read for f in chunk)
-            checkpoint.save(done, counts, late)
+            checkpoint.save(done, before + counts, late)
             if bar is not None:
                 bar.update(rows_done)
             if self.max_rate:
@@ -418,8 +421,8 @@ def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
 
 class Checkpoint:
     """`FILE.progress.json`: how many families of these files (by their hash, source and
-    period) are done, the counts so far and the rows rejected while building and storing
-    them (a run that skips those families reports them from here)."""
+    period) are done, the counts of every run so far and the rows rejected while building
+    and storing them (a run that skips those families reports them from here)."""
 
     def __init__(self, first: Path, identity: str) -> None:
         self.path = first.with_name(first.name + ".progress.json")

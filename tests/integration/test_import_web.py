@@ -284,6 +284,8 @@ def test_a_continued_import_reports_the_same_rejected_rows(web, importing, tmp_p
     import_jobs.save(importing, job)
     token = csrf_of(client.get(location).text)
     assert client.post(f"{location}/lanjutkan", data={"csrf_token": token}).status_code == 303
-    assert "Selesai" in finished(client, location)
+    done = finished(client, location)
+    assert "Selesai" in done
+    assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">0<", done), done
     assert import_jobs.load(importing, job["id"])["summary"]["skipped"] == len(FAMILIES)
     assert client.get(f"{location}/ditolak.csv").text == first

@@ -494,3 +494,16 @@ def test_a_resumed_import_rewrites_the_same_report_of_rejected_rows(tmp_path, sp
     assert again.skipped == 3
     assert dtks.with_name("dtks.csv.rejected.csv").read_bytes() == written
     assert again.rejected_rows == first.rejected_rows
+
+
+def test_a_run_again_counts_only_what_it_did_not_what_it_skipped(tmp_path, spool):
+    """A run whose checkpoint says every family is done imports nothing: its summary says so,
+    the families skipped counted as skipped only, not as imported again."""
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, dtks_rows(FAMILIES[:5]))
+    app = memory_casework()
+    first = Importer(app, "dtks", PERIOD, batch=2).run([dtks])
+    assert first.lines()[1] == "families imported: 5, updated: 0, unchanged: 0, refused: 0"
+    again = Importer(app, "dtks", PERIOD, batch=2).run([dtks])
+    assert again.lines()[1] == (
+        "families imported: 0, updated: 0, unchanged: 0, refused: 0, skipped (done before): 5"
+    )
