@@ -907,9 +907,10 @@ class ReconciliationHouseholdSchema(_Answer):
     """What the register and each source (DTSEN, DTKS, P3KE, VERVAL) say side by side: per
     source its latest listing (period, reference, decile, aid flags), the register's active
     members it misses, the persons only it lists, those it marks deceased who are alive here
-    (each by keyed hash and masked NIK), and the reasons they disagree. A source whose listing
-    (`stale`) or decile (`desil_stale`) is more than `stale_months` older than the family's
-    `newest_period` is left out of the comparison."""
+    (each by keyed hash and masked NIK; `members`, how many it lists, is null for a source that
+    lists no members, VERVAL, which is not compared on them), and the reasons they disagree. A
+    source whose listing (`stale`) or decile (`desil_stale`) is more than `stale_months` older
+    than the family's `newest_period` is left out of the comparison."""
 
     household_id = fields.UUID(required=True)
     kecamatan = fields.String(required=True)

@@ -61,6 +61,10 @@ SOURCE_BENEFITS = {
     "DTSEN": (),
     "VERVAL": (),
 }
+# The sources whose listing names the family's members (reference-data.md, "File layouts"):
+# a field verification (VERVAL) names only the person met, so what it lists says nothing of
+# who belongs to the family, and it cannot disagree on membership.
+MEMBER_SOURCES = ("DTSEN", "DTKS", "P3KE")
 # A listed member's relationship: the Casework codes, the head's included.
 LISTING_RELATIONSHIPS = (HEAD, *RELATIONSHIPS)
 VERIFICATION_OUTCOMES = ("valid", "invalid", "moved", "not_found", "deceased")

@@ -22,6 +22,10 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing not
 - `missing_in_source`: an active member of the register the source does not list;
 - `membership`: the source lists as living someone who is not an active member here;
 - `deceased`: the source marks deceased someone alive (active) in the register;
+  these three only for the sources that list a family's members (`MEMBER_SOURCES`): a field
+  verification (VERVAL) names the person met, not the members, and is not compared on them
+  (its `members` is null: none listed, which is not an empty family); a listing of a source
+  that lists members but names none still misses every active member;
 - `benefit`: a source that marks any aid disagrees with Casework's running benefits on the
   flags that source records (`SOURCE_BENEFITS`: no P3KE family disagrees over PBI-JK, which
   P3KE does not record) and whose program exists in Casework (a source that marks none says
@@ -45,7 +49,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from adapters.db import Cursor, Database
-from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS, SOURCE_BENEFITS
+from domain.household import (
+    ASSESSMENT_SOURCES,
+    LISTING_BENEFITS,
+    MEMBER_SOURCES,
+    SOURCE_BENEFITS,
+)
 from projections.base import (
     PARAMETERS,
     Finish,
@@ -505,6 +514,7 @@ def side_by_side(
             }
             continue
         persons = listed.get(source, {})
+        lists_members = source in MEMBER_SOURCES
         if stale(listing["period"]):  # of another time: shown, compared with nothing
             reasons.add("stale")
             sources[source] = {
@@ -514,7 +524,7 @@ def side_by_side(
                 "desil": decile,
                 "desil_stale": desil_stale,
                 "listing_desil": listing["desil"],
-                "members": len(persons),
+                "members": len(persons) if lists_members else None,
                 "missing_in_source": [],
                 "only_in_source": [],
                 "deceased_in_source": [],
@@ -522,10 +532,13 @@ def side_by_side(
                 "benefit_differs": False,
             }
             continue
-        living = {s for s, p in persons.items() if not p["deceased"]}
-        missing = sorted(active - persons.keys())
-        only_here = sorted(living - active)
-        deceased = sorted({s for s, p in persons.items() if p["deceased"]} & active)
+        if lists_members:
+            living = {s for s, p in persons.items() if not p["deceased"]}
+            missing = sorted(active - persons.keys())
+            only_here = sorted(living - active)
+            deceased = sorted({s for s, p in persons.items() if p["deceased"]} & active)
+        else:  # the person met is no list of members: nothing to compare them with
+            missing, only_here, deceased = [], [], []
         covered = set(SOURCE_BENEFITS.get(source, ())) & known
         flagged = sorted(set(listing["benefits"]) & covered)
         benefit_differs = bool(listing["benefits"]) and set(flagged) != running_set & covered
@@ -546,7 +559,7 @@ def side_by_side(
             "desil": decile,
             "desil_stale": desil_stale,
             "listing_desil": listing["desil"],
-            "members": len(persons),
+            "members": len(persons) if lists_members else None,
             "missing_in_source": [_person(members[s]) for s in missing],
             "only_in_source": [_person(persons[s]) for s in only_here],
             "deceased_in_source": [_person(members[s]) for s in deceased],
@@ -676,8 +689,9 @@ PROJECTION = Projection(
     finish=Finish(units=left_in_order, apply=_compare_all),
     # v2: benefits compared on the flags each source records (SOURCE_BENEFITS); v3: the
     # unfiltered lists' indexes; v4: the rule (tolerance, staleness) kept with each
-    # generation, and the reason `stale`
-    version=4,
+    # generation, and the reason `stale`; v5: a source that lists no members (VERVAL) is not
+    # compared on membership, its `members` null
+    version=5,
     parameters=DEFAULT_RULE.parameters(),
 )
 

@@ -14,7 +14,9 @@ import pytest
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings, SettingsError
 from adapters.wire import from_notification
+from app.importer import Importer
 from app.seed_data import kk_for, nik_for
+from app.source_samples import VERVAL_HEADER, write_csv
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
 from domain.errors import DomainError
@@ -423,3 +425,35 @@ def test_the_rule_is_stated_by_the_settings_and_a_bad_value_is_named():
     ):
         with pytest.raises(SettingsError, match=f"^{variable}: must be a whole number from"):
             Settings.from_env({**pg, variable: value})
+
+
+def test_a_field_verification_is_not_compared_on_membership(app, tmp_path):
+    """A verval file names the person met, not the family's members: its listing (no members)
+    leaves every member of the register where it was, no `missing_in_source`. A source that
+    lists members and lists none (DTKS, members: []) still misses every one of them."""
+    household_id, niks = family(app, 5, 3)
+    other, other_niks = family(app, 6, 2)
+    kk = app.get_household(household_id).kk_number
+    verval = write_csv(
+        tmp_path / "verval.csv",
+        VERVAL_HEADER,
+        [[kk, niks[0], "3", "02-01-2026", "Sesuai", "Tim 4", ""]],
+    )
+    summary = Importer(app, "verval", "2026-Q1").run([verval])
+    assert summary.families["updated"] == 1 and summary.rejected_rows == 0
+    listing(app, other, "DTKS", [])
+    view = View(app, tmp_path, "views.db").catch_up()
+
+    answer = reconciliation.household(view.db, household_id)
+    assert answer["reasons"] == []
+    source = answer["sources"]["VERVAL"]
+    assert source["listed"] and source["listing_desil"] == 3
+    assert source["members"] is None  # it lists none: not zero members
+    assert source["missing_in_source"] == source["only_in_source"] == []
+    emptied = reconciliation.household(view.db, other)
+    assert emptied["reasons"] == ["missing_in_source"]
+    assert emptied["sources"]["DTKS"]["members"] == 0
+    assert {p["nik_hash"] for p in emptied["sources"]["DTKS"]["missing_in_source"]} == {
+        app.codec.lookup("nik", nik) for nik in other_niks
+    }
+    assert kept_counts(view) == direct_counts(view)
