@@ -139,6 +139,7 @@ class Family:
     benefits: list[str] = field(default_factory=list)
     verification: dict[str, Any] | None = None  # outcome, visited_on, verifier, notes
     head_nik: str | None = None  # who the source names as head (P3KE matches by it)
+    met: Member | None = None  # verval: the person met, a member of the household (its NIK)
     rows: list[tuple[str, int]] = field(default_factory=list)  # every row of the family
     read: int = 0  # the rows of the files it was built from (the progress bar counts them)
 
@@ -151,6 +152,14 @@ class Family:
     @property
     def head(self) -> Member | None:
         return next((m for m in self.members if m.relationship == HEAD), None)
+
+    @property
+    def nik(self) -> str | None:
+        """The NIK that finds the family in the register when the file gives no KK number:
+        its head's (P3KE), or the person met (verval)."""
+        if self.head_nik:
+            return self.head_nik
+        return self.met.person["nik"] if self.met is not None else None
 
 
 # Builds one family from what the first pass kept: its own row, and its rows in file order
@@ -978,6 +987,8 @@ def build_p3ke(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
 
 
 # --- VERVAL: field verification results (Casework's own layout) -------------------------------
+# One row per household visited: its KK number (may be empty: then the NIK finds it) and the
+# NIK of the person met, who must be a member of it (app/importer.py checks, as it stores).
 
 VERVAL_COLUMNS = {"nomor_kk", "nik", "desil", "tanggal_kunjungan", "hasil", "petugas"}
 
@@ -1004,23 +1015,29 @@ def read_verval(tables: list[Table], reading: Reading) -> Builder:
             }
             verification = check("RecordVerification", payload, columns, out)
             ok, desil = check_desil(row, "desil", "VERVAL", out)
+            # the person met's NIK, and the KK number when given (without it, the NIK finds
+            # the household): ChangeHead's fields of that name
+            payload = {"household_id": PLACEHOLDER_ID, "nik": row["nik"]}
+            if row["nomor_kk"].strip():
+                payload["new_kk_number"] = row["nomor_kk"]
             kk = check(
                 "ChangeHead",
-                {
-                    "household_id": PLACEHOLDER_ID,
-                    "nik": row["nik"],
-                    "new_kk_number": row["nomor_kk"],
-                },
+                payload,
                 {"nik": (row, "nik"), "new_kk_number": (row, "nomor_kk")},
                 out,
+                only=tuple(payload),
             )
             if verification is None or not ok or kk is None:
                 continue
-            if not spool.first("listed", kk["new_kk_number"]):
+            number = kk.get("new_kk_number")
+            if number is not None and not spool.first("listed", number):
                 row.reject(out, "nomor_kk", "import.duplicate_kk")
                 continue
+            if number is None and not spool.first("met", kk["nik"]):
+                row.reject(out, "nik", "import.duplicate_nik")
+                continue
             values = (
-                kk["new_kk_number"],
+                number,
                 kk["nik"],
                 desil,
                 *(verification[k] for k in VERIFICATION_FIELDS),
@@ -1035,7 +1052,7 @@ VERIFICATION_FIELDS = ("outcome", "visited_on", "verifier", "notes")
 def build_verval(unit: Spooled, rows: list[Spooled], out: Any) -> Family:
     values = unit.values
     family = Family(unit.table, unit.line, values[0], None, desil=values[2])
-    family.head_nik = values[1]
+    family.met = Member(unit.line, unit.table, {"nik": values[1]}, "", VERVAL_PERSON)
     family.verification = dict(zip(VERIFICATION_FIELDS, values[3:7], strict=True))
     family.rows.append((unit.table, unit.line))
     return family

@@ -13,7 +13,8 @@ person's own (`app.auth.authorize_import`), a refusal rejecting the row or the f
 - a known family gets only what is new: members not yet on it (a NIK already in another
   household is rejected as a conflict, never duplicated), a decile not yet recorded for this
   source and period (RecordWelfareAssessment), a verification not yet recorded
-  (RecordVerification, verval files);
+  (RecordVerification, verval files: the person met must be a member of the household,
+  or the row is refused);
 - and every family, once per file, what the source says about it (RecordSourceListing).
 Each family is one unit: its events are saved together, in batches of families, each
 batch in one transaction (`Casework.together`). Batches are first tried optimistically
@@ -161,8 +162,8 @@ class Importer:
         if not self.optimistic:
             if family.kk_number:
                 household_id = self.app.household_id_for_kk(family.kk_number)
-            if household_id is None and family.kk_number is None and family.head_nik:
-                household_id = self.app.household_id_for_nik(family.head_nik)
+            if household_id is None and family.kk_number is None and family.nik:
+                household_id = self.app.household_id_for_nik(family.nik)
         if household_id is None:
             return self._register(family, out)
         return self._update(family, str(household_id), out)
@@ -175,6 +176,8 @@ class Importer:
 
     def _register(self, family: Family, out: list[Rejection]) -> str:
         head = family.head
+        if family.met is not None and family.kk_number is None:  # its NIK found no household
+            raise Refused("import.nik_not_member", family.met, family.met.column("nik"))
         if family.kk_number is None or family.place is None:
             raise Refused(
                 "import.household_unknown" if self.kind == "verval" else "import.kk_missing"
@@ -255,7 +258,12 @@ class Importer:
         return done
 
     def _update(self, family: Family, household_id: str, out: list[Rejection]) -> str:
-        before = self.app.get_household(household_id).version
+        household = self.app.get_household(household_id)
+        met = family.met
+        if met is not None and not is_member(household, met.person["nik"]):
+            # the person met (verval) is no member of the household of that KK number
+            raise Refused("import.nik_not_member", met, met.column("nik"))
+        before = household.version
         self._members(family, household_id, out)
         self._facts(family, household_id)
         return "updated" if self.app.get_household(household_id).version != before else "unchanged"
@@ -399,6 +407,13 @@ def batches(families: Iterator[Family], size: int) -> Iterator[list[Family]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def is_member(household: Any, nik: str) -> bool:
+    """Whether the NIK is a member of the household, as the register finds a household by
+    a NIK (`household_id_for_nik`): an active member, or one who died in it."""
+    member = household.members.get(nik)
+    return member is not None and member["status"] in ("active", "deceased")
 
 
 def listing_of(family: Family, kk_number: str) -> dict[str, Any]:

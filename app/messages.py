@@ -656,6 +656,10 @@ ERRORS: dict[str, LazyString] = {
         "This NIK is a member of another household in the register; the person was not"
         " added twice. Check which family card the person is on."
     ),
+    "import.nik_not_member": _l(
+        "The person met (column nik) is not a member of the household of this KK number in the"
+        " register, or, without a KK number, of any household. Check the NIK and the KK number."
+    ),
     "import.flag": _l("Enter Ya or Tidak (or 1 or 0)."),
     "import.province_other": _l(
         "This row is of another province; this register keeps Kota Jambi (Jambi, code 15)."

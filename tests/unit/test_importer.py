@@ -507,3 +507,40 @@ def test_a_run_again_counts_only_what_it_did_not_what_it_skipped(tmp_path, spool
     assert again.lines()[1] == (
         "families imported: 0, updated: 0, unchanged: 0, refused: 0, skipped (done before): 5"
     )
+
+
+def test_verval_the_person_met_must_be_a_member_of_the_household(tmp_path, spool):
+    """`nik` is the person met: with the KK number of one family and the NIK of another's head
+    the row is refused at `nik`, nothing recorded; a member met (the head or not) is accepted;
+    without a KK number the NIK finds the household (refused at `nik` when it finds none)."""
+    app = memory_casework()
+    Importer(app, "dtsen", PERIOD).run(write_dtsen(tmp_path, FAMILIES[:3]))
+    first, second, third = (f["register"] for f in FAMILIES[:3])
+    child = FAMILIES[2]["members"][0]["person"]["nik"]
+    stranger = FAMILIES[5]["register"]["head"]["nik"]  # in no household of the register
+    visit = ["3", "02-01-2026", "Sesuai", "Tim 4", ""]
+    verval = write_csv(
+        tmp_path / "verval.csv",
+        VERVAL_HEADER,
+        [
+            [first["kk_number"], second["head"]["nik"], *visit],  # row 2: another's head
+            [second["kk_number"], second["head"]["nik"], *visit],  # row 3: its own head
+            ["", child, *visit],  # row 4: no KK number, a member of the third family
+            ["", stranger, *visit],  # row 5: no KK number, a NIK of no household
+        ],
+    )
+    summary = Importer(app, "verval", PERIOD).run([verval])
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in report(verval)] == [
+        ("2", "nik", "import.nik_not_member"),
+        ("5", "nik", "import.nik_not_member"),
+    ]
+    assert report(verval)[0]["alasan"] == reason("import.nik_not_member")
+    assert summary.families["updated"] == 2 and summary.families["rejected"] == 2
+    stored = {h.kk_number: h for h in households(app)}
+    assert stored[first["kk_number"]].verifications == []
+    assert "VERVAL" not in {a["source"] for a in stored[first["kk_number"]].assessments}
+    assert [v["outcome"] for v in stored[second["kk_number"]].verifications] == ["valid"]
+    assert [v["outcome"] for v in stored[third["kk_number"]].verifications] == ["valid"]
+    assert {"source": "VERVAL", "period": PERIOD, "reference": "verval.csv#row=4"} in stored[
+        third["kk_number"]
+    ].source_listings
