@@ -92,7 +92,7 @@ from app.schemas import (
 )
 from app.xlsx_export import xlsx_response
 from domain.application import Actor
-from domain.approval import APPROVER_ROLE, REJECTION_REASONS
+from domain.approval import APPROVER_ROLE, REJECTION_REASONS, Forbidden
 from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
@@ -1736,10 +1736,20 @@ def _reconciliation_args() -> dict[str, str]:
     return args
 
 
+def _reconciliation_forbidden(error: Forbidden) -> tuple[str, int]:
+    """The forbidden page; for a kelurahan outside a case worker's area it says so (their
+    role may open the page: the generic text would say it may not)."""
+    if error.field == "kelurahan":
+        return error_page(403, message("auth.kelurahan_area"))
+    return error_page(403)
+
+
 def _reconciliation_export(export: Any) -> Any:
     args = _reconciliation_args()
     try:
         found = reconciliation.answer(current_actor(), args, export=True)
+    except Forbidden as error:
+        return _reconciliation_forbidden(error)
     except Invalid:
         return error_page(422)
     shown = [{"id": f["household_id"]} for f in found["results"]]
@@ -1756,6 +1766,8 @@ def reconciliation_page():
         found = reconciliation.answer(
             current_actor(), {**args, "limit": str(reconciliation.MAX_PAGE)}
         )
+    except Forbidden as error:
+        return _reconciliation_forbidden(error)
     except Invalid as invalid:
         args["reason"] = ""
         found = reconciliation.answer(current_actor(), args)

@@ -239,3 +239,26 @@ def test_a_tolerance_changed_in_the_settings_rebuilds_the_view_and_the_page_says
     assert family["reasons"] == ["benefit", "missing_in_source"]  # a spread of 4: within it
     html = client.get("/rekonsiliasi").get_data(as_text=True)
     assert "lebih dari 4" in html and "pengaturan kini menyebut 1 desil" in html
+
+
+def _rows(response) -> list[str]:
+    """The household ids of a CSV download."""
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    return [row["household_id"] for row in csv.DictReader(io.StringIO(text))]
+
+
+def test_a_caseworker_asking_for_another_kelurahan_is_refused_not_failed(web, world):
+    """Another kelurahan on the page or its downloads: the forbidden page (403) that says the
+    kelurahan is outside their area, never a server error."""
+    tokens = add_users(web, ["cw_sipin"])
+    browser = web.test_client(user="cw_sipin")
+    for path in ("/rekonsiliasi", "/rekonsiliasi.csv", "/rekonsiliasi.xlsx"):
+        refused = browser.get(path, query_string={"kelurahan": "Tahtul Yaman", "lang": "en"})
+        assert refused.status_code == 403, path
+        assert "This kelurahan is outside your area" in refused.get_data(as_text=True), path
+    answer = web.test_client().get(
+        "/api/v1/reconciliation",
+        query_string={"kelurahan": "Tahtul Yaman"},
+        headers=bearer(tokens["cw_sipin"]),
+    )
+    assert answer.status_code == 403 and answer.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
