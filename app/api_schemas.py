@@ -823,9 +823,17 @@ class OverlapsSchema(_Answer):
 
 
 class ReconciliationQuerySchema(PageQuerySchema):
-    kecamatan = fields.String(metadata={"description": "only this kecamatan"})
+    kecamatan = fields.String(
+        metadata={
+            "description": "only this kecamatan of Kota Jambi (name in any case, or code);"
+            " not of a caseworker"
+        }
+    )
     kelurahan = fields.String(
-        metadata={"description": "only this kelurahan (required of a caseworker: one of theirs)"}
+        metadata={
+            "description": "only this kelurahan (name in any case, code or accepted spelling);"
+            " a caseworker one of theirs, none named: their first"
+        }
     )
     reason = fields.String(
         validate=validate.OneOf(
@@ -890,6 +898,15 @@ class ReconciliationSchema(_Answer):
     """Counts per kecamatan and kelurahan, and a page of the families where the sources
     disagree (`results`: not answered to program managers, who read the counts only)."""
 
+    kecamatan = fields.String(
+        allow_none=True,
+        metadata={"description": "the kecamatan answered, as the register names it (null: all)"},
+    )
+    kelurahan = fields.String(
+        allow_none=True,
+        metadata={"description": "the kelurahan answered, as the register names it (null: all)"},
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "the reason asked"})
     tolerance = fields.Integer(
         required=True, metadata={"description": "deciles the sources may differ by"}
     )

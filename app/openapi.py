@@ -406,6 +406,13 @@ _AREA_FORBIDDEN = (
 _AREA_INVALID = (
     "opd malformed or of no program (opd.unknown), or kecamatan or kelurahan not of Kota Jambi"
 )
+_RECONCILIATION_FORBIDDEN = (
+    "agencies; a caseworker asking for another kelurahan than theirs, or for a whole kecamatan"
+)
+_RECONCILIATION_INVALID = (
+    "a reason not known; a kecamatan or kelurahan not of Kota Jambi, or a kelurahan not in the"
+    " kecamatan asked (the field named, kecamatan.unknown or kelurahan.unknown)"
+)
 
 
 def _file(description: str, media_type: str) -> dict[str, Any]:
@@ -601,8 +608,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             " only",
             _json("the counts and the families", answers.ReconciliationSchema),
             query=answers.ReconciliationQuerySchema,
-            forbidden="agencies; a caseworker without one of their kelurahan",
-            invalid="a reason not known, or limit or offset out of range",
+            forbidden=_RECONCILIATION_FORBIDDEN,
+            invalid=_RECONCILIATION_INVALID + ", or limit or offset out of range",
         )
     },
     "api.reconciliation_csv": {
@@ -615,8 +622,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             },
             query=answers.ReconciliationQuerySchema,
-            forbidden="agencies, program managers; a caseworker without one of their kelurahan",
-            invalid="a reason not known",
+            forbidden="program managers; " + _RECONCILIATION_FORBIDDEN,
+            invalid=_RECONCILIATION_INVALID,
         )
     },
     "api.reconciliation_xlsx": {
@@ -632,8 +639,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 },
             },
             query=answers.ReconciliationQuerySchema,
-            forbidden="agencies, program managers; a caseworker without one of their kelurahan",
-            invalid="a reason not known",
+            forbidden="program managers; " + _RECONCILIATION_FORBIDDEN,
+            invalid=_RECONCILIATION_INVALID,
         )
     },
     "api.reconciliation_household": {

@@ -65,16 +65,15 @@ def kelurahan_matches(kelurahan: str) -> list[tuple[str, str]]:
     return found
 
 
-def scope(actor: Actor, args: Any) -> Scope:
-    """The filters asked (`opd`, `kecamatan`, `kelurahan`: names or codes of Kota Jambi's
-    regions) as the reader may have them. Invalid (422) names a bad field; Forbidden (403) a
-    kelurahan or OPD outside the reader's area."""
-    errors: dict[str, list[str]] = {}
-    opd = (args.get("opd") or "").strip().upper()
-    if opd and not _OPD.fullmatch(opd):
-        errors["opd"] = ["opd.invalid"]
-    elif opd and opd not in {p.opd.upper() for p in services().casework.list_programs()}:
-        errors["opd"] = ["opd.unknown"]
+def area(actor: Actor, args: Any, errors: dict[str, list[str]] | None = None) -> tuple[str, str]:
+    """The (kecamatan, kelurahan) asked (`kecamatan=`, `kelurahan=`: names in any case,
+    codes or accepted spellings of Kota Jambi's regions) as the views name them, within the
+    reader's area. Invalid (422) names a kecamatan or kelurahan the city has not, or a
+    kelurahan not in the kecamatan asked, together with the `errors` the caller found in its
+    other filters (a bad request is 422 before it is 403). A case worker asking for no area
+    reads their first kelurahan; Forbidden (403, `auth.area`) another kelurahan, or a whole
+    kecamatan."""
+    errors = dict(errors or {})
     kecamatan_asked = (args.get("kecamatan") or "").strip()[:100]
     kelurahan_asked = (args.get("kelurahan") or "").strip()[:100]
     kecamatan = kelurahan = ""
@@ -100,6 +99,20 @@ def scope(actor: Actor, args: Any) -> Scope:
         kecamatan, kelurahan = (kelurahan_matches(sorted(areas)[0]) or [("", "")])[0]
     if areas is not None and kelurahan not in areas:
         raise Forbidden("kelurahan", "auth.area")
+    return kecamatan, kelurahan
+
+
+def scope(actor: Actor, args: Any) -> Scope:
+    """The filters asked (`opd`, `kecamatan`, `kelurahan`: names or codes of Kota Jambi's
+    regions) as the reader may have them. Invalid (422) names a bad field; Forbidden (403) a
+    kelurahan or OPD outside the reader's area."""
+    errors: dict[str, list[str]] = {}
+    opd = (args.get("opd") or "").strip().upper()
+    if opd and not _OPD.fullmatch(opd):
+        errors["opd"] = ["opd.invalid"]
+    elif opd and opd not in {p.opd.upper() for p in services().casework.list_programs()}:
+        errors["opd"] = ["opd.unknown"]
+    kecamatan, kelurahan = area(actor, args, errors)
     rows_of_opds = area_of_opds = None
     if actor.role == "program_manager":
         own = (actor.opd or "").upper()

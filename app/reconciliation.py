@@ -1,9 +1,10 @@
 """Reconciliation ("satu data") for the API and the page alike: who may read which part of
 `projections.reconciliation`, and the answer a request asks for.
 
-Caseworkers read the families of one of their kelurahan (they must name it); supervisors,
-auditors and administrators everything; program managers the counts only, never a family;
-agencies nothing (app/read_policy.py). Persons are shown by keyed hash and masked NIK."""
+Caseworkers read the families of one of their kelurahan (none named: their first);
+supervisors, auditors and administrators everything; program managers the counts only, never
+a family; agencies nothing (app/read_policy.py). Persons are shown by keyed hash and masked
+NIK."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from typing import Any
 
 from app.context import services
 from app.disclosure import codec, masked_nik, opened
+from app.overview_api import area
 from app.schemas import Invalid
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.errors import NotFound
 from projections import reconciliation
 
+REASONS = reconciliation.REASONS  # the disagreements' codes, in the order answers list them
 COUNTS_ONLY = ("program_manager",)
 MAX_PAGE = 100
 EXPORT_LIMIT = 100_000  # a CSV or XLSX holds every family of the filter, up to this many
@@ -41,15 +44,17 @@ def _number(args: Mapping[str, str], name: str, default: int, low: int, high: in
 
 
 def filters(actor: Actor, args: Mapping[str, str]) -> dict[str, Any]:
-    """The filters asked for, checked: a reason not known is 422; a caseworker without one of
-    their kelurahan is 403."""
-    found = {key: (args.get(key) or "").strip() for key in ("kecamatan", "kelurahan", "reason")}
-    if found["reason"] and found["reason"] not in reconciliation.REASONS:
-        raise Invalid({"reason": ["reconciliation.reason_unknown"]})
-    areas = _areas(actor)
-    if areas is not None and found["kelurahan"] not in areas:
-        raise Forbidden("kelurahan", "auth.kelurahan")
-    return found
+    """The filters asked, checked: the kecamatan and kelurahan resolved as the overview
+    resolves them (names in any case, codes, accepted spellings; app/overview_api.py `area`),
+    a case worker naming none reading their first kelurahan. Invalid (422) names a reason,
+    kecamatan or kelurahan not known (or a kelurahan not in the kecamatan asked); Forbidden
+    (403) a kelurahan outside a case worker's area, or a whole kecamatan."""
+    errors: dict[str, list[str]] = {}
+    reason = (args.get("reason") or "").strip()
+    if reason and reason not in REASONS:
+        errors["reason"] = ["reconciliation.reason_unknown"]
+    kecamatan, kelurahan = area(actor, args, errors)
+    return {"kecamatan": kecamatan, "kelurahan": kelurahan, "reason": reason}
 
 
 def rule() -> dict[str, Any]:
@@ -85,7 +90,7 @@ def answer(actor: Actor, args: Mapping[str, str], *, export: bool = False) -> di
         "tolerance": in_force["desil_tolerance"],
         "stale_months": in_force["stale_months"],
         "rule": in_force,
-        "reasons": list(reconciliation.REASONS),
+        "reasons": list(REASONS),
         "by_kelurahan": by_kelurahan,
         "by_kecamatan": by_kecamatan(by_kelurahan),
     }

@@ -1727,13 +1727,9 @@ def program_what_if_page(code: str):
 
 
 def _reconciliation_args() -> dict[str, str]:
-    """The filters of the page; a caseworker's kelurahan defaults to their first one."""
-    args = {k: request.args.get(k, "").strip() for k in ("kecamatan", "kelurahan", "reason")}
-    actor = current_actor()
-    if actor.role == "caseworker" and not args["kelurahan"]:
-        own = sorted(services().casework.get_user(actor.id).kelurahan)
-        args["kelurahan"] = own[0] if own else ""
-    return args
+    """The filters as asked (app/reconciliation.py resolves them: a case worker naming no
+    kelurahan reads their first one)."""
+    return {k: request.args.get(k, "").strip()[:100] for k in ("kecamatan", "kelurahan", "reason")}
 
 
 def _reconciliation_forbidden(error: Forbidden) -> tuple[str, int]:
@@ -1745,9 +1741,8 @@ def _reconciliation_forbidden(error: Forbidden) -> tuple[str, int]:
 
 
 def _reconciliation_export(export: Any) -> Any:
-    args = _reconciliation_args()
     try:
-        found = reconciliation.answer(current_actor(), args, export=True)
+        found = reconciliation.answer(current_actor(), _reconciliation_args(), export=True)
     except Forbidden as error:
         return _reconciliation_forbidden(error)
     except Invalid:
@@ -1760,18 +1755,26 @@ def _reconciliation_export(export: Any) -> Any:
 @bp.get("/rekonsiliasi")
 def reconciliation_page():
     """Where the sources disagree: a chart of the counts per kecamatan and kelurahan, and the
-    families with links to their cases (program managers: the counts only)."""
+    families with links to their cases (program managers: the counts only). A filter not
+    known is 422 with the form and what to choose instead, and no counts."""
     args = _reconciliation_args()
+    status = 200
     try:
         found = reconciliation.answer(
             current_actor(), {**args, "limit": str(reconciliation.MAX_PAGE)}
         )
+        args = {k: found[k] or "" for k in args}  # as the register names the areas
     except Forbidden as error:
         return _reconciliation_forbidden(error)
     except Invalid as invalid:
-        args["reason"] = ""
-        found = reconciliation.answer(current_actor(), args)
-        found["invalid"] = invalid.codes
+        status = 422
+        found = {
+            "rule": reconciliation.rule(),
+            "reasons": list(reconciliation.REASONS),
+            "by_kelurahan": [],
+            "by_kecamatan": [],
+            "invalid": invalid.codes,
+        }
     shown = [{"id": f["household_id"]} for f in found.get("results", [])]
     if shown:
         access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
@@ -1780,10 +1783,16 @@ def reconciliation_page():
         active="reconciliation",
         args=args,
         found=found,
+        problems=[
+            message(code)
+            for field, codes in found.get("invalid", {}).items()
+            if field != "reason"
+            for code in codes
+        ],
         scale=bar_scale(found["by_kelurahan"], ("listed", "any")),
         kecamatan_scale=bar_scale(found["by_kecamatan"], ("listed", "any")),
         kecamatan_list=KECAMATAN,
-    )
+    ), status
 
 
 @bp.get("/rekonsiliasi.csv")

@@ -21,6 +21,7 @@ from tests.conftest import TEST_MASTER_KEY
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_eligibility_api import project
 from tests.support.events import TEST_SIGNING_KEY
+from tests.support.signin import ensure_account
 
 pytestmark = pytest.mark.integration
 
@@ -131,10 +132,11 @@ def test_least_privilege_on_each_route(web, world):
     bad = get("/api/v1/reconciliation", "admin", reason="shoe_size")
     assert bad.status_code == 422 and list(bad.json["codes"]) == ["reason"]
 
-    # a caseworker: their own kelurahan only, and must name it
+    # a caseworker: their own kelurahan only (none named: their first), never a kecamatan
     own = get("/api/v1/reconciliation", "cw_sipin", kelurahan="Simpang IV Sipin")
     assert [f["household_id"] for f in own.json["results"]] == [disagreeing]
-    assert get("/api/v1/reconciliation", "cw_sipin").status_code == 403
+    assert get("/api/v1/reconciliation", "cw_sipin").json["kelurahan"] == "Simpang IV Sipin"
+    assert get("/api/v1/reconciliation", "cw_sipin", kecamatan="Telanaipura").status_code == 403
     assert (
         get("/api/v1/reconciliation", "cw_pelayangan", kelurahan="Simpang IV Sipin").status_code
         == 403
@@ -262,3 +264,114 @@ def test_a_caseworker_asking_for_another_kelurahan_is_refused_not_failed(web, wo
         headers=bearer(tokens["cw_sipin"]),
     )
     assert answer.status_code == 403 and answer.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
+
+
+def test_areas_are_named_as_the_overview_names_them(web, world):
+    """A kecamatan or kelurahan by name in any case, by code or by an accepted spelling reads
+    the families there, the answer naming it as the register does; one the city has not, or a
+    kelurahan not in the kecamatan asked, is 422 naming the field, on the API, the page and
+    the downloads alike."""
+    tokens = add_users(web, ["admin"])
+    api, browser = web.test_client(), web.test_client()
+    disagreeing = world[1]["id"]
+
+    def get(path: str, **query):
+        return api.get(path, query_string=query, headers=bearer(tokens["admin"]))
+
+    for query in (
+        {"kelurahan": "simpang iv sipin"},
+        {"kelurahan": "1571011001"},
+        {"kelurahan": "15.71.01.1001", "kecamatan": "TELANAIPURA"},
+        {"kecamatan": "15.71.01"},
+        {"kecamatan": "telanaipura"},
+    ):
+        answer = get("/api/v1/reconciliation", **query)
+        assert answer.status_code == 200, query
+        assert [f["household_id"] for f in answer.json["results"]] == [disagreeing], query
+        assert answer.json["kecamatan"] == "Telanaipura", query
+        assert _rows(get("/api/v1/reconciliation.csv", **query)) == [disagreeing], query
+        page = browser.get("/rekonsiliasi", query_string=query)
+        assert page.status_code == 200, query
+        assert f'href="/rumah-tangga/{disagreeing}#sources-title"' in page.get_data(as_text=True)
+        assert _rows(browser.get("/rekonsiliasi.csv", query_string=query)) == [disagreeing], query
+    assert get("/api/v1/reconciliation", kelurahan="1571011001").json["kelurahan"] == (
+        "Simpang IV Sipin"
+    )
+    spelled = get("/api/v1/reconciliation", kelurahan="The Hok")
+    assert spelled.status_code == 200 and spelled.json["kelurahan"] == "Thehok"
+    assert spelled.json["kecamatan"] == "Jambi Selatan"
+    page = browser.get("/rekonsiliasi", query_string={"kelurahan": "the hok"})
+    assert '<option value="Thehok" selected>' in page.get_data(as_text=True)
+
+    for query, field, code in (
+        ({"kecamatan": "Nowhere"}, "kecamatan", "kecamatan.unknown"),
+        ({"kelurahan": "Nowhere"}, "kelurahan", "kelurahan.unknown"),
+        ({"kelurahan": "\x00"}, "kelurahan", "kelurahan.unknown"),
+        ({"kelurahan": "1001"}, "kelurahan", "kelurahan.unknown"),  # a suffix of ten
+        (
+            {"kelurahan": "Simpang IV Sipin", "kecamatan": "Pelayangan"},
+            "kelurahan",
+            "kelurahan.unknown",
+        ),
+    ):
+        for path in (
+            "/api/v1/reconciliation",
+            "/api/v1/reconciliation.csv",
+            "/api/v1/reconciliation.xlsx",
+        ):
+            refused = get(path, **query)
+            assert refused.status_code == 422, (path, query)
+            assert refused.json["codes"] == {field: [code]}, (path, query)
+        for path in ("/rekonsiliasi", "/rekonsiliasi.csv", "/rekonsiliasi.xlsx"):
+            assert browser.get(path, query_string=query).status_code == 422, (
+                path,
+                query,
+            )
+    page = browser.get("/rekonsiliasi", query_string={"kecamatan": "Nowhere", "lang": "en"})
+    assert "Choose one of the kecamatan of Kota Jambi." in page.get_data(as_text=True)
+    assert disagreeing not in page.get_data(as_text=True)
+
+
+def test_a_caseworker_reads_their_own_kelurahan_however_written(web, world):
+    """A case worker naming no kelurahan reads their first, as on the page and the overview;
+    their own kelurahan in another case, by code or by an accepted spelling is theirs; one the
+    city has not is 422, not a server error."""
+    casework = web.extensions["casework"].casework
+    tokens = add_users(web, ["cw_sipin"])
+    casework.add_user("cw_payo", "caseworker", None, ["Payo Selincah"], META)
+    tokens["cw_payo"] = casework.issue_token("cw_payo", META)
+    api = web.test_client()
+    disagreeing = world[1]["id"]
+
+    def get(who: str, path: str, **query):
+        return api.get(path, query_string=query, headers=bearer(tokens[who]))
+
+    own = get("cw_sipin", "/api/v1/reconciliation")
+    assert own.status_code == 200 and own.json["kelurahan"] == "Simpang IV Sipin"
+    assert [f["household_id"] for f in own.json["results"]] == [disagreeing]
+    assert _rows(get("cw_sipin", "/api/v1/reconciliation.csv")) == [disagreeing]
+    for written in ("SIMPANG IV SIPIN", "1571011001", "Kel. Simpang IV Sipin"):
+        answer = get("cw_sipin", "/api/v1/reconciliation", kelurahan=written)
+        assert [f["household_id"] for f in answer.json["results"]] == [disagreeing], written
+    browser = web.test_client(user="cw_sipin")
+    page = browser.get("/rekonsiliasi", query_string={"kelurahan": "simpang iv sipin"})
+    assert page.status_code == 200
+    assert f'href="/rumah-tangga/{disagreeing}#sources-title"' in page.get_data(as_text=True)
+    csv_page = browser.get("/rekonsiliasi.csv", query_string={"kelurahan": "1571011001"})
+    assert _rows(csv_page) == [disagreeing]
+    for path in ("/rekonsiliasi", "/rekonsiliasi.csv", "/rekonsiliasi.xlsx"):
+        unknown = browser.get(path, query_string={"kelurahan": "Nowhere"})
+        assert unknown.status_code == 422, path
+    unknown = get("cw_sipin", "/api/v1/reconciliation", kelurahan="Nowhere")
+    assert unknown.status_code == 422
+    assert unknown.json["codes"] == {"kelurahan": ["kelurahan.unknown"]}
+
+    spelled = get("cw_payo", "/api/v1/reconciliation", kelurahan="Payo Silincah")
+    assert spelled.status_code == 200 and spelled.json["kelurahan"] == "Payo Selincah"
+    ensure_account(web, "cw_payo", ("caseworker", None, ["Payo Selincah"]))
+    payo = web.test_client(user="cw_payo")
+    for path in ("/rekonsiliasi", "/rekonsiliasi.csv", "/rekonsiliasi.xlsx"):
+        answer = payo.get(path, query_string={"kelurahan": "Payo Silincah"})
+        assert answer.status_code == 200, path
+    page = payo.get("/rekonsiliasi", query_string={"kelurahan": "payo silincah"})
+    assert '<option value="Payo Selincah" selected>' in page.get_data(as_text=True)
