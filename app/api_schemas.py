@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from app.command_path import CREATED_IDS
 from app.schemas import RulesSchema
 from domain.program import FUNDINGS, KINDS
+from projections import reconciliation
 
 MAX_LIMIT = 100
 
@@ -836,9 +837,7 @@ class ReconciliationQuerySchema(PageQuerySchema):
         }
     )
     reason = fields.String(
-        validate=validate.OneOf(
-            ("membership", "desil", "benefit", "deceased", "missing_in_source", "stale")
-        ),
+        validate=validate.OneOf(reconciliation.REASONS),
         metadata={"description": "only the families with this disagreement"},
     )
 

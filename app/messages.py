@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from domain.city import TIMEZONE
+from projections.reconciliation import REASONS as RECONCILIATION_REASONS
 
 log = logging.getLogger("casework.web")
 
@@ -567,9 +568,7 @@ ERRORS: dict[str, LazyString] = {
         "failing, contact the administrator."
     ),
     "limit.invalid": _l("limit must be a whole number from 1 to 100."),
-    "reconciliation.reason_unknown": _l(
-        "Choose a reason: membership, desil, benefit, deceased or missing_in_source."
-    ),
+    "reconciliation.reason_unknown": _l("Choose one of these reasons: %(reasons)s."),
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
@@ -1050,6 +1049,12 @@ RULE_DETAILS: dict[str, LazyString] = {
 }
 _DATE_DETAILS = ("eligible_on", "period_start", "period_end")
 
+# code -> the values its message names, from the one list the code checks against (a list
+# written into the message itself would fall behind it)
+ERROR_VALUES: dict[str, dict[str, str]] = {
+    "reconciliation.reason_unknown": {"reasons": ", ".join(RECONCILIATION_REASONS)},
+}
+
 
 def message(code: str, detail: Mapping[str, object] | None = None) -> str:
     """The message for an error code in the request's language; an unknown code gets the
@@ -1069,6 +1074,8 @@ def message(code: str, detail: Mapping[str, object] | None = None) -> str:
     if entry is None:
         log.warning("no message for error code %s", code)
         entry = ERRORS["field.invalid"]
+    if code in ERROR_VALUES:
+        return str(entry) % ERROR_VALUES[code]
     return str(entry)
 
 

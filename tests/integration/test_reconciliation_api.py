@@ -375,3 +375,21 @@ def test_a_caseworker_reads_their_own_kelurahan_however_written(web, world):
         assert answer.status_code == 200, path
     page = payo.get("/rekonsiliasi", query_string={"kelurahan": "payo silincah"})
     assert '<option value="Payo Selincah" selected>' in page.get_data(as_text=True)
+
+
+def test_an_unknown_reason_is_answered_with_every_reason_there_is(web, world):
+    """The 422 for a reason not known lists every reason the answers name (`stale` too), in
+    both languages."""
+    tokens = add_users(web, ["admin"])
+    api = web.test_client()
+    reasons = api.get("/api/v1/reconciliation", headers=bearer(tokens["admin"])).json["reasons"]
+    assert "stale" in reasons
+    for language in ("id", "en"):
+        refused = api.get(
+            "/api/v1/reconciliation",
+            query_string={"reason": "foo"},
+            headers={**bearer(tokens["admin"]), "Accept-Language": language},
+        )
+        assert refused.status_code == 422
+        (text,) = refused.json["errors"]["reason"]
+        assert [r for r in reasons if r not in text] == [], language
