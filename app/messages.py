@@ -526,15 +526,11 @@ ERRORS: dict[str, LazyString] = {
         "This household is outside your kelurahan. Ask that kelurahan's caseworker or a supervisor."
     ),
     "auth.area": _l(
-        "This kelurahan is outside your area. Choose one of your own kelurahan, or ask a"
-        " supervisor."
+        "This kelurahan is outside your area. Choose one of your own kelurahan, or ask that "
+        "kelurahan's caseworker or a supervisor."
     ),
     "auth.kecamatan": _l(
         "This kecamatan is outside your area. Ask that area's caseworker or a supervisor."
-    ),
-    "auth.kelurahan_area": _l(
-        "This kelurahan is outside your area. Choose one of your own kelurahan, or ask that "
-        "kelurahan's caseworker or a supervisor."
     ),
     "auth.opd": _l(
         "This program belongs to another OPD. You can only manage your own OPD's programs."

@@ -1736,7 +1736,7 @@ def _reconciliation_forbidden(error: Forbidden) -> tuple[str, int]:
     """The forbidden page; for a kelurahan outside a case worker's area it says so (their
     role may open the page: the generic text would say it may not)."""
     if error.field == "kelurahan":
-        return error_page(403, message("auth.kelurahan_area"))
+        return error_page(403, message(error.code))
     return error_page(403)
 
 

@@ -263,7 +263,7 @@ def test_a_caseworker_asking_for_another_kelurahan_is_refused_not_failed(web, wo
         query_string={"kelurahan": "Tahtul Yaman"},
         headers=bearer(tokens["cw_sipin"]),
     )
-    assert answer.status_code == 403 and answer.json["codes"] == {"kelurahan": ["auth.kelurahan"]}
+    assert answer.status_code == 403 and answer.json["codes"] == {"kelurahan": ["auth.area"]}
 
 
 def test_areas_are_named_as_the_overview_names_them(web, world):
