@@ -31,3 +31,26 @@ def heat(value: int, scale: int) -> int:
     if value <= 0:
         return 0
     return max(1, round(HEAT_SHADES * value / max(1, scale)))
+
+
+def nice_scale(largest: int) -> int:
+    """The top of an axis for values up to `largest`: the next 1, 2, 2.5 or 5 times a power
+    of ten (80 -> 100, 7 -> 10, 1 -> 1), so that its ticks are round numbers."""
+    if largest <= 1:
+        return 1
+    power = 1
+    while power * 10 < largest:
+        power *= 10
+    for factor in (1, 2, 2.5, 5, 10):
+        top = factor * power
+        if top >= largest and top == int(top):
+            return int(top)
+    return 10 * power
+
+
+def ticks(scale: int, count: int = 4) -> list[int]:
+    """Round values from 0 to `scale` for an axis (`count` steps where they are whole)."""
+    if scale < count:
+        return list(range(0, scale + 1))
+    step = scale / count
+    return [round(step * at) for at in range(count + 1)]

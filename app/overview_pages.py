@@ -10,7 +10,9 @@ as a heat-map table. No personal data: counts only.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -36,6 +38,7 @@ from app.schemas import Invalid
 from app.web import current_actor, error_page
 from app.xlsx_export import xlsx_response
 from domain.approval import Forbidden
+from domain.city import TIMEZONE
 from domain.regions import KECAMATAN
 
 bp = Blueprint("overview_pages", __name__)
@@ -44,10 +47,18 @@ LINE_COLOURS = ("#1f5fa8", "#b3261e", "#1e7e4a", "#8a5100", "#6a3d9a", "#00707a"
 CHART_WIDTH, CHART_HEIGHT = 560, 160
 
 
-def _series_chart(series: list[dict[str, Any]]) -> dict[str, Any]:
-    """The month-by-month lines: every month of any series on the x axis, one line each."""
-    months = sorted({m["month"] for s in series for m in s["months"]})
-    scale = max([1, *(m["families"] for s in series for m in s["months"])])
+def _series_chart(
+    series: list[dict[str, Any]], until: str | None = None
+) -> dict[str, Any]:
+    """The month-by-month lines: every month of any series on the x axis up to `until` (this
+    month: later months are benefits planned, not given), one line each; at most
+    `MONTH_LABELS` month labels, evenly spaced and the last month always named, and a few
+    round ticks on the y axis."""
+    until = until or this_month()
+    months = sorted({m["month"] for s in series for m in s["months"] if m["month"] <= until})
+    scale = charts.nice_scale(
+        max([1, *(m["families"] for s in series for m in s["months"] if m["month"] <= until)])
+    )
     lines = []
     for at, s in enumerate(series):
         by_month = {m["month"]: m["families"] for m in s["months"]}
@@ -61,7 +72,31 @@ def _series_chart(series: list[dict[str, Any]]) -> dict[str, Any]:
                 "numbers": values,
             }
         )
-    return {"months": months, "scale": scale, "lines": lines}
+    step = max(1, -(-len(months) // MONTH_LABELS))
+    last = len(months) - 1
+    spread = CHART_WIDTH / max(1, last)
+    labels = [
+        {
+            "x": round(at * spread, 1),
+            "month": month,
+            "anchor": "end" if at == last and at else "start" if at == 0 and last else "middle",
+        }
+        for at, month in enumerate(months)
+        if (last - at) % step == 0
+    ]
+    ticks = [
+        {"y": round(CHART_HEIGHT - CHART_HEIGHT * value / scale, 1), "value": value}
+        for value in charts.ticks(scale)
+    ]
+    return {"months": months, "scale": scale, "lines": lines, "labels": labels, "ticks": ticks}
+
+
+MONTH_LABELS = 8  # month names at most on the x axis (they would run into each other)
+
+
+def this_month() -> str:
+    """The month it is in Kota Jambi (`2026-12`)."""
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y-%m")
 
 
 @bp.get("/lintas-opd")
@@ -77,7 +112,7 @@ def page():
             active="overview",
             values=values,
             invalid=invalid.codes,
-            problems=[message(c) for codes in invalid.codes.values() for c in codes],
+            problems={f: [message(c) for c in codes] for f, codes in invalid.codes.items()},
             **_empty(),
         ), 422
     answer = overview_answer(where)
@@ -89,7 +124,7 @@ def page():
         active="overview",
         values=values,
         invalid={},
-        problems=[],
+        problems={},
         where=where,
         answer=answer,
         scale=charts.bar_scale(answer["programs"], ("families",)),
@@ -115,7 +150,7 @@ def _empty() -> dict[str, Any]:
         "opd_scale": 1,
         "overlaps": {"programs": [], "matrix": [], "pairs": []},
         "heat": lambda n: 0,
-        "chart": {"months": [], "scale": 1, "lines": []},
+        "chart": {"months": [], "scale": 1, "lines": [], "labels": [], "ticks": []},
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
         **_choices(),

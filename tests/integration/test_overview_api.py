@@ -319,6 +319,13 @@ def test_bad_filters_are_named_on_every_form(web, tokens, world):
         text = bad.get_data(as_text=True)
         assert bad.status_code == 422 and "Kelurahan:" in text, path
         assert "Muat ulang halaman" not in text  # not the unreadable-request page
+    mismatch = page.get(
+        "/lintas-opd", query_string={"kecamatan": "Telanaipura", "kelurahan": "Tahtul Yaman"}
+    )
+    html = mismatch.get_data(as_text=True)
+    # the message stands under the kelurahan it is about, which says so to screen readers
+    assert mismatch.status_code == 422 and 'id="f-kelurahan-error"' in html
+    assert 'aria-describedby="f-kelurahan-error"' in html and 'id="f-opd-error"' not in html
     worker = web.test_client(user="cw_sipin")
     outside = worker.get("/lintas-opd", query_string={"kelurahan": "Tahtul Yaman", "lang": "id"})
     text = outside.get_data(as_text=True)
