@@ -922,8 +922,9 @@ class ReconciliationSchema(_Answer):
 class ReconciliationHouseholdSchema(_Answer):
     """What the register and each source (DTSEN, DTKS, P3KE, VERVAL) say side by side: per
     source its latest listing (period, reference, decile, aid flags), the register's active
-    members it misses, the persons only it lists, those it marks deceased who are alive here
-    (each by keyed hash and masked NIK; `members`, how many it lists, is null for a source that
+    members it misses, the persons only it lists, those it marks deceased who are alive here,
+    and those it lists as living whose death the register has (`alive_in_source`) (each by
+    keyed hash and masked NIK; `members`, how many it lists, is null for a source that
     lists no members, VERVAL, which is not compared on them), and the reasons they disagree. A
     source whose listing (`stale`) or decile (`desil_stale`) is more than `stale_months` older
     than the family's `newest_period` is left out of the comparison."""

@@ -136,7 +136,7 @@ def side_by_side(actor: Actor, household_id: str) -> dict[str, Any]:
     found["rule"] = rule()
     opener = codec()
     for source in found["sources"].values():
-        for key in ("missing_in_source", "only_in_source", "deceased_in_source"):
+        for key in ("missing_in_source", "only_in_source", "deceased_in_source", "alive_in_source"):
             source[key] = (
                 [
                     {"nik_hash": p["nik_hash"], "nik": masked_nik(opened(opener, p["nik_token"]))}

@@ -21,7 +21,8 @@ it when the settings name another):
 Disagreements, as reason codes (`REASONS`), for each source's latest listing not stale:
 - `missing_in_source`: an active member of the register the source does not list;
 - `membership`: the source lists as living someone who is not an active member here;
-- `deceased`: the source marks deceased someone alive (active) in the register;
+- `deceased`: the source marks deceased someone alive (active) in the register, or lists as
+  living someone whose death the register has (`alive_in_source`, not `only_in_source`);
   these three only for the sources that list a family's members (`MEMBER_SOURCES`): a field
   verification (VERVAL) names the person met, not the members, and is not compared on them
   (its `members` is null: none listed, which is not an empty family); a listing of a source
@@ -528,6 +529,7 @@ def side_by_side(
                 "missing_in_source": [],
                 "only_in_source": [],
                 "deceased_in_source": [],
+                "alive_in_source": [],
                 "compared_flags": [],
                 "benefit_differs": False,
             }
@@ -535,10 +537,12 @@ def side_by_side(
         if lists_members:
             living = {s for s, p in persons.items() if not p["deceased"]}
             missing = sorted(active - persons.keys())
-            only_here = sorted(living - active)
+            died = {s for s, m in members.items() if m["status"] == "deceased"}
+            alive_there = sorted(living & died)  # the register has their death
+            only_here = sorted(living - active - died)
             deceased = sorted({s for s, p in persons.items() if p["deceased"]} & active)
         else:  # the person met is no list of members: nothing to compare them with
-            missing, only_here, deceased = [], [], []
+            missing, only_here, deceased, alive_there = [], [], [], []
         covered = set(SOURCE_BENEFITS.get(source, ())) & known
         flagged = sorted(set(listing["benefits"]) & covered)
         benefit_differs = bool(listing["benefits"]) and set(flagged) != running_set & covered
@@ -547,7 +551,7 @@ def side_by_side(
             for reason, found in (
                 ("missing_in_source", missing),
                 ("membership", only_here),
-                ("deceased", deceased),
+                ("deceased", deceased or alive_there),
                 ("benefit", benefit_differs),
             )
             if found
@@ -563,6 +567,7 @@ def side_by_side(
             "missing_in_source": [_person(members[s]) for s in missing],
             "only_in_source": [_person(persons[s]) for s in only_here],
             "deceased_in_source": [_person(members[s]) for s in deceased],
+            "alive_in_source": [_person(members[s]) for s in alive_there],
             "compared_flags": flagged,
             "benefit_differs": benefit_differs,
         }
@@ -691,7 +696,7 @@ PROJECTION = Projection(
     # unfiltered lists' indexes; v4: the rule (tolerance, staleness) kept with each
     # generation, and the reason `stale`; v5: a source that lists no members (VERVAL) is not
     # compared on membership, its `members` null
-    version=5,
+    version=6,  # 6: a death the register has and a source does not: alive_in_source
     parameters=DEFAULT_RULE.parameters(),
 )
 

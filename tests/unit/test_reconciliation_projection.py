@@ -457,3 +457,24 @@ def test_a_field_verification_is_not_compared_on_membership(app, tmp_path):
         app.codec.lookup("nik", nik) for nik in other_niks
     }
     assert kept_counts(view) == direct_counts(view)
+
+
+def test_a_death_the_register_has_and_a_source_lists_alive_is_a_death_disagreement(app, tmp_path):
+    """A member who died in the register and whom a source still lists as living is not
+    "someone only the source lists" (membership): the register knows them; the two disagree
+    on the death."""
+    household_id, niks = family(app, 3, 3)
+    app.execute(
+        "RecordDeath",
+        {"household_id": household_id, "nik": niks[2], "date_of_death": "2026-02-01"},
+        META,
+    )
+    listing(app, household_id, "DTKS", niks)  # everyone alive, the dead child included
+    view = View(app, tmp_path, "views.db").catch_up()
+    answer = reconciliation.household(view.db, household_id)
+    dtks = answer["sources"]["DTKS"]
+    assert answer["reasons"] == ["deceased"]
+    assert dtks["only_in_source"] == []
+    (alive,) = dtks["alive_in_source"]
+    assert alive["nik_hash"] == app.codec.lookup("nik", niks[2])
+    assert dtks["missing_in_source"] == []
