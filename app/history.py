@@ -34,8 +34,9 @@ def stream_history(casework: Casework, stream_id: uuid.UUID) -> list[dict[str, A
     return history
 
 
-# What each event of a household means, as the household page's timeline says it (English
-# msgids; the page translates them). An event type not listed shows under its own name.
+# What each event means, as the household page's timeline and the audit log say it (English
+# msgids; the pages translate them). Every event type of the domain has one
+# (tests/unit/test_event_labels.py).
 EVENT_LABELS = {
     "HouseholdRegistered": N_("Household registered"),
     "MemberAdded": N_("Member added"),
@@ -68,6 +69,46 @@ EVENT_LABELS = {
     "RestrictionLifted": N_("Restriction lifted"),
     "PersonalDataErased": N_("Personal data erased"),
     "ErasureRefused": N_("Erasure refused"),
+    "HouseholdSplitOff": N_("New family split off"),
+    "FamilySplit": N_("Family split"),
+    "PersonNoteAdded": N_("Note on a person added"),
+    "ServiceRecorded": N_("Service recorded"),
+    # a person helped before their NIK was known
+    "HomelessPersonRegistered": N_("Person without NIK registered"),
+    "ProvisionalBenefitGranted": N_("Benefit granted (before the NIK)"),
+    "ProvisionalBenefitSuspended": N_("Benefit suspended (before the NIK)"),
+    "ProvisionalBenefitResumed": N_("Benefit resumed (before the NIK)"),
+    "ProvisionalBenefitTerminated": N_("Benefit terminated (before the NIK)"),
+    "IdentityLinked": N_("NIK linked"),
+    # the uniqueness indexes of NIK and KK numbers
+    "NikClaimed": N_("NIK recorded in the index"),
+    "NikClaimedAgain": N_("NIK recorded in the index again"),
+    "NikReleased": N_("NIK released from the index"),
+    "KkClaimed": N_("KK number recorded in the index"),
+    "BenefitReceived": N_("Benefit noted on the NIK"),
+    # programs
+    "ProgramCatalogOpened": N_("Program catalog opened"),
+    "ProgramDefined": N_("Program defined"),
+    "ProgramListed": N_("Program listed"),
+    "ProgramRulesChanged": N_("Program rules changed"),
+    # maker-checker
+    "PendingIndexOpened": N_("Approval queue opened"),
+    "ChangeRequested": N_("Change requested"),
+    "ApprovalOpened": N_("Approval requested"),
+    "ChangeApproved": N_("Change approved"),
+    "ChangeRejected": N_("Change rejected by a supervisor"),
+    "ChangeRefused": N_("Change refused: the rules failed at approval"),
+    "ApprovalClosed": N_("Approval closed"),
+    # accounts and agencies
+    "UserAdded": N_("Account added"),
+    "UserDeactivated": N_("Account deactivated"),
+    "PasswordSet": N_("Password set"),
+    "TokenIssued": N_("API token issued"),
+    "TokenClaimed": N_("API token recorded"),
+    "TokenRevoked": N_("API token revoked"),
+    "AgreementDefined": N_("Data-sharing agreement made"),
+    "AgreementChanged": N_("Data-sharing agreement changed"),
+    "AgreementRevoked": N_("Data-sharing agreement revoked"),
 }
 
 

@@ -972,7 +972,12 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
             label = text("health.relay")
             detail = f"{number_text(entry.get('published', 0))} {text('health.published')}"
         elif name.startswith("projection:"):
-            label = f"{text('health.projection')} {name.split(':', 1)[1]}"
+            view = name.split(":", 1)[1]
+            label = (
+                text(f"view.{view}")
+                if f"view.{view}" in TEXT
+                else f"{text('health.projection')} {view}"
+            )
             detail = f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
         elif name == "dlq":
             label, detail = (

@@ -158,3 +158,17 @@ def test_other_roles_are_refused_and_see_no_audit_entry(web, tokens):
             assert response.status_code == 403, (name, path)
             assert "Halaman ini untuk: supervisor, auditor, administrator." in response.text
         assert 'href="/audit"' not in client.get("/status").text
+
+
+def test_every_event_and_view_is_named_in_words(web, tokens, two_households):
+    """The audit log names each event in Bahasa Indonesia, the index claims and the program
+    catalog included (not NikClaimed, ProgramDefined...), and the status page each view (not
+    `Proyeksi eligibility`)."""
+    client = web.test_client(user="auditor")
+    html = client.get("/audit").text
+    rows = " ".join(table_rows(html))
+    assert "NIK dicatat di indeks" in rows and "Nomor KK dicatat di indeks" in rows
+    for raw in ("NikClaimed", "KkClaimed", "ProgramDefined", "UserAdded"):
+        assert f">{raw}<" not in html  # neither a row nor an option of the filter
+    status = web.test_client(user="sup1").get("/status").text
+    assert "Tampilan: kelayakan" in status and "Proyeksi eligibility" not in status
