@@ -135,6 +135,8 @@ def chain_page():
     held = (request.args.get("jangkar") or "").strip()[:100]
     anchors: list[chain.Anchor] = []
     errors: dict[str, list[str]] = {}
+    if "jangkar" in request.args and not held:  # the form sent empty: say what it wants
+        errors["jangkar"] = [gettext("Paste an anchor as POSITION:LINK (64 hex digits).")]
     if held:
         match = ANCHOR.match(held.lower())
         if match is None:
@@ -156,8 +158,9 @@ def chain_page():
         anchor=f"{head.position}:{head.link}" if head else None,
         checked_at=rfc3339(dt.datetime.now(dt.UTC)),
         held=held,
+        anchor_checked=anchors[0].position if anchors else None,
         errors=errors,
-        seconds=round(seconds, 1),
+        seconds=round(seconds, 2) if seconds < 1 else round(seconds, 1),
         slow=seconds > SLOW_SECONDS,
     ), 422 if errors else 200
 

@@ -107,8 +107,12 @@ def test_the_chain_page_shows_the_anchor_then_names_a_tampered_event(web, tokens
     assert page.status_code == 200
     assert "Utuh" in page.text
     anchor = re.search(r'id="anchor-now"[^>]*value="(\d+:[0-9a-f]{64})"', page.text).group(1)
-    # the anchor just shown is on the chain
-    assert "Utuh" in client.get("/audit/rantai", query_string={"jangkar": anchor}).text
+    # the anchor just shown is on the chain, and the page says it checked it
+    checked = client.get("/audit/rantai", query_string={"jangkar": anchor}).text
+    assert "Utuh" in checked and "Jangkar yang Anda berikan cocok" in checked
+    assert "Jangkar yang Anda berikan" not in page.text and "`" not in page.text
+    empty = client.get("/audit/rantai", query_string={"jangkar": ""})
+    assert empty.status_code == 422 and "POSISI:TAUTAN" in empty.text.upper()
     forged = anchor.split(":")[0] + ":" + "0" * 64
     held = client.get("/audit/rantai", query_string={"jangkar": forged}).text
     assert "tidak lagi melewati jangkar" in held
