@@ -6,9 +6,11 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from adapters.bootstrap import System, bootstrap
@@ -114,6 +116,38 @@ def _is_demo_store(system: System) -> bool:
     return True
 
 
+READY_SECONDS = 180  # how long the web server may take to answer before `up` says so
+
+
+def answering(
+    host: str,
+    port: int,
+    stop: threading.Event,
+    children: list[subprocess.Popen],
+    seconds: float = READY_SECONDS,
+) -> bool:
+    """Wait until the web server accepts connections, so that "Casework is up" is said when
+    it is (gunicorn and its workers take several seconds). False when stopped meanwhile or
+    when a service ended before; after `seconds` the wait ends with a warning (True: the
+    system runs, only slowly)."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        ended = [child for child in children if child.poll() is not None]
+        if ended:
+            log.error("a service exited with code %s while starting", ended[0].returncode)
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            log.warning("the web server does not answer on %s:%d yet; still waiting", host, port)
+            return True
+        stop.wait(0.25)
+    return False
+
+
 def up(settings: Settings, demo: int = 0) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -141,6 +175,8 @@ def up(settings: Settings, demo: int = 0) -> int:
         system.close()  # the services below open their own
         for service in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "app.cli", service], env=env))
+        if not answering(settings.host, settings.port, stop, children):
+            return 0 if stop.is_set() else 1  # stopped, or a service ended before (logged)
         log.info("Casework is up: http://%s:%d (Ctrl-C stops it)", settings.host, settings.port)
         if logins:
             print_logins(logins, f"http://{settings.host}:{settings.port}")
