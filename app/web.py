@@ -1219,6 +1219,11 @@ def _form_field(
         return FormField(
             kind="select", options=tuple((k.name, k.name) for k in KECAMATAN), **common
         )
+    if leaf == "kelurahan" and type(field) is fields.String:  # a place's: from the city's list
+        options = tuple(
+            (kel.name, f"{kel.name} ({kec.name})") for kec in KECAMATAN for kel in kec.kelurahan
+        )
+        return FormField(kind="select", options=options, **common)
     if isinstance(field, (Day, BirthDate)):
         return FormField(kind="date", **common)
     if isinstance(field, (WholeNumber, fields.Integer)):

@@ -340,3 +340,15 @@ def test_the_web_form_picks_the_movers_from_the_members_and_the_pages_show_the_l
     old_page = browser.get(f"/rumah-tangga/{hid}").text
     assert "Pecah ke KK" in old_page and NEW_KK in old_page
     assert "Pindah" in old_page  # the movers are listed there as moved out
+
+
+def test_the_move_form_offers_the_citys_kelurahan_to_choose_from(web, family):
+    """The move form's kelurahan is chosen from the city's list (its error says "choose from
+    the list"); a kelurahan of another kecamatan is still refused, naming the field."""
+    _, hid = family
+    browser = web.test_client()
+    page = browser.get(f"/perintah/RelocateHousehold?household_id={hid}").text
+    listed = re.search(r'<select[^>]*name="kelurahan".*?</select>', page, re.S)
+    assert listed, "the kelurahan is picked from a list"
+    offered = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', listed.group(0)))
+    assert len(offered) == 68 and offered["Legok"] == "Legok (Danau Sipin)"
