@@ -172,7 +172,7 @@ def test_status_page_shows_each_component_with_its_lag(page: Page, live_server: 
     table = page.locator("#status-table table")
     expect(table).to_contain_text("Penyimpanan event")
     expect(table).to_contain_text("Relay ke Kafka")
-    expect(table).to_contain_text("Proyeksi register")
+    expect(table).to_contain_text("Tampilan: register rumah tangga")
     expect(table).to_contain_text("DLQ")
     expect(table.locator("meter")).to_have_count(2 + len(PROJECTIONS))  # relay, views, DLQ
     screenshot(page, "status")
@@ -223,3 +223,21 @@ def test_pages_fit_a_phone_screen(browser, live_server: LiveServer):
             screenshot(page, name)
     finally:
         context.close()
+
+
+def test_a_refused_member_form_puts_the_focus_on_the_field_to_fix(
+    page: Page, live_server: LiveServer
+):
+    """After the add-member form comes back with errors, the keyboard's focus is on the first
+    field to fix (it fell to <body>), and the page ran under its CSP (the `page` fixture fails
+    on any refused script or style)."""
+    household_id = live_server.household_ids[0]
+    page.goto(f"{live_server.url}/rumah-tangga/{household_id}")
+    page.fill("#f-person-nik", "1571014501190001")
+    page.fill("#f-person-name", "Nur Aisyah")
+    page.fill("#f-person-birth_date", "2999-01-05")  # in the future
+    page.select_option("#f-person-sex", "F")
+    page.select_option("#f-relationship", "cucu")
+    page.get_by_role("button", name="Tambahkan anggota").click()
+    expect(page.locator("#f-person-birth_date")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-person-birth_date")).to_be_focused()
