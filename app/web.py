@@ -1073,6 +1073,9 @@ class FormField:
     options: tuple[tuple[str, str], ...] = ()
     hint: str = ""
     maxlength: int | None = None
+    # for an input the schema leaves optional that another answer makes required: when
+    # (shown instead of "optional")
+    required_when: str = ""
 
     @property
     def section(self) -> str:
@@ -1194,6 +1197,17 @@ def _person_benefits(casework: Any, person_id: str | None) -> tuple[tuple[str, s
     )
 
 
+# The inputs whose hint says how to type them (16 digits...), which a list makes moot.
+_TYPED_FORMATS = frozenset({"nik", "objector_nik", "benefit_id", "household_id"})
+
+# Inputs the schema leaves optional that one answer makes required (the schema's own check
+# names them when they are missing): the form says when, not "optional".
+REQUIRED_WHEN = {
+    "arrival.arrived_on": N_("required for pindah datang"),
+    "arrival.origin_region_code": N_("required for pindah datang"),
+}
+
+
 def _form_field(
     command: str, path: str, field: fields.Field, required: bool, lists: Choices | None = None
 ) -> FormField:
@@ -1203,9 +1217,13 @@ def _form_field(
     leaf = path.rsplit(".", 1)[-1]
     hint = _label(f"hint.{command}.{leaf}", _label(f"hint.{leaf}", ""))
     common = {"name": path, "label": label, "required": required, "hint": hint}
+    if path in REQUIRED_WHEN:
+        common["required_when"] = gettext(REQUIRED_WHEN[path])
     picked = (lists or {}).get(path)
-    if picked is not None:
+    if picked is not None:  # chosen from a list: a format's hint (16 digits...) does not apply
         kind = "multiselect" if isinstance(field, NikList) else "select"
+        if leaf in _TYPED_FORMATS:
+            common["hint"] = _label(f"hint.{command}.{leaf}", "")
         return FormField(kind=kind, options=picked, **common)
     if isinstance(field, OccurredAt):
         return FormField(kind="datetime", **common)

@@ -352,3 +352,16 @@ def test_the_move_form_offers_the_citys_kelurahan_to_choose_from(web, family):
     assert listed, "the kelurahan is picked from a list"
     offered = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', listed.group(0)))
     assert len(offered) == 68 and offered["Legok"] == "Legok (Danau Sipin)"
+
+
+def test_the_ktp_form_says_when_the_arrival_is_required_and_gives_no_digit_hint_for_a_list(
+    web, family
+):
+    """The KTP form's arrival date and region are required for pindah datang: the form says
+    so, not "optional"; the person is chosen from the members, so no "16 digits" hint."""
+    _, hid = family
+    page = web.test_client().get(f"/perintah/IssueKtp?household_id={hid}&lang=id").text
+    label = re.search(r'<label for="f-arrival-arrived_on">(.*?)</label>', page, re.S).group(1)
+    assert "wajib untuk pindah datang" in label and "boleh kosong" not in label
+    nik = re.search(r'<div class="field[^"]*">\s*<label for="f-nik">.*?</div>', page, re.S)
+    assert nik and "<select" in nik.group(0) and "16 angka" not in nik.group(0)
