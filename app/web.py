@@ -687,6 +687,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
         for a in answers
     ]
     benefits, reviews = [], []
+    # a decision's control only for who may send it (`may_issue`, as the command path decides)
+    decides_reviews = may_issue(current_actor().role, "DecideReview")
     for b in household.benefits.values():
         steps = []
         for i, step in enumerate(b.get("history") or []):
@@ -731,7 +733,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                         household_id=household_id,
                         review_id=r["review_id"],
                     )
-                    if is_open
+                    if is_open and decides_reviews
                     else None,
                 }
             )
@@ -1437,12 +1439,17 @@ def command_submit(name: str):
 
 
 def household_commands(household_id: str) -> list[tuple[str, str]]:
-    """(title, form URL with the household filled in) of every command about one household."""
+    """(title, form URL with the household filled in) of every command about one household
+    the person's role may send (`may_issue`, as `/perintah` offers them): no form that the
+    command path would refuse on saving."""
+    role = current_actor().role
     return [
         (command_title(name), url_for(".command_page", name=name, household_id=household_id))
         for _, names in COMMAND_GROUPS
         for name in names
-        if name != "AddMember" and "household_id" in COMMANDS[name].schema().fields
+        if name != "AddMember"
+        and "household_id" in COMMANDS[name].schema().fields
+        and may_issue(role, name)
     ]
 
 
@@ -1531,13 +1538,19 @@ def reviews_page():
         limit=200,
         **review_scope(current_actor()),  # a case worker's kelurahan, a manager's programs
     )
+    # the control to decide only for who may send DecideReview (as the command path decides)
+    decides = may_issue(current_actor().role, "DecideReview") and may_use("web.command_page")
     for row in rows:
         row["cause_text"] = gettext(REVIEW_CAUSES.get(row["cause"], row["cause"]))
-        row["decide_url"] = url_for(
-            ".command_page",
-            name="DecideReview",
-            household_id=row["household_id"],
-            review_id=row["review_id"],
+        row["decide_url"] = (
+            url_for(
+                ".command_page",
+                name="DecideReview",
+                household_id=row["household_id"],
+                review_id=row["review_id"],
+            )
+            if decides
+            else None
         )
     programs = sorted(p.code for p in services().casework.list_programs())
     return render_template(

@@ -1,0 +1,205 @@
+"""The maker-checker pages as their users meet them (`/persetujuan`, the household page,
+`/tinjauan`): a case worker asks for two grants, a supervisor approves one and refuses the
+other with a reason and a note; the case worker then reads both outcomes, who decided,
+when, why. A refusal without its note comes back with the error at the note and the reason
+kept. Review controls are offered only to the roles the command path lets decide them.
+
+One app on SQLite for the module (as tests/integration/test_web_policy.py): the records are
+made once; the last test decides the open review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from app import create_app
+from app.auth import may_issue
+from consumers.policies import execute, replay
+from domain.application import SYSTEM, make_meta
+from tests.conftest import TEST_MASTER_KEY
+from tests.integration.conftest import USERS
+from tests.integration.test_eligibility_api import project
+from tests.support.events import TEST_SIGNING_KEY
+from tests.support.signin import use_signed_in_clients
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "seed")
+HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
+DAUGHTER = {"nik": "1571014506050003", "name": "Nur Aini", "birth_date": "2005-06-05", "sex": "F"}
+KK = "1571010101200003"
+KK_MASKED = "1571**********03"
+REFUSAL_NOTE = "PKH sudah diterima keluarga lain di alamat yang sama"
+APPROVAL_NOTE = "Sesuai hasil verval"
+RULES_NOT_MET = "Tidak memenuhi ketentuan program"  # the reason's label, in Indonesian
+
+
+def csrf(client) -> str:
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def visible_text(page: str) -> str:
+    """The main part of a page without its tags: what an assertion's message should show."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.split("<main", 1)[-1]))[:1500]
+
+
+def grant(household_id: str, nik: str, program: str) -> dict[str, str]:
+    return {
+        "household_id": household_id,
+        "nik": nik,
+        "program": program,
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "amount": "300000",
+    }
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory) -> Iterator[Flask]:
+    """A family in Simpang IV Sipin with a KJB benefit under review (the head registered an
+    NIB); the Sipin case worker asked for BPNT for the head and PKH for the daughter; sup1
+    approved the BPNT and refused the PKH. One more grant (BPNT for the daughter) waits."""
+    where = tmp_path_factory.mktemp("approvals-web")
+    settings = Settings.from_env(
+        {
+            "CASEWORK_STORE": f"sqlite:///{where}/casework.db",
+            "CASEWORK_VIEWS": f"sqlite:///{where}/views.db",
+            "CASEWORK_SECRET_KEY": "test-secret",
+            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+        }
+    )
+    app = use_signed_in_clients(create_app(bootstrap(settings)), USERS)
+    casework = app.extensions["casework"].casework
+    for code, rules in (
+        ("BPNT", {"combinable_with": ["PKH", "KJB"]}),
+        ("PKH", {"combinable_with": ["BPNT", "KJB"]}),
+        ("KJB", {"excludes_nib_holders": True, "combinable_with": ["BPNT", "PKH"]}),
+    ):
+        casework.define_program(
+            {
+                "code": code,
+                "name": f"Program {code}",
+                "opd": "DINSOS",
+                "funding": "APBN",
+                "kind": "bansos",
+                "rules": rules,
+                "effective_from": "2025-01-01",
+            },
+            META,
+        )
+    hid = str(
+        casework.register_household(
+            {
+                "kk_number": KK,
+                "kecamatan": "Telanaipura",
+                "kelurahan": "Simpang IV Sipin",
+                "address": "Jl. Kapten Pattimura No. 5",
+                "rt": "007",
+                "rw": "002",
+                "head": HEAD,
+            },
+            META,
+        ).stream_id
+    )
+    casework.add_member({"household_id": hid, "person": DAUGHTER, "relationship": "anak"}, META)
+    casework.grant_benefit({**grant(hid, HEAD["nik"], "KJB"), "amount": 300000}, META)
+    casework.execute(
+        "RegisterNib",
+        {
+            "household_id": hid,
+            "nik": HEAD["nik"],
+            "nib": "9120000000001",
+            "business_name": "Warung Siti",
+            "registered_on": "2026-03-02",
+        },
+        META,
+    )
+    for action in replay(casework):  # the policies open the KJB review
+        assert execute(casework, action) == "done"
+
+    maker = app.test_client(user="cw_sipin")
+    asks = ((HEAD["nik"], "BPNT"), (DAUGHTER["nik"], "PKH"), (DAUGHTER["nik"], "BPNT"))
+    for nik, program in asks:
+        asked = maker.post(
+            "/perintah/GrantBenefit",
+            data=grant(hid, nik, program),
+            headers={"X-CSRF-Token": csrf(maker)},
+        )
+        assert asked.status_code == 303, visible_text(asked.text)
+    pending = {c.cmd["program"] + c.cmd["nik"][-2:]: c for c in casework.pending_approvals()}
+    bpnt, pkh = pending["BPNT07"], pending["PKH03"]
+    checker = app.test_client(user="sup1")
+    approved = checker.post(
+        f"/persetujuan/{bpnt.id}/setujui",
+        data={"note": APPROVAL_NOTE},
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert approved.status_code == 303
+    refused = checker.post(
+        f"/persetujuan/{pkh.id}/tolak",
+        data={"reason_code": "rules_not_met", "note": REFUSAL_NOTE},
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert refused.status_code == 303
+    assert casework.get_pending_change(pkh.id).status == "rejected"
+    project(app)
+    app.config["WORLD"] = {
+        "household": hid,
+        "approved": str(bpnt.id),
+        "refused": str(pkh.id),
+        "waiting": str(pending["BPNT03"].id),
+    }
+    yield app
+    app.extensions["casework"].close()
+
+
+def card(page: str, approval_id: str) -> str:
+    """The <article> of one request on a page."""
+    found = re.search(rf'<article[^>]*id="request-{approval_id}".*?</article>', page, re.S)
+    assert found, f"no card for {approval_id}"
+    return found.group(0)
+
+
+def test_review_controls_follow_what_the_role_may_do(web):
+    """Walk each role through the review queue and the household page: a decide control is
+    shown exactly when the command path lets the role decide a review, and following it as
+    a supervisor decides it."""
+    world = web.config["WORLD"]
+    hid = world["household"]
+    for user in ("cw_sipin", "sup1", "pm_dinsos", "auditor"):
+        role = USERS[user][0]
+        client = web.test_client(user=user)
+        allowed = may_issue(role, "DecideReview")
+        queue = client.get("/tinjauan").get_data(as_text=True)
+        assert ("/perintah/DecideReview" in queue) is allowed, user
+        house = client.get(f"/rumah-tangga/{hid}")
+        if house.status_code == 200:
+            assert ("/perintah/DecideReview" in house.text) is allowed, user
+            assert ("Putuskan tinjauan" in house.text) is allowed, user
+    assert may_issue("caseworker", "DecideReview") is False  # the case the tester hit
+
+    checker = web.test_client(user="sup1")
+    queue = checker.get("/tinjauan").get_data(as_text=True)
+    link = re.search(r'href="(/perintah/DecideReview[^"]+)"', queue).group(1).replace("&amp;", "&")
+    form = checker.get(link)
+    assert form.status_code == 200
+    review_id = re.search(r"review_id=([0-9a-f-]{36})", link).group(1)
+    decided = checker.post(
+        "/perintah/DecideReview",
+        data={
+            "household_id": hid,
+            "review_id": review_id,
+            "decision": "keep",
+            "reason": "Usaha kecil, tetap layak",
+        },
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert decided.status_code == 303, decided.get_data(as_text=True)[:2000]
