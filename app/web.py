@@ -1562,8 +1562,27 @@ def reviews_page():
     )
 
 
-@bp.get("/persetujuan")
-def approvals_page():
+# What a decision's form sends that the person may get wrong, and the short name its error
+# gives (the label without "(required)")
+DECISION_FIELDS = {"note": N_("Note"), "reason_code": N_("Reason")}
+
+
+def _decision_errors(codes: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """A decision form's errors by field, each naming the field it concerns. A rejection
+    without its note says what the note is for (`approval.note_required`), not only that it
+    is required."""
+    worded = {}
+    for name, found in codes.items():
+        if name == "note" and {"field.required", "value.required"} & set(found):
+            found = ["approval.note_required"]
+        problems = translate({name: list(found)})[name]
+        worded[name] = [f"{gettext(DECISION_FIELDS[name])}: {m}" for m in problems]
+    return worded
+
+
+def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
+    """The approvals page; `failed`: a decision sent with errors in its form (its approval id,
+    decision, the values sent and the errors by field), shown back at those fields."""
     actor = current_actor()
     pending = services().casework.pending_approvals()
     if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OWN:
@@ -1574,7 +1593,14 @@ def approvals_page():
     for row in rows:
         row["own"] = row["requester_id"] == actor.id
         row["may_decide"] = actor.role == APPROVER_ROLE and not row["own"]
-    return render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
+        row["failed"] = failed if failed and failed["id"] == row["id"] else None
+    page = render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
+    return page, status
+
+
+@bp.get("/persetujuan")
+def approvals_page():
+    return _render_approvals()
 
 
 @bp.post("/persetujuan/<approval_id>/<decision>")
@@ -1589,14 +1615,27 @@ def decide(approval_id: str, decision: str):
     reason_code = request.form.get("reason_code", "").strip()
     if decision == "tolak" and reason_code:
         payload["reason_code"] = reason_code
+    codes: dict[str, list[str]] = {}
     try:
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:
-        flash(" ".join(m for ms in translate(invalid.codes).values() for m in ms), "error")
+        codes = invalid.codes
     except DomainError as error:
-        flash(message(error.code), "error")
+        codes = {error.field: [error.code]}
     else:
         flash(text(f"approval.{decision}.done"), "success")
+        return _redirect(url_for(".approvals_page"))
+    if codes and set(codes) <= set(DECISION_FIELDS):
+        # what the form got wrong: said at its fields, with what was chosen and written kept
+        failed = {
+            "id": approval_id,
+            "decision": decision,
+            "values": {"note": request.form.get("note", ""), "reason_code": reason_code},
+            "errors": _decision_errors(codes),
+        }
+        return _render_approvals(failed, 422)
+    # about the approval itself (decided already, one's own, not a supervisor): on the page
+    flash(" ".join(m for ms in translate(codes).values() for m in ms), "error")
     return _redirect(url_for(".approvals_page"))
 
 

@@ -168,6 +168,39 @@ def card(page: str, approval_id: str) -> str:
     return found.group(0)
 
 
+def test_a_refusal_without_its_note_says_so_at_the_note_and_keeps_the_reason(web):
+    world = web.config["WORLD"]
+    checker = web.test_client(user="sup2")
+    answer = checker.post(
+        f"/persetujuan/{world['waiting']}/tolak",
+        data={"reason_code": "duplicate", "note": "  "},
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    form = re.search(rf'<form[^>]*/persetujuan/{world["waiting"]}/tolak".*?</form>', page, re.S)
+    assert form, page[:3000]
+    form = form.group(0)
+    assert re.search(r'<option value="duplicate" selected>', form)  # the reason kept
+    note = re.search(r'<input id="reject-note-[^"]+"[^>]*>', form).group(0)
+    assert 'aria-invalid="true"' in note
+    described = re.search(r'aria-describedby="([^"]+)"', note).group(1)
+    error = re.search(rf'id="{described}"[^>]*>(.*?)</small>', form, re.S).group(1)
+    assert "Catatan:" in error  # the error, at the note, names it
+    assert "Wajib diisi." not in page  # not the bare banner
+    # distinct labels for the reason and the note
+    labels = dict(re.findall(r'<label for="reject-(reason|note)-[^"]+">(.*?)</label>', form))
+    assert labels["reason"] == "Alasan penolakan (wajib)"
+    # "Catatan (wajib)" once the catalog translates the new label (English until then)
+    assert labels["note"] in ("Catatan (wajib)", "Note (required)")
+    # the reason's own field says nothing: it was chosen
+    select = re.search(r'<select id="reject-reason-[^"]+"[^>]*>', form).group(0)
+    assert 'aria-invalid="true"' not in select
+    assert (
+        web.extensions["casework"].casework.get_pending_change(world["waiting"]).status == "pending"
+    )
+
+
 def test_review_controls_follow_what_the_role_may_do(web):
     """Walk each role through the review queue and the household page: a decide control is
     shown exactly when the command path lets the role decide a review, and following it as
