@@ -1471,6 +1471,25 @@ def _open_grant_rules(cmd: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _family(household_id: Any) -> dict[str, Any] | None:
+    """Which family a request is about, for who reads that household (a case worker in their
+    kelurahan; never a program manager): the register's row as shown, its head's name (none
+    for an erased head) and its KK number masked as this page masks NIKs."""
+    if not isinstance(household_id, str) or not _is_uuid(household_id):
+        return None
+    row = get_household(services().views, household_id)
+    if row is None or not reads_household(row["kelurahan"]):
+        return None
+    found = shown(row) or {}
+    head = head_of(found)
+    kk = found.get("kk_number")
+    return {
+        "row": found,
+        "head": head["name"] if head and not head.get("erased") else None,
+        "kk_number": shown_nik(kk) if kk else None,
+    }
+
+
 def _approval_row(change: Any) -> dict[str, Any]:
     meta = change.requester_meta
     actor = meta.get("actor") or {}
@@ -1504,11 +1523,12 @@ def _approval_row(change: Any) -> dict[str, Any]:
         "id": str(change.id),
         "command": command_title(change.command),
         "details": details,
-        "requester": f"{actor.get('id', '?')} ({actor.get('role', '?')})",
+        "requester": f"{actor.get('id', '?')} ({role_label(actor.get('role'))})",
         "requester_id": actor.get("id"),
         "requested_at": meta.get("occurred_at"),
         "reason": meta.get("reason"),
         "household_id": change.cmd.get("household_id"),
+        "family": _family(change.cmd.get("household_id")),
     }
 
 
@@ -1594,6 +1614,9 @@ def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
         row["own"] = row["requester_id"] == actor.id
         row["may_decide"] = actor.role == APPROVER_ROLE and not row["own"]
         row["failed"] = failed if failed and failed["id"] == row["id"] else None
+    families = [row["family"]["row"] for row in rows if row["family"]]
+    if families:  # the families named are read: in the read log, as the search's
+        access_log.record_households(actor, "ui", families, access_log.ui_reason())
     page = render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
     return page, status
 

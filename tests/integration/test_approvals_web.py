@@ -201,6 +201,23 @@ def test_a_refusal_without_its_note_says_so_at_the_note_and_keeps_the_reason(web
     )
 
 
+def test_approval_cards_name_the_role_and_the_family(web):
+    world = web.config["WORLD"]
+    page = web.test_client(user="sup1").get("/persetujuan").get_data(as_text=True)
+    waiting = re.search(
+        rf'<article class="approval"[^>]*approval-{world["waiting"]}.*?</article>', page, re.S
+    ).group(0)
+    assert "cw_sipin (pendamping)" in waiting and "(caseworker)" not in waiting
+    assert HEAD["name"] in waiting and KK_MASKED in waiting
+    assert KK not in waiting  # the KK number masked, as NIKs are in this list
+    own = web.test_client(user="cw_sipin").get("/persetujuan").get_data(as_text=True)
+    assert "(caseworker)" not in own and "cw_sipin (pendamping)" in own
+    mine = re.search(
+        rf'<article class="approval"[^>]*approval-{world["waiting"]}.*?</article>', own, re.S
+    ).group(0)
+    assert HEAD["name"] in mine and KK_MASKED in mine  # their own kelurahan's family
+
+
 def test_review_controls_follow_what_the_role_may_do(web):
     """Walk each role through the review queue and the household page: a decide control is
     shown exactly when the command path lets the role decide a review, and following it as
