@@ -197,7 +197,9 @@ WEB: dict[str, Policy] = {
     "web.approvals_page": Policy(
         ("caseworker", "program_manager", *OVERSIGHT), MAKERS_OWN, Nik.MASKED
     ),
-    "web.decide": Policy((APPROVER_ROLE,)),  # and never on their own request (domain)
+    # and never on their own request (domain); a decision sent with errors is answered with
+    # the approvals page, NIKs masked as there
+    "web.decide": Policy((APPROVER_ROLE,), nik=Nik.MASKED),
     "web.status_page": Policy(STAFF),
     "web.programs_page": Policy(PROGRAM_READERS, ON_OPD),
     "web.program_page": Policy(PROGRAM_READERS, ON_OPD),

@@ -178,6 +178,7 @@ def test_a_refusal_without_its_note_says_so_at_the_note_and_keeps_the_reason(web
     )
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
+    assert "1571**********03" in page and DAUGHTER["nik"] not in page  # masked, as on the page
     form = re.search(rf'<form[^>]*/persetujuan/{world["waiting"]}/tolak".*?</form>', page, re.S)
     assert form, page[:3000]
     form = form.group(0)
