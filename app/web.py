@@ -103,6 +103,7 @@ from domain.personal_data import is_erased
 from domain.program import RECIPIENTS, Detail, desil_source_rule
 from domain.regions import KECAMATAN, find_kecamatan
 from domain.texts import N_
+from projections import approvals as approval_views
 from projections import program_views
 from projections.eligibility import household_eligibility
 from projections.register import count_households, get_household, search
@@ -825,6 +826,9 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             household_commands=household_commands(household_id),
             before_nik=help_before_nik(household_id, record) if record else [],
             sections=sections,
+            requests=request_rows(household_id=household_id, limit=HOUSEHOLD_REQUESTS)[0]
+            if sections
+            else [],
             sources=sources,
             source_names=ASSESSMENT_SOURCES,
         ),
@@ -1600,13 +1604,62 @@ def _decision_errors(codes: Mapping[str, list[str]]) -> dict[str, list[str]]:
     return worded
 
 
+# A request's state, as its requester and the household page say it (projections/approvals.py)
+REQUEST_STATES = {
+    "pending": N_("Waiting for a decision"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "refused": N_("Refused: the program's rules failed at approval"),
+}
+HOUSEHOLD_REQUESTS = 20  # the most recent requests about a household its page shows
+
+
+def request_rows(**which: Any) -> tuple[list[dict[str, Any]], bool]:
+    """(the requests of one requester or about one household, the most recent first, as the
+    pages show them: what was asked, its state, who decided, when, the reason and the note;
+    whether more follow). `which`: `requester_id` or `household_id`, `limit`, `offset`. The
+    view says which and their state; each one shown is read from the store."""
+    limit = which.pop("limit", PAGE_SIZE)
+    found = approval_views.requests(services().views, limit=limit + 1, **which)
+    casework = services().casework
+    rows = []
+    for entry in found[:limit]:
+        try:
+            change = casework.get_pending_change(entry["approval_id"])
+        except NotFound:
+            continue  # in the view, not (yet) in this store: nothing to show
+        row = _approval_row(change)
+        decider = change.decided_by or {}
+        status = change.status
+        reason_code = getattr(change, "reason_code", None)
+        row.update(
+            {
+                "status": status,
+                "status_text": gettext(REQUEST_STATES.get(status, status)),
+                "decided_by": f"{decider['id']} ({role_label(decider.get('role'))})"
+                if decider.get("id")
+                else None,
+                "decided_at": entry["decided_at"] if status != "pending" else None,
+                "reason_code": option_label("reason_code", reason_code) if reason_code else None,
+                "note": change.note,
+                # refused at approval: each failing rule, worded with what it found
+                "failed_rules": [
+                    message(r["code"], r.get("detail"))
+                    for r in getattr(change, "reasons", None) or []
+                ],
+            }
+        )
+        rows.append(row)
+    return rows, len(found) > limit
+
+
 def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
     """The approvals page; `failed`: a decision sent with errors in its form (its approval id,
     decision, the values sent and the errors by field), shown back at those fields."""
     actor = current_actor()
-    pending = services().casework.pending_approvals()
-    if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OWN:
-        pending = [change for change in pending if change.requester.get("id") == actor.id]
+    # a maker (Area.OWN) follows their own requests below; the others see the queue too
+    queue = read_policy.area_of(request.endpoint, actor.role) is not read_policy.Area.OWN
+    pending = services().casework.pending_approvals() if queue else []
     rows = [_approval_row(change) for change in pending]
     reasons = [(code, option_label("reason_code", code)) for code in REJECTION_REASONS]
     # Only a supervisor decides, and never on their own request (domain/approval.py).
@@ -1614,11 +1667,26 @@ def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
         row["own"] = row["requester_id"] == actor.id
         row["may_decide"] = actor.role == APPROVER_ROLE and not row["own"]
         row["failed"] = failed if failed and failed["id"] == row["id"] else None
-    families = [row["family"]["row"] for row in rows if row["family"]]
+    # the person's own requests, whatever became of them, the most recent first
+    page = _page()
+    mine, has_next = request_rows(
+        requester_id=actor.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    families = [row["family"]["row"] for row in (*rows, *mine) if row["family"]]
     if families:  # the families named are read: in the read log, as the search's
         access_log.record_households(actor, "ui", families, access_log.ui_reason())
-    page = render_template("approvals.html", active="approvals", rows=rows, reasons=reasons)
-    return page, status
+    answer = render_template(
+        "approvals.html",
+        active="approvals",
+        queue=queue,
+        rows=rows,
+        reasons=reasons,
+        mine=mine,
+        page=page,
+        has_next=has_next,
+        page_url=lambda n: url_for(".approvals_page", halaman=n if n > 1 else None),
+    )
+    return answer, status
 
 
 @bp.get("/persetujuan")

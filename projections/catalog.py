@@ -3,6 +3,7 @@
 from adapters.settings import Settings
 from projections import (
     agencies,
+    approvals,
     beneficiaries,
     eligibility,
     overview,
@@ -22,6 +23,7 @@ PROJECTIONS: dict[str, Projection] = {
         reconciliation.PROJECTION,
         overview.PROJECTION,
         agencies.PROJECTION,
+        approvals.PROJECTION,
     )
 }
 

@@ -168,6 +168,67 @@ def card(page: str, approval_id: str) -> str:
     return found.group(0)
 
 
+def test_the_requester_sees_each_outcome_who_decided_when_and_why(web):
+    world = web.config["WORLD"]
+    page = web.test_client(user="cw_sipin").get("/persetujuan").get_data(as_text=True)
+    assert "Tidak ada yang menunggu persetujuan." not in page or world["refused"] in page
+
+    refused = card(page, world["refused"])
+    assert RULES_NOT_MET in refused and REFUSAL_NOTE in refused
+    assert re.search(r"sup1 \(supervisor\), \d", refused)  # who decided (role's label), when
+    assert "PKH" in refused
+
+    approved = card(page, world["approved"])
+    assert "sup1" in approved and APPROVAL_NOTE in approved and "BPNT" in approved
+
+    waiting = card(page, world["waiting"])
+    assert "sup1" not in waiting
+    # each says its state, differently
+    states = {
+        key: re.search(r'class="badge badge-request-(\w+)"', card(page, world[key])).group(1)
+        for key in ("approved", "refused", "waiting")
+    }
+    assert states == {"approved": "approved", "refused": "rejected", "waiting": "pending"}
+    # most recent first
+    assert (
+        page.index(world["waiting"]) < page.index(world["refused"]) < page.index(world["approved"])
+    )
+
+
+def test_another_case_worker_sees_none_of_these_requests(web):
+    world = web.config["WORLD"]
+    page = web.test_client(user="cw_pelayangan").get("/persetujuan").get_data(as_text=True)
+    for key in ("approved", "refused", "waiting"):
+        assert world[key] not in page
+    assert REFUSAL_NOTE not in page and APPROVAL_NOTE not in page
+
+
+def test_the_supervisor_still_has_the_queue(web):
+    world = web.config["WORLD"]
+    page = web.test_client(user="sup1").get("/persetujuan").get_data(as_text=True)
+    waiting = re.search(
+        rf'<article class="approval"[^>]*approval-{world["waiting"]}.*?</article>', page, re.S
+    )
+    assert waiting and "Setujui" in waiting.group(0)
+
+
+def test_the_household_page_shows_its_requests_and_their_outcomes(web):
+    world = web.config["WORLD"]
+    for user in ("cw_sipin", "sup1"):
+        page = web.test_client(user=user).get(f"/rumah-tangga/{world['household']}").text
+        found = re.search(r'<section aria-labelledby="requests-title".*?</section>', page, re.S)
+        assert found, user
+        requests = found.group(0)
+        refused = card(requests, world["refused"])
+        assert RULES_NOT_MET in refused and REFUSAL_NOTE in refused and "sup1" in refused
+        assert APPROVAL_NOTE in card(requests, world["approved"])
+        assert world["waiting"] in requests
+    assert (
+        web.test_client(user="cw_pelayangan").get(f"/rumah-tangga/{world['household']}").status_code
+        == 403
+    )
+
+
 def test_a_refusal_without_its_note_says_so_at_the_note_and_keeps_the_reason(web):
     world = web.config["WORLD"]
     checker = web.test_client(user="sup2")
@@ -213,9 +274,7 @@ def test_approval_cards_name_the_role_and_the_family(web):
     assert KK not in waiting  # the KK number masked, as NIKs are in this list
     own = web.test_client(user="cw_sipin").get("/persetujuan").get_data(as_text=True)
     assert "(caseworker)" not in own and "cw_sipin (pendamping)" in own
-    mine = re.search(
-        rf'<article class="approval"[^>]*approval-{world["waiting"]}.*?</article>', own, re.S
-    ).group(0)
+    mine = card(own, world["waiting"])  # among their requests
     assert HEAD["name"] in mine and KK_MASKED in mine  # their own kelurahan's family
 
 

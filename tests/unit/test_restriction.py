@@ -226,6 +226,8 @@ def test_every_registered_projection_says_whom_it_serves():
         "overview": "registry",  # counts per area and program: no person shown
         # what agencies may receive: agreements, areas and the restricted persons themselves
         "agencies": "agency",
+        # who asked for which change, its state: ids and moments, no personal data
+        "approvals": "registry",
     }
     for projection in PROJECTIONS.values():
         if projection.serves != "registry":
