@@ -91,7 +91,7 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     card = page.locator("article.approval").last
     expect(card.locator("h2")).to_have_text("Berikan bantuan")
     expect(card).to_contain_text("PKH")
-    expect(card).to_contain_text(f"{ADMIN} (admin)")  # the signed-in maker
+    expect(card).to_contain_text(f"{ADMIN} (administrator)")  # the maker, by role label
     # The maker is never the checker: no decision buttons on their own request, a note instead.
     expect(card).to_contain_text("Anda yang meminta perubahan ini")
     expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
@@ -101,7 +101,7 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     expect(page.locator("h1")).to_have_text("Masuk")
     sign_in(page, live_server, live_server.account("e2e-supervisor", "supervisor"))
     page.goto(f"{live_server.url}/persetujuan")
-    card = page.locator("article.approval").filter(has_text=f"{ADMIN} (admin)").last
+    card = page.locator("article.approval").filter(has_text=f"{ADMIN} (administrator)").last
     expect(card).to_contain_text("750.000")
     screenshot(page, "approvals")
     pending = len(live_server.services.casework.pending_approvals())
