@@ -360,22 +360,27 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
         if conflict:
             results.append(("max_desil", None, _desil_detail(conflict, max_desil)))
         elif desil is None:
-            detail = Detail(N_("no welfare decile known; needs desil <= %(max)s"), max=max_desil)
+            detail = Detail(
+                N_("no welfare decile known for the family; needs desil <= %(max)s"), max=max_desil
+            )
             results.append(("max_desil", None, detail))
         else:
-            detail = Detail(N_("desil %(desil)s, needs <= %(max)s"), desil=desil, max=max_desil)
+            detail = Detail(
+                N_("the family's desil %(desil)s, needs <= %(max)s"), desil=desil, max=max_desil
+            )
             results.append(("max_desil", desil <= max_desil, detail))
     months_needed = rules.get("min_residence_months") or 0
     if months_needed:
         months = facts.get("residence_months")
         if not isinstance(months, int):  # None or "unknown": no arrival recorded
             detail = Detail(
-                N_("arrival date unknown; needs %(needed)s months"), needed=months_needed
+                N_("the recipient's arrival date unknown; needs %(needed)s months"),
+                needed=months_needed,
             )
             results.append(("min_residence_months", None, detail))
         else:
             detail = Detail(
-                N_("%(months)s months of residence, needs %(needed)s"),
+                N_("the recipient's residence: %(months)s months, needs %(needed)s"),
                 months=months,
                 needed=months_needed,
             )
@@ -383,29 +388,41 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
     if rules.get("excludes_nib_holders"):
         holds = facts.get("holds_nib")
         if holds is None:
-            results.append(("excludes_nib_holders", None, Detail(N_("NIB registrations unknown"))))
+            results.append(
+                (
+                    "excludes_nib_holders",
+                    None,
+                    Detail(N_("the recipient's NIB registrations unknown")),
+                )
+            )
         elif holds:
-            results.append(("excludes_nib_holders", False, Detail(N_("a member holds an NIB"))))
+            results.append(
+                ("excludes_nib_holders", False, Detail(N_("the recipient holds an NIB")))
+            )
         else:
-            results.append(("excludes_nib_holders", True, Detail(N_("no member holds an NIB"))))
+            results.append(("excludes_nib_holders", True, Detail(N_("the recipient holds no NIB"))))
     if "already_receives" in facts:
         receives = facts["already_receives"]
         if receives is None:
-            results.append(("double_receipt", None, Detail(N_("current receipts unknown"))))
+            results.append(
+                ("double_receipt", None, Detail(N_("the recipient's current receipts unknown")))
+            )
         elif receives:
             period = _clash_period(facts, "double_receipt")
             detail = (
-                Detail(N_("already receives it, %(start)s to %(end)s"), **period)
+                Detail(N_("the recipient already receives it, %(start)s to %(end)s"), **period)
                 if period
-                else Detail(N_("already receives it"))
+                else Detail(N_("the recipient already receives it"))
             )
             results.append(("double_receipt", False, detail))
         else:
-            results.append(("double_receipt", True, Detail(N_("does not receive it yet"))))
+            results.append(
+                ("double_receipt", True, Detail(N_("the recipient does not receive it yet")))
+            )
     if rules.get("once_per_kk"):
         received = facts.get("kk_already_received")
         if received is None:
-            results.append(("once_per_kk", None, Detail(N_("earlier receipts unknown"))))
+            results.append(("once_per_kk", None, Detail(N_("this KK's earlier receipts unknown"))))
         elif received:
             period = _clash_period(facts, "once_per_kk")
             detail = (
@@ -418,7 +435,7 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
             results.append(("once_per_kk", True, Detail(N_("first receipt for this KK"))))
     others = facts.get("other_active_programs")
     if others is None:
-        detail = Detail(N_("other active programs unknown"))
+        detail = Detail(N_("the recipient's other active programs unknown"))
         results.append(("combinable_with", None, detail))
     else:
         if "not_combinable" in facts:  # judged both ways (eligibility_rules.combinable)
@@ -427,10 +444,19 @@ def evaluate(rules: dict[str, Any], facts: dict[str, Any]) -> list[Result]:
             allowed = set(rules.get("combinable_with") or [])
             clashes = sorted({code for code in others if code not in allowed})
         if clashes:
-            detail = Detail(N_("not combinable with %(programs)s"), programs=", ".join(clashes))
+            detail = Detail(
+                N_("the recipient receives %(programs)s, not combinable with it"),
+                programs=", ".join(clashes),
+            )
             results.append(("combinable_with", False, detail))
         else:
-            results.append(("combinable_with", True, Detail(N_("no conflicting program"))))
+            results.append(
+                (
+                    "combinable_with",
+                    True,
+                    Detail(N_("the recipient receives no conflicting program")),
+                )
+            )
     recipient = rules.get("recipient", "any_member")
     if recipient != "any_member":
         fits = facts.get("recipient_fits")

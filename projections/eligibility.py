@@ -893,12 +893,14 @@ def _evaluate_row(
             born_here = facts["members"][subject]["arrival"].get("type") != "pindah_datang"
             detail = (
                 Detail(
-                    N_("%(needed)s months of residence reached: resident since birth"),
+                    N_(
+                        "the recipient's residence: %(needed)s months reached, resident since birth"
+                    ),
                     needed=needed,
                 )
                 if born_here
                 else Detail(
-                    N_("%(needed)s months of residence reached on %(date)s"),
+                    N_("the recipient's residence: %(needed)s months reached on %(date)s"),
                     needed=needed,
                     date=reached.isoformat(),
                 )
@@ -1256,7 +1258,9 @@ PROJECTION = Projection(
     # 2: the benefits' facts keep their start and termination (the pair rules on periods)
     # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
     # 4: the residence reason of one born here gives no day (it would tell the birth date)
-    version=4,
+    # 5: each reason says whose facts it read: the recipient's (NIB, residence, receipts,
+    #    programs) or the family's (decile), not "no member holds an NIB"
+    version=5,
     ignores=frozenset(
         {
             # streams without a fact the rules read

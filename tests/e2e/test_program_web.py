@@ -68,7 +68,9 @@ def test_the_program_page_lists_the_errors_and_links_the_csv(page: Page, program
     expect(table.get_by_role("rowheader", name="Simpang IV Sipin")).to_be_visible()
     inclusion = page.locator("details").first
     expect(inclusion).to_contain_text(programs.known_household_id[:8])
-    expect(inclusion).to_contain_text("Desil tertinggi: desil 8, syarat ≤ 4")  # in Indonesian
+    expect(inclusion).to_contain_text(
+        "Desil tertinggi: desil keluarga 8, syarat ≤ 4"
+    )  # in Indonesian
     with page.expect_download() as download:
         page.get_by_role("link", name="Unduh CSV").click()
     text = open(download.value.path(), encoding="utf-8-sig").read()

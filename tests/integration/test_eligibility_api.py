@@ -75,13 +75,13 @@ def test_a_family_sees_each_program_with_its_reasons(web, tokens, family):
     assert programs["PKH"]["status"] == "eligible"
     assert programs["ZAKAT"]["status"] == "ineligible"
     desil = next(r for r in programs["ZAKAT"]["reasons"] if r["rule"] == "max_desil")
-    assert desil["detail"] == "desil 3, needs <= 2"
+    assert desil["detail"] == "the family's desil 3, needs <= 2"
     assert desil["rule_version"] == 1
     assert len(desil["positions"]) == 2  # the rules and the assessment
     # each reason says whether its rule passed, and its detail as a message to translate
     assert desil["passed"] is False
     assert desil["text"] == {
-        "msgid": "desil %(desil)s, needs <= %(max)s",
+        "msgid": "the family's desil %(desil)s, needs <= %(max)s",
         "params": {"desil": 3, "max": 2},
     }
     assert all(r["passed"] is True for r in programs["PKH"]["reasons"])

@@ -73,7 +73,7 @@ def test_the_page_shows_everything_a_case_worker_needs(family):
     assert first.group(1) == "failed"
     assert "Tidak terpenuhi" in first.group(2)  # the mark's words, for screen readers
     assert "Pemegang NIB dikecualikan" in first.group(2)
-    assert "ada anggota yang memiliki NIB" in first.group(2)
+    assert "penerima memiliki NIB" in first.group(2)
 
     benefits = section(page, "benefits-title")
     assert "KJB" in benefits and "Aktif" in benefits and "Diberikan" in benefits

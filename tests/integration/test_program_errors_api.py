@@ -115,7 +115,7 @@ def test_a_family_receiving_while_ineligible_and_an_eligible_unserved_one_are_li
     assert included[0]["kelurahan"] == "Simpang IV Sipin"
     assert included[0]["benefits"] == 1
     assert [(r["rule"], r["detail"]) for r in included[0]["reasons"]] == [
-        ("max_desil", "desil 6, needs <= 4")
+        ("max_desil", "the family's desil 6, needs <= 4")
     ]
     assert {f["household_id"] for f in body["exclusion"]} == {
         families["excluded_sipin"],
@@ -157,7 +157,7 @@ def test_the_csv_parses_and_matches_the_json(web, tokens, families):
     }
     assert {(r["kind"], r["household_id"], r["kelurahan"]) for r in rows} == from_json
     included = next(r for r in rows if r["kind"] == "inclusion")
-    assert included["reasons"] == "max_desil: desil 6, needs <= 4"
+    assert included["reasons"] == "max_desil: the family's desil 6, needs <= 4"
     assert included["benefits"] == "1"
 
 
@@ -221,7 +221,7 @@ def test_lowering_max_desil_loses_the_families_above_it(web, tokens, families):
     assert [f["household_id"] for f in body["losing"]] == [families["excluded_tahtul"]]
     assert body["losing"][0]["kelurahan"] == "Tahtul Yaman"
     assert [(r["rule"], r["detail"]) for r in body["losing"][0]["reasons"]] == [
-        ("max_desil", "desil 4, needs <= 3")
+        ("max_desil", "the family's desil 4, needs <= 3")
     ]
     assert body["gaining"] == []
     assert body["totals"]["eligible_draft"] == 2
@@ -268,7 +268,7 @@ def test_a_receiving_family_whose_facts_are_unknown_needs_review(web, tokens, fa
     body = authorized_client(web, tokens["sup1"]).get("/api/v1/programs/PKH/errors").json
     assert [f["household_id"] for f in body["review"]] == [families["served"]]
     assert [(r["rule"], r["detail"]) for r in body["review"][0]["reasons"]] == [
-        ("min_residence_months", "arrival date unknown; needs 6 months")
+        ("min_residence_months", "the recipient's arrival date unknown; needs 6 months")
     ]
     # the included family still fails its decile; nobody is eligible, so nobody is excluded
     assert [f["household_id"] for f in body["inclusion"]] == [families["included"]]
@@ -317,7 +317,7 @@ def test_the_what_if_csv_matches_the_json(web, tokens, families):
     assert [(r["change"], r["household_id"], r["kelurahan"]) for r in rows] == [
         ("losing", f["household_id"], f["kelurahan"]) for f in listed["losing"]
     ]
-    assert rows[0]["reasons"] == "max_desil: desil 4, needs <= 3"
+    assert rows[0]["reasons"] == "max_desil: the family's desil 4, needs <= 3"
     assert client.post("/api/v1/programs/PKH/what-if.csv", json={"rules": 1}).status_code == 422
     refused = authorized_client(web, tokens["agency"]).post(
         "/api/v1/programs/PKH/what-if.csv", json=draft

@@ -28,7 +28,7 @@ def test_the_page_shows_the_errors_and_an_unknown_program_is_404(browser, famili
     assert "Kesalahan inklusi: 1." in html
     assert "Kesalahan eksklusi: 2." in html
     assert families["included"][:8] in html
-    assert "desil 6, syarat ≤ 4" in html  # the rule's detail, in Indonesian
+    assert "desil keluarga 6, syarat ≤ 4" in html  # the rule's detail, in Indonesian
     assert 'href="/program"' in html  # the navigation leads to the programs
     assert browser.get("/program/NOPE").status_code == 404
 

@@ -109,7 +109,7 @@ def test_sources_that_agree_decide_without_review(app):
     (passed, detail), found = decile_rule(app, hid, head, "P")
 
     assert passed is True and (found["desil"], found["desil_source"]) == (3, "DTSEN")
-    assert detail == "desil 3, needs <= 4"
+    assert detail == "the family's desil 3, needs <= 4"
 
 
 def test_sources_differing_exactly_by_the_tolerance_are_no_question(app):
@@ -159,7 +159,7 @@ def test_a_later_field_verification_overrides_dtsen_only_when_the_program_says_s
     assess(app, hid, "VERVAL", 6, "2026-Q2")
 
     (follows, detail), found = decile_rule(app, hid, head, "FOLLOWS")
-    assert follows is False and detail == "desil 6, needs <= 4"
+    assert follows is False and detail == "the family's desil 6, needs <= 4"
     assert (found["desil_source"], found["desil_period"]) == ("VERVAL", "2026-Q2")
 
     (keeps, _detail), found = decile_rule(app, hid, head, "KEEPS")

@@ -155,7 +155,7 @@ def test_a_newcomer_becomes_eligible_the_day_the_residence_months_are_reached(ap
     assert answer["status"] == "ineligible"
     assert answer["eligible_from"] == "2027-02-01"
     residence = next(r for r in answer["reasons"] if r["rule"] == "min_residence_months")
-    assert residence["detail"] == "9 months of residence, needs 12"
+    assert residence["detail"] == "the recipient's residence: 9 months, needs 12"
     assert residence["rule_version"] == 1
     ktp_position = view.position
     assert ktp_position in residence["positions"]
@@ -171,7 +171,7 @@ def test_a_newcomer_becomes_eligible_the_day_the_residence_months_are_reached(ap
     residence = next(
         r for r in view.answer(hid)["KJB"]["reasons"] if r["rule"] == "min_residence_months"
     )
-    assert residence["detail"] == "12 months of residence reached on 2027-02-01"
+    assert residence["detail"] == "the recipient's residence: 12 months reached on 2027-02-01"
 
 
 def test_the_residence_of_one_born_here_is_answered_without_their_birth_date(app, tmp_path):
@@ -191,7 +191,9 @@ def test_the_residence_of_one_born_here_is_answered_without_their_birth_date(app
     assert answer["status"] == "eligible"
     residence = next(r for r in answer["reasons"] if r["rule"] == "min_residence_months")
     # born 1980-01-01: the day the months were reached would tell it
-    assert residence["detail"] == "12 months of residence reached: resident since birth"
+    assert residence["detail"] == (
+        "the recipient's residence: 12 months reached, resident since birth"
+    )
     assert "1981" not in json.dumps(answer) and "1980" not in json.dumps(answer)
 
 
@@ -468,3 +470,91 @@ def test_a_benefit_ending_after_2100_is_refused_in_the_domain(app, tmp_path):
     answer = View(app, tmp_path).catch_up().answer(hid)
     # the view answers both programs (KJB refused: not combinable with the PKH received)
     assert answer["PKH"]["status"] == "eligible" and answer["KJB"]["status"] == "ineligible"
+
+
+def _born_here(app, hid: str, nik: str) -> None:
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": nik,
+            "issued_on": "2000-02-10",
+            "arrival": {"type": "born_here"},
+        },
+        META,
+    )
+
+
+def _details(answer: dict) -> dict[str, str]:
+    return {r["rule"]: r["detail"] for r in answer["reasons"]}
+
+
+def test_each_reason_says_it_read_the_recipients_facts_not_every_members(app, tmp_path):
+    """KJB pays the head: the wife's NIB and her recent arrival do not touch the head's answer,
+    and its reasons say they read the head's (the recipient's) facts, never "no member holds an
+    NIB" while a member does; the decile is the family's."""
+    define(
+        app,
+        "KJB",
+        {
+            "max_desil": 5,
+            "min_residence_months": 12,
+            "excludes_nib_holders": True,
+            "recipient": "head",
+        },
+    )
+    hid = family(app, 1, desil=2)
+    household = app.get_household(hid)
+    head = household.head_nik
+    wife = next(nik for nik in household.members if nik != head)
+    _born_here(app, hid, head)
+    app.issue_ktp(
+        {
+            "household_id": hid,
+            "nik": wife,
+            "issued_on": "2026-09-10",
+            "arrival": {
+                "type": "pindah_datang",
+                "arrived_on": "2026-09-01",
+                "origin_region_code": "1371",
+            },
+        },
+        META,
+    )
+    app.register_nib(
+        {
+            "household_id": hid,
+            "nik": wife,
+            "nib": "9120001234567",
+            "business_name": "Warung",
+            "registered_on": "2026-10-01",
+        },
+        META,
+    )
+    view = View(app, tmp_path).catch_up()
+    answer = view.answer(hid)["KJB"]
+    assert answer["status"] == "eligible"
+    assert _details(answer) == {
+        "max_desil": "the family's desil 2, needs <= 5",
+        "min_residence_months": (
+            "the recipient's residence: 12 months reached, resident since birth"
+        ),
+        "excludes_nib_holders": "the recipient holds no NIB",
+        "double_receipt": "the recipient does not receive it yet",
+        "combinable_with": "the recipient receives no conflicting program",
+        "recipient": "recipient is the head of family",
+    }
+    assert "no member holds an NIB" not in json.dumps(answer)
+
+    app.register_nib(
+        {
+            "household_id": hid,
+            "nik": head,
+            "nib": "9120001234568",
+            "business_name": "Bengkel",
+            "registered_on": "2026-10-15",
+        },
+        META,
+    )
+    answer = view.catch_up().answer(hid)["KJB"]
+    assert answer["status"] == "ineligible"
+    assert _details(answer)["excludes_nib_holders"] == "the recipient holds an NIB"

@@ -186,10 +186,14 @@ def test_a_failed_rule_names_what_failed_in_indonesian(app, tmp_path):
             if program == code and r["rule"] == rule and r["passed"] is passed
         }
 
-    assert "desil 6, syarat ≤ 4" in indonesian("max_desil", False)
-    assert "tinggal 3 bulan, syarat 12 bulan" in indonesian("min_residence_months", False)
-    assert "ada anggota yang memiliki NIB" in indonesian("excludes_nib_holders", False)
-    assert "tidak boleh digabung dengan OTHER" in indonesian("combinable_with", False)
+    assert "desil keluarga 6, syarat ≤ 4" in indonesian("max_desil", False)
+    assert "lama tinggal penerima 3 bulan, syarat 12 bulan" in indonesian(
+        "min_residence_months", False
+    )
+    assert "penerima memiliki NIB" in indonesian("excludes_nib_holders", False)
+    assert "penerima menerima OTHER, yang tidak boleh digabung dengan program ini" in (
+        indonesian("combinable_with", False)
+    )
     assert "KK ini sudah menerimanya, 2026-01-01 sampai 2027-12-31" in indonesian(
         "once_per_kk", False, "ONCE"
     )
@@ -260,8 +264,8 @@ def test_every_detail_evaluate_can_give_is_marked_and_translated():
         "the program takes effect on %(date)s",
         "no active member is the head of family",
         "no active member is an adult woman",
-        "%(needed)s months of residence reached on %(date)s",
-        "%(needed)s months of residence reached: resident since birth",
+        "the recipient's residence: %(needed)s months reached on %(date)s",
+        "the recipient's residence: %(needed)s months reached, resident since birth",
     }  # the view's own (the test above stores each)
     for msgid in given:
         assert catalog.get(msgid), f"no Indonesian for {msgid!r}"

@@ -207,5 +207,5 @@ def test_an_unknown_fact_asks_for_review():
 
 def test_a_rule_a_program_does_not_set_is_not_checked():
     results = evaluate({"max_desil": None, "combinable_with": []}, {"other_active_programs": []})
-    assert results == [("combinable_with", True, "no conflicting program")]
+    assert results == [("combinable_with", True, "the recipient receives no conflicting program")]
     assert verdict(results) == "eligible"
