@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -37,17 +38,15 @@ from app.disclosure import public_state
 from app.history import stream_history
 from domain.application import Casework
 from domain.city import WIB
-from domain.eligibility_rules import facts_for
+from domain.eligibility_rules import candidates, facts_for
 from domain.household import Household
-from domain.program import Detail, Program, evaluate, text_of, verdict
+from domain.program import Detail, Program, answer_rank, evaluate, text_of, verdict
 from domain.texts import N_
 
 MODES = ("known", "effective")
 DEFAULT_MODE = "known"
 # The roles that may read the past (auditors replay history; supervisors check it).
 TIME_TRAVELLERS = ("auditor", "supervisor", "admin")
-# Best first, as the eligibility view orders its answers.
-STATUSES = ("eligible", "review", "ineligible")
 # Moments before this year are not a date anyone meant (the register began in this century).
 EARLIEST_YEAR = 1900
 
@@ -238,8 +237,11 @@ def _answer(
     day: dt.date,
     hidden: set[str],
     catalog: dict[str, Program],
-) -> dict[str, Any]:
-    """One program's answer: its best visible active member's, as the view answers."""
+    subject_of: Callable[[str], str],
+) -> dict[str, Any] | None:
+    """One program's answer: its best visible member among those it could pay
+    (`domain.eligibility_rules.candidates`), as the view answers; None when each of them is
+    hidden (the view shows no answer then)."""
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
@@ -249,29 +251,32 @@ def _answer(
             "status": "ineligible",
             "reasons": [_reason("in_force", first["version"], False, detail)],
         }
-    candidates = sorted(
-        nik
-        for nik, member in household.members.items()
-        if member["status"] == "active" and nik not in hidden
-    )
+    recipient = rules.get("recipient", "any_member")
+    possible = candidates(household.members, household.head_nik, recipient)
+    if not possible:
+        detail = (
+            Detail(N_("no active member is the head of family"))
+            if recipient == "head"
+            else Detail(N_("no active member is an adult woman"))
+        )
+        reasons = [_reason("recipient", rules["version"], False, detail)]
+        return {"program": program.code, "status": "ineligible", "reasons": reasons}
     rows = []
-    for nik in candidates:
+    for nik in possible:
+        if nik in hidden:  # left out, as the view leaves out a restricted person's row
+            continue
         facts = facts_for(
             _without_own(household, nik, program.code), nik, program, day, programs=catalog.get
         )
         results = evaluate(rules, facts)
         reasons = [_reason(r, rules["version"], p, d) for r, p, d in results]
-        rows.append((STATUSES.index(verdict(results)), reasons))
+        status = verdict(results)
+        rows.append((answer_rank(status, (p for _r, p, _d in results)), nik, status, reasons))
     if not rows:
-        detail = (
-            Detail(N_("no active member is the head of family"))
-            if rules.get("recipient") == "head"
-            else Detail(N_("no active member is an adult woman"))
-        )
-        reasons = [_reason("recipient", rules["version"], False, detail)]
-        return {"program": program.code, "status": "ineligible", "reasons": reasons}
-    best, reasons = min(rows, key=lambda row: row[0])
-    return {"program": program.code, "status": STATUSES[best], "reasons": reasons}
+        return None
+    # the best person's answer, as the view chooses it (`domain.program.answer_rank`)
+    _rank, nik, status, reasons = min(rows, key=lambda row: (row[0], subject_of(row[1])))
+    return {"program": program.code, "status": status, "reasons": reasons}
 
 
 def eligibility_as_of(
@@ -296,7 +301,15 @@ def eligibility_as_of(
     day = at.astimezone(WIB).date()
     programs = sorted(programs_as_of(casework, at, mode), key=lambda p: p.code)
     catalog = {p.code: p for p in programs}
-    return [_answer(household, program, day, hidden, catalog) for program in programs]
+
+    def subject_of(nik: str) -> str:
+        """The person's pseudonymous subject: the view's order among equal answers."""
+        return casework.person_subject(nik) or nik
+
+    answers = [
+        _answer(household, program, day, hidden, catalog, subject_of) for program in programs
+    ]
+    return [answer for answer in answers if answer is not None]
 
 
 # --- diff ------------------------------------------------------------------------------------

@@ -215,6 +215,17 @@ def recipient_fits(household: Any, nik: str, recipient: str, on_date: dt.date | 
     return True
 
 
+def candidates(members: dict[str, dict[str, Any]], head: str | None, recipient: str) -> list[str]:
+    """The members a program could pay, by key, sorted: the head (`head`), the women
+    (`adult_woman`: a girl too, who becomes one at 17) or every active member."""
+    active = sorted(key for key, member in members.items() if member["status"] == "active")
+    if recipient == "head":
+        return [key for key in active if key == head]
+    if recipient == "adult_woman":
+        return [key for key in active if members[key]["sex"] == "F"]
+    return active
+
+
 def facts_for(
     household: Any,
     nik: str,

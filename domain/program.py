@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -477,6 +478,26 @@ _RECIPIENT_DETAILS: dict[bool, dict[bool | None, Detail]] = {
         None: Detail(N_("recipient must be an adult woman; unknown")),
     },
 }
+
+
+# a person's answer, best first (`verdict`)
+ANSWERS = ("eligible", "review", "ineligible")
+
+
+def answer_rank(status: str, passed: Iterable[bool | None]) -> tuple[int, int, int]:
+    """How near one person's answer is to eligible, smallest first: its verdict (`ANSWERS`),
+    then how many of its rules fail, then how many are unknown (`passed` of each reason).
+    A household's answer for a program is its best person's: among those the program refuses
+    alike, the one refused for fewest reasons (a mother refused for the decile alone, not her
+    young daughter also refused as recipient), so every reader of the answer (the view, a
+    draft of the rules, an answer as of a past day) shows the same person's reasons for the
+    same facts and rules."""
+    outcomes = list(passed)
+    return (
+        ANSWERS.index(status),
+        sum(1 for p in outcomes if p is False),
+        sum(1 for p in outcomes if p is None),
+    )
 
 
 def verdict(results: list[Result]) -> str:

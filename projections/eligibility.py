@@ -56,8 +56,8 @@ import orjson
 
 from adapters.codec import is_erased
 from adapters.db import Cursor, Database
-from domain.eligibility_rules import benefit_period, desil_facts, facts_for
-from domain.program import Detail, evaluate, text_of, verdict
+from domain.eligibility_rules import benefit_period, candidates, desil_facts, facts_for
+from domain.program import Detail, answer_rank, evaluate, text_of, verdict
 from domain.texts import N_
 from projections.base import (
     RESTRICTIONS,
@@ -116,7 +116,6 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
 ]
 
-STATUSES = ("eligible", "review", "ineligible")  # best first
 _ADULT_AGE = 17
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -663,13 +662,7 @@ def _household(facts: dict[str, Any]) -> SimpleNamespace:
 
 def _candidates(facts: dict[str, Any], rules: dict[str, Any]) -> list[str]:
     """The members the program could pay: the head, the women, or every active member."""
-    active = sorted(s for s, m in facts["members"].items() if m["status"] == "active")
-    recipient = rules.get("recipient", "any_member")
-    if recipient == "head":
-        return [s for s in active if s == facts["head"]]
-    if recipient == "adult_woman":
-        return [s for s in active if facts["members"][s]["sex"] == "F"]
-    return active
+    return candidates(facts["members"], facts["head"], rules.get("recipient", "any_member"))
 
 
 def _positions(
@@ -1286,10 +1279,16 @@ PROJECTION = Projection(
 
 
 def _best(rows: list[tuple]) -> tuple | None:
-    """The household's answer for one program: its best visible person's."""
+    """The household's answer for one program: its best visible person's
+    (`domain.program.answer_rank`, then by subject), rows being (subject, status, reasons
+    as JSON, ...)."""
     if not rows:
         return None
-    return min(rows, key=lambda r: (STATUSES.index(r[1]), r[0]))
+    return min(rows, key=lambda r: (_rank(r[1], json.loads(r[2])), r[0]))
+
+
+def _rank(status: str, reasons: list[dict[str, Any]]) -> tuple[int, int, int]:
+    return answer_rank(status, (reason.get("passed") for reason in reasons))
 
 
 def household_eligibility(db: Database, household_id: str) -> list[dict[str, Any]] | None:
@@ -1408,9 +1407,10 @@ def program_answers(
         }
         if not rows:
             continue
-        best = min(rows, key=lambda s: (STATUSES.index(rows[s][0]), s))
-        # each reason keeps whether its rule passed (`_evaluate_row`)
-        status, reasons = rows[best][0], json.loads(rows[best][1])
+        # the household's answer is its best person's, as the view answers (`_best`); each
+        # reason keeps whether its rule passed (`_evaluate_row`)
+        best = _best([(subject, row[0], row[1]) for subject, row in rows.items()])
+        status, reasons = best[1], json.loads(best[2])
         answers.append(
             {
                 "household_id": household_id,

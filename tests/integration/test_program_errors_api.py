@@ -323,3 +323,100 @@ def test_the_what_if_csv_matches_the_json(web, tokens, families):
         "/api/v1/programs/PKH/what-if.csv", json=draft
     )
     assert refused.status_code == 403
+
+
+def _mother_and_daughters(casework) -> tuple[str, str]:
+    """A family in Paal Merah at decile 4: a father and Sari, an adult woman born here, both
+    with their KTP, and young daughters without one, added until one of them sorts before
+    Sari among the view's (random, pseudonymous) subjects, as in the family a tester found:
+    (household id, Sari's NIK)."""
+    father = {
+        "nik": nik_for("157101", dt.date(1984, 2, 3), "M", 71),
+        "name": "Bapak Uji",
+        "birth_date": "1984-02-03",
+        "sex": "M",
+    }
+    hid = casework.register_household(
+        {
+            "kk_number": kk_for("157101", dt.date(2010, 1, 2), 71),
+            "kecamatan": "Paal Merah",
+            "kelurahan": "Paal Merah",
+            "address": "Jl. Uji No. 71",
+            "rt": "001",
+            "rw": "001",
+            "head": father,
+        },
+        META,
+    ).stream_id
+    sari = {
+        "nik": nik_for("157101", dt.date(1987, 11, 5), "F", 72),
+        "name": "Sari Uji",
+        "birth_date": "1987-11-05",
+        "sex": "F",
+    }
+    casework.add_member({"household_id": hid, "person": sari, "relationship": "istri"}, META)
+    for nik in (father["nik"], sari["nik"]):
+        casework.issue_ktp(
+            {
+                "household_id": hid,
+                "nik": nik,
+                "issued_on": "2005-02-10",
+                "arrival": {"type": "born_here"},
+            },
+            META,
+        )
+    _assess(casework, str(hid), 4, "2025-Q1")
+    mother = casework.person_subject(sari["nik"])
+    for serial in range(73, 93):
+        born = dt.date(2016, 5, serial - 70)
+        girl = {
+            "nik": nik_for("157101", born, "F", serial),
+            "name": f"Anak Uji {serial}",
+            "birth_date": born.isoformat(),
+            "sex": "F",
+        }
+        casework.add_member({"household_id": hid, "person": girl, "relationship": "anak"}, META)
+        if casework.person_subject(girl["nik"]) < mother:
+            break
+    else:
+        pytest.fail("no daughter sorts before her mother")
+    return str(hid), sari["nik"]
+
+
+def test_a_draft_changing_two_rules_gives_the_reasons_the_view_would_give(web, tokens, families):
+    """PKH pays an adult woman: a draft lowering the decile and asking 12 months of residence
+    loses the family of Sari (born here, decile 4) for its decile alone, not for the young
+    daughter's missing arrival and age; the residence rule alone loses nobody of it; and with
+    the draft in force the view and the answer as of now give the same reasons."""
+    casework = web.extensions["casework"].casework
+    hid, sari = _mother_and_daughters(casework)
+    project(web)
+    client = authorized_client(web, tokens["sup1"])
+    now = client.get(f"/api/v1/households/{hid}/eligibility").json["programs"]
+    assert next(p for p in now if p["program"] == "PKH")["status"] == "eligible"
+
+    url = "/api/v1/programs/PKH/what-if"
+    alone = client.post(url, json={"rules": {"min_residence_months": 12}}).json
+    assert hid not in {f["household_id"] for f in alone["losing"]}
+    draft = {"max_desil": 2, "min_residence_months": 12}
+    both = client.post(url, json={"rules": draft}).json
+    losing = next(f for f in both["losing"] if f["household_id"] == hid)
+    assert losing["kelurahan"] == "Paal Merah"
+    assert [(r["rule"], r["detail"]) for r in losing["reasons"]] == [
+        ("max_desil", "the family's desil 4, needs <= 2")
+    ]
+
+    # the same rules in force: the household's answer gives the reasons the draft gave
+    casework.change_program_rules(
+        {"code": "PKH", "rules": draft, "effective_from": both["as_of"]}, META
+    )
+    project(web)
+    moment = dt.datetime.now(dt.UTC).isoformat()
+    for query in ({}, {"as_of": moment}):
+        answer = client.get(f"/api/v1/households/{hid}/eligibility", query_string=query).json
+        pkh = next(p for p in answer["programs"] if p["program"] == "PKH")
+        assert pkh["status"] == "ineligible"
+        assert [(r["rule"], r["detail"]) for r in pkh["reasons"] if r["passed"] is not True] == [
+            ("max_desil", "the family's desil 4, needs <= 2")
+        ], query
+        assert sari not in json.dumps(answer)
