@@ -40,7 +40,15 @@ from domain.application import Casework
 from domain.city import WIB
 from domain.eligibility_rules import candidates, facts_for
 from domain.household import Household
-from domain.program import Detail, Program, answer_rank, evaluate, text_of, verdict
+from domain.program import (
+    Detail,
+    Program,
+    answer_rank,
+    evaluate,
+    nobody_detail,
+    text_of,
+    verdict,
+)
 from domain.texts import N_
 
 MODES = ("known", "effective")
@@ -254,12 +262,7 @@ def _answer(
     recipient = rules.get("recipient", "any_member")
     possible = candidates(household.members, household.head_nik, recipient)
     if not possible:
-        detail = (
-            Detail(N_("no active member is the head of family"))
-            if recipient == "head"
-            else Detail(N_("no active member is an adult woman"))
-        )
-        reasons = [_reason("recipient", rules["version"], False, detail)]
+        reasons = [_reason("recipient", rules["version"], False, nobody_detail(recipient))]
         return {"program": program.code, "status": "ineligible", "reasons": reasons}
     rows = []
     for nik in possible:

@@ -480,6 +480,16 @@ _RECIPIENT_DETAILS: dict[bool, dict[bool | None, Detail]] = {
 }
 
 
+def nobody_detail(recipient: str) -> Detail:
+    """The detail of a program that can pay no member of the household
+    (`eligibility_rules.candidates` found none): what its recipient rule asked for."""
+    if recipient == "head":
+        return Detail(N_("no active member is the head of family"))
+    if recipient == "adult_woman":
+        return Detail(N_("no active member is an adult woman"))
+    return Detail(N_("no member is active"))
+
+
 # a person's answer, best first (`verdict`)
 ANSWERS = ("eligible", "review", "ineligible")
 

@@ -57,7 +57,7 @@ import orjson
 from adapters.codec import is_erased
 from adapters.db import Cursor, Database
 from domain.eligibility_rules import benefit_period, candidates, desil_facts, facts_for
-from domain.program import Detail, answer_rank, evaluate, text_of, verdict
+from domain.program import Detail, answer_rank, evaluate, nobody_detail, text_of, verdict
 from domain.texts import N_
 from projections.base import (
     RESTRICTIONS,
@@ -829,11 +829,7 @@ def _evaluate_row(
         return "ineligible", [reason], None, changes_on
     rule_position = rules["position"]
     if not subject:
-        detail = (
-            Detail(N_("no active member is the head of family"))
-            if rules.get("recipient") == "head"
-            else Detail(N_("no active member is an adult woman"))
-        )
+        detail = nobody_detail(rules.get("recipient", "any_member"))
         reason = {
             "rule": "recipient",
             "rule_version": rules["version"],
@@ -1252,7 +1248,8 @@ PROJECTION = Projection(
     # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
     # 4: the residence reason of one born here gives no day (it would tell the birth date)
     # 5: each reason says whose facts it read: the recipient's (NIB, residence, receipts,
-    #    programs) or the family's (decile), not "no member holds an NIB"
+    #    programs) or the family's (decile), not "no member holds an NIB"; a program paying
+    #    any member of a household with nobody active says so, not "no adult woman"
     version=5,
     ignores=frozenset(
         {

@@ -558,3 +558,22 @@ def test_each_reason_says_it_read_the_recipients_facts_not_every_members(app, tm
     answer = view.catch_up().answer(hid)["KJB"]
     assert answer["status"] == "ineligible"
     assert _details(answer)["excludes_nib_holders"] == "the recipient holds an NIB"
+
+
+def test_a_program_paying_any_member_of_a_family_with_nobody_active_says_so(app, tmp_path):
+    """Not "no active member is an adult woman": the program pays any member."""
+    define(app, "ZAKAT", {"max_desil": 5})
+    hid = family(app, 1, desil=2, wife=False)
+    app.record_death(
+        {
+            "household_id": hid,
+            "nik": app.get_household(hid).head_nik,
+            "date_of_death": "2026-05-01",
+        },
+        META,
+    )
+    answer = View(app, tmp_path).catch_up().answer(hid)["ZAKAT"]
+    assert answer["status"] == "ineligible"
+    assert [(r["rule"], r["detail"]) for r in answer["reasons"]] == [
+        ("recipient", "no member is active")
+    ]

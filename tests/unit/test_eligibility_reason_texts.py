@@ -264,6 +264,7 @@ def test_every_detail_evaluate_can_give_is_marked_and_translated():
         "the program takes effect on %(date)s",
         "no active member is the head of family",
         "no active member is an adult woman",
+        "no member is active",
         "the recipient's residence: %(needed)s months reached on %(date)s",
         "the recipient's residence: %(needed)s months reached, resident since birth",
     }  # the view's own (the test above stores each)
