@@ -676,13 +676,25 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
         for r in household.nibs
     ]
     views = services().views
-    answers = household_eligibility(views, household_id) or []
+    answers = household_eligibility(views, household_id, with_subject=True) or []
+    # whom each answer is about: the view knows its members by pseudonymous subject only
+    # (one look-up per active member, when some answer names one)
+    by_subject: dict[str, str] = {}
+    if any(a["subject"] for a in answers):
+        for nik, m in members.items():
+            if m["status"] == "active" and not m.get("erased"):
+                subject = services().casework.person_subject(nik)
+                if subject:
+                    by_subject[subject] = nik
     eligibility = [
         {
             "program": a["program"],
             "status": a["status"],
             "status_text": _labelled(ELIGIBILITY_LABELS, a["status"]),
             "eligible_from": a.get("eligible_from"),
+            "member": person(by_subject[a["subject"]])["name"]
+            if a["subject"] in by_subject
+            else "",
             "reasons": eligibility_reasons(a["reasons"]),
         }
         for a in answers

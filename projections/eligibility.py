@@ -1288,8 +1288,12 @@ def _rank(status: str, reasons: list[dict[str, Any]]) -> tuple[int, int, int]:
     return answer_rank(status, (reason.get("passed") for reason in reasons))
 
 
-def household_eligibility(db: Database, household_id: str) -> list[dict[str, Any]] | None:
-    """Per program, the household's answer (None: no such household in the view)."""
+def household_eligibility(
+    db: Database, household_id: str, *, with_subject: bool = False
+) -> list[dict[str, Any]] | None:
+    """Per program, the household's answer (None: no such household in the view); with
+    `with_subject`, each answer names the pseudonymous subject of the member it is about
+    (`subject`; '' when the program can pay nobody), for the household page to show whom."""
     names = live_tables(db, PROJECTION)
     if (
         db.query_one(f"SELECT 1 FROM {names['facts']} WHERE household_id=?", (household_id,))
@@ -1305,8 +1309,10 @@ def household_eligibility(db: Database, household_id: str) -> list[dict[str, Any
         by_program.setdefault(program, []).append((subject, status, reasons, eligible_from))
     answers = []
     for program, rows in sorted(by_program.items()):
-        _subject_, status, reasons, eligible_from = _best(rows)
+        subject, status, reasons, eligible_from = _best(rows)
         answer = {"program": program, "status": status, "reasons": json.loads(reasons)}
+        if with_subject:
+            answer["subject"] = subject
         if eligible_from:
             answer["eligible_from"] = eligible_from
         answers.append(answer)

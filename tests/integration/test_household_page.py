@@ -133,3 +133,14 @@ def test_an_erased_persons_name_and_business_show_as_erased(family, tokens, web)
         assert "[dihapus]" in section(page, title), title
     assert "KJB" in section(page, "benefits-title")  # the benefit stays, nobody's any more
     assert "Rahmat Hidayat" in section(page, "members-title")
+
+
+def test_each_program_answer_names_the_member_it_is_about(family):
+    """The answer and its reasons ("the recipient holds an NIB") are one member's: the page
+    names her, as it names members elsewhere; the restricted son is named nowhere."""
+    client, hid, _ = family
+    eligibility = section(client.get(f"/rumah-tangga/{hid}").text, "eligibility-title")
+    kjb = re.search(r'<th scope="row">KJB</th>.*?</tr>', eligibility, re.S).group(0)
+    answer = re.search(r"<td>.*?</td>", kjb, re.S).group(0)  # the answer's cell
+    assert "Tidak layak" in answer and "Siti Aminah" in answer
+    assert "Rahmat Hidayat" not in eligibility
