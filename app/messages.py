@@ -423,7 +423,8 @@ ERRORS: dict[str, LazyString] = {
         "The recipient already receives a program that cannot be combined with this one."
     ),
     "rules.recipient": _l(
-        "The recipient does not fit the program (PKH goes to the mother or an adult woman)."
+        "The person chosen is not one this program pays. Check the program's recipient rule:"
+        " the head of family, an adult woman or any active member."
     ),
     "rules.double_receipt": _l(
         "The person already receives this program over an overlapping period. Choose a period "
@@ -1053,6 +1054,23 @@ RULE_DETAILS: dict[str, LazyString] = {
 }
 _DATE_DETAILS = ("eligible_on", "period_start", "period_end")
 
+# the program's recipient rule (rules.recipient's `detail`) -> the message of a grant to a
+# person it does not pay
+RECIPIENT_RULES: dict[str, LazyString] = {
+    "head": _l(
+        "This program is paid to the head of family, and the person chosen is not the head."
+        " Grant it to the head of family."
+    ),
+    "adult_woman": _l(
+        "This program is paid to an adult woman (17 or older, or married), and the person"
+        " chosen is not one. Grant it to the mother or another adult woman of the family."
+    ),
+    "any_member": _l(
+        "This program is paid to an active member of the family, and the person chosen is"
+        " not one. Choose an active member."
+    ),
+}
+
 # code -> the values its message names, from the one list the code checks against (a list
 # written into the message itself would fall behind it)
 ERROR_VALUES: dict[str, dict[str, str]] = {
@@ -1064,7 +1082,9 @@ def message(code: str, detail: Mapping[str, object] | None = None) -> str:
     """The message for an error code in the request's language; an unknown code gets the
     generic one (and a log line). With the `detail` of a failing program rule, the message
     names what it found (months counted, the day the person becomes eligible, the benefit
-    and program it clashes with)."""
+    and program it clashes with, whom the program pays)."""
+    if code == "rules.recipient" and detail and detail.get("recipient") in RECIPIENT_RULES:
+        return str(RECIPIENT_RULES[str(detail["recipient"])])
     if detail and code in RULE_DETAILS:
         values = {
             key: date_text(value) if key in _DATE_DETAILS else value

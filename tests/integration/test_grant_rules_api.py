@@ -138,3 +138,48 @@ def test_the_grant_form_shows_every_failing_rule_in_words(client, web, tokens):
     assert page.status_code == 422, text[:500]
     assert "3 bulan" in text and "15 Maret 2025" in text  # months counted, eligible from
     assert "desil" in text.lower()
+
+
+def test_a_grant_to_someone_the_program_does_not_pay_names_its_recipient_rule(client, web, tokens):
+    """KJB pays the head of family: granting it to a newcomer who is not the head says so,
+    not PKH's rule; PKH granted to a man names its own (an adult woman)."""
+    for code, recipient in (("KJB", "head"), ("PKH", "adult_woman")):
+        program = example(COMMANDS["DefineProgram"].schema)
+        program.update(code=code, name=code)
+        program["rules"] = {"recipient": recipient}
+        assert post(client, "DefineProgram", program, tokens["admin"]).status_code == 201
+    household_id = register(client, tokens["admin"])
+    harun = {"nik": "1571010505900003", "name": "Harun", "birth_date": "1990-05-05", "sex": "M"}
+    added = {"household_id": household_id, "person": harun, "relationship": "famili_lain"}
+    assert post(client, "AddMember", added, tokens["admin"]).status_code == 201
+    ktp = {
+        "household_id": household_id,
+        "nik": harun["nik"],
+        "issued_on": "2026-03-02",
+        "arrival": {
+            "type": "pindah_datang",
+            "arrived_on": "2026-03-01",
+            "origin_region_code": "167101",
+        },
+    }
+    assert post(client, "IssueKtp", ktp, tokens["admin"]).status_code == 201
+
+    def refused(code: str, language: str) -> str:
+        body = {**grant(household_id, "2026-04-01"), "nik": harun["nik"], "program": code}
+        body["period_end"] = "2026-12-31"
+        answer = client.post(
+            "/api/v1/commands/GrantBenefit",
+            json=body,
+            headers={**bearer(tokens["sup1"]), "Accept-Language": language},
+        )
+        assert answer.status_code == 422, answer.json
+        assert answer.json["codes"] == {"program": ["rules.recipient"]}
+        assert harun["nik"] not in answer.get_data(as_text=True)
+        (message,) = answer.json["errors"]["program"]
+        return message
+
+    kjb = refused("KJB", "en")
+    assert "head of family" in kjb and "PKH" not in kjb and "woman" not in kjb
+    assert "PKH" not in refused("KJB", "id")  # not "misalnya PKH untuk ibu"
+    pkh = refused("PKH", "en")
+    assert "adult woman" in pkh and "head of family" not in pkh
