@@ -114,13 +114,14 @@ EVENT_LABELS = {
 
 def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A household's events in the order they were recorded (its stream's order), for its
-    page: the type, its label (an English msgid, None when unknown), when it happened
-    (RFC 3339) and its data."""
+    page: the type, its label (an English msgid, None when unknown), when it happened and
+    when it was recorded (RFC 3339) and its data."""
     return [
         {
             "type": entry["type"],
             "label": EVENT_LABELS.get(entry["type"]),
             "occurred_at": entry["occurred_at"],
+            "recorded_at": entry["recorded_at"],
             "reason": entry.get("reason"),
             "data": entry["data"],
         }

@@ -28,7 +28,7 @@ from flask_babel import Babel, format_currency, format_date, format_decimal, for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from domain.city import TIMEZONE
+from domain.city import TIMEZONE, WIB
 from projections.reconciliation import REASONS as RECONCILIATION_REASONS
 
 log = logging.getLogger("casework.web")
@@ -1164,6 +1164,33 @@ def moment_text(value: str | None, seconds: bool = False) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     clock = format_time(moment, "medium" if seconds else "short")
     return f"{format_date(moment, 'long')}, {clock} WIB"
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def happened_text(value: str | None) -> str:
+    """When an event happened: its day alone when it counts from the start of a day in WIB (a
+    command that gave only the date it happened on, e.g. a date of death), else the moment
+    (`moment_text`)."""
+    moment = _moment(value)
+    if moment is not None and moment.astimezone(WIB).time() == dt.time():
+        return date_text(moment.astimezone(WIB).date())
+    return moment_text(value)
+
+
+def recorded_later(occurred_at: str | None, recorded_at: str | None) -> bool:
+    """Whether an event was recorded a minute or more after it happened (a fact reported
+    late), so a timeline shows both."""
+    occurred, recorded = _moment(occurred_at), _moment(recorded_at)
+    if occurred is None or recorded is None:
+        return False
+    return abs(recorded - occurred) >= dt.timedelta(minutes=1)
 
 
 def number_text(value: int | float | None) -> str:

@@ -691,7 +691,13 @@ class _Command(_Strict):
     occurred_at = OccurredAt(
         load_default=None,
         allow_none=True,
-        metadata={"description": "when it happened in the world (RFC 3339); default: now"},
+        metadata={
+            "description": (
+                "when it happened in the world (RFC 3339); default: the start (00:00 WIB) of"
+                " the day the command says it happened on (date_of_death, moved_on,"
+                " registered_on, effective_date, issued_on, ...; never later than now), else now"
+            )
+        },
     )
 
     @validates_schema(skip_on_field_errors=False)

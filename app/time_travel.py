@@ -8,9 +8,11 @@ Two modes, both read from the event store (never from the views):
   answered at that moment, but for persons erased since: erasure is for ever, and an erased
   person shows erased in the past too (their keys are gone).
 - `effective`, *as it was*: the events whose `occurred_at` is at or before the moment,
-  whatever their recording time (a death reported late counts from the day it happened), in
-  store order. The subset is folded with the aggregate's own event methods (`apply`), the
-  version check left out since the subset has gaps. Limits: an event whose method cannot
+  whatever their recording time (a death reported late counts from the day it happened: a
+  command carrying the date it happened on, given no occurred_at, counts from the start of
+  that day, WIB; `domain.use_case.dated_meta`), in store order. The subset is folded with
+  the aggregate's own event methods (`apply`), the version check left out since the subset
+  has gaps. Limits: an event whose method cannot
   apply to the reduced state (e.g. a change to a member added by an event that happened
   later) is left out and listed in `skipped`; no command rule is checked again, so the state
   is what the events say, not what a command would have allowed in that order.

@@ -60,9 +60,11 @@ from app.messages import (
     LANGUAGES,
     TEXT,
     date_text,
+    happened_text,
     message,
     moment_text,
     number_text,
+    recorded_later,
     role_label,
     rupiah,
     text,
@@ -240,6 +242,8 @@ def _template_helpers() -> dict[str, Any]:
         "language_url": _language_url,
         "format_date": date_text,
         "format_moment": moment_text,
+        "format_happened": happened_text,
+        "recorded_later": recorded_later,
         "reason_detail": reason_detail,
         "rule_label": rule_label,
         "format_number": number_text,
@@ -786,6 +790,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             {
                 "label": gettext(entry["label"]) if entry["label"] else entry["type"],
                 "occurred_at": entry["occurred_at"],
+                "recorded_at": entry["recorded_at"],
                 "detail": " · ".join(d for d in details if d),
             }
         )
@@ -1234,6 +1239,14 @@ def _form_field(
     label = gettext(title) if title else field_label(path, command)
     leaf = path.rsplit(".", 1)[-1]
     hint = _label(f"hint.{command}.{leaf}", _label(f"hint.{leaf}", ""))
+    dated_by = getattr(COMMANDS_DECLARED.get(command), "happened_on", None)
+    if path == "occurred_at" and dated_by:
+        # left empty, the events count from the date the command carries (Casework.execute)
+        hint = gettext(
+            "Leave empty: it counts from %(field)s (the start of that day, WIB)."
+            " Format: 2025-04-21T09:00:00+07:00.",
+            field=field_label(dated_by, command),
+        )
     common = {"name": path, "label": label, "required": required, "hint": hint}
     if path in REQUIRED_WHEN:
         common["required_when"] = gettext(REQUIRED_WHEN[path])

@@ -16,6 +16,7 @@ from domain.use_case import (  # noqa: F401 - re-exported for the edges
     SYSTEM,
     Actor,
     Stored,
+    dated_meta,
     event_id,
     make_meta,
 )
@@ -29,5 +30,11 @@ class Casework(HouseholdCases, ProgramCases, ApprovalCases, AccountCases, Agreem
     snapshotting_intervals = {Household: 100}
 
     def execute(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
-        """Carry out a command of contract v1 by name (validated at the edge)."""
-        return COMMANDS[command].handler(self, cmd, meta)
+        """Carry out a command of contract v1 by name (validated at the edge). A command
+        carrying the day it happened on (`Command.happened_on`: a date of death, a move's
+        `moved_on`, ...) and no explicit occurred_at counts from the start of that day (WIB):
+        the one place the API, the web forms, imports and approved changes all pass."""
+        declared = COMMANDS[command]
+        if declared.happened_on is not None:
+            meta = dated_meta(meta, declared.happened_on, cmd.get(declared.happened_on))
+        return declared.handler(self, cmd, meta)

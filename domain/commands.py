@@ -11,7 +11,9 @@ A declaration says everything the rest of the system derives from it:
 - which of its fields are personal data: `domain.personal_data.FIELDS`, by field name.
 
 Field notes: dates are ISO `YYYY-MM-DD` strings, periods `YYYY-Qn`, amounts whole rupiah.
-Every command may also carry `expected_version`, `reason` and `occurred_at`.
+Every command may also carry `expected_version`, `reason` and `occurred_at`; a command whose
+`happened_on` names one of its date fields counts, without an explicit occurred_at, from the
+start of that day in WIB (`Casework.execute`).
 """
 
 from __future__ import annotations
@@ -126,6 +128,10 @@ class Command:
     # checks the command against the current state before it is kept for approval, so a
     # request that could never be carried out is refused at once (nothing stored)
     precheck: Handler | None = None
+    # the field (a date, YYYY-MM-DD) saying on which day it happened in the world: without an
+    # explicit occurred_at the events count from the start of that day, WIB
+    # (domain.use_case.dated_meta, applied by Casework.execute)
+    happened_on: str | None = None
 
     def waits_for_approval(self, data: dict[str, Any]) -> bool:
         """Whether this command, with these fields, is kept for a second person's approval."""
@@ -169,6 +175,7 @@ CATALOGUE = (
         N_("Remove a member"),
         N_("A member moves out, dies or leaves for another reason."),
         needs_approval=True,
+        happened_on="effective_date",
     ),
     Command(
         "ChangeHead",
@@ -187,6 +194,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Record a death"),
         N_("When a member died."),
+        happened_on="date_of_death",
     ),
     Command(
         "RelocateHousehold",
@@ -196,6 +204,7 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.HOUSEHOLD, target_kelurahan="kelurahan"),
         N_("Relocate a household"),
         N_("The family moves to another address in the city, possibly another kelurahan."),
+        happened_on="moved_on",
     ),
     # pecah KK: members (NIKs) leave with a new head among them for a new KK; the new family
     # lives at the old address unless a new one is given whole (kecamatan ... rw)
@@ -223,6 +232,7 @@ CATALOGUE = (
         ),
         needs_approval=True,
         precheck=HouseholdCases.check_split_family,
+        happened_on="effective_date",
     ),
     # identity; arrival: {"type": born_here | pindah_datang, "arrived_on", "origin_region_code"}
     Command(
@@ -233,6 +243,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Record a KTP issued"),
         N_("A KTP issued, with how the person arrived (born here or moved in)."),
+        happened_on="issued_on",
     ),
     Command(
         "RegisterHomelessPerson",
@@ -274,6 +285,7 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.PERSON),
         N_("Record a service to a person without papers"),
         N_("Shelter, a meal, a health check or other help given before a NIK is known."),
+        happened_on="delivered_on",
     ),
     # benefits before a NIK: only programs whose rules say `serves_without_nik`; the
     # benefit_id is answered; after LinkIdentity they are the NIK's receipts
@@ -299,6 +311,7 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.PERSON, opd=Opd.BENEFIT),
         N_("Suspend a benefit of a person without papers"),
         N_("A benefit granted before the NIK was known pauses, with a reason and a date."),
+        happened_on="effective_date",
     ),
     Command(
         "ResumeProvisionalBenefit",
@@ -308,6 +321,7 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.PERSON, opd=Opd.BENEFIT),
         N_("Resume a benefit of a person without papers"),
         N_("A suspended benefit granted before the NIK was known runs again."),
+        happened_on="effective_date",
     ),
     Command(
         "TerminateProvisionalBenefit",
@@ -319,6 +333,7 @@ CATALOGUE = (
         N_("A benefit granted before the NIK was known ends, with a reason and a date."),
         needs_approval=True,
         precheck=check_provisional_termination,
+        happened_on="effective_date",
     ),
     # business
     Command(
@@ -329,6 +344,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Record an NIB"),
         N_("A member's business licence (OSS)."),
+        happened_on="registered_on",
     ),
     Command(
         "RevokeNib",
@@ -338,6 +354,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Revoke an NIB"),
         N_("An NIB no longer applies."),
+        happened_on="revoked_on",
     ),
     # welfare; source: DTSEN | DTKS | P3KE | VERVAL; desil 1..10; period like 2025-Q3
     Command(
@@ -384,6 +401,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Record a field verification"),
         N_("The outcome of a verval visit."),
+        happened_on="visited_on",
     ),
     # programs; funding: APBN | APBD | BAZNAS | OTHER; kind: bansos | empowerment | insurance
     # rules: {"max_desil", "min_residence_months", "excludes_nib_holders", "once_per_kk",
@@ -426,6 +444,7 @@ CATALOGUE = (
         BENEFIT,
         N_("Suspend a benefit"),
         N_("A benefit pauses."),
+        happened_on="effective_date",
     ),
     Command(
         "ResumeBenefit",
@@ -435,6 +454,7 @@ CATALOGUE = (
         BENEFIT,
         N_("Resume a benefit"),
         N_("A suspended benefit runs again."),
+        happened_on="effective_date",
     ),
     Command(
         "TerminateBenefit",
@@ -445,6 +465,7 @@ CATALOGUE = (
         N_("Terminate a benefit"),
         N_("A benefit ends, with a reason and a date."),
         needs_approval=True,
+        happened_on="effective_date",
     ),
     # reviews (opened by the policies): decision keep | suspend | terminate. Supervisors, and
     # program managers for their OPD's programs; not case workers. A termination waits for
@@ -471,6 +492,7 @@ CATALOGUE = (
         Area(kelurahan=Kelurahan.HOUSEHOLD, opd=Opd.PROGRAM),
         N_("Enrol in empowerment"),
         N_("A member joins a training or capital program."),
+        happened_on="enrolled_on",
     ),
     # outcome: completed | graduated | dropped_out
     Command(
@@ -481,6 +503,7 @@ CATALOGUE = (
         BENEFIT,
         N_("Complete empowerment"),
         N_("How it ended: completed, graduated or dropped out."),
+        happened_on="completed_on",
     ),
     # casework
     Command(
@@ -511,6 +534,7 @@ CATALOGUE = (
             "An objection by a resident of the same kelurahan, with photo and coordinates;"
             " decided within 14 days."
         ),
+        happened_on="filed_on",
     ),
     # resolution: upheld | rejected
     Command(
@@ -521,6 +545,7 @@ CATALOGUE = (
         HOUSEHOLD,
         N_("Resolve an objection"),
         N_("An objection upheld or rejected."),
+        happened_on="resolved_on",
     ),
     # approvals
     Command(

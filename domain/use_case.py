@@ -20,6 +20,7 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Mapper
 
+from domain.city import WIB
 from domain.errors import Conflict, DomainError
 from domain.household import KkIndex
 from domain.identity import nik_problems
@@ -54,20 +55,51 @@ class Stored:
         return [event_id(stream, v) for v in range(self.first_version, self.version + 1)]
 
 
+def _utc_text(moment: dt.datetime) -> str:
+    """RFC 3339 UTC with microseconds and `Z`, as occurred_at is stored."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def make_meta(
     actor: Actor,
     source: str,
     reason: str | None = None,
     occurred_at: str | None = None,
 ) -> dict[str, Any]:
+    """The meta of a command's events. `occurred_at` is when it happened in the world; when
+    none is given it is now, and `occurred_at_given` is false, so that a command carrying the
+    date it happened on counts from that day instead (`dated_meta`, `Casework.execute`)."""
     return {
         "actor": {"id": actor.id, "role": actor.role, "opd": actor.opd},
         "reason": reason,
         "source": source,
-        "occurred_at": occurred_at
-        or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "occurred_at": occurred_at or _utc_text(dt.datetime.now(dt.UTC)),
+        "occurred_at_given": bool(occurred_at),
         "schema_version": SCHEMA_VERSION,
     }
+
+
+# occurred_at is from 1900 on (the contract); a date before that is not a moment anyone meant
+_EARLIEST_MOMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
+
+def dated_meta(meta: dict[str, Any], field_name: str, day: Any) -> dict[str, Any]:
+    """The meta of a command that says on which day it happened (`day`, YYYY-MM-DD, from its
+    field `field_name`: a date of death, a move's `moved_on`, ...): when no occurred_at was
+    given (`occurred_at_given` false), its occurred_at is the start of that day in Kota Jambi
+    (00:00 WIB, as RFC 3339 UTC) and `occurred_at_from` names the field. An explicit
+    occurred_at wins; a day later than the recording (a change taking effect in the future)
+    or before 1900 leaves the recording moment, so occurred_at is never in the future."""
+    if meta.get("occurred_at_given", True) or not isinstance(day, str):
+        return meta
+    try:
+        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), WIB)
+        recorded = dt.datetime.fromisoformat(str(meta["occurred_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return meta
+    if recorded.tzinfo is None or not _EARLIEST_MOMENT <= start <= recorded:
+        return meta
+    return {**meta, "occurred_at": _utc_text(start), "occurred_at_from": field_name}
 
 
 def check_person(person: dict[str, Any], field: str) -> None:
