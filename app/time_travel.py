@@ -362,6 +362,15 @@ def diff(
 ) -> dict[str, Any]:
     """What changed between two moments: the events recorded (or happened) after `start`
     and by `end`, and the fields that differ between the two states."""
+    found = diff_with_states(casework, household_id, start, end, mode)
+    return {"events": found["events"], "changes": found["changes"]}
+
+
+def diff_with_states(
+    casework: Casework, household_id: str, start: dt.datetime, end: dt.datetime, mode: str
+) -> dict[str, Any]:
+    """`diff`, with the two states compared (`before`, `after`: the household as the API
+    answers it, or None), from which a page names the members and benefits changed."""
     before = household_as_of(casework, household_id, start, mode)
     after = household_as_of(casework, household_id, end, mode)
     earlier = {e["version"] for e in history_as_of(casework, household_id, start, mode)}
@@ -370,7 +379,10 @@ def diff(
         for entry in history_as_of(casework, household_id, end, mode)
         if entry["version"] not in earlier
     ]
+    before_state, after_state = (before[0] if before else None), (after[0] if after else None)
     return {
         "events": events,
-        "changes": state_changes(before[0] if before else None, after[0] if after else None),
+        "changes": state_changes(before_state, after_state),
+        "before": before_state,
+        "after": after_state,
     }

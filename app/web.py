@@ -2042,6 +2042,123 @@ def _timeline_entries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# The fields of a member and of a benefit the diff compares (app.time_travel.state_changes),
+# as the page names them (English msgids).
+DIFF_MEMBER_FIELDS = {
+    "name": N_("Name"),
+    "birth_date": N_("Birth date"),
+    "sex": N_("Sex"),
+    "relationship": N_("Relationship"),
+    "status": N_("Status"),
+    "restricted": N_("Processing restricted"),
+    "erased": N_("Personal data erased"),
+}
+DIFF_BENEFIT_FIELDS = {
+    "program": N_("Program"),
+    "nik": N_("Recipient"),
+    "status": N_("Status"),
+    "period_start": N_("Period start"),
+    "period_end": N_("Period end"),
+    "amount": N_("Amount (rupiah)"),
+}
+# what the diff says of a member or benefit as a whole: it appeared, or is no longer listed
+DIFF_PRESENCE = {"added": N_("added"), "present": N_("listed")}
+
+
+def _keyed(state: Mapping[str, Any] | None, kind: str, key: str) -> dict[str, Mapping]:
+    return {str(item.get(key)): item for item in (state or {}).get(kind) or [] if item.get(key)}
+
+
+def _person(nik: str | None, members: Mapping[str, Mapping[str, Any]]) -> str:
+    """A person as the diff names them: by name, else by masked NIK (never the full NIK)."""
+    member = members.get(nik or "") or {}
+    if member.get("erased"):
+        return text("person.erased")
+    return member.get("name") or masked_nik(nik) or "—"
+
+
+def _diff_value(kind: str, name: str, value: Any, members: Mapping[str, Mapping]) -> str:
+    """A value of the diff in words: statuses, relationships and sexes by their labels,
+    dates and amounts as the language writes them, NIKs and KK numbers masked."""
+    if value is None:
+        return "—"
+    if name in ("", "presence"):
+        return _labelled(DIFF_PRESENCE, str(value))
+    if isinstance(value, bool):
+        return _label("form.yes", "Yes") if value else _label("form.no", "No")
+    if kind == "members":
+        if name == "status":
+            return _labelled(MEMBER_STATUS_LABELS, value)
+        if name == "relationship":
+            return text(f"rel.{value}")
+        if name == "sex":
+            return text(f"sex.{value}")
+        if name == "birth_date":
+            return date_text(value)
+        return str(value)
+    if kind == "benefits":
+        if name == "status":
+            return text(f"status.{value}")
+        if name in ("period_start", "period_end"):
+            return date_text(value)
+        if name == "amount":
+            return rupiah(value)
+        if name == "nik":
+            return _person(value, members)
+        return str(value)
+    if name == "head_nik":
+        return _person(value, members)
+    if name == "kk_number":
+        return masked_nik(str(value)) or "—"
+    return str(value)
+
+
+def diff_rows(
+    changes: list[dict[str, Any]],
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> list[dict[str, str]]:
+    """The diff's changes ({field, from, to}, fields as paths such as `members.<NIK>.status`)
+    as the page shows them: the field's label in the user's language (a member by name or
+    masked NIK, a benefit by its program), and both values in words. No full NIK or KK
+    number is shown."""
+    members = {**_keyed(before, "members", "nik"), **_keyed(after, "members", "nik")}
+    benefits = {
+        **_keyed(before, "benefits", "benefit_id"),
+        **_keyed(after, "benefits", "benefit_id"),
+    }
+    rows = []
+    for change in changes:
+        kind, _, rest = change["field"].partition(".")
+        ident, _, name = rest.partition(".")
+        if kind == "members":
+            whole = gettext("Member %(who)s", who=_person(ident, members))
+            label = (
+                f"{whole} · {gettext(DIFF_MEMBER_FIELDS[name])}"
+                if name in DIFF_MEMBER_FIELDS
+                else whole
+            )
+        elif kind == "benefits":
+            program = (benefits.get(ident) or {}).get("program") or "—"
+            whole = gettext("Benefit %(program)s", program=program)
+            label = (
+                f"{whole} · {gettext(DIFF_BENEFIT_FIELDS[name])}"
+                if name in DIFF_BENEFIT_FIELDS
+                else whole
+            )
+        else:
+            kind, name = "household", change["field"]
+            label = gettext("Head of family") if name == "head_nik" else field_label(name)
+        rows.append(
+            {
+                "label": label,
+                "before": _diff_value(kind, name, change["from"], members),
+                "after": _diff_value(kind, name, change["to"], members),
+            }
+        )
+    return rows
+
+
 @bp.get("/rumah-tangga/<household_id>/lini-masa")
 def household_time_travel(household_id: str):
     """The household as of a moment (as known then, or as it was) and what changed between two
@@ -2079,8 +2196,11 @@ def household_time_travel(household_id: str):
         }
     changes = None
     if start and end and not errors:
-        found = time_travel.diff(casework, household_id, start, end, mode)
-        changes = {**found, "events": _timeline_entries(found["events"])}
+        found = time_travel.diff_with_states(casework, household_id, start, end, mode)
+        changes = {
+            "changes": diff_rows(found["changes"], found["before"], found["after"]),
+            "events": _timeline_entries(found["events"]),
+        }
     access_log.record_households(actor, "ui", [household_id], access_log.ui_reason())
     now = dt.datetime.now(dt.UTC)
     context = {

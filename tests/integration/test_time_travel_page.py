@@ -62,9 +62,51 @@ def test_the_timeline_shows_the_household_in_both_modes_and_the_diff(web, family
     diff = client.get(
         url, query_string={"dari": "2025-05-01T00:00", "sampai": july, "mode": "effective"}
     )
-    assert f"members.{HUSBAND['nik']}.status" in diff.text
-    row = re.search(r"<tr>(?:(?!</tr>).)*members\.\d+\.status.*?</tr>", diff.text, re.S).group(0)
+    row = re.search(r"<tr>(?:(?!</tr>).)*Ahmad Yani · Status.*?</tr>", diff.text, re.S).group(0)
     assert "Aktif" in row and "Meninggal" in row
+
+
+def diff_table(page: str) -> str:
+    found = re.search(r'<section aria-labelledby="tt-diff-title">.*?</table>', page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+def test_the_diff_names_fields_in_words_and_masks_niks(web, family):
+    """What changed between two moments: fields by their labels in the user's language, a
+    member by name (or masked NIK), values in words; never a raw path or a full NIK."""
+    client = web.test_client(user="auditor")
+    url = f"/rumah-tangga/{family}/lini-masa"
+    moments = {"dari": "2025-01-01T00:00", "sampai": "2025-07-01T12:00", "mode": "effective"}
+    table = diff_table(client.get(url, query_string=moments).text)
+    assert HUSBAND["nik"] not in table and HOUSEHOLD["head"]["nik"] not in table
+    assert "members." not in table and "head_nik" not in table and "kelurahan" not in table
+    assert ">present<" not in table
+    # (in Bahasa Indonesia "added" reads "ditambahkan" once the catalog holds it)
+    english = diff_table(client.get(url, query_string={**moments, "lang": "en"}).text)
+    rows = re.findall(r"<tr>.*?</tr>", english, re.S)
+    added = next(r for r in rows if "Member Ahmad Yani</td>" in r)
+    assert "added" in added
+    may = {**moments, "dari": "2025-05-01T00:00", "lang": "en"}
+    rows = re.findall(r"<tr>.*?</tr>", diff_table(client.get(url, query_string=may).text), re.S)
+    status = next(r for r in rows if "Member Ahmad Yani · Status" in r)
+    assert "Active" in status and "Deceased" in status
+    # as known (recorded) before the household existed: every field is new, none raw
+    known = diff_table(
+        client.get(
+            url,
+            query_string={
+                **moments,
+                "mode": "known",
+                "dari": "2025-01-01T00:00",
+                "sampai": local(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)),
+                "lang": "en",
+            },
+        ).text
+    )
+    assert "KK number" in known and "Head of family" in known
+    assert "1571" + "*" * 10 in known  # the head's NIK and the KK number masked
+    assert HOUSEHOLD["head"]["nik"] not in known and HOUSEHOLD["kk_number"] not in known
 
 
 def test_the_household_page_offers_the_picker_and_bad_moments_are_explained(web, family):
