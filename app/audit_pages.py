@@ -26,7 +26,7 @@ from app import audit_log, time_travel
 from app.audit_cli import ANCHOR
 from app.context import services
 from app.history import EVENT_LABELS
-from app.messages import message
+from app.messages import message, reversed_window_text
 from app.schemas import Invalid
 from domain.regions import KECAMATAN
 from domain.streams import event_types
@@ -176,7 +176,7 @@ def read_log_page_view():
     start = _moment(values, "dari", errors)
     end = _moment(values, "sampai", errors)
     if start and end and end <= start:
-        errors.setdefault("sampai", []).append(message("from.after_to"))
+        errors.setdefault("sampai", []).append(reversed_window_text())
     after = 0
     if values["setelah"]:
         if (

@@ -24,7 +24,14 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
-from flask_babel import Babel, format_currency, format_date, format_decimal, format_time
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_decimal,
+    format_time,
+    gettext,
+)
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -1191,6 +1198,16 @@ def recorded_later(occurred_at: str | None, recorded_at: str | None) -> bool:
     if occurred is None or recorded is None:
         return False
     return abs(recorded - occurred) >= dt.timedelta(minutes=1)
+
+
+def reversed_window_text() -> str:
+    """A time window whose start is later than its end, said with the fields' labels as the
+    forms show them (the time-travel page, the read log), not the API's from/to."""
+    return gettext(
+        "%(start)s is later than %(end)s: choose an earlier moment for %(start)s.",
+        start=gettext("From (WIB)"),
+        end=gettext("To (WIB)"),
+    )
 
 
 def number_text(value: int | float | None) -> str:

@@ -65,6 +65,7 @@ from app.messages import (
     moment_text,
     number_text,
     recorded_later,
+    reversed_window_text,
     role_label,
     rupiah,
     text,
@@ -2179,7 +2180,7 @@ def household_time_travel(household_id: str):
     start = _moment_arg("dari", "from", errors)
     end = _moment_arg("sampai", "to", errors)
     if start and end and start > end:
-        errors.setdefault("dari", []).append(message("from.after_to"))
+        errors.setdefault("dari", []).append(reversed_window_text())
     then = None
     if at is not None and not errors:
         found = time_travel.household_as_of(casework, household_id, at, mode)
@@ -2215,6 +2216,7 @@ def household_time_travel(household_id: str):
         "tt_errors": errors,
         "at_text": moment_text(rfc3339(at)) if at else "",
     }
-    if htmx_request.htmx:
-        return render_template("_time_travel_result.html", **context)
-    return render_template("time_travel.html", **context), 422 if errors else 200
+    status = 422 if errors else 200
+    if htmx_request.htmx:  # the whole form, its fields' errors beside them
+        return render_template("_time_travel.html", **context), status
+    return render_template("time_travel.html", **context), status

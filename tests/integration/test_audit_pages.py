@@ -176,3 +176,13 @@ def test_every_event_and_view_is_named_in_words(web, tokens, two_households):
         assert f">{raw}<" not in html  # neither a row nor an option of the filter
     status = web.test_client(user="sup1").get("/status").text
     assert "Tampilan: kelayakan" in status and "Proyeksi eligibility" not in status
+
+
+def test_a_reversed_window_on_the_read_log_is_said_with_the_forms_labels(web, tokens):
+    client = web.test_client(user="auditor")
+    query = {"dari": "2025-02-01T00:00", "sampai": "2025-01-01T00:00"}
+    page = client.get("/audit/log-baca", query_string=query).text
+    error = re.search(r'<small id="err-sampai" class="field-error">(.*?)</small>', page, re.S)
+    assert error, page
+    assert "Dari (WIB)" in error.group(1) and "Sampai (WIB)" in error.group(1)
+    assert "from lebih lambat" not in page
