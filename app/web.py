@@ -2217,6 +2217,6 @@ def household_time_travel(household_id: str):
         "at_text": moment_text(rfc3339(at)) if at else "",
     }
     status = 422 if errors else 200
-    if htmx_request.htmx:  # the whole form, its fields' errors beside them
-        return render_template("_time_travel.html", **context), status
+    if htmx_request.htmx:  # the result, and each field's error beside it (out of band)
+        return render_template("_time_travel_result.html", tt_oob=True, **context), status
     return render_template("time_travel.html", **context), status
