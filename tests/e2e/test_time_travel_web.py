@@ -75,10 +75,18 @@ def test_an_auditor_sees_the_family_as_it_was_and_what_changed(
     page.fill("#tt-sampai", "2025-07-01T12:00")
     page.click("#time-travel button[type=submit]")
     diff = page.locator("#time-travel section[aria-labelledby=tt-diff-title]")
-    expect(diff).to_contain_text(f"members.{HUSBAND['nik']}.status")
+    expect(diff).to_contain_text(f"{HUSBAND['name']} · Status")  # a label, not members.<NIK>
+    expect(diff).not_to_contain_text(HUSBAND["nik"])
     expect(diff.locator("tbody tr")).to_contain_text("Meninggal")
     page.locator("#time-travel").scroll_into_view_if_needed()
     screenshot(page, "household-time-travel")
+
+    # a reversed range: the error at the 'From' field, in the form's words
+    page.fill("#tt-dari", "2025-07-01T12:00")
+    page.fill("#tt-sampai", "2025-05-01T00:00")
+    page.click("#time-travel button[type=submit]")
+    expect(page.locator("#tt-dari-err")).to_contain_text("Sampai (WIB)")
+    expect(page.locator("#tt-dari-err")).not_to_contain_text("from lebih lambat")
 
     # as known in July 2025, nothing of this family had been recorded
     page.check("input[name=mode][value=known]")
