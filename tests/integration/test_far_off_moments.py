@@ -77,11 +77,13 @@ def test_the_last_moment_with_a_date_in_utc_and_wib_is_still_answered(admin, hou
 
 def field_error_shown(page: str, name: str, error: str) -> bool:
     """The field is marked invalid and described by an error that says `error`."""
-    field = re.search(rf'<input[^>]*name="{name}"[^>]*aria-describedby="([^"]+)"', page)
-    if not field or 'aria-invalid="true"' not in field.group(0):
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    field = tag and re.search(r'aria-describedby="([^"]+)"', tag.group(0))
+    if not field or 'aria-invalid="true"' not in tag.group(0):
         return False
-    described = re.search(rf'id="{field.group(1)}"[^>]*>([^<]*)<', page)
-    return bool(described) and str(escape(error)) in described.group(1)
+    described = re.search(rf'id="{field.group(1)}"[^>]*>(.*?)</small>', page, re.S)
+    said = re.sub(r"<[^>]+>", "", described.group(1)) if described else ""
+    return str(escape(error)) in said
 
 
 # the timeline's form fields -> the API parameter whose error they show
