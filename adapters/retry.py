@@ -11,6 +11,12 @@ is tried `attempts` times (forever when None), waiting 0.2 s, then twice as long
 time up to 5 s; after the last attempt its error is raised as it was. With a stop event,
 it gives up quietly (None) as soon as the event is set.
 
+`contended(attempts)`: an operation that lost a race with another writer (its optimistic
+save found the stream changed since it was read) is tried again at once, then after a short
+random wait (up to 5 ms, 10 ms, ... at most 0.2 s: writers that collided do not collide
+again in step), `attempts` times in all; then its error is raised as it was. Not logged:
+an expected race, not trouble.
+
 Only the kind of an error is logged, never its text: a database's message may quote
 the row it refused, which can hold personal data.
 
@@ -38,6 +44,7 @@ from tenacity import (
     stop_never,
     stop_when_event_set,
     wait_exponential,
+    wait_random_exponential,
 )
 
 log = logging.getLogger("casework.retry")
@@ -46,6 +53,8 @@ RECONNECT_FIRST_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 10.0
 TRANSIENT_FIRST_SECONDS = 0.2
 TRANSIENT_MAX_SECONDS = 5.0
+CONTENDED_FIRST_SECONDS = 0.0025
+CONTENDED_MAX_SECONDS = 0.2
 
 Errors = type[BaseException] | tuple[type[BaseException], ...]
 Sleep = Callable[[float], Any]
@@ -139,4 +148,19 @@ def transient(
         sleep=sleep or (stop.wait if stop is not None else time.sleep),
         before_sleep=None if what is None else _log_error_kind(logger, what),
         retry_error_callback=_quiet_when_stopped(stop),
+    )
+
+
+def contended(attempts: int, *, errors: Errors, sleep: Sleep | None = None) -> Retrying:
+    """Retry `errors` (a write that lost a race) up to `attempts` times in all, waiting a
+    random while up to 5 ms, then up to twice as long each time (at most 0.2 s); then the
+    last error is raised as it was."""
+    return Retrying(
+        retry=retry_if_exception_type(errors),
+        wait=wait_random_exponential(
+            multiplier=CONTENDED_FIRST_SECONDS, max=CONTENDED_MAX_SECONDS
+        ),
+        stop=stop_after_attempt(attempts),
+        sleep=sleep or time.sleep,
+        reraise=True,
     )

@@ -8,6 +8,7 @@ every blueprint under /api/v1 (app/api.py, app/privacy.py, app/subject_access.py
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +16,14 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 
+from adapters import retry
 from app.auth import TooManyFailures, Unauthenticated, api_actor, authorize
 from app.context import services
 from app.messages import message, translate
 from app.schemas import COMMANDS, Invalid, load
 from domain.application import Actor, Casework, Stored, make_meta
 from domain.approval import Forbidden
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Concurrent, Conflict, DomainError, NotFound
 from domain.household import derived_id
 
 STATUS_CODES = {
@@ -76,13 +78,31 @@ def stored_body(command: str, stored: Stored) -> dict[str, Any]:
     return body
 
 
+# How many times in all a command is carried out when another write to its stream keeps
+# landing between loading the stream and saving it (domain.errors.Concurrent).
+ATTEMPTS = 8
+
+
 def run_command(casework: Casework, name: str, payload: Any, actor: Actor, source: str) -> Outcome:
     """Validate a command with its schema, check the actor may give it, and carry it out (or
     keep it for a second person's approval). Raises Invalid or a DomainError (Forbidden: 403).
-    The one command path: the API and the web forms both call it."""
-    command = COMMANDS[name]
+    The one command path: the API and the web forms both call it.
+
+    When another write to the same stream is stored between loading it and saving (a
+    Concurrent conflict), the command is carried out again on the new state, from the
+    authorization on, every check of the domain with it (a pinned `expected_version` is then
+    stale and answered 409 naming it), at most ATTEMPTS times in all."""
     data = load(name, payload)
     meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
+    attempts = retry.contended(ATTEMPTS, errors=Concurrent)
+    return attempts(lambda: _carry_out(casework, name, copy.deepcopy(data), meta, actor))
+
+
+def _carry_out(
+    casework: Casework, name: str, data: dict[str, Any], meta: dict[str, Any], actor: Actor
+) -> Outcome:
+    """One attempt at a validated command (see run_command)."""
+    command = COMMANDS[name]
     try:
         authorize(casework, actor, name, data)
         if command.declaration.waits_for_approval(data):
@@ -98,7 +118,7 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
         return Outcome(201, stored_body(carried_out, stored), stored)
     except IntegrityError:
         # Another writer stored the same stream version first.
-        raise Conflict("expected_version", "version.stale") from None
+        raise Concurrent() from None
     except DomainError as error:
         field = command.domain_fields.get(error.field, error.field)
         if field == error.field or getattr(error, "reasons", None):

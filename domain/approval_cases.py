@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.approval import PendingChange, PendingIndex
-from domain.errors import Conflict, DomainError, NotFound, RulesFailed
+from domain.errors import Concurrent, Conflict, DomainError, NotFound, RulesFailed
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
@@ -34,7 +34,7 @@ class ApprovalCases(UseCases):
                 return self._save(pending, [index])
             except Conflict:
                 continue  # another request updated the queue first: retry on the new version
-        raise Conflict("expected_version", "version.stale")
+        raise Concurrent()
 
     def approve_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
         """Carry out the change as the maker's, approved by this supervisor; answers what the

@@ -18,6 +18,16 @@ class Conflict(DomainError):
     """A unique value is taken or the expected version is stale (answered as 409)."""
 
 
+class Concurrent(Conflict):
+    """Another write to the same stream was stored between loading it and saving: the
+    command's `expected_version` is not at fault (it may have sent none). The command path
+    carries such a command out again on the new state (`app.command_path.run_command`); once
+    its attempts are spent it is answered 409 `version.stale` like a stale version."""
+
+    def __init__(self, field: str = "expected_version", code: str = "version.stale") -> None:
+        super().__init__(field, code)
+
+
 class NotFound(DomainError):
     """No such stream (answered as 404)."""
 

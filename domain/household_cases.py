@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
 from domain.eligibility_rules import check_grant
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Concurrent, Conflict, DomainError, NotFound
 from domain.homeless import ProvisionalPerson
 from domain.household import (
     Household,
@@ -171,7 +171,7 @@ class HouseholdCases(UseCases):
             return self._save(aggregate, claims or [], unique_field="expected_version")
         except Conflict as conflict:
             if conflict.field == "expected_version":
-                raise Conflict("expected_version", "version.stale") from None
+                raise Concurrent() from None
             raise
 
     # ---- membership ----------------------------------------------------------------------
@@ -348,7 +348,7 @@ class HouseholdCases(UseCases):
         except Conflict as conflict:
             if conflict.code == "kk.taken":
                 raise Conflict("new_kk_number", "kk.taken") from None
-            raise Conflict("expected_version", "version.stale") from None
+            raise Concurrent() from None
 
     # ---- identity ------------------------------------------------------------------------
 

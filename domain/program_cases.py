@@ -6,7 +6,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Concurrent, Conflict, DomainError, NotFound
 from domain.program import (
     DEFAULT_RULES,
     FUNDINGS,
@@ -72,7 +72,7 @@ class ProgramCases(UseCases):
             # Someone defined this code, or another program, at the same moment.
             if self._find_program(code) is not None:
                 raise Conflict("code", "program.exists") from None
-            raise Conflict("expected_version", "version.stale") from None
+            raise Concurrent() from None
 
     def change_program_rules(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """A new version of the rules; fields left out keep their current value."""

@@ -21,7 +21,7 @@ from eventsourcing.application import (
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.city import WIB
-from domain.errors import Conflict, DomainError
+from domain.errors import Concurrent, Conflict, DomainError
 from domain.household import KkIndex
 from domain.identity import nik_problems
 from domain.personal_data import PersonalDataCodec
@@ -346,6 +346,8 @@ class UseCases(Application):
         )
 
     def _explain_conflict(self, claims: list, unique_field: str) -> Conflict:
+        """Why a save failed: a claim taken (kk.taken, nik.taken), or else another write to
+        one of the streams saved (Concurrent: the command may run again on the new state)."""
         for claim in claims:
             try:
                 self.repository.get(claim.id)
@@ -354,4 +356,4 @@ class UseCases(Application):
             if isinstance(claim, KkIndex):
                 return Conflict("kk_number", "kk.taken")
             return Conflict(unique_field, "nik.taken")
-        return Conflict("expected_version", "version.stale")
+        return Concurrent()  # nothing claimed is taken: another write to the stream came first
