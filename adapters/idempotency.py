@@ -4,7 +4,9 @@ Keys live in the store database, per caller: (actor_id, key). The first request 
 key with a 'pending' row before it runs, so a duplicate arriving meanwhile is told to wait
 (409 idempotency.in_progress); the answer is kept once known. A repeat with the same request
 gets the kept status and body byte for byte; the same key with another request is refused
-(422 idempotency.key_reused).
+(422 idempotency.key_reused). An answer that depends on the moment, a version conflict (409
+version.stale: another write came first), is not kept: the key is released, and the same
+request sent again with it runs again (app/api.py).
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def keep(store: Database, actor_id: str, key: str, status: int, body: str) -> No
 
 
 def release(store: Database, actor_id: str, key: str) -> None:
-    """Forget a pending key whose request failed unexpectedly, so a retry can run."""
+    """Forget a pending key whose request failed unexpectedly, or whose answer is not to be
+    kept (a version conflict), so a retry can run."""
     with store.transaction() as cursor:
         cursor.execute(
             "DELETE FROM casework_idempotency"

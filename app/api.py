@@ -66,7 +66,7 @@ from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import today
-from domain.errors import DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound
 from domain.identity import nik_problems
 from projections import eligibility, program_views
 from projections.beneficiaries import beneficiaries
@@ -167,16 +167,19 @@ def json_body() -> Any:
     return payload
 
 
-def _answer(name: str, payload: dict[str, Any], actor: Actor) -> tuple[int, str]:
-    """(status, JSON body) of one command request."""
+def _answer(name: str, payload: dict[str, Any], actor: Actor) -> tuple[int, str, bool]:
+    """(status, JSON body, whether it is final) of one command request. A version conflict
+    (409 version.stale: another write to the stream came first) is not final: the same
+    request sent again may be carried out, so it is not kept under an Idempotency-Key."""
     try:
         outcome = run_command(services().casework, name, payload, actor, "api")
     except Invalid as invalid:
-        return 422, _dump(errors_body(invalid.codes))
+        return 422, _dump(errors_body(invalid.codes)), True
     except DomainError as error:
-        return domain_status(error), _dump(domain_error_body(error))
+        final = not (isinstance(error, Conflict) and error.code == "version.stale")
+        return domain_status(error), _dump(domain_error_body(error)), final
     log.info("%s answered %s (stream %s)", name, outcome.status, outcome.stream_id)
-    return outcome.status, _dump(outcome.body)
+    return outcome.status, _dump(outcome.body), True
 
 
 @bp.post("/commands/<name>")
@@ -192,7 +195,8 @@ def command(name: str):
         return error_response(400, "body", "field.object")
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        return _json(*_answer(name, payload, actor))
+        status, body, _ = _answer(name, payload, actor)
+        return _json(status, body)
     if len(key) > idempotency.MAX_KEY_LENGTH:
         return error_response(422, "idempotency_key", "idempotency.key_invalid")
     store = services().store
@@ -207,11 +211,14 @@ def command(name: str):
         response.headers["Idempotent-Replayed"] = "true"
         return response
     try:
-        status, body = _answer(name, payload, actor)
+        status, body, final = _answer(name, payload, actor)
     except BaseException:
         idempotency.release(store, actor.id, key)
         raise
-    idempotency.keep(store, actor.id, key, status, body)
+    if final:
+        idempotency.keep(store, actor.id, key, status, body)
+    else:  # a lost race: a retry with this key runs the command again
+        idempotency.release(store, actor.id, key)
     return _json(status, body)
 
 

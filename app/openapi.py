@@ -218,7 +218,8 @@ _IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
     "description": "a repeat with the same key and body answers exactly as the first request, "
     "storing nothing more; the same key with another body is 422 idempotency.key_reused; "
-    "while the first is still running, 409 idempotency.in_progress",
+    "while the first is still running, 409 idempotency.in_progress. A 409 version.stale is "
+    "not kept: the same request with the same key runs again",
 }
 
 

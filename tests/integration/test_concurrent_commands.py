@@ -201,3 +201,51 @@ def test_two_supervisors_approving_the_same_change_at_once_one_wins(web, tokens,
     assert household.members[relative(1)["nik"]]["status"] == "moved_out"
     removed = [e for e in casework.events.get(household.id) if type(e).__name__ == "MemberRemoved"]
     assert len(removed) == 1
+
+
+def test_a_lost_race_is_not_kept_under_its_idempotency_key(web, admin_token, monkeypatch):
+    client = authorized_client(web, admin_token)
+    household_id = register(client)
+    monkeypatch.setattr("app.command_path.ATTEMPTS", 1)  # the race is lost for good
+    loads_in_step(monkeypatch, 2)
+    keys = [{"Idempotency-Key": f"add-{n}"} for n in (1, 2)]
+
+    answers = race(
+        web, admin_token, [("AddMember", add(household_id, n), keys[n - 1]) for n in (1, 2)]
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    n = next(i for i, a in enumerate(answers, start=1) if a.status_code == 409)
+    assert answers[n - 1].json["codes"] == {"expected_version": ["version.stale"]}
+    # the same request again, with its key: carried out now, not the kept 409
+    again = client.post("/api/v1/commands/AddMember", json=add(household_id, n), headers=keys[n - 1])
+    assert again.status_code == 201, again.json
+    assert "Idempotent-Replayed" not in again.headers
+    replayed = client.post(
+        "/api/v1/commands/AddMember", json=add(household_id, n), headers=keys[n - 1]
+    )
+    assert (replayed.status_code, replayed.data) == (201, again.data)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    reused = client.post(
+        "/api/v1/commands/AddMember", json=add(household_id, 9), headers=keys[n - 1]
+    )
+    assert reused.status_code == 422
+    assert reused.json["codes"] == {"idempotency_key": ["idempotency.key_reused"]}
+    household = web.extensions["casework"].casework.get_household(household_id)
+    assert household.version == 3 and len(household.members) == 3
+
+
+def test_parallel_requests_each_with_its_key_are_all_carried_out_once(web, admin_token):
+    client = authorized_client(web, admin_token)
+    household_id = register(client)
+    requests = [
+        ("AddMember", add(household_id, n), {"Idempotency-Key": f"k-{n}"}) for n in range(1, 11)
+    ]
+
+    answers = race(web, admin_token, requests)
+
+    assert [a.status_code for a in answers] == [201] * 10, [a.json for a in answers]
+    repeats = race(web, admin_token, requests)
+    assert [(r.status_code, r.data) for r in repeats] == [(201, a.data) for a in answers]
+    household = web.extensions["casework"].casework.get_household(household_id)
+    assert household.version == 11 and len(household.members) == 11
