@@ -95,6 +95,12 @@ ERRORS: dict[str, LazyString] = {
         "Someone else changed this household just now. Reload the page, check the change, "
         "then try again."
     ),
+    # a command form whose household changed after it was opened (app/web.py)
+    "form.household_changed": _l(
+        "Someone else changed this household after this form was opened. What you entered is "
+        "kept: check the household page, then save again to apply it to the household as it "
+        "is now."
+    ),
     "household.not_found": _l("No such household. Check the link or use the search page."),
     "relationship.unknown": _l("Choose the relationship to the head of the family from the list."),
     # Schema (app/schemas.py)

@@ -1383,7 +1383,8 @@ def _command_context(
         "values": values,
         "errors": errors,
         "other_errors": other_errors,
-        "open_shared": any(values.get(f.name) for f in shared)
+        # a version the form filled in itself opens nothing (see _pin_version)
+        "open_shared": any(values.get(f.name) for f in shared if f.name != "expected_version")
         or any(f.name in errors for f in shared),
         "household_id": household_id if _is_uuid(household_id) else None,
         # the field whose change reloads the form's lists (the person's benefits)
@@ -1398,6 +1399,31 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _pins_version(name: str) -> bool:
+    """Whether the form of this command, opened for a household, carries the household's
+    version as `expected_version`, so that a save made after someone else changed it is 409
+    instead of silently overwriting: yes for a change carried out at once, not for one that
+    waits for a supervisor's approval (it is decided on the household as it is then)."""
+    declaration = COMMANDS[name].declaration
+    return (
+        "household_id" in declaration.fields
+        and not declaration.needs_approval
+        and declaration.approval_when is None
+    )
+
+
+def _pin_version(name: str, values: Any) -> None:
+    """Fill in `expected_version` with the version of the household the form is about (the
+    store's, as its lists are), when the command pins it (`_pins_version`)."""
+    household_id = values.get("household_id", "")
+    if not _pins_version(name) or not _is_uuid(household_id):
+        return
+    try:
+        values["expected_version"] = str(services().casework.get_household(household_id).version)
+    except NotFound:
+        pass  # the form says so when sent
 
 
 @bp.get("/perintah")
@@ -1438,6 +1464,8 @@ def command_page(name: str):
     area = read_policy.area_of(request.endpoint, current_actor().role)
     if area is read_policy.Area.KELURAHAN and _is_uuid(household_id):
         require_household_area(household_id)  # a form about a household elsewhere
+    if not values.get("expected_version"):
+        _pin_version(name, values)
     return render_template("command.html", active="commands", **_command_context(name, values, {}))
 
 
@@ -1457,6 +1485,15 @@ def command_submit(name: str):
         body = domain_error_body(error)  # a grant's failing rules: every one, worded
         codes, messages = body["codes"], body["errors"]
         status = domain_status(error)
+        if error.code == "version.stale" and _pins_version(name):
+            # changed since the form was opened: said above the form, what was typed kept,
+            # the version now current filled in for a save made knowingly
+            codes = {"form": ["form.household_changed"]}
+            messages = translate(codes)
+            values = request.form.copy()
+            _pin_version(name, values)
+            context = _command_context(name, values, codes, messages)
+            return render_template("command.html", active="commands", **context), status
     else:
         flash(_success_text(name, outcome), "success")
         if outcome.status == 202:

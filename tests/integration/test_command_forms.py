@@ -85,3 +85,60 @@ def test_the_moment_it_happened_is_taken_as_wib(web):
     occurred = [e for e in events if e.originator_version == 2]
     assert occurred, "the note was stored"
     assert b"2025-06-01T03:30:00.000000Z" in occurred[0].state
+
+
+def input_value(page: str, name: str) -> str | None:
+    found = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
+    if found is None:
+        return None
+    value = re.search(r'value="([^"]*)"', found.group(0))
+    return value.group(1) if value else None
+
+
+def relocation(page: str, address: str) -> dict[str, str]:
+    return {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "household_id": input_value(page, "household_id"),
+        "expected_version": input_value(page, "expected_version"),
+        "kecamatan": "Telanaipura",
+        "kelurahan": "Simpang IV Sipin",
+        "address": address,
+        "rt": "007",
+        "rw": "002",
+        "moved_on": "2025-04-21",
+    }
+
+
+def test_a_form_opened_for_a_household_carries_its_version_and_a_later_save_is_409(web):
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    first, second = web.test_client(user="sup1"), web.test_client(user="sup2")
+    url = f"/perintah/RelocateHousehold?household_id={household_id}&lang=en"  # kept for the session
+    first_page, second_page = first.get(url).text, second.get(url).text
+    assert input_value(first_page, "expected_version") == "1"
+    assert input_value(second_page, "expected_version") == "1"
+
+    saved = first.post("/perintah/RelocateHousehold", data=relocation(first_page, "Jl. Satu 1"))
+    assert saved.status_code in (200, 303), saved.status_code
+    late = second.post("/perintah/RelocateHousehold", data=relocation(second_page, "Jl. Dua 2"))
+
+    assert late.status_code == 409
+    assert "Someone else changed this household after this form was opened" in late.text
+    assert input_value(late.text, "address") == "Jl. Dua 2"  # what they typed is kept
+    assert input_value(late.text, "expected_version") == "2"  # the version now shown
+    household = casework.get_household(household_id)
+    assert household.version == 2 and household.address == "Jl. Satu 1"
+    # having looked, they save again: applied on the new state
+    again = second.post("/perintah/RelocateHousehold", data=relocation(late.text, "Jl. Dua 2"))
+    assert again.status_code in (200, 303), again.status_code
+    assert casework.get_household(household_id).address == "Jl. Dua 2"
+
+
+def test_a_form_for_a_change_waiting_for_approval_pins_no_version(web):
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    page = web.test_client().get(f"/perintah/RemoveMember?household_id={household_id}").text
+    # the supervisor decides on the household as it is then: no version kept with the request
+    assert input_value(page, "expected_version") == ""
+    page = web.test_client().get("/perintah/RelocateHousehold").text
+    assert input_value(page, "expected_version") == ""
