@@ -54,6 +54,32 @@ class StoredSchema(_Answer):
     event_ids = fields.List(fields.UUID(), required=True)
 
 
+class RefusedSchema(_Answer):
+    """ApproveChange only: the change could no longer be carried out (a program's rule fails on
+    today's facts, or what it was made for is gone), so it was closed as refused; the refusal
+    (ChangeRefused) is what was stored, on the approval's stream."""
+
+    approval_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["refused"]))
+    stream_id = fields.UUID(required=True, metadata={"description": "the approval's stream"})
+    version = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    event_ids = fields.List(fields.UUID(), required=True)
+    errors = fields.Dict(
+        required=True,
+        metadata={"description": "approval_id: approval.refused, then each reason on its field"},
+    )
+    codes = fields.Dict(required=True)
+    reasons = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "a program rule's {rule, rule_version, code, detail} or the "
+            "command's own check {field, code, detail}"
+        },
+    )
+
+
 class PendingSchema(_Answer):
     """The command is kept until a supervisor other than the caller approves or rejects it."""
 
@@ -580,8 +606,8 @@ class ApprovalSchema(_Answer):
     reasons = fields.List(
         fields.Dict(),
         metadata={
-            "description": "status refused: the program rules that failed at approval, each "
-            "{rule, rule_version, code, detail}"
+            "description": "status refused: what failed at approval, each a program rule's "
+            "{rule, rule_version, code, detail} or the command's own check {field, code, detail}"
         },
     )
 

@@ -23,7 +23,7 @@ from app.messages import message, translate
 from app.schemas import COMMANDS, Invalid, load
 from domain.application import Actor, Casework, Stored, make_meta
 from domain.approval import Forbidden
-from domain.errors import Concurrent, Conflict, DomainError, NotFound
+from domain.errors import Concurrent, Conflict, DomainError, NotFound, Refused
 from domain.household import derived_id
 
 STATUS_CODES = {
@@ -133,7 +133,25 @@ def errors_body(codes: dict[str, list[str]]) -> dict[str, Any]:
 
 def domain_error_body(error: DomainError) -> dict[str, Any]:
     """The answer to a refused command; a grant refused by its program's rules
-    (RulesFailed) names every failing rule, with its version and what it found."""
+    (RulesFailed) names every failing rule, with its version and what it found. A change
+    closed as refused at approval (Refused) answers the approval's status, the refusal stored
+    and its reasons: `approval.refused` on approval_id, then each reason on its field (a
+    program rule's on `program`)."""
+    if isinstance(error, Refused):
+        codes: dict[str, list[str]] = {error.field: [error.code]}
+        errors = {error.field: [message(error.code)]}
+        for reason in error.reasons:
+            field = reason.get("field", "program")
+            codes.setdefault(field, []).append(reason["code"])
+            errors.setdefault(field, []).append(message(reason["code"], reason.get("detail")))
+        return {
+            "approval_id": error.stored.stream_id,
+            "status": "refused",
+            **stored_body("RejectChange", error.stored),
+            "errors": errors,
+            "codes": codes,
+            "reasons": error.reasons,
+        }
     reasons = getattr(error, "reasons", None)
     if not reasons:
         return errors_body({error.field: [error.code]})
@@ -152,6 +170,8 @@ def error_response(
 
 
 def domain_status(error: DomainError) -> int:
+    if isinstance(error, Refused):
+        return 200  # decided: the change was closed as refused (stored), not carried out
     if isinstance(error, Forbidden):
         return 403
     if isinstance(error, NotFound):

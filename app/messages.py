@@ -488,6 +488,15 @@ ERRORS: dict[str, LazyString] = {
     "approval.decided": _l(
         "This request was already decided (approved or rejected). Reload the approvals list."
     ),
+    "approval.refused": _l(
+        "This change can no longer be carried out on the household as it is now, so the "
+        "request was closed as refused; the reasons are kept with it. Ask for a new change if "
+        "one is still needed."
+    ),
+    "approval.outdated": _l(
+        "This request was made on an older state of the household, which has changed since, "
+        "so it cannot be approved. Reject it, or ask the requester to request it again."
+    ),
     "approval.self": _l("You cannot decide your own request. Ask another supervisor."),
     "approval.supervisor_only": _l(
         "Only a supervisor can approve or reject a change. Sign in as a supervisor or ask one "

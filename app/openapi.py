@@ -248,7 +248,13 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
             "201": _json(
                 "the approved command was carried out: answered as that command",
                 answers.StoredSchema,
-            )
+            ),
+            "200": _json(
+                "decided, not carried out: the command can no longer apply (a program's rule "
+                "fails on today's facts, or what it was made for is gone), so the change was "
+                "closed as refused with its reasons (ChangeRefused stored on the approval)",
+                answers.RefusedSchema,
+            ),
         }
     else:
         answered = {"201": _json("stored", answers.stored_schema(name))}
@@ -274,7 +280,9 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
             "404": _error("no such stream"),
             "409": _error(
                 "expected_version is stale, a unique value (NIK, KK) is taken, or a request "
-                "with the same Idempotency-Key is still running"
+                "with the same Idempotency-Key is still running; ApproveChange: the change was "
+                "already decided (approval.decided), or was made on a version of the household "
+                "it has since left (approval.outdated: reject it or request it again)"
             ),
             "413": _error("the body is larger than 1 MiB"),
             "415": _NOT_JSON,

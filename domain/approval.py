@@ -18,6 +18,8 @@ APPROVER_ROLE = "supervisor"
 ERROR_CODES = (
     "approval.not_found",
     "approval.decided",
+    "approval.refused",
+    "approval.outdated",
     "approval.self",
     "approval.supervisor_only",
     "approval.command_unknown",
@@ -55,7 +57,7 @@ class PendingChange(Aggregate):
         self.status = "pending"
         self.decided_by: dict[str, Any] | None = None
         self.note: str | None = None
-        self.reasons: list[dict[str, Any]] = []  # refused: the rules that failed at approval
+        self.reasons: list[dict[str, Any]] = []  # refused: the checks that failed at approval
 
     @property
     def requester(self) -> dict[str, Any]:
@@ -106,8 +108,9 @@ class PendingChange(Aggregate):
         self.reason_code = reason_code
 
     def refuse(self, reasons: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-        """At approval the program's rules, run again on the facts of that moment, failed:
-        the change is closed as refused with their reasons (it leaves the queue)."""
+        """At approval the command, run again on the facts of that moment, failed (a program's
+        rules, or its own checks: what it was made for is gone): the change is closed as
+        refused with the reasons (it leaves the queue)."""
         self.check_decider(meta)
         self._refused(meta["actor"], reasons, meta)
 

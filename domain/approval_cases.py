@@ -10,8 +10,8 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain.approval import PendingChange, PendingIndex
-from domain.errors import Concurrent, Conflict, DomainError, NotFound, RulesFailed
+from domain.approval import Forbidden, PendingChange, PendingIndex
+from domain.errors import Concurrent, Conflict, DomainError, NotFound, Refused, RulesFailed
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
@@ -38,7 +38,13 @@ class ApprovalCases(UseCases):
 
     def approve_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
         """Carry out the change as the maker's, approved by this supervisor; answers what the
-        command answers. If the command fails, the change stays pending."""
+        command answers. When the command can no longer be carried out on the facts of this
+        moment (a program's rules fail, or its own checks: a member already removed...), the
+        change is closed as refused with the reasons and Refused is raised. When the maker
+        pinned an `expected_version` the household has since left, the change cannot be
+        approved (409 approval.outdated) and stays pending, for a supervisor to reject it or the
+        maker to ask again. A concurrent write (Concurrent) leaves it pending: the command path
+        tries again."""
         pending = self.get_pending_change(cmd["approval_id"])
         self._check_expected_version(pending, cmd.get("expected_version"))
         pending.approve(cmd.get("note"), meta)
@@ -51,11 +57,19 @@ class ApprovalCases(UseCases):
         try:
             result = self.execute(pending.command, copy.deepcopy(pending.cmd), executed_meta)
             unsaved = _RIDERS.get()
-        except RulesFailed as failed:
+        except (Concurrent, Forbidden):
+            raise
+        except DomainError as failed:
             _RIDERS.reset(token)
             token = None
-            self._refuse(pending.id, failed.reasons, meta)
-            raise
+            if _pinned_stale(failed, pending):
+                raise Conflict("approval_id", "approval.outdated") from None
+            if isinstance(failed, RulesFailed):
+                reasons = failed.reasons
+            else:
+                reasons = [{"field": failed.field, "code": failed.code, "detail": {}}]
+            stored = self._refuse(pending.id, reasons, meta)
+            raise Refused(reasons, stored) from None
         finally:
             if token is not None:
                 _RIDERS.reset(token)
@@ -70,16 +84,17 @@ class ApprovalCases(UseCases):
 
     def _refuse(
         self, approval_id: uuid.UUID, reasons: list[dict[str, Any]], meta: dict[str, Any]
-    ) -> None:
-        """Close the change as refused (ChangeRefused with the failing rules): never left
-        pending once its rules fail at approval."""
+    ) -> Stored:
+        """Close the change as refused (ChangeRefused with the reasons): never left pending
+        once it can no longer be carried out at approval."""
         pending = self.get_pending_change(approval_id)
         pending.refuse(reasons, meta)
         try:
-            self.save(pending)
-        except IntegrityError:
+            stored = self._save(pending, [])
+        except Conflict:
             raise Conflict("approval_id", "approval.decided") from None
         self._close_pending(pending.id, meta)
+        return stored
 
     # The stream each command that needs approval names, checked when it is asked for.
     def check_request(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -175,3 +190,14 @@ class ApprovalCases(UseCases):
                 return
             except IntegrityError:
                 continue
+
+
+def _pinned_stale(failed: DomainError, pending: PendingChange) -> bool:
+    """Whether the command failed because the maker pinned an `expected_version` that the
+    stream has left (a Conflict, not a lost race: that is Concurrent)."""
+    return (
+        isinstance(failed, Conflict)
+        and not isinstance(failed, Concurrent)
+        and failed.code == "version.stale"
+        and pending.cmd.get("expected_version") is not None
+    )

@@ -41,3 +41,18 @@ class RulesFailed(DomainError):
     def __init__(self, reasons: list[dict]) -> None:
         super().__init__("program", reasons[0]["code"])
         self.reasons = reasons
+
+
+class Refused(DomainError):
+    """A change waiting for approval could no longer be carried out when a supervisor approved
+    it (a program's rule fails on the facts of that moment, or what it was made for is gone:
+    a member already removed, a benefit ended): it was closed as refused with these reasons
+    (ChangeRefused stored: `stored`) and leaves the queue. Answered 200 with status refused.
+
+    `reasons`: one dict per failing check, a program rule's `{"rule", "rule_version", "code",
+    "detail"}` or a command's own `{"field", "code", "detail"}`; never personal data."""
+
+    def __init__(self, reasons: list[dict], stored: object) -> None:
+        super().__init__("approval_id", "approval.refused")
+        self.reasons = reasons
+        self.stored = stored

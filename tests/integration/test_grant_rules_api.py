@@ -95,8 +95,13 @@ def test_a_grant_whose_rules_fail_by_approval_is_refused_and_leaves_the_queue(cl
 
     decided = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
 
-    assert decided.status_code == 422
-    assert decided.json["codes"] == {"program": ["rules.desil_too_high"]}
+    # decided as refused (stored): 200, not 422, which means nothing was stored
+    assert decided.status_code == 200
+    assert decided.json["status"] == "refused"
+    assert decided.json["codes"] == {
+        "approval_id": ["approval.refused"],
+        "program": ["rules.desil_too_high"],
+    }
     assert "7" in decided.json["errors"]["program"][0]
     queue = client.get("/api/v1/approvals", headers=bearer(tokens["sup2"])).json["approvals"]
     assert queue == []

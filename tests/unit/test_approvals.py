@@ -4,7 +4,7 @@ import pytest
 
 from domain.application import Actor, make_meta
 from domain.approval import Forbidden
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Conflict, DomainError, NotFound, Refused
 from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
@@ -101,13 +101,17 @@ def test_a_registration_runs_through_maker_checker(app):
     assert str(app.household_id_for_nik(HEAD["nik"])) == stored.stream_id
 
 
-def test_a_failing_change_stays_pending_and_the_error_propagates(app):
+def test_a_change_failing_at_approval_is_closed_as_refused_with_its_reason(app):
+    # It stayed pending for ever before: approving it again could only fail again.
     approval_id = request(app, cmd={**change_rules(), "effective_from": "2024-01-01"})
-    with pytest.raises(DomainError) as invalid:
+    with pytest.raises(Refused) as refused:
         app.approve_change(decision(approval_id), make_meta(CHECKER, "ui"))
-    assert invalid.value.code == "rules.effective_from_before_previous"
-    assert app.get_pending_change(approval_id).status == "pending"
-    assert [str(p.id) for p in app.pending_approvals()] == [approval_id]
+    reason = {"field": "effective_from", "code": "rules.effective_from_before_previous"}
+    assert [{k: r[k] for k in reason} for r in refused.value.reasons] == [reason]
+    change = app.get_pending_change(approval_id)
+    assert change.status == "refused" and change.reasons == refused.value.reasons
+    assert app.pending_approvals() == []
+    assert app.get_program("KJB").version == 1
 
 
 def test_a_supervisor_cannot_approve_their_own_request(app):

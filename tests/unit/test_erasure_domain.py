@@ -6,7 +6,7 @@ import pytest
 
 from adapters.codec import ERASED, ERASED_ID
 from domain.application import Actor, make_meta
-from domain.errors import DomainError
+from domain.errors import DomainError, Refused
 from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
@@ -189,6 +189,7 @@ def test_erasing_twice_or_an_unknown_person_is_refused(app, household_id):
     approval_id = request_erasure(app, household_id)
     app.approve_change({"approval_id": approval_id, "note": "ok"}, make_meta(CHECKER, "ui"))
     again = request_erasure(app, household_id)
-    with pytest.raises(DomainError, match="member.not_found"):  # her NIK finds no one now
+    with pytest.raises(Refused) as refused:  # her NIK finds no one now
         app.approve_change({"approval_id": again, "note": "ok"}, make_meta(CHECKER, "ui"))
-    assert app.get_pending_change(again).status == "pending"
+    assert [r["code"] for r in refused.value.reasons] == ["member.not_found"]
+    assert app.get_pending_change(again).status == "refused"  # closed, not pending for ever

@@ -13,7 +13,7 @@ from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from domain.catalog import SEED_PROGRAMS, seed_catalog
 from domain.eligibility_rules import add_months, months_between
-from domain.errors import NotFound, RulesFailed
+from domain.errors import NotFound, Refused, RulesFailed
 
 REGION = "157101"
 MAKER = Actor(id="rina", role="supervisor")
@@ -304,7 +304,7 @@ def test_a_request_whose_rules_fail_at_approval_is_closed_as_refused(app, family
     approval_id = ask(app, "GrantBenefit", grant_cmd(family, WIFE, "PKH"))
     assess(app, family, 8, period="2025-Q3")  # the new DTSEN quarter, before the approval
 
-    with pytest.raises(RulesFailed) as failed:
+    with pytest.raises(Refused) as failed:  # closed as refused: stored, answered 200
         app.approve_change({"approval_id": approval_id, "note": "ok"}, meta(CHECKER))
 
     assert rules_of(failed.value.reasons) == ["max_desil"]
@@ -320,7 +320,7 @@ def test_two_requests_for_the_same_benefit_the_second_is_refused_at_approval(app
     first = ask(app, "GrantBenefit", grant_cmd(family, SON, "PBI-JK"))
     second = ask(app, "GrantBenefit", grant_cmd(family, SON, "PBI-JK", start="2026-06-01"))
     app.approve_change({"approval_id": first, "note": "ok"}, meta(CHECKER))
-    with pytest.raises(RulesFailed):
+    with pytest.raises(Refused):
         app.approve_change({"approval_id": second, "note": "ok"}, meta(CHECKER))
     assert app.get_pending_change(second).status == "refused"
     assert len(app.get_household(family).benefits) == 1

@@ -11,7 +11,7 @@ from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from domain.catalog import SEED_PROGRAMS, seed_catalog
 from domain.commands import COMMANDS
-from domain.errors import DomainError, NotFound, RulesFailed
+from domain.errors import DomainError, NotFound, Refused, RulesFailed
 from domain.program import DEFAULT_RULES, normalize_rules
 
 REGION = "157101"
@@ -253,7 +253,7 @@ def test_the_grant_is_checked_at_request_and_refused_at_approval_when_it_now_fai
         },
         meta(),
     )
-    with pytest.raises(RulesFailed):
+    with pytest.raises(Refused):
         approve(app, approval_id)
     assert app.get_pending_change(approval_id).status == "refused"
     assert app.get_provisional_person(person_id).benefits == {}

@@ -1,0 +1,129 @@
+"""What approving answers when the change can no longer be carried out, over HTTP on SQLite and
+PostgreSQL: closed as refused with its reasons (200, status refused, ChangeRefused stored), or,
+made on a version the household has left, 409 approval.outdated and still open to a rejection."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import bearer
+
+pytestmark = pytest.mark.integration
+
+HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
+HUSBAND = {"nik": "1571011004820002", "name": "Budi Santoso", "birth_date": "1982-04-10", "sex": "M"}
+HOUSEHOLD = {
+    "kk_number": "1571010101200003",
+    "kecamatan": "Telanaipura",
+    "kelurahan": "Simpang IV Sipin",
+    "address": "Jl. Kapten Pattimura No. 5",
+    "rt": "007",
+    "rw": "002",
+    "head": HEAD,
+}
+
+
+@pytest.fixture
+def client(web):
+    return web.test_client()
+
+
+def post(client, command: str, body: dict, token: str):
+    return client.post(f"/api/v1/commands/{command}", json=body, headers=bearer(token))
+
+
+def family(client, tokens) -> str:
+    registered = post(client, "RegisterHousehold", HOUSEHOLD, tokens["admin"])
+    household_id = registered.json["stream_id"]
+    added = post(
+        client,
+        "AddMember",
+        {"household_id": household_id, "person": HUSBAND, "relationship": "suami"},
+        tokens["admin"],
+    )
+    assert added.status_code == 201, added.json
+    return household_id
+
+
+def removal(household_id: str, **more) -> dict:
+    return {
+        "household_id": household_id,
+        "nik": HUSBAND["nik"],
+        "kind": "moved_out",
+        "effective_date": "2025-04-21",
+        **more,
+    }
+
+
+def ask(client, body: dict, token: str) -> str:
+    asked = post(client, "RemoveMember", body, token)
+    assert asked.status_code == 202, asked.json
+    return asked.json["approval_id"]
+
+
+def approval(client, approval_id: str, token: str) -> dict:
+    return client.get(f"/api/v1/approvals/{approval_id}", headers=bearer(token)).json
+
+
+def queue(client, token: str) -> list[str]:
+    answer = client.get("/api/v1/approvals", headers=bearer(token)).json["approvals"]
+    return [a["approval_id"] for a in answer]
+
+
+def test_approving_a_change_that_can_no_longer_apply_closes_it_as_refused(client, web, tokens):
+    household_id = family(client, tokens)
+    first = ask(client, removal(household_id), tokens["sup1"])
+    second = ask(client, removal(household_id), tokens["sup1"])
+    assert post(client, "ApproveChange", {"approval_id": first}, tokens["sup2"]).status_code == 201
+
+    decided = post(client, "ApproveChange", {"approval_id": second}, tokens["sup2"])
+
+    # the approval was decided (refused) and stored, the household left as it was
+    assert decided.status_code == 200, decided.json
+    assert decided.json["status"] == "refused" and decided.json["approval_id"] == second
+    assert decided.json["codes"] == {
+        "approval_id": ["approval.refused"],
+        "nik": ["member.already_removed"],
+    }
+    assert decided.json["stream_id"] == second and decided.json["version"] == 2
+    assert HUSBAND["nik"] not in decided.get_data(as_text=True)
+    change = approval(client, second, tokens["sup1"])
+    assert change["status"] == "refused"
+    assert [(r["field"], r["code"]) for r in change["reasons"]] == [
+        ("nik", "member.already_removed")
+    ]
+    trail = client.get(
+        f"/api/v1/approvals/{second}/history", headers=bearer(tokens["sup1"])
+    ).json["events"]
+    assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRefused"]
+    assert second not in queue(client, tokens["sup2"])
+    casework = web.extensions["casework"].casework
+    events = [type(e).__name__ for e in casework.events.get(casework.get_household(household_id).id)]
+    assert events.count("MemberRemoved") == 1
+    again = post(client, "ApproveChange", {"approval_id": second}, tokens["sup2"])
+    assert again.status_code == 409
+    assert again.json["codes"] == {"approval_id": ["approval.decided"]}
+
+
+def test_a_change_pinned_to_a_version_the_household_left_is_outdated_and_can_be_rejected(
+    client, tokens
+):
+    household_id = family(client, tokens)
+    pinned = ask(client, removal(household_id, expected_version=2), tokens["sup1"])
+    note = {"household_id": household_id, "text": "Kunjungan rumah."}
+    assert post(client, "AddCaseNote", note, tokens["admin"]).status_code == 201
+
+    approved = post(client, "ApproveChange", {"approval_id": pinned}, tokens["sup2"])
+
+    assert approved.status_code == 409
+    assert approved.json["codes"] == {"approval_id": ["approval.outdated"]}
+    assert approval(client, pinned, tokens["sup1"])["status"] == "pending"
+    rejected = post(
+        client,
+        "RejectChange",
+        {"approval_id": pinned, "reason_code": "other", "note": "Dibuat pada data lama."},
+        tokens["sup2"],
+    )
+    assert rejected.status_code == 201, rejected.json
+    assert approval(client, pinned, tokens["sup1"])["status"] == "rejected"
+    assert pinned not in queue(client, tokens["sup2"])
