@@ -157,9 +157,7 @@ def contended(attempts: int, *, errors: Errors, sleep: Sleep | None = None) -> R
     last error is raised as it was."""
     return Retrying(
         retry=retry_if_exception_type(errors),
-        wait=wait_random_exponential(
-            multiplier=CONTENDED_FIRST_SECONDS, max=CONTENDED_MAX_SECONDS
-        ),
+        wait=wait_random_exponential(multiplier=CONTENDED_FIRST_SECONDS, max=CONTENDED_MAX_SECONDS),
         stop=stop_after_attempt(attempts),
         sleep=sleep or time.sleep,
         reraise=True,

@@ -11,7 +11,12 @@ from tests.integration.conftest import bearer
 pytestmark = pytest.mark.integration
 
 HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
-HUSBAND = {"nik": "1571011004820002", "name": "Budi Santoso", "birth_date": "1982-04-10", "sex": "M"}
+HUSBAND = {
+    "nik": "1571011004820002",
+    "name": "Budi Santoso",
+    "birth_date": "1982-04-10",
+    "sex": "M",
+}
 HOUSEHOLD = {
     "kk_number": "1571010101200003",
     "kecamatan": "Telanaipura",
@@ -92,13 +97,15 @@ def test_approving_a_change_that_can_no_longer_apply_closes_it_as_refused(client
     assert [(r["field"], r["code"]) for r in change["reasons"]] == [
         ("nik", "member.already_removed")
     ]
-    trail = client.get(
-        f"/api/v1/approvals/{second}/history", headers=bearer(tokens["sup1"])
-    ).json["events"]
+    trail = client.get(f"/api/v1/approvals/{second}/history", headers=bearer(tokens["sup1"])).json[
+        "events"
+    ]
     assert [e["type"] for e in trail] == ["ChangeRequested", "ChangeRefused"]
     assert second not in queue(client, tokens["sup2"])
     casework = web.extensions["casework"].casework
-    events = [type(e).__name__ for e in casework.events.get(casework.get_household(household_id).id)]
+    events = [
+        type(e).__name__ for e in casework.events.get(casework.get_household(household_id).id)
+    ]
     assert events.count("MemberRemoved") == 1
     again = post(client, "ApproveChange", {"approval_id": second}, tokens["sup2"])
     assert again.status_code == 409

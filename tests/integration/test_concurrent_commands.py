@@ -6,7 +6,6 @@ Idempotency-Key never keeps the answer of a lost race."""
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 
@@ -218,7 +217,9 @@ def test_a_lost_race_is_not_kept_under_its_idempotency_key(web, admin_token, mon
     n = next(i for i, a in enumerate(answers, start=1) if a.status_code == 409)
     assert answers[n - 1].json["codes"] == {"expected_version": ["version.stale"]}
     # the same request again, with its key: carried out now, not the kept 409
-    again = client.post("/api/v1/commands/AddMember", json=add(household_id, n), headers=keys[n - 1])
+    again = client.post(
+        "/api/v1/commands/AddMember", json=add(household_id, n), headers=keys[n - 1]
+    )
     assert again.status_code == 201, again.json
     assert "Idempotent-Replayed" not in again.headers
     replayed = client.post(
