@@ -97,7 +97,7 @@ EVENT_LABELS = {
     "ApprovalOpened": N_("Approval requested"),
     "ChangeApproved": N_("Change approved"),
     "ChangeRejected": N_("Change rejected by a supervisor"),
-    "ChangeRefused": N_("Change refused: the rules failed at approval"),
+    "ChangeRefused": N_("Change refused at approval: it could no longer be carried out"),
     "ApprovalClosed": N_("Approval closed"),
     # accounts and agencies
     "UserAdded": N_("Account added"),

@@ -1672,7 +1672,7 @@ REQUEST_STATES = {
     "pending": N_("Waiting for a decision"),
     "approved": N_("Approved"),
     "rejected": N_("Rejected"),
-    "refused": N_("Refused: the program's rules failed at approval"),
+    "refused": N_("Refused at approval: it could no longer be carried out"),
 }
 HOUSEHOLD_REQUESTS = 20  # the most recent requests about a household its page shows
 

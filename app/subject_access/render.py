@@ -34,7 +34,7 @@ EVENT_LABELS = {
     "BenefitTerminated": _l("Benefit terminated"),
     "CaseNoteAdded": _l("Case note added"),
     "ChangeApproved": _l("Change approved"),
-    "ChangeRefused": _l("Change refused: the program's rules failed at approval"),
+    "ChangeRefused": _l("Change refused at approval: it could no longer be carried out"),
     "ChangeRejected": _l("Change rejected"),
     "ChangeRequested": _l("Change requested"),
     "DeathRecorded": _l("Death recorded"),
