@@ -47,6 +47,7 @@ from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, T
 from eventsourcing.utils import get_topic
 
 from adapters.lru import KEY_CACHE, Lru
+from domain.errors import Erased
 from domain.personal_data import (  # noqa: F401 - re-exported for the read side
     DATE_FIELDS,
     ERASED,
@@ -172,6 +173,10 @@ class KeyRing(Protocol):
     def subject_of(self, lookup: str) -> str | None:
         """The live subject for this lookup hash, without creating one."""
 
+    def erased(self, lookup: str) -> bool:
+        """Whether the subject of this lookup hash was erased: `subjects_for` refuses it
+        (`domain.errors.Erased`), for good."""
+
 
 class MemoryKeyRing:
     """A key ring in memory (unit tests and benchmarks), under a random master key."""
@@ -180,10 +185,13 @@ class MemoryKeyRing:
         self.wrapper = Wrapper(master_key or os.urandom(32))
         self._by_lookup: dict[str, str] = {}
         self._keys: dict[str, AESGCM] = {}
+        self._erased: set[str] = set()  # the lookups of erased subjects (their tombstones)
         self._lock = threading.Lock()
 
     def subject_for(self, lookup: str) -> tuple[str, AESGCM]:
         with self._lock:
+            if lookup in self._erased:
+                raise Erased()
             subject = self._by_lookup.get(lookup)
             if subject is None or subject not in self._keys:
                 subject = secrets.token_hex(16)
@@ -204,11 +212,15 @@ class MemoryKeyRing:
         with self._lock:
             for lookup in [k for k, s in self._by_lookup.items() if s == subject]:
                 del self._by_lookup[lookup]
+                self._erased.add(lookup)
             return self._keys.pop(subject, None) is not None
 
     def subject_of(self, lookup: str) -> str | None:
         subject = self._by_lookup.get(lookup)
         return subject if subject in self._keys else None
+
+    def erased(self, lookup: str) -> bool:
+        return lookup in self._erased
 
 
 class Revealed(str):

@@ -1,11 +1,17 @@
 """The key store: every data subject's key, in the store's database, under the master key.
 
 One row per subject (`casework_personal_keys`): the pseudonymous subject id, the keyed
-hash it is found by (NULL for a stream's own subject and after erasure), and the
-subject's AES-256 key wrapped under the master key (`CASEWORK_MASTER_KEY`). Erasure
-deletes the wrapped key and the lookup hash, on SQLite with `secure_delete` so the
-bytes are overwritten, and bumps `casework_key_epoch` so every process drops the keys
-it cached within `EPOCH_SECONDS`.
+hash it is found by (the stream's id for a stream's own subject), and the subject's
+AES-256 key wrapped under the master key (`CASEWORK_MASTER_KEY`). Erasure deletes the
+wrapped key, on SQLite with `secure_delete` so the bytes are overwritten, and bumps
+`casework_key_epoch` so every process drops the keys it cached within `EPOCH_SECONDS`.
+
+The erased row keeps its keyed hash (the NIK's uniqueness claim, `domain.household.NikIndex`,
+holds the same hash in its id and its events, so this keeps nothing the store did not hold):
+it is the tombstone that refuses a new key for that identifier, whoever asks (a command, an
+approval, an import, the seed; `domain.errors.Erased`), and the column's uniqueness refuses a
+key another process made for it in a race, when its save writes it. An erased person's NIK
+never gets a live key again, so no event can store it readably.
 
 Without the master key the wrapped keys, and with them every personal field of every
 event, cannot be read: back it up (README, "Master key").
@@ -23,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from adapters.codec import Wrapper
 from adapters.db import Database
 from adapters.lru import KEY_CACHE, Lru
+from domain.errors import Erased
 
 EPOCH_SECONDS = 1.0
 _MISSING = object()
@@ -108,6 +115,8 @@ class KeyStore:
                 f" WHERE lookup IN ({marks})",
                 lookups,
             ).fetchall()
+        if any(wrapped is None for _, _, wrapped in rows):
+            raise Erased()  # an erased person's tombstone: no new key for them
         found = {}
         for lookup, subject, wrapped in rows:
             ours = made[lookup]
@@ -123,6 +132,12 @@ class KeyStore:
             f" WHERE lookup IN ({marks})",
             lookups,
         )
+        erased = [lookup for lookup, _, wrapped in rows if wrapped is None]
+        if erased:
+            with self._lock:  # a key made here before the erasure is never written now
+                for lookup in erased:
+                    self._unwritten.pop(lookup, None)
+            raise Erased()  # an erased person's tombstone: no new key for them
         raws = {}
         for lookup, subject, wrapped in rows:
             raws[lookup] = (subject, self.wrapper.unwrap(subject, wrapped))
@@ -236,11 +251,19 @@ class KeyStore:
         )
         return row[0] if row else None
 
+    def erased(self, lookup: str) -> bool:
+        """Whether the subject of this keyed hash was erased (its tombstone)."""
+        row = self.db.query_one(
+            "SELECT 1 FROM casework_personal_keys WHERE lookup=? AND wrapped IS NULL", (lookup,)
+        )
+        return row is not None
+
     def erase(self, subject: str) -> bool:
-        """Destroy the subject's key: its tokens are ciphertext for ever after."""
+        """Destroy the subject's key: its tokens are ciphertext for ever after. The row and its
+        keyed hash stay as the tombstone that refuses a new key for the same identifier."""
         with self.db.transaction() as cur:
             cur.execute(
-                "UPDATE casework_personal_keys SET wrapped=NULL, lookup=NULL, erased_at=?"
+                "UPDATE casework_personal_keys SET wrapped=NULL, erased_at=?"
                 " WHERE subject=? AND wrapped IS NOT NULL",
                 (_now(), subject),
             )

@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.approval import Forbidden, PendingChange, PendingIndex
-from domain.errors import Concurrent, Conflict, DomainError, NotFound, Refused, RulesFailed
+from domain.errors import Concurrent, Conflict, DomainError, Erased, NotFound, Refused, RulesFailed
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
@@ -32,6 +32,8 @@ class ApprovalCases(UseCases):
             index.opened(pending.id, meta)
             try:
                 return self._save(pending, [index])
+            except Erased:
+                raise  # it names an erased person: no key for them, nothing kept
             except Conflict:
                 continue  # another request updated the queue first: retry on the new version
         raise Concurrent()

@@ -28,6 +28,16 @@ class Concurrent(Conflict):
         super().__init__(field, code)
 
 
+class Erased(Conflict):
+    """The personal data of the person an identifier names was erased (crypto-shredding):
+    no key is made for them again, so nothing about them is stored readably (answered as
+    409). Raised by the key store whatever asks for the key (a command, an approval, an
+    import, the seed); the code never says where the identifier was registered."""
+
+    def __init__(self, field: str = "nik", code: str = "nik.unavailable") -> None:
+        super().__init__(field, code)
+
+
 class NotFound(DomainError):
     """No such stream (answered as 404)."""
 

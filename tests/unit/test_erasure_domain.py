@@ -6,7 +6,7 @@ import pytest
 
 from adapters.codec import ERASED, ERASED_ID
 from domain.application import Actor, make_meta
-from domain.errors import DomainError, Refused
+from domain.errors import DomainError, Erased, Refused
 from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
@@ -188,8 +188,15 @@ def test_an_unknown_ground_or_a_ground_on_another_change_is_refused(app, househo
 def test_erasing_twice_or_an_unknown_person_is_refused(app, household_id):
     approval_id = request_erasure(app, household_id)
     app.approve_change({"approval_id": approval_id, "note": "ok"}, make_meta(CHECKER, "ui"))
-    again = request_erasure(app, household_id)
-    with pytest.raises(Refused) as refused:  # her NIK finds no one now
-        app.approve_change({"approval_id": again, "note": "ok"}, make_meta(CHECKER, "ui"))
-    assert [r["code"] for r in refused.value.reasons] == ["member.not_found"]
-    assert app.get_pending_change(again).status == "refused"  # closed, not pending for ever
+    before = stored_text(app)
+    # her NIK gets no key again, not even to keep a request about her: refused, nothing stored
+    with pytest.raises(Erased) as refused:
+        request_erasure(app, household_id)
+    assert (refused.value.field, refused.value.code) == ("nik", "nik.unavailable")
+    assert stored_text(app) == before
+    with pytest.raises(DomainError, match="member.not_found"):  # her NIK finds no one now
+        app.check_request(
+            "RequestErasure",
+            {"household_id": household_id, "nik": WIFE["nik"]},
+            make_meta(MAKER, "ui"),
+        )

