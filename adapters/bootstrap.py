@@ -70,9 +70,11 @@ def keystore_of(app: Casework) -> KeyStore:
 
 def drop_unstored_keys(app: Casework) -> int:
     """The personal-data keys made for a save that failed, or for commands refused, dropped
-    before the next save writes them with its events (`KeyStore.discard_unwritten`): keys of
-    nobody stored. Only in a process where this thread alone writes (the seed, an import run
-    from the command line); answers how many were dropped (0 without the store's key store)."""
+    from memory (`KeyStore.discard_unwritten`; a save writes only the keys its own events use,
+    so they would never be stored, only kept). Only in a process where this thread alone
+    writes (the seed, an import run from the command line); answers how many were dropped (0
+    without the store's key store). The web's threads never call it: a key another thread's
+    command still uses must not be dropped."""
     ring = getattr(getattr(app, "codec", None), "ring", None)
     return ring.discard_unwritten() if isinstance(ring, KeyStore) else 0
 

@@ -73,6 +73,16 @@ _REVEALED_BUDGET = 64 * 1024 * 1024  # bytes of stored + revealed JSON kept per 
 _CONTAINERS = (dict, list, str, tuple)
 _TOKEN = re.compile(rb'"(pd1\.[0-9a-f]{32}\.[nksdv]\.[A-Za-z0-9+/=]+)"')
 _IDENTIFIER_KINDS = {"n": "nik", "k": "kk"}
+_TOKEN_SUBJECT = re.compile(rb'"pd1\.([0-9a-f]{32})\.[nksdv]\.')
+
+
+def subjects_in(states: Iterable[bytes]) -> set[str]:
+    """The subjects whose keys the tokens of these stored states (JSON) were sealed with."""
+    found: set[bytes] = set()
+    for state in states:
+        if b'"pd1.' in state:
+            found.update(_TOKEN_SUBJECT.findall(state))
+    return {subject.decode() for subject in found}
 
 
 class _NoncePool:

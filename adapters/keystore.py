@@ -161,8 +161,12 @@ class KeyStore:
     # --- new keys, written with the events that use them ------------------------------
 
     def unwritten(self) -> list[tuple[str, str, str, str]]:
-        """Rows of the keys created here and not yet known to be stored: every save writes
-        them all (`INSERT_UNWRITTEN`), so no event is ever stored without its key."""
+        """Rows of the keys created here and not yet known to be stored. A save writes the
+        ones its events use (`INSERT_UNWRITTEN`, `adapters.recorder`), so no event is ever
+        stored without its key, and a key made for a command that was then refused is never
+        written with another command's save (any thread's: the codecs share subjects between
+        threads, so a pending key is written by whichever save first stores an event using
+        it, and stays pending until then)."""
         with self._lock:
             return [row[:4] for row in self._unwritten.values()]
 
@@ -198,8 +202,8 @@ class KeyStore:
 
         Only for a process whose one writing thread calls it once a unit of work ended
         without storing them (a seed's or a command-line import's batch or family refused, its
-        save failed): another thread's save would write them (`unwritten`), and its events
-        may use them. Kept, they would be written with the next save: keys of nobody stored."""
+        save failed): another thread's events may use them. Kept, they would wait in memory
+        (a save writes only the keys its events use), and a retry would reuse them."""
         with self._lock:
             dropped = [row[0] for row in self._unwritten.values()]
             self._unwritten.clear()

@@ -38,6 +38,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters import chain
+from adapters.codec import subjects_in
 from adapters.relay_store import count_statement, counted
 
 # The version whose recorder internals (`_insert_events` inside the insert transaction)
@@ -60,8 +61,11 @@ class UnwrittenKeys(Protocol):
 
 
 class _KeysWithEvents:
-    """Mixed into a recorder: `attach_keys(keys)`, then every insert writes the keys created
-    since the last one, in the same transaction, and tells the key store once committed."""
+    """Mixed into a recorder: `attach_keys(keys)`, then every insert writes, in the same
+    transaction, the keys created and not yet stored that its events' tokens were sealed with
+    (`adapters.codec.subjects_in`), and tells the key store once committed. A key made for a
+    command that was then refused is not among them: it never reaches the key store with
+    another command's events."""
 
     _keys: UnwrittenKeys | None = None
 
@@ -72,6 +76,9 @@ class _KeysWithEvents:
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         if self._keys is not None:
             rows = self._keys.unwritten()
+            if rows:  # only the keys these events were sealed with
+                used = subjects_in(e.state for e in stored_events)
+                rows = [row for row in rows if row[0] in used]
             if rows:
                 c.executemany(self._keys.insert_statement, rows)
             self._rows.value = rows

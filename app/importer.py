@@ -283,9 +283,9 @@ class Importer:
 
     def _drop_unstored_keys(self) -> None:
         """After a save that failed: in its own process (the CLI, one writing thread) the keys
-        it made are dropped, or the next save would store them, keys of nobody stored. In the
-        web process they stay (another thread's save may need them) and are stored with the
-        next save."""
+        it made are dropped from memory. In the web process they stay (another thread's
+        save may need them); a save stores only the keys its own events use, so they reach
+        the key store only with an event that uses them."""
         if self.own_process:
             drop_unstored_keys(self.app)
 

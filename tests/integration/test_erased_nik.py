@@ -119,3 +119,26 @@ def test_an_erased_nik_added_again_gets_no_key_and_stays_unknown(web, setup):
     assert [
         erased_at is not None for _, erased_at in key_rows(store, WIFE["nik"], settings.master_key)
     ] in ([], [True])
+
+
+def test_the_keys_of_a_refused_command_never_reach_the_key_store(web, setup):
+    client, tokens, household_a, household_b = setup
+    settings = web.extensions["casework"].settings
+    store = web.extensions["casework"].store
+    # a new head on a KK number already registered: refused (kk.taken) after its save
+    # encrypted the newcomer's NIK with a key made for him
+    taken = {**HOUSEHOLD, "head": NEWCOMER}
+    response = post(client, "RegisterHousehold", taken, tokens["admin"])
+    assert response.status_code == 409, response.json
+    assert response.json["codes"] == {"kk_number": ["kk.taken"]}
+    for person in OTHERS[:2]:
+        body = {"household_id": household_b, "person": person, "relationship": "anak"}
+        assert post(client, "AddMember", body, tokens["admin"]).status_code == 201
+    assert key_rows(store, NEWCOMER["nik"], settings.master_key) == []
+    # the newcomer registered for real later gets his key then
+    body = {"household_id": household_b, "person": NEWCOMER, "relationship": "famili_lain"}
+    assert post(client, "AddMember", body, tokens["admin"]).status_code == 201
+    assert live_keys(store, NEWCOMER["nik"], settings.master_key) == 1
+    # the key kept waiting (and handed out again by the codec's cache) is the one stored
+    shown = client.get(f"/api/v1/households/{household_b}", headers=bearer(tokens["admin"]))
+    assert NEWCOMER["name"] in [m["name"] for m in shown.json["members"]]
