@@ -504,6 +504,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     "approval.command_unknown": _l("This command cannot be submitted for approval."),
     "approval.note_required": _l("Write why it is rejected, so the requester knows what to fix."),
+    "approval.person_erased": _l(
+        "The personal data of the person this change is about has been erased, so it can no "
+        "longer be carried out. The request is closed as refused."
+    ),
     "note.empty": _l("Write why it is rejected, so the requester knows what to fix."),
     "note.too_long": _l("A note has at most 500 characters."),
     # Accounts (domain/accounts.py)

@@ -24,6 +24,7 @@ ERROR_CODES = (
     "approval.supervisor_only",
     "approval.command_unknown",
     "approval.note_required",
+    "approval.person_erased",
     "rejection.reason_unknown",
     "version.stale",
 )

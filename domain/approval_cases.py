@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NoReturn
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.approval import Forbidden, PendingChange, PendingIndex
 from domain.errors import Concurrent, Conflict, DomainError, Erased, NotFound, Refused, RulesFailed
+from domain.personal_data import ERASED_ID
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
@@ -19,6 +20,23 @@ _INDEX_ATTEMPTS = 5
 
 # Aggregates to store in the same transaction as the next `_save` (the approval itself).
 _RIDERS: ContextVar[tuple[Any, ...]] = ContextVar("casework_approval_riders", default=())
+
+
+def _marked_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first erasure marker (`erased:<subject>`) in a command."""
+    if isinstance(value, str):
+        return (path or "nik") if value.startswith(ERASED_ID) else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _marked_field(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 class ApprovalCases(UseCases):
@@ -46,9 +64,13 @@ class ApprovalCases(UseCases):
         pinned an `expected_version` the household has since left, the change cannot be
         approved (409 approval.outdated) and stays pending, for a supervisor to reject it or the
         maker to ask again. A concurrent write (Concurrent) leaves it pending: the command path
-        tries again."""
+        tries again. If the person it is about was erased meanwhile, it is closed as refused
+        (`approval.person_erased`, 409 naming the person's field) and nothing of it is stored."""
         pending = self.get_pending_change(cmd["approval_id"])
         self._check_expected_version(pending, cmd.get("expected_version"))
+        erased = self._erased_field(pending)
+        if erased is not None:
+            self._refuse_erased(pending.id, erased, meta)
         pending.approve(cmd.get("note"), meta)
         executed_meta = {
             **pending.requester_meta,
@@ -61,6 +83,12 @@ class ApprovalCases(UseCases):
             unsaved = _RIDERS.get()
         except (Concurrent, Forbidden):
             raise
+        except Erased as erased_now:
+            # the key store refused a key for an erased person (erased by another process
+            # while this one still had them in its caches): closed as refused, nothing stored
+            _RIDERS.reset(token)
+            token = None
+            self._refuse_erased(pending.id, erased_now.field, meta)
         except DomainError as failed:
             _RIDERS.reset(token)
             token = None
@@ -83,6 +111,36 @@ class ApprovalCases(UseCases):
                 raise Conflict("approval_id", "approval.decided") from None
         self._close_pending(pending.id, meta)
         return result
+
+    def _erased_field(self, pending: PendingChange) -> str | None:
+        """The field of the pending command naming a person whose data was erased since it
+        was asked for (their NIK now reads as its erasure marker, or the household records
+        them as erased), if any."""
+        marked = _marked_field(pending.cmd)
+        if marked is not None:
+            return marked
+        nik, household_id = pending.cmd.get("nik"), pending.cmd.get("household_id")
+        if isinstance(nik, str) and household_id is not None:
+            cases: Any = self
+            try:
+                household = cases.get_household(household_id)
+            except NotFound:
+                return None
+            if household.is_erased(nik):
+                return "nik"
+        return None
+
+    def _refuse_erased(self, approval_id: uuid.UUID, field: str, meta: dict[str, Any]) -> NoReturn:
+        """Close the change as refused because the person it names was erased, and answer so
+        (409, naming the person's field; the field's name only, never its value)."""
+        reason = {
+            "rule": "personal_data_erased",
+            "rule_version": None,
+            "code": "approval.person_erased",
+            "detail": {"field": field},
+        }
+        self._refuse(approval_id, [reason], meta)
+        raise Conflict(field, "approval.person_erased")
 
     def _refuse(
         self, approval_id: uuid.UUID, reasons: list[dict[str, Any]], meta: dict[str, Any]
@@ -167,6 +225,8 @@ class ApprovalCases(UseCases):
         _RIDERS.set(())
         try:
             return super()._save(aggregate, [*claims, *riders], unique_field)
+        except Erased:
+            raise  # a person erased meanwhile (approve_change closes the change)
         except Conflict:
             for rider in riders:
                 # Each rider holds one new event: the stored version must be the one before.

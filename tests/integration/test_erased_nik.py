@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.bootstrap import bootstrap
 from adapters.codec import Wrapper
 from adapters.db import Database
+from app import create_app
 from domain.application import SYSTEM, make_meta
 from tests.integration.conftest import add_users, bearer
 from tests.integration.test_erasure import HOUSEHOLD, PKH, WIFE, post
@@ -142,3 +144,48 @@ def test_the_keys_of_a_refused_command_never_reach_the_key_store(web, setup):
     # the key kept waiting (and handed out again by the codec's cache) is the one stored
     shown = client.get(f"/api/v1/households/{household_b}", headers=bearer(tokens["admin"]))
     assert NEWCOMER["name"] in [m["name"] for m in shown.json["members"]]
+
+
+@pytest.mark.parametrize("approver_read_her_before", [False, True])
+def test_a_change_pending_when_she_was_erased_is_refused_when_approved(
+    web, setup, approver_read_her_before
+):
+    client, tokens, household_a, _ = setup
+    settings = web.extensions["casework"].settings
+    store = web.extensions["casework"].store
+    grant = {"household_id": household_a, "nik": WIFE["nik"], **GRANT}
+    response = post(client, "GrantBenefit", grant, tokens["cw_sipin"])
+    assert response.status_code == 202, response.json
+    grant_id = response.json["approval_id"]
+    # a second web process (its own key store and caches) decides the grant
+    other = create_app(bootstrap(settings))
+    try:
+        other_client = other.test_client()
+        if approver_read_her_before:  # its caches hold her, in clear, when she is erased
+            approvals = other_client.get("/api/v1/approvals", headers=bearer(tokens["sup2"]))
+            assert approvals.status_code == 200
+            household = other_client.get(
+                f"/api/v1/households/{household_a}", headers=bearer(tokens["sup2"])
+            )
+            assert household.status_code == 200
+        erase(client, tokens, household_a, WIFE["nik"])
+        response = post(other_client, "ApproveChange", {"approval_id": grant_id}, tokens["sup2"])
+        assert response.status_code == 409, response.json
+        assert response.json["codes"] == {"nik": ["approval.person_erased"]}
+        again = post(other_client, "ApproveChange", {"approval_id": grant_id}, tokens["sup2"])
+        assert again.status_code == 409 and again.json["codes"] == {
+            "approval_id": ["approval.decided"]
+        }
+    finally:
+        other.extensions["casework"].close()
+
+    change = web.extensions["casework"].casework.get_pending_change(grant_id)
+    assert change.status == "refused"
+    assert [r["code"] for r in change.reasons] == ["approval.person_erased"]
+    assert change.reasons[0]["detail"] == {"field": "nik"}
+    approvals = client.get("/api/v1/approvals", headers=bearer(tokens["sup1"])).json
+    assert grant_id not in [a["approval_id"] for a in approvals["approvals"]]
+    household = client.get(f"/api/v1/households/{household_a}", headers=bearer(tokens["admin"]))
+    assert household.json["benefits"] == []  # nothing of the grant was stored
+    assert live_keys(store, WIFE["nik"], settings.master_key) == 0
+    assert subject_access(client, tokens["auditor"], WIFE["nik"]).status_code == 404

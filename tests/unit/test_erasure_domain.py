@@ -6,7 +6,7 @@ import pytest
 
 from adapters.codec import ERASED, ERASED_ID
 from domain.application import Actor, make_meta
-from domain.errors import DomainError, Erased, Refused
+from domain.errors import Conflict, DomainError, Erased
 from tests.support.apps import memory_casework
 
 MAKER = Actor(id="rina", role="caseworker")
@@ -200,3 +200,27 @@ def test_erasing_twice_or_an_unknown_person_is_refused(app, household_id):
             {"household_id": household_id, "nik": WIFE["nik"]},
             make_meta(MAKER, "ui"),
         )
+
+
+def test_a_change_waiting_when_she_was_erased_is_closed_as_refused_when_approved(app, household_id):
+    grant = {
+        "household_id": household_id,
+        "nik": WIFE["nik"],
+        "program": "PKH",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "amount": 750000,
+    }
+    waiting = app.request_approval("GrantBenefit", grant, make_meta(MAKER, "ui")).stream_id
+    erasure = request_erasure(app, household_id)
+    app.approve_change({"approval_id": erasure, "note": "ok"}, make_meta(CHECKER, "ui"))
+    benefits = len(app.get_household(household_id).benefits)
+    with pytest.raises(Conflict) as refused:
+        app.approve_change({"approval_id": waiting, "note": "ok"}, make_meta(CHECKER, "ui"))
+    assert (refused.value.field, refused.value.code) == ("nik", "approval.person_erased")
+    change = app.get_pending_change(waiting)
+    assert change.status == "refused"
+    assert change.reasons[0]["code"] == "approval.person_erased"
+    assert change.reasons[0]["detail"] == {"field": "nik"}
+    assert waiting not in [str(c.id) for c in app.pending_approvals()]
+    assert len(app.get_household(household_id).benefits) == benefits  # nothing of it stored
