@@ -288,6 +288,9 @@ class Codec:
     def subject_of(self, lookup: str) -> str | None:
         return self.ring.subject_of(lookup)
 
+    def erased(self, lookup: str) -> bool:
+        return self.ring.erased(lookup)
+
     def erase(self, subject: str) -> None:
         self.ring.erase(subject)
         self.forget()

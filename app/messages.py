@@ -73,6 +73,10 @@ ERRORS: dict[str, LazyString] = {
         "existing record instead."
     ),
     "nik.already_member": _l("A person with this NIK is already a member of this household."),
+    # an erased person's NIK (README, "An erased person stays erased"): says nothing of where
+    "nik.unavailable": _l(
+        "This NIK cannot be registered. Check the NIK on the KTP; if it is right, ask a supervisor."
+    ),
     # KK number (domain/identity.py)
     "kk.format": _l("A KK number has exactly 16 digits. Copy it again from the family card."),
     "kk.province": _l(

@@ -139,6 +139,7 @@ ERROR_CODES = (
     "person.not_found",
     "version.stale",
     "nik.taken",
+    "nik.unavailable",  # an erased person's NIK: never registered again
     "kk.taken",
     # membership
     "relationship.unknown",

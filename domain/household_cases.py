@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
 
 from domain.eligibility_rules import check_grant
-from domain.errors import Concurrent, Conflict, DomainError, NotFound
+from domain.errors import Concurrent, Conflict, DomainError, Erased, NotFound
 from domain.homeless import ProvisionalPerson
 from domain.household import (
     Household,
@@ -144,6 +144,9 @@ class HouseholdCases(UseCases):
         optimistic: bool = False,
     ) -> NikIndex:
         """A new claim, or a released one claimed again; a held one is 409 (422 if dead).
+        An erased person's NIK is 409 `nik.unavailable` (`domain.errors.Erased`), held or
+        released: it is never claimed again, and the answer says neither that it was
+        registered nor where (README, "An erased person stays erased").
 
         `optimistic`: assume the NIK was never claimed and read nothing; if it was, the
         save fails on the claim (nik.taken) and the command runs again without it."""
@@ -152,6 +155,8 @@ class HouseholdCases(UseCases):
         index = self._nik_index(nik)
         if index is None:
             return NikIndex(nik_key=self.nik_key(nik), household_id=household_id, meta=meta)
+        if self._claim_erased(nik):
+            raise Erased(field)
         if index.active:
             if index.household_id != household_id:
                 try:
@@ -163,6 +168,17 @@ class HouseholdCases(UseCases):
             raise Conflict(field, "nik.taken")
         index.claim_again(household_id, meta)
         return index
+
+    def _claim_erased(self, nik: str) -> bool:
+        """Whether the person of this claimed NIK was erased: the key store's tombstone, or,
+        for an erasure made before tombstones were kept, a stored claim whose key is gone (a
+        claim is stored with the key of the NIK its events hold; inside a `together()` block
+        the keys of the block's claims are not stored yet, so only the tombstone counts)."""
+        if self.codec is None:
+            return False
+        if self.nik_erased(nik):
+            return True
+        return not self.in_block() and self.person_subject(nik) is None
 
     def _store(self, aggregate: Any, claims: list | None = None) -> Stored:
         """Save; a claim changed concurrently (it exists, so `_save` says nik.taken) is
@@ -206,6 +222,8 @@ class HouseholdCases(UseCases):
         ]
         try:
             return self._save(household, claims, unique_field="head.nik")
+        except Erased:
+            raise Erased("head.nik") from None  # the key store refused the head's NIK
         except Conflict as conflict:
             if not (optimistic and conflict.code == "nik.taken"):
                 raise
@@ -225,6 +243,8 @@ class HouseholdCases(UseCases):
         claim = self._claim_nik(nik, household.id, meta, "person.nik", optimistic)
         try:
             return self._save(household, [claim], unique_field="person.nik")
+        except Erased:
+            raise Erased("person.nik") from None  # the key store refused the person's NIK
         except Conflict as conflict:
             if not (optimistic and conflict.code == "nik.taken"):
                 raise

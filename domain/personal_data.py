@@ -229,6 +229,9 @@ class PersonalDataCodec(Protocol):
     def subject_of(self, lookup: str) -> str | None:
         """The live subject of a keyed hash, without creating one."""
 
+    def erased(self, lookup: str) -> bool:
+        """Whether the subject of a keyed hash was erased (no key is made for it again)."""
+
     def erase(self, subject: str) -> None:
         """Destroy the subject's key (crypto-shredding) and forget what it opened."""
 

@@ -304,6 +304,15 @@ class UseCases(Application):
             return None
         return self.codec.subject_of(self.codec.lookup("nik", nik))
 
+    def nik_erased(self, nik: str) -> bool:
+        """Whether this NIK's person was erased, as the key store's tombstone says (a NIK
+        erased before tombstones were kept: `HouseholdCases` tells it by its claim)."""
+        return self.codec is not None and self.codec.erased(self.codec.lookup("nik", nik))
+
+    def in_block(self) -> bool:
+        """Whether a `together()` block is open in this thread (its saves wait for its end)."""
+        return getattr(self._together, "block", None) is not None
+
     def destroy_key(self, subject: str) -> None:
         """Crypto-shredding: the subject's key is gone, its tokens reveal as markers."""
         if self.codec is None:

@@ -123,6 +123,43 @@ def test_an_erased_nik_added_again_gets_no_key_and_stays_unknown(web, setup):
     ] in ([], [True])
 
 
+@pytest.mark.parametrize("erased_before_tombstones", [False, True])
+def test_an_erased_nik_is_refused_without_naming_a_household(web, setup, erased_before_tombstones):
+    client, tokens, household_a, household_b = setup
+    settings = web.extensions["casework"].settings
+    store = web.extensions["casework"].store
+    erase(client, tokens, household_a, WIFE["nik"])
+    if erased_before_tombstones:  # as erasures cleared the row's keyed hash before
+        with store.transaction() as cur:
+            cur.execute(
+                "UPDATE casework_personal_keys SET lookup=NULL WHERE lookup=?",
+                (Wrapper(settings.master_key).lookup("nik", WIFE["nik"]),),
+            )
+    body = {"household_id": household_b, "person": WIFE, "relationship": "famili_lain"}
+    response = post(client, "AddMember", body, tokens["admin"])
+    assert response.status_code == 409, response.json
+    assert response.json["codes"] == {"person.nik": ["nik.unavailable"]}
+    register = {**HOUSEHOLD, "kk_number": "1571010204190003", "head": WIFE}
+    response = post(client, "RegisterHousehold", register, tokens["admin"])
+    assert response.status_code == 409, response.json
+    assert response.json["codes"] == {"head.nik": ["nik.unavailable"]}
+    english = client.post(
+        "/api/v1/commands/AddMember",
+        json=body,
+        headers={**bearer(tokens["admin"]), "Accept-Language": "en"},
+    ).json["errors"]["person.nik"][0]
+    assert "household" not in english.lower() and "search" not in english.lower()
+    assert WIFE["nik"] not in english
+    # nothing was stored: the household B is as it was, her NIK still finds nothing
+    members = client.get(f"/api/v1/households/{household_b}", headers=bearer(tokens["admin"]))
+    assert len(members.json["members"]) == 1
+    for person in OTHERS[:2]:  # ordinary saves afterwards write no key for her either
+        body = {"household_id": household_b, "person": person, "relationship": "anak"}
+        assert post(client, "AddMember", body, tokens["admin"]).status_code == 201
+    assert live_keys(store, WIFE["nik"], settings.master_key) == 0
+    assert subject_access(client, tokens["auditor"], WIFE["nik"]).status_code == 404
+
+
 def test_the_keys_of_a_refused_command_never_reach_the_key_store(web, setup):
     client, tokens, household_a, household_b = setup
     settings = web.extensions["casework"].settings
