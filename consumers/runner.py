@@ -418,6 +418,9 @@ class Runner(GroupMember):
             tables = erased_tables(cur, self.projections) if erased else []
         if erased:  # the rows as they were before the erasure leave the WAL (or dead tuples)
             self.views.purge(tables)
+            # and the views as stopped rebuilds left them in their scratch files
+            if remove_stale_scratch(self.views):
+                log.info("after an erasure: removed the scratch files of stopped rebuilds")
         self.applied += applied
         return applied
 
@@ -909,12 +912,7 @@ def scratch_views(views: Database) -> Database:
     for this process's rebuild."""
     path = Path(f"{views.url.path}.rebuild-{os.getpid()}")
     # what a process that had this id left, and what rebuilds stopped midway left
-    prefix = f"{path.parent / Path(views.url.path).name}.rebuild-"
-    for other in path.parent.glob(f"{Path(views.url.path).name}.rebuild-*"):
-        owner = str(other)[len(prefix) :]
-        if owner.isdigit() and (int(owner) == os.getpid() or not _running(int(owner))):
-            other.unlink(missing_ok=True)
-            Path(f"{other}-journal").unlink(missing_ok=True)
+    remove_stale_scratch(views, also=os.getpid())
     # the views file's page size, so that the copy moves pages' rows as they are
     size = views.connection.execute("PRAGMA page_size").fetchone()[0]
     return Database(
@@ -922,6 +920,29 @@ def scratch_views(views: Database) -> Database:
         scratch=True,
         page_size=size,
     )
+
+
+def remove_stale_scratch(views: Database, also: int | None = None) -> int:
+    """Remove the scratch files beside the views file of rebuilds no longer running (killed,
+    or ended with their parent: `_rebuild_in_process`), and the one of process `also`;
+    answers how many. They hold views as they were when the rebuild read the events, personal
+    values of the eligibility view included, so an erasure's clean-up calls this too
+    (`Runner`): no erased value survives in a file no rebuild will ever swap in or remove.
+    A running rebuild's own file is left to it (it applies the erasure in its catch-up and
+    removes the file when it ends)."""
+    if views.kind != "sqlite":
+        return 0
+    base = Path(views.url.path)
+    prefix = f"{base.name}.rebuild-"
+    removed = 0
+    for other in base.parent.glob(f"{prefix}*"):
+        owner = other.name[len(prefix) :]
+        if owner.isdigit() and (int(owner) == also or not _running(int(owner))):
+            other.unlink(missing_ok=True)
+            for suffix in ("-journal", "-wal", "-shm"):
+                Path(f"{other}{suffix}").unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _running(pid: int) -> bool:

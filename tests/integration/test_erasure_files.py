@@ -14,7 +14,10 @@ as text, is searched instead (`database_bytes`).
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,3 +182,61 @@ def test_generated_keys_and_new_databases_are_readable_by_their_owner_only(tmp_p
     # A second start reads the same keys.
     again = Settings.from_env({"CASEWORK_STORE": "sqlite:///var/casework.db"})
     assert (again.master_key, again.secret_key) == (settings.master_key, settings.secret_key)
+
+
+def _scratch_copy(views: Path, scratch: Path) -> bytes:
+    """The views file as a rebuild's scratch file holds it: a consistent copy (WAL included)."""
+    scratch.unlink(missing_ok=True)
+    with sqlite3.connect(views) as source, sqlite3.connect(scratch) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return scratch.read_bytes()
+
+
+def test_an_erasure_removes_the_scratch_files_stopped_rebuilds_left(
+    settings, web, broker, processes, tmp_path
+):
+    if settings.views.kind != "sqlite":
+        pytest.skip("rebuild scratch files are SQLite files beside the views file")
+    casework = web.extensions["casework"].casework
+    casework.define_program(PKH, make_meta(SYSTEM, "cli"))
+    tokens = add_users(web, ["admin", "sup1", "cw_sipin"])
+    client = web.test_client()
+    response = post(client, "RegisterHousehold", HOUSEHOLD, tokens["admin"])
+    assert response.status_code == 201, response.json
+    household_id = response.json["stream_id"]
+    body = {"household_id": household_id, "person": WIFE, "relationship": "istri"}
+    assert post(client, "AddMember", body, tokens["admin"]).status_code == 201
+    for name in ("relay", "projections"):
+        processes.start(name)
+    wait_until(lambda: households(client, tokens["admin"], f"nik={WIFE['nik']}"), 60, "the views")
+
+    # A rebuild killed midway (SIGKILL: nothing of it ran on) left its scratch file: the
+    # views as it had built them, her birth date in the eligibility view among them.
+    stopped = subprocess.Popen(["true"])
+    stopped.wait()
+    views = Path(settings.views.path)
+    scratch = views.parent / f"{views.name}.rebuild-{stopped.pid}"
+    wait_until(
+        lambda: found({"scratch": _scratch_copy(views, scratch)}), 60, "her data in the copy"
+    )
+    running = views.parent / f"{views.name}.rebuild-{os.getpid()}"  # a rebuild still running
+    running.write_bytes(b"its own, left to it")
+
+    request = {"household_id": household_id, "nik": WIFE["nik"], "reason": "Surat permohonan"}
+    response = post(client, "RequestErasure", request, tokens["cw_sipin"])
+    assert response.status_code == 202, response.json
+    approval = {"approval_id": response.json["approval_id"], "note": "ok"}
+    assert post(client, "ApproveChange", approval, tokens["sup1"]).status_code == 201
+
+    wait_until(lambda: households(client, tokens["admin"], f"nik={WIFE['nik']}") == [], 60)
+    try:
+        wait_until(lambda: not scratch.exists(), 30, "the stopped rebuild's scratch removed")
+    except AssertionError:
+        pass  # the assertions below say what is left
+    assert not scratch.exists(), "the scratch file of a stopped rebuild survived the erasure"
+    assert running.exists(), "a running rebuild's scratch file was removed under it"
+    running.unlink()
+    processes.stop_all()
+    assert not found(files_under(tmp_path)), "found in clear after the erasure"
