@@ -1,7 +1,10 @@
 """The relay's tables in the store database, and what reads the store's own event table.
 
 `casework_relay_state`: per relay name, the last position published and the number of events
-published so far. `casework_relay_lease`: which relay may publish (`Lease`).
+published so far, and the relay's liveness (`Liveness`, migration 0010): when the relay holding
+the lease last said it is alive (`seen_at`, its heartbeat) and when it last made progress
+(`progress_at`: moved its position, or found nothing left to publish).
+`casework_relay_lease`: which relay may publish (`Lease`).
 `casework_event_counts` (`COUNTS`): how many events the store holds, all and published ones,
 kept by the recorder (`adapters.recorder`) in each insert's own transaction, so no reader
 counts the events table. All are created by the store's migrations (`adapters.store_schema`).
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from adapters.db import Cursor, Database
 from domain.streams import PRIVATE_TOPIC_PREFIXES, is_private_topic
@@ -88,14 +92,64 @@ def relay_state(store: Database) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def record_position(cur: Cursor, position: int, published: int, at: str) -> None:
-    """Inside a write transaction: the relay's progress."""
+def record_position(
+    cur: Cursor, position: int, published: int, at: str, now: float | None = None
+) -> None:
+    """Inside a write transaction: the relay's progress (also its liveness: it is alive and
+    moving)."""
+    now = time.time() if now is None else now
+    cur.execute(
+        "INSERT INTO casework_relay_state"
+        " (name, position, published, updated_at, seen_at, progress_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " position=excluded.position, published=excluded.published,"
+        " updated_at=excluded.updated_at, seen_at=excluded.seen_at,"
+        " progress_at=excluded.progress_at",
+        (NAME, position, published, at, now, now),
+    )
+
+
+def mark_alive(cur: Cursor, owner: str, at: str, *, progress: bool = False) -> bool:
+    """Inside a write transaction: the relay `owner` is alive (and, with `progress`, has
+    nothing left to publish: as good as progress), written only while the lease row still
+    names it, so a relay that lost its lease never speaks for the one that holds it. Whether
+    it was written."""
+    now = time.time()
     cur.execute(
         "INSERT INTO casework_relay_state (name, position, published, updated_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-        " position=excluded.position, published=excluded.published,"
-        " updated_at=excluded.updated_at",
-        (NAME, position, published, at),
+        " VALUES (?, 0, 0, ?) ON CONFLICT (name) DO NOTHING",
+        (NAME, at),
+    )
+    cur.execute(
+        "UPDATE casework_relay_state SET seen_at=?,"
+        " progress_at=CASE WHEN ? = 1 THEN ? ELSE progress_at END"
+        " WHERE name=? AND EXISTS"
+        " (SELECT 1 FROM casework_relay_lease WHERE name=? AND owner=?)",
+        (now, 1 if progress else 0, now, NAME, NAME, owner),
+    )
+    return cur.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """What the relay last said of itself (unix seconds; None: no relay of this version ran)."""
+
+    seen_at: float | None
+    progress_at: float | None
+
+
+def relay_liveness(store: Database) -> Liveness:
+    """The relay's heartbeat and last progress: one lookup by primary key."""
+    if not store.table_exists("casework_relay_state"):
+        return Liveness(None, None)
+    row = store.query_one(
+        "SELECT seen_at, progress_at FROM casework_relay_state WHERE name=?", (NAME,)
+    )
+    if row is None:
+        return Liveness(None, None)
+    return Liveness(
+        float(row[0]) if row[0] is not None else None,
+        float(row[1]) if row[1] is not None else None,
     )
 
 

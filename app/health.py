@@ -1,9 +1,12 @@
 """`/healthz` (JSON) and `/metrics` (Prometheus text): positions and lag, no personal data.
 
 Health is judged from one snapshot, without history: degraded when the relay or a
-projection is more than LAG_LIMIT events behind the store, a message sits in the DLQ, or a
-database does not answer. Unreachable databases answer 503; a lagging pipeline still 200,
-since the web itself keeps working.
+projection is more than LAG_LIMIT events behind the store, when the relay is gone (no
+heartbeat for `RELAY_GONE_SECONDS`) or stuck (events waiting and no progress for
+`STUCK_SECONDS`: `projections.status.relay_entry`, from what the relay wrote of itself), a
+message sits in the DLQ, or a database does not answer. Unreachable databases answer 503; a
+lagging, stuck or stopped pipeline still 200, since the web itself keeps working (commands
+are stored; they wait to be published).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from consumers import agency_delivery
 from projections.base import progress
 from projections.catalog import PROJECTIONS
 from projections.register import count_households
-from projections.status import components, dead_letter_count, relay_state, store_counts
+from projections.status import components, dead_letter_count, relay_entry, store_counts
 
 log = logging.getLogger("casework.health")
 
@@ -44,13 +47,8 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
     count = None
     if store_up:
         count, top = store_counts(store)
-        relay_position, published = relay_state(store)
         result["store"] = {"position": top, "events": count}
-        result["relay"] = {
-            "position": relay_position,
-            "published": published,
-            "lag": max(count - published, 0),
-        }
+        result["relay"] = relay_entry(store, count)
     for name, projection in PROJECTIONS.items():
         if not views_up:
             result[f"projection:{name}"] = dict(UNREACHABLE)
@@ -97,6 +95,7 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
             degraded = True
         elif name == "relay" or name.startswith("projection:"):
             degraded = degraded or entry.get("lag", 0) > LAG_LIMIT
+            degraded = degraded or entry.get("state") in ("stuck", "stopped")
         elif name == "dlq":
             degraded = degraded or entry.get("count", 0) > 0
     return ("degraded" if degraded else "ok"), found, store_up and views_up

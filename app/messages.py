@@ -969,6 +969,9 @@ TEXT: dict[str, LazyString] = {
     "health.unreachable": _l("Unreachable"),
     "health.store": _l("Event store"),
     "health.relay": _l("Relay to Kafka"),
+    # the relay's state on /status (`projections.status.relay_entry`); %(since)s: a moment
+    "health.relay_stopped": _l("Not running (no heartbeat since %(since)s)"),
+    "health.relay_stuck": _l("Stuck: events wait, no progress since %(since)s"),
     "health.projection": _l("Projection"),
     # the views by name (`projections.catalog.PROJECTIONS`), as the status page shows them
     "view.register": _l("View: register of households"),

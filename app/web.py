@@ -111,6 +111,7 @@ from projections import program_views
 from projections.eligibility import household_eligibility
 from projections.register import count_households, get_household, search
 from projections.reviews import open_reviews
+from projections.status import RELAY_GONE_SECONDS, STUCK_SECONDS
 
 bp = Blueprint("web", __name__)
 
@@ -995,6 +996,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
         elif name == "relay":
             label = text("health.relay")
             detail = f"{number_text(entry.get('published', 0))} {text('health.published')}"
+            if entry.get("state") in ("stopped", "stuck"):
+                since = moment_text(entry.get("since"), seconds=True)
+                detail = f"{text('health.relay_' + entry['state']) % {'since': since}}; {detail}"
         elif name.startswith("projection:"):
             view = name.split(":", 1)[1]
             label = (
@@ -1017,7 +1021,7 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "label": label,
-                "error": "error" in entry,
+                "error": "error" in entry or entry.get("state") in ("stopped", "stuck"),
                 "position": entry.get("position"),
                 "lag": lag,
                 "bar": min(lag, LAG_LIMIT) if isinstance(lag, int) else None,
@@ -1032,7 +1036,13 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
 def status_page():
     svc = services()
     status, found, _ = snapshot(svc.store, svc.views)
-    context = {"status": status, "rows": status_rows(found), "lag_limit": LAG_LIMIT}
+    context = {
+        "status": status,
+        "rows": status_rows(found),
+        "lag_limit": LAG_LIMIT,
+        "relay_gone": int(RELAY_GONE_SECONDS),
+        "relay_stuck": int(STUCK_SECONDS),
+    }
     if _partial_for("status-table"):
         return render_template("_status_table.html", **context)
     return render_template("status.html", active="status", **context)

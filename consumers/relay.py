@@ -29,6 +29,13 @@ no envelope is built and nothing is sent; `published` counts only what was sent,
 `/healthz` measures lag against the events that will ever be published
 (`adapters.relay_store.store_counts`).
 
+Its liveness is kept with its position (`adapters.relay_store.Liveness`, read by `/healthz`
+and `/status`): a heartbeat thread writes `seen_at` every `RENEW_SECONDS` while this relay is
+the lease's holder, whatever the publishing loop is doing (waiting for a broker that does not
+answer included); `progress_at` moves with every recorded position and, when caught up, with
+each renewal of the lease. So a relay that is gone (its heartbeat stops) is told from one that
+runs but makes no progress (the broker unreachable).
+
 The embedded broker forgets everything when it restarts. When the events topic
 is missing or empty while the recorded position says otherwise, the relay
 republishes from the beginning. Logs carry positions, counts and ids, never
@@ -68,6 +75,7 @@ from adapters.relay_store import (
     Lease,
     LeaseLost,
     events_table,
+    mark_alive,
     record_position,
     relay_state,
     stored_after,
@@ -544,6 +552,7 @@ class Relay:
         self._opened = False
         self._standby_logged = False
         self._renewed_at = 0.0
+        self._idle = False  # the last look found nothing left to publish
         self._probed_at = 0.0
         self._progress = (time.monotonic(), 0)
 
@@ -574,6 +583,8 @@ class Relay:
             return False
         self._load_state()
         self.leader = True
+        with self.db.transaction() as cur:
+            mark_alive(cur, self.owner, now_rfc3339())
         self._standby_logged = False
         self._renewed_at = time.monotonic()
         log.info(
@@ -587,8 +598,28 @@ class Relay:
     def _keep_lease(self) -> None:
         if time.monotonic() - self._renewed_at < RENEW_SECONDS:
             return
-        self.lease.renew()
+        with self.db.transaction() as cur:
+            self.lease.confirm(cur)
+            # caught up: nothing is waiting, which counts as progress for /healthz
+            mark_alive(cur, self.owner, now_rfc3339(), progress=self._idle)
         self._renewed_at = time.monotonic()
+
+    def heartbeat(self, stop: threading.Event) -> None:
+        """Until `stop`: say this relay is alive every `RENEW_SECONDS` while it leads (a
+        thread of its own, so a publishing loop waiting on the broker still says so). The
+        lease itself is renewed by the publishing loop only: a standby still takes over from
+        a leader that stalls."""
+        try:
+            while not stop.wait(RENEW_SECONDS):
+                if not self.leader:
+                    continue
+                try:
+                    with self.db.transaction() as cur:
+                        mark_alive(cur, self.owner, now_rfc3339())
+                except TRANSIENT_ERRORS as error:
+                    log.debug("heartbeat not written (%s)", type(error).__name__)
+        finally:
+            self.db.close()  # this thread's connection
 
     def _stand_down(self, holder: str | None) -> None:
         log.warning(
@@ -767,6 +798,7 @@ class Relay:
         self._unrecorded = 0
         self._sent_position = self.position
         self._caught_up = False
+        self._idle = False
         self.source.seek(self.position)
 
     def _log_progress(self) -> None:
@@ -800,8 +832,17 @@ class Relay:
             after=lambda _: self._disconnect(),
             logger=log,
         )
-        while not stop.is_set():
-            retrying(self._step, stop)
+        beating = threading.Event()
+        heart = threading.Thread(
+            target=self.heartbeat, args=(beating,), name="relay-heartbeat", daemon=True
+        )
+        heart.start()
+        try:
+            while not stop.is_set():
+                retrying(self._step, stop)
+        finally:
+            beating.set()
+            heart.join(10)
         self.close()
 
     def _step(self, stop: threading.Event) -> None:
@@ -827,8 +868,10 @@ class Relay:
         if self.anchors.due() and self.producer is not None:
             self.anchors.publish(self.producer)  # the chain's head, every few minutes
         if self._caught_up and not self._stored_after(self._sent_position):
+            self._idle = True
             stop.wait(IDLE_SECONDS)  # polling with one cheap query, not a read of the store
             return
+        self._idle = False
         sent = self.pump()
         if sent == self.chunk_size:  # probably more stored: keep the pipeline full
             self._caught_up = False

@@ -6,13 +6,52 @@ projection's progress and the dead letters in the read-model database.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 from adapters.db import Database
 from adapters.relay_store import events_table as events_table  # app.subject_access reads it here
-from adapters.relay_store import relay_state, store_counts
+from adapters.relay_store import relay_liveness, relay_state, store_counts
 from projections.base import progress
 from projections.catalog import PROJECTIONS
+
+# How /healthz and /status judge the relay from what it last wrote of itself (README, Health):
+# - gone: no heartbeat for RELAY_GONE_SECONDS (the leading relay writes one every second, from
+#   a thread of its own, also while it waits for the broker): no relay runs;
+# - stuck: events wait to be published (lag > 0) and it made no progress (no position
+#   recorded, and never found itself caught up) for STUCK_SECONDS: the broker does not answer
+#   or does not acknowledge. Longer than the relay's own delivery timeout (15 s), so one slow
+#   acknowledgement is not an outage.
+RELAY_GONE_SECONDS = 15.0
+STUCK_SECONDS = 30.0
+RELAY_STATES = ("running", "stuck", "stopped")
+
+
+def _stamp(seconds: float) -> str:
+    moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def relay_entry(store: Database, count: int, now: float | None = None) -> dict[str, Any]:
+    """The relay's position, events published and lag, and, once a relay of this version has
+    run, its `state` (`running`, `stuck` or `stopped`) and, when not running, `since` (RFC
+    3339: its last heartbeat, or its last progress). Two lookups by primary key."""
+    position, published = relay_state(store)
+    lag = max(count - published, 0)
+    entry: dict[str, Any] = {"position": position, "published": published, "lag": lag}
+    alive = relay_liveness(store)
+    if alive.seen_at is None:
+        return entry  # no relay of this version has run: judged by its lag alone
+    now = time.time() if now is None else now
+    last_progress = alive.progress_at if alive.progress_at is not None else alive.seen_at
+    if now - alive.seen_at > RELAY_GONE_SECONDS:
+        entry.update(state="stopped", since=_stamp(alive.seen_at))
+    elif lag > 0 and now - last_progress > STUCK_SECONDS:
+        entry.update(state="stuck", since=_stamp(last_progress))
+    else:
+        entry["state"] = "running"
+    return entry
 
 
 def dead_letter_count(views: Database) -> int:
@@ -24,14 +63,9 @@ def dead_letter_count(views: Database) -> int:
 def components(store: Database, views: Database) -> dict[str, Any]:
     """Each component's position and lag in events behind the store."""
     count, top = store_counts(store)
-    relay_position, published = relay_state(store)
     result: dict[str, Any] = {
         "store": {"position": top, "events": count},
-        "relay": {
-            "position": relay_position,
-            "published": published,
-            "lag": max(count - published, 0),
-        },
+        "relay": relay_entry(store, count),
     }
     for name, projection in PROJECTIONS.items():
         if views.table_exists("projection_state"):

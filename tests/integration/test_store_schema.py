@@ -37,6 +37,7 @@ MIGRATIONS = [
     "0007_access_log_terms",
     "0008_webhooks",
     "0009_dci",
+    "0010_relay_liveness",
 ]
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
@@ -145,8 +146,10 @@ def without_later_tables(found: dict[str, list[tuple]]) -> dict[str, list[tuple]
         "casework_webhook",  # casework_webhooks, _webhook_progress, _webhook_queue
         "casework_dci_",
     )
+    # columns added to a table of the first migration (0010: the relay's liveness)
+    later_columns = {"casework_relay_state": ("seen_at", "progress_at")}
     kept = {
-        name: columns
+        name: [c for c in columns if c[0] not in later_columns.get(name, ())]
         for name, columns in found.items()
         if not any(name.startswith(prefix) for prefix in later)
     }
