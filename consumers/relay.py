@@ -152,6 +152,7 @@ class TopicState:
     exists: bool
     partitions: int
     has_data: bool
+    topic_id: str | None = None  # KIP-516: a recreated topic has another
 
 
 class TopicWatch:
@@ -191,7 +192,10 @@ class TopicWatch:
         partitions = [TopicPartition(EVENTS, p["partition_index"]) for p in topic["partitions"]]
         ends = self.admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in partitions})
         has_data = any(end.offset > 0 for end in ends.values())
-        return TopicState(exists=True, partitions=len(partitions), has_data=has_data)
+        found_id = str(topic["topic_id"]) if topic.get("topic_id") else None
+        return TopicState(
+            exists=True, partitions=len(partitions), has_data=has_data, topic_id=found_id
+        )
 
     def delete(self) -> None:
         self.admin.delete_topics([EVENTS])
@@ -541,6 +545,7 @@ class Relay:
         )
         self.watch = TopicWatch(self.bootstrap, system.kafka_config)
         self.producer: KafkaProducer | None = None
+        self._topic_id: str | None = None  # the id of the topic this relay published into
         self.position = 0
         self.published = 0
         self._sent: deque[_Chunk] = deque()
@@ -640,7 +645,9 @@ class Relay:
         ensure_topics(
             self.bootstrap, self.settings.partitions, client_config=self.system.kafka_config
         )
-        partitions = self.watch.state().partitions
+        state = self.watch.state()
+        self._topic_id = state.topic_id
+        partitions = state.partitions
         if partitions != self.settings.partitions:
             log.warning(
                 "topic %s has %d partitions, configured %d",
@@ -653,10 +660,32 @@ class Relay:
         )
         log.info("connected to Kafka at %s, publishing to %s", self.bootstrap, EVENTS)
 
+    def _recreated(self, state: TopicState) -> bool:
+        """Whether the topic is another than the one this relay published into: the broker
+        lost its data and the topic was made again (by a client asking for it). It may
+        already hold messages: a producer's retries of what was in flight when the broker
+        went away land in the new topic, so an empty topic is not the only sign."""
+        return (
+            self._topic_id is not None
+            and state.exists
+            and state.topic_id is not None
+            and state.topic_id != self._topic_id
+        )
+
     def _check_for_data_loss(self) -> None:
         state = self.watch.state()
         self._probed_at = time.monotonic()
-        if state.exists and not state.has_data and state.partitions != self.settings.partitions:
+        recreated = self._recreated(state)
+        if recreated and state.partitions != self.settings.partitions:
+            log.warning(
+                "topic %s was recreated with %d partitions instead of %d (by a client's"
+                " metadata request): deleting it so it is created as configured",
+                EVENTS,
+                state.partitions,
+                self.settings.partitions,
+            )
+            self.watch.delete()
+        elif state.exists and not state.has_data and state.partitions != self.settings.partitions:
             log.warning(
                 "topic %s is empty with %d partitions instead of %d (created by a client's"
                 " metadata request): deleting it so it is created as configured",
@@ -665,11 +694,11 @@ class Relay:
                 self.settings.partitions,
             )
             self.watch.delete()
-        if self.published > 0 and not state.has_data:
+        if self.published > 0 and (recreated or not state.has_data):
             log.warning(
                 "broker lost its data (topic %s, relay position %d):"
                 " republishing from the beginning",
-                "empty" if state.exists else "missing",
+                "recreated" if recreated else "empty" if state.exists else "missing",
                 self.position,
             )
             self._record(0, 0)
@@ -681,7 +710,7 @@ class Relay:
             return
         self._probed_at = time.monotonic()
         state = self.watch.state()
-        if self.published > 0 and not state.has_data:
+        if self.published > 0 and (not state.has_data or self._recreated(state)):
             self._disconnect()
             self.connect()
 

@@ -281,3 +281,35 @@ def test_lease_is_exclusive_and_fences_a_relay_that_lost_it(settings, store_db):
         first.close()
         second.close()
     assert lease_holder_pid(store_db) is None
+
+
+def test_a_recreated_topic_that_already_holds_resent_messages_is_republished(
+    casework, broker, settings, store_db
+):
+    """The broker restarted empty while messages were in flight: the producer's retries land
+    in the topic made again, so it is not empty, yet everything before is gone. The relay
+    tells the topic by its id and republishes from the beginning (under `casework up` it
+    resumed after its position, and the first events never reached the new topic)."""
+    relay = Relay(bootstrap(settings), envelope_worker=False)
+    try:
+        relay.open()
+        assert relay.acquire_lease()
+        relay.connect()
+        add_families(casework, 1, 5)
+        relay.publish_pending()
+        positions = store_positions(casework)
+        [*_, last] = read_topic(broker.bootstrap, positions)
+
+        broker.restart()
+        ensure_topics(broker.bootstrap, settings.partitions)
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        producer.send(EVENTS, key=last.key, value=last.value, headers=last.headers).get(10)
+        producer.close()
+
+        relay._disconnect()  # what the relay does after a failed send
+        relay.connect()
+        relay.publish_pending()
+    finally:
+        relay.close()
+    assert relay_state(store_db)[1] == len(positions)
+    assert_complete_and_ordered(read_topic(broker.bootstrap, positions), positions)
