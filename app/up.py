@@ -1,4 +1,14 @@
-"""`casework up`: the whole system in one terminal, on the embedded defaults."""
+"""`casework up`: the whole system in one terminal, on the embedded defaults.
+
+It watches what it started: a service (or the embedded broker) that exits unexpectedly is
+started again after a back-off (`RESTART_FIRST_SECONDS`, doubling up to
+`RESTART_MAX_SECONDS`), with a log line, while the others go on: the web keeps storing
+commands while the broker is away, and the relay publishes them when it is back (the embedded
+broker comes back empty: the relay notices and republishes everything, the runners join a fresh
+group on the recreated topic). Everything stops on Ctrl-C or SIGTERM, or when one of them
+keeps failing: more than `RESTARTS_ALLOWED` restarts within `RESTART_WINDOW_SECONDS`, or a
+broker that does not start again (exit 1 then).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from adapters.bootstrap import System, bootstrap
@@ -148,6 +160,107 @@ def answering(
     return False
 
 
+RESTART_FIRST_SECONDS = 1.0  # the first restart's wait; doubled for each restart in the window
+RESTART_MAX_SECONDS = 30.0
+RESTARTS_ALLOWED = 5  # within RESTART_WINDOW_SECONDS: one exit more and `up` stops everything
+RESTART_WINDOW_SECONDS = 300.0
+BROKER = "broker"
+
+
+class Restarts:
+    """When a child that exited may start again: after a back-off that doubles with each exit
+    within the window, or never (None) when it exited more than `allowed` times within it."""
+
+    def __init__(
+        self,
+        allowed: int = RESTARTS_ALLOWED,
+        window: float = RESTART_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.allowed = allowed
+        self.window = window
+        self.clock = clock
+        self.exits: deque[float] = deque()
+
+    def delay(self) -> float | None:
+        """Record an exit now; the seconds to wait before starting again, or None: give up."""
+        now = self.clock()
+        self.exits.append(now)
+        while self.exits and now - self.exits[0] > self.window:
+            self.exits.popleft()
+        if len(self.exits) > self.allowed:
+            return None
+        return min(RESTART_FIRST_SECONDS * 2 ** (len(self.exits) - 1), RESTART_MAX_SECONDS)
+
+
+class Supervisor:
+    """The children of `up` (the services and the embedded broker): each is watched and
+    started again when it exits, until `stop` is set or one keeps failing (`failed`)."""
+
+    def __init__(
+        self,
+        starters: dict[str, Callable[[], subprocess.Popen]],
+        stop: threading.Event,
+        restarts: Callable[[], Restarts] = Restarts,
+    ) -> None:
+        self.starters = starters
+        self.stop = stop
+        self.children: dict[str, subprocess.Popen | None] = {}
+        self.restarts = {name: restarts() for name in starters}
+        self.due: dict[str, float] = {}  # name -> when to start it again (monotonic)
+        self.failed: str | None = None
+
+    def start(self, name: str) -> None:
+        self.children[name] = self.starters[name]()
+
+    def watch(self) -> None:
+        """One look: note what exited, start again what is due; sets `stop` on giving up."""
+        for name, child in self.children.items():
+            if name in self.due or (child is not None and child.poll() is None):
+                continue
+            code = child.returncode if child is not None else None
+            self._schedule(name, f"{self._what(name)} exited with code {code}")
+        now = time.monotonic()
+        for name, when in list(self.due.items()):
+            if self.stop.is_set() or when > now:
+                continue
+            del self.due[name]
+            try:
+                self.start(name)
+            except (OSError, TimeoutError) as error:
+                self.children[name] = None
+                self._schedule(
+                    name, f"{self._what(name)} did not start again ({type(error).__name__})"
+                )
+                continue
+            log.warning("%s started again", self._what(name))
+
+    def _schedule(self, name: str, what: str) -> None:
+        delay = self.restarts[name].delay()
+        if delay is None:
+            restarts = self.restarts[name]
+            log.error(
+                "%s; it ended %d times within %.0f s: stopping everything",
+                what,
+                len(restarts.exits),
+                restarts.window,
+            )
+            self.failed = name
+            self.stop.set()
+            return
+        log.warning("%s; starting it again in %.0f s", what, delay)
+        self.due[name] = time.monotonic() + delay
+
+    @staticmethod
+    def _what(name: str) -> str:
+        if name == BROKER:
+            return "the embedded broker (it comes back empty: the relay republishes)"
+        return name
+
+    def services(self) -> list[subprocess.Popen]:
+        return [c for n, c in self.children.items() if n != BROKER and c is not None]
+
+
 def up(settings: Settings, demo: int = 0) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -159,7 +272,19 @@ def up(settings: Settings, demo: int = 0) -> int:
         broker = EmbeddedBroker(log_path=Path("var/broker.log")).start()
         env["CASEWORK_KAFKA"] = broker.bootstrap
         log.info("embedded broker on %s (it keeps nothing across restarts)", broker.bootstrap)
-    children: list[subprocess.Popen] = []
+    starters: dict[str, Callable[[], subprocess.Popen]] = {
+        service: (
+            lambda service=service: subprocess.Popen(
+                [sys.executable, "-m", "app.cli", service], env=env
+            )
+        )
+        for service in SERVICES
+    }
+    supervisor = Supervisor(starters, stop)
+    if broker is not None:
+        supervisor.starters[BROKER] = lambda: _started(broker)
+        supervisor.restarts[BROKER] = Restarts()
+        supervisor.children[BROKER] = broker.process
     try:
         system = bootstrap(settings)
         logins = None
@@ -174,24 +299,17 @@ def up(settings: Settings, demo: int = 0) -> int:
             log.warning("the store is not a demo store: no demo accounts are made")
         system.close()  # the services below open their own
         for service in SERVICES:
-            children.append(subprocess.Popen([sys.executable, "-m", "app.cli", service], env=env))
-        if not answering(settings.host, settings.port, stop, children):
+            supervisor.start(service)
+        if not answering(settings.host, settings.port, stop, supervisor.services()):
             return 0 if stop.is_set() else 1  # stopped, or a service ended before (logged)
         log.info("Casework is up: http://%s:%d (Ctrl-C stops it)", settings.host, settings.port)
         if logins:
             print_logins(logins, f"http://{settings.host}:{settings.port}")
         while not stop.wait(0.5):
-            for service, child in zip(SERVICES, children, strict=True):
-                if child.poll() is not None:
-                    log.error(
-                        "%s exited with code %s; stopping everything", service, child.returncode
-                    )
-                    stop.set()
-            if broker and broker.process and broker.process.poll() is not None:
-                log.error("the embedded broker exited; stopping everything")
-                stop.set()
-        return 0 if all(c.poll() in (None, 0, -signal.SIGTERM) for c in children) else 1
+            supervisor.watch()
+        return 1 if supervisor.failed else 0
     finally:
+        children = supervisor.services()
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -202,3 +320,12 @@ def up(settings: Settings, demo: int = 0) -> int:
                 child.kill()
         if broker:
             broker.stop()
+
+
+def _started(broker: EmbeddedBroker) -> subprocess.Popen:
+    """Start the embedded broker again on its port (empty); its process."""
+    broker.stop()  # forget the process that exited
+    broker.start()
+    if broker.process is None:  # never: start() raises when it does not answer
+        raise OSError("the embedded broker did not start")
+    return broker.process
