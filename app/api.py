@@ -264,7 +264,7 @@ def _moment() -> tuple[dt.datetime, str] | None:
         if "mode" in request.args:
             raise time_travel.BadMoment("as_of", "as_of.required")
         return None
-    return time_travel.parse_moment(raw), mode
+    return time_travel.parse_past_moment(raw), mode
 
 
 def _bad_moment(bad: time_travel.BadMoment) -> tuple[Response, int]:
@@ -328,6 +328,8 @@ def household_history(household_id: str):
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
         events = time_travel.history_as_of(casework, household_id, *moment)
+        if events is None:
+            return error_response(404, "as_of", "household.not_yet")
         access_log.record_households(actor, "api", [household], access_log.api_reason())
         return jsonify({"household_id": household_id, "events": events, **_as_of_fields(moment)})
     access_log.record_households(actor, "api", [household], access_log.api_reason())
@@ -343,8 +345,8 @@ def household_diff(household_id: str):
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     try:
         mode = time_travel.parse_mode(request.args.get("mode"))
-        start = time_travel.parse_moment(request.args.get("from", ""), "from")
-        end = time_travel.parse_moment(request.args.get("to", ""), "to")
+        start = time_travel.parse_past_moment(request.args.get("from", ""), "from")
+        end = time_travel.parse_past_moment(request.args.get("to", ""), "to")
     except time_travel.BadMoment as bad:
         return _bad_moment(bad)
     if start > end:

@@ -636,6 +636,10 @@ ERRORS: dict[str, LazyString] = {
     "from.invalid": _l("from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "to.invalid": _l("to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
     "from.after_to": _l("from is after to: give the earlier moment as from."),
+    # time travel answers for the past, up to the end of today (WIB)
+    "as_of.future": _l("as_of is after today: choose a moment up to the end of today."),
+    "from.future": _l("from is after today: choose a moment up to the end of today."),
+    "to.future": _l("to is after today: choose a moment up to the end of today."),
     "household.not_yet": _l(
         "The household had not been recorded (or had not happened) by that moment: choose a"
         " later one."

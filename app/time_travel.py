@@ -38,10 +38,11 @@ from adapters.codec import is_erased
 from adapters.wire import rfc3339
 from app.disclosure import public_state
 from app.history import stream_history
+from app.schemas import EARLIEST_MOMENT
 from domain.application import Casework
 from domain.city import WIB
 from domain.eligibility_rules import candidates, facts_for
-from domain.household import Household
+from domain.household import LATEST_DAY, Household
 from domain.program import (
     Detail,
     Program,
@@ -57,8 +58,11 @@ MODES = ("known", "effective")
 DEFAULT_MODE = "known"
 # The roles that may read the past (auditors replay history; supervisors check it).
 TIME_TRAVELLERS = ("auditor", "supervisor", "admin")
-# Moments before this year are not a date anyone meant (the register began in this century).
-EARLIEST_YEAR = 1900
+# The calendar every moment the system takes lies in: from EARLIEST_MOMENT (1900, as an
+# event's occurred_at) to the end of LATEST_DAY in WIB (2100-12-31, as a benefit's or a rule's
+# last day); outside it a moment is malformed (`<field>.invalid`), on the API, the timeline and
+# the audit pages alike.
+LATEST_MOMENT = dt.datetime.combine(LATEST_DAY, dt.time.max, WIB).astimezone(dt.UTC)
 
 
 class BadMoment(ValueError):
@@ -74,7 +78,8 @@ def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = Fa
     """An RFC 3339 time (with its offset), or a date (the end of that day in Jambi, WIB), as an
     aware UTC datetime. `naive_is_wib`: a time without offset is read as WIB (the web's
     datetime-local). Anything else, or a moment with no date in UTC or in WIB (the calendar's
-    ends), raises BadMoment(field, "<field>.invalid")."""
+    ends), or a moment outside EARLIEST_MOMENT..LATEST_MOMENT, raises
+    BadMoment(field, "<field>.invalid")."""
     text = (raw or "").strip()
     code = f"{field_name}.invalid"
     if not text or len(text) > 40:
@@ -91,8 +96,6 @@ def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = Fa
                 moment = moment.replace(tzinfo=WIB)
     except ValueError:
         raise BadMoment(field_name, code) from None
-    if moment.year < EARLIEST_YEAR:
-        raise BadMoment(field_name, code)
     try:
         # A moment is answered in UTC and judged and shown in WIB: near the ends of the
         # calendar (9999-12-31T23:59:59-12:00, or ...Z in WIB) one of them is no date.
@@ -100,7 +103,28 @@ def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = Fa
         utc.astimezone(WIB)
     except OverflowError:
         raise BadMoment(field_name, code) from None
+    if not EARLIEST_MOMENT <= utc <= LATEST_MOMENT:
+        raise BadMoment(field_name, code)
     return utc
+
+
+def end_of_today() -> dt.datetime:
+    """The end of the current day in WIB (UTC): the latest moment time travel answers for."""
+    today = dt.datetime.now(WIB).date()
+    return dt.datetime.combine(today, dt.time.max, WIB).astimezone(dt.UTC)
+
+
+def parse_past_moment(
+    raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False
+) -> dt.datetime:
+    """`parse_moment` for time travel (`as_of`, `from`, `to`): the past, up to the end of today
+    (WIB; a date of today is its end). A later moment raises BadMoment(field,
+    "<field>.future"): nothing is known of it yet, and what the API will answer then is no
+    answer of today's."""
+    moment = parse_moment(raw, field_name, naive_is_wib=naive_is_wib)
+    if moment > end_of_today():
+        raise BadMoment(field_name, f"{field_name}.future")
+    return moment
 
 
 def parse_mode(raw: str | None) -> str:
@@ -189,11 +213,14 @@ def household_as_of(
 
 def history_as_of(
     casework: Casework, household_id: str, at: dt.datetime, mode: str
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
     """The household's events (as the history route shows them) recorded, or happened, by
-    then, in store order."""
+    then, in store order; None when the household was not recorded (or its registration had
+    not happened) by then, as `household_as_of` says. Raises NotFound for no household."""
     household = casework.get_household(household_id)
     kept = {e.originator_version for e in _events(casework, household.id) if _counts(e, at, mode)}
+    if 1 not in kept:
+        return None
     return [entry for entry in stream_history(casework, household.id) if entry["version"] in kept]
 
 
@@ -373,10 +400,10 @@ def diff_with_states(
     answers it, or None), from which a page names the members and benefits changed."""
     before = household_as_of(casework, household_id, start, mode)
     after = household_as_of(casework, household_id, end, mode)
-    earlier = {e["version"] for e in history_as_of(casework, household_id, start, mode)}
+    earlier = {e["version"] for e in history_as_of(casework, household_id, start, mode) or []}
     events = [
         entry
-        for entry in history_as_of(casework, household_id, end, mode)
+        for entry in history_as_of(casework, household_id, end, mode) or []
         if entry["version"] not in earlier
     ]
     before_state, after_state = (before[0] if before else None), (after[0] if after else None)

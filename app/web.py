@@ -2073,7 +2073,7 @@ def _moment_arg(name: str, field_name: str, errors: dict[str, list[str]]) -> dt.
     if not raw:
         return None
     try:
-        return time_travel.parse_moment(raw, field_name, naive_is_wib=True)
+        return time_travel.parse_past_moment(raw, field_name, naive_is_wib=True)
     except time_travel.BadMoment as bad:
         errors.setdefault(name, []).append(message(bad.code))
         return None
@@ -2235,7 +2235,7 @@ def household_time_travel(household_id: str):
             "household": found[0] if found else None,
             "skipped": found[1] if found else [],
             "events": _timeline_entries(
-                time_travel.history_as_of(casework, household_id, at, mode)
+                time_travel.history_as_of(casework, household_id, at, mode) or []
             ),
             "eligibility": [
                 {**answer, "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"])}

@@ -120,7 +120,8 @@ def test_as_it_was_shows_a_death_reported_late_from_the_day_it_happened(casework
         "DeathRecorded",
     ]
     known = auditor.get(f"{url}/history", query_string={"as_of": "2025-07-01"})
-    assert known.json["events"] == []
+    assert known.status_code == 404  # as the household and its eligibility answer (README)
+    assert known.json["codes"] == {"as_of": ["household.not_yet"]}
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,43 @@ def test_an_unknown_household_is_404_in_the_past_too(auditor):
         f"/api/v1/households/{unknown}/diff", query_string={"from": "2025-01-01", "to": now()}
     )
     assert diff.status_code == 404
+
+
+@pytest.mark.parametrize("mode", ["known", "effective"])
+def test_before_the_household_existed_all_three_answer_404_not_yet(casework, auditor, mode):
+    """The household, its history and its eligibility agree: a moment before the household
+    was recorded (or, `effective`, registered) is 404 household.not_yet (README)."""
+    hid = str(casework.register_household(HOUSEHOLD, meta(REGISTERED)).stream_id)
+    before = "2024-12-31" if mode == "known" else "2025-01-05"
+    for path in ("", "/history", "/eligibility"):
+        answer = auditor.get(
+            f"/api/v1/households/{hid}{path}", query_string={"as_of": before, "mode": mode}
+        )
+        assert answer.status_code == 404, (path, answer.json)
+        assert answer.json["codes"] == {"as_of": ["household.not_yet"]}, path
+
+
+def test_as_of_is_bounded_alike_everywhere(casework, auditor):
+    """One bound for as_of, from and to on every time-travel route: up to the end of today
+    (WIB: today's date is accepted, tomorrow is 'future'); the far future (9999-12-31)
+    is outside the system's calendar (malformed), as 9999-12-31T23:59:59Z already was."""
+    hid = str(casework.register_household(HOUSEHOLD, meta(REGISTERED)).stream_id)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    url = f"/api/v1/households/{hid}"
+    for path in ("", "/history", "/eligibility"):
+        assert (
+            auditor.get(f"{url}{path}", query_string={"as_of": today.isoformat()}).status_code
+            == 200
+        )
+        for far, code in (("9999-12-31", "as_of.invalid"), (tomorrow, "as_of.future")):
+            answer = auditor.get(f"{url}{path}", query_string={"as_of": far})
+            assert answer.status_code == 422, (path, far, answer.json)
+            assert answer.json["codes"] == {"as_of": [code]}, (path, far)
+    diff = f"{url}/diff"
+    assert auditor.get(diff, query_string={"from": "2025-01-01", "to": today}).status_code == 200
+    for far, kind in (("9999-12-31", "invalid"), (tomorrow, "future")):
+        answer = auditor.get(diff, query_string={"from": "2025-01-01", "to": far})
+        assert (answer.status_code, answer.json["codes"]) == (422, {"to": [f"to.{kind}"]})
+        answer = auditor.get(diff, query_string={"from": far, "to": far})
+        assert answer.json["codes"]["from"] == [f"from.{kind}"]

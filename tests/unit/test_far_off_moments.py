@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from app.time_travel import WIB, BadMoment, parse_moment
+from app.time_travel import BadMoment, parse_moment
 
 # Each one's UTC time, or its WIB time, falls outside years 1 to 9999.
 NO_DATE = (
@@ -28,10 +28,21 @@ def test_a_moment_with_no_date_in_utc_or_wib_is_malformed(raw, field):
         assert (raised.value.field, raised.value.code) == (field, f"{field}.invalid")
 
 
-def test_the_last_moments_with_a_date_in_both_still_parse():
-    latest = dt.datetime(9999, 12, 31, 16, 59, 59, tzinfo=dt.UTC)
-    assert parse_moment("9999-12-31T23:59:59+07:00") == latest
-    assert parse_moment("9999-12-31T16:59:59Z") == latest
-    assert parse_moment("9999-12-31T23:59", naive_is_wib=True).astimezone(WIB).year == 9999
-    # a date is the end of that day in WIB: the last day still has one
-    assert parse_moment("9999-12-31").astimezone(WIB).date() == dt.date(9999, 12, 31)
+def test_the_calendar_ends_at_the_system_s_bounds():
+    """Every moment lies from EARLIEST_MOMENT (1900) to the end of LATEST_DAY (2100-12-31) in
+    WIB, as every other date the system takes; the last moments with a date in UTC and WIB
+    (9999-12-31T23:59:59+07:00, 9999-12-31) are beyond it."""
+    latest = dt.datetime(2100, 12, 31, 16, 59, 59, 999999, tzinfo=dt.UTC)
+    assert parse_moment("2100-12-31") == latest
+    assert parse_moment("1900-01-01T00:00:00Z") == dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    for beyond in (
+        "9999-12-31T23:59:59+07:00",
+        "9999-12-31T16:59:59Z",
+        "9999-12-31",
+        "2101-01-01",
+        "2100-12-31T17:00:00Z",
+        "1900-01-01T06:59:59+07:00",  # 1899 in UTC
+    ):
+        with pytest.raises(BadMoment) as raised:
+            parse_moment(beyond)
+        assert raised.value.code == "as_of.invalid", beyond
