@@ -676,13 +676,16 @@ class Relay:
         state = self.watch.state()
         self._probed_at = time.monotonic()
         recreated = self._recreated(state)
-        if recreated and state.partitions != self.settings.partitions:
+        if recreated and (state.has_data or state.partitions != self.settings.partitions):
+            # It holds at most copies of what this relay had in flight (only the relay writes
+            # to it), out of order against what is republished: dropped, so the topic is
+            # made again (as configured) and filled in store order.
             log.warning(
-                "topic %s was recreated with %d partitions instead of %d (by a client's"
-                " metadata request): deleting it so it is created as configured",
+                "topic %s was recreated (another id) with %d partitions%s: deleting it so it"
+                " is created as configured and republished in order",
                 EVENTS,
                 state.partitions,
-                self.settings.partitions,
+                ", holding what was resent" if state.has_data else "",
             )
             self.watch.delete()
         elif state.exists and not state.has_data and state.partitions != self.settings.partitions:
