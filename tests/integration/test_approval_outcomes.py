@@ -7,24 +7,15 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import bearer
+from tests.integration.test_api import HOUSEHOLD  # the household the API tests use
 
 pytestmark = pytest.mark.integration
 
-HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
 HUSBAND = {
     "nik": "1571011004820002",
     "name": "Budi Santoso",
     "birth_date": "1982-04-10",
     "sex": "M",
-}
-HOUSEHOLD = {
-    "kk_number": "1571010101200003",
-    "kecamatan": "Telanaipura",
-    "kelurahan": "Simpang IV Sipin",
-    "address": "Jl. Kapten Pattimura No. 5",
-    "rt": "007",
-    "rw": "002",
-    "head": HEAD,
 }
 
 

@@ -11,19 +11,9 @@ import pytest
 
 from domain.household_cases import HouseholdCases
 from tests.integration.conftest import authorized_client
+from tests.integration.test_api import HOUSEHOLD  # the household the API tests use
 
 pytestmark = pytest.mark.integration
-
-HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
-HOUSEHOLD = {
-    "kk_number": "1571010101200003",
-    "kecamatan": "Telanaipura",
-    "kelurahan": "Simpang IV Sipin",
-    "address": "Jl. Kapten Pattimura No. 5",
-    "rt": "007",
-    "rw": "002",
-    "head": HEAD,
-}
 
 
 def relative(n: int) -> dict:
