@@ -24,26 +24,10 @@ from adapters.settings import Settings
 from domain.application import SYSTEM, make_meta
 from projections import register
 from tests.conftest import ROOT, TEST_MASTER_KEY, wait_until
+from tests.integration.test_flow import family  # the households the flow test sends
 from tests.support.events import TEST_SIGNING_KEY
 
 pytestmark = pytest.mark.integration
-
-
-def family(serial: int) -> dict:
-    return {
-        "kk_number": f"157101010120{serial:04d}",
-        "kecamatan": "Telanaipura",
-        "kelurahan": "Simpang IV Sipin",
-        "address": f"Jl. Kapten Pattimura No. {serial}",
-        "rt": "004",
-        "rw": "001",
-        "head": {
-            "nik": f"15710155088{serial % 10}{serial:04d}",
-            "name": f"Rahmawati Uji{serial}",
-            "birth_date": f"198{serial % 10}-08-15",
-            "sex": "F",
-        },
-    }
 
 
 def post(base: str, token: str, body: dict) -> str | None:
