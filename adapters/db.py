@@ -20,6 +20,10 @@ from adapters.settings import DatabaseUrl, private_file
 # Concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL: schema changes take this lock.
 SCHEMA_LOCK_KEY = 157_100_001
 SCRATCH_CACHE_KIB = 128 * 1024  # a scratch database's page cache
+# On SQLite, the page cache while a large sort runs (KiB, `sort_cache`): SQLite's sort takes as
+# much memory again as the page cache before it spills to a file, and a rebuild's scratch file
+# has a large one (SCRATCH_CACHE_KIB): the process would grow by that much.
+SORT_CACHE_KIB = 32 * 1024
 # The views file's pages (SQLite; set when the file is made): a rebuild's copy of a new
 # generation into the views goes through the WAL, written there and again into the file, and
 # with 16 KB pages that takes about half the time it takes with SQLite's default of 4 KB
@@ -209,3 +213,18 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return self.raw.rowcount
+
+
+@contextmanager
+def sort_cache(cur: Cursor) -> Iterator[None]:
+    """A smaller page cache while the statements inside sort many rows (SQLite; PostgreSQL
+    sorts in its own `maintenance_work_mem`): an index made, rows inserted in a key's order."""
+    if cur.db.kind != "sqlite":
+        yield
+        return
+    cache = cur.execute("PRAGMA cache_size").fetchone()[0]
+    cur.execute(f"PRAGMA cache_size={-SORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        cur.execute(f"PRAGMA cache_size={int(cache)}")

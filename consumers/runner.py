@@ -38,7 +38,7 @@ from kafka.errors import KafkaError
 from adapters import wire
 from adapters.bootstrap import System, bootstrap, keystore_of
 from adapters.codec import Codec
-from adapters.db import Cursor, Database
+from adapters.db import Cursor, Database, sort_cache
 from adapters.processes import spawned_worker
 from adapters.relay_store import store_counts
 from adapters.retry import reconnecting, transient
@@ -62,6 +62,7 @@ from projections.base import (
     drop_older_versions,
     ensure_schema,
     generations,
+    make_read_indexes,
     no_personal_data,
     older_version_tables,
     progress,
@@ -829,12 +830,14 @@ def rebuild_together(
                     fresh[projection.name] = live + 1
                     if scratch is None:
                         _clear_generations(cur, projection, live)
-                        names[projection.name] = create_generation(cur, projection, live + 1)
+                        names[projection.name] = create_generation(
+                            cur, projection, live + 1, read_indexes=False
+                        )
             if scratch is not None:
                 with scratch.transaction() as cur:
                     for projection in projections:
                         names[projection.name] = create_generation(
-                            cur, projection, fresh[projection.name]
+                            cur, projection, fresh[projection.name], read_indexes=False
                         )
             label = ", ".join(p.name for p in projections)
             log.info("rebuilding %s from %d events", label, expected)
@@ -864,6 +867,11 @@ def rebuild_together(
             copy_shared_tracking(built, projections, names)
             finish_deferred(built, projections, names, left, bar)
             bar.summary(applied)
+            made = time.monotonic()
+            with built.transaction() as cur, sort_cache(cur):
+                for projection in projections:
+                    make_read_indexes(cur, projection, names[projection.name])
+            log.info("rebuild of %s: indexes made in %.1f s", label, time.monotonic() - made)
             if scratch is not None:
                 copied = time.monotonic()
                 for projection in projections:

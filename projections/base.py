@@ -300,6 +300,12 @@ class Projection:
     handlers: dict[str, Handler]
     serves: str
     indexes: list[str] = field(default_factory=list)
+    # Indexes only readers use (pages, the API, the daily tick, erasures and restrictions),
+    # never the handlers of other events: a rebuild makes them after its events, each sorted
+    # at once instead of kept up to date row by row (`create_generation`, `make_read_indexes`;
+    # tests/integration/test_rebuild_read_indexes.py checks that no handler's statement
+    # would have read one). Live, every generation has them from the start.
+    read_indexes: list[str] = field(default_factory=list)
     # For event types without a handler of their own, by stream type (e.g. "Household").
     stream_handlers: dict[str, Handler] = field(default_factory=dict)
     # The same, for handlers that read the envelope's frame only (its stream, version,
@@ -490,7 +496,11 @@ def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
                 )
 
 
-def create_generation(cur: Cursor, projection: Projection, generation: int) -> dict[str, str]:
+def create_generation(
+    cur: Cursor, projection: Projection, generation: int, *, read_indexes: bool = True
+) -> dict[str, str]:
+    """The tables of a generation of the projection (those missing), and their indexes; a
+    rebuild's fresh generation without its `read_indexes` (`make_read_indexes` at its end)."""
     names = projection.table_names(generation)
     for base, ddl in projection.tables.items():
         cur.execute(ddl.format(name=names[base]))
@@ -534,8 +544,16 @@ def create_generation(cur: Cursor, projection: Projection, generation: int) -> d
                 sorted(projection.parameters.items()),
             )
     for index in projection.indexes:
-        cur.execute(index.format(g=generation, **names))
+        cur.execute(index.format(**names))
+    if read_indexes:
+        make_read_indexes(cur, projection, names)
     return names
+
+
+def make_read_indexes(cur: Cursor, projection: Projection, names: dict[str, str]) -> None:
+    """The projection's `read_indexes` on these tables, those missing (none, live)."""
+    for index in projection.read_indexes:
+        cur.execute(index.format(**names))
 
 
 def built_parameters(cur: Cursor, projection: Projection, names: dict[str, str]) -> dict[str, int]:
@@ -730,6 +748,7 @@ def _apply_restriction(
 ) -> None:
     stream_id, subject = envelope["stream_id"], identity(envelope["data"]["nik"]).subject
     restricted = RESTRICTION_EVENTS[envelope["type"]]
+    make_read_indexes(cur, projection, names)  # a rebuild's: the hook reads by subject
     cur.execute(
         f"DELETE FROM {names[RESTRICTIONS]} WHERE stream_id=? AND subject=?", (stream_id, subject)
     )
@@ -755,6 +774,7 @@ def _apply_erasure(
     if projection.on_erasure is None:  # __post_init__ refuses this; a later edit may not
         raise TypeError(f"projection {projection.name} has no on_erasure hook")
     subject = erased_subject(envelope)
+    make_read_indexes(cur, projection, names)  # a rebuild's: the hook reads by subject
     for generation_names in [names, *other_generations(cur, projection, names)]:
         projection.on_erasure(cur, generation_names, subject)
 

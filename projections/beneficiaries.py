@@ -38,7 +38,8 @@ TABLES = {
         " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36))"
     ),
 }
-INDEXES = [
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program, status)",
     "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (household_id, subject)",
     "CREATE INDEX IF NOT EXISTS {benefits}_subject ON {benefits} (subject)",
@@ -173,7 +174,7 @@ PROJECTION = Projection(
         "FamilySplit": family_split,
     },
     serves="program",
-    indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     on_restriction=hide_person,
     on_erasure=erase_person,
     # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK;

@@ -109,11 +109,14 @@ TABLES = {
     ),
 }
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {persons}_household ON {persons} (household_id)",
+    "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+]
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
     "CREATE INDEX IF NOT EXISTS {results}_program ON {results} (program, status, kelurahan)",
     "CREATE INDEX IF NOT EXISTS {results}_due ON {results} (changes_on)",
     "CREATE INDEX IF NOT EXISTS {results}_subject ON {results} (subject)",
-    "CREATE INDEX IF NOT EXISTS {persons}_household ON {persons} (household_id)",
-    "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
 ]
 
 _ADULT_AGE = 17
@@ -1244,6 +1247,7 @@ PROJECTION = Projection(
     handlers=HANDLERS,
     serves="program",
     indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     # 2: the benefits' facts keep their start and termination (the pair rules on periods)
     # 3: each reason keeps whether its rule passed and its localisable text (msgid, params)
     # 4: the residence reason of one born here gives no day (it would tell the birth date)

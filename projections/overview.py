@@ -102,9 +102,12 @@ TABLES = {
 }
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_family ON {benefits} (family_id)",
-    "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (person_id)",
     "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program)",
     "CREATE UNIQUE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+]
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (person_id)",
     "CREATE INDEX IF NOT EXISTS {counts}_opd ON {counts} (level, opd, kecamatan, kelurahan)",
 ]
 # The aggregate tables: (key columns after the area, value columns).
@@ -554,6 +557,7 @@ PROJECTION = Projection(
     },
     serves="registry",
     indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     on_erasure=no_personal_data,
     batch=batch,
     finish=Finish(units=left_in_order, apply=_refresh_all),

@@ -149,6 +149,12 @@ TABLES = {
     ),
 }
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {flags}_flag ON {flags} (flag, household_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_household ON {benefits} (household_id)",
+    "CREATE INDEX IF NOT EXISTS {benefits}_flag ON {benefits} (flag, household_id)",
+]
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
     # the list without a place: in household id order from the index, no sort of every family
     "CREATE INDEX IF NOT EXISTS {households}_all ON {households} (disagrees, household_id)",
     "CREATE INDEX IF NOT EXISTS {disagreements}_all ON {disagreements} (reason, household_id)",
@@ -162,9 +168,6 @@ INDEXES = [
     " ON {disagreements} (reason, kecamatan, household_id)",
     "CREATE INDEX IF NOT EXISTS {members}_subject ON {members} (subject)",
     "CREATE INDEX IF NOT EXISTS {listed}_subject ON {listed} (subject)",
-    "CREATE INDEX IF NOT EXISTS {flags}_flag ON {flags} (flag, household_id)",
-    "CREATE INDEX IF NOT EXISTS {benefits}_household ON {benefits} (household_id)",
-    "CREATE INDEX IF NOT EXISTS {benefits}_flag ON {benefits} (flag, household_id)",
 ]
 
 
@@ -688,6 +691,7 @@ PROJECTION = Projection(
     # what the sources say against the register: the registry's own work (Dinas Sosial)
     serves="registry",
     indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     only_its_handlers=True,  # its handlers' events only: nothing else changes a comparison
     on_erasure=erase_person,
     batch=batch,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.codec import ERASED
-from adapters.db import Cursor, Database
+from adapters.db import Cursor, Database, sort_cache
 from projections.base import (
     Deferred,
     Finish,
@@ -90,11 +90,16 @@ TABLES = {
     ),
 }
 INDEXES = [
+    # a relocation updates the terms by subject; a rebuild stages its terms and makes this
+    # index again after writing them (`_write_staged_terms`)
+    "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
+]
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
     "CREATE INDEX IF NOT EXISTS {kk_numbers}_kk ON {kk_numbers} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {households}_hh_kk ON {households} (kk_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_nik ON {members} (nik_hash)",
     "CREATE INDEX IF NOT EXISTS {members}_mem_subject ON {members} (subject)",
-    "CREATE INDEX IF NOT EXISTS {name_terms}_subject ON {name_terms} (subject)",
     "CREATE INDEX IF NOT EXISTS {households}_newest ON {households} (registered_at DESC, id)",
 ]
 
@@ -480,12 +485,6 @@ def _void_terms(
     )
 
 
-# On SQLite, the page cache while the terms are sorted (KiB): SQLite's sort takes as much
-# memory again as the page cache before it spills to a file, and a rebuild's scratch file has
-# a large one (`adapters.db.SCRATCH_CACHE_KIB`): the process would grow by that much.
-SORT_CACHE_KIB = 32 * 1024
-
-
 def _write_terms(cur: Cursor, names: dict[str, str], units: list[str]) -> None:
     """The rebuild's end: the staged terms still counting, into `name_terms` in its key's
     order (its subject index made again after them, as one sort instead of 4 million inserts
@@ -493,15 +492,8 @@ def _write_terms(cur: Cursor, names: dict[str, str], units: list[str]) -> None:
     if _STAGED not in units:
         return
     began = time.monotonic()
-    sqlite = cur.db.kind == "sqlite"
-    if sqlite:
-        cache = cur.execute("PRAGMA cache_size").fetchone()[0]
-        cur.execute(f"PRAGMA cache_size={-SORT_CACHE_KIB}")
-    try:
+    with sort_cache(cur):
         count = _write_staged_terms(cur, names)
-    finally:
-        if sqlite:
-            cur.execute(f"PRAGMA cache_size={int(cache)}")
     log.info(
         "rebuild of register: %d name terms written in %.1f s", count, time.monotonic() - began
     )
@@ -556,6 +548,7 @@ PROJECTION = Projection(
     # the registry may keep restricted persons (shown with `restricted`)
     serves="registry",
     indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     # v2: members.restricted; v3: no NIK or KK number in clear (subject, hash, token), erased;
     # v4: every KK number a household held (kk_numbers) and split families' links;
     # v5: no name, birth date or address in clear (tokens), names found by keyed hashes;

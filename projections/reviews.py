@@ -39,9 +39,12 @@ TABLES = {
     ),
 }
 INDEXES = [
-    "CREATE INDEX IF NOT EXISTS {reviews}_queue ON {reviews} (status, deadline)",
     "CREATE INDEX IF NOT EXISTS {reviews}_benefit ON {reviews} (benefit_id)",
     "CREATE INDEX IF NOT EXISTS {reviews}_household ON {reviews} (household_id)",
+]
+# only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
+READ_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS {reviews}_queue ON {reviews} (status, deadline)",
 ]
 
 
@@ -138,6 +141,7 @@ PROJECTION = Projection(
     },
     serves="registry",
     indexes=INDEXES,
+    read_indexes=READ_INDEXES,
     on_erasure=no_personal_data,
 )
 
