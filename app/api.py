@@ -68,6 +68,7 @@ from domain.approval import Forbidden
 from domain.city import today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.identity import nik_problems
+from projections import approvals as approval_views
 from projections import eligibility, program_views
 from projections.beneficiaries import beneficiaries
 from projections.eligibility import eligible_households, household_eligibility
@@ -786,6 +787,32 @@ def approvals():
     require_role(caller(), *read_policy.OVERSIGHT)
     pending = services().casework.pending_approvals()
     return jsonify({"approvals": [approval_body(change) for change in pending]})
+
+
+@bp.get("/approvals/mine")
+def my_approvals():
+    """The caller's own requests for approval, whatever became of them, the most recent first
+    (`limit`, `offset`): each as `GET /approvals/<id>` answers it, with when it was decided.
+    The approvals view says which (it keeps no personal data); each is read from the store."""
+    actor = caller()
+    try:
+        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
+        offset = whole_arg("offset", 0, 0, 10**9)
+    except Invalid as invalid:
+        return jsonify(errors_body(invalid.codes)), 422
+    casework = services().casework
+    found = approval_views.requests(
+        services().views, requester_id=actor.id, limit=limit, offset=offset
+    )
+    results = []
+    for entry in found:
+        try:
+            change = casework.get_pending_change(entry["approval_id"])
+        except NotFound:
+            continue  # in the view, not (yet) in this store
+        decided_at = entry["decided_at"] if change.status != "pending" else None
+        results.append({**approval_body(change), "decided_at": decided_at})
+    return jsonify({"approvals": results})
 
 
 def _require_own(actor: Actor, change: Any) -> None:

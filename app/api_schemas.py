@@ -616,6 +616,16 @@ class ApprovalsSchema(_Answer):
     approvals = fields.List(fields.Nested(ApprovalSchema), required=True)
 
 
+class MyApprovalSchema(ApprovalSchema):
+    decided_at = fields.String(
+        allow_none=True, metadata={"description": "when it was decided; null while pending"}
+    )
+
+
+class MyApprovalsSchema(_Answer):
+    approvals = fields.List(fields.Nested(MyApprovalSchema), required=True)
+
+
 # --- privacy (UU PDP) ----------------------------------------------------------------------
 
 

@@ -769,6 +769,16 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             forbidden="only supervisors and admins",
         )
     },
+    "api.my_approvals": {
+        "get": _read(
+            "myApprovals",
+            "the caller's own requests for approval, whatever became of them, the most recent"
+            " first: status, who decided, when, the note and the reasons",
+            _json("the caller's requests", answers.MyApprovalsSchema),
+            query=answers.PageQuerySchema,
+            invalid="limit or offset out of range",
+        )
+    },
     "api.approval": {
         "get": _read(
             "getApproval",

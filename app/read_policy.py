@@ -116,6 +116,8 @@ POLICY: dict[str, Policy] = {
     "api.reconciliation_household": Policy(HOUSEHOLD_READERS, ON_HOUSEHOLDS, Nik.MASKED),
     "api.reviews": Policy(NOT_AGENCY, ON_PROGRAMS),
     "api.approvals": Policy(OVERSIGHT),
+    # one's own requests: whoever may ask for a change (app/api.py, my_approvals)
+    "api.my_approvals": Policy(("caseworker", "program_manager", *OVERSIGHT)),
     "api.approval": Policy(
         ("caseworker", "program_manager", *OVERSIGHT),
         {"caseworker": Area.OWN, "program_manager": Area.OWN},

@@ -12,6 +12,7 @@ from app.schemas import COMMANDS, example
 from domain.application import SYSTEM, make_meta
 from projections.status import store_counts
 from tests.integration.conftest import bearer
+from tests.integration.test_eligibility_api import project
 from tests.unit.test_command_schemas import invalid_cases
 
 pytestmark = pytest.mark.integration
@@ -289,6 +290,51 @@ def test_a_rejection_is_recorded_and_changes_nothing(client, web, tokens):
     assert household(client, household_id, tokens["admin"])["benefits"] == []
     late = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
     assert late.status_code == 409
+
+
+def test_a_requester_lists_their_own_requests_and_what_became_of_them(client, web, tokens):
+    define_pkh(client, tokens)
+    household_id = register(client, tokens["cw_sipin"])
+    grant = {**GRANT, "household_id": household_id}
+    refused_id = post(client, "GrantBenefit", grant, tokens["cw_sipin"]).json["approval_id"]
+    rejected = post(
+        client,
+        "RejectChange",
+        {"approval_id": refused_id, "reason_code": "rules_not_met", "note": "Bukan desil 1-4."},
+        tokens["sup1"],
+    )
+    assert rejected.status_code == 201
+    waiting_id = post(client, "GrantBenefit", grant, tokens["cw_sipin"]).json["approval_id"]
+    others_id = post(client, "GrantBenefit", grant, tokens["sup2"]).json["approval_id"]
+    project(web)
+
+    def mine(user: str, **query) -> list[dict]:
+        answer = client.get(
+            "/api/v1/approvals/mine", query_string=query, headers=bearer(tokens[user])
+        )
+        assert answer.status_code == 200, answer.json
+        return answer.json["approvals"]
+
+    listed = mine("cw_sipin")
+    # the most recent first, each with its outcome; never another requester's
+    assert [a["approval_id"] for a in listed] == [waiting_id, refused_id]
+    waiting, refused = listed
+    assert (waiting["status"], waiting["decided_by"], waiting["decided_at"]) == (
+        "pending",
+        None,
+        None,
+    )
+    assert refused["status"] == "rejected" and refused["decided_by"]["id"] == "sup1"
+    assert refused["note"] == "Bukan desil 1-4." and refused["decided_at"]
+    assert [a["approval_id"] for a in mine("cw_sipin", limit=1, offset=1)] == [refused_id]
+    assert [a["approval_id"] for a in mine("sup2")] == [others_id]
+    assert mine("cw_pelayangan") == [] and mine("auditor") == []
+    agency = client.get("/api/v1/approvals/mine", headers=bearer(tokens["agency"]))
+    assert agency.status_code == 403
+    bad = client.get(
+        "/api/v1/approvals/mine", query_string={"limit": 0}, headers=bearer(tokens["cw_sipin"])
+    )
+    assert bad.status_code == 422 and set(bad.json["codes"]) == {"limit"}
 
 
 def test_an_unknown_approval_is_404(client, tokens):
