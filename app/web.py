@@ -1007,6 +1007,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
                 else f"{text('health.projection')} {view}"
             )
             detail = f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
+            if entry.get("state") in ("stopped", "stuck"):  # the runners', as the relay's
+                since = moment_text(entry.get("since"), seconds=True)
+                detail = f"{text('health.relay_' + entry['state']) % {'since': since}}; {detail}"
         elif name == "dlq":
             label, detail = (
                 text("health.dlq"),

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -74,6 +75,8 @@ from projections.catalog import PROJECTIONS, configured
 log = logging.getLogger("casework.projections")
 
 GROUP = "casework-projections"
+HEARTBEAT_SECONDS = 1.0  # a runner says it is alive this often (projections.status)
+RUNNERS_KEPT_SECONDS = 86_400.0  # the row of a runner gone longer is pruned
 RETRIES = 3  # attempts at a batch that fails otherwise than transiently (then it is the data's)
 TRANSIENT = (sqlite3.OperationalError, psycopg.OperationalError)
 # Any error of the store's database while revealing is the database's, never the message's.
@@ -278,6 +281,10 @@ class Runner(GroupMember):
         self.topic_id = ""
         self.next_topic_check = 0.0
         self.ticked_on: dt.date | None = None  # the last day of the daily tick
+        # liveness, for /healthz and /status (`heartbeat`, projections.status.runner_state)
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.progress_at = time.time()  # its loop last came back from the broker
+        self.rebuilding = False  # filling empty views: busy, not stuck
 
     def connect(self) -> None:
         ensure_topics(
@@ -325,13 +332,55 @@ class Runner(GroupMember):
         drop_older_versions(self.views, self.projections)
 
     def run(self, stop: threading.Event) -> None:
-        self.fill_empty_views()
-        log.info("projection runner starting: %s", ", ".join(p.name for p in self.projections))
-        retrying = reconnecting(stop, after=lambda _: self.disconnect())
-        while not stop.is_set():
-            retrying(self.step, stop)
+        beating = threading.Event()
+        heart = threading.Thread(
+            target=self.heartbeat, args=(beating,), name="runner-heartbeat", daemon=True
+        )
+        heart.start()
+        try:
+            self.rebuilding = True
+            try:
+                self.fill_empty_views()
+            finally:
+                self.rebuilding = False
+            log.info(
+                "projection runner starting: %s", ", ".join(p.name for p in self.projections)
+            )
+            retrying = reconnecting(stop, after=lambda _: self.disconnect())
+            while not stop.is_set():
+                retrying(self.step, stop)
+        finally:
+            beating.set()
+            heart.join(5)
         self.close()
         log.info("projection runner stopped after applying %d events", self.applied)
+
+    def heartbeat(self, stop: threading.Event) -> None:
+        """Until `stop`: say this runner is alive, and when its loop last made progress, about
+        every second (a thread of its own: a loop waiting on the broker or the database still
+        says it is alive, and then is seen as stuck); rows of runners gone a day are pruned."""
+        try:
+            while True:
+                now = time.time()
+                progress_at = now if self.rebuilding else self.progress_at
+                try:
+                    with self.views.transaction() as cur:
+                        cur.execute(
+                            "INSERT INTO projection_runners (runner, seen_at, progress_at)"
+                            " VALUES (?, ?, ?) ON CONFLICT (runner) DO UPDATE SET"
+                            " seen_at=excluded.seen_at, progress_at=excluded.progress_at",
+                            (self.name, now, progress_at),
+                        )
+                        cur.execute(
+                            "DELETE FROM projection_runners WHERE seen_at < ?",
+                            (now - RUNNERS_KEPT_SECONDS,),
+                        )
+                except TRANSIENT as error:
+                    log.debug("heartbeat not written (%s)", type(error).__name__)
+                if stop.wait(HEARTBEAT_SECONDS):
+                    return
+        finally:
+            self.views.close()  # this thread's connection
 
     def step(self, stop: threading.Event) -> None:
         """One turn of the service loop: connect when not connected, then one poll; on a
@@ -359,11 +408,13 @@ class Runner(GroupMember):
         self.check_topic()
         batches = self.consumer.poll(timeout_ms=200)
         if not batches:
+            self.progress_at = time.time()  # nothing waiting for it: as good as progress
             return 0
         count = 0
         for partition, records in batches.items():
             count += self.process(partition, records)
         self.consumer.commit()
+        self.progress_at = time.time()
         return count
 
     def process(self, partition: TopicPartition, records: list) -> int:

@@ -412,6 +412,15 @@ STATE_DDL = (
     " name VARCHAR(100) PRIMARY KEY, generation INTEGER NOT NULL,"
     " rebuilt_at VARCHAR(40))"
 )
+# Each projection runner's liveness (`consumers.runner.Runner`, read by `projections.status`):
+# its heartbeat (`seen_at`, unix seconds, about every second from a thread of its own) and
+# when its loop last came back from the broker, having applied what it got or found nothing
+# waiting (`progress_at`). One row per runner process; rows of runners gone a day are pruned.
+RUNNERS_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_runners ("
+    " runner VARCHAR(200) PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL,"
+    " progress_at DOUBLE PRECISION NOT NULL)"
+)
 DLQ_DDL = (
     "CREATE TABLE IF NOT EXISTS dead_letters ("
     " topic VARCHAR(200) NOT NULL, partition_no INTEGER NOT NULL, record_offset BIGINT NOT NULL,"
@@ -482,6 +491,7 @@ def counts(db: Database, names: dict[str, str], name: str) -> dict[str, int]:
 def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
     with db.schema_lock(), db.transaction() as cur:
         cur.execute(STATE_DDL)
+        cur.execute(RUNNERS_DDL)
         cur.execute(DLQ_DDL)
         for projection in projections:
             row = cur.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.db import Database
@@ -16,7 +17,8 @@ from adapters.relay_store import relay_liveness, relay_state, store_counts
 from projections.base import progress
 from projections.catalog import PROJECTIONS
 
-# How /healthz and /status judge the relay from what it last wrote of itself (README, Health):
+# How /healthz and /status judge the relay from what it last wrote of itself (README, Health),
+# and the projection runners alike (`runner_state`):
 # - gone: no heartbeat for RELAY_GONE_SECONDS (the leading relay writes one every second, from
 #   a thread of its own, also while it waits for the broker): no relay runs;
 # - stuck: events wait to be published (lag > 0) and it made no progress (no position
@@ -54,6 +56,45 @@ def relay_entry(store: Database, count: int, now: float | None = None) -> dict[s
     return entry
 
 
+@dataclass(frozen=True)
+class Runners:
+    """What the projection runners last said of themselves (unix seconds): the newest
+    heartbeat of any, and the oldest last progress among those still alive (a runner holding
+    partitions but stalled is not hidden by another with nothing to do). None: no runner of
+    this version ran."""
+
+    seen_at: float | None
+    progress_at: float | None
+
+
+def runners(views: Database, now: float | None = None) -> Runners:
+    """The runners' liveness (`projection_runners`, a few rows: one per runner process)."""
+    if not views.table_exists("projection_runners"):
+        return Runners(None, None)
+    rows = views.query("SELECT seen_at, progress_at FROM projection_runners")
+    if not rows:
+        return Runners(None, None)
+    now = time.time() if now is None else now
+    alive = [progress for seen, progress in rows if now - seen <= RELAY_GONE_SECONDS]
+    return Runners(max(seen for seen, _ in rows), min(alive) if alive else None)
+
+
+def runner_state(entry: dict[str, Any], found: Runners, now: float | None = None) -> None:
+    """A projection's `state` (`running`, `stuck` or `stopped`) and, when not running,
+    `since`, judged as the relay's: no runner's heartbeat for RELAY_GONE_SECONDS, or events
+    waiting (its lag) and a live runner without progress for STUCK_SECONDS. Nothing when no
+    runner of this version ran (judged by its lag alone)."""
+    if found.seen_at is None:
+        return
+    now = time.time() if now is None else now
+    if found.progress_at is None or now - found.seen_at > RELAY_GONE_SECONDS:
+        entry.update(state="stopped", since=_stamp(found.seen_at))
+    elif entry.get("lag", 0) > 0 and now - found.progress_at > STUCK_SECONDS:
+        entry.update(state="stuck", since=_stamp(found.progress_at))
+    else:
+        entry["state"] = "running"
+
+
 def dead_letter_count(views: Database) -> int:
     if not views.table_exists("dead_letters"):
         return 0
@@ -67,15 +108,14 @@ def components(store: Database, views: Database) -> dict[str, Any]:
         "store": {"position": top, "events": count},
         "relay": relay_entry(store, count),
     }
+    alive = runners(views)
     for name, projection in PROJECTIONS.items():
         if views.table_exists("projection_state"):
             applied, position = progress(views, projection)
         else:
             applied, position = 0, 0
-        result[f"projection:{name}"] = {
-            "position": position,
-            "applied": applied,
-            "lag": max(count - applied, 0),
-        }
+        entry = {"position": position, "applied": applied, "lag": max(count - applied, 0)}
+        runner_state(entry, alive)
+        result[f"projection:{name}"] = entry
     result["dlq"] = {"count": dead_letter_count(views) if views.table_exists("dead_letters") else 0}
     return result

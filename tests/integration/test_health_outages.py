@@ -92,3 +92,47 @@ def test_a_frozen_broker_and_a_killed_relay_show_as_degraded(
     # A relay started again clears it.
     processes.start("relay")
     wait_until(lambda: health(web)[1]["status"] == "ok", 30, "/healthz to say ok again")
+
+
+def projections_of(found: dict) -> dict[str, dict]:
+    return {k: v for k, v in found["components"].items() if k.startswith("projection:")}
+
+
+def view_row(web, label: str) -> str:
+    page = web.test_client().get("/status?lang=en").get_data(as_text=True)
+    row = re.search(rf"<tr[^>]*>\s*<th scope=\"row\">{re.escape(label)}</th>.*?</tr>", page, re.S)
+    assert row, page
+    return row.group(0)
+
+
+def test_a_killed_projection_runner_shows_as_not_running(
+    casework, store_db, processes, web, monkeypatch
+):
+    monkeypatch.setattr(status, "RELAY_GONE_SECONDS", 5.0, raising=False)
+    processes.start("relay")
+    runner = processes.start("projections")
+    register_families(casework, 2, seed=1)
+
+    def caught_up_and_running() -> bool:
+        entries = projections_of(health(web)[1])
+        return all(e["lag"] == 0 and e.get("state") == "running" for e in entries.values())
+
+    wait_until(caught_up_and_running, 120, "the runner to apply every event")
+    assert health(web)[1]["status"] == "ok"
+
+    # Killed: nothing waits (every lag 0), yet no runner applies what comes next.
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(10)
+    wait_until(lambda: health(web)[1]["status"] == "degraded", 30, "/healthz to say degraded")
+    code, found = health(web)
+    assert code == 200
+    for entry in projections_of(found).values():
+        assert (entry["state"], entry["lag"]) == ("stopped", 0) and entry["since"].endswith("Z")
+    row = view_row(web, "View: register of households")
+    assert 'class="row-error"' in row and "Not running (no heartbeat since" in row
+
+    # A runner started again clears it, and applies what was stored meanwhile.
+    register_families(casework, 1, seed=3)
+    processes.start("projections")
+    wait_until(caught_up_and_running, 120, "a new runner to catch up")
+    assert health(web)[1]["status"] == "ok"
