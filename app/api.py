@@ -227,8 +227,7 @@ def command(name: str):
 def households():
     actor = caller()
     try:
-        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
-        offset = whole_arg("offset", 0, 0, 10**9)
+        limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
@@ -247,6 +246,12 @@ def households():
     results = disclose_households(codec(), found)
     access_log.record_households(actor, "api", results, access_log.api_reason(), nik or None)
     return jsonify({"results": results})
+
+
+def page_args() -> tuple[int, int]:
+    """(limit, offset) of a paged list: 50 by default, at most MAX_LIMIT; Invalid (422 naming
+    the field) when out of range or not a whole number."""
+    return whole_arg("limit", 50, 1, MAX_LIMIT), whole_arg("offset", 0, 0, 10**9)
 
 
 def _uuid_or_404(raw: str, field: str, code: str) -> str:
@@ -448,8 +453,7 @@ def program_eligible(code: str):
     actor = caller()
     require_role(actor, *ELIGIBILITY_READERS)
     try:
-        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
-        offset = whole_arg("offset", 0, 0, 10**9)
+        limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
@@ -582,8 +586,7 @@ def program_beneficiaries(code: str):
     whose processing is restricted (UU PDP) is not in it while restricted."""
     actor = caller()
     try:
-        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
-        offset = whole_arg("offset", 0, 0, 10**9)
+        limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OPD:
@@ -739,14 +742,17 @@ def review_scope(actor: Actor) -> dict[str, tuple[str, ...] | None]:
 
 def review_queue(scope: dict[str, Any]) -> list[dict[str, Any]]:
     """The open reviews the request's filters ask for, within `scope`; raises Invalid."""
+    kelurahan = _kelurahan_arg(caller(), required_of_caseworkers=False) or None
+    overdue = _overdue_filter()
+    limit, offset = page_args()
     return open_reviews(
         services().views,
         today().isoformat(),
-        kelurahan=_kelurahan_arg(caller(), required_of_caseworkers=False) or None,
+        kelurahan=kelurahan,
         program=request.args.get("program", "").strip() or None,
-        overdue=_overdue_filter(),
-        limit=whole_arg("limit", 50, 1, MAX_LIMIT),
-        offset=whole_arg("offset", 0, 0, 10**9),
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
         **scope,
     )
 
@@ -796,8 +802,7 @@ def my_approvals():
     The approvals view says which (it keeps no personal data); each is read from the store."""
     actor = caller()
     try:
-        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
-        offset = whole_arg("offset", 0, 0, 10**9)
+        limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
