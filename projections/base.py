@@ -560,10 +560,20 @@ def create_generation(
     return names
 
 
+_INDEX_NAME = re.compile(r"INDEX IF NOT EXISTS (\w+)")
+
+
 def make_read_indexes(cur: Cursor, projection: Projection, names: dict[str, str]) -> None:
-    """The projection's `read_indexes` on these tables, those missing (none, live)."""
+    """The projection's `read_indexes` on these tables, those missing (none, live). On
+    PostgreSQL each is looked up first: CREATE INDEX IF NOT EXISTS would lock its table
+    against writes even when the index is there."""
     for index in projection.read_indexes:
-        cur.execute(index.format(**names))
+        ddl = index.format(**names)
+        if cur.db.kind != "sqlite":
+            name = _INDEX_NAME.search(ddl).group(1)
+            if cur.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None:
+                continue
+        cur.execute(ddl)
 
 
 def built_parameters(cur: Cursor, projection: Projection, names: dict[str, str]) -> dict[str, int]:
