@@ -985,6 +985,15 @@ def kelurahan_options():
 # --- system status ----------------------------------------------------------------------
 
 
+def _with_state(entry: Mapping[str, Any], detail: str) -> str:
+    """A status row's detail, led by what is wrong when its component is stopped or stuck
+    (the relay, or the runners applying a view) and since when, in WIB."""
+    if entry.get("state") not in ("stopped", "stuck"):
+        return detail
+    since = moment_text(entry.get("since"), seconds=True)
+    return f"{text('health.relay_' + entry['state']) % {'since': since}}; {detail}"
+
+
 def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in found.items():
@@ -995,10 +1004,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
         elif name == "relay":
             label = text("health.relay")
-            detail = f"{number_text(entry.get('published', 0))} {text('health.published')}"
-            if entry.get("state") in ("stopped", "stuck"):
-                since = moment_text(entry.get("since"), seconds=True)
-                detail = f"{text('health.relay_' + entry['state']) % {'since': since}}; {detail}"
+            detail = _with_state(
+                entry, f"{number_text(entry.get('published', 0))} {text('health.published')}"
+            )
         elif name.startswith("projection:"):
             view = name.split(":", 1)[1]
             label = (
@@ -1006,10 +1014,10 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if f"view.{view}" in TEXT
                 else f"{text('health.projection')} {view}"
             )
-            detail = f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
-            if entry.get("state") in ("stopped", "stuck"):  # the runners', as the relay's
-                since = moment_text(entry.get("since"), seconds=True)
-                detail = f"{text('health.relay_' + entry['state']) % {'since': since}}; {detail}"
+            # the runners' state, worded as the relay's
+            detail = _with_state(
+                entry, f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
+            )
         elif name == "dlq":
             label, detail = (
                 text("health.dlq"),
