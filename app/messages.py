@@ -985,6 +985,10 @@ TEXT: dict[str, LazyString] = {
     "view.reconciliation": _l("View: reconciliation of sources"),
     "view.overview": _l("View: programs across OPDs"),
     "view.agencies": _l("View: agencies' streams"),
+    "view.approvals": _l("View: requests for approval"),
+    # an agency topic's writer (`casework agencies`): shown, not judged (README, Health)
+    "health.agency_topic": _l("Agency topic %(agency)s"),
+    "health.agency_topic_detail": _l("store positions gone past"),
     "health.dlq": _l("Dead-letter queue (DLQ)"),
     "health.events": _l("events stored"),
     "health.published": _l("published"),

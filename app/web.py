@@ -1023,6 +1023,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
                 text("health.dlq"),
                 f"{number_text(entry.get('count', 0))} {text('health.messages')}",
             )
+        elif name.startswith("agency:"):
+            label = text("health.agency_topic") % {"agency": name.split(":", 1)[1]}
+            detail = text("health.agency_topic_detail")
         else:
             label, detail = name, ""
         lag = entry.get("lag")

@@ -9,6 +9,8 @@ import re
 import pytest
 
 from adapters.relay_store import events_table
+from app.web import status_rows
+from projections.catalog import PROJECTIONS
 from tests.integration.conftest import authorized_client
 from tests.integration.test_api import HOUSEHOLD, project, register
 
@@ -175,7 +177,19 @@ def test_every_event_and_view_is_named_in_words(web, tokens, two_households):
     for raw in ("NikClaimed", "KkClaimed", "ProgramDefined", "UserAdded"):
         assert f">{raw}<" not in html  # neither a row nor an option of the filter
     status = web.test_client(user="sup1").get("/status").text
-    assert "Tampilan: kelayakan" in status and "Proyeksi eligibility" not in status
+    assert "Tampilan: kelayakan" in status and "Tampilan: permintaan persetujuan" in status
+    assert not [name for name in PROJECTIONS if f"Proyeksi {name}" in status]
+
+
+def test_an_agency_topics_row_is_named_in_words(web):
+    """The status page's row of an agency topic's writer (`agency:CODE` on /healthz)."""
+    found = {"agency:BPJSKES": {"position": 12, "lag": 0}}
+    with web.test_request_context("/status"):
+        [row] = status_rows(found)
+    assert row["label"] == "Topik agensi BPJSKES" and row["detail"]
+    with web.test_request_context("/status?lang=en"):
+        [row] = status_rows(found)
+    assert row["label"] == "Agency topic BPJSKES"
 
 
 def test_a_reversed_window_on_the_read_log_is_said_with_the_forms_labels(web, tokens):
