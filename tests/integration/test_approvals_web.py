@@ -24,6 +24,7 @@ from consumers.policies import execute, replay
 from domain.application import SYSTEM, make_meta
 from tests.conftest import TEST_MASTER_KEY
 from tests.integration.conftest import USERS
+from tests.integration.test_api import HEAD, HOUSEHOLD
 from tests.integration.test_eligibility_api import project
 from tests.support.events import TEST_SIGNING_KEY
 from tests.support.signin import use_signed_in_clients
@@ -31,9 +32,8 @@ from tests.support.signin import use_signed_in_clients
 pytestmark = pytest.mark.integration
 
 META = make_meta(SYSTEM, "seed")
-HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
 DAUGHTER = {"nik": "1571014506050003", "name": "Nur Aini", "birth_date": "2005-06-05", "sex": "F"}
-KK = "1571010101200003"
+KK = HOUSEHOLD["kk_number"]
 KK_MASKED = "1571**********03"
 REFUSAL_NOTE = "PKH sudah diterima keluarga lain di alamat yang sama"
 APPROVAL_NOTE = "Sesuai hasil verval"
@@ -95,20 +95,7 @@ def web(tmp_path_factory) -> Iterator[Flask]:
             },
             META,
         )
-    hid = str(
-        casework.register_household(
-            {
-                "kk_number": KK,
-                "kecamatan": "Telanaipura",
-                "kelurahan": "Simpang IV Sipin",
-                "address": "Jl. Kapten Pattimura No. 5",
-                "rt": "007",
-                "rw": "002",
-                "head": HEAD,
-            },
-            META,
-        ).stream_id
-    )
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
     casework.add_member({"household_id": hid, "person": DAUGHTER, "relationship": "anak"}, META)
     casework.grant_benefit({**grant(hid, HEAD["nik"], "KJB"), "amount": 300000}, META)
     casework.execute(
