@@ -211,13 +211,15 @@ def test_standby_takes_over_when_the_leader_dies(casework, broker, store_db, pro
     [leader] = [p for p in relays if p.pid == leader_pid]
     [standby] = [p for p in relays if p is not leader]
     wait_until(lambda: "standby: another relay holds the lease" in log_text(standby), 10, "standby")
-    assert "took the lease" not in log_text(standby)
+    # on a starved machine the first to start may have held the lease and lost it before
+    # publishing anything: the standby is the one standing by now, whatever came before
+    before = len(log_text(standby))
 
     kill(leader)
     add_families(casework, 51, 50)
     wait_until(lambda: published_all(store_db), 60, "the standby to take over")
     assert lease_holder_pid(store_db) == standby.pid
-    assert "took the lease" in log_text(standby)
+    assert "took the lease" in log_text(standby)[before:]
 
     positions = store_positions(casework)
     assert_complete_and_ordered(read_topic(broker.bootstrap, positions), positions)
