@@ -293,6 +293,18 @@ def _links(store: Database, top: int) -> Iterator[tuple]:
         after = int(rows[-1][0])
 
 
+def _event_link(prev: str, event: tuple) -> str | None:
+    """The link an event row should have, or None when the row cannot be an event the
+    recorder wrote (its state not bytes, its version not a whole number: a row changed by
+    hand, say with the sqlite3 shell, whose `replace()` turns a blob into text)."""
+    position, originator_id, version, topic, state = event
+    if not isinstance(state, bytes | bytearray | memoryview):
+        return None
+    if isinstance(version, bool) or not isinstance(version, int):
+        return None
+    return link(prev, int(position), originator_id, version, topic, bytes(state))
+
+
 def verify(store: Database, anchors: tuple[Anchor, ...] | list[Anchor] = ()) -> Verdict:
     """Walk every event and every link in position order; the first that does not hold.
     With anchors: each must still be on the chain (its position's link unchanged)."""
@@ -319,8 +331,7 @@ def verify(store: Database, anchors: tuple[Anchor, ...] | list[Anchor] = ()) -> 
         if prev_link != prev:
             broken = Broken(position, "not_following")
             break
-        _, originator_id, version, topic, state = event
-        if link(prev, position, originator_id, version, topic, bytes(state)) != stored:
+        if _event_link(prev, event) != stored:
             broken = Broken(position, "edited")
             break
         if position in wanted and wanted.pop(position) != stored:

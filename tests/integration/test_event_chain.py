@@ -105,6 +105,34 @@ def test_editing_one_events_bytes_is_caught_at_that_event(store, capsys):
     assert answer["events"]["broken"] == {"position": target, "reason": "edited"}
 
 
+def test_a_row_edited_into_what_the_recorder_never_writes_is_caught_not_a_crash(store, capsys):
+    # edited by hand: the state emptied, or (the sqlite3 shell: `replace()` on a blob answers
+    # text) made text, or the version no whole number; verify names the row, never fails
+    app, db = store
+    add_users(app, "ani", "budi", "citra")
+    table, column = events_table(db)
+    target = positions(db)[1]
+    edits = ["state = NULL"]
+    if db.kind == "sqlite":
+        edits += ["state = replace(state, 'ani', 'adi')", "state = CAST(state AS TEXT)"]
+        edits += ["originator_version = 'x'"]
+    for edit in edits:
+        before = db.query_one(
+            f"SELECT state, originator_version FROM {table} WHERE {column} = ?", (target,)
+        )
+        with db.transaction() as cur:
+            cur.execute(f"UPDATE {table} SET {edit} WHERE {column} = ?", (target,))
+        code, answer = audit_verify(capsys)
+        assert code == 1, edit
+        assert answer["events"]["broken"] == {"position": target, "reason": "edited"}, edit
+        with db.transaction() as cur:
+            cur.execute(
+                f"UPDATE {table} SET state = ?, originator_version = ? WHERE {column} = ?",
+                (bytes(before[0]), before[1], target),
+            )
+        assert audit_verify(capsys)[0] == 0
+
+
 def test_deleting_a_row_is_caught_at_the_gap(store, capsys):
     app, db = store
     add_users(app, "ani", "budi", "citra")
