@@ -248,7 +248,11 @@ def verify_chain(db: Database) -> tuple[bool, int | None]:
     for record in db.query(f"SELECT id, {columns}, prev_hash, row_hash FROM {TABLE} ORDER BY id"):
         row_id, *values, prev_hash, row_hash = record
         row = dict(zip(FIELDS, values, strict=True))
-        if prev_hash != prev or chain_hash(prev_hash, row) != row_hash:
+        try:
+            held = prev_hash == prev and chain_hash(prev_hash, row) == row_hash
+        except (TypeError, ValueError):  # a value no append wrote (SQLite takes a blob anywhere)
+            held = False
+        if not held:
             return False, int(row_id)
         prev = row_hash
     return True, None

@@ -273,3 +273,23 @@ def test_the_read_logs_chain_is_verified_by_the_same_command(store, capsys):
     assert code == 1
     assert answer["read_log"] == {"ok": False, "broken": {"id": second}}
     assert answer["events"]["ok"] is True
+
+
+def test_a_read_log_row_given_a_value_no_append_writes_is_named_not_a_crash(store, capsys):
+    _, db = store
+    reader = Actor(id="auditor1", role="auditor")
+    for household in ("h1", "h2"):
+        access_log.append(db, reader, "api", "GET /x", [access_log.Read(household_id=household)])
+    second = db.query("SELECT id FROM casework_access_log ORDER BY id")[1][0]
+    with db.transaction() as cur:
+        if db.kind == "sqlite":  # a blob where text belongs: SQLite's columns take any type
+            cur.execute("DROP TRIGGER casework_access_log_no_update")
+            cur.execute(
+                "UPDATE casework_access_log SET subject_hashes = x'ff00' WHERE id = ?", (second,)
+            )
+        else:
+            cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+            cur.execute("UPDATE casework_access_log SET reason = 'x' WHERE id = ?", (second,))
+    code, answer = audit_verify(capsys)
+    assert code == 1
+    assert answer["read_log"] == {"ok": False, "broken": {"id": second}}
