@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters import outbound
+from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
 
 VERSION = "1.0.0"
 MAX_BATCH = 50  # requests in one message
@@ -257,11 +258,41 @@ def _query(
                 reason = "predicates: kecamatan or kelurahan eq a name, joined by and"
                 return Query(**base, reject=("rjct.filter.invalid", reason))
             area.append((expression["attribute_name"], expression["attribute_value"]))
-        return Query(**base, area=tuple(area))
+        named = _area_names(area)
+        if isinstance(named, str):
+            return Query(**base, reject=("rjct.filter.invalid", named))
+        return Query(**base, area=named)
     reason = "this registry answers idtype-value queries (UIN, NIN, HOUSEHOLD_ID)"
     if type_name == "filter_type":
         reason = "filters: idtype-value (UIN, NIN, HOUSEHOLD_ID) or area predicates"
     return Query(**base, reject=("rjct.search_criteria.invalid", reason))
+
+
+def _area_names(area: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | str:
+    """The predicates' kecamatan and kelurahan as the register names them (a name in any case,
+    a code or an accepted spelling of Kota Jambi's, as the API's `kecamatan=` and `kelurahan=`
+    read them), so a filter matches the households it names; or why one names none (or a
+    kelurahan of another kecamatan than the one named)."""
+    named, kecamatan = [], []
+    for name, value in area:
+        if name == "kecamatan":
+            found = find_kecamatan(value)
+            if found is None:
+                return f"kecamatan: none of Kota Jambi is named {value[:40]!r}"
+            named.append((name, found.name))
+            kecamatan.append(found)
+    for name, value in area:
+        if name == "kelurahan":
+            matches = {
+                kelurahan.name
+                for k in kecamatan or KECAMATAN
+                if (kelurahan := find_kelurahan(k.code, value)) is not None
+            }
+            if len(matches) != 1:
+                where = "in the kecamatan named" if kecamatan else "of Kota Jambi"
+                return f"kelurahan: none {where} is named {value[:40]!r}"
+            named.append((name, matches.pop()))
+    return tuple(named)
 
 
 def is_event_type(value: Any) -> bool:

@@ -325,3 +325,67 @@ def test_an_event_type_that_is_no_string_is_refused(event):
         dci_protocol.read_search(message)
     assert refused.value.code == "err.request.bad"
     assert refused.value.field.endswith("search_criteria.reg_event_type")
+
+
+def subscribe_message(*predicates: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "transaction_id": "t-sub",
+        "subscribe_request": [
+            {
+                "reference_id": "r-sub",
+                "timestamp": "2026-03-01T08:00:00+07:00",
+                "subscribe_criteria": {
+                    "reg_type": dci_protocol.REG_TYPE,
+                    "reg_event_type": "REGISTER",
+                    "notify_record_type": "Household",
+                    "filter_type": "predicate",
+                    "filter": [
+                        {
+                            "seq_num": seq,
+                            "expression1": {
+                                "attribute_name": name,
+                                "operator": "eq",
+                                "attribute_value": value,
+                            },
+                        }
+                        for seq, (name, value) in enumerate(predicates, 1)
+                    ],
+                },
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("predicates", "area"),
+    [
+        ((("kecamatan", "telanaipura"),), (("kecamatan", "Telanaipura"),)),
+        ((("kecamatan", "15.71.01"),), (("kecamatan", "Telanaipura"),)),
+        ((("kelurahan", "SIMPANG IV SIPIN"),), (("kelurahan", "Simpang IV Sipin"),)),
+        ((("kelurahan", "Payo Silincah"),), (("kelurahan", "Payo Selincah"),)),
+        (
+            (("kelurahan", "simpang iv sipin"), ("kecamatan", "Telanaipura")),
+            (("kecamatan", "Telanaipura"), ("kelurahan", "Simpang IV Sipin")),
+        ),
+    ],
+)
+def test_an_area_filter_is_read_as_the_register_names_the_area(predicates, area):
+    # the households are matched by the register's names: a name in another case or a code
+    # would otherwise be a subscription that never notifies
+    _, [(query, _)] = dci_protocol.read_subscribe(subscribe_message(*predicates))
+    assert query.reject is None
+    assert query.area == area
+
+
+@pytest.mark.parametrize(
+    "predicates",
+    [
+        (("kecamatan", "Atlantis"),),
+        (("kelurahan", "Nowhere"),),
+        (("kecamatan", "Pelayangan"), ("kelurahan", "Simpang IV Sipin")),
+    ],
+)
+def test_an_area_filter_naming_no_area_of_the_city_is_rejected(predicates):
+    _, [(query, _)] = dci_protocol.read_subscribe(subscribe_message(*predicates))
+    assert query.reject is not None and query.reject[0] == "rjct.filter.invalid"
+    assert predicates[-1][1] in query.reject[1]
