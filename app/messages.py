@@ -629,12 +629,16 @@ ERRORS: dict[str, LazyString] = {
     "until.invalid": _l("until must be an RFC 3339 time with its time zone, later than since."),
     "as_of.invalid": _l(
         "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"
-        " (YYYY-MM-DD: the end of that day in WIB)."
+        " (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100."
     ),
     "as_of.required": _l("mode is given without as_of: give as_of too, or leave mode out."),
     "mode.invalid": _l("mode must be known (as known then) or effective (as it was)."),
-    "from.invalid": _l("from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
-    "to.invalid": _l("to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD)."),
+    "from.invalid": _l(
+        "from must be an RFC 3339 time with its offset or a date (YYYY-MM-DD), from 1900 to 2100."
+    ),
+    "to.invalid": _l(
+        "to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD), from 1900 to 2100."
+    ),
     "from.after_to": _l("from is after to: give the earlier moment as from."),
     # time travel answers for the past, up to the end of today (WIB)
     "as_of.future": _l("as_of is after today: choose a moment up to the end of today."),

@@ -107,3 +107,27 @@ def test_the_audit_pages_explain_the_field(web, tokens, far, path, name):
     page = web.test_client(user="auditor").get(path, query_string={name: far})
     assert page.status_code == 422, path
     assert field_error_shown(page.text, name, text_of("field.invalid")), page.text
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_well_formed_day_outside_the_calendar_is_told_the_calendars_bounds(
+    admin, household, lang
+):
+    # 1899-12-31 is a date alright: an error saying only "must be a date" leaves the reader
+    # guessing; the answer names the years the system takes
+    url = f"/api/v1/households/{household}"
+    headers = {"Accept-Language": lang}
+    answers = {
+        "as_of": admin.get(url, query_string={"as_of": "1899-12-31"}, headers=headers),
+        "from": admin.get(
+            f"{url}/diff", query_string={"from": "1899-12-31", "to": "2025-01-01"}, headers=headers
+        ),
+        "to": admin.get(
+            f"{url}/diff", query_string={"from": "2025-01-01", "to": "2101-01-01"}, headers=headers
+        ),
+    }
+    for field, answer in answers.items():
+        assert answer.status_code == 422
+        assert answer.json["codes"] == {field: [f"{field}.invalid"]}
+        (said,) = answer.json["errors"][field]
+        assert "1900" in said and "2100" in said, said
