@@ -44,6 +44,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from adapters import outbound
 from adapters.bootstrap import reader_codec
@@ -864,6 +865,8 @@ def _body() -> Any:
     RecursionError); raises Refused."""
     try:
         body = json_body()
+    except RequestEntityTooLarge:  # the app's limit (MAX_CONTENT_LENGTH), in the spec's shape
+        raise dci.Refused("err.request.bad", "body", "at most 1 MB", 413) from None
     except BadBody as bad:
         reason = "a JSON object (Content-Type: application/json)"
         if bad.code == "body.too_deep":

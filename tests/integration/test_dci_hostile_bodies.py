@@ -210,3 +210,20 @@ def test_a_huge_whole_page_size_is_one_page(web, world):
     assert answer.status_code == 200
     (item,) = answer.json["message"]["search_response"]
     assert item["status"] == "succ" and len(item["data"]["reg_records"]) == 1
+
+
+@SQLITE
+@pytest.mark.parametrize("path", ["/registry/sync/search", "/registry/search"])
+def test_a_body_over_the_size_limit_is_the_protocols_err(web, world, path):
+    # 413 as every route answers it, but in the registry's shapes (errors: [{code, message}]),
+    # not the /api/v1 error object a DCI client cannot read
+    body = search("UIN", SIPIN_HEAD, CALLBACK)
+    body["message"]["transaction_id"] = "t" * (1024 * 1024)
+    answer = raw_post(web, world["tokens"]["bpjs"], path, body)
+    assert answer.status_code == 413
+    (error,) = answer.json["errors"]
+    assert error["code"] == "err.request.bad" and error["message"].startswith("body:")
+    if "sync" in path:
+        assert answer.json["header"]["status"] == "rjct"
+    else:
+        assert answer.json["message"]["ack_status"] == "ERR"
