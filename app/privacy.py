@@ -390,7 +390,8 @@ def breach_page():
             end = _local(values["sampai"], "sampai")
             report = breach_report(services().store, start, end, actors)
         except BadWindow as bad:
-            error = bad.field
+            # breach_report names the API's field ("to": the window ends before it starts)
+            error = {"to": "sampai"}.get(bad.field, bad.field)
     return render_template(
         "privacy/breach.html",
         values=values,
@@ -398,7 +399,7 @@ def breach_page():
         error=error,
         error_label=str(WINDOW_FIELDS.get(error or "", "")),
         active="privacy",
-    )
+    ), 422 if error else 200
 
 
 WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}

@@ -316,3 +316,21 @@ def test_the_privacy_pages_speak_the_asked_language(web, setup, lang):  # noqa: 
         assert "<h1>Suspected data breach report</h1>" in breach and "Households read" in breach
     for html in (record, breach):
         assert_no_raw_values(visible(html), lang)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("dari=2026-01-02T00:00&sampai=2026-01-01T00:00&akun=agency", "sampai"),  # reversed
+        ("dari=kemarin&sampai=2026-01-01T00:00&akun=agency", "dari"),
+        ("dari=2026-01-01T00:00&sampai=2026-01-02T00:00", "akun"),
+    ],
+)
+def test_the_breach_page_names_the_field_at_fault_and_answers_422(web, setup, query, field):  # noqa: F811
+    # a window that ends before it starts was shown as «» with no field marked, and every
+    # refused form answered 200
+    answer = web.test_client().get(f"/privasi/pelanggaran?{query}")
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert re.search(rf'<input id="{field}"[^>]*aria-invalid="true"', page), page
+    assert "«»" not in page
