@@ -396,13 +396,15 @@ class Registry:
             )
             if cur.rowcount != 1:
                 return 0
-        area = [tuple(pair) for pair in json.loads(subscription["area"])]
+        # as the register names the area: a subscription stored before filters were read so
+        # keeps the names it was sent with ('telanaipura'), and one naming none matches none
+        area = dci.area_names([tuple(pair) for pair in json.loads(subscription["area"])])
         deliveries = []
         for envelope in sealed:
             household_id = str(envelope["stream_id"])
             if subscription["household_id"] and household_id != subscription["household_id"]:
                 continue
-            if area and not self._in_area(household_id, area):
+            if isinstance(area, str) or (area and not self._in_area(household_id, area)):
                 continue
             delivery = self.filter.deliver(agency, envelope)
             if delivery is not None:
@@ -413,7 +415,7 @@ class Registry:
         self.send(agency, subscription["callback"], "notify", body, deliveries=deliveries)
         return len(deliveries)
 
-    def _in_area(self, household_id: str, area: list[tuple[str, str]]) -> bool:
+    def _in_area(self, household_id: str, area: tuple[tuple[str, str], ...]) -> bool:
         try:
             household = self.svc.casework.get_household(household_id)
         except DomainError:

@@ -258,7 +258,7 @@ def _query(
                 reason = "predicates: kecamatan or kelurahan eq a name, joined by and"
                 return Query(**base, reject=("rjct.filter.invalid", reason))
             area.append((expression["attribute_name"], expression["attribute_value"]))
-        named = _area_names(area)
+        named = area_names(area)
         if isinstance(named, str):
             return Query(**base, reject=("rjct.filter.invalid", named))
         return Query(**base, area=named)
@@ -268,7 +268,7 @@ def _query(
     return Query(**base, reject=("rjct.search_criteria.invalid", reason))
 
 
-def _area_names(area: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | str:
+def area_names(area: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | str:
     """The predicates' kecamatan and kelurahan as the register names them (a name in any case,
     a code or an accepted spelling of Kota Jambi's, as the API's `kecamatan=` and `kelurahan=`
     read them), so a filter matches the households it names; or why one names none (or a

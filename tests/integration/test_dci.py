@@ -585,3 +585,44 @@ def test_no_body_makes_a_route_fail(web, world):
             )
 
     check()
+
+
+@SQLITE
+def test_a_subscription_stored_with_an_area_as_sent_notifies_as_the_register_names_it(web, world):
+    # a filter stored before filters were read as the register names them ('telanaipura', a
+    # code) matched no household: it notifies now; one naming no area of the city none
+    token = world["tokens"]["bpjs"]
+    with Receiver() as receiver:
+        for value in ("Telanaipura", "Simpang IV Sipin"):
+            name = "kecamatan" if value == "Telanaipura" else "kelurahan"
+            criteria = {
+                "filter_type": "predicate",
+                "filter": [
+                    {
+                        "seq_num": 1,
+                        "expression1": {
+                            "attribute_name": name,
+                            "operator": "eq",
+                            "attribute_value": value,
+                        },
+                    }
+                ],
+            }
+            body = subscribe_body(receiver.base, "REGISTER", criteria)
+            assert post(web, token, "/registry/subscribe", body).status_code == 200
+        assert len(receiver.wait_for("/registry/on-subscribe", 2)) == 2
+        store = web.extensions["casework"].store
+        with store.transaction() as cur:  # as an earlier version stored them
+            cur.execute(
+                f"UPDATE {dci.SUBSCRIPTIONS} SET area = ? WHERE area = ?",
+                ('[["kecamatan", "telanaipura"]]', '[["kecamatan", "Telanaipura"]]'),
+            )
+            cur.execute(
+                f"UPDATE {dci.SUBSCRIPTIONS} SET area = ? WHERE area = ?",
+                ('[["kelurahan", "Atlantis"]]', '[["kelurahan", "Simpang IV Sipin"]]'),
+            )
+        register(web, "1571010101200005", "Telanaipura", "Simpang IV Sipin", "1571015203850023")
+        project(web)
+        notified = receiver.wait_for("/registry/notify", 1)
+        assert len(notified) == 1
+        assert receiver.wait_for("/registry/notify", 2, timeout=1.0)[1:] == []
