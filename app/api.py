@@ -589,8 +589,8 @@ def program_beneficiaries(code: str):
         limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
+    program = services().casework.get_program(code)  # 404 program.not_found, as its siblings
     if read_policy.area_of(request.endpoint, actor.role) is read_policy.Area.OPD:
-        program = services().casework.get_program(code)  # 404 program.not_found
         if program.opd != (actor.opd or ""):
             return error_response(403, "code", "auth.opd")
     rows = beneficiaries(services().views, code, limit=limit, offset=offset)

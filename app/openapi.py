@@ -604,6 +604,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "the program's active benefits; persons whose processing is restricted are left out",
             _json("the active benefits", answers.BeneficiariesSchema),
             query=answers.PageQuerySchema,
+            not_found="no such program",
             invalid=_PAGE_INVALID,
         )
     },

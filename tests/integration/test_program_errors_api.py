@@ -175,6 +175,11 @@ def test_who_may_read_the_errors(web, tokens, families):
     assert get("cw_sipin", url + "?kelurahan=Simpang IV Sipin") == 200
     assert get("cw_sipin", url + "?kelurahan=Tahtul Yaman") == 403
     assert get("sup1", "/api/v1/programs/NOPE/errors") == 404
+    # an unknown program is 404 on its every list: its beneficiaries answered 200, empty
+    for path in ("eligible", "beneficiaries"):
+        answer = authorized_client(web, tokens["sup1"]).get(f"/api/v1/programs/NOPE/{path}")
+        assert answer.status_code == 404, path
+        assert answer.json["codes"] == {"code": ["program.not_found"]}, path
     assert web.test_client().get(url).status_code == 401
 
 
