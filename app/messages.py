@@ -129,7 +129,8 @@ ERRORS: dict[str, LazyString] = {
     "service.unknown": _l("Choose the service from the list (shelter, meal, health check, ...)."),
     "kecamatan.unknown": _l("Choose one of the kecamatan of Kota Jambi."),
     "kelurahan.unknown": _l(
-        "This kelurahan is not in the chosen kecamatan. Choose one from the list."
+        "This kelurahan is not one of Kota Jambi's, or not in the chosen kecamatan. Choose one"
+        " from the list."
     ),
     "address.empty": _l("Enter the address: street, lane and house number."),
     "address.too_long": _l("An address has at most 200 characters."),

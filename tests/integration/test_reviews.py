@@ -136,6 +136,8 @@ def test_the_queue_shows_each_role_only_its_own(reviewed, tokens):
     assert unknown.status_code == 422 and unknown.json["codes"] == {
         "kelurahan": ["kelurahan.unknown"]
     }
+    # no kecamatan was chosen: the answer does not say the kelurahan is not in "the chosen" one
+    assert "Kota Jambi" in unknown.json["errors"]["kelurahan"][0]
 
 
 def test_a_bad_overdue_filter_names_the_field(reviewed, tokens):
