@@ -42,6 +42,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
@@ -119,6 +120,12 @@ class MasterKeyError(ValueError):
     """The master key is missing or not 32 bytes (64 hex digits or base64)."""
 
 
+class WrongMasterKey(Exception):
+    """A person's key in the store does not unwrap under the master key given: another key
+    than the one the store's keys were wrapped with (or that key's row was altered). No
+    ValueError: nothing that reads a malformed value as absent may take it for one."""
+
+
 def parse_master_key(raw: str) -> bytes:
     """The 32-byte master key from its text form: 64 hex digits or base64 of 32 bytes."""
     text = raw.strip()
@@ -160,7 +167,13 @@ class Wrapper:
 
     def unwrap(self, subject: str, wrapped: str) -> bytes:
         raw = base64.b64decode(wrapped)
-        return self._aead.decrypt(raw[:12], raw[12:], subject.encode())
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], subject.encode())
+        except InvalidTag:
+            raise WrongMasterKey(
+                "a person's key in the store does not unwrap under it: it is not the master"
+                " key the store's keys were made with (README, Master key)"
+            ) from None
 
 
 class KeyRing(Protocol):

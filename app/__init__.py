@@ -13,6 +13,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import System, bootstrap
+from adapters.codec import WrongMasterKey
 from app import (
     agency_pages,
     api,
@@ -128,6 +129,14 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
     for error_class in DATABASE_ERRORS:
         app.register_error_handler(error_class, _database_error)
+
+    @app.errorhandler(WrongMasterKey)
+    def _wrong_master_key(error: WrongMasterKey):
+        # a misconfigured deployment: no person's data can be read, none is shown wrong
+        log.error("CASEWORK_MASTER_KEY on %s %s: %s", request.method, request.url_rule, error)
+        if _wants_json():
+            return error_response(503)
+        return web.error_page(503)
 
     return app
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from adapters.bootstrap import bootstrap
 from adapters.broker import EmbeddedBroker
-from adapters.codec import new_master_key
+from adapters.codec import WrongMasterKey, new_master_key
 from adapters.logs import configure_logging
 from adapters.settings import Settings, SettingsError
 from app import accounts_cli, audit_cli, import_cli, server
@@ -347,7 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"casework: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    return args.func(settings, args)
+    try:
+        return args.func(settings, args)
+    except WrongMasterKey as error:
+        print(f"casework: CASEWORK_MASTER_KEY: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
