@@ -41,7 +41,7 @@ from app.history import stream_history
 from app.schemas import EARLIEST_MOMENT
 from domain.application import Casework
 from domain.city import WIB
-from domain.eligibility_rules import candidates, facts_for
+from domain.eligibility_rules import candidates, facts_for, residence_reached_detail
 from domain.household import LATEST_DAY, Household
 from domain.program import (
     Detail,
@@ -268,6 +268,16 @@ def _reason(rule: str, version: Any, passed: bool | None, detail: Detail) -> dic
     }
 
 
+def _worded(
+    rule: str, passed: bool | None, detail: Detail, member: dict[str, Any], rules: dict[str, Any]
+) -> Detail:
+    """A reason's words as the view words them: a residence passed says when it was reached,
+    never how many months (for one born here that would tell the birth date)."""
+    if rule == "min_residence_months" and passed:
+        return residence_reached_detail(member, rules[rule]) or detail
+    return detail
+
+
 def _answer(
     household: Household,
     program: Program,
@@ -301,7 +311,10 @@ def _answer(
             _without_own(household, nik, program.code), nik, program, day, programs=catalog.get
         )
         results = evaluate(rules, facts)
-        reasons = [_reason(r, rules["version"], p, d) for r, p, d in results]
+        reasons = [
+            _reason(r, rules["version"], p, _worded(r, p, d, household.members[nik], rules))
+            for r, p, d in results
+        ]
         status = verdict(results)
         rows.append((answer_rank(status, (p for _r, p, _d in results)), nik, status, reasons))
     if not rows:

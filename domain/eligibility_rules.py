@@ -38,6 +38,7 @@ Facts are taken as of `on_date` (a grant uses its `period_start`):
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -299,11 +300,41 @@ def _overlaps(benefit: dict[str, Any], period: tuple[dt.date, dt.date]) -> bool:
 
 def add_months(since: dt.date, months: int) -> dt.date:
     """The first day on which `months_between(since, day) >= months`."""
+    if months > 0:  # the same day `months` later, or the next day when that month is short
+        total = since.month - 1 + months
+        year, month = since.year + total // 12, total % 12 + 1
+        last = calendar.monthrange(year, month)[1]
+        if since.day <= last:
+            return dt.date(year, month, since.day)
+        return dt.date(year, month, last) + dt.timedelta(days=1)
     year, month = divmod(since.month - 1 + months, 12)
     day = dt.date(since.year + year, month + 1, 1)
     while months_between(since, day) < months:
         day += dt.timedelta(days=1)
     return day
+
+
+def residence_reached_detail(member: dict[str, Any], needed: int) -> Detail | None:
+    """The words of a residence rule the member passes, as every answer gives them: for a
+    newcomer the day the months were reached (from the arrival); for one born here no day
+    (it would tell the birth date to every reader of the answer: a program manager sees no
+    birth date). None when no day to count from is known."""
+    arrival = member.get("arrival") or {}
+    if arrival.get("type") == "pindah_datang":
+        since = arrival.get("arrived_on")
+        if not since:
+            return None
+        return Detail(
+            N_("the recipient's residence: %(needed)s months reached on %(date)s"),
+            needed=needed,
+            date=add_months(_day(since), needed).isoformat(),
+        )
+    if not arrival or not member.get("birth_date"):
+        return None
+    return Detail(
+        N_("the recipient's residence: %(needed)s months reached, resident since birth"),
+        needed=needed,
+    )
 
 
 def benefit_period(benefit: dict[str, Any]) -> tuple[dt.date, dt.date] | None:

@@ -41,7 +41,6 @@ the facts and their rows are recomputed without it.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -56,7 +55,14 @@ import orjson
 
 from adapters.codec import is_erased
 from adapters.db import Cursor, Database
-from domain.eligibility_rules import benefit_period, candidates, desil_facts, facts_for
+from domain.eligibility_rules import (
+    add_months,
+    benefit_period,
+    candidates,
+    desil_facts,
+    facts_for,
+    residence_reached_detail,
+)
 from domain.program import Detail, answer_rank, evaluate, nobody_detail, text_of, verdict
 from domain.texts import N_
 from projections.base import (
@@ -611,16 +617,6 @@ def _quarter_start(period: str) -> dt.date:
     return dt.date(int(year), 3 * int(quarter) - 2, 1)
 
 
-def _add_months(since: dt.date, months: int) -> dt.date:
-    """The first day on which `months_between(since, day) >= months`."""
-    total = since.month - 1 + months
-    year, month = since.year + total // 12, total % 12 + 1
-    last = calendar.monthrange(year, month)[1]
-    if since.day <= last:
-        return dt.date(year, month, since.day)
-    return dt.date(year, month, last) + dt.timedelta(days=1)
-
-
 def _birthday(birth_date: str, years: int) -> dt.date:
     born = _day(birth_date)
     try:
@@ -776,7 +772,7 @@ def _next_change(
         needed = rules.get("min_residence_months") or 0
         later = []
         if since and needed:
-            later.append(_add_months(_day(since), needed))
+            later.append(add_months(_day(since), needed))
         if member.get("birth_date"):
             later.append(_birthday(member["birth_date"], _ADULT_AGE))
         found.append(_first_after(later, day))
@@ -877,31 +873,17 @@ def _evaluate_row(
     for reason, (rule, passed, _detail) in zip(reasons, results, strict=True):
         if rule != "min_residence_months" or passed is None or not since:
             continue
-        reached = _add_months(_day(since), needed)
+        reached = add_months(_day(since), needed)
         if passed:
-            # the count of months grows every month: the answer says when it was reached, for
-            # a newcomer (from the arrival); for one born here that day tells the birth date
-            # to every reader of the answer (a program manager sees no birth date): not given
-            born_here = facts["members"][subject]["arrival"].get("type") != "pindah_datang"
-            detail = (
-                Detail(
-                    N_(
-                        "the recipient's residence: %(needed)s months reached, resident since birth"
-                    ),
-                    needed=needed,
-                )
-                if born_here
-                else Detail(
-                    N_("the recipient's residence: %(needed)s months reached on %(date)s"),
-                    needed=needed,
-                    date=reached.isoformat(),
-                )
-            )
-            reason["detail"], reason["text"] = str(detail), text_of(detail)
+            # the count of months grows every month: the answer says when it was reached
+            # (`residence_reached_detail`: for one born here, no day)
+            detail = residence_reached_detail(facts["members"][subject], needed)
+            if detail is not None:
+                reason["detail"], reason["text"] = str(detail), text_of(detail)
         else:
             # short: the count in the detail changes on the next monthly anniversary
             months = facts_now["residence_months"]
-            anniversary = _add_months(_day(since), months + 1)
+            anniversary = add_months(_day(since), months + 1)
             if changes_on is None or anniversary.isoformat() < changes_on:
                 changes_on = anniversary.isoformat()
             if failing == ["min_residence_months"]:

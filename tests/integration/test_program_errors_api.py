@@ -417,6 +417,7 @@ def test_a_draft_changing_two_rules_gives_the_reasons_the_view_would_give(web, t
     )
     project(web)
     moment = dt.datetime.now(dt.UTC).isoformat()
+    worded = []
     for query in ({}, {"as_of": moment}):
         answer = client.get(f"/api/v1/households/{hid}/eligibility", query_string=query).json
         pkh = next(p for p in answer["programs"] if p["program"] == "PKH")
@@ -425,3 +426,9 @@ def test_a_draft_changing_two_rules_gives_the_reasons_the_view_would_give(web, t
             ("max_desil", "the family's desil 4, needs <= 2")
         ], query
         assert sari not in json.dumps(answer)
+        worded.append([(r["rule"], r["passed"], r["detail"], r["text"]) for r in pkh["reasons"]])
+    # and the reasons that passed in the same words: Sari's residence without a count of
+    # months (born here, it would tell her age to the month)
+    assert worded[0] == worded[1]
+    assert ("min_residence_months", True) in {(rule, passed) for rule, passed, *_ in worded[1]}
+    assert "12 months reached, resident since birth" in json.dumps(worded[1])
