@@ -93,6 +93,10 @@ def agency_feed():
     events = agency_events()
     if events.filter.current(agency) is None:
         raise Forbidden("agency", "agency.no_agreement")
+    # a position no event has yet (a cursor mistyped, or kept from another store) would
+    # skip every event stored up to it, silently: refused
+    if after and after > (services().casework.recorder.max_notification_id() or 0):
+        return jsonify(errors_body({"after": ["feed.after_beyond_end"]})), 422
     # A waiting request holds one of the process's few threads (app/server.py THREADS): at
     # most LONG_POLLS wait at once, so staff pages are never starved; another is answered at
     # once (an empty page with `next`) and simply asks again.

@@ -606,6 +606,10 @@ ERRORS: dict[str, LazyString] = {
         "This account is not bound to an agency. Ask the administrator to add it with its"
         " agency code."
     ),
+    "feed.after_beyond_end": _l(
+        "No event has this position yet: the feed would skip every event stored up to it."
+        " Send the 'next' of your last answer, or 0 to start from the beginning."
+    ),
     "agency.no_agreement": _l(
         "Your agency has no data-sharing agreement in force (none yet, revoked or expired)."
         " Ask the administrator."

@@ -889,7 +889,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             query=answers.FeedQuerySchema,
             forbidden="not an agency; an account without an agency code; no agreement in force"
             " (none yet, revoked or expired)",
-            invalid="after, limit or wait out of range (the field is named)",
+            invalid="after, limit or wait out of range (the field is named); after beyond the"
+            " store's last position (feed.after_beyond_end)",
         )
     },
     "api.webhook_register": {

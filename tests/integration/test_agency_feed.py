@@ -197,6 +197,13 @@ def test_the_feed_refuses_other_roles_and_bad_paging(web, tokens, world):
         answer = agency.get(f"/api/v1/feed?{query}")
         assert answer.status_code == 422, query
         assert list(answer.get_json()["codes"]) == [field], query
+    # a cursor beyond the store's last event would skip what is stored up to it: refused,
+    # and the last position itself is still a good cursor
+    top = web.extensions["casework"].casework.recorder.max_notification_id()
+    beyond = agency.get(f"/api/v1/feed?after={top + 1000}")
+    assert beyond.status_code == 422
+    assert beyond.get_json()["codes"] == {"after": ["feed.after_beyond_end"]}
+    assert agency.get(f"/api/v1/feed?after={top}").status_code == 200
 
 
 def test_long_polling_answers_when_an_event_arrives(web, tokens, world):
