@@ -745,11 +745,17 @@ def review_queue(scope: dict[str, Any]) -> list[dict[str, Any]]:
     kelurahan = _kelurahan_arg(caller(), required_of_caseworkers=False) or None
     overdue = _overdue_filter()
     limit, offset = page_args()
+    program = request.args.get("program", "").strip()[:50] or None
+    if program is not None:
+        try:  # a code no program has: 404, as the other lists by program answer
+            program = services().casework.get_program(program).code
+        except NotFound:
+            raise NotFound("program", "program.not_found") from None
     return open_reviews(
         services().views,
         today().isoformat(),
         kelurahan=kelurahan,
-        program=request.args.get("program", "").strip() or None,
+        program=program,
         overdue=overdue,
         limit=limit,
         offset=offset,

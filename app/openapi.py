@@ -758,6 +758,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             _json("the open reviews", answers.ReviewsSchema),
             query=answers.ReviewQuerySchema,
             forbidden="agencies; a caseworker naming a kelurahan not theirs",
+            not_found="program names a code no program has (program.not_found)",
             invalid="overdue not true or false, limit or offset out of range, or a kelurahan"
             " Kota Jambi has not (kelurahan.unknown)",
         )

@@ -112,6 +112,11 @@ def test_the_queue_lists_the_open_review_with_its_area_program_and_deadline(revi
         ("?overdue=false", 1),
     ):
         assert len(queue(client, tokens["sup1"], query).json["results"]) == count, query
+    # a code no program has is 404 naming program, as the other lists by program answer
+    unknown = queue(client, tokens["sup1"], "?program=NOPE")
+    assert unknown.status_code == 404 and unknown.json["codes"] == {
+        "program": ["program.not_found"]
+    }
 
 
 def test_the_queue_shows_each_role_only_its_own(reviewed, tokens):
