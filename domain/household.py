@@ -846,11 +846,13 @@ class Household(Aggregate):
     def register_nib(
         self, nik: str, nib: str, business_name: str, registered_on: str, meta: dict[str, Any]
     ) -> None:
-        self.living_member(nik)
+        member = self.living_member(nik)
         if not _NIB.match(str(nib)):
             raise DomainError("nib", "nib.format")
         _required("business_name", business_name)
         _not_future("registered_on", registered_on)
+        if _date(registered_on) < _date(member["birth_date"]):
+            raise DomainError("registered_on", "date.before_birth")
         if self._open_nib(nib) is not None:
             raise DomainError("nib", "nib.already_registered")
         self._nib_registered(nik, nib, business_name, registered_on, meta)
@@ -1383,9 +1385,11 @@ class Household(Aggregate):
     def enroll_empowerment(
         self, nik: str, program: str, enrolled_on: str, meta: dict[str, Any]
     ) -> str:
-        self.living_member(nik)
+        member = self.living_member(nik)
         _required("program", program)
         _not_future("enrolled_on", enrolled_on)
+        if _date(enrolled_on) < _date(member["birth_date"]):
+            raise DomainError("enrolled_on", "date.before_birth")
         for enrollment in self.enrollments.values():
             if (enrollment["nik"], enrollment["program"], enrollment["outcome"]) == (
                 nik,

@@ -422,6 +422,14 @@ def test_an_nib_is_registered_once_and_revoked_once(app, family):
     assert app.get_household(family).holds_nib(WIFE["nik"])
     refused(lambda: app.register_nib(cmd, meta()), "nib", "nib.already_registered")
     refused(lambda: app.register_nib({**cmd, "nib": "12345"}, meta()), "nib", "nib.format")
+    # no business is registered to someone before they were born (WIFE: 1985-03-02)
+    refused(
+        lambda: app.register_nib(
+            {**cmd, "nib": "1234567890999", "registered_on": "1950-01-01"}, meta()
+        ),
+        "registered_on",
+        "date.before_birth",
+    )
     revoke = {"household_id": family, "nik": WIFE["nik"], "nib": nib, "revoked_on": "2025-06-01"}
     app.revoke_nib(revoke, meta())
     assert not app.get_household(family).holds_nib(WIFE["nik"])
@@ -742,6 +750,19 @@ def test_an_empowerment_enrolment_ends_once_with_an_outcome(app, family):
         lambda: app.complete_empowerment({**done, "completed_on": "2025-01-01"}, meta()),
         "completed_on",
         "date.before_start",
+    )
+    refused(
+        lambda: app.enroll_empowerment(
+            {
+                "household_id": family,
+                "nik": SON["nik"],
+                "program": "UMKM-2025",
+                "enrolled_on": "1999-12-31",
+            },
+            meta(),
+        ),
+        "enrolled_on",
+        "date.before_birth",
     )
     app.complete_empowerment(done, meta())
     assert app.get_household(family).enrollments[enrollment_id]["outcome"] == "graduated"
