@@ -305,6 +305,10 @@ ERRORS: dict[str, LazyString] = {
     ),
     "enrollment.already_completed": _l("This enrolment is already completed. Nothing more to do."),
     "enrollment.outcome_unknown": _l("Choose the outcome: completed, graduated or dropped_out."),
+    "enrollment.not_empowerment": _l(
+        "This program is not an empowerment program: choose a training or capital program."
+        " Aid is given with Grant a benefit."
+    ),
     # Casework
     "note_text.empty": _l("Write the note."),
     "note_text.too_long": _l("A note has at most 4000 characters. Split it into several notes."),

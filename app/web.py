@@ -1152,6 +1152,8 @@ def pick_lists(
         programs = casework.list_programs()
         if "person_id" in fields:  # help before a NIK: only the programs that give it
             programs = [p for p in programs if p.rules.get("serves_without_nik")]
+        if "enrolled_on" in fields:  # EnrollEmpowerment: only the empowerment programs
+            programs = [p for p in programs if p.kind == "empowerment"]
         lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in programs)
     if "person_id" in fields:
         lists["person_id"] = tuple(

@@ -209,6 +209,7 @@ ERROR_CODES = (
     "enrollment.already_open",
     "enrollment.already_completed",
     "enrollment.outcome_unknown",
+    "enrollment.not_empowerment",
     # objections
     "objection.not_found",
     "objection.not_open",

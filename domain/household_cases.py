@@ -586,8 +586,15 @@ class HouseholdCases(UseCases):
     # ---- empowerment ---------------------------------------------------------------------
 
     def enroll_empowerment(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
-        """enrollment_id = derived_id(stream_id, "enrollment", answered version)."""
+        """enrollment_id = derived_id(stream_id, "enrollment", answered version). The program
+        is a defined one (404 `program.not_found`) of the empowerment kind: a cash or
+        insurance program has benefits, not enrolments (`enrollment.not_empowerment`)."""
         household = self._household_for(cmd)
+        program = self._find_program_or_none(cmd["program"])
+        if program is None:
+            raise NotFound("program", "program.not_found")
+        if program.kind != "empowerment":
+            raise DomainError("program", "enrollment.not_empowerment")
         household.enroll_empowerment(cmd["nik"], cmd["program"], cmd["enrolled_on"], meta)
         return self._store(household)
 

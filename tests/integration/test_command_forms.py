@@ -60,6 +60,16 @@ def test_a_benefit_form_picks_the_member_the_program_and_the_benefit(web):
     )
 
 
+def test_the_enrolment_form_offers_only_the_empowerment_programs(web):
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "api")
+    seed_catalog(casework, meta)
+    household_id = casework.register_household(HOUSEHOLD, meta).stream_id
+    page = web.test_client().get(f"/perintah/EnrollEmpowerment?household_id={household_id}").text
+    # a cash transfer (PKH) or an insurance (PBI-JK) is granted, never enrolled in
+    assert list(options_of(page, "program")) == ["UMKM-NAIK-KELAS"]
+
+
 def test_the_moment_it_happened_is_taken_as_wib(web):
     casework = web.extensions["casework"].casework
     household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id

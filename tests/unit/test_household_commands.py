@@ -9,6 +9,7 @@ import pytest
 
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
 from domain.city import today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import ERROR_CODES, Household, derived_id
@@ -712,11 +713,12 @@ def test_a_review_is_opened_once_per_benefit_and_cause_and_closes_on_termination
 
 
 def test_an_empowerment_enrolment_ends_once_with_an_outcome(app, family):
+    seed_catalog(app, meta())
     stored = app.enroll_empowerment(
         {
             "household_id": family,
             "nik": WIFE["nik"],
-            "program": "UMKM-2025",
+            "program": "UMKM-NAIK-KELAS",
             "enrolled_on": "2025-02-01",
         },
         meta(),
@@ -727,7 +729,7 @@ def test_an_empowerment_enrolment_ends_once_with_an_outcome(app, family):
             {
                 "household_id": family,
                 "nik": WIFE["nik"],
-                "program": "UMKM-2025",
+                "program": "UMKM-NAIK-KELAS",
                 "enrolled_on": "2025-02-02",
             },
             meta(),
@@ -756,7 +758,7 @@ def test_an_empowerment_enrolment_ends_once_with_an_outcome(app, family):
             {
                 "household_id": family,
                 "nik": SON["nik"],
-                "program": "UMKM-2025",
+                "program": "UMKM-NAIK-KELAS",
                 "enrolled_on": "1999-12-31",
             },
             meta(),
@@ -776,6 +778,26 @@ def test_an_empowerment_enrolment_ends_once_with_an_outcome(app, family):
         "enrollment_id",
         "enrollment.not_found",
     )
+
+
+def test_an_enrolment_is_in_a_defined_empowerment_program(app, family):
+    seed_catalog(app, meta())
+    cmd = {
+        "household_id": family,
+        "nik": WIFE["nik"],
+        "program": "UMKM-NAIK-KELAS",
+        "enrolled_on": "2025-02-01",
+    }
+    # a cash transfer has benefits, not enrolments; an unknown code is no program at all
+    refused(
+        lambda: app.enroll_empowerment({**cmd, "program": "PKH"}, meta()),
+        "program",
+        "enrollment.not_empowerment",
+    )
+    with pytest.raises(NotFound) as error:
+        app.enroll_empowerment({**cmd, "program": "NOPE"}, meta())
+    assert (error.value.field, error.value.code) == ("program", "program.not_found")
+    assert app.get_household(family).enrollments == {}
 
 
 # ---- casework --------------------------------------------------------------------------
