@@ -175,6 +175,7 @@ CATALOGUE = (
         N_("Remove a member"),
         N_("A member moves out, dies or leaves for another reason."),
         needs_approval=True,
+        precheck=HouseholdCases.check_remove_member,
         happened_on="effective_date",
     ),
     Command(
@@ -465,6 +466,7 @@ CATALOGUE = (
         N_("Terminate a benefit"),
         N_("A benefit ends, with a reason and a date."),
         needs_approval=True,
+        precheck=HouseholdCases.check_terminate_benefit,
         happened_on="effective_date",
     ),
     # reviews (opened by the policies): decision keep | suspend | terminate. Supervisors, and

@@ -264,6 +264,13 @@ class HouseholdCases(UseCases):
             return None
         return previous.members.get(nik)
 
+    def check_remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a removal is kept for approval: it could be carried out now (the head while
+        others remain, someone already removed, a date before the birth are refused at once,
+        not left for a supervisor to find refused). Nothing is saved."""
+        household = self._household_for(cmd)
+        household.remove_member(cmd["nik"], cmd["kind"], cmd["effective_date"], meta)
+
     def remove_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """The member becomes inactive; unless deceased, their NIK is free to join another
         household (the NikIndex claim is released in the same save)."""
@@ -539,6 +546,15 @@ class HouseholdCases(UseCases):
             cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
         )
         return self._store(household)
+
+    def check_terminate_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a termination is kept for approval: it could be carried out now (a benefit
+        already ended, a date outside its period or before its last change are refused at
+        once). Nothing is saved."""
+        household = self._household_for(cmd)
+        household.terminate_benefit(
+            cmd["benefit_id"], cmd["effective_date"], meta, reason_code=cmd.get("reason_code")
+        )
 
     def terminate_benefit(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         household = self._household_for(cmd)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
 from tests.integration.conftest import bearer
 from tests.integration.test_api import HOUSEHOLD  # the household the API tests use
 
 pytestmark = pytest.mark.integration
 
+HEAD_NIK = HOUSEHOLD["head"]["nik"]
 HUSBAND = {
     "nik": "1571011004820002",
     "name": "Budi Santoso",
@@ -125,3 +128,49 @@ def test_a_change_pinned_to_a_version_the_household_left_is_outdated_and_can_be_
     assert rejected.status_code == 201, rejected.json
     assert approval(client, pinned, tokens["sup1"])["status"] == "rejected"
     assert pinned not in queue(client, tokens["sup2"])
+
+
+def test_a_change_that_could_not_be_carried_out_now_is_refused_at_once_not_queued(
+    client, web, tokens
+):
+    household_id = family(client, tokens)
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "api")
+    seed_catalog(casework, meta)
+    grant = {
+        "household_id": household_id,
+        "nik": HUSBAND["nik"],
+        "program": "REHSOS",
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+        "amount": 100000,
+    }
+    casework.grant_benefit(grant, meta)
+    (benefit_id,) = casework.get_household(household_id).benefits
+
+    head = post(client, "RemoveMember", {**removal(household_id), "nik": HEAD_NIK}, tokens["sup1"])
+    early = removal(household_id, effective_date="1980-01-01")  # before the husband's birth
+    before = post(client, "RemoveMember", early, tokens["sup1"])
+    ending = {
+        "household_id": household_id,
+        "benefit_id": benefit_id,
+        "effective_date": "2026-03-01",  # after the benefit's period
+        "reason_code": "graduated",
+    }
+    outside = post(client, "TerminateBenefit", ending, tokens["sup1"])
+
+    # each answers what a supervisor would only have found when approving; nothing is queued
+    assert (head.status_code, head.json["codes"]) == (422, {"nik": ["member.is_head"]})
+    assert (before.status_code, before.json["codes"]) == (
+        422,
+        {"effective_date": ["date.before_birth"]},
+    )
+    assert (outside.status_code, outside.json["codes"]) == (
+        422,
+        {"effective_date": ["benefit.date_outside_period"]},
+    )
+    assert queue(client, tokens["sup2"]) == []
+    within = post(
+        client, "TerminateBenefit", {**ending, "effective_date": "2025-06-01"}, tokens["sup1"]
+    )
+    assert within.status_code == 202, within.json
