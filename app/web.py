@@ -94,6 +94,7 @@ from app.schemas import (
     walk,
 )
 from app.xlsx_export import xlsx_response
+from consumers import policies
 from domain.application import Actor
 from domain.approval import APPROVER_ROLE, REJECTION_REASONS, Forbidden
 from domain.city import today
@@ -719,7 +720,11 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                     "reason_code": option_label("reason_code", step["reason_code"])
                     if step.get("reason_code")
                     else "",
-                    "reason": clear(step.get("reason") or ""),
+                    # the policies' own words (English, with an event id) are for the audit
+                    # trail: people read the reason code and that the system recorded it
+                    "reason": gettext("recorded automatically by the system")
+                    if policies.by_policy(step.get("reason"))
+                    else clear(step.get("reason") or ""),
                 }
             )
         benefits.append(

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -159,6 +160,21 @@ def _recorded_day(envelope: dict[str, Any]) -> str:
     return when.astimezone(WIB).date().isoformat()
 
 
+def reason_of(why: str, envelope: dict[str, Any]) -> str:
+    """The free-text reason an action of the policies is stored with: why, for the audit trail
+    (in English, as the code), and the event that called for it."""
+    return f"{why} (event {envelope['event_id']})"
+
+
+_REASON_OF = re.compile(r" \(event [0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\)$")
+
+
+def by_policy(reason: str | None) -> bool:
+    """Whether a stored reason is one `reason_of` wrote: pages show people the reason code
+    and that the system recorded it, not this text."""
+    return bool(reason) and _REASON_OF.search(str(reason)) is not None
+
+
 def _deadline(envelope: dict[str, Any]) -> str:
     return _plus_days(_recorded_day(envelope), REVIEW_DAYS)
 
@@ -173,7 +189,7 @@ def _review(envelope: dict[str, Any], benefit: dict, cause: str, why: str) -> Ac
             "deadline": _deadline(envelope),
             "trigger": envelope["event_id"],
         },
-        reason=f"{why} (event {envelope['event_id']})",
+        reason=reason_of(why, envelope),
         occurred_at=envelope["occurred_at"],
     )
 
@@ -222,7 +238,7 @@ def _nib_revoked(envelope: dict[str, Any], view: PolicyView, household: dict) ->
                 Action(
                     command="withdraw_review",
                     cmd={"household_id": envelope["stream_id"], "review_id": review["review_id"]},
-                    reason=f"NIB revoked; no NIB held any more (event {envelope['event_id']})",
+                    reason=reason_of("NIB revoked; no NIB held any more", envelope),
                     occurred_at=envelope["occurred_at"],
                 )
             )
@@ -258,7 +274,7 @@ def _death(envelope: dict[str, Any], view: PolicyView, household: dict, nik: str
                     ),
                     "reason_code": "deceased",
                 },
-                reason=f"recipient deceased on the date of death (event {envelope['event_id']})",
+                reason=reason_of("recipient deceased on the date of death", envelope),
                 occurred_at=envelope["occurred_at"],
             )
         )

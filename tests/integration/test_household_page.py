@@ -11,7 +11,13 @@ import re
 import pytest
 
 from domain.application import SYSTEM, make_meta
-from tests.integration.test_reviews import HEAD, post, project, reviewed  # noqa: F401 (a fixture)
+from tests.integration.test_reviews import (  # noqa: F401 (a fixture)
+    HEAD,
+    policies,
+    post,
+    project,
+    reviewed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +115,30 @@ def test_a_decision_shows_in_the_benefits_history_and_closes_the_review(family, 
     assert 'class="review-open"' not in reviews
     assert "Ditutup: Bantuan ditangguhkan" in reviews
     assert "Tinjauan bantuan diputuskan" in section(page, "timeline-title")
+
+
+def test_a_benefit_the_policies_ended_says_so_in_words_not_their_log_line(family, web):
+    client, hid, _ = family
+    casework, meta = web.extensions["casework"].casework, make_meta(SYSTEM, "seed")
+    grant = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "program": "PBI-JK",
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "amount": 42000,
+    }
+    casework.execute("GrantBenefit", grant, meta)
+    death = {"household_id": hid, "nik": HEAD["nik"], "date_of_death": "2026-03-01"}
+    casework.execute("RecordDeath", death, meta)
+    policies(web)  # the deceased's own PBI-JK ends on the date of death
+    project(web)
+
+    benefits = section(client.get(f"/rumah-tangga/{hid}").text, "benefits-title")
+    pbi = re.search(r"<tr>(?:(?!</tr>).)*PBI-JK.*?</tr>", benefits, re.S).group(0)
+    assert "Dihentikan" in pbi and "Penerima meninggal dunia" in pbi
+    assert "dicatat otomatis oleh sistem" in pbi
+    assert "recipient deceased" not in pbi and "(event " not in pbi
 
 
 def test_an_unknown_household_is_a_404(web):
