@@ -229,6 +229,10 @@ ERRORS: dict[str, LazyString] = {
     "region_code.format": _l(
         "The origin region code has 4 digits (regency/city) or 6 (district), for example 3171."
     ),
+    "region_code.unknown": _l(
+        "No region has this code: the first 2 digits are the province (for example 31), the"
+        " next 2 the regency/city, from 01. Copy it from the SKPWNI."
+    ),
     "identity.already_linked": _l(
         "This person is already linked to a NIK. Check their history; a link is not repeated."
     ),

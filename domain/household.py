@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
+from domain.identity import PROVINCE_CODES
 from domain.regions import TENANT_CODE
 
 RELATIONSHIPS = (
@@ -168,6 +169,7 @@ ERROR_CODES = (
     "arrival.born_elsewhere",
     "ktp.too_young",
     "region_code.format",
+    "region_code.unknown",
     "identity.already_linked",
     "sex.invalid",
     "birth_year.out_of_range",
@@ -806,6 +808,9 @@ class Household(Aggregate):
                 raise DomainError("arrival.origin_region_code", "value.required")
             if not _REGION.match(str(origin)):
                 raise DomainError("arrival.origin_region_code", "region_code.format")
+            # a province of Kemendagri, then a regency (and a district) numbered from 01
+            if str(origin)[:2] not in PROVINCE_CODES or "00" in (str(origin)[2:4], str(origin)[4:]):
+                raise DomainError("arrival.origin_region_code", "region_code.unknown")
             if _date(arrived_on) > _date(issued_on):
                 raise DomainError("arrival.arrived_on", "arrival.after_issue")
             if _date(arrived_on) < _date(member["birth_date"]):

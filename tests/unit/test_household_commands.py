@@ -327,6 +327,15 @@ def test_a_newcomer_ktp_starts_the_residence_clock_at_arrival(app, family):
             "arrival.arrived_on",
             "arrival.after_issue",
         ),
+        # no province 99; no regency 00 of Jambi (15); no district 00 of Muaro Jambi (1505)
+        *(
+            (
+                {"type": "pindah_datang", "arrived_on": "2024-07-15", "origin_region_code": code},
+                "arrival.origin_region_code",
+                "region_code.unknown",
+            )
+            for code in ("9999", "1500", "150500")
+        ),
         ({"type": "teleported"}, "arrival.type", "arrival.type_unknown"),
     ],
 )
