@@ -220,7 +220,7 @@ ERRORS: dict[str, LazyString] = {
     ),
     "arrival.born_elsewhere": _l(
         "This NIK was first registered outside Kota Jambi, so the person was not born here."
-        " Choose pindah_datang and give the arrival date and the region of origin."
+        " Choose moved in (pindah_datang) and give the arrival date and the region of origin."
     ),
     "ktp.too_young": _l(
         "A KTP is issued at 17, or earlier to a married person. Check the issue date, the"

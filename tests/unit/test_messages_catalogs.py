@@ -79,3 +79,19 @@ def test_the_app_reads_the_compiled_catalogs():
     with language("en"):
         assert gettext("Household registered") == "Household registered"
         assert rupiah(750_000) == "IDR750,000"
+
+
+# the codes of the choices a form offers with their words (domain.household): a message may
+# name a code for the API's callers, beside its words, never instead of them
+CODES = ("born_here", "pindah_datang", "moved_out", "not_found", "dropped_out")
+
+
+def test_a_message_in_bahasa_indonesia_names_a_choice_in_words_not_by_its_code_alone():
+    bare = [
+        m.string
+        for m in catalog("id")
+        if m.id
+        for code in CODES
+        if code in m.string and f"({code})" not in m.string
+    ]
+    assert bare == []
