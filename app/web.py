@@ -789,6 +789,14 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             details.append(f"{data.get('source')} {data.get('period')}: {decile}")
         if data.get("reason_code"):
             details.append(option_label("reason_code", data["reason_code"]))
+        if entry["type"] in ("VerificationRecorded", "EmpowermentCompleted"):
+            details.append(option_label("outcome", data.get("outcome") or ""))
+        if entry["type"] == "ObjectionResolved":
+            details.append(option_label("resolution", data.get("resolution") or ""))
+        # what the case worker wrote: the note, the verifier and what they noted
+        for written in ("text", "verifier", "notes"):
+            if entry["type"] in ("CaseNoteAdded", "VerificationRecorded") and data.get(written):
+                details.append(clear(data[written]))
         if data.get("decision"):
             details.append(_labelled(REVIEW_DECISIONS, data["decision"]))
         if data.get("cause"):

@@ -141,6 +141,29 @@ def test_a_benefit_the_policies_ended_says_so_in_words_not_their_log_line(family
     assert "recipient deceased" not in pbi and "(event " not in pbi
 
 
+def test_the_timeline_says_what_a_note_or_a_field_visit_recorded(family, web):
+    client, hid, _ = family
+    casework, meta = web.extensions["casework"].casework, make_meta(SYSTEM, "seed")
+    note = {"household_id": hid, "text": "Rumah kosong <b>sejak</b> Maret."}
+    casework.execute("AddCaseNote", note, meta)
+    visit = {
+        "household_id": hid,
+        "outcome": "not_found",
+        "visited_on": "2026-04-02",
+        "verifier": "Tim Verval 3",
+        "notes": "Tetangga tidak mengenal keluarga ini.",
+    }
+    casework.execute("RecordVerification", visit, meta)
+    project(web)
+
+    timeline = section(client.get(f"/rumah-tangga/{hid}").text, "timeline-title")
+    assert "Rumah kosong &lt;b&gt;sejak&lt;/b&gt; Maret." in timeline  # written, and escaped
+    visited = re.search(r"<li>(?:(?!</li>).)*Verifikasi lapangan dicatat.*?</li>", timeline, re.S)
+    assert "Tidak ditemukan" in visited.group(0)
+    assert "Tim Verval 3" in visited.group(0)
+    assert "Tetangga tidak mengenal keluarga ini." in visited.group(0)
+
+
 def test_an_unknown_household_is_a_404(web):
     client = web.test_client()
     assert client.get("/rumah-tangga/6f1c0d64-0000-4000-8000-000000000000").status_code == 404
