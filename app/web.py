@@ -2104,7 +2104,9 @@ def _moment_arg(name: str, field_name: str, errors: dict[str, list[str]]) -> dt.
     try:
         return time_travel.parse_past_moment(raw, field_name, naive_is_wib=True)
     except time_travel.BadMoment as bad:
-        errors.setdefault(name, []).append(message(bad.code))
+        # said of the page's field, not in the API's words (as_of, RFC 3339)
+        future = bad.code.endswith(".future")
+        errors.setdefault(name, []).append(message("moment.future" if future else "moment.invalid"))
         return None
 
 

@@ -118,6 +118,15 @@ def test_the_household_page_offers_the_picker_and_bad_moments_are_explained(web,
     bad = client.get(url, query_string={"saat": "kemarin"})
     assert bad.status_code == 422
     assert 'aria-invalid="true"' in bad.text
+    # said of the page's date and time, in words, not of the API's as_of in RFC 3339
+    for moment, words in (
+        ("kemarin", "Pilih tanggal dan jam (WIB) yang ada"),
+        ("2025-02-30T10:00", "Pilih tanggal dan jam (WIB) yang ada"),
+        ("2099-01-01T00:00", "sesudah hari ini"),
+    ):
+        page = client.get(url, query_string={"saat": moment}).text
+        assert words in page, moment
+        assert "as_of" not in page and "RFC 3339" not in page, moment
     reversed_ = client.get(
         url, query_string={"dari": local(dt.datetime.now(dt.UTC)), "sampai": "2025-01-01T00:00"}
     )
