@@ -1290,7 +1290,9 @@ def _form_field(
     common = {"name": path, "label": label, "required": required, "hint": hint}
     if path in REQUIRED_WHEN:
         common["required_when"] = gettext(REQUIRED_WHEN[path])
-    picked = (lists or {}).get(path)
+    # a source's listing names its own members, one per line (ListedMembers): never picked
+    # from the household's, as a split's movers are
+    picked = None if isinstance(field, ListedMembers) else (lists or {}).get(path)
     if picked is not None:  # chosen from a list: a format's hint (16 digits...) does not apply
         kind = "multiselect" if isinstance(field, NikList) else "select"
         if leaf in _TYPED_FORMATS:

@@ -70,6 +70,31 @@ def test_the_enrolment_form_offers_only_the_empowerment_programs(web):
     assert list(options_of(page, "program")) == ["UMKM-NAIK-KELAS"]
 
 
+def test_a_source_listing_opened_for_a_household_takes_its_members_line_by_line(web):
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    client = web.test_client()
+    page = client.get(f"/perintah/RecordSourceListing?household_id={household_id}").text
+    # what the source lists (NIK, relationship, deceased), not a pick of the register's members
+    assert re.search(r'<textarea[^>]*name="members"', page)
+    assert not re.search(r'<select[^>]*name="members"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = client.post(
+        "/perintah/RecordSourceListing",
+        data={
+            "csrf_token": token,
+            "household_id": household_id,
+            "source": "DTKS",
+            "period": "2025-Q3",
+            "reference": "dtks.csv#row=5",
+            "kk_number": HOUSEHOLD["kk_number"],
+            "members": f"{HEAD['nik']}, kepala_keluarga\n1571012208100005, anak, ya",
+        },
+    )
+    assert answer.status_code in (200, 303), answer.text
+    assert casework.get_household(household_id).version == 2
+
+
 def test_the_moment_it_happened_is_taken_as_wib(web):
     casework = web.extensions["casework"].casework
     household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
