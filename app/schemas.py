@@ -568,10 +568,13 @@ class Reason(fields.String):
 
 
 # Characters no text may hold: C0 and C1 controls (line breaks and tabs apart: free text keeps
-# them, one-line text turns them into spaces), the bidirectional embeddings, overrides and
-# isolates that make a name read differently from what is stored, and lone surrogates.
+# them, one-line text turns them into spaces), the bidirectional marks, embeddings, overrides
+# and isolates that make a name read differently from what is stored, the invisible
+# zero-width space and byte order mark (a name holding one is not found by what is typed),
+# and lone surrogates.
 _FORBIDDEN_CHARACTERS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+    "\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 
 

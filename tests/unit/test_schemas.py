@@ -275,6 +275,11 @@ REFUSED_CHARACTERS = {
     "left-to-right embedding": "\u202a",
     "right-to-left isolate": "\u2067",
     "pop directional isolate": "\u2069",
+    "right-to-left mark": "\u200f",
+    "left-to-right mark": "\u200e",
+    "Arabic letter mark": "\u061c",
+    "zero-width space": "\u200b",
+    "byte order mark": "\ufeff",
     "lone surrogate": "\ud800",
 }
 
