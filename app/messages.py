@@ -281,6 +281,9 @@ ERRORS: dict[str, LazyString] = {
     "period.end_before_start": _l("The period cannot end before it starts. Check both dates."),
     "amount.negative": _l("The amount cannot be negative. Enter whole rupiah, 0 or more."),
     "amount.invalid": _l("Enter the amount in whole rupiah: digits only, no dots, commas or Rp."),
+    "amount.too_large": _l(
+        "The amount is at most 1,000,000,000,000 rupiah. Check the number of digits."
+    ),
     "benefit.not_found": _l("No such benefit in this household. Check the benefit_id."),
     "benefit.terminated": _l("This benefit has been terminated and cannot change any more."),
     "benefit.not_active": _l("This benefit is not active, so it cannot be suspended."),

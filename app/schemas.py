@@ -75,6 +75,7 @@ _FIELD_ERRORS = {
 _DIGITS_1_TO_3 = re.compile(r"[0-9]{1,3}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE = re.compile(r"-?[0-9]{1,15}")
+_DIGITS = re.compile(r"[0-9]+")
 _PERIOD = re.compile(r"[0-9]{4}-Q[1-4]")
 _NIB = re.compile(r"[0-9]{13}")
 _REGION = re.compile(r"[0-9]{4}|[0-9]{6}")
@@ -259,6 +260,7 @@ class WholeNumber(fields.Field):
         low: int | None = None,
         high: int | Callable[[], int] | None = None,
         below_code: str | None = None,
+        above_code: str | None = None,
         example: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -267,6 +269,7 @@ class WholeNumber(fields.Field):
         self.low = low
         self.high = high
         self.below_code = below_code or code
+        self.above_code = above_code or code
         _openapi(
             self,
             type="integer",
@@ -279,13 +282,15 @@ class WholeNumber(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
             value = int(value.strip())
+        elif isinstance(value, str) and self.high is not None and _DIGITS.fullmatch(value.strip()):
+            raise ValidationError(self.above_code)  # more digits than any number admitted
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValidationError(self.code)
         if self.low is not None and value < self.low:
             raise ValidationError(self.below_code)
         high = self.high() if callable(self.high) else self.high
         if high is not None and value > high:
-            raise ValidationError(self.code)
+            raise ValidationError(self.above_code)
         return value
 
 
@@ -1330,6 +1335,7 @@ class GrantBenefitSchema(_Command):
         low=0,
         high=10**12,
         below_code="amount.negative",
+        above_code="amount.too_large",
         required=True,
         example=750000,
         metadata={"description": "whole rupiah"},
@@ -1383,6 +1389,7 @@ class GrantProvisionalBenefitSchema(_Command):
         low=0,
         high=10**12,
         below_code="amount.negative",
+        above_code="amount.too_large",
         required=True,
         example=300000,
         metadata={"description": "whole rupiah"},

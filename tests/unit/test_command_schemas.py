@@ -271,6 +271,9 @@ def test_a_negative_amount_says_so():
     grant = example(COMMANDS["GrantBenefit"].schema)
     assert codes_of("GrantBenefit", {**grant, "amount": -5}) == {"amount": ["amount.negative"]}
     assert codes_of("GrantBenefit", {**grant, "amount": 1.5}) == {"amount": ["amount.invalid"]}
+    # digits alone, too many of them: said so, not "digits only, no dots"
+    too_many = {"amount": ["amount.too_large"]}
+    assert codes_of("GrantBenefit", {**grant, "amount": "99999999999999999999"}) == too_many
 
 
 def test_form_text_is_read_as_numbers_and_codes_are_normalized():
