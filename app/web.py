@@ -1598,9 +1598,42 @@ def _family(household_id: Any) -> dict[str, Any] | None:
     }
 
 
+def _request_household(family: dict[str, Any] | None, household_id: Any) -> Any:
+    """The household a request is about, from the store, for who reads it (`_family` said
+    so), to name its members and benefits; else None."""
+    if family is None:
+        return None
+    try:
+        return services().casework.get_household(household_id)
+    except NotFound:
+        return None
+
+
+def _member_text(household: Any, nik: str) -> str:
+    """A member a request names: the name and the NIK masked (the NIK alone, masked, when the
+    household is not read or the name erased)."""
+    member = household.members.get(nik) if household is not None else None
+    if member is None or is_erased(member.get("name")):
+        return shown_nik(nik)
+    return f"{member['name']} ({shown_nik(nik)})"
+
+
+def _benefit_text(household: Any, benefit_id: str) -> str:
+    """A benefit a request names: its program, recipient and period, not its id."""
+    benefit = household.benefits.get(benefit_id) if household is not None else None
+    if benefit is None:
+        return benefit_id
+    recipient = household.members.get(benefit["nik"] or "") or {}
+    name = "" if is_erased(recipient.get("name")) else recipient.get("name", "")
+    period = f"{date_text(benefit['period_start'])} – {date_text(benefit['period_end'])}"
+    return " · ".join(part for part in (benefit["program"], name, period) if part)
+
+
 def _approval_row(change: Any) -> dict[str, Any]:
     meta = change.requester_meta
     actor = meta.get("actor") or {}
+    family = _family(change.cmd.get("household_id"))
+    household = _request_household(family, change.cmd.get("household_id"))
     details = []
     for path, field in walk(COMMANDS[change.command].schema()):
         value: Any = change.cmd
@@ -1609,9 +1642,11 @@ def _approval_row(change: Any) -> dict[str, Any]:
         if value is None or path in COMMON_FIELDS:
             continue
         if isinstance(field, IdentityNumber) and field.kind == "nik":
-            value = shown_nik(value)
+            value = _member_text(household, value)
         elif isinstance(field, NikList) and isinstance(value, list):
-            value = [shown_nik(nik) for nik in value]
+            value = [_member_text(household, nik) for nik in value]
+        elif path == "benefit_id" and isinstance(value, str):
+            value = _benefit_text(household, value)
         if isinstance(field, Choice):
             value = option_label(path, value)
         elif isinstance(field, Day):
@@ -1636,7 +1671,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
         "requested_at": meta.get("occurred_at"),
         "reason": meta.get("reason"),
         "household_id": change.cmd.get("household_id"),
-        "family": _family(change.cmd.get("household_id")),
+        "family": family,
     }
 
 

@@ -265,6 +265,53 @@ def test_approval_cards_name_the_role_and_the_family(web):
     assert HEAD["name"] in mine and KK_MASKED in mine  # their own kelurahan's family
 
 
+def test_approval_cards_name_the_member_and_the_benefit_not_their_ids(web):
+    world = web.config["WORLD"]
+    casework = web.extensions["casework"].casework
+    (kjb,) = (
+        b["benefit_id"]
+        for b in casework.get_household(world["household"]).benefits.values()
+        if b["program"] == "KJB"
+    )
+    maker = web.test_client(user="cw_sipin")
+    ending = {
+        "household_id": world["household"],
+        "benefit_id": kjb,
+        "effective_date": "2026-04-01",
+        "reason_code": "nib_holder",
+    }
+    asked = maker.post(
+        "/perintah/TerminateBenefit", data=ending, headers={"X-CSRF-Token": csrf(maker)}
+    )
+    assert asked.status_code == 303, visible_text(asked.text)
+    (termination,) = (c for c in casework.pending_approvals() if c.command == "TerminateBenefit")
+    project(web)
+    checker = web.test_client(user="sup1")
+    page = checker.get("/persetujuan").get_data(as_text=True)
+
+    def pending(approval_id: str) -> str:
+        found = re.search(
+            rf'<article class="approval"[^>]*approval-{approval_id}.*?</article>', page, re.S
+        )
+        assert found, f"no card for {approval_id}"
+        return found.group(0)
+
+    # who receives: the daughter by name, her NIK masked as everywhere on this page
+    waiting = pending(world["waiting"])
+    assert f"{DAUGHTER['name']} (1571**********03)" in waiting
+    assert DAUGHTER["nik"] not in waiting
+    # which benefit ends: the program, its recipient and period, not a UUID
+    ending_card = pending(str(termination.id))
+    assert "KJB · Siti Aminah · 1 Januari 2026 – 31 Desember 2026" in ending_card
+    assert kjb not in ending_card
+    rejected = checker.post(
+        f"/persetujuan/{termination.id}/tolak",
+        data={"reason_code": "other", "note": "Hanya untuk uji kartu."},
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert rejected.status_code == 303
+
+
 def test_review_controls_follow_what_the_role_may_do(web):
     """Walk each role through the review queue and the household page: a decide control is
     shown exactly when the command path lets the role decide a review, and following it as
