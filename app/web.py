@@ -577,6 +577,16 @@ def eligibility_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(shown, key=lambda r: order.index(r["outcome"]))
 
 
+def _left_on(member: dict[str, Any]) -> dt.date | None:
+    """The day a member who is no longer active died or left the household; else None."""
+    if member.get("status") == "active" or not member.get("status_since"):
+        return None
+    try:
+        return dt.date.fromisoformat(str(member["status_since"]))
+    except ValueError:
+        return None
+
+
 def _months_since(since: str | None, day: dt.date) -> int | None:
     """Whole months from `since` (an ISO date) to `day`; None when unknown."""
     if not since:
@@ -669,7 +679,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 else None,
                 "arrived_on": arrival.get("arrived_on"),
                 "origin": arrival.get("origin_region_code"),
-                "months": _months_since(m.get("residence_since"), day),
+                # a member who died or left lived here until then, not until today
+                "months": _months_since(m.get("residence_since"), _left_on(m) or day),
             }
         )
     nibs = [

@@ -164,6 +164,19 @@ def test_the_timeline_says_what_a_note_or_a_field_visit_recorded(family, web):
     assert "Tetangga tidak mengenal keluarga ini." in visited.group(0)
 
 
+def test_the_months_of_residence_of_a_deceased_member_stop_at_the_death(family, web):
+    client, hid, _ = family
+    casework, meta = web.extensions["casework"].casework, make_meta(SYSTEM, "seed")
+    death = {"household_id": hid, "nik": HEAD["nik"], "date_of_death": "2026-03-01"}
+    casework.execute("RecordDeath", death, meta)
+    project(web)
+
+    identity = section(client.get(f"/rumah-tangga/{hid}").text, "identity-title")
+    head = re.search(r"<tr>(?:(?!</tr>).)*Siti Aminah.*?</tr>", identity, re.S).group(0)
+    # born here on 12 March 1985, died on 1 March 2026: 491 months, whatever today is
+    assert '<td class="num">491</td>' in head
+
+
 def test_an_unknown_household_is_a_404(web):
     client = web.test_client()
     assert client.get("/rumah-tangga/6f1c0d64-0000-4000-8000-000000000000").status_code == 404
