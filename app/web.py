@@ -1231,8 +1231,23 @@ def pick_lists(
         for e in household.enrollments.values()
         if e["outcome"] is None
     )
+
+    def grounds(text: Any) -> str:  # enough of them to tell two objections of a day apart
+        text = "" if is_erased(text) else " ".join(str(text or "").split())
+        return text if len(text) <= 60 else text[:59] + "…"
+
     lists["objection_id"] = tuple(
-        (o["objection_id"], f"{date_text(o['filed_on'])} → {date_text(o['deadline'])}")
+        (
+            o["objection_id"],
+            " · ".join(
+                part
+                for part in (
+                    f"{date_text(o['filed_on'])} → {date_text(o['deadline'])}",
+                    grounds(o.get("grounds")),
+                )
+                if part
+            ),
+        )
         for o in household.objections.values()
         if o["status"] == "open"
     )

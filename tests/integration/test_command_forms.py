@@ -95,6 +95,28 @@ def test_a_source_listing_opened_for_a_household_takes_its_members_line_by_line(
     assert casework.get_household(household_id).version == 2
 
 
+def test_two_objections_filed_on_one_day_are_told_apart_by_their_grounds(web):
+    casework = web.extensions["casework"].casework
+    meta = make_meta(SYSTEM, "api")
+    household_id = casework.register_household(HOUSEHOLD, meta).stream_id
+    for grounds in ("Punya mobil dan toko besar di pasar", "Sudah pindah ke Palembang " * 5):
+        objection = {
+            "household_id": household_id,
+            "objector_nik": "1571011004820002",
+            "grounds": grounds,
+            "filed_on": "2025-06-02",
+            "photo_reference": "foto.jpg",
+            "latitude": -1.61,
+            "longitude": 103.61,
+        }
+        casework.execute("FileObjection", objection, meta)
+    page = web.test_client().get(f"/perintah/ResolveObjection?household_id={household_id}").text
+    labels = sorted(options_of(page, "objection_id").values())
+    assert labels[0] == "2 Juni 2025 → 16 Juni 2025 · Punya mobil dan toko besar di pasar"
+    assert labels[1].startswith("2 Juni 2025 → 16 Juni 2025 · Sudah pindah ke Palembang")
+    assert labels[1].endswith("…") and len(labels[1]) < 100
+
+
 def test_the_moment_it_happened_is_taken_as_wib(web):
     casework = web.extensions["casework"].casework
     household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
