@@ -302,7 +302,10 @@ def test_approval_cards_name_the_member_and_the_benefit_not_their_ids(web):
     assert DAUGHTER["nik"] not in waiting
     # which benefit ends: the program, its recipient and period, not a UUID
     ending_card = pending(str(termination.id))
-    assert "KJB · Siti Aminah · 1 Januari 2026 – 31 Desember 2026" in ending_card
+    assert "<dd >KJB · Siti Aminah · 1 Januari 2026 – 31 Desember 2026</dd>" in (
+        re.sub(r'class=""', "", ending_card)  # words in the page's type, ids in monospace
+    )
+    assert re.search(rf'<dd class="mono wrap">{world["household"]}</dd>', ending_card)
     assert kjb not in ending_card
     rejected = checker.post(
         f"/persetujuan/{termination.id}/tolak",
