@@ -193,6 +193,7 @@ WEB: dict[str, Policy] = {
     # Command forms: a case worker's household lists only in their kelurahan; a program
     # manager reads no household, so their forms offer none to pick from.
     "web.commands_page": Policy(COMMAND_USERS),
+    # and of the commands, only those the role may send (`app.auth.may_issue`)
     "web.command_page": Policy(COMMAND_USERS, ON_PROGRAMS),
     "web.command_submit": Policy(COMMAND_USERS, ON_PROGRAMS),
     "web.reviews_page": Policy(STAFF, ON_PROGRAMS),
