@@ -662,8 +662,8 @@ ERRORS: dict[str, LazyString] = {
     "to.future": _l("to is after today: choose a moment up to the end of today."),
     # the same, on the time-travel page's fields (a date and time in WIB, by the picker)
     "moment.invalid": _l(
-        "Choose a date and time (WIB) that exists, from 1 January 1900, for example with the"
-        " calendar."
+        "Choose a date and time (WIB) that exists, from 1 January 1900 up to today, for"
+        " example with the calendar."
     ),
     "moment.future": _l("This moment is after today: choose one up to the end of today."),
     "household.not_yet": _l(

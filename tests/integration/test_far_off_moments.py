@@ -96,8 +96,9 @@ def test_the_timeline_page_explains_the_field(web, household, far, name):
         f"/rumah-tangga/{household}/lini-masa", query_string={name: far}
     )
     assert page.status_code == 422
-    error = text_of(f"{TIMELINE_FIELDS[name]}.invalid")
-    assert field_error_shown(page.text, name, error), page.text
+    # in the page's words (a date and time in WIB), not the API's (as_of, RFC 3339)
+    assert field_error_shown(page.text, name, text_of("moment.invalid")), page.text
+    assert "RFC 3339" not in page.text
 
 
 @pytest.mark.parametrize("far", FAR_OFF)
