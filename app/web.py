@@ -1940,9 +1940,21 @@ def _program_for_page(code: str) -> Any:
     return program
 
 
+def _versions_today(program: Any) -> dict[str, Any]:
+    """The version of the rules in force today (None before the first takes effect) and the
+    later ones, approved but not yet in force."""
+    day = today().isoformat()
+    in_force = [r for r in program.rule_versions if r["effective_from"] <= day]
+    return {
+        "in_force": in_force[-1] if in_force else None,
+        "upcoming": [r for r in program.rule_versions if r["effective_from"] > day],
+    }
+
+
 def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """The what-if form's fields: the values sent, or the program's current rules."""
-    rules = program.rules
+    """The what-if form's fields: the values sent, or the rules in force today (what the
+    what-if compares with; the latest version before any takes effect)."""
+    rules = program.rules_at(today()) or program.rules
     if values is None:
         combinable = ", ".join(rules.get("combinable_with") or [])
         values = {
@@ -1999,6 +2011,7 @@ def program_page(code: str):
         errors=found,
         scale=bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         shown_families=SHOWN_FAMILIES,
+        versions=_versions_today(program),
         fields=_rule_form(program),
         field_errors={},
         other_errors=[],
@@ -2042,6 +2055,7 @@ def program_what_if_page(code: str):
             access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
     context = {
         "program": program,
+        "versions": _versions_today(program),
         "fields": _rule_form(program, request.form),
         "field_errors": field_errors,
         "other_errors": other_errors,

@@ -8,7 +8,10 @@ import io
 
 import pytest
 
-from tests.integration.test_program_errors_api import families  # noqa: F401 - a fixture
+from tests.integration.test_program_errors_api import (
+    META,
+    families,  # noqa: F401 - a fixture
+)
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +111,20 @@ def test_the_what_if_form_shows_every_rule_and_checks_the_decile_source_parts(
     answer = browser.post("/program/PKH/what-if", data=_form(**too_far), headers=HTMX)
     assert answer.status_code == 422
     assert 'id="wi-desil-source-tolerance"' in answer.get_data(as_text=True)
+
+
+def test_a_later_version_of_the_rules_is_shown_as_such_not_as_the_rules_in_force(
+    web,
+    browser,
+    families,  # noqa: F811
+):
+    # approved today, in force only from 2099: the page and the what-if's form keep showing
+    # version 1 as the rules in force, and name version 2 with its date
+    casework = web.extensions["casework"].casework
+    casework.change_program_rules(
+        {"code": "PKH", "rules": {"max_desil": 2}, "effective_from": "2099-01-01"}, META
+    )
+    html = browser.get("/program/PKH").get_data(as_text=True)
+    assert "Aturan versi 1, berlaku sejak 1 Januari 2025" in html
+    assert "versi 2 berlaku mulai 1 Januari 2099" in html
+    assert 'name="rules.max_desil" type="text" value="4"' in html
