@@ -159,8 +159,12 @@ def _empty() -> dict[str, Any]:
 
 
 def _choices() -> dict[str, Any]:
-    """The filter's lists: the OPDs of the programs defined, the kecamatan and kelurahan."""
+    """The filter's lists: the OPDs of the programs defined (a program manager's own only:
+    another OPD's answers 403, `scope`), the kecamatan and kelurahan."""
     opds = sorted({program.opd for program in services().casework.list_programs()})
+    actor = current_actor()
+    if actor.role == "program_manager":
+        opds = [opd for opd in opds if opd.upper() == (actor.opd or "").upper()]
     return {"opd_names": opds, "kecamatan_list": KECAMATAN}
 
 

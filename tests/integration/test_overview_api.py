@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -237,6 +238,17 @@ def test_the_page_in_indonesian_with_its_charts(web, world):
     download = web.test_client(user="sup1").get("/lintas-opd/irisan.xlsx")
     assert load_workbook(io.BytesIO(download.data))["pairs"].max_row == 4  # header + 3 pairs
     assert web.test_client(user="pm_baznas").get("/lintas-opd?opd=DINSOS").status_code == 403
+
+
+def test_a_program_managers_opd_filter_offers_only_their_own_opd(web, world):
+    # another OPD's filter answers 403 (above): the list does not offer it; others see all
+    def offered(user: str) -> list[str]:
+        html = web.test_client(user=user).get("/lintas-opd?lang=id").get_data(as_text=True)
+        select = html.split('<select id="f-opd"', 1)[1].split("</select>", 1)[0]
+        return re.findall(r'<option value="([^"]+)"', select)
+
+    assert offered("pm_baznas") == ["BAZNAS"]
+    assert "DINSOS" in offered("sup1") and "BAZNAS" in offered("sup1")
 
 
 def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
