@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flask import Response
@@ -40,13 +40,16 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
 ERROR_HEADER = ("kind", "household_id", "kelurahan", "benefits", "reasons")
 
 
-def error_rows(answer: dict[str, Any]) -> list[list[Any]]:
+def error_rows(
+    answer: dict[str, Any], describe: Callable[[dict[str, Any]], str] | None = None
+) -> list[list[Any]]:
     """The rows of an inclusion/exclusion error answer (projections.program_views.errors):
-    one per family, its kind first; reasons as `rule: detail` joined by `; `."""
+    one per family, its kind first; reasons as `rule: detail` joined by `; ` (or as
+    `describe` words each, the page's download in the page's language)."""
     rows = []
     for kind in ("inclusion", "exclusion", "review"):
         for family in answer[kind]:
-            reasons = _reasons(family)
+            reasons = _reasons(family, describe)
             rows.append(
                 [
                     kind,
@@ -72,8 +75,11 @@ def what_if_rows(answer: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-def _reasons(family: dict[str, Any]) -> str:
-    return "; ".join(f"{r['rule']}: {r['detail']}" for r in family.get("reasons", []))
+def _reasons(
+    family: dict[str, Any], describe: Callable[[dict[str, Any]], str] | None = None
+) -> str:
+    said = describe or (lambda r: f"{r['rule']}: {r['detail']}")
+    return "; ".join(said(r) for r in family.get("reasons", []))
 
 
 RECONCILIATION_HEADER = ("household_id", "kecamatan", "kelurahan", "reasons", "link")

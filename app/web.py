@@ -2028,7 +2028,8 @@ def program_errors_csv_page(code: str):
         return error_page(404)
     shown = [{"id": f["household_id"]} for kind in program_views.ERROR_KINDS for f in found[kind]]
     access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
-    return csv_response(f"kesalahan-{program.code}.csv", ERROR_HEADER, error_rows(found))
+    rows = error_rows(found, lambda r: f"{rule_label(r.get('rule'))}: {reason_detail(r)}")
+    return csv_response(f"kesalahan-{program.code}.csv", ERROR_HEADER, rows)
 
 
 @bp.get("/program")

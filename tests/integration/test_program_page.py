@@ -128,3 +128,13 @@ def test_a_later_version_of_the_rules_is_shown_as_such_not_as_the_rules_in_force
     assert "Aturan versi 1, berlaku sejak 1 Januari 2025" in html
     assert "versi 2 berlaku mulai 1 Januari 2099" in html
     assert 'name="rules.max_desil" type="text" value="4"' in html
+
+
+def test_the_csv_says_the_reasons_in_the_pages_language(browser, families):  # noqa: F811
+    # as the page says them: the rule's name and its detail in Indonesian, not the rule's
+    # code and the English detail (the API's CSV keeps those)
+    answer = browser.get("/program/PKH/kesalahan.csv?lang=id")
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    [included] = [r for r in rows if r["household_id"] == families["included"]]
+    assert "Desil tertinggi: desil keluarga 6, syarat ≤ 4" in included["reasons"]
+    assert "max_desil" not in included["reasons"]
