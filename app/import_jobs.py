@@ -196,6 +196,7 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
             "seconds": round(summary.seconds, 1),
             "rate": round(summary.rows_per_second, 1),
             "reports": [Path(report).name for report in summary.reports],
+            "encodings": dict(summary.encodings),
         },
     )
     save(root, job)

@@ -291,3 +291,15 @@ def test_a_continued_import_reports_the_same_rejected_rows(web, importing, tmp_p
     assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">0<", done), done
     assert import_jobs.load(importing, job["id"])["summary"]["skipped"] == len(FAMILIES)
     assert client.get(f"{location}/ditolak.csv").text == first
+
+
+def test_the_summary_names_the_encoding_a_file_was_read_in(web, importing, tmp_path):
+    """A file re-saved by a spreadsheet on Windows is read as Windows-1252: the summary says
+    so, as the CLI's does, so that a name read wrongly can be traced to its encoding."""
+    rows = dtks_rows(FAMILIES)
+    rows[0][DTKS_HEADER.index("NAMA")] = "SITI MUÑOZ"
+    path = write_csv(tmp_path / "dtks_windows.csv", DTKS_HEADER, rows, encoding="cp1252")
+    client = web.test_client()
+    done = finished(client, upload(client, path).headers["Location"])
+    assert "Selesai" in done
+    assert re.search(r"Pengodean teks</th><td>dtks_windows.csv: Windows-1252<", done), done
