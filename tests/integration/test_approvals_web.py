@@ -350,3 +350,19 @@ def test_review_controls_follow_what_the_role_may_do(web):
         headers={"X-CSRF-Token": csrf(checker)},
     )
     assert decided.status_code == 303, decided.get_data(as_text=True)[:2000]
+
+
+def test_an_administrator_deciding_a_request_is_told_why_not_to_fix_fields(web):
+    """Only supervisors decide: the administrator's ApproveChange is refused with that
+    reason alone, not under "Some fields need fixing. See the message under each field."
+    when no field has a message."""
+    admin = web.test_client()  # web-admin
+    refused = admin.post(
+        "/perintah/ApproveChange",
+        data={"approval_id": web.config["WORLD"]["waiting"]},
+        headers={"X-CSRF-Token": csrf(admin)},
+    )
+    assert refused.status_code == 403
+    text = visible_text(refused.text)
+    assert "Hanya supervisor" in text, text
+    assert "Lihat pesan di bawah setiap isian" not in text, text
