@@ -1,0 +1,65 @@
+"""The agencies page and the approvals page on a phone (375 px): nothing widens the page so
+that it scrolls sideways (an agreement's terms, an approval's long outcome). The pages come
+from the Flask test client; Chromium draws them with the app's own CSS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from adapters import wire
+from projections.approvals import PROJECTION as APPROVALS
+from projections.base import apply_batch, reveal
+from tests.integration.test_agency_agreements_api import AGREEMENT, approved, post, project
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+def widths(client, paths: list[str]) -> dict[str, int]:
+    """Each page's scroll width in a 375 px wide tab."""
+
+    def answer(route):
+        url = urlsplit(route.request.url)
+        got = client.get(url.path + (f"?{url.query}" if url.query else ""))
+        route.fulfill(status=got.status_code, headers=dict(got.headers), body=got.data)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 375, "height": 800})
+        tab.route("http://casework.test/**", answer)
+        found = {}
+        for path in paths:
+            tab.goto(f"http://casework.test{path}")
+            found[path] = tab.evaluate("document.documentElement.scrollWidth")
+        browser.close()
+    return found
+
+
+def test_agreements_and_refused_requests_fit_a_phone(web, tokens):
+    client = web.test_client()
+    wide = {**AGREEMENT, "event_types": ["HouseholdRegistered", "MemberAdded", "BenefitGranted"]}
+    approved(client, "DefineAgencyAgreement", wide, tokens)
+    # asked twice: the second fails when approved ("Ditolak saat persetujuan: ...")
+    baznas = {**AGREEMENT, "agency": "BAZNAS"}
+    twice = [post(client, "DefineAgencyAgreement", baznas, tokens["sup1"]) for _ in range(2)]
+    for asked in twice:
+        approval_id = asked.get_json()["approval_id"]
+        post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
+    project(web)
+    svc = web.extensions["casework"]
+    notifications = svc.casework.recorder.select_notifications(start=1, limit=10_000)
+    envelopes = [
+        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    apply_batch(svc.views, APPROVALS, envelopes)  # the requests' outcomes
+    found = widths(web.test_client(user="sup1"), ["/agensi", "/persetujuan"])
+    assert found == {"/agensi": 375, "/persetujuan": 375}
