@@ -1,4 +1,4 @@
-"""The agencies page and the approvals page on a phone (375 px): nothing widens the page so
+"""The agencies, approvals and status pages on a phone (375 px): nothing widens the page so
 that it scrolls sideways (an agreement's terms, an approval's long outcome). The pages come
 from the Flask test client; Chromium draws them with the app's own CSS."""
 
@@ -63,3 +63,8 @@ def test_agreements_and_refused_requests_fit_a_phone(web, tokens):
     apply_batch(svc.views, APPROVALS, envelopes)  # the requests' outcomes
     found = widths(web.test_client(user="sup1"), ["/agensi", "/persetujuan"])
     assert found == {"/agensi": 375, "/persetujuan": 375}
+
+
+def test_the_status_page_fits_a_phone_in_both_languages(web):
+    found = widths(web.test_client(), ["/status?lang=id", "/status?lang=en"])
+    assert found == {"/status?lang=id": 375, "/status?lang=en": 375}
