@@ -653,7 +653,8 @@ class DataCategorySchema(_Answer):
 
 
 class RecordOfProcessingSchema(_Answer):
-    """The record of processing activities, generated from the program catalog."""
+    """The record of processing activities, generated from the program catalog and the
+    agencies' data-sharing agreements (`recipients.agency_agreements`)."""
 
     controller = fields.String(required=True)
     generated_at = fields.AwareDateTime(required=True)

@@ -32,6 +32,7 @@ from domain.commands import CATALOGUE, PERSON, Group
 from domain.household import LATEST_DAY
 from domain.personal_data import FIELDS
 from domain.program import FUNDINGS, KINDS
+from projections import agencies
 
 bp = Blueprint("privacy", __name__, url_prefix="/privasi")
 api_bp = Blueprint("privacy_api", __name__, url_prefix="/api/v1/privacy")
@@ -185,18 +186,42 @@ def data_categories(specs: Iterable[Any] = CATALOGUE) -> list[dict[str, Any]]:
     ]
 
 
-def recipients() -> dict[str, Any]:
+def agreements(views: Any) -> list[dict[str, Any]]:
+    """Each agency's data-sharing agreement as its latest version states it (the agencies
+    view): who receives what, why, on which legal basis, and whether it was revoked."""
+    latest: dict[str, dict[str, Any]] = {}
+    for version in agencies.versions(views):
+        latest[version["agency"]] = version
+    return [
+        {
+            "agency": agency,
+            "version": row["version"],
+            "purpose": row["terms"]["purpose"],
+            "legal_basis": row["terms"]["legal_basis"],
+            "event_types": sorted(row["terms"]["event_types"]),
+            "personal": row["terms"].get("personal") or "pseudonym",
+            "valid_from": row["terms"].get("valid_from"),
+            "valid_until": row["terms"].get("valid_until"),
+            "revoked": row["revoked_at"] is not None,
+        }
+        for agency, row in sorted(latest.items())
+    ]
+
+
+def recipients(agency_agreements: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     return {
         "roles": [
             {"role": role, "description": str(ROLE_DESCRIPTIONS.get(role, role))} for role in ROLES
         ],
-        # Agency agreements (DefineAgencyAgreement) do not exist yet: none to list.
-        "agency_agreements": [],
+        "agency_agreements": list(agency_agreements),
     }
 
 
-def record_of_processing(programs: Sequence[Any]) -> dict[str, Any]:
-    """The record of processing activities, from the catalog as it stands."""
+def record_of_processing(
+    programs: Sequence[Any], agency_agreements: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The record of processing activities, from the catalog and the agencies' agreements as
+    they stand."""
     activities = [
         {
             "program": program.code,
@@ -215,7 +240,7 @@ def record_of_processing(programs: Sequence[Any]) -> dict[str, Any]:
         "activities": activities,
         "data_categories": data_categories(),
         "data_subjects": [str(subject) for subject in DATA_SUBJECTS],
-        "recipients": recipients(),
+        "recipients": recipients(agency_agreements),
         "safeguards": [str(safeguard) for safeguard in SAFEGUARDS],
         "legal_review_note": str(LEGAL_REVIEW_NOTE),
         "fundings": list(FUNDINGS),
@@ -339,7 +364,8 @@ def _forbidden(error: Forbidden):
 @api_bp.get("/record-of-processing")
 def record_api():
     caller()
-    return jsonify(record_of_processing(services().casework.list_programs()))
+    svc = services()
+    return jsonify(record_of_processing(svc.casework.list_programs(), agreements(svc.views)))
 
 
 @api_bp.get("/breach-report")
@@ -362,7 +388,8 @@ def breach_api():
 
 @bp.get("/rekam-pemrosesan")
 def record_page():
-    record = record_of_processing(services().casework.list_programs())
+    svc = services()
+    record = record_of_processing(svc.casework.list_programs(), agreements(svc.views))
     return render_template(
         "privacy/record.html",
         record=record,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from consumers.agency_delivery import record_delivery
+from tests.integration.conftest import bearer
 from tests.integration.test_agency_agreements_api import AGREEMENT, approved, post, project
 
 pytestmark = [
@@ -45,3 +46,20 @@ def test_the_page_shows_each_agreement_its_status_and_delivery_state(web, tokens
 
     for name in ("cw_sipin", "pm_dinsos", "agency"):
         assert web.test_client(user=name).get("/agensi").status_code == 403
+
+
+def test_the_record_of_processing_lists_the_agreements_in_force(web, tokens):
+    """UU PDP's record of processing names who the data goes to: each agency's agreement,
+    with its purpose and legal basis, not "no agreement yet" while one is delivering."""
+    client = web.test_client()
+    approved(client, "DefineAgencyAgreement", AGREEMENT, tokens)
+    project(web)
+    record = client.get("/api/v1/privacy/record-of-processing", headers=bearer(tokens["sup1"]))
+    [agreement] = record.get_json()["recipients"]["agency_agreements"]
+    assert agreement["agency"] == "BPJSKES" and not agreement["revoked"]
+    assert agreement["purpose"] == "Verifikasi kepesertaan PBI-JK"
+    assert agreement["legal_basis"] == AGREEMENT["legal_basis"]
+    assert agreement["event_types"] == ["HouseholdRegistered", "MemberAdded"]
+    page = client.get("/privasi/rekam-pemrosesan").get_data(as_text=True)
+    assert "Belum ada perjanjian" not in page
+    assert "BPJSKES</strong>: Verifikasi kepesertaan PBI-JK" in page
