@@ -125,6 +125,8 @@ def _check_upload(
 def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
     """None when the file's header has the layout's columns; otherwise the field's error."""
     columns = LAYOUTS[kind][1][wanted]
+    if path.stat().st_size == 0:  # not "the columns are missing": there is nothing at all
+        return gettext("The file is empty: choose the file the source sent.")
     rows = header_rows(path)
     if not rows:
         return gettext("The file is not a CSV or Excel (.xlsx) file.")

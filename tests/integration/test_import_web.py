@@ -303,3 +303,15 @@ def test_the_summary_names_the_encoding_a_file_was_read_in(web, importing, tmp_p
     done = finished(client, upload(client, path).headers["Location"])
     assert "Selesai" in done
     assert re.search(r"Pengodean teks</th><td>dtks_windows.csv: Windows-1252<", done), done
+
+
+def test_an_empty_file_is_refused_as_empty(web, importing, tmp_path):
+    """Not "this is not a DTKS file: the columns ... are missing", as if it were another
+    source's file: a file of no bytes at all (a failed download, the wrong file picked)."""
+    empty = tmp_path / "dtks.csv"
+    empty.write_bytes(b"")
+    refused = upload(web.test_client(), empty)
+    assert refused.status_code == 422
+    error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', refused.text)
+    assert error and "kosong" in error.group(1) and "nomor_nik" not in error.group(1)
+    assert not importing.exists() or list(importing.iterdir()) == []
