@@ -105,7 +105,7 @@ from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
 from domain.program import RECIPIENTS, Detail, desil_source_rule
-from domain.regions import KECAMATAN, find_kecamatan
+from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
 from domain.texts import N_
 from projections import approvals as approval_views
 from projections import program_views
@@ -1990,11 +1990,39 @@ def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[di
     ]
 
 
+def _program_kelurahan() -> tuple[str, bool]:
+    """The kelurahan the program page's filter asks for, as the views name it (any case, an
+    accepted spelling or its code), and whether it is one of the city's; a name typed that
+    is none (or that two kecamatan share) would silently show no errors at all."""
+    asked = request.args.get("kelurahan", "").strip()[:100]
+    if not asked:
+        return "", True
+    names = {k.name for kec in KECAMATAN if (k := find_kelurahan(kec.name, asked)) is not None}
+    return (names.pop(), True) if len(names) == 1 else (asked, False)
+
+
 @bp.get("/program/<code>")
 def program_page(code: str):
-    """A program's inclusion and exclusion errors per kelurahan, and the what-if form."""
+    """A program's inclusion and exclusion errors per kelurahan, and the what-if form; a
+    kelurahan the city has not is 422 with the filter's message and no counts."""
     program = _program_for_page(code)
-    kelurahan = request.args.get("kelurahan", "").strip()
+    kelurahan, known = _program_kelurahan()
+    if not known:
+        return render_template(
+            "program.html",
+            active="program",
+            program=program,
+            kelurahan=kelurahan,
+            kelurahan_error=message("kelurahan.unknown"),
+            errors=None,
+            scale=1,
+            shown_families=SHOWN_FAMILIES,
+            versions=_versions_today(program),
+            fields=_rule_form(program),
+            field_errors={},
+            other_errors=[],
+            result=None,
+        ), 422
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is not None:
         shown = [
@@ -2022,7 +2050,9 @@ def program_page(code: str):
 @bp.get("/program/<code>/kesalahan.csv")
 def program_errors_csv_page(code: str):
     program = _program_for_page(code)
-    kelurahan = request.args.get("kelurahan", "").strip()
+    kelurahan, known = _program_kelurahan()
+    if not known:
+        return error_page(422)
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is None:
         return error_page(404)

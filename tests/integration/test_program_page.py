@@ -138,3 +138,19 @@ def test_the_csv_says_the_reasons_in_the_pages_language(browser, families):  # n
     [included] = [r for r in rows if r["household_id"] == families["included"]]
     assert "Desil tertinggi: desil keluarga 6, syarat ≤ 4" in included["reasons"]
     assert "max_desil" not in included["reasons"]
+
+
+def test_the_kelurahan_filter_reads_any_case_and_refuses_a_name_the_city_has_not(
+    browser,
+    families,  # noqa: F811
+):
+    # typed in lower case it finds the kelurahan; a typo is 422 at the filter, not "0 errors"
+    html = browser.get("/program/PKH?kelurahan=tahtul yaman").get_data(as_text=True)
+    assert "Kesalahan eksklusi: 1." in html and 'value="Tahtul Yaman"' in html
+    typo = browser.get("/program/PKH?kelurahan=Tahtul Yamann")
+    assert typo.status_code == 422
+    html = typo.get_data(as_text=True)
+    assert 'id="f-kelurahan-error"' in html and "Kesalahan eksklusi: 0." not in html
+    assert browser.get("/program/PKH/kesalahan.csv?kelurahan=Tahtul Yamann").status_code == 422
+    answer = browser.get("/program/PKH/kesalahan.csv?kelurahan=tahtul yaman")
+    assert families["excluded_tahtul"] in answer.get_data(as_text=True)
