@@ -1030,7 +1030,8 @@ TEXT: dict[str, LazyString] = {
     ),
     "error.404.title": _l("Page not found"),
     "error.404.body": _l(
-        "The page you are looking for does not exist. Check the address or go back to search."
+        "The page you are looking for does not exist. Check the address or go back to the start"
+        " page."
     ),
     "error.500.title": _l("Something went wrong"),
     "error.500.body": _l(
@@ -1038,10 +1039,12 @@ TEXT: dict[str, LazyString] = {
         "contact the Dinas Sosial administrator."
     ),
     "error.405.title": _l("Method not allowed"),
-    "error.405.body": _l("This address does not accept that kind of request. Go back to search."),
+    "error.405.body": _l(
+        "This address does not accept that kind of request. Go back to the start page."
+    ),
     "error.400.title": _l("Bad request"),
     "error.400.body": _l("The request could not be read. Reload the page and try again."),
-    "error.home": _l("Go to search"),
+    "error.home": _l("Go to the start page"),
 }
 
 

@@ -16,6 +16,7 @@ that must be refused.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -347,3 +348,14 @@ def test_the_auditor_reads_everything_and_writes_nothing(web, clients):
         assert answer.status_code == 403, path
         assert FORBIDDEN_TITLE in answer.get_data(as_text=True)
     assert stored_events(web) == before
+
+
+def test_an_error_page_leads_every_role_to_its_start_page_not_to_a_search(web, clients):
+    """A program manager or an agency has no search: the error pages' way out is the start
+    page, named so, not 'Ke halaman pencarian'."""
+    for user in ("pm_dinsos", "agency", "cw_sipin"):
+        page = clients[user].get(f"/rumah-tangga/{uuid.uuid4()}")
+        assert page.status_code in (403, 404), user
+        text = page.get_data(as_text=True)
+        assert re.search(r'<a href="/"[^>]*>Ke halaman awal</a>', text), user
+        assert "pencarian" not in text.split("<main")[1], user
