@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from app import charts
@@ -47,9 +48,7 @@ LINE_COLOURS = ("#1f5fa8", "#b3261e", "#1e7e4a", "#8a5100", "#6a3d9a", "#00707a"
 CHART_WIDTH, CHART_HEIGHT = 560, 160
 
 
-def _series_chart(
-    series: list[dict[str, Any]], until: str | None = None
-) -> dict[str, Any]:
+def _series_chart(series: list[dict[str, Any]], until: str | None = None) -> dict[str, Any]:
     """The month-by-month lines: every month of any series on the x axis up to `until` (this
     month: later months are benefits planned, not given), one line each; at most
     `MONTH_LABELS` month labels, evenly spaced and the last month always named, and a few
@@ -91,6 +90,12 @@ def _series_chart(
     return {"months": months, "scale": scale, "lines": lines, "labels": labels, "ticks": ticks}
 
 
+def month_name(month: str) -> str:
+    """A month as people read it, in the page's language (`2026-02`: 'Feb 2026')."""
+    year, number = month.split("-")
+    return format_date(dt.date(int(year), int(number), 1), "MMM yyyy")
+
+
 MONTH_LABELS = 8  # month names at most on the x axis (they would run into each other)
 
 
@@ -113,6 +118,7 @@ def page():
             values=values,
             invalid=invalid.codes,
             problems={f: [message(c) for c in codes] for f, codes in invalid.codes.items()},
+            month_name=month_name,
             **_empty(),
         ), 422
     answer = overview_answer(where)
@@ -132,6 +138,7 @@ def page():
         overlaps=matrix,
         heat=lambda n: charts.heat(n, diagonal),
         chart=_series_chart(series),
+        month_name=month_name,
         width=CHART_WIDTH,
         height=CHART_HEIGHT,
         **_choices(),

@@ -234,6 +234,12 @@ def test_the_page_in_indonesian_with_its_charts(web, world):
     html = page.get_data(as_text=True)
     assert "Program lintas OPD" in html
     assert "<polyline" in html and "<progress" in html and "heat-5" in html
+    # the monthly chart's axes in words: months by name, the count it draws named
+    chart = html.split('id="monthly-title"')[1].split("</svg>")[0]
+    months = re.findall(r'font-size="11">([^<]+)</text>', chart)
+    assert ">Keluarga</text>" in chart
+    assert months and all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", m) for m in months if m[0].isalpha())
+    assert not any(re.fullmatch(r"\d{4}-\d{2}", m) for m in months), months
     assert "Unduh XLSX" in html
     download = web.test_client(user="sup1").get("/lintas-opd/irisan.xlsx")
     assert load_workbook(io.BytesIO(download.data))["pairs"].max_row == 4  # header + 3 pairs
@@ -303,9 +309,7 @@ def test_a_program_manager_reads_no_other_opds_figures_per_area(web, tokens, wor
         sheet = page.get("/lintas-opd/irisan.csv", query_string=area).get_data(as_text=True)
         assert "PKH" not in sheet and "ZAKAT,ZAKAT,1" in sheet
         book = load_workbook(io.BytesIO(page.get("/lintas-opd.xlsx", query_string=area).data))
-        assert {r[1] for r in book["programs"].iter_rows(min_row=2, values_only=True)} == {
-            "ZAKAT"
-        }
+        assert {r[1] for r in book["programs"].iter_rows(min_row=2, values_only=True)} == {"ZAKAT"}
         html = page.get("/lintas-opd", query_string=area).get_data(as_text=True)
         assert "PKH" not in html
     # a supervisor still reads every OPD's figures at any area
