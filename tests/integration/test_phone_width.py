@@ -4,6 +4,7 @@ from the Flask test client; Chromium draws them with the app's own CSS."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,16 +32,22 @@ def widths(client, paths: list[str]) -> dict[str, int]:
         got = client.get(url.path + (f"?{url.query}" if url.query else ""))
         route.fulfill(status=got.status_code, headers=dict(got.headers), body=got.data)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        tab = browser.new_page(viewport={"width": 375, "height": 800})
-        tab.route("http://casework.test/**", answer)
-        found = {}
-        for path in paths:
-            tab.goto(f"http://casework.test{path}")
-            found[path] = tab.evaluate("document.documentElement.scrollWidth")
-        browser.close()
-    return found
+    def draw() -> dict[str, int]:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            tab = browser.new_page(viewport={"width": 375, "height": 800})
+            tab.route("http://casework.test/**", answer)
+            found = {}
+            for path in paths:
+                tab.goto(f"http://casework.test{path}")
+                found[path] = tab.evaluate("document.documentElement.scrollWidth")
+            browser.close()
+        return found
+
+    # in a thread of its own: a worker that ran the e2e tests holds their browser's event
+    # loop in this thread, and the sync API refuses to start inside a running loop
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(draw).result()
 
 
 def test_agreements_and_refused_requests_fit_a_phone(web, tokens):
