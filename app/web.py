@@ -2008,21 +2008,7 @@ def program_page(code: str):
     program = _program_for_page(code)
     kelurahan, known = _program_kelurahan()
     if not known:
-        return render_template(
-            "program.html",
-            active="program",
-            program=program,
-            kelurahan=kelurahan,
-            kelurahan_error=message("kelurahan.unknown"),
-            errors=None,
-            scale=1,
-            shown_families=SHOWN_FAMILIES,
-            versions=_versions_today(program),
-            fields=_rule_form(program),
-            field_errors={},
-            other_errors=[],
-            result=None,
-        ), 422
+        return _program_view(program, kelurahan, None, message("kelurahan.unknown")), 422
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is not None:
         shown = [
@@ -2031,11 +2017,19 @@ def program_page(code: str):
             for f in found[kind][:SHOWN_FAMILIES]
         ]
         access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
+    return _program_view(program, kelurahan, found)
+
+
+def _program_view(
+    program: Any, kelurahan: str, found: dict[str, Any] | None, kelurahan_error: str = ""
+) -> str:
+    """The program page with these errors (None: no counts) and the what-if form empty."""
     return render_template(
         "program.html",
         active="program",
         program=program,
         kelurahan=kelurahan,
+        kelurahan_error=kelurahan_error,
         errors=found,
         scale=bar_scale(found["by_kelurahan"], program_views.ERROR_KINDS) if found else 1,
         shown_families=SHOWN_FAMILIES,
