@@ -68,6 +68,7 @@ from domain.approval import Forbidden
 from domain.city import today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.identity import nik_problems
+from domain.regions import kelurahan_matches
 from projections import approvals as approval_views
 from projections import eligibility, program_views
 from projections.beneficiaries import beneficiaries
@@ -391,7 +392,7 @@ def _kelurahan_arg(actor: Actor, *, required_of_caseworkers: bool = True) -> str
     asked = request.args.get("kelurahan", "").strip()[:100]
     name = ""
     if asked:
-        names = {kelurahan for _, kelurahan in overview_api.kelurahan_matches(asked)}
+        names = {kelurahan for _, kelurahan in kelurahan_matches(asked)}
         if len(names) != 1:
             raise Invalid({"kelurahan": ["kelurahan.unknown"]})
         [name] = names

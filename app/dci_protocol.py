@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters import outbound
-from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
+from domain.regions import find_kecamatan, kelurahan_matches
 
 VERSION = "1.0.0"
 MAX_BATCH = 50  # requests in one message
@@ -283,11 +283,8 @@ def area_names(area: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | str
             kecamatan.append(found)
     for name, value in area:
         if name == "kelurahan":
-            matches = {
-                kelurahan.name
-                for k in kecamatan or KECAMATAN
-                if (kelurahan := find_kelurahan(k.code, value)) is not None
-            }
+            within = {k.name for k in kecamatan}
+            matches = {kel for kec, kel in kelurahan_matches(value) if not within or kec in within}
             if len(matches) != 1:
                 where = "in the kecamatan named" if kecamatan else "of Kota Jambi"
                 return f"kelurahan: none {where} is named {value[:40]!r}"

@@ -32,7 +32,7 @@ from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.errors import NotFound
-from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
+from domain.regions import find_kecamatan, kelurahan_matches
 from projections import overview
 
 _OPD = re.compile(r"[A-Z0-9_. -]{1,50}")
@@ -53,16 +53,6 @@ class Scope:
     @property
     def filters(self) -> dict[str, str]:
         return {"opd": self.opd, "kecamatan": self.kecamatan, "kelurahan": self.kelurahan}
-
-
-def kelurahan_matches(kelurahan: str) -> list[tuple[str, str]]:
-    """(kecamatan, kelurahan) names of every kelurahan so named or coded."""
-    found = []
-    for kecamatan in KECAMATAN:
-        match = find_kelurahan(kecamatan.name, kelurahan)
-        if match is not None:
-            found.append((kecamatan.name, match.name))
-    return found
 
 
 def area(actor: Actor, args: Any, errors: dict[str, list[str]] | None = None) -> tuple[str, str]:

@@ -105,7 +105,7 @@ from domain.errors import DomainError, NotFound
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
 from domain.program import RECIPIENTS, Detail, desil_source_rule
-from domain.regions import KECAMATAN, find_kecamatan, find_kelurahan
+from domain.regions import KECAMATAN, find_kecamatan, kelurahan_matches
 from domain.texts import N_
 from projections import approvals as approval_views
 from projections import program_views
@@ -1997,7 +1997,7 @@ def _program_kelurahan() -> tuple[str, bool]:
     asked = request.args.get("kelurahan", "").strip()[:100]
     if not asked:
         return "", True
-    names = {k.name for kec in KECAMATAN if (k := find_kelurahan(kec.name, asked)) is not None}
+    names = {kelurahan for _, kelurahan in kelurahan_matches(asked)}
     return (names.pop(), True) if len(names) == 1 else (asked, False)
 
 

@@ -250,6 +250,17 @@ def find_kelurahan(kecamatan_name_or_code: str, kelurahan_name_or_code: str) -> 
     return _KELURAHAN_BY_KEY.get((kecamatan.code, _key(kelurahan_name_or_code)))
 
 
+def kelurahan_matches(kelurahan_name_or_code: str) -> list[tuple[str, str]]:
+    """(kecamatan, kelurahan) names of every kelurahan of the city so named or coded (two
+    kecamatan may have a kelurahan of the same name)."""
+    found = []
+    for kecamatan in KECAMATAN:
+        match = find_kelurahan(kecamatan.name, kelurahan_name_or_code)
+        if match is not None:
+            found.append((kecamatan.name, match.name))
+    return found
+
+
 def district_code_digits(kecamatan: Kecamatan | str) -> str:
     """The 6-digit region prefix of NIK and KK numbers, e.g. '157101' for Telanaipura."""
     if isinstance(kecamatan, str):
