@@ -19,6 +19,7 @@ ApproveChange and RejectChange are left to the domain (a supervisor, not the mak
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -33,7 +34,7 @@ from domain.application import Actor, Casework
 from domain.approval import Forbidden
 from domain.commands import COMMANDS, Area, Kelurahan, Opd
 from domain.errors import DomainError, NotFound
-from domain.regions import find_kelurahan
+from domain.regions import KECAMATAN, Kecamatan, find_kelurahan
 
 log = logging.getLogger("casework.auth")
 
@@ -279,6 +280,20 @@ def kelurahan_of(casework: Casework, actor: Actor) -> tuple[str, ...] | None:
     if actor.role != "caseworker":
         return None
     return tuple(casework.get_user(actor.id).kelurahan)
+
+
+def kecamatan_of(casework: Casework, actor: Actor) -> tuple[Kecamatan, ...]:
+    """The kecamatan, each with the kelurahan in it, that a person's filters and forms may
+    offer: the whole city, or for a case worker only their kelurahan (and the kecamatan
+    holding them). What is not offered would only answer 403."""
+    areas = kelurahan_of(casework, actor)
+    if areas is None:
+        return KECAMATAN
+    return tuple(
+        dataclasses.replace(kec, kelurahan=mine)
+        for kec in KECAMATAN
+        if (mine := tuple(kel for kel in kec.kelurahan if kel.name in areas))
+    )
 
 
 def require_kelurahan(casework: Casework, actor: Actor, kelurahan: str, field: str) -> None:

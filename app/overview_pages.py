@@ -19,6 +19,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from app import charts
+from app.auth import kecamatan_of, kelurahan_of
 from app.context import services
 from app.csv_export import csv_response
 from app.messages import message
@@ -40,7 +41,6 @@ from app.web import current_actor, error_page
 from app.xlsx_export import xlsx_response
 from domain.approval import Forbidden
 from domain.city import TIMEZONE
-from domain.regions import KECAMATAN
 
 bp = Blueprint("overview_pages", __name__)
 
@@ -172,7 +172,11 @@ def _choices() -> dict[str, Any]:
     actor = current_actor()
     if actor.role == "program_manager":
         opds = [opd for opd in opds if opd.upper() == (actor.opd or "").upper()]
-    return {"opd_names": opds, "kecamatan_list": KECAMATAN}
+    return {
+        "opd_names": opds,
+        "kecamatan_list": kecamatan_of(services().casework, actor),
+        "area_bound": kelurahan_of(services().casework, actor) is not None,
+    }
 
 
 def _download(make):

@@ -36,7 +36,7 @@ from marshmallow import fields
 from adapters.wire import rfc3339
 from app import access_log, read_policy, reconciliation, time_travel
 from app.api import review_scope
-from app.auth import kelurahan_of, may_issue, web_actor
+from app.auth import kecamatan_of, kelurahan_of, may_issue, web_actor
 from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
@@ -95,6 +95,7 @@ from app.schemas import (
 )
 from app.xlsx_export import xlsx_response
 from consumers import policies
+from domain import regions
 from domain.application import Actor
 from domain.approval import APPROVER_ROLE, REJECTION_REASONS, Forbidden
 from domain.city import today
@@ -935,13 +936,14 @@ def add_member(household_id: str):
 
 def _register_context(values: Mapping[str, str], codes: dict[str, list[str]]) -> dict[str, Any]:
     errors, other_errors = _split_errors(codes, REGISTER_FIELDS)
-    chosen = find_kecamatan(values.get("kecamatan", "")) if values.get("kecamatan") else None
+    offered = kecamatan_of(services().casework, current_actor())
+    chosen = _offered(offered, values.get("kecamatan", "")) if values.get("kecamatan") else None
     return {
         "values": values,
         "errors": errors,
         "other_errors": other_errors,
-        "kecamatan_list": KECAMATAN,
-        "kecamatan_options": [(k.name, k.name) for k in KECAMATAN],
+        "kecamatan_list": offered,
+        "kecamatan_options": [(k.name, k.name) for k in offered],
         "chosen_kecamatan": chosen,
     }
 
@@ -996,14 +998,21 @@ def check_field(command: str):
 
 @bp.get("/wilayah/kelurahan")
 def kelurahan_options():
-    chosen = find_kecamatan(request.args.get("kecamatan", ""))
+    offered = kecamatan_of(services().casework, current_actor())
     return render_template(
         "_kelurahan_select.html",
         values={},
         errors={},
-        kecamatan_list=KECAMATAN,
-        chosen_kecamatan=chosen,
+        kecamatan_list=offered,
+        chosen_kecamatan=_offered(offered, request.args.get("kecamatan", "")),
     )
+
+
+def _offered(offered: tuple[regions.Kecamatan, ...], asked: str) -> regions.Kecamatan | None:
+    """The kecamatan asked as the person's forms offer it (a case worker's: only their
+    kelurahan in it); None when not known or not offered."""
+    found = find_kecamatan(asked)
+    return next((kec for kec in offered if found and kec.code == found.code), None)
 
 
 # --- system status ----------------------------------------------------------------------
@@ -2170,7 +2179,8 @@ def reconciliation_page():
         ],
         scale=bar_scale(found["by_kelurahan"], ("listed", "any")),
         kecamatan_scale=bar_scale(found["by_kecamatan"], ("listed", "any")),
-        kecamatan_list=KECAMATAN,
+        kecamatan_list=kecamatan_of(services().casework, current_actor()),
+        area_bound=kelurahan_of(services().casework, current_actor()) is not None,
     ), status
 
 

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from app.overview_api import PAIR_HEADER, ROW_HEADER
 from app.seed_data import nik_for
 from domain.application import SYSTEM, make_meta
+from domain.household import HEAD
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import project
 
@@ -255,6 +256,55 @@ def test_a_program_managers_opd_filter_offers_only_their_own_opd(web, world):
 
     assert offered("pm_baznas") == ["BAZNAS"]
     assert "DINSOS" in offered("sup1") and "BAZNAS" in offered("sup1")
+
+
+def test_a_case_workers_area_filters_offer_only_what_they_may_read(web, world):
+    """A case worker reads their kelurahan only (a whole kecamatan or another kelurahan
+    answers 403): the filters of /lintas-opd, /rekonsiliasi and the registration form offer
+    nothing else, and each choice offered opens."""
+
+    def options(html: str, select: str) -> list[str]:
+        if f'<select id="{select}"' not in html:
+            return []
+        part = html.split(f'<select id="{select}"', 1)[1].split("</select>", 1)[0]
+        return re.findall(r'<option value="([^"]*)"', part)
+
+    casework = web.extensions["casework"].casework
+    siti = casework.get_household(world["siti"])
+    casework.execute(
+        "RecordSourceListing",
+        {
+            "household_id": world["siti"],
+            "source": "DTSEN",
+            "period": "2026-Q1",
+            "reference": "dtsen.csv#row=2",
+            "kk_number": siti.kk_number,
+            "members": [{"nik": SITI, "relationship": HEAD, "deceased": False}],
+            "desil": 2,
+            "benefits": [],
+        },
+        make_meta(SYSTEM, "import:test"),
+    )
+    project(web)
+    worker = web.test_client(user="cw_sipin")
+    for path in ("/lintas-opd", "/rekonsiliasi"):
+        html = worker.get(path, query_string={"lang": "id"}).get_data(as_text=True)
+        assert options(html, "f-kecamatan") == [], path
+        assert options(html, "f-kelurahan") == ["Simpang IV Sipin"], path
+        chosen = worker.get(path, query_string={"kelurahan": "Simpang IV Sipin"})
+        assert chosen.status_code == 200, path
+    # the count of their kecamatan is shown, not linked (the whole kecamatan is 403)
+    html = worker.get("/rekonsiliasi?lang=id").get_data(as_text=True)
+    assert '<th scope="row">Telanaipura</th>' in html
+    assert 'href="/rekonsiliasi?kecamatan=' not in html
+    form = worker.get("/daftar?lang=id").get_data(as_text=True)
+    assert options(form, "f-kecamatan")[1:] == ["Telanaipura"]
+    kelurahan = worker.get("/wilayah/kelurahan", query_string={"kecamatan": "Telanaipura"})
+    assert options(kelurahan.get_data(as_text=True), "f-kelurahan")[1:] == ["Simpang IV Sipin"]
+    # the city's supervisors still choose among every kecamatan and kelurahan
+    html = web.test_client(user="sup1").get("/rekonsiliasi?lang=id").get_data(as_text=True)
+    assert len(options(html, "f-kecamatan")) == 12 and "" in options(html, "f-kelurahan")
+    assert 'href="/rekonsiliasi?kecamatan=Telanaipura"' in html
 
 
 def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
