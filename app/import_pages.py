@@ -30,13 +30,13 @@ from werkzeug.utils import secure_filename
 from app import import_jobs
 from app.auth import web_actor
 from app.context import services
-from app.csv_export import csv_response
+from app.csv_export import csv_response, header
 from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
 from app.import_files import header_rows
 from app.import_layouts import LAYOUTS, SOURCES, duplicated
-from app.importer import REPORT_HEADER
-from app.messages import message
+from app.importer import REPORT_COLUMNS
+from app.messages import ERRORS, message
 from app.progress import time_left
 from app.web import check_csrf
 
@@ -241,7 +241,8 @@ def resume(job_id: str):
 @bp.get("/<job_id>/ditolak.csv")
 def rejected_csv(job_id: str):
     """The rejected rows of every file of the import, as one CSV (file, row, column, code,
-    reason: no personal data)."""
+    reason: no personal data), headed and with the reasons in the page's language (the reports
+    beside the files say them in Bahasa Indonesia)."""
     job = _own_job(job_id)
     directory = import_jobs.folder(import_root(), job)
     rows: list[list[str]] = []
@@ -249,5 +250,12 @@ def rejected_csv(job_id: str):
         path = directory / Path(report).name
         if path.is_file():
             with path.open(encoding="utf-8-sig", newline="") as handle:
-                rows.extend(list(csv.reader(handle))[1:])
-    return csv_response(f"impor-{job_id[:8]}-ditolak.csv", REPORT_HEADER, rows)
+                rows.extend(_in_words(row) for row in list(csv.reader(handle))[1:])
+    return csv_response(f"impor-{job_id[:8]}-ditolak.csv", header(REPORT_COLUMNS, True), rows)
+
+
+def _in_words(row: list[str]) -> list[str]:
+    """A report's row with its reason said again from its code, in the request's language."""
+    if len(row) == len(REPORT_COLUMNS) and row[3] in ERRORS:
+        return [*row[:4], message(row[3])]
+    return row

@@ -43,10 +43,11 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from adapters.bootstrap import drop_unstored_keys
 from app.auth import authorize_import
-from app.csv_export import cell
+from app.csv_export import Column, cell, header
 from app.import_files import file_hash
 from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
 from app.messages import init_babel, message
@@ -57,7 +58,16 @@ from domain.household import HEAD, listing_content
 
 log = logging.getLogger("casework.import")
 BATCH = 100  # families saved in one transaction
-REPORT_HEADER = ("berkas", "baris", "kolom", "kode", "alasan")
+# the report's columns: its file beside the imported one is headed by the keys (README), the
+# import page's download by the labels, in the page's language
+REPORT_COLUMNS = (
+    Column("berkas", _l("File")),
+    Column("baris", _l("Row")),
+    Column("kolom", _l("Column")),
+    Column("kode", _l("Error code")),
+    Column("alasan", _l("Reason")),
+)
+REPORT_HEADER = header(REPORT_COLUMNS)
 
 
 @dataclass

@@ -21,14 +21,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 
 from app.auth import kelurahan_of
 from app.command_path import caller, errors_body
 from app.context import services
-from app.csv_export import csv_response
+from app.csv_export import KECAMATAN, KELURAHAN, Column, csv_response, header, named
 from app.schemas import Invalid
-from app.xlsx_export import xlsx_response
+from app.xlsx_export import Sheet, xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
 from domain.errors import NotFound
@@ -154,39 +155,72 @@ def monthly_answer(where: Scope, program: str) -> dict[str, Any]:
     }
 
 
-COUNTS = ("families", "persons", "amount", "monthly_amount")
-ROW_HEADER = ("opd", "program", "kecamatan", "kelurahan", *COUNTS)
-PROGRAM_HEADER = (
-    "opd",
-    "program",
-    "name",
-    *COUNTS,
-    "yearly_target",
-    "city_families",
-    "progress",
+COUNTS = (
+    Column("families", _l("Families")),
+    Column("persons", _l("Persons")),
+    Column("amount", _l("Amount (whole periods)")),
+    Column("monthly_amount", _l("Amount per month")),
 )
-OPD_HEADER = ("opd", *COUNTS)
-PAIR_HEADER = ("program_a", "program_b", "families")
+OPD, PROGRAM = Column("opd", _l("OPD")), Column("program", _l("Program"))
+ROW_COLUMNS = (
+    OPD,
+    PROGRAM,
+    KECAMATAN,
+    KELURAHAN,
+    *COUNTS,
+)
+PROGRAM_COLUMNS = (
+    OPD,
+    PROGRAM,
+    Column("name", _l("Program name")),
+    *COUNTS,
+    Column("yearly_target", _l("Yearly target (whole city)")),
+    Column("city_families", _l("Families in the whole city")),
+    Column("progress", _l("Share of the target reached")),
+)
+OPD_COLUMNS = (OPD, *COUNTS)
+PAIR_COLUMNS = (
+    Column("program_a", _l("Program A")),
+    Column("program_b", _l("Program B")),
+    Column("families", _l("Families in both")),
+)
+ROW_HEADER = header(ROW_COLUMNS)
+PAIR_HEADER = header(PAIR_COLUMNS)
+# the sheets of the workbooks: the API's names (README, OpenAPI) and a page's words
+SHEETS = {
+    "rows": _l("Per kelurahan"),
+    "programs": _l("Per program"),
+    "opds": _l("Per OPD"),
+    "pairs": _l("Program pairs"),
+    "matrix": _l("Overlap matrix"),
+}
 
 
-def table(items: list[dict[str, Any]], header: tuple[str, ...]) -> list[list[Any]]:
-    return [[item[key] for key in header] for item in items]
+def table(items: list[dict[str, Any]], columns: tuple[Column, ...]) -> list[list[Any]]:
+    return [[item[c.key] for c in columns] for item in items]
 
 
-def overview_sheets(answer: dict[str, Any]) -> list[tuple[str, tuple[str, ...], list[list]]]:
+def _sheet(name: str, columns: tuple[Column, ...], items: list[dict], words: bool) -> Sheet:
+    return named(name, SHEETS, words), header(columns, words), table(items, columns)
+
+
+def overview_sheets(answer: dict[str, Any], words: bool = False) -> list[Sheet]:
+    """The overview's workbook: its rows, programs and OPDs (with `words`, a page's download:
+    the sheets and columns named in the request's language)."""
     return [
-        ("rows", ROW_HEADER, table(answer["rows"], ROW_HEADER)),
-        ("programs", PROGRAM_HEADER, table(answer["programs"], PROGRAM_HEADER)),
-        ("opds", OPD_HEADER, table(answer["opds"], OPD_HEADER)),
+        _sheet("rows", ROW_COLUMNS, answer["rows"], words),
+        _sheet("programs", PROGRAM_COLUMNS, answer["programs"], words),
+        _sheet("opds", OPD_COLUMNS, answer["opds"], words),
     ]
 
 
-def overlap_sheets(answer: dict[str, Any]) -> list[tuple[str, tuple[str, ...], list[list]]]:
+def overlap_sheets(answer: dict[str, Any], words: bool = False) -> list[Sheet]:
+    """The overlaps' workbook: the pairs, and the matrix (a row and a column per program)."""
     codes = answer["programs"]
     matrix = [[code, *row] for code, row in zip(codes, answer["matrix"], strict=True)]
     return [
-        ("pairs", PAIR_HEADER, table(answer["pairs"], PAIR_HEADER)),
-        ("matrix", ("program", *codes), matrix),
+        _sheet("pairs", PAIR_COLUMNS, answer["pairs"], words),
+        (named("matrix", SHEETS, words), (*header((PROGRAM,), words), *codes), matrix),
     ]
 
 
@@ -194,6 +228,29 @@ def file_name(stem: str, where: Scope, extension: str) -> str:
     parts = [stem, *(v for v in (where.opd, where.kecamatan, where.kelurahan) if v)]
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts)).strip("-")
     return f"{safe}.{extension}"
+
+
+def overview_csv(where: Scope, words: bool = False) -> Response:
+    """The overview's rows as CSV: the API's (headed by the keys) or, with `words`, a page's
+    download (by the labels, in the request's language)."""
+    rows = table(overview_answer(where)["rows"], ROW_COLUMNS)
+    return csv_response(file_name("lintas-opd", where, "csv"), header(ROW_COLUMNS, words), rows)
+
+
+def overview_xlsx(where: Scope, words: bool = False) -> Response:
+    sheets = overview_sheets(overview_answer(where), words)
+    return xlsx_response(file_name("lintas-opd", where, "xlsx"), sheets)
+
+
+def overlaps_csv(where: Scope, words: bool = False) -> Response:
+    rows = table(overlaps_answer(where)["pairs"], PAIR_COLUMNS)
+    name = file_name("irisan-program", where, "csv")
+    return csv_response(name, header(PAIR_COLUMNS, words), rows)
+
+
+def overlaps_xlsx(where: Scope, words: bool = False) -> Response:
+    sheets = overlap_sheets(overlaps_answer(where), words)
+    return xlsx_response(file_name("irisan-program", where, "xlsx"), sheets)
 
 
 # --- the routes ----------------------------------------------------------------------------
@@ -222,8 +279,7 @@ def api_overview_csv():
         where = _scoped()
     except Invalid as invalid:
         return _invalid(invalid)
-    rows = table(overview_answer(where)["rows"], ROW_HEADER)
-    return csv_response(file_name("lintas-opd", where, "csv"), ROW_HEADER, rows)
+    return overview_csv(where)
 
 
 def api_overview_xlsx():
@@ -231,8 +287,7 @@ def api_overview_xlsx():
         where = _scoped()
     except Invalid as invalid:
         return _invalid(invalid)
-    sheets = overview_sheets(overview_answer(where))
-    return xlsx_response(file_name("lintas-opd", where, "xlsx"), sheets)
+    return overview_xlsx(where)
 
 
 def api_overview_monthly():
@@ -264,8 +319,7 @@ def api_overlaps_csv():
         where = _scoped()
     except Invalid as invalid:
         return _invalid(invalid)
-    rows = table(overlaps_answer(where)["pairs"], PAIR_HEADER)
-    return csv_response(file_name("irisan-program", where, "csv"), PAIR_HEADER, rows)
+    return overlaps_csv(where)
 
 
 def api_overlaps_xlsx():
@@ -273,8 +327,7 @@ def api_overlaps_xlsx():
         where = _scoped()
     except Invalid as invalid:
         return _invalid(invalid)
-    sheets = overlap_sheets(overlaps_answer(where))
-    return xlsx_response(file_name("irisan-program", where, "xlsx"), sheets)
+    return overlaps_xlsx(where)
 
 
 ROUTES = (

@@ -18,27 +18,19 @@ from flask import Blueprint, render_template, request
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from app import charts
+from app import charts, overview_api
 from app.auth import kecamatan_of, kelurahan_of
 from app.context import services
-from app.csv_export import csv_response
 from app.messages import message
 from app.overview_api import (
-    PAIR_HEADER,
-    ROW_HEADER,
     Scope,
-    file_name,
     monthly_answer,
-    overlap_sheets,
     overlaps_answer,
     overview_answer,
-    overview_sheets,
     scope,
-    table,
 )
 from app.schemas import Invalid
 from app.web import current_actor, error_page
-from app.xlsx_export import xlsx_response
 from domain.approval import Forbidden
 from domain.city import TIMEZONE
 
@@ -202,41 +194,24 @@ def problem_text(codes: dict[str, list[str]]) -> str:
 FIELD_LABELS = {"opd": _l("OPD"), "kecamatan": _l("Kecamatan"), "kelurahan": _l("Kelurahan")}
 
 
+# the page's downloads: the API's files (app/overview_api.py), headed in the page's language
+
+
 @bp.get("/lintas-opd.csv")
 def overview_csv():
-    return _download(
-        lambda where: csv_response(
-            file_name("lintas-opd", where, "csv"),
-            ROW_HEADER,
-            table(overview_answer(where)["rows"], ROW_HEADER),
-        )
-    )
+    return _download(lambda where: overview_api.overview_csv(where, words=True))
 
 
 @bp.get("/lintas-opd.xlsx")
 def overview_xlsx():
-    return _download(
-        lambda where: xlsx_response(
-            file_name("lintas-opd", where, "xlsx"), overview_sheets(overview_answer(where))
-        )
-    )
+    return _download(lambda where: overview_api.overview_xlsx(where, words=True))
 
 
 @bp.get("/lintas-opd/irisan.csv")
 def overlaps_csv():
-    return _download(
-        lambda where: csv_response(
-            file_name("irisan-program", where, "csv"),
-            PAIR_HEADER,
-            table(overlaps_answer(where)["pairs"], PAIR_HEADER),
-        )
-    )
+    return _download(lambda where: overview_api.overlaps_csv(where, words=True))
 
 
 @bp.get("/lintas-opd/irisan.xlsx")
 def overlaps_xlsx():
-    return _download(
-        lambda where: xlsx_response(
-            file_name("irisan-program", where, "xlsx"), overlap_sheets(overlaps_answer(where))
-        )
-    )
+    return _download(lambda where: overview_api.overlaps_xlsx(where, words=True))

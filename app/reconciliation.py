@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from app.context import services
 from app.disclosure import codec, masked_nik, opened
 from app.overview_api import area
@@ -23,9 +25,23 @@ from domain.errors import NotFound
 from projections import reconciliation
 
 REASONS = reconciliation.REASONS  # the disagreements' codes, in the order answers list them
+# the disagreements in words (the page, the household's sources, the page's downloads)
+REASON_LABELS = {
+    "membership": _l("Members only in the source"),
+    "missing_in_source": _l("Members missing in the source"),
+    "desil": _l("Deciles differ"),
+    "benefit": _l("Aid differs"),
+    "deceased": _l("Deceased in the source, alive here"),
+    "stale": _l("Source data stale"),
+}
 COUNTS_ONLY = ("program_manager",)
 MAX_PAGE = 100
 EXPORT_LIMIT = 100_000  # a CSV or XLSX holds every family of the filter, up to this many
+
+
+def reason_label(code: str) -> str:
+    """A disagreement's code in the request's language (the code itself when unknown)."""
+    return str(REASON_LABELS.get(code, code))
 
 
 def _areas(actor: Actor) -> set[str] | None:

@@ -41,10 +41,11 @@ from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
 from app.csv_export import (
-    ERROR_HEADER,
-    RECONCILIATION_HEADER,
+    ERROR_COLUMNS,
+    RECONCILIATION_COLUMNS,
     csv_response,
     error_rows,
+    header,
     reconciliation_rows,
 )
 from app.disclosure import (
@@ -262,6 +263,11 @@ def _template_helpers() -> dict[str, Any]:
         "may_use": may_use,
         "shown_nik": shown_nik,
     }
+
+
+# a global, so the macros of app/templates/_reconciliation.html (imported without the context)
+# read it
+bp.add_app_template_global(reconciliation.reason_label, "reconciliation_reason")
 
 
 def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
@@ -2061,8 +2067,11 @@ def program_errors_csv_page(code: str):
         return error_page(404)
     shown = [{"id": f["household_id"]} for kind in program_views.ERROR_KINDS for f in found[kind]]
     access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
-    rows = error_rows(found, lambda r: f"{rule_label(r.get('rule'))}: {reason_detail(r)}")
-    return csv_response(f"kesalahan-{program.code}.csv", ERROR_HEADER, rows)
+    # in the page's language: the header, each error's kind and its reasons as the page says them
+    rows = error_rows(
+        found, lambda r: f"{rule_label(r.get('rule'))}: {reason_detail(r)}", words=True
+    )
+    return csv_response(f"kesalahan-{program.code}.csv", header(ERROR_COLUMNS, True), rows)
 
 
 @bp.get("/program")
@@ -2137,7 +2146,11 @@ def _reconciliation_export(export: Any) -> Any:
         return error_page(422)
     shown = [{"id": f["household_id"]} for f in found["results"]]
     access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
-    return export(reconciliation_rows(found["results"]))
+    # in the page's language: the header and the disagreements as the page names them
+    return export(
+        header(RECONCILIATION_COLUMNS, True),
+        reconciliation_rows(found["results"], reconciliation.reason_label),
+    )
 
 
 @bp.get("/rekonsiliasi")
@@ -2186,16 +2199,14 @@ def reconciliation_page():
 
 @bp.get("/rekonsiliasi.csv")
 def reconciliation_csv_page():
-    return _reconciliation_export(
-        lambda rows: csv_response("rekonsiliasi.csv", RECONCILIATION_HEADER, rows)
-    )
+    return _reconciliation_export(lambda names, rows: csv_response("rekonsiliasi.csv", names, rows))
 
 
 @bp.get("/rekonsiliasi.xlsx")
 def reconciliation_xlsx_page():
     return _reconciliation_export(
-        lambda rows: xlsx_response(
-            "rekonsiliasi.xlsx", [("Rekonsiliasi", RECONCILIATION_HEADER, rows)]
+        lambda names, rows: xlsx_response(
+            "rekonsiliasi.xlsx", [(gettext("Reconciliation"), names, rows)]
         )
     )
 

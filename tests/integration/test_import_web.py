@@ -103,11 +103,26 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
 
     answer = client.get(f"{location}/ditolak.csv")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
-    assert [(r["berkas"], r["baris"], r["kolom"], r["kode"]) for r in rows] == [
-        ("dtks_jambi.csv", str(bad_row), "tanggal_lahir", "birth_date.impossible")
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    # headed and with its reason in the page's language (Bahasa Indonesia by default)
+    assert rows[0] == ["Berkas", "Baris", "Kolom", "Kode kesalahan", "Alasan"]
+    assert [r[:4] for r in rows[1:]] == [
+        ["dtks_jambi.csv", str(bad_row), "tanggal_lahir", "birth_date.impossible"]
     ]
-    assert rows[0]["alasan"]
+    assert rows[1][4].startswith("Tanggal lahir ini tidak ada di kalender")
+    # in English when the person chose English
+    client.get("/impor?lang=en")
+    english = client.get(f"{location}/ditolak.csv").text
+    rows = list(csv.reader(io.StringIO(english.lstrip("\ufeff"))))
+    assert rows[0] == ["File", "Row", "Column", "Error code", "Reason"]
+    assert rows[1][3] == "birth_date.impossible"
+    assert rows[1][4].startswith("This birth date does not exist in the calendar")
+    client.get("/impor?lang=id")
+    # the report beside the file keeps its names (README) and says the reason in Indonesian
+    [report] = importing.glob("*/dtks_jambi.csv.rejected.csv")
+    kept = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    assert kept[0] == ["berkas", "baris", "kolom", "kode", "alasan"]
+    assert kept[1][4].startswith("Tanggal lahir ini tidak ada di kalender")
     # the person's list of imports links to it; the uploaded file is readable by the owner only
     assert location in client.get("/impor").text
     [saved] = importing.glob("*/dtks_jambi.csv")
@@ -183,7 +198,9 @@ def test_a_program_managers_import_lands_as_their_own_commands(web, importing, d
     }
     answer = client.get(f"{sent.headers['Location']}/ditolak.csv").text
     rows = list(csv.DictReader(io.StringIO(answer.lstrip("\ufeff"))))
-    assert [(r["baris"], r["kode"]) for r in rows] == [(str(bad_row), "birth_date.impossible")]
+    assert [(r["Baris"], r["Kode kesalahan"]) for r in rows] == [
+        (str(bad_row), "birth_date.impossible")
+    ]
 
 
 def test_an_import_records_only_the_import_commands_for_a_program_manager(web):

@@ -243,7 +243,7 @@ def test_the_page_in_indonesian_with_its_charts(web, world):
     assert not any(re.fullmatch(r"\d{4}-\d{2}", m) for m in months), months
     assert "Unduh XLSX" in html
     download = web.test_client(user="sup1").get("/lintas-opd/irisan.xlsx")
-    assert load_workbook(io.BytesIO(download.data))["pairs"].max_row == 4  # header + 3 pairs
+    assert load_workbook(io.BytesIO(download.data))["Pasangan program"].max_row == 4  # 3 pairs
     assert web.test_client(user="pm_baznas").get("/lintas-opd?opd=DINSOS").status_code == 403
 
 
@@ -322,9 +322,9 @@ def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
         expected = [[str(r[k]) for k in ROW_HEADER] for r in answer["rows"]]
         assert expected  # the world has benefits in both
         sheet = rows_of(page.get("/lintas-opd.csv", query_string=query).get_data(as_text=True))
-        assert sheet == [list(ROW_HEADER), *expected]
+        assert sheet[1:] == expected
         book = load_workbook(io.BytesIO(page.get("/lintas-opd.xlsx", query_string=query).data))
-        assert [list(r) for r in book["rows"].iter_rows(values_only=True)][1:] == [
+        assert [list(r) for r in book["Per kelurahan"].iter_rows(values_only=True)][1:] == [
             [r[k] for k in ROW_HEADER] for r in answer["rows"]
         ]
 
@@ -333,11 +333,81 @@ def test_the_pages_downloads_hold_what_the_api_answers(web, tokens, world):
         pairs = rows_of(
             page.get("/lintas-opd/irisan.csv", query_string=query).get_data(as_text=True)
         )
-        assert pairs[0] == list(PAIR_HEADER)
         for a, b, families in pairs[1:]:
             assert int(families) == matrix["matrix"][programs.index(a)][programs.index(b)]
         api_pairs = api.get("/api/v1/overlaps.csv", query_string=query).get_data(as_text=True)
-        assert rows_of(api_pairs) == pairs
+        assert rows_of(api_pairs)[1:] == pairs[1:]
+
+
+def test_the_pages_downloads_speak_the_pages_language_and_the_apis_keep_their_names(
+    web, tokens, world
+):
+    """The cross-OPD page's CSV and XLSX are headed (sheets and columns) in the page's
+    language, Bahasa Indonesia unless the person chose English; program codes and areas stay
+    as they are. The API's files keep the names their clients read (README, OpenAPI)."""
+    page = web.test_client(user="sup1")
+
+    def csv_rows(response) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+    def book(response) -> dict[str, list[tuple]]:
+        workbook = load_workbook(io.BytesIO(response.data))
+        return {name: list(workbook[name].values) for name in workbook.sheetnames}
+
+    page.get("/lintas-opd?lang=id")
+    rows = csv_rows(page.get("/lintas-opd.csv"))
+    assert rows[0] == [
+        "OPD pelaksana",
+        "Program",
+        "Kecamatan",
+        "Kelurahan",
+        "Keluarga",
+        "Jiwa",
+        "Nilai (seluruh periode)",
+        "Nilai per bulan",
+    ]
+    assert ["BAZNAS", "ZAKAT", "Telanaipura", "Simpang IV Sipin"] in [r[:4] for r in rows]
+    sheets = book(page.get("/lintas-opd.xlsx"))
+    assert list(sheets) == ["Per kelurahan", "Per program", "Per OPD"]
+    assert sheets["Per program"][0][:3] == ("OPD pelaksana", "Program", "Nama program")
+    assert "Bagian target yang tercapai" in sheets["Per program"][0]
+    pairs = csv_rows(page.get("/lintas-opd/irisan.csv"))
+    assert pairs[0] == ["Program A", "Program B", "Keluarga di keduanya"]
+    assert ["PKH", "ZAKAT", "1"] in pairs
+    sheets = book(page.get("/lintas-opd/irisan.xlsx"))
+    assert list(sheets) == ["Pasangan program", "Matriks irisan program"]
+    assert sheets["Matriks irisan program"][0] == ("Program", "PKH", "ZAKAT")
+
+    page.get("/lintas-opd?lang=en")
+    assert csv_rows(page.get("/lintas-opd.csv"))[0][4:] == [
+        "Families",
+        "Persons",
+        "Amount (whole periods)",
+        "Amount per month",
+    ]
+    sheets = book(page.get("/lintas-opd.xlsx"))
+    assert list(sheets) == ["Per kelurahan", "Per program", "Per OPD"]
+    assert sheets["Per program"][0][-1] == "Share of the target reached"
+    assert csv_rows(page.get("/lintas-opd/irisan.csv"))[0] == [
+        "Program A",
+        "Program B",
+        "Families in both",
+    ]
+    assert list(book(page.get("/lintas-opd/irisan.xlsx"))) == ["Program pairs", "Overlap matrix"]
+
+    # the API's files, asked in either language, keep their machine names
+    api = authorized_client(web, tokens["sup1"])
+    for language in ("id", "en"):
+        asked = {"headers": {"Accept-Language": language}}
+        assert csv_rows(api.get("/api/v1/overview.csv", **asked))[0] == list(ROW_HEADER)
+        assert ROW_HEADER[:4] == ("opd", "program", "kecamatan", "kelurahan")
+        sheets = book(api.get("/api/v1/overview.xlsx", **asked))
+        assert list(sheets) == ["rows", "programs", "opds"]
+        assert sheets["programs"][0][-3:] == ("yearly_target", "city_families", "progress")
+        assert csv_rows(api.get("/api/v1/overlaps.csv", **asked))[0] == list(PAIR_HEADER)
+        assert PAIR_HEADER == ("program_a", "program_b", "families")
+        sheets = book(api.get("/api/v1/overlaps.xlsx", **asked))
+        assert list(sheets) == ["pairs", "matrix"] and sheets["matrix"][0][0] == "program"
 
 
 def test_a_program_manager_reads_no_other_opds_figures_per_area(web, tokens, world):
@@ -359,7 +429,8 @@ def test_a_program_manager_reads_no_other_opds_figures_per_area(web, tokens, wor
         sheet = page.get("/lintas-opd/irisan.csv", query_string=area).get_data(as_text=True)
         assert "PKH" not in sheet and "ZAKAT,ZAKAT,1" in sheet
         book = load_workbook(io.BytesIO(page.get("/lintas-opd.xlsx", query_string=area).data))
-        assert {r[1] for r in book["programs"].iter_rows(min_row=2, values_only=True)} == {"ZAKAT"}
+        programs = book["Per program"].iter_rows(min_row=2, values_only=True)
+        assert {r[1] for r in programs} == {"ZAKAT"}
         html = page.get("/lintas-opd", query_string=area).get_data(as_text=True)
         assert "PKH" not in html
     # a supervisor still reads every OPD's figures at any area

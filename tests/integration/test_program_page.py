@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from tests.integration.conftest import add_users, authorized_client
 from tests.integration.test_program_errors_api import (
     META,
     families,  # noqa: F401 - a fixture
@@ -41,8 +42,8 @@ def test_the_csv_link_downloads_the_families(browser, families):  # noqa: F811
     assert answer.status_code == 200
     assert answer.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
-    assert [(r["kind"], r["household_id"]) for r in rows] == [
-        ("exclusion", families["excluded_tahtul"])
+    assert [(r["Jenis kesalahan"], r["ID rumah tangga"]) for r in rows] == [
+        ("Kesalahan eksklusi", families["excluded_tahtul"])
     ]
 
 
@@ -135,9 +136,53 @@ def test_the_csv_says_the_reasons_in_the_pages_language(browser, families):  # n
     # code and the English detail (the API's CSV keeps those)
     answer = browser.get("/program/PKH/kesalahan.csv?lang=id")
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
-    [included] = [r for r in rows if r["household_id"] == families["included"]]
-    assert "Desil tertinggi: desil keluarga 6, syarat ≤ 4" in included["reasons"]
-    assert "max_desil" not in included["reasons"]
+    [included] = [r for r in rows if r["ID rumah tangga"] == families["included"]]
+    assert "Desil tertinggi: desil keluarga 6, syarat ≤ 4" in included["Alasan"]
+    assert "max_desil" not in included["Alasan"]
+
+
+def _download(browser, path: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(browser.get(path).get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_csv_is_headed_in_the_pages_language_and_the_apis_keeps_its_names(
+    web,
+    browser,
+    families,  # noqa: F811
+):
+    """The page's download says its columns and each error's kind as the page does, in
+    Bahasa Indonesia unless the person chose English; the API's file keeps its names."""
+    browser.get("/program/PKH?lang=id")
+    rows = _download(browser, "/program/PKH/kesalahan.csv")
+    assert rows[0] == [
+        "Jenis kesalahan",
+        "ID rumah tangga",
+        "Kelurahan",
+        "Bantuan program yang berjalan",
+        "Alasan",
+    ]
+    kinds = {r[1]: r[0] for r in rows[1:]}
+    assert kinds[families["included"]] == "Kesalahan inklusi"
+    assert kinds[families["excluded_tahtul"]] == "Kesalahan eksklusi"
+
+    browser.get("/program/PKH?lang=en")
+    rows = _download(browser, "/program/PKH/kesalahan.csv")
+    assert rows[0] == [
+        "Kind of error",
+        "Household ID",
+        "Kelurahan",
+        "Running benefits of the program",
+        "Reasons",
+    ]
+    [included] = [r for r in rows if r[1] == families["included"]]
+    assert included[0] == "Inclusion error" and "Highest decile" in included[4]
+
+    api = authorized_client(web, add_users(web, ["sup1"])["sup1"])
+    for language in ("id", "en"):
+        answer = api.get("/api/v1/programs/PKH/errors.csv", headers={"Accept-Language": language})
+        rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+        assert rows[0] == ["kind", "household_id", "kelurahan", "benefits", "reasons"]
+        assert {r[0] for r in rows[1:]} == {"inclusion", "exclusion"}
 
 
 def test_the_kelurahan_filter_reads_any_case_and_refuses_a_name_the_city_has_not(

@@ -193,13 +193,12 @@ def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
     # the page's downloads hold what the API's hold: the two disagreeing families
     download = browser.get("/rekonsiliasi.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
-    assert {r["household_id"] for r in rows} == {world[1]["id"], world[3]["id"]}
+    rows = _cells(download)
+    assert {r[0] for r in rows[1:]} == {world[1]["id"], world[3]["id"]}
     admin = bearer(add_users(web, ["admin"])["admin"])
-    from_api = web.test_client().get("/api/v1/reconciliation.csv", headers=admin)
-    assert download.get_data(as_text=True) == from_api.get_data(as_text=True)
+    from_api = _cells(web.test_client().get("/api/v1/reconciliation.csv", headers=admin))
+    assert [r[:3] + r[4:] for r in rows[1:]] == [r[:3] + r[4:] for r in from_api[1:]]
     book = load_workbook(io.BytesIO(browser.get("/rekonsiliasi.xlsx").data))
-    assert [c.value for c in next(book.active.iter_rows())][0] == "household_id"
     assert book.active.max_row == 3
     household = browser.get(f"/rumah-tangga/{world[1]['id']}").get_data(as_text=True)
     assert "Sumber data" in household and "Bantuan berbeda" in household
@@ -243,10 +242,58 @@ def test_a_tolerance_changed_in_the_settings_rebuilds_the_view_and_the_page_says
     assert "lebih dari 4" in html and "pengaturan kini menyebut 1 desil" in html
 
 
+def _cells(response) -> list[list[str]]:
+    """A CSV download's rows, its header first."""
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
 def _rows(response) -> list[str]:
-    """The household ids of a CSV download."""
-    text = response.get_data(as_text=True).lstrip("\ufeff")
-    return [row["household_id"] for row in csv.DictReader(io.StringIO(text))]
+    """The household ids of a CSV download (its first column, the API's and the page's)."""
+    return [row[0] for row in _cells(response)[1:]]
+
+
+def test_the_pages_downloads_speak_the_pages_language_and_the_apis_keep_their_names(web, world):
+    """What a person downloads from the page is headed, and says the disagreements, in the
+    page's language (Bahasa Indonesia unless they chose English); the API's files keep the
+    names their clients read (README, OpenAPI)."""
+    browser = web.test_client()
+    browser.get("/rekonsiliasi?lang=id")
+    query = {"kelurahan": "Simpang IV Sipin"}
+    indonesian = _cells(browser.get("/rekonsiliasi.csv", query_string=query))
+    assert indonesian == [
+        ["ID rumah tangga", "Kecamatan", "Kelurahan", "Perbedaan", "Tautan kasus"],
+        [
+            world[1]["id"],
+            "Telanaipura",
+            "Simpang IV Sipin",
+            "Desil berbeda; Bantuan berbeda; Anggota tidak ada di sumber",
+            f"/rumah-tangga/{world[1]['id']}",
+        ],
+    ]
+    book = load_workbook(io.BytesIO(browser.get("/rekonsiliasi.xlsx", query_string=query).data))
+    assert book.sheetnames == ["Rekonsiliasi"]
+    assert [list(r) for r in book.active.iter_rows(values_only=True)] == indonesian
+
+    browser.get("/rekonsiliasi?lang=en")
+    english = _cells(browser.get("/rekonsiliasi.csv", query_string=query))
+    assert english[0] == ["Household ID", "Kecamatan", "Kelurahan", "Disagreements", "Case link"]
+    assert english[1][3] == "Deciles differ; Aid differs; Members missing in the source"
+    book = load_workbook(io.BytesIO(browser.get("/rekonsiliasi.xlsx", query_string=query).data))
+    assert book.sheetnames == ["Reconciliation"]
+    assert next(book.active.iter_rows(values_only=True))[0] == "Household ID"
+
+    # the API's files, asked in either language, keep their machine names and codes
+    admin = bearer(add_users(web, ["admin"])["admin"])
+    for language in ("id", "en"):
+        headers = {**admin, "Accept-Language": language}
+        api = web.test_client()
+        sheet = _cells(api.get("/api/v1/reconciliation.csv", query_string=query, headers=headers))
+        assert sheet[0] == ["household_id", "kecamatan", "kelurahan", "reasons", "link"]
+        assert sheet[1][3] == "desil; benefit; missing_in_source"
+        data = api.get("/api/v1/reconciliation.xlsx", query_string=query, headers=headers).data
+        book = load_workbook(io.BytesIO(data))
+        assert book.sheetnames == ["Rekonsiliasi"]
+        assert next(book.active.iter_rows(values_only=True))[0] == "household_id"
 
 
 def test_a_caseworker_asking_for_another_kelurahan_is_refused_not_failed(web, world):
