@@ -158,6 +158,9 @@ ERRORS: dict[str, LazyString] = {
     "date.too_old": _l("The date is too far in the past (before 1900). Check the year."),
     "date.too_far": _l("The date is too far in the future (after 2100). Check the year."),
     "date.before_birth": _l("This date is before the person's birth date. Check the date."),
+    "date.before_family": _l(
+        "This date is before anyone in this family was born. Enter the day it actually happened."
+    ),
     "date.before_start": _l(
         "This date is before the start date. Enter the same day or a later one."
     ),

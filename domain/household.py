@@ -160,6 +160,7 @@ ERROR_CODES = (
     "date.in_future",
     "date.too_far",
     "date.before_birth",
+    "date.before_family",  # a move, a field visit or an objection before anyone in it was born
     "date.before_start",
     "value.required",
     # identity
@@ -469,6 +470,15 @@ class Household(Aggregate):
         if member["status"] != "active":
             raise DomainError(field, "member.not_active")
         return member
+
+    def check_not_before_family(self, field: str, day: str) -> None:
+        """A fact of the whole family (a move, a field visit, an objection) is not dated before
+        anyone in it was born: the birth of its oldest member, whatever their status (an
+        erased member's is unknown). Not its registration: an import registers a family on the
+        day it runs, and the visits and moves the sources knew of came before."""
+        known = [m["birth_date"] for m in self.members.values() if m.get("birth_date")]
+        if known and _date(day) < min(_date(born) for born in known):
+            raise DomainError(field, "date.before_family")
 
     def active_niks(self) -> list[str]:
         return [nik for nik, m in self.members.items() if m["status"] == "active"]
@@ -1067,6 +1077,7 @@ class Household(Aggregate):
         (checked against the region list at the edge)."""
         _required("address", address)
         _not_future("moved_on", moved_on)
+        self.check_not_before_family("moved_on", moved_on)
         self._relocated(kecamatan, kelurahan, address, rt, rw, moved_on, meta)
 
     @event("HouseholdRelocated")
@@ -1090,6 +1101,7 @@ class Household(Aggregate):
             raise DomainError("outcome", "verification.outcome_unknown")
         _required("verifier", verifier)
         _not_future("visited_on", visited_on)
+        self.check_not_before_family("visited_on", visited_on)
         self._verification_recorded(outcome, visited_on, verifier, notes, meta)
 
     @event("VerificationRecorded")
@@ -1470,6 +1482,7 @@ class Household(Aggregate):
         if not -180 <= longitude <= 180:
             raise DomainError("longitude", "coordinates.out_of_range")
         _not_future("filed_on", filed_on)
+        self.check_not_before_family("filed_on", filed_on)
         objection_id = self._next_id("objection")
         deadline = (_date(filed_on) + dt.timedelta(days=OBJECTION_DAYS)).isoformat()
         self._objection_filed(

@@ -199,3 +199,24 @@ def test_a_form_for_a_change_waiting_for_approval_pins_no_version(web):
     assert input_value(page, "expected_version") == ""
     page = web.test_client().get("/perintah/RelocateHousehold").text
     assert input_value(page, "expected_version") == ""
+
+
+def test_a_move_dated_before_the_family_was_born_is_refused_on_the_form(web):
+    """The walkthrough: a move dated 1950 for a family whose head was born in 1985 is 422,
+    the date named with what to do, nothing stored."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    client = web.test_client()
+    page = client.get(f"/perintah/RelocateHousehold?household_id={household_id}").text
+    answer = client.post(
+        "/perintah/RelocateHousehold",
+        data={**relocation(page, "Jl. Satu 1"), "moved_on": "1950-06-01"},
+    )
+    assert answer.status_code == 422
+    [field] = re.findall(
+        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
+    )
+    assert 'name="moved_on"' in field  # the one field marked, with what to do under it
+    assert "Tanggal ini sebelum ada anggota keluarga ini yang lahir" in field
+    household = casework.get_household(household_id)
+    assert household.version == 1 and household.address == HOUSEHOLD["address"]

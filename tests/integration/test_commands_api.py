@@ -459,3 +459,47 @@ def test_an_implausible_family_or_an_unexplained_benefit_change_is_422_naming_th
     }
     answer = post(client, "SuspendBenefit", suspend, tokens["admin"])
     assert answer.status_code == 422 and list(answer.json["codes"]) == ["reason_code"]
+
+
+def test_a_move_a_visit_or_an_objection_dated_before_the_family_was_born_is_422(
+    client, web, tokens
+):
+    """The walkthrough's visit dated 1950, for a family registered now whose head was born in
+    1985: 422 naming the date, in Bahasa Indonesia, nothing stored. A date before the family
+    was registered, after its head's birth, is stored (an import of a past period)."""
+    household_id = register(client, tokens["cw_sipin"])
+    dated = {
+        "RelocateHousehold": {
+            **{k: HOUSEHOLD[k] for k in ("kecamatan", "kelurahan", "rt", "rw")},
+            "address": "Jl. Arif Rahman Hakim No. 12",
+            "moved_on": "1950-06-01",
+        },
+        "RecordVerification": {
+            "outcome": "valid",
+            "visited_on": "1950-06-01",
+            "verifier": "Tim 12",
+        },
+        "FileObjection": {
+            "objector_nik": HEAD["nik"],
+            "grounds": "Keluarga ini mampu",
+            "filed_on": "1950-06-01",
+            "photo_reference": "foto/sanggah-0012.jpg",
+            "latitude": -1.61,
+            "longitude": 103.61,
+        },
+    }
+    fields = {"RelocateHousehold": "moved_on", "RecordVerification": "visited_on"}
+    before = stored(web)
+    for name, body in dated.items():
+        field = fields.get(name, "filed_on")
+        answer = post(client, name, {"household_id": household_id, **body}, tokens["cw_sipin"])
+        assert answer.status_code == 422, (name, answer.json)
+        assert answer.json["codes"] == {field: ["date.before_family"]}
+        assert "sebelum ada anggota keluarga ini yang lahir" in answer.json["errors"][field][0]
+    assert stored(web) == before
+    assert household(client, household_id, tokens["admin"])["version"] == 1
+    for name, body in dated.items():
+        field = fields.get(name, "filed_on")
+        body = {"household_id": household_id, **body, field: "2019-03-01"}
+        answer = post(client, name, body, tokens["cw_sipin"])
+        assert answer.status_code == 201, (name, answer.json)

@@ -485,6 +485,55 @@ def test_assessments_of_each_source_are_kept_side_by_side(app, family):
     assert app.get_household(family).version == 9
 
 
+def test_a_move_a_visit_and_an_objection_are_not_dated_before_anyone_in_the_family_was_born(
+    app, family
+):
+    """The walkthrough's visit dated 1950, for a family whose oldest member was born in 1980;
+    a day before the family's registration (a past period imported) is still recorded."""
+    commands = {
+        "RelocateHousehold": {
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Simpang IV Sipin",
+            "address": "Jl. Kapten Pattimura No. 5",
+            "rt": "007",
+            "rw": "002",
+            "moved_on": "1950-06-01",
+        },
+        "RecordVerification": {
+            "outcome": "valid",
+            "visited_on": "1950-06-01",
+            "verifier": "Tim 12",
+            "notes": "",
+        },
+        "FileObjection": {
+            "objector_nik": SON["nik"],
+            "grounds": "Keluarga ini mampu",
+            "filed_on": "1950-06-01",
+            "photo_reference": "photo://abc",
+            "latitude": -1.6,
+            "longitude": 103.6,
+        },
+    }
+    dated = {"RelocateHousehold": "moved_on", "RecordVerification": "visited_on"}
+    before = app.get_household(family).version
+    for name, cmd in commands.items():
+        field = dated.get(name, "filed_on")
+        refused(
+            lambda n=name, c=cmd: app.execute(n, {"household_id": family, **c}, meta()),
+            field,
+            "date.before_family",
+        )
+        assert app.get_household(family).version == before  # nothing stored
+    for name, cmd in commands.items():
+        field = dated.get(name, "filed_on")
+        app.execute(name, {"household_id": family, **cmd, field: "2019-03-01"}, meta())
+    household = app.get_household(family)
+    assert household.version == before + 3
+    assert household.kelurahan == "Simpang IV Sipin"
+    assert [v["visited_on"] for v in household.verifications] == ["2019-03-01"]
+    assert [o["filed_on"] for o in household.objections.values()] == ["2019-03-01"]
+
+
 def test_a_field_verification_is_recorded(app, family):
     app.record_verification(
         {
