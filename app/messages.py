@@ -332,6 +332,10 @@ ERRORS: dict[str, LazyString] = {
     "objection.other_kelurahan": _l(
         "The objector must live in the same kelurahan as the household objected to."
     ),
+    "objection.kelurahan_required": _l(
+        "This objector is not in the register: choose the kelurahan where they live (the"
+        " objector must live in the same kelurahan as the household)."
+    ),
     # Privacy (UU PDP): restriction of processing
     "restriction.already": _l(
         "Processing of this person's data is already restricted. Nothing more to do."
@@ -893,6 +897,7 @@ TEXT: dict[str, LazyString] = {
     "field.completed_on": _l("Completed on"),
     "field.text": _l("Note"),
     "field.objector_nik": _l("Objector's NIK"),
+    "field.objector_kelurahan": _l("Objector's kelurahan"),
     "field.grounds": _l("Grounds"),
     "field.filed_on": _l("Filed on"),
     "field.photo_reference": _l("Photo reference"),

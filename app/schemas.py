@@ -59,7 +59,7 @@ from domain.program import (
     MAX_TOLERANCE,
     RECIPIENTS,
 )
-from domain.regions import find_kecamatan, find_kelurahan
+from domain.regions import find_kecamatan, find_kelurahan, kelurahan_matches
 from domain.texts import N_
 
 # Codes for marshmallow's own failures (wrong JSON type, missing, null, unknown field).
@@ -1455,12 +1455,29 @@ class AddCaseNoteSchema(_Command):
     text = _note_text("Kunjungan rumah: anak kedua belum sekolah.")
 
 
+def _known_kelurahan(value: str) -> None:
+    """A kelurahan of Kota Jambi by name, spelling or code (which kecamatan is not asked)."""
+    if not kelurahan_matches(value):
+        raise ValidationError("kelurahan.unknown")
+
+
 class FileObjectionSchema(_Command):
     household_id = _household_id()
     objector_nik = IdentityNumber(
         kind="nik",
         required=True,
         metadata={"description": "the objector, living in the same kelurahan"},
+    )
+    objector_kelurahan = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_known_kelurahan,
+        error_messages=_errors(invalid="kelurahan.unknown"),
+        metadata={
+            "description": "where the objector lives, a kelurahan of Kota Jambi by name or"
+            " code: the household's; required when the objector is not in the register",
+            "example": "Simpang IV Sipin",
+        },
     )
     grounds = Text(
         code="grounds",

@@ -1309,6 +1309,7 @@ _TYPED_FORMATS = frozenset({"nik", "objector_nik", "benefit_id", "household_id"}
 REQUIRED_WHEN = {
     "arrival.arrived_on": N_("required for pindah datang"),
     "arrival.origin_region_code": N_("required for pindah datang"),
+    "objector_kelurahan": N_("required when the objector is not in the register"),
 }
 
 
@@ -1351,7 +1352,8 @@ def _form_field(
         return FormField(
             kind="select", options=tuple((k.name, k.name) for k in KECAMATAN), **common
         )
-    if leaf == "kelurahan" and type(field) is fields.String:  # a place's: from the city's list
+    if leaf in ("kelurahan", "objector_kelurahan") and type(field) is fields.String:
+        # a place's, or where an objector lives: from the city's list
         options = tuple(
             (kel.name, f"{kel.name} ({kec.name})") for kec in KECAMATAN for kel in kec.kelurahan
         )

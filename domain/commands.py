@@ -522,6 +522,7 @@ CATALOGUE = (
         (
             "household_id",
             "objector_nik",
+            "objector_kelurahan",
             "grounds",
             "filed_on",
             "photo_reference",

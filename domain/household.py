@@ -30,7 +30,7 @@ from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.identity import PROVINCE_CODES
-from domain.regions import TENANT_CODE
+from domain.regions import TENANT_CODE, kelurahan_matches
 
 RELATIONSHIPS = (
     "istri",
@@ -220,6 +220,8 @@ ERROR_CODES = (
     "objection.past_deadline",
     "objection.not_due",
     "objection.other_kelurahan",
+    "objection.kelurahan_required",  # an objector not in the register: where they live
+    "kelurahan.unknown",
     "coordinates.out_of_range",
     # privacy (UU PDP): restriction of processing
     "restriction.already",
@@ -368,6 +370,20 @@ def check_head(head: dict[str, Any], on_day: dt.date, field: str = "head") -> No
     check_birth_date(head, field)
     if age_on(head["birth_date"], on_day) < ADULT_AGE:
         raise DomainError(f"{field}.birth_date", "head.not_adult")
+
+
+def check_objector_kelurahan(kelurahan: str, given: str | None, registered: bool) -> None:
+    """The kelurahan an objector says they live in (a name or code of Kota Jambi's) is the
+    household's: required of an objector the register does not know, checked whenever given."""
+    if given is None or not str(given).strip():
+        if not registered:
+            raise DomainError("objector_kelurahan", "objection.kelurahan_required")
+        return
+    named = {name for _, name in kelurahan_matches(str(given))}
+    if not named:
+        raise DomainError("objector_kelurahan", "kelurahan.unknown")
+    if kelurahan not in named:
+        raise DomainError("objector_kelurahan", "objection.other_kelurahan")
 
 
 def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:

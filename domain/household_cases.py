@@ -23,6 +23,7 @@ from domain.household import (
     KkIndex,
     NikIndex,
     check_head,
+    check_objector_kelurahan,
     identity_facts,
     occurred_on,
 )
@@ -630,8 +631,9 @@ class HouseholdCases(UseCases):
 
     def file_objection(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """objection_id = derived_id(stream_id, "objection", answered version); the deadline
-        (filed_on + 14 days) is in the event. An objector registered in another household
-        must live in the same kelurahan."""
+        (filed_on + 14 days) is in the event. The objector lives in the household's kelurahan:
+        one registered in another household by the register, one not in the register by the
+        kelurahan they give (`objector_kelurahan`, required then; checked when given)."""
         household = self._household_for(cmd)
         objector = cmd["objector_nik"]
         problems = nik_problems(objector)
@@ -642,6 +644,9 @@ class HouseholdCases(UseCases):
             home = self.get_household(home_id)
             if home.kelurahan != household.kelurahan:
                 raise DomainError("objector_nik", "objection.other_kelurahan")
+        check_objector_kelurahan(
+            household.kelurahan, cmd.get("objector_kelurahan"), registered=home_id is not None
+        )
         household.file_objection(
             objector,
             cmd["grounds"],

@@ -77,6 +77,7 @@ FIELDS: dict[str, Field] = {
     "found_at": _secret("address"),
     "kecamatan": _clear("address", _AREA),
     "kelurahan": _clear("address", _AREA),
+    "objector_kelurahan": _clear("address", "the household's own kelurahan (FileObjection)"),
     "moved_on": _clear("address", "residence months are counted from it"),
     "arrival": _clear("address", "residence rules read the arrival type and date"),
     "arrived_on": _clear("address", "residence rules count months from it"),

@@ -103,6 +103,7 @@ def test_two_objections_filed_on_one_day_are_told_apart_by_their_grounds(web):
         objection = {
             "household_id": household_id,
             "objector_nik": "1571011004820002",
+            "objector_kelurahan": "Simpang IV Sipin",  # in no household: where they live
             "grounds": grounds,
             "filed_on": "2025-06-02",
             "photo_reference": "foto.jpg",
@@ -220,3 +221,37 @@ def test_a_move_dated_before_the_family_was_born_is_refused_on_the_form(web):
     assert "Tanggal ini sebelum ada anggota keluarga ini yang lahir" in field
     household = casework.get_household(household_id)
     assert household.version == 1 and household.address == HOUSEHOLD["address"]
+
+
+def test_an_objector_not_in_the_register_picks_their_kelurahan_on_the_form(web):
+    """The objection form lists the city's kelurahan for where the objector lives; left
+    unchosen for an objector the register does not know, it is 422 under that list."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    client = web.test_client()
+    page = client.get(f"/perintah/FileObjection?household_id={household_id}").text
+    assert options_of(page, "objector_kelurahan")["Simpang IV Sipin"] == (
+        "Simpang IV Sipin (Telanaipura)"
+    )
+    form = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "household_id": household_id,
+        "objector_nik": "1571011004820002",
+        "grounds": "Punya mobil dan toko besar di pasar",
+        "filed_on": "2025-06-02",
+        "photo_reference": "foto.jpg",
+        "latitude": "-1.61",
+        "longitude": "103.61",
+    }
+    answer = client.post("/perintah/FileObjection", data=form)
+    assert answer.status_code == 422
+    [field] = re.findall(
+        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
+    )
+    assert 'name="objector_kelurahan"' in field
+    assert "pilih kelurahan tempat tinggalnya" in field
+    assert casework.get_household(household_id).version == 1
+    form["objector_kelurahan"] = "Simpang IV Sipin"
+    answer = client.post("/perintah/FileObjection", data=form)
+    assert answer.status_code in (200, 303), answer.status_code
+    assert casework.get_household(household_id).version == 2

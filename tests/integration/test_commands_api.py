@@ -503,3 +503,33 @@ def test_a_move_a_visit_or_an_objection_dated_before_the_family_was_born_is_422(
         body = {"household_id": household_id, **body, field: "2019-03-01"}
         answer = post(client, name, body, tokens["cw_sipin"])
         assert answer.status_code == 201, (name, answer.json)
+
+
+def test_an_objector_not_in_the_register_must_name_the_households_kelurahan(client, web, tokens):
+    """The walkthrough: an objection by someone the register does not know was stored whatever
+    kelurahan they lived in. Now it is 422 on `objector_kelurahan` until it names the
+    household's, in Bahasa Indonesia; nothing stored meanwhile."""
+    household_id = register(client, tokens["cw_sipin"])  # in Simpang IV Sipin
+    objection = {
+        "household_id": household_id,
+        "objector_nik": "1571011004820002",  # in no household
+        "grounds": "Keluarga ini mampu",
+        "filed_on": "2025-06-02",
+        "photo_reference": "foto/sanggah-0012.jpg",
+        "latitude": -1.61,
+        "longitude": 103.61,
+    }
+    before = stored(web)
+    for given, code in (
+        (None, "objection.kelurahan_required"),
+        ("Kemayoran", "kelurahan.unknown"),
+        ("Pematang Sulur", "objection.other_kelurahan"),
+    ):
+        body = objection if given is None else {**objection, "objector_kelurahan": given}
+        answer = post(client, "FileObjection", body, tokens["cw_sipin"])
+        assert answer.status_code == 422, answer.json
+        assert answer.json["codes"] == {"objector_kelurahan": [code]}
+        assert "kelurahan" in answer.json["errors"]["objector_kelurahan"][0].lower()
+    assert stored(web) == before
+    body = {**objection, "objector_kelurahan": "simpang iv sipin"}
+    assert post(client, "FileObjection", body, tokens["cw_sipin"]).status_code == 201

@@ -942,6 +942,39 @@ def test_an_objection_needs_coordinates_a_photo_and_a_neighbour(app, family):
     )
 
 
+def test_an_objector_not_in_the_register_names_their_kelurahan_the_households(app, family):
+    """The walkthrough: an objector the register does not know was stored wherever they
+    lived. Now the kelurahan they give is required, one of Kota Jambi's, and the
+    household's; nothing is stored until it is."""
+    stranger = person("Tetangga", "1975-08-09", "M", 21)["nik"]
+    before = app.get_household(family).version
+    refused(
+        lambda: objection(app, family, objector=stranger),
+        "objector_kelurahan",
+        "objection.kelurahan_required",
+    )
+    refused(
+        lambda: objection(app, family, objector=stranger, objector_kelurahan="Kemayoran"),
+        "objector_kelurahan",
+        "kelurahan.unknown",
+    )
+    refused(
+        lambda: objection(app, family, objector=stranger, objector_kelurahan="Buluran Kenali"),
+        "objector_kelurahan",
+        "objection.other_kelurahan",
+    )
+    assert app.get_household(family).version == before
+    filed = objection(app, family, objector=stranger, objector_kelurahan="kel. telanaipura")
+    assert app.get_household(family).objections[filed]["objector_nik"] == stranger
+    # a member of the household needs none, but what is given is checked
+    objection(app, family)
+    refused(
+        lambda: objection(app, family, objector_kelurahan="Buluran Kenali"),
+        "objector_kelurahan",
+        "objection.other_kelurahan",
+    )
+
+
 # ---- reading and snapshots -------------------------------------------------------------
 
 

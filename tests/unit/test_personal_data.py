@@ -115,6 +115,7 @@ def household_id(app) -> uuid.UUID:
         {
             "household_id": hid,
             "objector_nik": NEIGHBOUR,
+            "objector_kelurahan": "Telanaipura",  # not in the register: where they live
             "grounds": GROUNDS,
             "filed_on": "2025-03-04",
             "photo_reference": PHOTO,
