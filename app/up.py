@@ -261,7 +261,28 @@ class Supervisor:
         return [c for n, c in self.children.items() if n != BROKER and c is not None]
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether another program listens where the web server would (bound as gunicorn binds,
+    with SO_REUSEADDR: a port left in TIME_WAIT by a server just stopped counts as free)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def up(settings: Settings, demo: int = 0) -> int:
+    if port_taken(settings.host, settings.port):
+        # before anything starts: "Casework is up" would otherwise be said of the other program
+        log.error(
+            "CASEWORK_PORT: %s:%d is already in use by another program; stop it or choose"
+            " another port (CASEWORK_PORT=8001 make run)",
+            settings.host,
+            settings.port,
+        )
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
