@@ -423,6 +423,11 @@ ERRORS: dict[str, LazyString] = {
         "This program code is taken. Choose another code or change the existing program's rules."
     ),
     "program.not_found": _l("No program has this code. See the list of programs."),
+    "program.version_stale": _l(
+        "The program changed after the version given as the expected version. Check its"
+        " current rules and version on the program's page, then ask again with that version,"
+        " or leave the expected version empty."
+    ),
     "program.code_invalid": _l(
         "A program code is letters, digits, - or _ (at most 32), for example PKH."
     ),
@@ -487,6 +492,14 @@ ERRORS: dict[str, LazyString] = {
     "rules.combinable_with_invalid": _l(
         'Give a list of program codes it combines with, for example ["BPNT"] (in the form: '
         "separated by commas)."
+    ),
+    "rules.combinable_with_unknown": _l(
+        "A code in this list is not a defined program. Use the codes of the program list; a"
+        " new program is defined first, then added here."
+    ),
+    "rules.combinable_with_self": _l(
+        "A program is not combined with itself (a second benefit of the same program is a"
+        " double receipt). Remove its own code from the list."
     ),
     "rules.recipient_unknown": _l("Choose the recipient: head, adult_woman or any_member."),
     "rules.desil_source_invalid": _l(

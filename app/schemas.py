@@ -336,7 +336,8 @@ class CodeList(fields.Field):
             type="array",
             items={"type": "string", "pattern": f"^{_PROGRAM_CODE.pattern}$"},
         )
-        self.metadata.setdefault("example", ["BPNT"])
+        # each code must name a program already defined: an empty list is valid on any catalog
+        self.metadata.setdefault("example", [])
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if not isinstance(value, list):
@@ -1248,7 +1249,13 @@ class RulesSchema(_Strict):
     )
     excludes_nib_holders = Flag(code="rules.flag_invalid")
     once_per_kk = Flag(code="rules.flag_invalid")
-    combinable_with = CodeList(code="rules.combinable_with_invalid")
+    combinable_with = CodeList(
+        code="rules.combinable_with_invalid",
+        metadata={
+            "description": "codes of other programs already defined that it combines with"
+            " (both ways: each must list the other)"
+        },
+    )
     recipient = Choice(
         choices=RECIPIENTS,
         code="rules.recipient_unknown",

@@ -160,7 +160,11 @@ def seed_catalog(app: Any, meta: dict[str, Any]) -> list[str]:
         if program["code"] in existing:
             continue
         try:
-            app.define_program({**program, "effective_from": SEED_EFFECTIVE_FROM}, meta)
+            app.define_program(
+                {**program, "effective_from": SEED_EFFECTIVE_FROM},
+                meta,
+                alongside=[p["code"] for p in SEED_PROGRAMS],  # they list one another
+            )
         except Conflict as error:
             if error.code != "program.exists":
                 raise

@@ -425,6 +425,7 @@ CATALOGUE = (
         N_("Change program rules"),
         N_("A new version of the rules; fields left empty keep their current value."),
         needs_approval=True,
+        precheck=ProgramCases.check_change_program_rules,
     ),
     # benefits: a benefit is identified by its `benefit_id` (answered by GrantBenefit)
     Command(

@@ -34,6 +34,8 @@ ERROR_CODES = (
     "rules.min_residence_months_invalid",
     "rules.flag_invalid",
     "rules.combinable_with_invalid",
+    "rules.combinable_with_unknown",
+    "rules.combinable_with_self",
     "rules.recipient_unknown",
     "rules.desil_source_invalid",
     "rules.desil_source_unknown",
@@ -42,6 +44,7 @@ ERROR_CODES = (
     "rules.effective_from_invalid",
     "rules.effective_from_before_previous",
     "version.stale",
+    "program.version_stale",
 )
 
 # The sources of a welfare decile (RecordWelfareAssessment's `source`).

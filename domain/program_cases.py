@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -36,8 +37,23 @@ def _yearly_target(cmd: dict[str, Any]) -> int | None:
     return target
 
 
+def _check_combinable(code: str, codes: list[str], defined: Collection[str]) -> None:
+    """`combinable_with` names other programs, each defined: a program is never combined
+    with itself (a second benefit of the same program is a double receipt), and a code no
+    program has (a typo) would combine with nothing, silently."""
+    if code in codes:
+        raise DomainError("rules.combinable_with", "rules.combinable_with_self")
+    if any(other not in defined for other in codes):
+        raise DomainError("rules.combinable_with", "rules.combinable_with_unknown")
+
+
 class ProgramCases(UseCases):
-    def define_program(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+    def define_program(
+        self, cmd: dict[str, Any], meta: dict[str, Any], *, alongside: Collection[str] = ()
+    ) -> Stored:
+        """A new program. Its `combinable_with` names programs already defined, never itself
+        (`_check_combinable`); `alongside`: the codes of programs defined together with it
+        (the seed catalog, whose programs list one another), which it may name too."""
         code = normalize_code(cmd["code"])
         name = str(cmd.get("name") or "").strip()
         opd = str(cmd.get("opd") or "").strip().upper()
@@ -54,6 +70,7 @@ class ProgramCases(UseCases):
         if self._find_program(code) is not None:
             raise Conflict("code", "program.exists")
         catalog = self._catalog() or ProgramCatalog(meta=meta)
+        _check_combinable(code, rules["combinable_with"], {*catalog.codes, *alongside})
         catalog.add(code, meta)
         program = Program(
             code=code,
@@ -76,6 +93,23 @@ class ProgramCases(UseCases):
 
     def change_program_rules(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """A new version of the rules; fields left out keep their current value."""
+        return self._save(self._changed_program(cmd, meta), [])
+
+    def check_change_program_rules(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a change of rules waits for approval: it could be carried out now (an
+        `expected_version` the program has left, a code it may not combine with, an
+        effective date before the version in force are refused at once, not left for a
+        supervisor to find refused). Nothing is saved."""
+        try:
+            self._changed_program(cmd, meta)
+        except Conflict as conflict:
+            if conflict.code != "version.stale":
+                raise
+            # said of the program (version.stale speaks of a household)
+            raise Conflict("expected_version", "program.version_stale") from None
+
+    def _changed_program(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Program:
+        """The program with its new rules version, not saved."""
         program = self.get_program(cmd["code"])
         self._check_expected_version(program, cmd.get("expected_version"))
         current = {key: program.rules.get(key, DEFAULT_RULES[key]) for key in DEFAULT_RULES}
@@ -87,8 +121,12 @@ class ProgramCases(UseCases):
                 **given["desil_source"],
             }
         rules = normalize_rules({**current, **given})
+        # a code listed already stays (a program named before this check existed)
+        added = set(rules["combinable_with"]) - set(current["combinable_with"] or [])
+        catalog = self._catalog()
+        _check_combinable(program.code, sorted(added), catalog.codes if catalog else ())
         program.change_rules(rules, _effective_from(cmd, meta), meta, _yearly_target(cmd))
-        return self._save(program, [])
+        return program
 
     def get_program(self, code: str) -> Program:
         try:

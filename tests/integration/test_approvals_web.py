@@ -94,6 +94,7 @@ def web(tmp_path_factory) -> Iterator[Flask]:
                 "effective_from": "2025-01-01",
             },
             META,
+            alongside=rules["combinable_with"],  # defined together, each listing the others
         )
     hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
     casework.add_member({"household_id": hid, "person": DAUGHTER, "relationship": "anak"}, META)

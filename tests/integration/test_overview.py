@@ -63,11 +63,12 @@ def workload(casework, rng: random.Random) -> list[str]:
                 "opd": opd,
                 "funding": "APBD",
                 "kind": "bansos",
-                "rules": {"combinable_with": sorted(OTHER_OPDS)},
+                "rules": {"combinable_with": sorted(set(OTHER_OPDS) - {code})},
                 "effective_from": "2025-01-01",
                 **({"yearly_target": 20} if code == "ZKT" else {}),
             },
             META,
+            alongside=sorted(OTHER_OPDS),  # defined together, each listing the others
         )
     ids = _household_ids(casework)
     for household_id in ids:

@@ -51,11 +51,12 @@ def world(web, tokens) -> dict[str, str]:
                 "opd": opd,
                 "funding": "APBN",
                 "kind": "bansos",
-                "rules": {"combinable_with": ["PKH", "ZAKAT"]},
+                "rules": {"combinable_with": [c for c in ("PKH", "ZAKAT") if c != code]},
                 "effective_from": "2025-01-01",
                 "yearly_target": target,
             },
             META,
+            alongside=("PKH", "ZAKAT"),  # defined together, each listing the other
         )
     ids = {}
     for key, kk, kecamatan, kelurahan, nik in (

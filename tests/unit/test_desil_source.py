@@ -57,6 +57,7 @@ def define(app, code: str, **rules) -> None:
             "effective_from": "2025-01-01",
         },
         META,
+        alongside=rules.get("combinable_with", ()),  # the test's programs, defined together
     )
 
 

@@ -70,7 +70,7 @@ class Households(RuleBasedStateMachine):
                 "opd": "DINSOS",
                 "funding": "APBN",
                 "kind": "bansos",
-                "rules": {"combinable_with": ["BPNT"]},
+                "rules": {},
                 "effective_from": "2020-01-01",
             },
             meta(),
