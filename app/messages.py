@@ -408,6 +408,11 @@ ERRORS: dict[str, LazyString] = {
     "agreement.legal_basis_required": _l(
         "Enter the legal basis, for example the cooperation agreement (PKS) and its number."
     ),
+    "agreement.request_pending": _l(
+        "A request about this agency's agreement is already waiting for approval. Have it"
+        " decided first: another supervisor approves or rejects it under Approvals; then ask"
+        " again if still needed."
+    ),
     "purpose.empty": _l("Enter the purpose of the data sharing."),
     "purpose.too_long": _l("The purpose has at most 500 characters."),
     "legal_basis.empty": _l(

@@ -49,6 +49,7 @@ ERROR_CODES = (
     "agreement.valid_until_before_from",
     "agreement.purpose_required",
     "agreement.legal_basis_required",
+    "agreement.request_pending",
 )
 
 _NAMESPACE = uuid.UUID("0f3c5a52-7d0e-4b7e-9a55-2c1d6e8b4a17")

@@ -10,12 +10,18 @@ from typing import Any, NoReturn
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from domain.agreement import normalize_agency
 from domain.approval import Forbidden, PendingChange, PendingIndex
 from domain.errors import Concurrent, Conflict, DomainError, Erased, NotFound, Refused, RulesFailed
 from domain.personal_data import ERASED_ID
 from domain.use_case import Stored, UseCases
 
 _DECISIONS = ("ApproveChange", "RejectChange")
+# The requests of which one per agency waits at a time: a second would be decided on the
+# terms as they were before the first, which its approval may change (or revoke).
+_AGREEMENT_REQUESTS = frozenset(
+    {"DefineAgencyAgreement", "ChangeAgencyAgreement", "RevokeAgencyAgreement"}
+)
 _INDEX_ATTEMPTS = 5
 
 # Aggregates to store in the same transaction as the next `_save` (the approval itself).
@@ -47,6 +53,7 @@ class ApprovalCases(UseCases):
         for _ in range(_INDEX_ATTEMPTS):
             pending = PendingChange(command=command, cmd=copy.deepcopy(cmd), meta=meta)
             index = self._pending_index() or PendingIndex(meta=meta)
+            self._check_none_waiting(command, cmd, index)
             index.opened(pending.id, meta)
             try:
                 return self._save(pending, [index])
@@ -55,6 +62,22 @@ class ApprovalCases(UseCases):
             except Conflict:
                 continue  # another request updated the queue first: retry on the new version
         raise Concurrent()
+
+    def _check_none_waiting(self, command: str, cmd: dict[str, Any], index: PendingIndex) -> None:
+        """An agreement request while another for the same agency waits is refused (422 at
+        `agency`). Read from the queue this request is saved with: of two asked at the same
+        moment, the second to save retries on the queue the first updated, and is refused."""
+        if command not in _AGREEMENT_REQUESTS:
+            return
+        agency = normalize_agency(cmd.get("agency"))
+        for approval_id in index.open_ids:
+            other = self.repository.get(approval_id)
+            if (
+                other.status == "pending"
+                and other.command in _AGREEMENT_REQUESTS
+                and normalize_agency(other.cmd.get("agency")) == agency
+            ):
+                raise DomainError("agency", "agreement.request_pending")
 
     def approve_change(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
         """Carry out the change as the maker's, approved by this supervisor; answers what the

@@ -139,3 +139,62 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(web, tokens
     assert answer.status_code == 422, answer.get_json()
     assert field in answer.get_json()["errors"], answer.get_json()
     assert casework.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_one_request_per_agency_waits_at_a_time(web, tokens):
+    """A second request for an agency while one waits would be decided on terms the first
+    may change: refused when asked for, by the API and the form, naming `agency`."""
+    client = web.test_client()
+    casework = web.extensions["casework"].casework
+
+    def waiting() -> list[tuple[str, str]]:
+        return [(c.command, c.cmd["agency"].upper()) for c in casework.pending_approvals()]
+
+    first = post(client, "DefineAgencyAgreement", AGREEMENT, tokens["sup1"])
+    assert first.status_code == 202
+    before = casework.recorder.max_notification_id()
+    again = post(
+        client, "DefineAgencyAgreement", {**AGREEMENT, "agency": "BPJSKES"}, tokens["sup2"]
+    )
+    assert again.status_code == 422, again.get_json()
+    assert again.get_json()["codes"] == {"agency": ["agreement.request_pending"]}
+    assert again.get_json()["errors"]["agency"]  # in words: what to do
+    assert casework.recorder.max_notification_id() == before
+    assert waiting() == [("DefineAgencyAgreement", "BPJSKES")]
+    # another agency is not held up
+    other = post(client, "DefineAgencyAgreement", {**AGREEMENT, "agency": "BAZNAS"}, tokens["sup2"])
+    assert other.status_code == 202
+
+    decided = {"approval_id": first.get_json()["approval_id"]}
+    assert post(client, "ApproveChange", decided, tokens["sup2"]).status_code == 201
+    change = {"agency": "BPJSKES", "personal": "opened"}
+    changing = post(client, "ChangeAgencyAgreement", change, tokens["sup1"])
+    assert changing.status_code == 202
+    revoke = {"agency": "BPJSKES", "reason": "PKS berakhir"}
+    refused = post(client, "RevokeAgencyAgreement", revoke, tokens["sup2"])
+    assert refused.status_code == 422
+    assert refused.get_json()["codes"] == {"agency": ["agreement.request_pending"]}
+
+    # the form: 422 with the message at the agency field, in Indonesian; nothing stored
+    browser = web.test_client(user="sup2")
+    with browser.session_transaction() as session:
+        session["csrf"] = "t"
+    before = casework.recorder.max_notification_id()
+    page = browser.post("/perintah/RevokeAgencyAgreement", data={"csrf_token": "t", **revoke})
+    assert page.status_code == 422
+    assert "Sudah ada permintaan tentang perjanjian agensi ini" in page.get_data(as_text=True)
+    assert casework.recorder.max_notification_id() == before
+
+    # once the change is decided, the revocation may be asked for
+    rejection = {
+        "approval_id": changing.get_json()["approval_id"],
+        "reason_code": "other",
+        "note": "Dicabut saja",
+    }
+    assert post(client, "RejectChange", rejection, tokens["sup2"]).status_code == 201
+    assert post(client, "RevokeAgencyAgreement", revoke, tokens["sup2"]).status_code == 202
+    assert sorted(waiting()) == [
+        ("DefineAgencyAgreement", "BAZNAS"),
+        ("RevokeAgencyAgreement", "BPJSKES"),
+    ]

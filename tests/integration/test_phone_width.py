@@ -15,6 +15,9 @@ from adapters import wire
 from projections.approvals import PROJECTION as APPROVALS
 from projections.base import apply_batch, reveal
 from tests.integration.test_agency_agreements_api import AGREEMENT, approved, post, project
+from tests.integration.test_api import HOUSEHOLD
+
+SON = {"nik": "1571010505100001", "name": "Andi", "birth_date": "2010-05-05", "sex": "M"}
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -54,9 +57,20 @@ def test_agreements_and_refused_requests_fit_a_phone(web, tokens):
     client = web.test_client()
     wide = {**AGREEMENT, "event_types": ["HouseholdRegistered", "MemberAdded", "BenefitGranted"]}
     approved(client, "DefineAgencyAgreement", wide, tokens)
-    # asked twice: the second fails when approved ("Ditolak saat persetujuan: ...")
-    baznas = {**AGREEMENT, "agency": "BAZNAS"}
-    twice = [post(client, "DefineAgencyAgreement", baznas, tokens["sup1"]) for _ in range(2)]
+    # asked twice: the second fails when approved ("Ditolak saat persetujuan: ..."); one
+    # request per agency waits at a time, so the request asked twice is a member's removal
+    household_id = post(client, "RegisterHousehold", HOUSEHOLD, tokens["admin"]).get_json()[
+        "stream_id"
+    ]
+    son = {"household_id": household_id, "person": SON, "relationship": "anak"}
+    assert post(client, "AddMember", son, tokens["admin"]).status_code == 201
+    removal = {
+        "household_id": household_id,
+        "nik": SON["nik"],
+        "kind": "moved_out",
+        "effective_date": "2026-01-05",
+    }
+    twice = [post(client, "RemoveMember", removal, tokens["sup1"]) for _ in range(2)]
     for asked in twice:
         approval_id = asked.get_json()["approval_id"]
         post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])

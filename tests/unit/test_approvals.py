@@ -178,3 +178,27 @@ def test_decisions_themselves_cannot_wait_for_approval(app):
     with pytest.raises(DomainError) as invalid:
         app.request_approval("ApproveChange", {"approval_id": "x"}, make_meta(MAKER, "ui"))
     assert invalid.value.code == "approval.command_unknown"
+
+
+def test_of_two_requests_for_one_agency_asked_at_the_same_moment_the_second_is_refused(
+    app, monkeypatch
+):
+    """The second read the queue before the first was saved: saving with it conflicts, so
+    it reads the queue again, finds the first waiting, and is refused; one request waits."""
+    revoke = {"agency": "BPJSKES", "reason": "PKS berakhir"}
+    first = request(app, "RevokeAgencyAgreement", revoke, CHECKER)
+    queue = app._pending_index
+    reads = []
+
+    def read_before_the_first_was_saved():
+        reads.append(1)
+        return None if len(reads) == 1 else queue()
+
+    monkeypatch.setattr(app, "_pending_index", read_before_the_first_was_saved)
+    with pytest.raises(DomainError) as refused:
+        request(app, "RevokeAgencyAgreement", {**revoke, "agency": "bpjskes"}, OTHER_SUPERVISOR)
+    assert (refused.value.field, refused.value.code) == ("agency", "agreement.request_pending")
+    assert [str(p.id) for p in app.pending_approvals()] == [first]
+    # another agency's request waits beside it
+    request(app, "RevokeAgencyAgreement", {**revoke, "agency": "BAZNAS"}, OTHER_SUPERVISOR)
+    assert len(app.pending_approvals()) == 2
