@@ -17,6 +17,7 @@ from typing import Any
 from adapters import access_log, chain
 from adapters.db import Database
 from adapters.wire import rfc3339
+from app import time_travel
 from app.schemas import Invalid
 from domain.application import Casework, event_id
 from projections.register import get_household
@@ -35,14 +36,13 @@ class Filters:
     until: dt.datetime | None = None
 
 
-def _moment(raw: str, name: str) -> dt.datetime:
+def _moment(raw: str, name: str, naive_is_wib: bool) -> dt.datetime:
+    """The audit pages' validation of a moment (`app.time_travel.parse_moment`: the API's
+    form, or a date, within the system's calendar), as Invalid naming the field."""
     try:
-        moment = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid({name: [f"{name}.invalid"]}) from None
-    if moment.tzinfo is None:
-        raise Invalid({name: [f"{name}.invalid"]})
-    return moment
+        return time_travel.parse_moment(raw, name, naive_is_wib=naive_is_wib)
+    except time_travel.BadMoment as bad:
+        raise Invalid({bad.field: [bad.code]}) from None
 
 
 def _whole(raw: str, name: str, default: int, low: int, high: int) -> int:
@@ -53,16 +53,30 @@ def _whole(raw: str, name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def parse(args: Mapping[str, str]) -> tuple[int, int, Filters]:
-    """(after, limit, filters) from the query string; Invalid (422) naming the bad field."""
+def parse(args: Mapping[str, str], *, naive_is_wib: bool = False) -> tuple[int, int, Filters]:
+    """(after, limit, filters) from the query string; Invalid (422) naming each bad field.
+    The one check of the API and of the audit log's page: `naive_is_wib`, a time without
+    offset is read as WIB (the page's datetime-local fields); the API wants the offset."""
     text = {
         name: (args.get(name) or "").strip()
         for name in ("after", "limit", "actor", "opd", "type", "kelurahan", "since", "until")
     }
-    after = _whole(text["after"], "after", 0, 0, 10**18)
-    limit = _whole(text["limit"], "limit", 50, 1, MAX_LIMIT)
-    since = _moment(text["since"], "since") if text["since"] else None
-    until = _moment(text["until"], "until") if text["until"] else None
+    codes: dict[str, list[str]] = {}
+    found: dict[str, Any] = {}
+    checks = {
+        "after": lambda raw: _whole(raw, "after", 0, 0, 10**18),
+        "limit": lambda raw: _whole(raw, "limit", 50, 1, MAX_LIMIT),
+        "since": lambda raw: _moment(raw, "since", naive_is_wib) if raw else None,
+        "until": lambda raw: _moment(raw, "until", naive_is_wib) if raw else None,
+    }
+    for name, check in checks.items():
+        try:
+            found[name] = check(text[name])
+        except Invalid as invalid:
+            codes.update(invalid.codes)
+    if codes:
+        raise Invalid(codes)
+    after, limit, since, until = found["after"], found["limit"], found["since"], found["until"]
     if since and until and until <= since:
         raise Invalid({"until": ["until.invalid"]})
     filters = Filters(

@@ -636,7 +636,10 @@ ERRORS: dict[str, LazyString] = {
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
-    "since.invalid": _l("since must be an RFC 3339 time with its time zone."),
+    "since.invalid": _l(
+        "since must be an RFC 3339 time with its time zone (2026-11-01T09:00:00+07:00) or a"
+        " date (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100."
+    ),
     "wait.invalid": _l("wait must be a whole number of seconds from 0 to 30."),
     "agency.unknown": _l(
         "This account is not bound to an agency. Ask the administrator to add it with its"
@@ -667,7 +670,10 @@ ERRORS: dict[str, LazyString] = {
         "Write an IP address as four numbers from 0 to 255 separated by dots, for example"
         " https://10.1.2.3/casework, or give the endpoint's host name."
     ),
-    "until.invalid": _l("until must be an RFC 3339 time with its time zone, later than since."),
+    "until.invalid": _l(
+        "until must be an RFC 3339 time with its time zone (2026-11-01T09:00:00+07:00) or a"
+        " date (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100, later than since."
+    ),
     "as_of.invalid": _l(
         "as_of must be an RFC 3339 time with its offset (2026-11-01T09:00:00+07:00) or a date"
         " (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100."

@@ -396,6 +396,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
+# the audit log's moments are checked as its page checks its dates (app.audit_log.parse)
+_AS_ON_THE_PAGE = " (what the audit log's page refuses, this refuses too)"
 _AUDIT_QUERY = [
     _query("after", {"type": "integer", "minimum": 0}, "the position to continue after"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "entries (default 50)"),
@@ -403,8 +405,17 @@ _AUDIT_QUERY = [
     _query("opd", {"type": "string"}, "only events of accounts of this OPD"),
     _query("type", {"type": "string"}, "only events of this type, e.g. BenefitGranted"),
     _query("kelurahan", {"type": "string"}, "only events about households of this kelurahan"),
-    _query("since", {"type": "string", "format": "date-time"}, "recorded at or after"),
-    _query("until", {"type": "string", "format": "date-time"}, "recorded before"),
+    _query(
+        "since",
+        {"type": "string"},
+        "recorded at or after: an RFC 3339 time with its offset, or a date (the end of that"
+        f" day in WIB), from 1900 to 2100; else 422 since.invalid{_AS_ON_THE_PAGE}",
+    ),
+    _query(
+        "until",
+        {"type": "string"},
+        f"recorded before: as since, and later than since; else 422 until.invalid{_AS_ON_THE_PAGE}",
+    ),
 ]
 
 # What each endpoint takes and answers, by endpoint and method (the commands apart).
@@ -814,8 +825,10 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 " which stream and kelurahan; never its data), filtered",
                 _json("a page; continue with after=next_after (null: the end)", _AUDIT_PAGE),
                 forbidden="only auditors, supervisors and admins",
-                invalid="after or limit out of range, since or until not an RFC 3339 time"
-                " with a time zone, or until not after since",
+                invalid="after or limit out of range (after.invalid, limit.invalid); since"
+                " or until not an RFC 3339 time with a time zone nor a date, or outside the"
+                " system's calendar, 1900 to 2100 (since.invalid, until.invalid); until not"
+                " after since (until.invalid). Each bad parameter is named",
             ),
             "parameters": _AUDIT_QUERY,
         }

@@ -102,7 +102,8 @@ def test_the_audit_log_pages_and_filters(web, tokens):
     assert len(registered) == 2
     pelayangan = entries(web, auditor, kelurahan="Tahtul Yaman", type="HouseholdRegistered")
     assert [e["kelurahan"] for e in pelayangan] == ["Tahtul Yaman"]
-    assert entries(web, auditor, since="2999-01-01T00:00:00Z") == []
+    # the calendar's last day (a later since is 422, as on the audit log's page)
+    assert entries(web, auditor, since="2100-12-31T00:00:00Z") == []
     assert entries(web, auditor, until="2000-01-01T00:00:00Z") == []
 
 

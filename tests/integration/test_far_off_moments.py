@@ -132,3 +132,43 @@ def test_a_well_formed_day_outside_the_calendar_is_told_the_calendars_bounds(
         assert answer.json["codes"] == {field: [f"{field}.invalid"]}
         (said,) = answer.json["errors"][field]
         assert "1900" in said and "2100" in said, said
+
+
+# Moments the audit log's page refuses for its Dari and Sampai: before the calendar's first
+# moment, after its last day, and the far-off ones above (each with its offset, as the API
+# takes a moment).
+REFUSED_BY_THE_AUDIT_PAGE = (
+    "1899-12-31T23:59:59+07:00",
+    "1899-12-31",
+    "2101-01-01T00:00:00+07:00",
+    "2101-01-01",
+    *FAR_OFF,
+)
+AUDIT_FIELDS = {"dari": "since", "sampai": "until"}
+
+
+@pytest.mark.parametrize("moment", REFUSED_BY_THE_AUDIT_PAGE)
+@pytest.mark.parametrize("name", sorted(AUDIT_FIELDS))
+def test_the_audit_api_refuses_what_the_audit_page_refuses(web, admin, moment, name):
+    page = web.test_client(user="auditor").get("/audit", query_string={name: moment})
+    assert page.status_code == 422
+    assert field_error_shown(page.text, name, text_of("field.invalid")), page.text
+    field = AUDIT_FIELDS[name]
+    answer = admin.get("/api/v1/audit", query_string={field: moment})
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert answer.json["codes"] == {field: [f"{field}.invalid"]}
+    for lang in ("id", "en"):
+        said = admin.get(
+            "/api/v1/audit", query_string={field: moment}, headers={"Accept-Language": lang}
+        ).json["errors"][field]
+        assert said == [text_of(f"{field}.invalid", lang)]
+        assert "1900" in said[0] and "2100" in said[0], said
+
+
+@pytest.mark.parametrize("moment", ["2025-01-01T00:00:00+07:00", "2025-01-01"])
+def test_the_audit_api_takes_what_the_audit_page_takes(web, admin, moment):
+    for name, field in AUDIT_FIELDS.items():
+        page = web.test_client(user="auditor").get("/audit", query_string={name: moment})
+        assert page.status_code == 200
+        answer = admin.get("/api/v1/audit", query_string={field: moment})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
