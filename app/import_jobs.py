@@ -191,6 +191,8 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
         summary={
             "rows": summary.rows,
             "families": families,
+            "families_seen": summary.families_seen,
+            "families_with_rejected_rows": summary.families_with_rejected_rows,
             "skipped": summary.skipped,
             "rejected_rows": summary.rejected_rows,
             "seconds": round(summary.seconds, 1),

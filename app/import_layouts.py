@@ -546,6 +546,21 @@ def require(table: Table, columns: set[str]) -> None:
         raise AmbiguousLayout(table.name, twice)
 
 
+# What a family's number may be written with besides its digits (as IdentityNumber drops).
+_KEY_SEPARATORS = str.maketrans("", "", " .-\t")
+
+
+def family_key(row: Row, columns: tuple[str, ...]) -> str:
+    """The family a row belongs to, as the file writes it: the first of `columns` the row
+    gives (a KK number without its separators; the second, verval's NIK when no KK number
+    is given, named as such); "" when it gives none."""
+    for index, name in enumerate(columns):
+        value = row[name].translate(_KEY_SEPARATORS)
+        if value:
+            return f"{name}:{value}" if index else value
+    return ""
+
+
 class Reading:
     """The first pass: the scratch file, the rows refused (kept in it) and the rows read."""
 
@@ -555,9 +570,10 @@ class Reading:
         self.spool, self.out, self.rows = spool, spool, 0
         self.ahead = ahead
 
-    def rows_of(self, table: Table) -> Iterator[Row]:
+    def rows_of(self, table: Table, family: tuple[str, ...]) -> Iterator[Row]:
         """The table's rows, read one at a time; one with fewer cells than the header is
-        rejected whole."""
+        rejected whole. The family of each row, refused or not, is kept (`family_key` of
+        the columns `family`) for the summary's counts of families."""
         width = len(table.header)
         rows = table.rows() if self.ahead is None else self.ahead.rows(table.rows())
         for number, cells in rows:
@@ -566,10 +582,14 @@ class Reading:
                 self.out.append(Rejection(table.name, number, "", cells))
                 continue
             self.rows += 1
+            row = Row(table, number, cells)
+            key = family_key(row, family)
+            if key:
+                self.spool.see(table.name, number, key)
             if len(cells) < width:
                 self.out.append(Rejection(table.name, number, "", "import.columns"))
                 continue
-            yield Row(table, number, cells)
+            yield row
 
     def first_nik(self, row: Row, column_name: str, nik: str) -> bool:
         """Whether the NIK is met for the first time in the files; a second row with it is a
@@ -665,7 +685,7 @@ def read_dtks(tables: list[Table], reading: Reading) -> Builder:
         require(table, DTKS_COLUMNS)
     spool, out = reading.spool, reading.out
     for table in tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("nomor_kk",)):
             person = person_payload(row, "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = PersonColumns(row, "head", "nomor_nik", "nama", "tanggal_lahir", "jenis_kelamin")
             elsewhere = outside_city(row, out)
@@ -758,7 +778,7 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
     spool, out = reading.spool, reading.out
     # the members first, by the KK number they give
     for table in member_tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("nomor_kartu_keluarga",)):
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             relation = relationship(row["hubungan_keluarga"], DTSEN_RELATIONSHIPS, person["sex"])
@@ -788,7 +808,7 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
             )
     by_name = {t.name: t for t in member_tables}
     for table in family_tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("nomor_kartu_keluarga",)):
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
             if spool.met("listed", kk):
                 row.reject(out, "nomor_kartu_keluarga", "import.duplicate_kk")
@@ -891,7 +911,7 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
         require(table, P3KE_MEMBER_COLUMNS)
     spool, out = reading.spool, reading.out
     for table in family_tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("id_keluarga_p3ke",)):
             family_id = row["id_keluarga_p3ke"]
             if spool.met("family", family_id):
                 row.reject(out, "id_keluarga_p3ke", "import.duplicate_kk")
@@ -933,7 +953,7 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
             )
             spool.add_unit(family_id, table.name, row.number, values)
     for table in member_tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("id_keluarga_p3ke",)):
             family_id = row["id_keluarga_p3ke"]
             head_nik = spool.value("family", family_id)
             if head_nik is None:
@@ -998,7 +1018,7 @@ def read_verval(tables: list[Table], reading: Reading) -> Builder:
         require(table, VERVAL_COLUMNS)
     spool, out = reading.spool, reading.out
     for table in tables:
-        for row in reading.rows_of(table):
+        for row in reading.rows_of(table, ("nomor_kk", "nik")):
             outcome = VERVAL_OUTCOMES.get(column(row["hasil"]))
             payload = {
                 "household_id": PLACEHOLDER_ID,
@@ -1094,6 +1114,9 @@ class _Discarding(MemorySpool):
         pass
 
     def append(self, rejection: Any) -> None:
+        pass
+
+    def see(self, *args: Any) -> None:
         pass
 
 

@@ -16,7 +16,11 @@ leaves it, and the next run replaces it. It holds:
   stored (by file and row, as the checkpoint counts them), with their number of rows;
 - `marks`: the keys met so far (KK numbers, family ids, NIKs: duplicates in the files; a
   row's NIK is also unique among the rows, a later row with it refused);
-- `rejections`: the rows refused, for `FILE.rejected.csv`.
+- `rejections`: the rows refused, for `FILE.rejected.csv`;
+- `seen`: the family each row read belongs to (its KK number, or P3KE's family id, as the
+  file writes it), refused or not: the families in the files, and those with rows refused,
+  as the summary counts them (a family every row of which was refused while reading is
+  counted although it never becomes one to store).
 
 The rows are written without indexes, which are made once the rows are all there (faster
 than keeping them up to date row by row). SQLite's own memory is bounded (its page cache and
@@ -52,6 +56,7 @@ CREATE TABLE families (ord INTEGER PRIMARY KEY, members TEXT, tbl TEXT, line INT
                        n INTEGER, {_V});
 CREATE TABLE rejections (tbl TEXT, line INTEGER, col TEXT, code TEXT);
 CREATE INDEX rejections_in_order ON rejections (tbl, line, col);
+CREATE TABLE seen (tbl TEXT, line INTEGER, key TEXT);
 """
 
 
@@ -95,9 +100,22 @@ class Spool:
         self._seq = 0
         self._indexed = self._unchecked = False
         self._rejections: list[tuple] = []
+        self._seen: list[tuple[str, int, str]] = []
+        self._seen_indexed = False
         self.families = self.rows_total = 0
 
     # ---- the first pass ----------------------------------------------------------------------
+
+    def see(self, table: str, line: int, key: str) -> None:
+        """A row read, of the family `key` (refused or not)."""
+        self._seen.append((table, line, key))
+        if len(self._seen) >= FLUSH:
+            self._flush_seen()
+
+    def _flush_seen(self) -> None:
+        if self._seen:
+            self.db.executemany("INSERT INTO seen VALUES (?, ?, ?)", self._seen)
+            self._seen.clear()
 
     def first(self, kind: str, key: str, value: str | None = None) -> bool:
         """Whether `key` (of this kind) is met for the first time; it is kept as met."""
@@ -290,6 +308,38 @@ class Spool:
         found = self.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT tbl, line FROM rejections)")
         return found.fetchone()[0]
 
+    # ---- the families, as the summary counts them ---------------------------------------------
+
+    def _seen_ready(self) -> None:
+        self.flush_rejections()
+        self._flush_seen()
+        if not self._seen_indexed:
+            self.db.execute("CREATE INDEX seen_by_key ON seen (key, tbl, line)")
+            self._seen_indexed = True
+
+    def families_seen(self) -> int:
+        """The families the rows read belong to, refused or not."""
+        self._seen_ready()
+        return self.db.execute("SELECT COUNT(DISTINCT key) FROM seen").fetchone()[0]
+
+    def families_refused(self) -> int:
+        """The families every row of which is refused (so far)."""
+        self._seen_ready()
+        found = self.db.execute(
+            "SELECT COUNT(*) FROM (SELECT key FROM seen s GROUP BY key HAVING MIN(EXISTS"
+            " (SELECT 1 FROM rejections r WHERE r.tbl = s.tbl AND r.line = s.line)) = 1)"
+        )
+        return found.fetchone()[0]
+
+    def families_with_rejections(self) -> int:
+        """The families with at least one row refused (so far)."""
+        self._seen_ready()
+        found = self.db.execute(
+            "SELECT COUNT(DISTINCT key) FROM seen s WHERE EXISTS"
+            " (SELECT 1 FROM rejections r WHERE r.tbl = s.tbl AND r.line = s.line)"
+        )
+        return found.fetchone()[0]
+
     def close(self) -> None:
         """The scratch file closed and removed."""
         try:
@@ -311,7 +361,11 @@ class MemorySpool:
         self._units: list[tuple[str | None, Spooled, int]] = []  # members, own row, own
         self._families: list[tuple[str | None, Spooled, int]] = []  # members, own row, rows
         self._rejections: list[tuple[str, int, str, str]] = []
+        self._seen: dict[tuple[str, int], str] = {}  # the family of each row read
         self.families = self.rows_total = 0
+
+    def see(self, table: str, line: int, key: str) -> None:
+        self._seen[table, line] = key
 
     def first(self, kind: str, key: str, value: str | None = None) -> bool:
         if (kind, key) in self.marks:
@@ -414,8 +468,24 @@ class MemorySpool:
     def rejected_rows(self) -> int:
         return len({(table, line) for table, line, _, _ in self._rejections})
 
+    def families_seen(self) -> int:
+        return len(set(self._seen.values()))
+
+    def _rejected_at(self) -> set[tuple[str, int]]:
+        return {(table, line) for table, line, _, _ in self._rejections}
+
+    def families_refused(self) -> int:
+        rejected = self._rejected_at()
+        kept = {key for at, key in self._seen.items() if at not in rejected}
+        return len(set(self._seen.values()) - kept)
+
+    def families_with_rejections(self) -> int:
+        rejected = self._rejected_at()
+        return len({key for at, key in self._seen.items() if at in rejected})
+
     def close(self) -> None:
         self.marks, self._rows, self._by_key, self._families = {}, [], {}, []
+        self._seen = {}
 
 
 def open_spool(paths: list[Path]) -> Spool | MemorySpool:

@@ -74,8 +74,12 @@ REPORT_HEADER = header(REPORT_COLUMNS)
 class Summary:
     kind: str
     rows: int = 0
-    families: Counter = field(default_factory=Counter)  # imported, updated, unchanged, rejected
+    # imported, updated, unchanged, rejected (refused as stored, or every row of it refused
+    # while the files were read)
+    families: Counter = field(default_factory=Counter)
     rejected_rows: int = 0  # rows refused (a row refused for several reasons counts once)
+    families_seen: int = 0  # the families the files' rows belong to (by KK number)
+    families_with_rejected_rows: int = 0  # those with a row in the rejected rows' report
     seconds: float = 0.0
     skipped: int = 0  # families skipped by the checkpoint
     encodings: dict[str, str] = field(default_factory=dict)
@@ -92,6 +96,8 @@ class Summary:
             f"families imported: {f['imported']}, updated: {f['updated']},"
             f" unchanged: {f['unchanged']}, refused: {f['rejected']}"
             + (f", skipped (done before): {self.skipped}" if self.skipped else ""),
+            f"families in the files: {self.families_seen},"
+            f" with rejected rows: {self.families_with_rejected_rows}",
             f"rows rejected: {self.rejected_rows}"
             + (f" (see {', '.join(self.reports)})" if self.reports else ""),
             f"rows/s: {self.rows_per_second:.0f} ({self.seconds:.1f} s)",
@@ -381,6 +387,10 @@ class Importer:
         done = min(done, parsed.family_count)
         summary.skipped = done
         counts: Counter = Counter()
+        # the families every row of which was refused while the files were read: never
+        # built, so the batches below do not count them; they are refused all the same (a
+        # resumed run reads the files again, and counts them again)
+        refused_reading = Counter(rejected=parsed.spool.families_refused())
         bar = progress(parsed.rows_total) if progress else None
         rows_done = parsed.rows_until(done)
         # one batch of families in memory at a time: each built from the scratch file when
@@ -400,8 +410,10 @@ class Importer:
         if bar is not None and not parsed.family_count:
             bar.update(0)
         parsed.spool.extend(late)
-        summary.families = counts
+        summary.families = counts + refused_reading
         summary.rejected_rows = parsed.spool.rejected_rows()
+        summary.families_seen = parsed.spool.families_seen()
+        summary.families_with_rejected_rows = parsed.spool.families_with_rejections()
         summary.seconds = time.monotonic() - started
         summary.reports = write_reports(parsed)
         return summary

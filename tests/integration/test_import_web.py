@@ -133,6 +133,41 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
     assert location not in other.get("/impor").text
 
 
+def fact(fragment: str, label: str) -> str | None:
+    """The number the summary shows beside `label` (None: no such line)."""
+    found = re.search(rf"{re.escape(label)}</th><td class=\"num\">([^<]*)<", fragment)
+    return found.group(1) if found else None
+
+
+def test_a_family_every_row_of_which_is_refused_is_counted_in_the_summary(web, importing, tmp_path):
+    """A KK every row of which has a bad NIK never becomes a family to store: the summary
+    still counts it, among the families in the file and the refused ones, as the rejected
+    rows' report lists its rows (it was left out: 4 families in the file, 3 registered and
+    none refused)."""
+    rows = dtks_rows(FAMILIES)
+    nik, kk = DTKS_HEADER.index("NOMOR_NIK"), DTKS_HEADER.index("NOMOR_KK")
+    lost = FAMILIES[1]["register"]["kk_number"]
+    refused_lines = []
+    for line, row in enumerate(rows, start=2):
+        if row[kk] == lost:
+            row[nik] = "1234"  # no NIK
+            refused_lines.append(str(line))
+    rows[-1][12] = "30-02-1990"  # and one bad row in another family, which is registered
+    path = write_csv(tmp_path / "dtks_jambi.csv", DTKS_HEADER, rows)
+    client = web.test_client()
+    sent = upload(client, path)
+    done = finished(client, sent.headers["Location"])
+    assert fact(done, "Keluarga dalam berkas") == "4", done
+    assert fact(done, "Keluarga didaftarkan") == "3"
+    assert fact(done, "Keluarga ditolak") == "1"
+    assert fact(done, "Keluarga dengan baris ditolak") == "2"
+    assert fact(done, "Baris ditolak") == str(len(refused_lines) + 1)
+    report = client.get(f"{sent.headers['Location']}/ditolak.csv").text
+    listed = [r["baris"] for r in csv.DictReader(io.StringIO(report.lstrip("\ufeff")))]
+    assert set(refused_lines) <= set(listed)
+    assert lost not in {kk for kk, _ in registered(web)}
+
+
 def test_an_import_its_web_process_lost_is_shown_interrupted_and_continues_to_its_end(
     web, importing, dtks_file
 ):

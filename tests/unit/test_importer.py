@@ -167,7 +167,22 @@ def test_every_bad_row_is_reported_and_good_rows_land(bad_dtsen, spool):
     names = {m["name"] for h in stored.values() for m in h.members.values()}
     assert "Amélia Çahyani" in names  # read from latin-1
     assert summary.encodings[member_file.name] == "cp1252"
-    assert summary.families["imported"] == 6 and summary.families["rejected"] == 0
+    # families 3 and 4, every row of them refused as the files were read, are refused too
+    # (they were left out of the counts: 6 imported, none refused, of 8 families)
+    assert summary.families["imported"] == 6 and summary.families["rejected"] == 2
+    assert summary.families_seen == len(FAMILIES[:8]) == sum(summary.families.values())
+    # the families with a row in the report, as the report lists them: by the KK number of
+    # each row it names
+    kk_of = {}
+    for path, encoding in ((family_file, "utf-8"), (member_file, "latin-1")):
+        with path.open(encoding=encoding, newline="") as handle:
+            for line, row in enumerate(list(csv.reader(handle, delimiter="|"))[1:], start=2):
+                kk_of[path.name, str(line)] = row[0]
+    reported = {
+        kk_of[path.name, r["baris"]] for path in (family_file, member_file) for r in report(path)
+    }
+    assert summary.families_with_rejected_rows == len(reported) == 7
+    assert summary.lines()[2] == "families in the files: 8, with rejected rows: 7"
     first = stored[FAMILIES[0]["register"]["kk_number"]]
     assert [(a["source"], a["period"], a["desil"]) for a in first.assessments] == [
         ("DTSEN", PERIOD, 1)
