@@ -876,7 +876,10 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             household_commands=household_commands(household_id),
             before_nik=help_before_nik(household_id, record) if record else [],
             sections=sections,
-            requests=request_rows(household_id=household_id, limit=HOUSEHOLD_REQUESTS)[0]
+            requests=[
+                *just_requested(current_actor(), household_id),
+                *request_rows(household_id=household_id, limit=HOUSEHOLD_REQUESTS)[0],
+            ]
             if sections
             else [],
             sources=sources,
@@ -1585,6 +1588,7 @@ def command_submit(name: str):
     else:
         flash(_success_text(name, outcome), "success")
         if outcome.status == 202:
+            remember_request(str(outcome.body["approval_id"]))
             return _redirect(url_for(".approvals_page"))
         household_id = request.form.get("household_id", "").strip()
         keep = {"household_id": household_id} if _is_uuid(household_id) else {}
@@ -1814,29 +1818,73 @@ def request_rows(**which: Any) -> tuple[list[dict[str, Any]], bool]:
             change = casework.get_pending_change(entry["approval_id"])
         except NotFound:
             continue  # in the view, not (yet) in this store: nothing to show
-        row = _approval_row(change)
-        decider = change.decided_by or {}
-        status = change.status
-        reason_code = getattr(change, "reason_code", None)
-        row.update(
-            {
-                "status": status,
-                "status_text": gettext(REQUEST_STATES.get(status, status)),
-                "decided_by": f"{decider['id']} ({role_label(decider.get('role'))})"
-                if decider.get("id")
-                else None,
-                "decided_at": entry["decided_at"] if status != "pending" else None,
-                "reason_code": option_label("reason_code", reason_code) if reason_code else None,
-                "note": change.note,
-                # refused at approval: each failing rule, worded with what it found
-                "failed_rules": [
-                    message(r["code"], r.get("detail"))
-                    for r in getattr(change, "reasons", None) or []
-                ],
-            }
-        )
-        rows.append(row)
+        rows.append(_request_row(change, entry["decided_at"]))
     return rows, len(found) > limit
+
+
+def _request_row(change: Any, decided_at: str | None) -> dict[str, Any]:
+    """A request as the pages show it (`request_rows`), read from the store."""
+    row = _approval_row(change)
+    decider = change.decided_by or {}
+    status = change.status
+    reason_code = getattr(change, "reason_code", None)
+    row.update(
+        {
+            "status": status,
+            "status_text": gettext(REQUEST_STATES.get(status, status)),
+            "decided_by": f"{decider['id']} ({role_label(decider.get('role'))})"
+            if decider.get("id")
+            else None,
+            "decided_at": decided_at if status != "pending" else None,
+            "reason_code": option_label("reason_code", reason_code) if reason_code else None,
+            "note": change.note,
+            # refused at approval: each failing rule, worded with what it found
+            "failed_rules": [
+                message(r["code"], r.get("detail")) for r in getattr(change, "reasons", None) or []
+            ],
+        }
+    )
+    return row
+
+
+# The requests this session made that the approvals view may not hold yet (it follows the
+# store a moment later): `Permintaan saya` shows them from the store until it does.
+JUST_REQUESTED = "just_requested"
+JUST_REQUESTED_KEPT = 10
+
+
+def remember_request(approval_id: str) -> None:
+    """A request just made (its command answered 202), for `just_requested`."""
+    ids = [i for i in session.get(JUST_REQUESTED, []) if i != approval_id]
+    session[JUST_REQUESTED] = [*ids, approval_id][-JUST_REQUESTED_KEPT:]
+
+
+def just_requested(actor: Actor, household_id: str | None = None) -> list[dict[str, Any]]:
+    """The person's requests made in this session that the view does not hold yet (about
+    `household_id`, if given), the most recent first, as `request_rows` shows them (read
+    from the store, which holds them from the moment they were made); those the view holds
+    are forgotten."""
+    ids = [i for i in session.get(JUST_REQUESTED, []) if isinstance(i, str) and _is_uuid(i)]
+    if not ids:
+        return []
+    held = approval_views.known(services().views, ids)
+    waiting = [i for i in ids if i not in held]
+    rows = []
+    for approval_id in reversed(waiting):
+        try:
+            change = services().casework.get_pending_change(approval_id)
+        except NotFound:
+            waiting.remove(approval_id)
+            continue
+        if (change.requester or {}).get("id") != actor.id:
+            continue  # another person's (signed in anew in this browser): not shown
+        if household_id is not None and change.cmd.get("household_id") != household_id:
+            continue
+        decided = rfc3339(change.modified_on) if change.status != "pending" else None
+        rows.append(_request_row(change, decided))
+    if waiting != ids:
+        session[JUST_REQUESTED] = waiting
+    return rows
 
 
 def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
@@ -1858,6 +1906,8 @@ def _render_approvals(failed: dict[str, Any] | None = None, status: int = 200):
     mine, has_next = request_rows(
         requester_id=actor.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
+    if page == 1:  # the requests just made, before the view holds them
+        mine = [*just_requested(actor), *mine]
     families = [row["family"]["row"] for row in (*rows, *mine) if row["family"]]
     if families:  # the families named are read: in the read log, as the search's
         access_log.record_households(actor, "ui", families, access_log.ui_reason())

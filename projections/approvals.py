@@ -115,3 +115,16 @@ def requests(
         (*params, limit, offset),
     )
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+
+def known(db: Database, approval_ids: list[str]) -> set[str]:
+    """Which of these requests the view holds already (the others it has yet to catch up)."""
+    if not approval_ids:
+        return set()
+    names = live_tables(db, PROJECTION)
+    marks = ", ".join("?" for _ in approval_ids)
+    rows = db.query(
+        f"SELECT approval_id FROM {names['approvals']} WHERE approval_id IN ({marks})",
+        tuple(approval_ids),
+    )
+    return {row[0] for row in rows}

@@ -367,3 +367,42 @@ def test_an_administrator_deciding_a_request_is_told_why_not_to_fix_fields(web):
     text = visible_text(refused.text)
     assert "Hanya supervisor" in text, text
     assert "Lihat pesan di bawah setiap isian" not in text, text
+
+
+def my_requests(page: str) -> str:
+    found = re.search(r'<section aria-labelledby="mine-title".*?</section>', page, re.S)
+    assert found, visible_text(page)
+    return found.group(0)
+
+
+def test_a_request_just_made_is_in_my_requests_at_once(web):
+    """The requests' view follows the store a moment later: the request a case worker has
+    just sent is in their list on the page the form leads to, read from the store, and once
+    the view holds it, listed once (it was missing until the view caught up)."""
+    world = web.config["WORLD"]
+    casework = web.extensions["casework"].casework
+    maker = web.test_client(user="cw_sipin")
+    asked = maker.post(
+        "/perintah/GrantBenefit",
+        data=grant(world["household"], DAUGHTER["nik"], "KJB"),
+        headers={"X-CSRF-Token": csrf(maker)},
+    )
+    assert asked.status_code == 303, visible_text(asked.text)
+    [made] = [
+        str(c.id)
+        for c in casework.pending_approvals()
+        if c.cmd["program"] == "KJB" and c.cmd["nik"] == DAUGHTER["nik"]
+    ]
+    mine = my_requests(maker.get(asked.headers["Location"]).text)  # the view not caught up
+    new = card(mine, made)
+    assert "Menunggu keputusan" in new and "KJB" in new
+    assert mine.index(made) < mine.index(world["waiting"])  # the most recent first
+    assert made not in web.test_client(user="cw_pelayangan").get("/persetujuan").text
+    # and among the requests about the family, on its page
+    family = maker.get(f"/rumah-tangga/{world['household']}").text
+    assert "Menunggu keputusan" in card(family, made)
+
+    project(web)
+    mine = my_requests(maker.get("/persetujuan").text)
+    assert mine.count(f'id="request-{made}"') == 1
+    assert mine.index(made) < mine.index(world["waiting"])
