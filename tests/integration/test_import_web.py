@@ -163,7 +163,7 @@ def test_a_family_every_row_of_which_is_refused_is_counted_in_the_summary(web, i
     assert fact(done, "Keluarga dengan baris ditolak") == "2"
     assert fact(done, "Baris ditolak") == str(len(refused_lines) + 1)
     report = client.get(f"{sent.headers['Location']}/ditolak.csv").text
-    listed = [r["baris"] for r in csv.DictReader(io.StringIO(report.lstrip("\ufeff")))]
+    listed = [r["Baris"] for r in csv.DictReader(io.StringIO(report.lstrip("\ufeff")))]
     assert set(refused_lines) <= set(listed)
     assert lost not in {kk for kk, _ in registered(web)}
 
