@@ -74,8 +74,11 @@ def test_the_program_page_lists_the_errors_and_links_the_csv(page: Page, program
     with page.expect_download() as download:
         page.get_by_role("link", name="Unduh CSV").click()
     text = open(download.value.path(), encoding="utf-8-sig").read()
-    assert text.startswith("kind,household_id,kelurahan,benefits,reasons")
-    assert f"inclusion,{programs.known_household_id},Simpang IV Sipin,1," in text
+    # headed and worded in the page's language (the API's file keeps its machine names)
+    assert text.startswith(
+        "Jenis kesalahan,ID rumah tangga,Kelurahan,Bantuan program yang berjalan,Alasan"
+    )
+    assert f"Kesalahan inklusi,{programs.known_household_id},Simpang IV Sipin,1," in text
 
 
 def test_the_what_if_form_shows_who_gains_and_loses(page: Page, programs: LiveServer):
