@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 
 from adapters.bootstrap import System
 from adapters.credentials import (
@@ -16,6 +17,7 @@ from adapters.credentials import (
     MIN_LENGTH,
     PasswordRejected,
     check_password,
+    end_sessions,
     set_password,
 )
 from adapters.token_use import last_used
@@ -81,8 +83,10 @@ def _password_failed(error: PasswordRejected) -> int:
 
 
 def _set_password(system: System, name: str, password: str) -> None:
-    """Keep the hash (outside the events) and record that it was set."""
+    """Keep the hash (outside the events) and record that it was set. Every web session
+    signed in until now ends: a password reset because it leaked signs out whoever used it."""
     set_password(system.store, name, password)
+    end_sessions(system.store, name, time.time())
     system.casework.record_password_set(name, make_meta(SYSTEM, "cli"))
 
 

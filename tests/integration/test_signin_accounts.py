@@ -103,3 +103,36 @@ def test_the_demo_accounts_are_one_per_role_and_sign_in_with_the_printed_logins(
         assert sign_in(web.test_client(), name, again[name]).status_code == 303
     finally:
         system.close()
+
+
+def test_a_password_reset_signs_out_the_sessions_signed_in_with_the_old_one(env):
+    """An administrator resets a leaked password: whoever signed in with it is signed out at
+    their next page, and only the new password signs in."""
+    added = casework_cli(
+        env,
+        "users",
+        "add",
+        "tari",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+        stdin="kata-sandi-lama-2026\n",
+    )
+    assert added.returncode == 0, added.stderr
+    system = bootstrap(Settings.from_env(env))
+    try:
+        web = create_app(system)
+        intruder = web.test_client()
+        assert sign_in(intruder, "tari", "kata-sandi-lama-2026").status_code == 303
+        assert intruder.get("/").status_code == 200
+        reset = casework_cli(
+            env, "users", "password", "tari", "--password-stdin", stdin="kata-sandi-baru-2026\n"
+        )
+        assert reset.returncode == 0, reset.stderr
+        after = intruder.get("/")
+        assert after.status_code == 303 and "/login" in after.headers["Location"]
+        owner = web.test_client()
+        assert sign_in(owner, "tari", "kata-sandi-baru-2026").status_code == 303
+        assert owner.get("/").status_code == 200
+    finally:
+        system.close()
