@@ -10,6 +10,7 @@ import argparse
 import getpass
 import sys
 import time
+from typing import Any
 
 from adapters.bootstrap import System
 from adapters.credentials import (
@@ -34,7 +35,10 @@ _MESSAGES = {
     "role.unknown": f"unknown role; use one of: {', '.join(ROLES)}",
     "kelurahan.required": "a caseworker needs at least one --kelurahan NAME",
     "kelurahan.unknown": "unknown kelurahan of Kota Jambi; use its name or code, e.g. Telanaipura",
+    "kelurahan.not_caseworker": "--kelurahan is only for --role caseworker (other roles see"
+    " every kelurahan); leave it out or use --role caseworker",
     "opd.required": "a program_manager needs --opd CODE (e.g. DINSOS)",
+    "opd.invalid": "an OPD code is letters, digits, space, . _ or - (at most 50), e.g. DINSOS",
     "agency.required": "an agency account needs --agency CODE: 2-32 letters, digits, - or _"
     " (e.g. BPJSKES), the code of its data-sharing agreement",
     "agency.not_agency": "--agency is only for --role agency (other roles take --opd)",
@@ -121,6 +125,7 @@ def users_add(system: System, args: argparse.Namespace) -> int:
         if password is not None:
             _set_password(system, args.name, password)
         user = app.get_user(args.name)
+        unknown_opd = user.role == "program_manager" and _opd_of_no_program(app, user.opd)
     except DomainError as error:
         return _fail(error)
     finally:
@@ -132,7 +137,21 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     opd = f" {label}={user.opd}" if user.opd else ""
     signs_in = " (signs in to the web)" if password is not None else ""
     print(f"added user {user.name} role={user.role}{opd}{areas}{signs_in}")
+    if unknown_opd:
+        print(
+            f"casework: opd: note: no program belongs to OPD {user.opd} yet ({unknown_opd});"
+            " the account sees only its OPD's programs: check the code",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _opd_of_no_program(app: Any, opd: str | None) -> str:
+    """'' when a program belongs to this OPD, else which OPDs programs belong to."""
+    opds = sorted({program.opd.upper() for program in app.list_programs() if program.opd})
+    if (opd or "").upper() in opds:
+        return ""
+    return f"programs belong to {', '.join(opds)}" if opds else "no program is defined"
 
 
 def users_password(system: System, args: argparse.Namespace) -> int:

@@ -560,6 +560,10 @@ ERRORS: dict[str, LazyString] = {
         "Unknown role. Choose caseworker, supervisor, auditor, program_manager, agency or admin."
     ),
     "kelurahan.required": _l("A caseworker needs at least one kelurahan. Enter it."),
+    "kelurahan.not_caseworker": _l(
+        "Only a caseworker is limited to kelurahan; other roles see the whole city. Leave the "
+        "kelurahan out, or choose the caseworker role."
+    ),
     "token.not_found": _l("Unknown token. Issue a new one."),
     "token.revoked": _l("This token has been revoked. Issue a new one."),
     "token.expired": _l("This token has expired. Issue a new one."),

@@ -27,6 +27,8 @@ ERROR_CODES = (
     "kelurahan.required",
     "kelurahan.unknown",
     "opd.required",
+    "opd.invalid",
+    "kelurahan.not_caseworker",
     "agency.required",
     "token.not_found",
     "token.revoked",
@@ -39,6 +41,8 @@ MAX_TOKEN_DAYS = 730
 TOKEN_ID_LENGTH = 12  # hex digits of the token's hash shown as its id (never the full hash)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+# An OPD code as programs are defined with (DefineProgram's `opd`, app/schemas.py), upper-cased
+_OPD = re.compile(r"[A-Z0-9_. -]{1,50}")
 _NAMESPACE = uuid.UUID("3e7a9c51-0b4d-4f2e-8a6c-9d1e2f3a4b5c")
 
 
@@ -77,8 +81,14 @@ def check_account(role: str, opd: str | None, kelurahan: list[str]) -> None:
         raise DomainError("role", "role.unknown")
     if role == "caseworker" and not kelurahan:
         raise DomainError("kelurahan", "kelurahan.required")
+    if role != "caseworker" and kelurahan:
+        # only a case worker is held to kelurahan: any other role would read the whole city
+        # while its account seemed limited to them
+        raise DomainError("kelurahan", "kelurahan.not_caseworker")
     if role == "program_manager" and not opd:
         raise DomainError("opd", "opd.required")
+    if role != "agency" and opd is not None and not _OPD.fullmatch(opd):
+        raise DomainError("opd", "opd.invalid")
     if role == "agency" and not (opd and AGENCY_CODE.fullmatch(opd)):
         # an agency account's OPD is its agency code (its agreement's, `domain.agreement`)
         raise DomainError("agency", "agency.required")

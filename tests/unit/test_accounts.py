@@ -9,6 +9,7 @@ from adapters.bootstrap import bootstrap
 from app import accounts_cli
 from domain.accounts import TokenIndex, token_hash
 from domain.application import SYSTEM, Actor, make_meta
+from domain.catalog import seed_catalog
 from domain.errors import Conflict, DomainError, NotFound
 from tests.support.apps import memory_casework
 
@@ -91,6 +92,13 @@ def test_the_store_never_holds_a_raw_token(app):
         ("bpjs", "agency", None, [], "agency", "agency.required"),
         ("bpjs", "agency", "X", [], "agency", "agency.required"),
         ("a b", "admin", None, [], "name", "user.name_invalid"),
+        # only a case worker is held to kelurahan: a supervisor or an auditor given one would
+        # read the whole city while the account seemed limited to it
+        ("sari", "supervisor", None, ["Telanaipura"], "kelurahan", "kelurahan.not_caseworker"),
+        ("ani", "auditor", None, ["Telanaipura"], "kelurahan", "kelurahan.not_caseworker"),
+        ("andi", "program_manager", "DINSOS", ["Legok"], "kelurahan", "kelurahan.not_caseworker"),
+        ("andi", "program_manager", "dinas sosial!", [], "opd", "opd.invalid"),
+        ("andi", "program_manager", "D" * 51, [], "opd", "opd.invalid"),
     ],
 )
 def test_an_invalid_account_is_refused(app, name, role, opd, kelurahan, field, code):
@@ -169,6 +177,27 @@ def test_the_cli_explains_a_mistake_without_a_traceback(system, capsys, call, ar
     assert getattr(accounts_cli, call)(system, argparse.Namespace(**args)) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_the_cli_refuses_a_kelurahan_for_a_role_it_would_not_limit_and_stores_nothing(
+    app, system, capsys
+):
+    args = argparse.Namespace(name="sari", role="supervisor", opd=None, kelurahan=["Legok"])
+    assert accounts_cli.users_add(system, args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("casework: kelurahan: --kelurahan is only for --role caseworker")
+    assert app.find_user("sari") is None
+
+
+def test_the_cli_notes_an_opd_no_program_belongs_to(app, system, capsys):
+    seed_catalog(app, meta())
+    args = argparse.Namespace(name="pm-x", role="program_manager", opd="dinsoss", kelurahan=[])
+    assert accounts_cli.users_add(system, args) == 0
+    err = capsys.readouterr().err
+    assert "no program belongs to OPD DINSOSS yet" in err and "DINSOS" in err.split("(")[1]
+    args = argparse.Namespace(name="pm-y", role="program_manager", opd="dinsos", kelurahan=[])
+    assert accounts_cli.users_add(system, args) == 0
+    assert "no program belongs" not in capsys.readouterr().err
 
 
 def test_an_agency_account_keeps_its_agency_code_as_its_opd(app, system, capsys):
