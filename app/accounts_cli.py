@@ -137,6 +137,12 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     opd = f" {label}={user.opd}" if user.opd else ""
     signs_in = " (signs in to the web)" if password is not None else ""
     print(f"added user {user.name} role={user.role}{opd}{areas}{signs_in}")
+    if password is None:
+        print(
+            f"casework: password: note: no web password yet; {user.name} signs in to the web"
+            f" once one is set: casework users password {user.name} --password",
+            file=sys.stderr,
+        )
     if unknown_opd:
         print(
             f"casework: opd: note: no program belongs to OPD {user.opd} yet ({unknown_opd});"

@@ -179,6 +179,15 @@ def test_the_cli_explains_a_mistake_without_a_traceback(system, capsys, call, ar
     assert words in err and "Traceback" not in err
 
 
+def test_the_cli_says_how_an_account_added_without_a_password_gets_one(app, system, capsys):
+    args = argparse.Namespace(name="rina", role="caseworker", opd=None, kelurahan=["Legok"])
+    assert accounts_cli.users_add(system, args) == 0
+    printed = capsys.readouterr()
+    assert "signs in to the web" not in printed.out
+    assert "no web password yet" in printed.err
+    assert "casework users password rina --password" in printed.err
+
+
 def test_the_cli_refuses_a_kelurahan_for_a_role_it_would_not_limit_and_stores_nothing(
     app, system, capsys
 ):
