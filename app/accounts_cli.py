@@ -1,12 +1,14 @@
-"""`casework users add|password` and `casework tokens issue|list|revoke`: accounts, web
-passwords and API tokens from the shell. A token is printed once, when issued; afterwards it
-is named by its id (the start of its hash), never shown again. A password is read from stdin
-(`--password-stdin`, one line) or asked twice without echo (`--password`); only its argon2id
-hash is kept (adapters/credentials.py)."""
+"""`casework users add|list|password|deactivate|activate` and `casework tokens
+issue|list|revoke`: accounts, web passwords and API tokens from the shell. A deactivated
+account neither signs in nor uses its tokens until it is activated again. A token is printed
+once, when issued; afterwards it is named by its id (the start of its hash), never shown
+again. A password is read from stdin (`--password-stdin`, one line) or asked twice without
+echo (`--password`); only its argon2id hash is kept (adapters/credentials.py)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import sys
 import time
@@ -31,7 +33,8 @@ _MESSAGES = {
     "or digit)",
     "user.exists": "a user with that name already exists",
     "user.not_found": "no such user; add it first with `casework users add NAME --role ROLE`",
-    "user.inactive": "that user is deactivated; no token can be issued",
+    "user.inactive": "that user is deactivated; reactivate it first with"
+    " `casework users activate NAME`",
     "role.unknown": f"unknown role; use one of: {', '.join(ROLES)}",
     "kelurahan.required": "a caseworker needs at least one --kelurahan NAME",
     "kelurahan.unknown": "unknown kelurahan of Kota Jambi; use its name or code, e.g. Telanaipura",
@@ -175,6 +178,91 @@ def users_password(system: System, args: argparse.Namespace) -> int:
         system.close()
     print(f"password set for {args.name}")
     return 0
+
+
+USER_COLUMNS = ("name", "role", "opd/agency", "kelurahan", "active", "web password", "tokens")
+
+
+def users_list(system: System, args: argparse.Namespace) -> int:
+    """`casework users list`: one line per account: name, role, OPD or agency code, kelurahan,
+    whether it is active, whether it has a web password, and its API tokens in force (neither
+    revoked nor expired)."""
+    app = system.casework
+    now = _now_text()
+    try:
+        users = app.list_users()
+    finally:
+        app.close()
+    table = [USER_COLUMNS] + [
+        (
+            user.name,
+            user.role,
+            user.opd or "-",
+            ",".join(user.kelurahan) or "-",
+            "yes" if user.active else "no (deactivated)",
+            "yes" if user.has_password else "no",
+            str(
+                sum(
+                    1
+                    for digest in user.tokens
+                    if user.token_valid(digest) and not user.token_expired(digest, now)
+                )
+            ),
+        )
+        for user in users
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(USER_COLUMNS))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+    if not users:
+        print("no users; add one with `casework users add NAME --role ROLE`", file=sys.stderr)
+    return 0
+
+
+def users_deactivate(system: System, args: argparse.Namespace) -> int:
+    """`casework users deactivate NAME`: the account no longer signs in (its open web sessions
+    end at their next page) and none of its API tokens works; its history stays."""
+    app = system.casework
+    try:
+        user = app.get_user(args.name)
+        if not user.active:
+            print(f"{user.name} is already deactivated; nothing changed", file=sys.stderr)
+            return 0
+        app.deactivate_user(user.name, make_meta(SYSTEM, "cli"))
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        app.close()
+    print(
+        f"deactivated {user.name}: it no longer signs in to the web (open sessions end at their"
+        " next page) and its API tokens no longer work; undo: casework users activate"
+        f" {user.name}"
+    )
+    return 0
+
+
+def users_activate(system: System, args: argparse.Namespace) -> int:
+    """`casework users activate NAME`: a deactivated account signs in again with its password
+    and its tokens neither revoked nor expired work again."""
+    app = system.casework
+    try:
+        user = app.get_user(args.name)
+        if user.active:
+            print(f"{user.name} is active; nothing changed", file=sys.stderr)
+            return 0
+        app.reactivate_user(user.name, make_meta(SYSTEM, "cli"))
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        app.close()
+    print(f"reactivated {user.name}")
+    return 0
+
+
+def _now_text() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def tokens_issue(system: System, args: argparse.Namespace) -> int:

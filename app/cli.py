@@ -249,6 +249,19 @@ def parser() -> argparse.ArgumentParser:
     users_password.add_argument("name", metavar="NAME")
     accounts_cli.password_arguments(users_password, required=True)
     users_password.set_defaults(func=cmd_users_password)
+    users.add_parser(
+        "list",
+        help="every account: role, OPD, kelurahan, active, web password, API tokens in force",
+    ).set_defaults(func=cmd_users_list)
+    users_deactivate = users.add_parser(
+        "deactivate",
+        help="a user no longer signs in and its API tokens stop working (undo: activate)",
+    )
+    users_deactivate.add_argument("name", metavar="NAME")
+    users_deactivate.set_defaults(func=cmd_users_deactivate)
+    users_activate = users.add_parser("activate", help="undo a user's deactivation")
+    users_activate.add_argument("name", metavar="NAME")
+    users_activate.set_defaults(func=cmd_users_activate)
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(
         dest="tokens_command", required=True, metavar="ACTION"
     )
@@ -314,6 +327,18 @@ def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_users_password(settings: Settings, args: argparse.Namespace) -> int:
     return accounts_cli.users_password(bootstrap(settings), args)
+
+
+def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.users_list(bootstrap(settings), args)
+
+
+def cmd_users_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.users_deactivate(bootstrap(settings), args)
+
+
+def cmd_users_activate(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.users_activate(bootstrap(settings), args)
 
 
 def cmd_tokens_issue(settings: Settings, args: argparse.Namespace) -> int:

@@ -102,6 +102,7 @@ EVENT_LABELS = {
     # accounts and agencies
     "UserAdded": N_("Account added"),
     "UserDeactivated": N_("Account deactivated"),
+    "UserReactivated": N_("Account reactivated"),
     "PasswordSet": N_("Password set"),
     "TokenIssued": N_("API token issued"),
     "TokenClaimed": N_("API token recorded"),

@@ -144,6 +144,15 @@ class AccountCases(UseCases):
         user.deactivate(meta)
         return self._save(user, [])
 
+    def reactivate_user(self, name: str, meta: dict[str, Any]) -> Stored:
+        user = self.get_user(name)
+        user.reactivate(meta)
+        return self._save(user, [])
+
+    def list_users(self) -> list[User]:
+        """Every account, by name."""
+        return sorted(self._users(), key=lambda user: user.name)
+
     def actor_for_token(self, token: str, now: dt.datetime | None = None) -> Actor | None:
         """Who holds this token, or None when it is unknown, revoked, expired or its user
         inactive."""

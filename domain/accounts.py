@@ -174,6 +174,16 @@ class User(Aggregate):
     def _deactivated(self, meta: dict[str, Any]) -> None:
         self.active = False
 
+    def reactivate(self, meta: dict[str, Any]) -> None:
+        """Undo a deactivation: the account signs in again with its password, and its tokens
+        neither revoked nor expired work again."""
+        if not self.active:
+            self._reactivated(meta)
+
+    @event("UserReactivated")
+    def _reactivated(self, meta: dict[str, Any]) -> None:
+        self.active = True
+
     def token_valid(self, token_hash: str) -> bool:
         return self.active and self.tokens.get(token_hash) == "active"
 

@@ -337,3 +337,38 @@ def test_the_cli_refuses_a_lifetime_of_zero_days(app, system, capsys):
     assert accounts_cli.tokens_issue(system, argparse.Namespace(name="rina", days=0)) == 2
     assert "--days" in capsys.readouterr().err
     assert app.list_tokens("rina") == []
+
+
+# --- an administrator's accounts: list, deactivate, activate again ------------------------
+
+
+def test_the_cli_deactivates_an_account_and_activates_it_again(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura"], meta())
+    token = app.issue_token("rina", meta())
+    assert accounts_cli.users_deactivate(system, argparse.Namespace(name="rina")) == 0
+    assert "deactivated rina" in capsys.readouterr().out
+    assert app.actor_for_token(token) is None
+    assert accounts_cli.users_deactivate(system, argparse.Namespace(name="rina")) == 0
+    assert "already deactivated" in capsys.readouterr().err
+    assert accounts_cli.users_activate(system, argparse.Namespace(name="rina")) == 0
+    assert "reactivated rina" in capsys.readouterr().out
+    assert app.actor_for_token(token).id == "rina"
+
+
+def test_the_cli_lists_every_account_with_its_area_and_state(app, system, capsys):
+    app.add_user("rina", "caseworker", None, ["Telanaipura", "Legok"], meta())
+    app.add_user("pm-dinsos", "program_manager", "DINSOS", [], meta())
+    app.issue_token("pm-dinsos", meta())
+    app.deactivate_user("rina", meta())
+    assert accounts_cli.users_list(system, argparse.Namespace()) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["name", "role", "opd/agency"]
+    assert lines[1].split() == ["pm-dinsos", "program_manager", "DINSOS", "-", "yes", "no", "1"]
+    assert lines[2].split()[:5] == ["rina", "caseworker", "-", "Telanaipura,Legok", "no"]
+
+
+@pytest.mark.parametrize("call", ["users_deactivate", "users_activate"])
+def test_the_cli_names_an_unknown_account_without_a_traceback(system, capsys, call):
+    assert getattr(accounts_cli, call)(system, argparse.Namespace(name="ghost")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("casework: name: no such user") and len(err.splitlines()) == 1
