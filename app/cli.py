@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from adapters.bootstrap import bootstrap
@@ -41,12 +41,16 @@ def stop_on_signals() -> threading.Event:
 
 def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
     stop = stop_on_signals()
-    with EmbeddedBroker(port=args.port) as broker:
-        print(f"CASEWORK_KAFKA={broker.bootstrap}", flush=True)
-        while not stop.wait(1):
-            if broker.process is None or broker.process.poll() is not None:
-                log.error("the embedded broker exited")
-                return 1
+    try:
+        with EmbeddedBroker(port=args.port) as broker:
+            print(f"CASEWORK_KAFKA={broker.bootstrap}", flush=True)
+            while not stop.wait(1):
+                if broker.process is None or broker.process.poll() is not None:
+                    log.error("the embedded broker exited")
+                    return 1
+    except TimeoutError as error:
+        print(f"casework broker: the embedded broker did not start: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -64,6 +68,22 @@ def worker_count(text: str) -> int:
     if not 1 <= count <= 64:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes from 1 to 64")
     return count
+
+
+def whole_number(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`), or an error naming `what`."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r}: give a {what} {bounds}")
+        return number
+
+    return parse
 
 
 def cmd_agencies(settings: Settings, args: argparse.Namespace) -> int:
@@ -166,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--demo",
-        type=int,
+        type=whole_number(0, None, "number of households"),
         default=0,
         metavar="N",
         help="load N synthetic households into an empty store",
@@ -196,10 +216,17 @@ def parser() -> argparse.ArgumentParser:
     )
     agencies_parser.set_defaults(func=cmd_agencies)
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
-    broker.add_argument("--port", type=int, default=9092)
+    broker.add_argument(
+        "--port", type=whole_number(1, 65535, "TCP port"), default=9092, metavar="PORT"
+    )
     broker.set_defaults(func=cmd_broker)
     seed = sub.add_parser("seed", help="generate synthetic Kota Jambi households")
-    seed.add_argument("--households", type=int, required=True, metavar="N")
+    seed.add_argument(
+        "--households",
+        type=whole_number(1, None, "number of households"),
+        required=True,
+        metavar="N",
+    )
     seed.add_argument("--seed", type=int, default=0, metavar="S")
     seed.add_argument(
         "--one-at-a-time",
@@ -225,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("projection", nargs="*", help="projection names (default: all)")
     rebuild.add_argument(
         "--workers",
-        type=int,
+        type=worker_count,
         default=None,
         metavar="N",
         help="processes rebuilding in parallel, each reading the events once for its share of"
