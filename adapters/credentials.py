@@ -24,11 +24,44 @@ _DUMMY = _HASHER.hash("casework: no password here")
 
 
 class PasswordRejected(ValueError):
-    """The new password is too short or too long (code: password.too_short|too_long)."""
+    """The new password is refused (code: password.too_short|too_long|has_name|common)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+# Words a guesser tries first (NIST SP 800-63B: refuse commonly used and context-specific
+# passwords): a password that is one of them, digits or punctuation around it, is refused.
+COMMON_WORDS = frozenset(
+    {
+        "password",
+        "passw0rd",
+        "p@ssw0rd",
+        "katasandi",
+        "kata sandi",
+        "sandi",
+        "rahasia",
+        "admin",
+        "administrator",
+        "qwerty",
+        "qwertyuiop",
+        "asdfghjkl",
+        "letmein",
+        "welcome",
+        "iloveyou",
+        "bismillah",
+        "indonesia",
+        "merdeka",
+        "casework",
+        "jambi",
+        "kotajambi",
+        "dinsos",
+        "bappeda",
+        "baznas",
+    }
+)
+_RUNS = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl")
 
 
 def check_password(password: str) -> str:
@@ -36,6 +69,26 @@ def check_password(password: str) -> str:
         raise PasswordRejected("password.too_short")
     if len(password) > MAX_LENGTH:
         raise PasswordRejected("password.too_long")
+    return password
+
+
+def check_new_password(password: str, user_name: str) -> str:
+    """A password an administrator gives an account, or PasswordRejected: too short or too
+    long, the account's name in it, a common word with digits or signs around it, digits and
+    signs only, a run (1234567890, abcdefghij), or fewer than 4 different characters. (Only
+    new passwords: one set before these rules still signs in and is rehashed.)"""
+    check_password(password)
+    folded = password.casefold()
+    if len(user_name) >= 4 and user_name.casefold() in folded:
+        raise PasswordRejected("password.has_name")
+    core = folded.strip("0123456789 !@#$%^&*()-_=+.,;:?/~`'\"[]{}<>|")
+    if (
+        not core  # digits and signs only: a phone number, a date, an NIK
+        or core in COMMON_WORDS
+        or len(set(folded)) < 4
+        or any(folded in run or folded in run[::-1] for run in _RUNS)
+    ):
+        raise PasswordRejected("password.common")
     return password
 
 

@@ -19,7 +19,7 @@ from adapters.credentials import (
     MAX_LENGTH,
     MIN_LENGTH,
     PasswordRejected,
-    check_password,
+    check_new_password,
     end_sessions,
     set_password,
 )
@@ -50,6 +50,10 @@ _MESSAGES = {
     "token.revoked": "that token is already revoked",
     "password.too_short": f"a password needs at least {MIN_LENGTH} characters",
     "password.too_long": f"a password has at most {MAX_LENGTH} characters",
+    "password.has_name": "a password may not contain the user name; choose another",
+    "password.common": "that password is easy to guess (a common word such as password or"
+    " katasandi, digits only, a run such as 1234567890, or few different characters);"
+    " use three or four unrelated words",
     "password.mismatch": "the two passwords differ",
     "password.missing": "no password given on stdin",
 }
@@ -119,7 +123,7 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     try:
         password = read_password(args)
         if password is not None:
-            check_password(password)
+            check_new_password(password, args.name)
     except PasswordRejected as error:
         return _password_failed(error)
     app = system.casework
@@ -166,7 +170,7 @@ def _opd_of_no_program(app: Any, opd: str | None) -> str:
 def users_password(system: System, args: argparse.Namespace) -> int:
     """`casework users password NAME --password-stdin|--password`"""
     try:
-        password = check_password(read_password(args) or "")
+        password = check_new_password(read_password(args) or "", args.name)
     except PasswordRejected as error:
         return _password_failed(error)
     try:

@@ -147,22 +147,22 @@ def test_a_deactivated_account_is_signed_out_and_signs_in_again_once_activated(e
         "--role",
         "auditor",
         "--password-stdin",
-        stdin="kata-sandi-wati-2026\n",
+        stdin="teh-manis-pagi-2026\n",
     )
     assert added.returncode == 0, added.stderr
     system = bootstrap(Settings.from_env(env))
     try:
         web = create_app(system)
         wati = web.test_client()
-        assert sign_in(wati, "wati", "kata-sandi-wati-2026").status_code == 303
+        assert sign_in(wati, "wati", "teh-manis-pagi-2026").status_code == 303
         gone = casework_cli(env, "users", "deactivate", "wati")
         assert gone.returncode == 0 and "deactivated wati" in gone.stdout, gone.stderr
         assert wati.get("/").status_code == 303
-        assert sign_in(web.test_client(), "wati", "kata-sandi-wati-2026").status_code == 401
+        assert sign_in(web.test_client(), "wati", "teh-manis-pagi-2026").status_code == 401
         listed = casework_cli(env, "users", "list")
         assert "no (deactivated)" in listed.stdout
         back = casework_cli(env, "users", "activate", "wati")
         assert back.returncode == 0, back.stderr
-        assert sign_in(web.test_client(), "wati", "kata-sandi-wati-2026").status_code == 303
+        assert sign_in(web.test_client(), "wati", "teh-manis-pagi-2026").status_code == 303
     finally:
         system.close()

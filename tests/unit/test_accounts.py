@@ -2,6 +2,7 @@
 
 import argparse
 import datetime as dt
+import io
 
 import pytest
 
@@ -372,3 +373,37 @@ def test_the_cli_names_an_unknown_account_without_a_traceback(system, capsys, ca
     assert getattr(accounts_cli, call)(system, argparse.Namespace(name="ghost")) == 2
     err = capsys.readouterr().err
     assert err.startswith("casework: name: no such user") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "code_words"),
+    [
+        ("password123456", "easy to guess"),
+        ("Katasandi2026!", "easy to guess"),
+        ("1234567890", "easy to guess"),
+        ("081234567890", "easy to guess"),  # a phone number
+        ("aaaaaaaaaaaa", "easy to guess"),
+        ("rina.dewi-2026", "may not contain the user name"),
+    ],
+)
+def test_a_guessable_password_is_refused_and_no_account_is_made(
+    app, system, capsys, monkeypatch, password, code_words
+):
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{password}\n"))
+    args = argparse.Namespace(
+        name="rina.dewi", role="auditor", opd=None, kelurahan=[], password_stdin=True
+    )
+    assert accounts_cli.users_add(system, args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("casework: password: ") and code_words in err
+    assert len(err.splitlines()) == 1
+    assert app.find_user("rina.dewi") is None
+
+
+def test_a_guessable_password_is_refused_when_reset_too(app, system, capsys, monkeypatch):
+    app.add_user("rina.dewi", "auditor", None, [], meta())
+    monkeypatch.setattr("sys.stdin", io.StringIO("Password2026!\n"))
+    args = argparse.Namespace(name="rina.dewi", password_stdin=True)
+    assert accounts_cli.users_password(system, args) == 2
+    assert "easy to guess" in capsys.readouterr().err
+    assert not app.get_user("rina.dewi").has_password
