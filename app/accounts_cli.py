@@ -129,9 +129,9 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     app = system.casework
     try:
         app.add_user(args.name, args.role, opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
-        if password is not None:
-            _set_password(system, args.name, password)
         user = app.get_user(args.name)
+        if password is not None:
+            _set_password(system, user.name, password)
         unknown_opd = user.role == "program_manager" and _opd_of_no_program(app, user.opd)
     except DomainError as error:
         return _fail(error)
@@ -174,13 +174,14 @@ def users_password(system: System, args: argparse.Namespace) -> int:
     except PasswordRejected as error:
         return _password_failed(error)
     try:
-        system.casework.get_user(args.name).check_active()
-        _set_password(system, args.name, password)
+        user = system.casework.get_user(args.name)
+        user.check_active()
+        _set_password(system, user.name, password)
     except DomainError as error:
         return _fail(error)
     finally:
         system.close()
-    print(f"password set for {args.name}")
+    print(f"password set for {user.name}")
     return 0
 
 

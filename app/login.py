@@ -265,7 +265,9 @@ def sign_in():
         return Response(body, status, {"Retry-After": str(int(locked))})
     user = _account(name)
     # An unknown name is verified against a dummy hash: it costs as much as a known one.
-    verified = verify_password(services().store, name, password) if name else False
+    # The password is kept under the account's name as added (a user name ignores case).
+    known = user.name if user is not None else name
+    verified = verify_password(services().store, known, password) if name else False
     if user is None or not verified:
         failures = throttle.fail(account_key, now, window)
         by_address = throttle.fail(address_key, now, window)

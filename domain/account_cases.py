@@ -33,7 +33,9 @@ class AccountCases(UseCases):
         kelurahan: list[str] | None,
         meta: dict[str, Any],
     ) -> Stored:
-        check_name(name)
+        # User names are told apart without regard to case: a new one is kept in lowercase
+        # (Siti.CW is siti.cw), and every lookup finds it however it is typed (_find_user).
+        name = check_name(name).lower()
         opd = (opd or "").strip().upper() or None
         areas = list(dict.fromkeys(canonical_kelurahan(k) for k in kelurahan or []))
         check_account(role, opd, areas)
@@ -184,10 +186,14 @@ class AccountCases(UseCases):
         return self._find_user(name)
 
     def _find_user(self, name: str) -> User | None:
-        try:
-            return self.repository.get(User.create_id(name))
-        except AggregateNotFoundError:
-            return None
+        """The user of this name as written, else of its lowercase (how names are kept since
+        they are case-insensitive; an older account keeps the case it was added with)."""
+        for candidate in dict.fromkeys((name, name.lower())):
+            try:
+                return self.repository.get(User.create_id(candidate))
+            except AggregateNotFoundError:
+                continue
+        return None
 
     def _user_of_hash(self, digest: str) -> User | None:
         try:

@@ -166,3 +166,36 @@ def test_a_deactivated_account_is_signed_out_and_signs_in_again_once_activated(e
         assert sign_in(web.test_client(), "wati", "teh-manis-pagi-2026").status_code == 303
     finally:
         system.close()
+
+
+def test_a_user_name_signs_in_however_its_letters_are_cased(env):
+    """A phone's keyboard capitalises the first letter: Siti.cw is the account siti.cw (and a
+    second account Siti.CW cannot be added beside it)."""
+    added = casework_cli(
+        env,
+        "users",
+        "add",
+        "siti.cw",
+        "--role",
+        "auditor",
+        "--password-stdin",
+        stdin="teh-manis-pagi-2026\n",
+    )
+    assert added.returncode == 0, added.stderr
+    again = casework_cli(env, "users", "add", "Siti.CW", "--role", "supervisor")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    reset = casework_cli(
+        env, "users", "password", "SITI.CW", "--password-stdin", stdin="kopi-susu-siang-2026\n"
+    )
+    assert reset.returncode == 0 and "password set for siti.cw" in reset.stdout, reset.stderr
+    system = bootstrap(Settings.from_env(env))
+    try:
+        web = create_app(system)
+        page = web.test_client().get("/login").get_data(as_text=True)
+        assert 'autocapitalize="none"' in page
+        client = web.test_client()
+        assert sign_in(client, "Siti.cw", "kopi-susu-siang-2026").status_code == 303
+        assert "siti.cw" in client.get("/").get_data(as_text=True)
+        assert sign_in(web.test_client(), "Siti.cw", "teh-manis-pagi-2026").status_code == 401
+    finally:
+        system.close()

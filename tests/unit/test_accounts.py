@@ -115,6 +115,17 @@ def test_a_user_name_is_taken_once(app):
     assert taken.value.code == "user.exists"
 
 
+def test_a_user_name_is_taken_once_whatever_its_case(app):
+    app.add_user("Siti.CW", "caseworker", None, ["Legok"], meta())
+    with pytest.raises(Conflict) as taken:
+        app.add_user("siti.cw", "auditor", None, [], meta())
+    assert taken.value.code == "user.exists"
+    with pytest.raises(Conflict):
+        app.add_user("SITI.CW", "auditor", None, [], meta())
+    assert app.get_user("sItI.cW").name == "siti.cw"
+    assert app.user_names() == ["siti.cw"]
+
+
 def test_a_token_for_an_unknown_user_is_refused(app):
     with pytest.raises(NotFound) as missing:
         app.issue_token("ghost", meta())
