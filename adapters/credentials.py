@@ -12,6 +12,7 @@ import datetime as dt
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from adapters.db import Database
 
@@ -31,37 +32,24 @@ class PasswordRejected(ValueError):
         self.code = code
 
 
-# Words a guesser tries first (NIST SP 800-63B: refuse commonly used and context-specific
-# passwords): a password that is one of them, digits or punctuation around it, is refused.
-COMMON_WORDS = frozenset(
-    {
-        "password",
-        "passw0rd",
-        "p@ssw0rd",
-        "katasandi",
-        "kata sandi",
-        "sandi",
-        "rahasia",
-        "admin",
-        "administrator",
-        "qwerty",
-        "qwertyuiop",
-        "asdfghjkl",
-        "letmein",
-        "welcome",
-        "iloveyou",
-        "bismillah",
-        "indonesia",
-        "merdeka",
-        "casework",
-        "jambi",
-        "kotajambi",
-        "dinsos",
-        "bappeda",
-        "baznas",
-    }
+# Context-specific words a guesser tries first here (NIST SP 800-63B: refuse commonly used and
+# context-specific passwords), given to zxcvbn beside the account's name; zxcvbn itself knows
+# common passwords, names, keyboard runs, repeats, dates and sequences.
+CONTEXT_WORDS = (
+    "katasandi",
+    "sandi",
+    "rahasia",
+    "bismillah",
+    "indonesia",
+    "merdeka",
+    "casework",
+    "jambi",
+    "kotajambi",
+    "dinsos",
+    "bappeda",
+    "baznas",
 )
-_RUNS = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl")
+MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable" (about 10^8 guesses and more)
 
 
 def check_password(password: str) -> str:
@@ -74,20 +62,15 @@ def check_password(password: str) -> str:
 
 def check_new_password(password: str, user_name: str) -> str:
     """A password an administrator gives an account, or PasswordRejected: too short or too
-    long, the account's name in it, a common word with digits or signs around it, digits and
-    signs only, a run (1234567890, abcdefghij), or fewer than 4 different characters. (Only
-    new passwords: one set before these rules still signs in and is rehashed.)"""
+    long, the account's name in it, or easy to guess by zxcvbn's estimate (score below
+    MIN_SCORE: a common word with digits around it, a keyboard run, a repeat, a date; digits
+    only, such as a phone number). Only new passwords: one set before these rules still signs
+    in and is rehashed."""
     check_password(password)
-    folded = password.casefold()
-    if len(user_name) >= 4 and user_name.casefold() in folded:
+    if len(user_name) >= 4 and user_name.casefold() in password.casefold():
         raise PasswordRejected("password.has_name")
-    core = folded.strip("0123456789 !@#$%^&*()-_=+.,;:?/~`'\"[]{}<>|")
-    if (
-        not core  # digits and signs only: a phone number, a date, an NIK
-        or core in COMMON_WORDS
-        or len(set(folded)) < 4
-        or any(folded in run or folded in run[::-1] for run in _RUNS)
-    ):
+    estimate = zxcvbn(password[:100], user_inputs=[user_name, *CONTEXT_WORDS])
+    if estimate["score"] < MIN_SCORE:
         raise PasswordRejected("password.common")
     return password
 

@@ -52,7 +52,7 @@ _MESSAGES = {
     "password.too_long": f"a password has at most {MAX_LENGTH} characters",
     "password.has_name": "a password may not contain the user name; choose another",
     "password.common": "that password is easy to guess (a common word such as password or"
-    " katasandi, digits only, a run such as 1234567890, or few different characters);"
+    " katasandi with digits around it, digits only, a keyboard run, a repeat or a date);"
     " use three or four unrelated words",
     "password.mismatch": "the two passwords differ",
     "password.missing": "no password given on stdin",
