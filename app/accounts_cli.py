@@ -216,11 +216,7 @@ def users_list(system: System, args: argparse.Namespace) -> int:
         )
         for user in users
     ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(USER_COLUMNS))]
-    for line in table:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        )
+    print_table(table)
     if not users:
         print("no users; add one with `casework users add NAME --role ROLE`", file=sys.stderr)
     return 0
@@ -317,14 +313,19 @@ def tokens_list(system: System, args: argparse.Namespace) -> int:
         )
         for row in rows
     ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    print_table(table)
+    if not rows:
+        print("no tokens", file=sys.stderr)
+    return 0
+
+
+def print_table(table: list) -> None:
+    """Rows of text cells in aligned columns (the first row the header)."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
-    if not rows:
-        print("no tokens", file=sys.stderr)
-    return 0
 
 
 def _seconds(moment: str | None) -> str | None:
