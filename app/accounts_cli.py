@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import secrets
 import sys
 import time
 from typing import Any
@@ -81,11 +82,27 @@ def read_password(args: argparse.Namespace) -> str | None:
             raise PasswordRejected("password.missing")
         return line
     if getattr(args, "password", False):
-        first = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != first:
-            raise PasswordRejected("password.mismatch")
-        return first
+        return ask_password()
     return None
+
+
+def ask_password() -> str:
+    """A password typed twice on the terminal (not echoed); raises PasswordRejected."""
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise PasswordRejected("password.mismatch")
+    return first
+
+
+def generated_password(user_name: str) -> str:
+    """A password for an account added by a script (about 96 random bits, 16 characters),
+    one that the rules for new passwords take."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            return check_new_password(password, user_name)
+        except PasswordRejected:
+            continue  # the name in it, by a rare chance
 
 
 def _password_failed(error: PasswordRejected) -> int:
@@ -120,36 +137,38 @@ def users_add(system: System, args: argparse.Namespace) -> int:
     opd = agency.strip().upper() if args.role == "agency" and agency else args.opd
     if args.role == "agency" and not agency:
         opd = None  # the agency code is given as --agency, never as --opd
+    # Never blocks a script: the password read from stdin (--password-stdin), asked on a
+    # terminal, or else made here and printed once (../shared/docs/contract.md).
+    generated = None
     try:
         password = read_password(args)
-        if password is not None:
-            check_new_password(password, args.name)
+        if password is None and sys.stdin.isatty():
+            password = ask_password()
+        if password is None:
+            password = generated = generated_password(args.name)
+        check_new_password(password, args.name)
     except PasswordRejected as error:
         return _password_failed(error)
     app = system.casework
     try:
         app.add_user(args.name, args.role, opd, args.kelurahan or [], make_meta(SYSTEM, "cli"))
         user = app.get_user(args.name)
-        if password is not None:
-            _set_password(system, user.name, password)
+        _set_password(system, user.name, password)
         unknown_opd = user.role == "program_manager" and _opd_of_no_program(app, user.opd)
     except DomainError as error:
         return _fail(error)
     finally:
         app.close()
-        if password is not None:
-            system.close()
     areas = f" kelurahan={','.join(user.kelurahan)}" if user.kelurahan else ""
     label = "agency" if user.role == "agency" else "opd"
     opd = f" {label}={user.opd}" if user.opd else ""
-    signs_in = " (signs in to the web)" if password is not None else ""
-    print(f"added user {user.name} role={user.role}{opd}{areas}{signs_in}")
-    if password is None:
+    print(f"added user {user.name} role={user.role}{opd}{areas} (signs in to the web)")
+    if generated is not None:
         print(
-            f"casework: password: note: no web password yet; {user.name} signs in to the web"
-            f" once one is set: casework users password {user.name} --password",
-            file=sys.stderr,
+            f"its web password, shown only now (hand it over in person; `casework users"
+            f" password {user.name} --password` sets another):"
         )
+        print(generated)
     if unknown_opd:
         print(
             f"casework: opd: note: no program belongs to OPD {user.opd} yet ({unknown_opd});"

@@ -349,7 +349,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_users_add(settings: Settings, args: argparse.Namespace) -> int:
-    return accounts_cli.users_add(bootstrap(settings), args)
+    system = bootstrap(settings)
+    try:
+        return accounts_cli.users_add(system, args)
+    finally:
+        system.close()
 
 
 def cmd_users_password(settings: Settings, args: argparse.Namespace) -> int:
