@@ -82,6 +82,20 @@ def store_counts(store: Database) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def highest_published(store: Database) -> int:
+    """The highest position of an event the relay publishes (0 for none). The store's highest
+    position can be a private stream's event (an account's, a token's) that no consumer ever
+    sees; the walk back from the end passes over those only."""
+    table, column = events_table(store)
+    if not store.table_exists(table):
+        return 0
+    clause, params = counted_topics_clause("?")
+    row = store.query_one(
+        f"SELECT {column} FROM {table} WHERE {clause} ORDER BY {column} DESC LIMIT 1", params
+    )
+    return int(row[0]) if row else 0
+
+
 def relay_state(store: Database) -> tuple[int, int]:
     """(last position published, events published) by the relay; zeros before its first run."""
     if not store.table_exists("casework_relay_state"):

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from adapters.db import Database
+from adapters.relay_store import highest_published
 from app.context import DATABASE_ERRORS, services
 from consumers import agency_delivery
 from projections.base import progress
@@ -66,10 +67,10 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
 
 def _agency_topics(views: Database, top: int) -> dict[str, Any]:
     """Each agency topic's writer (`casework agencies`): the last store position it has gone
-    past and how many positions it trails the store's highest (positions of accounts' and
-    tokens' events, never published, count too: a figure to watch, not a health verdict). The
-    feed, webhook and DCI channels are not here: how far they are depends on the agency (the
-    page /agensi shows them)."""
+    past and how many positions it trails `top`, the highest published one (positions of
+    accounts' and tokens' events in between count too: a figure to watch, not a health
+    verdict; 0 when caught up). The feed, webhook and DCI channels are not here: how far they
+    are depends on the agency (the page /agensi shows them)."""
     return {
         f"agency:{state['agency']}": {
             "position": state["position"],
@@ -88,7 +89,9 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
     else:
         found = _partial(store, views, store_up, views_up)
     if store_up and views_up:
-        found.update(_agency_topics(views, found["store"].get("position") or 0))
+        # the topics carry published events only: an account's event after the last of
+        # them left every agency 'behind' for ever
+        found.update(_agency_topics(views, highest_published(store)))
     degraded = not (store_up and views_up)
     for name, entry in found.items():
         if "error" in entry:
