@@ -307,12 +307,13 @@ def tokens_issue(system: System, args: argparse.Namespace) -> int:
     return 0
 
 
-COLUMNS = ("id", "owner", "issued", "expires", "last used", "revoked")
+COLUMNS = ("id", "owner", "issued", "expires", "last used", "revoked", "in force")
 
 
 def tokens_list(system: System, args: argparse.Namespace) -> int:
     """`casework tokens list [NAME]`: one line per token: id, owner, issued, expires, last used
-    (to within an hour) and revoked; never the token or its full hash."""
+    (to within an hour), revoked, and whether it works now (else why not: revoked, expired,
+    its account deactivated); never the token or its full hash."""
     app = system.casework
     try:
         rows = app.list_tokens(getattr(args, "name", None))
@@ -329,6 +330,7 @@ def tokens_list(system: System, args: argparse.Namespace) -> int:
             _seconds(row["expires_at"]) or "never",
             used.get(row["id"], "never"),
             _seconds(row["revoked_at"]) or "yes" if row["revoked"] else "no",
+            row["in_force"],
         )
         for row in rows
     ]

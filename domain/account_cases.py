@@ -97,9 +97,11 @@ class AccountCases(UseCases):
         return revoked
 
     def list_tokens(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Every token (of one user, or of all): id, owner, issued, expires, revoked; never the
-        token or its full hash. Oldest first per user, users by name."""
+        """Every token (of one user, or of all): id, owner, issued, expires, revoked, in force
+        now or why not; never the token or its full hash. Oldest first per user, users by
+        name."""
         users = [self.get_user(name)] if name is not None else self._users()
+        now = _rfc3339(_now())
         rows = []
         for user in sorted(users, key=lambda u: u.name):
             details = getattr(user, "token_details", {})
@@ -113,6 +115,14 @@ class AccountCases(UseCases):
                         "expires_at": found.get("expires_at"),
                         "revoked": status == "revoked",
                         "revoked_at": found.get("revoked_at"),
+                        # what an API call with it meets now: in force, or why not
+                        "in_force": "yes"
+                        if user.token_valid(digest) and not user.token_expired(digest, now)
+                        else "no (revoked)"
+                        if status == "revoked"
+                        else "no (account deactivated)"
+                        if not user.active
+                        else "no (expired)",
                     }
                 )
         return rows

@@ -250,6 +250,27 @@ def test_an_agency_account_keeps_its_agency_code_as_its_opd(app, system, capsys)
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
+def test_tokens_list_says_which_token_works_now_and_why_not(app, system, capsys):
+    # an expired token said "revoked no" like one in force: the administrator had to compare
+    # its expiry with the date to see why an agency's calls answered 401
+    app.add_user("yusuf", "supervisor", None, [], meta())
+    app.issue_token("yusuf", meta())
+    app.issue_token("yusuf", meta(), now=LONG_AGO)
+    revoked = app.issue_token("yusuf", meta())
+    app.revoke_token(revoked, meta())
+    assert accounts_cli.tokens_list(system, argparse.Namespace(name="yusuf")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("in force")
+    assert [line.split("  ")[-1].strip() for line in lines[1:]] == [
+        "yes",
+        "no (expired)",
+        "no (revoked)",
+    ]
+    app.deactivate_user("yusuf", meta())
+    assert accounts_cli.tokens_list(system, argparse.Namespace(name="yusuf")) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("no (account deactivated)")
+
+
 def test_a_token_expires_after_90_days_by_default(app):
     app.add_user("yusuf", "supervisor", None, [], meta())
     fresh = app.issue_token("yusuf", meta())
