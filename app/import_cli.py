@@ -36,6 +36,31 @@ def period(text: str) -> str:
     return value
 
 
+MAX_BATCH = 100_000
+
+
+def batch_size(text: str) -> int:
+    """`--batch`: families per transaction, a whole number from 1 to MAX_BATCH."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from 1 to {MAX_BATCH}")
+    return number
+
+
+def rows_per_second(text: str) -> float:
+    """`--max-rate`: rows per second, a number above 0."""
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate < float("inf"):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of rows per second above 0")
+    return rate
+
+
 def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("kind", choices=tuple(SOURCES), help="the source the files come from")
     parser.add_argument(
@@ -52,11 +77,15 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="the period the source's data describe (YYYY-Qn), kept on every fact",
     )
     parser.add_argument(
-        "--batch", type=int, default=BATCH, metavar="N", help=f"families per transaction ({BATCH})"
+        "--batch",
+        type=batch_size,
+        default=BATCH,
+        metavar="N",
+        help=f"families per transaction ({BATCH})",
     )
     parser.add_argument(
         "--max-rate",
-        type=float,
+        type=rows_per_second,
         default=None,
         metavar="ROWS",
         help="at most this many rows per second (to spare a busy store)",

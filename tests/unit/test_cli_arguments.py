@@ -22,6 +22,9 @@ from app.cli import parser
         (["up", "--demo", "-1"], "--demo"),
         (["broker", "--port", "99999"], "--port"),
         (["broker", "--port", "0"], "--port"),
+        (["import", "dtks", "f.csv", "--period", "2026-Q1", "--batch", "0"], "--batch"),
+        (["import", "dtks", "f.csv", "--period", "2026-Q1", "--max-rate", "-3"], "--max-rate"),
+        (["import", "dtks", "f.csv", "--period", "2026-Q1", "--max-rate", "nan"], "--max-rate"),
     ],
 )
 def test_a_wrong_number_is_named_and_refused(capsys, argv, argument):
@@ -39,6 +42,9 @@ def test_right_numbers_are_taken():
     assert parser().parse_args(["up"]).demo == 0
     assert parser().parse_args(["up", "--demo", "200"]).demo == 200
     assert parser().parse_args(["broker", "--port", "9092"]).port == 9092
+    base = ["import", "dtks", "f.csv", "--period", "2026-Q1"]
+    taken = parser().parse_args([*base, "--batch", "50", "--max-rate", "200.5"])
+    assert (taken.batch, taken.max_rate) == (50, 200.5)
 
 
 def test_a_broker_that_does_not_start_is_said_in_one_line(monkeypatch, capsys):
