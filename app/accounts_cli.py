@@ -46,6 +46,8 @@ _MESSAGES = {
     "agency.required": "an agency account needs --agency CODE: 2-32 letters, digits, - or _"
     " (e.g. BPJSKES), the code of its data-sharing agreement",
     "agency.not_agency": "--agency is only for --role agency (other roles take --opd)",
+    "user.agency_fixed": "an agency account stays its agency's: add a new account for another"
+    " role or agency and deactivate this one",
     "token.days_invalid": f"--days is a whole number from 1 to {MAX_TOKEN_DAYS}",
     "token.not_found": "no user and no token with that id; see `casework tokens list`",
     "token.revoked": "that token is already revoked",
@@ -260,6 +262,37 @@ def users_deactivate(system: System, args: argparse.Namespace) -> int:
         " next page) and its API tokens no longer work; undo: casework users activate"
         f" {user.name}"
     )
+    return 0
+
+
+def users_change(system: System, args: argparse.Namespace) -> int:
+    """`casework users change NAME [--role ROLE] [--opd CODE] [--kelurahan NAME...]`: a staff
+    member's new role or area (a case worker moved to other kelurahan, say); what is left out
+    stays, and a role other than caseworker drops the kelurahan. It counts from the account's
+    next page or API call; its password and tokens stay."""
+    if args.role is not None and args.role not in ROLES:
+        print(f"casework: role: {_MESSAGES['role.unknown']}", file=sys.stderr)
+        return 2
+    app = system.casework
+    try:
+        changed = app.change_user(
+            args.name,
+            make_meta(SYSTEM, "cli"),
+            role=args.role,
+            opd=args.opd,
+            kelurahan=args.kelurahan,
+        )
+        user = app.get_user(args.name)
+    except DomainError as error:
+        return _fail(error)
+    finally:
+        app.close()
+    if not changed:
+        print(f"{user.name} already has that role and area; nothing changed", file=sys.stderr)
+        return 0
+    areas = f" kelurahan={','.join(user.kelurahan)}" if user.kelurahan else ""
+    opd = f" opd={user.opd}" if user.opd else ""
+    print(f"changed user {user.name}: role={user.role}{opd}{areas} (from its next page or call)")
     return 0
 
 

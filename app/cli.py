@@ -286,6 +286,14 @@ def parser() -> argparse.ArgumentParser:
     )
     users_deactivate.add_argument("name", metavar="NAME")
     users_deactivate.set_defaults(func=cmd_users_deactivate)
+    users_change = users.add_parser(
+        "change", help="a user's new role, OPD or kelurahan (what is left out stays)"
+    )
+    users_change.add_argument("name", metavar="NAME")
+    users_change.add_argument("--role", default=None, metavar="ROLE")
+    users_change.add_argument("--opd", default=None, metavar="CODE")
+    users_change.add_argument("--kelurahan", nargs="+", default=None, metavar="NAME")
+    users_change.set_defaults(func=cmd_users_change)
     users_activate = users.add_parser("activate", help="undo a user's deactivation")
     users_activate.add_argument("name", metavar="NAME")
     users_activate.set_defaults(func=cmd_users_activate)
@@ -366,6 +374,10 @@ def cmd_users_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_users_deactivate(settings: Settings, args: argparse.Namespace) -> int:
     return accounts_cli.users_deactivate(bootstrap(settings), args)
+
+
+def cmd_users_change(settings: Settings, args: argparse.Namespace) -> int:
+    return accounts_cli.users_change(bootstrap(settings), args)
 
 
 def cmd_users_activate(settings: Settings, args: argparse.Namespace) -> int:

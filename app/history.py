@@ -103,6 +103,7 @@ EVENT_LABELS = {
     "UserAdded": N_("Account added"),
     "UserDeactivated": N_("Account deactivated"),
     "UserReactivated": N_("Account reactivated"),
+    "UserChanged": N_("Account's role or area changed"),
     "PasswordSet": N_("Password set"),
     "TokenIssued": N_("API token issued"),
     "TokenClaimed": N_("API token recorded"),

@@ -564,6 +564,10 @@ ERRORS: dict[str, LazyString] = {
         "Only a caseworker is limited to kelurahan; other roles see the whole city. Leave the "
         "kelurahan out, or choose the caseworker role."
     ),
+    "user.agency_fixed": _l(
+        "An agency account stays the account of its agency. Add a new account for another "
+        "role or agency, and deactivate this one."
+    ),
     "token.not_found": _l("Unknown token. Issue a new one."),
     "token.revoked": _l("This token has been revoked. Issue a new one."),
     "token.expired": _l("This token has expired. Issue a new one."),

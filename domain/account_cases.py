@@ -156,6 +156,29 @@ class AccountCases(UseCases):
         user.deactivate(meta)
         return self._save(user, [])
 
+    def change_user(
+        self,
+        name: str,
+        meta: dict[str, Any],
+        role: str | None = None,
+        opd: str | None = None,
+        kelurahan: list[str] | None = None,
+    ) -> bool:
+        """Another role, OPD or kelurahan for an account (each left out keeps its value; a
+        role other than caseworker drops the kelurahan, which only bind a case worker). It
+        counts from the account's next page or API call; False when nothing differs."""
+        user = self.get_user(name)
+        new_role = role or user.role
+        new_opd = user.opd if opd is None else (opd.strip().upper() or None)
+        if kelurahan is not None:
+            areas = list(dict.fromkeys(canonical_kelurahan(k) for k in kelurahan))
+        else:
+            areas = list(user.kelurahan) if new_role == "caseworker" else []
+        if not user.change(new_role, new_opd, areas, meta):
+            return False
+        self._save(user, [])
+        return True
+
     def reactivate_user(self, name: str, meta: dict[str, Any]) -> Stored:
         user = self.get_user(name)
         user.reactivate(meta)

@@ -29,6 +29,7 @@ ERROR_CODES = (
     "opd.required",
     "opd.invalid",
     "kelurahan.not_caseworker",
+    "user.agency_fixed",
     "agency.required",
     "token.not_found",
     "token.revoked",
@@ -179,6 +180,25 @@ class User(Aggregate):
         neither revoked nor expired work again."""
         if not self.active:
             self._reactivated(meta)
+
+    def change(
+        self, role: str, opd: str | None, kelurahan: list[str], meta: dict[str, Any]
+    ) -> bool:
+        """A new role, OPD or kelurahan (checked as an account added with them; an agency
+        account stays one and keeps its agency code); False when nothing differs."""
+        if "agency" in (role, self.role) and (role, opd) != (self.role, self.opd):
+            raise DomainError("role", "user.agency_fixed")
+        check_account(role, opd, kelurahan)
+        if (role, opd, list(kelurahan)) == (self.role, self.opd, self.kelurahan):
+            return False
+        self._changed(role, opd, list(kelurahan), meta)
+        return True
+
+    @event("UserChanged")
+    def _changed(
+        self, role: str, opd: str | None, kelurahan: list[str], meta: dict[str, Any]
+    ) -> None:
+        self.role, self.opd, self.kelurahan = role, opd, list(kelurahan)
 
     @event("UserReactivated")
     def _reactivated(self, meta: dict[str, Any]) -> None:

@@ -452,3 +452,50 @@ def test_a_guessable_password_is_refused_when_reset_too(app, system, capsys, mon
     assert accounts_cli.users_password(system, args) == 2
     assert "easy to guess" in capsys.readouterr().err
     assert not app.get_user("rina.dewi").has_password
+
+
+def test_a_case_worker_moved_to_other_kelurahan_and_promoted_keeps_one_account(
+    app, system, capsys
+):
+    # there was no way to change a role or an area: a transferred case worker needed a new
+    # account under another name, losing their history and tokens
+    app.add_user("rina", "caseworker", None, ["Legok"], meta())
+    token = app.issue_token("rina", meta())
+    args = argparse.Namespace(name="Rina", role=None, opd=None, kelurahan=["Solok Sipin"])
+    assert accounts_cli.users_change(system, args) == 0
+    assert "kelurahan=Solok Sipin" in capsys.readouterr().out
+    assert app.get_user("rina").kelurahan == ["Solok Sipin"]
+    args = argparse.Namespace(name="rina", role="supervisor", opd=None, kelurahan=None)
+    assert accounts_cli.users_change(system, args) == 0
+    promoted = app.get_user("rina")
+    assert (promoted.role, promoted.kelurahan) == ("supervisor", [])  # the whole city now
+    assert app.actor_for_token(token).role == "supervisor"  # its token stays, as supervisor
+    # the same again changes nothing and stores nothing
+    before = app.recorder.max_notification_id()
+    assert accounts_cli.users_change(system, args) == 0
+    assert "nothing changed" in capsys.readouterr().err
+    assert app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize(
+    ("start", "change", "words"),
+    [
+        (("supervisor", None, []), {"role": "caseworker"}, "needs at least one --kelurahan"),
+        (("caseworker", None, ["Legok"]), {"kelurahan": ["Atlantis"]}, "unknown kelurahan"),
+        (("program_manager", "DINSOS", []), {"opd": "dinas sosial!"}, "an OPD code is"),
+        (("agency", "BPJSKES", []), {"role": "supervisor"}, "stays its agency's"),
+        (("supervisor", None, []), {"role": "boss"}, "unknown role"),
+    ],
+)
+def test_a_change_that_would_not_hold_is_named_and_stores_nothing(
+    app, system, capsys, start, change, words
+):
+    app.add_user("sari", *start, meta())
+    before = app.recorder.max_notification_id()
+    args = argparse.Namespace(
+        name="sari", **{"role": None, "opd": None, "kelurahan": None, **change}
+    )
+    assert accounts_cli.users_change(system, args) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.splitlines()) == 1
+    assert app.recorder.max_notification_id() == before
