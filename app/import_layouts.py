@@ -331,15 +331,34 @@ def rt_rw(address: str, rt: str, rw: str) -> tuple[str, str]:
 # --- checking rows with the command schemas -------------------------------------------------
 
 
+# The columns holding a NIK or KK number. A spreadsheet's text marker before one (`'1571...`,
+# typed or exported so that Excel keeps all 16 digits) is not part of the number; a number
+# Excel wrote in scientific notation (1.57101E+15) has lost its last digits and is refused
+# (`import.scientific`): they cannot be read back.
+IDENTITY_COLUMNS = frozenset({"nomor_kk", "nomor_nik", "nik", "no_kk", "nomor_kartu_keluarga"})
+_TEXT_MARKS = "'\u2018\u2019`"
+_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]*)?\s*[eE]\s*\+?\s*[0-9]+")
+
+
 class Row(dict):
     """One row of a table: its cells by column name ("" for a column it lacks), where it is,
-    and the rejections found in it."""
+    and the rejections found in it. A NIK or KK number is read without a spreadsheet's
+    leading text marker (IDENTITY_COLUMNS)."""
 
     __slots__ = ("number", "table")
 
     def __init__(self, table: Table, number: int, cells: list[str]) -> None:
         super().__init__(zip(table.header, cells, strict=False))
         self.table, self.number = table, number
+        for name in IDENTITY_COLUMNS.intersection(self):
+            if self[name].startswith(tuple(_TEXT_MARKS)):
+                self[name] = self[name].lstrip(_TEXT_MARKS).strip()
+
+    def scientific(self) -> str | None:
+        """The first NIK or KK column whose number is written in scientific notation."""
+        return next(
+            (n for n in self if n in IDENTITY_COLUMNS and _SCIENTIFIC.fullmatch(self[n])), None
+        )
 
     def __missing__(self, name: str) -> str:
         return ""
@@ -588,6 +607,9 @@ class Reading:
                 self.spool.see(table.name, number, key)
             if len(cells) < width:
                 self.out.append(Rejection(table.name, number, "", "import.columns"))
+                continue
+            if scientific := row.scientific():
+                row.reject(self.out, scientific, "import.scientific")
                 continue
             yield row
 

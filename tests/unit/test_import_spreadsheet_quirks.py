@@ -1,0 +1,70 @@
+"""Files as a data steward receives them after a spreadsheet has been through them: what a
+spreadsheet adds to a value without changing it is read (a NIK's leading text marker, a
+time of day after a date, a date kept as Excel's serial number, a header of two rows), and
+what it destroyed is refused with a reason that says what to do (a NIK in scientific
+notation) (app/import_files.py, app/import_layouts.py)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from app.importer import Importer, reason
+from app.seed_data import generate_households
+from app.source_samples import DTKS_HEADER, dtks_rows, write_csv
+from tests.support.apps import memory_casework
+
+PERIOD = "2026-Q1"
+FAMILIES = list(generate_households(4, 31))
+COL = {name: i for i, name in enumerate(DTKS_HEADER)}
+
+
+def report(path: Path) -> list[dict[str, str]]:
+    target = path.with_name(path.name + ".rejected.csv")
+    if not target.exists():
+        return []
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def stored_niks(app) -> set[str]:
+    found, after = set(), 0
+    while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
+        for n in batch:
+            if n.topic.endswith("HouseholdRegistered"):
+                household = app.get_household(n.originator_id)
+                found |= set(household.members)
+        after = batch[-1].id
+    return found
+
+
+def test_a_nik_and_kk_number_with_a_spreadsheets_leading_apostrophe_are_read(tmp_path):
+    rows = dtks_rows(FAMILIES[:2])
+    for row in rows:  # every NIK and KK number marked as text, as typed to keep 16 digits
+        row[COL["NOMOR_NIK"]] = "'" + row[COL["NOMOR_NIK"]]
+        row[COL["NOMOR_KK"]] = "\u2019" + row[COL["NOMOR_KK"]]
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    app = memory_casework()
+    summary = Importer(app, "dtks", PERIOD).run([dtks])
+    assert report(dtks) == []
+    assert summary.families["imported"] == 2 and summary.families_seen == 2
+    assert stored_niks(app) == {r[COL["NOMOR_NIK"]].lstrip("'") for r in rows}
+
+
+def test_a_nik_in_scientific_notation_is_refused_saying_its_digits_are_lost(tmp_path):
+    rows = dtks_rows(FAMILIES[:1])
+    member = rows[-1]
+    member[COL["NOMOR_NIK"]] = f"{int(member[COL['NOMOR_NIK']]):.5E}"  # 1.57101E+15
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    app = memory_casework()
+    Importer(app, "dtks", PERIOD).run([dtks])
+    [refused] = report(dtks)
+    assert (refused["baris"], refused["kolom"], refused["kode"]) == (
+        str(len(rows) + 1),
+        "nomor_nik",
+        "import.scientific",
+    )
+    assert "Text" in refused["alasan"] or "Teks" in refused["alasan"]
+    assert refused["alasan"] == reason("import.scientific")
+    # the other members of the family are imported; nothing is guessed for this one
+    assert len(stored_niks(app)) == len(rows) - 1
