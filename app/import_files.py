@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from typing import TextIO
 from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
 # Tried in order: UTF-8 (a byte-order mark is dropped), then Windows-1252, which the
@@ -225,6 +227,24 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+# The columns holding dates (tanggal_lahir, tanggal_kunjungan): a number in one of them is a
+# date Excel keeps as its serial number (the cell formatted as a number, not as a date).
+DATE_PREFIX = "tanggal"
+# The serial numbers of days Excel can show (1900-01-01 to 9999-12-31).
+SERIAL_DAYS = range(1, 2_958_466)
+
+
+def _serial_day(value: object, epoch: dt.datetime) -> str | None:
+    """The day an Excel serial number stands for (YYYY-MM-DD; a time of day is left out), or
+    None when the value is no such number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if int(value) not in SERIAL_DAYS:
+        return None
+    found = from_excel(value, epoch)
+    return found.date().isoformat() if isinstance(found, dt.datetime) else None
+
+
 def _open_workbook(path: Path):
     try:
         return load_workbook(path, read_only=True, data_only=True)
@@ -274,6 +294,8 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
         sheet.reset_dimensions()
         width = max(len(table.header), 1)
         rows = sheet.iter_rows(min_row=table.start + 1, max_col=width, values_only=True)
+        dates = [i for i, name in enumerate(table.header) if name.startswith(DATE_PREFIX)]
+        epoch = workbook.epoch
         empty = 0
         for number, values in enumerate(rows, start=table.start + 1):
             if not any(v is not None and v != "" for v in values):
@@ -284,6 +306,9 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
                 continue
             empty = 0
             cells = [_cell(v) for v in values]
+            for i in dates:
+                if i < len(values) and (serial := _serial_day(values[i], epoch)) is not None:
+                    cells[i] = serial
             if max(map(len, cells)) > MAX_CELL or sum(map(len, cells)) > MAX_ROW:
                 yield number, TOO_LARGE
             elif any(cells):

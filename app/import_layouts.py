@@ -99,6 +99,11 @@ VERVAL_OUTCOMES = {
 _YES = {"ya", "y", "1", "true", "benar"}
 _NO = {"tidak", "t", "0", "false", "", "-"}
 _DAY_FIRST = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
+# A time of day after a date ("1985-03-12 00:00:00", "1985-03-12T00:00"), as a spreadsheet or
+# a database exports a date cell: the day is read without it.
+_TIME_OF_DAY = re.compile(
+    r"(?:T|\s+)[0-9]{1,2}[:.][0-9]{2}(?:[:.][0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?\s*$"
+)
 _YEAR_FIRST = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
 _RT_RW = re.compile(r"\bRT\.?\s*0*([0-9]{1,3})\s*/?\s*RW\.?\s*0*([0-9]{1,3})\b", re.IGNORECASE)
 _REGION_CODE = re.compile(r"[0-9]{2}\.?[0-9]{2}\.?[0-9]{2}\.?[0-9]{4}")
@@ -258,10 +263,11 @@ def sex(value: str) -> str:
 
 
 def day(value: str) -> str:
-    """A date as the schema takes it (YYYY-MM-DD), from DD-MM-YYYY, DD/MM/YYYY or YYYY/MM/DD;
-    anything else as given (the schema refuses it: `birth_date.format`, or for a day of the
-    right format that does not exist, such as 1985-02-30, `birth_date.impossible`)."""
-    text = value.strip()[:10] if len(value.strip()) > 10 and "T" in value else value.strip()
+    """A date as the schema takes it (YYYY-MM-DD), from DD-MM-YYYY, DD/MM/YYYY or YYYY/MM/DD,
+    with or without a time of day after it (left out: `_TIME_OF_DAY`); anything else as given
+    (the schema refuses it: `birth_date.format`, or for a day of the right format that does
+    not exist, such as 1985-02-30, `birth_date.impossible`)."""
+    text = _TIME_OF_DAY.sub("", value.strip())
     if match := _DAY_FIRST.fullmatch(text):
         d, m, y = match.groups()
         return f"{y}-{int(m):02d}-{int(d):02d}"

@@ -7,11 +7,14 @@ notation) (app/import_files.py, app/import_layouts.py)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
+
+from openpyxl import load_workbook
 
 from app.importer import Importer, reason
 from app.seed_data import generate_households
-from app.source_samples import DTKS_HEADER, dtks_rows, write_csv
+from app.source_samples import DTKS_HEADER, dtks_rows, write_csv, write_p3ke
 from tests.support.apps import memory_casework
 
 PERIOD = "2026-Q1"
@@ -68,3 +71,43 @@ def test_a_nik_in_scientific_notation_is_refused_saying_its_digits_are_lost(tmp_
     assert refused["alasan"] == reason("import.scientific")
     # the other members of the family are imported; nothing is guessed for this one
     assert len(stored_niks(app)) == len(rows) - 1
+
+
+def test_a_birth_date_with_a_time_of_day_is_read_as_that_day(tmp_path):
+    rows = dtks_rows(FAMILIES[:1])
+    for row in rows:  # 17-04-2001 -> 2001-04-17 00:00:00, as a database export writes it
+        d, m, y = row[COL["TANGGAL_LAHIR"]].split("-")
+        row[COL["TANGGAL_LAHIR"]] = f"{y}-{m}-{d} 00:00:00"
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    app = memory_casework()
+    summary = Importer(app, "dtks", PERIOD).run([dtks])
+    assert report(dtks) == [] and summary.families["imported"] == 1
+    # an ambiguous date is still refused: a two-digit year is not guessed
+    rows[0][COL["TANGGAL_LAHIR"]] = "12/03/85"
+    again = write_csv(tmp_path / "dtks2.csv", DTKS_HEADER, rows)
+    Importer(memory_casework(), "dtks", PERIOD).run([again])
+    assert ("2", "tanggal_lahir", "birth_date.format") in {
+        (r["baris"], r["kolom"], r["kode"]) for r in report(again)
+    }
+
+
+def test_a_birth_date_kept_as_excels_serial_number_is_read_as_its_day(tmp_path):
+    workbook_path = write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:2])
+    workbook = load_workbook(workbook_path)
+    for sheet in workbook.worksheets:  # the dates typed into cells formatted as numbers
+        header = [c.value for c in sheet[12]]
+        at = header.index("tanggal_lahir")
+        for row in sheet.iter_rows(min_row=13):
+            day = dt.date.fromisoformat(row[at].value)
+            row[at].value = (day - dt.date(1899, 12, 30)).days
+    workbook.save(workbook_path)
+    app = memory_casework()
+    summary = Importer(app, "p3ke", PERIOD).run([workbook_path])
+    assert report(workbook_path) == []
+    assert summary.families["imported"] == 2
+    heads = {f["register"]["head"]["nik"]: f["register"]["head"] for f in FAMILIES[:2]}
+    for household_id in (app.household_id_for_nik(nik) for nik in heads):
+        household = app.get_household(str(household_id))
+        for nik, person in household.members.items():
+            if nik in heads:
+                assert person["birth_date"] == heads[nik]["birth_date"]
