@@ -252,29 +252,45 @@ def _open_workbook(path: Path):
         raise UnreadableFile(Path(path).name, NOT_A_TABLE) from error
 
 
-def _header_rows(sheet) -> Iterator[list[str]]:
+def _header_rows(sheet) -> Iterator[tuple[int, list[str]]]:
     """The first rows of a sheet as column names, each without its trailing empty cells (the
-    sheet's declared dimension is ignored: it may claim every column of a million rows)."""
+    sheet's declared dimension is ignored: it may claim every column of a million rows), with
+    the number of the row the data follow. After each row but the first, that row joined with
+    the one above it (`_two_rows`): a header of two rows, such as WILAYAH merged over RT and
+    RW, the other names merged down both rows."""
     sheet.reset_dimensions()
     rows = sheet.iter_rows(
         max_row=HEADER_SEARCH_ROWS, max_col=HEADER_SEARCH_COLUMNS, values_only=True
     )
-    for values in rows:
+    above: list[str] = []
+    for number, values in enumerate(rows, start=1):
         names = [column(_cell(v)) for v in values]
         while names and not names[-1]:
             names.pop()
-        yield names
+        yield number, names
+        if above and names:
+            yield number, _two_rows(above, names)
+        above = names
+
+
+def _two_rows(above: list[str], below: list[str]) -> list[str]:
+    """A header of two rows as one: each column's name from the lower row, else the upper's
+    (a name merged down both rows is in the upper one only)."""
+    width = max(len(above), len(below))
+    above, below = above + [""] * (width - len(above)), below + [""] * (width - len(below))
+    return [low or high for high, low in zip(above, below, strict=True)]
 
 
 def read_xlsx(path: Path, wanted: Iterable[set[str]]) -> list[Table]:
-    """Each sheet whose header (within its first rows) holds one of the `wanted` column sets
-    (openpyxl's read-only mode: the sheets are streamed, never loaded whole)."""
+    """Each sheet whose header (within its first rows, of one row or two) holds one of the
+    `wanted` column sets (openpyxl's read-only mode: the sheets are streamed, never loaded
+    whole)."""
     wanted = list(wanted)
     workbook = _open_workbook(path)
     tables = []
     try:
         for sheet in workbook.worksheets:
-            for number, names in enumerate(_header_rows(sheet), start=1):
+            for number, names in _header_rows(sheet):
                 if any(columns <= set(names) for columns in wanted):
                     tables.append(Table(Path(path), sheet.title, "xlsx", names, number))
                     break
@@ -343,7 +359,7 @@ def header_rows(path: Path) -> list[list[str]]:
         except UnreadableFile:
             return []
         try:
-            return [names for sheet in workbook.worksheets for names in _header_rows(sheet)]
+            return [names for sheet in workbook.worksheets for _, names in _header_rows(sheet)]
         except WORKBOOK_ERRORS:
             return []
         finally:

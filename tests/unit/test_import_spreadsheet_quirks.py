@@ -10,8 +10,10 @@ import csv
 import datetime as dt
 from pathlib import Path
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
+from app.import_files import read_tables
+from app.import_layouts import DTKS_COLUMNS
 from app.importer import Importer, reason
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, dtks_rows, write_csv, write_p3ke
@@ -111,3 +113,26 @@ def test_a_birth_date_kept_as_excels_serial_number_is_read_as_its_day(tmp_path):
         for nik, person in household.members.items():
             if nik in heads:
                 assert person["birth_date"] == heads[nik]["birth_date"]
+
+
+def test_a_header_of_two_rows_with_merged_cells_is_read(tmp_path):
+    rows = dtks_rows(FAMILIES[:2])
+    workbook = Workbook()
+    workbook.active.append(["Rekap per kecamatan"])  # the data on the second sheet
+    sheet = workbook.create_sheet("Data")
+    top = ["WILAYAH" if h == "RT" else None if h == "RW" else h for h in DTKS_HEADER]
+    sheet.append(top)
+    sheet.append([h if h in ("RT", "RW") else None for h in DTKS_HEADER])
+    rt = COL["RT"] + 1
+    sheet.merge_cells(start_row=1, start_column=rt, end_row=1, end_column=rt + 1)
+    for column in range(1, len(DTKS_HEADER) + 1):
+        if column not in (rt, rt + 1):
+            sheet.merge_cells(start_row=1, start_column=column, end_row=2, end_column=column)
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "dtks.xlsx"
+    workbook.save(path)
+    [table] = read_tables(path, [DTKS_COLUMNS])
+    assert table.sheet == "Data" and table.start == 2
+    summary = Importer(memory_casework(), "dtks", PERIOD).run([path])
+    assert report(path) == [] and summary.families["imported"] == 2
