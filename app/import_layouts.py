@@ -27,7 +27,14 @@ from typing import Any, NamedTuple
 from marshmallow import Schema
 
 from app.import_ahead import CheckAhead, ChildSide, loaded
-from app.import_files import SHEET_LEFT, Table, UnreadableFile, column, read_tables
+from app.import_files import (
+    SHEET_LEFT,
+    Table,
+    UnreadableFile,
+    column,
+    header_rows,
+    read_tables,
+)
 from app.import_spool import MemorySpool, Spool, Spooled, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
@@ -1148,6 +1155,13 @@ class _Discarding(MemorySpool):
         pass
 
 
+def closest_missing(paths: list[Path], columns: set[str]) -> list[str]:
+    """The columns missing from the files' header row (of the first rows of each sheet) that
+    lacks the fewest of them: what to add, rather than every column of the layout."""
+    candidates = [set(names) for path in paths for names in header_rows(path)] or [set()]
+    return min((sorted(columns - found) for found in candidates), key=len)
+
+
 def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
     """Read and check the files of one source (the first pass): the families and the rows
     refused kept in the scratch file beside the first file (in memory for small files:
@@ -1159,8 +1173,8 @@ def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
         tables = [table for path in paths for table in read_tables(path, wanted)]
     except UnreadableFile as error:
         raise Unreadable(error.file, sorted(wanted[0]), error.reason) from error
-    if not tables:
-        raise LayoutError(Path(paths[0]).name, sorted(wanted[0]))
+    if not tables:  # a workbook without the layout's header: the columns its closest lacks
+        raise LayoutError(Path(paths[0]).name, closest_missing(paths, wanted[0]))
     spool = open_spool([Path(p) for p in paths])
     ahead = None
     try:

@@ -726,8 +726,9 @@ ERRORS: dict[str, LazyString] = {
         " first row was imported."
     ),
     "import.no_head": _l(
-        "The family has no head of family in the file, so it cannot be registered. Add the"
-        " head's row."
+        "The family has no head of family among the rows accepted: the head's row is missing"
+        " from the file, or was refused (its reason is on its own row of this report). Correct"
+        " or add the head's row and import the file again."
     ),
     "import.second_head": _l(
         "The family already has a head of family. Check the relationship on this row."

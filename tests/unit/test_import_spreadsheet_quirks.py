@@ -10,10 +10,11 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from app.import_files import read_tables
-from app.import_layouts import DTKS_COLUMNS
+from app.import_layouts import DTKS_COLUMNS, LayoutError
 from app.importer import Importer, reason
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, dtks_rows, write_csv, write_p3ke
@@ -136,3 +137,30 @@ def test_a_header_of_two_rows_with_merged_cells_is_read(tmp_path):
     assert table.sheet == "Data" and table.start == 2
     summary = Importer(memory_casework(), "dtks", PERIOD).run([path])
     assert report(path) == [] and summary.families["imported"] == 2
+
+
+def test_a_workbook_without_the_header_names_only_the_columns_it_lacks(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([h for h in DTKS_HEADER if h != "RW"])  # the RW column left out
+    for row in dtks_rows(FAMILIES[:1]):
+        sheet.append(row[: COL["RW"]] + row[COL["RW"] + 1 :])
+    path = tmp_path / "dtks.xlsx"
+    workbook.save(path)
+    with pytest.raises(LayoutError) as refused:
+        Importer(memory_casework(), "dtks", PERIOD).run([path])
+    assert refused.value.missing == ["rw"]  # not every column of the layout
+
+
+def test_members_of_a_family_whose_heads_row_was_refused_are_told_so(tmp_path):
+    rows = dtks_rows(FAMILIES[:1])
+    head = rows[0]
+    head[COL["NOMOR_NIK"]] = head[COL["NOMOR_NIK"]][:15]  # one digit short
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    Importer(memory_casework(), "dtks", PERIOD).run([dtks])
+    found = {r["baris"]: r for r in report(dtks)}
+    assert found["2"]["kode"] == "nik.format"
+    others = [found[str(n)] for n in range(3, len(rows) + 2)]
+    assert {r["kode"] for r in others} == {"import.no_head"}
+    # the reason points at the refused head's row, not only at a head missing from the file
+    assert all("ditolak" in r["alasan"] for r in others)
