@@ -227,6 +227,25 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+# The columns holding a NIK or KK number (16 digits). Excel keeps 15 significant digits of a
+# number: a 16-digit number in a cell ending in 0 may have lost its last digit (typed as
+# 1571011704010056, kept as 1571011704010050), so it is given as Excel's own notation of
+# it (1.57101170401005E+15), which the layouts refuse (`import.scientific`); one ending in
+# another digit was not cut, and is read.
+IDENTITY_COLUMNS = frozenset({"nomor_kk", "nomor_nik", "nik", "no_kk", "nomor_kartu_keluarga"})
+
+
+def _number_cell(value: object) -> str | None:
+    """A 16-digit number of a cell whose last digit Excel may have dropped, in scientific
+    notation; None for any other value."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return None
+    number = int(value)
+    if 10**15 <= number < 10**16 and number % 10 == 0:
+        return f"{number:.14E}"
+    return None
+
+
 # The columns holding dates (tanggal_lahir, tanggal_kunjungan): a number in one of them is a
 # date Excel keeps as its serial number (the cell formatted as a number, not as a date).
 DATE_PREFIX = "tanggal"
@@ -311,6 +330,7 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
         width = max(len(table.header), 1)
         rows = sheet.iter_rows(min_row=table.start + 1, max_col=width, values_only=True)
         dates = [i for i, name in enumerate(table.header) if name.startswith(DATE_PREFIX)]
+        numbers = [i for i, name in enumerate(table.header) if name in IDENTITY_COLUMNS]
         epoch = workbook.epoch
         empty = 0
         for number, values in enumerate(rows, start=table.start + 1):
@@ -325,6 +345,9 @@ def _xlsx_rows(table: Table) -> Iterator[tuple[int, list[str] | str]]:
             for i in dates:
                 if i < len(values) and (serial := _serial_day(values[i], epoch)) is not None:
                     cells[i] = serial
+            for i in numbers:
+                if i < len(values) and (cut := _number_cell(values[i])) is not None:
+                    cells[i] = cut
             if max(map(len, cells)) > MAX_CELL or sum(map(len, cells)) > MAX_ROW:
                 yield number, TOO_LARGE
             elif any(cells):

@@ -28,6 +28,7 @@ from marshmallow import Schema
 
 from app.import_ahead import CheckAhead, ChildSide, loaded
 from app.import_files import (
+    IDENTITY_COLUMNS,
     SHEET_LEFT,
     Table,
     UnreadableFile,
@@ -344,11 +345,11 @@ def rt_rw(address: str, rt: str, rw: str) -> tuple[str, str]:
 # --- checking rows with the command schemas -------------------------------------------------
 
 
-# The columns holding a NIK or KK number. A spreadsheet's text marker before one (`'1571...`,
-# typed or exported so that Excel keeps all 16 digits) is not part of the number; a number
-# Excel wrote in scientific notation (1.57101E+15) has lost its last digits and is refused
+# In the columns of a NIK or KK number (IDENTITY_COLUMNS): a spreadsheet's text marker before
+# one (`'1571...`, typed or exported so that Excel keeps all 16 digits) is not part of the
+# number; a number Excel wrote in scientific notation (1.57101E+15), or kept in a workbook's
+# cell as a number (app/import_files.py), has lost its last digits and is refused
 # (`import.scientific`): they cannot be read back.
-IDENTITY_COLUMNS = frozenset({"nomor_kk", "nomor_nik", "nik", "no_kk", "nomor_kartu_keluarga"})
 _TEXT_MARKS = "'\u2018\u2019`"
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]*)?\s*[eE]\s*\+?\s*[0-9]+")
 

@@ -761,9 +761,9 @@ ERRORS: dict[str, LazyString] = {
         " register, or, without a KK number, of any household. Check the NIK and the KK number."
     ),
     "import.scientific": _l(
-        "This number is written in scientific notation (such as 1.57101E+15): the spreadsheet"
-        " stored it as a number and dropped its last digits, which cannot be read back. Format"
-        " the column as Text in the source file, enter the 16 digits again and export it anew."
+        "The spreadsheet stored this NIK or KK number as a number (shown as 1.57101E+15), which"
+        " keeps only 15 digits: its last digits are lost and cannot be read back. Format the"
+        " column as Text in the source file, enter the 16 digits again and export it anew."
     ),
     "import.flag": _l("Enter Ya or Tidak (or 1 or 0)."),
     "import.province_other": _l(

@@ -164,3 +164,26 @@ def test_members_of_a_family_whose_heads_row_was_refused_are_told_so(tmp_path):
     assert {r["kode"] for r in others} == {"import.no_head"}
     # the reason points at the refused head's row, not only at a head missing from the file
     assert all("ditolak" in r["alasan"] for r in others)
+
+
+def test_a_nik_kept_in_a_workbook_as_a_number_whose_last_digit_excel_may_have_cut(tmp_path):
+    rows = dtks_rows(FAMILIES[:2])
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(DTKS_HEADER)
+    cut, whole = rows[1], rows[-1]
+    # as Excel keeps 1571011704010056 typed into a number cell: 15 digits, then a 0
+    cut[COL["NOMOR_NIK"]] = int(cut[COL["NOMOR_NIK"]][:15] + "0")
+    assert not whole[COL["NOMOR_NIK"]].endswith("0")
+    whole[COL["NOMOR_NIK"]] = int(whole[COL["NOMOR_NIK"]])  # a number, but all 16 digits kept
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "dtks.xlsx"
+    workbook.save(path)
+    app = memory_casework()
+    Importer(app, "dtks", PERIOD).run([path])
+    found = {(r["baris"], r["kolom"], r["kode"]) for r in report(path)}
+    assert found == {("3", "nomor_nik", "import.scientific")}
+    niks = stored_niks(app)
+    assert str(cut[COL["NOMOR_NIK"]]) not in niks  # no NIK guessed from a cut number
+    assert str(whole[COL["NOMOR_NIK"]]) in niks
