@@ -137,13 +137,16 @@ ERRORS: dict[str, LazyString] = {
     "rt.format": _l("RT is 1 to 3 digits, for example 007."),
     "rw.format": _l("RW is 1 to 3 digits, for example 002."),
     "household_id.format": _l("The household id must be a UUID, as returned at registration."),
-    "expected_version.invalid": _l("expected_version must be a whole number, 0 or more."),
+    "expected_version.invalid": _l(
+        "The expected version must be a whole number, 0 or more (the version last seen)."
+    ),
     "reason.too_long": _l("A reason has at most 500 characters."),
     "occurred_at.format": _l(
-        "Give occurred_at in RFC 3339 with a time zone, for example 2025-04-21T09:00:00+07:00."
+        "Give the time it happened in RFC 3339 with a time zone, for example"
+        " 2025-04-21T09:00:00+07:00."
     ),
-    "occurred_at.future": _l("occurred_at cannot be in the future."),
-    "occurred_at.too_old": _l("occurred_at cannot be before 1900. Check the year."),
+    "occurred_at.future": _l("The time it happened cannot be in the future."),
+    "occurred_at.too_old": _l("The time it happened cannot be before 1900. Check the year."),
     "text.character": _l(
         "The text holds a control or text-direction character. Retype it without copying "
         "from another program."
@@ -955,6 +958,7 @@ TEXT: dict[str, LazyString] = {
     "field.expected_version": _l("Expected version"),
     "field.reason": _l("Reason"),
     "field.occurred_at": _l("When it happened"),
+    "field.moved_on": _l("Moved on"),
     "hint.household_id": _l("Filled in from the household page, or copy it from its address."),
     "hint.nik": _l("16 digits, as on the KTP"),
     "hint.objector_nik": _l("16 digits, as on the KTP"),

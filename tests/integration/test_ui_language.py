@@ -1,0 +1,79 @@
+"""The web UI speaks one language per page: Bahasa Indonesia by default, English after the
+EN switch. Words found in the wrong language (or a field named by its code) by a language
+audit of the pages, checked in both languages."""
+
+from __future__ import annotations
+
+import re
+
+from domain.application import SYSTEM, make_meta
+
+HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
+HOUSEHOLD = {
+    "kk_number": "1571010101200003",
+    "kecamatan": "Telanaipura",
+    "kelurahan": "Simpang IV Sipin",
+    "address": "Jl. Kapten Pattimura No. 5",
+    "rt": "007",
+    "rw": "002",
+    "head": HEAD,
+}
+
+
+def visible(page: str) -> str:
+    """The page's text as a reader sees it: no tags, scripts or attribute values."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def client_in(web, lang: str):
+    client = web.test_client()
+    client.get(f"/?lang={lang}")  # the switch is kept for the session
+    return client
+
+
+def test_the_move_form_names_its_date_in_the_page_language(web):
+    """The hint under 'when it happened' on the move form said 'dihitung sejak Moved on'."""
+    household_id = web.extensions["casework"].casework.register_household(
+        HOUSEHOLD, make_meta(SYSTEM, "api")
+    ).stream_id
+    url = f"/perintah/RelocateHousehold?household_id={household_id}"
+
+    page = visible(client_in(web, "id").get(url).text)
+    assert "dihitung sejak Tanggal pindah" in page
+    assert "Moved on" not in page
+
+    page = visible(client_in(web, "en").get(url).text)
+    assert "it counts from Moved on" in page
+
+
+def test_a_bad_version_or_moment_on_a_form_is_told_without_field_codes(web):
+    """A wrong 'expected version' on a command form said 'expected_version harus ...' (and
+    in English 'Give occurred_at in RFC 3339'): the field's code, not its name."""
+    household_id = web.extensions["casework"].casework.register_household(
+        HOUSEHOLD, make_meta(SYSTEM, "api")
+    ).stream_id
+    for lang, wanted in (
+        ("id", "Versi data yang diharapkan harus bilangan bulat 0 atau lebih"),
+        ("en", "The expected version must be a whole number, 0 or more"),
+    ):
+        client = client_in(web, lang)
+        form = client.get(f"/perintah/AddCaseNote?household_id={household_id}").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        answer = client.post(
+            "/perintah/AddCaseNote",
+            data={
+                "csrf_token": token,
+                "household_id": household_id,
+                "text": "Kunjungan rumah.",
+                "expected_version": "12ab",
+                "occurred_at": "kemarin",
+            },
+        )
+        assert answer.status_code == 422
+        page = visible(answer.text)
+        assert wanted in page
+        assert "expected_version" not in page and "occurred_at" not in page
+    assert "Give the time it happened in RFC 3339" in page  # the English page
+    household = web.extensions["casework"].casework.get_household(household_id)
+    assert household.version == 1  # nothing stored
