@@ -170,7 +170,7 @@ def test_adding_a_member_from_the_household_page(page: Page, live_server: LiveSe
 def test_status_page_shows_each_component_with_its_lag(page: Page, live_server: LiveServer):
     page.goto(live_server.url + "/status")
     table = page.locator("#status-table table")
-    expect(table).to_contain_text("Penyimpanan event")
+    expect(table).to_contain_text("Penyimpanan peristiwa")
     expect(table).to_contain_text("Relay ke Kafka")
     expect(table).to_contain_text("Tampilan: register rumah tangga")
     expect(table).to_contain_text("DLQ")

@@ -32,11 +32,14 @@ def client_in(web, lang: str):
     return client
 
 
+def new_household(web) -> str:
+    casework = web.extensions["casework"].casework
+    return casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+
+
 def test_the_move_form_names_its_date_in_the_page_language(web):
     """The hint under 'when it happened' on the move form said 'dihitung sejak Moved on'."""
-    household_id = web.extensions["casework"].casework.register_household(
-        HOUSEHOLD, make_meta(SYSTEM, "api")
-    ).stream_id
+    household_id = new_household(web)
     url = f"/perintah/RelocateHousehold?household_id={household_id}"
 
     page = visible(client_in(web, "id").get(url).text)
@@ -50,9 +53,7 @@ def test_the_move_form_names_its_date_in_the_page_language(web):
 def test_a_bad_version_or_moment_on_a_form_is_told_without_field_codes(web):
     """A wrong 'expected version' on a command form said 'expected_version harus ...' (and
     in English 'Give occurred_at in RFC 3339'): the field's code, not its name."""
-    household_id = web.extensions["casework"].casework.register_household(
-        HOUSEHOLD, make_meta(SYSTEM, "api")
-    ).stream_id
+    household_id = new_household(web)
     for lang, wanted in (
         ("id", "Versi data yang diharapkan harus bilangan bulat 0 atau lebih"),
         ("en", "The expected version must be a whole number, 0 or more"),
@@ -77,3 +78,16 @@ def test_a_bad_version_or_moment_on_a_form_is_told_without_field_codes(web):
     assert "Give the time it happened in RFC 3339" in page  # the English page
     household = web.extensions["casework"].casework.get_household(household_id)
     assert household.version == 1  # nothing stored
+
+
+def test_the_status_page_says_peristiwa_as_the_other_pages_do(web):
+    """The status page said 'event' in Indonesian (Jeda (event), 3 event tersimpan) where
+    the audit pages and the household's history say 'peristiwa'."""
+    new_household(web)
+    page = visible(client_in(web, "id").get("/status").text)
+    assert "Penyimpanan peristiwa" in page and "Jeda (peristiwa)" in page
+    assert re.search(r"\d peristiwa tersimpan", page)
+    assert not re.search(r"\bevent\b", page)
+
+    page = visible(client_in(web, "en").get("/status").text)
+    assert "Event store" in page and re.search(r"\d events stored", page)
