@@ -91,3 +91,18 @@ def test_the_status_page_says_peristiwa_as_the_other_pages_do(web):
 
     page = visible(client_in(web, "en").get("/status").text)
     assert "Event store" in page and re.search(r"\d events stored", page)
+
+
+def test_the_import_form_writes_the_period_format_as_indonesian_does(web):
+    """The import form said 'Periode data (YYYY-Qn)' where the command forms say TTTT-Qn
+    (tahun), and its error did not say what n is."""
+    client = client_in(web, "id")
+    page = client.get("/impor").text
+    assert "Periode data (TTTT-Qn)" in visible(page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = client.post("/impor", data={"csrf_token": token, "jenis": "dtks", "periode": "2026"})
+    assert answer.status_code == 422
+    assert "Isi periode sebagai TTTT-Qn (triwulan 1 sampai 4)" in visible(answer.text)
+    assert "YYYY" not in visible(answer.text)
+
+    assert "Period of the data (YYYY-Qn)" in visible(client_in(web, "en").get("/impor").text)
