@@ -4,6 +4,7 @@ audit of the pages, checked in both languages."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from domain.application import SYSTEM, make_meta
@@ -23,7 +24,7 @@ HOUSEHOLD = {
 def visible(page: str) -> str:
     """The page's text as a reader sees it: no tags, scripts or attribute values."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def client_in(web, lang: str):
@@ -106,3 +107,31 @@ def test_the_import_form_writes_the_period_format_as_indonesian_does(web):
     assert "YYYY" not in visible(answer.text)
 
     assert "Period of the data (YYYY-Qn)" in visible(client_in(web, "en").get("/impor").text)
+
+
+def test_the_subject_access_report_names_event_fields_in_the_page_language(web):
+    """The report's processing trail listed 'Head identity: —' among the Indonesian labels of
+    a registration; a review's data read 'Cause: nib', 'Trigger: ...'."""
+    new_household(web)
+    page = visible(client_in(web, "id").get(f"/privasi/akses-subjek?nik={HEAD['nik']}").text)
+    assert "KTP dan kedatangan kepala keluarga: —" in page
+    assert "Head identity" not in page
+
+    page = visible(client_in(web, "en").get(f"/privasi/akses-subjek?nik={HEAD['nik']}").text)
+    assert "The head's KTP and arrival: —" in page
+
+    from app.subject_access.render import data_text
+
+    review = {
+        "cause": "nib",
+        "trigger": "b1a41e4f-2353-5f20-8922-951c3f32cd9d",
+        "deceased": False,
+        "ktp_issued_on": "2011-07-13",
+        "residence_since": None,
+    }
+    with web.test_request_context("/?lang=id"):
+        web.preprocess_request()
+        text = data_text(review)
+    assert text.startswith("Sebab: NIB didaftarkan; Peristiwa pemicunya: b1a41e4f"), text
+    assert "Meninggal: tidak" in text and "Tanggal terbit KTP: 13 Juli 2011" in text
+    assert "Tinggal di sini sejak: —" in text
