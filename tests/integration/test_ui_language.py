@@ -135,3 +135,26 @@ def test_the_subject_access_report_names_event_fields_in_the_page_language(web):
     assert text.startswith("Sebab: NIB didaftarkan; Peristiwa pemicunya: b1a41e4f"), text
     assert "Meninggal: tidak" in text and "Tanggal terbit KTP: 13 Juli 2011" in text
     assert "Tinggal di sini sejak: —" in text
+
+
+def test_every_field_of_a_households_events_has_a_label_of_its_own(web):
+    """The report's trail falls back to the field's code made readable ('Previous kk
+    number') for a field with no label: every field a household's events carry has one."""
+    from app.messages import TEXT
+    from consumers.event_schemas import schemas
+
+    fields = {
+        name
+        for (stream, _kind), schema in schemas().items()
+        if stream == "Household"
+        for name in schema.fields
+    }
+    assert "previous_kk_number" in fields
+    assert sorted(name for name in fields if f"field.{name}" not in TEXT) == []
+
+    from app.subject_access.render import data_text
+
+    with web.test_request_context("/?lang=id"):
+        web.preprocess_request()
+        text = data_text({"previous_kk_number": "1571010101200003", "replaces_desil": 4})
+    assert text == "Nomor KK sebelumnya: 1571010101200003; Menggantikan desil: 4"
