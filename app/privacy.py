@@ -406,27 +406,32 @@ def breach_page():
         "sampai": request.args.get("sampai", ""),
         "akun": request.args.get("akun", ""),
     }
-    report, error = None, None
+    report, errors = None, []
     if any(values.values()):
-        try:
-            actors = _actor_ids([values["akun"]])
-            if not actors:
-                raise BadWindow("akun", "field.required")
-            # The form's datetime-local fields are in WIB.
-            start = _local(values["dari"], "dari")
-            end = _local(values["sampai"], "sampai")
-            report = breach_report(services().store, start, end, actors)
-        except BadWindow as bad:
-            # breach_report names the API's field ("to": the window ends before it starts)
-            error = {"to": "sampai"}.get(bad.field, bad.field)
+        # every field the form got wrong at once, in the form's order
+        window: dict[str, dt.datetime] = {}
+        for field in ("dari", "sampai"):
+            try:  # the form's datetime-local fields are in WIB
+                window[field] = _local(values[field], field)
+            except BadWindow:
+                errors.append(field)
+        actors = _actor_ids([values["akun"]])
+        if not actors:
+            errors.append("akun")
+        if not errors:
+            try:
+                report = breach_report(services().store, window["dari"], window["sampai"], actors)
+            except BadWindow as bad:
+                # breach_report names the API's field ("to": the window ends before it starts)
+                errors.append({"to": "sampai"}.get(bad.field, bad.field))
     return render_template(
         "privacy/breach.html",
         values=values,
         report=report,
-        error=error,
-        error_label=str(WINDOW_FIELDS.get(error or "", "")),
+        errors=errors,
+        error_label="», «".join(str(WINDOW_FIELDS.get(field, field)) for field in errors),
         active="privacy",
-    ), 422 if error else 200
+    ), 422 if errors else 200
 
 
 WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}

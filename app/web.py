@@ -1952,6 +1952,9 @@ def decide(approval_id: str, decision: str):
     else:
         flash(text(f"approval.{decision}.done"), "success")
         return _redirect(url_for(".approvals_page"))
+    if codes and set(codes) <= set(DECISION_FIELDS) and not _still_pending(approval_id):
+        # its card is gone from the queue: the form's errors would be said nowhere
+        codes = {"approval_id": ["approval.decided"]}
     if codes and set(codes) <= set(DECISION_FIELDS):
         # what the form got wrong: said at its fields, with what was chosen and written kept
         failed = {
@@ -1964,6 +1967,14 @@ def decide(approval_id: str, decision: str):
     # about the approval itself (decided already, one's own, not a supervisor): on the page
     flash(" ".join(m for ms in translate(codes).values() for m in ms), "error")
     return _redirect(url_for(".approvals_page"))
+
+
+def _still_pending(approval_id: str) -> bool:
+    """Whether the request still waits for a decision (its card is in the queue)."""
+    try:
+        return services().casework.get_pending_change(approval_id).status == "pending"
+    except NotFound:
+        return False
 
 
 # --- a program: its targeting errors and what a draft of its rules would change ---------------

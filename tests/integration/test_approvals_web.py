@@ -217,6 +217,24 @@ def test_the_household_page_shows_its_requests_and_their_outcomes(web):
     )
 
 
+def test_a_refusal_of_a_request_decided_meanwhile_says_it_was_decided(web):
+    # a second supervisor's card, sent without its note after the first had approved: the
+    # form's error was shown at a card no longer on the page, so nothing was said (htmx: 422
+    # with nothing to read)
+    world = web.config["WORLD"]
+    checker = web.test_client(user="sup2")
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "approvals"}):
+        answer = checker.post(
+            f"/persetujuan/{world['approved']}/tolak",
+            data={"reason_code": "duplicate", "note": "  "},
+            headers={"X-CSRF-Token": csrf(checker), **headers},
+        )
+        assert answer.status_code in (200, 303), headers
+        assert "persetujuan" in (answer.headers.get("HX-Redirect") or answer.location)
+        page = checker.get("/persetujuan?lang=id").get_data(as_text=True)
+        assert "sudah diputus" in page, headers
+
+
 def test_a_refusal_without_its_note_says_so_at_the_note_and_keeps_the_reason(web):
     world = web.config["WORLD"]
     checker = web.test_client(user="sup2")

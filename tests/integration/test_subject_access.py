@@ -324,6 +324,8 @@ def test_the_privacy_pages_speak_the_asked_language(web, setup, lang):  # noqa: 
         ("dari=2026-01-02T00:00&sampai=2026-01-01T00:00&akun=agency", "sampai"),  # reversed
         ("dari=kemarin&sampai=2026-01-01T00:00&akun=agency", "dari"),
         ("dari=2026-01-01T00:00&sampai=2026-01-02T00:00", "akun"),
+        # a bad date with no account named: both named (it said only «Nama akun»)
+        ("dari=kemarin&sampai=2026-01-01T00:00", "dari akun"),
     ],
 )
 def test_the_breach_page_names_the_field_at_fault_and_answers_422(web, setup, query, field):  # noqa: F811
@@ -332,5 +334,8 @@ def test_the_breach_page_names_the_field_at_fault_and_answers_422(web, setup, qu
     answer = web.test_client().get(f"/privasi/pelanggaran?{query}")
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
-    assert re.search(rf'<input id="{field}"[^>]*aria-invalid="true"', page), page
+    for each in field.split():
+        assert re.search(rf'<input id="{each}"[^>]*aria-invalid="true"', page), page
+    marked = re.findall(r'<input id="(\w+)"[^>]*aria-invalid="true"', page)
+    assert sorted(marked) == sorted(field.split())
     assert "«»" not in page
