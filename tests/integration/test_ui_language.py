@@ -8,17 +8,7 @@ import html
 import re
 
 from domain.application import SYSTEM, make_meta
-
-HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
-HOUSEHOLD = {
-    "kk_number": "1571010101200003",
-    "kecamatan": "Telanaipura",
-    "kelurahan": "Simpang IV Sipin",
-    "address": "Jl. Kapten Pattimura No. 5",
-    "rt": "007",
-    "rw": "002",
-    "head": HEAD,
-}
+from tests.integration.test_command_forms import HEAD, HOUSEHOLD
 
 
 def visible(page: str) -> str:
