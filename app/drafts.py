@@ -7,9 +7,11 @@ from typing import Any
 from marshmallow import ValidationError
 
 from app.api_schemas import WhatIfSchema
+from app.context import services
 from app.schemas import Invalid, flatten
 from domain.errors import DomainError
 from domain.program import DEFAULT_RULES, normalize_rules
+from domain.program_cases import check_combinable
 
 RULE_FIELDS = tuple(DEFAULT_RULES)
 
@@ -27,9 +29,14 @@ def draft_rules(program: Any, rules: dict[str, Any]) -> dict[str, Any]:
     ChangeProgramRules; raises Invalid."""
     current = {k: v for k, v in program.rules.items() if k in DEFAULT_RULES}
     try:
-        return normalize_rules({**current, **rules})
+        draft = normalize_rules({**current, **rules})
+        # the codes it adds name defined programs, as ChangeProgramRules requires
+        added = set(draft["combinable_with"]) - set(current.get("combinable_with") or [])
+        defined = {p.code for p in services().casework.list_programs()}
+        check_combinable(program.code, sorted(added), defined)
     except DomainError as error:
         raise Invalid({error.field: [error.code]}) from None
+    return draft
 
 
 def rules_from_form(form: Any) -> dict[str, Any]:

@@ -96,8 +96,8 @@ ERRORS: dict[str, LazyString] = {
     ),
     # Domain state (domain/errors.py)
     "version.stale": _l(
-        "Someone else changed this household just now. Reload the page, check the change, "
-        "then try again."
+        "Someone else changed this record (a household, a program or an agreement) just now. "
+        "Reload the page, check the change, then try again."
     ),
     # a command form whose household changed after it was opened (app/web.py)
     "form.household_changed": _l(
@@ -538,8 +538,9 @@ ERRORS: dict[str, LazyString] = {
         "one is still needed."
     ),
     "approval.outdated": _l(
-        "This request was made on an older state of the household, which has changed since, "
-        "so it cannot be approved. Reject it, or ask the requester to request it again."
+        "This request was made on an older state of its record (a household, a program or an "
+        "agreement), which has changed since, so it cannot be approved. Reject it, or ask the "
+        "requester to request it again."
     ),
     "approval.self": _l("You cannot decide your own request. Ask another supervisor."),
     "approval.supervisor_only": _l(

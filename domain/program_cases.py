@@ -37,7 +37,7 @@ def _yearly_target(cmd: dict[str, Any]) -> int | None:
     return target
 
 
-def _check_combinable(code: str, codes: list[str], defined: Collection[str]) -> None:
+def check_combinable(code: str, codes: list[str], defined: Collection[str]) -> None:
     """`combinable_with` names other programs, each defined: a program is never combined
     with itself (a second benefit of the same program is a double receipt), and a code no
     program has (a typo) would combine with nothing, silently."""
@@ -52,7 +52,7 @@ class ProgramCases(UseCases):
         self, cmd: dict[str, Any], meta: dict[str, Any], *, alongside: Collection[str] = ()
     ) -> Stored:
         """A new program. Its `combinable_with` names programs already defined, never itself
-        (`_check_combinable`); `alongside`: the codes of programs defined together with it
+        (`check_combinable`); `alongside`: the codes of programs defined together with it
         (the seed catalog, whose programs list one another), which it may name too."""
         code = normalize_code(cmd["code"])
         name = str(cmd.get("name") or "").strip()
@@ -70,7 +70,7 @@ class ProgramCases(UseCases):
         if self._find_program(code) is not None:
             raise Conflict("code", "program.exists")
         catalog = self._catalog() or ProgramCatalog(meta=meta)
-        _check_combinable(code, rules["combinable_with"], {*catalog.codes, *alongside})
+        check_combinable(code, rules["combinable_with"], {*catalog.codes, *alongside})
         catalog.add(code, meta)
         program = Program(
             code=code,
@@ -124,7 +124,7 @@ class ProgramCases(UseCases):
         # a code listed already stays (a program named before this check existed)
         added = set(rules["combinable_with"]) - set(current["combinable_with"] or [])
         catalog = self._catalog()
-        _check_combinable(program.code, sorted(added), catalog.codes if catalog else ())
+        check_combinable(program.code, sorted(added), catalog.codes if catalog else ())
         program.change_rules(rules, _effective_from(cmd, meta), meta, _yearly_target(cmd))
         return program
 

@@ -249,6 +249,12 @@ def test_a_bad_draft_is_422_naming_the_field_and_an_unknown_program_404(web, tok
     assert client.post(url, data="{", content_type="application/json").status_code == 400
     missing = client.post("/api/v1/programs/NOPE/what-if", json={"rules": {"max_desil": 3}})
     assert missing.status_code == 404
+    # a draft combining with a program that does not exist, or with itself, is refused as the
+    # change of rules itself would be (it answered who would gain, as if 'NOPE' were a program)
+    for codes, code in ((["NOPE"], "combinable_with_unknown"), (["PKH"], "combinable_with_self")):
+        refused = client.post(url, json={"rules": {"combinable_with": codes}})
+        assert refused.status_code == 422, codes
+        assert refused.json["codes"] == {"rules.combinable_with": [f"rules.{code}"]}
 
 
 def test_who_may_try_a_draft(web, tokens, families):

@@ -84,6 +84,13 @@ def test_a_bad_draft_is_422_naming_the_field_and_a_post_without_its_token_is_ref
     html = answer.get_data(as_text=True)
     assert 'id="wi-max-desil"' in html and 'aria-invalid="true"' in html
     assert "Hasil rancangan" not in html
+    # a program to combine with that does not exist: said at its field, no result
+    unknown = browser.post(
+        "/program/PKH/what-if", data=_form(**{"rules.combinable_with": "NOPE"}), headers=HTMX
+    )
+    assert unknown.status_code == 422
+    assert "bukan program yang sudah ditetapkan" in unknown.get_data(as_text=True)
+    assert "Hasil rancangan" not in unknown.get_data(as_text=True)
     refused = web.test_client().post("/program/PKH/what-if", data=_form())
     assert refused.status_code == 400
 
