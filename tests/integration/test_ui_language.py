@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import re
 
+from flask import render_template
+
 from domain.application import SYSTEM, make_meta
 from tests.integration.test_command_forms import HEAD, HOUSEHOLD
 
@@ -82,6 +84,18 @@ def test_the_status_page_says_peristiwa_as_the_other_pages_do(web):
 
     page = visible(client_in(web, "en").get("/status").text)
     assert "Event store" in page and re.search(r"\d events stored", page)
+
+
+def test_the_status_table_writes_positions_as_its_counts(web):
+    """Positions showed as 3457 beside counts written 3.443: the table writes both as the
+    page's language writes numbers."""
+    rows = [{"label": "Relay", "position": 3457, "lag": 1200, "bar": None, "detail": ""}]
+    for lang, position, lag in (("id", "3.457", "1.200"), ("en", "3,457", "1,200")):
+        with web.test_request_context(f"/status?lang={lang}"):
+            web.preprocess_request()
+            html = render_template("_status_table.html", rows=rows, status="ok")
+        cells = re.findall(r'<td class="num">([^<]*)</td>', html)
+        assert cells == [position, lag], (lang, cells)
 
 
 def test_the_import_form_writes_the_period_format_as_indonesian_does(web):
