@@ -147,8 +147,9 @@ def users_add(system: System, args: argparse.Namespace) -> int:
         if password is None and sys.stdin.isatty():
             password = ask_password()
         if password is None:
-            password = generated = generated_password(args.name)
-        check_new_password(password, args.name)
+            password = generated = generated_password(args.name)  # checked as it is made
+        else:
+            check_new_password(password, args.name)
     except PasswordRejected as error:
         return _password_failed(error)
     app = system.casework

@@ -282,11 +282,10 @@ def kelurahan_of(casework: Casework, actor: Actor) -> tuple[str, ...] | None:
     return tuple(casework.get_user(actor.id).kelurahan)
 
 
-def kecamatan_of(casework: Casework, actor: Actor) -> tuple[Kecamatan, ...]:
+def kecamatan_within(areas: tuple[str, ...] | None) -> tuple[Kecamatan, ...]:
     """The kecamatan, each with the kelurahan in it, that a person's filters and forms may
-    offer: the whole city, or for a case worker only their kelurahan (and the kecamatan
-    holding them). What is not offered would only answer 403."""
-    areas = kelurahan_of(casework, actor)
+    offer, given their `kelurahan_of`: the whole city, or for a case worker only their
+    kelurahan (and the kecamatan holding them). What is not offered would only answer 403."""
     if areas is None:
         return KECAMATAN
     return tuple(

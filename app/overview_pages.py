@@ -19,7 +19,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from app import charts, overview_api
-from app.auth import kecamatan_of, kelurahan_of
+from app.auth import kecamatan_within, kelurahan_of
 from app.context import services
 from app.messages import message
 from app.overview_api import (
@@ -164,10 +164,11 @@ def _choices() -> dict[str, Any]:
     actor = current_actor()
     if actor.role == "program_manager":
         opds = [opd for opd in opds if opd.upper() == (actor.opd or "").upper()]
+    areas = kelurahan_of(services().casework, actor)
     return {
         "opd_names": opds,
-        "kecamatan_list": kecamatan_of(services().casework, actor),
-        "area_bound": kelurahan_of(services().casework, actor) is not None,
+        "kecamatan_list": kecamatan_within(areas),
+        "area_bound": areas is not None,
     }
 
 

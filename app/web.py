@@ -36,7 +36,7 @@ from marshmallow import fields
 from adapters.wire import rfc3339
 from app import access_log, read_policy, reconciliation, time_travel
 from app.api import review_scope
-from app.auth import kecamatan_of, kelurahan_of, may_issue, web_actor
+from app.auth import kecamatan_within, kelurahan_of, may_issue, web_actor
 from app.charts import bar_scale
 from app.command_path import domain_error_body, domain_status, run_command
 from app.context import services
@@ -945,7 +945,7 @@ def add_member(household_id: str):
 
 def _register_context(values: Mapping[str, str], codes: dict[str, list[str]]) -> dict[str, Any]:
     errors, other_errors = _split_errors(codes, REGISTER_FIELDS)
-    offered = kecamatan_of(services().casework, current_actor())
+    offered = kecamatan_within(kelurahan_of(services().casework, current_actor()))
     chosen = _offered(offered, values.get("kecamatan", "")) if values.get("kecamatan") else None
     return {
         "values": values,
@@ -1007,7 +1007,7 @@ def check_field(command: str):
 
 @bp.get("/wilayah/kelurahan")
 def kelurahan_options():
-    offered = kecamatan_of(services().casework, current_actor())
+    offered = kecamatan_within(kelurahan_of(services().casework, current_actor()))
     return render_template(
         "_kelurahan_select.html",
         values={},
@@ -2222,6 +2222,7 @@ def reconciliation_page():
     families with links to their cases (program managers: the counts only). A filter not
     known is 422 with the form and what to choose instead, and no counts."""
     args = _reconciliation_args()
+    areas = kelurahan_of(services().casework, current_actor())  # the filters it offers
     status = 200
     try:
         found = reconciliation.answer(
@@ -2255,8 +2256,8 @@ def reconciliation_page():
         ],
         scale=bar_scale(found["by_kelurahan"], ("listed", "any")),
         kecamatan_scale=bar_scale(found["by_kecamatan"], ("listed", "any")),
-        kecamatan_list=kecamatan_of(services().casework, current_actor()),
-        area_bound=kelurahan_of(services().casework, current_actor()) is not None,
+        kecamatan_list=kecamatan_within(areas),
+        area_bound=areas is not None,
     ), status
 
 

@@ -6,9 +6,7 @@ notation) (app/import_files.py, app/import_layouts.py)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -19,18 +17,11 @@ from app.importer import Importer, reason
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, dtks_rows, write_csv, write_p3ke
 from tests.support.apps import memory_casework
+from tests.unit.test_import_hostile_files import report
 
 PERIOD = "2026-Q1"
 FAMILIES = list(generate_households(4, 31))
 COL = {name: i for i, name in enumerate(DTKS_HEADER)}
-
-
-def report(path: Path) -> list[dict[str, str]]:
-    target = path.with_name(path.name + ".rejected.csv")
-    if not target.exists():
-        return []
-    with target.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def stored_niks(app) -> set[str]:
