@@ -2460,7 +2460,11 @@ def household_time_travel(household_id: str):
                 time_travel.history_as_of(casework, household_id, at, mode) or []
             ),
             "eligibility": [
-                {**answer, "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"])}
+                {
+                    **answer,
+                    "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"]),
+                    "reasons": eligibility_reasons(answer["reasons"]),
+                }
                 for answer in time_travel.eligibility_as_of(casework, household_id, at, mode) or []
             ],
         }

@@ -159,3 +159,31 @@ def test_a_reversed_range_is_an_error_at_the_from_field_in_the_forms_words(web, 
         else:
             dari = re.search(r'<input[^>]*id="tt-dari"[^>]*>', page.text).group(0)
             assert 'aria-invalid="true"' in dari and 'aria-describedby="tt-dari-err"' in dari
+
+
+def test_each_answer_as_of_then_shows_its_reasons_as_the_household_page_does(web, family):
+    """An auditor proving what was decided then reads why: each program's rules with their
+    version and detail, in the page's words, not only the answer."""
+    casework = web.extensions["casework"].casework
+    program = {"code": "PKH", "name": "PKH", "opd": "DINSOS", "funding": "APBN"}
+    rules = {"max_desil": 4, "recipient": "adult_woman"}
+    casework.define_program(
+        {**program, "kind": "bansos", "rules": rules, "effective_from": "2025-01-01"},
+        make_meta(SYSTEM, "ui", None, REGISTERED),
+    )
+    client = web.test_client()
+    url = f"/rumah-tangga/{family}/lini-masa"
+    page = client.get(url, query_string={"saat": "2025-07-01T12:00", "mode": "effective"}).text
+    table = re.search(r'<table class="striped eligibility">.*?</table>', page, re.S)
+    assert table, page
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">([^<]+)</th>(.*?)</tr>", table.group(0), re.S)
+    assert rows
+    for _program, cells in rows:
+        reasons = re.findall(r'<li class="reason reason-(\w+)">(.*?)</li>', cells, re.S)
+        assert reasons, cells
+        for _outcome, text in reasons:
+            assert re.search(r"<small>\(v\d+\)</small>: \S", text), text
+    pkh = dict(rows)["PKH"]
+    # no assessment yet: the decile is not known (v1); the recipient rule among those met
+    assert re.search(r'reason-unknown">.*?\(v1\)</small>: \S', pkh, re.S), pkh
+    assert "3 aturan terpenuhi" in pkh and "Penerima <small>(v1)</small>: penerima adalah" in pkh
