@@ -417,7 +417,9 @@ def household_eligibility_answer(household_id: str):
     views = services().views
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
-        answers = time_travel.eligibility_as_of(services().casework, household_id, *moment)
+        answers = time_travel.eligibility_as_of(
+            services().casework, household_id, *moment, store=services().store
+        )
         if answers is None:
             return error_response(404, "as_of", "household.not_yet")
         access_log.record_households(actor, "api", [{"id": household_id}], access_log.api_reason())

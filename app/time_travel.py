@@ -35,7 +35,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from adapters.codec import is_erased
-from adapters.wire import rfc3339
+from adapters.db import Database
+from adapters.stream_events import stream_notifications
+from adapters.wire import from_notification, rfc3339
 from app.disclosure import public_state
 from app.history import stream_history
 from app.schemas import EARLIEST_MOMENT
@@ -53,6 +55,8 @@ from domain.program import (
     verdict,
 )
 from domain.texts import N_
+from projections.base import reveal
+from projections.eligibility import household_facts, positions_behind
 
 MODES = ("known", "effective")
 DEFAULT_MODE = "known"
@@ -278,6 +282,36 @@ def _worded(
     return detail
 
 
+@dataclass
+class Behind:
+    """What finds the events behind a past answer, as the view's reasons name them
+    (`positions`): the view's facts of the household folded from the events kept then
+    (`projections.eligibility.household_facts`) and each program's rule versions' positions."""
+
+    facts: dict[str, Any]
+    subject_of: Callable[[str], str]
+    rule_positions: Callable[[Program], dict[int, int]]
+
+    def positions(
+        self,
+        program: Program,
+        version: int,
+        rule: str | None = None,
+        nik: str | None = None,
+        day: dt.date | None = None,
+        facts_now: dict[str, Any] | None = None,
+    ) -> list[int]:
+        """The rule version's own event, and those behind the rule's answer for `nik`."""
+        found = set()
+        own = self.rule_positions(program).get(version)
+        if own is not None:
+            found.add(own)
+        if rule is not None and nik is not None and day is not None and facts_now is not None:
+            subject = self.subject_of(nik)
+            found.update(positions_behind(rule, self.facts, subject, program.code, day, facts_now))
+        return sorted(found)
+
+
 def _answer(
     household: Household,
     program: Program,
@@ -285,23 +319,26 @@ def _answer(
     hidden: set[str],
     catalog: dict[str, Program],
     subject_of: Callable[[str], str],
+    behind: Behind | None = None,
 ) -> dict[str, Any] | None:
     """One program's answer: its best visible member among those it could pay
     (`domain.eligibility_rules.candidates`), as the view answers; None when each of them is
-    hidden (the view shows no answer then)."""
+    hidden (the view shows no answer then). `behind`: each reason names the store positions
+    of the events behind it, as the view's do; else none."""
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
         detail = Detail(N_("the program takes effect on %(date)s"), date=first["effective_from"])
-        return {
-            "program": program.code,
-            "status": "ineligible",
-            "reasons": [_reason("in_force", first["version"], False, detail)],
-        }
+        reason = _reason("in_force", first["version"], False, detail)
+        if behind is not None:
+            reason["positions"] = behind.positions(program, first["version"])
+        return {"program": program.code, "status": "ineligible", "reasons": [reason]}
     recipient = rules.get("recipient", "any_member")
     possible = candidates(household.members, household.head_nik, recipient)
     if not possible:
         reasons = [_reason("recipient", rules["version"], False, nobody_detail(recipient))]
+        if behind is not None:
+            reasons[0]["positions"] = behind.positions(program, rules["version"])
         return {"program": program.code, "status": "ineligible", "reasons": reasons}
     rows = []
     for nik in possible:
@@ -316,20 +353,31 @@ def _answer(
             for r, p, d in results
         ]
         status = verdict(results)
-        rows.append((answer_rank(status, (p for _r, p, _d in results)), nik, status, reasons))
+        rank = answer_rank(status, (p for _r, p, _d in results))
+        rows.append((rank, nik, status, reasons, facts))
     if not rows:
         return None
     # the best person's answer, as the view chooses it (`domain.program.answer_rank`)
-    _rank, nik, status, reasons = min(rows, key=lambda row: (row[0], subject_of(row[1])))
+    _rank, nik, status, reasons, facts = min(rows, key=lambda row: (row[0], subject_of(row[1])))
+    if behind is not None:
+        for reason in reasons:
+            reason["positions"] = behind.positions(
+                program, rules["version"], reason["rule"], nik, day, facts
+            )
     return {"program": program.code, "status": status, "reasons": reasons}
 
 
 def eligibility_as_of(
-    casework: Casework, household_id: str, at: dt.datetime, mode: str
+    casework: Casework,
+    household_id: str,
+    at: dt.datetime,
+    mode: str,
+    store: Database | None = None,
 ) -> list[dict[str, Any]] | None:
     """Per program, the household's answer as of then (None: the household did not exist
     then). Persons restricted (then or now) and erased are left out, as the view leaves
-    them out."""
+    them out. Given the `store`, each reason names the store positions of the events behind
+    it (the rule version's, and the household's events kept then), as the view's do."""
     now = casework.get_household(household_id)
     past = aggregate_as_of(casework, now.id, at, mode)
     if past is None or not isinstance(past.aggregate, Household):
@@ -351,10 +399,60 @@ def eligibility_as_of(
         """The person's pseudonymous subject: the view's order among equal answers."""
         return casework.person_subject(nik) or nik
 
+    behind = None
+    if store is not None:
+        read: dict[uuid.UUID, dict[int, int]] = {}  # each program's stream read once
+
+        def rule_positions(program: Program) -> dict[int, int]:
+            if program.id not in read:
+                read[program.id] = _rule_positions(casework, store, program.id)
+            return read[program.id]
+
+        behind = Behind(
+            _view_facts(casework, store, now.id, past, at, mode), subject_of, rule_positions
+        )
     answers = [
-        _answer(household, program, day, hidden, catalog, subject_of) for program in programs
+        _answer(household, program, day, hidden, catalog, subject_of, behind)
+        for program in programs
     ]
     return [answer for answer in answers if answer is not None]
+
+
+def _view_facts(
+    casework: Casework,
+    store: Database,
+    household_id: uuid.UUID,
+    past: Past,
+    at: dt.datetime,
+    mode: str,
+) -> dict[str, Any]:
+    """The eligibility view's facts of the household as of then: its events kept then (and
+    applied: not among `past.skipped`), each as the view reads it, folded as the view folds
+    them."""
+    left_out = {entry["version"] for entry in past.skipped}
+    kept = {
+        e.originator_version
+        for e in _events(casework, household_id)
+        if _counts(e, at, mode) and e.originator_version not in left_out
+    }
+    envelopes = (
+        reveal(casework.codec, from_notification(casework, notification, "", sealed=True))
+        for notification in stream_notifications(store, household_id)
+        if notification.originator_version in kept
+    )
+    return household_facts(envelopes) or {}
+
+
+def _rule_positions(casework: Casework, store: Database, program_id: uuid.UUID) -> dict[int, int]:
+    """A program's rule versions and the store positions of the events that set them."""
+    found = {}
+    for notification in stream_notifications(store, program_id):
+        envelope = from_notification(casework, notification, "", sealed=True)
+        if envelope["type"] == "ProgramDefined":
+            found[1] = envelope["position"]
+        elif envelope["type"] == "ProgramRulesChanged":
+            found[int(envelope["data"]["version"])] = envelope["position"]
+    return found
 
 
 # --- diff ------------------------------------------------------------------------------------

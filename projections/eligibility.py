@@ -260,10 +260,11 @@ def _remember_person(cur: Cursor, names: dict[str, str], subject: str, household
         marks.persons[household_id].add(subject)
 
 
-def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
-    data, household_id = envelope["data"], envelope["stream_id"]
+def _registered(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A new household's facts: its head alone."""
+    data = envelope["data"]
     head = _subject(data["head"]["nik"])
-    facts = {
+    return {
         "kelurahan": data["kelurahan"],
         "head": head,
         "members": {head: _member(data["head"], "kepala_keluarga", envelope["position"])},
@@ -271,8 +272,13 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
         "nibs": [],
         "benefits": {},
     }
+
+
+def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    household_id = envelope["stream_id"]
+    facts = _registered(envelope)
     _insert(cur, names, household_id, facts)
-    _remember_person(cur, names, head, household_id)
+    _remember_person(cur, names, facts["head"], household_id)
     _evaluate_soon(cur, names, household_id)
 
 
@@ -292,6 +298,7 @@ def _changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
         _evaluate_soon(cur, names, household_id)
 
     handler.__name__ = mutate.__name__
+    handler.fold = mutate  # type: ignore[attr-defined] # the change alone (`household_facts`)
     return handler
 
 
@@ -500,6 +507,7 @@ def _and_elsewhere(handler: Callable[[Cursor, dict[str, str], dict[str, Any]], N
             _evaluate_soon(cur, names, other)
 
     wrapped.__name__ = handler.__name__
+    wrapped.fold = handler.fold  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -1409,3 +1417,42 @@ def program_answers(
             }
         )
     return answers
+
+
+def household_facts(envelopes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """One household's facts folded in memory from its envelopes (revealed for the views, in
+    store order) as the handlers fold them, without a database: what the view would hold
+    after those events alone (time travel reads the events behind a past answer from them).
+    None when no registration is among them."""
+    facts: dict[str, Any] | None = None
+    for envelope in envelopes:
+        kind = envelope["type"]
+        if kind in ("HouseholdRegistered", "HouseholdSplitOff"):
+            facts = _registered(envelope)
+            if kind == "HouseholdRegistered":
+                continue
+            kind = "_split_off"
+        fold = _FOLDS.get(kind)
+        if facts is not None and fold is not None:
+            fold(facts, envelope["data"], envelope["position"])
+    return facts
+
+
+def positions_behind(
+    rule: str,
+    facts: dict[str, Any],
+    subject: str,
+    program: str,
+    day: dt.date,
+    facts_now: dict[str, Any],
+) -> list[int]:
+    """The store positions of the events behind one rule's answer for `subject` (the
+    view's reasons' `positions`, less the rule version's own): `facts` as `household_facts`
+    folds them, `facts_now` as `domain.eligibility_rules.facts_for` answered for the rule.
+    The person's benefits on other KKs are not among them."""
+    return _positions(rule, facts, subject, program, day, facts_now, [])
+
+
+_FOLDS: dict[str, Callable[[dict, dict, int], None]] = {
+    kind: handler.fold for kind, handler in HANDLERS.items() if hasattr(handler, "fold")
+} | {"_split_off": _split_off_members.fold}  # type: ignore[attr-defined]

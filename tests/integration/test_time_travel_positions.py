@@ -1,0 +1,125 @@
+"""The events behind a past answer, on SQLite and PostgreSQL: time travel's eligibility names
+the store positions of the events behind each reason as the live view does (as of now they are
+the view's own), and as of an earlier moment only the events and rule versions of then."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from domain.application import SYSTEM, make_meta
+from tests.integration.conftest import authorized_client
+from tests.integration.test_eligibility_api import HEAD, HOUSEHOLD, project
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "api")
+HUSBAND = {"nik": "1571011204800003", "name": "Ahmad Yani", "birth_date": "1980-04-12", "sex": "M"}
+PROGRAMS = (
+    # the decile, an adult woman, six months in the city
+    ("PKH", "DINSOS", {"max_desil": 4, "recipient": "adult_woman", "min_residence_months": 6}),
+    # any member without an NIB; not with PKH
+    ("UMKM", "DISKOPUKM", {"max_desil": 5, "excludes_nib_holders": True}),
+    ("ZAKAT", "BAZNAS", {"max_desil": 2, "combinable_with": []}),
+)
+
+
+def program(code: str, opd: str, rules: dict) -> dict:
+    return {
+        "code": code,
+        "name": code,
+        "opd": opd,
+        "funding": "APBN",
+        "kind": "bansos",
+        "rules": rules,
+        "effective_from": "2025-01-01",
+    }
+
+
+@pytest.fixture
+def family(web):
+    casework = web.extensions["casework"].casework
+    for code, opd, rules in PROGRAMS:
+        casework.define_program(program(code, opd, rules), META)
+    hid = casework.register_household(HOUSEHOLD, META).stream_id
+    household = str(hid)
+    casework.add_member({"household_id": hid, "person": HUSBAND, "relationship": "suami"}, META)
+    arrival = {"type": "pindah_datang", "arrived_on": "2024-09-15", "origin_region_code": "167101"}
+    casework.issue_ktp(
+        {"household_id": hid, "nik": HEAD["nik"], "issued_on": "2024-09-20", "arrival": arrival},
+        META,
+    )
+    casework.execute(
+        "RegisterNib",
+        {
+            "household_id": household,
+            "nik": HUSBAND["nik"],
+            "nib": "9120000000001",
+            "business_name": "Bengkel Yani",
+            "registered_on": "2025-03-02",
+        },
+        META,
+    )
+    casework.record_welfare_assessment(
+        {"household_id": hid, "source": "DTSEN", "desil": 3, "period": "2025-Q1"}, META
+    )
+    casework.grant_benefit(
+        {
+            "household_id": household,
+            "nik": HEAD["nik"],
+            "program": "PKH",
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "amount": 300000,
+        },
+        META,
+    )
+    before = dt.datetime.now(dt.UTC)
+    # later: a new decile and a new rule version
+    casework.record_welfare_assessment(
+        {"household_id": hid, "source": "DTSEN", "desil": 5, "period": "2025-Q3"}, META
+    )
+    casework.change_program_rules({"code": "ZAKAT", "rules": {"max_desil": 6}}, META)
+    project(web)
+    return household, before
+
+
+def positions(answer: dict) -> dict[tuple[str, str], list[int]]:
+    return {
+        (p["program"], r["rule"]): r["positions"] for p in answer["programs"] for r in p["reasons"]
+    }
+
+
+def test_as_of_now_each_reason_names_the_views_events_and_earlier_only_those_of_then(
+    web, tokens, family
+):
+    household, before = family
+    client = authorized_client(web, tokens["sup1"])
+    url = f"/api/v1/households/{household}/eligibility"
+    live = client.get(url)
+    assert live.status_code == 200, live.json
+    now = dt.datetime.now(dt.UTC).isoformat()
+    then_now = client.get(url, query_string={"as_of": now})
+    assert then_now.status_code == 200, then_now.json
+    # the same answers, and each reason behind the same events as the live view's
+    assert {p["program"]: p["status"] for p in then_now.json["programs"]} == {
+        p["program"]: p["status"] for p in live.json["programs"]
+    }
+    found, expected = positions(then_now.json), positions(live.json)
+    assert found == expected
+    assert all(found.values())  # every reason names at least its rule version's event
+
+    earlier = client.get(url, query_string={"as_of": before.isoformat()})
+    assert earlier.status_code == 200, earlier.json
+    past = positions(earlier.json)
+    # the decile then was the 2025-Q1 assessment's: not the later one's event
+    assert past[("PKH", "max_desil")] != expected[("PKH", "max_desil")]
+    assert max(past[("PKH", "max_desil")]) < max(expected[("PKH", "max_desil")])
+    # ZAKAT's rules then were version 1: its reasons name version 1's event, not version 2's
+    zakat_then = next(p for p in earlier.json["programs"] if p["program"] == "ZAKAT")
+    assert {r["rule_version"] for r in zakat_then["reasons"]} == {1}
+    assert past[("ZAKAT", "max_desil")] != expected[("ZAKAT", "max_desil")]
+    # the events behind the NIB and residence rules did not change since
+    assert past[("UMKM", "excludes_nib_holders")] == expected[("UMKM", "excludes_nib_holders")]
+    assert past[("PKH", "min_residence_months")] == expected[("PKH", "min_residence_months")]
