@@ -102,6 +102,7 @@ def run(system: System, args: argparse.Namespace) -> int:
     importer = Importer(
         app, args.kind, args.period, batch=args.batch, max_rate=args.max_rate, own_process=True
     )
+    importer.notice = lambda line: print(f"casework import: {line}", file=sys.stderr)
     interactive = sys.stderr.isatty()
     try:
         summary = importer.run(

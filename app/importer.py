@@ -21,16 +21,19 @@ batch in one transaction (`Casework.together`). Batches are first tried optimist
 (no reads: every family assumed new); a batch that meets a known KK number or NIK is done
 again family by family, reading what the register holds.
 
-After each batch, `FILE.progress.json` beside the (first) file records the families done
-and the files' hash, so an interrupted import run again skips what it did; without it, a
-run again adds nothing either, since facts already present are skipped. The rejected rows
-go to `FILE.rejected.csv` beside each file (file, row, column, code, reason in Indonesian).
+After each batch, `FILE.progress.json` beside the (first) file records the families done,
+the files' hash and the importer's version (`importer_version`), so an interrupted import run
+again skips what it did (a checkpoint of other files or another version: nothing skipped);
+without it, a run again adds nothing either, since facts already present are skipped. The
+rejected rows go to `FILE.rejected.csv` beside each file (file, row, column, code, reason in
+Indonesian).
 """
 
 from __future__ import annotations
 
 import csv
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -38,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +50,23 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from adapters.bootstrap import drop_unstored_keys
+from app import import_files, import_layouts, import_spool, schemas
 from app.auth import authorize_import
 from app.csv_export import Column, cell, header
-from app.import_files import file_hash
 from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
 from app.messages import init_babel, message
 from app.progress import Progress
+from domain import identity, regions
 from domain.application import SYSTEM, Actor, Casework, make_meta
 from domain.errors import DomainError
 from domain.household import HEAD, listing_content
 
 log = logging.getLogger("casework.import")
 BATCH = 100  # families saved in one transaction
+# What decides which families the files yield, and in which order (how files are read, the
+# layouts, the scratch file's grouping, the checks of a row and this module): a checkpoint
+# written while any of them was another version counts other families, and is not trusted.
+DECIDING_MODULES = (import_files, import_layouts, import_spool, schemas, identity, regions)
 # the report's columns: its file beside the imported one is headed by the keys (README), the
 # import page's download by the labels, in the page's language
 REPORT_COLUMNS = (
@@ -133,6 +142,8 @@ class Importer:
         self.meta_source = f"import:{kind}"
         self.optimistic = True
         self.family_meta: dict[str, Any] | None = None
+        # where a word to the person running the import goes (the CLI: stderr)
+        self.notice: Callable[[str], None] = log.warning
 
     # ---- one family ------------------------------------------------------------------------
 
@@ -380,10 +391,14 @@ class Importer:
         progress: Callable[[int], Progress] | None,
     ) -> Summary:
         summary = Summary(self.kind, rows=parsed.rows, encodings=parsed.encodings)
-        checkpoint = Checkpoint(paths[0], file_hash(paths) + f":{self.kind}:{self.period}")
+        checkpoint = Checkpoint(
+            paths[0], import_files.file_hash(paths) + f":{self.kind}:{self.period}"
+        )
         # the counts of the families done before (the checkpoint's) are not this run's: the
         # summary says what this run did, and the families it skipped
         done, before, late = checkpoint.load()
+        if checkpoint.distrusted:
+            self.notice(checkpoint.distrusted)
         done = min(done, parsed.family_count)
         summary.skipped = done
         counts: Counter = Counter()
@@ -456,21 +471,47 @@ def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
     }
 
 
+@cache
+def importer_version() -> str:
+    """A digest of the source of DECIDING_MODULES and of this module: another version of the
+    code that decides which families the files yield."""
+    digest = hashlib.sha256()
+    for source in (*(m.__file__ for m in DECIDING_MODULES), __file__):
+        digest.update(Path(str(source)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class Checkpoint:
     """`FILE.progress.json`: how many families of these files (by their hash, source and
-    period) are done, the counts of every run so far and the rows rejected while building
-    and storing them (a run that skips those families reports them from here)."""
+    period) are done, by which version of the importer (`importer_version`), the counts of
+    every run so far and the rows rejected while building and storing them (a run that skips
+    those families reports them from here). A checkpoint of other files or of another
+    version of the importer is not trusted: the files are imported from their start again
+    (which adds nothing for the families already imported), and `distrusted` says why."""
 
     def __init__(self, first: Path, identity: str) -> None:
         self.path = first.with_name(first.name + ".progress.json")
         self.identity = identity
+        self.distrusted = ""
 
     def load(self) -> tuple[int, Counter, list[Rejection]]:
         try:
             data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return 0, Counter(), []
-        if not isinstance(data, dict) or data.get("hash") != self.identity:
+        if not isinstance(data, dict):
+            return 0, Counter(), []
+        if data.get("hash") != self.identity or data.get("importer") != importer_version():
+            if data.get("families_done"):
+                what = (
+                    "other files, source or period"
+                    if data.get("hash") != self.identity
+                    else "another version of the importer"
+                )
+                self.distrusted = (
+                    f"{self.path.name} was written for {what}: the files are imported from"
+                    " their start again (the families already imported add nothing)"
+                )
             return 0, Counter(), []
         rejected = [Rejection(*r) for r in data.get("rejected", [])]
         return int(data.get("families_done", 0)), Counter(data.get("counts", {})), rejected
@@ -478,6 +519,7 @@ class Checkpoint:
     def save(self, families_done: int, counts: Counter, rejected: list[Rejection]) -> None:
         data = {
             "hash": self.identity,
+            "importer": importer_version(),
             "families_done": families_done,
             "counts": dict(counts),
             "rejected": [[r.table, r.row, r.column, r.code] for r in rejected],
