@@ -36,7 +36,7 @@ from app.import_cli import period as parse_period
 from app.import_files import header_rows
 from app.import_layouts import LAYOUTS, SOURCES, duplicated
 from app.importer import REPORT_COLUMNS
-from app.messages import ERRORS, message
+from app.messages import ERRORS, import_message, message
 from app.progress import time_left
 from app.web import check_csrf
 
@@ -257,5 +257,5 @@ def rejected_csv(job_id: str):
 def _in_words(row: list[str]) -> list[str]:
     """A report's row with its reason said again from its code, in the request's language."""
     if len(row) == len(REPORT_COLUMNS) and row[3] in ERRORS:
-        return [*row[:4], message(row[3])]
+        return [*row[:4], import_message(row[3])]
     return row

@@ -54,7 +54,7 @@ from app import import_files, import_layouts, import_spool, schemas
 from app.auth import authorize_import
 from app.csv_export import Column, cell, header
 from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
-from app.messages import init_babel, message
+from app.messages import import_message, init_babel
 from app.progress import Progress
 from domain import identity, regions
 from domain.application import SYSTEM, Actor, Casework, make_meta
@@ -536,7 +536,7 @@ init_babel(_BABEL)
 def reason(code: str) -> str:
     """The message of an error code in Bahasa Indonesia (outside any request)."""
     with _BABEL.app_context(), force_locale("id"):
-        return message(code)
+        return import_message(code)
 
 
 def write_reports(parsed: Parsed) -> list[str]:
@@ -557,7 +557,7 @@ def write_reports(parsed: Parsed) -> list[str]:
                     handles[path] = report.open("w", encoding="utf-8-sig", newline="")
                     writer = writers[path] = csv.writer(handles[path], lineterminator="\r\n")
                     writer.writerow(REPORT_HEADER)
-                writer.writerow([cell(table), row, cell(column), code, cell(message(code))])
+                writer.writerow([cell(table), row, cell(column), code, cell(import_message(code))])
     finally:
         for handle in handles.values():
             handle.close()

@@ -788,6 +788,37 @@ ERRORS: dict[str, LazyString] = {
     ),
 }
 
+# An import's reasons where the import accepts more than the API (app/import_layouts.py
+# `day`, app/import_files.py): dates written as the sources write them, not YYYY-MM-DD only.
+IMPORT_ERRORS: dict[str, LazyString] = {
+    "birth_date.format": _l(
+        "Enter the birth date as DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD, for example 12-03-1985"
+        " (a time after it is left out; in a workbook, a date cell also does). A two-digit"
+        " year is not read."
+    ),
+    "birth_date.impossible": _l(
+        "This birth date does not exist in the calendar (for example 31-02-2020). Check the"
+        " day and the month on the KTP or family card."
+    ),
+    "date.format": _l(
+        "Enter the date as DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD, for example 21-04-2025 (a"
+        " time after it is left out; in a workbook, a date cell also does). A two-digit year"
+        " is not read."
+    ),
+    "date.impossible": _l(
+        "This date does not exist in the calendar (for example 31-02-2020). Check the day and"
+        " the month."
+    ),
+}
+
+
+def import_message(code: str) -> str:
+    """The message of an error code in an import's report (`IMPORT_ERRORS`, else the API's),
+    in the current language."""
+    entry = IMPORT_ERRORS.get(code)
+    return str(entry) if entry is not None else message(code)
+
+
 # Interface text: key -> (Bahasa Indonesia, English)
 # Interface text looked up by key from Python (labels chosen at run time); templates use
 # _("...") directly.
