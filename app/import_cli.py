@@ -93,6 +93,26 @@ def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def layout_problem(kind: str, error: LayoutError) -> str:
+    """One line: which file is not of the layout (of a source of two files, which of the two
+    it was meant to be), the columns it lacks, and what its header has instead."""
+    missing = ", ".join(error.missing)
+    if not error.role:
+        return f"{error.file} is not a {kind} file: missing columns {missing} (README, Importing)"
+    source = f"{SOURCES[kind]} {error.role} file"
+    if not error.file:
+        return f"none of the files is the {source} (columns {missing}) (README, Importing)"
+    found = (
+        f"its header has {', '.join(error.found)}"
+        if error.found
+        else "no header row was found in it"
+    )
+    return (
+        f"{error.file} is not the {source}: it lacks the columns {missing}; {found}"
+        " (README, Importing)"
+    )
+
+
 def run(system: System, args: argparse.Namespace) -> int:
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
@@ -120,11 +140,7 @@ def run(system: System, args: argparse.Namespace) -> int:
         )
         return 2
     except LayoutError as error:
-        print(
-            f"casework import: {error.file} is not a {args.kind} file: missing columns"
-            f" {', '.join(error.missing)} (README, Importing)",
-            file=sys.stderr,
-        )
+        print(f"casework import: {layout_problem(args.kind, error)}", file=sys.stderr)
         return 2
     finally:
         app.close()

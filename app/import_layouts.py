@@ -34,6 +34,7 @@ from app.import_files import (
     UnreadableFile,
     column,
     header_rows,
+    is_xlsx,
     read_tables,
 )
 from app.import_spool import MemorySpool, Spool, Spooled, open_spool
@@ -222,11 +223,16 @@ class Parsed:
 
 
 class LayoutError(Exception):
-    """A file that is not of the layout asked for (its columns are missing)."""
+    """A file that is not of the layout asked for (its columns are missing). Of a source of
+    two files (DTSEN, P3KE), `role` says which of them it was meant to be (FAMILY, MEMBER),
+    and `found` the names its header row has (none when that row looks like data); `file`
+    is "" when no file given is of that role."""
 
-    def __init__(self, file: str, missing: list[str]) -> None:
-        super().__init__(f"{file}: missing columns {', '.join(missing)}")
-        self.file, self.missing = file, missing
+    def __init__(
+        self, file: str, missing: list[str], role: str = "", found: list[str] | None = None
+    ) -> None:
+        super().__init__(f"{file or role}: missing columns {', '.join(missing)}")
+        self.file, self.missing, self.role, self.found = file, missing, role, found or []
 
 
 class Unreadable(LayoutError):
@@ -801,8 +807,9 @@ DTSEN_DESIL = "desil_nasional"
 
 
 def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
-    family_tables = [t for t in tables if "nik" not in t.header]
-    member_tables = [t for t in tables if "nik" in t.header]
+    # the member file: the one with the member columns (a family file may name a `nik` too)
+    member_tables = [t for t in tables if DTSEN_MEMBER_COLUMNS <= set(t.header)]
+    family_tables = [t for t in tables if t not in member_tables]
     if not family_tables:
         raise LayoutError(tables[0].name, sorted(DTSEN_FAMILY_COLUMNS))
     if not member_tables:
@@ -1163,6 +1170,99 @@ def closest_missing(paths: list[Path], columns: set[str]) -> list[str]:
     return min((sorted(columns - found) for found in candidates), key=len)
 
 
+FAMILY, MEMBER = "family", "member"
+# The two files (or sheets) of a source that has two, with the columns each must have.
+ROLES: dict[str, tuple[tuple[str, set[str]], ...]] = {
+    "dtsen": ((FAMILY, DTSEN_FAMILY_COLUMNS), (MEMBER, DTSEN_MEMBER_COLUMNS)),
+    "p3ke": ((FAMILY, P3KE_FAMILY_COLUMNS), (MEMBER, P3KE_MEMBER_COLUMNS)),
+}
+# The roles a source cannot do without (P3KE's individual sheet may be left out).
+REQUIRED_ROLES = {"dtsen": (FAMILY, MEMBER), "p3ke": (FAMILY,)}
+# A header cell with this many digits in a row is a value (a NIK, a KK number): the row is
+# data, not a header, and none of it is repeated in a message.
+_DATA_DIGITS = re.compile(r"[0-9]{6}")
+FOUND_NAMES = 40  # at most this many of a header's names are repeated in a message
+
+
+def header_found(names: list[str]) -> list[str]:
+    """The names of a header row that a message may repeat: none when the row holds a value
+    (`_DATA_DIGITS`: a file without its header row, whose first row is a person's)."""
+    names = [name for name in names if name]
+    if any(_DATA_DIGITS.search(name) for name in names):
+        return []
+    return [name[:40] for name in names[:FOUND_NAMES]]
+
+
+def _names(kind: str, names: list[str]) -> list[str]:
+    if kind == "p3ke":  # its individual sheet may call the family id id_keluarga
+        return ["id_keluarga_p3ke" if c == "id_keluarga" else c for c in names]
+    return names
+
+
+def _role_of(kind: str, names: list[str]) -> str | None:
+    return next((r for r, columns in ROLES[kind] if columns <= set(_names(kind, names))), None)
+
+
+# The column that marks a table as the member one of its source, whatever else it lacks
+# (P3KE's individual sheet, which may be left out: one with this column is not).
+MEMBER_MARK = {"dtsen": "nik", "p3ke": "id_individu"}
+
+
+def check_roles(kind: str, paths: list[Path], tables: list[Table]) -> None:
+    """Of a source of two files (or sheets), every file is one of them and each one it cannot
+    do without is there; else LayoutError naming the file that was meant to be it (one that
+    is neither, as the one missing, else as the one whose columns it has more of; or, in a
+    workbook, the header row closest to it), the columns of that one it lacks and the names
+    its header has. A P3KE workbook's individual sheet may be left out, but one with its
+    `id_individu` column must have every column of it."""
+    if kind not in ROLES:
+        return
+    columns = dict(ROLES[kind])
+
+    def lacks(role: str, names: list[str]) -> list[str]:
+        return sorted(columns[role] - set(_names(kind, names)))
+
+    matched: set[str] = set()
+    unmatched: list[tuple[str, list[list[str]]]] = []  # a file or sheet, its header rows
+    for path in paths:
+        own = [table for table in tables if table.file == Path(path)]
+        for table in own:
+            role = _role_of(kind, table.header)
+            if role is None:
+                unmatched.append((table.name, [table.header]))
+            else:
+                matched.add(role)
+        if not own:  # a workbook without a sheet of either
+            unmatched.append((Path(path).name, header_rows(path) or [[]]))
+    lacking = [role for role, _ in ROLES[kind] if role not in matched]
+    for name, rows in unmatched:
+        role, row = min(
+            ((role, names) for role in lacking or list(columns) for names in rows),
+            key=lambda option: len(lacks(*option)),
+        )
+        raise LayoutError(name, lacks(role, row), role, header_found(_names(kind, row)))
+    # a sheet of a workbook read (one of the two is in it) that is not the other: the header
+    # rows of its sheets that fit neither
+    others = [
+        (Path(path).name, names)
+        for path in paths
+        if is_xlsx(Path(path))
+        for names in header_rows(path)
+        if names and _role_of(kind, names) is None
+    ]
+    for role in lacking:
+        meant = [
+            (name, names)
+            for name, names in others
+            if role in REQUIRED_ROLES[kind] or MEMBER_MARK[kind] in names
+        ]
+        if meant:
+            name, row = min(meant, key=lambda option: len(lacks(role, option[1])))
+            raise LayoutError(name, lacks(role, row), role, header_found(_names(kind, row)))
+        if role in REQUIRED_ROLES[kind]:
+            raise LayoutError("", sorted(columns[role]), role)
+
+
 def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
     """Read and check the files of one source (the first pass): the families and the rows
     refused kept in the scratch file beside the first file (in memory for small files:
@@ -1174,6 +1274,7 @@ def parse(kind: str, paths: list[Path], both_cores: bool = False) -> Parsed:
         tables = [table for path in paths for table in read_tables(path, wanted)]
     except UnreadableFile as error:
         raise Unreadable(error.file, sorted(wanted[0]), error.reason) from error
+    check_roles(kind, [Path(p) for p in paths], tables)
     if not tables:  # a workbook without the layout's header: the columns its closest lacks
         raise LayoutError(Path(paths[0]).name, closest_missing(paths, wanted[0]))
     spool = open_spool([Path(p) for p in paths])
