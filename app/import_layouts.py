@@ -17,6 +17,7 @@ families from it one at a time, in the order they are stored, as the importer as
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from app.import_files import (
     is_xlsx,
     read_tables,
 )
-from app.import_spool import MemorySpool, Spool, Spooled, open_spool
+from app.import_spool import MemorySpool, Spool, Spooled, cause_of, open_spool
 from app.schemas import COMMANDS, COMMON_FIELDS, PersonSchema, flatten
 from domain.household import HEAD, VERIFICATION_OUTCOMES
 
@@ -124,6 +125,33 @@ class Rejection:
     row: int
     column: str  # the column at fault, or "" for the whole row
     code: str  # an error code of app/messages.py
+    # a row refused because of others of its family (import.family_refused, import.no_head):
+    # the rows at fault, (table, row, code) each, and whose they are: the head's ("head"),
+    # the family's own row ("family"), or another's ("")
+    causes: tuple[tuple[str, int, str], ...] = ()
+    whose: str = ""
+
+    @classmethod
+    def of(cls, values: list) -> Rejection:
+        """A rejection from its fields as a list (a checkpoint's JSON)."""
+        table, row, column, code, *rest = values
+        causes = tuple((str(t), int(r), str(c)) for t, r, c in rest[0]) if rest else ()
+        return cls(table, row, column, code, causes, rest[1] if len(rest) > 1 else "")
+
+
+HEAD_ROW, FAMILY_ROW = "head", "family"
+
+
+def whose_rows(
+    causes: tuple[tuple[str, int, str], ...], family: tuple[str, int], head: tuple[str, int]
+) -> str:
+    """Whose the rows at fault are: the family row's, the head's, or neither (or both)."""
+    rows = {(table, row) for table, row, _ in causes}
+    if rows == {family}:
+        return FAMILY_ROW
+    if rows == {head}:
+        return HEAD_ROW
+    return ""
 
 
 @dataclass
@@ -867,18 +895,25 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
                 )
             else:  # the place is checked with a stand-in head: its fields are not reported
                 head_row, head_person, head_cols = row, None, NO_COLUMNS
-            ok, desil = check_desil(row, DTSEN_DESIL, "DTSEN", out)
+            found: list[Rejection] = []  # this family's problems: the rows at fault
+            ok, desil = check_desil(row, DTSEN_DESIL, "DTSEN", found)
             checked = check_place(
                 row,
                 "nomor_kartu_keluarga",
                 DTSEN_PLACE,
                 (head_row, head_person or STAND_IN, head_cols),
-                out,
+                found,
             )
+            out.extend(found)
             if checked is None or not ok:
+                causes = tuple((r.table, r.row, r.code) for r in found)
+                at_head = (head.table, head.line) if head is not None else ("", 0)
+                whose = whose_rows(causes, (table.name, row.number), at_head)
                 refused = "import.family_refused"
                 for at in spool.rows_of(kk) if claimed else []:
-                    out.append(Rejection(at.table, at.line, "nomor_kartu_keluarga", refused))
+                    out.append(
+                        Rejection(at.table, at.line, "nomor_kartu_keluarga", refused, causes, whose)
+                    )
                 continue
             spool.first("listed", kk)
             values = (checked["kk_number"], *(checked[k] for k in DTSEN_PLACE), desil)
@@ -964,25 +999,26 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
                 row, "head", "nik", "kepala_keluarga", "tanggal_lahir", "jenis_kelamin"
             )
             kk = row["no_kk"] if "no_kk" in row else ""
-            elsewhere = outside_city(row, out)
-            ok, desil = check_desil(row, "desil_kesejahteraan", "P3KE", out)
-            benefits = benefit_flags(row, P3KE_BENEFITS, out)
+            found: list[Rejection] = []  # the family row's problems
+            elsewhere = outside_city(row, found)
+            ok, desil = check_desil(row, "desil_kesejahteraan", "P3KE", found)
+            benefits = benefit_flags(row, P3KE_BENEFITS, found)
             if kk:
-                checked = check_place(row, "no_kk", P3KE_PLACE, (row, person, cols), out)
+                checked = check_place(row, "no_kk", P3KE_PLACE, (row, person, cols), found)
             else:  # no KK number: the family is matched by its head's NIK only, the head
                 # checked as AddMember's `person` (its problems at the file's columns)
                 cols = cols._replace(prefix="person")
-                checked = check_member(row, person, cols, "istri", "nik", out)
+                checked = check_member(row, person, cols, "istri", "nik", found)
                 if checked is not None:
                     checked = {"kk_number": None, "head": checked["person"]}
-            if (
-                elsewhere
-                or checked is None
-                or not ok
-                or benefits is None
-                or not reading.first_nik(row, "nik", checked["head"]["nik"])
-            ):  # its individuals' rows are refused with it
-                spool.first("refused family", family_id)
+            out.extend(found)
+            causes = [(r.table, r.row, r.code) for r in found]
+            refused = elsewhere or checked is None or not ok or benefits is None
+            if not refused and not reading.first_nik(row, "nik", checked["head"]["nik"]):
+                causes.append((table.name, row.number, "import.duplicate_nik"))
+                refused = True
+            if refused:  # its individuals' rows are refused with it, naming it
+                spool.first("refused family", family_id, json.dumps([FAMILY_ROW, causes]))
                 continue
             place = tuple(checked[k] for k in DTKS_PLACE) if kk else (None,) * len(DTKS_PLACE)
             head_nik = checked["head"]["nik"]
@@ -1000,9 +1036,16 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
             family_id = row["id_keluarga_p3ke"]
             head_nik = spool.value("family", family_id)
             if head_nik is None:
-                refused = spool.met("refused family", family_id)
-                code = "import.family_refused" if refused else "import.family_missing"
-                row.reject(out, "id_keluarga_p3ke", code)
+                if spool.met("refused family", family_id):
+                    whose, causes = cause_of(spool.value("refused family", family_id))
+                    refused = "import.family_refused"
+                    out.append(
+                        Rejection(
+                            table.name, row.number, "id_keluarga_p3ke", refused, causes, whose
+                        )
+                    )
+                else:
+                    row.reject(out, "id_keluarga_p3ke", "import.family_missing")
                 continue
             person = person_payload(row, "nik", "nama", "tanggal_lahir", "jenis_kelamin")
             cols = PersonColumns(row, "person", "nik", "nama", "tanggal_lahir", "jenis_kelamin")

@@ -35,7 +35,7 @@ from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
 from app.import_files import header_rows
 from app.import_layouts import LAYOUTS, SOURCES, duplicated
-from app.importer import REPORT_COLUMNS
+from app.importer import OWN_CAUSES, REPORT_COLUMNS
 from app.messages import ERRORS, import_message, message
 from app.progress import time_left
 from app.web import check_csrf
@@ -255,7 +255,9 @@ def rejected_csv(job_id: str):
 
 
 def _in_words(row: list[str]) -> list[str]:
-    """A report's row with its reason said again from its code, in the request's language."""
-    if len(row) == len(REPORT_COLUMNS) and row[3] in ERRORS:
+    """A report's row with its reason said again from its code, in the request's language;
+    one refused because of other rows keeps the report's reason, which names them (the code
+    alone does not)."""
+    if len(row) == len(REPORT_COLUMNS) and row[3] in ERRORS and row[3] not in OWN_CAUSES:
         return [*row[:4], import_message(row[3])]
     return row

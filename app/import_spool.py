@@ -16,7 +16,8 @@ leaves it, and the next run replaces it. It holds:
   stored (by file and row, as the checkpoint counts them), with their number of rows;
 - `marks`: the keys met so far (KK numbers, family ids, NIKs: duplicates in the files; a
   row's NIK is also unique among the rows, a later row with it refused);
-- `rejections`: the rows refused, for `FILE.rejected.csv`;
+- `rejections`: the rows refused, for `FILE.rejected.csv` (a row refused because of others,
+  its family's: the rows at fault, `cause`);
 - `seen`: the family each row read belongs to (its KK number, or P3KE's family id, as the
   file writes it), refused or not: the families in the files, and those with rows refused,
   as the summary counts them (a family every row of which was refused while reading is
@@ -29,6 +30,7 @@ the sort that makes an index); its groupings and orderings read indexes.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -54,7 +56,7 @@ CREATE TABLE units (members TEXT, tbl TEXT, line INTEGER, own INTEGER, {_V});
 CREATE INDEX units_in_order ON units (tbl, line);
 CREATE TABLE families (ord INTEGER PRIMARY KEY, members TEXT, tbl TEXT, line INTEGER,
                        n INTEGER, {_V});
-CREATE TABLE rejections (tbl TEXT, line INTEGER, col TEXT, code TEXT);
+CREATE TABLE rejections (tbl TEXT, line INTEGER, col TEXT, code TEXT, cause TEXT);
 CREATE INDEX rejections_in_order ON rejections (tbl, line, col);
 CREATE TABLE seen (tbl TEXT, line INTEGER, key TEXT);
 """
@@ -74,6 +76,29 @@ class Refusal(Protocol):
     row: int
     column: str
     code: str
+    # the rows at fault when this one is refused because of them: (table, row, code) each,
+    # and whose they are ("head", "family" or "")
+    causes: tuple[tuple[str, int, str], ...]
+    whose: str
+
+
+# A rejection as kept: table, row, column, code, and its cause (`cause_text`) or None.
+Kept = tuple[str, int, str, str, str | None]
+
+
+def cause_text(rejection: Refusal) -> str | None:
+    """The rows at fault of a rejection, as kept (JSON), or None."""
+    if not rejection.causes:
+        return None
+    return json.dumps([rejection.whose, [list(c) for c in rejection.causes]])
+
+
+def cause_of(text: str | None) -> tuple[str, tuple[tuple[str, int, str], ...]]:
+    """(whose, the rows at fault) of a kept cause."""
+    if not text:
+        return "", ()
+    whose, causes = json.loads(text)
+    return whose, tuple((str(t), int(r), str(c)) for t, r, c in causes)
 
 
 class Spool:
@@ -179,7 +204,9 @@ class Spool:
                 "  p.nik IS NOT NULL)"
             ).fetchall()
             for _, table, line in later:
-                self._rejections.append((table, line, self._nik_columns[table], DUPLICATE_NIK))
+                self._rejections.append(
+                    (table, line, self._nik_columns[table], DUPLICATE_NIK, None)
+                )
             self.cursor.executemany("DELETE FROM rows WHERE seq = ?", [(r[0],) for r in later])
             self._unchecked = False
 
@@ -282,7 +309,15 @@ class Spool:
 
     def append(self, rejection: Refusal) -> None:
         """A row refused (the layouts' and the importer's `out`)."""
-        self._rejections.append((rejection.table, rejection.row, rejection.column, rejection.code))
+        self._rejections.append(
+            (
+                rejection.table,
+                rejection.row,
+                rejection.column,
+                rejection.code,
+                cause_text(rejection),
+            )
+        )
         if len(self._rejections) >= FLUSH:
             self.flush_rejections()
 
@@ -292,15 +327,37 @@ class Spool:
 
     def flush_rejections(self) -> None:
         if self._rejections:
-            self.db.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?)", self._rejections)
+            self.db.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?)", self._rejections)
             self._rejections.clear()
 
-    def rejections(self) -> Iterator[tuple[str, int, str, str]]:
-        """(table, row, column, code) of every row refused, by table, row and column."""
+    def rejections(self) -> Iterator[Kept]:
+        """(table, row, column, code, cause) of every row refused, by table, row and column."""
         self.flush_rejections()
         yield from self.db.execute(
-            "SELECT tbl, line, col, code FROM rejections ORDER BY tbl, line, col"
+            "SELECT tbl, line, col, code, cause FROM rejections ORDER BY tbl, line, col"
         )
+
+    def causes(self) -> list[str]:
+        """The distinct causes of the rows refused because of others (each a family's)."""
+        self.flush_rejections()
+        found = self.db.execute(
+            "SELECT DISTINCT cause FROM rejections WHERE cause IS NOT NULL ORDER BY cause"
+        )
+        return [row[0] for row in found]
+
+    def refused_of(self, key: str, besides: Iterable[str]) -> list[tuple[str, int, str]]:
+        """(table, row, code) of the rows of the family `key` (as `see` was told it) refused
+        for a reason of their own (not one of the codes `besides`), in file order."""
+        self._seen_ready()
+        besides = list(besides)
+        found = self.db.execute(
+            "SELECT DISTINCT s.tbl, s.line, r.code FROM seen s JOIN rejections r"
+            " ON r.tbl = s.tbl AND r.line = s.line"
+            f" WHERE s.key = ? AND r.code NOT IN ({', '.join('?' * len(besides))})"
+            " ORDER BY s.tbl, s.line, r.code",
+            (key, *besides),
+        )
+        return [(t, line, code) for t, line, code in found]
 
     def rejected_rows(self) -> int:
         """How many rows were refused (a row refused for several reasons counts once)."""
@@ -360,8 +417,9 @@ class MemorySpool:
         self._ready_rows = 0  # the rows grouped by key so far
         self._units: list[tuple[str | None, Spooled, int]] = []  # members, own row, own
         self._families: list[tuple[str | None, Spooled, int]] = []  # members, own row, rows
-        self._rejections: list[tuple[str, int, str, str]] = []
+        self._rejections: list[Kept] = []
         self._seen: dict[tuple[str, int], str] = {}  # the family of each row read
+        self._refused_by_key: dict[str, set[tuple[str, int, str]]] | None = None
         self.families = self.rows_total = 0
 
     def see(self, table: str, line: int, key: str) -> None:
@@ -399,7 +457,7 @@ class MemorySpool:
         for key, row, nik in self._rows[self._ready_rows :]:
             if nik is not None and not self.first("row nik", nik):  # kept apart from `nik`
                 column = self._nik_columns[row.table]
-                self._rejections.append((row.table, row.line, column, DUPLICATE_NIK))
+                self._rejections.append((row.table, row.line, column, DUPLICATE_NIK, None))
                 continue
             self._by_key.setdefault(key, []).append(row)
         self._ready_rows = len(self._rows)
@@ -453,7 +511,15 @@ class MemorySpool:
         return self._by_key.get(members, []) if members is not None else []
 
     def append(self, rejection: Refusal) -> None:
-        self._rejections.append((rejection.table, rejection.row, rejection.column, rejection.code))
+        self._rejections.append(
+            (
+                rejection.table,
+                rejection.row,
+                rejection.column,
+                rejection.code,
+                cause_text(rejection),
+            )
+        )
 
     def extend(self, rejections: Iterable[Refusal]) -> None:
         for rejection in rejections:
@@ -462,17 +528,32 @@ class MemorySpool:
     def flush_rejections(self) -> None:
         pass
 
-    def rejections(self) -> Iterator[tuple[str, int, str, str]]:
+    def rejections(self) -> Iterator[Kept]:
         yield from sorted(self._rejections, key=lambda r: (r[0], r[1], r[2]))
 
+    def causes(self) -> list[str]:
+        return sorted({r[4] for r in self._rejections if r[4] is not None})
+
+    def refused_of(self, key: str, besides: Iterable[str]) -> list[tuple[str, int, str]]:
+        # the rows refused by family, made once (asked as the families are stored, when the
+        # rows refused as the files were read are all in)
+        if self._refused_by_key is None:
+            self._refused_by_key = {}
+            for table, line, _, code, _ in self._rejections:
+                key_of = self._seen.get((table, line))
+                if key_of is not None:
+                    self._refused_by_key.setdefault(key_of, set()).add((table, line, code))
+        besides = set(besides)
+        return sorted(r for r in self._refused_by_key.get(key, ()) if r[2] not in besides)
+
     def rejected_rows(self) -> int:
-        return len({(table, line) for table, line, _, _ in self._rejections})
+        return len({(table, line) for table, line, *_ in self._rejections})
 
     def families_seen(self) -> int:
         return len(set(self._seen.values()))
 
     def _rejected_at(self) -> set[tuple[str, int]]:
-        return {(table, line) for table, line, _, _ in self._rejections}
+        return {(table, line) for table, line, *_ in self._rejections}
 
     def families_refused(self) -> int:
         rejected = self._rejected_at()

@@ -53,7 +53,17 @@ from adapters.bootstrap import drop_unstored_keys
 from app import import_files, import_layouts, import_spool, schemas
 from app.auth import authorize_import
 from app.csv_export import Column, cell, header
-from app.import_layouts import SOURCES, Family, Member, Parsed, Rejection, parse
+from app.import_layouts import (
+    FAMILY_ROW,
+    HEAD_ROW,
+    SOURCES,
+    Family,
+    Member,
+    Parsed,
+    Rejection,
+    parse,
+)
+from app.import_spool import MemorySpool, Spool, cause_of
 from app.messages import import_message, init_babel
 from app.progress import Progress
 from domain import identity, regions
@@ -62,6 +72,9 @@ from domain.errors import DomainError
 from domain.household import HEAD, listing_content
 
 log = logging.getLogger("casework.import")
+# the codes of rows refused because of others: not among the rows at fault they name
+OWN_CAUSES = ("import.family_refused", "import.no_head")
+AT_FAULT_SHOWN = 10  # the summary names the rows at fault of this many families at most
 BATCH = 100  # families saved in one transaction
 # What decides which families the files yield, and in which order (how files are read, the
 # layouts, the scratch file's grouping, the checks of a row and this module): a checkpoint
@@ -93,6 +106,9 @@ class Summary:
     skipped: int = 0  # families skipped by the checkpoint
     encodings: dict[str, str] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
+    # the rows at fault of the families refused because of one of their rows (`FILE row N`),
+    # each family's once
+    at_fault: list[str] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -110,7 +126,16 @@ class Summary:
             f"rows rejected: {self.rejected_rows}"
             + (f" (see {', '.join(self.reports)})" if self.reports else ""),
             f"rows/s: {self.rows_per_second:.0f} ({self.seconds:.1f} s)",
-        ]
+        ] + (
+            [
+                f"families refused because of other rows: {len(self.at_fault)} (rows at fault:"
+                f" {'; '.join(self.at_fault[:AT_FAULT_SHOWN])}"
+                + ("; ..." if len(self.at_fault) > AT_FAULT_SHOWN else "")
+                + ")"
+            ]
+            if self.at_fault
+            else []
+        )
 
 
 class Refused(Exception):
@@ -144,6 +169,7 @@ class Importer:
         self.family_meta: dict[str, Any] | None = None
         # where a word to the person running the import goes (the CLI: stderr)
         self.notice: Callable[[str], None] = log.warning
+        self.spool: Spool | MemorySpool | None = None  # the files' scratch file, as stored
 
     # ---- one family ------------------------------------------------------------------------
 
@@ -298,15 +324,24 @@ class Importer:
     # ---- batches -----------------------------------------------------------------------------
 
     def _refuse(self, family: Family, refused: Refused, out: list[Rejection]) -> None:
+        """Every row of the family rejected: the row at fault with the reason, the others as
+        refused because of it (naming it); a family without a head names its rows refused
+        as the files were read (the head's may be among them)."""
+        member = refused.member
+        causes: tuple[tuple[str, int, str], ...] = ()
+        whose = ""
+        if member is not None:
+            causes = ((member.table, member.row, refused.code),)
+            whose = HEAD_ROW if member.relationship == HEAD else ""
+        elif refused.code == "import.no_head" and self.spool is not None and family.kk_number:
+            causes = tuple(self.spool.refused_of(family.kk_number, OWN_CAUSES))
         for table, row in family.rows:
-            at_fault = refused.member is not None and (
-                refused.member.table,
-                refused.member.row,
-            ) == (table, row)
-            if at_fault or refused.member is None:
-                out.append(Rejection(table, row, refused.column if at_fault else "", refused.code))
+            at_fault = member is not None and (member.table, member.row) == (table, row)
+            if at_fault or member is None:
+                column = refused.column if at_fault else ""
+                out.append(Rejection(table, row, column, refused.code, () if at_fault else causes))
             else:
-                out.append(Rejection(table, row, "", "import.family_refused"))
+                out.append(Rejection(table, row, "", "import.family_refused", causes, whose))
 
     def _drop_unstored_keys(self) -> None:
         """After a save that failed: in its own process (the CLI, one writing thread) the keys
@@ -391,6 +426,7 @@ class Importer:
         progress: Callable[[int], Progress] | None,
     ) -> Summary:
         summary = Summary(self.kind, rows=parsed.rows, encodings=parsed.encodings)
+        self.spool = parsed.spool
         checkpoint = Checkpoint(
             paths[0], import_files.file_hash(paths) + f":{self.kind}:{self.period}"
         )
@@ -431,7 +467,17 @@ class Importer:
         summary.families_with_rejected_rows = parsed.spool.families_with_rejections()
         summary.seconds = time.monotonic() - started
         summary.reports = write_reports(parsed)
+        summary.at_fault = [at_fault(cause) for cause in parsed.spool.causes()]
         return summary
+
+
+def at_fault(cause: str) -> str:
+    """The rows at fault of a kept cause, as the summary names them: `FILE row N`, with whose
+    they are (the head's, the family's row)."""
+    whose, causes = cause_of(cause)
+    rows = dict.fromkeys(f"{table} row {row}" for table, row, _ in causes)
+    prefix = {HEAD_ROW: "the head's ", FAMILY_ROW: "the family's "}.get(whose, "")
+    return prefix + ", ".join(rows)
 
 
 def batches(families: Iterator[Family], size: int) -> Iterator[list[Family]]:
@@ -513,7 +559,7 @@ class Checkpoint:
                     " their start again (the families already imported add nothing)"
                 )
             return 0, Counter(), []
-        rejected = [Rejection(*r) for r in data.get("rejected", [])]
+        rejected = [Rejection.of(r) for r in data.get("rejected", [])]
         return int(data.get("families_done", 0)), Counter(data.get("counts", {})), rejected
 
     def save(self, families_done: int, counts: Counter, rejected: list[Rejection]) -> None:
@@ -522,7 +568,10 @@ class Checkpoint:
             "importer": importer_version(),
             "families_done": families_done,
             "counts": dict(counts),
-            "rejected": [[r.table, r.row, r.column, r.code] for r in rejected],
+            "rejected": [
+                [r.table, r.row, r.column, r.code, [list(c) for c in r.causes], r.whose]
+                for r in rejected
+            ],
         }
         partial = self.path.with_name(self.path.name + ".tmp")
         partial.write_text(json.dumps(data))
@@ -549,7 +598,7 @@ def write_reports(parsed: Parsed) -> list[str]:
     writers: dict[Path, Any] = {}
     try:
         with _BABEL.app_context(), force_locale("id"):
-            for table, row, column, code in parsed.spool.rejections():
+            for table, row, column, code, cause in parsed.spool.rejections():
                 path = files.get(table, paths[0])
                 writer = writers.get(path)
                 if writer is None:
@@ -557,7 +606,15 @@ def write_reports(parsed: Parsed) -> list[str]:
                     handles[path] = report.open("w", encoding="utf-8-sig", newline="")
                     writer = writers[path] = csv.writer(handles[path], lineterminator="\r\n")
                     writer.writerow(REPORT_HEADER)
-                writer.writerow([cell(table), row, cell(column), code, cell(import_message(code))])
+                writer.writerow(
+                    [
+                        cell(table),
+                        row,
+                        cell(column),
+                        code,
+                        cell(import_message(code, *cause_of(cause), table)),
+                    ]
+                )
     finally:
         for handle in handles.values():
             handle.close()

@@ -812,11 +812,54 @@ IMPORT_ERRORS: dict[str, LazyString] = {
 }
 
 
-def import_message(code: str) -> str:
+# A row refused because of other rows of its family (app/importer.py): the rows at fault
+# named, by whose they are ("head", "family" or ""); %(causes)s: each row and its reason.
+IMPORT_CAUSED: dict[tuple[str, str], LazyString] = {
+    ("import.family_refused", "head"): _l(
+        "The family was not imported because the head's row was refused: %(causes)s Correct"
+        " that row and import the file again."
+    ),
+    ("import.family_refused", "family"): _l(
+        "The family was not imported because its family row was refused: %(causes)s Correct"
+        " that row and import the file again."
+    ),
+    ("import.family_refused", ""): _l(
+        "The family was not imported because another of its rows was refused: %(causes)s"
+        " Correct that row and import the file again."
+    ),
+    ("import.no_head", ""): _l(
+        "The family has no head of family among the rows accepted. Its rows refused:"
+        " %(causes)s If the head's row is among them, correct it; otherwise add the head's"
+        " row. Then import the file again."
+    ),
+}
+
+
+def import_message(
+    code: str,
+    whose: str = "",
+    causes: tuple[tuple[str, int, str], ...] = (),
+    table: str = "",
+) -> str:
     """The message of an error code in an import's report (`IMPORT_ERRORS`, else the API's),
-    in the current language."""
-    entry = IMPORT_ERRORS.get(code)
-    return str(entry) if entry is not None else message(code)
+    in the current language; for a row of `table` refused because of others (`causes`:
+    (table, row, code) each, `whose` they are), naming those rows and their reasons."""
+    template = IMPORT_CAUSED.get((code, whose)) if causes else None
+    if template is None:
+        entry = IMPORT_ERRORS.get(code)
+        return str(entry) if entry is not None else message(code)
+    reasons: dict[tuple[str, int], list[str]] = {}
+    for at_table, row, cause in causes:
+        reasons.setdefault((at_table, row), []).append(import_message(cause))
+    said = []
+    for (at_table, row), texts in reasons.items():
+        where = (
+            gettext("row %(row)s", row=row)
+            if at_table == table
+            else gettext("row %(row)s of %(file)s", row=row, file=at_table)
+        )
+        said.append(gettext("%(where)s: %(reason)s", where=where, reason=" ".join(texts)))
+    return str(template) % {"causes": " ".join(said)}
 
 
 # Interface text: key -> (Bahasa Indonesia, English)
