@@ -174,7 +174,14 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
         )
     except LayoutError as error:
         job.update(
-            state=FAILED, error={"code": "layout", "file": error.file, "missing": error.missing}
+            state=FAILED,
+            error={
+                "code": "layout",
+                "file": error.file,
+                "missing": error.missing,
+                "role": error.role,
+                "found": error.found,  # header names only (import_layouts.header_found)
+            },
         )
         save(root, job)
         log.info("import %s refused: not a %s file", job["id"], job["kind"])

@@ -33,8 +33,18 @@ from app.context import services
 from app.csv_export import csv_response, header
 from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
-from app.import_files import header_rows
-from app.import_layouts import LAYOUTS, SOURCES, duplicated
+from app.import_files import UnreadableFile, header_rows, read_tables
+from app.import_layouts import (
+    FAMILY,
+    LAYOUTS,
+    MEMBER,
+    ROLES,
+    SOURCES,
+    LayoutError,
+    check_roles,
+    duplicated,
+    header_found,
+)
 from app.importer import OWN_CAUSES, REPORT_COLUMNS
 from app.messages import ERRORS, import_message, message
 from app.progress import time_left
@@ -130,7 +140,6 @@ def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
     rows = header_rows(path)
     if not rows:
         return gettext("The file is not a CSV or Excel (.xlsx) file.")
-    candidates = [set(names) for names in rows]
     header = next((names for names in rows if columns <= set(names)), None)
     if header is not None:
         if kind == "p3ke":  # its individual sheet may call the family id id_keluarga
@@ -142,13 +151,68 @@ def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
                 " ambiguous. Keep one and upload the file again.",
                 columns=", ".join(twice),
             )
+        if kind in ROLES and len(FILE_FIELDS[kind]) == 1:  # both sheets in one workbook
+            try:
+                check_roles(kind, [path], read_tables(path, LAYOUTS[kind][1]))
+            except LayoutError as error:
+                return layout_text(kind, error)
+            except UnreadableFile:
+                return gettext("The file is not a CSV or Excel (.xlsx) file.")
         return None
-    missing = min((sorted(columns - found) for found in candidates), key=len)
-    return gettext(
-        "This is not a %(source)s file: the columns %(columns)s are missing (README, Importing).",
-        source=SOURCES[kind],
-        columns=", ".join(missing),
+    closest = min(rows, key=lambda names: len(columns - set(names)))
+    return (
+        gettext(
+            "This is not a %(source)s file: the columns %(columns)s are missing (README,"
+            " Importing).",
+            source=SOURCES[kind],
+            columns=", ".join(sorted(columns - set(closest))),
+        )
+        + " "
+        + found_text(header_found(closest))
     )
+
+
+def found_text(found: list[str]) -> str:
+    """What a file's header has instead (no value of a row: `header_found`)."""
+    if not found:
+        return gettext("No header row was found in it.")
+    return gettext("Its header has: %(names)s.", names=", ".join(found))
+
+
+def layout_text(kind: str, error: LayoutError) -> str:
+    """A file (of a source of two, which of them it was meant to be) not of its layout."""
+    source, columns = SOURCES[kind], ", ".join(error.missing)
+    if error.role == FAMILY and not error.file:
+        return gettext(
+            "None of the files is the %(source)s family file or sheet (columns %(columns)s).",
+            source=source,
+            columns=columns,
+        )
+    if error.role == FAMILY:
+        said = gettext(
+            "%(file)s is not the %(source)s family file or sheet: the columns %(columns)s are"
+            " missing.",
+            file=error.file,
+            source=source,
+            columns=columns,
+        )
+    elif error.role == MEMBER:
+        said = gettext(
+            "%(file)s is not the %(source)s member file or sheet: the columns %(columns)s are"
+            " missing.",
+            file=error.file,
+            source=source,
+            columns=columns,
+        )
+    else:
+        return gettext(
+            "%(file)s is not a %(source)s file: the columns %(columns)s are missing (README,"
+            " Importing).",
+            file=error.file,
+            source=source,
+            columns=columns,
+        )
+    return f"{said} {found_text(error.found)}"
 
 
 @bp.post("")
@@ -214,8 +278,20 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
     done = job.get("rows_done") or 0
     rate = job.get("rate") or 0.0
     running = job["state"] == import_jobs.RUNNING
+    error = job.get("error") or {}
     return {
         **job,
+        "error_text": layout_text(
+            job["kind"],
+            LayoutError(
+                error.get("file", ""),
+                error.get("missing", []),
+                error.get("role", ""),
+                error.get("found", []),
+            ),
+        )
+        if error.get("code") == "layout"
+        else None,
         "source": SOURCES[job["kind"]],
         "percent": round(100 * done / total) if total else 0,
         "time_left": time_left(done, total, rate) if running and total else None,

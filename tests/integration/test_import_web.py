@@ -14,11 +14,12 @@ import subprocess
 import time
 
 import pytest
+from openpyxl import load_workbook
 
 from app import import_jobs
 from app.auth import authorize_import
 from app.seed_data import generate_households
-from app.source_samples import DTKS_HEADER, VERVAL_HEADER, dtks_rows, write_csv
+from app.source_samples import DTKS_HEADER, VERVAL_HEADER, dtks_rows, write_csv, write_p3ke
 from domain.application import Actor
 from domain.approval import Forbidden
 from tests.support.signin import csrf_of, ensure_account
@@ -367,3 +368,30 @@ def test_an_empty_file_is_refused_as_empty(web, importing, tmp_path):
     error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', refused.text)
     assert error and "kosong" in error.group(1) and "nomor_nik" not in error.group(1)
     assert not importing.exists() or list(importing.iterdir()) == []
+
+
+def test_a_p3ke_workbook_whose_individual_sheet_is_not_of_its_layout_is_refused(
+    web, importing, tmp_path
+):
+    """The family sheet matches, the individual sheet does not: the upload is refused naming
+    the individual sheet's columns it lacks and what its header has; not imported without
+    its members. A file of another source says what its header has too."""
+    workbook = write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES)
+    book = load_workbook(workbook)
+    for cell in book["Individu"][12]:
+        if cell.value == "nik":
+            cell.value = "nik_anggota"
+    book.save(workbook)
+    client = web.test_client()
+    refused = upload(client, workbook, kind="p3ke")
+    assert refused.status_code == 422
+    error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', refused.text)
+    assert error, refused.text
+    said = error.group(1)
+    assert "lembar anggota keluarga P3KE" in said and "kolom nik tidak ada" in said
+    assert "nik_anggota" in said and "Judul kolomnya" in said
+    assert not importing.exists() or list(importing.iterdir()) == []
+
+    verval = write_csv(tmp_path / "verval.csv", VERVAL_HEADER, [])
+    error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', upload(client, verval).text)
+    assert error and "Judul kolomnya: nomor_kk, nik, desil" in error.group(1)
