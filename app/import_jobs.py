@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.import_layouts import LayoutError
-from app.importer import Importer
+from app.importer import AT_FAULT_SHOWN, Importer
 from app.progress import Progress
 from domain.application import Actor, Casework
 
@@ -206,6 +206,13 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
             "rate": round(summary.rows_per_second, 1),
             "reports": [Path(report).name for report in summary.reports],
             "encodings": dict(summary.encodings),
+            # the families refused because of other rows, and the first ones' rows at fault
+            # (file names and row numbers only)
+            "refused_for_others": len(summary.at_fault),
+            "at_fault": [
+                [whose, [list(at) for at in rows]]
+                for whose, rows in summary.at_fault[:AT_FAULT_SHOWN]
+            ],
         },
     )
     save(root, job)

@@ -36,6 +36,8 @@ from app.import_cli import period as parse_period
 from app.import_files import UnreadableFile, header_rows, read_tables
 from app.import_layouts import (
     FAMILY,
+    FAMILY_ROW,
+    HEAD_ROW,
     LAYOUTS,
     MEMBER,
     ROLES,
@@ -179,6 +181,16 @@ def found_text(found: list[str]) -> str:
     return gettext("Its header has: %(names)s.", names=", ".join(found))
 
 
+def at_fault_words(whose: str, rows: list[list]) -> str:
+    """The rows at fault of a family refused because of them, in the page's language."""
+    said = ", ".join(gettext("row %(row)s of %(file)s", row=row, file=table) for table, row in rows)
+    if whose == HEAD_ROW:
+        return gettext("the head's row: %(rows)s", rows=said)
+    if whose == FAMILY_ROW:
+        return gettext("the family row: %(rows)s", rows=said)
+    return said
+
+
 def layout_text(kind: str, error: LayoutError) -> str:
     """A file (of a source of two, which of them it was meant to be) not of its layout."""
     source, columns = SOURCES[kind], ", ".join(error.missing)
@@ -279,8 +291,10 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
     rate = job.get("rate") or 0.0
     running = job["state"] == import_jobs.RUNNING
     error = job.get("error") or {}
+    summary = job.get("summary") or {}
     return {
         **job,
+        "at_fault": [at_fault_words(whose, rows) for whose, rows in summary.get("at_fault", [])],
         "error_text": layout_text(
             job["kind"],
             LayoutError(

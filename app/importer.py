@@ -106,9 +106,9 @@ class Summary:
     skipped: int = 0  # families skipped by the checkpoint
     encodings: dict[str, str] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
-    # the rows at fault of the families refused because of one of their rows (`FILE row N`),
-    # each family's once
-    at_fault: list[str] = field(default_factory=list)
+    # the rows at fault of the families refused because of other rows, each family's once:
+    # whose they are (HEAD_ROW, FAMILY_ROW or "") and (file, row) each
+    at_fault: list[tuple[str, list[tuple[str, int]]]] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -129,7 +129,7 @@ class Summary:
         ] + (
             [
                 f"families refused because of other rows: {len(self.at_fault)} (rows at fault:"
-                f" {'; '.join(self.at_fault[:AT_FAULT_SHOWN])}"
+                f" {'; '.join(at_fault_text(*a) for a in self.at_fault[:AT_FAULT_SHOWN])}"
                 + ("; ..." if len(self.at_fault) > AT_FAULT_SHOWN else "")
                 + ")"
             ]
@@ -468,16 +468,21 @@ class Importer:
         summary.seconds = time.monotonic() - started
         summary.reports = write_reports(parsed)
         summary.at_fault = [at_fault(cause) for cause in parsed.spool.causes()]
+        summary.at_fault.sort(key=lambda fault: fault[1])
         return summary
 
 
-def at_fault(cause: str) -> str:
-    """The rows at fault of a kept cause, as the summary names them: `FILE row N`, with whose
-    they are (the head's, the family's row)."""
+def at_fault(cause: str) -> tuple[str, list[tuple[str, int]]]:
+    """The rows at fault of a kept cause: whose they are, and (file, row) each."""
     whose, causes = cause_of(cause)
-    rows = dict.fromkeys(f"{table} row {row}" for table, row, _ in causes)
+    return whose, list(dict.fromkeys((table, row) for table, row, _ in causes))
+
+
+def at_fault_text(whose: str, rows: list[tuple[str, int]]) -> str:
+    """The rows at fault as the summary on stdout names them: `FILE row N`, with whose they
+    are (the head's, the family's row)."""
     prefix = {HEAD_ROW: "the head's ", FAMILY_ROW: "the family's "}.get(whose, "")
-    return prefix + ", ".join(rows)
+    return prefix + ", ".join(f"{table} row {row}" for table, row in rows)
 
 
 def batches(families: Iterator[Family], size: int) -> Iterator[list[Family]]:

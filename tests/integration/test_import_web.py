@@ -395,3 +395,25 @@ def test_a_p3ke_workbook_whose_individual_sheet_is_not_of_its_layout_is_refused(
     verval = write_csv(tmp_path / "verval.csv", VERVAL_HEADER, [])
     error = re.search(r'id="err-berkas" class="field-error">([^<]*)<', upload(client, verval).text)
     assert error and "Judul kolomnya: nomor_kk, nik, desil" in error.group(1)
+
+
+def test_the_summary_and_the_rejected_rows_name_the_row_a_family_was_refused_for(
+    web, importing, tmp_path
+):
+    """A family without a head (its head's NIK one digit short): the page's summary names
+    the row at fault, and its other rows in the CSV name it, with its reason."""
+    rows = dtks_rows(FAMILIES)
+    nik = DTKS_HEADER.index("NOMOR_NIK")
+    rows[0][nik] = rows[0][nik][:15]  # row 2: the first family's head
+    path = write_csv(tmp_path / "dtks_kepala.csv", DTKS_HEADER, rows)
+    client = web.test_client()
+    location = upload(client, path).headers["Location"]
+    done = finished(client, location)
+    assert re.search(
+        r"Keluarga yang ditolak karena baris lainnya</th><td>1: baris 2 di dtks_kepala.csv<",
+        done,
+    ), done
+    answer = client.get(f"{location}/ditolak.csv").text
+    found = list(csv.reader(io.StringIO(answer.lstrip("\ufeff"))))[1:]
+    no_head = [r for r in found if r[3] == "import.no_head"]
+    assert no_head and all("Barisnya yang ditolak: baris 2: NIK" in r[4] for r in no_head)
