@@ -808,25 +808,54 @@ def approvals():
 def my_approvals():
     """The caller's own requests for approval, whatever became of them, the most recent first
     (`limit`, `offset`): each as `GET /approvals/<id>` answers it, with when it was decided.
-    The approvals view says which (it keeps no personal data); each is read from the store."""
+    The approvals view says which (it keeps no personal data); each is read from the store.
+    The first page begins with the requests still pending that the view does not hold yet."""
     actor = caller()
     try:
         limit, offset = page_args()
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     casework = services().casework
+    # the first page begins with the requests just made, before the view holds them
+    results = _requests_not_in_view(actor, limit) if offset == 0 else []
+    listed = {result["approval_id"] for result in results}
     found = approval_views.requests(
         services().views, requester_id=actor.id, limit=limit, offset=offset
     )
-    results = []
     for entry in found:
+        if entry["approval_id"] in listed:
+            continue  # the view caught up while this page was read
         try:
             change = casework.get_pending_change(entry["approval_id"])
         except NotFound:
             continue  # in the view, not (yet) in this store
         decided_at = entry["decided_at"] if change.status != "pending" else None
         results.append({**approval_body(change), "decided_at": decided_at})
-    return jsonify({"approvals": results})
+    return jsonify({"approvals": results[:limit]})
+
+
+def _requests_not_in_view(actor: Actor, limit: int) -> list[dict[str, Any]]:
+    """The caller's requests still pending in the store that the approvals view does not hold
+    yet (it follows the store a moment later), the most recent first, at most `limit`: a
+    request answered 202 is listed at once, as `Permintaan saya` lists it (app/web.py
+    `just_requested`)."""
+    casework = services().casework
+    ids = [str(approval_id) for approval_id in casework.pending_approval_ids()]
+    held = approval_views.known(services().views, ids)
+    results: list[dict[str, Any]] = []
+    for approval_id in reversed(ids):
+        if len(results) >= limit:
+            break
+        if approval_id in held:
+            continue
+        try:
+            change = casework.get_pending_change(approval_id)
+        except NotFound:
+            continue
+        if change.status != "pending" or (change.requester or {}).get("id") != actor.id:
+            continue
+        results.append({**approval_body(change), "decided_at": None})
+    return results
 
 
 def _require_own(actor: Actor, change: Any) -> None:

@@ -786,7 +786,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": _read(
             "myApprovals",
             "the caller's own requests for approval, whatever became of them, the most recent"
-            " first: status, who decided, when, the note and the reasons",
+            " first: status, who decided, when, the note and the reasons; a request just made"
+            " heads the first page at once",
             _json("the caller's requests", answers.MyApprovalsSchema),
             query=answers.PageQuerySchema,
             invalid="limit or offset out of range",

@@ -241,6 +241,12 @@ class ApprovalCases(UseCases):
         changes = [self.repository.get(approval_id) for approval_id in index.open_ids]
         return [change for change in changes if change.status == "pending"]
 
+    def pending_approval_ids(self) -> list[uuid.UUID]:
+        """The ids of the changes on the queue (the pending index), oldest first; a change
+        decided a moment ago may still be among them: its status says."""
+        index = self._pending_index()
+        return list(index.open_ids) if index is not None else []
+
     def _save(self, aggregate: Any, claims: list, unique_field: str = "") -> Stored:
         riders = _RIDERS.get()
         if not riders:

@@ -337,6 +337,43 @@ def test_a_requester_lists_their_own_requests_and_what_became_of_them(client, we
     assert bad.status_code == 422 and set(bad.json["codes"]) == {"limit"}
 
 
+def test_a_request_just_made_is_listed_before_the_view_holds_it(client, web, tokens):
+    """The approvals view follows the store a moment later: a request answered 202 is on the
+    requester's first page at once (from the store), the most recent first, once each, and
+    the page keeps to its limit."""
+    define_pkh(client, tokens)
+    household_id = register(client, tokens["cw_sipin"])
+    grant = {**GRANT, "household_id": household_id}
+
+    def ask(user: str) -> str:
+        answer = post(client, "GrantBenefit", grant, tokens[user])
+        assert answer.status_code == 202, answer.json
+        return answer.json["approval_id"]
+
+    def mine(**query) -> list[str]:
+        answer = client.get(
+            "/api/v1/approvals/mine", query_string=query, headers=bearer(tokens["cw_sipin"])
+        )
+        assert answer.status_code == 200, answer.json
+        return [a["approval_id"] for a in answer.json["approvals"]]
+
+    first = ask("cw_sipin")
+    project(web)  # the view holds the first request, not those that follow
+    second, others, third = ask("cw_sipin"), ask("sup2"), ask("cw_sipin")
+    assert mine() == [third, second, first]
+    listed = client.get("/api/v1/approvals/mine", headers=bearer(tokens["cw_sipin"]))
+    assert listed.json["approvals"][0]["status"] == "pending"
+    assert listed.json["approvals"][0]["decided_at"] is None
+    assert listed.json["approvals"][0]["cmd"]["household_id"] == household_id
+    assert mine(limit=2) == [third, second]
+    assert mine(limit=1) == [third]
+    assert mine(offset=1) == []  # the view's first request, on the view's second page
+    assert others not in mine()
+    project(web)  # caught up: each once, as the view orders them
+    assert mine() == [third, second, first]
+    assert mine(limit=2, offset=1) == [second, first]
+
+
 def test_an_unknown_approval_is_404(client, tokens):
     response = post(client, "ApproveChange", {"approval_id": str(uuid.uuid4())}, tokens["sup1"])
     assert response.status_code == 404
