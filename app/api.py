@@ -262,20 +262,44 @@ def _uuid_or_404(raw: str, field: str, code: str) -> str:
         raise NotFound(field, code) from None
 
 
-def _moment() -> tuple[dt.datetime, str] | None:
-    """(as_of, mode) of a time-travel request, None without `as_of`; BadMoment when malformed
-    (a `mode` without `as_of` too)."""
-    raw = request.args.get("as_of")
-    mode = time_travel.parse_mode(request.args.get("mode"))
-    if raw is None:
-        if "mode" in request.args:
-            raise time_travel.BadMoment("as_of", "as_of.required")
+class _BadTime(ValueError):
+    """The malformed moments and mode of one time-travel request, each under its own field."""
+
+    def __init__(self, codes: dict[str, list[str]]) -> None:
+        super().__init__(", ".join(codes))
+        self.codes = codes
+
+
+def _time_arg(errors: dict[str, list[str]], parse: Any, *args: Any) -> Any:
+    """`parse(*args)`; None when malformed, its code kept in `errors` under its own field (so
+    one answer names every field to correct)."""
+    try:
+        return parse(*args)
+    except time_travel.BadMoment as bad:
+        errors.setdefault(bad.field, []).append(bad.code)
         return None
-    return time_travel.parse_past_moment(raw), mode
 
 
-def _bad_moment(bad: time_travel.BadMoment) -> tuple[Response, int]:
-    return jsonify(errors_body({bad.field: [bad.code]})), 422
+def _moment() -> tuple[dt.datetime, str] | None:
+    """(as_of, mode) of a time-travel request, None without `as_of`; _BadTime when malformed
+    (a `mode` without `as_of` too)."""
+    errors: dict[str, list[str]] = {}
+    raw = request.args.get("as_of")
+    mode = _time_arg(errors, time_travel.parse_mode, request.args.get("mode"))
+    if raw is None:
+        if "mode" in request.args and not errors:
+            errors["as_of"] = ["as_of.required"]
+        if errors:
+            raise _BadTime(errors)
+        return None
+    at = _time_arg(errors, time_travel.parse_past_moment, raw)
+    if errors:
+        raise _BadTime(errors)
+    return at, mode
+
+
+def _bad_moment(codes: dict[str, list[str]]) -> tuple[Response, int]:
+    return jsonify(errors_body(codes)), 422
 
 
 def _require_household_area(actor: Actor, household_id: str) -> None:
@@ -298,8 +322,8 @@ def household(household_id: str):
     _require_household_area(actor, household_id)
     try:
         moment = _moment()
-    except time_travel.BadMoment as bad:
-        return _bad_moment(bad)
+    except _BadTime as bad:
+        return _bad_moment(bad.codes)
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
         then = time_travel.household_as_of(services().casework, household_id, *moment)
@@ -328,8 +352,8 @@ def household_history(household_id: str):
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     try:
         moment = _moment()
-    except time_travel.BadMoment as bad:
-        return _bad_moment(bad)
+    except _BadTime as bad:
+        return _bad_moment(bad.codes)
     household = casework.get_household(household_id)
     require_kelurahan(casework, actor, household.kelurahan, "household_id")
     if moment is not None:
@@ -350,12 +374,12 @@ def household_diff(household_id: str):
     require_role(actor, *time_travel.TIME_TRAVELLERS)
     casework = services().casework
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
-    try:
-        mode = time_travel.parse_mode(request.args.get("mode"))
-        start = time_travel.parse_past_moment(request.args.get("from", ""), "from")
-        end = time_travel.parse_past_moment(request.args.get("to", ""), "to")
-    except time_travel.BadMoment as bad:
-        return _bad_moment(bad)
+    errors: dict[str, list[str]] = {}
+    mode = _time_arg(errors, time_travel.parse_mode, request.args.get("mode"))
+    start = _time_arg(errors, time_travel.parse_past_moment, request.args.get("from", ""), "from")
+    end = _time_arg(errors, time_travel.parse_past_moment, request.args.get("to", ""), "to")
+    if errors:
+        return _bad_moment(errors)
     if start > end:
         return jsonify(errors_body({"from": ["from.after_to"]})), 422
     household = casework.get_household(household_id)
@@ -412,8 +436,8 @@ def household_eligibility_answer(household_id: str):
     household_id = _uuid_or_404(household_id, "household_id", "household.not_found")
     try:
         moment = _moment()
-    except time_travel.BadMoment as bad:
-        return _bad_moment(bad)
+    except _BadTime as bad:
+        return _bad_moment(bad.codes)
     views = services().views
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")

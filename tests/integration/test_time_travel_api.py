@@ -132,7 +132,10 @@ def test_as_it_was_shows_a_death_reported_late_from_the_day_it_happened(casework
         ({"as_of": "2026-01-01T10:00:00"}, "as_of"),  # no offset
         ({"as_of": "1702-01-01"}, "as_of"),
         ({"as_of": "2026-01-01", "mode": "sometimes"}, "mode"),
+        ({"mode": "bad"}, "mode"),
         ({"mode": "effective"}, "as_of"),
+        # each malformed argument under its own field, all in one answer
+        ({"as_of": "garbage", "mode": "bad"}, "as_of mode"),
     ],
 )
 def test_a_malformed_as_of_or_mode_is_422_naming_the_field(casework, auditor, query, field):
@@ -140,8 +143,32 @@ def test_a_malformed_as_of_or_mode_is_422_naming_the_field(casework, auditor, qu
     for path in ("", "/history", "/eligibility"):
         answer = auditor.get(f"/api/v1/households/{hid}{path}", query_string=query)
         assert answer.status_code == 422, (path, answer.json)
-        assert list(answer.json["errors"]) == [field]
+        assert sorted(answer.json["errors"]) == field.split()
+        assert sorted(answer.json["codes"]) == field.split()
         assert HEAD["nik"] not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query, codes",
+    [
+        ({"from": "2025-01-01", "to": "2025-07-01", "mode": "bad"}, {"mode": ["mode.invalid"]}),
+        ({"from": "garbage", "to": "2025-07-01"}, {"from": ["from.invalid"]}),
+        ({"from": "2025-01-01", "to": "2099-01-01"}, {"to": ["to.future"]}),
+        ({"from": "2025-01-01"}, {"to": ["to.invalid"]}),
+        (
+            {"from": "garbage", "to": "2025-13-01", "mode": "bad"},
+            {"from": ["from.invalid"], "to": ["to.invalid"], "mode": ["mode.invalid"]},
+        ),
+    ],
+)
+def test_each_malformed_argument_of_the_diff_is_422_under_its_own_field(
+    casework, auditor, query, codes
+):
+    hid = str(casework.register_household(HOUSEHOLD, meta()).stream_id)
+    answer = auditor.get(f"/api/v1/households/{hid}/diff", query_string=query)
+    assert answer.status_code == 422, answer.json
+    assert answer.json["codes"] == codes
+    assert set(answer.json["errors"]) == set(codes)
 
 
 def test_the_diff_lists_what_changed_and_refuses_from_after_to(casework, auditor):

@@ -187,3 +187,25 @@ def test_each_answer_as_of_then_shows_its_reasons_as_the_household_page_does(web
     # no assessment yet: the decile is not known (v1); the recipient rule among those met
     assert re.search(r'reason-unknown">.*?\(v1\)</small>: \S', pkh, re.S), pkh
     assert "3 aturan terpenuhi" in pkh and "Penerima <small>(v1)</small>: penerima adalah" in pkh
+
+
+def test_each_malformed_argument_shows_at_its_own_control(web, family):
+    """A mode typed in the address bar is an error at the mode control, a malformed moment at
+    its own field, never one at another's."""
+    client = web.test_client(user="auditor")
+    url = f"/rumah-tangga/{family}/lini-masa"
+
+    def errors_by_field(query: dict) -> dict[str, str]:
+        page = client.get(url, query_string=query)
+        assert page.status_code == 422
+        found = re.findall(
+            r'<small id="tt-(\w+)-err" class="field-error"[^>]*>(.*?)</small>', page.text, re.S
+        )
+        return {name: text for name, text in found if text.strip()}
+
+    assert list(errors_by_field({"mode": "bad"})) == ["mode"]
+    both = {"mode": "bad", "dari": "kemarin", "sampai": "2025-07-01T00:00"}
+    assert sorted(errors_by_field(both)) == ["dari", "mode"]
+    assert "Pilih tanggal dan jam" in errors_by_field(both)["dari"]
+    assert "Pilih tanggal dan jam" not in errors_by_field(both)["mode"]
+    assert list(errors_by_field({"saat": "kemarin", "sampai": "kemarin"})) == ["saat", "sampai"]
