@@ -37,7 +37,10 @@ class ErrorsSchema(_Answer):
     """An error: the field at fault by its dot path (head.nik), with messages and codes."""
 
     errors = _codes("messages by field (dot paths such as head.nik), in the Accept-Language")
-    codes = _codes("the same errors as stable codes")
+    codes = _codes(
+        "the same errors as stable codes, each listed with its English message in the"
+        " document's x-error-codes"
+    )
 
 
 # --- commands ------------------------------------------------------------------------------

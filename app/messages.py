@@ -577,6 +577,8 @@ ERRORS: dict[str, LazyString] = {
     "token.expired": _l("This token has expired. Issue a new one."),
     "token.days_invalid": _l("A token is valid for 1 to 730 days. Enter a number in that range."),
     # Access (app/auth.py)
+    # a web page reached without a session (app/login.py signs every page in first)
+    "auth.session_missing": _l("Your session has ended. Please sign in again."),
     "auth.token_missing": _l(
         "Send an API token: the header Authorization: Bearer <token>. Ask the administrator for "
         "one (casework tokens issue NAME)."

@@ -16,12 +16,14 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from flask_babel import force_locale
 from marshmallow import fields
 from werkzeug.routing import Rule
 
 from adapters import idempotency
 from app import api_schemas as answers
 from app import read_policy
+from app.messages import ERRORS, message
 from app.schemas import COMMANDS, Command, example
 from app.xlsx_export import XLSX_TYPE
 
@@ -36,8 +38,16 @@ TITLE = "Casework API"
 DESCRIPTION = (
     "The event-sourced poverty-alleviation register of Kota Jambi. Errors name the field at "
     "fault by its dot path (head.nik), with messages in the caller's Accept-Language (id by "
-    "default, en) and stable codes."
+    "default, en) and stable codes: `x-error-codes` lists every code an answer may carry, "
+    "with its message in English."
 )
+# The codes of app/messages.py no API answer carries: the web forms' own (a form expired or
+# sent about a household changed since, a moment picked on the timeline) and the importer's
+# row reports (FILE.rejected.csv, the import pages).
+WEB_ONLY_CODES = frozenset(
+    {"csrf.invalid", "form.household_changed", "moment.invalid", "moment.future"}
+)
+IMPORT_REPORT_PREFIX = "import."
 BEARER = {"bearer": []}
 
 _ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
@@ -1090,8 +1100,21 @@ def with_policy(endpoint: str, operation: dict[str, Any]) -> dict[str, Any]:
     return described
 
 
+def error_codes() -> dict[str, str]:
+    """Every error code an API answer may carry (in `codes`; `errors` holds its message in the
+    caller's language), with its message in English, by code: app/messages.py's, but for the
+    web forms' own and the importer's."""
+    with force_locale("en"):
+        return {
+            code: message(code)
+            for code in sorted(ERRORS)
+            if code not in WEB_ONLY_CODES and not code.startswith(IMPORT_REPORT_PREFIX)
+        }
+
+
 def document(app: Flask) -> dict[str, Any]:
-    """The OpenAPI document of the app's routes under /api/, /healthz and /metrics."""
+    """The OpenAPI document of the app's routes under /api/, /healthz and /metrics, and the
+    error codes their answers carry (`x-error-codes`)."""
     spec = _spec()
     for rule in documented_rules(app):
         if rule.endpoint == COMMAND_ENDPOINT:
@@ -1113,4 +1136,4 @@ def document(app: Flask) -> dict[str, Any]:
                 operations=operations,
                 parameters=path_parameters(rule),
             )
-    return spec.to_dict()
+    return {**spec.to_dict(), "x-error-codes": error_codes()}

@@ -15,6 +15,7 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from app import create_app
 from app.schemas import COMMANDS
+from tests.support.error_codes import raised_codes
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +170,47 @@ def test_the_answers_come_from_schemas(web):
     stored = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert "enrollment_id" in schemas[stored]["required"]
     assert {"stream_id", "version", "position", "event_ids"} <= set(schemas[stored]["required"])
+
+
+# The modules whose codes no API answer carries: the web forms', the importer's row reports,
+# the account commands' (worded on the terminal).
+NOT_API_MODULES = {
+    "app.web",
+    "app.importer",
+    "app.import_layouts",
+    "app.import_files",
+    "app.import_jobs",
+    "app.import_pages",
+    "app.accounts_cli",
+    "adapters.credentials",
+}
+
+
+def test_every_error_code_an_answer_may_carry_is_listed_with_its_english_message(web):
+    """A client learns every `codes` value from the document: each code raised outside the web
+    forms and the importer is under x-error-codes with its English message."""
+    listed = document(web)["x-error-codes"]
+    raised = raised_codes()
+    missing = sorted(
+        code
+        for code, modules in raised.items()
+        if not modules <= NOT_API_MODULES and code not in listed
+    )
+    assert missing == []
+    assert listed["nik.format"] == (
+        "A NIK has exactly 16 digits. Copy it again from the KTP or the family card."
+    )
+    assert "known" in listed["mode.invalid"] and "effective" in listed["mode.invalid"]
+    generic = listed["field.invalid"]
+    assert [
+        code
+        for code, text in listed.items()
+        if not text or (text == generic and code != "field.invalid")
+    ] == []
+    # those left out are the web forms' and the importer's only
+    left_out = {code for code in raised if code.split(".")[0] != "password"} - set(listed)
+    assert left_out, "the web forms' codes are not listed"
+    assert all(raised[code] <= NOT_API_MODULES for code in left_out), left_out
+    # the answers' schema points to the list
+    errors = document(web)["components"]["schemas"]["Errors"]
+    assert "x-error-codes" in errors["properties"]["codes"]["description"]
