@@ -181,9 +181,15 @@ def found_text(found: list[str]) -> str:
     return gettext("Its header has: %(names)s.", names=", ".join(found))
 
 
-def at_fault_words(whose: str, rows: list[list]) -> str:
-    """The rows at fault of a family refused because of them, in the page's language."""
-    said = ", ".join(gettext("row %(row)s of %(file)s", row=row, file=table) for table, row in rows)
+def at_fault_words(whose: str, rows: list[list], one_file: bool = False) -> str:
+    """The rows at fault of a family refused because of them, in the page's language; the
+    file named only when the import had more than one."""
+    said = ", ".join(
+        gettext("row %(row)s", row=row)
+        if one_file
+        else gettext("row %(row)s of %(file)s", row=row, file=table)
+        for table, row in rows
+    )
     if whose == HEAD_ROW:
         return gettext("the head's row: %(rows)s", rows=said)
     if whose == FAMILY_ROW:
@@ -294,7 +300,10 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
     summary = job.get("summary") or {}
     return {
         **job,
-        "at_fault": [at_fault_words(whose, rows) for whose, rows in summary.get("at_fault", [])],
+        "at_fault": [
+            at_fault_words(whose, rows, len(job.get("files") or ()) == 1)
+            for whose, rows in summary.get("at_fault", [])
+        ],
         "error_text": layout_text(
             job["kind"],
             LayoutError(
