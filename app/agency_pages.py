@@ -57,6 +57,37 @@ def _waiting() -> dict[str, list[dict[str, Any]]]:
     return waiting
 
 
+def agency_row(
+    agency: str,
+    versions: list[dict[str, Any]],
+    waiting: list[dict[str, Any]],
+    states: dict[str, dict[str, Any]],
+    today: dt.date,
+) -> dict[str, Any]:
+    """What `_agency.html` shows of one agency: its agreement's status, latest version and
+    versions, the requests waiting for approval and each channel's delivery state."""
+    latest = versions[-1] if versions else None
+    return {
+        "agency": agency,
+        "status": status_of(latest, today) if latest else "waiting",
+        "latest": latest,
+        "versions": list(reversed(versions)),
+        "waiting": waiting,
+        "states": states,
+    }
+
+
+def own_agency(agency: str) -> dict[str, Any] | None:
+    """An agency account's own agreement and delivery (its start page), None without any;
+    the requests waiting for approval are not among them (the queue is the supervisors')."""
+    views = services().views
+    versions = agencies.versions(views, agency)
+    states = {s["channel"]: s for s in delivery_states(views) if s["agency"] == agency}
+    if not versions and not states:
+        return None
+    return agency_row(agency, versions, [], states, city_today())
+
+
 @bp.get("/agensi")
 def page():
     svc = services()
@@ -68,20 +99,16 @@ def page():
     states: dict[str, dict[str, dict[str, Any]]] = {}
     for state in delivery_states(svc.views):
         states.setdefault(state["agency"], {})[state["channel"]] = state
-    rows = []
-    for agency in sorted(set(by_agency) | set(waiting) | set(states)):
-        versions = by_agency.get(agency, [])
-        latest = versions[-1] if versions else None
-        rows.append(
-            {
-                "agency": agency,
-                "status": status_of(latest, today) if latest else "waiting",
-                "latest": latest,
-                "versions": list(reversed(versions)),
-                "waiting": waiting.get(agency, []),
-                "states": states.get(agency, {}),
-            }
+    rows = [
+        agency_row(
+            agency,
+            by_agency.get(agency, []),
+            waiting.get(agency, []),
+            states.get(agency, {}),
+            today,
         )
+        for agency in sorted(set(by_agency) | set(waiting) | set(states))
+    ]
     return render_template(
         "agencies.html", active="agencies", rows=rows, channels=CHANNELS, today=today
     )

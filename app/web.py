@@ -34,7 +34,7 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from adapters.wire import rfc3339
-from app import access_log, read_policy, reconciliation, time_travel
+from app import access_log, agency_pages, read_policy, reconciliation, time_travel
 from app.api import review_scope
 from app.auth import kecamatan_within, kelurahan_of, may_issue, web_actor
 from app.charts import bar_scale
@@ -96,6 +96,7 @@ from app.schemas import (
 )
 from app.xlsx_export import xlsx_response
 from consumers import policies
+from consumers.agency_delivery import CHANNELS
 from domain import regions
 from domain.application import Actor
 from domain.approval import APPROVER_ROLE, REJECTION_REASONS, Forbidden
@@ -393,7 +394,9 @@ def search_page():
     start page without any (app/read_policy.py)."""
     actor = current_actor()
     if not read_policy.allows("web.household_page", actor.role):
-        return render_template("home.html", active="search")
+        # an agency account: its own agreement and delivery, and how to receive the data
+        own = agency_pages.own_agency(actor.opd or "") if actor.role == "agency" else None
+        return render_template("home.html", active="search", own=own, channels=CHANNELS)
     q = " ".join(request.args.get("q", "").split())[:100]
     page = _page()
     areas = kelurahan_of(services().casework, actor)

@@ -63,3 +63,35 @@ def test_the_record_of_processing_lists_the_agreements_in_force(web, tokens):
     page = client.get("/privasi/rekam-pemrosesan").get_data(as_text=True)
     assert "Belum ada perjanjian" not in page
     assert "BPJSKES</strong>: Verifikasi kepesertaan PBI-JK" in page
+
+
+def test_an_agency_account_starts_on_its_own_agreement_and_how_to_receive_it(web, tokens):
+    """An agency's staff sign in and see what their agreement gives them, how far each
+    channel has delivered, and how their systems connect: their own agency's, no other's."""
+    client = web.test_client()
+    agency = web.test_client(user="agency")  # BPJSKES
+    nothing = agency.get("/").get_data(as_text=True)
+    assert "belum memiliki perjanjian berbagi data" in nothing
+    assert 'id="agency-BPJSKES"' not in nothing
+
+    approved(client, "DefineAgencyAgreement", AGREEMENT, tokens)
+    approved(
+        client,
+        "DefineAgencyAgreement",
+        {**AGREEMENT, "agency": "BAZNAS", "purpose": "Penyaluran zakat"},
+        tokens,
+    )
+    project(web)
+    record_delivery(web.extensions["casework"].views, "BPJSKES", "feed", 41, delivered=7)
+
+    page = agency.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    own = html[html.index('id="agency-BPJSKES"') :]
+    assert "Aktif" in own and "Verifikasi kepesertaan PBI-JK" in own
+    assert "HouseholdRegistered, MemberAdded" in own
+    assert ">7<" in own and ">41<" in own  # the feed's delivery
+    assert "BAZNAS" not in html and "Penyaluran zakat" not in html  # another agency's
+    assert "/perintah/ChangeAgencyAgreement" not in html
+    assert "Cara sistem Anda menerima data" in html
+    assert "/api/v1/feed?after=" in html and "/api/v1/keys" in html
