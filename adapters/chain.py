@@ -255,6 +255,14 @@ def anchor(store: Database) -> Anchor | None:
     return Anchor(position=int(row[0]), link=str(row[1]), events=int(row[2] or 0), at=_now())
 
 
+def link_at(store: Database, position: int) -> str | None:
+    """The chain's link at a store position (None: no event there). Whoever cites it (an
+    auditor's report of a past answer) can have `verify` check that the chain still passes
+    through it."""
+    rows = store.query(f"SELECT link FROM {TABLE} WHERE position = ?", (int(position),))
+    return str(rows[0][0]) if rows else None
+
+
 def _top(store: Database, table: str, column: str) -> int:
     """The highest position among events and links, read in one statement (one snapshot):
     what is verified, whatever is written meanwhile."""

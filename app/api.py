@@ -334,6 +334,9 @@ def household(household_id: str):
         answer = {**shown, **_as_of_fields(moment)}
         if skipped:
             answer["skipped"] = skipped
+        found = time_travel.evidence(services().casework, services().store, household_id, *moment)
+        if found is not None:
+            answer["evidence"] = found
         return jsonify(answer)
     found = household_from_store(services().casework, household_id)
     if found is None:

@@ -173,6 +173,14 @@ class HouseholdSchema(_Answer):
             " the state as it was then"
         },
     )
+    evidence = fields.Dict(
+        metadata={
+            "description": "with as_of: what the state rests on, to cite: `position`, the store"
+            " position of the last of the household's events it was folded from, and `link`,"
+            " the event chain's link there (`casework audit verify` checks that the chain"
+            " still passes through it)"
+        },
+    )
 
 
 def _mode() -> fields.String:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from adapters.chain import link_at
 from adapters.codec import is_erased
 from adapters.db import Database
 from adapters.stream_events import stream_notifications
@@ -429,18 +430,45 @@ def _view_facts(
     """The eligibility view's facts of the household as of then: its events kept then (and
     applied: not among `past.skipped`), each as the view reads it, folded as the view folds
     them."""
-    left_out = {entry["version"] for entry in past.skipped}
-    kept = {
-        e.originator_version
-        for e in _events(casework, household_id)
-        if _counts(e, at, mode) and e.originator_version not in left_out
-    }
+    kept = _kept(casework, household_id, past, at, mode)
     envelopes = (
         reveal(casework.codec, from_notification(casework, notification, "", sealed=True))
         for notification in stream_notifications(store, household_id)
         if notification.originator_version in kept
     )
     return household_facts(envelopes) or {}
+
+
+def _kept(
+    casework: Casework, household_id: uuid.UUID, past: Past, at: dt.datetime, mode: str
+) -> set[int]:
+    """The versions of the household's events that a state as of then was folded from: those
+    that count then, less those that could not apply (`past.skipped`)."""
+    left_out = {entry["version"] for entry in past.skipped}
+    return {
+        e.originator_version
+        for e in _events(casework, household_id)
+        if _counts(e, at, mode) and e.originator_version not in left_out
+    }
+
+
+def evidence(
+    casework: Casework, store: Database, household_id: str, at: dt.datetime, mode: str
+) -> dict[str, Any] | None:
+    """What a past state of the household rests on, for an auditor to cite: the store position
+    of the last of its events it was folded from and the hash chain's link there, which
+    certifies every event up to it (`casework audit verify` checks the chain still passes
+    through it). None when the household did not exist then."""
+    now = casework.get_household(household_id)
+    past = aggregate_as_of(casework, now.id, at, mode)
+    if past is None:
+        return None
+    kept = _kept(casework, now.id, past, at, mode)
+    positions = [n.id for n in stream_notifications(store, now.id) if n.originator_version in kept]
+    if not positions:
+        return None
+    position = max(positions)
+    return {"position": position, "link": link_at(store, position)}
 
 
 def _rule_positions(casework: Casework, store: Database, program_id: uuid.UUID) -> dict[int, int]:

@@ -2462,6 +2462,7 @@ def household_time_travel(household_id: str):
             "events": _timeline_entries(
                 time_travel.history_as_of(casework, household_id, at, mode) or []
             ),
+            "evidence": time_travel.evidence(casework, services().store, household_id, at, mode),
             "eligibility": [
                 {
                     **answer,

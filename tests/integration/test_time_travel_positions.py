@@ -1,6 +1,7 @@
 """The events behind a past answer, on SQLite and PostgreSQL: time travel's eligibility names
 the store positions of the events behind each reason as the live view does (as of now they are
-the view's own), and as of an earlier moment only the events and rule versions of then."""
+the view's own), and as of an earlier moment only the events and rule versions of then; a past
+state cites the chain's link at the last event it was folded from."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import datetime as dt
 
 import pytest
 
+from adapters import chain
 from domain.application import SYSTEM, make_meta
+from domain.city import WIB
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import HEAD, HOUSEHOLD, project
 
@@ -76,13 +79,14 @@ def family(web):
         META,
     )
     before = dt.datetime.now(dt.UTC)
+    head_then = chain.anchor(web.extensions["casework"].store)  # the grant's, the store's last
     # later: a new decile and a new rule version
     casework.record_welfare_assessment(
         {"household_id": hid, "source": "DTSEN", "desil": 5, "period": "2025-Q3"}, META
     )
     casework.change_program_rules({"code": "ZAKAT", "rules": {"max_desil": 6}}, META)
     project(web)
-    return household, before
+    return household, before, head_then
 
 
 def positions(answer: dict) -> dict[tuple[str, str], list[int]]:
@@ -94,7 +98,7 @@ def positions(answer: dict) -> dict[tuple[str, str], list[int]]:
 def test_as_of_now_each_reason_names_the_views_events_and_earlier_only_those_of_then(
     web, tokens, family
 ):
-    household, before = family
+    household, before, _head_then = family
     client = authorized_client(web, tokens["sup1"])
     url = f"/api/v1/households/{household}/eligibility"
     live = client.get(url)
@@ -123,3 +127,38 @@ def test_as_of_now_each_reason_names_the_views_events_and_earlier_only_those_of_
     # the events behind the NIB and residence rules did not change since
     assert past[("UMKM", "excludes_nib_holders")] == expected[("UMKM", "excludes_nib_holders")]
     assert past[("PKH", "min_residence_months")] == expected[("PKH", "min_residence_months")]
+
+
+def test_a_past_state_cites_the_chain_link_of_the_last_event_it_was_folded_from(
+    web, tokens, family
+):
+    """An auditor's report of a past state cites where it rests: the household's last event
+    by then and the chain's link there, which a later check of the chain can be held to."""
+    household, before, head_then = family
+    client = authorized_client(web, tokens["sup1"])
+    url = f"/api/v1/households/{household}"
+    then = client.get(url, query_string={"as_of": before.isoformat()})
+    assert then.status_code == 200, then.json
+    # the household's last event by then: its grant (a claim of another stream came after)
+    casework = web.extensions["casework"].casework
+    grant = max(
+        n.id
+        for n in casework.recorder.select_notifications(1, 10_000, stop=head_then.position)
+        if str(n.originator_id) == household
+    )
+    assert then.json["evidence"]["position"] == grant
+    now = client.get(url, query_string={"as_of": dt.datetime.now(dt.UTC).isoformat()}).json
+    assert now["evidence"]["position"] > head_then.position  # the later assessment
+    store = web.extensions["casework"].store
+    cited = chain.Anchor(grant, then.json["evidence"]["link"], 0, "")
+    assert chain.verify(store, [cited]).ok  # the link cited is the chain's there
+    forged = chain.Anchor(grant, head_then.link, 0, "")  # another position's link
+    assert not chain.verify(store, [forged]).ok
+
+    page = web.test_client(user="auditor").get(
+        f"/rumah-tangga/{household}/lini-masa",
+        query_string={"saat": before.astimezone(WIB).replace(tzinfo=None).isoformat()},
+    )
+    assert page.status_code == 200
+    assert f'<code class="chain-link">{grant}:{then.json["evidence"]["link"]}</code>' in page.text
+    assert f"sampai posisi {grant} di penyimpanan" in page.text
