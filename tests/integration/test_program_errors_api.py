@@ -340,19 +340,42 @@ def _mother_and_daughters(casework) -> tuple[str, str]:
     """A family in Paal Merah at decile 4: a father and Sari, an adult woman born here, both
     with their KTP, and young daughters without one, added until one of them sorts before
     Sari among the view's (random, pseudonymous) subjects, as in the family a tester found:
-    (household id, Sari's NIK)."""
+    (household id, Sari's NIK). A Sari whose subject sorts among the first three eighths
+    leaves her family aside for another (a daughter sorting before her would be unlikely):
+    the chance that no family serves is below one in ten thousand."""
+    for attempt in range(10):
+        base = 71 + 40 * attempt  # each family's own NIK and KK serials
+        hid, sari, mother = _father_and_mother(casework, base)
+        if mother < "6":
+            continue
+        for serial in range(base + 2, base + 32):
+            born = dt.date(2016, 5, 1 + (serial - base) % 28)
+            girl = {
+                "nik": nik_for("157101", born, "F", serial),
+                "name": f"Anak Uji {serial}",
+                "birth_date": born.isoformat(),
+                "sex": "F",
+            }
+            casework.add_member({"household_id": hid, "person": girl, "relationship": "anak"}, META)
+            if casework.person_subject(girl["nik"]) < mother:
+                return hid, sari
+    pytest.fail("no daughter sorts before her mother")
+
+
+def _father_and_mother(casework, base: int) -> tuple[str, str, str]:
+    """(household id, Sari's NIK, her subject) of a new family of the father and Sari."""
     father = {
-        "nik": nik_for("157101", dt.date(1984, 2, 3), "M", 71),
+        "nik": nik_for("157101", dt.date(1984, 2, 3), "M", base),
         "name": "Bapak Uji",
         "birth_date": "1984-02-03",
         "sex": "M",
     }
     hid = casework.register_household(
         {
-            "kk_number": kk_for("157101", dt.date(2010, 1, 2), 71),
+            "kk_number": kk_for("157101", dt.date(2010, 1, 2), base),
             "kecamatan": "Paal Merah",
             "kelurahan": "Paal Merah",
-            "address": "Jl. Uji No. 71",
+            "address": f"Jl. Uji No. {base}",
             "rt": "001",
             "rw": "001",
             "head": father,
@@ -360,7 +383,7 @@ def _mother_and_daughters(casework) -> tuple[str, str]:
         META,
     ).stream_id
     sari = {
-        "nik": nik_for("157101", dt.date(1987, 11, 5), "F", 72),
+        "nik": nik_for("157101", dt.date(1987, 11, 5), "F", base + 1),
         "name": "Sari Uji",
         "birth_date": "1987-11-05",
         "sex": "F",
@@ -377,21 +400,7 @@ def _mother_and_daughters(casework) -> tuple[str, str]:
             META,
         )
     _assess(casework, str(hid), 4, "2025-Q1")
-    mother = casework.person_subject(sari["nik"])
-    for serial in range(73, 93):
-        born = dt.date(2016, 5, serial - 70)
-        girl = {
-            "nik": nik_for("157101", born, "F", serial),
-            "name": f"Anak Uji {serial}",
-            "birth_date": born.isoformat(),
-            "sex": "F",
-        }
-        casework.add_member({"household_id": hid, "person": girl, "relationship": "anak"}, META)
-        if casework.person_subject(girl["nik"]) < mother:
-            break
-    else:
-        pytest.fail("no daughter sorts before her mother")
-    return str(hid), sari["nik"]
+    return str(hid), sari["nik"], casework.person_subject(sari["nik"])
 
 
 def test_a_draft_changing_two_rules_gives_the_reasons_the_view_would_give(web, tokens, families):
