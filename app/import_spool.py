@@ -93,6 +93,11 @@ def cause_text(rejection: Refusal) -> str | None:
     return json.dumps([rejection.whose, [list(c) for c in rejection.causes]])
 
 
+def kept_rejection(rejection: Refusal) -> tuple[str, int, str, str, str | None]:
+    """A rejection as a spool keeps it: table, row, column, code and its cause (JSON)."""
+    return rejection.table, rejection.row, rejection.column, rejection.code, cause_text(rejection)
+
+
 def cause_of(text: str | None) -> tuple[str, tuple[tuple[str, int, str], ...]]:
     """(whose, the rows at fault) of a kept cause."""
     if not text:
@@ -309,15 +314,7 @@ class Spool:
 
     def append(self, rejection: Refusal) -> None:
         """A row refused (the layouts' and the importer's `out`)."""
-        self._rejections.append(
-            (
-                rejection.table,
-                rejection.row,
-                rejection.column,
-                rejection.code,
-                cause_text(rejection),
-            )
-        )
+        self._rejections.append(kept_rejection(rejection))
         if len(self._rejections) >= FLUSH:
             self.flush_rejections()
 
@@ -511,15 +508,7 @@ class MemorySpool:
         return self._by_key.get(members, []) if members is not None else []
 
     def append(self, rejection: Refusal) -> None:
-        self._rejections.append(
-            (
-                rejection.table,
-                rejection.row,
-                rejection.column,
-                rejection.code,
-                cause_text(rejection),
-            )
-        )
+        self._rejections.append(kept_rejection(rejection))
 
     def extend(self, rejections: Iterable[Refusal]) -> None:
         for rejection in rejections:
