@@ -165,6 +165,14 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
     paths = [directory / name for name in job["files"]]
     log.info("import %s (%s, %s) started by %s", job["id"], job["kind"], job["period"], actor.id)
     importer = Importer(casework, job["kind"], job["period"], actor=actor)
+
+    def restarted(line: str) -> None:
+        """A resumed import whose progress was not trusted starts over: the page says so."""
+        log.warning("import %s: %s", job["id"], line)
+        job.update(restarted=True)
+        save(root, job)
+
+    importer.notice = restarted
     try:
         summary = importer.run(
             paths,

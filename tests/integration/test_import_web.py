@@ -199,6 +199,31 @@ def test_an_import_its_web_process_lost_is_shown_interrupted_and_continues_to_it
     assert "Selesai" in finished(client, location) and len(registered(web)) == 4
 
 
+def test_a_continued_import_whose_progress_is_not_trusted_says_it_started_over(
+    web, importing, dtks_file
+):
+    """Continuing an import whose kept progress was written by another version of the
+    importer imports the files from their start (nothing twice), and its page says so."""
+    path, _ = dtks_file
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    job = import_jobs.new_job(importing, Actor("web-admin", "admin", None), "dtks", PERIOD)
+    kept = import_jobs.folder(importing, job) / path.name
+    shutil.copy(path, kept)
+    job.update(files=[path.name], rows_done=2, rows_total=5, pid=gone.pid)
+    import_jobs.save(importing, job)
+    older = {"hash": "x", "importer": "0123456789abcdef", "families_done": 3, "counts": {}}
+    kept.with_name(kept.name + ".progress.json").write_text(json.dumps(older))
+    client = web.test_client()
+    location = f"/impor/{job['id']}"
+    token = csrf_of(client.get(location).text)
+    assert client.post(f"{location}/lanjutkan", data={"csrf_token": token}).status_code == 303
+    done = finished(client, location)
+    assert "dimulai lagi dari awal berkasnya" in done
+    assert re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done), done
+    assert len(registered(web)) == 4
+
+
 def test_an_import_that_ends_while_its_page_is_read_is_shown_done(importing, monkeypatch):
     """The page reads the import's state, then asks whether its thread still runs: an import
     that saved its end and stopped in between is done, not interrupted (a race that showed
