@@ -162,3 +162,27 @@ def test_a_past_state_cites_the_chain_link_of_the_last_event_it_was_folded_from(
     assert page.status_code == 200
     assert f'<code class="chain-link">{grant}:{then.json["evidence"]["link"]}</code>' in page.text
     assert f"sampai posisi {grant} di penyimpanan" in page.text
+
+
+def test_after_an_erasure_the_past_answers_and_their_evidence_still_answer(web, tokens, family):
+    """A member erased since: the past answers leave them out, name the events behind the
+    others' reasons (the erased person's tokens fold as the view folds them) and keep
+    citing the chain; nothing of the erased person is in them."""
+    household, before, _head_then = family
+    casework = web.extensions["casework"].casework
+    casework.request_erasure(
+        {"household_id": household, "nik": HUSBAND["nik"], "reason": "Permohonan tertulis"},
+        META,
+    )
+    project(web)
+    client = authorized_client(web, tokens["sup1"])
+    url = f"/api/v1/households/{household}"
+    for moment in (before.isoformat(), dt.datetime.now(dt.UTC).isoformat()):
+        answer = client.get(f"{url}/eligibility", query_string={"as_of": moment})
+        assert answer.status_code == 200, answer.json
+        assert all(r["positions"] for p in answer.json["programs"] for r in p["reasons"])
+        then = client.get(url, query_string={"as_of": moment})
+        assert then.status_code == 200 and then.json["evidence"]["link"]
+        for body in (answer, then):
+            text = body.get_data(as_text=True)
+            assert HUSBAND["nik"] not in text and HUSBAND["name"] not in text
