@@ -326,7 +326,9 @@ def household(household_id: str):
         return _bad_moment(bad.codes)
     if moment is not None:
         require_role(actor, *time_travel.TIME_TRAVELLERS, field="as_of")
-        then = time_travel.household_as_of(services().casework, household_id, *moment)
+        then = time_travel.household_as_of(
+            services().casework, household_id, *moment, store=services().store
+        )
         if then is None:
             return error_response(404, "as_of", "household.not_yet")
         shown, skipped = then
@@ -334,9 +336,6 @@ def household(household_id: str):
         answer = {**shown, **_as_of_fields(moment)}
         if skipped:
             answer["skipped"] = skipped
-        found = time_travel.evidence(services().casework, services().store, household_id, *moment)
-        if found is not None:
-            answer["evidence"] = found
         return jsonify(answer)
     found = household_from_store(services().casework, household_id)
     if found is None:

@@ -163,9 +163,11 @@ def _events(casework: Casework, stream_id: uuid.UUID) -> list[Any]:
 
 @dataclass
 class Past:
-    """An aggregate as of a moment, and the events left out of it."""
+    """An aggregate as of a moment, the versions of the events it was folded from, and the
+    events left out of it."""
 
     aggregate: Any
+    kept: set[int] = field(default_factory=set)
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -178,7 +180,7 @@ def aggregate_as_of(
         versions = [e.originator_version for e in events if _counts(e, at, mode)]
         if not versions:
             return None
-        return Past(casework.repository.get(stream_id, version=max(versions)))
+        return Past(casework.repository.get(stream_id, version=max(versions)), set(versions))
     past = Past(None)
     for event in events:
         if not _counts(event, at, mode):
@@ -187,6 +189,7 @@ def aggregate_as_of(
             if event.originator_version != 1:  # the creation happened later
                 return None
             past.aggregate = event.mutate(None)
+            past.kept.add(event.originator_version)
             continue
         try:
             event.apply(past.aggregate)
@@ -200,20 +203,29 @@ def aggregate_as_of(
             continue
         past.aggregate.version = event.originator_version
         past.aggregate.modified_on = event.timestamp
+        past.kept.add(event.originator_version)
     return past if past.aggregate is not None else None
 
 
 def household_as_of(
-    casework: Casework, household_id: str, at: dt.datetime, mode: str
+    casework: Casework,
+    household_id: str,
+    at: dt.datetime,
+    mode: str,
+    store: Database | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(the household as the API answers it, as of then; the events left out), or None when
-    it was not recorded (or had not happened) by then. Raises NotFound for no household."""
+    it was not recorded (or had not happened) by then. Raises NotFound for no household.
+    Given the `store`, the household carries the `evidence` it rests on (`_evidence`)."""
     now = casework.get_household(household_id)  # NotFound for an unknown id
     past = aggregate_as_of(casework, now.id, at, mode)
     if past is None or not isinstance(past.aggregate, Household):
         return None
     state = public_state(past.aggregate.as_dict())
-    return {**state, "registered_at": rfc3339(past.aggregate.created_on)}, past.skipped
+    shown = {**state, "registered_at": rfc3339(past.aggregate.created_on)}
+    if store is not None and (found := _evidence(store, now.id, past)) is not None:
+        shown["evidence"] = found
+    return shown, past.skipped
 
 
 def history_as_of(
@@ -409,9 +421,7 @@ def eligibility_as_of(
                 read[program.id] = _rule_positions(casework, store, program.id)
             return read[program.id]
 
-        behind = Behind(
-            _view_facts(casework, store, now.id, past, at, mode), subject_of, rule_positions
-        )
+        behind = Behind(_view_facts(casework, store, now.id, past), subject_of, rule_positions)
     answers = [
         _answer(household, program, day, hidden, catalog, subject_of, behind)
         for program in programs
@@ -420,51 +430,26 @@ def eligibility_as_of(
 
 
 def _view_facts(
-    casework: Casework,
-    store: Database,
-    household_id: uuid.UUID,
-    past: Past,
-    at: dt.datetime,
-    mode: str,
+    casework: Casework, store: Database, household_id: uuid.UUID, past: Past
 ) -> dict[str, Any]:
-    """The eligibility view's facts of the household as of then: its events kept then (and
-    applied: not among `past.skipped`), each as the view reads it, folded as the view folds
-    them."""
-    kept = _kept(casework, household_id, past, at, mode)
+    """The eligibility view's facts of the household as of then: the events `past` was folded
+    from, each as the view reads it, folded as the view folds them."""
     envelopes = (
         reveal(casework.codec, from_notification(casework, notification, "", sealed=True))
         for notification in stream_notifications(store, household_id)
-        if notification.originator_version in kept
+        if notification.originator_version in past.kept
     )
     return household_facts(envelopes) or {}
 
 
-def _kept(
-    casework: Casework, household_id: uuid.UUID, past: Past, at: dt.datetime, mode: str
-) -> set[int]:
-    """The versions of the household's events that a state as of then was folded from: those
-    that count then, less those that could not apply (`past.skipped`)."""
-    left_out = {entry["version"] for entry in past.skipped}
-    return {
-        e.originator_version
-        for e in _events(casework, household_id)
-        if _counts(e, at, mode) and e.originator_version not in left_out
-    }
-
-
-def evidence(
-    casework: Casework, store: Database, household_id: str, at: dt.datetime, mode: str
-) -> dict[str, Any] | None:
+def _evidence(store: Database, household_id: uuid.UUID, past: Past) -> dict[str, Any] | None:
     """What a past state of the household rests on, for an auditor to cite: the store position
     of the last of its events it was folded from and the hash chain's link there, which
     certifies every event up to it (`casework audit verify` checks the chain still passes
-    through it). None when the household did not exist then."""
-    now = casework.get_household(household_id)
-    past = aggregate_as_of(casework, now.id, at, mode)
-    if past is None:
-        return None
-    kept = _kept(casework, now.id, past, at, mode)
-    positions = [n.id for n in stream_notifications(store, now.id) if n.originator_version in kept]
+    through it)."""
+    positions = [
+        n.id for n in stream_notifications(store, household_id) if n.originator_version in past.kept
+    ]
     if not positions:
         return None
     position = max(positions)

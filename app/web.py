@@ -2455,14 +2455,14 @@ def household_time_travel(household_id: str):
         errors.setdefault("dari", []).append(reversed_window_text())
     then = None
     if at is not None and not errors:
-        found = time_travel.household_as_of(casework, household_id, at, mode)
+        found = time_travel.household_as_of(casework, household_id, at, mode, services().store)
         then = {
             "household": found[0] if found else None,
             "skipped": found[1] if found else [],
             "events": _timeline_entries(
                 time_travel.history_as_of(casework, household_id, at, mode) or []
             ),
-            "evidence": time_travel.evidence(casework, services().store, household_id, at, mode),
+            "evidence": found[0].get("evidence") if found else None,
             "eligibility": [
                 {
                     **answer,
