@@ -43,21 +43,19 @@ def casework_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess
     )
 
 
+def add_user(env: dict[str, str], name: str, role: str, password: str):
+    """`casework users add NAME --role ROLE --password-stdin`, the password given."""
+    return casework_cli(
+        env, "users", "add", name, "--role", role, "--password-stdin", stdin=f"{password}\n"
+    )
+
+
 def test_users_add_sets_a_password_that_signs_in_and_is_never_in_the_events(env):
     short = casework_cli(
         env, "users", "add", "sri", "--role", "supervisor", "--password-stdin", stdin="short\n"
     )
     assert short.returncode == 2 and "at least 10 characters" in short.stderr
-    added = casework_cli(
-        env,
-        "users",
-        "add",
-        "sri",
-        "--role",
-        "supervisor",
-        "--password-stdin",
-        stdin="kata-sandi-sri-2026\n",
-    )
+    added = add_user(env, "sri", "supervisor", "kata-sandi-sri-2026")
     assert added.returncode == 0, added.stderr
     assert "signs in to the web" in added.stdout
     changed = casework_cli(
@@ -108,16 +106,7 @@ def test_the_demo_accounts_are_one_per_role_and_sign_in_with_the_printed_logins(
 def test_a_password_reset_signs_out_the_sessions_signed_in_with_the_old_one(env):
     """An administrator resets a leaked password: whoever signed in with it is signed out at
     their next page, and only the new password signs in."""
-    added = casework_cli(
-        env,
-        "users",
-        "add",
-        "tari",
-        "--role",
-        "supervisor",
-        "--password-stdin",
-        stdin="kata-sandi-lama-2026\n",
-    )
+    added = add_user(env, "tari", "supervisor", "kata-sandi-lama-2026")
     assert added.returncode == 0, added.stderr
     system = bootstrap(Settings.from_env(env))
     try:
@@ -139,16 +128,7 @@ def test_a_password_reset_signs_out_the_sessions_signed_in_with_the_old_one(env)
 
 
 def test_a_deactivated_account_is_signed_out_and_signs_in_again_once_activated(env):
-    added = casework_cli(
-        env,
-        "users",
-        "add",
-        "wati",
-        "--role",
-        "auditor",
-        "--password-stdin",
-        stdin="teh-manis-pagi-2026\n",
-    )
+    added = add_user(env, "wati", "auditor", "teh-manis-pagi-2026")
     assert added.returncode == 0, added.stderr
     system = bootstrap(Settings.from_env(env))
     try:
@@ -171,16 +151,7 @@ def test_a_deactivated_account_is_signed_out_and_signs_in_again_once_activated(e
 def test_a_user_name_signs_in_however_its_letters_are_cased(env):
     """A phone's keyboard capitalises the first letter: Siti.cw is the account siti.cw (and a
     second account Siti.CW cannot be added beside it)."""
-    added = casework_cli(
-        env,
-        "users",
-        "add",
-        "siti.cw",
-        "--role",
-        "auditor",
-        "--password-stdin",
-        stdin="teh-manis-pagi-2026\n",
-    )
+    added = add_user(env, "siti.cw", "auditor", "teh-manis-pagi-2026")
     assert added.returncode == 0, added.stderr
     again = casework_cli(env, "users", "add", "Siti.CW", "--role", "supervisor")
     assert again.returncode == 2 and "already exists" in again.stderr

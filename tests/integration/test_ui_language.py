@@ -11,6 +11,7 @@ from flask import render_template
 
 from domain.application import SYSTEM, make_meta
 from tests.integration.test_command_forms import HEAD, HOUSEHOLD
+from tests.support.signin import csrf_of
 
 
 def visible(page: str) -> str:
@@ -53,7 +54,7 @@ def test_a_bad_version_or_moment_on_a_form_is_told_without_field_codes(web):
     ):
         client = client_in(web, lang)
         form = client.get(f"/perintah/AddCaseNote?household_id={household_id}").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        token = csrf_of(form)
         answer = client.post(
             "/perintah/AddCaseNote",
             data={
@@ -104,7 +105,7 @@ def test_the_import_form_writes_the_period_format_as_indonesian_does(web):
     client = client_in(web, "id")
     page = client.get("/impor").text
     assert "Periode data (TTTT-Qn)" in visible(page)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     answer = client.post("/impor", data={"csrf_token": token, "jenis": "dtks", "periode": "2026"})
     assert answer.status_code == 422
     assert "Isi periode sebagai TTTT-Qn (triwulan 1 sampai 4)" in visible(answer.text)
