@@ -31,6 +31,7 @@ Indonesian).
 
 from __future__ import annotations
 
+import ast
 import csv
 import gc
 import hashlib
@@ -524,12 +525,33 @@ def listing_of(family: Family, kk_number: str) -> dict[str, Any]:
 
 @cache
 def importer_version() -> str:
-    """A digest of the source of DECIDING_MODULES and of this module: another version of the
-    code that decides which families the files yield."""
+    """A digest of the code of DECIDING_MODULES and of this module (`code_digest`): another
+    version of the code that decides which families the files yield."""
     digest = hashlib.sha256()
     for source in (*(m.__file__ for m in DECIDING_MODULES), __file__):
-        digest.update(Path(str(source)).read_bytes())
+        digest.update(code_digest(Path(str(source)).read_text(encoding="utf-8")))
     return digest.hexdigest()[:16]
+
+
+def code_digest(source: str) -> bytes:
+    """A digest of what a module's source does: its syntax tree without its docstrings (or any
+    other lone string statement), so that a comment, a docstring or the layout of the lines
+    leaves it as it is, while any change to the code changes it."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list) and any(_lone_string(s) for s in value):
+                setattr(node, name, [s for s in value if not _lone_string(s)])
+    return hashlib.sha256(ast.dump(tree).encode()).digest()
+
+
+def _lone_string(statement: ast.AST) -> bool:
+    """A statement that is only a string (a docstring): it does nothing."""
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
 
 
 class Checkpoint:

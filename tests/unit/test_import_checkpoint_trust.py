@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from app import import_cli
-from app.importer import Importer, importer_version
+import pytest
+
+from app import import_cli, importer
+from app.importer import Importer, code_digest, importer_version
 from app.seed_data import generate_households
 from app.source_samples import DTKS_HEADER, dtks_rows, write_csv
 from tests.support.apps import memory_casework
@@ -82,3 +84,61 @@ def test_a_checkpoint_of_a_changed_file_is_not_trusted_and_says_so(tmp_path, cap
     assert summary.families["unchanged"] == len(FAMILIES) - 1
     assert "other files, source or period" in caplog.text
     assert len(stored(app)) == len(FAMILIES)
+
+
+# What the code does, not how its source is written: a comment, a docstring or blank lines
+# added leave the importer's version as it is (the progress made stays trusted); a change to
+# a constant or a statement does not.
+DECIDING = '''"""A module that decides."""
+
+LIMIT = 10
+
+
+def family_of(row):
+    """The row's family."""
+    if row:
+        return row[:LIMIT]
+    return None
+'''
+SAME_CODE = (
+    DECIDING.replace('"""A module that decides."""', '"""It decides, said otherwise."""')
+    .replace("LIMIT = 10", "# how many\nLIMIT = 10  # at most")
+    .replace('    """The row\'s family."""\n', "")
+    .replace("    return None", "\n\n    return None  # none")
+    .replace("def family_of(row):", "def family_of(\n    row,\n):")
+)
+OTHER_CODE = {
+    "a constant": DECIDING.replace("LIMIT = 10", "LIMIT = 11"),
+    "a statement": DECIDING.replace("return row[:LIMIT]", "return row[1:LIMIT]"),
+    "a statement added": DECIDING.replace("    return None", "    row = []\n    return None"),
+    "a string used as a value": DECIDING.replace("return None", 'return "none"'),
+}
+
+
+def test_a_comment_docstring_or_layout_change_keeps_the_code_digest():
+    assert SAME_CODE != DECIDING
+    assert code_digest(SAME_CODE) == code_digest(DECIDING)
+
+
+@pytest.mark.parametrize("change", sorted(OTHER_CODE))
+def test_a_change_to_the_code_changes_the_code_digest(change):
+    assert code_digest(OTHER_CODE[change]) != code_digest(DECIDING)
+
+
+def test_the_importer_version_follows_the_deciding_modules_code_only(tmp_path, monkeypatch):
+    """The version is a digest of the modules' code: a module whose comments and docstrings
+    changed keeps it; one whose code changed makes another."""
+    source = tmp_path / "deciding.py"
+
+    def version(text: str) -> str:
+        source.write_text(text)
+        importer.importer_version.cache_clear()
+        return importer.importer_version()
+
+    monkeypatch.setattr(importer, "DECIDING_MODULES", (SimpleNamespace(__file__=str(source)),))
+    try:
+        before = version(DECIDING)
+        assert version(SAME_CODE) == before
+        assert version(OTHER_CODE["a constant"]) != before
+    finally:
+        importer.importer_version.cache_clear()
