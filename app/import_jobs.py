@@ -4,8 +4,10 @@ each import, kept under the data directory, and the import itself run in the bac
 Each import is a folder `<IMPORT_DIR>/<job id>/` (mode 0700) holding the uploaded files
 (mode 0600), `job.json` (who started it, the source, the period, the progress, and at the end
 the summary; no personal data) and what app/importer.py writes beside the files: the
-checkpoint `FILE.progress.json`, the rejected rows' report `FILE.rejected.csv`, and while a
-large file is imported its scratch file `FILE.import.sqlite` (mode 0600, removed at the end).
+checkpoint `FILE.progress.json`, the rejected rows' report `FILE.rejected.csv` with
+`FILE.rejected.causes.jsonl` (its rows refused because of others and the rows at fault, for
+the download in the page's language), and while a large file is imported its scratch file
+`FILE.import.sqlite` (mode 0600, removed at the end).
 
 The import runs in a thread of the web process that received the upload. The trade-off: no
 extra process or queue to deploy, and the progress page of any web worker reads `job.json`;
@@ -164,7 +166,7 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
     directory = folder(root, job)
     paths = [directory / name for name in job["files"]]
     log.info("import %s (%s, %s) started by %s", job["id"], job["kind"], job["period"], actor.id)
-    importer = Importer(casework, job["kind"], job["period"], actor=actor)
+    importer = Importer(casework, job["kind"], job["period"], actor=actor, keep_causes=True)
 
     def restarted(line: str) -> None:
         """A resumed import whose progress was not trusted starts over: the page says so."""

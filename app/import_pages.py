@@ -43,11 +43,12 @@ from app.import_layouts import (
     ROLES,
     SOURCES,
     LayoutError,
+    Rejection,
     check_roles,
     duplicated,
     header_found,
 )
-from app.importer import OWN_CAUSES, REPORT_COLUMNS
+from app.importer import OWN_CAUSES, REPORT_COLUMNS, read_causes
 from app.messages import ERRORS, import_message, message
 from app.progress import time_left
 from app.web import check_csrf
@@ -348,15 +349,26 @@ def rejected_csv(job_id: str):
     for report in (job.get("summary") or {}).get("reports", []):
         path = directory / Path(report).name
         if path.is_file():
+            causes = read_causes(path)
             with path.open(encoding="utf-8-sig", newline="") as handle:
-                rows.extend(_in_words(row) for row in list(csv.reader(handle))[1:])
+                rows.extend(_in_words(row, causes) for row in list(csv.reader(handle))[1:])
     return csv_response(f"impor-{job_id[:8]}-ditolak.csv", header(REPORT_COLUMNS, True), rows)
 
 
-def _in_words(row: list[str]) -> list[str]:
+def _in_words(
+    row: list[str], causes: dict[tuple[str, str, str, str], Rejection] | None
+) -> list[str]:
     """A report's row with its reason said again from its code, in the request's language;
-    one refused because of other rows keeps the report's reason, which names them (the code
-    alone does not)."""
-    if len(row) == len(REPORT_COLUMNS) and row[3] in ERRORS and row[3] not in OWN_CAUSES:
+    one refused because of other rows names them (row, file when another, whose they are,
+    their reasons) from the causes kept beside the report. An import whose causes were not
+    kept (before they were) keeps the report's reason for it, which names them."""
+    if len(row) != len(REPORT_COLUMNS) or row[3] not in ERRORS:
+        return row
+    if row[3] not in OWN_CAUSES:
         return [*row[:4], import_message(row[3])]
-    return row
+    if causes is None:
+        return row
+    refused = causes.get((row[0], row[1], row[2], row[3]))
+    if refused is None:  # none at fault named (a family without a head, none of its rows refused)
+        return [*row[:4], import_message(row[3])]
+    return [*row[:4], import_message(refused.code, refused.whose, refused.causes, refused.table)]

@@ -26,7 +26,8 @@ the files' hash and the importer's version (`importer_version`), so an interrupt
 again skips what it did (a checkpoint of other files or another version: nothing skipped);
 without it, a run again adds nothing either, since facts already present are skipped. The
 rejected rows go to `FILE.rejected.csv` beside each file (file, row, column, code, reason in
-Indonesian).
+Indonesian); the web's import keeps beside it the rows refused because of others with the rows
+at fault (`FILE.rejected.causes.jsonl`), which its download says in the page's language.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ REPORT_COLUMNS = (
     Column("alasan", _l("Reason")),
 )
 REPORT_HEADER = header(REPORT_COLUMNS)
+REPORT = ".rejected.csv"  # the report's name: the file's and this
 
 
 @dataclass
@@ -160,11 +162,15 @@ class Importer:
         batch: int = BATCH,
         max_rate: float | None = None,
         own_process: bool = False,
+        keep_causes: bool = False,
     ) -> None:
         self.app, self.kind, self.source, self.period = app, kind, SOURCES[kind], period
         self.actor, self.batch, self.max_rate = actor, max(batch, 1), max_rate
         # the import is the process's only work (the CLI): the collector may be tuned for it
         self.own_process = own_process
+        # the rows refused because of others kept with their causes beside the reports (the
+        # web's import: its download says them in the page's language)
+        self.keep_causes = keep_causes
         self.meta_source = f"import:{kind}"
         self.optimistic = True
         self.family_meta: dict[str, Any] | None = None
@@ -467,7 +473,7 @@ class Importer:
         summary.families_seen = parsed.spool.families_seen()
         summary.families_with_rejected_rows = parsed.spool.families_with_rejections()
         summary.seconds = time.monotonic() - started
-        summary.reports = write_reports(parsed)
+        summary.reports = write_reports(parsed, self.keep_causes)
         summary.at_fault = [at_fault(cause) for cause in parsed.spool.causes()]
         summary.at_fault.sort(key=lambda fault: fault[1])
         return summary
@@ -615,37 +621,66 @@ def reason(code: str) -> str:
         return import_message(code)
 
 
-def write_reports(parsed: Parsed) -> list[str]:
+def write_reports(parsed: Parsed, keep_causes: bool = False) -> list[str]:
     """`FILE.rejected.csv` beside each file with rejected rows (UTF-8 with a BOM, for
     spreadsheets), by table, row and column; an older report of a file now without
-    rejections is removed."""
+    rejections is removed. With `keep_causes`, beside each report its rows refused because of
+    others with the rows at fault (`FILE.rejected.causes.jsonl`: `read_causes`), so that they
+    can be said again in another language."""
     files = {t.name: t.file for t in parsed.tables}
     paths = list(dict.fromkeys(t.file for t in parsed.tables))
     handles: dict[Path, Any] = {}
     writers: dict[Path, Any] = {}
+    kept: dict[Path, Any] = {}
     try:
         with _BABEL.app_context(), force_locale("id"):
             for table, row, column, code, cause in parsed.spool.rejections():
                 path = files.get(table, paths[0])
                 writer = writers.get(path)
                 if writer is None:
-                    report = path.with_name(path.name + ".rejected.csv")
+                    report = path.with_name(path.name + REPORT)
                     handles[path] = report.open("w", encoding="utf-8-sig", newline="")
                     writer = writers[path] = csv.writer(handles[path], lineterminator="\r\n")
                     writer.writerow(REPORT_HEADER)
+                    if keep_causes:
+                        kept[path] = causes_path(report).open("w", encoding="utf-8")
+                whose, causes = cause_of(cause)
                 writer.writerow(
                     [
                         cell(table),
                         row,
                         cell(column),
                         code,
-                        cell(import_message(code, *cause_of(cause), table)),
+                        cell(import_message(code, whose, causes, table)),
                     ]
                 )
+                if causes and keep_causes:
+                    at_fault = [list(c) for c in causes]
+                    kept[path].write(json.dumps([table, row, column, code, at_fault, whose]) + "\n")
     finally:
-        for handle in handles.values():
+        for handle in (*handles.values(), *kept.values()):
             handle.close()
     for path in paths:
+        report = path.with_name(path.name + REPORT)
         if path not in writers:
-            path.with_name(path.name + ".rejected.csv").unlink(missing_ok=True)
-    return [str(path.with_name(path.name + ".rejected.csv")) for path in paths if path in writers]
+            report.unlink(missing_ok=True)
+        if path not in kept:
+            causes_path(report).unlink(missing_ok=True)
+    return [str(path.with_name(path.name + REPORT)) for path in paths if path in writers]
+
+
+def causes_path(report: Path) -> Path:
+    """Where the rows of a report refused because of others are kept with their causes."""
+    return report.with_name(report.name.removesuffix(REPORT) + ".rejected.causes.jsonl")
+
+
+def read_causes(report: Path) -> dict[tuple[str, str, str, str], Rejection] | None:
+    """The rows of a report (`FILE.rejected.csv`) refused because of others, with the rows at
+    fault, by the report's cells (file, row, column, code); None when they were not kept
+    (the CLI's report, or one written before they were)."""
+    try:
+        with causes_path(report).open(encoding="utf-8") as handle:
+            found = [Rejection.of(json.loads(line)) for line in handle if line.strip()]
+    except (OSError, ValueError, TypeError):  # none kept, or not whole: the report's reasons
+        return None
+    return {(cell(r.table), str(r.row), cell(r.column), r.code): r for r in found}

@@ -19,7 +19,16 @@ from openpyxl import load_workbook
 from app import import_jobs
 from app.auth import authorize_import
 from app.seed_data import generate_households
-from app.source_samples import DTKS_HEADER, VERVAL_HEADER, dtks_rows, write_csv, write_p3ke
+from app.source_samples import (
+    DTKS_HEADER,
+    DTSEN_FAMILY_HEADER,
+    VERVAL_HEADER,
+    dtks_rows,
+    dtsen_rows,
+    write_csv,
+    write_dtsen,
+    write_p3ke,
+)
 from domain.application import Actor
 from domain.approval import Forbidden
 from tests.support.signin import csrf_of, ensure_account
@@ -443,3 +452,72 @@ def test_the_summary_and_the_rejected_rows_name_the_row_a_family_was_refused_for
     found = list(csv.reader(io.StringIO(answer.lstrip("\ufeff"))))[1:]
     no_head = [r for r in found if r[3] == "import.no_head"]
     assert no_head and all("Barisnya yang ditolak: baris 2: NIK" in r[4] for r in no_head)
+    # in English on an English page: that row (one file: not named) and its reason
+    english = rejected(client, location, "en")
+    [head] = [r for r in english if r[1] == "2"]
+    no_head = [r for r in english if r[3] == "import.no_head"]
+    assert no_head and head[4].startswith("A NIK has exactly 16 digits")
+    assert all(f"Its rows refused: row 2: {head[4]} If the head" in r[4] for r in no_head)
+
+
+def rejected(client, location: str, lang: str) -> list[list[str]]:
+    """The rejected rows' download, the page in `lang`."""
+    client.get(f"/impor?lang={lang}")
+    answer = client.get(f"{location}/ditolak.csv").text
+    return list(csv.reader(io.StringIO(answer.lstrip("\ufeff"))))[1:]
+
+
+def test_a_row_refused_because_of_another_says_it_and_names_that_row_in_the_pages_language(
+    web, importing, tmp_path
+):
+    """DTSEN, the first family's row with a kelurahan of no city (family file, row 2): its
+    members' rows (member file) are refused because of it. The download names that row, its
+    file (another) and its reason, in English on an English page, in Indonesian on an
+    Indonesian one; the report beside the file says it in Indonesian."""
+    family_file, member_file = write_dtsen(tmp_path, FAMILIES)
+    keluarga, anggota = dtsen_rows(FAMILIES)
+    keluarga[0][DTSEN_FAMILY_HEADER.index("kelurahan_desa")] = "ANTAH BERANTAH"
+    write_csv(family_file, DTSEN_FAMILY_HEADER, keluarga)
+    members = sum(1 for row in anggota if row[0] == keluarga[0][0])
+    client = web.test_client()
+    token = csrf_of(client.get("/impor").text)
+    with open(family_file, "rb") as families, open(member_file, "rb") as people:
+        sent = client.post(
+            "/impor",
+            data={
+                "csrf_token": token,
+                "jenis": "dtsen",
+                "periode": PERIOD,
+                "berkas": families,
+                "berkas_anggota": people,
+            },
+            content_type="multipart/form-data",
+        )
+    location = sent.headers["Location"]
+    assert "Selesai" in finished(client, location)
+
+    english = [r for r in rejected(client, location, "en") if r[3] == "import.family_refused"]
+    assert len(english) == members and {r[0] for r in english} == {member_file.name}
+    [own] = [r for r in rejected(client, location, "en") if r[:2] == [family_file.name, "2"]]
+    assert own[4].startswith("This kelurahan is not one of Kota Jambi")  # in English
+    for row in english:
+        assert row[4] == (
+            "The family was not imported because its family row was refused: row 2 of"
+            f" {family_file.name}: {own[4]} Correct that row and import the file again."
+        ), row
+    indonesian = [r for r in rejected(client, location, "id") if r[3] == "import.family_refused"]
+    [own_id] = [r for r in rejected(client, location, "id") if r[:2] == [family_file.name, "2"]]
+    assert own_id[4] != own[4]
+    for row in indonesian:
+        assert f"baris 2 di {family_file.name}: {own_id[4]}" in row[4], row
+        assert "The family" not in row[4]
+    # the report beside the member file: the same Indonesian reasons, its columns as ever
+    [report] = importing.glob(f"*/{member_file.name}.rejected.csv")
+    kept = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    assert kept[0] == ["berkas", "baris", "kolom", "kode", "alasan"]
+    assert [r[4] for r in kept[1:] if r[3] == "import.family_refused"] == [r[4] for r in indonesian]
+    # an import whose causes were not kept (one from before they were): the report's reason
+    [causes] = importing.glob(f"*/{member_file.name}.rejected.causes.jsonl")
+    causes.unlink()
+    before = [r for r in rejected(client, location, "en") if r[3] == "import.family_refused"]
+    assert [r[4] for r in before] == [r[4] for r in indonesian]

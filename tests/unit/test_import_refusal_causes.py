@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app import import_spool
-from app.importer import Importer, reason
+from app.importer import Importer, causes_path, read_causes, reason
 from app.seed_data import generate_households
 from app.source_samples import (
     DTKS_HEADER,
@@ -124,3 +124,34 @@ def test_p3ke_individuals_of_a_refused_family_row_name_it(tmp_path):
     for row in individuals:
         assert row["berkas"] == "p3ke.xlsx[Individu]"
         assert "baris 14 di p3ke.xlsx[Keluarga]: " + reason("desil.out_of_range") in row["alasan"]
+
+
+def test_the_webs_import_keeps_the_rows_at_fault_beside_the_report(tmp_path):
+    """The web's import (`keep_causes`) keeps each row refused because of others with the
+    rows at fault beside the report, found by the report's cells (its download says them
+    again in the page's language); the CLI's report has nothing beside it; a run again
+    without such rows removes them."""
+    keluarga, anggota = dtsen_rows(FAMILIES)
+    place = keluarga[1][DTSEN_FAMILY_HEADER.index("kelurahan_desa")]
+    keluarga[1][DTSEN_FAMILY_HEADER.index("kelurahan_desa")] = "Atlantis"  # row 3
+    family = write_csv(tmp_path / "keluarga.csv", DTSEN_FAMILY_HEADER, keluarga)
+    member = write_csv(tmp_path / "anggota.csv", DTSEN_MEMBER_HEADER, anggota)
+    kept = causes_path(member.with_name("anggota.csv.rejected.csv"))
+    Importer(memory_casework(), "dtsen", PERIOD).run([family, member])
+    assert report(member) and not kept.exists()
+
+    Importer(memory_casework(), "dtsen", PERIOD, keep_causes=True).run([family, member])
+    causes = read_causes(member.with_name("anggota.csv.rejected.csv"))
+    refused = [r for r in report(member) if r["kode"] == "import.family_refused"]
+    assert causes is not None and len(causes) == len(refused) == len(people(FAMILIES[1]))
+    for row in refused:
+        found = causes[row["berkas"], row["baris"], row["kolom"], row["kode"]]
+        assert (found.whose, found.causes) == (
+            "family",
+            (("keluarga.csv", 3, "kelurahan.unknown"),),
+        )
+
+    keluarga[1][DTSEN_FAMILY_HEADER.index("kelurahan_desa")] = place
+    write_csv(family, DTSEN_FAMILY_HEADER, keluarga)
+    Importer(memory_casework(), "dtsen", PERIOD, keep_causes=True).run([family, member])
+    assert not kept.exists() and read_causes(member.with_name("anggota.csv.rejected.csv")) is None
