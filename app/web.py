@@ -216,6 +216,14 @@ def reads_household(kelurahan: str) -> bool:
     return areas is None or kelurahan in areas
 
 
+def reads_provisional(kecamatan: str) -> bool:
+    """Whether the signed-in person reads a person registered without papers found in this
+    kecamatan: everyone city-wide, a case worker in the kecamatan of their kelurahan (as
+    the command path lets them act on that person, `auth.kecamatan`)."""
+    areas = kelurahan_of(services().casework, current_actor())
+    return areas is None or any(regions.find_kelurahan(kecamatan, name) for name in areas)
+
+
 def require_household_area(household_id: str) -> None:
     """The forbidden page (403) for a household outside the person's area; 404 for none."""
     try:
@@ -1202,8 +1210,9 @@ def pick_lists(
         lists["program"] = tuple((p.code, f"{p.code} — {p.name}") for p in programs)
     if "person_id" in fields:
         lists["person_id"] = tuple(
-            (str(p.id), f"{p.name} · {p.kecamatan} · {date_text(p.created_on.date())}")
+            (str(p.id), _provisional_text(p))
             for p in casework.provisional_persons()
+            if reads_provisional(p.kecamatan)  # a case worker: of their kecamatan only
         )
         if "benefit_id" in fields:
             lists["benefit_id"] = _person_benefits(casework, person_id)
@@ -1272,19 +1281,30 @@ def pick_lists(
         for o in household.objections.values()
         if o["status"] == "open"
     )
-    deadline = _label("field.deadline", "Deadline")
     lists["review_id"] = tuple(
-        (
-            r["review_id"],
-            f"{b['program']} · {names.get(b['nik'], '')} · "
-            f"{gettext(REVIEW_CAUSES.get(r['cause'], r['cause']))} · "
-            f"{deadline} {date_text(r['deadline'])}",
-        )
+        (r["review_id"], _review_label(b, r, names.get(b["nik"], "")))
         for b in household.benefits.values()
         for r in sorted(b.get("reviews") or [], key=lambda r: r["deadline"])
         if r["status"] == "open"
     )
     return lists
+
+
+def _review_label(benefit: dict[str, Any], review: dict[str, Any], name: Any) -> str:
+    """A benefit's review as a form's list and an approval say it: program, recipient, cause
+    and deadline."""
+    deadline = _label("field.deadline", "Deadline")
+    name = "" if is_erased(name) else name
+    return (
+        f"{benefit['program']} · {name} · "
+        f"{gettext(REVIEW_CAUSES.get(review['cause'], review['cause']))} · "
+        f"{deadline} {date_text(review['deadline'])}"
+    )
+
+
+def _provisional_text(person: Any) -> str:
+    """A person registered without papers as a form's list and an approval say them."""
+    return f"{person.name} · {person.kecamatan} · {date_text(person.created_on.date())}"
 
 
 def _person_benefits(casework: Any, person_id: str | None) -> tuple[tuple[str, str], ...]:
@@ -1295,6 +1315,8 @@ def _person_benefits(casework: Any, person_id: str | None) -> tuple[tuple[str, s
     try:
         person = casework.get_provisional_person(person_id)
     except NotFound:
+        return ()
+    if not reads_provisional(person.kecamatan):
         return ()
     return tuple(
         (
@@ -1672,15 +1694,38 @@ def _member_text(household: Any, nik: str) -> str:
     return f"{member['name']} ({shown_nik(nik)})"
 
 
-def _benefit_text(household: Any, benefit_id: str) -> str:
-    """A benefit a request names: its program, recipient and period, not its id."""
-    benefit = household.benefits.get(benefit_id) if household is not None else None
+def _benefit_text(holder: Any, benefit_id: str) -> str:
+    """A benefit a request names: its program, recipient and period, not its id. `holder`:
+    the household, or the person registered without papers, holding it."""
+    benefit = holder.benefits.get(benefit_id) if holder is not None else None
     if benefit is None:
         return benefit_id
-    recipient = household.members.get(benefit["nik"] or "") or {}
+    recipient = getattr(holder, "members", {}).get(benefit["nik"] or "") or {}
     name = "" if is_erased(recipient.get("name")) else recipient.get("name", "")
     period = f"{date_text(benefit['period_start'])} – {date_text(benefit['period_end'])}"
     return " · ".join(part for part in (benefit["program"], name, period) if part)
+
+
+def _review_text(household: Any, review_id: str) -> str:
+    """A review a request names: its benefit's program and recipient, its cause and
+    deadline, not its id."""
+    for benefit in household.benefits.values() if household is not None else ():
+        for review in benefit.get("reviews") or []:
+            if review["review_id"] == review_id:
+                recipient = household.members.get(benefit["nik"] or "") or {}
+                return _review_label(benefit, review, recipient.get("name", ""))
+    return review_id
+
+
+def _provisional_person(person_id: Any) -> Any:
+    """The person registered without papers a request names, or None."""
+    if not isinstance(person_id, str) or not _is_uuid(person_id):
+        return None
+    try:
+        person = services().casework.get_provisional_person(person_id)
+    except NotFound:
+        return None
+    return person if reads_provisional(person.kecamatan) else None
 
 
 def _approval_row(change: Any) -> dict[str, Any]:
@@ -1688,6 +1733,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
     actor = meta.get("actor") or {}
     family = _family(change.cmd.get("household_id"))
     household = _request_household(family, change.cmd.get("household_id"))
+    provisional = _provisional_person(change.cmd.get("person_id"))
     details = []
     for path, field in walk(COMMANDS[change.command].schema()):
         value: Any = change.cmd
@@ -1700,7 +1746,11 @@ def _approval_row(change: Any) -> dict[str, Any]:
         elif isinstance(field, NikList) and isinstance(value, list):
             value = [_member_text(household, nik) for nik in value]
         elif path == "benefit_id" and isinstance(value, str):
-            value = _benefit_text(household, value)
+            value = _benefit_text(household or provisional, value)
+        elif path == "review_id" and isinstance(value, str):
+            value = _review_text(household, value)
+        elif path == "person_id" and provisional is not None:
+            value = _provisional_text(provisional)
         if isinstance(field, Choice):
             value = option_label(path, value)
         elif isinstance(field, Day):

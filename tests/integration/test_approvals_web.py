@@ -334,6 +334,48 @@ def test_approval_cards_name_the_member_and_the_benefit_not_their_ids(web):
     assert rejected.status_code == 303
 
 
+def test_a_review_to_end_its_benefit_is_named_on_the_approval_card_not_by_its_id(web):
+    """A supervisor's decision to end a benefit under review waits for a second supervisor,
+    who must see which review it decides (the program, the recipient, the cause and the
+    deadline), as the form's list said it: the card showed the review's UUID."""
+    world = web.config["WORLD"]
+    casework = web.extensions["casework"].casework
+    (review_id,) = (
+        r["review_id"]
+        for b in casework.get_household(world["household"]).benefits.values()
+        for r in b.get("reviews") or []
+        if r["status"] == "open"
+    )
+    maker = web.test_client(user="sup1")
+    asked = maker.post(
+        "/perintah/DecideReview",
+        data={
+            "household_id": world["household"],
+            "review_id": review_id,
+            "decision": "terminate",
+            "reason": "Usaha sudah besar",
+        },
+        headers={"X-CSRF-Token": csrf(maker)},
+    )
+    assert asked.status_code == 303, visible_text(asked.text)
+    (decision,) = (c for c in casework.pending_approvals() if c.command == "DecideReview")
+    checker = web.test_client(user="sup2")
+    page = checker.get("/persetujuan").get_data(as_text=True)
+    found = re.search(
+        rf'<article class="approval"[^>]*approval-{decision.id}.*?</article>', page, re.S
+    )
+    assert found, visible_text(page)
+    shown = visible_text(found.group(0))
+    assert "KJB · Siti Aminah · NIB didaftarkan · Batas waktu" in shown, shown
+    assert review_id not in found.group(0)
+    rejected = checker.post(  # the review stays open for the test below
+        f"/persetujuan/{decision.id}/tolak",
+        data={"reason_code": "other", "note": "Hanya untuk uji kartu."},
+        headers={"X-CSRF-Token": csrf(checker)},
+    )
+    assert rejected.status_code == 303
+
+
 def test_review_controls_follow_what_the_role_may_do(web):
     """Walk each role through the review queue and the household page: a decide control is
     shown exactly when the command path lets the role decide a review, and following it as
