@@ -1445,12 +1445,15 @@ def positions_behind(
     program: str,
     day: dt.date,
     facts_now: dict[str, Any],
+    elsewhere: list[dict[str, Any]] | None = None,
 ) -> list[int]:
     """The store positions of the events behind one rule's answer for `subject` (the
     view's reasons' `positions`, less the rule version's own): `facts` as `household_facts`
-    folds them, `facts_now` as `domain.eligibility_rules.facts_for` answered for the rule.
-    The person's benefits on other KKs are not among them."""
-    return _positions(rule, facts, subject, program, day, facts_now, [])
+    folds them, `facts_now` as `domain.eligibility_rules.facts_for` answered for the rule,
+    `elsewhere` the person's benefits on their other KKs as `household_facts` folds those
+    KKs (the view's `_benefits_elsewhere`), so that a clash with one of them names its
+    events too."""
+    return _positions(rule, facts, subject, program, day, facts_now, elsewhere or [])
 
 
 _FOLDS: dict[str, Callable[[dict, dict, int], None]] = {
