@@ -20,9 +20,12 @@ Two modes, both read from the event store (never from the views):
 Eligibility as of a moment evaluates the programs' rules (`domain.eligibility_rules.facts_for`,
 `domain.program.evaluate`, `verdict`) on the household as of then, on the day of the moment
 (WIB): in `known` mode with the rule versions recorded by then, in `effective` mode with every
-rule version recorded since (a version recorded later but in force that day counts). Limits:
-the benefits a person holds on another KK are not read (the pair rules see this household's
-benefits only), and the reasons carry no store positions (`positions` is empty).
+rule version recorded since (a version recorded later but in force that day counts). The pair
+rules (double receipt, once per KK, combinability) read, as the live view does, each member's
+benefits on the other KKs they are or were in: the households their NIK claim's stream names
+(`_households_of`), each as of the same moment in the same mode. Given the store, each reason
+names the store positions of the events behind it, as the view's reasons do, a benefit
+clashed with on another KK included; without it `positions` is empty.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from app.schemas import EARLIEST_MOMENT
 from domain.application import Casework
 from domain.city import WIB
 from domain.eligibility_rules import candidates, facts_for, residence_reached_detail
-from domain.household import LATEST_DAY, Household
+from domain.household import LATEST_DAY, Household, NikIndex
 from domain.program import (
     Detail,
     Program,
@@ -274,6 +277,37 @@ def _without_own(household: Household, nik: str, code: str) -> SimpleNamespace:
     )
 
 
+def _households_of(casework: Casework, nik: str) -> list[uuid.UUID]:
+    """Every household the person's NIK claim names in its stream (claimed by, released from,
+    a benefit received on), first named first: the KKs the person is or was in (as
+    `app.subject_access.report` finds them; the view's `persons` table holds the same)."""
+    named: dict[str, None] = {}
+    for event in _events(casework, NikIndex.create_id(casework.nik_key(nik))):
+        household_id = getattr(event, "household_id", None)
+        if household_id is not None:
+            named[str(household_id)] = None
+    return [uuid.UUID(household_id) for household_id in named]
+
+
+def _others_as_of(
+    casework: Casework, household_id: uuid.UUID, niks: list[str], at: dt.datetime, mode: str
+) -> dict[uuid.UUID, Past]:
+    """The other households these persons are or were in, each as of the same moment in the
+    same mode (those not recorded, or not happened, by then left out), by household id as the
+    view reads them (`projections.eligibility._benefits_elsewhere`)."""
+    found: dict[uuid.UUID, Past] = {}
+    seen = {household_id}
+    for nik in niks:
+        for other in _households_of(casework, nik):
+            if other in seen:
+                continue
+            seen.add(other)
+            past = aggregate_as_of(casework, other, at, mode)
+            if past is not None and isinstance(past.aggregate, Household):
+                found[other] = past
+    return dict(sorted(found.items(), key=lambda item: str(item[0])))
+
+
 def _reason(rule: str, version: Any, passed: bool | None, detail: Detail) -> dict[str, Any]:
     return {
         "rule": rule,
@@ -299,11 +333,14 @@ def _worded(
 class Behind:
     """What finds the events behind a past answer, as the view's reasons name them
     (`positions`): the view's facts of the household folded from the events kept then
-    (`projections.eligibility.household_facts`) and each program's rule versions' positions."""
+    (`projections.eligibility.household_facts`), each program's rule versions' positions, and
+    the view's facts of each member's other KKs then (`elsewhere_of`)."""
 
     facts: dict[str, Any]
     subject_of: Callable[[str], str]
     rule_positions: Callable[[Program], dict[int, int]]
+    # a subject's benefits on their other KKs, as the view's facts of those KKs hold them
+    elsewhere_of: Callable[[str], list[dict[str, Any]]] = lambda _subject: []
 
     def positions(
         self,
@@ -321,7 +358,12 @@ class Behind:
             found.add(own)
         if rule is not None and nik is not None and day is not None and facts_now is not None:
             subject = self.subject_of(nik)
-            found.update(positions_behind(rule, self.facts, subject, program.code, day, facts_now))
+            elsewhere = [b for b in self.elsewhere_of(subject) if b["program"] != program.code]
+            found.update(
+                positions_behind(
+                    rule, self.facts, subject, program.code, day, facts_now, elsewhere
+                )
+            )
         return sorted(found)
 
 
@@ -333,11 +375,14 @@ def _answer(
     catalog: dict[str, Program],
     subject_of: Callable[[str], str],
     behind: Behind | None = None,
+    elsewhere: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any] | None:
     """One program's answer: its best visible member among those it could pay
     (`domain.eligibility_rules.candidates`), as the view answers; None when each of them is
-    hidden (the view shows no answer then). `behind`: each reason names the store positions
-    of the events behind it, as the view's do; else none."""
+    hidden (the view shows no answer then). `elsewhere`: each member's benefits on their
+    other KKs then, for the pair rules (those of this program left out, as the view leaves
+    them out). `behind`: each reason names the store positions of the events behind it, as
+    the view's do; else none."""
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
@@ -358,7 +403,12 @@ def _answer(
         if nik in hidden:  # left out, as the view leaves out a restricted person's row
             continue
         facts = facts_for(
-            _without_own(household, nik, program.code), nik, program, day, programs=catalog.get
+            _without_own(household, nik, program.code),
+            nik,
+            program,
+            day,
+            elsewhere=[b for b in (elsewhere or {}).get(nik, []) if b["program"] != program.code],
+            programs=catalog.get,
         )
         results = evaluate(rules, facts)
         reasons = [
@@ -389,8 +439,10 @@ def eligibility_as_of(
 ) -> list[dict[str, Any]] | None:
     """Per program, the household's answer as of then (None: the household did not exist
     then). Persons restricted (then or now) and erased are left out, as the view leaves
-    them out. Given the `store`, each reason names the store positions of the events behind
-    it (the rule version's, and the household's events kept then), as the view's do."""
+    them out. The pair rules read each member's benefits on their other KKs as of then
+    (`_others_as_of`), as the view reads them. Given the `store`, each reason names the store
+    positions of the events behind it (the rule version's, the household's events kept then,
+    and a benefit clashed with on another KK), as the view's do."""
     now = casework.get_household(household_id)
     past = aggregate_as_of(casework, now.id, at, mode)
     if past is None or not isinstance(past.aggregate, Household):
@@ -412,6 +464,17 @@ def eligibility_as_of(
         """The person's pseudonymous subject: the view's order among equal answers."""
         return casework.person_subject(nik) or nik
 
+    visible = sorted(household.members.keys() - hidden)
+    others = _others_as_of(casework, now.id, visible, at, mode)
+    elsewhere = {
+        nik: [
+            benefit
+            for other in others.values()
+            for benefit in other.aggregate.benefits.values()
+            if benefit["nik"] == nik
+        ]
+        for nik in visible
+    }
     behind = None
     if store is not None:
         read: dict[uuid.UUID, dict[int, int]] = {}  # each program's stream read once
@@ -421,9 +484,23 @@ def eligibility_as_of(
                 read[program.id] = _rule_positions(casework, store, program.id)
             return read[program.id]
 
-        behind = Behind(_view_facts(casework, store, now.id, past), subject_of, rule_positions)
+        folded: list[dict[str, Any]] = []  # the view's facts of the other KKs, read once
+
+        def elsewhere_of(subject: str) -> list[dict[str, Any]]:
+            if not folded and others:
+                folded.extend(_view_facts(casework, store, i, p) for i, p in others.items())
+            return [
+                benefit
+                for facts in folded
+                for benefit in facts.get("benefits", {}).values()
+                if benefit["nik"] == subject
+            ]
+
+        behind = Behind(
+            _view_facts(casework, store, now.id, past), subject_of, rule_positions, elsewhere_of
+        )
     answers = [
-        _answer(household, program, day, hidden, catalog, subject_of, behind)
+        _answer(household, program, day, hidden, catalog, subject_of, behind, elsewhere)
         for program in programs
     ]
     return [answer for answer in answers if answer is not None]
