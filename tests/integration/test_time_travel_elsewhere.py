@@ -124,7 +124,8 @@ def test_as_of_then_a_benefit_on_another_kk_clashes_as_the_live_view_said_then(
     live = authorized_client(web, tokens["sup1"]).get(url)
     assert live.status_code == 200, live.json
     answered_then = live.json["programs"]
-    then = dt.datetime.now(dt.UTC).isoformat()
+    moment = dt.datetime.now(dt.UTC)
+    then = moment.isoformat()
     by_program = {p["program"]: p for p in answered_then}
     # the live view: BPNT refused on the new KK for the PKH she holds on the old one, the
     # reason naming that grant
@@ -161,3 +162,11 @@ def test_as_of_then_a_benefit_on_another_kk_clashes_as_the_live_view_said_then(
     effective = client.get(url, query_string={"as_of": then, "mode": "effective"})
     assert effective.status_code == 200, effective.json
     assert effective.json["programs"] == now
+
+    # the auditor's timeline as known then says why, as the household page said then
+    page = web.test_client(user="auditor").get(
+        f"/rumah-tangga/{new}/lini-masa",
+        query_string={"saat": moment.astimezone(WIB).replace(tzinfo=None).isoformat()},
+    )
+    assert page.status_code == 200
+    assert "penerima menerima PKH, yang tidak boleh digabung dengan program ini" in page.text
