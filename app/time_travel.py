@@ -358,10 +358,15 @@ class Behind:
             found.add(own)
         if rule is not None and nik is not None and day is not None and facts_now is not None:
             subject = self.subject_of(nik)
-            elsewhere = [b for b in self.elsewhere_of(subject) if b["program"] != program.code]
             found.update(
                 positions_behind(
-                    rule, self.facts, subject, program.code, day, facts_now, elsewhere
+                    rule,
+                    self.facts,
+                    subject,
+                    program.code,
+                    day,
+                    facts_now,
+                    self.elsewhere_of(subject),
                 )
             )
         return sorted(found)
@@ -380,8 +385,8 @@ def _answer(
     """One program's answer: its best visible member among those it could pay
     (`domain.eligibility_rules.candidates`), as the view answers; None when each of them is
     hidden (the view shows no answer then). `elsewhere`: each member's benefits on their
-    other KKs then, for the pair rules (those of this program left out, as the view leaves
-    them out). `behind`: each reason names the store positions of the events behind it, as
+    other KKs then, for the pair rules (the same program there a double receipt, as the
+    view counts it). `behind`: each reason names the store positions of the events behind it, as
     the view's do; else none."""
     rules = program.rules_at(day)
     if rules is None:
@@ -407,7 +412,7 @@ def _answer(
             nik,
             program,
             day,
-            elsewhere=[b for b in (elsewhere or {}).get(nik, []) if b["program"] != program.code],
+            elsewhere=(elsewhere or {}).get(nik, []),
             programs=catalog.get,
         )
         results = evaluate(rules, facts)

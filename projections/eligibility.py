@@ -647,13 +647,15 @@ def _residence_since(member: dict[str, Any]) -> str | None:
 def _without_own(
     facts: dict[str, Any], elsewhere: list[dict[str, Any]], subject: str, code: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The facts and the benefits elsewhere without the person's own benefits of program
-    `code`: a family served is asked whether it still qualifies, not refused for the receipt
-    it holds (the inclusion errors read this)."""
+    """The facts without the person's own benefits of program `code` on this KK: a family
+    served is asked whether it still qualifies, not refused for the receipt it holds (the
+    inclusion errors read this). The benefits elsewhere stay whole: the same program received
+    on another KK is a double receipt here, as a grant here would be refused
+    (`domain.eligibility_rules.clashes`)."""
     own = {k for k, b in facts["benefits"].items() if b["nik"] == subject and b["program"] == code}
     if own:
         facts = {**facts, "benefits": {k: b for k, b in facts["benefits"].items() if k not in own}}
-    return facts, [b for b in elsewhere if b["program"] != code]
+    return facts, elsewhere
 
 
 def _household(facts: dict[str, Any]) -> SimpleNamespace:
@@ -1244,7 +1246,8 @@ PROJECTION = Projection(
     # 5: each reason says whose facts it read: the recipient's (NIB, residence, receipts,
     #    programs) or the family's (decile), not "no member holds an NIB"; a program paying
     #    any member of a household with nobody active says so, not "no adult woman"
-    version=5,
+    # 6: the same program received on another KK is a double receipt (as a grant judges it)
+    version=6,
     ignores=frozenset(
         {
             # streams without a fact the rules read

@@ -170,3 +170,54 @@ def test_as_of_then_a_benefit_on_another_kk_clashes_as_the_live_view_said_then(
     )
     assert page.status_code == 200
     assert "penerima menerima PKH, yang tidak boleh digabung dengan program ini" in page.text
+
+
+def test_the_same_program_on_another_kk_is_a_double_receipt_now_and_as_of_then(
+    web, tokens, moved
+):
+    """Her PKH on the old KK: a PKH on the new KK would be refused as a double receipt (the
+    grant's own rule), so the view does not call her eligible for it there (it did, and
+    listed the new KK among those eligible and unserved); as of then, the same; once the old
+    PKH ends, she is eligible on the new KK."""
+    old, new, benefit_id = moved
+    url = f"/api/v1/households/{new}/eligibility"
+    supervisor = authorized_client(web, tokens["sup1"])
+    answered_then = supervisor.get(url).json["programs"]
+    then = dt.datetime.now(dt.UTC).isoformat()
+    (pkh,) = (p for p in answered_then if p["program"] == "PKH")
+    assert pkh["status"] == "ineligible", pkh
+    (double,) = (r for r in pkh["reasons"] if r["rule"] == "double_receipt")
+    assert double["passed"] is False
+    assert grant_position(web, old) in double["positions"]
+    # the grant says the same
+    casework = web.extensions["casework"].casework
+    today = dt.datetime.now(WIB).date()
+    refused = supervisor.post(
+        "/api/v1/commands/GrantBenefit",
+        json={
+            "household_id": new,
+            "nik": DAUGHTER["nik"],
+            "program": "PKH",
+            "period_start": today.isoformat(),
+            "period_end": (today + dt.timedelta(days=30)).isoformat(),
+            "amount": 300000,
+        },
+    )
+    assert refused.status_code == 422 and "double_receipt" in str(refused.json), refused.json
+    auditor = authorized_client(web, tokens["auditor"])
+    for mode in ("known", "effective"):
+        past = auditor.get(url, query_string={"as_of": then, "mode": mode})
+        assert past.json["programs"] == answered_then, mode
+
+    casework.terminate_benefit(
+        {
+            "household_id": old,
+            "benefit_id": benefit_id,
+            "effective_date": today.isoformat(),
+            "reason_code": "moved_away",
+        },
+        META,
+    )
+    project(web)
+    now = {p["program"]: p for p in supervisor.get(url).json["programs"]}
+    assert now["PKH"]["status"] == "eligible", now["PKH"]
