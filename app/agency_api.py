@@ -28,7 +28,7 @@ from adapters import webhook_store
 from adapters.codec import Wrapper
 from adapters.signing import Signer
 from app.api_schemas import MAX_LIMIT
-from app.command_path import caller, error_response, errors_body, whole_arg
+from app.command_path import caller, error_response, errors_body, whole_args
 from app.context import services
 from app.disclosure import codec
 from app.schemas import Invalid
@@ -85,9 +85,9 @@ def agency_feed():
     """The agency's events after `after`, filtered by its agreement and signed."""
     agency = agency_of(caller())
     try:
-        after = whole_arg("after", 0, 0, 10**18)
-        limit = whole_arg("limit", 50, 1, MAX_LIMIT)
-        wait = whole_arg("wait", 0, 0, MAX_WAIT_SECONDS)
+        after, limit, wait = whole_args(
+            ("after", 0, 0, 10**18), ("limit", 50, 1, MAX_LIMIT), ("wait", 0, 0, MAX_WAIT_SECONDS)
+        )
     except Invalid as invalid:
         return jsonify(errors_body(invalid.codes)), 422
     events = agency_events()

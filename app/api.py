@@ -39,7 +39,7 @@ from app.command_path import (
     error_response,
     errors_body,
     run_command,
-    whole_arg,
+    whole_args,
 )
 from app.context import services
 from app.csv_export import (
@@ -252,7 +252,8 @@ def households():
 def page_args() -> tuple[int, int]:
     """(limit, offset) of a paged list: 50 by default, at most MAX_LIMIT; Invalid (422 naming
     the field) when out of range or not a whole number."""
-    return whole_arg("limit", 50, 1, MAX_LIMIT), whole_arg("offset", 0, 0, 10**9)
+    limit, offset = whole_args(("limit", 50, 1, MAX_LIMIT), ("offset", 0, 0, 10**9))
+    return limit, offset
 
 
 def _uuid_or_404(raw: str, field: str, code: str) -> str:

@@ -234,3 +234,17 @@ def whole_arg(name: str, default: int, low: int, high: int) -> int:
     if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
         raise Invalid({name: [f"{name}.invalid"]})
     return int(raw)
+
+
+def whole_args(*arguments: tuple[str, int, int, int]) -> tuple[int, ...]:
+    """Whole-number query arguments, each (name, default, low, high) as `whole_arg` reads it;
+    one Invalid (422) naming every bad one, not only the first."""
+    values, bad = [], {}
+    for name, default, low, high in arguments:
+        try:
+            values.append(whole_arg(name, default, low, high))
+        except Invalid as invalid:
+            bad.update(invalid.codes)
+    if bad:
+        raise Invalid(bad)
+    return tuple(values)

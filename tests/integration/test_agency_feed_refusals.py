@@ -156,3 +156,23 @@ def test_a_role_that_may_not_redeliver_is_told_it_may_not_do_it(web, tokens, agr
     admin = authorized_client(web, tokens["admin"])
     redelivered = admin.post("/api/v1/webhooks/dead-letters/redeliver", json=body)
     assert redelivered.status_code == 200 and redelivered.get_json() == {"redelivered": 0}
+
+
+def test_every_bad_argument_of_the_feed_is_named_at_once(web, tokens, agreed):
+    """An agency's developer fixing one argument at a time learnt of the next only on the
+    next try: one 422 names each bad argument under its own name."""
+    agency = authorized_client(web, tokens["agency"])
+    bad = agency.get("/api/v1/feed?after=-5&limit=abc&wait=99999")
+    assert bad.status_code == 422
+    assert bad.get_json()["codes"] == {
+        "after": ["after.invalid"],
+        "limit": ["limit.invalid"],
+        "wait": ["wait.invalid"],
+    }
+    assert set(bad.get_json()["errors"]) == {"after", "limit", "wait"}
+
+
+def test_every_bad_paging_argument_of_a_list_is_named_at_once(web, tokens):
+    listed = authorized_client(web, tokens["sup1"]).get("/api/v1/approvals/mine?limit=0&offset=x")
+    assert listed.status_code == 422
+    assert listed.get_json()["codes"] == {"limit": ["limit.invalid"], "offset": ["offset.invalid"]}
