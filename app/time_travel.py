@@ -47,7 +47,12 @@ from app.history import stream_history
 from app.schemas import EARLIEST_MOMENT
 from domain.application import Casework
 from domain.city import WIB
-from domain.eligibility_rules import candidates, facts_for, residence_reached_detail
+from domain.eligibility_rules import (
+    candidates,
+    facts_for,
+    residence_eligible_from,
+    residence_reached_detail,
+)
 from domain.household import LATEST_DAY, Household, NikIndex
 from domain.program import (
     Detail,
@@ -386,8 +391,9 @@ def _answer(
     (`domain.eligibility_rules.candidates`), as the view answers; None when each of them is
     hidden (the view shows no answer then). `elsewhere`: each member's benefits on their
     other KKs then, for the pair rules (the same program there a double receipt, as the
-    view counts it). `behind`: each reason names the store positions of the events behind it, as
-    the view's do; else none."""
+    view counts it). `behind`: each reason names the store positions of the events behind it,
+    as the view's do; else none. Short only of the residence months, the answer says the day
+    they are reached (`eligible_from`), as the view's does."""
     rules = program.rules_at(day)
     if rules is None:
         first = program.rule_versions[0]
@@ -422,17 +428,23 @@ def _answer(
         ]
         status = verdict(results)
         rank = answer_rank(status, (p for _r, p, _d in results))
-        rows.append((rank, nik, status, reasons, facts))
+        eligible_from = residence_eligible_from(household.members[nik], rules, results)
+        rows.append((rank, nik, status, reasons, facts, eligible_from))
     if not rows:
         return None
     # the best person's answer, as the view chooses it (`domain.program.answer_rank`)
-    _rank, nik, status, reasons, facts = min(rows, key=lambda row: (row[0], subject_of(row[1])))
+    _rank, nik, status, reasons, facts, eligible_from = min(
+        rows, key=lambda row: (row[0], subject_of(row[1]))
+    )
     if behind is not None:
         for reason in reasons:
             reason["positions"] = behind.positions(
                 program, rules["version"], reason["rule"], nik, day, facts
             )
-    return {"program": program.code, "status": status, "reasons": reasons}
+    answer = {"program": program.code, "status": status, "reasons": reasons}
+    if eligible_from:  # short only of the residence months: the day they are reached
+        answer["eligible_from"] = eligible_from
+    return answer
 
 
 def eligibility_as_of(

@@ -337,6 +337,30 @@ def residence_reached_detail(member: dict[str, Any], needed: int) -> Detail | No
     )
 
 
+def residence_since(member: dict[str, Any]) -> str | None:
+    """The day a member's residence counts from (ISO): a newcomer's arrival (`pindah_datang`),
+    the birth date of one born here; None without a KTP arrival recorded (or once erased)."""
+    arrival = member.get("arrival")
+    if not arrival:
+        return None
+    if arrival.get("type") == "pindah_datang":
+        return arrival.get("arrived_on")
+    return member.get("birth_date")
+
+
+def residence_eligible_from(
+    member: dict[str, Any], rules: dict[str, Any], results: list[tuple[str, Any, Any]]
+) -> str | None:
+    """When the residence rule is the only rule failing (`results`: `evaluate`'s), the day the
+    member becomes eligible: the day the months are reached (ISO), as every answer (the
+    eligibility view's, the past's) says it; else None."""
+    failing = [rule for rule, passed, _detail in results if passed is False]
+    since = residence_since(member)
+    if failing != ["min_residence_months"] or not since:
+        return None
+    return add_months(_day(since), rules.get("min_residence_months") or 0).isoformat()
+
+
 def benefit_period(benefit: dict[str, Any]) -> tuple[dt.date, dt.date] | None:
     """The days a benefit is (or was) received: its period, cut short the day before a
     termination takes effect; None when terminated before it started."""

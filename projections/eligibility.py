@@ -61,7 +61,9 @@ from domain.eligibility_rules import (
     candidates,
     desil_facts,
     facts_for,
+    residence_eligible_from,
     residence_reached_detail,
+    residence_since,
 )
 from domain.program import Detail, answer_rank, evaluate, nobody_detail, text_of, verdict
 from domain.texts import N_
@@ -633,17 +635,6 @@ def _birthday(birth_date: str, years: int) -> dt.date:
         return dt.date(born.year + years, 3, 1)
 
 
-def _residence_since(member: dict[str, Any]) -> str | None:
-    arrival = member.get("arrival")
-    if not arrival:
-        return None
-    return (
-        arrival.get("arrived_on")
-        if arrival.get("type") == "pindah_datang"
-        else member["birth_date"]
-    )
-
-
 def _without_own(
     facts: dict[str, Any], elsewhere: list[dict[str, Any]], subject: str, code: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -778,7 +769,7 @@ def _next_change(
     member = facts["members"].get(subject)
     if member is not None:
         rules = program.rules_at(day) or program.rules
-        since = _residence_since(member)
+        since = residence_since(member)
         needed = rules.get("min_residence_months") or 0
         later = []
         if since and needed:
@@ -876,14 +867,12 @@ def _evaluate_row(
         for rule, passed, detail in results
     ]
     status = verdict(results)
-    eligible_from = None
-    failing = [rule for rule, passed, _ in results if passed is False]
-    since = _residence_since(facts["members"][subject])
+    eligible_from = residence_eligible_from(facts["members"][subject], rules, results)
+    since = residence_since(facts["members"][subject])
     needed = rules.get("min_residence_months") or 0
     for reason, (rule, passed, _detail) in zip(reasons, results, strict=True):
         if rule != "min_residence_months" or passed is None or not since:
             continue
-        reached = add_months(_day(since), needed)
         if passed:
             # the count of months grows every month: the answer says when it was reached
             # (`residence_reached_detail`: for one born here, no day)
@@ -896,8 +885,6 @@ def _evaluate_row(
             anniversary = add_months(_day(since), months + 1)
             if changes_on is None or anniversary.isoformat() < changes_on:
                 changes_on = anniversary.isoformat()
-            if failing == ["min_residence_months"]:
-                eligible_from = reached.isoformat()
     return status, reasons, eligible_from, changes_on
 
 
