@@ -196,7 +196,9 @@ WEB: dict[str, Policy] = {
     # and of the commands, only those the role may send (`app.auth.may_issue`)
     "web.command_page": Policy(COMMAND_USERS, ON_PROGRAMS),
     "web.command_submit": Policy(COMMAND_USERS, ON_PROGRAMS),
-    "web.reviews_page": Policy(STAFF, ON_PROGRAMS),
+    # the queue names each review's family and recipient to who reads that household (a
+    # case worker in their kelurahan, oversight), NIKs and KK numbers masked
+    "web.reviews_page": Policy(STAFF, ON_PROGRAMS, Nik.MASKED),
     "web.approvals_page": Policy(
         ("caseworker", "program_manager", *OVERSIGHT), MAKERS_OWN, Nik.MASKED
     ),

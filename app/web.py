@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -112,8 +112,9 @@ from domain.regions import KECAMATAN, find_kecamatan, kelurahan_matches
 from domain.texts import N_
 from projections import approvals as approval_views
 from projections import program_views
+from projections.beneficiaries import recipients
 from projections.eligibility import household_eligibility
-from projections.register import count_households, get_household, search
+from projections.register import count_households, get_household, get_households, search
 from projections.reviews import open_reviews
 from projections.status import RELAY_GONE_SECONDS, STUCK_SECONDS
 
@@ -209,11 +210,16 @@ def shown_nik(nik: str | None) -> str | None:
 def reads_household(kelurahan: str) -> bool:
     """Whether the signed-in person reads a household of this kelurahan: the household
     readers (app/read_policy.py), a case worker only in their kelurahan (Area.KELURAHAN)."""
+    return household_reader()(kelurahan)
+
+
+def household_reader() -> Callable[[str], bool]:
+    """`reads_household` for a page of many households: the person's area read once."""
     actor = current_actor()
     if not read_policy.allows("web.household_page", actor.role):
-        return False
+        return lambda kelurahan: False
     areas = kelurahan_of(services().casework, actor)
-    return areas is None or kelurahan in areas
+    return lambda kelurahan: areas is None or kelurahan in areas
 
 
 def reads_provisional(kecamatan: str) -> bool:
@@ -1790,6 +1796,48 @@ REVIEW_CAUSES = {
 }
 
 
+def _name_reviews(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each review's family (its head's name, its KK number masked) and the benefit's
+    recipient (name, NIK masked), for who reads that household (a case worker in their
+    kelurahan; never a program manager); the other rows stay without. The reviews view keeps
+    no personal data: the names come from the register view, the households of the page in
+    one look-up and their recipients in another. The households named, as shown (for the
+    read log)."""
+    if not rows or not read_policy.allows("web.household_page", current_actor().role):
+        return []
+    read, views = household_reader(), services().views
+    found = [
+        row
+        for row in get_households(views, sorted({r["household_id"] for r in rows}))
+        if read(row["kelurahan"])
+    ]
+    if not found:
+        return []
+    readable = {row["id"] for row in found}
+    subjects = recipients(
+        views, sorted({r["benefit_id"] for r in rows if r["household_id"] in readable})
+    )
+    shown_households = disclose_households(services().casework.codec, found)
+    families, members = {}, {}
+    for raw, household in zip(found, shown_households, strict=True):
+        head, kk = head_of(household), household.get("kk_number")
+        families[raw["id"]] = {
+            "head": head["name"] if head and not head.get("erased") else None,
+            "kk_number": shown_nik(kk) if kk else None,
+        }
+        for kept, shown_member in zip(raw["members"], household["members"], strict=True):
+            members[raw["id"], kept["subject"]] = {
+                **shown_member,
+                "nik": shown_nik(shown_member["nik"]) if shown_member["nik"] else None,
+            }
+    for row in rows:
+        row["family"] = families.get(row["household_id"])
+        if row["family"] is not None:
+            subject = subjects.get(row["benefit_id"])
+            row["recipient"] = members.get((row["household_id"], subject))
+    return shown_households
+
+
 @bp.get("/tinjauan")
 def reviews_page():
     """The open benefit reviews by kelurahan, program and deadline (the reviews view)."""
@@ -1819,11 +1867,15 @@ def reviews_page():
             if decides
             else None
         )
+    named = _name_reviews(rows)
+    if named:  # the families named are read: in the read log, as the approvals page's
+        access_log.record_households(current_actor(), "ui", named, access_log.ui_reason())
     programs = sorted(p.code for p in services().casework.list_programs())
     return render_template(
         "reviews.html",
         active="reviews",
         rows=rows,
+        names=read_policy.allows("web.household_page", current_actor().role),
         programs=programs,
         filters={"kelurahan": kelurahan, "program": program, "overdue": overdue},
     )

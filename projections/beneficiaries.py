@@ -210,6 +210,23 @@ def beneficiaries(
     return [{**dict(zip(keys, row, strict=True)), "erased": bool(row[-1])} for row in rows]
 
 
+def recipients(db: Database, benefit_ids: list[str]) -> dict[str, str]:
+    """The recipient of each of these benefits as their pseudonymous `subject` (the register
+    view's member key), in one look-up: for a registry page that names them from the register
+    (the review queue). Restricted and erased recipients included (the register marks them);
+    a benefit without a NIK yet, or unknown here, is left out."""
+    if not benefit_ids:
+        return {}
+    names = live_tables(db, PROJECTION)
+    marks = ",".join("?" for _ in benefit_ids)
+    rows = db.query(
+        f"SELECT benefit_id, subject FROM {names['benefits']}"
+        f" WHERE benefit_id IN ({marks}) AND subject IS NOT NULL",
+        list(benefit_ids),
+    )
+    return {benefit_id: subject for benefit_id, subject in rows}
+
+
 def count_active(db: Database, program: str) -> int:
     """How many active benefits the program has (restricted and erased persons, and persons
     without a NIK yet, included)."""

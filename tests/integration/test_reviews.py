@@ -201,7 +201,11 @@ def test_the_reviews_page_lists_the_review_in_bahasa_indonesia_with_a_way_to_dec
     text = page.get_data(as_text=True)
     assert "Tinjauan terbuka" in text and "NIB didaftarkan" in text and "Simpang IV Sipin" in text
     assert f"review_id={review['review_id']}" in text  # the decide link, prefilled
-    assert HEAD["nik"] not in text and HEAD["name"] not in text
+    # the recipient named to the administrator, who reads the household: her NIK masked
+    assert HEAD["name"] in text and "1571**********07" in text and HEAD["nik"] not in text
+    manager = client.application.test_client(user="pm_dinsos").get("/tinjauan?program=KJB")
+    assert "NIB didaftarkan" in manager.get_data(as_text=True)  # a program manager: no names
+    assert HEAD["name"] not in manager.get_data(as_text=True)
     empty = client.application.test_client().get("/tinjauan?program=PKH")
     assert "Tidak ada tinjauan terbuka yang cocok." in empty.get_data(as_text=True)
     form = client.application.test_client().get(
