@@ -1,6 +1,7 @@
-"""The agencies, approvals and status pages on a phone (375 px): nothing widens the page so
-that it scrolls sideways (an agreement's terms, an approval's long outcome). The pages come
-from the Flask test client; Chromium draws them with the app's own CSS."""
+"""The agencies, approvals, status and review queue pages on a phone (375 px): nothing widens
+the page so that it scrolls sideways (an agreement's terms, an approval's long outcome, a
+recipient's long name). The pages come from the Flask test client; Chromium draws them with
+the app's own CSS."""
 
 from __future__ import annotations
 
@@ -16,8 +17,25 @@ from projections.approvals import PROJECTION as APPROVALS
 from projections.base import apply_batch, reveal
 from tests.integration.test_agency_agreements_api import AGREEMENT, approved, post, project
 from tests.integration.test_api import HOUSEHOLD
+from tests.integration.test_eligibility_api import project as project_all
+from tests.integration.test_review_queue_names import META, open_review, pbi
 
 SON = {"nik": "1571010505100001", "name": "Andi", "birth_date": "2010-05-05", "sex": "M"}
+LONG_NAMED = {
+    "nik": "1571014505100002",
+    "name": "Nurul Hidayatullah Rahmawati Kusumaningrum Syarifuddin",
+    "birth_date": "2010-05-05",
+    "sex": "F",
+}
+PBI_JK = {
+    "code": "PBI-JK",
+    "name": "Penerima Bantuan Iuran Jaminan Kesehatan",
+    "opd": "DINSOS",
+    "funding": "APBN",
+    "kind": "insurance",
+    "rules": {"recipient": "any_member"},
+    "effective_from": "2025-01-01",
+}
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -89,3 +107,21 @@ def test_agreements_and_refused_requests_fit_a_phone(web, tokens):
 def test_the_status_page_fits_a_phone_in_both_languages(web):
     found = widths(web.test_client(), ["/status?lang=id", "/status?lang=en"])
     assert found == {"/status?lang=id": 375, "/status?lang=en": 375}
+
+
+def test_the_review_queue_naming_each_recipient_fits_a_phone(web):
+    """A family's two reviews, each naming its recipient (a long name, the NIK masked) and the
+    family: each review a card on a phone, nothing wider than the screen."""
+    casework = web.extensions["casework"].casework
+    casework.define_program(PBI_JK, META)
+    household_id = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    daughter = {"household_id": household_id, "person": LONG_NAMED, "relationship": "anak"}
+    casework.add_member(daughter, META)
+    for nik in (HOUSEHOLD["head"]["nik"], LONG_NAMED["nik"]):
+        casework.grant_benefit(pbi(household_id, nik), META)
+    for benefit_id in casework.get_household(household_id).benefits:
+        open_review(casework, household_id, benefit_id)
+    project_all(web)
+    client = web.test_client(user="sup1")
+    assert LONG_NAMED["name"] in client.get("/tinjauan").get_data(as_text=True)
+    assert widths(client, ["/tinjauan"]) == {"/tinjauan": 375}
