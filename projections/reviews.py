@@ -3,7 +3,9 @@
 Keeps no personal data: ids, the program, the household's kecamatan and kelurahan, the
 review's cause, deadline and state. So it has nothing to erase (`no_personal_data`), and it
 serves the registry (a restricted person's benefit is still reviewed: the decision is about
-the benefit, and the queue shows nothing about the person).
+the benefit, and the view keeps nothing about the person). The queue page names the family
+and the recipient to who reads the household from the register view, at request time
+(`app.web._name_reviews`).
 
 A review is open from BenefitReviewOpened until BenefitReviewDecided (DecideReview, or a
 policy's withdrawal) or its benefit's BenefitTerminated. It is overdue once the sweep marked
