@@ -118,6 +118,10 @@ ERRORS: dict[str, LazyString] = {
     "field.object": _l('Must be a JSON object, for example {"nik": ..., "name": ...}.'),
     "name.empty": _l("Enter the name as written on the KTP."),
     "name.too_long": _l("A name has at most 100 characters. Shorten it as on the KTP."),
+    "name.characters": _l(
+        "A name holds only letters, spaces and . , ' - as on the KTP; leave out digits and"
+        " other signs."
+    ),
     "birth_date.format": _l("Enter the birth date as YYYY-MM-DD, for example 1985-03-12."),
     "birth_date.impossible": _l(
         "This birth date does not exist in the calendar (for example 30 February). Check the"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -113,6 +114,49 @@ class Text(fields.String):
             raise ValidationError(f"{self.code}.empty")
         if len(text) > self.max_length:
             raise ValidationError(f"{self.code}.too_long")
+        return text
+
+
+# A person's name as on the KTP and KK: letters of any script with their accents (combining
+# marks), spaces, apostrophes (', U+2019 and `), periods, commas and hyphens, and at least one
+# letter. Digits, brackets, slashes, other signs and emoji are refused (`name.characters`):
+# `BUDI 2`, `SITI (ALM)` or `<script>` are not a name.
+_NAME_SIGNS = frozenset(" '\u2019`.,-")
+_ASCII_NAME = re.compile(r"[ '`.,-]*[A-Za-z][A-Za-z '`.,-]*")
+# The same for the OpenAPI document (ECMA-262 with Unicode property escapes), of the value as
+# sent: the whitespace a name's words may be separated by (collapsed to one space on loading;
+# not the controls no text may hold) is allowed too.
+_NAME_SPACES = r"\t\n\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NAME_OTHERS = rf"{_NAME_SPACES}'\u2019`.,\-"
+NAME_PATTERN = rf"^[\p{{M}}{_NAME_OTHERS}]*\p{{L}}[\p{{L}}\p{{M}}{_NAME_OTHERS}]*$"
+
+
+def name_problem(text: str) -> str | None:
+    """`name.characters` when the text is not a person's name as written on the KTP (above),
+    else None."""
+    if _ASCII_NAME.fullmatch(text):
+        return None
+    letter = False
+    for character in text:
+        kind = unicodedata.category(character)[0]
+        if kind == "L":
+            letter = True
+        elif kind != "M" and character not in _NAME_SIGNS:
+            return "name.characters"
+    return None if letter else "name.characters"
+
+
+class PersonName(Text):
+    """A person's name as on the KTP and KK (`name_problem`), at most 100 characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(code="name", max_length=100, **kwargs)
+        _openapi(self, pattern=NAME_PATTERN)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if code := name_problem(text):
+            raise ValidationError(code)
         return text
 
 
@@ -640,11 +684,13 @@ class PersonSchema(_Strict):
     """A person as on the KTP: the NIK must agree with the birth date and sex given."""
 
     nik = IdentityNumber(kind="nik", required=True, metadata={"description": "16-digit NIK"})
-    name = Text(
-        code="name",
-        max_length=100,
+    name = PersonName(
         required=True,
-        metadata={"description": "as on the KTP", "example": "Siti Aminah"},
+        metadata={
+            "description": "as on the KTP: letters (any script, with accents), spaces and"
+            " . , ' \u2019 ` -, at least one letter; no digits or other signs",
+            "example": "Siti Aminah",
+        },
     )
     birth_date = BirthDate(required=True)
     sex = Choice(

@@ -250,7 +250,7 @@ FAMILY = {
     },
 }
 CHILDREN = [
-    {"nik": f"15710141011{n}000{n}", "name": f"Anak Ke {n}", "birth_date": f"201{n}-01-01"}
+    {"nik": f"15710141011{n}000{n}", "name": f"Anak {chr(64 + n)}", "birth_date": f"201{n}-01-01"}
     for n in range(1, 5)
 ]
 

@@ -17,10 +17,11 @@ pytestmark = pytest.mark.integration
 
 
 def relative(n: int) -> dict:
-    """A distinct valid person: born 2000-01-n, male, NIK of Kota Jambi."""
+    """A distinct valid person: born 2000-01-n, male, NIK of Kota Jambi, named Kerabat A for 1,
+    B for 2 (a name holds no digits)."""
     return {
         "nik": f"157101{n:02d}01000001",
-        "name": f"Kerabat {n}",
+        "name": f"Kerabat {chr(64 + n)}",
         "birth_date": f"2000-01-{n:02d}",
         "sex": "M",
     }

@@ -36,7 +36,7 @@ HOUSEHOLD_B = {
 OTHERS = [
     {
         "nik": f"157101{day:02d}0190{n:04d}",
-        "name": f"Anak Ke {n}",
+        "name": f"Anak {chr(54 + n)}",  # Anak A .. Anak D: a name holds no digits
         "birth_date": f"1990-01-{day:02d}",
         "sex": "M",
     }

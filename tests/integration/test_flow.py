@@ -66,6 +66,9 @@ def answers(url: str) -> bool:
         return False
 
 
+NUMBERS = ("Nol", "Satu", "Dua", "Tiga", "Empat", "Lima", "Enam", "Tujuh", "Delapan", "Sembilan")
+
+
 def family(serial: int) -> dict:
     return {
         "kk_number": f"157101010120{serial:04d}",
@@ -76,7 +79,7 @@ def family(serial: int) -> dict:
         "rw": "001",
         "head": {
             "nik": f"15710155088{serial % 10}{serial:04d}",
-            "name": f"Rahmawati Uji{serial}",
+            "name": f"Rahmawati Uji {NUMBERS[serial]}",  # a name holds no digits
             "birth_date": f"198{serial % 10}-08-15",
             "sex": "F",
         },
@@ -124,8 +127,8 @@ def test_a_command_reaches_store_kafka_projection_and_page(system, broker, store
     status, stored = post(system, "RegisterHousehold", family(2))
     assert status == 201
     household_page = f"{system}/rumah-tangga/{stored['stream_id']}"
-    wait_until(lambda: "Rahmawati Uji2" in page(household_page), 30, "the row on the web page")
-    assert "1571010101200002" in page(f"{system}/?q=uji2")
+    wait_until(lambda: "Rahmawati Uji Dua" in page(household_page), 30, "the row on the web page")
+    assert "1571010101200002" in page(f"{system}/?q=uji+dua")
 
     count, top = store_counts(store_db)
     assert top == stored["position"] + 2  # then its KK and NIK claims

@@ -380,6 +380,51 @@ def test_dtks_rows_of_another_province_or_city_are_rejected(tmp_path, spool):
     assert len(rejected) == sum(1 for r in rows if r[kk_column] in (first_kk, second_kk))
 
 
+def names_that_are_no_names(rows: list[list[str]], name_column: int) -> list[list[str]]:
+    """The rows of FAMILIES[:3], one a line, with the first family's head named `BUDI 2` and
+    the second family's last member `SITI (ALM)`."""
+    rows[0][name_column] = "BUDI 2"
+    rows[len(people(FAMILIES[0])) + len(FAMILIES[1]["members"])][name_column] = "SITI (ALM)"
+    return rows
+
+
+@pytest.mark.parametrize("layout", ["dtks", "dtsen"])
+def test_a_name_with_digits_or_brackets_is_reported_and_the_good_rows_land(tmp_path, spool, layout):
+    """A name as on the KTP holds no digits or brackets: the head named `BUDI 2` refuses their
+    family (its other rows refused with it), the member `SITI (ALM)` only their own row; the
+    report names the row, the name's column and why."""
+    app = memory_casework()
+    if layout == "dtks":
+        rows = names_that_are_no_names(dtks_rows(FAMILIES[:3]), DTKS_HEADER.index("NAMA"))
+        files = [write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)]
+    else:
+        keluarga, anggota = dtsen_rows(FAMILIES[:3])
+        anggota = names_that_are_no_names(anggota, DTSEN_MEMBER_HEADER.index("nama"))
+        files = [
+            write_csv(tmp_path / "keluarga_dtsen.csv", DTSEN_FAMILY_HEADER, keluarga),
+            write_csv(tmp_path / "anggota_keluarga_dtsen.csv", DTSEN_MEMBER_HEADER, anggota),
+        ]
+
+    summary = Importer(app, layout, PERIOD).run(files)
+
+    rejected = report(files[-1])
+    siti = 2 + len(people(FAMILIES[0])) + len(FAMILIES[1]["members"])
+    assert [(r["baris"], r["kolom"], r["kode"]) for r in rejected] == [
+        ("2", "nama", "name.characters"),
+        *(("3", "", "import.no_head") for _ in FAMILIES[0]["members"]),  # BUDI 2's family
+        (str(siti), "nama", "name.characters"),
+    ]
+    assert {r["alasan"] for r in rejected if r["kode"] == "name.characters"} == {
+        reason("name.characters")
+    }
+    assert summary.families["imported"] == 2
+    stored = {h.kk_number: h for h in households(app)}
+    assert set(stored) == {f["register"]["kk_number"] for f in FAMILIES[1:3]}
+    second = FAMILIES[1]
+    landed = {m["name"].upper() for m in stored[second["register"]["kk_number"]].members.values()}
+    assert landed == {p["name"].upper() for p, _ in people(second)[:-1]}  # DTKS: upper case
+
+
 def edit_p3ke(path: Path, changes: dict[tuple[str, int, str], Any]) -> Path:
     """The P3KE workbook with some cells changed: (sheet, row, column name) -> value (None
     empties the cell), saved again as an XLSX file."""
@@ -559,3 +604,28 @@ def test_verval_the_person_met_must_be_a_member_of_the_household(tmp_path, spool
     assert {"source": "VERVAL", "period": PERIOD, "reference": "verval.csv#row=4"} in stored[
         third["kk_number"]
     ].source_listings
+
+
+def test_p3ke_a_head_or_individual_whose_name_is_no_name_is_reported(tmp_path, spool):
+    """P3KE as DTKS and DTSEN: the head `BUDI 2` of the family sheet refuses their family, the
+    individual `SITI (ALM)` their own row; the report names the sheet's row and column."""
+    siti = 13 + len(people(FAMILIES[0])) + len(FAMILIES[1]["members"])  # the last of family 2
+    changes = {
+        ("Keluarga", 13, "kepala_keluarga"): "BUDI 2",
+        ("Individu", siti, "nama"): "SITI (ALM)",
+    }
+    workbook = edit_p3ke(write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES[:3]), changes)
+    app = memory_casework()
+    summary = Importer(app, "p3ke", PERIOD).run([workbook])
+    assert {
+        (r["berkas"], r["baris"], r["kolom"])
+        for r in report(workbook)
+        if r["kode"] == "name.characters"
+    } == {
+        ("p3ke.xlsx[Keluarga]", "13", "kepala_keluarga"),
+        ("p3ke.xlsx[Individu]", str(siti), "nama"),
+    }
+    assert summary.families["imported"] == 2
+    stored = {h.kk_number: h for h in households(app)}
+    assert set(stored) == {f["register"]["kk_number"] for f in FAMILIES[1:3]}
+    assert len(stored[FAMILIES[1]["register"]["kk_number"]].members) == len(people(FAMILIES[1])) - 1
