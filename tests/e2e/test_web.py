@@ -109,6 +109,30 @@ def test_a_bad_nik_shows_the_indonesian_error_next_to_the_nik_field(
     screenshot(page, "register-errors")
 
 
+def test_a_name_with_digits_or_signs_is_refused_under_the_name_field(
+    page: Page, live_server: LiveServer
+):
+    """A case worker's typo or a pasted script is no name as on the KTP: the message is under
+    the name field as it is left and after Daftarkan, and nothing is stored."""
+    before = live_server.stored_events()
+    page.goto(live_server.url + "/daftar")
+    fill_registration(
+        page, nik="1571055708900012", kk="1571050101240031", name="<script>alert(1)</script>"
+    )
+    page.press("#f-head-name", "Tab")
+    expect(page.locator("#err-head-name")).to_contain_text("Nama hanya berisi huruf")
+    page.get_by_role("button", name="Daftarkan").click()
+
+    name_field = page.locator(".field", has=page.locator("#f-head-name"))
+    expect(name_field.locator(".field-error")).to_have_text(
+        re.compile("Nama hanya berisi huruf, spasi, dan tanda")
+    )
+    expect(page.locator("#f-head-name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field-error:not(:empty)")).to_have_count(1)
+    expect(page).to_have_url(re.compile("/daftar$"))
+    assert live_server.stored_events() == before
+
+
 def test_fields_are_checked_as_they_are_left(page: Page, live_server: LiveServer):
     page.goto(live_server.url + "/daftar")
     page.fill("#f-head-nik", "1571055708900012")
