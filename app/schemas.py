@@ -131,23 +131,22 @@ _NAME_OTHERS = rf"{_NAME_SPACES}'\u2019`.,\-"
 NAME_PATTERN = rf"^[\p{{M}}{_NAME_OTHERS}]*\p{{L}}[\p{{L}}\p{{M}}{_NAME_OTHERS}]*$"
 
 
-def name_problem(text: str) -> str | None:
-    """`name.characters` when the text is not a person's name as written on the KTP (above),
-    else None."""
+def is_name(text: str) -> bool:
+    """Whether the text is a person's name as written on the KTP (above)."""
     if _ASCII_NAME.fullmatch(text):
-        return None
+        return True
     letter = False
     for character in text:
         kind = unicodedata.category(character)[0]
         if kind == "L":
             letter = True
         elif kind != "M" and character not in _NAME_SIGNS:
-            return "name.characters"
-    return None if letter else "name.characters"
+            return False
+    return letter
 
 
 class PersonName(Text):
-    """A person's name as on the KTP and KK (`name_problem`), at most 100 characters."""
+    """A person's name as on the KTP and KK (`is_name`), at most 100 characters."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(code="name", max_length=100, **kwargs)
@@ -155,8 +154,8 @@ class PersonName(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if code := name_problem(text):
-            raise ValidationError(code)
+        if not is_name(text):
+            raise ValidationError("name.characters")
         return text
 
 
