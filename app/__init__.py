@@ -19,6 +19,7 @@ from app import (
     api,
     audit_pages,
     dci,
+    filling,
     health,
     import_pages,
     login,
@@ -56,6 +57,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     init_babel(app)
     login.init_app(app)  # before every page: the signed-in person, or the login page
     app.before_request(web.least_privilege)  # then: the page's declared roles, or 403
+    filling.init_app(app)  # a view being filled from the past: said on the pages and answers
 
     node_modules = find_node_modules()
     if node_modules is None:

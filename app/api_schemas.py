@@ -759,7 +759,14 @@ class HealthSchema(_Answer):
         keys=fields.String(),
         values=fields.Dict(),
         required=True,
-        metadata={"description": "by component: its position, lag or count, or an error"},
+        metadata={
+            "description": (
+                "by component: its position, lag or count, or an error; the relay and each"
+                " projection its state (running, stuck or stopped, since when); a projection"
+                " being rebuilt the state rebuilding and its rebuild: done, total, percent,"
+                " seconds_left (null until known)"
+            )
+        },
     )
 
 

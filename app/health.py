@@ -23,7 +23,14 @@ from consumers import agency_delivery
 from projections.base import progress
 from projections.catalog import PROJECTIONS
 from projections.register import count_households
-from projections.status import components, dead_letter_count, relay_entry, store_counts
+from projections.status import (
+    components,
+    dead_letter_count,
+    rebuild_state,
+    rebuilds,
+    relay_entry,
+    store_counts,
+)
 
 log = logging.getLogger("casework.health")
 
@@ -50,6 +57,7 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
         count, top = store_counts(store)
         result["store"] = {"position": top, "events": count}
         result["relay"] = relay_entry(store, count)
+    building = rebuilds(views) if views_up else {}
     for name, projection in PROJECTIONS.items():
         if not views_up:
             result[f"projection:{name}"] = dict(UNREACHABLE)
@@ -60,6 +68,7 @@ def _partial(store: Database, views: Database, store_up: bool, views_up: bool) -
         entry: dict[str, Any] = {"position": position, "applied": applied}
         if count is not None:
             entry["lag"] = max(count - applied, 0)
+        rebuild_state(entry, building.get(name))
         result[f"projection:{name}"] = entry
     result["dlq"] = {"count": dead_letter_count(views)} if views_up else dict(UNREACHABLE)
     return result

@@ -1168,6 +1168,17 @@ TEXT: dict[str, LazyString] = {
     "view.overview": _l("View: programs across OPDs"),
     "view.agencies": _l("View: agencies' streams"),
     "view.approvals": _l("View: requests for approval"),
+    # the views in a user's words, in the notice of a view being filled (`app.filling`)
+    "filling.register": _l("the household register"),
+    "filling.eligibility": _l("eligibility"),
+    "filling.beneficiaries": _l("beneficiaries"),
+    "filling.reviews": _l("benefit reviews"),
+    "filling.reconciliation": _l("the reconciliation of sources"),
+    "filling.overview": _l("programs across OPDs"),
+    "filling.agencies": _l("what agencies receive"),
+    "filling.approvals": _l("requests for approval"),
+    # a view's rebuild on /status (`projections.status.rebuild_state`)
+    "health.rebuilding": _l("Being rebuilt from every event: %(progress)s"),
     # an agency topic's writer (`casework agencies`): shown, not judged (README, Health)
     "health.agency_topic": _l("Agency topic %(agency)s"),
     "health.agency_topic_detail": _l("store positions gone past"),

@@ -128,6 +128,22 @@ _UNAUTHENTICATED = {
     },
 }
 _UNAVAILABLE = _error("a database does not answer: nothing stored, try again")
+# On any answer that read a view while it is being filled from the past (app/filling.py)
+_FILLING = {
+    "X-Casework-View-Filling": {
+        "description": (
+            "the views this answer read that are being filled from every event (a view added,"
+            " or of a new version): its answers are incomplete until then, e.g."
+            " `eligibility;percent=45;seconds-left=180` (seconds-left once known; several"
+            " views separated by commas); absent otherwise"
+        ),
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _filling(answer: dict[str, Any]) -> dict[str, Any]:
+    return {**answer, "headers": {**answer.get("headers", {}), **_FILLING}}
 _NOT_JSON = _error("the body is not sent as JSON (Content-Type: application/json)")
 
 
@@ -143,14 +159,14 @@ def _read(
 ) -> dict[str, Any]:
     """A GET with the bearer token: 200 with the answer, 401, 503, and what else applies."""
     responses: dict[str, Any] = {
-        "200": answer,
+        "200": _filling(answer),
         "401": _UNAUTHENTICATED,
         "429": _TOO_MANY_FAILURES,
     }
     if forbidden:
         responses["403"] = _error(forbidden)
     if not_found:
-        responses["404"] = _error(not_found)
+        responses["404"] = _filling(_error(not_found))
     if invalid:
         responses["422"] = _error(invalid)
     responses["503"] = _UNAVAILABLE

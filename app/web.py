@@ -34,7 +34,7 @@ from htmx_flask import request as htmx_request
 from marshmallow import fields
 
 from adapters.wire import rfc3339
-from app import access_log, agency_pages, read_policy, reconciliation, time_travel
+from app import access_log, agency_pages, filling, read_policy, reconciliation, time_travel
 from app.api import review_scope
 from app.auth import kecamatan_within, kelurahan_of, may_issue, web_actor
 from app.charts import bar_scale
@@ -1077,6 +1077,10 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
             detail = _with_state(
                 entry, f"{number_text(entry.get('applied', 0))} {text('health.applied')}"
             )
+            rebuild = entry.get("rebuild")
+            if rebuild:  # a rebuild running (projections.status.rebuild_state)
+                shown = filling.progress_text(rebuild["percent"], rebuild["seconds_left"])
+                detail = f"{text('health.rebuilding') % {'progress': shown}}; {detail}"
         elif name == "dlq":
             label, detail = (
                 text("health.dlq"),

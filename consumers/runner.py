@@ -61,7 +61,9 @@ from projections.base import (
     deferring,
     drop_generation,
     drop_older_versions,
+    end_filling,
     ensure_schema,
+    filled_so_far,
     generations,
     make_read_indexes,
     no_personal_data,
@@ -69,6 +71,7 @@ from projections.base import (
     progress,
     reconfigured,
     reveal,
+    start_filling,
 )
 from projections.catalog import PROJECTIONS, configured
 
@@ -602,10 +605,17 @@ class RebuildProgress:
     at the end where the time went (each projection's handlers, the commits, the rest:
     reading and revealing the events)."""
 
-    def __init__(self, name: str, total: int, unit: str = "events") -> None:
+    def __init__(
+        self,
+        name: str,
+        total: int,
+        unit: str = "events",
+        listener: Callable[[int], None] | None = None,
+    ) -> None:
         self.name, self.total, self.unit = name, max(total, 1), unit
         self.started = self.shown = time.monotonic()
         self.spent: dict[str, float] = {}  # projection (or "commit") -> seconds
+        self.listener = listener  # also hears what the line says (the rebuild's row in FILLING)
 
     def add(self, what: str, seconds: float) -> None:
         self.spent[what] = self.spent.get(what, 0.0) + seconds
@@ -615,6 +625,8 @@ class RebuildProgress:
         if now - self.shown < PROGRESS_SECONDS:
             return
         self.shown = now
+        if self.listener is not None:
+            self.listener(done)
         rate = done / max(now - self.started, 1e-6)
         log.info(
             "rebuilding %s: %d/%d %s (%d%%, %.0f %s/s, about %.0f s left)",
@@ -892,7 +904,13 @@ def rebuild_together(
                         )
             label = ", ".join(p.name for p in projections)
             log.info("rebuilding %s from %d events", label, expected)
-            bar = RebuildProgress(label, expected)
+            filling = [p.name for p in projections]
+            start_filling(views, filling, expected, time.time())  # readers are told (FILLING)
+            bar = RebuildProgress(
+                label,
+                expected,
+                listener=lambda done: filled_so_far(views, filling, done, time.time()),
+            )
             built = scratch or views
             read = read_by(projections)
             applied = 0
@@ -932,6 +950,9 @@ def rebuild_together(
                     label,
                     time.monotonic() - copied,
                 )
+        except BaseException:
+            _not_filling(views, [p.name for p in projections])
+            raise
         finally:
             if scratch is not None:
                 discard(scratch)
@@ -949,6 +970,7 @@ def rebuild_together(
                     "UPDATE projection_state SET generation=?, rebuilt_at=? WHERE name=?",
                     (fresh[projection.name], dt.datetime.now(dt.UTC).isoformat(), projection.name),
                 )
+                end_filling(cur, projection.name)
             log.info(
                 "rebuilt %s: generation %d live after %.1f s",
                 projection.name,
@@ -956,6 +978,19 @@ def rebuild_together(
                 time.monotonic() - started,
             )
         return fresh
+
+
+def _not_filling(views: Database, names: list[str]) -> None:
+    """A rebuild that failed no longer says it fills these views (`FILLING`); one that was
+    killed leaves its rows, rewritten by the next rebuild of those views."""
+    try:
+        with views.transaction() as cur:
+            for name in names:
+                end_filling(cur, name)
+    except KEY_STORE_ERRORS as error:  # the database's: the rebuild's own error is raised
+        log.warning(
+            "rebuild of %s: not cleared as filling (%s)", ", ".join(names), type(error).__name__
+        )
 
 
 def _clear_generations(cur: Cursor, projection: Projection, live: int) -> None:

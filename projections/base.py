@@ -427,6 +427,17 @@ DLQ_DDL = (
     " error TEXT NOT NULL, recorded_at VARCHAR(40) NOT NULL,"
     " PRIMARY KEY (topic, partition_no, record_offset))"
 )
+# The rebuilds running (`consumers.runner.rebuild_together`): one row per view being built
+# into a fresh generation, written when it starts reading the events (`total`: the events it
+# reads), its `done` every few seconds, deleted in the transaction that swaps the generation in
+# (or when the rebuild fails). What readers are told while a view is filled from the past
+# (`Filling`, `fillings`): an added view, or one of a new version, is read empty meanwhile.
+FILLING = "projection_filling"
+FILLING_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {FILLING} ("
+    " name VARCHAR(100) PRIMARY KEY, started_at DOUBLE PRECISION NOT NULL,"
+    " updated_at DOUBLE PRECISION NOT NULL, done BIGINT NOT NULL, total BIGINT NOT NULL)"
+)
 
 
 # --- counts kept with the rows ----------------------------------------------------------------
@@ -493,6 +504,7 @@ def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
         cur.execute(STATE_DDL)
         cur.execute(RUNNERS_DDL)
         cur.execute(DLQ_DDL)
+        cur.execute(FILLING_DDL)
         for projection in projections:
             row = cur.execute(
                 "SELECT generation FROM projection_state WHERE name=?", (projection.name,)
@@ -835,9 +847,93 @@ def progress(db: Database, projection: Projection) -> tuple[int, int]:
     return int(applied), int(top)
 
 
+# The views a web request read (`reading_views`), by name; None outside one.
+_READ: ContextVar[set[str] | None] = ContextVar("views_read", default=None)
+
+
+def reading_views() -> set[str]:
+    """From now on in this context, the names of the views `live_tables` is asked for are
+    added to the set answered (the web: which views a page or an answer read, to say so when
+    one is being filled, `fillings`)."""
+    read: set[str] = set()
+    _READ.set(read)
+    return read
+
+
 def live_tables(db: Database, projection: Projection) -> dict[str, str]:
+    read = _READ.get()
+    if read is not None:
+        read.add(projection.name)
     row = db.query_one("SELECT generation FROM projection_state WHERE name=?", (projection.name,))
     return projection.table_names(row[0] if row else 1)
+
+
+# --- rebuilds running ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filling:
+    """A rebuild of a view in progress (`FILLING`): the events applied of those it reads,
+    and when it started and last said so (unix seconds)."""
+
+    name: str
+    started_at: float
+    updated_at: float
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return min(100 * self.done // max(self.total, 1), 99)
+
+    @property
+    def seconds_left(self) -> int | None:
+        """At the rate so far, None before any progress."""
+        spent = self.updated_at - self.started_at
+        if self.done <= 0 or spent <= 0:
+            return None
+        return int(max(self.total - self.done, 0) * spent / self.done)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "done": self.done,
+            "total": self.total,
+            "percent": self.percent,
+            "seconds_left": self.seconds_left,
+        }
+
+
+def fillings(db: Database) -> dict[str, Filling]:
+    """The rebuilds running, by view: a read of the few rows of `FILLING` (none when nothing
+    is rebuilt)."""
+    rows = db.query(f"SELECT name, started_at, updated_at, done, total FROM {FILLING}")
+    return {
+        str(name): Filling(str(name), float(started), float(updated), int(done), int(total))
+        for name, started, updated, done, total in rows
+    }
+
+
+def start_filling(db: Database, names: Iterable[str], total: int, now: float) -> None:
+    with db.transaction() as cur:
+        for name in names:
+            cur.execute(f"DELETE FROM {FILLING} WHERE name=?", (name,))
+            cur.execute(
+                f"INSERT INTO {FILLING} (name, started_at, updated_at, done, total)"
+                " VALUES (?, ?, ?, 0, ?)",
+                (name, now, now, total),
+            )
+
+
+def filled_so_far(db: Database, names: Iterable[str], done: int, now: float) -> None:
+    with db.transaction() as cur:
+        for name in names:
+            cur.execute(
+                f"UPDATE {FILLING} SET done=?, updated_at=? WHERE name=?", (done, now, name)
+            )
+
+
+def end_filling(cur: Cursor, name: str) -> None:
+    cur.execute(f"DELETE FROM {FILLING} WHERE name=?", (name,))
 
 
 # --- the tables a database holds ----------------------------------------------------------

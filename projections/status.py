@@ -14,7 +14,7 @@ from typing import Any
 from adapters.db import Database
 from adapters.relay_store import events_table as events_table  # app.subject_access reads it here
 from adapters.relay_store import relay_liveness, relay_state, store_counts
-from projections.base import progress
+from projections.base import FILLING, Filling, fillings, progress
 from projections.catalog import PROJECTIONS
 
 # How /healthz and /status judge the relay from what it last wrote of itself (README, Health),
@@ -95,6 +95,22 @@ def runner_state(entry: dict[str, Any], found: Runners, now: float | None = None
         entry["state"] = "running"
 
 
+def rebuilds(views: Database) -> dict[str, Filling]:
+    """The views being rebuilt (`projections.base.fillings`), {} before the table exists."""
+    return fillings(views) if views.table_exists(FILLING) else {}
+
+
+def rebuild_state(entry: dict[str, Any], filling: Filling | None) -> None:
+    """A view being rebuilt says so: `rebuild` (events done of the total, percent, seconds
+    left at the rate so far or null) and, unless its runners are stopped or stuck, the
+    `state` `rebuilding`."""
+    if filling is None:
+        return
+    entry["rebuild"] = filling.as_json()
+    if entry.get("state") not in ("stopped", "stuck"):
+        entry["state"] = "rebuilding"
+
+
 def dead_letter_count(views: Database) -> int:
     if not views.table_exists("dead_letters"):
         return 0
@@ -109,6 +125,7 @@ def components(store: Database, views: Database) -> dict[str, Any]:
         "relay": relay_entry(store, count),
     }
     alive = runners(views)
+    building = rebuilds(views)
     for name, projection in PROJECTIONS.items():
         if views.table_exists("projection_state"):
             applied, position = progress(views, projection)
@@ -116,6 +133,7 @@ def components(store: Database, views: Database) -> dict[str, Any]:
             applied, position = 0, 0
         entry = {"position": position, "applied": applied, "lag": max(count - applied, 0)}
         runner_state(entry, alive)
+        rebuild_state(entry, building.get(name))
         result[f"projection:{name}"] = entry
     result["dlq"] = {"count": dead_letter_count(views) if views.table_exists("dead_letters") else 0}
     return result
