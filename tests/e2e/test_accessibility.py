@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from domain.application import SYSTEM, make_meta
 from domain.city import today
+from projections.base import end_filling, filled_so_far, start_filling
 from tests.e2e.conftest import KNOWN_HEAD, ROOT, LiveServer, screenshot, sign_in
 from tests.e2e.test_case_worker_day import catch_up
 from tests.e2e.test_program_web import project_programs
@@ -218,3 +219,28 @@ def test_the_program_page_with_errors_and_a_what_if_result_passes_wcag_aa(
     width = axe_page.evaluate("document.documentElement.scrollWidth")
     assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
     screenshot(axe_page, f"program-{axe_page.viewport_size['width']}")
+
+
+def test_the_notice_of_a_view_being_filled_passes_wcag_aa_and_fits_a_tablet(
+    axe_page: Page, live_server: LiveServer
+):
+    """As the household page reads while the eligibility view of a new version is rebuilt
+    from the city's events (app/filling.py): 45 %, about 19 minutes left."""
+    views = live_server.services.views
+    start_filling(views, ["eligibility"], 2_700_000, now=1000.0)
+    filled_so_far(views, ["eligibility"], 1_215_000, now=1900.0)
+    try:
+        axe_page.goto(f"{live_server.url}/rumah-tangga/{live_server.known_household_id}")
+        notice = axe_page.locator("main > .notice-filling[role='status']")
+        assert notice.locator("p").all_inner_texts() == [
+            "Data kelayakan sedang dihitung ulang dari semua kejadian"
+            " (45%, sekitar 19 menit lagi).",
+            "Sampai selesai, jawaban di halaman ini belum lengkap.",
+        ]
+        assert violations(axe_page) == []
+        width = axe_page.evaluate("document.documentElement.scrollWidth")
+        assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
+        screenshot(axe_page, f"household-filling-{axe_page.viewport_size['width']}")
+    finally:
+        with views.transaction() as cur:
+            end_filling(cur, "eligibility")
