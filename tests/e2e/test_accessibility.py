@@ -241,6 +241,13 @@ def test_the_notice_of_a_view_being_filled_passes_wcag_aa_and_fits_a_tablet(
         width = axe_page.evaluate("document.documentElement.scrollWidth")
         assert width <= axe_page.viewport_size["width"], "the page scrolls sideways"
         screenshot(axe_page, f"household-filling-{axe_page.viewport_size['width']}")
+        axe_page.goto(f"{live_server.url}/status")
+        row = axe_page.locator(".status-table tr", has_text="Tampilan: kelayakan")
+        assert "Sedang dibangun ulang dari semua kejadian: 45%, sekitar 19 menit lagi" in (
+            row.inner_text()
+        )
+        assert violations(axe_page) == []
+        screenshot(axe_page, f"status-filling-{axe_page.viewport_size['width']}")
     finally:
         with views.transaction() as cur:
             end_filling(cur, "eligibility")
