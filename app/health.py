@@ -6,7 +6,8 @@ heartbeat for `RELAY_GONE_SECONDS`) or stuck (events waiting and no progress for
 `STUCK_SECONDS`: `projections.status.relay_entry`, from what the relay wrote of itself), a
 message sits in the DLQ, or a database does not answer. Unreachable databases answer 503; a
 lagging, stuck or stopped pipeline still 200, since the web itself keeps working (commands
-are stored; they wait to be published).
+are stored; they wait to be published). A view being rebuilt says so (`state` `rebuilding`,
+its `rebuild` progress: `projections.status.rebuild_state`), judged by its lag as any other.
 """
 
 from __future__ import annotations
