@@ -3,8 +3,9 @@
 
 The view keeps what the rules read of each household (`facts`: members by pseudonymous
 subject with birth date, sex, relationship, status and KTP arrival; welfare assessments;
-NIBs by keyed hash; benefits) and of each program (its rule versions), with the store
-positions of the events behind each fact. It keeps no name, no NIK, no KK number.
+NIBs by keyed hash; benefits), of each provisional person (`provisional`: their benefits,
+and the subject of the NIK they were linked to) and of each program (its rule versions), with
+the store positions of the events behind each fact. It keeps no name, no NIK, no KK number.
 
 A result row is recomputed (`domain.eligibility_rules.facts_for`, `domain.program.evaluate`)
 - for one household, on every event of it that changes a fact a rule reads;
@@ -18,7 +19,10 @@ A result row is recomputed (`domain.eligibility_rules.facts_for`, `domain.progra
 An answer says whether a benefit of the program could start for that person on that day: the
 pair rules (double receipt, once per KK, combinability both ways) are judged as a grant of
 that one day is (`domain.eligibility_rules.clashes`), on the benefits received that day, the
-person's benefits on their other KKs included; a benefit event re-evaluates those KKs too.
+person's benefits on their other KKs included; a benefit event re-evaluates those KKs too. So
+are the benefits a person received before their NIK was known (a provisional person's), once
+LinkIdentity joined them to that NIK (IdentityLinked), with their later changes, as a grant
+counts them; the link, and each change of such a benefit, re-evaluates the KKs of that NIK.
 The decile follows the program's `desil_source` rule; sources that disagree beyond its
 tolerance answer `review`, the reason naming each source and its events.
 
@@ -105,6 +109,13 @@ TABLES = {
         " stream_id VARCHAR(36) PRIMARY KEY, code VARCHAR(32) NOT NULL,"
         " rule_versions TEXT NOT NULL)"
     ),
+    # the benefits of a person before their NIK was known (a provisional person, by its
+    # stream), and once LinkIdentity joined them to a NIK (IdentityLinked) that NIK's subject:
+    # then they are that person's benefits on every KK they are in (`_benefits_elsewhere`)
+    "provisional": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " person_id VARCHAR(36) PRIMARY KEY, subject VARCHAR(32), benefits TEXT NOT NULL)"
+    ),
     # subject '' : the program pays nobody of this household (no member fits the recipient)
     "results": (
         "CREATE TABLE IF NOT EXISTS {name} ("
@@ -119,6 +130,7 @@ TABLES = {
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS {persons}_household ON {persons} (household_id)",
     "CREATE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+    "CREATE INDEX IF NOT EXISTS {provisional}_subject ON {provisional} (subject)",
 ]
 # only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
 READ_INDEXES = [
@@ -486,6 +498,14 @@ def _benefits_elsewhere(
         for benefit in (other_facts or {}).get("benefits", {}).values():
             if benefit["nik"] == subject:
                 found.setdefault(subject, []).append(benefit)
+    # and those they received before their NIK was known, once linked to it (as a grant
+    # counts the NIK's receipts of a provisional person)
+    for subject, text in cur.execute(
+        f"SELECT subject, benefits FROM {names['provisional']}"
+        f" WHERE subject IN ({marks}) ORDER BY person_id",
+        subjects,
+    ).fetchall():
+        found.setdefault(subject, []).extend(orjson.loads(text).values())
     return found
 
 
@@ -511,6 +531,80 @@ def _and_elsewhere(handler: Callable[[Cursor, dict[str, str], dict[str, Any]], N
     wrapped.__name__ = handler.__name__
     wrapped.fold = handler.fold  # type: ignore[attr-defined]
     return wrapped
+
+
+# --- benefits before a NIK (a provisional person's stream) ------------------------------------
+
+
+def _provisional_changes(mutate: Callable[[dict[str, Any], dict[str, Any], int], None]):
+    """A handler of a provisional person's event that changes what the view keeps of them
+    (`provisional`: their subject once linked, their benefits), then re-evaluates the KKs of
+    the NIK they were linked to (their pair rules read these benefits)."""
+
+    def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        person_id, table = envelope["stream_id"], names["provisional"]
+        row = cur.execute(
+            f"SELECT subject, benefits FROM {table} WHERE person_id=?", (person_id,)
+        ).fetchone()
+        record = {"subject": row[0], "benefits": orjson.loads(row[1])} if row else None
+        record = record or {"subject": None, "benefits": {}}
+        mutate(record, envelope["data"], envelope["position"])
+        values = (record["subject"], _sorted_json(record["benefits"]), person_id)
+        if row is None:
+            cur.execute(
+                f"INSERT INTO {table} (subject, benefits, person_id) VALUES (?, ?, ?)", values
+            )
+        else:
+            cur.execute(f"UPDATE {table} SET subject=?, benefits=? WHERE person_id=?", values)
+        if record["subject"] is None:  # not linked yet: no KK reads them
+            return
+        for (household_id,) in cur.execute(
+            f"SELECT household_id FROM {names['persons']} WHERE subject=? ORDER BY household_id",
+            (record["subject"],),
+        ).fetchall():
+            _evaluate_soon(cur, names, household_id)
+
+    handler.__name__ = mutate.__name__
+    handler.fold = mutate  # type: ignore[attr-defined] # the change alone (`provisional_facts`)
+    return handler
+
+
+@_provisional_changes
+def provisional_benefit_granted(record: dict, data: dict, position: int) -> None:
+    record["benefits"][data["benefit_id"]] = {
+        "benefit_id": data["benefit_id"],
+        "nik": record["subject"],
+        "program": data["program"],
+        "period_start": data["period_start"],
+        "period_end": data["period_end"],
+        "status": "active",
+        "history": [],
+        "positions": [position],
+    }
+
+
+def _provisional_status(status: str):
+    def mutate(record: dict, data: dict, position: int) -> None:
+        benefit = record["benefits"].get(data["benefit_id"])
+        if benefit is not None:
+            benefit["status"] = status
+            if data.get("effective_date"):
+                benefit["history"].append(
+                    {"status": status, "effective_date": data["effective_date"]}
+                )
+            benefit["positions"].append(position)
+
+    return _provisional_changes(mutate)
+
+
+@_provisional_changes
+def identity_linked(record: dict, data: dict, position: int) -> None:
+    """The person is a NIK: their benefits are that person's, the link among the events
+    behind them."""
+    record["subject"] = _subject(data["nik"])
+    for benefit in record["benefits"].values():
+        benefit["nik"] = record["subject"]
+        benefit["positions"].append(position)
 
 
 # --- programs --------------------------------------------------------------------------------
@@ -1215,6 +1309,11 @@ HANDLERS = {
     "BenefitSuspended": _and_elsewhere(_benefit_status("suspended")),
     "BenefitResumed": _and_elsewhere(_benefit_status("active")),
     "BenefitTerminated": _and_elsewhere(_benefit_status("terminated")),
+    "ProvisionalBenefitGranted": provisional_benefit_granted,
+    "ProvisionalBenefitSuspended": _provisional_status("suspended"),
+    "ProvisionalBenefitResumed": _provisional_status("active"),
+    "ProvisionalBenefitTerminated": _provisional_status("terminated"),
+    "IdentityLinked": identity_linked,
     "ProgramDefined": program_defined,
     "ProgramRulesChanged": program_rules_changed,
 }
@@ -1234,12 +1333,17 @@ PROJECTION = Projection(
     #    programs) or the family's (decile), not "no member holds an NIB"; a program paying
     #    any member of a household with nobody active says so, not "no adult woman"
     # 6: the same program received on another KK is a double receipt (as a grant judges it)
-    version=6,
+    # 7: the benefits a person received before their NIK was known count as theirs once
+    #    LinkIdentity joined them to it (`provisional`), as a grant counts them
+    version=7,
     ignores=frozenset(
         {
             # streams without a fact the rules read
             *("KkIndex", "NikIndex", "PendingChange", "PendingIndex", "ProgramCatalog"),
-            *("ProvisionalPerson", "TokenIndex", "User", "AgencyAgreement"),
+            *("TokenIndex", "User", "AgencyAgreement"),
+            # a provisional person's events but its benefits and its link to a NIK (the
+            # household's ProvisionalIdentityLinked says the same as IdentityLinked)
+            *("HomelessPersonRegistered", "PersonNoteAdded", "ServiceRecorded"),
             # household events that change no fact a rule reads
             *("BenefitReviewOpened", "BenefitReviewDecided", "BenefitReviewOverdue"),
             *("CaseNoteAdded", "EmpowermentCompleted"),
@@ -1328,6 +1432,7 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
         "facts": db.query(f"SELECT * FROM {names['facts']} ORDER BY household_id"),
         "persons": db.query(f"SELECT * FROM {names['persons']} ORDER BY subject, household_id"),
         "programs": db.query(f"SELECT * FROM {names['programs']} ORDER BY stream_id"),
+        "provisional": db.query(f"SELECT * FROM {names['provisional']} ORDER BY person_id"),
         "results": db.query(
             f"SELECT * FROM {names['results']} ORDER BY household_id, program, subject"
         ),
@@ -1446,6 +1551,32 @@ def positions_behind(
     return _positions(rule, facts, subject, program, day, facts_now, elsewhere or [])
 
 
+# a provisional person's events, folded into what the view keeps of them (`provisional`)
+_PROVISIONAL_FOLDS: dict[str, Callable[[dict, dict, int], None]] = {
+    kind: HANDLERS[kind].fold  # type: ignore[attr-defined]
+    for kind in (
+        "ProvisionalBenefitGranted",
+        "ProvisionalBenefitSuspended",
+        "ProvisionalBenefitResumed",
+        "ProvisionalBenefitTerminated",
+        "IdentityLinked",
+    )
+}
 _FOLDS: dict[str, Callable[[dict, dict, int], None]] = {
-    kind: handler.fold for kind, handler in HANDLERS.items() if hasattr(handler, "fold")
+    kind: handler.fold
+    for kind, handler in HANDLERS.items()
+    if hasattr(handler, "fold") and kind not in _PROVISIONAL_FOLDS
 } | {"_split_off": _split_off_members.fold}  # type: ignore[attr-defined]
+
+
+def provisional_facts(envelopes: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What the view keeps of one provisional person, folded in memory from their envelopes
+    (revealed for the views, in store order) as the handlers fold them: `subject` (None until
+    IdentityLinked) and `benefits` by benefit_id, each with the positions of the events behind
+    it (time travel names them as the view's reasons do)."""
+    record: dict[str, Any] = {"subject": None, "benefits": {}}
+    for envelope in envelopes:
+        fold = _PROVISIONAL_FOLDS.get(envelope["type"])
+        if fold is not None:
+            fold(record, envelope["data"], envelope["position"])
+    return record

@@ -577,3 +577,96 @@ def test_a_program_paying_any_member_of_a_family_with_nobody_active_says_so(app,
     assert [(r["rule"], r["detail"]) for r in answer["reasons"]] == [
         ("recipient", "no member is active")
     ]
+
+
+def test_a_benefit_before_the_nik_counts_once_linked_whatever_order_the_streams_arrive_in(
+    app, tmp_path
+):
+    """REHSOS granted to a person without papers who is then linked to the head of a KK: BPNT
+    (not combinable with REHSOS) is refused him and REHSOS is a double receipt, as grants of
+    them are, whether the person's stream reaches the view before the household's, after it,
+    or event by event in store order; the same rows each way. The REHSOS ended after the
+    link: eligible for both."""
+    define(app, "REHSOS", {"serves_without_nik": True, "combinable_with": []})
+    define(app, "BPNT", {"max_desil": 4, "combinable_with": []})
+    hid = str(family(app, 1, desil=3, wife=False))
+    head = app.get_household(hid).head_nik
+    person_id = str(
+        app.execute(
+            "RegisterHomelessPerson",
+            {"name": "Pak Ujang", "sex": "M", "found_at": "Pasar", "kecamatan": "Telanaipura"},
+            META,
+        ).stream_id
+    )
+    app.execute(
+        "GrantProvisionalBenefit",
+        {
+            "person_id": person_id,
+            "program": "REHSOS",
+            "period_start": "2026-10-01",
+            "period_end": "2027-03-31",
+            "amount": 250000,
+        },
+        META,
+    )
+    app.execute("LinkIdentity", {"person_id": person_id, "household_id": hid, "nik": head}, META)
+    envelopes = View(app, tmp_path, "all.db").envelopes()
+    theirs = [e for e in envelopes if str(e["stream_id"]) == person_id]
+    others = [e for e in envelopes if str(e["stream_id"]) != person_id]
+    views = {
+        "in store order": View(app, tmp_path, "ordered.db"),
+        "the person first": View(app, tmp_path, "first.db"),
+        "the person last": View(app, tmp_path, "last.db"),
+    }
+    for envelope in envelopes:
+        apply_batch(views["in store order"].db, eligibility.PROJECTION, [envelope])
+    for name, parts in (
+        ("the person first", (theirs, others)),
+        ("the person last", (others, theirs)),
+    ):
+        for part in parts:
+            apply_batch(views[name].db, eligibility.PROJECTION, part)
+    for view in views.values():
+        view.position = envelopes[-1]["position"]
+
+    (granted,) = (e["position"] for e in theirs if e["type"] == "ProvisionalBenefitGranted")
+    rows = eligibility.all_rows(views["in store order"].db)
+    for name, view in views.items():
+        assert eligibility.all_rows(view.db) == rows, name
+        answer = view.answer(hid)
+        assert answer["BPNT"]["status"] == "ineligible", name
+        (clash,) = (r for r in answer["BPNT"]["reasons"] if r["rule"] == "combinable_with")
+        assert clash["passed"] is False and granted in clash["positions"]
+        (double,) = (r for r in answer["REHSOS"]["reasons"] if r["rule"] == "double_receipt")
+        assert double["passed"] is False and granted in double["positions"], name
+    with pytest.raises(DomainError) as refused:
+        app.grant_benefit(
+            {
+                "household_id": hid,
+                "nik": head,
+                "program": "BPNT",
+                "period_start": TODAY.isoformat(),
+                "period_end": "2026-12-31",
+                "amount": 200000,
+            },
+            META,
+        )
+    assert "combinable_with" in str(refused.value.__dict__)
+
+    (benefit_id,) = app.get_provisional_person(person_id).benefits
+    app.execute(
+        "TerminateProvisionalBenefit",
+        {
+            "person_id": person_id,
+            "benefit_id": benefit_id,
+            "effective_date": TODAY.isoformat(),
+            "reason_code": "graduated",
+        },
+        META,
+    )
+    for name, view in views.items():
+        answer = view.catch_up().answer(hid)
+        assert {code: a["status"] for code, a in answer.items()} == {
+            "BPNT": "eligible",
+            "REHSOS": "eligible",
+        }, name
