@@ -23,7 +23,9 @@ Eligibility as of a moment evaluates the programs' rules (`domain.eligibility_ru
 rule version recorded since (a version recorded later but in force that day counts). The pair
 rules (double receipt, once per KK, combinability) read, as the live view does, each member's
 benefits on the other KKs they are or were in: the households their NIK claim's stream names
-(`_households_of`), each as of the same moment in the same mode. Given the store, each reason
+(`_households_of`), each as of the same moment in the same mode; and the benefits they
+received before their NIK was known, of the provisional person that claim names, when
+LinkIdentity had joined that person to the NIK by then. Given the store, each reason
 names the store positions of the events behind it, as the view's reasons do, a benefit
 clashed with on another KK included; without it `positions` is empty.
 """
@@ -53,6 +55,7 @@ from domain.eligibility_rules import (
     residence_eligible_from,
     residence_reached_detail,
 )
+from domain.homeless import ProvisionalPerson
 from domain.household import LATEST_DAY, Household, NikIndex
 from domain.program import (
     Detail,
@@ -65,7 +68,7 @@ from domain.program import (
 )
 from domain.texts import N_
 from projections.base import reveal
-from projections.eligibility import household_facts, positions_behind
+from projections.eligibility import household_facts, positions_behind, provisional_facts
 
 MODES = ("known", "effective")
 DEFAULT_MODE = "known"
@@ -299,7 +302,9 @@ def _others_as_of(
 ) -> dict[uuid.UUID, Past]:
     """The other households these persons are or were in, each as of the same moment in the
     same mode (those not recorded, or not happened, by then left out), by household id as the
-    view reads them (`projections.eligibility._benefits_elsewhere`)."""
+    view reads them (`projections.eligibility._benefits_elsewhere`); then, by id, the
+    provisional persons one of them had been linked to by then (LinkIdentity: their benefits
+    before the NIK are the NIK's receipts, whose claim names them as it names a KK)."""
     found: dict[uuid.UUID, Past] = {}
     seen = {household_id}
     for nik in niks:
@@ -308,9 +313,28 @@ def _others_as_of(
                 continue
             seen.add(other)
             past = aggregate_as_of(casework, other, at, mode)
-            if past is not None and isinstance(past.aggregate, Household):
+            if past is None:
+                continue
+            if isinstance(past.aggregate, Household) or (
+                isinstance(past.aggregate, ProvisionalPerson)
+                and past.aggregate.linked_nik is not None
+            ):
                 found[other] = past
-    return dict(sorted(found.items(), key=lambda item: str(item[0])))
+    return dict(
+        sorted(
+            found.items(),
+            key=lambda item: (isinstance(item[1].aggregate, ProvisionalPerson), str(item[0])),
+        )
+    )
+
+
+def _benefits_of(past: Past) -> list[dict[str, Any]]:
+    """The benefits of another KK as of then, or of a provisional person linked by then
+    (each under the NIK they were linked to)."""
+    other = past.aggregate
+    if isinstance(other, ProvisionalPerson):
+        return other.benefits_under(other.linked_nik) if other.linked_nik is not None else []
+    return list(other.benefits.values())
 
 
 def _reason(rule: str, version: Any, passed: bool | None, detail: Detail) -> dict[str, Any]:
@@ -487,7 +511,7 @@ def eligibility_as_of(
         nik: [
             benefit
             for other in others.values()
-            for benefit in other.aggregate.benefits.values()
+            for benefit in _benefits_of(other)
             if benefit["nik"] == nik
         ]
         for nik in visible
@@ -501,7 +525,8 @@ def eligibility_as_of(
                 read[program.id] = _rule_positions(casework, store, program.id)
             return read[program.id]
 
-        folded: list[dict[str, Any]] = []  # the view's facts of the other KKs, read once
+        # the view's facts of the other KKs (and of the provisional persons), read once
+        folded: list[dict[str, Any]] = []
 
         def elsewhere_of(subject: str) -> list[dict[str, Any]]:
             if not folded and others:
@@ -526,13 +551,16 @@ def eligibility_as_of(
 def _view_facts(
     casework: Casework, store: Database, household_id: uuid.UUID, past: Past
 ) -> dict[str, Any]:
-    """The eligibility view's facts of the household as of then: the events `past` was folded
-    from, each as the view reads it, folded as the view folds them."""
+    """The eligibility view's facts of the household (or of the provisional person) as of
+    then: the events `past` was folded from, each as the view reads it, folded as the view
+    folds them."""
     envelopes = (
         reveal(casework.codec, from_notification(casework, notification, "", sealed=True))
         for notification in stream_notifications(store, household_id)
         if notification.originator_version in past.kept
     )
+    if isinstance(past.aggregate, ProvisionalPerson):
+        return provisional_facts(envelopes)
     return household_facts(envelopes) or {}
 
 
