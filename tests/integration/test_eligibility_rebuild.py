@@ -1,6 +1,7 @@
 """The eligibility view, kept live through a randomised workload of a few thousand commands
-(the seed generator's families and histories, rule changes, restrictions, an erasure, days
-passing), equals the same view rebuilt from scratch by `casework rebuild`, row for row."""
+(the seed generator's families and histories, persons helped before their NIK was known and
+then linked to a member, rule changes, restrictions, an erasure, days passing), equals the
+same view rebuilt from scratch by `casework rebuild`, row for row."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from adapters.bootstrap import bootstrap
 from app.seed import seed_app
 from consumers.runner import apply_all, rebuild, tick
 from domain.application import SYSTEM, make_meta
+from domain.errors import RulesFailed
 from projections import eligibility
 from projections.base import ensure_schema, reveal
 from projections.catalog import PROJECTIONS
@@ -65,6 +67,12 @@ def test_the_live_view_after_a_random_workload_equals_a_rebuild(
         day["today"] += dt.timedelta(days=rng.randint(5, 30))
         tick(views_db, projections, day["today"])
     assert commands > 2500
+    # persons helped under REHSOS before their NIK was known, most of them then linked to a
+    # member of a family of the workload, some of those benefits changed after the link
+    assert provisional_persons(casework, _household_ids(views_db), rng, day["today"]) >= 3
+    follow()
+    day["today"] += dt.timedelta(days=rng.randint(5, 30))
+    tick(views_db, projections, day["today"])
 
     # rules change: at once for one program, later for another
     today = day["today"].isoformat()
@@ -115,6 +123,8 @@ def test_the_live_view_after_a_random_workload_equals_a_rebuild(
     assert tick(views_db, projections, day["today"]) > 0
 
     live = checksums(views_db)
+    linked = [row for row in eligibility.all_rows(views_db)["provisional"] if row[1]]
+    assert len(linked) >= 4  # with a subject: linked (one of them without benefits)
     rebuild(bootstrap(settings), ["eligibility"])
     assert checksums(views_db) == live
     statuses = {row[4] for row in eligibility.all_rows(views_db)["results"]}
@@ -124,3 +134,59 @@ def test_the_live_view_after_a_random_workload_equals_a_rebuild(
 
 def _household_ids(views_db) -> list[str]:
     return [row[0] for row in eligibility.all_rows(views_db)["facts"]]
+
+
+def provisional_persons(casework, families: list[str], rng: random.Random, today: dt.date) -> int:
+    """Persons without papers granted REHSOS (one never linked, one linked without benefits),
+    the others linked to a living member of one of these families; after the link some
+    benefits suspended and resumed, some terminated. How many were linked with a benefit."""
+    linked = 0
+    for n in range(7):
+        person_id = str(
+            casework.execute(
+                "RegisterHomelessPerson",
+                {"name": f"Orang {n}", "sex": "M", "found_at": "Pasar", "kecamatan": "Telanaipura"},
+                META,
+            ).stream_id
+        )
+        start = today - dt.timedelta(days=rng.randint(0, 90))
+        if n != 6:
+            casework.execute(
+                "GrantProvisionalBenefit",
+                {
+                    "person_id": person_id,
+                    "program": "REHSOS",
+                    "period_start": start.isoformat(),
+                    "period_end": (start + dt.timedelta(days=rng.randint(30, 200))).isoformat(),
+                    "amount": 250000,
+                },
+                META,
+            )
+        if n == 0:
+            continue  # never linked: counts nowhere
+        household = casework.get_household(families[rng.randrange(len(families))])
+        living = sorted(k for k, m in household.members.items() if m["status"] == "active")
+        if not living:
+            continue
+        try:
+            casework.execute(
+                "LinkIdentity",
+                {"person_id": person_id, "household_id": str(household.id), "nik": living[0]},
+                META,
+            )
+        except RulesFailed:  # the NIK receives REHSOS already
+            continue
+        (benefit_id, *_) = casework.get_provisional_person(person_id).benefits or [None]
+        if benefit_id is None:
+            continue
+        linked += 1
+        change = {"person_id": person_id, "benefit_id": benefit_id, "reason_code": "data_invalid"}
+        later = (start + dt.timedelta(days=10)).isoformat()
+        if n % 3 == 1:
+            casework.execute("SuspendProvisionalBenefit", {**change, "effective_date": later}, META)
+            casework.execute("ResumeProvisionalBenefit", {**change, "effective_date": later}, META)
+        elif n % 3 == 2:
+            casework.execute(
+                "TerminateProvisionalBenefit", {**change, "effective_date": later}, META
+            )
+    return linked

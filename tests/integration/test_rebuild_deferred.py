@@ -22,6 +22,7 @@ from domain.application import SYSTEM, make_meta
 from projections import eligibility, overview, reconciliation
 from projections.base import COUNTS, PROGRESS, ensure_schema, live_tables, reveal
 from projections.catalog import PROJECTIONS, configured
+from tests.integration.test_eligibility_rebuild import provisional_persons
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,13 @@ def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches
     monkeypatch.setattr(eligibility, "CLOCK", lambda: dt.date(2026, 11, 2))
     counted = seed_app(casework, 30, seed_value=17)
     assert counted["GrantBenefit"] > 0
+    # benefits before a NIK, linked to members of the families (eligibility counts them)
+    families = [
+        str(e["stream_id"])
+        for e in stored_envelopes(casework)
+        if e["type"] == "HouseholdRegistered"
+    ]
+    assert provisional_persons(casework, families, random.Random(3), dt.date(2026, 11, 2)) >= 3
     # a rule change marks a program: every household answers it again
     casework.change_program_rules(
         {"code": "KJB", "rules": {"min_residence_months": 24}, "effective_from": "2026-10-01"},
