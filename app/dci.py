@@ -681,8 +681,9 @@ def _address(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def household_record(deliveries: list[Any]) -> dict[str, Any]:
     """The household (the spec's `Household` record) from the events delivered of it, in
-    order: registration, members added, removed, rejoined or deceased, moves; an event the
-    agreement does not give leaves no trace (a member whose removal is not delivered stays)."""
+    order: registration, members added, removed, rejoined, deceased or corrected, moves; an
+    event the agreement does not give leaves no trace (a member whose removal is not delivered
+    stays)."""
     record: dict[str, Any] = {"@type": "Household"}
     members: dict[str, dict[str, Any]] = {}  # by NIK or pseudonym, in order of joining
 
@@ -694,6 +695,16 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
     def status(nik: Any, value: str) -> None:
         if isinstance(nik, str) and nik in members:
             members[nik]["membership_status"] = value
+
+    def correct(data: Mapping[str, Any]) -> None:
+        """A member's name, birth date or sex corrected (MemberCorrected): what was delivered
+        replaces what the member showed."""
+        nik = _nik_of(data)
+        if isinstance(nik, str) and nik in members:
+            corrected = person(data)
+            for key in ("name", "sex", "birth_date"):
+                if key in corrected:
+                    members[nik]["demographic_info"]["person"][key] = corrected[key]
 
     for delivery in deliveries:
         envelope = delivery.envelope
@@ -714,6 +725,8 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
             status(data.get("nik"), data.get("status") or "removed")
         elif kind == "DeathRecorded":
             status(data.get("nik"), "deceased")
+        elif kind == "MemberCorrected":
+            correct(data)
         elif kind == "HouseholdRelocated" and (address := _address(data)):
             record["address"] = address
         record["last_update"] = envelope.get("recorded_at")

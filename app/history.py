@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "MemberAdded": N_("Member added"),
     "MemberRemoved": N_("Member removed"),
     "MemberRejoined": N_("Member rejoined"),
+    "MemberCorrected": N_("Member's data corrected"),
     "DeathRecorded": N_("Death recorded"),
     "HeadChanged": N_("Head of family changed"),
     "HouseholdRelocated": N_("Household moved"),

@@ -193,6 +193,20 @@ ERRORS: dict[str, LazyString] = {
         "This member is no longer active (moved out or removed). Choose an active member."
     ),
     "member.already_removed": _l("This member was already removed. Nothing more to do."),
+    # correcting a member's data (CorrectMember)
+    "correction.empty": _l(
+        "Enter what to correct: the name, the birth date or the sex, as the KTP or family card"
+        " shows it."
+    ),
+    "correction.unchanged": _l(
+        "This is already what the register holds. Enter the value the document shows, or"
+        " leave the field empty."
+    ),
+    "correction.nik_disagrees": _l(
+        "This does not agree with the member's NIK (its birth-date digits, and 40 added to the"
+        " day for women). If the NIK itself is wrong, it is corrected through Dukcapil (a new"
+        " KTP and family card), not here."
+    ),
     "member.is_head": _l(
         "The head cannot be removed while other members remain. Change the head first (ChangeHead)."
     ),
@@ -879,6 +893,14 @@ TEXT: dict[str, LazyString] = {
     "command.pending": _l("Request kept, waiting for a supervisor's approval. Approval id:"),
     "field.RestrictProcessing.grounds": _l("Grounds for the restriction"),
     "field.RequestErasure.reason": _l("The data subject's request (letter, date)"),
+    "field.CorrectMember.nik": _l("Member whose data is corrected"),
+    "field.CorrectMember.name": _l("Corrected name"),
+    "field.CorrectMember.birth_date": _l("Corrected birth date"),
+    "field.CorrectMember.sex": _l("Corrected sex"),
+    "field.CorrectMember.reason": _l("The document showing the right value (e.g. KTP, KK)"),
+    "hint.CorrectMember.name": _l(
+        "As on the KTP. Fill in only what is wrong; an empty field stays as it is."
+    ),
     "field.exemption": _l("Exemption ground (UU PDP article 15), when refusing an erasure"),
     "opt.service.shelter": _l("Shelter (panti, rumah singgah)"),
     "opt.service.meal": _l("Meal"),

@@ -48,6 +48,7 @@ from domain.household import (
     REMOVAL_KINDS,
     REVIEW_DECISIONS,
     VERIFICATION_OUTCOMES,
+    correction_problems,
     today,
 )
 from domain.identity import kk_problems, nik_problems
@@ -868,6 +869,57 @@ class RemoveMemberSchema(_Command):
         metadata={"description": "moved_out, deceased or other"},
     )
     effective_date = Day(required=True, metadata={"description": "from when (YYYY-MM-DD)"})
+
+
+class CorrectMemberSchema(_Command):
+    """Rectification (UU PDP art. 6): a member's name, birth date or sex as their KTP or KK
+    shows them; at least one, each with PersonSchema's rules. The NIK is not changed here: a
+    birth date or sex that disagrees with it is refused (`correction.nik_disagrees`; the NIK is
+    corrected through Dukcapil). Kept for another supervisor's approval."""
+
+    household_id = _household_id()
+    nik = _nik(description="the member whose data is corrected")
+    name = PersonName(
+        load_default=None,
+        metadata={
+            "description": "the name as on the KTP (PersonSchema's rules); left out: unchanged",
+            "example": "Siti Aminah",
+        },
+    )
+    birth_date = BirthDate(
+        load_default=None,
+        metadata={"description": "as on the KTP, agreeing with the NIK; left out: unchanged"},
+    )
+    sex = Choice(
+        choices=("M", "F"),
+        code="sex.invalid",
+        normalize=lambda s: s.strip().upper(),
+        load_default=None,
+        metadata={
+            "description": "M or F, agreeing with the NIK; left out: unchanged",
+            "example": "F",
+        },
+    )
+    reason = Reason(
+        required=True,
+        metadata={
+            "description": "the document that shows the right value",
+            "example": "KTP asli dan KK, diperiksa 3 Des 2026.",
+        },
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def reason_given(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "reason" in data and not data["reason"]:  # blank: which document is not said
+            raise ValidationError("field.required", field_name="reason")
+
+    @validates_schema(skip_on_field_errors=True)
+    def something_to_correct(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if all(data.get(key) is None for key in ("name", "birth_date", "sex")):
+            raise ValidationError("correction.empty", field_name="name")
+        problems = correction_problems(data["nik"], data.get("birth_date"), data.get("sex"))
+        if problems:
+            raise ValidationError({key: [code] for key, code in problems})
 
 
 class ChangeHeadSchema(_Command):

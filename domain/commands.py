@@ -178,6 +178,23 @@ CATALOGUE = (
         precheck=HouseholdCases.check_remove_member,
         happened_on="effective_date",
     ),
+    # rectification (UU PDP art. 6): name, birth date and sex as the document in `reason`
+    # shows them; at least one; the NIK stays (a birth date or sex must agree with it)
+    Command(
+        "CorrectMember",
+        ("household_id", "nik", "name", "birth_date", "sex", "reason"),
+        HouseholdCases.correct_member,
+        Group.MEMBERSHIP,
+        HOUSEHOLD,
+        N_("Correct a member's data"),
+        N_(
+            "A member's name, birth date or sex typed wrong, corrected as the KTP or family"
+            " card shows it; another supervisor approves. The NIK is corrected through"
+            " Dukcapil, not here."
+        ),
+        needs_approval=True,
+        precheck=HouseholdCases.check_correct_member,
+    ),
     Command(
         "ChangeHead",
         ("household_id", "nik", "new_kk_number"),

@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
-from domain.identity import PROVINCE_CODES
+from domain.identity import PROVINCE_CODES, nik_problems
 from domain.regions import TENANT_CODE, kelurahan_matches
 
 RELATIONSHIPS = (
@@ -156,6 +156,10 @@ ERROR_CODES = (
     "birth_date.too_old",
     "removal.kind_unknown",
     "person.deceased",
+    # correcting a member's data (CorrectMember)
+    "correction.empty",
+    "correction.unchanged",
+    "correction.nik_disagrees",
     # dates and plain values
     "date.in_future",
     "date.too_far",
@@ -401,6 +405,20 @@ def person_record(person: dict[str, Any], relationship: str) -> dict[str, Any]:
         "residence_since": None,  # arrival date, or the birth date when born here
         "provisional_person_ids": [],
     }
+
+
+def correction_problems(nik: str, birth_date: str | None, sex: str | None) -> list[tuple[str, str]]:
+    """The corrected fields that would disagree with the NIK (its birth-date digits, and 40
+    added to the day for women), by field: the agreement PersonSchema checks."""
+    problems = []
+    if birth_date is not None:
+        codes = {p.code for p in nik_problems(nik, birth_date=_date(birth_date))}
+        if "nik.birth_date_mismatch" in codes:
+            problems.append(("birth_date", "correction.nik_disagrees"))
+    if sex is not None:
+        if "nik.sex_mismatch" in {p.code for p in nik_problems(nik, sex=sex)}:
+            problems.append(("sex", "correction.nik_disagrees"))
+    return problems
 
 
 def identity_facts(identity: dict[str, Any] | None) -> dict[str, Any]:
@@ -672,6 +690,55 @@ class Household(Aggregate):
         member["status"] = "deceased"
         member["status_since"] = date_of_death
         member["date_of_death"] = date_of_death
+
+    # ---- rectification (UU PDP art. 6) ---------------------------------------------------
+
+    def correct_member(
+        self,
+        nik: str,
+        name: str | None,
+        birth_date: str | None,
+        sex: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        """A living member's name, birth date or sex as their KTP or KK shows them (the data
+        subject's right to rectification). The NIK is never changed here: a birth date or sex
+        that disagrees with it is refused (`correction.nik_disagrees`), for the NIK is corrected
+        through Dukcapil. Only what differs from the record is kept; nothing new is refused."""
+        given = {"name": name, "birth_date": birth_date, "sex": sex}
+        if all(value is None for value in given.values()):
+            raise DomainError("name", "correction.empty")
+        member = self.living_member(nik)
+        if sex is not None and sex not in ("M", "F"):
+            raise DomainError("sex", "sex.invalid")
+        if birth_date is not None:
+            if _date(birth_date) < EARLIEST_BIRTH:
+                raise DomainError("birth_date", "birth_date.too_old")
+            _not_future("birth_date", birth_date)
+        problems = correction_problems(nik, birth_date, sex)
+        if problems:
+            raise DomainError(*problems[0])
+        changed = {k: v for k, v in given.items() if v is not None and v != member.get(k)}
+        if not changed:
+            first = next(k for k, v in given.items() if v is not None)
+            raise DomainError(first, "correction.unchanged")
+        self._member_corrected(
+            nik, changed.get("name"), changed.get("birth_date"), changed.get("sex"), meta
+        )
+
+    @event("MemberCorrected")
+    def _member_corrected(
+        self,
+        nik: str,
+        name: str | None,
+        birth_date: str | None,
+        sex: str | None,
+        meta: dict[str, Any],
+    ) -> None:
+        member = self.members[nik]
+        for field, value in (("name", name), ("birth_date", birth_date), ("sex", sex)):
+            if value is not None:
+                member[field] = value
 
     # ---- splitting a family (pecah KK) ---------------------------------------------------
 

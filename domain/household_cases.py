@@ -310,6 +310,24 @@ class HouseholdCases(UseCases):
         household.record_death(cmd["nik"], cmd["date_of_death"], meta)
         return self._store(household)
 
+    def check_correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Before a correction is kept for approval: it could be carried out now (a member of
+        this household, living, something to correct that agrees with the NIK). Nothing is
+        saved."""
+        self._correct_member(cmd, meta)
+
+    def correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
+        """A member's name, birth date or sex corrected (rectification, UU PDP art. 6), as the
+        document the reason names shows them; the NIK stays."""
+        return self._store(self._correct_member(cmd, meta))
+
+    def _correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Household:
+        household = self._household_for(cmd)
+        household.correct_member(
+            cmd["nik"], cmd.get("name"), cmd.get("birth_date"), cmd.get("sex"), meta
+        )
+        return household
+
     # ---- splitting a family (pecah KK) ---------------------------------------------------
 
     def _prepare_split(

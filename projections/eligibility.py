@@ -330,6 +330,19 @@ def member_rejoined(facts: dict, data: dict, position: int) -> None:
         member["positions"].append(position)
 
 
+@_changes
+def member_corrected(facts: dict, data: dict, position: int) -> None:
+    """A birth date or sex corrected (CorrectMember): the ages and sexes the rules read."""
+    member = facts["members"].get(_subject(data["nik"]))
+    if member is None or (data.get("birth_date") is None and data.get("sex") is None):
+        return
+    if data.get("birth_date") is not None:
+        member["birth_date"] = _date_or_none(data["birth_date"])
+    if data.get("sex") is not None:
+        member["sex"] = data["sex"]
+    member["positions"].append(position)
+
+
 def _status(status_of: Callable[[dict], str]):
     def mutate(facts: dict, data: dict, position: int) -> None:
         member = facts["members"].get(_subject(data["nik"]))
@@ -1297,6 +1310,7 @@ HANDLERS = {
     "MemberRejoined": member_rejoined,
     "MemberRemoved": member_removed,
     "DeathRecorded": death_recorded,
+    "MemberCorrected": member_corrected,
     "HeadChanged": head_changed,
     "KtpIssued": ktp_issued,
     "NibRegistered": nib_registered,

@@ -353,6 +353,31 @@ def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     _touch(cur, names, envelope)
 
 
+def member_corrected(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A member's name, birth date or sex corrected (CorrectMember): the new name's terms
+    replace the old ones, so a search finds the corrected name and no longer the old."""
+    data, household_id = envelope["data"], envelope["stream_id"]
+    who = identity(data["nik"])
+    if data.get("name") is not None:
+        name = _name(cur, names, household_id, who.subject, data, envelope["position"])
+        cur.execute(
+            f"UPDATE {names['members']} SET name_token=? WHERE household_id=? AND subject=?",
+            (name, household_id, who.subject),
+        )
+    if data.get("birth_date") is not None:
+        cur.execute(
+            f"UPDATE {names['members']} SET birth_date_token=?"
+            " WHERE household_id=? AND subject=? AND erased=0",
+            (sealed(data["birth_date"]).token, household_id, who.subject),
+        )
+    if data.get("sex") is not None:
+        cur.execute(
+            f"UPDATE {names['members']} SET sex=? WHERE household_id=? AND subject=?",
+            (data["sex"], household_id, who.subject),
+        )
+    _touch(cur, names, envelope)
+
+
 def head_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
     kk = identity(data["new_kk_number"])
@@ -532,6 +557,7 @@ HANDLERS = {
     "MemberRemoved": member_removed,
     "DeathRecorded": death_recorded,
     "MemberRejoined": member_rejoined,
+    "MemberCorrected": member_corrected,
     "HeadChanged": head_changed,
     "HouseholdRelocated": household_relocated,
     "HouseholdSplitOff": household_split_off,

@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "KkClaimed": _l("KK number claimed"),
     "KtpIssued": _l("KTP issued"),
     "MemberAdded": _l("Member added"),
+    "MemberCorrected": _l("Member's data corrected"),
     "MemberRejoined": _l("Member rejoined"),
     "MemberRemoved": _l("Member removed"),
     "NibRegistered": _l("NIB registered"),

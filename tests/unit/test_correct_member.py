@@ -1,0 +1,137 @@
+"""CorrectMember (rectification, UU PDP art. 6): a member's name, birth date or sex corrected
+as the KTP or KK shows it, on the in-memory store; the NIK never changes, so a birth date or
+sex that disagrees with it is refused naming the field."""
+
+import uuid
+
+import pytest
+
+from app.schemas import Invalid, load
+from domain.errors import DomainError
+from tests.support.apps import memory_casework
+from tests.unit.test_household_commands import (
+    CHILD,
+    HEAD,
+    SON,
+    WIFE,
+    meta,
+    refused,
+    register,
+)
+
+
+@pytest.fixture
+def app():
+    application = memory_casework()
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def family(app):
+    return register(app, members=[(WIFE, "istri"), (CHILD, "anak"), (SON, "anak")])
+
+
+def correct(app, household_id, nik, **fields):
+    return app.correct_member({"household_id": household_id, "nik": nik, **fields}, meta())
+
+
+def replayed(app, household_id):
+    """The household folded from its events alone (as time travel folds them)."""
+    state = None
+    for domain_event in app.repository.event_store.get(uuid.UUID(household_id)):
+        state = domain_event.mutate(state)
+    return state
+
+
+def test_a_name_typed_wrong_is_corrected_and_the_rest_stays(app, family):
+    stored = correct(app, family, WIFE["nik"], name="Siti Aminah Putri")
+    member = app.get_household(family).members[WIFE["nik"]]
+    assert (member["name"], member["birth_date"], member["sex"]) == (
+        "Siti Aminah Putri",
+        WIFE["birth_date"],
+        "F",
+    )
+    assert stored.version == app.get_household(family).version
+    assert replayed(app, family).members[WIFE["nik"]]["name"] == "Siti Aminah Putri"
+
+
+def test_a_birth_date_is_corrected_only_in_agreement_with_the_nik(app, family):
+    # the NIK holds 07-06-15: 2015 typed for 1915 is a correction the NIK agrees with
+    correct(app, family, CHILD["nik"], birth_date="1915-06-07")
+    assert app.get_household(family).members[CHILD["nik"]]["birth_date"] == "1915-06-07"
+    # another day or a man's sex for a woman's NIK: the NIK is corrected at Dukcapil
+    refused(
+        lambda: correct(app, family, SON["nik"], birth_date="2000-02-04"),
+        "birth_date",
+        "correction.nik_disagrees",
+    )
+    refused(
+        lambda: correct(app, family, WIFE["nik"], sex="M"),
+        "sex",
+        "correction.nik_disagrees",
+    )
+    assert app.get_household(family).members[SON["nik"]]["birth_date"] == SON["birth_date"]
+
+
+def test_an_unknown_or_removed_member_is_not_corrected(app, family):
+    refused(
+        lambda: correct(app, family, "1571010101900009", name="Siapa"),
+        "nik",
+        "member.not_found",
+    )
+    app.remove_member(
+        {
+            "household_id": family,
+            "nik": SON["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-01-10",
+        },
+        meta(),
+    )
+    refused(
+        lambda: correct(app, family, SON["nik"], name="Andi Saputra"), "nik", "member.not_active"
+    )
+
+
+def test_a_correction_names_something_that_changes(app, family):
+    refused(lambda: correct(app, family, HEAD["nik"]), "name", "correction.empty")
+    refused(
+        lambda: correct(app, family, HEAD["nik"], name=HEAD["name"], sex="M"),
+        "name",
+        "correction.unchanged",
+    )
+    refused(
+        lambda: correct(app, family, HEAD["nik"], birth_date="1890-01-01"),
+        "birth_date",
+        "birth_date.too_old",
+    )
+    assert app.get_household(family).version == 4  # registered, three members: nothing more
+
+
+def _codes(payload):
+    with pytest.raises(Invalid) as invalid:
+        load("CorrectMember", payload)
+    return invalid.value.codes
+
+
+def test_the_schema_holds_a_correction_to_the_name_rules_and_the_nik():
+    base = {
+        "household_id": "0b7c9a52-3a9e-4f54-8a0e-2f1d6c1b9e10",
+        "nik": WIFE["nik"],
+        "reason": "KTP asli",
+    }
+    assert load("CorrectMember", {**base, "name": "  Siti   Aminah "})["name"] == "Siti Aminah"
+    assert _codes({**base, "name": "Siti 2"}) == {"name": ["name.characters"]}
+    assert _codes(base) == {"name": ["correction.empty"]}
+    assert _codes({**base, "sex": "M"}) == {"sex": ["correction.nik_disagrees"]}
+    assert _codes({**base, "birth_date": "1985-03-03"}) == {
+        "birth_date": ["correction.nik_disagrees"]
+    }
+    assert _codes({**base, "name": "Siti", "reason": "  "}) == {"reason": ["field.required"]}
+    assert "reason" in _codes({k: v for k, v in base.items() if k != "reason"} | {"name": "Siti"})
+
+
+def test_the_domain_refuses_what_the_schema_would(app, family):
+    with pytest.raises(DomainError):
+        correct(app, family, WIFE["nik"], sex="X")
