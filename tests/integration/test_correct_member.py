@@ -1,0 +1,268 @@
+"""CorrectMember end to end (rectification, UU PDP art. 6): requested by one supervisor and
+approved by another over the API, the household shows the corrected name, the search by name
+finds it and no longer the old one, the store holds neither in clear, the timeline labels it,
+the eligibility view reads a corrected birth date, the form offers the members and says a bad
+name under the field, and an erasure erases the corrected name too."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from adapters import wire
+from domain.application import SYSTEM, make_meta
+from projections.base import apply_batch, reveal
+from projections.catalog import PROJECTIONS
+from tests.integration.conftest import authorized_client, bearer
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "api")
+HEAD = {
+    "nik": "1571010101800001",
+    "name": "Bambang Sutrisno",
+    "birth_date": "1980-01-01",
+    "sex": "M",
+}
+WIFE = {
+    "nik": "1571014708860002",
+    "name": "Kartika Sulistyawati",
+    "birth_date": "1986-08-07",
+    "sex": "F",
+}
+CHILD = {
+    "nik": "1571015203120003",
+    "name": "Aulia Rahmadani",
+    "birth_date": "2012-03-12",
+    "sex": "F",
+}
+HOUSEHOLD = {
+    "kk_number": "1571010204190001",
+    "kecamatan": "Telanaipura",
+    "kelurahan": "Simpang IV Sipin",
+    "address": "Jl. Kapten Pattimura No. 12",
+    "rt": "004",
+    "rw": "001",
+    "head": HEAD,
+}
+CORRECTED = "Kartini Sulistyowati"
+
+
+def project(web) -> None:
+    """Apply everything stored to every view, as the projection runner would."""
+    svc = web.extensions["casework"]
+    notifications = svc.casework.recorder.select_notifications(start=1, limit=10_000)
+    envelopes = [
+        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    for projection in PROJECTIONS.values():
+        apply_batch(svc.views, projection, envelopes)
+
+
+def family(web, programs=()) -> str:
+    casework = web.extensions["casework"].casework
+    for code, rules in programs:
+        casework.define_program(
+            {
+                "code": code,
+                "name": code,
+                "opd": "DINSOS",
+                "funding": "APBN",
+                "kind": "bansos",
+                "rules": rules,
+                "effective_from": "2025-01-01",
+            },
+            META,
+        )
+    household_id = casework.register_household(HOUSEHOLD, META).stream_id
+    for person, relationship in ((WIFE, "istri"), (CHILD, "anak")):
+        casework.add_member(
+            {"household_id": household_id, "person": person, "relationship": relationship}, META
+        )
+    casework.record_welfare_assessment(
+        {"household_id": household_id, "source": "DTSEN", "desil": 3, "period": "2025-Q1"}, META
+    )
+    project(web)
+    return household_id
+
+
+def post(client, command: str, body: dict, token: str):
+    return client.post(f"/api/v1/commands/{command}", json=body, headers=bearer(token))
+
+
+def found(client, query: str) -> list[str]:
+    response = client.get(f"/api/v1/households?q={query}")
+    assert response.status_code == 200, response.json
+    return [household["id"] for household in response.json["results"]]
+
+
+def names(client, household_id: str) -> set[str]:
+    response = client.get(f"/api/v1/households/{household_id}")
+    assert response.status_code == 200, response.json
+    return {m["name"] for m in response.json["members"]}
+
+
+def correct_and_approve(web, tokens, household_id: str, **fields) -> None:
+    client = web.test_client()
+    body = {"household_id": household_id, "nik": WIFE["nik"], "reason": "KTP asli dan KK"}
+    asked = post(client, "CorrectMember", {**body, **fields}, tokens["sup1"])
+    assert asked.status_code == 202, asked.json
+    approval_id = asked.json["approval_id"]
+    own = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup1"])
+    assert own.status_code == 403 and own.json["codes"] == {"actor": ["approval.self"]}
+    approved = post(client, "ApproveChange", {"approval_id": approval_id}, tokens["sup2"])
+    assert approved.status_code == 201, approved.json
+    project(web)
+
+
+def test_a_corrected_name_is_shown_and_found_after_a_second_supervisor_approves(web, tokens):
+    household_id = family(web)
+    casework = web.extensions["casework"].casework
+    client = authorized_client(web, tokens["sup1"])
+    assert found(client, "kartika") == [household_id]
+
+    # refused at once, naming the field: a birth date the NIK does not hold, an empty change
+    refused = post(
+        web.test_client(),
+        "CorrectMember",
+        {
+            "household_id": household_id,
+            "nik": WIFE["nik"],
+            "birth_date": "1986-08-08",
+            "reason": "KTP asli",
+        },
+        tokens["sup1"],
+    )
+    assert refused.status_code == 422
+    assert refused.json["codes"] == {"birth_date": ["correction.nik_disagrees"]}
+    assert "Dukcapil" in " ".join(refused.json["errors"]["birth_date"])
+    nothing = post(
+        web.test_client(),
+        "CorrectMember",
+        {"household_id": household_id, "nik": WIFE["nik"], "reason": "KTP asli"},
+        tokens["sup1"],
+    )
+    assert nothing.status_code == 422 and nothing.json["codes"] == {"name": ["correction.empty"]}
+
+    correct_and_approve(web, tokens, household_id, name=CORRECTED)
+
+    assert CORRECTED in names(client, household_id)
+    assert WIFE["name"] not in names(client, household_id)
+    assert found(client, "kartini") == [household_id]
+    assert found(client, "sulistyowati") == [household_id]
+    assert found(client, "kartika") == []  # the old name is no longer found
+    assert found(client, "sulistyawati") == []
+
+    # the store holds neither name in clear: the event's name is a token of her key
+    stored = b"".join(
+        bytes(n.state) for n in casework.recorder.select_notifications(start=1, limit=10_000)
+    )
+    for name in (CORRECTED, WIFE["name"]):
+        for form in (name, name.lower(), name.upper()):
+            assert form.encode() not in stored, name
+    [event] = [
+        e
+        for e in casework.recorder.select_events(casework.get_household(household_id).id)
+        if e.topic.endswith("MemberCorrected")
+    ]
+    assert b'"name": "pd1.' in event.state or b'"name":"pd1.' in event.state
+
+    # the household page's timeline says what happened (Bahasa Indonesia by default)
+    page = web.test_client().get(f"/rumah-tangga/{household_id}")
+    assert page.status_code == 200
+    assert "Data anggota diperbaiki" in page.text and CORRECTED in page.text
+
+
+def test_a_corrected_birth_date_changes_an_age_rule_of_the_eligibility_view(web, tokens):
+    """A daughter recorded born in 2012 whose KTP says 1912 (the NIK holds 12-03-12): she is
+    an adult woman, so the family may receive a program paying one."""
+    from projections import eligibility
+
+    household_id = family(web, programs=[("PKH", {"max_desil": 4, "recipient": "adult_woman"})])
+    views = web.extensions["casework"].views
+    casework = web.extensions["casework"].casework
+    # her mother stands in as the adult woman until she moves out
+    casework.remove_member(
+        {
+            "household_id": household_id,
+            "nik": WIFE["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-06-01",
+        },
+        META,
+    )
+    project(web)
+    [before] = eligibility.household_eligibility(views, household_id)
+    assert before["status"] != "eligible"
+    casework.correct_member(
+        {
+            "household_id": household_id,
+            "nik": CHILD["nik"],
+            "birth_date": "1912-03-12",
+            "reason": "KTP asli",
+        },
+        META,
+    )
+    project(web)
+    [after] = eligibility.household_eligibility(views, household_id)
+    assert after["status"] == "eligible", after
+
+
+def test_the_form_offers_the_members_and_says_a_bad_name_under_the_field(web):
+    household_id = family(web)
+    casework = web.extensions["casework"].casework
+    client = web.test_client()
+    page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
+    select = re.search(r'<select[^>]*name="nik".*?</select>', page, re.S)
+    assert select is not None
+    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    assert set(options) == {HEAD["nik"], WIFE["nik"], CHILD["nik"]}
+    assert "Perbaiki data anggota" in page
+    form = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "household_id": household_id,
+        "nik": WIFE["nik"],
+        "name": "Kartini 2",
+        "reason": "KTP asli",
+    }
+    answer = client.post("/perintah/CorrectMember", data=form)
+    assert answer.status_code == 422
+    [field] = re.findall(
+        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
+    )
+    assert 'name="name"' in field
+    assert "Nama hanya berisi huruf" in field
+    assert casework.pending_approvals() == []
+    form["name"] = CORRECTED
+    answer = client.post("/perintah/CorrectMember", data=form)
+    assert answer.status_code in (200, 303), answer.status_code
+    [pending] = casework.pending_approvals()
+    assert pending.command == "CorrectMember"
+
+
+def test_an_erasure_erases_the_corrected_name_too(web, tokens):
+    household_id = family(web)
+    correct_and_approve(web, tokens, household_id, name=CORRECTED)
+    client = authorized_client(web, tokens["sup1"])
+    assert found(client, "kartini") == [household_id]
+    asked = post(
+        web.test_client(),
+        "RequestErasure",
+        {"household_id": household_id, "nik": WIFE["nik"], "reason": "Surat permohonan"},
+        tokens["cw_sipin"],
+    )
+    assert asked.status_code == 202, asked.json
+    approved = post(
+        web.test_client(),
+        "ApproveChange",
+        {"approval_id": asked.json["approval_id"]},
+        tokens["sup2"],
+    )
+    assert approved.status_code == 201, approved.json
+    project(web)
+    assert found(client, "kartini") == []
+    assert CORRECTED not in names(client, household_id)
+    page = web.test_client().get(f"/rumah-tangga/{household_id}")
+    assert page.status_code == 200 and CORRECTED not in page.text
