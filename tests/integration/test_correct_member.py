@@ -240,6 +240,9 @@ def test_the_form_offers_the_members_and_says_a_bad_name_under_the_field(web):
     assert answer.status_code in (200, 303), answer.status_code
     [pending] = casework.pending_approvals()
     assert pending.command == "CorrectMember"
+    # the supervisors' queue shows the request by its title
+    queue = web.test_client(user="sup2").get("/persetujuan")
+    assert queue.status_code == 200 and "Perbaiki data anggota" in queue.text
 
 
 def test_an_erasure_erases_the_corrected_name_too(web, tokens):
