@@ -269,3 +269,55 @@ def test_an_erasure_erases_the_corrected_name_too(web, tokens):
     assert CORRECTED not in names(client, household_id)
     page = web.test_client().get(f"/rumah-tangga/{household_id}")
     assert page.status_code == 200 and CORRECTED not in page.text
+
+
+def test_a_rebuild_of_the_register_and_eligibility_equals_the_live_views(
+    casework, settings, views_db
+):
+    """A rebuild stages the name terms and voids those a correction replaced
+    (`projections.register`): it leaves the same rows, terms and facts as the runner."""
+    from adapters.bootstrap import bootstrap
+    from consumers.runner import apply_all, rebuild
+    from projections import eligibility, register
+    from projections.base import ensure_schema
+    from projections.catalog import configured
+    from tests.integration.test_rebuild_deferred import checksums, stored_envelopes
+
+    household_id = casework.register_household(HOUSEHOLD, META).stream_id
+    for person, relationship in ((WIFE, "istri"), (CHILD, "anak")):
+        casework.add_member(
+            {"household_id": household_id, "person": person, "relationship": relationship}, META
+        )
+    for name in (CORRECTED, "Kartini Sulistyo"):
+        casework.correct_member(
+            {"household_id": household_id, "nik": WIFE["nik"], "name": name, "reason": "KTP"},
+            META,
+        )
+    casework.correct_member(
+        {
+            "household_id": household_id,
+            "nik": CHILD["nik"],
+            "birth_date": "1912-03-12",
+            "reason": "KTP",
+        },
+        META,
+    )
+    views = [configured(settings)[name] for name in ("register", "eligibility")]
+    ensure_schema(views_db, PROJECTIONS.values())
+    with views_db.transaction() as cur:
+        apply_all(cur, views, stored_envelopes(casework))
+    live = checksums(views_db, views)
+    terms = len(register.all_rows(views_db)["name_terms"])
+    rebuild(bootstrap(settings), ["register", "eligibility"], workers=1)
+    assert checksums(views_db, views) == live
+    assert len(register.all_rows(views_db)["name_terms"]) == terms
+    for query, households in (("kartini sulistyo", 1), ("sulistyowati", 0), ("kartika", 0)):
+        found_now = register.search(views_db, q=query, name_key=casework.name_key)
+        assert len(found_now) == households, query
+    # the daughter's corrected birth date is the view's fact, as the fold of her events has it
+    folded = eligibility.household_facts(stored_envelopes(casework))
+    assert sorted(m["birth_date"] for m in folded["members"].values()) == [
+        "1912-03-12",
+        HEAD["birth_date"],
+        WIFE["birth_date"],
+    ]
