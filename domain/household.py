@@ -718,6 +718,8 @@ class Household(Aggregate):
         problems = correction_problems(nik, birth_date, sex)
         if problems:
             raise DomainError(*problems[0])
+        if birth_date is not None and not self._born_after_parents(member, _date(birth_date)):
+            raise DomainError("birth_date", "member.older_than_parent")
         changed = {k: v for k, v in given.items() if v is not None and v != member.get(k)}
         if not changed:
             first = next(k for k, v in given.items() if v is not None)
@@ -725,6 +727,21 @@ class Household(Aggregate):
         self._member_corrected(
             nik, changed.get("name"), changed.get("birth_date"), changed.get("sex"), meta
         )
+
+    def _born_after_parents(self, member: dict[str, Any], born: dt.date) -> bool:
+        """Whether this birth date keeps a child (anak) born after the head and the head's
+        spouses, and a head or spouse born before every child, as AddMember holds them."""
+        if member["relationship"] == "anak":
+            return all(
+                born > _date(p["birth_date"]) for p in self.parents() if p["nik"] != member["nik"]
+            )
+        if member["nik"] == self.head_nik or member["relationship"] in SPOUSES:
+            return all(
+                born < _date(m["birth_date"])
+                for m in self.members.values()
+                if m["relationship"] == "anak" and m["status"] == "active" and m.get("birth_date")
+            )
+        return True
 
     @event("MemberCorrected")
     def _member_corrected(

@@ -77,7 +77,7 @@ def family(web, programs=()) -> str:
             META,
         )
     household_id = casework.register_household(HOUSEHOLD, META).stream_id
-    for person, relationship in ((WIFE, "istri"), (CHILD, "anak")):
+    for person, relationship in ((WIFE, "istri"), (CHILD, "famili_lain")):
         casework.add_member(
             {"household_id": household_id, "person": person, "relationship": relationship}, META
         )
@@ -176,14 +176,14 @@ def test_a_corrected_name_is_shown_and_found_after_a_second_supervisor_approves(
 
 
 def test_a_corrected_birth_date_changes_an_age_rule_of_the_eligibility_view(web, tokens):
-    """A daughter recorded born in 2012 whose KTP says 1912 (the NIK holds 12-03-12): she is
-    an adult woman, so the family may receive a program paying one."""
+    """A relative (famili_lain) recorded born in 2012 whose KTP says 1912 (the NIK holds
+    12-03-12): she is an adult woman, so the family may receive a program paying one."""
     from projections import eligibility
 
     household_id = family(web, programs=[("PKH", {"max_desil": 4, "recipient": "adult_woman"})])
     views = web.extensions["casework"].views
     casework = web.extensions["casework"].casework
-    # her mother stands in as the adult woman until she moves out
+    # the wife is the adult woman until she moves out
     casework.remove_member(
         {
             "household_id": household_id,
@@ -284,7 +284,7 @@ def test_a_rebuild_of_the_register_and_eligibility_equals_the_live_views(
     from tests.integration.test_rebuild_deferred import checksums, stored_envelopes
 
     household_id = casework.register_household(HOUSEHOLD, META).stream_id
-    for person, relationship in ((WIFE, "istri"), (CHILD, "anak")):
+    for person, relationship in ((WIFE, "istri"), (CHILD, "famili_lain")):
         casework.add_member(
             {"household_id": household_id, "person": person, "relationship": relationship}, META
         )
@@ -314,7 +314,7 @@ def test_a_rebuild_of_the_register_and_eligibility_equals_the_live_views(
     for query, households in (("kartini sulistyo", 1), ("sulistyowati", 0), ("kartika", 0)):
         found_now = register.search(views_db, q=query, name_key=casework.name_key)
         assert len(found_now) == households, query
-    # the daughter's corrected birth date is the view's fact, as the fold of her events has it
+    # the relative's corrected birth date is the view's fact, as the fold of her events has it
     folded = eligibility.household_facts(stored_envelopes(casework))
     assert sorted(m["birth_date"] for m in folded["members"].values()) == [
         "1912-03-12",

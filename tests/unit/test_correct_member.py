@@ -15,9 +15,12 @@ from tests.unit.test_household_commands import (
     SON,
     WIFE,
     meta,
+    person,
     refused,
     register,
 )
+
+AUNT = person("Sarinah", "2019-05-04", "F", 5)
 
 
 @pytest.fixture
@@ -57,9 +60,16 @@ def test_a_name_typed_wrong_is_corrected_and_the_rest_stays(app, family):
 
 
 def test_a_birth_date_is_corrected_only_in_agreement_with_the_nik(app, family):
-    # the NIK holds 07-06-15: 2015 typed for 1915 is a correction the NIK agrees with
-    correct(app, family, CHILD["nik"], birth_date="1915-06-07")
-    assert app.get_household(family).members[CHILD["nik"]]["birth_date"] == "1915-06-07"
+    # an aunt's NIK holds 04-05-19: 2019 typed for 1919 is a correction the NIK agrees with
+    app.add_member({"household_id": family, "person": AUNT, "relationship": "famili_lain"}, meta())
+    correct(app, family, AUNT["nik"], birth_date="1919-05-04")
+    assert app.get_household(family).members[AUNT["nik"]]["birth_date"] == "1919-05-04"
+    # a child's 1915 for 2015 agrees with the NIK, but would make her older than her parents
+    refused(
+        lambda: correct(app, family, CHILD["nik"], birth_date="1915-06-07"),
+        "birth_date",
+        "member.older_than_parent",
+    )
     # another day or a man's sex for a woman's NIK: the NIK is corrected at Dukcapil
     refused(
         lambda: correct(app, family, SON["nik"], birth_date="2000-02-04"),
@@ -135,3 +145,15 @@ def test_the_schema_holds_a_correction_to_the_name_rules_and_the_nik():
 def test_the_domain_refuses_what_the_schema_would(app, family):
     with pytest.raises(DomainError):
         correct(app, family, WIFE["nik"], sex="X")
+
+
+def test_a_parent_is_not_corrected_to_be_born_after_a_child(app):
+    grandfather = person("Darmawan", "1925-04-05", "M", 6)
+    son = person("Joko", "1990-07-08", "M", 7)
+    household_id = register(app, head=grandfather, members=[(son, "anak")])
+    # the NIK holds 05-04-25: 2025 agrees with it, but the head would be born after his son
+    refused(
+        lambda: correct(app, household_id, grandfather["nik"], birth_date="2025-04-05"),
+        "birth_date",
+        "member.older_than_parent",
+    )
