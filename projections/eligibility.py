@@ -462,11 +462,11 @@ def household_relocated(facts: dict, data: dict, position: int) -> None:
     facts["kelurahan"] = data["kelurahan"]
 
 
-@_changes
-def benefit_granted(facts: dict, data: dict, position: int) -> None:
-    facts["benefits"][data["benefit_id"]] = {
+def _granted(data: dict, nik: str | None, position: int) -> dict[str, Any]:
+    """A benefit's facts as granted (a household's, or a provisional person's)."""
+    return {
         "benefit_id": data["benefit_id"],
-        "nik": _subject(data["nik"]),
+        "nik": nik,
         "program": data["program"],
         "period_start": data["period_start"],
         "period_end": data["period_end"],
@@ -476,17 +476,25 @@ def benefit_granted(facts: dict, data: dict, position: int) -> None:
     }
 
 
+def _status_changed(benefits: dict, data: dict, status: str, position: int) -> None:
+    """A benefit suspended, resumed or terminated (a household's, or a provisional person's)."""
+    benefit = benefits.get(data["benefit_id"])
+    if benefit is not None:
+        benefit["status"] = status
+        # the pair rules count a terminated benefit until the day before it took effect
+        if data.get("effective_date"):
+            benefit["history"].append({"status": status, "effective_date": data["effective_date"]})
+        benefit["positions"].append(position)
+
+
+@_changes
+def benefit_granted(facts: dict, data: dict, position: int) -> None:
+    facts["benefits"][data["benefit_id"]] = _granted(data, _subject(data["nik"]), position)
+
+
 def _benefit_status(status: str):
     def mutate(facts: dict, data: dict, position: int) -> None:
-        benefit = facts["benefits"].get(data["benefit_id"])
-        if benefit is not None:
-            benefit["status"] = status
-            # the pair rules count a terminated benefit until the day before it took effect
-            if data.get("effective_date"):
-                benefit["history"].append(
-                    {"status": status, "effective_date": data["effective_date"]}
-                )
-            benefit["positions"].append(position)
+        _status_changed(facts["benefits"], data, status, position)
 
     return _changes(mutate)
 
@@ -584,28 +592,12 @@ def _provisional_changes(mutate: Callable[[dict[str, Any], dict[str, Any], int],
 
 @_provisional_changes
 def provisional_benefit_granted(record: dict, data: dict, position: int) -> None:
-    record["benefits"][data["benefit_id"]] = {
-        "benefit_id": data["benefit_id"],
-        "nik": record["subject"],
-        "program": data["program"],
-        "period_start": data["period_start"],
-        "period_end": data["period_end"],
-        "status": "active",
-        "history": [],
-        "positions": [position],
-    }
+    record["benefits"][data["benefit_id"]] = _granted(data, record["subject"], position)
 
 
 def _provisional_status(status: str):
     def mutate(record: dict, data: dict, position: int) -> None:
-        benefit = record["benefits"].get(data["benefit_id"])
-        if benefit is not None:
-            benefit["status"] = status
-            if data.get("effective_date"):
-                benefit["history"].append(
-                    {"status": status, "effective_date": data["effective_date"]}
-                )
-            benefit["positions"].append(position)
+        _status_changed(record["benefits"], data, status, position)
 
     return _provisional_changes(mutate)
 
