@@ -6,11 +6,13 @@ whole store."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from eventsourcing.persistence import Notification
 
 from adapters.db import Database
 from adapters.relay_store import events_table
+from domain.streams import is_private_topic
 
 
 def stream_notifications(
@@ -41,3 +43,34 @@ def stream_notifications(
         )
         for position, originator, version, topic, state in rows
     ]
+
+
+def events_at(store: Database, positions: Iterable[int]) -> dict[int, Notification]:
+    """The events at these store positions, by position, without their state (`state` is
+    empty: what an answer's reasons name is which event, not what it holds); a position
+    with no event, or one of a private stream (accounts, tokens), is left out. One
+    statement per `_AT_ONCE` positions."""
+    wanted = sorted({int(p) for p in positions})
+    table, column = events_table(store)
+    found: dict[int, Notification] = {}
+    for at in range(0, len(wanted), _AT_ONCE):
+        part = wanted[at : at + _AT_ONCE]
+        rows = store.query(
+            f"SELECT {column}, originator_id, originator_version, topic FROM {table}"
+            f" WHERE {column} IN ({', '.join('?' for _ in part)})",
+            part,
+        )
+        for position, originator, version, topic in rows:
+            if is_private_topic(str(topic)):
+                continue
+            found[int(position)] = Notification(
+                id=int(position),
+                originator_id=uuid.UUID(str(originator)),
+                originator_version=int(version),
+                topic=str(topic),
+                state=b"",
+            )
+    return found
+
+
+_AT_ONCE = 500  # positions per statement of `events_at`

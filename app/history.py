@@ -117,10 +117,11 @@ EVENT_LABELS = {
 
 def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A household's events in the order they were recorded (its stream's order), for its
-    page: the type, its label (an English msgid, None when unknown), when it happened and
-    when it was recorded (RFC 3339) and its data."""
+    page: its version (its number in the stream), the type, its label (an English msgid, None
+    when unknown), when it happened and when it was recorded (RFC 3339) and its data."""
     return [
         {
+            "version": entry["version"],
             "type": entry["type"],
             "label": EVENT_LABELS.get(entry["type"]),
             "occurred_at": entry["occurred_at"],

@@ -55,6 +55,7 @@ from app.disclosure import (
     masked_nik,
 )
 from app.drafts import RULE_FIELDS, draft_rules, load_draft, rules_from_form
+from app.evidence import reasons_events
 from app.health import LAG_LIMIT, snapshot
 from app.history import stream_history, timeline
 from app.messages import (
@@ -580,13 +581,17 @@ def reason_detail(reason: Any) -> str:
         return english
 
 
-def eligibility_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def eligibility_reasons(
+    reasons: list[dict[str, Any]], events: Mapping[int, dict[str, str | None]] | None = None
+) -> list[dict[str, Any]]:
     """Reasons to show: failed first, then unknown, then passed (each in the rules' order),
-    with the rule's name, the outcome's mark and words, and the detail translated."""
+    with the rule's name, the outcome's mark and words, the detail translated, and the
+    events behind it as `events` names them (`app.evidence.reasons_events`)."""
     shown = []
     for reason in reasons:
         passed = reason.get("passed")
         outcome, mark, words = REASON_OUTCOMES.get(passed, REASON_OUTCOMES[None])
+        behind = sorted({p for p in reason.get("positions") or () if isinstance(p, int)})
         shown.append(
             {
                 "rule": rule_label(reason.get("rule")),
@@ -595,6 +600,7 @@ def eligibility_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "mark": mark,
                 "outcome_text": gettext(words),
                 "detail": reason_detail(reason),
+                "events": [events[p] for p in behind if p in events] if events else [],
             }
         )
     order = [outcome for outcome, _, _ in REASON_OUTCOMES.values()]
@@ -728,6 +734,9 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 subject = services().casework.person_subject(nik)
                 if subject:
                     by_subject[subject] = nik
+    behind = reasons_events(
+        (a["reasons"] for a in answers), household_id, (a["program"] for a in answers), "kejadian-"
+    )
     eligibility = [
         {
             "program": a["program"],
@@ -737,7 +746,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             "member": person(by_subject[a["subject"]])["name"]
             if a["subject"] in by_subject
             else "",
-            "reasons": eligibility_reasons(a["reasons"]),
+            "reasons": eligibility_reasons(a["reasons"], behind),
         }
         for a in answers
     ]
@@ -838,6 +847,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
             details.append(gettext(REVIEW_CAUSES.get(data["cause"], data["cause"])))
         events.append(
             {
+                "version": entry["version"],
                 "label": gettext(entry["label"]) if entry["label"] else entry["type"],
                 "occurred_at": entry["occurred_at"],
                 "recorded_at": entry["recorded_at"],
@@ -2413,6 +2423,7 @@ def _moment_arg(name: str, field_name: str, errors: dict[str, list[str]]) -> dt.
 def _timeline_entries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
+            "version": entry["version"],
             "label": gettext(shown["label"]) if shown["label"] else shown["type"],
             "occurred_at": entry["occurred_at"],
             "recorded_at": entry["recorded_at"],
@@ -2562,6 +2573,15 @@ def household_time_travel(household_id: str):
     then = None
     if at is not None and not errors:
         found = time_travel.household_as_of(casework, household_id, at, mode, services().store)
+        answers = (
+            time_travel.eligibility_as_of(casework, household_id, at, mode, services().store) or []
+        )
+        behind = reasons_events(
+            (a["reasons"] for a in answers),
+            household_id,
+            (a["program"] for a in answers),
+            "kejadian-saat-",
+        )
         then = {
             "household": found[0] if found else None,
             "skipped": found[1] if found else [],
@@ -2573,9 +2593,9 @@ def household_time_travel(household_id: str):
                 {
                     **answer,
                     "status_text": _labelled(ELIGIBILITY_LABELS, answer["status"]),
-                    "reasons": eligibility_reasons(answer["reasons"]),
+                    "reasons": eligibility_reasons(answer["reasons"], behind),
                 }
-                for answer in time_travel.eligibility_as_of(casework, household_id, at, mode) or []
+                for answer in answers
             ],
         }
     changes = None

@@ -114,7 +114,7 @@ def test_as_it_was_counts_the_dates_the_commands_carry(web, family, tokens):
     assert NEW_ADDRESS in page.text
     assert "NIB didaftarkan" in page.text
     # the timeline: the day of death (a date, no 00.00), and when it was recorded
-    entry = re.search(r"<li>(?:(?!</li>).)*Kematian dicatat.*?</li>", page.text, re.S).group(0)
+    entry = re.search(r"<li[^>]*>(?:(?!</li>).)*Kematian dicatat.*?</li>", page.text, re.S).group(0)
     assert format_date(DIED_ON, "long", locale="id") in entry
     assert "00.00" not in entry
     assert recorded_today(entry), entry
@@ -187,6 +187,6 @@ def test_the_household_page_dates_a_late_death_and_its_form_says_so(web, family,
 
     project(web)
     page = web.test_client(user="auditor").get(f"/rumah-tangga/{family}").text
-    entry = re.search(r"<li>(?:(?!</li>).)*Kematian dicatat.*?</li>", page, re.S).group(0)
+    entry = re.search(r"<li[^>]*>(?:(?!</li>).)*Kematian dicatat.*?</li>", page, re.S).group(0)
     assert format_date(DIED_ON, "long", locale="id") in entry and "00.00" not in entry
     assert recorded_today(entry), entry
