@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, jsonify
 from flask_babel import gettext
 
+from app.command_path import errors_body
 from app.context import DATABASE_ERRORS, services
 from app.messages import text
 from projections.base import Filling, fillings, progress, reading_views
@@ -91,8 +92,29 @@ def _helpers() -> dict[str, Any]:
 def _header(response: Response) -> Response:
     found = filling_now() if g.get("views_read") else []
     if found:
+        if response.status_code == 404 and response.is_json:
+            response = _not_yet(response, found)
         response.headers[HEADER] = ", ".join(_item(filling) for filling in found)
     return response
+
+
+RETRY_SECONDS = (5, 300)  # the least and the most a 503 of a view being filled asks to wait
+
+
+def _not_yet(response: Response, found: list[Filling]) -> Response:
+    """An API's 404 from a view being filled is not an answer (the item may be among the
+    events not applied yet): 503 `view.filling` on the same field, with `Retry-After` (the
+    time left, within `RETRY_SECONDS`; 30 s before the rate is known)."""
+    body = response.get_json(silent=True) or {}
+    fields = list((body.get("codes") or {}).keys()) or ["body"]
+    codes = {field: ["view.filling"] for field in fields}
+    answer = jsonify(errors_body(codes))
+    answer.status_code = 503
+    lefts = [f.seconds_left for f in found if f.seconds_left is not None]
+    wait = max(lefts) if lefts else 30
+    answer.headers["Retry-After"] = str(min(max(wait, RETRY_SECONDS[0]), RETRY_SECONDS[1]))
+    log.info("a 404 from views being filled answered 503 (%s)", ", ".join(f.name for f in found))
+    return answer
 
 
 def _item(filling: Filling) -> str:

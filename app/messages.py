@@ -736,6 +736,10 @@ ERRORS: dict[str, LazyString] = {
     "nik.unknown": _l("This NIK is not recorded in the system: no personal data is held about it."),
     "csrf.invalid": _l("The form has expired. Reload the page and send it again."),
     "store.unavailable": _l("The database cannot be reached right now. Try again in a moment."),
+    "view.filling": _l(
+        "These data are being computed again from every event, so this answer is not known yet."
+        " Try again after the seconds in Retry-After."
+    ),
     # Importing files (app/importer.py): the reasons of FILE.rejected.csv
     "import.columns": _l(
         "The row has fewer columns than the header. Check for a missing separator (|) or a"

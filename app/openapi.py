@@ -127,7 +127,10 @@ _UNAUTHENTICATED = {
         }
     },
 }
-_UNAVAILABLE = _error("a database does not answer: nothing stored, try again")
+_UNAVAILABLE = _error(
+    "a database does not answer, or (`view.filling`, with Retry-After) the view this answer"
+    " reads is being filled from every event: nothing stored, try again"
+)
 # On any answer that read a view while it is being filled from the past (app/filling.py)
 _FILLING = {
     "X-Casework-View-Filling": {
@@ -144,6 +147,20 @@ _FILLING = {
 
 def _filling(answer: dict[str, Any]) -> dict[str, Any]:
     return {**answer, "headers": {**answer.get("headers", {}), **_FILLING}}
+
+
+# a read of one item: its view being filled answers 503 `view.filling` where it would 404
+_NOT_FILLED_YET = _filling(
+    {
+        **_UNAVAILABLE,
+        "headers": {
+            "Retry-After": {
+                "description": "with `view.filling`: seconds to wait, the fill's time left",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+)
 _NOT_JSON = _error("the body is not sent as JSON (Content-Type: application/json)")
 
 
@@ -166,10 +183,10 @@ def _read(
     if forbidden:
         responses["403"] = _error(forbidden)
     if not_found:
-        responses["404"] = _filling(_error(not_found))
+        responses["404"] = _error(not_found)
     if invalid:
         responses["422"] = _error(invalid)
-    responses["503"] = _UNAVAILABLE
+    responses["503"] = _NOT_FILLED_YET if not_found else _UNAVAILABLE
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,

@@ -85,10 +85,17 @@ def test_a_view_being_filled_is_said_on_its_pages_answers_and_status(web, emptie
     api = client.get("/api/v1/programs/KJB/eligible", headers=bearer(tokens["admin"]))
     assert api.status_code == 200 and api.json["results"] == []  # nobody, for now
     assert api.headers["X-Casework-View-Filling"] == "eligibility;percent=25;seconds-left=180"
-    # the family is not in the view yet: its 404 says why it may be so
+    # the family is not in the view yet: not an answer (it may be among the events not
+    # applied yet), a 503 saying why, on the field of the 404, to try again after the time left
     api = client.get(f"/api/v1/households/{hid}/eligibility", headers=bearer(tokens["admin"]))
-    assert api.status_code == 404
+    assert api.status_code == 503
+    assert api.json["codes"] == {"household_id": ["view.filling"]}
+    assert "dihitung ulang dari semua kejadian" in api.json["errors"]["household_id"][0]
+    assert api.headers["Retry-After"] == "180"
     assert api.headers["X-Casework-View-Filling"] == "eligibility;percent=25;seconds-left=180"
+    # a household that does not exist is still a 404 where no view is read (a malformed id)
+    malformed = client.get("/api/v1/households/nope/eligibility", headers=bearer(tokens["admin"]))
+    assert malformed.status_code == 404
     register_only = client.get(f"/api/v1/households/{hid}", headers=bearer(tokens["admin"]))
     assert "X-Casework-View-Filling" not in register_only.headers
 
