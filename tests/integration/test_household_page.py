@@ -158,7 +158,9 @@ def test_the_timeline_says_what_a_note_or_a_field_visit_recorded(family, web):
 
     timeline = section(client.get(f"/rumah-tangga/{hid}").text, "timeline-title")
     assert "Rumah kosong &lt;b&gt;sejak&lt;/b&gt; Maret." in timeline  # written, and escaped
-    visited = re.search(r"<li[^>]*>(?:(?!</li>).)*Verifikasi lapangan dicatat.*?</li>", timeline, re.S)
+    visited = re.search(
+        r"<li[^>]*>(?:(?!</li>).)*Verifikasi lapangan dicatat.*?</li>", timeline, re.S
+    )
     assert "Tidak ditemukan" in visited.group(0)
     assert "Tim Verval 3" in visited.group(0)
     assert "Tetangga tidak mengenal keluarga ini." in visited.group(0)
