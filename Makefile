@@ -38,7 +38,7 @@ lint: install
 # (tests/conftest.py).
 test: install browser lint
 	CASEWORK_TEST_PG="$$($(BIN)/python tests/ensure_postgres.py)" && export CASEWORK_TEST_PG && \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup --durations=25
 
 bench: install
 	$(BIN)/python -m bench

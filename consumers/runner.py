@@ -780,6 +780,7 @@ def finish_deferred(
     """Each projection's end-of-batch work its batches left to the rebuild's end (`deferring`),
     done once per unit (`Projection.finish`), `FINISH_CHUNK` units per transaction, with a
     progress line every few seconds; its time counts as the projection's."""
+    heard = bar.listener
     for projection in projections:
         deferral = left.get(projection.name)  # None: a view without a `finish`
         if deferral is None or projection.finish is None:
@@ -787,8 +788,13 @@ def finish_deferred(
         began = time.monotonic()
         with views.transaction() as cur:
             units = projection.finish.units(cur, names[projection.name], deferral)
+        # readers keep being told the view is filled (`FILLING`: all its events read, its
+        # row updated, so that it is not taken for a rebuild that was killed)
         finishing = RebuildProgress(
-            f"{projection.name}, finishing", len(units), projection.finish.unit
+            f"{projection.name}, finishing",
+            len(units),
+            projection.finish.unit,
+            listener=None if heard is None else (lambda _units: heard(bar.total)),
         )
         for at in range(0, len(units), FINISH_CHUNK):
             with views.transaction() as cur:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -903,13 +904,23 @@ class Filling:
         }
 
 
-def fillings(db: Database) -> dict[str, Filling]:
+# A rebuild updates its rows at least every few seconds while it reads the events and while
+# it finishes (consumers.runner.PROGRESS_SECONDS); its indexes and its copy into the views take
+# well under a minute at the city's size. A row not updated for this long is a rebuild that was
+# killed: it is left in the table (until the next rebuild of that view), not shown as running.
+FILLING_STALE_SECONDS = 600.0
+
+
+def fillings(db: Database, now: float | None = None) -> dict[str, Filling]:
     """The rebuilds running, by view: a read of the few rows of `FILLING` (none when nothing
-    is rebuilt)."""
+    is rebuilt), leaving out the rows of rebuilds killed (`FILLING_STALE_SECONDS`; `now`:
+    unix seconds, the clock by default)."""
+    now = time.time() if now is None else now
     rows = db.query(f"SELECT name, started_at, updated_at, done, total FROM {FILLING}")
     return {
         str(name): Filling(str(name), float(started), float(updated), int(done), int(total))
         for name, started, updated, done, total in rows
+        if now - float(updated) < FILLING_STALE_SECONDS
     }
 
 

@@ -7,6 +7,7 @@ once the fill is swapped in, nothing says so. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -69,8 +70,9 @@ def test_a_view_being_filled_is_said_on_its_pages_answers_and_status(web, emptie
     client, hid = emptied
     views = web.extensions["casework"].views
     # as the rebuild writes it: 100 of 400 events in 60 s, so 300 more in about 3 minutes
-    start_filling(views, ["eligibility"], 400, now=1000.0)
-    filled_so_far(views, ["eligibility"], 100, now=1060.0)
+    now = time.time()
+    start_filling(views, ["eligibility"], 400, now=now - 60)
+    filled_so_far(views, ["eligibility"], 100, now=now)
 
     page = client.get(f"/rumah-tangga/{hid}").text
     assert f"{NOTICE} (25%, sekitar 3 menit lagi)." in page
@@ -163,8 +165,31 @@ def test_a_view_whose_answers_are_kept_while_it_is_rebuilt_shows_no_notice(web, 
     client, hid, _ = reviewed
     views = web.extensions["casework"].views
     project_all(web)
-    start_filling(views, ["eligibility"], 10, now=1000.0)  # fewer than the view holds
+    start_filling(views, ["eligibility"], 10, now=time.time())  # fewer than the view holds
     assert NOTICE not in client.get(f"/rumah-tangga/{hid}").text
     assert client.get("/healthz").json["components"]["projection:eligibility"]["state"] == (
         "rebuilding"
     )
+
+
+def test_a_rebuild_killed_is_no_longer_said_to_fill_its_view(web, emptied, tokens):
+    """A rebuild killed leaves its row; once not updated for 10 minutes, neither the pages,
+    the API nor /healthz and /status say the view is being filled (a running rebuild updates
+    its row every few seconds)."""
+    client, hid = emptied
+    views = web.extensions["casework"].views
+    now = time.time()
+    start_filling(views, ["eligibility"], 400, now=now - 3600)
+    filled_so_far(views, ["eligibility"], 100, now=now - 601)
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert NOTICE not in page
+    api = client.get(f"/api/v1/households/{hid}/eligibility", headers=bearer(tokens["admin"]))
+    assert "X-Casework-View-Filling" not in api.headers
+    health = client.get("/healthz").json["components"]["projection:eligibility"]
+    assert "rebuild" not in health and health.get("state") != "rebuilding"
+    assert "Sedang dibangun ulang" not in client.get("/status").text
+    # the same row updated a minute ago: still being filled
+    filled_so_far(views, ["eligibility"], 100, now=now - 60)
+    assert NOTICE in client.get(f"/rumah-tangga/{hid}").text
+    health = client.get("/healthz").json["components"]["projection:eligibility"]
+    assert health["state"] == "rebuilding"
