@@ -895,6 +895,11 @@ TEXT: dict[str, LazyString] = {
     "command.stored": _l("Stored."),
     "command.version": _l("The record is now at version"),
     "command.pending": _l("Request kept, waiting for a supervisor's approval. Approval id:"),
+    "command.sent_twice": _l("This form was sent twice; it was saved once."),
+    "command.sent_twice_pending": _l(
+        "This form was sent twice and the first sending is still being saved. Check the"
+        " household page or your requests before sending it again."
+    ),
     "field.RestrictProcessing.grounds": _l("Grounds for the restriction"),
     "field.RequestErasure.reason": _l("The data subject's request (letter, date)"),
     "field.CorrectMember.nik": _l("Member whose data is corrected"),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from flask_babel import get_locale, gettext
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 
+from adapters import idempotency
 from adapters.wire import rfc3339
 from app import access_log, agency_pages, filling, read_policy, reconciliation, time_travel
 from app.api import review_scope
@@ -125,7 +128,10 @@ PAGE_SIZE = 20
 # After this many polls the pending notice slows down and points at the status page.
 PATIENT_POLLS = 30
 _SEPARATORS = str.maketrans("", "", " .-")
-_NOT_PAYLOAD = {"csrf_token", "_field"}
+_NOT_PAYLOAD = {"csrf_token", "_field", "form_key"}
+# How long a form sent again (a double click, the back button) waits for the first sending
+# of it to be saved before saying so (see _claim_form).
+REPEAT_WAIT_SECONDS = 5.0
 REGISTER_FIELDS = (
     "kk_number",
     "kecamatan",
@@ -1505,8 +1511,11 @@ def _command_context(
             sections.append((f.section, []))
         sections[-1][1].append(f)
     household_id = values.get("household_id", "")
+    form_key = values.get("form_key", "")
     return {
         "name": name,
+        # this opening of the form: sent twice unchanged, it is saved once (_form_guard)
+        "form_key": form_key if _is_uuid(form_key) else str(uuid.uuid4()),
         "title": command_title(name),
         "intro": command_help(name),
         "needs_approval": COMMANDS[name].needs_approval,
@@ -1605,10 +1614,59 @@ def command_page(name: str):
     return render_template("command.html", active="commands", **_command_context(name, values, {}))
 
 
+def _form_guard(name: str) -> tuple[str, str] | None:
+    """The key under which this sending of a command form is saved once: the form's own key
+    (a fresh one each time the form is opened) and what it holds, so that the same form sent
+    again unchanged (a double click, the back button and Save again) is not stored twice,
+    while the form changed and sent again is a new command. None for a form without a key."""
+    form_key = request.form.get("form_key", "")
+    if not _is_uuid(form_key):
+        return None
+    sent = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
+    digest = idempotency.request_hash(name, sent)
+    return f"web:{form_key}:{digest[:32]}", digest
+
+
+def _claim_form(guard: tuple[str, str]) -> Response | None:
+    """None when this form may be saved (its key is now claimed); when it was sent before,
+    the first sending's outcome (waiting a moment for one still being saved): its message,
+    with a note that it was saved once, and the page it led to."""
+    store, actor_id = services().store, current_actor().id
+    deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+    while True:
+        try:
+            kept = idempotency.claim(store, actor_id, *guard)
+        except (idempotency.InProgress, idempotency.KeyReused):
+            kept = None
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            flash(text("command.sent_twice_pending"), "error")
+            return _redirect(request.path)
+        if kept is None:
+            return None
+        first = json.loads(kept.body)
+        flash(f"{first['message']} {text('command.sent_twice')}", "success")
+        return _redirect(first["location"])
+
+
 @bp.post("/perintah/<name>")
 def command_submit(name: str):
     if name not in COMMANDS:
         abort(404)
+    guard = _form_guard(name)
+    if guard is not None:
+        repeated = _claim_form(guard)
+        if repeated is not None:
+            return repeated
+    try:
+        return _submit_command(name, guard)
+    finally:  # not saved (errors to fix, a failure): the same form may be sent again
+        if guard is not None and not g.get("form_saved"):
+            idempotency.release(services().store, current_actor().id, guard[0])
+
+
+def _submit_command(name: str, guard: tuple[str, str] | None) -> Any:
     status = 422
     messages = None
     try:
@@ -1631,13 +1689,20 @@ def command_submit(name: str):
             context = _command_context(name, values, codes, messages)
             return render_template("command.html", active="commands", **context), status
     else:
-        flash(_success_text(name, outcome), "success")
+        message = _success_text(name, outcome)
+        flash(message, "success")
         if outcome.status == 202:
             remember_request(str(outcome.body["approval_id"]))
-            return _redirect(url_for(".approvals_page"))
-        household_id = request.form.get("household_id", "").strip()
-        keep = {"household_id": household_id} if _is_uuid(household_id) else {}
-        return _redirect(url_for(".command_page", name=name, **keep))
+            location = url_for(".approvals_page")
+        else:
+            household_id = request.form.get("household_id", "").strip()
+            keep = {"household_id": household_id} if _is_uuid(household_id) else {}
+            location = url_for(".command_page", name=name, **keep)
+        if guard is not None:  # the same form sent again is told this, storing nothing
+            body = json.dumps({"message": message, "location": location})
+            idempotency.keep(services().store, current_actor().id, guard[0], outcome.status, body)
+            g.form_saved = True
+        return _redirect(location)
     context = _command_context(name, request.form, codes, messages)
     return render_template("command.html", active="commands", **context), status
 
