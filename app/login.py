@@ -207,7 +207,15 @@ def _require_sign_in() -> Response | None:
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    args = {"next": request.full_path.rstrip("?")} if request.method == "GET" else {}
+    if request.method == "GET":
+        args = {"next": request.full_path.rstrip("?")}
+    else:
+        # a form sent after the session ended is not saved: said on the login page, which
+        # leads back to the page the form was on (this site's, as the browser names it)
+        args = {"unsaved": "1"}
+        back = _page_sent_from()
+        if back:
+            args["next"] = back
     if g.get("session_expired"):
         args["expired"] = "1"
     target = url_for("login.login_page", **args)
@@ -217,10 +225,26 @@ def _require_sign_in() -> Response | None:
     return redirect(target, 303)
 
 
+def _page_sent_from() -> str:
+    """The path (and query) of this site's page a form was sent from, or "" (no Referer, or
+    another site's)."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/"):
+        return ""
+    return f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path
+
+
 def _login_page(status: int = 200, error: str | None = None, name: str = "", next_: str = ""):
     expired = request.args.get("expired") == "1"
+    unsaved = request.args.get("unsaved") == "1"
     page = render_template(
-        "login.html", error=error, name=name, next=next_, expired=expired, active="login"
+        "login.html",
+        error=error,
+        name=name,
+        next=next_,
+        expired=expired,
+        unsaved=unsaved,
+        active="login",
     )
     return page, status
 

@@ -4,7 +4,9 @@ the API."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import uuid
 
 import pytest
@@ -168,6 +170,42 @@ def test_a_session_ends_when_idle_and_after_its_absolute_limit(web, clock):
         assert signed_in(client)
     clock.advance(idle - 1)
     assert not signed_in(client)  # busy all along, but signed in too long ago
+
+
+def test_a_form_sent_after_the_session_ended_says_it_was_not_saved_and_leads_back(web, clock):
+    ensure_account(web, "sup1")
+    client = anonymous(web)
+    assert sign_in(client, "sup1").status_code == 303
+    form_page = "/perintah/RegisterHomelessPerson"
+    token = csrf_of(client.get(form_page).get_data(as_text=True))
+    clock.advance(web.config["SESSION_IDLE_SECONDS"] / 60 + 1)  # away from the desk
+    person = {"name": "Pak Ujang", "sex": "M", "found_at": "Pasar", "kecamatan": "Telanaipura"}
+
+    sent = client.post(
+        form_page,
+        data={"csrf_token": token, **person},
+        headers={"Referer": f"http://localhost{form_page}"},
+    )
+
+    assert sent.status_code == 303
+    login = sent.headers["Location"]
+    assert "unsaved=1" in login and "expired=1" in login
+    page = client.get(login).get_data(as_text=True)
+    assert "Sesi Anda telah berakhir" in page
+    assert "Formulir yang Anda kirim belum tersimpan." in page
+    # signed in again, the person is back at the form, not on the search page
+    assert sign_in(client, "sup1", next_=next_of(page)).headers["Location"] == form_page
+    # a Referer of another site is not followed
+    other = anonymous(web).post(
+        form_page, data=person, headers={"Referer": "https://evil.example/perintah"}
+    )
+    assert "next=" not in other.headers["Location"]
+
+
+def next_of(page: str) -> str:
+    found = re.search(r'name="next" value="([^"]*)"', page)
+    assert found, "the login form carries no next"
+    return html.unescape(found.group(1))
 
 
 def test_a_deactivated_account_is_signed_out_at_once(web):
