@@ -1919,10 +1919,25 @@ def _name_reviews(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @bp.get("/tinjauan")
 def reviews_page():
-    """The open benefit reviews by kelurahan, program and deadline (the reviews view)."""
-    kelurahan = request.args.get("kelurahan", "").strip()
+    """The open benefit reviews by kelurahan, program and deadline (the reviews view). The
+    kelurahan is read as the program page reads it (any case, a spelling or its code); one
+    the city has not is 422 with the filter's message, not an empty queue."""
+    kelurahan, known = _program_kelurahan()
     program = request.args.get("program", "").strip()
     overdue = request.args.get("overdue", "") == "1"
+    programs = sorted(p.code for p in services().casework.list_programs())
+    filters = {"kelurahan": kelurahan, "program": program, "overdue": overdue}
+    if not known:
+        page = render_template(
+            "reviews.html",
+            active="reviews",
+            rows=[],
+            names=False,
+            programs=programs,
+            filters=filters,
+            kelurahan_error=message("kelurahan.unknown"),
+        )
+        return page, 422
     rows = open_reviews(
         services().views,
         today().isoformat(),
@@ -1949,14 +1964,13 @@ def reviews_page():
     named = _name_reviews(rows)
     if named:  # the families named are read: in the read log, as the approvals page's
         access_log.record_households(current_actor(), "ui", named, access_log.ui_reason())
-    programs = sorted(p.code for p in services().casework.list_programs())
     return render_template(
         "reviews.html",
         active="reviews",
         rows=rows,
         names=read_policy.allows("web.household_page", current_actor().role),
         programs=programs,
-        filters={"kelurahan": kelurahan, "program": program, "overdue": overdue},
+        filters=filters,
     )
 
 
@@ -2253,9 +2267,10 @@ def _rule_form(program: Any, values: Mapping[str, str] | None = None) -> list[di
 
 
 def _program_kelurahan() -> tuple[str, bool]:
-    """The kelurahan the program page's filter asks for, as the views name it (any case, an
-    accepted spelling or its code), and whether it is one of the city's; a name typed that
-    is none (or that two kecamatan share) would silently show no errors at all."""
+    """The kelurahan a filter asks for (the program page's, the review queue's), as the views
+    name it (any case, an accepted spelling or its code), and whether it is one of the
+    city's; a name typed that is none (or that two kecamatan share) would silently show
+    nothing at all."""
     asked = request.args.get("kelurahan", "").strip()[:100]
     if not asked:
         return "", True

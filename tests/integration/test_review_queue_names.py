@@ -234,3 +234,23 @@ def test_the_families_the_queue_names_are_in_the_read_log(web):
     assert "sup1" in readers and "pm_dinsos" not in readers, readers
     members = {access_log.nik_hash(svc.settings.secret_key, p["nik"]) for p in (FATHER, MOTHER)}
     assert all(members <= access_log.subjects_of(row) for row in reads)
+
+
+def test_the_kelurahan_filter_takes_any_case_and_refuses_a_name_the_city_has_not(web):
+    """A supervisor typing the kelurahan in lowercase got "no open review matches" for a
+    kelurahan with reviews, and a misspelled one the same empty answer: read as the program
+    page reads it, and an unknown one said at the field (422)."""
+    santoso = web.config["WORLD"]["santoso"]
+    client = web.test_client(user="sup1")
+    for typed in ("Simpang IV Sipin", "simpang iv sipin", "  SIMPANG IV SIPIN "):
+        page = client.get("/tinjauan", query_string={"kelurahan": typed})
+        assert page.status_code == 200, typed
+        html = page.get_data(as_text=True)
+        assert f"/rumah-tangga/{santoso}" in html, typed
+        assert 'value="Simpang IV Sipin"' in html, typed  # the filter as the city names it
+    unknown = client.get("/tinjauan", query_string={"kelurahan": "Simpang Empat Sipinn"})
+    assert unknown.status_code == 422
+    html = unknown.get_data(as_text=True)
+    assert "Kelurahan ini tidak ada di Kota Jambi" in html
+    assert 'aria-invalid="true"' in html and 'value="Simpang Empat Sipinn"' in html
+    assert "Tidak ada tinjauan terbuka yang cocok" not in html
