@@ -108,7 +108,7 @@ from domain.city import today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.eligibility_rules import open_rules
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, Refused
 from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
 from domain.personal_data import is_erased
 from domain.program import RECIPIENTS, Detail, desil_source_rule
@@ -2145,6 +2145,12 @@ def decide(approval_id: str, decision: str):
         run_command(services().casework, commands[decision], payload, current_actor(), "ui")
     except Invalid as invalid:
         codes = invalid.codes
+    except Refused as refused:
+        # closed as refused: said with why (the member gone, the rule failing), as its card
+        # in the requester's list says it, since the card leaves this queue
+        worded = domain_error_body(refused)["errors"]
+        flash(" ".join(m for ms in worded.values() for m in ms), "error")
+        return _redirect(url_for(".approvals_page"))
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:

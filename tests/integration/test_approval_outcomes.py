@@ -106,6 +106,31 @@ def test_approving_a_change_that_can_no_longer_apply_closes_it_as_refused(client
     assert again.json["codes"] == {"approval_id": ["approval.decided"]}
 
 
+def test_a_supervisor_approving_on_the_web_a_change_closed_as_refused_is_told_why(
+    client, web, tokens
+):
+    """The page said only that the change was closed as refused and that its reasons were
+    kept with it; its card leaves the queue, so the reason is said at once."""
+    household_id = family(client, tokens)
+    first = ask(client, removal(household_id), tokens["sup1"])
+    second = ask(client, removal(household_id), tokens["sup1"])
+    assert post(client, "ApproveChange", {"approval_id": first}, tokens["sup2"]).status_code == 201
+    checker = web.test_client(user="sup2")
+    checker.get("/persetujuan")
+    with checker.session_transaction() as session:
+        token = session["csrf"]
+
+    decided = checker.post(
+        f"/persetujuan/{second}/setujui", data={"note": ""}, headers={"X-CSRF-Token": token}
+    )
+
+    assert decided.status_code == 303
+    page = checker.get(decided.headers["Location"]).get_data(as_text=True)
+    assert "ditutup sebagai ditolak sistem" in page
+    assert "Anggota ini sudah dikeluarkan sebelumnya." in page
+    assert approval(client, second, tokens["sup1"])["status"] == "refused"
+
+
 def test_a_change_pinned_to_a_version_the_household_left_is_outdated_and_can_be_rejected(
     client, tokens
 ):
