@@ -116,6 +116,7 @@ from domain.regions import KECAMATAN, find_kecamatan, kelurahan_matches
 from domain.texts import N_
 from projections import approvals as approval_views
 from projections import program_views
+from projections.base import name_terms, name_words
 from projections.beneficiaries import recipients
 from projections.eligibility import household_eligibility
 from projections.register import count_households, get_household, get_households, search
@@ -409,6 +410,32 @@ def find_households(
     return page_rows, len(rows) > PAGE_SIZE, None
 
 
+def matched_members(household: Mapping[str, Any], q: str) -> list[Mapping[str, Any]]:
+    """The members other than the head a search found the household by: their name has every
+    word searched, as the search compares names (`projections.base.name_words`), or their NIK
+    is the number searched. The results name the head only, so who was found is said."""
+    digits = q.translate(_SEPARATORS)
+    if digits.isascii() and digits.isdigit():
+
+        def wanted(member: Mapping[str, Any]) -> bool:
+            return member.get("nik") == digits
+
+    else:
+        words = set(name_words(q))
+        if not words:
+            return []
+
+        def wanted(member: Mapping[str, Any]) -> bool:
+            return words <= name_terms(str(member.get("name") or ""))
+
+    head = head_of(household)
+    return [
+        m
+        for m in household.get("members") or []
+        if m is not head and not m.get("erased") and wanted(m)
+    ]
+
+
 @bp.get("/")
 def search_page():
     """The household search (within the reader's area); a role that reads no household gets a
@@ -435,6 +462,7 @@ def search_page():
         # the city's count; a case worker's area is not counted (no count per kelurahan)
         "total": None if q or areas is not None else count_households(services().views),
         "page_url": lambda n: url_for(".search_page", q=q or None, halaman=n if n > 1 else None),
+        "matched_members": lambda household: matched_members(household, q) if q else [],
     }
     if _partial_for("results"):
         return render_template("_results.html", **context)

@@ -239,3 +239,28 @@ def test_a_search_in_an_area_finds_a_family_where_it_lives_now(web):
     ]
     assert area("siti aminah", "Simpang IV Sipin") == []
     assert area("siti aminah", "Teluk Kenali") == [ids[SITI["name"]]]
+
+
+def test_the_results_name_the_member_a_household_was_found_by(web):
+    """A search for a member who is not the head listed only the head's name and NIK: the case
+    worker could not tell which family holds the person looked for, nor why it was listed."""
+    ids = families(web)
+    client = web.test_client()
+
+    def row(page: str, household_id: str) -> str:
+        pattern = rf"<tr>\s*<td><a[^>]*/rumah-tangga/{household_id}.*?</tr>"
+        found_row = re.search(pattern, page, re.S)
+        assert found_row, f"no row for {household_id}"
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found_row.group(0)))
+
+    page = client.get("/?q=budi+san").get_data(as_text=True)
+    assert "Anggota yang cocok: Budi Santoso (Suami)" in row(page, ids[SITI["name"]])
+    page = client.get(f"/?q={BUDI['nik']}").get_data(as_text=True)
+    assert "Anggota yang cocok: Budi Santoso (Suami)" in row(page, ids[SITI["name"]])
+    # the head found by their own name: said by the head column already
+    page = client.get("/?q=siti").get_data(as_text=True)
+    assert "Anggota yang cocok" not in row(page, ids[SITI["name"]])
+    # a word matched by the head and another by a member: no member has every word
+    page = client.get("/?q=santoso").get_data(as_text=True)
+    assert "Anggota yang cocok: Budi Santoso (Suami)" in row(page, ids[SITI["name"]])
+    assert "Anggota yang cocok" not in row(page, ids[DEDI["name"]])
