@@ -213,7 +213,7 @@ def _require_sign_in() -> Response | None:
         # a form sent after the session ended is not saved: said on the login page, which
         # leads back to the page the form was on (this site's, as the browser names it)
         args = {"unsaved": "1"}
-        back = _page_sent_from()
+        back = page_sent_from()
         if back:
             args["next"] = back
     if g.get("session_expired"):
@@ -225,7 +225,7 @@ def _require_sign_in() -> Response | None:
     return redirect(target, 303)
 
 
-def _page_sent_from() -> str:
+def page_sent_from() -> str:
     """The path (and query) of this site's page a form was sent from, or "" (no Referer, or
     another site's)."""
     referrer = urlsplit(request.referrer or "")

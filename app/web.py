@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -34,6 +35,7 @@ from flask import (
 from flask_babel import get_locale, gettext
 from htmx_flask import request as htmx_request
 from marshmallow import fields
+from werkzeug.exceptions import HTTPException
 
 from adapters import idempotency
 from adapters.wire import rfc3339
@@ -61,6 +63,7 @@ from app.drafts import RULE_FIELDS, draft_rules, load_draft, rules_from_form
 from app.evidence import reasons_events
 from app.health import LAG_LIMIT, snapshot
 from app.history import stream_history, timeline
+from app.login import page_sent_from
 from app.messages import (
     LANGUAGES,
     TEXT,
@@ -249,9 +252,28 @@ def require_household_area(household_id: str) -> None:
 
 
 def _language_url(code: str) -> str:
-    args = request.args.to_dict(flat=False)
+    """The page again in that language. A form's answer (its errors, at the address it was
+    sent to) is switched on the page the form was on: the address a form is sent to is not
+    a page to open (`/persetujuan/<id>/tolak`: 405), nor does it hold what the page was
+    opened for (`/perintah/<name>` without its household)."""
+    path, args = request.path, request.args.to_dict(flat=False)
+    if request.method != "GET":
+        before = urlsplit(page_sent_from())
+        if before.path:
+            path, args = before.path, parse_qs(before.query)
+        elif not _opens_with_get(path):
+            path, args = url_for(".search_page"), {}
     args["lang"] = [code]
-    return f"{request.path}?{urlencode(args, doseq=True)}"
+    return f"{path}?{urlencode(args, doseq=True)}"
+
+
+def _opens_with_get(path: str) -> bool:
+    adapter = current_app.url_map.bind(request.host)
+    try:
+        adapter.match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
 
 
 def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
