@@ -101,9 +101,9 @@ ERRORS: dict[str, LazyString] = {
     ),
     # a command form whose household changed after it was opened (app/web.py)
     "form.household_changed": _l(
-        "Someone else changed this household after this form was opened. What you entered is "
-        "kept: check the household page, then save again to apply it to the household as it "
-        "is now."
+        "Someone else changed this household after this form was opened, so what you entered"
+        " was not saved. It is still in the form: check the household page, then save again"
+        " to apply it to the household as it is now."
     ),
     "household.not_found": _l("No such household. Check the link or use the search page."),
     "relationship.unknown": _l("Choose the relationship to the head of the family from the list."),

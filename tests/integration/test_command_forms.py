@@ -182,6 +182,7 @@ def test_a_form_opened_for_a_household_carries_its_version_and_a_later_save_is_4
 
     assert late.status_code == 409
     assert "Someone else changed this household after this form was opened" in late.text
+    assert "what you entered was not saved" in late.text  # not read as "saved" and left
     assert input_value(late.text, "address") == "Jl. Dua 2"  # what they typed is kept
     assert input_value(late.text, "expected_version") == "2"  # the version now shown
     household = casework.get_household(household_id)
@@ -255,3 +256,22 @@ def test_an_objector_not_in_the_register_picks_their_kelurahan_on_the_form(web):
     answer = client.post("/perintah/FileObjection", data=form)
     assert answer.status_code in (200, 303), answer.status_code
     assert casework.get_household(household_id).version == 2
+
+
+def test_a_save_refused_because_the_household_changed_says_in_indonesian_it_was_not_saved(web):
+    """The Indonesian message said "Isian Anda tetap tersimpan" (your entry stays saved): a
+    case worker could read that the change was stored and leave the page."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    first, second = web.test_client(user="sup1"), web.test_client(user="sup2")
+    url = f"/perintah/RelocateHousehold?household_id={household_id}"
+    first_page, second_page = first.get(url).text, second.get(url).text
+    saved = first.post("/perintah/RelocateHousehold", data=relocation(first_page, "Jl. Satu 1"))
+    assert saved.status_code in (200, 303), saved.status_code
+
+    late = second.post("/perintah/RelocateHousehold", data=relocation(second_page, "Jl. Dua 2"))
+
+    assert late.status_code == 409
+    assert "jadi isian Anda belum disimpan" in late.text
+    assert "tetap tersimpan" not in late.text
+    assert casework.get_household(household_id).address == "Jl. Satu 1"
