@@ -957,6 +957,10 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             other_errors=other_errors,
             patient_polls=PATIENT_POLLS,
             household_commands=household_commands(household_id),
+            # a head who died or left: the way to choose the new one, for who may
+            change_head_url=url_for(".command_page", name="ChangeHead", household_id=household_id)
+            if may_issue(current_actor().role, "ChangeHead")
+            else None,
             before_nik=help_before_nik(household_id, record) if record else [],
             sections=sections,
             requests=[
