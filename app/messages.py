@@ -390,6 +390,10 @@ ERRORS: dict[str, LazyString] = {
     "coordinates.out_of_range": _l(
         "Coordinates out of range: latitude -90 to 90, longitude -180 to 180."
     ),
+    "coordinates.outside_city": _l(
+        "These coordinates are not in Kota Jambi (latitude about -1.6, longitude about 103.6)."
+        " Check the minus sign of the latitude, or read them again from the photo."
+    ),
     # Agency agreements (domain/agreement.py)
     "agreement.exists": _l(
         "This agency already has an agreement. Change it (ChangeAgencyAgreement) instead."

@@ -30,7 +30,7 @@ from domain import personal_data, upcasting
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.identity import PROVINCE_CODES, nik_problems
-from domain.regions import TENANT_CODE, kelurahan_matches
+from domain.regions import CITY_LATITUDE, CITY_LONGITUDE, TENANT_CODE, kelurahan_matches
 
 RELATIONSHIPS = (
     "istri",
@@ -227,6 +227,7 @@ ERROR_CODES = (
     "objection.kelurahan_required",  # an objector not in the register: where they live
     "kelurahan.unknown",
     "coordinates.out_of_range",
+    "coordinates.outside_city",
     # privacy (UU PDP): restriction of processing
     "restriction.already",
     "restriction.not_restricted",
@@ -1581,6 +1582,11 @@ class Household(Aggregate):
             raise DomainError("latitude", "coordinates.out_of_range")
         if not -180 <= longitude <= 180:
             raise DomainError("longitude", "coordinates.out_of_range")
+        if not (
+            CITY_LATITUDE[0] <= latitude <= CITY_LATITUDE[1]
+            and CITY_LONGITUDE[0] <= longitude <= CITY_LONGITUDE[1]
+        ):  # the photo of a family of the city, taken where it lives
+            raise DomainError("latitude", "coordinates.outside_city")
         _not_future("filed_on", filed_on)
         self.check_not_before_family("filed_on", filed_on)
         objection_id = self._next_id("objection")

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 TENANT_CODE = "1571"
+# Kota Jambi on the map (WGS 84; the city lies within about -1.52 to -1.70 latitude and
+# 103.52 to 103.70 longitude), with some 10 km around it: coordinates outside are a typing or
+# GPS error (0, 0 from a phone without a fix; a lost minus sign), not where the family lives.
+CITY_LATITUDE = (-1.80, -1.40)
+CITY_LONGITUDE = (103.40, 103.85)
 
 
 @dataclass(frozen=True)

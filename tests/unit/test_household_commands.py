@@ -931,6 +931,13 @@ def test_an_objection_is_resolved_within_14_days_or_lapses(app, family):
 
 def test_an_objection_needs_coordinates_a_photo_and_a_neighbour(app, family):
     refused(lambda: objection(app, family, latitude=91.0), "latitude", "coordinates.out_of_range")
+    # a phone without a fix (0, 0) or a lost minus sign: not where a family of the city lives
+    for latitude, longitude in ((0.0, 0.0), (1.6101, 103.6131), (-6.2, 106.8)):
+        refused(
+            lambda lat=latitude, lon=longitude: objection(app, family, latitude=lat, longitude=lon),
+            "latitude",
+            "coordinates.outside_city",
+        )
     refused(lambda: objection(app, family, photo_reference=""), "photo_reference", "value.required")
     refused(lambda: objection(app, family, objector="123"), "objector_nik", "nik.format")
     far = person("Jauh", "1990-05-05", "M", 11)
