@@ -264,3 +264,21 @@ def test_the_results_name_the_member_a_household_was_found_by(web):
     page = client.get("/?q=santoso").get_data(as_text=True)
     assert "Anggota yang cocok: Budi Santoso (Suami)" in row(page, ids[SITI["name"]])
     assert "Anggota yang cocok" not in row(page, ids[DEDI["name"]])
+
+
+def test_a_page_past_the_last_says_so_and_leads_back_not_that_nothing_exists(web):
+    """A page past the last (a link kept from before, households moved away since) said "No
+    household has been registered yet" or "No household matches", with no way back."""
+    families(web)
+    client = web.test_client()
+    for path, wrong in (
+        ("/?halaman=2", "Belum ada rumah tangga terdaftar"),
+        ("/?q=santoso&halaman=5", "Tidak ada rumah tangga yang cocok"),
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert "Tidak ada lagi di halaman ini." in page, path
+        assert wrong not in page, path
+        assert "Kembali ke halaman pertama" in page, path
+    assert "Tidak ada lagi di halaman ini." not in client.get("/?q=nobodyzz").get_data(
+        as_text=True
+    )
