@@ -248,7 +248,9 @@ def require_household_area(household_id: str) -> None:
     except NotFound:
         abort(404)
     if not reads_household(kelurahan):
-        abort(403)
+        # the role opens such pages: it is this household that is elsewhere, said as such
+        # (the forbidden page's "your role may not open this page" is not the reason)
+        abort(Response(*error_page(403, message("auth.kelurahan"))))
 
 
 def _language_url(code: str) -> str:

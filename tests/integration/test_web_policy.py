@@ -252,6 +252,9 @@ def test_a_case_worker_sees_only_households_of_their_kelurahan(web, clients):
         assert answer.status_code == 403
         assert FORBIDDEN_TITLE in page
         assert PELAYANGAN_NAME not in page and PELAYANGAN_HEAD not in page
+        # why: the household is elsewhere, not the case worker's role (which opens such pages)
+        assert "Rumah tangga ini di luar kelurahan tugas Anda." in page
+        assert "Peran Anda tidak boleh membuka halaman ini" not in page
     assert stored_events(web) == before
     own = client.get(f"/rumah-tangga/{world['sipin']}")
     assert own.status_code == 200 and SIPIN_HEAD in own.get_data(as_text=True)
