@@ -2273,8 +2273,8 @@ def _program_for_page(code: str) -> Any:
         program = services().casework.get_program(code)
     except DomainError:
         abort(404)
-    if not _own_opd(program):
-        abort(403)
+    if not _own_opd(program):  # the role opens program pages: this program is another OPD's
+        abort(Response(*error_page(403, message("auth.opd"))))
     return program
 
 

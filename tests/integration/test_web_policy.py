@@ -293,6 +293,9 @@ def test_a_program_manager_reads_only_their_opds_programs_and_no_household(web, 
     assert client.get("/program/PKH").status_code == 200
     other = client.get("/program/ZAKAT")
     assert other.status_code == 403 and FORBIDDEN_TITLE in other.get_data(as_text=True)
+    # why: the program is another OPD's, not the role (which opens program pages)
+    assert "Program ini milik OPD lain." in other.get_data(as_text=True)
+    assert "Peran Anda tidak boleh membuka halaman ini" not in other.get_data(as_text=True)
     assert client.get("/program/ZAKAT/kesalahan.csv").status_code == 403
     assert (
         client.post("/program/ZAKAT/what-if", headers={"X-CSRF-Token": csrf(client)}).status_code
