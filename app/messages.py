@@ -1434,8 +1434,11 @@ def moment_text(value: str | None, seconds: bool = False) -> str:
         return value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    clock = format_time(moment, "medium" if seconds else "short")
-    return f"{format_date(moment, 'long')}, {clock} WIB"
+    # WIB as the system reads every moment (UTC+7), not the tz database's Asia/Jakarta, whose
+    # offsets before 1964 (+07:30, +08:00, +09:00) would show a day's end as the next day
+    moment = moment.astimezone(WIB)
+    clock = format_time(moment.time(), "medium" if seconds else "short", rebase=False)
+    return f"{format_date(moment.date(), 'long', rebase=False)}, {clock} WIB"
 
 
 def _moment(value: str | None) -> dt.datetime | None:
