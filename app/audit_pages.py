@@ -71,7 +71,12 @@ def _moment(values: dict[str, str], name: str, errors: dict[str, list[str]]) -> 
     try:
         return time_travel.parse_moment(raw, name, naive_is_wib=True)
     except time_travel.BadMoment:
-        errors.setdefault(name, []).append(message("field.invalid"))
+        errors.setdefault(name, []).append(
+            gettext(
+                "Choose a date and time (WIB) that exists, from 1 January 1900 to 31 December"
+                " 2100, for example with the calendar."
+            )
+        )
         return None
 
 
@@ -90,13 +95,21 @@ def log_page():
     args = {api: values[form] for form, api in LOG_FIELDS.items()}
     args["limit"] = str(PAGE_SIZE)
     found: dict[str, Any] | None = None
+    # the window's fields said in the form's words: what a moment may be, or that the window
+    # is reversed (the API's check below refuses the same, as until.invalid)
+    start = _moment(values, "dari", errors)
+    end = _moment(values, "sampai", errors)
+    if start and end and end <= start:
+        errors.setdefault("sampai", []).append(reversed_window_text())
     try:
         # the API's own check (its dates and times read as WIB without an offset)
         after, limit, filters = audit_log.parse(args, naive_is_wib=True)
-        found = audit_log.page(services().casework, services().views, after, limit, filters)
+        if not errors:
+            found = audit_log.page(services().casework, services().views, after, limit, filters)
     except Invalid as invalid:
         for field in invalid.codes:
-            errors.setdefault(FIELD_OF.get(field, field), []).append(message("field.invalid"))
+            if FIELD_OF.get(field, field) not in errors:
+                errors[FIELD_OF.get(field, field)] = [message("field.invalid")]
     rows = [
         {
             **entry,

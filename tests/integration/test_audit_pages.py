@@ -200,3 +200,25 @@ def test_a_reversed_window_on_the_read_log_is_said_with_the_forms_labels(web, to
     assert error, page
     assert "Dari (WIB)" in error.group(1) and "Sampai (WIB)" in error.group(1)
     assert "from lebih lambat" not in page
+
+
+@pytest.mark.parametrize("path", ["/audit", "/audit/log-baca"])
+def test_the_window_s_errors_say_what_to_choose_on_both_logs(web, tokens, path):
+    """The audit log, as the read log: a reversed window names both fields by their labels,
+    and a moment outside the calendar says which moments may be chosen (not only that the
+    field cannot be read)."""
+    client = web.test_client(user="auditor")
+    reversed_window = {"dari": "2025-02-01T00:00", "sampai": "2025-01-01T00:00"}
+    page = client.get(path, query_string=reversed_window)
+    assert page.status_code == 422
+    error = re.search(r'<small id="err-sampai" class="field-error">(.*?)</small>', page.text, re.S)
+    assert error, page.text
+    assert "Dari (WIB)" in error.group(1) and "Sampai (WIB)" in error.group(1)
+    too_early = client.get(path, query_string={"sampai": "1800-01-01T00:00"})
+    assert too_early.status_code == 422
+    error = re.search(
+        r'<small id="err-sampai" class="field-error">(.*?)</small>', too_early.text, re.S
+    )
+    assert error and "1 Januari 1900" in error.group(1) and "31 Desember 2100" in error.group(1)
+    english = client.get(path, query_string={"dari": "kemarin", "lang": "en"})
+    assert "from 1 January 1900 to 31 December 2100" in english.text
