@@ -837,6 +837,16 @@ IMPORT_ERRORS: dict[str, LazyString] = {
         "This date does not exist in the calendar (for example 31-02-2020). Check the day and"
         " the month."
     ),
+    # the sources write a sex and a relationship as codes or names (app/import_layouts.py
+    # `sex`, `relationship`), not as the web form's choices
+    "sex.invalid": _l(
+        "Enter the sex as 1, L or Laki-laki (male), or 2, P or Perempuan (female)."
+    ),
+    "relationship.unknown": _l(
+        "Enter the relationship to the head of the family as the source's code (Dukcapil's"
+        " 1 to 11; DTSEN's own 1 to 8 in a DTSEN file) or its name, for example kepala"
+        " keluarga, istri, anak or cucu."
+    ),
 }
 
 

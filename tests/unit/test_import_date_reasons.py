@@ -49,3 +49,20 @@ def test_a_bad_date_names_the_forms_the_import_reads(tmp_path):
     assert found["2"]["kode"] == "date.format" and "HH-BB-TTTT" in found["2"]["alasan"]
     assert found["3"]["kode"] == "date.impossible"
     assert "tidak ada di kalender" in found["3"]["alasan"]
+
+
+def test_a_bad_sex_or_relationship_names_what_the_file_may_hold(tmp_path):
+    """A file writes a sex as 1/L/Laki-laki or 2/P/Perempuan and a relationship as a code or
+    its name: the reason says so, not the web form's 'male (M) or female (F)' or 'from the
+    list', which a file has neither of."""
+    rows = dtks_rows(FAMILIES)
+    rows[1][DTKS_HEADER.index("JENIS_KELAMIN")] = "X"  # row 3
+    rows[2][DTKS_HEADER.index("HUBUNGAN_KELUARGA")] = "99"  # row 4
+    dtks = write_csv(tmp_path / "dtks.csv", DTKS_HEADER, rows)
+    Importer(memory_casework(), "dtks", PERIOD).run([dtks])
+    found = {r["baris"]: r for r in report(dtks)}
+    assert (found["3"]["kolom"], found["3"]["kode"]) == ("jenis_kelamin", "sex.invalid")
+    assert "Laki-laki" in found["3"]["alasan"] and "Perempuan" in found["3"]["alasan"]
+    assert "(M)" not in found["3"]["alasan"]
+    assert found["4"]["kode"] == "relationship.unknown"
+    assert "1 sampai 11" in found["4"]["alasan"] and "dari daftar" not in found["4"]["alasan"]
