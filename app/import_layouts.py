@@ -637,10 +637,16 @@ class Reading:
         self.spool, self.out, self.rows = spool, spool, 0
         self.ahead = ahead
 
-    def rows_of(self, table: Table, family: tuple[str, ...]) -> Iterator[Row]:
+    def rows_of(
+        self,
+        table: Table,
+        family: tuple[str, ...],
+        refused: Callable[[Row, str], None] | None = None,
+    ) -> Iterator[Row]:
         """The table's rows, read one at a time; one with fewer cells than the header is
         rejected whole. The family of each row, refused or not, is kept (`family_key` of
-        the columns `family`) for the summary's counts of families."""
+        the columns `family`) for the summary's counts of families. `refused(row, code)` is
+        told of each row rejected here (a family row's family is then refused with it)."""
         width = len(table.header)
         rows = table.rows() if self.ahead is None else self.ahead.rows(table.rows())
         for number, cells in rows:
@@ -655,9 +661,13 @@ class Reading:
                 self.spool.see(table.name, number, key)
             if len(cells) < width:
                 self.out.append(Rejection(table.name, number, "", "import.columns"))
+                if refused is not None:
+                    refused(row, "import.columns")
                 continue
             if scientific := row.scientific():
                 row.reject(self.out, scientific, "import.scientific")
+                if refused is not None:
+                    refused(row, "import.scientific")
                 continue
             yield row
 
@@ -878,8 +888,33 @@ def read_dtsen(tables: list[Table], reading: Reading) -> Builder:
                 kk, relation == HEAD, table.name, row.number, values, person["nik"], "nik"
             )
     by_name = {t.name: t for t in member_tables}
+
+    def family_row_refused(table: Table) -> Callable[[Row, str], None]:
+        """A family row refused as it was read (too few cells, a number in scientific
+        notation): its members' rows are refused with it, naming it, as for its other
+        problems (not reported as having no family row)."""
+
+        def refuse(row: Row, code: str) -> None:
+            kk = row["nomor_kartu_keluarga"].replace(" ", "")
+            if not kk or spool.met("listed", kk) or not spool.first("claimed", kk):
+                return
+            causes = ((table.name, row.number, code),)
+            for at in spool.rows_of(kk):
+                out.append(
+                    Rejection(
+                        at.table,
+                        at.line,
+                        "nomor_kartu_keluarga",
+                        "import.family_refused",
+                        causes,
+                        FAMILY_ROW,
+                    )
+                )
+
+        return refuse
+
     for table in family_tables:
-        for row in reading.rows_of(table, ("nomor_kartu_keluarga",)):
+        for row in reading.rows_of(table, ("nomor_kartu_keluarga",), family_row_refused(table)):
             kk = row["nomor_kartu_keluarga"].replace(" ", "")
             if spool.met("listed", kk):
                 row.reject(out, "nomor_kartu_keluarga", "import.duplicate_kk")
@@ -988,8 +1023,21 @@ def read_p3ke(tables: list[Table], reading: Reading) -> Builder:
     for table in member_tables:
         require(table, P3KE_MEMBER_COLUMNS)
     spool, out = reading.spool, reading.out
+
+    def family_row_refused(table: Table) -> Callable[[Row, str], None]:
+        """A family row refused as it was read: its individuals' rows are refused with it,
+        naming it (not reported as having no family row)."""
+
+        def refuse(row: Row, code: str) -> None:
+            family_id = row["id_keluarga_p3ke"]
+            if family_id and not spool.met("family", family_id):
+                causes = [(table.name, row.number, code)]
+                spool.first("refused family", family_id, json.dumps([FAMILY_ROW, causes]))
+
+        return refuse
+
     for table in family_tables:
-        for row in reading.rows_of(table, ("id_keluarga_p3ke",)):
+        for row in reading.rows_of(table, ("id_keluarga_p3ke",), family_row_refused(table)):
             family_id = row["id_keluarga_p3ke"]
             if spool.met("family", family_id):
                 row.reject(out, "id_keluarga_p3ke", "import.duplicate_kk")

@@ -126,6 +126,40 @@ def test_p3ke_individuals_of_a_refused_family_row_name_it(tmp_path):
         assert "baris 14 di p3ke.xlsx[Keluarga]: " + reason("desil.out_of_range") in row["alasan"]
 
 
+def test_p3ke_individuals_of_a_family_row_refused_as_read_name_it(tmp_path):
+    """A family row refused as it was read (the head's NIK a 16-digit number ending in 0, its
+    last digit possibly cut by Excel): its individuals name it, not 'no family row'."""
+    workbook = write_p3ke(tmp_path / "p3ke.xlsx", FAMILIES)
+    book = load_workbook(workbook)
+    header = [str(c.value or "").lower() for c in book["Keluarga"][12]]
+    book["Keluarga"].cell(14, header.index("nik") + 1).value = 1571012345678900
+    book.save(workbook)
+    summary = Importer(memory_casework(), "p3ke", PERIOD).run([workbook])
+    rows = report(workbook)
+    assert not [r for r in rows if r["kode"] == "import.family_missing"]
+    individuals = [r for r in rows if r["kode"] == "import.family_refused"]
+    assert len(individuals) == len(people(FAMILIES[1]))
+    for row in individuals:
+        assert row["berkas"] == "p3ke.xlsx[Individu]"
+        assert "baris 14 di p3ke.xlsx[Keluarga]: " + reason("import.scientific") in row["alasan"]
+    assert "p3ke.xlsx[Keluarga] row 14" in summary.lines()[-1]
+
+
+def test_dtsen_members_of_a_family_row_refused_as_read_name_it(tmp_path):
+    """A DTSEN family row with too few cells: its members name it, not 'no family row'."""
+    keluarga, anggota = dtsen_rows(FAMILIES)
+    keluarga[1] = keluarga[1][:5]  # row 3
+    family = write_csv(tmp_path / "keluarga.csv", DTSEN_FAMILY_HEADER, keluarga)
+    member = write_csv(tmp_path / "anggota.csv", DTSEN_MEMBER_HEADER, anggota)
+    Importer(memory_casework(), "dtsen", PERIOD).run([family, member])
+    rows = report(member)
+    assert not [r for r in rows if r["kode"] == "import.family_missing"]
+    refused = [r for r in rows if r["kode"] == "import.family_refused"]
+    assert len(refused) == len(people(FAMILIES[1]))
+    for row in refused:
+        assert "baris 3 di keluarga.csv: " + reason("import.columns") in row["alasan"]
+
+
 def test_the_webs_import_keeps_the_rows_at_fault_beside_the_report(tmp_path):
     """The web's import (`keep_causes`) keeps each row refused because of others with the
     rows at fault beside the report, found by the report's cells (its download says them
