@@ -842,6 +842,10 @@ IMPORT_ERRORS: dict[str, LazyString] = {
     "sex.invalid": _l(
         "Enter the sex as 1, L or Laki-laki (male), or 2, P or Perempuan (female)."
     ),
+    "verification.outcome_unknown": _l(
+        "Enter the outcome (hasil) as valid or sesuai, invalid or tidak sesuai, moved or"
+        " pindah, not_found or tidak ditemukan, deceased or meninggal."
+    ),
     "relationship.unknown": _l(
         "Enter the relationship to the head of the family as the source's code (Dukcapil's"
         " 1 to 11; DTSEN's own 1 to 8 in a DTSEN file) or its name, for example kepala"

@@ -66,3 +66,20 @@ def test_a_bad_sex_or_relationship_names_what_the_file_may_hold(tmp_path):
     assert "(M)" not in found["3"]["alasan"]
     assert found["4"]["kode"] == "relationship.unknown"
     assert "1 sampai 11" in found["4"]["alasan"] and "dari daftar" not in found["4"]["alasan"]
+
+
+def test_a_bad_verval_outcome_names_the_words_the_import_reads(tmp_path):
+    """'tidak valid' is not read: the reason names what is (sesuai, tidak sesuai, pindah,
+    ...), not the web form's 'tidak valid (invalid)', which would be refused again."""
+    head = FAMILIES[0]["register"]
+    app = memory_casework()
+    Importer(app, "dtks", PERIOD).run(
+        [write_csv(tmp_path / "d.csv", DTKS_HEADER, dtks_rows(FAMILIES))]
+    )
+    visits = [[head["kk_number"], head["head"]["nik"], "3", "01-11-2025", "bogus", "Tim 4", ""]]
+    verval = write_csv(tmp_path / "verval.csv", VERVAL_HEADER, visits)
+    Importer(app, "verval", PERIOD).run([verval])
+    [row] = report(verval)
+    assert (row["kolom"], row["kode"]) == ("hasil", "verification.outcome_unknown")
+    assert "tidak sesuai" in row["alasan"] and "tidak ditemukan" in row["alasan"]
+    assert "tidak valid" not in row["alasan"]
