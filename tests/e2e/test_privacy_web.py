@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import KNOWN_HEAD, LiveServer, screenshot
+from domain.application import SYSTEM, make_meta
+from tests.e2e.conftest import KNOWN_HEAD, LiveServer, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +65,32 @@ def test_the_privacy_pages_follow_the_language(
     screenshot(page, f"record-of-processing-{lang}")
     page.goto(f"{live_server.url}/privasi/pelanggaran")
     expect(page.get_by_role("heading", level=1)).to_have_text(breach)
+
+
+def test_the_subject_access_report_fits_a_phone(browser, live_server: LiveServer):
+    """A decile's source reference (a file and row) is long: its table scrolls sideways in
+    its own region, as the report's other tables do, and the page stays as wide as a phone."""
+    casework = live_server.services.casework
+    casework.record_welfare_assessment(
+        {
+            "household_id": live_server.known_household_id,
+            "source": "DTSEN",
+            "desil": 3,
+            "period": "2025-Q1",
+            "reference": "keluarga_dtsen_v3_2025_1571.csv#row=16000",
+        },
+        make_meta(SYSTEM, "api"),
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        phone = context.new_page()
+        sign_in(phone, live_server)
+        phone.goto(f"{live_server.url}/privasi/akses-subjek?nik={KNOWN_HEAD['nik']}")
+        expect(phone.locator("section[aria-labelledby=sa-desil]")).to_contain_text("#row=16000")
+        overflow = phone.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the report is {overflow}px wider than the screen"
+        screenshot(phone, "subject-access-phone")
+    finally:
+        context.close()
