@@ -123,7 +123,7 @@ def healthz():
 
 _METRICS = (
     ("casework_store_position", "Highest position (notification id) in the event store."),
-    ("casework_store_events", "Events stored."),
+    ("casework_store_events", "Events stored to publish (accounts' and tokens' left out)."),
     ("casework_relay_position", "Last store position the relay published to Kafka."),
     ("casework_relay_lag", "Events stored but not yet published by the relay."),
     ("casework_projection_position", "Highest store position a projection applied."),

@@ -1232,7 +1232,9 @@ TEXT: dict[str, LazyString] = {
     "health.agency_topic": _l("Agency topic %(agency)s"),
     "health.agency_topic_detail": _l("store positions gone past"),
     "health.dlq": _l("Dead-letter queue (DLQ)"),
-    "health.events": _l("events stored"),
+    # the store's row counts the events the relay publishes: an account's and a token's
+    # events (domain.streams.PRIVATE_STREAM_TYPES) are stored and verified, never published
+    "health.events": _l("events to publish (those of accounts and tokens are not published)"),
     "health.published": _l("published"),
     "health.applied": _l("applied"),
     "health.messages": _l("messages"),
