@@ -23,6 +23,7 @@ from app import access_log
 from app.auth import TooManyFailures, Unauthenticated, require_role
 from app.command_path import caller, error_response, errors_body
 from app.context import services
+from app.messages import reversed_window_text
 from app.schemas import EARLIEST_MOMENT
 from app.web import option_label
 from domain.accounts import ROLES
@@ -406,24 +407,23 @@ def breach_page():
         "sampai": request.args.get("sampai", ""),
         "akun": request.args.get("akun", ""),
     }
-    report, errors = None, []
+    report = None
+    errors: dict[str, str] = {}  # field -> what to do, in the form's order
     if any(values.values()):
-        # every field the form got wrong at once, in the form's order
+        # every field the form got wrong at once, each with its own message
         window: dict[str, dt.datetime] = {}
         for field in ("dari", "sampai"):
             try:  # the form's datetime-local fields are in WIB
                 window[field] = _local(values[field], field)
-            except BadWindow:
-                errors.append(field)
+            except BadWindow as bad:
+                errors[field] = str(WINDOW_MESSAGES[bad.code])
         actors = _actor_ids([values["akun"]])
         if not actors:
-            errors.append("akun")
+            errors["akun"] = gettext("Enter one or more account names, separated by commas.")
+        if len(window) == 2 and window["sampai"] <= window["dari"]:
+            errors["sampai"] = reversed_window_text()
         if not errors:
-            try:
-                report = breach_report(services().store, window["dari"], window["sampai"], actors)
-            except BadWindow as bad:
-                # breach_report names the API's field ("to": the window ends before it starts)
-                errors.append({"to": "sampai"}.get(bad.field, bad.field))
+            report = breach_report(services().store, window["dari"], window["sampai"], actors)
     return render_template(
         "privacy/breach.html",
         values=values,
@@ -435,6 +435,13 @@ def breach_page():
 
 
 WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}
+WINDOW_MESSAGES = {
+    "field.required": _l("Choose a date and time (WIB)."),
+    "field.invalid": _l(
+        "Choose a date and time (WIB) that exists, from 1 January 1900 to 31 December 2100,"
+        " for example with the calendar."
+    ),
+}
 
 
 def _local(raw: str, field: str) -> dt.datetime:

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+from html import unescape
 
 import pytest
 
@@ -339,3 +340,21 @@ def test_the_breach_page_names_the_field_at_fault_and_answers_422(web, setup, qu
     marked = re.findall(r'<input id="(\w+)"[^>]*aria-invalid="true"', page)
     assert sorted(marked) == sorted(field.split())
     assert "«»" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "said"),
+    [
+        ("dari=2026-01-02T00:00&sampai=2026-01-01T00:00&akun=agency", "sampai", "lebih lambat"),
+        ("dari=kemarin&sampai=2026-01-01T00:00&akun=agency", "dari", "1 Januari 1900"),
+        ("dari=2026-01-01T00:00&sampai=2026-01-02T00:00", "akun", "nama akun"),
+    ],
+)
+def test_the_breach_page_says_under_each_field_what_to_do(web, setup, query, field, said):  # noqa: F811
+    """Every refusal said the same sentence ('it is required, and to must come after from'),
+    true of none of them alone: each field now says its own problem, the others nothing."""
+    page = web.test_client().get(f"/privasi/pelanggaran?{query}").get_data(as_text=True)
+    errors = dict(re.findall(r'<small id="err-(\w+)" class="field-error">(.*?)</small>', page))
+    assert list(errors) == [field]
+    assert said in unescape(errors[field])
+    assert "wajib diisi, dan waktu" not in page
