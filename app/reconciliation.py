@@ -31,7 +31,9 @@ REASON_LABELS = {
     "missing_in_source": _l("Members missing in the source"),
     "desil": _l("Deciles differ"),
     "benefit": _l("Aid differs"),
-    "deceased": _l("Deceased in the source, alive here"),
+    # both ways: dead in the source and alive here, or alive in the source and dead here
+    # (`deceased_in_source`, `alive_in_source`); the household's sources say which
+    "deceased": _l("Deaths differ (source and register)"),
     "stale": _l("Source data stale"),
 }
 COUNTS_ONLY = ("program_manager",)

@@ -10,11 +10,14 @@ import hashlib
 import random
 
 import pytest
+from flask import Flask
 
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings, SettingsError
 from adapters.wire import from_notification
 from app.importer import Importer
+from app.messages import init_babel
+from app.reconciliation import reason_label
 from app.seed_data import kk_for, nik_for
 from app.source_samples import VERVAL_HEADER, write_csv
 from domain.application import SYSTEM, make_meta
@@ -478,3 +481,27 @@ def test_a_death_the_register_has_and_a_source_lists_alive_is_a_death_disagreeme
     (alive,) = dtks["alive_in_source"]
     assert alive["nik_hash"] == app.codec.lookup("nik", niks[2])
     assert dtks["missing_in_source"] == []
+
+
+def test_a_death_disagreement_is_not_named_as_one_way_only(app, tmp_path):
+    """The reason `deceased` covers a death the register has that a source does not (alive
+    in the source) as well as the reverse: its words said 'deceased in the source, alive
+    here', the opposite of this family's case, in the page's counts, list and downloads."""
+    household_id, niks = family(app, 3, 3)
+    app.execute(
+        "RecordDeath",
+        {"household_id": household_id, "nik": niks[2], "date_of_death": "2026-02-01"},
+        META,
+    )
+    listing(app, household_id, "DTKS", niks)
+    view = View(app, tmp_path, "views.db").catch_up()
+    answer = reconciliation.household(view.db, household_id)
+    assert answer["sources"]["DTKS"]["alive_in_source"]
+    web = Flask(__name__)
+    init_babel(web)
+    for lang, wrong in (("id", "Meninggal menurut sumber"), ("en", "Deceased in the source")):
+        with web.test_request_context(f"/rekonsiliasi?lang={lang}"):
+            (said,) = [reason_label(code) for code in answer["reasons"]]
+            assert wrong not in said
+    with web.test_request_context("/rekonsiliasi?lang=id"):
+        assert reason_label("deceased") == "Kematian berbeda (sumber dan register)"
