@@ -33,6 +33,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from htmx_flask import request as htmx_request
 from marshmallow import fields
 from werkzeug.exceptions import HTTPException
@@ -2385,7 +2386,7 @@ def program_errors_csv_page(code: str):
     program = _program_for_page(code)
     kelurahan, known = _program_kelurahan()
     if not known:
-        return error_page(422)
+        return _download_refused({"kelurahan": ["kelurahan.unknown"]})
     found = program_views.errors(services().views, program.code, kelurahan=kelurahan)
     if found is None:
         return error_page(404)
@@ -2461,13 +2462,33 @@ def _reconciliation_forbidden(error: Forbidden) -> tuple[str, int]:
     return error_page(403)
 
 
+# A download's filter refused (a link edited, or kept from before): each field named with
+# what to do, as the page says it beside its form, not that the request cannot be read.
+DOWNLOAD_FIELDS = {
+    "kecamatan": _l("Kecamatan"),
+    "kelurahan": _l("Kelurahan"),
+    "reason": _l("Disagreement"),
+}
+
+
+def _download_refused(codes: Mapping[str, list[str]]) -> tuple[str, int]:
+    return error_page(
+        422,
+        " ".join(
+            f"{DOWNLOAD_FIELDS.get(field, field)}: {message(code)}"
+            for field, found in codes.items()
+            for code in found
+        ),
+    )
+
+
 def _reconciliation_export(export: Any) -> Any:
     try:
         found = reconciliation.answer(current_actor(), _reconciliation_args(), export=True)
     except Forbidden as error:
         return _reconciliation_forbidden(error)
-    except Invalid:
-        return error_page(422)
+    except Invalid as invalid:
+        return _download_refused(invalid.codes)
     shown = [{"id": f["household_id"]} for f in found["results"]]
     access_log.record_households(current_actor(), "ui", shown, access_log.ui_reason())
     # in the page's language: the header and the disagreements as the page names them

@@ -203,6 +203,10 @@ def test_the_kelurahan_filter_reads_any_case_and_refuses_a_name_the_city_has_not
     assert typo.status_code == 422
     html = typo.get_data(as_text=True)
     assert 'id="f-kelurahan-error"' in html and "Kesalahan eksklusi: 0." not in html
-    assert browser.get("/program/PKH/kesalahan.csv?kelurahan=Tahtul Yamann").status_code == 422
+    refused = browser.get("/program/PKH/kesalahan.csv?kelurahan=Tahtul Yamann")
+    assert refused.status_code == 422
+    said = refused.get_data(as_text=True)  # the field named and what to do
+    assert "Kelurahan: Kelurahan ini tidak ada di Kota Jambi" in said
+    assert "Permintaan tidak dapat dibaca" not in said
     answer = browser.get("/program/PKH/kesalahan.csv?kelurahan=tahtul yaman")
     assert families["excluded_tahtul"] in answer.get_data(as_text=True)
