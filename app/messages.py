@@ -473,7 +473,8 @@ ERRORS: dict[str, LazyString] = {
     "program.funding_unknown": _l("Choose the funding: APBN, APBD, BAZNAS or OTHER."),
     "program.kind_unknown": _l("Choose the kind: bansos, empowerment or insurance."),
     "program.yearly_target_invalid": _l(
-        "Enter the yearly target as a whole number of families, 1 or more, or leave it empty."
+        "Enter the yearly target as a whole number of families, from 1 to 10,000,000, or"
+        " leave it empty."
     ),
     "program.not_in_force": _l(
         "The program is not in force on the start date. Check the start date or the rules."
