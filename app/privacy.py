@@ -429,7 +429,9 @@ def breach_page():
         values=values,
         report=report,
         errors=errors,
-        error_label="», «".join(str(WINDOW_FIELDS.get(field, field)) for field in errors),
+        error_label="», «".join(
+            str(WINDOW_FIELDS[field]) for field in WINDOW_FIELDS if field in errors
+        ),
         active="privacy",
     ), 422 if errors else 200
 

@@ -358,3 +358,9 @@ def test_the_breach_page_says_under_each_field_what_to_do(web, setup, query, fie
     assert list(errors) == [field]
     assert said in unescape(errors[field])
     assert "wajib diisi, dan waktu" not in page
+
+
+def test_the_breach_pages_summary_names_the_fields_in_the_forms_order(web, setup):  # noqa: F811
+    query = "dari=2026-01-02T00:00&sampai=2026-01-01T00:00"  # reversed, and no account
+    page = web.test_client().get(f"/privasi/pelanggaran?{query}").get_data(as_text=True)
+    assert "«Sampai (WIB)», «Nama akun»" in unescape(page)
