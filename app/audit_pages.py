@@ -203,7 +203,7 @@ def read_log_page_view():
             services().store,
             after,
             PAGE_SIZE,
-            values["akun"] or None,
+            audit_log.account_id(services().casework, values["akun"]) or None,
             as_stamp(start) if start else None,
             as_stamp(end) if end else None,
         )

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from app import access_log
+from app.audit_log import account_id
 from app.auth import TooManyFailures, Unauthenticated, require_role
 from app.command_path import caller, error_response, errors_body
 from app.context import services
@@ -334,10 +335,12 @@ def breach_report(
 
 
 def _actor_ids(values: Iterable[str]) -> list[str]:
+    """The accounts named, as the read log names them (a user name in any case)."""
     ids = []
     for value in values:
         ids.extend(part.strip() for part in value.replace(",", " ").split())
-    return [i for i in dict.fromkeys(ids) if i]
+    casework = services().casework
+    return list(dict.fromkeys(account_id(casework, i) for i in ids if i))
 
 
 # --- API ----------------------------------------------------------------------------------

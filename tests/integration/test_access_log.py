@@ -301,3 +301,36 @@ def test_a_read_of_a_five_member_household_costs_one_row(web, setup):
             (access_log.nik_hash(secret, HEAD["nik"]), rows[1]["id"]),
         )
     assert access_log.verify_chain(store) == (False, rows[1]["id"])
+
+
+def test_an_account_typed_in_another_case_is_the_same_account(web, setup):
+    """User names ignore case (sign-in, `casework users`): the breach report, the read log
+    and the audit log asked about `CW_SIPIN` said it had read and done nothing."""
+    tokens = setup["tokens"]
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    authorized_client(web, tokens["cw_sipin"]).get(f"/api/v1/households/{setup['first']}")
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    auditor = authorized_client(web, tokens["auditor"])
+    window = {"from": start.isoformat(), "to": end.isoformat()}
+    for typed in ("cw_sipin", "CW_SIPIN", "Cw_Sipin"):
+        body = auditor.get(
+            "/api/v1/privacy/breach-report", query_string={**window, "actor": typed}
+        ).json
+        assert body["reads"] == 1 and body["actors"] == ["cw_sipin"], typed
+        page = web.test_client().get(
+            "/privasi/pelanggaran",
+            query_string={
+                "dari": start.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+                "sampai": end.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+                "akun": typed,
+            },
+        ).get_data(as_text=True)
+        assert setup["first"] in page, typed
+        read_log = web.test_client().get("/audit/log-baca", query_string={"akun": typed})
+        assert setup["first"][:8] in read_log.get_data(as_text=True), typed
+    # the admin registered both households: the audit log finds its events however typed
+    for typed in ("admin", "ADMIN"):
+        found = auditor.get("/api/v1/audit", query_string={"actor": typed}).json["results"]
+        assert found and {e["actor"]["id"] for e in found} == {"admin"}, typed
+    # an actor that is no account is matched as typed
+    assert auditor.get("/api/v1/audit", query_string={"actor": "SYSTEM"}).json["results"] == []
