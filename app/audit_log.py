@@ -81,7 +81,7 @@ def parse(args: Mapping[str, str], *, naive_is_wib: bool = False) -> tuple[int, 
         raise Invalid({"until": ["until.invalid"]})
     filters = Filters(
         actor=text["actor"] or None,
-        opd=text["opd"] or None,
+        opd=text["opd"].upper() or None,  # OPD codes are kept in capitals (DINSOS)
         type=text["type"] or None,
         kelurahan=text["kelurahan"].casefold() or None,
         since=since,

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from app import access_log
+from domain.application import Actor, make_meta
 from tests.integration.conftest import add_users, authorized_client
 from tests.integration.test_api import HEAD, HOUSEHOLD, project, register
 
@@ -317,14 +318,18 @@ def test_an_account_typed_in_another_case_is_the_same_account(web, setup):
             "/api/v1/privacy/breach-report", query_string={**window, "actor": typed}
         ).json
         assert body["reads"] == 1 and body["actors"] == ["cw_sipin"], typed
-        page = web.test_client().get(
-            "/privasi/pelanggaran",
-            query_string={
-                "dari": start.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
-                "sampai": end.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
-                "akun": typed,
-            },
-        ).get_data(as_text=True)
+        page = (
+            web.test_client()
+            .get(
+                "/privasi/pelanggaran",
+                query_string={
+                    "dari": start.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "sampai": end.astimezone(access_log_wib()).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "akun": typed,
+                },
+            )
+            .get_data(as_text=True)
+        )
         assert setup["first"] in page, typed
         read_log = web.test_client().get("/audit/log-baca", query_string={"akun": typed})
         assert setup["first"][:8] in read_log.get_data(as_text=True), typed
@@ -334,3 +339,15 @@ def test_an_account_typed_in_another_case_is_the_same_account(web, setup):
         assert found and {e["actor"]["id"] for e in found} == {"admin"}, typed
     # an actor that is no account is matched as typed
     assert auditor.get("/api/v1/audit", query_string={"actor": "SYSTEM"}).json["results"] == []
+
+
+def test_the_audit_log_finds_an_opd_typed_in_small_letters(web, setup):
+    """OPD codes are kept in capitals (DINSOS): `opd=dinsos` found no event at all."""
+    meta = make_meta(Actor(id="pm_dinsos", role="program_manager", opd="DINSOS"), "cli")
+    web.extensions["casework"].casework.add_user("siti.cw", "caseworker", None, ["Legok"], meta)
+    auditor = authorized_client(web, setup["tokens"]["auditor"])
+    for typed in ("DINSOS", "dinsos", "Dinsos"):
+        found = auditor.get("/api/v1/audit", query_string={"opd": typed}).json["results"]
+        assert [e["actor"]["opd"] for e in found] == ["DINSOS"], typed
+        page = web.test_client().get("/audit", query_string={"opd": typed}).get_data(as_text=True)
+        assert "pm_dinsos" in page, typed
