@@ -670,7 +670,11 @@ def program_defined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
         f"INSERT INTO {names['programs']} (stream_id, code, rule_versions) VALUES (?, ?, ?)",
         (envelope["stream_id"], data["code"], _sorted_json(versions)),
     )
-    _evaluate_program_soon(cur, names, data["code"])
+    # combinability is symmetric, and a program's stream may reach the view after a benefit
+    # of it (another partition): the programs it names were judged against a program unknown
+    # ("not combinable") and are answered again with it
+    partners = data["rules"].get("combinable_with") or []
+    _evaluate_program_soon(cur, names, data["code"], *partners)
 
 
 def program_rules_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -1341,7 +1345,9 @@ PROJECTION = Projection(
     # 6: the same program received on another KK is a double receipt (as a grant judges it)
     # 7: the benefits a person received before their NIK was known count as theirs once
     #    LinkIdentity joined them to it (`provisional`), as a grant counts them
-    version=7,
+    # 8: a program's definition answers again the programs it names (combinable both ways):
+    #    reaching the view after a benefit of it, it had left them "not combinable"
+    version=8,
     ignores=frozenset(
         {
             # streams without a fact the rules read

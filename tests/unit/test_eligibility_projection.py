@@ -670,3 +670,48 @@ def test_a_benefit_before_the_nik_counts_once_linked_whatever_order_the_streams_
             "BPNT": "eligible",
             "REHSOS": "eligible",
         }, name
+
+
+def test_a_program_defined_after_a_benefit_of_it_reached_the_view_re_evaluates_its_partners(
+    app, tmp_path
+):
+    """Program streams and households reach the view on different partitions, in any order:
+    a head receiving PKH reached it before PKH's definition, so BPNT (combinable with PKH both
+    ways) was judged against a PKH unknown, 'not combinable'. PKH's definition re-evaluated
+    only PKH's rows, and BPNT stayed wrongly ineligible (the program page's what-if counted
+    the family eligible, the eligible list did not)."""
+    define(app, "BPNT", {"max_desil": 4, "combinable_with": []})
+    define(app, "PKH", {"max_desil": 4, "combinable_with": ["BPNT"]})
+    app.change_program_rules(
+        {"code": "BPNT", "rules": {"combinable_with": ["PKH"]}, "effective_from": "2025-01-01"},
+        META,
+    )
+    hid = str(family(app, 1, desil=3, wife=False))
+    head = app.get_household(hid).head_nik
+    app.grant_benefit(
+        {
+            "household_id": hid,
+            "nik": head,
+            "program": "PKH",
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "amount": 750000,
+        },
+        META,
+    )
+    envelopes = View(app, tmp_path, "all.db").envelopes()
+    pkh = {
+        e["stream_id"]
+        for e in envelopes
+        if e["type"] == "ProgramDefined" and e["data"]["code"] == "PKH"
+    }
+    late = [e for e in envelopes if e["stream_id"] in pkh]
+    view = View(app, tmp_path, "late.db")
+    apply_batch(
+        view.db, eligibility.PROJECTION, [e for e in envelopes if e["stream_id"] not in pkh]
+    )
+    apply_batch(view.db, eligibility.PROJECTION, late)
+    ordered = View(app, tmp_path, "ordered.db").catch_up()
+    assert ordered.answer(hid)["BPNT"]["status"] == "eligible"
+    assert view.answer(hid)["BPNT"]["status"] == "eligible"
+    assert eligibility.all_rows(view.db)["results"] == eligibility.all_rows(ordered.db)["results"]
