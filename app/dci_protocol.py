@@ -124,10 +124,36 @@ class Header:
     receiver_id: str | None
 
 
+def _unwritable(body: Any) -> str | None:
+    """The field (`message.search_request[0].reference_id`) of a text in the body
+    holding a lone surrogate (JSON's "\\ud800"): no valid Unicode, it could be neither stored
+    nor written back in an answer. None when every text is sound."""
+    pending: list[tuple[Any, str]] = [(body, "")]
+    while pending:
+        value, field = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return field or "body"
+        elif isinstance(value, Mapping):
+            pending.extend(
+                (child, f"{field}.{name}" if field else str(name)) for name, child in value.items()
+            )
+        elif isinstance(value, list):
+            pending.extend((child, f"{field}[{at}]") for at, child in enumerate(value))
+    return None
+
+
 def read_envelope(body: Any, action: str, *, asynchronous: bool) -> tuple[Header, Mapping]:
     """The envelope's header (checked) and its message (an object); raises Refused."""
     if not isinstance(body, Mapping):
         raise Refused("err.request.bad", "body", "a JSON object with header and message")
+    unwritable = _unwritable(body)
+    if unwritable is not None:
+        raise Refused(
+            "err.request.bad", unwritable, "text without lone surrogates (invalid Unicode)"
+        )
     signature = body.get("signature")
     if signature is not None and not isinstance(signature, str):
         raise Refused("err.signature.invalid", "signature", "a string when given")

@@ -227,3 +227,45 @@ def test_a_body_over_the_size_limit_is_the_protocols_err(web, world, path):
         assert answer.json["header"]["status"] == "rjct"
     else:
         assert answer.json["message"]["ack_status"] == "ERR"
+
+
+SURROGATES = [  # (where, the field the ERR names)
+    (("header", "message_id"), "header.message_id"),
+    (("message", "transaction_id"), "message.transaction_id"),
+    (("message", "search_request", 0, "reference_id"), "message.search_request[0].reference_id"),
+    (
+        ("message", "search_request", 0, "search_criteria", "query", "value"),
+        "message.search_request[0].search_criteria.query.value",
+    ),
+]
+
+
+@SQLITE
+@pytest.mark.parametrize(("where", "field"), SURROGATES, ids=lambda v: str(v))
+@pytest.mark.parametrize("path", ["/registry/sync/search", "/registry/search"])
+def test_a_text_with_a_lone_surrogate_answers_err_naming_it(web, world, path, where, field):
+    """A lone surrogate (JSON's "\\ud800") is no text an answer could carry back (it cannot
+    be written as UTF-8): the ERR names the field, never a server error."""
+    body = search("UIN", SIPIN_HEAD, None if "sync" in path else CALLBACK)
+    parent: Any = body
+    for step in where[:-1]:
+        parent = parent[step]
+    parent[where[-1]] = PLACE
+    answer = raw_post(web, world["tokens"]["bpjs"], path, body, '"\\ud800"')
+    assert_err(answer, path, field)
+
+
+@SQLITE
+def test_txn_status_and_unsubscribe_refuse_a_lone_surrogate(web, world):
+    token = world["tokens"]["bpjs"]
+    path = "/registry/sync/txn/status"
+    body = txn_status(["r-1", PLACE])
+    answer = raw_post(web, token, path, body, '"a\\udfffb"')
+    assert_err(answer, path, "message.txnstatus_request.attribute_value[1]")
+    body = {
+        "header": header("unsubscribe", CALLBACK),
+        "message": {"transaction_id": "t-u", "subscription_codes": [PLACE]},
+    }
+    path = "/registry/unsubscribe"
+    answer = raw_post(web, token, path, body, '"\\ud800"')
+    assert_err(answer, path, "message.subscription_codes[0]")
