@@ -7,7 +7,8 @@ Every event Casework POSTs to an agency's webhook (consumers/webhooks.py) carrie
   (answered once, when the webhook was registered), of the timestamp, a dot and the body's
   bytes exactly as received (`f"{timestamp}.".encode() + body`);
 - `X-Casework-Delivery`: the event's `event_id`, the same on every attempt of the same event
-  (a receiver keeps it to skip an event it has already processed).
+  (a receiver keeps it to skip an event it has already processed). It is not signed itself:
+  `verify` refuses one that is not the signed body's `event_id`.
 
 A receiver calls `verify(secret, headers, body)` before it trusts the body: it raises
 `ForgedSignature` when the signature does not match (another secret, a changed body or
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -92,6 +94,16 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
+def _event_id(body: bytes) -> str | None:
+    """The `event_id` of the signed body (one event as JSON), None when it names none."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    found = event.get("event_id") if isinstance(event, dict) else None
+    return found if isinstance(found, str) else None
+
+
 class ReplayCache:
     """The requests accepted within the last `window` seconds (thread-safe, in memory).
     A receiver with several processes keeps the same keys in a shared store instead."""
@@ -145,6 +157,8 @@ def verify(
     current = time.time() if now is None else now
     if abs(current - timestamp) > window:
         raise StaleTimestamp(f"the timestamp is more than {window} s away from now")
+    if delivery != _event_id(body):
+        raise ForgedSignature(f"the {DELIVERY_HEADER} header is not the body's event_id")
     if seen is not None:
         key = f"{delivery}@{timestamp}:{given}"
         if key in seen:

@@ -65,3 +65,22 @@ def test_missing_or_malformed_headers_are_named():
             verify(SECRET, partial, BODY, now=NOW)
     with pytest.raises(MissingHeader):
         verify(SECRET, {**headers, "X-Casework-Timestamp": "soon"}, BODY, now=NOW)
+
+
+def test_a_delivery_id_that_is_not_the_bodys_event_is_refused():
+    """The delivery id a receiver deduplicates by is the signed body's `event_id`: a header
+    changed on the way (to make the receiver skip the event as one already processed, or
+    take it twice) is refused."""
+    genuine = sign(SECRET, BODY, "e1", now=NOW)
+    for other in ("e2", "e1x", "E1"):
+        with pytest.raises(ForgedSignature, match="X-Casework-Delivery"):
+            verify(SECRET, {**genuine, "X-Casework-Delivery": other}, BODY, now=NOW)
+    # a captured request sent again under a delivery id of the attacker's choosing does not
+    # pass as an event the receiver has not processed yet
+    seen = ReplayCache()
+    assert verify(SECRET, genuine, BODY, now=NOW, seen=seen) == "e1"
+    with pytest.raises(ForgedSignature, match="X-Casework-Delivery"):
+        verify(SECRET, {**genuine, "X-Casework-Delivery": "e9"}, BODY, now=NOW + 5, seen=seen)
+    unnamed = b'{"type":"HouseholdRegistered"}'
+    with pytest.raises(ForgedSignature, match="X-Casework-Delivery"):
+        verify(SECRET, sign(SECRET, unnamed, "e1", now=NOW), unnamed, now=NOW)
