@@ -21,13 +21,14 @@ from flask_babel import lazy_gettext as _l
 
 from app import access_log
 from app.audit_log import account_id
-from app.auth import TooManyFailures, Unauthenticated, require_role
+from app.auth import TooManyFailures, Unauthenticated, require_role, web_actor
 from app.command_path import caller, error_response, errors_body
 from app.context import services
 from app.messages import reversed_window_text
 from app.schemas import EARLIEST_MOMENT
 from app.web import option_label
 from domain.accounts import ROLES
+from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import CONTROLLER, WIB
 from domain.commands import CATALOGUE, PERSON, Group
@@ -210,6 +211,15 @@ def agreements(views: Any) -> list[dict[str, Any]]:
     ]
 
 
+def agreements_for(views: Any, actor: Actor) -> list[dict[str, Any]]:
+    """The agreements the record of processing shows this reader: every one to staff; to an
+    agency account (an outside party) only its own, as its start page shows it."""
+    found = agreements(views)
+    if actor.role != "agency":
+        return found
+    return [agreement for agreement in found if agreement["agency"] == (actor.opd or "")]
+
+
 def recipients(agency_agreements: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     return {
         "roles": [
@@ -367,9 +377,11 @@ def _forbidden(error: Forbidden):
 
 @api_bp.get("/record-of-processing")
 def record_api():
-    caller()
+    actor = caller()
     svc = services()
-    return jsonify(record_of_processing(svc.casework.list_programs(), agreements(svc.views)))
+    return jsonify(
+        record_of_processing(svc.casework.list_programs(), agreements_for(svc.views, actor))
+    )
 
 
 @api_bp.get("/breach-report")
@@ -393,7 +405,8 @@ def breach_api():
 @bp.get("/rekam-pemrosesan")
 def record_page():
     svc = services()
-    record = record_of_processing(svc.casework.list_programs(), agreements(svc.views))
+    shown = agreements_for(svc.views, web_actor())
+    record = record_of_processing(svc.casework.list_programs(), shown)
     return render_template(
         "privacy/record.html",
         record=record,

@@ -65,6 +65,38 @@ def test_the_record_of_processing_lists_the_agreements_in_force(web, tokens):
     assert "BPJSKES</strong>: Verifikasi kepesertaan PBI-JK" in page
 
 
+def test_an_agency_reads_in_the_record_of_processing_its_own_agreement_no_other(web, tokens):
+    """The record of processing is open to every role, but an agency is an outside party:
+    it learns there what its own agreement says, not what another agency receives and why
+    (as its start page shows it no other agency's agreement). Staff see every agreement."""
+    client = web.test_client()
+    approved(client, "DefineAgencyAgreement", AGREEMENT, tokens)
+    approved(
+        client,
+        "DefineAgencyAgreement",
+        {**AGREEMENT, "agency": "BAZNAS", "purpose": "Penyaluran zakat", "personal": "opened"},
+        tokens,
+    )
+    project(web)
+    path = "/api/v1/privacy/record-of-processing"
+    record = client.get(path, headers=bearer(tokens["agency"])).get_json()  # BPJSKES
+    assert [a["agency"] for a in record["recipients"]["agency_agreements"]] == ["BPJSKES"]
+    assert "Penyaluran zakat" not in str(record)
+    page = web.test_client(user="agency").get("/privasi/rekam-pemrosesan")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "BPJSKES</strong>: Verifikasi kepesertaan PBI-JK" in html
+    assert "BAZNAS" not in html and "Penyaluran zakat" not in html
+    # staff read every agreement, on the API and the page
+    record = client.get(path, headers=bearer(tokens["auditor"])).get_json()
+    assert [a["agency"] for a in record["recipients"]["agency_agreements"]] == [
+        "BAZNAS",
+        "BPJSKES",
+    ]
+    html = web.test_client(user="auditor").get("/privasi/rekam-pemrosesan").get_data(as_text=True)
+    assert "BAZNAS</strong>: Penyaluran zakat" in html
+
+
 def test_an_agency_account_starts_on_its_own_agreement_and_how_to_receive_it(web, tokens):
     """An agency's staff sign in and see what their agreement gives them, how far each
     channel has delivered, and how their systems connect: their own agency's, no other's."""
