@@ -38,6 +38,30 @@ class RouteLogger(Logger):
             atoms["U"] = "-"
         return atoms
 
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """A request gunicorn could not parse is named by what was wrong with it, never by
+        its text: "Invalid request from ip=...: Invalid HTTP Version: 'Aminah HTTP/1.1'"
+        (a client that did not encode a name's space in a search) is logged up to "Invalid
+        HTTP Version"."""
+        if isinstance(msg, str) and msg.startswith(INVALID_REQUEST):
+            who, _, what = msg.partition(": ")
+            msg = f"{who}: {what.split(': ', 1)[0]}"
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """A request that failed outside the app ("Error handling request GET /path?q=...")
+        is logged with its method only: its path and query may name a person."""
+        if msg == f"{FAILED_REQUEST} %s %s":  # the method, the path
+            msg, args = f"{FAILED_REQUEST} %s", args[:1]
+        elif msg == f"{FAILED_REQUEST} %s":  # the path alone
+            msg, args = FAILED_REQUEST, ()
+        super().exception(msg, *args, **kwargs)
+
+
+# what gunicorn's worker logs of a request it could not parse or serve (handle_error)
+INVALID_REQUEST = "Invalid request from ip="
+FAILED_REQUEST = "Error handling request"
+
 
 def pre_request(worker: Any, req: Any) -> None:
     """gunicorn's default logs the path at DEBUG; the method only here."""
