@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from adapters import chain, idempotency
 from adapters.signing import Signer
@@ -154,6 +155,11 @@ def json_body() -> Any:
     """The request's JSON body; raises BadBody: 415 when it is not sent as JSON, 400 when it
     is not JSON, nests deeper than MAX_JSON_DEPTH or names a field with a lone surrogate."""
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # a body streamed without a length (chunked) is cut at the limit as it is read, and
+        # werkzeug stops there silently: too large, not broken JSON
+        raise RequestEntityTooLarge()
     if raw and not request.is_json:
         raise BadBody(415, "body.media_type")
     try:

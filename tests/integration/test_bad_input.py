@@ -3,6 +3,7 @@ API answer and error carries the security headers."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -223,3 +224,30 @@ def test_a_page_size_that_is_not_plain_digits_is_422(client, value):
 def test_a_page_number_that_is_not_plain_digits_shows_the_first_page(web, value):
     answer = web.test_client().get("/", query_string={"q": "Siti", "halaman": value})
     assert answer.status_code == 200
+
+
+def test_a_streamed_body_over_the_limit_is_413_not_400(client, web):
+    """A body sent chunked (no Content-Length) is cut at the 1 MB limit as it is read: the
+    client is told it is too large, not that its JSON is broken."""
+    before = stored_events(web)
+    big = json.dumps({**HOUSEHOLD, "address": "x" * (2 * 1024 * 1024)}).encode()
+    # as gunicorn passes a chunked body on: no length, the stream ending where the body does
+    streamed = {"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"}
+    answer = client.post(
+        REGISTER,
+        input_stream=io.BytesIO(big),
+        content_type="application/json",
+        environ_overrides=streamed,
+    )
+    assert answer.status_code == 413, answer.text[:200]
+    assert answer.json["codes"] == {"body": ["request.too_large"]}
+    # a streamed body within the limit is read whole, as one with its length
+    small = json.dumps({**HOUSEHOLD, "address": 7}).encode()
+    answer = client.post(
+        REGISTER,
+        input_stream=io.BytesIO(small),
+        content_type="application/json",
+        environ_overrides=streamed,
+    )
+    assert answer.status_code == 422 and "address" in answer.json["codes"]
+    assert stored_events(web) == before
