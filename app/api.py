@@ -240,6 +240,14 @@ def households():
     casework = services().casework
     nik = request.args.get("nik", "").strip()
     kk = request.args.get("kk", "").strip()
+    # a NIK or KK number of the wrong form matches no one: say what to correct, not "none"
+    malformed = {
+        field: [code]
+        for field, value, code in (("nik", nik, "nik.format"), ("kk", kk, "kk.format"))
+        if value and not (len(value) == 16 and value.isascii() and value.isdigit())
+    }
+    if malformed:
+        return jsonify(errors_body(malformed)), 422
     found = search(
         services().views,
         nik_hash=casework.nik_key(nik) if nik else "",

@@ -223,8 +223,12 @@ class PageQuerySchema(Schema):
 
 
 class HouseholdQuerySchema(PageQuerySchema):
-    nik = fields.String(metadata={"description": "a member's NIK (exact)"})
-    kk = fields.String(metadata={"description": "the KK number (exact)"})
+    nik = fields.String(
+        metadata={"description": "a member's NIK (exact): 16 digits, else 422 nik.format"}
+    )
+    kk = fields.String(
+        metadata={"description": "the KK number (exact): 16 digits, else 422 kk.format"}
+    )
     q = fields.String(metadata={"description": "part of a member's name"})
 
 

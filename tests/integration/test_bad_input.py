@@ -251,3 +251,24 @@ def test_a_streamed_body_over_the_limit_is_413_not_400(client, web):
     )
     assert answer.status_code == 422 and "address" in answer.json["codes"]
     assert stored_events(web) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [
+        ({"nik": "157101520385007"}, {"nik": ["nik.format"]}),  # a digit short
+        ({"nik": "15710152O3850007"}, {"nik": ["nik.format"]}),  # the letter O
+        ({"kk": "1571-0101-2000-03"}, {"kk": ["kk.format"]}),
+        ({"nik": "x", "kk": "y"}, {"nik": ["nik.format"], "kk": ["kk.format"]}),
+    ],
+)
+def test_a_search_by_a_nik_or_kk_that_is_not_one_is_422_naming_it(client, query, codes):
+    """A NIK or KK number of the wrong form matches no one: the client is told to correct
+    it (16 digits), not answered "no such family", which reads as "not registered"."""
+    answer = client.get("/api/v1/households", query_string=query)
+    assert answer.status_code == 422, answer.text[:200]
+    assert answer.json["codes"] == codes
+    assert "16" in " ".join(m for ms in answer.json["errors"].values() for m in ms)
+    # well formed but not registered: an empty answer, as before
+    answer = client.get("/api/v1/households", query_string={"nik": "1571015203850099"})
+    assert answer.status_code == 200 and answer.json == {"results": []}
