@@ -268,7 +268,12 @@ def _query(
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
             reason = "identifier value: a NIK or KK number"
             return Query(**base, reject=("rjct.search_criteria.invalid", reason))
-        return Query(**base, id_type=id_type, value=str(value).strip())
+        value = str(value).strip()
+        if not (len(value) == 16 and value.isascii() and value.isdigit()):
+            # it matches no one: say what to correct rather than answer "no such record"
+            reason = "identifier value: a NIK or KK number, 16 digits"
+            return Query(**base, reject=("rjct.search_criteria.invalid", reason))
+        return Query(**base, id_type=id_type, value=value)
     if query_type == "predicate" and isinstance(query, list) and type_name == "filter_type":
         area = []
         for predicate in query:

@@ -269,3 +269,23 @@ def test_txn_status_and_unsubscribe_refuse_a_lone_surrogate(web, world):
     path = "/registry/unsubscribe"
     answer = raw_post(web, token, path, body, '"\\ud800"')
     assert_err(answer, path, "message.subscription_codes[0]")
+
+
+@SQLITE
+@pytest.mark.parametrize("value", ["157101520385007", "15710152O3850007", "1571-0152-0385-0007"])
+@pytest.mark.parametrize("id_type", ["UIN", "HOUSEHOLD_ID"])
+def test_an_identifier_that_is_no_nik_or_kk_number_is_that_requests_rejection(
+    web, world, id_type, value
+):
+    """A value that is not 16 digits matches no one: the request is rejected saying so
+    (rjct.search_criteria.invalid), not answered `succ` with no record, which reads as "not
+    registered"."""
+    token = world["tokens"]["bpjs"]
+    answer = test_dci.post(web, token, "/registry/sync/search", search(id_type, value))
+    (item,) = answer.json["message"]["search_response"]
+    assert item["status"] == "rjct", item
+    assert item["status_reason_code"] == "rjct.search_criteria.invalid"
+    assert "16 digits" in item["status_reason_message"]
+    # a NIK sent as a JSON number (off the spec, but read) is still found
+    answer = raw_post(web, token, "/registry/sync/search", search("UIN", PLACE), SIPIN_HEAD)
+    assert test_dci.records(answer.json)
