@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters import outbound
+from app.schemas import text_problem
 from domain.regions import find_kecamatan, kelurahan_matches
 
 VERSION = "1.0.0"
@@ -125,16 +126,16 @@ class Header:
 
 
 def _unwritable(body: Any) -> str | None:
-    """The field (`message.search_request[0].reference_id`) of a text in the body
-    holding a lone surrogate (JSON's "\\ud800"): no valid Unicode, it could be neither stored
-    nor written back in an answer. None when every text is sound."""
+    """The field (`message.search_request[0].reference_id`) of a text in the body holding a
+    character no text may hold (`app.schemas.text_problem`): a control character such as NUL
+    (PostgreSQL cannot store it), a text-direction mark, or a lone surrogate (JSON's
+    "\\ud800", no valid Unicode: it could not be written back in an answer). None when every
+    text is sound."""
     pending: list[tuple[Any, str]] = [(body, "")]
     while pending:
         value, field = pending.pop()
         if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
+            if text_problem(value):
                 return field or "body"
         elif isinstance(value, Mapping):
             pending.extend(
@@ -152,7 +153,9 @@ def read_envelope(body: Any, action: str, *, asynchronous: bool) -> tuple[Header
     unwritable = _unwritable(body)
     if unwritable is not None:
         raise Refused(
-            "err.request.bad", unwritable, "text without lone surrogates (invalid Unicode)"
+            "err.request.bad",
+            unwritable,
+            "text without control or text-direction characters or lone surrogates",
         )
     signature = body.get("signature")
     if signature is not None and not isinstance(signature, str):

@@ -289,3 +289,31 @@ def test_an_identifier_that_is_no_nik_or_kk_number_is_that_requests_rejection(
     # a NIK sent as a JSON number (off the spec, but read) is still found
     answer = raw_post(web, token, "/registry/sync/search", search("UIN", PLACE), SIPIN_HEAD)
     assert test_dci.records(answer.json)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("where", "field", "character"),
+    [
+        (("message", "transaction_id"), "message.transaction_id", "\\u0000"),
+        (
+            ("message", "search_request", 0, "reference_id"),
+            "message.search_request[0].reference_id",
+            "\\u0000",
+        ),
+        (("header", "sender_id"), "header.sender_id", "\\u202e"),
+    ],
+    ids=["nul-transaction", "nul-reference", "bidi-sender"],
+)
+def test_a_text_with_a_control_character_answers_err_naming_it(web, world, where, field, character):
+    """A NUL (PostgreSQL cannot store it: the search answered 503 "the database cannot be
+    reached") or a text-direction mark in a DCI text is refused as the API refuses it in
+    every text: ERR naming the field."""
+    body = search("UIN", SIPIN_HEAD)
+    parent: Any = body
+    for step in where[:-1]:
+        parent = parent[step]
+    parent[where[-1]] = PLACE
+    path = "/registry/sync/search"
+    answer = raw_post(web, world["tokens"]["bpjs"], path, body, f'"t{character}x"')
+    assert_err(answer, path, field)
