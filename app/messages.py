@@ -724,6 +724,12 @@ ERRORS: dict[str, LazyString] = {
         "to must be an RFC 3339 time with its offset or a date (YYYY-MM-DD), from 1900 to 2100."
     ),
     "from.after_to": _l("from is after to: give the earlier moment as from."),
+    # the breach report's window (GET /api/v1/privacy/breach-report)
+    "breach.moment_invalid": _l(
+        "Give an RFC 3339 time with its time zone, for example 2026-11-01T09:00:00+07:00,"
+        " from 1900 to 2100."
+    ),
+    "breach.to_before_from": _l("to must be later than from: give the window's end as to."),
     # time travel answers for the past, up to the end of today (WIB)
     "as_of.future": _l("as_of is after today: choose a moment up to the end of today."),
     "from.future": _l("from is after today: choose a moment up to the end of today."),

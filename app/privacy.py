@@ -292,10 +292,14 @@ def parse_moment(raw: str, field: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadWindow(field, "field.invalid") from None
+        raise BadWindow(field, MOMENT_INVALID) from None
     if moment.tzinfo is None:
-        raise BadWindow(field, "field.invalid")
+        raise BadWindow(field, MOMENT_INVALID)
     return _on_calendar(moment, field)
+
+
+# the API's refusals of a window (the page names its fields in its own words)
+MOMENT_INVALID = "breach.moment_invalid"
 
 
 def _on_calendar(moment: dt.datetime, field: str) -> dt.datetime:
@@ -303,7 +307,7 @@ def _on_calendar(moment: dt.datetime, field: str) -> dt.datetime:
     (EARLIEST_MOMENT to LATEST_DAY): the notification deadline, 72 hours after the end, must
     still be a date."""
     if not EARLIEST_MOMENT.year <= moment.year <= LATEST_DAY.year:
-        raise BadWindow(field, "field.invalid")
+        raise BadWindow(field, MOMENT_INVALID)
     return moment
 
 
@@ -312,7 +316,7 @@ def breach_report(
 ) -> dict[str, Any]:
     """What these accounts read in [start, end): households and persons (NIK hashes), counted."""
     if end <= start:
-        raise BadWindow("to", "field.invalid")
+        raise BadWindow("to", "breach.to_before_from")
     rows = access_log.entries(
         store, access_log.as_stamp(start), access_log.as_stamp(end), actor_ids
     )

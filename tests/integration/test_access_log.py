@@ -218,6 +218,44 @@ def test_the_breach_report_lists_what_those_accounts_read(web, setup):
     assert 'role="alert"' in shown and "Sampai (WIB)" in shown
 
 
+@pytest.mark.parametrize(
+    ("window", "field", "code"),
+    [
+        ({"from": "2026-01-01", "to": "2026-02-01T00:00:00Z"}, "from", "breach.moment_invalid"),
+        (
+            {"from": "2026-01-01T00:00:00", "to": "2026-02-01T00:00:00Z"},
+            "from",
+            "breach.moment_invalid",
+        ),
+        ({"from": "2026-01-01T00:00:00Z", "to": "kemarin"}, "to", "breach.moment_invalid"),
+        (
+            {"from": "2026-01-01T00:00:00Z", "to": "9999-12-31T23:59:59Z"},
+            "to",
+            "breach.moment_invalid",
+        ),
+        (
+            {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            "to",
+            "breach.to_before_from",
+        ),
+    ],
+)
+def test_a_breach_window_refused_says_what_to_send(web, setup, window, field, code):
+    """A malformed or reversed window is 422 on its field saying what the API takes (an RFC
+    3339 time with its zone, 1900 to 2100; `to` after `from`), not "cannot be read"."""
+    auditor = authorized_client(web, setup["tokens"]["auditor"])
+    refused = auditor.get(
+        "/api/v1/privacy/breach-report", query_string={**window, "actor": "cw_sipin"}
+    )
+    assert refused.status_code == 422
+    assert refused.json["codes"] == {field: [code]}
+    (message,) = refused.json["errors"][field]
+    if code == "breach.moment_invalid":
+        assert "RFC 3339" in message and "+07:00" in message
+    else:
+        assert "from" in message and "to" in message
+
+
 def access_log_wib() -> dt.timezone:
     return dt.timezone(dt.timedelta(hours=7))
 
