@@ -116,6 +116,7 @@ ERRORS: dict[str, LazyString] = {
         "gives it."
     ),
     "field.object": _l('Must be a JSON object, for example {"nik": ..., "name": ...}.'),
+    "field.text": _l('Must be text (a JSON string), for example "Jl. Kapten Pattimura No. 5".'),
     "name.empty": _l("Enter the name as written on the KTP."),
     "name.too_long": _l("A name has at most 100 characters. Shorten it as on the KTP."),
     "name.characters": _l(

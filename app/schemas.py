@@ -104,7 +104,7 @@ class Text(fields.String):
     """Trimmed text with inner whitespace collapsed; not empty, at most `max_length` characters."""
 
     def __init__(self, *, code: str, max_length: int, **kwargs: Any) -> None:
-        super().__init__(error_messages=_errors(), **kwargs)
+        super().__init__(error_messages=_errors(invalid="field.text"), **kwargs)
         self.code = code
         self.max_length = max_length
         _openapi(self, minLength=1, maxLength=max_length)
@@ -165,7 +165,7 @@ class OptionalText(fields.String):
 
     def __init__(self, *, code: str, max_length: int, **kwargs: Any) -> None:
         kwargs.setdefault("load_default", None)
-        super().__init__(error_messages=_errors(), allow_none=True, **kwargs)
+        super().__init__(error_messages=_errors(invalid="field.text"), allow_none=True, **kwargs)
         self.code = code
         self.max_length = max_length
         _openapi(self, maxLength=max_length)
@@ -607,7 +607,7 @@ class Reason(fields.String):
     """Free text why; blank means none."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(error_messages=_errors(), **kwargs)
+        super().__init__(error_messages=_errors(invalid="field.text"), **kwargs)
         _openapi(self, maxLength=500)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:

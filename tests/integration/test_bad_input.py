@@ -272,3 +272,18 @@ def test_a_search_by_a_nik_or_kk_that_is_not_one_is_422_naming_it(client, query,
     # well formed but not registered: an empty answer, as before
     answer = client.get("/api/v1/households", query_string={"nik": "1571015203850099"})
     assert answer.status_code == 200 and answer.json == {"results": []}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("address", ["Jl. Kapten Pattimura No. 5"]), ("address", {"street": "x"}), ("reason", 5)],
+)
+def test_a_text_field_given_another_json_type_is_told_to_send_text(client, web, field, value):
+    """A list, an object or a number where the command takes text: 422 saying it must be
+    text, not "this value cannot be read"."""
+    before = stored_events(web)
+    answer = client.post(REGISTER, json={**HOUSEHOLD, field: value})
+    assert answer.status_code == 422
+    assert answer.json["codes"] == {field: ["field.text"]}
+    assert "teks" in answer.json["errors"][field][0].lower()
+    assert stored_events(web) == before
