@@ -261,7 +261,7 @@ def sign_in():
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token", "")
     next_ = request.form.get("next", "")
-    if not expected or not hmac.compare_digest(sent, expected):
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_page(400, gettext("The form expired. Please sign in again."), next_=next_)
     name = request.form.get("name", "").strip()[:64]
     password = request.form.get("password", "")
@@ -331,7 +331,7 @@ def _account(name: str):
 def sign_out():
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-    if expected and hmac.compare_digest(sent, expected):
+    if expected and hmac.compare_digest(sent.encode(), expected.encode()):
         name = session.get("user")
         if name:
             end_sessions(services().store, name, _now())

@@ -187,7 +187,7 @@ def check_csrf():
         return None
     expected = session.get("csrf", "")
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-    if not expected or not hmac.compare_digest(sent, expected):
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return error_page(400, message("csrf.invalid"))
     return None
 

@@ -108,6 +108,32 @@ def test_sign_in_rotates_the_session_and_sign_out_ends_it(web):
     assert sign_in(client, "sup1").status_code == 303 and signed_in(client)
 
 
+@pytest.mark.parametrize("forged", ["é", "tøken", "\u202e"])
+def test_a_forged_csrf_token_of_any_characters_is_refused_never_a_server_error(web, forged):
+    """A CSRF token is compared in constant time; one holding a character beyond ASCII (a
+    forged form, an outsider's probe of the login page) is refused as any wrong token is: the
+    form has expired (400), not a server error."""
+    ensure_account(web, "sup1")
+    client = anonymous(web)
+    client.get("/login")
+    answer = client.post("/login", data={"csrf_token": forged, "name": "sup1", "password": WRONG})
+    assert answer.status_code == 400
+    assert not signed_in(client)
+    assert sign_in(client, "sup1").status_code == 303
+    page = client.get("/perintah/AddCaseNote")
+    assert page.status_code == 200
+    for headers, data in (({}, {"csrf_token": forged}), ({"X-CSRF-Token": forged}, {})):
+        refused = client.post(
+            "/perintah/AddCaseNote", data={**data, "text": "catatan"}, headers=headers
+        )
+        assert refused.status_code == 400, refused.status_code
+        assert "Muat ulang halaman" in refused.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": forged})
+    assert signed_in(client)  # a forged sign-out ends nothing
+    client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+    assert not signed_in(client)
+
+
 def test_an_open_redirect_is_not_followed(web):
     ensure_account(web, "sup1")
     answer = sign_in(anonymous(web), "sup1", next_="//evil.example/x")
