@@ -929,6 +929,7 @@ TEXT: dict[str, LazyString] = {
     "field.RestrictProcessing.grounds": _l("Grounds for the restriction"),
     "field.RequestErasure.reason": _l("The data subject's request (letter, date)"),
     "field.CorrectMember.nik": _l("Member whose data is corrected"),
+    "field.ChangeHead.nik": _l("New head of the family"),
     "field.CorrectMember.name": _l("Corrected name"),
     "field.CorrectMember.birth_date": _l("Corrected birth date"),
     "field.CorrectMember.sex": _l("Corrected sex"),

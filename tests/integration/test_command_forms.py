@@ -275,3 +275,12 @@ def test_a_save_refused_because_the_household_changed_says_in_indonesian_it_was_
     assert "jadi isian Anda belum disimpan" in late.text
     assert "tetap tersimpan" not in late.text
     assert casework.get_household(household_id).address == "Jl. Satu 1"
+
+
+def test_the_change_of_head_names_its_member_field_the_new_head_not_nik(web):
+    """The field chose among the members by name, labelled only "NIK"."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    page = web.test_client().get(f"/perintah/ChangeHead?household_id={household_id}").text
+    label = re.search(r'<label for="f-nik">(.*?)</label>', page, re.S)
+    assert label and label.group(1).strip() == "Kepala keluarga baru", label
