@@ -110,7 +110,9 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        if _wants_json():
+        if request.path.startswith("/dci/"):
+            response, status = dci.http_error(error.code or 500), error.code or 500
+        elif _wants_json():
             response, status = error_response(error.code or 500)
         else:
             response = app.make_response(web.error_page(error.code or 500))
@@ -125,6 +127,8 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
         log.error(
             "database error on %s %s: %s", request.method, request.url_rule, type(error).__name__
         )
+        if request.path.startswith("/dci/"):
+            return dci.http_error(503)
         if _wants_json():
             return error_response(503)
         return web.error_page(503)

@@ -823,6 +823,23 @@ def _refused(refusal: dci.Refused) -> Response:
     return _answer(body, refusal.status)
 
 
+# An HTTP error under /dci/ (a wrong method, an unknown route, the database away) in the spec's
+# shapes, as every other refusal of the registry: its code and what to do.
+HTTP_ERRORS = {
+    404: ("err.request.not_found", "route", "one of the /dci/registry/... routes (POST)"),
+    405: ("err.request.bad", "method", "POST"),
+    413: ("err.request.bad", "body", "at most 1 MB"),
+    500: ("err.service.unavailable", "service", "try again later"),
+    503: ("err.service.unavailable", "service", "try again later"),
+}
+
+
+def http_error(status: int) -> Response:
+    """The answer to an HTTP error on a /dci/ path (the handlers in app/__init__.py)."""
+    code, field, reason = HTTP_ERRORS.get(status, ("err.request.bad", "request", "not served"))
+    return _refused(dci.Refused(code, field, reason, status))
+
+
 @bp.before_app_request
 def _resume() -> None:
     """Once per process, at its first request: the notifier again when subscriptions wait

@@ -317,3 +317,23 @@ def test_a_text_with_a_control_character_answers_err_naming_it(web, world, where
     path = "/registry/sync/search"
     answer = raw_post(web, world["tokens"]["bpjs"], path, body, f'"t{character}x"')
     assert_err(answer, path, field)
+
+
+@SQLITE
+def test_a_wrong_method_or_route_under_dci_answers_in_the_registrys_error_shape(web, world):
+    """Under /dci/ every refusal carries the spec's `errors: [{code, message}]` (and its ERR
+    acknowledgement), a wrong method or an unknown route too: not the API's
+    `{"errors": {"body": [...]}}`, which a DCI client could not read."""
+    client = authorized_client(web, world["tokens"]["bpjs"])
+    cases = [
+        (client.get("/dci/registry/sync/search"), 405, "err.request.bad"),
+        (client.put("/dci/registry/subscribe", json={}), 405, "err.request.bad"),
+        (client.post("/dci/registry/no-such-route", json={}), 404, "err.request.not_found"),
+    ]
+    for answer, status, code in cases:
+        assert answer.status_code == status
+        (error,) = answer.json["errors"]
+        assert error["code"] == code, answer.json
+        assert answer.json["message"]["ack_status"] == "ERR"
+        assert dci_spec.response_errors("/registry/search", status, answer.json) == []
+    assert "POST" in cases[0][0].headers["Allow"]
