@@ -4,6 +4,8 @@ OPD decide it, and a termination waits for a second supervisor."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from adapters import wire
@@ -256,3 +258,30 @@ def test_a_termination_of_a_closed_review_is_refused_before_anyone_approves(revi
     assert again.status_code == 422
     assert again.json["codes"] == {"review_id": ["review.not_open"]}
     assert web.extensions["casework"].casework.pending_approvals() == before  # nothing kept
+
+
+def test_the_reviews_page_reads_the_kelurahan_as_the_api_does(reviewed, tokens):
+    """'simpang iv sipin' typed in small letters showed 'no open review matches' while the
+    API found the review, and a kelurahan the city has not showed the same empty queue: the
+    page reads any case, a spelling or the code, and refuses a typo at its field."""
+    client, hid, review = reviewed
+    browser = client.application.test_client()
+    for typed in ("Simpang IV Sipin", "simpang iv sipin", "1571011001"):
+        page = browser.get("/tinjauan", query_string={"kelurahan": typed})
+        assert page.status_code == 200, typed
+        assert f"review_id={review['review_id']}" in page.get_data(as_text=True), typed
+    typo = browser.get("/tinjauan", query_string={"kelurahan": "Simpang IV Sipinn"})
+    assert typo.status_code == 422
+    text = typo.get_data(as_text=True)
+    assert 'id="f-kelurahan-error"' in text and "tidak ada di Kota Jambi" in text
+    assert "Tidak ada tinjauan terbuka yang cocok." not in text
+
+
+def test_the_reviews_program_filter_offers_every_program_as_all(reviewed, tokens):
+    """Left empty the program filter shows every program's reviews: its empty choice says
+    '— semua —' as the other pages' filters do, not '— pilih —' (choose), which read as
+    required."""
+    client, _, _ = reviewed
+    text = client.application.test_client().get("/tinjauan").get_data(as_text=True)
+    select = re.search(r'<select id="f-program".*?</select>', text, re.S).group(0)
+    assert '<option value="">— semua —</option>' in select
