@@ -71,12 +71,7 @@ def _moment(values: dict[str, str], name: str, errors: dict[str, list[str]]) -> 
     try:
         return time_travel.parse_moment(raw, name, naive_is_wib=True)
     except time_travel.BadMoment:
-        errors.setdefault(name, []).append(
-            gettext(
-                "Choose a date and time (WIB) that exists, from 1 January 1900 to 31 December"
-                " 2100, for example with the calendar."
-            )
-        )
+        errors.setdefault(name, []).append(message("window.moment"))
         return None
 
 

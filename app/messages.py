@@ -741,6 +741,11 @@ ERRORS: dict[str, LazyString] = {
         " example with the calendar."
     ),
     "moment.future": _l("This moment is after today: choose one up to the end of today."),
+    # a window's From and To on the audit log, the read log and the breach report
+    "window.moment": _l(
+        "Choose a date and time (WIB) that exists, from 1 January 1900 to 31 December 2100,"
+        " for example with the calendar."
+    ),
     "household.not_yet": _l(
         "The household had not been recorded (or had not happened) by that moment: choose a"
         " later one."

@@ -24,7 +24,7 @@ from app.audit_log import account_id
 from app.auth import TooManyFailures, Unauthenticated, require_role, web_actor
 from app.command_path import caller, error_response, errors_body
 from app.context import services
-from app.messages import reversed_window_text
+from app.messages import ERRORS, reversed_window_text
 from app.schemas import EARLIEST_MOMENT
 from app.web import option_label
 from domain.accounts import ROLES
@@ -436,7 +436,7 @@ def breach_page():
             try:  # the form's datetime-local fields are in WIB
                 window[field] = _local(values[field], field)
             except BadWindow as bad:
-                errors[field] = str(WINDOW_MESSAGES[bad.code])
+                errors[field] = str(WINDOW_MESSAGES.get(bad.code, ERRORS["window.moment"]))
         actors = _actor_ids([values["akun"]])
         if not actors:
             errors["akun"] = gettext("Enter one or more account names, separated by commas.")
@@ -457,12 +457,12 @@ def breach_page():
 
 
 WINDOW_FIELDS = {"dari": _l("From (WIB)"), "sampai": _l("To (WIB)"), "akun": _l("Account names")}
+# what the page's From and To say for each refusal of `_local` and `_on_calendar` (in the
+# form's words: a date and time in WIB by the calendar, not the API's RFC 3339)
 WINDOW_MESSAGES = {
     "field.required": _l("Choose a date and time (WIB)."),
-    "field.invalid": _l(
-        "Choose a date and time (WIB) that exists, from 1 January 1900 to 31 December 2100,"
-        " for example with the calendar."
-    ),
+    "field.invalid": ERRORS["window.moment"],
+    MOMENT_INVALID: ERRORS["window.moment"],
 }
 
 

@@ -107,7 +107,7 @@ def test_the_timeline_page_explains_the_field(web, household, far, name):
 def test_the_audit_pages_explain_the_field(web, tokens, far, path, name):
     page = web.test_client(user="auditor").get(path, query_string={name: far})
     assert page.status_code == 422, path
-    assert field_error_shown(page.text, name, text_of("field.invalid")), page.text
+    assert field_error_shown(page.text, name, text_of("window.moment")), page.text
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
@@ -152,7 +152,7 @@ AUDIT_FIELDS = {"dari": "since", "sampai": "until"}
 def test_the_audit_api_refuses_what_the_audit_page_refuses(web, admin, moment, name):
     page = web.test_client(user="auditor").get("/audit", query_string={name: moment})
     assert page.status_code == 422
-    assert field_error_shown(page.text, name, text_of("field.invalid")), page.text
+    assert field_error_shown(page.text, name, text_of("window.moment")), page.text
     field = AUDIT_FIELDS[name]
     answer = admin.get("/api/v1/audit", query_string={field: moment})
     assert answer.status_code == 422, answer.get_data(as_text=True)

@@ -11,20 +11,11 @@ import pytest
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
 from domain.city import today
+from tests.integration.test_api import HEAD, HOUSEHOLD
 from tests.support.signin import csrf_of
 
 pytestmark = pytest.mark.integration
 
-HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
-HOUSEHOLD = {
-    "kk_number": "1571010101200003",
-    "kecamatan": "Telanaipura",
-    "kelurahan": "Simpang IV Sipin",
-    "address": "Jl. Kapten Pattimura No. 5",
-    "rt": "007",
-    "rw": "002",
-    "head": HEAD,
-}
 PERSON = {
     "name": "Bapak berkaos merah",
     "estimated_birth_year": "1970",
