@@ -31,6 +31,7 @@ from app import (
     time_travel,
 )
 from app.api_schemas import MAX_LIMIT
+from app.audit_cli import ANCHOR
 from app.auth import READ_ONLY, kelurahan_of, require_kelurahan, require_role
 from app.command_path import (
     answers_errors_as_json,
@@ -932,11 +933,20 @@ AUDIT_READERS = ("auditor", "supervisor", "admin")
 @bp.get("/audit/verify")
 def audit_verify():
     """The event chain and the read log's chain checked now: the first broken link of each
-    (the same answer as `casework audit verify`), and the chain's head to keep as an anchor."""
+    (the same answer as `casework audit verify`), and the chain's head to keep as an anchor.
+    `anchor=POSITION:LINK`, one held from earlier: the event chain must still pass through
+    it (`--anchor`), else it is broken there (reason `anchor`)."""
     require_role(caller(), *AUDIT_READERS)
-    answer = audit_log.report(services().store)
+    anchors: list[chain.Anchor] = []
+    if "anchor" in request.args:  # an anchor held: the chain must still pass through it
+        held = ANCHOR.match(request.args["anchor"].strip().lower())
+        if held is None:
+            return error_response(422, "anchor", "anchor.invalid")
+        anchors.append(chain.Anchor(int(held[1]), held[2], 0, ""))
+    answer = audit_log.report(services().store, anchors)
     head = chain.anchor(services().store)
     answer["anchor"] = f"{head.position}:{head.link}" if head else None
+    answer["anchor_checked"] = anchors[0].position if anchors else None
     return jsonify(answer)
 
 

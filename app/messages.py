@@ -674,6 +674,10 @@ ERRORS: dict[str, LazyString] = {
     "overdue.invalid": _l("overdue must be true or false."),
     "offset.invalid": _l("offset must be a whole number, 0 or more."),
     "after.invalid": _l("after must be a position in the store: a whole number, 0 or more."),
+    "anchor.invalid": _l(
+        "anchor must be POSITION:LINK as `casework audit anchor` prints it: the position, a"
+        " colon and the link's 64 hex digits."
+    ),
     "since.invalid": _l(
         "since must be an RFC 3339 time with its time zone (2026-11-01T09:00:00+07:00) or a"
         " date (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100."

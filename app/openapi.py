@@ -396,6 +396,11 @@ _AUDIT_VERIFY = {
             "nullable": True,
             "description": "POSITION:LINK, for casework audit verify --anchor",
         },
+        "anchor_checked": {
+            "type": "integer",
+            "nullable": True,
+            "description": "the position of the anchor given (anchor=), null without one",
+        },
     },
 }
 _AUDIT_ENTRY = {
@@ -853,13 +858,27 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         )
     },
     "api.audit_verify": {
-        "get": _read(
-            "auditVerify",
-            "check the event chain and the read log's chain: the first broken link of each,"
-            " and the chain's head to keep as an anchor (as `casework audit verify`)",
-            _json("the verdicts (ok false when a link is broken)", _AUDIT_VERIFY),
-            forbidden="only auditors, supervisors and admins",
-        )
+        "get": {
+            **_read(
+                "auditVerify",
+                "check the event chain and the read log's chain: the first broken link of each,"
+                " and the chain's head to keep as an anchor (as `casework audit verify`); with"
+                " an anchor held, the event chain must still pass through it",
+                _json("the verdicts (ok false when a link is broken)", _AUDIT_VERIFY),
+                forbidden="only auditors, supervisors and admins",
+                invalid="anchor not POSITION:LINK (anchor.invalid)",
+            ),
+            "parameters": [
+                {
+                    "in": "query",
+                    "name": "anchor",
+                    "required": False,
+                    "description": "an anchor held from earlier, POSITION:LINK as `casework"
+                    " audit anchor` prints it (64 hex digits); answered in anchor_checked",
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}:[0-9a-fA-F]{64}$"},
+                }
+            ],
+        }
     },
     "api.audit": {
         "get": {

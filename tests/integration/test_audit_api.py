@@ -48,6 +48,33 @@ def test_verify_names_the_edited_event(web, tokens):
     assert answer["read_log"]["ok"] is True
 
 
+def test_verify_checks_an_anchor_held(web, tokens):
+    """An auditor who kept the chain's head checks later that the history still passes
+    through it: the anchor given is checked (it was ignored, `ok` true whatever it said), a
+    link that is not the one kept breaks the chain there, a malformed one is 422."""
+    client = authorized_client(web, tokens["auditor"])
+    register(authorized_client(web, tokens["admin"]))
+    kept = client.get("/api/v1/audit/verify").json["anchor"]
+    register(
+        authorized_client(web, tokens["admin"]),
+        kk_number="1571010101200004",
+        head={**HOUSEHOLD["head"], "nik": "1571015203850015"},
+    )
+    position, link = kept.split(":")
+    held = client.get("/api/v1/audit/verify", query_string={"anchor": kept})
+    assert held.status_code == 200
+    assert held.json["ok"] is True and held.json["anchor_checked"] == int(position)
+    other = f"{position}:{'0' * 64 if link != '0' * 64 else '1' * 64}"
+    forged = client.get("/api/v1/audit/verify", query_string={"anchor": other}).json
+    assert forged["ok"] is False
+    assert forged["events"]["broken"] == {"position": int(position), "reason": "anchor"}
+    for bad in ("", "12", f"{position}:{link[:-1]}", "x:y"):
+        refused = client.get("/api/v1/audit/verify", query_string={"anchor": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json["codes"] == {"anchor": ["anchor.invalid"]}
+    assert client.get("/api/v1/audit/verify").json["anchor_checked"] is None
+
+
 def test_verify_names_a_deleted_link(web, tokens):
     client = authorized_client(web, tokens["admin"])
     registered = register(client)
