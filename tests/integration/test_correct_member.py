@@ -10,55 +10,16 @@ import re
 
 import pytest
 
-from adapters import wire
 from domain.application import SYSTEM, make_meta
-from projections.base import apply_batch, reveal
 from projections.catalog import PROJECTIONS
 from tests.integration.conftest import authorized_client, bearer
+from tests.integration.test_eligibility_api import project
+from tests.integration.test_erasure import CHILD, HEAD, HOUSEHOLD, WIFE
 
 pytestmark = pytest.mark.integration
 
 META = make_meta(SYSTEM, "api")
-HEAD = {
-    "nik": "1571010101800001",
-    "name": "Bambang Sutrisno",
-    "birth_date": "1980-01-01",
-    "sex": "M",
-}
-WIFE = {
-    "nik": "1571014708860002",
-    "name": "Kartika Sulistyawati",
-    "birth_date": "1986-08-07",
-    "sex": "F",
-}
-CHILD = {
-    "nik": "1571015203120003",
-    "name": "Aulia Rahmadani",
-    "birth_date": "2012-03-12",
-    "sex": "F",
-}
-HOUSEHOLD = {
-    "kk_number": "1571010204190001",
-    "kecamatan": "Telanaipura",
-    "kelurahan": "Simpang IV Sipin",
-    "address": "Jl. Kapten Pattimura No. 12",
-    "rt": "004",
-    "rw": "001",
-    "head": HEAD,
-}
 CORRECTED = "Kartini Sulistyowati"
-
-
-def project(web) -> None:
-    """Apply everything stored to every view, as the projection runner would."""
-    svc = web.extensions["casework"]
-    notifications = svc.casework.recorder.select_notifications(start=1, limit=10_000)
-    envelopes = [
-        reveal(svc.casework.codec, wire.from_notification(svc.casework, n, "1571", sealed=True))
-        for n in notifications
-    ]
-    for projection in PROJECTIONS.values():
-        apply_batch(svc.views, projection, envelopes)
 
 
 def family(web, programs=()) -> str:
