@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
 
@@ -19,9 +19,29 @@ from adapters.db import Database
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 
-_HASHER = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
-# Verified when the account has no password, so an unknown name costs as much as a known one.
-_DUMMY = _HASHER.hash("casework: no password here")
+
+
+class _Hashing:
+    """The hasher of new passwords (argon2id with the library's current RFC 9106 defaults
+    unless `use_parameters` said otherwise) and a hash of its parameters that is verified when
+    the account has no password, so that an unknown name costs as much as a known one."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.dummy = hasher.hash("casework: no password here")
+
+
+_HASHING = _Hashing(PasswordHasher())
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with these argon2 parameters from now on (in this process). A stored
+    hash keeps its own parameters: it still verifies, and is rehashed with these at its next
+    sign-in. The test suite uses argon2-cffi's `profiles.CHEAPEST`, which the library provides
+    for tests, so that its thousands of throwaway accounts do not each cost a production
+    hash; nothing else calls this."""
+    global _HASHING
+    _HASHING = _Hashing(PasswordHasher.from_parameters(parameters))
 
 
 class PasswordRejected(ValueError):
@@ -77,7 +97,7 @@ def check_new_password(password: str, user_name: str) -> str:
 
 def set_password(store: Database, user_name: str, password: str) -> None:
     """Hash and keep this account's password, replacing any earlier one."""
-    digest = _HASHER.hash(check_password(password))
+    digest = _HASHING.hasher.hash(check_password(password))
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with store.transaction() as cursor:
         cursor.execute(
@@ -113,15 +133,16 @@ def has_password(store: Database, user_name: str) -> bool:
 def verify_password(store: Database, user_name: str, password: str) -> bool:
     """Whether this is the account's password; rehashes it when the parameters changed."""
     stored = _stored_hash(store, user_name)
+    hashing = _HASHING
     if len(password) > MAX_LENGTH:
         return False
     try:
-        _HASHER.verify(stored or _DUMMY, password)
+        hashing.hasher.verify(stored or hashing.dummy, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     if stored is None:
         return False
-    if _HASHER.check_needs_rehash(stored):
+    if hashing.hasher.check_needs_rehash(stored):
         set_password(store, user_name, password)
     return True
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import profiles
 
 from adapters.bootstrap import open_casework
 from adapters.broker import EmbeddedBroker
+from adapters.credentials import use_parameters
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
 from domain.application import Casework
@@ -160,6 +162,13 @@ class Processes:
             text = proc.log_file.read_text(errors="replace")  # type: ignore[attr-defined]
             print(f"--- {proc.log_file.name} (exit {proc.returncode}) ---")  # type: ignore[attr-defined]
             print(text[-tail:])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' accounts hash their passwords with argon2-cffi's cheapest parameters (its
+    profile for tests): a production hash costs about 0.1-0.5 s of CPU here, and the suite
+    signs in thousands of throwaway accounts. The hashing and its checks are the same code."""
+    use_parameters(profiles.CHEAPEST)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
