@@ -41,7 +41,7 @@ lint: install
 TEST_TMP_ROOT := $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo $${TMPDIR:-/tmp})
 test: install browser lint
 	CASEWORK_TEST_PG="$$($(BIN)/python tests/ensure_postgres.py)" && export CASEWORK_TEST_PG && \
-	  scratch="$$(mktemp -d $(TEST_TMP_ROOT)/casework-tests.XXXXXX)" && trap 'rm -rf "$$scratch"' EXIT && \
+	  scratch="$$(mktemp -d $(TEST_TMP_ROOT)/casework-tests.XXXXXX)" && trap 'rm -rf "$$scratch"' EXIT && trap 'exit 130' INT TERM && \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadgroup --durations=25 \
 	    --basetemp="$$scratch/pytest"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from adapters.broker import EmbeddedBroker
 from adapters.credentials import use_parameters
 from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
+from adapters.store_schema import migrate
 from domain.application import Casework
 from tests.support.events import TEST_SIGNING_KEY
 
@@ -47,19 +49,24 @@ def _pg_admin() -> psycopg.Connection:
         )
 
 
-@pytest.fixture
-def pg_database() -> Iterator[Callable[[], str]]:
-    """Makes fresh PostgreSQL databases and drops them after the test."""
-    made: list[str] = []
+def _pg_url(name: str) -> str:
     admin_url = DatabaseUrl.parse(PG_ADMIN, "CASEWORK_TEST_PG")
+    auth = admin_url.user + (f":{admin_url.password}" if admin_url.password else "")
+    return f"postgresql://{auth}@{admin_url.host}:{admin_url.port}/{name}"
 
-    def make() -> str:
+
+@pytest.fixture
+def pg_database() -> Iterator[Callable[..., str]]:
+    """Makes fresh PostgreSQL databases (empty, or copies of `template`) and drops them after
+    the test."""
+    made: list[str] = []
+
+    def make(template: str | None = None) -> str:
         name = f"cw_{uuid.uuid4().hex[:12]}"
         with _pg_admin() as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         made.append(name)
-        auth = admin_url.user + (f":{admin_url.password}" if admin_url.password else "")
-        return f"postgresql://{auth}@{admin_url.host}:{admin_url.port}/{name}"
+        return _pg_url(name)
 
     yield make
     with _pg_admin() as conn:
@@ -67,15 +74,82 @@ def pg_database() -> Iterator[Callable[[], str]]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def migrated_pg_store() -> Iterator[Callable[[], str]]:
+    """The name of a PostgreSQL database holding a store with every migration applied, made
+    by this test process on first use (`adapters.store_schema.migrate`) and dropped at its end.
+    A test's store is a copy of it (`CREATE DATABASE ... TEMPLATE`): migrating an empty
+    database for each of the suite's hundreds of PostgreSQL tests cost 0.3-3 s each, the copy
+    a fraction of that; the application's own migrate at start then finds nothing pending, as
+    on every start but the first. The migrations themselves are tested on empty databases
+    (`empty_backend`: tests/integration/test_store_schema.py)."""
+    made: list[str] = []
+
+    def name() -> str:
+        if not made:
+            template = f"cw_template_{uuid.uuid4().hex[:12]}"
+            with _pg_admin() as conn:
+                conn.execute(f"CREATE DATABASE {template}")
+            made.append(template)
+            store = Database(DatabaseUrl.parse(_pg_url(template), "CASEWORK_STORE"))
+            try:
+                migrate(store)
+            finally:
+                store.close()
+        return made[0]
+
+    yield name
+    if made:
+        with _pg_admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {made[0]} WITH (FORCE)")
+
+
 @pytest.fixture(params=BACKENDS)
-def backend(request, tmp_path, pg_database) -> dict[str, str]:
-    """Store and read-model URLs on one database kind (the same tests run on both)."""
+def empty_backend(request, tmp_path, pg_database) -> dict[str, str]:
+    """Store and read-model URLs on one database kind (the same tests run on both), both
+    databases empty: for the tests of the store's migrations."""
     if request.param == "sqlite":
         return {
             "CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db",
             "CASEWORK_VIEWS": f"sqlite:///{tmp_path}/views.db",
         }
     return {"CASEWORK_STORE": pg_database(), "CASEWORK_VIEWS": pg_database()}
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_store(tmp_path_factory) -> Callable[[], Path]:
+    """A SQLite store file with every migration applied, made by this test process on first
+    use: a test's store is a copy of it (`migrated_pg_store` says why)."""
+    made: list[Path] = []
+
+    def path() -> Path:
+        if not made:
+            file = tmp_path_factory.mktemp("migrated-store") / "casework.db"
+            store = Database(DatabaseUrl.parse(f"sqlite:///{file}", "CASEWORK_STORE"))
+            try:
+                migrate(store)
+            finally:
+                store.close()
+            made.append(file)
+        return made[0]
+
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(
+    request, tmp_path, pg_database, migrated_pg_store, migrated_sqlite_store
+) -> dict[str, str]:
+    """Store and read-model URLs on one database kind (the same tests run on both): the store
+    a copy of a migrated one (`migrated_pg_store`, `migrated_sqlite_store`), as a store is
+    after its first start; the read models' database empty."""
+    if request.param == "sqlite":
+        shutil.copy(migrated_sqlite_store(), tmp_path / "casework.db")  # its mode too (0600)
+        return {
+            "CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db",
+            "CASEWORK_VIEWS": f"sqlite:///{tmp_path}/views.db",
+        }
+    return {"CASEWORK_STORE": pg_database(migrated_pg_store()), "CASEWORK_VIEWS": pg_database()}
 
 
 @pytest.fixture

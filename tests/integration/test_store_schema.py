@@ -85,8 +85,8 @@ BEFORE_MIGRATIONS_POSTGRESQL = (
 
 
 @pytest.fixture
-def store(backend) -> Iterator[Database]:
-    db = Database(DatabaseUrl.parse(backend["CASEWORK_STORE"], "CASEWORK_STORE"))
+def store(empty_backend) -> Iterator[Database]:
+    db = Database(DatabaseUrl.parse(empty_backend["CASEWORK_STORE"], "CASEWORK_STORE"))
     yield db
     db.close()
 
