@@ -1,10 +1,13 @@
 """The cross-OPD program view: who every OPD's programs reach, where, and since when.
 
-Per OPD, program, kecamatan and kelurahan: the families and persons with a running benefit
-(status `active`, as the beneficiaries view counts them) and their amounts; the month-by-month
-series of each program (the months of the benefits' periods in which they ran); per OPD the
-distinct families it reaches; and the overlap matrix (families holding a running benefit of
-program A and of program B, for every pair; the diagonal: the program's families).
+Per OPD, program, kecamatan and kelurahan: the families and persons with a benefit running
+today and their amounts; the month-by-month series of each program (the months of the
+benefits' periods in which they ran); per OPD the distinct families it reaches; and the
+overlap matrix (families holding, today, a running benefit of program A and of program B, for
+every pair; the diagonal: the program's families). A benefit runs on a day its period covers
+unless a suspension or termination in force on that day (from its effective date) stops it:
+one whose period has ended no longer counts, nor one whose period has not begun, though no
+event said so, and the month of today in the series counts what the current figures count.
 
 What a family is follows the beneficiaries view (projections/beneficiaries.py): a benefit
 belongs to the household it is recorded on, also after a family split (it is reviewed there);
@@ -24,6 +27,12 @@ contribution it last made (kept in `families.contribution`, with its set of runn
 and only the difference is added to the aggregate tables, at three levels: the city
 (`kota`), its kecamatan and its kelurahan. A row whose families fall to 0 is deleted, so the
 live tables equal a rebuild from scratch whatever the batches or the order of the streams.
+What a family counts changes with the days as well as with events (a period begins, or ends),
+so the current counts, the OPDs' and the overlaps are kept as changes by day: a family adds
+its counts on the day a benefit starts to run and takes them away on the day after its last
+(`changed_on`), and a reader sums a key's rows up to today, through the primary key (a few
+rows per key: one per day something began or ended there). Nothing is rewritten when a day
+passes, and no reader scans the benefits.
 
 Keeps no personal data: ids, programs, areas, amounts, and the recipient's pseudonymous
 subject (the row key that outlives an erasure everywhere) to count persons. It serves the
@@ -38,9 +47,11 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import combinations_with_replacement
 from typing import Any
 
 from adapters.db import Cursor, Database
+from domain.city import today as city_today
 from projections.base import (
     Finish,
     Projection,
@@ -76,17 +87,21 @@ TABLES = {
         " stream_id VARCHAR(36) PRIMARY KEY, code VARCHAR(32) NOT NULL,"
         " name VARCHAR(200) NOT NULL, opd VARCHAR(50) NOT NULL, yearly_target INTEGER)"
     ),
+    # counts, opds and overlaps: what changes from a day on (`changed_on`, the first day a
+    # benefit runs, or the day after its last); the figures of a day are the sums of its key's
+    # rows up to that day
     "counts": (
         f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, opd VARCHAR(50) NOT NULL,"
-        " program VARCHAR(32) NOT NULL, families INTEGER NOT NULL, persons INTEGER NOT NULL,"
+        " program VARCHAR(32) NOT NULL, changed_on VARCHAR(10) NOT NULL,"
+        " families INTEGER NOT NULL, persons INTEGER NOT NULL,"
         " amount BIGINT NOT NULL, monthly_amount BIGINT NOT NULL,"
-        " PRIMARY KEY (level, kecamatan, kelurahan, opd, program))"
+        " PRIMARY KEY (level, kecamatan, kelurahan, opd, program, changed_on))"
     ),
     "opds": (
         f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, opd VARCHAR(50) NOT NULL,"
-        " families INTEGER NOT NULL, persons INTEGER NOT NULL,"
+        " changed_on VARCHAR(10) NOT NULL, families INTEGER NOT NULL, persons INTEGER NOT NULL,"
         " amount BIGINT NOT NULL, monthly_amount BIGINT NOT NULL,"
-        " PRIMARY KEY (level, kecamatan, kelurahan, opd))"
+        " PRIMARY KEY (level, kecamatan, kelurahan, opd, changed_on))"
     ),
     "monthly": (
         f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, program VARCHAR(32) NOT NULL,"
@@ -96,8 +111,9 @@ TABLES = {
     ),
     "overlaps": (
         f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, program_a VARCHAR(32) NOT NULL,"
-        " program_b VARCHAR(32) NOT NULL, families INTEGER NOT NULL,"
-        " PRIMARY KEY (level, kecamatan, kelurahan, program_a, program_b))"
+        " program_b VARCHAR(32) NOT NULL, changed_on VARCHAR(10) NOT NULL,"
+        " families INTEGER NOT NULL,"
+        " PRIMARY KEY (level, kecamatan, kelurahan, program_a, program_b, changed_on))"
     ),
 }
 INDEXES = [
@@ -110,13 +126,18 @@ READ_INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_person ON {benefits} (person_id)",
     "CREATE INDEX IF NOT EXISTS {counts}_opd ON {counts} (level, opd, kecamatan, kelurahan)",
 ]
-# The aggregate tables: (key columns after the area, value columns).
+# The aggregate tables: (key columns after the area, value columns). Those keyed by
+# `changed_on` (DATED) hold changes, which may be negative: a row goes when it changes nothing.
 AGGREGATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "counts": (("opd", "program"), ("families", "persons", "amount", "monthly_amount")),
-    "opds": (("opd",), ("families", "persons", "amount", "monthly_amount")),
+    "counts": (
+        ("opd", "program", "changed_on"),
+        ("families", "persons", "amount", "monthly_amount"),
+    ),
+    "opds": (("opd", "changed_on"), ("families", "persons", "amount", "monthly_amount")),
     "monthly": (("program", "month"), ("families", "persons", "amount")),
-    "overlaps": (("program_a", "program_b"), ("families",)),
+    "overlaps": (("program_a", "program_b", "changed_on"), ("families",)),
 }
+DATED = ("counts", "opds", "overlaps")
 
 
 # --- a benefit's months ----------------------------------------------------------------------
@@ -141,23 +162,34 @@ def monthly_share(amount: int, period_start: str, period_end: str) -> int:
     return amount // max(1, len(period_months(period_start, period_end)))
 
 
-def running_months(
+def running_spans(
     period_start: str, period_end: str, changes: Iterable[tuple[str, str]]
-) -> list[str]:
-    """The months of the period in which the benefit ran on at least one day. `changes`:
-    (status, effective date) in the order recorded, the grant first (active from the start);
-    a status holds from its date (a benefit suspended or terminated on a day no longer runs
-    that day) until the next change, the last one until the period ends."""
+) -> list[tuple[dt.date, dt.date]]:
+    """The days the benefit ran, as (first, last) spans. `changes`: (status, effective date)
+    in the order recorded, the grant first (active from the start); a status holds from its
+    date (a benefit suspended or terminated on a day no longer runs that day) until the next
+    change, the last one until the period ends (after its end it runs no more, whatever
+    event ended it or none)."""
     end = dt.date.fromisoformat(period_end)
-    months: set[str] = set()
+    spans = []
     steps = [(status, dt.date.fromisoformat(day)) for status, day in changes]
     for at, (status, since) in enumerate(steps):
         if status != RUNNING:
             continue
         until = steps[at + 1][1] - dt.timedelta(days=1) if at + 1 < len(steps) else end
         until = min(until, end)
-        if until < since:
-            continue
+        if until >= since:
+            spans.append((since, until))
+    return spans
+
+
+def running_months(
+    period_start: str, period_end: str, changes: Iterable[tuple[str, str]]
+) -> list[str]:
+    """The months of the period in which the benefit ran on at least one day (its
+    `running_spans`)."""
+    months: set[str] = set()
+    for since, until in running_spans(period_start, period_end, changes):
         day = dt.date(since.year, since.month, 1)
         while day <= until:
             months.add(_month(day))
@@ -343,9 +375,11 @@ def _key(*parts: str) -> str:
 
 
 def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str, Any]:
-    """What the family adds to the aggregates now, from its own rows: its area, its running
-    programs, and per (OPD, program), per OPD and per (program, month) its persons and amounts
-    (each key counts the family once)."""
+    """What the family adds to the aggregates, from its own rows: its area; its `steps`, each
+    (a day, what it counts from that day on: its running programs, and per (OPD, program) and
+    per OPD its persons and amounts, each key counting the family once), a step on each day
+    what it counts changes (a benefit starts to run, or its last day has passed); and per
+    (program, month) its persons and amounts."""
     area = cur.execute(
         f"SELECT kecamatan, kelurahan, moves FROM {names['families']} WHERE family_id=?",
         (family_id,),
@@ -366,20 +400,15 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
             codes,
         ).fetchall()
         opd_of = {code: opd for code, opd in found}
-    counts: dict[str, list[Any]] = {}  # opd\tprogram -> [persons, amount, monthly]
-    opds: dict[str, list[Any]] = {}
     # program\tmonth\tkecamatan\tkelurahan (where the family lived then) -> [persons, amount]
     months: dict[str, list[Any]] = {}
-    for _, person_id, subject, program, start, end, amount, status, changes in rows:
+    # each benefit's (who, program, amount, monthly share, the days it ran)
+    benefits: list[tuple[str, str, int, int, list[tuple[dt.date, dt.date]]]] = []
+    for _, person_id, subject, program, start, end, amount, _status, changes in rows:
         who = subject or person_id
         share = monthly_share(amount, start, end)
-        if status == RUNNING:
-            opd = opd_of.get(program, "")
-            for key, table in ((_key(opd, program), counts), (opd, opds)):
-                entry = table.setdefault(key, [set(), 0, 0])
-                entry[0].add(who)
-                entry[1] += amount
-                entry[2] += share
+        spans = running_spans(start, end, [tuple(c) for c in json.loads(changes)])
+        benefits.append((who, program, amount, share, spans))
         for month in running_months(start, end, [tuple(c) for c in json.loads(changes)]):
             entry = months.setdefault(_key(program, month, *area_in(moves, month, now)), [set(), 0])
             entry[0].add(who)
@@ -388,16 +417,41 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
     def counted(table: dict[str, list[Any]]) -> dict[str, list[int]]:
         return {key: [len(v[0]), *v[1:]] for key, v in sorted(table.items())}
 
-    return {
-        "area": now,
-        "programs": sorted({key.split("\t")[1] for key in counts}),
-        "counts": counted(counts),
-        "opds": counted(opds),
-        "months": counted(months),
-    }
+    def on(day: dt.date) -> dict[str, Any]:
+        counts: dict[str, list[Any]] = {}  # opd\tprogram -> [persons, amount, monthly]
+        opds: dict[str, list[Any]] = {}
+        for who, program, amount, share, spans in benefits:
+            if not any(since <= day <= until for since, until in spans):
+                continue
+            opd = opd_of.get(program, "")
+            for key, table in ((_key(opd, program), counts), (opd, opds)):
+                entry = table.setdefault(key, [set(), 0, 0])
+                entry[0].add(who)
+                entry[1] += amount
+                entry[2] += share
+        return {
+            "programs": sorted({key.split("\t")[1] for key in counts}),
+            "counts": counted(counts),
+            "opds": counted(opds),
+        }
+
+    # what it counts changes only on a day a benefit starts to run, or the day after its last
+    changes_on = sorted(
+        {since for *_, spans in benefits for since, _ in spans}
+        | {until + dt.timedelta(days=1) for *_, spans in benefits for _, until in spans}
+    )
+    steps: list[list[Any]] = []
+    last = NOTHING
+    for day in changes_on:
+        state = on(day)
+        if state != last:
+            steps.append([day.isoformat(), state])
+            last = state
+    return {"area": now, "steps": steps, "months": counted(months)}
 
 
-EMPTY: dict[str, Any] = {"area": ["", ""], "programs": [], "counts": {}, "opds": {}, "months": {}}
+NOTHING: dict[str, Any] = {"programs": [], "counts": {}, "opds": {}}
+EMPTY: dict[str, Any] = {"area": ["", ""], "steps": [], "months": {}}
 
 
 def _areas(area: list[str]) -> list[tuple[str, str, str]]:
@@ -405,18 +459,38 @@ def _areas(area: list[str]) -> list[tuple[str, str, str]]:
     return [("kota", "", ""), ("kecamatan", kecamatan, ""), ("kelurahan", kecamatan, kelurahan)]
 
 
+def _changed(before: dict[str, list[int]], after: dict[str, list[int]]) -> dict[str, list[int]]:
+    """What a step changes in one table: per key (families, persons, amounts) after minus
+    before, a family counting 1 where it has the key."""
+    changed = {}
+    for key in sorted(set(before) | set(after)):
+        new = [1, *after[key]] if key in after else None
+        old = [1, *before[key]] if key in before else None
+        width = len(new or old or [])
+        row = [a - b for a, b in zip(new or [0] * width, old or [0] * width, strict=True)]
+        if any(row):
+            changed[key] = row
+    return changed
+
+
 def aggregate_rows(made: dict[str, Any]) -> dict[str, dict[tuple, list[int]]]:
-    """A contribution as rows of the aggregate tables: (area..., key...) -> values."""
+    """A contribution as rows of the aggregate tables: (area..., key...) -> values; in the
+    DATED tables each step's change on its day."""
     rows: dict[str, dict[tuple, list[int]]] = {table: {} for table in AGGREGATES}
-    programs = made["programs"]
-    for area in _areas(made["area"]):
-        for key, (persons, amount, monthly) in made["counts"].items():
-            rows["counts"][(*area, *key.split("\t"))] = [1, persons, amount, monthly]
-        for opd, (persons, amount, monthly) in made["opds"].items():
-            rows["opds"][(*area, opd)] = [1, persons, amount, monthly]
-        for at, first in enumerate(programs):
-            for second in programs[at:]:
-                rows["overlaps"][(*area, first, second)] = [1]
+    areas = _areas(made["area"])
+    before = NOTHING
+    for day, state in made["steps"]:
+        pairs_before = set(combinations_with_replacement(before["programs"], 2))
+        pairs_after = set(combinations_with_replacement(state["programs"], 2))
+        for area in areas:
+            for table in ("counts", "opds"):
+                for key, row in _changed(before[table], state[table]).items():
+                    rows[table][(*area, *key.split("\t"), day)] = row
+            for first, second in pairs_after - pairs_before:
+                rows["overlaps"][(*area, first, second, day)] = [1]
+            for first, second in pairs_before - pairs_after:
+                rows["overlaps"][(*area, first, second, day)] = [-1]
+        before = state
     for key, (persons, amount) in made["months"].items():
         # each month where the family lived then
         program, month, *lived = key.split("\t")
@@ -443,8 +517,8 @@ def _add_difference(deltas: Deltas, old: dict[str, Any], new: dict[str, Any]) ->
 
 
 def _write_deltas(cur: Cursor, names: dict[str, str], deltas: Deltas) -> None:
-    """Each aggregate row changed by its delta (made when new, dropped when it counts no
-    family any more)."""
+    """Each aggregate row changed by its delta (made when new; dropped when it counts no
+    family any more, a DATED row when it changes nothing any more)."""
     for table, (keys, values) in AGGREGATES.items():
         columns = ("level", "kecamatan", "kelurahan", *keys)
         name = names[table]
@@ -459,9 +533,14 @@ def _write_deltas(cur: Cursor, names: dict[str, str], deltas: Deltas) -> None:
             [(*key, *row) for key, row in changed],
         )
         match = " AND ".join(f"{c}=?" for c in columns)
-        gone = [key for key, row in changed if row[0] < 0]
+        if table in DATED:
+            gone = [key for key, _ in changed]
+            nothing = " AND ".join(f"{v}=0" for v in values)
+        else:
+            gone = [key for key, row in changed if row[0] < 0]
+            nothing = "families<=0"
         if gone:
-            cur.executemany(f"DELETE FROM {name} WHERE {match} AND families<=0", gone)
+            cur.executemany(f"DELETE FROM {name} WHERE {match} AND {nothing}", gone)
 
 
 def refresh(
@@ -539,7 +618,9 @@ def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> Non
 
 PROJECTION = Projection(
     name="overview",
-    version=2,  # 2: the monthly series where the family lived each month (`moves`)
+    # 2: the monthly series where the family lived each month (`moves`); 3: counts, OPDs and
+    # overlaps kept as changes by day (`changed_on`), summed up to today when read
+    version=3,
     rebuild_weight=2.5,
     tables=TABLES,
     only_its_handlers=True,  # benefits, programs and where families live: nothing else
@@ -592,6 +673,11 @@ def programs(db: Database) -> dict[str, dict[str, Any]]:
     return {r[0]: {"name": r[1], "opd": r[2], "yearly_target": r[3]} for r in rows}
 
 
+def _day(today: dt.date | None) -> str:
+    """The day the figures are of: today in Kota Jambi (WIB) unless another is asked."""
+    return (today or city_today()).isoformat()
+
+
 def overview_queries(
     db: Database,
     *,
@@ -599,16 +685,21 @@ def overview_queries(
     kecamatan: str = "",
     kelurahan: str = "",
     rows_of_opds: tuple[str, ...] | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, tuple[str, list[Any]]]:
     """The statements of the overview (for `overview` and the query-plan test): totals per
     program and per OPD at the filter's area, the city-wide program totals (target progress),
-    and the kelurahan rows within the area (of `rows_of_opds` only, when given)."""
+    and the kelurahan rows within the area (of `rows_of_opds` only, when given); each the sum
+    of its key's changes up to `today` (WIB's today by default), a key counting no family
+    then left out."""
     names = live_tables(db, PROJECTION)
     area = list(area_level(kecamatan, kelurahan))
+    day = _day(today)
     same_area = "level=? AND kecamatan=? AND kelurahan=?"
     by_opd = " AND opd=?" if opd else ""
     opd_param = [opd] if opd else []
-    values = ", ".join(COUNT_COLUMNS)
+    values = ", ".join(f"SUM({c})" for c in COUNT_COLUMNS)
+    counting = "HAVING SUM(families)>0"
     row_where, row_params = ["level='kelurahan'"], []
     for column, value in (("opd", opd), ("kecamatan", kecamatan), ("kelurahan", kelurahan)):
         if value:
@@ -617,24 +708,28 @@ def overview_queries(
     limit, limited = _in("opd", rows_of_opds)
     return {
         "programs": (
-            f"SELECT opd, program, {values} FROM {names['counts']} WHERE {same_area}{by_opd}"
-            " ORDER BY opd, program",
-            [*area, *opd_param],
+            f"SELECT opd, program, {values} FROM {names['counts']}"
+            f" WHERE {same_area}{by_opd} AND changed_on<=?"
+            f" GROUP BY opd, program {counting} ORDER BY opd, program",
+            [*area, *opd_param, day],
         ),
         "opds": (
-            f"SELECT opd, {values} FROM {names['opds']} WHERE {same_area}{by_opd} ORDER BY opd",
-            [*area, *opd_param],
+            f"SELECT opd, {values} FROM {names['opds']}"
+            f" WHERE {same_area}{by_opd} AND changed_on<=? GROUP BY opd {counting} ORDER BY opd",
+            [*area, *opd_param, day],
         ),
         "city": (
-            f"SELECT program, families FROM {names['counts']}"
-            " WHERE level='kota' AND kecamatan='' AND kelurahan=''",
-            [],
+            f"SELECT program, SUM(families) FROM {names['counts']}"
+            " WHERE level='kota' AND kecamatan='' AND kelurahan='' AND changed_on<=?"
+            f" GROUP BY program {counting}",
+            [day],
         ),
         "rows": (
             f"SELECT opd, program, kecamatan, kelurahan, {values} FROM {names['counts']}"
-            f" WHERE {' AND '.join(row_where)}{limit}"
+            f" WHERE {' AND '.join(row_where)}{limit} AND changed_on<=?"
+            f" GROUP BY kecamatan, kelurahan, opd, program {counting}"
             " ORDER BY kecamatan, kelurahan, opd, program",
-            [*row_params, *limited],
+            [*row_params, *limited, day],
         ),
     }
 
@@ -646,15 +741,22 @@ def overview(
     kecamatan: str = "",
     kelurahan: str = "",
     rows_of_opds: tuple[str, ...] | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Families, persons and amounts with a running benefit, per program and per OPD at the
-    area asked (the city, a kecamatan or a kelurahan), with each program's yearly target and
+    """Families, persons and amounts with a benefit running today (its period covers the day
+    and no suspension or termination in force stops it), per program and per OPD at the area
+    asked (the city, a kecamatan or a kelurahan), with each program's yearly target and
     city-wide progress towards it, and the rows per OPD, program, kecamatan and kelurahan."""
     queries = overview_queries(
-        db, opd=opd, kecamatan=kecamatan, kelurahan=kelurahan, rows_of_opds=rows_of_opds
+        db,
+        opd=opd,
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        rows_of_opds=rows_of_opds,
+        today=today,
     )
     known = programs(db)
-    city = dict(db.query(*queries["city"]))
+    city = {code: int(n) for code, n in db.query(*queries["city"])}
 
     def counts(row: tuple) -> dict[str, int]:
         return dict(zip(COUNT_COLUMNS, (int(v) for v in row), strict=True))
@@ -743,12 +845,15 @@ def monthly(
     ]
 
 
-def overlaps_query(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> tuple[str, list]:
+def overlaps_query(
+    db: Database, *, kecamatan: str = "", kelurahan: str = "", today: dt.date | None = None
+) -> tuple[str, list]:
     names = live_tables(db, PROJECTION)
     return (
-        f"SELECT program_a, program_b, families FROM {names['overlaps']}"
-        " WHERE level=? AND kecamatan=? AND kelurahan=? ORDER BY program_a, program_b",
-        list(area_level(kecamatan, kelurahan)),
+        f"SELECT program_a, program_b, SUM(families) FROM {names['overlaps']}"
+        " WHERE level=? AND kecamatan=? AND kelurahan=? AND changed_on<=?"
+        " GROUP BY program_a, program_b HAVING SUM(families)>0 ORDER BY program_a, program_b",
+        [*area_level(kecamatan, kelurahan), _day(today)],
     )
 
 
@@ -758,10 +863,12 @@ def overlaps(
     kecamatan: str = "",
     kelurahan: str = "",
     of_opds: tuple[str, ...] | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The families holding a running benefit of both programs, for every pair with any (the
-    pair of a program with itself: its families), at the area asked; and as a matrix. With
-    `of_opds`, only the pairs of two programs of those OPDs."""
+    """The families holding, today, a running benefit of both programs (as `overview` counts
+    them), for every pair with any (the pair of a program with itself: its families), at the
+    area asked; and as a matrix. With `of_opds`, only the pairs of two programs of those
+    OPDs."""
     known = programs(db) if of_opds is not None else {}
 
     def shown(code: str) -> bool:
@@ -769,7 +876,9 @@ def overlaps(
 
     pairs = [
         {"program_a": a, "program_b": b, "families": int(n)}
-        for a, b, n in db.query(*overlaps_query(db, kecamatan=kecamatan, kelurahan=kelurahan))
+        for a, b, n in db.query(
+            *overlaps_query(db, kecamatan=kecamatan, kelurahan=kelurahan, today=today)
+        )
         if shown(a) and shown(b)
     ]
     codes = sorted({p["program_a"] for p in pairs} | {p["program_b"] for p in pairs})
@@ -791,10 +900,10 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
         "families": "family_id",
         "benefits": "benefit_id",
         "programs": "stream_id",
-        "counts": "level, kecamatan, kelurahan, opd, program",
-        "opds": "level, kecamatan, kelurahan, opd",
+        "counts": "level, kecamatan, kelurahan, opd, program, changed_on",
+        "opds": "level, kecamatan, kelurahan, opd, changed_on",
         "monthly": "level, kecamatan, kelurahan, program, month",
-        "overlaps": "level, kecamatan, kelurahan, program_a, program_b",
+        "overlaps": "level, kecamatan, kelurahan, program_a, program_b, changed_on",
     }
     return {
         table: db.query(f"SELECT * FROM {names[table]} ORDER BY {order[table]}") for table in order

@@ -1,13 +1,16 @@
 """The cross-OPD view (projections/overview.py) after a randomised workload: the seed's
 families and histories (DINSOS programs), grants of two more OPDs' programs, suspensions,
-resumptions, terminations, relocations, a family split and a person helped before their NIK.
+resumptions, terminations, relocations, a family split and a person helped before their NIK,
+and benefits no event ends but their period: ended before today, or beginning after it.
 
 Its per-kelurahan counts and its overlap matrix equal a direct count over the household states
-(each household loaded through the application); rebuilt from scratch it equals the live view
-(a checksum of every row of every table); and its queries read indexes."""
+(each household loaded through the application; a benefit counts when it runs today); rebuilt
+from scratch it equals the live view (a checksum of every row of every table); and its queries
+read indexes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import random
 import re
@@ -21,6 +24,7 @@ from adapters.bootstrap import bootstrap
 from app.seed import seed_app
 from consumers.runner import apply_all, rebuild
 from domain.application import SYSTEM, make_meta
+from domain.city import today as city_today
 from domain.errors import DomainError
 from domain.regions import KECAMATAN
 from projections import overview
@@ -91,6 +95,32 @@ def workload(casework, rng: random.Random) -> list[str]:
                     )
                 except DomainError:
                     pass
+    # benefits no event ends but time: one whose period has ended, one that starts next month
+    today = city_today()
+    next_month = dt.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    periods = (
+        (f"{today.year - 1}-01-01", f"{today.year - 1}-06-30"),
+        (next_month.isoformat(), f"{next_month.year + 1}-06-30"),
+    )
+    for household_id in rng.sample(ids, 12):
+        household = casework.get_household(household_id)
+        living = sorted(n for n, m in household.members.items() if m["status"] == "active")
+        start, end = rng.choice(periods)
+        try:
+            casework.execute(
+                "GrantBenefit",
+                {
+                    "household_id": household_id,
+                    "nik": living[0],
+                    "program": rng.choice(sorted(OTHER_OPDS)),
+                    "period_start": start,
+                    "period_end": end,
+                    "amount": 600_000,
+                },
+                META,
+            )
+        except (DomainError, IndexError):
+            pass
     for household_id in rng.sample(ids, 20):
         household = casework.get_household(household_id)
         for benefit in list(household.benefits.values()):
@@ -134,15 +164,25 @@ def _household_ids(casework) -> list[str]:
     return found
 
 
+def runs_today(benefit: dict) -> bool:
+    """The benefit's period covers today (WIB) and its last change in force today (its
+    history's effective dates only grow) left it active."""
+    today = city_today().isoformat()
+    if not benefit["period_start"] <= today <= benefit["period_end"]:
+        return False
+    in_force = [h for h in benefit["history"] if h["effective_date"] <= today]
+    return bool(in_force) and in_force[-1]["status"] == "active"
+
+
 def direct_counts(casework, ids: list[str]) -> tuple[Counter, Counter, Counter]:
-    """From the household states: families and persons with a running benefit per
+    """From the household states: families and persons with a benefit running today per
     (kecamatan, kelurahan, program), and families per program pair, per kelurahan."""
     families, persons, pairs = Counter(), Counter(), Counter()
     for household_id in ids:
         household = casework.get_household(household_id)
         running: dict[str, set[str]] = {}
         for benefit in household.benefits.values():
-            if benefit["status"] == "active":
+            if runs_today(benefit):
                 running.setdefault(benefit["program"], set()).add(benefit["nik"])
         where = (household.kecamatan, household.kelurahan)
         for program, niks in running.items():
@@ -184,6 +224,16 @@ def test_the_view_equals_a_direct_count_and_a_rebuild(casework, settings, views_
         b["status"] for h in ids for b in casework.get_household(h).benefits.values()
     )
     assert min(statuses["active"], statuses["suspended"], statuses["terminated"]) > 0, statuses
+    # active benefits that do not run today: one whose period has ended, one not yet begun
+    today = city_today().isoformat()
+    active = [
+        b
+        for h in ids
+        for b in casework.get_household(h).benefits.values()
+        if b["status"] == "active"
+    ]
+    assert any(b["period_end"] < today for b in active)
+    assert any(b["period_start"] > today for b in active)
     opd_of = {p.code: p.opd for p in casework.list_programs()}
     assert {opd_of[program] for *_, program in families} >= {"DINSOS", "BAZNAS", "DISKOPUKM"}
     assert any(opd_of[a] != opd_of[b] for *_, a, b in pairs)  # families reached by two OPDs

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from app.overview_api import PAIR_HEADER, ROW_HEADER
 from app.seed_data import nik_for
 from domain.application import SYSTEM, make_meta
+from domain.city import today as city_today
 from domain.household import HEAD
 from tests.integration.conftest import authorized_client
 from tests.integration.test_eligibility_api import project
@@ -511,3 +512,55 @@ def test_a_family_that_moves_leaves_its_past_months_where_they_were(web, tokens,
         ("Simpang IV Sipin", "PKH"): 1,
         ("Simpang IV Sipin", "ZAKAT"): 2,
     }
+
+
+def test_a_benefit_counts_as_current_only_within_its_period(web, tokens, world):
+    """Rina's family in Pasir Putih received ZAKAT last year (its period has ended, nothing
+    terminated it) and will receive PKH from next month: neither is a current benefit. The
+    totals, the rows, the OPDs' families, the target's progress and the overlap matrix are
+    the world's as before; the month-by-month chart shows the ended ZAKAT in its months only,
+    and its month of today equals the current count."""
+    casework = web.extensions["casework"].casework
+    today = city_today()
+    rina = nik_for("157101", dt.date(1985, 3, 12), "F", 51)
+    household_id = str(
+        casework.register_household(
+            _household("1571010101200006", "Jambi Selatan", "Pasir Putih", rina, "Rina"), META
+        ).stream_id
+    )
+    last_year = today.year - 1
+    next_month = dt.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    for program, start, end in (
+        ("ZAKAT", f"{last_year}-01-01", f"{last_year}-12-31"),
+        ("PKH", next_month.isoformat(), f"{next_month.year + 1}-12-31"),
+    ):
+        grant = {"household_id": household_id, "nik": rina, "program": program}
+        grant |= {"period_start": start, "period_end": end, "amount": 1_200_000}
+        casework.execute("GrantBenefit", grant, META)
+    project(web)
+    client = authorized_client(web, tokens["sup1"])
+
+    answer = client.get("/api/v1/overview").json
+    programs = {p["program"]: p for p in answer["programs"]}
+    assert (programs["PKH"]["families"], programs["PKH"]["progress"]) == (1, 0.25)
+    assert programs["ZAKAT"]["families"] == 2
+    assert programs["ZAKAT"]["amount"] == 2 * 1_200_000
+    assert {o["opd"]: o["families"] for o in answer["opds"]} == {"BAZNAS": 2, "DINSOS": 1}
+    assert {r["kelurahan"] for r in answer["rows"]} == {"Simpang IV Sipin", "Tahtul Yaman"}
+    pasir = client.get("/api/v1/overview", query_string={"kelurahan": "Pasir Putih"}).json
+    assert (pasir["programs"], pasir["opds"], pasir["rows"]) == ([], [], [])
+    csv_rows = client.get("/api/v1/overview.csv").get_data(as_text=True)
+    assert "Pasir Putih" not in csv_rows
+    assert client.get("/api/v1/overlaps").json["matrix"] == [[1, 1], [1, 2]]
+    assert (
+        client.get("/api/v1/overlaps", query_string={"kelurahan": "Pasir Putih"}).json["pairs"]
+        == []
+    )
+
+    monthly = client.get("/api/v1/overview/monthly", query_string={"kelurahan": "Pasir Putih"})
+    series = {s["program"]: s["months"] for s in monthly.json["series"]}
+    assert [m["month"] for m in series["ZAKAT"]] == [f"{last_year}-{m:02d}" for m in range(1, 13)]
+    assert series["PKH"][0]["month"] == next_month.isoformat()[:7]
+    city = client.get("/api/v1/overview/monthly", query_string={"program": "ZAKAT"}).json
+    now = {m["month"]: m["families"] for m in city["series"][0]["months"]}
+    assert now.get(today.isoformat()[:7], 0) == programs["ZAKAT"]["families"]
