@@ -793,10 +793,17 @@ class MonthlyQuerySchema(AreaQuerySchema):
 
 
 class _Counts(_Answer):
-    families = fields.Integer(required=True, metadata={"description": "with a running benefit"})
+    families = fields.Integer(
+        required=True,
+        metadata={
+            "description": "with a benefit running today (WIB): its period covers today and it"
+            " is not suspended or terminated"
+        },
+    )
     persons = fields.Integer(required=True, metadata={"description": "their recipients"})
     amount = fields.Integer(
-        required=True, metadata={"description": "the running benefits' amounts, whole rupiah"}
+        required=True,
+        metadata={"description": "the amounts of the benefits running today, whole rupiah"},
     )
     monthly_amount = fields.Integer(
         required=True, metadata={"description": "the same per month of their periods"}
@@ -865,7 +872,10 @@ class MonthlySchema(_Answer):
 class OverlapPairSchema(_Answer):
     program_a = fields.String(required=True)
     program_b = fields.String(required=True)
-    families = fields.Integer(required=True)
+    families = fields.Integer(
+        required=True,
+        metadata={"description": "with a benefit of each program running today"},
+    )
 
 
 class OverlapsSchema(_Answer):

@@ -735,10 +735,12 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.overview": {
         "get": _read(
             "crossOpdOverview",
-            "families, persons and amounts with a running benefit per OPD and program at the"
-            " area asked, each program's yearly target and progress, and the rows per OPD,"
-            " program, kecamatan and kelurahan (a program manager: their OPD's rows, and at a"
-            " kecamatan or kelurahan their OPD's programs only)",
+            "families, persons and amounts with a benefit running today (WIB: its period covers"
+            " today, and no suspension or termination in force today stops it; a benefit whose"
+            " period has ended or not begun is not counted) per OPD and program at the area"
+            " asked, each program's yearly target and progress, and the rows per OPD, program,"
+            " kecamatan and kelurahan (a program manager: their OPD's rows, and at a kecamatan"
+            " or kelurahan their OPD's programs only)",
             _json("the overview", answers.OverviewSchema),
             query=answers.OverviewQuerySchema,
             forbidden=_AREA_FORBIDDEN,
@@ -769,8 +771,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.overview_monthly": {
         "get": _read(
             "crossOpdMonthly",
-            "month by month per program: the families and persons whose benefit ran that month,"
-            " and the amounts of those months",
+            "month by month per program: the families and persons whose benefit ran on at"
+            " least one day of that month, and the amounts of those months (this month can"
+            " count a benefit that ended earlier in it, which the overview of today does not)",
             _json("the series", answers.MonthlySchema),
             query=answers.MonthlyQuerySchema,
             forbidden=_AREA_FORBIDDEN,
@@ -781,8 +784,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.overlaps": {
         "get": _read(
             "programOverlaps",
-            "the families holding a running benefit of both programs, for every pair (a"
-            " program with itself: its families), as pairs and as a matrix",
+            "the families with a benefit of each of the two programs running today (as the"
+            " overview counts them), for every pair (a program with itself: its families"
+            " today), as pairs and as a matrix",
             _json("the overlap matrix", answers.OverlapsSchema),
             query=answers.AreaQuerySchema,
             forbidden=_AREA_FORBIDDEN,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 from flask_babel import format_date
@@ -32,7 +31,7 @@ from app.overview_api import (
 from app.schemas import Invalid
 from app.web import current_actor, error_page
 from domain.approval import Forbidden
-from domain.city import TIMEZONE
+from domain.city import today as city_today
 
 bp = Blueprint("overview_pages", __name__)
 
@@ -92,8 +91,8 @@ MONTH_LABELS = 8  # month names at most on the x axis (they would run into each 
 
 
 def this_month() -> str:
-    """The month it is in Kota Jambi (`2026-12`)."""
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y-%m")
+    """The month it is in Kota Jambi (`2026-12`), of the day the current counts are of."""
+    return city_today().strftime("%Y-%m")
 
 
 @bp.get("/lintas-opd")
@@ -128,6 +127,7 @@ def page():
         scale=charts.bar_scale(answer["programs"], ("families",)),
         opd_scale=charts.bar_scale(answer["opds"], ("families",)),
         overlaps=matrix,
+        today=city_today(),
         heat=lambda n: charts.heat(n, diagonal),
         chart=_series_chart(series),
         month_name=month_name,
@@ -149,6 +149,7 @@ def _empty() -> dict[str, Any]:
         "opd_scale": 1,
         "overlaps": {"programs": [], "matrix": [], "pairs": []},
         "heat": lambda n: 0,
+        "today": city_today(),
         "chart": {"months": [], "scale": 1, "lines": [], "labels": [], "ticks": []},
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,

@@ -564,3 +564,18 @@ def test_a_benefit_counts_as_current_only_within_its_period(web, tokens, world):
     city = client.get("/api/v1/overview/monthly", query_string={"program": "ZAKAT"}).json
     now = {m["month"]: m["families"] for m in city["series"][0]["months"]}
     assert now.get(today.isoformat()[:7], 0) == programs["ZAKAT"]["families"]
+
+    # the page says what it counts, and of which day; Rina's kelurahan has nothing running
+    html = web.test_client(user="sup1").get("/lintas-opd?lang=id").get_data(as_text=True)
+    months = (
+        "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
+    ).split()
+    day = f"{today.day} {months[today.month - 1]} {today.year}"
+    assert f"bantuan yang berjalan hari ini, {day}" in html
+    assert "Setiap sel: keluarga yang hari ini menerima bantuan berjalan dari kedua" in html
+    pasir_page = web.test_client(user="sup1").get(
+        "/lintas-opd", query_string={"lang": "id", "kelurahan": "Pasir Putih"}
+    )
+    programs_part = pasir_page.get_data(as_text=True).split('id="programs-title"')[1]
+    programs_part = programs_part.split("</section>")[0]
+    assert "Belum ada bantuan yang berjalan di sini." in programs_part
