@@ -310,3 +310,98 @@ def test_the_views_queries_read_indexes(web):
     for statement, params in statements:
         shown = plan(views, statement, params)
         assert not full_scan.search(shown), f"{statement}: {shown}"
+
+
+def _apply_everything(casework, views_db) -> None:
+    notifications = casework.recorder.select_notifications(1, 1_000_000)
+    envelopes = [
+        reveal(casework.codec, wire.from_notification(casework, n, "1571", sealed=True))
+        for n in notifications
+    ]
+    with views_db.transaction() as cur:
+        apply_all(cur, [overview.PROJECTION], envelopes)
+
+
+def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casework, views_db):
+    """A family with ZKT from January to June and UMKM from March, suspended from 1 September
+    (recorded before then): each day's totals, OPDs and overlaps count what ran that day, the
+    first and last days of a period included."""
+    ensure_schema(views_db, PROJECTIONS.values())
+    for code, opd in OTHER_OPDS.items():
+        casework.define_program(
+            {
+                "code": code,
+                "name": f"Program {code}",
+                "opd": opd,
+                "funding": "APBD",
+                "kind": "bansos",
+                "rules": {"combinable_with": sorted(set(OTHER_OPDS) - {code})},
+                "effective_from": "2025-01-01",
+            },
+            META,
+            alongside=sorted(OTHER_OPDS),
+        )
+    nik = "1571015203850007"
+    household_id = str(
+        casework.register_household(
+            {
+                "kk_number": "1571010101200003",
+                "kecamatan": "Telanaipura",
+                "kelurahan": "Simpang IV Sipin",
+                "address": "Jl. Kapten Pattimura No. 5",
+                "rt": "007",
+                "rw": "002",
+                "head": {"nik": nik, "name": "Siti", "birth_date": "1985-03-12", "sex": "F"},
+            },
+            META,
+        ).stream_id
+    )
+    for code, start, end in (
+        ("ZKT", "2026-01-01", "2026-06-30"),
+        ("UMKM", "2026-03-01", "2026-12-31"),
+    ):
+        grant = {"household_id": household_id, "nik": nik, "program": code}
+        grant |= {"period_start": start, "period_end": end, "amount": 1_200_000}
+        casework.execute("GrantBenefit", grant, META)
+    umkm = next(
+        b for b in casework.get_household(household_id).benefits.values() if b["program"] == "UMKM"
+    )
+    casework.execute(
+        "SuspendBenefit",
+        {
+            "household_id": household_id,
+            "benefit_id": umkm["benefit_id"],
+            "effective_date": "2026-09-01",
+            "reason_code": "other",
+        },
+        make_meta(SYSTEM, "api", reason="menunggu verifikasi"),
+    )
+    _apply_everything(casework, views_db)
+
+    def figures(day: str) -> tuple[dict, dict, dict, list]:
+        today = dt.date.fromisoformat(day)
+        answer = overview.overview(views_db, today=today)
+        pairs = overview.overlaps(
+            views_db, kelurahan="Simpang IV Sipin", kecamatan="Telanaipura", today=today
+        )
+        return (
+            {p["program"]: p["families"] for p in answer["programs"]},
+            {o["opd"]: o["amount"] for o in answer["opds"]},
+            {(r["kelurahan"], r["program"]): r["persons"] for r in answer["rows"]},
+            pairs["matrix"],
+        )
+
+    assert figures("2025-12-31") == ({}, {}, {}, [])
+    assert figures("2026-01-01") == (
+        {"ZKT": 1},
+        {"BAZNAS": 1_200_000},
+        {("Simpang IV Sipin", "ZKT"): 1},
+        [[1]],
+    )
+    both = figures("2026-03-01")
+    assert both[0] == {"UMKM": 1, "ZKT": 1} and both[3] == [[1, 1], [1, 1]]
+    assert figures("2026-06-30") == both
+    assert figures("2026-07-01")[0] == {"UMKM": 1}
+    assert figures("2026-07-01")[3] == [[1]]
+    assert figures("2026-08-31")[1] == {"DISKOPUKM": 1_200_000}
+    assert figures("2026-09-01") == ({}, {}, {}, [])
