@@ -30,9 +30,11 @@ live tables equal a rebuild from scratch whatever the batches or the order of th
 What a family counts changes with the days as well as with events (a period begins, or ends),
 so the current counts, the OPDs' and the overlaps are kept as changes by day: a family adds
 its counts on the day a benefit starts to run and takes them away on the day after its last
-(`changed_on`), and a reader sums a key's rows up to today, through the primary key (a few
-rows per key: one per day something began or ended there). Nothing is rewritten when a day
-passes, and no reader scans the benefits.
+(`changed_on`), and a reader sums a key's rows up to today, through the primary key. The
+changes of the days up to the day before the latest event's recording (`horizon`) are folded
+into one row per key as events come, so a key keeps that row and the days from about
+yesterday on on which something starts or ends. Nothing is rewritten because a day passes,
+and no reader scans the benefits.
 
 Keeps no personal data: ids, programs, areas, amounts, and the recipient's pseudonymous
 subject (the row key that outlives an erasure everywhere) to count persons. It serves the
@@ -43,6 +45,7 @@ person's benefit stays counted, as the beneficiaries view counts it (`count_acti
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -51,9 +54,11 @@ from itertools import combinations_with_replacement
 from typing import Any
 
 from adapters.db import Cursor, Database
+from domain.city import WIB
 from domain.city import today as city_today
 from projections.base import (
     Finish,
+    Handler,
     Projection,
     deferred,
     identity,
@@ -109,6 +114,12 @@ TABLES = {
         " amount BIGINT NOT NULL,"
         " PRIMARY KEY (level, kecamatan, kelurahan, program, month))"
     ),
+    # the day up to which the DATED tables' changes are folded into one row per key
+    # (changed_on ''): the day before the latest recording of an event this view read
+    "horizon": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " name VARCHAR(20) PRIMARY KEY, day VARCHAR(10) NOT NULL)"
+    ),
     "overlaps": (
         f"CREATE TABLE IF NOT EXISTS {{name}} ({_AREA}, program_a VARCHAR(32) NOT NULL,"
         " program_b VARCHAR(32) NOT NULL, changed_on VARCHAR(10) NOT NULL,"
@@ -120,6 +131,10 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS {benefits}_family ON {benefits} (family_id)",
     "CREATE INDEX IF NOT EXISTS {benefits}_program ON {benefits} (program)",
     "CREATE UNIQUE INDEX IF NOT EXISTS {programs}_code ON {programs} (code)",
+    # the fold of a day's changes (`advance`)
+    "CREATE INDEX IF NOT EXISTS {counts}_changed ON {counts} (changed_on)",
+    "CREATE INDEX IF NOT EXISTS {opds}_changed ON {opds} (changed_on)",
+    "CREATE INDEX IF NOT EXISTS {overlaps}_changed ON {overlaps} (changed_on)",
 ]
 # only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
 READ_INDEXES = [
@@ -516,31 +531,55 @@ def _add_difference(deltas: Deltas, old: dict[str, Any], new: dict[str, Any]) ->
             delta[key] = [a - b for a, b in zip(current, row, strict=True)]
 
 
+def _folded(deltas: dict[tuple, list[int]], horizon: str) -> dict[tuple, list[int]]:
+    """A DATED table's deltas with those of a day up to the horizon added to their key's
+    folded row (changed_on '')."""
+    if not horizon:
+        return deltas
+    folded: dict[tuple, list[int]] = {}
+    for key, row in deltas.items():
+        at = (*key[:-1], "") if key[-1] <= horizon else key
+        current = folded.get(at)
+        folded[at] = row if current is None else [a + b for a, b in zip(current, row, strict=True)]
+    return folded
+
+
 def _write_deltas(cur: Cursor, names: dict[str, str], deltas: Deltas) -> None:
-    """Each aggregate row changed by its delta (made when new; dropped when it counts no
+    """Each aggregate table's rows changed by their deltas, a DATED change of a day up to the
+    horizon in its key's folded row."""
+    horizon = horizon_of(cur, names)
+    for table in AGGREGATES:
+        mine = deltas.get(table, {})
+        _write_deltas_of(cur, names, table, _folded(mine, horizon) if table in DATED else mine)
+
+
+def _write_deltas_of(
+    cur: Cursor, names: dict[str, str], table: str, deltas: dict[tuple, list[int]]
+) -> None:
+    """The table's rows changed by their deltas (made when new; dropped when it counts no
     family any more, a DATED row when it changes nothing any more)."""
-    for table, (keys, values) in AGGREGATES.items():
-        columns = ("level", "kecamatan", "kelurahan", *keys)
-        name = names[table]
-        changed = [(key, row) for key, row in sorted(deltas.get(table, {}).items()) if any(row)]
-        if not changed:
-            continue
-        added = ", ".join(f"{v}={name}.{v}+excluded.{v}" for v in values)
-        cur.executemany(
-            f"INSERT INTO {name} ({', '.join((*columns, *values))})"
-            f" VALUES ({', '.join('?' for _ in (*columns, *values))})"
-            f" ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {added}",
-            [(*key, *row) for key, row in changed],
-        )
-        match = " AND ".join(f"{c}=?" for c in columns)
-        if table in DATED:
-            gone = [key for key, _ in changed]
-            nothing = " AND ".join(f"{v}=0" for v in values)
-        else:
-            gone = [key for key, row in changed if row[0] < 0]
-            nothing = "families<=0"
-        if gone:
-            cur.executemany(f"DELETE FROM {name} WHERE {match} AND {nothing}", gone)
+    keys, values = AGGREGATES[table]
+    columns = ("level", "kecamatan", "kelurahan", *keys)
+    name = names[table]
+    changed = [(key, row) for key, row in sorted(deltas.items()) if any(row)]
+    if not changed:
+        return
+    added = ", ".join(f"{v}={name}.{v}+excluded.{v}" for v in values)
+    cur.executemany(
+        f"INSERT INTO {name} ({', '.join((*columns, *values))})"
+        f" VALUES ({', '.join('?' for _ in (*columns, *values))})"
+        f" ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {added}",
+        [(*key, *row) for key, row in changed],
+    )
+    match = " AND ".join(f"{c}=?" for c in columns)
+    if table in DATED:
+        gone = [key for key, _ in changed]
+        nothing = " AND ".join(f"{v}=0" for v in values)
+    else:
+        gone = [key for key, row in changed if row[0] < 0]
+        nothing = "families<=0"
+    if gone:
+        cur.executemany(f"DELETE FROM {name} WHERE {match} AND {nothing}", gone)
 
 
 def refresh(
@@ -575,10 +614,87 @@ def refresh(
         )
 
 
+# --- the horizon: a past day's changes folded -------------------------------------------------
+#
+# Summing every change since the first benefit would make a reader's sum grow with the years.
+# No reader asks for a day before the latest event was recorded (today, in WIB, is never
+# earlier), so the changes of the days up to the day before it (`horizon`) are kept folded in
+# one row per key (changed_on ''), and a reader sums that row and the changes after it: the
+# days on which something starts or ends from about yesterday on. The horizon is the latest
+# of the recordings this view read, whatever the order or the batches they came in, so a
+# rebuild folds exactly what the live view folded.
+
+HORIZON = "folded"
+
+
+def horizon_of(cur: Cursor, names: dict[str, str]) -> str:
+    """The day up to which the changes are folded ('' before any event)."""
+    row = cur.execute(f"SELECT day FROM {names['horizon']} WHERE name=?", (HORIZON,)).fetchone()
+    return row[0] if row else ""
+
+
+def recorded_day(envelope: dict[str, Any]) -> str:
+    """The day before the envelope's recording, in WIB ('' when it carries none)."""
+    stamp = envelope.get("recorded_at")
+    if not stamp:
+        return ""
+    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment.astimezone(WIB).date() - dt.timedelta(days=1)).isoformat()
+
+
+def fold_query(names: dict[str, str], table: str) -> str:
+    """The DATED table's changes up to a day (its one parameter) summed per key: what
+    `advance` folds (through the table's index on changed_on)."""
+    keys, values = AGGREGATES[table]
+    columns = ", ".join(("level", "kecamatan", "kelurahan", *keys[:-1]))
+    return (
+        f"SELECT {columns}, {', '.join(f'SUM({v})' for v in values)} FROM {names[table]}"
+        f" WHERE changed_on>'' AND changed_on<=? GROUP BY {columns} ORDER BY {columns}"
+    )
+
+
+def advance(cur: Cursor, names: dict[str, str], day: str) -> None:
+    """The horizon moved on to `day` (when later than it was): the changes of the days up to
+    it added to their keys' folded rows and deleted (a folded row that changes nothing goes
+    too)."""
+    before = horizon_of(cur, names)
+    if day <= before:
+        return
+    if before:
+        moved = cur.execute(
+            f"UPDATE {names['horizon']} SET day=? WHERE name=? AND day=?", (day, HORIZON, before)
+        ).rowcount
+    else:
+        moved = cur.execute(
+            f"INSERT INTO {names['horizon']} (name, day) VALUES (?, ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            (HORIZON, day),
+        ).rowcount
+    if not moved:  # another runner moved it first: it folds (the next move folds the rest)
+        return
+    for table in DATED:
+        rows = cur.execute(fold_query(names, table), (day,)).fetchall()
+        if not rows:
+            continue
+        cur.execute(f"DELETE FROM {names[table]} WHERE changed_on>'' AND changed_on<=?", (day,))
+        width = len(AGGREGATES[table][0]) + 2
+        _write_deltas_of(
+            cur,
+            names,
+            table,
+            {(*row[:width], ""): [int(v) for v in row[width:]] for row in rows},
+        )
+
+
 # --- once per batch ----------------------------------------------------------------------------
 
-# The families the batch being applied has marked (per context); None outside a batch.
-_MARKED: ContextVar[tuple[str, set[str]] | None] = ContextVar("overview_batch", default=None)
+# The families the batch being applied has marked, and the latest `recorded_day` of its
+# events (per context); None outside a batch.
+_MARKED: ContextVar[tuple[str, set[str], list[str]] | None] = ContextVar(
+    "overview_batch", default=None
+)
 
 
 def _refresh_soon(cur: Cursor, names: dict[str, str], family_id: str) -> None:
@@ -589,15 +705,34 @@ def _refresh_soon(cur: Cursor, names: dict[str, str], family_id: str) -> None:
         refresh(cur, names, family_id)
 
 
+def _noting(handler: Handler) -> Handler:
+    """The handler, after the envelope's `recorded_day` is noted: at the batch's end (or at
+    once outside a batch) the horizon moves on to the latest."""
+
+    @functools.wraps(handler)
+    def noted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        day = recorded_day(envelope)
+        marked = _MARKED.get()
+        if marked is not None and marked[0] == names["families"]:
+            marked[2][0] = max(marked[2][0], day)
+        else:
+            advance(cur, names, day)
+        handler(cur, names, envelope)
+
+    return noted
+
+
 @contextmanager
 def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
     """Handlers mark families; each marked family is refreshed once at the end of the batch,
     and the aggregates get the families' differences summed, one write per row changed. A
     failed batch drops its marks (its transaction is rolled back)."""
     marked: set[str] = set()
-    token = _MARKED.set((names["families"], marked))
+    latest = [""]
+    token = _MARKED.set((names["families"], marked, latest))
     try:
         yield
+        advance(cur, names, latest[0])  # before the refreshes: their past days go folded
         later = deferred(names)
         if later is not None:  # a rebuild: each family it marked, once at its end
             later.add(marked)
@@ -625,16 +760,19 @@ PROJECTION = Projection(
     tables=TABLES,
     only_its_handlers=True,  # benefits, programs and where families live: nothing else
     handlers={
-        "HouseholdRegistered": household_area,
-        "HouseholdRelocated": household_relocated,
-        "HouseholdSplitOff": household_area,
-        "HomelessPersonRegistered": person_registered,
-        "BenefitGranted": benefit_granted,
-        "ProvisionalBenefitGranted": provisional_benefit_granted,
-        **{event_type: benefit_changed for event_type in STATUS_OF},
-        "IdentityLinked": identity_linked,
-        "ProgramDefined": program_defined,
-        "ProgramRulesChanged": program_rules_changed,
+        event_type: _noting(handler)
+        for event_type, handler in {
+            "HouseholdRegistered": household_area,
+            "HouseholdRelocated": household_relocated,
+            "HouseholdSplitOff": household_area,
+            "HomelessPersonRegistered": person_registered,
+            "BenefitGranted": benefit_granted,
+            "ProvisionalBenefitGranted": provisional_benefit_granted,
+            **{event_type: benefit_changed for event_type in STATUS_OF},
+            "IdentityLinked": identity_linked,
+            "ProgramDefined": program_defined,
+            "ProgramRulesChanged": program_rules_changed,
+        }.items()
     },
     serves="registry",
     indexes=INDEXES,
@@ -690,8 +828,9 @@ def overview_queries(
     """The statements of the overview (for `overview` and the query-plan test): totals per
     program and per OPD at the filter's area, the city-wide program totals (target progress),
     and the kelurahan rows within the area (of `rows_of_opds` only, when given); each the sum
-    of its key's changes up to `today` (WIB's today by default), a key counting no family
-    then left out."""
+    of its key's changes up to `today` (WIB's today by default; a later day answers what is
+    known of it now, an earlier one than the view's horizon is not kept), a key counting no
+    family then left out."""
     names = live_tables(db, PROJECTION)
     area = list(area_level(kecamatan, kelurahan))
     day = _day(today)
@@ -900,6 +1039,7 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
         "families": "family_id",
         "benefits": "benefit_id",
         "programs": "stream_id",
+        "horizon": "name",
         "counts": "level, kecamatan, kelurahan, opd, program, changed_on",
         "opds": "level, kecamatan, kelurahan, opd, changed_on",
         "monthly": "level, kecamatan, kelurahan, program, month",

@@ -265,6 +265,15 @@ def test_the_view_equals_a_direct_count_and_a_rebuild(casework, settings, views_
     assert zkt["families"] == total and zkt["yearly_target"] == 20
     assert zkt["progress"] == round(total / 20, 4)
 
+    # a reader sums one folded row per key and the changes from the day before the last
+    # recording on (today's events: from yesterday), not every change since the first
+    kept = overview.all_rows(views_db)
+    [(_, horizon)] = kept["horizon"]
+    assert horizon == (city_today() - dt.timedelta(days=1)).isoformat()
+    dated = [r[5] for r in kept["counts"]] + [r[4] for r in kept["opds"]]
+    dated += [r[5] for r in kept["overlaps"]]
+    assert "" in dated and all(day == "" or day > horizon for day in dated)
+
     live = checksums(views_db)
     rebuild(bootstrap(settings), ["overview"])
     assert checksums(views_db) == live
@@ -294,7 +303,9 @@ def test_the_views_queries_read_indexes(web):
     views = web.extensions["casework"].views
     ensure_schema(views, PROJECTIONS.values())
     tables = live_tables(views, overview.PROJECTION)
-    scanned = "|".join(tables[t] for t in ("counts", "opds", "monthly", "overlaps", "benefits"))
+    scanned = "|".join(
+        tables[t] for t in ("counts", "opds", "monthly", "overlaps", "benefits", "horizon")
+    )
     full_scan = re.compile(rf"\b(SCAN|Seq Scan on) ({scanned})\b")
     statements = [
         *overview.overview_queries(views).values(),
@@ -306,6 +317,8 @@ def test_the_views_queries_read_indexes(web):
         overview.monthly_query(views, kecamatan="Telanaipura", kelurahan="Simpang IV Sipin"),
         overview.overlaps_query(views),
         overview.overlaps_query(views, kecamatan="Telanaipura"),
+        # the fold of the days the horizon passes (a writer's, as the events come)
+        *((overview.fold_query(tables, t), ["2026-12-06"]) for t in overview.DATED),
     ]
     for statement, params in statements:
         shown = plan(views, statement, params)
@@ -323,9 +336,9 @@ def _apply_everything(casework, views_db) -> None:
 
 
 def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casework, views_db):
-    """A family with ZKT from January to June and UMKM from March, suspended from 1 September
-    (recorded before then): each day's totals, OPDs and overlaps count what ran that day, the
-    first and last days of a period included."""
+    """A family with ZKT from January to June of next year and UMKM from March, suspended from
+    1 September (recorded now, ahead): each day's totals, OPDs and overlaps count what runs
+    that day, the first and last days of a period included."""
     ensure_schema(views_db, PROJECTIONS.values())
     for code, opd in OTHER_OPDS.items():
         casework.define_program(
@@ -356,9 +369,10 @@ def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casewo
             META,
         ).stream_id
     )
+    year = city_today().year + 1
     for code, start, end in (
-        ("ZKT", "2026-01-01", "2026-06-30"),
-        ("UMKM", "2026-03-01", "2026-12-31"),
+        ("ZKT", f"{year}-01-01", f"{year}-06-30"),
+        ("UMKM", f"{year}-03-01", f"{year}-12-31"),
     ):
         grant = {"household_id": household_id, "nik": nik, "program": code}
         grant |= {"period_start": start, "period_end": end, "amount": 1_200_000}
@@ -371,7 +385,7 @@ def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casewo
         {
             "household_id": household_id,
             "benefit_id": umkm["benefit_id"],
-            "effective_date": "2026-09-01",
+            "effective_date": f"{year}-09-01",
             "reason_code": "other",
         },
         make_meta(SYSTEM, "api", reason="menunggu verifikasi"),
@@ -379,7 +393,7 @@ def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casewo
     _apply_everything(casework, views_db)
 
     def figures(day: str) -> tuple[dict, dict, dict, list]:
-        today = dt.date.fromisoformat(day)
+        today = dt.date.fromisoformat(day.replace("Y", str(year)))
         answer = overview.overview(views_db, today=today)
         pairs = overview.overlaps(
             views_db, kelurahan="Simpang IV Sipin", kecamatan="Telanaipura", today=today
@@ -391,17 +405,17 @@ def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casewo
             pairs["matrix"],
         )
 
-    assert figures("2025-12-31") == ({}, {}, {}, [])
-    assert figures("2026-01-01") == (
+    assert figures(f"{year - 1}-12-31") == ({}, {}, {}, [])
+    assert figures("Y-01-01") == (
         {"ZKT": 1},
         {"BAZNAS": 1_200_000},
         {("Simpang IV Sipin", "ZKT"): 1},
         [[1]],
     )
-    both = figures("2026-03-01")
+    both = figures("Y-03-01")
     assert both[0] == {"UMKM": 1, "ZKT": 1} and both[3] == [[1, 1], [1, 1]]
-    assert figures("2026-06-30") == both
-    assert figures("2026-07-01")[0] == {"UMKM": 1}
-    assert figures("2026-07-01")[3] == [[1]]
-    assert figures("2026-08-31")[1] == {"DISKOPUKM": 1_200_000}
-    assert figures("2026-09-01") == ({}, {}, {}, [])
+    assert figures("Y-06-30") == both
+    assert figures("Y-07-01")[0] == {"UMKM": 1}
+    assert figures("Y-07-01")[3] == [[1]]
+    assert figures("Y-08-31")[1] == {"DISKOPUKM": 1_200_000}
+    assert figures("Y-09-01") == ({}, {}, {}, [])
