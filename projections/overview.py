@@ -7,7 +7,8 @@ overlap matrix (families holding, today, a running benefit of program A and of p
 every pair; the diagonal: the program's families). A benefit runs on a day its period covers
 unless a suspension or termination in force on that day (from its effective date) stops it:
 one whose period has ended no longer counts, nor one whose period has not begun, though no
-event said so, and the month of today in the series counts what the current figures count.
+event said so. The series' month of today counts what the current figures count, and besides
+a benefit that ran on an earlier day of the month only.
 
 What a family is follows the beneficiaries view (projections/beneficiaries.py): a benefit
 belongs to the household it is recorded on, also after a family split (it is reviewed there);
