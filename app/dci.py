@@ -697,14 +697,16 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
             members[nik]["membership_status"] = value
 
     def correct(data: Mapping[str, Any]) -> None:
-        """A member's name, birth date or sex corrected (MemberCorrected): what was delivered
-        replaces what the member showed."""
+        """A member's name, birth date, sex or relationship corrected (MemberCorrected): what
+        was delivered replaces what the member showed."""
         nik = _nik_of(data)
         if isinstance(nik, str) and nik in members:
             corrected = person(data)
             for key in ("name", "sex", "birth_date"):
                 if key in corrected:
                     members[nik]["demographic_info"]["person"][key] = corrected[key]
+            if data.get("relationship"):  # schema v2
+                members[nik]["relationship_head"] = data["relationship"]
 
     for delivery in deliveries:
         envelope = delivery.envelope

@@ -196,8 +196,12 @@ ERRORS: dict[str, LazyString] = {
     "member.already_removed": _l("This member was already removed. Nothing more to do."),
     # correcting a member's data (CorrectMember)
     "correction.empty": _l(
-        "Enter what to correct: the name, the birth date or the sex, as the KTP or family card"
-        " shows it."
+        "Enter what to correct: the name, the birth date, the sex or the relationship to the"
+        " head, as the KTP or family card shows it."
+    ),
+    "relationship.of_head": _l(
+        "The head's relationship is always head of the family. To make another member the"
+        " head, use Change the head (ChangeHead)."
     ),
     "correction.unchanged": _l(
         "This is already what the register holds. Enter the value the document shows, or"
@@ -942,6 +946,7 @@ TEXT: dict[str, LazyString] = {
     "field.CorrectMember.name": _l("Corrected name"),
     "field.CorrectMember.birth_date": _l("Corrected birth date"),
     "field.CorrectMember.sex": _l("Corrected sex"),
+    "field.CorrectMember.relationship": _l("Corrected relationship to the head"),
     "field.CorrectMember.reason": _l("The document showing the right value (e.g. KTP, KK)"),
     "hint.CorrectMember.name": _l(
         "As on the KTP. Fill in only what is wrong; an empty field stays as it is."

@@ -873,7 +873,8 @@ class RemoveMemberSchema(_Command):
 
 class CorrectMemberSchema(_Command):
     """Rectification (UU PDP art. 6): a member's name, birth date or sex as their KTP or KK
-    shows them; at least one, each with PersonSchema's rules. The NIK is not changed here: a
+    shows them, or their relationship to the head as the KK shows it; at least one, each with
+    PersonSchema's (and AddMember's) rules. The NIK is not changed here: a
     birth date or sex that disagrees with it is refused (`correction.nik_disagrees`; the NIK is
     corrected through Dukcapil). Kept for another supervisor's approval."""
 
@@ -900,6 +901,17 @@ class CorrectMemberSchema(_Command):
             "example": "F",
         },
     )
+    relationship = Choice(
+        choices=RELATIONSHIPS,
+        code="relationship.unknown",
+        normalize=_relationship,
+        load_default=None,
+        metadata={
+            "description": "the relationship to the head as on the KK (never kepala_keluarga:"
+            " ChangeHead); left out: unchanged",
+            "example": "orang_tua",
+        },
+    )
     reason = Reason(
         required=True,
         metadata={
@@ -915,7 +927,7 @@ class CorrectMemberSchema(_Command):
 
     @validates_schema(skip_on_field_errors=True)
     def something_to_correct(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if all(data.get(key) is None for key in ("name", "birth_date", "sex")):
+        if all(data.get(key) is None for key in ("name", "birth_date", "sex", "relationship")):
             raise ValidationError("correction.empty", field_name="name")
         problems = correction_problems(data["nik"], data.get("birth_date"), data.get("sex"))
         if problems:

@@ -182,15 +182,15 @@ CATALOGUE = (
     # shows them; at least one; the NIK stays (a birth date or sex must agree with it)
     Command(
         "CorrectMember",
-        ("household_id", "nik", "name", "birth_date", "sex", "reason"),
+        ("household_id", "nik", "name", "birth_date", "sex", "relationship", "reason"),
         HouseholdCases.correct_member,
         Group.MEMBERSHIP,
         HOUSEHOLD,
         N_("Correct a member's data"),
         N_(
-            "A member's name, birth date or sex typed wrong, corrected as the KTP or family"
-            " card shows it; another supervisor approves. The NIK is corrected through"
-            " Dukcapil, not here."
+            "A member's name, birth date, sex or relationship to the head typed wrong (or left"
+            " from before a change of head), corrected as the KTP or family card shows it;"
+            " another supervisor approves. The NIK is corrected through Dukcapil, not here."
         ),
         needs_approval=True,
         precheck=HouseholdCases.check_correct_member,

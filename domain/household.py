@@ -160,6 +160,7 @@ ERROR_CODES = (
     "correction.empty",
     "correction.unchanged",
     "correction.nik_disagrees",
+    "relationship.of_head",  # the head's relationship is kepala_keluarga (ChangeHead)
     # dates and plain values
     "date.in_future",
     "date.too_far",
@@ -701,17 +702,25 @@ class Household(Aggregate):
         birth_date: str | None,
         sex: str | None,
         meta: dict[str, Any],
+        relationship: str | None = None,
     ) -> None:
         """A living member's name, birth date or sex as their KTP or KK shows them (the data
-        subject's right to rectification). The NIK is never changed here: a birth date or sex
-        that disagrees with it is refused (`correction.nik_disagrees`), for the NIK is corrected
-        through Dukcapil. Only what differs from the record is kept; nothing new is refused."""
-        given = {"name": name, "birth_date": birth_date, "sex": sex}
+        subject's right to rectification), or their relationship to the head as the KK shows
+        it (hubungan dalam keluarga: after a ChangeHead, relative to the new head). The NIK is
+        never changed here: a birth date or sex that disagrees with it is refused
+        (`correction.nik_disagrees`), for the NIK is corrected through Dukcapil; nor is the
+        head (ChangeHead). Only what differs from the record is kept; nothing new is refused."""
+        given = {"name": name, "birth_date": birth_date, "sex": sex, "relationship": relationship}
         if all(value is None for value in given.values()):
             raise DomainError("name", "correction.empty")
         member = self.living_member(nik)
         if sex is not None and sex not in ("M", "F"):
             raise DomainError("sex", "sex.invalid")
+        if relationship is not None:
+            if relationship not in RELATIONSHIPS:
+                raise DomainError("relationship", "relationship.unknown")
+            if nik == self.head_nik:
+                raise DomainError("relationship", "relationship.of_head")
         if birth_date is not None:
             if _date(birth_date) < EARLIEST_BIRTH:
                 raise DomainError("birth_date", "birth_date.too_old")
@@ -719,14 +728,26 @@ class Household(Aggregate):
         problems = correction_problems(nik, birth_date, sex)
         if problems:
             raise DomainError(*problems[0])
-        if birth_date is not None and not self._born_after_parents(member, _date(birth_date)):
-            raise DomainError("birth_date", "member.older_than_parent")
+        corrected = {**member, "relationship": relationship or member["relationship"]}
+        born = _date(birth_date or member["birth_date"])
+        if (birth_date is not None or relationship is not None) and not self._born_after_parents(
+            corrected, born
+        ):
+            raise DomainError(
+                "birth_date" if birth_date is not None else "relationship",
+                "member.older_than_parent",
+            )
         changed = {k: v for k, v in given.items() if v is not None and v != member.get(k)}
         if not changed:
             first = next(k for k, v in given.items() if v is not None)
             raise DomainError(first, "correction.unchanged")
         self._member_corrected(
-            nik, changed.get("name"), changed.get("birth_date"), changed.get("sex"), meta
+            nik=nik,
+            name=changed.get("name"),
+            birth_date=changed.get("birth_date"),
+            sex=changed.get("sex"),
+            relationship=changed.get("relationship"),
+            meta=meta,
         )
 
     def _born_after_parents(self, member: dict[str, Any], born: dt.date) -> bool:
@@ -740,21 +761,44 @@ class Household(Aggregate):
             return all(
                 born < _date(m["birth_date"])
                 for m in self.members.values()
-                if m["relationship"] == "anak" and m["status"] == "active" and m.get("birth_date")
+                if m["relationship"] == "anak"
+                and m["status"] == "active"
+                and m.get("birth_date")
+                and m["nik"] != member["nik"]
             )
         return True
 
-    @event("MemberCorrected")
+    class MemberCorrected(upcasting.SchemaVersioned, Aggregate.Event):
+        """v2 adds `relationship`: the member's relationship to the head, corrected (None:
+        not corrected; every v1 event)."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasting.member_corrected_v1_v2)
+
+        nik: str
+        name: str | None
+        birth_date: str | None
+        sex: str | None
+        relationship: str | None
+        meta: dict[str, Any]
+
+    @event(MemberCorrected)
     def _member_corrected(
         self,
         nik: str,
         name: str | None,
         birth_date: str | None,
         sex: str | None,
+        relationship: str | None,
         meta: dict[str, Any],
     ) -> None:
         member = self.members[nik]
-        for field, value in (("name", name), ("birth_date", birth_date), ("sex", sex)):
+        for field, value in (
+            ("name", name),
+            ("birth_date", birth_date),
+            ("sex", sex),
+            ("relationship", relationship),
+        ):
             if value is not None:
                 member[field] = value
 

@@ -317,14 +317,20 @@ class HouseholdCases(UseCases):
         self._correct_member(cmd, meta)
 
     def correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
-        """A member's name, birth date or sex corrected (rectification, UU PDP art. 6), as the
-        document the reason names shows them; the NIK stays."""
+        """A member's name, birth date, sex or relationship to the head corrected
+        (rectification, UU PDP art. 6), as the document the reason names shows them; the NIK
+        stays."""
         return self._store(self._correct_member(cmd, meta))
 
     def _correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Household:
         household = self._household_for(cmd)
         household.correct_member(
-            cmd["nik"], cmd.get("name"), cmd.get("birth_date"), cmd.get("sex"), meta
+            cmd["nik"],
+            cmd.get("name"),
+            cmd.get("birth_date"),
+            cmd.get("sex"),
+            meta,
+            relationship=cmd.get("relationship"),
         )
         return household
 

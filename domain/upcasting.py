@@ -31,6 +31,8 @@ The changes so far:
 - WelfareAssessed v2: `kk_number`, the KK number the family held when it was assessed
   (DTSEN ranks families, and a family left behind by a new head gets a new KK number).
   Events stored before v2 did not record it: None. Household v2 keeps it on each assessment.
+- MemberCorrected v2: `relationship`, the member's relationship to the head corrected
+  (CorrectMember). A v1 event corrected only name, birth date or sex: None.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ SCHEMA_VERSIONS: dict[str, int] = {
     "WelfareAssessed": 2,
     "Household": 3,
     "BenefitReviewOpened": 2,
+    "MemberCorrected": 2,
 }
 
 
@@ -75,6 +78,12 @@ def stamp_schema(state: dict[str, Any], version: int) -> None:
 def welfare_assessed_v1_v2(state: dict[str, Any]) -> None:
     """WelfareAssessed v1 -> v2: the assessed KK number was not recorded."""
     state.setdefault("kk_number", None)
+    stamp_schema(state, 2)
+
+
+def member_corrected_v1_v2(state: dict[str, Any]) -> None:
+    """MemberCorrected v1 -> v2: a v1 correction never changed the relationship."""
+    state.setdefault("relationship", None)
     stamp_schema(state, 2)
 
 

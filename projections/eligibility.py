@@ -332,14 +332,18 @@ def member_rejoined(facts: dict, data: dict, position: int) -> None:
 
 @_changes
 def member_corrected(facts: dict, data: dict, position: int) -> None:
-    """A birth date or sex corrected (CorrectMember): the ages and sexes the rules read."""
+    """A birth date, sex or relationship corrected (CorrectMember): the ages, sexes and
+    relationships (a spouse is an adult) the rules read."""
     member = facts["members"].get(_subject(data["nik"]))
-    if member is None or (data.get("birth_date") is None and data.get("sex") is None):
+    read = ("birth_date", "sex", "relationship")
+    if member is None or all(data.get(key) is None for key in read):
         return
     if data.get("birth_date") is not None:
         member["birth_date"] = _date_or_none(data["birth_date"])
     if data.get("sex") is not None:
         member["sex"] = data["sex"]
+    if data.get("relationship") is not None:  # schema v2
+        member["relationship"] = data["relationship"]
     member["positions"].append(position)
 
 

@@ -354,8 +354,9 @@ def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
 
 
 def member_corrected(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
-    """A member's name, birth date or sex corrected (CorrectMember): the new name's terms
-    replace the old ones, so a search finds the corrected name and no longer the old."""
+    """A member's name, birth date, sex or relationship corrected (CorrectMember): the new
+    name's terms replace the old ones, so a search finds the corrected name and no longer the
+    old."""
     data, household_id = envelope["data"], envelope["stream_id"]
     who = identity(data["nik"])
     if data.get("name") is not None:
@@ -374,6 +375,11 @@ def member_corrected(cur: Cursor, names: dict[str, str], envelope: dict[str, Any
         cur.execute(
             f"UPDATE {names['members']} SET sex=? WHERE household_id=? AND subject=?",
             (data["sex"], household_id, who.subject),
+        )
+    if data.get("relationship") is not None:  # schema v2
+        cur.execute(
+            f"UPDATE {names['members']} SET relationship=? WHERE household_id=? AND subject=?",
+            (data["relationship"], household_id, who.subject),
         )
     _touch(cur, names, envelope)
 

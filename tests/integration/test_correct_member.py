@@ -282,3 +282,82 @@ def test_a_rebuild_of_the_register_and_eligibility_equals_the_live_views(
         HEAD["birth_date"],
         WIFE["birth_date"],
     ]
+
+
+def test_a_corrected_relationship_is_shown_and_read_by_the_eligibility_rules(web, tokens):
+    """The relative (famili_lain, born 2012) is on the KK as the head's wife (istri): once a
+    second supervisor approves the correction, the API and the register show her as istri, and
+    a program paying an adult woman counts her as one (a spouse is adult, UU Adminduk)."""
+    from projections import eligibility
+
+    household_id = family(web, programs=[("PKH", {"max_desil": 4, "recipient": "adult_woman"})])
+    casework = web.extensions["casework"].casework
+    views = web.extensions["casework"].views
+    casework.remove_member(
+        {
+            "household_id": household_id,
+            "nik": WIFE["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-06-01",
+        },
+        META,
+    )
+    project(web)
+    [before] = eligibility.household_eligibility(views, household_id)
+    assert before["status"] != "eligible"
+    client = web.test_client()
+    body = {"household_id": household_id, "nik": CHILD["nik"], "reason": "KK asli"}
+    head = post(
+        client,
+        "CorrectMember",
+        {**body, "nik": HEAD["nik"], "relationship": "suami"},
+        tokens["sup1"],
+    )
+    assert head.status_code == 422 and head.json["codes"] == {
+        "relationship": ["relationship.of_head"]
+    }
+    assert "Change the head" in " ".join(head.json["errors"]["relationship"]) or (
+        "Ganti kepala" in " ".join(head.json["errors"]["relationship"])
+    )
+    asked = post(client, "CorrectMember", {**body, "relationship": "istri"}, tokens["sup1"])
+    assert asked.status_code == 202, asked.json
+    approved = post(
+        client, "ApproveChange", {"approval_id": asked.json["approval_id"]}, tokens["sup2"]
+    )
+    assert approved.status_code == 201, approved.json
+    project(web)
+
+    reader = authorized_client(web, tokens["sup1"])
+    shown = reader.get(f"/api/v1/households/{household_id}").json
+    assert {m["nik"]: m["relationship"] for m in shown["members"]}[CHILD["nik"]] == "istri"
+    [row] = reader.get("/api/v1/households?q=aulia").json["results"]
+    assert {m["nik"]: m["relationship"] for m in row["members"]}[CHILD["nik"]] == "istri"
+    [after] = eligibility.household_eligibility(views, household_id)
+    assert after["status"] == "eligible", after
+    page = web.test_client().get(f"/rumah-tangga/{household_id}")
+    assert "Data anggota diperbaiki" in page.text
+
+
+def test_the_form_offers_the_relationships_in_bahasa_indonesia_and_refuses_the_heads(web):
+    household_id = family(web)
+    casework = web.extensions["casework"].casework
+    client = web.test_client()
+    page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
+    select = re.search(r'<select[^>]*name="relationship".*?</select>', page, re.S)
+    assert select is not None and "Hubungan dengan kepala keluarga yang benar" in page
+    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    assert options["istri"] == "Istri" and "kepala_keluarga" not in options
+    form = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "household_id": household_id,
+        "nik": HEAD["nik"],
+        "relationship": "suami",
+        "reason": "KK asli",
+    }
+    answer = client.post("/perintah/CorrectMember", data=form)
+    assert answer.status_code == 422
+    [field] = re.findall(
+        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
+    )
+    assert 'name="relationship"' in field and "Ganti kepala keluarga" in field
+    assert casework.pending_approvals() == []

@@ -157,3 +157,63 @@ def test_a_parent_is_not_corrected_to_be_born_after_a_child(app):
         "birth_date",
         "member.older_than_parent",
     )
+
+
+# --- the relationship to the head (hubungan dalam keluarga) ---------------------------------
+
+
+def test_a_relationship_typed_wrong_is_corrected_and_kept_in_the_event(app, family):
+    """A grown son recorded as `anak` who is the head's nephew: famili_lain on the KK."""
+    correct(app, family, SON["nik"], relationship="famili_lain")
+    member = app.get_household(family).members[SON["nik"]]
+    assert (member["relationship"], member["name"]) == ("famili_lain", SON["name"])
+    assert replayed(app, family).members[SON["nik"]]["relationship"] == "famili_lain"
+    [event] = [
+        e
+        for e in app.repository.event_store.get(uuid.UUID(family))
+        if type(e).__name__ == "MemberCorrected"
+    ]
+    assert event.relationship == "famili_lain" and event.name is None
+
+
+def test_a_relationship_correction_holds_the_rules_of_the_kk(app, family):
+    # the head's own relationship is kepala_keluarga: another head is ChangeHead's
+    refused(
+        lambda: correct(app, family, HEAD["nik"], relationship="suami"),
+        "relationship",
+        "relationship.of_head",
+    )
+    refused(
+        lambda: correct(app, family, WIFE["nik"], relationship="kepala_keluarga"),
+        "relationship",
+        "relationship.unknown",
+    )
+    refused(
+        lambda: correct(app, family, WIFE["nik"], relationship="istri"),
+        "relationship",
+        "correction.unchanged",
+    )
+    # a child (anak) is born after the head and the head's spouses, as AddMember holds it
+    app.add_member({"household_id": family, "person": AUNT, "relationship": "famili_lain"}, meta())
+    correct(app, family, AUNT["nik"], birth_date="1919-05-04")
+    refused(
+        lambda: correct(app, family, AUNT["nik"], relationship="anak"),
+        "relationship",
+        "member.older_than_parent",
+    )
+    # a granddaughter typed as the head's daughter is set right
+    correct(app, family, CHILD["nik"], relationship="cucu")
+    assert app.get_household(family).members[CHILD["nik"]]["relationship"] == "cucu"
+
+
+def test_the_schema_takes_a_relationship_to_correct():
+    base = {
+        "household_id": "0b7c9a52-3a9e-4f54-8a0e-2f1d6c1b9e10",
+        "nik": WIFE["nik"],
+        "reason": "KK asli",
+    }
+    assert load("CorrectMember", {**base, "relationship": "Istri"})["relationship"] == "istri"
+    assert _codes({**base, "relationship": "kakak"}) == {"relationship": ["relationship.unknown"]}
+    assert _codes({**base, "relationship": "kepala_keluarga"}) == {
+        "relationship": ["relationship.unknown"]
+    }

@@ -293,3 +293,25 @@ def test_a_household_snapshot_v2_gains_the_review_fields():
             "trigger": None,
         }
     ]
+
+
+# --- MemberCorrected v2 ---------------------------------------------------------------------
+
+
+def test_a_member_correction_stored_as_v1_loads_with_the_relationship_untouched(app, household_id):
+    v1 = {
+        "nik": HEAD["nik"],
+        "name": "Budi Santosa",
+        "birth_date": None,
+        "sex": None,
+        "meta": make_meta(SYSTEM, "api"),
+    }
+    insert_v1(app, household_id, 2, get_topic(Household.MemberCorrected), v1)
+
+    household = app.get_household(household_id)
+    head = household.members[HEAD["nik"]]
+    assert (head["name"], head["relationship"]) == ("Budi Santosa", "kepala_keluarga")
+    notification = app.recorder.select_notifications(1, 10)[-1]
+    envelope = wire.from_notification(app, notification, "1571")
+    assert envelope["type"] == "MemberCorrected" and envelope["schema_version"] == 2
+    assert envelope["data"]["relationship"] is None
