@@ -965,6 +965,13 @@ def _render_household(household_id: str, member_codes: dict | None = None, statu
             if may_issue(current_actor().role, "ChangeHead")
             else None,
             before_nik=help_before_nik(household_id, record) if record else [],
+            # members whose relationship is still relative to a former head (ChangeHead)
+            relationship_review=set(getattr(record, "relationships_to_review", ()) or ()),
+            correct_member_url=url_for(
+                ".command_page", name="CorrectMember", household_id=household_id
+            )
+            if may_issue(current_actor().role, "CorrectMember")
+            else None,
             sections=sections,
             requests=[
                 *just_requested(current_actor(), household_id),

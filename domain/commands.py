@@ -202,7 +202,11 @@ CATALOGUE = (
         Group.MEMBERSHIP,
         HOUSEHOLD,
         N_("Change the head"),
-        N_("A new head of family, with the new KK number."),
+        N_(
+            "A new head of family, with the new KK number. The others' relationships are"
+            " restated to the new head where the family card leaves no doubt; the household"
+            " page marks the rest for checking."
+        ),
     ),
     Command(
         "RecordDeath",

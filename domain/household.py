@@ -122,6 +122,44 @@ SPLIT_RELATIONSHIPS: dict[str, dict[str, str | None]] = {
 }
 
 
+# ChangeHead: a member's relationship to the new head, by the new head's relationship to the
+# old head and the member's own (the KK's relationships are relative to its head). Where the
+# KK cannot tell (the old head's menantu, when a son heads the family: his wife, or a
+# sibling's spouse?), nothing is listed: the relationship stays and is flagged for review
+# (`Household.relationships_to_review`) until a CorrectMember sets or confirms it.
+HEAD_CHANGE_RELATIONSHIPS: dict[str, dict[str, str]] = {
+    "istri": {
+        "anak": "anak",
+        "menantu": "menantu",
+        "cucu": "cucu",
+        "orang_tua": "mertua",
+        "mertua": "orang_tua",
+        "famili_lain": "famili_lain",
+        "lainnya": "lainnya",
+    },
+    "anak": {
+        "istri": "orang_tua",
+        "suami": "orang_tua",
+        "anak": "famili_lain",  # a brother or sister
+        "orang_tua": "famili_lain",  # a grandparent
+        "mertua": "famili_lain",
+        "famili_lain": "famili_lain",
+        "lainnya": "lainnya",
+    },
+}
+HEAD_CHANGE_RELATIONSHIPS["suami"] = HEAD_CHANGE_RELATIONSHIPS["istri"]
+
+
+def old_head_relationship(new_head: dict[str, Any], old_head: dict[str, Any]) -> str:
+    """The old head's relationship to the new one: the spouse of a spouse, the parent of a
+    child, else famili_lain."""
+    if new_head["relationship"] in SPOUSES:
+        return "suami" if old_head["sex"] == "M" else "istri"
+    if new_head["relationship"] == "anak":
+        return "orang_tua"
+    return "famili_lain"
+
+
 def split_relationship(new_head: dict[str, Any], mover: dict[str, Any]) -> str:
     """A mover's relationship to the new head on the new KK (see SPLIT_RELATIONSHIPS)."""
     found = SPLIT_RELATIONSHIPS.get(new_head["relationship"], {}).get(
@@ -445,9 +483,11 @@ class Household(Aggregate):
 
     # v2: each assessment keeps the KK number it was made for (snapshots; domain.upcasting)
     # v3: each benefit review has a review_id, the event that triggered it, and a decision
-    class_version = 3
+    # v4: relationships_to_review, the members whose relationship a ChangeHead left in doubt
+    class_version = 4
     upcast_v1_v2 = staticmethod(upcasting.household_v1_v2)
     upcast_v2_v3 = staticmethod(upcasting.household_v2_v3)
+    upcast_v3_v4 = staticmethod(upcasting.household_v3_v4)
 
     @event("HouseholdRegistered")
     def __init__(
@@ -486,6 +526,8 @@ class Household(Aggregate):
         # SplitFamily: the KK this family split from, and the families that split from it
         self.split_from: dict[str, Any] | None = None
         self.splits: list[dict[str, Any]] = []
+        # active members whose relationship is still relative to a former head (ChangeHead)
+        self.relationships_to_review: list[str] = []
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -604,6 +646,8 @@ class Household(Aggregate):
         residence_since: str | None = None,
     ) -> None:
         member = self.members[person["nik"]]
+        if person["nik"] in self.__dict__.get("relationships_to_review", ()):
+            self.relationships_to_review.remove(person["nik"])  # stated again on rejoining
         member.update(
             name=person["name"],
             relationship=relationship,
@@ -640,6 +684,9 @@ class Household(Aggregate):
             member["date_of_death"] = effective_date
 
     def change_head(self, nik: str, new_kk_number: str, meta: dict[str, Any]) -> None:
+        """The new head's relationship is kepala_keluarga; the old head's and each active
+        member's follow from their relationships to the old head where the KK leaves no doubt
+        (HEAD_CHANGE_RELATIONSHIPS); the others keep theirs, flagged for review."""
         if nik == self.head_nik:
             raise DomainError("nik", "member.already_head")
         new_head = self.living_member(nik)
@@ -650,16 +697,21 @@ class Household(Aggregate):
         if new_kk_number == self.kk_number:
             raise Conflict("new_kk_number", "kk.taken")
         old_head = self.members[self.head_nik]
-        if new_head["relationship"] in SPOUSES:
-            old_relationship = "suami" if old_head["sex"] == "M" else "istri"
-        else:
-            old_relationship = "famili_lain"
+        relationships = {nik: HEAD, self.head_nik: old_head_relationship(new_head, old_head)}
+        known = HEAD_CHANGE_RELATIONSHIPS.get(new_head["relationship"], {})
+        flagged = set(self.__dict__.get("relationships_to_review", ()))
+        for member_nik in self.active_niks():
+            if member_nik in relationships or member_nik in flagged:
+                continue  # a relationship already in doubt is not derived from
+            found = known.get(self.members[member_nik]["relationship"])
+            if found is not None:
+                relationships[member_nik] = found
         self._head_changed(
             nik=nik,
             previous_head_nik=self.head_nik,
             new_kk_number=new_kk_number,
             previous_kk_number=self.kk_number,
-            relationships={nik: HEAD, self.head_nik: old_relationship},
+            relationships=relationships,
             meta=meta,
         )
 
@@ -673,8 +725,19 @@ class Household(Aggregate):
         relationships: dict[str, str],
         meta: dict[str, Any],
     ) -> None:
+        """An active member whose relationship the event does not restate still holds it
+        relative to the old head: it is flagged for review (also for events stored before
+        ChangeHead restated the others)."""
         for member_nik, relationship in relationships.items():
             self.members[member_nik]["relationship"] = relationship
+        review = self.__dict__.setdefault("relationships_to_review", [])
+        for member_nik, member in self.members.items():
+            if (
+                member["status"] == "active"
+                and member_nik not in relationships
+                and member_nik not in review
+            ):
+                review.append(member_nik)
         self.head_nik = nik
         self.kk_number = new_kk_number
         self.kk_history.append({"kk_number": new_kk_number, "since": meta.get("occurred_at")})
@@ -738,6 +801,8 @@ class Household(Aggregate):
                 "member.older_than_parent",
             )
         changed = {k: v for k, v in given.items() if v is not None and v != member.get(k)}
+        if relationship is not None and nik in self.__dict__.get("relationships_to_review", ()):
+            changed["relationship"] = relationship  # a relationship in doubt confirmed
         if not changed:
             first = next(k for k, v in given.items() if v is not None)
             raise DomainError(first, "correction.unchanged")
@@ -801,6 +866,8 @@ class Household(Aggregate):
         ):
             if value is not None:
                 member[field] = value
+        if relationship is not None and nik in self.__dict__.get("relationships_to_review", ()):
+            self.relationships_to_review.remove(nik)
 
     # ---- splitting a family (pecah KK) ---------------------------------------------------
 

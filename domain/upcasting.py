@@ -31,6 +31,9 @@ The changes so far:
 - WelfareAssessed v2: `kk_number`, the KK number the family held when it was assessed
   (DTSEN ranks families, and a family left behind by a new head gets a new KK number).
   Events stored before v2 did not record it: None. Household v2 keeps it on each assessment.
+- Household v4 keeps `relationships_to_review`: the active members whose relationship a
+  ChangeHead did not restate (still relative to the former head). A v3 snapshot did not keep
+  them: none (a replay from the events flags them again).
 - MemberCorrected v2: `relationship`, the member's relationship to the head corrected
   (CorrectMember). A v1 event corrected only name, birth date or sex: None.
 """
@@ -47,7 +50,7 @@ from eventsourcing.domain import DomainEvent
 # anything not listed is version 1
 SCHEMA_VERSIONS: dict[str, int] = {
     "WelfareAssessed": 2,
-    "Household": 3,
+    "Household": 4,
     "BenefitReviewOpened": 2,
     "MemberCorrected": 2,
 }
@@ -112,6 +115,11 @@ def household_v2_v3(state: dict[str, Any]) -> None:
             review.setdefault("overdue", False)
             review.setdefault("decision", None)
             review.setdefault("trigger", None)
+
+
+def household_v3_v4(state: dict[str, Any]) -> None:
+    """A Household snapshot v3 -> v4: no relationship was kept for review."""
+    state.setdefault("relationships_to_review", [])
 
 
 # --- checking the chains -------------------------------------------------------------------

@@ -181,7 +181,14 @@ def test_a_new_head_gets_a_new_kk_and_the_old_head_a_new_relationship(app, famil
     event = app.repository.event_store.get(uuid.UUID(family), gt=stored.version - 1)
     data = next(iter(event))
     assert type(data).__name__ == "HeadChanged"
-    assert data.relationships == {WIFE["nik"]: "kepala_keluarga", HEAD["nik"]: "suami"}
+    # the children are still hers: the event restates every relationship on the KK
+    assert data.relationships == {
+        WIFE["nik"]: "kepala_keluarga",
+        HEAD["nik"]: "suami",
+        CHILD["nik"]: "anak",
+        SON["nik"]: "anak",
+    }
+    assert household.relationships_to_review == []
     # the old KK number stays the family's: nobody else may take it
     refused(
         lambda: register(app, head=person("Lain", "1990-01-01", "M", 7), kk=KK),
@@ -191,9 +198,16 @@ def test_a_new_head_gets_a_new_kk_and_the_old_head_a_new_relationship(app, famil
     )
 
 
-def test_a_son_heading_the_family_makes_the_father_famili_lain(app, family):
+def test_a_son_heading_the_family_makes_his_parents_orang_tua_and_his_sister_famili_lain(
+    app, family
+):
     app.change_head({"household_id": family, "nik": SON["nik"], "new_kk_number": KK2}, meta())
-    assert app.get_household(family).members[HEAD["nik"]]["relationship"] == "famili_lain"
+    members = app.get_household(family).members
+    assert [members[p["nik"]]["relationship"] for p in (HEAD, WIFE, CHILD)] == [
+        "orang_tua",
+        "orang_tua",
+        "famili_lain",
+    ]
 
 
 def test_a_head_must_be_an_active_adult_and_the_new_kk_free_and_valid(app, family):

@@ -315,3 +315,25 @@ def test_a_member_correction_stored_as_v1_loads_with_the_relationship_untouched(
     envelope = wire.from_notification(app, notification, "1571")
     assert envelope["type"] == "MemberCorrected" and envelope["schema_version"] == 2
     assert envelope["data"]["relationship"] is None
+
+
+def test_a_household_snapshot_v3_loads_with_no_relationship_to_review(app, household_id):
+    household = app.get_household(household_id)
+    state = {
+        k: v
+        for k, v in vars(household).items()
+        if k not in ("_id", "_version", "_pending_events", "relationships_to_review")
+    }
+    old_snapshot = Snapshot(
+        originator_id=household.id,
+        originator_version=household.version,
+        timestamp=Snapshot.create_timestamp(),
+        topic=get_topic(Household),
+        state=state,
+    )
+    app.snapshots.recorder.insert_events([app.mapper.to_stored_event(old_snapshot)])
+
+    loaded = app.get_household(household_id)
+
+    assert loaded.relationships_to_review == []
+    assert loaded.members[HEAD["nik"]]["relationship"] == "kepala_keluarga"
