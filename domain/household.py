@@ -366,6 +366,13 @@ def period_problem(period: Any, on: dt.date) -> str | None:
     return None
 
 
+def marriage_day(meta: dict[str, Any]) -> str | None:
+    """The day an event shows a marriage from: the day it happened when the command said so
+    (an explicit occurred_at); None when it did not (recorded later, married since some day
+    not known: counted as married on any earlier day, as the KK showed them)."""
+    return occurred_on(meta).isoformat() if meta.get("occurred_at_given") else None
+
+
 def occurred_on(meta: dict[str, Any]) -> dt.date:
     """The day the command says it happened in the world (its meta), else today."""
     occurred_at = meta.get("occurred_at")
@@ -484,10 +491,12 @@ class Household(Aggregate):
     # v2: each assessment keeps the KK number it was made for (snapshots; domain.upcasting)
     # v3: each benefit review has a review_id, the event that triggered it, and a decision
     # v4: relationships_to_review, the members whose relationship a ChangeHead left in doubt
-    class_version = 4
+    # v5: married_since, from when the KK showed each member married (IssueKtp's age rule)
+    class_version = 5
     upcast_v1_v2 = staticmethod(upcasting.household_v1_v2)
     upcast_v2_v3 = staticmethod(upcasting.household_v2_v3)
     upcast_v3_v4 = staticmethod(upcasting.household_v3_v4)
+    upcast_v4_v5 = staticmethod(upcasting.household_v4_v5)
 
     @event("HouseholdRegistered")
     def __init__(
@@ -528,6 +537,9 @@ class Household(Aggregate):
         self.splits: list[dict[str, Any]] = []
         # active members whose relationship is still relative to a former head (ChangeHead)
         self.relationships_to_review: list[str] = []
+        # NIK -> the day the KK first showed the member married (a spouse or menantu, or a
+        # head with a spouse), None when not known; kawin or pernah kawin: it stays (IssueKtp)
+        self.married_since: dict[str, str | None] = {}
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -579,15 +591,25 @@ class Household(Aggregate):
             and m.get("birth_date")
         ]
 
-    def is_married(self, nik: str) -> bool:
-        """A spouse on the KK (or a child's spouse, menantu), or a head with an active spouse
-        on it."""
-        member = self.members[nik]
-        if member["relationship"] in (*SPOUSES, "menantu"):
-            return True
-        return nik == self.head_nik and any(
-            m["relationship"] in SPOUSES and m["status"] == "active" for m in self.members.values()
-        )
+    def married_on(self, nik: str, day: dt.date) -> bool:
+        """Whether the KK showed this member married on `day` (kawin or pernah kawin, UU
+        Adminduk art. 63: a widow or a divorced spouse was married): a spouse or a child's
+        spouse (menantu) from the day they joined as one, a head from the day a spouse
+        joined; a marriage recorded without the day it happened counts on any day."""
+        married = self.__dict__.get("married_since") or {}
+        if nik not in married:
+            return False
+        since = married[nik]
+        return since is None or _date(since) <= day
+
+    def _record_marriage(self, nik: str, relationship: str, since: str | None) -> None:
+        """A member joined (or was set) as a spouse or menantu: married from `since`; a
+        spouse's head too."""
+        married = self.__dict__.setdefault("married_since", {})
+        if relationship in (*SPOUSES, "menantu"):
+            married.setdefault(nik, since)
+        if relationship in SPOUSES and self.head_nik != nik:
+            married.setdefault(self.head_nik, since)
 
     def add_member(
         self,
@@ -628,6 +650,7 @@ class Household(Aggregate):
         residence_since: str | None = None,
     ) -> None:
         self.members[person["nik"]] = person_record(person, relationship)
+        self._record_marriage(person["nik"], relationship, marriage_day(meta))
         if ktp_issued_on or arrival:
             self.members[person["nik"]].update(
                 ktp_issued_on=ktp_issued_on,
@@ -654,6 +677,7 @@ class Household(Aggregate):
             status="active",
             status_since=None,
         )
+        self._record_marriage(person["nik"], relationship, marriage_day(meta))
         if ktp_issued_on or arrival:  # a KTP issued while on another KK
             member.update(
                 ktp_issued_on=ktp_issued_on,
@@ -730,6 +754,9 @@ class Household(Aggregate):
         ChangeHead restated the others)."""
         for member_nik, relationship in relationships.items():
             self.members[member_nik]["relationship"] = relationship
+            if relationship in SPOUSES:  # the old head, the new head's spouse: married already
+                married = self.__dict__.setdefault("married_since", {})
+                married.setdefault(member_nik, married.get(nik))
         review = self.__dict__.setdefault("relationships_to_review", [])
         for member_nik, member in self.members.items():
             if (
@@ -868,6 +895,8 @@ class Household(Aggregate):
                 member[field] = value
         if relationship is not None and nik in self.__dict__.get("relationships_to_review", ()):
             self.relationships_to_review.remove(nik)
+        if relationship is not None:  # the KK was wrong since some day not known
+            self._record_marriage(nik, relationship, None)
 
     # ---- splitting a family (pecah KK) ---------------------------------------------------
 
@@ -969,6 +998,8 @@ class Household(Aggregate):
                 record = person_record(mover, mover["relationship"])
                 record.update(identity_facts(mover))
                 aggregate.members[mover["nik"]] = record
+                # married on the old KK since some day this one does not know
+                aggregate._record_marriage(mover["nik"], mover["relationship"], None)
             aggregate.split_from = {**self.split_from, "effective_date": self.effective_date}
 
     @classmethod
@@ -1013,7 +1044,9 @@ class Household(Aggregate):
         if _date(issued_on) < _date(member["birth_date"]):
             raise DomainError("issued_on", "date.before_birth")
         _not_future("issued_on", issued_on)
-        if age_on(member["birth_date"], _date(issued_on)) < ADULT_AGE and not self.is_married(nik):
+        if age_on(member["birth_date"], _date(issued_on)) < ADULT_AGE and not self.married_on(
+            nik, _date(issued_on)
+        ):
             raise DomainError("issued_on", "ktp.too_young")
         kind = arrival.get("type")
         if kind not in ARRIVAL_TYPES:

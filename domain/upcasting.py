@@ -34,6 +34,9 @@ The changes so far:
 - Household v4 keeps `relationships_to_review`: the active members whose relationship a
   ChangeHead did not restate (still relative to the former head). A v3 snapshot did not keep
   them: none (a replay from the events flags them again).
+- Household v5 keeps `married_since`: from which day the KK showed each member married (a
+  spouse or menantu, or a head with a spouse), for IssueKtp's age rule on the issue date. A v4
+  snapshot did not keep it: whoever it shows married is married since a day not known (None).
 - MemberCorrected v2: `relationship`, the member's relationship to the head corrected
   (CorrectMember). A v1 event corrected only name, birth date or sex: None.
 """
@@ -50,7 +53,7 @@ from eventsourcing.domain import DomainEvent
 # anything not listed is version 1
 SCHEMA_VERSIONS: dict[str, int] = {
     "WelfareAssessed": 2,
-    "Household": 4,
+    "Household": 5,
     "BenefitReviewOpened": 2,
     "MemberCorrected": 2,
 }
@@ -120,6 +123,26 @@ def household_v2_v3(state: dict[str, Any]) -> None:
 def household_v3_v4(state: dict[str, Any]) -> None:
     """A Household snapshot v3 -> v4: no relationship was kept for review."""
     state.setdefault("relationships_to_review", [])
+
+
+def household_v4_v5(state: dict[str, Any]) -> None:
+    """A Household snapshot v4 -> v5: the members it shows married (a spouse or menantu, or
+    the head with an active spouse) are married since a day not known (None)."""
+    if "married_since" in state:
+        return
+    members = state.get("members") or {}
+    married: dict[str, None] = {
+        nik: None
+        for nik, member in members.items()
+        if member.get("relationship") in ("istri", "suami", "menantu")
+    }
+    head = state.get("head_nik")
+    if head in members and any(
+        m.get("relationship") in ("istri", "suami") and m.get("status") == "active"
+        for m in members.values()
+    ):
+        married[head] = None
+    state["married_since"] = married
 
 
 # --- checking the chains -------------------------------------------------------------------

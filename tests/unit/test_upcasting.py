@@ -337,3 +337,17 @@ def test_a_household_snapshot_v3_loads_with_no_relationship_to_review(app, house
 
     assert loaded.relationships_to_review == []
     assert loaded.members[HEAD["nik"]]["relationship"] == "kepala_keluarga"
+
+
+def test_a_household_snapshot_v4_shows_its_married_members_married_since_a_day_not_known():
+    state = {
+        "head_nik": "h",
+        "members": {
+            "h": {"relationship": "kepala_keluarga", "status": "active"},
+            "w": {"relationship": "istri", "status": "active"},
+            "m": {"relationship": "menantu", "status": "active"},
+            "c": {"relationship": "anak", "status": "active"},
+        },
+    }
+    upcasting.household_v4_v5(state)
+    assert state["married_since"] == {"w": None, "m": None, "h": None}
