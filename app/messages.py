@@ -199,6 +199,10 @@ ERRORS: dict[str, LazyString] = {
         "Enter what to correct: the name, the birth date, the sex or the relationship to the"
         " head, as the KTP or family card shows it."
     ),
+    "birth_date.after_death": _l(
+        "This birth date is after the member's recorded death. Enter the birth date the KTP or"
+        " family card shows."
+    ),
     "relationship.of_head": _l(
         "The head's relationship is always head of the family. To make another member the"
         " head, use Change the head (ChangeHead)."

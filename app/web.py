@@ -1281,8 +1281,16 @@ _HOUSEHOLD_LISTS = frozenset(
 )
 
 
+# the commands whose member is picked among the deceased too (a deceased member's recorded
+# facts are corrected: CorrectMember)
+_DECEASED_PICKED = frozenset({"CorrectMember"})
+
+
 def pick_lists(
-    household_id: str | None, fields: frozenset[str] | set[str], person_id: str | None = None
+    household_id: str | None,
+    fields: frozenset[str] | set[str],
+    person_id: str | None = None,
+    deceased_too: bool = False,
 ) -> Choices:
     """What a form with these fields offers to pick instead of a typed id: the programs, the
     pending approvals, the provisional persons and the running benefits of the one chosen
@@ -1329,12 +1337,23 @@ def pick_lists(
     def period(start: str, end: str | None) -> str:
         return f"{date_text(start)} – {date_text(end)}" if end else date_text(start)
 
-    lists["nik"] = tuple(
+    living = tuple(
         (nik, f"{m['name']} ({text('rel.' + m['relationship'])})")
         for nik, m in household.members.items()
         if m["status"] == "active" and not m.get("erased")
     )
-    lists["members"] = lists["new_head_nik"] = lists["nik"]  # SplitFamily: who moves
+    lists["members"] = lists["new_head_nik"] = living  # SplitFamily: who moves
+    lists["nik"] = living
+    if deceased_too:
+        lists["nik"] += tuple(
+            (
+                nik,
+                f"{m['name']} ({text('rel.' + m['relationship'])},"
+                f" {_labelled(MEMBER_STATUS_LABELS, 'deceased').lower()})",
+            )
+            for nik, m in household.members.items()
+            if m["status"] == "deceased" and not m.get("erased")
+        )
     lists["benefit_id"] = tuple(
         (
             b["benefit_id"],
@@ -1565,7 +1584,12 @@ def _command_context(
     name: str, values: Mapping[str, str], codes: dict[str, list[str]], messages: dict | None = None
 ):
     paths = {path for path, _ in walk(COMMANDS[name].schema())}
-    lists = pick_lists(values.get("household_id"), paths, values.get("person_id"))
+    lists = pick_lists(
+        values.get("household_id"),
+        paths,
+        values.get("person_id"),
+        deceased_too=name in _DECEASED_PICKED,
+    )
     own, shared = form_fields(name, lists)
     visible = tuple(f.name for f in own + shared)
     errors, other_errors = _split_errors(codes, visible, messages)

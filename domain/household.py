@@ -199,6 +199,7 @@ ERROR_CODES = (
     "correction.unchanged",
     "correction.nik_disagrees",
     "relationship.of_head",  # the head's relationship is kepala_keluarga (ChangeHead)
+    "birth_date.after_death",  # a deceased member's corrected birth date after their death
     # dates and plain values
     "date.in_future",
     "date.too_far",
@@ -794,8 +795,8 @@ class Household(Aggregate):
         meta: dict[str, Any],
         relationship: str | None = None,
     ) -> None:
-        """A living member's name, birth date or sex as their KTP or KK shows them (the data
-        subject's right to rectification), or their relationship to the head as the KK shows
+        """A member's name, birth date or sex as their KTP or KK shows them (the data subject's
+        right to rectification; a deceased member's too, the death staying), or their relationship to the head as the KK shows
         it (hubungan dalam keluarga: after a ChangeHead, relative to the new head). The NIK is
         never changed here: a birth date or sex that disagrees with it is refused
         (`correction.nik_disagrees`), for the NIK is corrected through Dukcapil; nor is the
@@ -803,7 +804,11 @@ class Household(Aggregate):
         given = {"name": name, "birth_date": birth_date, "sex": sex, "relationship": relationship}
         if all(value is None for value in given.values()):
             raise DomainError("name", "correction.empty")
-        member = self.living_member(nik)
+        # a deceased member's recorded facts too (a misspelt name on the death record); the
+        # death stays. One who moved out or was removed is corrected on their new KK.
+        member = self.member(nik)
+        if member["status"] not in ("active", "deceased"):
+            raise DomainError("nik", "member.not_active")
         if sex is not None and sex not in ("M", "F"):
             raise DomainError("sex", "sex.invalid")
         if relationship is not None:
@@ -815,6 +820,9 @@ class Household(Aggregate):
             if _date(birth_date) < EARLIEST_BIRTH:
                 raise DomainError("birth_date", "birth_date.too_old")
             _not_future("birth_date", birth_date)
+            died = member.get("date_of_death")
+            if died and _date(birth_date) > _date(died):
+                raise DomainError("birth_date", "birth_date.after_death")
         problems = correction_problems(nik, birth_date, sex)
         if problems:
             raise DomainError(*problems[0])

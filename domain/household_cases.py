@@ -312,8 +312,8 @@ class HouseholdCases(UseCases):
 
     def check_correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
         """Before a correction is kept for approval: it could be carried out now (a member of
-        this household, living, something to correct that agrees with the NIK). Nothing is
-        saved."""
+        this household, living or deceased, something to correct that agrees with the NIK).
+        Nothing is saved."""
         self._correct_member(cmd, meta)
 
     def correct_member(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:

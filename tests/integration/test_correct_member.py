@@ -361,3 +361,34 @@ def test_the_form_offers_the_relationships_in_bahasa_indonesia_and_refuses_the_h
     )
     assert 'name="relationship"' in field and "Ganti kepala keluarga" in field
     assert casework.pending_approvals() == []
+
+
+def test_a_deceased_members_name_is_corrected_through_the_form_and_the_death_stays(web, tokens):
+    household_id = family(web)
+    casework = web.extensions["casework"].casework
+    casework.record_death(
+        {"household_id": household_id, "nik": HEAD["nik"], "date_of_death": "2025-02-03"}, META
+    )
+    client = web.test_client()
+    page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
+    select = re.search(r'<select[^>]*name="nik".*?</select>', page, re.S)
+    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    assert "meninggal" in options[HEAD["nik"]]
+    form = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+        "household_id": household_id,
+        "nik": HEAD["nik"],
+        "name": "Bambang Sutrisna",
+        "reason": "Akta kematian dan KK",
+    }
+    answer = client.post("/perintah/CorrectMember", data=form)
+    assert answer.status_code in (200, 303), answer.status_code
+    [pending] = casework.pending_approvals()
+    approved = post(
+        web.test_client(), "ApproveChange", {"approval_id": str(pending.id)}, tokens["sup2"]
+    )
+    assert approved.status_code == 201, approved.json
+    project(web)
+    shown = authorized_client(web, tokens["sup1"]).get(f"/api/v1/households/{household_id}")
+    [head] = [m for m in shown.json["members"] if m["nik"] == HEAD["nik"]]
+    assert (head["name"], head["status"]) == ("Bambang Sutrisna", "deceased")

@@ -217,3 +217,43 @@ def test_the_schema_takes_a_relationship_to_correct():
     assert _codes({**base, "relationship": "kepala_keluarga"}) == {
         "relationship": ["relationship.unknown"]
     }
+
+
+# --- a deceased member's recorded facts -----------------------------------------------------
+
+
+def test_a_deceased_members_misspelt_name_and_birth_date_are_corrected_and_the_death_stays(
+    app, family
+):
+    app.record_death(
+        {"household_id": family, "nik": HEAD["nik"], "date_of_death": "2025-02-03"}, meta()
+    )
+    correct(app, family, HEAD["nik"], name="Budi Santosa")
+    # the NIK's 01-01-80 reads 2080 too: a day to come is refused as for the living
+    refused(
+        lambda: correct(app, family, HEAD["nik"], birth_date="2080-01-01"),
+        "birth_date",
+        "date.in_future",
+    )
+    member = app.get_household(family).members[HEAD["nik"]]
+    assert (member["name"], member["status"], member["date_of_death"]) == (
+        "Budi Santosa",
+        "deceased",
+        "2025-02-03",
+    )
+    assert replayed(app, family).members[HEAD["nik"]]["status"] == "deceased"
+
+
+def test_a_deceased_members_birth_date_is_not_corrected_to_after_the_death(app, family):
+    aunt = person("Sarinah", "1919-05-04", "F", 5)
+    app.add_member({"household_id": family, "person": aunt, "relationship": "famili_lain"}, meta())
+    app.record_death(
+        {"household_id": family, "nik": aunt["nik"], "date_of_death": "2015-08-09"}, meta()
+    )
+    # the NIK holds 04-05-19: 2019 agrees with it, yet she died in 2015
+    refused(
+        lambda: correct(app, family, aunt["nik"], birth_date="2019-05-04"),
+        "birth_date",
+        "birth_date.after_death",
+    )
+    assert app.get_household(family).members[aunt["nik"]]["birth_date"] == "1919-05-04"
