@@ -796,11 +796,12 @@ class Household(Aggregate):
         relationship: str | None = None,
     ) -> None:
         """A member's name, birth date or sex as their KTP or KK shows them (the data subject's
-        right to rectification; a deceased member's too, the death staying), or their relationship to the head as the KK shows
-        it (hubungan dalam keluarga: after a ChangeHead, relative to the new head). The NIK is
-        never changed here: a birth date or sex that disagrees with it is refused
-        (`correction.nik_disagrees`), for the NIK is corrected through Dukcapil; nor is the
-        head (ChangeHead). Only what differs from the record is kept; nothing new is refused."""
+        right to rectification; a deceased member's too, the death staying), or their
+        relationship to the head as the KK shows it (hubungan dalam keluarga: after a
+        ChangeHead, relative to the new head). The NIK is never changed here: a birth date or
+        sex that disagrees with it is refused (`correction.nik_disagrees`), for the NIK is
+        corrected through Dukcapil; nor is the head (ChangeHead). Only what differs from the
+        record is kept; nothing new is refused."""
         given = {"name": name, "birth_date": birth_date, "sex": sex, "relationship": relationship}
         if all(value is None for value in given.values()):
             raise DomainError("name", "correction.empty")
