@@ -308,6 +308,23 @@ def test_a_members_removal_or_death_counts_only_when_delivered():
     assert dci.household_record(OPENED)["household_size"] == 2
 
 
+def test_a_delivered_relationship_correction_changes_the_members_relationship():
+    corrected = Delivery(
+        envelope(
+            "MemberCorrected",
+            15,
+            {"nik": "1571016503100002", "name": None, "relationship": "cucu"},
+        )
+    )
+    record = dci.household_record([*OPENED, corrected])
+    relationships = [m["household_member"].get("relationship_head") for m in record["member_list"]]
+    assert relationships == ["kepala_keluarga", "cucu"]
+    assert [
+        m["household_member"].get("relationship_head")
+        for m in dci.household_record(OPENED)["member_list"]
+    ] == ["kepala_keluarga", "anak"]
+
+
 @pytest.mark.parametrize("size", [float("inf"), float("-inf"), float("nan"), 2.0, True])
 def test_a_page_size_that_is_no_integer_is_that_requests_rejection(size):
     message = search_body()["message"]
