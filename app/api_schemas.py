@@ -125,6 +125,12 @@ class MemberSchema(_Answer):
     birth_date = fields.Date(allow_none=True, metadata={"description": "null once erased"})
     sex = fields.String(validate=validate.OneOf(["M", "F"]))
     relationship = fields.String()
+    relationship_to_review = fields.Boolean(
+        metadata={
+            "description": "the relationship is still the one to a former head (ChangeHead"
+            " could not restate it): to check against the new KK and correct (CorrectMember)"
+        }
+    )
     status = fields.String()
     restricted = fields.Boolean(
         metadata={"description": "processing restricted (UU PDP): only the registry uses it"}

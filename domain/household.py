@@ -1920,8 +1920,11 @@ class Household(Aggregate):
                     **m,
                     "restricted": bool(m.get("restricted")),
                     "provisional_person_ids": list(m["provisional_person_ids"]),
+                    # still relative to a former head (ChangeHead): to check and correct
+                    "relationship_to_review": m["status"] == "active"
+                    and nik in (self.__dict__.get("relationships_to_review") or ()),
                 }
-                for m in self.members.values()
+                for nik, m in self.members.items()
             ],
             "nibs": [dict(n) for n in self.nibs],
             "assessments": by_source,

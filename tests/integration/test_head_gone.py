@@ -4,10 +4,22 @@ head with nothing to say that the KK must change."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 
+from app.seed_data import kk_for
 from domain.application import SYSTEM, make_meta
-from tests.integration.test_name_search import BUDI, SITI, project, register_family
+from tests.integration.conftest import authorized_client
+from tests.integration.test_name_search import (
+    BUDI,
+    REGION,
+    SITI,
+    person,
+    project,
+    register_family,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,16 +49,10 @@ def test_a_family_whose_head_died_is_told_to_change_its_head(web):
     assert "perlu kepala keluarga baru" in page and "/perintah/ChangeHead" not in page
 
 
-def test_after_a_son_heads_the_family_the_page_marks_the_relationships_to_check(web):
+def test_after_a_son_heads_the_family_the_page_marks_the_relationships_to_check(web, tokens):
     """Budi died; his son Agus heads the family on a new KK (through the form). His mother
     is now orang_tua; whether Rina, Budi's menantu, is Agus's wife the KK cannot tell: her
     relationship is marked for checking until a correction sets it."""
-    import datetime as dt
-    import re
-
-    from app.seed_data import kk_for
-    from tests.integration.test_name_search import REGION, person
-
     casework = web.extensions["casework"].casework
     meta = make_meta(SYSTEM, "api")
     agus = person("Agus Santoso", dt.date(2001, 5, 6), "M", 7)
@@ -85,6 +91,11 @@ def test_after_a_son_heads_the_family_the_page_marks_the_relationships_to_check(
     assert "Orang tua" in rows[SITI["nik"]] and "relationship-check" not in rows[SITI["nik"]]
     assert "Menantu" in rows[rina["nik"]] and ">Periksa<" in rows[rina["nik"]]
     assert "hubungan 1 anggota" in page
+    # the API says it of each member too
+    reader = authorized_client(web, tokens["cw_sipin"])
+    answer = reader.get(f"/api/v1/households/{household_id}").json
+    flagged = {m["nik"] for m in answer["members"] if m["relationship_to_review"]}
+    assert flagged == {rina["nik"]}
     assert f'href="/perintah/CorrectMember?household_id={household_id}"' in page
 
     casework.execute(
