@@ -127,7 +127,7 @@ SPLIT_RELATIONSHIPS: dict[str, dict[str, str | None]] = {
 # KK cannot tell (the old head's menantu, when a son heads the family: his wife, or a
 # sibling's spouse?), nothing is listed: the relationship stays and is flagged for review
 # (`Household.relationships_to_review`) until a CorrectMember sets or confirms it.
-HEAD_CHANGE_RELATIONSHIPS: dict[str, dict[str, str]] = {
+HEAD_CHANGE_RELATIONSHIPS: dict[str, dict[str, str | None]] = {
     "istri": {
         "anak": "anak",
         "menantu": "menantu",
@@ -146,18 +146,50 @@ HEAD_CHANGE_RELATIONSHIPS: dict[str, dict[str, str]] = {
         "famili_lain": "famili_lain",
         "lainnya": "lainnya",
     },
+    # a parent heads the family again (a young head died): the other parent is the new
+    # head's spouse (None: istri or suami by sex), the old head's children grandchildren
+    "orang_tua": {
+        "istri": "menantu",
+        "suami": "menantu",
+        "anak": "cucu",
+        "orang_tua": None,
+        "mertua": "famili_lain",
+        "lainnya": "lainnya",
+    },
+    "mertua": {
+        "istri": "anak",
+        "suami": "anak",
+        "anak": "cucu",
+        "mertua": None,
+        "orang_tua": "famili_lain",
+        "lainnya": "lainnya",
+    },
 }
 HEAD_CHANGE_RELATIONSHIPS["suami"] = HEAD_CHANGE_RELATIONSHIPS["istri"]
+# the old head's relationship to the new one, by the new head's to the old (else famili_lain;
+# None: istri or suami by sex)
+OLD_HEAD_RELATIONSHIPS: dict[str, str | None] = {
+    "istri": None,
+    "suami": None,
+    "anak": "orang_tua",
+    "orang_tua": "anak",
+    "mertua": "menantu",
+    "menantu": "mertua",
+}
+
+
+def _by_sex(relationship: str | None, member: dict[str, Any]) -> str:
+    if relationship is None:
+        return "istri" if member["sex"] == "F" else "suami"
+    return relationship
 
 
 def old_head_relationship(new_head: dict[str, Any], old_head: dict[str, Any]) -> str:
     """The old head's relationship to the new one: the spouse of a spouse, the parent of a
-    child, else famili_lain."""
-    if new_head["relationship"] in SPOUSES:
-        return "suami" if old_head["sex"] == "M" else "istri"
-    if new_head["relationship"] == "anak":
-        return "orang_tua"
-    return "famili_lain"
+    child, the child of a parent, the parent-in-law of a child-in-law, else famili_lain."""
+    if new_head["relationship"] not in OLD_HEAD_RELATIONSHIPS:
+        return "famili_lain"
+    return _by_sex(OLD_HEAD_RELATIONSHIPS[new_head["relationship"]], old_head)
 
 
 def split_relationship(new_head: dict[str, Any], mover: dict[str, Any]) -> str:
@@ -728,9 +760,9 @@ class Household(Aggregate):
         for member_nik in self.active_niks():
             if member_nik in relationships or member_nik in flagged:
                 continue  # a relationship already in doubt is not derived from
-            found = known.get(self.members[member_nik]["relationship"])
-            if found is not None:
-                relationships[member_nik] = found
+            member = self.members[member_nik]
+            if member["relationship"] in known:
+                relationships[member_nik] = _by_sex(known[member["relationship"]], member)
         self._head_changed(
             nik=nik,
             previous_head_nik=self.head_nik,
@@ -755,9 +787,10 @@ class Household(Aggregate):
         ChangeHead restated the others)."""
         for member_nik, relationship in relationships.items():
             self.members[member_nik]["relationship"] = relationship
-            if relationship in SPOUSES:  # the old head, the new head's spouse: married already
+            if relationship in SPOUSES:  # the new head's spouse: married before, day not known
                 married = self.__dict__.setdefault("married_since", {})
                 married.setdefault(member_nik, married.get(nik))
+                married.setdefault(nik, None)
         review = self.__dict__.setdefault("relationships_to_review", [])
         for member_nik, member in self.members.items():
             if (

@@ -5,6 +5,8 @@ her mertua; a son heading it makes his mother orang_tua and his siblings famili_
 it does, the old relationship stays and is flagged for review until a CorrectMember sets (or
 confirms) it."""
 
+import datetime as dt
+
 import pytest
 
 from tests.unit.test_correct_member import correct
@@ -109,7 +111,7 @@ def test_a_flagged_relationship_that_still_holds_is_confirmed_by_a_correction(ap
         app, head=young_head, members=[(father, "orang_tua"), (COUSIN, "famili_lain")]
     )
     household = head_dies_and(app, household_id, father, head=young_head)
-    assert household.members[young_head["nik"]]["relationship"] == "famili_lain"
+    assert household.members[young_head["nik"]]["relationship"] == "anak"
     assert household.relationships_to_review == [COUSIN["nik"]]
     # the cousin is the new head's nephew: still famili_lain, which the correction confirms
     correct(app, household_id, COUSIN["nik"], relationship="famili_lain")
@@ -120,3 +122,30 @@ def test_a_flagged_relationship_that_still_holds_is_confirmed_by_a_correction(ap
         "relationship",
         "correction.unchanged",
     )
+
+
+def test_a_father_heading_his_sons_family_again_gains_a_wife_a_daughter_in_law_and_grandchildren(
+    app,
+):
+    young_head = person("Rudi", "1995-03-04", "M", 12)
+    father = person("Slamet", "1960-05-06", "M", 13)
+    mother = person("Sumiati", "1962-07-08", "F", 14)
+    wife = person("Lina", "1997-09-10", "F", 15)
+    baby = person("Putri", "2022-11-12", "F", 16)
+    household_id = register(
+        app,
+        head=young_head,
+        members=[(father, "orang_tua"), (mother, "orang_tua"), (wife, "istri"), (baby, "anak")],
+    )
+    household = head_dies_and(app, household_id, father, head=young_head)
+    assert relationships(household) == {
+        young_head["nik"]: "anak",
+        father["nik"]: "kepala_keluarga",
+        mother["nik"]: "istri",
+        wife["nik"]: "menantu",
+        baby["nik"]: "cucu",
+    }
+    assert household.relationships_to_review == []
+    # the KK now shows them married (since a day it does not know): kawin for IssueKtp
+    assert household.married_on(father["nik"], dt.date(1990, 1, 1))
+    assert household.married_on(mother["nik"], dt.date(1990, 1, 1))
