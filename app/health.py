@@ -8,6 +8,12 @@ message sits in the DLQ, or a database does not answer. Unreachable databases an
 lagging, stuck or stopped pipeline still 200, since the web itself keeps working (commands
 are stored; they wait to be published). A view being rebuilt says so (`state` `rebuilding`,
 its `rebuild` progress: `projections.status.rebuild_state`), judged by its lag as any other.
+
+Both answer anyone (monitoring needs no account), so neither names an agency: which agencies
+receive the city's data is the agreements' business. Anyone reads how many agency topics
+there are and how far the furthest behind trails (`agencies`); who may read the agencies
+page (`read_policy.WEB`, `agency_pages.page`), signed in or by bearer token, reads each
+agency's topic by its code too.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from adapters.db import Database
 from adapters.relay_store import highest_published
+from app.auth import Unauthenticated, api_actor
 from app.context import DATABASE_ERRORS, services
+from app.login import signed_in_actor
+from app.read_policy import allows
 from consumers import agency_delivery
 from projections.base import progress
 from projections.catalog import PROJECTIONS
@@ -91,8 +100,30 @@ def _agency_topics(views: Database, top: int) -> dict[str, Any]:
     }
 
 
-def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], bool]:
-    """(status, components, every database reachable)."""
+def _aggregate(agencies: dict[str, Any]) -> dict[str, Any]:
+    """The agency topics without their codes: how many, and the furthest one's lag."""
+    lags = [entry["lag"] for entry in agencies.values()]
+    return {"agencies": {"topics": len(lags), "lag": max(lags, default=0)}}
+
+
+def may_name_agencies() -> bool:
+    """Whether this request's caller may read which agencies have topics: a signed-in person
+    or a bearer token whose role may open the agencies page. A wrong token counts as a
+    failure (`app.auth.api_actor`) and reads what anyone reads."""
+    actor = signed_in_actor()
+    if actor is None and request.headers.get("Authorization"):
+        try:
+            actor = api_actor(services().casework)
+        except Unauthenticated:
+            actor = None
+    return actor is not None and allows("agency_pages.page", actor.role)
+
+
+def snapshot(
+    store: Database, views: Database, name_agencies: bool = False
+) -> tuple[str, dict[str, Any], bool]:
+    """(status, components, every database reachable); each agency topic by its code only
+    when `name_agencies`, otherwise counted together."""
     store_up, views_up = _reachable(store), _reachable(views)
     if store_up and views_up:
         found = components(store, views)
@@ -101,7 +132,8 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
     if store_up and views_up:
         # the topics carry published events only: an account's event after the last of
         # them left every agency 'behind' for ever
-        found.update(_agency_topics(views, highest_published(store)))
+        agencies = _agency_topics(views, highest_published(store))
+        found.update(agencies if name_agencies else _aggregate(agencies))
     degraded = not (store_up and views_up)
     for name, entry in found.items():
         if "error" in entry:
@@ -117,7 +149,7 @@ def snapshot(store: Database, views: Database) -> tuple[str, dict[str, Any], boo
 @bp.get("/healthz")
 def healthz():
     svc = services()
-    status, found, reachable = snapshot(svc.store, svc.views)
+    status, found, reachable = snapshot(svc.store, svc.views, may_name_agencies())
     return jsonify({"status": status, "components": found}), 200 if reachable else 503
 
 
@@ -128,6 +160,8 @@ _METRICS = (
     ("casework_relay_lag", "Events stored but not yet published by the relay."),
     ("casework_projection_position", "Highest store position a projection applied."),
     ("casework_projection_lag", "Events stored but not yet applied by a projection."),
+    ("casework_agency_topics", "Agencies' topics written (agency codes: signed-in oversight)."),
+    ("casework_agency_topic_lag_max", "Store positions the furthest agency topic trails."),
     ("casework_agency_topic_lag", "Store positions an agency's topic has not gone past yet."),
     ("casework_dlq_messages", "Messages in the dead-letter table."),
     ("casework_households_total", "Households in the register read model."),
@@ -139,8 +173,9 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def metrics_text(store: Database, views: Database) -> str:
-    _, found, _ = snapshot(store, views)
+def metrics_text(store: Database, views: Database, name_agencies: bool = False) -> str:
+    """The gauges; each agency's topic lag by its code only when `name_agencies`."""
+    _, found, _ = snapshot(store, views, True)
     samples: dict[str, list[tuple[str, float]]] = {name: [] for name, _ in _METRICS}
 
     def add(metric: str, value: Any, labels: str = "") -> None:
@@ -156,10 +191,13 @@ def metrics_text(store: Database, views: Database) -> str:
             labels = f'{{projection="{_label(name.split(":", 1)[1])}"}}'
             add("casework_projection_position", entry.get("position"), labels)
             add("casework_projection_lag", entry.get("lag"), labels)
-    for name, entry in found.items():
-        if name.startswith("agency:"):
-            labels = f'{{agency="{_label(name.split(":", 1)[1])}"}}'
-            add("casework_agency_topic_lag", entry.get("lag"), labels)
+    agencies = {name: entry for name, entry in found.items() if name.startswith("agency:")}
+    if "error" not in found["store"] and "error" not in found["dlq"]:
+        add("casework_agency_topics", len(agencies))
+        add("casework_agency_topic_lag_max", max((e["lag"] for e in agencies.values()), default=0))
+    for name, entry in agencies.items() if name_agencies else ():
+        labels = f'{{agency="{_label(name.split(":", 1)[1])}"}}'
+        add("casework_agency_topic_lag", entry.get("lag"), labels)
     add("casework_dlq_messages", found["dlq"].get("count"))
     views_up = "error" not in found["dlq"]
     if views_up:
@@ -179,5 +217,6 @@ def metrics_text(store: Database, views: Database) -> str:
 def metrics():
     svc = services()
     return Response(
-        metrics_text(svc.store, svc.views), content_type="text/plain; version=0.0.4; charset=utf-8"
+        metrics_text(svc.store, svc.views, may_name_agencies()),
+        content_type="text/plain; version=0.0.4; charset=utf-8",
     )

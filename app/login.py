@@ -171,7 +171,7 @@ def end_session() -> None:
         session["lang"] = language
 
 
-def _signed_in_actor() -> Actor | None:
+def signed_in_actor() -> Actor | None:
     """The signed-in account as an Actor, or None (the session ended: it is emptied)."""
     name = session.get("user")
     if not name:
@@ -201,7 +201,7 @@ def _signed_in_actor() -> Actor | None:
 def _require_sign_in() -> Response | None:
     if request.path.startswith(OPEN_PREFIXES):
         return None
-    actor = _signed_in_actor()
+    actor = signed_in_actor()
     if actor is not None:
         g.web_actor = actor
         return None

@@ -1258,6 +1258,7 @@ TEXT: dict[str, LazyString] = {
     # an agency topic's writer (`casework agencies`): shown, not judged (README, Health)
     "health.agency_topic": _l("Agency topic %(agency)s"),
     "health.agency_topic_detail": _l("store positions gone past"),
+    "health.agency_topics": _l("Agency topics (%(count)s), the furthest behind"),
     "health.dlq": _l("Dead-letter queue (DLQ)"),
     # the store's row counts the events the relay publishes: an account's and a token's
     # events (domain.streams.PRIVATE_STREAM_TYPES) are stored and verified, never published

@@ -1169,6 +1169,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
         elif name.startswith("agency:"):
             label = text("health.agency_topic") % {"agency": name.split(":", 1)[1]}
             detail = text("health.agency_topic_detail")
+        elif name == "agencies":  # the topics counted together (app.health)
+            label = text("health.agency_topics") % {"count": number_text(entry["topics"])}
+            detail = text("health.agency_topic_detail")
         else:
             label, detail = name, ""
         lag = entry.get("lag")
@@ -1192,7 +1195,9 @@ def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
 @bp.get("/status")
 def status_page():
     svc = services()
-    status, found, _ = snapshot(svc.store, svc.views)
+    # the agencies by their codes to who reads the agencies page, as /healthz
+    names = read_policy.allows("agency_pages.page", web_actor().role)
+    status, found, _ = snapshot(svc.store, svc.views, names)
     context = {
         "status": status,
         "rows": status_rows(found),

@@ -433,10 +433,18 @@ def test_a_webhook_is_https_or_loopback_and_its_secret_is_answered_once(web, tok
     assert agency.get("/api/v1/webhooks").get_json()["webhook"] is None
 
 
+def _bearer_only(web, token: str):
+    """A client not signed in to the web that sends this bearer token."""
+    client = web.test_client(user=None)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 def test_healthz_shows_how_far_each_agency_topic_is(web, tokens, world):
     """/healthz and /metrics say how many store positions each agency's topic writer trails
-    (`casework agencies`); the feed's position depends on the agency and is not health."""
-    client = web.test_client()
+    (`casework agencies`); the feed's position depends on the agency and is not health.
+    Each by its code to who reads the agencies page (here an auditor's token)."""
+    client = _bearer_only(web, tokens["auditor"])
     top = highest_published(web.extensions["casework"].store)  # the topics' last event
     views = web.extensions["casework"].views
     agency_delivery.record_delivery(views, "BPJSKES", "topic", top - 2, delivered=1)
@@ -453,7 +461,7 @@ def test_an_agency_topic_caught_up_shows_no_lag_after_an_accounts_event(web, tok
     """An account's or a token's event is never published: a topic writer that has gone past
     the last published event is caught up, whatever private events the store holds after it
     (the status page showed such a writer 'behind' for ever)."""
-    client = web.test_client()
+    client = _bearer_only(web, tokens["auditor"])
     casework = web.extensions["casework"].casework
     views = web.extensions["casework"].views
     published = highest_published(web.extensions["casework"].store)
@@ -463,3 +471,48 @@ def test_an_agency_topic_caught_up_shows_no_lag_after_an_accounts_event(web, tok
     health = client.get("/healthz").get_json()["components"]
     assert health["store"]["position"] > published  # the private events are stored
     assert health["agency:BPJSKES"] == {"position": published, "lag": 0}
+
+
+def test_who_has_an_agreement_is_not_shown_to_anyone_unauthenticated(web, tokens, world):
+    """/healthz and /metrics answer without sign-in (monitoring): anyone may read them, so
+    they name no agency (which agencies receive which data is the agreements' business).
+    What monitoring needs stays: how many topics and how far the furthest behind trails.
+    The per-agency detail is for who reads the agencies page (supervisors, auditors and
+    administrators), signed in or with their bearer token."""
+    top = highest_published(web.extensions["casework"].store)
+    views = web.extensions["casework"].views
+    agency_delivery.record_delivery(views, "BPJSKES", "topic", top - 2, delivered=1)
+    agency_delivery.record_delivery(views, "BAZNAS", "topic", top, delivered=1)
+    caseworker = web.test_client(user="cw_sipin")
+    assert caseworker.get("/").status_code == 200  # signed in
+    for name, client in (
+        ("anonymous", web.test_client(user=None)),
+        ("case worker", caseworker),
+        ("agency token", _bearer_only(web, tokens["agency"])),
+    ):
+        health = client.get("/healthz")
+        assert health.status_code == 200, name
+        body = health.get_data(as_text=True)
+        metrics = client.get("/metrics").get_data(as_text=True)
+        for code in ("BPJSKES", "BAZNAS"):
+            assert code not in body and code not in metrics, name
+        found = health.get_json()["components"]
+        assert not any(key.startswith("agency:") for key in found), name
+        assert found["agencies"] == {"topics": 2, "lag": 2}, name
+        assert "casework_agency_topic_lag_max 2" in metrics, name
+        assert "casework_agency_topics 2" in metrics, name
+    # the status page (every role but agencies): the same, counted together for a case worker
+    page = caseworker.get("/status").get_data(as_text=True)
+    assert "BPJSKES" not in page and "Topik agensi (2)" in page
+    auditor = web.test_client(user="auditor")
+    assert auditor.get("/").status_code == 200  # signed in
+    for name, client in (
+        ("auditor", auditor),
+        ("supervisor token", _bearer_only(web, tokens["sup1"])),
+    ):
+        found = client.get("/healthz").get_json()["components"]
+        assert found["agency:BPJSKES"] == {"position": top - 2, "lag": 2}, name
+        assert found["agency:BAZNAS"] == {"position": top, "lag": 0}, name
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'casework_agency_topic_lag{agency="BPJSKES"} 2' in metrics, name
+    assert "BPJSKES" in auditor.get("/status").get_data(as_text=True)
