@@ -6,7 +6,8 @@ checked in one place (tests/unit/test_dci_protocol.py, and against the spec's Op
 in the integration tests).
 
 What is checked before anything runs (a failure is an `ERR` acknowledgement naming the field,
-`Refused`): the header's `message_id`, `message_ts` (ISO 8601 with a zone), `action` (the
+`Refused`): the header's `message_id`, `message_ts` (ISO 8601 with a zone, within the last
+`MESSAGE_PAST` and at most `MESSAGE_AHEAD` ahead of this server's clock), `action` (the
 route's), `sender_id`, `total_count`, `version` (1.0.0), `is_msg_encrypted` (encrypted
 messages are not supported), `sender_uri` on the asynchronous routes (https, or http to a
 loopback address only); then the message's own required fields. What concerns one request of
@@ -30,6 +31,10 @@ VERSION = "1.0.0"
 MAX_BATCH = 50  # requests in one message
 MAX_TEXT = 99  # the spec's maxLength of ids
 REG_TYPE = "ns:org:RegistryType:Social"
+# When a message may say it was sent: a sender's clock may be a little ahead, a queued
+# message a little late; the year 9999 (or 1) is neither.
+MESSAGE_PAST = dt.timedelta(days=30)
+MESSAGE_AHEAD = dt.timedelta(days=1)
 
 # The registry events this interface knows (the spec's reg_event_type) and the event each
 # one stands for in the store.
@@ -102,6 +107,22 @@ def timestamp(value: Any, field: str) -> dt.datetime:
     return moment
 
 
+def sent_at(value: Any, field: str = "header.message_ts") -> dt.datetime:
+    """A message's `message_ts`: a `timestamp` within the last MESSAGE_PAST and at most
+    MESSAGE_AHEAD ahead of this server's clock."""
+    moment = timestamp(value, field)
+    current = dt.datetime.now(dt.UTC)
+    if not current - MESSAGE_PAST <= moment <= current + MESSAGE_AHEAD:
+        raise Refused(
+            "err.request.bad",
+            field,
+            f"the moment the message is sent: within the last {MESSAGE_PAST.days} days and at"
+            " most a day ahead of this server's clock (UTC now: "
+            f"{current.isoformat(timespec='seconds').replace('+00:00', 'Z')})",
+        )
+    return moment
+
+
 def callback_base(uri: Any, field: str = "header.sender_uri") -> str:
     """The subscriber's callback address: https anywhere, plain http only to a loopback
     address (tests and development). Callbacks go to `<sender_uri>/registry/<action>`."""
@@ -165,7 +186,7 @@ def read_envelope(body: Any, action: str, *, asynchronous: bool) -> tuple[Header
     if version != VERSION:
         raise Refused("err.version.not_supported", "header.version", f"only {VERSION}")
     message_id = _text(header, "message_id", "header.message_id")
-    timestamp(header.get("message_ts"), "header.message_ts")
+    sent_at(header.get("message_ts"))
     if header.get("action") != action:
         raise Refused("err.request.bad", "header.action", f"must be {action!r} on this route")
     sender_id = _text(header, "sender_id", "header.sender_id")

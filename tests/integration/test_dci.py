@@ -9,6 +9,7 @@ agency filter (consumers.agency_filter) decides what each agency is given."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import time
 import uuid
@@ -137,7 +138,7 @@ def header(action: str, uri: str | None = None) -> dict[str, Any]:
     found = {
         "version": "1.0.0",
         "message_id": uuid.uuid4().hex,
-        "message_ts": TS,
+        "message_ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "action": action,
         "sender_id": "spmis.example.org",
         "receiver_id": "casework.1571",
@@ -251,6 +252,31 @@ def test_other_roles_and_anonymous_callers_are_refused(web, world, tokens):
         answer = post(web, tokens[user], "/registry/sync/search", body)
         assert answer.status_code == 403, user
         assert SIPIN_HEAD not in answer.get_data(as_text=True)
+
+
+@SQLITE
+@pytest.mark.parametrize("message_ts", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_a_message_from_an_absurd_moment_answers_err_naming_message_ts(web, world, message_ts):
+    """The spec takes any date-time; this registry reads a message sent in the last 30 days
+    or at most a day ahead of its clock: the year 9999 is answered as a bad field, the
+    synchronous search with the rjct status, the asynchronous one with an ERR, nothing
+    searched."""
+    body = search("UIN", SIPIN_HEAD)
+    body["header"]["message_ts"] = message_ts
+    assert dci_spec.request_errors("/registry/sync/search", body) == []  # on-spec
+    client = authorized_client(web, world["tokens"]["bpjs"])
+    answer = client.post("/dci/registry/sync/search", json=body)
+    assert answer.status_code == 400
+    assert dci_spec.response_errors("/registry/sync/search", 400, answer.json) == []
+    assert "header.message_ts" in answer.json["header"]["status_reason_message"]
+    (error,) = answer.json["errors"]
+    assert error["code"] == "err.request.bad" and "30 days" in error["message"]
+    assert SIPIN_HEAD not in answer.get_data(as_text=True)
+    body["header"]["sender_uri"] = "http://127.0.0.1:9/spmis"
+    ack = client.post("/dci/registry/search", json=body)
+    assert ack.status_code == 400
+    assert ack.json["message"]["ack_status"] == "ERR"
+    assert "header.message_ts" in ack.json["message"]["error"]["message"]
 
 
 @SQLITE

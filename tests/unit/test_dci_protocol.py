@@ -5,6 +5,7 @@ SPDCI social registry's OpenAPI document (tests/support/dci_spec.py)."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ def search_body(**query: Any) -> dict[str, Any]:
         "header": {
             "version": "1.0.0",
             "message_id": "m-1",
-            "message_ts": TS,
+            "message_ts": _moment(),
             "action": "search",
             "sender_id": "bpjs.example.org",
             "sender_uri": "https://bpjs.example.org/dci",
@@ -406,3 +407,44 @@ def test_an_area_filter_naming_no_area_of_the_city_is_rejected(predicates):
     _, [(query, _)] = dci_protocol.read_subscribe(subscribe_message(*predicates))
     assert query.reject is not None and query.reject[0] == "rjct.filter.invalid"
     assert predicates[-1][1] in query.reject[1]
+
+
+def _moment(**offset: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(**offset)).isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize(
+    "message_ts",
+    [
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+00:00",
+        "1970-01-01T00:00:00Z",
+        _moment(days=2),  # sent the day after tomorrow
+        _moment(days=-31),  # a month and more ago
+    ],
+    ids=["year 9999", "year 1", "1970", "in two days", "31 days ago"],
+)
+def test_a_message_sent_at_an_absurd_moment_is_refused_naming_the_field(message_ts):
+    """A message is sent when it is sent: its message_ts lies in the last 30 days or at most a
+    day ahead of this server's clock (a clock set wrong); the year 9999 is refused, as the
+    ERR naming header.message_ts, saying what it takes."""
+    body = search_body()
+    body["header"]["message_ts"] = message_ts
+    with pytest.raises(Refused) as refused:
+        dci_protocol.read_envelope(body, "search", asynchronous=True)
+    assert refused.value.code == "err.request.bad"
+    assert refused.value.field == "header.message_ts"
+    assert "30 days" in refused.value.message and "a day" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "message_ts",
+    [_moment(), _moment(hours=20), _moment(days=-29)],
+    ids=["now", "20 hours ahead", "29 days ago"],
+)
+def test_a_message_sent_now_or_with_a_clock_a_little_off_is_read(message_ts):
+    body = search_body()
+    body["header"]["message_ts"] = message_ts
+    header, _ = dci_protocol.read_envelope(body, "search", asynchronous=True)
+    assert header.message_id == "m-1"
+
