@@ -2602,16 +2602,19 @@ def _time_travel_helpers() -> dict[str, Any]:
 
 
 def _local_moment(value: dt.datetime) -> str:
-    """A moment as a datetime-local input shows it: WIB, to the minute."""
-    return value.astimezone(time_travel.WIB).strftime("%Y-%m-%dT%H:%M")
+    """A moment as a datetime-local input (step 1) shows it: WIB, to the second."""
+    return value.astimezone(time_travel.WIB).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _moment_arg(name: str, field_name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
+    """The form's moment (WIB, to the second): the whole of that second, as a date is the
+    whole day, so an event recorded within it (at 10:00:05.4) counts at 10:00:05."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
     try:
-        return time_travel.parse_past_moment(raw, field_name, naive_is_wib=True)
+        moment = time_travel.parse_past_moment(raw, field_name, naive_is_wib=True)
+        return moment.replace(microsecond=999_999) if moment.microsecond == 0 else moment
     except time_travel.BadMoment as bad:
         # said of the page's field, not in the API's words (as_of, RFC 3339)
         future = bad.code.endswith(".future")
@@ -2816,7 +2819,7 @@ def household_time_travel(household_id: str):
         "then": then,
         "changes": changes,
         "tt_errors": errors,
-        "at_text": moment_text(rfc3339(at)) if at else "",
+        "at_text": moment_text(rfc3339(at), seconds=True) if at else "",
     }
     status = 422 if errors else 200
     if htmx_request.htmx:  # the result, and each field's error beside it (out of band)

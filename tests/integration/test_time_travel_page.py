@@ -209,3 +209,48 @@ def test_each_malformed_argument_shows_at_its_own_control(web, family):
     assert "Pilih tanggal dan jam" in errors_by_field(both)["dari"]
     assert "Pilih tanggal dan jam" not in errors_by_field(both)["mode"]
     assert list(errors_by_field({"saat": "kemarin", "sampai": "kemarin"})) == ["saat", "sampai"]
+
+
+def test_a_moment_keeps_its_seconds_so_two_events_of_one_minute_are_told_apart(web):
+    """The husband joined 30 seconds after the family was registered: as it was at 09:00:20
+    he is not there yet, at 09:00:40 (the second he joined, the whole of it) he is. The form
+    takes seconds (step 1) and shows the moment it answered for with them, so sending it
+    again answers the same."""
+    casework = web.extensions["casework"].casework
+    hid = str(
+        casework.register_household(
+            HOUSEHOLD, make_meta(SYSTEM, "ui", None, "2025-01-06T09:00:10+07:00")
+        ).stream_id
+    )
+    casework.add_member(
+        {"household_id": hid, "person": HUSBAND, "relationship": "suami"},
+        make_meta(SYSTEM, "ui", None, "2025-01-06T09:00:40+07:00"),
+    )
+    project(web)
+    client = web.test_client(user="auditor")
+    url = f"/rumah-tangga/{hid}/lini-masa"
+    before = client.get(url, query_string={"saat": "2025-01-06T09:00:20", "mode": "effective"})
+    assert before.status_code == 200
+    assert "Ahmad Yani" not in before.text
+    assert 'value="2025-01-06T09:00:20"' in before.text  # sent again, the same moment
+    (field,) = re.findall(r'<input[^>]*id="tt-saat"[^>]*>', before.text)
+    assert 'step="1"' in field
+    assert "09.00.20" in before.text  # the answer says the moment to the second
+    joined = client.get(url, query_string={"saat": "2025-01-06T09:00:40", "mode": "effective"})
+    assert "Ahmad Yani" in husband_row(joined.text)
+    # what changed within that minute, between the two seconds
+    diff = client.get(
+        url,
+        query_string={
+            "dari": "2025-01-06T09:00:20",
+            "sampai": "2025-01-06T09:00:59",
+            "mode": "effective",
+        },
+    )
+    assert "Ahmad Yani" in diff_table(diff.text)
+    assert 'value="2025-01-06T09:00:59"' in diff.text
+    # the audit log's window takes seconds too
+    audit = client.get("/audit", query_string={"dari": "2025-01-06T09:00:20"}).text
+    window = re.findall(r'<input[^>]*name="(?:dari|sampai)"[^>]*>', audit)
+    assert len(window) == 2 and all('step="1"' in tag for tag in window)
+    assert 'value="2025-01-06T09:00:20"' in audit
