@@ -937,7 +937,7 @@ TEXT: dict[str, LazyString] = {
     "form.no": _l("No"),
     "command.stored": _l("Stored."),
     "command.version": _l("The record is now at version"),
-    "command.pending": _l("Request kept, waiting for a supervisor's approval. Approval id:"),
+    "command.pending": _l("Request kept, waiting for a supervisor's approval."),
     "command.sent_twice": _l("This form was sent twice; it was saved once."),
     "command.sent_twice_pending": _l(
         "This form was sent twice and the first sending is still being saved. Check the"

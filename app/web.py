@@ -1575,14 +1575,26 @@ def _wib_moment(value: str) -> str:
     return f"{text_}:00+07:00" if len(text_) == 16 else f"{text_}+07:00"
 
 
-def _success_text(name: str, outcome: Any) -> str:
+def _success_text(name: str, outcome: Any) -> dict[str, str]:
+    """What a saved form says (base.html shows `text`, then `label` as a link to `link` when
+    given): where to see what was saved, never its bare id."""
     if outcome.status == 202:
-        return f"{text('command.pending')} {outcome.body['approval_id']}"
-    parts = [text("command.stored"), f"{text('command.version')} {outcome.version}."]
-    for key in ("benefit_id", "enrollment_id", "objection_id", "person_id"):
-        if key in outcome.body:
-            parts.append(f"{field_label(key)}: {outcome.body[key]}")
-    return " ".join(parts)
+        approval = outcome.body["approval_id"]
+        return {
+            "text": text("command.pending"),
+            "link": f"{url_for('.approvals_page')}#request-{approval}",
+            "label": gettext("View the request"),
+        }
+    said = {"text": f"{text('command.stored')} {text('command.version')} {outcome.version}."}
+    household_id = request.form.get("household_id", "").strip()
+    person_id = outcome.body.get("person_id")
+    if _is_uuid(household_id) and may_use("web.household_page"):
+        said["link"] = url_for(".household_page", household_id=household_id)
+        said["label"] = gettext("View the household")
+    elif person_id and may_issue(current_actor().role, "GrantProvisionalBenefit"):
+        said["link"] = url_for(".command_page", name="GrantProvisionalBenefit", person_id=person_id)
+        said["label"] = gettext("Help this person before a NIK")
+    return said
 
 
 def _command_context(
@@ -1739,7 +1751,10 @@ def _claim_form(guard: tuple[str, str]) -> Response | None:
         if kept is None:
             return None
         first = json.loads(kept.body)
-        flash(f"{first['message']} {text('command.sent_twice')}", "success")
+        said = first["message"]
+        if isinstance(said, str):  # kept before the messages carried a link
+            said = {"text": said}
+        flash({**said, "text": f"{said['text']} {text('command.sent_twice')}"}, "success")
         return _redirect(first["location"])
 
 
