@@ -130,7 +130,7 @@ ERRORS: dict[str, LazyString] = {
     ),
     "birth_date.future": _l("The birth date cannot be in the future."),
     "birth_date.too_old": _l("The birth date is too far in the past. Check the year."),
-    "sex.invalid": _l("Choose the sex: male (M) or female (F)."),
+    "sex.invalid": _l("Choose the sex: male or female."),
     "service.unknown": _l("Choose the service from the list (shelter, meal, health check, ...)."),
     "kecamatan.unknown": _l("Choose one of the kecamatan of Kota Jambi."),
     "kelurahan.unknown": _l(
@@ -241,19 +241,22 @@ ERRORS: dict[str, LazyString] = {
         "The head of the family stays on this KK. To move the head, change the head first"
         " (ChangeHead), then split the family."
     ),
-    "removal.kind_unknown": _l("Choose why the member leaves: moved_out, deceased or other."),
+    "removal.kind_unknown": _l("Choose why the member leaves: moved out, deceased or other."),
     # Identity
-    "arrival.type_unknown": _l("Choose the arrival: born_here or pindah_datang (moved in)."),
-    "arrival.arrived_on_required": _l("For pindah_datang, enter the arrival date from the SKPWNI."),
+    "arrival.type_unknown": _l("Choose the arrival: born here or moved in (pindah datang)."),
+    "arrival.arrived_on_required": _l(
+        "For a person who moved in (pindah datang), enter the arrival date from the SKPWNI."
+    ),
     "arrival.origin_required": _l(
-        "For pindah_datang, enter the origin region code (4 or 6 digits) from the SKPWNI."
+        "For a person who moved in (pindah datang), enter the origin region code (4 or 6"
+        " digits) from the SKPWNI."
     ),
     "arrival.after_issue": _l(
         "The arrival date cannot be after the KTP's issue date. Check both dates."
     ),
     "arrival.born_elsewhere": _l(
         "This NIK was first registered outside Kota Jambi, so the person was not born here."
-        " Choose moved in (pindah_datang) and give the arrival date and the region of origin."
+        " Choose moved in (pindah datang) and give the arrival date and the region of origin."
     ),
     "ktp.too_young": _l(
         "A KTP is issued at 17, or earlier to a married person. Check the issue date, the"
@@ -306,7 +309,7 @@ ERRORS: dict[str, LazyString] = {
     "listing.member_duplicate": _l("This NIK is listed twice. List each member once."),
     "listing.deceased_invalid": _l("Deceased is true or false (in a form: ya or tidak)."),
     "verification.outcome_unknown": _l(
-        "Choose the outcome: valid, invalid, moved, not_found or deceased."
+        "Choose the outcome: valid, invalid, moved, not found or deceased."
     ),
     "verifier.empty": _l("Enter the name of the person or team who visited."),
     "verifier.too_long": _l("The verifier has at most 100 characters."),
@@ -336,7 +339,7 @@ ERRORS: dict[str, LazyString] = {
         "No review with this id in this household: copy the review id from the review queue."
     ),
     "review.not_open": _l("This review is already closed: see the household's history."),
-    "review.decision_unknown": _l("Choose a decision: keep, suspend or terminate."),
+    "review.decision_unknown": _l("Choose a decision: keep, suspend or terminate the benefit."),
     "review.not_due": _l("This review is not past its deadline yet."),
     # Empowerment
     "enrollment.not_found": _l("No such enrolment. Check the enrollment_id."),
@@ -344,7 +347,7 @@ ERRORS: dict[str, LazyString] = {
         "This person is still enrolled in this program. Complete the open enrolment first."
     ),
     "enrollment.already_completed": _l("This enrolment is already completed. Nothing more to do."),
-    "enrollment.outcome_unknown": _l("Choose the outcome: completed, graduated or dropped_out."),
+    "enrollment.outcome_unknown": _l("Choose the outcome: completed, graduated or dropped out."),
     "enrollment.not_empowerment": _l(
         "This program is not an empowerment program: choose a training or capital program."
         " Aid is given with Grant a benefit."
@@ -480,7 +483,9 @@ ERRORS: dict[str, LazyString] = {
         "No program belongs to this OPD. Choose an OPD from the list, for example DINSOS."
     ),
     "program.funding_unknown": _l("Choose the funding: APBN, APBD, BAZNAS or OTHER."),
-    "program.kind_unknown": _l("Choose the kind: bansos, empowerment or insurance."),
+    "program.kind_unknown": _l(
+        "Choose the kind: social assistance (bansos), empowerment or insurance."
+    ),
     "program.yearly_target_invalid": _l(
         "Enter the yearly target as a whole number of families, from 1 to 10,000,000, or"
         " leave it empty."
@@ -541,7 +546,9 @@ ERRORS: dict[str, LazyString] = {
         "A program is not combined with itself (a second benefit of the same program is a"
         " double receipt). Remove its own code from the list."
     ),
-    "rules.recipient_unknown": _l("Choose the recipient: head, adult_woman or any_member."),
+    "rules.recipient_unknown": _l(
+        "Choose the recipient: the head of family, an adult woman or any member."
+    ),
     "rules.desil_source_invalid": _l(
         'The decile source rule must be a JSON object, for example {"order": ["DTSEN"]}.'
     ),
