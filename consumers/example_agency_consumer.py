@@ -1,16 +1,21 @@
 """An agency's reader of its topic `casework.agency.<CODE>.v1`: a runnable example.
 
     python -m consumers.example_agency_consumer --bootstrap kafka:9092 --agency BPJSKES \\
-        --keys-url https://casework.example/api/v1/keys
+        --keys-url https://casework.example/api/v1/keys --state bpjskes-handled.sqlite
 
-It needs only kafka-python and cryptography (nothing of Casework: copy it), and does what
-every agency's reader should:
+It needs only kafka-python, cryptography and the standard library (nothing of Casework: copy
+it), and does what every agency's reader should:
 - reads `isolation_level="read_committed"`: the topic is written in Kafka transactions, and
   only committed ones count;
 - checks each message's signature with the system's public keys (the JWK set that
   `GET /api/v1/keys` answers) before using it, and refuses what does not verify;
-- commits its offsets only after handling what it read (at least once), and passes over a
-  position it has already handled (a redelivery after a crash of this reader);
+- handles each event once: it keeps the `event_id` of every event it handled in a small
+  SQLite file (`--state`), marked right after the event is handled, and passes over an id
+  already there (a message the topic holds twice, or one read again after a crash);
+- commits its offsets only after handling what it read (at least once): after a crash
+  before the commit it reads those messages again, and passes over them by their ids. Only
+  an event handled but not yet marked when the reader stopped is handled again (mark it in
+  the same transaction as your own write to close that gap);
 - assigns the topic's partitions itself instead of joining a group (no rebalance wait); the
   group id only keeps its offsets.
 
@@ -31,6 +36,7 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import struct
 import sys
 import time
@@ -120,6 +126,26 @@ def fetch_keys(url: str | None, path: str | None) -> dict[str, Ed25519PublicKey]
         return load_keys(json.load(answer))
 
 
+class Handled:
+    """The ids of the events handled, in a SQLite file that outlives this reader."""
+
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS handled (event_id TEXT PRIMARY KEY)")
+        self._db.commit()
+
+    def __contains__(self, event_id: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM handled WHERE event_id = ?", (event_id,))
+        return found.fetchone() is not None
+
+    def add(self, event_id: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO handled (event_id) VALUES (?)", (event_id,))
+        self._db.commit()  # durable before the next event is handled
+
+    def close(self) -> None:
+        self._db.close()
+
+
 def partitions(bootstrap: str, topic: str, config: dict[str, Any]) -> list[TopicPartition]:
     """The topic's partitions (asked without naming it: some brokers create a topic that is
     asked for by name)."""
@@ -146,6 +172,13 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keys-url", help="Casework's GET /api/v1/keys (a JWK set)")
     parser.add_argument("--keys-file", help="the same JWK set saved in a file")
     parser.add_argument("--group", help="the consumer group keeping offsets (agency-CODE)")
+    parser.add_argument(
+        "--state",
+        required=True,
+        metavar="FILE",
+        help="a SQLite file keeping the ids of the events handled (made when missing; keep it"
+        " between runs: an event whose id it holds is not handled again)",
+    )
     parser.add_argument(
         "--idle-exit",
         type=float,
@@ -193,7 +226,7 @@ def consume(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int:
         **config,
     )
     consumer.assign(found)
-    last: dict[int, int] = {}  # partition -> highest position handled (this run)
+    handled = Handled(args.state)
     printed = 0
     quiet_since = time.monotonic()
     try:
@@ -204,28 +237,33 @@ def consume(args: argparse.Namespace, out=sys.stdout, err=sys.stderr) -> int:
             quiet_since = time.monotonic()
             for records in batches.values():
                 for record in records:
-                    printed += handle(keys, topic, record, last, out, err)
+                    printed += handle(keys, topic, record, handled, out, err)
             consumer.commit()  # after handling: at least once
     except KeyboardInterrupt:
         pass
     finally:
         consumer.close(autocommit=False)
+        handled.close()
     return printed
 
 
-def handle(keys, topic: str, record: Any, last: dict[int, int], out, err) -> int:
+def handle(keys, topic: str, record: Any, handled: Handled, out, err) -> int:
+    """Verify one record and handle its event (print it) unless its id was handled before;
+    1 when handled now."""
     where = f"{topic}[{record.partition}]@{record.offset}"
     try:
         verify(keys, topic, record)
         event = json.loads(record.value)
-    except (Refused, ValueError) as refused:
+        event_id = event["event_id"]
+        if not isinstance(event_id, str) or not event_id:
+            raise ValueError("no event_id")
+    except (Refused, ValueError, KeyError, TypeError) as refused:
         print(f"refused {where}: {refused}", file=err)
         return 0
-    position = int(event.get("position", 0))
-    if position <= last.get(record.partition, 0):
-        return 0  # handled already
-    last[record.partition] = position
+    if event_id in handled:
+        return 0  # handled already: delivered twice, or read again after a crash
     print(json.dumps(event, ensure_ascii=False, sort_keys=True), file=out, flush=True)
+    handled.add(event_id)
     return 1
 
 
