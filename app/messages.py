@@ -1500,14 +1500,14 @@ def _moment(value: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def happened_text(value: str | None) -> str:
+def happened_text(value: str | None, seconds: bool = False) -> str:
     """When an event happened: its day alone when it counts from the start of a day in WIB (a
     command that gave only the date it happened on, e.g. a date of death), else the moment
-    (`moment_text`)."""
+    (`moment_text`, to the second with `seconds`)."""
     moment = _moment(value)
     if moment is not None and moment.astimezone(WIB).time() == dt.time():
         return date_text(moment.astimezone(WIB).date())
-    return moment_text(value)
+    return moment_text(value, seconds=seconds)
 
 
 def recorded_later(occurred_at: str | None, recorded_at: str | None) -> bool:

@@ -248,6 +248,8 @@ def test_a_moment_keeps_its_seconds_so_two_events_of_one_minute_are_told_apart(w
         },
     )
     assert "Ahmad Yani" in diff_table(diff.text)
+    # the events between: when each happened, to the second
+    assert "09.00.40 WIB" in diff.text
     assert 'value="2025-01-06T09:00:59"' in diff.text
     # the audit log's window takes seconds too
     audit = client.get("/audit", query_string={"dari": "2025-01-06T09:00:20"}).text
