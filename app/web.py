@@ -1136,6 +1136,8 @@ def _with_state(entry: Mapping[str, Any], detail: str) -> str:
 def status_rows(found: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in found.items():
+        if name == "agencies" and not entry.get("topics"):
+            continue  # no agency topic yet: nothing to show
         if name == "store":
             label, detail = (
                 text("health.store"),
