@@ -774,7 +774,9 @@ class HealthSchema(_Answer):
                 "by component: its position, lag or count, or an error; the relay and each"
                 " projection its state (running, stuck or stopped, since when); a projection"
                 " being rebuilt the state rebuilding and its rebuild: done, total, percent,"
-                " seconds_left (null until known)"
+                " seconds_left (null until known); agencies: how many agency topics and the"
+                " lag of the furthest behind (each by its code, agency:CODE, only to a"
+                " supervisor, auditor or administrator signed in or by bearer token)"
             )
         },
     )
