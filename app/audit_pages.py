@@ -28,6 +28,7 @@ from app.context import services
 from app.history import EVENT_LABELS
 from app.messages import message, reversed_window_text
 from app.schemas import Invalid
+from app.subject_access.render import CHANNELS
 from domain.regions import KECAMATAN
 from domain.streams import event_types
 from domain.texts import N_
@@ -206,6 +207,7 @@ def read_log_page_view():
         row["subjects"] = [h for h in (row.get("subject_hashes") or "").split(",") if h]
         row["households"] = households_of(row)
         row["at_text"] = row["at"].replace("Z", "+00:00")
+        row["channel_text"] = str(CHANNELS.get(row["channel"], row["channel"]))
     filters_only = {k: v for k, v in values.items() if v and k != "setelah"}
     return render_template(
         "audit/read_log.html",

@@ -144,6 +144,13 @@ def test_the_read_log_shows_who_read_which_household_with_nik_hashes_only(
     rows = table_rows(page.text)
     assert rows and all("cw_sipin" in row for row in rows)
     assert any(first[:8] in row for row in rows)
+    # the channel in words, not its code (api, ui)
+    assert all("API" in row and "<td>api " not in row for row in rows)
+    english = table_rows(client.get("/audit/log-baca?akun=cw_sipin&lang=en").text)
+    assert all("API" in row for row in english)
+    assert client.get(f"/rumah-tangga/{first}").status_code == 200  # read on a web page
+    web_reads = table_rows(client.get("/audit/log-baca?akun=auditor&lang=id").text)
+    assert web_reads and all("halaman web" in row and "<td>ui " not in row for row in web_reads)
     assert HOUSEHOLD["head"]["nik"] not in page.text
     assert HOUSEHOLD["head"]["name"] not in page.text
     assert table_rows(client.get("/audit/log-baca", query_string={"akun": "nobody"}).text) == []
