@@ -1593,6 +1593,11 @@ def _success_text(name: str, outcome: Any) -> dict[str, str]:
     if _is_uuid(household_id) and may_use("web.household_page"):
         said["link"] = url_for(".household_page", household_id=household_id)
         said["label"] = gettext("View the household")
+        if str(outcome.stream_id) == household_id:
+            # the household's own event: its entry in the page's timeline (numbered by
+            # version; the page beside it already links to the household)
+            said["link"] += f"#kejadian-{outcome.version}"
+            said["label"] = gettext("See it in the household's timeline")
     elif person_id and may_issue(current_actor().role, "GrantProvisionalBenefit"):
         said["link"] = url_for(".command_page", name="GrantProvisionalBenefit", person_id=person_id)
         said["label"] = gettext("Help this person before a NIK")

@@ -188,7 +188,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     catch_up(live_server)
 
     # 4. an NIB for the head, who receives KJB (NIB holders excluded)
-    page.get_by_role("link", name="Lihat rumah tangga").click()
+    page.get_by_role("status").get_by_role("link", name="Lihat di riwayat kejadian").click()
     husband = section(page, "identity-title").locator("tr", has_text=KNOWN_HUSBAND["name"])
     expect(husband).to_contain_text("Pindah datang")
     expect(husband).to_contain_text("3171")
@@ -204,7 +204,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     catch_up(live_server)
 
     # 5. the review appears on the household page ...
-    page.get_by_role("link", name="Lihat rumah tangga").click()
+    page.get_by_role("status").get_by_role("link", name="Lihat di riwayat kejadian").click()
     expect(section(page, "nib-title").locator("tr", has_text=NIB)).to_contain_text("Terdaftar")
     reviews = section(page, "reviews-title")
     open_review = reviews.locator("tr.review-open")
@@ -234,7 +234,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     catch_up(live_server)
 
     # 7. the decision shows on the household page
-    page.get_by_role("link", name="Lihat rumah tangga").click()
+    page.get_by_role("status").get_by_role("link", name="Lihat di riwayat kejadian").click()
     kjb = section(page, "benefits-title").locator("tbody tr", has_text="KJB")
     expect(kjb.locator(".badge")).to_have_text("Ditangguhkan")
     expect(kjb.locator(".benefit-history li")).to_have_count(2)

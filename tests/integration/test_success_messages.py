@@ -70,7 +70,7 @@ def test_a_request_kept_for_approval_links_to_it_without_its_id(web, tokens, fam
     assert f'id="request-{change.id}"' in asked.text  # the link leads to the request
 
 
-def test_a_stored_change_links_to_the_household_without_an_id(web, tokens, family):
+def test_a_stored_change_links_to_its_entry_in_the_household_timeline_without_an_id(web, tokens, family):
     client = web.test_client(user="cw_sipin")
     form = {
         "household_id": family,
@@ -90,4 +90,10 @@ def test_a_stored_change_links_to_the_household_without_an_id(web, tokens, famil
     (said,) = flashes(added.text)
     assert "Tersimpan" in said
     assert not UUID.search(re.sub(r"<[^>]+>", " ", said)), said
-    assert f'<a href="/rumah-tangga/{family}">Lihat rumah tangga</a>' in said
+    # the member's addition, version 2 of the household: its entry in the page's timeline
+    assert "Versi data sekarang 2." in said
+    assert f'<a href="/rumah-tangga/{family}#kejadian-2">Lihat di riwayat kejadian</a>' in said
+    project(web)
+    page = client.get(f"/rumah-tangga/{family}").text
+    entry = re.search(r'<li id="kejadian-2" value="2">(.*?)</li>', page, re.S)
+    assert entry and "Anggota ditambahkan" in entry.group(1), entry
