@@ -70,7 +70,7 @@ def test_a_request_kept_for_approval_links_to_it_without_its_id(web, tokens, fam
     assert f'id="request-{change.id}"' in asked.text  # the link leads to the request
 
 
-def test_a_stored_change_links_to_its_entry_in_the_household_timeline_without_an_id(web, tokens, family):
+def test_a_stored_change_links_to_its_timeline_entry_without_an_id(web, tokens, family):
     client = web.test_client(user="cw_sipin")
     form = {
         "household_id": family,
