@@ -31,11 +31,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# Three pytest-xdist workers on the 2-core machine: each test makes its own databases, broker
+# Four pytest-xdist workers on the 2-core machine: each test makes its own databases, broker
 # and processes, and many wait on them (a consumer group's rebalance after a SIGKILL, a
-# runner catching up), so a third worker fills those waits (one fresh-clone run: 762 s with
-# three, 810-877 s with two); the tests of an e2e or unit module share a worker
-# (tests/conftest.py).
+# runner catching up), so more workers than cores fill those waits (docs/performance.md: the
+# suite's own costs); the tests of an e2e or unit module share a worker (tests/conftest.py).
 # The tests' files (their SQLite databases, logs, imports) go on a RAM disk where the machine has
 # one (/dev/shm), so that their thousands of commits wait for no disk flush; removed afterwards.
 TEST_TMP_ROOT := $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo $${TMPDIR:-/tmp})
