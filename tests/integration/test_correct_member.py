@@ -78,6 +78,26 @@ def correct_and_approve(web, tokens, household_id: str, **fields) -> None:
     project(web)
 
 
+def wife_moved_out(web, household_id: str) -> None:
+    """The wife, the family's adult woman, moves out: a program paying an adult woman no
+    longer finds one (the eligibility view says so)."""
+    from projections import eligibility
+
+    web.extensions["casework"].casework.remove_member(
+        {
+            "household_id": household_id,
+            "nik": WIFE["nik"],
+            "kind": "moved_out",
+            "effective_date": "2025-06-01",
+        },
+        META,
+    )
+    project(web)
+    views = web.extensions["casework"].views
+    [before] = eligibility.household_eligibility(views, household_id)
+    assert before["status"] != "eligible"
+
+
 def test_a_corrected_name_is_shown_and_found_after_a_second_supervisor_approves(web, tokens):
     household_id = family(web)
     casework = web.extensions["casework"].casework
@@ -144,19 +164,7 @@ def test_a_corrected_birth_date_changes_an_age_rule_of_the_eligibility_view(web,
     household_id = family(web, programs=[("PKH", {"max_desil": 4, "recipient": "adult_woman"})])
     views = web.extensions["casework"].views
     casework = web.extensions["casework"].casework
-    # the wife is the adult woman until she moves out
-    casework.remove_member(
-        {
-            "household_id": household_id,
-            "nik": WIFE["nik"],
-            "kind": "moved_out",
-            "effective_date": "2025-06-01",
-        },
-        META,
-    )
-    project(web)
-    [before] = eligibility.household_eligibility(views, household_id)
-    assert before["status"] != "eligible"
+    wife_moved_out(web, household_id)  # she was the adult woman
     casework.correct_member(
         {
             "household_id": household_id,
@@ -291,20 +299,8 @@ def test_a_corrected_relationship_is_shown_and_read_by_the_eligibility_rules(web
     from projections import eligibility
 
     household_id = family(web, programs=[("PKH", {"max_desil": 4, "recipient": "adult_woman"})])
-    casework = web.extensions["casework"].casework
     views = web.extensions["casework"].views
-    casework.remove_member(
-        {
-            "household_id": household_id,
-            "nik": WIFE["nik"],
-            "kind": "moved_out",
-            "effective_date": "2025-06-01",
-        },
-        META,
-    )
-    project(web)
-    [before] = eligibility.household_eligibility(views, household_id)
-    assert before["status"] != "eligible"
+    wife_moved_out(web, household_id)
     client = web.test_client()
     body = {"household_id": household_id, "nik": CHILD["nik"], "reason": "KK asli"}
     head = post(
