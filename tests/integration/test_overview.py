@@ -56,9 +56,8 @@ def _change(rng: random.Random, benefit: dict) -> tuple[str, str]:
     return rng.choice(["SuspendBenefit", "TerminateBenefit"]), day
 
 
-def workload(casework, rng: random.Random) -> list[str]:
-    """The families and what happened to them; answers the households' ids."""
-    seed_app(casework, 36, seed_value=11)
+def define_other_opds(casework, zkt_target: int | None = None) -> None:
+    """The other OPDs' programs, defined together, each listing the others as combinable."""
     for code, opd in OTHER_OPDS.items():
         casework.define_program(
             {
@@ -69,11 +68,17 @@ def workload(casework, rng: random.Random) -> list[str]:
                 "kind": "bansos",
                 "rules": {"combinable_with": sorted(set(OTHER_OPDS) - {code})},
                 "effective_from": "2025-01-01",
-                **({"yearly_target": 20} if code == "ZKT" else {}),
+                **({"yearly_target": zkt_target} if code == "ZKT" and zkt_target else {}),
             },
             META,
-            alongside=sorted(OTHER_OPDS),  # defined together, each listing the others
+            alongside=sorted(OTHER_OPDS),
         )
+
+
+def workload(casework, rng: random.Random) -> list[str]:
+    """The families and what happened to them; answers the households' ids."""
+    seed_app(casework, 36, seed_value=11)
+    define_other_opds(casework, zkt_target=20)
     ids = _household_ids(casework)
     for household_id in ids:
         household = casework.get_household(household_id)
@@ -342,20 +347,7 @@ def test_the_figures_of_a_day_follow_the_periods_and_the_changes_in_force(casewo
     1 September (recorded now, ahead): each day's totals, OPDs and overlaps count what runs
     that day, the first and last days of a period included."""
     ensure_schema(views_db, PROJECTIONS.values())
-    for code, opd in OTHER_OPDS.items():
-        casework.define_program(
-            {
-                "code": code,
-                "name": f"Program {code}",
-                "opd": opd,
-                "funding": "APBD",
-                "kind": "bansos",
-                "rules": {"combinable_with": sorted(set(OTHER_OPDS) - {code})},
-                "effective_from": "2025-01-01",
-            },
-            META,
-            alongside=sorted(OTHER_OPDS),
-        )
+    define_other_opds(casework)
     nik = "1571015203850007"
     household_id = str(
         casework.register_household(
