@@ -32,6 +32,7 @@ the database before its notifications are sent, so two processes never send the 
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import logging
@@ -61,7 +62,7 @@ from app.context import DATABASE_ERRORS, Services, services
 from consumers import agency_delivery, agency_filter
 from domain.application import Actor
 from domain.errors import DomainError
-from domain.household import Household
+from domain.household import HEAD, Household
 
 log = logging.getLogger("casework.dci")
 
@@ -618,7 +619,10 @@ def identifier_shown(deliveries: list[Any], query: dci.Query) -> bool:
     agency that sees pseudonyms cannot look a NIK up: that would link the two)."""
     for delivery in deliveries:
         data = delivery.envelope.get("data") or {}
-        if query.id_type in dci.HOUSEHOLD_ID_TYPES and data.get("kk_number") == query.value:
+        if query.id_type in dci.HOUSEHOLD_ID_TYPES and query.value in (
+            data.get("kk_number"),
+            data.get("new_kk_number"),  # HeadChanged
+        ):
             return True
         if query.id_type in dci.PERSON_ID_TYPES and query.value in (
             _nik_of(data.get("head")),
@@ -681,9 +685,9 @@ def _address(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def household_record(deliveries: list[Any]) -> dict[str, Any]:
     """The household (the spec's `Household` record) from the events delivered of it, in
-    order: registration, members added, removed, rejoined, deceased or corrected, moves; an
-    event the agreement does not give leaves no trace (a member whose removal is not delivered
-    stays)."""
+    order: registration, members added, removed, rejoined, deceased or corrected, changes of
+    head, moves; an event the agreement does not give leaves no trace (a member whose removal
+    is not delivered stays)."""
     record: dict[str, Any] = {"@type": "Household"}
     members: dict[str, dict[str, Any]] = {}  # by NIK or pseudonym, in order of joining
 
@@ -708,6 +712,37 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
             if data.get("relationship"):  # schema v2
                 members[nik]["relationship_head"] = data["relationship"]
 
+    def change_head(data: Mapping[str, Any]) -> None:
+        """A new head (HeadChanged), as the register applies it: the new KK number, and each
+        relationship the event restates (the new head's `kepala_keluarga` among them); a
+        member it does not restate keeps the one shown (the register keeps it for review).
+        What the agreement leaves out is not guessed: a head or KK number no longer true is
+        no longer shown."""
+        relationships = data.get("relationships")
+        restated = relationships if isinstance(relationships, Mapping) else {}
+        head = data.get("nik")
+        if not isinstance(head, str):
+            head = next((k for k, v in restated.items() if v == HEAD), None)
+        for key, relationship in restated.items():
+            if key in members and isinstance(relationship, str):
+                members[key]["relationship_head"] = relationship
+        for key, found in members.items():  # a former head the event does not restate
+            if key != head and key not in restated and found.get("relationship_head") == HEAD:
+                del found["relationship_head"]
+        if head is not None and head in members:
+            members[head]["relationship_head"] = HEAD
+            record["household_head_info"] = {
+                "person": copy.deepcopy(members[head]["demographic_info"]["person"])
+            }
+        elif head is not None:
+            record["household_head_info"] = {"person": person({"nik": head})}
+        else:
+            record.pop("household_head_info", None)
+        if isinstance(data.get("new_kk_number"), str):
+            record["household_identifier"] = data["new_kk_number"]
+        else:
+            record.pop("household_identifier", None)
+
     for delivery in deliveries:
         envelope = delivery.envelope
         data = envelope.get("data") or {}
@@ -719,7 +754,7 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
                 record["address"] = address
             if data.get("head"):
                 record["household_head_info"] = {"person": person(data["head"])}
-                join(data["head"], "kepala_keluarga")
+                join(data["head"], HEAD)
             record["registration_date"] = envelope.get("occurred_at")
         elif kind in ("MemberAdded", "MemberRejoined"):
             join(data.get("person"), data.get("relationship"))
@@ -729,6 +764,8 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
             status(data.get("nik"), "deceased")
         elif kind == "MemberCorrected":
             correct(data)
+        elif kind == "HeadChanged":
+            change_head(data)
         elif kind == "HouseholdRelocated" and (address := _address(data)):
             record["address"] = address
         record["last_update"] = envelope.get("recorded_at")

@@ -652,3 +652,81 @@ def test_a_subscription_stored_with_an_area_as_sent_notifies_as_the_register_nam
         notified = receiver.wait_for("/registry/notify", 1)
         assert len(notified) == 1
         assert receiver.wait_for("/registry/notify", 2, timeout=1.0)[1:] == []
+
+
+FATHER = "1571010605700001"
+MOTHER = "1571014908750002"
+SON = "1571010403000003"
+FAMILY_KK = "1571010101200010"
+SON_KK = "1571010101200011"
+HEAD_CHANGES = {
+    "event_types": ["HouseholdRegistered", "MemberAdded", "DeathRecorded", "HeadChanged"],
+    "fields": {
+        "HouseholdRegistered": ["kk_number", "kecamatan", "kelurahan", "head.nik", "head.name"],
+        "MemberAdded": ["person.nik", "person.name", "relationship"],
+        "DeathRecorded": ["nik"],
+        "HeadChanged": ["nik", "new_kk_number", "relationships"],
+    },
+}
+
+
+def test_after_a_change_of_head_the_record_names_the_new_head_kk_and_relationships(web, tokens):
+    """The father dies and his adult son heads the family on a new KK: the agency reads the
+    son as head, his mother and late father as his parents (orang_tua) and the new KK number,
+    as the household API says, and finds the family by that number."""
+    svc = web.extensions["casework"]
+    agree(web, tokens, "BPJSKES", personal="opened", **HEAD_CHANGES)
+    household_id = svc.casework.register_household(
+        {
+            "kk_number": FAMILY_KK,
+            "kecamatan": "Telanaipura",
+            "kelurahan": "Simpang IV Sipin",
+            "address": "Jl. Kapten Pattimura No. 5",
+            "rt": "007",
+            "rw": "002",
+            "head": {"nik": FATHER, "name": "Ahmad", "birth_date": "1970-05-06", "sex": "M"},
+        },
+        META,
+    ).stream_id
+    for nik, name, born, sex, relationship in (
+        (MOTHER, "Siti", "1975-08-09", "F", "istri"),
+        (SON, "Rudi", "2000-03-04", "M", "anak"),
+    ):
+        svc.casework.add_member(
+            {
+                "household_id": household_id,
+                "person": {"nik": nik, "name": name, "birth_date": born, "sex": sex},
+                "relationship": relationship,
+            },
+            META,
+        )
+    svc.casework.record_death(
+        {"household_id": household_id, "nik": FATHER, "date_of_death": "2026-02-03"}, META
+    )
+    svc.casework.change_head(
+        {"household_id": household_id, "nik": SON, "new_kk_number": SON_KK}, META
+    )
+    project(web)
+    try:
+        answer = post(web, tokens["agency"], "/registry/sync/search", search("UIN", SON))
+        (record,) = records(answer.json)
+        assert record["household_head_info"]["person"]["identifier_value"] == SON
+        assert record["household_head_info"]["person"]["name"] == {"first_name": "Rudi"}
+        shown = {
+            m["household_member"]["member_identifier"]: m["household_member"]["relationship_head"]
+            for m in record["member_list"]
+        }
+        assert shown == {FATHER: "orang_tua", MOTHER: "orang_tua", SON: "kepala_keluarga"}
+        assert record["household_identifier"] == SON_KK
+        household = authorized_client(web, tokens["sup1"]).get(f"/api/v1/households/{household_id}")
+        assert household.status_code == 200
+        assert shown == {m["nik"]: m["relationship"] for m in household.json["members"]}
+        assert (household.json["head_nik"], household.json["kk_number"]) == (SON, SON_KK)
+        # the family is found by its new KK number, and by its old one, both as it is now
+        for kk in (SON_KK, FAMILY_KK):
+            found = post(web, tokens["agency"], "/registry/sync/search", search("HOUSEHOLD_ID", kk))
+            (by_kk,) = records(found.json)
+            assert by_kk["household_identifier"] == SON_KK
+            assert by_kk["household_head_info"]["person"]["identifier_value"] == SON
+    finally:
+        dci.registry(web).stop()

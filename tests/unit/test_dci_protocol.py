@@ -326,6 +326,89 @@ def test_a_delivered_relationship_correction_changes_the_members_relationship():
     ] == ["kepala_keluarga", "anak"]
 
 
+NEW_KK = "1571010101200011"
+CHILD_NIK = "1571016503100002"
+
+
+def head_changed(data: dict[str, Any]) -> Delivery:
+    return Delivery(envelope("HeadChanged", 16, data))
+
+
+def heads_and_relationships(record: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    return record["household_head_info"]["person"].get("identifier_value"), {
+        m["household_member"].get("member_identifier"): m["household_member"].get(
+            "relationship_head"
+        )
+        for m in record["member_list"]
+    }
+
+
+def test_a_delivered_change_of_head_names_the_new_head_kk_and_restated_relationships():
+    changed = head_changed(
+        {
+            "nik": CHILD_NIK,
+            "new_kk_number": NEW_KK,
+            "relationships": {CHILD_NIK: "kepala_keluarga", NIK: "orang_tua"},
+        }
+    )
+    record = dci.household_record([*OPENED, changed])
+    assert heads_and_relationships(record) == (
+        CHILD_NIK,
+        {NIK: "orang_tua", CHILD_NIK: "kepala_keluarga"},
+    )
+    assert record["household_head_info"]["person"]["name"] == {"first_name": "Budi"}
+    assert record["household_identifier"] == NEW_KK
+    assert dci.identifier_shown([*OPENED, changed], dci_protocol.Query("r", "HOUSEHOLD_ID", NEW_KK))
+
+
+def test_a_change_of_head_given_as_pseudonyms_restates_the_same_members():
+    added = Delivery(
+        envelope("MemberAdded", 12, {"person": {"nik": "ps1.ef"}, "relationship": "anak"})
+    )
+    changed = head_changed(
+        {
+            "nik": "ps1.ef",
+            "new_kk_number": "ps1.gh",
+            "relationships": {"ps1.ef": "kepala_keluarga", "ps1.cd": "orang_tua"},
+        }
+    )
+    record = dci.household_record([*PSEUDONYMS, added, changed])
+    assert heads_and_relationships(record) == (
+        "ps1.ef",
+        {"ps1.cd": "orang_tua", "ps1.ef": "kepala_keluarga"},
+    )
+    assert record["household_identifier"] == "ps1.gh"
+
+
+def test_a_member_the_change_of_head_does_not_restate_keeps_the_relationship_shown():
+    grandchild = Delivery(
+        envelope("MemberAdded", 13, {"person": {"nik": "1571010201230010"}, "relationship": "cucu"})
+    )
+    changed = head_changed(
+        {"nik": CHILD_NIK, "relationships": {CHILD_NIK: "kepala_keluarga", NIK: "orang_tua"}}
+    )
+    record = dci.household_record([*OPENED, grandchild, changed])
+    _, shown = heads_and_relationships(record)
+    assert shown["1571010201230010"] == "cucu"  # as the register keeps it, for review
+
+
+def test_a_change_of_head_without_its_fields_shows_no_former_head_or_kk_number():
+    """An agreement giving HeadChanged with only the new head: the former head is no longer
+    shown as head, and the former KK number is no longer the household's."""
+    record = dci.household_record([*OPENED, head_changed({"nik": CHILD_NIK})])
+    assert heads_and_relationships(record) == (
+        CHILD_NIK,
+        {NIK: None, CHILD_NIK: "kepala_keluarga"},
+    )
+    assert "household_identifier" not in record
+    bare = dci.household_record([*OPENED, head_changed({})])
+    assert "household_head_info" not in bare and "household_identifier" not in bare
+    assert [m["household_member"].get("relationship_head") for m in bare["member_list"]] == [
+        None,
+        "anak",
+    ]
+
+
 @pytest.mark.parametrize("size", [float("inf"), float("-inf"), float("nan"), 2.0, True])
 def test_a_page_size_that_is_no_integer_is_that_requests_rejection(size):
     message = search_body()["message"]
@@ -447,4 +530,3 @@ def test_a_message_sent_now_or_with_a_clock_a_little_off_is_read(message_ts):
     body["header"]["message_ts"] = message_ts
     header, _ = dci_protocol.read_envelope(body, "search", asynchronous=True)
     assert header.message_id == "m-1"
-
