@@ -65,6 +65,13 @@ def event_label(name: str) -> str:
     return gettext(label) if label else name
 
 
+def local_second(recorded_at: str) -> str:
+    """An entry's recorded moment as the household timeline's form takes it (`saat`: WIB, to
+    the second); the page counts the whole of that second, so the entry itself is included."""
+    moment = dt.datetime.fromisoformat(recorded_at)
+    return moment.astimezone(time_travel.WIB).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _moment(values: dict[str, str], name: str, errors: dict[str, list[str]]) -> dt.datetime | None:
     raw = values.get(name, "")
     if not raw:
@@ -111,6 +118,7 @@ def log_page():
             **entry,
             "label": event_label(entry["type"]),
             "household": entry["type"] in HOUSEHOLD_EVENTS,
+            "moment": local_second(entry["recorded_at"]),
         }
         for entry in (found or {}).get("results", [])
     ]

@@ -4,7 +4,10 @@ other roles are refused and see no "Audit" entry in the navigation."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
+from html import unescape
 
 import pytest
 
@@ -12,7 +15,7 @@ from adapters.relay_store import events_table
 from app.web import status_rows
 from projections.catalog import PROJECTIONS
 from tests.integration.conftest import authorized_client
-from tests.integration.test_api import HOUSEHOLD, project, register
+from tests.integration.test_api import HOUSEHOLD, HUSBAND, project, register
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +70,38 @@ def test_the_audit_log_lists_who_did_what_without_the_data(web, tokens, two_hous
     assert table_rows(later) == []
     earlier = client.get("/audit", query_string={"sampai": "2000-01-01T00:00"}).text
     assert table_rows(earlier) == []
+
+
+def test_an_entry_opens_the_household_as_known_at_its_recorded_moment(web, tokens):
+    """From the registration's entry, the household as known then: the head, not the member
+    added a second later (nor that event in its timeline); from the member's entry, both."""
+    client = authorized_client(web, tokens["admin"])
+    household_id = register(client)["stream_id"]
+    time.sleep(1.05 - dt.datetime.now(dt.UTC).microsecond / 1_000_000)  # the next second
+    added = client.post(
+        "/api/v1/commands/AddMember",
+        json={"household_id": household_id, "person": HUSBAND, "relationship": "suami"},
+    )
+    assert added.status_code == 201, added.json
+    project(web)
+    auditor = web.test_client(user="auditor")
+    rows = table_rows(auditor.get("/audit").text)
+
+    def as_known_then(label: str) -> str:
+        (row,) = [r for r in rows if label in r and household_id[:8] in r]
+        link = re.search(r'<a href="([^"]*saat=[^"]*)"[^>]*>seperti diketahui saat itu</a>', row)
+        assert link, row
+        url = unescape(link.group(1))
+        assert url.startswith(f"/rumah-tangga/{household_id}/lini-masa?") and "mode=known" in url
+        page = auditor.get(url)
+        assert page.status_code == 200
+        return page.text
+
+    then = as_known_then("Rumah tangga didaftarkan")
+    assert HOUSEHOLD["head"]["name"] in then
+    assert HUSBAND["name"] not in then and "Anggota ditambahkan" not in then
+    later = as_known_then("Anggota ditambahkan")
+    assert HUSBAND["name"] in later and "Anggota ditambahkan" in later
 
 
 def test_the_audit_log_pages_on(web, tokens, two_households, monkeypatch):
