@@ -1874,6 +1874,17 @@ def _family(household_id: Any) -> dict[str, Any] | None:
     }
 
 
+def _stored_household(household_id: Any) -> Any:
+    """The household a request names, from the store, whoever reads the request (to say its
+    kelurahan, no personal data); else None."""
+    if not isinstance(household_id, str) or not _is_uuid(household_id):
+        return None
+    try:
+        return services().casework.get_household(household_id)
+    except NotFound:
+        return None
+
+
 def _request_household(family: dict[str, Any] | None, household_id: Any) -> Any:
     """The household a request is about, from the store, for who reads it (`_family` said
     so), to name its members and benefits; else None."""
@@ -1883,6 +1894,23 @@ def _request_household(family: dict[str, Any] | None, household_id: Any) -> Any:
         return services().casework.get_household(household_id)
     except NotFound:
         return None
+
+
+def _household_text(
+    family: dict[str, Any] | None, household: Any, household_id: str
+) -> dict[str, str] | str:
+    """The household a request is about, in words, not its id: for who reads it (`_family`),
+    its head's name and kelurahan, linked to its page; for anyone else its kelurahan only."""
+    if family is not None:
+        row = family["row"]
+        head = family["head"] or text("person.erased")
+        return {
+            "text": " · ".join(part for part in (head, row.get("kelurahan")) if part),
+            "href": url_for("web.household_page", household_id=household_id),
+        }
+    if household is None:
+        return "—"
+    return gettext("A household in %(kelurahan)s", kelurahan=household.kelurahan)
 
 
 def _member_text(household: Any, nik: str) -> str:
@@ -1940,6 +1968,10 @@ def _approval_row(change: Any) -> dict[str, Any]:
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if value is None or path in COMMON_FIELDS:
+            continue
+        if path == "household_id":  # in words and linked, not its id
+            found = household or _stored_household(value)
+            details.append((gettext("Household"), _household_text(family, found, value)))
             continue
         if isinstance(field, IdentityNumber) and field.kind == "nik":
             value = _member_text(household, value)

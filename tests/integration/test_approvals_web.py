@@ -324,7 +324,14 @@ def test_approval_cards_name_the_member_and_the_benefit_not_their_ids(web):
     assert "<dd >KJB · Siti Aminah · 1 Januari 2026 – 31 Desember 2026</dd>" in (
         re.sub(r'class=""', "", ending_card)  # words in the page's type, ids in monospace
     )
-    assert re.search(rf'<dd class="mono wrap">{world["household"]}</dd>', ending_card)
+    # which household: its head and kelurahan, linked to its page; its id is never shown
+    link = re.search(r'<dt>Rumah tangga</dt><dd><a href="([^"]+)">([^<]+)</a></dd>', ending_card)
+    assert link, visible_text(ending_card)
+    assert link.group(1) == f"/rumah-tangga/{world['household']}"
+    assert link.group(2) == f"{HEAD['name']} · {HOUSEHOLD['kelurahan']}"
+    assert checker.get(link.group(1)).status_code == 200
+    assert world["household"] not in re.sub(r"<[^>]+>", " ", ending_card)
+    assert "ID rumah tangga" not in ending_card
     assert kjb not in ending_card
     rejected = checker.post(
         f"/persetujuan/{termination.id}/tolak",
