@@ -4,6 +4,8 @@ made on a version the household has left, 409 approval.outdated and still open t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from domain.application import SYSTEM, make_meta
@@ -199,3 +201,22 @@ def test_a_change_that_could_not_be_carried_out_now_is_refused_at_once_not_queue
         client, "TerminateBenefit", {**ending, "effective_date": "2025-06-01"}, tokens["sup1"]
     )
     assert within.status_code == 202, within.json
+
+
+def test_a_card_names_a_household_the_register_view_does_not_hold_yet_by_its_kelurahan(
+    web, client, tokens
+):
+    """Asked for before the register view has the household (it follows the store a moment
+    later): the card says where the household is, not its id, and links nowhere yet."""
+    household_id = family(client, tokens)  # in the store, not yet in the register view
+    approval_id = ask(client, removal(household_id), tokens["cw_sipin"])
+    page = web.test_client(user="sup1").get("/persetujuan")
+    assert page.status_code == 200
+    found = re.search(
+        rf'<article class="approval"[^>]*approval-{approval_id}.*?</article>', page.text, re.S
+    )
+    assert found, page.text
+    card = found.group(0)
+    assert '<dt>Rumah tangga</dt><dd class="">Sebuah rumah tangga di Simpang IV Sipin</dd>' in card
+    assert household_id not in card  # neither as text nor as a link the reader could not follow
+    assert HOUSEHOLD["kk_number"] not in card and HOUSEHOLD["head"]["name"] not in card
