@@ -1896,18 +1896,9 @@ def _request_household(family: dict[str, Any] | None, household_id: Any) -> Any:
         return None
 
 
-def _household_text(
-    family: dict[str, Any] | None, household: Any, household_id: str
-) -> dict[str, str] | str:
-    """The household a request is about, in words, not its id: for who reads it (`_family`),
-    its head's name and kelurahan, linked to its page; for anyone else its kelurahan only."""
-    if family is not None:
-        row = family["row"]
-        head = family["head"] or text("person.erased")
-        return {
-            "text": " · ".join(part for part in (head, row.get("kelurahan")) if part),
-            "href": url_for("web.household_page", household_id=household_id),
-        }
+def _household_text(household: Any) -> str:
+    """The household a request is about, for who may not read it: its kelurahan only (no
+    personal data), never its id."""
     if household is None:
         return "—"
     return gettext("A household in %(kelurahan)s", kelurahan=household.kelurahan)
@@ -1969,9 +1960,10 @@ def _approval_row(change: Any) -> dict[str, Any]:
             value = value.get(part) if isinstance(value, dict) else None
         if value is None or path in COMMON_FIELDS:
             continue
-        if path == "household_id":  # in words and linked, not its id
-            found = household or _stored_household(value)
-            details.append((gettext("Household"), _household_text(family, found, value)))
+        if path == "household_id":  # never its id
+            if family is None:  # who may read it sees it named and linked in the card's header
+                found = household or _stored_household(value)
+                details.append((gettext("Household"), _household_text(found)))
             continue
         if isinstance(field, IdentityNumber) and field.kind == "nik":
             value = _member_text(household, value)
