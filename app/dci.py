@@ -702,13 +702,19 @@ def household_record(deliveries: list[Any]) -> dict[str, Any]:
 
     def correct(data: Mapping[str, Any]) -> None:
         """A member's name, birth date, sex or relationship corrected (MemberCorrected): what
-        was delivered replaces what the member showed."""
+        was delivered replaces what the member showed, and what the head showed when the
+        member is the head (`household_head_info`, by the same NIK or pseudonym)."""
         nik = _nik_of(data)
         if isinstance(nik, str) and nik in members:
             corrected = person(data)
+            head = record.get("household_head_info", {}).get("person", {})
+            shown = [members[nik]["demographic_info"]["person"]]
+            if head.get("identifier_value") == nik:
+                shown.append(head)
             for key in ("name", "sex", "birth_date"):
                 if key in corrected:
-                    members[nik]["demographic_info"]["person"][key] = corrected[key]
+                    for found in shown:
+                        found[key] = corrected[key]
             if data.get("relationship"):  # schema v2
                 members[nik]["relationship_head"] = data["relationship"]
 

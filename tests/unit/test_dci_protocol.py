@@ -326,6 +326,31 @@ def test_a_delivered_relationship_correction_changes_the_members_relationship():
     ] == ["kepala_keluarga", "anak"]
 
 
+
+def test_a_delivered_correction_of_the_heads_name_changes_the_head_shown_too():
+    """The record names its head twice, as a member and as `household_head_info`: a correction
+    of the head's name or birth date changes both, before and after a change of head."""
+    corrected = Delivery(
+        envelope(
+            "MemberCorrected", 15, {"nik": NIK, "name": "Siti Aminah", "birth_date": "1985-03-21"}
+        )
+    )
+    record = dci.household_record([*OPENED, corrected])
+    head = record["household_head_info"]["person"]
+    assert head["name"] == {"first_name": "Siti Aminah"} and head["birth_date"] == "1985-03-21"
+    assert record["member_list"][0]["household_member"]["demographic_info"]["person"] == head
+    # a member corrected who is not the head leaves the head as it was
+    other = Delivery(envelope("MemberCorrected", 15, {"nik": CHILD_NIK, "name": "Budi S"}))
+    assert dci.household_record([*OPENED, other])["household_head_info"]["person"]["name"] == {
+        "first_name": "Siti"
+    }
+    # the new head corrected after a change of head
+    changed = head_changed({"nik": CHILD_NIK, "relationships": {CHILD_NIK: "kepala_keluarga"}})
+    renamed = Delivery(envelope("MemberCorrected", 17, {"nik": CHILD_NIK, "name": "Budi Santoso"}))
+    after = dci.household_record([*OPENED, changed, renamed])
+    assert after["household_head_info"]["person"]["name"] == {"first_name": "Budi Santoso"}
+
+
 NEW_KK = "1571010101200011"
 CHILD_NIK = "1571016503100002"
 
