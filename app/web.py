@@ -1888,12 +1888,7 @@ def _stored_household(household_id: Any) -> Any:
 def _request_household(family: dict[str, Any] | None, household_id: Any) -> Any:
     """The household a request is about, from the store, for who reads it (`_family` said
     so), to name its members and benefits; else None."""
-    if family is None:
-        return None
-    try:
-        return services().casework.get_household(household_id)
-    except NotFound:
-        return None
+    return None if family is None else _stored_household(household_id)
 
 
 def _household_text(household: Any) -> str:
@@ -1962,8 +1957,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
             continue
         if path == "household_id":  # never its id
             if family is None:  # who may read it sees it named and linked in the card's header
-                found = household or _stored_household(value)
-                details.append((gettext("Household"), _household_text(found)))
+                details.append((gettext("Household"), _household_text(_stored_household(value))))
             continue
         if isinstance(field, IdentityNumber) and field.kind == "nik":
             value = _member_text(household, value)

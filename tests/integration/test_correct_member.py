@@ -98,6 +98,21 @@ def wife_moved_out(web, household_id: str) -> None:
     assert before["status"] != "eligible"
 
 
+def form_options(page: str, name: str) -> dict[str, str]:
+    """The choices of the form's select `name`: value -> label."""
+    select = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S)
+    assert select is not None, name
+    return dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+
+
+def field_in_error(page: str) -> str:
+    """The one field of the form marked in error, with its message."""
+    [field] = re.findall(
+        r'<div class="field has-error">.*?(?=<div class="field|</form>)', page, re.S
+    )
+    return field
+
+
 def test_a_corrected_name_is_shown_and_found_after_a_second_supervisor_approves(web, tokens):
     household_id = family(web)
     casework = web.extensions["casework"].casework
@@ -184,9 +199,7 @@ def test_the_form_offers_the_members_and_says_a_bad_name_under_the_field(web):
     casework = web.extensions["casework"].casework
     client = web.test_client()
     page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
-    select = re.search(r'<select[^>]*name="nik".*?</select>', page, re.S)
-    assert select is not None
-    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    options = form_options(page, "nik")
     assert set(options) == {HEAD["nik"], WIFE["nik"], CHILD["nik"]}
     assert "Perbaiki data anggota" in page
     form = {
@@ -198,9 +211,7 @@ def test_the_form_offers_the_members_and_says_a_bad_name_under_the_field(web):
     }
     answer = client.post("/perintah/CorrectMember", data=form)
     assert answer.status_code == 422
-    [field] = re.findall(
-        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
-    )
+    field = field_in_error(answer.text)
     assert 'name="name"' in field
     assert "Nama hanya berisi huruf" in field
     assert casework.pending_approvals() == []
@@ -339,9 +350,8 @@ def test_the_form_offers_the_relationships_in_bahasa_indonesia_and_refuses_the_h
     casework = web.extensions["casework"].casework
     client = web.test_client()
     page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
-    select = re.search(r'<select[^>]*name="relationship".*?</select>', page, re.S)
-    assert select is not None and "Hubungan dengan kepala keluarga yang benar" in page
-    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    options = form_options(page, "relationship")
+    assert "Hubungan dengan kepala keluarga yang benar" in page
     assert options["istri"] == "Istri" and "kepala_keluarga" not in options
     form = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
@@ -352,9 +362,7 @@ def test_the_form_offers_the_relationships_in_bahasa_indonesia_and_refuses_the_h
     }
     answer = client.post("/perintah/CorrectMember", data=form)
     assert answer.status_code == 422
-    [field] = re.findall(
-        r'<div class="field has-error">.*?(?=<div class="field|</form>)', answer.text, re.S
-    )
+    field = field_in_error(answer.text)
     assert 'name="relationship"' in field and "Ganti kepala keluarga" in field
     assert casework.pending_approvals() == []
 
@@ -367,8 +375,7 @@ def test_a_deceased_members_name_is_corrected_through_the_form_and_the_death_sta
     )
     client = web.test_client()
     page = client.get(f"/perintah/CorrectMember?household_id={household_id}").text
-    select = re.search(r'<select[^>]*name="nik".*?</select>', page, re.S)
-    options = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select.group(0)))
+    options = form_options(page, "nik")
     assert "meninggal" in options[HEAD["nik"]]
     form = {
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
