@@ -204,8 +204,13 @@ def running_months(
 ) -> list[str]:
     """The months of the period in which the benefit ran on at least one day (its
     `running_spans`)."""
+    return months_of(running_spans(period_start, period_end, changes))
+
+
+def months_of(spans: Iterable[tuple[dt.date, dt.date]]) -> list[str]:
+    """The months holding at least one day of these spans."""
     months: set[str] = set()
-    for since, until in running_spans(period_start, period_end, changes):
+    for since, until in spans:
         day = dt.date(since.year, since.month, 1)
         while day <= until:
             months.add(_month(day))
@@ -425,7 +430,7 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
         share = monthly_share(amount, start, end)
         spans = running_spans(start, end, [tuple(c) for c in json.loads(changes)])
         benefits.append((who, program, amount, share, spans))
-        for month in running_months(start, end, [tuple(c) for c in json.loads(changes)]):
+        for month in months_of(spans):
             entry = months.setdefault(_key(program, month, *area_in(moves, month, now)), [set(), 0])
             entry[0].add(who)
             entry[1] += share
