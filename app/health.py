@@ -193,8 +193,9 @@ def metrics_text(store: Database, views: Database, name_agencies: bool = False) 
             add("casework_projection_lag", entry.get("lag"), labels)
     agencies = {name: entry for name, entry in found.items() if name.startswith("agency:")}
     if "error" not in found["store"] and "error" not in found["dlq"]:
-        add("casework_agency_topics", len(agencies))
-        add("casework_agency_topic_lag_max", max((e["lag"] for e in agencies.values()), default=0))
+        summary = _aggregate(agencies)["agencies"]  # what /healthz tells anyone
+        add("casework_agency_topics", summary["topics"])
+        add("casework_agency_topic_lag_max", summary["lag"])
     for name, entry in agencies.items() if name_agencies else ():
         labels = f'{{agency="{_label(name.split(":", 1)[1])}"}}'
         add("casework_agency_topic_lag", entry.get("lag"), labels)
