@@ -71,8 +71,7 @@ class KeyStore:
         """Drop cached keys when any process erased one since we last looked."""
         if time.monotonic() - self._checked_at < EPOCH_SECONDS:
             return
-        row = self.db.query_one("SELECT epoch FROM casework_key_epoch WHERE name='keys'")
-        epoch = row[0] if row else 0
+        epoch = self.erasures()
         self._checked_at = time.monotonic()
         if self._epoch is not None and epoch != self._epoch:
             self.forget()
@@ -280,6 +279,12 @@ class KeyStore:
         self._checked_at = 0.0
         self.forget()
         return erased
+
+    def erasures(self) -> int:
+        """A number that grows with every erasure any process made (`casework_key_epoch`): two
+        readings differ when someone was erased between them."""
+        row = self.db.query_one("SELECT epoch FROM casework_key_epoch WHERE name='keys'")
+        return row[0] if row else 0
 
     def erased_at(self, subject: str) -> str | None:
         row = self.db.query_one(

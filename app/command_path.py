@@ -9,6 +9,7 @@ every blueprint under /api/v1 (app/api.py, app/privacy.py, app/subject_access.py
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 
 from adapters import retry
+from app import import_jobs
 from app.auth import TooManyFailures, Unauthenticated, api_actor, authorize
 from app.context import services
 from app.messages import message, translate
@@ -25,6 +27,8 @@ from domain.application import Actor, Casework, Stored, make_meta
 from domain.approval import Forbidden
 from domain.errors import Concurrent, Conflict, DomainError, NotFound, Refused
 from domain.household import derived_id
+
+log = logging.getLogger("casework.web")
 
 STATUS_CODES = {
     400: "request.bad",
@@ -115,6 +119,8 @@ def _carry_out(
         carried_out = name
         if name == "ApproveChange":
             carried_out = casework.get_pending_change(data["approval_id"]).command
+        if carried_out == "RequestErasure":
+            _after_erasure(casework)
         return Outcome(201, stored_body(carried_out, stored), stored)
     except IntegrityError:
         # Another writer stored the same stream version first.
@@ -124,6 +130,15 @@ def _carry_out(
         if field == error.field or getattr(error, "reasons", None):
             raise
         raise type(error)(field, error.code) from None
+
+
+def _after_erasure(casework: Casework) -> None:
+    """An erasure reaches the files kept for interrupted imports from the web too: they hold
+    their rows in clear (`import_jobs.sweep`). The erasure is stored whatever happens here."""
+    try:
+        import_jobs.sweep(import_jobs.import_root(), import_jobs.erasures_now(casework))
+    except OSError as error:
+        log.warning("after an erasure: imports not swept (%s)", type(error).__name__)
 
 
 def errors_body(codes: dict[str, list[str]]) -> dict[str, Any]:

@@ -9,6 +9,15 @@ checkpoint `FILE.progress.json`, the rejected rows' report `FILE.rejected.csv` w
 the download in the page's language), and while a large file is imported its scratch file
 `FILE.import.sqlite` (mode 0600, removed at the end).
 
+The uploaded files hold every row's personal data in clear, outside the store's per-person
+encryption, so they are kept only while an import may still need them (`remove_uploads`,
+`sweep`): an import that ended (done or failed) removes them, with its scratch file and
+checkpoint, keeping `job.json` and the rejected rows' reports (no personal data). An
+interrupted import keeps them for "Continue" until its owner removes them, `KEEP_DAYS` after
+its last progress, or as soon as anyone's personal data is erased after its last start (an
+erasure must reach every file of the data directory): the erasure's own request sweeps
+(`app.command_path`), and so does every visit to the imports' pages.
+
 The import runs in a thread of the web process that received the upload. The trade-off: no
 extra process or queue to deploy, and the progress page of any web worker reads `job.json`;
 but the import shares the worker's CPU with its pages, and it stops when that process
@@ -31,6 +40,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
+from adapters.bootstrap import keystore_of
 from app.import_layouts import LayoutError
 from app.importer import AT_FAULT_SHOWN, Importer
 from app.progress import Progress
@@ -39,6 +51,12 @@ from domain.application import Actor, Casework
 log = logging.getLogger("casework.import")
 
 JOB_FILE = "job.json"
+DEFAULT_DIR = "var/imports"  # IMPORT_DIR, where the imports from the web are kept
+KEEP_DAYS = 7  # an interrupted import's files are kept this long after its last progress
+# why an import's uploaded files were removed (`remove_uploads`)
+ENDED, ERASURE, DISCARDED, EXPIRED = "ended", "erasure", "discarded", "expired"
+# beside each uploaded file: a large file's scratch file (its checkpoint holds no personal data)
+_BESIDE = (".import.sqlite", ".import.sqlite-journal")
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 RUNNING, DONE, FAILED, INTERRUPTED = "running", "done", "failed", "interrupted"
 _THREADS: dict[str, threading.Thread] = {}  # the imports this process runs, by job id
@@ -79,6 +97,16 @@ def new_job(root: Path, actor: Actor, kind: str, period: str) -> dict[str, Any]:
         "error": None,
         "pid": os.getpid(),
     }
+
+
+def import_root() -> Path:
+    """The web app's imports folder (its `IMPORT_DIR`)."""
+    return Path(current_app.config.get("IMPORT_DIR", DEFAULT_DIR))
+
+
+def erasures_now(casework: Casework) -> int:
+    """The key store's count of erasures now (`KeyStore.erasures`, for `sweep`)."""
+    return keystore_of(casework).erasures()
 
 
 def folder(root: Path, job: dict[str, Any]) -> Path:
@@ -136,13 +164,82 @@ def _alive(job: dict[str, Any]) -> bool:
     return True
 
 
-def start(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> None:
-    """Run the import in a thread of this process, as `actor`."""
+def uploads(root: Path, job: dict[str, Any]) -> list[Path]:
+    """The import's files that hold personal data and are still there: the uploaded files and
+    a large file's scratch file."""
+    directory = folder(root, job)
+    found = []
+    for name in job.get("files") or []:
+        path = directory / Path(name).name
+        found += [path, *(path.with_name(path.name + suffix) for suffix in _BESIDE)]
+    return [path for path in found if path.is_file()]
+
+
+def remove_uploads(root: Path, job: dict[str, Any], why: str) -> None:
+    """Overwrite the import's uploaded files (and what lies beside them) with zeros and remove
+    them, and say in `job.json` why and when; the summary and the rejected rows' reports stay."""
+    for path in uploads(root, job):
+        try:
+            _shred(path)
+        except OSError as error:
+            log.warning("import %s: a file was not removed (%s)", job["id"], type(error).__name__)
+    job["uploads_removed"] = {"why": why, "at": _now()}
+    save(root, job)
+
+
+def _shred(path: Path) -> None:
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        zeros = bytes(min(size, 1 << 20))
+        for _ in range(0, size, len(zeros) or 1):
+            handle.write(zeros)
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
+
+
+def sweep(root: Path, erasures: int, now: dt.datetime | None = None) -> int:
+    """Remove the uploaded files no import needs any more (`remove_uploads`); answers of how
+    many imports. `erasures`: the key store's count of erasures now (`KeyStore.erasures`)."""
+    if not root.is_dir():
+        return 0
+    now = now or dt.datetime.now(dt.UTC)
+    removed = 0
+    for entry in root.iterdir():
+        job = load(root, entry.name)
+        if job is None or not uploads(root, job):
+            continue
+        why = _why_remove(job, erasures, now)
+        if why is not None:
+            remove_uploads(root, job, why)
+            removed += 1
+    return removed
+
+
+def _why_remove(job: dict[str, Any], erasures: int, now: dt.datetime) -> str | None:
+    if job["state"] in (DONE, FAILED):
+        return ENDED  # its process stopped between saying so and removing them
+    if job["state"] != INTERRUPTED:
+        return None  # running: it removes them at its end
+    if job.get("erasures", erasures) != erasures:  # (an import from before they were counted:
+        return ERASURE  # only its age removes its files)
+    return EXPIRED if now > kept_until(job) else None
+
+
+def kept_until(job: dict[str, Any]) -> dt.datetime:
+    """Until when an interrupted import's files are kept: `KEEP_DAYS` after its last progress."""
+    last = dt.datetime.fromisoformat(job["updated_at"].replace("Z", "+00:00"))
+    return last + dt.timedelta(days=KEEP_DAYS)
+
+
+def start(casework: Casework, root: Path, job: dict[str, Any], actor: Actor, erasures: int) -> None:
+    """Run the import in a thread of this process, as `actor`. `erasures`: the key store's
+    count of erasures now, kept with the import (`sweep`)."""
     with _LOCK:
         running = _THREADS.get(job["id"])
         if running is not None and running.is_alive():
             return
-        job.update(state=RUNNING, pid=os.getpid(), error=None)
+        job.update(state=RUNNING, pid=os.getpid(), error=None, erasures=erasures)
         save(root, job)
         thread = threading.Thread(
             target=run, args=(casework, root, job, actor), name=f"import-{job['id'][:8]}"
@@ -194,11 +291,13 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
             },
         )
         save(root, job)
+        remove_uploads(root, job, ENDED)
         log.info("import %s refused: not a %s file", job["id"], job["kind"])
         return
     except Exception as error:  # noqa: BLE001 - the page says it failed; the log says why
         job.update(state=FAILED, error={"code": "failed"})
         save(root, job)
+        remove_uploads(root, job, ENDED)
         log.error("import %s failed: %s", job["id"], type(error).__name__)
         return
     families = dict(summary.families)
@@ -226,6 +325,7 @@ def run(casework: Casework, root: Path, job: dict[str, Any], actor: Actor) -> No
         },
     )
     save(root, job)
+    remove_uploads(root, job, ENDED)
     log.info(
         "import %s done: %d rows, %s, %d rows rejected",
         job["id"],

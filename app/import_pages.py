@@ -9,7 +9,10 @@ For program managers and administrators (app/read_policy.py WEB); anyone else ge
 forbidden page. A person sees only their own imports. The files are kept under the data
 directory (`IMPORT_DIR`, `var/imports`), readable by the process's owner only; an upload
 larger than `IMPORT_MAX_BYTES`, of another kind (extension or content) or without the
-layout's columns is refused with the field named, and nothing of it is kept.
+layout's columns is refused with the field named, and nothing of it is kept. The uploaded
+files are removed when the import ends, and those of an interrupted import after an erasure,
+after `import_jobs.KEEP_DAYS` or when its owner asks (`import_jobs.sweep`): every visit here
+sweeps.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from app.csv_export import csv_response, header
 from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
 from app.import_files import UnreadableFile, header_rows, read_tables
+from app.import_jobs import import_root
 from app.import_layouts import (
     FAMILY,
     FAMILY_ROW,
@@ -55,7 +59,6 @@ from app.web import check_csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/impor")
 
-DEFAULT_DIR = "var/imports"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # a city's DTSEN member file is about 100 MB
 EXTENSIONS = (".csv", ".txt", ".xlsx")
 # The upload fields of each source: (form field, the index of the column set of the layout
@@ -68,10 +71,6 @@ FILE_FIELDS = {
 }
 
 
-def import_root() -> Path:
-    return Path(current_app.config.get("IMPORT_DIR", DEFAULT_DIR))
-
-
 def max_bytes() -> int:
     return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
@@ -80,8 +79,18 @@ def _mebibytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB"
 
 
+def erasures() -> int:
+    return import_jobs.erasures_now(services().casework)
+
+
+def sweep() -> None:
+    """The uploaded files no import needs any more removed (`import_jobs.sweep`)."""
+    import_jobs.sweep(import_root(), erasures())
+
+
 def _form_page(values: dict[str, str], errors: dict[str, list[str]], status: int = 200):
     actor = web_actor()
+    sweep()
     jobs = [_view(job) for job in import_jobs.recent(import_root(), actor.id)]
     return render_template(
         "imports/index.html",
@@ -279,12 +288,14 @@ def upload():
     if errors:
         shutil.rmtree(directory)  # nothing of a refused upload is kept
         return _form_page(values, errors, 422)
-    import_jobs.start(services().casework, root, job, actor)
+    import_jobs.start(services().casework, root, job, actor, erasures())
     return redirect(url_for("imports.job_page", job_id=job["id"]), 303)
 
 
 def _own_job(job_id: str) -> dict[str, Any]:
-    """The import, if it is the signed-in person's (another's, or none: 404)."""
+    """The import, if it is the signed-in person's (another's, or none: 404); the uploaded
+    files no import needs any more are removed first (`sweep`)."""
+    sweep()
     job = import_jobs.load(import_root(), job_id)
     if job is None or job.get("owner") != web_actor().id:
         abort(404)
@@ -318,6 +329,9 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
         else None,
         "source": SOURCES[job["kind"]],
         "percent": round(100 * done / total) if total else 0,
+        "files_kept": bool(import_jobs.uploads(import_root(), job)),
+        "kept_until": import_jobs.kept_until(job).isoformat(),
+        "keep_days": import_jobs.KEEP_DAYS,
         "time_left": time_left(done, total, rate) if running and total else None,
     }
 
@@ -331,10 +345,21 @@ def job_page(job_id: str):
 
 @bp.post("/<job_id>/lanjutkan")
 def resume(job_id: str):
-    """An interrupted import run again on the same files: its checkpoint skips what was done."""
+    """An interrupted import run again on the same files: its checkpoint skips what was done
+    (nothing, when its files were removed: its page says why)."""
     job = _own_job(job_id)
-    if job["state"] == import_jobs.INTERRUPTED:
-        import_jobs.start(services().casework, import_root(), job, web_actor())
+    if job["state"] == import_jobs.INTERRUPTED and import_jobs.uploads(import_root(), job):
+        import_jobs.start(services().casework, import_root(), job, web_actor(), erasures())
+    return redirect(url_for("imports.job_page", job_id=job_id), 303)
+
+
+@bp.post("/<job_id>/hapus-berkas")
+def discard(job_id: str):
+    """An interrupted import's uploaded files removed at its owner's asking (it can no longer
+    be continued; what was imported stays)."""
+    job = _own_job(job_id)
+    if job["state"] == import_jobs.INTERRUPTED and import_jobs.uploads(import_root(), job):
+        import_jobs.remove_uploads(import_root(), job, import_jobs.DISCARDED)
     return redirect(url_for("imports.job_page", job_id=job_id), 303)
 
 

@@ -229,6 +229,7 @@ WEB: dict[str, Policy] = {
     "imports.upload": Policy(IMPORTERS),
     "imports.job_page": Policy(IMPORTERS),
     "imports.resume": Policy(IMPORTERS),
+    "imports.discard": Policy(IMPORTERS),
     "imports.rejected_csv": Policy(IMPORTERS),
     # the agencies page: agreements and delivery states, no personal data; supervisors and
     # administrators manage them (through the command forms), auditors read

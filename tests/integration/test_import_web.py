@@ -31,6 +31,7 @@ from app.source_samples import (
 )
 from domain.application import Actor
 from domain.approval import Forbidden
+from tests.integration.conftest import add_users, bearer
 from tests.support.signin import csrf_of, ensure_account
 
 pytestmark = [
@@ -75,17 +76,22 @@ def finished(client, location: str) -> str:
         time.sleep(0.05)
 
 
-def registered(web) -> list[tuple[str, dict]]:
-    """The households registered in the store, with the meta of their registration."""
+def registrations(web) -> list[tuple[str, str, dict]]:
+    """The households registered in the store: KK number, id and the registration's meta."""
     app = web.extensions["casework"].casework
     found, after = [], 0
     while batch := app.recorder.select_notifications(after, 500, inclusive_of_start=False):
         for notification in batch:
             if notification.topic.endswith("HouseholdRegistered"):
                 event = app.mapper.to_domain_event(notification)
-                found.append((event.kk_number, event.meta))
+                found.append((event.kk_number, str(event.originator_id), event.meta))
         after = batch[-1].id
     return found
+
+
+def registered(web) -> list[tuple[str, dict]]:
+    """The households registered in the store, with the meta of their registration."""
+    return [(kk, meta) for kk, _, meta in registrations(web)]
 
 
 def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
@@ -133,10 +139,16 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
     kept = list(csv.reader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
     assert kept[0] == ["berkas", "baris", "kolom", "kode", "alasan"]
     assert kept[1][4].startswith("Tanggal lahir ini tidak ada di kalender")
-    # the person's list of imports links to it; the uploaded file is readable by the owner only
+    # the person's list of imports links to it; the uploaded file, which holds every row's
+    # personal data in clear, was removed when the import ended, and the page says so
     assert location in client.get("/impor").text
-    [saved] = importing.glob("*/dtks_jambi.csv")
-    assert saved.stat().st_mode & 0o777 == 0o600
+    left = sorted(p.name for p in importing.glob("*/dtks_jambi.csv*"))
+    assert left == [  # no personal data in these
+        "dtks_jambi.csv.progress.json",
+        "dtks_jambi.csv.rejected.causes.jsonl",
+        "dtks_jambi.csv.rejected.csv",
+    ]
+    assert "Berkas yang diunggah dihapus saat impor berakhir" in client.get(location).text
     # another person does not see it
     other = web.test_client(user="pm_dinsos")
     assert other.get(location).status_code == 404
@@ -196,6 +208,7 @@ def test_an_import_its_web_process_lost_is_shown_interrupted_and_continues_to_it
 
     page = client.get(location, headers={"HX-Request": "true"}).text
     assert "Terhenti" in page and "Lanjutkan impor" in page and 'hx-trigger="every' not in page
+    assert "disimpan untuk melanjutkan sampai" in page and "Hapus berkas yang diunggah" in page
     assert registered(web) == []
     token = csrf_of(client.get(location).text)
     resumed = client.post(f"{location}/lanjutkan", data={"csrf_token": token})
@@ -203,6 +216,7 @@ def test_an_import_its_web_process_lost_is_shown_interrupted_and_continues_to_it
     done = finished(client, location)
     assert "Selesai" in done and re.search(r"Keluarga didaftarkan</th><td class=\"num\">4<", done)
     assert len(registered(web)) == 4
+    assert not (import_jobs.folder(importing, job) / path.name).exists()
     # continuing a finished import does nothing more
     client.post(f"{location}/lanjutkan", data={"csrf_token": token})
     assert "Selesai" in finished(client, location) and len(registered(web)) == 4
@@ -365,12 +379,14 @@ def test_a_continued_import_reports_the_same_rejected_rows(web, importing, tmp_p
     first = client.get(f"{location}/ditolak.csv").text
     assert f"dtks_kepala.csv,{second[-1] + 2},hubungan_keluarga,import.second_head" in first
 
-    # its web process stopped before it said it was done: shown interrupted, then continued
+    # its web process stopped before it said it was done (so before it removed the file):
+    # shown interrupted, then continued
     gone = subprocess.Popen(["true"])
     gone.wait()
     job = import_jobs.load(importing, location.rsplit("/", 1)[-1])
-    job.update(state=import_jobs.RUNNING, pid=gone.pid)
+    job.update(state=import_jobs.RUNNING, pid=gone.pid, uploads_removed=None)
     import_jobs.save(importing, job)
+    shutil.copy(path, import_jobs.folder(importing, job) / path.name)
     token = csrf_of(client.get(location).text)
     assert client.post(f"{location}/lanjutkan", data={"csrf_token": token}).status_code == 303
     done = finished(client, location)
@@ -521,3 +537,101 @@ def test_a_row_refused_because_of_another_says_it_and_names_that_row_in_the_page
     causes.unlink()
     before = [r for r in rejected(client, location, "en") if r[3] == "import.family_refused"]
     assert [r[4] for r in before] == [r[4] for r in indonesian]
+
+
+def interrupted(importing, path, **fields) -> dict:
+    """An import of this file whose web process stopped after two of its rows (its file kept);
+    `fields` change its state (`erasures`, the erasures counted when it started)."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs
+    job = import_jobs.new_job(importing, Actor("web-admin", "admin", None), "dtks", PERIOD)
+    shutil.copy(path, import_jobs.folder(importing, job) / path.name)
+    job.update(files=[path.name], rows_done=2, rows_total=5, pid=gone.pid, erasures=0, **fields)
+    import_jobs.save(importing, job)
+    return job
+
+
+def test_an_uploaded_file_is_readable_by_its_owner_only_while_it_is_kept(
+    web, importing, dtks_file, monkeypatch
+):
+    """Its process stopped before the import ran: the file is kept for "Continue", 0600."""
+    path, _ = dtks_file
+    monkeypatch.setattr(
+        import_jobs, "start", lambda _cw, root, job, *_: import_jobs.save(root, job)
+    )
+    location = upload(web.test_client(), path).headers["Location"]
+    [saved] = importing.glob("*/dtks_jambi.csv")
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert "Lanjutkan impor" in web.test_client().get(location).text
+
+
+def test_an_erasure_removes_the_files_kept_for_an_interrupted_import(web, importing, dtks_file):
+    """The files of an interrupted import hold every row in clear, outside the per-person
+    encryption: once a person is erased (requested, approved through the API), no file of
+    the imports holds her NIK or her name, the import can no longer be continued, and its
+    page says why and what to do. What was imported and the other imports' reports stay."""
+    path, _ = dtks_file
+    client = web.test_client()
+    assert "Selesai" in finished(client, upload(client, path).headers["Location"])
+    job = interrupted(importing, path)
+    location = f"/impor/{job['id']}"
+    wife = FAMILIES[0]["members"][0]["person"]
+    nik, name = wife["nik"].encode(), wife["name"].upper().encode()  # DTKS writes names so
+    kept = b"".join(p.read_bytes() for p in importing.rglob("*") if p.is_file())
+    assert nik in kept and name in kept
+    assert "Lanjutkan impor" in client.get(location).text
+
+    tokens = add_users(web, ["sup1", "sup2"])
+    kk = FAMILIES[0]["register"]["kk_number"]
+    [household_id] = [stream for number, stream, _ in registrations(web) if number == kk]
+    request = {"household_id": household_id, "nik": wife["nik"], "reason": "Permohonan"}
+    asked = client.post(
+        "/api/v1/commands/RequestErasure", json=request, headers=bearer(tokens["sup1"])
+    )
+    assert asked.status_code == 202, asked.json
+    approval = {"approval_id": asked.json["approval_id"], "note": "ok"}
+    approved = client.post(
+        "/api/v1/commands/ApproveChange", json=approval, headers=bearer(tokens["sup2"])
+    )
+    assert approved.status_code == 201, approved.json
+
+    kept = b"".join(p.read_bytes() for p in importing.rglob("*") if p.is_file())
+    assert nik not in kept and name not in kept
+    assert not (import_jobs.folder(importing, job) / path.name).exists()
+    page = client.get(location).text
+    assert "dihapus karena data pribadi seseorang dihapus" in page
+    assert "Lanjutkan impor" not in page
+    token = csrf_of(page)
+    assert client.post(f"{location}/lanjutkan", data={"csrf_token": token}).status_code == 303
+    assert import_jobs.load(importing, job["id"])["state"] == import_jobs.INTERRUPTED
+    assert len(registered(web)) == len(FAMILIES)  # what was imported stays
+    assert list(importing.glob("*/dtks_jambi.csv.rejected.csv"))  # the first import's report
+
+
+def test_an_interrupted_imports_files_are_removed_by_its_owner_or_after_a_week(
+    web, importing, dtks_file
+):
+    path, _ = dtks_file
+    client = web.test_client()
+    mine = interrupted(importing, path)
+    location = f"/impor/{mine['id']}"
+    token = csrf_of(client.get(location).text)
+    # another person cannot remove them
+    other = web.test_client(user="pm_dinsos")
+    theirs = csrf_of(other.get("/impor").text)
+    assert other.post(f"{location}/hapus-berkas", data={"csrf_token": theirs}).status_code == 404
+    assert (import_jobs.folder(importing, mine) / path.name).exists()
+    removed = client.post(f"{location}/hapus-berkas", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert not (import_jobs.folder(importing, mine) / path.name).exists()
+    page = client.get(location).text
+    assert "Anda menghapus berkas yang diunggah" in page and "Lanjutkan impor" not in page
+
+    old = interrupted(importing, path)
+    old["updated_at"] = "2026-01-01T00:00:00Z"  # its last progress, long ago
+    (import_jobs.folder(importing, old) / import_jobs.JOB_FILE).write_text(json.dumps(old))
+    recent = interrupted(importing, path)
+    page = client.get(f"/impor/{old['id']}").text
+    assert "dihapus 7 hari setelah impor terhenti" in page
+    assert not (import_jobs.folder(importing, old) / path.name).exists()
+    assert (import_jobs.folder(importing, recent) / path.name).exists()
