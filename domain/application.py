@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.account_cases import AccountCases
 from domain.agreement_cases import AgreementCases
+from domain.approval import PendingIndex
 from domain.approval_cases import ApprovalCases
 from domain.commands import COMMANDS
 from domain.household import Household
@@ -27,7 +28,7 @@ class Casework(HouseholdCases, ProgramCases, ApprovalCases, AccountCases, Agreem
 
     name = "Casework"
     commands = frozenset(COMMANDS)
-    snapshotting_intervals = {Household: 100}
+    snapshotting_intervals = {Household: 100, PendingIndex: 100}
 
     def execute(self, command: str, cmd: dict[str, Any], meta: dict[str, Any]) -> Any:
         """Carry out a command of contract v1 by name (validated at the edge). A command
