@@ -203,6 +203,17 @@ ERRORS: dict[str, LazyString] = {
         "This birth date is after the member's recorded death. Enter the birth date the KTP or"
         " family card shows."
     ),
+    "relationship.of_new_head": _l(
+        "This member becomes the head: their relationship is head of the family. Leave them"
+        " out of the relationships."
+    ),
+    "relationship.stated_twice": _l(
+        "This member's relationship is given twice. Give each member's relationship once."
+    ),
+    "relationship.other_head": _l(
+        "The relationships were chosen for another new head. Check each member's relationship"
+        " to the head now chosen, then save again."
+    ),
     "relationship.of_head": _l(
         "The head's relationship is always head of the family. To make another member the"
         " head, use Change the head (ChangeHead)."
@@ -954,6 +965,11 @@ TEXT: dict[str, LazyString] = {
     "field.RequestErasure.reason": _l("The data subject's request (letter, date)"),
     "field.CorrectMember.nik": _l("Member whose data is corrected"),
     "field.ChangeHead.nik": _l("New head of the family"),
+    "field.ChangeHead.relationships": _l("Relationships to the new head"),
+    "hint.ChangeHead.relationships": _l(
+        "As the new family card shows them. Filled in where the old card leaves no doubt;"
+        " choose the ones marked Check."
+    ),
     "field.CorrectMember.name": _l("Corrected name"),
     "field.CorrectMember.birth_date": _l("Corrected birth date"),
     "field.CorrectMember.sex": _l("Corrected sex"),

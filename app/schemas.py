@@ -934,13 +934,53 @@ class CorrectMemberSchema(_Command):
             raise ValidationError({key: [code] for key, code in problems})
 
 
+class StatedRelationshipSchema(_Strict):
+    """One member's relationship to the new head, as the new KK shows it (ChangeHead)."""
+
+    nik = _nik(description="another active member (not the new head)", example="1571016005750003")
+    relationship = Choice(
+        choices=RELATIONSHIPS,
+        code="relationship.unknown",
+        normalize=_relationship,
+        required=True,
+        metadata={"description": "the relationship to the new head", "example": "orang_tua"},
+    )
+
+
+class StatedRelationships(fields.List):
+    """ChangeHead's relationships to the new head, one entry per member stated; an entry's
+    errors are named by its place in the list (`relationships.0.relationship`), not its NIK."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_nested(StatedRelationshipSchema), error_messages=_errors(), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list) and not all(isinstance(item, dict) for item in value):
+            raise ValidationError("field.object")  # entries are {"nik", "relationship"}
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ChangeHeadSchema(_Command):
+    """A new head of family with the new KK number. `relationships` states other active
+    members' relationships to the new head as the new KK shows them; a member left out gets
+    the one the old relationship implies where the KK leaves no doubt (a widow heading the
+    family keeps the children as anak), else keeps theirs, marked for review
+    (`relationship_to_review`) until a CorrectMember sets it."""
+
     household_id = _household_id()
     nik = _nik(description="the new head: an active adult member")
     new_kk_number = IdentityNumber(
         kind="kk",
         required=True,
         metadata={"description": "the family's new KK number", "example": "1571010202210004"},
+    )
+    relationships = StatedRelationships(
+        load_default=None,
+        metadata={
+            "description": "other active members' relationships to the new head, each member"
+            " once; left out: derived where the KK leaves no doubt, else marked for review",
+            "example": [{"nik": "1571016005750003", "relationship": "orang_tua"}],
+        },
     )
 
 

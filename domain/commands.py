@@ -197,15 +197,15 @@ CATALOGUE = (
     ),
     Command(
         "ChangeHead",
-        ("household_id", "nik", "new_kk_number"),
+        ("household_id", "nik", "new_kk_number", "relationships"),
         HouseholdCases.change_head,
         Group.MEMBERSHIP,
         HOUSEHOLD,
         N_("Change the head"),
         N_(
-            "A new head of family, with the new KK number. The others' relationships are"
-            " restated to the new head where the family card leaves no doubt; the household"
-            " page marks the rest for checking."
+            "A new head of family, with the new KK number and the other members'"
+            " relationships to the new head as the new family card shows them (filled in"
+            " where the former card leaves no doubt)."
         ),
     ),
     Command(

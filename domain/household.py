@@ -231,6 +231,9 @@ ERROR_CODES = (
     "correction.unchanged",
     "correction.nik_disagrees",
     "relationship.of_head",  # the head's relationship is kepala_keluarga (ChangeHead)
+    # ChangeHead's stated relationships
+    "relationship.of_new_head",  # the new head's own is kepala_keluarga
+    "relationship.stated_twice",
     "birth_date.after_death",  # a deceased member's corrected birth date after their death
     # dates and plain values
     "date.in_future",
@@ -740,9 +743,37 @@ class Household(Aggregate):
         if status == "deceased":
             member["date_of_death"] = effective_date
 
-    def change_head(self, nik: str, new_kk_number: str, meta: dict[str, Any]) -> None:
-        """The new head's relationship is kepala_keluarga; the old head's and each active
-        member's follow from their relationships to the old head where the KK leaves no doubt
+    def head_change_relationships(self, nik: str) -> tuple[dict[str, str], list[str]]:
+        """What making this member the head restates (HEAD_CHANGE_RELATIONSHIPS): each active
+        member's relationship to the new head where the KK leaves no doubt, the old head's
+        among them; and the active members it leaves in doubt (to state, or to review)."""
+        new_head = self.members[nik]
+        old_head = self.members[self.head_nik]
+        derived = {nik: HEAD, self.head_nik: old_head_relationship(new_head, old_head)}
+        known = HEAD_CHANGE_RELATIONSHIPS.get(new_head["relationship"], {})
+        flagged = set(self.__dict__.get("relationships_to_review", ()))
+        doubtful = []
+        for member_nik in self.active_niks():
+            if member_nik in derived:
+                continue
+            member = self.members[member_nik]
+            # a relationship already in doubt is not derived from
+            if member_nik not in flagged and member["relationship"] in known:
+                derived[member_nik] = _by_sex(known[member["relationship"]], member)
+            else:
+                doubtful.append(member_nik)
+        return derived, doubtful
+
+    def change_head(
+        self,
+        nik: str,
+        new_kk_number: str,
+        meta: dict[str, Any],
+        stated: list[dict[str, str]] | None = None,
+    ) -> None:
+        """The new head's relationship is kepala_keluarga; the other active members' are the
+        ones `stated` (`[{"nik", "relationship"}]`, as the new KK shows them), else follow
+        from their relationships to the old head where the KK leaves no doubt
         (HEAD_CHANGE_RELATIONSHIPS); the others keep theirs, flagged for review."""
         if nik == self.head_nik:
             raise DomainError("nik", "member.already_head")
@@ -753,16 +784,8 @@ class Household(Aggregate):
             raise DomainError("nik", "member.not_adult")
         if new_kk_number == self.kk_number:
             raise Conflict("new_kk_number", "kk.taken")
-        old_head = self.members[self.head_nik]
-        relationships = {nik: HEAD, self.head_nik: old_head_relationship(new_head, old_head)}
-        known = HEAD_CHANGE_RELATIONSHIPS.get(new_head["relationship"], {})
-        flagged = set(self.__dict__.get("relationships_to_review", ()))
-        for member_nik in self.active_niks():
-            if member_nik in relationships or member_nik in flagged:
-                continue  # a relationship already in doubt is not derived from
-            member = self.members[member_nik]
-            if member["relationship"] in known:
-                relationships[member_nik] = _by_sex(known[member["relationship"]], member)
+        relationships, _ = self.head_change_relationships(nik)
+        relationships.update(self._stated_relationships(nik, stated or []))
         self._head_changed(
             nik=nik,
             previous_head_nik=self.head_nik,
@@ -771,6 +794,30 @@ class Household(Aggregate):
             relationships=relationships,
             meta=meta,
         )
+
+    def _stated_relationships(self, nik: str, stated: list[dict[str, str]]) -> dict[str, str]:
+        """The relationships to the new head (`nik`) a ChangeHead states, each of another active
+        member, once, with a known code; a child (anak) born after the new head."""
+        out: dict[str, str] = {}
+        for index, entry in enumerate(stated):
+            field = f"relationships.{index}"
+            member = self.living_member(entry["nik"], f"{field}.nik")
+            if entry["nik"] == nik:
+                raise DomainError(f"{field}.nik", "relationship.of_new_head")
+            if entry["nik"] in out:
+                raise DomainError(f"{field}.nik", "relationship.stated_twice")
+            if entry["relationship"] not in RELATIONSHIPS:
+                raise DomainError(f"{field}.relationship", "relationship.unknown")
+            born, head_born = member.get("birth_date"), self.members[nik].get("birth_date")
+            if (
+                entry["relationship"] == "anak"
+                and born
+                and head_born
+                and _date(born) <= _date(head_born)
+            ):
+                raise DomainError(f"{field}.relationship", "member.older_than_parent")
+            out[entry["nik"]] = entry["relationship"]
+        return out
 
     @event("HeadChanged")
     def _head_changed(
@@ -784,7 +831,7 @@ class Household(Aggregate):
     ) -> None:
         """An active member whose relationship the event does not restate still holds it
         relative to the old head: it is flagged for review (also for events stored before
-        ChangeHead restated the others)."""
+        ChangeHead restated the others); one it restates (stated in the ChangeHead) is not."""
         for member_nik, relationship in relationships.items():
             self.members[member_nik]["relationship"] = relationship
             if relationship in SPOUSES:  # the new head's spouse: married before, day not known
@@ -792,6 +839,7 @@ class Household(Aggregate):
                 married.setdefault(member_nik, married.get(nik))
                 married.setdefault(nik, None)
         review = self.__dict__.setdefault("relationships_to_review", [])
+        review[:] = [member_nik for member_nik in review if member_nik not in relationships]
         for member_nik, member in self.members.items():
             if (
                 member["status"] == "active"

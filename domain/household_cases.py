@@ -287,12 +287,15 @@ class HouseholdCases(UseCases):
 
     def change_head(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """A new head (an active adult member); the family gets a new KK number, claimed
-        for it; the old number stays claimed by this household and in its kk_history."""
+        for it; the old number stays claimed by this household and in its kk_history. The
+        others' relationships to the new head: those `relationships` states, else derived."""
         household = self._household_for(cmd)
         problems = kk_problems(cmd["new_kk_number"])
         if problems:
             raise DomainError("new_kk_number", problems[0].code)
-        household.change_head(cmd["nik"], cmd["new_kk_number"], meta)
+        household.change_head(
+            cmd["nik"], cmd["new_kk_number"], meta, stated=cmd.get("relationships")
+        )
         claim = KkIndex(
             kk_key=self.kk_key(cmd["new_kk_number"]), household_id=household.id, meta=meta
         )

@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from app.seed_data import kk_for
 from tests.unit.test_correct_member import correct
 from tests.unit.test_household_commands import (
     CHILD,
@@ -149,3 +150,139 @@ def test_a_father_heading_his_sons_family_again_gains_a_wife_a_daughter_in_law_a
     # the KK now shows them married (since a day it does not know): kawin for IssueKtp
     assert household.married_on(father["nik"], dt.date(1990, 1, 1))
     assert household.married_on(mother["nik"], dt.date(1990, 1, 1))
+
+
+# ---- relationships stated with the change of head ------------------------------------------
+
+
+def change_head_stating(app, household_id, new_head, stated, head=HEAD):
+    """The head dies; `new_head` heads the family, the change stating these relationships
+    ({member: relationship}, in this order) as the new KK shows them."""
+    app.record_death(
+        {"household_id": household_id, "nik": head["nik"], "date_of_death": "2025-02-03"},
+        meta(),
+    )
+    app.change_head(
+        {
+            "household_id": household_id,
+            "nik": new_head["nik"],
+            "new_kk_number": KK2,
+            "relationships": [{"nik": m["nik"], "relationship": r} for m, r in stated],
+        },
+        meta(),
+    )
+    return app.get_household(household_id)
+
+
+def test_a_son_heading_the_family_states_what_the_kk_cannot_tell_and_nothing_is_left_to_check(
+    app,
+):
+    household = change_head_stating(
+        app,
+        three_generations(app),
+        SON,
+        [(DAUGHTER_IN_LAW, "istri"), (GRANDCHILD, "anak"), (GRANDMOTHER, "famili_lain")],
+    )
+    assert relationships(household) == {
+        HEAD["nik"]: "orang_tua",  # derived, as before
+        WIFE["nik"]: "orang_tua",
+        CHILD["nik"]: "famili_lain",
+        SON["nik"]: "kepala_keluarga",
+        GRANDMOTHER["nik"]: "famili_lain",  # stated as derived
+        DAUGHTER_IN_LAW["nik"]: "istri",  # stated: no longer in doubt
+        GRANDCHILD["nik"]: "anak",
+    }
+    assert household.relationships_to_review == []
+    # stated as his wife, she is married on the KK from then on (IssueKtp's age rule)
+    assert household.married_on(DAUGHTER_IN_LAW["nik"], dt.date(2030, 1, 1))
+
+
+def test_a_stated_relationship_wins_over_the_derived_one_and_the_unstated_doubt_stays(app):
+    household = change_head_stating(
+        app, three_generations(app), SON, [(CHILD, "lainnya"), (DAUGHTER_IN_LAW, "istri")]
+    )
+    assert household.members[CHILD["nik"]]["relationship"] == "lainnya"
+    assert household.members[DAUGHTER_IN_LAW["nik"]]["relationship"] == "istri"
+    # the grandchild was stated by no one: kept and flagged, as without any statement
+    assert household.members[GRANDCHILD["nik"]]["relationship"] == "cucu"
+    assert household.relationships_to_review == [GRANDCHILD["nik"]]
+
+
+def test_a_relationship_in_doubt_since_an_earlier_change_is_settled_by_stating_it(app):
+    household_id = three_generations(app)
+    household = head_dies_and(app, household_id, SON)
+    assert DAUGHTER_IN_LAW["nik"] in household.relationships_to_review
+    # the son dies too; his mother heads the family and states her daughter-in-law's
+    app.record_death(
+        {"household_id": household_id, "nik": SON["nik"], "date_of_death": "2025-03-04"},
+        meta(),
+    )
+    app.change_head(
+        {
+            "household_id": household_id,
+            "nik": WIFE["nik"],
+            "new_kk_number": kk_for("157101", dt.date(2025, 3, 5), 3),
+            "relationships": [{"nik": DAUGHTER_IN_LAW["nik"], "relationship": "menantu"}],
+        },
+        meta(),
+    )
+    household = app.get_household(household_id)
+    assert household.members[DAUGHTER_IN_LAW["nik"]]["relationship"] == "menantu"
+    assert DAUGHTER_IN_LAW["nik"] not in household.relationships_to_review
+    assert GRANDCHILD["nik"] in household.relationships_to_review  # still unstated
+
+
+@pytest.mark.parametrize(
+    ("stated", "field", "code"),
+    [
+        # not on this KK at all
+        ([(COUSIN, "famili_lain")], "relationships.0.nik", "member.not_found"),
+        # the new head's own relationship is kepala_keluarga
+        (
+            [(DAUGHTER_IN_LAW, "istri"), (SON, "anak")],
+            "relationships.1.nik",
+            "relationship.of_new_head",
+        ),
+        # the deceased head is no member to state
+        ([(HEAD, "orang_tua")], "relationships.0.nik", "person.deceased"),
+        (
+            [(GRANDCHILD, "anak"), (GRANDCHILD, "cucu")],
+            "relationships.1.nik",
+            "relationship.stated_twice",
+        ),
+        ([(GRANDCHILD, "keponakan")], "relationships.0.relationship", "relationship.unknown"),
+        # his grandmother, older than he is, cannot be his child
+        (
+            [(GRANDCHILD, "anak"), (GRANDMOTHER, "anak")],
+            "relationships.1.relationship",
+            "member.older_than_parent",
+        ),
+    ],
+)
+def test_a_wrong_statement_names_the_entry_and_stores_nothing(app, stated, field, code):
+    household_id = three_generations(app)
+    app.record_death(
+        {"household_id": household_id, "nik": HEAD["nik"], "date_of_death": "2025-02-03"},
+        meta(),
+    )
+    before = app.get_household(household_id)
+    refused(
+        lambda: app.change_head(
+            {
+                "household_id": household_id,
+                "nik": SON["nik"],
+                "new_kk_number": KK2,
+                "relationships": [{"nik": m["nik"], "relationship": r} for m, r in stated],
+            },
+            meta(),
+        ),
+        field,
+        code,
+    )
+    after = app.get_household(household_id)
+    assert (after.version, after.head_nik, after.kk_number) == (
+        before.version,
+        HEAD["nik"],
+        before.kk_number,
+    )
+    assert relationships(after) == relationships(before)

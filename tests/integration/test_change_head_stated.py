@@ -1,0 +1,163 @@
+"""ChangeHead with the members' relationships to the new head stated in the same step (the
+new KK in hand), over the API and through the form, on SQLite and PostgreSQL: what is stated
+is what the register, the API and the household page show, with nothing left marked "Periksa";
+a wrong statement is refused naming the entry, with nothing stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.seed_data import kk_for, nik_for
+from projections.status import store_counts
+from tests.integration.conftest import bearer
+from tests.integration.test_reviews import project
+
+pytestmark = pytest.mark.integration
+
+REGION = "157101"
+
+
+def person(name, birth, sex, serial):
+    return {
+        "nik": nik_for(REGION, dt.date.fromisoformat(birth), sex, serial),
+        "name": name,
+        "birth_date": birth,
+        "sex": sex,
+    }
+
+
+BUDI = person("Budi Santoso", "1970-01-02", "M", 1)
+SITI = person("Siti Aminah", "1972-03-04", "F", 2)
+AGUS = person("Agus Santoso", "1996-05-06", "M", 3)
+RINA = person("Rina Marlina", "1998-07-08", "F", 4)
+DEWI = person("Dewi Lestari", "2021-09-10", "F", 5)
+STRANGER = person("Hendra", "1990-04-05", "M", 6)
+NEW_KK = kk_for(REGION, dt.date(2025, 5, 20), 9)
+
+
+def post(client, command, body, token):
+    return client.post(f"/api/v1/commands/{command}", json=body, headers=bearer(token))
+
+
+@pytest.fixture
+def family(web, tokens):
+    """Budi's family, Budi dead: his wife Siti, their son Agus, Agus's wife Rina (Budi's
+    menantu) and their daughter Dewi (Budi's cucu)."""
+    client = web.test_client()
+    body = {
+        "kk_number": kk_for(REGION, dt.date(2015, 1, 1), 1),
+        "kecamatan": "Telanaipura",
+        "kelurahan": "Simpang IV Sipin",
+        "address": "Jl. Kapten Pattimura No. 5",
+        "rt": "007",
+        "rw": "002",
+        "head": BUDI,
+    }
+    created = post(client, "RegisterHousehold", body, tokens["cw_sipin"])
+    assert created.status_code == 201, created.json
+    hid = created.json["stream_id"]
+    for member, relationship in (
+        (SITI, "istri"),
+        (AGUS, "anak"),
+        (RINA, "menantu"),
+        (DEWI, "cucu"),
+    ):
+        body = {"household_id": hid, "person": member, "relationship": relationship}
+        assert post(client, "AddMember", body, tokens["cw_sipin"]).status_code == 201
+    died = {"household_id": hid, "nik": BUDI["nik"], "date_of_death": "2025-05-01"}
+    assert post(client, "RecordDeath", died, tokens["cw_sipin"]).status_code == 201
+    return client, hid
+
+
+def members(web, hid, token):
+    project(web)
+    answer = web.test_client().get(f"/api/v1/households/{hid}", headers=bearer(token))
+    assert answer.status_code == 200, answer.json
+    return {m["nik"]: m for m in answer.json["members"]}
+
+
+def stored(web) -> int:
+    return store_counts(web.extensions["casework"].store)[0]
+
+
+def test_the_relationships_stated_over_the_api_are_the_ones_shown_and_none_is_to_check(
+    web, family, tokens
+):
+    client, hid = family
+    body = {
+        "household_id": hid,
+        "nik": AGUS["nik"],
+        "new_kk_number": NEW_KK,
+        "relationships": [
+            {"nik": RINA["nik"], "relationship": "istri"},
+            {"nik": DEWI["nik"], "relationship": "Anak"},  # typed as people write it
+        ],
+    }
+    changed = post(client, "ChangeHead", body, tokens["cw_sipin"])
+    assert changed.status_code == 201, changed.json
+    shown = members(web, hid, tokens["cw_sipin"])
+    assert {nik: m["relationship"] for nik, m in shown.items()} == {
+        BUDI["nik"]: "orang_tua",
+        SITI["nik"]: "orang_tua",  # derived, as without a statement
+        AGUS["nik"]: "kepala_keluarga",
+        RINA["nik"]: "istri",
+        DEWI["nik"]: "anak",
+    }
+    assert not [nik for nik, m in shown.items() if m["relationship_to_review"]]
+
+
+def test_without_relationships_the_api_derives_and_marks_the_doubtful_as_before(
+    web, family, tokens
+):
+    client, hid = family
+    body = {"household_id": hid, "nik": AGUS["nik"], "new_kk_number": NEW_KK}
+    assert post(client, "ChangeHead", body, tokens["cw_sipin"]).status_code == 201
+    shown = members(web, hid, tokens["cw_sipin"])
+    assert shown[RINA["nik"]]["relationship"] == "menantu"
+    assert {nik for nik, m in shown.items() if m["relationship_to_review"]} == {
+        RINA["nik"],
+        DEWI["nik"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("stated", "field", "code"),
+    [
+        ([(RINA, "istri"), (STRANGER, "anak")], "relationships.1.nik", "member.not_found"),
+        ([(RINA, "keponakan")], "relationships.0.relationship", "relationship.unknown"),
+        ([(AGUS, "anak")], "relationships.0.nik", "relationship.of_new_head"),
+        ([(DEWI, "anak"), (DEWI, "cucu")], "relationships.1.nik", "relationship.stated_twice"),
+        ([(SITI, "anak")], "relationships.0.relationship", "member.older_than_parent"),
+    ],
+)
+def test_a_wrong_statement_is_422_naming_the_entry_and_stores_nothing(
+    web, family, tokens, stated, field, code
+):
+    client, hid = family
+    before = stored(web)
+    body = {
+        "household_id": hid,
+        "nik": AGUS["nik"],
+        "new_kk_number": NEW_KK,
+        "relationships": [{"nik": m["nik"], "relationship": r} for m, r in stated],
+    }
+    refused = post(client, "ChangeHead", body, tokens["cw_sipin"])
+    assert refused.status_code == 422, refused.json
+    assert code in refused.json["codes"][field] and refused.json["errors"][field], refused.json
+    assert not any(m["nik"] in refused.text for m, _ in stated)  # no NIK echoed back
+    assert stored(web) == before
+    shown = members(web, hid, tokens["cw_sipin"])
+    assert shown[BUDI["nik"]]["relationship"] == "kepala_keluarga"
+
+
+def test_the_openapi_document_describes_the_relationships(web):
+    document = web.test_client().get("/api/v1/openapi.json").json
+    text = str(document)
+    assert "relationships to the new head" in text
+    schemas = document["components"]["schemas"]
+    command = next(s for name, s in schemas.items() if name.startswith("ChangeHead"))
+    field = command["properties"]["relationships"]
+    assert field["type"] == "array"
+    assert "relationships" not in command.get("required", [])
