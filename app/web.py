@@ -97,6 +97,7 @@ from app.schemas import (
     NikList,
     OccurredAt,
     OptionalText,
+    StatedRelationships,
     Text,
     WholeNumber,
     load,
@@ -133,7 +134,8 @@ PAGE_SIZE = 20
 # After this many polls the pending notice slows down and points at the status page.
 PATIENT_POLLS = 30
 _SEPARATORS = str.maketrans("", "", " .-")
-_NOT_PAYLOAD = {"csrf_token", "_field", "form_key"}
+# relationships_for: the new head a ChangeHead form's relationships were chosen for
+_NOT_PAYLOAD = {"csrf_token", "_field", "form_key", "relationships_for"}
 # How long a form sent again (a double click, the back button) waits for the first sending
 # of it to be saved before saying so (see _claim_form).
 REPEAT_WAIT_SECONDS = 5.0
@@ -1261,6 +1263,24 @@ def command_help(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class StatedRow:
+    """One member in a ChangeHead form: their relationship to the new head, `chosen` (the
+    one derived from the family card, or what was sent), or none where the card leaves it in
+    doubt (`in_doubt`: the form asks for a choice)."""
+
+    index: int
+    nik: str
+    name: str
+    before: str  # the relationship to the former head, in words
+    chosen: str
+    in_doubt: bool
+
+    @property
+    def field(self) -> str:
+        return f"relationships.{self.index}.relationship"
+
+
+@dataclass(frozen=True)
 class FormField:
     """One input of a command form, named by its dot path."""
 
@@ -1274,6 +1294,7 @@ class FormField:
     # for an input the schema leaves optional that another answer makes required: when
     # (shown instead of "optional")
     required_when: str = ""
+    rows: tuple[StatedRow, ...] = ()  # kind "relationships": one select per member
 
     @property
     def section(self) -> str:
@@ -1331,14 +1352,9 @@ def pick_lists(
         )
     if "household_id" not in fields or not _HOUSEHOLD_LISTS & fields:
         return lists
-    if not household_id or not _is_uuid(household_id):
+    household = _readable_household(household_id)
+    if household is None:
         return lists
-    try:
-        household = casework.get_household(household_id)
-    except NotFound:
-        return lists
-    if not reads_household(household.kelurahan):
-        return lists  # a program manager's form, or a household outside the case worker's area
     names = {nik: member["name"] for nik, member in household.members.items()}
 
     def period(start: str, end: str | None) -> str:
@@ -1406,6 +1422,43 @@ def pick_lists(
     return lists
 
 
+def _readable_household(household_id: str | None) -> Any:
+    """The household a form is about, or None: not a household's id, none such, or one the
+    person may not read (a program manager's form, a household outside a case worker's area)."""
+    if not household_id or not _is_uuid(household_id):
+        return None
+    try:
+        household = services().casework.get_household(household_id)
+    except NotFound:
+        return None
+    return household if reads_household(household.kelurahan) else None
+
+
+def stated_rows(household_id: str | None, values: Mapping[str, str]) -> tuple[StatedRow, ...]:
+    """A ChangeHead form's members, one row each but the new head chosen (`values["nik"]`),
+    with their relationship to the new head: the one sent for this head, else the one the
+    family card leaves no doubt about (Household.head_change_relationships), else none (in
+    doubt). None before an active member other than the head is chosen."""
+    household = _readable_household(household_id)
+    new_head = values.get("nik", "")
+    if household is None or new_head == household.head_nik:
+        return ()
+    if new_head not in household.active_niks():
+        return ()
+    derived, _ = household.head_change_relationships(new_head)
+    sent = values.get("relationships_for") == new_head  # not chosen for another head
+    rows: list[StatedRow] = []
+    for nik, member in household.members.items():
+        if nik == new_head or member["status"] != "active" or member.get("erased"):
+            continue
+        index, chosen = len(rows), derived.get(nik, "")
+        if sent and values.get(f"relationships.{index}.nik") == nik:
+            chosen = values.get(f"relationships.{index}.relationship", "")
+        before = text("rel." + member["relationship"])
+        rows.append(StatedRow(index, nik, member["name"], before, chosen, nik not in derived))
+    return tuple(rows)
+
+
 def _review_label(benefit: dict[str, Any], review: dict[str, Any], name: Any) -> str:
     """A benefit's review as a form's list and an approval say it: program, recipient, cause
     and deadline."""
@@ -1458,7 +1511,12 @@ REQUIRED_WHEN = {
 
 
 def _form_field(
-    command: str, path: str, field: fields.Field, required: bool, lists: Choices | None = None
+    command: str,
+    path: str,
+    field: fields.Field,
+    required: bool,
+    lists: Choices | None = None,
+    rows: tuple[StatedRow, ...] = (),
 ) -> FormField:
     # a field may carry its own label (an English msgid) beside its schema
     title = field.metadata.get("title")
@@ -1484,6 +1542,9 @@ def _form_field(
         if leaf in _TYPED_FORMATS:
             common["hint"] = _label(f"hint.{command}.{leaf}", "")
         return FormField(kind=kind, options=picked, **common)
+    if isinstance(field, StatedRelationships):  # one select per member (ChangeHead)
+        options = tuple((value, option_label("relationship", value)) for value in RELATIONSHIPS)
+        return FormField(kind="relationships", options=options, rows=rows, **common)
     if isinstance(field, OccurredAt):
         return FormField(kind="datetime", **common)
     if isinstance(field, Choice):
@@ -1520,9 +1581,12 @@ def _form_field(
     return FormField(kind="text", maxlength=length, **common)
 
 
-def form_fields(name: str, lists: Choices | None = None) -> tuple[list[FormField], list[FormField]]:
+def form_fields(
+    name: str, lists: Choices | None = None, rows: tuple[StatedRow, ...] = ()
+) -> tuple[list[FormField], list[FormField]]:
     """(the command's own inputs, the inputs every command shares), nested ones flattened;
-    `lists`: the fields to pick from a list (`pick_lists`)."""
+    `lists`: the fields to pick from a list (`pick_lists`); `rows`: a ChangeHead's members
+    (`stated_rows`)."""
     schema = COMMANDS[name].schema()
     own, required_shared, shared = [], [], []
     for path, field in walk(schema):
@@ -1531,7 +1595,7 @@ def form_fields(name: str, lists: Choices | None = None) -> tuple[list[FormField
             target = own
         else:  # a shared input the command requires (RequestErasure's reason): after its own
             target = required_shared if field.required else shared
-        target.append(_form_field(name, path, field, required, lists))
+        target.append(_form_field(name, path, field, required, lists, rows))
     return own + required_shared, shared
 
 
@@ -1555,6 +1619,8 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
             chosen = [v for v in form.getlist(path) if v.strip()]  # a multiple choice list
             if len(chosen) > 1:
                 payload[path] = ",".join(chosen)
+        if isinstance(field, StatedRelationships):
+            _stated_list(payload, path, form)
         if not isinstance(field, (CodeList, NikList)):
             continue
         *parents, leaf = path.split(".")
@@ -1564,6 +1630,19 @@ def command_payload(name: str, form: Mapping[str, str]) -> dict[str, Any]:
         if isinstance(target, dict) and isinstance(target.get(leaf), str):
             target[leaf] = [code for code in target[leaf].replace(";", ",").split(",") if code]
     return payload
+
+
+def _stated_list(payload: dict[str, Any], path: str, form: Mapping[str, str]) -> None:
+    """A form's rows of relationships (`relationships.0.nik`, `relationships.0.relationship`,
+    ...) as the API's list, in the rows' order so that an error names the row it is about;
+    chosen for another head than the one sent (the head changed without the form's rows
+    following), they are refused rather than stated for the wrong head."""
+    rows = payload.get(path)
+    if not isinstance(rows, dict) or not all(key.isdigit() for key in rows):
+        return
+    if form.get("relationships_for") != payload.get("nik"):
+        raise Invalid({path: ["relationship.other_head"]})
+    payload[path] = [rows[key] for key in sorted(rows, key=int)]
 
 
 _LOCAL_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
@@ -1614,8 +1693,11 @@ def _command_context(
         values.get("person_id"),
         deceased_too=name in _DECEASED_PICKED,
     )
-    own, shared = form_fields(name, lists)
-    visible = tuple(f.name for f in own + shared)
+    rows = stated_rows(values.get("household_id"), values) if "relationships" in paths else ()
+    own, shared = form_fields(name, lists, rows)
+    visible = tuple(f.name for f in own + shared) + tuple(
+        path for row in rows for path in (row.field, f"relationships.{row.index}.nik")
+    )
     errors, other_errors = _split_errors(codes, visible, messages)
     sections: list[tuple[str, list[FormField]]] = []
     for f in own:
@@ -1640,8 +1722,11 @@ def _command_context(
         "open_shared": any(values.get(f.name) for f in shared if f.name != "expected_version")
         or any(f.name in errors for f in shared),
         "household_id": household_id if _is_uuid(household_id) else None,
-        # the field whose change reloads the form's lists (the person's benefits)
-        "reloads": "person_id" if {"person_id", "benefit_id"} <= paths else None,
+        # the field whose change reloads the form's lists (the person's benefits, the
+        # members' relationships to the new head)
+        "reloads": "person_id"
+        if {"person_id", "benefit_id"} <= paths
+        else ("nik" if "relationships" in paths else None),
         "section_label": lambda section: field_label(section),
     }
 

@@ -6,6 +6,7 @@ a wrong statement is refused naming the entry, with nothing stored."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -161,3 +162,101 @@ def test_the_openapi_document_describes_the_relationships(web):
     field = command["properties"]["relationships"]
     assert field["type"] == "array"
     assert "relationships" not in command.get("required", [])
+
+
+# ---- the form ------------------------------------------------------------------------------
+
+
+def form_rows(page: str) -> dict[str, str]:
+    """The form's member rows by the name they show."""
+    return {
+        re.search(r'<th scope="row">([^<]+)<', row).group(1): row
+        for row in re.findall(r"<tr[^>]*>\s*<th scope=\"row\">.*?</tr>", page, re.S)
+    }
+
+
+def selected(row: str) -> str:
+    found = re.search(r'<option value="([^"]*)" selected>', row)
+    return found.group(1) if found else ""
+
+
+def test_the_form_lists_each_member_with_the_derived_relationship_and_asks_for_the_doubtful(
+    web, family
+):
+    _, hid = family
+    client = web.test_client(user="cw_sipin")
+    page = client.get(f"/perintah/ChangeHead?household_id={hid}&nik={AGUS['nik']}").text
+    assert "Hubungan dengan kepala keluarga baru" in page
+    rows = form_rows(page)
+    # the deceased head is not listed, nor the new head
+    assert set(rows) == {"Siti Aminah", "Rina Marlina", "Dewi Lestari"}
+    assert selected(rows["Siti Aminah"]) == "orang_tua"  # his mother: no doubt
+    for doubtful in ("Rina Marlina", "Dewi Lestari"):  # his wife? his daughter? the card says
+        assert selected(rows[doubtful]) == "" and ">Periksa<" in rows[doubtful]
+    assert ">Periksa<" not in rows["Siti Aminah"]
+    # another head chosen: the rows follow (Siti heading it keeps Agus as her son)
+    page = client.get(
+        f"/perintah/ChangeHead?household_id={hid}&nik={SITI['nik']}"
+        f"&relationships_for={AGUS['nik']}&relationships.0.nik={SITI['nik']}"
+        "&relationships.0.relationship=anak"
+    ).text
+    rows = form_rows(page)
+    assert "Siti Aminah" not in rows and selected(rows["Agus Santoso"]) == "anak"
+    assert selected(rows["Rina Marlina"]) == "menantu"
+    assert not [name for name, row in rows.items() if ">Periksa<" in row]
+
+
+def sent_form(client, hid, choices, head=AGUS):
+    """The form as the browser sends it: every row's NIK and the choice in its select."""
+    page = client.get(f"/perintah/ChangeHead?household_id={hid}&nik={head['nik']}").text
+    data = {
+        name: value
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    }
+    data.update({"household_id": hid, "nik": head["nik"], "new_kk_number": NEW_KK})
+    for name, row in form_rows(page).items():
+        index = re.search(r'name="relationships\.(\d+)\.relationship"', row).group(1)
+        data[f"relationships.{index}.relationship"] = choices.get(name, selected(row))
+    return data
+
+
+def test_the_relationships_chosen_in_the_form_are_the_household_s_with_none_to_check(web, family):
+    _, hid = family
+    client = web.test_client(user="cw_sipin")
+    data = sent_form(client, hid, {"Rina Marlina": "istri", "Dewi Lestari": "anak"})
+    sent = client.post("/perintah/ChangeHead", data=data)
+    assert sent.status_code == 303, sent.text
+    project(web)
+    page = client.get(f"/rumah-tangga/{hid}").text
+    table = re.search(r'<table class="striped members">.*?</table>', page, re.S).group(0)
+    shown = {
+        name: row
+        for row in re.findall(r"<tr>.*?</tr>", table, re.S)
+        for name in ("Siti Aminah", "Rina Marlina", "Dewi Lestari")
+        if name in row
+    }
+    assert "Orang tua" in shown["Siti Aminah"]
+    assert "Istri" in shown["Rina Marlina"] and "Anak" in shown["Dewi Lestari"]
+    assert "relationship-check" not in page and "Periksa" not in "".join(shown.values())
+
+
+def test_a_doubtful_member_left_unchosen_is_named_in_the_form_and_nothing_is_stored(web, family):
+    _, hid = family
+    client = web.test_client(user="cw_sipin")
+    before = stored(web)
+    data = sent_form(client, hid, {"Rina Marlina": "istri"})  # Dewi's left to choose
+    refused = client.post("/perintah/ChangeHead", data=data)
+    assert refused.status_code == 422
+    rows = form_rows(refused.text)
+    assert "Wajib diisi." in rows["Dewi Lestari"] and 'aria-invalid="true"' in rows["Dewi Lestari"]
+    assert "Wajib diisi." not in rows["Rina Marlina"]
+    assert selected(rows["Rina Marlina"]) == "istri"  # what was chosen is kept
+    assert stored(web) == before
+    # his mother chosen as his child: the domain's refusal is said in her row
+    chosen = {"Siti Aminah": "anak", "Rina Marlina": "istri", "Dewi Lestari": "anak"}
+    refused = client.post("/perintah/ChangeHead", data=sent_form(client, hid, chosen))
+    assert refused.status_code == 422
+    rows = form_rows(refused.text)
+    assert "Anak tidak mungkin lahir sebelum" in rows["Siti Aminah"]
+    assert "Anak tidak mungkin" not in rows["Dewi Lestari"]
+    assert stored(web) == before
