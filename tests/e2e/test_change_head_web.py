@@ -120,3 +120,18 @@ def test_the_change_of_head_form_with_its_members_passes_wcag_aa(
     expect(tab.locator("tr.in-doubt")).not_to_have_count(0)
     assert violations(tab) == []
     context.close()
+
+
+def test_on_a_phone_the_members_rows_fit_the_screen(browser: Browser, live_server: LiveServer):
+    household_id, people = family_whose_head_died(live_server, 91)
+    context = browser.new_context(locale="id-ID", viewport={"width": 375, "height": 800})
+    tab = context.new_page()
+    sign_in(tab, live_server)
+    tab.goto(
+        f"{live_server.url}/perintah/ChangeHead?household_id={household_id}"
+        f"&nik={people['Agus']['nik']}"
+    )
+    expect(tab.locator("tr.in-doubt")).to_have_count(2)
+    screenshot(tab, "change-head-form-phone")
+    assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
