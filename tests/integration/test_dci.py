@@ -657,6 +657,7 @@ def test_a_subscription_stored_with_an_area_as_sent_notifies_as_the_register_nam
 FATHER = "1571010605700001"
 MOTHER = "1571014908750002"
 SON = "1571010403000003"
+SONS_WIFE = "1571014708020004"
 FAMILY_KK = "1571010101200010"
 SON_KK = "1571010101200011"
 HEAD_CHANGES = {
@@ -672,8 +673,9 @@ HEAD_CHANGES = {
 
 def test_after_a_change_of_head_the_record_names_the_new_head_kk_and_relationships(web, tokens):
     """The father dies and his adult son heads the family on a new KK: the agency reads the
-    son as head, his mother and late father as his parents (orang_tua) and the new KK number,
-    as the household API says, and finds the family by that number."""
+    son as head, his mother and late father as his parents (orang_tua), the father's menantu
+    as the son's wife (istri, stated with the change: the KK could not tell) and the new KK
+    number, as the household API says, and finds the family by that number."""
     svc = web.extensions["casework"]
     agree(web, tokens, "BPJSKES", personal="opened", **HEAD_CHANGES)
     household_id = svc.casework.register_household(
@@ -691,6 +693,7 @@ def test_after_a_change_of_head_the_record_names_the_new_head_kk_and_relationshi
     for nik, name, born, sex, relationship in (
         (MOTHER, "Siti", "1975-08-09", "F", "istri"),
         (SON, "Rudi", "2000-03-04", "M", "anak"),
+        (SONS_WIFE, "Lina", "2002-08-07", "F", "menantu"),
     ):
         svc.casework.add_member(
             {
@@ -704,7 +707,13 @@ def test_after_a_change_of_head_the_record_names_the_new_head_kk_and_relationshi
         {"household_id": household_id, "nik": FATHER, "date_of_death": "2026-02-03"}, META
     )
     svc.casework.change_head(
-        {"household_id": household_id, "nik": SON, "new_kk_number": SON_KK}, META
+        {
+            "household_id": household_id,
+            "nik": SON,
+            "new_kk_number": SON_KK,
+            "relationships": [{"nik": SONS_WIFE, "relationship": "istri"}],
+        },
+        META,
     )
     project(web)
     try:
@@ -716,7 +725,12 @@ def test_after_a_change_of_head_the_record_names_the_new_head_kk_and_relationshi
             m["household_member"]["member_identifier"]: m["household_member"]["relationship_head"]
             for m in record["member_list"]
         }
-        assert shown == {FATHER: "orang_tua", MOTHER: "orang_tua", SON: "kepala_keluarga"}
+        assert shown == {
+            FATHER: "orang_tua",
+            MOTHER: "orang_tua",
+            SON: "kepala_keluarga",
+            SONS_WIFE: "istri",
+        }
         assert record["household_identifier"] == SON_KK
         household = authorized_client(web, tokens["sup1"]).get(f"/api/v1/households/{household_id}")
         assert household.status_code == 200
