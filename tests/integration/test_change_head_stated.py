@@ -260,3 +260,19 @@ def test_a_doubtful_member_left_unchosen_is_named_in_the_form_and_nothing_is_sto
     assert "Anak tidak mungkin lahir sebelum" in rows["Siti Aminah"]
     assert "Anak tidak mungkin" not in rows["Dewi Lestari"]
     assert stored(web) == before
+
+
+def test_rows_chosen_for_another_head_are_refused_not_stated_for_the_one_sent(web, family):
+    """The head changed in the form without its rows following (no script): the rows were
+    chosen for Agus, the head sent is Siti; applied to her they would make her own son's
+    wife her istri."""
+    _, hid = family
+    client = web.test_client(user="cw_sipin")
+    before = stored(web)
+    data = sent_form(client, hid, {"Rina Marlina": "istri", "Dewi Lestari": "anak"})
+    refused = client.post("/perintah/ChangeHead", data={**data, "nik": SITI["nik"]})
+    assert refused.status_code == 422
+    assert "Hubungan dipilih untuk kepala keluarga baru yang lain" in refused.text
+    assert stored(web) == before
+    # the form now lists the rows for Siti, her son among them
+    assert "Agus Santoso" in form_rows(refused.text)
