@@ -122,7 +122,7 @@ def _body_object() -> dict[str, Any] | tuple[Any, int]:
     try:
         payload = json_body()
     except BadBody as bad:
-        return error_response(bad.status, "body", bad.code)
+        return error_response(bad.status, bad.field, bad.code)
     if not isinstance(payload, dict):
         return error_response(400, "body", "field.object")
     return payload

@@ -113,12 +113,14 @@ MAX_JSON_DEPTH = 32
 
 
 class BadBody(Exception):
-    """A request body the JSON endpoints refuse: `status` (400 or 415) and an error code."""
+    """A request body the JSON endpoints refuse: `status` (400 or 415), an error code and the
+    field it concerns (`body`, or the field named twice)."""
 
-    def __init__(self, status: int, code: str) -> None:
+    def __init__(self, status: int, code: str, field: str = "body") -> None:
         super().__init__(code)
         self.status = status
         self.code = code
+        self.field = field
 
 
 def _depth(value: Any) -> int:
@@ -133,6 +135,40 @@ def _depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, level + 1) for child in children)
     return deepest
+
+
+class _Repeated(dict):
+    """A JSON object that named one of its fields more than once (`repeated`, the first)."""
+
+    repeated = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    marked = _Repeated(found)
+    for key, _ in pairs:
+        if key in seen:
+            marked.repeated = key
+            break
+        seen.add(key)
+    return marked
+
+
+def _repeated_field(value: Any) -> str | None:
+    """The dotted path of a field a parsed JSON value names twice (`_object`), or None."""
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, _Repeated):
+            return path + item.repeated
+        if isinstance(item, dict):
+            pending.extend((child, f"{path}{key}.") for key, child in item.items())
+        elif isinstance(item, list):
+            pending.extend((child, f"{path}{index}.") for index, child in enumerate(item))
+    return None
 
 
 def _keys_are_text(value: Any) -> bool:
@@ -154,7 +190,9 @@ def _keys_are_text(value: Any) -> bool:
 
 def json_body() -> Any:
     """The request's JSON body; raises BadBody: 415 when it is not sent as JSON, 400 when it
-    is not JSON, nests deeper than MAX_JSON_DEPTH or names a field with a lone surrogate."""
+    is not JSON, nests deeper than MAX_JSON_DEPTH, names a field with a lone surrogate or
+    names a field twice (JSON parsers disagree on which of the two counts: neither is
+    guessed; the error is on that field)."""
     raw = request.get_data(cache=False)
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
@@ -164,7 +202,7 @@ def json_body() -> Any:
     if raw and not request.is_json:
         raise BadBody(415, "body.media_type")
     try:
-        payload = json.loads(raw or b"")
+        payload = json.loads(raw or b"", object_pairs_hook=_object)
     except ValueError:  # not JSON, not UTF-8, or a number of more than 4300 digits
         raise BadBody(400, "body.json") from None
     except RecursionError:
@@ -173,6 +211,9 @@ def json_body() -> Any:
         raise BadBody(400, "body.too_deep")
     if not _keys_are_text(payload):
         raise BadBody(400, "body.json")
+    repeated = _repeated_field(payload)
+    if repeated is not None:
+        raise BadBody(400, "body.duplicate_key", repeated)
     return payload
 
 
@@ -199,7 +240,7 @@ def command(name: str):
     try:
         payload = json_body()
     except BadBody as bad:
-        return error_response(bad.status, "body", bad.code)
+        return error_response(bad.status, bad.field, bad.code)
     if not isinstance(payload, dict):
         return error_response(400, "body", "field.object")
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -574,7 +615,7 @@ def _what_if(code: str) -> dict[str, Any] | tuple[Response, int]:
     try:
         payload = json_body()
     except BadBody as bad:
-        return error_response(bad.status, "body", bad.code)
+        return error_response(bad.status, bad.field, bad.code)
     try:
         rules = draft_rules(program, load_draft(payload))
     except Invalid as invalid:

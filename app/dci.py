@@ -948,7 +948,9 @@ def _body() -> Any:
         reason = "a JSON object (Content-Type: application/json)"
         if bad.code == "body.too_deep":
             reason = f"nested at most {MAX_JSON_DEPTH} levels deep"
-        raise dci.Refused("err.request.bad", "body", reason) from None
+        elif bad.code == "body.duplicate_key":
+            reason = "given once only (this field is named more than once)"
+        raise dci.Refused("err.request.bad", bad.field, reason) from None
     if body is None:
         raise dci.Refused(
             "err.request.bad", "body", "a JSON object (Content-Type: application/json)"

@@ -681,6 +681,9 @@ ERRORS: dict[str, LazyString] = {
     "body.json": _l(
         "The request body is not valid JSON. Send one JSON object (Content-Type: application/json)."
     ),
+    "body.duplicate_key": _l(
+        "This field is given more than once in the JSON body. Send each field once only."
+    ),
     "body.media_type": _l("Send the body as JSON, with the header Content-Type: application/json."),
     "body.too_deep": _l(
         "The JSON body nests too deeply (at most 32 levels). Send the command's fields as "

@@ -316,7 +316,10 @@ def command_operation(name: str, command: Command) -> dict[str, Any]:
         },
         "responses": {
             **answered,
-            "400": _error("the body is not a JSON object, or nests deeper than 32 levels"),
+            "400": _error(
+                "the body is not a JSON object, nests deeper than 32 levels or names a"
+                " field twice (body.duplicate_key, on that field)"
+            ),
             "401": _UNAUTHENTICATED,
             "429": _TOO_MANY_FAILURES,
             "403": _error("not allowed for this role or area"),
@@ -606,7 +609,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
             "responses": {
                 "200": _json("what the draft changes", answers.WhatIfAnswerSchema),
-                "400": _error("the body is not JSON, or nests deeper than 32 levels"),
+                "400": _error(
+                    "the body is not JSON, nests deeper than 32 levels or names a field twice"
+                ),
                 "401": _UNAUTHENTICATED,
                 "429": _TOO_MANY_FAILURES,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),
@@ -638,7 +643,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "description": "the families",
                     "content": {"text/csv": {"schema": {"type": "string"}}},
                 },
-                "400": _error("the body is not JSON, or nests deeper than 32 levels"),
+                "400": _error(
+                    "the body is not JSON, nests deeper than 32 levels or names a field twice"
+                ),
                 "401": _UNAUTHENTICATED,
                 "429": _TOO_MANY_FAILURES,
                 "403": _error("caseworkers, agencies; a program manager of another OPD"),

@@ -137,6 +137,23 @@ def test_a_field_name_with_a_lone_surrogate_is_400(client, web):
 
 
 @pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (json.dumps(HOUSEHOLD)[:-1] + ', "address": "Jl. Lain No. 9"}', "address"),
+        (json.dumps(HOUSEHOLD).replace('"sex": "F"', '"sex": "F", "name": "Rina"'), "head.name"),
+    ],
+)
+def test_a_field_given_twice_is_400_naming_it_and_stores_nothing(client, web, body, field):
+    # which of the two a reader takes differs between JSON parsers: neither is guessed
+    before = stored_events(web)
+    answer = post_raw(client, body)
+    assert answer.status_code == 400, answer.text[:200]
+    assert answer.json["codes"] == {field: ["body.duplicate_key"]}
+    assert "lebih dari sekali" in answer.json["errors"][field][0]
+    assert stored_events(web) == before
+
+
+@pytest.mark.parametrize(
     ("method", "url", "allowed"),
     [
         ("delete", "/api/v1/households", {"GET"}),

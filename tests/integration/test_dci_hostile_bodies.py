@@ -337,3 +337,14 @@ def test_a_wrong_method_or_route_under_dci_answers_in_the_registrys_error_shape(
         assert answer.json["message"]["ack_status"] == "ERR"
         assert dci_spec.response_errors("/registry/search", status, answer.json) == []
     assert "POST" in cases[0][0].headers["Allow"]
+
+
+@SQLITE
+@pytest.mark.parametrize("path", ["/registry/sync/search", "/registry/search"])
+def test_a_field_given_twice_answers_err_naming_it(web, world, path):
+    # which of the two a reader takes differs between JSON parsers: neither is guessed
+    body = search("UIN", SIPIN_HEAD, CALLBACK, action="search")
+    body["header"]["receiver_id"] = PLACE
+    twice = '"casework.1571", "sender_id": "other.example.org"'
+    answer = raw_post(web, world["tokens"]["bpjs"], path, body, twice)
+    assert_err(answer, path, "header.sender_id")
