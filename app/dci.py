@@ -33,6 +33,7 @@ the database before its notifications are sent, so two processes never send the 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import http.client
 import json
 import logging
@@ -70,6 +71,7 @@ bp = Blueprint("dci", __name__, url_prefix="/dci")
 
 SUBSCRIPTIONS = "casework_dci_subscriptions"
 TRANSACTIONS = "casework_dci_transactions"
+MESSAGES = "casework_dci_messages"
 EVENT_TOPICS = {
     "HouseholdRegistered": get_topic(Household.HouseholdRegistered),
     "MemberAdded": get_topic(Household.MemberAdded),
@@ -295,6 +297,37 @@ class Registry:
             "after_position",
         )
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    # -- messages received (their ids only: a replay is refused)
+
+    def claim_message(self, agency: str, message_id: str) -> None:
+        """Records this agency's message id; raises Refused when it came before. An id is
+        kept as long as its message could still pass its message_ts check (MESSAGE_PAST,
+        plus MESSAGE_AHEAD for one dated ahead), then let go."""
+        kept = dci.MESSAGE_PAST + dci.MESSAGE_AHEAD
+        gone = (dt.datetime.now(dt.UTC) - kept).isoformat(timespec="seconds")
+        gone = gone.replace("+00:00", "Z")
+        with self.store.transaction() as cur:
+            cur.execute(f"DELETE FROM {MESSAGES} WHERE received_at < ?", (gone,))
+            claimed = cur.execute(
+                f"INSERT INTO {MESSAGES} (agency, message_id, received_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (agency, message_id, dci.now()),
+            ).rowcount
+        if claimed != 1:
+            raise dci.Refused(
+                "err.request.bad",
+                "header.message_id",
+                "a new id for each message: this one was received before",
+                status_reason="rjct.message_id.duplicate",
+            )
+
+    def release_message(self, agency: str, message_id: str) -> None:
+        with self.store.transaction() as cur:
+            cur.execute(
+                f"DELETE FROM {MESSAGES} WHERE agency = ? AND message_id = ?",
+                (agency, message_id),
+            )
 
     # -- transactions (status only: no personal data is kept)
 
@@ -974,7 +1007,13 @@ def _run(action: str, asynchronous: bool, work: Callable[..., Response]) -> Resp
         reg = registry()
         reg.ensure_tables()
         agency, terms = _agreement(reg)
-        return work(reg, agency, terms, header, message)
+        reg.claim_message(agency, header.message_id)
+        try:
+            return work(reg, agency, terms, header, message)
+        except dci.Refused:
+            # a message refused was not taken: the sender may correct it and send it again
+            reg.release_message(agency, header.message_id)
+            raise
     except dci.Refused as refusal:
         return _refused(refusal)
 

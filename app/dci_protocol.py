@@ -7,7 +7,8 @@ in the integration tests).
 
 What is checked before anything runs (a failure is an `ERR` acknowledgement naming the field,
 `Refused`): the header's `message_id`, `message_ts` (ISO 8601 with a zone, within the last
-`MESSAGE_PAST` and at most `MESSAGE_AHEAD` ahead of this server's clock), `action` (the
+`MESSAGE_PAST` and at most `MESSAGE_AHEAD` ahead of this server's clock; a `message_id` the
+agency sent before is a replay, `rjct.message_id.duplicate`: app/dci.py), `action` (the
 route's), `sender_id`, `total_count`, `version` (1.0.0), `is_msg_encrypted` (encrypted
 messages are not supported), `sender_uri` on the asynchronous routes (https, or http to a
 loopback address only); then the message's own required fields. What concerns one request of
@@ -50,14 +51,23 @@ AREA_ATTRIBUTES = ("kecamatan", "kelurahan")
 
 class Refused(Exception):
     """A message refused as a whole: the `ERR` acknowledgement (`code` from the spec's Error
-    codes, `message` naming the field), answered with HTTP `status`."""
+    codes, `message` naming the field), answered with HTTP `status`; on a synchronous route
+    the header's status reason is `status_reason`, else the field's (`HEADER_REASONS`)."""
 
-    def __init__(self, code: str, field: str, reason: str, status: int = 400) -> None:
+    def __init__(
+        self,
+        code: str,
+        field: str,
+        reason: str,
+        status: int = 400,
+        status_reason: str | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.code = code
         self.field = field
         self.reason = reason
         self.status = status
+        self.status_reason = status_reason
 
     @property
     def message(self) -> str:
@@ -476,8 +486,9 @@ def sync_err(refusal: Refused, action: str, sender_id: str) -> dict[str, Any]:
     header = callback_header(action, sender_id, "", 0, 0)
     header.pop("receiver_id")
     header["status"] = "rjct"
-    if refusal.field in HEADER_REASONS:
-        header["status_reason_code"] = HEADER_REASONS[refusal.field]
+    reason = refusal.status_reason or HEADER_REASONS.get(refusal.field)
+    if reason is not None:
+        header["status_reason_code"] = reason
     header["status_reason_message"] = refusal.message
     return {"header": header, "errors": [{"code": refusal.code, "message": refusal.message}]}
 

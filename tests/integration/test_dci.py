@@ -314,6 +314,33 @@ def test_a_malformed_envelope_answers_err_naming_the_field(web, world, change, f
 
 
 @SQLITE
+def test_a_replayed_message_id_is_refused_as_a_duplicate(web, world):
+    """A message sent again with its message_id (a replay, or a sender reusing ids) is the
+    spec's rjct.message_id.duplicate: nothing searched, nothing read, no second callback."""
+    token = world["tokens"]["bpjs"]
+    body = search("UIN", SIPIN_HEAD)
+    assert records(post(web, token, "/registry/sync/search", body).json) != []
+    before = len(reads(web))
+    again = post(web, token, "/registry/sync/search", body)
+    assert again.status_code == 400
+    assert again.json["header"]["status_reason_code"] == "rjct.message_id.duplicate"
+    assert "header.message_id" in again.json["header"]["status_reason_message"]
+    assert SIPIN_HEAD not in again.get_data(as_text=True)
+    assert len(reads(web)) == before
+    # another agency's message may carry the same id: ids are each sender's own
+    other = post(web, world["tokens"]["dukcapil"], "/registry/sync/search", body)
+    assert other.json["header"]["status"] == "succ"
+    with Receiver() as receiver:
+        body = search("HOUSEHOLD_ID", SIPIN_KK, receiver.base)
+        assert post(web, token, "/registry/search", body).json["message"]["ack_status"] == "ACK"
+        ack = post(web, token, "/registry/search", body)
+        assert ack.status_code == 400
+        assert ack.json["message"]["ack_status"] == "ERR"
+        assert "header.message_id" in ack.json["message"]["error"]["message"]
+        assert len(receiver.wait_for("/registry/on-search", 2, timeout=1.5)) == 1
+
+
+@SQLITE
 def test_a_body_that_is_not_json_answers_err(web, world):
     client = authorized_client(web, world["tokens"]["bpjs"])
     for raw in ("{", "[]", "null"):

@@ -38,6 +38,7 @@ MIGRATIONS = [
     "0008_webhooks",
     "0009_dci",
     "0010_relay_liveness",
+    "0011_dci_messages",
 ]
 
 # What the code before migrations ran (KeyStore, the relay, idempotency, the access log).
