@@ -36,10 +36,13 @@ VARIABLES = (
     "CASEWORK_KAFKA_SASL_PASSWORD",
     "CASEWORK_KAFKA_SASL_MECHANISM",
     "CASEWORK_KAFKA_SECURITY_PROTOCOL",
+    "CASEWORK_LOOPBACK_ENDPOINTS",
 )
 # SASL mechanisms kafka-python speaks that carry a username and password.
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 SECURITY_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+# Whether an agency's webhook or DCI callback may be a loopback address (this host itself).
+LOOPBACK_ENDPOINTS = ("REFUSE", "ALLOW")
 
 
 class SettingsError(ValueError):
@@ -224,6 +227,9 @@ class Settings:
     # differ by, and the months a source's listing may be older than the family's newest.
     reconcile_desil_tolerance: int = 1
     reconcile_stale_months: int = 12
+    # Webhook and DCI callback addresses on this host (127.0.0.1, ::1, localhost: where the
+    # store, broker and other services listen) are refused unless allowed: tests, development.
+    loopback_endpoints: bool = False
 
     def kafka_client_config(self) -> dict[str, str]:
         """What every kafka-python client (producer, consumer, admin) of this process is
@@ -264,6 +270,8 @@ class Settings:
             reconcile_desil_tolerance=_int(env, "CASEWORK_RECONCILE_DESIL_TOLERANCE", 1, 0, 8),
             # 0: any listing older than the family's newest is stale; at most 50 years
             reconcile_stale_months=_int(env, "CASEWORK_RECONCILE_STALE_MONTHS", 12, 0, 600),
+            loopback_endpoints=_choice(env, "CASEWORK_LOOPBACK_ENDPOINTS", LOOPBACK_ENDPOINTS)
+            == "ALLOW",
             **_kafka_sasl(env),
         )
 

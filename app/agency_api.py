@@ -143,7 +143,8 @@ def webhook_register():
     if url is None or url == "":
         errors["url"] = ["field.required"]
     else:
-        problem = url_problem(url) if isinstance(url, str) else "webhook.url_invalid"
+        loopback = services().settings.loopback_endpoints
+        problem = url_problem(url, loopback) if isinstance(url, str) else "webhook.url_invalid"
         if problem:
             errors["url"] = [problem]
     if errors:

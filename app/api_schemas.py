@@ -1092,8 +1092,9 @@ class WebhookRequestSchema(Schema):
     url = fields.String(
         required=True,
         metadata={
-            "description": "the endpoint: https, or http to a loopback address (testing);"
-            " at most 2048 characters"
+            "description": "the endpoint: https, not this server's own address (loopback:"
+            " only where CASEWORK_LOOPBACK_ENDPOINTS=allow, then http too); at most 2048"
+            " characters"
         },
     )
 
@@ -1182,7 +1183,7 @@ class DciEnvelopeSchema(Schema):
         required=True,
         metadata={
             "description": "SPDCI MsgHeader: version, message_id, message_ts, action,"
-            " sender_id, sender_uri (where callbacks go: https, or http to a loopback address),"
+            " sender_id, sender_uri (where callbacks go: https, not this server's own address),"
             " receiver_id, total_count, is_msg_encrypted (false)"
         },
     )

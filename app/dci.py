@@ -491,10 +491,14 @@ class Registry:
         error = None
         for attempt in range(ATTEMPTS):
             try:
-                # https or loopback http only (`callback_base`); every address the host
-                # resolves to checked when connecting (`adapters.outbound.connect`)
+                # https, or loopback where allowed (`callback_base`); every address the
+                # host resolves to checked when connecting (`adapters.outbound.connect`)
                 status = outbound.post(
-                    url, data, {"Content-Type": "application/json"}, timeout=TIMEOUT
+                    url,
+                    data,
+                    {"Content-Type": "application/json"},
+                    timeout=TIMEOUT,
+                    loopback=self.svc.settings.loopback_endpoints,
                 )
             except (OSError, http.client.HTTPException) as failure:
                 error = f"{action}: {type(failure).__name__}"
@@ -1003,7 +1007,12 @@ def _agreement(reg: Registry) -> tuple[str, Any]:
 
 def _run(action: str, asynchronous: bool, work: Callable[..., Response]) -> Response:
     try:
-        header, message = dci.read_envelope(_body(), action, asynchronous=asynchronous)
+        header, message = dci.read_envelope(
+            _body(),
+            action,
+            asynchronous=asynchronous,
+            loopback=services().settings.loopback_endpoints,
+        )
         reg = registry()
         reg.ensure_tables()
         agency, terms = _agreement(reg)

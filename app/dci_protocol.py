@@ -133,18 +133,19 @@ def sent_at(value: Any, field: str = "header.message_ts") -> dt.datetime:
     return moment
 
 
-def callback_base(uri: Any, field: str = "header.sender_uri") -> str:
-    """The subscriber's callback address: https anywhere, plain http only to a loopback
-    address (tests and development). Callbacks go to `<sender_uri>/registry/<action>`."""
+def callback_base(uri: Any, field: str = "header.sender_uri", loopback: bool = False) -> str:
+    """The subscriber's callback address: https, not on this host; a loopback address (and
+    then plain http too) only where the deployment allows it (`loopback`: tests and
+    development). Callbacks go to `<sender_uri>/registry/<action>`."""
     if not isinstance(uri, str) or not uri.strip():
         raise Refused("err.sender_uri.invalid", field, "required on this asynchronous route")
-    if outbound.endpoint_problem(uri) is None:
+    if outbound.endpoint_problem(uri, loopback) is None:
         return uri.strip().rstrip("/")
     raise Refused(
         "err.sender_uri.invalid",
         field,
-        "an https address (plain http only to a loopback address; not a link-local, multicast"
-        " or unspecified address)",
+        "an https address of the agency's own (not this registry's host, nor a link-local,"
+        " multicast or unspecified address)",
     )
 
 
@@ -177,8 +178,11 @@ def _unwritable(body: Any) -> str | None:
     return None
 
 
-def read_envelope(body: Any, action: str, *, asynchronous: bool) -> tuple[Header, Mapping]:
-    """The envelope's header (checked) and its message (an object); raises Refused."""
+def read_envelope(
+    body: Any, action: str, *, asynchronous: bool, loopback: bool = False
+) -> tuple[Header, Mapping]:
+    """The envelope's header (checked) and its message (an object); raises Refused.
+    `loopback`: whether a callback address may be on this host (`callback_base`)."""
     if not isinstance(body, Mapping):
         raise Refused("err.request.bad", "body", "a JSON object with header and message")
     unwritable = _unwritable(body)
@@ -210,7 +214,9 @@ def read_envelope(body: Any, action: str, *, asynchronous: bool) -> tuple[Header
     receiver_id = header.get("receiver_id")
     if receiver_id is not None and not isinstance(receiver_id, str):
         raise Refused("err.receiver_id.invalid", "header.receiver_id", "a string when given")
-    sender_uri = callback_base(header.get("sender_uri")) if asynchronous else None
+    sender_uri = (
+        callback_base(header.get("sender_uri"), loopback=loopback) if asynchronous else None
+    )
     message = _object(body.get("message"), "message")
     return Header(message_id, sender_id, sender_uri, receiver_id), message
 

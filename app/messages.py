@@ -731,11 +731,11 @@ ERRORS: dict[str, LazyString] = {
         " 2048 characters, without a user name or password."
     ),
     "webhook.url_forbidden": _l(
-        "This address cannot receive deliveries: it is a link-local, multicast or unspecified"
-        " address. Give the agency's own https endpoint."
+        "This address cannot receive deliveries: it is this server's own (loopback) or a"
+        " link-local, multicast or unspecified address. Give the agency's own https endpoint."
     ),
     "webhook.url_not_https": _l(
-        "The endpoint must use https (plain http only to this computer, for testing)."
+        "The endpoint must use https."
     ),
     "webhook.url_ip_form": _l(
         "Write an IP address as four numbers from 0 to 255 separated by dots, for example"

@@ -21,7 +21,8 @@ until an administrator redelivers (`POST /api/v1/webhooks/dead-letters/redeliver
 receiver itself is down (no connection, a timeout, 5xx or 429) the round for it stops at that
 event; other streams go on after a 4xx.
 
-Only https endpoints, or http to a loopback address (tests, development); the host is
+Only https endpoints, never on this host (a loopback address, and then http too, only with
+CASEWORK_LOOPBACK_ENDPOINTS=allow: tests, development); the host is
 resolved when connecting and no address it resolves to may be one no agency can own
 (`adapters.outbound.connect`: refused, the endpoint's failure "forbidden address (...)");
 requests have a timeout and follow no redirect. Whatever goes wrong while POSTing to one
@@ -77,12 +78,12 @@ class Backoff:
         return min(self.cap, self.first * 2 ** max(failed_attempts - 1, 0))
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str, loopback: bool = False) -> str | None:
     """Why a webhook URL is refused (an error code), None when it is fine
-    (`adapters.outbound.endpoint_problem`: https, or http to a loopback address; no user name
-    or password; printable ASCII; no address an agency cannot own, an IPv4 address as a
-    dotted quad; at most 2048 characters)."""
-    problem = outbound.endpoint_problem(url)
+    (`adapters.outbound.endpoint_problem`: https; a loopback address, and then http too, only
+    where `loopback` allows it; no user name or password; printable ASCII; no address an
+    agency cannot own, an IPv4 address as a dotted quad; at most 2048 characters)."""
+    problem = outbound.endpoint_problem(url, loopback)
     if problem is None:
         return None
     return {
@@ -109,8 +110,9 @@ class Answer:
 class Poster:
     """POSTs bodies to webhook URLs over kept-alive connections (one per endpoint)."""
 
-    def __init__(self, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, timeout: float = TIMEOUT_SECONDS, loopback: bool = False) -> None:
         self.timeout = timeout
+        self.loopback = loopback  # whether endpoints on this host may be reached
         self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
         self._tls = ssl.create_default_context()
 
@@ -120,9 +122,11 @@ class Poster:
         if found is None:
             # the host resolved and every address checked when it connects, not by name
             if scheme == "https":
-                found = outbound.CheckedTlsConnection(host, port, self.timeout, self._tls)
+                found = outbound.CheckedTlsConnection(
+                    host, port, self.timeout, self._tls, self.loopback
+                )
             else:
-                found = outbound.CheckedConnection(host, port, timeout=self.timeout)
+                found = outbound.CheckedConnection(host, port, self.timeout, self.loopback)
             self._connections[key] = found
         return found
 
@@ -277,7 +281,7 @@ class Sender:
         agency = webhook.agency
         if self.paused_until.get(webhook.id, 0.0) > self.clock():
             return  # its receiver is down: backing off as a whole, so the order holds
-        problem = url_problem(webhook.url)
+        problem = url_problem(webhook.url, self.poster.loopback)
         waiting = webhook_store.heads(self.store, agency, SEND_BATCH)
         blocked: set[str] = set()
         finished: list[int] = []
@@ -407,6 +411,7 @@ def sender_for(system: System) -> Sender:
         record_reads=agency_filter.record_reads,
         record_delivery=agency_delivery.record_delivery,
         sealer=Wrapper(settings.master_key),
+        poster=Poster(loopback=settings.loopback_endpoints),
     )
 
 

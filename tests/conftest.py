@@ -170,6 +170,7 @@ def env(backend, broker, tmp_path) -> dict[str, str]:
         "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
         "CASEWORK_PARTITIONS": "6",
         "CASEWORK_LOG_LEVEL": "INFO",
+        "CASEWORK_LOOPBACK_ENDPOINTS": "allow",  # the tests' receivers listen on 127.0.0.1
     }
 
 

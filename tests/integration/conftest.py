@@ -45,6 +45,7 @@ def web(backend) -> Iterator[Flask]:
             "CASEWORK_SECRET_KEY": "test-secret",
             "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
             "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+            "CASEWORK_LOOPBACK_ENDPOINTS": "allow",  # the tests' receivers listen on 127.0.0.1
         }
     )
     flask_app = use_signed_in_clients(create_app(bootstrap(settings)), USERS)

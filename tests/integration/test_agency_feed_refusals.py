@@ -19,7 +19,11 @@ import time
 import pytest
 
 from adapters import webhook_store
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from app import create_app
 from app.messages import message
+from tests.conftest import TEST_MASTER_KEY
 from tests.integration.conftest import authorized_client
 from tests.integration.test_agency_feed import (
     AGENCY,
@@ -29,7 +33,7 @@ from tests.integration.test_agency_feed import (
     project,
     read_feed,
 )
-from tests.support.events import register_families
+from tests.support.events import TEST_SIGNING_KEY, register_families
 from tests.support.i18n import language
 
 pytestmark = pytest.mark.integration
@@ -73,6 +77,39 @@ def test_a_webhook_url_that_hides_its_address_or_cannot_be_sent_is_refused(
     with language("id"):
         assert answer.get_json()["errors"] == {"url": [str(message(code))]}
     assert webhook_store.active(web.extensions["casework"].store) == []  # nothing stored
+
+
+def test_a_webhook_on_the_systems_own_host_is_refused_where_loopback_is_not_allowed(
+    web, backend, tokens, agreed
+):
+    """A deployment's default: an agency cannot make the system POST to the services on its
+    own host (its PostgreSQL, broker, the web itself), by any spelling of a loopback address."""
+    settings = Settings.from_env(
+        {
+            **backend,
+            "CASEWORK_SECRET_KEY": "test-secret",
+            "CASEWORK_MASTER_KEY": TEST_MASTER_KEY,
+            "CASEWORK_SIGNING_KEY": TEST_SIGNING_KEY,
+        }
+    )
+    assert settings.loopback_endpoints is False
+    production = create_app(bootstrap(settings))
+    try:
+        agency = authorized_client(production, tokens["agency"])
+        for url in (
+            "http://127.0.0.1:5432/",
+            "https://localhost:9092/",
+            "https://[::1]:8000/api/v1/commands/RegisterHousehold",
+            "http://[::ffff:127.0.0.1]/x",
+        ):
+            answer = agency.post("/api/v1/webhooks", json={"url": url})
+            assert answer.status_code == 422, url
+            assert answer.get_json()["codes"] == {"url": ["webhook.url_forbidden"]}, url
+            with language("id"):
+                assert "server ini sendiri" in answer.get_json()["errors"]["url"][0]
+        assert webhook_store.active(production.extensions["casework"].store) == []
+    finally:
+        production.extensions["casework"].close()
 
 
 def test_an_ipv4_mapped_address_is_judged_as_its_ipv4_address(web, tokens, agreed):

@@ -153,12 +153,19 @@ def test_a_malformed_search_message_is_refused_naming_the_field(change, field):
 
 
 def test_loopback_http_and_https_are_the_only_callback_addresses():
-    assert dci_protocol.callback_base("http://127.0.0.1:8080/x/") == "http://127.0.0.1:8080/x"
-    assert dci_protocol.callback_base("http://[::1]:8080/x") == "http://[::1]:8080/x"
-    assert dci_protocol.callback_base("http://localhost/x") == "http://localhost/x"
+    """Where loopback endpoints are allowed (tests, development); elsewhere they are refused
+    (test_outbound_addresses)."""
+    for uri, base in (
+        ("http://127.0.0.1:8080/x/", "http://127.0.0.1:8080/x"),
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+        ("http://localhost/x", "http://localhost/x"),
+    ):
+        assert dci_protocol.callback_base(uri, loopback=True) == base
+        with pytest.raises(Refused):
+            dci_protocol.callback_base(uri)
     for refused in ("http://10.0.0.1/x", "http://example.org/x", "file:///etc/passwd", "https:"):
         with pytest.raises(Refused):
-            dci_protocol.callback_base(refused)
+            dci_protocol.callback_base(refused, loopback=True)
 
 
 def test_queries_this_registry_does_not_answer_are_rejected_with_the_specs_reason():

@@ -24,18 +24,19 @@ from consumers.webhooks import url_problem
         ("https://0251.0376.0251.0376/", "webhook.url_forbidden"),
         ("https://3758096385/", "webhook.url_forbidden"),  # 224.0.0.1, multicast
         ("https://0/", "webhook.url_forbidden"),  # 0.0.0.0
+        # this host (loopback), however spelled: refused unless the deployment allows it
+        ("https://2130706433:18096/x", "webhook.url_forbidden"),  # 127.0.0.1
+        ("http://2130706433:18096/x", "webhook.url_forbidden"),
+        ("https://0x7f.1/hook", "webhook.url_forbidden"),
         # an allowed address, not written as a dotted quad: write it as one
-        ("https://2130706433:18096/x", "webhook.url_ip_form"),  # 127.0.0.1
-        ("http://2130706433:18096/x", "webhook.url_ip_form"),
         ("https://167838211/hook", "webhook.url_ip_form"),  # 10.1.2.3
-        ("https://0x7f.1/hook", "webhook.url_ip_form"),
         ("https://010.1.2.3/hook", "webhook.url_ip_form"),  # octal: 8.1.2.3
         ("https://99999999999/hook", "webhook.url_invalid"),  # no address at all
         # an IPv4-mapped IPv6 address is judged as its IPv4 address
         ("https://[::ffff:10.0.0.1]/x", None),
         ("https://10.1.2.3/x", None),
         ("https://[::ffff:169.254.169.254]/x", "webhook.url_forbidden"),
-        ("http://[::ffff:127.0.0.1]/x", None),
+        ("http://[::ffff:127.0.0.1]/x", "webhook.url_forbidden"),
         ("http://[::ffff:10.0.0.1]/x", "webhook.url_not_https"),
         # printable ASCII only, a port from 1
         ("http://127.0.0.1:18095/h\u202e", "webhook.url_invalid"),  # right-to-left override
@@ -52,6 +53,31 @@ from consumers.webhooks import url_problem
 )
 def test_an_address_is_judged_by_what_it_names(url, problem):
     assert url_problem(url) == problem
+
+
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("http://127.0.0.1:55432/", None),  # the store's PostgreSQL, on the system's own host
+        ("https://127.0.0.1:6379/", None),
+        ("http://localhost:8000/api/v1/commands/x", None),
+        ("https://localhost./x", None),
+        ("http://[::1]:9092/", None),
+        ("http://[::ffff:127.0.0.1]/x", None),
+        ("https://127.1.2.3/x", None),
+        ("https://2130706433:18096/x", "webhook.url_ip_form"),
+        ("http://0x7f.1/hook", "webhook.url_ip_form"),
+    ],
+)
+def test_this_hosts_own_addresses_are_refused_unless_the_deployment_allows_them(url, allowed):
+    """An agency must not turn the system's POSTs at its own host's services: a loopback
+    endpoint is refused, and accepted (plain http too) only with loopback allowed (tests,
+    development: CASEWORK_LOOPBACK_ENDPOINTS=allow)."""
+    assert url_problem(url) == "webhook.url_forbidden"
+    with pytest.raises(Refused) as refused:
+        callback_base(url)
+    assert refused.value.code == "err.sender_uri.invalid"
+    assert url_problem(url, loopback=True) == allowed
 
 
 @pytest.mark.parametrize(
@@ -94,7 +120,9 @@ def _resolving(monkeypatch, names: dict[str, list[str]]) -> None:
 @pytest.mark.parametrize(
     "scheme, addresses, refused",
     [
-        ("https", ["127.0.0.1", "169.254.169.254"], "169.254.169.254"),  # any one refuses all
+        ("https", ["10.0.0.1", "169.254.169.254"], "169.254.169.254"),  # any one refuses all
+        ("https", ["10.0.0.1", "127.0.0.1"], "127.0.0.1"),  # this host itself
+        ("http", ["::1"], "::1"),
         ("https", ["::ffff:169.254.169.254"], "::ffff:169.254.169.254"),
         ("https", ["224.0.0.1"], "224.0.0.1"),
         ("https", ["0.0.0.0"], "0.0.0.0"),
@@ -117,8 +145,9 @@ def test_the_sender_refuses_a_name_that_resolves_to_a_forbidden_address(
 def test_private_addresses_stay_allowed_when_sending():
     assert outbound.address_problem("https", "10.20.30.40") is None  # a government intranet
     assert outbound.address_problem("https", "::ffff:192.168.1.5") is None
-    assert outbound.address_problem("https", "127.0.0.1") is None  # as when registering
-    assert outbound.address_problem("http", "::1") is None
+    assert outbound.address_problem("https", "127.0.0.1") == outbound.FORBIDDEN  # this host
+    assert outbound.address_problem("https", "127.0.0.1", loopback=True) is None  # allowed
+    assert outbound.address_problem("http", "::1", loopback=True) is None
     assert outbound.address_problem("https", "fe80::1%eth0") == outbound.FORBIDDEN
 
 
@@ -127,7 +156,7 @@ def test_the_sender_connects_to_the_address_it_checked(monkeypatch):
     try:
         port = listener.getsockname()[1]
         _resolving(monkeypatch, {"agency.example": ["127.0.0.1"]})
-        sock = outbound.connect("http", ("agency.example", port), 2.0)
+        sock = outbound.connect("http", ("agency.example", port), 2.0, loopback=True)
         try:
             assert sock.getpeername() == ("127.0.0.1", port)
         finally:

@@ -17,7 +17,7 @@ from adapters.settings import DatabaseUrl
 from adapters.store_schema import migrate
 from consumers import webhooks
 from consumers.agency_feed import AgencyEvents
-from consumers.webhooks import Backoff, Sender
+from consumers.webhooks import Backoff, Poster, Sender
 from tests.support.apps import memory_casework
 from tests.support.events import SIGNER, register_families, store_positions
 from tests.support.receiver import Receiver
@@ -54,6 +54,7 @@ def _sender(store, events, recorded: list) -> Sender:
         store,
         None,
         events,
+        poster=Poster(loopback=True),  # the receivers listen on 127.0.0.1
         backoff=Backoff(first=0.01, cap=0.05, attempts=1000),
         record_delivery=record_delivery,
     )
@@ -90,7 +91,7 @@ def test_a_url_http_client_cannot_send_fails_only_its_own_endpoint(store, events
     to it fails inside http.client (UnicodeEncodeError). Before, that aborted the whole round
     for every agency, and left the half-used connection to the same receiver cached, so the
     next POST there failed with CannotSendRequest."""
-    monkeypatch.setattr(webhooks, "url_problem", lambda _url: None)
+    monkeypatch.setattr(webhooks, "url_problem", lambda _url, _loopback=False: None)
     expected = _allowed(events)
     receiver, recorded = _deliver_beside_a_bad_url(store, events, 1.5)
     assert [e["position"] for e in receiver.accepted] == expected  # every one, in order
@@ -132,7 +133,8 @@ def test_a_name_that_resolves_to_a_forbidden_address_is_never_connected_to(
             return real(host, *args, **kwargs)
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        monkeypatch.setattr(webhooks, "url_problem", lambda _url: None)  # http to a name
+        # http to a name
+        monkeypatch.setattr(webhooks, "url_problem", lambda _url, _loopback=False: None)
         webhook_store.register(store, BAD, f"https://metadata.example:{port}/hook")
         good = webhook_store.register(store, GOOD, f"http://receiver.localhost:{port}/hook")
         receiver.secret = good.secret

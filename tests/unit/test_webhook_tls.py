@@ -83,13 +83,15 @@ def tls_server(tmp_path):
 def test_an_https_post_reaches_the_checked_address_over_verified_tls(tls_server):
     port, trusting = tls_server
     Receiver.bodies = []
-    connection = CheckedTlsConnection("localhost", port, 5.0, trusting)
+    connection = CheckedTlsConnection("localhost", port, 5.0, trusting, loopback=True)
     connection.request("POST", "/hook", body=b'{"n": 1}', headers={"Content-Type": "x"})
     assert connection.getresponse().status == 204
     assert Receiver.bodies == [b'{"n": 1}']
     connection.close()
     # the certificate is verified: one no trusted authority signed is refused
-    untrusted = CheckedTlsConnection("localhost", port, 5.0, ssl.create_default_context())
+    untrusted = CheckedTlsConnection(
+        "localhost", port, 5.0, ssl.create_default_context(), loopback=True
+    )
     with pytest.raises(ssl.SSLCertVerificationError):
         untrusted.request("POST", "/hook", body=b"{}")
     assert Receiver.bodies == [b'{"n": 1}']
