@@ -346,6 +346,27 @@ def new_benefit(
     }
 
 
+def status_on(benefit: dict[str, Any], day: dt.date) -> str:
+    """The benefit's status in force on that day: its last change whose effective date has
+    come (a suspension, resumption or termination recorded ahead takes effect on its date,
+    not when it was recorded; `benefit["status"]` is the status after every change recorded,
+    the scheduled ones included). The grant's own status holds before any change."""
+    history = benefit.get("history") or [{"status": benefit["status"]}]
+    status = history[0]["status"]
+    for step in history[1:]:
+        if _date(step["effective_date"]) <= day:
+            status = step["status"]
+    return status
+
+
+def scheduled_changes(benefit: dict[str, Any], day: dt.date) -> list[dict[str, Any]]:
+    """The benefit's changes recorded to take effect after that day, in order (each a step of
+    its history: status, effective date, reason)."""
+    return [
+        step for step in (benefit.get("history") or [])[1:] if _date(step["effective_date"]) > day
+    ]
+
+
 def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))

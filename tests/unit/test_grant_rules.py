@@ -7,8 +7,10 @@ import pytest
 from app.seed_data import kk_for, nik_for
 from domain.application import SYSTEM, Casework, make_meta
 from domain.catalog import seed_catalog
+from domain.city import today as city_today
 from domain.eligibility_rules import ERROR_CODES, facts_for, months_between
 from domain.errors import DomainError
+from domain.household import scheduled_changes, status_on
 from domain.program import evaluate
 
 REGION = "157101"
@@ -313,3 +315,41 @@ def test_the_household_still_answers_for_its_members(app, family):
             amount=1,
         )
     assert (error.value.field, error.value.code) == ("nik", "member.not_found")
+
+
+# --- changes recorded ahead ------------------------------------------------------------------
+
+
+def test_a_benefit_terminated_from_next_week_blocks_a_double_receipt_until_then(app, family):
+    """Recorded today, a termination from next week leaves the benefit received until the day
+    before: the same program to the same person is refused from any earlier day and allowed
+    from next week; a suspension from tomorrow stops nothing of it (a suspended benefit is
+    still received)."""
+    eligible_for_kjb(app, family)
+    today = city_today()
+    tomorrow, next_week = today + dt.timedelta(days=1), today + dt.timedelta(days=7)
+    grant(app, family, HEAD, "PBI-JK", f"{today.year}-01-01", f"{today.year + 1}-12-31")
+    (benefit_id,) = app.get_household(family).benefits
+    change = {"benefit_id": benefit_id, "reason_code": "other"}
+    app.execute(
+        "SuspendBenefit",
+        {"household_id": family, **change, "effective_date": tomorrow.isoformat()},
+        meta(reason="menunggu verifikasi"),
+    )
+    app.execute(
+        "TerminateBenefit",
+        {"household_id": family, **change, "effective_date": next_week.isoformat()},
+        meta(reason="pindah program"),
+    )
+    benefit = app.get_household(family).benefits[benefit_id]
+    assert status_on(benefit, today) == "active"
+    assert status_on(benefit, tomorrow) == "suspended"
+    assert status_on(benefit, next_week) == "terminated"
+    assert [s["status"] for s in scheduled_changes(benefit, today)] == ["suspended", "terminated"]
+    assert scheduled_changes(benefit, next_week) == []
+    for start in (today, tomorrow, next_week - dt.timedelta(days=1)):
+        with pytest.raises(DomainError) as error:
+            grant(app, family, HEAD, "PBI-JK", start.isoformat(), f"{today.year + 1}-12-31")
+        assert error.value.code == "rules.double_receipt", start
+    grant(app, family, HEAD, "PBI-JK", next_week.isoformat(), f"{today.year + 1}-12-31")
+    assert len(app.get_household(family).benefits) == 2
