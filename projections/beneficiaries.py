@@ -16,13 +16,22 @@ A benefit granted before the person's NIK was known (ProvisionalBenefitGranted, 
 provisional person's stream) is kept under its `person_id`, counted but not listed, with no
 household or recipient yet; when LinkIdentity joins the person to a NIK (IdentityLinked) it
 takes the household and the NIK's identity and is listed like any other.
+
+A suspension, resumption or termination takes effect on its effective date, not when it is
+recorded: `status` is the status after every change recorded, from `status_from` (the latest
+change's effective date; '' before any change) on, and each change is kept in `changes`, so a
+reader asks for the status in force on a day (`status_on`): a benefit suspended from tomorrow
+is still listed and counted today, and one whose suspension was backdated is not, as the
+cross-OPD view (projections/overview.py) counts them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from adapters.db import Cursor, Database
+from domain.city import today
 from projections.base import Projection, erased_identity, identity, live_tables
 
 TABLES = {
@@ -35,7 +44,16 @@ TABLES = {
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
         " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL,"
         " restricted INTEGER NOT NULL DEFAULT 0, erased INTEGER NOT NULL DEFAULT 0,"
-        " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36))"
+        " granted_at VARCHAR(40) NOT NULL, lives_in VARCHAR(36),"
+        " status_from VARCHAR(10) NOT NULL DEFAULT '')"
+    ),
+    # each suspension, resumption and termination in the order recorded (`seq` from 1), with
+    # the day it takes effect (their days only grow: domain.household._check_benefit_change)
+    "changes": (
+        "CREATE TABLE IF NOT EXISTS {name} ("
+        " benefit_id VARCHAR(36) NOT NULL, seq INTEGER NOT NULL,"
+        " effective_date VARCHAR(10) NOT NULL, status VARCHAR(20) NOT NULL,"
+        " PRIMARY KEY (benefit_id, seq))"
     ),
 }
 # only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
@@ -136,12 +154,33 @@ STATUS_OF = {
 
 def _status(status: str):
     def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        data = envelope["data"]
+        since = data.get("effective_date") or ""
+        seq = cur.execute(
+            f"SELECT COUNT(*) FROM {names['changes']} WHERE benefit_id=?", (data["benefit_id"],)
+        ).fetchone()[0]
         cur.execute(
-            f"UPDATE {names['benefits']} SET status=? WHERE benefit_id=?",
-            (status, envelope["data"]["benefit_id"]),
+            f"INSERT INTO {names['changes']} (benefit_id, seq, effective_date, status)"
+            " VALUES (?, ?, ?, ?)",
+            (data["benefit_id"], int(seq) + 1, since, status),
+        )
+        cur.execute(
+            f"UPDATE {names['benefits']} SET status=?, status_from=? WHERE benefit_id=?",
+            (status, since, data["benefit_id"]),
         )
 
     return handler
+
+
+def status_on(names: dict[str, str], alias: str = "b") -> str:
+    """SQL of the status in force on a day (its two parameters: the day, twice) of the
+    benefit row `alias`: the status after every change once the latest has taken effect,
+    else the last change in effect that day (the grant's `active` before any)."""
+    return (
+        f"(CASE WHEN {alias}.status_from<=? THEN {alias}.status ELSE COALESCE("
+        f"(SELECT c.status FROM {names['changes']} c WHERE c.benefit_id={alias}.benefit_id"
+        " AND c.effective_date<=? ORDER BY c.seq DESC LIMIT 1), 'active') END)"
+    )
 
 
 def hide_person(
@@ -179,8 +218,9 @@ PROJECTION = Projection(
     on_erasure=erase_person,
     # v2: no NIK in clear (subject, hash, token), erased; v3: benefits before a NIK;
     # v4: lives_in (SplitFamily); v5: lives_in empty before a NIK (benefits of a provisional
-    # person), the household once IdentityLinked
-    version=5,
+    # person), the household once IdentityLinked; v6: each change from its effective date
+    # (`status_from`, `changes`)
+    version=6,
 )
 
 _COLUMNS = (
@@ -194,17 +234,29 @@ _COLUMNS = (
 )
 
 
+def _day(day: dt.date | None) -> str:
+    return (day or today()).isoformat()
+
+
 def beneficiaries(
-    db: Database, program: str, *, limit: int = 50, offset: int = 0
+    db: Database,
+    program: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    day: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """The active benefits of one program, restricted persons left out (and those of persons
-    without a NIK yet: no recipient to show until LinkIdentity)."""
+    """The benefits of one program active on that day (today, WIB, by default), restricted
+    persons left out (and those of persons without a NIK yet: no recipient to show until
+    LinkIdentity)."""
     names = live_tables(db, PROJECTION)
+    on = _day(day)
     rows = db.query(
-        f"SELECT {', '.join(_COLUMNS)}, amount, status, erased FROM {names['benefits']}"
-        " WHERE program=? AND status='active' AND restricted=0 AND household_id IS NOT NULL"
-        " ORDER BY granted_at, benefit_id LIMIT ? OFFSET ?",
-        (program, limit, offset),
+        f"SELECT {', '.join(f'b.{c}' for c in _COLUMNS)}, b.amount, 'active', b.erased"
+        f" FROM {names['benefits']} b WHERE b.program=? AND b.restricted=0"
+        f" AND b.household_id IS NOT NULL AND {status_on(names)}='active'"
+        " ORDER BY b.granted_at, b.benefit_id LIMIT ? OFFSET ?",
+        (program, on, on, limit, offset),
     )
     keys = (*_COLUMNS, "amount", "status", "erased")
     return [{**dict(zip(keys, row, strict=True)), "erased": bool(row[-1])} for row in rows]
@@ -227,13 +279,15 @@ def recipients(db: Database, benefit_ids: list[str]) -> dict[str, str]:
     return {benefit_id: subject for benefit_id, subject in rows}
 
 
-def count_active(db: Database, program: str) -> int:
-    """How many active benefits the program has (restricted and erased persons, and persons
-    without a NIK yet, included)."""
+def count_active(db: Database, program: str, day: dt.date | None = None) -> int:
+    """How many benefits of the program are active on that day (today by default; restricted
+    and erased persons, and persons without a NIK yet, included)."""
     names = live_tables(db, PROJECTION)
+    on = _day(day)
     row = db.query_one(
-        f"SELECT COUNT(*) FROM {names['benefits']} WHERE program=? AND status='active'",
-        (program,),
+        f"SELECT COUNT(*) FROM {names['benefits']} b WHERE b.program=?"
+        f" AND {status_on(names)}='active'",
+        (program, on, on),
     )
     return int(row[0]) if row else 0
 
@@ -241,4 +295,7 @@ def count_active(db: Database, program: str) -> int:
 def all_rows(db: Database) -> dict[str, list[tuple]]:
     """Every row of the live generation, ordered: for comparing a view with a rebuild."""
     names = live_tables(db, PROJECTION)
-    return {"benefits": db.query(f"SELECT * FROM {names['benefits']} ORDER BY benefit_id")}
+    return {
+        "benefits": db.query(f"SELECT * FROM {names['benefits']} ORDER BY benefit_id"),
+        "changes": db.query(f"SELECT * FROM {names['changes']} ORDER BY benefit_id, seq"),
+    }

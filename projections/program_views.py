@@ -42,14 +42,17 @@ def snapshot(db: Database) -> Iterator[Cursor]:
             db.close()
 
 
-def _receiving(cur: Cursor, code: str) -> dict[str, int]:
-    """household id -> how many active benefits of the program it has (restricted persons'
-    benefits left out)."""
+def _receiving(cur: Cursor, code: str, day: dt.date | None) -> dict[str, int]:
+    """household id -> how many benefits of the program it has active on that day (today by
+    default: a suspension recorded ahead stops none yet; restricted persons' benefits left
+    out)."""
     names = live_tables(cur.db, beneficiaries.PROJECTION)
+    on = (day or eligibility.CLOCK()).isoformat()
     rows = cur.execute(
-        f"SELECT household_id, COUNT(*) FROM {names['benefits']}"
-        " WHERE program=? AND status='active' AND restricted=0 GROUP BY household_id",
-        (code,),
+        f"SELECT b.household_id, COUNT(*) FROM {names['benefits']} b"
+        f" WHERE b.program=? AND {beneficiaries.status_on(names)}='active' AND b.restricted=0"
+        " GROUP BY b.household_id",
+        (code, on, on),
     ).fetchall()
     return {row[0]: int(row[1]) for row in rows}
 
@@ -87,7 +90,7 @@ def errors(
     Only the receiving families are evaluated again (for which rules failed); the eligible
     ones are read from the eligibility view. None: no such program in the eligibility view."""
     with snapshot(db) as cur:
-        receiving = _receiving(cur, code)
+        receiving = _receiving(cur, code, day)
         answers = eligibility.program_answers(
             cur, code, day=day, kelurahan=kelurahan, households=set(receiving)
         )

@@ -1,0 +1,125 @@
+"""A suspension or termination recorded today to take effect later reads the same everywhere,
+on SQLite and PostgreSQL: until its date the benefit still runs (the household page says
+"Aktif · ditangguhkan mulai <tanggal>", the person's benefits answer `active` with the change
+`scheduled`, the program lists and counts it, the cross-OPD view and its overlaps count it,
+a family receiving it is served); from its date on every place shows it stopped. A change
+recorded with a date already past (backdated) stops the benefit at once everywhere, and the
+time-travel page shows it as known then, or as it was.
+
+'Today' is moved on by the code's own clocks (`today`, `CLOCK`), as the other tests fake it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from babel.dates import format_date
+
+from app import api
+from app import web as web_module
+from domain.application import SYSTEM, make_meta
+from domain.city import today as city_today
+from projections import beneficiaries, eligibility, overview
+from tests.integration.conftest import bearer
+from tests.integration.test_household_page import section
+from tests.integration.test_overview import define_other_opds
+from tests.integration.test_reviews import HEAD, HOUSEHOLD, project
+
+pytestmark = pytest.mark.integration
+
+META = make_meta(SYSTEM, "api")
+TODAY = city_today()
+TOMORROW = TODAY + dt.timedelta(days=1)
+NEXT_WEEK = TODAY + dt.timedelta(days=7)
+AFTER = NEXT_WEEK + dt.timedelta(days=1)  # both changes in force
+# a period running today, tomorrow and next week, whatever day the suite runs on
+PERIOD = {"period_start": f"{TODAY.year}-01-01", "period_end": f"{TODAY.year + 1}-12-31"}
+
+
+def words(day: dt.date) -> str:
+    return format_date(day, "long", locale="id")
+
+
+def move_today(monkeypatch, day: dt.date) -> None:
+    """Every reader's clock on `day` (the web pages, the API, the views' readers)."""
+    for module, name in (
+        (web_module, "today"),
+        (api, "today"),
+        (beneficiaries, "today"),
+        (overview, "city_today"),
+        (eligibility, "CLOCK"),
+    ):
+        monkeypatch.setattr(module, name, lambda: day)
+
+
+def _change(casework, command: str, hid: str, benefit_id: str, day: dt.date) -> None:
+    body = {"household_id": hid, "benefit_id": benefit_id, "effective_date": day.isoformat()}
+    casework.execute(
+        command, {**body, "reason_code": "other"}, make_meta(SYSTEM, "api", reason="uji")
+    )
+
+
+@pytest.fixture
+def ahead(web):
+    """The head receives ZKT (BAZNAS) and UMKM (DISKOPUKM); recorded today: ZKT suspended
+    from tomorrow, UMKM terminated from next week."""
+    casework = web.extensions["casework"].casework
+    define_other_opds(casework)
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    ids = {}
+    for code in ("ZKT", "UMKM"):
+        grant = {"household_id": hid, "nik": HEAD["nik"], "program": code, **PERIOD}
+        casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    for b in casework.get_household(hid).benefits.values():
+        ids[b["program"]] = b["benefit_id"]
+    _change(casework, "SuspendBenefit", hid, ids["ZKT"], TOMORROW)
+    _change(casework, "TerminateBenefit", hid, ids["UMKM"], NEXT_WEEK)
+    project(web)
+    return web.test_client(), hid, ids
+
+
+def benefit_row(page: str, program: str) -> str:
+    benefits = section(page, "benefits-title")
+    return re.search(rf"<tr>\s*<th scope=\"row\">{program}</th>.*?</tr>", benefits, re.S).group(0)
+
+
+def status_cell(row: str) -> tuple[str, ...]:
+    """The badge's class (the status in force) and its words."""
+    return re.search(r'<span class="badge badge-(\w+)">([^<]*)</span>', row).groups()
+
+
+def test_the_program_lists_and_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
+    client, _, ids = ahead
+    views = client.application.extensions["casework"].views
+
+    def listed(code: str) -> list[tuple[str, str]]:
+        got = client.get(f"/api/v1/programs/{code}/beneficiaries", headers=bearer(tokens["admin"]))
+        assert got.status_code == 200
+        return [(r["benefit_id"], r["status"]) for r in got.json["results"]]
+
+    assert listed("ZKT") == [(ids["ZKT"], "active")]
+    assert listed("UMKM") == [(ids["UMKM"], "active")]
+    assert beneficiaries.count_active(views, "ZKT") == 1
+    assert beneficiaries.count_active(views, "ZKT", TOMORROW) == 0
+    assert beneficiaries.count_active(views, "UMKM", TOMORROW) == 1
+    assert beneficiaries.count_active(views, "UMKM", NEXT_WEEK) == 0
+    move_today(monkeypatch, TOMORROW)
+    assert listed("ZKT") == [] and listed("UMKM") == [(ids["UMKM"], "active")]
+    move_today(monkeypatch, AFTER)
+    assert listed("ZKT") == [] and listed("UMKM") == []
+
+
+def test_a_family_is_served_until_the_change_takes_effect(ahead, tokens, monkeypatch):
+    """The program's errors: receiving ZKT today the family is no exclusion error; from the
+    suspension's day on it is eligible and not served."""
+    client, hid, _ = ahead
+
+    def excluded() -> list[str]:
+        got = client.get("/api/v1/programs/ZKT/errors", headers=bearer(tokens["admin"]))
+        assert got.status_code == 200
+        return [f["household_id"] for f in got.json["exclusion"]]
+
+    assert excluded() == []
+    move_today(monkeypatch, TOMORROW)
+    assert excluded() == [hid]
