@@ -21,9 +21,10 @@ relocations with their `moved_on` dates): a move today leaves last year's months
 kelurahan that received them.
 
 Maintained incrementally, never by scanning: handlers keep small base tables (each family's
-area, each benefit's program, recipient, amount and status changes, each program's OPD and
-target) and mark the families they touch; at the end of the batch (`batch`, or at once outside
-one) each marked family's contribution is computed from its own rows, compared with the
+area, each benefit's program, recipient, amount and status changes with their effective
+dates (a change recorded ahead counts from its date, not from its recording), each program's
+OPD and target) and mark the families they touch; at the end of the batch (`batch`, or at
+once outside one) each marked family's contribution is computed from its own rows, compared with the
 contribution it last made (kept in `families.contribution`, with its set of running programs),
 and only the difference is added to the aggregate tables, at three levels: the city
 (`kota`), its kecamatan and its kelurahan. A row whose families fall to 0 is deleted, so the
@@ -86,7 +87,7 @@ TABLES = {
         " benefit_id VARCHAR(36) PRIMARY KEY, family_id VARCHAR(36) NOT NULL,"
         " person_id VARCHAR(36), subject VARCHAR(64), program VARCHAR(32) NOT NULL,"
         " period_start VARCHAR(10) NOT NULL, period_end VARCHAR(10) NOT NULL,"
-        " amount BIGINT NOT NULL, status VARCHAR(20) NOT NULL, changes TEXT NOT NULL)"
+        " amount BIGINT NOT NULL, changes TEXT NOT NULL)"
     ),
     "programs": (
         "CREATE TABLE IF NOT EXISTS {name} ("
@@ -299,8 +300,8 @@ def _insert_benefit(
 ) -> None:
     cur.execute(
         f"INSERT INTO {names['benefits']} (benefit_id, family_id, person_id, subject, program,"
-        " period_start, period_end, amount, status, changes)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " period_start, period_end, amount, changes)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             data["benefit_id"],
             family_id,
@@ -310,7 +311,6 @@ def _insert_benefit(
             data["period_start"],
             data["period_end"],
             data["amount"],
-            RUNNING,
             json.dumps([[RUNNING, data["period_start"]]]),
         ),
     )
@@ -331,8 +331,8 @@ def provisional_benefit_granted(
 
 
 def benefit_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
-    """Suspended, resumed or terminated (of a household or a provisional person): the status
-    the beneficiaries view gives it (`STATUS_OF`), and the change with its effective date."""
+    """Suspended, resumed or terminated (of a household or a provisional person): the change,
+    the status the beneficiaries view gives it (`STATUS_OF`) from its effective date on."""
     data = envelope["data"]
     row = cur.execute(
         f"SELECT family_id, changes FROM {names['benefits']} WHERE benefit_id=?",
@@ -340,11 +340,10 @@ def benefit_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     ).fetchone()
     if row is None:
         return
-    status = STATUS_OF[envelope["type"]]
-    changes = [*json.loads(row[1]), [status, data["effective_date"]]]
+    changes = [*json.loads(row[1]), [STATUS_OF[envelope["type"]], data["effective_date"]]]
     cur.execute(
-        f"UPDATE {names['benefits']} SET status=?, changes=? WHERE benefit_id=?",
-        (status, json.dumps(changes), data["benefit_id"]),
+        f"UPDATE {names['benefits']} SET changes=? WHERE benefit_id=?",
+        (json.dumps(changes), data["benefit_id"]),
     )
     _refresh_soon(cur, names, row[0])
 
@@ -409,7 +408,7 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
     moves = json.loads(area[2]) if area and area[2] else None
     rows = cur.execute(
         f"SELECT benefit_id, person_id, subject, program, period_start, period_end, amount,"
-        f" status, changes FROM {names['benefits']} WHERE family_id=? ORDER BY benefit_id",
+        f" changes FROM {names['benefits']} WHERE family_id=? ORDER BY benefit_id",
         (family_id,),
     ).fetchall()
     codes = sorted({row[3] for row in rows})
@@ -425,7 +424,7 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
     months: dict[str, list[Any]] = {}
     # each benefit's (who, program, amount, monthly share, the days it ran)
     benefits: list[tuple[str, str, int, int, list[tuple[dt.date, dt.date]]]] = []
-    for _, person_id, subject, program, start, end, amount, _status, changes in rows:
+    for _, person_id, subject, program, start, end, amount, changes in rows:
         who = subject or person_id
         share = monthly_share(amount, start, end)
         spans = running_spans(start, end, [tuple(c) for c in json.loads(changes)])
@@ -760,8 +759,9 @@ def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> Non
 PROJECTION = Projection(
     name="overview",
     # 2: the monthly series where the family lived each month (`moves`); 3: counts, OPDs and
-    # overlaps kept as changes by day (`changed_on`), summed up to today when read
-    version=3,
+    # overlaps kept as changes by day (`changed_on`), summed up to today when read; 4: no
+    # `status` column in benefits (a benefit's status on a day is read from its `changes`)
+    version=4,
     rebuild_weight=2.5,
     tables=TABLES,
     only_its_handlers=True,  # benefits, programs and where families live: nothing else

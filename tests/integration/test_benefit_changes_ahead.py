@@ -123,3 +123,25 @@ def test_a_family_is_served_until_the_change_takes_effect(ahead, tokens, monkeyp
     assert excluded() == []
     move_today(monkeypatch, TOMORROW)
     assert excluded() == [hid]
+
+
+def test_the_cross_opd_view_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
+    client, _, _ = ahead
+    views = client.application.extensions["casework"].views
+
+    def figures(day: dt.date | None = None) -> tuple[dict, list]:
+        answer = overview.overview(views, today=day)
+        pairs = overview.overlaps(views, today=day)
+        return {p["program"]: p["families"] for p in answer["programs"]}, pairs["matrix"]
+
+    assert figures() == ({"UMKM": 1, "ZKT": 1}, [[1, 1], [1, 1]])
+    assert figures(TOMORROW) == ({"UMKM": 1}, [[1]])
+    assert figures(NEXT_WEEK) == ({}, [])
+    # the API and its CSV read the same day
+    got = client.get("/api/v1/overview", headers=bearer(tokens["admin"]))
+    assert {p["program"] for p in got.json["programs"]} == {"UMKM", "ZKT"}
+    move_today(monkeypatch, TOMORROW)
+    got = client.get("/api/v1/overview", headers=bearer(tokens["admin"]))
+    assert {p["program"] for p in got.json["programs"]} == {"UMKM"}
+    csv = client.get("/api/v1/overview.csv", headers=bearer(tokens["admin"])).text
+    assert "UMKM" in csv and "ZKT" not in csv

@@ -26,6 +26,7 @@ from consumers.runner import apply_all, rebuild
 from domain.application import SYSTEM, make_meta
 from domain.city import today as city_today
 from domain.errors import DomainError
+from domain.household import scheduled_changes
 from domain.regions import KECAMATAN
 from projections import overview
 from projections.base import ensure_schema, live_tables, reveal
@@ -142,6 +143,28 @@ def workload(casework, rng: random.Random) -> list[str]:
                 )
             except DomainError:  # not every change fits every benefit: the rest do
                 pass
+    # recorded today to take effect later, each of a benefit running today: a suspension from
+    # tomorrow and a termination from next week
+    ahead = [
+        ("SuspendBenefit", today + dt.timedelta(days=1)),
+        ("TerminateBenefit", today + dt.timedelta(days=7)),
+    ]
+    for household_id in ids:
+        for benefit in casework.get_household(household_id).benefits.values():
+            if (
+                ahead
+                and runs_on(benefit, today)
+                and ahead[0][1].isoformat() <= benefit["period_end"]
+            ):
+                command, day = ahead.pop(0)
+                cmd = {"household_id": household_id, "benefit_id": benefit["benefit_id"]}
+                casework.execute(
+                    command,
+                    {**cmd, "effective_date": day.isoformat(), "reason_code": "other"},
+                    make_meta(SYSTEM, "api", reason="berlaku kemudian"),
+                )
+                break
+    assert not ahead
     kelurahan = [(k.name, kel.name) for k in KECAMATAN for kel in k.kelurahan]
     for household_id in rng.sample(ids, 5):
         kecamatan, kel = rng.choice(kelurahan)
@@ -170,25 +193,29 @@ def _household_ids(casework) -> list[str]:
     return found
 
 
-def runs_today(benefit: dict) -> bool:
-    """The benefit's period covers today (WIB) and its last change in force today (its
+def runs_on(benefit: dict, day: dt.date) -> bool:
+    """The benefit's period covers the day (WIB) and its last change in force that day (its
     history's effective dates only grow) left it active."""
-    today = city_today().isoformat()
-    if not benefit["period_start"] <= today <= benefit["period_end"]:
+    on = day.isoformat()
+    if not benefit["period_start"] <= on <= benefit["period_end"]:
         return False
-    in_force = [h for h in benefit["history"] if h["effective_date"] <= today]
+    in_force = [h for h in benefit["history"] if h["effective_date"] <= on]
     return bool(in_force) and in_force[-1]["status"] == "active"
 
 
-def direct_counts(casework, ids: list[str]) -> tuple[Counter, Counter, Counter]:
-    """From the household states: families and persons with a benefit running today per
-    (kecamatan, kelurahan, program), and families per program pair, per kelurahan."""
+def direct_counts(
+    casework, ids: list[str], day: dt.date | None = None
+) -> tuple[Counter, Counter, Counter]:
+    """From the household states: families and persons with a benefit running on the day
+    (today by default) per (kecamatan, kelurahan, program), and families per program pair,
+    per kelurahan."""
+    day = day or city_today()
     families, persons, pairs = Counter(), Counter(), Counter()
     for household_id in ids:
         household = casework.get_household(household_id)
         running: dict[str, set[str]] = {}
         for benefit in household.benefits.values():
-            if runs_today(benefit):
+            if runs_on(benefit, day):
                 running.setdefault(benefit["program"], set()).add(benefit["nik"])
         where = (household.kecamatan, household.kelurahan)
         for program, niks in running.items():
@@ -271,6 +298,33 @@ def test_the_view_equals_a_direct_count_and_a_rebuild(casework, settings, views_
     total = sum(n for (*_, program), n in families.items() if program == "ZKT")
     assert zkt["families"] == total and zkt["yearly_target"] == 20
     assert zkt["progress"] == round(total / 20, 4)
+
+    # the changes recorded ahead: counted today, not from their day on, as a direct count says
+    today = city_today()
+    scheduled = [
+        step["status"]
+        for h in ids
+        for b in casework.get_household(h).benefits.values()
+        for step in scheduled_changes(b, today)
+    ]
+    assert {"suspended", "terminated"} <= set(scheduled)  # (also of benefits not begun yet)
+    for day in (today + dt.timedelta(days=1), today + dt.timedelta(days=8)):
+        later, later_persons, later_pairs = direct_counts(casework, ids, day)
+        assert later != families, day  # something stopped that day
+        rows = overview.overview(views_db, today=day)["rows"]
+        assert {(r["kecamatan"], r["kelurahan"], r["program"]): r["families"] for r in rows} == (
+            dict(later)
+        ), day
+        assert {(r["kecamatan"], r["kelurahan"], r["program"]): r["persons"] for r in rows} == (
+            dict(later_persons)
+        ), day
+        city_later = Counter()
+        for (_, _, a, b), n in later_pairs.items():
+            city_later[(a, b)] += n
+        answer = overview.overlaps(views_db, today=day)
+        assert {(p["program_a"], p["program_b"]): p["families"] for p in answer["pairs"]} == (
+            dict(city_later)
+        ), day
 
     # a reader sums one folded row per key and the changes from the day before the last
     # recording on (today's events: from yesterday), not every change since the first
