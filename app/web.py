@@ -109,12 +109,18 @@ from consumers.agency_delivery import CHANNELS
 from domain import regions
 from domain.application import Actor
 from domain.approval import APPROVER_ROLE, REJECTION_REASONS, Forbidden
-from domain.city import today
+from domain.city import WIB, today
 from domain.commands import CATALOGUE, GROUP_TITLES, Group
 from domain.commands import COMMANDS as COMMANDS_DECLARED
 from domain.eligibility_rules import open_rules
 from domain.errors import DomainError, NotFound, Refused
-from domain.household import ASSESSMENT_SOURCES, HEAD, RELATIONSHIPS
+from domain.household import (
+    ASSESSMENT_SOURCES,
+    HEAD,
+    RELATIONSHIPS,
+    scheduled_changes,
+    status_on,
+)
 from domain.personal_data import is_erased
 from domain.program import RECIPIENTS, Detail, desil_source_rule
 from domain.regions import KECAMATAN, find_kecamatan, kelurahan_matches
@@ -308,6 +314,7 @@ def _template_helpers() -> dict[str, Any]:
         "relationship_options": lambda: [(r, text(f"rel.{r}")) for r in RELATIONSHIPS],
         "sex_label": lambda value: text(f"sex.{value}"),
         "status_label": lambda value: text(f"status.{value}"),
+        "benefit_status": benefit_status_text,
         "member_status": lambda value: _labelled(MEMBER_STATUS_LABELS, value),
         "erased_text": text("person.erased"),
         "may_use": may_use,
@@ -574,6 +581,25 @@ ELIGIBILITY_LABELS = {
     "review": N_("Needs review"),
 }
 # a benefit's history: its first entry is the grant, then each change by the status it set
+# a change recorded ahead, after the status in force: "Aktif · ditangguhkan mulai 8 Desember 2026"
+SCHEDULED_LABELS = {
+    "suspended": N_("suspended from %(date)s"),
+    "active": N_("resumed from %(date)s"),
+    "terminated": N_("terminated from %(date)s"),
+}
+
+
+def benefit_status_text(benefit: Mapping[str, Any], day: dt.date | None = None) -> str:
+    """A benefit's status in force on that day (today by default) in words, followed by each
+    change recorded to take effect later."""
+    day = day or today()
+    words = [text(f"status.{status_on(dict(benefit), day)}")]
+    for step in scheduled_changes(dict(benefit), day):
+        label = SCHEDULED_LABELS[step["status"]]
+        words.append(gettext(label, date=date_text(step["effective_date"])))
+    return " · ".join(words)
+
+
 BENEFIT_STEP_LABELS = {
     "granted": N_("Granted"),
     "suspended": N_("Suspended"),
@@ -839,8 +865,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 "period_start": b["period_start"],
                 "period_end": b["period_end"],
                 "amount": b["amount"],
-                "status": b["status"],
-                "status_text": text(f"status.{b['status']}"),
+                "status": status_on(b, day),
+                "status_text": benefit_status_text(b, day),
                 "history": steps,
             }
         )
@@ -2910,6 +2936,8 @@ def household_time_travel(household_id: str):
             "kejadian-saat-",
         )
         then = {
+            # the day of the moment in Kota Jambi: the benefits' status in force then
+            "day": at.astimezone(WIB).date(),
             "household": found[0] if found else None,
             "skipped": found[1] if found else [],
             "events": _timeline_entries(

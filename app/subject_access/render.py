@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from app.messages import date_text, moment_text, number_text, role_label, rupiah, text
-from app.web import field_label, option_label
+from app.web import benefit_status_text, field_label, option_label
 
 NONE = "—"
 MAX_CELL = 1500  # characters of one PDF table cell
@@ -403,7 +403,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
                     end=date_text(b["period_end"]),
                 ),
                 rupiah(b["amount"]),
-                status_label(b["status"]),
+                benefit_status_text(b),
                 "\n".join(b["legal_basis"]),
             )
             for b in report["benefits"]

@@ -19,6 +19,7 @@ from babel.dates import format_date
 from app import api
 from app import web as web_module
 from domain.application import SYSTEM, make_meta
+from domain.city import WIB
 from domain.city import today as city_today
 from projections import beneficiaries, eligibility, overview
 from tests.integration.conftest import bearer
@@ -89,6 +90,29 @@ def status_cell(row: str) -> tuple[str, ...]:
     return re.search(r'<span class="badge badge-(\w+)">([^<]*)</span>', row).groups()
 
 
+def test_the_household_page_shows_the_benefit_running_until_its_change_takes_effect(
+    ahead, monkeypatch
+):
+    client, hid, _ = ahead
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert status_cell(benefit_row(page, "ZKT")) == (
+        "active",
+        f"Aktif · ditangguhkan mulai {words(TOMORROW)}",
+    )
+    assert status_cell(benefit_row(page, "UMKM")) == (
+        "active",
+        f"Aktif · dihentikan mulai {words(NEXT_WEEK)}",
+    )
+    move_today(monkeypatch, TOMORROW)
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert status_cell(benefit_row(page, "ZKT")) == ("suspended", "Ditangguhkan")
+    assert status_cell(benefit_row(page, "UMKM"))[1].startswith("Aktif · dihentikan mulai")
+    move_today(monkeypatch, AFTER)
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert status_cell(benefit_row(page, "ZKT")) == ("suspended", "Ditangguhkan")
+    assert status_cell(benefit_row(page, "UMKM")) == ("terminated", "Dihentikan")
+
+
 def test_the_program_lists_and_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
     client, _, ids = ahead
     views = client.application.extensions["casework"].views
@@ -145,3 +169,14 @@ def test_the_cross_opd_view_counts_the_benefit_until_its_change(ahead, tokens, m
     assert {p["program"] for p in got.json["programs"]} == {"UMKM"}
     csv = client.get("/api/v1/overview.csv", headers=bearer(tokens["admin"])).text
     assert "UMKM" in csv and "ZKT" not in csv
+
+
+def test_the_time_travel_page_says_what_was_scheduled_then(ahead):
+    client, hid, _ = ahead
+    moment = dt.datetime.now(WIB)
+    page = client.get(
+        f"/rumah-tangga/{hid}/lini-masa",
+        query_string={"saat": moment.strftime("%Y-%m-%dT%H:%M:%S"), "mode": "known"},
+    ).text
+    assert f"ZKT: Aktif · ditangguhkan mulai {words(TOMORROW)} (" in page
+    assert f"UMKM: Aktif · dihentikan mulai {words(NEXT_WEEK)} (" in page
