@@ -69,6 +69,7 @@ from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import today
 from domain.errors import Conflict, DomainError, NotFound
+from domain.household import scheduled_changes, status_on
 from domain.identity import nik_problems
 from domain.regions import kelurahan_matches
 from projections import approvals as approval_views
@@ -763,18 +764,24 @@ def person_benefits(nik: str):
     access_log.record_households(actor, "api", shown, access_log.api_reason(), searched_nik=nik)
     keys = ("benefit_id", "household_id", "person_id", "program", "period_start", "period_end")
     known = {p.code: p for p in casework.list_programs()}
-    results = [
-        {
-            **{key: b.get(key) for key in keys},
-            "opd": known[b["program"]].opd if b["program"] in known else None,
-            "program_name": known[b["program"]].name if b["program"] in known else None,
-            "amount": b["amount"],
-            "status": b["status"],
-            "before_nik": b.get("person_id") is not None,
-            "history": status_history(b),
-        }
-        for b in found
-    ]
+    day = today()
+    results = []
+    for b in found:
+        history = status_history(b)
+        ahead = len(scheduled_changes(b, day))
+        results.append(
+            {
+                **{key: b.get(key) for key in keys},
+                "opd": known[b["program"]].opd if b["program"] in known else None,
+                "program_name": known[b["program"]].name if b["program"] in known else None,
+                "amount": b["amount"],
+                # in force today; a change recorded to take effect later is `scheduled`
+                "status": status_on(b, day),
+                "before_nik": b.get("person_id") is not None,
+                "history": history,
+                "scheduled": history[len(history) - ahead :],
+            }
+        )
     return jsonify({"results": results})
 
 

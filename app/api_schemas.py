@@ -381,7 +381,13 @@ class PersonBenefitSchema(_Answer):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     amount = fields.Integer(required=True, metadata={"description": "whole rupiah"})
-    status = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        metadata={
+            "description": "in force today (WIB): active, suspended or terminated; a change"
+            " recorded to take effect later is in `scheduled`, not here yet"
+        },
+    )
     before_nik = fields.Boolean(
         required=True, metadata={"description": "granted to the person before their NIK was known"}
     )
@@ -393,6 +399,14 @@ class PersonBenefitSchema(_Answer):
         fields.Nested(BenefitStepSchema),
         required=True,
         metadata={"description": "granted, then each suspension, resumption and termination"},
+    )
+    scheduled = fields.List(
+        fields.Nested(BenefitStepSchema),
+        required=True,
+        metadata={
+            "description": "the steps of `history` recorded to take effect after today (a"
+            " suspension or termination recorded ahead), in order; empty when none"
+        },
     )
 
 

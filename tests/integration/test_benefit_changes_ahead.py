@@ -113,6 +113,31 @@ def test_the_household_page_shows_the_benefit_running_until_its_change_takes_eff
     assert status_cell(benefit_row(page, "UMKM")) == ("terminated", "Dihentikan")
 
 
+def test_the_persons_benefits_answer_the_status_in_force_and_what_is_scheduled(
+    ahead, tokens, monkeypatch
+):
+    client, _, _ = ahead
+
+    def answer() -> dict[str, dict]:
+        got = client.get(f"/api/v1/persons/{HEAD['nik']}/benefits", headers=bearer(tokens["sup1"]))
+        assert got.status_code == 200
+        return {b["program"]: b for b in got.json["results"]}
+
+    now = answer()
+    assert now["ZKT"]["status"] == "active" and now["UMKM"]["status"] == "active"
+    assert [(s["change"], s["effective_date"]) for s in now["ZKT"]["scheduled"]] == [
+        ("suspended", TOMORROW.isoformat())
+    ]
+    assert [(s["change"], s["effective_date"]) for s in now["UMKM"]["scheduled"]] == [
+        ("terminated", NEXT_WEEK.isoformat())
+    ]
+    assert [s["change"] for s in now["ZKT"]["history"]] == ["granted", "suspended"]
+    move_today(monkeypatch, AFTER)
+    later = answer()
+    assert (later["ZKT"]["status"], later["ZKT"]["scheduled"]) == ("suspended", [])
+    assert (later["UMKM"]["status"], later["UMKM"]["scheduled"]) == ("terminated", [])
+
+
 def test_the_program_lists_and_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
     client, _, ids = ahead
     views = client.application.extensions["casework"].views
