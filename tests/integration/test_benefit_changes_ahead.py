@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from babel.dates import format_date
@@ -194,6 +195,47 @@ def test_the_cross_opd_view_counts_the_benefit_until_its_change(ahead, tokens, m
     assert {p["program"] for p in got.json["programs"]} == {"UMKM"}
     csv = client.get("/api/v1/overview.csv", headers=bearer(tokens["admin"])).text
     assert "UMKM" in csv and "ZKT" not in csv
+
+
+def test_a_backdated_suspension_stops_the_benefit_at_once_everywhere(web, tokens):
+    """ZKT suspended from a week ago, recorded now: stopped today on the page, in the API, the
+    program's list and the cross-OPD view; the time-travel page shows it as known then (not
+    yet recorded: active) or as it was (suspended since that day)."""
+    casework = web.extensions["casework"].casework
+    define_other_opds(casework)
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
+    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    (benefit_id,) = casework.get_household(hid).benefits
+    week_ago = TODAY - dt.timedelta(days=7)
+    if week_ago.isoformat() < PERIOD["period_start"]:
+        pytest.skip("the first week of a year: the period begins after the backdated day")
+    time.sleep(1.1)  # the page's moments are whole seconds: one after the grant's ...
+    between = dt.datetime.now(WIB)
+    time.sleep(1.1)  # ... and before the suspension's recording
+    _change(casework, "SuspendBenefit", hid, benefit_id, week_ago)
+    project(web)
+    client = web.test_client()
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert status_cell(benefit_row(page, "ZKT")) == ("suspended", "Ditangguhkan")
+    got = client.get(f"/api/v1/persons/{HEAD['nik']}/benefits", headers=bearer(tokens["sup1"]))
+    assert [(b["status"], b["scheduled"]) for b in got.json["results"]] == [("suspended", [])]
+    views = web.extensions["casework"].views
+    assert beneficiaries.count_active(views, "ZKT") == 0
+    assert overview.overview(views)["programs"] == []
+
+    url = f"/rumah-tangga/{hid}/lini-masa"
+    # a moment between the suspension's day and its recording (WIB, to the second)
+    saat = between.strftime("%Y-%m-%dT%H:%M:%S")
+
+    def benefits_then(mode: str) -> str:
+        page = client.get(url, query_string={"saat": saat, "mode": mode}).text
+        found = re.search(r"<li>ZKT: ([^(<]*) \(", page)
+        assert found, page
+        return found.group(1)
+
+    assert benefits_then("known") == "Aktif"
+    assert benefits_then("effective") == "Ditangguhkan"
 
 
 def test_the_time_travel_page_says_what_was_scheduled_then(ahead):
