@@ -589,15 +589,21 @@ SCHEDULED_LABELS = {
 }
 
 
+def scheduled_text(benefit: Mapping[str, Any], day: dt.date) -> str:
+    """Each change of the benefit recorded to take effect after that day, in words ('' for
+    none): 'ditangguhkan mulai 8 Desember 2026 · dilanjutkan mulai ...'."""
+    return " · ".join(
+        gettext(SCHEDULED_LABELS[step["status"]], date=date_text(step["effective_date"]))
+        for step in scheduled_changes(dict(benefit), day)
+    )
+
+
 def benefit_status_text(benefit: Mapping[str, Any], day: dt.date | None = None) -> str:
     """A benefit's status in force on that day (today by default) in words, followed by each
     change recorded to take effect later."""
     day = day or today()
-    words = [text(f"status.{status_on(dict(benefit), day)}")]
-    for step in scheduled_changes(dict(benefit), day):
-        label = SCHEDULED_LABELS[step["status"]]
-        words.append(gettext(label, date=date_text(step["effective_date"])))
-    return " · ".join(words)
+    words = [text(f"status.{status_on(dict(benefit), day)}"), scheduled_text(benefit, day)]
+    return " · ".join(w for w in words if w)
 
 
 BENEFIT_STEP_LABELS = {
@@ -866,7 +872,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 "period_end": b["period_end"],
                 "amount": b["amount"],
                 "status": status_on(b, day),
-                "status_text": benefit_status_text(b, day),
+                "status_text": text(f"status.{status_on(b, day)}"),
+                "scheduled": scheduled_text(b, day),
                 "history": steps,
             }
         )

@@ -86,9 +86,10 @@ def benefit_row(page: str, program: str) -> str:
     return re.search(rf"<tr>\s*<th scope=\"row\">{program}</th>.*?</tr>", benefits, re.S).group(0)
 
 
-def status_cell(row: str) -> tuple[str, ...]:
-    """The badge's class (the status in force) and its words."""
-    return re.search(r'<span class="badge badge-(\w+)">([^<]*)</span>', row).groups()
+def status_cell(row: str) -> tuple[str, str]:
+    """The badge's class (the status in force) and the cell's words."""
+    cell = re.search(r'<td><span class="badge badge-(\w+)">.*?</td>', row, re.S)
+    return cell.group(1), " ".join(re.sub(r"<[^>]+>", "", cell.group(0)).split())
 
 
 def test_the_household_page_shows_the_benefit_running_until_its_change_takes_effect(
