@@ -248,3 +248,34 @@ def test_the_time_travel_page_says_what_was_scheduled_then(ahead):
     ).text
     assert f"ZKT: Aktif · ditangguhkan mulai {words(TOMORROW)} (" in page
     assert f"UMKM: Aktif · dihentikan mulai {words(NEXT_WEEK)} (" in page
+
+
+def test_a_resumption_from_tomorrow_leaves_the_benefit_suspended_until_then(web, tokens):
+    """ZKT suspended from today, resumed from tomorrow (both recorded now): suspended today on
+    the page (with the resumption scheduled), in the person's benefits, the program's count
+    and the cross-OPD view; running again tomorrow in each."""
+    casework = web.extensions["casework"].casework
+    define_other_opds(casework)
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
+    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    (benefit_id,) = casework.get_household(hid).benefits
+    _change(casework, "SuspendBenefit", hid, benefit_id, TODAY)
+    _change(casework, "ResumeBenefit", hid, benefit_id, TOMORROW)
+    project(web)
+    client, views = web.test_client(), web.extensions["casework"].views
+    page = client.get(f"/rumah-tangga/{hid}").text
+    assert status_cell(benefit_row(page, "ZKT")) == (
+        "suspended",
+        f"Ditangguhkan · dilanjutkan mulai {words(TOMORROW)}",
+    )
+    got = client.get(f"/api/v1/persons/{HEAD['nik']}/benefits", headers=bearer(tokens["sup1"]))
+    [benefit] = got.json["results"]
+    assert benefit["status"] == "suspended"
+    assert [(s["change"], s["effective_date"]) for s in benefit["scheduled"]] == [
+        ("resumed", TOMORROW.isoformat())
+    ]
+    assert beneficiaries.count_active(views, "ZKT") == 0
+    assert beneficiaries.count_active(views, "ZKT", TOMORROW) == 1
+    assert overview.overview(views)["programs"] == []
+    assert [p["program"] for p in overview.overview(views, today=TOMORROW)["programs"]] == ["ZKT"]
