@@ -332,8 +332,14 @@ ERRORS: dict[str, LazyString] = {
         "The amount is at most 1,000,000,000,000 rupiah. Check the number of digits."
     ),
     "benefit.not_found": _l("No such benefit in this household. Check the benefit_id."),
-    "benefit.terminated": _l("This benefit has been terminated and cannot change any more."),
-    "benefit.not_active": _l("This benefit is not active, so it cannot be suspended."),
+    "benefit.terminated": _l(
+        "This benefit's termination is already recorded (from the date in its history, perhaps"
+        " a later one), so it cannot change any more."
+    ),
+    "benefit.not_active": _l(
+        "This benefit is already suspended, or its suspension is recorded from a later date (see"
+        " its history), so it cannot be suspended again."
+    ),
     "benefit.not_suspended": _l("This benefit is not suspended, so there is nothing to resume."),
     "benefit.date_outside_period": _l(
         "The effective date must fall within the benefit's period. Check the period and the date."

@@ -279,3 +279,27 @@ def test_a_resumption_from_tomorrow_leaves_the_benefit_suspended_until_then(web,
     assert beneficiaries.count_active(views, "ZKT", TOMORROW) == 1
     assert overview.overview(views)["programs"] == []
     assert [p["program"] for p in overview.overview(views, today=TOMORROW)["programs"]] == ["ZKT"]
+
+
+def test_a_change_after_one_recorded_ahead_is_refused_saying_it_is_recorded(ahead, tokens):
+    """ZKT's suspension from tomorrow and UMKM's termination from next week are recorded: a
+    second suspension of either is refused, in words that say the change is already recorded
+    (perhaps from a later date), and nothing is stored."""
+    client, hid, ids = ahead
+    for code, refusal in (("ZKT", "benefit.not_active"), ("UMKM", "benefit.terminated")):
+        body = {"household_id": hid, "benefit_id": ids[code], "reason_code": "other"}
+        body |= {"effective_date": NEXT_WEEK.isoformat(), "reason": "uji"}
+        got = client.post(
+            "/api/v1/commands/SuspendBenefit",
+            json=body,
+            headers={**bearer(tokens["admin"]), "Accept-Language": "id"},
+        )
+        assert got.status_code == 422, got.json
+        assert got.json["codes"] == {"benefit_id": [refusal]}
+        assert "akan datang" in got.json["errors"]["benefit_id"][0]
+    casework = client.application.extensions["casework"].casework
+    history = {
+        b["program"]: [h["status"] for h in b["history"]]
+        for b in casework.get_household(hid).benefits.values()
+    }
+    assert history == {"ZKT": ["active", "suspended"], "UMKM": ["active", "terminated"]}
