@@ -67,7 +67,7 @@ from app.schemas import COMMANDS, Invalid
 from app.xlsx_export import xlsx_response
 from domain.application import Actor
 from domain.approval import Forbidden
-from domain.city import today
+from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
 from domain.household import scheduled_changes, status_on
 from domain.identity import nik_problems
@@ -391,7 +391,8 @@ def household(household_id: str):
             return error_response(404, "as_of", "household.not_yet")
         shown, skipped = then
         access_log.record_households(actor, "api", [shown], access_log.api_reason())
-        answer = {**shown, **_as_of_fields(moment)}
+        day = moment[0].astimezone(WIB).date()
+        answer = {**_benefits_on(shown, day), **_as_of_fields(moment)}
         if skipped:
             answer["skipped"] = skipped
         return jsonify(answer)
@@ -402,7 +403,19 @@ def household(household_id: str):
     if found is None:
         return error_response(404, "household_id", "household.not_found")
     access_log.record_households(actor, "api", [found], access_log.api_reason())
-    return jsonify(found)
+    return jsonify(_benefits_on(found, today()))
+
+
+def _benefits_on(state: dict[str, Any], day: dt.date) -> dict[str, Any]:
+    """The household's answer with each benefit's `status` in force on that day and the steps
+    of its history recorded to take effect later in `scheduled`."""
+    if "benefits" not in state:
+        return state
+    benefits = [
+        {**b, "status": status_on(b, day), "scheduled": scheduled_changes(b, day)}
+        for b in state["benefits"]
+    ]
+    return {**state, "benefits": benefits}
 
 
 @bp.get("/households/<household_id>/history")

@@ -166,7 +166,14 @@ class HouseholdSchema(_Answer):
         metadata={"description": "welfare assessments by source"},
     )
     verifications = fields.List(fields.Dict())
-    benefits = fields.List(fields.Dict())
+    benefits = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "each benefit with its `history`; `status` in force on the day (today,"
+            " or the day of `as_of`), the steps of its history recorded to take effect later in"
+            " `scheduled`"
+        },
+    )
     enrollments = fields.List(fields.Dict())
     notes = fields.List(fields.Dict())
     objections = fields.List(fields.Dict())

@@ -303,3 +303,32 @@ def test_a_change_after_one_recorded_ahead_is_refused_saying_it_is_recorded(ahea
         for b in casework.get_household(hid).benefits.values()
     }
     assert history == {"ZKT": ["active", "suspended"], "UMKM": ["active", "terminated"]}
+
+
+def test_the_subject_access_report_shows_the_status_in_force_and_the_scheduled_change(ahead):
+    client, _, _ = ahead
+    page = client.get(f"/privasi/akses-subjek?nik={HEAD['nik']}")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert f"Aktif · ditangguhkan mulai {words(TOMORROW)}" in text
+    assert f"Aktif · dihentikan mulai {words(NEXT_WEEK)}" in text
+
+
+def test_the_household_answer_gives_each_benefit_its_status_in_force(ahead, tokens, monkeypatch):
+    """GET /api/v1/households/<id>: ZKT active with its suspension scheduled today, suspended
+    after; as of a moment (`as_of`), the status in force on that moment's day."""
+    client, hid, _ = ahead
+
+    def benefits(query: str = "") -> dict[str, tuple]:
+        got = client.get(f"/api/v1/households/{hid}{query}", headers=bearer(tokens["sup1"]))
+        assert got.status_code == 200, got.json
+        return {
+            b["program"]: (b["status"], [s["status"] for s in b["scheduled"]])
+            for b in got.json["benefits"]
+        }
+
+    assert benefits() == {"ZKT": ("active", ["suspended"]), "UMKM": ("active", ["terminated"])}
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    assert benefits(f"?as_of={now}") == benefits()
+    move_today(monkeypatch, AFTER)
+    assert benefits() == {"ZKT": ("suspended", []), "UMKM": ("terminated", [])}
