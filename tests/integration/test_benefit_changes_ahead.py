@@ -17,8 +17,10 @@ import time
 import pytest
 from babel.dates import format_date
 
+from adapters.bootstrap import bootstrap
 from app import api
 from app import web as web_module
+from consumers.runner import rebuild
 from domain.application import SYSTEM, make_meta
 from domain.city import WIB
 from domain.city import today as city_today
@@ -332,3 +334,17 @@ def test_the_household_answer_gives_each_benefit_its_status_in_force(ahead, toke
     assert benefits(f"?as_of={now}") == benefits()
     move_today(monkeypatch, AFTER)
     assert benefits() == {"ZKT": ("suspended", []), "UMKM": ("terminated", [])}
+
+
+def test_the_beneficiaries_view_rebuilt_equals_the_live_one(ahead, settings):
+    """With the changes recorded ahead, a rebuild of the beneficiaries view (v6: `status_from`
+    and the `changes` table) holds the same rows as the view kept event by event."""
+    client, _, _ = ahead
+    views = client.application.extensions["casework"].views
+    live = beneficiaries.all_rows(views)
+    assert sorted(tuple(row[1:]) for row in live["changes"]) == [
+        (1, TOMORROW.isoformat(), "suspended"),
+        (1, NEXT_WEEK.isoformat(), "terminated"),
+    ]
+    rebuild(bootstrap(settings), ["beneficiaries"])
+    assert beneficiaries.all_rows(views) == live
