@@ -1703,17 +1703,23 @@ def _success_text(name: str, outcome: Any) -> dict[str, str]:
     household_id = request.form.get("household_id", "").strip()
     person_id = outcome.body.get("person_id")
     if _is_uuid(household_id) and may_use("web.household_page"):
-        said["link"] = url_for(".household_page", household_id=household_id)
-        said["label"] = gettext("View the household")
-        if str(outcome.stream_id) == household_id:
-            # the household's own event: its entry in the page's timeline (numbered by
-            # version; the page beside it already links to the household)
-            said["link"] += f"#kejadian-{outcome.version}"
-            said["label"] = gettext("See it in the household's timeline")
+        said |= _household_link(household_id, outcome)
     elif person_id and may_issue(current_actor().role, "GrantProvisionalBenefit"):
         said["link"] = url_for(".command_page", name="GrantProvisionalBenefit", person_id=person_id)
         said["label"] = gettext("Help this person before a NIK")
     return said
+
+
+def _household_link(household_id: str, outcome: Any | None = None) -> dict[str, str]:
+    """A saved message's link to the household page: a change the household stored, at its
+    entry in the page's timeline (numbered by version); anything else, the page."""
+    link = url_for(".household_page", household_id=household_id)
+    if outcome is not None and str(outcome.stream_id) == household_id:
+        return {
+            "link": f"{link}#kejadian-{outcome.version}",
+            "label": gettext("See it in the household's timeline"),
+        }
+    return {"link": link, "label": gettext("View the household")}
 
 
 def _command_context(
@@ -2393,7 +2399,9 @@ def decide(approval_id: str, decision: str):
         payload["reason_code"] = reason_code
     codes: dict[str, list[str]] = {}
     try:
-        run_command(services().casework, commands[decision], payload, current_actor(), "ui")
+        outcome = run_command(
+            services().casework, commands[decision], payload, current_actor(), "ui"
+        )
     except Invalid as invalid:
         codes = invalid.codes
     except Refused as refused:
@@ -2405,7 +2413,7 @@ def decide(approval_id: str, decision: str):
     except DomainError as error:
         codes = {error.field: [error.code]}
     else:
-        flash(text(f"approval.{decision}.done"), "success")
+        flash(_decided_text(decision, approval_id, outcome), "success")
         return _redirect(url_for(".approvals_page"))
     if codes and set(codes) <= set(DECISION_FIELDS) and not _still_pending(approval_id):
         # its card is gone from the queue: the form's errors would be said nowhere
@@ -2422,6 +2430,25 @@ def decide(approval_id: str, decision: str):
     # about the approval itself (decided already, one's own, not a supervisor): on the page
     flash(" ".join(m for ms in translate(codes).values() for m in ms), "error")
     return _redirect(url_for(".approvals_page"))
+
+
+def _decided_text(decision: str, approval_id: str, outcome: Any) -> dict[str, str]:
+    """What a decision says: which request it was, and, for who reads its household, where to
+    see what changed (an approved change at its entry in the household's timeline, a refusal
+    among the household's requests), since its card leaves the queue."""
+    change = services().casework.get_pending_change(approval_id)
+    household_id = change.cmd.get("household_id")
+    family = _family(household_id) if may_use("web.household_page") else None
+    what = command_title(change.command)
+    if family and family["head"]:
+        what = gettext("%(command)s, household of %(head)s", command=what, head=family["head"])
+    said = {"text": f"{text(f'approval.{decision}.done')} {what}."}
+    if family is None:
+        return said
+    if decision == "setujui":
+        return said | _household_link(household_id, outcome)
+    link = _household_link(household_id)
+    return said | {**link, "link": f"{link['link']}#requests-title"}
 
 
 def _still_pending(approval_id: str) -> bool:

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from domain.commands import COMMANDS
 from tests.e2e.conftest import ADMIN, KNOWN_HEAD, LiveServer, screenshot, sign_in
+from tests.e2e.test_case_worker_day import catch_up
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +107,54 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     screenshot(page, "approvals")
     pending = len(live_server.services.casework.pending_approvals())
     card.get_by_role("button", name="Setujui").click()
-    expect(page.locator(".flash-success")).to_be_visible()
+    # the card leaves the queue: the message says which request it was and where it shows
+    done = page.locator(".flash-success")
+    expect(done).to_contain_text("Disetujui")
+    expect(done).to_contain_text(f"Berikan bantuan, rumah tangga {KNOWN_HEAD['name']}")
     assert len(live_server.services.casework.pending_approvals()) == pending - 1
+    screenshot(page, "approvals-approved")
+    done.get_by_role("link", name="Lihat di riwayat kejadian").click()
+    expect(page.locator("h1")).to_contain_text(KNOWN_HEAD["name"])
+    expect(page.locator(":target")).to_contain_text("Bantuan diberikan")
+
+
+def test_a_rejection_is_said_in_indonesian_and_shows_on_the_household(
+    page: Page, live_server: LiveServer
+):
+    household_id = live_server.known_household_id
+    page.goto(f"{live_server.url}/perintah/GrantBenefit?household_id={household_id}")
+    page.select_option("#f-nik", value=KNOWN_HEAD["nik"])
+    page.select_option("#f-program", value="BPNT")
+    page.fill("#f-period_start", "2025-04-01")
+    page.fill("#f-period_end", "2025-06-30")
+    page.fill("#f-amount", "100000")
+    page.get_by_role("button", name="Simpan").click()
+    expect(page).to_have_url(re.compile(r"/persetujuan$"))
+    page.get_by_role("button", name="Keluar").click()
+    sign_in(page, live_server, live_server.account("e2e-supervisor", "supervisor"))
+    page.goto(f"{live_server.url}/persetujuan")
+    card = page.locator("article.approval").filter(has_text="BPNT").last
+    # sent without its reason and note: the page's own words at both fields (not the
+    # browser's, in the browser's language), nothing decided
+    card.get_by_role("button", name="Tolak").click()
+    card = page.locator("article.approval").filter(has_text="BPNT").last
+    expect(card.get_by_label("Alasan penolakan (wajib)")).to_have_attribute("aria-invalid", "true")
+    expect(card.locator("[id^=err-reject-note-]")).to_contain_text("Catatan")
+    screenshot(page, "approvals-reject-errors")
+    pending = len(live_server.services.casework.pending_approvals())
+    card.get_by_label("Alasan penolakan (wajib)").select_option("duplicate")
+    card.get_by_label("Catatan (wajib)").fill("Sudah diminta sebelumnya")
+    card.get_by_role("button", name="Tolak").click()
+    done = page.locator(".flash-success")
+    expect(done).to_contain_text("Ditolak")
+    expect(done).to_contain_text(f"Berikan bantuan, rumah tangga {KNOWN_HEAD['name']}")
+    assert len(live_server.services.casework.pending_approvals()) == pending - 1
+    done.get_by_role("link", name="Lihat rumah tangga").click()
+    expect(page).to_have_url(re.compile(rf"/rumah-tangga/{household_id}#requests-title$"))
+    catch_up(live_server)  # the approvals view follows the store
+    page.reload()
+    requests = page.locator("section[aria-labelledby=requests-title]")
+    expect(requests.locator("article", has_text="BPNT")).to_contain_text("Ditolak")
 
 
 def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval(
