@@ -57,3 +57,27 @@ def test_the_monthly_chart_keeps_readable_labels_on_a_phone(browser: Browser, be
         screenshot(page, "overview-phone")
     finally:
         context.close()
+
+
+def test_table_captions_stay_on_a_phones_screen(browser: Browser, benefit):
+    # centred over a table wider than the screen, "Keluarga dengan bantuan yang berjalan
+    # hari ini, per program" began off its left part and ran off its right edge
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        sign_in(page, benefit)
+        page.goto(f"{benefit.url}/lintas-opd")
+        spans = page.evaluate(
+            """[...document.querySelectorAll('caption:not(.visually-hidden)')].map(c => {
+                const range = document.createRange();
+                range.selectNodeContents(c);
+                const box = range.getBoundingClientRect();
+                return [c.textContent.trim(), box.left, box.right];
+            })"""
+        )
+        assert spans, "the page has no visible table caption"
+        for caption, left, right in spans:
+            assert 0 <= left and right <= 390, f"'{caption}' spans {left}-{right}px"
+        screenshot(page, "overview-captions-phone")
+    finally:
+        context.close()
