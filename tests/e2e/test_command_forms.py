@@ -226,3 +226,22 @@ def test_every_command_form_picks_ids_and_speaks_indonesian(
         shown = form.inner_text() + " ".join(form.locator("option").all_inner_texts())
         problems.extend(f"{href}: {key} untranslated" for key in KEY.findall(shown))
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("command", "folded"),
+    [
+        ("AddCaseNote", "Lainnya: versi yang diharapkan, alasan, waktu kejadian"),
+        # its reason is a field of its own, above: the fold no longer promises one (in the
+        # order the fields come in)
+        ("DecideReview", "Lainnya: versi yang diharapkan, waktu kejadian"),
+    ],
+)
+def test_the_folded_fields_are_named_as_they_are(
+    page: Page, live_server: LiveServer, command: str, folded: str
+):
+    page.goto(f"{live_server.url}/perintah/{command}")
+    more = page.locator("details.shared-fields")
+    expect(more.locator("summary")).to_have_text(folded)
+    more.locator("summary").click()
+    expect(more.get_by_label(re.compile(r"^Alasan"))).to_have_count(1 if "alasan" in folded else 0)
