@@ -925,6 +925,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
         if entry["type"] == "WelfareAssessed":
             decile = f"{gettext('Decile')} {data.get('desil')}"
             details.append(f"{data.get('source')} {data.get('period')}: {decile}")
+        if entry["type"] == "SourceListingRecorded":  # which source listed it, and when
+            details.append(f"{data.get('source')} {data.get('period')}")
         if data.get("reason_code"):
             details.append(option_label("reason_code", data["reason_code"]))
         if entry["type"] in ("VerificationRecorded", "EmpowermentCompleted"):

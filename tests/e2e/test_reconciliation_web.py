@@ -71,3 +71,13 @@ def test_the_reconciliation_page_charts_and_links_the_families(page: Page, live_
     page.locator("#families-title + ul a").first.click()
     expect(page.get_by_role("heading", name="Sumber data")).to_be_visible()
     screenshot(page, "rekonsiliasi-rumah-tangga")
+
+
+def test_the_timeline_says_which_source_listed_the_family_and_when(page: Page, live_server):
+    # "Data dari sumber dicatat" twice, with nothing to tell DTSEN's listing from DTKS's
+    list_families(live_server)
+    page.goto(f"{live_server.url}/rumah-tangga/{live_server.household_ids[0]}#timeline-title")
+    listed = page.locator("section[aria-labelledby=timeline-title] li", has_text="sumber dicatat")
+    expect(listed).to_have_count(2)
+    expect(listed.nth(0).locator(".what")).to_have_text("DTSEN 2026-Q1")
+    expect(listed.nth(1).locator(".what")).to_have_text("DTKS 2026-Q1")
