@@ -138,11 +138,13 @@ def test_a_rejection_is_said_in_indonesian_and_shows_on_the_household(
     # browser's, in the browser's language), nothing decided
     card.get_by_role("button", name="Tolak").click()
     card = page.locator("article.approval").filter(has_text="BPNT").last
-    expect(card.get_by_label("Alasan penolakan (wajib)")).to_have_attribute("aria-invalid", "true")
+    reason = card.get_by_label("Alasan penolakan (wajib)")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(reason).to_be_focused()  # the first field to fix, for who uses the keyboard
     expect(card.locator("[id^=err-reject-note-]")).to_contain_text("Catatan")
     screenshot(page, "approvals-reject-errors")
     pending = len(live_server.services.casework.pending_approvals())
-    card.get_by_label("Alasan penolakan (wajib)").select_option("duplicate")
+    reason.select_option("duplicate")
     card.get_by_label("Catatan (wajib)").fill("Sudah diminta sebelumnya")
     card.get_by_role("button", name="Tolak").click()
     done = page.locator(".flash-success")
