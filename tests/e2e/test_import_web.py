@@ -33,6 +33,7 @@ def test_an_import_without_its_period_is_told_so_then_runs_to_its_end(
     # the page's own words at the period (not the browser's bubble, in its own language)
     period = page.get_by_label("Periode data (TTTT-Qn)")
     expect(period).to_have_attribute("aria-invalid", "true")
+    expect(period).to_be_focused()  # the field to fix, for who uses the keyboard
     expect(page.locator("#err-periode")).to_contain_text("Isi periode sebagai TTTT-Qn")
     # an empty field looks empty: no grey sample period that reads as one already filled in
     expect(period).not_to_have_attribute("placeholder", re.compile(r"\d{4}-Q"))
