@@ -1367,7 +1367,8 @@ def init_babel(app: Flask) -> Babel:
 
 
 # code -> the message naming what a failing program rule found (domain.errors.RulesFailed's
-# `detail`: numbers, dates, program codes, benefit ids; never personal data)
+# `detail`: numbers, dates, program codes, benefit ids; never personal data). A person reads
+# a benefit by its program and period: its id, meaningless to them, is left out of the text.
 RULE_DETAILS: dict[str, LazyString] = {
     "rules.desil_too_high": _l(
         "The family's welfare decile is %(desil)s (%(source)s); this program takes decile "
@@ -1378,8 +1379,8 @@ RULE_DETAILS: dict[str, LazyString] = {
         "%(needed)s. The person becomes eligible on %(eligible_on)s."
     ),
     "rules.double_receipt": _l(
-        "The person already receives this program (benefit %(benefit_id)s, %(period_start)s to "
-        "%(period_end)s). Choose a period after it ends."
+        "The person already receives this program (%(period_start)s to %(period_end)s). Choose"
+        " a period after it ends."
     ),
     "identity.double_receipt": _l(
         "The NIK already receives %(program)s (benefit %(benefit_id)s, %(period_start)s to "
@@ -1392,12 +1393,12 @@ RULE_DETAILS: dict[str, LazyString] = {
         " a NIK (social rehabilitation), or link the person's NIK first."
     ),
     "rules.once_per_kk": _l(
-        "This program is once per KK: a member of this family receives it (benefit "
-        "%(benefit_id)s, %(period_start)s to %(period_end)s). Choose a period after it ends."
+        "This program is once per KK: a member of this family receives it (%(period_start)s to "
+        "%(period_end)s). Choose a period after it ends."
     ),
     "rules.not_combinable": _l(
-        "The person receives %(program)s (benefit %(benefit_id)s, %(period_start)s to "
-        "%(period_end)s), which cannot be combined with this program over the same period."
+        "The person receives %(program)s (%(period_start)s to %(period_end)s), which cannot be"
+        " combined with this program over the same period."
     ),
 }
 _DATE_DETAILS = ("eligible_on", "period_start", "period_end")

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from domain.application import Actor, make_meta
 from domain.commands import COMMANDS
 from tests.e2e.conftest import ADMIN, KNOWN_HEAD, LiveServer, screenshot, sign_in
 from tests.e2e.test_case_worker_day import catch_up
@@ -182,3 +183,34 @@ def test_an_erasure_request_asks_for_the_subjects_request_and_waits_for_approval
     # Nothing is erased until another supervisor approves.
     page.goto(f"{live_server.url}/rumah-tangga/{household_id}")
     expect(page.locator("table.members")).to_contain_text(KNOWN_HEAD["name"])
+
+
+def test_a_grant_refused_for_a_running_benefit_names_its_period_not_its_id(
+    page: Page, live_server: LiveServer
+):
+    household_id = live_server.known_household_id
+    for attempt in range(2):  # the second asks again for the same program and period
+        page.goto(f"{live_server.url}/perintah/GrantBenefit?household_id={household_id}")
+        page.select_option("#f-nik", value=KNOWN_HEAD["nik"])
+        page.select_option("#f-program", value="PBI-JK")
+        page.fill("#f-period_start", "2025-07-01")
+        page.fill("#f-period_end", "2025-12-31")
+        page.fill("#f-amount", "42000")
+        page.get_by_role("button", name="Simpan").click()
+        if attempt == 0:  # a supervisor's approval carries it out
+            expect(page).to_have_url(re.compile(r"/persetujuan$"))
+            (pending,) = [
+                change
+                for change in live_server.services.casework.pending_approvals()
+                if change.cmd.get("program") == "PBI-JK"
+            ]
+            live_server.services.casework.execute(
+                "ApproveChange",
+                {"approval_id": str(pending.id)},
+                make_meta(Actor(id="e2e-supervisor", role="supervisor"), "ui"),
+            )
+    said = page.locator("#err-program")
+    expect(said).to_contain_text("Orang ini sudah menerima program ini")
+    expect(said).to_contain_text("(1 Juli 2025 sampai 31 Desember 2025)")
+    expect(said).not_to_contain_text(re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-"))  # no bare id
+    screenshot(page, "grant-double-receipt")
