@@ -319,6 +319,10 @@ def _template_helpers() -> dict[str, Any]:
         "erased_text": text("person.erased"),
         "may_use": may_use,
         "shown_nik": shown_nik,
+        # a filter's kelurahan list (app/templates/_kelurahan_filter.html): those the person reads
+        "kelurahan_choices": lambda: kecamatan_within(
+            kelurahan_of(services().casework, current_actor())
+        ),
     }
 
 

@@ -3,6 +3,8 @@ answering, through htmx, who would gain or lose eligibility under a draft of the
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -121,3 +123,22 @@ def test_a_bad_draft_names_the_field(page: Page, programs: LiveServer):
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#err-wi-max-desil")).not_to_be_empty()
     expect(page.locator("#what-if-result")).to_have_count(0)
+
+
+@pytest.mark.parametrize("path", ["/program/PKH", "/tinjauan"])
+def test_the_kelurahan_filter_is_picked_from_the_citys_list(
+    page: Page, programs: LiveServer, path: str
+):
+    # a text box before, with "pilih dari daftar" said of a list that was not there
+    page.goto(programs.url + path)
+    kelurahan = page.locator("#f-kelurahan")
+    expect(kelurahan.locator("optgroup[label=Telanaipura] option")).to_contain_text(
+        ["Simpang IV Sipin"]
+    )
+    kelurahan.select_option("Simpang IV Sipin")
+    page.get_by_role("button", name="Saring").click()
+    expect(page).to_have_url(re.compile(r"kelurahan=Simpang\+IV\+Sipin"))
+    expect(page.locator("#f-kelurahan")).to_have_value("Simpang IV Sipin")  # kept
+    page.locator("#f-kelurahan").select_option("")  # and back to the whole city
+    page.get_by_role("button", name="Saring").click()
+    expect(page.locator("#f-kelurahan")).to_have_value("")
