@@ -97,6 +97,10 @@ def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_ser
     # The maker is never the checker: no decision buttons on their own request, a note instead.
     expect(card).to_contain_text("Anda yang meminta perubahan ini")
     expect(card.get_by_role("button", name="Setujui")).to_have_count(0)
+    # ... once: not again under "Permintaan saya", and the saved message's link lands on it
+    expect(page.locator("article", has_text="750.000")).to_have_count(1)
+    page.locator(".flash-success").get_by_role("link", name="Lihat permintaan").click()
+    expect(page.locator(":target")).to_contain_text("750.000")
 
     # A supervisor signs in on the same browser, sees what will change and approves it.
     page.get_by_role("button", name="Keluar").click()
