@@ -247,10 +247,14 @@ def test_the_kelurahan_filter_takes_any_case_and_refuses_a_name_the_city_has_not
         assert page.status_code == 200, typed
         html = page.get_data(as_text=True)
         assert f"/rumah-tangga/{santoso}" in html, typed
-        assert 'value="Simpang IV Sipin"' in html, typed  # the filter as the city names it
+        # the filter's list shows the kelurahan chosen as the city names it
+        assert 'value="Simpang IV Sipin" selected' in html, typed
     unknown = client.get("/tinjauan", query_string={"kelurahan": "Simpang Empat Sipinn"})
     assert unknown.status_code == 422
     html = unknown.get_data(as_text=True)
     assert "Kelurahan ini tidak ada di Kota Jambi" in html
-    assert 'aria-invalid="true"' in html and 'value="Simpang Empat Sipinn"' in html
+    assert (
+        'aria-invalid="true"' in html
+        and "selected" not in html.split('id="f-kelurahan"')[1].split("</select>")[0]
+    )
     assert "Tidak ada tinjauan terbuka yang cocok" not in html
