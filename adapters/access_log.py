@@ -23,9 +23,11 @@ The table lives in the STORE database. There is no update or delete path here, a
 database refuses both: triggers on SQLite and PostgreSQL (plus REVOKE on PostgreSQL), made
 by the store's migrations (adapters/migrations). Each
 row carries `prev_hash` and `row_hash` = sha256(prev_hash + canonical JSON of the row), so
-`verify_chain` finds a row altered or removed behind the triggers' back. Writers are
-serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction advisory lock) so the chain
-follows the ids.
+`verify_chain` finds a row altered or removed behind the triggers' back. Rows removed
+from its end leave a shorter chain that still holds: the signed anchors of the event chain
+(`adapters.chain.anchor`) carry the read log's head too (`head`), and `off_anchor` finds an
+anchored row gone or changed. Writers are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+transaction advisory lock) so the chain follows the ids.
 """
 
 from __future__ import annotations
@@ -256,6 +258,25 @@ def verify_chain(db: Database) -> tuple[bool, int | None]:
             return False, int(row_id)
         prev = row_hash
     return True, None
+
+
+def head(db: Database) -> tuple[int, str] | None:
+    """The read log's last row now: (its id, its row_hash); None while it is empty."""
+    ensure_table(db)
+    row = db.query_one(f"SELECT id, row_hash FROM {TABLE} ORDER BY id DESC LIMIT 1")
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def off_anchor(db: Database, anchored: Iterable[tuple[int, str]]) -> int | None:
+    """The first anchored row (id, row_hash, as an anchor held it: `head`) no longer in the
+    read log as it was; None when every one is. With `verify_chain`, the rows up to it are
+    the ones the anchor saw: none removed from the end, none changed."""
+    ensure_table(db)
+    for row_id, row_hash in sorted(anchored):
+        found = db.query_one(f"SELECT row_hash FROM {TABLE} WHERE id = ?", (row_id,))
+        if found is None or found[0] != row_hash:
+            return row_id
+    return None
 
 
 def entries(

@@ -32,8 +32,12 @@ store and recomputes every link after the change is caught by an anchor: the cha
 (position, link) published to `casework.audit-anchors.v1` and printed by
 `casework audit anchor`; `verify(anchor=...)` checks the chain still passes through it.
 
+An anchor also holds the read log's head (`read_log_id`, `read_log_hash`: its last row, see
+`adapters.access_log`), whose chain alone cannot tell rows removed from its end.
+
 An anchor leaves the system signed (`signed_anchor`): a JSON document
-`{"tenant", "position", "link", "events", "at", "anchor", "signature", "key_id"}`, signed with
+`{"tenant", "position", "link", "events", "at", "read_log_id", "read_log_hash", "anchor",
+"signature", "key_id"}`, signed with
 the system's Ed25519 key as the value of a message of `casework.audit-anchors.v1` keyed by
 the tenant (`adapters.signing`: the same key and JWK set, `GET /api/v1/keys`, as the events).
 `held_anchor` takes such a document back and refuses it unless its signature verifies, so an
@@ -51,6 +55,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from adapters import access_log
 from adapters.db import Database
 from adapters.relay_store import COUNTS, events_table
 from adapters.signing import BadSignature, Signer, Verifier
@@ -170,6 +175,8 @@ class Anchor:
     link: str
     events: int
     at: str
+    read_log_id: int = 0  # the read log's last row then (0: none, or not held)
+    read_log_hash: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,11 +210,18 @@ def held_anchor(document: Any, verifier: Verifier, tenant: str) -> Anchor:
     except BadSignature as error:
         raise BadAnchor(f"signature: {error}") from None
     events, at = document.get("events"), document.get("at")
+    read_id, read_hash = document.get("read_log_id", 0), document.get("read_log_hash", "")
+    if isinstance(read_id, bool) or not isinstance(read_id, int) or read_id < 0:
+        raise BadAnchor("read_log_id: a whole number is expected")
+    if read_id and (not isinstance(read_hash, str) or not LINK.match(read_hash)):
+        raise BadAnchor("read_log_hash: 64 lowercase hex digits are expected")
     return Anchor(
         position=position,
         link=link_,
         events=events if isinstance(events, int) else 0,
         at=at if isinstance(at, str) else "",
+        read_log_id=read_id,
+        read_log_hash=read_hash if read_id else "",
     )
 
 
@@ -243,7 +257,8 @@ def _now() -> str:
 
 def anchor(store: Database) -> Anchor | None:
     """The chain's head now (None while the store holds no event); `events` is the
-    recorder's count of stored events (one link each), not a count of the chain."""
+    recorder's count of stored events (one link each), not a count of the chain; and the
+    read log's head (`access_log.head`)."""
     if not store.table_exists(TABLE):
         return None
     row = store.query_one(
@@ -252,7 +267,15 @@ def anchor(store: Database) -> Anchor | None:
     )
     if row is None:
         return None
-    return Anchor(position=int(row[0]), link=str(row[1]), events=int(row[2] or 0), at=_now())
+    read_id, read_hash = access_log.head(store) or (0, "")
+    return Anchor(
+        position=int(row[0]),
+        link=str(row[1]),
+        events=int(row[2] or 0),
+        at=_now(),
+        read_log_id=read_id,
+        read_log_hash=read_hash,
+    )
 
 
 def link_at(store: Database, position: int) -> str | None:

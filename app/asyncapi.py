@@ -210,7 +210,8 @@ def document(settings: Settings) -> dict[str, Any]:
         "payload": {
             "type": "object",
             "description": "a signed anchor (adapters/chain.py): position and link of the"
-            " event chain's head; check its `signature` with /api/v1/keys",
+            " event chain's head, and the read log's last row (read_log_id, read_log_hash);"
+            " check its `signature` with /api/v1/keys",
             "required": ["signature", "key_id"],
             "properties": {"signature": {"type": "string"}, "key_id": {"type": "string"}},
         },

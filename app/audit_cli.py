@@ -73,10 +73,16 @@ def verify(system: System, args: argparse.Namespace) -> int:
             f" ({broken['reason']})",
             file=sys.stderr,
         )
-    if answer["read_log"]["broken"] is not None:
+    read_broken = answer["read_log"]["broken"]
+    if read_broken is not None and read_broken["reason"] == "anchor":
         print(
-            f"casework: the read log's chain is broken at row {answer['read_log']['broken']['id']}",
+            f"casework: the read log no longer holds row {read_broken['id']} as an anchor held it"
+            " (rows removed from its end, or changed)",
             file=sys.stderr,
+        )
+    elif read_broken is not None:
+        print(
+            f"casework: the read log's chain is broken at row {read_broken['id']}", file=sys.stderr
         )
     return 0 if answer["ok"] else 1
 

@@ -169,13 +169,20 @@ def page(
 def report(
     store: Database, anchors: list[chain.Anchor] | tuple[chain.Anchor, ...] = ()
 ) -> dict[str, Any]:
-    """Both chains' verdicts: the event chain (with the anchors held) and the read log's."""
+    """Both chains' verdicts: the event chain and the read log's, each with the anchors held
+    (an anchor's read log head: `off_anchor`, rows removed from the log's end)."""
     verdict = chain.verify(store, anchors)
     read_ok, read_bad = access_log.verify_chain(store)
+    broken = {"id": read_bad, "reason": "edited"} if read_bad is not None else None
+    if read_ok:
+        held = [(a.read_log_id, a.read_log_hash) for a in anchors if a.read_log_id]
+        missing = access_log.off_anchor(store, held)
+        if missing is not None:
+            read_ok, broken = False, {"id": missing, "reason": "anchor"}
     return {
         "ok": verdict.ok and read_ok,
         "events": verdict.as_dict(),
-        "read_log": {"ok": read_ok, "broken": {"id": read_bad} if read_bad is not None else None},
+        "read_log": {"ok": read_ok, "broken": broken},
         "events_per_second": (
             round(verdict.events / verdict.seconds) if verdict.seconds > 0 else None
         ),

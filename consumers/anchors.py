@@ -4,9 +4,10 @@ administrators cannot take back, and `casework audit verify --anchor POSITION:LI
 shows whether the store was rewritten behind the system's back.
 
 A small periodic task of the relay's loop (the publishing relay only, with its producer):
-`due()` is one clock reading; `publish()` reads the head (one indexed query) and sends it
-when it moved since the last anchor sent. A message is JSON, keyed by the tenant:
-`{"tenant", "position", "link", "events", "at", "anchor", "signature", "key_id"}`, signed with
+`due()` is one clock reading; `publish()` reads the head (two indexed queries: the event
+chain's and the read log's) and sends it when either moved since the last anchor sent. A
+message is JSON, keyed by the tenant: `{"tenant", "position", "link", "events", "at",
+"read_log_id", "read_log_hash", "anchor", "signature", "key_id"}`, signed with
 the system's key (`adapters.chain.signed_anchor`), so an anchor forged on the topic does not
 verify with the keys of `GET /api/v1/keys`. Kept as a file, it is what
 `casework audit verify --anchor-file` takes.
@@ -40,21 +41,22 @@ class AnchorPublisher:
         self.signer = signer
         self.seconds = seconds
         self._last_at = float("-inf")
-        self._last: tuple[int, str] | None = None
+        self._last: tuple[int, str, int] | None = None
 
     def due(self) -> bool:
         return time.monotonic() - self._last_at >= self.seconds
 
     def publish(self, producer: KafkaProducer) -> chain.Anchor | None:
-        """Send the chain's head if it moved since the last anchor sent; the anchor sent."""
+        """Send the chain's head (with the read log's) if either moved since the last anchor
+        sent; the anchor sent."""
         self._last_at = time.monotonic()
         head = chain.anchor(self.store)
-        if head is None or (head.position, head.link) == self._last:
+        if head is None or (head.position, head.link, head.read_log_id) == self._last:
             return None
         value = json.dumps(
             chain.signed_anchor(head, self.tenant, self.signer), separators=(",", ":")
         )
         producer.send(ANCHORS, key=self.tenant.encode(), value=value.encode()).get(SEND_TIMEOUT)
-        self._last = (head.position, head.link)
+        self._last = (head.position, head.link, head.read_log_id)
         log.info("anchor published: position %d, link %s", head.position, head.link)
         return head

@@ -271,8 +271,49 @@ def test_the_read_logs_chain_is_verified_by_the_same_command(store, capsys):
         cur.execute("UPDATE casework_access_log SET household_id = 'h9' WHERE id = ?", (second,))
     code, answer = audit_verify(capsys)
     assert code == 1
-    assert answer["read_log"] == {"ok": False, "broken": {"id": second}}
+    assert answer["read_log"] == {"ok": False, "broken": {"id": second, "reason": "edited"}}
     assert answer["events"]["ok"] is True
+
+
+def test_rows_removed_from_the_read_logs_end_are_caught_by_an_anchor_held(store, capsys, tmp_path):
+    """The newest reads deleted behind the triggers' back leave a shorter chain that still
+    holds; the anchor an auditor kept from before (`casework audit anchor`, signed) holds the
+    read log's head, and `verify --anchor-file` names that row gone. An anchor from before
+    more reads were logged still holds."""
+    app, db = store
+    add_users(app, "ani")  # an event to anchor
+    reader = Actor(id="auditor1", role="auditor")
+    for household in ("h1", "h2", "h3"):
+        access_log.append(db, reader, "api", "GET /x", [access_log.Read(household_id=household)])
+    assert cli.main(["audit", "anchor"]) == 0
+    held = tmp_path / "anchor.json"
+    held.write_text(capsys.readouterr().out)
+    last = db.query("SELECT id FROM casework_access_log ORDER BY id")[-1][0]
+    assert json.loads(held.read_text())["read_log_id"] == last
+    access_log.append(db, reader, "api", "GET /x", [access_log.Read(household_id="h4")])
+    code, answer = audit_verify(capsys, "--anchor-file", str(held))
+    assert code == 0 and answer["read_log"] == {"ok": True, "broken": None}
+
+    with db.transaction() as cur:  # the last two reads removed, the anchored one among them
+        if db.kind == "sqlite":
+            cur.execute("DROP TRIGGER casework_access_log_no_delete")
+        else:
+            cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+        cur.execute("DELETE FROM casework_access_log WHERE id >= ?", (last,))
+    code, answer = audit_verify(capsys)
+    assert code == 0  # the chain alone cannot tell
+    code = cli.main(["audit", "verify", "--anchor-file", str(held)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["read_log"] == {
+        "ok": False,
+        "broken": {"id": last, "reason": "anchor"},
+    }
+    assert f"no longer holds row {last} as an anchor held it" in captured.err
+    # the anchor's read log head is signed: changed, the file is refused
+    forged = {**json.loads(held.read_text()), "read_log_id": last - 1}
+    held.write_text(json.dumps(forged))
+    assert cli.main(["audit", "verify", "--anchor-file", str(held)]) == 2
 
 
 def test_a_read_log_row_given_a_value_no_append_writes_is_named_not_a_crash(store, capsys):
@@ -292,4 +333,4 @@ def test_a_read_log_row_given_a_value_no_append_writes_is_named_not_a_crash(stor
             cur.execute("UPDATE casework_access_log SET reason = 'x' WHERE id = ?", (second,))
     code, answer = audit_verify(capsys)
     assert code == 1
-    assert answer["read_log"] == {"ok": False, "broken": {"id": second}}
+    assert answer["read_log"] == {"ok": False, "broken": {"id": second, "reason": "edited"}}
