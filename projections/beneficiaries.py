@@ -183,6 +183,16 @@ def status_on(names: dict[str, str], alias: str = "b") -> str:
     )
 
 
+def running_on(names: dict[str, str], alias: str = "b") -> str:
+    """SQL of whether the benefit row `alias` runs on a day (its four parameters: the day,
+    four times): active then (`status_on`) and within its period, as the cross-OPD view
+    counts it; a benefit whose period ended, or has not begun, is not received that day."""
+    return (
+        f"({status_on(names, alias)}='active'"
+        f" AND {alias}.period_start<=? AND {alias}.period_end>=?)"
+    )
+
+
 def hide_person(
     cur: Cursor, names: dict[str, str], household_id: str, subject: str, restricted: bool
 ) -> None:
@@ -246,17 +256,17 @@ def beneficiaries(
     offset: int = 0,
     day: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """The benefits of one program active on that day (today, WIB, by default), restricted
-    persons left out (and those of persons without a NIK yet: no recipient to show until
-    LinkIdentity)."""
+    """The benefits of one program running on that day (today, WIB, by default: active and
+    within their period, `running_on`), restricted persons left out (and those of persons
+    without a NIK yet: no recipient to show until LinkIdentity)."""
     names = live_tables(db, PROJECTION)
     on = _day(day)
     rows = db.query(
         f"SELECT {', '.join(f'b.{c}' for c in _COLUMNS)}, b.amount, 'active', b.erased"
         f" FROM {names['benefits']} b WHERE b.program=? AND b.restricted=0"
-        f" AND b.household_id IS NOT NULL AND {status_on(names)}='active'"
+        f" AND b.household_id IS NOT NULL AND {running_on(names)}"
         " ORDER BY b.granted_at, b.benefit_id LIMIT ? OFFSET ?",
-        (program, on, on, limit, offset),
+        (program, on, on, on, on, limit, offset),
     )
     keys = (*_COLUMNS, "amount", "status", "erased")
     return [{**dict(zip(keys, row, strict=True)), "erased": bool(row[-1])} for row in rows]
@@ -280,14 +290,13 @@ def recipients(db: Database, benefit_ids: list[str]) -> dict[str, str]:
 
 
 def count_active(db: Database, program: str, day: dt.date | None = None) -> int:
-    """How many benefits of the program are active on that day (today by default; restricted
-    and erased persons, and persons without a NIK yet, included)."""
+    """How many benefits of the program run on that day (today by default, `running_on`;
+    restricted and erased persons, and persons without a NIK yet, included)."""
     names = live_tables(db, PROJECTION)
     on = _day(day)
     row = db.query_one(
-        f"SELECT COUNT(*) FROM {names['benefits']} b WHERE b.program=?"
-        f" AND {status_on(names)}='active'",
-        (program, on, on),
+        f"SELECT COUNT(*) FROM {names['benefits']} b WHERE b.program=? AND {running_on(names)}",
+        (program, on, on, on, on),
     )
     return int(row[0]) if row else 0
 

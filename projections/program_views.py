@@ -43,16 +43,16 @@ def snapshot(db: Database) -> Iterator[Cursor]:
 
 
 def _receiving(cur: Cursor, code: str, day: dt.date | None) -> dict[str, int]:
-    """household id -> how many benefits of the program it has active on that day (today by
-    default: a suspension recorded ahead stops none yet; restricted persons' benefits left
-    out)."""
+    """household id -> how many benefits of the program it receives on that day (today by
+    default: running then, `beneficiaries.running_on`; a suspension recorded ahead stops none
+    yet, a benefit whose period ended serves no more; restricted persons' benefits left out)."""
     names = live_tables(cur.db, beneficiaries.PROJECTION)
     on = (day or eligibility.CLOCK()).isoformat()
     rows = cur.execute(
         f"SELECT b.household_id, COUNT(*) FROM {names['benefits']} b"
-        f" WHERE b.program=? AND {beneficiaries.status_on(names)}='active' AND b.restricted=0"
+        f" WHERE b.program=? AND {beneficiaries.running_on(names)} AND b.restricted=0"
         " GROUP BY b.household_id",
-        (code, on, on),
+        (code, on, on, on, on),
     ).fetchall()
     return {row[0]: int(row[1]) for row in rows}
 

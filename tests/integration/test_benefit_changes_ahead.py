@@ -348,3 +348,38 @@ def test_the_beneficiaries_view_rebuilt_equals_the_live_one(ahead, settings):
     ]
     rebuild(bootstrap(settings), ["beneficiaries"])
     assert beneficiaries.all_rows(views) == live
+
+
+def test_a_benefit_whose_period_ended_is_neither_listed_nor_counted_and_serves_no_more(
+    web, tokens, monkeypatch
+):
+    """A grant that ran its period out, with no change recorded: the day after its end the
+    program's list and count leave it out, as /lintas-opd does, and the family, eligible
+    still, is an exclusion error (eligible, not served); before its start it was not served
+    either. Before, an ended benefit stayed 'active' there for ever, the family served."""
+    casework = web.extensions["casework"].casework
+    define_other_opds(casework)
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
+    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    project(web)
+    client, views = web.test_client(), web.extensions["casework"].views
+    ended = dt.date(TODAY.year + 2, 1, 1)  # the day after PERIOD's end
+
+    def listed() -> list[str]:
+        got = client.get("/api/v1/programs/ZKT/beneficiaries", headers=bearer(tokens["admin"]))
+        assert got.status_code == 200
+        return [r["household_id"] for r in got.json["results"]]
+
+    def excluded() -> list[str]:
+        got = client.get("/api/v1/programs/ZKT/errors", headers=bearer(tokens["admin"]))
+        assert got.status_code == 200
+        return [f["household_id"] for f in got.json["exclusion"]]
+
+    assert listed() == [hid] and excluded() == []
+    assert beneficiaries.count_active(views, "ZKT") == 1
+    assert beneficiaries.count_active(views, "ZKT", ended) == 0
+    assert beneficiaries.count_active(views, "ZKT", dt.date(TODAY.year - 1, 12, 31)) == 0
+    move_today(monkeypatch, ended)
+    assert listed() == []
+    assert excluded() == [hid]

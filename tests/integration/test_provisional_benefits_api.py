@@ -6,14 +6,25 @@ member, and a GrantBenefit of the same program over an overlapping period is ref
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from projections import beneficiaries
 from projections.beneficiaries import count_active
 from tests.integration.conftest import bearer
 from tests.integration.test_command_forms import options_of
 from tests.integration.test_restriction import Views
+
+
+@pytest.fixture(autouse=True)
+def a_day_the_grants_run(monkeypatch):
+    """The program's list and count show the benefits running on their day (today by
+    default): here a day within the grants' periods, whatever day the suite runs on."""
+    monkeypatch.setattr(beneficiaries, "today", lambda: dt.date(2026, 3, 15))
+
 
 pytestmark = pytest.mark.integration
 

@@ -4,14 +4,25 @@ lifted, they are back."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from adapters.wire import from_notification
 from app.schemas import COMMANDS, example
+from projections import beneficiaries as beneficiaries_view
 from projections.base import apply_batch, reveal
 from projections.catalog import PROJECTIONS
 from tests.integration.conftest import bearer
 from tests.integration.test_commands_api import GRANT, HEAD, HOUSEHOLD
+
+
+@pytest.fixture(autouse=True)
+def a_day_the_grants_run(monkeypatch):
+    """The program's list and count show the benefits running on their day (today by
+    default): here a day within the grants' periods, whatever day the suite runs on."""
+    monkeypatch.setattr(beneficiaries_view, "today", lambda: dt.date(2025, 2, 15))
+
 
 pytestmark = pytest.mark.integration
 

@@ -31,6 +31,14 @@ from projections.base import (
 )
 from projections.catalog import PROJECTIONS
 
+
+@pytest.fixture(autouse=True)
+def a_day_the_grants_run(monkeypatch):
+    """The program's list and count show the benefits running on their day (today by
+    default): here a day within the grants' periods, whatever day the suite runs on."""
+    monkeypatch.setattr(beneficiaries, "today", lambda: dt.date(2025, 6, 1))
+
+
 MASTER_KEY = bytes.fromhex("5e" * 32)
 REGION = "157101"
 KK = kk_for(REGION, dt.date(2010, 1, 1), 1)

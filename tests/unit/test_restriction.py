@@ -18,6 +18,14 @@ from projections.base import Projection, apply_batch, ensure_schema, no_personal
 from projections.catalog import PROJECTIONS
 from tests.support.apps import memory_casework
 
+
+@pytest.fixture(autouse=True)
+def a_day_the_grants_run(monkeypatch):
+    """The program's list and count show the benefits running on their day (today by
+    default): here a day within the grants' periods, whatever day the suite runs on."""
+    monkeypatch.setattr(beneficiaries, "today", lambda: dt.date(2025, 6, 1))
+
+
 REGION = "157101"
 HEAD = {
     "nik": nik_for(REGION, dt.date(1980, 1, 1), "M", 1),
