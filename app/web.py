@@ -858,6 +858,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 {
                     "label": _labelled(BENEFIT_STEP_LABELS, kind),
                     "date": step.get("effective_date"),
+                    # a change recorded to take effect after the page's day
+                    "scheduled": i > 0 and (step.get("effective_date") or "") > day.isoformat(),
                     "reason_code": option_label("reason_code", step["reason_code"])
                     if step.get("reason_code")
                     else "",

@@ -88,6 +88,12 @@ def benefit_row(page: str, program: str) -> str:
     return re.search(rf"<tr>\s*<th scope=\"row\">{program}</th>.*?</tr>", benefits, re.S).group(0)
 
 
+def history(row: str) -> list[str]:
+    """The benefit's history as the row lists it, each step's words (no reason)."""
+    steps = re.findall(r"<li>(.*?)</li>", row, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", s).split()).split(" — ")[0] for s in steps]
+
+
 def status_cell(row: str) -> tuple[str, str]:
     """The badge's class (the status in force) and the cell's words."""
     cell = re.search(r'<td><span class="badge badge-(\w+)">.*?</td>', row, re.S)
@@ -107,10 +113,14 @@ def test_the_household_page_shows_the_benefit_running_until_its_change_takes_eff
         "active",
         f"Aktif · dihentikan mulai {words(NEXT_WEEK)}",
     )
+    # the history marks the steps still to come, as of the page's day
+    assert history(benefit_row(page, "ZKT"))[-1] == f"{words(TOMORROW)}: Ditangguhkan (dijadwalkan)"
     move_today(monkeypatch, TOMORROW)
     page = client.get(f"/rumah-tangga/{hid}").text
     assert status_cell(benefit_row(page, "ZKT")) == ("suspended", "Ditangguhkan")
+    assert history(benefit_row(page, "ZKT"))[-1].endswith(": Ditangguhkan")
     assert status_cell(benefit_row(page, "UMKM"))[1].startswith("Aktif · dihentikan mulai")
+    assert history(benefit_row(page, "UMKM"))[-1].endswith("Dihentikan (dijadwalkan)")
     move_today(monkeypatch, AFTER)
     page = client.get(f"/rumah-tangga/{hid}").text
     assert status_cell(benefit_row(page, "ZKT")) == ("suspended", "Ditangguhkan")
