@@ -188,11 +188,12 @@ def remove_uploads(root: Path, job: dict[str, Any], why: str) -> None:
 
 
 def _shred(path: Path) -> None:
+    """Overwrite the file with zeros, to its length, then remove it."""
     size = path.stat().st_size
+    zeros = bytes(min(size, 1 << 20))
     with path.open("r+b") as handle:
-        zeros = bytes(min(size, 1 << 20))
-        for _ in range(0, size, len(zeros) or 1):
-            handle.write(zeros)
+        for offset in range(0, size, len(zeros) or 1):
+            handle.write(zeros[: size - offset])
         handle.flush()
         os.fsync(handle.fileno())
     path.unlink()
