@@ -12,7 +12,7 @@ larger than `IMPORT_MAX_BYTES`, of another kind (extension or content) or withou
 layout's columns is refused with the field named, and nothing of it is kept. The uploaded
 files are removed when the import ends, and those of an interrupted import after an erasure,
 after `import_jobs.KEEP_DAYS` or when its owner asks (`import_jobs.sweep`): every visit here
-sweeps.
+sweeps (its progress polls do not).
 """
 
 from __future__ import annotations
@@ -293,9 +293,7 @@ def upload():
 
 
 def _own_job(job_id: str) -> dict[str, Any]:
-    """The import, if it is the signed-in person's (another's, or none: 404); the uploaded
-    files no import needs any more are removed first (`sweep`)."""
-    sweep()
+    """The import, if it is the signed-in person's (another's, or none: 404)."""
     job = import_jobs.load(import_root(), job_id)
     if job is None or job.get("owner") != web_actor().id:
         abort(404)
@@ -338,8 +336,11 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/<job_id>")
 def job_page(job_id: str):
+    polled = request.headers.get("HX-Request")  # every 2 s while the import runs
+    if not polled:
+        sweep()
     job = _view(_own_job(job_id))
-    template = "imports/_progress.html" if request.headers.get("HX-Request") else "imports/job.html"
+    template = "imports/_progress.html" if polled else "imports/job.html"
     return render_template(template, active="imports", job=job)
 
 
@@ -347,6 +348,7 @@ def job_page(job_id: str):
 def resume(job_id: str):
     """An interrupted import run again on the same files: its checkpoint skips what was done
     (nothing, when its files were removed: its page says why)."""
+    sweep()
     job = _own_job(job_id)
     if job["state"] == import_jobs.INTERRUPTED and import_jobs.uploads(import_root(), job):
         import_jobs.start(services().casework, import_root(), job, web_actor(), erasures())
@@ -357,6 +359,7 @@ def resume(job_id: str):
 def discard(job_id: str):
     """An interrupted import's uploaded files removed at its owner's asking (it can no longer
     be continued; what was imported stays)."""
+    sweep()
     job = _own_job(job_id)
     if job["state"] == import_jobs.INTERRUPTED and import_jobs.uploads(import_root(), job):
         import_jobs.remove_uploads(import_root(), job, import_jobs.DISCARDED)

@@ -64,6 +64,31 @@ def _change(casework, command: str, hid: str, benefit_id: str, day: dt.date) -> 
     )
 
 
+def receiving_zkt(web) -> tuple[str, str]:
+    """A household whose head receives ZKT (BAZNAS) over PERIOD: its id and the benefit's."""
+    casework = web.extensions["casework"].casework
+    define_other_opds(casework)
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
+    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    (benefit_id,) = casework.get_household(hid).benefits
+    return hid, benefit_id
+
+
+def listed(client, token: str, code: str) -> list[tuple[str, str]]:
+    """The program's beneficiaries as its API lists them: (benefit id, status)."""
+    got = client.get(f"/api/v1/programs/{code}/beneficiaries", headers=bearer(token))
+    assert got.status_code == 200
+    return [(r["benefit_id"], r["status"]) for r in got.json["results"]]
+
+
+def excluded(client, token: str, code: str) -> list[str]:
+    """The households of the program's exclusion errors (eligible, not served)."""
+    got = client.get(f"/api/v1/programs/{code}/errors", headers=bearer(token))
+    assert got.status_code == 200
+    return [f["household_id"] for f in got.json["exclusion"]]
+
+
 @pytest.fixture
 def ahead(web):
     """The head receives ZKT (BAZNAS) and UMKM (DISKOPUKM); recorded today: ZKT suspended
@@ -155,37 +180,27 @@ def test_the_persons_benefits_answer_the_status_in_force_and_what_is_scheduled(
 def test_the_program_lists_and_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
     client, _, ids = ahead
     views = client.application.extensions["casework"].views
-
-    def listed(code: str) -> list[tuple[str, str]]:
-        got = client.get(f"/api/v1/programs/{code}/beneficiaries", headers=bearer(tokens["admin"]))
-        assert got.status_code == 200
-        return [(r["benefit_id"], r["status"]) for r in got.json["results"]]
-
-    assert listed("ZKT") == [(ids["ZKT"], "active")]
-    assert listed("UMKM") == [(ids["UMKM"], "active")]
+    admin = tokens["admin"]
+    assert listed(client, admin, "ZKT") == [(ids["ZKT"], "active")]
+    assert listed(client, admin, "UMKM") == [(ids["UMKM"], "active")]
     assert beneficiaries.count_active(views, "ZKT") == 1
     assert beneficiaries.count_active(views, "ZKT", TOMORROW) == 0
     assert beneficiaries.count_active(views, "UMKM", TOMORROW) == 1
     assert beneficiaries.count_active(views, "UMKM", NEXT_WEEK) == 0
     move_today(monkeypatch, TOMORROW)
-    assert listed("ZKT") == [] and listed("UMKM") == [(ids["UMKM"], "active")]
+    assert listed(client, admin, "ZKT") == []
+    assert listed(client, admin, "UMKM") == [(ids["UMKM"], "active")]
     move_today(monkeypatch, AFTER)
-    assert listed("ZKT") == [] and listed("UMKM") == []
+    assert listed(client, admin, "ZKT") == [] and listed(client, admin, "UMKM") == []
 
 
 def test_a_family_is_served_until_the_change_takes_effect(ahead, tokens, monkeypatch):
     """The program's errors: receiving ZKT today the family is no exclusion error; from the
     suspension's day on it is eligible and not served."""
     client, hid, _ = ahead
-
-    def excluded() -> list[str]:
-        got = client.get("/api/v1/programs/ZKT/errors", headers=bearer(tokens["admin"]))
-        assert got.status_code == 200
-        return [f["household_id"] for f in got.json["exclusion"]]
-
-    assert excluded() == []
+    assert excluded(client, tokens["admin"], "ZKT") == []
     move_today(monkeypatch, TOMORROW)
-    assert excluded() == [hid]
+    assert excluded(client, tokens["admin"], "ZKT") == [hid]
 
 
 def test_the_cross_opd_view_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
@@ -215,11 +230,7 @@ def test_a_backdated_suspension_stops_the_benefit_at_once_everywhere(web, tokens
     program's list and the cross-OPD view; the time-travel page shows it as known then (not
     yet recorded: active) or as it was (suspended since that day)."""
     casework = web.extensions["casework"].casework
-    define_other_opds(casework)
-    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
-    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
-    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
-    (benefit_id,) = casework.get_household(hid).benefits
+    hid, benefit_id = receiving_zkt(web)
     week_ago = TODAY - dt.timedelta(days=7)
     if week_ago.isoformat() < PERIOD["period_start"]:
         pytest.skip("the first week of a year: the period begins after the backdated day")
@@ -267,11 +278,7 @@ def test_a_resumption_from_tomorrow_leaves_the_benefit_suspended_until_then(web,
     the page (with the resumption scheduled), in the person's benefits, the program's count
     and the cross-OPD view; running again tomorrow in each."""
     casework = web.extensions["casework"].casework
-    define_other_opds(casework)
-    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
-    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
-    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
-    (benefit_id,) = casework.get_household(hid).benefits
+    hid, benefit_id = receiving_zkt(web)
     _change(casework, "SuspendBenefit", hid, benefit_id, TODAY)
     _change(casework, "ResumeBenefit", hid, benefit_id, TOMORROW)
     project(web)
@@ -367,29 +374,16 @@ def test_a_benefit_whose_period_ended_is_neither_listed_nor_counted_and_serves_n
     program's list and count leave it out, as /lintas-opd does, and the family, eligible
     still, is an exclusion error (eligible, not served); before its start it was not served
     either. Before, an ended benefit stayed 'active' there for ever, the family served."""
-    casework = web.extensions["casework"].casework
-    define_other_opds(casework)
-    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
-    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "ZKT", **PERIOD}
-    casework.execute("GrantBenefit", {**grant, "amount": 600_000}, META)
+    hid, benefit_id = receiving_zkt(web)
     project(web)
     client, views = web.test_client(), web.extensions["casework"].views
+    admin = tokens["admin"]
     ended = dt.date(TODAY.year + 2, 1, 1)  # the day after PERIOD's end
-
-    def listed() -> list[str]:
-        got = client.get("/api/v1/programs/ZKT/beneficiaries", headers=bearer(tokens["admin"]))
-        assert got.status_code == 200
-        return [r["household_id"] for r in got.json["results"]]
-
-    def excluded() -> list[str]:
-        got = client.get("/api/v1/programs/ZKT/errors", headers=bearer(tokens["admin"]))
-        assert got.status_code == 200
-        return [f["household_id"] for f in got.json["exclusion"]]
-
-    assert listed() == [hid] and excluded() == []
+    assert listed(client, admin, "ZKT") == [(benefit_id, "active")]
+    assert excluded(client, admin, "ZKT") == []
     assert beneficiaries.count_active(views, "ZKT") == 1
     assert beneficiaries.count_active(views, "ZKT", ended) == 0
     assert beneficiaries.count_active(views, "ZKT", dt.date(TODAY.year - 1, 12, 31)) == 0
     move_today(monkeypatch, ended)
-    assert listed() == []
-    assert excluded() == [hid]
+    assert listed(client, admin, "ZKT") == []
+    assert excluded(client, admin, "ZKT") == [hid]

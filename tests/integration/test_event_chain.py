@@ -255,6 +255,15 @@ def test_a_store_with_events_before_the_chain_is_linked_by_the_migration(store, 
     assert answer["events"]["events"] == len(positions(db))
 
 
+def without_the_read_logs_trigger(cur, db: Database, trigger: str) -> None:
+    """The read log's append-only trigger (`no_update`, `no_delete`) out of the way, as
+    whoever tampers with the database behind the system's back would take it."""
+    if db.kind == "sqlite":
+        cur.execute(f"DROP TRIGGER casework_access_log_{trigger}")
+    else:
+        cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+
+
 def test_the_read_logs_chain_is_verified_by_the_same_command(store, capsys):
     _, db = store
     reader = Actor(id="auditor1", role="auditor")
@@ -263,11 +272,8 @@ def test_the_read_logs_chain_is_verified_by_the_same_command(store, capsys):
     code, answer = audit_verify(capsys)
     assert code == 0 and answer["read_log"] == {"ok": True, "broken": None}
     second = db.query("SELECT id FROM casework_access_log ORDER BY id")[1][0]
-    with db.transaction() as cur:  # behind the append-only triggers' back
-        if db.kind == "sqlite":
-            cur.execute("DROP TRIGGER casework_access_log_no_update")
-        else:
-            cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+    with db.transaction() as cur:
+        without_the_read_logs_trigger(cur, db, "no_update")
         cur.execute("UPDATE casework_access_log SET household_id = 'h9' WHERE id = ?", (second,))
     code, answer = audit_verify(capsys)
     assert code == 1
@@ -295,10 +301,7 @@ def test_rows_removed_from_the_read_logs_end_are_caught_by_an_anchor_held(store,
     assert code == 0 and answer["read_log"] == {"ok": True, "broken": None}
 
     with db.transaction() as cur:  # the last two reads removed, the anchored one among them
-        if db.kind == "sqlite":
-            cur.execute("DROP TRIGGER casework_access_log_no_delete")
-        else:
-            cur.execute("ALTER TABLE casework_access_log DISABLE TRIGGER USER")
+        without_the_read_logs_trigger(cur, db, "no_delete")
         cur.execute("DELETE FROM casework_access_log WHERE id >= ?", (last,))
     code, answer = audit_verify(capsys)
     assert code == 0  # the chain alone cannot tell
