@@ -175,8 +175,11 @@ def period_months(period_start: str, period_end: str) -> list[str]:
 
 
 def monthly_share(amount: int, period_start: str, period_end: str) -> int:
-    """A benefit's amount per month of its period (whole rupiah, rounded down)."""
-    return amount // max(1, len(period_months(period_start, period_end)))
+    """A benefit's amount per month of its period (whole rupiah, rounded down): the months
+    `period_months` lists, counted without listing them."""
+    months = (int(period_end[:4]) - int(period_start[:4])) * 12
+    months += int(period_end[5:7]) - int(period_start[5:7]) + 1
+    return amount // max(1, months)
 
 
 def running_spans(
@@ -210,13 +213,19 @@ def running_months(
 
 def months_of(spans: Iterable[tuple[dt.date, dt.date]]) -> list[str]:
     """The months holding at least one day of these spans."""
+    return list(_months_of(tuple(spans)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _months_of(spans: tuple[tuple[dt.date, dt.date], ...]) -> tuple[str, ...]:
+    """`months_of`, remembered: most benefits share their programs' periods."""
     months: set[str] = set()
     for since, until in spans:
         day = dt.date(since.year, since.month, 1)
         while day <= until:
             months.add(_month(day))
             day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return sorted(months)
+    return tuple(sorted(months))
 
 
 # --- the base tables ---------------------------------------------------------------------------
@@ -275,9 +284,13 @@ def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, 
 def area_in(moves: list[list[str]] | None, month: str, now: list[str]) -> list[str]:
     """The (kecamatan, kelurahan) the family lived in on the month's first day, by its moves
     (in the order of their days, equal days in the order recorded); `now` without moves."""
-    first = f"{month}-01"
+    return _area_on(sorted(moves or [], key=lambda move: move[0]), f"{month}-01", now)
+
+
+def _area_on(ordered: list[list[str]], first: str, now: list[str]) -> list[str]:
+    """`area_in` on a day, the moves already in the order of their days."""
     found = None
-    for since, kecamatan, kelurahan in sorted(moves or [], key=lambda move: move[0]):
+    for since, kecamatan, kelurahan in ordered:
         if since <= first or found is None:
             found = [kecamatan, kelurahan]
         if since > first:
@@ -394,6 +407,11 @@ def _key(*parts: str) -> str:
     return "\t".join(parts)
 
 
+_BENEFIT_COLUMNS = (
+    "benefit_id, person_id, subject, program, period_start, period_end, amount, changes"
+)
+
+
 def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str, Any]:
     """What the family adds to the aggregates, from its own rows: its area; its `steps`, each
     (a day, what it counts from that day on: its running programs, and per (OPD, program) and
@@ -404,22 +422,30 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
         f"SELECT kecamatan, kelurahan, moves FROM {names['families']} WHERE family_id=?",
         (family_id,),
     ).fetchone()
-    now = [area[0] or "", area[1] or ""] if area else ["", ""]
-    moves = json.loads(area[2]) if area and area[2] else None
     rows = cur.execute(
-        f"SELECT benefit_id, person_id, subject, program, period_start, period_end, amount,"
-        f" changes FROM {names['benefits']} WHERE family_id=? ORDER BY benefit_id",
+        f"SELECT {_BENEFIT_COLUMNS} FROM {names['benefits']} WHERE family_id=?"
+        " ORDER BY benefit_id",
         (family_id,),
     ).fetchall()
-    codes = sorted({row[3] for row in rows})
-    opd_of: dict[str, str] = {}
-    if codes:
-        found = cur.execute(
-            f"SELECT code, opd FROM {names['programs']}"
-            f" WHERE code IN ({', '.join('?' for _ in codes)})",
-            codes,
-        ).fetchall()
-        opd_of = {code: opd for code, opd in found}
+    return _contribution(area, rows, _opds(cur, names))
+
+
+def _opds(cur: Cursor, names: dict[str, str]) -> dict[str, str]:
+    """Each program's OPD, by its code."""
+    return dict(cur.execute(f"SELECT code, opd FROM {names['programs']}").fetchall())
+
+
+def _contribution(
+    area: tuple | None, rows: list[tuple], opd_of: dict[str, str]
+) -> dict[str, Any]:
+    """`contribution` from what it reads: the family's (kecamatan, kelurahan, moves) row (None:
+    not seen yet), its benefits' rows (`_BENEFIT_COLUMNS`, by benefit id) and every program's
+    OPD."""
+    now = [area[0] or "", area[1] or ""] if area else ["", ""]
+    moves = json.loads(area[2]) if area and area[2] else None
+    ordered = sorted(moves or [], key=lambda move: move[0])
+    # where it lived on each month's first day: one place unless it moved
+    lived = ordered[0][1:] if len(ordered) == 1 else None
     # program\tmonth\tkecamatan\tkelurahan (where the family lived then) -> [persons, amount]
     months: dict[str, list[Any]] = {}
     # each benefit's (who, program, amount, monthly share, the days it ran)
@@ -429,8 +455,14 @@ def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str
         share = monthly_share(amount, start, end)
         spans = running_spans(start, end, [tuple(c) for c in json.loads(changes)])
         benefits.append((who, program, amount, share, spans))
-        for month in months_of(spans):
-            entry = months.setdefault(_key(program, month, *area_in(moves, month, now)), [set(), 0])
+        for month in _months_of(tuple(spans)):
+            if lived is not None:
+                where = lived
+            elif ordered:
+                where = _area_on(ordered, f"{month}-01", now)
+            else:
+                where = now
+            entry = months.setdefault(_key(program, month, *where), [set(), 0])
             entry[0].add(who)
             entry[1] += share
 
@@ -474,11 +506,6 @@ NOTHING: dict[str, Any] = {"programs": [], "counts": {}, "opds": {}}
 EMPTY: dict[str, Any] = {"area": ["", ""], "steps": [], "months": {}}
 
 
-def _areas(area: list[str]) -> list[tuple[str, str, str]]:
-    kecamatan, kelurahan = area
-    return [("kota", "", ""), ("kecamatan", kecamatan, ""), ("kelurahan", kecamatan, kelurahan)]
-
-
 def _changed(before: dict[str, list[int]], after: dict[str, list[int]]) -> dict[str, list[int]]:
     """What a step changes in one table: per key (families, persons, amounts) after minus
     before, a family counting 1 where it has the key."""
@@ -494,29 +521,49 @@ def _changed(before: dict[str, list[int]], after: dict[str, list[int]]) -> dict[
 
 
 def aggregate_rows(made: dict[str, Any]) -> dict[str, dict[tuple, list[int]]]:
-    """A contribution as rows of the aggregate tables: (area..., key...) -> values; in the
-    DATED tables each step's change on its day."""
+    """A contribution as rows of the aggregate tables at the kelurahan level: (kecamatan,
+    kelurahan, key...) -> values; in the DATED tables each step's change on its day. The
+    kecamatan's and the city's rows are the sums of their kelurahan's (`_levels`): a family
+    lives in one kelurahan at a time."""
     rows: dict[str, dict[tuple, list[int]]] = {table: {} for table in AGGREGATES}
-    areas = _areas(made["area"])
+    area = tuple(made["area"])
+    overlaps = rows["overlaps"]
     before = NOTHING
     for day, state in made["steps"]:
-        pairs_before = set(combinations_with_replacement(before["programs"], 2))
-        pairs_after = set(combinations_with_replacement(state["programs"], 2))
-        for area in areas:
-            for table in ("counts", "opds"):
-                for key, row in _changed(before[table], state[table]).items():
-                    rows[table][(*area, *key.split("\t"), day)] = row
+        for table in ("counts", "opds"):
+            target = rows[table]
+            for key, row in _changed(before[table], state[table]).items():
+                target[(*area, *key.split("\t"), day)] = row
+        if before["programs"] != state["programs"]:
+            pairs_before = set(combinations_with_replacement(before["programs"], 2))
+            pairs_after = set(combinations_with_replacement(state["programs"], 2))
             for first, second in pairs_after - pairs_before:
-                rows["overlaps"][(*area, first, second, day)] = [1]
+                overlaps[(*area, first, second, day)] = [1]
             for first, second in pairs_before - pairs_after:
-                rows["overlaps"][(*area, first, second, day)] = [-1]
+                overlaps[(*area, first, second, day)] = [-1]
         before = state
+    monthly = rows["monthly"]
     for key, (persons, amount) in made["months"].items():
         # each month where the family lived then
-        program, month, *lived = key.split("\t")
-        for area in _areas(lived):
-            rows["monthly"][(*area, program, month)] = [1, persons, amount]
+        program, month, kecamatan, kelurahan = key.split("\t")
+        monthly[(kecamatan, kelurahan, program, month)] = [1, persons, amount]
     return rows
+
+
+def _levels(deltas: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
+    """A table's kelurahan-level deltas ((kecamatan, kelurahan, key...) -> change) at the
+    three levels: each kelurahan's, summed into its kecamatan's and the city's."""
+    found: dict[tuple, list[int]] = {}
+    for (kecamatan, kelurahan, *key), row in deltas.items():
+        found[("kelurahan", kecamatan, kelurahan, *key)] = list(row)
+        for at in (("kecamatan", kecamatan, "", *key), ("kota", "", "", *key)):
+            current = found.get(at)
+            if current is None:
+                found[at] = list(row)
+            else:
+                for place, value in enumerate(row):
+                    current[place] += value
+    return found
 
 
 Deltas = dict[str, dict[tuple, list[int]]]  # aggregate table -> its row's key -> the change
@@ -524,16 +571,26 @@ Deltas = dict[str, dict[tuple, list[int]]]  # aggregate table -> its row's key -
 
 def _add_difference(deltas: Deltas, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Add what replacing one family's contribution `old` by `new` changes in each aggregate
-    table's rows (the sums are linear: a batch's families add up before anything is written)."""
-    before, after = aggregate_rows(old), aggregate_rows(new)
-    for table, (_, values) in AGGREGATES.items():
-        delta = deltas.setdefault(table, {})
-        for key, row in after[table].items():
-            current = delta.setdefault(key, [0] * len(values))
-            delta[key] = [a + b for a, b in zip(current, row, strict=True)]
-        for key, row in before[table].items():
-            current = delta.setdefault(key, [0] * len(values))
-            delta[key] = [a - b for a, b in zip(current, row, strict=True)]
+    table's rows (the sums are linear: a batch's families add up before anything is written).
+    The deltas' lists are their own (changed in place): each row `aggregate_rows` makes is
+    a list of its own."""
+    for table in AGGREGATES:
+        deltas.setdefault(table, {})
+    for made, sign in ((new, 1), (old, -1)):
+        if not made["steps"] and not made["months"]:
+            continue  # counts nothing (a family not counted before, or no longer)
+        for table, entries in aggregate_rows(made).items():
+            delta = deltas[table]
+            for key, row in entries.items():
+                current = delta.get(key)
+                if current is None:
+                    delta[key] = row if sign > 0 else [-v for v in row]
+                elif sign > 0:
+                    for at, value in enumerate(row):
+                        current[at] += value
+                else:
+                    for at, value in enumerate(row):
+                        current[at] -= value
 
 
 def _folded(deltas: dict[tuple, list[int]], horizon: str) -> dict[tuple, list[int]]:
@@ -554,7 +611,7 @@ def _write_deltas(cur: Cursor, names: dict[str, str], deltas: Deltas) -> None:
     horizon in its key's folded row."""
     horizon = horizon_of(cur, names)
     for table in AGGREGATES:
-        mine = deltas.get(table, {})
+        mine = _levels(deltas.get(table, {}))
         _write_deltas_of(cur, names, table, _folded(mine, horizon) if table in DATED else mine)
 
 
@@ -587,36 +644,76 @@ def _write_deltas_of(
         cur.executemany(f"DELETE FROM {name} WHERE {match} AND {nothing}", gone)
 
 
-def refresh(
-    cur: Cursor, names: dict[str, str], family_id: str, deltas: Deltas | None = None
-) -> None:
+def refresh(cur: Cursor, names: dict[str, str], family_id: str) -> None:
     """The family's contribution now replaces the one it made: the aggregates get the
-    difference, at once or added to a batch's `deltas` (written at the batch's end)."""
-    row = cur.execute(
-        f"SELECT contribution FROM {names['families']} WHERE family_id=?", (family_id,)
-    ).fetchone()
-    old = json.loads(row[0]) if row and row[0] else EMPTY
-    new = contribution(cur, names, family_id)
+    difference at once."""
+    _refresh_all(cur, names, [family_id])
+
+
+_READ_AT_ONCE = 500  # families per statement of `_refresh_all`'s reads
+
+
+def _refreshed(
+    family_id: str,
+    row: list[Any] | None,
+    benefits: list[tuple],
+    opd_of: dict[str, str],
+    deltas: Deltas,
+) -> str | None:
+    """One family's refresh: its contribution from its row (kecamatan, kelurahan, moves,
+    contribution; None: not seen yet) and its benefits' rows, the difference to the one it
+    made added to `deltas`; answers the contribution to store (None: unchanged)."""
+    old = json.loads(row[3]) if row and row[3] else EMPTY
+    new = _contribution(row[:3] if row else None, benefits, opd_of)
     if new == old:
-        return
-    if deltas is None:
-        alone: Deltas = {}
-        _add_difference(alone, old, new)
-        _write_deltas(cur, names, alone)
-    else:
-        _add_difference(deltas, old, new)
-    stored = json.dumps(new, sort_keys=True, separators=(",", ":"))
-    if row is None:  # benefits of a family whose household this view has not seen yet
-        cur.execute(
-            f"INSERT INTO {names['families']} (family_id, kecamatan, kelurahan, contribution)"
-            " VALUES (?, NULL, NULL, ?)",
-            (family_id, stored),
-        )
-    else:
-        cur.execute(
-            f"UPDATE {names['families']} SET contribution=? WHERE family_id=?",
-            (stored, family_id),
-        )
+        return None
+    _add_difference(deltas, old, new)
+    return json.dumps(new, sort_keys=True, separators=(",", ":"))
+
+
+def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> None:
+    """These families (each once) refreshed: each one's contribution replaces the one it
+    made, their differences to the aggregates summed and written once per row changed. Their
+    rows are read two statements per `_READ_AT_ONCE` families (a rebuild's finish refreshes
+    every family), the programs' OPDs once."""
+    deltas: Deltas = {}
+    opd_of = _opds(cur, names)
+    for at in range(0, len(families), _READ_AT_ONCE):
+        part = families[at : at + _READ_AT_ONCE]
+        marks = ", ".join("?" for _ in part)
+        known = {
+            family_id: rest
+            for family_id, *rest in cur.execute(
+                f"SELECT family_id, kecamatan, kelurahan, moves, contribution"
+                f" FROM {names['families']} WHERE family_id IN ({marks})",
+                part,
+            ).fetchall()
+        }
+        benefits: dict[str, list[tuple]] = {}
+        for family_id, *row in cur.execute(
+            f"SELECT family_id, {_BENEFIT_COLUMNS} FROM {names['benefits']}"
+            f" WHERE family_id IN ({marks}) ORDER BY family_id, benefit_id",
+            part,
+        ).fetchall():
+            benefits.setdefault(family_id, []).append(tuple(row))
+        updated: list[tuple[str, str]] = []
+        added: list[tuple[str, str]] = []
+        for family_id in part:
+            row = known.get(family_id)
+            stored = _refreshed(family_id, row, benefits.get(family_id, []), opd_of, deltas)
+            if stored is not None:
+                (updated if row else added).append((stored, family_id))
+        if updated:
+            cur.executemany(
+                f"UPDATE {names['families']} SET contribution=? WHERE family_id=?", updated
+            )
+        if added:  # benefits of a family whose household this view has not seen yet
+            cur.executemany(
+                f"INSERT INTO {names['families']} (contribution, family_id, kecamatan, kelurahan)"
+                " VALUES (?, ?, NULL, NULL)",
+                added,
+            )
+    _write_deltas(cur, names, deltas)
 
 
 # --- the horizon: a past day's changes folded -------------------------------------------------
@@ -745,15 +842,6 @@ def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
             _refresh_all(cur, names, sorted(marked))
     finally:
         _MARKED.reset(token)
-
-
-def _refresh_all(cur: Cursor, names: dict[str, str], families: list[str]) -> None:
-    """These families refreshed, their differences to the aggregates summed and written
-    once per row changed."""
-    deltas: Deltas = {}
-    for family_id in families:
-        refresh(cur, names, family_id, deltas)
-    _write_deltas(cur, names, deltas)
 
 
 PROJECTION = Projection(
