@@ -156,8 +156,17 @@ def _reference(value: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """A path on this site to go to after signing in (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A path on this site to go to after signing in (never another site). A control
+    character is refused too: a browser drops a tab or a line break from a URL
+    (`/<TAB>/evil.example` is `//evil.example`, another site), and a line break cannot go
+    into the Location header at all."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
         return url_for("web.search_page")
     if target.startswith(url_for("login.login_page")):
         return url_for("web.search_page")
