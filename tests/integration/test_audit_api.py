@@ -75,6 +75,21 @@ def test_verify_checks_an_anchor_held(web, tokens):
     assert client.get("/api/v1/audit/verify").json["anchor_checked"] is None
 
 
+def test_verify_names_the_read_logs_last_row_in_the_head_to_keep(web, tokens):
+    """The head `verify` answers is the anchor an auditor keeps: it names the read log's last
+    row, as `casework audit anchor` does; it said `read_log_id` 0 (an empty read log), however
+    many reads were logged."""
+    admin = authorized_client(web, tokens["admin"])
+    registered = register(admin)
+    project(web)
+    assert admin.get(f"/api/v1/households/{registered['stream_id']}").status_code == 200
+    head = authorized_client(web, tokens["auditor"]).get("/api/v1/audit/verify").json
+    kept = chain.anchor(web.extensions["casework"].store)
+    assert kept is not None and kept.read_log_id > 0
+    shown = head["events"]["head"]
+    assert (shown["read_log_id"], shown["read_log_hash"]) == (kept.read_log_id, kept.read_log_hash)
+
+
 def test_verify_names_a_deleted_link(web, tokens):
     client = authorized_client(web, tokens["admin"])
     registered = register(client)
