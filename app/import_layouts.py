@@ -1277,9 +1277,14 @@ FOUND_NAMES = 40  # at most this many of a header's names are repeated in a mess
 
 def header_found(names: list[str]) -> list[str]:
     """The names of a header row that a message may repeat: none when the row holds a value
-    (`_DATA_DIGITS`: a file without its header row, whose first row is a person's)."""
+    (`_DATA_DIGITS`: a file without its header row, whose first row is a person's), nor when
+    none of its names is a column any source's layout reads (`READ_COLUMNS`): a person's row
+    need hold no run of digits (a name, an address, a NIK typed in groups of four), and a
+    header row names at least one column of some source."""
     names = [name for name in names if name]
     if any(_DATA_DIGITS.search(name) for name in names):
+        return []
+    if not READ_COLUMNS.intersection(names):
         return []
     return [name[:40] for name in names[:FOUND_NAMES]]
 

@@ -96,6 +96,20 @@ def test_dtsen_a_file_without_its_header_row_repeats_none_of_its_first_row(tmp_p
     assert all(str(value) not in err for value in anggota[0][1:3])
 
 
+def test_a_file_without_its_header_row_repeats_no_name_of_its_first_row(tmp_path, capsys):
+    """A first row without a run of digits (a NIK typed in groups of four, a name, an
+    address) is no header either: the refusal repeats none of it (it said `Its header has:
+    siti_aminah, ...`, a person's name in an error message)."""
+    keluarga, anggota = dtsen_rows(FAMILIES)
+    family = write_csv(tmp_path / "keluarga.csv", DTSEN_FAMILY_HEADER, keluarga)
+    first = ["1571 0821 0385 0165", "Siti Aminah", "Jl. Bersama No. 4", "Paal Lima"]
+    member = write_csv(tmp_path / "anggota.csv", first, [first])
+    error, err = refused("dtsen", [family, member], capsys)
+    assert (error.file, error.role, error.found) == ("anggota.csv", "member", [])
+    assert "no header row was found" in err
+    assert "siti" not in err.lower() and "0821" not in err and "bersama" not in err.lower()
+
+
 def edit_header(path: Path, sheet: str, old: str, new: str) -> Path:
     book = load_workbook(path)
     for cell in book[sheet][12]:
