@@ -36,6 +36,7 @@ from app.context import (
     REPO_ROOT,
     Services,
     find_node_modules,
+    icon_file,
     log,
     vendor_file,
 )
@@ -113,6 +114,8 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     app.register_blueprint(subject_access.page_bp)
     app.register_blueprint(dci.bp)  # the DCI social-registry interface (agencies)
     app.add_url_rule("/static/vendor/<path:filename>", "vendor", vendor_file)
+    app.add_url_rule("/icon.svg", "icon", icon_file)  # url_for("icon") is this one
+    app.add_url_rule("/favicon.ico", "icon", icon_file)
 
     @app.before_request
     def _schema() -> None:
@@ -130,7 +133,7 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
         response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, older browsers
         # Search URLs carry NIKs: never hand them to another site.
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint not in ("static", "vendor"):
+        if request.endpoint not in ("static", "vendor", "icon"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -86,3 +86,14 @@ def vendor_file(filename: str):
         log.error("vendor file %s missing: run `npm ci --omit=dev` in %s", relative, REPO_ROOT)
         abort(404)
     return send_from_directory(node_modules, relative, max_age=3600)
+
+
+ICON_MAX_AGE = 7 * 24 * 3600  # the icon changes with a release, if ever
+
+
+def icon_file():
+    """The app's icon (app/static/icon.svg), also at /favicon.ico: browsers ask for that
+    whatever the page links, and each miss was a 404 in the log."""
+    return send_from_directory(
+        current_app.static_folder or "", "icon.svg", mimetype="image/svg+xml", max_age=ICON_MAX_AGE
+    )

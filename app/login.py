@@ -74,7 +74,14 @@ MAX_DELAY = 2.0
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 # Paths that carry their own authentication (bearer tokens) or none by design.
 OPEN_PREFIXES = ("/api/", "/dci/", "/healthz", "/metrics")  # /dci/: bearer tokens (app/dci.py)
-OPEN_ENDPOINTS = ("login.login_page", "login.sign_in", "login.sign_out", "static", "vendor")
+OPEN_ENDPOINTS = (
+    "login.login_page",
+    "login.sign_in",
+    "login.sign_out",
+    "static",
+    "vendor",
+    "icon",
+)
 # How often a busy session's last-seen time is written back into the cookie.
 SEEN_RESOLUTION = 30
 

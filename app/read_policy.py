@@ -178,6 +178,7 @@ WEB: dict[str, Policy] = {
     "login.sign_out": Policy(ALL, public=True),
     "static": Policy(ALL, public=True),
     "vendor": Policy(ALL, public=True),
+    "icon": Policy(ALL, public=True),  # the app's icon, also at /favicon.ico
     "health.healthz": Policy(ALL, public=True),
     "health.metrics": Policy(ALL, public=True),
     # The start page: the household search for the roles that read households (within their

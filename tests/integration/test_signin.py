@@ -325,3 +325,19 @@ def test_no_one_approves_their_own_request_by_the_web_or_the_api(web, tokens):
     assert pending.requester["id"] == "sup2" and pending.requester["role"] == "supervisor"
     own = post(api, "ApproveChange", {"approval_id": str(pending.id)}, tokens["sup2"])
     assert own.status_code == 403 and own.json["codes"] == {"actor": ["approval.self"]}
+
+
+def test_the_app_has_its_own_icon_which_anyone_gets_without_signing_in(web):
+    """Browsers ask for /favicon.ico whatever a page links: it was a 404 on every page load."""
+    client = anonymous(web)
+    login = client.get("/login").get_data(as_text=True)
+    linked = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', login)
+    assert linked, "the pages link no icon"
+    for path in (linked.group(1), "/favicon.ico"):
+        icon = client.get(path)
+        assert icon.status_code == 200, path
+        assert icon.mimetype == "image/svg+xml", path
+        assert icon.get_data(as_text=True).lstrip().startswith("<svg"), path
+        # kept by the browser: not asked for again on every page
+        assert icon.cache_control.max_age and icon.cache_control.max_age >= 3600, path
+        assert not icon.cache_control.no_store, path
