@@ -2091,8 +2091,12 @@ def _approval_row(change: Any) -> dict[str, Any]:
             if family is None:  # who may read it sees it named and linked in the card's header
                 details.append((gettext("Household"), _household_text(_stored_household(value))))
             continue
+        label = field_label(path, change.command)
         if isinstance(field, IdentityNumber) and field.kind == "nik":
-            value = _member_text(household, value)
+            nik, value = value, _member_text(household, value)
+            # the member by name (and NIK), under a label saying so, not "NIK" above a name
+            if value != shown_nik(nik) and label == field_label(path):
+                label = gettext("Member")
         elif isinstance(field, NikList) and isinstance(value, list):
             value = [_member_text(household, nik) for nik in value]
         elif path == "benefit_id" and isinstance(value, str):
@@ -2113,7 +2117,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
             value = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in value.items()) or "—"
         elif isinstance(value, bool):
             value = _label("form.yes" if value else "form.no", str(value))
-        details.append((field_label(path, change.command), value))
+        details.append((label, value))
     if change.command == "GrantBenefit":
         details += _open_grant_rules(change.cmd)
     return {

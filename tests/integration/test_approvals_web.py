@@ -200,6 +200,29 @@ def test_the_supervisor_still_has_the_queue(web):
     assert waiting and "Setujui" in waiting.group(0)
 
 
+def test_a_supervisors_card_says_what_is_asked_not_the_requests_id(web):
+    """The card's head read the request's raw id (a UUID) beside who asked: what is asked,
+    for which family and member, by whom and when come first; the id is a muted reference."""
+    world = web.config["WORLD"]
+    page = web.test_client(user="sup1").get("/persetujuan?lang=id").get_data(as_text=True)
+    found = re.search(
+        rf'<article class="approval"[^>]*approval-{world["waiting"]}.*?</article>', page, re.S
+    )
+    assert found, visible_text(page)
+    card = found.group(0)
+    header = visible_text(card.split("</header>", 1)[0])
+    assert "Berikan bantuan" in header and "cw_sipin" in header, header
+    assert HEAD["name"] in header and KK_MASKED in header, header  # the family
+    assert world["waiting"] not in header, header
+    facts = visible_text(card.split("</header>", 1)[1])
+    # the member by name under a label saying so, not "NIK" above a name
+    assert "Anggota Nur Aini (1571**********03)" in facts, facts
+    assert "BPNT" in facts, facts
+    reference = re.search(r'<p class="reference muted">(.*?)</p>', card, re.S)
+    assert reference and world["waiting"] in reference.group(1)
+    assert "Nomor rujukan" in reference.group(1)
+
+
 def test_the_household_page_shows_its_requests_and_their_outcomes(web):
     world = web.config["WORLD"]
     for user in ("cw_sipin", "sup1"):
