@@ -48,9 +48,10 @@ def nice_scale(largest: int) -> int:
     return 10 * power
 
 
-def ticks(scale: int, count: int = 4) -> list[int]:
-    """Round values from 0 to `scale` for an axis (`count` steps where they are whole)."""
-    if scale < count:
+def ticks(scale: int) -> list[int]:
+    """Round values from 0 to `scale` (a `nice_scale`) for an axis, evenly apart: 4 or 5
+    whole steps (10: 0, 2, 4, 6, 8, 10; not 0, 2, 5, 8, 10, whose gaps differ)."""
+    if scale <= 5:
         return list(range(0, scale + 1))
-    step = scale / count
-    return [round(step * at) for at in range(count + 1)]
+    count = next((n for n in (4, 5) if scale % n == 0), 4)
+    return [scale * at // count for at in range(count + 1)]

@@ -36,7 +36,7 @@ from domain.city import today as city_today
 bp = Blueprint("overview_pages", __name__)
 
 LINE_COLOURS = ("#1f5fa8", "#b3261e", "#1e7e4a", "#8a5100", "#6a3d9a", "#00707a", "#5c5c5c")
-CHART_WIDTH, CHART_HEIGHT = 560, 160
+CHART_WIDTH, CHART_HEIGHT = 720, 200
 
 
 def _series_chart(series: list[dict[str, Any]], until: str | None = None) -> dict[str, Any]:

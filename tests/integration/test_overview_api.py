@@ -245,8 +245,15 @@ def test_the_page_in_indonesian_with_its_charts(web, world):
     assert "<polyline" in html and "<progress" in html and "heat-5" in html
     # the monthly chart's axes in words: months by name, the count it draws named
     chart = html.split('id="monthly-title"')[1].split("</svg>")[0]
-    months = re.findall(r'font-size="11">([^<]+)</text>', chart)
+    months = [
+        m for m in re.findall(r'font-size="\d+"[^>]*>([^<]+)</text>', chart) if m != "Keluarga"
+    ]
     assert ">Keluarga</text>" in chart
+    # its words as big as the page's small print, the chart drawn at its own size (a phone
+    # scrolls it): at 11 px they were too small to read
+    assert min(int(size) for size in re.findall(r'font-size="(\d+)"', chart)) >= 14
+    svg = re.search(r'<svg class="chart" width="(\d+)"[^>]*viewBox="\S+ \S+ (\d+)', chart)
+    assert svg and svg.group(1) == svg.group(2)
     assert months and all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", m) for m in months if m[0].isalpha())
     assert not any(re.fullmatch(r"\d{4}-\d{2}", m) for m in months), months
     assert "Unduh XLSX" in html

@@ -186,6 +186,10 @@ def test_the_page_shows_the_chart_and_the_families_in_indonesian(web, world):
     assert "Rekonsiliasi sumber data" in html and "lebih dari 1" in html
     assert "lebih dari 12 bulan" in html and "Data sumber usang" in html
     assert html.count("<svg") >= 3  # a chart per kecamatan row and per kelurahan row at least
+    # the bars' colours are told before the tables (they were told after the longest one)
+    key = html.index("keluarga yang tercantum di sumber")
+    assert "keluarga yang datanya berbeda antarsumber" in html[key : key + 600]
+    assert key < html.index('id="counts-kecamatan"')
     assert f'href="/rumah-tangga/{world[1]["id"]}#sources-title"' in html
     assert "Desil berbeda" in html and "Anggota tidak ada di sumber" in html
     assert world[2]["id"][:8] not in html  # the family where they agree is not listed

@@ -25,8 +25,8 @@ def test_the_chart_ends_at_this_month_and_names_months_apart():
     assert len(labels) <= MONTH_LABELS and labels[-1]["month"] == "2026-12"
     assert labels[-1]["anchor"] == "end"  # the last name is not cut at the chart's edge
     gaps = [b["x"] - a["x"] for a, b in zip(labels, labels[1:], strict=False)]
-    # a month name is about 45 px wide at 11 px: none overlaps the next
-    assert min(gaps) >= 45 and len(set(round(g) for g in gaps)) == 1
+    # a month name is about 60 px wide at 14 px: none overlaps the next
+    assert min(gaps) >= 70 and len(set(round(g) for g in gaps)) == 1
     assert chart["scale"] == 100  # 63 families at most by 2026-12: a round top
     assert [t["value"] for t in chart["ticks"]] == [0, 25, 50, 75, 100]
     assert chart["lines"][0]["numbers"][-1] == 63
@@ -47,3 +47,14 @@ def test_round_scales_and_ticks():
     ]
     assert charts.ticks(2) == [0, 1, 2]
     assert charts.ticks(200) == [0, 50, 100, 150, 200]
+
+
+def test_the_ticks_are_evenly_apart():
+    # a top of 10 read 0, 2, 5, 8, 10: the gaps between the grid lines differed
+    assert charts.ticks(10) == [0, 2, 4, 6, 8, 10]
+    assert charts.ticks(25) == [0, 5, 10, 15, 20, 25]
+    assert charts.ticks(50) == [0, 10, 20, 30, 40, 50]
+    assert charts.ticks(5) == [0, 1, 2, 3, 4, 5]
+    for top in (1, 2, 5, 10, 20, 25, 50, 100, 250, 2500, 10_000):
+        values = charts.ticks(charts.nice_scale(top))
+        assert len({b - a for a, b in zip(values, values[1:], strict=False)}) == 1, values
