@@ -32,7 +32,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, gettext
+from flask_babel import format_time, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from htmx_flask import request as htmx_request
 from marshmallow import fields
@@ -295,6 +295,19 @@ def head_of(household: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return members[0] if members else None
 
 
+def chosen_day(value: str | None) -> str:
+    """What a date field holds, in words (`2026-03-12`: 12 Maret 2026; a datetime field's
+    `2026-03-12T09:30`: 12 Maret 2026, 09.30); '' for nothing or what is no day."""
+    if not value or not _ISO_DAY.match(value[:10]):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    words = date_text(moment.date())
+    return f"{words}, {format_time(moment.time(), 'short', rebase=False)}" if "T" in value else words
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     return {
@@ -302,6 +315,7 @@ def _template_helpers() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "language_url": _language_url,
         "format_date": date_text,
+        "chosen_day": chosen_day,
         "format_moment": moment_text,
         "format_happened": happened_text,
         "recorded_later": recorded_later,

@@ -24,3 +24,39 @@ document.addEventListener("htmx:afterSwap", function (event) {
     chosen.focus();
   }
 });
+
+// A date field's day in words under it (app/templates/_fields.html, date_words): the browser
+// shows the field in its own language's order (mm/dd/yyyy in an English browser, whatever the
+// page's language), the words say which day it is, in the page's language.
+function showChosenDay(input) {
+  var words = document.querySelector('[data-date-words="' + input.id + '"]');
+  var shown = words && words.querySelector("strong");
+  if (!shown) {
+    return;
+  }
+  var parts = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(input.value);
+  if (!parts) {
+    words.hidden = true;
+    return;
+  }
+  var day = new Date(Date.UTC(2000, +parts[2] - 1, +parts[3], +(parts[4] || 0), +(parts[5] || 0)));
+  day.setUTCFullYear(+parts[1]); // Date.UTC reads years 0-99 as 1900-1999
+  var options = { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" };
+  if (parts[4]) {
+    options.hour = "2-digit";
+    options.minute = "2-digit";
+    options.hourCycle = "h23";
+  }
+  var language = document.documentElement.lang || "id";
+  shown.textContent = new Intl.DateTimeFormat(language, options).format(day);
+  words.hidden = false;
+}
+
+["input", "change"].forEach(function (kind) {
+  document.addEventListener(kind, function (event) {
+    var target = event.target;
+    if (target.matches && target.matches('input[type="date"], input[type="datetime-local"]')) {
+      showChosenDay(target);
+    }
+  });
+});

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 
 import pytest
+from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
 from adapters import wire
@@ -178,6 +179,9 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
     page.select_option("#f-nik", value=KNOWN_HUSBAND["nik"])
     day = today()
     page.fill("#f-issued_on", (day - dt.timedelta(days=30)).isoformat())
+    # the browser writes the field in its own language's order: the day in words under it
+    issued_words = format_date(day - dt.timedelta(days=30), "long", locale="id")
+    expect(page.locator("#words-issued_on")).to_have_text(f"Tanggal terpilih: {issued_words}")
     page.select_option("#f-arrival-type", value="pindah_datang")
     page.fill("#f-arrival-arrived_on", (day - dt.timedelta(days=200)).isoformat())
     page.fill("#f-arrival-origin_region_code", "3171")

@@ -284,3 +284,41 @@ def test_the_change_of_head_names_its_member_field_the_new_head_not_nik(web):
     page = web.test_client().get(f"/perintah/ChangeHead?household_id={household_id}").text
     label = re.search(r'<label for="f-nik">(.*?)</label>', page, re.S)
     assert label and label.group(1).strip() == "Kepala keluarga baru", label
+
+
+def date_words(page: str, field_id: str) -> str | None:
+    """The words under a date field, or None when they are hidden."""
+    found = re.search(rf'<small id="words-{field_id}"[^>]*>(.*?)</small>', page, re.S)
+    assert found, f"no words under {field_id}"
+    if " hidden" in found.group(0).split(">", 1)[0]:
+        return None
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def test_a_date_field_says_its_day_in_words_whatever_order_the_browser_shows(web):
+    """An English browser shows a date field as mm/dd/yyyy on the Indonesian page (Chromium
+    follows its own language, not the page's `lang`): 03/12/1985 reads as 3 December to an
+    Indonesian. Under each date field, the day it holds in words, in the page's language."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    client = web.test_client()
+    empty = client.get("/daftar").text
+    assert date_words(empty, "head-birth_date") is None  # nothing chosen yet: nothing said
+    assert 'aria-describedby="words-head-birth_date err-head-birth_date"' in empty
+    token = re.search(r'name="csrf_token" value="([^"]+)"', empty).group(1)
+    sent = client.post(
+        "/daftar", data={"csrf_token": token, "head.birth_date": "1985-03-12", "head.nik": "1"}
+    )
+    assert sent.status_code == 422
+    assert date_words(sent.text, "head-birth_date") == "Tanggal terpilih: 12 Maret 1985"
+    page = client.get(f"/perintah/RelocateHousehold?household_id={household_id}").text
+    answer = client.post(
+        "/perintah/RelocateHousehold",
+        data={**relocation(page, "Jl. Satu 1"), "moved_on": "1950-06-01"},
+    )
+    assert date_words(answer.text, "moved_on") == "Tanggal terpilih: 1 Juni 1950"
+    english = client.post(
+        "/perintah/RelocateHousehold?lang=en",
+        data={**relocation(page, "Jl. Satu 1"), "moved_on": "1950-06-01"},
+    )
+    assert date_words(english.text, "moved_on") == "Chosen date: June 1, 1950"
