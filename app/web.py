@@ -305,7 +305,9 @@ def chosen_day(value: str | None) -> str:
     except ValueError:
         return ""
     words = date_text(moment.date())
-    return f"{words}, {format_time(moment.time(), 'short', rebase=False)}" if "T" in value else words
+    if "T" not in value:
+        return words
+    return f"{words}, {format_time(moment.time(), 'short', rebase=False)}"
 
 
 @bp.app_context_processor
