@@ -1785,6 +1785,8 @@ def _command_context(
         "open_shared": any(values.get(f.name) for f in shared if f.name != "expected_version")
         or any(f.name in errors for f in shared),
         "household_id": household_id if _is_uuid(household_id) else None,
+        # which family the form is about, named (its id alone, a UUID, said nothing)
+        "family": _family(household_id) if may_use("web.household_page") else None,
         # the field whose change reloads the form's lists (the person's benefits, the
         # members' relationships to the new head)
         "reloads": "person_id"

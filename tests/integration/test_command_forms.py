@@ -7,6 +7,7 @@ import re
 
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from tests.integration.test_eligibility_api import project
 
 HEAD = {"nik": "1571015203850007", "name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "F"}
 HOUSEHOLD = {
@@ -322,3 +323,17 @@ def test_a_date_field_says_its_day_in_words_whatever_order_the_browser_shows(web
         data={**relocation(page, "Jl. Satu 1"), "moved_on": "1950-06-01"},
     )
     assert date_words(english.text, "moved_on") == "Chosen date: June 1, 1950"
+
+
+def test_a_form_opened_for_a_household_names_the_family_not_only_its_id(web):
+    """A form opened from a household page showed the household only as its id (a UUID) in
+    the first field: which family it was about was not said anywhere on the form."""
+    casework = web.extensions["casework"].casework
+    household_id = casework.register_household(HOUSEHOLD, make_meta(SYSTEM, "api")).stream_id
+    project(web)
+    page = web.test_client().get(f"/perintah/IssueKtp?household_id={household_id}").text
+    assert "Untuk rumah tangga Siti Aminah, Simpang IV Sipin" in page
+    # a case worker of another kelurahan opens no such form (403), so reads no name either
+    elsewhere = web.test_client(user="cw_pelayangan")
+    answer = elsewhere.get(f"/perintah/IssueKtp?household_id={household_id}")
+    assert answer.status_code == 403 and "Siti Aminah" not in answer.text
