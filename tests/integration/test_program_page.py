@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -34,6 +35,11 @@ def test_the_page_shows_the_errors_and_an_unknown_program_is_404(browser, famili
     assert families["included"][:8] in html
     assert "desil keluarga 6, syarat ≤ 4" in html  # the rule's detail, in Indonesian
     assert 'href="/program"' in html  # the navigation leads to the programs
+    # the bars' colours are told before the table of kelurahan (they were told after it)
+    key = re.search(r'<p class="chart-key">(.*?)</p>', html, re.S)
+    assert key and html.index(key.group(0)) < html.index("<caption>Kesalahan per kelurahan")
+    words = re.sub(r"<[^>]+>|\s+", " ", key.group(1))
+    assert "Inklusi" in words and "Eksklusi" in words and "Perlu ditinjau" in words, words
     assert browser.get("/program/NOPE").status_code == 404
 
 
