@@ -244,6 +244,15 @@ def test_pages_fit_a_phone_screen(browser, live_server: LiveServer):
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{path} is {overflow}px wider than the screen"
+            if path == "/perintah/DefineProgram":
+                # the folded fields' summary wraps on a phone: its lines were 1rem apart, the
+                # second line touching the first
+                spacing = page.evaluate(
+                    "(() => { const s = getComputedStyle("
+                    "document.querySelector('.shared-fields summary'));"
+                    " return parseFloat(s.lineHeight) / parseFloat(s.fontSize); })()"
+                )
+                assert spacing >= 1.3, f"the summary's lines are {spacing:.2f} font sizes apart"
             screenshot(page, name)
     finally:
         context.close()
