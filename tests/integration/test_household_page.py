@@ -212,3 +212,16 @@ def test_each_program_answer_names_the_member_it_is_about(family):
     answer = re.search(r"<td>.*?</td>", kjb, re.S).group(0)  # the answer's cell
     assert "Tidak layak" in answer and "Siti Aminah" in answer
     assert "Rahmat Hidayat" not in eligibility
+
+
+def test_the_sections_list_leads_to_the_add_member_form_for_who_may_add(family, web):
+    """The add-member form is at the page's foot (on a phone thousands of pixels down, under
+    the timeline): the list of the page's sections leads to it, for who may add a member."""
+    _, hid, _ = family
+    for user, offered in (("cw_sipin", True), ("auditor", False)):
+        page = web.test_client(user=user).get(f"/rumah-tangga/{hid}").text
+        nav = re.search(r'<nav aria-label="Bagian halaman ini".*?</nav>', page, re.S)
+        assert nav, user
+        link = '<a href="#add-member-title">Tambah anggota</a>'
+        assert (link in nav.group(0)) is offered, user
+        assert ('id="add-member-title"' in page) is offered, user
