@@ -333,20 +333,26 @@ ERRORS: dict[str, LazyString] = {
     ),
     "benefit.not_found": _l("No such benefit in this household. Check the benefit_id."),
     "benefit.terminated": _l(
-        "This benefit's termination is already recorded (from the date in its history, perhaps"
-        " a later one), so it cannot change any more."
+        "This benefit's termination is already recorded from this date or an earlier one (see"
+        " its history), so it cannot change from then on. A termination recorded from a date to"
+        " come can be brought earlier: enter a date before it."
     ),
     "benefit.not_active": _l(
-        "This benefit is already suspended, or its suspension is recorded from a later date (see"
-        " its history), so it cannot be suspended again."
+        "This benefit is already suspended on this date, perhaps by a suspension recorded from a"
+        " date to come (see its history), so it cannot be suspended again. To suspend it"
+        " earlier, enter a date before that suspension."
     ),
-    "benefit.not_suspended": _l("This benefit is not suspended, so there is nothing to resume."),
+    "benefit.not_suspended": _l(
+        "This benefit is not suspended on this date, so there is nothing to resume (see its"
+        " history)."
+    ),
     "benefit.date_outside_period": _l(
         "The effective date must fall within the benefit's period. Check the period and the date."
     ),
     "benefit.date_before_last_change": _l(
-        "The effective date cannot be before the benefit's last change. Enter that day or a"
-        " later one."
+        "The effective date cannot be before a change of this benefit already in force (see its"
+        " history). Enter that change's date or a later one; only changes still to come are"
+        " replaced by an earlier date."
     ),
     "reason_code.unknown": _l("Choose why the benefit changes from the list of reasons."),
     "rejection.reason_unknown": _l("Choose why the change is rejected from the list of reasons."),

@@ -19,8 +19,11 @@ from domain.household import (
     BENEFIT_CHANGE_REASONS,
     LATEST_DAY,
     derived_id,
+    in_force_after,
     new_benefit,
+    status_before,
     today,
+    with_change,
 )
 
 SEXES = ("M", "F")
@@ -234,9 +237,10 @@ class ProvisionalPerson(Aggregate):
     ) -> dict[str, Any]:
         """The benefit a suspension, resumption or termination changes: not terminated, a
         reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason), a date within its
-        period and not before its last change (as a household's benefit)."""
+        period and not before a change already in force; the changes still to come after its date
+        it replaces (as a household's benefit, `domain.household.with_change`)."""
         benefit = self.benefit(benefit_id)
-        if benefit["status"] == "terminated":
+        if status_before(benefit, effective_date) == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
         if reason_code not in BENEFIT_CHANGE_REASONS:
             raise DomainError("reason_code", "reason_code.unknown")
@@ -246,7 +250,7 @@ class ProvisionalPerson(Aggregate):
         period_start = dt.date.fromisoformat(benefit["period_start"])
         if not period_start <= day <= dt.date.fromisoformat(benefit["period_end"]):
             raise DomainError("effective_date", "benefit.date_outside_period")
-        if day < dt.date.fromisoformat(benefit["history"][-1]["effective_date"]):
+        if in_force_after(benefit, day):  # what has taken effect stays
             raise DomainError("effective_date", "benefit.date_before_last_change")
         return benefit
 
@@ -256,7 +260,7 @@ class ProvisionalPerson(Aggregate):
         """An active benefit pauses from `effective_date` (it still counts as received for
         double receipt, as a household's suspended benefit does)."""
         benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
-        if benefit["status"] != "active":
+        if status_before(benefit, effective_date) != "active":
             raise DomainError("benefit_id", "benefit.not_active")
         self._benefit_suspended(benefit["benefit_id"], effective_date, reason_code, meta)
 
@@ -271,7 +275,7 @@ class ProvisionalPerson(Aggregate):
     ) -> None:
         """A suspended benefit runs again from `effective_date`."""
         benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
-        if benefit["status"] != "suspended":
+        if status_before(benefit, effective_date) != "suspended":
             raise DomainError("benefit_id", "benefit.not_suspended")
         self._benefit_resumed(benefit["benefit_id"], effective_date, reason_code, meta)
 
@@ -284,8 +288,9 @@ class ProvisionalPerson(Aggregate):
     def terminate_benefit(
         self, benefit_id: str, effective_date: str, reason_code: str | None, meta: dict[str, Any]
     ) -> None:
-        """The benefit ends from `effective_date` (within its period, not before its last
-        change), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the reason)."""
+        """The benefit ends from `effective_date` (within its period, not before a change
+        already in force), with a reason code of BENEFIT_CHANGE_REASONS ("other" needs the
+        reason)."""
         benefit = self._check_change(benefit_id, effective_date, reason_code, meta)
         self._benefit_terminated(benefit["benefit_id"], effective_date, reason_code, meta)
 
@@ -305,13 +310,14 @@ class ProvisionalPerson(Aggregate):
     ) -> None:
         benefit = self.benefits[benefit_id]
         benefit["status"] = status
-        benefit["history"].append(
+        benefit["history"] = with_change(
+            benefit["history"],
             {
                 "status": status,
                 "effective_date": effective_date,
                 "reason_code": reason_code,
                 "reason": meta.get("reason"),
-            }
+            },
         )
 
     def clashes_with(self, nik_benefits: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -367,6 +367,45 @@ def scheduled_changes(benefit: dict[str, Any], day: dt.date) -> list[dict[str, A
     ]
 
 
+def with_change(history: list[dict[str, Any]], step: dict[str, Any]) -> list[dict[str, Any]]:
+    """A benefit's history with one more change: the changes recorded before it to take effect
+    after its date are replaced by it (a later decision from an earlier day: they never take
+    effect), so the steps' dates only grow. The grant stays. Every reader of the changes
+    (projections.beneficiaries, projections.overview, projections.reconciliation) keeps the
+    same rule (`replaced_by`)."""
+    day = step["effective_date"]
+    return [
+        *history[:1],
+        *(s for s in history[1:] if not replaced_by(s["effective_date"], day)),
+        step,
+    ]
+
+
+def replaced_by(scheduled: str, day: str) -> bool:
+    """Whether a change from `scheduled` (an ISO day) is replaced by one recorded after it from
+    `day`: when it would take effect later."""
+    return scheduled > day
+
+
+def status_before(benefit: dict[str, Any], effective_date: str) -> str:
+    """The status a change from `effective_date` finds the benefit in: the one in force that
+    day once the changes it replaces (those dated after it, still to come) are gone; its
+    status after every change when one of those is already in force (nothing is replaced:
+    the change would follow them, and its date is refused, `in_force_after`)."""
+    day = _date(effective_date)
+    if in_force_after(benefit, day):
+        return benefit["status"]
+    return status_on(benefit, day)
+
+
+def in_force_after(benefit: dict[str, Any], day: dt.date) -> list[dict[str, Any]]:
+    """The changes dated after `day` that are already in force today: a change from `day`
+    would replace them, and what has taken effect is not replaced."""
+    return [
+        step for step in scheduled_changes(benefit, day) if _date(step["effective_date"]) <= today()
+    ]
+
+
 def derived_id(household_id: uuid.UUID | str, kind: str, version: int) -> str:
     """The id of a benefit, enrolment or objection created by the event at `version`."""
     return str(uuid.uuid5(uuid.UUID(str(household_id)), f"{kind}:{version}"))
@@ -1511,8 +1550,9 @@ class Household(Aggregate):
         self, benefit: dict[str, Any], effective_date: str, reason_code: str | None, meta: dict
     ) -> None:
         """A change of a benefit says why (a code of BENEFIT_CHANGE_REASONS; "other" with the
-        free-text reason) and takes effect within the benefit's period, not before its last
-        change."""
+        free-text reason) and takes effect within the benefit's period, not before a change
+        already in force today; the changes still to come after its date it replaces
+        (`with_change`)."""
         if reason_code is None:
             raise DomainError("reason_code", "value.required")
         if reason_code not in BENEFIT_CHANGE_REASONS:
@@ -1522,8 +1562,7 @@ class Household(Aggregate):
         day = _date(effective_date)
         if not _date(benefit["period_start"]) <= day <= _date(benefit["period_end"]):
             raise DomainError("effective_date", "benefit.date_outside_period")
-        last = benefit["history"][-1]["effective_date"] if benefit["history"] else None
-        if last and day < _date(last):
+        if in_force_after(benefit, day):  # what has taken effect stays
             raise DomainError("effective_date", "benefit.date_before_last_change")
 
     def suspend_benefit(
@@ -1534,9 +1573,10 @@ class Household(Aggregate):
         reason_code: str | None = None,
     ) -> None:
         benefit = self.benefit(benefit_id)
-        if benefit["status"] == "terminated":
+        status = status_before(benefit, effective_date)
+        if status == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
-        if benefit["status"] != "active":
+        if status != "active":
             raise DomainError("benefit_id", "benefit.not_active")
         self._check_benefit_change(benefit, effective_date, reason_code, meta)
         self._benefit_suspended(benefit["benefit_id"], effective_date, meta, reason_code)
@@ -1559,9 +1599,10 @@ class Household(Aggregate):
         reason_code: str | None = None,
     ) -> None:
         benefit = self.benefit(benefit_id)
-        if benefit["status"] == "terminated":
+        status = status_before(benefit, effective_date)
+        if status == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
-        if benefit["status"] != "suspended":
+        if status != "suspended":
             raise DomainError("benefit_id", "benefit.not_suspended")
         if self.members[benefit["nik"]]["status"] == "deceased":
             raise DomainError("benefit_id", "person.deceased")
@@ -1586,7 +1627,7 @@ class Household(Aggregate):
         reason_code: str | None = None,
     ) -> None:
         benefit = self.benefit(benefit_id)
-        if benefit["status"] == "terminated":
+        if status_before(benefit, effective_date) == "terminated":
             raise DomainError("benefit_id", "benefit.terminated")
         self._check_benefit_change(benefit, effective_date, reason_code, meta)
         self._benefit_terminated(benefit["benefit_id"], effective_date, meta, reason_code)
@@ -1614,13 +1655,14 @@ class Household(Aggregate):
     ) -> None:
         benefit = self.benefits[benefit_id]
         benefit["status"] = status
-        benefit["history"].append(
+        benefit["history"] = with_change(
+            benefit["history"],
             {
                 "status": status,
                 "effective_date": effective_date,
                 "reason_code": reason_code,  # None in events recorded before reason codes
                 "reason": meta.get("reason"),
-            }
+            },
         )
 
     def review(self, review_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1699,20 +1741,30 @@ class Household(Aggregate):
             raise DomainError("review_id", "review.not_open")
         return benefit, review
 
-    def check_decision(self, review_id: str, decision: str) -> tuple[dict, dict]:
-        """The benefit and the open review a decision is about; refuses what cannot be done."""
+    def check_decision(
+        self, review_id: str, decision: str, meta: dict[str, Any] | None = None
+    ) -> tuple[dict, dict]:
+        """The benefit and the open review a decision is about; refuses what cannot be done.
+        A suspension or termination takes effect on the decision's day (`occurred_on`) and
+        replaces the changes recorded to take effect after it, as any change does."""
         if decision not in REVIEW_DECISIONS:
             raise DomainError("decision", "review.decision_unknown")
         benefit, review = self._open_review(review_id)
-        if decision == "suspend" and benefit["status"] != "active":
+        day = occurred_on(meta or {})
+        status = status_before(benefit, day.isoformat())
+        if decision in ("suspend", "terminate") and status == "terminated":
+            raise DomainError("decision", "benefit.terminated")
+        if decision == "suspend" and status != "active":
             raise DomainError("decision", "benefit.not_active")
+        if decision != "keep" and in_force_after(benefit, day):
+            raise DomainError("decision", "benefit.date_before_last_change")
         return benefit, review
 
     def decide_review(self, review_id: str, decision: str, meta: dict[str, Any]) -> None:
         """A person's decision (DecideReview): keep closes the review; suspend and terminate
         also suspend or terminate the benefit from the day of the decision, with its reason.
         A terminate reaches here only once a second supervisor approved it."""
-        benefit, review = self.check_decision(review_id, decision)
+        benefit, review = self.check_decision(review_id, decision, meta)
         day = occurred_on(meta).isoformat()
         self._benefit_review_decided(benefit["benefit_id"], review["review_id"], decision, meta)
         code = REVIEW_REASON_CODES.get(review["cause"], "other")

@@ -613,7 +613,7 @@ class HouseholdCases(UseCases):
     def check_decide_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> None:
         """Before a termination is kept for approval: the review exists and is open."""
         household = self._household_for(cmd)
-        household.check_decision(cmd["review_id"], cmd["decision"])
+        household.check_decision(cmd["review_id"], cmd["decision"], meta)
 
     def withdraw_review(self, cmd: dict[str, Any], meta: dict[str, Any]) -> Stored:
         """For the policies: the review's cause went away (an NIB revoked again)."""

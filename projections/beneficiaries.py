@@ -22,7 +22,9 @@ recorded: `status` is the status after every change recorded, from `status_from`
 change's effective date; '' before any change) on, and each change is kept in `changes`, so a
 reader asks for the status in force on a day (`status_on`): a benefit suspended from tomorrow
 is still listed and counted today, and one whose suspension was backdated is not, as the
-cross-OPD view (projections/overview.py) counts them.
+cross-OPD view (projections/overview.py) counts them. A change from an earlier day than
+changes recorded before it to take effect later replaces them (`domain.household.with_change`):
+they are deleted from `changes` and never take effect.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ TABLES = {
         " status_from VARCHAR(10) NOT NULL DEFAULT '')"
     ),
     # each suspension, resumption and termination in the order recorded (`seq` from 1), with
-    # the day it takes effect (their days only grow: domain.household._check_benefit_change)
+    # the day it takes effect (their days only grow: a change replaces those recorded before it
+    # to take effect after its date, domain.household.with_change)
     "changes": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " benefit_id VARCHAR(36) NOT NULL, seq INTEGER NOT NULL,"
@@ -157,12 +160,17 @@ def _status(status: str):
         data = envelope["data"]
         since = data.get("effective_date") or ""
         seq = cur.execute(
-            f"SELECT COUNT(*) FROM {names['changes']} WHERE benefit_id=?", (data["benefit_id"],)
+            f"SELECT MAX(seq) FROM {names['changes']} WHERE benefit_id=?", (data["benefit_id"],)
         ).fetchone()[0]
+        # the changes recorded to take effect after its date it replaces (with_change)
+        cur.execute(
+            f"DELETE FROM {names['changes']} WHERE benefit_id=? AND effective_date>?",
+            (data["benefit_id"], since),
+        )
         cur.execute(
             f"INSERT INTO {names['changes']} (benefit_id, seq, effective_date, status)"
             " VALUES (?, ?, ?, ?)",
-            (data["benefit_id"], int(seq) + 1, since, status),
+            (data["benefit_id"], int(seq or 0) + 1, since, status),
         )
         cur.execute(
             f"UPDATE {names['benefits']} SET status=?, status_from=? WHERE benefit_id=?",

@@ -69,6 +69,7 @@ from domain.eligibility_rules import (
     residence_reached_detail,
     residence_since,
 )
+from domain.household import replaced_by
 from domain.program import Detail, answer_rank, evaluate, nobody_detail, text_of, verdict
 from domain.texts import N_
 from projections.base import (
@@ -486,8 +487,12 @@ def _status_changed(benefits: dict, data: dict, status: str, position: int) -> N
     if benefit is not None:
         benefit["status"] = status
         # the pair rules count a terminated benefit until the day before it took effect
-        if data.get("effective_date"):
-            benefit["history"].append({"status": status, "effective_date": data["effective_date"]})
+        day = data.get("effective_date")
+        if day:  # replacing the changes recorded to take effect after it (with_change)
+            benefit["history"] = [
+                *(s for s in benefit["history"] if not replaced_by(s["effective_date"], day)),
+                {"status": status, "effective_date": day},
+            ]
         benefit["positions"].append(position)
 
 

@@ -58,6 +58,7 @@ from typing import Any
 from adapters.db import Cursor, Database
 from domain.city import WIB
 from domain.city import today as city_today
+from domain.household import replaced_by
 from projections.base import (
     Finish,
     Handler,
@@ -353,7 +354,11 @@ def benefit_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]
     ).fetchone()
     if row is None:
         return
-    changes = [*json.loads(row[1]), [STATUS_OF[envelope["type"]], data["effective_date"]]]
+    day = data["effective_date"]
+    changes = [  # those recorded to take effect after its date it replaces (with_change)
+        *(c for at, c in enumerate(json.loads(row[1])) if at == 0 or not replaced_by(c[1], day)),
+        [STATUS_OF[envelope["type"]], day],
+    ]
     cur.execute(
         f"UPDATE {names['benefits']} SET changes=? WHERE benefit_id=?",
         (json.dumps(changes), data["benefit_id"]),

@@ -710,6 +710,45 @@ def test_a_change_of_a_benefit_says_why_and_when_within_its_period(app, family):
     ]
 
 
+def test_a_change_recorded_ahead_is_replaced_by_one_from_an_earlier_day(app, family):
+    """A termination recorded from a day to come is brought earlier by a termination from an
+    earlier day (the decision changed): the later one never takes effect, the history holds
+    the earlier one only, and the benefit runs until it. A change dated before one already in
+    force is still refused, and nothing is stored."""
+    from domain.household import scheduled_changes, status_on
+
+    day = today()
+    soon, later = day + dt.timedelta(days=25), day + dt.timedelta(days=85)
+    period = {"start": f"{day.year - 1}-01-01", "end": f"{day.year + 1}-12-31"}
+    benefit_id = grant(app, family, WIFE["nik"], **period)
+    change(app, family, "terminate", benefit_id, later.isoformat())
+    change(app, family, "terminate", benefit_id, soon.isoformat())
+    benefit = app.get_household(family).benefits[benefit_id]
+    assert [(h["status"], h["effective_date"]) for h in benefit["history"][1:]] == [
+        ("terminated", soon.isoformat())
+    ]
+    assert status_on(benefit, soon - dt.timedelta(days=1)) == "active"
+    assert status_on(benefit, soon) == "terminated"
+    assert [s["effective_date"] for s in scheduled_changes(benefit, day)] == [soon.isoformat()]
+    # a suspension from a day to come, then a suspension from earlier: one suspension, earlier
+    other = grant(app, family, WIFE["nik"], program="PKH", **period)
+    change(app, family, "suspend", other, later.isoformat())
+    change(app, family, "resume", other, (later + dt.timedelta(days=5)).isoformat())
+    change(app, family, "suspend", other, soon.isoformat())  # replaces both steps
+    steps = app.get_household(family).benefits[other]["history"][1:]
+    assert [(h["status"], h["effective_date"]) for h in steps] == [("suspended", soon.isoformat())]
+    # in force today: what has taken effect is not replaced
+    version = app.get_household(family).version
+    third = grant(app, family, WIFE["nik"], program="ZKT", **period)
+    change(app, family, "suspend", third, day.isoformat())
+    refused(
+        lambda: change(app, family, "terminate", third, (day - dt.timedelta(days=1)).isoformat()),
+        "effective_date",
+        "benefit.date_before_last_change",
+    )
+    assert app.get_household(family).version == version + 2  # the grant and the suspension
+
+
 def test_a_grant_needs_a_living_active_member_a_sound_period_and_amount(app, family):
     refused(
         lambda: grant(app, family, WIFE["nik"], end="2024-12-31"),
