@@ -2,7 +2,7 @@
 says beside what Casework holds, and the families where they disagree (serves="registry").
 
 Fed by the household's own events: its place and members (the register: Casework is the
-reference column), its running benefits (active or suspended) and the programs defined,
+reference column), its benefits and the programs defined,
 the deciles of WelfareAssessed and what each source lists (SourceListingRecorded: for each
 source its latest listing, by period, a later record of the same period replacing an
 earlier one).
@@ -27,7 +27,9 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing not
   verification (VERVAL) names the person met, not the members, and is not compared on them
   (its `members` is null: none listed, which is not an empty family); a listing of a source
   that lists members but names none still misses every active member;
-- `benefit`: a source that marks any aid disagrees with Casework's running benefits on the
+- `benefit`: a source that marks any aid disagrees with Casework's running benefits (active
+  or suspended on the day asked: a suspension, resumption or termination takes effect on its
+  effective date, not when it is recorded, as everywhere else) on the
   flags that source records (`SOURCE_BENEFITS`: no P3KE family disagrees over PBI-JK, which
   P3KE does not record) and whose program exists in Casework (a source that marks none says
   nothing of aid);
@@ -37,24 +39,41 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing not
 
 Handlers only write facts and mark the household; at the end of each batch (`batch`) every
 marked household is compared once and the counts per kecamatan and kelurahan are moved by
-the difference (no scan of all rows). Persons are kept as their pseudonymous `subject`, the
+the difference (no scan of all rows).
+
+What a family disagrees on changes with the days as well as with events: a termination
+recorded today from next month stops its aid then. So each benefit keeps its changes with
+their effective dates (a change from an earlier day than changes recorded before it to take
+effect later replaces them, `domain.household.with_change`), and a comparison is kept as
+`steps`: the reasons in force from the day before the household's latest event was recorded
+(`as_of`: no reader asks for an earlier day, and what was in force then is folded into the
+first step, '') and the reasons from each later day on which a change takes effect and they
+change. The disagreements hold each reason (and `any`) with the days it holds (`since`,
+`until`), and the counts are kept as changes by day (`changed_on`, as the cross-OPD view's):
+a family counts on its first step, and on a later step's day what it counts changes; a
+reader sums a key's rows up to the day it asks for (today), through the primary key. Nothing
+is rewritten because a day passes; a household with no change ahead (nearly all) has one
+step and one row per reason, as before. Persons are kept as their pseudonymous `subject`, the
 keyed `nik_hash` and the `nik_token` (opened only to show), never the NIK in clear.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from adapters.db import Cursor, Database
+from domain.city import today
 from domain.household import (
     ASSESSMENT_SOURCES,
     LISTING_BENEFITS,
     MEMBER_SOURCES,
     SOURCE_BENEFITS,
+    replaced_by,
 )
 from projections.base import (
     PARAMETERS,
@@ -68,6 +87,7 @@ from projections.base import (
     left_in_order,
     live_tables,
 )
+from projections.overview import recorded_day
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ TABLES = {
         " household_id VARCHAR(36) PRIMARY KEY, kecamatan VARCHAR(100) NOT NULL,"
         " kelurahan VARCHAR(100) NOT NULL, counted_kecamatan VARCHAR(100),"
         " counted_kelurahan VARCHAR(100), listed INTEGER NOT NULL DEFAULT 0,"
-        " disagrees INTEGER NOT NULL DEFAULT 0, reasons VARCHAR(200) NOT NULL DEFAULT '')"
+        " steps TEXT NOT NULL DEFAULT '[]', as_of VARCHAR(10) NOT NULL DEFAULT '')"
     ),
     "members": (
         "CREATE TABLE IF NOT EXISTS {name} ("
@@ -132,20 +152,26 @@ TABLES = {
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36) NOT NULL,"
-        " flag VARCHAR(32) NOT NULL, status VARCHAR(20) NOT NULL)"
+        " flag VARCHAR(32) NOT NULL, changes TEXT NOT NULL)"
     ),
     "programs": "CREATE TABLE IF NOT EXISTS {name} (flag VARCHAR(32) PRIMARY KEY)",
+    # each reason (and `any`) a household disagrees for, from the day `since` ('': any day
+    # asked) until the day before `until` ('': no end)
     "disagreements": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " household_id VARCHAR(36) NOT NULL, reason VARCHAR(20) NOT NULL,"
         " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
-        " PRIMARY KEY (household_id, reason))"
+        " since VARCHAR(10) NOT NULL, until VARCHAR(10) NOT NULL,"
+        " PRIMARY KEY (household_id, reason, since))"
     ),
+    # what changes from a day on (`changed_on`; '': any day asked): the households of a day
+    # are the sum of their key's rows up to it
     "counts": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL,"
-        " reason VARCHAR(20) NOT NULL, households INTEGER NOT NULL,"
-        " PRIMARY KEY (kecamatan, kelurahan, reason))"
+        " reason VARCHAR(20) NOT NULL, changed_on VARCHAR(10) NOT NULL,"
+        " households INTEGER NOT NULL,"
+        " PRIMARY KEY (kecamatan, kelurahan, reason, changed_on))"
     ),
 }
 INDEXES = [
@@ -155,13 +181,9 @@ INDEXES = [
 ]
 # only readers read by these: a rebuild makes them after its events (`Projection.read_indexes`)
 READ_INDEXES = [
-    # the list without a place: in household id order from the index, no sort of every family
-    "CREATE INDEX IF NOT EXISTS {households}_all ON {households} (disagrees, household_id)",
+    # the list without a place (every reason: `any`): in household id order from the index,
+    # no sort of every family
     "CREATE INDEX IF NOT EXISTS {disagreements}_all ON {disagreements} (reason, household_id)",
-    "CREATE INDEX IF NOT EXISTS {households}_list"
-    " ON {households} (disagrees, kelurahan, household_id)",
-    "CREATE INDEX IF NOT EXISTS {households}_kecamatan"
-    " ON {households} (disagrees, kecamatan, household_id)",
     "CREATE INDEX IF NOT EXISTS {disagreements}_kelurahan"
     " ON {disagreements} (reason, kelurahan, household_id)",
     "CREATE INDEX IF NOT EXISTS {disagreements}_kecamatan"
@@ -178,27 +200,45 @@ def flag_of(program: str) -> str:
 
 # --- marking households for the end of the batch ---------------------------------------------
 
-_MARKED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+# household id -> the latest `recorded_day` of its own events in the batch ('' for none)
+_MARKED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "reconciliation_marked", default=None
 )
 
 
-def _mark(cur: Cursor, names: dict[str, str], household_id: str) -> None:
+def _mark(
+    cur: Cursor, names: dict[str, str], household_id: str, envelope: dict[str, Any] | None = None
+) -> None:
+    """The household to compare again; `envelope`, an event of its own stream, moves on the
+    day from which its comparison is kept (`as_of`)."""
+    day = recorded_day(envelope) if envelope is not None else ""
     marked = _MARKED.get()
     if marked is None:  # outside a batch scope: compare at once
+        _seen(cur, names, {household_id: day})
         _compare(cur, names, household_id, rule_of(cur, names))
     else:
-        marked.add(household_id)
+        marked[household_id] = max(marked.get(household_id, ""), day)
+
+
+def _seen(cur: Cursor, names: dict[str, str], days: dict[str, str]) -> None:
+    """Each household's `as_of` moved on to the day before its latest event's recording (no
+    reader asks for an earlier day: what was in force before it is folded in its first step)."""
+    cur.executemany(
+        f"UPDATE {names['households']} SET as_of=? WHERE household_id=? AND as_of<?",
+        [(day, household_id, day) for household_id, day in sorted(days.items()) if day],
+    )
 
 
 @contextmanager
 def batch(cur: Cursor, names: dict[str, str]) -> Iterator[None]:
     """Handlers mark households; each marked one is compared once at the batch's end, under
     the rule this generation was built under."""
-    token = _MARKED.set(set())
+    token = _MARKED.set({})
     try:
         yield
-        marked = sorted(_MARKED.get() or ())
+        days = _MARKED.get() or {}
+        _seen(cur, names, days)
+        marked = sorted(days)
         later = deferred(names)
         if later is not None:  # a rebuild: each household it marked, once at its end
             later.add(marked)
@@ -256,11 +296,11 @@ def household_registered(cur: Cursor, names: dict[str, str], envelope: dict[str,
         f"INSERT INTO {names['households']} (household_id, kecamatan, kelurahan) VALUES (?, ?, ?)"
         " ON CONFLICT (household_id) DO UPDATE SET kecamatan=excluded.kecamatan,"
         " kelurahan=excluded.kelurahan, counted_kecamatan=NULL, counted_kelurahan=NULL,"
-        " listed=0, disagrees=0, reasons=''",
+        " listed=0, steps='[]'",
         (household_id, data["kecamatan"], data["kelurahan"]),
     )
     _set_member(cur, names, household_id, data["head"]["nik"], "active")
-    _mark(cur, names, household_id)
+    _mark(cur, names, household_id, envelope)
 
 
 def household_split_off(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -272,31 +312,31 @@ def household_split_off(cur: Cursor, names: dict[str, str], envelope: dict[str, 
 
 def member_added(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     _set_member(cur, names, envelope["stream_id"], envelope["data"]["person"]["nik"], "active")
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def member_rejoined(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     nik = envelope["data"]["person"]["nik"]
     _member_status(cur, names, envelope["stream_id"], nik, "active")
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def member_removed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data = envelope["data"]
     _member_status(cur, names, envelope["stream_id"], data["nik"], data["status"])
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def death_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     _member_status(cur, names, envelope["stream_id"], envelope["data"]["nik"], "deceased")
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def family_split(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     """Members left to form a new family: no longer active here."""
     for nik in envelope["data"]["members"]:
         _member_status(cur, names, envelope["stream_id"], nik, "moved_out")
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -305,7 +345,7 @@ def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, 
         f"UPDATE {names['households']} SET kecamatan=?, kelurahan=? WHERE household_id=?",
         (data["kecamatan"], data["kelurahan"], envelope["stream_id"]),
     )
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def _keep_desil(
@@ -324,7 +364,7 @@ def _keep_desil(
 def welfare_assessed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     data, household_id = envelope["data"], envelope["stream_id"]
     _keep_desil(cur, names, household_id, data["source"], data["period"], data["desil"])
-    _mark(cur, names, household_id)
+    _mark(cur, names, household_id, envelope)
 
 
 def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
@@ -339,7 +379,7 @@ def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[s
         (household_id, source),
     ).fetchone()
     if row is not None and row[0] > period:
-        _mark(cur, names, household_id)
+        _mark(cur, names, household_id, envelope)
         return
     key = (household_id, source)
     if row is not None:  # the earlier listing's rows (a listing's rows come only with it)
@@ -378,27 +418,41 @@ def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[s
         f"INSERT INTO {names['flags']} (household_id, source, flag) VALUES (?, ?, ?)",
         [(household_id, source, flag) for flag in data["benefits"]],
     )
-    _mark(cur, names, household_id)
+    _mark(cur, names, household_id, envelope)
 
 
 def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """Running (active) from the start, no change yet."""
     data = envelope["data"]
     cur.execute(
-        f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, status)"
-        " VALUES (?, ?, ?, 'active') ON CONFLICT (benefit_id) DO UPDATE"
-        " SET household_id=excluded.household_id, flag=excluded.flag, status=excluded.status",
+        f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, changes)"
+        " VALUES (?, ?, ?, '[]') ON CONFLICT (benefit_id) DO UPDATE"
+        " SET household_id=excluded.household_id, flag=excluded.flag, changes=excluded.changes",
         (data["benefit_id"], envelope["stream_id"], flag_of(data["program"])),
     )
-    _mark(cur, names, envelope["stream_id"])
+    _mark(cur, names, envelope["stream_id"], envelope)
 
 
 def _benefit_status(status: str):
     def handler(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+        """The change, in force from its effective date; those recorded before it to take
+        effect after that date it replaces (domain.household.with_change)."""
+        data = envelope["data"]
+        row = cur.execute(
+            f"SELECT changes FROM {names['benefits']} WHERE benefit_id=?", (data["benefit_id"],)
+        ).fetchone()
+        if row is None:
+            return
+        day = data.get("effective_date") or ""
+        changes = [
+            *(c for c in json.loads(row[0]) if not replaced_by(c[1], day)),
+            [status, day],
+        ]
         cur.execute(
-            f"UPDATE {names['benefits']} SET status=? WHERE benefit_id=?",
-            (status, envelope["data"]["benefit_id"]),
+            f"UPDATE {names['benefits']} SET changes=? WHERE benefit_id=?",
+            (json.dumps(changes, separators=(",", ":")), data["benefit_id"]),
         )
-        _mark(cur, names, envelope["stream_id"])
+        _mark(cur, names, envelope["stream_id"], envelope)
 
     handler.__name__ = f"benefit_{status}"
     return handler
@@ -433,15 +487,38 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
 # --- comparing one household -----------------------------------------------------------------
 
 
+def status_on(changes: list[list[str]], day: str) -> str:
+    """A benefit's status in force on `day` (ISO; its changes as kept, [status, effective
+    date] in the order recorded, their dates growing): the last change whose date has come,
+    the grant's `active` before any (domain.household.status_on)."""
+    status = "active"
+    for changed, since in changes:
+        if since <= day:
+            status = changed
+    return status
+
+
 def side_by_side(
-    cur: Cursor, names: dict[str, str], household_id: str, rule: Rule | None = None
+    cur: Cursor,
+    names: dict[str, str],
+    household_id: str,
+    rule: Rule | None = None,
+    day: str | None = None,
 ) -> dict[str, Any] | None:
     """What the register and each source say about one household, and the reasons they
-    disagree under `rule` (the generation's own when None), None when there is no such
-    household in the view. Persons by subject, hash and token."""
-    rule = rule or rule_of(cur, names)
+    disagree under `rule` (the generation's own when None), on `day` (ISO; today, WIB, when
+    None: Casework's running benefits are those in force that day), None when there is no
+    such household in the view. Persons by subject, hash and token."""
+    facts = _facts(cur, names, household_id)
+    if facts is None:
+        return None
+    return _answer(facts, rule or rule_of(cur, names), day or today().isoformat())
+
+
+def _facts(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, Any] | None:
+    """One household's rows, as a comparison reads them (None: not in the view)."""
     row = cur.execute(
-        f"SELECT kecamatan, kelurahan FROM {names['households']} WHERE household_id=?",
+        f"SELECT kecamatan, kelurahan, as_of FROM {names['households']} WHERE household_id=?",
         (household_id,),
     ).fetchone()
     if row is None:
@@ -455,18 +532,16 @@ def side_by_side(
             key,
         ).fetchall()
     }
-    active = {s for s, m in members.items() if m["status"] == "active"}
     known = {r[0] for r in cur.execute(f"SELECT flag FROM {names['programs']}").fetchall()}
-    running = sorted(
-        {
-            r[0]
-            for r in cur.execute(
-                f"SELECT flag FROM {names['benefits']} WHERE household_id=? AND status IN (?, ?)",
-                (household_id, *RUNNING),
-            ).fetchall()
-        }
-        & known
-    )
+    benefits = [
+        (flag, json.loads(changes))
+        for flag, changes in cur.execute(
+            f"SELECT flag, changes FROM {names['benefits']} WHERE household_id=?"
+            " ORDER BY benefit_id",
+            key,
+        ).fetchall()
+        if flag in known
+    ]
     deciles = {
         r[0]: {"period": r[1], "desil": r[2]}
         for r in cur.execute(
@@ -494,6 +569,34 @@ def side_by_side(
             "relationship": relationship,
             "deceased": bool(deceased),
         }
+    return {
+        "household_id": household_id,
+        "kecamatan": row[0],
+        "kelurahan": row[1],
+        "as_of": row[2],
+        "members": members,
+        "known": known,
+        "benefits": benefits,
+        "deciles": deciles,
+        "listings": listings,
+        "listed": listed,
+    }
+
+
+def running_on(facts: dict[str, Any], day: str) -> list[str]:
+    """The flags of the household's benefits running on `day` (active or suspended then: a
+    suspended benefit is still the family's), of programs defined here."""
+    return sorted(
+        {flag for flag, changes in facts["benefits"] if status_on(changes, day) in RUNNING}
+    )
+
+
+def _answer(facts: dict[str, Any], rule: Rule, day: str) -> dict[str, Any]:
+    """The side-by-side answer of one household's `facts` on `day`."""
+    members, known = facts["members"], facts["known"]
+    deciles, listings, listed = facts["deciles"], facts["listings"], facts["listed"]
+    active = {s for s, m in members.items() if m["status"] == "active"}
+    running = running_on(facts, day)
     periods = [x["period"] for x in (*listings.values(), *deciles.values())]
     newest = max(periods) if periods else None
 
@@ -579,9 +682,10 @@ def side_by_side(
     if spread > rule.desil_tolerance:
         reasons.add("desil")
     return {
-        "household_id": household_id,
-        "kecamatan": row[0],
-        "kelurahan": row[1],
+        "household_id": facts["household_id"],
+        "kecamatan": facts["kecamatan"],
+        "kelurahan": facts["kelurahan"],
+        "day": day,
         "reasons": [r for r in REASONS if r in reasons],
         "listed": bool(listings),
         "desil_spread": spread,
@@ -602,40 +706,77 @@ def _person(found: dict[str, Any]) -> dict[str, Any]:
     return {"nik_hash": found["nik_hash"], "nik_token": found["nik_token"]}
 
 
+def steps(facts: dict[str, Any], rule: Rule) -> list[list[Any]]:
+    """The household's reasons by day, from the day before its latest event's recording
+    (`as_of`) on: [day, reasons] for the first ('', in force on any day asked: what is in
+    force on `as_of`) and for each day after it on which a benefit's change takes effect and
+    the reasons change (a termination recorded today from next month)."""
+    as_of = facts["as_of"]
+    days = sorted({since for _, changes in facts["benefits"] for _, since in changes} - {""})
+    found: list[list[Any]] = [["", _answer(facts, rule, as_of)["reasons"]]]
+    for day in days:
+        if day > as_of:
+            reasons = _answer(facts, rule, day)["reasons"]
+            if reasons != found[-1][1]:
+                found.append([day, reasons])
+    return found
+
+
 def _compare(cur: Cursor, names: dict[str, str], household_id: str, rule: Rule) -> None:
-    """Compare one household again; move the counts by the difference."""
-    found = side_by_side(cur, names, household_id, rule)
-    if found is None:
+    """Compare one household again; move the counts by the difference, day by day."""
+    facts = _facts(cur, names, household_id)
+    if facts is None:
         return
+    kecamatan, kelurahan = facts["kecamatan"], facts["kelurahan"]
+    listed = bool(facts["listings"])
+    made = steps(facts, rule)
     old = cur.execute(
-        f"SELECT counted_kecamatan, counted_kelurahan, listed, reasons"
+        f"SELECT counted_kecamatan, counted_kelurahan, listed, steps"
         f" FROM {names['households']} WHERE household_id=?",
         (household_id,),
     ).fetchone()
-    reasons = found["reasons"]
+    deltas: dict[tuple[str, str, str, str], int] = {}
     if old[0] is not None:
-        _count(cur, names, old[0], old[1], _counted(bool(old[2]), old[3].split(",")), -1)
-    _count(
-        cur, names, found["kecamatan"], found["kelurahan"], _counted(found["listed"], reasons), 1
-    )
+        _add_counts(deltas, old[0], old[1], bool(old[2]), json.loads(old[3]), -1)
+    _add_counts(deltas, kecamatan, kelurahan, listed, made, 1)
+    for key, by in sorted(deltas.items()):
+        if by:
+            _count(cur, names, key, by)
     cur.execute(
         f"UPDATE {names['households']} SET counted_kecamatan=?, counted_kelurahan=?, listed=?,"
-        " disagrees=?, reasons=? WHERE household_id=?",
+        " steps=? WHERE household_id=?",
         (
-            found["kecamatan"],
-            found["kelurahan"],
-            1 if found["listed"] else 0,
-            1 if reasons else 0,
-            ",".join(reasons),
+            kecamatan,
+            kelurahan,
+            1 if listed else 0,
+            json.dumps(made, separators=(",", ":")),
             household_id,
         ),
     )
     cur.execute(f"DELETE FROM {names['disagreements']} WHERE household_id=?", (household_id,))
     cur.executemany(
-        f"INSERT INTO {names['disagreements']} (household_id, reason, kecamatan, kelurahan)"
-        " VALUES (?, ?, ?, ?)",
-        [(household_id, r, found["kecamatan"], found["kelurahan"]) for r in reasons],
+        f"INSERT INTO {names['disagreements']} (household_id, reason, kecamatan, kelurahan,"
+        " since, until) VALUES (?, ?, ?, ?, ?, ?)",
+        [(household_id, reason, kecamatan, kelurahan, *span) for reason, span in _spans(made)],
     )
+
+
+def _spans(made: list[list[Any]]) -> list[tuple[str, tuple[str, str]]]:
+    """Each reason (and `any`) of the steps with the days it holds: (since, until), until
+    '' when it holds to the end."""
+    found: list[tuple[str, tuple[str, str]]] = []
+    for reason in (ANY, *REASONS):
+        since = None
+        for day, reasons in made:
+            holds = reason in reasons or (reason == ANY and bool(reasons))
+            if holds and since is None:
+                since = day
+            elif not holds and since is not None:
+                found.append((reason, (since, day)))
+                since = None
+        if since is not None:
+            found.append((reason, (since, "")))
+    return found
 
 
 def _counted(listed: bool, reasons: list[str]) -> list[str]:
@@ -643,26 +784,40 @@ def _counted(listed: bool, reasons: list[str]) -> list[str]:
     return [*([LISTED] if listed else []), *([ANY] if reasons else []), *reasons]
 
 
-def _count(
-    cur: Cursor, names: dict[str, str], kecamatan: str, kelurahan: str, keys: list[str], by: int
+def _add_counts(
+    deltas: dict[tuple[str, str, str, str], int],
+    kecamatan: str,
+    kelurahan: str,
+    listed: bool,
+    made: list[list[Any]],
+    by: int,
 ) -> None:
-    for reason in keys:
-        where = (kecamatan, kelurahan, reason)
-        row = cur.execute(
-            f"SELECT households FROM {names['counts']}"
-            " WHERE kecamatan=? AND kelurahan=? AND reason=?",
-            where,
-        ).fetchone()
-        total = (row[0] if row else 0) + by
+    """What a household's steps count, by `by` (1 added, -1 taken away): from its first step
+    on, what that step counts; on each later step's day, what it counts instead."""
+    before: list[str] = []
+    for day, reasons in made:
+        now = _counted(listed, reasons)
+        for reason in now:
+            key = (kecamatan, kelurahan, reason, day)
+            deltas[key] = deltas.get(key, 0) + by
+        for reason in before:
+            key = (kecamatan, kelurahan, reason, day)
+            deltas[key] = deltas.get(key, 0) - by
+        before = now
+
+
+def _count(cur: Cursor, names: dict[str, str], key: tuple[str, str, str, str], by: int) -> None:
+    """A count's row moved by `by` (made when new, dropped when it changes nothing)."""
+    where = "kecamatan=? AND kelurahan=? AND reason=? AND changed_on=?"
+    row = cur.execute(f"SELECT households FROM {names['counts']} WHERE {where}", key).fetchone()
+    total = (row[0] if row else 0) + by
+    cur.execute(f"DELETE FROM {names['counts']} WHERE {where}", key)
+    if total:
         cur.execute(
-            f"DELETE FROM {names['counts']} WHERE kecamatan=? AND kelurahan=? AND reason=?", where
+            f"INSERT INTO {names['counts']} (kecamatan, kelurahan, reason, changed_on,"
+            " households) VALUES (?, ?, ?, ?, ?)",
+            (*key, total),
         )
-        if total:
-            cur.execute(
-                f"INSERT INTO {names['counts']} (kecamatan, kelurahan, reason, households)"
-                " VALUES (?, ?, ?, ?)",
-                (*where, total),
-            )
 
 
 HANDLERS = {
@@ -700,7 +855,8 @@ PROJECTION = Projection(
     # unfiltered lists' indexes; v4: the rule (tolerance, staleness) kept with each
     # generation, and the reason `stale`; v5: a source that lists no members (VERVAL) is not
     # compared on membership, its `members` null
-    version=6,  # 6: a death the register has and a source does not: alive_in_source
+    # v6: a death the register has and a source does not: alive_in_source
+    version=7,  # 7: benefits' changes from their effective dates, reasons and counts by day
     parameters=DEFAULT_RULE.parameters(),
 )
 
@@ -720,29 +876,39 @@ def rule_in_force(db: Database) -> Rule:
         return rule_of(cur, names)
 
 
-def household(db: Database, household_id: str) -> dict[str, Any] | None:
-    """The side-by-side answer of one household (None: not in the view)."""
+def _day(day: str | None) -> str:
+    return day or today().isoformat()
+
+
+def household(db: Database, household_id: str, day: str | None = None) -> dict[str, Any] | None:
+    """The side-by-side answer of one household on `day` (ISO; today by default; None: not
+    in the view)."""
     names = live_tables(db, PROJECTION)
     with db.transaction() as cur:
-        return side_by_side(cur, names, household_id)
+        return side_by_side(cur, names, household_id, day=_day(day))
 
 
-def counts(db: Database, *, kecamatan: str = "", kelurahan: str = "") -> list[dict[str, Any]]:
-    """Per kecamatan and kelurahan: families listed, disagreeing, and per reason."""
+def counts(
+    db: Database, *, kecamatan: str = "", kelurahan: str = "", day: str | None = None
+) -> list[dict[str, Any]]:
+    """Per kecamatan and kelurahan on `day` (ISO; today by default): families listed,
+    disagreeing, and per reason (each key's changes summed up to that day)."""
     names = live_tables(db, PROJECTION)
-    where, params = [], []
+    where, params = ["changed_on<=?"], [_day(day)]
     for column, value in (("kecamatan", kecamatan), ("kelurahan", kelurahan)):
         if value:
             where.append(f"{column}=?")
             params.append(value)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
     rows = db.query(
-        f"SELECT kecamatan, kelurahan, reason, households FROM {names['counts']}{clause}"
+        f"SELECT kecamatan, kelurahan, reason, SUM(households) FROM {names['counts']}"
+        f" WHERE {' AND '.join(where)} GROUP BY kecamatan, kelurahan, reason"
         " ORDER BY kecamatan, kelurahan, reason",
         tuple(params),
     )
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for kec, kel, reason, households in rows:
+        if not households:
+            continue
         entry = found.setdefault(
             (kec, kel),
             {"kecamatan": kec, "kelurahan": kel, LISTED: 0, ANY: 0, **dict.fromkeys(REASONS, 0)},
@@ -759,25 +925,39 @@ def disagreeing(
     reason: str = "",
     limit: int = 50,
     offset: int = 0,
+    day: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The families where the sources disagree, in household id order, a page of them."""
+    """The families where the sources disagree on `day` (ISO; today by default), for that
+    reason or any, in household id order, a page of them, each with its reasons that day."""
     names = live_tables(db, PROJECTION)
-    if reason:
-        table, where, params = names["disagreements"], ["d.reason=?"], [reason]
-    else:
-        table, where, params = names["households"], ["d.disagrees=1"], []
+    on = _day(day)
+    in_force = "d.since<=? AND (d.until='' OR d.until>?)"
+    where, params = ["d.reason=?", in_force], [reason or ANY, on, on]
     for column, value in (("kecamatan", kecamatan), ("kelurahan", kelurahan)):
         if value:
             where.append(f"d.{column}=?")
             params.append(value)
     rows = db.query(
-        f"SELECT d.household_id, h.kecamatan, h.kelurahan, h.reasons FROM {table} d"
-        f" JOIN {names['households']} h ON h.household_id = d.household_id"
+        f"SELECT d.household_id, d.kecamatan, d.kelurahan FROM {names['disagreements']} d"
         f" WHERE {' AND '.join(where)} ORDER BY d.household_id LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
+    reasons: dict[str, set[str]] = {}
+    if rows:
+        marks = ", ".join("?" for _ in rows)
+        for household_id, found in db.query(
+            f"SELECT d.household_id, d.reason FROM {names['disagreements']} d"
+            f" WHERE d.household_id IN ({marks}) AND d.reason<>? AND {in_force}",
+            (*(r[0] for r in rows), ANY, on, on),
+        ):
+            reasons.setdefault(household_id, set()).add(found)
     return [
-        {"household_id": r[0], "kecamatan": r[1], "kelurahan": r[2], "reasons": r[3].split(",")}
+        {
+            "household_id": r[0],
+            "kecamatan": r[1],
+            "kelurahan": r[2],
+            "reasons": [x for x in REASONS if x in reasons.get(r[0], ())],
+        }
         for r in rows
     ]
 
@@ -797,7 +977,7 @@ def all_rows(db: Database) -> dict[str, list[tuple]]:
             ("benefits", "benefit_id"),
             ("programs", "flag"),
             (PARAMETERS, "name"),
-            ("disagreements", "household_id, reason"),
-            ("counts", "kecamatan, kelurahan, reason"),
+            ("disagreements", "household_id, reason, since"),
+            ("counts", "kecamatan, kelurahan, reason, changed_on"),
         )
     }

@@ -25,6 +25,7 @@ from domain.application import SYSTEM, make_meta
 from domain.city import WIB
 from domain.city import today as city_today
 from projections import beneficiaries, eligibility, overview
+from projections import reconciliation as reconciliation_view
 from tests.integration.conftest import bearer
 from tests.integration.test_household_page import section
 from tests.integration.test_overview import define_other_opds
@@ -53,6 +54,7 @@ def move_today(monkeypatch, day: dt.date) -> None:
         (beneficiaries, "today"),
         (overview, "city_today"),
         (eligibility, "CLOCK"),
+        (reconciliation_view, "today"),
     ):
         monkeypatch.setattr(module, name, lambda: day)
 
@@ -387,3 +389,63 @@ def test_a_benefit_whose_period_ended_is_neither_listed_nor_counted_and_serves_n
     move_today(monkeypatch, ended)
     assert listed(client, admin, "ZKT") == []
     assert excluded(client, admin, "ZKT") == [hid]
+
+
+def _post(client, command: str, body: dict, token: str):
+    return client.post(
+        f"/api/v1/commands/{command}",
+        json=body,
+        headers={**bearer(token), "Accept-Language": "id"},
+    )
+
+
+def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_effect(
+    web, tokens, monkeypatch
+):
+    """P3KE flags BST and the head receives BST; its termination from next week is recorded
+    today. Until then Casework's aid is BST (the household page's "Sumber data" row, the
+    household's reconciliation answer) and P3KE agrees over aid (no family listed or counted
+    for `benefit`, in the API and the CSV); from next week P3KE disagrees everywhere."""
+    casework = web.extensions["casework"].casework
+    program = {"code": "BST", "name": "Bantuan Sosial Tunai", "opd": "DINSOS"}
+    casework.execute(
+        "DefineProgram", {**program, "funding": "APBN", "kind": "bansos"} | {"rules": {}}, META
+    )
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "BST", "amount": 300_000}
+    period = {"period_start": TODAY.isoformat(), "period_end": f"{TODAY.year + 1}-12-31"}
+    casework.execute("GrantBenefit", {**grant, **period}, META)
+    household = casework.get_household(hid)
+    listing = {"household_id": hid, "source": "P3KE", "period": "2026-Q4", "desil": 1}
+    members = [{"nik": nik, "relationship": "anak", "deceased": False} for nik in household.members]
+    casework.execute(
+        "RecordSourceListing",
+        {**listing, "reference": "p3ke.csv#row=1", "kk_number": household.kk_number}
+        | {"members": members, "benefits": ["BST"]},
+        META,
+    )
+    (benefit_id,) = household.benefits
+    _change(casework, "TerminateBenefit", hid, benefit_id, NEXT_WEEK)
+    project(web)
+    client, admin = web.test_client(), bearer(tokens["admin"])
+
+    def seen() -> tuple[list[str], bool, list[str], list[str], str]:
+        """Casework's aid and whether P3KE disagrees over it, in the household's answer; the
+        families listed for `benefit` by the API and its CSV; the page's aid cell."""
+        answer = client.get(f"/api/v1/reconciliation/{hid}", headers=admin).json
+        listed = client.get("/api/v1/reconciliation?reason=benefit", headers=admin).json
+        assert sum(row["benefit"] for row in listed["by_kelurahan"]) == len(listed["results"])
+        rows = client.get("/api/v1/reconciliation.csv?reason=benefit", headers=admin)
+        page = section(client.get(f"/rumah-tangga/{hid}").text, "sources-title")
+        cell = re.search(r'<th scope="row">Bantuan</th><td>([^<]*)</td>', page).group(1)
+        return (
+            answer["register"]["running_benefits"],
+            answer["sources"]["P3KE"]["benefit_differs"],
+            [r["household_id"] for r in listed["results"]],
+            [line.split(",")[0] for line in rows.text.splitlines()[1:]],
+            cell,
+        )
+
+    assert seen() == (["BST"], False, [], [], "BST")
+    move_today(monkeypatch, NEXT_WEEK)
+    assert seen() == ([], True, [hid], [hid], "—")

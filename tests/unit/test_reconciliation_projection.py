@@ -22,6 +22,7 @@ from app.seed_data import kk_for, nik_for
 from app.source_samples import VERVAL_HEADER, write_csv
 from domain.application import SYSTEM, make_meta
 from domain.catalog import seed_catalog
+from domain.city import today as city_today
 from domain.errors import DomainError
 from domain.household import ASSESSMENT_SOURCES, LISTING_BENEFITS
 from projections import reconciliation
@@ -134,8 +135,9 @@ def listing(
     )
 
 
-def direct_counts(view: View) -> dict[tuple[str, str, str], int]:
-    """Per (kecamatan, kelurahan, reason): a count over every household's own comparison."""
+def direct_counts(view: View, day: str | None = None) -> dict[tuple[str, str, str], int]:
+    """Per (kecamatan, kelurahan, reason): a count over every household's own comparison on
+    that day (today by default)."""
     names = reconciliation.live_tables(view.db, reconciliation.PROJECTION)
     found: dict[tuple[str, str, str], int] = {}
     with view.db.transaction() as cur:
@@ -143,7 +145,7 @@ def direct_counts(view: View) -> dict[tuple[str, str, str], int]:
             r[0] for r in cur.execute(f"SELECT household_id FROM {names['households']}").fetchall()
         ]
         for household_id in ids:
-            answer = reconciliation.side_by_side(cur, names, household_id)
+            answer = reconciliation.side_by_side(cur, names, household_id, day=day)
             keys = ([reconciliation.LISTED] if answer["listed"] else []) + (
                 [reconciliation.ANY, *answer["reasons"]] if answer["reasons"] else []
             )
@@ -153,10 +155,10 @@ def direct_counts(view: View) -> dict[tuple[str, str, str], int]:
     return found
 
 
-def kept_counts(view: View) -> dict[tuple[str, str, str], int]:
+def kept_counts(view: View, day: str | None = None) -> dict[tuple[str, str, str], int]:
     return {
         (row["kecamatan"], row["kelurahan"], key): row[key]
-        for row in reconciliation.counts(view.db)
+        for row in reconciliation.counts(view.db, day=day)
         for key in (reconciliation.LISTED, reconciliation.ANY, *reconciliation.REASONS)
         if row[key]
     }
@@ -298,10 +300,49 @@ def test_after_a_random_workload_a_rebuild_equals_the_live_view(app, tmp_path):
             )
         if rng.random() < 0.1:
             live.catch_up(rng)
+    # suspensions, resumptions and terminations, backdated or recorded ahead, some brought
+    # earlier than one recorded before them (their own generator: the workload above stays)
+    changes = random.Random(11)
+    rules = {"name": "Bantuan Sosial Tunai", "opd": "DINSOS", "funding": "APBN", "kind": "bansos"}
+    app.execute("DefineProgram", {"code": "BST", **rules, "rules": {}}, META)  # any recipient
+    now = city_today()
+    for household_id, niks in families[::2]:  # BST from today for three years: P3KE records it
+        grant = {"household_id": household_id, "nik": niks[0], "program": "BST", "amount": 1}
+        end = now + dt.timedelta(days=3 * 365)
+        period = {"period_start": now.isoformat(), "period_end": end.isoformat()}
+        app.grant_benefit({**grant, **period}, META)
+        listing(app, household_id, "P3KE", niks, benefits=["BST"], period="2026-Q4", row=999)
+    days = set()
+    for _ in range(80):
+        household_id, _ = changes.choice(families)
+        benefits = list(app.get_household(household_id).benefits.values())
+        if not benefits:
+            continue
+        benefit = changes.choice(benefits)
+        start = dt.date.fromisoformat(benefit["period_start"])
+        day = start + dt.timedelta(days=changes.randint(0, 3 * 364))
+        with contextlib.suppress(DomainError):  # not suspended, terminated, in force already
+            app.execute(
+                changes.choice(("SuspendBenefit", "ResumeBenefit", "TerminateBenefit")),
+                {
+                    "household_id": household_id,
+                    "benefit_id": benefit["benefit_id"],
+                    "effective_date": day.isoformat(),
+                    "reason_code": "data_invalid",
+                },
+                META,
+            )
+            days.add(day.isoformat())
+        if changes.random() < 0.2:
+            live.catch_up(changes)
     live.catch_up(rng)
     rebuilt = View(app, tmp_path, "rebuilt.db").catch_up()
     assert live.checksum() == rebuilt.checksum()
     assert kept_counts(live) == direct_counts(live)
+    ahead = sorted(d for d in days if d > dt.date.today().isoformat())
+    assert ahead  # changes recorded ahead were met
+    for day in ahead[:8]:  # the counts of a day to come follow the changes in force then
+        assert kept_counts(live, day) == direct_counts(live, day), day
     reasons = {r for f in reconciliation.disagreeing(live.db, limit=1000) for r in f["reasons"]}
     assert reasons == set(reconciliation.REASONS)  # the workload met every kind
 
@@ -332,6 +373,60 @@ def test_a_source_disagrees_on_aid_only_over_the_flags_it_records(app, tmp_path)
     listing(app, household_id, "DTKS", niks, desil=1, benefits=["PKH"])
     view.catch_up()
     assert "benefit" in reconciliation.household(view.db, household_id)["reasons"]
+
+
+def test_aid_counts_as_running_until_its_termination_recorded_ahead_takes_effect(app, tmp_path):
+    """DTKS flags PKH and the family receives PKH: they agree. A termination recorded today
+    from a day to come leaves PKH running (and the family agreeing) until that day, in the
+    household's answer, the counts and the list; from that day DTKS disagrees over aid. A
+    termination from an earlier day replaces it; a rebuild equals the view kept."""
+    today = city_today()
+    household_id, niks = family(app, 5, 2)
+    grant = {"household_id": household_id, "nik": niks[1], "program": "PKH", "amount": 750000}
+    period = {"period_start": f"{today.year}-01-01", "period_end": f"{today.year + 1}-12-31"}
+    app.grant_benefit({**grant, **period}, META)
+    listing(app, household_id, "DTKS", niks, desil=1, benefits=["PKH"])
+    (benefit_id,) = app.get_household(household_id).benefits
+    soon, later = today + dt.timedelta(days=10), today + dt.timedelta(days=30)
+
+    def terminate(day: dt.date) -> None:
+        app.execute(
+            "TerminateBenefit",
+            {
+                "household_id": household_id,
+                "benefit_id": benefit_id,
+                "effective_date": day.isoformat(),
+                "reason_code": "data_invalid",
+            },
+            META,
+        )
+
+    def seen(day: dt.date) -> tuple[list[str], list[str], int, list[str]]:
+        """On that day: the running benefits, the reasons, the families counted for aid and
+        those listed for it."""
+        on = day.isoformat()
+        answer = reconciliation.household(view.db, household_id, day=on)
+        counted = sum(r["benefit"] for r in reconciliation.counts(view.db, day=on))
+        listed = reconciliation.disagreeing(view.db, reason="benefit", day=on)
+        return (
+            answer["register"]["running_benefits"],
+            answer["reasons"],
+            counted,
+            [f["household_id"] for f in listed],
+        )
+
+    terminate(later)
+    view = View(app, tmp_path, "views.db").catch_up()
+    assert reconciliation.household(view.db, household_id)["reasons"] == []  # today by default
+    assert seen(today) == (["PKH"], [], 0, [])
+    assert seen(later - dt.timedelta(days=1)) == (["PKH"], [], 0, [])
+    assert seen(later) == ([], ["benefit"], 1, [str(household_id)])
+
+    terminate(soon)  # the decision changed: from an earlier day
+    view.catch_up()
+    assert seen(soon - dt.timedelta(days=1)) == (["PKH"], [], 0, [])
+    assert seen(soon) == ([], ["benefit"], 1, [str(household_id)])
+    assert View(app, tmp_path, "rebuilt.db").catch_up().checksum() == view.checksum()
 
 
 def test_the_tolerance_is_the_views_own_a_difference_of_two_deciles_counts_at_one(app, tmp_path):
