@@ -1502,6 +1502,12 @@ class GrantBenefitSchema(_Command):
         _after(data, "period_start", "period_end", ("period_end",), "period.end_before_start")
 
 
+CHANGE_DAY = (
+    "within the benefit's period, not before a change already in force; the changes recorded"
+    " to take effect after it, still to come, it replaces"
+)
+
+
 def _benefit_change_schema(name: str) -> type[Schema]:
     return type(
         name,
@@ -1511,7 +1517,7 @@ def _benefit_change_schema(name: str) -> type[Schema]:
             "benefit_id": Id(required=True, metadata={"description": "GrantBenefit's benefit_id"}),
             "effective_date": Day(
                 required=True,
-                metadata={"description": "within the benefit's period, not before its last change"},
+                metadata={"description": CHANGE_DAY},
             ),
             "reason_code": Choice(
                 choices=BENEFIT_CHANGE_REASONS,
@@ -1563,7 +1569,7 @@ class TerminateProvisionalBenefitSchema(_Command):
     benefit_id = Id(required=True, metadata={"description": "GrantProvisionalBenefit's benefit_id"})
     effective_date = Day(
         required=True,
-        metadata={"description": "within the benefit's period, not before its last change"},
+        metadata={"description": CHANGE_DAY},
     )
     reason_code = Choice(
         choices=BENEFIT_CHANGE_REASONS,

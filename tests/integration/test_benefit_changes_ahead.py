@@ -27,6 +27,7 @@ from domain.city import today as city_today
 from projections import beneficiaries, eligibility, overview
 from projections import reconciliation as reconciliation_view
 from tests.integration.conftest import bearer
+from tests.integration.test_approvals_web import csrf
 from tests.integration.test_household_page import section
 from tests.integration.test_overview import define_other_opds
 from tests.integration.test_reviews import HEAD, HOUSEHOLD, project
@@ -449,3 +450,55 @@ def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_eff
     assert seen() == (["BST"], False, [], [], "BST")
     move_today(monkeypatch, NEXT_WEEK)
     assert seen() == ([], True, [hid], [hid], "—")
+
+
+def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form(
+    ahead, tokens, monkeypatch
+):
+    """UMKM's termination from next week, decided again from tomorrow (the API: a supervisor
+    asks, another approves), and ZKT's suspension from tomorrow, brought to today (the form):
+    each replaces the change recorded ahead, in the household's answer and the program's
+    count. A change dated before one in force is refused at its date, in Indonesian, and
+    nothing is stored."""
+    client, hid, ids = ahead
+    casework = client.application.extensions["casework"].casework
+    ending = {"household_id": hid, "benefit_id": ids["UMKM"], "reason_code": "other"}
+    ending |= {"effective_date": TOMORROW.isoformat(), "reason": "keputusan baru"}
+    asked = _post(client, "TerminateBenefit", ending, tokens["sup1"])
+    assert asked.status_code == 202, asked.json
+    (approval_id,) = casework.pending_approval_ids()
+    approved = _post(
+        client, "ApproveChange", {"approval_id": str(approval_id), "note": "ok"}, tokens["sup2"]
+    )
+    assert approved.status_code == 201, approved.json
+
+    form = client.application.test_client()  # the administrator, on the web
+    suspend = {"household_id": hid, "benefit_id": ids["ZKT"], "reason_code": "other"}
+    suspend |= {"effective_date": TODAY.isoformat(), "reason": "uji"}
+    sent = form.post("/perintah/SuspendBenefit", data=suspend, headers={"X-CSRF-Token": csrf(form)})
+    assert sent.status_code == 303, sent.text[:2000]
+    project(client.application)
+
+    got = client.get(f"/api/v1/households/{hid}", headers=bearer(tokens["sup1"])).json
+    assert {
+        b["program"]: (b["status"], [(s["status"], s["effective_date"]) for s in b["scheduled"]])
+        for b in got["benefits"]
+    } == {
+        "ZKT": ("suspended", []),
+        "UMKM": ("active", [("terminated", TOMORROW.isoformat())]),
+    }
+    views = client.application.extensions["casework"].views
+    assert beneficiaries.count_active(views, "UMKM", TOMORROW) == 0
+    assert beneficiaries.count_active(views, "ZKT") == 0
+
+    # ZKT's suspension from today is in force: a resumption from before it is refused
+    version = casework.get_household(hid).version
+    early = {**suspend, "effective_date": (TODAY - dt.timedelta(days=1)).isoformat()}
+    if early["effective_date"] >= PERIOD["period_start"]:
+        refused = form.post(
+            "/perintah/ResumeBenefit", data=early, headers={"X-CSRF-Token": csrf(form)}
+        )
+        assert refused.status_code == 422
+        assert "perubahan bantuan ini yang sudah berlaku" in refused.text
+        assert 'aria-invalid="true"' in refused.text
+        assert casework.get_household(hid).version == version
