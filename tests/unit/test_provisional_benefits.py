@@ -457,3 +457,25 @@ def test_a_benefit_before_a_nik_is_suspended_and_resumed_with_declared_reasons(a
             meta(),
         )
     assert caught.value.code == "benefit.terminated"
+
+
+def test_a_suspension_before_a_nik_recorded_ahead_is_brought_earlier(app):
+    """As a household's benefit: a suspension from a day to come is replaced by one from an
+    earlier day; the status before it is the one in force on that day."""
+    from domain.city import today
+
+    day = today()
+    person_id = register_person(app)
+    end = (day + dt.timedelta(days=60)).isoformat()
+    app.execute(
+        "GrantProvisionalBenefit", grant_cmd(person_id, start=day.isoformat(), end=end), meta()
+    )
+    [benefit_id] = app.get_provisional_person(person_id).benefits
+    base = {"person_id": person_id, "benefit_id": benefit_id, "reason_code": "conditions_not_met"}
+    for ahead in (30, 10):
+        on = (day + dt.timedelta(days=ahead)).isoformat()
+        app.execute("SuspendProvisionalBenefit", {**base, "effective_date": on}, meta())
+    history = app.get_provisional_person(person_id).benefits[benefit_id]["history"]
+    assert [(h["status"], h["effective_date"]) for h in history[1:]] == [
+        ("suspended", (day + dt.timedelta(days=10)).isoformat())
+    ]
