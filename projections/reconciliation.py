@@ -917,6 +917,9 @@ def counts(
     return list(found.values())
 
 
+CHUNK = 500  # households whose reasons one statement reads (far below any parameter limit)
+
+
 def disagreeing(
     db: Database,
     *,
@@ -943,12 +946,14 @@ def disagreeing(
         (*params, limit, offset),
     )
     reasons: dict[str, set[str]] = {}
-    if rows:
-        marks = ", ".join("?" for _ in rows)
+    ids = [r[0] for r in rows]
+    for at in range(0, len(ids), CHUNK):  # an export's 100,000: a bounded list each time
+        chunk = ids[at : at + CHUNK]
+        marks = ", ".join("?" for _ in chunk)
         for household_id, found in db.query(
             f"SELECT d.household_id, d.reason FROM {names['disagreements']} d"
             f" WHERE d.household_id IN ({marks}) AND d.reason<>? AND {in_force}",
-            (*(r[0] for r in rows), ANY, on, on),
+            (*chunk, ANY, on, on),
         ):
             reasons.setdefault(household_id, set()).add(found)
     return [

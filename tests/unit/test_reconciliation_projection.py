@@ -600,3 +600,19 @@ def test_a_death_disagreement_is_not_named_as_one_way_only(app, tmp_path):
             assert wrong not in said
     with web.test_request_context("/rekonsiliasi?lang=id"):
         assert reason_label("deceased") == "Kematian berbeda (sumber dan register)"
+
+
+def test_every_family_of_a_long_list_has_its_reasons(app, tmp_path, monkeypatch):
+    """An export lists up to 100,000 families: their reasons are read a bounded number of
+    families at a time (CHUNK, made 2 here), and each family of the list has its own."""
+    monkeypatch.setattr(reconciliation, "CHUNK", 2)
+    for serial in range(60, 66):  # 63 agrees: DTSEN lists every member, both deciles 1
+        household_id, niks = family(app, serial, 2)
+        listing(app, household_id, "DTSEN", niks[: 1 + serial % 2], desil=1)
+        listing(app, household_id, "DTKS", niks, desil=1 + serial % 3 * 2)
+    view = View(app, tmp_path, "views.db").catch_up()
+    listed = reconciliation.disagreeing(view.db, limit=1000)
+    assert len(listed) == 5
+    for found in listed:
+        answer = reconciliation.household(view.db, found["household_id"])
+        assert found["reasons"] == answer["reasons"] != []
