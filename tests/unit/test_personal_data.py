@@ -8,7 +8,9 @@ store's own test uses an SQLite file in tmp_path.
 
 from __future__ import annotations
 
+import gc
 import json
+import types
 import uuid
 from typing import Any
 
@@ -336,6 +338,31 @@ def test_after_erasing_a_persons_key_the_household_loads_with_markers(app, ring,
         )
     assert app.person_subject(WIFE["nik"]) is None
     assert app.person_subject(HEAD["nik"]) is not None
+
+
+def _holds_text(root: Any, text: str) -> bool:
+    """Whether `text` is reachable from `root` through the objects it refers to (not through
+    modules, classes or functions' globals)."""
+    seen, todo = set(), [root]
+    while todo:
+        found = todo.pop()
+        if id(found) in seen or isinstance(found, (type, types.ModuleType, types.FunctionType)):
+            continue
+        seen.add(id(found))
+        if isinstance(found, str):
+            if text in found:
+                return True
+            continue
+        todo.extend(gc.get_referents(found))
+    return False
+
+
+def test_after_an_erasure_the_codec_keeps_no_nik_it_hashed(app, household_id):
+    # a search by her NIK: its keyed hash is remembered with the NIK it hashes
+    app.codec.lookup("nik", WIFE["nik"])
+    assert _holds_text(app.codec, WIFE["nik"])
+    app.destroy_key(subject_of_nik(app, WIFE["nik"]))
+    assert not _holds_text(app.codec, WIFE["nik"])
 
 
 def test_erasure_markers_are_unique_per_person(app, ring, household_id):
