@@ -19,6 +19,7 @@ messages that follow reveal the erased person as markers.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -846,6 +847,10 @@ def rebuild(
         return
     app = system.casework
     keystore_of(app).preload()  # every live key at once
+    # What lives now (the keys just loaded: about a million at city size) lives until the
+    # rebuild's end: left out of the collector's full passes, which walked all of it again
+    # and again while the events' objects came and went (gc.freeze, undone at the end).
+    gc.freeze()
     reader = Codec(keystore_of(app), remember=False)  # opens each once
     store, views = system.store, system.views
     try:
@@ -854,6 +859,7 @@ def rebuild(
             system, reader, store, views, [chosen[n] for n in names], in_place=in_place
         )
     finally:
+        gc.unfreeze()
         system.close()
 
 

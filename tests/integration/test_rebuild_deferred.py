@@ -7,6 +7,7 @@ at its end."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import random
 from collections import Counter
@@ -101,6 +102,7 @@ def test_a_rebuild_does_each_households_work_once_and_equals_the_runners_batches
     rebuild(bootstrap(settings), list(DEFERRING), workers=1)
 
     assert checksums(views_db, projections) == live
+    assert gc.get_freeze_count() == 0  # what the rebuild kept from the collector, given back
     families = {
         row[0]
         for row in views_db.query(
