@@ -18,12 +18,10 @@ from argon2 import profiles
 from adapters.bootstrap import open_casework
 from adapters.broker import EmbeddedBroker
 from adapters.credentials import use_parameters
-from adapters.db import VIEWS_PAGE_SIZE, Database
+from adapters.db import Database
 from adapters.settings import DatabaseUrl, Settings
 from adapters.store_schema import migrate
 from domain.application import Casework
-from projections.base import ensure_schema
-from projections.catalog import configured
 from tests.support.events import TEST_SIGNING_KEY
 
 PG_ADMIN = os.environ.get("CASEWORK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -138,87 +136,20 @@ def migrated_sqlite_store(tmp_path_factory) -> Callable[[], Path]:
     return path
 
 
-def _make_views_schema(url: str) -> None:
-    """The read models' tables made in this database as the web app makes them at its start
-    (`app.context.Services.ensure_views_schema`, the projections at the default settings)."""
-    views = Database(DatabaseUrl.parse(url, "CASEWORK_VIEWS"), page_size=VIEWS_PAGE_SIZE)
-    try:
-        ensure_schema(views, configured(Settings.from_env({})).values())
-    finally:
-        views.close()
-
-
-@pytest.fixture(scope="session")
-def views_schema_pg() -> Iterator[Callable[[], str]]:
-    """The name of a PostgreSQL database holding the read models' tables as a web app's first
-    start leaves them (no rows but each view's state), made by this test process on first use
-    and dropped at its end: a web test's read models are a copy of it (`backend`). Making the
-    tables (about 40, with their indexes) took 0.7-1.6 s per PostgreSQL web test, the copy
-    0.2-0.3 s; the web app's own start then finds them, as on every start but the first."""
-    made: list[str] = []
-
-    def name() -> str:
-        if not made:
-            template = f"cw_template_{uuid.uuid4().hex[:12]}"
-            with _pg_admin() as conn:
-                conn.execute(f"CREATE DATABASE {template}")
-            made.append(template)
-            _make_views_schema(_pg_url(template))
-        return made[0]
-
-    yield name
-    if made:
-        with _pg_admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {made[0]} WITH (FORCE)")
-
-
-@pytest.fixture(scope="session")
-def views_schema_sqlite(tmp_path_factory) -> Callable[[], Path]:
-    """A SQLite read-model file as `views_schema_pg` holds them, made by this test process on
-    first use: a web test's read models are a copy of it (making them: 0.15-0.2 s a test)."""
-    made: list[Path] = []
-
-    def path() -> Path:
-        if not made:
-            file = tmp_path_factory.mktemp("views-schema") / "views.db"
-            _make_views_schema(f"sqlite:///{file}")
-            made.append(file)
-        return made[0]
-
-    return path
-
-
 @pytest.fixture(params=BACKENDS)
 def backend(
-    request,
-    tmp_path,
-    pg_database,
-    migrated_pg_store,
-    migrated_sqlite_store,
-    views_schema_pg,
-    views_schema_sqlite,
+    request, tmp_path, pg_database, migrated_pg_store, migrated_sqlite_store
 ) -> dict[str, str]:
     """Store and read-model URLs on one database kind (the same tests run on both): the store
     a copy of a migrated one (`migrated_pg_store`, `migrated_sqlite_store`), as a store is
-    after its first start. The read models' database is empty, except for a test that makes
-    the web app (`web` among its fixtures, which makes the read models' tables before the
-    test's body runs): there it is a copy of one whose tables the web app's start already
-    made (`views_schema_pg`, `views_schema_sqlite`), as every start but the first finds it.
-    Making them in an empty database is what the processes' tests, the e2e tests'
-    live server and `empty_backend`'s tests still do."""
-    with_views = "web" in request.fixturenames
+    after its first start; the read models' database empty."""
     if request.param == "sqlite":
         shutil.copy(migrated_sqlite_store(), tmp_path / "casework.db")  # its mode too (0600)
-        if with_views:
-            shutil.copy(views_schema_sqlite(), tmp_path / "views.db")
         return {
             "CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db",
             "CASEWORK_VIEWS": f"sqlite:///{tmp_path}/views.db",
         }
-    return {
-        "CASEWORK_STORE": pg_database(migrated_pg_store()),
-        "CASEWORK_VIEWS": pg_database(views_schema_pg() if with_views else None),
-    }
+    return {"CASEWORK_STORE": pg_database(migrated_pg_store()), "CASEWORK_VIEWS": pg_database()}
 
 
 @pytest.fixture
