@@ -172,7 +172,7 @@ def test_the_household_page_dates_a_late_death_and_its_form_says_so(web, family,
     it, when it was recorded."""
     client = web.test_client(user="sup1")
     form = client.get(f"/perintah/RecordDeath?household_id={family}").text
-    hint = form.split('name="occurred_at"')[1].split("</small>")[0]
+    hint = form.split('id="hint-occurred_at"')[1].split("</small>")[0]
     assert "Tanggal meninggal" in hint  # leave it empty: the date of death counts
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     answer = client.post(
