@@ -847,12 +847,12 @@ def rebuild(
         return
     app = system.casework
     keystore_of(app).preload()  # every live key at once
+    reader = Codec(keystore_of(app), remember=False)  # opens each once
+    store, views = system.store, system.views
     # What lives now (the keys just loaded: about a million at city size) lives until the
     # rebuild's end: left out of the collector's full passes, which walked all of it again
     # and again while the events' objects came and went (gc.freeze, undone at the end).
     gc.freeze()
-    reader = Codec(keystore_of(app), remember=False)  # opens each once
-    store, views = system.store, system.views
     try:
         ensure_schema(views, [chosen[n] for n in names])
         rebuild_together(
