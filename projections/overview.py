@@ -282,14 +282,10 @@ def household_relocated(cur: Cursor, names: dict[str, str], envelope: dict[str, 
     )
 
 
-def area_in(moves: list[list[str]] | None, month: str, now: list[str]) -> list[str]:
-    """The (kecamatan, kelurahan) the family lived in on the month's first day, by its moves
-    (in the order of their days, equal days in the order recorded); `now` without moves."""
-    return _area_on(sorted(moves or [], key=lambda move: move[0]), f"{month}-01", now)
-
-
 def _area_on(ordered: list[list[str]], first: str, now: list[str]) -> list[str]:
-    """`area_in` on a day, the moves already in the order of their days."""
+    """The (kecamatan, kelurahan) the family lived in on a month's first day (`first`), by its
+    moves in the order of their days (equal days in the order recorded); `now` without
+    moves."""
     found = None
     for since, kecamatan, kelurahan in ordered:
         if since <= first or found is None:
@@ -417,24 +413,6 @@ _BENEFIT_COLUMNS = (
 )
 
 
-def contribution(cur: Cursor, names: dict[str, str], family_id: str) -> dict[str, Any]:
-    """What the family adds to the aggregates, from its own rows: its area; its `steps`, each
-    (a day, what it counts from that day on: its running programs, and per (OPD, program) and
-    per OPD its persons and amounts, each key counting the family once), a step on each day
-    what it counts changes (a benefit starts to run, or its last day has passed); and per
-    (program, month) its persons and amounts."""
-    area = cur.execute(
-        f"SELECT kecamatan, kelurahan, moves FROM {names['families']} WHERE family_id=?",
-        (family_id,),
-    ).fetchone()
-    rows = cur.execute(
-        f"SELECT {_BENEFIT_COLUMNS} FROM {names['benefits']} WHERE family_id=?"
-        " ORDER BY benefit_id",
-        (family_id,),
-    ).fetchall()
-    return _contribution(area, rows, _opds(cur, names))
-
-
 def _opds(cur: Cursor, names: dict[str, str]) -> dict[str, str]:
     """Each program's OPD, by its code."""
     return dict(cur.execute(f"SELECT code, opd FROM {names['programs']}").fetchall())
@@ -443,9 +421,13 @@ def _opds(cur: Cursor, names: dict[str, str]) -> dict[str, str]:
 def _contribution(
     area: tuple | None, rows: list[tuple], opd_of: dict[str, str]
 ) -> dict[str, Any]:
-    """`contribution` from what it reads: the family's (kecamatan, kelurahan, moves) row (None:
-    not seen yet), its benefits' rows (`_BENEFIT_COLUMNS`, by benefit id) and every program's
-    OPD."""
+    """What the family adds to the aggregates, from its own rows: its area; its `steps`, each
+    (a day, what it counts from that day on: its running programs, and per (OPD, program) and
+    per OPD its persons and amounts, each key counting the family once), a step on each day
+    what it counts changes (a benefit starts to run, or its last day has passed); and per
+    (program, month) its persons and amounts. Read from the family's (kecamatan, kelurahan,
+    moves) row (None: not seen yet), its benefits' rows (`_BENEFIT_COLUMNS`, by benefit id)
+    and every program's OPD."""
     now = [area[0] or "", area[1] or ""] if area else ["", ""]
     moves = json.loads(area[2]) if area and area[2] else None
     ordered = sorted(moves or [], key=lambda move: move[0])
