@@ -672,13 +672,17 @@ def apply_envelopes(
     seen: dict[str, tuple[bool, int | None, int]] = {}
     before: dict[str, int] = {}  # stream_id -> the version tracked before this batch (0: none)
     deltas: dict[tuple[str, str], int] = {}
+    envelopes = envelopes if type(envelopes) is list else list(envelopes)
+    # the batch's households with a restricted person (`_hide_restricted` looks only there)
+    restricted = _restricted_streams(cur, projection, names, envelopes)
     scope = projection.batch(cur, names) if projection.batch is not None else nullcontext()
     token = _TALLY.set((names[COUNTS], deltas))
     try:
         with scope:  # the projection's end-of-batch work runs at its exit, before the tracking
             for envelope in envelopes:
                 applied += _apply_one(
-                    cur, projection, tracked_in, names, envelope, seen, before, untracked
+                    cur, projection, tracked_in, names, envelope, seen, before, untracked,
+                    restricted,
                 )
     finally:
         _TALLY.reset(token)
@@ -721,8 +725,10 @@ def _apply_one(
     seen: dict[str, tuple[bool, int | None, int]],
     before: dict[str, int],
     untracked: Container[str] = (),
+    restricted: set[str] | None = None,
 ) -> int:
-    """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied."""
+    """One envelope of `apply_envelopes`: 1 when applied, 0 when already applied.
+    `restricted`: the streams of the batch that may have a restricted person (None: any)."""
     stream_id, version = envelope["stream_id"], envelope["version"]
     if stream_id in seen:
         tracked, last, _ = seen[stream_id]
@@ -752,6 +758,8 @@ def _apply_one(
         _apply_erasure(cur, projection, names, envelope)
     if projection.honours_restriction and envelope["type"] in RESTRICTION_EVENTS:
         _apply_restriction(cur, projection, names, envelope)
+        if restricted is not None:
+            restricted.add(stream_id)
     else:
         handler = (
             projection.handlers.get(envelope["type"])
@@ -760,10 +768,34 @@ def _apply_one(
         )
         if handler is not None:
             handler(cur, names, envelope)
-            if projection.honours_restriction:
+            if projection.honours_restriction and (restricted is None or stream_id in restricted):
                 _hide_restricted(cur, projection, names, stream_id)
     seen[stream_id] = (tracked, version, envelope["position"])
     return 1
+
+
+_STREAMS_AT_ONCE = 500  # streams per statement of `_restricted_streams`
+
+
+def _restricted_streams(
+    cur: Cursor, projection: Projection, names: dict[str, str], envelopes: list[dict[str, Any]]
+) -> set[str] | None:
+    """Of the batch's streams, those whose household has a restricted person in this
+    generation (read once per batch rather than once per event); None for a view that keeps
+    no restrictions. `_apply_one` adds the streams the batch restricts someone of."""
+    if not projection.honours_restriction:
+        return None
+    streams = list({envelope["stream_id"] for envelope in envelopes})
+    found: set[str] = set()
+    for at in range(0, len(streams), _STREAMS_AT_ONCE):
+        part = streams[at : at + _STREAMS_AT_ONCE]
+        rows = cur.execute(
+            f"SELECT DISTINCT stream_id FROM {names[RESTRICTIONS]}"
+            f" WHERE stream_id IN ({', '.join('?' for _ in part)})",
+            part,
+        ).fetchall()
+        found.update(row[0] for row in rows)
+    return found
 
 
 def restricted_subjects(cur: Cursor, names: dict[str, str], stream_id: str) -> list[str]:

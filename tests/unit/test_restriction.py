@@ -189,6 +189,21 @@ def test_a_stranger_or_empty_grounds_are_refused(app, family):
 # --- the views -----------------------------------------------------------------------------
 
 
+def test_a_restriction_and_a_grant_in_the_same_batch_keep_her_hidden(app, family, tmp_path):
+    """The views look for restricted persons once per batch (projections.base): a restriction
+    earlier in the batch counts for the events after it, as one in an earlier batch does."""
+    grant(app, family, HEAD["nik"])
+    restrict(app, family, WIFE["nik"])
+    grant(app, family, WIFE["nik"])
+    grant(app, family, WIFE["nik"], program="BLT")
+    views = Views(app, tmp_path).catch_up()  # all of it in one batch
+    assert views.program() == [(HEAD["nik"], "PKH")]
+    assert views.program("BLT") == []
+    lift(app, family, WIFE["nik"])
+    views.catch_up()
+    assert sorted(views.program()) == sorted([(HEAD["nik"], "PKH"), (WIFE["nik"], "PKH")])
+
+
 def test_a_restricted_person_vanishes_from_the_program_view_and_comes_back(app, family, tmp_path):
     grant(app, family, HEAD["nik"])
     grant(app, family, WIFE["nik"])
