@@ -1654,6 +1654,17 @@ class Household(Aggregate):
         reason_code: str | None = None,
     ) -> None:
         benefit = self.benefits[benefit_id]
+        replaced = [
+            step
+            for step in benefit["history"][1:]
+            if replaced_by(step["effective_date"], effective_date)
+        ]
+        if status != "terminated" and any(step["status"] == "terminated" for step in replaced):
+            # the termination recorded ahead never takes effect: the reviews it closed (those
+            # closed without a decision) are open again, to be decided
+            for review in benefit["reviews"]:
+                if review["status"] == "closed" and review.get("decision") is None:
+                    review["status"] = "open"
         benefit["status"] = status
         benefit["history"] = with_change(
             benefit["history"],

@@ -8,9 +8,11 @@ and the recipient to who reads the household from the register view, at request 
 (`app.web._name_reviews`).
 
 A review is open from BenefitReviewOpened until BenefitReviewDecided (DecideReview, or a
-policy's withdrawal) or its benefit's BenefitTerminated. It is overdue once the sweep marked
-it (BenefitReviewOverdue) or its deadline is before the reader's today (the sweep runs every
-minute; the queue does not wait for it).
+policy's withdrawal) or its benefit's BenefitTerminated; a termination recorded ahead and
+then replaced by a suspension or resumption from an earlier day (which the household allows:
+the termination never takes effect) opens the reviews it closed again. It is overdue once the
+sweep marked it (BenefitReviewOverdue) or its deadline is before the reader's today (the
+sweep runs every minute; the queue does not wait for it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.db import Cursor, Database
+from domain.household import replaced_by
 from projections.base import Projection, live_tables, no_personal_data
 
 TABLES = {
@@ -26,9 +29,12 @@ TABLES = {
         " household_id VARCHAR(36) PRIMARY KEY,"
         " kecamatan VARCHAR(100) NOT NULL, kelurahan VARCHAR(100) NOT NULL)"
     ),
+    # terminated_on: the day a termination recorded takes effect (one recorded ahead can be
+    # replaced by a change from an earlier day, `domain.household.replaced_by`)
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
-        " benefit_id VARCHAR(36) PRIMARY KEY, program VARCHAR(32) NOT NULL)"
+        " benefit_id VARCHAR(36) PRIMARY KEY, program VARCHAR(32) NOT NULL,"
+        " terminated_on VARCHAR(10))"
     ),
     "reviews": (
         "CREATE TABLE IF NOT EXISTS {name} ("
@@ -118,16 +124,44 @@ def review_overdue(cur: Cursor, names: dict[str, str], envelope: dict[str, Any])
 
 def benefit_terminated(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
     """The benefit ended (a decision, TerminateBenefit or a death): its open reviews close."""
+    data = envelope["data"]
     cur.execute(
         f"UPDATE {names['reviews']} SET status='closed',"
         " decision=COALESCE(decision, 'benefit_terminated')"
         " WHERE benefit_id=? AND status='open'",
-        (envelope["data"]["benefit_id"],),
+        (data["benefit_id"],),
+    )
+    cur.execute(
+        f"UPDATE {names['benefits']} SET terminated_on=? WHERE benefit_id=?",
+        (data.get("effective_date"), data["benefit_id"]),
+    )
+
+
+def benefit_changed(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
+    """A suspension or resumption from a day before the termination recorded ahead replaces
+    it (`domain.household.replaced_by`, as the household does): the reviews that termination
+    closed are open again."""
+    data = envelope["data"]
+    row = cur.execute(
+        f"SELECT terminated_on FROM {names['benefits']} WHERE benefit_id=?", (data["benefit_id"],)
+    ).fetchone()
+    day = data.get("effective_date")
+    if row is None or row[0] is None or day is None or not replaced_by(row[0], day):
+        return
+    cur.execute(
+        f"UPDATE {names['reviews']} SET status='open', decision=NULL"
+        " WHERE benefit_id=? AND status='closed' AND decision='benefit_terminated'",
+        (data["benefit_id"],),
+    )
+    cur.execute(
+        f"UPDATE {names['benefits']} SET terminated_on=NULL WHERE benefit_id=?",
+        (data["benefit_id"],),
     )
 
 
 PROJECTION = Projection(
     name="reviews",
+    version=2,  # 2: a termination replaced by an earlier change opens its reviews again
     rebuild_weight=0.45,
     tables=TABLES,
     only_its_handlers=True,  # the review queue only: nothing else of a household is kept
@@ -140,6 +174,8 @@ PROJECTION = Projection(
         "BenefitReviewDecided": review_decided,
         "BenefitReviewOverdue": review_overdue,
         "BenefitTerminated": benefit_terminated,
+        "BenefitSuspended": benefit_changed,
+        "BenefitResumed": benefit_changed,
     },
     serves="registry",
     indexes=INDEXES,

@@ -22,6 +22,7 @@ from app import api
 from app import web as web_module
 from consumers.runner import rebuild
 from domain.application import SYSTEM, make_meta
+from domain.catalog import seed_catalog
 from domain.city import WIB
 from domain.city import today as city_today
 from projections import beneficiaries, eligibility, overview
@@ -30,7 +31,7 @@ from tests.integration.conftest import bearer
 from tests.integration.test_approvals_web import csrf
 from tests.integration.test_household_page import section
 from tests.integration.test_overview import define_other_opds
-from tests.integration.test_reviews import HEAD, HOUSEHOLD, project
+from tests.integration.test_reviews import HEAD, HOUSEHOLD, policies, post, project, queue
 
 pytestmark = pytest.mark.integration
 
@@ -502,3 +503,58 @@ def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form
         assert "perubahan bantuan ini yang sudah berlaku" in refused.text
         assert 'aria-invalid="true"' in refused.text
         assert casework.get_household(hid).version == version
+
+
+def test_a_termination_replaced_by_an_earlier_suspension_opens_its_reviews_again(web, tokens):
+    """A termination recorded for next week closes the benefit's open review; a suspension
+    from tomorrow, recorded after it, replaces it (the benefit is never terminated), so the
+    review is open again: in the queue, and a supervisor can decide it."""
+    casework = web.extensions["casework"].casework
+    seed_catalog(casework, make_meta(SYSTEM, "seed"))
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    ktp = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "issued_on": "2003-05-01",
+        "arrival": {"type": "born_here", "arrived_on": None, "origin_region_code": None},
+    }
+    casework.execute("IssueKtp", ktp, META)
+    grant = {"household_id": hid, "nik": HEAD["nik"], "program": "KJB", **PERIOD}
+    casework.execute("GrantBenefit", {**grant, "amount": 300_000}, META)
+    (benefit_id,) = casework.get_household(hid).benefits
+    nib = {
+        "household_id": hid,
+        "nik": HEAD["nik"],
+        "nib": "9120000000001",
+        "business_name": "Warung Siti",
+        "registered_on": f"{TODAY.year}-01-02",
+    }
+    casework.execute("RegisterNib", nib, META)
+    policies(web)
+    project(web)
+    client = web.test_client()
+    (review,) = queue(client, tokens["sup1"]).json["results"]
+
+    _change(casework, "TerminateBenefit", hid, benefit_id, NEXT_WEEK)
+    project(web)
+    assert queue(client, tokens["sup1"]).json["results"] == []
+
+    _change(casework, "SuspendBenefit", hid, benefit_id, TOMORROW)
+    project(web)
+    assert [r["review_id"] for r in queue(client, tokens["sup1"]).json["results"]] == [
+        review["review_id"]
+    ]
+    decided = post(
+        client,
+        "DecideReview",
+        {
+            "household_id": hid,
+            "review_id": review["review_id"],
+            "decision": "keep",
+            "reason": "usaha sudah tutup",
+        },
+        tokens["sup1"],
+    )
+    assert decided.status_code == 201, decided.json
+    project(web)
+    assert queue(client, tokens["sup1"]).json["results"] == []
