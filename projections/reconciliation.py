@@ -27,9 +27,10 @@ Disagreements, as reason codes (`REASONS`), for each source's latest listing not
   verification (VERVAL) names the person met, not the members, and is not compared on them
   (its `members` is null: none listed, which is not an empty family); a listing of a source
   that lists members but names none still misses every active member;
-- `benefit`: a source that marks any aid disagrees with Casework's running benefits (active
-  or suspended on the day asked: a suspension, resumption or termination takes effect on its
-  effective date, not when it is recorded, as everywhere else) on the
+- `benefit`: a source that marks any aid disagrees with Casework's running benefits (those
+  whose period covers the day asked, active or suspended then: a suspension, resumption or
+  termination takes effect on its effective date, not when it is recorded, as everywhere
+  else; a benefit whose period has ended runs no more, though no event said so) on the
   flags that source records (`SOURCE_BENEFITS`: no P3KE family disagrees over PBI-JK, which
   P3KE does not record) and whose program exists in Casework (a source that marks none says
   nothing of aid);
@@ -42,24 +43,27 @@ marked household is compared once and the counts per kecamatan and kelurahan are
 the difference (no scan of all rows).
 
 What a family disagrees on changes with the days as well as with events: a termination
-recorded today from next month stops its aid then. So each benefit keeps its changes with
-their effective dates (a change from an earlier day than changes recorded before it to take
-effect later replaces them, `domain.household.with_change`), and a comparison is kept as
-`steps`: the reasons in force from the day before the household's latest event was recorded
-(`as_of`: no reader asks for an earlier day, and what was in force then is folded into the
-first step, '') and the reasons from each later day on which a change takes effect and they
-change. The disagreements hold each reason (and `any`) with the days it holds (`since`,
-`until`), and the counts are kept as changes by day (`changed_on`, as the cross-OPD view's):
-a family counts on its first step, and on a later step's day what it counts changes; a
-reader sums a key's rows up to the day it asks for (today), through the primary key. Nothing
-is rewritten because a day passes; a household with no change ahead (nearly all) has one
-step and one row per reason, as before. Persons are kept as their pseudonymous `subject`, the
-keyed `nik_hash` and the `nik_token` (opened only to show), never the NIK in clear.
+recorded today from next month stops its aid then, and a period that ends (or begins) does
+so on its own day. So each benefit keeps its period and its changes with their effective
+dates (a change from an earlier day than changes recorded before it to take effect later
+replaces them, `domain.household.with_change`), and a comparison is kept as `steps`: the
+reasons in force from the day before the household's latest event was recorded (`as_of`: no
+reader asks for an earlier day, and what was in force then is folded into the first step,
+'') and the reasons from each later day on which a change takes effect, a period begins or
+the day after one ends (`benefit_days`), and they change. The disagreements hold each reason
+(and `any`) with the days it holds (`since`, `until`), and the counts are kept as changes by
+day (`changed_on`, as the cross-OPD view's): a family counts on its first step, and on a
+later step's day what it counts changes; a reader sums a key's rows up to the day it asks
+for (today), through the primary key. Nothing is rewritten because a day passes; a household
+whose reasons change on no day ahead (nearly all) has one step and one row per reason, as
+before. Persons are kept as their pseudonymous `subject`, the keyed `nik_hash` and the
+`nik_token` (opened only to show), never the NIK in clear.
 """
 
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,7 +156,8 @@ TABLES = {
     "benefits": (
         "CREATE TABLE IF NOT EXISTS {name} ("
         " benefit_id VARCHAR(36) PRIMARY KEY, household_id VARCHAR(36) NOT NULL,"
-        " flag VARCHAR(32) NOT NULL, changes TEXT NOT NULL)"
+        " flag VARCHAR(32) NOT NULL, period_start VARCHAR(10) NOT NULL,"
+        " period_end VARCHAR(10) NOT NULL, changes TEXT NOT NULL)"
     ),
     "programs": "CREATE TABLE IF NOT EXISTS {name} (flag VARCHAR(32) PRIMARY KEY)",
     # each reason (and `any`) a household disagrees for, from the day `since` ('': any day
@@ -422,13 +427,21 @@ def source_listing_recorded(cur: Cursor, names: dict[str, str], envelope: dict[s
 
 
 def benefit_granted(cur: Cursor, names: dict[str, str], envelope: dict[str, Any]) -> None:
-    """Running (active) from the start, no change yet."""
+    """Running (active) over its period, no change yet."""
     data = envelope["data"]
     cur.execute(
-        f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, changes)"
-        " VALUES (?, ?, ?, '[]') ON CONFLICT (benefit_id) DO UPDATE"
-        " SET household_id=excluded.household_id, flag=excluded.flag, changes=excluded.changes",
-        (data["benefit_id"], envelope["stream_id"], flag_of(data["program"])),
+        f"INSERT INTO {names['benefits']} (benefit_id, household_id, flag, period_start,"
+        " period_end, changes) VALUES (?, ?, ?, ?, ?, '[]') ON CONFLICT (benefit_id) DO UPDATE"
+        " SET household_id=excluded.household_id, flag=excluded.flag,"
+        " period_start=excluded.period_start, period_end=excluded.period_end,"
+        " changes=excluded.changes",
+        (
+            data["benefit_id"],
+            envelope["stream_id"],
+            flag_of(data["program"]),
+            data["period_start"],
+            data["period_end"],
+        ),
     )
     _mark(cur, names, envelope["stream_id"], envelope)
 
@@ -534,10 +547,10 @@ def _facts(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, A
     }
     known = {r[0] for r in cur.execute(f"SELECT flag FROM {names['programs']}").fetchall()}
     benefits = [
-        (flag, json.loads(changes))
-        for flag, changes in cur.execute(
-            f"SELECT flag, changes FROM {names['benefits']} WHERE household_id=?"
-            " ORDER BY benefit_id",
+        (flag, start, end, json.loads(changes))
+        for flag, start, end, changes in cur.execute(
+            f"SELECT flag, period_start, period_end, changes FROM {names['benefits']}"
+            " WHERE household_id=? ORDER BY benefit_id",
             key,
         ).fetchall()
         if flag in known
@@ -584,11 +597,27 @@ def _facts(cur: Cursor, names: dict[str, str], household_id: str) -> dict[str, A
 
 
 def running_on(facts: dict[str, Any], day: str) -> list[str]:
-    """The flags of the household's benefits running on `day` (active or suspended then: a
-    suspended benefit is still the family's), of programs defined here."""
+    """The flags of the household's benefits running on `day`: inside their period (one that
+    ended, or has not begun, runs not, though no event said so) and active or suspended then
+    (a suspended benefit is still the family's), of programs defined here."""
     return sorted(
-        {flag for flag, changes in facts["benefits"] if status_on(changes, day) in RUNNING}
+        {
+            flag
+            for flag, start, end, changes in facts["benefits"]
+            if start <= day <= end and status_on(changes, day) in RUNNING
+        }
     )
+
+
+def benefit_days(facts: dict[str, Any]) -> set[str]:
+    """The days on which what the household's benefits run may change: each change's
+    effective date, each period's start and the day after its end."""
+    days: set[str] = set()
+    for _, start, end, changes in facts["benefits"]:
+        days.update(since for _, since in changes)
+        days.add(start)
+        days.add((dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat())
+    return days - {""}
 
 
 def _answer(facts: dict[str, Any], rule: Rule, day: str) -> dict[str, Any]:
@@ -710,9 +739,11 @@ def steps(facts: dict[str, Any], rule: Rule) -> list[list[Any]]:
     """The household's reasons by day, from the day before its latest event's recording
     (`as_of`) on: [day, reasons] for the first ('', in force on any day asked: what is in
     force on `as_of`) and for each day after it on which a benefit's change takes effect and
-    the reasons change (a termination recorded today from next month)."""
+    the reasons change (a termination recorded today from next month, a period that ends)."""
     as_of = facts["as_of"]
-    days = sorted({since for _, changes in facts["benefits"] for _, since in changes} - {""})
+    # only a listing that marks aid compares the benefits: without one, no day differs
+    marks_aid = any(listing["benefits"] for listing in facts["listings"].values())
+    days = sorted(benefit_days(facts)) if marks_aid else []
     found: list[list[Any]] = [["", _answer(facts, rule, as_of)["reasons"]]]
     for day in days:
         if day > as_of:
@@ -856,7 +887,8 @@ PROJECTION = Projection(
     # generation, and the reason `stale`; v5: a source that lists no members (VERVAL) is not
     # compared on membership, its `members` null
     # v6: a death the register has and a source does not: alive_in_source
-    version=7,  # 7: benefits' changes from their effective dates, reasons and counts by day
+    # v7: benefits' changes from their effective dates, reasons and counts by day
+    version=8,  # 8: a benefit runs only inside its period (its start and the day after its end)
     parameters=DEFAULT_RULE.parameters(),
 )
 

@@ -343,6 +343,15 @@ def test_after_a_random_workload_a_rebuild_equals_the_live_view(app, tmp_path):
     assert ahead  # changes recorded ahead were met
     for day in ahead[:8]:  # the counts of a day to come follow the changes in force then
         assert kept_counts(live, day) == direct_counts(live, day), day
+    bounds = set()  # and the periods that begin, or end (the day after their last), then
+    for household_id, _ in families:
+        for benefit in app.get_household(household_id).benefits.values():
+            last = dt.date.fromisoformat(benefit["period_end"])
+            bounds.update((benefit["period_start"], (last + dt.timedelta(days=1)).isoformat()))
+    bounds = sorted(d for d in bounds if d > dt.date.today().isoformat())
+    assert bounds
+    for day in bounds[:8]:
+        assert kept_counts(live, day) == direct_counts(live, day), day
     reasons = {r for f in reconciliation.disagreeing(live.db, limit=1000) for r in f["reasons"]}
     assert reasons == set(reconciliation.REASONS)  # the workload met every kind
 
@@ -426,6 +435,64 @@ def test_aid_counts_as_running_until_its_termination_recorded_ahead_takes_effect
     view.catch_up()
     assert seen(soon - dt.timedelta(days=1)) == (["PKH"], [], 0, [])
     assert seen(soon) == ([], ["benefit"], 1, [str(household_id)])
+    assert View(app, tmp_path, "rebuilt.db").catch_up().checksum() == view.checksum()
+
+
+def test_aid_runs_only_inside_its_period_on_every_day_asked(app, tmp_path):
+    """A benefit whose period ended (no termination, it just expired) or has not begun is not
+    Casework's running aid: a source that marks other aid but not it agrees with the register,
+    one that marks it disagrees. A period that ends or begins in the days to come changes the
+    answer on the day after its end and on its start, in the household's answer, the counts
+    and the list alike, on every day, with no event or rebuild in between."""
+    today = city_today()
+    last_year = {"period_start": f"{today.year - 1}-01-01", "period_end": f"{today.year - 1}-12-31"}
+    end = today + dt.timedelta(days=10)  # its last day: it runs no more from the day after
+    ending = {"period_start": f"{today.year}-01-01", "period_end": end.isoformat()}
+    start = today + dt.timedelta(days=20)
+    beginning = {"period_start": start.isoformat(), "period_end": f"{today.year + 1}-12-31"}
+
+    def grant(household_id: str, nik: str, program: str, period: dict) -> None:
+        app.grant_benefit(
+            {"household_id": household_id, "nik": nik, "program": program, "amount": 1, **period},
+            META,
+        )
+
+    # DTKS marks PBI only: the PKH that ended last year is no disagreement
+    says_no, niks = family(app, 7, 2)
+    grant(says_no, niks[1], "PKH", last_year)
+    grant(says_no, niks[0], "PBI-JK", ending)
+    listing(app, says_no, "DTKS", niks, desil=1, benefits=["PBI_JK"])
+    # DTKS marks PKH, which ended last year: it disagrees
+    says_yes, niks = family(app, 8, 2)
+    grant(says_yes, niks[1], "PKH", last_year)
+    listing(app, says_yes, "DTKS", niks, desil=1, benefits=["PKH"])
+    # DTKS marks PKH, which begins in twenty days: it disagrees until then
+    not_yet, niks = family(app, 9, 2)
+    grant(not_yet, niks[1], "PKH", beginning)
+    listing(app, not_yet, "DTKS", niks, desil=1, benefits=["PKH"])
+    view = View(app, tmp_path, "views.db").catch_up()
+
+    def seen(household_id: str, day: dt.date) -> tuple[list[str], list[str], bool]:
+        on = day.isoformat()
+        answer = reconciliation.household(view.db, household_id, day=on)
+        listed = reconciliation.disagreeing(view.db, reason="benefit", day=on)
+        return (
+            answer["register"]["running_benefits"],
+            answer["reasons"],
+            str(household_id) in {f["household_id"] for f in listed},
+        )
+
+    assert seen(says_no, today) == (["PBI_JK"], [], False)
+    assert seen(says_yes, today) == ([], ["benefit"], True)
+    assert seen(not_yet, today) == ([], ["benefit"], True)
+    # PBI ends after `end`: DTKS, marking it, disagrees from the day after
+    assert seen(says_no, end) == (["PBI_JK"], [], False)
+    assert seen(says_no, end + dt.timedelta(days=1)) == ([], ["benefit"], True)
+    assert seen(not_yet, start - dt.timedelta(days=1)) == ([], ["benefit"], True)
+    assert seen(not_yet, start) == (["PKH"], [], False)
+    for ahead in range(0, 31):  # the counts kept equal a direct count on every day
+        day = (today + dt.timedelta(days=ahead)).isoformat()
+        assert kept_counts(view, day) == direct_counts(view, day), day
     assert View(app, tmp_path, "rebuilt.db").catch_up().checksum() == view.checksum()
 
 
