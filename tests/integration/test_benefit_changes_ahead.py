@@ -401,13 +401,9 @@ def _post(client, command: str, body: dict, token: str):
     )
 
 
-def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_effect(
-    web, tokens, monkeypatch
-):
-    """P3KE flags BST and the head receives BST; its termination from next week is recorded
-    today. Until then Casework's aid is BST (the household page's "Sumber data" row, the
-    household's reconciliation answer) and P3KE agrees over aid (no family listed or counted
-    for `benefit`, in the API and the CSV); from next week P3KE disagrees everywhere."""
+def _bst_flagged_by_p3ke(web, period: dict[str, str]) -> tuple[str, str]:
+    """P3KE flags BST for a household whose head receives BST over `period`: its id and the
+    benefit's."""
     casework = web.extensions["casework"].casework
     program = {"code": "BST", "name": "Bantuan Sosial Tunai", "opd": "DINSOS"}
     casework.execute(
@@ -415,7 +411,6 @@ def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_eff
     )
     hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
     grant = {"household_id": hid, "nik": HEAD["nik"], "program": "BST", "amount": 300_000}
-    period = {"period_start": TODAY.isoformat(), "period_end": f"{TODAY.year + 1}-12-31"}
     casework.execute("GrantBenefit", {**grant, **period}, META)
     household = casework.get_household(hid)
     listing = {"household_id": hid, "source": "P3KE", "period": "2026-Q4", "desil": 1}
@@ -427,30 +422,59 @@ def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_eff
         META,
     )
     (benefit_id,) = household.benefits
-    _change(casework, "TerminateBenefit", hid, benefit_id, NEXT_WEEK)
+    return hid, benefit_id
+
+
+def _reconciliation_seen(client, admin: dict, hid: str) -> tuple:
+    """Casework's aid and whether P3KE disagrees over it, in the household's answer; the
+    families listed for `benefit` by the API and its CSV; the page's aid cell."""
+    answer = client.get(f"/api/v1/reconciliation/{hid}", headers=admin).json
+    listed = client.get("/api/v1/reconciliation?reason=benefit", headers=admin).json
+    assert sum(row["benefit"] for row in listed["by_kelurahan"]) == len(listed["results"])
+    rows = client.get("/api/v1/reconciliation.csv?reason=benefit", headers=admin)
+    page = section(client.get(f"/rumah-tangga/{hid}").text, "sources-title")
+    cell = re.search(r'<th scope="row">Bantuan</th><td>([^<]*)</td>', page).group(1)
+    return (
+        answer["register"]["running_benefits"],
+        answer["sources"]["P3KE"]["benefit_differs"],
+        [r["household_id"] for r in listed["results"]],
+        [line.split(",")[0] for line in rows.text.splitlines()[1:]],
+        cell,
+    )
+
+
+def test_the_reconciliation_reads_aid_as_running_until_its_termination_takes_effect(
+    web, tokens, monkeypatch
+):
+    """P3KE flags BST and the head receives BST; its termination from next week is recorded
+    today. Until then Casework's aid is BST (the household page's "Sumber data" row, the
+    household's reconciliation answer) and P3KE agrees over aid (no family listed or counted
+    for `benefit`, in the API and the CSV); from next week P3KE disagrees everywhere."""
+    period = {"period_start": TODAY.isoformat(), "period_end": f"{TODAY.year + 1}-12-31"}
+    hid, benefit_id = _bst_flagged_by_p3ke(web, period)
+    _change(web.extensions["casework"].casework, "TerminateBenefit", hid, benefit_id, NEXT_WEEK)
     project(web)
     client, admin = web.test_client(), bearer(tokens["admin"])
-
-    def seen() -> tuple[list[str], bool, list[str], list[str], str]:
-        """Casework's aid and whether P3KE disagrees over it, in the household's answer; the
-        families listed for `benefit` by the API and its CSV; the page's aid cell."""
-        answer = client.get(f"/api/v1/reconciliation/{hid}", headers=admin).json
-        listed = client.get("/api/v1/reconciliation?reason=benefit", headers=admin).json
-        assert sum(row["benefit"] for row in listed["by_kelurahan"]) == len(listed["results"])
-        rows = client.get("/api/v1/reconciliation.csv?reason=benefit", headers=admin)
-        page = section(client.get(f"/rumah-tangga/{hid}").text, "sources-title")
-        cell = re.search(r'<th scope="row">Bantuan</th><td>([^<]*)</td>', page).group(1)
-        return (
-            answer["register"]["running_benefits"],
-            answer["sources"]["P3KE"]["benefit_differs"],
-            [r["household_id"] for r in listed["results"]],
-            [line.split(",")[0] for line in rows.text.splitlines()[1:]],
-            cell,
-        )
-
-    assert seen() == (["BST"], False, [], [], "BST")
+    assert _reconciliation_seen(client, admin, hid) == (["BST"], False, [], [], "BST")
     move_today(monkeypatch, NEXT_WEEK)
-    assert seen() == ([], True, [hid], [hid], "—")
+    assert _reconciliation_seen(client, admin, hid) == ([], True, [hid], [hid], "—")
+
+
+def test_the_reconciliation_reads_aid_as_ended_the_day_after_its_period(web, tokens, monkeypatch):
+    """The same with no termination: BST's period ends the day before next week. Until its
+    last day P3KE agrees over aid; from the day after, with no event and no rebuild, Casework
+    holds no aid and P3KE disagrees in the answer, the list, its counts, the CSV and the
+    household page's "Sumber data" row alike."""
+    last = NEXT_WEEK - dt.timedelta(days=1)
+    hid, _ = _bst_flagged_by_p3ke(
+        web, {"period_start": TODAY.isoformat(), "period_end": last.isoformat()}
+    )
+    project(web)
+    client, admin = web.test_client(), bearer(tokens["admin"])
+    move_today(monkeypatch, last)
+    assert _reconciliation_seen(client, admin, hid) == (["BST"], False, [], [], "BST")
+    move_today(monkeypatch, NEXT_WEEK)
+    assert _reconciliation_seen(client, admin, hid) == ([], True, [hid], [hid], "—")
 
 
 def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form(
