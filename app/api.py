@@ -69,7 +69,7 @@ from domain.application import Actor
 from domain.approval import Forbidden
 from domain.city import WIB, today
 from domain.errors import Conflict, DomainError, NotFound
-from domain.household import scheduled_changes, status_on
+from domain.household import runs_on, scheduled_changes, status_on
 from domain.identity import nik_problems
 from domain.regions import kelurahan_matches
 from projections import approvals as approval_views
@@ -790,6 +790,8 @@ def person_benefits(nik: str):
                 "amount": b["amount"],
                 # in force today; a change recorded to take effect later is `scheduled`
                 "status": status_on(b, day),
+                # received today: its period not ended, nor still to begin, and active
+                "running": runs_on(b, day),
                 "before_nik": b.get("person_id") is not None,
                 "history": history,
                 "scheduled": history[len(history) - ahead :],

@@ -392,7 +392,15 @@ class PersonBenefitSchema(_Answer):
         required=True,
         metadata={
             "description": "in force today (WIB): active, suspended or terminated; a change"
-            " recorded to take effect later is in `scheduled`, not here yet"
+            " recorded to take effect later is in `scheduled`, not here yet. A benefit whose"
+            " period has ended stays `active` when nothing ended it: see `running`"
+        },
+    )
+    running = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "received today (WIB): `status` active and today within the"
+            " period; false once the period has ended (no event says so) or before it begins"
         },
     )
     before_nik = fields.Boolean(

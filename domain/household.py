@@ -359,6 +359,14 @@ def status_on(benefit: dict[str, Any], day: dt.date) -> str:
     return status
 
 
+def runs_on(benefit: dict[str, Any], day: dt.date) -> bool:
+    """Whether the benefit is received on that day: its period covers the day and it is active
+    then (`status_on`). One whose period has ended, or has not begun, is not, though no event
+    said so, as the program lists and the cross-OPD view count it."""
+    in_period = _date(benefit["period_start"]) <= day <= _date(benefit["period_end"])
+    return in_period and status_on(benefit, day) == "active"
+
+
 def scheduled_changes(benefit: dict[str, Any], day: dt.date) -> list[dict[str, Any]]:
     """The benefit's changes recorded to take effect after that day, in order (each a step of
     its history: status, effective date, reason)."""

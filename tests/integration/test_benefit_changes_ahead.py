@@ -168,6 +168,7 @@ def test_the_persons_benefits_answer_the_status_in_force_and_what_is_scheduled(
 
     now = answer()
     assert now["ZKT"]["status"] == "active" and now["UMKM"]["status"] == "active"
+    assert now["ZKT"]["running"] is True and now["UMKM"]["running"] is True
     assert [(s["change"], s["effective_date"]) for s in now["ZKT"]["scheduled"]] == [
         ("suspended", TOMORROW.isoformat())
     ]
@@ -179,6 +180,7 @@ def test_the_persons_benefits_answer_the_status_in_force_and_what_is_scheduled(
     later = answer()
     assert (later["ZKT"]["status"], later["ZKT"]["scheduled"]) == ("suspended", [])
     assert (later["UMKM"]["status"], later["UMKM"]["scheduled"]) == ("terminated", [])
+    assert later["ZKT"]["running"] is False and later["UMKM"]["running"] is False
 
 
 def test_the_program_lists_and_counts_the_benefit_until_its_change(ahead, tokens, monkeypatch):
@@ -377,20 +379,34 @@ def test_a_benefit_whose_period_ended_is_neither_listed_nor_counted_and_serves_n
     """A grant that ran its period out, with no change recorded: the day after its end the
     program's list and count leave it out, as /lintas-opd does, and the family, eligible
     still, is an exclusion error (eligible, not served); before its start it was not served
-    either. Before, an ended benefit stayed 'active' there for ever, the family served."""
+    either. Before, an ended benefit stayed 'active' there for ever, the family served. The
+    person's benefits answer its status (`active`: nothing ended it) and that it is no longer
+    received (`running`), nor yet before its start."""
     hid, benefit_id = receiving_zkt(web)
     project(web)
     client, views = web.test_client(), web.extensions["casework"].views
     admin = tokens["admin"]
     ended = dt.date(TODAY.year + 2, 1, 1)  # the day after PERIOD's end
+    before = dt.date(TODAY.year - 1, 12, 31)  # the day before its start
+
+    def received() -> tuple[str, bool]:
+        got = client.get(f"/api/v1/persons/{HEAD['nik']}/benefits", headers=bearer(admin))
+        assert got.status_code == 200
+        ((status, running),) = [(b["status"], b["running"]) for b in got.json["results"]]
+        return status, running
+
     assert listed(client, admin, "ZKT") == [(benefit_id, "active")]
     assert excluded(client, admin, "ZKT") == []
+    assert received() == ("active", True)
     assert beneficiaries.count_active(views, "ZKT") == 1
     assert beneficiaries.count_active(views, "ZKT", ended) == 0
-    assert beneficiaries.count_active(views, "ZKT", dt.date(TODAY.year - 1, 12, 31)) == 0
+    assert beneficiaries.count_active(views, "ZKT", before) == 0
     move_today(monkeypatch, ended)
     assert listed(client, admin, "ZKT") == []
     assert excluded(client, admin, "ZKT") == [hid]
+    assert received() == ("active", False)
+    move_today(monkeypatch, before)
+    assert received() == ("active", False)
 
 
 def _post(client, command: str, body: dict, token: str):
