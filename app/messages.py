@@ -968,8 +968,6 @@ def import_message(
 TEXT: dict[str, LazyString] = {
     "form.yes": _l("Yes"),
     "form.no": _l("No"),
-    "command.stored": _l("Stored."),
-    "command.version": _l("The record is now at version"),
     "command.pending": _l("Request kept, waiting for a supervisor's approval."),
     "command.sent_twice": _l("This form was sent twice; it was saved once."),
     "command.sent_twice_pending": _l(
@@ -1176,7 +1174,11 @@ TEXT: dict[str, LazyString] = {
     "opt.cause.objection": _l("objection upheld"),
     "opt.cause.moved_out": _l("moved out"),
     "opt.cause.graduation": _l("graduated from empowerment"),
-    "hint.household_id": _l("Filled in from the household page, or copy it from its address."),
+    "hint.household_id": _l(
+        "Find the family by its KK number, a NIK or the head's name, open its page and choose"
+        " this form there: the household is then filled in. Or paste the id at the end of its"
+        " page's address."
+    ),
     "hint.nik": _l("16 digits, as on the KTP"),
     "hint.objector_nik": _l("16 digits, as on the KTP"),
     "hint.new_kk_number": _l("16 digits, as on the new card"),

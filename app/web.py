@@ -1723,15 +1723,40 @@ def _success_text(name: str, outcome: Any) -> dict[str, str]:
             "link": f"{url_for('.approvals_page')}#request-{approval}",
             "label": gettext("View the request"),
         }
-    said = {"text": f"{text('command.stored')} {text('command.version')} {outcome.version}."}
+    said = {"text": gettext("Stored: %(command)s.", command=command_title(name))}
     household_id = request.form.get("household_id", "").strip()
     person_id = outcome.body.get("person_id")
     if _is_uuid(household_id) and may_use("web.household_page"):
+        # the family is named when the message is shown (flash_text), never kept with it
+        said |= {"command": name, "household_id": household_id}
         said |= _household_link(household_id, outcome)
     elif person_id and may_issue(current_actor().role, "GrantProvisionalBenefit"):
         said["link"] = url_for(".command_page", name="GrantProvisionalBenefit", person_id=person_id)
         said["label"] = gettext("Help this person before a NIK")
     return said
+
+
+def flash_text(said: Mapping[str, str]) -> str:
+    """A message's words as base.html shows them: a stored command's names what was stored
+    and for which family, read as the message is shown, so that neither the session cookie
+    nor a form's record of its first sending (_claim_form) keeps a name; then its `note`."""
+    words = said.get("text", "")
+    command, household_id = said.get("command"), said.get("household_id")
+    family = (
+        _family(household_id) if command in COMMANDS and may_use("web.household_page") else None
+    )
+    if family is not None:
+        words = gettext(
+            "Stored: %(command)s, for the household of %(head)s, %(kelurahan)s.",
+            command=command_title(command),
+            head=family["head"] or text("person.erased"),
+            kelurahan=family["row"]["kelurahan"],
+        )
+    note = said.get("note")
+    return f"{words} {note}" if note else words
+
+
+bp.add_app_template_global(flash_text, "flash_text")
 
 
 def _household_link(household_id: str, outcome: Any | None = None) -> dict[str, str]:
@@ -1758,6 +1783,9 @@ def _command_context(
     )
     rows = stated_rows(values.get("household_id"), values) if "relationships" in paths else ()
     own, shared = form_fields(name, lists, rows)
+    # the version is the server's check (a hidden input, _pin_version), not the person's to
+    # read or type: an error about it is said above the form
+    shared = [f for f in shared if f.name != "expected_version"]
     visible = tuple(f.name for f in own + shared) + tuple(
         path for row in rows for path in (row.field, f"relationships.{row.index}.nik")
     )
@@ -1769,6 +1797,7 @@ def _command_context(
         sections[-1][1].append(f)
     household_id = values.get("household_id", "")
     form_key = values.get("form_key", "")
+    family = _family(household_id) if may_use("web.household_page") else None
     return {
         "name": name,
         # this opening of the form: sent twice unchanged, it is saved once (_form_guard)
@@ -1781,12 +1810,14 @@ def _command_context(
         "values": values,
         "errors": errors,
         "other_errors": other_errors,
-        # a version the form filled in itself opens nothing (see _pin_version)
-        "open_shared": any(values.get(f.name) for f in shared if f.name != "expected_version")
+        "open_shared": any(values.get(f.name) for f in shared)
         or any(f.name in errors for f in shared),
         "household_id": household_id if _is_uuid(household_id) else None,
         # which family the form is about, named (its id alone, a UUID, said nothing)
-        "family": _family(household_id) if may_use("web.household_page") else None,
+        "family": family,
+        # a form about a family it names carries the household's id hidden; an id refused
+        # (changed by hand, a household gone) is shown as a field again, its error under it
+        "household_fixed": family is not None and "household_id" not in errors,
         # the field whose change reloads the form's lists (the person's benefits, the
         # members' relationships to the new head)
         "reloads": "person_id"
@@ -1911,7 +1942,7 @@ def _claim_form(guard: tuple[str, str]) -> Response | None:
         said = first["message"]
         if isinstance(said, str):  # kept before the messages carried a link
             said = {"text": said}
-        flash({**said, "text": f"{said['text']} {text('command.sent_twice')}"}, "success")
+        flash({**said, "note": text("command.sent_twice")}, "success")
         return _redirect(first["location"])
 
 

@@ -175,7 +175,7 @@ def test_a_case_workers_day(page: Page, live_server: LiveServer, family: str):
 
     # 3. a newcomer's KTP: the husband moved in from elsewhere
     page.get_by_role("link", name="Catat penerbitan KTP").click()
-    expect(page.locator("#f-household_id")).to_have_value(family)
+    expect(page.locator("input[type=hidden][name=household_id]")).to_have_value(family)
     page.select_option("#f-nik", value=KNOWN_HUSBAND["nik"])
     day = today()
     page.fill("#f-issued_on", (day - dt.timedelta(days=30)).isoformat())

@@ -231,10 +231,10 @@ def test_every_command_form_picks_ids_and_speaks_indonesian(
 @pytest.mark.parametrize(
     ("command", "folded"),
     [
-        ("AddCaseNote", "Lainnya: versi yang diharapkan, alasan, waktu kejadian"),
+        ("AddCaseNote", "Lainnya: alasan, waktu kejadian"),
         # its reason is a field of its own, above: the fold no longer promises one (in the
         # order the fields come in)
-        ("DecideReview", "Lainnya: versi yang diharapkan, waktu kejadian"),
+        ("DecideReview", "Lainnya: waktu kejadian"),
     ],
 )
 def test_the_folded_fields_are_named_as_they_are(

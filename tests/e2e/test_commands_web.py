@@ -54,7 +54,13 @@ def test_a_command_form_shows_each_error_under_its_field_then_stores(
     household_id = live_server.known_household_id
     page.goto(f"{live_server.url}/rumah-tangga/{household_id}")
     page.get_by_role("link", name="Catat desil kesejahteraan").click()
-    expect(page.locator("#f-household_id")).to_have_value(household_id)
+    # the household fixed: named, its id carried hidden, no internal name shown
+    expect(page.locator(".for-household")).to_contain_text(
+        f"Untuk rumah tangga {KNOWN_HEAD['name']}"
+    )
+    expect(page.locator("input[type=hidden][name=household_id]")).to_have_value(household_id)
+    expect(page.locator("#f-household_id")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("RecordWelfareAssessment")
 
     before = live_server.stored_events()
     page.select_option("#f-source", "DTSEN")
@@ -70,8 +76,14 @@ def test_a_command_form_shows_each_error_under_its_field_then_stores(
     page.fill("#f-desil", "3")
     page.fill("#f-period", "2025-Q1")
     page.get_by_role("button", name="Simpan").click()
-    expect(page.locator(".flash-success")).to_contain_text("Tersimpan")
+    said = page.locator(".flash-success")
+    expect(said).to_contain_text(
+        f"Tersimpan: Catat desil kesejahteraan, untuk rumah tangga {KNOWN_HEAD['name']}"
+    )
+    expect(said).not_to_contain_text("Versi")
     assert live_server.stored_events() == before + 1
+    said.get_by_role("link", name="Lihat di riwayat kejadian").click()
+    expect(page).to_have_url(re.compile(rf"/rumah-tangga/{household_id}#kejadian-\d+$"))
 
 
 def test_a_grant_from_the_form_waits_in_the_approvals_queue(page: Page, live_server: LiveServer):
