@@ -1175,9 +1175,8 @@ TEXT: dict[str, LazyString] = {
     "opt.cause.moved_out": _l("moved out"),
     "opt.cause.graduation": _l("graduated from empowerment"),
     "hint.household_id": _l(
-        "Find the family by its KK number, a NIK or the head's name, open its page and choose"
-        " this form there: the household is then filled in. Or paste the id at the end of its"
-        " page's address."
+        "Open the household's page and choose this form there: the household is then filled"
+        " in. Or paste the id at the end of that page's address."
     ),
     "hint.nik": _l("16 digits, as on the KTP"),
     "hint.objector_nik": _l("16 digits, as on the KTP"),

@@ -105,6 +105,7 @@ def test_a_household_id_changed_on_the_way_is_refused_on_its_field(web, family, 
     error = re.search(r'<small id="err-household_id"[^>]*>(.*?)</small>', answer.text, re.S)
     assert error and said in error.group(1), seen(answer.text)[:800]
     assert "Rahmah Yusuf" not in answer.text  # nothing told of the other family
+    assert f'href="/rumah-tangga/{changed}"' not in answer.text  # no link to the refused id
     assert casework.get_household(family).version == 1
     assert casework.get_household(family).notes == []
 
@@ -129,8 +130,8 @@ def test_a_form_opened_alone_says_how_to_find_the_household(web, family):
     assert field and 'type="text"' in field, field
     hint = re.search(r'<small id="hint-household_id" class="hint">(.*?)</small>', page, re.S)
     assert hint, "no hint under the household's field"
-    assert "nomor KK, NIK atau nama kepala keluarga" in hint.group(1)
-    assert '<a href="/">Cari rumah tangga</a>' in hint.group(1)
+    assert '<a href="/">Cari rumah tangganya dengan nomor KK, NIK atau nama</a>' in hint.group(1)
+    assert "pilih formulir ini di sana" in hint.group(1)
 
 
 def test_a_stored_command_names_what_and_which_family_and_keeps_no_name(web, family):
