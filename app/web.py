@@ -618,11 +618,37 @@ def scheduled_text(benefit: Mapping[str, Any], day: dt.date) -> str:
     )
 
 
+# a benefit not terminated whose period does not cover the day, after the status in force:
+# "Aktif · periode berakhir 31 Desember 2025", "Aktif · mulai 1 Januari 2027" (not received)
+PERIOD_LABELS = {
+    "ended": N_("period ended %(date)s"),
+    "ahead": N_("begins %(date)s"),
+}
+
+
+def period_text(benefit: Mapping[str, Any], day: dt.date) -> str:
+    """'' while the benefit's period covers that day (or it is terminated then); otherwise
+    that its period ended, or when it begins, in words: though nothing ended it, it is not
+    received that day (`runs_on`)."""
+    if status_on(dict(benefit), day) == "terminated":
+        return ""
+    if day > dt.date.fromisoformat(benefit["period_end"]):
+        return gettext(PERIOD_LABELS["ended"], date=date_text(benefit["period_end"]))
+    if day < dt.date.fromisoformat(benefit["period_start"]):
+        return gettext(PERIOD_LABELS["ahead"], date=date_text(benefit["period_start"]))
+    return ""
+
+
 def benefit_status_text(benefit: Mapping[str, Any], day: dt.date | None = None) -> str:
-    """A benefit's status in force on that day (today by default) in words, followed by each
-    change recorded to take effect later."""
+    """A benefit's status in force on that day (today by default) in words, followed by its
+    period's end or start when the period does not cover the day, and each change recorded to
+    take effect later."""
     day = day or today()
-    words = [text(f"status.{status_on(dict(benefit), day)}"), scheduled_text(benefit, day)]
+    words = [
+        text(f"status.{status_on(dict(benefit), day)}"),
+        period_text(benefit, day),
+        scheduled_text(benefit, day),
+    ]
     return " · ".join(w for w in words if w)
 
 
@@ -895,6 +921,8 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 "amount": b["amount"],
                 "status": status_on(b, day),
                 "status_text": text(f"status.{status_on(b, day)}"),
+                # not received that day though nothing ended it: its period ended, or begins
+                "period": period_text(b, day),
                 "scheduled": scheduled_text(b, day),
                 "history": steps,
             }

@@ -604,3 +604,64 @@ def test_a_termination_replaced_by_an_earlier_suspension_opens_its_reviews_again
     assert decided.status_code == 201, decided.json
     project(web)
     assert queue(client, tokens["sup1"]).json["results"] == []
+
+
+YESTERDAY = TODAY - dt.timedelta(days=1)
+# each combinable with the others: the head receives the three side by side
+THREE_OPDS = {"ZKT": "BAZNAS", "UMKM": "DISKOPUKM", "BST": "DINSOS"}
+
+
+@pytest.fixture
+def periods(web):
+    """The head's ZKT ran its period out yesterday (nothing terminated it), UMKM runs over
+    PERIOD and BST's period begins tomorrow; each granted, none changed since."""
+    casework = web.extensions["casework"].casework
+    for code, opd in THREE_OPDS.items():
+        casework.define_program(
+            {"code": code, "name": f"Program {code}", "opd": opd, "funding": "APBD"}
+            | {"kind": "bansos", "effective_from": "2025-01-01"}
+            | {"rules": {"combinable_with": sorted(set(THREE_OPDS) - {code})}},
+            META,
+            alongside=sorted(THREE_OPDS),
+        )
+    hid = str(casework.register_household(HOUSEHOLD, META).stream_id)
+    grants = {
+        "ZKT": {"period_start": (YESTERDAY - dt.timedelta(days=90)).isoformat()}
+        | {"period_end": YESTERDAY.isoformat()},
+        "UMKM": PERIOD,
+        "BST": {"period_start": TOMORROW.isoformat(), "period_end": f"{TODAY.year + 1}-12-31"},
+    }
+    for code, period in grants.items():
+        grant = {"household_id": hid, "nik": HEAD["nik"], "program": code, "amount": 300_000}
+        casework.execute("GrantBenefit", {**grant, **period}, META)
+    project(web)
+    return hid
+
+
+def test_the_household_page_says_a_benefit_ended_or_not_begun_is_not_received(
+    web, periods, monkeypatch
+):
+    """ZKT's period ended yesterday: "Aktif · periode berakhir <kemarin>", not a bare "Aktif"
+    a case worker reads as received now; BST's begins tomorrow: "Aktif · mulai <besok>";
+    UMKM, running, "Aktif". Tomorrow BST runs. In English too."""
+    client = web.test_client()
+    page = client.get(f"/rumah-tangga/{periods}").text
+    assert status_cell(benefit_row(page, "ZKT")) == (
+        "active",
+        f"Aktif · periode berakhir {words(YESTERDAY)}",
+    )
+    assert status_cell(benefit_row(page, "UMKM")) == ("active", "Aktif")
+    assert status_cell(benefit_row(page, "BST")) == ("active", f"Aktif · mulai {words(TOMORROW)}")
+    english = web.test_client()
+    english.get("/?lang=en")
+    page = english.get(f"/rumah-tangga/{periods}").text
+    in_words = format_date(YESTERDAY, "long", locale="en")
+    assert status_cell(benefit_row(page, "ZKT"))[1] == f"Active · period ended {in_words}"
+    in_words = format_date(TOMORROW, "long", locale="en")
+    assert status_cell(benefit_row(page, "BST"))[1] == f"Active · begins {in_words}"
+    move_today(monkeypatch, TOMORROW)
+    page = client.get(f"/rumah-tangga/{periods}").text
+    assert status_cell(benefit_row(page, "BST")) == ("active", "Aktif")
+    ended = status_cell(benefit_row(page, "ZKT"))
+    assert ended == ("active", f"Aktif · periode berakhir {words(YESTERDAY)}")
+
