@@ -407,12 +407,18 @@ def household(household_id: str):
 
 
 def _benefits_on(state: dict[str, Any], day: dt.date) -> dict[str, Any]:
-    """The household's answer with each benefit's `status` in force on that day and the steps
+    """The household's answer with each benefit's `status` in force on that day, whether it is
+    received that day (`running`: its period covers the day and it is active) and the steps
     of its history recorded to take effect later in `scheduled`."""
     if "benefits" not in state:
         return state
     benefits = [
-        {**b, "status": status_on(b, day), "scheduled": scheduled_changes(b, day)}
+        {
+            **b,
+            "status": status_on(b, day),
+            "running": runs_on(b, day),
+            "scheduled": scheduled_changes(b, day),
+        }
         for b in state["benefits"]
     ]
     return {**state, "benefits": benefits}

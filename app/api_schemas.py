@@ -171,7 +171,9 @@ class HouseholdSchema(_Answer):
         metadata={
             "description": "each benefit with its `history`; `status` in force on the day (today,"
             " or the day of `as_of`), the steps of its history recorded to take effect later in"
-            " `scheduled`"
+            " `scheduled`; `running` (boolean): received that day, `status` active and the day"
+            " within its period (false once the period has ended, though no event says so and"
+            " `status` stays active, or before it begins)"
         },
     )
     enrollments = fields.List(fields.Dict())

@@ -503,8 +503,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "api.household": {
         "get": _read(
             "getHousehold",
-            "a household with its members: its whole state as the event store knows it;"
-            " with as_of, as of that moment (mode known or effective)",
+            "a household with its members: its whole state as the event store knows it, each"
+            " benefit with its status in force and whether it is received (`running`) that"
+            " day; with as_of, as of that moment (mode known or effective)",
             _json("the household", answers.HouseholdSchema),
             query=answers.AsOfQuerySchema,
             forbidden="as_of: not an auditor, supervisor or administrator",

@@ -665,3 +665,27 @@ def test_the_household_page_says_a_benefit_ended_or_not_begun_is_not_received(
     ended = status_cell(benefit_row(page, "ZKT"))
     assert ended == ("active", f"Aktif · periode berakhir {words(YESTERDAY)}")
 
+
+def test_the_household_answer_says_whether_each_benefit_is_received(
+    web, periods, tokens, monkeypatch
+):
+    """GET /api/v1/households/<id>: each benefit's `running`, as the person's benefits answer
+    it: false for ZKT, ended yesterday, and BST, beginning tomorrow, though both are `active`
+    (nothing ended them); true for UMKM. As of now, the same; tomorrow BST runs."""
+    client = web.test_client()
+
+    def benefits(query: str = "") -> dict[str, tuple[str, bool]]:
+        got = client.get(f"/api/v1/households/{periods}{query}", headers=bearer(tokens["sup1"]))
+        assert got.status_code == 200, got.json
+        return {b["program"]: (b["status"], b["running"]) for b in got.json["benefits"]}
+
+    assert benefits() == {
+        "ZKT": ("active", False),
+        "UMKM": ("active", True),
+        "BST": ("active", False),
+    }
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    assert benefits(f"?as_of={now}") == benefits()
+    move_today(monkeypatch, TOMORROW)
+    assert benefits()["BST"] == ("active", True)
+    assert benefits()["ZKT"] == ("active", False)
