@@ -37,6 +37,7 @@ VARIABLES = (
     "CASEWORK_KAFKA_SASL_MECHANISM",
     "CASEWORK_KAFKA_SECURITY_PROTOCOL",
     "CASEWORK_LOOPBACK_ENDPOINTS",
+    "CASEWORK_AGENCY_RETENTION_DAYS",
 )
 # SASL mechanisms kafka-python speaks that carry a username and password.
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
@@ -230,6 +231,9 @@ class Settings:
     # Webhook and DCI callback addresses on this host (127.0.0.1, ::1, localhost: where the
     # store, broker and other services listen) are refused unless allowed: tests, development.
     loopback_endpoints: bool = False
+    # Days the agency topics keep a message (consumers.agency_producer): an erased person's
+    # data in clear there is gone after them (UU PDP). The events topic is kept for ever.
+    agency_retention_days: int = 30
 
     def kafka_client_config(self) -> dict[str, str]:
         """What every kafka-python client (producer, consumer, admin) of this process is
@@ -272,6 +276,7 @@ class Settings:
             reconcile_stale_months=_int(env, "CASEWORK_RECONCILE_STALE_MONTHS", 12, 0, 600),
             loopback_endpoints=_choice(env, "CASEWORK_LOOPBACK_ENDPOINTS", LOOPBACK_ENDPOINTS)
             == "ALLOW",
+            agency_retention_days=_int(env, "CASEWORK_AGENCY_RETENTION_DAYS", 30, 1, 3650),
             **_kafka_sasl(env),
         )
 

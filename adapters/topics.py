@@ -21,6 +21,21 @@ DLQ = "casework.dlq.v1"
 # each anchor signed with the system's key (adapters.chain.signed_anchor).
 ANCHORS = "casework.audit-anchors.v1"
 FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
+DAY_MS = 86_400_000
+
+
+def agency_retention(days: int) -> dict[str, str]:
+    """An agency topic's settings: its messages kept `days` days (CASEWORK_AGENCY_RETENTION_DAYS;
+    personal data in clear where the agreement allows it, so not for ever: UU PDP erasure).
+    Kafka deletes whole segments once their newest message is older than `retention.ms`; a
+    segment is closed after `segment.ms` (a day at most here), so a message is gone at most
+    a day (and the broker's retention check, 5 minutes by default) after its `days`."""
+    retention = days * DAY_MS
+    return {
+        "retention.ms": str(retention),
+        "cleanup.policy": "delete",
+        "segment.ms": str(min(retention, DAY_MS)),
+    }
 
 
 def events_topic_id(admin: KafkaAdminClient) -> str | None:

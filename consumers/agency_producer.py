@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
@@ -95,7 +95,7 @@ from adapters.signing import (
     root_of,
     signed_bytes,
 )
-from adapters.topics import EVENTS, FOREVER, agency_topic, ensure_topics
+from adapters.topics import EVENTS, agency_retention, agency_topic, ensure_topics
 from consumers import agency_delivery
 from consumers import agency_filter as filters
 from consumers.dead_letters import park
@@ -204,18 +204,57 @@ def partitions_of(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, i
     return {t["name"]: len(t["partitions"]) for t in admin.describe_topics() if t["name"] in wanted}
 
 
-def ensure_agency_topics(admin: KafkaAdminClient, codes: Iterable[str], partitions: int) -> None:
-    """Create the agencies' topics that are missing: kept for ever, as many partitions as the
-    events topic (a message goes to the partition its event came from)."""
+def ensure_agency_topics(
+    admin: KafkaAdminClient, codes: Iterable[str], partitions: int, retention_days: int
+) -> None:
+    """Create the agencies' topics that are missing, as many partitions as the events topic
+    (a message goes to the partition its event came from), and give every one of them, new
+    or already there, the retention of `agency_retention(retention_days)`: one made earlier
+    (kept for ever before, made by kafka-init or by a broker that creates a topic asked for
+    by name) is changed in place."""
     names = {agency_topic(code) for code in codes}
-    missing = sorted(names - set(admin.list_topics()))
-    if not missing:
+    existing = set(admin.list_topics())
+    missing = sorted(names - existing)
+    wanted = agency_retention(retention_days)
+    if missing:
+        try:
+            admin.create_topics([NewTopic(n, partitions, 1, topic_configs=wanted) for n in missing])
+            log.info("created topics %s", ", ".join(missing))
+        except TopicAlreadyExistsError:
+            pass
+    keep_for(admin, sorted(names & existing), wanted)
+
+
+def keep_for(admin: KafkaAdminClient, topics: list[str], wanted: Mapping[str, str]) -> None:
+    """Set `wanted` on those of `topics` whose settings differ (DescribeConfigs, then
+    IncrementalAlterConfigs where the broker has it). Every setting is asked for: the
+    embedded broker drops the connection when asked for some by name, and reports the
+    settings given to a topic as defaults (so `config_filter="all"`)."""
+    if not topics:
         return
-    try:
-        admin.create_topics([NewTopic(n, partitions, 1, topic_configs=FOREVER) for n in missing])
-        log.info("created topics %s", ", ".join(missing))
-    except TopicAlreadyExistsError:
-        pass
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics], config_filter="all"
+    ).get("topic", {})
+    changes = []
+    for topic in topics:
+        now = {k: v.get("value") for k, v in described.get(topic, {}).items()}
+        differ = {k: v for k, v in wanted.items() if now.get(k) != v}
+        if differ:
+            changes.append(ConfigResource(ConfigResourceType.TOPIC, topic, configs=differ))
+    if not changes:
+        return
+    # raise_on_unknown=False: that check asks for the "dynamic" settings, and the embedded
+    # broker lists only those a topic was given (none for a topic made by its name).
+    results = admin.alter_configs(changes, raise_on_unknown=False).get("topic", {})
+    for change in changes:
+        result = results.get(change.name, "no answer")
+        if result != "OK":
+            raise KafkaError(f"topic {change.name}: retention not set: {result}")
+        log.info(
+            "topic %s: %s",
+            change.name,
+            ", ".join(f"{k}={v}" for k, v in sorted(change.configs.items())),
+        )
 
 
 def last_positions(
@@ -441,7 +480,9 @@ class AgencyProducer(GroupMember):
         new = [code for code in agencies if agency_topic(code) not in self.topic_partitions]
         if new:
             assert self.admin is not None
-            ensure_agency_topics(self.admin, new, len(self.partitions))
+            ensure_agency_topics(
+                self.admin, new, len(self.partitions), self.settings.agency_retention_days
+            )
             counts = partitions_of(self.admin, [agency_topic(c) for c in new])
             for code in new:
                 topic = agency_topic(code)

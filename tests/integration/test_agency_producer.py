@@ -18,12 +18,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from adapters import wire
 from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
 from adapters.signing import Signer, Verifier
-from adapters.topics import DLQ, EVENTS, agency_topic
+from adapters.topics import DLQ, EVENTS, FOREVER, agency_topic
 from consumers import agency_producer
 from consumers.agency_producer import AgencyProducer
 from tests.conftest import ROOT, wait_until
@@ -347,6 +349,63 @@ def test_a_worker_is_told_its_share_within_bounds(settings):
         AgencyProducer(bootstrap(settings), FakeFilter(), worker=2, workers=2)
     assert agency_producer.transactional_id(0) == agency_producer.TRANSACTIONAL_ID
     assert agency_producer.transactional_id(1) != agency_producer.transactional_id(0)
+
+
+def topic_settings(bootstrap_servers: str, topic: str) -> dict[str, str]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    try:
+        found = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    finally:
+        admin.close()
+    return {k: v["value"] for k, v in found["topic"][topic].items()}
+
+
+def test_agency_topics_keep_messages_the_days_set_also_one_made_before_for_ever(
+    casework, relay_reader, broker, env, settings
+):
+    """An agency topic carries personal data in clear where an agreement allows it: kept
+    CASEWORK_AGENCY_RETENTION_DAYS days, so an erased person's messages leave it. A topic made
+    for ever before (by an earlier version, kafka-init) is changed when the producer starts;
+    the events topic stays for ever (contract)."""
+    register_families(casework, 2)
+    publish_store(relay_reader, broker.bootstrap)
+    worker = Running(bootstrap(settings), FakeFilter(), Recorded())
+    try:
+        wait_until(lambda: delivered_all(broker.bootstrap, expected(casework)), 30, "the events")
+    finally:
+        worker.halt()
+    month, day = str(30 * 86_400_000), str(86_400_000)
+    for code in AGREEMENTS:  # made by the producer: the default, 30 days
+        found = topic_settings(broker.bootstrap, agency_topic(code))
+        assert (found["retention.ms"], found["cleanup.policy"]) == (month, "delete"), code
+        assert found["segment.ms"] == day, code
+    # One topic as an earlier version made it: kept for ever (made here by the producer and
+    # changed: the embedded broker does not let the producer write a topic another client made).
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, agency_topic("DINKES"), configs=FOREVER)],
+            raise_on_unknown=False,
+        )
+    finally:
+        admin.close()
+    assert topic_settings(broker.bootstrap, agency_topic("DINKES"))["retention.ms"] == "-1"
+
+    register_families(casework, 1, seed=2)
+    publish_store(relay_reader, broker.bootstrap)
+    week = Settings.from_env({**env, "CASEWORK_AGENCY_RETENTION_DAYS": "7"})
+    worker = Running(bootstrap(week), FakeFilter(), Recorded())
+    try:
+        wait_until(lambda: delivered_all(broker.bootstrap, expected(casework)), 30, "the events")
+    finally:
+        worker.halt()
+    for code in AGREEMENTS:
+        found = topic_settings(broker.bootstrap, agency_topic(code))
+        assert found["retention.ms"] == str(7 * 86_400_000), code
+        assert (found["cleanup.policy"], found["segment.ms"]) == ("delete", day), code
+    assert topic_settings(broker.bootstrap, EVENTS)["retention.ms"] == "-1"
 
 
 class EmptyUntilCaughtUp(FakeFilter):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.settings import Settings, SettingsError
 from adapters.signing import BadSignature, Signer
+from adapters.topics import agency_retention
 from consumers.agency_producer import RootVerifier, consumer_settings
 
 SIGNER = Signer(bytes(range(32)))
@@ -58,3 +60,36 @@ def test_the_reader_reads_committed_and_assigns_partitions():
     assert settings["isolation_level"] == "read_committed"
     assert settings["enable_auto_commit"] is False
     assert settings["group_id"] == "casework-agencies.topic-id"
+
+
+PG = {
+    "CASEWORK_STORE": "postgresql://u@h/db",
+    "CASEWORK_VIEWS": "postgresql://u@h/views",
+    "CASEWORK_SECRET_KEY": "s",
+    "CASEWORK_MASTER_KEY": "5e" * 32,
+    "CASEWORK_SIGNING_KEY": "cd" * 32,
+}
+
+
+def test_the_agency_topics_retention_is_a_setting_and_a_bad_value_is_named():
+    assert Settings.from_env(PG).agency_retention_days == 30
+    assert (
+        Settings.from_env({**PG, "CASEWORK_AGENCY_RETENTION_DAYS": " 7 "}).agency_retention_days
+        == 7
+    )
+    for value in ("0", "3651", "-1", "1.5", "sebulan", "30d"):
+        with pytest.raises(
+            SettingsError, match="^CASEWORK_AGENCY_RETENTION_DAYS: must be a whole number from 1 to"
+        ):
+            Settings.from_env({**PG, "CASEWORK_AGENCY_RETENTION_DAYS": value})
+
+
+def test_an_agency_topic_keeps_its_messages_the_days_set_and_closes_a_segment_daily():
+    """Kafka deletes a segment whose newest message is past retention.ms: closed at least
+    daily, a message is gone at most a day after its days."""
+    assert agency_retention(30) == {
+        "retention.ms": str(30 * 86_400_000),
+        "cleanup.policy": "delete",
+        "segment.ms": "86400000",
+    }
+    assert agency_retention(1)["segment.ms"] == agency_retention(1)["retention.ms"] == "86400000"
