@@ -172,3 +172,22 @@ def test_each_process_signs_in_as_its_own_principal(services, name):
 
 def test_the_web_has_no_kafka_principal(services):
     assert Settings.from_env(environment(services["web"])).kafka_client_config() == {}
+
+
+def test_the_agency_producer_may_set_the_agency_topics_retention(services):
+    """It sets CASEWORK_AGENCY_RETENTION_DAYS on every agency topic when it starts; the topic
+    kafka-init makes is not kept for ever either (an erased person's data in clear)."""
+    granted = [
+        acl
+        for acl in acls(services)
+        if "User:agencies" in acl["principals"] and covers(acl, "--topic", "casework.agency.X.v1")
+    ]
+    assert {"DescribeConfigs", "AlterConfigs"} <= set().union(*(a["operations"] for a in granted))
+    for argv in init_commands(services):
+        if argv[0].endswith("kafka-topics.sh") and "--create" in argv:
+            topic = options(argv, "--topic")[0]
+            retention = [c for c in options(argv, "--config") if c.startswith("retention.ms=")]
+            if topic.startswith("casework.agency."):
+                assert retention == ["retention.ms=2592000000"], topic
+            else:
+                assert retention == ["retention.ms=-1"], topic
