@@ -19,7 +19,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from adapters.settings import Settings
 from adapters.signing import KEY_ID_HEADER, PROOF_HEADER, SIGNATURE_HEADER
-from adapters.topics import ANCHORS, DLQ, EVENTS, FOREVER
+from adapters.topics import ANCHORS, DLQ, EVENTS, FOREVER, agency_retention
 from adapters.wire import REQUIRED
 from consumers.agency_producer import GROUP as AGENCIES_GROUP
 from consumers.event_schemas import schemas
@@ -142,7 +142,14 @@ def _agency_variant(schema: dict[str, Any]) -> dict[str, Any]:
     return shared
 
 
-def _channel(address: str, description: str, messages: list[str], **binding: Any) -> dict:
+def _channel(
+    address: str,
+    description: str,
+    messages: list[str],
+    topic: dict[str, str] = FOREVER,
+    **binding: Any,
+) -> dict:
+    """A channel; `topic`: its topic's settings (kept for ever unless given)."""
     return {
         "address": address,
         "description": description,
@@ -150,8 +157,8 @@ def _channel(address: str, description: str, messages: list[str], **binding: Any
         "bindings": {
             "kafka": {
                 "topicConfiguration": {
-                    "retention.ms": int(FOREVER["retention.ms"]),
-                    "cleanup.policy": [FOREVER["cleanup.policy"]],
+                    "retention.ms": int(topic["retention.ms"]),
+                    "cleanup.policy": [topic["cleanup.policy"]],
                 },
                 "bindingVersion": KAFKA_BINDING,
                 **binding,
@@ -238,6 +245,7 @@ def document(settings: Settings) -> dict[str, Any]:
         "payload": {},
     }
     partitions = settings.partitions
+    days = settings.agency_retention_days
     channels = {
         "events": _channel(
             EVENTS,
@@ -252,8 +260,16 @@ def document(settings: Settings) -> dict[str, Any]:
                 "One agency's share of the events under its agreement (event types, fields,"
                 " area), written in Kafka transactions: read it `read_committed` and each event"
                 " is there once. Signed for this topic (a message copied to another topic does"
-                " not verify). Only the agency's own principal may read it.",
+                " not verify). Only the agency's own principal may read it."
+                f" Kept {days} days (CASEWORK_AGENCY_RETENTION_DAYS), not for ever: read it"
+                f" within {days} days, or what is older is gone. Messages may carry personal"
+                " data in clear where the agreement allows it; when a person's data is erased"
+                " (UU PDP) nothing of them is written any more, and their earlier messages are"
+                f" gone from the topic {days} days after they were written (at most a day"
+                " later: Kafka deletes whole segments, closed daily). What the agency copied"
+                " out of the topic is its own to erase.",
                 agency_messages,
+                agency_retention(days),
                 partitions=partitions,
             ),
             "parameters": {

@@ -50,6 +50,12 @@ end on, only to know where each ends: the wait for the projection runner covers 
 partition, whoever owns it. The workers are the parent's children: when the parent stops,
 they stop after their batch; when it dies, they exit at once (`adapters.processes.spawned_worker`).
 
+The agency topics are kept `CASEWORK_AGENCY_RETENTION_DAYS` days, not for ever: they carry
+personal fields in clear where an agreement opens them, and after a person's erasure (UU PDP)
+their messages must leave the topics. The producer sets that retention when it makes a topic
+and on every agency topic that already exists when it first meets it (`ensure_agency_topics`);
+the events topic is kept for ever.
+
 One producer runs per worker index at a time (a second one with the same transactional id
 fences the first: harmless, but it takes turns). Logs carry positions, counts and agency
 codes, never data.

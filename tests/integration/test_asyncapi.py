@@ -66,8 +66,15 @@ def test_every_topic_is_a_channel_with_its_operation(document):
     assert addresses == {EVENTS, "casework.agency.{agency}.v1", ANCHORS, DLQ}
     assert agency_topic("BPJSKES") == "casework.agency.{agency}.v1".format(agency="BPJSKES")
     assert document["servers"]["kafka"]["host"] == "broker.example:9092"
+    assert (
+        "Kept 30 days (CASEWORK_AGENCY_RETENTION_DAYS)"
+        in document["channels"]["agency"]["description"]
+    )
     for channel, described in document["channels"].items():
-        assert described["bindings"]["kafka"]["topicConfiguration"]["retention.ms"] == -1
+        kept = described["bindings"]["kafka"]["topicConfiguration"]
+        # an agency topic: CASEWORK_AGENCY_RETENTION_DAYS (30 by default); the others for ever
+        assert kept["retention.ms"] == (30 * 86_400_000 if channel == "agency" else -1), channel
+        assert kept["cleanup.policy"] == ["delete"]
         assert any(
             op["channel"] == {"$ref": f"#/channels/{channel}"}
             for op in document["operations"].values()
