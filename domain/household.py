@@ -1662,12 +1662,10 @@ class Household(Aggregate):
         reason_code: str | None = None,
     ) -> None:
         benefit = self.benefits[benefit_id]
-        replaced = [
-            step
+        if status != "terminated" and any(
+            step["status"] == "terminated" and replaced_by(step["effective_date"], effective_date)
             for step in benefit["history"][1:]
-            if replaced_by(step["effective_date"], effective_date)
-        ]
-        if status != "terminated" and any(step["status"] == "terminated" for step in replaced):
+        ):
             # the termination recorded ahead never takes effect: the reviews it closed (those
             # closed without a decision) are open again, to be decided
             for review in benefit["reviews"]:
