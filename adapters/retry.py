@@ -11,10 +11,11 @@ is tried `attempts` times (forever when None), waiting 0.2 s, then twice as long
 time up to 5 s; after the last attempt its error is raised as it was. With a stop event,
 it gives up quietly (None) as soon as the event is set.
 
-`contended(attempts)`: an operation that lost a race with another writer (its optimistic
-save found the stream changed since it was read) is tried again at once, then after a short
-random wait (up to 5 ms, 10 ms, ... at most 0.2 s: writers that collided do not collide
-again in step), `attempts` times in all; then its error is raised as it was. Not logged:
+`contended(attempts, within)`: an operation that lost a race with another writer (its
+optimistic save found the stream changed since it was read) is tried again at once, then
+after a short random wait (up to 5 ms, 10 ms, ... at most 0.2 s: writers that collided do
+not collide again in step), `attempts` times in all or until `within` seconds have passed
+since the first try, whichever comes first; then its error is raised as it was. Not logged:
 an expected race, not trouble.
 
 Only the kind of an error is logged, never its text: a database's message may quote
@@ -151,14 +152,20 @@ def transient(
     )
 
 
-def contended(attempts: int, *, errors: Errors, sleep: Sleep | None = None) -> Retrying:
-    """Retry `errors` (a write that lost a race) up to `attempts` times in all, waiting a
-    random while up to 5 ms, then up to twice as long each time (at most 0.2 s); then the
-    last error is raised as it was."""
+def contended(
+    attempts: int, *, errors: Errors, within: float | None = None, sleep: Sleep | None = None
+) -> Retrying:
+    """Retry `errors` (a write that lost a race) up to `attempts` times in all (and, with
+    `within`, no longer than that many seconds after the first try), waiting a random while
+    up to 5 ms, then up to twice as long each time (at most 0.2 s); then the last error is
+    raised as it was."""
+    stop = stop_after_attempt(attempts)
+    if within is not None:
+        stop = stop_any(stop, stop_after_delay(within))
     return Retrying(
         retry=retry_if_exception_type(errors),
         wait=wait_random_exponential(multiplier=CONTENDED_FIRST_SECONDS, max=CONTENDED_MAX_SECONDS),
-        stop=stop_after_attempt(attempts),
+        stop=stop,
         sleep=sleep or time.sleep,
         reraise=True,
     )

@@ -82,9 +82,13 @@ def stored_body(command: str, stored: Stored) -> dict[str, Any]:
     return body
 
 
-# How many times in all a command is carried out when another write to its stream keeps
-# landing between loading the stream and saving it (domain.errors.Concurrent).
-ATTEMPTS = 8
+# How many times in all, and for how long at most, a command is carried out when another
+# write to its stream keeps landing between loading the stream and saving it
+# (domain.errors.Concurrent). A dozen clerks writing to one family at once on a busy database
+# need more than a handful of tries for the last of them: each try that loses waits a random
+# while (at most 0.2 s), so the time limit, not the count, is what usually ends a hopeless race.
+ATTEMPTS = 40
+CONTENDED_SECONDS = 10.0
 
 
 def run_command(casework: Casework, name: str, payload: Any, actor: Actor, source: str) -> Outcome:
@@ -95,10 +99,11 @@ def run_command(casework: Casework, name: str, payload: Any, actor: Actor, sourc
     When another write to the same stream is stored between loading it and saving (a
     Concurrent conflict), the command is carried out again on the new state, from the
     authorization on, every check of the domain with it (a pinned `expected_version` is then
-    stale and answered 409 naming it), at most ATTEMPTS times in all."""
+    stale and answered 409 naming it), at most ATTEMPTS times in all and for CONTENDED_SECONDS
+    at most."""
     data = load(name, payload)
     meta = make_meta(actor, source, reason=data.pop("reason"), occurred_at=data.pop("occurred_at"))
-    attempts = retry.contended(ATTEMPTS, errors=Concurrent)
+    attempts = retry.contended(ATTEMPTS, errors=Concurrent, within=CONTENDED_SECONDS)
     return attempts(lambda: _carry_out(casework, name, copy.deepcopy(data), meta, actor))
 
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 from kafka.errors import KafkaConnectionError, KafkaError
 
-from adapters.retry import reconnecting, transient
+from adapters.retry import contended, reconnecting, transient
 
 
 class Flaky:
@@ -126,4 +126,25 @@ def test_transient_leaves_the_excepted_errors_alone():
         transient(3, errors=Exception, except_for=sqlite3.OperationalError, sleep=lambda _: None)(
             flaky
         )
+    assert flaky.calls == 1
+
+
+class Lost(Exception):
+    """A write that lost a race."""
+
+
+def test_a_lost_race_is_tried_up_to_its_attempts_then_raised():
+    waits: list[float] = []
+    assert contended(12, errors=Lost, sleep=waits.append)(Flaky(11, Lost())) == "ok"
+    assert len(waits) == 11 and all(0 <= wait <= 0.2 for wait in waits)
+    flaky = Flaky(10**6, Lost())
+    with pytest.raises(Lost):
+        contended(12, errors=Lost, sleep=lambda _: None)(flaky)
+    assert flaky.calls == 12
+
+
+def test_a_hopeless_race_ends_at_its_time_limit_before_its_attempts():
+    flaky = Flaky(10**6, Lost())
+    with pytest.raises(Lost):
+        contended(10**6, errors=Lost, within=0.0, sleep=lambda _: None)(flaky)
     assert flaky.calls == 1
