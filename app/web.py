@@ -118,6 +118,7 @@ from domain.household import (
     ASSESSMENT_SOURCES,
     HEAD,
     RELATIONSHIPS,
+    runs_on,
     scheduled_changes,
     status_on,
 )
@@ -920,6 +921,11 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 "period_end": b["period_end"],
                 "amount": b["amount"],
                 "status": status_on(b, day),
+                # the badge's colour: green only while it is received that day; an active
+                # benefit outside its period is grey (`badge-idle`), its words say why
+                "badge": "idle"
+                if status_on(b, day) == "active" and not runs_on(b, day)
+                else status_on(b, day),
                 "status_text": text(f"status.{status_on(b, day)}"),
                 # not received that day though nothing ended it: its period ended, or begins
                 "period": period_text(b, day),

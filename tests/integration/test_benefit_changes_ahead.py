@@ -124,7 +124,8 @@ def history(row: str) -> list[str]:
 
 
 def status_cell(row: str) -> tuple[str, str]:
-    """The badge's class (the status in force) and the cell's words."""
+    """The badge's class (the status in force; `idle` for an active benefit not received
+    that day, grey, not the green of one received) and the cell's words."""
     cell = re.search(r'<td><span class="badge badge-(\w+)">.*?</td>', row, re.S)
     return cell.group(1), " ".join(re.sub(r"<[^>]+>", "", cell.group(0)).split())
 
@@ -641,17 +642,18 @@ def periods(web):
 def test_the_household_page_says_a_benefit_ended_or_not_begun_is_not_received(
     web, periods, monkeypatch
 ):
-    """ZKT's period ended yesterday: "Aktif · periode berakhir <kemarin>", not a bare "Aktif"
-    a case worker reads as received now; BST's begins tomorrow: "Aktif · mulai <besok>";
-    UMKM, running, "Aktif". Tomorrow BST runs. In English too."""
+    """ZKT's period ended yesterday: "Aktif · periode berakhir <kemarin>" on a grey badge, not
+    a bare green "Aktif" a case worker reads as received now; BST's begins tomorrow: "Aktif ·
+    mulai <besok>", grey; UMKM, running, a green "Aktif". Tomorrow BST runs, green. In English
+    too."""
     client = web.test_client()
     page = client.get(f"/rumah-tangga/{periods}").text
     assert status_cell(benefit_row(page, "ZKT")) == (
-        "active",
+        "idle",
         f"Aktif · periode berakhir {words(YESTERDAY)}",
     )
     assert status_cell(benefit_row(page, "UMKM")) == ("active", "Aktif")
-    assert status_cell(benefit_row(page, "BST")) == ("active", f"Aktif · mulai {words(TOMORROW)}")
+    assert status_cell(benefit_row(page, "BST")) == ("idle", f"Aktif · mulai {words(TOMORROW)}")
     english = web.test_client()
     english.get("/?lang=en")
     page = english.get(f"/rumah-tangga/{periods}").text
@@ -663,7 +665,7 @@ def test_the_household_page_says_a_benefit_ended_or_not_begun_is_not_received(
     page = client.get(f"/rumah-tangga/{periods}").text
     assert status_cell(benefit_row(page, "BST")) == ("active", "Aktif")
     ended = status_cell(benefit_row(page, "ZKT"))
-    assert ended == ("active", f"Aktif · periode berakhir {words(YESTERDAY)}")
+    assert ended == ("idle", f"Aktif · periode berakhir {words(YESTERDAY)}")
 
 
 def test_the_household_answer_says_whether_each_benefit_is_received(
