@@ -40,7 +40,9 @@ def _moment(raw: str, name: str, naive_is_wib: bool) -> dt.datetime:
     """The audit pages' validation of a moment (`app.time_travel.parse_moment`: the API's
     form, or a date, within the system's calendar), as Invalid naming the field."""
     try:
-        return time_travel.parse_moment(raw, name, naive_is_wib=naive_is_wib)
+        return time_travel.parse_moment(
+            raw, name, naive_is_wib=naive_is_wib, date_starts=name == "since"
+        )
     except time_travel.BadMoment as bad:
         raise Invalid({bad.field: [bad.code]}) from None
 

@@ -77,7 +77,7 @@ def _moment(values: dict[str, str], name: str, errors: dict[str, list[str]]) -> 
     if not raw:
         return None
     try:
-        return time_travel.parse_moment(raw, name, naive_is_wib=True)
+        return time_travel.parse_moment(raw, name, naive_is_wib=True, date_starts=name == "dari")
     except time_travel.BadMoment:
         errors.setdefault(name, []).append(message("window.moment"))
         return None

@@ -459,13 +459,14 @@ _AUDIT_QUERY = [
     _query(
         "since",
         {"type": "string"},
-        "recorded at or after: an RFC 3339 time with its offset, or a date (the end of that"
+        "recorded at or after: an RFC 3339 time with its offset, or a date (the start of that"
         f" day in WIB), from 1900 to 2100; else 422 since.invalid{_AS_ON_THE_PAGE}",
     ),
     _query(
         "until",
         {"type": "string"},
-        f"recorded before: as since, and later than since; else 422 until.invalid{_AS_ON_THE_PAGE}",
+        "recorded before: as since, a date the end of that day (since=D&until=D is the whole"
+        f" day), and later than since; else 422 until.invalid{_AS_ON_THE_PAGE}",
     ),
 ]
 

@@ -90,9 +90,13 @@ class BadMoment(ValueError):
         self.code = code
 
 
-def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False) -> dt.datetime:
-    """An RFC 3339 time (with its offset), or a date (the end of that day in Jambi, WIB), as an
-    aware UTC datetime. `naive_is_wib`: a time without offset is read as WIB (the web's
+def parse_moment(
+    raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False, date_starts: bool = False
+) -> dt.datetime:
+    """An RFC 3339 time (with its offset), or a date (the end of that day in Jambi, WIB; its
+    start with `date_starts`, for the first moment of a window: "since 1 March" takes in what
+    was recorded on 1 March, from EARLIEST_MOMENT for the calendar's first day), as an aware
+    UTC datetime. `naive_is_wib`: a time without offset is read as WIB (the web's
     datetime-local). Anything else, or a moment with no date in UTC or in WIB (the calendar's
     ends), or a moment outside EARLIEST_MOMENT..LATEST_MOMENT, raises
     BadMoment(field, "<field>.invalid")."""
@@ -103,7 +107,9 @@ def parse_moment(raw: str, field_name: str = "as_of", *, naive_is_wib: bool = Fa
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time.max, WIB)
+            moment = dt.datetime.combine(day, dt.time.min if date_starts else dt.time.max, WIB)
+            if date_starts and day == EARLIEST_MOMENT.date():
+                moment = EARLIEST_MOMENT  # its first hours in WIB are before the calendar
         else:
             moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
             if moment.tzinfo is None:

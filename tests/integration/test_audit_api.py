@@ -4,11 +4,14 @@ supervisors and admins; `GET /api/v1/audit` pages the global audit log with its 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from adapters import chain
 from adapters.relay_store import events_table
 from domain.application import Actor, make_meta
+from domain.city import WIB
 from tests.integration.conftest import authorized_client
 from tests.integration.test_api import HOUSEHOLD, project, register
 
@@ -144,6 +147,13 @@ def test_the_audit_log_pages_and_filters(web, tokens):
     assert len(registered) == 2
     pelayangan = entries(web, auditor, kelurahan="Tahtul Yaman", type="HouseholdRegistered")
     assert [e["kelurahan"] for e in pelayangan] == ["Tahtul Yaman"]
+    # a date is a whole day in WIB: since its start, until its end (since=today's date was
+    # the end of today, so what was recorded today was not "since today")
+    today = dt.datetime.now(WIB).date().isoformat()
+    assert entries(web, auditor, since=today, until=today, limit=100) == everything
+    assert entries(web, auditor, since="1900-01-01", limit=100) == everything
+    tomorrow = (dt.datetime.now(WIB).date() + dt.timedelta(days=1)).isoformat()
+    assert entries(web, auditor, since=tomorrow) == []
     # the calendar's last day (a later since is 422, as on the audit log's page)
     assert entries(web, auditor, since="2100-12-31T00:00:00Z") == []
     assert entries(web, auditor, until="2000-01-01T00:00:00Z") == []
