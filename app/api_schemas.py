@@ -46,6 +46,17 @@ class ErrorsSchema(_Answer):
 # --- commands ------------------------------------------------------------------------------
 
 
+class ReplacedChangeSchema(_Answer):
+    """A benefit change recorded ahead that a change from an earlier day replaced."""
+
+    benefit_id = fields.UUID(required=True)
+    program = fields.String(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["suspended", "active", "terminated"])
+    )
+    effective_date = fields.Date(required=True)
+
+
 class StoredSchema(_Answer):
     """The command was stored: its stream, the stream's new version and the events' ids."""
 
@@ -55,6 +66,14 @@ class StoredSchema(_Answer):
         required=True, metadata={"description": "the last event's position in the store"}
     )
     event_ids = fields.List(fields.UUID(), required=True)
+    replaced = fields.List(
+        fields.Nested(ReplacedChangeSchema),
+        metadata={
+            "description": "SuspendBenefit, ResumeBenefit, TerminateBenefit, DecideReview (and "
+            "ApproveChange carrying one out) only: the changes recorded to take effect after "
+            "this one's effective_date that it replaced (they never take effect); [] when none"
+        },
+    )
 
 
 class RefusedSchema(_Answer):

@@ -67,6 +67,11 @@ CREATED_IDS = {
 }
 
 
+# The commands that change a benefit's status from a day: each answers the changes recorded
+# ahead that it replaced (`replaced`, domain.household.with_change), [] when none.
+BENEFIT_CHANGES = frozenset({"SuspendBenefit", "ResumeBenefit", "TerminateBenefit", "DecideReview"})
+
+
 def stored_body(command: str, stored: Stored) -> dict[str, Any]:
     body: dict[str, Any] = {
         "stream_id": stored.stream_id,
@@ -126,7 +131,11 @@ def _carry_out(
             carried_out = casework.get_pending_change(data["approval_id"]).command
         if carried_out == "RequestErasure":
             _after_erasure(casework)
-        return Outcome(201, stored_body(carried_out, stored), stored)
+        body = stored_body(carried_out, stored)
+        if carried_out in BENEFIT_CHANGES:
+            # a change from an earlier day replaces those recorded ahead of it: said, not silent
+            body["replaced"] = casework.replaced_changes(stored)
+        return Outcome(201, body, stored)
     except IntegrityError:
         # Another writer stored the same stream version first.
         raise Concurrent() from None

@@ -627,6 +627,22 @@ PERIOD_LABELS = {
 }
 
 
+def replaced_text(outcome: Any) -> str:
+    """What a stored benefit change replaced of the changes recorded ahead of it, in words
+    ('' for none): 'Menggantikan yang tercatat untuk nanti: BST ditangguhkan mulai ...'."""
+    replaced = (outcome.body or {}).get("replaced") if outcome is not None else None
+    if not replaced:
+        return ""
+    changes = "; ".join(
+        f"{step['program']} "
+        + gettext(SCHEDULED_LABELS[step["status"]], date=date_text(step["effective_date"]))
+        for step in replaced
+    )
+    return gettext(
+        "It replaces what was recorded to take effect later: %(changes)s.", changes=changes
+    )
+
+
 def period_text(benefit: Mapping[str, Any], day: dt.date) -> str:
     """'' while the benefit's period covers that day (or it is terminated then); otherwise
     that its period ended, or when it begins, in words: though nothing ended it, it is not
@@ -1758,6 +1774,8 @@ def _success_text(name: str, outcome: Any) -> dict[str, str]:
             "label": gettext("View the request"),
         }
     said = {"text": gettext("Stored: %(command)s.", command=command_title(name))}
+    if replaced := replaced_text(outcome):
+        said["replaced"] = replaced
     household_id = request.form.get("household_id", "").strip()
     person_id = outcome.body.get("person_id")
     if _is_uuid(household_id) and may_use("web.household_page"):
@@ -1773,7 +1791,8 @@ def _success_text(name: str, outcome: Any) -> dict[str, str]:
 def flash_text(said: Mapping[str, str]) -> str:
     """A message's words as base.html shows them: a stored command's names what was stored
     and for which family, read as the message is shown, so that neither the session cookie
-    nor a form's record of its first sending (_claim_form) keeps a name; then its `note`."""
+    nor a form's record of its first sending (_claim_form) keeps a name; then what it replaced
+    of the changes recorded ahead, and its `note`."""
     words = said.get("text", "")
     command, household_id = said.get("command"), said.get("household_id")
     family = (
@@ -1786,8 +1805,7 @@ def flash_text(said: Mapping[str, str]) -> str:
             head=family["head"] or text("person.erased"),
             kelurahan=family["row"]["kelurahan"],
         )
-    note = said.get("note")
-    return f"{words} {note}" if note else words
+    return " ".join(w for w in (words, said.get("replaced"), said.get("note")) if w)
 
 
 bp.add_app_template_global(flash_text, "flash_text")
@@ -2538,6 +2556,8 @@ def _decided_text(decision: str, approval_id: str, outcome: Any) -> dict[str, st
     if family and family["head"]:
         what = gettext("%(command)s, household of %(head)s", command=what, head=family["head"])
     said = {"text": f"{text(f'approval.{decision}.done')} {what}."}
+    if replaced := replaced_text(outcome):
+        said["replaced"] = replaced
     if family is None:
         return said
     if decision == "setujui":

@@ -81,6 +81,40 @@ class HouseholdCases(UseCases):
             raise NotFound("household_id", "household.not_found")
         return household
 
+    def household_at(self, household_id: uuid.UUID | str, version: int) -> Household | None:
+        """The household as it was at that version (None before it was registered)."""
+        if version < 1:
+            return None
+        try:
+            household = self.repository.get(uuid.UUID(str(household_id)), version=version)
+        except (AggregateNotFoundError, ValueError):
+            return None
+        return household if isinstance(household, Household) else None
+
+    def replaced_changes(self, stored: Stored) -> list[dict[str, Any]]:
+        """The benefit changes recorded ahead that a stored command replaced (a change from an
+        earlier day, `with_change`): each with its benefit_id, program, status and
+        effective_date, in
+        the order they were scheduled; [] for a stream that is no household."""
+        before = self.household_at(stored.stream_id, stored.first_version - 1)
+        after = self.household_at(stored.stream_id, stored.version)
+        if before is None or after is None:
+            return []
+        replaced = []
+        for benefit_id, benefit in before.benefits.items():
+            kept = (after.benefits.get(benefit_id) or {}).get("history") or []
+            replaced += [
+                {
+                    "benefit_id": benefit_id,
+                    "program": benefit["program"],
+                    "status": step["status"],
+                    "effective_date": step["effective_date"],
+                }
+                for step in benefit["history"][1:]
+                if step not in kept
+            ]
+        return replaced
+
     def get_provisional_person(self, person_id: uuid.UUID | str) -> ProvisionalPerson:
         try:
             person = self.repository.get(uuid.UUID(str(person_id)))

@@ -519,12 +519,22 @@ def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form
         client, "ApproveChange", {"approval_id": str(approval_id), "note": "ok"}, tokens["sup2"]
     )
     assert approved.status_code == 201, approved.json
+    # the answer says what the change replaced, not silently
+    assert approved.json["replaced"] == [
+        {"benefit_id": ids["UMKM"], "program": "UMKM", "status": "terminated"}
+        | {"effective_date": NEXT_WEEK.isoformat()}
+    ]
 
     form = client.application.test_client()  # the administrator, on the web
     suspend = {"household_id": hid, "benefit_id": ids["ZKT"], "reason_code": "other"}
     suspend |= {"effective_date": TODAY.isoformat(), "reason": "uji"}
     sent = form.post("/perintah/SuspendBenefit", data=suspend, headers={"X-CSRF-Token": csrf(form)})
     assert sent.status_code == 303, sent.text[:2000]
+    said = " ".join(form.get(sent.headers["Location"]).text.split())
+    assert (
+        "Menggantikan yang tercatat untuk berlaku nanti: ZKT ditangguhkan mulai "
+        f"{words(TOMORROW)}." in said
+    )
     project(client.application)
 
     got = client.get(f"/api/v1/households/{hid}", headers=bearer(tokens["sup1"])).json
@@ -550,6 +560,15 @@ def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form
         assert "perubahan bantuan ini yang sudah berlaku" in refused.text
         assert 'aria-invalid="true"' in refused.text
         assert casework.get_household(hid).version == version
+
+    # a change that replaces nothing answers replaced [] and its form says nothing of it
+    resume = {**suspend, "effective_date": NEXT_WEEK.isoformat(), "reason": "pulih"}
+    resumed = _post(client, "ResumeBenefit", resume, tokens["admin"])
+    assert resumed.status_code == 201 and resumed.json["replaced"] == [], resumed.json
+    earlier = {**resume, "effective_date": TOMORROW.isoformat(), "reason": "lebih cepat"}
+    sent = form.post("/perintah/ResumeBenefit", data=earlier, headers={"X-CSRF-Token": csrf(form)})
+    said = " ".join(form.get(sent.headers["Location"]).text.split())
+    assert f"ZKT dilanjutkan mulai {words(NEXT_WEEK)}." in said
 
 
 def test_a_termination_replaced_by_an_earlier_suspension_opens_its_reviews_again(web, tokens):
