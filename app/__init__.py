@@ -30,7 +30,7 @@ from app import (
     subject_access,
     web,
 )
-from app.command_path import error_response
+from app.command_path import error_response, refuse_repeated_query
 from app.context import (
     DATABASE_ERRORS,
     REPO_ROOT,
@@ -121,6 +121,8 @@ def create_app(system: System | None = None, test_config: dict[str, Any] | None 
     def _schema() -> None:
         if not svc.schema_ready:
             svc.ensure_views_schema()
+
+    app.before_request(refuse_repeated_query)  # ?opd=A&opd=B: 422, not A
 
     @app.after_request
     def _headers(response):

@@ -253,6 +253,26 @@ def answers_errors_as_json(blueprint: Blueprint) -> None:
     blueprint.register_error_handler(NotFound, _not_found)
 
 
+# The query parameters an API endpoint takes more than once (a list), by endpoint; every other
+# parameter given twice is refused, not read as its first value.
+REPEATABLE_QUERY = {"privacy_api.breach_api": frozenset({"actor"})}
+
+
+def refuse_repeated_query() -> Response | None:
+    """Before every request under /api/: a query parameter given more than once (`?opd=A&opd=B`)
+    is 422 `query.repeated` naming it, as a command's field given twice is; not the first of
+    them read and the rest ignored in silence."""
+    if not request.path.startswith("/api/"):
+        return None
+    allowed = REPEATABLE_QUERY.get(request.endpoint or "", frozenset())
+    repeated = sorted(
+        name for name, values in request.args.lists() if len(values) > 1 and name not in allowed
+    )
+    if not repeated:
+        return None
+    return jsonify(errors_body({name: ["query.repeated"] for name in repeated})), 422
+
+
 def whole_arg(name: str, default: int, low: int, high: int) -> int:
     """A whole-number query argument within [low, high] (default when absent); otherwise
     Invalid (422) naming it, e.g. `limit.invalid`."""

@@ -111,6 +111,9 @@ ERRORS: dict[str, LazyString] = {
     "field.required": _l("Required."),
     "field.invalid": _l("This value cannot be read. Check what was entered."),
     "field.unknown": _l("Unknown field. Remove it or check the field name's spelling."),
+    "query.repeated": _l(
+        "This query parameter is given more than once. Give it once, with the one value meant."
+    ),
     "field.clash": _l(
         "This field's name is also the name of a group of fields. Send the form as the page "
         "gives it."

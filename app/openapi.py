@@ -39,7 +39,8 @@ DESCRIPTION = (
     "The event-sourced poverty-alleviation register of Kota Jambi. Errors name the field at "
     "fault by its dot path (head.nik), with messages in the caller's Accept-Language (id by "
     "default, en) and stable codes: `x-error-codes` lists every code an answer may carry, "
-    "with its message in English."
+    "with its message in English. A query parameter is given at most once (breach-report's "
+    "`actor` apart): one given twice is 422 `query.repeated` naming it."
 )
 # The codes of app/messages.py no API answer carries: the web forms' own (a form expired or
 # sent about a household changed since, a moment picked on the timeline) and the importer's

@@ -173,3 +173,21 @@ def test_bad_audit_queries_answer_422_naming_the_field(web, tokens, query, field
     response = authorized_client(web, tokens["auditor"]).get("/api/v1/audit", query_string=query)
     assert response.status_code == 422
     assert list(response.json["errors"]) == [field]
+
+
+def test_a_query_parameter_given_twice_is_422_naming_it_not_read_as_its_first(web, tokens):
+    """`?limit=1&limit=500` read as limit=1 answered something else than the caller meant, in
+    silence: it is 422 `query.repeated` on each parameter given twice, whatever the route; a
+    list parameter (breach-report's actor) still takes several."""
+    auditor = authorized_client(web, tokens["auditor"])
+    answer = auditor.get("/api/v1/audit?limit=1&limit=500&opd=A&opd=B&type=X")
+    assert answer.status_code == 422
+    assert answer.json["codes"] == {"limit": ["query.repeated"], "opd": ["query.repeated"]}
+    assert "lebih dari sekali" in answer.json["errors"]["limit"][0]
+    overview = authorized_client(web, tokens["admin"]).get("/api/v1/overview?month=1&month=2")
+    assert overview.status_code == 422 and overview.json["codes"] == {"month": ["query.repeated"]}
+    report = auditor.get(
+        "/api/v1/privacy/breach-report?actor=admin&actor=sup1"
+        "&from=2025-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"
+    )
+    assert report.status_code == 200, report.json
