@@ -94,8 +94,8 @@ class HouseholdCases(UseCases):
     def replaced_changes(self, stored: Stored) -> list[dict[str, Any]]:
         """The benefit changes recorded ahead that a stored command replaced (a change from an
         earlier day, `with_change`): each with its benefit_id, program, status and
-        effective_date, in
-        the order they were scheduled; [] for a stream that is no household."""
+        effective_date, in the order they were scheduled; [] for a stream that is no
+        household."""
         before = self.household_at(stored.stream_id, stored.first_version - 1)
         after = self.household_at(stored.stream_id, stored.version)
         if before is None or after is None:
