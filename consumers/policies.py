@@ -635,10 +635,11 @@ class PolicyRunner(GroupMember):
                 if outcome != "done":
                     raise DomainError("policy", outcome.split(": ", 1)[-1])
                 self.carried_out += 1
+                cause = action.cmd.get("cause")  # a review's cause; a termination has none
                 log.info(
-                    "policies: %s %s for event %s",
+                    "policies: %s%s for event %s",
                     action.command,
-                    action.cmd.get("cause", ""),
+                    f" {cause}" if cause else "",
                     envelope["event_id"],
                 )
         except (*TRANSIENT, Conflict):
