@@ -150,6 +150,21 @@ class Database:
         else:
             conn.execute("COMMIT")
 
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Cursor]:
+        """`transaction` for making tables: on PostgreSQL the statements that take no
+        parameters and answer no rows (CREATE, ALTER, an INSERT ... SELECT) are sent together,
+        one round trip, just before the next statement that reads or takes parameters and at
+        the end, in the order given; a read still sees every statement sent before it. The
+        read models' hundred-odd statements at every start took 0.2-0.35 s one at a time."""
+        with self.transaction() as cursor:
+            if self.kind == "sqlite":  # SQLite's execute takes one statement
+                yield cursor
+                return
+            batched = _BatchedCursor(self, cursor.raw)
+            yield batched
+            batched.flush()
+
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
         cur = self.connection.cursor()
         try:
@@ -228,3 +243,39 @@ def sort_cache(cur: Cursor) -> Iterator[None]:
         yield
     finally:
         cur.execute(f"PRAGMA cache_size={int(cache)}")
+
+
+class _BatchedCursor(Cursor):
+    """A PostgreSQL cursor that holds back statements without parameters or rows until the
+    next one that has either, then sends them as one (`Database.schema_transaction`)."""
+
+    _DEFERRED = ("CREATE ", "ALTER ", "DROP ", "COMMENT ")
+
+    def __init__(self, db: Database, raw: Any) -> None:
+        super().__init__(db, raw)
+        self._held: list[str] = []
+
+    def flush(self) -> None:
+        if self._held:
+            statements, self._held = self._held, []
+            self.raw.execute(";\n".join(statements))  # no parameters: several statements
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        text = statement.lstrip()
+        rowless = text.upper().startswith(self._DEFERRED) or (
+            text.upper().startswith("INSERT ") and "RETURNING" not in text.upper()
+        )
+        if not params and rowless and "%" not in text:
+            self._held.append(text)
+            return self
+        self.flush()
+        return super().execute(statement, params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> Cursor:
+        self.flush()
+        return super().executemany(statement, rows)
+
+    @property
+    def rowcount(self) -> int:
+        self.flush()
+        return self.raw.rowcount

@@ -501,7 +501,7 @@ def counts(db: Database, names: dict[str, str], name: str) -> dict[str, int]:
 
 
 def ensure_schema(db: Database, projections: Iterable[Projection]) -> None:
-    with db.schema_lock(), db.transaction() as cur:
+    with db.schema_lock(), db.schema_transaction() as cur:
         cur.execute(STATE_DDL)
         cur.execute(RUNNERS_DDL)
         cur.execute(DLQ_DDL)
