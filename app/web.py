@@ -629,7 +629,7 @@ PERIOD_LABELS = {
 
 def replaced_text(outcome: Any) -> str:
     """What a stored benefit change replaced of the changes recorded ahead of it, in words
-    ('' for none): 'Menggantikan yang tercatat untuk nanti: BST ditangguhkan mulai ...'."""
+    ('' for none): 'Menggantikan yang tercatat untuk berlaku nanti: BST ditangguhkan mulai ...'."""
     replaced = (outcome.body or {}).get("replaced") if outcome is not None else None
     if not replaced:
         return ""
