@@ -118,6 +118,7 @@ from domain.household import (
     ASSESSMENT_SOURCES,
     HEAD,
     RELATIONSHIPS,
+    replaced_by,
     runs_on,
     scheduled_changes,
     status_on,
@@ -2164,6 +2165,39 @@ def _review_text(household: Any, review_id: str) -> str:
     return review_id
 
 
+def _would_replace(change: Any, household: Any) -> list[tuple[str, str]]:
+    """A requested termination (TerminateBenefit from its day; DecideReview's `terminate`
+    from the day it is approved) replaces the benefit's changes recorded to take effect after
+    that day (`with_change`): its card says which, so the supervisor decides knowing it; []
+    when none, or for who does not read the household."""
+    cmd = change.cmd
+    benefit: Mapping[str, Any] | None = None
+    day = cmd.get("effective_date")
+    if household is None:
+        return []
+    if change.command == "TerminateBenefit" and isinstance(cmd.get("benefit_id"), str):
+        benefit = household.benefits.get(cmd["benefit_id"])
+    elif change.command == "DecideReview" and cmd.get("decision") == "terminate":
+        day = today().isoformat()
+        benefit = next(
+            (
+                b
+                for b in household.benefits.values()
+                if any(r.get("review_id") == cmd.get("review_id") for r in b.get("reviews") or [])
+            ),
+            None,
+        )
+    if benefit is None or not isinstance(day, str):
+        return []
+    steps = [s for s in benefit["history"][1:] if replaced_by(s["effective_date"], day)]
+    if not steps:
+        return []
+    words = "; ".join(
+        gettext(SCHEDULED_LABELS[s["status"]], date=date_text(s["effective_date"])) for s in steps
+    )
+    return [(gettext("Replaces what was recorded to take effect later"), words)]
+
+
 def _provisional_person(person_id: Any) -> Any:
     """The person registered without papers a request names, or None."""
     if not isinstance(person_id, str) or not _is_uuid(person_id):
@@ -2221,6 +2255,7 @@ def _approval_row(change: Any) -> dict[str, Any]:
         details.append((label, value))
     if change.command == "GrantBenefit":
         details += _open_grant_rules(change.cmd)
+    details += _would_replace(change, household)
     return {
         "id": str(change.id),
         "command": command_title(change.command),

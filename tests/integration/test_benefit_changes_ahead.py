@@ -515,6 +515,13 @@ def test_a_change_recorded_ahead_is_brought_earlier_through_the_api_and_the_form
     asked = _post(client, "TerminateBenefit", ending, tokens["sup1"])
     assert asked.status_code == 202, asked.json
     (approval_id,) = casework.pending_approval_ids()
+    # the supervisor deciding reads on the request's card what approving it replaces
+    queue = client.application.test_client(user="sup2").get("/persetujuan").text
+    card = " ".join(re.sub(r"<[^>]+>", " ", queue).split())
+    assert (
+        f"Menggantikan yang tercatat untuk berlaku nanti dihentikan mulai {words(NEXT_WEEK)}"
+        in card
+    ), card[-3000:]
     approved = _post(
         client, "ApproveChange", {"approval_id": str(approval_id), "note": "ok"}, tokens["sup2"]
     )
