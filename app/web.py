@@ -118,7 +118,6 @@ from domain.household import (
     ASSESSMENT_SOURCES,
     HEAD,
     RELATIONSHIPS,
-    replaced_by,
     runs_on,
     scheduled_changes,
     status_on,
@@ -611,13 +610,16 @@ SCHEDULED_LABELS = {
 }
 
 
+def change_words(step: Mapping[str, Any]) -> str:
+    """A step of a benefit's history recorded to take effect on its day, in words:
+    'ditangguhkan mulai 8 Desember 2026'."""
+    return gettext(SCHEDULED_LABELS[step["status"]], date=date_text(step["effective_date"]))
+
+
 def scheduled_text(benefit: Mapping[str, Any], day: dt.date) -> str:
     """Each change of the benefit recorded to take effect after that day, in words ('' for
     none): 'ditangguhkan mulai 8 Desember 2026 · dilanjutkan mulai ...'."""
-    return " · ".join(
-        gettext(SCHEDULED_LABELS[step["status"]], date=date_text(step["effective_date"]))
-        for step in scheduled_changes(dict(benefit), day)
-    )
+    return " · ".join(change_words(step) for step in scheduled_changes(dict(benefit), day))
 
 
 # a benefit not terminated whose period does not cover the day, after the status in force:
@@ -634,11 +636,7 @@ def replaced_text(outcome: Any) -> str:
     replaced = (outcome.body or {}).get("replaced") if outcome is not None else None
     if not replaced:
         return ""
-    changes = "; ".join(
-        f"{step['program']} "
-        + gettext(SCHEDULED_LABELS[step["status"]], date=date_text(step["effective_date"]))
-        for step in replaced
-    )
+    changes = "; ".join(f"{step['program']} {change_words(step)}" for step in replaced)
     return gettext(
         "It replaces what was recorded to take effect later: %(changes)s.", changes=changes
     )
@@ -930,6 +928,7 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                     else clear(step.get("reason") or ""),
                 }
             )
+        status = status_on(b, day)
         benefits.append(
             {
                 **person(b["nik"]),
@@ -937,13 +936,11 @@ def household_sections(household_id: str, household: Any) -> dict[str, Any]:
                 "period_start": b["period_start"],
                 "period_end": b["period_end"],
                 "amount": b["amount"],
-                "status": status_on(b, day),
+                "status": status,
                 # the badge's colour: green only while it is received that day; an active
                 # benefit outside its period is grey (`badge-idle`), its words say why
-                "badge": "idle"
-                if status_on(b, day) == "active" and not runs_on(b, day)
-                else status_on(b, day),
-                "status_text": text(f"status.{status_on(b, day)}"),
+                "badge": "idle" if status == "active" and not runs_on(b, day) else status,
+                "status_text": text(f"status.{status}"),
                 # not received that day though nothing ended it: its period ended, or begins
                 "period": period_text(b, day),
                 "scheduled": scheduled_text(b, day),
@@ -2171,30 +2168,21 @@ def _would_replace(change: Any, household: Any) -> list[tuple[str, str]]:
     that day (`with_change`): its card says which, so the supervisor decides knowing it; []
     when none, or for who does not read the household."""
     cmd = change.cmd
-    benefit: Mapping[str, Any] | None = None
-    day = cmd.get("effective_date")
+    benefit, day = None, today()
     if household is None:
         return []
     if change.command == "TerminateBenefit" and isinstance(cmd.get("benefit_id"), str):
         benefit = household.benefits.get(cmd["benefit_id"])
+        day = dt.date.fromisoformat(cmd["effective_date"])
     elif change.command == "DecideReview" and cmd.get("decision") == "terminate":
-        day = today().isoformat()
-        benefit = next(
-            (
-                b
-                for b in household.benefits.values()
-                if any(r.get("review_id") == cmd.get("review_id") for r in b.get("reviews") or [])
-            ),
-            None,
-        )
-    if benefit is None or not isinstance(day, str):
-        return []
-    steps = [s for s in benefit["history"][1:] if replaced_by(s["effective_date"], day)]
+        try:
+            benefit, _ = household.review(cmd.get("review_id"))
+        except DomainError:  # the review is gone from the household: nothing to say
+            return []
+    steps = scheduled_changes(benefit, day) if benefit is not None else []
     if not steps:
         return []
-    words = "; ".join(
-        gettext(SCHEDULED_LABELS[s["status"]], date=date_text(s["effective_date"])) for s in steps
-    )
+    words = "; ".join(change_words(step) for step in steps)
     return [(gettext("Replaces what was recorded to take effect later"), words)]
 
 
