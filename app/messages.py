@@ -1528,6 +1528,20 @@ def moment_text(value: str | None, seconds: bool = False) -> str:
     return f"{format_date(moment.date(), 'long', rebase=False)}, {clock} WIB"
 
 
+def moments_text(first: str | None, last: str | None, seconds: bool = False) -> str:
+    """From one moment to a later one of the same day in WIB: 7 Desember 2026, 09.12-16.40
+    WIB; one moment (`moment_text`) when they are the same."""
+    start, end = _moment(first), _moment(last)
+    if start is None or end is None or start == end:
+        return moment_text(first, seconds=seconds)
+    start, end = start.astimezone(WIB), end.astimezone(WIB)
+    if start.date() != end.date():
+        return f"{moment_text(first, seconds=seconds)} - {moment_text(last, seconds=seconds)}"
+    width = "medium" if seconds else "short"
+    clocks = [format_time(m.time(), width, rebase=False) for m in (start, end)]
+    return f"{format_date(start.date(), 'long', rebase=False)}, {clocks[0]}-{clocks[1]} WIB"
+
+
 def _moment(value: str | None) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat((value or "").replace("Z", "+00:00"))

@@ -15,8 +15,17 @@ from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from app.messages import date_text, moment_text, number_text, role_label, rupiah, text
+from app.messages import (
+    date_text,
+    moment_text,
+    moments_text,
+    number_text,
+    role_label,
+    rupiah,
+    text,
+)
 from app.web import benefit_status_text, field_label, option_label
+from domain.city import WIB
 
 NONE = "—"
 MAX_CELL = 1500  # characters of one PDF table cell
@@ -85,6 +94,10 @@ CHANNELS = {
     "webhook": _l("agency webhook"),
 }
 MATCHED_BY = {"nik": _l("NIK"), "household": _l("household")}
+READS_GROUPED = _l(
+    "The reads of one account, role, channel and reason on one day are one row, with how many"
+    " they were; the JSON report lists each read."
+)
 
 
 def event_label(kind: str | None) -> str:
@@ -116,6 +129,37 @@ def matched_label(value: str | None) -> str:
 
 def yes_no(value: bool) -> str:
     return _("yes") if value else _("no")
+
+
+def read_rows(reads: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The reads as a person reads them: those of one account, role, channel and reason,
+    matched the same way, on one day in WIB, in one row with how many they were (`count`) and
+    the first and last moment (`first`, `last`), in the order of their first read. A person
+    read every working day for years has thousands of reads: the PDF drew one table row each
+    (3,500 reads: 70 pages, about 5 s of a web worker's CPU). The JSON report lists each."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for read in reads:
+        at = read["at"]
+        try:
+            day = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(WIB).date()
+        except (AttributeError, ValueError):
+            day = None
+        key = (
+            day,
+            read["actor_id"],
+            read["actor_opd"],
+            read["actor_role"],
+            read["channel"],
+            read["reason"],
+            read["matched_by"],
+        )
+        row = rows.get(key)
+        if row is None:
+            rows[key] = {**read, "first": at, "last": at, "count": 1}
+        else:
+            row["count"] += 1
+            row["first"], row["last"] = min(row["first"], at), max(row["last"], at)
+    return list(rows.values())
 
 
 def actor_text(actor: Any) -> str:
@@ -200,6 +244,9 @@ def helpers() -> dict[str, Any]:
         "channel_label": channel_label,
         "role_label": role_label,
         "matched_label": matched_label,
+        "read_rows": read_rows,
+        "moments_text": moments_text,
+        "READS_GROUPED": READS_GROUPED,
         "actor_text": actor_text,
         "arrival_text": arrival_text,
         "address_text": address_text,
@@ -479,21 +526,32 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         (11, 30, 27, 26, 13, 30, 133),
     )
 
-    title(_("6. Reads of the data (%(count)s)", count=len(report["reads"])))
+    title(_("6. Reads of the data (%(count)s)", count=number_text(len(report["reads"]))))
+    if report["reads"]:
+        para(READS_GROUPED)
     table(
-        (_("When"), _("Account"), _("Role"), _("Channel"), _("Reason"), _("Matched by")),
+        (
+            _("When"),
+            _("Times"),
+            _("Account"),
+            _("Role"),
+            _("Channel"),
+            _("Reason"),
+            _("Matched by"),
+        ),
         (
             (
-                moment_text(r["at"], True),
+                moments_text(r["first"], r["last"], True),
+                number_text(r["count"]),
                 r["actor_id"] + (f" ({r['actor_opd']})" if r["actor_opd"] else ""),
                 role_label(r["actor_role"]),
                 channel_label(r["channel"]),
                 r["reason"],
                 matched_label(r["matched_by"]),
             )
-            for r in report["reads"]
+            for r in read_rows(report["reads"])
         ),
-        (3, 3, 2, 1, 5, 2),
+        (4, 1, 3, 2, 1, 5, 2),
     )
 
     out = report["disclosures"]

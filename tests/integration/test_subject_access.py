@@ -209,6 +209,47 @@ def test_the_pdf_is_a_readable_pdf_naming_the_person(web, setup, tmp_path):
     assert_no_raw_values(text, "en")
 
 
+def test_a_person_read_many_times_has_a_row_a_day_per_reader_in_the_pdf_and_page(
+    web, setup, tmp_path
+):
+    """A family read 60 times by one auditor for one reason that day: the PDF and the page
+    show one row saying 60 times (with the first and last moment), not 60 rows; the JSON
+    lists each read. A case worker's three reads that day are a row of their own."""
+    tokens, household_id = setup["tokens"], setup["household_id"]
+    client = web.test_client()
+    for count, (name, reason) in enumerate([("auditor", "pemeriksaan berkala")] * 60):
+        read = client.get(
+            f"/api/v1/households/{household_id}",
+            headers={**bearer(tokens[name]), "X-Access-Reason": reason},
+        )
+        assert read.status_code == 200, count
+    for _ in range(3):
+        read = client.get(
+            f"/api/v1/households/{household_id}",
+            headers={**bearer(tokens["admin"]), "X-Access-Reason": "kunjungan rumah"},
+        )
+        assert read.status_code == 200
+
+    body = report(web, tokens["admin"]).json
+    periodic = [r for r in body["reads"] if r["reason"] == "pemeriksaan berkala"]
+    assert len(periodic) == 60 and {r["actor_id"] for r in periodic} == {"auditor"}
+
+    text = pdf_text(report(web, tokens["admin"], suffix=".pdf").data, tmp_path)
+    rows = [line for line in text.splitlines() if "pemeriksaan berkala" in line]
+    assert len(rows) == 1, rows
+    assert re.search(r"\b60\b", rows[0]) and "auditor" in rows[0], rows[0]
+    visits = [line for line in text.splitlines() if "kunjungan rumah" in line]
+    assert len(visits) == 1 and re.search(r"\b3\b", visits[0]), visits
+    assert "laporan JSON mencantumkan setiap pembacaan" in " ".join(text.split())
+
+    page = client.get(
+        f"/privasi/akses-subjek?nik={HEAD['nik']}", headers={"Accept-Language": "id"}
+    ).get_data(as_text=True)
+    cells = re.findall(r"<tr>(?:(?!</tr>).)*pemeriksaan berkala(?:(?!</tr>).)*</tr>", page)
+    assert len(cells) == 1, cells
+    assert '<td class="num">60</td>' in cells[0]
+
+
 def pdf_text(data: bytes, tmp_path) -> str:
     """The PDF's text by poppler's pdftotext (`make test` installs poppler-utils)."""
     assert shutil.which("pdftotext"), "pdftotext missing: install poppler-utils (make browser)"
