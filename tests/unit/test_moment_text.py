@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from flask import Flask
 
-from app.messages import init_babel, moment_text
+from app.messages import init_babel, moment_text, moments_text
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 
@@ -28,3 +28,35 @@ def test_a_moment_is_shown_in_wib_as_typed(moment, shown):
     init_babel(app)
     with app.test_request_context(headers={"Accept-Language": "id"}):
         assert moment_text(moment.astimezone(dt.UTC).isoformat()) == shown
+
+
+def test_reads_are_grouped_by_day_in_wib_and_shown_from_first_to_last():
+    """The subject access report's rows of reads (`read_rows`): one account's reads for one
+    reason at 23.59 and 00.01 WIB are two days, two rows; two reads of one day one row of 2,
+    shown from the first moment to the last."""
+    from app.subject_access.render import read_rows
+
+    def read(at: str, actor: str = "cw1") -> dict:
+        return {
+            "at": at,
+            "actor_id": actor,
+            "actor_opd": None,
+            "actor_role": "caseworker",
+            "channel": "ui",
+            "reason": None,
+            "matched_by": "household",
+        }
+
+    reads = [
+        read("2026-12-07T02:00:00Z"),  # 09.00 WIB
+        read("2026-12-07T16:59:00Z"),  # 23.59 WIB, the same day
+        read("2026-12-07T17:01:00Z"),  # 00.01 WIB, the next day
+        read("2026-12-07T17:02:00Z", actor="cw2"),
+    ]
+    rows = read_rows(reads)
+    assert [(r["actor_id"], r["count"]) for r in rows] == [("cw1", 2), ("cw1", 1), ("cw2", 1)]
+    app = Flask(__name__)
+    init_babel(app)
+    with app.test_request_context(headers={"Accept-Language": "id"}):
+        assert moments_text(rows[0]["first"], rows[0]["last"]) == "7 Desember 2026, 09.00-23.59 WIB"
+        assert moments_text(rows[1]["first"], rows[1]["last"]) == "8 Desember 2026, 00.01 WIB"
