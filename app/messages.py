@@ -1529,17 +1529,18 @@ def moment_text(value: str | None, seconds: bool = False) -> str:
 
 
 def moments_text(first: str | None, last: str | None, seconds: bool = False) -> str:
-    """From one moment to a later one of the same day in WIB: 7 Desember 2026, 09.12-16.40
-    WIB; one moment (`moment_text`) when they are the same."""
+    """From one moment to a later one of the same day in WIB: 7 Desember 2026, 09.12–16.40
+    WIB; one moment when they are the same, or the same to the minute shown (`seconds`: to
+    the second)."""
     start, end = _moment(first), _moment(last)
     if start is None or end is None or start == end:
         return moment_text(first, seconds=seconds)
     start, end = start.astimezone(WIB), end.astimezone(WIB)
     if start.date() != end.date():
-        return f"{moment_text(first, seconds=seconds)} - {moment_text(last, seconds=seconds)}"
+        return f"{moment_text(first, seconds=seconds)} – {moment_text(last, seconds=seconds)}"
     width = "medium" if seconds else "short"
-    clocks = [format_time(m.time(), width, rebase=False) for m in (start, end)]
-    return f"{format_date(start.date(), 'long', rebase=False)}, {clocks[0]}-{clocks[1]} WIB"
+    clocks = dict.fromkeys(format_time(m.time(), width, rebase=False) for m in (start, end))
+    return f"{format_date(start.date(), 'long', rebase=False)}, {'–'.join(clocks)} WIB"
 
 
 def _moment(value: str | None) -> dt.datetime | None:

@@ -58,5 +58,9 @@ def test_reads_are_grouped_by_day_in_wib_and_shown_from_first_to_last():
     app = Flask(__name__)
     init_babel(app)
     with app.test_request_context(headers={"Accept-Language": "id"}):
-        assert moments_text(rows[0]["first"], rows[0]["last"]) == "7 Desember 2026, 09.00-23.59 WIB"
+        assert moments_text(rows[0]["first"], rows[0]["last"]) == "7 Desember 2026, 09.00–23.59 WIB"
         assert moments_text(rows[1]["first"], rows[1]["last"]) == "8 Desember 2026, 00.01 WIB"
+        # two reads in one minute: that minute once, or both moments to the second
+        first, last = "2026-12-07T02:00:05Z", "2026-12-07T02:00:50Z"
+        assert moments_text(first, last) == "7 Desember 2026, 09.00 WIB"
+        assert moments_text(first, last, True) == "7 Desember 2026, 09.00.05–09.00.50 WIB"
