@@ -1079,7 +1079,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "subject_access.report_pdf": {
         "get": _read(
             "subjectAccessPdf",
-            "the subject access report as a PDF",
+            "the subject access report as a PDF, in words of the request's language; its"
+            " reads of one account, role, channel and reason on one day are one row with how"
+            " many they were (the JSON report lists each)",
             {
                 "description": "the report",
                 "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
