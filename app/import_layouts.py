@@ -1220,6 +1220,77 @@ LAYOUTS: dict[str, tuple[Callable[[list[Table], Reading], Builder], list[set[str
 }
 
 
+@dataclass(frozen=True)
+class FileGuide:
+    """One file (or sheet) of a source as a person preparing it reads it (the import page's
+    guide and its header-only templates, app/import_pages.py): `part` (`rows`: the source's
+    only file; `family` and `member`), the columns it must have and those read when present,
+    as the field's exports name them (matched without regard to case, spaces or dashes)."""
+
+    part: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+GUIDE: dict[str, tuple[FileGuide, ...]] = {
+    "dtks": (
+        FileGuide(
+            "rows",
+            (
+                "NOMOR_KK", "NOMOR_NIK", "NAMA", "TANGGAL_LAHIR", "JENIS_KELAMIN",
+                "HUBUNGAN_KELUARGA", "KECAMATAN", "DESA_KELURAHAN", "ALAMAT", "RT", "RW",
+            ),
+            ("PROVINSI", "KABUPATEN_KOTA", "Bansos_Pkh", "Bansos_Bpnt", "Pbi_Jkn", "MENINGGAL"),
+        ),
+    ),
+    "dtsen": (
+        FileGuide(
+            "family",
+            (
+                "nomor_kartu_keluarga", "kecamatan", "kelurahan_desa", "alamat", "rt", "rw",
+                "desil_nasional",
+            ),
+        ),
+        FileGuide(
+            "member",
+            (
+                "nomor_kartu_keluarga", "nik", "nama", "tanggal_lahir", "jenis_kelamin",
+                "hubungan_keluarga",
+            ),
+            ("meninggal",),
+        ),
+    ),
+    "p3ke": (
+        FileGuide(
+            "family",
+            (
+                "id_keluarga_P3KE", "kecamatan", "desa_kelurahan", "desil_kesejahteraan",
+                "alamat", "kepala_keluarga", "nik", "jenis_kelamin", "tanggal_lahir",
+            ),
+            (
+                "provinsi", "kabupaten_kota", "kode_kemdagri", "no_kk", "rt", "rw",
+                "penerima_pkh", "penerima_bpnt", "penerima_bpum", "penerima_bst",
+                "penerima_sembako",
+            ),
+        ),
+        FileGuide(
+            "member",
+            (
+                "id_keluarga_P3KE", "id_individu", "nama", "nik", "jenis_kelamin",
+                "hubungan_dengan_kepala_keluarga", "tanggal_lahir",
+            ),
+        ),
+    ),
+    "verval": (
+        FileGuide(
+            "rows",
+            ("nomor_kk", "nik", "desil", "tanggal_kunjungan", "hasil", "petugas"),
+            ("catatan",),
+        ),
+    ),
+}  # fmt: skip
+
+
 # Every column a layout reads (required or optional): one of them named twice in a header
 # makes the file ambiguous (`require`).
 READ_COLUMNS = frozenset().union(

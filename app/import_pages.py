@@ -18,14 +18,27 @@ sweeps (its progress polls do not).
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
@@ -36,11 +49,12 @@ from app.context import services
 from app.csv_export import csv_response, header
 from app.import_cli import PeriodError
 from app.import_cli import period as parse_period
-from app.import_files import UnreadableFile, header_rows, read_tables
+from app.import_files import IDENTITY_COLUMNS, UnreadableFile, column, header_rows, read_tables
 from app.import_jobs import import_root
 from app.import_layouts import (
     FAMILY,
     FAMILY_ROW,
+    GUIDE,
     HEAD_ROW,
     LAYOUTS,
     MEMBER,
@@ -56,6 +70,7 @@ from app.importer import OWN_CAUSES, REPORT_COLUMNS, read_causes
 from app.messages import ERRORS, import_message, message
 from app.progress import time_left
 from app.web import check_csrf
+from app.xlsx_export import XLSX_TYPE
 
 bp = Blueprint("imports", __name__, url_prefix="/impor")
 
@@ -69,6 +84,46 @@ FILE_FIELDS = {
     "verval": (("berkas", 0),),
     "dtsen": (("berkas", 0), ("berkas_anggota", 1)),
 }
+
+
+# The header-only workbooks offered on the form (`template`): file name -> the source and the
+# parts of its guide (app/import_layouts.py GUIDE) it holds, one sheet each. DTSEN's two files
+# are two uploads, so two workbooks; P3KE's family and individual sheets are one workbook.
+TEMPLATES = {
+    "templat-dtks.xlsx": ("dtks", ("rows",)),
+    "templat-dtsen-keluarga.xlsx": ("dtsen", ("family",)),
+    "templat-dtsen-anggota.xlsx": ("dtsen", ("member",)),
+    "templat-p3ke.xlsx": ("p3ke", ("family", "member")),
+    "templat-verval.xlsx": ("verval", ("rows",)),
+}
+PART_LABELS = {
+    ("dtks", "rows"): _l("DTKS file (SIKS-NG export): one row per person"),
+    ("dtsen", "family"): _l("DTSEN family file: one row per family"),
+    ("dtsen", "member"): _l("DTSEN member file: one row per person"),
+    ("p3ke", "family"): _l("P3KE family sheet: one row per family"),
+    ("p3ke", "member"): _l("P3KE individual sheet: one row per person"),
+    ("verval", "rows"): _l("Field verification (verval): one row per household visited"),
+}
+SHEET_NAMES = {"rows": "Data", "family": "Keluarga", "member": "Individu"}
+
+
+def guide() -> list[dict[str, Any]]:
+    """The form's guide: each source's files with the columns they must have and those read
+    when present, and the template to download for each."""
+    found = []
+    for kind, parts in GUIDE.items():
+        for part in parts:
+            name = next(n for n, (k, held) in TEMPLATES.items() if k == kind and part.part in held)
+            found.append(
+                {
+                    "kind": kind,
+                    "label": str(PART_LABELS[(kind, part.part)]),
+                    "required": part.required,
+                    "optional": part.optional,
+                    "template": name,
+                }
+            )
+    return found
 
 
 def max_bytes() -> int:
@@ -100,6 +155,7 @@ def _form_page(values: dict[str, str], errors: dict[str, list[str]], status: int
         sources=SOURCES,
         jobs=jobs,
         limit=_mebibytes(max_bytes()),
+        guide=guide(),
     ), status
 
 
@@ -241,6 +297,38 @@ def layout_text(kind: str, error: LayoutError) -> str:
             columns=columns,
         )
     return f"{said} {found_text(error.found)}"
+
+
+@bp.get("/templat/<name>")
+def template(name: str):
+    """A header-only workbook of a source's layout (`TEMPLATES`): the columns a file must
+    have, then those read when present, in bold; the NIK and KK number columns formatted as
+    text, so that a spreadsheet keeps all 16 digits of what is typed there (as a number it
+    keeps 15, and the import refuses the row)."""
+    if name not in TEMPLATES:
+        abort(404)
+    kind, held = TEMPLATES[name]
+    book = Workbook()
+    book.remove(book.active)
+    for part in GUIDE[kind]:
+        if part.part not in held:
+            continue
+        sheet = book.create_sheet(SHEET_NAMES[part.part])
+        names = [*part.required, *part.optional]
+        sheet.append(names)
+        for at, title in enumerate(names, start=1):
+            cell = sheet.cell(row=1, column=at)
+            cell.font = Font(bold=title in part.required)
+            letter = cell.column_letter
+            sheet.column_dimensions[letter].width = max(12, len(title) + 2)
+            if column(title) in IDENTITY_COLUMNS:
+                sheet.column_dimensions[letter].number_format = "@"
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    response = Response(out.getvalue(), mimetype=XLSX_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.post("")

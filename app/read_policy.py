@@ -228,6 +228,7 @@ WEB: dict[str, Policy] = {
     # of an import is then authorised as that person's own (app.auth.authorize)
     "imports.index": Policy(IMPORTERS),
     "imports.upload": Policy(IMPORTERS),
+    "imports.template": Policy(IMPORTERS),
     "imports.job_page": Policy(IMPORTERS),
     "imports.resume": Policy(IMPORTERS),
     "imports.discard": Policy(IMPORTERS),
