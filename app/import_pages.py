@@ -113,7 +113,9 @@ def guide() -> list[dict[str, Any]]:
     found = []
     for kind, parts in GUIDE.items():
         for part in parts:
-            name = next(n for n, (k, held) in TEMPLATES.items() if k == kind and part.part in held)
+            name, held = next(
+                (n, held) for n, (k, held) in TEMPLATES.items() if k == kind and part.part in held
+            )
             found.append(
                 {
                     "kind": kind,
@@ -121,6 +123,8 @@ def guide() -> list[dict[str, Any]]:
                     "required": part.required,
                     "optional": part.optional,
                     "template": name,
+                    # the sheet to fill in, when the workbook has more than one
+                    "sheet": SHEET_NAMES[part.part] if len(held) > 1 else None,
                 }
             )
     return found

@@ -47,6 +47,8 @@ def test_the_form_lists_each_sources_columns_and_links_its_template(web, importi
             assert ", ".join(part.required) in page, (kind, part.part)
     for name in TEMPLATES:
         assert f'href="/impor/templat/{name}"' in page
+    # P3KE's two sheets are one workbook: each row says which sheet to fill in
+    assert "lembar Keluarga" in page and "lembar Individu" in page
     assert "README" not in page
 
 
