@@ -234,8 +234,8 @@ def _check_layout(kind: str, field: str, wanted: int, path: Path) -> str | None:
     closest = min(rows, key=lambda names: len(columns - set(names)))
     return (
         gettext(
-            "This is not a %(source)s file: the columns %(columns)s are missing (README,"
-            " Importing).",
+            "This is not a %(source)s file: the columns %(columns)s are missing (each source's"
+            " columns are listed under the form, with a template).",
             source=SOURCES[kind],
             columns=", ".join(sorted(columns - set(closest))),
         )
