@@ -111,6 +111,8 @@ def test_an_import_from_the_web_runs_to_its_end_as_the_person_who_sent_it(
     assert re.search(r"Baris ditolak</th><td class=\"num\">1<", done), done
     # the time in the page's language: "0,4 detik", not "0.4 s"
     assert re.search(r"Waktu</th><td class=\"num\">\d+(,\d+)? detik \(", done), done
+    # and leads on to where the sources now disagree
+    assert 'href="/rekonsiliasi">Di mana sumber data berbeda (rekonsiliasi)</a>' in done
 
     stored = registered(web)
     assert sorted(kk for kk, _ in stored) == sorted(f["register"]["kk_number"] for f in FAMILIES)
