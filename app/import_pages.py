@@ -294,8 +294,8 @@ def layout_text(kind: str, error: LayoutError) -> str:
         )
     else:
         return gettext(
-            "%(file)s is not a %(source)s file: the columns %(columns)s are missing (README,"
-            " Importing).",
+            "%(file)s is not a %(source)s file: the columns %(columns)s are missing (each"
+            " source's columns are listed under the form, with a template).",
             file=error.file,
             source=source,
             columns=columns,
