@@ -135,17 +135,21 @@ def read_rows(reads: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The reads as a person reads them: those of one account, role, channel and reason,
     matched the same way, on one day in WIB, in one row with how many they were (`count`) and
     the first and last moment (`first`, `last`), in the order of their first read. A person
-    read every working day for years has thousands of reads: the PDF drew one table row each
-    (3,500 reads: 70 pages, about 5 s of a web worker's CPU). The JSON report lists each."""
+    read every working day for years has thousands of reads, and the PDF drew one table row
+    each: 5,853 reads made 196 pages and 11.6 s of a web worker's CPU (docs/performance.md).
+    The JSON report lists each."""
     rows: dict[tuple, dict[str, Any]] = {}
+    moments: dict[tuple, tuple[dt.datetime, dt.datetime]] = {}
     for read in reads:
         at = read["at"]
         try:
-            day = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(WIB).date()
-        except (AttributeError, ValueError):
-            day = None
+            moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):  # never written so: shown as it is, alone
+            moment = None
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
         key = (
-            day,
+            moment.astimezone(WIB).date() if moment else at,
             read["actor_id"],
             read["actor_opd"],
             read["actor_role"],
@@ -156,9 +160,18 @@ def read_rows(reads: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         row = rows.get(key)
         if row is None:
             rows[key] = {**read, "first": at, "last": at, "count": 1}
-        else:
-            row["count"] += 1
-            row["first"], row["last"] = min(row["first"], at), max(row["last"], at)
+            if moment is not None:
+                moments[key] = (moment, moment)
+            continue
+        row["count"] += 1
+        if moment is None:
+            continue
+        first, last = moments[key]
+        if moment < first:
+            row["first"], first = at, moment
+        if moment > last:
+            row["last"], last = at, moment
+        moments[key] = (first, last)
     return list(rows.values())
 
 

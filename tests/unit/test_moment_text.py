@@ -64,3 +64,22 @@ def test_reads_are_grouped_by_day_in_wib_and_shown_from_first_to_last():
         first, last = "2026-12-07T02:00:05Z", "2026-12-07T02:00:50Z"
         assert moments_text(first, last) == "7 Desember 2026, 09.00 WIB"
         assert moments_text(first, last, True) == "7 Desember 2026, 09.00.05–09.00.50 WIB"
+
+
+def test_a_days_reads_out_of_order_keep_their_earliest_and_latest_moment():
+    """Reads come in the read log's id order, which two web workers may write a moment apart:
+    the row's first and last are the earliest and latest moments, whatever the order (and a
+    moment without microseconds is compared as a moment, not as text)."""
+    from app.subject_access.render import read_rows
+
+    base = {
+        "actor_id": "cw1",
+        "actor_opd": None,
+        "actor_role": "caseworker",
+        "channel": "ui",
+        "reason": None,
+        "matched_by": "household",
+    }
+    at = ["2026-12-07T02:00:05Z", "2026-12-07T02:00:01.500000Z", "2026-12-07T02:00:01Z"]
+    [row] = read_rows({**base, "at": moment} for moment in at)
+    assert (row["count"], row["first"], row["last"]) == (3, at[2], at[0])
