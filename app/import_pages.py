@@ -306,7 +306,7 @@ def layout_text(kind: str, error: LayoutError) -> str:
 @bp.get("/templat/<name>")
 def template(name: str):
     """A header-only workbook of a source's layout (`TEMPLATES`): the columns a file must
-    have, then those read when present, in bold; the NIK and KK number columns formatted as
+    have (in bold), then those read when present; the NIK and KK number columns formatted as
     text, so that a spreadsheet keeps all 16 digits of what is typed there (as a number it
     keeps 15, and the import refuses the row)."""
     if name not in TEMPLATES:
