@@ -21,7 +21,6 @@ pytestmark = [
     pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
 ]
 FAMILY = next(iter(generate_households(1, 77)))
-PERIOD = "2026-Q1"
 
 
 @pytest.fixture
