@@ -18,23 +18,13 @@ sweeps (its progress polls do not).
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -70,7 +60,7 @@ from app.importer import OWN_CAUSES, REPORT_COLUMNS, read_causes
 from app.messages import ERRORS, import_message, message
 from app.progress import time_left
 from app.web import check_csrf
-from app.xlsx_export import XLSX_TYPE
+from app.xlsx_export import workbook_bytes, xlsx_response
 
 bp = Blueprint("imports", __name__, url_prefix="/impor")
 
@@ -328,11 +318,7 @@ def template(name: str):
             if column(title) in IDENTITY_COLUMNS:
                 sheet.column_dimensions[letter].number_format = "@"
         sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    response = Response(out.getvalue(), mimetype=XLSX_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return xlsx_response(name, workbook_bytes(book))
 
 
 @bp.post("")

@@ -1532,7 +1532,7 @@ def moments_text(first: str | None, last: str | None, seconds: bool = False) -> 
     """From one moment to a later one of the same day in WIB: 7 Desember 2026, 09.12–16.40
     WIB; one moment when they are the same, or the same to the minute shown (`seconds`: to
     the second)."""
-    start, end = _moment(first), _moment(last)
+    start, end = stamp_moment(first), stamp_moment(last)
     if start is None or end is None or start == end:
         return moment_text(first, seconds=seconds)
     start, end = start.astimezone(WIB), end.astimezone(WIB)
@@ -1543,7 +1543,9 @@ def moments_text(first: str | None, last: str | None, seconds: bool = False) -> 
     return f"{format_date(start.date(), 'long', rebase=False)}, {'–'.join(clocks)} WIB"
 
 
-def _moment(value: str | None) -> dt.datetime | None:
+def stamp_moment(value: str | None) -> dt.datetime | None:
+    """A stored RFC 3339 stamp as an aware moment (one without an offset read as UTC); None
+    for what is no stamp."""
     try:
         moment = dt.datetime.fromisoformat((value or "").replace("Z", "+00:00"))
     except ValueError:
@@ -1555,7 +1557,7 @@ def happened_text(value: str | None, seconds: bool = False) -> str:
     """When an event happened: its day alone when it counts from the start of a day in WIB (a
     command that gave only the date it happened on, e.g. a date of death), else the moment
     (`moment_text`, to the second with `seconds`)."""
-    moment = _moment(value)
+    moment = stamp_moment(value)
     if moment is not None and moment.astimezone(WIB).time() == dt.time():
         return date_text(moment.astimezone(WIB).date())
     return moment_text(value, seconds=seconds)
@@ -1564,7 +1566,7 @@ def happened_text(value: str | None, seconds: bool = False) -> str:
 def recorded_later(occurred_at: str | None, recorded_at: str | None) -> bool:
     """Whether an event was recorded a minute or more after it happened (a fact reported
     late), so a timeline shows both."""
-    occurred, recorded = _moment(occurred_at), _moment(recorded_at)
+    occurred, recorded = stamp_moment(occurred_at), stamp_moment(recorded_at)
     if occurred is None or recorded is None:
         return False
     return abs(recorded - occurred) >= dt.timedelta(minutes=1)

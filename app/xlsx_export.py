@@ -32,12 +32,18 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
         sheet.append([cell(h) for h in header])
         for row in rows:
             sheet.append([_value(v) for v in row])
+    return workbook_bytes(book)
+
+
+def workbook_bytes(book: Workbook) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def xlsx_response(filename: str, sheets: Iterable[Sheet]) -> Response:
-    response = Response(xlsx_bytes(sheets), mimetype=XLSX_TYPE)
+def xlsx_response(filename: str, sheets: Iterable[Sheet] | bytes) -> Response:
+    """A workbook download: these sheets, or a workbook's bytes (`workbook_bytes`)."""
+    data = sheets if isinstance(sheets, bytes) else xlsx_bytes(sheets)
+    response = Response(data, mimetype=XLSX_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

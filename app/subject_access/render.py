@@ -22,6 +22,7 @@ from app.messages import (
     number_text,
     role_label,
     rupiah,
+    stamp_moment,
     text,
 )
 from app.web import benefit_status_text, field_label, option_label
@@ -139,15 +140,10 @@ def read_rows(reads: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     each: 5,853 reads made 196 pages and 11.6 s of a web worker's CPU (docs/performance.md).
     The JSON report lists each."""
     rows: dict[tuple, dict[str, Any]] = {}
-    moments: dict[tuple, tuple[dt.datetime, dt.datetime]] = {}
+    spans: dict[tuple, list[dt.datetime]] = {}  # each row's earliest and latest moment
     for read in reads:
         at = read["at"]
-        try:
-            moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except (AttributeError, ValueError):  # never written so: shown as it is, alone
-            moment = None
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
+        moment = stamp_moment(at)  # None: never written so, shown as it is
         key = (
             moment.astimezone(WIB).date() if moment else at,
             read["actor_id"],
@@ -161,17 +157,16 @@ def read_rows(reads: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if row is None:
             rows[key] = {**read, "first": at, "last": at, "count": 1}
             if moment is not None:
-                moments[key] = (moment, moment)
+                spans[key] = [moment, moment]
             continue
         row["count"] += 1
         if moment is None:
             continue
-        first, last = moments[key]
-        if moment < first:
-            row["first"], first = at, moment
-        if moment > last:
-            row["last"], last = at, moment
-        moments[key] = (first, last)
+        span = spans[key]
+        if moment < span[0]:
+            span[0], row["first"] = moment, at
+        if moment > span[1]:
+            span[1], row["last"] = moment, at
     return list(rows.values())
 
 
