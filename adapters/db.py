@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,13 @@ class Database:
         if scratch and self.kind != "sqlite":
             raise ValueError("a scratch database is an SQLite file")
         self._local = threading.local()
-        if self.kind == "sqlite":
+        if self.kind == "sqlite" and not self.temporary:
             private_file(Path(url.path))  # readable by its owner only; WAL and SHM follow
+
+    @property
+    def temporary(self) -> bool:
+        """An SQLite database without a name (`temporary_scratch`)."""
+        return self.kind == "sqlite" and not self.url.path
 
     def _connect(self) -> Any:
         if self.kind == "sqlite" and self.scratch:
@@ -228,6 +233,29 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return self.raw.rowcount
+
+    def copy_in(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Rows into a table, in `columns`' order: on PostgreSQL as one `COPY ... FROM STDIN`
+        stream (psycopg's `Cursor.copy`), not a statement per row; on SQLite one
+        `executemany`."""
+        names = ", ".join(columns)
+        if self.db.kind == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        with self.raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def temporary_scratch(page_size: int | None = None) -> Database:
+    """A scratch database (`Database`'s `scratch`) in an SQLite file without a name: SQLite
+    makes it in its temporary directory (`SQLITE_TMPDIR`, else `TMPDIR`, else /var/tmp) and
+    unlinks it as it opens it, so it is gone when its connection closes or its process ends,
+    killed too, and no other process can open it."""
+    return Database(
+        DatabaseUrl(url="sqlite://", kind="sqlite", path=""), scratch=True, page_size=page_size
+    )
 
 
 @contextmanager

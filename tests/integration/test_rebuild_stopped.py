@@ -1,9 +1,11 @@
 """`casework rebuild --workers 2` stopped by a signal to it alone (as `kill PID` does): its
 worker processes stop with it instead of going on and swapping their views in later, and
-the next rebuild removes the scratch files they left."""
+the next rebuild removes the scratch files they left. On PostgreSQL a rebuild's scratch file
+has no name: a killed one leaves nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -84,3 +86,47 @@ def test_a_stopped_rebuild_stops_its_workers_and_the_next_removes_their_scratch(
     assert list(tmp_path.glob("views.db.rebuild-*")) == []
     after = _generations(views)
     assert all(after[name] == before[name] + 1 for name in before)
+
+
+# A process that fills a temporary scratch database until SQLite writes it to a file (a small
+# page cache), says which files of its temporary directory it holds open, and is killed.
+_FILLS_AND_DIES = """
+import json, os, signal
+from adapters.db import temporary_scratch
+scratch = temporary_scratch()
+with scratch.transaction() as cur:
+    cur.execute("PRAGMA cache_size=-256")
+    cur.execute("CREATE TABLE facts (household_id TEXT, facts TEXT)")
+    rows = [(str(n), "Siti Aminah " * 40) for n in range(20000)]
+    cur.executemany("INSERT INTO facts VALUES (?, ?)", rows)
+folder = os.environ["SQLITE_TMPDIR"]
+held = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        continue
+    if target.startswith(folder + "/"):
+        held.append(target)
+print(json.dumps([held, sorted(os.listdir(folder))]), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_rebuild_on_postgresql_builds_in_a_file_without_a_name_that_dies_with_it(tmp_path):
+    """On PostgreSQL a rebuild's scratch (`adapters.db.temporary_scratch`) is an SQLite file of
+    the temporary directory that is unlinked as it is made: while the process fills it no
+    file there has a name (nothing another process could open), and a process killed
+    (SIGKILL: nothing of it runs on) leaves nothing behind, its views' personal values
+    included."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    env = {**os.environ, "SQLITE_TMPDIR": str(folder)}
+    done = subprocess.run(
+        [sys.executable, "-c", _FILLS_AND_DIES], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    held, named = json.loads(done.stdout)
+    assert held and all(path.endswith(" (deleted)") for path in held), held  # on disk, unnamed
+    assert named == []
+    assert list(folder.iterdir()) == []  # nothing left by the killed process
