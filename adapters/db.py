@@ -235,27 +235,21 @@ class Cursor:
         return self.raw.rowcount
 
     def copy_in(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Rows into a table, in `columns`' order: on PostgreSQL as one `COPY ... FROM STDIN`
-        stream (psycopg's `Cursor.copy`), not a statement per row; on SQLite one
-        `executemany`."""
+        """Rows into a PostgreSQL table, in `columns`' order, as one `COPY ... FROM STDIN`
+        stream (psycopg's `Cursor.copy`), not a statement per row. (SQLite copies between
+        files with INSERT ... SELECT from an attached file: `consumers.runner.copy_generation`.)"""
         names = ", ".join(columns)
-        if self.db.kind == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-            return
         with self.raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
 
-def temporary_scratch(page_size: int | None = None) -> Database:
+def temporary_scratch() -> Database:
     """A scratch database (`Database`'s `scratch`) in an SQLite file without a name: SQLite
     makes it in its temporary directory (`SQLITE_TMPDIR`, else `TMPDIR`, else /var/tmp) and
     unlinks it as it opens it, so it is gone when its connection closes or its process ends,
     killed too, and no other process can open it."""
-    return Database(
-        DatabaseUrl(url="sqlite://", kind="sqlite", path=""), scratch=True, page_size=page_size
-    )
+    return Database(DatabaseUrl(url="sqlite://", kind="sqlite", path=""), scratch=True)
 
 
 @contextmanager
