@@ -1093,12 +1093,7 @@ def copy_generation(views: Database, scratch: Database, projection: Projection, 
         return
     scratch.close()  # its exclusive lock released; everything is committed
     with views.transaction() as cur:
-        live = current_generation(cur, projection, lock=False)
-        if live + 1 != fresh:
-            raise RuntimeError(
-                f"rebuild of {projection.name}: generation {live} went live meanwhile"
-            )
-        _clear_generations(cur, projection, live)
+        _room_for(cur, projection, fresh)
         tables = list(create_generation(cur, projection, fresh).values())
         for table in tables:
             cur.execute(f"DELETE FROM {table}")  # create_generation's progress row
@@ -1110,6 +1105,15 @@ def copy_generation(views: Database, scratch: Database, projection: Projection, 
                 cur.execute(f"INSERT INTO main.{table} SELECT * FROM {SCRATCH}.{table}")
     finally:
         conn.execute(f"DETACH DATABASE {SCRATCH}")
+
+
+def _room_for(cur: Cursor, projection: Projection, fresh: int) -> None:
+    """Room in the views for generation `fresh` of a rebuild (`_clear_generations`); refused
+    when another rebuild swapped its generation in meanwhile."""
+    live = current_generation(cur, projection, lock=False)
+    if live + 1 != fresh:
+        raise RuntimeError(f"rebuild of {projection.name}: generation {live} went live meanwhile")
+    _clear_generations(cur, projection, live)
 
 
 def analyze(cur: Cursor, names: dict[str, str]) -> None:
@@ -1134,12 +1138,7 @@ def _copy_generation_in(
     keeping them up to date row by row) and its statistics taken (`analyze`). A rebuild that
     swapped in meanwhile is refused."""
     with views.transaction() as cur:
-        live = current_generation(cur, projection, lock=False)
-        if live + 1 != fresh:
-            raise RuntimeError(
-                f"rebuild of {projection.name}: generation {live} went live meanwhile"
-            )
-        _clear_generations(cur, projection, live)
+        _room_for(cur, projection, fresh)
         names = create_generation(cur, projection, fresh, read_indexes=False)
         built = scratch.connection
         for table in names.values():

@@ -88,16 +88,23 @@ def test_the_parallel_rebuild_equals_the_rebuild_in_one_process(backend, tmp_pat
     assert "(0 rows)" not in one["eligibility.results"]
 
 
-def test_on_sqlite_the_scratch_file_build_equals_the_build_in_place(tmp_path):
-    store = seeded_store({"CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db"})
-    views, in_place = f"sqlite:///{tmp_path}/views.db", f"sqlite:///{tmp_path}/in-place.db"
+def built_both_ways(store: DatabaseUrl, views: str, in_place: str) -> dict[str, str]:
+    """Every view rebuilt through a scratch file into `views`, twice (the second rebuild drops
+    and replaces what the first left beside the live tables), and in place into `in_place`:
+    the checksums of `views`, checked equal to those of `in_place`."""
     names = list(PROJECTIONS)
-    # twice: the second rebuild drops and replaces what the first left beside the live tables
     for _ in range(2):
         rebuild(bootstrap(settings(store, views)), names, workers=1)
     rebuild(bootstrap(settings(store, in_place)), names, workers=1, in_place=True)
-    scratch = checksums(views)
-    assert scratch == checksums(in_place)
+    built = checksums(views)
+    assert built == checksums(in_place)
+    return built
+
+
+def test_on_sqlite_the_scratch_file_build_equals_the_build_in_place(tmp_path):
+    store = seeded_store({"CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db"})
+    views, in_place = f"sqlite:///{tmp_path}/views.db", f"sqlite:///{tmp_path}/in-place.db"
+    scratch = built_both_ways(store, views, in_place)
     for built in (views, in_place):  # the views' pages (adapters.db.VIEWS_PAGE_SIZE)
         db = Database(DatabaseUrl.parse(built, "CASEWORK_VIEWS"))
         assert db.connection.execute("PRAGMA page_size").fetchone()[0] == VIEWS_PAGE_SIZE
@@ -106,8 +113,9 @@ def test_on_sqlite_the_scratch_file_build_equals_the_build_in_place(tmp_path):
     assert list(tmp_path.glob("*.rebuild-*")) == []  # no scratch file left behind
 
 
-def read_indexes(url: str) -> set[str]:
-    """The names of the indexes of the views' live tables (PostgreSQL)."""
+def about_live_tables(url: str, query: str) -> list[str]:
+    """What a PostgreSQL catalogue `query` answers (one column) about the views' live tables
+    (its one parameter: their names), sorted."""
     db = Database(DatabaseUrl.parse(url, "CASEWORK_VIEWS"))
     try:
         tables = [
@@ -115,29 +123,24 @@ def read_indexes(url: str) -> set[str]:
             for projection in PROJECTIONS.values()
             for table in live_tables(db, projection).values()
         ]
-        rows = db.query("SELECT indexname FROM pg_indexes WHERE tablename = ANY(?)", (tables,))
-        return {row[0] for row in rows}
+        return sorted(row[0] for row in db.query(query, (tables,)))
     finally:
         db.close()
+
+
+def read_indexes(url: str) -> set[str]:
+    """The names of the indexes of the views' live tables."""
+    query = "SELECT indexname FROM pg_indexes WHERE tablename = ANY(?)"
+    return set(about_live_tables(url, query))
 
 
 def never_analyzed(url: str) -> list[str]:
-    """The views' live tables with no planner statistics taken (PostgreSQL)."""
-    db = Database(DatabaseUrl.parse(url, "CASEWORK_VIEWS"))
-    try:
-        tables = [
-            table
-            for projection in PROJECTIONS.values()
-            for table in live_tables(db, projection).values()
-        ]
-        rows = db.query(
-            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(?)"
-            " AND last_analyze IS NULL AND last_autoanalyze IS NULL",
-            (tables,),
-        )
-        return sorted(row[0] for row in rows)
-    finally:
-        db.close()
+    """The views' live tables with no planner statistics taken."""
+    return about_live_tables(
+        url,
+        "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(?)"
+        " AND last_analyze IS NULL AND last_autoanalyze IS NULL",
+    )
 
 
 def test_on_postgresql_the_scratch_build_copied_in_equals_the_build_in_place(
@@ -145,13 +148,7 @@ def test_on_postgresql_the_scratch_build_copied_in_equals_the_build_in_place(
 ):
     store = seeded_store({"CASEWORK_STORE": f"sqlite:///{tmp_path}/casework.db"})
     views, in_place = pg_database(), pg_database()
-    names = list(PROJECTIONS)
-    # twice: the second rebuild drops and replaces what the first left beside the live tables
-    for _ in range(2):
-        rebuild(bootstrap(settings(store, views)), names, workers=1)
-    rebuild(bootstrap(settings(store, in_place)), names, workers=1, in_place=True)
-    copied = checksums(views)
-    assert copied == checksums(in_place)
+    copied = built_both_ways(store, views, in_place)
     assert "(0 rows)" not in copied["eligibility.results"]
     assert "(0 rows)" not in copied["register.households"]
     # the readers' indexes were made after the copy, as the build in place makes them
