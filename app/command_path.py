@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from flask import Blueprint, Response, jsonify, request
 
 from adapters import retry
-from app import import_jobs
+from app import import_jobs, read_policy
 from app.auth import TooManyFailures, Unauthenticated, api_actor, authorize
 from app.context import services
 from app.messages import message, translate
@@ -214,13 +214,20 @@ _CALLER = "casework.api_caller"  # the request's caller, kept in its WSGI enviro
 
 
 def caller() -> Actor:
-    """The API caller by their bearer token; raises Unauthenticated (answered 401). Found
-    once per request (the read policy asks first, then the endpoint): the token and its
-    account are read from the store once, the failure counted once."""
+    """The API caller by their bearer token; raises Unauthenticated (answered 401) or
+    TooManyFailures (429). Found once per request (the read policy asks first, then the
+    endpoint): the token and its account are read from the store once, a failure counted
+    once and raised again to whoever asks next."""
     kept = request.environ  # this request's own (flask.g may outlive it: an app context)
     found = kept.get(_CALLER)
     if found is None:
-        found = kept[_CALLER] = api_actor(services().casework)
+        try:
+            found = api_actor(services().casework)
+        except (Unauthenticated, TooManyFailures) as refusal:
+            found = refusal
+        kept[_CALLER] = found
+    if isinstance(found, Unauthenticated | TooManyFailures):
+        raise found
     return found
 
 
@@ -262,14 +269,23 @@ def refuse_repeated_query() -> Response | None:
     """Before every request under /api/: a query parameter given more than once (`?opd=A&opd=B`)
     is 422 `query.repeated` naming it, as a command's field given twice is; not the first of
     them read and the rest ignored in silence."""
-    if not request.path.startswith("/api/"):
-        return None
-    allowed = REPEATABLE_QUERY.get(request.endpoint or "", frozenset())
+    if not request.path.startswith("/api/") or request.endpoint is None:
+        return None  # no such route: 404
+    allowed = REPEATABLE_QUERY.get(request.endpoint, frozenset())
     repeated = sorted(
         name for name, values in request.args.lists() if len(values) > 1 and name not in allowed
     )
     if not repeated:
         return None
+    policy = read_policy.policy_for(request.endpoint)
+    if not policy.public:
+        # who asks comes first: without a valid token 401, for a role the route refuses 403,
+        # answered by the route's own guard (in its own shape; `caller` remembers a failure)
+        try:
+            if caller().role not in policy.roles:
+                return None
+        except (Unauthenticated, TooManyFailures):
+            return None
     return jsonify(errors_body({name: ["query.repeated"] for name in repeated})), 422
 
 

@@ -191,3 +191,24 @@ def test_a_query_parameter_given_twice_is_422_naming_it_not_read_as_its_first(we
         "&from=2025-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"
     )
     assert report.status_code == 200, report.json
+
+
+def test_a_query_parameter_given_twice_is_judged_after_who_asks(web, tokens):
+    """Who asks comes before what they asked: a repeated parameter from a caller without a
+    token is 401, from a role the route refuses 403 (not 422, which told an outsider what the
+    route reads); a wrong token is counted once, as without the repeated parameter."""
+    twice = "/api/v1/audit?limit=1&limit=500"
+    anonymous = web.test_client(user=None).get(twice)
+    assert anonymous.status_code == 401
+    assert anonymous.json["codes"] == {"authorization": ["auth.token_missing"]}
+    assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="casework"'
+    caseworker = authorized_client(web, tokens["cw_sipin"]).get(twice)
+    assert caseworker.status_code == 403 and "actor" in caseworker.json["codes"]
+    assert authorized_client(web, tokens["auditor"]).get(twice).status_code == 422
+    assert web.test_client(user=None).get("/api/v1/no-such-route?a=1&a=2").status_code == 404
+    # the failure throttle's limit is 10 wrong tokens a minute from one address: ten wrong
+    # tokens with a repeated parameter are ten failures (401 each), the eleventh is refused
+    wrong = authorized_client(web, "cw_" + "x" * 40)
+    answers = [wrong.get(twice).status_code for _ in range(10)]
+    assert answers == [401] * 10
+    assert wrong.get(twice).status_code == 429
