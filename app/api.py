@@ -772,10 +772,12 @@ def person_benefits(nik: str):
     if problems:
         return jsonify(errors_body({"nik": [p.code for p in problems]})), 422
     casework = services().casework
+    # never registered, or erased (her key destroyed): the same answer, which does not say
+    # that she was ever here; one who moved out stays known (with her benefits, or none)
+    if not casework.nik_known(nik):
+        raise NotFound("nik", "nik.unknown")
     found = casework.benefits_of_nik(nik)
     home = casework.household_id_for_nik(nik)
-    if home is None and not found and not casework.nik_known(nik):  # moved out: known, none
-        raise NotFound("nik", "nik.unknown")
     households = sorted({b["household_id"] for b in found if b["household_id"]})
     if home is not None and str(home) not in households:
         households.append(str(home))

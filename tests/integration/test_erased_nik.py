@@ -226,3 +226,30 @@ def test_a_change_pending_when_she_was_erased_is_refused_when_approved(
     assert household.json["benefits"] == []  # nothing of the grant was stored
     assert live_keys(store, WIFE["nik"], settings.master_key) == 0
     assert subject_access(client, tokens["auditor"], WIFE["nik"]).status_code == 404
+
+
+def test_her_benefits_are_answered_as_for_a_nik_never_registered(web, setup):
+    """`GET /persons/<nik>/benefits` ("one NIK, all aid") for an erased NIK answers what it
+    answers for a NIK never registered: 404 `nik.unknown`, the same body; not an empty list,
+    which told that she had been registered."""
+    client, tokens, household_a, _ = setup
+    grant = {
+        "household_id": household_a,
+        "program": "PKH",
+        "nik": WIFE["nik"],
+        "amount": 750000,
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+    }
+    response = post(client, "GrantBenefit", grant, tokens["admin"])
+    assert response.status_code == 202, response.json  # maker-checker: another approves
+    approval = {"approval_id": response.json["approval_id"], "note": "ok"}
+    assert post(client, "ApproveChange", approval, tokens["sup1"]).status_code == 201
+    auditor = bearer(tokens["auditor"])
+    before = client.get(f"/api/v1/persons/{WIFE['nik']}/benefits", headers=auditor)
+    assert before.status_code == 200 and [b["program"] for b in before.json["results"]] == ["PKH"]
+    erase(client, tokens, household_a, WIFE["nik"])
+    erased = client.get(f"/api/v1/persons/{WIFE['nik']}/benefits", headers=auditor)
+    never = client.get("/api/v1/persons/1571014708860099/benefits", headers=auditor)
+    assert never.status_code == 404 and never.json["codes"] == {"nik": ["nik.unknown"]}
+    assert (erased.status_code, erased.json) == (never.status_code, never.json)
