@@ -764,6 +764,15 @@ class HouseholdCases(UseCases):
         household.erase_person(cmd["nik"], subject, reason, meta)
         stored = self._store(household)
         self.destroy_key(subject)
+        approval_id = meta.get("approval_id")
+        if approval_id:
+            # The request's own record goes with her: its reason (her request and its
+            # reference, often her name or NIK) and the decision's note are sealed with the
+            # approval stream's key, not hers (`adapters.codec`: a stream's own fields). Who
+            # asked, who decided and when stay.
+            request_subject = self.codec.subject_of(str(approval_id)) if self.codec else None
+            if request_subject is not None:
+                self.destroy_key(request_subject)
         return stored
 
     def refuse_erasure(

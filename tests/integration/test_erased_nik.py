@@ -17,7 +17,7 @@ from adapters.db import Database
 from app import create_app
 from domain.application import SYSTEM, make_meta
 from tests.integration.conftest import add_users, bearer
-from tests.integration.test_erasure import HOUSEHOLD, PKH, WIFE, post
+from tests.integration.test_erasure import CHILD, HOUSEHOLD, PKH, WIFE, post
 
 pytestmark = pytest.mark.integration
 
@@ -253,3 +253,43 @@ def test_her_benefits_are_answered_as_for_a_nik_never_registered(web, setup):
     never = client.get("/api/v1/persons/1571014708860099/benefits", headers=auditor)
     assert never.status_code == 404 and never.json["codes"] == {"nik": ["nik.unknown"]}
     assert (erased.status_code, erased.json) == (never.status_code, never.json)
+
+
+def test_the_erasure_request_reason_is_erased_with_her(web, setup):
+    """The reason of her erasure request (her letter and its reference, often her name and
+    NIK) and the approver's note are erased with her: the approval, its history and the
+    requester's list no longer show them, while who asked, who decided and when stay. The
+    reason of another request (a removal, not approved) is kept."""
+    client, tokens, household_a, household_b = setup
+    letter = f"Surat permohonan Kartika Sulistyawati NIK {WIFE['nik']} tgl 8 Des"
+    request = {"household_id": household_a, "nik": WIFE["nik"], "reason": letter}
+    response = post(client, "RequestErasure", request, tokens["cw_sipin"])
+    assert response.status_code == 202, response.json
+    approval_id = response.json["approval_id"]
+    child = {"household_id": household_b, "person": CHILD, "relationship": "anak"}
+    assert post(client, "AddMember", child, tokens["admin"]).status_code == 201
+    removal = {
+        "household_id": household_b,
+        "nik": CHILD["nik"],
+        "kind": "moved_out",
+        "effective_date": "2025-01-02",
+        "reason": "Pindah ke Kota Medan",
+    }
+    other = post(client, "RemoveMember", removal, tokens["cw_sipin"])
+    assert other.status_code == 202, other.json
+    supervisor = bearer(tokens["sup1"])
+    before = client.get(f"/api/v1/approvals/{approval_id}", headers=supervisor)
+    assert letter in before.get_data(as_text=True)  # readable while it waits
+    decision = {"approval_id": approval_id, "note": "Disetujui atas surat Kartika"}
+    assert post(client, "ApproveChange", decision, tokens["sup1"]).status_code == 201
+
+    for path in (f"/api/v1/approvals/{approval_id}", f"/api/v1/approvals/{approval_id}/history"):
+        answer = client.get(path, headers=supervisor)
+        assert answer.status_code == 200, answer.json
+        text = answer.get_data(as_text=True)
+        assert "Kartika" not in text and WIFE["nik"] not in text, path
+        assert "cw_sipin" in text and "sup1" in text, path  # who asked and who decided stay
+    mine = client.get("/api/v1/approvals/mine", headers=bearer(tokens["cw_sipin"]))
+    assert mine.status_code == 200 and "Kartika" not in mine.get_data(as_text=True)
+    kept = client.get(f"/api/v1/approvals/{other.json['approval_id']}", headers=supervisor)
+    assert "Pindah ke Kota Medan" in kept.get_data(as_text=True)
