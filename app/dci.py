@@ -49,6 +49,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from adapters import outbound
+from adapters.access_log import now_utc
 from adapters.bootstrap import reader_codec
 from adapters.db import Database
 from adapters.signing import Signer
@@ -351,15 +352,17 @@ class Registry:
             cur.execute(
                 f"INSERT INTO {TRANSACTIONS} (correlation_id, agency, transaction_id, kind, refs,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (correlation_id, agency, transaction_id, kind, json.dumps(kept), dci.now()),
+                (correlation_id, agency, transaction_id, kind, json.dumps(kept), now_utc()),
             )
 
     def transaction(self, agency: str, request_: Mapping[str, Any]) -> dict[str, Any] | None:
         kind = {"subscibe": "subscribe"}.get(request_["txn_type"], request_["txn_type"])
         attribute, value = request_["attribute_type"], request_["attribute_value"]
+        # newest first (`created_at` to the microsecond): an agency reusing its reference
+        # ids (`r-1` in every batch) asks about its latest request, not its first
         rows = self.store.query(
             f"SELECT correlation_id, transaction_id, refs FROM {TRANSACTIONS}"
-            " WHERE agency = ? AND kind = ? ORDER BY created_at",
+            " WHERE agency = ? AND kind = ? ORDER BY created_at DESC",
             (agency, kind),
         )
         for correlation_id, transaction_id, refs_text in rows:

@@ -574,6 +574,15 @@ def test_txn_status_tells_what_became_of_a_search(web, world):
     other = post(web, world["tokens"]["dukcapil"], "/registry/sync/txn/status", status)
     assert other.status_code == 404
     assert other.json["errors"][0]["code"] == "err.request.not_found"
+    # a later search with the same reference id, refused: asked by the reference id, the
+    # status is the latest search's, not the first one's
+    refused = search("UIN", "123")
+    post(web, token, "/registry/sync/search", refused)
+    status["header"] = header("txn-status")
+    latest = post(web, token, "/registry/sync/txn/status", status).json["message"]
+    latest = latest["txnstatus_response"]["txn_status"]
+    assert latest["transaction_id"] == refused["message"]["transaction_id"]
+    assert latest["search_response"][0]["status"] == "rjct"
 
 
 JSON = st.recursive(
