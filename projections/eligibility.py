@@ -39,8 +39,9 @@ as the live view, whatever order the partitions delivered the events in (and how
 cut into batches). The one write that is not an evaluation, a later-dated rule change marking
 rows due, first evaluates what the batch marked so far, as it would have been.
 
-A restricted person's rows are hidden (kept, flagged); an erased person's birth date leaves
-the facts and their rows are recomputed without it.
+A restricted person's rows are hidden (kept, flagged); so are an erased person's, whose birth
+date leaves the facts (`erased` in their facts): nobody can be paid or served through a
+person whose data is gone, and time travel leaves them out alike (`app.time_travel`).
 """
 
 from __future__ import annotations
@@ -1105,7 +1106,7 @@ def _evaluate_household(
             changed = True
         for subject, row in new.items():
             if subject not in old:
-                hidden = 1 if subject in restricted else 0
+                hidden = 1 if _hidden(facts, restricted, subject) else 0
                 inserts.append((household_id, program.code, subject, *row, hidden))
                 changed = True
             elif old[subject] != row:
@@ -1293,8 +1294,10 @@ def hide_person(
 
 
 def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
-    """The person's birth date leaves the facts of every household they were in; their rows
-    are recomputed without it (the view keeps no other personal data of theirs)."""
+    """The person's birth date leaves the facts of every household they were in, and they
+    are marked erased there: their rows are hidden, as a restricted person's, and the
+    household's answers are recomputed without them (the view keeps no other personal data
+    of theirs)."""
     households = cur.execute(
         f"SELECT household_id FROM {names['persons']} WHERE subject=? ORDER BY household_id",
         (subject,),
@@ -1305,8 +1308,15 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
         if member is None:
             continue
         member["birth_date"] = None
+        member["erased"] = True
         _save(cur, names, household_id, facts)
+        hide_person(cur, names, household_id, subject, True)
         _evaluate_soon(cur, names, household_id)
+
+
+def _hidden(facts: dict[str, Any], restricted: set[str], subject: str) -> bool:
+    """Whether the person's rows are hidden: restricted, or erased."""
+    return subject in restricted or bool(facts["members"].get(subject, {}).get("erased"))
 
 
 HANDLERS = {
@@ -1517,6 +1527,7 @@ def program_answers(
             subject: row
             for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
             if (household_id, subject) not in restricted
+            and not facts["members"].get(subject, {}).get("erased")
         }
         if not rows:
             continue

@@ -186,3 +186,43 @@ def test_after_an_erasure_the_past_answers_and_their_evidence_still_answer(web, 
         for body in (answer, then):
             text = body.get_data(as_text=True)
             assert HUSBAND["nik"] not in text and HUSBAND["name"] not in text
+
+
+LONE = {"nik": "1571011204800077", "name": "Bambang Lubis", "birth_date": "1980-04-12", "sex": "M"}
+
+
+def test_an_erased_member_answers_for_no_program_live_as_in_time_travel(web, tokens, family):
+    """Erased, a person is no one's recipient: the live answers leave them out as time
+    travel's do (as of now, the same statuses), and a family whose only member was erased is
+    eligible for nothing through him, nor listed among a program's eligible families; a
+    program nobody of it could receive (PKH: a woman) still says so."""
+    household, _before, _head_then = family
+    casework = web.extensions["casework"].casework
+    lone = str(
+        casework.register_household(
+            {**HOUSEHOLD, "kk_number": "1571010101200077", "head": LONE}, META
+        ).stream_id
+    )
+    casework.record_welfare_assessment(
+        {"household_id": lone, "source": "DTSEN", "desil": 1, "period": "2025-Q3"}, META
+    )
+    project(web)
+    client = authorized_client(web, tokens["sup1"])
+
+    def statuses(household_id: str, **query) -> dict[str, str]:
+        answer = client.get(f"/api/v1/households/{household_id}/eligibility", query_string=query)
+        assert answer.status_code == 200, answer.json
+        return {p["program"]: p["status"] for p in answer.json["programs"]}
+
+    assert statuses(lone)["ZAKAT"] == "eligible"  # desil 1, any member: him
+    for household_id, nik in ((household, HUSBAND["nik"]), (lone, LONE["nik"])):
+        casework.request_erasure(
+            {"household_id": household_id, "nik": nik, "reason": "Permohonan tertulis"}, META
+        )
+    project(web)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for household_id in (household, lone):
+        assert statuses(household_id) == statuses(household_id, as_of=now), household_id
+    assert statuses(lone) == {"PKH": "ineligible"}  # nobody to receive it, and no one else
+    eligible = client.get("/api/v1/programs/ZAKAT/eligible").json
+    assert lone not in {row["household_id"] for row in eligible["results"]}

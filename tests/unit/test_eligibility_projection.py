@@ -339,19 +339,25 @@ def test_the_runners_daily_tick_makes_a_newcomer_eligible_on_the_day(app, tmp_pa
     assert tick(view.db, PROJECTIONS.values(), dt.date(2027, 2, 16)) == 0
 
 
-def test_an_erased_wife_leaves_no_birth_date_and_her_answer_is_recomputed(app, tmp_path):
+def test_an_erased_wife_leaves_no_birth_date_and_answers_for_nothing(app, tmp_path):
     define(app, "PKH", {"max_desil": 4, "recipient": "adult_woman"})
     hid = family(app, 4, desil=1)
     wife_nik = next(n for n, m in app.get_household(hid).members.items() if m["sex"] == "F")
     view = View(app, tmp_path).catch_up()
     assert "1984-03-02" in json.dumps(eligibility.all_rows(view.db))
+    assert view.answer(hid)["PKH"]["status"] == "eligible"
+    subject = app.person_subject(wife_nik)
 
     app.request_erasure({"household_id": hid, "nik": wife_nik, "reason": "permintaan"}, META)
     view.catch_up()
     rows = eligibility.all_rows(view.db)
     assert "1984-03-02" not in json.dumps(rows)
-    # still a spouse, so still an adult woman: the answer stands without her birth date
-    assert view.answer(hid)["PKH"]["status"] == "eligible"
+    # erased, she is no one's recipient: her rows are hidden, as time travel leaves her out,
+    # and PKH (a woman) has no answer through her any more
+    hers = [row for row in rows["results"] if row[2] == subject]
+    # the rows: (household, program, subject, ..., restricted)
+    assert hers and all(row[-1] == 1 for row in hers)
+    assert "PKH" not in view.answer(hid)
 
 
 def _spy(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
