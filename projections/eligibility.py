@@ -1366,7 +1366,8 @@ PROJECTION = Projection(
     #    LinkIdentity joined them to it (`provisional`), as a grant counts them
     # 8: a program's definition answers again the programs it names (combinable both ways):
     #    reaching the view after a benefit of it, it had left them "not combinable"
-    version=8,
+    # 9: an erased person's rows are hidden (`erased` in the facts), as time travel's are
+    version=9,
     ignores=frozenset(
         {
             # streams without a fact the rules read
