@@ -724,7 +724,7 @@ ERRORS: dict[str, LazyString] = {
     ),
     "since.invalid": _l(
         "since must be an RFC 3339 time with its time zone (2026-11-01T09:00:00+07:00) or a"
-        " date (YYYY-MM-DD: the end of that day in WIB), from 1900 to 2100."
+        " date (YYYY-MM-DD: the start of that day in WIB), from 1900 to 2100."
     ),
     "wait.invalid": _l("wait must be a whole number of seconds from 0 to 30."),
     "agency.unknown": _l(

@@ -33,6 +33,7 @@ clashed with on another KK included; without it `positions` is empty.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,16 @@ class BadMoment(ValueError):
         self.code = code
 
 
+# A date, or a date and time (seconds and their fraction optional, as a datetime-local field
+# sends it) with an optional `Z` or `+HH:MM` offset: the forms the contract names. Python's
+# `fromisoformat` takes more (week dates `2026-W50-1`, ordinal dates, `+0700`), which an
+# auditor's typo could hit and be read as another day.
+_MOMENT_FORM = re.compile(
+    r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?",
+    re.ASCII,
+)
+
+
 def parse_moment(
     raw: str, field_name: str = "as_of", *, naive_is_wib: bool = False, date_starts: bool = False
 ) -> dt.datetime:
@@ -102,7 +113,7 @@ def parse_moment(
     BadMoment(field, "<field>.invalid")."""
     text = (raw or "").strip()
     code = f"{field_name}.invalid"
-    if not text or len(text) > 40:
+    if not text or len(text) > 40 or not _MOMENT_FORM.fullmatch(text):
         raise BadMoment(field_name, code)
     try:
         if len(text) == 10:

@@ -46,3 +46,32 @@ def test_the_calendar_ends_at_the_system_s_bounds():
         with pytest.raises(BadMoment) as raised:
             parse_moment(beyond)
         assert raised.value.code == "as_of.invalid", beyond
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-W50-1",  # an ISO week date: Python's fromisoformat reads it as 7 December
+        "2026-342",  # an ordinal date
+        "2026-12-08T09:00+0700",  # an offset without its colon
+        "20261208",
+        "2026-12-08T09",
+        "2026-12-08T09:00:00+07",
+    ],
+)
+def test_only_the_contract_s_forms_are_moments(raw):
+    """A date or an RFC 3339 time; the other ISO 8601 forms Python reads are refused, so an
+    auditor's typo is never read as another day."""
+    for naive_is_wib in (False, True):
+        with pytest.raises(BadMoment):
+            parse_moment(raw, "since", naive_is_wib=naive_is_wib)
+
+
+def test_the_contract_s_forms_still_parse():
+    nine_wib = dt.datetime(2026, 12, 8, 2, tzinfo=dt.UTC)
+    for raw in ("2026-12-08T09:00:00+07:00", "2026-12-08T02:00:00Z", "2026-12-08t02:00:00.000z"):
+        assert parse_moment(raw) == nine_wib, raw
+    assert parse_moment("2026-12-08T09:00", naive_is_wib=True) == nine_wib  # datetime-local
+    assert parse_moment("2026-12-08", date_starts=True) == dt.datetime(
+        2026, 12, 7, 17, tzinfo=dt.UTC
+    )
