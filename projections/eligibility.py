@@ -1106,7 +1106,7 @@ def _evaluate_household(
             changed = True
         for subject, row in new.items():
             if subject not in old:
-                hidden = 1 if _hidden(facts, restricted, subject) else 0
+                hidden = 1 if subject in restricted or _erased(facts, subject) else 0
                 inserts.append((household_id, program.code, subject, *row, hidden))
                 changed = True
             elif old[subject] != row:
@@ -1314,9 +1314,10 @@ def erase_person(cur: Cursor, names: dict[str, str], subject: str) -> None:
         _evaluate_soon(cur, names, household_id)
 
 
-def _hidden(facts: dict[str, Any], restricted: set[str], subject: str) -> bool:
-    """Whether the person's rows are hidden: restricted, or erased."""
-    return subject in restricted or bool(facts["members"].get(subject, {}).get("erased"))
+def _erased(facts: dict[str, Any], subject: str) -> bool:
+    """Whether the household's facts mark the person erased (`erase_person`): their rows are
+    hidden, as a restricted person's."""
+    return bool(facts["members"].get(subject, {}).get("erased"))
 
 
 HANDLERS = {
@@ -1527,8 +1528,7 @@ def program_answers(
         rows = {
             subject: row
             for subject, row in _rows_for(facts, program, day, catalog, elsewhere).items()
-            if (household_id, subject) not in restricted
-            and not facts["members"].get(subject, {}).get("erased")
+            if (household_id, subject) not in restricted and not _erased(facts, subject)
         }
         if not rows:
             continue
